@@ -1,0 +1,3 @@
+//! The kbpf command-line tool.
+
+fn main() {}

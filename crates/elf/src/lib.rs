@@ -1,0 +1,1 @@
+//! ELF object loader for clang -target bpf output (work in progress; see the issue tracker).

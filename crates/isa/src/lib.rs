@@ -1,0 +1,36 @@
+//! The eBPF instruction set as kbpf understands it.
+//!
+//! Owns: the raw 8-byte form ([`RawInsn`]), the decoded [`Insn`] enum and its exact encode/decode
+//! inverse, structural checks that need no abstract state (opcode table, register range, reserved
+//! fields, branch targets), the stack-argument forms based on r11 (`BPF_REG_PARAMS`), and the text
+//! assembler and disassembler in kernel and LLVM syntax.
+//!
+//! Must not touch: semantics (the interpreter), safety (the verifier), or anything host-specific.
+//! Every function here is pure and never panics on untrusted input.
+
+mod decode;
+mod encode;
+mod error;
+mod insn;
+mod opcode;
+mod program;
+mod reg;
+
+pub use decode::{decode_insn, decode_slots};
+pub use encode::encode_bytes;
+pub use error::{DecodeError, DecodeErrorKind};
+pub use insn::{CallTarget, Insn, RawInsn, Src};
+pub use opcode::{AluOp, AtomicOp, ByteOrder, Class, JmpCond, LdImm64Src, Mode, Size, Width};
+pub use program::Program;
+pub use reg::Reg;
+
+/// Most arguments a BPF function or kfunc can take (`MAX_BPF_FUNC_ARGS`).
+pub const MAX_FUNC_ARGS: usize = 12;
+/// Arguments passed in registers r1..r5 (`MAX_BPF_FUNC_REG_ARGS`).
+pub const MAX_REG_ARGS: usize = 5;
+/// Stack-argument slots addressed through r11 (`MAX_STACK_ARG_SLOTS`).
+pub const MAX_STACK_ARG_SLOTS: usize = MAX_FUNC_ARGS - MAX_REG_ARGS;
+/// Bytes of BPF stack per frame (`MAX_BPF_STACK`).
+pub const MAX_BPF_STACK: usize = 512;
+/// Deepest bpf-to-bpf call chain (`MAX_CALL_FRAMES`).
+pub const MAX_CALL_FRAMES: usize = 8;

@@ -1,0 +1,1 @@
+//! arm64 JIT backend (dynasm aarch64) (work in progress; see the issue tracker).

@@ -1,0 +1,1 @@
+//! JIT common: executable memory, frame planning, the Backend trait (work in progress; see the issue tracker).

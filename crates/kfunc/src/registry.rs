@@ -1,0 +1,109 @@
+//! The registry: helpers by id, kfuncs by BTF id.
+
+use std::collections::HashMap;
+
+use thiserror::Error;
+
+use crate::native::NativeFn;
+
+/// Whether a function is called as a helper (`call N`) or a kfunc (`call` with src 2).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum FuncKind {
+    /// Helper: at most 5 register arguments.
+    Helper,
+    /// kfunc: up to 12 arguments, 6..12 through r11.
+    Kfunc,
+}
+
+/// One registered function.
+#[derive(Clone, Debug)]
+pub struct FuncDesc {
+    /// Name as printed in logs (`bpf_map_lookup_elem`).
+    pub name: String,
+    /// Helper id or kfunc BTF id.
+    pub id: i32,
+    /// Helper or kfunc.
+    pub kind: FuncKind,
+    /// Native implementation, if this registry can run it.
+    pub native: Option<NativeFn>,
+}
+
+/// Registration failures.
+#[derive(Clone, Debug, PartialEq, Eq, Error)]
+pub enum RegistryError {
+    /// The id is taken.
+    #[error("{kind:?} id {id} is already registered")]
+    Duplicate {
+        /// Helper or kfunc.
+        kind: FuncKind,
+        /// The id.
+        id: i32,
+    },
+    /// Helpers take at most five arguments.
+    #[error("helper {0} takes {1} arguments; helpers take at most 5")]
+    TooManyHelperArgs(String, usize),
+}
+
+/// Helpers and kfuncs known to an engine.
+#[derive(Clone, Debug, Default)]
+pub struct Registry {
+    helpers: HashMap<i32, FuncDesc>,
+    kfuncs: HashMap<i32, FuncDesc>,
+}
+
+impl Registry {
+    /// An empty registry.
+    pub fn new() -> Registry {
+        Registry::default()
+    }
+
+    /// Registers a helper with a native implementation.
+    pub fn add_helper(&mut self, id: i32, name: &str, f: NativeFn) -> Result<(), RegistryError> {
+        if f.arity() > 5 {
+            return Err(RegistryError::TooManyHelperArgs(name.to_string(), f.arity()));
+        }
+        self.insert(FuncKind::Helper, id, name, Some(f))
+    }
+
+    /// Registers a kfunc with a native implementation.
+    pub fn add_kfunc(&mut self, btf_id: i32, name: &str, f: NativeFn) -> Result<(), RegistryError> {
+        self.insert(FuncKind::Kfunc, btf_id, name, Some(f))
+    }
+
+    fn insert(
+        &mut self,
+        kind: FuncKind,
+        id: i32,
+        name: &str,
+        native: Option<NativeFn>,
+    ) -> Result<(), RegistryError> {
+        let map = match kind {
+            FuncKind::Helper => &mut self.helpers,
+            FuncKind::Kfunc => &mut self.kfuncs,
+        };
+        if map.contains_key(&id) {
+            return Err(RegistryError::Duplicate { kind, id });
+        }
+        map.insert(id, FuncDesc { name: name.to_string(), id, kind, native });
+        Ok(())
+    }
+
+    /// Helper by id.
+    pub fn helper(&self, id: i32) -> Option<&FuncDesc> {
+        self.helpers.get(&id)
+    }
+
+    /// kfunc by BTF id.
+    pub fn kfunc(&self, btf_id: i32) -> Option<&FuncDesc> {
+        self.kfuncs.get(&btf_id)
+    }
+
+    /// All entries, helpers first, each group sorted by id.
+    pub fn iter(&self) -> impl Iterator<Item = &FuncDesc> {
+        let mut h: Vec<_> = self.helpers.values().collect();
+        h.sort_by_key(|d| d.id);
+        let mut k: Vec<_> = self.kfuncs.values().collect();
+        k.sort_by_key(|d| d.id);
+        h.into_iter().chain(k)
+    }
+}

@@ -1,0 +1,3 @@
+//! Project automation: `cargo xtask test|conformance|kernel-diff|bench|fuzz`.
+
+fn main() {}
