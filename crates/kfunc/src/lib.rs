@@ -8,6 +8,7 @@
 //! Must not touch: instruction semantics, verification logic, code generation.
 
 mod native;
+pub mod profiles;
 mod registry;
 
 pub use native::NativeFn;
