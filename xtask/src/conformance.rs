@@ -45,7 +45,8 @@ pub fn build_cli() -> Result<PathBuf, String> {
     if !status.success() {
         return Err("cargo build -p kbpf-cli failed".into());
     }
-    let target = std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| root.join("target"));
+    let target =
+        std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| root.join("target"));
     Ok(target.join("release").join("kbpf"))
 }
 
@@ -114,7 +115,9 @@ pub fn run(engines: &[&str], verbose: bool) -> Result<Vec<Totals>, String> {
         let prog = kbpf_conformance::parse(&text).map_err(|e| e.to_string()).and_then(|case| {
             let bytes = match &case.raw {
                 Some(words) => words.iter().flat_map(|w| w.to_le_bytes()).collect(),
-                None => encode_bytes(&kbpf_conformance::assemble_dialect(&case.asm).map_err(|e| e.to_string())?),
+                None => {
+                    encode_bytes(&kbpf_conformance::assemble_dialect(&case.asm).map_err(|e| e.to_string())?)
+                }
             };
             Ok((case, bytes))
         });
@@ -158,7 +161,11 @@ pub fn main(args: &[String]) -> Result<bool, String> {
         match a.as_str() {
             "--engine" => {
                 let e = it.next().ok_or("--engine needs a value")?;
-                engines = e.split(',').map(|s| ENGINES.iter().copied().find(|x| *x == s).ok_or(s)).collect::<Result<_, _>>().map_err(|s| format!("unknown engine {s}"))?;
+                engines = e
+                    .split(',')
+                    .map(|s| ENGINES.iter().copied().find(|x| *x == s).ok_or(s))
+                    .collect::<Result<_, _>>()
+                    .map_err(|s| format!("unknown engine {s}"))?;
             }
             "--quiet" => verbose = false,
             other => return Err(format!("unknown option {other}")),

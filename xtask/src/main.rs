@@ -49,7 +49,10 @@ fn main() -> ExitCode {
 
 /// Root of the workspace (xtask's parent directory).
 pub fn workspace_root() -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask lives in the workspace").to_path_buf()
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives in the workspace")
+        .to_path_buf()
 }
 
 /// The shared/ folder beside the checkout (`../shared`), or `$KBPF_SHARED`.

@@ -25,9 +25,17 @@ struct Need {
 }
 
 const NEEDS: &[Need] = &[
-    Need { tool: "llvm-mc-19", package: "llvm-19", why: "assembler agreement with LLVM 19 (BPF and aarch64)" },
+    Need {
+        tool: "llvm-mc-19",
+        package: "llvm-19",
+        why: "assembler agreement with LLVM 19 (BPF and aarch64)",
+    },
     Need { tool: "qemu-aarch64-static", package: "qemu-user-static", why: "running the arm64 JIT tests" },
-    Need { tool: "aarch64-linux-gnu-gcc", package: "gcc-aarch64-linux-gnu", why: "linking arm64 test binaries" },
+    Need {
+        tool: "aarch64-linux-gnu-gcc",
+        package: "gcc-aarch64-linux-gnu",
+        why: "linking arm64 test binaries",
+    },
 ];
 
 /// Installs missing tools with apt-get (as root), and the aarch64 Rust target with rustup.
@@ -43,10 +51,10 @@ pub fn ensure() -> Vec<String> {
         let quiet = |c: &mut Command| c.stdout(Stdio::null()).status().map(|s| s.success()).unwrap_or(false);
         let _ = quiet(Command::new("apt-get").args(["update", "-qq"]));
         let _ = quiet(
-            Command::new("apt-get").args(["install", "-y", "-qq", "--no-install-recommends"]).args(&pkgs).env(
-                "DEBIAN_FRONTEND",
-                "noninteractive",
-            ),
+            Command::new("apt-get")
+                .args(["install", "-y", "-qq", "--no-install-recommends"])
+                .args(&pkgs)
+                .env("DEBIAN_FRONTEND", "noninteractive"),
         );
     }
     let mut still = Vec::new();

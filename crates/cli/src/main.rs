@@ -127,17 +127,19 @@ fn main() -> ExitCode {
             },
             Err(e) => fail(e),
         },
-        Cmd::Disasm { file, syntax, hex, format } => match kbpf::read_program(&file, source_kind(&file, format)) {
-            Ok(p) => {
-                let syntax = match syntax {
-                    SyntaxArg::Kernel => Syntax::Kernel,
-                    SyntaxArg::Llvm => Syntax::Llvm { hex },
-                };
-                print!("{}", disasm::disassemble(&p, syntax));
-                ExitCode::SUCCESS
+        Cmd::Disasm { file, syntax, hex, format } => {
+            match kbpf::read_program(&file, source_kind(&file, format)) {
+                Ok(p) => {
+                    let syntax = match syntax {
+                        SyntaxArg::Kernel => Syntax::Kernel,
+                        SyntaxArg::Llvm => Syntax::Llvm { hex },
+                    };
+                    print!("{}", disasm::disassemble(&p, syntax));
+                    ExitCode::SUCCESS
+                }
+                Err(e) => fail(e),
             }
-            Err(e) => fail(e),
-        },
+        }
         Cmd::Run { file, engine, mem, kernel_compat, format } => {
             let prog = match kbpf::read_program(&file, source_kind(&file, format)) {
                 Ok(p) => p,

@@ -11,6 +11,7 @@
 mod decode;
 mod encode;
 mod error;
+mod func;
 mod insn;
 mod opcode;
 mod program;
@@ -19,6 +20,7 @@ mod reg;
 pub use decode::{decode_insn, decode_slots};
 pub use encode::encode_bytes;
 pub use error::{DecodeError, DecodeErrorKind};
+pub use func::FuncDecl;
 pub use insn::{CallTarget, Insn, RawInsn, Src};
 pub use opcode::{AluOp, AtomicOp, ByteOrder, Class, JmpCond, LdImm64Src, Mode, Size, Width};
 pub use program::Program;

@@ -62,7 +62,11 @@ pub fn run(
 ) -> Result<u64, RunError> {
     match engine {
         Engine::Interp => {
-            let vm = Vm::new(prog, registry, VmOptions { kernel_compat: opts.kernel_compat, ..Default::default() })?;
+            let vm = Vm::new(
+                prog,
+                registry,
+                VmOptions { kernel_compat: opts.kernel_compat, ..Default::default() },
+            )?;
             Ok(vm.run(mem)?)
         }
         Engine::Jit => {
