@@ -35,3 +35,10 @@ pub fn conformance() -> Registry {
     }
     r
 }
+
+/// The conformance helpers plus the test kfunc set (the CLI's default profile).
+pub fn testmod() -> Registry {
+    let mut r = conformance();
+    crate::testmod::register(&mut r).expect("test kfunc set is consistent");
+    r
+}
