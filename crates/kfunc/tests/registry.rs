@@ -68,7 +68,7 @@ fn test_kfunc_set() {
     let nul = r.kfunc_by_name("kbpf_test_nullable7").unwrap();
     assert!(nul.proto.args[6].nullable);
     assert_eq!(nul.native.unwrap().call(&[0; 12]), 0);
-    assert!(r.helper(5).is_some());
+    assert_eq!(r.helper(7).unwrap().name, "bpf_get_prandom_u32");
 }
 
 #[test]
