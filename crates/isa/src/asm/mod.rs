@@ -159,7 +159,7 @@ fn strip_prefixes(text: &str) -> Result<(&str, Option<u8>), String> {
     let b = t.as_bytes();
     if b.len() >= 4 && b[0] == b'(' && b[3] == b')' && b[1].is_ascii_hexdigit() && b[2].is_ascii_hexdigit() {
         let code = u8::from_str_radix(&t[1..3], 16).map_err(|e| e.to_string())?;
-        return Ok((&t[4..], Some(code)));
+        return Ok((t[4..].trim_start(), Some(code)));
     }
     Ok((t, None))
 }
