@@ -8,10 +8,13 @@
 //! Must not touch: semantics (the interpreter), safety (the verifier), or anything host-specific.
 //! Every function here is pure and never panics on untrusted input.
 
+pub mod asm;
 mod decode;
+pub mod disasm;
 mod encode;
 mod error;
 mod func;
+pub mod helper_names;
 mod insn;
 mod opcode;
 mod program;
@@ -21,6 +24,7 @@ pub use decode::{decode_insn, decode_slots};
 pub use encode::encode_bytes;
 pub use error::{DecodeError, DecodeErrorKind};
 pub use func::FuncDecl;
+pub use helper_names::helper_name;
 pub use insn::{CallTarget, Insn, RawInsn, Src};
 pub use opcode::{AluOp, AtomicOp, ByteOrder, Class, JmpCond, LdImm64Src, Mode, Size, Width};
 pub use program::Program;
