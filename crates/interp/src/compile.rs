@@ -327,3 +327,47 @@ pub(crate) fn compile(prog: &Program, registry: &Registry) -> Compiled {
     }
     Compiled { ops, pcs, natives: b.natives }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn op_is_compact() {
+        assert_eq!(std::mem::size_of::<Op>(), 16);
+    }
+
+    #[test]
+    fn targets_are_op_indices() {
+        // lddw occupies two slots; the jump over it lands on op index 2.
+        let insns = vec![
+            Insn::Ja { off: 2 },
+            Insn::LdImm64 { dst: Reg::R0, src: LdImm64Src::Imm, imm: 1, imm_hi: 2 },
+            Insn::Exit,
+        ];
+        let p = Program::new(insns).unwrap();
+        let c = compile(&p, &Registry::new());
+        assert_eq!(c.ops[0].k, K::Ja);
+        assert_eq!(c.ops[0].off, 2);
+        assert_eq!(c.ops[1].imm, 0x2_0000_0001);
+        assert_eq!(c.pcs, vec![0, 1, 3]);
+    }
+
+    #[test]
+    fn calls_resolve_or_stay_missing() {
+        let mut reg = kbpf_kfunc::profiles::conformance();
+        extern "C" fn one() -> u64 {
+            1
+        }
+        reg.add_kfunc(7, "one", NativeFn::A0(one)).unwrap();
+        let insns = vec![
+            Insn::Call(CallTarget::Helper(5)),
+            Insn::Call(CallTarget::Helper(77)),
+            Insn::Call(CallTarget::Kfunc { btf_id: 7, off: 0 }),
+            Insn::Exit,
+        ];
+        let c = compile(&Program::new(insns).unwrap(), &reg);
+        assert_eq!((c.ops[0].k, c.ops[1].k, c.ops[2].k), (K::CallNative, K::CallMissing, K::CallNative));
+        assert!(!c.natives[0].kfunc && c.natives[1].kfunc);
+    }
+}

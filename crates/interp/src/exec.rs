@@ -86,7 +86,8 @@ fn mem_err(vm: &Vm, idx: usize, addr: u64, size: u8) -> InterpError {
     InterpError::MemoryAccess { pc: vm.pc_of(idx), addr, size }
 }
 
-pub(crate) fn run(vm: &Vm, input: &mut [u8]) -> Result<u64, InterpError> {
+/// Runs the program; returns `r0` and the number of instructions executed.
+pub(crate) fn run(vm: &Vm, input: &mut [u8]) -> Result<(u64, u64), InterpError> {
     let mut stack = [0u8; STACK_BYTES];
     let mut mem = Mem::new(input, &mut stack);
     let mut calls = Calls {
@@ -310,7 +311,7 @@ pub(crate) fn run(vm: &Vm, input: &mut [u8]) -> Result<u64, InterpError> {
             K::LdAbs | K::LdInd => match packet_load(&mem, &r, op) {
                 Some(v) => r[0] = v,
                 // The kernel's rewrite exits the program with r0 = 0 on an out-of-bounds load.
-                None => return Ok(0),
+                None => return Ok((0, vm.opts.insn_budget - fuel)),
             },
             K::CallNative => r[0] = call_native(vm, &r, &calls, imm as usize),
             K::Callx => {
@@ -338,7 +339,7 @@ pub(crate) fn run(vm: &Vm, input: &mut [u8]) -> Result<u64, InterpError> {
             }
             K::Exit => {
                 let Some(caller) = calls.depth.checked_sub(1) else {
-                    return Ok(r[0]);
+                    return Ok((r[0], vm.opts.insn_budget - fuel));
                 };
                 let f = calls.frames[caller];
                 r[6..=10].copy_from_slice(&f.saved);
@@ -431,4 +432,22 @@ fn packet_load(mem: &Mem<'_>, r: &Regs, op: &Op) -> Option<u64> {
         2 => u16::from_be_bytes(mem.packet(off)?) as u64,
         _ => u32::from_be_bytes(mem.packet(off)?) as u64,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn division_helpers() {
+        assert_eq!(div64(7, 0), 0);
+        assert_eq!(sdiv64(i64::MIN as u64, u64::MAX), i64::MIN as u64);
+        assert_eq!(smod64(i64::MIN as u64, u64::MAX), 0);
+        assert_eq!(mod64(7, 0), 7);
+        assert_eq!(div32(0x1_0000_0007, 0x1_0000_0000), 0);
+        assert_eq!(mod32(0x1_0000_0007, 0x1_0000_0000), 7);
+        assert_eq!(sdiv32(0x8000_0000, 0xffff_ffff), 0x8000_0000);
+        assert_eq!(smod32(0xffff_ffff_8000_0000, 0), 0x8000_0000);
+        assert_eq!(smod32(-7i64 as u64, 2), 0xffff_ffff);
+    }
 }

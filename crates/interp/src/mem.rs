@@ -109,3 +109,38 @@ impl<'a> Mem<'a> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn regions() {
+        let mut input = [1u8, 2, 3, 4];
+        let mut stack = [0u8; STACK_BYTES];
+        let mut m = Mem::new(&mut input, &mut stack);
+        let (ib, fp0) = (m.input_addr(), m.frame_pointer(0));
+        assert_eq!(m.read::<4>(ib), Some([1, 2, 3, 4]));
+        assert_eq!(m.read::<4>(ib + 1), None);
+        assert_eq!(m.read::<1>(ib.wrapping_sub(1)), None);
+        assert_eq!(m.write::<8>(fp0 - 8, [9; 8]), Some(()));
+        assert_eq!(m.read_sized(fp0 - 8, 2), Some(0x0909));
+        assert_eq!(m.read::<1>(fp0), None, "frame 1 is dead");
+        m.set_depth(1);
+        assert_eq!(m.read::<1>(fp0), Some([0]));
+        assert_eq!(m.read::<8>(fp0 - 4), None, "straddles frames 0 and 1");
+        assert_eq!(m.frame_pointer(1), fp0 + 512);
+        m.set_depth(0);
+        assert_eq!(m.write_sized(fp0, 1, 0), None);
+        assert_eq!(m.packet::<2>(3), None);
+        assert_eq!(m.packet::<2>(2), Some([3, 4]));
+    }
+
+    #[test]
+    fn empty_input_is_unreachable() {
+        let mut stack = [0u8; STACK_BYTES];
+        let m = Mem::new(&mut [], &mut stack);
+        assert_eq!((m.input_addr(), m.input_len()), (0, 0));
+        assert_eq!(m.read::<1>(0), None);
+    }
+}

@@ -33,6 +33,15 @@ impl Default for VmOptions {
     }
 }
 
+/// Outcome of [`Vm::run_stats`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RunStats {
+    /// `r0` at the main function's `exit`.
+    pub r0: u64,
+    /// Instructions executed (an `LD_IMM64` counts once).
+    pub insns: u64,
+}
+
 /// A program prepared for interpretation. Immutable; [`Vm::run`] can be called any number of
 /// times (each run gets fresh registers, stacks and counters).
 #[derive(Clone, Debug)]
@@ -66,7 +75,12 @@ impl Vm {
     /// Runs the program on `mem` (`r1` = its address, or 0 if empty; `r2` = its length) and
     /// returns `r0` at the main function's `exit`.
     pub fn run(&self, mem: &mut [u8]) -> Result<u64, InterpError> {
-        crate::exec::run(self, mem)
+        crate::exec::run(self, mem).map(|(r0, _)| r0)
+    }
+
+    /// Like [`Vm::run`], also reporting how many instructions ran.
+    pub fn run_stats(&self, mem: &mut [u8]) -> Result<RunStats, InterpError> {
+        crate::exec::run(self, mem).map(|(r0, insns)| RunStats { r0, insns })
     }
 
     /// The options the VM was built with.
