@@ -5,8 +5,6 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use kbpf_isa::encode_bytes;
-
 use crate::{shared_dir, workspace_root};
 
 /// Engines the table has a column for.
@@ -113,12 +111,7 @@ pub fn run(engines: &[&str], verbose: bool) -> Result<Vec<Totals>, String> {
         let mut cells = Vec::new();
         let mut notes = Vec::new();
         let prog = kbpf_conformance::parse(&text).map_err(|e| e.to_string()).and_then(|case| {
-            let bytes = match &case.raw {
-                Some(words) => words.iter().flat_map(|w| w.to_le_bytes()).collect(),
-                None => {
-                    encode_bytes(&kbpf_conformance::assemble_dialect(&case.asm).map_err(|e| e.to_string())?)
-                }
-            };
+            let bytes = case.program_bytes().map_err(|e| e.to_string())?;
             Ok((case, bytes))
         });
         for (i, engine) in engines.iter().enumerate() {

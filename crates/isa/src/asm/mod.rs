@@ -31,7 +31,10 @@
 //! [`assemble_program`] additionally checks branch targets.
 
 mod lexer;
+mod module;
 mod parse;
+
+pub use module::{Assembled, KfuncResolver, NoKfuncs, assemble_module};
 
 use std::collections::HashMap;
 
@@ -55,13 +58,17 @@ pub struct AsmError {
 
 /// Assembles source text into instructions (no control-flow checks beyond label resolution).
 pub fn assemble(src: &str) -> Result<Vec<Insn>, AsmError> {
-    Ok(assemble_lines(src)?.into_iter().map(|(_, insn)| insn).collect())
+    Ok(assemble_lines(src, &NoKfuncs)?.insns.into_iter().map(|(_, insn)| insn).collect())
 }
 
 /// Assembles source text into a [`Program`], checking that every branch and call lands on an
 /// instruction inside it.
 pub fn assemble_program(src: &str) -> Result<Program, AsmError> {
-    let lines = assemble_lines(src)?;
+    program_of(assemble_lines(src, &NoKfuncs)?.insns)
+}
+
+/// Builds the [`Program`], mapping a branch-target error back to its source line.
+fn program_of(lines: Vec<(usize, Insn)>) -> Result<Program, AsmError> {
     let mut line_at_pc = Vec::with_capacity(lines.len());
     for (line, insn) in &lines {
         line_at_pc.extend(std::iter::repeat_n(*line, insn.slots()));
@@ -80,8 +87,19 @@ struct Pending<'a> {
     parsed: Parsed<'a>,
 }
 
-fn assemble_lines(src: &str) -> Result<Vec<(usize, Insn)>, AsmError> {
+/// What one pass over the source produced.
+struct Lines<'a> {
+    /// Instructions with their source lines.
+    insns: Vec<(usize, Insn)>,
+    /// Label name to slot.
+    labels: HashMap<&'a str, usize>,
+    /// Directive lines (`.func ...`) with their line numbers, for [`module`].
+    directives: Vec<(usize, &'a str)>,
+}
+
+fn assemble_lines<'a>(src: &'a str, kfuncs: &dyn KfuncResolver) -> Result<Lines<'a>, AsmError> {
     let mut labels: HashMap<&str, usize> = HashMap::new();
+    let mut directives = Vec::new();
     let mut pending = Vec::new();
     let mut pc = 0usize;
     for (i, raw) in src.lines().enumerate() {
@@ -114,7 +132,10 @@ fn assemble_lines(src: &str) -> Result<Vec<(usize, Insn)>, AsmError> {
         }
         match toks {
             [] => continue,
-            [lexer::Tok::Ident(d), ..] if d.starts_with('.') => continue,
+            [lexer::Tok::Ident(d), ..] if d.starts_with('.') => {
+                directives.push((line, text));
+                continue;
+            }
             _ => {}
         }
         let parsed = parse::parse(toks, code == Some(0x18)).map_err(err)?;
@@ -122,7 +143,8 @@ fn assemble_lines(src: &str) -> Result<Vec<(usize, Insn)>, AsmError> {
         pending.push(Pending { line, pc, parsed });
         pc += parsed.insn.slots();
     }
-    pending.into_iter().map(|p| resolve(&labels, p)).collect()
+    let insns = pending.into_iter().map(|p| resolve(&labels, kfuncs, p)).collect::<Result<_, _>>()?;
+    Ok(Lines { insns, labels, directives })
 }
 
 fn define<'a>(labels: &mut HashMap<&'a str, usize>, name: &'a str, pc: usize) -> Result<(), String> {
@@ -181,7 +203,11 @@ fn check(insn: &Insn, code: Option<u8>) -> Result<(), String> {
 }
 
 /// Fills in label offsets.
-fn resolve(labels: &HashMap<&str, usize>, p: Pending<'_>) -> Result<(usize, Insn), AsmError> {
+fn resolve(
+    labels: &HashMap<&str, usize>,
+    kfuncs: &dyn KfuncResolver,
+    p: Pending<'_>,
+) -> Result<(usize, Insn), AsmError> {
     let err = |message: String| AsmError { line: p.line, message };
     let Some(fixup) = p.parsed.fixup else {
         return Ok((p.line, p.parsed.insn));
@@ -190,10 +216,14 @@ fn resolve(labels: &HashMap<&str, usize>, p: Pending<'_>) -> Result<(usize, Insn
     let rel = match labels.get(name) {
         Some(&to) => to as i64 - (p.pc as i64 + 1),
         None => {
-            if let Fixup::Call(n) = fixup
-                && let Some(id) = helper_id(n)
-            {
-                return Ok((p.line, Insn::Call(CallTarget::Helper(id))));
+            // `call NAME`: a label, else a kfunc of the registry, else a helper.
+            if let Fixup::Call(n) = fixup {
+                if let Some(btf_id) = kfuncs.kfunc_id(n) {
+                    return Ok((p.line, Insn::Call(CallTarget::Kfunc { btf_id, off: 0 })));
+                }
+                if let Some(id) = helper_id(n) {
+                    return Ok((p.line, Insn::Call(CallTarget::Helper(id))));
+                }
             }
             return Err(err(format!("unknown label `{name}`")));
         }
