@@ -108,3 +108,34 @@ pub fn insn() -> impl Strategy<Value = Insn> {
 pub fn kernel_text_needs_code(insn: &Insn) -> bool {
     matches!(insn, Insn::LdImm64 { src: LdImm64Src::Imm, .. })
 }
+
+/// Redirects every branch and local call to an instruction start inside the program (chosen by
+/// the random offset), so that random bodies form valid programs.
+pub fn fit_targets(body: Vec<Insn>) -> Vec<Insn> {
+    let mut starts = Vec::new();
+    let mut pc = 0i64;
+    for i in &body {
+        starts.push(pc);
+        pc += i.slots() as i64;
+    }
+    let pick = |k: i64| starts[k.rem_euclid(starts.len() as i64) as usize];
+    body.iter()
+        .zip(&starts)
+        .map(|(i, &pc)| {
+            let rel = |k: i64| pick(k) - pc - 1;
+            match *i {
+                Insn::Ja { off } => Insn::Ja { off: rel(off as i64) as i16 },
+                Insn::MayGoto { off } => Insn::MayGoto { off: rel(off as i64) as i16 },
+                Insn::Jmp { width, cond, dst, src, off } => {
+                    Insn::Jmp { width, cond, dst, src, off: rel(off as i64) as i16 }
+                }
+                Insn::Gotol { imm } => Insn::Gotol { imm: rel(imm as i64) as i32 },
+                Insn::Call(CallTarget::Local(r)) => Insn::Call(CallTarget::Local(rel(r as i64) as i32)),
+                Insn::LdImm64 { dst, src: LdImm64Src::Func, imm, imm_hi } => {
+                    Insn::LdImm64 { dst, src: LdImm64Src::Func, imm: rel(imm as i64) as i32, imm_hi }
+                }
+                other => other,
+            }
+        })
+        .collect()
+}
