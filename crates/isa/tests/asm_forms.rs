@@ -46,7 +46,7 @@ fn both_spellings_encode_alike() {
             r(0x85, 0, 0, 0, 7),
         ),
         (&["call unknown#10000", "call 10000"], r(0x85, 0, 0, 0, 10000)),
-        (&["call pc+1"], r(0x85, 0, 1, 0, 1)),
+        (&["call pc+1", "call pc+1#bpf_prog_3b185187f1855c4c_f"], r(0x85, 0, 1, 0, 1)),
         (&["call pc-4"], r(0x85, 0, 1, 0, -4)),
         (
             &["call kfunc:64242", "call kernel-function#64242", "call bpf_iter_num_new#64242"],
@@ -198,9 +198,11 @@ fn pastes_of_tool_output() {
        1:\tif r0 > 0x2 goto +0x1 <prog+0x18>
        2:\texit
 \tr0 = 1                                  # encoding: [0xb7,0x00,0x00,0x00,0x01,0x00,0x00,0x00]
+       3:\tr1 = 0x0 ll
+\t\t0000000000000018:  R_BPF_64_64\tmy_map
     ";
     let insns = assemble(src).unwrap();
-    assert_eq!(insns.len(), 6);
+    assert_eq!(insns.len(), 7);
     assert_eq!(insns[3].encode()[0], r(0x25, 0, 0, 1, 2));
 }
 
