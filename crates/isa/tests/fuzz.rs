@@ -25,7 +25,7 @@ fn cases(default: u32) -> ProptestConfig {
 /// first slot), sometimes cut at a length that is not a multiple of 8.
 fn bytes() -> impl Strategy<Value = Vec<u8>> {
     let mutated = (
-        prop::collection::vec(insn(), 1..12),
+        prop::collection::vec(insn(), 1..6),
         prop::collection::vec((any::<usize>(), any::<u8>()), 0..4),
         any::<u8>(),
     )
@@ -44,15 +44,15 @@ fn bytes() -> impl Strategy<Value = Vec<u8>> {
     prop_oneof![prop::collection::vec(any::<u8>(), 0..80), mutated]
 }
 
-/// Accepted programs are exact inverses of their bytes and survive both syntaxes.
+/// Accepted programs are exact inverses of their bytes and survive disassembly (in one syntax
+/// per program, picked by its length, to keep the run short).
 fn check_program(bytes: &[u8]) {
     let Ok(prog) = Program::from_bytes(bytes) else { return };
     assert_eq!(prog.to_bytes(), bytes);
-    for syntax in SYNTAXES {
-        let text = disassemble(&prog, syntax);
-        let back = assemble_program(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
-        assert_eq!(back, prog);
-    }
+    let syntax = SYNTAXES[prog.len() % SYNTAXES.len()];
+    let text = disassemble(&prog, syntax);
+    let back = assemble_program(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
+    assert_eq!(back, prog);
 }
 
 /// Accepted lines give decodable instructions whose text reads back the same.
