@@ -2,8 +2,9 @@
 //!
 //! Owns: the raw 8-byte form ([`RawInsn`]), the decoded [`Insn`] enum and its exact encode/decode
 //! inverse, structural checks that need no abstract state (opcode table, register range, reserved
-//! fields, branch targets), the stack-argument forms based on r11 (`BPF_REG_PARAMS`), and the text
-//! assembler and disassembler in kernel and LLVM syntax.
+//! fields, branch targets), the stack-argument forms based on r11 (`BPF_REG_PARAMS`), the text
+//! assembler ([`asm`]) and disassembler ([`disasm`]) in kernel and LLVM 19 syntax, and the kernel's
+//! helper-name table ([`helper_names`]).
 //!
 //! Must not touch: semantics (the interpreter), safety (the verifier), or anything host-specific.
 //! Every function here is pure and never panics on untrusted input.

@@ -7,8 +7,12 @@
 //! * labels `name:` (also several, or followed by an instruction on the same line), and
 //!   llvm-objdump's `0000000000000030 <name>:` symbol lines and `<name>` target annotations,
 //! * comments from `//`, `;` (the verifier's state annotations), or `#` at the start of the line
-//!   or after whitespace (`call bpf_map_lookup_elem#1` is not a comment), and assembler
-//!   directives (`.text`, `.globl f`), which are skipped.
+//!   or after whitespace (`call bpf_map_lookup_elem#1` is not a comment), assembler directives
+//!   (`.text`, `.globl f`) and `llvm-objdump -r` relocation lines, which are skipped.
+//!
+//! Not accepted: the verifier's state lines (`0: R1=ctx() R10=fp0`), the liveness columns of
+//! its "Live regs" listing, llvm-objdump's raw instruction bytes, bpftool's `map[id:N]`, and the
+//! kernel-internal instructions that have no [`Insn`] (`nospec`, `gotox`, per-cpu `mov`).
 //!
 //! Both spellings of every form are accepted: `*(u64 *)(r10 -8) = r1` and `(r10 - 8)`,
 //! `goto pc+3` and `goto +3`, `atomic64_fetch_add((u64 *)...)` and `atomic_fetch_add`,
@@ -19,8 +23,8 @@
 //!
 //! Calls: `call 7` and `call bpf_map_lookup_elem` / `call map_lookup_elem` (helpers),
 //! `call bpf_map_lookup_elem#1` and `call unknown#10000` (kernel text; the id must match the
-//! name), `call pc+3` or `call my_func` (bpf-to-bpf; a label takes precedence over a helper name),
-//! and kfuncs, which need a BTF id: `call kfunc:ID`, `call kfunc:ID:MODULE_IDX`,
+//! name), `call pc+3` or `call my_func` (bpf-to-bpf; a label takes precedence over a helper name;
+//! bpftool's `call pc+3#callee` suffix is ignored), and kfuncs, which need a BTF id: `call kfunc:ID`, `call kfunc:ID:MODULE_IDX`,
 //! `call kernel-function#ID`, or a verifier log's `call bpf_iter_num_new#64242` (a name that is
 //! not a helper's, with its BTF id). Pseudo `ld_imm64` forms are written `r1 = map_fd(5)`,
 //! `r1 = map_value(5, 16)`, `r1 = btf_id(7)`, `r1 = func(label)` or `func(pc+3)`, `r1 = map_idx(0)`,
@@ -132,10 +136,13 @@ fn assemble_lines<'a>(src: &'a str, kfuncs: &dyn KfuncResolver) -> Result<Lines<
         }
         match toks {
             [] => continue,
+            // Directives (`.func` is kept for [`module`]), and llvm-objdump -r relocation lines
+            // (`0: R_BPF_64_64 map`).
             [lexer::Tok::Ident(d), ..] if d.starts_with('.') => {
                 directives.push((line, text));
                 continue;
             }
+            [lexer::Tok::Ident(d), ..] if d.starts_with("R_BPF_") => continue,
             _ => {}
         }
         let parsed = parse::parse(toks, code == Some(0x18)).map_err(err)?;

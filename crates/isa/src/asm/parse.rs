@@ -340,7 +340,12 @@ impl<'a> P<'_, 'a> {
         let target = match (self.peek(), self.peek_at(1)) {
             (Some(Tok::Ident("pc")), Some(Tok::Sym("+" | "-"))) => {
                 self.i += 1;
-                CallTarget::Local(imm_i32(self.int()?)?)
+                let rel = imm_i32(self.int()?)?;
+                // bpftool appends the callee: `call pc+5#bpf_prog_1a2b_f`.
+                if self.eat_sym("#") {
+                    self.next()?;
+                }
+                CallTarget::Local(rel)
             }
             (Some(Tok::Sym("+" | "-") | Tok::Num(_)), _) => CallTarget::Helper(imm_i32(self.int()?)?),
             (Some(Tok::Ident("kfunc")), Some(Tok::Sym(":"))) => {

@@ -82,7 +82,9 @@ pub(super) fn format(insn: &Insn, hex: bool) -> String {
         Insn::Exit => "exit".to_string(),
         Insn::LdImm64 { dst, src, imm, imm_hi } => match pseudo_ldimm64(src, imm, imm_hi) {
             None => format!("{dst} = {} ll", n(Insn::imm64(imm, imm_hi) as i64)),
-            Some(_) if imm_hi == 0 => format!("ld_pseudo\t{dst}, {}, {}", n(src as u8 as i64), n(imm as i64)),
+            Some(_) if imm_hi == 0 => {
+                format!("ld_pseudo\t{dst}, {}, {}", n(src as u8 as i64), n(imm as u32 as i64))
+            }
             Some(text) => format!("{dst} = {text} ll"),
         },
         Insn::Load { size, signed, dst, src, off } => {

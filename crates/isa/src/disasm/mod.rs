@@ -77,12 +77,13 @@ pub fn format_insn(insn: &Insn, pc: usize, syntax: Syntax) -> String {
 pub fn format_insn_with_code(insn: &Insn, pc: usize, syntax: Syntax) -> String {
     let text = format_insn(insn, pc, syntax);
     match syntax {
-        Syntax::Kernel => format!("({:02x}) {text}", opcode(insn)),
+        Syntax::Kernel => format!("({:02x}) {text}", insn.opcode()),
         Syntax::Llvm { .. } => text,
     }
 }
 
-/// [`format_insn`] with name and immediate hooks (kernel syntax only).
+/// [`format_insn`] with name and immediate hooks (kernel syntax only). A verifier-log line is
+/// `format!("{pc}: ({:02x}) {}", insn.opcode(), format_insn_with(insn, pc, Syntax::Kernel, r))`.
 pub fn format_insn_with(insn: &Insn, pc: usize, syntax: Syntax, resolver: &dyn Resolver) -> String {
     let _ = pc;
     match syntax {
@@ -106,13 +107,6 @@ pub fn disassemble(prog: &Program, syntax: Syntax) -> String {
         out.push_str(&line);
     }
     out
-}
-
-/// Opcode byte of the instruction's first slot.
-fn opcode(insn: &Insn) -> u8 {
-    let mut slots = Vec::with_capacity(2);
-    insn.encode_into(&mut slots);
-    slots.first().map_or(0, |s| s.code)
 }
 
 /// The kbpf spelling of a pseudo `ld_imm64` right-hand side (see [`Syntax`]); `None` for plain
@@ -147,4 +141,74 @@ pub(crate) fn pseudo_name(src: LdImm64Src) -> Option<&'static str> {
 /// Register name with the width prefix (`r3` or `w3`).
 fn reg_name(wide: bool, reg: crate::Reg) -> String {
     format!("{}{}", if wide { 'r' } else { 'w' }, reg.num())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::asm::assemble;
+
+    fn one(line: &str) -> Insn {
+        assemble(line).expect("assembles")[0]
+    }
+
+    #[test]
+    fn llvm_numbers() {
+        let hex = Syntax::Llvm { hex: true };
+        let dec = Syntax::Llvm { hex: false };
+        let i = one("if w3 s< -5 goto +5");
+        assert_eq!(format_insn(&i, 0, hex), "if w3 s< -0x5 goto +0x5");
+        assert_eq!(format_insn(&i, 0, dec), "if w3 s< -5 goto +5");
+        assert_eq!(format_insn(&i, 0, Syntax::Kernel), "if w3 s< 0xfffffffb goto pc+5");
+        let i = one("*(u64 *)(r10 -8) = r2");
+        assert_eq!(format_insn(&i, 0, hex), "*(u64 *)(r10 - 0x8) = r2");
+        assert_eq!(format_insn(&i, 0, Syntax::Kernel), "*(u64 *)(r10 -8) = r2");
+        let i = one("r2 = 0x1122334455667788 ll");
+        assert_eq!(format_insn(&i, 0, dec), "r2 = 1234605616436508552 ll");
+        assert_eq!(format_insn(&i, 0, hex), "r2 = 0x1122334455667788 ll");
+        assert_eq!(format_insn(&one("r1 = -1 ll"), 0, hex), "r1 = -0x1 ll");
+        assert_eq!(format_insn(&one("r1 = -1 ll"), 0, Syntax::Kernel), "r1 = 0xffffffffffffffff");
+        assert_eq!(
+            format_insn(&one("lock *(u32 *)(r10 -16) |= r3"), 0, dec),
+            "lock *(u32 *)(r10 - 16) |= w3"
+        );
+        assert_eq!(format_insn(&one("call 7"), 0, hex), "call 0x7");
+        assert_eq!(format_insn(&one("call 7"), 0, Syntax::Kernel), "call bpf_get_prandom_u32#7");
+        assert_eq!(format_insn(&one("call -3"), 0, Syntax::Kernel), "call unknown#-3");
+    }
+
+    struct Log;
+
+    impl Resolver for Log {
+        fn kfunc_name(&self, btf_id: i32, _off: i16) -> Option<String> {
+            (btf_id == 64242).then(|| "bpf_iter_num_new".to_string())
+        }
+
+        fn ld_imm64(&self, insn: &Insn) -> Option<String> {
+            matches!(insn, Insn::LdImm64 { src: LdImm64Src::MapFd, .. })
+                .then(|| "0xffff8881af9d3400".to_string())
+        }
+    }
+
+    #[test]
+    fn resolver_hooks() {
+        let k = |line: &str| format_insn_with(&one(line), 0, Syntax::Kernel, &Log);
+        assert_eq!(k("call kfunc:64242"), "call bpf_iter_num_new#64242");
+        assert_eq!(k("call kfunc:5"), "call kernel-function#5");
+        assert_eq!(k("r1 = map_fd(3)"), "r1 = 0xffff8881af9d3400");
+        assert_eq!(k("r1 = 5 ll"), "r1 = 0x5");
+        // LLVM syntax does not consult the hooks.
+        let l = format_insn_with(&one("call kfunc:64242"), 0, Syntax::Llvm { hex: false }, &Log);
+        assert_eq!(l, "call kfunc:64242");
+    }
+
+    #[test]
+    fn listing_formats() {
+        let prog = crate::asm::assemble_program("r1 = 1 ll\nexit").expect("assembles");
+        assert_eq!(disassemble(&prog, Syntax::Kernel), "0: (18) r1 = 0x1\n2: (95) exit\n");
+        assert_eq!(
+            disassemble(&prog, Syntax::Llvm { hex: true }),
+            "       0:\tr1 = 0x1 ll\n       2:\texit\n"
+        );
+    }
 }
