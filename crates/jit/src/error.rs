@@ -66,6 +66,20 @@ pub enum JitError {
         /// r11 offset.
         off: i16,
     },
+    /// A function whose last instruction can fall through into the next one.
+    #[error("pc {pc}: last insn is not an exit or jmp")]
+    FallThrough {
+        /// Last instruction of the function.
+        pc: usize,
+    },
+    /// A jump into another function.
+    #[error("jump out of range from insn {pc} to {to}")]
+    JumpOutOfRange {
+        /// Jump instruction.
+        pc: usize,
+        /// Target slot.
+        to: usize,
+    },
     /// An instruction this backend does not execute (maps, arena casts, ...).
     #[error("pc {pc}: {what} is not supported by the JIT")]
     Unsupported {

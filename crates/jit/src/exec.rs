@@ -50,7 +50,8 @@ impl ExecMemory {
         // SAFETY: the range [code.len(), map_len) lies inside the mapping.
         unsafe { std::ptr::write_bytes(ptr.add(code.len()), 0xcc, map_len - code.len()) };
         // SAFETY: `ptr`/`map_len` describe exactly the mapping made above.
-        let rc = unsafe { libc::mprotect(ptr as *mut libc::c_void, map_len, libc::PROT_READ | libc::PROT_EXEC) };
+        let rc =
+            unsafe { libc::mprotect(ptr as *mut libc::c_void, map_len, libc::PROT_READ | libc::PROT_EXEC) };
         if rc != 0 {
             let err = std::io::Error::last_os_error().to_string();
             // SAFETY: unmapping the mapping made above, which nothing else references.

@@ -54,7 +54,9 @@ fn mentioned(insn: &Insn) -> [Option<Reg>; 3] {
     };
     match insn {
         Insn::Alu { dst, src: s, .. } | Insn::Jmp { dst, src: s, .. } => [Some(*dst), src(s), None],
-        Insn::Neg { dst, .. } | Insn::Endian { dst, .. } | Insn::LdImm64 { dst, .. } => [Some(*dst), None, None],
+        Insn::Neg { dst, .. } | Insn::Endian { dst, .. } | Insn::LdImm64 { dst, .. } => {
+            [Some(*dst), None, None]
+        }
         Insn::MovSx { dst, src, .. } | Insn::AddrSpaceCast { dst, src, .. } => [Some(*dst), Some(*src), None],
         Insn::Load { dst, src, .. } => [Some(*dst), Some(*src), None],
         Insn::Store { dst, src: s, .. } => [Some(*dst), src(s), None],
@@ -73,7 +75,9 @@ fn fp_access(insn: &Insn) -> Option<(i16, u32)> {
         Insn::Load { src: Reg::R10, off, size, .. } => Some((off, size.bytes())),
         Insn::Store { dst: Reg::R10, off, size, .. } => Some((off, size.bytes())),
         Insn::Atomic { op: AtomicOp::LoadAcquire, src: Reg::R10, off, size, .. } => Some((off, size.bytes())),
-        Insn::Atomic { op, dst: Reg::R10, off, size, .. } if op != AtomicOp::LoadAcquire => Some((off, size.bytes())),
+        Insn::Atomic { op, dst: Reg::R10, off, size, .. } if op != AtomicOp::LoadAcquire => {
+            Some((off, size.bytes()))
+        }
         _ => None,
     }
 }
@@ -129,7 +133,13 @@ impl ProgramPlan {
         Ok(plan)
     }
 
-    fn plan_func(prog: &Program, start: usize, end: usize, f: usize, opts: &JitOptions) -> Result<FuncPlan, JitError> {
+    fn plan_func(
+        prog: &Program,
+        start: usize,
+        end: usize,
+        f: usize,
+        opts: &JitOptions,
+    ) -> Result<FuncPlan, JitError> {
         let insns = prog.insns();
         let mut uses_fp = false;
         let mut escapes = false;
@@ -166,7 +176,9 @@ impl ProgramPlan {
                 inc = inc.max(slot as u8 + 1);
             }
             match insn {
-                Insn::Call(_) | Insn::Callx { .. } | Insn::LdAbs { .. } | Insn::LdInd { .. } => makes_calls = true,
+                Insn::Call(_) | Insn::Callx { .. } | Insn::LdAbs { .. } | Insn::LdInd { .. } => {
+                    makes_calls = true
+                }
                 Insn::MayGoto { .. } => may_goto = true,
                 _ => {}
             }
@@ -184,7 +196,8 @@ impl ProgramPlan {
             StackDepth::Max => 0,
             StackDepth::Verifier(d) => d.get(f).copied().unwrap_or(inferred),
         };
-        let callee_saved = [Reg::R6, Reg::R7, Reg::R8, Reg::R9].into_iter().filter(|r| saved[r.idx() - 6]).collect();
+        let callee_saved =
+            [Reg::R6, Reg::R7, Reg::R8, Reg::R9].into_iter().filter(|r| saved[r.idx() - 6]).collect();
         Ok(FuncPlan {
             start,
             end,
@@ -297,10 +310,19 @@ mod tests {
     #[test]
     fn rejects_recursion_and_bad_stack() {
         let p = Program::new(vec![Insn::Call(CallTarget::Local(-1)), Insn::Exit]).unwrap();
-        assert!(matches!(ProgramPlan::new(&p, &JitOptions::default()), Err(JitError::Recursion { pc: 0, .. })));
-        let p = Program::new(vec![Insn::Store { size: Size::DW, dst: Reg::R10, off: -4, src: Src::Imm(1) }, Insn::Exit])
-            .unwrap();
-        assert!(matches!(ProgramPlan::new(&p, &JitOptions::default()), Err(JitError::StackOutOfBounds { pc: 0, .. })));
+        assert!(matches!(
+            ProgramPlan::new(&p, &JitOptions::default()),
+            Err(JitError::Recursion { pc: 0, .. })
+        ));
+        let p = Program::new(vec![
+            Insn::Store { size: Size::DW, dst: Reg::R10, off: -4, src: Src::Imm(1) },
+            Insn::Exit,
+        ])
+        .unwrap();
+        assert!(matches!(
+            ProgramPlan::new(&p, &JitOptions::default()),
+            Err(JitError::StackOutOfBounds { pc: 0, .. })
+        ));
     }
 
     #[test]

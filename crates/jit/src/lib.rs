@@ -36,7 +36,8 @@ pub trait Backend {
     fn name(&self) -> &'static str;
 
     /// Compiles `prog`; helper, kfunc and callx targets come from `registry`.
-    fn compile(&self, prog: &Program, registry: &Registry, opts: &JitOptions) -> Result<JitProgram, JitError>;
+    fn compile(&self, prog: &Program, registry: &Registry, opts: &JitOptions)
+    -> Result<JitProgram, JitError>;
 
     /// The native code as text, each BPF instruction heading its block (`kbpf jit --dump`,
     /// like `bpftool prog dump jited`).

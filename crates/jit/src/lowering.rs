@@ -44,7 +44,11 @@ impl StackArgAbi {
 
     /// Location of slot `slot` (0 = argument 6).
     pub fn slot(&self, slot: usize) -> ArgLoc {
-        if slot < self.reg_slots { ArgLoc::Reg(slot) } else { ArgLoc::Stack(((slot - self.reg_slots) * 8) as u32) }
+        if slot < self.reg_slots {
+            ArgLoc::Reg(slot)
+        } else {
+            ArgLoc::Stack(((slot - self.reg_slots) * 8) as u32)
+        }
     }
 
     /// Bytes of outgoing area for `slots` used slots, rounded to 16 so the stack pointer stays

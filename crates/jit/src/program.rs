@@ -82,7 +82,10 @@ impl JitProgram {
         data: Vec<Box<[u64]>>,
     ) -> Result<JitProgram, JitError> {
         if entry >= code.len() {
-            return Err(JitError::Assembler(format!("entry offset {entry} outside {} bytes of code", code.len())));
+            return Err(JitError::Assembler(format!(
+                "entry offset {entry} outside {} bytes of code",
+                code.len()
+            )));
         }
         Ok(JitProgram { mem: ExecMemory::new(code)?, entry, insn_offsets, func_offsets, _data: data })
     }
@@ -98,7 +101,8 @@ impl JitProgram {
 
     /// Like [`JitProgram::run`], reporting faults.
     pub fn execute(&self, mem: &mut [u8]) -> Result<u64, JitFault> {
-        let (ptr, len) = if mem.is_empty() { (std::ptr::null_mut(), 0) } else { (mem.as_mut_ptr(), mem.len() as u64) };
+        let (ptr, len) =
+            if mem.is_empty() { (std::ptr::null_mut(), 0) } else { (mem.as_mut_ptr(), mem.len() as u64) };
         let mut ctx = RunCtx { status: 0, mem: ptr as u64, len, saved_sp: 0 };
         // SAFETY: `entry` lies inside the read-execute mapping owned by `self` and was produced
         // by a backend as a trampoline with the `Entry` signature.
