@@ -1,3 +1,4 @@
+//! Integration tests: smoke runs.
 mod common;
 use common::*;
 use kbpf_isa::*;
