@@ -52,7 +52,7 @@ impl Frame {
         let out = kbpf_jit::StackArgAbi::X86_64.area_bytes(plan.out_stack_args as usize);
         // Bytes pushed since the caller's aligned rsp: return address, rbp, locals, saves, out.
         let used = 8 + if need_rbp { 8 } else { 0 } + local + 8 * saved.len() as u32 + out;
-        let pad = if plan.makes_calls || out > 0 { (16 - used % 16) % 16 } else { 0 };
+        let pad = if plan.needs_align { (16 - used % 16) % 16 } else { 0 };
         Frame {
             need_rbp,
             local,

@@ -1,7 +1,21 @@
 //! Executable memory under W^X: mapped read-write, filled, then flipped to read-execute. A page
 //! is never writable and executable at the same time.
 
+use std::sync::Mutex;
+
 use crate::error::JitError;
+
+/// Read-write mappings returned by dropped programs, reused to save an mmap, a page fault and an
+/// munmap per compile (each a few microseconds in a VM). Pooled pages are never executable.
+static POOL: Mutex<Vec<(usize, usize)>> = Mutex::new(Vec::new());
+/// Most pooled mappings kept.
+const POOL_MAX: usize = 32;
+
+fn take_pooled(map_len: usize) -> Option<*mut u8> {
+    let mut pool = POOL.lock().ok()?;
+    let i = pool.iter().position(|&(_, len)| len == map_len)?;
+    Some(pool.swap_remove(i).0 as *mut u8)
+}
 
 /// A read-execute mapping holding finished machine code; unmapped on drop.
 #[derive(Debug)]
@@ -28,21 +42,26 @@ impl ExecMemory {
     pub fn new(code: &[u8]) -> Result<ExecMemory, JitError> {
         let page = page_size();
         let map_len = code.len().max(1).div_ceil(page) * page;
-        // SAFETY: anonymous private mapping with no address hint; the result is checked.
-        let ptr = unsafe {
-            libc::mmap(
-                std::ptr::null_mut(),
-                map_len,
-                libc::PROT_READ | libc::PROT_WRITE,
-                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
-                -1,
-                0,
-            )
+        let ptr = match take_pooled(map_len) {
+            Some(p) => p,
+            None => {
+                // SAFETY: anonymous private mapping with no address hint; the result is checked.
+                let p = unsafe {
+                    libc::mmap(
+                        std::ptr::null_mut(),
+                        map_len,
+                        libc::PROT_READ | libc::PROT_WRITE,
+                        libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_POPULATE,
+                        -1,
+                        0,
+                    )
+                };
+                if p == libc::MAP_FAILED {
+                    return Err(JitError::Memory(std::io::Error::last_os_error().to_string()));
+                }
+                p as *mut u8
+            }
         };
-        if ptr == libc::MAP_FAILED {
-            return Err(JitError::Memory(std::io::Error::last_os_error().to_string()));
-        }
-        let ptr = ptr as *mut u8;
         // SAFETY: `ptr` is a fresh writable mapping of `map_len >= code.len()` bytes that
         // cannot overlap `code`.
         unsafe { std::ptr::copy_nonoverlapping(code.as_ptr(), ptr, code.len()) };
@@ -85,7 +104,20 @@ impl ExecMemory {
 
 impl Drop for ExecMemory {
     fn drop(&mut self) {
-        // SAFETY: the mapping was made in `new` and is owned by `self` alone.
+        // Back to read-write (never executable again unless refilled) and into the pool.
+        // SAFETY: the mapping was made in `new` and is owned by `self` alone; no code in it can
+        // be running, since running borrows the owning program.
+        let rw = unsafe {
+            libc::mprotect(self.ptr as *mut libc::c_void, self.map_len, libc::PROT_READ | libc::PROT_WRITE)
+        };
+        if rw == 0
+            && let Ok(mut pool) = POOL.lock()
+            && pool.len() < POOL_MAX
+        {
+            pool.push((self.ptr as usize, self.map_len));
+            return;
+        }
+        // SAFETY: as above; the mapping is not pooled, so nothing refers to it afterwards.
         unsafe { libc::munmap(self.ptr as *mut libc::c_void, self.map_len) };
     }
 }

@@ -31,6 +31,11 @@ pub struct FuncPlan {
     pub in_stack_args: u8,
     /// Whether the function calls anything (helper, kfunc, callx, bpf-to-bpf, LD_ABS/IND).
     pub makes_calls: bool,
+    /// Whether the function itself calls native code (helper, kfunc, callx, LD_ABS/IND).
+    pub native_calls: bool,
+    /// Whether the native stack must be ABI-aligned at this function's calls: it calls native
+    /// code, or calls a BPF function that (transitively) does.
+    pub needs_align: bool,
     /// Whether the function contains `may_goto` (needs a loop-budget counter).
     pub may_goto: bool,
     /// Functions called directly, as indices into [`ProgramPlan::funcs`].
@@ -130,6 +135,21 @@ impl ProgramPlan {
             plan.funcs[f].callees = callees;
         }
         plan.check_call_graph(prog)?;
+        // Alignment need flows from callees to callers; the graph is acyclic, so iterating to a
+        // fixed point terminates within the depth limit.
+        loop {
+            let mut changed = false;
+            for f in 0..plan.funcs.len() {
+                let need = plan.funcs[f].callees.iter().any(|&g| plan.funcs[g].needs_align);
+                if need && !plan.funcs[f].needs_align {
+                    plan.funcs[f].needs_align = true;
+                    changed = true;
+                }
+            }
+            if !changed {
+                break;
+            }
+        }
         Ok(plan)
     }
 
@@ -148,6 +168,7 @@ impl ProgramPlan {
         let mut out = 0u8;
         let mut inc = 0u8;
         let mut makes_calls = false;
+        let mut native_calls = false;
         let mut may_goto = false;
         for (i, insn) in insns.iter().enumerate().take(end).skip(start) {
             let pc = prog.pc(i);
@@ -208,6 +229,8 @@ impl ProgramPlan {
             out_stack_args: out,
             in_stack_args: inc,
             makes_calls,
+            native_calls,
+            needs_align: native_calls,
             may_goto,
             callees: Vec::new(),
         })
@@ -289,6 +312,7 @@ mod tests {
         assert_eq!(plan.funcs.len(), 2);
         assert_eq!(plan.funcs[0].stack_depth, 32);
         assert!(plan.funcs[0].makes_calls);
+        assert!(!plan.funcs[0].needs_align);
         assert_eq!(plan.funcs[0].callees, vec![1]);
         assert_eq!(plan.funcs[1].callee_saved, vec![Reg::R6]);
         assert_eq!(plan.funcs[1].stack_depth, 0);
