@@ -92,7 +92,7 @@ pub fn slots_to_hex(slots: &[RawInsn]) -> String {
 /// Inverse of [`slots_to_hex`]; whitespace anywhere is ignored.
 pub fn slots_from_hex(text: &str) -> Result<Vec<RawInsn>, String> {
     let digits: Vec<u8> = text.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
-    if digits.len() % 16 != 0 {
+    if !digits.len().is_multiple_of(16) {
         return Err(format!("{} hex digits is not a whole number of 8-byte slots", digits.len()));
     }
     let nib = |c: u8| -> Result<u8, String> {

@@ -208,10 +208,9 @@ pub fn load(slots: &[RawInsn], req: &LoadRequest) -> KernelVerdict {
     let mut bytes = Vec::with_capacity(slots.len() * RawInsn::BYTES);
     for &s in slots {
         let mut s = s;
-        if s.code == 0x18 && (s.src == BPF_PSEUDO_MAP_FD || s.src == BPF_PSEUDO_MAP_VALUE) {
-            if let Some(&fd) = usize::try_from(s.imm).ok().and_then(|k| req.map_fds.get(k)) {
-                s.imm = fd;
-            }
+        let map_ref = s.code == 0x18 && (s.src == BPF_PSEUDO_MAP_FD || s.src == BPF_PSEUDO_MAP_VALUE);
+        if map_ref && let Some(&fd) = usize::try_from(s.imm).ok().and_then(|k| req.map_fds.get(k)) {
+            s.imm = fd;
         }
         bytes.extend_from_slice(&s.to_bytes());
     }
@@ -303,11 +302,7 @@ pub fn is_trailer_line(line: &str) -> bool {
 /// range`) it is the second line. `None` when the log has no such line (no log requested, or the
 /// syscall failed before the verifier ran).
 pub fn error_line(log: &str) -> Option<String> {
-    log.lines()
-        .map(str::trim_end)
-        .filter(|l| !l.is_empty() && !is_trailer_line(l))
-        .next_back()
-        .map(str::to_string)
+    log.lines().map(str::trim_end).rfind(|l| !l.is_empty() && !is_trailer_line(l)).map(str::to_string)
 }
 
 /// Parses the `processed`, `verification time` and `stack depth` lines of a log.

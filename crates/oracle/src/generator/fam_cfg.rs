@@ -28,7 +28,7 @@ pub fn cfg(rng: &mut Rng, n: usize) -> Vec<Case> {
                 )),
                 1 => p.push(alu64i(Op::Add, 0, rng.range(1, 5) as i32)),
                 2 => p.push(mov(rng.pick(&[2, 3, 4]), rng.range(0, 9) as i32)),
-                _ => p.push(ja(rng.range(0, remaining - 1) as i16)),
+                _ => p.push(ja(if rng.chance(1, 5) { rng.range(0, remaining - 1) as i16 } else { 0 })),
             }
         }
         p.push(exit());

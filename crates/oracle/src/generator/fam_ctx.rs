@@ -17,10 +17,17 @@ pub fn ctx_skb(rng: &mut Rng, n: usize) -> Vec<Case> {
     }
     while out.len() < n {
         let i = out.len();
-        let sz = rng.pick(&SIZES);
-        let off = if rng.chance(1, 4) { rng.range(-8, 200) } else { rng.range(0, 48) * 4 + rng.range(0, 3) };
+        let aligned = rng.chance(1, 2);
+        let sz = if aligned { Sz::W } else { rng.pick(&SIZES) };
+        let off = if aligned {
+            rng.range(0, 23) * 4
+        } else if rng.chance(1, 4) {
+            rng.range(-8, 200)
+        } else {
+            rng.range(0, 48) * 4 + rng.range(0, 3)
+        };
         let ty = if rng.chance(1, 4) { ProgType::SchedCls } else { ProgType::SocketFilter };
-        let kind = rng.below(4);
+        let kind = if aligned { rng.below(2) } else { rng.below(4) };
         let (desc, p) = match kind {
             0 | 1 => ("ld", vec![ldx(sz, 2, 1, off as i16), mov(0, 0), exit()]),
             2 => ("stx", vec![mov(2, 7), stx(sz, 1, 2, off as i16), mov(0, 0), exit()]),
@@ -36,17 +43,29 @@ pub fn ctx_skb(rng: &mut Rng, n: usize) -> Vec<Case> {
 pub fn ctx_xdp(rng: &mut Rng, n: usize) -> Vec<Case> {
     let mut out = Vec::new();
     let fam = "ctx_xdp";
-    for off in -4..32i16 {
+    for off in 0..24i16 {
         for sz in SIZES {
+            if off % 4 != 0 && sz != Sz::B {
+                continue;
+            }
             let p = vec![ldx(sz, 2, 1, off), mov(0, 2), exit()];
             out.push(Case::new(fam, format!("ld_{}_{off}", sz.bytes()), ProgType::Xdp, p));
         }
+    }
+    for off in [-8i16, -4, -1, 24, 28, 32] {
+        let p = vec![ldx(Sz::W, 2, 1, off), mov(0, 2), exit()];
+        out.push(Case::new(fam, format!("ld_4_{off}"), ProgType::Xdp, p));
     }
     while out.len() < n {
         let i = out.len();
         let sz = rng.pick(&SIZES);
         let off = rng.range(0, 28) as i16;
         let p = if rng.chance(1, 2) {
+            // Two u32 fields read and combined.
+            let a = rng.pick(&[12i16, 16, 16, 12, 0, 20]);
+            let c = rng.pick(&[12i16, 16]);
+            vec![ldx(Sz::W, 2, 1, a), ldx(Sz::W, 3, 1, c), alu64r(Op::Add, 2, 3), mov(0, 2), exit()]
+        } else if rng.chance(1, 2) {
             vec![mov(2, 1), stx(sz, 1, 2, off), mov(0, 2), exit()]
         } else {
             // Modified-ctx dereference: ctx += k, then load.

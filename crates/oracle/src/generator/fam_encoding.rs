@@ -14,17 +14,9 @@ pub fn encoding(rng: &mut Rng, n: usize) -> Vec<Case> {
     let mut out = Vec::new();
     for code in 0u16..256 {
         let code = code as u8;
-        // dst r0, src r2 (initialised), off 0, imm 1: plausible operands for most classes.
-        let p = vec![
-            mov(0, 0),
-            mov(2, 1),
-            movr(3, 10),
-            alu64i(Op::Add, 3, -8),
-            st(Sz::Dw, 10, -8, 0),
-            ins(code, 0, 2, 0, 1),
-            mov(0, 0),
-            exit(),
-        ];
+        let mut p = vec![mov(0, 0), mov(2, 1), st(Sz::Dw, 10, -8, 0)];
+        p.extend(plausible(code));
+        p.extend([mov(0, 0), exit()]);
         out.push(Case::new(fam, format!("op_{code:02x}"), ProgType::SocketFilter, p));
     }
     while out.len() < n {
@@ -122,6 +114,37 @@ pub fn encoding(rng: &mut Rng, n: usize) -> Vec<Case> {
         out.push(Case::new(fam, format!("{i:04}_{desc}"), ProgType::SocketFilter, p));
     }
     out
+}
+
+/// `code` with the operands its class expects (so that valid opcodes load and invalid ones are
+/// rejected for the opcode alone).
+fn plausible(code: u8) -> Vec<kbpf_isa::RawInsn> {
+    let x = code & 0x08 != 0;
+    match code & 7 {
+        0 => {
+            let src = if code & 0xe0 == 0x40 { 2 } else { 0 };
+            let mut v = vec![ins(code, 0, src, 0, 1)];
+            if code == 0x18 {
+                v.push(ins(0, 0, 0, 0, 0));
+            }
+            v
+        }
+        1 => vec![ins(code, 0, 10, -8, 0)],
+        2 => vec![ins(code, 10, 0, -8, 1)],
+        3 => vec![ins(code, 10, 2, -8, 0)],
+        4 | 7 => match code & 0xf0 {
+            0x80 => vec![ins(code, 0, 0, 0, 0)],
+            0xd0 => vec![ins(code, 0, 0, 0, 16)],
+            _ if x => vec![ins(code, 0, 2, 0, 0)],
+            _ => vec![ins(code, 0, 0, 0, 1)],
+        },
+        _ => match code & 0xf0 {
+            0x80 => vec![ins(code, 0, 0, 0, 7)],
+            0x00 | 0x90 => vec![ins(code, 0, 0, 0, 0)],
+            _ if x => vec![ins(code, 0, 2, 0, 0)],
+            _ => vec![ins(code, 0, 0, 0, 1)],
+        },
+    }
 }
 
 fn return_case(out: &mut Vec<Case>, fam: &str, name: String, p: Vec<kbpf_isa::RawInsn>) {

@@ -24,12 +24,13 @@ pub fn map_value(rng: &mut Rng, n: usize) -> Vec<Case> {
         let m = pick_map(rng);
         let vs = m.value_size as i32;
         let sz = rng.pick(&SIZES);
-        let off = if rng.chance(1, 6) {
-            rng.range(-4, -1) as i32
-        } else {
-            (vs - sz.bytes() + rng.range(-3, 2) as i32).max(0)
+        let off = match rng.below(8) {
+            0 => rng.range(-4, -1) as i32,
+            1 | 2 => vs - sz.bytes() + rng.range(1, 2) as i32,
+            _ => (vs - sz.bytes() - rng.range(0, 3) as i32).max(0),
         };
-        let check = rng.below(5); // 0: none, 1: after arith, else proper
+        // 0: none, 1: arithmetic before the check, else a proper check.
+        let check = if rng.chance(1, 4) { rng.below(2) } else { rng.range(2, 4) as u64 };
         let mut b = B::new();
         b.all(map_lookup(0, -8));
         let cdesc = match check {
@@ -96,11 +97,11 @@ fn set_arg(b: &mut B, reg: u8, a: Arg) {
             b.i(mov(reg, v));
         }
         Arg::StackInit(off) => {
-            b.i(st(Sz::Dw, 10, off, 0)).i(st(Sz::Dw, 10, off + 8, 0)).i(movr(reg, 10)).i(alu64i(
-                Op::Add,
-                reg,
-                off as i32,
-            ));
+            b.i(st(Sz::Dw, 10, off, 0));
+            if off + 8 <= -8 {
+                b.i(st(Sz::Dw, 10, off + 8, 0));
+            }
+            b.i(movr(reg, 10)).i(alu64i(Op::Add, reg, off as i32));
         }
         Arg::StackUninit(off) => {
             b.i(movr(reg, 10)).i(alu64i(Op::Add, reg, off as i32));

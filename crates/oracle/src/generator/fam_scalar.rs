@@ -18,6 +18,27 @@ fn unknown(b: &mut B, rng: &mut Rng) -> &'static str {
     }
 }
 
+/// A step that bounds r6 (and, rsh, mod by a constant).
+fn bounding_alu(b: &mut B, rng: &mut Rng) -> String {
+    match rng.below(3) {
+        0 => {
+            let m = rng.pick(&[0x0f, 0x1f, 0x3f, 0x7f, 0xff, 0x1ff, 7, 3]);
+            b.i(alu64i(Op::And, 6, m));
+            format!("And_{m}")
+        }
+        1 => {
+            let k = rng.range(20, 40) as i32;
+            b.i(alu64i(Op::Rsh, 6, k));
+            format!("Rsh_{k}")
+        }
+        _ => {
+            let k = rng.range(1, 600) as i32;
+            b.i(alu64i(Op::Mod, 6, k));
+            format!("Mod_{k}")
+        }
+    }
+}
+
 /// One random ALU step on r6; returns its text for the case name.
 fn random_alu(b: &mut B, rng: &mut Rng) -> String {
     let op = rng.pick(&[
@@ -60,8 +81,9 @@ pub fn scalar_range(rng: &mut Rng, n: usize) -> Vec<Case> {
         let mut b = B::new();
         b.i(movr(9, 1));
         let src = unknown(&mut b, rng);
-        let steps = rng.range(1, 3);
-        let ops: Vec<String> = (0..steps).map(|_| random_alu(&mut b, rng)).collect();
+        let steps = rng.range(0, 2);
+        let mut ops = vec![bounding_alu(&mut b, rng)];
+        ops.extend((0..steps).map(|_| random_alu(&mut b, rng)));
         let use_map = rng.chance(1, 2);
         let mut maps = Vec::new();
         let udesc = if use_map {
@@ -93,7 +115,13 @@ pub fn branch_refine(rng: &mut Rng, n: usize) -> Vec<Case> {
         let nchecks = rng.range(1, 2);
         let mut descs = Vec::new();
         for _ in 0..nchecks {
-            let c = rng.pick(&CONDS);
+            let proper = rng.chance(1, 2);
+            let (c, exit_taken) = if proper {
+                rng.pick(&[(Cond::Gt, true), (Cond::Ge, true), (Cond::Lt, false), (Cond::Le, false)])
+            } else {
+                // Exit on the branch or fall through to exit: either side may carry the bound.
+                (rng.pick(&CONDS), rng.chance(1, 2))
+            };
             let k = match rng.below(4) {
                 0 => size,
                 1 => size - 1,
@@ -101,8 +129,6 @@ pub fn branch_refine(rng: &mut Rng, n: usize) -> Vec<Case> {
                 _ => rng.range(-4, 2 * size as i64) as i32,
             };
             let j32 = rng.chance(1, 4);
-            // Exit on the branch or fall through to exit, so that either side carries the bound.
-            let exit_taken = rng.chance(1, 2);
             if exit_taken {
                 b.j(if j32 { jmp32i(c, 6, k, 0) } else { jmpi(c, 6, k, 0) }, "out");
             } else {

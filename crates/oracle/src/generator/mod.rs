@@ -29,7 +29,7 @@ pub const FAMILIES: &[(&str, FamilyFn, usize)] = &[
     ("stack", fam_regs::stack, 150),
     ("spill_fill", fam_regs::spill_fill, 100),
     ("ctx_skb", fam_ctx::ctx_skb, 200),
-    ("ctx_xdp", fam_ctx::ctx_xdp, 180),
+    ("ctx_xdp", fam_ctx::ctx_xdp, 130),
     ("pkt_bounds", fam_ctx::pkt_bounds, 150),
     ("map_value", fam_maps::map_value, 150),
     ("helpers", fam_maps::helpers, 150),
