@@ -55,7 +55,7 @@ pub const FRAME_BELOW_FP: u32 = BPF_FP_OFFSET + BPF_STACK + OUT_ARGS_AREA;
 /// Initial may_goto budget of a frame (the kernel's `BPF_MAX_LOOPS`).
 pub const BPF_MAX_LOOPS: u64 = 8 * 1024 * 1024;
 
-const _: () = assert!(FRAME_BELOW_FP % 16 == 0, "AAPCS64 needs a 16-byte aligned sp");
+const _: () = assert!(FRAME_BELOW_FP.is_multiple_of(16), "AAPCS64 needs a 16-byte aligned sp");
 
 /// Where stack-argument slot `k` (argument 6 + k) travels.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

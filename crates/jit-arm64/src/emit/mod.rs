@@ -9,8 +9,9 @@
 //! Submodules split the instruction families: [`alu`], [`mem`] (loads, stores, stack
 //! arguments, legacy packet loads), [`atomic`], [`flow`] (jumps, calls, exit).
 
-// dynasm keeps the parentheses of `#(expr)` operands in its expansion.
-#![allow(unused_parens)]
+// dynasm keeps the parentheses of `#(expr)` operands and converts register numbers with
+// `.into()` in its expansion.
+#![allow(unused_parens, clippy::useless_conversion)]
 
 mod alu;
 mod atomic;
