@@ -1,0 +1,128 @@
+//! Frames, prologues, epilogues, calls and stack arguments (stack-args.md §5.1).
+//!
+//! Frame of one BPF function, high to low:
+//!
+//! ```text
+//!  | incoming arg 7..12   [rbp+16], [rbp+24], ...   (caller's outgoing area)
+//!  | return address       [rbp+8]
+//!  | saved rbp            [rbp]          (only when the function needs rbp)
+//!  | BPF stack            [rbp-depth, rbp)   r10 = rbp
+//!  | may_goto counter     [rbp-depth-8]  (only with may_goto)
+//!  | callee-saved         rbx, r13, r14, r15 as mentioned (not in the main function)
+//!  | padding              keeps rsp 16-byte aligned at calls
+//!  | outgoing arg 8..12   [rsp+8] ...
+//!  | outgoing arg 7       [rsp]
+//! ```
+//!
+//! Arg 6 travels in r9 both ways. The entry trampoline saves every SysV callee-saved register
+//! and the stack pointer (for fault unwinding), so the main function saves none itself.
+
+use dynasmrt::{DynamicLabel, DynasmApi, DynasmLabelApi, VecAssembler, dynasm, x64::X64Relocation};
+use kbpf_jit::{FuncPlan, MAY_GOTO_BUDGET, RunCtx};
+
+use crate::regs::{CTX, x};
+
+/// The assembler every emitting function writes into.
+pub type Ops = VecAssembler<X64Relocation>;
+
+/// Native layout of one function, derived from its [`FuncPlan`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Frame {
+    /// Whether rbp is set up (r10 used, incoming args 7+, or a may_goto counter).
+    pub need_rbp: bool,
+    /// Bytes below rbp: BPF stack plus the may_goto counter.
+    pub local: u32,
+    /// Native callee-saved registers pushed, in push order.
+    pub saved: Vec<u8>,
+    /// Outgoing stack-argument area plus alignment padding, subtracted after the pushes.
+    pub below: u32,
+    /// rbp-relative offset of the may_goto counter.
+    pub counter_off: i32,
+    /// BPF stack depth.
+    pub depth: u32,
+}
+
+impl Frame {
+    /// Layout for `plan`; `main` functions rely on the trampoline for callee-saved registers.
+    pub fn new(plan: &FuncPlan, main: bool) -> Frame {
+        let need_rbp = plan.uses_fp || plan.in_stack_args >= 2 || plan.may_goto;
+        let local = plan.stack_depth + if plan.may_goto { 8 } else { 0 };
+        let saved: Vec<u8> =
+            if main { Vec::new() } else { plan.callee_saved.iter().map(|&r| x(r)).collect() };
+        let out = kbpf_jit::StackArgAbi::X86_64.area_bytes(plan.out_stack_args as usize);
+        // Bytes pushed since the caller's aligned rsp: return address, rbp, locals, saves, out.
+        let used = 8 + if need_rbp { 8 } else { 0 } + local + 8 * saved.len() as u32 + out;
+        let pad = if plan.makes_calls || out > 0 { (16 - used % 16) % 16 } else { 0 };
+        Frame {
+            need_rbp,
+            local,
+            saved,
+            below: out + pad,
+            counter_off: -(plan.stack_depth as i32) - 8,
+            depth: plan.stack_depth,
+        }
+    }
+
+    /// Function entry.
+    pub fn prologue(&self, ops: &mut Ops) {
+        if self.need_rbp {
+            dynasm!(ops ; .arch x64 ; push rbp ; mov rbp, rsp);
+            if self.local > 0 {
+                dynasm!(ops ; .arch x64 ; sub rsp, self.local as i32);
+            }
+        }
+        for &r in &self.saved {
+            dynasm!(ops ; .arch x64 ; push Rq(r));
+        }
+        if self.below > 0 {
+            dynasm!(ops ; .arch x64 ; sub rsp, self.below as i32);
+        }
+        if self.local > self.depth {
+            dynasm!(ops ; .arch x64 ; mov QWORD [rbp + self.counter_off], MAY_GOTO_BUDGET as i32);
+        }
+    }
+
+    /// Function exit (result already in rax).
+    pub fn epilogue(&self, ops: &mut Ops) {
+        if self.below > 0 {
+            dynasm!(ops ; .arch x64 ; add rsp, self.below as i32);
+        }
+        for &r in self.saved.iter().rev() {
+            dynasm!(ops ; .arch x64 ; pop Rq(r));
+        }
+        if self.need_rbp {
+            dynasm!(ops ; .arch x64 ; leave);
+        }
+        dynasm!(ops ; .arch x64 ; ret);
+    }
+}
+
+/// Emits the entry trampoline `(mem: rdi, len: rsi, ctx: rdx) -> rax` and the fault exit.
+/// `main` is the main function's label; returns the trampoline's label.
+pub fn trampoline(ops: &mut Ops, main: DynamicLabel, abort: DynamicLabel) -> DynamicLabel {
+    let entry = ops.new_dynamic_label();
+    let ret = ops.new_dynamic_label();
+    // Six pushes leave rsp 8 off alignment; the extra 8 makes it 16-aligned at the call.
+    dynasm!(ops ; .arch x64
+        ; =>entry
+        ; push rbp ; push rbx ; push r12 ; push r13 ; push r14 ; push r15
+        ; sub rsp, 8
+        ; mov Rq(CTX), rdx
+        ; mov [Rq(CTX) + RunCtx::SAVED_SP], rsp
+        ; call =>main
+        ; =>ret
+        ; add rsp, 8
+        ; pop r15 ; pop r14 ; pop r13 ; pop r12 ; pop rbx ; pop rbp
+        ; ret
+        ; =>abort
+        ; mov rsp, [Rq(CTX) + RunCtx::SAVED_SP]
+        ; xor eax, eax
+        ; jmp =>ret
+    );
+    entry
+}
+
+/// Loads `addr` into rax and calls it (r0 is clobbered by the result anyway).
+pub fn call_abs(ops: &mut Ops, addr: u64) {
+    dynasm!(ops ; .arch x64 ; mov rax, QWORD addr as i64 ; call rax);
+}

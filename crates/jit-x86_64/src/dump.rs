@@ -1,0 +1,61 @@
+//! `kbpf jit --dump`: the native code in Intel syntax (iced-x86), each BPF instruction heading
+//! the block of native instructions it became, like `bpftool prog dump jited`.
+
+use std::fmt::Write;
+
+use iced_x86::{Decoder, DecoderOptions, Formatter, IntelFormatter};
+use kbpf_isa::Program;
+
+use crate::emit::Assembled;
+
+/// Disassembles `code[start..end)` (addresses relative to the code start) into `out`.
+pub fn disasm_range(out: &mut String, code: &[u8], start: usize, end: usize) {
+    let end = end.min(code.len());
+    if start >= end {
+        return;
+    }
+    let mut dec = Decoder::with_ip(64, &code[start..end], start as u64, DecoderOptions::NONE);
+    let mut fmt = IntelFormatter::new();
+    let mut text = String::new();
+    while dec.can_decode() {
+        let insn = dec.decode();
+        text.clear();
+        fmt.format(&insn, &mut text);
+        let off = insn.ip() as usize;
+        let bytes: Vec<String> = code[off..off + insn.len()].iter().map(|b| format!("{b:02x}")).collect();
+        let _ = writeln!(out, "  {off:>5x}:  {:<30} {text}", bytes.join(" "));
+    }
+}
+
+/// The whole listing.
+pub fn listing(prog: &Program, a: &Assembled) -> String {
+    let mut out = String::new();
+    let first = a.func_offsets.first().copied().unwrap_or(0) as usize;
+    let _ = writeln!(out, "; entry trampoline");
+    disasm_range(&mut out, &a.code, a.entry, first);
+    let nf = a.func_offsets.len();
+    let mut idx = 0;
+    for f in 0..nf {
+        let fstart = a.func_offsets[f] as usize;
+        let fend = a.func_ends[f] as usize;
+        let next_func = a.func_offsets.get(f + 1).map(|&o| o as usize).unwrap_or(a.code.len());
+        let first_insn = a.insn_offsets.get(idx).map(|&o| o as usize).unwrap_or(fend);
+        let _ = writeln!(out, "; func #{f} prologue");
+        disasm_range(&mut out, &a.code, fstart, first_insn);
+        while idx < a.insn_offsets.len() && (a.insn_offsets[idx] as usize) < fend {
+            let start = a.insn_offsets[idx] as usize;
+            let end = a.insn_offsets.get(idx + 1).map(|&o| o as usize).unwrap_or(fend).min(fend);
+            let pc = prog.pc(idx);
+            // TODO: switch to kbpf_isa::disasm::format_insn(insn, pc, Syntax::Kernel) once the
+            // disassembler lands on main.
+            let _ = writeln!(out, "{pc}: {:?}", prog.insns()[idx]);
+            disasm_range(&mut out, &a.code, start, end);
+            idx += 1;
+        }
+        if fend < next_func {
+            let _ = writeln!(out, "; func #{f} fault stubs");
+            disasm_range(&mut out, &a.code, fend, next_func);
+        }
+    }
+    out
+}

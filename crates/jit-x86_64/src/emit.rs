@@ -1,0 +1,370 @@
+//! Instruction selection: one pass over the program, one native sequence per BPF instruction,
+//! branches through dynasm labels (rel32, resolved at the end).
+
+use dynasmrt::{DynamicLabel, DynasmApi, DynasmLabelApi, dynasm};
+use kbpf_isa::{CallTarget, Insn, JmpCond, LdImm64Src, Program, Reg, Size, Src, Width};
+use kbpf_jit::{ArgLoc, FaultKind, JitError, JitOptions, ProgramPlan, RunCtx, StackArgAbi};
+use kbpf_kfunc::{FuncKind, Registry};
+
+use crate::abi::{self, Frame, Ops};
+use crate::alu::{self, ri, rr};
+use crate::mem;
+use crate::regs::{ARG6, AUX, CTX, TMP, native::*, x};
+
+/// Helper ids above this are not put in the callx table (it is a dense array).
+const CALLX_TABLE_MAX: i32 = 1 << 16;
+
+/// Assembled code before it is mapped.
+pub struct Assembled {
+    /// Machine code.
+    pub code: Vec<u8>,
+    /// Offset of the entry trampoline.
+    pub entry: usize,
+    /// Offset of each instruction index.
+    pub insn_offsets: Vec<u32>,
+    /// Offset of each function.
+    pub func_offsets: Vec<u32>,
+    /// Tables the code points into.
+    pub data: Vec<Box<[u64]>>,
+    /// End of each function's last instruction (its fault stubs follow).
+    pub func_ends: Vec<u32>,
+}
+
+struct Emitter<'a> {
+    ops: Ops,
+    prog: &'a Program,
+    registry: &'a Registry,
+    plan: ProgramPlan,
+    frames: Vec<Frame>,
+    targets: Vec<Option<DynamicLabel>>,
+    func_labels: Vec<DynamicLabel>,
+    abort: DynamicLabel,
+    stubs: Vec<(DynamicLabel, u64)>,
+    callx_table: Option<Box<[u64]>>,
+    insn_offsets: Vec<u32>,
+    func: usize,
+}
+
+/// Native condition code of a BPF condition.
+fn jcc(ops: &mut Ops, cond: JmpCond, l: DynamicLabel) {
+    match cond {
+        JmpCond::Eq => dynasm!(ops ; .arch x64 ; je =>l),
+        JmpCond::Ne | JmpCond::Set => dynasm!(ops ; .arch x64 ; jne =>l),
+        JmpCond::Gt => dynasm!(ops ; .arch x64 ; ja =>l),
+        JmpCond::Ge => dynasm!(ops ; .arch x64 ; jae =>l),
+        JmpCond::Lt => dynasm!(ops ; .arch x64 ; jb =>l),
+        JmpCond::Le => dynasm!(ops ; .arch x64 ; jbe =>l),
+        JmpCond::Sgt => dynasm!(ops ; .arch x64 ; jg =>l),
+        JmpCond::Sge => dynasm!(ops ; .arch x64 ; jge =>l),
+        JmpCond::Slt => dynasm!(ops ; .arch x64 ; jl =>l),
+        JmpCond::Sle => dynasm!(ops ; .arch x64 ; jle =>l),
+    }
+}
+
+/// Assembles `prog` at an unknown base address (all code is position independent).
+pub fn assemble(prog: &Program, registry: &Registry, opts: &JitOptions) -> Result<Assembled, JitError> {
+    let plan = ProgramPlan::new(prog, opts)?;
+    let n = prog.len();
+    let mut ops = Ops::new(0);
+    ops.reserve_ops(16 * n + 128);
+    let frames: Vec<Frame> = plan.funcs.iter().enumerate().map(|(i, f)| Frame::new(f, i == 0)).collect();
+    let func_labels = (0..plan.funcs.len()).map(|_| ops.new_dynamic_label()).collect();
+    let abort = ops.new_dynamic_label();
+    let mut e = Emitter {
+        ops,
+        prog,
+        registry,
+        plan,
+        frames,
+        targets: vec![None; n],
+        func_labels,
+        abort,
+        stubs: Vec::new(),
+        callx_table: None,
+        insn_offsets: Vec::with_capacity(n),
+        func: 0,
+    };
+    e.check_control_flow()?;
+    let entry_label = abi::trampoline(&mut e.ops, e.func_labels[0], e.abort);
+    let entry =
+        e.ops.labels().resolve_dynamic(entry_label).map_err(|err| JitError::Assembler(err.to_string()))?.0;
+    let mut func_offsets = Vec::with_capacity(e.plan.funcs.len());
+    let mut func_ends = Vec::with_capacity(e.plan.funcs.len());
+    for f in 0..e.plan.funcs.len() {
+        e.func = f;
+        let label = e.func_labels[f];
+        func_offsets.push(e.ops.offset().0 as u32);
+        dynasm!(e.ops ; .arch x64 ; =>label);
+        e.frames[f].prologue(&mut e.ops);
+        let (start, end) = (e.plan.funcs[f].start, e.plan.funcs[f].end);
+        for idx in start..end {
+            e.insn_offsets.push(e.ops.offset().0 as u32);
+            if let Some(l) = e.targets[idx] {
+                dynasm!(e.ops ; .arch x64 ; =>l);
+            }
+            let insn = prog.insns()[idx];
+            e.insn(idx, &insn)?;
+        }
+        func_ends.push(e.ops.offset().0 as u32);
+        e.emit_stubs();
+    }
+    let mut data = Vec::new();
+    if let Some(t) = e.callx_table.take() {
+        data.push(t);
+    }
+    let insn_offsets = std::mem::take(&mut e.insn_offsets);
+    let code = e.ops.finalize().map_err(|err| JitError::Assembler(err.to_string()))?;
+    Ok(Assembled { code, entry, insn_offsets, func_offsets, data, func_ends })
+}
+
+impl Emitter<'_> {
+    /// Kernel-style structural checks the JIT relies on, and branch-target labels.
+    fn check_control_flow(&mut self) -> Result<(), JitError> {
+        let prog = self.prog;
+        for (fi, f) in self.plan.funcs.iter().enumerate() {
+            let last = &prog.insns()[f.end - 1];
+            if !last.is_unconditional_transfer() {
+                return Err(JitError::FallThrough { pc: prog.pc(f.end - 1) });
+            }
+            for idx in f.start..f.end {
+                let pc = prog.pc(idx);
+                if let Some(to) = prog.branch_target(pc) {
+                    let t = prog.index_at(to).ok_or(JitError::JumpOutOfRange { pc, to })?;
+                    if self.plan.func_of(t) != fi {
+                        return Err(JitError::JumpOutOfRange { pc, to });
+                    }
+                    if self.targets[t].is_none() {
+                        self.targets[t] = Some(self.ops.new_dynamic_label());
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Label of the branch target of instruction `idx`, `None` when it is the next instruction.
+    fn target(&self, idx: usize) -> Option<DynamicLabel> {
+        let pc = self.prog.pc(idx);
+        let t = self.prog.branch_target(pc).and_then(|to| self.prog.index_at(to))?;
+        if t == idx + 1 { None } else { self.targets[t] }
+    }
+
+    /// A jump to an out-of-line stub that records the fault and unwinds.
+    fn fault_label(&mut self, kind: FaultKind, pc: usize) -> DynamicLabel {
+        let l = self.ops.new_dynamic_label();
+        self.stubs.push((l, kind.status(pc)));
+        l
+    }
+
+    fn emit_stubs(&mut self) {
+        let abort = self.abort;
+        for (l, status) in std::mem::take(&mut self.stubs) {
+            dynasm!(self.ops ; .arch x64 ; =>l ; mov Rq(TMP), QWORD status as i64 ; mov [Rq(CTX) + RunCtx::STATUS], Rq(TMP) ; jmp =>abort);
+        }
+    }
+
+    fn frame(&self) -> &Frame {
+        &self.frames[self.func]
+    }
+
+    fn insn(&mut self, idx: usize, insn: &Insn) -> Result<(), JitError> {
+        let pc = self.prog.pc(idx);
+        let src_reg = |s: &Src| match s {
+            Src::Reg(r) => x(*r),
+            Src::Imm(_) => TMP,
+        };
+        match *insn {
+            Insn::Alu { width, op, dst, src } => {
+                alu::alu(&mut self.ops, width, op, x(dst), src, src_reg(&src))
+            }
+            Insn::Neg { width, dst } => alu::neg(&mut self.ops, width, x(dst)),
+            Insn::MovSx { width, dst, src, from_bits } => {
+                alu::movsx(&mut self.ops, width, x(dst), x(src), from_bits)
+            }
+            Insn::AddrSpaceCast { .. } => return Err(JitError::Unsupported { pc, what: "addr_space_cast" }),
+            Insn::Endian { order, bits, dst } => alu::endian(&mut self.ops, order, bits, x(dst)),
+            Insn::Ja { .. } | Insn::Gotol { .. } => {
+                if let Some(l) = self.target(idx) {
+                    dynasm!(self.ops ; .arch x64 ; jmp =>l);
+                }
+            }
+            Insn::MayGoto { .. } => self.may_goto(idx, pc),
+            Insn::Jmp { width, cond, dst, src, .. } => self.cond_jump(idx, width, cond, x(dst), src),
+            Insn::Call(t) => self.call(pc, t)?,
+            Insn::Callx { reg } => self.callx(pc, x(reg)),
+            Insn::Exit => {
+                let frame = self.frame().clone();
+                frame.epilogue(&mut self.ops);
+            }
+            Insn::LdImm64 { dst, src, imm, imm_hi } => {
+                if src != LdImm64Src::Imm {
+                    return Err(JitError::Unsupported {
+                        pc,
+                        what: "ld_imm64 with a pseudo source (maps, BTF, functions)",
+                    });
+                }
+                alu::mov_imm64(&mut self.ops, x(dst), Insn::imm64(imm, imm_hi) as i64);
+            }
+            Insn::Load { size, signed, dst, src: Reg::R11, off } => {
+                if self.func == 0 {
+                    return Err(JitError::StackArg { pc, off });
+                }
+                let _ = (size, signed);
+                match StackArgAbi::X86_64.incoming(off) {
+                    Some(ArgLoc::Reg(_)) => dynasm!(self.ops ; .arch x64 ; mov Rq(x(dst)), Rq(ARG6)),
+                    // Above the return address and the saved rbp.
+                    Some(ArgLoc::Stack(o)) => {
+                        dynasm!(self.ops ; .arch x64 ; mov Rq(x(dst)), QWORD [rbp + 16 + o as i32])
+                    }
+                    None => return Err(JitError::StackArg { pc, off }),
+                }
+            }
+            Insn::Load { size, signed, dst, src, off } => {
+                mem::load(&mut self.ops, size, signed, x(dst), x(src), off as i32)
+            }
+            Insn::Store { dst: Reg::R11, off, src, .. } => match StackArgAbi::X86_64.outgoing(off) {
+                Some(ArgLoc::Reg(_)) => match src {
+                    Src::Reg(r) => dynasm!(self.ops ; .arch x64 ; mov Rq(ARG6), Rq(x(r))),
+                    Src::Imm(i) => dynasm!(self.ops ; .arch x64 ; mov Rq(ARG6), DWORD i),
+                },
+                Some(ArgLoc::Stack(o)) => match src {
+                    Src::Reg(r) => mem::store_reg(&mut self.ops, Size::DW, RSP, o as i32, x(r)),
+                    Src::Imm(i) => mem::store_imm(&mut self.ops, Size::DW, RSP, o as i32, i),
+                },
+                None => return Err(JitError::StackArg { pc, off }),
+            },
+            Insn::Store { size, dst, off, src: Src::Reg(r) } => {
+                mem::store_reg(&mut self.ops, size, x(dst), off as i32, x(r))
+            }
+            Insn::Store { size, dst, off, src: Src::Imm(i) } => {
+                mem::store_imm(&mut self.ops, size, x(dst), off as i32, i)
+            }
+            Insn::Atomic { size, op, dst, src, off } => {
+                mem::atomic(&mut self.ops, size, op, x(dst), x(src), off as i32)
+            }
+            Insn::LdAbs { size, imm } => self.ld_abs(pc, size, None, imm),
+            Insn::LdInd { size, src, imm } => self.ld_abs(pc, size, Some(x(src)), imm),
+        }
+        Ok(())
+    }
+
+    fn cond_jump(&mut self, idx: usize, width: Width, cond: JmpCond, d: u8, src: Src) {
+        let Some(l) = self.target(idx) else { return };
+        let w = width == Width::W64;
+        match (cond, src) {
+            (JmpCond::Set, Src::Reg(s)) => rr!(self.ops, w, test, d, x(s)),
+            (JmpCond::Set, Src::Imm(i)) => {
+                if w {
+                    dynasm!(self.ops ; .arch x64 ; test Rq(d), DWORD i);
+                } else {
+                    dynasm!(self.ops ; .arch x64 ; test Rd(d), DWORD i);
+                }
+            }
+            (_, Src::Reg(s)) => rr!(self.ops, w, cmp, d, x(s)),
+            (_, Src::Imm(0)) => rr!(self.ops, w, test, d, d),
+            (_, Src::Imm(i)) => ri!(self.ops, w, cmp, d, i),
+        }
+        jcc(&mut self.ops, cond, l);
+    }
+
+    /// `may_goto`: taken once the function's loop budget is spent, otherwise spends one unit.
+    fn may_goto(&mut self, idx: usize, _pc: usize) {
+        let off = self.frame().counter_off;
+        let next = self.ops.new_dynamic_label();
+        let l = self.target(idx).unwrap_or(next);
+        dynasm!(self.ops ; .arch x64
+            ; cmp QWORD [rbp + off], 0
+            ; je =>l
+            ; sub QWORD [rbp + off], 1
+            ; =>next
+        );
+    }
+
+    fn native_addr(&self, pc: usize, kind: FuncKind, id: i32) -> Result<u64, JitError> {
+        let desc = match kind {
+            FuncKind::Helper => self.registry.helper(id).ok_or(JitError::UnknownHelper { pc, id })?,
+            FuncKind::Kfunc => self.registry.kfunc(id).ok_or(JitError::UnknownKfunc { pc, btf_id: id })?,
+        };
+        let f = desc.native.ok_or_else(|| JitError::NoNative { pc, name: desc.name.clone() })?;
+        Ok(f.addr() as u64)
+    }
+
+    fn call(&mut self, pc: usize, t: CallTarget) -> Result<(), JitError> {
+        match t {
+            // r1..r5 already sit in rdi, rsi, rdx, rcx, r8; arg 6 in r9, 7.. at [rsp].
+            CallTarget::Helper(id) => {
+                let addr = self.native_addr(pc, FuncKind::Helper, id)?;
+                abi::call_abs(&mut self.ops, addr)
+            }
+            CallTarget::Kfunc { btf_id, .. } => {
+                let addr = self.native_addr(pc, FuncKind::Kfunc, btf_id)?;
+                abi::call_abs(&mut self.ops, addr)
+            }
+            CallTarget::Local(_) => {
+                let to = self.prog.call_target(pc).and_then(|t| self.plan.func_starting_at(t));
+                let f = to.ok_or(JitError::Assembler(format!("pc {pc}: call target is no function")))?;
+                let l = self.func_labels[f];
+                dynasm!(self.ops ; .arch x64 ; call =>l);
+            }
+        }
+        Ok(())
+    }
+
+    fn callx_table(&mut self) -> (u64, u32) {
+        if self.callx_table.is_none() {
+            let helpers: Vec<_> = self
+                .registry
+                .iter()
+                .filter(|d| d.kind == FuncKind::Helper && (0..CALLX_TABLE_MAX).contains(&d.id))
+                .filter_map(|d| d.native.map(|f| (d.id as usize, f.addr() as u64)))
+                .collect();
+            let len = helpers.iter().map(|(id, _)| id + 1).max().unwrap_or(0);
+            let mut t = vec![0u64; len].into_boxed_slice();
+            for (id, addr) in helpers {
+                t[id] = addr;
+            }
+            self.callx_table = Some(t);
+        }
+        let t = self.callx_table.as_ref().map(|t| (t.as_ptr() as u64, t.len() as u32));
+        t.unwrap_or((0, 0))
+    }
+
+    /// `callx reg`: the helper whose id is in `reg`; an unknown id is a fault.
+    fn callx(&mut self, pc: usize, r: u8) {
+        let (table, len) = self.callx_table();
+        let fault = self.fault_label(FaultKind::UnknownCallx, pc);
+        dynasm!(self.ops ; .arch x64
+            ; mov Rq(TMP), Rq(r)
+            ; cmp Rq(TMP), DWORD len as i32
+            ; jae =>fault
+            ; mov Rq(AUX), QWORD table as i64
+            ; mov Rq(TMP), [Rq(AUX) + Rq(TMP) * 8]
+            ; test Rq(TMP), Rq(TMP)
+            ; jz =>fault
+            ; call Rq(TMP)
+        );
+    }
+
+    /// LD_ABS / LD_IND: r0 = big-endian load from the input buffer through a native helper;
+    /// out of bounds ends the program with r0 = 0. Clobbers r1..r5 like a call.
+    fn ld_abs(&mut self, pc: usize, size: Size, src: Option<u8>, imm: i32) {
+        let fault = self.fault_label(FaultKind::LdAbsOutOfBounds, pc);
+        match src {
+            Some(s) => {
+                dynasm!(self.ops ; .arch x64 ; mov Rq(TMP), Rq(s));
+                if imm != 0 {
+                    ri!(self.ops, true, add, TMP, imm);
+                }
+            }
+            None => alu::mov_imm64(&mut self.ops, TMP, imm as i64),
+        }
+        dynasm!(self.ops ; .arch x64
+            ; mov rdi, [Rq(CTX) + RunCtx::MEM]
+            ; mov rsi, [Rq(CTX) + RunCtx::LEN]
+            ; mov rdx, Rq(TMP)
+            ; mov ecx, size.bytes() as i32
+        );
+        abi::call_abs(&mut self.ops, crate::ld_abs_load as *const () as u64);
+        dynasm!(self.ops ; .arch x64 ; cmp rax, -1 ; je =>fault);
+    }
+}

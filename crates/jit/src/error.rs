@@ -1,0 +1,105 @@
+//! Compile-time errors of every backend.
+
+use thiserror::Error;
+
+/// Why a program could not be compiled. Every variant that concerns an instruction carries its
+/// `pc` (slot index, as in verifier messages).
+#[derive(Clone, Debug, PartialEq, Eq, Error)]
+pub enum JitError {
+    /// `call N` names a helper the registry does not have.
+    #[error("pc {pc}: invalid func unknown#{id}")]
+    UnknownHelper {
+        /// Instruction.
+        pc: usize,
+        /// Helper id.
+        id: i32,
+    },
+    /// `call` of a kfunc BTF id the registry does not have.
+    #[error("pc {pc}: kernel btf_id {btf_id} is not a function")]
+    UnknownKfunc {
+        /// Instruction.
+        pc: usize,
+        /// BTF id.
+        btf_id: i32,
+    },
+    /// The registry knows the function but has no native implementation to call.
+    #[error("pc {pc}: function {name} has no native implementation")]
+    NoNative {
+        /// Instruction.
+        pc: usize,
+        /// Function name.
+        name: String,
+    },
+    /// A bpf-to-bpf call cycle (the kernel verifier: "recursive call").
+    #[error("pc {pc}: recursive call from {caller} to {callee}")]
+    Recursion {
+        /// Call instruction.
+        pc: usize,
+        /// Calling subprogram start pc.
+        caller: usize,
+        /// Called subprogram start pc.
+        callee: usize,
+    },
+    /// The call chain is deeper than `MAX_CALL_FRAMES`.
+    #[error("pc {pc}: the call stack of {frames} frames is too deep")]
+    CallDepth {
+        /// Call instruction that goes one frame too deep.
+        pc: usize,
+        /// Frames reached.
+        frames: usize,
+    },
+    /// A frame-pointer access outside the frame's 512-byte stack.
+    #[error("pc {pc}: invalid stack off={off} size={size}")]
+    StackOutOfBounds {
+        /// Instruction.
+        pc: usize,
+        /// Offset from r10.
+        off: i16,
+        /// Access size in bytes.
+        size: u32,
+    },
+    /// A stack-argument slot beyond the seven that exist.
+    #[error("pc {pc}: stack arg offset {off} exceeds max 7 stack args")]
+    StackArg {
+        /// Instruction.
+        pc: usize,
+        /// r11 offset.
+        off: i16,
+    },
+    /// A function whose last instruction can fall through into the next one.
+    #[error("pc {pc}: last insn is not an exit or jmp")]
+    FallThrough {
+        /// Last instruction of the function.
+        pc: usize,
+    },
+    /// A jump into another function.
+    #[error("jump out of range from insn {pc} to {to}")]
+    JumpOutOfRange {
+        /// Jump instruction.
+        pc: usize,
+        /// Target slot.
+        to: usize,
+    },
+    /// An instruction this backend does not execute (maps, arena casts, ...).
+    #[error("pc {pc}: {what} is not supported by the JIT")]
+    Unsupported {
+        /// Instruction.
+        pc: usize,
+        /// What it is.
+        what: &'static str,
+    },
+    /// An immediate or displacement the target cannot encode.
+    #[error("pc {pc}: cannot encode {what}")]
+    Encoding {
+        /// Instruction.
+        pc: usize,
+        /// What could not be encoded.
+        what: &'static str,
+    },
+    /// The assembler failed to resolve labels (a backend bug, reported rather than panicking).
+    #[error("assembler: {0}")]
+    Assembler(String),
+    /// mmap/mprotect failed.
+    #[error("executable memory: {0}")]
+    Memory(String),
+}
