@@ -21,9 +21,9 @@ pub(crate) fn words_of(insns: &[Insn], idx: usize, lse: bool) -> Vec<u32> {
     }
     let prog = Program::new(v).expect("valid test program");
     let reg = test_registry();
-    let code = compile(&prog, &reg, EmitOptions { lse }).expect("compiles");
-    let start = code.insn_offsets[idx].1;
-    let end = code.insn_offsets[idx + 1].1;
+    let code = compile(&prog, &reg, &EmitOptions { lse, jit: Default::default() }).expect("compiles");
+    let start = code.insn_offsets[idx] as usize;
+    let end = code.insn_offsets[idx + 1] as usize;
     code.bytes[start..end].chunks_exact(4).map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect()
 }
 
@@ -112,8 +112,9 @@ fn insns() -> Vec<(Insn, bool)> {
         (Size::B, -512),
         (Size::DW, 32760),
     ] {
-        v.push((ld(size, false, R0, R10, off), true));
-        v.push((st(size, R10, off, Src::Reg(R1)), true));
+        let base = if off < 0 { R10 } else { R2 };
+        v.push((ld(size, false, R0, base, off), true));
+        v.push((st(size, base, off, Src::Reg(R1)), true));
     }
     for size in [Size::B, Size::H, Size::W] {
         v.push((ld(size, true, R6, R1, 2), true));

@@ -30,17 +30,16 @@ pub const AX: XReg = 9;
 pub const FP: XReg = 29;
 /// Link register (x30).
 pub const LR: XReg = 30;
-/// Native frame pointer of the main function's frame: target of the abort path and base of the
-/// run context (input buffer address and length). Set by the main prologue only.
-pub const MAIN_FP: XReg = 23;
-/// Current bpf-to-bpf call depth (0 in the main function), checked before every `bl`.
-pub const DEPTH: XReg = 24;
+/// Address of the run's `kbpf_jit::RunCtx` (fault status, input buffer, saved sp), set by the
+/// entry trampoline and never changed by BPF functions.
+pub const CTX: XReg = 23;
 /// Copies of the incoming stack arguments 6, 7, 8 (x5..x7 at entry), taken in the prologue of a
 /// function that reads them, because any call made by the function clobbers x5..x7.
 pub const IN_ARGS: [XReg; 3] = [26, 27, 28];
 /// Argument registers of AAPCS64 (arguments 1..8).
 pub const ARGS: [XReg; 8] = [0, 1, 2, 3, 4, 5, 6, 7];
-/// Registers the main function saves for its caller (AAPCS64 callee-saved ones it uses).
+/// AAPCS64 callee-saved registers; the entry trampoline saves all of them so that a fault can
+/// unwind every BPF frame at once.
 pub const CALLEE_SAVED: [XReg; 10] = [19, 20, 21, 22, 23, 24, 25, 26, 27, 28];
 
 /// arm64 register holding BPF register `r`; `None` for r11, which is not a value register.
@@ -71,7 +70,7 @@ mod tests {
         for r in Reg::GENERAL {
             let x = map(r).expect("general register");
             assert!(seen.insert(x), "{r} collides");
-            assert!(![TMP1, TMP2, TMP3, AX, FP, LR, MAIN_FP, DEPTH].contains(&x));
+            assert!(![TMP1, TMP2, TMP3, AX, FP, LR, CTX].contains(&x));
             assert!(!IN_ARGS.contains(&x));
         }
         assert_eq!(map(Reg::R11), None);

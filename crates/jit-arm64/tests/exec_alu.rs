@@ -208,11 +208,11 @@ fn long_programs_use_long_branches() {
     p.extend(std::iter::repeat_n(Insn::Callx { reg: R1 }, n as usize));
     p.push(exit());
     let prog = kbpf_isa::Program::new(p.clone()).expect("valid");
-    let code =
-        kbpf_jit_arm64::compile(&prog, &reg, kbpf_jit_arm64::EmitOptions { lse: false }).expect("compiles");
+    let code = backend(false).assemble(&prog, &reg, &Default::default()).expect("compiles");
     assert!(code.long_branches && code.bytes.len() > 1 << 20, "{} bytes", code.bytes.len());
     assert_eq!(run(&p, &reg, &mut []), 5);
-    // Not taken: the first callx sees id 0, which is unknown, and aborts the program with 0.
+    // Not taken: the first callx sees id 0, which is unknown: a fault at pc 4.
     p[0] = lddw(R0, 6);
-    assert_eq!(run(&p, &reg, &mut []), 0);
+    let fault = execute_with(&p, &reg, false, &mut []).expect_err("unknown callx id");
+    assert_eq!((fault.kind, fault.pc), (kbpf_jit::FaultKind::UnknownCallx, 4));
 }

@@ -27,7 +27,7 @@ impl Emitter<'_> {
         let base = self.x(dst)?;
         let s = self.x(src)?;
         let a = self.atomic_addr(base, off);
-        if self.opts.lse {
+        if self.lse {
             self.rmw_lse(op, wide, a, s)
         } else {
             self.rmw_llsc(op, wide, a, s)

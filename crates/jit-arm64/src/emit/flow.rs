@@ -6,12 +6,12 @@
 //! TMP1 (`blr x10`), and the result moved from x0 to x8 (BPF r0).
 
 use dynasmrt::{DynasmApi, DynasmLabelApi, dynasm};
-use kbpf_isa::{JmpCond, MAX_CALL_FRAMES, Reg, Src, Width};
+use kbpf_isa::{JmpCond, Reg, Src, Width};
+use kbpf_jit::{FaultKind, JitError};
 use kbpf_kfunc::{FuncDesc, FuncKind};
 
 use super::{Cond, Emitter, R, a64};
 use crate::abi;
-use crate::error::EmitError;
 use crate::imms::{AddSubImm, LogicalImm};
 use crate::regs::{self, TMP1, TMP2, XReg};
 
@@ -114,9 +114,9 @@ impl Emitter<'_> {
         Ok(())
     }
 
-    fn native_addr(&self, desc: Option<&FuncDesc>, unknown: EmitError) -> R<u64> {
+    fn native_addr(&self, desc: Option<&FuncDesc>, unknown: JitError) -> R<u64> {
         let desc = desc.ok_or(unknown)?;
-        let f = desc.native.ok_or_else(|| EmitError::NoNative { index: self.pc, name: desc.name.clone() })?;
+        let f = desc.native.ok_or_else(|| JitError::NoNative { pc: self.pc, name: desc.name.clone() })?;
         Ok(f.addr() as u64)
     }
 
@@ -127,39 +127,29 @@ impl Emitter<'_> {
     }
 
     pub(super) fn call_helper(&mut self, id: i32) -> R {
-        let addr =
-            self.native_addr(self.registry.helper(id), EmitError::UnknownHelper { index: self.pc, id })?;
+        let addr = self.native_addr(self.registry.helper(id), JitError::UnknownHelper { pc: self.pc, id })?;
         self.call_native(addr);
         Ok(())
     }
 
     pub(super) fn call_kfunc(&mut self, btf_id: i32) -> R {
-        let addr = self
-            .native_addr(self.registry.kfunc(btf_id), EmitError::UnknownKfunc { index: self.pc, btf_id })?;
+        let addr =
+            self.native_addr(self.registry.kfunc(btf_id), JitError::UnknownKfunc { pc: self.pc, btf_id })?;
         self.call_native(addr);
         Ok(())
     }
 
-    /// bpf-to-bpf call: count the frame (abort past `MAX_CALL_FRAMES`), `bl` the callee, whose
-    /// result is already in x8.
+    /// bpf-to-bpf call: `bl` the callee, whose result is already in x8. The frame plan has
+    /// rejected recursion and call chains deeper than `MAX_CALL_FRAMES`.
     pub(super) fn call_local(&mut self) -> R {
         let target = self.prog.call_target(self.pc).ok_or(self.unsupported("call target"))?;
         let label = self.func_label(target)?;
-        let (depth, abort) = (regs::DEPTH, self.abort);
-        a64!(self.ops
-            ; add XSP(depth), XSP(depth), #1
-            ; cmp XSP(depth), #(MAX_CALL_FRAMES as u32)
-        );
-        self.b_cond(Cond::Hs, abort);
-        a64!(self.ops
-            ; bl =>label
-            ; sub XSP(depth), XSP(depth), #1
-        );
+        a64!(self.ops ; bl =>label);
         Ok(())
     }
 
     /// `callx reg`: the helper whose id is the register's value, by a compare chain over the
-    /// registry's helpers; an unknown id aborts the program.
+    /// registry's helpers; an unknown id is a fault (the run returns 0).
     pub(super) fn callx(&mut self, reg: Reg) -> R {
         let r = self.x(reg)?;
         let mut helpers: Vec<(i32, u64)> = self
@@ -183,8 +173,8 @@ impl Emitter<'_> {
             self.call_native(addr);
             a64!(self.ops ; b =>done ; =>next);
         }
-        let abort = self.abort;
-        self.b(abort);
+        let fault = self.fault(FaultKind::UnknownCallx);
+        self.b(fault);
         self.ops.dynamic_label(done);
         Ok(())
     }

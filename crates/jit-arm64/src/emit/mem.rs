@@ -7,9 +7,10 @@
 use dynasmrt::{DynasmApi, dynasm};
 use kbpf_isa::{Reg, Size, Src, Width};
 
+use kbpf_jit::{FaultKind, JitError, RunCtx};
+
 use super::{Cond, Emitter, R, a64};
 use crate::abi::{self, ArgSlot};
-use crate::error::EmitError;
 use crate::imms::{SImm9, ScaledOffset};
 use crate::regs::{self, TMP1, TMP2, TMP3, XReg};
 
@@ -136,14 +137,14 @@ impl Emitter<'_> {
         match abi::incoming(off) {
             Some(ArgSlot::Reg(r)) => a64!(self.ops ; mov X(d), X(r)),
             Some(ArgSlot::Stack(o)) => a64!(self.ops ; ldr X(d), [x29, #o]),
-            None => return Err(EmitError::StackArg { index: self.pc, off }),
+            None => return Err(JitError::StackArg { pc: self.pc, off }),
         }
         Ok(())
     }
 
     /// `*(u64 *)(r11 + off) = src`: an outgoing stack argument.
     fn store_stack_arg(&mut self, off: i16, src: Src) -> R {
-        let slot = abi::outgoing(off).ok_or(EmitError::StackArg { index: self.pc, off })?;
+        let slot = abi::outgoing(off).ok_or(JitError::StackArg { pc: self.pc, off })?;
         match (slot, src) {
             (ArgSlot::Reg(r), Src::Reg(s)) => {
                 let s = self.x(s)?;
@@ -163,39 +164,38 @@ impl Emitter<'_> {
     }
 
     /// Legacy `r0 = ntoh(*(size *)(input + [src +] imm))`: bounds-checked against the run's
-    /// input buffer; out of bounds exits the program with 0 (the kernel's rewrite).
+    /// input buffer (`RunCtx::mem`/`len`); out of bounds is a fault that ends the run with 0, as
+    /// the kernel's rewrite does.
     pub(super) fn ld_packet(&mut self, size: Size, src: Option<Reg>, imm: i32) -> R {
         let n = size.bytes();
         if n == 8 {
             return Err(self.unsupported("8-byte legacy packet load"));
         }
-        let abort = self.abort;
-        // TMP1 = offset (32-bit signed sum; negative is out of bounds).
+        let fault = self.fault(FaultKind::LdAbsOutOfBounds);
+        // TMP1 = offset: the 32-bit wrapping sum, zero-extended; sign bit set means negative.
         match src {
             Some(s) => {
                 let s = self.x(s)?;
                 self.mov_imm(TMP2, imm as u32 as u64, Width::W32);
-                // The 32-bit wrapping sum, zero-extended into X(TMP1); sign bit set means a
-                // negative offset, which is out of bounds.
                 a64!(self.ops ; add W(TMP1), W(s), W(TMP2) ; tst W(TMP1), #0x8000_0000u32);
-                self.b_cond(Cond::Ne, abort);
+                self.b_cond(Cond::Ne, fault);
             }
             None if imm < 0 => {
-                self.b(abort);
+                self.b(fault);
                 return Ok(());
             }
             None => self.mov_imm(TMP1, imm as u64, Width::W64),
         }
-        // TMP3 = end of the access; abort if it exceeds the length.
-        let mf = regs::MAIN_FP;
+        // TMP3 = end of the access; out of bounds if it exceeds the length.
+        let ctx = regs::CTX;
         a64!(self.ops
             ; add XSP(TMP3), XSP(TMP1), #n
-            ; ldur X(TMP2), [X(mf), #(abi::CTX_LEN)]
+            ; ldr X(TMP2), [X(ctx), #(RunCtx::LEN as u32)]
             ; cmp X(TMP3), X(TMP2)
         );
-        self.b_cond(Cond::Hi, abort);
+        self.b_cond(Cond::Hi, fault);
         let r0 = regs::R0;
-        a64!(self.ops ; ldur X(TMP2), [X(mf), #(abi::CTX_DATA)]);
+        a64!(self.ops ; ldr X(TMP2), [X(ctx), #(RunCtx::MEM as u32)]);
         match size {
             Size::B => a64!(self.ops ; ldrb W(r0), [X(TMP2), X(TMP1)]),
             Size::H => a64!(self.ops ; ldrh W(r0), [X(TMP2), X(TMP1)] ; rev16 W(r0), W(r0)),

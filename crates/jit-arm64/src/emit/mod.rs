@@ -1,10 +1,11 @@
 //! Lowering of BPF instructions to arm64 machine code with dynasm.
 //!
-//! One [`Emitter`] compiles a whole program: each BPF function (main program and subprograms)
-//! becomes an AAPCS64 function with the frame of [`crate::abi`]. Branches use dynasm dynamic
-//! labels, one per instruction; conditional branches reach +-1 MiB, so when the code comes out
-//! larger than that the program is emitted again with every conditional branch turned into an
-//! inverted branch over an unconditional `b` (+-128 MiB).
+//! One [`Emitter`] compiles a whole program: the entry trampoline first, then each BPF function
+//! (main program, then subprograms in address order) as an AAPCS64 function with the frame of
+//! [`crate::abi`], each followed by its fault stubs. Branches use dynasm dynamic labels, one per
+//! instruction; conditional branches reach +-1 MiB, so when the code comes out larger than that
+//! the program is emitted again with every conditional branch turned into an inverted branch
+//! over an unconditional `b` (+-128 MiB).
 //!
 //! Submodules split the instruction families: [`alu`], [`mem`] (loads, stores, stack
 //! arguments, legacy packet loads), [`atomic`], [`flow`] (jumps, calls, exit).
@@ -18,15 +19,13 @@ mod atomic;
 mod flow;
 mod mem;
 
-use std::collections::BTreeMap;
-
 use dynasmrt::aarch64::Aarch64Relocation;
 use dynasmrt::{DynamicLabel, DynasmApi, DynasmLabelApi, VecAssembler, dynasm};
 use kbpf_isa::{CallTarget, Insn, Program, Reg, Width};
+use kbpf_jit::{FaultKind, JitError, JitOptions, MAY_GOTO_BUDGET, ProgramPlan, RunCtx};
 use kbpf_kfunc::Registry;
 
-use crate::abi;
-use crate::error::EmitError;
+use crate::abi::{self, Frame};
 use crate::imms::{AddSub, BranchKind, MovStep, mov_plan};
 use crate::regs::{self, XReg};
 
@@ -39,33 +38,38 @@ macro_rules! a64 {
 pub(crate) use a64;
 
 /// Options of one compilation.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
 pub struct EmitOptions {
     /// Emit LSE atomics (ARMv8.1) instead of LL/SC loops.
     pub lse: bool,
+    /// The common JIT options (stack sizing).
+    pub jit: JitOptions,
 }
 
 /// Machine code of a program plus the maps a dump or a debugger needs.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Code {
-    /// The code; the main function starts at offset 0.
+    /// The code; the entry trampoline starts at offset 0.
     pub bytes: Vec<u8>,
-    /// `(slot pc, byte offset)` of every BPF instruction, in program order.
-    pub insn_offsets: Vec<(usize, usize)>,
-    /// `(entry pc, byte offset of the prologue)` of every BPF function, main first.
-    pub functions: Vec<(usize, usize)>,
+    /// Offset of the entry trampoline (`(input, len, *mut RunCtx) -> r0`).
+    pub entry: usize,
+    /// Byte offset of every BPF instruction, by instruction index.
+    pub insn_offsets: Vec<u32>,
+    /// Byte offset of each BPF function's prologue, main first.
+    pub func_offsets: Vec<u32>,
+    /// Byte offset where each function's fault stubs start (its end when it has none).
+    pub func_ends: Vec<u32>,
     /// Whether the long (inverted + `b`) conditional branch form was needed.
     pub long_branches: bool,
 }
 
 /// Compiles `prog`, calling helpers and kfuncs through the native functions of `registry`.
-pub fn compile(prog: &Program, registry: &Registry, opts: EmitOptions) -> Result<Code, EmitError> {
-    match Emitter::run(prog, registry, opts, false)? {
+pub fn compile(prog: &Program, registry: &Registry, opts: &EmitOptions) -> Result<Code, JitError> {
+    let plan = ProgramPlan::new(prog, &opts.jit)?;
+    match Emitter::run(prog, &plan, registry, opts.lse, false)? {
         Some(code) => Ok(code),
-        None => match Emitter::run(prog, registry, opts, true)? {
-            Some(code) => Ok(code),
-            None => Err(EmitError::TooLarge { bytes: usize::MAX }),
-        },
+        None => Emitter::run(prog, &plan, registry, opts.lse, true)?
+            .ok_or_else(|| JitError::Assembler("branch out of range with long branches".into())),
     }
 }
 
@@ -101,156 +105,200 @@ impl Cond {
     }
 }
 
-/// Per-function facts the prologue needs.
-#[derive(Clone, Copy, Debug, Default)]
-struct FuncInfo {
-    reads_in_regs: bool,
-    uses_may_goto: bool,
-}
-
 pub(crate) struct Emitter<'a> {
     pub(crate) ops: VecAssembler<Aarch64Relocation>,
     pub(crate) prog: &'a Program,
+    plan: &'a ProgramPlan,
     pub(crate) registry: &'a Registry,
-    pub(crate) opts: EmitOptions,
+    pub(crate) lse: bool,
     long: bool,
     /// Label at each instruction (by instruction index), after any prologue.
     insn_labels: Vec<DynamicLabel>,
-    /// Label at each function's prologue, by entry pc.
-    func_labels: BTreeMap<usize, DynamicLabel>,
+    /// Label at each function's prologue, by function index.
+    func_labels: Vec<DynamicLabel>,
     /// Epilogue of the function being emitted.
     epilogue: DynamicLabel,
-    /// Exit of the whole program with r0 = 0 (out-of-bounds packet loads, unknown `callx`
-    /// ids, call depth exceeded), unwinding every frame.
-    pub(crate) abort: DynamicLabel,
-    /// Slot pc of the instruction being emitted, for errors.
+    /// The trampoline's abort path: unwind every frame and return 0.
+    abort: DynamicLabel,
+    /// Fault stubs of the current function: label and `RunCtx::status` value.
+    stubs: Vec<(DynamicLabel, u64)>,
+    /// Slot pc of the instruction being emitted, for errors and fault reports.
     pub(crate) pc: usize,
 }
 
-/// Fails emission; the `Option` of `run` is `None` when branches did not reach.
-pub(crate) type R<T = ()> = Result<T, EmitError>;
+pub(crate) type R<T = ()> = Result<T, JitError>;
 
 impl<'a> Emitter<'a> {
-    fn run(prog: &'a Program, registry: &'a Registry, opts: EmitOptions, long: bool) -> R<Option<Code>> {
+    fn run(
+        prog: &'a Program,
+        plan: &'a ProgramPlan,
+        registry: &'a Registry,
+        lse: bool,
+        long: bool,
+    ) -> R<Option<Code>> {
         let mut ops = VecAssembler::new(0);
         let insn_labels = (0..prog.len()).map(|_| ops.new_dynamic_label()).collect();
-        let mut entries: Vec<usize> = vec![0];
-        entries.extend(prog.iter().filter_map(|(pc, _)| prog.call_target(pc)));
-        entries.sort_unstable();
-        entries.dedup();
-        let func_labels = entries.iter().map(|&pc| (pc, ops.new_dynamic_label())).collect();
+        let func_labels = plan.funcs.iter().map(|_| ops.new_dynamic_label()).collect();
         let epilogue = ops.new_dynamic_label();
         let abort = ops.new_dynamic_label();
-        let mut e =
-            Emitter { ops, prog, registry, opts, long, insn_labels, func_labels, epilogue, abort, pc: 0 };
+        let mut e = Emitter {
+            ops,
+            prog,
+            plan,
+            registry,
+            lse,
+            long,
+            insn_labels,
+            func_labels,
+            epilogue,
+            abort,
+            stubs: Vec::new(),
+            pc: 0,
+        };
+        e.check_control_flow()?;
+        e.trampoline();
         let mut insn_offsets = Vec::with_capacity(prog.len());
-        let mut functions = Vec::with_capacity(entries.len());
-        for (fi, &entry) in entries.iter().enumerate() {
-            let end = entries.get(fi + 1).copied().unwrap_or(prog.len_slots());
-            let is_main = fi == 0;
-            let info = e.func_info(entry, end);
-            functions.push((entry, e.ops.offset().0));
-            let label = e.func_labels[&entry];
+        let mut func_offsets = Vec::with_capacity(plan.funcs.len());
+        let mut func_ends = Vec::with_capacity(plan.funcs.len());
+        for (fi, f) in plan.funcs.iter().enumerate() {
+            func_offsets.push(e.ops.offset().0 as u32);
+            let label = e.func_labels[fi];
             e.ops.dynamic_label(label);
             e.epilogue = e.ops.new_dynamic_label();
-            e.prologue(is_main, info);
-            for (idx, (pc, insn)) in prog.iter().enumerate() {
-                if pc < entry || pc >= end {
-                    continue;
-                }
-                e.pc = pc;
+            let frame = Frame::new(f);
+            e.prologue(&frame);
+            for idx in f.start..f.end {
+                e.pc = prog.pc(idx);
                 e.ops.dynamic_label(e.insn_labels[idx]);
-                insn_offsets.push((pc, e.ops.offset().0));
-                e.insn(insn)?;
+                insn_offsets.push(e.ops.offset().0 as u32);
+                e.insn(&prog.insns()[idx])?;
             }
             let epi = e.epilogue;
             e.ops.dynamic_label(epi);
-            e.epilogue_code(is_main);
-            if is_main {
-                // Unwind to the main frame and return 0.
-                let abort = e.abort;
-                e.ops.dynamic_label(abort);
-                a64!(e.ops ; mov x29, X(regs::MAIN_FP) ; mov X(regs::R0), xzr ; b =>epi);
-            }
+            e.epilogue_code();
+            func_ends.push(e.ops.offset().0 as u32);
+            e.emit_stubs();
         }
         let bytes = match e.ops.finalize() {
             Ok(b) => b,
             Err(_) if !long => return Ok(None),
-            Err(_) => return Err(EmitError::TooLarge { bytes: usize::MAX }),
+            Err(err) => return Err(JitError::Assembler(err.to_string())),
         };
         if !long && !BranchKind::Imm19.reaches(bytes.len() as i64) {
-            // Some conditional branch might have been out of range had dynasm not caught it;
-            // be conservative and use the long form.
+            // Some conditional branch might span more than dynasm could catch per label; be
+            // conservative and use the long form for big programs.
             return Ok(None);
         }
         if !BranchKind::Imm26.reaches(bytes.len() as i64) {
-            return Err(EmitError::TooLarge { bytes: bytes.len() });
+            return Err(JitError::Assembler(format!(
+                "{} bytes of code exceed the +-128 MiB of b/bl",
+                bytes.len()
+            )));
         }
-        Ok(Some(Code { bytes, insn_offsets, functions, long_branches: long }))
+        Ok(Some(Code { bytes, entry: 0, insn_offsets, func_offsets, func_ends, long_branches: long }))
     }
 
-    fn func_info(&self, entry: usize, end: usize) -> FuncInfo {
-        let mut info = FuncInfo::default();
-        for (pc, insn) in self.prog.iter() {
-            if pc < entry || pc >= end {
-                continue;
+    /// Every function ends in an unconditional transfer and jumps stay inside their function
+    /// (the same checks as the x86_64 backend, so both reject the same programs).
+    fn check_control_flow(&self) -> R {
+        let prog = self.prog;
+        for (fi, f) in self.plan.funcs.iter().enumerate() {
+            if !prog.insns()[f.end - 1].is_unconditional_transfer() {
+                return Err(JitError::FallThrough { pc: prog.pc(f.end - 1) });
             }
-            match insn {
-                Insn::Load { src: Reg::R11, off: 8 | 16 | 24, .. } if insn.is_stack_arg_load() => {
-                    info.reads_in_regs = true
+            for idx in f.start..f.end {
+                let pc = prog.pc(idx);
+                if let Some(to) = prog.branch_target(pc) {
+                    let t = prog.index_at(to).ok_or(JitError::JumpOutOfRange { pc, to })?;
+                    if self.plan.func_of(t) != fi {
+                        return Err(JitError::JumpOutOfRange { pc, to });
+                    }
                 }
-                Insn::MayGoto { .. } => info.uses_may_goto = true,
-                _ => {}
             }
         }
-        info
+        Ok(())
     }
 
-    fn prologue(&mut self, is_main: bool, info: FuncInfo) {
+    /// The entry trampoline and the abort path (see [`crate::abi`]).
+    fn trampoline(&mut self) {
+        let (ctx, main, abort) = (regs::CTX, self.func_labels[0], self.abort);
+        let restore = self.ops.new_dynamic_label();
+        a64!(self.ops
+            ; stp x29, x30, [sp, #-(abi::TRAMPOLINE_FRAME as i32)]!
+            ; mov x29, sp
+            ; stp x19, x20, [sp, #16]
+            ; stp x21, x22, [sp, #32]
+            ; stp x23, x24, [sp, #48]
+            ; stp x25, x26, [sp, #64]
+            ; stp x27, x28, [sp, #80]
+            ; mov X(ctx), x2
+            ; mov x9, sp
+            ; str x9, [X(ctx), #(RunCtx::SAVED_SP as u32)]
+            ; bl =>main
+            ; =>restore
+            ; ldp x19, x20, [sp, #16]
+            ; ldp x21, x22, [sp, #32]
+            ; ldp x23, x24, [sp, #48]
+            ; ldp x25, x26, [sp, #64]
+            ; ldp x27, x28, [sp, #80]
+            ; ldp x29, x30, [sp], #(abi::TRAMPOLINE_FRAME as i32)
+            ; ret
+            ; =>abort
+            ; ldr x9, [X(ctx), #(RunCtx::SAVED_SP as u32)]
+            ; mov sp, x9
+            ; mov x0, xzr
+            ; b =>restore
+        );
+    }
+
+    fn prologue(&mut self, frame: &Frame) {
         a64!(self.ops
             ; stp x29, x30, [sp, #-16]!
             ; mov x29, sp
-            ; sub sp, sp, #(abi::FRAME_BELOW_FP)
+            ; sub sp, sp, #(frame.below_fp())
             ; stp x19, x20, [x29, #(abi::SAVE_X19)]
             ; stp x21, x22, [x29, #(abi::SAVE_X21)]
             ; stp x25, x26, [x29, #(abi::SAVE_X25)]
             ; stp x27, x28, [x29, #(abi::SAVE_X27)]
             ; sub XSP(regs::BPF_FP), x29, #(abi::BPF_FP_OFFSET)
         );
-        if is_main {
-            a64!(self.ops
-                ; stp x23, x24, [x29, #(abi::SAVE_X23)]
-                ; mov X(regs::MAIN_FP), x29
-                ; mov X(regs::DEPTH), xzr
-                ; stp x0, x1, [x29, #(abi::CTX_DATA)]
-            );
-        }
-        if info.reads_in_regs {
+        if frame.reads_in_regs {
             let [a, b, c] = regs::IN_ARGS;
             a64!(self.ops ; mov X(a), x5 ; mov X(b), x6 ; mov X(c), x7);
         }
-        if info.uses_may_goto {
-            self.mov_imm(regs::TMP1, abi::BPF_MAX_LOOPS, Width::W64);
+        if frame.may_goto {
+            self.mov_imm(regs::TMP1, MAY_GOTO_BUDGET, Width::W64);
             a64!(self.ops ; stur X(regs::TMP1), [x29, #(abi::MAY_GOTO_COUNTER)]);
         }
     }
 
-    fn epilogue_code(&mut self, is_main: bool) {
+    fn epilogue_code(&mut self) {
         a64!(self.ops
             ; mov x0, X(regs::R0)
             ; ldp x19, x20, [x29, #(abi::SAVE_X19)]
             ; ldp x21, x22, [x29, #(abi::SAVE_X21)]
             ; ldp x25, x26, [x29, #(abi::SAVE_X25)]
             ; ldp x27, x28, [x29, #(abi::SAVE_X27)]
-        );
-        if is_main {
-            a64!(self.ops ; ldp x23, x24, [x29, #(abi::SAVE_X23)]);
-        }
-        a64!(self.ops
             ; mov sp, x29
             ; ldp x29, x30, [sp], #16
             ; ret
         );
+    }
+
+    /// A label that records a `kind` fault at the current pc and unwinds the whole run.
+    pub(crate) fn fault(&mut self, kind: FaultKind) -> DynamicLabel {
+        let l = self.ops.new_dynamic_label();
+        self.stubs.push((l, kind.status(self.pc)));
+        l
+    }
+
+    fn emit_stubs(&mut self) {
+        let (ctx, abort) = (regs::CTX, self.abort);
+        for (l, status) in std::mem::take(&mut self.stubs) {
+            self.ops.dynamic_label(l);
+            self.mov_imm(regs::TMP1, status, Width::W64);
+            a64!(self.ops ; str X(regs::TMP1), [X(ctx), #(RunCtx::STATUS as u32)] ; b =>abort);
+        }
     }
 
     fn insn(&mut self, insn: &Insn) -> R {
@@ -282,13 +330,13 @@ impl<'a> Emitter<'a> {
         }
     }
 
-    pub(crate) fn unsupported(&self, what: &'static str) -> EmitError {
-        EmitError::Unsupported { index: self.pc, what }
+    pub(crate) fn unsupported(&self, what: &'static str) -> JitError {
+        JitError::Unsupported { pc: self.pc, what }
     }
 
     /// arm64 register of a BPF value register.
     pub(crate) fn x(&self, r: Reg) -> R<XReg> {
-        regs::map(r).ok_or(EmitError::InvalidReg { index: self.pc, reg: r.num() })
+        regs::map(r).ok_or(self.unsupported("r11 outside the stack-argument forms"))
     }
 
     /// Label of the instruction at slot `pc + 1 + off`.
@@ -298,12 +346,15 @@ impl<'a> Emitter<'a> {
             .ok()
             .and_then(|t| self.prog.index_at(t))
             .map(|i| self.insn_labels[i])
-            .ok_or(self.unsupported("branch target outside the program"))
+            .ok_or(JitError::JumpOutOfRange { pc: self.pc, to: to.max(0) as usize })
     }
 
     /// Prologue label of the function starting at slot `pc`.
     pub(crate) fn func_label(&self, pc: usize) -> R<DynamicLabel> {
-        self.func_labels.get(&pc).copied().ok_or(self.unsupported("call target is not a function entry"))
+        self.plan
+            .func_starting_at(pc)
+            .map(|f| self.func_labels[f])
+            .ok_or(self.unsupported("call target is not a function entry"))
     }
 
     /// `rd = value` (for `W32`, the low 32 bits, zero-extended).

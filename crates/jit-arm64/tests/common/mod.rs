@@ -3,25 +3,31 @@
 #![allow(dead_code)]
 
 use kbpf_isa::{AluOp, AtomicOp, CallTarget, Insn, JmpCond, LdImm64Src, Program, Reg, Size, Src, Width};
+use kbpf_jit::{Backend, JitError, JitFault, JitOptions, JitProgram};
+use kbpf_jit_arm64::{Arm64, AtomicsMode};
 use kbpf_kfunc::Registry;
 
-/// Compiles and runs `insns` on `input`, with LSE atomics or LL/SC loops.
+/// The backend with LSE atomics or LL/SC loops.
+pub fn backend(lse: bool) -> Arm64 {
+    Arm64::with_atomics(if lse { AtomicsMode::Lse } else { AtomicsMode::LlSc })
+}
+
+/// Compiles `insns` through the `Backend` trait.
+pub fn jit(insns: &[Insn], reg: &Registry, lse: bool) -> Result<JitProgram, JitError> {
+    let prog = Program::new(insns.to_vec()).expect("valid program");
+    backend(lse).compile(&prog, reg, &JitOptions::default())
+}
+
+/// Compiles and runs `insns` on `input`, with LSE atomics or LL/SC loops; faults are errors.
+#[cfg(target_arch = "aarch64")]
+pub fn execute_with(insns: &[Insn], reg: &Registry, lse: bool, input: &mut [u8]) -> Result<u64, JitFault> {
+    jit(insns, reg, lse).expect("compiles").execute(input)
+}
+
+/// Compiles and runs `insns` on `input`; r0 (0 after a fault).
 #[cfg(target_arch = "aarch64")]
 pub fn run_with(insns: &[Insn], reg: &Registry, lse: bool, input: &mut [u8]) -> u64 {
-    let prog = Program::new(insns.to_vec()).expect("valid program");
-    let code = kbpf_jit_arm64::compile(&prog, reg, kbpf_jit_arm64::EmitOptions { lse }).expect("compiles");
-    let mut buf = dynasmrt::mmap::MutableBuffer::new(code.bytes.len()).expect("mmap");
-    buf.set_len(code.bytes.len());
-    buf[..].copy_from_slice(&code.bytes);
-    let exec = buf.make_exec().expect("mprotect");
-    kbpf_jit_arm64::flush_icache(&exec[..]);
-    let entry = exec.ptr(dynasmrt::AssemblyOffset(0));
-    // SAFETY: `entry` is the start of the main function the backend just generated; it follows
-    // AAPCS64 with the signature (input address, input length) -> r0 and only touches the
-    // input buffer, its own native stack frames and the registry's functions.
-    let f: extern "C" fn(*mut u8, u64) -> u64 = unsafe { std::mem::transmute(entry) };
-    let ptr = if input.is_empty() { std::ptr::null_mut() } else { input.as_mut_ptr() };
-    f(ptr, input.len() as u64)
+    jit(insns, reg, lse).expect("compiles").run(input)
 }
 
 /// The atomics flavours this CPU can run: always LL/SC, plus LSE when the CPU has it.
