@@ -33,6 +33,6 @@ export CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER=aarch64-linux-gnu-gcc
 export CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_RUNNER="qemu-aarch64-static -L /usr/aarch64-linux-gnu"
 
 echo "== arm64 tests under qemu (default CPU, LSE + LL/SC)"
-env -u QEMU_CPU cargo test -p kbpf-jit-arm64 --target aarch64-unknown-linux-gnu "$@"
+env -u QEMU_CPU KBPF_EXPECT_LSE=1 cargo test -p kbpf-jit-arm64 --target aarch64-unknown-linux-gnu "$@"
 echo "== arm64 tests under qemu (QEMU_CPU=cortex-a57, LL/SC only)"
 QEMU_CPU=cortex-a57 cargo test -p kbpf-jit-arm64 --target aarch64-unknown-linux-gnu "$@"
