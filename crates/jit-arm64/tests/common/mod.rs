@@ -1,6 +1,6 @@
 //! Shared pieces of the execution tests: a runner for generated code and a small program
 //! builder. Generated code only runs on aarch64 hosts (natively or under qemu-user).
-#![allow(dead_code)]
+#![allow(dead_code, unused_imports)]
 
 use kbpf_isa::{AluOp, AtomicOp, CallTarget, Insn, JmpCond, LdImm64Src, Program, Reg, Size, Src, Width};
 use kbpf_jit::{Backend, JitError, JitFault, JitOptions, JitProgram};
