@@ -9,6 +9,8 @@
 
 mod dialect;
 mod parse;
+mod suite;
 
 pub use dialect::{AsmError, assemble_dialect, assemble_dialect_raw};
 pub use parse::{ParseError, TestCase, parse};
+pub use suite::{SuiteFile, Verdict, format_hex_bytes, parse_hex_bytes, read_suite};
