@@ -3,6 +3,7 @@
 //! Owns argument parsing and printing only; every piece of work is a call into the `kbpf`
 //! facade. Bad input of any kind ends in one line on stderr and exit code 2, never a panic.
 
+mod listing;
 mod plugin;
 
 use std::path::PathBuf;
@@ -10,6 +11,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use kbpf::isa::disasm::{self, Syntax};
+use kbpf::kfunc::{Registry, profiles};
 use kbpf::{Engine, RunOptions, SourceKind};
 
 #[derive(Parser)]
@@ -45,6 +47,37 @@ enum FormatArg {
     Bin,
     Asm,
     Hex,
+    Elf,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ProfileArg {
+    /// Kernel-numbered helpers plus the test kfunc set.
+    Testmod,
+    /// The bpf_conformance helper numbering (uBPF's).
+    Conformance,
+}
+
+impl ProfileArg {
+    fn registry(self) -> Registry {
+        match self {
+            ProfileArg::Testmod => profiles::testmod(),
+            ProfileArg::Conformance => profiles::conformance(),
+        }
+    }
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum OutFormat {
+    Text,
+    Json,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ArchArg {
+    #[value(name = "x86_64")]
+    X86_64,
+    Arm64,
 }
 
 #[derive(Subcommand)]
@@ -87,6 +120,38 @@ enum Cmd {
         /// Input format, when the file name does not tell.
         #[arg(long, value_enum)]
         format: Option<FormatArg>,
+        /// Helpers and kfuncs the program may call.
+        #[arg(long, value_enum, default_value = "testmod")]
+        profile: ProfileArg,
+        /// ELF program to run (section or function name; default the first).
+        #[arg(long)]
+        section: Option<String>,
+    },
+    /// JIT-compile a program and print the native code, one BPF instruction heading each block.
+    Jit {
+        /// Print the code (the only action so far; kept for `bpftool`-like muscle memory).
+        #[arg(long)]
+        dump: bool,
+        /// Target architecture (any host can dump either).
+        #[arg(long, value_enum, default_value = "x86_64")]
+        arch: ArchArg,
+        /// Program file.
+        file: PathBuf,
+        /// Input format, when the file name does not tell.
+        #[arg(long, value_enum)]
+        format: Option<FormatArg>,
+        /// Helpers and kfuncs the program may call.
+        #[arg(long, value_enum, default_value = "testmod")]
+        profile: ProfileArg,
+    },
+    /// List the helpers and kfuncs of a profile with their ids and prototypes.
+    Kfuncs {
+        /// Output format.
+        #[arg(long, value_enum, default_value = "text")]
+        format: OutFormat,
+        /// Profile to list.
+        #[arg(long, value_enum, default_value = "testmod")]
+        profile: ProfileArg,
     },
     /// The bpf_conformance plugin protocol: program hex on stdin, r0 in hex on stdout.
     Plugin {
@@ -103,6 +168,7 @@ fn source_kind(file: &std::path::Path, format: Option<FormatArg>) -> SourceKind 
         Some(FormatArg::Bin) => SourceKind::Bin,
         Some(FormatArg::Asm) => SourceKind::Asm,
         Some(FormatArg::Hex) => SourceKind::Hex,
+        Some(FormatArg::Elf) => SourceKind::Elf,
         None => SourceKind::from_path(file),
     }
 }
@@ -140,16 +206,17 @@ fn main() -> ExitCode {
                 Err(e) => fail(e),
             }
         }
-        Cmd::Run { file, engine, mem, kernel_compat, format } => {
-            let prog = match kbpf::read_program(&file, source_kind(&file, format)) {
-                Ok(p) => p,
-                Err(e) => return fail(e),
-            };
+        Cmd::Run { file, engine, mem, kernel_compat, format, profile, section } => {
+            let registry = profile.registry();
+            let prog =
+                match kbpf::read_module(&file, source_kind(&file, format), &registry, section.as_deref()) {
+                    Ok(m) => m.program,
+                    Err(e) => return fail(e),
+                };
             let mut mem = match mem.as_deref().map(kbpf::parse_hex).transpose() {
                 Ok(m) => m.unwrap_or_default(),
                 Err(e) => return fail(format_args!("--mem: {e}")),
             };
-            let registry = kbpf::kfunc::profiles::conformance();
             match kbpf::run(&prog, engine.into(), &registry, &mut mem, RunOptions { kernel_compat }) {
                 Ok(r0) => {
                     println!("{r0:#x}");
@@ -162,5 +229,34 @@ fn main() -> ExitCode {
             }
         }
         Cmd::Plugin { mem, engine } => plugin::run(mem.as_deref(), engine.into()),
+        Cmd::Jit { dump: _, arch, file, format, profile } => {
+            let registry = profile.registry();
+            let prog = match kbpf::read_module(&file, source_kind(&file, format), &registry, None) {
+                Ok(m) => m.program,
+                Err(e) => return fail(e),
+            };
+            let arch = match arch {
+                ArchArg::X86_64 => kbpf::Arch::X86_64,
+                ArchArg::Arm64 => kbpf::Arch::Arm64,
+            };
+            match kbpf::backend(arch).dump(&prog, &registry, &Default::default()) {
+                Ok(text) => {
+                    print!("{text}");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("kbpf: {e}");
+                    ExitCode::from(1)
+                }
+            }
+        }
+        Cmd::Kfuncs { format, profile } => {
+            let registry = profile.registry();
+            match format {
+                OutFormat::Text => print!("{}", listing::text(&registry)),
+                OutFormat::Json => println!("{}", listing::json(&registry)),
+            }
+            ExitCode::SUCCESS
+        }
     }
 }

@@ -36,6 +36,23 @@ pub enum RunError {
     NoJit(&'static str),
 }
 
+/// Target architectures of the JIT backends.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Arch {
+    /// x86_64 (SysV).
+    X86_64,
+    /// arm64 (AAPCS64).
+    Arm64,
+}
+
+/// The backend for `arch`; any host can compile and dump for either, only the host's can run.
+pub fn backend(arch: Arch) -> Box<dyn Backend> {
+    match arch {
+        Arch::X86_64 => Box::new(kbpf_jit_x86_64::X86_64::default()),
+        Arch::Arm64 => Box::new(kbpf_jit_arm64::Arm64::default()),
+    }
+}
+
 /// The JIT backend that can run code on this host.
 pub fn host_backend() -> Option<Box<dyn Backend>> {
     #[cfg(target_arch = "x86_64")]

@@ -9,8 +9,8 @@
 mod engine;
 mod source;
 
-pub use engine::{Engine, RunError, RunOptions, host_backend, run};
-pub use source::{SourceError, SourceKind, parse_hex, read_program};
+pub use engine::{Arch, Engine, RunError, RunOptions, backend, host_backend, run};
+pub use source::{Module, SourceError, SourceKind, parse_hex, read_module, read_program};
 
 pub use kbpf_interp as interp;
 pub use kbpf_isa as isa;
