@@ -263,7 +263,9 @@ fn run_loop<'a>(vm: &Vm, mut mem: Mem<'a>, st: &mut State) -> (Stop, Mem<'a>) {
             K::MovSx32 => {
                 r[di] = match imm {
                     8 => w(r[si] as i8 as i32 as u32),
-                    _ => w(r[si] as i16 as i32 as u32),
+                    16 => w(r[si] as i16 as i32 as u32),
+                    // Not decodable; a plain 32-bit move for hand-built instructions.
+                    _ => w(r[si] as u32),
                 }
             }
             K::Le => {
