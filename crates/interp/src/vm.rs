@@ -117,3 +117,20 @@ fn kernel_compat_check(prog: &Program) -> Result<(), InterpError> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn vm_is_shareable_across_threads() {
+        fn assert_send_sync<T: Send + Sync>() {}
+        assert_send_sync::<Vm>();
+    }
+
+    #[test]
+    fn default_options() {
+        let o = VmOptions::default();
+        assert_eq!((o.insn_budget, o.kernel_compat), (1 << 32, false));
+    }
+}
