@@ -4,6 +4,7 @@
 //! Prints wall-clock and on-CPU time (from `/proc/thread-self/schedstat`, so time spent waiting
 //! for a CPU on a shared machine is excluded; `-` where unavailable).
 
+use std::io::Write;
 use std::path::Path;
 use std::time::Instant;
 
@@ -19,6 +20,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let dir = std::env::args().nth(1).unwrap_or_else(|| "/work/shared/bench".to_string());
     let dir = Path::new(&dir);
     let mut failed = false;
+    let mut out = std::io::stdout().lock();
     for name in ["sum", "xorshift", "calls", "empty"] {
         let hex = std::fs::read_to_string(dir.join(format!("{name}.user.hex")))?;
         let mut bytes = Vec::new();
@@ -54,14 +56,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         } else {
             "     -".to_string()
         };
-        println!(
+        writeln!(
+            out,
             "{name:9} r0={:<22} {} insns={:<10} {:>10.1} us/run {:>6.2} ns/insn (on-CPU {cpu} ns/insn)",
             stats.r0,
             if ok { "ok  " } else { "FAIL" },
             stats.insns,
             best * 1e6,
             best * 1e9 / stats.insns as f64
-        );
+        )?;
     }
     if failed {
         return Err("r0 mismatch".into());
