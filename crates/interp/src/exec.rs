@@ -154,7 +154,7 @@ fn run_loop<'a>(vm: &Vm, mut mem: Mem<'a>, st: &mut State) -> (Stop, Mem<'a>) {
             return ($why, mem);
         }};
     }
-    macro_rules! ld {
+    macro_rules! load {
         ($op:expr, $cur:expr, $t:ty, $n:literal) => {{
             let a = addr(r[s($op)], $op);
             match mem.read::<$n>(a) {
@@ -163,7 +163,7 @@ fn run_loop<'a>(vm: &Vm, mut mem: Mem<'a>, st: &mut State) -> (Stop, Mem<'a>) {
             }
         }};
     }
-    macro_rules! st {
+    macro_rules! store {
         ($op:expr, $cur:expr, $v:expr, $t:ty, $n:literal) => {{
             let a = addr(r[d($op)], $op);
             if mem.write::<$n>(a, ($v as $t).to_le_bytes()).is_none() {
@@ -336,21 +336,21 @@ fn run_loop<'a>(vm: &Vm, mut mem: Mem<'a>, st: &mut State) -> (Stop, Mem<'a>) {
                 }
             }
             K::LdImm64 => r[di] = imm,
-            K::Ldx8 => r[di] = ld!(op, cur, u8, 1) as u64,
-            K::Ldx16 => r[di] = ld!(op, cur, u16, 2) as u64,
-            K::Ldx32 => r[di] = ld!(op, cur, u32, 4) as u64,
-            K::Ldx64 => r[di] = ld!(op, cur, u64, 8),
-            K::Ldxs8 => r[di] = ld!(op, cur, i8, 1) as i64 as u64,
-            K::Ldxs16 => r[di] = ld!(op, cur, i16, 2) as i64 as u64,
-            K::Ldxs32 => r[di] = ld!(op, cur, i32, 4) as i64 as u64,
-            K::St8 => st!(op, cur, imm, u8, 1),
-            K::St16 => st!(op, cur, imm, u16, 2),
-            K::St32 => st!(op, cur, imm, u32, 4),
-            K::St64 => st!(op, cur, imm, u64, 8),
-            K::Stx8 => st!(op, cur, r[si], u8, 1),
-            K::Stx16 => st!(op, cur, r[si], u16, 2),
-            K::Stx32 => st!(op, cur, r[si], u32, 4),
-            K::Stx64 => st!(op, cur, r[si], u64, 8),
+            K::Ldx8 => r[di] = load!(op, cur, u8, 1) as u64,
+            K::Ldx16 => r[di] = load!(op, cur, u16, 2) as u64,
+            K::Ldx32 => r[di] = load!(op, cur, u32, 4) as u64,
+            K::Ldx64 => r[di] = load!(op, cur, u64, 8),
+            K::Ldxs8 => r[di] = load!(op, cur, i8, 1) as i64 as u64,
+            K::Ldxs16 => r[di] = load!(op, cur, i16, 2) as i64 as u64,
+            K::Ldxs32 => r[di] = load!(op, cur, i32, 4) as i64 as u64,
+            K::St8 => store!(op, cur, imm, u8, 1),
+            K::St16 => store!(op, cur, imm, u16, 2),
+            K::St32 => store!(op, cur, imm, u32, 4),
+            K::St64 => store!(op, cur, imm, u64, 8),
+            K::Stx8 => store!(op, cur, r[si], u8, 1),
+            K::Stx16 => store!(op, cur, r[si], u16, 2),
+            K::Stx32 => store!(op, cur, r[si], u32, 4),
+            K::Stx64 => store!(op, cur, r[si], u64, 8),
             K::StArgI => calls.args[calls.depth][op.off as usize % MAX_STACK_ARG_SLOTS] = imm,
             K::StArgR => calls.args[calls.depth][op.off as usize % MAX_STACK_ARG_SLOTS] = r[si],
             K::LdArg => {
