@@ -191,6 +191,8 @@ fn helper_returned_memory_is_checked_against_regions() {
     REGION_ADDR.store(value.as_ptr() as u64, std::sync::atomic::Ordering::Relaxed);
     let stats = vm.run_with_regions(&mut [], &mut [&mut value]).unwrap();
     assert_eq!(stats.r0, 7);
+    // The retried accesses count once each, like any other instruction.
+    assert_eq!(stats.insns, 5);
     assert_eq!(value[0], 99);
     // Sign-extending loads, narrow stores and atomics reach the region too.
     let src = "call 50\nmov %r6, %r0\nldxsb %r1, [%r6+8]\nstb [%r6+1], 0x80\nldxh %r2, [%r6]\n\
