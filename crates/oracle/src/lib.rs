@@ -3,7 +3,7 @@
 //! Owns: the `bpf(2)` syscall wrappers (`BPF_PROG_LOAD` with the verifier log and its parsed
 //! statistics, `BPF_PROG_TEST_RUN`, map creation, JIT/xlated image dumps), the kernel-diff case
 //! generator ([`generator`]), the capture of kernel verdicts to files under `tests/kernel-cases/`
-//! ([`capture`]), the comparison report ([`compare`]) and the kernel bench timing ([`bench`]).
+//! ([`capture`]), the comparison report ([`compare`](mod@compare)) and the kernel bench timing ([`bench`](mod@bench)).
 //!
 //! Must not touch: the verifier itself (kbpf's side of a comparison comes in as a closure), nor
 //! any global kernel state beyond the programs and maps it creates (all closed on drop).
