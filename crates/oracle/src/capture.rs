@@ -111,3 +111,22 @@ pub fn write_golden(dir: &Path, cases: &[Case]) -> std::io::Result<Vec<String>> 
     }
     Ok(names)
 }
+
+/// Where [`diff_inputs`] got the kernel verdicts from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    /// Recorded just now from the running kernel.
+    Live,
+    /// Read from the captured files.
+    Files,
+}
+
+/// The cases for a kernel-diff run: with `live` and a usable oracle, the generator's cases
+/// (default seed, plus hand-written) recorded now; otherwise the captured files of `dir`.
+pub fn diff_inputs(dir: &Path, live: bool) -> std::io::Result<(Vec<CapturedCase>, Source)> {
+    if live && crate::available().is_ok() {
+        let cases = crate::generator::all_cases(crate::generator::DEFAULT_SEED);
+        return Ok((record_all(&cases, RecordOptions::default(), 0, |_, _| {}), Source::Live));
+    }
+    Ok((read_dir(dir)?, Source::Files))
+}

@@ -143,6 +143,10 @@ pub struct KernelRecord {
     /// The full level-2 log, for a subset of cases.
     #[serde(default)]
     pub log_level2: Option<String>,
+    /// The level-1 log overflowed the 16 MiB buffer: `errno` and stats then come from a
+    /// stats-only load (the overflowed load fails with ENOSPC), `error_line` from the kept tail.
+    #[serde(default)]
+    pub log_truncated: bool,
     /// Release of the kernel that produced the record (`uname -r`).
     #[serde(default)]
     pub kernel: String,
@@ -196,6 +200,7 @@ pub fn record_case(case: &Case, opts: RecordOptions) -> KernelRecord {
                 log_level: 0,
                 log: None,
                 log_level2: None,
+                log_truncated: false,
                 kernel,
             };
         }
@@ -203,7 +208,20 @@ pub fn record_case(case: &Case, opts: RecordOptions) -> KernelRecord {
     let level = LogLevel::LEVEL1 | LogLevel::STATS;
     let mut req = request_for(case, level);
     req.map_fds = maps.iter().map(|m| m.raw()).collect();
-    let v = load(&case.slots, &req);
+    let mut v = load(&case.slots, &req);
+    let log_truncated = v.log_truncated;
+    if log_truncated {
+        // The ENOSPC is an artefact of the buffer: take the verdict from a stats-only load.
+        let mut quiet = req.clone();
+        quiet.log_level = LogLevel::STATS;
+        let q = load(&case.slots, &quiet);
+        v.accepted = q.accepted;
+        v.errno = q.errno;
+        v.stats = q.stats;
+        if q.accepted {
+            v.error_line = None;
+        }
+    }
     let log_level2 = if opts.max_log_level2 > 0 {
         req.log_level = LogLevel::LEVEL2 | LogLevel::STATS;
         let v2 = load(&case.slots, &req);
@@ -221,6 +239,7 @@ pub fn record_case(case: &Case, opts: RecordOptions) -> KernelRecord {
         log_level: level.0,
         log: keep.then_some(v.log),
         log_level2,
+        log_truncated,
         kernel,
     }
 }

@@ -366,6 +366,7 @@ mod tests {
                 log_level: 5,
                 log: None,
                 log_level2: None,
+                log_truncated: false,
                 kernel: String::new(),
             },
         }

@@ -3,11 +3,26 @@
 //! Owns: the `bpf(2)` syscall wrappers (`BPF_PROG_LOAD` with the verifier log and its parsed
 //! statistics, `BPF_PROG_TEST_RUN`, map creation, JIT/xlated image dumps), the kernel-diff case
 //! generator ([`generator`]), the capture of kernel verdicts to files under `tests/kernel-cases/`
-//! ([`capture`]), the comparison report ([`compare`]) and the kernel bench timing ([`bench`]).
+//! ([`capture`]), the comparison report ([`compare`](mod@compare)) and the kernel bench timing ([`bench`](mod@bench)).
 //!
 //! Must not touch: the verifier itself (kbpf's side of a comparison comes in as a closure), nor
 //! any global kernel state beyond the programs and maps it creates (all closed on drop).
 //! This is the only crate besides the JITs allowed `unsafe`, confined to `sys.rs`.
+//!
+//! Wiring `cargo xtask kernel-diff` (kbpf's verifier timed at log level 1|4, the level the
+//! kernel's `verification time` was recorded at):
+//!
+//! ```text
+//! let (cases, source) = kbpf_oracle::capture::diff_inputs(Path::new("tests/kernel-cases"), live)?;
+//! let report = kbpf_oracle::compare(&cases, |case| {
+//!     // case.slots, case.prog_type, case.maps (map i = ld_imm64 src=1 imm=i), case.prog_flags
+//!     let t = Instant::now();
+//!     let out = kbpf_verifier::verify(&case.slots, &opts_for(case));
+//!     KbpfVerdict { accepted: out.accepted, error_line: kbpf_oracle::error_line(&out.log), ..,
+//!                   verify_time_ns: Some(t.elapsed().as_nanos() as u64) }
+//! });
+//! println!("{report}");
+//! ```
 #![allow(unsafe_code)]
 
 pub mod bench;

@@ -188,6 +188,9 @@ pub struct KernelVerdict {
     pub fd: Option<OwnedFd>,
     /// Wall-clock duration of the syscall in nanoseconds.
     pub load_wall_ns: u64,
+    /// The log did not fit the buffer (`log_true_size` > buffer). The kernel then keeps the
+    /// tail of a level-1 log and fails the load with ENOSPC, whatever the verdict was.
+    pub log_truncated: bool,
 }
 
 impl KernelVerdict {
@@ -204,6 +207,8 @@ impl KernelVerdict {
 
 /// Loads `slots` into the running kernel. Never panics; a kernel that refuses the syscall
 /// itself (no permission, not Linux) shows up as a rejection with that errno and an empty log.
+/// A log that overflows `log_size` makes the kernel fail the load with ENOSPC even for a valid
+/// program ([`KernelVerdict::log_truncated`] tells); reload with [`LogLevel::STATS`] for the verdict.
 pub fn load(slots: &[RawInsn], req: &LoadRequest) -> KernelVerdict {
     let mut bytes = Vec::with_capacity(slots.len() * RawInsn::BYTES);
     for &s in slots {
@@ -247,6 +252,7 @@ pub fn load(slots: &[RawInsn], req: &LoadRequest) -> KernelVerdict {
     let r = sys::bpf(Cmd::ProgLoad, &mut a);
     let load_wall_ns = u64::try_from(t.elapsed().as_nanos()).unwrap_or(u64::MAX);
     let log_true_size = a.get_u32(140);
+    let log_truncated = want_log && log_true_size > log_size;
     let end = log.iter().position(|&b| b == 0).unwrap_or(log.len());
     let log = String::from_utf8_lossy(&log[..end]).into_owned();
     let stats = parse_stats(&log);
@@ -262,6 +268,7 @@ pub fn load(slots: &[RawInsn], req: &LoadRequest) -> KernelVerdict {
                 error_line: None,
                 fd: if req.keep_fd { owned } else { None },
                 load_wall_ns,
+                log_truncated,
             }
         }
         Err(e) => {
@@ -275,6 +282,7 @@ pub fn load(slots: &[RawInsn], req: &LoadRequest) -> KernelVerdict {
                 error_line,
                 fd: None,
                 load_wall_ns,
+                log_truncated,
             }
         }
     }
@@ -299,7 +307,8 @@ pub fn is_trailer_line(line: &str) -> bool {
 /// `kernel-diff` compares byte for byte with kbpf's. For most rejections it is the message
 /// itself (`R2 !read_ok`, `invalid shift 64`); where the kernel prints a two-line message (e.g.
 /// `invalid access to map value, ...` then `R0 min value is outside of the allowed memory
-/// range`) it is the second line. `None` when the log has no such line (no log requested, or the
+/// range`) it is the second line; for `infinite loop detected` it is the `old state: ...` dump
+/// the kernel prints after it. `None` when the log has no such line (no log requested, or the
 /// syscall failed before the verifier ran).
 pub fn error_line(log: &str) -> Option<String> {
     log.lines().map(str::trim_end).rfind(|l| !l.is_empty() && !is_trailer_line(l)).map(str::to_string)

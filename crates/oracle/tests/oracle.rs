@@ -128,3 +128,31 @@ fn syscall_type_is_loaded_sleepable() {
 fn available_matches_skip_reason() {
     assert_eq!(kbpf_oracle::available().is_ok(), skip_reason().is_none());
 }
+
+#[test]
+fn random_slots_never_panic() {
+    need_oracle!();
+    let mut rng = kbpf_oracle::generator::Rng::new(99);
+    let req = LoadRequest::new(ProgType::SocketFilter);
+    let mut accepted = 0;
+    for _ in 0..300 {
+        let len = rng.range(1, 12) as usize;
+        let mut p: Vec<kbpf_oracle::RawInsn> = (0..len)
+            .map(|_| {
+                let b = rng.next_u64().to_le_bytes();
+                kbpf_oracle::RawInsn::from_bytes(b)
+            })
+            .collect();
+        if rng.chance(1, 2) {
+            p.push(exit());
+        }
+        let v = load(&p, &req);
+        assert_eq!(v.accepted, v.errno.is_none());
+        if v.accepted {
+            accepted += 1;
+        } else {
+            assert!(v.errno.is_some());
+        }
+    }
+    assert!(accepted < 300);
+}

@@ -151,8 +151,8 @@ pub fn loops(rng: &mut Rng, n: usize) -> Vec<Case> {
                 };
                 format!("infinite_{form}")
             }
-            8 => {
-                // bpf_loop(nr, callback, ctx, flags) with BPF_PSEUDO_FUNC.
+            8 if rng.chance(1, 4) => {
+                // bpf_loop(nr, callback, ctx, flags) with BPF_PSEUDO_FUNC (needs BTF func_info).
                 let nr = rng.pick(&[1, 10, 1000, 1 << 23, 1 << 24]);
                 let flags = if rng.chance(1, 5) { 1 } else { 0 };
                 let cb_ret = rng.pick(&[0, 1, 2]);

@@ -90,6 +90,90 @@ pub fn hand_written() -> Vec<Case> {
             ]),
         ),
     ];
+    // More accepted programs: common idioms.
+    v.extend([
+        sf("ldabs_ok", vec![movr(6, 1), ins(0x30, 0, 0, 0, 12), exit()]),
+        sf("ldind_ok", vec![movr(6, 1), mov(7, 2), ins(0x50, 0, 7, 0, 10), exit()]),
+        sf("jmp32_ok", vec![call(7), jmp32i(Cond::Gt, 0, 10, 1), mov(0, 1), exit()]),
+        sf("alu32_zext", vec![call(7), alu32i(Op::And, 0, 0xff), exit()]),
+        sf(
+            "rand_index_stack",
+            vec![
+                call(7),
+                alu64i(Op::And, 0, 63),
+                movr(2, 10),
+                alu64i(Op::Add, 2, -64),
+                alu64r(Op::Add, 2, 0),
+                st(Sz::B, 2, 0, 1),
+                mov(0, 0),
+                exit(),
+            ],
+        ),
+        sf(
+            "spill_scalar_precise",
+            vec![
+                mov(1, 8),
+                stx(Sz::Dw, 10, 1, -16),
+                ldx(Sz::Dw, 2, 10, -16),
+                movr(3, 10),
+                alu64r(Op::Add, 3, 2),
+                alu64i(Op::Add, 3, -24),
+                st(Sz::Dw, 3, 0, 0),
+                mov(0, 0),
+                exit(),
+            ],
+        ),
+        sf(
+            "fetch_add",
+            cat(&[
+                &[st(Sz::Dw, 10, -8, 5), mov(2, 1), atomic(Sz::Dw, 10, 2, -8, 0x01), movr(0, 2)],
+                &[exit()],
+            ]),
+        ),
+        sf(
+            "xchg32",
+            cat(&[&[st(Sz::W, 10, -4, 5), mov(2, 1), atomic(Sz::W, 10, 2, -4, 0xe1), movr(0, 2)], &[exit()]]),
+        ),
+        sf("be16", vec![mov(0, 0x1234), ins(0xdc, 0, 0, 0, 16), exit()]),
+        sf(
+            "skb_fields",
+            vec![
+                ldx(Sz::W, 2, 1, 0),
+                ldx(Sz::W, 3, 1, 16),
+                alu64r(Op::Add, 2, 3),
+                ldx(Sz::W, 3, 1, 36),
+                alu64r(Op::Add, 2, 3),
+                movr(0, 2),
+                exit(),
+            ],
+        ),
+        sf("gotol", vec![mov(0, 1), ins(0x06, 0, 0, 0, 1), mov(0, 2), exit()]),
+        sf("smod_neg", vec![mov(0, -7), ins(0x97, 0, 0, 1, 3), exit()]),
+        sf("ptr_cmp_null", vec![movr(2, 10), jmpi(Cond::Eq, 2, 0, 1), mov(0, 1), mov(0, 0), exit()]),
+    ]);
+    let mut b = B::new();
+    b.i(st(Sz::Dw, 10, -8, 3))
+        .i(movr(1, 10))
+        .i(alu64i(Op::Add, 1, -8))
+        .call("f")
+        .i(ldx(Sz::Dw, 0, 10, -8))
+        .i(exit());
+    b.label("f").i(ldx(Sz::Dw, 2, 1, 0)).i(alu64i(Op::Add, 2, 1)).i(stx(Sz::Dw, 1, 2, 0)).all(ret0());
+    v.push(sf("subprog_stack_arg", b.build()));
+    let mut b = B::new();
+    b.i(ldx(Sz::W, 2, 1, 0)).i(ldx(Sz::W, 3, 1, 4)).i(movr(4, 2)).i(alu64i(Op::Add, 4, 14));
+    b.j(jmpr(Cond::Gt, 4, 3, 0), "drop").i(ldx(Sz::H, 5, 2, 12)).j(jmpi(Cond::Ne, 5, 0x0008, 0), "pass");
+    b.i(mov(0, 2)).i(exit()).label("pass").i(mov(0, 2)).i(exit()).label("drop").i(mov(0, 1)).i(exit());
+    v.push(xdp("xdp_eth_parse", b.build()));
+    let mut b = B::new();
+    b.i(call(7))
+        .i(movr(6, 0))
+        .i(mov(0, 0))
+        .label("top")
+        .j(may_goto(0), "done")
+        .j(jmpi(Cond::Ge, 0, 100, 0), "done");
+    b.i(alu64i(Op::Add, 0, 1)).j(ja(0), "top").label("done").i(exit());
+    v.push(sf("may_goto_bounded", b.build()));
     // Loops and calls.
     let mut b = B::new();
     b.i(mov(0, 0)).i(mov(1, 1)).label("l").i(alu64r(Op::Add, 0, 1)).i(alu64i(Op::Add, 1, 1));

@@ -9,6 +9,7 @@ mod fam_cfg;
 mod fam_ctx;
 mod fam_encoding;
 mod fam_maps;
+mod fam_prune;
 mod fam_ptr;
 mod fam_regs;
 mod fam_scalar;
@@ -44,6 +45,7 @@ pub const FAMILIES: &[(&str, FamilyFn, usize)] = &[
     ("calls", fam_cfg::calls, 150),
     ("encoding", fam_encoding::encoding, 330),
     ("r11", fam_encoding::r11, 40),
+    ("prune", fam_prune::prune, 200),
 ];
 
 /// The default seed of the captured corpus.
