@@ -4,6 +4,7 @@
 //! the conformance table, the kernel differential, benchmarks and long fuzz runs. Library code
 //! stays in the crates; this only drives them.
 
+mod bench;
 mod conformance;
 mod prereq;
 mod test;
@@ -16,7 +17,9 @@ commands:
   test                      install what it can, then run every suite (unit, integration,
                             conformance on every engine, arm64 under qemu when available)
   conformance [--engine E]  run shared/conformance/bpf_conformance on interp and jit (or E)
-                            and print the test x engine table";
+                            and print the test x engine table
+  bench                     shared/bench on interpreter, JIT and kernel JIT (one run, ratios),
+                            then the criterion micro benchmarks";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -28,6 +31,7 @@ fn main() -> ExitCode {
     let ok = match cmd.as_str() {
         "test" => test::run(rest),
         "conformance" => conformance::main(rest),
+        "bench" => bench::run(rest),
         "help" | "--help" | "-h" => {
             println!("{USAGE}");
             Ok(true)
