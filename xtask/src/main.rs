@@ -6,6 +6,7 @@
 
 mod bench;
 mod conformance;
+mod kernel_diff;
 mod prereq;
 mod test;
 
@@ -18,6 +19,9 @@ commands:
                             conformance on every engine, arm64 under qemu when available)
   conformance [--engine E]  run shared/conformance/bpf_conformance on interp and jit (or E)
                             and print the test x engine table
+  kernel-diff [--files]     kbpf's verifier against the running kernel (or the captured
+                            verdicts in tests/kernel-cases/): agreement, processed-insn and
+                            verification-time ratios
   bench                     shared/bench on interpreter, JIT and kernel JIT (one run, ratios),
                             then the criterion micro benchmarks";
 
@@ -32,6 +36,7 @@ fn main() -> ExitCode {
         "test" => test::run(rest),
         "conformance" => conformance::main(rest),
         "bench" => bench::run(rest),
+        "kernel-diff" => kernel_diff::main(rest),
         "help" | "--help" | "-h" => {
             println!("{USAGE}");
             Ok(true)

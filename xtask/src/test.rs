@@ -3,7 +3,7 @@
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 
-use crate::{conformance, prereq, workspace_root};
+use crate::{conformance, kernel_diff, prereq, workspace_root};
 
 /// Pass/fail counts summed over the suites.
 #[derive(Default)]
@@ -71,6 +71,19 @@ pub fn run(_args: &[String]) -> Result<bool, String> {
         Err(e) => {
             println!("conformance could not run: {e}");
             tally.suite("conformance", false, 0, 1);
+        }
+    }
+
+    println!("== kernel-diff (verifier against the captured kernel verdicts)");
+    match kernel_diff::run(false) {
+        Ok(report) => {
+            // One gate, counted as one test: the per-case disagreements are figures, not failures.
+            let ok = kernel_diff::gate(&report);
+            tally.suite("kernel-diff", ok, ok as usize, !ok as usize);
+        }
+        Err(e) => {
+            println!("kernel-diff could not run: {e}");
+            tally.suite("kernel-diff", false, 0, 1);
         }
     }
 
