@@ -69,7 +69,8 @@ pub fn text(r: &Registry) -> String {
     out
 }
 
-fn json_str(s: &str) -> String {
+/// A JSON string literal.
+pub fn json_str(s: &str) -> String {
     let mut o = String::from("\"");
     for c in s.chars() {
         match c {

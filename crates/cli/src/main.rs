@@ -5,6 +5,7 @@
 
 mod listing;
 mod plugin;
+mod verify;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -144,6 +145,30 @@ enum Cmd {
         #[arg(long, value_enum, default_value = "testmod")]
         profile: ProfileArg,
     },
+    /// Verify a program like the kernel would and print its log. Exit 0 accepted, 1 rejected,
+    /// 2 bad input.
+    Verify {
+        /// Program file (`.bin` raw, `.hex`, `.s` assembly, `.o` ELF).
+        file: PathBuf,
+        /// Program type: socket_filter, xdp, syscall, mem.
+        #[arg(long, default_value = "socket_filter")]
+        prog_type: String,
+        /// Context size for `--prog-type mem`.
+        #[arg(long, default_value_t = 64)]
+        ctx_size: u32,
+        /// Log level bits like the kernel's: 1 basic, 2 verbose, 4 stats.
+        #[arg(long, default_value_t = 1)]
+        log_level: u32,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "text")]
+        format: OutFormat,
+        /// Input format, when the file name does not tell.
+        #[arg(long, value_enum)]
+        input: Option<FormatArg>,
+        /// Helpers and kfuncs the program may call.
+        #[arg(long, value_enum, default_value = "testmod")]
+        profile: ProfileArg,
+    },
     /// List the helpers and kfuncs of a profile with their ids and prototypes.
     Kfuncs {
         /// Output format.
@@ -173,7 +198,8 @@ fn source_kind(file: &std::path::Path, format: Option<FormatArg>) -> SourceKind 
     }
 }
 
-fn fail(msg: impl std::fmt::Display) -> ExitCode {
+/// Prints a one-line error and returns exit code 2 (bad input).
+pub fn fail(msg: impl std::fmt::Display) -> ExitCode {
     eprintln!("kbpf: {msg}");
     ExitCode::from(2)
 }
@@ -249,6 +275,19 @@ fn main() -> ExitCode {
                     ExitCode::from(1)
                 }
             }
+        }
+        Cmd::Verify { file, prog_type, ctx_size, log_level, format, input, profile } => {
+            let Some(pt) = verify::prog_type(&prog_type, ctx_size) else {
+                return fail(format_args!(
+                    "unknown --prog-type {prog_type:?} (socket_filter, xdp, syscall, mem)"
+                ));
+            };
+            let opts = kbpf::verifier::VerifyOptions { prog_type: pt, log_level, ..Default::default() };
+            let format = match format {
+                OutFormat::Text => verify::Format::Text,
+                OutFormat::Json => verify::Format::Json,
+            };
+            verify::run(&file, source_kind(&file, input), opts, format, &profile.registry())
         }
         Cmd::Kfuncs { format, profile } => {
             let registry = profile.registry();

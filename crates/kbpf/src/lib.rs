@@ -8,11 +8,14 @@
 
 mod engine;
 mod source;
+mod verify;
 
 pub use engine::{Arch, Engine, RunError, RunOptions, backend, host_backend, run};
-pub use source::{Module, SourceError, SourceKind, parse_hex, read_module, read_program};
+pub use source::{Module, SourceError, SourceKind, parse_hex, read_module, read_program, read_raw_slots};
 
 pub use kbpf_interp as interp;
 pub use kbpf_isa as isa;
 pub use kbpf_jit as jit;
 pub use kbpf_kfunc as kfunc;
+pub use kbpf_verifier as verifier;
+pub use verify::verify_module;

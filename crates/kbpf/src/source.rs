@@ -145,6 +145,28 @@ pub fn read_module(
     }
 }
 
+/// Raw slots of a `.bin` or hex file, undecoded: the verifier reports malformed instructions in
+/// the kernel's order and with its messages, so it wants them as they are. A length that is not
+/// a multiple of 8 is an error here (the kernel refuses it before the verifier runs).
+pub fn read_raw_slots(path: &Path, kind: SourceKind) -> Result<Vec<kbpf_isa::RawInsn>, SourceError> {
+    let name = path.display().to_string();
+    let bytes = std::fs::read(path).map_err(|err| SourceError::Io { path: name.clone(), err })?;
+    let bytes = match kind {
+        SourceKind::Hex => parse_hex(&String::from_utf8(bytes).map_err(|_| SourceError::NotText(name))?)?,
+        _ => bytes,
+    };
+    if !bytes.len().is_multiple_of(8) {
+        return Err(SourceError::Decode(DecodeError {
+            index: bytes.len() / 8,
+            kind: kbpf_isa::DecodeErrorKind::Truncated(bytes.len()),
+        }));
+    }
+    Ok(bytes
+        .chunks_exact(8)
+        .map(|c| kbpf_isa::RawInsn::from_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]))
+        .collect())
+}
+
 /// Reads a program file, with no kfunc names and the first ELF program.
 pub fn read_program(path: &Path, kind: SourceKind) -> Result<Program, SourceError> {
     Ok(read_module(path, kind, &Registry::new(), None)?.program)

@@ -1,0 +1,82 @@
+//! `kbpf verify`: the kernel's verdict and log, as text or JSON.
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use kbpf::SourceKind;
+use kbpf::kfunc::Registry;
+use kbpf::verifier::{ProgType, VerifyOptions, VerifyOutcome};
+
+use crate::listing::json_str;
+
+/// Program types `--prog-type` accepts.
+pub fn prog_type(name: &str, ctx_size: u32) -> Option<ProgType> {
+    Some(match name {
+        "socket_filter" | "socket" => ProgType::SocketFilter,
+        "xdp" => ProgType::Xdp,
+        "syscall" => ProgType::Syscall,
+        "mem" => ProgType::Mem { ctx_size },
+        _ => return None,
+    })
+}
+
+/// How the result is printed.
+#[derive(Clone, Copy)]
+pub enum Format {
+    Text,
+    Json,
+}
+
+/// Runs the verifier on `file` and prints the outcome. Exit 0 accepted, 1 rejected, 2 bad input.
+pub fn run(
+    file: &Path,
+    kind: SourceKind,
+    opts: VerifyOptions,
+    format: Format,
+    registry: &Registry,
+) -> ExitCode {
+    let outcome = match kind {
+        SourceKind::Bin | SourceKind::Hex => match kbpf::read_raw_slots(file, kind) {
+            Ok(slots) => kbpf::verifier::verify(&slots, &opts),
+            Err(e) => return crate::fail(e),
+        },
+        _ => match kbpf::read_module(file, kind, registry, None) {
+            Ok(m) => kbpf::verify_module(&m, opts),
+            Err(e) => return crate::fail(e),
+        },
+    };
+    match format {
+        Format::Text => print_text(&outcome),
+        Format::Json => println!("{}", json(&outcome)),
+    }
+    if outcome.accepted { ExitCode::SUCCESS } else { ExitCode::from(1) }
+}
+
+fn print_text(o: &VerifyOutcome) {
+    print!("{}", o.log);
+    if !o.log.is_empty() && !o.log.ends_with('\n') {
+        println!();
+    }
+    match &o.error {
+        None => println!("verdict: accepted"),
+        Some(e) => println!("verdict: rejected ({}): {}", e.errno().name(), e.message()),
+    }
+}
+
+fn json(o: &VerifyOutcome) -> String {
+    let (errno, error) = match &o.error {
+        Some(e) => (json_str(e.errno().name()), json_str(e.message())),
+        None => ("null".to_string(), "null".to_string()),
+    };
+    let s = &o.stats;
+    format!(
+        "{{\"accepted\":{},\"errno\":{errno},\"error\":{error},\"processed_insns\":{},\"total_states\":{},\"peak_states\":{},\"max_states_per_insn\":{},\"mark_read\":{},\"log\":{}}}",
+        o.accepted,
+        s.processed_insns,
+        s.total_states,
+        s.peak_states,
+        s.max_states_per_insn,
+        s.mark_read,
+        json_str(&o.log)
+    )
+}
