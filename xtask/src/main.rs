@@ -4,6 +4,7 @@
 //! the conformance table, the kernel differential, benchmarks and long fuzz runs. Library code
 //! stays in the crates; this only drives them.
 
+mod arm64;
 mod bench;
 mod conformance;
 mod kernel_diff;
@@ -22,6 +23,7 @@ commands:
   kernel-diff [--files]     kbpf's verifier against the running kernel (or the captured
                             verdicts in tests/kernel-cases/): agreement, processed-insn and
                             verification-time ratios
+  build-arm64               cross-build an aarch64 kbpf binary (runs under qemu-aarch64-static)
   bench                     shared/bench on interpreter, JIT and kernel JIT (one run, ratios),
                             then the criterion micro benchmarks";
 
@@ -36,6 +38,7 @@ fn main() -> ExitCode {
         "test" => test::run(rest),
         "conformance" => conformance::main(rest),
         "bench" => bench::run(rest),
+        "build-arm64" => arm64::build(rest),
         "kernel-diff" => kernel_diff::main(rest),
         "help" | "--help" | "-h" => {
             println!("{USAGE}");

@@ -3,7 +3,7 @@
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 
-use crate::{conformance, kernel_diff, prereq, workspace_root};
+use crate::{arm64, conformance, kernel_diff, prereq, workspace_root};
 
 /// Pass/fail counts summed over the suites.
 #[derive(Default)]
@@ -24,12 +24,15 @@ impl Tally {
 }
 
 /// Runs a cargo command, echoing its output, and sums the libtest `test result:` lines.
-fn cargo_tests(args: &[&str], envs: &[(&str, &str)]) -> Result<(bool, usize, usize), String> {
+fn cargo_tests(args: &[&str]) -> Result<(bool, usize, usize), String> {
     let mut cmd = Command::new(env!("CARGO"));
-    cmd.args(args).current_dir(workspace_root()).stdout(Stdio::piped()).stderr(Stdio::inherit());
-    for (k, v) in envs {
-        cmd.env(k, v);
-    }
+    cmd.args(args).current_dir(workspace_root());
+    run_counting(cmd)
+}
+
+/// Runs `cmd`, echoing its stdout, and sums the libtest `test result:` lines.
+fn run_counting(mut cmd: Command) -> Result<(bool, usize, usize), String> {
+    cmd.stdout(Stdio::piped()).stderr(Stdio::inherit());
     let mut child = cmd.spawn().map_err(|e| format!("cargo: {e}"))?;
     let (mut passed, mut failed) = (0, 0);
     if let Some(out) = child.stdout.take() {
@@ -59,8 +62,19 @@ pub fn run(_args: &[String]) -> Result<bool, String> {
     let mut tally = Tally::default();
 
     println!("== unit and integration tests (cargo test --workspace)");
-    let (ok, p, f) = cargo_tests(&["test", "--workspace"], &[])?;
+    let (ok, p, f) = cargo_tests(&["test", "--workspace"])?;
     tally.suite("cargo test", ok, p, f);
+
+    match arm64::unavailable() {
+        Some(why) => println!("== arm64 under qemu: skipped ({why})"),
+        None => {
+            for (name, cmd) in arm64::test_runs() {
+                println!("== {name}");
+                let (ok, p, f) = run_counting(cmd)?;
+                tally.suite(name, ok, p, f);
+            }
+        }
+    }
 
     println!("== conformance (bpf_conformance, every engine)");
     match conformance::run(&conformance::ENGINES, false) {

@@ -1,0 +1,62 @@
+//! arm64 under emulation: cross-built test binaries run by `qemu-aarch64-static`, and
+//! `cargo xtask build-arm64` for an aarch64 `kbpf` binary.
+
+use std::process::Command;
+
+use crate::{prereq, workspace_root};
+
+const TARGET: &str = "aarch64-unknown-linux-gnu";
+
+/// Why the arm64 suites cannot run here, if they cannot.
+pub fn unavailable() -> Option<String> {
+    let missing: Vec<&str> =
+        ["qemu-aarch64-static", "aarch64-linux-gnu-gcc"].into_iter().filter(|t| !prereq::have(t)).collect();
+    if !missing.is_empty() {
+        return Some(format!("missing {}", missing.join(", ")));
+    }
+    if !std::path::Path::new("/usr/aarch64-linux-gnu/lib/crt1.o").exists() {
+        return Some("missing libc6-dev-arm64-cross".into());
+    }
+    if !prereq::aarch64_target_installed() {
+        return Some(format!("rust target {TARGET} not installed"));
+    }
+    None
+}
+
+fn cross(cmd: &mut Command) -> &mut Command {
+    cmd.current_dir(workspace_root())
+        .env("CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER", "aarch64-linux-gnu-gcc")
+        .env("CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_RUNNER", "qemu-aarch64-static -L /usr/aarch64-linux-gnu")
+}
+
+/// The cargo test arguments of the arm64 suites: the backend's own tests (emit tables, execution,
+/// conformance 313 files, interpreter differential) and the stack-argument scenarios.
+pub const TEST_ARGS: [&str; 9] =
+    ["test", "--target", TARGET, "-p", "kbpf-jit-arm64", "-p", "kbpf", "--test", "stack_args"];
+
+/// Runs the arm64 suites under qemu twice: default CPU (LSE) and `QEMU_CPU=cortex-a57` (LL/SC).
+/// Each run's cargo output goes through `each`, which sums the libtest lines.
+pub fn test_runs() -> Vec<(&'static str, Command)> {
+    let mut lse = Command::new(env!("CARGO"));
+    cross(&mut lse).args(TEST_ARGS).env_remove("QEMU_CPU").env("KBPF_EXPECT_LSE", "1");
+    let mut llsc = Command::new(env!("CARGO"));
+    cross(&mut llsc).args(TEST_ARGS).env("QEMU_CPU", "cortex-a57");
+    vec![("arm64 (qemu, LSE)", lse), ("arm64 (qemu cortex-a57, LL/SC)", llsc)]
+}
+
+/// `cargo xtask build-arm64`: an aarch64 `kbpf` binary (run it with `qemu-aarch64-static -L
+/// /usr/aarch64-linux-gnu target/aarch64-unknown-linux-gnu/release/kbpf plugin --engine jit`).
+pub fn build(_args: &[String]) -> Result<bool, String> {
+    let _ = prereq::ensure();
+    if let Some(why) = unavailable() {
+        return Err(format!("cannot cross-build: {why}"));
+    }
+    let status = cross(&mut Command::new(env!("CARGO")))
+        .args(["build", "--release", "--target", TARGET, "-p", "kbpf-cli"])
+        .status()
+        .map_err(|e| e.to_string())?;
+    if status.success() {
+        println!("built target/{TARGET}/release/kbpf");
+    }
+    Ok(status.success())
+}
