@@ -195,7 +195,8 @@ fn every_base_register_with_short_and_long_displacements() {
     for base in [Reg::R0, Reg::R1, Reg::R2, Reg::R3, Reg::R4, Reg::R5, Reg::R6, Reg::R7, Reg::R8, Reg::R9] {
         for off in [0i16, 8, 200] {
             let mut m = vec![0u8; 256];
-            let val = if base == Reg::R0 { Reg::R6 } else { Reg::R0 };
+            let mut free = [Reg::R0, Reg::R6, Reg::R8, Reg::R9].into_iter().filter(|r| *r != base);
+            let (val, t1, t2) = (free.next().unwrap(), free.next().unwrap(), free.next().unwrap());
             let v = vec![
                 movr(base, Reg::R1),
                 alu64(AluOp::Sub, base, Src::Imm(off as i32)),
@@ -203,10 +204,10 @@ fn every_base_register_with_short_and_long_displacements() {
                 stx(Size::DW, base, off + 16, val),
                 st(Size::W, base, off + 24, 0x11223344),
                 Insn::Atomic { size: Size::DW, op: AtomicOp::Add, dst: base, src: val, off: off + 16 },
-                ldx(Size::DW, Reg::R9, base, off + 16),
-                ldx(Size::W, Reg::R8, base, off + 24),
-                alu64(AluOp::Add, Reg::R9, Src::Reg(Reg::R8)),
-                movr(Reg::R0, Reg::R9),
+                ldx(Size::DW, t1, base, off + 16),
+                ldx(Size::W, t2, base, off + 24),
+                alu64(AluOp::Add, t1, Src::Reg(t2)),
+                movr(Reg::R0, t1),
                 EXIT,
             ];
             assert_eq!(run_mem(v, &mut m), 2 * 0x0102030405060708 + 0x11223344, "base {base} off {off}");
