@@ -1,1 +1,38 @@
-//! Reference interpreter: the semantics every other engine is compared against (work in progress; see the issue tracker).
+//! Reference interpreter: the semantics every other engine is compared against.
+//!
+//! Owns: the execution semantics of every instruction `kbpf-isa` decodes, the run-time memory
+//! model (input buffer plus one 512-byte stack per live bpf-to-bpf frame, every access checked),
+//! bpf-to-bpf frames with the stack-argument slots of r11, helper/kfunc calls through a
+//! `kbpf-kfunc` registry, the hidden `may_goto` counter and an instruction budget. Safe Rust only.
+//!
+//! Must not touch: verification (a program that the verifier would reject still runs here until
+//! it does something the interpreter cannot do safely, which is then an [`InterpError`]), code
+//! generation, instruction encoding.
+//!
+//! Execution contract (docs/interfaces.md): `r1` = host address of the input buffer (0 if it is
+//! empty), `r2` = its length, `r10` = top of the frame's 512-byte stack; the result is `r0` at
+//! the main function's `exit`.
+//!
+//! Choices where the kernel has no user-visible answer:
+//! * `may_goto`: each frame has a hidden counter set to [`BPF_MAX_LOOPS`] on entry to the
+//!   function (as the kernel's fixup initialises one counter per subprogram at its start); a
+//!   `may_goto` jumps when the counter is zero and otherwise decrements it and falls through.
+//! * `LD_ABS`/`LD_IND`: the input buffer is the packet; an out-of-bounds load ends the whole
+//!   program with `r0 = 0`, as the kernel's rewrite does.
+//! * `callx reg` calls the helper whose id is the register value (uBPF convention).
+//! * Stack arguments: each frame owns 7 outgoing slots; `*(u64 *)(r11 - 8k) = v` writes slot
+//!   `k-1` of the current frame, `r = *(u64 *)(r11 + 8k)` reads slot `k-1` of the caller's
+//!   frame; kfuncs get r1..r5 then the current frame's slots.
+//! * Callee stacks are not cleared between calls (the verifier forbids reading uninitialised
+//!   stack); each run starts with zeroed stacks.
+//! * `LD_IMM64` pseudo sources (maps, BTF ids, functions) and `addr_space_cast` are
+//!   [`InterpError::Unsupported`] when executed.
+
+mod compile;
+mod error;
+mod exec;
+mod mem;
+mod vm;
+
+pub use error::{InterpError, MSG_KFUNC_NON_JIT, MSG_STACK_ARGS_NON_JIT};
+pub use vm::{BPF_MAX_LOOPS, DEFAULT_INSN_BUDGET, RunStats, Vm, VmOptions};

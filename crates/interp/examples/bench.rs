@@ -1,0 +1,54 @@
+//! ns per BPF instruction on the shared benchmark programs (`cargo run --release -p kbpf-interp
+//! --example bench [DIR]`, DIR defaults to /work/shared/bench). Checks r0 against `*.expected`.
+
+use std::path::Path;
+use std::time::Instant;
+
+use kbpf_interp::{Vm, VmOptions};
+use kbpf_isa::Program;
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let dir = std::env::args().nth(1).unwrap_or_else(|| "/work/shared/bench".to_string());
+    let dir = Path::new(&dir);
+    let mut failed = false;
+    for name in ["sum", "xorshift", "calls", "empty"] {
+        let hex = std::fs::read_to_string(dir.join(format!("{name}.user.hex")))?;
+        let mut bytes = Vec::new();
+        for tok in hex.split_whitespace() {
+            for i in (0..tok.len()).step_by(2) {
+                bytes.push(u8::from_str_radix(tok.get(i..i + 2).ok_or("odd hex")?, 16)?);
+            }
+        }
+        let expected = std::fs::read_to_string(dir.join(format!("{name}.expected")))?;
+        let mut it = expected.split_whitespace().map(|t| t.parse::<u64>());
+        let (n, want) = (it.next().ok_or("no N")??, it.next().ok_or("no r0")??);
+        let prog = Program::from_bytes(&bytes)?;
+        let vm = Vm::new(&prog, &kbpf_kfunc::Registry::new(), VmOptions::default())?;
+        let mut mem = vec![0u8; 192];
+        mem[8..12].copy_from_slice(&(n as u32).to_le_bytes());
+        let stats = vm.run_stats(&mut mem)?;
+        let rounds = if stats.insns < 1000 { 200_000 } else { 5 };
+        let mut best = f64::MAX;
+        for _ in 0..rounds.min(7) {
+            let t = Instant::now();
+            for _ in 0..rounds {
+                std::hint::black_box(vm.run(&mut mem)?);
+            }
+            best = best.min(t.elapsed().as_secs_f64() / rounds as f64);
+        }
+        let ok = stats.r0 == want;
+        failed |= !ok;
+        println!(
+            "{name:9} r0={:<22} {} insns={:<10} {:>10.1} us/run {:>6.2} ns/insn",
+            stats.r0,
+            if ok { "ok  " } else { "FAIL" },
+            stats.insns,
+            best * 1e6,
+            best * 1e9 / stats.insns as f64
+        );
+    }
+    if failed {
+        return Err("r0 mismatch".into());
+    }
+    Ok(())
+}

@@ -1,0 +1,453 @@
+//! The run loop.
+//!
+//! Registers live in a local 16-entry array indexed with `& 15`, so register accesses need no
+//! bounds checks; every memory access goes through [`Mem`]. Rare operations (calls, atomics,
+//! legacy packet loads) are out of line to keep the dispatch loop small.
+
+use kbpf_isa::{AtomicOp, MAX_CALL_FRAMES, MAX_REG_ARGS, MAX_STACK_ARG_SLOTS};
+
+use crate::compile::{K, Op, UNSUPPORTED};
+use crate::error::InterpError;
+use crate::mem::{Mem, STACK_BYTES};
+use crate::vm::{BPF_MAX_LOOPS, Vm};
+
+/// Caller state saved by a bpf-to-bpf call.
+#[derive(Clone, Copy, Default)]
+struct Frame {
+    /// Op index to return to.
+    ret: usize,
+    /// r6..r10 of the caller.
+    saved: [u64; 5],
+    /// The caller's `may_goto` counter.
+    may_goto: u64,
+}
+
+/// Per-run state besides registers and memory.
+struct Calls {
+    frames: [Frame; MAX_CALL_FRAMES],
+    /// Outgoing stack-argument slots of each frame.
+    args: [[u64; MAX_STACK_ARG_SLOTS]; MAX_CALL_FRAMES],
+    depth: usize,
+    /// `may_goto` counter of the current frame.
+    may_goto: u64,
+}
+
+type Regs = [u64; 16];
+
+#[inline(always)]
+fn d(op: &Op) -> usize {
+    (op.dst & 15) as usize
+}
+
+#[inline(always)]
+fn s(op: &Op) -> usize {
+    (op.src & 15) as usize
+}
+
+#[inline(always)]
+fn addr(base: u64, op: &Op) -> u64 {
+    base.wrapping_add(op.off as i64 as u64)
+}
+
+fn div64(a: u64, b: u64) -> u64 {
+    a.checked_div(b).unwrap_or(0)
+}
+fn sdiv64(a: u64, b: u64) -> u64 {
+    if b == 0 { 0 } else { (a as i64).wrapping_div(b as i64) as u64 }
+}
+fn mod64(a: u64, b: u64) -> u64 {
+    if b == 0 { a } else { a % b }
+}
+fn smod64(a: u64, b: u64) -> u64 {
+    if b == 0 { a } else { (a as i64).wrapping_rem(b as i64) as u64 }
+}
+fn div32(a: u64, b: u64) -> u64 {
+    let (a, b) = (a as u32, b as u32);
+    a.checked_div(b).map_or(0, u64::from)
+}
+fn sdiv32(a: u64, b: u64) -> u64 {
+    let (a, b) = (a as u32 as i32, b as u32 as i32);
+    if b == 0 { 0 } else { a.wrapping_div(b) as u32 as u64 }
+}
+/// Modulo by zero leaves dst; for the 32-bit form that is its zero-extended low half.
+fn mod32(a: u64, b: u64) -> u64 {
+    let (a, b) = (a as u32, b as u32);
+    if b == 0 { a as u64 } else { (a % b) as u64 }
+}
+fn smod32(a: u64, b: u64) -> u64 {
+    let (a, b) = (a as u32 as i32, b as u32 as i32);
+    if b == 0 { a as u32 as u64 } else { a.wrapping_rem(b) as u32 as u64 }
+}
+fn w(v: u32) -> u64 {
+    v as u64
+}
+
+fn mem_err(vm: &Vm, idx: usize, addr: u64, size: u8) -> InterpError {
+    InterpError::MemoryAccess { pc: vm.pc_of(idx), addr, size }
+}
+
+/// Runs the program; returns `r0` and the number of instructions executed.
+pub(crate) fn run(vm: &Vm, input: &mut [u8]) -> Result<(u64, u64), InterpError> {
+    let mut stack = [0u8; STACK_BYTES];
+    let mut mem = Mem::new(input, &mut stack);
+    let mut calls = Calls {
+        frames: [Frame::default(); MAX_CALL_FRAMES],
+        args: [[0; MAX_STACK_ARG_SLOTS]; MAX_CALL_FRAMES],
+        depth: 0,
+        may_goto: BPF_MAX_LOOPS,
+    };
+    let mut r: Regs = [0; 16];
+    r[1] = mem.input_addr();
+    r[2] = mem.input_len();
+    r[10] = mem.frame_pointer(0);
+    let ops = &vm.ops[..];
+    let mut fuel = vm.opts.insn_budget;
+    let mut pc = 0usize;
+
+    macro_rules! ld {
+        ($op:expr, $cur:expr, $t:ty, $n:literal) => {{
+            let a = addr(r[s($op)], $op);
+            match mem.read::<$n>(a) {
+                Some(b) => <$t>::from_le_bytes(b),
+                None => return Err(mem_err(vm, $cur, a, $n)),
+            }
+        }};
+    }
+    macro_rules! st {
+        ($op:expr, $cur:expr, $v:expr, $t:ty, $n:literal) => {{
+            let a = addr(r[d($op)], $op);
+            if mem.write::<$n>(a, ($v as $t).to_le_bytes()).is_none() {
+                return Err(mem_err(vm, $cur, a, $n));
+            }
+        }};
+    }
+    macro_rules! br {
+        ($op:expr, $c:expr) => {
+            if $c {
+                pc = $op.off as usize;
+            }
+        };
+    }
+
+    loop {
+        let cur = pc;
+        let Some(op) = ops.get(cur) else {
+            return Err(InterpError::FellOffEnd { pc: vm.pc_of(cur.saturating_sub(1)) });
+        };
+        if fuel == 0 {
+            return Err(InterpError::BudgetExhausted { pc: vm.pc_of(cur), budget: vm.opts.insn_budget });
+        }
+        fuel -= 1;
+        pc += 1;
+        let (di, si) = (d(op), s(op));
+        let imm = op.imm;
+        match op.k {
+            K::Add64I => r[di] = r[di].wrapping_add(imm),
+            K::Add64R => r[di] = r[di].wrapping_add(r[si]),
+            K::Sub64I => r[di] = r[di].wrapping_sub(imm),
+            K::Sub64R => r[di] = r[di].wrapping_sub(r[si]),
+            K::Mul64I => r[di] = r[di].wrapping_mul(imm),
+            K::Mul64R => r[di] = r[di].wrapping_mul(r[si]),
+            K::Div64I => r[di] = div64(r[di], imm),
+            K::Div64R => r[di] = div64(r[di], r[si]),
+            K::SDiv64I => r[di] = sdiv64(r[di], imm),
+            K::SDiv64R => r[di] = sdiv64(r[di], r[si]),
+            K::Mod64I => r[di] = mod64(r[di], imm),
+            K::Mod64R => r[di] = mod64(r[di], r[si]),
+            K::SMod64I => r[di] = smod64(r[di], imm),
+            K::SMod64R => r[di] = smod64(r[di], r[si]),
+            K::Or64I => r[di] |= imm,
+            K::Or64R => r[di] |= r[si],
+            K::And64I => r[di] &= imm,
+            K::And64R => r[di] &= r[si],
+            K::Xor64I => r[di] ^= imm,
+            K::Xor64R => r[di] ^= r[si],
+            K::Lsh64I => r[di] <<= imm & 63,
+            K::Lsh64R => r[di] <<= r[si] & 63,
+            K::Rsh64I => r[di] >>= imm & 63,
+            K::Rsh64R => r[di] >>= r[si] & 63,
+            K::Arsh64I => r[di] = ((r[di] as i64) >> (imm & 63)) as u64,
+            K::Arsh64R => r[di] = ((r[di] as i64) >> (r[si] & 63)) as u64,
+            K::Mov64I => r[di] = imm,
+            K::Mov64R => r[di] = r[si],
+            K::Add32I => r[di] = w((r[di] as u32).wrapping_add(imm as u32)),
+            K::Add32R => r[di] = w((r[di] as u32).wrapping_add(r[si] as u32)),
+            K::Sub32I => r[di] = w((r[di] as u32).wrapping_sub(imm as u32)),
+            K::Sub32R => r[di] = w((r[di] as u32).wrapping_sub(r[si] as u32)),
+            K::Mul32I => r[di] = w((r[di] as u32).wrapping_mul(imm as u32)),
+            K::Mul32R => r[di] = w((r[di] as u32).wrapping_mul(r[si] as u32)),
+            K::Div32I => r[di] = div32(r[di], imm),
+            K::Div32R => r[di] = div32(r[di], r[si]),
+            K::SDiv32I => r[di] = sdiv32(r[di], imm),
+            K::SDiv32R => r[di] = sdiv32(r[di], r[si]),
+            K::Mod32I => r[di] = mod32(r[di], imm),
+            K::Mod32R => r[di] = mod32(r[di], r[si]),
+            K::SMod32I => r[di] = smod32(r[di], imm),
+            K::SMod32R => r[di] = smod32(r[di], r[si]),
+            K::Or32I => r[di] = w(r[di] as u32 | imm as u32),
+            K::Or32R => r[di] = w(r[di] as u32 | r[si] as u32),
+            K::And32I => r[di] = w(r[di] as u32 & imm as u32),
+            K::And32R => r[di] = w(r[di] as u32 & r[si] as u32),
+            K::Xor32I => r[di] = w(r[di] as u32 ^ imm as u32),
+            K::Xor32R => r[di] = w(r[di] as u32 ^ r[si] as u32),
+            K::Lsh32I => r[di] = w((r[di] as u32) << (imm & 31)),
+            K::Lsh32R => r[di] = w((r[di] as u32) << (r[si] & 31)),
+            K::Rsh32I => r[di] = w((r[di] as u32) >> (imm & 31)),
+            K::Rsh32R => r[di] = w((r[di] as u32) >> (r[si] & 31)),
+            K::Arsh32I => r[di] = w(((r[di] as i32) >> (imm & 31)) as u32),
+            K::Arsh32R => r[di] = w(((r[di] as i32) >> (r[si] & 31)) as u32),
+            K::Mov32I => r[di] = imm,
+            K::Mov32R => r[di] = w(r[si] as u32),
+            K::Neg64 => r[di] = r[di].wrapping_neg(),
+            K::Neg32 => r[di] = w((r[di] as u32).wrapping_neg()),
+            K::MovSx64 => {
+                r[di] = match imm {
+                    8 => r[si] as i8 as i64 as u64,
+                    16 => r[si] as i16 as i64 as u64,
+                    _ => r[si] as i32 as i64 as u64,
+                }
+            }
+            K::MovSx32 => {
+                r[di] = match imm {
+                    8 => w(r[si] as i8 as i32 as u32),
+                    _ => w(r[si] as i16 as i32 as u32),
+                }
+            }
+            K::Le => {
+                r[di] = match imm {
+                    16 => r[di] as u16 as u64,
+                    32 => r[di] as u32 as u64,
+                    _ => r[di],
+                }
+            }
+            K::Be | K::Swap => {
+                r[di] = match imm {
+                    16 => (r[di] as u16).swap_bytes() as u64,
+                    32 => w((r[di] as u32).swap_bytes()),
+                    _ => r[di].swap_bytes(),
+                }
+            }
+            K::Ja => pc = op.off as usize,
+            K::Jeq64I => br!(op, r[di] == imm),
+            K::Jeq64R => br!(op, r[di] == r[si]),
+            K::Jne64I => br!(op, r[di] != imm),
+            K::Jne64R => br!(op, r[di] != r[si]),
+            K::Jgt64I => br!(op, r[di] > imm),
+            K::Jgt64R => br!(op, r[di] > r[si]),
+            K::Jge64I => br!(op, r[di] >= imm),
+            K::Jge64R => br!(op, r[di] >= r[si]),
+            K::Jlt64I => br!(op, r[di] < imm),
+            K::Jlt64R => br!(op, r[di] < r[si]),
+            K::Jle64I => br!(op, r[di] <= imm),
+            K::Jle64R => br!(op, r[di] <= r[si]),
+            K::Jsgt64I => br!(op, (r[di] as i64) > imm as i64),
+            K::Jsgt64R => br!(op, (r[di] as i64) > r[si] as i64),
+            K::Jsge64I => br!(op, (r[di] as i64) >= imm as i64),
+            K::Jsge64R => br!(op, (r[di] as i64) >= r[si] as i64),
+            K::Jslt64I => br!(op, (r[di] as i64) < imm as i64),
+            K::Jslt64R => br!(op, (r[di] as i64) < r[si] as i64),
+            K::Jsle64I => br!(op, (r[di] as i64) <= imm as i64),
+            K::Jsle64R => br!(op, (r[di] as i64) <= r[si] as i64),
+            K::Jset64I => br!(op, r[di] & imm != 0),
+            K::Jset64R => br!(op, r[di] & r[si] != 0),
+            K::Jeq32I => br!(op, r[di] as u32 == imm as u32),
+            K::Jeq32R => br!(op, r[di] as u32 == r[si] as u32),
+            K::Jne32I => br!(op, r[di] as u32 != imm as u32),
+            K::Jne32R => br!(op, r[di] as u32 != r[si] as u32),
+            K::Jgt32I => br!(op, r[di] as u32 > imm as u32),
+            K::Jgt32R => br!(op, r[di] as u32 > r[si] as u32),
+            K::Jge32I => br!(op, r[di] as u32 >= imm as u32),
+            K::Jge32R => br!(op, r[di] as u32 >= r[si] as u32),
+            K::Jlt32I => br!(op, (r[di] as u32) < imm as u32),
+            K::Jlt32R => br!(op, (r[di] as u32) < r[si] as u32),
+            K::Jle32I => br!(op, r[di] as u32 <= imm as u32),
+            K::Jle32R => br!(op, r[di] as u32 <= r[si] as u32),
+            K::Jsgt32I => br!(op, r[di] as i32 > imm as i32),
+            K::Jsgt32R => br!(op, r[di] as i32 > r[si] as i32),
+            K::Jsge32I => br!(op, r[di] as i32 >= imm as i32),
+            K::Jsge32R => br!(op, r[di] as i32 >= r[si] as i32),
+            K::Jslt32I => br!(op, (r[di] as i32) < imm as i32),
+            K::Jslt32R => br!(op, (r[di] as i32) < r[si] as i32),
+            K::Jsle32I => br!(op, r[di] as i32 <= imm as i32),
+            K::Jsle32R => br!(op, r[di] as i32 <= r[si] as i32),
+            K::Jset32I => br!(op, r[di] as u32 & imm as u32 != 0),
+            K::Jset32R => br!(op, r[di] as u32 & r[si] as u32 != 0),
+            K::MayGoto => {
+                // The kernel's expansion: jump once the counter is zero, otherwise count down.
+                if calls.may_goto == 0 {
+                    pc = op.off as usize;
+                } else {
+                    calls.may_goto -= 1;
+                }
+            }
+            K::LdImm64 => r[di] = imm,
+            K::Ldx8 => r[di] = ld!(op, cur, u8, 1) as u64,
+            K::Ldx16 => r[di] = ld!(op, cur, u16, 2) as u64,
+            K::Ldx32 => r[di] = ld!(op, cur, u32, 4) as u64,
+            K::Ldx64 => r[di] = ld!(op, cur, u64, 8),
+            K::Ldxs8 => r[di] = ld!(op, cur, i8, 1) as i64 as u64,
+            K::Ldxs16 => r[di] = ld!(op, cur, i16, 2) as i64 as u64,
+            K::Ldxs32 => r[di] = ld!(op, cur, i32, 4) as i64 as u64,
+            K::St8 => st!(op, cur, imm, u8, 1),
+            K::St16 => st!(op, cur, imm, u16, 2),
+            K::St32 => st!(op, cur, imm, u32, 4),
+            K::St64 => st!(op, cur, imm, u64, 8),
+            K::Stx8 => st!(op, cur, r[si], u8, 1),
+            K::Stx16 => st!(op, cur, r[si], u16, 2),
+            K::Stx32 => st!(op, cur, r[si], u32, 4),
+            K::Stx64 => st!(op, cur, r[si], u64, 8),
+            K::StArgI => calls.args[calls.depth][op.off as usize % MAX_STACK_ARG_SLOTS] = imm,
+            K::StArgR => calls.args[calls.depth][op.off as usize % MAX_STACK_ARG_SLOTS] = r[si],
+            K::LdArg => {
+                let Some(caller) = calls.depth.checked_sub(1) else {
+                    return Err(InterpError::NoCallerFrame { pc: vm.pc_of(cur) });
+                };
+                r[di] = calls.args[caller][op.off as usize % MAX_STACK_ARG_SLOTS];
+            }
+            K::Atomic => atomic(&mut mem, &mut r, op).ok_or_else(|| {
+                let a = addr(if op.imm == load_acquire_index() { r[si] } else { r[di] }, op);
+                mem_err(vm, cur, a, op.aux)
+            })?,
+            K::LdAbs | K::LdInd => match packet_load(&mem, &r, op) {
+                Some(v) => r[0] = v,
+                // The kernel's rewrite exits the program with r0 = 0 on an out-of-bounds load.
+                None => return Ok((0, vm.opts.insn_budget - fuel)),
+            },
+            K::CallNative => r[0] = call_native(vm, &r, &calls, imm as usize),
+            K::Callx => {
+                let id = r[di] as i64;
+                let Some(f) = vm.helpers.get(&id) else {
+                    return Err(InterpError::UnknownHelper { pc: vm.pc_of(cur), id });
+                };
+                let mut a = [0u64; 12];
+                a[..MAX_REG_ARGS].copy_from_slice(&r[1..=MAX_REG_ARGS]);
+                r[0] = f.call(&a);
+            }
+            K::CallLocal => {
+                let depth = calls.depth + 1;
+                if depth >= MAX_CALL_FRAMES {
+                    return Err(InterpError::CallTooDeep { pc: vm.pc_of(cur), frames: depth + 1 });
+                }
+                let mut saved = [0u64; 5];
+                saved.copy_from_slice(&r[6..=10]);
+                calls.frames[calls.depth] = Frame { ret: pc, saved, may_goto: calls.may_goto };
+                calls.depth = depth;
+                calls.may_goto = BPF_MAX_LOOPS;
+                mem.set_depth(depth);
+                r[10] = mem.frame_pointer(depth);
+                pc = op.off as usize;
+            }
+            K::Exit => {
+                let Some(caller) = calls.depth.checked_sub(1) else {
+                    return Ok((r[0], vm.opts.insn_budget - fuel));
+                };
+                let f = calls.frames[caller];
+                r[6..=10].copy_from_slice(&f.saved);
+                calls.may_goto = f.may_goto;
+                calls.depth = caller;
+                mem.set_depth(caller);
+                pc = f.ret;
+            }
+            K::CallMissing => {
+                let (pc, id) = (vm.pc_of(cur), imm as i64);
+                return Err(if op.aux == 0 {
+                    InterpError::UnknownHelper { pc, id }
+                } else {
+                    InterpError::UnknownKfunc { pc, btf_id: id }
+                });
+            }
+            K::Unsupported => {
+                let what = UNSUPPORTED.get(imm as usize).copied().unwrap_or("instruction");
+                return Err(InterpError::Unsupported { pc: vm.pc_of(cur), what });
+            }
+        }
+    }
+}
+
+fn load_acquire_index() -> u64 {
+    AtomicOp::ALL.iter().position(|&o| o == AtomicOp::LoadAcquire).unwrap_or(0) as u64
+}
+
+/// Calls a registered helper or kfunc: r1..r5, then (kfuncs only) the current frame's outgoing
+/// stack-argument slots.
+#[inline(never)]
+fn call_native(vm: &Vm, r: &Regs, calls: &Calls, idx: usize) -> u64 {
+    let Some(n) = vm.natives.get(idx) else { return 0 };
+    let mut a = [0u64; 12];
+    a[..MAX_REG_ARGS].copy_from_slice(&r[1..=MAX_REG_ARGS]);
+    if n.kfunc {
+        a[MAX_REG_ARGS..].copy_from_slice(&calls.args[calls.depth]);
+    }
+    n.f.call(&a)
+}
+
+/// Atomic operations. The interpreter is single-threaded, so a plain read-modify-write is atomic.
+/// Fetched values of 32-bit forms are zero-extended. `None` on a bad address.
+#[inline(never)]
+fn atomic(mem: &mut Mem<'_>, r: &mut Regs, op: &Op) -> Option<()> {
+    let (di, si, size) = (d(op), s(op), op.aux);
+    let aop = *AtomicOp::ALL.get(op.imm as usize)?;
+    let mask = if size >= 8 { u64::MAX } else { (1u64 << (size as u32 * 8)) - 1 };
+    if aop == AtomicOp::LoadAcquire {
+        r[di] = mem.read_sized(addr(r[si], op), size)?;
+        return Some(());
+    }
+    let a = addr(r[di], op);
+    if aop == AtomicOp::StoreRelease {
+        return mem.write_sized(a, size, r[si]);
+    }
+    let old = mem.read_sized(a, size)?;
+    let v = r[si];
+    let new = match aop {
+        AtomicOp::Add | AtomicOp::FetchAdd => old.wrapping_add(v),
+        AtomicOp::Or | AtomicOp::FetchOr => old | v,
+        AtomicOp::And | AtomicOp::FetchAnd => old & v,
+        AtomicOp::Xor | AtomicOp::FetchXor => old ^ v,
+        AtomicOp::Xchg => v,
+        AtomicOp::Cmpxchg => {
+            if old == r[0] & mask {
+                v
+            } else {
+                old
+            }
+        }
+        AtomicOp::LoadAcquire | AtomicOp::StoreRelease => return None,
+    };
+    mem.write_sized(a, size, new & mask)?;
+    match aop {
+        AtomicOp::Cmpxchg => r[0] = old,
+        _ if aop.fetches() => r[si] = old,
+        _ => {}
+    }
+    Some(())
+}
+
+/// Legacy `LD_ABS`/`LD_IND`: big-endian load from the input buffer at a 32-bit signed offset.
+#[inline(never)]
+fn packet_load(mem: &Mem<'_>, r: &Regs, op: &Op) -> Option<u64> {
+    let base = if op.k == K::LdInd { r[s(op)] as u32 as i32 } else { 0 };
+    let off = usize::try_from(base.wrapping_add(op.imm as i32)).ok()?;
+    Some(match op.aux {
+        1 => u8::from_be_bytes(mem.packet(off)?) as u64,
+        2 => u16::from_be_bytes(mem.packet(off)?) as u64,
+        _ => u32::from_be_bytes(mem.packet(off)?) as u64,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn division_helpers() {
+        assert_eq!(div64(7, 0), 0);
+        assert_eq!(sdiv64(i64::MIN as u64, u64::MAX), i64::MIN as u64);
+        assert_eq!(smod64(i64::MIN as u64, u64::MAX), 0);
+        assert_eq!(mod64(7, 0), 7);
+        assert_eq!(div32(0x1_0000_0007, 0x1_0000_0000), 0);
+        assert_eq!(mod32(0x1_0000_0007, 0x1_0000_0000), 7);
+        assert_eq!(sdiv32(0x8000_0000, 0xffff_ffff), 0x8000_0000);
+        assert_eq!(smod32(0xffff_ffff_8000_0000, 0), 0x8000_0000);
+        assert_eq!(smod32(-7i64 as u64, 2), 0xffff_ffff);
+    }
+}

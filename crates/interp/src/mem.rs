@@ -1,0 +1,146 @@
+//! The memory a running program can touch: the input buffer and the stacks of the live frames.
+//!
+//! Pointers are real host addresses. An access is translated back to an offset into one of the
+//! two Rust-owned regions and performed through checked slice indexing, so a wild pointer is an
+//! error and never undefined behaviour.
+
+use kbpf_isa::{MAX_BPF_STACK, MAX_CALL_FRAMES};
+
+/// Bytes of stack for all frames; frame `i` owns `[i * 512, (i + 1) * 512)`.
+pub(crate) const STACK_BYTES: usize = MAX_BPF_STACK * MAX_CALL_FRAMES;
+
+/// The regions of one run.
+pub(crate) struct Mem<'a> {
+    input: &'a mut [u8],
+    input_base: u64,
+    stack: &'a mut [u8; STACK_BYTES],
+    stack_base: u64,
+    /// Bytes of `stack` that belong to live frames (`(depth + 1) * 512`); above is dead.
+    live: u64,
+}
+
+impl<'a> Mem<'a> {
+    pub(crate) fn new(input: &'a mut [u8], stack: &'a mut [u8; STACK_BYTES]) -> Mem<'a> {
+        // An empty buffer is passed as a null pointer, which no access can then hit.
+        let input_base = if input.is_empty() { 0 } else { input.as_ptr() as u64 };
+        let stack_base = stack.as_ptr() as u64;
+        Mem { input, input_base, stack, stack_base, live: MAX_BPF_STACK as u64 }
+    }
+
+    /// `r1` at entry.
+    pub(crate) fn input_addr(&self) -> u64 {
+        self.input_base
+    }
+
+    /// `r2` at entry.
+    pub(crate) fn input_len(&self) -> u64 {
+        self.input.len() as u64
+    }
+
+    /// Frame pointer (`r10`) of frame `depth`: the top of its 512 bytes.
+    pub(crate) fn frame_pointer(&self, depth: usize) -> u64 {
+        self.stack_base + ((depth + 1) * MAX_BPF_STACK) as u64
+    }
+
+    /// Makes frames `0..=depth` the live ones.
+    pub(crate) fn set_depth(&mut self, depth: usize) {
+        self.live = ((depth + 1) * MAX_BPF_STACK) as u64;
+    }
+
+    /// Input-buffer bytes at a packet offset (legacy `LD_ABS`/`LD_IND`).
+    pub(crate) fn packet<const N: usize>(&self, off: usize) -> Option<[u8; N]> {
+        self.input.get(off..)?.first_chunk::<N>().copied()
+    }
+
+    #[inline(always)]
+    pub(crate) fn read<const N: usize>(&self, addr: u64) -> Option<[u8; N]> {
+        let so = addr.wrapping_sub(self.stack_base);
+        if so < self.live {
+            let o = so as usize;
+            // An access may not straddle two frames' stacks.
+            if o % MAX_BPF_STACK + N > MAX_BPF_STACK {
+                return None;
+            }
+            return self.stack.get(o..)?.first_chunk::<N>().copied();
+        }
+        let io = addr.wrapping_sub(self.input_base);
+        if io < self.input.len() as u64 {
+            return self.input.get(io as usize..)?.first_chunk::<N>().copied();
+        }
+        None
+    }
+
+    #[inline(always)]
+    pub(crate) fn write<const N: usize>(&mut self, addr: u64, v: [u8; N]) -> Option<()> {
+        let so = addr.wrapping_sub(self.stack_base);
+        if so < self.live {
+            let o = so as usize;
+            if o % MAX_BPF_STACK + N > MAX_BPF_STACK {
+                return None;
+            }
+            *self.stack.get_mut(o..)?.first_chunk_mut::<N>()? = v;
+            return Some(());
+        }
+        let io = addr.wrapping_sub(self.input_base);
+        if io < self.input.len() as u64 {
+            *self.input.get_mut(io as usize..)?.first_chunk_mut::<N>()? = v;
+            return Some(());
+        }
+        None
+    }
+
+    /// Zero-extended little-endian load of `size` (1, 2, 4 or 8) bytes.
+    pub(crate) fn read_sized(&self, addr: u64, size: u8) -> Option<u64> {
+        Some(match size {
+            1 => u8::from_le_bytes(self.read(addr)?) as u64,
+            2 => u16::from_le_bytes(self.read(addr)?) as u64,
+            4 => u32::from_le_bytes(self.read(addr)?) as u64,
+            _ => u64::from_le_bytes(self.read(addr)?),
+        })
+    }
+
+    /// Little-endian store of the low `size` bytes of `v`.
+    pub(crate) fn write_sized(&mut self, addr: u64, size: u8, v: u64) -> Option<()> {
+        match size {
+            1 => self.write(addr, (v as u8).to_le_bytes()),
+            2 => self.write(addr, (v as u16).to_le_bytes()),
+            4 => self.write(addr, (v as u32).to_le_bytes()),
+            _ => self.write(addr, v.to_le_bytes()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn regions() {
+        let mut input = [1u8, 2, 3, 4];
+        let mut stack = [0u8; STACK_BYTES];
+        let mut m = Mem::new(&mut input, &mut stack);
+        let (ib, fp0) = (m.input_addr(), m.frame_pointer(0));
+        assert_eq!(m.read::<4>(ib), Some([1, 2, 3, 4]));
+        assert_eq!(m.read::<4>(ib + 1), None);
+        assert_eq!(m.read::<1>(ib.wrapping_sub(1)), None);
+        assert_eq!(m.write::<8>(fp0 - 8, [9; 8]), Some(()));
+        assert_eq!(m.read_sized(fp0 - 8, 2), Some(0x0909));
+        assert_eq!(m.read::<1>(fp0), None, "frame 1 is dead");
+        m.set_depth(1);
+        assert_eq!(m.read::<1>(fp0), Some([0]));
+        assert_eq!(m.read::<8>(fp0 - 4), None, "straddles frames 0 and 1");
+        assert_eq!(m.frame_pointer(1), fp0 + 512);
+        m.set_depth(0);
+        assert_eq!(m.write_sized(fp0, 1, 0), None);
+        assert_eq!(m.packet::<2>(3), None);
+        assert_eq!(m.packet::<2>(2), Some([3, 4]));
+    }
+
+    #[test]
+    fn empty_input_is_unreachable() {
+        let mut stack = [0u8; STACK_BYTES];
+        let m = Mem::new(&mut [], &mut stack);
+        assert_eq!((m.input_addr(), m.input_len()), (0, 0));
+        assert_eq!(m.read::<1>(0), None);
+    }
+}

@@ -1,0 +1,107 @@
+//! The public VM: construction (pre-decoding, kernel-compat checks) and options.
+
+use std::collections::HashMap;
+
+use kbpf_isa::{CallTarget, Insn, Program};
+use kbpf_kfunc::{FuncKind, NativeFn, Registry};
+
+use crate::compile::{Native, Op, compile};
+use crate::error::{InterpError, MSG_KFUNC_NON_JIT, MSG_STACK_ARGS_NON_JIT};
+
+/// `BPF_MAX_LOOPS`: the value the kernel initialises each frame's hidden `may_goto` counter to.
+pub const BPF_MAX_LOOPS: u64 = 8 * 1024 * 1024;
+
+/// Default instruction budget: 2^32 instructions (a few seconds of run time).
+pub const DEFAULT_INSN_BUDGET: u64 = 1 << 32;
+
+/// Run-time options.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct VmOptions {
+    /// Most instructions one [`Vm::run`] may execute; running out is
+    /// [`InterpError::BudgetExhausted`]. Default [`DEFAULT_INSN_BUDGET`].
+    pub insn_budget: u64,
+    /// Behave like the kernel's own interpreter: refuse programs with kfunc calls
+    /// (`calling kernel functions are not allowed in non-JITed programs`) and programs with any
+    /// r11 stack-argument instruction (`stack args are not supported in non-JITed programs`).
+    /// Off by default: kbpf's interpreter is the reference for the JITs and runs both.
+    pub kernel_compat: bool,
+}
+
+impl Default for VmOptions {
+    fn default() -> VmOptions {
+        VmOptions { insn_budget: DEFAULT_INSN_BUDGET, kernel_compat: false }
+    }
+}
+
+/// Outcome of [`Vm::run_stats`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RunStats {
+    /// `r0` at the main function's `exit`.
+    pub r0: u64,
+    /// Instructions executed (an `LD_IMM64` counts once).
+    pub insns: u64,
+}
+
+/// A program prepared for interpretation. Immutable; [`Vm::run`] can be called any number of
+/// times (each run gets fresh registers, stacks and counters).
+#[derive(Clone, Debug)]
+pub struct Vm {
+    pub(crate) ops: Vec<Op>,
+    pub(crate) pcs: Vec<u32>,
+    pub(crate) natives: Vec<Native>,
+    /// Every runnable helper by id, for `callx`.
+    pub(crate) helpers: HashMap<i64, NativeFn>,
+    pub(crate) opts: VmOptions,
+}
+
+impl Vm {
+    /// Prepares `prog` with the helpers and kfuncs of `registry`.
+    ///
+    /// Calls to ids the registry lacks are not an error here; they fail when executed
+    /// ([`InterpError::UnknownHelper`], [`InterpError::UnknownKfunc`]).
+    pub fn new(prog: &Program, registry: &Registry, opts: VmOptions) -> Result<Vm, InterpError> {
+        if opts.kernel_compat {
+            kernel_compat_check(prog)?;
+        }
+        let c = compile(prog, registry);
+        let helpers = registry
+            .iter()
+            .filter(|d| d.kind == FuncKind::Helper)
+            .filter_map(|d| d.native.map(|f| (d.id as i64, f)))
+            .collect();
+        Ok(Vm { ops: c.ops, pcs: c.pcs, natives: c.natives, helpers, opts })
+    }
+
+    /// Runs the program on `mem` (`r1` = its address, or 0 if empty; `r2` = its length) and
+    /// returns `r0` at the main function's `exit`.
+    pub fn run(&self, mem: &mut [u8]) -> Result<u64, InterpError> {
+        crate::exec::run(self, mem).map(|(r0, _)| r0)
+    }
+
+    /// Like [`Vm::run`], also reporting how many instructions ran.
+    pub fn run_stats(&self, mem: &mut [u8]) -> Result<RunStats, InterpError> {
+        crate::exec::run(self, mem).map(|(r0, insns)| RunStats { r0, insns })
+    }
+
+    /// The options the VM was built with.
+    pub fn options(&self) -> &VmOptions {
+        &self.opts
+    }
+
+    /// Slot index of op `idx`.
+    pub(crate) fn pc_of(&self, idx: usize) -> usize {
+        self.pcs.get(idx).map_or(idx, |&p| p as usize)
+    }
+}
+
+/// The kernel's `bpf_fixup_call_args` order for a program that cannot be JITed: kfunc calls
+/// first, then stack arguments.
+fn kernel_compat_check(prog: &Program) -> Result<(), InterpError> {
+    if let Some((pc, _)) = prog.iter().find(|(_, i)| matches!(i, Insn::Call(CallTarget::Kfunc { .. }))) {
+        return Err(InterpError::KernelCompat { pc, msg: MSG_KFUNC_NON_JIT });
+    }
+    if let Some((pc, _)) = prog.iter().find(|(_, i)| i.is_stack_arg()) {
+        return Err(InterpError::KernelCompat { pc, msg: MSG_STACK_ARGS_NON_JIT });
+    }
+    Ok(())
+}
