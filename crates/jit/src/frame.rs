@@ -187,18 +187,22 @@ impl ProgramPlan {
                 deepest = deepest.max((-lo) as u32);
             }
             escapes |= fp_escapes(insn);
-            if insn.is_stack_arg_store() {
-                let Insn::Store { off, .. } = *insn else { unreachable!() };
-                let slot = store_slot(off).ok_or(JitError::StackArg { pc, off })?;
-                out = out.max(slot as u8 + 1);
-            } else if insn.is_stack_arg_load() {
-                let Insn::Load { off, .. } = *insn else { unreachable!() };
-                let slot = load_slot(off).ok_or(JitError::StackArg { pc, off })?;
-                inc = inc.max(slot as u8 + 1);
+            match *insn {
+                Insn::Store { dst: Reg::R11, off, .. } => {
+                    let slot = store_slot(off).ok_or(JitError::StackArg { pc, off })?;
+                    out = out.max(slot as u8 + 1);
+                }
+                Insn::Load { src: Reg::R11, off, .. } => {
+                    let slot = load_slot(off).ok_or(JitError::StackArg { pc, off })?;
+                    inc = inc.max(slot as u8 + 1);
+                }
+                _ => {}
             }
             match insn {
+                Insn::Call(CallTarget::Local(_)) => makes_calls = true,
                 Insn::Call(_) | Insn::Callx { .. } | Insn::LdAbs { .. } | Insn::LdInd { .. } => {
-                    makes_calls = true
+                    makes_calls = true;
+                    native_calls = true;
                 }
                 Insn::MayGoto { .. } => may_goto = true,
                 _ => {}
