@@ -295,7 +295,7 @@ fn structural_errors_carry_the_pc() {
 }
 
 #[repr(align(16))]
-struct Aligned16([u8; 16]);
+struct Aligned16(#[allow(dead_code)] [u8; 16]);
 
 /// Address of a 16-aligned local mod 16: non-zero when the caller broke the SysV alignment
 /// (the compiler places the local assuming an aligned entry stack).
