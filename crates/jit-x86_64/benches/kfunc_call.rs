@@ -10,7 +10,20 @@ use kbpf_kfunc::{NativeFn, Registry};
 const CALLS: i32 = 100;
 
 #[allow(clippy::too_many_arguments)]
-extern "C" fn sum12(a: u64, b: u64, c: u64, d: u64, e: u64, f: u64, g: u64, h: u64, i: u64, j: u64, k: u64, l: u64) -> u64 {
+extern "C" fn sum12(
+    a: u64,
+    b: u64,
+    c: u64,
+    d: u64,
+    e: u64,
+    f: u64,
+    g: u64,
+    h: u64,
+    i: u64,
+    j: u64,
+    k: u64,
+    l: u64,
+) -> u64 {
     a ^ b.wrapping_add(c) ^ d.wrapping_add(e) ^ f.wrapping_add(g) ^ h.wrapping_add(i) ^ j.wrapping_add(k) ^ l
 }
 
@@ -45,7 +58,9 @@ fn bench(c: &mut Criterion) {
     g.bench_function("jit", |b| b.iter(|| jp.run(std::hint::black_box(&mut []))));
     g.bench_function("native", |b| {
         b.iter(|| {
-            let f = std::hint::black_box(sum12 as extern "C" fn(u64, u64, u64, u64, u64, u64, u64, u64, u64, u64, u64, u64) -> u64);
+            let f = std::hint::black_box(
+                sum12 as extern "C" fn(u64, u64, u64, u64, u64, u64, u64, u64, u64, u64, u64, u64) -> u64,
+            );
             let mut acc = 0u64;
             for _ in 0..CALLS {
                 acc = acc.wrapping_add(f(1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12));
@@ -54,7 +69,8 @@ fn bench(c: &mut Criterion) {
         })
     });
     g.finish();
-    let want: u64 = (0..CALLS).map(|_| sum12(1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12)).fold(0, u64::wrapping_add);
+    let want: u64 =
+        (0..CALLS).map(|_| sum12(1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12)).fold(0, u64::wrapping_add);
     assert_eq!(jp.run(&mut []), want);
 }
 

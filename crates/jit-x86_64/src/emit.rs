@@ -159,7 +159,13 @@ impl Emitter<'_> {
     fn emit_stubs(&mut self) {
         let abort = self.abort;
         for (l, status) in std::mem::take(&mut self.stubs) {
-            dynasm!(self.ops ; .arch x64 ; =>l ; mov Rq(TMP), QWORD status as i64 ; mov [Rq(CTX) + RunCtx::STATUS], Rq(TMP) ; jmp =>abort);
+            dynasm!(self.ops ; .arch x64 ; =>l);
+            if let Ok(imm) = i32::try_from(status) {
+                dynasm!(self.ops ; .arch x64 ; mov QWORD [Rq(CTX) + RunCtx::STATUS], imm);
+            } else {
+                dynasm!(self.ops ; .arch x64 ; mov Rq(TMP), QWORD status as i64 ; mov [Rq(CTX) + RunCtx::STATUS], Rq(TMP));
+            }
+            dynasm!(self.ops ; .arch x64 ; jmp =>abort);
         }
     }
 
