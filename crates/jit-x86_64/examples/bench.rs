@@ -2,6 +2,9 @@
 //! (median of rounds) and compile time per BPF instruction.
 //!
 //! `cargo run --release -p kbpf-jit-x86_64 --example bench -- [DIR] [ROUNDS]`
+//!
+//! When `DIR/kbench.c` exists and `cc` works (and we are root), the kernel variants are timed
+//! in the same run through it (BPF_PROG_TEST_RUN) and ratios are printed.
 
 use std::time::Instant;
 
@@ -18,6 +21,49 @@ fn load_hex(path: &std::path::Path) -> Vec<u8> {
         .collect()
 }
 
+/// Builds `kbench` from `dir/kbench.c` next to this binary; `None` if that is impossible.
+fn kbench(dir: &std::path::Path) -> Option<std::path::PathBuf> {
+    let src = dir.join("kbench.c");
+    let out = std::env::temp_dir().join("kbpf-kbench");
+    if !out.exists() {
+        let ok = std::process::Command::new("cc")
+            .arg("-O2")
+            .arg("-o")
+            .arg(&out)
+            .arg(&src)
+            .status()
+            .ok()?
+            .success();
+        if !ok {
+            return None;
+        }
+    }
+    Some(out)
+}
+
+/// Kernel JIT (min, median) ns per execution of `name.kernel.hex`.
+fn kernel_time(
+    kb: &std::path::Path,
+    dir: &std::path::Path,
+    name: &str,
+    n: u32,
+    rounds: usize,
+) -> Option<(f64, f64)> {
+    let repeat = if n == 0 { "100000" } else { "5" };
+    let out = std::process::Command::new(kb)
+        .arg(dir.join(format!("{name}.kernel.hex")))
+        .arg(n.to_string())
+        .arg(repeat)
+        .arg(rounds.to_string())
+        .output()
+        .ok()?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let line = text.lines().find(|l| l.contains("ns/exec"))?;
+    let field =
+        |key: &str| -> Option<f64> { line.split(key).nth(1)?.split_whitespace().next()?.parse().ok() };
+    Some((field("min=")?, field("median=")?))
+}
+
 fn median(v: &mut [f64]) -> f64 {
     v.sort_by(|a, b| a.total_cmp(b));
     v[v.len() / 2]
@@ -28,6 +74,7 @@ fn main() {
     let dir = std::path::PathBuf::from(args.get(1).cloned().unwrap_or_else(|| "/work/shared/bench".into()));
     let rounds: usize = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(11);
     let reg = kbpf_kfunc::profiles::conformance();
+    let kb = kbench(&dir);
     for name in ["sum", "xorshift", "calls", "empty"] {
         let bytes = load_hex(&dir.join(format!("{name}.user.hex")));
         let expected = std::fs::read_to_string(dir.join(format!("{name}.expected"))).unwrap_or_default();
@@ -80,5 +127,12 @@ fn main() {
             asm_ct,
             jp.code().len()
         );
+        if let Some((kmin, kmed)) = kb.as_deref().and_then(|k| kernel_time(k, &dir, name, n, rounds)) {
+            println!(
+                "{name:9} kernel JIT ns/exec min={kmin:12.1} median={kmed:12.1}   ratio min/min={:.3} median/median={:.3}",
+                min / kmin,
+                ns / kmed
+            );
+        }
     }
 }

@@ -15,6 +15,7 @@ pub mod abi;
 mod alu;
 mod dump;
 mod emit;
+mod enc;
 mod mem;
 pub mod regs;
 
