@@ -287,6 +287,14 @@ fn structural_errors_carry_the_pc() {
         ),
         (vec![st(Size::DW, Reg::R11, -64, 1), EXIT], JitError::StackArg { pc: 0, off: -64 }),
         (vec![kfunc(5), EXIT], JitError::UnknownKfunc { pc: 0, btf_id: 5 }),
+        (vec![mov(Reg::R0, 0), mov(Reg::R10, 0), EXIT], JitError::FramePointerWrite { pc: 1 }),
+        (
+            vec![
+                Insn::Atomic { size: Size::DW, op: AtomicOp::FetchAdd, dst: Reg::R1, src: Reg::R10, off: 0 },
+                EXIT,
+            ],
+            JitError::FramePointerWrite { pc: 0 },
+        ),
     ];
     for (insns, want) in cases {
         let p = prog(insns);

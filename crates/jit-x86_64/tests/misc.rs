@@ -71,3 +71,55 @@ fn one_program_many_threads() {
 fn backend_reports_its_name() {
     assert_eq!(X86_64.name(), "x86_64");
 }
+
+/// Random slot sequences that decode: compiling them returns Ok or a typed error, never panics.
+#[test]
+fn compiling_arbitrary_decoded_programs_never_panics() {
+    let mut s = 0x1234_5678_9abc_def1u64;
+    let mut next = move || {
+        s ^= s << 13;
+        s ^= s >> 7;
+        s ^= s << 17;
+        s
+    };
+    let reg = kbpf_kfunc::profiles::conformance();
+    let (mut compiled, mut rejected) = (0, 0);
+    for _ in 0..20_000 {
+        let n = 1 + next() % 12;
+        let mut slots: Vec<RawInsn> = Vec::new();
+        for _ in 0..n - 1 {
+            // Retry each slot until it decodes on its own.
+            for _ in 0..50 {
+                let r = next();
+                let code = (r & 0xff) as u8;
+                let off = match (r >> 8) % 4 {
+                    0 => ((r >> 16) % 8) as i16 - 4,
+                    1 => -(((r >> 16) % 70) as i16) * 8,
+                    _ => (r >> 16) as i16,
+                };
+                let imm = if (r >> 40) % 3 == 0 { ((r >> 44) % 16) as i32 - 2 } else { (r >> 32) as i32 };
+                let raw = RawInsn::new(code, ((r >> 24) % 12) as u8, ((r >> 28) % 12) as u8, off, imm);
+                // bpf-to-bpf calls split functions and mostly make random programs fall through.
+                let local_call = code == 0x85 && raw.src == 1 && r % 16 != 0;
+                if !local_call && decode_insn(raw, None).is_ok() {
+                    slots.push(raw);
+                    break;
+                }
+            }
+        }
+        slots.push(RawInsn::new(0x95, 0, 0, 0, 0));
+        if let Ok(p) = Program::from_slots(&slots) {
+            match X86_64.compile(&p, &reg, &JitOptions::default()) {
+                Ok(_) => compiled += 1,
+                Err(e) => {
+                    rejected += 1;
+                    if rejected < 3 {
+                        eprintln!("e.g. {e}");
+                    }
+                }
+            }
+        }
+    }
+    eprintln!("{compiled} compiled, {rejected} rejected with a typed error");
+    assert!(compiled + rejected > 1000, "too few decodable programs: {compiled} + {rejected}");
+}

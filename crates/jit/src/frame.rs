@@ -74,6 +74,23 @@ fn mentioned(insn: &Insn) -> [Option<Reg>; 3] {
     }
 }
 
+/// The register an instruction writes, if any (besides the r0..r5 a call clobbers).
+fn written(insn: &Insn) -> Option<Reg> {
+    match *insn {
+        Insn::Alu { dst, .. }
+        | Insn::Neg { dst, .. }
+        | Insn::MovSx { dst, .. }
+        | Insn::AddrSpaceCast { dst, .. }
+        | Insn::Endian { dst, .. }
+        | Insn::LdImm64 { dst, .. }
+        | Insn::Load { dst, .. } => Some(dst),
+        Insn::Atomic { op: AtomicOp::LoadAcquire, dst, .. } => Some(dst),
+        Insn::Atomic { op: AtomicOp::Cmpxchg, .. } => Some(Reg::R0),
+        Insn::Atomic { op, src, .. } if op.fetches() => Some(src),
+        _ => None,
+    }
+}
+
 /// The r10-based memory access of an instruction: (offset, size).
 fn fp_access(insn: &Insn) -> Option<(i16, u32)> {
     match *insn {
@@ -178,6 +195,9 @@ impl ProgramPlan {
                     Reg::R10 => uses_fp = true,
                     _ => {}
                 }
+            }
+            if written(insn) == Some(Reg::R10) {
+                return Err(JitError::FramePointerWrite { pc });
             }
             if let Some((off, size)) = fp_access(insn) {
                 let lo = off as i32;
