@@ -1,0 +1,206 @@
+//! Loads, stores, stack arguments and the legacy packet loads.
+//!
+//! An access `[base + off]` uses, in order of preference, the scaled unsigned 12-bit offset
+//! (`ldr x, [xn, #off]`), the unscaled signed 9-bit one (`ldur`), or a register offset with the
+//! constant materialised in TMP1 (`ldr x, [xn, x10]`).
+
+use dynasmrt::{DynasmApi, dynasm};
+use kbpf_isa::{Reg, Size, Src, Width};
+
+use kbpf_jit::{FaultKind, JitError, RunCtx};
+
+use super::{Cond, Emitter, R, a64};
+use crate::abi::{self, ArgSlot};
+use crate::imms::{SImm9, ScaledOffset};
+use crate::regs::{self, TMP1, TMP2, TMP3, XReg};
+
+/// The load instruction for one size and signedness.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum LoadKind {
+    B,
+    H,
+    W,
+    X,
+    SB,
+    SH,
+    SW,
+}
+
+/// How the address of an access is formed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Addr {
+    Scaled(XReg, u32),
+    Unscaled(XReg, i32),
+    Index(XReg, XReg),
+}
+
+impl Emitter<'_> {
+    /// Chooses the addressing form for `[base + off]` of `size` bytes; may write TMP1.
+    fn addr(&mut self, base: XReg, off: i64, size: u32) -> Addr {
+        if let Some(ScaledOffset(o)) = ScaledOffset::new(off, size) {
+            Addr::Scaled(base, o)
+        } else if let Some(SImm9(o)) = SImm9::new(off) {
+            Addr::Unscaled(base, o)
+        } else {
+            self.mov_imm(TMP1, off as u64, Width::W64);
+            Addr::Index(base, TMP1)
+        }
+    }
+
+    fn load_from(&mut self, kind: LoadKind, t: XReg, base: XReg, off: i64) {
+        let size = match kind {
+            LoadKind::B | LoadKind::SB => 1,
+            LoadKind::H | LoadKind::SH => 2,
+            LoadKind::W | LoadKind::SW => 4,
+            LoadKind::X => 8,
+        };
+        match (self.addr(base, off, size), kind) {
+            (Addr::Scaled(n, o), LoadKind::B) => a64!(self.ops ; ldrb W(t), [X(n), #o]),
+            (Addr::Scaled(n, o), LoadKind::H) => a64!(self.ops ; ldrh W(t), [X(n), #o]),
+            (Addr::Scaled(n, o), LoadKind::W) => a64!(self.ops ; ldr W(t), [X(n), #o]),
+            (Addr::Scaled(n, o), LoadKind::X) => a64!(self.ops ; ldr X(t), [X(n), #o]),
+            (Addr::Scaled(n, o), LoadKind::SB) => a64!(self.ops ; ldrsb X(t), [X(n), #o]),
+            (Addr::Scaled(n, o), LoadKind::SH) => a64!(self.ops ; ldrsh X(t), [X(n), #o]),
+            (Addr::Scaled(n, o), LoadKind::SW) => a64!(self.ops ; ldrsw X(t), [X(n), #o]),
+            (Addr::Unscaled(n, o), LoadKind::B) => a64!(self.ops ; ldurb W(t), [X(n), #o]),
+            (Addr::Unscaled(n, o), LoadKind::H) => a64!(self.ops ; ldurh W(t), [X(n), #o]),
+            (Addr::Unscaled(n, o), LoadKind::W) => a64!(self.ops ; ldur W(t), [X(n), #o]),
+            (Addr::Unscaled(n, o), LoadKind::X) => a64!(self.ops ; ldur X(t), [X(n), #o]),
+            (Addr::Unscaled(n, o), LoadKind::SB) => a64!(self.ops ; ldursb X(t), [X(n), #o]),
+            (Addr::Unscaled(n, o), LoadKind::SH) => a64!(self.ops ; ldursh X(t), [X(n), #o]),
+            (Addr::Unscaled(n, o), LoadKind::SW) => a64!(self.ops ; ldursw X(t), [X(n), #o]),
+            (Addr::Index(n, m), LoadKind::B) => a64!(self.ops ; ldrb W(t), [X(n), X(m)]),
+            (Addr::Index(n, m), LoadKind::H) => a64!(self.ops ; ldrh W(t), [X(n), X(m)]),
+            (Addr::Index(n, m), LoadKind::W) => a64!(self.ops ; ldr W(t), [X(n), X(m)]),
+            (Addr::Index(n, m), LoadKind::X) => a64!(self.ops ; ldr X(t), [X(n), X(m)]),
+            (Addr::Index(n, m), LoadKind::SB) => a64!(self.ops ; ldrsb X(t), [X(n), X(m)]),
+            (Addr::Index(n, m), LoadKind::SH) => a64!(self.ops ; ldrsh X(t), [X(n), X(m)]),
+            (Addr::Index(n, m), LoadKind::SW) => a64!(self.ops ; ldrsw X(t), [X(n), X(m)]),
+        }
+    }
+
+    fn store_to(&mut self, size: Size, t: XReg, base: XReg, off: i64) {
+        match (self.addr(base, off, size.bytes()), size) {
+            (Addr::Scaled(n, o), Size::B) => a64!(self.ops ; strb W(t), [X(n), #o]),
+            (Addr::Scaled(n, o), Size::H) => a64!(self.ops ; strh W(t), [X(n), #o]),
+            (Addr::Scaled(n, o), Size::W) => a64!(self.ops ; str W(t), [X(n), #o]),
+            (Addr::Scaled(n, o), Size::DW) => a64!(self.ops ; str X(t), [X(n), #o]),
+            (Addr::Unscaled(n, o), Size::B) => a64!(self.ops ; sturb W(t), [X(n), #o]),
+            (Addr::Unscaled(n, o), Size::H) => a64!(self.ops ; sturh W(t), [X(n), #o]),
+            (Addr::Unscaled(n, o), Size::W) => a64!(self.ops ; stur W(t), [X(n), #o]),
+            (Addr::Unscaled(n, o), Size::DW) => a64!(self.ops ; stur X(t), [X(n), #o]),
+            (Addr::Index(n, m), Size::B) => a64!(self.ops ; strb W(t), [X(n), X(m)]),
+            (Addr::Index(n, m), Size::H) => a64!(self.ops ; strh W(t), [X(n), X(m)]),
+            (Addr::Index(n, m), Size::W) => a64!(self.ops ; str W(t), [X(n), X(m)]),
+            (Addr::Index(n, m), Size::DW) => a64!(self.ops ; str X(t), [X(n), X(m)]),
+        }
+    }
+
+    pub(super) fn load(&mut self, size: Size, signed: bool, dst: Reg, src: Reg, off: i16) -> R {
+        let d = self.x(dst)?;
+        if src == Reg::R11 {
+            return self.load_stack_arg(d, off);
+        }
+        let s = self.x(src)?;
+        let kind = match (size, signed) {
+            (Size::B, false) => LoadKind::B,
+            (Size::H, false) => LoadKind::H,
+            (Size::W, false) => LoadKind::W,
+            (Size::DW, _) => LoadKind::X,
+            (Size::B, true) => LoadKind::SB,
+            (Size::H, true) => LoadKind::SH,
+            (Size::W, true) => LoadKind::SW,
+        };
+        self.load_from(kind, d, s, off as i64);
+        Ok(())
+    }
+
+    pub(super) fn store(&mut self, size: Size, dst: Reg, off: i16, src: Src) -> R {
+        if dst == Reg::R11 {
+            return self.store_stack_arg(off, src);
+        }
+        let base = self.x(dst)?;
+        let value = match src {
+            Src::Reg(r) => self.x(r)?,
+            Src::Imm(0) => 31, // wzr / xzr
+            Src::Imm(imm) => {
+                self.mov_imm(TMP2, imm as i64 as u64, Width::W64);
+                TMP2
+            }
+        };
+        self.store_to(size, value, base, off as i64);
+        Ok(())
+    }
+
+    /// `dst = *(u64 *)(r11 + off)`: an incoming stack argument.
+    fn load_stack_arg(&mut self, d: XReg, off: i16) -> R {
+        match abi::incoming(off) {
+            Some(ArgSlot::Reg(r)) => a64!(self.ops ; mov X(d), X(r)),
+            Some(ArgSlot::Stack(o)) => a64!(self.ops ; ldr X(d), [x29, #o]),
+            None => return Err(JitError::StackArg { pc: self.pc, off }),
+        }
+        Ok(())
+    }
+
+    /// `*(u64 *)(r11 + off) = src`: an outgoing stack argument.
+    fn store_stack_arg(&mut self, off: i16, src: Src) -> R {
+        let slot = abi::outgoing(off).ok_or(JitError::StackArg { pc: self.pc, off })?;
+        match (slot, src) {
+            (ArgSlot::Reg(r), Src::Reg(s)) => {
+                let s = self.x(s)?;
+                a64!(self.ops ; mov X(r), X(s));
+            }
+            (ArgSlot::Reg(r), Src::Imm(imm)) => self.mov_imm(r, imm as i64 as u64, Width::W64),
+            (ArgSlot::Stack(o), Src::Reg(s)) => {
+                let s = self.x(s)?;
+                a64!(self.ops ; str X(s), [sp, #o]);
+            }
+            (ArgSlot::Stack(o), Src::Imm(imm)) => {
+                self.mov_imm(TMP2, imm as i64 as u64, Width::W64);
+                a64!(self.ops ; str X(TMP2), [sp, #o]);
+            }
+        }
+        Ok(())
+    }
+
+    /// Legacy `r0 = ntoh(*(size *)(input + [src +] imm))`: bounds-checked against the run's
+    /// input buffer (`RunCtx::mem`/`len`); out of bounds is a fault that ends the run with 0, as
+    /// the kernel's rewrite does.
+    pub(super) fn ld_packet(&mut self, size: Size, src: Option<Reg>, imm: i32) -> R {
+        let n = size.bytes();
+        if n == 8 {
+            return Err(self.unsupported("8-byte legacy packet load"));
+        }
+        let fault = self.fault(FaultKind::LdAbsOutOfBounds);
+        // TMP1 = offset: the 32-bit wrapping sum, zero-extended; sign bit set means negative.
+        match src {
+            Some(s) => {
+                let s = self.x(s)?;
+                self.mov_imm(TMP2, imm as u32 as u64, Width::W32);
+                a64!(self.ops ; add W(TMP1), W(s), W(TMP2) ; tst W(TMP1), #0x8000_0000u32);
+                self.b_cond(Cond::Ne, fault);
+            }
+            None if imm < 0 => {
+                self.b(fault);
+                return Ok(());
+            }
+            None => self.mov_imm(TMP1, imm as u64, Width::W64),
+        }
+        // TMP3 = end of the access; out of bounds if it exceeds the length.
+        let ctx = regs::CTX;
+        a64!(self.ops
+            ; add XSP(TMP3), XSP(TMP1), #n
+            ; ldr X(TMP2), [X(ctx), #(RunCtx::LEN as u32)]
+            ; cmp X(TMP3), X(TMP2)
+        );
+        self.b_cond(Cond::Hi, fault);
+        let r0 = regs::R0;
+        a64!(self.ops ; ldr X(TMP2), [X(ctx), #(RunCtx::MEM as u32)]);
+        match size {
+            Size::B => a64!(self.ops ; ldrb W(r0), [X(TMP2), X(TMP1)]),
+            Size::H => a64!(self.ops ; ldrh W(r0), [X(TMP2), X(TMP1)] ; rev16 W(r0), W(r0)),
+            _ => a64!(self.ops ; ldr W(r0), [X(TMP2), X(TMP1)] ; rev W(r0), W(r0)),
+        }
+        Ok(())
+    }
+}

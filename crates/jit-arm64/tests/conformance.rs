@@ -1,0 +1,82 @@
+//! Every bpf_conformance `.data` file through the arm64 JIT (the suite's helper profile), with
+//! LSE atomics and with LL/SC loops where the CPU allows, each result also compared with the
+//! interpreter's. aarch64 only (natively or under qemu-user; see `qemu-test.sh`).
+//! `KBPF_CONFORMANCE_DIR` overrides the suite directory.
+#![cfg(target_arch = "aarch64")]
+#![allow(unsafe_code)]
+
+mod common;
+
+use std::path::PathBuf;
+
+use kbpf_conformance::{TestCase, Verdict, read_suite};
+use kbpf_interp::{Vm, VmOptions};
+use kbpf_isa::Program;
+use kbpf_jit::{Backend, JitOptions};
+
+fn suite_dir() -> PathBuf {
+    std::env::var_os("KBPF_CONFORMANCE_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/work/shared/conformance/bpf_conformance"))
+}
+
+fn jit_outcome(tc: &TestCase, lse: bool) -> Result<u64, String> {
+    let slots = tc.slots().map_err(|e| format!("asm: {e}"))?;
+    let prog = Program::from_slots(&slots).map_err(|e| e.to_string())?;
+    let jp = common::backend(lse)
+        .compile(&prog, &kbpf_kfunc::profiles::conformance(), &JitOptions::default())
+        .map_err(|e| e.to_string())?;
+    let mut mem = tc.mem.clone();
+    jp.execute(&mut mem).map_err(|e| e.to_string())
+}
+
+fn interp_outcome(tc: &TestCase) -> Result<u64, String> {
+    let slots = tc.slots().map_err(|e| format!("asm: {e}"))?;
+    let prog = Program::from_slots(&slots).map_err(|e| e.to_string())?;
+    let vm = Vm::new(&prog, &kbpf_kfunc::profiles::conformance(), VmOptions::default())
+        .map_err(|e| e.to_string())?;
+    let mut mem = tc.mem.clone();
+    vm.run(&mut mem).map_err(|e| e.to_string())
+}
+
+#[test]
+fn all_conformance_files() {
+    let Ok(files) = read_suite(&suite_dir()) else {
+        eprintln!("skipping: {} not readable", suite_dir().display());
+        return;
+    };
+    for lse in common::flavours() {
+        let mut failures = Vec::new();
+        let mut passed = 0;
+        let mut mismatches = Vec::new();
+        for f in &files {
+            let tc = match &f.case {
+                Ok(tc) => tc,
+                Err(e) => {
+                    failures.push(format!("{}: parse: {e}", f.name));
+                    continue;
+                }
+            };
+            let got = jit_outcome(tc, lse);
+            match tc.judge(got.as_ref().map(|&r| r).map_err(String::as_str)) {
+                Verdict::Pass => passed += 1,
+                Verdict::Fail(why) => failures.push(format!("{}: {why}", f.name)),
+                Verdict::Skip => failures.push(format!("{}: no result or error section", f.name)),
+            }
+            if let (Ok(j), Ok(i)) = (&got, interp_outcome(tc)) {
+                if *j != i {
+                    mismatches.push(format!("{}: jit {j:#x}, interpreter {i:#x}", f.name));
+                }
+            }
+        }
+        eprintln!(
+            "conformance (arm64 JIT, {}): {passed}/{} passed, {} interpreter mismatches",
+            if lse { "LSE" } else { "LL/SC" },
+            files.len(),
+            mismatches.len()
+        );
+        assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
+        assert!(mismatches.is_empty(), "{}", mismatches.join("\n"));
+        assert_eq!(files.len(), 313, "expected the 313-file suite");
+    }
+}
