@@ -127,7 +127,8 @@ fn main() {
         let ns = median(&mut times);
         let min = times[0];
         // On-CPU time over longer rounds.
-        let long_reps = if n == 0 { 1_000_000 } else { (4_000_000 / n as usize).max(3) };
+        // Rounds of about 50 ms: the scheduler's account of a running thread is coarse.
+        let long_reps = ((50e6 / ns.max(1.0)) as usize).max(3);
         let mut cpu = Vec::new();
         for _ in 0..rounds {
             let (Some(c0), t) = (on_cpu_ns(), Instant::now()) else { break };

@@ -8,7 +8,9 @@ fn main() {
     let text = std::fs::read_to_string(path).expect("readable");
     let bytes: Vec<u8> = text
         .split_whitespace()
-        .flat_map(|l| (0..l.len()).step_by(2).map(move |i| u8::from_str_radix(&l[i..i + 2], 16).expect("hex")))
+        .flat_map(|l| {
+            (0..l.len()).step_by(2).map(move |i| u8::from_str_radix(&l[i..i + 2], 16).expect("hex"))
+        })
         .collect();
     let prog = kbpf_isa::Program::from_bytes(&bytes).expect("decodes");
     let reg = kbpf_kfunc::profiles::conformance();
@@ -21,10 +23,16 @@ fn main() {
     let c0 = cpu();
     let t = std::time::Instant::now();
     for _ in 0..n {
-        std::hint::black_box(kbpf_jit_x86_64::X86_64.compile(&prog, &reg, &JitOptions::default()).expect("compiles"));
+        std::hint::black_box(
+            kbpf_jit_x86_64::X86_64.compile(&prog, &reg, &JitOptions::default()).expect("compiles"),
+        );
     }
     let ns = t.elapsed().as_nanos() as f64 / n as f64;
     let on_cpu = (cpu() - c0) as f64 / n as f64;
     let per = |x: f64| x / prog.len_slots() as f64;
-    println!("wall {ns:.0} ns per compile ({:.1} ns/insn); on-CPU {on_cpu:.0} ns ({:.1} ns/insn)", per(ns), per(on_cpu));
+    println!(
+        "wall {ns:.0} ns per compile ({:.1} ns/insn); on-CPU {on_cpu:.0} ns ({:.1} ns/insn)",
+        per(ns),
+        per(on_cpu)
+    );
 }
