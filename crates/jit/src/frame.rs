@@ -152,8 +152,8 @@ impl ProgramPlan {
         for f in 0..plan.funcs.len() {
             let (start, end) = (plan.funcs[f].start, plan.funcs[f].end);
             let mut callees = Vec::new();
-            for i in start..end {
-                if let Some(t) = local_call_target(prog, prog.pc(i), &insns[i]) {
+            for (i, insn) in insns.iter().enumerate().take(end).skip(start) {
+                if let Some(t) = local_call_target(prog, prog.pc(i), insn) {
                     callees.push(plan.func_of[t] as usize);
                 }
             }
