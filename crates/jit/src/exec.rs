@@ -126,6 +126,32 @@ impl Drop for ExecMemory {
 mod tests {
     use super::*;
 
+    fn perms_of(addr: usize) -> String {
+        let maps = std::fs::read_to_string("/proc/self/maps").expect("procfs");
+        for l in maps.lines() {
+            let mut it = l.split_whitespace();
+            let (range, perms) = (it.next().unwrap(), it.next().unwrap());
+            let (a, b) = range.split_once('-').unwrap();
+            let (a, b) = (usize::from_str_radix(a, 16).unwrap(), usize::from_str_radix(b, 16).unwrap());
+            if a <= addr && addr < b {
+                return perms.to_string();
+            }
+        }
+        String::new()
+    }
+
+    #[test]
+    fn read_execute_while_alive_and_reused_without_execute() {
+        for round in 0..3 {
+            let m = ExecMemory::new(&[0xc3; 100]).unwrap();
+            let addr = m.as_ptr() as usize;
+            assert!(perms_of(addr).starts_with("r-x"), "round {round}: {}", perms_of(addr));
+            drop(m);
+            let p = perms_of(addr);
+            assert!(!p.contains('x'), "round {round}: freed code page is {p}");
+        }
+    }
+
     #[test]
     fn maps_and_reads_back() {
         let m = ExecMemory::new(&[0x90, 0xc3]).unwrap();

@@ -51,6 +51,16 @@ pub struct ProgramPlan {
     func_of: Vec<u32>,
 }
 
+/// Instruction index a bpf-to-bpf call at `pc` goes to.
+fn local_call_target(prog: &Program, pc: usize, insn: &Insn) -> Option<usize> {
+    match *insn {
+        Insn::Call(CallTarget::Local(rel)) => {
+            prog.index_at(usize::try_from(pc as i64 + 1 + rel as i64).ok()?)
+        }
+        _ => None,
+    }
+}
+
 /// Registers an instruction names, in any role (r11 excluded).
 fn mentioned(insn: &Insn) -> [Option<Reg>; 3] {
     let src = |s: &Src| match s {
@@ -71,6 +81,23 @@ fn mentioned(insn: &Insn) -> [Option<Reg>; 3] {
         Insn::Callx { reg } => [Some(*reg), None, None],
         Insn::LdInd { src, .. } => [Some(*src), None, None],
         _ => [None, None, None],
+    }
+}
+
+/// The register an instruction writes, if any (besides the r0..r5 a call clobbers).
+fn written(insn: &Insn) -> Option<Reg> {
+    match *insn {
+        Insn::Alu { dst, .. }
+        | Insn::Neg { dst, .. }
+        | Insn::MovSx { dst, .. }
+        | Insn::AddrSpaceCast { dst, .. }
+        | Insn::Endian { dst, .. }
+        | Insn::LdImm64 { dst, .. }
+        | Insn::Load { dst, .. } => Some(dst),
+        Insn::Atomic { op: AtomicOp::LoadAcquire, dst, .. } => Some(dst),
+        Insn::Atomic { op: AtomicOp::Cmpxchg, .. } => Some(Reg::R0),
+        Insn::Atomic { op, src, .. } if op.fetches() => Some(src),
+        _ => None,
     }
 }
 
@@ -103,7 +130,7 @@ impl ProgramPlan {
         let mut starts = vec![0usize];
         for (pc, insn) in prog.iter() {
             if let Insn::Call(CallTarget::Local(_)) = insn
-                && let Some(t) = prog.call_target(pc).and_then(|t| prog.index_at(t))
+                && let Some(t) = local_call_target(prog, pc, insn)
             {
                 starts.push(t);
             }
@@ -125,8 +152,8 @@ impl ProgramPlan {
         for f in 0..plan.funcs.len() {
             let (start, end) = (plan.funcs[f].start, plan.funcs[f].end);
             let mut callees = Vec::new();
-            for i in start..end {
-                if let Some(t) = prog.call_target(prog.pc(i)).and_then(|t| prog.index_at(t)) {
+            for (i, insn) in insns.iter().enumerate().take(end).skip(start) {
+                if let Some(t) = local_call_target(prog, prog.pc(i), insn) {
                     callees.push(plan.func_of[t] as usize);
                 }
             }
@@ -179,6 +206,9 @@ impl ProgramPlan {
                     _ => {}
                 }
             }
+            if written(insn) == Some(Reg::R10) {
+                return Err(JitError::FramePointerWrite { pc });
+            }
             if let Some((off, size)) = fp_access(insn) {
                 let lo = off as i32;
                 if lo >= 0 || lo + size as i32 > 0 || -lo > MAX_BPF_STACK as i32 {
@@ -187,18 +217,22 @@ impl ProgramPlan {
                 deepest = deepest.max((-lo) as u32);
             }
             escapes |= fp_escapes(insn);
-            if insn.is_stack_arg_store() {
-                let Insn::Store { off, .. } = *insn else { unreachable!() };
-                let slot = store_slot(off).ok_or(JitError::StackArg { pc, off })?;
-                out = out.max(slot as u8 + 1);
-            } else if insn.is_stack_arg_load() {
-                let Insn::Load { off, .. } = *insn else { unreachable!() };
-                let slot = load_slot(off).ok_or(JitError::StackArg { pc, off })?;
-                inc = inc.max(slot as u8 + 1);
+            match *insn {
+                Insn::Store { dst: Reg::R11, off, .. } => {
+                    let slot = store_slot(off).ok_or(JitError::StackArg { pc, off })?;
+                    out = out.max(slot as u8 + 1);
+                }
+                Insn::Load { src: Reg::R11, off, .. } => {
+                    let slot = load_slot(off).ok_or(JitError::StackArg { pc, off })?;
+                    inc = inc.max(slot as u8 + 1);
+                }
+                _ => {}
             }
             match insn {
+                Insn::Call(CallTarget::Local(_)) => makes_calls = true,
                 Insn::Call(_) | Insn::Callx { .. } | Insn::LdAbs { .. } | Insn::LdInd { .. } => {
-                    makes_calls = true
+                    makes_calls = true;
+                    native_calls = true;
                 }
                 Insn::MayGoto { .. } => may_goto = true,
                 _ => {}
