@@ -7,6 +7,7 @@
 mod arm64;
 mod bench;
 mod conformance;
+mod fuzz;
 mod kernel_diff;
 mod prereq;
 mod test;
@@ -23,6 +24,7 @@ commands:
   kernel-diff [--files]     kbpf's verifier against the running kernel (or the captured
                             verdicts in tests/kernel-cases/): agreement, processed-insn and
                             verification-time ratios
+  fuzz jit-diff --count N   interpreter vs JIT on N random valid programs (default 1M)
   build-arm64               cross-build an aarch64 kbpf binary (runs under qemu-aarch64-static)
   bench                     shared/bench on interpreter, JIT and kernel JIT (one run, ratios),
                             then the criterion micro benchmarks";
@@ -40,6 +42,7 @@ fn main() -> ExitCode {
         "bench" => bench::run(rest),
         "build-arm64" => arm64::build(rest),
         "kernel-diff" => kernel_diff::main(rest),
+        "fuzz" => fuzz::main(rest),
         "help" | "--help" | "-h" => {
             println!("{USAGE}");
             Ok(true)
