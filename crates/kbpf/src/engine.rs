@@ -48,7 +48,7 @@ pub enum Arch {
 /// The backend for `arch`; any host can compile and dump for either, only the host's can run.
 pub fn backend(arch: Arch) -> Box<dyn Backend> {
     match arch {
-        Arch::X86_64 => Box::new(kbpf_jit_x86_64::X86_64::default()),
+        Arch::X86_64 => Box::new(kbpf_jit_x86_64::X86_64),
         Arch::Arm64 => Box::new(kbpf_jit_arm64::Arm64::default()),
     }
 }
@@ -57,7 +57,7 @@ pub fn backend(arch: Arch) -> Box<dyn Backend> {
 pub fn host_backend() -> Option<Box<dyn Backend>> {
     #[cfg(target_arch = "x86_64")]
     {
-        Some(Box::new(kbpf_jit_x86_64::X86_64::default()))
+        Some(Box::new(kbpf_jit_x86_64::X86_64))
     }
     #[cfg(target_arch = "aarch64")]
     {
