@@ -36,6 +36,10 @@ fn typed_errors() {
     assert!(matches!(compile_err(vec![cast, exit()], &reg), JitError::Unsupported { pc: 0, .. }));
     let map = Insn::LdImm64 { dst: R1, src: LdImm64Src::MapFd, imm: 3, imm_hi: 0 };
     assert!(matches!(compile_err(vec![map, exit()], &reg), JitError::Unsupported { pc: 0, .. }));
+    // A frame the immediate of `sub sp` cannot hold is an error, not a dynasm panic.
+    let prog = Program::new(vec![st(Size::DW, R10, -8, 1), mov64(R0, 0), exit()]).expect("well formed");
+    let opts = JitOptions { stack_depth: kbpf_jit::StackDepth::Verifier(vec![1 << 20]) };
+    assert!(matches!(Arm64::default().assemble(&prog, &reg, &opts), Err(JitError::Encoding { pc: 0, .. })));
     let mut reg = Registry::new();
     reg.add_helper(1, "one", NativeFn::A1(one)).expect("fresh");
     let prog = Program::new(vec![call_helper(1), exit()]).expect("well formed");

@@ -26,7 +26,7 @@ use kbpf_jit::{FaultKind, JitError, JitOptions, MAY_GOTO_BUDGET, ProgramPlan, Ru
 use kbpf_kfunc::Registry;
 
 use crate::abi::{self, Frame};
-use crate::imms::{AddSub, BranchKind, MovStep, mov_plan};
+use crate::imms::{AddSub, AddSubImm, BranchKind, MovStep, mov_plan};
 use crate::regs::{self, XReg};
 
 /// dynasm with the aarch64 dialect selected.
@@ -166,7 +166,8 @@ impl<'a> Emitter<'a> {
             e.ops.dynamic_label(label);
             e.epilogue = e.ops.new_dynamic_label();
             let frame = Frame::new(f);
-            e.prologue(&frame);
+            e.pc = prog.pc(f.start);
+            e.prologue(&frame)?;
             for idx in f.start..f.end {
                 e.pc = prog.pc(idx);
                 e.ops.dynamic_label(e.insn_labels[idx]);
@@ -251,11 +252,16 @@ impl<'a> Emitter<'a> {
         );
     }
 
-    fn prologue(&mut self, frame: &Frame) {
+    fn prologue(&mut self, frame: &Frame) -> R {
+        // A verifier-supplied stack depth could be anything; the frame must fit `sub #imm12`.
+        let size = frame.below_fp();
+        if AddSubImm::new(size as u64).is_none_or(|i| i.lsl12) {
+            return Err(JitError::Encoding { pc: self.pc, what: "stack frame larger than 4095 bytes" });
+        }
         a64!(self.ops
             ; stp x29, x30, [sp, #-16]!
             ; mov x29, sp
-            ; sub sp, sp, #(frame.below_fp())
+            ; sub sp, sp, #size
             ; stp x19, x20, [x29, #(abi::SAVE_X19)]
             ; stp x21, x22, [x29, #(abi::SAVE_X21)]
             ; stp x25, x26, [x29, #(abi::SAVE_X25)]
@@ -270,6 +276,7 @@ impl<'a> Emitter<'a> {
             self.mov_imm(regs::TMP1, MAY_GOTO_BUDGET, Width::W64);
             a64!(self.ops ; stur X(regs::TMP1), [x29, #(abi::MAY_GOTO_COUNTER)]);
         }
+        Ok(())
     }
 
     fn epilogue_code(&mut self) {
