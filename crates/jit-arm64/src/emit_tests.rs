@@ -149,8 +149,8 @@ fn insns() -> Vec<(Insn, bool)> {
     v.push((j(W64, JmpCond::Eq, R1, Src::Imm(0x1001)), true));
     v.push((j(W64, JmpCond::Set, R1, Src::Imm(0x10)), true));
     v.push((j(W64, JmpCond::Set, R1, Src::Imm(0x11)), true));
-    v.push((Insn::Ja { off: 0 }, true));
-    v.push((Insn::Gotol { imm: 0 }, true));
+    v.push((Insn::Ja { off: -1 }, true));
+    v.push((Insn::Gotol { imm: -1 }, true));
     v.push((Insn::LdAbs { size: Size::H, imm: 12 }, true));
     v.push((Insn::LdInd { size: Size::W, src: R6, imm: -2 }, true));
     v.push((Insn::LdAbs { size: Size::B, imm: -1 }, true));

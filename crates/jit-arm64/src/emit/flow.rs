@@ -33,7 +33,10 @@ fn cond_of(c: JmpCond) -> Cond {
 impl Emitter<'_> {
     pub(super) fn goto(&mut self, off: i64) -> R {
         let l = self.target(off)?;
-        self.b(l);
+        // `goto +0` falls through.
+        if off != 0 {
+            self.b(l);
+        }
         Ok(())
     }
 

@@ -124,6 +124,8 @@ pub(crate) struct Emitter<'a> {
     stubs: Vec<(DynamicLabel, u64)>,
     /// Slot pc of the instruction being emitted, for errors and fault reports.
     pub(crate) pc: usize,
+    /// Slot pc one past the current function (its epilogue follows the last instruction).
+    func_end_pc: usize,
 }
 
 pub(crate) type R<T = ()> = Result<T, JitError>;
@@ -154,6 +156,7 @@ impl<'a> Emitter<'a> {
             abort,
             stubs: Vec::new(),
             pc: 0,
+            func_end_pc: 0,
         };
         e.check_control_flow()?;
         e.trampoline();
@@ -167,6 +170,7 @@ impl<'a> Emitter<'a> {
             e.epilogue = e.ops.new_dynamic_label();
             let frame = Frame::new(f);
             e.pc = prog.pc(f.start);
+            e.func_end_pc = prog.pc(f.end - 1) + prog.insns()[f.end - 1].slots();
             e.prologue(&frame)?;
             for idx in f.start..f.end {
                 e.pc = prog.pc(idx);
@@ -330,8 +334,11 @@ impl<'a> Emitter<'a> {
             Insn::Call(CallTarget::Local(_)) => self.call_local(),
             Insn::Callx { reg } => self.callx(reg),
             Insn::Exit => {
-                let l = self.epilogue;
-                a64!(self.ops ; b =>l);
+                // The epilogue directly follows the function's last instruction.
+                if self.pc + 1 != self.func_end_pc {
+                    let l = self.epilogue;
+                    a64!(self.ops ; b =>l);
+                }
                 Ok(())
             }
         }
