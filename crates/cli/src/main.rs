@@ -1,3 +1,262 @@
-//! The kbpf command-line tool.
+//! `kbpf`: assemble, disassemble, run, JIT and verify BPF programs from the command line.
+//!
+//! Owns argument parsing and printing only; every piece of work is a call into the `kbpf`
+//! facade. Bad input of any kind ends in one line on stderr and exit code 2, never a panic.
 
-fn main() {}
+mod listing;
+mod plugin;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use kbpf::isa::disasm::{self, Syntax};
+use kbpf::kfunc::{Registry, profiles};
+use kbpf::{Engine, RunOptions, SourceKind};
+
+#[derive(Parser)]
+#[command(name = "kbpf", version, about = "The Linux BPF verifier and JITs, in userspace")]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum EngineArg {
+    Interp,
+    Jit,
+}
+
+impl From<EngineArg> for Engine {
+    fn from(e: EngineArg) -> Engine {
+        match e {
+            EngineArg::Interp => Engine::Interp,
+            EngineArg::Jit => Engine::Jit,
+        }
+    }
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum SyntaxArg {
+    Kernel,
+    Llvm,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum FormatArg {
+    Bin,
+    Asm,
+    Hex,
+    Elf,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ProfileArg {
+    /// Kernel-numbered helpers plus the test kfunc set.
+    Testmod,
+    /// The bpf_conformance helper numbering (uBPF's).
+    Conformance,
+}
+
+impl ProfileArg {
+    fn registry(self) -> Registry {
+        match self {
+            ProfileArg::Testmod => profiles::testmod(),
+            ProfileArg::Conformance => profiles::conformance(),
+        }
+    }
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum OutFormat {
+    Text,
+    Json,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ArchArg {
+    #[value(name = "x86_64")]
+    X86_64,
+    Arm64,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Assemble kernel- or LLVM-syntax assembly into raw 8-byte instructions.
+    Asm {
+        /// Assembly file.
+        file: PathBuf,
+        /// Output file for the raw instructions.
+        #[arg(short, long)]
+        output: PathBuf,
+    },
+    /// Disassemble a program.
+    Disasm {
+        /// Program file (`.bin` raw, `.hex` hex text, `.s` assembly).
+        file: PathBuf,
+        /// Output syntax.
+        #[arg(long, value_enum, default_value = "kernel")]
+        syntax: SyntaxArg,
+        /// Print immediates in hex (LLVM syntax only, as llvm-objdump 19 does by default).
+        #[arg(long)]
+        hex: bool,
+        /// Input format, when the file name does not tell.
+        #[arg(long, value_enum)]
+        format: Option<FormatArg>,
+    },
+    /// Run a program once and print r0.
+    Run {
+        /// Program file (`.bin` raw, `.hex` hex text, `.s` assembly).
+        file: PathBuf,
+        /// Engine.
+        #[arg(long, value_enum, default_value = "interp")]
+        engine: EngineArg,
+        /// Input buffer as hex bytes (r1 points to it, r2 holds its length).
+        #[arg(long)]
+        mem: Option<String>,
+        /// Refuse what the kernel refuses (stack arguments in the interpreter).
+        #[arg(long)]
+        kernel_compat: bool,
+        /// Input format, when the file name does not tell.
+        #[arg(long, value_enum)]
+        format: Option<FormatArg>,
+        /// Helpers and kfuncs the program may call.
+        #[arg(long, value_enum, default_value = "testmod")]
+        profile: ProfileArg,
+        /// ELF program to run (section or function name; default the first).
+        #[arg(long)]
+        section: Option<String>,
+    },
+    /// JIT-compile a program and print the native code, one BPF instruction heading each block.
+    Jit {
+        /// Print the code (the only action so far; kept for `bpftool`-like muscle memory).
+        #[arg(long)]
+        dump: bool,
+        /// Target architecture (any host can dump either).
+        #[arg(long, value_enum, default_value = "x86_64")]
+        arch: ArchArg,
+        /// Program file.
+        file: PathBuf,
+        /// Input format, when the file name does not tell.
+        #[arg(long, value_enum)]
+        format: Option<FormatArg>,
+        /// Helpers and kfuncs the program may call.
+        #[arg(long, value_enum, default_value = "testmod")]
+        profile: ProfileArg,
+    },
+    /// List the helpers and kfuncs of a profile with their ids and prototypes.
+    Kfuncs {
+        /// Output format.
+        #[arg(long, value_enum, default_value = "text")]
+        format: OutFormat,
+        /// Profile to list.
+        #[arg(long, value_enum, default_value = "testmod")]
+        profile: ProfileArg,
+    },
+    /// The bpf_conformance plugin protocol: program hex on stdin, r0 in hex on stdout.
+    Plugin {
+        /// Input memory as hex bytes (the runner's first argument).
+        mem: Option<String>,
+        /// Engine.
+        #[arg(long, value_enum, default_value = "interp")]
+        engine: EngineArg,
+    },
+}
+
+fn source_kind(file: &std::path::Path, format: Option<FormatArg>) -> SourceKind {
+    match format {
+        Some(FormatArg::Bin) => SourceKind::Bin,
+        Some(FormatArg::Asm) => SourceKind::Asm,
+        Some(FormatArg::Hex) => SourceKind::Hex,
+        Some(FormatArg::Elf) => SourceKind::Elf,
+        None => SourceKind::from_path(file),
+    }
+}
+
+fn fail(msg: impl std::fmt::Display) -> ExitCode {
+    eprintln!("kbpf: {msg}");
+    ExitCode::from(2)
+}
+
+fn main() -> ExitCode {
+    // Busybox style: invoked as `...plugin`, behave as `kbpf plugin` so the bpf_conformance
+    // runner can spawn the binary directly (it passes the memory as the first argument).
+    if plugin::invoked_as_plugin() {
+        return plugin::main_from_argv();
+    }
+    let cli = Cli::parse();
+    match cli.cmd {
+        Cmd::Asm { file, output } => match kbpf::read_program(&file, SourceKind::Asm) {
+            Ok(p) => match std::fs::write(&output, p.to_bytes()) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => fail(format_args!("{}: {e}", output.display())),
+            },
+            Err(e) => fail(e),
+        },
+        Cmd::Disasm { file, syntax, hex, format } => {
+            match kbpf::read_program(&file, source_kind(&file, format)) {
+                Ok(p) => {
+                    let syntax = match syntax {
+                        SyntaxArg::Kernel => Syntax::Kernel,
+                        SyntaxArg::Llvm => Syntax::Llvm { hex },
+                    };
+                    print!("{}", disasm::disassemble(&p, syntax));
+                    ExitCode::SUCCESS
+                }
+                Err(e) => fail(e),
+            }
+        }
+        Cmd::Run { file, engine, mem, kernel_compat, format, profile, section } => {
+            let registry = profile.registry();
+            let prog =
+                match kbpf::read_module(&file, source_kind(&file, format), &registry, section.as_deref()) {
+                    Ok(m) => m.program,
+                    Err(e) => return fail(e),
+                };
+            let mut mem = match mem.as_deref().map(kbpf::parse_hex).transpose() {
+                Ok(m) => m.unwrap_or_default(),
+                Err(e) => return fail(format_args!("--mem: {e}")),
+            };
+            match kbpf::run(&prog, engine.into(), &registry, &mut mem, RunOptions { kernel_compat }) {
+                Ok(r0) => {
+                    println!("{r0:#x}");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("kbpf: {e}");
+                    ExitCode::from(1)
+                }
+            }
+        }
+        Cmd::Plugin { mem, engine } => plugin::run(mem.as_deref(), engine.into()),
+        Cmd::Jit { dump: _, arch, file, format, profile } => {
+            let registry = profile.registry();
+            let prog = match kbpf::read_module(&file, source_kind(&file, format), &registry, None) {
+                Ok(m) => m.program,
+                Err(e) => return fail(e),
+            };
+            let arch = match arch {
+                ArchArg::X86_64 => kbpf::Arch::X86_64,
+                ArchArg::Arm64 => kbpf::Arch::Arm64,
+            };
+            match kbpf::backend(arch).dump(&prog, &registry, &Default::default()) {
+                Ok(text) => {
+                    print!("{text}");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("kbpf: {e}");
+                    ExitCode::from(1)
+                }
+            }
+        }
+        Cmd::Kfuncs { format, profile } => {
+            let registry = profile.registry();
+            match format {
+                OutFormat::Text => print!("{}", listing::text(&registry)),
+                OutFormat::Json => println!("{}", listing::json(&registry)),
+            }
+            ExitCode::SUCCESS
+        }
+    }
+}

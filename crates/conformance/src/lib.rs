@@ -13,4 +13,4 @@ mod suite;
 
 pub use dialect::{AsmError, assemble_dialect, assemble_dialect_raw};
 pub use parse::{ParseError, TestCase, parse};
-pub use suite::{SuiteFile, Verdict, format_hex_bytes, parse_hex_bytes, read_suite};
+pub use suite::{SuiteFile, Verdict, format_hex_bytes, parse_hex_bytes, read_suite, run_suite};

@@ -61,6 +61,27 @@ impl TestCase {
     }
 }
 
+/// Runs every file of a suite through an engine (`Ok(r0)` or `Err(message)` per test) and
+/// judges each outcome; files that do not parse or assemble fail.
+pub fn run_suite(
+    files: &[SuiteFile],
+    mut engine: impl FnMut(&TestCase) -> Result<u64, String>,
+) -> Vec<(String, Verdict)> {
+    files
+        .iter()
+        .map(|f| {
+            let verdict = match &f.case {
+                Ok(tc) => match engine(tc) {
+                    Ok(r0) => tc.judge(Ok(r0)),
+                    Err(e) => tc.judge(Err(&e)),
+                },
+                Err(e) => Verdict::Fail(format!("parse: {e}")),
+            };
+            (f.name.clone(), verdict)
+        })
+        .collect()
+}
+
 /// Parses the plugin protocol's base16 byte format (`"b7  00  00 ..."`): whitespace-separated
 /// hex bytes, empty tokens ignored.
 pub fn parse_hex_bytes(text: &str) -> Result<Vec<u8>, String> {

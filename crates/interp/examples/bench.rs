@@ -1,16 +1,26 @@
 //! ns per BPF instruction on the shared benchmark programs (`cargo run --release -p kbpf-interp
 //! --example bench [DIR]`, DIR defaults to /work/shared/bench). Checks r0 against `*.expected`.
+//!
+//! Prints wall-clock and on-CPU time (from `/proc/thread-self/schedstat`, so time spent waiting
+//! for a CPU on a shared machine is excluded; `-` where unavailable).
 
+use std::io::Write;
 use std::path::Path;
 use std::time::Instant;
 
 use kbpf_interp::{Vm, VmOptions};
 use kbpf_isa::Program;
 
+/// Nanoseconds this thread has spent on a CPU.
+fn cpu_ns() -> Option<u64> {
+    std::fs::read_to_string("/proc/thread-self/schedstat").ok()?.split_whitespace().next()?.parse().ok()
+}
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let dir = std::env::args().nth(1).unwrap_or_else(|| "/work/shared/bench".to_string());
     let dir = Path::new(&dir);
     let mut failed = false;
+    let mut out = std::io::stdout().lock();
     for name in ["sum", "xorshift", "calls", "empty"] {
         let hex = std::fs::read_to_string(dir.join(format!("{name}.user.hex")))?;
         let mut bytes = Vec::new();
@@ -28,24 +38,33 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         mem[8..12].copy_from_slice(&(n as u32).to_le_bytes());
         let stats = vm.run_stats(&mut mem)?;
         let rounds = if stats.insns < 1000 { 200_000 } else { 5 };
-        let mut best = f64::MAX;
+        let (mut best, mut best_cpu) = (f64::MAX, f64::MAX);
         for _ in 0..rounds.min(7) {
-            let t = Instant::now();
+            let (t, c) = (Instant::now(), cpu_ns());
             for _ in 0..rounds {
                 std::hint::black_box(vm.run(&mut mem)?);
             }
             best = best.min(t.elapsed().as_secs_f64() / rounds as f64);
+            if let (Some(c0), Some(c1)) = (c, cpu_ns()) {
+                best_cpu = best_cpu.min((c1 - c0) as f64 * 1e-9 / rounds as f64);
+            }
         }
         let ok = stats.r0 == want;
         failed |= !ok;
-        println!(
-            "{name:9} r0={:<22} {} insns={:<10} {:>10.1} us/run {:>6.2} ns/insn",
+        let cpu = if best_cpu < f64::MAX {
+            format!("{:>6.2}", best_cpu * 1e9 / stats.insns as f64)
+        } else {
+            "     -".to_string()
+        };
+        writeln!(
+            out,
+            "{name:9} r0={:<22} {} insns={:<10} {:>10.1} us/run {:>6.2} ns/insn (on-CPU {cpu} ns/insn)",
             stats.r0,
             if ok { "ok  " } else { "FAIL" },
             stats.insns,
             best * 1e6,
             best * 1e9 / stats.insns as f64
-        );
+        )?;
     }
     if failed {
         return Err("r0 mismatch".into());

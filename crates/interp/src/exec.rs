@@ -8,7 +8,7 @@ use kbpf_isa::{AtomicOp, MAX_CALL_FRAMES, MAX_REG_ARGS, MAX_STACK_ARG_SLOTS};
 
 use crate::compile::{K, Op, UNSUPPORTED};
 use crate::error::InterpError;
-use crate::mem::{Mem, STACK_BYTES};
+use crate::mem::{Mem, Stack, read_extra, write_extra};
 use crate::vm::{BPF_MAX_LOOPS, Vm};
 
 /// Caller state saved by a bpf-to-bpf call.
@@ -86,38 +86,88 @@ fn mem_err(vm: &Vm, idx: usize, addr: u64, size: u8) -> InterpError {
     InterpError::MemoryAccess { pc: vm.pc_of(idx), addr, size }
 }
 
-/// Runs the program; returns `r0` and the number of instructions executed.
-pub(crate) fn run(vm: &Vm, input: &mut [u8]) -> Result<(u64, u64), InterpError> {
-    let mut stack = [0u8; STACK_BYTES];
-    let mut mem = Mem::new(input, &mut stack);
-    let mut calls = Calls {
-        frames: [Frame::default(); MAX_CALL_FRAMES],
-        args: [[0; MAX_STACK_ARG_SLOTS]; MAX_CALL_FRAMES],
-        depth: 0,
-        may_goto: BPF_MAX_LOOPS,
-    };
-    let mut r: Regs = [0; 16];
-    r[1] = mem.input_addr();
-    r[2] = mem.input_len();
-    r[10] = mem.frame_pointer(0);
-    let ops = &vm.ops[..];
-    let mut fuel = vm.opts.insn_budget;
-    let mut pc = 0usize;
+/// Why the loop stopped.
+enum Stop {
+    /// `exit` of the main function (or a failed legacy packet load), with `r0`.
+    Exit(u64),
+    Error(InterpError),
+    /// The load, store or atomic at op index `.0` missed the input buffer and the live stacks.
+    /// Nothing of it has happened yet; `pc` already points past it.
+    Fault(usize),
+}
 
-    macro_rules! ld {
+/// Everything a run needs to be resumed after a [`Stop::Fault`].
+struct State {
+    r: Regs,
+    pc: usize,
+    fuel: u64,
+    calls: Calls,
+}
+
+/// Runs the program; returns `r0` and the number of instructions executed.
+///
+/// Accesses that miss the input buffer and the stacks leave the hot loop, are retried against
+/// the caller's `extra` regions, and the loop resumes. Keeping the extra regions out of the loop
+/// entirely matters: any reference to them in there costs 30-50% (register pressure).
+pub(crate) fn run(vm: &Vm, input: &mut [u8], extra: &mut [&mut [u8]]) -> Result<(u64, u64), InterpError> {
+    let mut stack = Stack::new();
+    let mut mem = Mem::new(input, &mut stack);
+    let mut st = State {
+        r: [0; 16],
+        pc: 0,
+        fuel: vm.opts.insn_budget,
+        calls: Calls {
+            frames: [Frame::default(); MAX_CALL_FRAMES],
+            args: [[0; MAX_STACK_ARG_SLOTS]; MAX_CALL_FRAMES],
+            depth: 0,
+            may_goto: BPF_MAX_LOOPS,
+        },
+    };
+    st.r[1] = mem.input_addr();
+    st.r[2] = mem.input_len();
+    st.r[10] = mem.frame_pointer(0);
+    loop {
+        let (stop, m) = run_loop(vm, mem, &mut st);
+        mem = m;
+        match stop {
+            Stop::Exit(r0) => return Ok((r0, vm.opts.insn_budget - st.fuel)),
+            Stop::Error(e) => return Err(e),
+            Stop::Fault(cur) => retry_in_extra(vm, cur, &mut st.r, &mut Both { mem: &mut mem, extra })?,
+        }
+    }
+}
+
+/// The interpreter loop proper. `mem` is moved in and out so that its fields can stay in
+/// registers.
+fn run_loop<'a>(vm: &Vm, mut mem: Mem<'a>, st: &mut State) -> (Stop, Mem<'a>) {
+    let mut r = st.r;
+    let mut pc = st.pc;
+    let mut fuel = st.fuel;
+    let calls = &mut st.calls;
+    let ops = &vm.ops[..];
+
+    macro_rules! stop {
+        ($why:expr) => {{
+            st.r = r;
+            st.pc = pc;
+            st.fuel = fuel;
+            return ($why, mem);
+        }};
+    }
+    macro_rules! load {
         ($op:expr, $cur:expr, $t:ty, $n:literal) => {{
             let a = addr(r[s($op)], $op);
             match mem.read::<$n>(a) {
                 Some(b) => <$t>::from_le_bytes(b),
-                None => return Err(mem_err(vm, $cur, a, $n)),
+                None => stop!(Stop::Fault($cur)),
             }
         }};
     }
-    macro_rules! st {
+    macro_rules! store {
         ($op:expr, $cur:expr, $v:expr, $t:ty, $n:literal) => {{
             let a = addr(r[d($op)], $op);
             if mem.write::<$n>(a, ($v as $t).to_le_bytes()).is_none() {
-                return Err(mem_err(vm, $cur, a, $n));
+                stop!(Stop::Fault($cur));
             }
         }};
     }
@@ -132,10 +182,13 @@ pub(crate) fn run(vm: &Vm, input: &mut [u8]) -> Result<(u64, u64), InterpError> 
     loop {
         let cur = pc;
         let Some(op) = ops.get(cur) else {
-            return Err(InterpError::FellOffEnd { pc: vm.pc_of(cur.saturating_sub(1)) });
+            stop!(Stop::Error(InterpError::FellOffEnd { pc: vm.pc_of(cur.saturating_sub(1)) }));
         };
         if fuel == 0 {
-            return Err(InterpError::BudgetExhausted { pc: vm.pc_of(cur), budget: vm.opts.insn_budget });
+            stop!(Stop::Error(InterpError::BudgetExhausted {
+                pc: vm.pc_of(cur),
+                budget: vm.opts.insn_budget
+            }));
         }
         fuel -= 1;
         pc += 1;
@@ -210,7 +263,9 @@ pub(crate) fn run(vm: &Vm, input: &mut [u8]) -> Result<(u64, u64), InterpError> 
             K::MovSx32 => {
                 r[di] = match imm {
                     8 => w(r[si] as i8 as i32 as u32),
-                    _ => w(r[si] as i16 as i32 as u32),
+                    16 => w(r[si] as i16 as i32 as u32),
+                    // Not decodable; a plain 32-bit move for hand-built instructions.
+                    _ => w(r[si] as u32),
                 }
             }
             K::Le => {
@@ -281,43 +336,44 @@ pub(crate) fn run(vm: &Vm, input: &mut [u8]) -> Result<(u64, u64), InterpError> 
                 }
             }
             K::LdImm64 => r[di] = imm,
-            K::Ldx8 => r[di] = ld!(op, cur, u8, 1) as u64,
-            K::Ldx16 => r[di] = ld!(op, cur, u16, 2) as u64,
-            K::Ldx32 => r[di] = ld!(op, cur, u32, 4) as u64,
-            K::Ldx64 => r[di] = ld!(op, cur, u64, 8),
-            K::Ldxs8 => r[di] = ld!(op, cur, i8, 1) as i64 as u64,
-            K::Ldxs16 => r[di] = ld!(op, cur, i16, 2) as i64 as u64,
-            K::Ldxs32 => r[di] = ld!(op, cur, i32, 4) as i64 as u64,
-            K::St8 => st!(op, cur, imm, u8, 1),
-            K::St16 => st!(op, cur, imm, u16, 2),
-            K::St32 => st!(op, cur, imm, u32, 4),
-            K::St64 => st!(op, cur, imm, u64, 8),
-            K::Stx8 => st!(op, cur, r[si], u8, 1),
-            K::Stx16 => st!(op, cur, r[si], u16, 2),
-            K::Stx32 => st!(op, cur, r[si], u32, 4),
-            K::Stx64 => st!(op, cur, r[si], u64, 8),
+            K::Ldx8 => r[di] = load!(op, cur, u8, 1) as u64,
+            K::Ldx16 => r[di] = load!(op, cur, u16, 2) as u64,
+            K::Ldx32 => r[di] = load!(op, cur, u32, 4) as u64,
+            K::Ldx64 => r[di] = load!(op, cur, u64, 8),
+            K::Ldxs8 => r[di] = load!(op, cur, i8, 1) as i64 as u64,
+            K::Ldxs16 => r[di] = load!(op, cur, i16, 2) as i64 as u64,
+            K::Ldxs32 => r[di] = load!(op, cur, i32, 4) as i64 as u64,
+            K::St8 => store!(op, cur, imm, u8, 1),
+            K::St16 => store!(op, cur, imm, u16, 2),
+            K::St32 => store!(op, cur, imm, u32, 4),
+            K::St64 => store!(op, cur, imm, u64, 8),
+            K::Stx8 => store!(op, cur, r[si], u8, 1),
+            K::Stx16 => store!(op, cur, r[si], u16, 2),
+            K::Stx32 => store!(op, cur, r[si], u32, 4),
+            K::Stx64 => store!(op, cur, r[si], u64, 8),
             K::StArgI => calls.args[calls.depth][op.off as usize % MAX_STACK_ARG_SLOTS] = imm,
             K::StArgR => calls.args[calls.depth][op.off as usize % MAX_STACK_ARG_SLOTS] = r[si],
             K::LdArg => {
                 let Some(caller) = calls.depth.checked_sub(1) else {
-                    return Err(InterpError::NoCallerFrame { pc: vm.pc_of(cur) });
+                    stop!(Stop::Error(InterpError::NoCallerFrame { pc: vm.pc_of(cur) }));
                 };
                 r[di] = calls.args[caller][op.off as usize % MAX_STACK_ARG_SLOTS];
             }
-            K::Atomic => atomic(&mut mem, &mut r, op).ok_or_else(|| {
-                let a = addr(if op.imm == load_acquire_index() { r[si] } else { r[di] }, op);
-                mem_err(vm, cur, a, op.aux)
-            })?,
+            K::Atomic => {
+                if atomic(&mut mem, &mut r, op).is_none() {
+                    stop!(Stop::Fault(cur));
+                }
+            }
             K::LdAbs | K::LdInd => match packet_load(&mem, &r, op) {
                 Some(v) => r[0] = v,
                 // The kernel's rewrite exits the program with r0 = 0 on an out-of-bounds load.
-                None => return Ok((0, vm.opts.insn_budget - fuel)),
+                None => stop!(Stop::Exit(0)),
             },
-            K::CallNative => r[0] = call_native(vm, &r, &calls, imm as usize),
+            K::CallNative => r[0] = call_native(vm, &r, calls, imm as usize),
             K::Callx => {
                 let id = r[di] as i64;
                 let Some(f) = vm.helpers.get(&id) else {
-                    return Err(InterpError::UnknownHelper { pc: vm.pc_of(cur), id });
+                    stop!(Stop::Error(InterpError::UnknownHelper { pc: vm.pc_of(cur), id }));
                 };
                 let mut a = [0u64; 12];
                 a[..MAX_REG_ARGS].copy_from_slice(&r[1..=MAX_REG_ARGS]);
@@ -326,7 +382,7 @@ pub(crate) fn run(vm: &Vm, input: &mut [u8]) -> Result<(u64, u64), InterpError> 
             K::CallLocal => {
                 let depth = calls.depth + 1;
                 if depth >= MAX_CALL_FRAMES {
-                    return Err(InterpError::CallTooDeep { pc: vm.pc_of(cur), frames: depth + 1 });
+                    stop!(Stop::Error(InterpError::CallTooDeep { pc: vm.pc_of(cur), frames: depth + 1 }));
                 }
                 let mut saved = [0u64; 5];
                 saved.copy_from_slice(&r[6..=10]);
@@ -339,7 +395,7 @@ pub(crate) fn run(vm: &Vm, input: &mut [u8]) -> Result<(u64, u64), InterpError> 
             }
             K::Exit => {
                 let Some(caller) = calls.depth.checked_sub(1) else {
-                    return Ok((r[0], vm.opts.insn_budget - fuel));
+                    stop!(Stop::Exit(r[0]));
                 };
                 let f = calls.frames[caller];
                 r[6..=10].copy_from_slice(&f.saved);
@@ -349,19 +405,92 @@ pub(crate) fn run(vm: &Vm, input: &mut [u8]) -> Result<(u64, u64), InterpError> 
                 pc = f.ret;
             }
             K::CallMissing => {
-                let (pc, id) = (vm.pc_of(cur), imm as i64);
-                return Err(if op.aux == 0 {
-                    InterpError::UnknownHelper { pc, id }
+                let (at, id) = (vm.pc_of(cur), imm as i64);
+                stop!(Stop::Error(if op.aux == 0 {
+                    InterpError::UnknownHelper { pc: at, id }
                 } else {
-                    InterpError::UnknownKfunc { pc, btf_id: id }
-                });
+                    InterpError::UnknownKfunc { pc: at, btf_id: id }
+                }));
             }
             K::Unsupported => {
                 let what = UNSUPPORTED.get(imm as usize).copied().unwrap_or("instruction");
-                return Err(InterpError::Unsupported { pc: vm.pc_of(cur), what });
+                stop!(Stop::Error(InterpError::Unsupported { pc: vm.pc_of(cur), what }));
             }
         }
     }
+}
+
+/// Sized access to some set of regions.
+trait Access {
+    fn read_sized(&self, addr: u64, size: u8) -> Option<u64>;
+    fn write_sized(&mut self, addr: u64, size: u8, v: u64) -> Option<()>;
+}
+
+impl Access for Mem<'_> {
+    fn read_sized(&self, addr: u64, size: u8) -> Option<u64> {
+        Mem::read_sized(self, addr, size)
+    }
+    fn write_sized(&mut self, addr: u64, size: u8, v: u64) -> Option<()> {
+        Mem::write_sized(self, addr, size, v)
+    }
+}
+
+/// The input buffer and stacks, then the caller's extra regions.
+struct Both<'m, 'a, 'x, 'y> {
+    mem: &'m mut Mem<'a>,
+    extra: &'x mut [&'y mut [u8]],
+}
+
+impl Access for Both<'_, '_, '_, '_> {
+    fn read_sized(&self, addr: u64, size: u8) -> Option<u64> {
+        self.mem.read_sized(addr, size).or_else(|| read_extra(self.extra, addr, size))
+    }
+    fn write_sized(&mut self, addr: u64, size: u8, v: u64) -> Option<()> {
+        self.mem.write_sized(addr, size, v).or_else(|| write_extra(self.extra, addr, size, v))
+    }
+}
+
+/// Performs the faulting access at op `cur` against all regions, or reports it.
+#[cold]
+#[inline(never)]
+fn retry_in_extra(
+    vm: &Vm,
+    cur: usize,
+    r: &mut Regs,
+    m: &mut Both<'_, '_, '_, '_>,
+) -> Result<(), InterpError> {
+    let Some(op) = vm.ops.get(cur) else {
+        return Err(InterpError::FellOffEnd { pc: vm.pc_of(cur) });
+    };
+    // (size, sign-extending, load) of plain loads and stores.
+    let (size, signed, load) = match op.k {
+        K::Ldx8 => (1, false, true),
+        K::Ldx16 => (2, false, true),
+        K::Ldx32 => (4, false, true),
+        K::Ldx64 => (8, false, true),
+        K::Ldxs8 => (1, true, true),
+        K::Ldxs16 => (2, true, true),
+        K::Ldxs32 => (4, true, true),
+        K::St8 | K::Stx8 => (1, false, false),
+        K::St16 | K::Stx16 => (2, false, false),
+        K::St32 | K::Stx32 => (4, false, false),
+        K::St64 | K::Stx64 => (8, false, false),
+        _ => {
+            let base = if op.imm == load_acquire_index() { r[s(op)] } else { r[d(op)] };
+            return atomic(m, r, op).ok_or_else(|| mem_err(vm, cur, addr(base, op), op.aux));
+        }
+    };
+    if load {
+        let a = addr(r[s(op)], op);
+        let v = m.read_sized(a, size).ok_or_else(|| mem_err(vm, cur, a, size))?;
+        let shift = 64 - 8 * size as u32;
+        r[d(op)] = if signed { (((v << shift) as i64) >> shift) as u64 } else { v };
+    } else {
+        let a = addr(r[d(op)], op);
+        let v = if matches!(op.k, K::St8 | K::St16 | K::St32 | K::St64) { op.imm } else { r[s(op)] };
+        m.write_sized(a, size, v).ok_or_else(|| mem_err(vm, cur, a, size))?;
+    }
+    Ok(())
 }
 
 fn load_acquire_index() -> u64 {
@@ -384,7 +513,7 @@ fn call_native(vm: &Vm, r: &Regs, calls: &Calls, idx: usize) -> u64 {
 /// Atomic operations. The interpreter is single-threaded, so a plain read-modify-write is atomic.
 /// Fetched values of 32-bit forms are zero-extended. `None` on a bad address.
 #[inline(never)]
-fn atomic(mem: &mut Mem<'_>, r: &mut Regs, op: &Op) -> Option<()> {
+fn atomic(mem: &mut impl Access, r: &mut Regs, op: &Op) -> Option<()> {
     let (di, si, size) = (d(op), s(op), op.aux);
     let aop = *AtomicOp::ALL.get(op.imm as usize)?;
     let mask = if size >= 8 { u64::MAX } else { (1u64 << (size as u32 * 8)) - 1 };

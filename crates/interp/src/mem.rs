@@ -9,6 +9,17 @@ use kbpf_isa::{MAX_BPF_STACK, MAX_CALL_FRAMES};
 /// Bytes of stack for all frames; frame `i` owns `[i * 512, (i + 1) * 512)`.
 pub(crate) const STACK_BYTES: usize = MAX_BPF_STACK * MAX_CALL_FRAMES;
 
+/// The stacks of all frames, cache-line aligned so that r10 and every 8-byte slot below it are
+/// naturally aligned, as on the kernel's stack.
+#[repr(C, align(64))]
+pub(crate) struct Stack(pub(crate) [u8; STACK_BYTES]);
+
+impl Stack {
+    pub(crate) fn new() -> Stack {
+        Stack([0; STACK_BYTES])
+    }
+}
+
 /// The regions of one run.
 pub(crate) struct Mem<'a> {
     input: &'a mut [u8],
@@ -20,7 +31,8 @@ pub(crate) struct Mem<'a> {
 }
 
 impl<'a> Mem<'a> {
-    pub(crate) fn new(input: &'a mut [u8], stack: &'a mut [u8; STACK_BYTES]) -> Mem<'a> {
+    pub(crate) fn new(input: &'a mut [u8], stack: &'a mut Stack) -> Mem<'a> {
+        let stack = &mut stack.0;
         // An empty buffer is passed as a null pointer, which no access can then hit.
         let input_base = if input.is_empty() { 0 } else { input.as_ptr() as u64 };
         let stack_base = stack.as_ptr() as u64;
@@ -110,6 +122,25 @@ impl<'a> Mem<'a> {
     }
 }
 
+/// Zero-extended little-endian load of `size` bytes from one of the caller's extra regions.
+pub(crate) fn read_extra(extra: &[&mut [u8]], addr: u64, size: u8) -> Option<u64> {
+    let bytes = extra.iter().find_map(|r| {
+        let o = usize::try_from(addr.wrapping_sub(r.as_ptr() as u64)).ok()?;
+        r.get(o..o.checked_add(size as usize)?)
+    })?;
+    Some(bytes.iter().rev().fold(0u64, |acc, &b| acc << 8 | b as u64))
+}
+
+/// Little-endian store of the low `size` bytes of `v` into one of the caller's extra regions.
+pub(crate) fn write_extra(extra: &mut [&mut [u8]], addr: u64, size: u8, v: u64) -> Option<()> {
+    let bytes = extra.iter_mut().find_map(|r| {
+        let o = usize::try_from(addr.wrapping_sub(r.as_ptr() as u64)).ok()?;
+        r.get_mut(o..o.checked_add(size as usize)?)
+    })?;
+    bytes.copy_from_slice(v.to_le_bytes().get(..size as usize)?);
+    Some(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -117,7 +148,7 @@ mod tests {
     #[test]
     fn regions() {
         let mut input = [1u8, 2, 3, 4];
-        let mut stack = [0u8; STACK_BYTES];
+        let mut stack = Stack::new();
         let mut m = Mem::new(&mut input, &mut stack);
         let (ib, fp0) = (m.input_addr(), m.frame_pointer(0));
         assert_eq!(m.read::<4>(ib), Some([1, 2, 3, 4]));
@@ -137,8 +168,29 @@ mod tests {
     }
 
     #[test]
+    fn extra_regions() {
+        let mut a = [1u8, 2];
+        let mut b = [0u8; 8];
+        let (pa, pb) = (a.as_ptr() as u64, b.as_ptr() as u64);
+        let mut regions: [&mut [u8]; 2] = [&mut a, &mut b];
+        assert_eq!(read_extra(&regions, pa, 2), Some(0x0201));
+        assert_eq!(read_extra(&regions, pa + 1, 2), None);
+        assert_eq!(write_extra(&mut regions, pb + 4, 4, 0x0807_0605), Some(()));
+        assert_eq!(read_extra(&regions, pb + 7, 1), Some(8));
+        assert_eq!(read_extra(&regions, pb + 1, 8), None);
+        assert_eq!(read_extra(&regions, 0x10, 1), None);
+    }
+
+    #[test]
+    fn stack_is_aligned() {
+        let mut stack = Stack::new();
+        let m = Mem::new(&mut [], &mut stack);
+        assert_eq!(m.frame_pointer(0) % 64, 0);
+    }
+
+    #[test]
     fn empty_input_is_unreachable() {
-        let mut stack = [0u8; STACK_BYTES];
+        let mut stack = Stack::new();
         let m = Mem::new(&mut [], &mut stack);
         assert_eq!((m.input_addr(), m.input_len()), (0, 0));
         assert_eq!(m.read::<1>(0), None);

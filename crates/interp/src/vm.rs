@@ -75,12 +75,24 @@ impl Vm {
     /// Runs the program on `mem` (`r1` = its address, or 0 if empty; `r2` = its length) and
     /// returns `r0` at the main function's `exit`.
     pub fn run(&self, mem: &mut [u8]) -> Result<u64, InterpError> {
-        crate::exec::run(self, mem).map(|(r0, _)| r0)
+        crate::exec::run(self, mem, &mut []).map(|(r0, _)| r0)
     }
 
     /// Like [`Vm::run`], also reporting how many instructions ran.
     pub fn run_stats(&self, mem: &mut [u8]) -> Result<RunStats, InterpError> {
-        crate::exec::run(self, mem).map(|(r0, insns)| RunStats { r0, insns })
+        crate::exec::run(self, mem, &mut []).map(|(r0, insns)| RunStats { r0, insns })
+    }
+
+    /// Like [`Vm::run_stats`], with further memory regions the program may access besides the
+    /// input buffer and its stacks: typically memory that helpers or kfuncs hand out pointers to
+    /// (map values, buffers). A pointer a helper returns is usable only if it falls in one of
+    /// these; the interpreter never dereferences host memory it was not given.
+    pub fn run_with_regions(
+        &self,
+        mem: &mut [u8],
+        regions: &mut [&mut [u8]],
+    ) -> Result<RunStats, InterpError> {
+        crate::exec::run(self, mem, regions).map(|(r0, insns)| RunStats { r0, insns })
     }
 
     /// The options the VM was built with.
@@ -104,4 +116,21 @@ fn kernel_compat_check(prog: &Program) -> Result<(), InterpError> {
         return Err(InterpError::KernelCompat { pc, msg: MSG_STACK_ARGS_NON_JIT });
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn vm_is_shareable_across_threads() {
+        fn assert_send_sync<T: Send + Sync>() {}
+        assert_send_sync::<Vm>();
+    }
+
+    #[test]
+    fn default_options() {
+        let o = VmOptions::default();
+        assert_eq!((o.insn_budget, o.kernel_compat), (1 << 32, false));
+    }
 }

@@ -172,3 +172,46 @@ fn other_run_time_errors() {
     let e = run_insns(p, &mut []).unwrap_err();
     assert_eq!(e.pc(), 1);
 }
+
+static REGION_ADDR: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+extern "C" fn lookup() -> u64 {
+    REGION_ADDR.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+#[test]
+fn helper_returned_memory_is_checked_against_regions() {
+    let mut reg = common::registry();
+    reg.add_helper(50, "lookup", kbpf_kfunc::NativeFn::A0(lookup)).unwrap();
+    let prog = kbpf_isa::Program::new(asm("call 50\nldxdw %r1, [%r0+8]\nstdw [%r0], 99\nmov %r0, %r1\nexit"))
+        .unwrap();
+    let vm = kbpf_interp::Vm::new(&prog, &reg, VmOptions::default()).unwrap();
+    let mut value = [0u8; 16];
+    value[8] = 7;
+    REGION_ADDR.store(value.as_ptr() as u64, std::sync::atomic::Ordering::Relaxed);
+    let stats = vm.run_with_regions(&mut [], &mut [&mut value]).unwrap();
+    assert_eq!(stats.r0, 7);
+    // The retried accesses count once each, like any other instruction.
+    assert_eq!(stats.insns, 5);
+    assert_eq!(value[0], 99);
+    // Sign-extending loads, narrow stores and atomics reach the region too.
+    let src = "call 50\nmov %r6, %r0\nldxsb %r1, [%r6+8]\nstb [%r6+1], 0x80\nldxh %r2, [%r6]\n\
+               mov %r3, 5\nlock fetch add [%r6+8], %r3\nldxdw %r4, [%r6+8]\n\
+               mov %r0, %r1\nxor %r0, %r2\nxor %r0, %r3\nxor %r0, %r4\nexit";
+    let vm2 =
+        kbpf_interp::Vm::new(&kbpf_isa::Program::new(asm(src)).unwrap(), &reg, VmOptions::default()).unwrap();
+    value = [0u8; 16];
+    value[8] = 0xfe;
+    REGION_ADDR.store(value.as_ptr() as u64, std::sync::atomic::Ordering::Relaxed);
+    let r0 = vm2.run_with_regions(&mut [], &mut [&mut value]).unwrap().r0;
+    // r1 = -2 (sign-extended 0xfe), r2 = 0x8000, r3 = old 0xfe, r4 = 0xfe + 5.
+    assert_eq!(r0, (-2i64 as u64) ^ 0x8000 ^ 0xfe ^ 0x103);
+    assert_eq!(value[8], 0x03);
+    assert_eq!(value[9], 0x01);
+    // Out of the region by one byte.
+    let e = vm.run_with_regions(&mut [], &mut [&mut value[..15]]).unwrap_err();
+    assert!(matches!(e, InterpError::MemoryAccess { pc: 1, size: 8, .. }), "{e}");
+    // Without the region the same pointer is a wild one.
+    let e = vm.run(&mut []).unwrap_err();
+    assert!(matches!(e, InterpError::MemoryAccess { pc: 1, size: 8, .. }), "{e}");
+}

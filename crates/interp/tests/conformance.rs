@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use kbpf_conformance::{SuiteFile, TestCase, Verdict, read_suite};
+use kbpf_conformance::{TestCase, Verdict, read_suite, run_suite};
 use kbpf_interp::{Vm, VmOptions};
 use kbpf_isa::Program;
 
@@ -22,13 +22,6 @@ fn outcome(tc: &TestCase) -> Result<u64, String> {
     vm.run(&mut mem).map_err(|e| e.to_string())
 }
 
-fn verdict(f: &SuiteFile) -> Verdict {
-    match &f.case {
-        Ok(tc) => tc.judge(outcome(tc).as_ref().map(|&r| r).map_err(String::as_str)),
-        Err(e) => Verdict::Fail(format!("parse: {e}")),
-    }
-}
-
 #[test]
 fn all_conformance_files() {
     let Ok(files) = read_suite(&suite_dir()) else {
@@ -37,11 +30,11 @@ fn all_conformance_files() {
     };
     let mut failures = Vec::new();
     let mut passed = 0;
-    for f in &files {
-        match verdict(f) {
+    for (name, verdict) in run_suite(&files, outcome) {
+        match verdict {
             Verdict::Pass => passed += 1,
-            Verdict::Fail(why) => failures.push(format!("{}: {why}", f.name)),
-            Verdict::Skip => failures.push(format!("{}: no result or error section", f.name)),
+            Verdict::Fail(why) => failures.push(format!("{name}: {why}")),
+            Verdict::Skip => failures.push(format!("{name}: no result or error section")),
         }
     }
     eprintln!("conformance (interpreter): {passed}/{} passed", files.len());

@@ -52,7 +52,7 @@ impl Frame {
         let out = kbpf_jit::StackArgAbi::X86_64.area_bytes(plan.out_stack_args as usize);
         // Bytes pushed since the caller's aligned rsp: return address, rbp, locals, saves, out.
         let used = 8 + if need_rbp { 8 } else { 0 } + local + 8 * saved.len() as u32 + out;
-        let pad = if plan.makes_calls || out > 0 { (16 - used % 16) % 16 } else { 0 };
+        let pad = if plan.needs_align { (16 - used % 16) % 16 } else { 0 };
         Frame {
             need_rbp,
             local,
@@ -68,14 +68,14 @@ impl Frame {
         if self.need_rbp {
             dynasm!(ops ; .arch x64 ; push rbp ; mov rbp, rsp);
             if self.local > 0 {
-                dynasm!(ops ; .arch x64 ; sub rsp, self.local as i32);
+                sub_rsp(ops, self.local as i32);
             }
         }
         for &r in &self.saved {
             dynasm!(ops ; .arch x64 ; push Rq(r));
         }
         if self.below > 0 {
-            dynasm!(ops ; .arch x64 ; sub rsp, self.below as i32);
+            sub_rsp(ops, self.below as i32);
         }
         if self.local > self.depth {
             dynasm!(ops ; .arch x64 ; mov QWORD [rbp + self.counter_off], MAY_GOTO_BUDGET as i32);
@@ -85,7 +85,10 @@ impl Frame {
     /// Function exit (result already in rax).
     pub fn epilogue(&self, ops: &mut Ops) {
         if self.below > 0 {
-            dynasm!(ops ; .arch x64 ; add rsp, self.below as i32);
+            match i8::try_from(self.below) {
+                Ok(b) => dynasm!(ops ; .arch x64 ; add rsp, BYTE b as _),
+                Err(_) => dynasm!(ops ; .arch x64 ; add rsp, DWORD self.below as i32),
+            }
         }
         for &r in self.saved.iter().rev() {
             dynasm!(ops ; .arch x64 ; pop Rq(r));
@@ -94,6 +97,13 @@ impl Frame {
             dynasm!(ops ; .arch x64 ; leave);
         }
         dynasm!(ops ; .arch x64 ; ret);
+    }
+}
+
+fn sub_rsp(ops: &mut Ops, n: i32) {
+    match i8::try_from(n) {
+        Ok(b) => dynasm!(ops ; .arch x64 ; sub rsp, BYTE b as _),
+        Err(_) => dynasm!(ops ; .arch x64 ; sub rsp, DWORD n),
     }
 }
 

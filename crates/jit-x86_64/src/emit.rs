@@ -7,7 +7,8 @@ use kbpf_jit::{ArgLoc, FaultKind, JitError, JitOptions, ProgramPlan, RunCtx, Sta
 use kbpf_kfunc::{FuncKind, Registry};
 
 use crate::abi::{self, Frame, Ops};
-use crate::alu::{self, ri, rr};
+use crate::alu;
+use crate::enc::{self, Bin};
 use crate::mem;
 use crate::regs::{ARG6, AUX, CTX, TMP, native::*, x};
 
@@ -159,7 +160,13 @@ impl Emitter<'_> {
     fn emit_stubs(&mut self) {
         let abort = self.abort;
         for (l, status) in std::mem::take(&mut self.stubs) {
-            dynasm!(self.ops ; .arch x64 ; =>l ; mov Rq(TMP), QWORD status as i64 ; mov [Rq(CTX) + RunCtx::STATUS], Rq(TMP) ; jmp =>abort);
+            dynasm!(self.ops ; .arch x64 ; =>l);
+            if let Ok(imm) = i32::try_from(status) {
+                dynasm!(self.ops ; .arch x64 ; mov QWORD [Rq(CTX) + RunCtx::STATUS], imm);
+            } else {
+                dynasm!(self.ops ; .arch x64 ; mov Rq(TMP), QWORD status as i64 ; mov [Rq(CTX) + RunCtx::STATUS], Rq(TMP));
+            }
+            dynasm!(self.ops ; .arch x64 ; jmp =>abort);
         }
     }
 
@@ -252,17 +259,11 @@ impl Emitter<'_> {
         let Some(l) = self.target(idx) else { return };
         let w = width == Width::W64;
         match (cond, src) {
-            (JmpCond::Set, Src::Reg(s)) => rr!(self.ops, w, test, d, x(s)),
-            (JmpCond::Set, Src::Imm(i)) => {
-                if w {
-                    dynasm!(self.ops ; .arch x64 ; test Rq(d), DWORD i);
-                } else {
-                    dynasm!(self.ops ; .arch x64 ; test Rd(d), DWORD i);
-                }
-            }
-            (_, Src::Reg(s)) => rr!(self.ops, w, cmp, d, x(s)),
-            (_, Src::Imm(0)) => rr!(self.ops, w, test, d, d),
-            (_, Src::Imm(i)) => ri!(self.ops, w, cmp, d, i),
+            (JmpCond::Set, Src::Reg(s)) => enc::rr(&mut self.ops, w, Bin::Test, d, x(s)),
+            (JmpCond::Set, Src::Imm(i)) => enc::ri(&mut self.ops, w, Bin::Test, d, i),
+            (_, Src::Reg(s)) => enc::rr(&mut self.ops, w, Bin::Cmp, d, x(s)),
+            (_, Src::Imm(0)) => enc::rr(&mut self.ops, w, Bin::Test, d, d),
+            (_, Src::Imm(i)) => enc::ri(&mut self.ops, w, Bin::Cmp, d, i),
         }
         jcc(&mut self.ops, cond, l);
     }
@@ -353,7 +354,7 @@ impl Emitter<'_> {
             Some(s) => {
                 dynasm!(self.ops ; .arch x64 ; mov Rq(TMP), Rq(s));
                 if imm != 0 {
-                    ri!(self.ops, true, add, TMP, imm);
+                    enc::ri(&mut self.ops, true, Bin::Add, TMP, imm);
                 }
             }
             None => alu::mov_imm64(&mut self.ops, TMP, imm as i64),

@@ -8,11 +8,14 @@
 //! interpreter. It trusts its input like the kernel JIT trusts the verifier: memory accesses are
 //! not bounds-checked (the verifier's job), but nothing here panics on any decoded program.
 #![allow(unsafe_code)]
+// dynasm expands register operands to `.into()` calls on u8.
+#![allow(clippy::useless_conversion)]
 
 pub mod abi;
 mod alu;
 mod dump;
 mod emit;
+mod enc;
 mod mem;
 pub mod regs;
 

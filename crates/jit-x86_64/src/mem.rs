@@ -11,37 +11,102 @@ use crate::abi::Ops;
 use crate::alu::zext32;
 use crate::regs::{AUX, TMP, native::*};
 
+/// One `reg, [base + disp]` instruction with the shortest addressing form (dynasm, not knowing
+/// the base register statically, always emits a SIB byte and a 32-bit displacement).
+/// `byte_reg` asks for a REX prefix so that registers 4..7 mean spl/bpl/sil/dil.
+#[allow(clippy::too_many_arguments)]
+fn mem_op(
+    ops: &mut Ops,
+    lock: bool,
+    p66: bool,
+    w: bool,
+    byte_reg: bool,
+    op: &[u8],
+    reg: u8,
+    base: u8,
+    disp: i32,
+) {
+    let mut buf = [0u8; 16];
+    let mut n = 0;
+    let mut put = |b: u8| {
+        buf[n] = b;
+        n += 1;
+    };
+    if lock {
+        put(0xf0);
+    }
+    if p66 {
+        put(0x66);
+    }
+    let rex = 0x40 | (u8::from(w) << 3) | ((reg >> 3) << 2) | (base >> 3);
+    if rex != 0x40 || (byte_reg && (4..8).contains(&reg)) {
+        put(rex);
+    }
+    for &b in op {
+        put(b);
+    }
+    let (md, disp_len) = if disp == 0 && base & 7 != RBP {
+        (0u8, 0)
+    } else if i8::try_from(disp).is_ok() {
+        (1, 1)
+    } else {
+        (2, 4)
+    };
+    put((md << 6) | ((reg & 7) << 3) | (base & 7));
+    if base & 7 == RSP {
+        put(0x24);
+    }
+    let d = disp.to_le_bytes();
+    for &b in &d[..disp_len] {
+        put(b);
+    }
+    ops.extend(buf[..n].iter().copied());
+}
+
 /// `d = *(size *)(b + off)`, zero- or sign-extending.
 pub fn load(ops: &mut Ops, size: Size, signed: bool, d: u8, b: u8, off: i32) {
     match (size, signed) {
-        (Size::B, false) => dynasm!(ops ; .arch x64 ; movzx Rd(d), BYTE [Rq(b) + off]),
-        (Size::H, false) => dynasm!(ops ; .arch x64 ; movzx Rd(d), WORD [Rq(b) + off]),
-        (Size::W, false) => dynasm!(ops ; .arch x64 ; mov Rd(d), DWORD [Rq(b) + off]),
-        (Size::DW, _) => dynasm!(ops ; .arch x64 ; mov Rq(d), QWORD [Rq(b) + off]),
-        (Size::B, true) => dynasm!(ops ; .arch x64 ; movsx Rq(d), BYTE [Rq(b) + off]),
-        (Size::H, true) => dynasm!(ops ; .arch x64 ; movsx Rq(d), WORD [Rq(b) + off]),
-        (Size::W, true) => dynasm!(ops ; .arch x64 ; movsxd Rq(d), DWORD [Rq(b) + off]),
+        (Size::B, false) => mem_op(ops, false, false, false, false, &[0x0f, 0xb6], d, b, off),
+        (Size::H, false) => mem_op(ops, false, false, false, false, &[0x0f, 0xb7], d, b, off),
+        (Size::W, false) => mem_op(ops, false, false, false, false, &[0x8b], d, b, off),
+        (Size::DW, _) => mem_op(ops, false, false, true, false, &[0x8b], d, b, off),
+        (Size::B, true) => mem_op(ops, false, false, true, false, &[0x0f, 0xbe], d, b, off),
+        (Size::H, true) => mem_op(ops, false, false, true, false, &[0x0f, 0xbf], d, b, off),
+        (Size::W, true) => mem_op(ops, false, false, true, false, &[0x63], d, b, off),
     }
 }
 
 /// `*(size *)(b + off) = s`.
 pub fn store_reg(ops: &mut Ops, size: Size, b: u8, off: i32, s: u8) {
     match size {
-        Size::B => dynasm!(ops ; .arch x64 ; mov BYTE [Rq(b) + off], Rb(s)),
-        Size::H => dynasm!(ops ; .arch x64 ; mov WORD [Rq(b) + off], Rw(s)),
-        Size::W => dynasm!(ops ; .arch x64 ; mov DWORD [Rq(b) + off], Rd(s)),
-        Size::DW => dynasm!(ops ; .arch x64 ; mov QWORD [Rq(b) + off], Rq(s)),
+        Size::B => mem_op(ops, false, false, false, true, &[0x88], s, b, off),
+        Size::H => mem_op(ops, false, true, false, false, &[0x89], s, b, off),
+        Size::W => mem_op(ops, false, false, false, false, &[0x89], s, b, off),
+        Size::DW => mem_op(ops, false, false, true, false, &[0x89], s, b, off),
     }
 }
 
 /// `*(size *)(b + off) = imm` (sign-extended to 64 bits for DW).
 pub fn store_imm(ops: &mut Ops, size: Size, b: u8, off: i32, imm: i32) {
     match size {
-        Size::B => dynasm!(ops ; .arch x64 ; mov BYTE [Rq(b) + off], imm as i8),
-        Size::H => dynasm!(ops ; .arch x64 ; mov WORD [Rq(b) + off], imm as i16),
-        Size::W => dynasm!(ops ; .arch x64 ; mov DWORD [Rq(b) + off], imm),
-        Size::DW => dynasm!(ops ; .arch x64 ; mov QWORD [Rq(b) + off], imm),
+        Size::B => {
+            mem_op(ops, false, false, false, false, &[0xc6], 0, b, off);
+            ops.push_i8(imm as i8);
+        }
+        Size::H => {
+            mem_op(ops, false, true, false, false, &[0xc7], 0, b, off);
+            ops.push_i16(imm as i16);
+        }
+        Size::W | Size::DW => {
+            mem_op(ops, false, false, size == Size::DW, false, &[0xc7], 0, b, off);
+            ops.push_i32(imm);
+        }
     }
+}
+
+/// Locked read-modify-write `op [b + off], s` (`lock add/or/and/xor/xadd/cmpxchg`, `xchg`).
+fn rmw(ops: &mut Ops, lock: bool, w: bool, op: &[u8], b: u8, off: i32, s: u8) {
+    mem_op(ops, lock, false, w, false, op, s, b, off);
 }
 
 /// Atomic `op` on `*(size *)(b + off)` with value register `s` (for load-acquire: `s` is the
@@ -51,23 +116,17 @@ pub fn atomic(ops: &mut Ops, size: Size, op: AtomicOp, b: u8, s: u8, off: i32) {
     match op {
         AtomicOp::LoadAcquire => load(ops, size, false, b, s, off),
         AtomicOp::StoreRelease => store_reg(ops, size, b, off, s),
-        AtomicOp::Add if w => dynasm!(ops ; .arch x64 ; lock add QWORD [Rq(b) + off], Rq(s)),
-        AtomicOp::Add => dynasm!(ops ; .arch x64 ; lock add DWORD [Rq(b) + off], Rd(s)),
-        AtomicOp::Or if w => dynasm!(ops ; .arch x64 ; lock or QWORD [Rq(b) + off], Rq(s)),
-        AtomicOp::Or => dynasm!(ops ; .arch x64 ; lock or DWORD [Rq(b) + off], Rd(s)),
-        AtomicOp::And if w => dynasm!(ops ; .arch x64 ; lock and QWORD [Rq(b) + off], Rq(s)),
-        AtomicOp::And => dynasm!(ops ; .arch x64 ; lock and DWORD [Rq(b) + off], Rd(s)),
-        AtomicOp::Xor if w => dynasm!(ops ; .arch x64 ; lock xor QWORD [Rq(b) + off], Rq(s)),
-        AtomicOp::Xor => dynasm!(ops ; .arch x64 ; lock xor DWORD [Rq(b) + off], Rd(s)),
+        AtomicOp::Add => rmw(ops, true, w, &[0x01], b, off, s),
+        AtomicOp::Or => rmw(ops, true, w, &[0x09], b, off, s),
+        AtomicOp::And => rmw(ops, true, w, &[0x21], b, off, s),
+        AtomicOp::Xor => rmw(ops, true, w, &[0x31], b, off, s),
         // xadd and xchg write the old value into s; the 32-bit forms zero-extend it.
-        AtomicOp::FetchAdd if w => dynasm!(ops ; .arch x64 ; lock xadd QWORD [Rq(b) + off], Rq(s)),
-        AtomicOp::FetchAdd => dynasm!(ops ; .arch x64 ; lock xadd DWORD [Rq(b) + off], Rd(s)),
-        AtomicOp::Xchg if w => dynasm!(ops ; .arch x64 ; xchg QWORD [Rq(b) + off], Rq(s)),
-        AtomicOp::Xchg => dynasm!(ops ; .arch x64 ; xchg DWORD [Rq(b) + off], Rd(s)),
-        AtomicOp::Cmpxchg if w => dynasm!(ops ; .arch x64 ; lock cmpxchg QWORD [Rq(b) + off], Rq(s)),
+        AtomicOp::FetchAdd => rmw(ops, true, w, &[0x0f, 0xc1], b, off, s),
+        AtomicOp::Xchg => rmw(ops, false, w, &[0x87], b, off, s),
+        AtomicOp::Cmpxchg if w => rmw(ops, true, w, &[0x0f, 0xb1], b, off, s),
         AtomicOp::Cmpxchg => {
             // On success the 32-bit form leaves rax's upper half alone; r0 must be zero-extended.
-            dynasm!(ops ; .arch x64 ; lock cmpxchg DWORD [Rq(b) + off], Rd(s));
+            rmw(ops, true, false, &[0x0f, 0xb1], b, off, s);
             zext32(ops, RAX);
         }
         AtomicOp::FetchOr | AtomicOp::FetchAnd | AtomicOp::FetchXor => fetch_loop(ops, w, op, b, s, off),

@@ -287,9 +287,62 @@ fn structural_errors_carry_the_pc() {
         ),
         (vec![st(Size::DW, Reg::R11, -64, 1), EXIT], JitError::StackArg { pc: 0, off: -64 }),
         (vec![kfunc(5), EXIT], JitError::UnknownKfunc { pc: 0, btf_id: 5 }),
+        (vec![mov(Reg::R0, 0), mov(Reg::R10, 0), EXIT], JitError::FramePointerWrite { pc: 1 }),
+        (
+            vec![
+                Insn::Atomic { size: Size::DW, op: AtomicOp::FetchAdd, dst: Reg::R1, src: Reg::R10, off: 0 },
+                EXIT,
+            ],
+            JitError::FramePointerWrite { pc: 0 },
+        ),
     ];
     for (insns, want) in cases {
         let p = prog(insns);
         assert_eq!(X86_64.compile(&p, &r, &JitOptions::default()).unwrap_err(), want);
+    }
+}
+
+#[repr(align(16))]
+struct Aligned16(#[allow(dead_code)] [u8; 16]);
+
+/// Address of a 16-aligned local mod 16: non-zero when the caller broke the SysV alignment
+/// (the compiler places the local assuming an aligned entry stack).
+extern "C" fn align_probe() -> u64 {
+    let x = Aligned16([0; 16]);
+    std::hint::black_box(&x) as *const Aligned16 as u64 & 15
+}
+
+#[test]
+fn native_calls_see_an_aligned_stack() {
+    let mut r = registry();
+    r.add_helper(50, "align_probe", NativeFn::A0(align_probe)).unwrap();
+    let probe = Insn::Call(CallTarget::Helper(50));
+    // Frames with 0..4 callee-saved pushes, with and without BPF stack and outgoing args.
+    let bodies: Vec<Vec<Insn>> = vec![
+        vec![],
+        vec![mov(Reg::R6, 1)],
+        vec![mov(Reg::R6, 1), mov(Reg::R7, 1)],
+        vec![mov(Reg::R6, 1), mov(Reg::R7, 1), mov(Reg::R8, 1)],
+        vec![mov(Reg::R6, 1), mov(Reg::R7, 1), mov(Reg::R8, 1), mov(Reg::R9, 1)],
+        vec![st(Size::DW, Reg::R10, -8, 1)],
+        vec![st(Size::DW, Reg::R10, -24, 1), mov(Reg::R6, 1)],
+        vec![st(Size::DW, Reg::R11, -16, 1), mov(Reg::R6, 1)],
+        vec![st(Size::DW, Reg::R11, -24, 1), st(Size::DW, Reg::R10, -8, 1)],
+    ];
+    for body in bodies {
+        // In main.
+        let mut v = body.clone();
+        v.push(probe);
+        v.push(EXIT);
+        assert_eq!(run_with(v, &r, &mut []), 0, "main {body:?}");
+        // In a callee (called from a main that itself has an odd frame), and a callee's callee.
+        let mut v = vec![mov(Reg::R6, 1), call_local(1), EXIT];
+        v.extend(body.clone());
+        v.push(call_local(1));
+        v.push(EXIT);
+        v.extend(body.clone());
+        v.push(probe);
+        v.push(EXIT);
+        assert_eq!(run_with(v, &r, &mut []), 0, "callee {body:?}");
     }
 }

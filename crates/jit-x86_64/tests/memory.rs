@@ -188,3 +188,29 @@ fn acquire_release_are_plain_accesses() {
         assert_eq!(run_mem(v, &mut m), 0x0102030405060708 & mask, "{size:?}");
     }
 }
+
+#[test]
+fn every_base_register_with_short_and_long_displacements() {
+    // r13 (BPF r7) and rbp need a displacement byte even for offset 0; rsp/r12 need a SIB.
+    for base in [Reg::R0, Reg::R1, Reg::R2, Reg::R3, Reg::R4, Reg::R5, Reg::R6, Reg::R7, Reg::R8, Reg::R9] {
+        for off in [0i16, 8, 200] {
+            let mut m = vec![0u8; 256];
+            let mut free = [Reg::R0, Reg::R6, Reg::R8, Reg::R9].into_iter().filter(|r| *r != base);
+            let (val, t1, t2) = (free.next().unwrap(), free.next().unwrap(), free.next().unwrap());
+            let v = vec![
+                movr(base, Reg::R1),
+                alu64(AluOp::Sub, base, Src::Imm(off as i32)),
+                lddw(val, 0x0102030405060708),
+                stx(Size::DW, base, off + 16, val),
+                st(Size::W, base, off + 24, 0x11223344),
+                Insn::Atomic { size: Size::DW, op: AtomicOp::Add, dst: base, src: val, off: off + 16 },
+                ldx(Size::DW, t1, base, off + 16),
+                ldx(Size::W, t2, base, off + 24),
+                alu64(AluOp::Add, t1, Src::Reg(t2)),
+                movr(Reg::R0, t1),
+                EXIT,
+            ];
+            assert_eq!(run_mem(v, &mut m), 2 * 0x0102030405060708 + 0x11223344, "base {base} off {off}");
+        }
+    }
+}

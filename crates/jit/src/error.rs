@@ -58,6 +58,13 @@ pub enum JitError {
         /// Access size in bytes.
         size: u32,
     },
+    /// An instruction that writes r10 (the JIT keeps the frame pointer in a machine register
+    /// it relies on).
+    #[error("pc {pc}: frame pointer is read only")]
+    FramePointerWrite {
+        /// Instruction.
+        pc: usize,
+    },
     /// A stack-argument slot beyond the seven that exist.
     #[error("pc {pc}: stack arg offset {off} exceeds max 7 stack args")]
     StackArg {

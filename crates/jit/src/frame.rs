@@ -31,6 +31,11 @@ pub struct FuncPlan {
     pub in_stack_args: u8,
     /// Whether the function calls anything (helper, kfunc, callx, bpf-to-bpf, LD_ABS/IND).
     pub makes_calls: bool,
+    /// Whether the function itself calls native code (helper, kfunc, callx, LD_ABS/IND).
+    pub native_calls: bool,
+    /// Whether the native stack must be ABI-aligned at this function's calls: it calls native
+    /// code, or calls a BPF function that (transitively) does.
+    pub needs_align: bool,
     /// Whether the function contains `may_goto` (needs a loop-budget counter).
     pub may_goto: bool,
     /// Functions called directly, as indices into [`ProgramPlan::funcs`].
@@ -66,6 +71,23 @@ fn mentioned(insn: &Insn) -> [Option<Reg>; 3] {
         Insn::Callx { reg } => [Some(*reg), None, None],
         Insn::LdInd { src, .. } => [Some(*src), None, None],
         _ => [None, None, None],
+    }
+}
+
+/// The register an instruction writes, if any (besides the r0..r5 a call clobbers).
+fn written(insn: &Insn) -> Option<Reg> {
+    match *insn {
+        Insn::Alu { dst, .. }
+        | Insn::Neg { dst, .. }
+        | Insn::MovSx { dst, .. }
+        | Insn::AddrSpaceCast { dst, .. }
+        | Insn::Endian { dst, .. }
+        | Insn::LdImm64 { dst, .. }
+        | Insn::Load { dst, .. } => Some(dst),
+        Insn::Atomic { op: AtomicOp::LoadAcquire, dst, .. } => Some(dst),
+        Insn::Atomic { op: AtomicOp::Cmpxchg, .. } => Some(Reg::R0),
+        Insn::Atomic { op, src, .. } if op.fetches() => Some(src),
+        _ => None,
     }
 }
 
@@ -130,6 +152,21 @@ impl ProgramPlan {
             plan.funcs[f].callees = callees;
         }
         plan.check_call_graph(prog)?;
+        // Alignment need flows from callees to callers; the graph is acyclic, so iterating to a
+        // fixed point terminates within the depth limit.
+        loop {
+            let mut changed = false;
+            for f in 0..plan.funcs.len() {
+                let need = plan.funcs[f].callees.iter().any(|&g| plan.funcs[g].needs_align);
+                if need && !plan.funcs[f].needs_align {
+                    plan.funcs[f].needs_align = true;
+                    changed = true;
+                }
+            }
+            if !changed {
+                break;
+            }
+        }
         Ok(plan)
     }
 
@@ -148,6 +185,7 @@ impl ProgramPlan {
         let mut out = 0u8;
         let mut inc = 0u8;
         let mut makes_calls = false;
+        let mut native_calls = false;
         let mut may_goto = false;
         for (i, insn) in insns.iter().enumerate().take(end).skip(start) {
             let pc = prog.pc(i);
@@ -158,6 +196,9 @@ impl ProgramPlan {
                     _ => {}
                 }
             }
+            if written(insn) == Some(Reg::R10) {
+                return Err(JitError::FramePointerWrite { pc });
+            }
             if let Some((off, size)) = fp_access(insn) {
                 let lo = off as i32;
                 if lo >= 0 || lo + size as i32 > 0 || -lo > MAX_BPF_STACK as i32 {
@@ -166,18 +207,22 @@ impl ProgramPlan {
                 deepest = deepest.max((-lo) as u32);
             }
             escapes |= fp_escapes(insn);
-            if insn.is_stack_arg_store() {
-                let Insn::Store { off, .. } = *insn else { unreachable!() };
-                let slot = store_slot(off).ok_or(JitError::StackArg { pc, off })?;
-                out = out.max(slot as u8 + 1);
-            } else if insn.is_stack_arg_load() {
-                let Insn::Load { off, .. } = *insn else { unreachable!() };
-                let slot = load_slot(off).ok_or(JitError::StackArg { pc, off })?;
-                inc = inc.max(slot as u8 + 1);
+            match *insn {
+                Insn::Store { dst: Reg::R11, off, .. } => {
+                    let slot = store_slot(off).ok_or(JitError::StackArg { pc, off })?;
+                    out = out.max(slot as u8 + 1);
+                }
+                Insn::Load { src: Reg::R11, off, .. } => {
+                    let slot = load_slot(off).ok_or(JitError::StackArg { pc, off })?;
+                    inc = inc.max(slot as u8 + 1);
+                }
+                _ => {}
             }
             match insn {
+                Insn::Call(CallTarget::Local(_)) => makes_calls = true,
                 Insn::Call(_) | Insn::Callx { .. } | Insn::LdAbs { .. } | Insn::LdInd { .. } => {
-                    makes_calls = true
+                    makes_calls = true;
+                    native_calls = true;
                 }
                 Insn::MayGoto { .. } => may_goto = true,
                 _ => {}
@@ -208,6 +253,8 @@ impl ProgramPlan {
             out_stack_args: out,
             in_stack_args: inc,
             makes_calls,
+            native_calls,
+            needs_align: native_calls,
             may_goto,
             callees: Vec::new(),
         })
@@ -289,6 +336,7 @@ mod tests {
         assert_eq!(plan.funcs.len(), 2);
         assert_eq!(plan.funcs[0].stack_depth, 32);
         assert!(plan.funcs[0].makes_calls);
+        assert!(!plan.funcs[0].needs_align);
         assert_eq!(plan.funcs[0].callees, vec![1]);
         assert_eq!(plan.funcs[1].callee_saved, vec![Reg::R6]);
         assert_eq!(plan.funcs[1].stack_depth, 0);

@@ -1,1 +1,18 @@
-//! kbpf facade: composes the ISA, verifier, interpreter and JITs (work in progress; see the issue tracker).
+//! kbpf: the Linux BPF verifier and JITs as a userspace library.
+//!
+//! This facade owns nothing but composition: reading a program from its file form, choosing an
+//! engine (interpreter or the host's JIT backend) and running it under the shared execution
+//! contract (docs/interfaces.md). Each subsystem lives in its own crate, re-exported here.
+//!
+//! Must not touch: instruction semantics, verification rules, code generation.
+
+mod engine;
+mod source;
+
+pub use engine::{Arch, Engine, RunError, RunOptions, backend, host_backend, run};
+pub use source::{Module, SourceError, SourceKind, parse_hex, read_module, read_program};
+
+pub use kbpf_interp as interp;
+pub use kbpf_isa as isa;
+pub use kbpf_jit as jit;
+pub use kbpf_kfunc as kfunc;

@@ -1,15 +1,23 @@
 //! Helpers and kfuncs as data.
 //!
-//! Owns: the registry that maps a helper id or kfunc BTF id to its name, argument count and the
-//! native function that runs it ([`NativeFn`]), shared by the interpreter (which calls the
-//! function pointer) and the JITs (which emit a call to its address). Prototypes for the verifier
-//! (argument kinds, flags, program types) grow here too.
+//! Owns: the registry that maps a helper id or kfunc BTF id to its name, prototype (argument
+//! kinds, return kind, `KF_*` flags, allowed program types) and the native function that runs it
+//! ([`NativeFn`]). The interpreter calls the function pointer, the JITs emit a call to its
+//! address, the verifier reads the prototype. Prototypes can be imported from BTF
+//! ([`btf_import`]).
 //!
 //! Must not touch: instruction semantics, verification logic, code generation.
 
+pub mod btf_import;
 mod native;
 pub mod profiles;
+mod proto;
 mod registry;
+pub mod testmod;
 
 pub use native::NativeFn;
+pub use proto::{ArgKind, ArgProto, KfuncFlags, Proto, RetKind};
 pub use registry::{FuncDesc, FuncKind, Registry, RegistryError};
+
+/// Most arguments of a kfunc or BPF function (`MAX_BPF_FUNC_ARGS`).
+pub const MAX_ARGS: usize = 12;

@@ -1,5 +1,7 @@
 //! Ready-made registries.
 
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use crate::native::NativeFn;
 use crate::registry::Registry;
 
@@ -33,5 +35,54 @@ pub fn conformance() -> Registry {
     for (id, name, f) in entries {
         r.add_helper(id, name, f).expect("distinct ids");
     }
+    r
+}
+
+static PRANDOM: AtomicU64 = AtomicU64::new(0x9e37_79b9_7f4a_7c15);
+
+/// `bpf_get_prandom_u32`: a splitmix64 stream, so that runs are reproducible in tests when the
+/// state is reset with [`reset_prandom`].
+extern "C" fn get_prandom_u32() -> u64 {
+    let mut z =
+        PRANDOM.fetch_add(0x9e37_79b9_7f4a_7c15, Ordering::Relaxed).wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    (z ^ (z >> 31)) & 0xffff_ffff
+}
+
+/// Restarts the `bpf_get_prandom_u32` stream (differential tests run each engine from the same
+/// state).
+pub fn reset_prandom() {
+    PRANDOM.store(0x9e37_79b9_7f4a_7c15, Ordering::Relaxed);
+}
+
+extern "C" fn ktime_get_ns() -> u64 {
+    static START: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+    START.get_or_init(std::time::Instant::now).elapsed().as_nanos() as u64
+}
+
+extern "C" fn get_smp_processor_id() -> u64 {
+    0
+}
+
+/// Kernel-numbered helpers that need no kernel objects: 5 `bpf_ktime_get_ns`, 7
+/// `bpf_get_prandom_u32`, 8 `bpf_get_smp_processor_id`.
+pub fn kernel() -> Registry {
+    let mut r = Registry::new();
+    let entries = [
+        (5, "bpf_ktime_get_ns", NativeFn::A0(ktime_get_ns)),
+        (7, "bpf_get_prandom_u32", NativeFn::A0(get_prandom_u32)),
+        (8, "bpf_get_smp_processor_id", NativeFn::A0(get_smp_processor_id)),
+    ];
+    for (id, name, f) in entries {
+        r.add_helper(id, name, f).expect("distinct ids");
+    }
+    r
+}
+
+/// The kernel helpers plus the test kfunc set (the CLI's default profile for `run`).
+pub fn testmod() -> Registry {
+    let mut r = kernel();
+    crate::testmod::register(&mut r).expect("test kfunc set is consistent");
     r
 }

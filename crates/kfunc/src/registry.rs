@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use thiserror::Error;
 
 use crate::native::NativeFn;
+use crate::proto::Proto;
 
 /// Whether a function is called as a helper (`call N`) or a kfunc (`call` with src 2).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -26,6 +27,8 @@ pub struct FuncDesc {
     pub kind: FuncKind,
     /// Native implementation, if this registry can run it.
     pub native: Option<NativeFn>,
+    /// Prototype for the verifier.
+    pub proto: Proto,
 }
 
 /// Registration failures.
@@ -42,6 +45,12 @@ pub enum RegistryError {
     /// Helpers take at most five arguments.
     #[error("helper {0} takes {1} arguments; helpers take at most 5")]
     TooManyHelperArgs(String, usize),
+    /// kfuncs take at most twelve (the kernel's `gen_kfunc_arg_proto` message).
+    #[error("Function {0} has {1} > 12 args")]
+    TooManyArgs(String, usize),
+    /// The native function's arity differs from the prototype's argument count.
+    #[error("{0}: native function takes {1} arguments, prototype {2}")]
+    ArityMismatch(String, usize, usize),
 }
 
 /// Helpers and kfuncs known to an engine.
@@ -57,26 +66,39 @@ impl Registry {
         Registry::default()
     }
 
-    /// Registers a helper with a native implementation.
+    /// Registers a helper with a native implementation and all-scalar arguments.
     pub fn add_helper(&mut self, id: i32, name: &str, f: NativeFn) -> Result<(), RegistryError> {
-        if f.arity() > 5 {
-            return Err(RegistryError::TooManyHelperArgs(name.to_string(), f.arity()));
-        }
-        self.insert(FuncKind::Helper, id, name, Some(f))
+        self.register(FuncKind::Helper, id, name, Proto::scalars(f.arity()), Some(f))
     }
 
-    /// Registers a kfunc with a native implementation.
+    /// Registers a kfunc with a native implementation and all-scalar arguments: one call for an
+    /// `extern "C"` Rust function of up to 12 `u64` parameters.
     pub fn add_kfunc(&mut self, btf_id: i32, name: &str, f: NativeFn) -> Result<(), RegistryError> {
-        self.insert(FuncKind::Kfunc, btf_id, name, Some(f))
+        self.register(FuncKind::Kfunc, btf_id, name, Proto::scalars(f.arity()), Some(f))
     }
 
-    fn insert(
+    /// Registers a function with a full prototype; `native` may be absent (verification only).
+    pub fn register(
         &mut self,
         kind: FuncKind,
         id: i32,
         name: &str,
+        proto: Proto,
         native: Option<NativeFn>,
     ) -> Result<(), RegistryError> {
+        let n = proto.args.len();
+        match kind {
+            FuncKind::Helper if n > 5 => return Err(RegistryError::TooManyHelperArgs(name.to_string(), n)),
+            FuncKind::Kfunc if n > crate::MAX_ARGS => {
+                return Err(RegistryError::TooManyArgs(name.to_string(), n));
+            }
+            _ => {}
+        }
+        if let Some(f) = native
+            && f.arity() != n
+        {
+            return Err(RegistryError::ArityMismatch(name.to_string(), f.arity(), n));
+        }
         let map = match kind {
             FuncKind::Helper => &mut self.helpers,
             FuncKind::Kfunc => &mut self.kfuncs,
@@ -84,7 +106,7 @@ impl Registry {
         if map.contains_key(&id) {
             return Err(RegistryError::Duplicate { kind, id });
         }
-        map.insert(id, FuncDesc { name: name.to_string(), id, kind, native });
+        map.insert(id, FuncDesc { name: name.to_string(), id, kind, native, proto });
         Ok(())
     }
 
@@ -96,6 +118,16 @@ impl Registry {
     /// kfunc by BTF id.
     pub fn kfunc(&self, btf_id: i32) -> Option<&FuncDesc> {
         self.kfuncs.get(&btf_id)
+    }
+
+    /// Helper by name.
+    pub fn helper_by_name(&self, name: &str) -> Option<&FuncDesc> {
+        self.helpers.values().find(|d| d.name == name)
+    }
+
+    /// kfunc by name.
+    pub fn kfunc_by_name(&self, name: &str) -> Option<&FuncDesc> {
+        self.kfuncs.values().find(|d| d.name == name)
     }
 
     /// All entries, helpers first, each group sorted by id.

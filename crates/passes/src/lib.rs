@@ -1,1 +1,59 @@
-//! Static passes over the instruction slice: subprograms, CFG, postorder, const-fold, liveness (work in progress; see the issue tracker).
+//! Static passes over the raw instruction slice, run before the verifier's symbolic walk, in the
+//! kernel's order (Linux 6.18 `bpf_check`): subprogram discovery and checks, instruction
+//! validation with ld_imm64 resolution, the CFG check, postorder, SCCs, register liveness.
+//! Constant folding with dead-branch pruning (a 2026-tree pass) is provided as a side table.
+//!
+//! Owns: pure functions from `&[RawInsn]` to side tables and the kernel's messages for the
+//! errors these passes report. Must not touch: abstract register state, the log buffer, maps
+//! (resolution is delegated to a [`check::Resolver`]).
+
+#![allow(clippy::needless_range_loop)] // index-based loops mirror the kernel passes
+
+pub mod cfg;
+pub mod check;
+pub mod const_fold;
+mod error;
+pub mod liveness;
+pub mod postorder;
+pub mod raw;
+pub mod scc;
+pub mod subprogs;
+pub mod successors;
+
+pub use error::{Errno, PassError, PassErrorKind};
+
+use kbpf_isa::RawInsn;
+
+/// Everything the static passes computed for one program.
+#[derive(Clone, Debug, Default)]
+pub struct StaticInfo {
+    /// Subprogram table.
+    pub subprogs: subprogs::Subprogs,
+    /// CFG marks (prune points, jump points, forced checkpoints).
+    pub cfg: cfg::Cfg,
+    /// Postorder per subprogram.
+    pub postorder: postorder::Postorder,
+    /// SCC id per instruction.
+    pub scc: Vec<u32>,
+    /// Registers live before each instruction.
+    pub live_regs: Vec<u16>,
+}
+
+/// Runs the passes in the kernel's order, stopping at the first error.
+///
+/// `privileged` allows back-edges; `helper_args` gives helper parameter counts for liveness.
+pub fn run_static_passes(
+    slots: &[RawInsn],
+    privileged: bool,
+    resolver: &mut dyn check::Resolver,
+    helper_args: &dyn Fn(i32) -> Option<u8>,
+) -> Result<StaticInfo, PassError> {
+    let mut subprogs = subprogs::add_subprogs(slots)?;
+    subprogs::check_subprogs(slots, &mut subprogs)?;
+    check::check_and_resolve_insns(slots, resolver)?;
+    let cfg = cfg::check_cfg(slots, privileged)?;
+    let postorder = postorder::compute_postorder(slots, &subprogs);
+    let scc = scc::compute_scc(slots);
+    let live_regs = liveness::compute_live_registers(slots, &postorder, helper_args);
+    Ok(StaticInfo { subprogs, cfg, postorder, scc, live_regs })
+}

@@ -1,1 +1,167 @@
-//! The kernel-faithful verifier: abstract state, bounds, pruning, precision, log (work in progress; see the issue tracker).
+//! The kernel-faithful BPF verifier (Linux 6.18, privileged loader): symbolic execution of every
+//! path with tnum + 64/32-bit range tracking, stack slot tracking with spills, maps, packets,
+//! bpf-to-bpf calls, checkpoints and pruning, and the kernel's log and error lines.
+//!
+//! Owns: abstract state, transfer functions, pruning, the verifier log and every verifier error
+//! string (in [`messages`]). Must not touch: instruction encoding (kbpf-isa), static passes
+//! (kbpf-passes), execution. See `README.md` for the list of implemented kernel behaviours.
+
+mod alu;
+mod backtrack;
+pub mod bounds;
+mod branch;
+mod calls;
+mod ctx;
+pub mod disasm;
+mod do_check;
+pub mod helper_names;
+mod helpers;
+pub mod log;
+mod mem;
+pub mod messages;
+pub mod scalar_ops;
+pub mod state;
+mod states;
+pub mod tnum;
+
+pub use kbpf_passes::Errno;
+pub use messages::Reject;
+
+use kbpf_isa::RawInsn;
+use thiserror::Error;
+
+/// Linked-scalar flag in `RegState::id`: this register = base + `off` (`BPF_ADD_CONST`).
+pub const ADD_CONST: u32 = 1 << 31;
+/// Processed-instruction budget (`BPF_COMPLEXITY_LIMIT_INSNS`).
+pub const COMPLEXITY_LIMIT_INSNS: u64 = 1_000_000;
+/// Pending-branch limit (`BPF_COMPLEXITY_LIMIT_JMP_SEQ`).
+pub const COMPLEXITY_LIMIT_JMP_SEQ: usize = 8192;
+
+/// Program types.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum ProgType {
+    /// `BPF_PROG_TYPE_SOCKET_FILTER` (`__sk_buff` context).
+    #[default]
+    SocketFilter,
+    /// `BPF_PROG_TYPE_XDP` (`xdp_md` context, packet pointers).
+    Xdp,
+    /// `BPF_PROG_TYPE_SYSCALL` (context = user buffer, any offset below 64K).
+    Syscall,
+    /// Userspace embedding: the context is a buffer of `ctx_size` bytes.
+    Mem {
+        /// Context size in bytes.
+        ctx_size: u32,
+    },
+}
+
+/// Map types the verifier models.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum MapKind {
+    /// `BPF_MAP_TYPE_HASH`.
+    #[default]
+    Hash,
+    /// `BPF_MAP_TYPE_ARRAY`.
+    Array,
+}
+
+/// A map the program may reference through `ld_imm64` with `BPF_PSEUDO_MAP_FD`.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct MapDef {
+    /// The fd number used in the instructions.
+    pub fd: i32,
+    /// Map name (printed as `map=<name>`).
+    pub name: String,
+    /// Type.
+    pub kind: MapKind,
+    /// Key size in bytes.
+    pub key_size: u32,
+    /// Value size in bytes.
+    pub value_size: u32,
+    /// Maximum entries.
+    pub max_entries: u32,
+}
+
+/// Verification options.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VerifyOptions {
+    /// Program type.
+    pub prog_type: ProgType,
+    /// Log level bits: 1 basic, 2 verbose, 4 stats.
+    pub log_level: u32,
+    /// Maps by fd.
+    pub maps: Vec<MapDef>,
+    /// Privileged loader (CAP_BPF + CAP_PERFMON); unprivileged mode is not modelled beyond
+    /// back-edges.
+    pub privileged: bool,
+    /// GPL-compatible license.
+    pub gpl: bool,
+}
+
+impl Default for VerifyOptions {
+    fn default() -> Self {
+        VerifyOptions {
+            prog_type: ProgType::SocketFilter,
+            log_level: 0,
+            maps: Vec::new(),
+            privileged: true,
+            gpl: true,
+        }
+    }
+}
+
+/// Counters the kernel prints in its `processed ...` line.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Instructions simulated.
+    pub processed_insns: u64,
+    /// Checkpoints created.
+    pub total_states: u64,
+    /// Most checkpoints alive at once.
+    pub peak_states: u64,
+    /// Most checkpoints examined at one instruction.
+    pub max_states_per_insn: u64,
+    /// Always 0 in 6.18.
+    pub mark_read: u64,
+}
+
+/// A rejection: errno, the kernel's last error line and the instruction it concerns.
+#[derive(Clone, Debug, PartialEq, Eq, Error)]
+#[error("{message} (insn {insn})")]
+pub struct VerifierError {
+    errno: Errno,
+    message: String,
+    insn: usize,
+}
+
+impl VerifierError {
+    /// The errno the kernel returns.
+    pub fn errno(&self) -> Errno {
+        self.errno
+    }
+    /// The kernel's last error line.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+    /// Instruction index.
+    pub fn insn(&self) -> usize {
+        self.insn
+    }
+}
+
+/// Result of [`verify`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VerifyOutcome {
+    /// Whether the program was accepted.
+    pub accepted: bool,
+    /// The rejection, if any.
+    pub error: Option<VerifierError>,
+    /// The log at the requested level.
+    pub log: String,
+    /// Counters.
+    pub stats: Stats,
+}
+
+/// Verifies `slots` as the kernel would load them.
+pub fn verify(slots: &[RawInsn], opts: &VerifyOptions) -> VerifyOutcome {
+    do_check::run(slots, opts)
+}

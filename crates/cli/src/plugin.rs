@@ -1,0 +1,90 @@
+//! The bpf_conformance plugin protocol (shared/docs/conformance-format.md §4).
+
+use std::io::Read;
+use std::process::ExitCode;
+
+use kbpf::isa::Program;
+use kbpf::{Engine, RunOptions};
+
+/// Whether the binary was started under a name ending in `plugin` (e.g. a `kbpf-plugin` link).
+pub fn invoked_as_plugin() -> bool {
+    std::env::args_os()
+        .next()
+        .and_then(|a| std::path::Path::new(&a).file_name().map(|n| n.to_string_lossy().ends_with("plugin")))
+        .unwrap_or(false)
+}
+
+/// Runner-style argv: `[mem-hex] [--jit|--interpret|--engine E] ...`; memory only if the first
+/// argument does not start with `--`.
+pub fn main_from_argv() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let mut mem = None;
+    let mut engine = Engine::Interp;
+    let mut it = args.iter().peekable();
+    if let Some(first) = it.peek()
+        && !first.starts_with("--")
+    {
+        mem = it.next().map(String::as_str);
+    }
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--jit" => engine = Engine::Jit,
+            "--interpret" | "--interp" => engine = Engine::Interp,
+            "--engine" => match it.next().map(String::as_str) {
+                Some("jit") => engine = Engine::Jit,
+                Some("interp") => engine = Engine::Interp,
+                other => {
+                    eprintln!("kbpf plugin: bad --engine {other:?}");
+                    return ExitCode::from(2);
+                }
+            },
+            // Options of other plugins (`--elf`, `--profile`) are not ours: refuse clearly.
+            other => {
+                eprintln!("kbpf plugin: unsupported option {other}");
+                return ExitCode::from(2);
+            }
+        }
+    }
+    run(mem, engine)
+}
+
+/// Reads the program from stdin, runs it, prints r0 in hex.
+pub fn run(mem: Option<&str>, engine: Engine) -> ExitCode {
+    let mut text = String::new();
+    if let Err(e) = std::io::stdin().read_to_string(&mut text) {
+        println!("cannot read the program from stdin: {e}");
+        return ExitCode::from(2);
+    }
+    let bytes = match kbpf::parse_hex(&text) {
+        Ok(b) => b,
+        Err(e) => {
+            println!("program: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let mut mem = match mem.map(kbpf::parse_hex).transpose() {
+        Ok(m) => m.unwrap_or_default(),
+        Err(e) => {
+            println!("memory: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let prog = match Program::from_bytes(&bytes) {
+        Ok(p) => p,
+        Err(e) => {
+            println!("{e}");
+            return ExitCode::from(1);
+        }
+    };
+    let registry = kbpf::kfunc::profiles::conformance();
+    match kbpf::run(&prog, engine, &registry, &mut mem, RunOptions::default()) {
+        Ok(r0) => {
+            println!("{r0:x}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            println!("{e}");
+            ExitCode::from(1)
+        }
+    }
+}

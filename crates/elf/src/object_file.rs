@@ -1,0 +1,375 @@
+//! Programs, maps and functions out of a BPF ELF object (libbpf's conventions).
+
+use std::collections::HashMap;
+
+use kbpf_isa::{FuncDecl, RawInsn};
+use object::{Object as _, ObjectSection, ObjectSymbol, RelocationTarget, SectionIndex};
+use thiserror::Error;
+
+use crate::btf::{self, Btf, BtfError, BtfType, Linkage};
+
+/// Why an object could not be loaded.
+#[derive(Debug, Error)]
+pub enum ElfError {
+    /// Not an ELF file, or a malformed one.
+    #[error("ELF: {0}")]
+    Object(#[from] object::Error),
+    /// Not a BPF object.
+    #[error("ELF: machine is not BPF")]
+    NotBpf,
+    /// Bad BTF.
+    #[error(transparent)]
+    Btf(#[from] BtfError),
+    /// A relocation kbpf does not understand.
+    #[error("ELF: section {section}: relocation at insn {insn}: {what}")]
+    Reloc {
+        /// Section name.
+        section: String,
+        /// Slot index.
+        insn: usize,
+        /// What is wrong.
+        what: String,
+    },
+    /// A BTF-defined map whose shape is not understood.
+    #[error("ELF: map {0}: {1}")]
+    Map(String, String),
+}
+
+/// A map the object defines (BTF `.maps`, legacy `maps`, or a global-data section).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MapDef {
+    /// Name (`.rodata` etc. for global data).
+    pub name: String,
+    /// `bpf_map_type` number (1 hash, 2 array, ...).
+    pub map_type: u32,
+    /// Key size in bytes.
+    pub key_size: u32,
+    /// Value size in bytes.
+    pub value_size: u32,
+    /// Capacity.
+    pub max_entries: u32,
+    /// Map flags.
+    pub flags: u32,
+    /// Initial contents of a global-data map.
+    pub data: Option<Vec<u8>>,
+}
+
+/// One loadable program, linked with the subprograms it calls.
+#[derive(Clone, Debug)]
+pub struct ElfProgram {
+    /// Function symbol name.
+    pub name: String,
+    /// Section name (`socket`, `xdp`, `tc`, ...), which implies the program type.
+    pub section: String,
+    /// Linked instruction slots. `ld_imm64` of maps carries `src = 1` (map) or `2` (map value)
+    /// and the map's index in [`Object::maps`] as `imm`.
+    pub slots: Vec<RawInsn>,
+    /// Functions with their argument counts (from BTF), main program first.
+    pub funcs: Vec<FuncDecl>,
+}
+
+/// A parsed object.
+#[derive(Clone, Debug)]
+pub struct Object {
+    /// Programs in section order.
+    pub programs: Vec<ElfProgram>,
+    /// Maps, indexed by the `imm` of map references.
+    pub maps: Vec<MapDef>,
+    /// Contents of the `license` section.
+    pub license: String,
+    /// The object's BTF, if any.
+    pub btf: Option<Btf>,
+}
+
+const DATA_SECTIONS: [&str; 3] = [".rodata", ".data", ".bss"];
+
+fn slots_of(data: &[u8]) -> Vec<RawInsn> {
+    data.chunks_exact(8)
+        .map(|c| RawInsn::from_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]))
+        .collect()
+}
+
+impl Object {
+    /// Parses an ELF object.
+    pub fn parse(bytes: &[u8]) -> Result<Object, ElfError> {
+        let file = object::File::parse(bytes)?;
+        if file.architecture() != object::Architecture::Bpf {
+            return Err(ElfError::NotBpf);
+        }
+        let section_data =
+            |name: &str| -> Option<&[u8]> { file.section_by_name(name).and_then(|s| s.data().ok()) };
+        let btf_raw = section_data(".BTF");
+        let btf = btf_raw.map(Btf::parse).transpose()?;
+        let func_info = match (btf_raw, section_data(".BTF.ext")) {
+            (Some(b), Some(ext)) => btf::parse_func_info(ext, btf::strings(b)?)?,
+            _ => Vec::new(),
+        };
+        let license = section_data("license")
+            .map(|d| String::from_utf8_lossy(d.split(|&b| b == 0).next().unwrap_or(&[])).into_owned())
+            .unwrap_or_default();
+
+        let mut maps = Vec::new();
+        let mut map_syms: HashMap<String, usize> = HashMap::new();
+        let mut data_maps: HashMap<SectionIndex, usize> = HashMap::new();
+        load_maps(&file, btf.as_ref(), &mut maps, &mut map_syms, &mut data_maps)?;
+
+        let text = file.section_by_name(".text");
+        let text_slots = text.as_ref().and_then(|s| s.data().ok()).map(slots_of).unwrap_or_default();
+        let text_idx = text.as_ref().map(|s| s.index());
+
+        let mut programs = Vec::new();
+        for sec in file.sections() {
+            let Ok(name) = sec.name() else { continue };
+            if Some(sec.index()) == text_idx || sec.kind() != object::SectionKind::Text || sec.size() == 0 {
+                continue;
+            }
+            let data = sec.data()?;
+            for sym in file
+                .symbols()
+                .filter(|s| s.section_index() == Some(sec.index()) && s.kind() == object::SymbolKind::Text)
+            {
+                let start = (sym.address() / 8) as usize;
+                let len = if sym.size() > 0 { (sym.size() / 8) as usize } else { data.len() / 8 - start };
+                let prog = link_program(
+                    &file,
+                    &sec,
+                    start,
+                    len,
+                    &text_slots,
+                    text_idx,
+                    &map_syms,
+                    &data_maps,
+                    btf.as_ref(),
+                    &func_info,
+                )?;
+                programs.push(ElfProgram {
+                    name: sym.name().unwrap_or("").to_string(),
+                    section: name.to_string(),
+                    ..prog
+                });
+            }
+        }
+        Ok(Object { programs, maps, license, btf })
+    }
+}
+
+fn load_maps(
+    file: &object::File<'_>,
+    btf: Option<&Btf>,
+    maps: &mut Vec<MapDef>,
+    map_syms: &mut HashMap<String, usize>,
+    data_maps: &mut HashMap<SectionIndex, usize>,
+) -> Result<(), ElfError> {
+    if let (Some(sec), Some(btf)) = (file.section_by_name(".maps"), btf) {
+        // BTF-defined maps: the DATASEC `.maps` lists one VAR per map, whose struct members
+        // `type`, `max_entries` (pointers to arrays whose length is the value) and `key`/`value`
+        // (pointers to the types) describe it.
+        for (_, t) in btf.iter() {
+            let BtfType::DataSec { name, vars, .. } = t else { continue };
+            if name != ".maps" {
+                continue;
+            }
+            for &(var, _, _) in vars {
+                let Some(BtfType::Var { name, type_id, .. }) = btf.get(var) else { continue };
+                let def = btf_map(btf, name, *type_id)?;
+                map_syms.insert(name.clone(), maps.len());
+                maps.push(def);
+            }
+        }
+        let _ = sec;
+    }
+    if let Some(sec) = file.section_by_name("maps") {
+        // Legacy `struct bpf_map_def { type, key_size, value_size, max_entries, map_flags }`.
+        let data = sec.data()?;
+        for sym in file.symbols().filter(|s| s.section_index() == Some(sec.index())) {
+            let off = sym.address() as usize;
+            let word = |i: usize| {
+                data.get(off + 4 * i..off + 4 * i + 4).map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+            };
+            let name = sym.name().unwrap_or("").to_string();
+            let (Some(t), Some(k), Some(v), Some(m)) = (word(0), word(1), word(2), word(3)) else {
+                return Err(ElfError::Map(name, "truncated bpf_map_def".into()));
+            };
+            map_syms.insert(name.clone(), maps.len());
+            maps.push(MapDef {
+                name,
+                map_type: t,
+                key_size: k,
+                value_size: v,
+                max_entries: m,
+                flags: word(4).unwrap_or(0),
+                data: None,
+            });
+        }
+    }
+    for sec in file.sections() {
+        let Ok(name) = sec.name() else { continue };
+        if DATA_SECTIONS.iter().any(|d| name == *d || name.starts_with(&format!("{d}."))) && sec.size() > 0 {
+            let data =
+                if name.starts_with(".bss") { vec![0; sec.size() as usize] } else { sec.data()?.to_vec() };
+            data_maps.insert(sec.index(), maps.len());
+            maps.push(MapDef {
+                name: name.to_string(),
+                map_type: 2,
+                key_size: 4,
+                value_size: sec.size() as u32,
+                max_entries: 1,
+                flags: 0,
+                data: Some(data),
+            });
+        }
+    }
+    Ok(())
+}
+
+fn btf_map(btf: &Btf, name: &str, type_id: u32) -> Result<MapDef, ElfError> {
+    let bad = |what: &str| ElfError::Map(name.to_string(), what.to_string());
+    let Some((_, BtfType::Struct { members, .. })) = btf.resolve(type_id) else {
+        return Err(bad("not a struct"));
+    };
+    let mut def = MapDef {
+        name: name.to_string(),
+        map_type: 0,
+        key_size: 0,
+        value_size: 0,
+        max_entries: 0,
+        flags: 0,
+        data: None,
+    };
+    for m in members {
+        // `__uint(x, N)` is `int (*x)[N]`; `__type(x, T)` is `T *x`.
+        let pointee = match btf.resolve(m.type_id) {
+            Some((_, BtfType::Ptr { type_id })) => *type_id,
+            _ => continue,
+        };
+        let array_len = || match btf.resolve(pointee) {
+            Some((_, BtfType::Array { nelems, .. })) => Some(*nelems),
+            _ => None,
+        };
+        match m.name.as_str() {
+            "type" => def.map_type = array_len().ok_or_else(|| bad("bad type"))?,
+            "max_entries" => def.max_entries = array_len().ok_or_else(|| bad("bad max_entries"))?,
+            "map_flags" => def.flags = array_len().ok_or_else(|| bad("bad map_flags"))?,
+            "key_size" => def.key_size = array_len().ok_or_else(|| bad("bad key_size"))?,
+            "value_size" => def.value_size = array_len().ok_or_else(|| bad("bad value_size"))?,
+            "key" => def.key_size = btf.size_of(pointee).ok_or_else(|| bad("key has no size"))? as u32,
+            "value" => def.value_size = btf.size_of(pointee).ok_or_else(|| bad("value has no size"))? as u32,
+            _ => {}
+        }
+    }
+    Ok(def)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn link_program(
+    file: &object::File<'_>,
+    sec: &object::Section<'_, '_>,
+    start: usize,
+    len: usize,
+    text: &[RawInsn],
+    text_idx: Option<SectionIndex>,
+    map_syms: &HashMap<String, usize>,
+    data_maps: &HashMap<SectionIndex, usize>,
+    btf: Option<&Btf>,
+    func_info: &[btf::FuncInfo],
+) -> Result<ElfProgram, ElfError> {
+    let sec_name = sec.name().unwrap_or("").to_string();
+    let all = slots_of(sec.data()?);
+    let mut slots: Vec<RawInsn> = all.get(start..start + len).unwrap_or(&[]).to_vec();
+    let text_base = slots.len();
+    let mut uses_text = false;
+    let reloc_err = |section: &str, insn: usize, what: String| ElfError::Reloc {
+        section: section.to_string(),
+        insn,
+        what,
+    };
+    let apply = |slots: &mut Vec<RawInsn>,
+                 at: usize,
+                 rel: &object::Relocation,
+                 section: &str|
+     -> Result<bool, ElfError> {
+        let RelocationTarget::Symbol(si) = rel.target() else {
+            return Err(reloc_err(section, at, "relocation without a symbol".into()));
+        };
+        let sym = file.symbol_by_index(si)?;
+        let sym_name = sym.name().unwrap_or("").to_string();
+        let code = slots
+            .get(at)
+            .map(|s| s.code)
+            .ok_or_else(|| reloc_err(section, at, "outside the section".into()))?;
+        if code == 0x85 {
+            // Call into .text: target = symbol offset + imm + 1 (clang's encoding for both
+            // section symbols and function symbols).
+            if sym.section_index() != text_idx {
+                return Err(reloc_err(section, at, format!("call to {sym_name} outside .text")));
+            }
+            let target = (sym.address() / 8) as i64 + slots[at].imm as i64 + 1;
+            slots[at].imm = (text_base as i64 + target - at as i64 - 1) as i32;
+            return Ok(true);
+        }
+        if code == 0x18 {
+            if let Some(&idx) = map_syms.get(&sym_name) {
+                slots[at].src = 1;
+                slots[at].imm = idx as i32;
+                return Ok(false);
+            }
+            if let Some(&idx) = sym.section_index().and_then(|s| data_maps.get(&s)) {
+                let off = sym.address() as i64 + slots[at].imm as i64;
+                slots[at].src = 2;
+                slots[at].imm = idx as i32;
+                if let Some(next) = slots.get_mut(at + 1) {
+                    next.imm = off as i32;
+                }
+                return Ok(false);
+            }
+            if sym.section_index() == text_idx {
+                // Function pointer (callbacks): BPF_PSEUDO_FUNC with a relative offset.
+                let target = (sym.address() / 8) as i64 + slots[at].imm as i64 / 8;
+                slots[at].src = 4;
+                slots[at].imm = (text_base as i64 + target - at as i64 - 1) as i32;
+                return Ok(true);
+            }
+        }
+        Err(reloc_err(section, at, format!("unsupported relocation against {sym_name}")))
+    };
+    // Relocations of the program's own range, then of .text (appended once, whole).
+    for (off, rel) in sec.relocations() {
+        let insn = (off / 8) as usize;
+        if (start..start + len).contains(&insn) {
+            uses_text |= apply(&mut slots, insn - start, &rel, &sec_name)?;
+        }
+    }
+    if uses_text && sec.index() != text_idx.unwrap_or(SectionIndex(usize::MAX)) {
+        slots.extend_from_slice(text);
+        if let Some(tsec) = text_idx.and_then(|i| file.section_by_index(i).ok()) {
+            for (off, rel) in tsec.relocations() {
+                let at = text_base + (off / 8) as usize;
+                apply(&mut slots, at, &rel, ".text")?;
+            }
+        }
+    }
+    let mut funcs = Vec::new();
+    for fi in func_info {
+        let pc = if fi.section == sec_name {
+            match (fi.insn as usize).checked_sub(start) {
+                Some(pc) if pc < len => pc,
+                _ => continue,
+            }
+        } else if fi.section == ".text" && uses_text {
+            text_base + fi.insn as usize
+        } else {
+            continue;
+        };
+        let (name, nargs, global) = match btf.and_then(|b| Some((b.get(fi.type_id)?, b))) {
+            Some((BtfType::Func { name, linkage, .. }, b)) => (
+                name.clone(),
+                b.func_params(fi.type_id).map_or(0, |p| p.len()) as u32,
+                *linkage == Linkage::Global,
+            ),
+            _ => (String::new(), 0, false),
+        };
+        funcs.push(FuncDecl { pc, name, nargs, global });
+    }
+    funcs.sort_by_key(|f| f.pc);
+    Ok(ElfProgram { name: String::new(), section: sec_name, slots, funcs })
+}

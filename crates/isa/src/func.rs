@@ -1,0 +1,17 @@
+//! Function declarations that travel beside the instructions (BTF `func_info`, `.func`).
+
+/// A declared function: where it starts and how many arguments it takes.
+///
+/// The verifier and the JITs learn a subprogram's argument count (and so its stack arguments)
+/// only from these, like the kernel learns it from BTF `FUNC_PROTO`.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct FuncDecl {
+    /// Slot index of the first instruction.
+    pub pc: usize,
+    /// Name.
+    pub name: String,
+    /// Number of parameters (may exceed the 12 allowed: the verifier rejects it then).
+    pub nargs: u32,
+    /// Global linkage (verified independently by the kernel).
+    pub global: bool,
+}

@@ -1,0 +1,152 @@
+//! Prototypes as data: what each argument must be, what comes back, and the kfunc flags.
+
+/// What the verifier must prove about one argument.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ArgKind {
+    /// Any scalar.
+    Scalar,
+    /// A scalar whose value must be known (`__k`).
+    Const,
+    /// Size of the memory argument just before it (`__sz`; `__szk` adds [`ArgKind::Const`]).
+    MemSize {
+        /// Must be a known constant (`__szk`).
+        constant: bool,
+    },
+    /// Pointer to memory of the size given by the next argument, or of a fixed size.
+    Mem {
+        /// Fixed size in bytes, when no size argument follows.
+        size: Option<u32>,
+        /// Memory may be uninitialised (the callee writes it; `__uninit`).
+        uninit: bool,
+    },
+    /// The program's context.
+    Ctx,
+    /// Pointer to a kernel object of the named BTF struct.
+    BtfId(String),
+    /// `struct bpf_dynptr *`.
+    Dynptr,
+    /// Iterator state `struct bpf_iter_<name> *` (`__iter`, or the first argument of iterator kfuncs).
+    Iter(String),
+    /// Pointer to a read-only, NUL-terminated constant string (`__str`).
+    ConstStr,
+    /// `struct bpf_timer *`.
+    Timer,
+    /// A map pointer (`__map`, or `struct bpf_map *`).
+    Map,
+    /// Arena pointer (`__arena`): register arguments only.
+    Arena,
+    /// `struct bpf_prog_aux *` (`__prog`): supplied by the verifier, register only.
+    ProgAux,
+    /// Ignored by the verifier (`__ign`).
+    Ignored,
+    /// Pointer to a callback subprogram.
+    Callback,
+}
+
+/// One argument.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ArgProto {
+    /// Parameter name as in the prototype (suffixes included), used in messages.
+    pub name: String,
+    /// The check.
+    pub kind: ArgKind,
+    /// NULL is allowed (`__opt`, `__nullable`).
+    pub nullable: bool,
+}
+
+impl ArgProto {
+    /// A plain scalar parameter.
+    pub fn scalar(name: &str) -> ArgProto {
+        ArgProto { name: name.to_string(), kind: ArgKind::Scalar, nullable: false }
+    }
+}
+
+/// What a call leaves in r0.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RetKind {
+    /// Nothing meaningful (r0 becomes unknown scalar for helpers returning void).
+    Void,
+    /// A scalar.
+    Scalar,
+    /// Pointer to a kernel object of the named BTF struct.
+    BtfId(String),
+    /// Pointer to memory of a known size.
+    Mem(u32),
+    /// Pointer to a map value (helpers like `bpf_map_lookup_elem`).
+    MapValue,
+}
+
+/// kfunc flags (`KF_*`), as a small bit set.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct KfuncFlags(u32);
+
+macro_rules! flags {
+    ($($name:ident = $bit:expr, $doc:literal;)*) => {
+        impl KfuncFlags {
+            $(#[doc = $doc] pub const $name: KfuncFlags = KfuncFlags(1 << $bit);)*
+            /// Every flag with its kernel name.
+            pub const NAMED: &'static [(KfuncFlags, &'static str)] =
+                &[$((KfuncFlags::$name, concat!("KF_", stringify!($name))),)*];
+        }
+    };
+}
+
+flags! {
+    ACQUIRE = 0, "Returns a referenced object that must be released.";
+    RELEASE = 1, "Releases the referenced object in r1.";
+    RET_NULL = 2, "May return NULL.";
+    SLEEPABLE = 5, "Only in sleepable programs.";
+    DESTRUCTIVE = 6, "Destructive (needs CAP_SYS_BOOT).";
+    RCU = 7, "Arguments may be RCU-protected pointers.";
+    ITER_NEW = 8, "Iterator constructor.";
+    ITER_NEXT = 9, "Iterator step.";
+    ITER_DESTROY = 10, "Iterator destructor.";
+    RCU_PROTECTED = 11, "Only inside an RCU read section.";
+    FASTCALL = 12, "Callee preserves caller-saved registers it does not use.";
+}
+
+impl KfuncFlags {
+    /// No flags.
+    pub const NONE: KfuncFlags = KfuncFlags(0);
+
+    /// Whether every flag of `other` is set.
+    pub fn contains(self, other: KfuncFlags) -> bool {
+        self.0 & other.0 == other.0
+    }
+
+    /// Kernel names of the flags set.
+    pub fn names(self) -> Vec<&'static str> {
+        KfuncFlags::NAMED.iter().filter(|(f, _)| self.contains(*f)).map(|(_, n)| *n).collect()
+    }
+}
+
+impl std::ops::BitOr for KfuncFlags {
+    type Output = KfuncFlags;
+    fn bitor(self, rhs: KfuncFlags) -> KfuncFlags {
+        KfuncFlags(self.0 | rhs.0)
+    }
+}
+
+/// A full prototype.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Proto {
+    /// Arguments in order (up to 12 for kfuncs, 5 for helpers).
+    pub args: Vec<ArgProto>,
+    /// Return.
+    pub ret: Option<RetKind>,
+    /// kfunc flags.
+    pub flags: KfuncFlags,
+    /// Program types allowed to call it (`None`: all).
+    pub prog_types: Option<Vec<String>>,
+}
+
+impl Proto {
+    /// `n` scalar arguments returning a scalar.
+    pub fn scalars(n: usize) -> Proto {
+        Proto {
+            args: (0..n).map(|i| ArgProto::scalar(&format!("a{}", i + 1))).collect(),
+            ret: Some(RetKind::Scalar),
+            ..Proto::default()
+        }
+    }
+}

@@ -1,0 +1,249 @@
+//! The test kfunc set: kbpf's mirror of the kernel's `bpf_testmod` kfuncs that the
+//! stack-argument selftests call (stack-args.md §7a), plus kbpf's own 6/7/8/12-argument and
+//! acquire/release kfuncs. Each returns the sum of its scalar arguments plus the listed term.
+
+use std::sync::atomic::{AtomicI64, Ordering};
+
+use crate::native::NativeFn;
+use crate::proto::{ArgKind, ArgProto, KfuncFlags, Proto, RetKind};
+use crate::registry::{FuncKind, Registry};
+
+/// First BTF id kbpf hands to the test set (far above vmlinux ids).
+pub const TESTMOD_BASE_ID: i32 = 0x4000_0000;
+
+// Pointer arguments arrive as host addresses the verifier has proven readable for the
+// prototype's size. Reading them is the one thing these natives do across the JIT boundary.
+#[allow(unsafe_code)]
+fn read<T: Copy + Default>(addr: u64, off: u64) -> T {
+    if addr == 0 {
+        return T::default();
+    }
+    // SAFETY: the verifier checked that `addr` points to an object of the argument's BTF type
+    // (or to `size` readable bytes) for the whole call, and `off + size_of::<T>()` stays inside
+    // it; the read is unaligned-safe.
+    unsafe { std::ptr::read_unaligned((addr + off) as *const T) }
+}
+
+fn pass1_x0(p: u64) -> u64 {
+    read::<i32>(p, 0) as i64 as u64
+}
+
+fn pass1_x1(p: u64) -> u64 {
+    read::<i32>(p, 4) as i64 as u64
+}
+
+fn sum(v: &[u64]) -> u64 {
+    v.iter().fold(0u64, |s, x| s.wrapping_add(*x))
+}
+
+fn weighted(v: &[u64]) -> u64 {
+    v.iter().enumerate().fold(0u64, |s, (i, x)| s.wrapping_add(x.wrapping_mul(i as u64 + 1)))
+}
+
+type U = u64;
+
+extern "C" fn stack_arg(a: U, b: U, c: U, d: U, e: U, f: U, g: U, h: U, i: U, j: U) -> U {
+    sum(&[a, b, c, d, e, f, g, h, i, j])
+}
+extern "C" fn stack_arg_ptr(a: U, b: U, c: U, d: U, e: U, f: U, g: U, h: U, i: U, p: U) -> U {
+    sum(&[a, b, c, d, e, f, g, h, i, pass1_x0(p), pass1_x1(p)])
+}
+extern "C" fn stack_arg_mix(a: U, b: U, c: U, d: U, e: U, f: U, g: U, p: U, h: U, q: U) -> U {
+    sum(&[a, b, c, d, e, f, g, pass1_x0(p), h, pass1_x1(q)])
+}
+extern "C" fn stack_arg_dynptr(a: U, b: U, c: U, d: U, e: U, f: U, g: U, h: U, i: U, ptr: U) -> U {
+    // struct bpf_dynptr_kern { void *data; u32 size; u32 offset; }: the low 24 bits of `size`
+    // are the length, the high bits type and flags.
+    let size = read::<u32>(ptr, 8) as u64 & 0x00ff_ffff;
+    sum(&[a, b, c, d, e, f, g, h, i, size])
+}
+extern "C" fn stack_arg_mem(a: U, b: U, c: U, d: U, e: U, mem: U, len: U) -> U {
+    let bytes: u64 = (0..len.min(1 << 20)).map(|k| read::<u8>(mem, k) as u64).sum();
+    sum(&[a, b, c, d, e, bytes])
+}
+extern "C" fn stack_arg_iter(a: U, b: U, c: U, d: U, e: U, f: U, g: U, h: U, i: U, it: U) -> U {
+    // struct bpf_iter_testmod_seq (kernel view) { s64 value; int cnt; }.
+    sum(&[a, b, c, d, e, f, g, h, i, read::<i64>(it, 0) as u64])
+}
+extern "C" fn stack_arg_ignore_ptr(a: U, b: U, c: U, d: U, e: U, f: U, g: U, h: U, i: U, _p: U) -> U {
+    sum(&[a, b, c, d, e, f, g, h, i])
+}
+extern "C" fn weighted6(a: U, b: U, c: U, d: U, e: U, f: U) -> U {
+    weighted(&[a, b, c, d, e, f])
+}
+extern "C" fn weighted7(a: U, b: U, c: U, d: U, e: U, f: U, g: U) -> U {
+    weighted(&[a, b, c, d, e, f, g])
+}
+extern "C" fn weighted8(a: U, b: U, c: U, d: U, e: U, f: U, g: U, h: U) -> U {
+    weighted(&[a, b, c, d, e, f, g, h])
+}
+extern "C" fn weighted12(a: U, b: U, c: U, d: U, e: U, f: U, g: U, h: U, i: U, j: U, k: U, l: U) -> U {
+    weighted(&[a, b, c, d, e, f, g, h, i, j, k, l])
+}
+extern "C" fn nullable7(a: U, b: U, c: U, d: U, e: U, f: U, p: U) -> U {
+    sum(&[a, b, c, d, e, f, (p != 0) as u64])
+}
+
+/// The object `bpf_kfunc_call_test_acquire` hands out; its first word is the reference count.
+static REF_OBJ: AtomicI64 = AtomicI64::new(0);
+
+extern "C" fn test_acquire(_scalar_ptr: U) -> U {
+    REF_OBJ.fetch_add(1, Ordering::Relaxed);
+    &REF_OBJ as *const AtomicI64 as U
+}
+extern "C" fn test_release(p: U) -> U {
+    if p == &REF_OBJ as *const AtomicI64 as U {
+        REF_OBJ.fetch_sub(1, Ordering::Relaxed);
+    }
+    0
+}
+
+/// Outstanding references handed out by the acquire kfunc (for leak tests).
+pub fn outstanding_refs() -> i64 {
+    REF_OBJ.load(Ordering::Relaxed)
+}
+
+fn scalars(names: &[&str]) -> Vec<ArgProto> {
+    names.iter().map(|n| ArgProto::scalar(n)).collect()
+}
+
+fn arg(name: &str, kind: ArgKind) -> ArgProto {
+    ArgProto {
+        name: name.to_string(),
+        kind,
+        nullable: name.ends_with("__nullable") || name.ends_with("__opt"),
+    }
+}
+
+fn pass1(name: &str) -> ArgProto {
+    arg(name, ArgKind::BtfId("prog_test_pass1".into()))
+}
+
+const A9: [&str; 9] = ["a", "b", "c", "d", "e", "f", "g", "h", "i"];
+
+/// Adds the test set to `r`.
+pub fn register(r: &mut Registry) -> Result<(), crate::RegistryError> {
+    let with = |mut a: Vec<ArgProto>, last: ArgProto| {
+        a.push(last);
+        a
+    };
+    let entries: Vec<(&str, Vec<ArgProto>, RetKind, KfuncFlags, NativeFn)> = vec![
+        (
+            "bpf_kfunc_call_stack_arg",
+            scalars(&["a", "b", "c", "d", "e", "f", "g", "h", "i", "j"]),
+            RetKind::Scalar,
+            KfuncFlags::NONE,
+            NativeFn::A10(stack_arg),
+        ),
+        (
+            "bpf_kfunc_call_stack_arg_ptr",
+            with(scalars(&A9), pass1("p")),
+            RetKind::Scalar,
+            KfuncFlags::NONE,
+            NativeFn::A10(stack_arg_ptr),
+        ),
+        (
+            "bpf_kfunc_call_stack_arg_mix",
+            [scalars(&A9[..7]), vec![pass1("p"), ArgProto::scalar("h"), pass1("q")]].concat(),
+            RetKind::Scalar,
+            KfuncFlags::NONE,
+            NativeFn::A10(stack_arg_mix),
+        ),
+        (
+            "bpf_kfunc_call_stack_arg_dynptr",
+            with(scalars(&A9), arg("ptr", ArgKind::Dynptr)),
+            RetKind::Scalar,
+            KfuncFlags::NONE,
+            NativeFn::A10(stack_arg_dynptr),
+        ),
+        (
+            "bpf_kfunc_call_stack_arg_mem",
+            [
+                scalars(&A9[..5]),
+                vec![
+                    arg("mem", ArgKind::Mem { size: None, uninit: false }),
+                    arg("mem__sz", ArgKind::MemSize { constant: false }),
+                ],
+            ]
+            .concat(),
+            RetKind::Scalar,
+            KfuncFlags::NONE,
+            NativeFn::A7(stack_arg_mem),
+        ),
+        (
+            "bpf_kfunc_call_stack_arg_iter",
+            with(scalars(&A9), arg("it__iter", ArgKind::Iter("testmod_seq".into()))),
+            RetKind::Scalar,
+            KfuncFlags::NONE,
+            NativeFn::A10(stack_arg_iter),
+        ),
+        (
+            "bpf_kfunc_call_stack_arg_const_str",
+            with(scalars(&A9), arg("str__str", ArgKind::ConstStr)),
+            RetKind::Scalar,
+            KfuncFlags::NONE,
+            NativeFn::A10(stack_arg_ignore_ptr),
+        ),
+        (
+            "bpf_kfunc_call_stack_arg_timer",
+            with(scalars(&A9), arg("timer", ArgKind::Timer)),
+            RetKind::Scalar,
+            KfuncFlags::NONE,
+            NativeFn::A10(stack_arg_ignore_ptr),
+        ),
+        (
+            "kbpf_test_weighted6",
+            scalars(&A9[..6]),
+            RetKind::Scalar,
+            KfuncFlags::NONE,
+            NativeFn::A6(weighted6),
+        ),
+        (
+            "kbpf_test_weighted7",
+            scalars(&A9[..7]),
+            RetKind::Scalar,
+            KfuncFlags::NONE,
+            NativeFn::A7(weighted7),
+        ),
+        (
+            "kbpf_test_weighted8",
+            scalars(&A9[..8]),
+            RetKind::Scalar,
+            KfuncFlags::NONE,
+            NativeFn::A8(weighted8),
+        ),
+        (
+            "kbpf_test_weighted12",
+            scalars(&["a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k", "l"]),
+            RetKind::Scalar,
+            KfuncFlags::NONE,
+            NativeFn::A12(weighted12),
+        ),
+        (
+            "kbpf_test_nullable7",
+            with(scalars(&A9[..6]), pass1("p__nullable")),
+            RetKind::Scalar,
+            KfuncFlags::NONE,
+            NativeFn::A7(nullable7),
+        ),
+        (
+            "bpf_kfunc_call_test_acquire",
+            vec![arg("scalar_ptr", ArgKind::Mem { size: Some(8), uninit: false })],
+            RetKind::BtfId("prog_test_ref_kfunc".into()),
+            KfuncFlags::ACQUIRE | KfuncFlags::RET_NULL,
+            NativeFn::A1(test_acquire),
+        ),
+        (
+            "bpf_kfunc_call_test_release",
+            vec![arg("p", ArgKind::BtfId("prog_test_ref_kfunc".into()))],
+            RetKind::Void,
+            KfuncFlags::RELEASE,
+            NativeFn::A1(test_release),
+        ),
+    ];
+    for (i, (name, args, ret, flags, native)) in entries.into_iter().enumerate() {
+        let proto = Proto { args, ret: Some(ret), flags, prog_types: None };
+        r.register(FuncKind::Kfunc, TESTMOD_BASE_ID + i as i32, name, proto, Some(native))?;
+    }
+    Ok(())
+}

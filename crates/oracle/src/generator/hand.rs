@@ -1,0 +1,276 @@
+//! Hand-written cases: one per notable verifier rule, accepted and rejected, small enough for
+//! golden logs.
+
+use kbpf_isa::RawInsn;
+
+use super::asm::*;
+use super::builder::B;
+use crate::case::Case;
+use crate::load::{BPF_F_STRICT_ALIGNMENT, ProgType};
+use crate::map::MapSpec;
+
+const FAM: &str = "hand";
+
+fn sf(name: &str, p: Vec<RawInsn>) -> Case {
+    Case::new(FAM, name, ProgType::SocketFilter, p)
+}
+
+fn xdp(name: &str, p: Vec<RawInsn>) -> Case {
+    Case::new(FAM, name, ProgType::Xdp, p)
+}
+
+fn cat(parts: &[&[RawInsn]]) -> Vec<RawInsn> {
+    parts.iter().flat_map(|p| p.iter().copied()).collect()
+}
+
+/// About 60 hand-written cases (family `hand`).
+pub fn hand_written() -> Vec<Case> {
+    let r0 = ret0();
+    let mut v = vec![
+        sf("ret_imm", vec![mov(0, 42), exit()]),
+        sf("uninit_src", vec![movr(0, 2), exit()]),
+        sf("no_r0", vec![exit()]),
+        sf("scalar_deref", vec![mov(1, 5), ldx(Sz::Dw, 0, 1, 0), exit()]),
+        sf("fp_write", cat(&[&[mov(10, 0)], &r0])),
+        sf("stack_oob", cat(&[&[st(Sz::Dw, 10, -520, 0)], &r0])),
+        sf("stack_edge_ok", cat(&[&[st(Sz::Dw, 10, -512, 0), ldx(Sz::Dw, 0, 10, -512)], &[exit()]])),
+        sf("stack_uninit_read", vec![ldx(Sz::Dw, 0, 10, -8), exit()]),
+        sf("stack_above_fp", cat(&[&[st(Sz::W, 10, 0, 0)], &r0])),
+        sf("infinite_loop", vec![mov(0, 0), ja(-1), exit()]),
+        sf("unreachable", cat(&[&r0, &r0])),
+        sf("jump_out_of_range", vec![mov(0, 0), ja(5), exit()]),
+        sf("last_not_exit", vec![mov(0, 0), mov(0, 1)]),
+        sf("bad_opcode", cat(&[&[ins(0xff, 0, 0, 0, 0)], &r0])),
+        sf("div_zero_imm", vec![mov(0, 0), alu64i(Op::Div, 0, 0), exit()]),
+        sf("div_zero_reg_ok", vec![mov(0, 7), mov(1, 0), alu64r(Op::Div, 0, 1), exit()]),
+        sf("shift_64", vec![mov(0, 0), alu64i(Op::Lsh, 0, 64), exit()]),
+        sf("shift_63_ok", vec![mov(0, 1), alu64i(Op::Lsh, 0, 63), exit()]),
+        sf("shift32_32", vec![mov(0, 1), alu32i(Op::Lsh, 0, 32), exit()]),
+        sf("ctx_shift", cat(&[&[alu64i(Op::Lsh, 1, 2)], &r0])),
+        sf("ptr_alu32", cat(&[&[movr(2, 10), alu32i(Op::Add, 2, 8)], &r0])),
+        sf("ctx_oob", vec![ldx(Sz::Dw, 0, 1, 1000), exit()]),
+        sf("ctx_len_ok", vec![ldx(Sz::W, 0, 1, 0), exit()]),
+        sf("ctx_len_narrow", vec![ldx(Sz::B, 0, 1, 0), exit()]),
+        sf("ctx_modified", vec![alu64i(Op::Add, 1, 8), ldx(Sz::W, 0, 1, 0), exit()]),
+        sf("ctx_write_mark", cat(&[&[mov(2, 1), stx(Sz::W, 1, 2, 8)], &r0])),
+        sf("ctx_write_cb", cat(&[&[mov(2, 1), stx(Sz::W, 1, 2, 48)], &r0])),
+        sf("invalid_func", vec![call(10000), exit()]),
+        sf("helper_bad_ctx_arg", vec![call(113), exit()]),
+        sf("prandom", vec![call(7), exit()]),
+        sf("clobbered_r1", vec![call(7), movr(0, 1), exit()]),
+        sf("gpl_only", cat(&[&[call(6)], &r0])).with_license("Proprietary"),
+        sf("reserved_exit", vec![mov(0, 0), ins(0x95, 1, 0, 0, 0)]),
+        sf("reserved_mov", vec![ins(0xb7, 0, 0, 1, 0), exit()]),
+        sf("misaligned_strict", cat(&[&[st(Sz::Dw, 10, -6, 0)], &r0])).with_flags(BPF_F_STRICT_ALIGNMENT),
+        sf("misaligned_loose", cat(&[&[st(Sz::Dw, 10, -6, 0)], &r0])),
+        sf(
+            "spill_fill_ptr",
+            vec![stx(Sz::Dw, 10, 1, -8), ldx(Sz::Dw, 2, 10, -8), ldx(Sz::W, 0, 2, 0), exit()],
+        ),
+        sf("fill_size", cat(&[&[stx(Sz::Dw, 10, 1, -8), ldx(Sz::W, 2, 10, -8)], &r0])),
+        sf("spill_corrupt", cat(&[&[stx(Sz::Dw, 10, 1, -8), st(Sz::H, 10, -6, 0)], &r0])),
+        sf("ld_imm64_ok", cat(&[&ld_imm64(0, 0x1122_3344_5566_7788), &[exit()]])),
+        sf("ld_imm64_bad", vec![ins(0x18, 0, 0, 0, 1), exit(), exit()]),
+        sf("ld_imm64_jump_mid", cat(&[&[ja(1)], &ld_imm64(0, 5), &[exit()]])),
+        sf("r11_load", vec![ldx(Sz::Dw, 0, 11, 8), exit()]),
+        sf("r11_store", cat(&[&[stx(Sz::Dw, 11, 1, -8)], &r0])),
+        sf("bswap64", vec![mov(0, 0x1234), ins(0xd7, 0, 0, 0, 64), exit()]),
+        sf("movsx", vec![mov(0, -1), ins(0xbf, 0, 0, 8, 0), exit()]),
+        sf("sdiv", vec![mov(0, -9), ins(0x37, 0, 0, 1, 2), exit()]),
+        sf(
+            "atomic_add_stack",
+            cat(&[&[st(Sz::Dw, 10, -8, 0), mov(2, 1), atomic(Sz::Dw, 10, 2, -8, 0)], &r0]),
+        ),
+        sf("atomic_ctx", cat(&[&[mov(2, 1), atomic(Sz::W, 1, 2, 0, 0)], &r0])),
+        sf(
+            "cmpxchg_stack",
+            cat(&[
+                &[st(Sz::Dw, 10, -8, 0), mov(0, 0), mov(2, 1), atomic(Sz::Dw, 10, 2, -8, 0xf1)],
+                &[exit()],
+            ]),
+        ),
+    ];
+    // More accepted programs: common idioms.
+    v.extend([
+        sf("ldabs_ok", vec![movr(6, 1), ins(0x30, 0, 0, 0, 12), exit()]),
+        sf("ldind_ok", vec![movr(6, 1), mov(7, 2), ins(0x50, 0, 7, 0, 10), exit()]),
+        sf("jmp32_ok", vec![call(7), jmp32i(Cond::Gt, 0, 10, 1), mov(0, 1), exit()]),
+        sf("alu32_zext", vec![call(7), alu32i(Op::And, 0, 0xff), exit()]),
+        sf(
+            "rand_index_stack",
+            vec![
+                call(7),
+                alu64i(Op::And, 0, 63),
+                movr(2, 10),
+                alu64i(Op::Add, 2, -64),
+                alu64r(Op::Add, 2, 0),
+                st(Sz::B, 2, 0, 1),
+                mov(0, 0),
+                exit(),
+            ],
+        ),
+        sf(
+            "spill_scalar_precise",
+            vec![
+                mov(1, 8),
+                stx(Sz::Dw, 10, 1, -16),
+                ldx(Sz::Dw, 2, 10, -16),
+                movr(3, 10),
+                alu64r(Op::Add, 3, 2),
+                alu64i(Op::Add, 3, -24),
+                st(Sz::Dw, 3, 0, 0),
+                mov(0, 0),
+                exit(),
+            ],
+        ),
+        sf(
+            "fetch_add",
+            cat(&[
+                &[st(Sz::Dw, 10, -8, 5), mov(2, 1), atomic(Sz::Dw, 10, 2, -8, 0x01), movr(0, 2)],
+                &[exit()],
+            ]),
+        ),
+        sf(
+            "xchg32",
+            cat(&[&[st(Sz::W, 10, -4, 5), mov(2, 1), atomic(Sz::W, 10, 2, -4, 0xe1), movr(0, 2)], &[exit()]]),
+        ),
+        sf("be16", vec![mov(0, 0x1234), ins(0xdc, 0, 0, 0, 16), exit()]),
+        sf(
+            "skb_fields",
+            vec![
+                ldx(Sz::W, 2, 1, 0),
+                ldx(Sz::W, 3, 1, 16),
+                alu64r(Op::Add, 2, 3),
+                ldx(Sz::W, 3, 1, 36),
+                alu64r(Op::Add, 2, 3),
+                movr(0, 2),
+                exit(),
+            ],
+        ),
+        sf("gotol", vec![mov(0, 1), ins(0x06, 0, 0, 0, 1), mov(0, 2), exit()]),
+        sf("smod_neg", vec![mov(0, -7), ins(0x97, 0, 0, 1, 3), exit()]),
+        sf("ptr_cmp_null", vec![movr(2, 10), jmpi(Cond::Eq, 2, 0, 1), mov(0, 1), mov(0, 0), exit()]),
+    ]);
+    let mut b = B::new();
+    b.i(st(Sz::Dw, 10, -8, 3))
+        .i(movr(1, 10))
+        .i(alu64i(Op::Add, 1, -8))
+        .call("f")
+        .i(ldx(Sz::Dw, 0, 10, -8))
+        .i(exit());
+    b.label("f").i(ldx(Sz::Dw, 2, 1, 0)).i(alu64i(Op::Add, 2, 1)).i(stx(Sz::Dw, 1, 2, 0)).all(ret0());
+    v.push(sf("subprog_stack_arg", b.build()));
+    let mut b = B::new();
+    b.i(ldx(Sz::W, 2, 1, 0)).i(ldx(Sz::W, 3, 1, 4)).i(movr(4, 2)).i(alu64i(Op::Add, 4, 14));
+    b.j(jmpr(Cond::Gt, 4, 3, 0), "drop").i(ldx(Sz::H, 5, 2, 12)).j(jmpi(Cond::Ne, 5, 0x0008, 0), "pass");
+    b.i(mov(0, 2)).i(exit()).label("pass").i(mov(0, 2)).i(exit()).label("drop").i(mov(0, 1)).i(exit());
+    v.push(xdp("xdp_eth_parse", b.build()));
+    let mut b = B::new();
+    b.i(call(7))
+        .i(movr(6, 0))
+        .i(mov(0, 0))
+        .label("top")
+        .j(may_goto(0), "done")
+        .j(jmpi(Cond::Ge, 0, 100, 0), "done");
+    b.i(alu64i(Op::Add, 0, 1)).j(ja(0), "top").label("done").i(exit());
+    v.push(sf("may_goto_bounded", b.build()));
+    // Loops and calls.
+    let mut b = B::new();
+    b.i(mov(0, 0)).i(mov(1, 1)).label("l").i(alu64r(Op::Add, 0, 1)).i(alu64i(Op::Add, 1, 1));
+    b.j(jmpi(Cond::Le, 1, 10, 0), "l").i(exit());
+    v.push(sf("loop_sum_10", b.build()));
+    let mut b = B::new();
+    b.i(mov(0, 0))
+        .label("top")
+        .j(may_goto(0), "done")
+        .i(alu64i(Op::Add, 0, 1))
+        .j(ja(0), "top")
+        .label("done")
+        .i(exit());
+    v.push(sf("may_goto_loop", b.build()));
+    let mut b = B::new();
+    b.i(mov(1, 3))
+        .call("f")
+        .i(exit())
+        .label("f")
+        .i(stx(Sz::Dw, 10, 1, -16))
+        .i(movr(0, 1))
+        .i(alu64i(Op::Add, 0, 1))
+        .i(exit());
+    v.push(sf("subprog_add1", b.build()));
+    let mut b = B::new();
+    b.i(st(Sz::Dw, 10, -320, 0)).call("f").i(exit()).label("f").i(st(Sz::Dw, 10, -320, 0)).all(ret0());
+    v.push(sf("combined_stack_640", b.build()));
+    let mut b = B::new();
+    for k in 0..9 {
+        b.call(["c1", "c2", "c3", "c4", "c5", "c6", "c7", "c8", "c9"][k]).i(exit());
+        b.label(["c1", "c2", "c3", "c4", "c5", "c6", "c7", "c8", "c9"][k]);
+    }
+    b.all(ret0());
+    v.push(sf("call_depth_9", b.build()));
+    let mut b = B::new();
+    b.i(call(7))
+        .i(movr(6, 0))
+        .j(jmpi(Cond::Ne, 6, 5, 0), "a")
+        .i(mov(1, 1))
+        .j(ja(0), "j")
+        .label("a")
+        .i(mov(1, 2));
+    b.label("j").i(stx(Sz::Dw, 10, 1, -8)).all(ret0());
+    v.push(sf("prune_join", b.build()));
+    // Packets.
+    v.push(xdp("pkt_nocheck", vec![ldx(Sz::W, 2, 1, 0), ldx(Sz::B, 0, 2, 0), exit()]));
+    let pkt = |k: i32, off: i16| {
+        let mut b = B::new();
+        b.i(ldx(Sz::W, 2, 1, 0)).i(ldx(Sz::W, 3, 1, 4)).i(movr(4, 2)).i(alu64i(Op::Add, 4, k));
+        b.j(jmpr(Cond::Gt, 4, 3, 0), "out").i(ldx(Sz::B, 0, 2, off)).i(exit()).label("out").all(ret0());
+        b.build()
+    };
+    v.push(xdp("pkt_checked_ok", pkt(14, 13)));
+    v.push(xdp("pkt_checked_off_by_one", pkt(14, 14)));
+    v.push(xdp("xdp_ctx_bad", vec![ldx(Sz::Dw, 0, 1, 0), exit()]));
+    v.push(Case::new(FAM, "cgroup_skb_ret2", ProgType::CgroupSkb, vec![mov(0, 2), exit()]));
+    v.push(Case::new(FAM, "syscall_ret", ProgType::Syscall, vec![mov(0, 1), exit()]));
+    // Maps.
+    let m = || vec![MapSpec::hash(4, 8, 1, "mymap")];
+    let lookup = |extra: &[RawInsn]| {
+        let mut p = vec![st(Sz::W, 10, -8, 0)];
+        p.extend(ld_map(1, 0));
+        p.extend([movr(2, 10), alu64i(Op::Add, 2, -8), call(1)]);
+        p.extend_from_slice(extra);
+        p
+    };
+    v.push(sf("map_null_deref", lookup(&[ldx(Sz::W, 1, 0, 0), mov(0, 0), exit()])).with_maps(m()));
+    v.push(
+        sf("map_ok", lookup(&[jmpi(Cond::Eq, 0, 0, 1), ldx(Sz::W, 1, 0, 4), mov(0, 0), exit()]))
+            .with_maps(m()),
+    );
+    v.push(
+        sf("map_oob", lookup(&[jmpi(Cond::Eq, 0, 0, 1), ldx(Sz::W, 1, 0, 8), mov(0, 0), exit()]))
+            .with_maps(m()),
+    );
+    v.push(
+        sf(
+            "map_unbounded",
+            lookup(&[
+                jmpi(Cond::Eq, 0, 0, 3),
+                ldx(Sz::Dw, 1, 0, 0),
+                alu64r(Op::Add, 0, 1),
+                ldx(Sz::W, 1, 0, 0),
+                mov(0, 0),
+                exit(),
+            ]),
+        )
+        .with_maps(m()),
+    );
+    v.push(
+        sf("map_bad_key", {
+            let mut p = vec![mov(2, 0)];
+            p.extend(ld_map(1, 0));
+            p.extend([call(1), mov(0, 0), exit()]);
+            p
+        })
+        .with_maps(m()),
+    );
+    v
+}

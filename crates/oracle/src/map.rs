@@ -1,0 +1,100 @@
+//! Maps for test programs: a [`MapSpec`] shared by a case and its kernel run.
+
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+
+use serde::{Deserialize, Serialize};
+
+use crate::errno::Errno;
+use crate::sys::{self, Attr, Cmd};
+
+/// Map kinds used by the cases.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MapKind {
+    /// `BPF_MAP_TYPE_HASH`.
+    Hash,
+    /// `BPF_MAP_TYPE_ARRAY` (key must be 4 bytes).
+    Array,
+}
+
+impl MapKind {
+    /// The kernel's `enum bpf_map_type` value.
+    pub fn raw(self) -> u32 {
+        match self {
+            MapKind::Hash => 1,
+            MapKind::Array => 2,
+        }
+    }
+}
+
+/// A map a case refers to. Programs name map `i` of their case with
+/// `ld_imm64 rX, src=BPF_PSEUDO_MAP_FD, imm=i`; [`crate::load`] substitutes the real fd.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct MapSpec {
+    /// Kind.
+    pub kind: MapKind,
+    /// Key size in bytes.
+    pub key_size: u32,
+    /// Value size in bytes.
+    pub value_size: u32,
+    /// Maximum number of entries.
+    pub max_entries: u32,
+    /// Name (shown by the verifier log as `map=NAME`; at most 15 bytes).
+    pub name: String,
+}
+
+impl MapSpec {
+    /// An array map with 4-byte keys.
+    pub fn array(value_size: u32, max_entries: u32, name: &str) -> MapSpec {
+        MapSpec { kind: MapKind::Array, key_size: 4, value_size, max_entries, name: name.to_string() }
+    }
+
+    /// A hash map.
+    pub fn hash(key_size: u32, value_size: u32, max_entries: u32, name: &str) -> MapSpec {
+        MapSpec { kind: MapKind::Hash, key_size, value_size, max_entries, name: name.to_string() }
+    }
+}
+
+/// An open kernel map.
+#[derive(Debug)]
+pub struct MapFd(OwnedFd);
+
+impl MapFd {
+    /// The raw descriptor (valid while `self` lives).
+    pub fn raw(&self) -> RawFd {
+        self.0.as_raw_fd()
+    }
+}
+
+/// Creates a kernel map for `spec`.
+pub fn create_map(spec: &MapSpec) -> Result<MapFd, Errno> {
+    let mut a = Attr::new();
+    a.put_u32(0, spec.kind.raw());
+    a.put_u32(4, spec.key_size);
+    a.put_u32(8, spec.value_size);
+    a.put_u32(12, spec.max_entries);
+    let name: Vec<u8> = spec
+        .name
+        .bytes()
+        .filter(|b| b.is_ascii_alphanumeric() || *b == b'_' || *b == b'.')
+        .take(15)
+        .collect();
+    a.put_bytes(28, &name);
+    let fd = sys::bpf(Cmd::MapCreate, &mut a)?;
+    sys::own_fd(fd).map(MapFd).ok_or(Errno::EBADF)
+}
+
+/// Creates every map of a case, in order.
+pub fn create_maps(specs: &[MapSpec]) -> Result<Vec<MapFd>, Errno> {
+    specs.iter().map(create_map).collect()
+}
+
+/// `BPF_MAP_UPDATE_ELEM` with flags `BPF_ANY`; `key`/`value` must have the map's sizes.
+pub fn map_update(map: &MapFd, key: &[u8], value: &[u8]) -> Result<(), Errno> {
+    let mut a = Attr::new();
+    a.put_u32(0, map.raw() as u32);
+    // The kernel reads key_size/value_size bytes from these; callers pass exact sizes.
+    a.put_u64(8, sys::addr(key.as_ptr()));
+    a.put_u64(16, sys::addr(value.as_ptr()));
+    sys::bpf(Cmd::MapUpdateElem, &mut a).map(|_| ())
+}

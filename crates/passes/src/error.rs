@@ -1,0 +1,146 @@
+//! Errors of the static passes: the kernel's message text and errno for each.
+
+use thiserror::Error;
+
+/// The errno values the verifier can return (the kernel's positive numbers).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Errno {
+    /// Operation not permitted (1).
+    EPERM,
+    /// Bad file descriptor (9).
+    EBADF,
+    /// Argument list too long (7): program or processed-insn budget too large.
+    E2BIG,
+    /// Permission denied (13): memory-safety and type rejections.
+    EACCES,
+    /// Bad address (14): internal verifier bug.
+    EFAULT,
+    /// Invalid argument (22): malformed programs.
+    EINVAL,
+    /// No space left (28): log truncated.
+    ENOSPC,
+    /// Operation not supported (524).
+    ENOTSUPP,
+}
+
+impl Errno {
+    /// Symbolic name, e.g. `"EACCES"`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Errno::EPERM => "EPERM",
+            Errno::EBADF => "EBADF",
+            Errno::E2BIG => "E2BIG",
+            Errno::EACCES => "EACCES",
+            Errno::EFAULT => "EFAULT",
+            Errno::EINVAL => "EINVAL",
+            Errno::ENOSPC => "ENOSPC",
+            Errno::ENOTSUPP => "ENOTSUPP",
+        }
+    }
+
+    /// The positive errno number.
+    pub fn number(self) -> i32 {
+        match self {
+            Errno::EPERM => 1,
+            Errno::E2BIG => 7,
+            Errno::EBADF => 9,
+            Errno::EACCES => 13,
+            Errno::EFAULT => 14,
+            Errno::EINVAL => 22,
+            Errno::ENOSPC => 28,
+            Errno::ENOTSUPP => 524,
+        }
+    }
+}
+
+/// What a static pass rejected. `Display` is the kernel's log line (without newline).
+#[derive(Clone, Debug, PartialEq, Eq, Error)]
+pub enum PassErrorKind {
+    /// Program has no instructions or too many.
+    #[error("")]
+    BadLength,
+    /// A call or function reference outside the program.
+    #[error("call to invalid destination")]
+    InvalidCallDest,
+    /// More than 256 subprograms.
+    #[error("too many subprograms")]
+    TooManySubprogs,
+    /// Jump leaving its subprogram.
+    #[error("jump out of range from insn {from} to {to}")]
+    JumpOutOfRange {
+        /// Jump instruction.
+        from: usize,
+        /// Target.
+        to: i64,
+    },
+    /// Fall-through off the end of a subprogram.
+    #[error("last insn is not an exit or jmp")]
+    LastInsnNotExit,
+    /// LDX with a bad mode or non-zero imm.
+    #[error("BPF_LDX uses reserved fields")]
+    LdxReserved,
+    /// Malformed ld_imm64 pair.
+    #[error("invalid bpf_ld_imm64 insn")]
+    InvalidLdImm64,
+    /// Unknown ld_imm64 pseudo source.
+    #[error("unrecognized bpf_ld_imm64 insn")]
+    UnrecognizedLdImm64,
+    /// Opcode not in the instruction table.
+    #[error("unknown opcode {0:02x}")]
+    UnknownOpcode(u8),
+    /// Map fd reference that does not resolve (message given by the resolver).
+    #[error("{msg}")]
+    Resolve {
+        /// Kernel message.
+        msg: String,
+        /// Errno.
+        errno: Errno,
+    },
+    /// Loop in a program loaded without CAP_BPF.
+    #[error("back-edge from insn {from} to {to}")]
+    BackEdge {
+        /// Source.
+        from: usize,
+        /// Target.
+        to: usize,
+    },
+    /// Instruction no path reaches.
+    #[error("unreachable insn {0}")]
+    Unreachable(usize),
+    /// Jump to the second slot of an ld_imm64.
+    #[error("jump into the middle of ldimm64 insn {0}")]
+    JumpIntoLdImm64(usize),
+    /// Recursion through direct calls.
+    #[error("recursive call from {0}")]
+    Recursive(String),
+    /// Internal consistency failure.
+    #[error("verifier bug: {0}")]
+    Bug(&'static str),
+}
+
+/// A static-pass rejection with its instruction index.
+#[derive(Clone, Debug, PartialEq, Eq, Error)]
+#[error("{kind}")]
+pub struct PassError {
+    /// Instruction the error is attributed to (0 when not instruction-specific).
+    pub insn: usize,
+    /// What went wrong.
+    pub kind: PassErrorKind,
+}
+
+impl PassError {
+    /// Builds an error.
+    pub fn new(insn: usize, kind: PassErrorKind) -> PassError {
+        PassError { insn, kind }
+    }
+
+    /// The errno the kernel returns for this error.
+    pub fn errno(&self) -> Errno {
+        match &self.kind {
+            PassErrorKind::BadLength | PassErrorKind::TooManySubprogs => Errno::E2BIG,
+            PassErrorKind::Resolve { errno, .. } => *errno,
+            PassErrorKind::Bug(_) => Errno::EFAULT,
+            _ => Errno::EINVAL,
+        }
+    }
+}

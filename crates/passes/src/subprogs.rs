@@ -1,0 +1,156 @@
+//! Subprogram discovery (`add_subprogs`) and per-subprogram jump checks (`check_subprogs`).
+
+use crate::error::{PassError, PassErrorKind as K};
+use crate::raw;
+use kbpf_isa::RawInsn;
+
+/// Most subprograms per program (`BPF_MAX_SUBPROGS`).
+pub const MAX_SUBPROGS: usize = 256;
+
+/// One subprogram: `[start, end)` in slots.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct Subprog {
+    /// First slot.
+    pub start: usize,
+    /// One past the last slot (the next subprog's start).
+    pub end: usize,
+    /// Contains a `bpf_tail_call`.
+    pub has_tail_call: bool,
+    /// Contains LD_ABS/LD_IND.
+    pub has_ld_abs: bool,
+}
+
+/// The subprogram table, sorted by start; subprog 0 is the main program.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct Subprogs {
+    /// Entries in start order.
+    pub list: Vec<Subprog>,
+}
+
+impl Subprogs {
+    /// Index of the subprogram containing `insn`.
+    pub fn of_insn(&self, insn: usize) -> usize {
+        self.list.partition_point(|s| s.start <= insn).saturating_sub(1)
+    }
+
+    /// Index of the subprogram starting exactly at `insn`.
+    pub fn starting_at(&self, insn: usize) -> Option<usize> {
+        self.list.binary_search_by_key(&insn, |s| s.start).ok()
+    }
+
+    /// Number of subprograms.
+    pub fn len(&self) -> usize {
+        self.list.len()
+    }
+
+    /// Whether the table is empty (never, after discovery).
+    pub fn is_empty(&self) -> bool {
+        self.list.is_empty()
+    }
+
+    /// The `func#N @start` header lines the level-2 log starts with.
+    pub fn log_lines(&self) -> String {
+        self.list.iter().enumerate().map(|(i, s)| format!("func#{i} @{}\n", s.start)).collect()
+    }
+}
+
+/// Finds subprogram starts: insn 0, every pseudo-call target and every `ld_imm64` function reference.
+/// kfunc calls are only noted by the caller (they need a registry to resolve).
+pub fn add_subprogs(slots: &[RawInsn]) -> Result<Subprogs, PassError> {
+    let n = slots.len();
+    let mut starts: Vec<usize> = vec![0];
+    for (i, insn) in slots.iter().enumerate() {
+        if !(raw::is_pseudo_func(insn) || raw::is_pseudo_call(insn)) {
+            continue;
+        }
+        let target = i as i64 + insn.imm as i64 + 1;
+        if target < 0 || target >= n as i64 {
+            return Err(PassError::new(i, K::InvalidCallDest));
+        }
+        let t = target as usize;
+        if let Err(pos) = starts.binary_search(&t) {
+            if starts.len() >= MAX_SUBPROGS {
+                return Err(PassError::new(i, K::TooManySubprogs));
+            }
+            starts.insert(pos, t);
+        }
+    }
+    let list = starts
+        .iter()
+        .enumerate()
+        .map(|(k, &s)| Subprog {
+            start: s,
+            end: starts.get(k + 1).copied().unwrap_or(n),
+            has_tail_call: false,
+            has_ld_abs: false,
+        })
+        .collect();
+    Ok(Subprogs { list })
+}
+
+/// Every jump must stay inside its subprogram and every subprogram must end in `exit` or `ja`.
+pub fn check_subprogs(slots: &[RawInsn], subprogs: &mut Subprogs) -> Result<(), PassError> {
+    for sp in subprogs.list.iter_mut() {
+        for i in sp.start..sp.end {
+            let insn = &slots[i];
+            if raw::is_helper_call(insn) && insn.imm == raw::FUNC_TAIL_CALL {
+                sp.has_tail_call = true;
+            }
+            if raw::class(insn) == raw::CLASS_LD && matches!(raw::mode(insn), 0x20 | 0x40) {
+                sp.has_ld_abs = true;
+            }
+            if raw::is_jmp_class(insn) && !matches!(raw::op(insn), raw::jop::CALL | raw::jop::EXIT) {
+                let to = i as i64 + raw::jmp_offset(insn) + 1;
+                if to < sp.start as i64 || to >= sp.end as i64 {
+                    return Err(PassError::new(i, K::JumpOutOfRange { from: i, to }));
+                }
+            }
+            if i == sp.end - 1 && !matches!(insn.code, 0x95 | 0x05 | 0x06) {
+                return Err(PassError::new(i, K::LastInsnNotExit));
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn r(code: u8, dst: u8, src: u8, off: i16, imm: i32) -> RawInsn {
+        RawInsn::new(code, dst, src, off, imm)
+    }
+
+    #[test]
+    fn discovery_and_checks() {
+        // r1 = 3; call pc+1; exit; r0 = r1; exit
+        let p = [
+            r(0xb7, 1, 0, 0, 3),
+            r(0x85, 0, 1, 0, 1),
+            r(0x95, 0, 0, 0, 0),
+            r(0xbf, 0, 1, 0, 0),
+            r(0x95, 0, 0, 0, 0),
+        ];
+        let mut s = add_subprogs(&p).unwrap();
+        assert_eq!(s.list.iter().map(|s| (s.start, s.end)).collect::<Vec<_>>(), vec![(0, 3), (3, 5)]);
+        check_subprogs(&p, &mut s).unwrap();
+        assert_eq!(s.log_lines(), "func#0 @0\nfunc#1 @3\n");
+        assert_eq!(s.of_insn(4), 1);
+    }
+
+    #[test]
+    fn errors() {
+        let p = [r(0x05, 0, 0, 5, 0), r(0x95, 0, 0, 0, 0)];
+        let mut s = add_subprogs(&p).unwrap();
+        assert_eq!(check_subprogs(&p, &mut s).unwrap_err().to_string(), "jump out of range from insn 0 to 6");
+        let p = [r(0xb7, 0, 0, 0, 0)];
+        let mut s = add_subprogs(&p).unwrap();
+        assert_eq!(check_subprogs(&p, &mut s).unwrap_err().to_string(), "last insn is not an exit or jmp");
+        let p = [r(0x85, 0, 1, 0, 7), r(0x95, 0, 0, 0, 0)];
+        assert_eq!(add_subprogs(&p).unwrap_err().to_string(), "call to invalid destination");
+        // A subprog that falls into the next one.
+        let p = [r(0x85, 0, 1, 0, 1), r(0xb7, 0, 0, 0, 0), r(0x95, 0, 0, 0, 0)];
+        let mut s = add_subprogs(&p).unwrap();
+        assert_eq!(check_subprogs(&p, &mut s).unwrap_err().to_string(), "last insn is not an exit or jmp");
+    }
+}

@@ -1,0 +1,487 @@
+//! Register operand checks and ALU instructions (`check_reg_arg`, `check_alu_op`,
+//! `adjust_reg_min_max_vals`, `adjust_ptr_min_max_vals`), plus `ld_imm64` and LD_ABS/IND.
+
+use crate::ADD_CONST;
+use crate::do_check::Env;
+use crate::log::reg_type_str;
+use crate::messages::{Reject, alu_string};
+use crate::scalar_ops::{aop, scalar_alu};
+use crate::state::{FP, MAX_BPF_REG, MAX_VAR_OFF, MAYBE_NULL, RegState, RegType};
+use crate::tnum::Tnum;
+use kbpf_isa::RawInsn;
+use kbpf_passes::raw;
+
+/// How an instruction uses a register operand.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum RegOp {
+    /// Read.
+    Src,
+    /// Written (becomes an unknown scalar).
+    Dst,
+    /// Written; the caller sets the value.
+    DstNoMark,
+}
+
+impl Env<'_> {
+    /// `check_reg_arg`.
+    pub(crate) fn check_reg_arg(&mut self, regno: u8, t: RegOp) -> Result<(), Reject> {
+        if regno as usize >= MAX_BPF_REG {
+            return Err(Reject::RegInvalid(regno));
+        }
+        self.log.scratch_reg(regno as usize);
+        let r = regno as usize;
+        match t {
+            RegOp::Src => {
+                if self.cur.cur().regs[r].ty == RegType::NotInit {
+                    return Err(Reject::NotReadOk(regno));
+                }
+            }
+            RegOp::Dst | RegOp::DstNoMark => {
+                if r == FP {
+                    return Err(Reject::FpReadOnly);
+                }
+                if t == RegOp::Dst {
+                    self.cur.cur_mut().regs[r] = RegState::unknown_scalar();
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn assign_scalar_id_before_mov(&mut self, r: usize) {
+        let reg = &self.cur.cur().regs[r];
+        if reg.ty == RegType::Scalar && reg.id == 0 && !reg.var_off.is_const() {
+            let id = self.new_id();
+            self.cur.cur_mut().regs[r].id = id;
+        }
+    }
+
+    /// `check_alu_op`.
+    pub(crate) fn check_alu_op(&mut self, insn: &RawInsn) -> Result<(), Reject> {
+        let op = raw::op(insn);
+        let alu64 = raw::class(insn) == raw::CLASS_ALU64;
+        let x = raw::src_is_reg(insn);
+        let d = insn.dst as usize;
+        if op == aop::END || op == aop::NEG {
+            if op == aop::NEG {
+                if x || insn.src != 0 || insn.off != 0 || insn.imm != 0 {
+                    return Err(Reject::Reserved("NEG"));
+                }
+            } else if insn.src != 0 || insn.off != 0 || !matches!(insn.imm, 16 | 32 | 64) || (alu64 && x) {
+                return Err(Reject::Reserved("END"));
+            }
+            self.check_reg_arg(insn.dst, RegOp::Src)?;
+            if self.cur.cur().regs[d].ty == RegType::Scalar {
+                self.check_reg_arg(insn.dst, RegOp::DstNoMark)?;
+                let mut reg = self.cur.cur().regs[d].clone();
+                let src = reg.clone();
+                // be16/be32/be64 swap on a little-endian host; le16/le32 truncate; bswap swaps
+                let end = (op == aop::END).then_some((insn.imm as u32, alu64 || x));
+                let alu32 = !alu64 && op == aop::NEG;
+                scalar_alu(&mut reg, &src, op, alu32, end);
+                self.cur.cur_mut().regs[d] = reg;
+            } else {
+                self.check_reg_arg(insn.dst, RegOp::Dst)?;
+            }
+        } else if op == aop::MOV {
+            if x {
+                if !alu64 {
+                    if !matches!(insn.off, 0 | 8 | 16) || insn.imm != 0 {
+                        return Err(Reject::Reserved("MOV"));
+                    }
+                } else if insn.off == 1 {
+                    if insn.imm != 1 && insn.imm != 1 << 16 {
+                        return Err(Reject::Other(
+                            "addr_space_cast insn can only convert between address space 1 and 0".into(),
+                            kbpf_passes::Errno::EINVAL,
+                        ));
+                    }
+                    return Err(Reject::NoArena);
+                } else if !matches!(insn.off, 0 | 8 | 16 | 32) || insn.imm != 0 {
+                    return Err(Reject::Reserved("MOV"));
+                }
+                self.check_reg_arg(insn.src, RegOp::Src)?;
+            } else if insn.src != 0 || insn.off != 0 {
+                return Err(Reject::Reserved("MOV"));
+            }
+            self.check_reg_arg(insn.dst, RegOp::DstNoMark)?;
+            let s = insn.src as usize;
+            if x {
+                let src_ty = self.cur.cur().regs[s].ty;
+                if alu64 {
+                    if insn.off == 0 {
+                        self.assign_scalar_id_before_mov(s);
+                        let v = self.cur.cur().regs[s].clone();
+                        self.cur.cur_mut().regs[d] = v;
+                    } else if src_ty == RegType::Scalar {
+                        let no_sext = self.cur.cur().regs[s].umax < (1u64 << (insn.off - 1));
+                        if no_sext {
+                            self.assign_scalar_id_before_mov(s);
+                        }
+                        let mut v = self.cur.cur().regs[s].clone();
+                        if !no_sext {
+                            v.id = 0;
+                        }
+                        v.coerce_to_size_sx((insn.off / 8) as u8);
+                        self.cur.cur_mut().regs[d] = v;
+                    } else {
+                        self.cur.cur_mut().regs[d] = RegState::unknown_scalar();
+                    }
+                } else {
+                    if src_ty == RegType::Scalar {
+                        let src = self.cur.cur().regs[s].clone();
+                        if insn.off == 0 {
+                            let fits = 64 - src.umax.leading_zeros() <= 32;
+                            if fits {
+                                self.assign_scalar_id_before_mov(s);
+                            }
+                            let mut v = self.cur.cur().regs[s].clone();
+                            if !fits {
+                                v.id = 0;
+                            }
+                            self.cur.cur_mut().regs[d] = v;
+                        } else {
+                            let no_sext = src.umax < (1u64 << (insn.off - 1));
+                            if no_sext {
+                                self.assign_scalar_id_before_mov(s);
+                            }
+                            let mut v = self.cur.cur().regs[s].clone();
+                            if !no_sext {
+                                v.id = 0;
+                            }
+                            v.coerce_subreg_to_size_sx((insn.off / 8) as u8);
+                            self.cur.cur_mut().regs[d] = v;
+                        }
+                    } else {
+                        self.cur.cur_mut().regs[d] = RegState::unknown_scalar();
+                    }
+                    let r = &mut self.cur.cur_mut().regs[d];
+                    r.zext_32_to_64();
+                    r.bounds_sync();
+                }
+            } else {
+                let v = if alu64 { insn.imm as i64 as u64 } else { insn.imm as u32 as u64 };
+                self.cur.cur_mut().regs[d] = RegState::known(v);
+            }
+        } else if op > aop::END {
+            return Err(Reject::Other(format!("invalid BPF_ALU opcode {op:x}"), kbpf_passes::Errno::EINVAL));
+        } else {
+            let bad_off =
+                (insn.off != 0 && insn.off != 1) || (insn.off == 1 && op != aop::MOD && op != aop::DIV);
+            if x {
+                if insn.imm != 0 || bad_off {
+                    return Err(Reject::Reserved("ALU"));
+                }
+                self.check_reg_arg(insn.src, RegOp::Src)?;
+            } else if insn.src != 0 || bad_off {
+                return Err(Reject::Reserved("ALU"));
+            }
+            self.check_reg_arg(insn.dst, RegOp::Src)?;
+            if (op == aop::MOD || op == aop::DIV) && !x && insn.imm == 0 {
+                return Err(Reject::DivByZero);
+            }
+            if matches!(op, aop::LSH | aop::RSH | aop::ARSH) && !x {
+                let size = if alu64 { 64 } else { 32 };
+                if insn.imm < 0 || insn.imm >= size {
+                    return Err(Reject::InvalidShift(insn.imm));
+                }
+            }
+            self.check_reg_arg(insn.dst, RegOp::DstNoMark)?;
+            self.adjust_reg_min_max_vals(insn)?;
+        }
+        let r = &mut self.cur.cur_mut().regs[d];
+        if r.ty == RegType::Scalar && r.bounds_violation().is_some() {
+            // reg_bounds_sanity_check: the kernel warns and resets the register
+            *r = RegState::unknown_scalar();
+        }
+        Ok(())
+    }
+
+    /// `adjust_reg_min_max_vals`.
+    fn adjust_reg_min_max_vals(&mut self, insn: &RawInsn) -> Result<(), Reject> {
+        let op = raw::op(insn);
+        let alu32 = raw::class(insn) != raw::CLASS_ALU64;
+        let d = insn.dst as usize;
+        let dst = self.cur.cur().regs[d].clone();
+        let src = if raw::src_is_reg(insn) {
+            let s = self.cur.cur().regs[insn.src as usize].clone();
+            if s.ty != RegType::Scalar {
+                if dst.ty != RegType::Scalar {
+                    if op == aop::SUB && self.prog.opts.privileged {
+                        self.cur.cur_mut().regs[d] = RegState::unknown_scalar();
+                        return Ok(());
+                    }
+                    return Err(Reject::PtrOpPtr(insn.dst, alu_string(op)));
+                }
+                self.mark_chain_precision(insn.dst);
+                return self.adjust_ptr_min_max_vals(insn, &s, &dst, true);
+            } else if dst.ty != RegType::Scalar {
+                self.mark_chain_precision(insn.src);
+                return self.adjust_ptr_min_max_vals(insn, &dst, &s, false);
+            } else if dst.precise {
+                self.mark_chain_precision(insn.src);
+            }
+            s
+        } else {
+            let k = RegState::known(insn.imm as i64 as u64);
+            if dst.ty != RegType::Scalar {
+                return self.adjust_ptr_min_max_vals(insn, &dst, &k, false);
+            }
+            k
+        };
+        let mut nd = dst;
+        scalar_alu(&mut nd, &src, op, alu32, None);
+        if self.prog.opts.privileged && op == aop::ADD && !alu32 && nd.id != 0 && src.is_scalar_const64() {
+            let val = src.var_off.value;
+            if nd.id & ADD_CONST != 0 || val > i32::MAX as u64 {
+                nd.off = 0;
+                nd.id = 0;
+            } else {
+                nd.id |= ADD_CONST;
+                nd.off = val as i32;
+            }
+        } else {
+            nd.id = 0;
+            nd.off = 0;
+        }
+        self.cur.cur_mut().regs[d] = nd;
+        Ok(())
+    }
+
+    fn check_reg_sane_offset(&self, reg: &RegState, ty: &str) -> Result<(), Reject> {
+        let known = reg.var_off.is_const();
+        let val = reg.var_off.value as i64;
+        if known && (val >= MAX_VAR_OFF || val <= -MAX_VAR_OFF) {
+            return Err(Reject::MathConst(ty.to_string(), val));
+        }
+        if reg.off as i64 >= MAX_VAR_OFF || reg.off as i64 <= -MAX_VAR_OFF {
+            return Err(Reject::PtrOffNotAllowed(ty.to_string(), reg.off));
+        }
+        if reg.smin == i64::MIN {
+            return Err(Reject::MathUnboundedMin(ty.to_string()));
+        }
+        if reg.smin >= MAX_VAR_OFF || reg.smin <= -MAX_VAR_OFF {
+            return Err(Reject::ValueOob(reg.smin, ty.to_string()));
+        }
+        Ok(())
+    }
+
+    /// `adjust_ptr_min_max_vals`: pointer +/- scalar.
+    fn adjust_ptr_min_max_vals(
+        &mut self,
+        insn: &RawInsn,
+        ptr: &RegState,
+        off_reg: &RegState,
+        dst_is_off: bool,
+    ) -> Result<(), Reject> {
+        let op = raw::op(insn);
+        let dregno = insn.dst;
+        let d = dregno as usize;
+        let known = off_reg.var_off.is_const();
+        let (smin_val, smax_val, umin_val, umax_val) =
+            (off_reg.smin, off_reg.smax, off_reg.umin, off_reg.umax);
+        if (known && (smin_val != smax_val || umin_val != umax_val))
+            || smin_val > smax_val
+            || umin_val > umax_val
+        {
+            self.cur.cur_mut().regs[d] = RegState::unknown_scalar();
+            return Ok(());
+        }
+        if raw::class(insn) != raw::CLASS_ALU64 {
+            if op == aop::SUB && self.prog.opts.privileged {
+                self.cur.cur_mut().regs[d] = RegState::unknown_scalar();
+                return Ok(());
+            }
+            return Err(Reject::Ptr32Arith(dregno));
+        }
+        let tystr = reg_type_str(ptr.ty, ptr.flags);
+        if ptr.flags & MAYBE_NULL != 0 {
+            return Err(Reject::PtrArithNull(dregno, tystr));
+        }
+        match ptr.ty {
+            RegType::Ctx
+            | RegType::MapValue
+            | RegType::Stack
+            | RegType::PacketMeta
+            | RegType::Packet
+            | RegType::Mem
+            | RegType::Func => {}
+            RegType::ConstMapPtr if known && smin_val == 0 && op == aop::ADD => {}
+            _ => return Err(Reject::PtrArithOn(dregno, tystr)),
+        }
+        let mut dst = ptr.clone();
+        dst.precise = false;
+        self.check_reg_sane_offset(off_reg, &tystr)?;
+        self.check_reg_sane_offset(ptr, &tystr)?;
+        dst.mark_32_unbounded();
+        match op {
+            aop::ADD => {
+                let fixed = (ptr.off as i64).wrapping_add(smin_val);
+                if known && fixed == fixed as i32 as i64 {
+                    dst.off = fixed as i32;
+                } else {
+                    match (ptr.smin.checked_add(smin_val), ptr.smax.checked_add(smax_val)) {
+                        (Some(a), Some(b)) => {
+                            dst.smin = a;
+                            dst.smax = b;
+                        }
+                        _ => {
+                            dst.smin = i64::MIN;
+                            dst.smax = i64::MAX;
+                        }
+                    }
+                    match (ptr.umin.checked_add(umin_val), ptr.umax.checked_add(umax_val)) {
+                        (Some(a), Some(b)) => {
+                            dst.umin = a;
+                            dst.umax = b;
+                        }
+                        _ => {
+                            dst.umin = 0;
+                            dst.umax = u64::MAX;
+                        }
+                    }
+                    dst.var_off = ptr.var_off.add(off_reg.var_off);
+                    if ptr.is_pkt_pointer() {
+                        dst.id = self.new_id();
+                        dst.range = 0;
+                    }
+                }
+            }
+            aop::SUB => {
+                if dst_is_off {
+                    return Err(Reject::SubPtrFromScalar(dregno));
+                }
+                if ptr.ty == RegType::Stack {
+                    return Err(Reject::SubFromStack(dregno));
+                }
+                let fixed = (ptr.off as i64).wrapping_sub(smin_val);
+                if known && fixed == fixed as i32 as i64 {
+                    dst.off = fixed as i32;
+                } else {
+                    match (ptr.smin.checked_sub(smax_val), ptr.smax.checked_sub(smin_val)) {
+                        (Some(a), Some(b)) => {
+                            dst.smin = a;
+                            dst.smax = b;
+                        }
+                        _ => {
+                            dst.smin = i64::MIN;
+                            dst.smax = i64::MAX;
+                        }
+                    }
+                    if ptr.umin < umax_val {
+                        dst.umin = 0;
+                        dst.umax = u64::MAX;
+                    } else {
+                        dst.umin = ptr.umin - umax_val;
+                        dst.umax = ptr.umax.wrapping_sub(umin_val);
+                    }
+                    dst.var_off = ptr.var_off.sub(off_reg.var_off);
+                    if ptr.is_pkt_pointer() {
+                        dst.id = self.new_id();
+                        if smin_val < 0 {
+                            dst.range = 0;
+                        }
+                    }
+                }
+            }
+            aop::AND | aop::OR | aop::XOR => return Err(Reject::PtrBitwise(dregno, alu_string(op))),
+            _ => return Err(Reject::PtrArithOp(dregno, alu_string(op))),
+        }
+        self.check_reg_sane_offset(&dst, &tystr)?;
+        dst.bounds_sync();
+        self.cur.cur_mut().regs[d] = dst;
+        Ok(())
+    }
+
+    /// `check_ld_imm`.
+    pub(crate) fn check_ld_imm(&mut self, insn: &RawInsn, idx: usize) -> Result<(), Reject> {
+        if insn.code & 0x18 != 0x18 {
+            return Err(Reject::Other("invalid BPF_LD_IMM insn".into(), kbpf_passes::Errno::EINVAL));
+        }
+        if insn.off != 0 {
+            return Err(Reject::Reserved("LD_IMM64"));
+        }
+        self.check_reg_arg(insn.dst, RegOp::Dst)?;
+        let d = insn.dst as usize;
+        let hi = self.prog.slots.get(idx + 1).map_or(0, |n| n.imm);
+        match insn.src {
+            0 => {
+                self.cur.cur_mut().regs[d] = RegState::known(kbpf_isa::Insn::imm64(insn.imm, hi));
+            }
+            4 => return Err(Reject::Other("missing btf func_info".into(), kbpf_passes::Errno::EINVAL)),
+            1 | 2 => {
+                let Some(m) = self.prog.ld_map.get(idx).copied().flatten() else {
+                    return Err(Reject::Bug("unexpected src reg value for ldimm64".into()));
+                };
+                let mut r =
+                    RegState::pointer(if insn.src == 1 { RegType::ConstMapPtr } else { RegType::MapValue });
+                r.map = m;
+                if insn.src == 2 {
+                    r.off = hi;
+                }
+                self.cur.cur_mut().regs[d] = r;
+            }
+            _ => return Err(Reject::Bug("unexpected src reg value for ldimm64".into())),
+        }
+        Ok(())
+    }
+
+    /// `check_ld_abs`.
+    pub(crate) fn check_ld_abs(&mut self, insn: &RawInsn) -> Result<(), Reject> {
+        if !crate::ctx::may_access_skb(self.prog.opts.prog_type) {
+            return Err(Reject::LdAbsNotAllowed);
+        }
+        let mode = raw::mode(insn);
+        if insn.dst != 0 || insn.off != 0 || insn.code & 0x18 == 0x18 || (mode == 0x20 && insn.src != 0) {
+            return Err(Reject::Other(
+                "BPF_LD_[ABS|IND] uses reserved fields".into(),
+                kbpf_passes::Errno::EINVAL,
+            ));
+        }
+        self.check_reg_arg(6, RegOp::Src)?;
+        if let Some(r) = self.cur.refs.first() {
+            let _ = r;
+            return Err(Reject::Other(
+                "BPF_LD_[ABS|IND] would lead to reference leak".into(),
+                kbpf_passes::Errno::EINVAL,
+            ));
+        }
+        if self.cur.cur().regs[6].ty != RegType::Ctx {
+            return Err(Reject::LdAbsCtx);
+        }
+        if mode == 0x40 {
+            self.check_reg_arg(insn.src, RegOp::Src)?;
+        }
+        self.check_ptr_off_reg(6)?;
+        for r in 0..6 {
+            self.cur.cur_mut().regs[r] = RegState::not_init();
+            self.log.scratch_reg(r);
+        }
+        self.cur.cur_mut().regs[0] = RegState::unknown_scalar();
+        Ok(())
+    }
+
+    /// `check_ptr_off_reg`: the pointer must be unmodified.
+    pub(crate) fn check_ptr_off_reg(&self, regno: u8) -> Result<(), Reject> {
+        let reg = &self.cur.cur().regs[regno as usize];
+        let ty = reg_type_str(reg.ty, reg.flags);
+        if reg.off < 0 {
+            return Err(Reject::Other(
+                format!("negative offset {ty} ptr R{regno} off={} disallowed", reg.off),
+                kbpf_passes::Errno::EACCES,
+            ));
+        }
+        if reg.off != 0 {
+            return Err(Reject::ModifiedPtr(ty, regno, reg.off));
+        }
+        if !reg.var_off.is_const() || reg.var_off.value != 0 {
+            return Err(Reject::VarCtxAccess(ty, reg.var_off.to_string()));
+        }
+        Ok(())
+    }
+}
+
+/// Tnum printed the way the alignment message does (`0` for a known zero).
+pub(crate) fn tnum_short(t: Tnum) -> String {
+    if t.is_const() { format!("{}", t.value) } else { t.to_string() }
+}

@@ -1,0 +1,347 @@
+//! Precision backtracking (`mark_chain_precision`): walks the jump history of the current
+//! state and its checkpoint ancestors backwards, moving the "needs precision" requirement from
+//! registers to their sources, and marks the ancestors' scalars precise.
+
+use crate::disasm::insn_text;
+use crate::do_check::Env;
+use crate::state::{HistEntry, RegType, SLOT, VerifierState};
+use kbpf_passes::raw;
+
+/// Per-frame register and stack-slot masks still needing precision.
+#[derive(Clone, Default)]
+struct Bt {
+    frame: usize,
+    regs: Vec<u32>,
+    stack: Vec<u64>,
+}
+
+impl Bt {
+    fn empty(&self) -> bool {
+        self.regs.iter().all(|m| *m == 0) && self.stack.iter().all(|m| *m == 0)
+    }
+    fn reg(&self, r: u8) -> bool {
+        self.regs[self.frame] & (1 << r) != 0
+    }
+    fn set(&mut self, r: u8) {
+        self.regs[self.frame] |= 1 << r;
+    }
+    fn clear(&mut self, r: u8) {
+        self.regs[self.frame] &= !(1 << r);
+    }
+}
+
+enum Step {
+    Ok,
+    NotSupp,
+    Bug,
+}
+
+fn fmt_regs(m: u32) -> String {
+    (0..11).filter(|r| m & (1 << r) != 0).map(|r| format!("r{r}")).collect::<Vec<_>>().join(",")
+}
+
+fn fmt_stack(m: u64) -> String {
+    (0..64).filter(|i| m & (1 << i) != 0).map(|i| format!("-{}", (i + 1) * 8)).collect::<Vec<_>>().join(",")
+}
+
+fn hist_for(hist: &[HistEntry], cnt: usize, idx: usize) -> Option<HistEntry> {
+    if cnt > 0 && hist[cnt - 1].idx == idx { Some(hist[cnt - 1]) } else { None }
+}
+
+impl Env<'_> {
+    /// Records a history entry for the instruction being processed (merged per instruction).
+    pub(crate) fn push_hist(&mut self, stack: Option<(u32, u32)>) {
+        let idx = self.cur.insn_idx;
+        let prev = self.search.prev_insn_idx;
+        if self.search.hist_insn == Some(idx)
+            && let Some(last) = self.cur.jmp_history.last_mut()
+            && last.idx == idx
+        {
+            if stack.is_some() {
+                last.stack = stack;
+            }
+            return;
+        }
+        self.cur.jmp_history.push(HistEntry { idx, prev_idx: prev, stack });
+        self.search.hist_insn = Some(idx);
+    }
+
+    fn backtrack_insn(&mut self, idx: usize, subseq: i64, hist: Option<HistEntry>, bt: &mut Bt) -> Step {
+        let insn = self.prog.slots[idx];
+        if insn.code == 0 {
+            return Step::Ok;
+        }
+        if self.log.verbose2() {
+            let text = insn_text(&insn, self.prog.slots.get(idx + 1));
+            self.log.put(&format!(
+                "mark_precise: frame{}: regs={} stack={} before {idx}: {text}\n",
+                bt.frame,
+                fmt_regs(bt.regs[bt.frame]),
+                fmt_stack(bt.stack[bt.frame])
+            ));
+        }
+        let (d, s) = (insn.dst, insn.src);
+        let op = raw::op(&insn);
+        match raw::class(&insn) {
+            raw::CLASS_ALU | raw::CLASS_ALU64 => {
+                if d > 10 || !bt.reg(d) {
+                    return Step::Ok;
+                }
+                if op == 0xd0 || op == 0x80 {
+                    return Step::Ok;
+                }
+                if op == 0xb0 {
+                    bt.clear(d);
+                    if raw::src_is_reg(&insn) && s != 10 && s <= 10 {
+                        bt.set(s);
+                    }
+                } else if raw::src_is_reg(&insn) && s != 10 && s <= 10 {
+                    bt.set(s);
+                }
+            }
+            raw::CLASS_LDX => {
+                if d > 10 || !bt.reg(d) {
+                    return Step::Ok;
+                }
+                bt.clear(d);
+                if let Some((fr, spi)) = hist.and_then(|h| h.stack) {
+                    if let Some(m) = bt.stack.get_mut(fr as usize) {
+                        *m |= 1 << spi.min(63);
+                    }
+                }
+            }
+            raw::CLASS_STX | raw::CLASS_ST => {
+                if raw::class(&insn) == raw::CLASS_STX && raw::mode(&insn) == 0xc0 {
+                    if insn.imm == 0x100 {
+                        if d <= 10 && bt.reg(d) {
+                            bt.clear(d);
+                        }
+                        return Step::Ok;
+                    }
+                }
+                if d <= 10 && bt.reg(d) {
+                    return Step::NotSupp;
+                }
+                let Some((fr, spi)) = hist.and_then(|h| h.stack) else { return Step::Ok };
+                let Some(m) = bt.stack.get_mut(fr as usize) else { return Step::Ok };
+                if *m & (1 << spi.min(63)) == 0 {
+                    return Step::Ok;
+                }
+                *m &= !(1 << spi.min(63));
+                if raw::class(&insn) == raw::CLASS_STX && s <= 10 {
+                    bt.set(s);
+                }
+            }
+            raw::CLASS_JMP | raw::CLASS_JMP32 => {
+                if raw::is_pseudo_call(&insn) {
+                    if bt.regs[bt.frame] & !0x3e != 0 || bt.stack[bt.frame] != 0 {
+                        return Step::Bug;
+                    }
+                    if bt.frame == 0 {
+                        return Step::Bug;
+                    }
+                    for r in 1..=5u8 {
+                        if bt.reg(r) {
+                            bt.clear(r);
+                            bt.regs[bt.frame - 1] |= 1 << r;
+                        }
+                    }
+                    bt.frame -= 1;
+                } else if op == raw::jop::EXIT {
+                    if bt.regs[bt.frame] & 0x3e != 0 {
+                        return Step::Bug;
+                    }
+                    let r0 = subseq >= 1
+                        && self.prog.slots.get((subseq - 1) as usize).is_some_and(raw::is_pseudo_call)
+                        && bt.reg(0);
+                    bt.clear(0);
+                    bt.frame += 1;
+                    if bt.frame >= bt.regs.len() {
+                        return Step::Bug;
+                    }
+                    if r0 {
+                        bt.set(0);
+                    }
+                } else if op == raw::jop::CALL {
+                    bt.clear(0);
+                    if bt.regs[bt.frame] & 0x3e != 0 {
+                        return Step::Bug;
+                    }
+                } else if raw::src_is_reg(&insn) && op != raw::jop::JA {
+                    if d <= 10 && s <= 10 && (bt.reg(d) || bt.reg(s)) {
+                        bt.set(s);
+                        bt.set(d);
+                    }
+                }
+            }
+            _ => {
+                if d > 10 || !bt.reg(d) {
+                    return Step::Ok;
+                }
+                bt.clear(d);
+                if matches!(raw::mode(&insn), 0x20 | 0x40) {
+                    return Step::NotSupp;
+                }
+            }
+        }
+        Step::Ok
+    }
+
+    /// `mark_chain_precision` for register `regno` of the current frame.
+    pub(crate) fn mark_chain_precision(&mut self, regno: u8) {
+        if !self.prog.opts.privileged || regno > 10 {
+            return;
+        }
+        if self.cur.cur().regs[regno as usize].ty != RegType::Scalar {
+            return;
+        }
+        let nframes = self.cur.frames.len();
+        let mut bt = Bt { frame: nframes - 1, regs: vec![0; nframes], stack: vec![0; nframes] };
+        bt.set(regno);
+        self.backtrack(bt);
+    }
+
+    /// Marks stack slot `spi` of frame `fr` as needing precision.
+    pub(crate) fn mark_stack_precision(&mut self, fr: usize, spi: usize) {
+        if !self.prog.opts.privileged {
+            return;
+        }
+        let nframes = self.cur.frames.len();
+        let mut bt = Bt { frame: nframes - 1, regs: vec![0; nframes], stack: vec![0; nframes] };
+        if fr < nframes && spi < 64 {
+            bt.stack[fr] |= 1 << spi;
+            self.backtrack(bt);
+        }
+    }
+
+    fn backtrack(&mut self, mut bt: Bt) {
+        // the current state is walked from its history; ancestors are checkpoints in the arena
+        let mut st_hist: Vec<HistEntry> = self.cur.jmp_history.clone();
+        let mut first_idx = self.cur.first_insn_idx;
+        let mut last_idx = self.cur.insn_idx as i64;
+        let mut parent = self.cur.parent;
+        let mut subseq: i64 = -1;
+        let mut skip_first = true;
+        loop {
+            if self.log.verbose2() {
+                self.log.put(&format!(
+                    "mark_precise: frame{}: last_idx {last_idx} first_idx {first_idx} subseq_idx {subseq} \n",
+                    bt.frame
+                ));
+            }
+            let mut cnt = st_hist.len();
+            let mut i = last_idx;
+            loop {
+                if i < 0 || i as usize >= self.prog.slots.len() {
+                    self.mark_all_precise();
+                    return;
+                }
+                if skip_first {
+                    skip_first = false;
+                } else {
+                    let h = hist_for(&st_hist, cnt, i as usize);
+                    match self.backtrack_insn(i as usize, subseq, h, &mut bt) {
+                        Step::Ok => {}
+                        Step::NotSupp | Step::Bug => {
+                            self.mark_all_precise();
+                            return;
+                        }
+                    }
+                }
+                if bt.empty() {
+                    return;
+                }
+                subseq = i;
+                // get_prev_insn_idx
+                let iu = i as usize;
+                if iu == first_idx && (cnt == 0 || (cnt == 1 && st_hist[0].idx == iu)) {
+                    break;
+                }
+                if cnt > 0 && st_hist[cnt - 1].idx == iu {
+                    i = st_hist[cnt - 1].prev_idx as i64;
+                    cnt -= 1;
+                } else {
+                    i -= 1;
+                }
+            }
+            let Some(p) = parent else { break };
+            let Some(cp) = self.search.arena.get_mut(p) else { break };
+            let st: &mut VerifierState = &mut cp.st;
+            for fr in (0..=bt.frame).rev() {
+                let Some(func) = st.frames.get_mut(fr) else { continue };
+                for r in 0..11 {
+                    if bt.regs[fr] & (1 << r) == 0 {
+                        continue;
+                    }
+                    let reg = &mut func.regs[r];
+                    if reg.ty != RegType::Scalar || reg.precise {
+                        bt.regs[fr] &= !(1 << r);
+                    } else {
+                        reg.precise = true;
+                    }
+                }
+                for spi in 0..64 {
+                    if bt.stack[fr] & (1 << spi) == 0 {
+                        continue;
+                    }
+                    match func.stack.get_mut(spi) {
+                        Some(slot) if slot.is_spill() && slot.spilled.ty == RegType::Scalar => {
+                            if slot.spilled.precise {
+                                bt.stack[fr] &= !(1 << spi);
+                            } else {
+                                slot.spilled.precise = true;
+                            }
+                        }
+                        _ => bt.stack[fr] &= !(1 << spi),
+                    }
+                }
+            }
+            if self.log.verbose2() {
+                let st = self.search.arena[p].st.clone();
+                for fr in (0..=bt.frame).rev() {
+                    self.log.put(&format!(
+                        "mark_precise: frame{fr}: parent state regs={} stack={}: ",
+                        fmt_regs(bt.regs[fr]),
+                        fmt_stack(bt.stack[fr])
+                    ));
+                    let maps = self.prog.opts.maps.clone();
+                    self.log.print_state(&st, fr, true, &maps);
+                }
+            }
+            if bt.empty() {
+                return;
+            }
+            let st = &self.search.arena[p].st;
+            subseq = first_idx as i64;
+            last_idx = st.last_insn_idx as i64;
+            first_idx = st.first_insn_idx;
+            st_hist = st.jmp_history.clone();
+            parent = st.parent;
+        }
+        if !bt.empty() {
+            self.mark_all_precise();
+        }
+    }
+
+    /// Fallback: every scalar in every ancestor checkpoint becomes precise.
+    fn mark_all_precise(&mut self) {
+        let mut p = self.cur.parent;
+        while let Some(i) = p {
+            let Some(cp) = self.search.arena.get_mut(i) else { break };
+            for f in cp.st.frames.iter_mut() {
+                for r in f.regs.iter_mut() {
+                    if r.ty == RegType::Scalar {
+                        r.precise = true;
+                    }
+                }
+                for s in f.stack.iter_mut() {
+                    if s.is_spill() && s.spilled.ty == RegType::Scalar {
+                        s.spilled.precise = true;
+                    }
+                }
+            }
+            p = cp.st.parent;
+        }
+        let _ = SLOT;
+    }
+}

@@ -1,0 +1,357 @@
+//! Keeping the tnum, the 64-bit and the 32-bit ranges of a scalar consistent (`reg_bounds_sync`).
+
+use crate::state::RegState;
+use crate::tnum::Tnum;
+
+impl RegState {
+    /// 64-bit ranges unbounded.
+    pub fn mark_64_unbounded(&mut self) {
+        self.smin = i64::MIN;
+        self.smax = i64::MAX;
+        self.umin = 0;
+        self.umax = u64::MAX;
+    }
+
+    /// 32-bit ranges unbounded.
+    pub fn mark_32_unbounded(&mut self) {
+        self.s32_min = i32::MIN;
+        self.s32_max = i32::MAX;
+        self.u32_min = 0;
+        self.u32_max = u32::MAX;
+    }
+
+    /// All ranges unbounded.
+    pub fn mark_unbounded(&mut self) {
+        self.mark_64_unbounded();
+        self.mark_32_unbounded();
+    }
+
+    /// Low 32 bits known to be `v` (`__mark_reg32_known`).
+    pub fn mark_32_known(&mut self, v: u32) {
+        self.var_off = self.var_off.const_subreg(v);
+        self.s32_min = v as i32;
+        self.s32_max = v as i32;
+        self.u32_min = v;
+        self.u32_max = v;
+    }
+
+    fn update_32_bounds(&mut self) {
+        let t = self.var_off.subreg();
+        self.s32_min = self.s32_min.max((t.value | (t.mask & 0x8000_0000)) as u32 as i32);
+        self.s32_max = self.s32_max.min((t.value | (t.mask & 0x7fff_ffff)) as u32 as i32);
+        self.u32_min = self.u32_min.max(t.value as u32);
+        self.u32_max = self.u32_max.min((t.value | t.mask) as u32);
+    }
+
+    fn update_64_bounds(&mut self) {
+        let t = self.var_off;
+        self.smin = self.smin.max((t.value | (t.mask & (1 << 63))) as i64);
+        self.smax = self.smax.min((t.value | (t.mask & (i64::MAX as u64))) as i64);
+        self.umin = self.umin.max(t.value);
+        self.umax = self.umax.min(t.value | t.mask);
+    }
+
+    /// Tighten ranges from the tnum (`__update_reg_bounds`).
+    pub fn update_bounds(&mut self) {
+        self.update_32_bounds();
+        self.update_64_bounds();
+    }
+
+    /// 32-bit range from 64-bit knowledge and from the other 32-bit signedness.
+    pub fn update_32_bounds_public(&mut self) {
+        self.update_32_bounds();
+    }
+
+    fn deduce_32(&mut self) {
+        if (self.umin >> 32) == (self.umax >> 32) {
+            self.u32_min = self.u32_min.max(self.umin as u32);
+            self.u32_max = self.u32_max.min(self.umax as u32);
+            if (self.umin as i32) <= (self.umax as i32) {
+                self.s32_min = self.s32_min.max(self.umin as i32);
+                self.s32_max = self.s32_max.min(self.umax as i32);
+            }
+        }
+        if (self.smin >> 32) == (self.smax >> 32) {
+            if (self.smin as u32) <= (self.smax as u32) {
+                self.u32_min = self.u32_min.max(self.smin as u32);
+                self.u32_max = self.u32_max.min(self.smax as u32);
+            }
+            if (self.smin as i32) <= (self.smax as i32) {
+                self.s32_min = self.s32_min.max(self.smin as i32);
+                self.s32_max = self.s32_max.min(self.smax as i32);
+            }
+        }
+        if ((self.umin >> 32) as u32).wrapping_add(1) == (self.umax >> 32) as u32
+            && (self.umin as i32) < 0
+            && (self.umax as i32) >= 0
+        {
+            self.s32_min = self.s32_min.max(self.umin as i32);
+            self.s32_max = self.s32_max.min(self.umax as i32);
+        }
+        if ((self.smin >> 32) as u32).wrapping_add(1) == (self.smax >> 32) as u32
+            && (self.smin as i32) < 0
+            && (self.smax as i32) >= 0
+        {
+            self.s32_min = self.s32_min.max(self.smin as i32);
+            self.s32_max = self.s32_max.min(self.smax as i32);
+        }
+        if (self.u32_min as i32) <= (self.u32_max as i32) {
+            self.s32_min = self.s32_min.max(self.u32_min as i32);
+            self.s32_max = self.s32_max.min(self.u32_max as i32);
+        }
+        if (self.s32_min as u32) <= (self.s32_max as u32) {
+            self.u32_min = self.u32_min.max(self.s32_min as u32);
+            self.u32_max = self.u32_max.min(self.s32_max as u32);
+        }
+    }
+
+    fn deduce_64(&mut self) {
+        if (self.umin as i64) <= (self.umax as i64) {
+            self.smin = self.smin.max(self.umin as i64);
+            self.smax = self.smax.min(self.umax as i64);
+        }
+        if (self.smin as u64) <= (self.smax as u64) {
+            self.umin = self.umin.max(self.smin as u64);
+            self.umax = self.umax.min(self.smax as u64);
+        } else if self.umax < self.smin as u64 {
+            // The signed range wraps; the unsigned one sits in its upper (negative) half.
+            self.smin = self.umin as i64;
+            self.umax = self.umax.min(self.smax as u64);
+        } else if (self.smax as u64) < self.umin {
+            self.smax = self.umax as i64;
+            self.umin = self.umin.max(self.smin as u64);
+        }
+    }
+
+    fn deduce_mixed(&mut self) {
+        let new_umin = (self.umin & !0xffff_ffff) | self.u32_min as u64;
+        let new_umax = (self.umax & !0xffff_ffff) | self.u32_max as u64;
+        self.umin = self.umin.max(new_umin);
+        self.umax = self.umax.min(new_umax);
+        let new_smin = ((self.smin as u64 & !0xffff_ffff) | self.u32_min as u64) as i64;
+        let new_smax = ((self.smax as u64 & !0xffff_ffff) | self.u32_max as u64) as i64;
+        self.smin = self.smin.max(new_smin);
+        self.smax = self.smax.min(new_smax);
+        if self.s32_min >= 0 && self.smin >= i32::MIN as i64 && self.smax <= i32::MAX as i64 {
+            self.smin = self.s32_min as i64;
+            self.smax = self.s32_max as i64;
+            self.umin = self.s32_min as i64 as u64;
+            self.umax = self.s32_max as i64 as u64;
+            self.var_off = self.var_off.intersect(Tnum::range(self.smin as u64, self.smax as u64));
+        }
+    }
+
+    /// Cross-view deduction (`__reg_deduce_bounds`).
+    pub fn deduce_bounds(&mut self) {
+        self.deduce_32();
+        self.deduce_64();
+        self.deduce_mixed();
+    }
+
+    /// Tighten the tnum from the unsigned ranges (`__reg_bound_offset`).
+    pub fn bound_offset(&mut self) {
+        let v64 = self.var_off.intersect(Tnum::range(self.umin, self.umax));
+        let v32 = v64.subreg().intersect(Tnum::range(self.u32_min as u64, self.u32_max as u64));
+        self.var_off = v64.clear_subreg().or(v32);
+    }
+
+    /// `reg_bounds_sync`.
+    pub fn bounds_sync(&mut self) {
+        self.update_bounds();
+        self.deduce_bounds();
+        self.deduce_bounds();
+        self.bound_offset();
+        self.update_bounds();
+    }
+
+    /// Whether the ranges are non-empty and agree with a constant tnum
+    /// (`reg_bounds_sanity_check`); returns a description of the first violation.
+    pub fn bounds_violation(&self) -> Option<&'static str> {
+        if self.umin > self.umax
+            || self.smin > self.smax
+            || self.u32_min > self.u32_max
+            || self.s32_min > self.s32_max
+        {
+            return Some("range bounds violation");
+        }
+        if self.var_off.is_const() {
+            let v = self.var_off.value;
+            if self.umin != v || self.umax != v || self.smin != v as i64 || self.smax != v as i64 {
+                return Some("const tnum out of sync with range bounds");
+            }
+        }
+        if self.var_off.subreg_is_const() {
+            let v = self.var_off.value as u32;
+            if self.u32_min != v || self.u32_max != v || self.s32_min != v as i32 || self.s32_max != v as i32
+            {
+                return Some("const subreg tnum out of sync with range bounds");
+            }
+        }
+        None
+    }
+
+    /// Zero-extend the 32-bit result into 64 bits (`zext_32_to_64`).
+    pub fn zext_32_to_64(&mut self) {
+        self.var_off = self.var_off.subreg();
+        self.assign_32_into_64();
+    }
+
+    /// `__reg_assign_32_into_64`.
+    pub fn assign_32_into_64(&mut self) {
+        self.umin = self.u32_min as u64;
+        self.umax = self.u32_max as u64;
+        if self.s32_min >= 0 && self.s32_max >= 0 {
+            self.smin = self.s32_min as i64;
+            self.smax = self.s32_max as i64;
+        } else {
+            self.smin = 0;
+            self.smax = u32::MAX as i64;
+        }
+    }
+
+    /// Truncate to `size` (< 8) bytes, zero-extending (`coerce_reg_to_size`).
+    pub fn coerce_to_size(&mut self, size: u8) {
+        if size >= 8 {
+            return;
+        }
+        self.var_off = self.var_off.cast(size);
+        let mask = (1u64 << (size as u32 * 8)) - 1;
+        if (self.umin & !mask) == (self.umax & !mask) {
+            self.umin &= mask;
+            self.umax &= mask;
+        } else {
+            self.umin = 0;
+            self.umax = mask;
+        }
+        self.smin = self.umin as i64;
+        self.smax = self.umax as i64;
+        if size < 4 {
+            self.mark_32_unbounded();
+        }
+        self.bounds_sync();
+    }
+
+    /// Sign-extend from `size` (1, 2, 4) bytes to 64 bits (`coerce_reg_to_size_sx`); no sync,
+    /// like the kernel.
+    pub fn coerce_to_size_sx(&mut self, size: u8) {
+        let bits = size as u32 * 8;
+        let sext = |v: u64| -> i64 { ((v << (64 - bits)) as i64) >> (64 - bits) };
+        if self.var_off.is_const() {
+            let v = sext(self.var_off.value) as u64;
+            self.mark_known_value(v);
+            return;
+        }
+        let top_max = ((self.smax as u64) >> bits) << bits;
+        let top_min = ((self.smin as u64) >> bits) << bits;
+        if top_max == top_min {
+            let (a, b) = (sext(self.smax as u64), sext(self.smin as u64));
+            let (hi, lo) = (a.max(b), a.min(b));
+            if (hi >= 0) == (lo >= 0) {
+                self.smin = lo;
+                self.smax = hi;
+                self.s32_min = lo as i32;
+                self.s32_max = hi as i32;
+                self.umin = lo as u64;
+                self.umax = hi as u64;
+                self.u32_min = lo as u32;
+                self.u32_max = hi as u32;
+                self.var_off = Tnum::range(lo as u64, hi as u64);
+                return;
+            }
+        }
+        let (lo, hi) = (-(1i64 << (bits - 1)), (1i64 << (bits - 1)) - 1);
+        self.smin = lo;
+        self.smax = hi;
+        self.s32_min = lo.max(i32::MIN as i64) as i32;
+        self.s32_max = hi.min(i32::MAX as i64) as i32;
+        self.umin = 0;
+        self.u32_min = 0;
+        self.umax = u64::MAX;
+        self.u32_max = u32::MAX;
+        self.var_off = Tnum::UNKNOWN;
+    }
+
+    /// Sign-extend the low `size` (1, 2) bytes into the 32-bit subregister
+    /// (`coerce_subreg_to_size_sx`); the caller zero-extends.
+    pub fn coerce_subreg_to_size_sx(&mut self, size: u8) {
+        let bits = size as u32 * 8;
+        let sext = |v: u32| -> i32 { ((v << (32 - bits)) as i32) >> (32 - bits) };
+        if self.var_off.is_const() {
+            let v = sext(self.var_off.value as u32);
+            self.var_off = Tnum::konst(v as i64 as u64);
+            self.s32_min = v;
+            self.s32_max = v;
+            self.u32_min = v as u32;
+            self.u32_max = v as u32;
+            return;
+        }
+        let top_max = ((self.s32_max as u32) >> bits) << bits;
+        let top_min = ((self.s32_min as u32) >> bits) << bits;
+        if top_max == top_min {
+            let (a, b) = (sext(self.s32_max as u32), sext(self.s32_min as u32));
+            let (hi, lo) = (a.max(b), a.min(b));
+            if (hi >= 0) == (lo >= 0) {
+                self.s32_min = lo;
+                self.s32_max = hi;
+                self.u32_min = lo as u32;
+                self.u32_max = hi as u32;
+                self.var_off = Tnum::range(lo as i64 as u64, hi as i64 as u64).subreg();
+                return;
+            }
+        }
+        self.s32_min = -(1i32 << (bits - 1));
+        self.s32_max = (1i32 << (bits - 1)) - 1;
+        self.u32_min = 0;
+        self.u32_max = u32::MAX;
+        self.var_off = Tnum::UNKNOWN.subreg();
+    }
+
+    /// Known value in every view, keeping type and ids (`___mark_reg_known`).
+    pub fn mark_known_value(&mut self, v: u64) {
+        self.var_off = Tnum::konst(v);
+        self.smin = v as i64;
+        self.smax = v as i64;
+        self.umin = v;
+        self.umax = v;
+        self.s32_min = v as u32 as i32;
+        self.s32_max = v as u32 as i32;
+        self.u32_min = v as u32;
+        self.u32_max = v as u32;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Sync never removes a value that was inside all three views (exhaustive over small
+    /// unsigned ranges crossing 0, 2^31, 2^32 and 2^63 boundaries).
+    #[test]
+    fn sync_is_sound_on_boundary_ranges() {
+        let bases: [u64; 5] = [0, 0x7fff_fff8, 0xffff_fff8, 0x7fff_ffff_ffff_fff8, 0xffff_ffff_ffff_fff8];
+        for &b in &bases {
+            for lo in 0..16u64 {
+                for hi in lo..16u64 {
+                    let (a, z) = (b.wrapping_add(lo), b.wrapping_add(hi));
+                    if a > z {
+                        continue;
+                    }
+                    let mut r = RegState::unknown_scalar();
+                    r.umin = a;
+                    r.umax = z;
+                    r.bounds_sync();
+                    for v in a..=z {
+                        assert!(r.var_off.has(v), "{v:#x} lost from tnum");
+                        assert!(r.smin <= v as i64 && v as i64 <= r.smax);
+                        assert!(r.umin <= v && v <= r.umax);
+                        assert!(r.u32_min <= v as u32 && v as u32 <= r.u32_max);
+                        assert!(r.s32_min <= v as i32 && v as i32 <= r.s32_max);
+                    }
+                    if a == z {
+                        assert!(r.var_off.is_const());
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,646 @@
+//! Conditional jumps (`check_cond_jmp_op`): branch prediction (`is_branch_taken`), range
+//! refinement on both edges (`reg_set_min_max`), NULL checks and packet range marking.
+
+use crate::do_check::Env;
+use crate::messages::Reject;
+use crate::state::{MAYBE_NULL, RegState, RegType, VerifierState};
+use crate::tnum::Tnum;
+use kbpf_isa::RawInsn;
+use kbpf_passes::raw;
+
+/// JMP operation codes.
+pub mod jop {
+    #![allow(missing_docs)]
+    pub const JEQ: u8 = 0x10;
+    pub const JGT: u8 = 0x20;
+    pub const JGE: u8 = 0x30;
+    pub const JSET: u8 = 0x40;
+    pub const JNE: u8 = 0x50;
+    pub const JSGT: u8 = 0x60;
+    pub const JSGE: u8 = 0x70;
+    pub const JLT: u8 = 0xa0;
+    pub const JLE: u8 = 0xb0;
+    pub const JSLT: u8 = 0xc0;
+    pub const JSLE: u8 = 0xd0;
+    /// The negation of JSET (`rev_opcode(JSET)`).
+    pub const JSET_NOT: u8 = 0x48;
+}
+use jop::*;
+
+const AT_PKT_END: i32 = -1;
+const BEYOND_PKT_END: i32 = -2;
+const MAX_PACKET_OFF: u64 = 0xffff;
+
+fn flip(op: u8) -> u8 {
+    match op {
+        JGT => JLT,
+        JLT => JGT,
+        JGE => JLE,
+        JLE => JGE,
+        JSGT => JSLT,
+        JSLT => JSGT,
+        JSGE => JSLE,
+        JSLE => JSGE,
+        o => o,
+    }
+}
+
+fn rev(op: u8) -> u8 {
+    match op {
+        JEQ => JNE,
+        JNE => JEQ,
+        JSET => JSET_NOT,
+        JSET_NOT => JSET,
+        JGT => JLE,
+        JLE => JGT,
+        JGE => JLT,
+        JLT => JGE,
+        JSGT => JSLE,
+        JSLE => JSGT,
+        JSGE => JSLT,
+        JSLT => JSGE,
+        o => o,
+    }
+}
+
+fn is_reg_const(r: &RegState, w32: bool) -> bool {
+    r.ty == RegType::Scalar && if w32 { r.var_off.subreg().is_const() } else { r.var_off.is_const() }
+}
+
+fn reg_const(r: &RegState, w32: bool) -> u64 {
+    if w32 { r.var_off.value as u32 as u64 } else { r.var_off.value }
+}
+
+fn reg_not_null(r: &RegState) -> bool {
+    r.flags & MAYBE_NULL == 0 && matches!(r.ty, RegType::MapValue | RegType::Mem | RegType::ConstMapPtr)
+}
+
+fn is_pkt_any(r: &RegState) -> bool {
+    matches!(r.ty, RegType::Packet | RegType::PacketMeta | RegType::PacketEnd)
+}
+
+/// `is_scalar_branch_taken`: 1 taken, 0 not taken, -1 unknown.
+pub fn scalar_branch_taken(r1: &RegState, r2: &RegState, op: u8, w32: bool) -> i32 {
+    let (mut r1, mut r2) = (r1, r2);
+    let (mut t1, mut t2) =
+        if w32 { (r1.var_off.subreg(), r2.var_off.subreg()) } else { (r1.var_off, r2.var_off) };
+    let g = |r: &RegState| -> (u64, u64, i64, i64) {
+        if w32 {
+            (r.u32_min as u64, r.u32_max as u64, r.s32_min as i64, r.s32_max as i64)
+        } else {
+            (r.umin, r.umax, r.smin, r.smax)
+        }
+    };
+    let (umin1, umax1, smin1, smax1) = g(r1);
+    let (umin2, umax2, smin2, smax2) = g(r2);
+    match op {
+        JEQ | JNE => {
+            let eq = op == JEQ;
+            if t1.is_const() && t2.is_const() {
+                return ((t1.value == t2.value) == eq) as i32;
+            }
+            let disjoint = umin1 > umax2
+                || umax1 < umin2
+                || smin1 > smax2
+                || smax1 < smin2
+                || (!w32
+                    && (r1.u32_min > r2.u32_max
+                        || r1.u32_max < r2.u32_min
+                        || r1.s32_min > r2.s32_max
+                        || r1.s32_max < r2.s32_min));
+            if disjoint {
+                return if eq { 0 } else { 1 };
+            }
+        }
+        JSET => {
+            if !is_reg_const(r2, w32) {
+                std::mem::swap(&mut r1, &mut r2);
+                std::mem::swap(&mut t1, &mut t2);
+            }
+            if !is_reg_const(r2, w32) {
+                return -1;
+            }
+            if (!t1.mask & t1.value) & t2.value != 0 {
+                return 1;
+            }
+            if (t1.mask | t1.value) & t2.value == 0 {
+                return 0;
+            }
+        }
+        JGT => {
+            if umin1 > umax2 {
+                return 1;
+            } else if umax1 <= umin2 {
+                return 0;
+            }
+        }
+        JSGT => {
+            if smin1 > smax2 {
+                return 1;
+            } else if smax1 <= smin2 {
+                return 0;
+            }
+        }
+        JLT => {
+            if umax1 < umin2 {
+                return 1;
+            } else if umin1 >= umax2 {
+                return 0;
+            }
+        }
+        JSLT => {
+            if smax1 < smin2 {
+                return 1;
+            } else if smin1 >= smax2 {
+                return 0;
+            }
+        }
+        JGE => {
+            if umin1 >= umax2 {
+                return 1;
+            } else if umax1 < umin2 {
+                return 0;
+            }
+        }
+        JSGE => {
+            if smin1 >= smax2 {
+                return 1;
+            } else if smax1 < smin2 {
+                return 0;
+            }
+        }
+        JLE => {
+            if umax1 <= umin2 {
+                return 1;
+            } else if umin1 > umax2 {
+                return 0;
+            }
+        }
+        JSLE => {
+            if smax1 <= smin2 {
+                return 1;
+            } else if smin1 > smax2 {
+                return 0;
+            }
+        }
+        _ => {}
+    }
+    -1
+}
+
+fn pkt_branch_taken(r1: &RegState, r2: &RegState, op: u8) -> i32 {
+    let (pkt, op) = if r1.ty == RegType::PacketEnd {
+        (r2, flip(op))
+    } else if r2.ty == RegType::PacketEnd {
+        (r1, op)
+    } else {
+        return -1;
+    };
+    if pkt.range >= 0 {
+        return -1;
+    }
+    match op {
+        JLE | JLT if pkt.range == BEYOND_PKT_END || (op == JLT && pkt.range == AT_PKT_END) => 0,
+        JGT | JGE if pkt.range == BEYOND_PKT_END || (op == JGE && pkt.range == AT_PKT_END) => 1,
+        _ => -1,
+    }
+}
+
+/// `is_branch_taken`.
+pub fn branch_taken(r1: &RegState, r2: &RegState, op: u8, w32: bool) -> i32 {
+    if is_pkt_any(r1) && is_pkt_any(r2) && !w32 {
+        return pkt_branch_taken(r1, r2, op);
+    }
+    if r1.is_pointer() || r2.is_pointer() {
+        let (mut a, mut b, mut op) = (r1, r2, op);
+        if !is_reg_const(b, w32) {
+            op = flip(op);
+            std::mem::swap(&mut a, &mut b);
+        }
+        if !is_reg_const(b, w32) || !reg_not_null(a) || reg_const(b, w32) != 0 {
+            return -1;
+        }
+        return match op {
+            JEQ => 0,
+            JNE => 1,
+            _ => -1,
+        };
+    }
+    scalar_branch_taken(r1, r2, op, w32)
+}
+
+/// `regs_refine_cond_op`.
+pub fn refine_cond_op(r1: &mut RegState, r2: &mut RegState, op: u8, w32: bool) {
+    let (r1, r2, op) = match op {
+        JGE | JGT | JSGE | JSGT => (r2, r1, flip(op)),
+        _ => (r1, r2, op),
+    };
+    match op {
+        JEQ => {
+            if w32 {
+                r1.u32_min = r1.u32_min.max(r2.u32_min);
+                r1.u32_max = r1.u32_max.min(r2.u32_max);
+                r1.s32_min = r1.s32_min.max(r2.s32_min);
+                r1.s32_max = r1.s32_max.min(r2.s32_max);
+                r2.u32_min = r1.u32_min;
+                r2.u32_max = r1.u32_max;
+                r2.s32_min = r1.s32_min;
+                r2.s32_max = r1.s32_max;
+                let t = r1.var_off.subreg().intersect(r2.var_off.subreg());
+                r1.var_off = r1.var_off.with_subreg(t);
+                r2.var_off = r2.var_off.with_subreg(t);
+            } else {
+                r1.umin = r1.umin.max(r2.umin);
+                r1.umax = r1.umax.min(r2.umax);
+                r1.smin = r1.smin.max(r2.smin);
+                r1.smax = r1.smax.min(r2.smax);
+                r2.umin = r1.umin;
+                r2.umax = r1.umax;
+                r2.smin = r1.smin;
+                r2.smax = r1.smax;
+                r1.var_off = r1.var_off.intersect(r2.var_off);
+                r2.var_off = r1.var_off;
+            }
+        }
+        JNE | JSET | JSET_NOT => {
+            let (r1, r2) = if !is_reg_const(r2, w32) { (r2, r1) } else { (r1, r2) };
+            if !is_reg_const(r2, w32) {
+                return;
+            }
+            let val = reg_const(r2, w32);
+            match op {
+                JNE => {
+                    if w32 {
+                        if r1.u32_min == val as u32 {
+                            r1.u32_min = r1.u32_min.wrapping_add(1);
+                        }
+                        if r1.u32_max == val as u32 {
+                            r1.u32_max = r1.u32_max.wrapping_sub(1);
+                        }
+                        if r1.s32_min == val as u32 as i32 {
+                            r1.s32_min = r1.s32_min.wrapping_add(1);
+                        }
+                        if r1.s32_max == val as u32 as i32 {
+                            r1.s32_max = r1.s32_max.wrapping_sub(1);
+                        }
+                    } else {
+                        if r1.umin == val {
+                            r1.umin = r1.umin.wrapping_add(1);
+                        }
+                        if r1.umax == val {
+                            r1.umax = r1.umax.wrapping_sub(1);
+                        }
+                        if r1.smin == val as i64 {
+                            r1.smin = r1.smin.wrapping_add(1);
+                        }
+                        if r1.smax == val as i64 {
+                            r1.smax = r1.smax.wrapping_sub(1);
+                        }
+                    }
+                }
+                JSET => {
+                    if !val.is_power_of_two() {
+                        return;
+                    }
+                    if w32 {
+                        let t = r1.var_off.subreg().or(Tnum::konst(val));
+                        r1.var_off = r1.var_off.with_subreg(t);
+                    } else {
+                        r1.var_off = r1.var_off.or(Tnum::konst(val));
+                    }
+                }
+                _ => {
+                    r1.mark_unbounded();
+                    if w32 {
+                        let t = r1.var_off.subreg().and(Tnum::konst(!val));
+                        r1.var_off = r1.var_off.with_subreg(t);
+                    } else {
+                        r1.var_off = r1.var_off.and(Tnum::konst(!val));
+                    }
+                }
+            }
+        }
+        JLE => {
+            if w32 {
+                r1.u32_max = r1.u32_max.min(r2.u32_max);
+                r2.u32_min = r1.u32_min.max(r2.u32_min);
+            } else {
+                r1.umax = r1.umax.min(r2.umax);
+                r2.umin = r1.umin.max(r2.umin);
+            }
+        }
+        JLT => {
+            if w32 {
+                r1.u32_max = r1.u32_max.min(r2.u32_max.wrapping_sub(1));
+                r2.u32_min = r1.u32_min.wrapping_add(1).max(r2.u32_min);
+            } else {
+                r1.umax = r1.umax.min(r2.umax.wrapping_sub(1));
+                r2.umin = r1.umin.wrapping_add(1).max(r2.umin);
+            }
+        }
+        JSLE => {
+            if w32 {
+                r1.s32_max = r1.s32_max.min(r2.s32_max);
+                r2.s32_min = r1.s32_min.max(r2.s32_min);
+            } else {
+                r1.smax = r1.smax.min(r2.smax);
+                r2.smin = r1.smin.max(r2.smin);
+            }
+        }
+        JSLT => {
+            if w32 {
+                r1.s32_max = r1.s32_max.min(r2.s32_max.wrapping_sub(1));
+                r2.s32_min = r1.s32_min.wrapping_add(1).max(r2.s32_min);
+            } else {
+                r1.smax = r1.smax.min(r2.smax.wrapping_sub(1));
+                r2.smin = r1.smin.wrapping_add(1).max(r2.smin);
+            }
+        }
+        _ => {}
+    }
+}
+
+fn for_each_reg(st: &mut VerifierState, mut f: impl FnMut(&mut RegState)) {
+    for fr in st.frames.iter_mut() {
+        for r in fr.regs.iter_mut() {
+            f(r);
+        }
+        for s in fr.stack.iter_mut() {
+            if s.is_spill() {
+                f(&mut s.spilled);
+            }
+        }
+    }
+}
+
+fn mark_ptr_or_null_regs(st: &mut VerifierState, regno: usize, is_null: bool) {
+    let reg = &st.cur().regs[regno];
+    let id = reg.id;
+    let ref_id = reg.ref_obj_id;
+    if ref_id != 0 && ref_id == id && is_null {
+        st.refs.retain(|r| r.id != id);
+    }
+    for_each_reg(st, |r| {
+        if r.flags & MAYBE_NULL != 0 && r.id == id && id != 0 {
+            if is_null {
+                r.ty = RegType::Scalar;
+                r.flags = 0;
+                r.id = 0;
+                r.ref_obj_id = 0;
+                r.map = 0;
+                r.mem_size = 0;
+            } else {
+                r.flags &= !MAYBE_NULL;
+                r.id = 0;
+            }
+        }
+    });
+}
+
+fn find_good_pkt_pointers(st: &mut VerifierState, dst: &RegState, ty: RegType, right_open: bool) {
+    if dst.off < 0 || (dst.off == 0 && right_open) {
+        return;
+    }
+    if dst.umax > MAX_PACKET_OFF || dst.umax + dst.off as u64 > MAX_PACKET_OFF {
+        return;
+    }
+    let new_range = dst.off + right_open as i32;
+    let id = dst.id;
+    for_each_reg(st, |r| {
+        if r.ty == ty && r.id == id {
+            r.range = r.range.max(new_range);
+        }
+    });
+}
+
+fn mark_pkt_end(st: &mut VerifierState, regn: usize, open: bool) {
+    let r = &mut st.cur_mut().regs[regn];
+    if r.ty == RegType::Packet {
+        r.range = if open { BEYOND_PKT_END } else { AT_PKT_END };
+    }
+}
+
+fn is_init_pkt(r: &RegState, ty: RegType) -> bool {
+    r.ty == ty && r.off == 0 && r.var_off.is_const() && r.var_off.value == 0
+}
+
+impl Env<'_> {
+    /// `check_cond_jmp_op`.
+    pub(crate) fn check_cond_jmp_op(&mut self, insn: &RawInsn, idx: usize) -> Result<(), Reject> {
+        use crate::alu::RegOp;
+        let op = raw::op(insn);
+        if op == 0xe0 {
+            if insn.code != 0xe5 || insn.src != 0 || insn.dst != 0 || insn.imm != 0 {
+                return Err(Reject::Other(
+                    format!("invalid may_goto imm {}", insn.imm),
+                    kbpf_passes::Errno::EINVAL,
+                ));
+            }
+            let p = self.push_stack(idx + 1, idx)?;
+            if let Some(q) = self.search.pending.get_mut(p) {
+                q.st.may_goto_depth += 1;
+            }
+            self.cur.insn_idx = (idx as i64 + insn.off as i64 + 1) as usize;
+            return Ok(());
+        }
+        self.check_reg_arg(insn.dst, RegOp::Src)?;
+        let x = raw::src_is_reg(insn);
+        let src = if x {
+            if insn.imm != 0 {
+                return Err(Reject::Reserved("JMP/JMP32"));
+            }
+            self.check_reg_arg(insn.src, RegOp::Src)?;
+            let s = self.cur.cur().regs[insn.src as usize].clone();
+            let d = &self.cur.cur().regs[insn.dst as usize];
+            if !(is_pkt_any(d) && is_pkt_any(&s)) && s.is_pointer() && !self.prog.opts.privileged {
+                return Err(Reject::PtrComparison(insn.src));
+            }
+            s
+        } else {
+            if insn.src != 0 {
+                return Err(Reject::Reserved("JMP/JMP32"));
+            }
+            RegState::known(insn.imm as i64 as u64)
+        };
+        let w32 = raw::class(insn) == raw::CLASS_JMP32;
+        let dst = self.cur.cur().regs[insn.dst as usize].clone();
+        let pred = branch_taken(&dst, &src, op, w32);
+        if pred >= 0 {
+            if !dst.is_pointer() {
+                self.mark_chain_precision(insn.dst);
+            }
+            if x && !src.is_pointer() {
+                self.mark_chain_precision(insn.src);
+            }
+            let maps = self.prog.opts.maps.clone();
+            self.log.print_insn_state(&self.cur, idx, &maps);
+            if pred == 1 {
+                self.cur.insn_idx = (idx as i64 + insn.off as i64 + 1) as usize;
+            } else {
+                self.cur.insn_idx = idx + 1;
+            }
+            return Ok(());
+        }
+        let target = (idx as i64 + insn.off as i64 + 1) as usize;
+        let p = self.push_stack(target, idx)?;
+        let (d, s) = (insn.dst as usize, insn.src as usize);
+        // refine: other branch = taken (op), this branch = fall-through (rev op)
+        if dst.ty == RegType::Scalar && src.ty == RegType::Scalar && !(x && d == s) {
+            let mut od = dst.clone();
+            let mut os = src.clone();
+            refine_cond_op(&mut od, &mut os, op, w32);
+            od.bounds_sync();
+            os.bounds_sync();
+            let mut fd = dst.clone();
+            let mut fs = src.clone();
+            refine_cond_op(&mut fd, &mut fs, rev(op), w32);
+            fd.bounds_sync();
+            fs.bounds_sync();
+            for r in [&mut od, &mut os, &mut fd, &mut fs] {
+                if r.bounds_violation().is_some() {
+                    let keep = (r.id, r.precise);
+                    *r = RegState::unknown_scalar();
+                    (r.id, r.precise) = keep;
+                }
+            }
+            if let Some(q) = self.search.pending.get_mut(p) {
+                q.st.cur_mut().regs[d] = od.clone();
+                if x {
+                    q.st.cur_mut().regs[s] = os.clone();
+                }
+            }
+            self.cur.cur_mut().regs[d] = fd.clone();
+            if x {
+                self.cur.cur_mut().regs[s] = fs.clone();
+            }
+            if x && os.id != 0 {
+                sync_linked_regs(&mut self.cur, &fs);
+                if let Some(q) = self.search.pending.get_mut(p) {
+                    sync_linked_regs(&mut q.st, &os);
+                }
+            }
+            if od.id != 0 {
+                sync_linked_regs(&mut self.cur, &fd);
+                if let Some(q) = self.search.pending.get_mut(p) {
+                    sync_linked_regs(&mut q.st, &od);
+                }
+            }
+        }
+        // pointer == pointer with one maybe-null
+        if !w32
+            && x
+            && dst.is_pointer()
+            && src.is_pointer()
+            && (dst.flags & MAYBE_NULL) != (src.flags & MAYBE_NULL)
+        {
+            let which = if src.flags & MAYBE_NULL != 0 { s } else { d };
+            match op {
+                JEQ => {
+                    if let Some(q) = self.search.pending.get_mut(p) {
+                        q.st.cur_mut().regs[which].flags &= !MAYBE_NULL;
+                    }
+                }
+                JNE => self.cur.cur_mut().regs[which].flags &= !MAYBE_NULL,
+                _ => {}
+            }
+        }
+        if !w32 && !x && insn.imm == 0 && (op == JEQ || op == JNE) && dst.flags & MAYBE_NULL != 0 {
+            mark_ptr_or_null_regs(&mut self.cur, d, op == JNE);
+            if let Some(q) = self.search.pending.get_mut(p) {
+                mark_ptr_or_null_regs(&mut q.st, d, op == JEQ);
+            }
+        } else if !self.try_match_pkt_pointers(insn, &dst, &src, p)
+            && dst.is_pointer()
+            && !self.prog.opts.privileged
+        {
+            return Err(Reject::PtrComparison(insn.dst));
+        }
+        let maps = self.prog.opts.maps.clone();
+        self.log.print_insn_state(&self.cur, idx, &maps);
+        self.cur.insn_idx = idx + 1;
+        Ok(())
+    }
+
+    fn try_match_pkt_pointers(&mut self, insn: &RawInsn, dst: &RegState, src: &RegState, p: usize) -> bool {
+        if !raw::src_is_reg(insn) || raw::class(insn) == raw::CLASS_JMP32 {
+            return false;
+        }
+        let (d, s) = (insn.dst as usize, insn.src as usize);
+        let fwd = (dst.ty == RegType::Packet && src.ty == RegType::PacketEnd)
+            || (dst.ty == RegType::PacketMeta && is_init_pkt(src, RegType::Packet));
+        let bwd = (dst.ty == RegType::PacketEnd && src.ty == RegType::Packet)
+            || (is_init_pkt(dst, RegType::Packet) && src.ty == RegType::PacketMeta);
+        let Some(mut other) = self.search.pending.get(p).map(|q| q.st.clone()) else { return false };
+        let this = &mut self.cur;
+        let op = raw::op(insn);
+        match (op, fwd, bwd) {
+            (JGT, true, _) => {
+                find_good_pkt_pointers(this, dst, dst.ty, false);
+                mark_pkt_end(&mut other, d, true);
+            }
+            (JGT, false, true) => {
+                find_good_pkt_pointers(&mut other, src, src.ty, true);
+                mark_pkt_end(this, s, false);
+            }
+            (JLT, true, _) => {
+                find_good_pkt_pointers(&mut other, dst, dst.ty, true);
+                mark_pkt_end(this, d, false);
+            }
+            (JLT, false, true) => {
+                find_good_pkt_pointers(this, src, src.ty, false);
+                mark_pkt_end(&mut other, s, true);
+            }
+            (JGE, true, _) => {
+                find_good_pkt_pointers(this, dst, dst.ty, true);
+                mark_pkt_end(&mut other, d, false);
+            }
+            (JGE, false, true) => {
+                find_good_pkt_pointers(&mut other, src, src.ty, false);
+                mark_pkt_end(this, s, true);
+            }
+            (JLE, true, _) => {
+                find_good_pkt_pointers(&mut other, dst, dst.ty, false);
+                mark_pkt_end(this, d, true);
+            }
+            (JLE, false, true) => {
+                find_good_pkt_pointers(this, src, src.ty, true);
+                mark_pkt_end(&mut other, s, false);
+            }
+            _ => return false,
+        }
+        if let Some(q) = self.search.pending.get_mut(p) {
+            q.st = other;
+        }
+        true
+    }
+}
+
+/// Copies the refined `known` into every scalar sharing its id (`sync_linked_regs`).
+fn sync_linked_regs(st: &mut VerifierState, known: &RegState) {
+    let base = known.id & !crate::ADD_CONST;
+    for_each_reg(st, |r| {
+        if r.ty != RegType::Scalar || (r.id & !crate::ADD_CONST) != base || r == known {
+            return;
+        }
+        let both_plain = r.id & crate::ADD_CONST == 0 && known.id & crate::ADD_CONST == 0;
+        if both_plain || r.off == known.off {
+            *r = known.clone();
+        } else {
+            let delta = (r.off as i64).wrapping_sub(known.off as i64);
+            let (off, id) = (r.off, r.id);
+            let mut nr = known.clone();
+            nr.off = off;
+            nr.id = id;
+            crate::scalar_ops::scalar_alu(
+                &mut nr,
+                &RegState::known(delta as u64),
+                crate::scalar_ops::aop::ADD,
+                false,
+                None,
+            );
+            nr.off = off;
+            nr.id = id;
+            *r = nr;
+        }
+    });
+}

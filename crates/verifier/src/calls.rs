@@ -1,0 +1,360 @@
+//! Calls: helpers through the prototype table (`check_helper_call`, `check_func_arg`), static
+//! bpf-to-bpf calls (`check_func_call`, `prepare_func_exit`).
+
+use crate::MapKind;
+use crate::alu::RegOp;
+use crate::do_check::Env;
+use crate::helper_names::{helper_name, max_id};
+use crate::helpers::{Arg, Ret, changes_pkt_data, helper_proto};
+use crate::log::reg_type_str;
+use crate::messages::Reject;
+use crate::state::{FuncState, MAYBE_NULL, RDONLY, RINGBUF, RegState, RegType, SLOT, SlotType};
+use kbpf_isa::RawInsn;
+use kbpf_passes::Errno;
+
+#[derive(Default)]
+struct Meta {
+    map: Option<u32>,
+    const_key: Option<u64>,
+    mem_regno: Option<u8>,
+    mem_write: bool,
+}
+
+impl Env<'_> {
+    fn type_mismatch(&self, regno: u8, expected: &[&str]) -> Reject {
+        let r = &self.cur.cur().regs[regno as usize];
+        Reject::ArgType(regno, reg_type_str(r.ty, r.flags), expected.join(", "))
+    }
+
+    /// `check_helper_call`.
+    pub(crate) fn check_helper_call(&mut self, insn: &RawInsn, idx: usize) -> Result<(), Reject> {
+        let id = insn.imm;
+        if id < 0 || id >= max_id() {
+            return Err(Reject::InvalidFunc(helper_name(id).unwrap_or_else(|| "unknown".into()), id));
+        }
+        let name = helper_name(id).unwrap_or_default();
+        let Some(proto) = helper_proto(id, self.prog.opts.prog_type) else {
+            return Err(Reject::HelperNotAllowed(name, id));
+        };
+        if proto.gpl_only && !self.prog.opts.gpl {
+            return Err(Reject::Other(
+                "cannot call GPL-restricted function from non-GPL compatible program".into(),
+                Errno::EINVAL,
+            ));
+        }
+        let mut meta = Meta::default();
+        for (i, arg) in proto.args.iter().enumerate() {
+            self.check_func_arg(i as u8 + 1, *arg, &mut meta, &proto.args)?;
+        }
+        // reset caller-saved registers
+        for r in 0..6 {
+            self.cur.cur_mut().regs[r] = RegState::not_init();
+            self.log.scratch_reg(r);
+        }
+        let r0 = match proto.ret {
+            Ret::Integer => RegState::unknown_scalar(),
+            Ret::Void => RegState::not_init(),
+            Ret::MapValueOrNull => {
+                let Some(m) = meta.map else { return Err(Reject::Bug("unexpected null map_ptr".into())) };
+                let mut r = RegState::pointer(RegType::MapValue);
+                r.map = m;
+                let def = self.maps().get(m as usize).cloned().unwrap_or_default();
+                let elide = id == 1
+                    && def.kind == MapKind::Array
+                    && meta.const_key.is_some_and(|k| k < def.max_entries as u64);
+                if !elide {
+                    r.flags = MAYBE_NULL;
+                    r.id = self.new_id();
+                }
+                r
+            }
+        };
+        self.cur.cur_mut().regs[0] = r0;
+        if let Some(m) = meta.map
+            && !proto.map_types.is_empty()
+        {
+            let kind = self.maps().get(m as usize).map_or(MapKind::Hash, |d| d.kind);
+            let num = match kind {
+                MapKind::Hash => 1,
+                MapKind::Array => 2,
+            };
+            if !proto.map_types.contains(&num) {
+                return Err(Reject::Other(
+                    format!("cannot pass map_type {num} into func {name}#{id}"),
+                    Errno::EINVAL,
+                ));
+            }
+        }
+        if changes_pkt_data(id) {
+            for f in self.cur.frames.iter_mut() {
+                for r in f.regs.iter_mut() {
+                    if matches!(r.ty, RegType::Packet | RegType::PacketMeta | RegType::PacketEnd) {
+                        *r = RegState::unknown_scalar();
+                    }
+                }
+            }
+        }
+        let _ = idx;
+        Ok(())
+    }
+
+    fn check_func_arg(
+        &mut self,
+        regno: u8,
+        arg: Arg,
+        meta: &mut Meta,
+        args: &[Arg; 5],
+    ) -> Result<(), Reject> {
+        if arg == Arg::DontCare {
+            return Ok(());
+        }
+        self.check_reg_arg(regno, RegOp::Src)?;
+        let reg = self.cur.cur().regs[regno as usize].clone();
+        if arg == Arg::Anything {
+            if reg.is_pointer() && !self.prog.opts.privileged {
+                return Err(Reject::Other(
+                    format!("R{regno} leaks addr into helper function"),
+                    Errno::EACCES,
+                ));
+            }
+            return Ok(());
+        }
+        let is_null = reg.is_const() && reg.var_off.value == 0;
+        const KEY_TYPES: [&str; 5] = ["fp", "pkt", "pkt_meta", "map_key", "map_value"];
+        const MEM_TYPES: [&str; 9] =
+            ["fp", "pkt", "pkt_meta", "map_key", "map_value", "mem", "ringbuf_mem", "buf", "trusted_ptr_"];
+        match arg {
+            Arg::ConstMapPtr => {
+                if reg.ty != RegType::ConstMapPtr {
+                    return Err(self.type_mismatch(regno, &["map_ptr"]));
+                }
+                meta.map = Some(reg.map);
+            }
+            Arg::Ctx => {
+                if reg.ty != RegType::Ctx {
+                    return Err(self.type_mismatch(regno, &["ctx"]));
+                }
+                self.check_ptr_off_reg(regno)?;
+            }
+            Arg::MapKey | Arg::MapValue => {
+                let ok = matches!(
+                    reg.ty,
+                    RegType::Stack | RegType::Packet | RegType::PacketMeta | RegType::MapValue
+                ) && reg.flags & MAYBE_NULL == 0;
+                if !ok {
+                    return Err(self.type_mismatch(regno, &KEY_TYPES));
+                }
+                let Some(m) = meta.map else {
+                    return Err(Reject::Bug("invalid map_ptr to access map->key".into()));
+                };
+                let def = self.maps().get(m as usize).cloned().unwrap_or_default();
+                let size = if arg == Arg::MapKey { def.key_size } else { def.value_size };
+                self.check_helper_mem_access(regno, size as i64, false, false)?;
+                if arg == Arg::MapKey && def.kind == MapKind::Array {
+                    meta.const_key = self.constant_map_key(&reg, def.key_size);
+                }
+            }
+            Arg::Mem { write, maybe_null } => {
+                if maybe_null && is_null {
+                    return Ok(());
+                }
+                let ok = matches!(
+                    reg.ty,
+                    RegType::Stack | RegType::Packet | RegType::PacketMeta | RegType::MapValue | RegType::Mem
+                ) && reg.flags & MAYBE_NULL == 0
+                    && (reg.ty != RegType::Mem || reg.flags & !(RDONLY | RINGBUF) == 0);
+                if !ok {
+                    return Err(self.type_mismatch(regno, &MEM_TYPES));
+                }
+                if write && reg.flags & RDONLY != 0 {
+                    return Err(Reject::Other(
+                        format!("R{regno} cannot write into {}", reg_type_str(reg.ty, reg.flags)),
+                        Errno::EACCES,
+                    ));
+                }
+                meta.mem_regno = Some(regno);
+                meta.mem_write = write;
+            }
+            Arg::ConstSize | Arg::ConstSizeOrZero => {
+                let zero_ok = arg == Arg::ConstSizeOrZero;
+                if reg.ty != RegType::Scalar {
+                    return Err(self.type_mismatch(regno, &["scalar"]));
+                }
+                let mem = meta.mem_regno.unwrap_or(regno - 1);
+                let _ = args;
+                if !reg.var_off.is_const() {
+                    // variable size: only the bounds matter
+                }
+                if reg.smin < 0 {
+                    return Err(Reject::SizeNegative(regno));
+                }
+                let mem_reg = self.cur.cur().regs[mem as usize].clone();
+                if reg.umin == 0 && !zero_ok {
+                    return Err(Reject::ZeroSizedRead(regno, reg.umin, reg.umax));
+                }
+                if reg.umax >= crate::state::MAX_VAR_OFF as u64 {
+                    return Err(Reject::SizeUnbounded(regno));
+                }
+                self.mark_chain_precision(regno);
+                if is_null_reg(&mem_reg) && zero_ok && reg.umax == 0 {
+                    return Ok(());
+                }
+                if reg.umin == 0 && zero_ok {
+                    // zero-sized access is fine; check the maximum
+                }
+                self.check_helper_mem_access(mem, reg.umax as i64, meta.mem_write, zero_ok)?;
+            }
+            Arg::Anything | Arg::DontCare => {}
+        }
+        Ok(())
+    }
+
+    fn constant_map_key(&mut self, key: &RegState, key_size: u32) -> Option<u64> {
+        if !self.prog.opts.privileged || key.ty != RegType::Stack || !key.var_off.is_const() {
+            return None;
+        }
+        let stack_off = key.off as i64 + key.var_off.value as i64;
+        let slot = (-stack_off - 1) as usize;
+        let spi = slot / SLOT;
+        let off = slot % SLOT;
+        let st = self.cur.frames.get(key.frameno as usize)?.stack.get(spi)?.clone();
+        let zero = (0..=off).rev().take_while(|&i| st.types[i] == SlotType::Zero).count();
+        if zero >= key_size as usize {
+            return Some(0);
+        }
+        if !st.is_spill() || st.spilled.ty != RegType::Scalar {
+            return None;
+        }
+        let spill = (0..=off).rev().take_while(|&i| st.types[i] == SlotType::Spill).count();
+        if spill != key_size as usize || !st.spilled.var_off.is_const() {
+            return None;
+        }
+        if let Some(s) = self.cur.frames.get_mut(key.frameno as usize).and_then(|f| f.stack.get_mut(spi)) {
+            s.spilled.precise = true;
+        }
+        Some(st.spilled.var_off.value)
+    }
+
+    /// `check_helper_mem_access`.
+    fn check_helper_mem_access(
+        &mut self,
+        regno: u8,
+        size: i64,
+        write: bool,
+        zero_ok: bool,
+    ) -> Result<(), Reject> {
+        let reg = self.cur.cur().regs[regno as usize].clone();
+        match reg.ty {
+            RegType::Packet | RegType::PacketMeta => {
+                self.check_packet_access(regno, &reg, reg.off as i64, size, zero_ok)
+            }
+            RegType::MapValue => {
+                let vs = self.maps().get(reg.map as usize).map_or(0, |m| m.value_size);
+                self.check_mem_region_access(regno, &reg, reg.off as i64, size, vs, zero_ok)
+            }
+            RegType::Mem => {
+                self.check_mem_region_access(regno, &reg, reg.off as i64, size, reg.mem_size, zero_ok)
+            }
+            RegType::Stack => {
+                if size == 0 && !zero_ok {
+                    return Err(Reject::Other("invalid zero-sized read".into(), Errno::EACCES));
+                }
+                self.check_stack_access_within_bounds(regno, &reg, reg.off as i64, size, write)?;
+                // root may read uninitialized stack; a helper write clobbers the bytes
+                if write {
+                    let (min, max) = if reg.var_off.is_const() {
+                        let m = reg.var_off.value as i64 + reg.off as i64;
+                        (m, m)
+                    } else {
+                        (reg.smin + reg.off as i64, reg.smax + reg.off as i64)
+                    };
+                    let frame = reg.frameno as usize;
+                    if let Some(f) = self.cur.frames.get_mut(frame) {
+                        for i in min..max + size {
+                            let slot = (-i - 1) as usize;
+                            if let Some(st) = f.stack.get_mut(slot / SLOT) {
+                                if st.is_spill() {
+                                    st.spilled = RegState::unknown_scalar();
+                                    for t in st.types.iter_mut() {
+                                        if *t != SlotType::Invalid {
+                                            *t = SlotType::Misc;
+                                        }
+                                    }
+                                }
+                                st.types[slot % SLOT] = SlotType::Misc;
+                            }
+                        }
+                    }
+                    for i in min..max + size {
+                        self.log.scratch_stack(((-i - 1) as usize) / SLOT);
+                    }
+                }
+                Ok(())
+            }
+            _ => {
+                if zero_ok && size == 0 && is_null_reg(&reg) {
+                    return Ok(());
+                }
+                Err(Reject::ArgType(regno, reg_type_str(reg.ty, reg.flags), "fp".into()))
+            }
+        }
+    }
+
+    /// `check_func_call`: a static subprogram call pushes a frame.
+    pub(crate) fn check_func_call(&mut self, insn: &RawInsn, idx: usize) -> Result<(), Reject> {
+        let target = (idx as i64 + insn.imm as i64 + 1) as usize;
+        let Some(sub) = self.prog.info.subprogs.starting_at(target) else {
+            return Err(Reject::Bug(format!("target of func call at insn {target} is not a program")));
+        };
+        if self.cur.frames.len() >= kbpf_isa::MAX_CALL_FRAMES {
+            return Err(Reject::CallStackTooDeep(self.cur.frames.len() + 1));
+        }
+        let frameno = self.cur.frames.len() as u32;
+        let mut callee = FuncState::new(idx as i64, frameno, sub);
+        for r in 1..=5 {
+            callee.regs[r] = self.cur.cur().regs[r].clone();
+        }
+        for r in 0..6 {
+            self.cur.cur_mut().regs[r] = RegState::not_init();
+        }
+        self.cur.frames.push(callee);
+        self.cur.insn_idx = target;
+        if self.log.on() {
+            let maps = self.prog.opts.maps.clone();
+            self.log.put("caller:\n");
+            let c = self.cur.frames.len() - 2;
+            self.log.print_state(&self.cur, c, true, &maps);
+            self.log.put("callee:\n");
+            let c = self.cur.frames.len() - 1;
+            self.log.print_state(&self.cur, c, true, &maps);
+        }
+        self.log.scratch_all();
+        Ok(())
+    }
+
+    /// `prepare_func_exit`: return to the caller.
+    pub(crate) fn prepare_func_exit(&mut self) -> Result<(), Reject> {
+        let r0 = self.cur.cur().regs[0].clone();
+        if r0.ty == RegType::Stack {
+            return Err(Reject::Other("cannot return stack pointer to the caller".into(), Errno::EINVAL));
+        }
+        let callsite = self.cur.cur().callsite;
+        let n = self.cur.frames.len();
+        self.cur.frames[n - 2].regs[0] = r0;
+        let ret = (callsite + 1) as usize;
+        if self.log.on() {
+            let maps = self.prog.opts.maps.clone();
+            self.log.put("returning from callee:\n");
+            self.log.print_state(&self.cur, n - 1, true, &maps);
+            self.log.put(&format!("to caller at {ret}:\n"));
+            self.log.print_state(&self.cur, n - 2, true, &maps);
+        }
+        self.cur.frames.pop();
+        self.cur.insn_idx = ret;
+        Ok(())
+    }
+}
+
+fn is_null_reg(r: &RegState) -> bool {
+    r.is_const() && r.var_off.value == 0
+}

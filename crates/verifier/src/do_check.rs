@@ -1,0 +1,550 @@
+//! The main walk (`do_check`): pipeline order, the per-instruction loop, path termination and
+//! branch popping, and the final stats block.
+
+use crate::disasm::insn_text;
+use crate::helpers::helper_arg_count;
+use crate::log::{LEVEL1, LEVEL2, Log, STATS};
+use crate::messages::Reject;
+use crate::state::{FuncState, RegState, RegType, VerifierState};
+use crate::{MapDef, MapKind, ProgType, Stats, VerifierError, VerifyOptions, VerifyOutcome};
+use kbpf_isa::RawInsn;
+use kbpf_passes::check::{PseudoLdImm64, Resolver};
+use kbpf_passes::raw;
+use kbpf_passes::{Errno, PassError, PassErrorKind, StaticInfo};
+use std::time::Instant;
+
+/// A state waiting on the branch stack (`struct bpf_verifier_stack_elem`).
+pub(crate) struct Pending {
+    pub st: VerifierState,
+    pub insn_idx: usize,
+    pub prev_insn_idx: i64,
+    pub log_pos: usize,
+}
+
+/// A cached checkpoint (`struct bpf_verifier_state_list`).
+pub(crate) struct Checkpoint {
+    pub st: VerifierState,
+    pub branches: u32,
+    pub hit_cnt: u32,
+    pub miss_cnt: u32,
+    pub in_list: bool,
+}
+
+/// Immutable facts about the program.
+pub(crate) struct Program<'a> {
+    pub slots: &'a [RawInsn],
+    pub info: StaticInfo,
+    pub opts: &'a VerifyOptions,
+    /// Map index for each ld_imm64 slot that references a map.
+    pub ld_map: Vec<Option<u32>>,
+}
+
+/// Search bookkeeping: checkpoints, pending branches, counters.
+#[derive(Default)]
+pub(crate) struct Search {
+    pub arena: Vec<Checkpoint>,
+    pub explored: Vec<Vec<usize>>,
+    pub pending: Vec<Pending>,
+    pub id_gen: u32,
+    pub insn_processed: u64,
+    pub jmps_processed: u64,
+    pub prev_jmps_processed: u64,
+    pub prev_insn_processed: u64,
+    pub total_states: u64,
+    pub peak_states: u64,
+    pub explored_size: u64,
+    pub max_states_per_insn: u64,
+    pub stack_depth: Vec<u32>,
+    pub prev_insn_idx: usize,
+    pub hist_insn: Option<usize>,
+}
+
+/// Everything one verification run needs.
+pub(crate) struct Env<'a> {
+    pub prog: Program<'a>,
+    pub search: Search,
+    pub log: Log,
+    pub cur: VerifierState,
+}
+
+struct MapResolver<'a> {
+    maps: &'a [MapDef],
+    ld_map: Vec<Option<u32>>,
+}
+
+impl Resolver for MapResolver<'_> {
+    fn resolve(&mut self, ld: PseudoLdImm64) -> Result<(), PassError> {
+        let bad_fd = |fd: i32| {
+            PassError::new(
+                ld.insn,
+                PassErrorKind::Resolve {
+                    msg: format!("fd {fd} is not pointing to valid bpf_map"),
+                    errno: Errno::EBADF,
+                },
+            )
+        };
+        match ld.src {
+            1 | 2 => {
+                let Some(idx) = self.maps.iter().position(|m| m.fd == ld.imm) else {
+                    return Err(bad_fd(ld.imm));
+                };
+                if ld.src == 2 {
+                    let m = &self.maps[idx];
+                    let off = ld.imm_hi as u32;
+                    let err = |msg: String| {
+                        PassError::new(ld.insn, PassErrorKind::Resolve { msg, errno: Errno::EINVAL })
+                    };
+                    if off as i64 >= crate::state::MAX_VAR_OFF {
+                        return Err(err(format!("direct value offset of {off} is not allowed")));
+                    }
+                    if m.kind != MapKind::Array {
+                        return Err(err("no direct value access support for this map type".into()));
+                    }
+                    if m.max_entries != 1 || off >= m.value_size {
+                        return Err(err(format!(
+                            "invalid access to map value pointer, value_size={} off={off}",
+                            m.value_size
+                        )));
+                    }
+                }
+                if let Some(slot) = self.ld_map.get_mut(ld.insn) {
+                    *slot = Some(idx as u32);
+                }
+                Ok(())
+            }
+            _ => Err(PassError::new(
+                ld.insn,
+                PassErrorKind::Resolve { msg: "fd_array not supported".into(), errno: Errno::EINVAL },
+            )),
+        }
+    }
+}
+
+/// Result of one instruction.
+pub(crate) enum Flow {
+    /// Continue at `cur.insn_idx`.
+    Next,
+    /// The path ended.
+    Exit,
+}
+
+fn finish(log: Log, stats: Stats, err: Option<(Reject, usize)>) -> VerifyOutcome {
+    let error = err.map(|(r, insn)| VerifierError { errno: r.errno(), message: last_line(&r), insn });
+    VerifyOutcome { accepted: error.is_none(), error, log: log.buf, stats }
+}
+
+fn last_line(r: &Reject) -> String {
+    r.to_string().lines().last().unwrap_or("").to_string()
+}
+
+/// Runs the whole pipeline.
+pub(crate) fn run(slots: &[RawInsn], opts: &VerifyOptions) -> VerifyOutcome {
+    let start = Instant::now();
+    let mut log = Log { level: opts.log_level & (LEVEL1 | LEVEL2 | STATS), ..Log::default() };
+    if slots.is_empty() || slots.len() > crate::COMPLEXITY_LIMIT_INSNS as usize {
+        // bpf_prog_load rejects the length before the verifier runs: no log.
+        let r = Reject::Pass(PassError::new(0, PassErrorKind::BadLength));
+        let error = VerifierError { errno: r.errno(), message: String::new(), insn: 0 };
+        return VerifyOutcome {
+            accepted: false,
+            error: Some(error),
+            log: String::new(),
+            stats: Stats::default(),
+        };
+    }
+    let mut resolver = MapResolver { maps: &opts.maps, ld_map: vec![None; slots.len()] };
+    let pt = opts.prog_type;
+    let helper_args = move |id: i32| helper_arg_count(id, pt);
+    // Subprograms first so that the level-2 header appears even when a later pass fails.
+    let pre = kbpf_passes::subprogs::add_subprogs(slots);
+    if let Ok(sp) = &pre
+        && log.verbose2()
+    {
+        log.put(&sp.log_lines());
+    }
+    let passes =
+        pre.and_then(|_| kbpf_passes::run_static_passes(slots, opts.privileged, &mut resolver, &helper_args));
+    let info = match passes {
+        Ok(i) => i,
+        Err(e) => {
+            let insn = e.insn;
+            let r = Reject::Pass(e);
+            log.put(&format!("{r}\n"));
+            print_stats(&mut log, &Search::default(), 1, start);
+            return finish(log, Stats::default(), Some((r, insn)));
+        }
+    };
+    if log.verbose2() {
+        let text = |i: usize| insn_text(&slots[i], slots.get(i + 1));
+        log.put(&kbpf_passes::liveness::format_live_regs(slots, &info.live_regs, &info.scc, &text));
+    }
+    let nsub = info.subprogs.len();
+    let mut env = Env {
+        prog: Program { slots, info, opts, ld_map: resolver.ld_map },
+        search: Search {
+            explored: vec![Vec::new(); slots.len()],
+            stack_depth: vec![0; nsub],
+            ..Search::default()
+        },
+        log,
+        cur: initial_state(opts.prog_type),
+    };
+    let res = env.do_check();
+    let res = res.and_then(|_| env.check_max_stack_depth());
+    let stats = Stats {
+        processed_insns: env.search.insn_processed,
+        total_states: env.search.total_states,
+        peak_states: env.search.peak_states,
+        max_states_per_insn: env.search.max_states_per_insn,
+        mark_read: 0,
+    };
+    let err = match res {
+        Ok(()) => None,
+        Err(r) => {
+            env.log.put(&format!("{r}\n"));
+            Some((r, env.cur.insn_idx))
+        }
+    };
+    let search = std::mem::take(&mut env.search);
+    print_stats(&mut env.log, &search, nsub, start);
+    if err.is_none() && env.log.level & (LEVEL1 | LEVEL2) != 0 && env.log.level & LEVEL2 == 0 {
+        // level 1 keeps only the failing path: a successful load leaves just the stats
+        let stats_text = stats_block(&search, nsub, start, env.log.level);
+        env.log.buf = stats_text;
+    }
+    finish(env.log, stats, err)
+}
+
+fn stats_block(s: &Search, nsub: usize, start: Instant, level: u32) -> String {
+    let mut out = String::new();
+    if level & STATS != 0 {
+        out.push_str(&format!("verification time {} usec\n", start.elapsed().as_micros()));
+        let depths: Vec<String> =
+            (0..nsub.max(1)).map(|i| s.stack_depth.get(i).copied().unwrap_or(0).to_string()).collect();
+        out.push_str(&format!("stack depth {}\n", depths.join("+")));
+    }
+    out.push_str(&format!(
+        "processed {} insns (limit {}) max_states_per_insn {} total_states {} peak_states {} mark_read 0\n",
+        s.insn_processed,
+        crate::COMPLEXITY_LIMIT_INSNS,
+        s.max_states_per_insn,
+        s.total_states,
+        s.peak_states
+    ));
+    out
+}
+
+fn print_stats(log: &mut Log, s: &Search, nsub: usize, start: Instant) {
+    if log.level != 0 {
+        let t = stats_block(s, nsub, start, log.level);
+        log.buf.push_str(&t);
+    }
+}
+
+fn initial_state(pt: ProgType) -> VerifierState {
+    let mut f = FuncState::new(-1, 0, 0);
+    f.regs[1] = RegState::pointer(RegType::Ctx);
+    let _ = pt;
+    VerifierState {
+        frames: vec![f],
+        refs: Vec::new(),
+        parent: None,
+        insn_idx: 0,
+        first_insn_idx: 0,
+        last_insn_idx: 0,
+        jmp_history: Vec::new(),
+        may_goto_depth: 0,
+        callback_unroll_depth: 0,
+        dfs_depth: 0,
+        speculative: false,
+    }
+}
+
+impl Env<'_> {
+    pub(crate) fn new_id(&mut self) -> u32 {
+        self.search.id_gen += 1;
+        self.search.id_gen
+    }
+
+    pub(crate) fn maps(&self) -> &[MapDef] {
+        &self.prog.opts.maps
+    }
+
+    fn do_check(&mut self) -> Result<(), Reject> {
+        let n = self.prog.slots.len();
+        let mut do_print_state = false;
+        let mut prev_insn_idx: i64 = -1;
+        self.log.scratch_all();
+        loop {
+            let idx = self.cur.insn_idx;
+            if idx >= n {
+                return Err(Reject::Bug(format!("invalid insn idx {idx} insn_cnt {n}")));
+            }
+            self.search.insn_processed += 1;
+            if self.search.insn_processed > crate::COMPLEXITY_LIMIT_INSNS {
+                return Err(Reject::TooLarge(self.search.insn_processed));
+            }
+            self.cur.last_insn_idx = prev_insn_idx.max(0) as usize;
+            let marks = self.prog.info.cfg.marks[idx];
+            let mut pruned = false;
+            if marks.prune_point && self.is_state_visited(idx)? {
+                if self.log.on() {
+                    if do_print_state {
+                        self.log.put(&format!("\nfrom {prev_insn_idx} to {idx}: safe\n"));
+                    } else {
+                        self.log.put(&format!("{idx}: safe\n"));
+                    }
+                }
+                pruned = true;
+            }
+            if !pruned {
+                self.search.prev_insn_idx = prev_insn_idx.max(0) as usize;
+                self.search.hist_insn = None;
+                if marks.jmp_point {
+                    self.push_hist(None);
+                }
+                if self.log.verbose2() && do_print_state {
+                    self.log.put(&format!("\nfrom {prev_insn_idx} to {idx}:"));
+                    let cf = self.cur.curframe();
+                    let maps = &self.prog.opts.maps;
+                    self.log.print_state(&self.cur, cf, true, maps);
+                    do_print_state = false;
+                }
+                if self.log.on() {
+                    if self.log.scratched() {
+                        self.log.print_insn_state(&self.cur, idx, &self.prog.opts.maps);
+                    }
+                    let before = self.log.buf.len();
+                    let text = insn_text(&self.prog.slots[idx], self.prog.slots.get(idx + 1));
+                    self.log.put(&format!("{idx}: {text}\n"));
+                    self.log.prev_insn_print_pos = self.log.buf.len() - before;
+                    self.log.prev_log_pos = self.log.buf.len();
+                }
+                prev_insn_idx = idx as i64;
+                match self.do_check_insn(idx, &mut do_print_state)? {
+                    Flow::Next => continue,
+                    Flow::Exit => {}
+                }
+            }
+            // process_bpf_exit
+            self.log.scratch_all();
+            self.update_branch_counts(self.cur.parent);
+            match self.pop_stack() {
+                Some((insn, prev)) => {
+                    self.cur.insn_idx = insn;
+                    prev_insn_idx = prev;
+                    do_print_state = true;
+                }
+                None => break,
+            }
+        }
+        Ok(())
+    }
+
+    /// Pops the most recently pushed branch into `cur`.
+    fn pop_stack(&mut self) -> Option<(usize, i64)> {
+        let p = self.search.pending.pop()?;
+        if self.log.level & LEVEL2 == 0 {
+            self.log.reset(p.log_pos);
+        }
+        self.cur = p.st;
+        Some((p.insn_idx, p.prev_insn_idx))
+    }
+
+    /// Queues the current state (copied) to continue at `insn_idx` (`push_stack`).
+    pub(crate) fn push_stack(&mut self, insn_idx: usize, prev_insn_idx: usize) -> Result<usize, Reject> {
+        let mut st = self.cur.clone();
+        st.insn_idx = insn_idx;
+        if let Some(p) = st.parent
+            && let Some(cp) = self.search.arena.get_mut(p)
+        {
+            cp.branches += 1;
+        }
+        self.search.pending.push(Pending {
+            st,
+            insn_idx,
+            prev_insn_idx: prev_insn_idx as i64,
+            log_pos: self.log.buf.len(),
+        });
+        if self.search.pending.len() > crate::COMPLEXITY_LIMIT_JMP_SEQ {
+            return Err(Reject::JmpSeqTooComplex(self.search.pending.len()));
+        }
+        Ok(self.search.pending.len() - 1)
+    }
+
+    /// Walks the parent chain decrementing branch counts (`update_branch_counts`).
+    fn update_branch_counts(&mut self, mut p: Option<usize>) {
+        while let Some(i) = p {
+            let Some(cp) = self.search.arena.get_mut(i) else { break };
+            cp.branches = cp.branches.saturating_sub(1);
+            if cp.branches > 0 {
+                break;
+            }
+            p = cp.st.parent;
+        }
+    }
+
+    /// Dispatch by class (`do_check_insn`).
+    fn do_check_insn(&mut self, idx: usize, do_print_state: &mut bool) -> Result<Flow, Reject> {
+        let insn = self.prog.slots[idx];
+        match raw::class(&insn) {
+            raw::CLASS_ALU | raw::CLASS_ALU64 => self.check_alu_op(&insn)?,
+            raw::CLASS_LDX => self.check_load_mem(&insn, idx)?,
+            raw::CLASS_STX => {
+                if raw::mode(&insn) == 0xc0 {
+                    self.check_atomic(&insn, idx)?;
+                } else {
+                    if raw::mode(&insn) != 0x60 || insn.imm != 0 {
+                        return Err(Reject::Reserved("STX"));
+                    }
+                    self.check_store_reg(&insn, idx)?;
+                }
+            }
+            raw::CLASS_ST => {
+                if raw::mode(&insn) != 0x60 || insn.src != 0 {
+                    return Err(Reject::Reserved("ST"));
+                }
+                self.check_reg_arg(insn.dst, crate::alu::RegOp::Src)?;
+                self.check_mem_access(
+                    idx,
+                    insn.dst,
+                    insn.off as i64,
+                    size_of_code(insn.code),
+                    true,
+                    None,
+                    false,
+                )?;
+            }
+            raw::CLASS_JMP | raw::CLASS_JMP32 => {
+                self.search.jmps_processed += 1;
+                let class = raw::class(&insn);
+                match raw::op(&insn) {
+                    raw::jop::CALL => {
+                        if insn.code & 8 != 0
+                            || (insn.src != raw::PSEUDO_KFUNC_CALL && insn.off != 0)
+                            || !matches!(insn.src, 0 | 1 | 2)
+                            || insn.dst != 0
+                            || class == raw::CLASS_JMP32
+                        {
+                            return Err(Reject::Reserved("CALL"));
+                        }
+                        match insn.src {
+                            1 => self.check_func_call(&insn, idx)?,
+                            2 => return Err(Reject::KfuncNotFunc(insn.imm as u32)),
+                            _ => self.check_helper_call(&insn, idx)?,
+                        }
+                        self.log.scratch_reg(0);
+                        if insn.src == 1 {
+                            return Ok(Flow::Next);
+                        }
+                    }
+                    raw::jop::JA => {
+                        if insn.code & 8 != 0
+                            || insn.src != 0
+                            || insn.dst != 0
+                            || (class == raw::CLASS_JMP && insn.imm != 0)
+                            || (class == raw::CLASS_JMP32 && insn.off != 0)
+                        {
+                            return Err(Reject::Reserved("JA"));
+                        }
+                        let t = idx as i64 + raw::jmp_offset(&insn) + 1;
+                        self.cur.insn_idx = t as usize;
+                        return Ok(Flow::Next);
+                    }
+                    raw::jop::EXIT => {
+                        if insn.code & 8 != 0
+                            || insn.imm != 0
+                            || insn.src != 0
+                            || insn.dst != 0
+                            || class == raw::CLASS_JMP32
+                        {
+                            return Err(Reject::Reserved("EXIT"));
+                        }
+                        return self.process_exit(do_print_state);
+                    }
+                    _ => {
+                        self.check_cond_jmp_op(&insn, idx)?;
+                        return Ok(Flow::Next);
+                    }
+                }
+            }
+            _ => {
+                let mode = raw::mode(&insn);
+                if mode == 0x20 || mode == 0x40 {
+                    self.check_ld_abs(&insn)?;
+                } else if mode == 0 {
+                    self.check_ld_imm(&insn, idx)?;
+                    self.cur.insn_idx += 1;
+                } else {
+                    return Err(Reject::Other("invalid BPF_LD mode".into(), Errno::EINVAL));
+                }
+            }
+        }
+        self.cur.insn_idx += 1;
+        Ok(Flow::Next)
+    }
+
+    /// `exit`: leak check, return to the caller or end the path.
+    fn process_exit(&mut self, do_print_state: &mut bool) -> Result<Flow, Reject> {
+        if self.cur.frames.len() == 1
+            && let Some(r) = self.cur.refs.first()
+        {
+            return Err(Reject::UnreleasedRef(r.id, r.insn));
+        }
+        if self.cur.frames.len() > 1 {
+            self.prepare_func_exit()?;
+            *do_print_state = true;
+            return Ok(Flow::Next);
+        }
+        self.check_reg_arg(0, crate::alu::RegOp::Src)?;
+        Ok(Flow::Exit)
+    }
+
+    /// Static stack-depth check along call chains (`check_max_stack_depth`).
+    fn check_max_stack_depth(&mut self) -> Result<(), Reject> {
+        let info = &self.prog.info;
+        let slots = self.prog.slots;
+        // depth-first over the static call graph from subprog 0
+        let round = |d: u32| d.div_ceil(16) * 16;
+        let mut stack: Vec<(usize, u32, usize)> =
+            vec![(0, round(self.search.stack_depth.first().copied().unwrap_or(0)), 1)];
+        let mut seen_paths = 0usize;
+        while let Some((sp, depth, frames)) = stack.pop() {
+            seen_paths += 1;
+            if seen_paths > 100_000 {
+                break;
+            }
+            if depth > 512 {
+                return Err(Reject::CombinedStack(frames, depth as i64));
+            }
+            let Some(s) = info.subprogs.list.get(sp) else { continue };
+            for i in s.start..s.end {
+                let insn = &slots[i];
+                if raw::is_pseudo_call(insn) {
+                    let t = (i as i64 + insn.imm as i64 + 1) as usize;
+                    if let Some(callee) = info.subprogs.starting_at(t) {
+                        if frames + 1 > kbpf_isa::MAX_CALL_FRAMES {
+                            return Err(Reject::Other(
+                                format!("the call stack of {} frames is too deep !", frames + 1),
+                                Errno::E2BIG,
+                            ));
+                        }
+                        let d = self.search.stack_depth.get(callee).copied().unwrap_or(0);
+                        stack.push((callee, depth + round(d), frames + 1));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Access size in bytes of a load/store opcode.
+pub(crate) fn size_of_code(code: u8) -> i64 {
+    match code & 0x18 {
+        0x00 => 4,
+        0x08 => 2,
+        0x10 => 1,
+        _ => 8,
+    }
+}

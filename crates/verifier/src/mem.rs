@@ -1,0 +1,590 @@
+//! Memory access checks (`check_mem_access` and friends): stack (fixed and variable offsets,
+//! spills and fills), context, map values, packets and sized memory.
+
+use crate::alu::{RegOp, tnum_short};
+use crate::ctx::{CtxField, ctx_access};
+use crate::do_check::{Env, size_of_code};
+use crate::log::reg_type_str;
+use crate::messages::Reject;
+use crate::state::{MAX_BPF_STACK, MAX_VAR_OFF, MAYBE_NULL, RDONLY, RegState, RegType, SLOT, SlotType};
+use crate::tnum::Tnum;
+use kbpf_isa::RawInsn;
+use kbpf_passes::Errno;
+
+fn lines(pre: String, last: Reject) -> Reject {
+    Reject::Other(format!("{pre}\n{last}"), last.errno())
+}
+
+impl Env<'_> {
+    /// LDX (`check_load_mem`).
+    pub(crate) fn check_load_mem(&mut self, insn: &RawInsn, idx: usize) -> Result<(), Reject> {
+        self.check_reg_arg(insn.src, RegOp::Src)?;
+        self.check_reg_arg(insn.dst, RegOp::DstNoMark)?;
+        let ldsx = insn.code & 0xe0 == 0x80;
+        self.check_mem_access(
+            idx,
+            insn.src,
+            insn.off as i64,
+            size_of_code(insn.code),
+            false,
+            Some(insn.dst),
+            ldsx,
+        )
+    }
+
+    /// STX MEM (`check_store_reg`).
+    pub(crate) fn check_store_reg(&mut self, insn: &RawInsn, idx: usize) -> Result<(), Reject> {
+        self.check_reg_arg(insn.src, RegOp::Src)?;
+        self.check_reg_arg(insn.dst, RegOp::Src)?;
+        self.check_mem_access(
+            idx,
+            insn.dst,
+            insn.off as i64,
+            size_of_code(insn.code),
+            true,
+            Some(insn.src),
+            false,
+        )
+    }
+
+    /// STX ATOMIC (`check_atomic`).
+    pub(crate) fn check_atomic(&mut self, insn: &RawInsn, idx: usize) -> Result<(), Reject> {
+        let size = size_of_code(insn.code);
+        match insn.imm {
+            0x00 | 0x40 | 0x50 | 0xa0 | 0x01 | 0x41 | 0x51 | 0xa1 | 0xe1 | 0xf1 => {
+                if size != 4 && size != 8 {
+                    return Err(Reject::AtomicSize);
+                }
+                self.check_reg_arg(insn.src, RegOp::Src)?;
+                self.check_reg_arg(insn.dst, RegOp::Src)?;
+                if insn.imm == 0xf1 {
+                    self.check_reg_arg(0, RegOp::Src)?;
+                }
+                if self.cur.cur().regs[insn.src as usize].is_pointer() && !self.prog.opts.privileged {
+                    return Err(Reject::LeaksAddr(insn.src, "into mem"));
+                }
+                let dty = self.cur.cur().regs[insn.dst as usize].ty;
+                if !matches!(dty, RegType::Stack | RegType::MapValue | RegType::Mem) {
+                    return Err(Reject::Other(
+                        format!(
+                            "BPF_ATOMIC stores into R{} {} is not allowed",
+                            insn.dst,
+                            reg_type_str(dty, self.cur.cur().regs[insn.dst as usize].flags)
+                        ),
+                        Errno::EACCES,
+                    ));
+                }
+                let fetch = insn.imm & 1 != 0;
+                let load_reg = if insn.imm == 0xf1 {
+                    Some(0u8)
+                } else if fetch {
+                    Some(insn.src)
+                } else {
+                    None
+                };
+                // read then write, as the kernel checks it
+                self.check_mem_access(idx, insn.dst, insn.off as i64, size, false, load_reg, false)?;
+                self.check_mem_access(idx, insn.dst, insn.off as i64, size, true, None, false)?;
+                Ok(())
+            }
+            0x100 => {
+                self.check_reg_arg(insn.src, RegOp::Src)?;
+                self.check_reg_arg(insn.dst, RegOp::DstNoMark)?;
+                self.check_mem_access(idx, insn.src, insn.off as i64, size, false, Some(insn.dst), false)
+            }
+            0x110 => {
+                self.check_reg_arg(insn.src, RegOp::Src)?;
+                self.check_reg_arg(insn.dst, RegOp::Src)?;
+                self.check_mem_access(idx, insn.dst, insn.off as i64, size, true, Some(insn.src), false)
+            }
+            imm => Err(Reject::AtomicOpcode(imm)),
+        }
+    }
+
+    /// `check_mem_access`. `value` = destination register for reads, source register for
+    /// register stores, `None` for immediate stores.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn check_mem_access(
+        &mut self,
+        idx: usize,
+        regno: u8,
+        off: i64,
+        size: i64,
+        write: bool,
+        value: Option<u8>,
+        ldsx: bool,
+    ) -> Result<(), Reject> {
+        let reg = self.cur.cur().regs[regno as usize].clone();
+        self.check_ptr_alignment(&reg, off, size)?;
+        let off = off + reg.off as i64;
+        let leak_check = |env: &Env, what: &'static str| -> Result<(), Reject> {
+            if let Some(v) = value
+                && write
+                && !env.prog.opts.privileged
+                && env.cur.cur().regs[v as usize].is_pointer()
+            {
+                return Err(Reject::LeaksAddr(v, what));
+            }
+            Ok(())
+        };
+        match reg.ty {
+            RegType::MapValue if reg.flags & MAYBE_NULL == 0 => {
+                leak_check(self, "into map")?;
+                let vs = self.maps().get(reg.map as usize).map_or(0, |m| m.value_size);
+                self.check_mem_region_access(regno, &reg, off, size, vs, false)?;
+                if !write && let Some(v) = value {
+                    self.cur.cur_mut().regs[v as usize] = RegState::unknown_scalar();
+                }
+            }
+            RegType::Mem if reg.flags & MAYBE_NULL == 0 => {
+                if write && reg.flags & RDONLY != 0 {
+                    return Err(Reject::RegCannotWrite(regno, reg_type_str(reg.ty, reg.flags)));
+                }
+                leak_check(self, "into mem")?;
+                self.check_mem_region_access(regno, &reg, off, size, reg.mem_size, false)?;
+                if let Some(v) = value
+                    && (!write || reg.flags & RDONLY != 0)
+                {
+                    self.cur.cur_mut().regs[v as usize] = RegState::unknown_scalar();
+                }
+            }
+            RegType::Ctx => {
+                leak_check(self, "into ctx")?;
+                self.check_ptr_off_reg(regno)?;
+                let Some(field) = ctx_access(self.prog.opts.prog_type, off, size, write, ldsx) else {
+                    return Err(Reject::CtxAccess(off, size));
+                };
+                if !write && let Some(v) = value {
+                    let r = match field {
+                        CtxField::Scalar => RegState::unknown_scalar(),
+                        CtxField::Pointer(t) => RegState::pointer(t),
+                    };
+                    self.cur.cur_mut().regs[v as usize] = r;
+                }
+            }
+            RegType::Stack => {
+                self.check_stack_access_within_bounds(regno, &reg, off, size, write)?;
+                if write {
+                    self.check_stack_write(idx, regno, &reg, off, size, value)?;
+                } else {
+                    self.check_stack_read(regno, &reg, off, size, value)?;
+                }
+            }
+            RegType::Packet | RegType::PacketMeta => {
+                if write && !crate::ctx::may_write_packet(self.prog.opts.prog_type) {
+                    return Err(Reject::CannotWrite("packet".into()));
+                }
+                leak_check(self, "into packet")?;
+                self.check_packet_access(regno, &reg, off, size, false)?;
+                if !write && let Some(v) = value {
+                    self.cur.cur_mut().regs[v as usize] = RegState::unknown_scalar();
+                }
+            }
+            _ => return Err(Reject::InvalidMemAccess(regno, reg_type_str(reg.ty, reg.flags))),
+        }
+        if !write
+            && let Some(v) = value
+            && size < 8
+        {
+            let r = &mut self.cur.cur_mut().regs[v as usize];
+            if r.ty == RegType::Scalar {
+                if ldsx {
+                    r.coerce_to_size_sx(size as u8);
+                } else {
+                    r.coerce_to_size(size as u8);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Stack accesses must be aligned; other pointers are not strict on x86.
+    fn check_ptr_alignment(&self, reg: &RegState, off: i64, size: i64) -> Result<(), Reject> {
+        if reg.ty != RegType::Stack || size == 1 {
+            return Ok(());
+        }
+        let reg_off = reg.var_off.add(Tnum::konst((reg.off as i64 + off) as u64));
+        if !reg_off.is_aligned(size as u64) {
+            return Err(Reject::Misaligned("stack ", tnum_short(reg.var_off), reg.off, off as i32, size));
+        }
+        Ok(())
+    }
+
+    /// `check_mem_region_access`.
+    pub(crate) fn check_mem_region_access(
+        &self,
+        regno: u8,
+        reg: &RegState,
+        off: i64,
+        size: i64,
+        mem_size: u32,
+        zero_ok: bool,
+    ) -> Result<(), Reject> {
+        if reg.smin < 0
+            && (reg.smin == i64::MIN
+                || off.wrapping_add(reg.smin) != off.wrapping_add(reg.smin) as i32 as i64
+                || reg.smin + off < 0)
+        {
+            return Err(Reject::MinNegative(regno));
+        }
+        let min = (reg.smin.wrapping_add(off)) as i32 as i64;
+        if let Err(e) = self.mem_access_ok(reg, min, size, mem_size, zero_ok, regno) {
+            return Err(lines(e, Reject::MinOutside(regno)));
+        }
+        if reg.umax >= MAX_VAR_OFF as u64 {
+            return Err(Reject::Unbounded(regno));
+        }
+        let max = (reg.umax as i64).wrapping_add(off) as i32 as i64;
+        if let Err(e) = self.mem_access_ok(reg, max, size, mem_size, zero_ok, regno) {
+            return Err(lines(e, Reject::MaxOutside(regno)));
+        }
+        Ok(())
+    }
+
+    /// `__check_mem_access`: returns the first error line.
+    fn mem_access_ok(
+        &self,
+        reg: &RegState,
+        off: i64,
+        size: i64,
+        mem_size: u32,
+        zero_ok: bool,
+        regno: u8,
+    ) -> Result<(), String> {
+        let size_ok = size > 0 || (size == 0 && zero_ok);
+        if off >= 0 && size_ok && off + size <= mem_size as i64 {
+            return Ok(());
+        }
+        Err(match reg.ty {
+            RegType::MapValue => {
+                format!("invalid access to map value, value_size={mem_size} off={off} size={size}")
+            }
+            RegType::Packet | RegType::PacketMeta | RegType::PacketEnd => format!(
+                "invalid access to packet, off={off} size={size}, R{regno}(id={},off={off},r={mem_size})",
+                reg.id
+            ),
+            _ => format!("invalid access to memory, mem_size={mem_size} off={off} size={size}"),
+        })
+    }
+
+    /// `check_packet_access`.
+    pub(crate) fn check_packet_access(
+        &self,
+        regno: u8,
+        reg: &RegState,
+        off: i64,
+        size: i64,
+        zero_ok: bool,
+    ) -> Result<(), Reject> {
+        if reg.smin < 0 {
+            return Err(Reject::MinNegative(regno));
+        }
+        if reg.range < 0 {
+            return Err(Reject::Other(format!("R{regno} offset is outside of the packet"), Errno::EINVAL));
+        }
+        if let Err(e) = self.mem_access_ok(reg, off, size, reg.range as u32, zero_ok, regno) {
+            return Err(lines(e, Reject::PacketOutside(regno)));
+        }
+        Ok(())
+    }
+
+    /// `check_stack_access_within_bounds` (also grows the stack).
+    pub(crate) fn check_stack_access_within_bounds(
+        &mut self,
+        regno: u8,
+        reg: &RegState,
+        off: i64,
+        size: i64,
+        write: bool,
+    ) -> Result<(), Reject> {
+        let extra = if write { " write to" } else { " read from" };
+        let (min_off, max_off) = if reg.var_off.is_const() {
+            let m = reg.var_off.value as i64 + off;
+            (m, m + size)
+        } else {
+            if reg.smax >= MAX_VAR_OFF || reg.smin <= -MAX_VAR_OFF {
+                return Err(Reject::Other(
+                    format!("invalid unbounded variable-offset{extra} stack R{regno}"),
+                    Errno::EACCES,
+                ));
+            }
+            (reg.smin + off, reg.smax + off + size)
+        };
+        let errno = if min_off < -MAX_BPF_STACK || min_off > -1 {
+            Some(Errno::EACCES)
+        } else if max_off > 0 {
+            Some(Errno::EINVAL)
+        } else {
+            None
+        };
+        if let Some(e) = errno {
+            let msg = if reg.var_off.is_const() {
+                format!("invalid{extra} stack R{regno} off={off} size={size}")
+            } else {
+                format!(
+                    "invalid variable-offset{extra} stack R{regno} var_off={} off={off} size={size}",
+                    reg.var_off
+                )
+            };
+            return Err(Reject::Other(msg, e));
+        }
+        let frame = reg.frameno as usize;
+        if let Some(f) = self.cur.frames.get_mut(frame) {
+            f.grow_stack((-min_off) as usize);
+            let sp = f.subprogno;
+            let depth = f.allocated_stack() as u32;
+            if let Some(d) = self.search.stack_depth.get_mut(sp) {
+                *d = (*d).max(depth);
+            }
+        }
+        Ok(())
+    }
+
+    fn check_stack_write(
+        &mut self,
+        idx: usize,
+        _regno: u8,
+        ptr: &RegState,
+        off: i64,
+        size: i64,
+        value: Option<u8>,
+    ) -> Result<(), Reject> {
+        let frame = ptr.frameno as usize;
+        if !ptr.var_off.is_const() {
+            return self.check_stack_write_var_off(frame, ptr, off, size, value);
+        }
+        let off = off + ptr.var_off.value as i64;
+        let slot = (-off - 1) as usize;
+        let spi = slot / SLOT;
+        let priv_ = self.prog.opts.privileged;
+        let insn = self.prog.slots[idx];
+        let is_st = insn.code & 7 == 2;
+        let val_reg = value.map(|v| self.cur.cur().regs[v as usize].clone());
+        self.log.scratch_stack(spi);
+        let aligned = off % SLOT as i64 == 0;
+        let curframe = self.cur.curframe();
+        let Some(f) = self.cur.frames.get_mut(frame) else {
+            return Err(Reject::Bug("stack frame out of range".into()));
+        };
+        let Some(st) = f.stack.get_mut(spi) else {
+            return Err(Reject::Bug("stack slot out of range".into()));
+        };
+        if let Some(r) = val_reg.as_ref().filter(|r| r.ty == RegType::Scalar && aligned && priv_) {
+            let mut r = r.clone();
+            let width = 64 - r.umax.leading_zeros() as i64;
+            let fits = width <= 8 * size;
+            if fits && r.id == 0 && !r.var_off.is_const() {
+                self.search.id_gen += 1;
+                r.id = self.search.id_gen;
+                if let Some(v) = value {
+                    self.cur.frames.last_mut().map(|f| f.regs[v as usize].id = r.id);
+                }
+            }
+            let Some(st) = self.cur.frames.get_mut(frame).and_then(|f| f.stack.get_mut(spi)) else {
+                return Err(Reject::Bug("stack slot out of range".into()));
+            };
+            save_register_state(st, &r, size);
+            if !fits {
+                st.spilled.id = 0;
+            }
+            self.push_hist(Some((frame as u32, spi as u32)));
+        } else if val_reg.is_none() && aligned && is_st && priv_ {
+            let r = RegState::known(insn.imm as i64 as u64);
+            save_register_state(st, &r, size);
+            self.push_hist(Some((frame as u32, spi as u32)));
+        } else if let Some(r) = val_reg.as_ref().filter(|r| r.is_pointer()) {
+            if size != 8 {
+                return Err(Reject::InvalidSpillSize);
+            }
+            if frame != curframe && r.ty == RegType::Stack {
+                return Err(Reject::Other(
+                    "cannot spill pointers to stack into stack frame of the caller".into(),
+                    Errno::EINVAL,
+                ));
+            }
+            save_register_state(st, r, size);
+            self.push_hist(Some((frame as u32, spi as u32)));
+        } else {
+            st.spilled = RegState::not_init();
+            if st.is_spill() {
+                for t in st.types.iter_mut() {
+                    if *t != SlotType::Invalid {
+                        *t = SlotType::Misc;
+                    }
+                }
+            }
+            let zero = match &val_reg {
+                Some(r) => r.is_const() && r.var_off.value == 0,
+                None => is_st && insn.imm == 0,
+            };
+            let ty = if zero { SlotType::Zero } else { SlotType::Misc };
+            for i in 0..size as usize {
+                st.types[(slot - i) % SLOT] = ty;
+            }
+            if zero && let Some(v) = value {
+                self.mark_chain_precision(v);
+            }
+        }
+        Ok(())
+    }
+
+    fn check_stack_write_var_off(
+        &mut self,
+        frame: usize,
+        ptr: &RegState,
+        off: i64,
+        size: i64,
+        value: Option<u8>,
+    ) -> Result<(), Reject> {
+        let min_off = ptr.smin + off;
+        let max_off = ptr.smax + off + size;
+        let zero = match value {
+            Some(v) => {
+                let r = &self.cur.cur().regs[v as usize];
+                r.is_const() && r.var_off.value == 0
+            }
+            None => false,
+        };
+        let Some(f) = self.cur.frames.get_mut(frame) else { return Err(Reject::Bug("frame".into())) };
+        for i in min_off..max_off {
+            let slot = (-i - 1) as usize;
+            let spi = slot / SLOT;
+            let Some(st) = f.stack.get_mut(spi) else { continue };
+            if st.is_spill() {
+                st.spilled = RegState::not_init();
+                for t in st.types.iter_mut() {
+                    if *t != SlotType::Invalid {
+                        *t = SlotType::Misc;
+                    }
+                }
+            }
+            let t = &mut st.types[slot % SLOT];
+            if !(zero && *t == SlotType::Zero) {
+                *t = SlotType::Misc;
+            }
+        }
+        Ok(())
+    }
+
+    fn check_stack_read(
+        &mut self,
+        regno: u8,
+        ptr: &RegState,
+        off: i64,
+        size: i64,
+        value: Option<u8>,
+    ) -> Result<(), Reject> {
+        let frame = ptr.frameno as usize;
+        let _ = regno;
+        if !ptr.var_off.is_const() {
+            // variable offset: result is unknown unless every byte is zero
+            let min_off = ptr.smin + off;
+            let max_off = ptr.smax + off + size;
+            let Some(f) = self.cur.frames.get(frame) else { return Err(Reject::Bug("frame".into())) };
+            let mut all_zero = true;
+            for i in min_off..max_off {
+                let slot = (-i - 1) as usize;
+                let t = f.stack.get(slot / SLOT).map_or(SlotType::Invalid, |s| s.types[slot % SLOT]);
+                if t != SlotType::Zero {
+                    all_zero = false;
+                }
+            }
+            if let Some(v) = value {
+                self.cur.cur_mut().regs[v as usize] =
+                    if all_zero { RegState::known(0) } else { RegState::unknown_scalar() };
+            }
+            return Ok(());
+        }
+        let off = off + ptr.var_off.value as i64;
+        let slot = (-off - 1) as usize;
+        let spi = slot / SLOT;
+        self.log.scratch_stack(spi);
+        let Some(st) = self.cur.frames.get(frame).and_then(|f| f.stack.get(spi)).cloned() else {
+            return Err(Reject::Bug("stack slot out of range".into()));
+        };
+        if st.is_spill() {
+            let mut spill_size = 1;
+            let mut i = SLOT - 1;
+            while i > 0 && st.types[i - 1] == SlotType::Spill {
+                spill_size += 1;
+                i -= 1;
+            }
+            let reg = st.spilled.clone();
+            if size != 8 || spill_size != 8 {
+                if reg.ty != RegType::Scalar {
+                    return Err(Reject::InvalidFillSize);
+                }
+                let Some(v) = value else { return Ok(()) };
+                if size <= spill_size && off % SLOT as i64 == 0 {
+                    let mut r = reg.clone();
+                    if self.prog.opts.privileged
+                        && size == 4
+                        && spill_size == 4
+                        && 64 - reg.umax.leading_zeros() <= 32
+                        && r.id == 0
+                        && !r.var_off.is_const()
+                    {
+                        self.search.id_gen += 1;
+                        r.id = self.search.id_gen;
+                        if let Some(s) = self.cur.frames.get_mut(frame).and_then(|f| f.stack.get_mut(spi)) {
+                            s.spilled.id = r.id;
+                        }
+                    }
+                    if 64 - reg.umax.leading_zeros() as i64 > size * 8 {
+                        r.id = 0;
+                    }
+                    self.cur.cur_mut().regs[v as usize] = r;
+                    self.push_hist(Some((frame as u32, spi as u32)));
+                } else {
+                    let (mut spill_cnt, mut zero_cnt) = (0, 0);
+                    for i in 0..size as usize {
+                        match st.types[(slot - i) % SLOT] {
+                            SlotType::Spill => spill_cnt += 1,
+                            SlotType::Zero => zero_cnt += 1,
+                            _ => {}
+                        }
+                    }
+                    let r = if (spill_cnt == size && reg.is_const() && reg.var_off.value == 0)
+                        || zero_cnt == size
+                    {
+                        RegState::known(0)
+                    } else {
+                        RegState::unknown_scalar()
+                    };
+                    self.cur.cur_mut().regs[v as usize] = r;
+                }
+            } else if let Some(v) = value {
+                self.cur.cur_mut().regs[v as usize] = reg;
+                self.push_hist(Some((frame as u32, spi as u32)));
+            }
+        } else if let Some(v) = value {
+            let f = &self.cur.frames[frame];
+            let mut zeros = true;
+            for i in off..off + size {
+                let sl = (-i - 1) as usize;
+                let t = f.stack.get(sl / SLOT).map_or(SlotType::Invalid, |s| s.types[sl % SLOT]);
+                if t != SlotType::Zero {
+                    zeros = false;
+                    break;
+                }
+            }
+            self.cur.cur_mut().regs[v as usize] =
+                if zeros { RegState::known(0) } else { RegState::unknown_scalar() };
+        }
+        Ok(())
+    }
+}
+
+/// `save_register_state`: the low `size` bytes become a spill of `r`.
+fn save_register_state(st: &mut crate::state::StackSlot, r: &RegState, size: i64) {
+    st.spilled = r.clone();
+    let size = size.clamp(1, 8) as usize;
+    for i in (SLOT - size)..SLOT {
+        st.types[i] = SlotType::Spill;
+    }
+    for t in st.types[..SLOT - size].iter_mut() {
+        if *t != SlotType::Zero && *t != SlotType::Invalid {
+            *t = SlotType::Misc;
+        }
+    }
+}

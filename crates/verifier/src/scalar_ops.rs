@@ -1,0 +1,545 @@
+//! Scalar ALU transfer functions (`adjust_scalar_min_max_vals` and the `scalar*_min_max_*`
+//! family): each operation updates the 32-bit and 64-bit ranges independently, then the tnum,
+//! then zero-extends for ALU32 and re-syncs.
+
+use crate::state::RegState;
+#[cfg(test)]
+use crate::tnum::Tnum;
+
+/// ALU operation codes (`BPF_OP`).
+pub mod aop {
+    #![allow(missing_docs)]
+    pub const ADD: u8 = 0x00;
+    pub const SUB: u8 = 0x10;
+    pub const MUL: u8 = 0x20;
+    pub const DIV: u8 = 0x30;
+    pub const OR: u8 = 0x40;
+    pub const AND: u8 = 0x50;
+    pub const LSH: u8 = 0x60;
+    pub const RSH: u8 = 0x70;
+    pub const NEG: u8 = 0x80;
+    pub const MOD: u8 = 0x90;
+    pub const XOR: u8 = 0xa0;
+    pub const MOV: u8 = 0xb0;
+    pub const ARSH: u8 = 0xc0;
+    pub const END: u8 = 0xd0;
+}
+
+/// Whether the result range can be computed (`is_safe_to_compute_dst_reg_range`).
+pub fn safe_to_compute(op: u8, alu32: bool, src: &RegState) -> bool {
+    let bits: u64 = if alu32 { 32 } else { 64 };
+    let src_const = if alu32 {
+        src.var_off.subreg_is_const() && src.s32_min == src.s32_max && src.u32_min == src.u32_max
+    } else {
+        src.var_off.is_const() && src.smin == src.smax && src.umin == src.umax
+    };
+    match op {
+        aop::ADD | aop::SUB | aop::NEG | aop::AND | aop::XOR | aop::OR | aop::MUL | aop::END => true,
+        aop::LSH | aop::RSH | aop::ARSH => src_const && src.umax < bits,
+        _ => false,
+    }
+}
+
+fn add32(d: &mut RegState, s: &RegState) {
+    let (a, o1) = d.s32_min.overflowing_add(s.s32_min);
+    let (b, o2) = d.s32_max.overflowing_add(s.s32_max);
+    if o1 || o2 {
+        d.s32_min = i32::MIN;
+        d.s32_max = i32::MAX;
+    } else {
+        d.s32_min = a;
+        d.s32_max = b;
+    }
+    let (umin, mo) = d.u32_min.overflowing_add(s.u32_min);
+    let (umax, xo) = d.u32_max.overflowing_add(s.u32_max);
+    d.u32_min = umin;
+    d.u32_max = umax;
+    if !mo && xo {
+        d.u32_min = 0;
+        d.u32_max = u32::MAX;
+    }
+}
+
+fn add64(d: &mut RegState, s: &RegState) {
+    let (a, o1) = d.smin.overflowing_add(s.smin);
+    let (b, o2) = d.smax.overflowing_add(s.smax);
+    if o1 || o2 {
+        d.smin = i64::MIN;
+        d.smax = i64::MAX;
+    } else {
+        d.smin = a;
+        d.smax = b;
+    }
+    let (umin, mo) = d.umin.overflowing_add(s.umin);
+    let (umax, xo) = d.umax.overflowing_add(s.umax);
+    d.umin = umin;
+    d.umax = umax;
+    if !mo && xo {
+        d.umin = 0;
+        d.umax = u64::MAX;
+    }
+}
+
+fn sub32(d: &mut RegState, s: &RegState) {
+    let (a, o1) = d.s32_min.overflowing_sub(s.s32_max);
+    let (b, o2) = d.s32_max.overflowing_sub(s.s32_min);
+    if o1 || o2 {
+        d.s32_min = i32::MIN;
+        d.s32_max = i32::MAX;
+    } else {
+        d.s32_min = a;
+        d.s32_max = b;
+    }
+    let (umin, mu) = d.u32_min.overflowing_sub(s.u32_max);
+    let (umax, xu) = d.u32_max.overflowing_sub(s.u32_min);
+    d.u32_min = umin;
+    d.u32_max = umax;
+    if mu && !xu {
+        d.u32_min = 0;
+        d.u32_max = u32::MAX;
+    }
+}
+
+fn sub64(d: &mut RegState, s: &RegState) {
+    let (a, o1) = d.smin.overflowing_sub(s.smax);
+    let (b, o2) = d.smax.overflowing_sub(s.smin);
+    if o1 || o2 {
+        d.smin = i64::MIN;
+        d.smax = i64::MAX;
+    } else {
+        d.smin = a;
+        d.smax = b;
+    }
+    let (umin, mu) = d.umin.overflowing_sub(s.umax);
+    let (umax, xu) = d.umax.overflowing_sub(s.umin);
+    d.umin = umin;
+    d.umax = umax;
+    if mu && !xu {
+        d.umin = 0;
+        d.umax = u64::MAX;
+    }
+}
+
+fn mul32(d: &mut RegState, s: &RegState) {
+    let umax = d.u32_max.checked_mul(s.u32_max);
+    let umin = umax.and(d.u32_min.checked_mul(s.u32_min));
+    match (umax, umin) {
+        (Some(x), Some(n)) => {
+            d.u32_max = x;
+            d.u32_min = n;
+        }
+        _ => {
+            d.u32_min = 0;
+            d.u32_max = u32::MAX;
+        }
+    }
+    let p = [
+        d.s32_min.checked_mul(s.s32_min),
+        d.s32_min.checked_mul(s.s32_max),
+        d.s32_max.checked_mul(s.s32_min),
+        d.s32_max.checked_mul(s.s32_max),
+    ];
+    if p.iter().all(|x| x.is_some()) {
+        let v: Vec<i32> = p.iter().flatten().copied().collect();
+        d.s32_min = v.iter().copied().min().unwrap_or(i32::MIN);
+        d.s32_max = v.iter().copied().max().unwrap_or(i32::MAX);
+    } else {
+        d.s32_min = i32::MIN;
+        d.s32_max = i32::MAX;
+    }
+}
+
+fn mul64(d: &mut RegState, s: &RegState) {
+    let umax = d.umax.checked_mul(s.umax);
+    let umin = umax.and(d.umin.checked_mul(s.umin));
+    match (umax, umin) {
+        (Some(x), Some(n)) => {
+            d.umax = x;
+            d.umin = n;
+        }
+        _ => {
+            d.umin = 0;
+            d.umax = u64::MAX;
+        }
+    }
+    let p = [
+        d.smin.checked_mul(s.smin),
+        d.smin.checked_mul(s.smax),
+        d.smax.checked_mul(s.smin),
+        d.smax.checked_mul(s.smax),
+    ];
+    if p.iter().all(|x| x.is_some()) {
+        let v: Vec<i64> = p.iter().flatten().copied().collect();
+        d.smin = v.iter().copied().min().unwrap_or(i64::MIN);
+        d.smax = v.iter().copied().max().unwrap_or(i64::MAX);
+    } else {
+        d.smin = i64::MIN;
+        d.smax = i64::MAX;
+    }
+}
+
+fn signed32_from_unsigned(d: &mut RegState) {
+    if (d.u32_min as i32) <= (d.u32_max as i32) {
+        d.s32_min = d.u32_min as i32;
+        d.s32_max = d.u32_max as i32;
+    } else {
+        d.s32_min = i32::MIN;
+        d.s32_max = i32::MAX;
+    }
+}
+
+fn signed64_from_unsigned(d: &mut RegState) {
+    if (d.umin as i64) <= (d.umax as i64) {
+        d.smin = d.umin as i64;
+        d.smax = d.umax as i64;
+    } else {
+        d.smin = i64::MIN;
+        d.smax = i64::MAX;
+    }
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Bit {
+    And,
+    Or,
+    Xor,
+}
+
+fn bitop32(d: &mut RegState, s: &RegState, k: Bit) {
+    let src_known = s.var_off.subreg_is_const();
+    let dst_known = d.var_off.subreg_is_const();
+    let t = d.var_off.subreg();
+    if src_known && dst_known {
+        d.mark_32_known(t.value as u32);
+        return;
+    }
+    match k {
+        Bit::And => {
+            d.u32_min = t.value as u32;
+            d.u32_max = d.u32_max.min(s.u32_max);
+        }
+        Bit::Or => {
+            d.u32_min = d.u32_min.max(s.u32_min);
+            d.u32_max = (t.value | t.mask) as u32;
+        }
+        Bit::Xor => {
+            d.u32_min = t.value as u32;
+            d.u32_max = (t.value | t.mask) as u32;
+        }
+    }
+    signed32_from_unsigned(d);
+}
+
+fn bitop64(d: &mut RegState, s: &RegState, k: Bit) {
+    let src_known = s.var_off.is_const();
+    let dst_known = d.var_off.is_const();
+    if src_known && dst_known {
+        let v = d.var_off.value;
+        d.mark_known_value(v);
+        return;
+    }
+    let t = d.var_off;
+    match k {
+        Bit::And => {
+            d.umin = t.value;
+            d.umax = d.umax.min(s.umax);
+        }
+        Bit::Or => {
+            d.umin = d.umin.max(s.umin);
+            d.umax = t.value | t.mask;
+        }
+        Bit::Xor => {
+            d.umin = t.value;
+            d.umax = t.value | t.mask;
+        }
+    }
+    signed64_from_unsigned(d);
+    d.update_bounds();
+}
+
+fn lsh32_bounds(d: &mut RegState, umin: u64, umax: u64) {
+    d.s32_min = i32::MIN;
+    d.s32_max = i32::MAX;
+    if umax > 31 || (d.u32_max as u64) > (1u64 << (31 - umax)) {
+        d.u32_min = 0;
+        d.u32_max = u32::MAX;
+    } else {
+        d.u32_min <<= umin;
+        d.u32_max <<= umax;
+    }
+}
+
+fn lsh64_bounds(d: &mut RegState, umin: u64, umax: u64) {
+    d.smax = if umin == 32 && umax == 32 && d.s32_max >= 0 { (d.s32_max as i64) << 32 } else { i64::MAX };
+    d.smin = if umin == 32 && umax == 32 && d.s32_min >= 0 { (d.s32_min as i64) << 32 } else { i64::MIN };
+    if umax > 63 || d.umax > (1u64 << (63 - umax)) {
+        d.umin = 0;
+        d.umax = u64::MAX;
+    } else {
+        d.umin <<= umin;
+        d.umax <<= umax;
+    }
+}
+
+/// Applies `op` (a `BPF_OP` value) with source `s` to the scalar `d`. For `NEG`/`END` the
+/// source is ignored (`end_bits`/`to_be` describe the byte swap). Returns with `d` synced.
+pub fn scalar_alu(d: &mut RegState, s: &RegState, op: u8, alu32: bool, end: Option<(u32, bool)>) {
+    if !safe_to_compute(op, alu32, s) {
+        let keep_type = d.ty;
+        *d = RegState::unknown_scalar();
+        d.ty = keep_type;
+        return;
+    }
+    match op {
+        aop::ADD => {
+            add32(d, s);
+            add64(d, s);
+            d.var_off = d.var_off.add(s.var_off);
+        }
+        aop::SUB => {
+            sub32(d, s);
+            sub64(d, s);
+            d.var_off = d.var_off.sub(s.var_off);
+        }
+        aop::NEG => {
+            let fake = d.clone();
+            d.mark_known_value(0);
+            sub32(d, &fake);
+            sub64(d, &fake);
+            d.var_off = fake.var_off.neg();
+        }
+        aop::MUL => {
+            d.var_off = d.var_off.mul(s.var_off);
+            mul32(d, s);
+            mul64(d, s);
+        }
+        aop::AND => {
+            d.var_off = d.var_off.and(s.var_off);
+            bitop32(d, s, Bit::And);
+            bitop64(d, s, Bit::And);
+        }
+        aop::OR => {
+            d.var_off = d.var_off.or(s.var_off);
+            bitop32(d, s, Bit::Or);
+            bitop64(d, s, Bit::Or);
+        }
+        aop::XOR => {
+            d.var_off = d.var_off.xor(s.var_off);
+            bitop32(d, s, Bit::Xor);
+            bitop64(d, s, Bit::Xor);
+        }
+        aop::LSH => {
+            if alu32 {
+                let sub = d.var_off.subreg();
+                lsh32_bounds(d, s.u32_min as u64, s.u32_max as u64);
+                d.var_off = sub.lshift(s.u32_min as u8).subreg();
+                d.mark_64_unbounded();
+                d.update_32_bounds_public();
+            } else {
+                lsh64_bounds(d, s.umin, s.umax);
+                lsh32_bounds(d, s.umin, s.umax);
+                d.var_off = d.var_off.lshift(s.umin as u8);
+                d.update_bounds();
+            }
+        }
+        aop::RSH => {
+            if alu32 {
+                let sub = d.var_off.subreg();
+                d.s32_min = i32::MIN;
+                d.s32_max = i32::MAX;
+                d.var_off = sub.rshift(s.u32_min as u8);
+                d.u32_min = d.u32_min.checked_shr(s.u32_max).unwrap_or(0);
+                d.u32_max = d.u32_max.checked_shr(s.u32_min).unwrap_or(0);
+                d.mark_64_unbounded();
+                d.update_32_bounds_public();
+            } else {
+                d.smin = i64::MIN;
+                d.smax = i64::MAX;
+                d.var_off = d.var_off.rshift(s.umin as u8);
+                d.umin = d.umin.checked_shr(s.umax as u32).unwrap_or(0);
+                d.umax = d.umax.checked_shr(s.umin as u32).unwrap_or(0);
+                d.mark_32_unbounded();
+                d.update_bounds();
+            }
+        }
+        aop::ARSH => {
+            if alu32 {
+                let sh = s.u32_min;
+                d.s32_min >>= sh.min(31);
+                d.s32_max >>= sh.min(31);
+                d.var_off = d.var_off.subreg().arshift(sh as u8, 32);
+                d.u32_min = 0;
+                d.u32_max = u32::MAX;
+                d.mark_64_unbounded();
+                d.update_32_bounds_public();
+            } else {
+                let sh = s.umin.min(63) as u32;
+                d.smin >>= sh;
+                d.smax >>= sh;
+                d.var_off = d.var_off.arshift(sh as u8, 64);
+                d.umin = 0;
+                d.umax = u64::MAX;
+                d.mark_32_unbounded();
+                d.update_bounds();
+            }
+        }
+        aop::END => {
+            let (bits, swap) = end.unwrap_or((64, false));
+            let t = if swap { d.var_off.bswap(bits) } else { d.var_off.cast((bits / 8) as u8) };
+            d.var_off = t;
+            d.mark_unbounded();
+            d.update_bounds();
+            d.bounds_sync();
+            return;
+        }
+        _ => {}
+    }
+    if alu32 {
+        d.zext_32_to_64();
+    }
+    d.bounds_sync();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A scalar whose views are the exact hull of `vals` (then synced).
+    fn from_set(vals: &[u64]) -> RegState {
+        let mut r = RegState::unknown_scalar();
+        r.var_off = vals
+            .iter()
+            .fold(None::<Tnum>, |a, &v| Some(a.map_or(Tnum::konst(v), |a| a.union(Tnum::konst(v)))))
+            .unwrap();
+        r.umin = *vals.iter().min().unwrap();
+        r.umax = *vals.iter().max().unwrap();
+        r.smin = vals.iter().map(|&v| v as i64).min().unwrap();
+        r.smax = vals.iter().map(|&v| v as i64).max().unwrap();
+        r.u32_min = vals.iter().map(|&v| v as u32).min().unwrap();
+        r.u32_max = vals.iter().map(|&v| v as u32).max().unwrap();
+        r.s32_min = vals.iter().map(|&v| v as i32).min().unwrap();
+        r.s32_max = vals.iter().map(|&v| v as i32).max().unwrap();
+        r.bounds_sync();
+        r
+    }
+
+    fn contains(r: &RegState, v: u64) -> bool {
+        r.var_off.has(v)
+            && r.umin <= v
+            && v <= r.umax
+            && r.smin <= v as i64
+            && v as i64 <= r.smax
+            && r.u32_min <= v as u32
+            && v as u32 <= r.u32_max
+            && r.s32_min <= v as i32
+            && v as i32 <= r.s32_max
+    }
+
+    fn conc(op: u8, alu32: bool, a: u64, b: u64) -> u64 {
+        let (a, b) = if alu32 { (a as u32 as u64, b as u32 as u64) } else { (a, b) };
+        let bits = if alu32 { 32 } else { 64 };
+        let r = match op {
+            aop::ADD => a.wrapping_add(b),
+            aop::SUB => a.wrapping_sub(b),
+            aop::MUL => a.wrapping_mul(b),
+            aop::AND => a & b,
+            aop::OR => a | b,
+            aop::XOR => a ^ b,
+            aop::LSH => a << (b % bits),
+            aop::RSH => a >> (b % bits),
+            aop::ARSH => {
+                if alu32 {
+                    ((a as u32 as i32) >> (b % 32)) as u32 as u64
+                } else {
+                    ((a as i64) >> (b % 64)) as u64
+                }
+            }
+            _ => unreachable!(),
+        };
+        if alu32 { r as u32 as u64 } else { r }
+    }
+
+    /// Interesting 8-bit-wide windows placed at every sign/width boundary: each abstract operand
+    /// is the hull of a contiguous window of 1..=4 values starting at every offset in 8 values
+    /// below and above the boundary, so every concrete result is checked for containment.
+    #[test]
+    fn alu_sound_on_boundary_windows() {
+        let anchors: [u64; 6] =
+            [0, 0x7f, 0x7fff_fffc, 0xffff_fffc, 0x7fff_ffff_ffff_fffc, 0xffff_ffff_ffff_fffc];
+        let ops = [aop::ADD, aop::SUB, aop::MUL, aop::AND, aop::OR, aop::XOR];
+        let mut windows: Vec<Vec<u64>> = Vec::new();
+        for &a in &anchors {
+            for start in 0..8u64 {
+                for len in 1..=3u64 {
+                    windows.push((0..len).map(|k| a.wrapping_add(start + k)).collect());
+                }
+            }
+        }
+        for &alu32 in &[false, true] {
+            for &op in &ops {
+                for wa in windows.iter().step_by(3) {
+                    for wb in windows.iter().step_by(5) {
+                        let mut d = from_set(wa);
+                        let s = from_set(wb);
+                        scalar_alu(&mut d, &s, op, alu32, None);
+                        for &x in wa {
+                            for &y in wb {
+                                let c = conc(op, alu32, x, y);
+                                assert!(
+                                    contains(&d, c),
+                                    "op {op:#x} alu32={alu32} {wa:?} {wb:?} -> {c:#x} not in {d:?}"
+                                );
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Shifts by every constant amount, exhaustive over 8-bit dst windows.
+    #[test]
+    fn shifts_sound_exhaustive_small() {
+        for &alu32 in &[false, true] {
+            for op in [aop::LSH, aop::RSH, aop::ARSH] {
+                let bits = if alu32 { 32 } else { 64 };
+                for sh in 0..bits {
+                    for lo in (0..256u64).step_by(17) {
+                        for len in [1u64, 2, 5, 16] {
+                            let base = if op == aop::ARSH { lo.wrapping_sub(128) } else { lo };
+                            let vals: Vec<u64> = (0..len).map(|k| base.wrapping_add(k)).collect();
+                            let mut d = from_set(&vals);
+                            let s = RegState::known(sh);
+                            scalar_alu(&mut d, &s, op, alu32, None);
+                            for &x in &vals {
+                                let c = conc(op, alu32, x, sh);
+                                assert!(
+                                    contains(&d, c),
+                                    "shift {op:#x} by {sh} alu32={alu32} {vals:?} -> {c:#x}"
+                                );
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Constants stay exact (the kernel is exact on known operands).
+    #[test]
+    fn constants_exact() {
+        for a in [0u64, 1, 5, 0x7fff_ffff, 0x8000_0000, u64::MAX, 0x1234_5678_9abc_def0] {
+            for b in [0u64, 1, 3, 31, 0xffff_ffff] {
+                for op in [aop::ADD, aop::SUB, aop::MUL, aop::AND, aop::OR, aop::XOR] {
+                    for alu32 in [false, true] {
+                        let mut d = RegState::known(a);
+                        scalar_alu(&mut d, &RegState::known(b), op, alu32, None);
+                        assert!(d.var_off.is_const(), "{op:#x} {a:#x} {b:#x}");
+                        assert_eq!(d.var_off.value, conc(op, alu32, a, b));
+                        assert_eq!(d.bounds_violation(), None);
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,343 @@
+//! Abstract state: registers, stack slots, frames and whole-path states.
+
+use crate::tnum::Tnum;
+
+/// Number of registers per frame (r0..r10).
+pub const MAX_BPF_REG: usize = 11;
+/// Frame pointer register.
+pub const FP: usize = 10;
+/// Bytes in one stack slot.
+pub const SLOT: usize = 8;
+/// Largest stack per frame.
+pub const MAX_BPF_STACK: i64 = 512;
+/// Limit on variable offsets and sizes (`BPF_MAX_VAR_OFF`).
+pub const MAX_VAR_OFF: i64 = 1 << 29;
+
+/// Base register types (`enum bpf_reg_type`, low byte).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum RegType {
+    /// Not readable.
+    NotInit,
+    /// A number.
+    Scalar,
+    /// Program context.
+    Ctx,
+    /// `struct bpf_map *`.
+    ConstMapPtr,
+    /// Pointer into a map value.
+    MapValue,
+    /// Pointer into the stack of frame `frameno`.
+    Stack,
+    /// `data_meta`.
+    PacketMeta,
+    /// `data`.
+    Packet,
+    /// `data_end`.
+    PacketEnd,
+    /// Sized memory (`mem_size`).
+    Mem,
+    /// Subprogram reference.
+    Func,
+}
+
+/// Type flag: must be NULL-checked.
+pub const MAYBE_NULL: u8 = 1;
+/// Type flag: read-only memory.
+pub const RDONLY: u8 = 2;
+/// Type flag: ring buffer memory.
+pub const RINGBUF: u8 = 4;
+
+/// One register (also the payload of a spilled stack slot).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RegState {
+    /// Base type.
+    pub ty: RegType,
+    /// `MAYBE_NULL` | `RDONLY` | `RINGBUF`.
+    pub flags: u8,
+    /// Fixed pointer offset.
+    pub off: i32,
+    /// Known bits (scalars: the value; pointers: the variable offset).
+    pub var_off: Tnum,
+    /// Signed 64-bit minimum.
+    pub smin: i64,
+    /// Signed 64-bit maximum.
+    pub smax: i64,
+    /// Unsigned 64-bit minimum.
+    pub umin: u64,
+    /// Unsigned 64-bit maximum.
+    pub umax: u64,
+    /// Signed 32-bit minimum.
+    pub s32_min: i32,
+    /// Signed 32-bit maximum.
+    pub s32_max: i32,
+    /// Unsigned 32-bit minimum.
+    pub u32_min: u32,
+    /// Unsigned 32-bit maximum.
+    pub u32_max: u32,
+    /// NULL-check group, packet range group or linked-scalar group.
+    pub id: u32,
+    /// Acquired reference this pointer belongs to.
+    pub ref_obj_id: u32,
+    /// Map index (map pointers and values).
+    pub map: u32,
+    /// Packet bytes proven accessible past the pointer.
+    pub range: i32,
+    /// Size of `PTR_TO_MEM` memory.
+    pub mem_size: u32,
+    /// Subprogram for `PTR_TO_FUNC`.
+    pub subprogno: u32,
+    /// Which frame's stack a `PTR_TO_STACK` points into.
+    pub frameno: u32,
+    /// Scalar whose exact range matters for safety.
+    pub precise: bool,
+}
+
+impl Default for RegState {
+    fn default() -> Self {
+        RegState::not_init()
+    }
+}
+
+impl RegState {
+    /// A NOT_INIT register.
+    pub fn not_init() -> RegState {
+        let mut r = RegState::unknown_scalar();
+        r.ty = RegType::NotInit;
+        r
+    }
+
+    /// An unbounded scalar.
+    pub fn unknown_scalar() -> RegState {
+        RegState {
+            ty: RegType::Scalar,
+            flags: 0,
+            off: 0,
+            var_off: Tnum::UNKNOWN,
+            smin: i64::MIN,
+            smax: i64::MAX,
+            umin: 0,
+            umax: u64::MAX,
+            s32_min: i32::MIN,
+            s32_max: i32::MAX,
+            u32_min: 0,
+            u32_max: u32::MAX,
+            id: 0,
+            ref_obj_id: 0,
+            map: 0,
+            range: 0,
+            mem_size: 0,
+            subprogno: 0,
+            frameno: 0,
+            precise: false,
+        }
+    }
+
+    /// A known scalar.
+    pub fn known(v: u64) -> RegState {
+        let mut r = RegState::unknown_scalar();
+        r.mark_known(v);
+        r
+    }
+
+    /// A pointer of type `ty` with offset 0 and no variable part.
+    pub fn pointer(ty: RegType) -> RegState {
+        let mut r = RegState::known(0);
+        r.ty = ty;
+        r
+    }
+
+    /// Sets every view to the single value `v` and clears ids (`__mark_reg_known`).
+    pub fn mark_known(&mut self, v: u64) {
+        self.var_off = Tnum::konst(v);
+        self.smin = v as i64;
+        self.smax = v as i64;
+        self.umin = v;
+        self.umax = v;
+        self.s32_min = v as u32 as i32;
+        self.s32_max = v as u32 as i32;
+        self.u32_min = v as u32;
+        self.u32_max = v as u32;
+        self.off = 0;
+        self.id = 0;
+        self.ref_obj_id = 0;
+        self.flags = 0;
+        self.range = 0;
+        self.map = 0;
+        self.mem_size = 0;
+        self.subprogno = 0;
+        self.frameno = 0;
+    }
+
+    /// Whether this is a scalar with a known value.
+    pub fn is_const(&self) -> bool {
+        self.ty == RegType::Scalar && self.var_off.is_const()
+    }
+
+    /// Whether this is a pointer (anything but scalar and NOT_INIT).
+    pub fn is_pointer(&self) -> bool {
+        !matches!(self.ty, RegType::Scalar | RegType::NotInit)
+    }
+
+    /// Whether this is a packet pointer (`pkt` or `pkt_meta`).
+    pub fn is_pkt_pointer(&self) -> bool {
+        matches!(self.ty, RegType::Packet | RegType::PacketMeta)
+    }
+
+    /// Whether the 32-bit and 64-bit views all describe one value.
+    pub fn is_scalar_const64(&self) -> bool {
+        self.var_off.is_const() && self.smin == self.smax && self.umin == self.umax
+    }
+}
+
+/// Per-byte stack slot types.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum SlotType {
+    /// Never written.
+    Invalid,
+    /// Part of a spilled register.
+    Spill,
+    /// Unknown data.
+    Misc,
+    /// Known zero.
+    Zero,
+}
+
+impl SlotType {
+    /// Log character.
+    pub fn ch(self) -> char {
+        match self {
+            SlotType::Invalid => '?',
+            SlotType::Spill => 'r',
+            SlotType::Misc => 'm',
+            SlotType::Zero => '0',
+        }
+    }
+}
+
+/// One 8-byte stack slot. `types[7]` is the byte at the lowest address (kernel layout).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StackSlot {
+    /// The spilled register (valid when some byte is `Spill`).
+    pub spilled: RegState,
+    /// Byte types.
+    pub types: [SlotType; SLOT],
+}
+
+impl Default for StackSlot {
+    fn default() -> Self {
+        StackSlot { spilled: RegState::not_init(), types: [SlotType::Invalid; SLOT] }
+    }
+}
+
+impl StackSlot {
+    /// Whether the whole slot (or its low part, for narrow spills) holds a register.
+    pub fn is_spill(&self) -> bool {
+        self.types[SLOT - 1] == SlotType::Spill
+    }
+    /// Whether all 8 bytes are a spill.
+    pub fn is_full_spill(&self) -> bool {
+        self.types.iter().all(|t| *t == SlotType::Spill)
+    }
+}
+
+/// One frame.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FuncState {
+    /// r0..r10.
+    pub regs: [RegState; MAX_BPF_REG],
+    /// Call instruction in the caller (-1 for the main frame).
+    pub callsite: i64,
+    /// Frame number.
+    pub frameno: u32,
+    /// Subprogram being executed.
+    pub subprogno: usize,
+    /// Slot `i` covers `[fp-8(i+1), fp-8i)`.
+    pub stack: Vec<StackSlot>,
+}
+
+impl FuncState {
+    /// A fresh frame: all registers NOT_INIT except r10 = fp0.
+    pub fn new(callsite: i64, frameno: u32, subprogno: usize) -> FuncState {
+        let mut regs: [RegState; MAX_BPF_REG] = Default::default();
+        let mut fp = RegState::pointer(RegType::Stack);
+        fp.frameno = frameno;
+        regs[FP] = fp;
+        FuncState { regs, callsite, frameno, subprogno, stack: Vec::new() }
+    }
+
+    /// Bytes of stack in use (`allocated_stack`).
+    pub fn allocated_stack(&self) -> usize {
+        self.stack.len() * SLOT
+    }
+
+    /// Grows the stack to cover `bytes`.
+    pub fn grow_stack(&mut self, bytes: usize) {
+        let slots = bytes.div_ceil(SLOT);
+        if slots > self.stack.len() {
+            self.stack.resize(slots, StackSlot::default());
+        }
+    }
+}
+
+/// An acquired reference.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RefState {
+    /// Reference id.
+    pub id: u32,
+    /// Acquiring instruction.
+    pub insn: usize,
+}
+
+/// One jump-history entry (for precision backtracking).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HistEntry {
+    /// Instruction index.
+    pub idx: usize,
+    /// Previous instruction index.
+    pub prev_idx: usize,
+    /// Stack access info: (frame, spi) when the insn at `idx` accessed a stack slot.
+    pub stack: Option<(u32, u32)>,
+}
+
+/// A whole path state.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VerifierState {
+    /// Call frames, innermost last.
+    pub frames: Vec<FuncState>,
+    /// Acquired references.
+    pub refs: Vec<RefState>,
+    /// Checkpoint this state descends from (index into the checkpoint arena).
+    pub parent: Option<usize>,
+    /// Instruction of the state.
+    pub insn_idx: usize,
+    /// First instruction since the last checkpoint.
+    pub first_insn_idx: usize,
+    /// Last instruction processed.
+    pub last_insn_idx: usize,
+    /// Jumps since the last checkpoint.
+    pub jmp_history: Vec<HistEntry>,
+    /// may_goto nesting depth.
+    pub may_goto_depth: u32,
+    /// Callback unroll depth.
+    pub callback_unroll_depth: u32,
+    /// Depth in the DFS.
+    pub dfs_depth: u32,
+    /// Speculative path.
+    pub speculative: bool,
+}
+
+impl VerifierState {
+    /// Innermost frame.
+    pub fn cur(&self) -> &FuncState {
+        &self.frames[self.frames.len() - 1]
+    }
+    /// Innermost frame, mutable.
+    pub fn cur_mut(&mut self) -> &mut FuncState {
+        let n = self.frames.len() - 1;
+        &mut self.frames[n]
+    }
+    /// Index of the innermost frame.
+    pub fn curframe(&self) -> usize {
+        self.frames.len() - 1
+    }
+}

@@ -1,0 +1,26 @@
+# Scenario 11 (U:stack_arg_write_beyond_max): slot 10 does not exist
+# expect: reject EINVAL
+# error: stack arg write offset -80 exceeds max 7 stack args
+
+    r1 = 1
+    r2 = 2
+    r3 = 3
+    r4 = 4
+    r5 = 5
+    *(u64 *)(r11 -80) = 99
+    *(u64 *)(r11 -16) = 20
+    *(u64 *)(r11 -8) = 10
+    call sub7
+    exit
+
+.func sub7, 7
+sub7:
+    r0 = *(u64 *)(r11 +8)
+    r6 = *(u64 *)(r11 +16)
+    r0 += r6
+    r0 += r1
+    r0 += r2
+    r0 += r3
+    r0 += r4
+    r0 += r5
+    exit

@@ -1,0 +1,94 @@
+//! The stack-argument scenario suite (docs: ../../docs/stack-args.md; spec: shared
+//! stack-args.md §7). Every `cases/*.s` file carries its expectation in header comments:
+//!
+//! ```text
+//! # expect: accept            | # expect: reject EFAULT
+//! # retval: 21                | # error: callee expects 7 args, stack arg1 is not initialized
+//! # kernel-compat-interp: MSG   (the interpreter in kernel-compatible mode refuses with MSG)
+//! # log: TEXT                   (the verifier log contains TEXT)
+//! ```
+//!
+//! Accepted cases run on the interpreter and the host JIT and must return `retval` on both.
+
+use std::path::{Path, PathBuf};
+
+use kbpf::interp::{Vm, VmOptions};
+use kbpf::kfunc::profiles;
+use kbpf::{Engine, RunOptions, SourceKind};
+
+#[derive(Debug, Default)]
+struct Expect {
+    accept: bool,
+    errno: Option<String>,
+    retval: Option<u64>,
+    error: Option<String>,
+    log: Vec<String>,
+    kernel_compat_interp: Option<String>,
+}
+
+fn parse_expect(text: &str) -> Expect {
+    let mut e = Expect::default();
+    for line in text.lines().take_while(|l| l.starts_with('#') || l.trim().is_empty()) {
+        let Some((key, value)) = line.trim_start_matches('#').trim().split_once(':') else { continue };
+        let value = value.trim().to_string();
+        match key.trim() {
+            "expect" => {
+                e.accept = value == "accept";
+                e.errno = value.strip_prefix("reject ").map(str::to_string);
+            }
+            "retval" => {
+                e.retval = Some(match value.strip_prefix("0x") {
+                    Some(h) => u64::from_str_radix(h, 16).expect("hex retval"),
+                    None => value.parse().expect("decimal retval"),
+                })
+            }
+            "error" => e.error = Some(value),
+            "log" => e.log.push(value),
+            "kernel-compat-interp" => e.kernel_compat_interp = Some(value),
+            _ => {}
+        }
+    }
+    e
+}
+
+fn cases() -> Vec<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/stack_args/cases");
+    let mut v: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .expect("cases directory")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.extension().is_some_and(|x| x == "s"))
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn accepted_scenarios_run_on_every_engine() {
+    let registry = profiles::testmod();
+    let mut ran = 0;
+    for path in cases() {
+        let text = std::fs::read_to_string(&path).unwrap();
+        let exp = parse_expect(&text);
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        let m = kbpf::read_module(&path, SourceKind::Asm, &registry, None)
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        if let Some(msg) = &exp.kernel_compat_interp {
+            let err = Vm::new(&m.program, &registry, VmOptions { kernel_compat: true, ..Default::default() })
+                .err()
+                .unwrap_or_else(|| panic!("{name}: kernel-compat interpreter accepted"));
+            assert!(err.to_string().contains(msg.as_str()), "{name}: {err}");
+        }
+        if !exp.accept {
+            continue;
+        }
+        let want = exp.retval.unwrap_or_else(|| panic!("{name}: accept without retval"));
+        for engine in [Engine::Interp, Engine::Jit] {
+            let mut mem = vec![0u8; 64];
+            let got = kbpf::run(&m.program, engine, &registry, &mut mem, RunOptions::default())
+                .unwrap_or_else(|e| panic!("{name} on {engine:?}: {e}"));
+            assert_eq!(got, want, "{name} on {engine:?}");
+        }
+        ran += 1;
+    }
+    assert!(ran >= 12, "only {ran} accepted scenarios ran");
+}

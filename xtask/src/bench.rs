@@ -1,0 +1,27 @@
+//! `cargo xtask bench`: the engines table (kbpf's `engines` bench, release build) and the
+//! criterion micro benchmarks.
+
+use std::process::Command;
+
+use crate::{shared_dir, workspace_root};
+
+fn cargo_bench(args: &[&str]) -> Result<bool, String> {
+    let status = Command::new(env!("CARGO"))
+        .arg("bench")
+        .args(args)
+        .current_dir(workspace_root())
+        .status()
+        .map_err(|e| format!("cargo bench: {e}"))?;
+    Ok(status.success())
+}
+
+/// `cargo xtask bench [--quick]`: `--quick` skips criterion.
+pub fn run(args: &[String]) -> Result<bool, String> {
+    let dir = shared_dir().join("bench");
+    let dir = dir.to_string_lossy().into_owned();
+    let mut ok = cargo_bench(&["-q", "-p", "kbpf", "--bench", "engines", "--", &dir])?;
+    if !args.iter().any(|a| a == "--quick") {
+        ok &= cargo_bench(&["-q", "-p", "kbpf-jit-x86_64", "--bench", "kfunc_call"])?;
+    }
+    Ok(ok)
+}
