@@ -54,8 +54,9 @@ impl Backend for Arm64 {
         "arm64"
     }
 
-    /// Compiles for the host. Generated code only runs on aarch64; elsewhere the program is
-    /// still built (and mapped) but must not be run.
+    /// Compiles and maps the program. Only an aarch64 host can run the code, so elsewhere,
+    /// after the program has been checked, this is an error (`dump` and [`Arm64::assemble`]
+    /// work on any host).
     fn compile(
         &self,
         prog: &Program,
@@ -63,6 +64,9 @@ impl Backend for Arm64 {
         opts: &JitOptions,
     ) -> Result<JitProgram, JitError> {
         let code = self.assemble(prog, registry, opts)?;
+        if cfg!(not(target_arch = "aarch64")) {
+            return Err(JitError::Unsupported { pc: 0, what: "running arm64 code on a non-arm64 host" });
+        }
         let jp = JitProgram::new(&code.bytes, code.entry, code.insn_offsets, code.func_offsets, Vec::new())?;
         // The code was written through a data mapping: make instruction fetch see it.
         flush_icache(jp.code());

@@ -125,6 +125,18 @@ fn random_programs_never_panic() {
     assert!(decoded > 1000 && compiled > 100, "{decoded} {compiled}");
 }
 
+/// Off aarch64, compiling for execution is refused (the code could not run); on aarch64 it works.
+#[test]
+fn compile_for_execution_only_on_aarch64() {
+    let prog = Program::new(vec![mov64(R0, 1), exit()]).expect("well formed");
+    let r = Arm64::default().compile(&prog, &Registry::new(), &JitOptions::default());
+    if cfg!(target_arch = "aarch64") {
+        assert_eq!(r.expect("compiles").run(&mut []), 1);
+    } else {
+        assert!(matches!(r, Err(JitError::Unsupported { pc: 0, .. })), "{r:?}");
+    }
+}
+
 #[test]
 fn dump_lists_every_instruction() {
     let reg = kbpf_kfunc::profiles::conformance();
