@@ -10,6 +10,13 @@
 //! Must not touch: executable memory and frame planning (kbpf-jit), verification, other
 //! architectures. Like the kernel JIT it trusts the verifier for memory safety, but nothing here
 //! panics on any decoded program.
+//!
+//! Testing: on any host, `cargo test -p kbpf-jit-arm64` checks the emit table (golden words and
+//! yaxpeax-arm text, plus an llvm-mc-19 round trip when installed), the golden dumps and the
+//! compile-time errors. Generated code runs under emulation with
+//! `crates/jit-arm64/qemu-test.sh [--facade]`: the execution tests, the conformance suite and
+//! the interpreter differential, once on qemu's default CPU (LSE and LL/SC) and once with
+//! `QEMU_CPU=cortex-a57` (no LSE, so the runtime check picks LL/SC).
 #![allow(unsafe_code)]
 
 pub mod abi;

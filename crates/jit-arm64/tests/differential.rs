@@ -170,9 +170,9 @@ fn body_insn(r: &mut Rng, out: &mut Vec<Insn>, left: usize) {
             // Legacy packet loads, mostly in bounds (out of bounds ends the run with 0).
             let size = r.pick(&[Size::B, Size::H, Size::W]);
             let imm = if r.below(8) == 0 { r.below(80) as i32 - 8 } else { r.below(60) as i32 };
-            match r.below(3) {
-                0 => out.push(Insn::LdAbs { size, imm }),
-                1 => {
+            match r.below(6) {
+                0 | 1 => out.push(Insn::LdAbs { size, imm }),
+                2..=4 => {
                     out.push(mov64(R6, r.below(30) as i32));
                     out.push(Insn::LdInd { size, src: R6, imm: imm / 2 });
                 }
