@@ -1,9 +1,10 @@
 //! Emission tables: BPF instruction -> expected machine words -> expected disassembly.
 //!
-//! Each case compiles a tiny program and looks at the code of one instruction. The words are
-//! checked against the table, decoded with yaxpeax-arm and compared with the expected text,
-//! and, when `llvm-mc-19` is installed, disassembled and re-assembled by LLVM
-//! (`-triple=aarch64 -mattr=+lse`) to prove every word is a valid, canonical encoding.
+//! Each case compiles a tiny program and looks at the code of one instruction. The table lives
+//! in `tests/golden/emit_table.txt` (instruction, then `word  yaxpeax-arm text` lines;
+//! `BLESS=1` rewrites it); every word must decode, and when `llvm-mc-19` is installed the words
+//! are disassembled and re-assembled by LLVM (`-triple=aarch64 -mattr=+lse`) to prove each one
+//! is a valid, canonical encoding (branches, whose text is position-relative, only decode).
 
 use kbpf_isa::{
     AluOp, AtomicOp, ByteOrder, CallTarget, Insn, JmpCond, LdImm64Src, Program, Reg, Size, Src, Width,
