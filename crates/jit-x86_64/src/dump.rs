@@ -5,6 +5,8 @@ use std::fmt::Write;
 
 use iced_x86::{Decoder, DecoderOptions, Formatter, IntelFormatter};
 use kbpf_isa::Program;
+use kbpf_isa::disasm::{Resolver, Syntax, format_insn_with};
+use kbpf_kfunc::Registry;
 
 use crate::emit::Assembled;
 
@@ -27,8 +29,17 @@ pub fn disasm_range(out: &mut String, code: &[u8], start: usize, end: usize) {
     }
 }
 
+/// kfunc names from the registry, for the instruction headings.
+struct Names<'a>(&'a Registry);
+
+impl Resolver for Names<'_> {
+    fn kfunc_name(&self, btf_id: i32, _off: i16) -> Option<String> {
+        self.0.kfunc(btf_id).map(|d| d.name.clone())
+    }
+}
+
 /// The whole listing.
-pub fn listing(prog: &Program, a: &Assembled) -> String {
+pub fn listing(prog: &Program, registry: &Registry, a: &Assembled) -> String {
     let mut out = String::new();
     let first = a.func_offsets.first().copied().unwrap_or(0) as usize;
     let _ = writeln!(out, "; entry trampoline");
@@ -46,9 +57,8 @@ pub fn listing(prog: &Program, a: &Assembled) -> String {
             let start = a.insn_offsets[idx] as usize;
             let end = a.insn_offsets.get(idx + 1).map(|&o| o as usize).unwrap_or(fend).min(fend);
             let pc = prog.pc(idx);
-            // TODO: switch to kbpf_isa::disasm::format_insn(insn, pc, Syntax::Kernel) once the
-            // disassembler lands on main.
-            let _ = writeln!(out, "{pc}: {:?}", prog.insns()[idx]);
+            let text = format_insn_with(&prog.insns()[idx], pc, Syntax::Kernel, &Names(registry));
+            let _ = writeln!(out, "{pc}: {text}");
             disasm_range(&mut out, &a.code, start, end);
             idx += 1;
         }

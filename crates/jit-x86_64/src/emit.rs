@@ -129,7 +129,8 @@ impl Emitter<'_> {
             }
             for idx in f.start..f.end {
                 let pc = prog.pc(idx);
-                if let Some(to) = prog.branch_target(pc) {
+                if let Some(off) = prog.insns()[idx].branch_offset() {
+                    let to = (pc as i64 + 1 + off) as usize;
                     let t = prog.index_at(to).ok_or(JitError::JumpOutOfRange { pc, to })?;
                     if self.plan.func_of(t) != fi {
                         return Err(JitError::JumpOutOfRange { pc, to });
@@ -146,7 +147,8 @@ impl Emitter<'_> {
     /// Label of the branch target of instruction `idx`, `None` when it is the next instruction.
     fn target(&self, idx: usize) -> Option<DynamicLabel> {
         let pc = self.prog.pc(idx);
-        let t = self.prog.branch_target(pc).and_then(|to| self.prog.index_at(to))?;
+        let off = self.prog.insns()[idx].branch_offset()?;
+        let t = self.prog.index_at((pc as i64 + 1 + off) as usize)?;
         if t == idx + 1 { None } else { self.targets[t] }
     }
 

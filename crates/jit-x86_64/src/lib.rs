@@ -63,7 +63,7 @@ impl Backend for X86_64 {
 
     fn dump(&self, prog: &Program, registry: &Registry, opts: &JitOptions) -> Result<String, JitError> {
         let a = emit::assemble(prog, registry, opts)?;
-        Ok(dump::listing(prog, &a))
+        Ok(dump::listing(prog, registry, &a))
     }
 }
 

@@ -51,6 +51,16 @@ pub struct ProgramPlan {
     func_of: Vec<u32>,
 }
 
+/// Instruction index a bpf-to-bpf call at `pc` goes to.
+fn local_call_target(prog: &Program, pc: usize, insn: &Insn) -> Option<usize> {
+    match *insn {
+        Insn::Call(CallTarget::Local(rel)) => {
+            prog.index_at(usize::try_from(pc as i64 + 1 + rel as i64).ok()?)
+        }
+        _ => None,
+    }
+}
+
 /// Registers an instruction names, in any role (r11 excluded).
 fn mentioned(insn: &Insn) -> [Option<Reg>; 3] {
     let src = |s: &Src| match s {
@@ -120,7 +130,7 @@ impl ProgramPlan {
         let mut starts = vec![0usize];
         for (pc, insn) in prog.iter() {
             if let Insn::Call(CallTarget::Local(_)) = insn
-                && let Some(t) = prog.call_target(pc).and_then(|t| prog.index_at(t))
+                && let Some(t) = local_call_target(prog, pc, insn)
             {
                 starts.push(t);
             }
@@ -142,8 +152,8 @@ impl ProgramPlan {
         for f in 0..plan.funcs.len() {
             let (start, end) = (plan.funcs[f].start, plan.funcs[f].end);
             let mut callees = Vec::new();
-            for i in start..end {
-                if let Some(t) = prog.call_target(prog.pc(i)).and_then(|t| prog.index_at(t)) {
+            for (i, insn) in insns.iter().enumerate().take(end).skip(start) {
+                if let Some(t) = local_call_target(prog, prog.pc(i), insn) {
                     callees.push(plan.func_of[t] as usize);
                 }
             }
