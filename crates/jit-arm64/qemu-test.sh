@@ -4,11 +4,19 @@
 # and the LL/SC lowering run) and once with QEMU_CPU=cortex-a57 (ARMv8.0, no LSE: only LL/SC,
 # chosen at run time from AT_HWCAP).
 #
-# Usage: crates/jit-arm64/qemu-test.sh [extra cargo test args]
+# Usage: crates/jit-arm64/qemu-test.sh [--facade] [extra cargo test args]
+#   --facade  also run the stack-argument scenario suite of the kbpf facade
+#             (tests/stack_args, JIT engine = the arm64 backend on an aarch64 host)
+# Env: KBPF_DIFF_PROGRAMS=N (default 2000) sizes the interpreter differential.
 # Needs (installed when missing and running as root): qemu-user-static, gcc-aarch64-linux-gnu,
 # libc6-dev-arm64-cross, and the rust target aarch64-unknown-linux-gnu.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+facade=0
+if [ "${1:-}" = "--facade" ]; then
+    facade=1
+    shift
+fi
 
 need=()
 command -v qemu-aarch64-static >/dev/null || need+=(qemu-user-static)
@@ -36,3 +44,8 @@ echo "== arm64 tests under qemu (default CPU, LSE + LL/SC)"
 env -u QEMU_CPU KBPF_EXPECT_LSE=1 cargo test -p kbpf-jit-arm64 --target aarch64-unknown-linux-gnu "$@"
 echo "== arm64 tests under qemu (QEMU_CPU=cortex-a57, LL/SC only)"
 QEMU_CPU=cortex-a57 cargo test -p kbpf-jit-arm64 --target aarch64-unknown-linux-gnu "$@"
+if [ "$facade" = 1 ]; then
+    echo "== stack-argument scenario suite on the arm64 JIT under qemu"
+    env -u QEMU_CPU cargo test -p kbpf --target aarch64-unknown-linux-gnu --test stack_args "$@"
+    QEMU_CPU=cortex-a57 cargo test -p kbpf --target aarch64-unknown-linux-gnu --test stack_args "$@"
+fi

@@ -10,6 +10,13 @@
 //! Must not touch: executable memory and frame planning (kbpf-jit), verification, other
 //! architectures. Like the kernel JIT it trusts the verifier for memory safety, but nothing here
 //! panics on any decoded program.
+//!
+//! Testing: on any host, `cargo test -p kbpf-jit-arm64` checks the emit table (golden words and
+//! yaxpeax-arm text, plus an llvm-mc-19 round trip when installed), the golden dumps and the
+//! compile-time errors. Generated code runs under emulation with
+//! `crates/jit-arm64/qemu-test.sh [--facade]`: the execution tests, the conformance suite and
+//! the interpreter differential, once on qemu's default CPU (LSE and LL/SC) and once with
+//! `QEMU_CPU=cortex-a57` (no LSE, so the runtime check picks LL/SC).
 #![allow(unsafe_code)]
 
 pub mod abi;
@@ -54,8 +61,9 @@ impl Backend for Arm64 {
         "arm64"
     }
 
-    /// Compiles for the host. Generated code only runs on aarch64; elsewhere the program is
-    /// still built (and mapped) but must not be run.
+    /// Compiles and maps the program. Only an aarch64 host can run the code, so elsewhere,
+    /// after the program has been checked, this is an error (`dump` and [`Arm64::assemble`]
+    /// work on any host).
     fn compile(
         &self,
         prog: &Program,
@@ -63,6 +71,9 @@ impl Backend for Arm64 {
         opts: &JitOptions,
     ) -> Result<JitProgram, JitError> {
         let code = self.assemble(prog, registry, opts)?;
+        if cfg!(not(target_arch = "aarch64")) {
+            return Err(JitError::Unsupported { pc: 0, what: "running arm64 code on a non-arm64 host" });
+        }
         let jp = JitProgram::new(&code.bytes, code.entry, code.insn_offsets, code.func_offsets, Vec::new())?;
         // The code was written through a data mapping: make instruction fetch see it.
         flush_icache(jp.code());

@@ -63,10 +63,10 @@ fn all_conformance_files() {
                 Verdict::Fail(why) => failures.push(format!("{}: {why}", f.name)),
                 Verdict::Skip => failures.push(format!("{}: no result or error section", f.name)),
             }
-            if let (Ok(j), Ok(i)) = (&got, interp_outcome(tc)) {
-                if *j != i {
-                    mismatches.push(format!("{}: jit {j:#x}, interpreter {i:#x}", f.name));
-                }
+            if let (Ok(j), Ok(i)) = (&got, interp_outcome(tc))
+                && *j != i
+            {
+                mismatches.push(format!("{}: jit {j:#x}, interpreter {i:#x}", f.name));
             }
         }
         eprintln!(

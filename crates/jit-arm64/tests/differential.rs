@@ -2,7 +2,8 @@
 //! and by the interpreter must give the same r0 and leave the same input buffer. Programs are
 //! generated so that both engines can run them without a verifier: all memory traffic goes to
 //! eight pre-initialised stack slots or a 64-byte input buffer, jumps only go forward, and
-//! r1..r5 are re-initialised after every call.
+//! r1..r5 are re-initialised after every call. One program in three also has a subprogram that
+//! the main program calls with twelve arguments (seven stack arguments) and that reads them.
 //!
 //! 2,000 programs by default; `KBPF_DIFF_PROGRAMS=N` for more, `KBPF_DIFF_SEED` to vary them.
 //! aarch64 only (natively or under qemu-user; see `qemu-test.sh`).
@@ -169,9 +170,9 @@ fn body_insn(r: &mut Rng, out: &mut Vec<Insn>, left: usize) {
             // Legacy packet loads, mostly in bounds (out of bounds ends the run with 0).
             let size = r.pick(&[Size::B, Size::H, Size::W]);
             let imm = if r.below(8) == 0 { r.below(80) as i32 - 8 } else { r.below(60) as i32 };
-            match r.below(3) {
-                0 => out.push(Insn::LdAbs { size, imm }),
-                1 => {
+            match r.below(6) {
+                0 | 1 => out.push(Insn::LdAbs { size, imm }),
+                2..=4 => {
                     out.push(mov64(R6, r.below(30) as i32));
                     out.push(Insn::LdInd { size, src: R6, imm: imm / 2 });
                 }
@@ -181,9 +182,16 @@ fn body_insn(r: &mut Rng, out: &mut Vec<Insn>, left: usize) {
     }
 }
 
-fn program(r: &mut Rng) -> Vec<Insn> {
-    let mut p = vec![movr(R9, R1)];
-    for reg in [R0, R1, R2, R3, R4, R5, R6, R7, R8] {
+/// Placeholder offset of a call to the subprogram, fixed once the layout is known.
+const CALL_SUB: i32 = i32::MIN;
+
+/// One function: initialisation, a random body, a fold of every register and stack slot into
+/// r0, exit. The subprogram (`sub`) takes the input pointer in r5 and reads incoming stack
+/// arguments; the main program may call it (`calls_sub`) with all seven slots written.
+fn function(r: &mut Rng, sub: bool, calls_sub: bool) -> Vec<Insn> {
+    let mut p = vec![movr(R9, if sub { R5 } else { R1 })];
+    let init: &[Reg] = if sub { &[R0, R5, R6, R7, R8] } else { &[R0, R1, R2, R3, R4, R5, R6, R7, R8] };
+    for &reg in init {
         p.push(lddw(reg, r.value()));
     }
     for k in 1..=8i16 {
@@ -191,16 +199,29 @@ fn program(r: &mut Rng) -> Vec<Insn> {
         p.push(stx(Size::DW, R10, -8 * k, R6));
     }
     p.push(lddw(R6, r.value()));
-    let n = 5 + r.below(40) as usize;
-    // Jumps count instructions, so generate into groups and fix forward offsets to land on
-    // group starts: simplest is to emit single-slot-safe groups and let offsets skip groups.
+    let n = 5 + r.below(if sub { 20 } else { 40 }) as usize;
     let mut groups: Vec<Vec<Insn>> = Vec::new();
     for i in 0..n {
         let mut g = Vec::new();
-        body_insn(r, &mut g, n - i - 1);
+        match r.below(12) {
+            0 if sub => g.push(ldx(Size::DW, r.pick(&WRITABLE), R11, 8 * (1 + r.below(7) as i16))),
+            0 if calls_sub => {
+                for k in 1..=7i16 {
+                    if r.below(2) == 0 {
+                        g.push(stx(Size::DW, R11, -8 * k, r.pick(&READABLE)));
+                    } else {
+                        g.push(st(Size::DW, R11, -8 * k, r.imm()));
+                    }
+                }
+                g.push(movr(R5, R9));
+                g.push(call_local(CALL_SUB));
+                reinit_args(r, &mut g);
+            }
+            _ => body_insn(r, &mut g, n - i - 1),
+        }
         groups.push(g);
     }
-    // Turn "skip k groups" offsets into slot offsets.
+    // Jumps were generated as "skip k groups"; turn that into slot offsets.
     let slots = |g: &[Insn]| g.iter().map(Insn::slots).sum::<usize>();
     for i in 0..groups.len() {
         if let Some(&Insn::Jmp { off: skip, .. }) = groups[i].last() {
@@ -212,7 +233,6 @@ fn program(r: &mut Rng) -> Vec<Insn> {
         }
     }
     p.extend(groups.into_iter().flatten());
-    // Fold every register and stack slot into r0.
     for reg in [R1, R2, R3, R4, R5, R6, R7, R8, R9] {
         p.push(alu(Width::W64, AluOp::Mul, R0, Src::Imm(31)));
         p.push(alu(Width::W64, AluOp::Xor, R0, Src::Reg(reg)));
@@ -223,6 +243,24 @@ fn program(r: &mut Rng) -> Vec<Insn> {
         p.push(alu(Width::W64, AluOp::Xor, R0, Src::Reg(R1)));
     }
     p.push(exit());
+    p
+}
+
+/// A main program, and in one case out of three a subprogram it calls with 12 arguments.
+fn program(r: &mut Rng) -> Vec<Insn> {
+    let with_sub = r.below(3) == 0;
+    let mut p = function(r, false, with_sub);
+    if with_sub {
+        let start: usize = p.iter().map(Insn::slots).sum();
+        p.extend(function(r, true, false));
+        let mut pc = 0usize;
+        for insn in &mut p {
+            if *insn == call_local(CALL_SUB) {
+                *insn = call_local(start as i32 - pc as i32 - 1);
+            }
+            pc += insn.slots();
+        }
+    }
     p
 }
 
@@ -252,10 +290,11 @@ fn jit_matches_interpreter_on_random_programs() {
     let seed: u64 = std::env::var("KBPF_DIFF_SEED").ok().and_then(|v| v.parse().ok()).unwrap_or(0x5eed);
     let mut r = Rng(seed | 1);
     let flavours = flavours();
-    let (mut mismatches, mut faults) = (Vec::new(), 0);
+    let (mut mismatches, mut faults, mut with_calls) = (Vec::new(), 0, 0);
     for i in 0..n {
         let insns = program(&mut r);
         let prog = Program::new(insns.clone()).expect("generated programs are well formed");
+        with_calls += insns.iter().any(|i| matches!(i, Insn::Call(kbpf_isa::CallTarget::Local(_)))) as usize;
         // One buffer for both engines, so that r9 (its address) agrees.
         let input: Vec<u8> = (0..64).map(|_| r.next() as u8).collect();
         let mut buf = input.clone();
@@ -279,7 +318,8 @@ fn jit_matches_interpreter_on_random_programs() {
         }
     }
     eprintln!(
-        "differential: {n} programs x {} atomics flavours, {} mismatches ({faults} runs ended in a fault)",
+        "differential: {n} programs ({with_calls} with bpf-to-bpf calls) x {} atomics flavours, {} mismatches \
+         ({faults} runs ended in a fault)",
         flavours.len(),
         mismatches.len()
     );

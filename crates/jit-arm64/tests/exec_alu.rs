@@ -141,7 +141,7 @@ fn stack_and_input_memory() {
             alu(Width::W64, AluOp::Or, R0, Src::Reg(R2)),
             exit(),
         ];
-        assert_eq!(run(&p, &reg, &mut []), 0x1122_3344_5566_11, "off {off}");
+        assert_eq!(run(&p, &reg, &mut []), 0x0011_2233_4455_6611, "off {off}");
     }
     // Immediate stores, sign-extending loads.
     let p = [

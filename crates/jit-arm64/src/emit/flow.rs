@@ -33,7 +33,10 @@ fn cond_of(c: JmpCond) -> Cond {
 impl Emitter<'_> {
     pub(super) fn goto(&mut self, off: i64) -> R {
         let l = self.target(off)?;
-        self.b(l);
+        // `goto +0` falls through.
+        if off != 0 {
+            self.b(l);
+        }
         Ok(())
     }
 
@@ -120,9 +123,19 @@ impl Emitter<'_> {
         Ok(f.addr() as u64)
     }
 
-    /// `blr` to a native function and r0 = its result.
+    /// `blr` to a native function and r0 = its result. The address is always built with
+    /// `movz` + two `movk` (plus a third for addresses above 2^48, which Linux user space does
+    /// not have), so the code layout does not depend on where functions were loaded.
     fn call_native(&mut self, addr: u64) {
-        self.mov_imm(TMP1, addr, Width::W64);
+        let chunk = |i: u32| ((addr >> (16 * i)) & 0xffff) as u32;
+        a64!(self.ops
+            ; movz X(TMP1), #chunk(0)
+            ; movk X(TMP1), #chunk(1), lsl #16
+            ; movk X(TMP1), #chunk(2), lsl #32
+        );
+        if chunk(3) != 0 {
+            a64!(self.ops ; movk X(TMP1), #chunk(3), lsl #48);
+        }
         a64!(self.ops ; blr X(TMP1) ; mov X(regs::R0), x0);
     }
 

@@ -26,7 +26,7 @@ use kbpf_jit::{FaultKind, JitError, JitOptions, MAY_GOTO_BUDGET, ProgramPlan, Ru
 use kbpf_kfunc::Registry;
 
 use crate::abi::{self, Frame};
-use crate::imms::{AddSub, BranchKind, MovStep, mov_plan};
+use crate::imms::{AddSub, AddSubImm, BranchKind, MovStep, mov_plan};
 use crate::regs::{self, XReg};
 
 /// dynasm with the aarch64 dialect selected.
@@ -124,6 +124,8 @@ pub(crate) struct Emitter<'a> {
     stubs: Vec<(DynamicLabel, u64)>,
     /// Slot pc of the instruction being emitted, for errors and fault reports.
     pub(crate) pc: usize,
+    /// Slot pc one past the current function (its epilogue follows the last instruction).
+    func_end_pc: usize,
 }
 
 pub(crate) type R<T = ()> = Result<T, JitError>;
@@ -154,6 +156,7 @@ impl<'a> Emitter<'a> {
             abort,
             stubs: Vec::new(),
             pc: 0,
+            func_end_pc: 0,
         };
         e.check_control_flow()?;
         e.trampoline();
@@ -166,7 +169,9 @@ impl<'a> Emitter<'a> {
             e.ops.dynamic_label(label);
             e.epilogue = e.ops.new_dynamic_label();
             let frame = Frame::new(f);
-            e.prologue(&frame);
+            e.pc = prog.pc(f.start);
+            e.func_end_pc = prog.pc(f.end - 1) + prog.insns()[f.end - 1].slots();
+            e.prologue(&frame)?;
             for idx in f.start..f.end {
                 e.pc = prog.pc(idx);
                 e.ops.dynamic_label(e.insn_labels[idx]);
@@ -251,11 +256,16 @@ impl<'a> Emitter<'a> {
         );
     }
 
-    fn prologue(&mut self, frame: &Frame) {
+    fn prologue(&mut self, frame: &Frame) -> R {
+        // A verifier-supplied stack depth could be anything; the frame must fit `sub #imm12`.
+        let size = frame.below_fp();
+        if AddSubImm::new(size as u64).is_none_or(|i| i.lsl12) {
+            return Err(JitError::Encoding { pc: self.pc, what: "stack frame larger than 4095 bytes" });
+        }
         a64!(self.ops
             ; stp x29, x30, [sp, #-16]!
             ; mov x29, sp
-            ; sub sp, sp, #(frame.below_fp())
+            ; sub sp, sp, #size
             ; stp x19, x20, [x29, #(abi::SAVE_X19)]
             ; stp x21, x22, [x29, #(abi::SAVE_X21)]
             ; stp x25, x26, [x29, #(abi::SAVE_X25)]
@@ -270,6 +280,7 @@ impl<'a> Emitter<'a> {
             self.mov_imm(regs::TMP1, MAY_GOTO_BUDGET, Width::W64);
             a64!(self.ops ; stur X(regs::TMP1), [x29, #(abi::MAY_GOTO_COUNTER)]);
         }
+        Ok(())
     }
 
     fn epilogue_code(&mut self) {
@@ -323,8 +334,11 @@ impl<'a> Emitter<'a> {
             Insn::Call(CallTarget::Local(_)) => self.call_local(),
             Insn::Callx { reg } => self.callx(reg),
             Insn::Exit => {
-                let l = self.epilogue;
-                a64!(self.ops ; b =>l);
+                // The epilogue directly follows the function's last instruction.
+                if self.pc + 1 != self.func_end_pc {
+                    let l = self.epilogue;
+                    a64!(self.ops ; b =>l);
+                }
                 Ok(())
             }
         }
