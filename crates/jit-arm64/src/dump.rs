@@ -5,6 +5,8 @@
 use std::fmt::Write;
 
 use kbpf_isa::Program;
+use kbpf_isa::disasm::{Resolver, Syntax, format_insn_with};
+use kbpf_kfunc::Registry;
 use yaxpeax_arch::{Decoder, U8Reader};
 use yaxpeax_arm::armv8::a64::InstDecoder;
 
@@ -43,9 +45,18 @@ fn range(out: &mut String, code: &[u8], start: usize, end: usize) {
     }
 }
 
-/// The whole listing: trampoline, then per function its prologue, each instruction's block and
-/// its epilogue and fault stubs.
-pub fn listing(prog: &Program, code: &Code) -> String {
+/// kfunc names from the registry, for the instruction headings.
+struct Names<'a>(&'a Registry);
+
+impl Resolver for Names<'_> {
+    fn kfunc_name(&self, btf_id: i32, _off: i16) -> Option<String> {
+        self.0.kfunc(btf_id).map(|d| d.name.clone())
+    }
+}
+
+/// The whole listing: trampoline, then per function its prologue, each instruction (kernel
+/// syntax) heading its block, and the function's epilogue and fault stubs.
+pub fn listing(prog: &Program, registry: &Registry, code: &Code) -> String {
     let mut out = String::new();
     let bytes = &code.bytes;
     let first = code.func_offsets.first().copied().unwrap_or(0) as usize;
@@ -61,7 +72,9 @@ pub fn listing(prog: &Program, code: &Code) -> String {
         while idx < code.insn_offsets.len() && (code.insn_offsets[idx] as usize) < fend {
             let start = code.insn_offsets[idx] as usize;
             let end = code.insn_offsets.get(idx + 1).map(|&o| o as usize).unwrap_or(fend).min(fend);
-            let _ = writeln!(out, "{}: {:?}", prog.pc(idx), prog.insns()[idx]);
+            let pc = prog.pc(idx);
+            let text = format_insn_with(&prog.insns()[idx], pc, Syntax::Kernel, &Names(registry));
+            let _ = writeln!(out, "{pc}: {text}");
             range(&mut out, bytes, start, end);
             idx += 1;
         }

@@ -82,6 +82,6 @@ impl Backend for Arm64 {
 
     fn dump(&self, prog: &Program, registry: &Registry, opts: &JitOptions) -> Result<String, JitError> {
         let code = self.assemble(prog, registry, opts)?;
-        Ok(listing(prog, &code))
+        Ok(listing(prog, registry, &code))
     }
 }

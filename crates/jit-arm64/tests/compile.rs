@@ -151,10 +151,10 @@ fn dump_lists_every_instruction() {
     for want in [
         "; entry trampoline",
         "; func #0 prologue",
-        "0: Alu",
-        "1: Alu",
-        "2: LdAbs",
-        "3: Exit",
+        "0: r0 = 1",
+        "1: r0 += 2",
+        "2: r0 = *(u8 *)skb[3]",
+        "3: exit",
         "; func #0 fault stubs",
     ] {
         assert!(text.contains(want), "missing `{want}` in:\n{text}");
