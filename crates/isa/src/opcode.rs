@@ -236,6 +236,53 @@ impl AluOp {
     pub fn is_divmod(self) -> bool {
         matches!(self, AluOp::Div | AluOp::SDiv | AluOp::Mod | AluOp::SMod)
     }
+
+    /// The operation on concrete operands, with BPF's defined results: division by zero gives 0,
+    /// modulo by zero leaves `dst`, `INT_MIN / -1` is `INT_MIN` and `INT_MIN % -1` is 0, shift
+    /// amounts are masked to the width, and 32-bit results are zero-extended.
+    ///
+    /// The reference the engines are tested against; the engines implement it themselves.
+    pub fn eval(self, width: Width, dst: u64, src: u64) -> u64 {
+        macro_rules! at_width {
+            ($u:ty, $s:ty, $bits:expr) => {{
+                let (a, b) = (dst as $u, src as $u);
+                let (sa, sb) = (a as $s, b as $s);
+                let r: $u = match self {
+                    AluOp::Add => a.wrapping_add(b),
+                    AluOp::Sub => a.wrapping_sub(b),
+                    AluOp::Mul => a.wrapping_mul(b),
+                    AluOp::Div => a.checked_div(b).unwrap_or(0),
+                    AluOp::SDiv => {
+                        if sb == 0 {
+                            0
+                        } else {
+                            sa.wrapping_div(sb) as $u
+                        }
+                    }
+                    AluOp::Mod => a.checked_rem(b).unwrap_or(a),
+                    AluOp::SMod => {
+                        if sb == 0 {
+                            a
+                        } else {
+                            sa.wrapping_rem(sb) as $u
+                        }
+                    }
+                    AluOp::Or => a | b,
+                    AluOp::And => a & b,
+                    AluOp::Xor => a ^ b,
+                    AluOp::Lsh => a << (b & ($bits - 1)),
+                    AluOp::Rsh => a >> (b & ($bits - 1)),
+                    AluOp::Arsh => (sa >> (b & ($bits - 1))) as $u,
+                    AluOp::Mov => b,
+                };
+                r as u64
+            }};
+        }
+        match width {
+            Width::W64 => at_width!(u64, i64, 64),
+            Width::W32 => at_width!(u32, i32, 32),
+        }
+    }
 }
 
 /// Conditions of conditional jumps.

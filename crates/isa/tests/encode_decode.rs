@@ -77,3 +77,22 @@ fn program_errors_carry_the_index() {
     assert_eq!(ok.index_at(2), Some(1));
     assert_eq!(ok.index_at(1), None);
 }
+
+#[test]
+fn alu_reference_semantics_edges() {
+    use kbpf_isa::{AluOp, Width};
+    let min64 = i64::MIN as u64;
+    assert_eq!(AluOp::Div.eval(Width::W64, 7, 0), 0);
+    assert_eq!(AluOp::Mod.eval(Width::W64, 7, 0), 7);
+    assert_eq!(AluOp::SDiv.eval(Width::W64, min64, u64::MAX), min64);
+    assert_eq!(AluOp::SMod.eval(Width::W64, min64, u64::MAX), 0);
+    assert_eq!(AluOp::SMod.eval(Width::W64, (-7i64) as u64, 0), (-7i64) as u64);
+    assert_eq!(AluOp::Lsh.eval(Width::W64, 1, 65), 2);
+    assert_eq!(AluOp::Lsh.eval(Width::W32, 1, 33), 2);
+    // 32-bit results are zero-extended, inputs truncated.
+    assert_eq!(AluOp::Mov.eval(Width::W32, 0, u64::MAX), 0xffff_ffff);
+    assert_eq!(AluOp::Add.eval(Width::W32, 0xffff_ffff_0000_0001, 1), 2);
+    assert_eq!(AluOp::Mod.eval(Width::W32, 0x1_0000_0007, 0), 7);
+    assert_eq!(AluOp::Arsh.eval(Width::W32, 0x8000_0000, 31), 0xffff_ffff);
+    assert_eq!(AluOp::SDiv.eval(Width::W32, 0x8000_0000, 0xffff_ffff), 0x8000_0000);
+}

@@ -100,61 +100,9 @@ pub fn exit() -> Insn {
     Insn::Exit
 }
 
-/// Reference semantics of a binary ALU operation (the interpreter contract).
+/// Reference semantics of a binary ALU operation: the ISA's definition.
 pub fn alu_ref(width: Width, op: AluOp, a: u64, b: u64) -> u64 {
-    match width {
-        Width::W64 => {
-            let (sa, sb) = (a as i64, b as i64);
-            match op {
-                AluOp::Add => a.wrapping_add(b),
-                AluOp::Sub => a.wrapping_sub(b),
-                AluOp::Mul => a.wrapping_mul(b),
-                AluOp::Div => a.checked_div(b).unwrap_or(0),
-                AluOp::SDiv => match sb {
-                    0 => 0,
-                    _ => sa.wrapping_div(sb) as u64,
-                },
-                AluOp::Mod => a.checked_rem(b).unwrap_or(a),
-                AluOp::SMod => match sb {
-                    0 => a,
-                    _ => sa.wrapping_rem(sb) as u64,
-                },
-                AluOp::Or => a | b,
-                AluOp::And => a & b,
-                AluOp::Xor => a ^ b,
-                AluOp::Lsh => a << (b & 63),
-                AluOp::Rsh => a >> (b & 63),
-                AluOp::Arsh => (sa >> (b & 63)) as u64,
-                AluOp::Mov => b,
-            }
-        }
-        Width::W32 => {
-            let (a, b) = (a as u32, b as u32);
-            let (sa, sb) = (a as i32, b as i32);
-            (match op {
-                AluOp::Add => a.wrapping_add(b),
-                AluOp::Sub => a.wrapping_sub(b),
-                AluOp::Mul => a.wrapping_mul(b),
-                AluOp::Div => a.checked_div(b).unwrap_or(0),
-                AluOp::SDiv => match sb {
-                    0 => 0,
-                    _ => sa.wrapping_div(sb) as u32,
-                },
-                AluOp::Mod => a.checked_rem(b).unwrap_or(a),
-                AluOp::SMod => match sb {
-                    0 => a,
-                    _ => sa.wrapping_rem(sb) as u32,
-                },
-                AluOp::Or => a | b,
-                AluOp::And => a & b,
-                AluOp::Xor => a ^ b,
-                AluOp::Lsh => a << (b & 31),
-                AluOp::Rsh => a >> (b & 31),
-                AluOp::Arsh => (sa >> (b & 31)) as u32,
-                AluOp::Mov => b,
-            }) as u64
-        }
-    }
+    op.eval(width, a, b)
 }
 
 /// Interesting operands.
