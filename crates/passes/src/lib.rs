@@ -17,6 +17,7 @@ pub mod liveness;
 pub mod postorder;
 pub mod raw;
 pub mod scc;
+pub mod stack_arg;
 pub mod subprogs;
 pub mod successors;
 
@@ -48,9 +49,21 @@ pub fn run_static_passes(
     resolver: &mut dyn check::Resolver,
     helper_args: &dyn Fn(i32) -> Option<u8>,
 ) -> Result<StaticInfo, PassError> {
+    run_static_passes_abi(slots, privileged, true, resolver, helper_args)
+}
+
+/// [`run_static_passes`] with the stack-argument ABI on or off (see
+/// [`check::check_and_resolve_insns_abi`]).
+pub fn run_static_passes_abi(
+    slots: &[RawInsn],
+    privileged: bool,
+    stack_args: bool,
+    resolver: &mut dyn check::Resolver,
+    helper_args: &dyn Fn(i32) -> Option<u8>,
+) -> Result<StaticInfo, PassError> {
     let mut subprogs = subprogs::add_subprogs(slots)?;
     subprogs::check_subprogs(slots, &mut subprogs)?;
-    check::check_and_resolve_insns(slots, resolver)?;
+    check::check_and_resolve_insns_abi(slots, resolver, stack_args)?;
     let cfg = cfg::check_cfg(slots, privileged)?;
     let postorder = postorder::compute_postorder(slots, &subprogs);
     let scc = scc::compute_scc(slots);

@@ -103,6 +103,9 @@ impl Env<'_> {
                 if d > 10 || !bt.reg(d) {
                     return Step::Ok;
                 }
+                if kbpf_passes::stack_arg::is_stack_arg_ldx(&insn) {
+                    return Step::NotSupp; // stack-arg slots: conservative fallback
+                }
                 bt.clear(d);
                 if let Some((fr, spi)) = hist.and_then(|h| h.stack) {
                     if let Some(m) = bt.stack.get_mut(fr as usize) {
@@ -324,11 +327,12 @@ impl Env<'_> {
     }
 
     /// Fallback: every scalar in every ancestor checkpoint becomes precise.
-    fn mark_all_precise(&mut self) {
+    pub(crate) fn mark_all_precise(&mut self) {
         let mut p = self.cur.parent;
         while let Some(i) = p {
             let Some(cp) = self.search.arena.get_mut(i) else { break };
             for f in cp.st.frames.iter_mut() {
+                crate::stack_args::mark_slots_precise(f);
                 for r in f.regs.iter_mut() {
                     if r.ty == RegType::Scalar {
                         r.precise = true;

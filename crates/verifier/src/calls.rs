@@ -309,6 +309,7 @@ impl Env<'_> {
         if self.cur.frames.len() >= kbpf_isa::MAX_CALL_FRAMES {
             return Err(Reject::CallStackTooDeep(self.cur.frames.len() + 1));
         }
+        self.stack_args_subprog_call(sub)?;
         let frameno = self.cur.frames.len() as u32;
         let mut callee = FuncState::new(idx as i64, frameno, sub);
         for r in 1..=5 {
@@ -350,6 +351,7 @@ impl Env<'_> {
             self.log.print_state(&self.cur, n - 2, true, &maps);
         }
         self.cur.frames.pop();
+        self.invalidate_outgoing_stack_args();
         self.cur.insn_idx = ret;
         Ok(())
     }

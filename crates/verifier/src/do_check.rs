@@ -10,6 +10,7 @@ use crate::{MapDef, MapKind, ProgType, Stats, VerifierError, VerifyOptions, Veri
 use kbpf_isa::RawInsn;
 use kbpf_passes::check::{PseudoLdImm64, Resolver};
 use kbpf_passes::raw;
+use kbpf_passes::stack_arg::{is_stack_arg_ldx, is_stack_arg_st, is_stack_arg_stx};
 use kbpf_passes::{Errno, PassError, PassErrorKind, StaticInfo};
 use std::time::Instant;
 
@@ -55,6 +56,7 @@ pub(crate) struct Search {
     pub explored_size: u64,
     pub max_states_per_insn: u64,
     pub stack_depth: Vec<u32>,
+    pub stack_args: crate::func_info::SubprogArgs,
     pub prev_insn_idx: usize,
     pub hist_insn: Option<usize>,
 }
@@ -162,8 +164,15 @@ pub(crate) fn run(slots: &[RawInsn], opts: &VerifyOptions) -> VerifyOutcome {
     {
         log.put(&sp.log_lines());
     }
-    let passes =
-        pre.and_then(|_| kbpf_passes::run_static_passes(slots, opts.privileged, &mut resolver, &helper_args));
+    let passes = pre.and_then(|_| {
+        kbpf_passes::run_static_passes_abi(
+            slots,
+            opts.privileged,
+            opts.stack_args,
+            &mut resolver,
+            &helper_args,
+        )
+    });
     let info = match passes {
         Ok(i) => i,
         Err(e) => {
@@ -179,11 +188,13 @@ pub(crate) fn run(slots: &[RawInsn], opts: &VerifyOptions) -> VerifyOutcome {
         log.put(&kbpf_passes::liveness::format_live_regs(slots, &info.live_regs, &info.scc, &text));
     }
     let nsub = info.subprogs.len();
+    let stack_args = crate::func_info::SubprogArgs::new(&info.subprogs, &opts.funcs);
     let mut env = Env {
         prog: Program { slots, info, opts, ld_map: resolver.ld_map },
         search: Search {
             explored: vec![Vec::new(); slots.len()],
             stack_depth: vec![0; nsub],
+            stack_args,
             ..Search::default()
         },
         log,
@@ -191,6 +202,7 @@ pub(crate) fn run(slots: &[RawInsn], opts: &VerifyOptions) -> VerifyOutcome {
     };
     let res = env.do_check();
     let res = res.and_then(|_| env.check_max_stack_depth());
+    let res = res.and_then(|_| env.stack_args_after_walk());
     let stats = Stats {
         processed_insns: env.search.insn_processed,
         total_states: env.search.total_states,
@@ -389,6 +401,9 @@ impl Env<'_> {
         let insn = self.prog.slots[idx];
         match raw::class(&insn) {
             raw::CLASS_ALU | raw::CLASS_ALU64 => self.check_alu_op(&insn)?,
+            raw::CLASS_LDX if self.prog.opts.stack_args && is_stack_arg_ldx(&insn) => {
+                self.check_stack_arg_read(&insn)?
+            }
             raw::CLASS_LDX => self.check_load_mem(&insn, idx)?,
             raw::CLASS_STX => {
                 if raw::mode(&insn) == 0xc0 {
@@ -397,8 +412,15 @@ impl Env<'_> {
                     if raw::mode(&insn) != 0x60 || insn.imm != 0 {
                         return Err(Reject::Reserved("STX"));
                     }
-                    self.check_store_reg(&insn, idx)?;
+                    if self.prog.opts.stack_args && is_stack_arg_stx(&insn) {
+                        self.check_stack_arg_write(&insn)?;
+                    } else {
+                        self.check_store_reg(&insn, idx)?;
+                    }
                 }
+            }
+            raw::CLASS_ST if self.prog.opts.stack_args && is_stack_arg_st(&insn) => {
+                self.check_stack_arg_write(&insn)?
             }
             raw::CLASS_ST => {
                 if raw::mode(&insn) != 0x60 || insn.src != 0 {
@@ -428,10 +450,14 @@ impl Env<'_> {
                         {
                             return Err(Reject::Reserved("CALL"));
                         }
+                        self.stack_args_before_call();
                         match insn.src {
                             1 => self.check_func_call(&insn, idx)?,
-                            2 => return Err(Reject::KfuncNotFunc(insn.imm as u32)),
-                            _ => self.check_helper_call(&insn, idx)?,
+                            2 => self.check_kfunc_call(&insn)?,
+                            _ => {
+                                self.check_helper_call(&insn, idx)?;
+                                self.invalidate_outgoing_stack_args();
+                            }
                         }
                         self.log.scratch_reg(0);
                         if insn.src == 1 {

@@ -233,6 +233,10 @@ impl Env<'_> {
             if !stacksafe(&old.frames[i], &cur.frames[i], &mut idmap, exact) {
                 return false;
             }
+            let mut slot_safe = |o: &RegState, c: &RegState| regsafe(o, c, &mut idmap, exact);
+            if !crate::stack_args::frame_args_safe(&old.frames[i], &cur.frames[i], &mut slot_safe) {
+                return false;
+            }
         }
         true
     }

@@ -1,0 +1,285 @@
+//! Stack arguments (r11 = `BPF_REG_PARAMS`, shared stack-args.md §3-§4): outgoing stores
+//! (`check_stack_arg_write`), incoming loads (`check_stack_arg_read`), the call-site check
+//! (`check_outgoing_stack_args`), invalidation after calls, the pruning comparison of the slots
+//! and the whole-program checks that run after the walk (unused slots, tail calls, non-JIT).
+//!
+//! The slots are per-frame state ([`FuncState::stack_args`]); an incoming load reads the
+//! caller frame's outgoing slot directly. Precision through slots is conservative: a precise
+//! register whose value came from an incoming load makes every ancestor scalar precise.
+
+use crate::alu::RegOp;
+use crate::do_check::Env;
+use crate::func_info::{MAX_FUNC_ARGS, MAX_REG_ARGS, MAX_STACK_ARG_SLOTS};
+use crate::messages::Reject;
+use crate::state::{FuncState, RegState, RegType};
+use kbpf_isa::RawInsn;
+use kbpf_passes::{Errno, raw};
+use thiserror::Error;
+
+/// The kernel's stack-argument messages.
+#[derive(Clone, Debug, PartialEq, Eq, Error)]
+#[allow(missing_docs)]
+pub enum StackArgError {
+    #[error("stack arg write offset {0} exceeds max {MAX_STACK_ARG_SLOTS} stack args")]
+    WriteBeyondMax(i32),
+    #[error("r11 load must be before any r11 store or call insn")]
+    LoadAfterStoreOrCall,
+    #[error("invalid read from stack arg off {0} depth {1}")]
+    InvalidRead(i32, usize),
+    #[error("callee expects {0} args, stack arg{1} is not initialized")]
+    NotInitialized(u32, usize),
+    #[error("kernel supports at most {MAX_FUNC_ARGS} parameters, function {0} has {1}")]
+    TooManyParams(String, u32),
+    #[error("global function {0} has {1} > {MAX_REG_ARGS} args, stack args not supported")]
+    GlobalTooManyArgs(String, u32),
+    #[error("Caller passes invalid args into func#{0} ('{1}')")]
+    CallerPassesInvalidArgs(usize, String),
+    #[error("func#{0} writes {1} stack arg slots, but calls only require {2}")]
+    UnusedSlots(usize, u32, u32),
+    #[error("tail_calls are not allowed in programs with stack args")]
+    TailCalls,
+    #[error("stack args are not supported in non-JITed programs")]
+    NonJit,
+    #[error("calling kernel functions are not allowed in non-JITed programs")]
+    KfuncNonJit,
+}
+
+impl StackArgError {
+    /// The errno the kernel returns.
+    pub fn errno(&self) -> Errno {
+        use StackArgError::*;
+        match self {
+            InvalidRead(..) => Errno::EACCES,
+            NotInitialized(..) | TooManyParams(..) => Errno::EFAULT,
+            _ => Errno::EINVAL,
+        }
+    }
+}
+
+impl From<StackArgError> for Reject {
+    fn from(e: StackArgError) -> Reject {
+        let errno = e.errno();
+        Reject::Other(e.to_string(), errno)
+    }
+}
+
+/// Name of argument `i` (0-based) in kfunc/subprog argument messages: `R1`..`R5`, then
+/// `*(R11-8)`..`*(R11-56)`.
+pub(crate) fn arg_name(i: usize) -> String {
+    if i < MAX_REG_ARGS as usize { format!("R{}", i + 1) } else { format!("*(R11-{})", (i + 1 - 5) * 8) }
+}
+
+/// `stack_arg_safe` plus the `no_stack_arg_load` rule of `func_states_equal`; `regsafe` is the
+/// register comparison of the pruning pass (same id map, same exactness).
+pub(crate) fn frame_args_safe(
+    old: &FuncState,
+    cur: &FuncState,
+    regsafe: &mut dyn FnMut(&RegState, &RegState) -> bool,
+) -> bool {
+    if !old.no_stack_arg_load && cur.no_stack_arg_load {
+        return false;
+    }
+    let missing = RegState::not_init();
+    let n = old.stack_args.len().max(cur.stack_args.len());
+    (0..n).all(|i| {
+        let o = old.stack_args.get(i).unwrap_or(&missing);
+        let c = cur.stack_args.get(i).unwrap_or(&missing);
+        // an old NOT_INIT slot accepts anything
+        o.ty == RegType::NotInit || regsafe(o, c)
+    })
+}
+
+impl Env<'_> {
+    /// `check_stack_arg_write`: `*(u64 *)(r11 - 8k) = imm | rX`.
+    pub(crate) fn check_stack_arg_write(&mut self, insn: &RawInsn) -> Result<(), Reject> {
+        let value = if raw::class(insn) == raw::CLASS_STX {
+            self.check_reg_arg(insn.src, RegOp::Src)?;
+            self.cur.cur().regs[insn.src as usize].clone()
+        } else {
+            RegState::known(insn.imm as i64 as u64)
+        };
+        let off = insn.off as i32;
+        let spi = (-off / 8 - 1) as usize;
+        if spi >= MAX_STACK_ARG_SLOTS {
+            return Err(StackArgError::WriteBeyondMax(off).into());
+        }
+        let f = self.cur.cur_mut();
+        if f.stack_args.len() <= spi {
+            f.stack_args.resize(spi + 1, RegState::not_init());
+        }
+        f.stack_args[spi] = value;
+        f.no_stack_arg_load = true;
+        let sub = f.subprogno;
+        if let Some(m) = self.search.stack_args.max_out.get_mut(sub) {
+            *m = (*m).max(spi as u32 + 1);
+        }
+        Ok(())
+    }
+
+    /// `check_stack_arg_read`: `rX = *(u64 *)(r11 + 8k)` copies the caller's outgoing slot.
+    pub(crate) fn check_stack_arg_read(&mut self, insn: &RawInsn) -> Result<(), Reject> {
+        self.check_reg_arg(insn.dst, RegOp::DstNoMark)?;
+        if self.cur.cur().no_stack_arg_load {
+            return Err(StackArgError::LoadAfterStoreOrCall.into());
+        }
+        let off = insn.off as i32;
+        let spi = (off / 8 - 1) as usize;
+        let incoming = self.search.stack_args.in_args(self.cur.cur().subprogno);
+        if spi + 1 > incoming {
+            return Err(StackArgError::InvalidRead(off, incoming * 8).into());
+        }
+        let n = self.cur.frames.len();
+        let Some(caller) = n.checked_sub(2).and_then(|c| self.cur.frames.get(c)) else {
+            return Err(Reject::Bug("stack arg load without a caller frame".into()));
+        };
+        let value = caller.stack_args.get(spi).cloned().unwrap_or_default();
+        if value.ty == RegType::NotInit {
+            // the call-site check makes this unreachable for static callees
+            return Err(Reject::Bug(format!("stack arg{} of the caller is not initialized", spi + 1)));
+        }
+        self.cur.cur_mut().regs[insn.dst as usize] = value;
+        Ok(())
+    }
+
+    /// Set before any call is checked: a frame with incoming stack arguments may not load them
+    /// after a call.
+    pub(crate) fn stack_args_before_call(&mut self) {
+        let sub = self.cur.cur().subprogno;
+        if self.search.stack_args.in_args(sub) > 0 {
+            self.cur.cur_mut().no_stack_arg_load = true;
+        }
+    }
+
+    /// `check_outgoing_stack_args`: every slot a callee with `nargs` parameters reads is set.
+    pub(crate) fn check_outgoing_stack_args(&self, nargs: u32) -> Result<(), Reject> {
+        let f = self.cur.cur();
+        for i in MAX_REG_ARGS..nargs {
+            let spi = (i - MAX_REG_ARGS) as usize;
+            if f.stack_args.get(spi).is_none_or(|r| r.ty == RegType::NotInit) {
+                return Err(StackArgError::NotInitialized(nargs, spi + 1).into());
+            }
+        }
+        Ok(())
+    }
+
+    /// `invalidate_outgoing_stack_args` of the current frame (slot count unchanged).
+    pub(crate) fn invalidate_outgoing_stack_args(&mut self) {
+        for r in self.cur.cur_mut().stack_args.iter_mut() {
+            *r = RegState::not_init();
+        }
+    }
+
+    /// The part of `btf_check_subprog_call` about argument counts, at a static or global
+    /// subprog call from the current frame (after the call-depth check).
+    pub(crate) fn stack_args_subprog_call(&mut self, callee: usize) -> Result<(), Reject> {
+        let sa = &self.search.stack_args;
+        let nargs = sa.arg_cnt.get(callee).copied().unwrap_or(0);
+        let name = sa.name_of(callee);
+        if nargs > MAX_FUNC_ARGS {
+            return Err(StackArgError::TooManyParams(name, nargs).into());
+        }
+        let global = sa.global.get(callee).copied().unwrap_or(false);
+        if global && nargs > MAX_REG_ARGS && !self.prog.opts.allow_global_stack_args {
+            let line = StackArgError::GlobalTooManyArgs(name.clone(), nargs);
+            self.log.put(&format!("{line}\n"));
+            self.check_outgoing_stack_args(nargs)?;
+            return Err(StackArgError::CallerPassesInvalidArgs(callee, name).into());
+        }
+        self.check_outgoing_stack_args(nargs)?;
+        let caller = self.cur.cur().subprogno;
+        let want = (self.search.stack_args.in_args(caller) + self.search.stack_args.in_args(callee)) as u32;
+        if let Some(c) = self.search.stack_args.stack_arg_cnt.get_mut(caller) {
+            *c = (*c).max(want);
+        }
+        Ok(())
+    }
+
+    /// After a kfunc call with `nargs` parameters: slots are dead, the frame's count grows.
+    pub(crate) fn stack_args_after_kfunc(&mut self, nargs: u32) {
+        self.invalidate_outgoing_stack_args();
+        if nargs > MAX_REG_ARGS {
+            let caller = self.cur.cur().subprogno;
+            let want = self.search.stack_args.in_args(caller) as u32 + (nargs - MAX_REG_ARGS);
+            if let Some(c) = self.search.stack_args.stack_arg_cnt.get_mut(caller) {
+                *c = (*c).max(want);
+            }
+        }
+    }
+
+    /// The whole-program checks after the walk, in the kernel's order: tail calls
+    /// (`check_max_stack_depth`), unused slots and non-JIT refusals (`bpf_fixup_call_args`).
+    pub(crate) fn stack_args_after_walk(&mut self) -> Result<(), Reject> {
+        self.check_stack_arg_tail_calls()?;
+        let sa = &self.search.stack_args;
+        for sp in 0..sa.max_out.len() {
+            let outgoing = sa.stack_arg_cnt[sp].saturating_sub(sa.in_args(sp) as u32);
+            if sa.max_out[sp] > outgoing {
+                return Err(StackArgError::UnusedSlots(sp, sa.max_out[sp], outgoing).into());
+            }
+        }
+        if !self.prog.opts.jit {
+            if self.prog.slots.iter().any(raw::is_kfunc_call) {
+                return Err(StackArgError::KfuncNonJit.into());
+            }
+            if (0..sa.arg_cnt.len()).any(|sp| sa.in_args(sp) > 0) {
+                return Err(StackArgError::NonJit.into());
+            }
+        }
+        Ok(())
+    }
+
+    /// A tail call reachable through a chain of frames any of which uses stack arguments.
+    fn check_stack_arg_tail_calls(&self) -> Result<(), Reject> {
+        let subs = &self.prog.info.subprogs;
+        let slots = self.prog.slots;
+        let sa = &self.search.stack_args;
+        let has_tail_call = |sp: usize| {
+            subs.list.get(sp).is_some_and(|s| {
+                slots[s.start..s.end].iter().any(|i| raw::is_helper_call(i) && i.imm == raw::FUNC_TAIL_CALL)
+            })
+        };
+        // depth-first over the static call graph; the graph is acyclic (recursion is refused
+        // earlier) and at most MAX_CALL_FRAMES deep on any accepted path
+        let mut stack = vec![(0usize, false, 1usize)];
+        let mut visited = 0usize;
+        while let Some((sp, args_on_chain, depth)) = stack.pop() {
+            visited += 1;
+            if visited > 100_000 || depth > kbpf_isa::MAX_CALL_FRAMES + 1 {
+                break;
+            }
+            let chain = args_on_chain || sa.stack_arg_cnt.get(sp).is_some_and(|&c| c != 0);
+            if chain && has_tail_call(sp) {
+                return Err(StackArgError::TailCalls.into());
+            }
+            let Some(s) = subs.list.get(sp) else { continue };
+            for (i, insn) in slots.iter().enumerate().take(s.end).skip(s.start) {
+                if raw::is_pseudo_call(insn) {
+                    let t = (i as i64 + insn.imm as i64 + 1) as usize;
+                    if let Some(callee) = subs.starting_at(t) {
+                        stack.push((callee, chain, depth + 1));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Marks every scalar slot of `f` precise (the conservative fallback of backtracking).
+pub(crate) fn mark_slots_precise(f: &mut FuncState) {
+    for r in f.stack_args.iter_mut() {
+        if r.ty == RegType::Scalar {
+            r.precise = true;
+        }
+    }
+}
+
+impl Env<'_> {
+    /// Precision for a value held in a stack-argument slot (`mark_stack_arg_precision`),
+    /// conservatively: every scalar of every ancestor checkpoint becomes precise.
+    pub(crate) fn mark_stack_arg_sources_precise(&mut self) {
+        if self.prog.opts.privileged {
+            self.mark_all_precise();
+        }
+    }
+}
