@@ -201,6 +201,55 @@ impl Env<'_> {
         self.backtrack(bt);
     }
 
+    /// `propagate_precision`: everything precise in checkpoint `old` must be precise along the
+    /// current path too. Returns whether any ancestor changed.
+    pub(crate) fn propagate_precision(&mut self, old: &VerifierState) -> bool {
+        if !self.prog.opts.privileged {
+            return false;
+        }
+        let nframes = self.cur.frames.len();
+        let mut bt = Bt { frame: nframes - 1, regs: vec![0; nframes], stack: vec![0; nframes] };
+        for (fr, f) in old.frames.iter().enumerate().take(nframes) {
+            let mut first = true;
+            for (r, reg) in f.regs.iter().enumerate().take(10) {
+                if reg.ty != RegType::Scalar || !reg.precise {
+                    continue;
+                }
+                bt.regs[fr] |= 1 << r;
+                if self.log.verbose2() {
+                    if first {
+                        self.log.put(&format!("frame {fr}: propagating r{r}"));
+                        first = false;
+                    } else {
+                        self.log.put(&format!(",r{r}"));
+                    }
+                }
+            }
+            for (spi, s) in f.stack.iter().enumerate().take(64) {
+                if !(s.is_spill() && s.spilled.ty == RegType::Scalar && s.spilled.precise) {
+                    continue;
+                }
+                bt.stack[fr] |= 1 << spi;
+                if self.log.verbose2() {
+                    let off = -((spi as i64 + 1) * 8);
+                    if first {
+                        self.log.put(&format!("frame {fr}: propagating fp{off}"));
+                        first = false;
+                    } else {
+                        self.log.put(&format!(",fp{off}"));
+                    }
+                }
+            }
+            if !first && self.log.verbose2() {
+                self.log.put("\n");
+            }
+        }
+        if bt.empty() {
+            return false;
+        }
+        self.backtrack(bt)
+    }
+
     /// Marks stack slot `spi` of frame `fr` as needing precision.
     pub(crate) fn mark_stack_precision(&mut self, fr: usize, spi: usize) {
         if !self.prog.opts.privileged {
@@ -214,7 +263,8 @@ impl Env<'_> {
         }
     }
 
-    fn backtrack(&mut self, mut bt: Bt) {
+    fn backtrack(&mut self, mut bt: Bt) -> bool {
+        let mut changed = false;
         // the current state is walked from its history; ancestors are checkpoints in the arena
         let mut st_hist: Vec<HistEntry> = self.cur.jmp_history.clone();
         let mut first_idx = self.cur.first_insn_idx;
@@ -234,7 +284,7 @@ impl Env<'_> {
             loop {
                 if i < 0 || i as usize >= self.prog.slots.len() {
                     self.mark_all_precise();
-                    return;
+                    return true;
                 }
                 if skip_first {
                     skip_first = false;
@@ -244,12 +294,12 @@ impl Env<'_> {
                         Step::Ok => {}
                         Step::NotSupp | Step::Bug => {
                             self.mark_all_precise();
-                            return;
+                            return true;
                         }
                     }
                 }
                 if bt.empty() {
-                    return;
+                    return changed;
                 }
                 subseq = i;
                 // get_prev_insn_idx
@@ -278,6 +328,7 @@ impl Env<'_> {
                         bt.regs[fr] &= !(1 << r);
                     } else {
                         reg.precise = true;
+                        changed = true;
                     }
                 }
                 for spi in 0..64 {
@@ -290,6 +341,7 @@ impl Env<'_> {
                                 bt.stack[fr] &= !(1 << spi);
                             } else {
                                 slot.spilled.precise = true;
+                                changed = true;
                             }
                         }
                         _ => bt.stack[fr] &= !(1 << spi),
@@ -309,7 +361,7 @@ impl Env<'_> {
                 }
             }
             if bt.empty() {
-                return;
+                return changed;
             }
             let st = &self.search.arena[p].st;
             subseq = first_idx as i64;
@@ -320,7 +372,9 @@ impl Env<'_> {
         }
         if !bt.empty() {
             self.mark_all_precise();
+            changed = true;
         }
+        changed
     }
 
     /// Fallback: every scalar in every ancestor checkpoint becomes precise.

@@ -436,9 +436,15 @@ impl Env<'_> {
                     kbpf_passes::Errno::EINVAL,
                 ));
             }
+            let prev = self.find_prev_entry(idx);
             let p = self.push_stack(idx + 1, idx)?;
+            let id_gen = self.search.id_gen;
+            let prev_st = prev.map(|i| self.search.arena[i].st.clone());
             if let Some(q) = self.search.pending.get_mut(p) {
                 q.st.may_goto_depth += 1;
+                if let Some(old) = prev_st {
+                    crate::states::widen_imprecise_scalars(&old, &mut q.st, id_gen);
+                }
             }
             self.cur.insn_idx = (idx as i64 + insn.off as i64 + 1) as usize;
             return Ok(());

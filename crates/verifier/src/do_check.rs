@@ -30,6 +30,13 @@ pub(crate) struct Checkpoint {
     pub in_list: bool,
 }
 
+/// One SCC visit (`struct bpf_scc_visit`): its entry checkpoint and recorded back-edges.
+#[derive(Default)]
+pub(crate) struct Visit {
+    pub entry: Option<usize>,
+    pub backedges: Vec<(VerifierState, usize)>,
+}
+
 /// Immutable facts about the program.
 pub(crate) struct Program<'a> {
     pub slots: &'a [RawInsn],
@@ -53,6 +60,9 @@ pub(crate) struct Search {
     pub total_states: u64,
     pub peak_states: u64,
     pub explored_size: u64,
+    pub free_list_size: u64,
+    pub num_backedges: u64,
+    pub visits: std::collections::HashMap<Vec<u32>, Visit>,
     pub max_states_per_insn: u64,
     pub stack_depth: Vec<u32>,
     pub prev_insn_idx: usize,
@@ -128,8 +138,14 @@ pub(crate) enum Flow {
     Exit,
 }
 
-fn finish(log: Log, stats: Stats, err: Option<(Reject, usize)>) -> VerifyOutcome {
-    let error = err.map(|(r, insn)| VerifierError { errno: r.errno(), message: last_line(&r), insn });
+fn finish(log: Log, stats: Stats, err: Option<(Reject, usize)>, log_size: Option<usize>) -> VerifyOutcome {
+    let mut error = err.map(|(r, insn)| VerifierError { errno: r.errno(), message: last_line(&r), insn });
+    let true_size = log.max_len.max(log.buf.len()) + 1;
+    if log.level != 0 && log_size.is_some_and(|s| true_size > s) {
+        // a truncated log fails the load with ENOSPC, replacing any other verdict
+        let (message, insn) = error.map_or((String::new(), 0), |e| (e.message, e.insn));
+        error = Some(VerifierError { errno: Errno::ENOSPC, message, insn });
+    }
     VerifyOutcome { accepted: error.is_none(), error, log: log.buf, stats }
 }
 
@@ -171,7 +187,7 @@ pub(crate) fn run(slots: &[RawInsn], opts: &VerifyOptions) -> VerifyOutcome {
             let r = Reject::Pass(e);
             log.put(&format!("{r}\n"));
             print_stats(&mut log, &Search::default(), 1, start);
-            return finish(log, Stats::default(), Some((r, insn)));
+            return finish(log, Stats::default(), Some((r, insn)), opts.log_size);
         }
     };
     if log.verbose2() {
@@ -212,7 +228,7 @@ pub(crate) fn run(slots: &[RawInsn], opts: &VerifyOptions) -> VerifyOutcome {
         let stats_text = stats_block(&search, nsub, start, env.log.level);
         env.log.buf = stats_text;
     }
-    finish(env.log, stats, err)
+    finish(env.log, stats, err, opts.log_size)
 }
 
 fn stats_block(s: &Search, nsub: usize, start: Instant, level: u32) -> String {
@@ -380,7 +396,13 @@ impl Env<'_> {
             if cp.branches > 0 {
                 break;
             }
-            p = cp.st.parent;
+            if !cp.in_list {
+                // an evicted checkpoint kept alive for its descendants can go now
+                self.search.free_list_size = self.search.free_list_size.saturating_sub(1);
+            }
+            let next = cp.st.parent;
+            self.maybe_exit_scc(i);
+            p = next;
         }
     }
 

@@ -95,6 +95,9 @@ pub struct VerifyOptions {
     pub privileged: bool,
     /// GPL-compatible license.
     pub gpl: bool,
+    /// Size of the caller's log buffer; a log that ever grew larger fails the load with
+    /// `ENOSPC` like the kernel (`None` = unlimited).
+    pub log_size: Option<usize>,
 }
 
 impl Default for VerifyOptions {
@@ -105,6 +108,7 @@ impl Default for VerifyOptions {
             maps: Vec::new(),
             privileged: true,
             gpl: true,
+            log_size: None,
         }
     }
 }

@@ -29,6 +29,8 @@ pub struct Log {
     pub scratched_regs: u32,
     /// Stack slots touched since the last state print.
     pub scratched_stack: u64,
+    /// Longest the log has been (the kernel's `log_true_size`).
+    pub max_len: usize,
 }
 
 impl Log {
@@ -51,6 +53,7 @@ impl Log {
 
     /// Rewinds to `pos` (level 1 drops abandoned paths).
     pub fn reset(&mut self, pos: usize) {
+        self.max_len = self.max_len.max(self.buf.len());
         if pos <= self.buf.len() {
             self.buf.truncate(pos);
         }
@@ -245,7 +248,7 @@ pub fn format_reg(r: &RegState, frameno: u32, maps: &[MapDef]) -> String {
     if r.ty != RegType::Scalar && r.off != 0 {
         parts.push(format!("off={}", r.off));
     }
-    if matches!(r.ty, RegType::Packet | RegType::PacketMeta | RegType::PacketEnd) {
+    if matches!(r.ty, RegType::Packet | RegType::PacketMeta) {
         parts.push(format!("r={}", r.range));
     }
     if r.ty == RegType::Mem {
