@@ -231,14 +231,30 @@ impl Env<'_> {
         };
         let mut nd = dst;
         scalar_alu(&mut nd, &src, op, alu32, None);
-        if self.prog.opts.privileged && op == aop::ADD && !alu32 && nd.id != 0 && src.is_scalar_const64() {
-            let val = src.var_off.value;
-            if nd.id & ADD_CONST != 0 || val > i32::MAX as u64 {
-                nd.off = 0;
-                nd.id = 0;
+        if self.prog.opts.privileged
+            && (op == aop::ADD || op == aop::SUB)
+            && !alu32
+            && nd.id != 0
+            && src.is_scalar_const64()
+        {
+            // linked scalars: remember `dst = base + off` for sync_linked_regs()
+            let sv = src.var_off.value as i64;
+            let off = if sv < i32::MIN as i64 || sv > i32::MAX as i64 {
+                None
+            } else if op == aop::SUB {
+                (sv as i32).checked_neg()
             } else {
-                nd.id |= ADD_CONST;
-                nd.off = val as i32;
+                Some(sv as i32)
+            };
+            match off {
+                Some(off) if nd.id & ADD_CONST == 0 => {
+                    nd.id |= ADD_CONST;
+                    nd.off = off;
+                }
+                _ => {
+                    nd.off = 0;
+                    nd.id = 0;
+                }
             }
         } else {
             nd.id = 0;

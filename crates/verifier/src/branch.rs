@@ -360,6 +360,31 @@ pub fn refine_cond_op(r1: &mut RegState, r2: &mut RegState, op: u8, w32: bool) {
     }
 }
 
+/// `regs_refine_cond_op(reg, reg, ...)` where both operands are the same register.
+fn aliased_refine(orig: &RegState, op: u8, w32: bool) -> RegState {
+    let mut a = orig.clone();
+    let mut b = orig.clone();
+    refine_cond_op(&mut a, &mut b, op, w32);
+    let mut m = orig.clone();
+    macro_rules! pick {
+        ($f:ident) => {
+            m.$f = if a.$f != orig.$f { a.$f } else { b.$f };
+        };
+    }
+    pick!(umin);
+    pick!(umax);
+    pick!(smin);
+    pick!(smax);
+    pick!(u32_min);
+    pick!(u32_max);
+    pick!(s32_min);
+    pick!(s32_max);
+    pick!(var_off);
+    m.bounds_sync();
+    m.bounds_sync();
+    m
+}
+
 fn for_each_reg(st: &mut VerifierState, mut f: impl FnMut(&mut RegState)) {
     for fr in st.frames.iter_mut() {
         for r in fr.regs.iter_mut() {
@@ -491,7 +516,22 @@ impl Env<'_> {
         let p = self.push_stack(target, idx)?;
         let (d, s) = (insn.dst as usize, insn.src as usize);
         // refine: other branch = taken (op), this branch = fall-through (rev op)
-        if dst.ty == RegType::Scalar && src.ty == RegType::Scalar && !(x && d == s) {
+        if dst.ty == RegType::Scalar && src.ty == RegType::Scalar && x && d == s {
+            // `if rX op rX`: the kernel refines one register through two aliases
+            let mut od = aliased_refine(&dst, op, w32);
+            let mut fd = aliased_refine(&dst, rev(op), w32);
+            for r in [&mut od, &mut fd] {
+                if r.bounds_violation().is_some() {
+                    let keep = (r.id, r.precise);
+                    *r = RegState::unknown_scalar();
+                    (r.id, r.precise) = keep;
+                }
+            }
+            if let Some(q) = self.search.pending.get_mut(p) {
+                q.st.cur_mut().regs[d] = od;
+            }
+            self.cur.cur_mut().regs[d] = fd;
+        } else if dst.ty == RegType::Scalar && src.ty == RegType::Scalar {
             let mut od = dst.clone();
             let mut os = src.clone();
             refine_cond_op(&mut od, &mut os, op, w32);

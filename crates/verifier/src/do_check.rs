@@ -145,6 +145,17 @@ fn finish(log: Log, stats: Stats, err: Option<(Reject, usize)>, log_size: Option
         // a truncated log fails the load with ENOSPC, replacing any other verdict
         let (message, insn) = error.map_or((String::new(), 0), |e| (e.message, e.insn));
         error = Some(VerifierError { errno: Errno::ENOSPC, message, insn });
+        // the kernel's rotating buffer keeps the tail
+        let keep = log_size.unwrap_or(0).saturating_sub(1);
+        let mut buf = log.buf;
+        if buf.len() > keep {
+            let mut cut = buf.len() - keep;
+            while !buf.is_char_boundary(cut) {
+                cut += 1;
+            }
+            buf = buf.split_off(cut);
+        }
+        return VerifyOutcome { accepted: false, error, log: buf, stats };
     }
     VerifyOutcome { accepted: error.is_none(), error, log: log.buf, stats }
 }
@@ -226,6 +237,7 @@ pub(crate) fn run(slots: &[RawInsn], opts: &VerifyOptions) -> VerifyOutcome {
     if err.is_none() && env.log.level & (LEVEL1 | LEVEL2) != 0 && env.log.level & LEVEL2 == 0 {
         // level 1 keeps only the failing path: a successful load leaves just the stats
         let stats_text = stats_block(&search, nsub, start, env.log.level);
+        env.log.max_len = env.log.max_len.max(env.log.buf.len());
         env.log.buf = stats_text;
     }
     finish(env.log, stats, err, opts.log_size)

@@ -249,7 +249,7 @@ pub fn format_reg(r: &RegState, frameno: u32, maps: &[MapDef]) -> String {
         parts.push(format!("off={}", r.off));
     }
     if matches!(r.ty, RegType::Packet | RegType::PacketMeta) {
-        parts.push(format!("r={}", r.range));
+        parts.push(format!("r={}", unum(r.range as i64 as u64)));
     }
     if r.ty == RegType::Mem {
         parts.push(format!("sz={}", r.mem_size));

@@ -141,6 +141,19 @@ fn regsafe(old: &RegState, cur: &RegState, idmap: &mut IdMap, exact: Exact) -> b
     }
 }
 
+/// Cheap pre-check for the infinite-loop test: the current frame's registers are bitwise
+/// identical, ids included (`states_maybe_looping`).
+fn states_maybe_looping(old: &VerifierState, cur: &VerifierState) -> bool {
+    if old.frames.len() != cur.frames.len() {
+        return false;
+    }
+    let (o, c) = (old.cur(), cur.cur());
+    o.regs
+        .iter()
+        .zip(c.regs.iter())
+        .all(|(a, b)| same_value_fields(a, b) && a.id == b.id && a.ref_obj_id == b.ref_obj_id)
+}
+
 fn scalar_for_stack(s: &StackSlot) -> Option<RegState> {
     if s.types[0] == SlotType::Spill && s.spilled.ty == RegType::Scalar {
         return Some(s.spilled.clone());
@@ -246,7 +259,7 @@ impl Env<'_> {
             || (s.jmps_processed - s.prev_jmps_processed >= 2
                 && s.insn_processed - s.prev_insn_processed >= 8);
         // clean the current state's dead registers (compare only live ones, see states_equal)
-        let list = self.search.explored[insn_idx].clone();
+        let list = self.search.explored[self.bucket(insn_idx)].clone();
         let mut states_cnt = 0u64;
         let mut evict: Vec<usize> = Vec::new();
         let is_may_goto = kbpf_passes::raw::is_may_goto(&self.prog.slots[insn_idx]);
@@ -263,7 +276,8 @@ impl Env<'_> {
                 {
                     return self.hit(ci, insn_idx, true);
                 }
-                if self.states_equal(&cp.st, &self.cur, Exact::Exact)
+                if states_maybe_looping(&cp.st, &self.cur)
+                    && self.states_equal(&cp.st, &self.cur, Exact::Exact)
                     && cp.st.may_goto_depth == self.cur.may_goto_depth
                 {
                     let maps = self.prog.opts.maps.clone();
@@ -309,7 +323,8 @@ impl Env<'_> {
             }
         }
         if !evict.is_empty() {
-            self.search.explored[insn_idx].retain(|i| !evict.contains(i));
+            let b = self.bucket(insn_idx);
+            self.search.explored[b].retain(|i| !evict.contains(i));
             self.search.explored_size -= evict.len() as u64;
         }
         self.search.max_states_per_insn = self.search.max_states_per_insn.max(states_cnt);
@@ -326,7 +341,8 @@ impl Env<'_> {
         st.insn_idx = insn_idx;
         let ci = self.search.arena.len();
         self.search.arena.push(Checkpoint { st, branches: 1, hit_cnt: 0, miss_cnt: 0, in_list: true });
-        self.search.explored[insn_idx].insert(0, ci);
+        let b = self.bucket(insn_idx);
+        self.search.explored[b].insert(0, ci);
         self.maybe_enter_scc(ci);
         if self.prog.opts.privileged {
             for f in self.cur.frames.iter_mut() {
@@ -440,6 +456,14 @@ impl Env<'_> {
 }
 
 impl Env<'_> {
+    /// Hash bucket of the explored-states table: `(insn ^ callsite) % len` like the kernel, so
+    /// states of different instructions may share a bucket (and count in `max_states_per_insn`).
+    pub(crate) fn bucket(&self, insn_idx: usize) -> usize {
+        let callsite = self.cur.cur().callsite as i32;
+        let n = self.prog.slots.len().max(1) as u32;
+        (((insn_idx as i32) ^ callsite) as u32 % n) as usize
+    }
+
     /// The most recent unfinished checkpoint at `insn_idx` on the current DFS path
     /// (`find_prev_entry`).
     pub(crate) fn find_prev_entry(&self, insn_idx: usize) -> Option<usize> {
@@ -448,7 +472,7 @@ impl Env<'_> {
             .parent
             .and_then(|p| self.search.arena.get(p))
             .map_or(self.cur.dfs_depth, |c| c.st.dfs_depth);
-        self.search.explored[insn_idx].iter().copied().find(|&ci| {
+        self.search.explored[self.bucket(insn_idx)].iter().copied().find(|&ci| {
             let cp = &self.search.arena[ci];
             cp.st.insn_idx == insn_idx
                 && cp.branches > 0
