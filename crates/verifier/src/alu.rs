@@ -49,11 +49,9 @@ impl Env<'_> {
     }
 
     fn assign_scalar_id_before_mov(&mut self, r: usize) {
-        let reg = &self.cur.cur().regs[r];
-        if reg.ty == RegType::Scalar && reg.id == 0 && !reg.var_off.is_const() {
-            let id = self.new_id();
-            self.cur.cur_mut().regs[r].id = id;
-        }
+        let mut id_gen = self.search.id_gen;
+        assign_scalar_id(&mut self.cur.cur_mut().regs[r], &mut id_gen);
+        self.search.id_gen = id_gen;
     }
 
     /// `check_alu_op`.
@@ -494,6 +492,22 @@ impl Env<'_> {
             return Err(Reject::VarCtxAccess(ty, reg.var_off.to_string()));
         }
         Ok(())
+    }
+}
+
+/// `assign_scalar_id_before_mov`: give `reg` an id so a copy stays linked to it; an existing
+/// `base + off` link is dropped first.
+pub(crate) fn assign_scalar_id(reg: &mut RegState, id_gen: &mut u32) {
+    if reg.ty != RegType::Scalar {
+        return;
+    }
+    if reg.id & ADD_CONST != 0 {
+        reg.id = 0;
+        reg.off = 0;
+    }
+    if reg.id == 0 && !reg.var_off.is_const() {
+        *id_gen += 1;
+        reg.id = *id_gen;
     }
 }
 

@@ -372,6 +372,9 @@ impl Env<'_> {
         if is_loop && let Some(chain) = self.callchain(&old) {
             let mut st = self.cur.clone();
             st.insn_idx = insn_idx;
+            if self.log.verbose2() {
+                self.log.put(&format!("SCC backedge {}\n", Self::fmt_chain(&chain)));
+            }
             self.search.visits.entry(chain).or_default().backedges.push((st, ci));
             self.search.num_backedges += 1;
             self.update_peak();
