@@ -104,20 +104,18 @@ impl Env<'_> {
                     return Step::Ok;
                 }
                 bt.clear(d);
-                if let Some((fr, spi)) = hist.and_then(|h| h.stack) {
-                    if let Some(m) = bt.stack.get_mut(fr as usize) {
-                        *m |= 1 << spi.min(63);
-                    }
+                if let Some((fr, spi)) = hist.and_then(|h| h.stack)
+                    && let Some(m) = bt.stack.get_mut(fr as usize)
+                {
+                    *m |= 1 << spi.min(63);
                 }
             }
             raw::CLASS_STX | raw::CLASS_ST => {
-                if raw::class(&insn) == raw::CLASS_STX && raw::mode(&insn) == 0xc0 {
-                    if insn.imm == 0x100 {
-                        if d <= 10 && bt.reg(d) {
-                            bt.clear(d);
-                        }
-                        return Step::Ok;
+                if raw::class(&insn) == raw::CLASS_STX && raw::mode(&insn) == 0xc0 && insn.imm == 0x100 {
+                    if d <= 10 && bt.reg(d) {
+                        bt.clear(d);
                     }
+                    return Step::Ok;
                 }
                 if d <= 10 && bt.reg(d) {
                     return Step::NotSupp;
@@ -167,11 +165,14 @@ impl Env<'_> {
                     if bt.regs[bt.frame] & 0x3e != 0 {
                         return Step::Bug;
                     }
-                } else if raw::src_is_reg(&insn) && op != raw::jop::JA {
-                    if d <= 10 && s <= 10 && (bt.reg(d) || bt.reg(s)) {
-                        bt.set(s);
-                        bt.set(d);
-                    }
+                } else if raw::src_is_reg(&insn)
+                    && op != raw::jop::JA
+                    && d <= 10
+                    && s <= 10
+                    && (bt.reg(d) || bt.reg(s))
+                {
+                    bt.set(s);
+                    bt.set(d);
                 }
             }
             _ => {

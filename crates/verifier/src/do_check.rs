@@ -456,7 +456,7 @@ impl Env<'_> {
                     raw::jop::CALL => {
                         if insn.code & 8 != 0
                             || (insn.src != raw::PSEUDO_KFUNC_CALL && insn.off != 0)
-                            || !matches!(insn.src, 0 | 1 | 2)
+                            || !matches!(insn.src, 0..=2)
                             || insn.dst != 0
                             || class == raw::CLASS_JMP32
                         {
@@ -552,8 +552,7 @@ impl Env<'_> {
                 return Err(Reject::CombinedStack(frames, depth as i64));
             }
             let Some(s) = info.subprogs.list.get(sp) else { continue };
-            for i in s.start..s.end {
-                let insn = &slots[i];
+            for (i, insn) in slots.iter().enumerate().take(s.end).skip(s.start) {
                 if raw::is_pseudo_call(insn) {
                     let t = (i as i64 + insn.imm as i64 + 1) as usize;
                     if let Some(callee) = info.subprogs.starting_at(t) {

@@ -237,13 +237,13 @@ pub fn format_reg(r: &RegState, frameno: u32, maps: &[MapDef]) -> String {
     if r.ref_obj_id != 0 {
         parts.push(format!("ref_obj_id={}", r.ref_obj_id));
     }
-    if matches!(r.ty, RegType::ConstMapPtr | RegType::MapValue) {
-        if let Some(m) = maps.get(r.map as usize) {
-            if !m.name.is_empty() {
-                parts.push(format!("map={}", m.name));
-            }
-            parts.push(format!("ks={},vs={}", m.key_size, m.value_size));
+    if matches!(r.ty, RegType::ConstMapPtr | RegType::MapValue)
+        && let Some(m) = maps.get(r.map as usize)
+    {
+        if !m.name.is_empty() {
+            parts.push(format!("map={}", m.name));
         }
+        parts.push(format!("ks={},vs={}", m.key_size, m.value_size));
     }
     if r.ty != RegType::Scalar && r.off != 0 {
         parts.push(format!("off={}", r.off));

@@ -310,7 +310,7 @@ impl Env<'_> {
             }
             (reg.smin + off, reg.smax + off + size)
         };
-        let errno = if min_off < -MAX_BPF_STACK || min_off > -1 {
+        let errno = if !(-MAX_BPF_STACK..=-1).contains(&min_off) {
             Some(Errno::EACCES)
         } else if max_off > 0 {
             Some(Errno::EINVAL)

@@ -7,7 +7,7 @@ use crate::state::{FuncState, RegState, RegType, SLOT, SlotType, StackSlot, Veri
 
 /// Comparison strictness (`enum exact_level`).
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub(crate) enum Exact {
+pub(crate) enum ExactLevel {
     /// Pruning: old must be at least as general; imprecise scalars are don't-care.
     NotExact,
     /// Like `NotExact`, but every scalar is compared by range.
@@ -91,11 +91,11 @@ fn regs_exact(old: &RegState, cur: &RegState, idmap: &mut IdMap) -> bool {
     same_value_fields(old, cur) && idmap.check(old.id, cur.id) && idmap.check(old.ref_obj_id, cur.ref_obj_id)
 }
 
-fn regsafe(old: &RegState, cur: &RegState, idmap: &mut IdMap, exact: Exact) -> bool {
-    if exact == Exact::Exact {
+fn regsafe(old: &RegState, cur: &RegState, idmap: &mut IdMap, exact: ExactLevel) -> bool {
+    if exact == ExactLevel::Exact {
         return regs_exact(old, cur, idmap);
     }
-    if old.ty == RegType::NotInit && (exact == Exact::NotExact || cur.ty == RegType::NotInit) {
+    if old.ty == RegType::NotInit && (exact == ExactLevel::NotExact || cur.ty == RegType::NotInit) {
         return true;
     }
     if old.ty != cur.ty || old.flags != cur.flags {
@@ -103,7 +103,7 @@ fn regsafe(old: &RegState, cur: &RegState, idmap: &mut IdMap, exact: Exact) -> b
     }
     match old.ty {
         RegType::Scalar => {
-            if !old.precise && exact == Exact::NotExact {
+            if !old.precise && exact == ExactLevel::NotExact {
                 return true;
             }
             if (old.id & crate::ADD_CONST) != (cur.id & crate::ADD_CONST) {
@@ -165,7 +165,7 @@ fn scalar_for_stack(s: &StackSlot) -> Option<RegState> {
     None
 }
 
-fn stacksafe(old: &FuncState, cur: &FuncState, idmap: &mut IdMap, exact: Exact) -> bool {
+fn stacksafe(old: &FuncState, cur: &FuncState, idmap: &mut IdMap, exact: ExactLevel) -> bool {
     let old_len = old.allocated_stack();
     let cur_len = cur.allocated_stack();
     let mut i = 0;
@@ -173,7 +173,7 @@ fn stacksafe(old: &FuncState, cur: &FuncState, idmap: &mut IdMap, exact: Exact) 
         let spi = i / SLOT;
         let b = i % SLOT;
         let ot = old.stack[spi].types[b];
-        if exact != Exact::NotExact && (i >= cur_len || ot != cur.stack[spi].types[b]) {
+        if exact != ExactLevel::NotExact && (i >= cur_len || ot != cur.stack[spi].types[b]) {
             return false;
         }
         if ot == SlotType::Invalid || ot == SlotType::Misc {
@@ -213,7 +213,7 @@ fn stacksafe(old: &FuncState, cur: &FuncState, idmap: &mut IdMap, exact: Exact) 
 }
 
 impl Env<'_> {
-    fn states_equal(&self, old: &VerifierState, cur: &VerifierState, exact: Exact) -> bool {
+    fn states_equal(&self, old: &VerifierState, cur: &VerifierState, exact: ExactLevel) -> bool {
         if old.frames.len() != cur.frames.len() || (old.speculative && !cur.speculative) {
             return false;
         }
@@ -272,12 +272,12 @@ impl Env<'_> {
             if cp.branches > 0 {
                 if is_may_goto
                     && cp.st.may_goto_depth != self.cur.may_goto_depth
-                    && self.states_equal(&cp.st, &self.cur, Exact::RangeWithin)
+                    && self.states_equal(&cp.st, &self.cur, ExactLevel::RangeWithin)
                 {
                     return self.hit(ci, insn_idx, true);
                 }
                 if states_maybe_looping(&cp.st, &self.cur)
-                    && self.states_equal(&cp.st, &self.cur, Exact::Exact)
+                    && self.states_equal(&cp.st, &self.cur, ExactLevel::Exact)
                     && cp.st.may_goto_depth == self.cur.may_goto_depth
                 {
                     let maps = self.prog.opts.maps.clone();
@@ -303,7 +303,7 @@ impl Env<'_> {
                 }
             } else {
                 let is_loop = self.incomplete_read_marks(&cp.st);
-                let exact = if is_loop { Exact::RangeWithin } else { Exact::NotExact };
+                let exact = if is_loop { ExactLevel::RangeWithin } else { ExactLevel::NotExact };
                 if self.states_equal(&cp.st, &self.cur, exact) {
                     return self.hit(ci, insn_idx, is_loop);
                 }

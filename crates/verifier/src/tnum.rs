@@ -14,6 +14,7 @@ pub struct Tnum {
     pub mask: u64,
 }
 
+#[allow(clippy::should_implement_trait)] // kernel names (tnum_add, ...), by-value semantics
 impl Tnum {
     /// Everything unknown.
     pub const UNKNOWN: Tnum = Tnum { value: 0, mask: u64::MAX };
