@@ -378,25 +378,45 @@ impl Env<'_> {
         changed
     }
 
-    /// Fallback: every scalar in every ancestor checkpoint becomes precise.
+    /// Fallback: every scalar in every ancestor checkpoint becomes precise
+    /// (`mark_all_scalars_precise`).
     fn mark_all_precise(&mut self) {
+        let v2 = self.log.verbose2();
+        let mut text = String::new();
+        if v2 {
+            text.push_str(&format!(
+                "mark_precise: frame{}: falling back to forcing all scalars precise\n",
+                self.cur.curframe()
+            ));
+        }
         let mut p = self.cur.parent;
         while let Some(i) = p {
             let Some(cp) = self.search.arena.get_mut(i) else { break };
-            for f in cp.st.frames.iter_mut() {
-                for r in f.regs.iter_mut() {
-                    if r.ty == RegType::Scalar {
+            for (fi, f) in cp.st.frames.iter_mut().enumerate() {
+                for (ri, r) in f.regs.iter_mut().enumerate().take(10) {
+                    if r.ty == RegType::Scalar && !r.precise {
                         r.precise = true;
+                        if v2 {
+                            text.push_str(&format!(
+                                "force_precise: frame{fi}: forcing r{ri} to be precise\n"
+                            ));
+                        }
                     }
                 }
-                for s in f.stack.iter_mut() {
-                    if s.is_spill() && s.spilled.ty == RegType::Scalar {
+                for (si, s) in f.stack.iter_mut().enumerate() {
+                    if s.is_spill() && s.spilled.ty == RegType::Scalar && !s.spilled.precise {
                         s.spilled.precise = true;
+                        if v2 {
+                            let off = -((si as i64 + 1) * SLOT as i64);
+                            text.push_str(&format!(
+                                "force_precise: frame{fi}: forcing fp{off} to be precise\n"
+                            ));
+                        }
                     }
                 }
             }
             p = cp.st.parent;
         }
-        let _ = SLOT;
+        self.log.put(&text);
     }
 }

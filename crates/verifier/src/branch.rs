@@ -527,10 +527,17 @@ impl Env<'_> {
                     (r.id, r.precise) = keep;
                 }
             }
+            let live = self.prog.info.live_regs.get(idx).copied().unwrap_or(0xffff);
             if let Some(q) = self.search.pending.get_mut(p) {
-                q.st.cur_mut().regs[d] = od;
+                q.st.cur_mut().regs[d] = od.clone();
+                if od.id != 0 {
+                    sync_linked_regs(&mut q.st, &od, live);
+                }
             }
-            self.cur.cur_mut().regs[d] = fd;
+            self.cur.cur_mut().regs[d] = fd.clone();
+            if fd.id != 0 {
+                sync_linked_regs(&mut self.cur, &fd, live);
+            }
         } else if dst.ty == RegType::Scalar && src.ty == RegType::Scalar {
             let mut od = dst.clone();
             let mut os = src.clone();
@@ -559,16 +566,17 @@ impl Env<'_> {
             if x {
                 self.cur.cur_mut().regs[s] = fs.clone();
             }
+            let live = self.prog.info.live_regs.get(idx).copied().unwrap_or(0xffff);
             if x && os.id != 0 {
-                sync_linked_regs(&mut self.cur, &fs);
+                sync_linked_regs(&mut self.cur, &fs, live);
                 if let Some(q) = self.search.pending.get_mut(p) {
-                    sync_linked_regs(&mut q.st, &os);
+                    sync_linked_regs(&mut q.st, &os, live);
                 }
             }
             if od.id != 0 {
-                sync_linked_regs(&mut self.cur, &fd);
+                sync_linked_regs(&mut self.cur, &fd, live);
                 if let Some(q) = self.search.pending.get_mut(p) {
-                    sync_linked_regs(&mut q.st, &od);
+                    sync_linked_regs(&mut q.st, &od, live);
                 }
             }
         }
@@ -661,10 +669,28 @@ impl Env<'_> {
     }
 }
 
-/// Copies the refined `known` into every scalar sharing its id (`sync_linked_regs`).
-fn sync_linked_regs(st: &mut VerifierState, known: &RegState) {
+/// Copies the refined `known` into every scalar sharing its id (`sync_linked_regs`); registers
+/// of the current frame that are dead at this instruction are not linked.
+fn sync_linked_regs(st: &mut VerifierState, known: &RegState, live: u16) {
     let base = known.id & !crate::ADD_CONST;
-    for_each_reg(st, |r| {
+    let cf = st.curframe();
+    for (fi, f) in st.frames.iter_mut().enumerate() {
+        for (ri, r) in f.regs.iter_mut().enumerate() {
+            if fi == cf && ri < 10 && live & (1 << ri) == 0 {
+                continue;
+            }
+            sync_one(r, known, base);
+        }
+        for s in f.stack.iter_mut() {
+            if s.is_spill() {
+                sync_one(&mut s.spilled, known, base);
+            }
+        }
+    }
+}
+
+fn sync_one(r: &mut RegState, known: &RegState, base: u32) {
+    {
         if r.ty != RegType::Scalar || (r.id & !crate::ADD_CONST) != base || r == known {
             return;
         }
@@ -688,7 +714,7 @@ fn sync_linked_regs(st: &mut VerifierState, known: &RegState) {
             nr.id = id;
             *r = nr;
         }
-    });
+    }
 }
 
 #[cfg(test)]

@@ -28,6 +28,7 @@ pub(crate) struct Checkpoint {
     pub hit_cnt: u32,
     pub miss_cnt: u32,
     pub in_list: bool,
+    pub cleaned: bool,
 }
 
 /// One SCC visit (`struct bpf_scc_visit`): its entry checkpoint and recorded back-edges.
@@ -314,6 +315,8 @@ impl Env<'_> {
             }
             self.cur.last_insn_idx = prev_insn_idx.max(0) as usize;
             let marks = self.prog.info.cfg.marks[idx];
+            self.search.prev_insn_idx = prev_insn_idx.max(0) as usize;
+            self.search.hist_insn = None;
             let mut pruned = false;
             if marks.prune_point && self.is_state_visited(idx)? {
                 if self.log.on() {
@@ -326,8 +329,6 @@ impl Env<'_> {
                 pruned = true;
             }
             if !pruned {
-                self.search.prev_insn_idx = prev_insn_idx.max(0) as usize;
-                self.search.hist_insn = None;
                 if marks.jmp_point {
                     self.push_hist(None);
                 }

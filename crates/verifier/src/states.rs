@@ -258,8 +258,8 @@ impl Env<'_> {
         let mut add_new_state = force
             || (s.jmps_processed - s.prev_jmps_processed >= 2
                 && s.insn_processed - s.prev_insn_processed >= 8);
-        // clean the current state's dead registers (compare only live ones, see states_equal)
         let list = self.search.explored[self.bucket(insn_idx)].clone();
+        self.clean_live_states(insn_idx, &list);
         let mut states_cnt = 0u64;
         let mut evict: Vec<usize> = Vec::new();
         let is_may_goto = kbpf_passes::raw::is_may_goto(&self.prog.slots[insn_idx]);
@@ -340,7 +340,14 @@ impl Env<'_> {
         let mut st = self.cur.clone();
         st.insn_idx = insn_idx;
         let ci = self.search.arena.len();
-        self.search.arena.push(Checkpoint { st, branches: 1, hit_cnt: 0, miss_cnt: 0, in_list: true });
+        self.search.arena.push(Checkpoint {
+            st,
+            branches: 1,
+            hit_cnt: 0,
+            miss_cnt: 0,
+            in_list: true,
+            cleaned: false,
+        });
         let b = self.bucket(insn_idx);
         self.search.explored[b].insert(0, ci);
         self.maybe_enter_scc(ci);
@@ -380,6 +387,39 @@ impl Env<'_> {
             self.update_peak();
         }
         Ok(true)
+    }
+
+    /// `clean_live_states`: finished checkpoints at this instruction forget dead registers.
+    fn clean_live_states(&mut self, insn_idx: usize, list: &[usize]) {
+        for &ci in list {
+            let cp = &self.search.arena[ci];
+            if cp.branches > 0 || cp.cleaned || cp.st.insn_idx != insn_idx {
+                continue;
+            }
+            if cp.st.frames.len() != self.cur.frames.len()
+                || cp.st.frames.iter().zip(self.cur.frames.iter()).any(|(a, b)| a.callsite != b.callsite)
+            {
+                continue;
+            }
+            if self.incomplete_read_marks(&cp.st) {
+                continue;
+            }
+            let nf = cp.st.frames.len();
+            let ips: Vec<usize> = (0..nf)
+                .map(|i| if i == nf - 1 { insn_idx } else { cp.st.frames[i + 1].callsite.max(0) as usize })
+                .collect();
+            let lives: Vec<u16> =
+                ips.iter().map(|&ip| self.prog.info.live_regs.get(ip).copied().unwrap_or(0xffff)).collect();
+            let cp = &mut self.search.arena[ci];
+            for (f, live) in cp.st.frames.iter_mut().zip(lives) {
+                for (r, reg) in f.regs.iter_mut().enumerate().take(10) {
+                    if live & (1 << r) == 0 {
+                        *reg = RegState::not_init();
+                    }
+                }
+            }
+            cp.cleaned = true;
+        }
     }
 
     pub(crate) fn update_peak(&mut self) {
