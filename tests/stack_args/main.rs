@@ -6,6 +6,8 @@
 //! # retval: 21                | # error: callee expects 7 args, stack arg1 is not initialized
 //! # kernel-compat-interp: MSG   (the interpreter in kernel-compatible mode refuses with MSG)
 //! # log: TEXT                   (the verifier log contains TEXT)
+//! # non-jit: MSG                (verifying for a non-JIT target, like the kernel's interpreter,
+//!                                refuses with MSG)
 //! ```
 //!
 //! Accepted cases run on the interpreter and the host JIT and must return `retval` on both.
@@ -27,6 +29,7 @@ struct Expect {
     error: Option<String>,
     log: Vec<String>,
     kernel_compat_interp: Option<String>,
+    non_jit: Option<String>,
 }
 
 fn parse_expect(text: &str) -> Expect {
@@ -48,6 +51,7 @@ fn parse_expect(text: &str) -> Expect {
             "error" => e.error = Some(value),
             "log" => e.log.push(value),
             "kernel-compat-interp" => e.kernel_compat_interp = Some(value),
+            "non-jit" => e.non_jit = Some(value),
             _ => {}
         }
     }
@@ -130,7 +134,7 @@ fn every_scenario_verifies_as_expected() {
             }
         }
         // kernel-compatible verification for the interpreter refuses with the same message
-        if let Some(msg) = &exp.kernel_compat_interp {
+        if let Some(msg) = exp.kernel_compat_interp.as_ref().or(exp.non_jit.as_ref()) {
             let opts = kbpf::verifier::VerifyOptions { jit: false, ..Default::default() };
             let out = kbpf::verify_module(&m, opts);
             let got = out.error.as_ref().map(|e| e.message().to_string());

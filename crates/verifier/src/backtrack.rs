@@ -107,20 +107,18 @@ impl Env<'_> {
                     return Step::NotSupp; // stack-arg slots: conservative fallback
                 }
                 bt.clear(d);
-                if let Some((fr, spi)) = hist.and_then(|h| h.stack) {
-                    if let Some(m) = bt.stack.get_mut(fr as usize) {
-                        *m |= 1 << spi.min(63);
-                    }
+                if let Some((fr, spi)) = hist.and_then(|h| h.stack)
+                    && let Some(m) = bt.stack.get_mut(fr as usize)
+                {
+                    *m |= 1 << spi.min(63);
                 }
             }
             raw::CLASS_STX | raw::CLASS_ST => {
-                if raw::class(&insn) == raw::CLASS_STX && raw::mode(&insn) == 0xc0 {
-                    if insn.imm == 0x100 {
-                        if d <= 10 && bt.reg(d) {
-                            bt.clear(d);
-                        }
-                        return Step::Ok;
+                if raw::class(&insn) == raw::CLASS_STX && raw::mode(&insn) == 0xc0 && insn.imm == 0x100 {
+                    if d <= 10 && bt.reg(d) {
+                        bt.clear(d);
                     }
+                    return Step::Ok;
                 }
                 if d <= 10 && bt.reg(d) {
                     return Step::NotSupp;
@@ -170,11 +168,14 @@ impl Env<'_> {
                     if bt.regs[bt.frame] & 0x3e != 0 {
                         return Step::Bug;
                     }
-                } else if raw::src_is_reg(&insn) && op != raw::jop::JA {
-                    if d <= 10 && s <= 10 && (bt.reg(d) || bt.reg(s)) {
-                        bt.set(s);
-                        bt.set(d);
-                    }
+                } else if raw::src_is_reg(&insn)
+                    && op != raw::jop::JA
+                    && d <= 10
+                    && s <= 10
+                    && (bt.reg(d) || bt.reg(s))
+                {
+                    bt.set(s);
+                    bt.set(d);
                 }
             }
             _ => {
@@ -204,6 +205,55 @@ impl Env<'_> {
         self.backtrack(bt);
     }
 
+    /// `propagate_precision`: everything precise in checkpoint `old` must be precise along the
+    /// current path too. Returns whether any ancestor changed.
+    pub(crate) fn propagate_precision(&mut self, old: &VerifierState) -> bool {
+        if !self.prog.opts.privileged {
+            return false;
+        }
+        let nframes = self.cur.frames.len();
+        let mut bt = Bt { frame: nframes - 1, regs: vec![0; nframes], stack: vec![0; nframes] };
+        for (fr, f) in old.frames.iter().enumerate().take(nframes) {
+            let mut first = true;
+            for (r, reg) in f.regs.iter().enumerate().take(10) {
+                if reg.ty != RegType::Scalar || !reg.precise {
+                    continue;
+                }
+                bt.regs[fr] |= 1 << r;
+                if self.log.verbose2() {
+                    if first {
+                        self.log.put(&format!("frame {fr}: propagating r{r}"));
+                        first = false;
+                    } else {
+                        self.log.put(&format!(",r{r}"));
+                    }
+                }
+            }
+            for (spi, s) in f.stack.iter().enumerate().take(64) {
+                if !(s.is_spill() && s.spilled.ty == RegType::Scalar && s.spilled.precise) {
+                    continue;
+                }
+                bt.stack[fr] |= 1 << spi;
+                if self.log.verbose2() {
+                    let off = -((spi as i64 + 1) * 8);
+                    if first {
+                        self.log.put(&format!("frame {fr}: propagating fp{off}"));
+                        first = false;
+                    } else {
+                        self.log.put(&format!(",fp{off}"));
+                    }
+                }
+            }
+            if !first && self.log.verbose2() {
+                self.log.put("\n");
+            }
+        }
+        if bt.empty() {
+            return false;
+        }
+        self.backtrack(bt)
+    }
+
     /// Marks stack slot `spi` of frame `fr` as needing precision.
     pub(crate) fn mark_stack_precision(&mut self, fr: usize, spi: usize) {
         if !self.prog.opts.privileged {
@@ -217,7 +267,8 @@ impl Env<'_> {
         }
     }
 
-    fn backtrack(&mut self, mut bt: Bt) {
+    fn backtrack(&mut self, mut bt: Bt) -> bool {
+        let mut changed = false;
         // the current state is walked from its history; ancestors are checkpoints in the arena
         let mut st_hist: Vec<HistEntry> = self.cur.jmp_history.clone();
         let mut first_idx = self.cur.first_insn_idx;
@@ -237,7 +288,7 @@ impl Env<'_> {
             loop {
                 if i < 0 || i as usize >= self.prog.slots.len() {
                     self.mark_all_precise();
-                    return;
+                    return true;
                 }
                 if skip_first {
                     skip_first = false;
@@ -247,12 +298,12 @@ impl Env<'_> {
                         Step::Ok => {}
                         Step::NotSupp | Step::Bug => {
                             self.mark_all_precise();
-                            return;
+                            return true;
                         }
                     }
                 }
                 if bt.empty() {
-                    return;
+                    return changed;
                 }
                 subseq = i;
                 // get_prev_insn_idx
@@ -281,6 +332,7 @@ impl Env<'_> {
                         bt.regs[fr] &= !(1 << r);
                     } else {
                         reg.precise = true;
+                        changed = true;
                     }
                 }
                 for spi in 0..64 {
@@ -293,6 +345,7 @@ impl Env<'_> {
                                 bt.stack[fr] &= !(1 << spi);
                             } else {
                                 slot.spilled.precise = true;
+                                changed = true;
                             }
                         }
                         _ => bt.stack[fr] &= !(1 << spi),
@@ -312,7 +365,7 @@ impl Env<'_> {
                 }
             }
             if bt.empty() {
-                return;
+                return changed;
             }
             let st = &self.search.arena[p].st;
             subseq = first_idx as i64;
@@ -323,29 +376,51 @@ impl Env<'_> {
         }
         if !bt.empty() {
             self.mark_all_precise();
+            changed = true;
         }
+        changed
     }
 
-    /// Fallback: every scalar in every ancestor checkpoint becomes precise.
+    /// Fallback: every scalar in every ancestor checkpoint becomes precise
+    /// (`mark_all_scalars_precise`).
     pub(crate) fn mark_all_precise(&mut self) {
+        let v2 = self.log.verbose2();
+        let mut text = String::new();
+        if v2 {
+            text.push_str(&format!(
+                "mark_precise: frame{}: falling back to forcing all scalars precise\n",
+                self.cur.curframe()
+            ));
+        }
         let mut p = self.cur.parent;
         while let Some(i) = p {
             let Some(cp) = self.search.arena.get_mut(i) else { break };
-            for f in cp.st.frames.iter_mut() {
+            for (fi, f) in cp.st.frames.iter_mut().enumerate() {
                 crate::stack_args::mark_slots_precise(f);
-                for r in f.regs.iter_mut() {
-                    if r.ty == RegType::Scalar {
+                for (ri, r) in f.regs.iter_mut().enumerate().take(10) {
+                    if r.ty == RegType::Scalar && !r.precise {
                         r.precise = true;
+                        if v2 {
+                            text.push_str(&format!(
+                                "force_precise: frame{fi}: forcing r{ri} to be precise\n"
+                            ));
+                        }
                     }
                 }
-                for s in f.stack.iter_mut() {
-                    if s.is_spill() && s.spilled.ty == RegType::Scalar {
+                for (si, s) in f.stack.iter_mut().enumerate() {
+                    if s.is_spill() && s.spilled.ty == RegType::Scalar && !s.spilled.precise {
                         s.spilled.precise = true;
+                        if v2 {
+                            let off = -((si as i64 + 1) * SLOT as i64);
+                            text.push_str(&format!(
+                                "force_precise: frame{fi}: forcing fp{off} to be precise\n"
+                            ));
+                        }
                     }
                 }
             }
             p = cp.st.parent;
         }
-        let _ = SLOT;
+        self.log.put(&text);
     }
 }

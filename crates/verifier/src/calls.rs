@@ -120,7 +120,6 @@ impl Env<'_> {
             return Ok(());
         }
         let is_null = reg.is_const() && reg.var_off.value == 0;
-        const KEY_TYPES: [&str; 5] = ["fp", "pkt", "pkt_meta", "map_key", "map_value"];
         const MEM_TYPES: [&str; 9] =
             ["fp", "pkt", "pkt_meta", "map_key", "map_value", "mem", "ringbuf_mem", "buf", "trusted_ptr_"];
         match arg {
@@ -142,7 +141,7 @@ impl Env<'_> {
                     RegType::Stack | RegType::Packet | RegType::PacketMeta | RegType::MapValue
                 ) && reg.flags & MAYBE_NULL == 0;
                 if !ok {
-                    return Err(self.type_mismatch(regno, &KEY_TYPES));
+                    return Err(self.type_mismatch(regno, &MEM_TYPES));
                 }
                 let Some(m) = meta.map else {
                     return Err(Reject::Bug("invalid map_ptr to access map->key".into()));
@@ -229,9 +228,7 @@ impl Env<'_> {
         if spill != key_size as usize || !st.spilled.var_off.is_const() {
             return None;
         }
-        if let Some(s) = self.cur.frames.get_mut(key.frameno as usize).and_then(|f| f.stack.get_mut(spi)) {
-            s.spilled.precise = true;
-        }
+        self.mark_stack_precision(key.frameno as usize, spi);
         Some(st.spilled.var_off.value)
     }
 

@@ -29,6 +29,14 @@ pub(crate) struct Checkpoint {
     pub hit_cnt: u32,
     pub miss_cnt: u32,
     pub in_list: bool,
+    pub cleaned: bool,
+}
+
+/// One SCC visit (`struct bpf_scc_visit`): its entry checkpoint and recorded back-edges.
+#[derive(Default)]
+pub(crate) struct Visit {
+    pub entry: Option<usize>,
+    pub backedges: Vec<(VerifierState, usize)>,
 }
 
 /// Immutable facts about the program.
@@ -54,6 +62,9 @@ pub(crate) struct Search {
     pub total_states: u64,
     pub peak_states: u64,
     pub explored_size: u64,
+    pub free_list_size: u64,
+    pub num_backedges: u64,
+    pub visits: std::collections::HashMap<Vec<u32>, Visit>,
     pub max_states_per_insn: u64,
     pub stack_depth: Vec<u32>,
     pub stack_args: crate::func_info::SubprogArgs,
@@ -130,8 +141,25 @@ pub(crate) enum Flow {
     Exit,
 }
 
-fn finish(log: Log, stats: Stats, err: Option<(Reject, usize)>) -> VerifyOutcome {
-    let error = err.map(|(r, insn)| VerifierError { errno: r.errno(), message: last_line(&r), insn });
+fn finish(log: Log, stats: Stats, err: Option<(Reject, usize)>, log_size: Option<usize>) -> VerifyOutcome {
+    let mut error = err.map(|(r, insn)| VerifierError { errno: r.errno(), message: last_line(&r), insn });
+    let true_size = log.max_len.max(log.buf.len()) + 1;
+    if log.level != 0 && log_size.is_some_and(|s| true_size > s) {
+        // a truncated log fails the load with ENOSPC, replacing any other verdict
+        let (message, insn) = error.map_or((String::new(), 0), |e| (e.message, e.insn));
+        error = Some(VerifierError { errno: Errno::ENOSPC, message, insn });
+        // the kernel's rotating buffer keeps the tail
+        let keep = log_size.unwrap_or(0).saturating_sub(1);
+        let mut buf = log.buf;
+        if buf.len() > keep {
+            let mut cut = buf.len() - keep;
+            while !buf.is_char_boundary(cut) {
+                cut += 1;
+            }
+            buf = buf.split_off(cut);
+        }
+        return VerifyOutcome { accepted: false, error, log: buf, stats };
+    }
     VerifyOutcome { accepted: error.is_none(), error, log: log.buf, stats }
 }
 
@@ -180,7 +208,7 @@ pub(crate) fn run(slots: &[RawInsn], opts: &VerifyOptions) -> VerifyOutcome {
             let r = Reject::Pass(e);
             log.put(&format!("{r}\n"));
             print_stats(&mut log, &Search::default(), 1, start);
-            return finish(log, Stats::default(), Some((r, insn)));
+            return finish(log, Stats::default(), Some((r, insn)), opts.log_size);
         }
     };
     if log.verbose2() {
@@ -222,9 +250,10 @@ pub(crate) fn run(slots: &[RawInsn], opts: &VerifyOptions) -> VerifyOutcome {
     if err.is_none() && env.log.level & (LEVEL1 | LEVEL2) != 0 && env.log.level & LEVEL2 == 0 {
         // level 1 keeps only the failing path: a successful load leaves just the stats
         let stats_text = stats_block(&search, nsub, start, env.log.level);
+        env.log.max_len = env.log.max_len.max(env.log.buf.len());
         env.log.buf = stats_text;
     }
-    finish(env.log, stats, err)
+    finish(env.log, stats, err, opts.log_size)
 }
 
 fn stats_block(s: &Search, nsub: usize, start: Instant, level: u32) -> String {
@@ -298,6 +327,8 @@ impl Env<'_> {
             }
             self.cur.last_insn_idx = prev_insn_idx.max(0) as usize;
             let marks = self.prog.info.cfg.marks[idx];
+            self.search.prev_insn_idx = prev_insn_idx.max(0) as usize;
+            self.search.hist_insn = None;
             let mut pruned = false;
             if marks.prune_point && self.is_state_visited(idx)? {
                 if self.log.on() {
@@ -310,8 +341,6 @@ impl Env<'_> {
                 pruned = true;
             }
             if !pruned {
-                self.search.prev_insn_idx = prev_insn_idx.max(0) as usize;
-                self.search.hist_insn = None;
                 if marks.jmp_point {
                     self.push_hist(None);
                 }
@@ -392,7 +421,13 @@ impl Env<'_> {
             if cp.branches > 0 {
                 break;
             }
-            p = cp.st.parent;
+            if !cp.in_list {
+                // an evicted checkpoint kept alive for its descendants can go now
+                self.search.free_list_size = self.search.free_list_size.saturating_sub(1);
+            }
+            let next = cp.st.parent;
+            self.maybe_exit_scc(i);
+            p = next;
         }
     }
 
@@ -444,7 +479,7 @@ impl Env<'_> {
                     raw::jop::CALL => {
                         if insn.code & 8 != 0
                             || (insn.src != raw::PSEUDO_KFUNC_CALL && insn.off != 0)
-                            || !matches!(insn.src, 0 | 1 | 2)
+                            || !matches!(insn.src, 0..=2)
                             || insn.dst != 0
                             || class == raw::CLASS_JMP32
                         {
@@ -544,8 +579,7 @@ impl Env<'_> {
                 return Err(Reject::CombinedStack(frames, depth as i64));
             }
             let Some(s) = info.subprogs.list.get(sp) else { continue };
-            for i in s.start..s.end {
-                let insn = &slots[i];
+            for (i, insn) in slots.iter().enumerate().take(s.end).skip(s.start) {
                 if raw::is_pseudo_call(insn) {
                     let t = (i as i64 + insn.imm as i64 + 1) as usize;
                     if let Some(callee) = info.subprogs.starting_at(t) {

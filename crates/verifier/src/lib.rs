@@ -116,6 +116,9 @@ pub struct VerifyOptions {
     /// The program is bound for a JIT (default). `false` = the kernel's interpreter, which
     /// refuses stack arguments and kfunc calls after verification.
     pub jit: bool,
+    /// Size of the caller's log buffer; a log that ever grew larger fails the load with
+    /// `ENOSPC` like the kernel (`None` = unlimited).
+    pub log_size: Option<usize>,
 }
 
 impl Default for VerifyOptions {
@@ -131,6 +134,7 @@ impl Default for VerifyOptions {
             allow_global_stack_args: false,
             stack_args: true,
             jit: true,
+            log_size: None,
         }
     }
 }
