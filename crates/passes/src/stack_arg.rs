@@ -76,4 +76,24 @@ mod tests {
         check_regs(0, &r(0x79, 1, 11, 8, 0)).unwrap();
         check_regs(0, &r(0x7a, 11, 0, -16, 3)).unwrap();
     }
+
+    #[test]
+    fn no_constant_flows_through_slots() {
+        use crate::const_fold::{ConstVal, compute_const_regs};
+        // r1 = 7; *(r11-8) = r1; *(r11-16) = 3; r2 = *(r11+8); exit
+        let slots = [
+            r(0xb7, 1, 0, 0, 7),
+            r(0x7b, 11, 1, -8, 0),
+            r(0x7a, 11, 0, -16, 3),
+            r(0x79, 2, 11, 8, 0),
+            r(0x95, 0, 0, 0, 0),
+        ];
+        let subprogs = crate::subprogs::add_subprogs(&slots).unwrap();
+        let po = crate::postorder::compute_postorder(&slots, &subprogs);
+        let c = compute_const_regs(&slots, &po);
+        // stores change nothing, the load makes its destination unknown
+        assert_eq!(c[3][1], ConstVal::Const(7));
+        assert_eq!(c[4][1], ConstVal::Const(7));
+        assert_eq!(c[4][2], ConstVal::Unknown);
+    }
 }

@@ -395,6 +395,7 @@ fn for_each_reg(st: &mut VerifierState, mut f: impl FnMut(&mut RegState)) {
                 f(&mut s.spilled);
             }
         }
+        crate::stack_args::for_each_slot(fr, &mut f);
     }
 }
 
@@ -686,6 +687,7 @@ fn sync_linked_regs(st: &mut VerifierState, known: &RegState, live: u16) {
                 sync_one(&mut s.spilled, known, base);
             }
         }
+        crate::stack_args::for_each_slot(f, &mut |r| sync_one(r, known, base));
     }
 }
 

@@ -87,7 +87,8 @@ impl Env<'_> {
         }
         if changes_pkt_data(id) {
             for f in self.cur.frames.iter_mut() {
-                for r in f.regs.iter_mut() {
+                // stack-arg slots are visited like registers (bpf_for_each_reg_in_vstate)
+                for r in f.regs.iter_mut().chain(f.stack_args.iter_mut()) {
                     if matches!(r.ty, RegType::Packet | RegType::PacketMeta | RegType::PacketEnd) {
                         *r = RegState::unknown_scalar();
                     }

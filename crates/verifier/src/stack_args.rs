@@ -265,6 +265,14 @@ impl Env<'_> {
     }
 }
 
+/// Visits every initialised outgoing slot of `f` (the state iterators reach slots too: null
+/// checks, packet ranges and linked scalars propagate into them).
+pub(crate) fn for_each_slot(f: &mut FuncState, visit: &mut dyn FnMut(&mut RegState)) {
+    for r in f.stack_args.iter_mut().filter(|r| r.ty != RegType::NotInit) {
+        visit(r);
+    }
+}
+
 /// Marks every scalar slot of `f` precise (the conservative fallback of backtracking).
 pub(crate) fn mark_slots_precise(f: &mut FuncState) {
     for r in f.stack_args.iter_mut() {

@@ -40,6 +40,7 @@ fn table() -> Vec<KfuncDecl> {
         kfunc(104, "kaux", with(5, KfuncArgKind::ProgAux)),
         kfunc(105, "kconst", with(5, KfuncArgKind::Const)),
         kfunc(106, "kstruct", with(5, KfuncArgKind::StructPtr)),
+        KfuncDecl { btf_id: 107, name: "kalloc".into(), args: vec![], ret: KfuncRet::Mem(8), ret_null: true },
     ]
 }
 
@@ -275,4 +276,19 @@ fn r11_outside_the_stack_arg_forms() {
     assert!(out.log.contains("0: (7a) *(u64 *)(r11 -8) = 1\n"), "{}", out.log);
     let out = verify(&[r(0x7a, 11, 0, -8, 1), r0, exit], &VerifyOptions::default());
     rejects(&out, Errno::EINVAL, "func#0 writes 1 stack arg slots, but calls only require 0");
+}
+
+#[test]
+fn null_checks_reach_slot_copies() {
+    // the slot holds a copy of a maybe-NULL pointer; checking r6 refines the slot too
+    let src = format!(
+        "call kalloc\nr6 = r0\n*(u64 *)(r11 -8) = r0\nif r6 == 0 goto out\n{P5}call deref6\nexit\nout:\nr0 = 0\nexit\n{DEREF6}"
+    );
+    accepts(&run(&src));
+    let src = format!(
+        "call kalloc\nr6 = r0\n*(u64 *)(r11 -8) = r0\nif r6 != 0 goto out\n{P5}call deref6\nexit\nout:\nr0 = 0\nexit\n{DEREF6}"
+    );
+    rejects(&run(&src), Errno::EACCES, "R1 invalid mem access 'scalar'");
+    let src = format!("call kalloc\n*(u64 *)(r11 -8) = r0\n{P5}call deref6\nexit\n{DEREF6}");
+    rejects(&run(&src), Errno::EACCES, "R1 invalid mem access 'mem_or_null'");
 }
