@@ -13,11 +13,15 @@ struct Bt {
     frame: usize,
     regs: Vec<u32>,
     stack: Vec<u64>,
+    /// Outgoing stack-argument slots per frame (`stack_arg_masks`).
+    sa: Vec<u8>,
 }
 
 impl Bt {
     fn empty(&self) -> bool {
-        self.regs.iter().all(|m| *m == 0) && self.stack.iter().all(|m| *m == 0)
+        self.regs.iter().all(|m| *m == 0)
+            && self.stack.iter().all(|m| *m == 0)
+            && self.sa.iter().all(|m| *m == 0)
     }
     fn reg(&self, r: u8) -> bool {
         self.regs[self.frame] & (1 << r) != 0
@@ -103,10 +107,13 @@ impl Env<'_> {
                 if d > 10 || !bt.reg(d) {
                     return Step::Ok;
                 }
-                if kbpf_passes::stack_arg::is_stack_arg_ldx(&insn) {
-                    return Step::NotSupp; // stack-arg slots: conservative fallback
-                }
                 bt.clear(d);
+                if self.prog.opts.stack_args && kbpf_passes::stack_arg::is_stack_arg_ldx(&insn) {
+                    // an incoming load: the slot lives in the caller's frame
+                    let Some(caller) = bt.frame.checked_sub(1) else { return Step::Bug };
+                    bt.sa[caller] |= crate::stack_args::slot_bit(&insn);
+                    return Step::Ok;
+                }
                 if let Some((fr, spi)) = hist.and_then(|h| h.stack)
                     && let Some(m) = bt.stack.get_mut(fr as usize)
                 {
@@ -123,6 +130,16 @@ impl Env<'_> {
                 if d <= 10 && bt.reg(d) {
                     return Step::NotSupp;
                 }
+                if self.prog.opts.stack_args && crate::stack_args::is_outgoing_store(&insn) {
+                    let bit = crate::stack_args::slot_bit(&insn);
+                    if bt.sa[bt.frame] & bit != 0 {
+                        bt.sa[bt.frame] &= !bit;
+                        if raw::class(&insn) == raw::CLASS_STX && s <= 10 {
+                            bt.set(s);
+                        }
+                    }
+                    return Step::Ok;
+                }
                 let Some((fr, spi)) = hist.and_then(|h| h.stack) else { return Step::Ok };
                 let Some(m) = bt.stack.get_mut(fr as usize) else { return Step::Ok };
                 if *m & (1 << spi.min(63)) == 0 {
@@ -135,7 +152,8 @@ impl Env<'_> {
             }
             raw::CLASS_JMP | raw::CLASS_JMP32 => {
                 if raw::is_pseudo_call(&insn) {
-                    if bt.regs[bt.frame] & !0x3e != 0 || bt.stack[bt.frame] != 0 {
+                    // "static subprog leftover stack arg slots" is the sa[] part
+                    if bt.regs[bt.frame] & !0x3e != 0 || bt.stack[bt.frame] != 0 || bt.sa[bt.frame] != 0 {
                         return Step::Bug;
                     }
                     if bt.frame == 0 {
@@ -200,7 +218,8 @@ impl Env<'_> {
             return;
         }
         let nframes = self.cur.frames.len();
-        let mut bt = Bt { frame: nframes - 1, regs: vec![0; nframes], stack: vec![0; nframes] };
+        let mut bt =
+            Bt { frame: nframes - 1, regs: vec![0; nframes], stack: vec![0; nframes], sa: vec![0; nframes] };
         bt.set(regno);
         self.backtrack(bt);
     }
@@ -212,7 +231,8 @@ impl Env<'_> {
             return false;
         }
         let nframes = self.cur.frames.len();
-        let mut bt = Bt { frame: nframes - 1, regs: vec![0; nframes], stack: vec![0; nframes] };
+        let mut bt =
+            Bt { frame: nframes - 1, regs: vec![0; nframes], stack: vec![0; nframes], sa: vec![0; nframes] };
         for (fr, f) in old.frames.iter().enumerate().take(nframes) {
             let mut first = true;
             for (r, reg) in f.regs.iter().enumerate().take(10) {
@@ -229,6 +249,7 @@ impl Env<'_> {
                     }
                 }
             }
+            bt.sa[fr] |= crate::stack_args::precise_slots(f);
             for (spi, s) in f.stack.iter().enumerate().take(64) {
                 if !(s.is_spill() && s.spilled.ty == RegType::Scalar && s.spilled.precise) {
                     continue;
@@ -254,13 +275,26 @@ impl Env<'_> {
         self.backtrack(bt)
     }
 
+    /// `mark_stack_arg_precision`: outgoing slot `spi` of the current frame needs precision.
+    pub(crate) fn mark_stack_arg_precision(&mut self, spi: usize) {
+        if !self.prog.opts.privileged || spi >= crate::func_info::MAX_STACK_ARG_SLOTS {
+            return;
+        }
+        let nframes = self.cur.frames.len();
+        let mut bt =
+            Bt { frame: nframes - 1, regs: vec![0; nframes], stack: vec![0; nframes], sa: vec![0; nframes] };
+        bt.sa[nframes - 1] |= 1 << spi;
+        self.backtrack(bt);
+    }
+
     /// Marks stack slot `spi` of frame `fr` as needing precision.
     pub(crate) fn mark_stack_precision(&mut self, fr: usize, spi: usize) {
         if !self.prog.opts.privileged {
             return;
         }
         let nframes = self.cur.frames.len();
-        let mut bt = Bt { frame: nframes - 1, regs: vec![0; nframes], stack: vec![0; nframes] };
+        let mut bt =
+            Bt { frame: nframes - 1, regs: vec![0; nframes], stack: vec![0; nframes], sa: vec![0; nframes] };
         if fr < nframes && spi < 64 {
             bt.stack[fr] |= 1 << spi;
             self.backtrack(bt);
@@ -335,6 +369,7 @@ impl Env<'_> {
                         changed = true;
                     }
                 }
+                changed |= crate::stack_args::mark_parent_slots(func, &mut bt.sa[fr]);
                 for spi in 0..64 {
                     if bt.stack[fr] & (1 << spi) == 0 {
                         continue;

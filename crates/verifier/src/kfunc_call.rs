@@ -59,7 +59,7 @@ impl Env<'_> {
         {
             r.precise = true;
         }
-        self.mark_stack_arg_sources_precise();
+        self.mark_stack_arg_precision(i - MAX_REG_ARGS as usize);
     }
 
     /// `check_kfunc_call`.

@@ -4,8 +4,9 @@
 //! and the whole-program checks that run after the walk (unused slots, tail calls, non-JIT).
 //!
 //! The slots are per-frame state ([`FuncState::stack_args`]); an incoming load reads the
-//! caller frame's outgoing slot directly. Precision through slots is conservative: a precise
-//! register whose value came from an incoming load makes every ancestor scalar precise.
+//! caller frame's outgoing slot directly. Precision backtracking follows values through the
+//! slots (`stack_arg_masks`): an incoming load moves the requirement to the caller's slot, the
+//! outgoing store that wrote it moves it to the stored register.
 
 use crate::alu::RegOp;
 use crate::do_check::Env;
@@ -273,21 +274,56 @@ pub(crate) fn for_each_slot(f: &mut FuncState, visit: &mut dyn FnMut(&mut RegSta
     }
 }
 
+/// Whether `insn` is an outgoing store (`BPF_ST` or `BPF_STX` to `r11 - 8k`).
+pub(crate) fn is_outgoing_store(insn: &RawInsn) -> bool {
+    kbpf_passes::stack_arg::is_stack_arg_st(insn) || kbpf_passes::stack_arg::is_stack_arg_stx(insn)
+}
+
+/// The backtracking mask bit of the slot a stack-arg instruction addresses (0 when out of
+/// range; such a store was rejected during the walk).
+pub(crate) fn slot_bit(insn: &RawInsn) -> u8 {
+    let spi = (insn.off as i32).unsigned_abs() as usize / 8;
+    match spi.checked_sub(1) {
+        Some(s) if s < MAX_STACK_ARG_SLOTS => 1 << s,
+        _ => 0,
+    }
+}
+
+/// The precise scalar slots of `f` as a mask (`propagate_precision`).
+pub(crate) fn precise_slots(f: &FuncState) -> u8 {
+    let mut m = 0u8;
+    for (i, r) in f.stack_args.iter().enumerate().take(MAX_STACK_ARG_SLOTS) {
+        if r.ty == RegType::Scalar && r.precise {
+            m |= 1 << i;
+        }
+    }
+    m
+}
+
+/// Marks the slots of `mask` precise in a parent checkpoint's frame; slots already precise or
+/// not scalars leave the mask. Returns whether anything changed.
+pub(crate) fn mark_parent_slots(f: &mut FuncState, mask: &mut u8) -> bool {
+    let mut changed = false;
+    for i in 0..MAX_STACK_ARG_SLOTS {
+        if *mask & (1 << i) == 0 {
+            continue;
+        }
+        match f.stack_args.get_mut(i) {
+            Some(r) if r.ty == RegType::Scalar && !r.precise => {
+                r.precise = true;
+                changed = true;
+            }
+            _ => *mask &= !(1 << i),
+        }
+    }
+    changed
+}
+
 /// Marks every scalar slot of `f` precise (the conservative fallback of backtracking).
 pub(crate) fn mark_slots_precise(f: &mut FuncState) {
     for r in f.stack_args.iter_mut() {
         if r.ty == RegType::Scalar {
             r.precise = true;
-        }
-    }
-}
-
-impl Env<'_> {
-    /// Precision for a value held in a stack-argument slot (`mark_stack_arg_precision`),
-    /// conservatively: every scalar of every ancestor checkpoint becomes precise.
-    pub(crate) fn mark_stack_arg_sources_precise(&mut self) {
-        if self.prog.opts.privileged {
-            self.mark_all_precise();
         }
     }
 }

@@ -292,3 +292,23 @@ fn null_checks_reach_slot_copies() {
     let src = format!("call kalloc\n*(u64 *)(r11 -8) = r0\n{P5}call deref6\nexit\n{DEREF6}");
     rejects(&run(&src), Errno::EACCES, "R1 invalid mem access 'mem_or_null'");
 }
+
+#[test]
+fn precision_walks_through_slots() {
+    // §7.2: the size reaches the kfunc through two slots; precision walks back through the
+    // callee's store and incoming load into the caller's store of the constant
+    let src = format!(
+        "{P5}*(u64 *)(r11 -8) = 4\ncall sub\nexit\n\
+         .func sub, 6\nsub:\nr1 = *(u64 *)(r11 +8)\nr6 = 0x0807060504030201 ll\n*(u64 *)(r10 -8) = r6\n\
+         if r1 < 1 goto bad\nif r1 > 8 goto bad\nr2 = r10\nr2 += -8\n*(u64 *)(r11 -8) = r2\n\
+         *(u64 *)(r11 -16) = r1\n{P5}call kmem\nexit\nbad:\nr0 = 0\nexit\n"
+    );
+    let out = run_with(&src, |o| o.log_level = 2);
+    accepts(&out);
+    let marks: Vec<&str> = out.log.lines().filter(|l| l.starts_with("mark_precise:")).collect();
+    let seen = |t: &str| marks.iter().any(|l| l.contains(t));
+    assert!(seen("(7b) *(u64 *)(r11 -16) = r1"), "{}", out.log);
+    assert!(seen("(79) r1 = *(u64 *)(r11 +8)"), "{}", out.log);
+    assert!(seen("frame0: regs= stack= before 5: (7a) *(u64 *)(r11 -8) = 4"), "{}", out.log);
+    assert!(!out.log.contains("falling back to forcing all scalars precise"), "{}", out.log);
+}
