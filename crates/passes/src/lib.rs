@@ -18,6 +18,7 @@ pub mod postorder;
 pub mod raw;
 pub mod scc;
 pub mod stack_arg;
+pub mod stack_liveness;
 pub mod subprogs;
 pub mod successors;
 
@@ -38,6 +39,8 @@ pub struct StaticInfo {
     pub scc: Vec<u32>,
     /// Registers live before each instruction.
     pub live_regs: Vec<u16>,
+    /// Stack slots (of the instruction's own frame) live before each instruction.
+    pub live_stack: Vec<u64>,
 }
 
 /// Runs the passes in the kernel's order, stopping at the first error.
@@ -68,5 +71,6 @@ pub fn run_static_passes_abi(
     let postorder = postorder::compute_postorder(slots, &subprogs);
     let scc = scc::compute_scc(slots);
     let live_regs = liveness::compute_live_registers(slots, &postorder, helper_args);
-    Ok(StaticInfo { subprogs, cfg, postorder, scc, live_regs })
+    let live_stack = stack_liveness::compute_stack_liveness(slots, &postorder, &subprogs);
+    Ok(StaticInfo { subprogs, cfg, postorder, scc, live_regs, live_stack })
 }

@@ -568,16 +568,17 @@ impl Env<'_> {
                 self.cur.cur_mut().regs[s] = fs.clone();
             }
             let live = self.prog.info.live_regs.get(idx).copied().unwrap_or(0xffff);
-            if x && os.id != 0 {
-                sync_linked_regs(&mut self.cur, &fs, live);
-                if let Some(q) = self.search.pending.get_mut(p) {
-                    sync_linked_regs(&mut q.st, &os, live);
+            // src first, then dst, each time from the register's current value (a dst that
+            // shares the src's id has just been overwritten, as in the kernel)
+            for (reg, has_id) in [(s, x && os.id != 0), (d, od.id != 0)] {
+                if !has_id {
+                    continue;
                 }
-            }
-            if od.id != 0 {
-                sync_linked_regs(&mut self.cur, &fd, live);
+                let k = self.cur.cur().regs[reg].clone();
+                sync_linked_regs(&mut self.cur, &k, live);
                 if let Some(q) = self.search.pending.get_mut(p) {
-                    sync_linked_regs(&mut q.st, &od, live);
+                    let k = q.st.cur().regs[reg].clone();
+                    sync_linked_regs(&mut q.st, &k, live);
                 }
             }
         }

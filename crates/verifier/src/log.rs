@@ -246,7 +246,7 @@ pub fn format_reg(r: &RegState, frameno: u32, maps: &[MapDef]) -> String {
         parts.push(format!("ks={},vs={}", m.key_size, m.value_size));
     }
     if r.ty != RegType::Scalar && r.off != 0 {
-        parts.push(format!("off={}", r.off));
+        parts.push(format!("off={}", snum(r.off as i64)));
     }
     if matches!(r.ty, RegType::Packet | RegType::PacketMeta) {
         parts.push(format!("r={}", unum(r.range as i64 as u64)));

@@ -414,11 +414,20 @@ impl Env<'_> {
                 .collect();
             let lives: Vec<u16> =
                 ips.iter().map(|&ip| self.prog.info.live_regs.get(ip).copied().unwrap_or(0xffff)).collect();
+            let stack_lives: Vec<u64> = ips
+                .iter()
+                .map(|&ip| self.prog.info.live_stack.get(ip).copied().unwrap_or(u64::MAX))
+                .collect();
             let cp = &mut self.search.arena[ci];
-            for (f, live) in cp.st.frames.iter_mut().zip(lives) {
+            for ((f, live), slive) in cp.st.frames.iter_mut().zip(lives).zip(stack_lives) {
                 for (r, reg) in f.regs.iter_mut().enumerate().take(10) {
                     if live & (1 << r) == 0 {
                         *reg = RegState::not_init();
+                    }
+                }
+                for (spi, slot) in f.stack.iter_mut().enumerate() {
+                    if spi < 64 && slive & (1 << spi) == 0 {
+                        *slot = crate::state::StackSlot::default();
                     }
                 }
             }
