@@ -13,7 +13,7 @@ use kbpf_isa::RawInsn;
 /// Slot bit `i` covers `[fp-8(i+1), fp-8i)`.
 fn slots_of(off: i64, size: i64) -> u64 {
     let mut m = 0u64;
-    if off >= 0 || off < -512 {
+    if !(-512..0).contains(&off) {
         return 0;
     }
     for b in off..(off + size).min(0) {

@@ -48,6 +48,29 @@ fn fmt_stack(m: u64) -> String {
     (0..64).filter(|i| m & (1 << i) != 0).map(|i| format!("-{}", (i + 1) * 8)).collect::<Vec<_>>().join(",")
 }
 
+/// `bt_sync_linked_regs`: if any linked scalar needs precision, all of them do.
+fn bt_sync_linked(bt: &mut Bt, hist: &Option<HistEntry>) {
+    let Some(h) = hist else { return };
+    let links = &h.linked[..h.nlinked as usize];
+    let is_set = |bt: &Bt, &(fr, is_reg, n): &(u8, bool, u8)| {
+        let fr = fr as usize;
+        fr < bt.regs.len() && if is_reg { bt.regs[fr] & (1 << n) != 0 } else { bt.stack[fr] & (1 << n) != 0 }
+    };
+    if !links.iter().any(|e| is_set(bt, e)) {
+        return;
+    }
+    for &(fr, is_reg, n) in links {
+        let fr = fr as usize;
+        if fr < bt.regs.len() {
+            if is_reg {
+                bt.regs[fr] |= 1 << n;
+            } else {
+                bt.stack[fr] |= 1 << n;
+            }
+        }
+    }
+}
+
 fn hist_for(hist: &[HistEntry], cnt: usize, idx: usize) -> Option<HistEntry> {
     if cnt > 0 && hist[cnt - 1].idx == idx { Some(hist[cnt - 1]) } else { None }
 }
@@ -55,8 +78,14 @@ fn hist_for(hist: &[HistEntry], cnt: usize, idx: usize) -> Option<HistEntry> {
 impl Env<'_> {
     /// Records a history entry for the instruction being processed (merged per instruction).
     pub(crate) fn push_hist(&mut self, stack: Option<(u32, u32)>) {
+        self.push_hist_linked(stack, &[]);
+    }
+
+    /// Records a history entry, optionally with the linked scalars of a conditional jump.
+    pub(crate) fn push_hist_linked(&mut self, stack: Option<(u32, u32)>, linked: &[(u8, bool, u8)]) {
         let idx = self.cur.insn_idx;
         let prev = self.search.prev_insn_idx;
+        let n = linked.len().min(6);
         if self.search.hist_insn == Some(idx)
             && let Some(last) = self.cur.jmp_history.last_mut()
             && last.idx == idx
@@ -64,9 +93,15 @@ impl Env<'_> {
             if stack.is_some() {
                 last.stack = stack;
             }
+            if n > 0 {
+                last.linked[..n].copy_from_slice(&linked[..n]);
+                last.nlinked = n as u8;
+            }
             return;
         }
-        self.cur.jmp_history.push(HistEntry { idx, prev_idx: prev, stack });
+        let mut e = HistEntry { idx, prev_idx: prev, stack, linked: [(0, false, 0); 6], nlinked: n as u8 };
+        e.linked[..n].copy_from_slice(&linked[..n]);
+        self.cur.jmp_history.push(e);
         self.search.hist_insn = Some(idx);
     }
 
@@ -84,8 +119,28 @@ impl Env<'_> {
                 fmt_stack(bt.stack[bt.frame])
             ));
         }
+        bt_sync_linked(bt, &hist);
         let (d, s) = (insn.dst, insn.src);
         let op = raw::op(&insn);
+        let step = self.backtrack_insn_inner(idx, subseq, hist, bt, insn, d, s, op);
+        if matches!(step, Step::Ok) {
+            bt_sync_linked(bt, &hist);
+        }
+        step
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn backtrack_insn_inner(
+        &mut self,
+        _idx: usize,
+        subseq: i64,
+        hist: Option<HistEntry>,
+        bt: &mut Bt,
+        insn: kbpf_isa::RawInsn,
+        d: u8,
+        s: u8,
+        op: u8,
+    ) -> Step {
         match raw::class(&insn) {
             raw::CLASS_ALU | raw::CLASS_ALU64 => {
                 if d > 10 || !bt.reg(d) {

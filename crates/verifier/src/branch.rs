@@ -360,6 +360,31 @@ pub fn refine_cond_op(r1: &mut RegState, r2: &mut RegState, op: u8, w32: bool) {
     }
 }
 
+/// `collect_linked_regs`: every live scalar register or spilled scalar with this base id.
+fn collect_linked_regs(st: &VerifierState, id: u32, live: u16, out: &mut Vec<(u8, bool, u8)>) {
+    let base = id & !crate::ADD_CONST;
+    let cf = st.curframe();
+    for fi in (0..=cf).rev() {
+        let f = &st.frames[fi];
+        for (ri, r) in f.regs.iter().enumerate().take(10) {
+            if fi == cf && live & (1 << ri) == 0 {
+                continue;
+            }
+            if r.ty == RegType::Scalar && (r.id & !crate::ADD_CONST) == base {
+                out.push((fi as u8, true, ri as u8));
+            }
+        }
+        for (si, sl) in f.stack.iter().enumerate().take(64) {
+            if sl.is_spill()
+                && sl.spilled.ty == RegType::Scalar
+                && (sl.spilled.id & !crate::ADD_CONST) == base
+            {
+                out.push((fi as u8, false, si as u8));
+            }
+        }
+    }
+}
+
 /// `regs_refine_cond_op(reg, reg, ...)` where both operands are the same register.
 fn aliased_refine(orig: &RegState, op: u8, w32: bool) -> RegState {
     let mut a = orig.clone();
@@ -512,6 +537,20 @@ impl Env<'_> {
                 self.cur.insn_idx = idx + 1;
             }
             return Ok(());
+        }
+        // linked scalars refined by this jump go into the history (before the branch is pushed,
+        // so that both branches share the entry)
+        let live = self.prog.info.live_regs.get(idx).copied().unwrap_or(0xffff);
+        let mut linked: Vec<(u8, bool, u8)> = Vec::new();
+        if x && src.ty == RegType::Scalar && src.id != 0 {
+            collect_linked_regs(&self.cur, src.id, live, &mut linked);
+        }
+        if dst.ty == RegType::Scalar && dst.id != 0 {
+            collect_linked_regs(&self.cur, dst.id, live, &mut linked);
+        }
+        if linked.len() > 1 {
+            linked.truncate(6);
+            self.push_hist_linked(None, &linked);
         }
         let target = (idx as i64 + insn.off as i64 + 1) as usize;
         let p = self.push_stack(target, idx)?;

@@ -310,6 +310,10 @@ pub struct HistEntry {
     pub prev_idx: usize,
     /// Stack access info: (frame, spi) when the insn at `idx` accessed a stack slot.
     pub stack: Option<(u32, u32)>,
+    /// Linked scalars refined together at this conditional jump: (frame, is_reg, reg or spi).
+    pub linked: [(u8, bool, u8); 6],
+    /// Entries used in `linked`.
+    pub nlinked: u8,
 }
 
 /// A whole path state.
