@@ -85,8 +85,8 @@ pub(crate) fn frame_args_safe(
     (0..n).all(|i| {
         let o = old.stack_args.get(i).unwrap_or(&missing);
         let c = cur.stack_args.get(i).unwrap_or(&missing);
-        // an old NOT_INIT slot accepts anything
-        o.ty == RegType::NotInit || regsafe(o, c)
+        // regsafe lets an old NOT_INIT slot accept anything (except in exact comparisons)
+        regsafe(o, c)
     })
 }
 

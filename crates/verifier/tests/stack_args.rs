@@ -312,3 +312,16 @@ fn precision_walks_through_slots() {
     assert!(seen("frame0: regs= stack= before 5: (7a) *(u64 *)(r11 -8) = 4"), "{}", out.log);
     assert!(!out.log.contains("falling back to forcing all scalars precise"), "{}", out.log);
 }
+
+#[test]
+fn pruning_respects_no_stack_arg_load() {
+    // the call-free path reaches `l` first and leaves a checkpoint (the padding makes the walk
+    // take one); the path through the helper call must not be pruned against it (old flag
+    // clear, current flag set)
+    let pad = "r6 = 0\n".repeat(10);
+    let src = format!(
+        "call 7\n{P5}r1 = r0\n*(u64 *)(r11 -8) = 6\ncall s6\nexit\n\
+         .func s6, 6\ns6:\nif r1 > 5 goto a\n{pad}goto l\na:\ncall 7\nl:\nr0 = *(u64 *)(r11 +8)\nexit\n"
+    );
+    rejects(&run(&src), Errno::EINVAL, "r11 load must be before any r11 store or call insn");
+}
