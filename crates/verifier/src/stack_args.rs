@@ -14,6 +14,7 @@ use crate::func_info::{MAX_FUNC_ARGS, MAX_REG_ARGS, MAX_STACK_ARG_SLOTS};
 use crate::messages::Reject;
 use crate::state::{FuncState, RegState, RegType};
 use kbpf_isa::RawInsn;
+use kbpf_passes::subprogs::Subprogs;
 use kbpf_passes::{Errno, raw};
 use thiserror::Error;
 
@@ -229,41 +230,48 @@ impl Env<'_> {
         Ok(())
     }
 
-    /// A tail call reachable through a chain of frames any of which uses stack arguments.
+    /// `tail_calls are not allowed in programs with stack args` (`check_max_stack_depth`).
     fn check_stack_arg_tail_calls(&self) -> Result<(), Reject> {
-        let subs = &self.prog.info.subprogs;
-        let slots = self.prog.slots;
-        let sa = &self.search.stack_args;
-        let has_tail_call = |sp: usize| {
-            subs.list.get(sp).is_some_and(|s| {
-                slots[s.start..s.end].iter().any(|i| raw::is_helper_call(i) && i.imm == raw::FUNC_TAIL_CALL)
-            })
-        };
-        // depth-first over the static call graph; the graph is acyclic (recursion is refused
-        // earlier) and at most MAX_CALL_FRAMES deep on any accepted path
-        let mut stack = vec![(0usize, false, 1usize)];
-        let mut visited = 0usize;
-        while let Some((sp, args_on_chain, depth)) = stack.pop() {
-            visited += 1;
-            if visited > 100_000 || depth > kbpf_isa::MAX_CALL_FRAMES + 1 {
-                break;
-            }
-            let chain = args_on_chain || sa.stack_arg_cnt.get(sp).is_some_and(|&c| c != 0);
-            if chain && has_tail_call(sp) {
-                return Err(StackArgError::TailCalls.into());
-            }
-            let Some(s) = subs.list.get(sp) else { continue };
-            for (i, insn) in slots.iter().enumerate().take(s.end).skip(s.start) {
-                if raw::is_pseudo_call(insn) {
-                    let t = (i as i64 + insn.imm as i64 + 1) as usize;
-                    if let Some(callee) = subs.starting_at(t) {
-                        stack.push((callee, chain, depth + 1));
-                    }
-                }
-            }
+        let cnt = &self.search.stack_args.stack_arg_cnt;
+        if tail_call_with_stack_args(self.prog.slots, &self.prog.info.subprogs, cnt) {
+            return Err(StackArgError::TailCalls.into());
         }
         Ok(())
     }
+}
+
+/// Whether a tail call is reachable through a chain of frames (from the main program) any of
+/// which has `stack_arg_cnt != 0`.
+fn tail_call_with_stack_args(slots: &[RawInsn], subs: &Subprogs, stack_arg_cnt: &[u32]) -> bool {
+    let has_tail_call = |sp: usize| {
+        subs.list.get(sp).is_some_and(|s| {
+            slots[s.start..s.end].iter().any(|i| raw::is_helper_call(i) && i.imm == raw::FUNC_TAIL_CALL)
+        })
+    };
+    // depth-first over the static call graph; it is acyclic (recursion is refused earlier) and
+    // at most MAX_CALL_FRAMES deep on any accepted path
+    let mut stack = vec![(0usize, false, 1usize)];
+    let mut visited = 0usize;
+    while let Some((sp, args_on_chain, depth)) = stack.pop() {
+        visited += 1;
+        if visited > 100_000 || depth > kbpf_isa::MAX_CALL_FRAMES + 1 {
+            break;
+        }
+        let chain = args_on_chain || stack_arg_cnt.get(sp).is_some_and(|&c| c != 0);
+        if chain && has_tail_call(sp) {
+            return true;
+        }
+        let Some(s) = subs.list.get(sp) else { continue };
+        for (i, insn) in slots.iter().enumerate().take(s.end).skip(s.start) {
+            if raw::is_pseudo_call(insn) {
+                let t = (i as i64 + insn.imm as i64 + 1) as usize;
+                if let Some(callee) = subs.starting_at(t) {
+                    stack.push((callee, chain, depth + 1));
+                }
+            }
+        }
+    }
+    false
 }
 
 /// Visits every initialised outgoing slot of `f` (the state iterators reach slots too: null
@@ -325,5 +333,55 @@ pub(crate) fn mark_slots_precise(f: &mut FuncState) {
         if r.ty == RegType::Scalar {
             r.precise = true;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn r(code: u8, dst: u8, src: u8, off: i16, imm: i32) -> RawInsn {
+        RawInsn::new(code, dst, src, off, imm)
+    }
+
+    #[test]
+    fn tail_calls_and_stack_args() {
+        let tail = r(0x85, 0, 0, 0, raw::FUNC_TAIL_CALL);
+        let exit = r(0x95, 0, 0, 0, 0);
+        // main: call sub; tail call; exit. sub: exit
+        let p = [r(0x85, 0, 1, 0, 2), tail, exit, exit];
+        let subs = kbpf_passes::subprogs::add_subprogs(&p).unwrap();
+        assert!(!tail_call_with_stack_args(&p, &subs, &[0, 0]));
+        assert!(tail_call_with_stack_args(&p, &subs, &[1, 0]));
+        // a callee with stack args does not taint the tail call in its caller
+        assert!(!tail_call_with_stack_args(&p, &subs, &[0, 1]));
+        // main (with stack args) calls sub, which tail-calls
+        let p = [r(0x85, 0, 1, 0, 1), exit, tail, exit];
+        let subs = kbpf_passes::subprogs::add_subprogs(&p).unwrap();
+        assert!(tail_call_with_stack_args(&p, &subs, &[1, 0]));
+        assert!(tail_call_with_stack_args(&p, &subs, &[0, 1]));
+        assert!(!tail_call_with_stack_args(&p, &subs, &[0, 0]));
+    }
+
+    #[test]
+    fn argument_names() {
+        assert_eq!(arg_name(0), "R1");
+        assert_eq!(arg_name(4), "R5");
+        assert_eq!(arg_name(5), "*(R11-8)");
+        assert_eq!(arg_name(11), "*(R11-56)");
+    }
+
+    #[test]
+    fn messages_and_errnos() {
+        let e = StackArgError::WriteBeyondMax(-80);
+        assert_eq!(e.to_string(), "stack arg write offset -80 exceeds max 7 stack args");
+        assert_eq!(StackArgError::InvalidRead(8, 0).errno(), Errno::EACCES);
+        assert_eq!(StackArgError::NotInitialized(7, 1).errno(), Errno::EFAULT);
+        assert_eq!(StackArgError::TooManyParams("f".into(), 13).errno(), Errno::EFAULT);
+        assert_eq!(
+            StackArgError::UnusedSlots(0, 5, 2).to_string(),
+            "func#0 writes 5 stack arg slots, but calls only require 2"
+        );
+        assert_eq!(StackArgError::TailCalls.errno(), Errno::EINVAL);
     }
 }
