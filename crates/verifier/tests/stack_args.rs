@@ -40,6 +40,16 @@ fn table() -> Vec<KfuncDecl> {
         kfunc(104, "kaux", with(5, KfuncArgKind::ProgAux)),
         kfunc(105, "kconst", with(5, KfuncArgKind::Const)),
         kfunc(106, "kstruct", with(5, KfuncArgKind::StructPtr)),
+        kfunc(108, "kstraddle", {
+            let mut a = scalars(4);
+            a.push(KfuncArg { name: "mem".into(), kind: KfuncArgKind::Mem { size: None }, nullable: false });
+            a.push(KfuncArg {
+                name: "mem__sz".into(),
+                kind: KfuncArgKind::MemSize { constant: false },
+                nullable: false,
+            });
+            a
+        }),
         KfuncDecl { btf_id: 107, name: "kalloc".into(), args: vec![], ret: KfuncRet::Mem(8), ret_null: true },
     ]
 }
@@ -324,4 +334,25 @@ fn pruning_respects_no_stack_arg_load() {
          .func s6, 6\ns6:\nif r1 > 5 goto a\n{pad}goto l\na:\ncall 7\nl:\nr0 = *(u64 *)(r11 +8)\nexit\n"
     );
     rejects(&run(&src), Errno::EINVAL, "r11 load must be before any r11 store or call insn");
+}
+
+#[test]
+fn kfunc_mem_size_pair_straddles_the_boundary() {
+    // spec §7 #35 as written: mem = R5, mem__sz = arg6 (*(R11-8))
+    let buf = "r6 = 0\n*(u64 *)(r10 -8) = r6\n*(u64 *)(r10 -16) = r6\n";
+    let ok = format!(
+        "{buf}r1 = 1\nr2 = 2\nr3 = 3\nr4 = 4\nr5 = r10\nr5 += -16\n*(u64 *)(r11 -8) = 16\ncall kstraddle\nexit\n"
+    );
+    accepts(&run(&ok));
+    let unb = format!(
+        "call 7\nr7 = r0\nr7 >>= 1\n{buf}r1 = 1\nr2 = 2\nr3 = 3\nr4 = 4\nr5 = r10\nr5 += -16\n\
+         *(u64 *)(r11 -8) = r7\ncall kstraddle\nexit\n"
+    );
+    let out = run(&unb);
+    rejects(&out, Errno::EACCES, "R5 and *(R11-8) memory, len pair leads to invalid memory access");
+    assert!(
+        out.log.contains("*(R11-8) unbounded memory access, use 'var &= const' or 'if (var < const)'\n"),
+        "{}",
+        out.log
+    );
 }
