@@ -6,9 +6,14 @@
 //! # retval: 21                | # error: callee expects 7 args, stack arg1 is not initialized
 //! # kernel-compat-interp: MSG   (the interpreter in kernel-compatible mode refuses with MSG)
 //! # log: TEXT                   (the verifier log contains TEXT)
+//! # non-jit: MSG                (verifying for a non-JIT target, like the kernel's interpreter,
+//!                                refuses with MSG)
 //! ```
 //!
 //! Accepted cases run on the interpreter and the host JIT and must return `retval` on both.
+//! Every case is also verified with `kbpf::verify_module` (the module's `.func` prototypes and
+//! the test kfunc set): verdict, errno and the error line (`# error:`) or a log line (`# log:`)
+//! must match.
 
 use std::path::{Path, PathBuf};
 
@@ -24,6 +29,7 @@ struct Expect {
     error: Option<String>,
     log: Vec<String>,
     kernel_compat_interp: Option<String>,
+    non_jit: Option<String>,
 }
 
 fn parse_expect(text: &str) -> Expect {
@@ -45,6 +51,7 @@ fn parse_expect(text: &str) -> Expect {
             "error" => e.error = Some(value),
             "log" => e.log.push(value),
             "kernel-compat-interp" => e.kernel_compat_interp = Some(value),
+            "non-jit" => e.non_jit = Some(value),
             _ => {}
         }
     }
@@ -91,4 +98,56 @@ fn accepted_scenarios_run_on_every_engine() {
         ran += 1;
     }
     assert!(ran >= 12, "only {ran} accepted scenarios ran");
+}
+
+#[test]
+fn every_scenario_verifies_as_expected() {
+    let registry = profiles::testmod();
+    let mut failures = Vec::new();
+    let mut checked = 0;
+    for path in cases() {
+        let text = std::fs::read_to_string(&path).unwrap();
+        let exp = parse_expect(&text);
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        let m = kbpf::read_module(&path, SourceKind::Asm, &registry, None)
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        let opts = kbpf::verifier::VerifyOptions { log_level: 1, ..Default::default() };
+        let out = kbpf::verify_module(&m, opts);
+        checked += 1;
+        let got_errno = out.error.as_ref().map(|e| format!("{:?}", e.errno()));
+        let got_msg = out.error.as_ref().map(|e| e.message().to_string());
+        if out.accepted != exp.accept {
+            failures.push(format!("{name}: verdict accepted={} ({got_msg:?})", out.accepted));
+            continue;
+        }
+        if !exp.accept && got_errno != exp.errno {
+            failures.push(format!("{name}: errno {got_errno:?}, want {:?} ({got_msg:?})", exp.errno));
+        }
+        if let Some(want) = &exp.error
+            && got_msg.as_deref() != Some(want.as_str())
+        {
+            failures.push(format!("{name}: error {got_msg:?}, want {want:?}"));
+        }
+        for line in &exp.log {
+            if !out.log.lines().any(|l| l.contains(line.as_str())) {
+                failures.push(format!("{name}: log lacks {line:?}"));
+            }
+        }
+        // kernel-compatible verification for the interpreter refuses with the same message
+        if let Some(msg) = exp.kernel_compat_interp.as_ref().or(exp.non_jit.as_ref()) {
+            let opts = kbpf::verifier::VerifyOptions { jit: false, ..Default::default() };
+            let out = kbpf::verify_module(&m, opts);
+            let got = out.error.as_ref().map(|e| e.message().to_string());
+            if got.as_deref() != Some(msg.as_str()) {
+                failures.push(format!("{name}: non-JIT verification gave {got:?}, want {msg:?}"));
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {checked} scenarios disagree:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+    assert!(checked >= 29, "only {checked} scenarios");
 }

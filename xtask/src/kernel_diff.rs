@@ -41,6 +41,8 @@ pub fn options(case: &Case, log_level: u32) -> VerifyOptions {
             })
             .collect(),
         gpl: case.license.contains("GPL"),
+        // the captured kernel (6.18) predates the stack-argument series
+        stack_args: false,
         ..VerifyOptions::default()
     }
 }

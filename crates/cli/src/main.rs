@@ -168,6 +168,12 @@ enum Cmd {
         /// Helpers and kfuncs the program may call.
         #[arg(long, value_enum, default_value = "testmod")]
         profile: ProfileArg,
+        /// Engine the program is bound for (default: a JIT, like a kernel with the JIT on).
+        #[arg(long, value_enum)]
+        engine: Option<EngineArg>,
+        /// With `--engine interp`: refuse what the kernel's interpreter refuses (stack args).
+        #[arg(long)]
+        kernel_compat: bool,
     },
     /// List the helpers and kfuncs of a profile with their ids and prototypes.
     Kfuncs {
@@ -276,13 +282,25 @@ fn main() -> ExitCode {
                 }
             }
         }
-        Cmd::Verify { file, prog_type, ctx_size, log_level, format, input, profile } => {
+        Cmd::Verify {
+            file,
+            prog_type,
+            ctx_size,
+            log_level,
+            format,
+            input,
+            profile,
+            engine,
+            kernel_compat,
+        } => {
             let Some(pt) = verify::prog_type(&prog_type, ctx_size) else {
                 return fail(format_args!(
                     "unknown --prog-type {prog_type:?} (socket_filter, xdp, syscall, mem)"
                 ));
             };
-            let opts = kbpf::verifier::VerifyOptions { prog_type: pt, log_level, ..Default::default() };
+            // only the kernel-compatible interpreter is a non-JIT target; kbpf's runs stack args
+            let jit = !(kernel_compat && matches!(engine, Some(EngineArg::Interp)));
+            let opts = kbpf::verifier::VerifyOptions { prog_type: pt, log_level, jit, ..Default::default() };
             let format = match format {
                 OutFormat::Text => verify::Format::Text,
                 OutFormat::Json => verify::Format::Json,

@@ -31,10 +31,11 @@ pub enum Format {
 pub fn run(
     file: &Path,
     kind: SourceKind,
-    opts: VerifyOptions,
+    mut opts: VerifyOptions,
     format: Format,
     registry: &Registry,
 ) -> ExitCode {
+    opts.kfuncs = kbpf::kfunc_table(registry);
     let outcome = match kind {
         SourceKind::Bin | SourceKind::Hex => match kbpf::read_raw_slots(file, kind) {
             Ok(slots) => kbpf::verifier::verify(&slots, &opts),

@@ -1,7 +1,10 @@
 //! Verification of a [`Module`]: the facts beside the instructions (maps, license) become
 //! verifier options.
 
-use kbpf_verifier::{MapDef, MapKind, VerifyOptions, VerifyOutcome};
+use kbpf_kfunc::{ArgKind, FuncKind, Registry, RetKind};
+use kbpf_verifier::{
+    KfuncArg, KfuncArgKind, KfuncDecl, KfuncRet, MapDef, MapKind, VerifyOptions, VerifyOutcome,
+};
 
 use crate::source::Module;
 
@@ -9,9 +12,60 @@ use crate::source::Module;
 const BPF_MAP_TYPE_HASH: u32 = 1;
 const BPF_MAP_TYPE_ARRAY: u32 = 2;
 
+/// The verifier's view of the kfuncs of `registry` (prototype kinds, BTF ids).
+pub fn kfunc_table(registry: &Registry) -> Vec<KfuncDecl> {
+    let mut v: Vec<KfuncDecl> = registry
+        .iter()
+        .filter(|d| d.kind == FuncKind::Kfunc)
+        .map(|d| KfuncDecl {
+            btf_id: d.id,
+            name: d.name.clone(),
+            args: d
+                .proto
+                .args
+                .iter()
+                .map(|a| KfuncArg {
+                    name: a.name.clone(),
+                    kind: match &a.kind {
+                        ArgKind::Scalar => KfuncArgKind::Scalar,
+                        ArgKind::Const => KfuncArgKind::Const,
+                        ArgKind::MemSize { constant } => KfuncArgKind::MemSize { constant: *constant },
+                        ArgKind::Mem { size, .. } => KfuncArgKind::Mem { size: *size },
+                        ArgKind::Ctx => KfuncArgKind::Ctx,
+                        ArgKind::BtfId(_) => KfuncArgKind::StructPtr,
+                        ArgKind::Arena => KfuncArgKind::Arena,
+                        ArgKind::ProgAux => KfuncArgKind::ProgAux,
+                        ArgKind::Ignored => KfuncArgKind::Ignored,
+                        other => KfuncArgKind::Unmodelled(format!("{other:?}")),
+                    },
+                    nullable: a.nullable,
+                })
+                .collect(),
+            ret: match &d.proto.ret {
+                None | Some(RetKind::Void) => KfuncRet::Void,
+                Some(RetKind::Scalar) => KfuncRet::Scalar,
+                Some(RetKind::Mem(n)) => KfuncRet::Mem(*n),
+                Some(RetKind::BtfId(t)) => KfuncRet::Object(t.clone()),
+                Some(RetKind::MapValue) => KfuncRet::Object("map value".into()),
+            },
+            ret_null: d.proto.flags.contains(kbpf_kfunc::KfuncFlags::RET_NULL),
+        })
+        .collect();
+    v.sort_by_key(|k| k.btf_id);
+    v
+}
+
 /// Verifies `module` with `opts`, adding the module's maps (by index, as the ELF loader numbers
-/// them) and its license.
+/// them), its license, its function prototypes (`.func` / BTF func_info) and, when `opts`
+/// names no kfuncs, the prototypes of the test kfunc set (`profiles::testmod()`), which is
+/// what the CLI and the scenario suite register.
 pub fn verify_module(module: &Module, mut opts: VerifyOptions) -> VerifyOutcome {
+    if opts.funcs.is_empty() {
+        opts.funcs = module.funcs.clone();
+    }
+    if opts.kfuncs.is_empty() {
+        opts.kfuncs = kfunc_table(&kbpf_kfunc::profiles::testmod());
+    }
     for (i, m) in module.maps.iter().enumerate() {
         let kind = match m.map_type {
             BPF_MAP_TYPE_ARRAY => MapKind::Array,

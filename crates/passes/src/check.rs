@@ -42,8 +42,19 @@ impl Resolver for NoMaps {
     }
 }
 
-/// Checks every slot in order, stopping at the first rejection.
+/// Checks every slot in order, stopping at the first rejection (with the stack-argument ABI).
 pub fn check_and_resolve_insns(slots: &[RawInsn], resolver: &mut dyn Resolver) -> Result<(), PassError> {
+    check_and_resolve_insns_abi(slots, resolver, true)
+}
+
+/// [`check_and_resolve_insns`]; `stack_args` = the stack-argument ABI's up-front register check
+/// (`R%d is invalid` for every r11 use outside the stack-arg forms). Without it (Linux 6.18
+/// before the series) register numbers are checked only when the walk reaches them.
+pub fn check_and_resolve_insns_abi(
+    slots: &[RawInsn],
+    resolver: &mut dyn Resolver,
+    stack_args: bool,
+) -> Result<(), PassError> {
     let n = slots.len();
     let mut i = 0;
     while i < n {
@@ -78,6 +89,9 @@ pub fn check_and_resolve_insns(slots: &[RawInsn], resolver: &mut dyn Resolver) -
         }
         if !raw::opcode_in_table(insn.code) {
             return Err(PassError::new(i, K::UnknownOpcode(insn.code)));
+        }
+        if stack_args {
+            crate::stack_arg::check_regs(i, insn)?;
         }
         i += 1;
     }

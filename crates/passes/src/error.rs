@@ -113,6 +113,9 @@ pub enum PassErrorKind {
     /// Recursion through direct calls.
     #[error("recursive call from {0}")]
     Recursive(String),
+    /// A register number above r10 outside the stack-argument forms.
+    #[error("R{0} is invalid")]
+    RegInvalid(u8),
     /// Internal consistency failure.
     #[error("verifier bug: {0}")]
     Bug(&'static str),

@@ -17,6 +17,8 @@ pub mod liveness;
 pub mod postorder;
 pub mod raw;
 pub mod scc;
+pub mod stack_arg;
+pub mod stack_liveness;
 pub mod subprogs;
 pub mod successors;
 
@@ -37,6 +39,8 @@ pub struct StaticInfo {
     pub scc: Vec<u32>,
     /// Registers live before each instruction.
     pub live_regs: Vec<u16>,
+    /// Stack slots (of the instruction's own frame) live before each instruction.
+    pub live_stack: Vec<u64>,
 }
 
 /// Runs the passes in the kernel's order, stopping at the first error.
@@ -48,12 +52,25 @@ pub fn run_static_passes(
     resolver: &mut dyn check::Resolver,
     helper_args: &dyn Fn(i32) -> Option<u8>,
 ) -> Result<StaticInfo, PassError> {
+    run_static_passes_abi(slots, privileged, true, resolver, helper_args)
+}
+
+/// [`run_static_passes`] with the stack-argument ABI on or off (see
+/// [`check::check_and_resolve_insns_abi`]).
+pub fn run_static_passes_abi(
+    slots: &[RawInsn],
+    privileged: bool,
+    stack_args: bool,
+    resolver: &mut dyn check::Resolver,
+    helper_args: &dyn Fn(i32) -> Option<u8>,
+) -> Result<StaticInfo, PassError> {
     let mut subprogs = subprogs::add_subprogs(slots)?;
     subprogs::check_subprogs(slots, &mut subprogs)?;
-    check::check_and_resolve_insns(slots, resolver)?;
+    check::check_and_resolve_insns_abi(slots, resolver, stack_args)?;
     let cfg = cfg::check_cfg(slots, privileged)?;
     let postorder = postorder::compute_postorder(slots, &subprogs);
     let scc = scc::compute_scc(slots);
     let live_regs = liveness::compute_live_registers(slots, &postorder, helper_args);
-    Ok(StaticInfo { subprogs, cfg, postorder, scc, live_regs })
+    let live_stack = stack_liveness::compute_stack_liveness(slots, &postorder, &subprogs);
+    Ok(StaticInfo { subprogs, cfg, postorder, scc, live_regs, live_stack })
 }

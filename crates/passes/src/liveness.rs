@@ -99,6 +99,12 @@ pub fn insn_use_def(insn: &RawInsn, helper_args: &dyn Fn(i32) -> Option<u8>) -> 
         },
         _ => {}
     }
+    if crate::stack_arg::is_stack_arg_insn(insn) {
+        // r11 is an addressing base, never a live value
+        let params = !(1u16 << crate::stack_arg::REG_PARAMS);
+        u &= params;
+        d &= params;
+    }
     UseDef { uses: u, defs: d }
 }
 
@@ -198,6 +204,11 @@ mod tests {
         assert_eq!(insn_use_def(&call, &|_| Some(2)).uses, 0b110);
         assert_eq!(insn_use_def(&call, &|_| None).uses, 0b111110);
         assert_eq!(insn_use_def(&RawInsn::new(0x85, 0, 1, 0, 1), &|_| None).uses, 0b111110);
+        // stack-arg forms never make r11 live
+        assert_eq!(insn_use_def(&RawInsn::new(0x7b, 11, 1, -8, 0), &|_| None).uses, 0b10);
+        let ld = insn_use_def(&RawInsn::new(0x79, 3, 11, 8, 0), &|_| None);
+        assert_eq!((ld.uses, ld.defs), (0, 0b1000));
+        assert_eq!(insn_use_def(&RawInsn::new(0x7a, 11, 0, -8, 1), &|_| None).uses, 0);
         let ldabs = RawInsn::new(0x30, 0, 0, 0, 1);
         assert_eq!(insn_use_def(&ldabs, &|_| None).uses, 0xffff);
     }

@@ -39,7 +39,13 @@ fn main() {
             }
         }
     }
-    let opts = VerifyOptions { prog_type, log_level: a[2].parse().unwrap_or(1), maps, ..Default::default() };
+    let opts = VerifyOptions {
+        prog_type,
+        log_level: a[2].parse().unwrap_or(1),
+        maps,
+        log_size: Some(1 << 22),
+        ..Default::default()
+    };
     let out = verify(&slots, &opts);
     println!(
         "{} {}",

@@ -49,11 +49,9 @@ impl Env<'_> {
     }
 
     fn assign_scalar_id_before_mov(&mut self, r: usize) {
-        let reg = &self.cur.cur().regs[r];
-        if reg.ty == RegType::Scalar && reg.id == 0 && !reg.var_off.is_const() {
-            let id = self.new_id();
-            self.cur.cur_mut().regs[r].id = id;
-        }
+        let mut id_gen = self.search.id_gen;
+        assign_scalar_id(&mut self.cur.cur_mut().regs[r], &mut id_gen);
+        self.search.id_gen = id_gen;
     }
 
     /// `check_alu_op`.
@@ -231,14 +229,30 @@ impl Env<'_> {
         };
         let mut nd = dst;
         scalar_alu(&mut nd, &src, op, alu32, None);
-        if self.prog.opts.privileged && op == aop::ADD && !alu32 && nd.id != 0 && src.is_scalar_const64() {
-            let val = src.var_off.value;
-            if nd.id & ADD_CONST != 0 || val > i32::MAX as u64 {
-                nd.off = 0;
-                nd.id = 0;
+        if self.prog.opts.privileged
+            && (op == aop::ADD || op == aop::SUB)
+            && !alu32
+            && nd.id != 0
+            && src.is_scalar_const64()
+        {
+            // linked scalars: remember `dst = base + off` for sync_linked_regs()
+            let sv = src.var_off.value as i64;
+            let off = if sv < i32::MIN as i64 || sv > i32::MAX as i64 {
+                None
+            } else if op == aop::SUB {
+                (sv as i32).checked_neg()
             } else {
-                nd.id |= ADD_CONST;
-                nd.off = val as i32;
+                Some(sv as i32)
+            };
+            match off {
+                Some(off) if nd.id & ADD_CONST == 0 => {
+                    nd.id |= ADD_CONST;
+                    nd.off = off;
+                }
+                _ => {
+                    nd.off = 0;
+                    nd.id = 0;
+                }
             }
         } else {
             nd.id = 0;
@@ -478,6 +492,22 @@ impl Env<'_> {
             return Err(Reject::VarCtxAccess(ty, reg.var_off.to_string()));
         }
         Ok(())
+    }
+}
+
+/// `assign_scalar_id_before_mov`: give `reg` an id so a copy stays linked to it; an existing
+/// `base + off` link is dropped first.
+pub(crate) fn assign_scalar_id(reg: &mut RegState, id_gen: &mut u32) {
+    if reg.ty != RegType::Scalar {
+        return;
+    }
+    if reg.id & ADD_CONST != 0 {
+        reg.id = 0;
+        reg.off = 0;
+    }
+    if reg.id == 0 && !reg.var_off.is_const() {
+        *id_gen += 1;
+        reg.id = *id_gen;
     }
 }
 

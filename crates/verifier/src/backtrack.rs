@@ -13,11 +13,15 @@ struct Bt {
     frame: usize,
     regs: Vec<u32>,
     stack: Vec<u64>,
+    /// Outgoing stack-argument slots per frame (`stack_arg_masks`).
+    sa: Vec<u8>,
 }
 
 impl Bt {
     fn empty(&self) -> bool {
-        self.regs.iter().all(|m| *m == 0) && self.stack.iter().all(|m| *m == 0)
+        self.regs.iter().all(|m| *m == 0)
+            && self.stack.iter().all(|m| *m == 0)
+            && self.sa.iter().all(|m| *m == 0)
     }
     fn reg(&self, r: u8) -> bool {
         self.regs[self.frame] & (1 << r) != 0
@@ -44,6 +48,29 @@ fn fmt_stack(m: u64) -> String {
     (0..64).filter(|i| m & (1 << i) != 0).map(|i| format!("-{}", (i + 1) * 8)).collect::<Vec<_>>().join(",")
 }
 
+/// `bt_sync_linked_regs`: if any linked scalar needs precision, all of them do.
+fn bt_sync_linked(bt: &mut Bt, hist: &Option<HistEntry>) {
+    let Some(h) = hist else { return };
+    let links = &h.linked[..h.nlinked as usize];
+    let is_set = |bt: &Bt, &(fr, is_reg, n): &(u8, bool, u8)| {
+        let fr = fr as usize;
+        fr < bt.regs.len() && if is_reg { bt.regs[fr] & (1 << n) != 0 } else { bt.stack[fr] & (1 << n) != 0 }
+    };
+    if !links.iter().any(|e| is_set(bt, e)) {
+        return;
+    }
+    for &(fr, is_reg, n) in links {
+        let fr = fr as usize;
+        if fr < bt.regs.len() {
+            if is_reg {
+                bt.regs[fr] |= 1 << n;
+            } else {
+                bt.stack[fr] |= 1 << n;
+            }
+        }
+    }
+}
+
 fn hist_for(hist: &[HistEntry], cnt: usize, idx: usize) -> Option<HistEntry> {
     if cnt > 0 && hist[cnt - 1].idx == idx { Some(hist[cnt - 1]) } else { None }
 }
@@ -51,8 +78,14 @@ fn hist_for(hist: &[HistEntry], cnt: usize, idx: usize) -> Option<HistEntry> {
 impl Env<'_> {
     /// Records a history entry for the instruction being processed (merged per instruction).
     pub(crate) fn push_hist(&mut self, stack: Option<(u32, u32)>) {
+        self.push_hist_linked(stack, &[]);
+    }
+
+    /// Records a history entry, optionally with the linked scalars of a conditional jump.
+    pub(crate) fn push_hist_linked(&mut self, stack: Option<(u32, u32)>, linked: &[(u8, bool, u8)]) {
         let idx = self.cur.insn_idx;
         let prev = self.search.prev_insn_idx;
+        let n = linked.len().min(6);
         if self.search.hist_insn == Some(idx)
             && let Some(last) = self.cur.jmp_history.last_mut()
             && last.idx == idx
@@ -60,9 +93,15 @@ impl Env<'_> {
             if stack.is_some() {
                 last.stack = stack;
             }
+            if n > 0 {
+                last.linked[..n].copy_from_slice(&linked[..n]);
+                last.nlinked = n as u8;
+            }
             return;
         }
-        self.cur.jmp_history.push(HistEntry { idx, prev_idx: prev, stack });
+        let mut e = HistEntry { idx, prev_idx: prev, stack, linked: [(0, false, 0); 6], nlinked: n as u8 };
+        e.linked[..n].copy_from_slice(&linked[..n]);
+        self.cur.jmp_history.push(e);
         self.search.hist_insn = Some(idx);
     }
 
@@ -80,8 +119,28 @@ impl Env<'_> {
                 fmt_stack(bt.stack[bt.frame])
             ));
         }
+        bt_sync_linked(bt, &hist);
         let (d, s) = (insn.dst, insn.src);
         let op = raw::op(&insn);
+        let step = self.backtrack_insn_inner(idx, subseq, hist, bt, insn, d, s, op);
+        if matches!(step, Step::Ok) {
+            bt_sync_linked(bt, &hist);
+        }
+        step
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn backtrack_insn_inner(
+        &mut self,
+        _idx: usize,
+        subseq: i64,
+        hist: Option<HistEntry>,
+        bt: &mut Bt,
+        insn: kbpf_isa::RawInsn,
+        d: u8,
+        s: u8,
+        op: u8,
+    ) -> Step {
         match raw::class(&insn) {
             raw::CLASS_ALU | raw::CLASS_ALU64 => {
                 if d > 10 || !bt.reg(d) {
@@ -104,23 +163,37 @@ impl Env<'_> {
                     return Step::Ok;
                 }
                 bt.clear(d);
-                if let Some((fr, spi)) = hist.and_then(|h| h.stack) {
-                    if let Some(m) = bt.stack.get_mut(fr as usize) {
-                        *m |= 1 << spi.min(63);
-                    }
+                if self.prog.opts.stack_args && kbpf_passes::stack_arg::is_stack_arg_ldx(&insn) {
+                    // an incoming load: the slot lives in the caller's frame
+                    let Some(caller) = bt.frame.checked_sub(1) else { return Step::Bug };
+                    bt.sa[caller] |= crate::stack_args::slot_bit(&insn);
+                    return Step::Ok;
+                }
+                if let Some((fr, spi)) = hist.and_then(|h| h.stack)
+                    && let Some(m) = bt.stack.get_mut(fr as usize)
+                {
+                    *m |= 1 << spi.min(63);
                 }
             }
             raw::CLASS_STX | raw::CLASS_ST => {
-                if raw::class(&insn) == raw::CLASS_STX && raw::mode(&insn) == 0xc0 {
-                    if insn.imm == 0x100 {
-                        if d <= 10 && bt.reg(d) {
-                            bt.clear(d);
-                        }
-                        return Step::Ok;
+                if raw::class(&insn) == raw::CLASS_STX && raw::mode(&insn) == 0xc0 && insn.imm == 0x100 {
+                    if d <= 10 && bt.reg(d) {
+                        bt.clear(d);
                     }
+                    return Step::Ok;
                 }
                 if d <= 10 && bt.reg(d) {
                     return Step::NotSupp;
+                }
+                if self.prog.opts.stack_args && crate::stack_args::is_outgoing_store(&insn) {
+                    let bit = crate::stack_args::slot_bit(&insn);
+                    if bt.sa[bt.frame] & bit != 0 {
+                        bt.sa[bt.frame] &= !bit;
+                        if raw::class(&insn) == raw::CLASS_STX && s <= 10 {
+                            bt.set(s);
+                        }
+                    }
+                    return Step::Ok;
                 }
                 let Some((fr, spi)) = hist.and_then(|h| h.stack) else { return Step::Ok };
                 let Some(m) = bt.stack.get_mut(fr as usize) else { return Step::Ok };
@@ -134,7 +207,8 @@ impl Env<'_> {
             }
             raw::CLASS_JMP | raw::CLASS_JMP32 => {
                 if raw::is_pseudo_call(&insn) {
-                    if bt.regs[bt.frame] & !0x3e != 0 || bt.stack[bt.frame] != 0 {
+                    // "static subprog leftover stack arg slots" is the sa[] part
+                    if bt.regs[bt.frame] & !0x3e != 0 || bt.stack[bt.frame] != 0 || bt.sa[bt.frame] != 0 {
                         return Step::Bug;
                     }
                     if bt.frame == 0 {
@@ -167,11 +241,14 @@ impl Env<'_> {
                     if bt.regs[bt.frame] & 0x3e != 0 {
                         return Step::Bug;
                     }
-                } else if raw::src_is_reg(&insn) && op != raw::jop::JA {
-                    if d <= 10 && s <= 10 && (bt.reg(d) || bt.reg(s)) {
-                        bt.set(s);
-                        bt.set(d);
-                    }
+                } else if raw::src_is_reg(&insn)
+                    && op != raw::jop::JA
+                    && d <= 10
+                    && s <= 10
+                    && (bt.reg(d) || bt.reg(s))
+                {
+                    bt.set(s);
+                    bt.set(d);
                 }
             }
             _ => {
@@ -196,8 +273,72 @@ impl Env<'_> {
             return;
         }
         let nframes = self.cur.frames.len();
-        let mut bt = Bt { frame: nframes - 1, regs: vec![0; nframes], stack: vec![0; nframes] };
+        let mut bt =
+            Bt { frame: nframes - 1, regs: vec![0; nframes], stack: vec![0; nframes], sa: vec![0; nframes] };
         bt.set(regno);
+        self.backtrack(bt);
+    }
+
+    /// `propagate_precision`: everything precise in checkpoint `old` must be precise along the
+    /// current path too. Returns whether any ancestor changed.
+    pub(crate) fn propagate_precision(&mut self, old: &VerifierState) -> bool {
+        if !self.prog.opts.privileged {
+            return false;
+        }
+        let nframes = self.cur.frames.len();
+        let mut bt =
+            Bt { frame: nframes - 1, regs: vec![0; nframes], stack: vec![0; nframes], sa: vec![0; nframes] };
+        for (fr, f) in old.frames.iter().enumerate().take(nframes) {
+            let mut first = true;
+            for (r, reg) in f.regs.iter().enumerate().take(10) {
+                if reg.ty != RegType::Scalar || !reg.precise {
+                    continue;
+                }
+                bt.regs[fr] |= 1 << r;
+                if self.log.verbose2() {
+                    if first {
+                        self.log.put(&format!("frame {fr}: propagating r{r}"));
+                        first = false;
+                    } else {
+                        self.log.put(&format!(",r{r}"));
+                    }
+                }
+            }
+            bt.sa[fr] |= crate::stack_args::precise_slots(f);
+            for (spi, s) in f.stack.iter().enumerate().take(64) {
+                if !(s.is_spill() && s.spilled.ty == RegType::Scalar && s.spilled.precise) {
+                    continue;
+                }
+                bt.stack[fr] |= 1 << spi;
+                if self.log.verbose2() {
+                    let off = -((spi as i64 + 1) * 8);
+                    if first {
+                        self.log.put(&format!("frame {fr}: propagating fp{off}"));
+                        first = false;
+                    } else {
+                        self.log.put(&format!(",fp{off}"));
+                    }
+                }
+            }
+            if !first && self.log.verbose2() {
+                self.log.put("\n");
+            }
+        }
+        if bt.empty() {
+            return false;
+        }
+        self.backtrack(bt)
+    }
+
+    /// `mark_stack_arg_precision`: outgoing slot `spi` of the current frame needs precision.
+    pub(crate) fn mark_stack_arg_precision(&mut self, spi: usize) {
+        if !self.prog.opts.privileged || spi >= crate::func_info::MAX_STACK_ARG_SLOTS {
+            return;
+        }
+        let nframes = self.cur.frames.len();
+        let mut bt =
+            Bt { frame: nframes - 1, regs: vec![0; nframes], stack: vec![0; nframes], sa: vec![0; nframes] };
+        bt.sa[nframes - 1] |= 1 << spi;
         self.backtrack(bt);
     }
 
@@ -207,14 +348,16 @@ impl Env<'_> {
             return;
         }
         let nframes = self.cur.frames.len();
-        let mut bt = Bt { frame: nframes - 1, regs: vec![0; nframes], stack: vec![0; nframes] };
+        let mut bt =
+            Bt { frame: nframes - 1, regs: vec![0; nframes], stack: vec![0; nframes], sa: vec![0; nframes] };
         if fr < nframes && spi < 64 {
             bt.stack[fr] |= 1 << spi;
             self.backtrack(bt);
         }
     }
 
-    fn backtrack(&mut self, mut bt: Bt) {
+    fn backtrack(&mut self, mut bt: Bt) -> bool {
+        let mut changed = false;
         // the current state is walked from its history; ancestors are checkpoints in the arena
         let mut st_hist: Vec<HistEntry> = self.cur.jmp_history.clone();
         let mut first_idx = self.cur.first_insn_idx;
@@ -234,7 +377,7 @@ impl Env<'_> {
             loop {
                 if i < 0 || i as usize >= self.prog.slots.len() {
                     self.mark_all_precise();
-                    return;
+                    return true;
                 }
                 if skip_first {
                     skip_first = false;
@@ -244,12 +387,12 @@ impl Env<'_> {
                         Step::Ok => {}
                         Step::NotSupp | Step::Bug => {
                             self.mark_all_precise();
-                            return;
+                            return true;
                         }
                     }
                 }
                 if bt.empty() {
-                    return;
+                    return changed;
                 }
                 subseq = i;
                 // get_prev_insn_idx
@@ -278,8 +421,10 @@ impl Env<'_> {
                         bt.regs[fr] &= !(1 << r);
                     } else {
                         reg.precise = true;
+                        changed = true;
                     }
                 }
+                changed |= crate::stack_args::mark_parent_slots(func, &mut bt.sa[fr]);
                 for spi in 0..64 {
                     if bt.stack[fr] & (1 << spi) == 0 {
                         continue;
@@ -290,6 +435,7 @@ impl Env<'_> {
                                 bt.stack[fr] &= !(1 << spi);
                             } else {
                                 slot.spilled.precise = true;
+                                changed = true;
                             }
                         }
                         _ => bt.stack[fr] &= !(1 << spi),
@@ -309,7 +455,7 @@ impl Env<'_> {
                 }
             }
             if bt.empty() {
-                return;
+                return changed;
             }
             let st = &self.search.arena[p].st;
             subseq = first_idx as i64;
@@ -320,28 +466,51 @@ impl Env<'_> {
         }
         if !bt.empty() {
             self.mark_all_precise();
+            changed = true;
         }
+        changed
     }
 
-    /// Fallback: every scalar in every ancestor checkpoint becomes precise.
-    fn mark_all_precise(&mut self) {
+    /// Fallback: every scalar in every ancestor checkpoint becomes precise
+    /// (`mark_all_scalars_precise`).
+    pub(crate) fn mark_all_precise(&mut self) {
+        let v2 = self.log.verbose2();
+        let mut text = String::new();
+        if v2 {
+            text.push_str(&format!(
+                "mark_precise: frame{}: falling back to forcing all scalars precise\n",
+                self.cur.curframe()
+            ));
+        }
         let mut p = self.cur.parent;
         while let Some(i) = p {
             let Some(cp) = self.search.arena.get_mut(i) else { break };
-            for f in cp.st.frames.iter_mut() {
-                for r in f.regs.iter_mut() {
-                    if r.ty == RegType::Scalar {
+            for (fi, f) in cp.st.frames.iter_mut().enumerate() {
+                crate::stack_args::mark_slots_precise(f);
+                for (ri, r) in f.regs.iter_mut().enumerate().take(10) {
+                    if r.ty == RegType::Scalar && !r.precise {
                         r.precise = true;
+                        if v2 {
+                            text.push_str(&format!(
+                                "force_precise: frame{fi}: forcing r{ri} to be precise\n"
+                            ));
+                        }
                     }
                 }
-                for s in f.stack.iter_mut() {
-                    if s.is_spill() && s.spilled.ty == RegType::Scalar {
+                for (si, s) in f.stack.iter_mut().enumerate() {
+                    if s.is_spill() && s.spilled.ty == RegType::Scalar && !s.spilled.precise {
                         s.spilled.precise = true;
+                        if v2 {
+                            let off = -((si as i64 + 1) * SLOT as i64);
+                            text.push_str(&format!(
+                                "force_precise: frame{fi}: forcing fp{off} to be precise\n"
+                            ));
+                        }
                     }
                 }
             }
             p = cp.st.parent;
         }
-        let _ = SLOT;
+        self.log.put(&text);
     }
 }

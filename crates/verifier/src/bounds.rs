@@ -49,6 +49,18 @@ impl RegState {
         self.smax = self.smax.min((t.value | (t.mask & (i64::MAX as u64))) as i64);
         self.umin = self.umin.max(t.value);
         self.umax = self.umax.min(t.value | t.mask);
+        // collapse to a constant when the u64 range and the tnum share exactly one value
+        let next = t.step(self.umin);
+        let umin_in = (self.umin & !t.mask) == t.value;
+        let tmax = t.value | t.mask;
+        if umin_in && next > self.umax {
+            let v = self.umin;
+            self.mark_known_value(v);
+        } else if !umin_in && next == tmax {
+            self.mark_known_value(tmax);
+        } else if !umin_in && next <= self.umax && t.step(next) > self.umax {
+            self.mark_known_value(next);
+        }
     }
 
     /// Tighten ranges from the tnum (`__update_reg_bounds`).

@@ -360,6 +360,56 @@ pub fn refine_cond_op(r1: &mut RegState, r2: &mut RegState, op: u8, w32: bool) {
     }
 }
 
+/// `collect_linked_regs`: every live scalar register or spilled scalar with this base id.
+fn collect_linked_regs(st: &VerifierState, id: u32, live: u16, out: &mut Vec<(u8, bool, u8)>) {
+    let base = id & !crate::ADD_CONST;
+    let cf = st.curframe();
+    for fi in (0..=cf).rev() {
+        let f = &st.frames[fi];
+        for (ri, r) in f.regs.iter().enumerate().take(10) {
+            if fi == cf && live & (1 << ri) == 0 {
+                continue;
+            }
+            if r.ty == RegType::Scalar && (r.id & !crate::ADD_CONST) == base {
+                out.push((fi as u8, true, ri as u8));
+            }
+        }
+        for (si, sl) in f.stack.iter().enumerate().take(64) {
+            if sl.is_spill()
+                && sl.spilled.ty == RegType::Scalar
+                && (sl.spilled.id & !crate::ADD_CONST) == base
+            {
+                out.push((fi as u8, false, si as u8));
+            }
+        }
+    }
+}
+
+/// `regs_refine_cond_op(reg, reg, ...)` where both operands are the same register.
+fn aliased_refine(orig: &RegState, op: u8, w32: bool) -> RegState {
+    let mut a = orig.clone();
+    let mut b = orig.clone();
+    refine_cond_op(&mut a, &mut b, op, w32);
+    let mut m = orig.clone();
+    macro_rules! pick {
+        ($f:ident) => {
+            m.$f = if a.$f != orig.$f { a.$f } else { b.$f };
+        };
+    }
+    pick!(umin);
+    pick!(umax);
+    pick!(smin);
+    pick!(smax);
+    pick!(u32_min);
+    pick!(u32_max);
+    pick!(s32_min);
+    pick!(s32_max);
+    pick!(var_off);
+    m.bounds_sync();
+    m.bounds_sync();
+    m
+}
+
 fn for_each_reg(st: &mut VerifierState, mut f: impl FnMut(&mut RegState)) {
     for fr in st.frames.iter_mut() {
         for r in fr.regs.iter_mut() {
@@ -370,6 +420,7 @@ fn for_each_reg(st: &mut VerifierState, mut f: impl FnMut(&mut RegState)) {
                 f(&mut s.spilled);
             }
         }
+        crate::stack_args::for_each_slot(fr, &mut f);
     }
 }
 
@@ -436,9 +487,15 @@ impl Env<'_> {
                     kbpf_passes::Errno::EINVAL,
                 ));
             }
+            let prev = self.find_prev_entry(idx);
             let p = self.push_stack(idx + 1, idx)?;
+            let id_gen = self.search.id_gen;
+            let prev_st = prev.map(|i| self.search.arena[i].st.clone());
             if let Some(q) = self.search.pending.get_mut(p) {
                 q.st.may_goto_depth += 1;
+                if let Some(old) = prev_st {
+                    crate::states::widen_imprecise_scalars(&old, &mut q.st, id_gen);
+                }
             }
             self.cur.insn_idx = (idx as i64 + insn.off as i64 + 1) as usize;
             return Ok(());
@@ -481,11 +538,47 @@ impl Env<'_> {
             }
             return Ok(());
         }
+        // linked scalars refined by this jump go into the history (before the branch is pushed,
+        // so that both branches share the entry)
+        let live = self.prog.info.live_regs.get(idx).copied().unwrap_or(0xffff);
+        let mut linked: Vec<(u8, bool, u8)> = Vec::new();
+        if x && src.ty == RegType::Scalar && src.id != 0 {
+            collect_linked_regs(&self.cur, src.id, live, &mut linked);
+        }
+        if dst.ty == RegType::Scalar && dst.id != 0 {
+            collect_linked_regs(&self.cur, dst.id, live, &mut linked);
+        }
+        if linked.len() > 1 {
+            linked.truncate(6);
+            self.push_hist_linked(None, &linked);
+        }
         let target = (idx as i64 + insn.off as i64 + 1) as usize;
         let p = self.push_stack(target, idx)?;
         let (d, s) = (insn.dst as usize, insn.src as usize);
         // refine: other branch = taken (op), this branch = fall-through (rev op)
-        if dst.ty == RegType::Scalar && src.ty == RegType::Scalar && !(x && d == s) {
+        if dst.ty == RegType::Scalar && src.ty == RegType::Scalar && x && d == s {
+            // `if rX op rX`: the kernel refines one register through two aliases
+            let mut od = aliased_refine(&dst, op, w32);
+            let mut fd = aliased_refine(&dst, rev(op), w32);
+            for r in [&mut od, &mut fd] {
+                if r.bounds_violation().is_some() {
+                    let keep = (r.id, r.precise);
+                    *r = RegState::unknown_scalar();
+                    (r.id, r.precise) = keep;
+                }
+            }
+            let live = self.prog.info.live_regs.get(idx).copied().unwrap_or(0xffff);
+            if let Some(q) = self.search.pending.get_mut(p) {
+                q.st.cur_mut().regs[d] = od.clone();
+                if od.id != 0 {
+                    sync_linked_regs(&mut q.st, &od, live);
+                }
+            }
+            self.cur.cur_mut().regs[d] = fd.clone();
+            if fd.id != 0 {
+                sync_linked_regs(&mut self.cur, &fd, live);
+            }
+        } else if dst.ty == RegType::Scalar && src.ty == RegType::Scalar {
             let mut od = dst.clone();
             let mut os = src.clone();
             refine_cond_op(&mut od, &mut os, op, w32);
@@ -513,16 +606,18 @@ impl Env<'_> {
             if x {
                 self.cur.cur_mut().regs[s] = fs.clone();
             }
-            if x && os.id != 0 {
-                sync_linked_regs(&mut self.cur, &fs);
-                if let Some(q) = self.search.pending.get_mut(p) {
-                    sync_linked_regs(&mut q.st, &os);
+            let live = self.prog.info.live_regs.get(idx).copied().unwrap_or(0xffff);
+            // src first, then dst, each time from the register's current value (a dst that
+            // shares the src's id has just been overwritten, as in the kernel)
+            for (reg, has_id) in [(s, x && os.id != 0), (d, od.id != 0)] {
+                if !has_id {
+                    continue;
                 }
-            }
-            if od.id != 0 {
-                sync_linked_regs(&mut self.cur, &fd);
+                let k = self.cur.cur().regs[reg].clone();
+                sync_linked_regs(&mut self.cur, &k, live);
                 if let Some(q) = self.search.pending.get_mut(p) {
-                    sync_linked_regs(&mut q.st, &od);
+                    let k = q.st.cur().regs[reg].clone();
+                    sync_linked_regs(&mut q.st, &k, live);
                 }
             }
         }
@@ -615,10 +710,29 @@ impl Env<'_> {
     }
 }
 
-/// Copies the refined `known` into every scalar sharing its id (`sync_linked_regs`).
-fn sync_linked_regs(st: &mut VerifierState, known: &RegState) {
+/// Copies the refined `known` into every scalar sharing its id (`sync_linked_regs`); registers
+/// of the current frame that are dead at this instruction are not linked.
+fn sync_linked_regs(st: &mut VerifierState, known: &RegState, live: u16) {
     let base = known.id & !crate::ADD_CONST;
-    for_each_reg(st, |r| {
+    let cf = st.curframe();
+    for (fi, f) in st.frames.iter_mut().enumerate() {
+        for (ri, r) in f.regs.iter_mut().enumerate() {
+            if fi == cf && ri < 10 && live & (1 << ri) == 0 {
+                continue;
+            }
+            sync_one(r, known, base);
+        }
+        for s in f.stack.iter_mut() {
+            if s.is_spill() {
+                sync_one(&mut s.spilled, known, base);
+            }
+        }
+        crate::stack_args::for_each_slot(f, &mut |r| sync_one(r, known, base));
+    }
+}
+
+fn sync_one(r: &mut RegState, known: &RegState, base: u32) {
+    {
         if r.ty != RegType::Scalar || (r.id & !crate::ADD_CONST) != base || r == known {
             return;
         }
@@ -642,5 +756,134 @@ fn sync_linked_regs(st: &mut VerifierState, known: &RegState) {
             nr.id = id;
             *r = nr;
         }
-    });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn from_set(vals: &[u64]) -> RegState {
+        let mut r = RegState::unknown_scalar();
+        r.var_off = vals.iter().skip(1).fold(Tnum::konst(vals[0]), |a, &v| a.union(Tnum::konst(v)));
+        r.umin = *vals.iter().min().unwrap();
+        r.umax = *vals.iter().max().unwrap();
+        r.smin = vals.iter().map(|&v| v as i64).min().unwrap();
+        r.smax = vals.iter().map(|&v| v as i64).max().unwrap();
+        r.u32_min = vals.iter().map(|&v| v as u32).min().unwrap();
+        r.u32_max = vals.iter().map(|&v| v as u32).max().unwrap();
+        r.s32_min = vals.iter().map(|&v| v as i32).min().unwrap();
+        r.s32_max = vals.iter().map(|&v| v as i32).max().unwrap();
+        r.bounds_sync();
+        r
+    }
+
+    fn has(r: &RegState, v: u64) -> bool {
+        r.var_off.has(v)
+            && (r.umin..=r.umax).contains(&v)
+            && (r.smin..=r.smax).contains(&(v as i64))
+            && (r.u32_min..=r.u32_max).contains(&(v as u32))
+            && (r.s32_min..=r.s32_max).contains(&(v as i32))
+    }
+
+    fn holds(op: u8, w32: bool, a: u64, b: u64) -> bool {
+        let (ua, ub, sa, sb) = if w32 {
+            (a as u32 as u64, b as u32 as u64, a as u32 as i32 as i64, b as u32 as i32 as i64)
+        } else {
+            (a, b, a as i64, b as i64)
+        };
+        match op {
+            JEQ => ua == ub,
+            JNE => ua != ub,
+            JGT => ua > ub,
+            JGE => ua >= ub,
+            JLT => ua < ub,
+            JLE => ua <= ub,
+            JSGT => sa > sb,
+            JSGE => sa >= sb,
+            JSLT => sa < sb,
+            JSLE => sa <= sb,
+            JSET => ua & ub != 0,
+            JSET_NOT => ua & ub == 0,
+            _ => unreachable!(),
+        }
+    }
+
+    /// Windows of 1..=4 consecutive values around every sign and width boundary, 8 values wide.
+    fn windows() -> Vec<Vec<u64>> {
+        let anchors: [u64; 6] =
+            [0, 0x7c, 0x7fff_fffc, 0xffff_fffc, 0x7fff_ffff_ffff_fffc, 0xffff_ffff_ffff_fffc];
+        let mut w = Vec::new();
+        for &a in &anchors {
+            for start in 0..8u64 {
+                for len in [1u64, 2, 4] {
+                    w.push((0..len).map(|k| a.wrapping_add(start + k)).collect());
+                }
+            }
+        }
+        w
+    }
+
+    /// Soundness of `is_branch_taken` and of the refinement on both edges: every concrete pair
+    /// that takes an edge survives in that edge's refined registers.
+    #[test]
+    fn branch_refinement_sound_on_boundary_windows() {
+        let ops = [JEQ, JNE, JGT, JGE, JLT, JLE, JSGT, JSGE, JSLT, JSLE, JSET];
+        let ws = windows();
+        for &w32 in &[false, true] {
+            for &op in &ops {
+                for wa in ws.iter().step_by(2) {
+                    for wb in ws.iter().step_by(3) {
+                        let (a, b) = (from_set(wa), from_set(wb));
+                        let pred = branch_taken(&a, &b, op, w32);
+                        let (mut ta, mut tb, mut fa, mut fb) = (a.clone(), b.clone(), a.clone(), b.clone());
+                        refine_cond_op(&mut ta, &mut tb, op, w32);
+                        refine_cond_op(&mut fa, &mut fb, rev(op), w32);
+                        for r in [&mut ta, &mut tb, &mut fa, &mut fb] {
+                            r.bounds_sync();
+                        }
+                        for &x in wa {
+                            for &y in wb {
+                                let t = holds(op, w32, x, y);
+                                assert!(
+                                    pred == -1 || (pred == 1) == t,
+                                    "op {op:#x} w32={w32} {wa:?} {wb:?} pred {pred}"
+                                );
+                                let (ra, rb) = if t { (&ta, &tb) } else { (&fa, &fb) };
+                                assert!(
+                                    has(ra, x) && has(rb, y),
+                                    "op {op:#x} w32={w32} taken={t} {x:#x} {y:#x} {wa:?} {wb:?}"
+                                );
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Exhaustive at 8 bits: every pair of ranges [lo, hi] inside 0..16 and every constant
+    /// operand; the kernel's refinement is exact for unsigned compares against a constant.
+    #[test]
+    fn unsigned_refinement_exact_small() {
+        for lo in 0..16u64 {
+            for hi in lo..16u64 {
+                let vals: Vec<u64> = (lo..=hi).collect();
+                let a = from_set(&vals);
+                for k in 0..16u64 {
+                    let b = RegState::known(k);
+                    for op in [JGT, JGE, JLT, JLE] {
+                        let (mut ta, mut tb) = (a.clone(), b.clone());
+                        refine_cond_op(&mut ta, &mut tb, op, false);
+                        ta.bounds_sync();
+                        let sat: Vec<u64> =
+                            vals.iter().copied().filter(|&x| holds(op, false, x, k)).collect();
+                        if let (Some(&mn), Some(&mx)) = (sat.iter().min(), sat.iter().max()) {
+                            assert_eq!((ta.umin, ta.umax), (mn, mx), "op {op:#x} [{lo},{hi}] vs {k}");
+                        }
+                    }
+                }
+            }
+        }
+    }
 }

@@ -87,7 +87,8 @@ impl Env<'_> {
         }
         if changes_pkt_data(id) {
             for f in self.cur.frames.iter_mut() {
-                for r in f.regs.iter_mut() {
+                // stack-arg slots are visited like registers (bpf_for_each_reg_in_vstate)
+                for r in f.regs.iter_mut().chain(f.stack_args.iter_mut()) {
                     if matches!(r.ty, RegType::Packet | RegType::PacketMeta | RegType::PacketEnd) {
                         *r = RegState::unknown_scalar();
                     }
@@ -120,7 +121,6 @@ impl Env<'_> {
             return Ok(());
         }
         let is_null = reg.is_const() && reg.var_off.value == 0;
-        const KEY_TYPES: [&str; 5] = ["fp", "pkt", "pkt_meta", "map_key", "map_value"];
         const MEM_TYPES: [&str; 9] =
             ["fp", "pkt", "pkt_meta", "map_key", "map_value", "mem", "ringbuf_mem", "buf", "trusted_ptr_"];
         match arg {
@@ -142,7 +142,7 @@ impl Env<'_> {
                     RegType::Stack | RegType::Packet | RegType::PacketMeta | RegType::MapValue
                 ) && reg.flags & MAYBE_NULL == 0;
                 if !ok {
-                    return Err(self.type_mismatch(regno, &KEY_TYPES));
+                    return Err(self.type_mismatch(regno, &MEM_TYPES));
                 }
                 let Some(m) = meta.map else {
                     return Err(Reject::Bug("invalid map_ptr to access map->key".into()));
@@ -229,9 +229,7 @@ impl Env<'_> {
         if spill != key_size as usize || !st.spilled.var_off.is_const() {
             return None;
         }
-        if let Some(s) = self.cur.frames.get_mut(key.frameno as usize).and_then(|f| f.stack.get_mut(spi)) {
-            s.spilled.precise = true;
-        }
+        self.mark_stack_precision(key.frameno as usize, spi);
         Some(st.spilled.var_off.value)
     }
 
@@ -309,6 +307,7 @@ impl Env<'_> {
         if self.cur.frames.len() >= kbpf_isa::MAX_CALL_FRAMES {
             return Err(Reject::CallStackTooDeep(self.cur.frames.len() + 1));
         }
+        self.stack_args_subprog_call(sub)?;
         let frameno = self.cur.frames.len() as u32;
         let mut callee = FuncState::new(idx as i64, frameno, sub);
         for r in 1..=5 {
@@ -350,6 +349,7 @@ impl Env<'_> {
             self.log.print_state(&self.cur, n - 2, true, &maps);
         }
         self.cur.frames.pop();
+        self.invalidate_outgoing_stack_args();
         self.cur.insn_idx = ret;
         Ok(())
     }

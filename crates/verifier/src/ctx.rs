@@ -52,7 +52,7 @@ fn sk_filter_access(off: i64, size: i64, write: bool, ldsx: bool) -> Option<CtxF
 }
 
 fn skb_access(off: i64, size: i64, write: bool, _ldsx: bool) -> Option<CtxField> {
-    if off < 0 || off >= SKB_SIZE || size <= 0 || off % size != 0 {
+    if !(0..SKB_SIZE).contains(&off) || size <= 0 || off % size != 0 {
         return None;
     }
     if in_range(off, 48, 20) {
@@ -86,7 +86,7 @@ fn xdp_access(off: i64, size: i64, write: bool, ldsx: bool) -> Option<CtxField> 
     if ldsx && matches!(off, 0 | 4 | 8) {
         return None;
     }
-    if off < 0 || off >= 24 || size <= 0 || off % size != 0 || size != 4 {
+    if !(0..24).contains(&off) || size <= 0 || off % size != 0 || size != 4 {
         return None;
     }
     Some(match off {

@@ -10,6 +10,7 @@ use crate::{MapDef, MapKind, ProgType, Stats, VerifierError, VerifyOptions, Veri
 use kbpf_isa::RawInsn;
 use kbpf_passes::check::{PseudoLdImm64, Resolver};
 use kbpf_passes::raw;
+use kbpf_passes::stack_arg::{is_stack_arg_ldx, is_stack_arg_st, is_stack_arg_stx};
 use kbpf_passes::{Errno, PassError, PassErrorKind, StaticInfo};
 use std::time::Instant;
 
@@ -28,6 +29,14 @@ pub(crate) struct Checkpoint {
     pub hit_cnt: u32,
     pub miss_cnt: u32,
     pub in_list: bool,
+    pub cleaned: bool,
+}
+
+/// One SCC visit (`struct bpf_scc_visit`): its entry checkpoint and recorded back-edges.
+#[derive(Default)]
+pub(crate) struct Visit {
+    pub entry: Option<usize>,
+    pub backedges: Vec<(VerifierState, usize)>,
 }
 
 /// Immutable facts about the program.
@@ -53,8 +62,12 @@ pub(crate) struct Search {
     pub total_states: u64,
     pub peak_states: u64,
     pub explored_size: u64,
+    pub free_list_size: u64,
+    pub num_backedges: u64,
+    pub visits: std::collections::HashMap<Vec<u32>, Visit>,
     pub max_states_per_insn: u64,
     pub stack_depth: Vec<u32>,
+    pub stack_args: crate::func_info::SubprogArgs,
     pub prev_insn_idx: usize,
     pub hist_insn: Option<usize>,
 }
@@ -128,8 +141,25 @@ pub(crate) enum Flow {
     Exit,
 }
 
-fn finish(log: Log, stats: Stats, err: Option<(Reject, usize)>) -> VerifyOutcome {
-    let error = err.map(|(r, insn)| VerifierError { errno: r.errno(), message: last_line(&r), insn });
+fn finish(log: Log, stats: Stats, err: Option<(Reject, usize)>, log_size: Option<usize>) -> VerifyOutcome {
+    let mut error = err.map(|(r, insn)| VerifierError { errno: r.errno(), message: last_line(&r), insn });
+    let true_size = log.max_len.max(log.buf.len()) + 1;
+    if log.level != 0 && log_size.is_some_and(|s| true_size > s) {
+        // a truncated log fails the load with ENOSPC, replacing any other verdict
+        let (message, insn) = error.map_or((String::new(), 0), |e| (e.message, e.insn));
+        error = Some(VerifierError { errno: Errno::ENOSPC, message, insn });
+        // the kernel's rotating buffer keeps the tail
+        let keep = log_size.unwrap_or(0).saturating_sub(1);
+        let mut buf = log.buf;
+        if buf.len() > keep {
+            let mut cut = buf.len() - keep;
+            while !buf.is_char_boundary(cut) {
+                cut += 1;
+            }
+            buf = buf.split_off(cut);
+        }
+        return VerifyOutcome { accepted: false, error, log: buf, stats };
+    }
     VerifyOutcome { accepted: error.is_none(), error, log: log.buf, stats }
 }
 
@@ -162,8 +192,15 @@ pub(crate) fn run(slots: &[RawInsn], opts: &VerifyOptions) -> VerifyOutcome {
     {
         log.put(&sp.log_lines());
     }
-    let passes =
-        pre.and_then(|_| kbpf_passes::run_static_passes(slots, opts.privileged, &mut resolver, &helper_args));
+    let passes = pre.and_then(|_| {
+        kbpf_passes::run_static_passes_abi(
+            slots,
+            opts.privileged,
+            opts.stack_args,
+            &mut resolver,
+            &helper_args,
+        )
+    });
     let info = match passes {
         Ok(i) => i,
         Err(e) => {
@@ -171,7 +208,7 @@ pub(crate) fn run(slots: &[RawInsn], opts: &VerifyOptions) -> VerifyOutcome {
             let r = Reject::Pass(e);
             log.put(&format!("{r}\n"));
             print_stats(&mut log, &Search::default(), 1, start);
-            return finish(log, Stats::default(), Some((r, insn)));
+            return finish(log, Stats::default(), Some((r, insn)), opts.log_size);
         }
     };
     if log.verbose2() {
@@ -179,11 +216,13 @@ pub(crate) fn run(slots: &[RawInsn], opts: &VerifyOptions) -> VerifyOutcome {
         log.put(&kbpf_passes::liveness::format_live_regs(slots, &info.live_regs, &info.scc, &text));
     }
     let nsub = info.subprogs.len();
+    let stack_args = crate::func_info::SubprogArgs::new(&info.subprogs, &opts.funcs);
     let mut env = Env {
         prog: Program { slots, info, opts, ld_map: resolver.ld_map },
         search: Search {
             explored: vec![Vec::new(); slots.len()],
             stack_depth: vec![0; nsub],
+            stack_args,
             ..Search::default()
         },
         log,
@@ -191,6 +230,7 @@ pub(crate) fn run(slots: &[RawInsn], opts: &VerifyOptions) -> VerifyOutcome {
     };
     let res = env.do_check();
     let res = res.and_then(|_| env.check_max_stack_depth());
+    let res = res.and_then(|_| env.stack_args_after_walk());
     let stats = Stats {
         processed_insns: env.search.insn_processed,
         total_states: env.search.total_states,
@@ -210,9 +250,10 @@ pub(crate) fn run(slots: &[RawInsn], opts: &VerifyOptions) -> VerifyOutcome {
     if err.is_none() && env.log.level & (LEVEL1 | LEVEL2) != 0 && env.log.level & LEVEL2 == 0 {
         // level 1 keeps only the failing path: a successful load leaves just the stats
         let stats_text = stats_block(&search, nsub, start, env.log.level);
+        env.log.max_len = env.log.max_len.max(env.log.buf.len());
         env.log.buf = stats_text;
     }
-    finish(env.log, stats, err)
+    finish(env.log, stats, err, opts.log_size)
 }
 
 fn stats_block(s: &Search, nsub: usize, start: Instant, level: u32) -> String {
@@ -286,6 +327,8 @@ impl Env<'_> {
             }
             self.cur.last_insn_idx = prev_insn_idx.max(0) as usize;
             let marks = self.prog.info.cfg.marks[idx];
+            self.search.prev_insn_idx = prev_insn_idx.max(0) as usize;
+            self.search.hist_insn = None;
             let mut pruned = false;
             if marks.prune_point && self.is_state_visited(idx)? {
                 if self.log.on() {
@@ -298,8 +341,6 @@ impl Env<'_> {
                 pruned = true;
             }
             if !pruned {
-                self.search.prev_insn_idx = prev_insn_idx.max(0) as usize;
-                self.search.hist_insn = None;
                 if marks.jmp_point {
                     self.push_hist(None);
                 }
@@ -380,7 +421,13 @@ impl Env<'_> {
             if cp.branches > 0 {
                 break;
             }
-            p = cp.st.parent;
+            if !cp.in_list {
+                // an evicted checkpoint kept alive for its descendants can go now
+                self.search.free_list_size = self.search.free_list_size.saturating_sub(1);
+            }
+            let next = cp.st.parent;
+            self.maybe_exit_scc(i);
+            p = next;
         }
     }
 
@@ -389,6 +436,9 @@ impl Env<'_> {
         let insn = self.prog.slots[idx];
         match raw::class(&insn) {
             raw::CLASS_ALU | raw::CLASS_ALU64 => self.check_alu_op(&insn)?,
+            raw::CLASS_LDX if self.prog.opts.stack_args && is_stack_arg_ldx(&insn) => {
+                self.check_stack_arg_read(&insn)?
+            }
             raw::CLASS_LDX => self.check_load_mem(&insn, idx)?,
             raw::CLASS_STX => {
                 if raw::mode(&insn) == 0xc0 {
@@ -397,8 +447,15 @@ impl Env<'_> {
                     if raw::mode(&insn) != 0x60 || insn.imm != 0 {
                         return Err(Reject::Reserved("STX"));
                     }
-                    self.check_store_reg(&insn, idx)?;
+                    if self.prog.opts.stack_args && is_stack_arg_stx(&insn) {
+                        self.check_stack_arg_write(&insn)?;
+                    } else {
+                        self.check_store_reg(&insn, idx)?;
+                    }
                 }
+            }
+            raw::CLASS_ST if self.prog.opts.stack_args && is_stack_arg_st(&insn) => {
+                self.check_stack_arg_write(&insn)?
             }
             raw::CLASS_ST => {
                 if raw::mode(&insn) != 0x60 || insn.src != 0 {
@@ -422,16 +479,20 @@ impl Env<'_> {
                     raw::jop::CALL => {
                         if insn.code & 8 != 0
                             || (insn.src != raw::PSEUDO_KFUNC_CALL && insn.off != 0)
-                            || !matches!(insn.src, 0 | 1 | 2)
+                            || !matches!(insn.src, 0..=2)
                             || insn.dst != 0
                             || class == raw::CLASS_JMP32
                         {
                             return Err(Reject::Reserved("CALL"));
                         }
+                        self.stack_args_before_call();
                         match insn.src {
                             1 => self.check_func_call(&insn, idx)?,
-                            2 => return Err(Reject::KfuncNotFunc(insn.imm as u32)),
-                            _ => self.check_helper_call(&insn, idx)?,
+                            2 => self.check_kfunc_call(&insn)?,
+                            _ => {
+                                self.check_helper_call(&insn, idx)?;
+                                self.invalidate_outgoing_stack_args();
+                            }
                         }
                         self.log.scratch_reg(0);
                         if insn.src == 1 {
@@ -518,8 +579,7 @@ impl Env<'_> {
                 return Err(Reject::CombinedStack(frames, depth as i64));
             }
             let Some(s) = info.subprogs.list.get(sp) else { continue };
-            for i in s.start..s.end {
-                let insn = &slots[i];
+            for (i, insn) in slots.iter().enumerate().take(s.end).skip(s.start) {
                 if raw::is_pseudo_call(insn) {
                     let t = (i as i64 + insn.imm as i64 + 1) as usize;
                     if let Some(callee) = info.subprogs.starting_at(t) {

@@ -14,18 +14,24 @@ mod calls;
 mod ctx;
 pub mod disasm;
 mod do_check;
+pub mod func_info;
 pub mod helper_names;
 mod helpers;
+mod kfunc_call;
 pub mod log;
 mod mem;
 pub mod messages;
 pub mod scalar_ops;
+mod stack_args;
 pub mod state;
 mod states;
 pub mod tnum;
 
+pub use func_info::{KfuncArg, KfuncArgKind, KfuncDecl, KfuncRet};
+pub use kbpf_isa::FuncDecl;
 pub use kbpf_passes::Errno;
 pub use messages::Reject;
+pub use stack_args::StackArgError;
 
 use kbpf_isa::RawInsn;
 use thiserror::Error;
@@ -95,6 +101,24 @@ pub struct VerifyOptions {
     pub privileged: bool,
     /// GPL-compatible license.
     pub gpl: bool,
+    /// Subprogram prototypes (start, name, parameter count, linkage): the BTF `func_info`
+    /// substitute that decides how many stack arguments each subprogram takes.
+    pub funcs: Vec<FuncDecl>,
+    /// kfunc prototypes by BTF id (calls to ids not listed are rejected as unknown).
+    pub kfuncs: Vec<KfuncDecl>,
+    /// kbpf extension: global subprograms may take more than 5 arguments (verified in line,
+    /// like static ones).
+    pub allow_global_stack_args: bool,
+    /// The stack-argument ABI (r11 = `BPF_REG_PARAMS`; default). `false` = Linux 6.18 before
+    /// the series: every use of r11 is `R11 is invalid` when the walk reaches it (what a
+    /// kernel without the feature, like the captured kernel-diff cases, answers).
+    pub stack_args: bool,
+    /// The program is bound for a JIT (default). `false` = the kernel's interpreter, which
+    /// refuses stack arguments and kfunc calls after verification.
+    pub jit: bool,
+    /// Size of the caller's log buffer; a log that ever grew larger fails the load with
+    /// `ENOSPC` like the kernel (`None` = unlimited).
+    pub log_size: Option<usize>,
 }
 
 impl Default for VerifyOptions {
@@ -105,6 +129,12 @@ impl Default for VerifyOptions {
             maps: Vec::new(),
             privileged: true,
             gpl: true,
+            funcs: Vec::new(),
+            kfuncs: Vec::new(),
+            allow_global_stack_args: false,
+            stack_args: true,
+            jit: true,
+            log_size: None,
         }
     }
 }

@@ -29,6 +29,8 @@ pub struct Log {
     pub scratched_regs: u32,
     /// Stack slots touched since the last state print.
     pub scratched_stack: u64,
+    /// Longest the log has been (the kernel's `log_true_size`).
+    pub max_len: usize,
 }
 
 impl Log {
@@ -51,6 +53,7 @@ impl Log {
 
     /// Rewinds to `pos` (level 1 drops abandoned paths).
     pub fn reset(&mut self, pos: usize) {
+        self.max_len = self.max_len.max(self.buf.len());
         if pos <= self.buf.len() {
             self.buf.truncate(pos);
         }
@@ -234,19 +237,19 @@ pub fn format_reg(r: &RegState, frameno: u32, maps: &[MapDef]) -> String {
     if r.ref_obj_id != 0 {
         parts.push(format!("ref_obj_id={}", r.ref_obj_id));
     }
-    if matches!(r.ty, RegType::ConstMapPtr | RegType::MapValue) {
-        if let Some(m) = maps.get(r.map as usize) {
-            if !m.name.is_empty() {
-                parts.push(format!("map={}", m.name));
-            }
-            parts.push(format!("ks={},vs={}", m.key_size, m.value_size));
+    if matches!(r.ty, RegType::ConstMapPtr | RegType::MapValue)
+        && let Some(m) = maps.get(r.map as usize)
+    {
+        if !m.name.is_empty() {
+            parts.push(format!("map={}", m.name));
         }
+        parts.push(format!("ks={},vs={}", m.key_size, m.value_size));
     }
     if r.ty != RegType::Scalar && r.off != 0 {
-        parts.push(format!("off={}", r.off));
+        parts.push(format!("off={}", snum(r.off as i64)));
     }
-    if matches!(r.ty, RegType::Packet | RegType::PacketMeta | RegType::PacketEnd) {
-        parts.push(format!("r={}", r.range));
+    if matches!(r.ty, RegType::Packet | RegType::PacketMeta) {
+        parts.push(format!("r={}", unum(r.range as i64 as u64)));
     }
     if r.ty == RegType::Mem {
         parts.push(format!("sz={}", r.mem_size));

@@ -310,7 +310,7 @@ impl Env<'_> {
             }
             (reg.smin + off, reg.smax + off + size)
         };
-        let errno = if min_off < -MAX_BPF_STACK || min_off > -1 {
+        let errno = if !(-MAX_BPF_STACK..=-1).contains(&min_off) {
             Some(Errno::EACCES)
         } else if max_off > 0 {
             Some(Errno::EINVAL)
@@ -373,12 +373,12 @@ impl Env<'_> {
             let mut r = r.clone();
             let width = 64 - r.umax.leading_zeros() as i64;
             let fits = width <= 8 * size;
-            if fits && r.id == 0 && !r.var_off.is_const() {
-                self.search.id_gen += 1;
-                r.id = self.search.id_gen;
-                if let Some(v) = value {
-                    self.cur.frames.last_mut().map(|f| f.regs[v as usize].id = r.id);
-                }
+            if fits && let Some(v) = value {
+                let mut id_gen = self.search.id_gen;
+                let cf = self.cur.curframe();
+                crate::alu::assign_scalar_id(&mut self.cur.frames[cf].regs[v as usize], &mut id_gen);
+                self.search.id_gen = id_gen;
+                r = self.cur.frames[cf].regs[v as usize].clone();
             }
             let Some(st) = self.cur.frames.get_mut(frame).and_then(|f| f.stack.get_mut(spi)) else {
                 return Err(Reject::Bug("stack slot out of range".into()));
@@ -521,14 +521,13 @@ impl Env<'_> {
                         && size == 4
                         && spill_size == 4
                         && 64 - reg.umax.leading_zeros() <= 32
-                        && r.id == 0
-                        && !r.var_off.is_const()
                     {
-                        self.search.id_gen += 1;
-                        r.id = self.search.id_gen;
+                        let mut id_gen = self.search.id_gen;
                         if let Some(s) = self.cur.frames.get_mut(frame).and_then(|f| f.stack.get_mut(spi)) {
-                            s.spilled.id = r.id;
+                            crate::alu::assign_scalar_id(&mut s.spilled, &mut id_gen);
+                            r = s.spilled.clone();
                         }
+                        self.search.id_gen = id_gen;
                     }
                     if 64 - reg.umax.leading_zeros() as i64 > size * 8 {
                         r.id = 0;

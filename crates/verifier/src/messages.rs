@@ -196,7 +196,8 @@ impl Reject {
             | SextPointer
             | DynptrOffset => Errno::EINVAL,
             CombinedStack(..) => Errno::EACCES,
-            TooLarge(_) | JmpSeqTooComplex(_) | CallStackTooDeep(_) => Errno::E2BIG,
+            TooLarge(_) | CallStackTooDeep(_) => Errno::E2BIG,
+            JmpSeqTooComplex(_) => Errno::EFAULT,
             BadMapFd(_) => Errno::EBADF,
             KfuncUnsupported => Errno::ENOTSUPP,
             Bug(_) => Errno::EFAULT,

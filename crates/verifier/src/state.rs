@@ -253,6 +253,11 @@ pub struct FuncState {
     pub subprogno: usize,
     /// Slot `i` covers `[fp-8(i+1), fp-8i)`.
     pub stack: Vec<StackSlot>,
+    /// Outgoing stack-argument slots (`stack_arg_regs`): slot `i` is argument `6 + i` of the
+    /// next call; unset slots are `NOT_INIT`.
+    pub stack_args: Vec<RegState>,
+    /// An r11 store or a call happened in this frame: no more incoming loads.
+    pub no_stack_arg_load: bool,
 }
 
 impl FuncState {
@@ -262,7 +267,15 @@ impl FuncState {
         let mut fp = RegState::pointer(RegType::Stack);
         fp.frameno = frameno;
         regs[FP] = fp;
-        FuncState { regs, callsite, frameno, subprogno, stack: Vec::new() }
+        FuncState {
+            regs,
+            callsite,
+            frameno,
+            subprogno,
+            stack: Vec::new(),
+            stack_args: Vec::new(),
+            no_stack_arg_load: false,
+        }
     }
 
     /// Bytes of stack in use (`allocated_stack`).
@@ -297,6 +310,10 @@ pub struct HistEntry {
     pub prev_idx: usize,
     /// Stack access info: (frame, spi) when the insn at `idx` accessed a stack slot.
     pub stack: Option<(u32, u32)>,
+    /// Linked scalars refined together at this conditional jump: (frame, is_reg, reg or spi).
+    pub linked: [(u8, bool, u8); 6],
+    /// Entries used in `linked`.
+    pub nlinked: u8,
 }
 
 /// A whole path state.

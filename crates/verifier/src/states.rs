@@ -7,7 +7,7 @@ use crate::state::{FuncState, RegState, RegType, SLOT, SlotType, StackSlot, Veri
 
 /// Comparison strictness (`enum exact_level`).
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub(crate) enum Exact {
+pub(crate) enum ExactLevel {
     /// Pruning: old must be at least as general; imprecise scalars are don't-care.
     NotExact,
     /// Like `NotExact`, but every scalar is compared by range.
@@ -91,11 +91,11 @@ fn regs_exact(old: &RegState, cur: &RegState, idmap: &mut IdMap) -> bool {
     same_value_fields(old, cur) && idmap.check(old.id, cur.id) && idmap.check(old.ref_obj_id, cur.ref_obj_id)
 }
 
-fn regsafe(old: &RegState, cur: &RegState, idmap: &mut IdMap, exact: Exact) -> bool {
-    if exact == Exact::Exact {
+fn regsafe(old: &RegState, cur: &RegState, idmap: &mut IdMap, exact: ExactLevel) -> bool {
+    if exact == ExactLevel::Exact {
         return regs_exact(old, cur, idmap);
     }
-    if old.ty == RegType::NotInit && (exact == Exact::NotExact || cur.ty == RegType::NotInit) {
+    if old.ty == RegType::NotInit && (exact == ExactLevel::NotExact || cur.ty == RegType::NotInit) {
         return true;
     }
     if old.ty != cur.ty || old.flags != cur.flags {
@@ -103,7 +103,7 @@ fn regsafe(old: &RegState, cur: &RegState, idmap: &mut IdMap, exact: Exact) -> b
     }
     match old.ty {
         RegType::Scalar => {
-            if !old.precise && exact == Exact::NotExact {
+            if !old.precise && exact == ExactLevel::NotExact {
                 return true;
             }
             if (old.id & crate::ADD_CONST) != (cur.id & crate::ADD_CONST) {
@@ -141,6 +141,19 @@ fn regsafe(old: &RegState, cur: &RegState, idmap: &mut IdMap, exact: Exact) -> b
     }
 }
 
+/// Cheap pre-check for the infinite-loop test: the current frame's registers are bitwise
+/// identical, ids included (`states_maybe_looping`).
+fn states_maybe_looping(old: &VerifierState, cur: &VerifierState) -> bool {
+    if old.frames.len() != cur.frames.len() {
+        return false;
+    }
+    let (o, c) = (old.cur(), cur.cur());
+    o.regs
+        .iter()
+        .zip(c.regs.iter())
+        .all(|(a, b)| same_value_fields(a, b) && a.id == b.id && a.ref_obj_id == b.ref_obj_id)
+}
+
 fn scalar_for_stack(s: &StackSlot) -> Option<RegState> {
     if s.types[0] == SlotType::Spill && s.spilled.ty == RegType::Scalar {
         return Some(s.spilled.clone());
@@ -152,7 +165,7 @@ fn scalar_for_stack(s: &StackSlot) -> Option<RegState> {
     None
 }
 
-fn stacksafe(old: &FuncState, cur: &FuncState, idmap: &mut IdMap, exact: Exact) -> bool {
+fn stacksafe(old: &FuncState, cur: &FuncState, idmap: &mut IdMap, exact: ExactLevel) -> bool {
     let old_len = old.allocated_stack();
     let cur_len = cur.allocated_stack();
     let mut i = 0;
@@ -160,7 +173,7 @@ fn stacksafe(old: &FuncState, cur: &FuncState, idmap: &mut IdMap, exact: Exact) 
         let spi = i / SLOT;
         let b = i % SLOT;
         let ot = old.stack[spi].types[b];
-        if exact != Exact::NotExact && (i >= cur_len || ot != cur.stack[spi].types[b]) {
+        if exact != ExactLevel::NotExact && (i >= cur_len || ot != cur.stack[spi].types[b]) {
             return false;
         }
         if ot == SlotType::Invalid || ot == SlotType::Misc {
@@ -200,7 +213,7 @@ fn stacksafe(old: &FuncState, cur: &FuncState, idmap: &mut IdMap, exact: Exact) 
 }
 
 impl Env<'_> {
-    fn states_equal(&self, old: &VerifierState, cur: &VerifierState, exact: Exact) -> bool {
+    fn states_equal(&self, old: &VerifierState, cur: &VerifierState, exact: ExactLevel) -> bool {
         if old.frames.len() != cur.frames.len() || (old.speculative && !cur.speculative) {
             return false;
         }
@@ -233,26 +246,12 @@ impl Env<'_> {
             if !stacksafe(&old.frames[i], &cur.frames[i], &mut idmap, exact) {
                 return false;
             }
+            let mut slot_safe = |o: &RegState, c: &RegState| regsafe(o, c, &mut idmap, exact);
+            if !crate::stack_args::frame_args_safe(&old.frames[i], &cur.frames[i], &mut slot_safe) {
+                return false;
+            }
         }
         true
-    }
-
-    /// Whether the cached checkpoint is an ancestor still inside a loop being explored (the
-    /// kernel's `incomplete_read_marks`, approximated by "an unfinished ancestor in the same SCC").
-    fn loop_incomplete(&self, insn_idx: usize) -> bool {
-        let scc = self.prog.info.scc.get(insn_idx).copied().unwrap_or(0);
-        if scc == 0 {
-            return false;
-        }
-        let mut p = self.cur.parent;
-        while let Some(i) = p {
-            let Some(cp) = self.search.arena.get(i) else { break };
-            if cp.branches > 0 && self.prog.info.scc.get(cp.st.insn_idx).copied().unwrap_or(0) == scc {
-                return true;
-            }
-            p = cp.st.parent;
-        }
-        false
     }
 
     /// `is_state_visited`: prune against cached checkpoints, or add a new one. Returns whether
@@ -263,8 +262,8 @@ impl Env<'_> {
         let mut add_new_state = force
             || (s.jmps_processed - s.prev_jmps_processed >= 2
                 && s.insn_processed - s.prev_insn_processed >= 8);
-        // clean the current state's dead registers (compare only live ones, see states_equal)
-        let list = self.search.explored[insn_idx].clone();
+        let list = self.search.explored[self.bucket(insn_idx)].clone();
+        self.clean_live_states(insn_idx, &list);
         let mut states_cnt = 0u64;
         let mut evict: Vec<usize> = Vec::new();
         let is_may_goto = kbpf_passes::raw::is_may_goto(&self.prog.slots[insn_idx]);
@@ -277,11 +276,12 @@ impl Env<'_> {
             if cp.branches > 0 {
                 if is_may_goto
                     && cp.st.may_goto_depth != self.cur.may_goto_depth
-                    && self.states_equal(&cp.st, &self.cur, Exact::RangeWithin)
+                    && self.states_equal(&cp.st, &self.cur, ExactLevel::RangeWithin)
                 {
-                    return self.hit(ci, insn_idx);
+                    return self.hit(ci, insn_idx, true);
                 }
-                if self.states_equal(&cp.st, &self.cur, Exact::Exact)
+                if states_maybe_looping(&cp.st, &self.cur)
+                    && self.states_equal(&cp.st, &self.cur, ExactLevel::Exact)
                     && cp.st.may_goto_depth == self.cur.may_goto_depth
                 {
                     let maps = self.prog.opts.maps.clone();
@@ -306,9 +306,10 @@ impl Env<'_> {
                     add_new_state = false;
                 }
             } else {
-                let exact = if self.loop_incomplete(insn_idx) { Exact::RangeWithin } else { Exact::NotExact };
+                let is_loop = self.incomplete_read_marks(&cp.st);
+                let exact = if is_loop { ExactLevel::RangeWithin } else { ExactLevel::NotExact };
                 if self.states_equal(&cp.st, &self.cur, exact) {
-                    return self.hit(ci, insn_idx);
+                    return self.hit(ci, insn_idx, is_loop);
                 }
             }
             // miss
@@ -319,11 +320,15 @@ impl Env<'_> {
             let n = if force && cp.branches > 0 { 64 } else { 3 };
             if cp.miss_cnt > cp.hit_cnt * n + n {
                 cp.in_list = false;
+                if cp.branches > 0 {
+                    self.search.free_list_size += 1;
+                }
                 evict.push(ci);
             }
         }
         if !evict.is_empty() {
-            self.search.explored[insn_idx].retain(|i| !evict.contains(i));
+            let b = self.bucket(insn_idx);
+            self.search.explored[b].retain(|i| !evict.contains(i));
             self.search.explored_size -= evict.len() as u64;
         }
         self.search.max_states_per_insn = self.search.max_states_per_insn.max(states_cnt);
@@ -333,14 +338,23 @@ impl Env<'_> {
         // new checkpoint
         self.search.total_states += 1;
         self.search.explored_size += 1;
-        self.search.peak_states = self.search.peak_states.max(self.search.explored_size);
+        self.update_peak();
         self.search.prev_jmps_processed = self.search.jmps_processed;
         self.search.prev_insn_processed = self.search.insn_processed;
         let mut st = self.cur.clone();
         st.insn_idx = insn_idx;
         let ci = self.search.arena.len();
-        self.search.arena.push(Checkpoint { st, branches: 1, hit_cnt: 0, miss_cnt: 0, in_list: true });
-        self.search.explored[insn_idx].insert(0, ci);
+        self.search.arena.push(Checkpoint {
+            st,
+            branches: 1,
+            hit_cnt: 0,
+            miss_cnt: 0,
+            in_list: true,
+            cleaned: false,
+        });
+        let b = self.bucket(insn_idx);
+        self.search.explored[b].insert(0, ci);
+        self.maybe_enter_scc(ci);
         if self.prog.opts.privileged {
             for f in self.cur.frames.iter_mut() {
                 for r in f.regs.iter_mut() {
@@ -352,31 +366,200 @@ impl Env<'_> {
             }
         }
         self.cur.parent = Some(ci);
+        self.cur.dfs_depth = self.search.arena[ci].st.dfs_depth + 1;
         self.cur.first_insn_idx = insn_idx;
         self.cur.jmp_history.clear();
         self.search.hist_insn = None;
         Ok(false)
     }
 
-    fn hit(&mut self, ci: usize, insn_idx: usize) -> Result<bool, Reject> {
+    fn hit(&mut self, ci: usize, insn_idx: usize, is_loop: bool) -> Result<bool, Reject> {
         self.search.arena[ci].hit_cnt += 1;
         if self.prog.info.cfg.marks[insn_idx].jmp_point {
             self.push_hist(None);
         }
-        // propagate_precision: registers precise in the old state must be precise here too
         let old = self.search.arena[ci].st.clone();
-        for (fr, f) in old.frames.iter().enumerate() {
-            for (r, reg) in f.regs.iter().enumerate() {
-                if reg.ty == RegType::Scalar && reg.precise && fr == self.cur.curframe() {
-                    self.mark_chain_precision(r as u8);
-                }
+        self.propagate_precision(&old);
+        if is_loop && let Some(chain) = self.callchain(&old) {
+            let mut st = self.cur.clone();
+            st.insn_idx = insn_idx;
+            if self.log.verbose2() {
+                self.log.put(&format!("SCC backedge {}\n", Self::fmt_chain(&chain)));
             }
-            for (spi, s) in f.stack.iter().enumerate() {
-                if s.is_spill() && s.spilled.ty == RegType::Scalar && s.spilled.precise {
-                    self.mark_stack_precision(fr, spi);
-                }
-            }
+            self.search.visits.entry(chain).or_default().backedges.push((st, ci));
+            self.search.num_backedges += 1;
+            self.update_peak();
         }
         Ok(true)
+    }
+
+    /// `clean_live_states`: finished checkpoints at this instruction forget dead registers.
+    fn clean_live_states(&mut self, insn_idx: usize, list: &[usize]) {
+        for &ci in list {
+            let cp = &self.search.arena[ci];
+            if cp.branches > 0 || cp.cleaned || cp.st.insn_idx != insn_idx {
+                continue;
+            }
+            if cp.st.frames.len() != self.cur.frames.len()
+                || cp.st.frames.iter().zip(self.cur.frames.iter()).any(|(a, b)| a.callsite != b.callsite)
+            {
+                continue;
+            }
+            if self.incomplete_read_marks(&cp.st) {
+                continue;
+            }
+            let nf = cp.st.frames.len();
+            let ips: Vec<usize> = (0..nf)
+                .map(|i| if i == nf - 1 { insn_idx } else { cp.st.frames[i + 1].callsite.max(0) as usize })
+                .collect();
+            let lives: Vec<u16> =
+                ips.iter().map(|&ip| self.prog.info.live_regs.get(ip).copied().unwrap_or(0xffff)).collect();
+            let stack_lives: Vec<u64> = ips
+                .iter()
+                .map(|&ip| self.prog.info.live_stack.get(ip).copied().unwrap_or(u64::MAX))
+                .collect();
+            let cp = &mut self.search.arena[ci];
+            for ((f, live), slive) in cp.st.frames.iter_mut().zip(lives).zip(stack_lives) {
+                for (r, reg) in f.regs.iter_mut().enumerate().take(10) {
+                    if live & (1 << r) == 0 {
+                        *reg = RegState::not_init();
+                    }
+                }
+                for (spi, slot) in f.stack.iter_mut().enumerate() {
+                    if spi < 64 && slive & (1 << spi) == 0 {
+                        *slot = crate::state::StackSlot::default();
+                    }
+                }
+            }
+            cp.cleaned = true;
+        }
+    }
+
+    pub(crate) fn update_peak(&mut self) {
+        let s = &mut self.search;
+        s.peak_states = s.peak_states.max(s.explored_size + s.free_list_size + s.num_backedges);
+    }
+
+    /// `compute_scc_callchain`: call sites down to the outermost frame inside an SCC.
+    pub(crate) fn callchain(&self, st: &VerifierState) -> Option<Vec<u32>> {
+        let mut chain = Vec::new();
+        let cf = st.frames.len() - 1;
+        for i in 0..=cf {
+            let idx = if i == cf { st.insn_idx } else { st.frames[i + 1].callsite.max(0) as usize };
+            let scc = self.prog.info.scc.get(idx).copied().unwrap_or(0);
+            if scc != 0 {
+                chain.push(scc);
+                return Some(chain);
+            } else if i < cf {
+                chain.push(idx as u32);
+            }
+        }
+        None
+    }
+
+    fn fmt_chain(chain: &[u32]) -> String {
+        format!("({})", chain.iter().map(|c| c.to_string()).collect::<Vec<_>>().join(","))
+    }
+
+    pub(crate) fn maybe_enter_scc(&mut self, ci: usize) {
+        let st = self.search.arena[ci].st.clone();
+        let Some(chain) = self.callchain(&st) else { return };
+        let v = self.search.visits.entry(chain.clone()).or_default();
+        if v.entry.is_none() {
+            v.entry = Some(ci);
+            if self.log.verbose2() {
+                self.log.put(&format!("SCC enter {}\n", Self::fmt_chain(&chain)));
+            }
+        }
+    }
+
+    pub(crate) fn maybe_exit_scc(&mut self, ci: usize) {
+        let st = self.search.arena[ci].st.clone();
+        let Some(chain) = self.callchain(&st) else { return };
+        let Some(v) = self.search.visits.get_mut(&chain) else { return };
+        if v.entry != Some(ci) {
+            return;
+        }
+        v.entry = None;
+        let backedges = std::mem::take(&mut v.backedges);
+        if self.log.verbose2() {
+            self.log.put(&format!("SCC exit {}\n", Self::fmt_chain(&chain)));
+        }
+        self.search.num_backedges -= backedges.len() as u64;
+        self.propagate_backedges(backedges);
+    }
+
+    /// Re-propagates precision through the recorded loop back-edges until nothing changes.
+    fn propagate_backedges(&mut self, mut backedges: Vec<(VerifierState, usize)>) {
+        const MAX_BACKEDGE_ITERS: usize = 64;
+        for _ in 0..MAX_BACKEDGE_ITERS {
+            let mut changed = false;
+            for (st, ci) in backedges.iter_mut() {
+                let old = self.search.arena[*ci].st.clone();
+                std::mem::swap(&mut self.cur, st);
+                changed |= self.propagate_precision(&old);
+                std::mem::swap(&mut self.cur, st);
+            }
+            if !changed {
+                return;
+            }
+        }
+    }
+
+    fn incomplete_read_marks(&self, st: &VerifierState) -> bool {
+        self.callchain(st).and_then(|c| self.search.visits.get(&c)).is_some_and(|v| !v.backedges.is_empty())
+    }
+}
+
+impl Env<'_> {
+    /// Hash bucket of the explored-states table: `(insn ^ callsite) % len` like the kernel, so
+    /// states of different instructions may share a bucket (and count in `max_states_per_insn`).
+    pub(crate) fn bucket(&self, insn_idx: usize) -> usize {
+        let callsite = self.cur.cur().callsite as i32;
+        let n = self.prog.slots.len().max(1) as u32;
+        (((insn_idx as i32) ^ callsite) as u32 % n) as usize
+    }
+
+    /// The most recent unfinished checkpoint at `insn_idx` on the current DFS path
+    /// (`find_prev_entry`).
+    pub(crate) fn find_prev_entry(&self, insn_idx: usize) -> Option<usize> {
+        let depth = self
+            .cur
+            .parent
+            .and_then(|p| self.search.arena.get(p))
+            .map_or(self.cur.dfs_depth, |c| c.st.dfs_depth);
+        self.search.explored[self.bucket(insn_idx)].iter().copied().find(|&ci| {
+            let cp = &self.search.arena[ci];
+            cp.st.insn_idx == insn_idx
+                && cp.branches > 0
+                && cp.st.frames.len() == self.cur.frames.len()
+                && cp.st.frames.iter().zip(self.cur.frames.iter()).all(|(a, b)| a.callsite == b.callsite)
+                && cp.st.dfs_depth < depth
+        })
+    }
+}
+
+/// `widen_imprecise_scalars`: scalars that changed since the previous loop iteration and are
+/// not precise become unknown, so that loops converge.
+pub(crate) fn widen_imprecise_scalars(old: &VerifierState, cur: &mut VerifierState, id_gen: u32) {
+    let mut idmap = IdMap { pairs: Vec::new(), tmp_id_gen: id_gen };
+    let widen = |o: &RegState, c: &mut RegState, idmap: &mut IdMap| {
+        if o.ty != RegType::Scalar || o.ty != c.ty || o.precise || c.precise || regs_exact(o, c, idmap) {
+            return;
+        }
+        *c = RegState::unknown_scalar();
+    };
+    for fr in (0..old.frames.len().min(cur.frames.len())).rev() {
+        let fo = &old.frames[fr];
+        let fc = &mut cur.frames[fr];
+        for i in 0..fo.regs.len() {
+            widen(&fo.regs[i], &mut fc.regs[i], &mut idmap);
+        }
+        let n = fo.stack.len().min(fc.stack.len());
+        for i in 0..n {
+            if fo.stack[i].is_spill() && fc.stack[i].is_spill() {
+                widen(&fo.stack[i].spilled, &mut fc.stack[i].spilled, &mut idmap);
+            }
+        }
     }
 }

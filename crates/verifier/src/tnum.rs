@@ -14,6 +14,7 @@ pub struct Tnum {
     pub mask: u64,
 }
 
+#[allow(clippy::should_implement_trait)] // kernel names (tnum_add, ...), by-value semantics
 impl Tnum {
     /// Everything unknown.
     pub const UNKNOWN: Tnum = Tnum { value: 0, mask: u64::MAX };
@@ -214,6 +215,36 @@ impl Tnum {
         self.subreg().mask == 0
     }
 
+    /// Smallest member `>= c`, if any.
+    pub fn min_member_ge(self, c: u64) -> Option<u64> {
+        if (c & !self.mask) == self.value {
+            return Some(c);
+        }
+        let diff = (c ^ self.value) & !self.mask;
+        let h = 63 - diff.leading_zeros();
+        let low = |b: u32| if b >= 63 { u64::MAX } else { (2u64 << b) - 1 };
+        if self.value & (1 << h) != 0 {
+            // c has 0 where the fixed bit is 1: take c's prefix, then the minimum below
+            return Some((c & !low(h)) | (self.value & low(h)));
+        }
+        // c has 1 where the fixed bit is 0: carry into the lowest free mask bit above h
+        let cand = self.mask & !c & !low(h);
+        if cand == 0 {
+            return None;
+        }
+        let p = cand.trailing_zeros();
+        let below = (1u64 << p) - 1;
+        Some((c & !low(p)) | (1 << p) | (self.value & below))
+    }
+
+    /// `tnum_step`: the smallest member strictly greater than `z` (`u64::MAX` when none).
+    pub fn step(self, z: u64) -> u64 {
+        match z.checked_add(1) {
+            Some(c) => self.min_member_ge(c).unwrap_or(u64::MAX),
+            None => u64::MAX,
+        }
+    }
+
     /// Byte swap of the low `bits` bits (16, 32, 64); higher bits become zero.
     pub fn bswap(self, bits: u32) -> Tnum {
         match bits {
@@ -349,6 +380,18 @@ mod tests {
                 }
                 let u = a.union(b);
                 assert!(ma.iter().chain(mb.iter()).all(|x| u.has(*x)));
+            }
+        }
+    }
+
+    #[test]
+    fn step_exhaustive_8bit() {
+        for t in all8() {
+            for z in 0..=255u64 {
+                let want = members(t).find(|&m| m > z).unwrap_or(u64::MAX);
+                let got = t.step(z);
+                let got = if got > 255 { u64::MAX } else { got };
+                assert_eq!(got, want, "step({t}, {z})");
             }
         }
     }

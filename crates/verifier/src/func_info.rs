@@ -1,0 +1,141 @@
+//! Prototypes the verifier is given beside the instructions: subprogram argument counts and
+//! linkage (the BTF `func_info` substitute, from `.func` directives or ELF BTF) and the kfunc
+//! table (name, BTF id, parameter kinds), plus the per-subprogram stack-argument counters the
+//! walk maintains (`stack_arg_cnt`, `max_out_stack_arg_cnt`).
+
+use kbpf_isa::FuncDecl;
+use kbpf_passes::subprogs::Subprogs;
+
+/// Arguments passed in registers (`MAX_BPF_FUNC_REG_ARGS`).
+pub const MAX_REG_ARGS: u32 = 5;
+/// Most arguments of a call (`MAX_BPF_FUNC_ARGS`).
+pub const MAX_FUNC_ARGS: u32 = 12;
+/// Stack-argument slots (`MAX_STACK_ARG_SLOTS`).
+pub const MAX_STACK_ARG_SLOTS: usize = (MAX_FUNC_ARGS - MAX_REG_ARGS) as usize;
+
+/// What the verifier checks for one kfunc parameter.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum KfuncArgKind {
+    /// Any scalar.
+    Scalar,
+    /// A known constant scalar (`__k`).
+    Const,
+    /// Size of the memory parameter just before it (`__sz`; `__szk` when `constant`).
+    MemSize {
+        /// Must be a known constant.
+        constant: bool,
+    },
+    /// Pointer to memory: sized by the next parameter, or `size` bytes when given.
+    Mem {
+        /// Fixed size when no size parameter follows.
+        size: Option<u32>,
+    },
+    /// Pointer to a struct the program owns (kfunc arguments like `struct prog_test_pass1 *`):
+    /// any non-NULL memory pointer.
+    StructPtr,
+    /// The program context.
+    Ctx,
+    /// `__arena` pointer: register arguments only.
+    Arena,
+    /// `struct bpf_prog_aux *`: supplied by the verifier, register arguments only.
+    ProgAux,
+    /// Ignored (`__ign`).
+    Ignored,
+    /// A kind the verifier does not model (dynptr, iterator, timer, const string, map,
+    /// callback, kernel object): calls that pass it are refused with `ENOTSUPP`.
+    Unmodelled(String),
+}
+
+/// One kfunc parameter.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KfuncArg {
+    /// Parameter name (used only for diagnostics of kbpf's own refusals).
+    pub name: String,
+    /// The check.
+    pub kind: KfuncArgKind,
+    /// NULL allowed (`__nullable`, `__opt`).
+    pub nullable: bool,
+}
+
+/// What a kfunc leaves in r0.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum KfuncRet {
+    /// `void`: r0 is not readable.
+    Void,
+    /// A scalar.
+    Scalar,
+    /// Pointer to `size` bytes of memory.
+    Mem(u32),
+    /// A kernel object pointer (not modelled: calls are refused with `ENOTSUPP`).
+    Object(String),
+}
+
+/// A kfunc prototype as the verifier sees it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KfuncDecl {
+    /// BTF id (the call's `imm`).
+    pub btf_id: i32,
+    /// Name.
+    pub name: String,
+    /// All parameters of the BTF `FUNC_PROTO`, in order.
+    pub args: Vec<KfuncArg>,
+    /// Return.
+    pub ret: KfuncRet,
+    /// `KF_RET_NULL`.
+    pub ret_null: bool,
+}
+
+/// Per-subprogram argument facts and counters.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct SubprogArgs {
+    /// BTF parameter count (0 without a prototype).
+    pub arg_cnt: Vec<u32>,
+    /// Name from the prototype.
+    pub name: Vec<String>,
+    /// Global linkage.
+    pub global: Vec<bool>,
+    /// Incoming + largest outgoing stack-argument count (`stack_arg_cnt`).
+    pub stack_arg_cnt: Vec<u32>,
+    /// Highest outgoing slot written on any path, plus one (`max_out_stack_arg_cnt`).
+    pub max_out: Vec<u32>,
+}
+
+impl SubprogArgs {
+    /// Matches each subprogram's first instruction with a declaration.
+    pub fn new(subprogs: &Subprogs, funcs: &[FuncDecl]) -> SubprogArgs {
+        let n = subprogs.list.len();
+        let mut s = SubprogArgs {
+            arg_cnt: vec![0; n],
+            name: vec![String::new(); n],
+            global: vec![false; n],
+            stack_arg_cnt: vec![0; n],
+            max_out: vec![0; n],
+        };
+        for (i, sp) in subprogs.list.iter().enumerate() {
+            // the main program is ctx-only whatever is declared for it
+            if i == 0 {
+                continue;
+            }
+            if let Some(d) = funcs.iter().find(|d| d.pc == sp.start) {
+                s.arg_cnt[i] = d.nargs;
+                s.name[i] = d.name.clone();
+                s.global[i] = d.global;
+                s.stack_arg_cnt[i] = s.in_args(i) as u32;
+            }
+        }
+        s
+    }
+
+    /// Incoming stack arguments of subprogram `sp` (`bpf_in_stack_arg_cnt`).
+    pub fn in_args(&self, sp: usize) -> usize {
+        self.arg_cnt.get(sp).map_or(0, |&n| n.saturating_sub(MAX_REG_ARGS) as usize)
+    }
+
+    /// Display name of subprogram `sp` (`func#N` when undeclared).
+    pub fn name_of(&self, sp: usize) -> String {
+        match self.name.get(sp) {
+            Some(n) if !n.is_empty() => n.clone(),
+            _ => format!("func#{sp}"),
+        }
+    }
+}

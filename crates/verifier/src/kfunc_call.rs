@@ -1,0 +1,255 @@
+//! kfunc calls (`call` with `src_reg = BPF_PSEUDO_KFUNC_CALL`) checked against the prototype
+//! table of [`crate::VerifyOptions::kfuncs`]: argument count with stack arguments
+//! (`check_outgoing_stack_args` first), then each argument, fetched from r1..r5 or from the
+//! calling frame's outgoing slots (`get_func_arg_reg`) and named `R1`..`R5` / `*(R11-N)`.
+//!
+//! Modelled kinds: scalars, constants, memory + size pairs (straddling the register/slot
+//! boundary too), fixed-size memory, struct pointers, ctx, nullable pointers, `__ign`, and the
+//! register-only kinds (arena, prog->aux). Dynptrs, iterators, timers, const strings, maps,
+//! callbacks and kernel-object returns are refused with `ENOTSUPP` (not modelled).
+
+use crate::do_check::Env;
+use crate::func_info::{KfuncArgKind, KfuncDecl, KfuncRet, MAX_FUNC_ARGS, MAX_REG_ARGS};
+use crate::log::reg_type_str;
+use crate::messages::Reject;
+use crate::stack_args::arg_name;
+use crate::state::{MAX_VAR_OFF, MAYBE_NULL, RegState, RegType};
+use kbpf_isa::RawInsn;
+use kbpf_passes::Errno;
+
+/// Register number used to run the shared memory checks on a slot argument; its `R11` in the
+/// resulting message is replaced by the slot's `*(R11-N)` name.
+const SLOT_REGNO: u8 = 11;
+
+fn einval(msg: String) -> Reject {
+    Reject::Other(msg, Errno::EINVAL)
+}
+
+fn rename(e: Reject, regno: u8, name: &str) -> Reject {
+    if regno != SLOT_REGNO {
+        return e;
+    }
+    let errno = e.errno();
+    Reject::Other(e.to_string().replace("R11", name), errno)
+}
+
+fn is_null(r: &RegState) -> bool {
+    r.is_const() && r.var_off.value == 0
+}
+
+impl Env<'_> {
+    /// `get_func_arg_reg`: argument `i` (0-based) of the call being checked.
+    fn kfunc_arg(&self, i: usize) -> (RegState, u8) {
+        if i < MAX_REG_ARGS as usize {
+            (self.cur.cur().regs[i + 1].clone(), i as u8 + 1)
+        } else {
+            let slot = self.cur.cur().stack_args.get(i - MAX_REG_ARGS as usize).cloned();
+            (slot.unwrap_or_default(), SLOT_REGNO)
+        }
+    }
+
+    /// Precision for a size or constant argument (`mark_stack_arg_precision` for slots).
+    fn kfunc_arg_precise(&mut self, i: usize, regno: u8) {
+        if regno != SLOT_REGNO {
+            self.mark_chain_precision(regno);
+            return;
+        }
+        if let Some(r) = self.cur.cur_mut().stack_args.get_mut(i - MAX_REG_ARGS as usize)
+            && r.ty == RegType::Scalar
+        {
+            r.precise = true;
+        }
+        self.mark_stack_arg_precision(i - MAX_REG_ARGS as usize);
+    }
+
+    /// `check_kfunc_call`.
+    pub(crate) fn check_kfunc_call(&mut self, insn: &RawInsn) -> Result<(), Reject> {
+        let Some(decl) = self.prog.opts.kfuncs.iter().find(|k| k.btf_id == insn.imm).cloned() else {
+            return Err(Reject::KfuncNotFunc(insn.imm as u32));
+        };
+        let nargs = decl.args.len() as u32;
+        // gen_kfunc_arg_proto
+        if nargs > MAX_FUNC_ARGS {
+            return Err(einval(format!("Function {} has {nargs} > {MAX_FUNC_ARGS} args", decl.name)));
+        }
+        for (i, a) in decl.args.iter().enumerate().skip(MAX_REG_ARGS as usize) {
+            if a.kind == KfuncArgKind::Arena {
+                return Err(einval(format!("{} arena pointer cannot be a stack argument", arg_name(i))));
+            }
+        }
+        if let KfuncRet::Object(t) = &decl.ret {
+            return Err(Reject::Other(
+                format!("kbpf: kfunc {} returns a struct {t} pointer, which is not modelled", decl.name),
+                Errno::ENOTSUPP,
+            ));
+        }
+        self.check_outgoing_stack_args(nargs)?;
+        self.check_kfunc_args(&decl)?;
+        for r in 0..6 {
+            self.cur.cur_mut().regs[r] = RegState::not_init();
+            self.log.scratch_reg(r);
+        }
+        self.stack_args_after_kfunc(nargs);
+        let r0 = match decl.ret {
+            KfuncRet::Void | KfuncRet::Object(_) => RegState::not_init(),
+            KfuncRet::Scalar => RegState::unknown_scalar(),
+            KfuncRet::Mem(size) => {
+                let mut r = RegState::pointer(RegType::Mem);
+                r.mem_size = size;
+                if decl.ret_null {
+                    r.flags = MAYBE_NULL;
+                    r.id = self.new_id();
+                }
+                r
+            }
+        };
+        self.cur.cur_mut().regs[0] = r0;
+        Ok(())
+    }
+
+    /// `check_kfunc_args` for the modelled kinds.
+    fn check_kfunc_args(&mut self, decl: &KfuncDecl) -> Result<(), Reject> {
+        let mut i = 0;
+        while i < decl.args.len() {
+            let a = &decl.args[i];
+            let name = arg_name(i);
+            let (reg, regno) = self.kfunc_arg(i);
+            match &a.kind {
+                KfuncArgKind::Ignored => {}
+                KfuncArgKind::ProgAux => {
+                    if i >= MAX_REG_ARGS as usize {
+                        return Err(einval(format!("{name} prog->aux cannot be a stack argument")));
+                    }
+                }
+                KfuncArgKind::Scalar | KfuncArgKind::Const | KfuncArgKind::MemSize { .. } => {
+                    if reg.ty != RegType::Scalar {
+                        return Err(einval(format!("{name} is not a scalar")));
+                    }
+                    let constant =
+                        matches!(a.kind, KfuncArgKind::Const | KfuncArgKind::MemSize { constant: true });
+                    if constant {
+                        if !reg.var_off.is_const() {
+                            return Err(einval(format!("{name} must be a known constant")));
+                        }
+                        self.kfunc_arg_precise(i, regno);
+                    }
+                }
+                KfuncArgKind::Arena => {}
+                KfuncArgKind::Unmodelled(what) => {
+                    return Err(Reject::Other(
+                        format!("kbpf: kfunc {} argument {} ({what}) is not modelled", decl.name, a.name),
+                        Errno::ENOTSUPP,
+                    ));
+                }
+                KfuncArgKind::Ctx => {
+                    if reg.ty != RegType::Ctx {
+                        return Err(Reject::Other(
+                            format!(
+                                "arg#{i} expected pointer to ctx, but got {}",
+                                reg_type_str(reg.ty, reg.flags)
+                            ),
+                            Errno::EINVAL,
+                        ));
+                    }
+                }
+                KfuncArgKind::StructPtr | KfuncArgKind::Mem { .. } => {
+                    let sized_by_next = matches!(a.kind, KfuncArgKind::Mem { size: None })
+                        && matches!(
+                            decl.args.get(i + 1).map(|n| &n.kind),
+                            Some(KfuncArgKind::MemSize { .. })
+                        );
+                    if is_null(&reg) || reg.flags & MAYBE_NULL != 0 {
+                        if !(a.nullable && is_null(&reg)) {
+                            return Err(Reject::Other(
+                                format!("Possibly NULL pointer passed to trusted arg{i}"),
+                                Errno::EACCES,
+                            ));
+                        }
+                        if sized_by_next {
+                            i += 1;
+                        }
+                        i += 1;
+                        continue;
+                    }
+                    if sized_by_next {
+                        self.check_kfunc_mem_size(decl, i)?;
+                        i += 2;
+                        continue;
+                    }
+                    let size = match a.kind {
+                        KfuncArgKind::Mem { size: Some(s) } => s as i64,
+                        _ => 0,
+                    };
+                    self.check_kfunc_mem(&reg, regno, &name, size)?;
+                }
+            }
+            i += 1;
+        }
+        Ok(())
+    }
+
+    /// A memory argument of `size` bytes (0: only the pointer type is checked).
+    fn check_kfunc_mem(&mut self, reg: &RegState, regno: u8, name: &str, size: i64) -> Result<(), Reject> {
+        let r = match reg.ty {
+            RegType::Packet | RegType::PacketMeta => {
+                self.check_packet_access(regno, reg, reg.off as i64, size, true)
+            }
+            RegType::MapValue => {
+                let vs = self.maps().get(reg.map as usize).map_or(0, |m| m.value_size);
+                self.check_mem_region_access(regno, reg, reg.off as i64, size, vs, true)
+            }
+            RegType::Mem => {
+                self.check_mem_region_access(regno, reg, reg.off as i64, size, reg.mem_size, true)
+            }
+            RegType::Stack => {
+                self.check_stack_access_within_bounds(regno, reg, reg.off as i64, size.max(1), false)
+            }
+            _ => {
+                return Err(Reject::Other(
+                    format!(
+                        "{name} type={} expected=fp, pkt, pkt_meta, map_key, map_value, mem, ringbuf_mem, buf, trusted_ptr_",
+                        reg_type_str(reg.ty, reg.flags)
+                    ),
+                    Errno::EACCES,
+                ));
+            }
+        };
+        r.map_err(|e| rename(e, regno, name))
+    }
+
+    /// `check_kfunc_mem_size_reg`: buffer argument `i`, size argument `i + 1`.
+    fn check_kfunc_mem_size(&mut self, decl: &KfuncDecl, i: usize) -> Result<(), Reject> {
+        let (buf, buf_regno) = self.kfunc_arg(i);
+        let (size, size_regno) = self.kfunc_arg(i + 1);
+        let (buf_name, size_name) = (arg_name(i), arg_name(i + 1));
+        let pair = |e: Reject| {
+            let errno = e.errno();
+            Reject::Other(
+                format!("{e}\n{buf_name} and {size_name} memory, len pair leads to invalid memory access"),
+                errno,
+            )
+        };
+        if size.ty != RegType::Scalar {
+            return Err(einval(format!("{size_name} is not a scalar")));
+        }
+        if matches!(decl.args[i + 1].kind, KfuncArgKind::MemSize { constant: true })
+            && !size.var_off.is_const()
+        {
+            return Err(einval(format!("{size_name} must be a known constant")));
+        }
+        if size.smin < 0 {
+            return Err(pair(Reject::Other(
+                format!("{size_name} min value is negative, either use unsigned or 'var &= const'"),
+                Errno::EACCES,
+            )));
+        }
+        if size.umax >= MAX_VAR_OFF as u64 {
+            return Err(pair(Reject::Other(
+                format!("{size_name} unbounded memory access, use 'var &= const' or 'if (var < const)'"),
+                Errno::EACCES,
+            )));
+        }
+        self.kfunc_arg_precise(i + 1, size_regno);
+        self.check_kfunc_mem(&buf, buf_regno, &buf_name, size.umax as i64).map_err(pair)
+    }
+}
