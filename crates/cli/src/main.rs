@@ -127,6 +127,10 @@ enum Cmd {
         /// ELF program to run (section or function name; default the first).
         #[arg(long)]
         section: Option<String>,
+        /// Run on the JIT without verifying first (the interpreter checks every access itself;
+        /// native code does not).
+        #[arg(long)]
+        no_verify: bool,
     },
     /// JIT-compile a program and print the native code, one BPF instruction heading each block.
     Jit {
@@ -238,18 +242,36 @@ fn main() -> ExitCode {
                 Err(e) => fail(e),
             }
         }
-        Cmd::Run { file, engine, mem, kernel_compat, format, profile, section } => {
+        Cmd::Run { file, engine, mem, kernel_compat, format, profile, section, no_verify } => {
             let registry = profile.registry();
-            let prog =
+            let module =
                 match kbpf::read_module(&file, source_kind(&file, format), &registry, section.as_deref()) {
-                    Ok(m) => m.program,
+                    Ok(m) => m,
                     Err(e) => return fail(e),
                 };
             let mut mem = match mem.as_deref().map(kbpf::parse_hex).transpose() {
                 Ok(m) => m.unwrap_or_default(),
                 Err(e) => return fail(format_args!("--mem: {e}")),
             };
-            match kbpf::run(&prog, engine.into(), &registry, &mut mem, RunOptions { kernel_compat }) {
+            // Native code trusts its input like the kernel's JIT does: verify it first, with the
+            // input buffer as a context of its size.
+            if matches!(engine, EngineArg::Jit) && !no_verify {
+                let opts = kbpf::verifier::VerifyOptions {
+                    prog_type: kbpf::verifier::ProgType::Mem { ctx_size: mem.len() as u32 },
+                    ..Default::default()
+                };
+                let out = kbpf::verify_module(&module, opts);
+                if let Some(e) = out.error {
+                    eprintln!(
+                        "kbpf: the verifier rejects the program ({}): {} (--no-verify runs it anyway)",
+                        e.errno().name(),
+                        e.message()
+                    );
+                    return ExitCode::from(1);
+                }
+            }
+            match kbpf::run(&module.program, engine.into(), &registry, &mut mem, RunOptions { kernel_compat })
+            {
                 Ok(r0) => {
                     println!("{r0:#x}");
                     ExitCode::SUCCESS
