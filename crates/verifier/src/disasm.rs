@@ -4,7 +4,8 @@
 //! lands; it works on raw slots because the log also prints instructions the decoder rejects.
 
 use crate::helper_names::helper_name;
-use kbpf_isa::RawInsn;
+use kbpf_isa::disasm::{Resolver, Syntax};
+use kbpf_isa::{Insn, RawInsn};
 
 const SIZES: [&str; 4] = ["u32", "u16", "u8", "u64"];
 const SSIZES: [&str; 4] = ["s32", "s16", "s8", "s64"];
@@ -14,8 +15,34 @@ const JMP_OPS: [&str; 16] =
     ["jmp", "==", ">", ">=", "&", "!=", "s>", "s>=", "call", "exit", "<", "<=", "s<", "s<=", "", ""];
 const ATOMIC_OPS: [&str; 16] = ["add", "", "", "", "or", "and", "", "", "", "", "xor", "", "", "", "", ""];
 
-/// Disassembles `insn` (with `next` for ld_imm64) in the verifier's format, without the index.
+/// Disassembles `insn` (with `next` for ld_imm64) in the verifier's format, without the index:
+/// the ISA's kernel-syntax printer for every slot that decodes, this module's raw printer for
+/// the slots that do not (the log shows those too, before their error).
 pub fn insn_text(insn: &RawInsn, next: Option<&RawInsn>) -> String {
+    match kbpf_isa::decode_insn(*insn, next.copied()) {
+        Ok(decoded) => {
+            let text = kbpf_isa::disasm::format_insn_with(&decoded, 0, Syntax::Kernel, &RawImm);
+            format!("({:02x}) {text}", decoded.opcode())
+        }
+        Err(_) => raw_text(insn, next),
+    }
+}
+
+/// Every `ld_imm64` prints its raw 64-bit value: kbpf has no kernel addresses for maps, and the
+/// kernel's privileged log prints the value it holds there (an address) in the same `0x` form.
+struct RawImm;
+
+impl Resolver for RawImm {
+    fn ld_imm64(&self, insn: &Insn) -> Option<String> {
+        match *insn {
+            Insn::LdImm64 { imm, imm_hi, .. } => Some(format!("{:#x}", Insn::imm64(imm, imm_hi))),
+            _ => None,
+        }
+    }
+}
+
+/// The raw printer, for slots the decoder rejects.
+fn raw_text(insn: &RawInsn, next: Option<&RawInsn>) -> String {
     let c = insn.code;
     let class = c & 7;
     let sz = ((c >> 3) & 3) as usize;
