@@ -90,6 +90,13 @@ impl Insn {
         out.push(one);
     }
 
+    /// Opcode byte of the first slot (what the verifier log prints as `(bf)`).
+    pub fn opcode(&self) -> u8 {
+        let mut v = Vec::with_capacity(2);
+        self.encode_into(&mut v);
+        v.first().map_or(0, |s| s.code)
+    }
+
     /// Encodes into raw slots.
     pub fn encode(&self) -> Vec<RawInsn> {
         let mut v = Vec::with_capacity(2);

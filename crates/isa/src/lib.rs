@@ -2,15 +2,19 @@
 //!
 //! Owns: the raw 8-byte form ([`RawInsn`]), the decoded [`Insn`] enum and its exact encode/decode
 //! inverse, structural checks that need no abstract state (opcode table, register range, reserved
-//! fields, branch targets), the stack-argument forms based on r11 (`BPF_REG_PARAMS`), and the text
-//! assembler and disassembler in kernel and LLVM syntax.
+//! fields, branch targets), the stack-argument forms based on r11 (`BPF_REG_PARAMS`), the text
+//! assembler ([`asm`]) and disassembler ([`disasm`]) in kernel and LLVM 19 syntax, and the kernel's
+//! helper-name table ([`helper_names`]).
 //!
 //! Must not touch: semantics (the interpreter), safety (the verifier), or anything host-specific.
 //! Every function here is pure and never panics on untrusted input.
 
+pub mod asm;
 mod decode;
+pub mod disasm;
 mod encode;
 mod error;
+pub mod helper_names;
 mod insn;
 mod opcode;
 mod program;
@@ -19,6 +23,7 @@ mod reg;
 pub use decode::{decode_insn, decode_slots};
 pub use encode::encode_bytes;
 pub use error::{DecodeError, DecodeErrorKind};
+pub use helper_names::helper_name;
 pub use insn::{CallTarget, Insn, RawInsn, Src};
 pub use opcode::{AluOp, AtomicOp, ByteOrder, Class, JmpCond, LdImm64Src, Mode, Size, Width};
 pub use program::Program;

@@ -22,7 +22,7 @@ pub struct Program {
 impl Program {
     /// Decodes little-endian bytes.
     pub fn from_bytes(bytes: &[u8]) -> Result<Program, DecodeError> {
-        if bytes.len() % RawInsn::BYTES != 0 {
+        if !bytes.len().is_multiple_of(RawInsn::BYTES) {
             return Err(DecodeError { index: bytes.len() / RawInsn::BYTES, kind: E::Truncated(bytes.len()) });
         }
         let slots: Vec<RawInsn> = bytes

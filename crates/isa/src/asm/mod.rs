@@ -1,0 +1,240 @@
+//! Text assembler for both the kernel's and LLVM 19's BPF syntax.
+//!
+//! One instruction per line. Accepted around the instruction, so that verifier logs, `bpftool`
+//! and `llvm-objdump` output can be pasted back:
+//! * a pc prefix `12:` and the kernel's opcode prefix `(bf)` (checked against the encoding; a
+//!   `(18)` prefix makes the kernel's `r1 = 0x5` a 64-bit load),
+//! * labels `name:` (also several, or followed by an instruction on the same line), and
+//!   llvm-objdump's `0000000000000030 <name>:` symbol lines and `<name>` target annotations,
+//! * comments from `//`, `;` (the verifier's state annotations), or `#` at the start of the line
+//!   or after whitespace (`call bpf_map_lookup_elem#1` is not a comment), assembler directives
+//!   (`.text`, `.globl f`) and `llvm-objdump -r` relocation lines, which are skipped.
+//!
+//! Not accepted: the verifier's state lines (`0: R1=ctx() R10=fp0`), the liveness columns of
+//! its "Live regs" listing, llvm-objdump's raw instruction bytes, bpftool's `map[id:N]`, and the
+//! kernel-internal instructions that have no [`Insn`] (`nospec`, `gotox`, per-cpu `mov`).
+//!
+//! Both spellings of every form are accepted: `*(u64 *)(r10 -8) = r1` and `(r10 - 8)`,
+//! `goto pc+3` and `goto +3`, `atomic64_fetch_add((u64 *)...)` and `atomic_fetch_add`,
+//! `atomic64_xchg` and `xchg_64`, `w`/`r` value registers for 32-bit stores and atomics, and so
+//! on. Numbers are decimal or `0x` hex, optionally signed. Jump immediates and 32-bit
+//! immediates may also be written unsigned (`if r1 > 0xfffffffb`); `r1 = imm` outside the signed
+//! 32-bit range needs `ll` (or the `(18)` prefix), because a `mov` sign-extends its immediate.
+//!
+//! Calls: `call 7` and `call bpf_map_lookup_elem` / `call map_lookup_elem` (helpers),
+//! `call bpf_map_lookup_elem#1` and `call unknown#10000` (kernel text; the id must match the
+//! name), `call pc+3` or `call my_func` (bpf-to-bpf; a label takes precedence over a helper name;
+//! bpftool's `call pc+3#callee` suffix is ignored), and kfuncs, which need a BTF id: `call kfunc:ID`, `call kfunc:ID:MODULE_IDX`,
+//! `call kernel-function#ID`, or a verifier log's `call bpf_iter_num_new#64242` (a name that is
+//! not a helper's, with its BTF id). Pseudo `ld_imm64` forms are written `r1 = map_fd(5)`,
+//! `r1 = map_value(5, 16)`, `r1 = btf_id(7)`, `r1 = func(label)` or `func(pc+3)`, `r1 = map_idx(0)`,
+//! `r1 = map_idx_value(0, 8)` (optionally with `ll`), or in LLVM's `ld_pseudo r1, 1, 5`.
+//!
+//! Every instruction is checked by encoding and decoding it, so anything the assembler returns
+//! decodes (r11 only in the stack-argument forms, atomics only in their sizes, and so on);
+//! [`assemble_program`] additionally checks branch targets.
+
+mod lexer;
+mod parse;
+
+use std::collections::HashMap;
+
+use thiserror::Error;
+
+use crate::decode::decode_insn;
+use crate::helper_names::helper_id;
+use crate::insn::{CallTarget, Insn};
+use crate::program::Program;
+use parse::{Fixup, Parsed};
+
+/// An assembly error: the 1-based line and what is wrong with it.
+#[derive(Clone, Debug, PartialEq, Eq, Error)]
+#[error("line {line}: {message}")]
+pub struct AsmError {
+    /// 1-based line number.
+    pub line: usize,
+    /// Description.
+    pub message: String,
+}
+
+/// Assembles source text into instructions (no control-flow checks beyond label resolution).
+pub fn assemble(src: &str) -> Result<Vec<Insn>, AsmError> {
+    Ok(assemble_lines(src)?.into_iter().map(|(_, insn)| insn).collect())
+}
+
+/// Assembles source text into a [`Program`], checking that every branch and call lands on an
+/// instruction inside it.
+pub fn assemble_program(src: &str) -> Result<Program, AsmError> {
+    let lines = assemble_lines(src)?;
+    let mut line_at_pc = Vec::with_capacity(lines.len());
+    for (line, insn) in &lines {
+        line_at_pc.extend(std::iter::repeat_n(*line, insn.slots()));
+    }
+    let insns = lines.into_iter().map(|(_, insn)| insn).collect();
+    Program::new(insns).map_err(|e| AsmError {
+        line: line_at_pc.get(e.index).copied().unwrap_or(1),
+        message: e.kind.to_string(),
+    })
+}
+
+/// One instruction waiting for its labels.
+struct Pending<'a> {
+    line: usize,
+    pc: usize,
+    parsed: Parsed<'a>,
+}
+
+fn assemble_lines(src: &str) -> Result<Vec<(usize, Insn)>, AsmError> {
+    let mut labels: HashMap<&str, usize> = HashMap::new();
+    let mut pending = Vec::new();
+    let mut pc = 0usize;
+    for (i, raw) in src.lines().enumerate() {
+        let line = i + 1;
+        let err = |message: String| AsmError { line, message };
+        let text = strip_comment(raw);
+        let (text, code) = strip_prefixes(text).map_err(err)?;
+        let toks = lexer::lex(text).map_err(err)?;
+        let mut toks = &toks[..];
+        // Labels, including llvm-objdump's `0000000000000030 <name>:` symbol lines.
+        loop {
+            match toks {
+                [lexer::Tok::Ident(name), lexer::Tok::Sym(":"), rest @ ..] => {
+                    define(&mut labels, name, pc).map_err(err)?;
+                    toks = rest;
+                }
+                [
+                    lexer::Tok::Num(_),
+                    lexer::Tok::Sym("<"),
+                    lexer::Tok::Ident(name),
+                    lexer::Tok::Sym(">"),
+                    lexer::Tok::Sym(":"),
+                    rest @ ..,
+                ] => {
+                    define(&mut labels, name, pc).map_err(err)?;
+                    toks = rest;
+                }
+                _ => break,
+            }
+        }
+        match toks {
+            [] => continue,
+            // Directives, and llvm-objdump -r relocation lines (`0: R_BPF_64_64 map`).
+            [lexer::Tok::Ident(d), ..] if d.starts_with('.') || d.starts_with("R_BPF_") => continue,
+            _ => {}
+        }
+        let parsed = parse::parse(toks, code == Some(0x18)).map_err(err)?;
+        check(&parsed.insn, code).map_err(err)?;
+        pending.push(Pending { line, pc, parsed });
+        pc += parsed.insn.slots();
+    }
+    pending.into_iter().map(|p| resolve(&labels, p)).collect()
+}
+
+fn define<'a>(labels: &mut HashMap<&'a str, usize>, name: &'a str, pc: usize) -> Result<(), String> {
+    if labels.insert(name, pc).is_some() {
+        return Err(format!("label `{name}` defined twice"));
+    }
+    Ok(())
+}
+
+/// Drops `//` and `;` comments anywhere and `#` comments at the start or after whitespace.
+fn strip_comment(line: &str) -> &str {
+    let mut end = line.len();
+    for (needle, needs_space) in [("//", false), (";", false), ("#", true)] {
+        let mut from = 0;
+        while let Some(at) = line[from..end].find(needle).map(|a| a + from) {
+            let before = line[..at].chars().next_back();
+            if !needs_space || before.is_none_or(char::is_whitespace) {
+                end = at;
+                break;
+            }
+            from = at + needle.len();
+        }
+    }
+    &line[..end]
+}
+
+/// Removes a leading `12:` pc and a `(bf)` opcode prefix; returns the opcode if present.
+fn strip_prefixes(text: &str) -> Result<(&str, Option<u8>), String> {
+    let mut t = text.trim_start();
+    let digits = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    if digits > 0 && t[digits..].starts_with(':') {
+        t = t[digits + 1..].trim_start();
+    }
+    let b = t.as_bytes();
+    if b.len() >= 4 && b[0] == b'(' && b[3] == b')' && b[1].is_ascii_hexdigit() && b[2].is_ascii_hexdigit() {
+        let code = u8::from_str_radix(&t[1..3], 16).map_err(|e| e.to_string())?;
+        return Ok((t[4..].trim_start(), Some(code)));
+    }
+    Ok((t, None))
+}
+
+/// Rejects instructions that do not decode, and opcode prefixes that disagree with the encoding.
+fn check(insn: &Insn, code: Option<u8>) -> Result<(), String> {
+    let slots = insn.encode();
+    let first = slots[0];
+    if let Some(c) = code
+        && c != first.code
+    {
+        return Err(format!("opcode prefix ({c:02x}) does not match the instruction ({:02x})", first.code));
+    }
+    match decode_insn(first, slots.get(1).copied()) {
+        Ok(back) if back == *insn => Ok(()),
+        Ok(back) => Err(format!("instruction does not survive encoding (decodes as {back:?})")),
+        Err(e) => Err(format!("invalid instruction: {e}")),
+    }
+}
+
+/// Fills in label offsets.
+fn resolve(labels: &HashMap<&str, usize>, p: Pending<'_>) -> Result<(usize, Insn), AsmError> {
+    let err = |message: String| AsmError { line: p.line, message };
+    let Some(fixup) = p.parsed.fixup else {
+        return Ok((p.line, p.parsed.insn));
+    };
+    let (Fixup::Jump(name) | Fixup::Call(name) | Fixup::Func(name)) = fixup;
+    let rel = match labels.get(name) {
+        Some(&to) => to as i64 - (p.pc as i64 + 1),
+        None => {
+            if let Fixup::Call(n) = fixup
+                && let Some(id) = helper_id(n)
+            {
+                return Ok((p.line, Insn::Call(CallTarget::Helper(id))));
+            }
+            return Err(err(format!("unknown label `{name}`")));
+        }
+    };
+    let out_of_range = || err(format!("label `{name}` is out of range ({rel:+} slots)"));
+    let off16 = || i16::try_from(rel).map_err(|_| out_of_range());
+    let imm32 = || i32::try_from(rel).map_err(|_| out_of_range());
+    let insn = match p.parsed.insn {
+        Insn::Ja { .. } => Insn::Ja { off: off16()? },
+        Insn::MayGoto { .. } => Insn::MayGoto { off: off16()? },
+        Insn::Jmp { width, cond, dst, src, .. } => Insn::Jmp { width, cond, dst, src, off: off16()? },
+        Insn::Gotol { .. } => Insn::Gotol { imm: imm32()? },
+        Insn::Call(_) => Insn::Call(CallTarget::Local(imm32()?)),
+        Insn::LdImm64 { dst, src, imm_hi, .. } => Insn::LdImm64 { dst, src, imm: imm32()?, imm_hi },
+        other => other,
+    };
+    Ok((p.line, insn))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn comments() {
+        assert_eq!(strip_comment("r0 = 1 // x"), "r0 = 1 ");
+        assert_eq!(strip_comment("r0 = 1 ; R0_w=1"), "r0 = 1 ");
+        assert_eq!(strip_comment("# all"), "");
+        assert_eq!(strip_comment("call bpf_map_lookup_elem#1 # c"), "call bpf_map_lookup_elem#1 ");
+        assert_eq!(strip_comment("call bpf_map_lookup_elem#1"), "call bpf_map_lookup_elem#1");
+    }
+
+    #[test]
+    fn prefixes() {
+        assert_eq!(strip_prefixes("12: (bf) r6 = r1").unwrap(), ("r6 = r1", Some(0xbf)));
+        assert_eq!(strip_prefixes("  r6 = r1").unwrap(), ("r6 = r1", None));
+        assert_eq!(strip_prefixes("3:\tr0 = 1").unwrap(), ("r0 = 1", None));
+    }
+}
