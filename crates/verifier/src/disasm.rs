@@ -15,7 +15,23 @@ const JMP_OPS: [&str; 16] =
 const ATOMIC_OPS: [&str; 16] = ["add", "", "", "", "or", "and", "", "", "", "", "xor", "", "", "", "", ""];
 
 /// Disassembles `insn` (with `next` for ld_imm64) in the verifier's format, without the index.
+///
+/// Decodable instructions go through `kbpf_isa::disasm` (the workspace's kernel-syntax printer);
+/// slots the decoder rejects (the kernel prints them anyway: it only checks reserved fields
+/// when the walk reaches them) use the local formatter below.
 pub fn insn_text(insn: &RawInsn, next: Option<&RawInsn>) -> String {
+    if let Ok(decoded) = kbpf_isa::decode_insn(*insn, next.copied()) {
+        let text = kbpf_isa::disasm::format_insn_with_code(&decoded, 0, kbpf_isa::disasm::Syntax::Kernel);
+        // the ISA printer resolves map fds symbolically; the verifier log shows the raw value
+        if !matches!(decoded, kbpf_isa::Insn::LdImm64 { .. }) {
+            return text;
+        }
+    }
+    raw_insn_text(insn, next)
+}
+
+/// The local raw-slot formatter.
+pub fn raw_insn_text(insn: &RawInsn, next: Option<&RawInsn>) -> String {
     let c = insn.code;
     let class = c & 7;
     let sz = ((c >> 3) & 3) as usize;
