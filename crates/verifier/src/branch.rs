@@ -99,7 +99,8 @@ pub fn scalar_branch_taken(r1: &RegState, r2: &RegState, op: u8, w32: bool) -> i
             if t1.is_const() && t2.is_const() {
                 return ((t1.value == t2.value) == eq) as i32;
             }
-            let disjoint = umin1 > umax2
+            let disjoint = !t1.overlaps(t2)
+                || umin1 > umax2
                 || umax1 < umin2
                 || smin1 > smax2
                 || smax1 < smin2
