@@ -739,6 +739,12 @@ fn sync_one(r: &mut RegState, known: &RegState, base: u32) {
         if both_plain || r.off == known.off {
             *r = known.clone();
         } else {
+            // mixing 32- and 64-bit links is not supported
+            let (kf, rf) = (known.id & crate::ADD_CONST, r.id & crate::ADD_CONST);
+            if kf != 0 && rf != 0 && kf != rf {
+                return;
+            }
+            let alu32 = (kf | rf) & crate::ADD_CONST32 != 0;
             let delta = (r.off as i64).wrapping_sub(known.off as i64);
             let (off, id) = (r.off, r.id);
             let mut nr = known.clone();
@@ -748,7 +754,7 @@ fn sync_one(r: &mut RegState, known: &RegState, base: u32) {
                 &mut nr,
                 &RegState::known(delta as u64),
                 crate::scalar_ops::aop::ADD,
-                false,
+                alu32,
                 None,
             );
             nr.off = off;
