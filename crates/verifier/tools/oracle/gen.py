@@ -1,3 +1,4 @@
+import os
 import random, sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from progs import *

@@ -1,3 +1,4 @@
+import os
 import sys, os, json, struct, errno
 sys.path.insert(0, "/work/shared/tools")
 import kbpf

@@ -1,3 +1,4 @@
+import os
 import sys, re, os
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import progs, gen, ko, cmp

@@ -1,3 +1,4 @@
+import os
 import struct
 def I(code, dst=0, src=0, off=0, imm=0):
     return struct.pack("<BBhi", code, (src << 4) | dst, off, imm).hex()
