@@ -229,24 +229,21 @@ impl Env<'_> {
         };
         let mut nd = dst;
         scalar_alu(&mut nd, &src, op, alu32, None);
-        if self.prog.opts.privileged
-            && (op == aop::ADD || op == aop::SUB)
-            && !alu32
-            && nd.id != 0
-            && src.is_scalar_const64()
-        {
+        let src_const = if alu32 { src.var_off.subreg().is_const() } else { src.var_off.is_const() };
+        if self.prog.opts.privileged && (op == aop::ADD || op == aop::SUB) && nd.id != 0 && src_const {
             // linked scalars: remember `dst = base + off` for sync_linked_regs()
-            let sv = src.var_off.value as i64;
-            let off = if sv < i32::MIN as i64 || sv > i32::MAX as i64 {
+            let val = if alu32 { src.var_off.value as u32 as u64 } else { src.var_off.value };
+            let sv = val as i64;
+            let off = if !alu32 && (sv < i32::MIN as i64 || sv > i32::MAX as i64) {
                 None
             } else if op == aop::SUB {
-                (sv as i32).checked_neg()
+                (val as i32).checked_neg()
             } else {
-                Some(sv as i32)
+                Some(val as i32)
             };
             match off {
                 Some(off) if nd.id & ADD_CONST == 0 => {
-                    nd.id |= ADD_CONST;
+                    nd.id |= if alu32 { crate::ADD_CONST32 } else { crate::ADD_CONST64 };
                     nd.off = off;
                 }
                 _ => {

@@ -99,7 +99,8 @@ pub fn scalar_branch_taken(r1: &RegState, r2: &RegState, op: u8, w32: bool) -> i
             if t1.is_const() && t2.is_const() {
                 return ((t1.value == t2.value) == eq) as i32;
             }
-            let disjoint = umin1 > umax2
+            let disjoint = !t1.overlaps(t2)
+                || umin1 > umax2
                 || umax1 < umin2
                 || smin1 > smax2
                 || smax1 < smin2
@@ -740,6 +741,12 @@ fn sync_one(r: &mut RegState, known: &RegState, base: u32) {
         if both_plain || r.off == known.off {
             *r = known.clone();
         } else {
+            // mixing 32- and 64-bit links is not supported
+            let (kf, rf) = (known.id & crate::ADD_CONST, r.id & crate::ADD_CONST);
+            if kf != 0 && rf != 0 && kf != rf {
+                return;
+            }
+            let alu32 = (kf | rf) & crate::ADD_CONST32 != 0;
             let delta = (r.off as i64).wrapping_sub(known.off as i64);
             let (off, id) = (r.off, r.id);
             let mut nr = known.clone();
@@ -749,7 +756,7 @@ fn sync_one(r: &mut RegState, known: &RegState, base: u32) {
                 &mut nr,
                 &RegState::known(delta as u64),
                 crate::scalar_ops::aop::ADD,
-                false,
+                alu32,
                 None,
             );
             nr.off = off;

@@ -1,7 +1,8 @@
 //! Kernel-syntax disassembly of one slot, as the verifier log prints it (`(b7) r0 = 42`).
 //!
-//! A private formatter behind [`insn_text`], to be replaced by `kbpf_isa::disasm` once that
-//! lands; it works on raw slots because the log also prints instructions the decoder rejects.
+//! Decodable slots print through `kbpf_isa::disasm`; the raw printer below serves only the slots
+//! the decoder rejects, which the kernel prints anyway (it checks reserved fields when the walk
+//! reaches them).
 
 use crate::helper_names::helper_name;
 use kbpf_isa::disasm::{Resolver, Syntax};

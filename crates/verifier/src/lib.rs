@@ -36,8 +36,12 @@ pub use stack_args::StackArgError;
 use kbpf_isa::RawInsn;
 use thiserror::Error;
 
-/// Linked-scalar flag in `RegState::id`: this register = base + `off` (`BPF_ADD_CONST`).
-pub const ADD_CONST: u32 = 1 << 31;
+/// Linked-scalar flag in `RegState::id`: this register = base + `off` by 64-bit add.
+pub const ADD_CONST64: u32 = 1 << 31;
+/// Linked-scalar flag: this register's low 32 bits = base + `off` by 32-bit add.
+pub const ADD_CONST32: u32 = 1 << 30;
+/// Either linked-scalar flag (`BPF_ADD_CONST`).
+pub const ADD_CONST: u32 = ADD_CONST64 | ADD_CONST32;
 /// Processed-instruction budget (`BPF_COMPLEXITY_LIMIT_INSNS`).
 pub const COMPLEXITY_LIMIT_INSNS: u64 = 1_000_000;
 /// Pending-branch limit (`BPF_COMPLEXITY_LIMIT_JMP_SEQ`).
