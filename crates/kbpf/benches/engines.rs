@@ -15,36 +15,22 @@ use kbpf::kfunc::profiles;
 
 const PROGRAMS: [&str; 4] = ["sum", "xorshift", "calls", "empty"];
 
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
-}
-
-/// This thread's time on a CPU, in ns (`/proc/thread-self/schedstat`, first field).
+/// The fastest of `rounds` rounds, each the mean time of `reps` calls of `f`, in ns.
 ///
-/// The kernel's BPF_PROG_TEST_RUN timer stops while the task is rescheduled; counting our runs
-/// in on-CPU time keeps the ratios fair on a shared machine. Wall time is the fallback.
-fn cpu_ns() -> Option<u64> {
-    std::fs::read_to_string("/proc/thread-self/schedstat").ok()?.split_whitespace().next()?.parse().ok()
-}
-
-/// Median over `rounds` of the mean time of `reps` calls of `f`, in ns (on-CPU when available).
+/// The kernel's BPF_PROG_TEST_RUN timer stops while the task is rescheduled; the fastest round
+/// is the one the other tenants of this shared machine disturbed least, which makes the ratios
+/// comparable. (Per-thread CPU time from schedstat advances in scheduler ticks here, too coarse
+/// for rounds of a few milliseconds.)
 fn time(rounds: usize, reps: usize, mut f: impl FnMut()) -> f64 {
-    median(
-        (0..rounds)
-            .map(|_| {
-                let (t, c) = (Instant::now(), cpu_ns());
-                for _ in 0..reps {
-                    f();
-                }
-                let ns = match (c, cpu_ns()) {
-                    (Some(a), Some(b)) if b > a => b - a,
-                    _ => t.elapsed().as_nanos() as u64,
-                };
-                ns as f64 / reps as f64
-            })
-            .collect(),
-    )
+    (0..rounds)
+        .map(|_| {
+            let t = Instant::now();
+            for _ in 0..reps {
+                f();
+            }
+            t.elapsed().as_nanos() as f64 / reps as f64
+        })
+        .fold(f64::INFINITY, f64::min)
 }
 
 struct Row {
@@ -124,11 +110,8 @@ fn main() {
         .find(|a| !a.starts_with("--"))
         .map(PathBuf::from)
         .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/bench"));
-    let rounds = 7;
-    println!(
-        "times: {} (kernel: BPF_PROG_TEST_RUN's own per-run figure)",
-        if cpu_ns().is_some() { "on-CPU" } else { "wall clock" }
-    );
+    let rounds = 15;
+    println!("times: fastest of {rounds} rounds (kernel: BPF_PROG_TEST_RUN's own per-run figure)");
     if let Err(e) = kbpf_oracle::available() {
         println!("kernel JIT column skipped: {e}");
     }
