@@ -40,143 +40,85 @@ pub fn safe_to_compute(op: u8, alu32: bool, src: &RegState) -> bool {
     }
 }
 
-fn add32(d: &mut RegState, s: &RegState) {
-    let (a, o1) = d.s32_min.overflowing_add(s.s32_min);
-    let (b, o2) = d.s32_max.overflowing_add(s.s32_max);
-    if o1 || o2 {
-        d.s32_min = i32::MIN;
-        d.s32_max = i32::MAX;
-    } else {
-        d.s32_min = a;
-        d.s32_max = b;
-    }
-    let (umin, mo) = d.u32_min.overflowing_add(s.u32_min);
-    let (umax, xo) = d.u32_max.overflowing_add(s.u32_max);
-    d.u32_min = umin;
-    d.u32_max = umax;
-    if !mo && xo {
-        d.u32_min = 0;
-        d.u32_max = u32::MAX;
-    }
-}
-
-fn add64(d: &mut RegState, s: &RegState) {
-    let (a, o1) = d.smin.overflowing_add(s.smin);
-    let (b, o2) = d.smax.overflowing_add(s.smax);
-    if o1 || o2 {
-        d.smin = i64::MIN;
-        d.smax = i64::MAX;
-    } else {
-        d.smin = a;
-        d.smax = b;
-    }
-    let (umin, mo) = d.umin.overflowing_add(s.umin);
-    let (umax, xo) = d.umax.overflowing_add(s.umax);
-    d.umin = umin;
-    d.umax = umax;
-    if !mo && xo {
-        d.umin = 0;
-        d.umax = u64::MAX;
-    }
-}
-
-fn sub32(d: &mut RegState, s: &RegState) {
-    let (a, o1) = d.s32_min.overflowing_sub(s.s32_max);
-    let (b, o2) = d.s32_max.overflowing_sub(s.s32_min);
-    if o1 || o2 {
-        d.s32_min = i32::MIN;
-        d.s32_max = i32::MAX;
-    } else {
-        d.s32_min = a;
-        d.s32_max = b;
-    }
-    let (umin, mu) = d.u32_min.overflowing_sub(s.u32_max);
-    let (umax, xu) = d.u32_max.overflowing_sub(s.u32_min);
-    d.u32_min = umin;
-    d.u32_max = umax;
-    if mu && !xu {
-        d.u32_min = 0;
-        d.u32_max = u32::MAX;
-    }
-}
-
-fn sub64(d: &mut RegState, s: &RegState) {
-    let (a, o1) = d.smin.overflowing_sub(s.smax);
-    let (b, o2) = d.smax.overflowing_sub(s.smin);
-    if o1 || o2 {
-        d.smin = i64::MIN;
-        d.smax = i64::MAX;
-    } else {
-        d.smin = a;
-        d.smax = b;
-    }
-    let (umin, mu) = d.umin.overflowing_sub(s.umax);
-    let (umax, xu) = d.umax.overflowing_sub(s.umin);
-    d.umin = umin;
-    d.umax = umax;
-    if mu && !xu {
-        d.umin = 0;
-        d.umax = u64::MAX;
-    }
-}
-
-fn mul32(d: &mut RegState, s: &RegState) {
-    let umax = d.u32_max.checked_mul(s.u32_max);
-    let umin = umax.and(d.u32_min.checked_mul(s.u32_min));
-    match (umax, umin) {
-        (Some(x), Some(n)) => {
-            d.u32_max = x;
-            d.u32_min = n;
+/// Defines the add, sub and mul bound transfers for one width: `$smin/$smax/$umin/$umax` are
+/// that width's bound fields, `$s/$u` its signed and unsigned types. The 32- and 64-bit halves
+/// follow the same kernel rules (`scalar{32,}_min_max_{add,sub,mul}`).
+macro_rules! arith_bounds {
+    ($add:ident, $sub:ident, $mul:ident, $smin:ident, $smax:ident, $umin:ident, $umax:ident, $s:ty, $u:ty) => {
+        fn $add(d: &mut RegState, s: &RegState) {
+            let (a, o1) = d.$smin.overflowing_add(s.$smin);
+            let (b, o2) = d.$smax.overflowing_add(s.$smax);
+            if o1 || o2 {
+                d.$smin = <$s>::MIN;
+                d.$smax = <$s>::MAX;
+            } else {
+                d.$smin = a;
+                d.$smax = b;
+            }
+            // Both ends wrapping keeps the (wrapped) range; only the top end wrapping loses it.
+            let (umin, mo) = d.$umin.overflowing_add(s.$umin);
+            let (umax, xo) = d.$umax.overflowing_add(s.$umax);
+            d.$umin = umin;
+            d.$umax = umax;
+            if !mo && xo {
+                d.$umin = 0;
+                d.$umax = <$u>::MAX;
+            }
         }
-        _ => {
-            d.u32_min = 0;
-            d.u32_max = u32::MAX;
+
+        fn $sub(d: &mut RegState, s: &RegState) {
+            let (a, o1) = d.$smin.overflowing_sub(s.$smax);
+            let (b, o2) = d.$smax.overflowing_sub(s.$smin);
+            if o1 || o2 {
+                d.$smin = <$s>::MIN;
+                d.$smax = <$s>::MAX;
+            } else {
+                d.$smin = a;
+                d.$smax = b;
+            }
+            let (umin, mu) = d.$umin.overflowing_sub(s.$umax);
+            let (umax, xu) = d.$umax.overflowing_sub(s.$umin);
+            d.$umin = umin;
+            d.$umax = umax;
+            if mu && !xu {
+                d.$umin = 0;
+                d.$umax = <$u>::MAX;
+            }
         }
-    }
-    let p = [
-        d.s32_min.checked_mul(s.s32_min),
-        d.s32_min.checked_mul(s.s32_max),
-        d.s32_max.checked_mul(s.s32_min),
-        d.s32_max.checked_mul(s.s32_max),
-    ];
-    if p.iter().all(|x| x.is_some()) {
-        let v: Vec<i32> = p.iter().flatten().copied().collect();
-        d.s32_min = v.iter().copied().min().unwrap_or(i32::MIN);
-        d.s32_max = v.iter().copied().max().unwrap_or(i32::MAX);
-    } else {
-        d.s32_min = i32::MIN;
-        d.s32_max = i32::MAX;
-    }
+
+        fn $mul(d: &mut RegState, s: &RegState) {
+            let umax = d.$umax.checked_mul(s.$umax);
+            let umin = umax.and(d.$umin.checked_mul(s.$umin));
+            match (umax, umin) {
+                (Some(x), Some(n)) => {
+                    d.$umax = x;
+                    d.$umin = n;
+                }
+                _ => {
+                    d.$umin = 0;
+                    d.$umax = <$u>::MAX;
+                }
+            }
+            let p = [
+                d.$smin.checked_mul(s.$smin),
+                d.$smin.checked_mul(s.$smax),
+                d.$smax.checked_mul(s.$smin),
+                d.$smax.checked_mul(s.$smax),
+            ];
+            if p.iter().all(|x| x.is_some()) {
+                let v: Vec<$s> = p.iter().flatten().copied().collect();
+                d.$smin = v.iter().copied().min().unwrap_or(<$s>::MIN);
+                d.$smax = v.iter().copied().max().unwrap_or(<$s>::MAX);
+            } else {
+                d.$smin = <$s>::MIN;
+                d.$smax = <$s>::MAX;
+            }
+        }
+    };
 }
 
-fn mul64(d: &mut RegState, s: &RegState) {
-    let umax = d.umax.checked_mul(s.umax);
-    let umin = umax.and(d.umin.checked_mul(s.umin));
-    match (umax, umin) {
-        (Some(x), Some(n)) => {
-            d.umax = x;
-            d.umin = n;
-        }
-        _ => {
-            d.umin = 0;
-            d.umax = u64::MAX;
-        }
-    }
-    let p = [
-        d.smin.checked_mul(s.smin),
-        d.smin.checked_mul(s.smax),
-        d.smax.checked_mul(s.smin),
-        d.smax.checked_mul(s.smax),
-    ];
-    if p.iter().all(|x| x.is_some()) {
-        let v: Vec<i64> = p.iter().flatten().copied().collect();
-        d.smin = v.iter().copied().min().unwrap_or(i64::MIN);
-        d.smax = v.iter().copied().max().unwrap_or(i64::MAX);
-    } else {
-        d.smin = i64::MIN;
-        d.smax = i64::MAX;
-    }
-}
+arith_bounds!(add32, sub32, mul32, s32_min, s32_max, u32_min, u32_max, i32, u32);
+arith_bounds!(add64, sub64, mul64, smin, smax, umin, umax, i64, u64);
 
 fn signed32_from_unsigned(d: &mut RegState) {
     if (d.u32_min as i32) <= (d.u32_max as i32) {
