@@ -80,9 +80,13 @@ fn accepted_scenarios_run_on_every_engine() {
         let m = kbpf::read_module(&path, SourceKind::Asm, &registry, None)
             .unwrap_or_else(|e| panic!("{name}: {e}"));
         if let Some(msg) = &exp.kernel_compat_interp {
-            let err = Vm::new(&m.program, &registry, VmOptions { kernel_compat: true, ..Default::default() })
-                .err()
-                .unwrap_or_else(|| panic!("{name}: kernel-compat interpreter accepted"));
+            let err = Vm::new(
+                &m.program().expect("decodes"),
+                &registry,
+                VmOptions { kernel_compat: true, ..Default::default() },
+            )
+            .err()
+            .unwrap_or_else(|| panic!("{name}: kernel-compat interpreter accepted"));
             assert!(err.to_string().contains(msg.as_str()), "{name}: {err}");
         }
         if !exp.accept {
@@ -91,8 +95,9 @@ fn accepted_scenarios_run_on_every_engine() {
         let want = exp.retval.unwrap_or_else(|| panic!("{name}: accept without retval"));
         for engine in [Engine::Interp, Engine::Jit] {
             let mut mem = vec![0u8; 64];
-            let got = kbpf::run(&m.program, engine, &registry, &mut mem, RunOptions::default())
-                .unwrap_or_else(|e| panic!("{name} on {engine:?}: {e}"));
+            let got =
+                kbpf::run(&m.program().expect("decodes"), engine, &registry, &mut mem, RunOptions::default())
+                    .unwrap_or_else(|e| panic!("{name} on {engine:?}: {e}"));
             assert_eq!(got, want, "{name} on {engine:?}");
         }
         ran += 1;

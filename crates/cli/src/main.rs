@@ -270,8 +270,11 @@ fn main() -> ExitCode {
                     return ExitCode::from(1);
                 }
             }
-            match kbpf::run(&module.program, engine.into(), &registry, &mut mem, RunOptions { kernel_compat })
-            {
+            let program = match module.program() {
+                Ok(p) => p,
+                Err(e) => return fail(e),
+            };
+            match kbpf::run(&program, engine.into(), &registry, &mut mem, RunOptions { kernel_compat }) {
                 Ok(r0) => {
                     println!("{r0:#x}");
                     ExitCode::SUCCESS
@@ -285,8 +288,10 @@ fn main() -> ExitCode {
         Cmd::Plugin { mem, engine } => plugin::run(mem.as_deref(), engine.into()),
         Cmd::Jit { dump: _, arch, file, format, profile } => {
             let registry = profile.registry();
-            let prog = match kbpf::read_module(&file, source_kind(&file, format), &registry, None) {
-                Ok(m) => m.program,
+            let prog = match kbpf::read_module(&file, source_kind(&file, format), &registry, None)
+                .and_then(|m| m.program())
+            {
+                Ok(p) => p,
                 Err(e) => return fail(e),
             };
             let arch = match arch {

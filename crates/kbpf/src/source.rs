@@ -70,10 +70,15 @@ pub enum SourceError {
 
 /// A program with the facts that travel beside it: declared functions (argument counts), the
 /// maps an ELF object defines, and its license.
+///
+/// It holds the slots as written, which need not decode: the verifier judges malformed
+/// programs with the kernel's messages, while the engines ask for [`Module::program`].
 #[derive(Clone, Debug)]
 pub struct Module {
-    /// The instructions.
-    pub program: Program,
+    /// The instruction slots as written.
+    pub slots: Vec<kbpf_isa::RawInsn>,
+    /// Source line of each slot (assembly only), for decode errors.
+    pub lines: Option<Vec<usize>>,
     /// Declared functions (`.func` in assembly, BTF func_info in ELF).
     pub funcs: Vec<FuncDecl>,
     /// Maps (ELF objects only), indexed by the `imm` of map references.
@@ -85,8 +90,20 @@ pub struct Module {
 }
 
 impl Module {
-    fn plain(program: Program) -> Module {
-        Module { program, funcs: Vec::new(), maps: Vec::new(), section: None, license: None }
+    fn plain(slots: Vec<kbpf_isa::RawInsn>) -> Module {
+        Module { slots, lines: None, funcs: Vec::new(), maps: Vec::new(), section: None, license: None }
+    }
+
+    /// The decoded program the engines run (branch targets checked); an assembly module
+    /// reports the source line of a slot that does not decode.
+    pub fn program(&self) -> Result<Program, SourceError> {
+        Program::from_slots(&self.slots).map_err(|e| match &self.lines {
+            Some(lines) => SourceError::Asm(AsmError {
+                line: lines.get(e.index).or(lines.last()).copied().unwrap_or(1),
+                message: e.kind.to_string(),
+            }),
+            None => SourceError::Decode(e),
+        })
     }
 }
 
@@ -120,12 +137,12 @@ pub fn read_module(
     let bytes = std::fs::read(path).map_err(|err| SourceError::Io { path: name.clone(), err })?;
     let text = || String::from_utf8(bytes.clone()).map_err(|_| SourceError::NotText(name.clone()));
     match kind {
-        SourceKind::Bin => Ok(Module::plain(Program::from_bytes(&bytes)?)),
-        SourceKind::Hex => Ok(Module::plain(Program::from_bytes(&parse_hex(&text()?)?)?)),
+        SourceKind::Bin => Ok(Module::plain(slots_of_bytes(&bytes)?)),
+        SourceKind::Hex => Ok(Module::plain(slots_of_bytes(&parse_hex(&text()?)?)?)),
         SourceKind::Asm => {
             let kfuncs = |n: &str| registry.kfunc_by_name(n).map(|d| d.id);
-            let m = kbpf_isa::asm::assemble_module(&text()?, &kfuncs)?;
-            Ok(Module { funcs: m.funcs, ..Module::plain(m.program) })
+            let m = kbpf_isa::asm::assemble_module_slots(&text()?, &kfuncs)?;
+            Ok(Module { lines: Some(m.lines), funcs: m.funcs, ..Module::plain(m.slots) })
         }
         SourceKind::Elf => {
             let obj = Object::parse(&bytes)?;
@@ -135,7 +152,8 @@ pub fn read_module(
             }
             .ok_or_else(|| SourceError::NoProgram(section.unwrap_or("").to_string()))?;
             Ok(Module {
-                program: Program::from_slots(&prog.slots)?,
+                slots: prog.slots.clone(),
+                lines: None,
                 funcs: prog.funcs.clone(),
                 section: Some(prog.section.clone()),
                 license: Some(obj.license.clone()),
@@ -155,6 +173,11 @@ pub fn read_raw_slots(path: &Path, kind: SourceKind) -> Result<Vec<kbpf_isa::Raw
         SourceKind::Hex => parse_hex(&String::from_utf8(bytes).map_err(|_| SourceError::NotText(name))?)?,
         _ => bytes,
     };
+    slots_of_bytes(&bytes)
+}
+
+/// Splits bytes into slots; a length that is not a multiple of 8 is an error.
+fn slots_of_bytes(bytes: &[u8]) -> Result<Vec<kbpf_isa::RawInsn>, SourceError> {
     if !bytes.len().is_multiple_of(8) {
         return Err(SourceError::Decode(DecodeError {
             index: bytes.len() / 8,
@@ -169,5 +192,5 @@ pub fn read_raw_slots(path: &Path, kind: SourceKind) -> Result<Vec<kbpf_isa::Raw
 
 /// Reads a program file, with no kfunc names and the first ELF program.
 pub fn read_program(path: &Path, kind: SourceKind) -> Result<Program, SourceError> {
-    Ok(read_module(path, kind, &Registry::new(), None)?.program)
+    read_module(path, kind, &Registry::new(), None)?.program()
 }

@@ -87,5 +87,5 @@ pub fn verify_module(module: &Module, mut opts: VerifyOptions) -> VerifyOutcome 
             ["GPL", "GPL v2", "GPL and additional rights", "Dual BSD/GPL", "Dual MIT/GPL", "Dual MPL/GPL"]
                 .contains(&l.as_str());
     }
-    kbpf_verifier::verify(&module.program.to_slots(), &opts)
+    kbpf_verifier::verify(&module.slots, &opts)
 }

@@ -33,20 +33,28 @@
 //! Every instruction is checked by encoding and decoding it, so anything the assembler returns
 //! decodes (r11 only in the stack-argument forms, atomics only in their sizes, and so on);
 //! [`assemble_program`] additionally checks branch targets.
+//!
+//! Malformed programs, for the verifier: [`assemble_module_slots`] skips the decode check, so
+//! `r11 = 1` or `r0 = r11` assemble to the slot they spell and the verifier answers
+//! `R11 is invalid` as the kernel would; `.insn CODE, DST, SRC, OFF, IMM` writes any slot
+//! verbatim (register fields 0..15, e.g. `.insn 0xb7, 12, 0, 0, 0` for `r12 = 0`).
 
 mod lexer;
 mod module;
 mod parse;
 
-pub use module::{Assembled, KfuncResolver, NoKfuncs, assemble_module};
+pub use module::{
+    Assembled, AssembledSlots, KfuncResolver, NoKfuncs, assemble_module, assemble_module_slots,
+};
 
 use std::collections::HashMap;
 
 use thiserror::Error;
 
 use crate::decode::decode_insn;
+use crate::decode::decode_slots;
 use crate::helper_names::helper_id;
-use crate::insn::{CallTarget, Insn};
+use crate::insn::{CallTarget, Insn, RawInsn};
 use crate::program::Program;
 use parse::{Fixup, Parsed};
 
@@ -62,46 +70,77 @@ pub struct AsmError {
 
 /// Assembles source text into instructions (no control-flow checks beyond label resolution).
 pub fn assemble(src: &str) -> Result<Vec<Insn>, AsmError> {
-    Ok(assemble_lines(src, &NoKfuncs)?.insns.into_iter().map(|(_, insn)| insn).collect())
+    let (slots, lines) = slots_of(assemble_lines(src, &NoKfuncs, false)?.insns);
+    decode_slots(&slots).map_err(|e| at_slot(&lines, e.index, e.kind.to_string()))
 }
 
 /// Assembles source text into a [`Program`], checking that every branch and call lands on an
 /// instruction inside it.
 pub fn assemble_program(src: &str) -> Result<Program, AsmError> {
-    program_of(assemble_lines(src, &NoKfuncs)?.insns)
+    let (slots, lines) = slots_of(assemble_lines(src, &NoKfuncs, false)?.insns);
+    program_of(&slots, &lines)
 }
 
-/// Builds the [`Program`], mapping a branch-target error back to its source line.
-fn program_of(lines: Vec<(usize, Insn)>) -> Result<Program, AsmError> {
-    let mut line_at_pc = Vec::with_capacity(lines.len());
-    for (line, insn) in &lines {
-        line_at_pc.extend(std::iter::repeat_n(*line, insn.slots()));
+/// Builds the [`Program`] from assembled slots, mapping a decode or branch-target error back to
+/// its source line (`lines[i]` = line of slot `i`).
+fn program_of(slots: &[RawInsn], lines: &[usize]) -> Result<Program, AsmError> {
+    Program::from_slots(slots).map_err(|e| at_slot(lines, e.index, e.kind.to_string()))
+}
+
+fn at_slot(lines: &[usize], index: usize, message: String) -> AsmError {
+    AsmError { line: lines.get(index).or(lines.last()).copied().unwrap_or(1), message }
+}
+
+/// The slots of the assembled items and the source line of each slot.
+fn slots_of(items: Vec<(usize, Item)>) -> (Vec<RawInsn>, Vec<usize>) {
+    let mut slots = Vec::with_capacity(items.len());
+    let mut lines = Vec::with_capacity(items.len());
+    for (line, item) in items {
+        let before = slots.len();
+        match item {
+            Item::Insn(insn) => insn.encode_into(&mut slots),
+            Item::Raw(raw) => slots.push(raw),
+        }
+        lines.extend(std::iter::repeat_n(line, slots.len() - before));
     }
-    let insns = lines.into_iter().map(|(_, insn)| insn).collect();
-    Program::new(insns).map_err(|e| AsmError {
-        line: line_at_pc.get(e.index).copied().unwrap_or(1),
-        message: e.kind.to_string(),
-    })
+    (slots, lines)
 }
 
-/// One instruction waiting for its labels.
+/// One assembled line: an instruction, or a slot written verbatim with `.insn`.
+enum Item {
+    Insn(Insn),
+    Raw(RawInsn),
+}
+
+/// One line waiting for its labels.
 struct Pending<'a> {
     line: usize,
     pc: usize,
-    parsed: Parsed<'a>,
+    what: PendingKind<'a>,
+}
+
+enum PendingKind<'a> {
+    Parsed(Parsed<'a>),
+    Raw(RawInsn),
 }
 
 /// What one pass over the source produced.
 struct Lines<'a> {
-    /// Instructions with their source lines.
-    insns: Vec<(usize, Insn)>,
+    /// Instructions (or raw `.insn` slots) with their source lines.
+    insns: Vec<(usize, Item)>,
     /// Label name to slot.
     labels: HashMap<&'a str, usize>,
     /// Directive lines (`.func ...`) with their line numbers, for [`module`].
     directives: Vec<(usize, &'a str)>,
 }
 
-fn assemble_lines<'a>(src: &'a str, kfuncs: &dyn KfuncResolver) -> Result<Lines<'a>, AsmError> {
+/// One pass over `src`. `lenient` keeps instructions that encode but do not decode (r11 outside
+/// the stack-argument forms), for the verifier to reject with the kernel's message.
+fn assemble_lines<'a>(
+    src: &'a str,
+    kfuncs: &dyn KfuncResolver,
+    lenient: bool,
+) -> Result<Lines<'a>, AsmError> {
     let mut labels: HashMap<&str, usize> = HashMap::new();
     let mut directives = Vec::new();
     let mut pending = Vec::new();
@@ -138,6 +177,12 @@ fn assemble_lines<'a>(src: &'a str, kfuncs: &dyn KfuncResolver) -> Result<Lines<
             [] => continue,
             // Directives (`.func` is kept for [`module`]), and llvm-objdump -r relocation lines
             // (`0: R_BPF_64_64 map`).
+            [lexer::Tok::Ident(".insn"), rest @ ..] => {
+                let raw = parse_raw_insn(rest).map_err(err)?;
+                pending.push(Pending { line, pc, what: PendingKind::Raw(raw) });
+                pc += 1;
+                continue;
+            }
             [lexer::Tok::Ident(d), ..] if d.starts_with('.') => {
                 directives.push((line, text));
                 continue;
@@ -146,9 +191,9 @@ fn assemble_lines<'a>(src: &'a str, kfuncs: &dyn KfuncResolver) -> Result<Lines<
             _ => {}
         }
         let parsed = parse::parse(toks, code == Some(0x18)).map_err(err)?;
-        check(&parsed.insn, code).map_err(err)?;
-        pending.push(Pending { line, pc, parsed });
+        check(&parsed.insn, code, lenient).map_err(err)?;
         pc += parsed.insn.slots();
+        pending.push(Pending { line, pc: pc - parsed.insn.slots(), what: PendingKind::Parsed(parsed) });
     }
     let insns = pending.into_iter().map(|p| resolve(&labels, kfuncs, p)).collect::<Result<_, _>>()?;
     Ok(Lines { insns, labels, directives })
@@ -193,8 +238,48 @@ fn strip_prefixes(text: &str) -> Result<(&str, Option<u8>), String> {
     Ok((t, None))
 }
 
-/// Rejects instructions that do not decode, and opcode prefixes that disagree with the encoding.
-fn check(insn: &Insn, code: Option<u8>) -> Result<(), String> {
+/// `.insn CODE, DST, SRC, OFF, IMM`: one slot, verbatim (registers as numbers or `rN`, N < 16).
+fn parse_raw_insn(toks: &[lexer::Tok<'_>]) -> Result<RawInsn, String> {
+    use lexer::Tok::{Ident, Num, Sym};
+    const USAGE: &str = "expected `.insn CODE, DST, SRC, OFF, IMM`";
+    let mut fields = Vec::new();
+    let mut neg = false;
+    for t in toks {
+        match t {
+            Sym(",") => {}
+            Sym("-") => neg = true,
+            Num(n) => {
+                let v = i64::try_from(*n).map_err(|_| format!("{USAGE}: {n} out of range"))?;
+                fields.push(if neg { -v } else { v });
+                neg = false;
+            }
+            Ident(r) => {
+                let n = r
+                    .strip_prefix('r')
+                    .and_then(|d| d.parse::<i64>().ok())
+                    .filter(|n| (0..16).contains(n))
+                    .ok_or_else(|| format!("{USAGE}: bad register `{r}`"))?;
+                fields.push(n);
+            }
+            other => return Err(format!("{USAGE}: unexpected {other}")),
+        }
+    }
+    let [code, dst, src, off, imm] = fields[..] else { return Err(USAGE.to_string()) };
+    let field = |v: i64, lo: i64, hi: i64, what: &str| {
+        if (lo..=hi).contains(&v) { Ok(v) } else { Err(format!("{USAGE}: {what} {v} out of range")) }
+    };
+    Ok(RawInsn {
+        code: field(code, 0, 0xff, "code")? as u8,
+        dst: field(dst, 0, 15, "dst")? as u8,
+        src: field(src, 0, 15, "src")? as u8,
+        off: field(off, i16::MIN.into(), u16::MAX.into(), "off")? as u16 as i16,
+        imm: field(imm, i32::MIN.into(), u32::MAX.into(), "imm")? as u32 as i32,
+    })
+}
+
+/// Rejects instructions that do not decode (unless `lenient`), and opcode prefixes that
+/// disagree with the encoding.
+fn check(insn: &Insn, code: Option<u8>, lenient: bool) -> Result<(), String> {
     let slots = insn.encode();
     let first = slots[0];
     if let Some(c) = code
@@ -204,6 +289,7 @@ fn check(insn: &Insn, code: Option<u8>) -> Result<(), String> {
     }
     match decode_insn(first, slots.get(1).copied()) {
         Ok(back) if back == *insn => Ok(()),
+        _ if lenient => Ok(()),
         Ok(back) => Err(format!("instruction does not survive encoding (decodes as {back:?})")),
         Err(e) => Err(format!("invalid instruction: {e}")),
     }
@@ -214,10 +300,14 @@ fn resolve(
     labels: &HashMap<&str, usize>,
     kfuncs: &dyn KfuncResolver,
     p: Pending<'_>,
-) -> Result<(usize, Insn), AsmError> {
+) -> Result<(usize, Item), AsmError> {
     let err = |message: String| AsmError { line: p.line, message };
-    let Some(fixup) = p.parsed.fixup else {
-        return Ok((p.line, p.parsed.insn));
+    let parsed = match p.what {
+        PendingKind::Raw(raw) => return Ok((p.line, Item::Raw(raw))),
+        PendingKind::Parsed(parsed) => parsed,
+    };
+    let Some(fixup) = parsed.fixup else {
+        return Ok((p.line, Item::Insn(parsed.insn)));
     };
     let (Fixup::Jump(name) | Fixup::Call(name) | Fixup::Func(name)) = fixup;
     let rel = match labels.get(name) {
@@ -226,10 +316,10 @@ fn resolve(
             // `call NAME`: a label, else a kfunc of the registry, else a helper.
             if let Fixup::Call(n) = fixup {
                 if let Some(btf_id) = kfuncs.kfunc_id(n) {
-                    return Ok((p.line, Insn::Call(CallTarget::Kfunc { btf_id, off: 0 })));
+                    return Ok((p.line, Item::Insn(Insn::Call(CallTarget::Kfunc { btf_id, off: 0 }))));
                 }
                 if let Some(id) = helper_id(n) {
-                    return Ok((p.line, Insn::Call(CallTarget::Helper(id))));
+                    return Ok((p.line, Item::Insn(Insn::Call(CallTarget::Helper(id)))));
                 }
             }
             return Err(err(format!("unknown label `{name}`")));
@@ -238,7 +328,7 @@ fn resolve(
     let out_of_range = || err(format!("label `{name}` is out of range ({rel:+} slots)"));
     let off16 = || i16::try_from(rel).map_err(|_| out_of_range());
     let imm32 = || i32::try_from(rel).map_err(|_| out_of_range());
-    let insn = match p.parsed.insn {
+    let insn = match parsed.insn {
         Insn::Ja { .. } => Insn::Ja { off: off16()? },
         Insn::MayGoto { .. } => Insn::MayGoto { off: off16()? },
         Insn::Jmp { width, cond, dst, src, .. } => Insn::Jmp { width, cond, dst, src, off: off16()? },
@@ -247,7 +337,7 @@ fn resolve(
         Insn::LdImm64 { dst, src, imm_hi, .. } => Insn::LdImm64 { dst, src, imm: imm32()?, imm_hi },
         other => other,
     };
-    Ok((p.line, insn))
+    Ok((p.line, Item::Insn(insn)))
 }
 
 #[cfg(test)]

@@ -5,8 +5,9 @@
 //! `u64` parameters, as BTF `FUNC`/`FUNC_PROTO` would; it may stand anywhere in the file. The
 //! entry function is declared implicitly (no parameters count beyond the context).
 
-use super::{AsmError, Lines, assemble_lines, lexer, program_of};
+use super::{AsmError, Lines, assemble_lines, lexer, program_of, slots_of};
 use crate::func::FuncDecl;
+use crate::insn::RawInsn;
 use crate::program::Program;
 
 /// Names kfuncs for `call NAME` (the ISA knows helpers itself, but not the registry).
@@ -39,9 +40,38 @@ pub struct Assembled {
     pub funcs: Vec<FuncDecl>,
 }
 
+/// An assembled module as slots, which need not decode (see [`assemble_module_slots`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AssembledSlots {
+    /// The slots as written.
+    pub slots: Vec<RawInsn>,
+    /// Source line of each slot.
+    pub lines: Vec<usize>,
+    /// Declared functions in slot order.
+    pub funcs: Vec<FuncDecl>,
+}
+
+impl AssembledSlots {
+    /// Decodes the slots, with decode and branch-target errors on their source lines.
+    pub fn program(&self) -> Result<Program, AsmError> {
+        program_of(&self.slots, &self.lines)
+    }
+}
+
 /// Assembles a module: instructions, `.func` declarations, kfunc names through `kfuncs`.
 pub fn assemble_module(src: &str, kfuncs: &dyn KfuncResolver) -> Result<Assembled, AsmError> {
-    let Lines { insns, labels, directives } = assemble_lines(src, kfuncs)?;
+    let m = assemble(src, kfuncs, false)?;
+    Ok(Assembled { program: m.program()?, funcs: m.funcs })
+}
+
+/// Like [`assemble_module`], but keeps instructions that encode yet do not decode (r11 outside
+/// its stack-argument forms) and `.insn` slots, so the verifier can judge malformed programs.
+pub fn assemble_module_slots(src: &str, kfuncs: &dyn KfuncResolver) -> Result<AssembledSlots, AsmError> {
+    assemble(src, kfuncs, true)
+}
+
+fn assemble(src: &str, kfuncs: &dyn KfuncResolver, lenient: bool) -> Result<AssembledSlots, AsmError> {
+    let Lines { insns, labels, directives } = assemble_lines(src, kfuncs, lenient)?;
     let mut funcs = Vec::new();
     for (line, text) in directives {
         let err = |message: String| AsmError { line, message };
@@ -63,7 +93,8 @@ pub fn assemble_module(src: &str, kfuncs: &dyn KfuncResolver) -> Result<Assemble
         funcs.push(FuncDecl { pc, name: name.to_string(), nargs, global });
     }
     funcs.sort_by_key(|f| f.pc);
-    Ok(Assembled { program: program_of(insns)?, funcs })
+    let (slots, lines) = slots_of(insns);
+    Ok(AssembledSlots { slots, lines, funcs })
 }
 
 #[cfg(test)]
@@ -104,5 +135,40 @@ mod tests {
         assert_eq!((e.line, e.message.as_str()), (1, ".func names `nowhere`, which is no label"));
         let e = assemble_module(".func f\nf: exit\n", &NoKfuncs).unwrap_err();
         assert_eq!(e.line, 1);
+    }
+
+    #[test]
+    fn malformed_programs_assemble_only_as_slots() {
+        let src = "r0 = r11\n.insn 0xb7, r12, 0, -1, 0xffffffff\nexit\n";
+        let e = assemble_module(src, &NoKfuncs).unwrap_err();
+        assert_eq!(e.line, 1);
+        let m = assemble_module_slots(src, &NoKfuncs).unwrap();
+        assert_eq!(m.slots.len(), 3);
+        assert_eq!((m.slots[0].code, m.slots[0].dst, m.slots[0].src), (0xbf, 0, 11));
+        let raw = m.slots[1];
+        assert_eq!((raw.code, raw.dst, raw.src, raw.off, raw.imm), (0xb7, 12, 0, -1, -1));
+        assert_eq!(m.lines, [1, 2, 3]);
+        assert_eq!(m.program().unwrap_err().line, 1);
+        // A decodable `.insn` is an ordinary instruction, labels count it as one slot.
+        let m = assemble_module(".insn 0xb7, 0, 0, 0, 7\ngoto l\nl: exit\n", &NoKfuncs).unwrap();
+        assert_eq!(
+            m.program.to_slots()[0],
+            crate::asm::assemble_module("r0 = 7", &NoKfuncs).unwrap().program.to_slots()[0]
+        );
+        assert_eq!(m.program.len_slots(), 3);
+    }
+
+    #[test]
+    fn bad_raw_insns() {
+        let bad = [
+            ".insn 0x1b7, 0, 0, 0, 0",
+            ".insn 0xb7, 16, 0, 0, 0",
+            ".insn 0xb7, 0, 0, 0",
+            ".insn 0xb7, 0, 0, 70000, 0",
+        ];
+        for bad in bad {
+            let e = assemble_module_slots(bad, &NoKfuncs).unwrap_err();
+            assert_eq!(e.line, 1, "{bad}");
+        }
     }
 }
