@@ -8,6 +8,7 @@
 //! # log: TEXT                   (the verifier log contains TEXT)
 //! # non-jit: MSG                (verifying for a non-JIT target, like the kernel's interpreter,
 //!                                refuses with MSG)
+//! # allow-global-stack-args: yes (verify with kbpf's extension on)
 //! ```
 //!
 //! Accepted cases run on the interpreter and the host JIT and must return `retval` on both.
@@ -30,6 +31,7 @@ struct Expect {
     log: Vec<String>,
     kernel_compat_interp: Option<String>,
     non_jit: Option<String>,
+    allow_global_stack_args: bool,
 }
 
 fn parse_expect(text: &str) -> Expect {
@@ -52,6 +54,7 @@ fn parse_expect(text: &str) -> Expect {
             "log" => e.log.push(value),
             "kernel-compat-interp" => e.kernel_compat_interp = Some(value),
             "non-jit" => e.non_jit = Some(value),
+            "allow-global-stack-args" => e.allow_global_stack_args = value == "yes",
             _ => {}
         }
     }
@@ -116,7 +119,11 @@ fn every_scenario_verifies_as_expected() {
         let name = path.file_name().unwrap().to_string_lossy().into_owned();
         let m = kbpf::read_module(&path, SourceKind::Asm, &registry, None)
             .unwrap_or_else(|e| panic!("{name}: {e}"));
-        let opts = kbpf::verifier::VerifyOptions { log_level: 1, ..Default::default() };
+        let opts = kbpf::verifier::VerifyOptions {
+            log_level: 1,
+            allow_global_stack_args: exp.allow_global_stack_args,
+            ..Default::default()
+        };
         let out = kbpf::verify_module(&m, opts);
         checked += 1;
         let got_errno = out.error.as_ref().map(|e| format!("{:?}", e.errno()));

@@ -41,6 +41,16 @@ pub fn options(case: &Case, log_level: u32) -> VerifyOptions {
             })
             .collect(),
         gpl: case.license.contains("GPL"),
+        funcs: case
+            .funcs
+            .iter()
+            .map(|f| kbpf_verifier::FuncDecl {
+                pc: f.pc,
+                name: f.name.clone(),
+                nargs: f.nargs,
+                global: f.global,
+            })
+            .collect(),
         // the captured kernel (6.18) predates the stack-argument series
         stack_args: false,
         ..VerifyOptions::default()

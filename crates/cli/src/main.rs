@@ -131,6 +131,9 @@ enum Cmd {
         /// native code does not).
         #[arg(long)]
         no_verify: bool,
+        /// kbpf extension: global functions may take more than 5 arguments (see `verify`).
+        #[arg(long)]
+        allow_global_stack_args: bool,
     },
     /// JIT-compile a program and print the native code, one BPF instruction heading each block.
     Jit {
@@ -178,6 +181,10 @@ enum Cmd {
         /// With `--engine interp`: refuse what the kernel's interpreter refuses (stack args).
         #[arg(long)]
         kernel_compat: bool,
+        /// kbpf extension: global functions may take more than 5 arguments (6..12 through r11);
+        /// the kernel refuses them.
+        #[arg(long)]
+        allow_global_stack_args: bool,
     },
     /// List the helpers and kfuncs of a profile with their ids and prototypes.
     Kfuncs {
@@ -242,7 +249,17 @@ fn main() -> ExitCode {
                 Err(e) => fail(e),
             }
         }
-        Cmd::Run { file, engine, mem, kernel_compat, format, profile, section, no_verify } => {
+        Cmd::Run {
+            file,
+            engine,
+            mem,
+            kernel_compat,
+            format,
+            profile,
+            section,
+            no_verify,
+            allow_global_stack_args,
+        } => {
             let registry = profile.registry();
             let module =
                 match kbpf::read_module(&file, source_kind(&file, format), &registry, section.as_deref()) {
@@ -258,6 +275,7 @@ fn main() -> ExitCode {
             if matches!(engine, EngineArg::Jit) && !no_verify {
                 let opts = kbpf::verifier::VerifyOptions {
                     prog_type: kbpf::verifier::ProgType::Mem { ctx_size: mem.len() as u32 },
+                    allow_global_stack_args,
                     ..Default::default()
                 };
                 let out = kbpf::verify_module(&module, opts);
@@ -319,6 +337,7 @@ fn main() -> ExitCode {
             profile,
             engine,
             kernel_compat,
+            allow_global_stack_args,
         } => {
             let Some(pt) = verify::prog_type(&prog_type, ctx_size) else {
                 return fail(format_args!(
@@ -327,7 +346,13 @@ fn main() -> ExitCode {
             };
             // only the kernel-compatible interpreter is a non-JIT target; kbpf's runs stack args
             let jit = !(kernel_compat && matches!(engine, Some(EngineArg::Interp)));
-            let opts = kbpf::verifier::VerifyOptions { prog_type: pt, log_level, jit, ..Default::default() };
+            let opts = kbpf::verifier::VerifyOptions {
+                prog_type: pt,
+                log_level,
+                jit,
+                allow_global_stack_args,
+                ..Default::default()
+            };
             let format = match format {
                 OutFormat::Text => verify::Format::Text,
                 OutFormat::Json => verify::Format::Json,

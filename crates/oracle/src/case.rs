@@ -31,6 +31,9 @@ pub struct Case {
     /// License string.
     #[serde(default = "gpl")]
     pub license: String,
+    /// Function declarations (sent to the kernel as program BTF + `func_info`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub funcs: Vec<crate::btf::CaseFunc>,
 }
 
 fn gpl() -> String {
@@ -48,7 +51,14 @@ impl Case {
             maps: Vec::new(),
             prog_flags: 0,
             license: gpl(),
+            funcs: Vec::new(),
         }
+    }
+
+    /// Declares functions (argument counts, linkage) as program BTF would.
+    pub fn with_funcs(mut self, funcs: Vec<crate::btf::CaseFunc>) -> Case {
+        self.funcs = funcs;
+        self
     }
 
     /// Adds maps.
@@ -183,6 +193,7 @@ pub fn request_for(case: &Case, level: LogLevel) -> LoadRequest {
     req.log_level = level;
     req.prog_flags = case.prog_flags;
     req.license = case.license.clone();
+    req.funcs = case.funcs.clone();
     req
 }
 

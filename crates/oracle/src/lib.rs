@@ -26,6 +26,7 @@
 #![allow(unsafe_code)]
 
 pub mod bench;
+pub mod btf;
 pub mod capture;
 pub mod case;
 pub mod compare;
@@ -36,6 +37,7 @@ mod map;
 mod run;
 mod sys;
 
+pub use btf::CaseFunc;
 pub use case::{CapturedCase, Case, KernelRecord};
 pub use compare::{DiffReport, KbpfVerdict, compare};
 pub use errno::Errno;

@@ -130,6 +130,9 @@ pub struct LoadRequest {
     pub keep_fd: bool,
     /// Program name (at most 15 bytes are used).
     pub name: String,
+    /// Function declarations: when not empty, program BTF and `func_info` are built from them
+    /// ([`crate::btf::program_btf`]) so the kernel knows argument counts and linkage.
+    pub funcs: Vec<crate::btf::CaseFunc>,
 }
 
 impl LoadRequest {
@@ -146,6 +149,7 @@ impl LoadRequest {
             map_fds: Vec::new(),
             keep_fd: false,
             name: "kbpf_oracle".to_string(),
+            funcs: Vec::new(),
         }
     }
 }
@@ -246,6 +250,35 @@ pub fn load(slots: &[RawInsn], req: &LoadRequest) -> KernelVerdict {
     a.put_u32(68, req.expected_attach_type);
     if !req.fd_array.is_empty() {
         a.put_u64(120, sys::addr(req.fd_array.as_ptr()));
+    }
+    let mut _btf_fd = None;
+    let mut func_info: Vec<u8> = Vec::new(); // outlives the syscall
+    if !req.funcs.is_empty() {
+        let (blob, records) = crate::btf::program_btf(slots, &req.funcs);
+        match crate::btf::load_btf(&blob) {
+            Ok(fd) => {
+                use std::os::fd::AsRawFd;
+                a.put_u32(72, fd.as_raw_fd() as u32);
+                _btf_fd = Some(fd);
+            }
+            Err((e, log)) => {
+                return KernelVerdict {
+                    accepted: false,
+                    errno: Some(e),
+                    error_line: Some(format!("(oracle) BTF load failed: {}", log.trim_end())),
+                    log,
+                    log_true_size: 0,
+                    stats: VerifierStats::default(),
+                    fd: None,
+                    load_wall_ns: 0,
+                    log_truncated: false,
+                };
+            }
+        }
+        func_info.extend(records.iter().flat_map(|r| r.iter().flat_map(|w| w.to_le_bytes())));
+        a.put_u32(76, 8);
+        a.put_u64(80, sys::addr(func_info.as_ptr()));
+        a.put_u32(88, records.len() as u32);
     }
     let t = Instant::now();
     // `bytes`, `license`, `log` and `fd_array` outlive the call; sizes are those stored above.

@@ -14,6 +14,7 @@ pub(crate) enum Cmd {
     ProgLoad = 5,
     ProgTestRun = 10,
     ObjGetInfoByFd = 15,
+    BtfLoad = 18,
 }
 
 /// A zeroed attribute buffer with little-endian field writers.

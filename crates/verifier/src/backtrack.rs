@@ -132,7 +132,7 @@ impl Env<'_> {
     #[allow(clippy::too_many_arguments)]
     fn backtrack_insn_inner(
         &mut self,
-        _idx: usize,
+        idx: usize,
         subseq: i64,
         hist: Option<HistEntry>,
         bt: &mut Bt,
@@ -206,7 +206,16 @@ impl Env<'_> {
                 }
             }
             raw::CLASS_JMP | raw::CLASS_JMP32 => {
-                if raw::is_pseudo_call(&insn) {
+                let callee = raw::is_pseudo_call(&insn)
+                    .then(|| self.prog.info.subprogs.starting_at((idx as i64 + insn.imm as i64 + 1) as usize))
+                    .flatten();
+                if callee.is_some_and(|c| self.search.stack_args.global.get(c).copied().unwrap_or(false)) {
+                    // a global call was not entered: it only defined r0 (r1-r5 are dead after it)
+                    if bt.regs[bt.frame] & 0x3e != 0 {
+                        return Step::Bug;
+                    }
+                    bt.clear(0);
+                } else if raw::is_pseudo_call(&insn) {
                     // "static subprog leftover stack arg slots" is the sa[] part
                     if bt.regs[bt.frame] & !0x3e != 0 || bt.stack[bt.frame] != 0 || bt.sa[bt.frame] != 0 {
                         return Step::Bug;

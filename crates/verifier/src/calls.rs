@@ -86,17 +86,22 @@ impl Env<'_> {
             }
         }
         if changes_pkt_data(id) {
-            for f in self.cur.frames.iter_mut() {
-                // stack-arg slots are visited like registers (bpf_for_each_reg_in_vstate)
-                for r in f.regs.iter_mut().chain(f.stack_args.iter_mut()) {
-                    if matches!(r.ty, RegType::Packet | RegType::PacketMeta | RegType::PacketEnd) {
-                        *r = RegState::unknown_scalar();
-                    }
-                }
-            }
+            self.clear_all_pkt_pointers();
         }
         let _ = idx;
         Ok(())
+    }
+
+    /// `clear_all_pkt_pointers`: packet pointers in every frame become unknown scalars.
+    pub(crate) fn clear_all_pkt_pointers(&mut self) {
+        for f in self.cur.frames.iter_mut() {
+            // stack-arg slots are visited like registers (bpf_for_each_reg_in_vstate)
+            for r in f.regs.iter_mut().chain(f.stack_args.iter_mut()) {
+                if matches!(r.ty, RegType::Packet | RegType::PacketMeta | RegType::PacketEnd) {
+                    *r = RegState::unknown_scalar();
+                }
+            }
+        }
     }
 
     fn check_func_arg(
@@ -304,10 +309,17 @@ impl Env<'_> {
         let Some(sub) = self.prog.info.subprogs.starting_at(target) else {
             return Err(Reject::Bug(format!("target of func call at insn {target} is not a program")));
         };
+        let args = self.btf_check_subprog_call(sub)?;
+        if self.search.stack_args.global.get(sub).copied().unwrap_or(false) {
+            return self.check_global_func_call(sub, args);
+        }
         if self.cur.frames.len() >= kbpf_isa::MAX_CALL_FRAMES {
             return Err(Reject::CallStackTooDeep(self.cur.frames.len() + 1));
         }
-        self.stack_args_subprog_call(sub)?;
+        if !self.search.stack_args.declared.get(sub).copied().unwrap_or(false) {
+            // no prototype: no stack arguments, but the caller's slot count still grows
+            self.stack_args_subprog_call(sub)?;
+        }
         let frameno = self.cur.frames.len() as u32;
         let mut callee = FuncState::new(idx as i64, frameno, sub);
         for r in 1..=5 {

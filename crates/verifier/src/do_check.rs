@@ -70,6 +70,10 @@ pub(crate) struct Search {
     pub stack_args: crate::func_info::SubprogArgs,
     pub prev_insn_idx: usize,
     pub hist_insn: Option<usize>,
+    /// Global functions some walked path calls (`aux->called`).
+    pub global_called: Vec<bool>,
+    /// Global functions verified on their own.
+    pub global_verified: Vec<bool>,
 }
 
 /// Everything one verification run needs.
@@ -223,12 +227,18 @@ pub(crate) fn run(slots: &[RawInsn], opts: &VerifyOptions) -> VerifyOutcome {
             explored: vec![Vec::new(); slots.len()],
             stack_depth: vec![0; nsub],
             stack_args,
+            global_called: vec![false; nsub],
+            global_verified: vec![false; nsub],
             ..Search::default()
         },
         log,
         cur: initial_state(opts.prog_type),
     };
     let res = env.do_check();
+    let res = res.and_then(|_| {
+        env.pop_log_after_success();
+        env.do_check_subprogs()
+    });
     let res = res.and_then(|_| env.check_max_stack_depth());
     let res = res.and_then(|_| env.stack_args_after_walk());
     let stats = Stats {
@@ -247,12 +257,6 @@ pub(crate) fn run(slots: &[RawInsn], opts: &VerifyOptions) -> VerifyOutcome {
     };
     let search = std::mem::take(&mut env.search);
     print_stats(&mut env.log, &search, nsub, start);
-    if err.is_none() && env.log.level & (LEVEL1 | LEVEL2) != 0 && env.log.level & LEVEL2 == 0 {
-        // level 1 keeps only the failing path: a successful load leaves just the stats
-        let stats_text = stats_block(&search, nsub, start, env.log.level);
-        env.log.max_len = env.log.max_len.max(env.log.buf.len());
-        env.log.buf = stats_text;
-    }
     finish(env.log, stats, err, opts.log_size)
 }
 
@@ -282,7 +286,7 @@ fn print_stats(log: &mut Log, s: &Search, nsub: usize, start: Instant) {
     }
 }
 
-fn initial_state(pt: ProgType) -> VerifierState {
+pub(crate) fn initial_state(pt: ProgType) -> VerifierState {
     let mut f = FuncState::new(-1, 0, 0);
     f.regs[1] = RegState::pointer(RegType::Ctx);
     let _ = pt;
@@ -311,7 +315,7 @@ impl Env<'_> {
         &self.prog.opts.maps
     }
 
-    fn do_check(&mut self) -> Result<(), Reject> {
+    pub(crate) fn do_check(&mut self) -> Result<(), Reject> {
         let n = self.prog.slots.len();
         let mut do_print_state = false;
         let mut prev_insn_idx: i64 = -1;
@@ -556,6 +560,10 @@ impl Env<'_> {
             self.prepare_func_exit()?;
             *do_print_state = true;
             return Ok(Flow::Next);
+        }
+        if self.cur.cur().subprogno != 0 {
+            self.check_global_subprog_return_code()?;
+            return Ok(Flow::Exit);
         }
         self.check_reg_arg(0, crate::alu::RegOp::Src)?;
         Ok(Flow::Exit)

@@ -94,6 +94,8 @@ pub(crate) struct SubprogArgs {
     pub name: Vec<String>,
     /// Global linkage.
     pub global: Vec<bool>,
+    /// Has a prototype (BTF `func_info` / `.func`).
+    pub declared: Vec<bool>,
     /// Incoming + largest outgoing stack-argument count (`stack_arg_cnt`).
     pub stack_arg_cnt: Vec<u32>,
     /// Highest outgoing slot written on any path, plus one (`max_out_stack_arg_cnt`).
@@ -108,6 +110,7 @@ impl SubprogArgs {
             arg_cnt: vec![0; n],
             name: vec![String::new(); n],
             global: vec![false; n],
+            declared: vec![false; n],
             stack_arg_cnt: vec![0; n],
             max_out: vec![0; n],
         };
@@ -120,6 +123,7 @@ impl SubprogArgs {
                 s.arg_cnt[i] = d.nargs;
                 s.name[i] = d.name.clone();
                 s.global[i] = d.global;
+                s.declared[i] = true;
                 s.stack_arg_cnt[i] = s.in_args(i) as u32;
             }
         }

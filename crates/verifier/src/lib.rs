@@ -15,6 +15,7 @@ mod ctx;
 pub mod disasm;
 mod do_check;
 pub mod func_info;
+mod global_funcs;
 pub mod helper_names;
 mod helpers;
 mod kfunc_call;

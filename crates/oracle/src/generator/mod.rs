@@ -8,6 +8,7 @@ pub mod builder;
 mod fam_cfg;
 mod fam_ctx;
 mod fam_encoding;
+mod fam_funcs;
 mod fam_maps;
 mod fam_prune;
 mod fam_ptr;
@@ -46,6 +47,7 @@ pub const FAMILIES: &[(&str, FamilyFn, usize)] = &[
     ("encoding", fam_encoding::encoding, 330),
     ("r11", fam_encoding::r11, 40),
     ("prune", fam_prune::prune, 200),
+    ("funcs", fam_funcs::funcs, 150),
 ];
 
 /// The default seed of the captured corpus.
