@@ -63,6 +63,7 @@ pub fn kbpf_verdict(case: &Case) -> KbpfVerdict {
     let t = Instant::now();
     let out = verify(&case.slots, &opts);
     let ns = t.elapsed().as_nanos() as u64;
+    let log2 = Some(verify(&case.slots, &options(case, 2 | 4)).log);
     KbpfVerdict {
         accepted: out.accepted,
         errno: out.error.as_ref().and_then(|e| kbpf_oracle::Errno::from_name(e.errno().name())),
@@ -77,6 +78,7 @@ pub fn kbpf_verdict(case: &Case) -> KbpfVerdict {
         },
         log: out.log,
         verify_time_ns: Some(ns),
+        log2,
     }
 }
 

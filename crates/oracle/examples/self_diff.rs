@@ -36,6 +36,7 @@ fn main() {
             log: k.log.unwrap_or_default(),
             stats: k.stats,
             verify_time_ns: Some(t.elapsed().as_nanos() as u64),
+            log2: k.log_level2,
         }
     });
     println!("{report}");

@@ -22,6 +22,8 @@ pub struct KbpfVerdict {
     pub stats: VerifierStats,
     /// Wall time kbpf spent verifying, in ns (compared with the kernel's `verification time`).
     pub verify_time_ns: Option<u64>,
+    /// The log at level 2|4, compared with the kernel's where one was captured.
+    pub log2: Option<String>,
 }
 
 /// What kind of disagreement a mismatch is.
@@ -33,6 +35,10 @@ pub enum MismatchKind {
     ErrorLine,
     /// Both accepted, processed instruction counts outside 0.8x..1.25x.
     Processed,
+    /// Same verdict, different level-1 log (normalised, [`normalize_log`]).
+    Log,
+    /// Same verdict, different level-2 log.
+    Log2,
 }
 
 /// One disagreement.
@@ -69,6 +75,14 @@ pub struct FamilyStats {
     pub both_accept: usize,
     /// Both accept with processed ratio in 0.8..=1.25.
     pub processed_within: usize,
+    /// Same verdict and a captured level-1 log.
+    pub log_cases: usize,
+    /// ... whose normalised logs are identical.
+    pub log_agree: usize,
+    /// Same verdict and a captured level-2 log (kbpf's given).
+    pub log2_cases: usize,
+    /// ... whose normalised logs are identical.
+    pub log2_agree: usize,
 }
 
 /// Summary of a distribution of ratios.
@@ -110,7 +124,8 @@ pub struct DiffReport {
     pub time_ratio: RatioSummary,
     /// Per family, sorted by name.
     pub families: BTreeMap<String, FamilyStats>,
-    /// The worst mismatches: verdicts first, then error lines, then processed ratios.
+    /// The worst mismatches (at most 40 of each kind): verdicts first, then error lines,
+    /// processed ratios and logs.
     pub worst: Vec<Mismatch>,
     /// Number of mismatches of each kind (before truncating `worst`).
     pub mismatch_counts: BTreeMap<String, usize>,
@@ -136,6 +151,16 @@ impl DiffReport {
         pct(self.total.processed_within, self.total.both_accept)
     }
 
+    /// Level-1 log agreement in percent of the same-verdict cases with a captured log.
+    pub fn log_agreement(&self) -> f64 {
+        pct(self.total.log_agree, self.total.log_cases)
+    }
+
+    /// Level-2 log agreement in percent of the same-verdict cases with a captured level-2 log.
+    pub fn log2_agreement(&self) -> f64 {
+        pct(self.total.log2_agree, self.total.log2_cases)
+    }
+
     /// The acceptance criteria of issue 4 as (description, met) pairs.
     pub fn acceptance(&self) -> Vec<(String, bool)> {
         vec![
@@ -156,6 +181,10 @@ impl DiffReport {
                 format!("median verify time ratio <= 0.5x ({:.3}x)", self.time_ratio.median),
                 self.time_ratio.count > 0 && self.time_ratio.median <= 0.5,
             ),
+            (
+                format!("level-1 logs identical >= 95% ({:.2}%)", self.log_agreement()),
+                self.log_agreement() >= 95.0,
+            ),
         ]
     }
 }
@@ -170,6 +199,43 @@ fn summarize(accepted: bool, errno: Option<Errno>, line: Option<&str>, processed
             line.unwrap_or("(no error line)")
         )
     }
+}
+
+/// A verifier log reduced to what must match the kernel's byte for byte: the
+/// `verification time` line (wall clock) and 6.18's stack-liveness debug lines
+/// (`(3,5) frame 0 insn 5 +live -8`, `... live stack update done in 2 iterations`, an
+/// analysis kbpf does differently and does not print) are dropped, trailing blanks trimmed,
+/// and the value of `(18)` loads is masked: the kernel prints a map's kernel address there,
+/// which also shifts the state column.
+pub fn normalize_log(log: &str) -> String {
+    let liveness_debug = |l: &str| {
+        let Some(rest) = l.strip_prefix('(') else { return false };
+        let Some((ids, tail)) = rest.split_once(") ") else { return false };
+        ids.bytes().all(|b| b.is_ascii_digit() || b == b',')
+            && (tail.starts_with("frame ") || tail.starts_with("live stack update"))
+    };
+    let mut out = String::with_capacity(log.len());
+    for l in log.lines() {
+        if l.starts_with("verification time ") || liveness_debug(l) {
+            continue;
+        }
+        match l.find("(18) r").and_then(|at| l[at..].find(" = 0x").map(|eq| at + eq + 3)) {
+            Some(v) => {
+                out.push_str(&l[..v]);
+                out.push_str("IMM");
+                let rest =
+                    l[v..].trim_start_matches(|c: char| c.is_ascii_hexdigit() || c == 'x').trim_start();
+                if !rest.is_empty() {
+                    out.push(' ');
+                    out.push_str(rest.trim_end());
+                }
+            }
+            None => out.push_str(l.trim_end()),
+        }
+        out.push('\n');
+    }
+    out.truncate(out.trim_end().len());
+    out
 }
 
 /// Compares kbpf (the closure) with the recorded kernel verdicts. The closure is called once per
@@ -211,6 +277,44 @@ pub fn compare(cases: &[CapturedCase], kbpf: impl Fn(&Case) -> KbpfVerdict) -> D
             continue;
         }
         bump(&mut |s| s.verdict_agree += 1);
+        let mut log_mismatch = |kind: MismatchKind, kl: &str, ul: &str| {
+            let (kn, un) = (normalize_log(kl), normalize_log(ul));
+            let same = kn == un;
+            if !same {
+                // the first differing line tells most
+                let (kd, ud) = kn
+                    .lines()
+                    .chain(std::iter::repeat("(end)"))
+                    .zip(un.lines().chain(std::iter::repeat("(end)")))
+                    .find(|(a, b)| a != b)
+                    .unwrap_or(("", ""));
+                mism.push(Mismatch {
+                    kind,
+                    family: cc.case.family.clone(),
+                    name: cc.case.name.clone(),
+                    kernel: kd.to_string(),
+                    kbpf: ud.to_string(),
+                    severity: 0.0,
+                });
+            }
+            same
+        };
+        if let Some(kl) = &k.log
+            && !k.log_truncated
+        {
+            let same = log_mismatch(MismatchKind::Log, kl, &u.log);
+            bump(&mut |s| {
+                s.log_cases += 1;
+                s.log_agree += usize::from(same);
+            });
+        }
+        if let (Some(kl), Some(ul)) = (&k.log_level2, &u.log2) {
+            let same = log_mismatch(MismatchKind::Log2, kl, ul);
+            bump(&mut |s| {
+                s.log2_cases += 1;
+                s.log2_agree += usize::from(same);
+            });
+        }
         if !k.accepted {
             bump(&mut |s| s.both_reject += 1);
             if k.error_line == u.error_line {
@@ -261,7 +365,13 @@ pub fn compare(cases: &[CapturedCase], kbpf: impl Fn(&Case) -> KbpfVerdict) -> D
         *rep.mismatch_counts.entry(format!("{:?}", m.kind)).or_default() += 1;
     }
     mism.sort_by(|a, b| a.kind.cmp(&b.kind).then(b.severity.total_cmp(&a.severity)));
-    mism.truncate(40);
+    // the worst 40 of each kind
+    let mut kept: BTreeMap<MismatchKind, usize> = BTreeMap::new();
+    mism.retain(|m| {
+        let n = kept.entry(m.kind).or_default();
+        *n += 1;
+        *n <= 40
+    });
     rep.worst = mism;
     rep
 }
@@ -278,13 +388,13 @@ impl fmt::Display for DiffReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(
             f,
-            "{:<16} {:>6} {:>8} {:>9} {:>12} {:>12} {:>11}",
-            "family", "cases", "k-accept", "verdict%", "errline%", "processed%", "both-rej"
+            "{:<16} {:>6} {:>8} {:>9} {:>12} {:>12} {:>11} {:>7} {:>7}",
+            "family", "cases", "k-accept", "verdict%", "errline%", "processed%", "both-rej", "log%", "log2%"
         )?;
         let row = |f: &mut fmt::Formatter<'_>, name: &str, s: &FamilyStats| {
             writeln!(
                 f,
-                "{:<16} {:>6} {:>8} {:>9.2} {:>12} {:>12} {:>11}",
+                "{:<16} {:>6} {:>8} {:>9.2} {:>12} {:>12} {:>11} {:>7} {:>7}",
                 name,
                 s.cases,
                 s.kernel_accepts,
@@ -299,7 +409,17 @@ impl fmt::Display for DiffReport {
                 } else {
                     format!("{:.2}", pct(s.processed_within, s.both_accept))
                 },
-                s.both_reject
+                s.both_reject,
+                if s.log_cases == 0 {
+                    "-".to_string()
+                } else {
+                    format!("{:.1}", pct(s.log_agree, s.log_cases))
+                },
+                if s.log2_cases == 0 {
+                    "-".to_string()
+                } else {
+                    format!("{:.1}", pct(s.log2_agree, s.log2_cases))
+                },
             )
         };
         for (name, s) in &self.families {
@@ -321,6 +441,14 @@ impl fmt::Display for DiffReport {
             p.median,
             p.max,
             self.processed_within()
+        )?;
+        writeln!(
+            f,
+            "logs identical after normalisation: level 1 {:.2}% (n={}), level 2 {:.2}% (n={})",
+            self.log_agreement(),
+            self.total.log_cases,
+            self.log2_agreement(),
+            self.total.log2_cases
         )?;
         let t = &self.time_ratio;
         writeln!(

@@ -79,6 +79,7 @@ fn kernel_agrees_with_itself_on_a_sample() {
             log: k.log.unwrap_or_default(),
             stats: k.stats,
             verify_time_ns: None,
+            log2: k.log_level2,
         }
     });
     assert_eq!(rep.total.verdict_agree, rep.total.cases, "{rep}");

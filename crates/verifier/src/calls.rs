@@ -18,6 +18,8 @@ struct Meta {
     const_key: Option<u64>,
     mem_regno: Option<u8>,
     mem_write: bool,
+    /// Largest value of the size argument (`msize_max_value`).
+    msize_max: u64,
 }
 
 impl Env<'_> {
@@ -70,6 +72,9 @@ impl Env<'_> {
             }
         };
         self.cur.cur_mut().regs[0] = r0;
+        if proto.ret == Ret::Integer {
+            self.do_refine_retval_range(id, meta.msize_max);
+        }
         if let Some(m) = meta.map
             && !proto.map_types.is_empty()
         {
@@ -90,6 +95,36 @@ impl Env<'_> {
         }
         let _ = idx;
         Ok(())
+    }
+
+    /// `do_refine_retval_range`: helpers whose integer result has known bounds.
+    fn do_refine_retval_range(&mut self, id: i32, msize_max: u64) {
+        const MAX_ERRNO: i64 = 4095;
+        let r = &mut self.cur.cur_mut().regs[0];
+        match id {
+            // get_smp_processor_id: a possible CPU number
+            8 => {
+                let max = self.prog.opts.nr_cpus.max(1) - 1;
+                r.umin = 0;
+                r.umax = max as u64;
+                r.u32_min = 0;
+                r.u32_max = max;
+                r.smin = 0;
+                r.smax = max as i64;
+                r.s32_min = 0;
+                r.s32_max = max as i32;
+            }
+            // probe_read_str, get_stack, probe_read_user_str, probe_read_kernel_str,
+            // get_task_stack: a negative errno or at most the buffer size
+            45 | 67 | 114 | 115 | 141 => {
+                r.smax = msize_max as i64;
+                r.s32_max = msize_max as i32;
+                r.smin = -MAX_ERRNO;
+                r.s32_min = -MAX_ERRNO as i32;
+            }
+            _ => return,
+        }
+        r.bounds_sync();
     }
 
     /// `clear_all_pkt_pointers`: packet pointers in every frame become unknown scalars.
@@ -187,9 +222,7 @@ impl Env<'_> {
                 }
                 let mem = meta.mem_regno.unwrap_or(regno - 1);
                 let _ = args;
-                if !reg.var_off.is_const() {
-                    // variable size: only the bounds matter
-                }
+                meta.msize_max = reg.umax;
                 if reg.smin < 0 {
                     return Err(Reject::SizeNegative(regno));
                 }
@@ -203,9 +236,6 @@ impl Env<'_> {
                 self.mark_chain_precision(regno);
                 if is_null_reg(&mem_reg) && zero_ok && reg.umax == 0 {
                     return Ok(());
-                }
-                if reg.umin == 0 && zero_ok {
-                    // zero-sized access is fine; check the maximum
                 }
                 self.check_helper_mem_access(mem, reg.umax as i64, meta.mem_write, zero_ok)?;
             }

@@ -74,6 +74,8 @@ pub(crate) struct Search {
     pub global_called: Vec<bool>,
     /// Global functions verified on their own.
     pub global_verified: Vec<bool>,
+    /// Instructions some non-pruned path reached (`aux->seen`).
+    pub seen: Vec<bool>,
 }
 
 /// Everything one verification run needs.
@@ -191,6 +193,7 @@ pub(crate) fn run(slots: &[RawInsn], opts: &VerifyOptions) -> VerifyOutcome {
     let helper_args = move |id: i32| helper_arg_count(id, pt);
     // Subprograms first so that the level-2 header appears even when a later pass fails.
     let pre = kbpf_passes::subprogs::add_subprogs(slots);
+    let nsub_found = pre.as_ref().map_or(1, |sp| sp.list.len().max(1));
     if let Ok(sp) = &pre
         && log.verbose2()
     {
@@ -211,7 +214,8 @@ pub(crate) fn run(slots: &[RawInsn], opts: &VerifyOptions) -> VerifyOutcome {
             let insn = e.insn;
             let r = Reject::Pass(e);
             log.put(&format!("{r}\n"));
-            print_stats(&mut log, &Search::default(), 1, start);
+            let depths = vec![0; nsub_found];
+            print_stats(&mut log, &Search::default(), &depths, start);
             return finish(log, Stats::default(), Some((r, insn)), opts.log_size);
         }
     };
@@ -229,6 +233,7 @@ pub(crate) fn run(slots: &[RawInsn], opts: &VerifyOptions) -> VerifyOutcome {
             stack_args,
             global_called: vec![false; nsub],
             global_verified: vec![false; nsub],
+            seen: vec![false; slots.len()],
             ..Search::default()
         },
         log,
@@ -256,16 +261,43 @@ pub(crate) fn run(slots: &[RawInsn], opts: &VerifyOptions) -> VerifyOutcome {
         }
     };
     let search = std::mem::take(&mut env.search);
-    print_stats(&mut env.log, &search, nsub, start);
+    // an accepted program loses its never-visited subprograms to dead-code removal before the
+    // kernel prints their stack depths
+    let depths: Vec<u32> = (0..nsub.max(1))
+        .filter(|&i| {
+            err.is_some()
+                || i == 0
+                || env
+                    .prog
+                    .info
+                    .subprogs
+                    .list
+                    .get(i)
+                    .is_none_or(|s| search.seen[s.start..s.end].contains(&true))
+        })
+        .map(|i| search.stack_depth.get(i).copied().unwrap_or(0) + may_goto_extra(&env, i, err.is_none()))
+        .collect();
+    print_stats(&mut env.log, &search, &depths, start);
     finish(env.log, stats, err, opts.log_size)
 }
 
-fn stats_block(s: &Search, nsub: usize, start: Instant, level: u32) -> String {
+/// Stack the kernel's fixups add for `may_goto` in an accepted subprogram before it prints the
+/// depths: 16 bytes for the JIT's timed `may_goto` (count and timestamp), 8 for the interpreter.
+fn may_goto_extra(env: &Env<'_>, sub: usize, accepted: bool) -> u32 {
+    let Some(s) = env.prog.info.subprogs.list.get(sub) else { return 0 };
+    let has = env.prog.slots[s.start..s.end].iter().any(|i| i.code == 0xe5 && i.src == 0);
+    match (accepted && has, env.prog.opts.jit) {
+        (false, _) => 0,
+        (true, true) => 16,
+        (true, false) => 8,
+    }
+}
+
+fn stats_block(s: &Search, depths: &[u32], start: Instant, level: u32) -> String {
     let mut out = String::new();
     if level & STATS != 0 {
         out.push_str(&format!("verification time {} usec\n", start.elapsed().as_micros()));
-        let depths: Vec<String> =
-            (0..nsub.max(1)).map(|i| s.stack_depth.get(i).copied().unwrap_or(0).to_string()).collect();
+        let depths: Vec<String> = depths.iter().map(u32::to_string).collect();
         out.push_str(&format!("stack depth {}\n", depths.join("+")));
     }
     out.push_str(&format!(
@@ -279,9 +311,9 @@ fn stats_block(s: &Search, nsub: usize, start: Instant, level: u32) -> String {
     out
 }
 
-fn print_stats(log: &mut Log, s: &Search, nsub: usize, start: Instant) {
+fn print_stats(log: &mut Log, s: &Search, depths: &[u32], start: Instant) {
     if log.level != 0 {
-        let t = stats_block(s, nsub, start, log.level);
+        let t = stats_block(s, depths, start, log.level);
         log.buf.push_str(&t);
     }
 }
@@ -345,6 +377,9 @@ impl Env<'_> {
                 pruned = true;
             }
             if !pruned {
+                if !self.cur.speculative {
+                    self.search.seen[idx] = true;
+                }
                 if marks.jmp_point {
                     self.push_hist(None);
                 }

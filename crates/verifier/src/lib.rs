@@ -124,6 +124,21 @@ pub struct VerifyOptions {
     /// Size of the caller's log buffer; a log that ever grew larger fails the load with
     /// `ENOSPC` like the kernel (`None` = unlimited).
     pub log_size: Option<usize>,
+    /// `nr_cpu_ids`, the bound of `bpf_get_smp_processor_id()` (default: this machine's
+    /// possible CPUs).
+    pub nr_cpus: u32,
+}
+
+/// This machine's possible CPUs (`/sys/devices/system/cpu/possible`, e.g. `0-7`), or the
+/// available parallelism when that file cannot be read.
+pub fn host_nr_cpus() -> u32 {
+    let possible = std::fs::read_to_string("/sys/devices/system/cpu/possible").ok().and_then(|s| {
+        s.trim().split(',').map(|r| r.split('-').next_back()?.parse::<u32>().ok()).max().flatten()
+    });
+    match possible {
+        Some(last) => last + 1,
+        None => std::thread::available_parallelism().map_or(1, |n| n.get() as u32),
+    }
 }
 
 impl Default for VerifyOptions {
@@ -140,6 +155,7 @@ impl Default for VerifyOptions {
             stack_args: true,
             jit: true,
             log_size: None,
+            nr_cpus: host_nr_cpus(),
         }
     }
 }

@@ -449,6 +449,7 @@ impl Env<'_> {
         for i in min_off..max_off {
             let slot = (-i - 1) as usize;
             let spi = slot / SLOT;
+            self.log.scratch_stack(spi);
             let Some(st) = f.stack.get_mut(spi) else { continue };
             if st.is_spill() {
                 st.spilled = RegState::not_init();
@@ -484,6 +485,7 @@ impl Env<'_> {
             let mut all_zero = true;
             for i in min_off..max_off {
                 let slot = (-i - 1) as usize;
+                self.log.scratch_stack(slot / SLOT);
                 let t = f.stack.get(slot / SLOT).map_or(SlotType::Invalid, |s| s.types[slot % SLOT]);
                 if t != SlotType::Zero {
                     all_zero = false;
