@@ -3,7 +3,8 @@
 use std::path::Path;
 
 use kbpf_elf::{ElfError, Object};
-use kbpf_isa::{DecodeError, FuncDecl, Program, asm::AsmError};
+use kbpf_isa::asm::{AsmError, AsmProgram};
+use kbpf_isa::{DecodeError, FuncDecl, MapFlags, MapSpec, MapType, Program};
 use kbpf_kfunc::Registry;
 use thiserror::Error;
 
@@ -76,8 +77,14 @@ pub struct Module {
     pub program: Program,
     /// Declared functions (`.func` in assembly, BTF func_info in ELF).
     pub funcs: Vec<FuncDecl>,
-    /// Maps (ELF objects only), indexed by the `imm` of map references.
-    pub maps: Vec<kbpf_elf::MapDef>,
+    /// Maps (`.map` in assembly; `.maps`, legacy `maps` and global data in ELF), indexed by the
+    /// `imm` of map references (the pseudo fd).
+    pub maps: Vec<MapSpec>,
+    /// Name of the program (`.prog NAME` in assembly, the function name in ELF; may be empty).
+    pub name: String,
+    /// The module's other programs (tail-call targets): program id = position + 1; the main
+    /// program is id 0.
+    pub progs: Vec<AsmProgram>,
     /// ELF section name (it implies the program type), if any.
     pub section: Option<String>,
     /// License string (`GPL` ...), if the source has one.
@@ -86,7 +93,44 @@ pub struct Module {
 
 impl Module {
     fn plain(program: Program) -> Module {
-        Module { program, funcs: Vec::new(), maps: Vec::new(), section: None, license: None }
+        Module {
+            program,
+            funcs: Vec::new(),
+            maps: Vec::new(),
+            name: String::new(),
+            progs: Vec::new(),
+            section: None,
+            license: None,
+        }
+    }
+
+    /// Program id of the program called `name` (0 = the main program).
+    pub fn prog_id(&self, name: &str) -> Option<u32> {
+        if !self.name.is_empty() && self.name == name {
+            return Some(0);
+        }
+        self.progs.iter().position(|p| p.name == name).map(|i| i as u32 + 1)
+    }
+
+    /// Every program: the main one (id 0), then the others.
+    pub fn programs(&self) -> impl Iterator<Item = &Program> {
+        std::iter::once(&self.program).chain(self.progs.iter().map(|p| &p.program))
+    }
+}
+
+/// The ELF loader's map description in the ISA's terms.
+fn map_spec(m: &kbpf_elf::MapDef) -> MapSpec {
+    MapSpec {
+        name: m.name.clone(),
+        map_type: MapType::from_number(m.map_type),
+        key_size: m.key_size,
+        value_size: m.value_size,
+        max_entries: m.max_entries,
+        flags: MapFlags(m.flags),
+        // libbpf freezes `.rodata` (and `.kconfig`) after filling it
+        frozen: m.name.starts_with(".rodata") || m.name.starts_with(".kconfig"),
+        data: m.data.clone().unwrap_or_default(),
+        progs: Vec::new(),
     }
 }
 
@@ -125,7 +169,13 @@ pub fn read_module(
         SourceKind::Asm => {
             let kfuncs = |n: &str| registry.kfunc_by_name(n).map(|d| d.id);
             let m = kbpf_isa::asm::assemble_module(&text()?, &kfuncs)?;
-            Ok(Module { funcs: m.funcs, ..Module::plain(m.program) })
+            Ok(Module {
+                funcs: m.funcs,
+                maps: m.maps,
+                name: m.name,
+                progs: m.progs,
+                ..Module::plain(m.program)
+            })
         }
         SourceKind::Elf => {
             let obj = Object::parse(&bytes)?;
@@ -134,12 +184,23 @@ pub fn read_module(
                 Some(s) => obj.programs.iter().find(|p| p.section == s || p.name == s),
             }
             .ok_or_else(|| SourceError::NoProgram(section.unwrap_or("").to_string()))?;
+            // The object's other programs are the tail-call targets (by function name).
+            let mut progs = Vec::new();
+            for p in obj.programs.iter().filter(|p| !std::ptr::eq(*p, prog)) {
+                progs.push(AsmProgram {
+                    name: p.name.clone(),
+                    program: Program::from_slots(&p.slots)?,
+                    funcs: p.funcs.clone(),
+                });
+            }
             Ok(Module {
                 program: Program::from_slots(&prog.slots)?,
                 funcs: prog.funcs.clone(),
+                name: prog.name.clone(),
+                progs,
                 section: Some(prog.section.clone()),
                 license: Some(obj.license.clone()),
-                maps: obj.maps,
+                maps: obj.maps.iter().map(map_spec).collect(),
             })
         }
     }

@@ -9,6 +9,7 @@
 //! Must not touch: instruction semantics, verification logic, code generation.
 
 pub mod btf_import;
+pub mod maps;
 mod native;
 pub mod profiles;
 mod proto;

@@ -60,7 +60,7 @@ impl Env<'_> {
                 r.map = m;
                 let def = self.maps().get(m as usize).cloned().unwrap_or_default();
                 let elide = id == 1
-                    && def.kind == MapKind::Array
+                    && def.kind.is_array()
                     && meta.const_key.is_some_and(|k| k < def.max_entries as u64);
                 if !elide {
                     r.flags = MAYBE_NULL;
@@ -70,15 +70,13 @@ impl Env<'_> {
             }
         };
         self.cur.cur_mut().regs[0] = r0;
-        if let Some(m) = meta.map
-            && !proto.map_types.is_empty()
-        {
+        if let Some(m) = meta.map {
+            // check_map_func_compatibility: the helper's map types, and the map's helpers
             let kind = self.maps().get(m as usize).map_or(MapKind::Hash, |d| d.kind);
-            let num = match kind {
-                MapKind::Hash => 1,
-                MapKind::Array => 2,
-            };
-            if !proto.map_types.contains(&num) {
+            let num = kind.map_type();
+            let helper_ok = proto.map_types.is_empty() || proto.map_types.contains(&num);
+            let map_ok = kind != MapKind::ProgArray || id == 12;
+            if !helper_ok || !map_ok {
                 return Err(Reject::Other(
                     format!("cannot pass map_type {num} into func {name}#{id}"),
                     Errno::EINVAL,
@@ -150,7 +148,7 @@ impl Env<'_> {
                 let def = self.maps().get(m as usize).cloned().unwrap_or_default();
                 let size = if arg == Arg::MapKey { def.key_size } else { def.value_size };
                 self.check_helper_mem_access(regno, size as i64, false, false)?;
-                if arg == Arg::MapKey && def.kind == MapKind::Array {
+                if arg == Arg::MapKey && def.kind.is_array() {
                     meta.const_key = self.constant_map_key(&reg, def.key_size);
                 }
             }

@@ -35,10 +35,11 @@
 //! [`assemble_program`] additionally checks branch targets.
 
 mod lexer;
+mod maps;
 mod module;
 mod parse;
 
-pub use module::{Assembled, KfuncResolver, NoKfuncs, assemble_module};
+pub use module::{AsmProgram, Assembled, KfuncResolver, NoKfuncs, assemble_module};
 
 use std::collections::HashMap;
 
@@ -47,6 +48,7 @@ use thiserror::Error;
 use crate::decode::decode_insn;
 use crate::helper_names::helper_id;
 use crate::insn::{CallTarget, Insn};
+use crate::opcode::LdImm64Src;
 use crate::program::Program;
 use parse::{Fixup, Parsed};
 
@@ -101,7 +103,30 @@ struct Lines<'a> {
     directives: Vec<(usize, &'a str)>,
 }
 
+/// Names of the maps the source declares (`.map NAME, ...`), in order: a map's index is its
+/// pseudo fd.
+fn map_names(src: &str) -> Vec<&str> {
+    src.lines().filter_map(|l| maps::map_name(strip_comment(l))).collect()
+}
+
+/// Comment stripping, except inside the string literals of `.mapdata` lines.
+fn strip_line(raw: &str) -> &str {
+    if raw.trim_start().starts_with(".mapdata") && raw.contains('"') {
+        raw.trim()
+    } else {
+        strip_comment(raw)
+    }
+}
+
 fn assemble_lines<'a>(src: &'a str, kfuncs: &dyn KfuncResolver) -> Result<Lines<'a>, AsmError> {
+    assemble_lines_with(src, kfuncs, &map_names(src))
+}
+
+fn assemble_lines_with<'a>(
+    src: &'a str,
+    kfuncs: &dyn KfuncResolver,
+    maps: &[&str],
+) -> Result<Lines<'a>, AsmError> {
     let mut labels: HashMap<&str, usize> = HashMap::new();
     let mut directives = Vec::new();
     let mut pending = Vec::new();
@@ -109,7 +134,11 @@ fn assemble_lines<'a>(src: &'a str, kfuncs: &dyn KfuncResolver) -> Result<Lines<
     for (i, raw) in src.lines().enumerate() {
         let line = i + 1;
         let err = |message: String| AsmError { line, message };
-        let text = strip_comment(raw);
+        let text = strip_line(raw);
+        if text.starts_with(".mapdata") {
+            directives.push((line, text));
+            continue;
+        }
         let (text, code) = strip_prefixes(text).map_err(err)?;
         let toks = lexer::lex(text).map_err(err)?;
         let mut toks = &toks[..];
@@ -150,7 +179,7 @@ fn assemble_lines<'a>(src: &'a str, kfuncs: &dyn KfuncResolver) -> Result<Lines<
         pending.push(Pending { line, pc, parsed });
         pc += parsed.insn.slots();
     }
-    let insns = pending.into_iter().map(|p| resolve(&labels, kfuncs, p)).collect::<Result<_, _>>()?;
+    let insns = pending.into_iter().map(|p| resolve(&labels, kfuncs, maps, p)).collect::<Result<_, _>>()?;
     Ok(Lines { insns, labels, directives })
 }
 
@@ -213,13 +242,17 @@ fn check(insn: &Insn, code: Option<u8>) -> Result<(), String> {
 fn resolve(
     labels: &HashMap<&str, usize>,
     kfuncs: &dyn KfuncResolver,
+    maps: &[&str],
     p: Pending<'_>,
 ) -> Result<(usize, Insn), AsmError> {
     let err = |message: String| AsmError { line: p.line, message };
     let Some(fixup) = p.parsed.fixup else {
         return Ok((p.line, p.parsed.insn));
     };
-    let (Fixup::Jump(name) | Fixup::Call(name) | Fixup::Func(name)) = fixup;
+    let name = match fixup {
+        Fixup::Jump(name) | Fixup::Call(name) | Fixup::Func(name) => name,
+        Fixup::Map(name) => return resolve_map(maps, p.parsed.insn, name).map(|i| (p.line, i)).map_err(err),
+    };
     let rel = match labels.get(name) {
         Some(&to) => to as i64 - (p.pc as i64 + 1),
         None => {
@@ -248,6 +281,22 @@ fn resolve(
         other => other,
     };
     Ok((p.line, insn))
+}
+
+/// Puts the index of map `name` into a pseudo `ld_imm64`.
+fn resolve_map(maps: &[&str], insn: Insn, name: &str) -> Result<Insn, String> {
+    let Insn::LdImm64 { dst, src, imm_hi, .. } = insn else {
+        return Err(format!("`{name}` is no map reference"));
+    };
+    if !matches!(src, LdImm64Src::MapFd | LdImm64Src::MapValue | LdImm64Src::MapIdx | LdImm64Src::MapIdxValue)
+    {
+        return Err(format!("`{name}`: only map references take a map name"));
+    }
+    let idx = maps
+        .iter()
+        .position(|m| *m == name)
+        .ok_or_else(|| format!("no map `{name}` (declare it with `.map`)"))?;
+    Ok(Insn::LdImm64 { dst, src, imm: idx as i32, imm_hi })
 }
 
 #[cfg(test)]

@@ -5,8 +5,9 @@
 //! `u64` parameters, as BTF `FUNC`/`FUNC_PROTO` would; it may stand anywhere in the file. The
 //! entry function is declared implicitly (no parameters count beyond the context).
 
-use super::{AsmError, Lines, assemble_lines, lexer, program_of};
+use super::{AsmError, Lines, assemble_lines_with, lexer, map_names, maps, program_of, strip_line};
 use crate::func::FuncDecl;
+use crate::maps::MapSpec;
 use crate::program::Program;
 
 /// Names kfuncs for `call NAME` (the ISA knows helpers itself, but not the registry).
@@ -37,14 +38,143 @@ pub struct Assembled {
     pub program: Program,
     /// Declared functions in slot order.
     pub funcs: Vec<FuncDecl>,
+    /// Maps (`.map`), indexed by the `imm` of map references.
+    pub maps: Vec<MapSpec>,
+    /// Name of the main program (`.prog NAME` before its first instruction; empty if none).
+    pub name: String,
+    /// Further programs (`.prog NAME` sections after the main program): tail-call targets,
+    /// program id = position + 1 (the main program is id 0).
+    pub progs: Vec<AsmProgram>,
 }
 
-/// Assembles a module: instructions, `.func` declarations, kfunc names through `kfuncs`.
+/// One more program of a module (a `.prog NAME` section).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AsmProgram {
+    /// Its name.
+    pub name: String,
+    /// Its instructions.
+    pub program: Program,
+    /// Its declared functions.
+    pub funcs: Vec<FuncDecl>,
+}
+
+/// Assembles a module: instructions, `.func` declarations, kfunc names through `kfuncs`, maps
+/// (`.map`, `.mapdata`) and programs (`.prog NAME` starts one; lines before the first `.prog`
+/// that hold instructions form the main program).
 pub fn assemble_module(src: &str, kfuncs: &dyn KfuncResolver) -> Result<Assembled, AsmError> {
-    let Lines { insns, labels, directives } = assemble_lines(src, kfuncs)?;
+    let names = map_names(src);
+    let mut map_specs: Vec<MapSpec> = Vec::new();
+    // Map directives first (in source order), so that `.mapdata` may follow its `.map` anywhere.
+    for (i, raw) in src.lines().enumerate() {
+        let err = |message: String| AsmError { line: i + 1, message };
+        let text = strip_line(raw).trim();
+        if let Some(rest) = text.strip_prefix(".mapdata") {
+            maps::apply_mapdata(rest, &mut map_specs).map_err(err)?;
+        } else if maps::map_name(text).is_some() {
+            let spec = maps::parse_map(&text[".map".len()..]).map_err(err)?;
+            if map_specs.iter().any(|m| m.name == spec.name) {
+                return Err(err(format!("map `{}` declared twice", spec.name)));
+            }
+            map_specs.push(spec);
+        } else if text.starts_with(".map ") || text == ".map" {
+            return Err(err(
+                "expected `.map NAME, TYPE, KEY_SIZE, VALUE_SIZE, MAX_ENTRIES[, FLAG...]`".into()
+            ));
+        }
+    }
+    for m in &mut map_specs {
+        // Zeros past the given data are implied; keep the canonical (shortest) form.
+        let end = m.data.iter().rposition(|&b| b != 0).map_or(0, |p| p + 1);
+        m.data.truncate(end);
+    }
+    // Program sections: each is assembled on its own, other sections' lines blanked so that
+    // line numbers stay those of the file.
+    let lines: Vec<&str> = src.lines().collect();
+    let mut starts: Vec<(usize, String)> = Vec::new();
+    for (i, raw) in lines.iter().enumerate() {
+        let t = strip_comment_prog(raw);
+        if let Some(rest) = t.strip_prefix(".prog") {
+            let name = rest.trim();
+            if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+                return Err(AsmError { line: i + 1, message: "expected `.prog NAME`".into() });
+            }
+            starts.push((i, name.to_string()));
+        }
+    }
+    let mut sections: Vec<(String, std::ops::Range<usize>)> = Vec::new();
+    let first = starts.first().map_or(lines.len(), |s| s.0);
+    let main_has_code = lines[..first].iter().any(|l| is_code(l));
+    if main_has_code || starts.is_empty() {
+        sections.push((String::new(), 0..first));
+    }
+    for (k, (at, name)) in starts.iter().enumerate() {
+        let end = starts.get(k + 1).map_or(lines.len(), |s| s.0);
+        if sections.iter().any(|(n, _)| n == name) {
+            return Err(AsmError { line: at + 1, message: format!("program `{name}` defined twice") });
+        }
+        sections.push((name.clone(), *at..end));
+    }
+    let mut built = Vec::new();
+    for (name, range) in sections {
+        let text: String = lines
+            .iter()
+            .enumerate()
+            .map(|(i, l)| if range.contains(&i) && !is_prog_line(l) { *l } else { "" })
+            .collect::<Vec<_>>()
+            .join("\n");
+        let (program, funcs) = assemble_one(&text, kfuncs, &names)?;
+        built.push(AsmProgram { name, program, funcs });
+    }
+    for m in &map_specs {
+        for (_, p) in &m.progs {
+            if !built.iter().any(|b| &b.name == p) {
+                let line =
+                    src.lines().position(|l| l.contains(".mapdata") && l.contains(p.as_str())).unwrap_or(0);
+                return Err(AsmError {
+                    line: line + 1,
+                    message: format!("no program `{p}` (declare it with `.prog`)"),
+                });
+            }
+        }
+    }
+    let mut it = built.into_iter();
+    let main = it.next().ok_or_else(|| AsmError { line: 1, message: "no program".into() })?;
+    Ok(Assembled {
+        program: main.program,
+        funcs: main.funcs,
+        maps: map_specs,
+        name: main.name,
+        progs: it.collect(),
+    })
+}
+
+fn strip_comment_prog(raw: &str) -> &str {
+    super::strip_comment(raw).trim()
+}
+
+fn is_prog_line(raw: &str) -> bool {
+    strip_comment_prog(raw).starts_with(".prog")
+}
+
+/// Whether a line holds an instruction or a label (not only a directive or a comment).
+fn is_code(raw: &str) -> bool {
+    let t = strip_line(raw).trim();
+    !t.is_empty() && !t.starts_with('.')
+}
+
+/// One program section: instructions and `.func` declarations.
+fn assemble_one(
+    src: &str,
+    kfuncs: &dyn KfuncResolver,
+    maps: &[&str],
+) -> Result<(Program, Vec<FuncDecl>), AsmError> {
+    let Lines { insns, labels, directives } = assemble_lines_with(src, kfuncs, maps)?;
     let mut funcs = Vec::new();
     for (line, text) in directives {
         let err = |message: String| AsmError { line, message };
+        if text.starts_with(".map") {
+            continue;
+        }
         let toks = lexer::lex(text).map_err(err)?;
         use lexer::Tok::{Ident, Num, Sym};
         let (name, nargs, global) = match toks.as_slice() {
@@ -63,7 +193,7 @@ pub fn assemble_module(src: &str, kfuncs: &dyn KfuncResolver) -> Result<Assemble
         funcs.push(FuncDecl { pc, name: name.to_string(), nargs, global });
     }
     funcs.sort_by_key(|f| f.pc);
-    Ok(Assembled { program: program_of(insns)?, funcs })
+    Ok((program_of(insns)?, funcs))
 }
 
 #[cfg(test)]
