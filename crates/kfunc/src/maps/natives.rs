@@ -47,13 +47,15 @@ extern "C" fn map_delete_elem(map: u64, key: u64) -> u64 {
     m.delete(&bytes_at(key, m.spec().key_size)).map_or_else(|e| e.errno() as u64, |()| 0)
 }
 
-/// Registers helpers 1 (`bpf_map_lookup_elem`), 2 (`bpf_map_update_elem`) and 3
-/// (`bpf_map_delete_elem`).
+/// Registers helpers 1 (`bpf_map_lookup_elem`), 2 (`bpf_map_update_elem`), 3
+/// (`bpf_map_delete_elem`) and 12 (`bpf_tail_call`, prototype only).
 pub fn register(r: &mut Registry) -> Result<(), RegistryError> {
     let lookup = Proto { ret: Some(RetKind::MapValue), ..Proto::scalars(2) };
     r.register(FuncKind::Helper, 1, "bpf_map_lookup_elem", lookup, Some(NativeFn::A2(map_lookup_elem)))?;
     r.add_helper(2, "bpf_map_update_elem", NativeFn::A4(map_update_elem))?;
     r.add_helper(3, "bpf_map_delete_elem", NativeFn::A2(map_delete_elem))?;
+    // No native: a tail call replaces the running program, which only an engine can do.
+    r.register(FuncKind::Helper, 12, "bpf_tail_call", Proto::scalars(3), None)?;
     Ok(())
 }
 

@@ -1,0 +1,104 @@
+//! Map programs end to end: assembled, verified, run on the interpreter and the host JIT with
+//! the same results and the same map contents afterwards.
+
+use std::path::Path;
+
+use kbpf::kfunc::profiles;
+use kbpf::verifier::{ProgType, VerifyOptions};
+use kbpf::{Engine, RunOptions, SourceKind};
+
+type Dump = Vec<Vec<(Vec<u8>, Vec<u8>)>>;
+
+fn module(name: &str) -> kbpf::Module {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples").join(name);
+    kbpf::read_module(&path, SourceKind::Asm, &profiles::testmod(), None).unwrap()
+}
+
+fn verify(m: &kbpf::Module) {
+    let opts =
+        || VerifyOptions { log_level: 1, prog_type: ProgType::Mem { ctx_size: 4 }, ..Default::default() };
+    let out = kbpf::verify_module(m, opts());
+    assert!(out.accepted, "{:?}\n{}", out.error, out.log);
+    for p in &m.progs {
+        let sub = kbpf::Module {
+            program: p.program.clone(),
+            funcs: p.funcs.clone(),
+            progs: Vec::new(),
+            ..m.clone()
+        };
+        let out = kbpf::verify_module(&sub, opts());
+        assert!(out.accepted, "{}: {:?}\n{}", p.name, out.error, out.log);
+    }
+}
+
+/// Runs `m` once per input on `engine` with fresh maps; returns the results and the map dump.
+fn run(m: &kbpf::Module, engine: Engine, inputs: &[&[u8]]) -> (Vec<u64>, Dump) {
+    let maps = kbpf::create_maps(m).unwrap();
+    let registry = profiles::testmod();
+    let rets = inputs
+        .iter()
+        .map(|i| {
+            let mut mem = i.to_vec();
+            kbpf::run_module(m, &maps, engine, &registry, &mut mem, RunOptions::default())
+                .unwrap_or_else(|e| panic!("{engine:?}: {e}"))
+        })
+        .collect();
+    (rets, maps.iter().map(|m| m.entries()).collect())
+}
+
+fn engines() -> Vec<Engine> {
+    let mut v = vec![Engine::Interp];
+    if kbpf::host_backend().is_some() {
+        v.push(Engine::Jit);
+    }
+    v
+}
+
+#[test]
+fn counter_and_hash_sums_agree_across_engines() {
+    let m = module("map_counter.s");
+    verify(&m);
+    let inputs: [&[u8]; 4] = [b"a\x03\0\0", b"a\x01\0\0", b"\0\0\0\0", b"x\x04\0\0"];
+    let want = run(&m, Engine::Interp, &inputs);
+    assert_eq!(want.0, [1, 2, 3, 4]);
+    // sums: key 0 -> 0, 'a' -> 3 + 1, 'x' -> 4
+    let sums: Vec<(u32, u64)> = want.1[1]
+        .iter()
+        .map(|(k, v)| {
+            (u32::from_le_bytes(k[..4].try_into().unwrap()), u64::from_le_bytes(v[..8].try_into().unwrap()))
+        })
+        .collect();
+    assert_eq!(sums, [(0, 0), (b'a' as u32, 4), (b'x' as u32, 4)]);
+    for e in engines() {
+        assert_eq!(run(&m, e, &inputs), want, "{e:?}");
+    }
+}
+
+#[test]
+fn global_data_agrees_across_engines() {
+    let m = module("global_data.s");
+    verify(&m);
+    for e in engines() {
+        let (rets, dump) = run(&m, e, &[b"\0\0\0\0"]);
+        assert_eq!(rets, [42], "{e:?}");
+        assert_eq!(dump[1], [(0u32.to_le_bytes().to_vec(), 42u64.to_le_bytes().to_vec())], "{e:?}");
+    }
+}
+
+#[test]
+fn tail_call_chain_counts_like_the_kernel() {
+    let m = module("tail_calls.s");
+    verify(&m);
+    let (rets, dump) = run(&m, Engine::Interp, &[b"ctx!"]);
+    assert_eq!(rets, [32]);
+    assert_eq!(dump[1][0].1, 32u64.to_le_bytes());
+}
+
+#[test]
+fn bad_map_reference_is_a_typed_error() {
+    let src = ".map m, array, 4, 8, 1\nr1 = map_value(m, 8)\nr0 = 0\nexit\n";
+    let a = kbpf::isa::asm::assemble_module(src, &kbpf::isa::asm::NoKfuncs).unwrap();
+    let maps = kbpf::kfunc::maps::MapSet::new(&a.maps, |_| None).unwrap();
+    let e = kbpf::resolve_maps(&a.program, &maps).unwrap_err();
+    assert_eq!(e.to_string(), "insn 0: fd 0 is not pointing to valid bpf_map (value offset 8)");
+}
