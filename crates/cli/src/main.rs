@@ -131,6 +131,10 @@ enum Cmd {
         /// native code does not).
         #[arg(long)]
         no_verify: bool,
+        /// After the run, print every map's contents (`key: value` in hex, arrays in index
+        /// order, hash maps by key).
+        #[arg(long)]
+        dump_maps: bool,
     },
     /// JIT-compile a program and print the native code, one BPF instruction heading each block.
     Jit {
@@ -242,7 +246,7 @@ fn main() -> ExitCode {
                 Err(e) => fail(e),
             }
         }
-        Cmd::Run { file, engine, mem, kernel_compat, format, profile, section, no_verify } => {
+        Cmd::Run { file, engine, mem, kernel_compat, format, profile, section, no_verify, dump_maps } => {
             let registry = profile.registry();
             let module =
                 match kbpf::read_module(&file, source_kind(&file, format), &registry, section.as_deref()) {
@@ -270,10 +274,17 @@ fn main() -> ExitCode {
                     return ExitCode::from(1);
                 }
             }
-            match kbpf::run(&module.program, engine.into(), &registry, &mut mem, RunOptions { kernel_compat })
-            {
+            let maps = match kbpf::create_maps(&module) {
+                Ok(m) => m,
+                Err(e) => return fail(e),
+            };
+            let opts = RunOptions { kernel_compat };
+            match kbpf::run_module(&module, &maps, engine.into(), &registry, &mut mem, opts) {
                 Ok(r0) => {
                     println!("{r0:#x}");
+                    if dump_maps {
+                        print!("{}", listing::dump_maps(&maps));
+                    }
                     ExitCode::SUCCESS
                 }
                 Err(e) => {

@@ -102,3 +102,21 @@ fn bad_map_reference_is_a_typed_error() {
     let e = kbpf::resolve_maps(&a.program, &maps).unwrap_err();
     assert_eq!(e.to_string(), "insn 0: fd 0 is not pointing to valid bpf_map (value offset 8)");
 }
+
+#[test]
+fn clang_object_with_global_data_and_a_hash_map() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/globals.o");
+    let m = kbpf::read_module(&path, SourceKind::Elf, &profiles::testmod(), None).unwrap();
+    let names: Vec<&str> = m.maps.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(names, ["seen", ".rodata", ".data", ".bss"]);
+    assert!(m.maps[1].frozen);
+    let out = kbpf::verify_module(&m, VerifyOptions::default());
+    assert!(out.accepted, "{:?}", out.error);
+    for e in engines() {
+        // total = 100 + 7 per run, runs counts, greeting[1] = 'e'
+        let (rets, dump) = run(&m, e, &[&[0; 8], &[0; 8]]);
+        assert_eq!(rets, [107 + 1 + 101, 114 + 2 + 101], "{e:?}");
+        assert_eq!(dump[0], [(3u32.to_le_bytes().to_vec(), 2u64.to_le_bytes().to_vec())], "{e:?}");
+        assert_eq!(dump[3][0].1, 2u64.to_le_bytes(), "{e:?}");
+    }
+}
