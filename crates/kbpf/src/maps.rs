@@ -4,9 +4,9 @@
 
 use kbpf_interp::{Vm, VmOptions};
 use kbpf_isa::{Insn, LdImm64Src, Program};
-use kbpf_jit::JitOptions;
+use kbpf_jit::{JitOptions, TailCallHook};
 use kbpf_kfunc::Registry;
-use kbpf_kfunc::maps::{MapError, MapSet};
+use kbpf_kfunc::maps::{MapError, MapSet, TailCalls, tail_call_resolve};
 
 use crate::engine::{Engine, RunError, RunOptions, host_backend};
 use crate::source::Module;
@@ -38,8 +38,8 @@ pub fn resolve_maps(prog: &Program, maps: &MapSet) -> Result<Program, RunError> 
 /// Runs `module` once on `engine` with `maps` (from [`create_maps`]; they keep their contents
 /// across runs) and `mem` as the input buffer; returns `r0`.
 ///
-/// The interpreter runs the main program and every tail-call target (program id = index in
-/// [`Module::programs`]); the JIT compiles the main program.
+/// Both engines get the main program and every tail-call target (program id = index in
+/// [`Module::programs`]).
 pub fn run_module(
     module: &Module,
     maps: &MapSet,
@@ -61,8 +61,21 @@ pub fn run_module(
         }
         Engine::Jit => {
             let backend = host_backend().ok_or(RunError::NoJit(std::env::consts::ARCH))?;
-            let code = backend.compile(&progs[0], registry, &JitOptions::default())?;
-            Ok(code.run(mem))
+            // The tail-call state lives at a fixed address the code is compiled against; entry
+            // addresses are filled in once every program is compiled.
+            let mut tail_calls = Box::new(TailCalls::default());
+            let hook = TailCallHook {
+                ctx: &*tail_calls as *const TailCalls as u64,
+                resolve: tail_call_resolve as *const () as u64,
+            };
+            let opts = JitOptions { tail_call: Some(hook), ..JitOptions::default() };
+            let codes =
+                progs.iter().map(|p| backend.compile(p, registry, &opts)).collect::<Result<Vec<_>, _>>()?;
+            for (id, c) in codes.iter().enumerate() {
+                tail_calls.set_entry(id, c.main_addr());
+            }
+            tail_calls.reset();
+            Ok(codes[0].run(mem))
         }
     }
 }

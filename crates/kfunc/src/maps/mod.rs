@@ -22,7 +22,7 @@ use std::collections::HashMap;
 use kbpf_isa::{MapSpec, MapType};
 use thiserror::Error;
 
-pub use natives::{call_map_helper, register};
+pub use natives::{TailCalls, call_map_helper, register, tail_call_resolve};
 use storage::Block;
 
 /// `MAX_TAIL_CALL_CNT`: tail calls one invocation may make.

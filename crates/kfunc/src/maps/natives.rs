@@ -69,3 +69,62 @@ pub fn call_map_helper(set_map: &Map, id: i32, key: &[u8], value: &[u8], flags: 
         _ => -22i64 as u64,
     }
 }
+
+/// The tail-call state of one JIT run: the count so far and each program's entry address (by
+/// program id). JIT code passes its address to [`tail_call_resolve`].
+#[derive(Debug, Default)]
+pub struct TailCalls {
+    count: std::cell::Cell<u32>,
+    entries: Vec<u64>,
+}
+
+impl TailCalls {
+    /// State for programs whose main functions start at `entries` (indexed by program id).
+    pub fn new(entries: Vec<u64>) -> TailCalls {
+        TailCalls { count: std::cell::Cell::new(0), entries }
+    }
+
+    /// Sets the entry address of program `id` (programs are compiled after the state exists).
+    pub fn set_entry(&mut self, id: usize, addr: u64) {
+        if self.entries.len() <= id {
+            self.entries.resize(id + 1, 0);
+        }
+        self.entries[id] = addr;
+    }
+
+    /// Starts a new run (`tail_call_cnt = 0`).
+    pub fn reset(&self) {
+        self.count.set(0);
+    }
+
+    /// Tail calls counted so far.
+    pub fn count(&self) -> u32 {
+        self.count.get()
+    }
+
+    /// The kernel's rules: an index beyond `max_entries` falls through uncounted; otherwise the
+    /// attempt counts unless `MAX_TAIL_CALL_CNT` were counted already; an empty slot falls
+    /// through. Returns the target's entry address, 0 to fall through.
+    pub fn resolve(&self, map: &Map, index: u64) -> u64 {
+        let t = map.tail_call_target(index);
+        if t == super::TailCallTarget::OutOfRange || self.count.get() >= super::MAX_TAIL_CALL_CNT {
+            return 0;
+        }
+        self.count.set(self.count.get() + 1);
+        match t {
+            super::TailCallTarget::Prog(id) => self.entries.get(id as usize).copied().unwrap_or(0),
+            _ => 0,
+        }
+    }
+}
+
+/// `bpf_tail_call` for JIT code: `ctx` is a [`TailCalls`], `map` the prog array (r2), `index`
+/// r3. Returns the address to jump to, or 0.
+pub extern "C" fn tail_call_resolve(ctx: u64, map: u64, index: u64) -> u64 {
+    #[allow(unsafe_code)]
+    // SAFETY: `ctx` is the address of the `TailCalls` the engine created for this run and
+    // baked into the code; it outlives the run and is only used through `&`.
+    let Some(tc) = (unsafe { (ctx as *const TailCalls).as_ref() }) else { return 0 };
+    let Some(m) = map_of(map) else { return 0 };
+    tc.resolve(m, index)
+}
