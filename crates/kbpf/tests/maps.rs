@@ -123,3 +123,100 @@ fn clang_object_with_global_data_and_a_hash_map() {
         assert_eq!(dump[3][0].1, 2u64.to_le_bytes(), "{e:?}");
     }
 }
+
+fn asm(src: &str) -> kbpf::Module {
+    let dir = std::env::temp_dir().join(format!("kbpf-maps-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(format!("{:x}.s", src.len() * 31 + src.bytes().map(|b| b as usize).sum::<usize>()));
+    std::fs::write(&path, src).unwrap();
+    kbpf::read_module(&path, SourceKind::Asm, &profiles::testmod(), None).unwrap()
+}
+
+/// A tail call from a subprogram replaces the subprogram's frame: the target's `exit` returns
+/// to the subprogram's caller.
+const SUBPROG_TAIL_CALL: &str = "
+.map jmp, prog_array, 4, 4, 1
+.mapdata jmp, 0, target
+    r6 = 100
+    call sub
+    r0 += r6
+    exit
+sub:
+    r2 = jmp ll
+    r3 = 0
+    call bpf_tail_call
+    r0 = 1
+    exit
+.prog target
+    r0 = 20
+    exit
+";
+
+#[test]
+fn tail_call_from_a_subprogram_returns_to_its_caller() {
+    let m = asm(SUBPROG_TAIL_CALL);
+    verify(&m);
+    let (rets, _) = run(&m, Engine::Interp, &[b"ctx!"]);
+    assert_eq!(rets, [120]);
+    if cfg!(target_arch = "aarch64") {
+        assert_eq!(run(&m, Engine::Jit, &[b"ctx!"]).0, [120]);
+    } else if cfg!(target_arch = "x86_64") {
+        let maps = kbpf::create_maps(&m).unwrap();
+        let e = kbpf::run_module(
+            &m,
+            &maps,
+            Engine::Jit,
+            &profiles::testmod(),
+            &mut [0; 4],
+            RunOptions::default(),
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("bpf_tail_call in a subprogram"), "{e}");
+    }
+}
+
+#[test]
+fn the_verifier_checks_map_and_helper_types() {
+    let m = asm("
+.map jmp, prog_array, 4, 4, 1
+    r1 = 0
+    *(u32 *)(r10 -4) = r1
+    r2 = r10
+    r2 += -4
+    r1 = jmp ll
+    call bpf_map_lookup_elem
+    r0 = 0
+    exit
+");
+    let out = kbpf::verify_module(&m, VerifyOptions::default());
+    let e = out.error.expect("rejected");
+    assert_eq!(e.message(), "cannot pass map_type 3 into func bpf_map_lookup_elem#1");
+    let m = asm("
+.map h, hash, 4, 8, 1
+    r2 = h ll
+    r3 = 0
+    call bpf_tail_call
+    r0 = 0
+    exit
+");
+    let out = kbpf::verify_module(&m, VerifyOptions::default());
+    assert_eq!(out.error.expect("rejected").message(), "expected prog array map for tail call");
+    // direct value access needs a single-entry array
+    let m = asm(".map a, array, 4, 8, 2\n r1 = map_value(a, 0)\n r0 = 0\n exit\n");
+    let out = kbpf::verify_module(&m, VerifyOptions::default());
+    assert_eq!(
+        out.error.expect("rejected").message(),
+        "invalid access to map value pointer, value_size=8 off=0"
+    );
+}
+
+#[test]
+fn interpreter_refuses_wild_map_pointers() {
+    // The map helpers take their map from r1; an address that is no map of the run is an
+    // error, not a host dereference.
+    let m = asm("r1 = 0x1000 ll\nr2 = r10\nr2 += -8\ncall bpf_map_lookup_elem\nexit\n");
+    let maps = kbpf::create_maps(&m).unwrap();
+    let e = kbpf::run_module(&m, &maps, Engine::Interp, &profiles::testmod(), &mut [], RunOptions::default())
+        .unwrap_err();
+    assert_eq!(e.to_string(), "insn 4: 0x1000 is not a map of this run");
+}

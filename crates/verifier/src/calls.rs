@@ -46,6 +46,15 @@ impl Env<'_> {
         for (i, arg) in proto.args.iter().enumerate() {
             self.check_func_arg(i as u8 + 1, *arg, &mut meta, &proto.args)?;
         }
+        // record_func_key: a tail call's map must be a prog array (before the generic
+        // map/helper compatibility check below)
+        if id == 12
+            && meta
+                .map
+                .is_none_or(|m| self.maps().get(m as usize).is_none_or(|d| d.kind != MapKind::ProgArray))
+        {
+            return Err(Reject::Other("expected prog array map for tail call".into(), Errno::EINVAL));
+        }
         // reset caller-saved registers
         for r in 0..6 {
             self.cur.cur_mut().regs[r] = RegState::not_init();
