@@ -234,13 +234,19 @@ fn main() -> ExitCode {
             Err(e) => fail(e),
         },
         Cmd::Disasm { file, syntax, hex, format } => {
-            match kbpf::read_program(&file, source_kind(&file, format)) {
-                Ok(p) => {
+            match kbpf::read_module(&file, source_kind(&file, format), &Registry::new(), None) {
+                Ok(m) => {
                     let syntax = match syntax {
                         SyntaxArg::Kernel => Syntax::Kernel,
                         SyntaxArg::Llvm => Syntax::Llvm { hex },
                     };
-                    print!("{}", disasm::disassemble(&p, syntax));
+                    // With maps: assembly that reads back into the same module (map
+                    // directives, named map references, no pc prefixes).
+                    if m.maps.is_empty() {
+                        print!("{}", disasm::disassemble(&m.program, syntax));
+                    } else {
+                        print!("{}", disasm::disassemble_module(&m.program, &m.maps, syntax));
+                    }
                     ExitCode::SUCCESS
                 }
                 Err(e) => fail(e),

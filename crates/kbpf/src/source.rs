@@ -120,15 +120,17 @@ impl Module {
 
 /// The ELF loader's map description in the ISA's terms.
 fn map_spec(m: &kbpf_elf::MapDef) -> MapSpec {
+    let read_only = m.name.starts_with(".rodata") || m.name.starts_with(".kconfig");
     MapSpec {
         name: m.name.clone(),
         map_type: MapType::from_number(m.map_type),
         key_size: m.key_size,
         value_size: m.value_size,
         max_entries: m.max_entries,
-        flags: MapFlags(m.flags),
-        // libbpf freezes `.rodata` (and `.kconfig`) after filling it
-        frozen: m.name.starts_with(".rodata") || m.name.starts_with(".kconfig"),
+        // libbpf makes `.rodata` (and `.kconfig`) read-only for programs and freezes it after
+        // filling it
+        flags: if read_only { MapFlags(m.flags | MapFlags::RDONLY_PROG.0) } else { MapFlags(m.flags) },
+        frozen: read_only,
         data: m.data.clone().unwrap_or_default(),
         progs: Vec::new(),
     }

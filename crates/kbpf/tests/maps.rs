@@ -113,6 +113,7 @@ fn clang_object_with_global_data_and_a_hash_map() {
     let names: Vec<&str> = m.maps.iter().map(|s| s.name.as_str()).collect();
     assert_eq!(names, ["seen", ".rodata", ".data", ".bss"]);
     assert!(m.maps[1].frozen);
+    assert_eq!(m.maps[1].flags, kbpf::isa::MapFlags::RDONLY_PROG);
     let out = kbpf::verify_module(&m, VerifyOptions::default());
     assert!(out.accepted, "{:?}", out.error);
     for e in engines() {
