@@ -67,7 +67,7 @@ pub(crate) enum K {
 
 /// What an [`K::Unsupported`] op is, for the error message.
 pub(crate) const UNSUPPORTED: [&str; 3] = [
-    "ld_imm64 with a pseudo source (maps, BTF ids, functions) needs a map abstraction",
+    "ld_imm64 with a pseudo source: map references must be resolved first (kbpf::resolve_maps); BTF ids and functions are not supported",
     "addr_space_cast needs an arena",
     "stack argument slot out of range",
 ];

@@ -356,6 +356,11 @@ impl Map {
     }
 
     fn store(&self, addr: u64, size: u8, v: u64) -> Option<()> {
+        // A program may not write a `BPF_F_RDONLY_PROG` map (the verifier refuses it; the
+        // interpreter's checked stores refuse it too).
+        if self.spec.flags.contains(kbpf_isa::MapFlags::RDONLY_PROG) {
+            return None;
+        }
         self.values.store(addr, size, v)
     }
 

@@ -106,3 +106,12 @@ fn natives_through_the_registry() {
     assert_eq!(call(3, [mp, kp, 0, 0]), 0);
     assert_eq!(call(3, [mp, kp, 0, 0]), -2i64 as u64);
 }
+
+#[test]
+fn programs_cannot_store_into_read_only_maps() {
+    let ro = MapSpec { flags: MapFlags::RDONLY_PROG, data: vec![5], ..spec(MapType::Array, 4, 8, 1) };
+    let set = MapSet::new(&[ro], |_| None).unwrap();
+    let a = set.value_addr(0, 0).unwrap();
+    assert_eq!(set.load(a, 1), Some(5));
+    assert_eq!(set.store(a, 1, 6), None);
+}
