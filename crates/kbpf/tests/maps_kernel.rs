@@ -11,6 +11,8 @@ use std::path::Path;
 use kbpf::kfunc::profiles;
 use kbpf::verifier::{ProgType, VerifyOptions};
 use kbpf::{Engine, RunOptions, SourceKind};
+mod mapgen;
+
 use kbpf_oracle::{
     LoadRequest, MapKind, MapSpec as KMap, create_map, load, map_update, skip_reason, test_run,
 };
@@ -174,5 +176,27 @@ fn map_rejections_match_the_kernel() {
             k.errno.map(|e| format!("{e:?}")),
             "case {n}"
         );
+    }
+}
+
+/// Random map-operation sequences (every update flag, deletes, keys beyond an array, a hash map
+/// that fills up): the kernel's helpers and kbpf's give the same results, run after run.
+#[test]
+fn random_map_programs_match_the_kernel() {
+    if let Some(why) = skip_reason() {
+        eprintln!("skipping kernel diff: {why}");
+        return;
+    }
+    let mut rng = mapgen::Lcg(0xfeed);
+    for k in 0..40 {
+        let src = mapgen::program(&mut rng, 20);
+        let tmp = std::env::temp_dir().join(format!("kbpf-kdiff-{}-rand{k}.s", std::process::id()));
+        std::fs::write(&tmp, &src).unwrap();
+        let m = kbpf::read_module(&tmp, SourceKind::Asm, &profiles::testmod(), None).unwrap();
+        let inputs: [&[u8]; 3] = [b"", b"", b""];
+        let want = kernel_runs(&m, &inputs);
+        for e in [Engine::Interp, Engine::Jit] {
+            assert_eq!(kbpf_runs(&m, e, &inputs), want, "program {k} on {e:?}:\n{src}");
+        }
     }
 }
