@@ -302,8 +302,16 @@ fn main() -> ExitCode {
         Cmd::Plugin { mem, engine } => plugin::run(mem.as_deref(), engine.into()),
         Cmd::Jit { dump: _, arch, file, format, profile } => {
             let registry = profile.registry();
-            let prog = match kbpf::read_module(&file, source_kind(&file, format), &registry, None) {
-                Ok(m) => m.program,
+            let module = match kbpf::read_module(&file, source_kind(&file, format), &registry, None) {
+                Ok(m) => m,
+                Err(e) => return fail(e),
+            };
+            // Map references become the addresses of maps created for the dump, as for a run.
+            let prog = match kbpf::create_maps(&module)
+                .map_err(kbpf::RunError::from)
+                .and_then(|maps| kbpf::resolve_maps(&module.program, &maps))
+            {
+                Ok(p) => p,
                 Err(e) => return fail(e),
             };
             let arch = match arch {

@@ -69,7 +69,11 @@ pub fn assemble(prog: &Program, registry: &Registry, opts: &JitOptions) -> Resul
     let n = prog.len();
     let mut ops = Ops::new(0);
     ops.reserve_ops(16 * n + 128);
-    let frames: Vec<Frame> = plan.funcs.iter().enumerate().map(|(i, f)| Frame::new(f, i == 0)).collect();
+    // With tail calls, a main function may be entered by a jump from any function (replacing
+    // that frame), so it saves the callee-saved registers it uses like every other function.
+    let main_saves_none = opts.tail_call.is_none();
+    let frames: Vec<Frame> =
+        plan.funcs.iter().enumerate().map(|(i, f)| Frame::new(f, i == 0 && main_saves_none)).collect();
     let func_labels = (0..plan.funcs.len()).map(|_| ops.new_dynamic_label()).collect();
     let abort = ops.new_dynamic_label();
     let mut e = Emitter {
@@ -322,16 +326,14 @@ impl Emitter<'_> {
     }
 
     /// `bpf_tail_call(ctx, map, index)`: the resolver applies the kernel's rules and returns
-    /// the target's main function or 0; a target replaces this frame. Only the main function
-    /// may tail-call here: a subprogram's callee-saved registers are its caller's, which the
-    /// target's main function (saving none) would not preserve.
+    /// the target's main function or 0; a target replaces this frame (after this function's
+    /// epilogue, minus the `ret`), so its `ret` returns to this function's caller. Compiled with
+    /// a tail-call hook, main functions save the callee-saved registers they use, so this works
+    /// from subprograms too.
     fn tail_call(&mut self, pc: usize) -> Result<(), JitError> {
         let Some(hook) = self.tail_call else {
             return Err(JitError::Unsupported { pc, what: "bpf_tail_call" });
         };
-        if self.func != 0 {
-            return Err(JitError::Unsupported { pc, what: "bpf_tail_call in a subprogram (x86_64 JIT)" });
-        }
         let fall = self.ops.new_dynamic_label();
         // r1 (ctx) lives in rdi, the resolver's first argument: keep it across the call (two
         // pushes keep rsp 16-byte aligned); r2 (map) and r3 (index) are already in rsi, rdx.

@@ -18,7 +18,8 @@ pub enum StackDepth {
 /// index)`, a native that applies the kernel's rules (index bounds, `MAX_TAIL_CALL_CNT`, empty
 /// slots) and returns the address of the target program's main function or 0 to fall through
 /// (`kbpf_kfunc::maps::TailCalls`). A non-zero result replaces the current frame by that function
-/// (a jump after this function's epilogue), as the kernel's JIT does.
+/// (a jump after this function's epilogue), as the kernel's JIT does; main functions then save
+/// the callee-saved registers they use, since a jump from any function may enter them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct TailCallHook {
     /// First argument of `resolve` (the run's tail-call state).
