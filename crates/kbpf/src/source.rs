@@ -132,7 +132,7 @@ fn map_spec(m: &kbpf_elf::MapDef) -> MapSpec {
         flags: if read_only { MapFlags(m.flags | MapFlags::RDONLY_PROG.0) } else { MapFlags(m.flags) },
         frozen: read_only,
         data: m.data.clone().unwrap_or_default(),
-        progs: Vec::new(),
+        progs: m.progs.clone(),
     }
 }
 

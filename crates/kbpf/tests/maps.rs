@@ -219,3 +219,19 @@ fn interpreter_refuses_wild_map_pointers() {
         .unwrap_err();
     assert_eq!(e.to_string(), "insn 4: 0x1000 is not a map of this run");
 }
+
+#[test]
+fn clang_object_with_an_initialized_prog_array() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/tailcall.o");
+    let m = kbpf::read_module(&path, SourceKind::Elf, &profiles::testmod(), Some("entry")).unwrap();
+    assert_eq!(m.maps[0].progs, [(2, "second".to_string())]);
+    assert_eq!((m.maps[0].key_size, m.maps[0].value_size), (4, 4));
+    let out = kbpf::verify_module(&m, VerifyOptions::default());
+    assert!(out.accepted, "{:?}", out.error);
+    for e in engines() {
+        // entry -> second (5 times, counting in .bss), which returns hops * 10
+        let (rets, dump) = run(&m, e, &[&[0; 8], &[0; 8]]);
+        assert_eq!(rets, [50, 60], "{e:?}");
+        assert_eq!(dump[1][0].1, 6u64.to_le_bytes(), "{e:?}");
+    }
+}
