@@ -46,6 +46,6 @@ echo "== arm64 tests under qemu (QEMU_CPU=cortex-a57, LL/SC only)"
 QEMU_CPU=cortex-a57 cargo test -p kbpf-jit-arm64 --target aarch64-unknown-linux-gnu "$@"
 if [ "$facade" = 1 ]; then
     echo "== stack-argument scenario suite on the arm64 JIT under qemu"
-    env -u QEMU_CPU cargo test -p kbpf --target aarch64-unknown-linux-gnu --test stack_args --test maps "$@"
-    QEMU_CPU=cortex-a57 cargo test -p kbpf --target aarch64-unknown-linux-gnu --test stack_args --test maps "$@"
+    env -u QEMU_CPU cargo test -p kbpf --target aarch64-unknown-linux-gnu --test stack_args --test maps --test maps_diff "$@"
+    QEMU_CPU=cortex-a57 cargo test -p kbpf --target aarch64-unknown-linux-gnu --test stack_args --test maps --test maps_diff "$@"
 fi
