@@ -5,7 +5,7 @@
 # chosen at run time from AT_HWCAP).
 #
 # Usage: crates/jit-arm64/qemu-test.sh [--facade] [extra cargo test args]
-#   --facade  also run the stack-argument scenario suite of the kbpf facade
+#   --facade  also run the stack-argument scenario suite and the map programs of the kbpf facade
 #             (tests/stack_args, JIT engine = the arm64 backend on an aarch64 host)
 # Env: KBPF_DIFF_PROGRAMS=N (default 2000) sizes the interpreter differential.
 # Needs (installed when missing and running as root): qemu-user-static, gcc-aarch64-linux-gnu,
@@ -46,6 +46,6 @@ echo "== arm64 tests under qemu (QEMU_CPU=cortex-a57, LL/SC only)"
 QEMU_CPU=cortex-a57 cargo test -p kbpf-jit-arm64 --target aarch64-unknown-linux-gnu "$@"
 if [ "$facade" = 1 ]; then
     echo "== stack-argument scenario suite on the arm64 JIT under qemu"
-    env -u QEMU_CPU cargo test -p kbpf --target aarch64-unknown-linux-gnu --test stack_args "$@"
-    QEMU_CPU=cortex-a57 cargo test -p kbpf --target aarch64-unknown-linux-gnu --test stack_args "$@"
+    env -u QEMU_CPU cargo test -p kbpf --target aarch64-unknown-linux-gnu --test stack_args --test maps --test maps_diff "$@"
+    QEMU_CPU=cortex-a57 cargo test -p kbpf --target aarch64-unknown-linux-gnu --test stack_args --test maps --test maps_diff "$@"
 fi

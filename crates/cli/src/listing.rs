@@ -119,3 +119,26 @@ pub fn json(r: &Registry) -> String {
         .collect();
     format!("[{}]", items.join(","))
 }
+
+/// `--dump-maps`: each map's header line, then one `key: value` line (hex bytes) per element.
+pub fn dump_maps(maps: &kbpf::kfunc::maps::MapSet) -> String {
+    let hex = |b: &[u8]| b.iter().map(|x| format!("{x:02x}")).collect::<String>();
+    let mut out = String::new();
+    for m in maps.iter() {
+        let s = m.spec();
+        let entries = m.entries();
+        out += &format!(
+            "map {} ({}, key {}, value {}, max_entries {}): {} elements\n",
+            s.name,
+            s.map_type,
+            s.key_size,
+            s.value_size,
+            s.max_entries,
+            entries.len()
+        );
+        for (k, v) in entries {
+            out += &format!("  {}: {}\n", hex(&k), hex(&v));
+        }
+    }
+    out
+}

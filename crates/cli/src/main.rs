@@ -134,6 +134,10 @@ enum Cmd {
         /// kbpf extension: global functions may take more than 5 arguments (see `verify`).
         #[arg(long)]
         allow_global_stack_args: bool,
+        /// After the run, print every map's contents (`key: value` in hex, arrays in index
+        /// order, hash maps by key).
+        #[arg(long)]
+        dump_maps: bool,
     },
     /// JIT-compile a program and print the native code, one BPF instruction heading each block.
     Jit {
@@ -237,13 +241,23 @@ fn main() -> ExitCode {
             Err(e) => fail(e),
         },
         Cmd::Disasm { file, syntax, hex, format } => {
-            match kbpf::read_program(&file, source_kind(&file, format)) {
-                Ok(p) => {
+            match kbpf::read_module(&file, source_kind(&file, format), &Registry::new(), None) {
+                Ok(m) => {
                     let syntax = match syntax {
                         SyntaxArg::Kernel => Syntax::Kernel,
                         SyntaxArg::Llvm => Syntax::Llvm { hex },
                     };
-                    print!("{}", disasm::disassemble(&p, syntax));
+                    // With maps: assembly that reads back into the same module (map
+                    // directives, named map references, no pc prefixes).
+                    let program = match m.program() {
+                        Ok(p) => p,
+                        Err(e) => return fail(e),
+                    };
+                    if m.maps.is_empty() {
+                        print!("{}", disasm::disassemble(&program, syntax));
+                    } else {
+                        print!("{}", disasm::disassemble_module(&program, &m.maps, syntax));
+                    }
                     ExitCode::SUCCESS
                 }
                 Err(e) => fail(e),
@@ -259,6 +273,7 @@ fn main() -> ExitCode {
             section,
             no_verify,
             allow_global_stack_args,
+            dump_maps,
         } => {
             let registry = profile.registry();
             let module =
@@ -288,13 +303,17 @@ fn main() -> ExitCode {
                     return ExitCode::from(1);
                 }
             }
-            let program = match module.program() {
-                Ok(p) => p,
+            let maps = match kbpf::create_maps(&module) {
+                Ok(m) => m,
                 Err(e) => return fail(e),
             };
-            match kbpf::run(&program, engine.into(), &registry, &mut mem, RunOptions { kernel_compat }) {
+            let opts = RunOptions { kernel_compat };
+            match kbpf::run_module(&module, &maps, engine.into(), &registry, &mut mem, opts) {
                 Ok(r0) => {
                     println!("{r0:#x}");
+                    if dump_maps {
+                        print!("{}", listing::dump_maps(&maps));
+                    }
                     ExitCode::SUCCESS
                 }
                 Err(e) => {
@@ -306,9 +325,17 @@ fn main() -> ExitCode {
         Cmd::Plugin { mem, engine } => plugin::run(mem.as_deref(), engine.into()),
         Cmd::Jit { dump: _, arch, file, format, profile } => {
             let registry = profile.registry();
-            let prog = match kbpf::read_module(&file, source_kind(&file, format), &registry, None)
-                .and_then(|m| m.program())
-            {
+            let module = match kbpf::read_module(&file, source_kind(&file, format), &registry, None) {
+                Ok(m) => m,
+                Err(e) => return fail(e),
+            };
+            // Map references become the addresses of maps created for the dump, as for a run.
+            let prog = match module.program().map_err(|e| e.to_string()).and_then(|p| {
+                kbpf::create_maps(&module)
+                    .map_err(kbpf::RunError::from)
+                    .and_then(|maps| kbpf::resolve_maps(&p, &maps))
+                    .map_err(|e| e.to_string())
+            }) {
                 Ok(p) => p,
                 Err(e) => return fail(e),
             };

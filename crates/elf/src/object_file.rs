@@ -52,6 +52,9 @@ pub struct MapDef {
     pub flags: u32,
     /// Initial contents of a global-data map.
     pub data: Option<Vec<u8>>,
+    /// Initial slots of a prog array (`values = { [i] = &prog }` in a BTF-defined map): index
+    /// and program (function) name.
+    pub progs: Vec<(u32, String)>,
 }
 
 /// One loadable program, linked with the subprograms it calls.
@@ -169,14 +172,27 @@ fn load_maps(
             if name != ".maps" {
                 continue;
             }
-            for &(var, _, _) in vars {
+            for &(var, var_off, var_size) in vars {
                 let Some(BtfType::Var { name, type_id, .. }) = btf.get(var) else { continue };
-                let def = btf_map(btf, name, *type_id)?;
+                let (mut def, values_off) = btf_map(btf, name, *type_id)?;
+                if let Some(values_off) = values_off {
+                    // `values` initializers are relocations in `.maps` against the programs.
+                    for (at, rel) in sec.relocations() {
+                        let Some(rel_off) = at.checked_sub(var_off as u64 + values_off as u64) else {
+                            continue;
+                        };
+                        if at >= var_off as u64 + var_size as u64 {
+                            continue;
+                        }
+                        let object::RelocationTarget::Symbol(si) = rel.target() else { continue };
+                        let Ok(sym) = file.symbol_by_index(si) else { continue };
+                        def.progs.push(((rel_off / 8) as u32, sym.name().unwrap_or("").to_string()));
+                    }
+                }
                 map_syms.insert(name.clone(), maps.len());
                 maps.push(def);
             }
         }
-        let _ = sec;
     }
     if let Some(sec) = file.section_by_name("maps") {
         // Legacy `struct bpf_map_def { type, key_size, value_size, max_entries, map_flags }`.
@@ -199,6 +215,7 @@ fn load_maps(
                 max_entries: m,
                 flags: word(4).unwrap_or(0),
                 data: None,
+                progs: Vec::new(),
             });
         }
     }
@@ -216,13 +233,15 @@ fn load_maps(
                 max_entries: 1,
                 flags: 0,
                 data: Some(data),
+                progs: Vec::new(),
             });
         }
     }
     Ok(())
 }
 
-fn btf_map(btf: &Btf, name: &str, type_id: u32) -> Result<MapDef, ElfError> {
+/// A BTF-defined map and the byte offset of its `values` member (initial slots), if any.
+fn btf_map(btf: &Btf, name: &str, type_id: u32) -> Result<(MapDef, Option<u32>), ElfError> {
     let bad = |what: &str| ElfError::Map(name.to_string(), what.to_string());
     let Some((_, BtfType::Struct { members, .. })) = btf.resolve(type_id) else {
         return Err(bad("not a struct"));
@@ -235,8 +254,15 @@ fn btf_map(btf: &Btf, name: &str, type_id: u32) -> Result<MapDef, ElfError> {
         max_entries: 0,
         flags: 0,
         data: None,
+        progs: Vec::new(),
     };
+    let mut values_off = None;
     for m in members {
+        if m.name == "values" {
+            // `__array(values, ...)`: a flexible array whose initializers are relocations
+            values_off = Some(m.offset / 8);
+            continue;
+        }
         // `__uint(x, N)` is `int (*x)[N]`; `__type(x, T)` is `T *x`.
         let pointee = match btf.resolve(m.type_id) {
             Some((_, BtfType::Ptr { type_id })) => *type_id,
@@ -257,7 +283,12 @@ fn btf_map(btf: &Btf, name: &str, type_id: u32) -> Result<MapDef, ElfError> {
             _ => {}
         }
     }
-    Ok(def)
+    // libbpf: a prog array's key and value are 4-byte (index, program fd) when not spelled out
+    if def.map_type == 3 {
+        def.key_size = if def.key_size == 0 { 4 } else { def.key_size };
+        def.value_size = if def.value_size == 0 { 4 } else { def.value_size };
+    }
+    Ok((def, values_off))
 }
 
 #[allow(clippy::too_many_arguments)]

@@ -55,13 +55,19 @@ pub(crate) enum K {
     Exit,
     /// Helper or kfunc id that the registry does not know or cannot run; `imm` = id, `aux` = kind.
     CallMissing,
+    /// Map helper (`imm` = 1 lookup, 2 update, 3 delete), run against the run's `HostEnv`.
+    MapCall,
+    /// `bpf_tail_call`.
+    TailCall,
+    /// The end of one program of several: running into it is falling off the end.
+    FellOff,
     /// Instruction the interpreter cannot run; `imm` = index in `UNSUPPORTED`.
     Unsupported,
 }
 
 /// What an [`K::Unsupported`] op is, for the error message.
 pub(crate) const UNSUPPORTED: [&str; 3] = [
-    "ld_imm64 with a pseudo source (maps, BTF ids, functions) needs a map abstraction",
+    "ld_imm64 with a pseudo source: map references must be resolved first (kbpf::resolve_maps); BTF ids and functions are not supported",
     "addr_space_cast needs an arena",
     "stack argument slot out of range",
 ];
@@ -93,6 +99,8 @@ pub(crate) struct Compiled {
     /// Slot pc of each op (for error messages).
     pub pcs: Vec<u32>,
     pub natives: Vec<Native>,
+    /// First op of each program.
+    pub entries: Vec<u32>,
 }
 
 fn op(k: K) -> Op {
@@ -181,12 +189,27 @@ struct Builder<'a> {
     prog: &'a Program,
     registry: &'a Registry,
     natives: Vec<Native>,
+    /// Op index of this program's first op (programs are laid out one after the other).
+    base: usize,
+}
+
+/// Helpers the interpreter runs itself, by the name the registry gives them: the map helpers
+/// (through the run's `HostEnv`, never a raw pointer) and `bpf_tail_call`.
+fn host_helper(registry: &Registry, id: i32) -> Option<K> {
+    match registry.helper(id)?.name.as_str() {
+        "bpf_map_lookup_elem" | "bpf_map_update_elem" | "bpf_map_delete_elem" => Some(K::MapCall),
+        "bpf_tail_call" => Some(K::TailCall),
+        _ => None,
+    }
 }
 
 impl Builder<'_> {
     /// Op index of the instruction starting at slot `slot` (targets were checked by `Program`).
     fn target(&self, slot: i64) -> i32 {
-        usize::try_from(slot).ok().and_then(|s| self.prog.index_at(s)).map_or(i32::MAX, |i| i as i32)
+        usize::try_from(slot)
+            .ok()
+            .and_then(|s| self.prog.index_at(s))
+            .map_or(i32::MAX, |i| (i + self.base) as i32)
     }
 
     fn native(&mut self, f: NativeFn, kfunc: bool) -> u64 {
@@ -196,6 +219,9 @@ impl Builder<'_> {
 
     fn call(&mut self, pc: usize, t: CallTarget) -> Op {
         match t {
+            CallTarget::Helper(id) if let Some(k) = host_helper(self.registry, id) => {
+                Op { imm: id as u64, ..op(k) }
+            }
             CallTarget::Helper(id) => match self.registry.helper(id).and_then(|d| d.native) {
                 Some(f) => Op { imm: self.native(f, false), ..op(K::CallNative) },
                 None => Op { imm: id as i64 as u64, aux: 0, ..op(K::CallMissing) },
@@ -317,15 +343,32 @@ impl Builder<'_> {
 }
 
 /// Compiles `prog` against `registry`.
+#[cfg(test)]
 pub(crate) fn compile(prog: &Program, registry: &Registry) -> Compiled {
-    let mut b = Builder { prog, registry, natives: Vec::new() };
-    let mut ops = Vec::with_capacity(prog.len());
-    let mut pcs = Vec::with_capacity(prog.len());
-    for (pc, insn) in prog.iter() {
-        ops.push(b.insn(pc, insn));
-        pcs.push(pc as u32);
+    compile_all(&[prog], registry)
+}
+
+/// Compiles several programs (a main program and its tail-call targets) into one op array:
+/// program `i` starts at `entries[i]`, and a `FellOff` op follows all but the last.
+pub(crate) fn compile_all(progs: &[&Program], registry: &Registry) -> Compiled {
+    let mut natives = Vec::new();
+    let mut ops = Vec::new();
+    let mut pcs = Vec::new();
+    let mut entries = Vec::with_capacity(progs.len());
+    for (i, prog) in progs.iter().enumerate() {
+        if i > 0 {
+            ops.push(op(K::FellOff));
+            pcs.push(pcs.last().copied().unwrap_or(0));
+        }
+        entries.push(ops.len() as u32);
+        let mut b = Builder { prog, registry, natives, base: ops.len() };
+        for (pc, insn) in prog.iter() {
+            ops.push(b.insn(pc, insn));
+            pcs.push(pc as u32);
+        }
+        natives = b.natives;
     }
-    Compiled { ops, pcs, natives: b.natives }
+    Compiled { ops, pcs, natives, entries }
 }
 
 #[cfg(test)]

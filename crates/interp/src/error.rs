@@ -65,6 +65,15 @@ pub enum InterpError {
         /// Slot index of the last instruction executed.
         pc: usize,
     },
+    /// A map helper or tail call whose map argument is no map of the run (or the run has no
+    /// maps: use `Vm::run_env`).
+    #[error("insn {pc}: {addr:#x} is not a map of this run")]
+    NoMap {
+        /// Slot index.
+        pc: usize,
+        /// The value passed as the map.
+        addr: u64,
+    },
     /// An instruction the interpreter cannot execute (see the message).
     #[error("insn {pc}: unsupported: {what}")]
     Unsupported {
@@ -95,6 +104,7 @@ impl InterpError {
             | InterpError::UnknownKfunc { pc, .. }
             | InterpError::NoCallerFrame { pc }
             | InterpError::FellOffEnd { pc }
+            | InterpError::NoMap { pc, .. }
             | InterpError::Unsupported { pc, .. }
             | InterpError::KernelCompat { pc, .. } => pc,
         }

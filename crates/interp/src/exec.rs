@@ -5,6 +5,7 @@
 //! legacy packet loads) are out of line to keep the dispatch loop small.
 
 use kbpf_isa::{AtomicOp, MAX_CALL_FRAMES, MAX_REG_ARGS, MAX_STACK_ARG_SLOTS};
+use kbpf_kfunc::maps::{HostEnv, MAX_TAIL_CALL_CNT, TailCallTarget, call_map_helper};
 
 use crate::compile::{K, Op, UNSUPPORTED};
 use crate::error::InterpError;
@@ -91,6 +92,9 @@ enum Stop {
     /// `exit` of the main function (or a failed legacy packet load), with `r0`.
     Exit(u64),
     Error(InterpError),
+    /// A map helper or tail call at op index `.0`, run outside the loop against the
+    /// environment; `pc` already points past it.
+    Host(usize),
     /// The load, store or atomic at op index `.0` missed the input buffer and the live stacks.
     /// Nothing of it has happened yet; `pc` already points past it.
     Fault(usize),
@@ -102,6 +106,8 @@ struct State {
     pc: usize,
     fuel: u64,
     calls: Calls,
+    /// Tail calls taken so far (`tail_call_cnt`).
+    tail_calls: u32,
 }
 
 /// Runs the program; returns `r0` and the number of instructions executed.
@@ -109,10 +115,16 @@ struct State {
 /// Accesses that miss the input buffer and the stacks leave the hot loop, are retried against
 /// the caller's `extra` regions, and the loop resumes. Keeping the extra regions out of the loop
 /// entirely matters: any reference to them in there costs 30-50% (register pressure).
-pub(crate) fn run(vm: &Vm, input: &mut [u8], extra: &mut [&mut [u8]]) -> Result<(u64, u64), InterpError> {
+pub(crate) fn run(
+    vm: &Vm,
+    input: &mut [u8],
+    extra: &mut [&mut [u8]],
+    env: Option<&dyn HostEnv>,
+) -> Result<(u64, u64), InterpError> {
     let mut stack = Stack::new();
     let mut mem = Mem::new(input, &mut stack);
     let mut st = State {
+        tail_calls: 0,
         r: [0; 16],
         pc: 0,
         fuel: vm.opts.insn_budget,
@@ -132,7 +144,8 @@ pub(crate) fn run(vm: &Vm, input: &mut [u8], extra: &mut [&mut [u8]]) -> Result<
         match stop {
             Stop::Exit(r0) => return Ok((r0, vm.opts.insn_budget - st.fuel)),
             Stop::Error(e) => return Err(e),
-            Stop::Fault(cur) => retry_in_extra(vm, cur, &mut st.r, &mut Both { mem: &mut mem, extra })?,
+            Stop::Fault(cur) => retry_in_extra(vm, cur, &mut st.r, &mut Both { mem: &mut mem, extra, env })?,
+            Stop::Host(cur) => host_call(vm, cur, &mut st, &mut Both { mem: &mut mem, extra, env })?,
         }
     }
 }
@@ -404,6 +417,8 @@ fn run_loop<'a>(vm: &Vm, mut mem: Mem<'a>, st: &mut State) -> (Stop, Mem<'a>) {
                 mem.set_depth(caller);
                 pc = f.ret;
             }
+            K::MapCall | K::TailCall => stop!(Stop::Host(cur)),
+            K::FellOff => stop!(Stop::Error(InterpError::FellOffEnd { pc: vm.pc_of(cur) })),
             K::CallMissing => {
                 let (at, id) = (vm.pc_of(cur), imm as i64);
                 stop!(Stop::Error(if op.aux == 0 {
@@ -435,19 +450,77 @@ impl Access for Mem<'_> {
     }
 }
 
-/// The input buffer and stacks, then the caller's extra regions.
-struct Both<'m, 'a, 'x, 'y> {
+/// The input buffer and stacks, then the caller's extra regions, then the environment's memory
+/// (map values).
+struct Both<'m, 'a, 'x, 'y, 'e> {
     mem: &'m mut Mem<'a>,
     extra: &'x mut [&'y mut [u8]],
+    env: Option<&'e dyn HostEnv>,
 }
 
-impl Access for Both<'_, '_, '_, '_> {
+impl Access for Both<'_, '_, '_, '_, '_> {
     fn read_sized(&self, addr: u64, size: u8) -> Option<u64> {
-        self.mem.read_sized(addr, size).or_else(|| read_extra(self.extra, addr, size))
+        self.mem
+            .read_sized(addr, size)
+            .or_else(|| read_extra(self.extra, addr, size))
+            .or_else(|| self.env?.load(addr, size))
     }
     fn write_sized(&mut self, addr: u64, size: u8, v: u64) -> Option<()> {
-        self.mem.write_sized(addr, size, v).or_else(|| write_extra(self.extra, addr, size, v))
+        self.mem
+            .write_sized(addr, size, v)
+            .or_else(|| write_extra(self.extra, addr, size, v))
+            .or_else(|| self.env?.store(addr, size, v))
     }
+}
+
+impl Both<'_, '_, '_, '_, '_> {
+    /// `len` bytes at `addr`, every one bounds-checked.
+    fn bytes(&self, addr: u64, len: u32) -> Option<Vec<u8>> {
+        (0..len as u64).map(|i| self.read_sized(addr.wrapping_add(i), 1).map(|b| b as u8)).collect()
+    }
+}
+
+/// Map helpers and `bpf_tail_call`, against the environment (kernel semantics: an index beyond
+/// `max_entries` falls through uncounted; otherwise the attempt counts, and past
+/// `MAX_TAIL_CALL_CNT` or into an empty slot it falls through).
+#[cold]
+#[inline(never)]
+fn host_call(
+    vm: &Vm,
+    cur: usize,
+    st: &mut State,
+    m: &mut Both<'_, '_, '_, '_, '_>,
+) -> Result<(), InterpError> {
+    let op = vm.ops.get(cur).ok_or(InterpError::FellOffEnd { pc: vm.pc_of(cur) })?;
+    let r = &mut st.r;
+    let (map_reg, pc) = if op.k == K::TailCall { (r[2], vm.pc_of(cur)) } else { (r[1], vm.pc_of(cur)) };
+    let map = m.env.and_then(|e| e.map(map_reg)).ok_or(InterpError::NoMap { pc, addr: map_reg })?;
+    if op.k == K::TailCall {
+        let target = map.tail_call_target(r[3]);
+        if target == TailCallTarget::OutOfRange || st.tail_calls >= MAX_TAIL_CALL_CNT {
+            return Ok(());
+        }
+        st.tail_calls += 1;
+        if let TailCallTarget::Prog(id) = target
+            && let Some(&entry) = vm.entries.get(id as usize)
+        {
+            // The callee replaces the current frame: same r1 (ctx) and r10, a fresh may_goto
+            // budget; its `exit` returns to whoever called this frame.
+            st.pc = entry as usize;
+            st.calls.may_goto = BPF_MAX_LOOPS;
+        }
+        return Ok(());
+    }
+    let spec = map.spec();
+    let mem_err = |a: u64, n: u32| InterpError::MemoryAccess { pc, addr: a, size: n.min(255) as u8 };
+    let key = m.bytes(r[2], spec.key_size).ok_or_else(|| mem_err(r[2], spec.key_size))?;
+    let value = if op.imm == 2 {
+        m.bytes(r[3], spec.value_size).ok_or_else(|| mem_err(r[3], spec.value_size))?
+    } else {
+        Vec::new()
+    };
+    r[0] = call_map_helper(map, op.imm as i32, &key, &value, r[4]);
+    Ok(())
 }
 
 /// Performs the faulting access at op `cur` against all regions, or reports it.
@@ -457,7 +530,7 @@ fn retry_in_extra(
     vm: &Vm,
     cur: usize,
     r: &mut Regs,
-    m: &mut Both<'_, '_, '_, '_>,
+    m: &mut Both<'_, '_, '_, '_, '_>,
 ) -> Result<(), InterpError> {
     let Some(op) = vm.ops.get(cur) else {
         return Err(InterpError::FellOffEnd { pc: vm.pc_of(cur) });

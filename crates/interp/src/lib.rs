@@ -4,6 +4,8 @@
 //! model (input buffer plus one 512-byte stack per live bpf-to-bpf frame, every access checked),
 //! bpf-to-bpf frames with the stack-argument slots of r11, helper/kfunc calls through a
 //! `kbpf-kfunc` registry, the hidden `may_goto` counter and an instruction budget. Safe Rust only.
+//! Maps: the map helpers, `bpf_tail_call` (several programs in one [`Vm`]) and map-value memory
+//! go through a checked `kbpf_kfunc::maps::HostEnv` ([`Vm::run_env`]), never a raw pointer.
 //!
 //! Must not touch: verification (a program that the verifier would reject still runs here until
 //! it does something the interpreter cannot do safely, which is then an [`InterpError`]), code

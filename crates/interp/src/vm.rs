@@ -3,9 +3,10 @@
 use std::collections::HashMap;
 
 use kbpf_isa::{CallTarget, Insn, Program};
+use kbpf_kfunc::maps::HostEnv;
 use kbpf_kfunc::{FuncKind, NativeFn, Registry};
 
-use crate::compile::{Native, Op, compile};
+use crate::compile::{Native, Op, compile_all};
 use crate::error::{InterpError, MSG_KFUNC_NON_JIT, MSG_STACK_ARGS_NON_JIT};
 
 /// `BPF_MAX_LOOPS`: the value the kernel initialises each frame's hidden `may_goto` counter to.
@@ -49,6 +50,8 @@ pub struct Vm {
     pub(crate) ops: Vec<Op>,
     pub(crate) pcs: Vec<u32>,
     pub(crate) natives: Vec<Native>,
+    /// First op of each program (the main program, then tail-call targets by program id).
+    pub(crate) entries: Vec<u32>,
     /// Every runnable helper by id, for `callx`.
     pub(crate) helpers: HashMap<i64, NativeFn>,
     pub(crate) opts: VmOptions,
@@ -60,27 +63,39 @@ impl Vm {
     /// Calls to ids the registry lacks are not an error here; they fail when executed
     /// ([`InterpError::UnknownHelper`], [`InterpError::UnknownKfunc`]).
     pub fn new(prog: &Program, registry: &Registry, opts: VmOptions) -> Result<Vm, InterpError> {
+        Vm::with_programs(&[prog], registry, opts)
+    }
+
+    /// Prepares a main program (`progs[0]`) together with the programs it may tail-call: program
+    /// id `i` of a prog array is `progs[i]`.
+    pub fn with_programs(
+        progs: &[&Program],
+        registry: &Registry,
+        opts: VmOptions,
+    ) -> Result<Vm, InterpError> {
         if opts.kernel_compat {
-            kernel_compat_check(prog)?;
+            for prog in progs {
+                kernel_compat_check(prog)?;
+            }
         }
-        let c = compile(prog, registry);
+        let c = compile_all(progs, registry);
         let helpers = registry
             .iter()
             .filter(|d| d.kind == FuncKind::Helper)
             .filter_map(|d| d.native.map(|f| (d.id as i64, f)))
             .collect();
-        Ok(Vm { ops: c.ops, pcs: c.pcs, natives: c.natives, helpers, opts })
+        Ok(Vm { ops: c.ops, pcs: c.pcs, natives: c.natives, entries: c.entries, helpers, opts })
     }
 
     /// Runs the program on `mem` (`r1` = its address, or 0 if empty; `r2` = its length) and
     /// returns `r0` at the main function's `exit`.
     pub fn run(&self, mem: &mut [u8]) -> Result<u64, InterpError> {
-        crate::exec::run(self, mem, &mut []).map(|(r0, _)| r0)
+        crate::exec::run(self, mem, &mut [], None).map(|(r0, _)| r0)
     }
 
     /// Like [`Vm::run`], also reporting how many instructions ran.
     pub fn run_stats(&self, mem: &mut [u8]) -> Result<RunStats, InterpError> {
-        crate::exec::run(self, mem, &mut []).map(|(r0, insns)| RunStats { r0, insns })
+        crate::exec::run(self, mem, &mut [], None).map(|(r0, insns)| RunStats { r0, insns })
     }
 
     /// Like [`Vm::run_stats`], with further memory regions the program may access besides the
@@ -92,7 +107,15 @@ impl Vm {
         mem: &mut [u8],
         regions: &mut [&mut [u8]],
     ) -> Result<RunStats, InterpError> {
-        crate::exec::run(self, mem, regions).map(|(r0, insns)| RunStats { r0, insns })
+        crate::exec::run(self, mem, regions, None).map(|(r0, insns)| RunStats { r0, insns })
+    }
+
+    /// Like [`Vm::run_stats`], with the run's maps (or any other [`HostEnv`]): map helpers,
+    /// `bpf_tail_call`, and loads and stores of map values go through `env`, which checks every
+    /// address. Map references (`ld_imm64` with a map source) must already be resolved to the
+    /// environment's addresses (`kbpf::resolve_maps`).
+    pub fn run_env(&self, mem: &mut [u8], env: &dyn HostEnv) -> Result<RunStats, InterpError> {
+        crate::exec::run(self, mem, &mut [], Some(env)).map(|(r0, insns)| RunStats { r0, insns })
     }
 
     /// The options the VM was built with.

@@ -38,7 +38,8 @@ fn typed_errors() {
     assert!(matches!(compile_err(vec![map, exit()], &reg), JitError::Unsupported { pc: 0, .. }));
     // A frame the immediate of `sub sp` cannot hold is an error, not a dynasm panic.
     let prog = Program::new(vec![st(Size::DW, R10, -8, 1), mov64(R0, 0), exit()]).expect("well formed");
-    let opts = JitOptions { stack_depth: kbpf_jit::StackDepth::Verifier(vec![1 << 20]) };
+    let opts =
+        JitOptions { stack_depth: kbpf_jit::StackDepth::Verifier(vec![1 << 20]), ..Default::default() };
     assert!(matches!(Arm64::default().assemble(&prog, &reg, &opts), Err(JitError::Encoding { pc: 0, .. })));
     let mut reg = Registry::new();
     reg.add_helper(1, "one", NativeFn::A1(one)).expect("fresh");

@@ -84,6 +84,13 @@ impl Frame {
 
     /// Function exit (result already in rax).
     pub fn epilogue(&self, ops: &mut Ops) {
+        self.teardown(ops);
+        dynasm!(ops ; .arch x64 ; ret);
+    }
+
+    /// The epilogue without its `ret`: rsp back at the return address, callee-saved registers
+    /// restored (a tail call then jumps to the next program's main function).
+    pub fn teardown(&self, ops: &mut Ops) {
         if self.below > 0 {
             match i8::try_from(self.below) {
                 Ok(b) => dynasm!(ops ; .arch x64 ; add rsp, BYTE b as _),
@@ -96,7 +103,6 @@ impl Frame {
         if self.need_rbp {
             dynasm!(ops ; .arch x64 ; leave);
         }
-        dynasm!(ops ; .arch x64 ; ret);
     }
 }
 

@@ -3,7 +3,7 @@
 
 use dynasmrt::{DynamicLabel, DynasmApi, DynasmLabelApi, dynasm};
 use kbpf_isa::{CallTarget, Insn, JmpCond, LdImm64Src, Program, Reg, Size, Src, Width};
-use kbpf_jit::{ArgLoc, FaultKind, JitError, JitOptions, ProgramPlan, RunCtx, StackArgAbi};
+use kbpf_jit::{ArgLoc, FaultKind, JitError, JitOptions, ProgramPlan, RunCtx, StackArgAbi, TailCallHook};
 use kbpf_kfunc::{FuncKind, Registry};
 
 use crate::abi::{self, Frame, Ops};
@@ -44,6 +44,7 @@ struct Emitter<'a> {
     callx_table: Option<Box<[u64]>>,
     insn_offsets: Vec<u32>,
     func: usize,
+    tail_call: Option<TailCallHook>,
 }
 
 /// Native condition code of a BPF condition.
@@ -68,7 +69,11 @@ pub fn assemble(prog: &Program, registry: &Registry, opts: &JitOptions) -> Resul
     let n = prog.len();
     let mut ops = Ops::new(0);
     ops.reserve_ops(16 * n + 128);
-    let frames: Vec<Frame> = plan.funcs.iter().enumerate().map(|(i, f)| Frame::new(f, i == 0)).collect();
+    // With tail calls, a main function may be entered by a jump from any function (replacing
+    // that frame), so it saves the callee-saved registers it uses like every other function.
+    let main_saves_none = opts.tail_call.is_none();
+    let frames: Vec<Frame> =
+        plan.funcs.iter().enumerate().map(|(i, f)| Frame::new(f, i == 0 && main_saves_none)).collect();
     let func_labels = (0..plan.funcs.len()).map(|_| ops.new_dynamic_label()).collect();
     let abort = ops.new_dynamic_label();
     let mut e = Emitter {
@@ -84,6 +89,7 @@ pub fn assemble(prog: &Program, registry: &Registry, opts: &JitOptions) -> Resul
         callx_table: None,
         insn_offsets: Vec::with_capacity(n),
         func: 0,
+        tail_call: opts.tail_call,
     };
     e.check_control_flow()?;
     let entry_label = abi::trampoline(&mut e.ops, e.func_labels[0], e.abort);
@@ -295,6 +301,12 @@ impl Emitter<'_> {
     fn call(&mut self, pc: usize, t: CallTarget) -> Result<(), JitError> {
         match t {
             // r1..r5 already sit in rdi, rsi, rdx, rcx, r8; arg 6 in r9, 7.. at [rsp].
+            CallTarget::Helper(id)
+                if self.tail_call.is_some()
+                    && self.registry.helper(id).is_some_and(|d| d.name == "bpf_tail_call") =>
+            {
+                self.tail_call(pc)?
+            }
             CallTarget::Helper(id) => {
                 let addr = self.native_addr(pc, FuncKind::Helper, id)?;
                 abi::call_abs(&mut self.ops, addr)
@@ -310,6 +322,34 @@ impl Emitter<'_> {
                 dynasm!(self.ops ; .arch x64 ; call =>l);
             }
         }
+        Ok(())
+    }
+
+    /// `bpf_tail_call(ctx, map, index)`: the resolver applies the kernel's rules and returns
+    /// the target's main function or 0; a target replaces this frame (after this function's
+    /// epilogue, minus the `ret`), so its `ret` returns to this function's caller. Compiled with
+    /// a tail-call hook, main functions save the callee-saved registers they use, so this works
+    /// from subprograms too.
+    fn tail_call(&mut self, pc: usize) -> Result<(), JitError> {
+        let Some(hook) = self.tail_call else {
+            return Err(JitError::Unsupported { pc, what: "bpf_tail_call" });
+        };
+        let fall = self.ops.new_dynamic_label();
+        // r1 (ctx) lives in rdi, the resolver's first argument: keep it across the call (two
+        // pushes keep rsp 16-byte aligned); r2 (map) and r3 (index) are already in rsi, rdx.
+        dynasm!(self.ops ; .arch x64
+            ; push rdi ; push rdi
+            ; mov rdi, QWORD hook.ctx as i64
+        );
+        abi::call_abs(&mut self.ops, hook.resolve);
+        dynasm!(self.ops ; .arch x64
+            ; pop rdi ; pop rdi
+            ; test rax, rax
+            ; jz =>fall
+        );
+        let frame = self.frame().clone();
+        frame.teardown(&mut self.ops);
+        dynasm!(self.ops ; .arch x64 ; jmp rax ; =>fall);
         Ok(())
     }
 

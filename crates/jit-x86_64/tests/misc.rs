@@ -37,7 +37,8 @@ fn stack_depth_policies_agree() {
     let p = prog(v);
     let reg = kbpf_kfunc::profiles::conformance();
     for sd in [StackDepth::Inferred, StackDepth::Max, StackDepth::Verifier(vec![112])] {
-        let jp = X86_64.compile(&p, &reg, &JitOptions { stack_depth: sd.clone() }).unwrap();
+        let jp =
+            X86_64.compile(&p, &reg, &JitOptions { stack_depth: sd.clone(), ..Default::default() }).unwrap();
         assert_eq!(jp.run(&mut []), 11, "{sd:?}");
     }
 }

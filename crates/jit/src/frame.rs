@@ -351,7 +351,7 @@ mod tests {
         assert_eq!(plan.funcs[1].callee_saved, vec![Reg::R6]);
         assert_eq!(plan.funcs[1].stack_depth, 0);
         assert_eq!(plan.func_of(4), 1);
-        let max = JitOptions { stack_depth: StackDepth::Max };
+        let max = JitOptions { stack_depth: StackDepth::Max, ..Default::default() };
         assert_eq!(ProgramPlan::new(&p, &max).unwrap().funcs[0].stack_depth, 512);
     }
 

@@ -21,7 +21,7 @@ pub use error::JitError;
 pub use exec::ExecMemory;
 pub use frame::{FuncPlan, ProgramPlan};
 pub use lowering::{ArgLoc, StackArgAbi, load_slot, store_slot};
-pub use options::{JitOptions, StackDepth};
+pub use options::{JitOptions, StackDepth, TailCallHook};
 pub use program::{FaultKind, JitFault, JitProgram, RunCtx};
 
 use kbpf_isa::Program;

@@ -149,4 +149,10 @@ impl JitProgram {
     pub fn entry_offset(&self) -> usize {
         self.entry
     }
+
+    /// Host address of the main function (not the trampoline): where a tail call into this
+    /// program jumps.
+    pub fn main_addr(&self) -> u64 {
+        self.code_addr() as u64 + self.func_offsets.first().copied().unwrap_or(0) as u64
+    }
 }

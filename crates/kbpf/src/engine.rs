@@ -34,6 +34,22 @@ pub enum RunError {
     /// No JIT backend for this host.
     #[error("no JIT backend for this host architecture ({0})")]
     NoJit(&'static str),
+    /// A map could not be created.
+    #[error(transparent)]
+    Map(#[from] kbpf_kfunc::maps::MapError),
+    /// The program's slots do not decode (only the verifier takes malformed programs).
+    #[error(transparent)]
+    Source(#[from] Box<crate::SourceError>),
+    /// An `ld_imm64` names a map (or value offset) the run does not have.
+    #[error("insn {pc}: fd {fd} is not pointing to valid bpf_map (value offset {off})")]
+    MapRef {
+        /// Slot index.
+        pc: usize,
+        /// The map index in the instruction.
+        fd: i32,
+        /// The value offset (second slot's imm).
+        off: i32,
+    },
 }
 
 /// Target architectures of the JIT backends.

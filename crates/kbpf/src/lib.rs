@@ -7,10 +7,12 @@
 //! Must not touch: instruction semantics, verification rules, code generation.
 
 mod engine;
+mod maps;
 mod source;
 mod verify;
 
 pub use engine::{Arch, Engine, RunError, RunOptions, backend, host_backend, run};
+pub use maps::{create_maps, resolve_maps, run_module};
 pub use source::{Module, SourceError, SourceKind, parse_hex, read_module, read_program, read_raw_slots};
 
 pub use kbpf_interp as interp;

@@ -3,7 +3,8 @@
 use std::path::Path;
 
 use kbpf_elf::{ElfError, Object};
-use kbpf_isa::{DecodeError, FuncDecl, Program, asm::AsmError};
+use kbpf_isa::asm::{AsmError, AsmProgram};
+use kbpf_isa::{DecodeError, FuncDecl, MapFlags, MapSpec, MapType, Program};
 use kbpf_kfunc::Registry;
 use thiserror::Error;
 
@@ -71,18 +72,25 @@ pub enum SourceError {
 /// A program with the facts that travel beside it: declared functions (argument counts), the
 /// maps an ELF object defines, and its license.
 ///
-/// It holds the slots as written, which need not decode: the verifier judges malformed
-/// programs with the kernel's messages, while the engines ask for [`Module::program`].
+/// It holds the main program's slots as written, which need not decode: the verifier judges
+/// malformed programs with the kernel's messages, while the engines ask for
+/// [`Module::program`].
 #[derive(Clone, Debug)]
 pub struct Module {
-    /// The instruction slots as written.
+    /// The main program's instruction slots as written.
     pub slots: Vec<kbpf_isa::RawInsn>,
     /// Source line of each slot (assembly only), for decode errors.
     pub lines: Option<Vec<usize>>,
     /// Declared functions (`.func` in assembly, BTF func_info in ELF).
     pub funcs: Vec<FuncDecl>,
-    /// Maps (ELF objects only), indexed by the `imm` of map references.
-    pub maps: Vec<kbpf_elf::MapDef>,
+    /// Maps (`.map` in assembly; `.maps`, legacy `maps` and global data in ELF), indexed by the
+    /// `imm` of map references (the pseudo fd).
+    pub maps: Vec<MapSpec>,
+    /// Name of the program (`.prog NAME` in assembly, the function name in ELF; may be empty).
+    pub name: String,
+    /// The module's other programs (tail-call targets): program id = position + 1; the main
+    /// program is id 0.
+    pub progs: Vec<AsmProgram>,
     /// ELF section name (it implies the program type), if any.
     pub section: Option<String>,
     /// License string (`GPL` ...), if the source has one.
@@ -91,10 +99,27 @@ pub struct Module {
 
 impl Module {
     fn plain(slots: Vec<kbpf_isa::RawInsn>) -> Module {
-        Module { slots, lines: None, funcs: Vec::new(), maps: Vec::new(), section: None, license: None }
+        Module {
+            slots,
+            lines: None,
+            funcs: Vec::new(),
+            maps: Vec::new(),
+            name: String::new(),
+            progs: Vec::new(),
+            section: None,
+            license: None,
+        }
     }
 
-    /// The decoded program the engines run (branch targets checked); an assembly module
+    /// Program id of the program called `name` (0 = the main program).
+    pub fn prog_id(&self, name: &str) -> Option<u32> {
+        if !self.name.is_empty() && self.name == name {
+            return Some(0);
+        }
+        self.progs.iter().position(|p| p.name == name).map(|i| i as u32 + 1)
+    }
+
+    /// The decoded main program the engines run (branch targets checked); an assembly module
     /// reports the source line of a slot that does not decode.
     pub fn program(&self) -> Result<Program, SourceError> {
         Program::from_slots(&self.slots).map_err(|e| match &self.lines {
@@ -104,6 +129,31 @@ impl Module {
             }),
             None => SourceError::Decode(e),
         })
+    }
+
+    /// Every program, decoded: the main one (id 0), then the others.
+    pub fn programs(&self) -> Result<Vec<Program>, SourceError> {
+        let mut v = vec![self.program()?];
+        v.extend(self.progs.iter().map(|p| p.program.clone()));
+        Ok(v)
+    }
+}
+
+/// The ELF loader's map description in the ISA's terms.
+fn map_spec(m: &kbpf_elf::MapDef) -> MapSpec {
+    let read_only = m.name.starts_with(".rodata") || m.name.starts_with(".kconfig");
+    MapSpec {
+        name: m.name.clone(),
+        map_type: MapType::from_number(m.map_type),
+        key_size: m.key_size,
+        value_size: m.value_size,
+        max_entries: m.max_entries,
+        // libbpf makes `.rodata` (and `.kconfig`) read-only for programs and freezes it after
+        // filling it
+        flags: if read_only { MapFlags(m.flags | MapFlags::RDONLY_PROG.0) } else { MapFlags(m.flags) },
+        frozen: read_only,
+        data: m.data.clone().unwrap_or_default(),
+        progs: m.progs.clone(),
     }
 }
 
@@ -142,7 +192,14 @@ pub fn read_module(
         SourceKind::Asm => {
             let kfuncs = |n: &str| registry.kfunc_by_name(n).map(|d| d.id);
             let m = kbpf_isa::asm::assemble_module_slots(&text()?, &kfuncs)?;
-            Ok(Module { lines: Some(m.lines), funcs: m.funcs, ..Module::plain(m.slots) })
+            Ok(Module {
+                lines: Some(m.lines),
+                funcs: m.funcs,
+                maps: m.maps,
+                name: m.name,
+                progs: m.progs,
+                ..Module::plain(m.slots)
+            })
         }
         SourceKind::Elf => {
             let obj = Object::parse(&bytes)?;
@@ -151,13 +208,24 @@ pub fn read_module(
                 Some(s) => obj.programs.iter().find(|p| p.section == s || p.name == s),
             }
             .ok_or_else(|| SourceError::NoProgram(section.unwrap_or("").to_string()))?;
+            // The object's other programs are the tail-call targets (by function name).
+            let mut progs = Vec::new();
+            for p in obj.programs.iter().filter(|p| !std::ptr::eq(*p, prog)) {
+                progs.push(AsmProgram {
+                    name: p.name.clone(),
+                    program: Program::from_slots(&p.slots)?,
+                    funcs: p.funcs.clone(),
+                });
+            }
             Ok(Module {
                 slots: prog.slots.clone(),
                 lines: None,
                 funcs: prog.funcs.clone(),
+                name: prog.name.clone(),
+                progs,
                 section: Some(prog.section.clone()),
                 license: Some(obj.license.clone()),
-                maps: obj.maps,
+                maps: obj.maps.iter().map(map_spec).collect(),
             })
         }
     }

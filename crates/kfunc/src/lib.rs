@@ -4,11 +4,13 @@
 //! kinds, return kind, `KF_*` flags, allowed program types) and the native function that runs it
 //! ([`NativeFn`]). The interpreter calls the function pointer, the JITs emit a call to its
 //! address, the verifier reads the prototype. Prototypes can be imported from BTF
-//! ([`btf_import`]).
+//! ([`btf_import`]). The objects helpers work on live here too: [`maps`] is the map runtime
+//! (maps of a run, the map helpers' natives, tail-call resolution).
 //!
 //! Must not touch: instruction semantics, verification logic, code generation.
 
 pub mod btf_import;
+pub mod maps;
 mod native;
 pub mod profiles;
 mod proto;

@@ -65,10 +65,12 @@ extern "C" fn get_smp_processor_id() -> u64 {
     0
 }
 
-/// Kernel-numbered helpers that need no kernel objects: 5 `bpf_ktime_get_ns`, 7
-/// `bpf_get_prandom_u32`, 8 `bpf_get_smp_processor_id`.
+/// Kernel-numbered helpers that need no kernel objects: 1..3 the map helpers (on the maps of
+/// [`crate::maps`]), 5 `bpf_ktime_get_ns`, 7 `bpf_get_prandom_u32`, 8 `bpf_get_smp_processor_id`.
+/// `bpf_tail_call` (12) has no native: engines implement it.
 pub fn kernel() -> Registry {
     let mut r = Registry::new();
+    crate::maps::register(&mut r).expect("distinct ids");
     let entries = [
         (5, "bpf_ktime_get_ns", NativeFn::A0(ktime_get_ns)),
         (7, "bpf_get_prandom_u32", NativeFn::A0(get_prandom_u32)),

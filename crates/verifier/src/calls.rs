@@ -48,6 +48,15 @@ impl Env<'_> {
         for (i, arg) in proto.args.iter().enumerate() {
             self.check_func_arg(i as u8 + 1, *arg, &mut meta, &proto.args)?;
         }
+        // record_func_key: a tail call's map must be a prog array (before the generic
+        // map/helper compatibility check below)
+        if id == 12
+            && meta
+                .map
+                .is_none_or(|m| self.maps().get(m as usize).is_none_or(|d| d.kind != MapKind::ProgArray))
+        {
+            return Err(Reject::Other("expected prog array map for tail call".into(), Errno::EINVAL));
+        }
         // reset caller-saved registers
         for r in 0..6 {
             self.cur.cur_mut().regs[r] = RegState::not_init();
@@ -62,7 +71,7 @@ impl Env<'_> {
                 r.map = m;
                 let def = self.maps().get(m as usize).cloned().unwrap_or_default();
                 let elide = id == 1
-                    && def.kind == MapKind::Array
+                    && def.kind.is_array()
                     && meta.const_key.is_some_and(|k| k < def.max_entries as u64);
                 if !elide {
                     r.flags = MAYBE_NULL;
@@ -75,15 +84,13 @@ impl Env<'_> {
         if proto.ret == Ret::Integer {
             self.do_refine_retval_range(id, meta.msize_max);
         }
-        if let Some(m) = meta.map
-            && !proto.map_types.is_empty()
-        {
+        if let Some(m) = meta.map {
+            // check_map_func_compatibility: the helper's map types, and the map's helpers
             let kind = self.maps().get(m as usize).map_or(MapKind::Hash, |d| d.kind);
-            let num = match kind {
-                MapKind::Hash => 1,
-                MapKind::Array => 2,
-            };
-            if !proto.map_types.contains(&num) {
+            let num = kind.map_type();
+            let helper_ok = proto.map_types.is_empty() || proto.map_types.contains(&num);
+            let map_ok = kind != MapKind::ProgArray || id == 12;
+            if !helper_ok || !map_ok {
                 return Err(Reject::Other(
                     format!("cannot pass map_type {num} into func {name}#{id}"),
                     Errno::EINVAL,
@@ -190,7 +197,7 @@ impl Env<'_> {
                 let def = self.maps().get(m as usize).cloned().unwrap_or_default();
                 let size = if arg == Arg::MapKey { def.key_size } else { def.value_size };
                 self.check_helper_mem_access(regno, size as i64, false, false)?;
-                if arg == Arg::MapKey && def.kind == MapKind::Array {
+                if arg == Arg::MapKey && def.kind.is_array() {
                     meta.const_key = self.constant_map_key(&reg, def.key_size);
                 }
             }

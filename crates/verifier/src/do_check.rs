@@ -119,11 +119,19 @@ impl Resolver for MapResolver<'_> {
                     if m.kind != MapKind::Array {
                         return Err(err("no direct value access support for this map type".into()));
                     }
+                    // array_map_direct_value_addr: one entry only (ENOTSUPP), then the offset
                     if m.max_entries != 1 || off >= m.value_size {
-                        return Err(err(format!(
-                            "invalid access to map value pointer, value_size={} off={off}",
-                            m.value_size
-                        )));
+                        let errno = if m.max_entries != 1 { Errno::ENOTSUPP } else { Errno::EINVAL };
+                        return Err(PassError::new(
+                            ld.insn,
+                            PassErrorKind::Resolve {
+                                msg: format!(
+                                    "invalid access to map value pointer, value_size={} off={off}",
+                                    m.value_size
+                                ),
+                                errno,
+                            },
+                        ));
                     }
                 }
                 if let Some(slot) = self.ld_map.get_mut(ld.insn) {

@@ -73,6 +73,48 @@ pub enum MapKind {
     Hash,
     /// `BPF_MAP_TYPE_ARRAY`.
     Array,
+    /// `BPF_MAP_TYPE_PROG_ARRAY`: only `bpf_tail_call` takes it.
+    ProgArray,
+    /// `BPF_MAP_TYPE_PERCPU_HASH`.
+    PercpuHash,
+    /// `BPF_MAP_TYPE_PERCPU_ARRAY`.
+    PercpuArray,
+    /// `BPF_MAP_TYPE_LRU_HASH`.
+    LruHash,
+}
+
+impl MapKind {
+    /// `enum bpf_map_type` number.
+    pub fn map_type(self) -> u32 {
+        match self {
+            MapKind::Hash => 1,
+            MapKind::Array => 2,
+            MapKind::ProgArray => 3,
+            MapKind::PercpuHash => 5,
+            MapKind::PercpuArray => 6,
+            MapKind::LruHash => 9,
+        }
+    }
+
+    /// The kind of a `bpf_map_type` number, if the verifier models it.
+    pub fn from_map_type(n: u32) -> Option<MapKind> {
+        [
+            MapKind::Hash,
+            MapKind::Array,
+            MapKind::ProgArray,
+            MapKind::PercpuHash,
+            MapKind::PercpuArray,
+            MapKind::LruHash,
+        ]
+        .into_iter()
+        .find(|k| k.map_type() == n)
+    }
+
+    /// Array-like: every key below `max_entries` always has a value (`can_elide_value_nullness`
+    /// for the value-holding ones).
+    pub fn is_array(self) -> bool {
+        matches!(self, MapKind::Array | MapKind::PercpuArray)
+    }
 }
 
 /// A map the program may reference through `ld_imm64` with `BPF_PSEUDO_MAP_FD`.

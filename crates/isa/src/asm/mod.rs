@@ -40,11 +40,12 @@
 //! verbatim (register fields 0..15, e.g. `.insn 0xb7, 12, 0, 0, 0` for `r12 = 0`).
 
 mod lexer;
+mod maps;
 mod module;
 mod parse;
 
 pub use module::{
-    Assembled, AssembledSlots, KfuncResolver, NoKfuncs, assemble_module, assemble_module_slots,
+    AsmProgram, Assembled, AssembledSlots, KfuncResolver, NoKfuncs, assemble_module, assemble_module_slots,
 };
 
 use std::collections::HashMap;
@@ -55,6 +56,7 @@ use crate::decode::decode_insn;
 use crate::decode::decode_slots;
 use crate::helper_names::helper_id;
 use crate::insn::{CallTarget, Insn, RawInsn};
+use crate::opcode::LdImm64Src;
 use crate::program::Program;
 use parse::{Fixup, Parsed};
 
@@ -70,14 +72,14 @@ pub struct AsmError {
 
 /// Assembles source text into instructions (no control-flow checks beyond label resolution).
 pub fn assemble(src: &str) -> Result<Vec<Insn>, AsmError> {
-    let (slots, lines) = slots_of(assemble_lines(src, &NoKfuncs, false)?.insns);
+    let (slots, lines) = slots_of(assemble_lines(src, &NoKfuncs)?.insns);
     decode_slots(&slots).map_err(|e| at_slot(&lines, e.index, e.kind.to_string()))
 }
 
 /// Assembles source text into a [`Program`], checking that every branch and call lands on an
 /// instruction inside it.
 pub fn assemble_program(src: &str) -> Result<Program, AsmError> {
-    let (slots, lines) = slots_of(assemble_lines(src, &NoKfuncs, false)?.insns);
+    let (slots, lines) = slots_of(assemble_lines(src, &NoKfuncs)?.insns);
     program_of(&slots, &lines)
 }
 
@@ -134,11 +136,31 @@ struct Lines<'a> {
     directives: Vec<(usize, &'a str)>,
 }
 
+/// Names of the maps the source declares (`.map NAME, ...`), in order: a map's index is its
+/// pseudo fd.
+fn map_names(src: &str) -> Vec<&str> {
+    src.lines().filter_map(|l| maps::map_name(strip_comment(l))).collect()
+}
+
+/// Comment stripping, except inside the string literals of `.mapdata` lines.
+fn strip_line(raw: &str) -> &str {
+    if raw.trim_start().starts_with(".mapdata") && raw.contains('"') {
+        raw.trim()
+    } else {
+        strip_comment(raw)
+    }
+}
+
+fn assemble_lines<'a>(src: &'a str, kfuncs: &dyn KfuncResolver) -> Result<Lines<'a>, AsmError> {
+    assemble_lines_with(src, kfuncs, &map_names(src), false)
+}
+
 /// One pass over `src`. `lenient` keeps instructions that encode but do not decode (r11 outside
 /// the stack-argument forms), for the verifier to reject with the kernel's message.
-fn assemble_lines<'a>(
+fn assemble_lines_with<'a>(
     src: &'a str,
     kfuncs: &dyn KfuncResolver,
+    maps: &[&str],
     lenient: bool,
 ) -> Result<Lines<'a>, AsmError> {
     let mut labels: HashMap<&str, usize> = HashMap::new();
@@ -148,7 +170,11 @@ fn assemble_lines<'a>(
     for (i, raw) in src.lines().enumerate() {
         let line = i + 1;
         let err = |message: String| AsmError { line, message };
-        let text = strip_comment(raw);
+        let text = strip_line(raw);
+        if text.starts_with(".mapdata") {
+            directives.push((line, text));
+            continue;
+        }
         let (text, code) = strip_prefixes(text).map_err(err)?;
         let toks = lexer::lex(text).map_err(err)?;
         let mut toks = &toks[..];
@@ -195,7 +221,7 @@ fn assemble_lines<'a>(
         pc += parsed.insn.slots();
         pending.push(Pending { line, pc: pc - parsed.insn.slots(), what: PendingKind::Parsed(parsed) });
     }
-    let insns = pending.into_iter().map(|p| resolve(&labels, kfuncs, p)).collect::<Result<_, _>>()?;
+    let insns = pending.into_iter().map(|p| resolve(&labels, kfuncs, maps, p)).collect::<Result<_, _>>()?;
     Ok(Lines { insns, labels, directives })
 }
 
@@ -299,6 +325,7 @@ fn check(insn: &Insn, code: Option<u8>, lenient: bool) -> Result<(), String> {
 fn resolve(
     labels: &HashMap<&str, usize>,
     kfuncs: &dyn KfuncResolver,
+    maps: &[&str],
     p: Pending<'_>,
 ) -> Result<(usize, Item), AsmError> {
     let err = |message: String| AsmError { line: p.line, message };
@@ -309,7 +336,12 @@ fn resolve(
     let Some(fixup) = parsed.fixup else {
         return Ok((p.line, Item::Insn(parsed.insn)));
     };
-    let (Fixup::Jump(name) | Fixup::Call(name) | Fixup::Func(name)) = fixup;
+    let name = match fixup {
+        Fixup::Jump(name) | Fixup::Call(name) | Fixup::Func(name) => name,
+        Fixup::Map(name) => {
+            return resolve_map(maps, parsed.insn, name).map(|i| (p.line, Item::Insn(i))).map_err(err);
+        }
+    };
     let rel = match labels.get(name) {
         Some(&to) => to as i64 - (p.pc as i64 + 1),
         None => {
@@ -338,6 +370,22 @@ fn resolve(
         other => other,
     };
     Ok((p.line, Item::Insn(insn)))
+}
+
+/// Puts the index of map `name` into a pseudo `ld_imm64`.
+fn resolve_map(maps: &[&str], insn: Insn, name: &str) -> Result<Insn, String> {
+    let Insn::LdImm64 { dst, src, imm_hi, .. } = insn else {
+        return Err(format!("`{name}` is no map reference"));
+    };
+    if !matches!(src, LdImm64Src::MapFd | LdImm64Src::MapValue | LdImm64Src::MapIdx | LdImm64Src::MapIdxValue)
+    {
+        return Err(format!("`{name}`: only map references take a map name"));
+    }
+    let idx = maps
+        .iter()
+        .position(|m| *m == name)
+        .ok_or_else(|| format!("no map `{name}` (declare it with `.map`)"))?;
+    Ok(Insn::LdImm64 { dst, src, imm: idx as i32, imm_hi })
 }
 
 #[cfg(test)]

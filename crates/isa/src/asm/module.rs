@@ -5,9 +5,10 @@
 //! `u64` parameters, as BTF `FUNC`/`FUNC_PROTO` would; it may stand anywhere in the file. The
 //! entry function is declared implicitly (no parameters count beyond the context).
 
-use super::{AsmError, Lines, assemble_lines, lexer, program_of, slots_of};
+use super::{AsmError, Lines, assemble_lines_with, lexer, map_names, maps, program_of, slots_of, strip_line};
 use crate::func::FuncDecl;
 use crate::insn::RawInsn;
+use crate::maps::MapSpec;
 use crate::program::Program;
 
 /// Names kfuncs for `call NAME` (the ISA knows helpers itself, but not the registry).
@@ -38,43 +39,182 @@ pub struct Assembled {
     pub program: Program,
     /// Declared functions in slot order.
     pub funcs: Vec<FuncDecl>,
+    /// Maps (`.map`), indexed by the `imm` of map references.
+    pub maps: Vec<MapSpec>,
+    /// Name of the main program (`.prog NAME` before its first instruction; empty if none).
+    pub name: String,
+    /// Further programs (`.prog NAME` sections after the main program): tail-call targets,
+    /// program id = position + 1 (the main program is id 0).
+    pub progs: Vec<AsmProgram>,
 }
 
-/// An assembled module as slots, which need not decode (see [`assemble_module_slots`]).
+/// One more program of a module (a `.prog NAME` section).
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct AssembledSlots {
-    /// The slots as written.
-    pub slots: Vec<RawInsn>,
-    /// Source line of each slot.
-    pub lines: Vec<usize>,
-    /// Declared functions in slot order.
+pub struct AsmProgram {
+    /// Its name.
+    pub name: String,
+    /// Its instructions.
+    pub program: Program,
+    /// Its declared functions.
     pub funcs: Vec<FuncDecl>,
 }
 
+/// An assembled module whose main program is kept as slots, which need not decode (see
+/// [`assemble_module_slots`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AssembledSlots {
+    /// The main program's slots as written.
+    pub slots: Vec<RawInsn>,
+    /// Source line of each slot.
+    pub lines: Vec<usize>,
+    /// The main program's declared functions in slot order.
+    pub funcs: Vec<FuncDecl>,
+    /// Maps (`.map`), indexed by the `imm` of map references.
+    pub maps: Vec<MapSpec>,
+    /// Name of the main program.
+    pub name: String,
+    /// Further programs (decoded: they are tail-call targets the engines run).
+    pub progs: Vec<AsmProgram>,
+}
+
 impl AssembledSlots {
-    /// Decodes the slots, with decode and branch-target errors on their source lines.
+    /// Decodes the main program, with decode and branch-target errors on their source lines.
     pub fn program(&self) -> Result<Program, AsmError> {
         program_of(&self.slots, &self.lines)
     }
 }
 
-/// Assembles a module: instructions, `.func` declarations, kfunc names through `kfuncs`.
+/// Assembles a module: instructions, `.func` declarations, kfunc names through `kfuncs`, maps
+/// (`.map`, `.mapdata`) and programs (`.prog NAME` starts one; lines before the first `.prog`
+/// that hold instructions form the main program).
 pub fn assemble_module(src: &str, kfuncs: &dyn KfuncResolver) -> Result<Assembled, AsmError> {
     let m = assemble(src, kfuncs, false)?;
-    Ok(Assembled { program: m.program()?, funcs: m.funcs })
+    Ok(Assembled { program: m.program()?, funcs: m.funcs, maps: m.maps, name: m.name, progs: m.progs })
 }
 
-/// Like [`assemble_module`], but keeps instructions that encode yet do not decode (r11 outside
-/// its stack-argument forms) and `.insn` slots, so the verifier can judge malformed programs.
+/// Like [`assemble_module`], but keeps the main program's instructions that encode yet do not
+/// decode (r11 outside its stack-argument forms) and `.insn` slots, so the verifier can judge
+/// malformed programs.
 pub fn assemble_module_slots(src: &str, kfuncs: &dyn KfuncResolver) -> Result<AssembledSlots, AsmError> {
     assemble(src, kfuncs, true)
 }
 
 fn assemble(src: &str, kfuncs: &dyn KfuncResolver, lenient: bool) -> Result<AssembledSlots, AsmError> {
-    let Lines { insns, labels, directives } = assemble_lines(src, kfuncs, lenient)?;
+    let names = map_names(src);
+    let mut map_specs: Vec<MapSpec> = Vec::new();
+    // Map directives first (in source order), so that `.mapdata` may follow its `.map` anywhere.
+    for (i, raw) in src.lines().enumerate() {
+        let err = |message: String| AsmError { line: i + 1, message };
+        let text = strip_line(raw).trim();
+        if let Some(rest) = text.strip_prefix(".mapdata") {
+            maps::apply_mapdata(rest, &mut map_specs).map_err(err)?;
+        } else if maps::map_name(text).is_some() {
+            let spec = maps::parse_map(&text[".map".len()..]).map_err(err)?;
+            if map_specs.iter().any(|m| m.name == spec.name) {
+                return Err(err(format!("map `{}` declared twice", spec.name)));
+            }
+            map_specs.push(spec);
+        } else if text.starts_with(".map ") || text == ".map" {
+            return Err(err(
+                "expected `.map NAME, TYPE, KEY_SIZE, VALUE_SIZE, MAX_ENTRIES[, FLAG...]`".into()
+            ));
+        }
+    }
+    for m in &mut map_specs {
+        // Zeros past the given data are implied; keep the canonical (shortest) form.
+        let end = m.data.iter().rposition(|&b| b != 0).map_or(0, |p| p + 1);
+        m.data.truncate(end);
+    }
+    // Program sections: each is assembled on its own, other sections' lines blanked so that
+    // line numbers stay those of the file.
+    let lines: Vec<&str> = src.lines().collect();
+    let mut starts: Vec<(usize, String)> = Vec::new();
+    for (i, raw) in lines.iter().enumerate() {
+        let t = strip_comment_prog(raw);
+        if let Some(rest) = t.strip_prefix(".prog") {
+            let name = rest.trim();
+            if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+                return Err(AsmError { line: i + 1, message: "expected `.prog NAME`".into() });
+            }
+            starts.push((i, name.to_string()));
+        }
+    }
+    let mut sections: Vec<(String, std::ops::Range<usize>)> = Vec::new();
+    let first = starts.first().map_or(lines.len(), |s| s.0);
+    let main_has_code = lines[..first].iter().any(|l| is_code(l));
+    if main_has_code || starts.is_empty() {
+        sections.push((String::new(), 0..first));
+    }
+    for (k, (at, name)) in starts.iter().enumerate() {
+        let end = starts.get(k + 1).map_or(lines.len(), |s| s.0);
+        if sections.iter().any(|(n, _)| n == name) {
+            return Err(AsmError { line: at + 1, message: format!("program `{name}` defined twice") });
+        }
+        sections.push((name.clone(), *at..end));
+    }
+    let mut built = Vec::new();
+    for (k, (name, range)) in sections.into_iter().enumerate() {
+        let text: String = lines
+            .iter()
+            .enumerate()
+            .map(|(i, l)| if range.contains(&i) && !is_prog_line(l) { *l } else { "" })
+            .collect::<Vec<_>>()
+            .join("\n");
+        // only the main program may be malformed (for the verifier); tail-call targets run
+        let (slots, lines, funcs) = assemble_one(&text, kfuncs, &names, lenient && k == 0)?;
+        built.push((name, slots, lines, funcs));
+    }
+    for m in &map_specs {
+        for (_, p) in &m.progs {
+            if !built.iter().any(|b| &b.0 == p) {
+                let line =
+                    src.lines().position(|l| l.contains(".mapdata") && l.contains(p.as_str())).unwrap_or(0);
+                return Err(AsmError {
+                    line: line + 1,
+                    message: format!("no program `{p}` (declare it with `.prog`)"),
+                });
+            }
+        }
+    }
+    let mut it = built.into_iter();
+    let (name, slots, lines, funcs) =
+        it.next().ok_or_else(|| AsmError { line: 1, message: "no program".into() })?;
+    let progs = it
+        .map(|(name, slots, lines, funcs)| {
+            Ok(AsmProgram { name, program: program_of(&slots, &lines)?, funcs })
+        })
+        .collect::<Result<Vec<_>, AsmError>>()?;
+    Ok(AssembledSlots { slots, lines, funcs, maps: map_specs, name, progs })
+}
+
+fn strip_comment_prog(raw: &str) -> &str {
+    super::strip_comment(raw).trim()
+}
+
+fn is_prog_line(raw: &str) -> bool {
+    strip_comment_prog(raw).starts_with(".prog")
+}
+
+/// Whether a line holds an instruction or a label (not only a directive or a comment).
+fn is_code(raw: &str) -> bool {
+    let t = strip_line(raw).trim();
+    !t.is_empty() && !t.starts_with('.')
+}
+
+/// One program section: instructions and `.func` declarations.
+fn assemble_one(
+    src: &str,
+    kfuncs: &dyn KfuncResolver,
+    maps: &[&str],
+    lenient: bool,
+) -> Result<(Vec<RawInsn>, Vec<usize>, Vec<FuncDecl>), AsmError> {
+    let Lines { insns, labels, directives } = assemble_lines_with(src, kfuncs, maps, lenient)?;
     let mut funcs = Vec::new();
     for (line, text) in directives {
         let err = |message: String| AsmError { line, message };
+        if text.starts_with(".map") {
+            continue;
+        }
         let toks = lexer::lex(text).map_err(err)?;
         use lexer::Tok::{Ident, Num, Sym};
         let (name, nargs, global) = match toks.as_slice() {
@@ -94,7 +234,7 @@ fn assemble(src: &str, kfuncs: &dyn KfuncResolver, lenient: bool) -> Result<Asse
     }
     funcs.sort_by_key(|f| f.pc);
     let (slots, lines) = slots_of(insns);
-    Ok(AssembledSlots { slots, lines, funcs })
+    Ok((slots, lines, funcs))
 }
 
 #[cfg(test)]

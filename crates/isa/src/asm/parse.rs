@@ -20,6 +20,9 @@ pub(super) enum Fixup<'a> {
     Call(&'a str),
     /// `r1 = func(name)`: pseudo `ld_imm64` of a subprogram address.
     Func(&'a str),
+    /// `r1 = map_fd(name)`, `r1 = name ll`, `r1 = map_value(name, 8)`: the map's index in the
+    /// module's map table goes into `imm`.
+    Map(&'a str),
 }
 
 /// A parsed instruction; offsets named by `fixup` are still zero.
@@ -596,6 +599,22 @@ impl<'a> P<'_, 'a> {
         if let Some(src) = pseudo_src(name) {
             return self.pseudo(src, dst, wide);
         }
+        // LLVM-style map references: `r1 = map ll` (the map), `r1 = map + 8 ll` (its value).
+        if matches!(self.peek(), Some(Tok::Ident("ll")) | Some(Tok::Sym("+"))) {
+            if !wide {
+                return Err("a 64-bit load needs an r register".to_string());
+            }
+            let (src, imm_hi) = if self.eat_sym("+") {
+                (LdImm64Src::MapValue, imm_32(self.int()?)?)
+            } else {
+                (LdImm64Src::MapFd, 0)
+            };
+            self.expect_ident("ll")?;
+            return Ok(Parsed {
+                insn: Insn::LdImm64 { dst, src, imm: 0, imm_hi },
+                fixup: Some(Fixup::Map(name)),
+            });
+        }
         self.expect_sym("(")?;
         let parsed = self.call_like(name, dst, wide)?;
         self.expect_sym(")")?;
@@ -706,6 +725,9 @@ impl<'a> P<'_, 'a> {
                 Target::Rel(v) => (imm_i32(v)?, None),
                 Target::Label(l) => (0, Some(Fixup::Func(l))),
             }
+        } else if let Some(Tok::Ident(map)) = self.peek() {
+            self.i += 1;
+            (0, Some(Fixup::Map(map)))
         } else {
             (imm_32(self.int()?)?, None)
         };

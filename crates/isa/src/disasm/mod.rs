@@ -109,6 +109,30 @@ pub fn disassemble(prog: &Program, syntax: Syntax) -> String {
     out
 }
 
+/// A program with its maps, as assembly the assembler reads back into the same module: the
+/// `.map`/`.mapdata` directives, then the instructions (kernel syntax without pc prefixes, or
+/// LLVM syntax), map references by name (`r1 = map_fd(counts)`, `r1 = map_value(.rodata, 8)`),
+/// branch and call targets relative (`goto pc+3`).
+pub fn disassemble_module(prog: &Program, maps: &[crate::maps::MapSpec], syntax: Syntax) -> String {
+    let mut out: String = maps.iter().map(|m| m.directives()).collect();
+    for (pc, insn) in prog.iter() {
+        let named = match *insn {
+            Insn::LdImm64 { dst, src, imm, imm_hi }
+                if matches!(src, LdImm64Src::MapFd | LdImm64Src::MapValue) =>
+            {
+                maps.get(imm as usize).map(|m| match src {
+                    LdImm64Src::MapFd => format!("{dst} = map_fd({})", m.name),
+                    _ => format!("{dst} = map_value({}, {imm_hi})", m.name),
+                })
+            }
+            _ => None,
+        };
+        out += &named.unwrap_or_else(|| format_insn(insn, pc, syntax));
+        out.push('\n');
+    }
+    out
+}
+
 /// The kbpf spelling of a pseudo `ld_imm64` right-hand side (see [`Syntax`]); `None` for plain
 /// constants.
 fn pseudo_ldimm64(src: LdImm64Src, imm: i32, imm_hi: i32) -> Option<String> {

@@ -13,7 +13,7 @@ use kbpf_kfunc::{FuncDesc, FuncKind};
 use super::{Cond, Emitter, R, a64};
 use crate::abi;
 use crate::imms::{AddSubImm, LogicalImm};
-use crate::regs::{self, TMP1, TMP2, XReg};
+use crate::regs::{self, TMP1, TMP2, TMP3, XReg};
 
 fn cond_of(c: JmpCond) -> Cond {
     match c {
@@ -142,6 +142,28 @@ impl Emitter<'_> {
     pub(super) fn call_helper(&mut self, id: i32) -> R {
         let addr = self.native_addr(self.registry.helper(id), JitError::UnknownHelper { pc: self.pc, id })?;
         self.call_native(addr);
+        Ok(())
+    }
+
+    /// `bpf_tail_call(ctx, map, index)`: the resolver (x0 = tail-call state, x1 = map, x2 =
+    /// index, as r2/r3 already sit) applies the kernel's rules and returns the target's main
+    /// function or 0. A target replaces this frame: every function saves and restores its own
+    /// callee-saved registers, so this works from subprograms too (the target's `ret` returns
+    /// to this function's caller).
+    pub(super) fn tail_call(&mut self) -> R {
+        let Some(hook) = self.tail_call else { return Err(self.unsupported("bpf_tail_call")) };
+        let fall = self.ops.new_dynamic_label();
+        // r1 (ctx) is x0, the resolver's first argument: keep it on the stack (16-byte slot).
+        a64!(self.ops ; str x0, [sp, #-16]!);
+        self.mov_imm(0, hook.ctx, Width::W64);
+        self.call_native(hook.resolve);
+        a64!(self.ops
+            ; mov X(TMP3), x0
+            ; ldr x0, [sp], #16
+            ; cbz X(TMP3), =>fall
+        );
+        self.teardown();
+        a64!(self.ops ; br X(TMP3) ; =>fall);
         Ok(())
     }
 

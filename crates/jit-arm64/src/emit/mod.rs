@@ -22,7 +22,7 @@ mod mem;
 use dynasmrt::aarch64::Aarch64Relocation;
 use dynasmrt::{DynamicLabel, DynasmApi, DynasmLabelApi, VecAssembler, dynasm};
 use kbpf_isa::{CallTarget, Insn, Program, Reg, Width};
-use kbpf_jit::{FaultKind, JitError, JitOptions, MAY_GOTO_BUDGET, ProgramPlan, RunCtx};
+use kbpf_jit::{FaultKind, JitError, JitOptions, MAY_GOTO_BUDGET, ProgramPlan, RunCtx, TailCallHook};
 use kbpf_kfunc::Registry;
 
 use crate::abi::{self, Frame};
@@ -66,9 +66,10 @@ pub struct Code {
 /// Compiles `prog`, calling helpers and kfuncs through the native functions of `registry`.
 pub fn compile(prog: &Program, registry: &Registry, opts: &EmitOptions) -> Result<Code, JitError> {
     let plan = ProgramPlan::new(prog, &opts.jit)?;
-    match Emitter::run(prog, &plan, registry, opts.lse, false)? {
+    let tc = opts.jit.tail_call;
+    match Emitter::run(prog, &plan, registry, opts.lse, false, tc)? {
         Some(code) => Ok(code),
-        None => Emitter::run(prog, &plan, registry, opts.lse, true)?
+        None => Emitter::run(prog, &plan, registry, opts.lse, true, tc)?
             .ok_or_else(|| JitError::Assembler("branch out of range with long branches".into())),
     }
 }
@@ -126,6 +127,8 @@ pub(crate) struct Emitter<'a> {
     pub(crate) pc: usize,
     /// Slot pc one past the current function (its epilogue follows the last instruction).
     func_end_pc: usize,
+    /// How `bpf_tail_call` is resolved, if at all.
+    pub(crate) tail_call: Option<TailCallHook>,
 }
 
 pub(crate) type R<T = ()> = Result<T, JitError>;
@@ -137,6 +140,7 @@ impl<'a> Emitter<'a> {
         registry: &'a Registry,
         lse: bool,
         long: bool,
+        tail_call: Option<TailCallHook>,
     ) -> R<Option<Code>> {
         let mut ops = VecAssembler::new(0);
         let insn_labels = (0..prog.len()).map(|_| ops.new_dynamic_label()).collect();
@@ -157,6 +161,7 @@ impl<'a> Emitter<'a> {
             stubs: Vec::new(),
             pc: 0,
             func_end_pc: 0,
+            tail_call,
         };
         e.check_control_flow()?;
         e.trampoline();
@@ -284,15 +289,21 @@ impl<'a> Emitter<'a> {
     }
 
     fn epilogue_code(&mut self) {
+        a64!(self.ops ; mov x0, X(regs::R0));
+        self.teardown();
+        a64!(self.ops ; ret);
+    }
+
+    /// The epilogue without the result move and the `ret`: callee-saved registers, sp, x29 and
+    /// x30 as the caller left them (a tail call then branches to the next program).
+    pub(crate) fn teardown(&mut self) {
         a64!(self.ops
-            ; mov x0, X(regs::R0)
             ; ldp x19, x20, [x29, #(abi::SAVE_X19)]
             ; ldp x21, x22, [x29, #(abi::SAVE_X21)]
             ; ldp x25, x26, [x29, #(abi::SAVE_X25)]
             ; ldp x27, x28, [x29, #(abi::SAVE_X27)]
             ; mov sp, x29
             ; ldp x29, x30, [sp], #16
-            ; ret
         );
     }
 
@@ -329,6 +340,12 @@ impl<'a> Emitter<'a> {
             Insn::Gotol { imm } => self.goto(imm as i64),
             Insn::MayGoto { off } => self.may_goto(off as i64),
             Insn::Jmp { width, cond, dst, src, off } => self.jmp(width, cond, dst, src, off as i64),
+            Insn::Call(CallTarget::Helper(id))
+                if self.tail_call.is_some()
+                    && self.registry.helper(id).is_some_and(|d| d.name == "bpf_tail_call") =>
+            {
+                self.tail_call()
+            }
             Insn::Call(CallTarget::Helper(id)) => self.call_helper(id),
             Insn::Call(CallTarget::Kfunc { btf_id, .. }) => self.call_kfunc(btf_id),
             Insn::Call(CallTarget::Local(_)) => self.call_local(),

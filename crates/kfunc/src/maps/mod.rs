@@ -1,0 +1,441 @@
+//! The map runtime: the maps of one run (array, per-CPU array, hash, per-CPU hash, LRU hash,
+//! prog array), their user-space operations (`BPF_MAP_*_ELEM` semantics and errnos) and the
+//! natives of the map helpers (`bpf_map_lookup_elem` 1, `bpf_map_update_elem` 2,
+//! `bpf_map_delete_elem` 3).
+//!
+//! A program reaches a map through `ld_imm64` (`BPF_PSEUDO_MAP_FD`), which engines resolve to
+//! the host address of its [`Map`] ([`MapSet::map_addr`]); `BPF_PSEUDO_MAP_VALUE` resolves to
+//! the address of a byte of its first value ([`MapSet::value_addr`]). Hash maps are
+//! preallocated: every value's memory is fixed for the life of the [`MapSet`], so a pointer a
+//! lookup returned stays valid (the kernel reuses such an element only after an RCU period).
+//! Per-CPU maps hold one copy (kbpf runs on one CPU, `bpf_get_smp_processor_id` = 0).
+//!
+//! The interpreter never calls the natives: it goes through [`HostEnv`], which checks every
+//! address. JIT code calls the natives, which trust the verifier (see their `SAFETY` notes).
+
+mod natives;
+mod storage;
+
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+
+use kbpf_isa::{MapSpec, MapType};
+use thiserror::Error;
+
+pub use natives::{TailCalls, call_map_helper, register, tail_call_resolve};
+use storage::Block;
+
+/// `MAX_TAIL_CALL_CNT`: tail calls one invocation may make.
+pub const MAX_TAIL_CALL_CNT: u32 = 33;
+
+/// `BPF_ANY`, `BPF_NOEXIST`, `BPF_EXIST` (and `BPF_F_LOCK`, accepted and ignored).
+const BPF_NOEXIST: u64 = 1;
+const BPF_EXIST: u64 = 2;
+const BPF_F_LOCK: u64 = 4;
+
+/// A failed map operation, with the kernel's errno.
+#[derive(Clone, Debug, PartialEq, Eq, Error)]
+pub enum MapError {
+    /// `-ENOENT`: no such element.
+    #[error("no such element (ENOENT)")]
+    NoEntry,
+    /// `-EEXIST`: `BPF_NOEXIST` on an existing element.
+    #[error("element exists (EEXIST)")]
+    Exists,
+    /// `-E2BIG`: index beyond `max_entries`, or a full hash map.
+    #[error("index out of range or map full (E2BIG)")]
+    TooBig,
+    /// `-EINVAL`: bad flags, sizes, or an operation the map type lacks.
+    #[error("invalid argument (EINVAL): {0}")]
+    Invalid(String),
+    /// The map type has no runtime in kbpf.
+    #[error("map `{0}`: type {1} is not supported by the kbpf map runtime")]
+    Unsupported(String, MapType),
+}
+
+impl MapError {
+    /// The negative errno a helper returns.
+    pub fn errno(&self) -> i64 {
+        match self {
+            MapError::NoEntry => -2,
+            MapError::Exists => -17,
+            MapError::TooBig => -7,
+            MapError::Invalid(_) | MapError::Unsupported(..) => -22,
+        }
+    }
+}
+
+/// What `bpf_tail_call(ctx, map, index)` finds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TailCallTarget {
+    /// `index >= max_entries` (or no prog array): falls through without counting.
+    OutOfRange,
+    /// The slot is empty: falls through (the attempt counts).
+    Empty,
+    /// Program id to continue in.
+    Prog(u32),
+}
+
+/// The run-time environment an interpreter consults for memory beyond its input and stacks and
+/// for the map helpers; every address is checked, nothing is trusted.
+pub trait HostEnv {
+    /// Little-endian load of `size` bytes at `addr`, if the environment owns that memory.
+    fn load(&self, addr: u64, size: u8) -> Option<u64>;
+    /// Little-endian store, if the environment owns that memory.
+    fn store(&self, addr: u64, size: u8, v: u64) -> Option<()>;
+    /// The map at `addr` (what a `BPF_PSEUDO_MAP_FD` load gave the program).
+    fn map(&self, addr: u64) -> Option<&Map>;
+}
+
+/// Which storage a map has.
+#[derive(Debug)]
+enum Kind {
+    Array,
+    Hash { lru: bool },
+    ProgArray,
+}
+
+/// Per-element bookkeeping of a hash map.
+#[derive(Debug, Default)]
+struct HashIndex {
+    by_key: HashMap<Vec<u8>, u32>,
+    key_of: Vec<Option<Vec<u8>>>,
+    free: Vec<u32>,
+}
+
+/// One map.
+#[derive(Debug)]
+pub struct Map {
+    spec: MapSpec,
+    kind: Kind,
+    /// Value `i` at `i * stride` (stride = value size rounded up to 8, like the kernel's
+    /// `round_up(value_size, 8)` element size).
+    values: Block,
+    stride: usize,
+    index: RefCell<HashIndex>,
+    /// LRU clock and each element's last use.
+    clock: Cell<u64>,
+    used: Box<[Cell<u64>]>,
+    progs: Box<[Cell<Option<u32>>]>,
+}
+
+impl Map {
+    /// Creates a map from its description (initial array data copied in; prog-array slots are
+    /// filled by the caller, who knows program ids).
+    pub fn new(spec: &MapSpec) -> Result<Map, MapError> {
+        let bad = |m: &str| Err(MapError::Invalid(format!("map `{}`: {m}", spec.name)));
+        let kind = match spec.map_type {
+            MapType::Array | MapType::PercpuArray => Kind::Array,
+            MapType::Hash | MapType::PercpuHash => Kind::Hash { lru: false },
+            MapType::LruHash => Kind::Hash { lru: true },
+            MapType::ProgArray => Kind::ProgArray,
+            t => return Err(MapError::Unsupported(spec.name.clone(), t)),
+        };
+        if spec.max_entries == 0 || spec.value_size == 0 || spec.key_size == 0 {
+            return bad("key_size, value_size and max_entries must be non-zero");
+        }
+        if matches!(kind, Kind::Array | Kind::ProgArray) && spec.key_size != 4 {
+            return bad("array maps take 4-byte keys");
+        }
+        if matches!(kind, Kind::ProgArray) && spec.value_size != 4 {
+            return bad("prog arrays take 4-byte values");
+        }
+        let stride = (spec.value_size as usize).div_ceil(8) * 8;
+        let n = spec.max_entries as usize;
+        let total = stride.checked_mul(n).filter(|t| *t <= 1 << 30);
+        let Some(total) = total else { return bad("too large (kbpf caps a map at 1 GiB)") };
+        let values = Block::new(if matches!(kind, Kind::ProgArray) { 0 } else { total });
+        if !spec.data.is_empty() {
+            if !matches!(kind, Kind::Array) || spec.data.len() > spec.value_size as usize * n {
+                return bad("initial data does not fit the map");
+            }
+            for (i, chunk) in spec.data.chunks(spec.value_size as usize).enumerate() {
+                values.write(i * stride, chunk);
+            }
+        }
+        let hash = matches!(kind, Kind::Hash { .. });
+        let index = HashIndex {
+            key_of: if hash { vec![None; n] } else { Vec::new() },
+            free: if hash { (0..n as u32).rev().collect() } else { Vec::new() },
+            ..HashIndex::default()
+        };
+        Ok(Map {
+            spec: spec.clone(),
+            values,
+            stride,
+            index: RefCell::new(index),
+            clock: Cell::new(0),
+            used: (0..if hash { n } else { 0 }).map(|_| Cell::new(0)).collect(),
+            progs: (0..if matches!(kind, Kind::ProgArray) { n } else { 0 })
+                .map(|_| Cell::new(None))
+                .collect(),
+            kind,
+        })
+    }
+
+    /// The description it was created from.
+    pub fn spec(&self) -> &MapSpec {
+        &self.spec
+    }
+
+    /// Host address of the map object (what `ld_imm64` with `BPF_PSEUDO_MAP_FD` loads).
+    pub fn addr(&self) -> u64 {
+        self as *const Map as u64
+    }
+
+    fn array_index(&self, key: &[u8]) -> Option<usize> {
+        let k = u32::from_le_bytes(key.get(..4)?.try_into().ok()?) as usize;
+        (k < self.spec.max_entries as usize).then_some(k)
+    }
+
+    fn check_key(&self, key: &[u8]) -> Result<(), MapError> {
+        if key.len() != self.spec.key_size as usize {
+            return Err(MapError::Invalid(format!(
+                "key of {} bytes, key_size {}",
+                key.len(),
+                self.spec.key_size
+            )));
+        }
+        Ok(())
+    }
+
+    fn touch(&self, slot: u32) {
+        if let Some(u) = self.used.get(slot as usize) {
+            self.clock.set(self.clock.get() + 1);
+            u.set(self.clock.get());
+        }
+    }
+
+    fn slot_of(&self, key: &[u8]) -> Option<usize> {
+        match self.kind {
+            Kind::Array => self.array_index(key),
+            Kind::Hash { .. } => {
+                let s = *self.index.borrow().by_key.get(key)?;
+                self.touch(s);
+                Some(s as usize)
+            }
+            Kind::ProgArray => None,
+        }
+    }
+
+    /// Address of the value stored under `key` (`bpf_map_lookup_elem` from a program).
+    pub fn lookup_addr(&self, key: &[u8]) -> Option<u64> {
+        self.slot_of(key).map(|s| self.values.addr() + (s * self.stride) as u64)
+    }
+
+    /// A copy of the value under `key` (`BPF_MAP_LOOKUP_ELEM` from user space).
+    pub fn lookup(&self, key: &[u8]) -> Option<Vec<u8>> {
+        if let Kind::ProgArray = self.kind {
+            let id = self.progs.get(self.array_index(key)?)?.get()?;
+            return Some(id.to_le_bytes().to_vec());
+        }
+        self.slot_of(key).map(|s| self.values.read(s * self.stride, self.spec.value_size as usize))
+    }
+
+    /// `BPF_MAP_UPDATE_ELEM` / `bpf_map_update_elem` with the kernel's flag rules and errnos.
+    pub fn update(&self, key: &[u8], value: &[u8], flags: u64) -> Result<(), MapError> {
+        self.check_key(key)?;
+        if value.len() != self.spec.value_size as usize {
+            return Err(MapError::Invalid(format!("value of {} bytes", value.len())));
+        }
+        if flags & !BPF_F_LOCK > BPF_EXIST {
+            return Err(MapError::Invalid(format!("flags {flags:#x}")));
+        }
+        let flags = flags & !BPF_F_LOCK;
+        match self.kind {
+            Kind::Array | Kind::ProgArray => {
+                let i = self.array_index(key).ok_or(MapError::TooBig)?;
+                if flags == BPF_NOEXIST {
+                    return Err(MapError::Exists);
+                }
+                if let Kind::ProgArray = self.kind {
+                    let id =
+                        u32::from_le_bytes(value.try_into().map_err(|_| MapError::Invalid("value".into()))?);
+                    self.progs[i].set(Some(id));
+                } else {
+                    self.values.write(i * self.stride, value);
+                }
+                Ok(())
+            }
+            Kind::Hash { lru } => {
+                let mut ix = self.index.borrow_mut();
+                let slot = match ix.by_key.get(key).copied() {
+                    Some(_) if flags == BPF_NOEXIST => return Err(MapError::Exists),
+                    Some(s) => s,
+                    None if flags == BPF_EXIST => return Err(MapError::NoEntry),
+                    None => {
+                        let s = match ix.free.pop() {
+                            Some(s) => s,
+                            None if lru => self.evict(&mut ix),
+                            None => return Err(MapError::TooBig),
+                        };
+                        ix.by_key.insert(key.to_vec(), s);
+                        ix.key_of[s as usize] = Some(key.to_vec());
+                        s
+                    }
+                };
+                drop(ix);
+                self.values.write(slot as usize * self.stride, value);
+                self.touch(slot);
+                Ok(())
+            }
+        }
+    }
+
+    /// Frees the least recently used element of a full LRU map and returns its slot.
+    fn evict(&self, ix: &mut HashIndex) -> u32 {
+        let victim = (0..self.used.len()).min_by_key(|&s| self.used[s].get()).unwrap_or(0);
+        if let Some(k) = ix.key_of[victim].take() {
+            ix.by_key.remove(&k);
+        }
+        victim as u32
+    }
+
+    /// `BPF_MAP_DELETE_ELEM` / `bpf_map_delete_elem`.
+    pub fn delete(&self, key: &[u8]) -> Result<(), MapError> {
+        self.check_key(key)?;
+        match self.kind {
+            Kind::Array => Err(MapError::Invalid("array elements cannot be deleted".into())),
+            Kind::ProgArray => {
+                let i = self.array_index(key).ok_or(MapError::NoEntry)?;
+                self.progs[i].take().map(|_| ()).ok_or(MapError::NoEntry)
+            }
+            Kind::Hash { .. } => {
+                let mut ix = self.index.borrow_mut();
+                let s = ix.by_key.remove(key).ok_or(MapError::NoEntry)?;
+                ix.key_of[s as usize] = None;
+                ix.free.push(s);
+                Ok(())
+            }
+        }
+    }
+
+    /// Every element as `(key, value)`: arrays in index order (all of them), hash maps sorted by
+    /// key.
+    pub fn entries(&self) -> Vec<(Vec<u8>, Vec<u8>)> {
+        let n = self.spec.max_entries;
+        match self.kind {
+            Kind::Array | Kind::ProgArray => (0..n)
+                .filter_map(|i| Some((i.to_le_bytes().to_vec(), self.lookup(&i.to_le_bytes())?)))
+                .collect(),
+            Kind::Hash { .. } => {
+                let ix = self.index.borrow();
+                let mut v: Vec<_> = ix
+                    .by_key
+                    .iter()
+                    .map(|(k, &s)| {
+                        (k.clone(), self.values.read(s as usize * self.stride, self.spec.value_size as usize))
+                    })
+                    .collect();
+                v.sort();
+                v
+            }
+        }
+    }
+
+    /// Puts program `id` in prog-array slot `index`.
+    pub fn set_prog(&self, index: u32, id: u32) -> Result<(), MapError> {
+        self.update(&index.to_le_bytes(), &id.to_le_bytes(), 0)
+    }
+
+    /// What a tail call through this map with `index` finds.
+    pub fn tail_call_target(&self, index: u64) -> TailCallTarget {
+        // The kernel compares the index as u32 (`BPF_W` load of r3).
+        let Some(slot) = self.progs.get(index as u32 as usize) else { return TailCallTarget::OutOfRange };
+        slot.get().map_or(TailCallTarget::Empty, TailCallTarget::Prog)
+    }
+
+    /// Address of byte `off` of the first value (`BPF_PSEUDO_MAP_VALUE`; arrays only).
+    pub fn value_addr(&self, off: u32) -> Option<u64> {
+        (matches!(self.kind, Kind::Array) && off < self.spec.value_size)
+            .then(|| self.values.addr() + off as u64)
+    }
+
+    fn load(&self, addr: u64, size: u8) -> Option<u64> {
+        self.values.load(addr, size)
+    }
+
+    fn store(&self, addr: u64, size: u8, v: u64) -> Option<()> {
+        // A program may not write a `BPF_F_RDONLY_PROG` map (the verifier refuses it; the
+        // interpreter's checked stores refuse it too).
+        if self.spec.flags.contains(kbpf_isa::MapFlags::RDONLY_PROG) {
+            return None;
+        }
+        self.values.store(addr, size, v)
+    }
+
+    /// Bytes of value memory (for diagnostics).
+    pub fn memory_len(&self) -> usize {
+        self.values.len()
+    }
+}
+
+/// The maps of one run, indexed like the module's map table (the pseudo fd).
+#[derive(Debug, Default)]
+pub struct MapSet {
+    // Built once and never resized, so each map's address (what programs hold) stays fixed.
+    maps: Vec<Map>,
+}
+
+impl MapSet {
+    /// Creates every map of `specs`; `prog_id` names the program id of a prog-array entry.
+    pub fn new(specs: &[MapSpec], prog_id: impl Fn(&str) -> Option<u32>) -> Result<MapSet, MapError> {
+        let mut maps = Vec::with_capacity(specs.len());
+        for s in specs {
+            let m = Map::new(s)?;
+            for (i, name) in &s.progs {
+                let id = prog_id(name).ok_or_else(|| MapError::Invalid(format!("no program `{name}`")))?;
+                m.set_prog(*i, id)?;
+            }
+            maps.push(m);
+        }
+        Ok(MapSet { maps })
+    }
+
+    /// Map `fd` (its index in the module's table).
+    pub fn get(&self, fd: usize) -> Option<&Map> {
+        self.maps.get(fd)
+    }
+
+    /// Every map in table order.
+    pub fn iter(&self) -> impl Iterator<Item = &Map> {
+        self.maps.iter()
+    }
+
+    /// Number of maps.
+    pub fn len(&self) -> usize {
+        self.maps.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.maps.is_empty()
+    }
+
+    /// What `ld_imm64 rX, map_fd(fd)` loads.
+    pub fn map_addr(&self, fd: usize) -> Option<u64> {
+        self.get(fd).map(Map::addr)
+    }
+
+    /// What `ld_imm64 rX, map_value(fd, off)` loads.
+    pub fn value_addr(&self, fd: usize, off: u32) -> Option<u64> {
+        self.get(fd)?.value_addr(off)
+    }
+}
+
+impl HostEnv for MapSet {
+    fn load(&self, addr: u64, size: u8) -> Option<u64> {
+        self.iter().find_map(|m| m.load(addr, size))
+    }
+
+    fn store(&self, addr: u64, size: u8, v: u64) -> Option<()> {
+        self.iter().find_map(|m| m.store(addr, size, v))
+    }
+
+    fn map(&self, addr: u64) -> Option<&Map> {
+        self.iter().find(|m| m.addr() == addr)
+    }
+}
+
+#[cfg(test)]
+mod tests;

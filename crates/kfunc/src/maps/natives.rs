@@ -1,0 +1,130 @@
+//! Natives of the map helpers, called by JIT code with the arguments the verifier checked.
+//!
+//! `r1` is the host address of a [`Map`] (the engine resolved the program's `ld_imm64` to it),
+//! `r2`/`r3` point to `key_size`/`value_size` readable bytes. Those facts come from the
+//! verifier (`ARG_CONST_MAP_PTR`, `ARG_PTR_TO_MAP_KEY`, `ARG_PTR_TO_MAP_VALUE`); an unverified
+//! program that breaks them can crash the process, exactly as JIT code itself can.
+
+use crate::native::NativeFn;
+use crate::proto::{Proto, RetKind};
+use crate::registry::{FuncKind, Registry, RegistryError};
+
+use super::Map;
+
+/// Turns `r1` back into the map.
+#[allow(unsafe_code)]
+fn map_of<'a>(addr: u64) -> Option<&'a Map> {
+    // SAFETY: the verifier proved r1 is CONST_PTR_TO_MAP, which the engine resolved to a `Map`
+    // boxed inside the run's `MapSet`; the set outlives the run (the engine borrows it), and
+    // `Map` is only used through shared references (its mutable state is in cells).
+    unsafe { (addr as *const Map).as_ref() }
+}
+
+/// Copies `len` bytes the program handed over.
+#[allow(unsafe_code)]
+fn bytes_at(addr: u64, len: u32) -> Vec<u8> {
+    if addr == 0 {
+        return Vec::new();
+    }
+    // SAFETY: the verifier checked that `addr` points to `len` initialized readable bytes
+    // (stack, map value or packet) for the duration of the helper call.
+    unsafe { std::slice::from_raw_parts(addr as *const u8, len as usize).to_vec() }
+}
+
+extern "C" fn map_lookup_elem(map: u64, key: u64) -> u64 {
+    let Some(m) = map_of(map) else { return 0 };
+    m.lookup_addr(&bytes_at(key, m.spec().key_size)).unwrap_or(0)
+}
+
+extern "C" fn map_update_elem(map: u64, key: u64, value: u64, flags: u64) -> u64 {
+    let Some(m) = map_of(map) else { return -22i64 as u64 };
+    let (k, v) = (bytes_at(key, m.spec().key_size), bytes_at(value, m.spec().value_size));
+    m.update(&k, &v, flags).map_or_else(|e| e.errno() as u64, |()| 0)
+}
+
+extern "C" fn map_delete_elem(map: u64, key: u64) -> u64 {
+    let Some(m) = map_of(map) else { return -22i64 as u64 };
+    m.delete(&bytes_at(key, m.spec().key_size)).map_or_else(|e| e.errno() as u64, |()| 0)
+}
+
+/// Registers helpers 1 (`bpf_map_lookup_elem`), 2 (`bpf_map_update_elem`), 3
+/// (`bpf_map_delete_elem`) and 12 (`bpf_tail_call`, prototype only).
+pub fn register(r: &mut Registry) -> Result<(), RegistryError> {
+    let lookup = Proto { ret: Some(RetKind::MapValue), ..Proto::scalars(2) };
+    r.register(FuncKind::Helper, 1, "bpf_map_lookup_elem", lookup, Some(NativeFn::A2(map_lookup_elem)))?;
+    r.add_helper(2, "bpf_map_update_elem", NativeFn::A4(map_update_elem))?;
+    r.add_helper(3, "bpf_map_delete_elem", NativeFn::A2(map_delete_elem))?;
+    // No native: a tail call replaces the running program, which only an engine can do.
+    r.register(FuncKind::Helper, 12, "bpf_tail_call", Proto::scalars(3), None)?;
+    Ok(())
+}
+
+/// What the interpreter does for helpers 1..3 against a checked environment (no raw pointers):
+/// `key`/`value` are the bytes it read through its own bounds checks.
+pub fn call_map_helper(set_map: &Map, id: i32, key: &[u8], value: &[u8], flags: u64) -> u64 {
+    match id {
+        1 => set_map.lookup_addr(key).unwrap_or(0),
+        2 => set_map.update(key, value, flags).map_or_else(|e| e.errno() as u64, |()| 0),
+        3 => set_map.delete(key).map_or_else(|e| e.errno() as u64, |()| 0),
+        _ => -22i64 as u64,
+    }
+}
+
+/// The tail-call state of one JIT run: the count so far and each program's entry address (by
+/// program id). JIT code passes its address to [`tail_call_resolve`].
+#[derive(Debug, Default)]
+pub struct TailCalls {
+    count: std::cell::Cell<u32>,
+    entries: Vec<u64>,
+}
+
+impl TailCalls {
+    /// State for programs whose main functions start at `entries` (indexed by program id).
+    pub fn new(entries: Vec<u64>) -> TailCalls {
+        TailCalls { count: std::cell::Cell::new(0), entries }
+    }
+
+    /// Sets the entry address of program `id` (programs are compiled after the state exists).
+    pub fn set_entry(&mut self, id: usize, addr: u64) {
+        if self.entries.len() <= id {
+            self.entries.resize(id + 1, 0);
+        }
+        self.entries[id] = addr;
+    }
+
+    /// Starts a new run (`tail_call_cnt = 0`).
+    pub fn reset(&self) {
+        self.count.set(0);
+    }
+
+    /// Tail calls counted so far.
+    pub fn count(&self) -> u32 {
+        self.count.get()
+    }
+
+    /// The kernel's rules: an index beyond `max_entries` falls through uncounted; otherwise the
+    /// attempt counts unless `MAX_TAIL_CALL_CNT` were counted already; an empty slot falls
+    /// through. Returns the target's entry address, 0 to fall through.
+    pub fn resolve(&self, map: &Map, index: u64) -> u64 {
+        let t = map.tail_call_target(index);
+        if t == super::TailCallTarget::OutOfRange || self.count.get() >= super::MAX_TAIL_CALL_CNT {
+            return 0;
+        }
+        self.count.set(self.count.get() + 1);
+        match t {
+            super::TailCallTarget::Prog(id) => self.entries.get(id as usize).copied().unwrap_or(0),
+            _ => 0,
+        }
+    }
+}
+
+/// `bpf_tail_call` for JIT code: `ctx` is a [`TailCalls`], `map` the prog array (r2), `index`
+/// r3. Returns the address to jump to, or 0.
+pub extern "C" fn tail_call_resolve(ctx: u64, map: u64, index: u64) -> u64 {
+    #[allow(unsafe_code)]
+    // SAFETY: `ctx` is the address of the `TailCalls` the engine created for this run and
+    // baked into the code; it outlives the run and is only used through `&`.
+    let Some(tc) = (unsafe { (ctx as *const TailCalls).as_ref() }) else { return 0 };
+    let Some(m) = map_of(map) else { return 0 };
+    tc.resolve(m, index)
+}
