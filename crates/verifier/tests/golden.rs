@@ -1,5 +1,6 @@
 //! Golden logs captured from the Linux 6.18 verifier (`tests/snapshots/golden__*.snap`, made by
-//! loading each program of `tests/golden/cases.txt` into the running kernel as root). Each case
+//! loading each program of `tests/golden/cases.txt` into the running kernel as root:
+//! `cargo run --release -p kbpf-oracle --bin capture -- --verifier-golden`). Each case
 //! is verified by kbpf at the same log level and must print the same verdict and log.
 //!
 //! Normalisation (applied to both sides when the snapshots were captured): map `ld_imm64`

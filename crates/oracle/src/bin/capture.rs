@@ -2,6 +2,9 @@
 //! `tests/kernel-cases/<family>.jsonl` plus golden logs under `tests/kernel-cases/golden/`.
 //!
 //! Usage: `capture [--out DIR] [--seed N] [--scale F] [--no-golden] [--bench DIR] [--family NAME]...`
+//! and `capture --verifier-golden`, which re-captures the verifier crate's insta snapshots
+//! (`crates/verifier/tests/snapshots/golden__*.snap`) for the programs listed in
+//! `crates/verifier/tests/golden/cases.txt`.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -26,6 +29,14 @@ fn main() {
             "--no-golden" => golden = false,
             "--bench" => bench_dir = args.next().map(PathBuf::from),
             "--family" => families.extend(args.next()),
+            "--verifier-golden" => {
+                if let Err(e) = kbpf_oracle::available() {
+                    eprintln!("kernel oracle unavailable: {e}");
+                    std::process::exit(1);
+                }
+                verifier_golden();
+                return;
+            }
             _ => {
                 eprintln!(
                     "usage: capture [--out DIR] [--seed N] [--scale F] [--no-golden] [--bench DIR] [--family NAME]..."
@@ -111,4 +122,110 @@ fn run_bench(dir: &std::path::Path) {
             Err(e) => println!("{name}: {e}"),
         }
     }
+}
+
+/// Re-captures the verifier's golden snapshots from the running kernel. The log is normalised
+/// as `crates/verifier/tests/golden.rs` expects: map `ld_imm64` values print as `MAP` (the
+/// annotation padding collapsed) and 6.18's stack-liveness trace lines are dropped.
+fn verifier_golden() {
+    use kbpf_oracle::{LoadRequest, LogLevel, MapSpec, ProgType, case::slots_from_hex, create_map, load};
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../verifier/tests");
+    let list = match std::fs::read_to_string(root.join("golden/cases.txt")) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("cases.txt: {e}");
+            std::process::exit(1);
+        }
+    };
+    let mut written = 0;
+    for line in list.lines().filter(|l| !l.starts_with('#') && !l.is_empty()) {
+        let f: Vec<&str> = line.split('|').collect();
+        let [name, ty, level, maps, hex] = f[..] else {
+            eprintln!("bad line {line}");
+            continue;
+        };
+        let prog_type = match ty {
+            "xdp" => ProgType::Xdp,
+            "syscall" => ProgType::Syscall,
+            _ => ProgType::SocketFilter,
+        };
+        // `fd:type:key:value:max`: the program's ld_imm64 imm is `fd`
+        let mut fds = Vec::new();
+        let mut open = Vec::new();
+        for spec in maps.split(',').filter(|s| !s.is_empty()) {
+            let v: Vec<u32> = spec.split(':').filter_map(|x| x.parse().ok()).collect();
+            let [fd, kind, ks, vs, max] = v[..] else { continue };
+            let m = if kind == 2 {
+                MapSpec::array(vs, max, "mymap")
+            } else {
+                MapSpec::hash(ks, vs, max, "mymap")
+            };
+            match create_map(&m) {
+                Ok(m) => {
+                    if fds.len() <= fd as usize {
+                        fds.resize(fd as usize + 1, -1);
+                    }
+                    fds[fd as usize] = m.raw();
+                    open.push(m);
+                }
+                Err(e) => eprintln!("{name}: map: {e}"),
+            }
+        }
+        let hex_spaced: String = hex
+            .as_bytes()
+            .chunks(16)
+            .map(|c| String::from_utf8_lossy(c).into_owned())
+            .collect::<Vec<_>>()
+            .join(" ");
+        let Ok(slots) = slots_from_hex(&hex_spaced) else {
+            eprintln!("{name}: bad hex");
+            continue;
+        };
+        let mut req = LoadRequest::new(prog_type);
+        req.log_level = LogLevel(level.parse().unwrap_or(1));
+        req.map_fds = fds;
+        let v = load(&slots, &req);
+        let verdict = format!(
+            "accepted={} errno={}",
+            if v.accepted { "True" } else { "False" },
+            v.errno.map_or("None".to_string(), |e| e.name())
+        );
+        let log: Vec<String> = v
+            .log
+            .lines()
+            .filter(|l| !l.starts_with("verification time ") && !liveness_trace(l))
+            .map(mask_ld_imm64)
+            .collect();
+        let log = log.join("\n");
+        let log = log.trim_end();
+        let body = format!(
+            "---\nsource: crates/verifier/tests/golden.rs\nexpression: out\n---\n{verdict}\n{}\n",
+            log
+        );
+        let path = root.join("snapshots").join(format!("golden__{name}.snap"));
+        match std::fs::write(&path, body) {
+            Ok(()) => written += 1,
+            Err(e) => eprintln!("{}: {e}", path.display()),
+        }
+        drop(open);
+    }
+    println!("wrote {written} verifier golden snapshots");
+}
+
+/// 6.18's stack-liveness trace (`(3,5) frame 0 insn 5 +live -8`, `(0) live stack update ...`).
+fn liveness_trace(l: &str) -> bool {
+    let Some(rest) = l.strip_prefix('(') else { return false };
+    let Some((ids, tail)) = rest.split_once(") ") else { return false };
+    ids.bytes().all(|b| b.is_ascii_digit() || b == b',')
+        && (tail.starts_with("frame ") || tail.starts_with("live stack update"))
+}
+
+/// `(18) rN = 0x...` becomes `(18) rN = MAP`, the padding before a following `;` collapsed.
+fn mask_ld_imm64(l: &str) -> String {
+    let Some(at) = l.find("(18) r") else { return l.to_string() };
+    let Some(eq) = l[at..].find(" = 0x") else { return l.to_string() };
+    let start = at + eq + 3;
+    let end = l[start + 2..].find(|c: char| !c.is_ascii_hexdigit()).map_or(l.len(), |e| start + 2 + e);
+    let rest = l[end..].trim_start();
+    if rest.is_empty() { format!("{}MAP", &l[..start]) } else { format!("{}MAP {rest}", &l[..start]) }
 }
