@@ -161,8 +161,7 @@ fn assemble(src: &str, kfuncs: &dyn KfuncResolver, lenient: bool) -> Result<Asse
             .collect::<Vec<_>>()
             .join("\n");
         // only the main program may be malformed (for the verifier); tail-call targets run
-        let (slots, lines, funcs) = assemble_one(&text, kfuncs, &names, lenient && k == 0)?;
-        built.push((name, slots, lines, funcs));
+        built.push((name, assemble_one(&text, kfuncs, &names, lenient && k == 0)?));
     }
     for m in &map_specs {
         for (_, p) in &m.progs {
@@ -201,13 +200,20 @@ fn is_code(raw: &str) -> bool {
     !t.is_empty() && !t.starts_with('.')
 }
 
+/// One assembled program section: slots, the source line of each, declared functions.
+struct Section {
+    slots: Vec<RawInsn>,
+    lines: Vec<usize>,
+    funcs: Vec<FuncDecl>,
+}
+
 /// One program section: instructions and `.func` declarations.
 fn assemble_one(
     src: &str,
     kfuncs: &dyn KfuncResolver,
     maps: &[&str],
     lenient: bool,
-) -> Result<(Vec<RawInsn>, Vec<usize>, Vec<FuncDecl>), AsmError> {
+) -> Result<Section, AsmError> {
     let Lines { insns, labels, directives } = assemble_lines_with(src, kfuncs, maps, lenient)?;
     let mut funcs = Vec::new();
     for (line, text) in directives {
@@ -234,7 +240,7 @@ fn assemble_one(
     }
     funcs.sort_by_key(|f| f.pc);
     let (slots, lines) = slots_of(insns);
-    Ok((slots, lines, funcs))
+    Ok(Section { slots, lines, funcs })
 }
 
 #[cfg(test)]
