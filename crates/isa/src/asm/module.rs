@@ -176,14 +176,18 @@ fn assemble(src: &str, kfuncs: &dyn KfuncResolver, lenient: bool) -> Result<Asse
         }
     }
     let mut it = built.into_iter();
-    let (name, slots, lines, funcs) =
-        it.next().ok_or_else(|| AsmError { line: 1, message: "no program".into() })?;
+    let (name, main) = it.next().ok_or_else(|| AsmError { line: 1, message: "no program".into() })?;
     let progs = it
-        .map(|(name, slots, lines, funcs)| {
-            Ok(AsmProgram { name, program: program_of(&slots, &lines)?, funcs })
-        })
+        .map(|(name, s)| Ok(AsmProgram { name, program: program_of(&s.slots, &s.lines)?, funcs: s.funcs }))
         .collect::<Result<Vec<_>, AsmError>>()?;
-    Ok(AssembledSlots { slots, lines, funcs, maps: map_specs, name, progs })
+    Ok(AssembledSlots {
+        slots: main.slots,
+        lines: main.lines,
+        funcs: main.funcs,
+        maps: map_specs,
+        name,
+        progs,
+    })
 }
 
 fn strip_comment_prog(raw: &str) -> &str {
