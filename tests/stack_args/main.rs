@@ -9,6 +9,8 @@
 //! # non-jit: MSG                (verifying for a non-JIT target, like the kernel's interpreter,
 //!                                refuses with MSG)
 //! # allow-global-stack-args: yes (verify with kbpf's extension on)
+//! # log-level: 2                 (verify at this log level; default 1)
+//! # test-state-freq: yes         (BPF_F_TEST_STATE_FREQ: a checkpoint at every prune point)
 //! ```
 //!
 //! Accepted cases run on the interpreter and the host JIT and must return `retval` on both.
@@ -32,6 +34,8 @@ struct Expect {
     kernel_compat_interp: Option<String>,
     non_jit: Option<String>,
     allow_global_stack_args: bool,
+    log_level: Option<u32>,
+    test_state_freq: bool,
 }
 
 fn parse_expect(text: &str) -> Expect {
@@ -55,6 +59,8 @@ fn parse_expect(text: &str) -> Expect {
             "kernel-compat-interp" => e.kernel_compat_interp = Some(value),
             "non-jit" => e.non_jit = Some(value),
             "allow-global-stack-args" => e.allow_global_stack_args = value == "yes",
+            "log-level" => e.log_level = value.parse().ok(),
+            "test-state-freq" => e.test_state_freq = value == "yes",
             _ => {}
         }
     }
@@ -120,8 +126,9 @@ fn every_scenario_verifies_as_expected() {
         let m = kbpf::read_module(&path, SourceKind::Asm, &registry, None)
             .unwrap_or_else(|e| panic!("{name}: {e}"));
         let opts = kbpf::verifier::VerifyOptions {
-            log_level: 1,
+            log_level: exp.log_level.unwrap_or(1),
             allow_global_stack_args: exp.allow_global_stack_args,
+            test_state_freq: exp.test_state_freq,
             ..Default::default()
         };
         let out = kbpf::verify_module(&m, opts);

@@ -10,6 +10,9 @@ use kbpf_verifier::{MapDef, MapKind, ProgType, VerifyOptions, verify};
 
 use crate::workspace_root;
 
+/// `BPF_F_TEST_STATE_FREQ` in `prog_flags`.
+const BPF_F_TEST_STATE_FREQ: u32 = 1 << 3;
+
 /// The kernel program types the verifier models; the others are verified as socket filters.
 fn prog_type(t: kbpf_oracle::ProgType) -> ProgType {
     match t {
@@ -41,6 +44,7 @@ pub fn options(case: &Case, log_level: u32) -> VerifyOptions {
             })
             .collect(),
         gpl: case.license.contains("GPL"),
+        test_state_freq: case.prog_flags & BPF_F_TEST_STATE_FREQ != 0,
         funcs: case
             .funcs
             .iter()

@@ -118,6 +118,17 @@ impl Vm {
         crate::exec::run(self, mem, &mut [], Some(env)).map(|(r0, insns)| RunStats { r0, insns })
     }
 
+    /// [`Vm::run_env`] and [`Vm::run_with_regions`] together: a run with maps whose context
+    /// points into further memory (a packet).
+    pub fn run_env_with_regions(
+        &self,
+        mem: &mut [u8],
+        regions: &mut [&mut [u8]],
+        env: &dyn HostEnv,
+    ) -> Result<RunStats, InterpError> {
+        crate::exec::run(self, mem, regions, Some(env)).map(|(r0, insns)| RunStats { r0, insns })
+    }
+
     /// The options the VM was built with.
     pub fn options(&self) -> &VmOptions {
         &self.opts

@@ -48,6 +48,20 @@ pub fn run_module(
     mem: &mut [u8],
     opts: RunOptions,
 ) -> Result<u64, RunError> {
+    run_module_with_regions(module, maps, engine, registry, mem, &mut [], opts)
+}
+
+/// [`run_module`] where the input buffer points into further memory the program may access
+/// (a packet behind a context): the interpreter checks accesses against `regions` too.
+pub fn run_module_with_regions(
+    module: &Module,
+    maps: &MapSet,
+    engine: Engine,
+    registry: &Registry,
+    mem: &mut [u8],
+    regions: &mut [&mut [u8]],
+    opts: RunOptions,
+) -> Result<u64, RunError> {
     let progs = module.programs().map_err(Box::new)?;
     let progs = progs.iter().map(|p| resolve_maps(p, maps)).collect::<Result<Vec<_>, _>>()?;
     match engine {
@@ -58,7 +72,7 @@ pub fn run_module(
                 registry,
                 VmOptions { kernel_compat: opts.kernel_compat, ..Default::default() },
             )?;
-            Ok(vm.run_env(mem, maps)?.r0)
+            Ok(vm.run_env_with_regions(mem, regions, maps)?.r0)
         }
         Engine::Jit => {
             let backend = host_backend().ok_or(RunError::NoJit(std::env::consts::ARCH))?;

@@ -76,6 +76,8 @@ pub(crate) struct Search {
     pub global_verified: Vec<bool>,
     /// Instructions some non-pruned path reached (`aux->seen`).
     pub seen: Vec<bool>,
+    /// Base pointer type of each load/store (`aux->ptr_type`).
+    pub ptr_type: Vec<Option<RegType>>,
 }
 
 /// Everything one verification run needs.
@@ -172,9 +174,9 @@ fn finish(log: Log, stats: Stats, err: Option<(Reject, usize)>, log_size: Option
             }
             buf = buf.split_off(cut);
         }
-        return VerifyOutcome { accepted: false, error, log: buf, stats };
+        return VerifyOutcome { accepted: false, error, log: buf, stats, insn_aux: Vec::new() };
     }
-    VerifyOutcome { accepted: error.is_none(), error, log: log.buf, stats }
+    VerifyOutcome { accepted: error.is_none(), error, log: log.buf, stats, insn_aux: Vec::new() }
 }
 
 fn last_line(r: &Reject) -> String {
@@ -194,6 +196,7 @@ pub(crate) fn run(slots: &[RawInsn], opts: &VerifyOptions) -> VerifyOutcome {
             error: Some(error),
             log: String::new(),
             stats: Stats::default(),
+            insn_aux: Vec::new(),
         };
     }
     let mut resolver = MapResolver { maps: &opts.maps, ld_map: vec![None; slots.len()] };
@@ -242,6 +245,7 @@ pub(crate) fn run(slots: &[RawInsn], opts: &VerifyOptions) -> VerifyOutcome {
             global_called: vec![false; nsub],
             global_verified: vec![false; nsub],
             seen: vec![false; slots.len()],
+            ptr_type: vec![None; slots.len()],
             ..Search::default()
         },
         log,
@@ -286,7 +290,10 @@ pub(crate) fn run(slots: &[RawInsn], opts: &VerifyOptions) -> VerifyOutcome {
         .map(|i| search.stack_depth.get(i).copied().unwrap_or(0) + may_goto_extra(&env, i, err.is_none()))
         .collect();
     print_stats(&mut env.log, &search, &depths, start);
-    finish(env.log, stats, err, opts.log_size)
+    let insn_aux = crate::insn_aux::insn_aux(&search);
+    let mut out = finish(env.log, stats, err, opts.log_size);
+    out.insn_aux = insn_aux;
+    out
 }
 
 /// Stack the kernel's fixups add for `may_goto` in an accepted subprogram before it prints the
@@ -478,6 +485,11 @@ impl Env<'_> {
         }
     }
 
+    /// Type of register `r` before an access through it (NOT_INIT for invalid numbers).
+    fn base_type(&self, r: u8) -> RegType {
+        self.cur.cur().regs.get(r as usize).map_or(RegType::NotInit, |r| r.ty)
+    }
+
     /// Dispatch by class (`do_check_insn`).
     fn do_check_insn(&mut self, idx: usize, do_print_state: &mut bool) -> Result<Flow, Reject> {
         let insn = self.prog.slots[idx];
@@ -486,7 +498,11 @@ impl Env<'_> {
             raw::CLASS_LDX if self.prog.opts.stack_args && is_stack_arg_ldx(&insn) => {
                 self.check_stack_arg_read(&insn)?
             }
-            raw::CLASS_LDX => self.check_load_mem(&insn, idx)?,
+            raw::CLASS_LDX => {
+                let base = self.base_type(insn.src);
+                self.check_load_mem(&insn, idx)?;
+                self.save_aux_ptr_type(idx, base)?;
+            }
             raw::CLASS_STX => {
                 if raw::mode(&insn) == 0xc0 {
                     self.check_atomic(&insn, idx)?;
@@ -497,7 +513,9 @@ impl Env<'_> {
                     if self.prog.opts.stack_args && is_stack_arg_stx(&insn) {
                         self.check_stack_arg_write(&insn)?;
                     } else {
+                        let base = self.base_type(insn.dst);
                         self.check_store_reg(&insn, idx)?;
+                        self.save_aux_ptr_type(idx, base)?;
                     }
                 }
             }
@@ -509,6 +527,7 @@ impl Env<'_> {
                     return Err(Reject::Reserved("ST"));
                 }
                 self.check_reg_arg(insn.dst, crate::alu::RegOp::Src)?;
+                let base = self.base_type(insn.dst);
                 self.check_mem_access(
                     idx,
                     insn.dst,
@@ -518,6 +537,7 @@ impl Env<'_> {
                     None,
                     false,
                 )?;
+                self.save_aux_ptr_type(idx, base)?;
             }
             raw::CLASS_JMP | raw::CLASS_JMP32 => {
                 self.search.jmps_processed += 1;

@@ -18,6 +18,7 @@ pub mod func_info;
 mod global_funcs;
 pub mod helper_names;
 mod helpers;
+mod insn_aux;
 mod kfunc_call;
 pub mod log;
 mod mem;
@@ -29,6 +30,7 @@ mod states;
 pub mod tnum;
 
 pub use func_info::{KfuncArg, KfuncArgKind, KfuncDecl, KfuncRet};
+pub use insn_aux::InsnAux;
 pub use kbpf_isa::FuncDecl;
 pub use kbpf_passes::Errno;
 pub use messages::Reject;
@@ -169,6 +171,8 @@ pub struct VerifyOptions {
     /// `nr_cpu_ids`, the bound of `bpf_get_smp_processor_id()` (default: this machine's
     /// possible CPUs).
     pub nr_cpus: u32,
+    /// `BPF_F_TEST_STATE_FREQ`: a checkpoint at every prune point, as the selftests ask for.
+    pub test_state_freq: bool,
 }
 
 /// This machine's possible CPUs (`/sys/devices/system/cpu/possible`, e.g. `0-7`), or the
@@ -198,6 +202,7 @@ impl Default for VerifyOptions {
             jit: true,
             log_size: None,
             nr_cpus: host_nr_cpus(),
+            test_state_freq: false,
         }
     }
 }
@@ -252,6 +257,8 @@ pub struct VerifyOutcome {
     pub log: String,
     /// Counters.
     pub stats: Stats,
+    /// Per-slot facts (empty when the program was refused before the walk).
+    pub insn_aux: Vec<InsnAux>,
 }
 
 /// Verifies `slots` as the kernel would load them.

@@ -257,7 +257,9 @@ impl Env<'_> {
     /// `is_state_visited`: prune against cached checkpoints, or add a new one. Returns whether
     /// the current path can stop here.
     pub(crate) fn is_state_visited(&mut self, insn_idx: usize) -> Result<bool, Reject> {
-        let force = self.prog.info.cfg.marks[insn_idx].force_checkpoint || self.cur.jmp_history.len() > 40;
+        let force = self.prog.opts.test_state_freq
+            || self.prog.info.cfg.marks[insn_idx].force_checkpoint
+            || self.cur.jmp_history.len() > 40;
         let s = &self.search;
         let mut add_new_state = force
             || (s.jmps_processed - s.prev_jmps_processed >= 2

@@ -48,7 +48,19 @@ pub const FAMILIES: &[(&str, FamilyFn, usize)] = &[
     ("r11", fam_encoding::r11, 40),
     ("prune", fam_prune::prune, 200),
     ("funcs", fam_funcs::funcs, 150),
+    ("prune_freq", prune_freq, 100),
 ];
+
+/// The `prune` family with `BPF_F_TEST_STATE_FREQ` (a checkpoint at every prune point), which
+/// the kernel's selftests use to exercise state comparison.
+fn prune_freq(rng: &mut Rng, n: usize) -> Vec<Case> {
+    let mut v = fam_prune::prune(rng, n);
+    for c in &mut v {
+        c.family = "prune_freq".to_string();
+        c.prog_flags |= 1 << 3;
+    }
+    v
+}
 
 /// The default seed of the captured corpus.
 pub const DEFAULT_SEED: u64 = 0x6b62_7066_2d6f_7263;

@@ -1,0 +1,230 @@
+//! `BPF_PROG_TEST_RUN` for kbpf: a packet program is verified for its program type, its
+//! context loads are rewritten for kbpf's run-time context (the kernel's
+//! `convert_ctx_accesses`), the context is built around the packet like the kernel's test run
+//! builds its skb or xdp buffer, and the program runs on an engine.
+//!
+//! The run-time context is the uapi structure (`struct __sk_buff`, 192 bytes, or
+//! `struct xdp_md`, 24 bytes) followed by three 64-bit host pointers: data, data_end and
+//! data_meta. A program's 32-bit loads of the uapi `data`/`data_end`/`data_meta` fields become
+//! 64-bit loads of those pointers; every other field is read where the uapi puts it.
+
+use kbpf_isa::RawInsn;
+use kbpf_kfunc::Registry;
+use kbpf_verifier::{InsnAux, ProgType, VerifierError, VerifyOptions};
+use thiserror::Error;
+
+use crate::engine::{Engine, RunError, RunOptions};
+use crate::maps::{create_maps, run_module_with_regions};
+use crate::source::{Module, SourceError};
+
+/// `sizeof(struct __sk_buff)`.
+pub const SKB_UAPI_SIZE: usize = 192;
+/// `sizeof(struct xdp_md)`.
+pub const XDP_UAPI_SIZE: usize = 24;
+
+/// A run-time context layout.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CtxLayout {
+    /// `struct __sk_buff` (tc): the packet starts at the Ethernet header.
+    Skb,
+    /// `struct xdp_md`.
+    Xdp,
+}
+
+impl CtxLayout {
+    /// The layout of a program type's context, for the types kbpf can test-run.
+    pub fn of(pt: ProgType) -> Option<CtxLayout> {
+        match pt {
+            ProgType::SchedCls => Some(CtxLayout::Skb),
+            ProgType::Xdp => Some(CtxLayout::Xdp),
+            _ => None,
+        }
+    }
+
+    fn uapi_size(self) -> usize {
+        match self {
+            CtxLayout::Skb => SKB_UAPI_SIZE,
+            CtxLayout::Xdp => XDP_UAPI_SIZE,
+        }
+    }
+
+    /// uapi offsets of `data`, `data_end`, `data_meta`.
+    fn pointer_fields(self) -> [i16; 3] {
+        match self {
+            CtxLayout::Skb => [76, 80, 140],
+            CtxLayout::Xdp => [0, 4, 8],
+        }
+    }
+
+    /// Where the host pointer for the uapi field at `off` lives, if it is one of the three.
+    fn pointer_slot(self, off: i16) -> Option<i16> {
+        let k = self.pointer_fields().iter().position(|&f| f == off)?;
+        Some((self.uapi_size() + 8 * k) as i16)
+    }
+
+    /// Size of the whole run-time context.
+    pub fn size(self) -> usize {
+        self.uapi_size() + 24
+    }
+}
+
+/// The run-time context offset of the host `data` pointer (`data_end` follows 8 bytes later):
+/// what natives such as `bpf_dynptr_from_skb` read.
+pub const SKB_DATA_PTR_OFF: usize = SKB_UAPI_SIZE;
+
+/// `convert_ctx_accesses`: every 32-bit context load of `data`, `data_end` or `data_meta` (as
+/// the verifier's side table marks them) becomes a 64-bit load of the host pointer.
+pub fn convert_ctx_accesses(slots: &[RawInsn], aux: &[InsnAux], layout: CtxLayout) -> Vec<RawInsn> {
+    const LDX_W: u8 = 0x61;
+    const LDX_DW: u8 = 0x79;
+    let mut out = slots.to_vec();
+    for (i, s) in out.iter_mut().enumerate() {
+        if s.code == LDX_W
+            && aux.get(i).is_some_and(|a| a.ctx_access)
+            && let Some(slot) = layout.pointer_slot(s.off)
+        {
+            s.code = LDX_DW;
+            s.off = slot;
+        }
+    }
+    out
+}
+
+/// A context around a packet; the context holds the packet's address, so both live together.
+pub struct PacketCtx {
+    /// The context bytes.
+    pub ctx: Vec<u8>,
+    /// The packet (the program may write it).
+    pub packet: Vec<u8>,
+}
+
+impl PacketCtx {
+    /// Builds the context for `layout` around a copy of `data`, with the fields the kernel's
+    /// test run sets: `len`, `protocol` (from the Ethernet header), `ifindex` 1 (loopback).
+    pub fn new(layout: CtxLayout, data: &[u8]) -> PacketCtx {
+        let packet = data.to_vec();
+        let mut ctx = vec![0u8; layout.size()];
+        let put32 = |ctx: &mut Vec<u8>, off: usize, v: u32| ctx[off..off + 4].copy_from_slice(&v.to_le_bytes());
+        if layout == CtxLayout::Skb {
+            put32(&mut ctx, 0, packet.len() as u32);
+            if packet.len() >= 14 {
+                // `protocol` holds the network-order EtherType as stored
+                put32(&mut ctx, 16, u16::from_le_bytes([packet[12], packet[13]]) as u32);
+            }
+            put32(&mut ctx, 40, 1);
+            put32(&mut ctx, 160, packet.len() as u32); // wire_len
+        } else {
+            put32(&mut ctx, 12, 1); // ingress_ifindex
+        }
+        let base = packet.as_ptr() as u64;
+        let end = base + packet.len() as u64;
+        let at = layout.uapi_size();
+        for (k, v) in [base, end, base].into_iter().enumerate() {
+            ctx[at + 8 * k..at + 8 * k + 8].copy_from_slice(&v.to_le_bytes());
+        }
+        PacketCtx { ctx, packet }
+    }
+}
+
+/// The selftests' `pkt_v4`: Ethernet (EtherType IPv4), an IPv4 header (IHL 5, protocol TCP,
+/// total length 123) and a TCP header (data offset 5, urgent pointer 123), 54 bytes.
+pub fn pkt_v4() -> Vec<u8> {
+    let mut p = vec![0u8; 54];
+    p[12..14].copy_from_slice(&0x0800u16.to_be_bytes());
+    p[14] = 0x45;
+    p[16..18].copy_from_slice(&123u16.to_be_bytes());
+    p[23] = 6;
+    p[14 + 20 + 12] = 5 << 4;
+    p[14 + 20 + 18..14 + 20 + 20].copy_from_slice(&123u16.to_be_bytes());
+    p
+}
+
+/// Why a test run did not produce a result.
+#[derive(Debug, Error)]
+pub enum TestRunError {
+    /// The program type has no packet context kbpf can build.
+    #[error("test runs need a tc (sched_cls) or xdp program type")]
+    ProgType,
+    /// The verifier refused the program (the kernel would not load it).
+    #[error("the verifier rejects the program ({}): {}", .0.errno().name(), .0.message())]
+    Rejected(VerifierError),
+    /// The rewritten program does not decode.
+    #[error(transparent)]
+    Source(#[from] SourceError),
+    /// Maps could not be created.
+    #[error(transparent)]
+    Map(#[from] kbpf_kfunc::maps::MapError),
+    /// The engine failed.
+    #[error(transparent)]
+    Run(#[from] RunError),
+}
+
+/// A finished test run.
+#[derive(Debug)]
+pub struct TestRunOutcome {
+    /// r0.
+    pub retval: u64,
+    /// The packet after the run.
+    pub data_out: Vec<u8>,
+}
+
+/// Verifies `module` with `opts` (its program type decides the context), converts its
+/// context accesses and runs it once on `engine` with `data` as the packet.
+pub fn test_run(
+    module: &Module,
+    registry: &Registry,
+    opts: VerifyOptions,
+    engine: Engine,
+    data: &[u8],
+    run: RunOptions,
+) -> Result<TestRunOutcome, TestRunError> {
+    let layout = CtxLayout::of(opts.prog_type).ok_or(TestRunError::ProgType)?;
+    let out = crate::verify_module(module, opts);
+    if let Some(e) = out.error {
+        return Err(TestRunError::Rejected(e));
+    }
+    let converted = Module {
+        slots: convert_ctx_accesses(&module.slots, &out.insn_aux, layout),
+        ..module.clone()
+    };
+    let maps = create_maps(&converted)?;
+    let mut pc = PacketCtx::new(layout, data);
+    let PacketCtx { ctx, packet } = &mut pc;
+    let retval =
+        run_module_with_regions(&converted, &maps, engine, registry, ctx, &mut [packet.as_mut_slice()], run)?;
+    Ok(TestRunOutcome { retval, data_out: pc.packet })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pkt_v4_shape() {
+        let p = pkt_v4();
+        assert_eq!(p.len(), 54);
+        assert_eq!(&p[12..14], &[0x08, 0x00]);
+        assert_eq!(p[14], 0x45);
+    }
+
+    #[test]
+    fn only_marked_pointer_loads_are_converted() {
+        let ld = |off: i16| RawInsn::new(0x61, 2, 1, off, 0);
+        let slots = [ld(76), ld(80), ld(0), ld(76)];
+        let mark = |c: bool| InsnAux { ctx_access: c, seen: true };
+        let aux = [mark(true), mark(true), mark(true), mark(false)];
+        let out = convert_ctx_accesses(&slots, &aux, CtxLayout::Skb);
+        assert_eq!((out[0].code, out[0].off), (0x79, 192));
+        assert_eq!((out[1].code, out[1].off), (0x79, 200));
+        assert_eq!((out[2].code, out[2].off), (0x61, 0));
+        assert_eq!((out[3].code, out[3].off), (0x61, 76));
+    }
+
+    #[test]
+    fn context_points_at_the_packet() {
+        let pc = PacketCtx::new(CtxLayout::Xdp, &[1, 2, 3]);
+        let rd = |o: usize| u64::from_le_bytes(pc.ctx[o..o + 8].try_into().unwrap());
+        assert_eq!(rd(24), pc.packet.as_ptr() as u64);
+        assert_eq!(rd(32) - rd(24), 3);
+    }
+}
