@@ -1,9 +1,9 @@
 //! Verification of a [`Module`]: the facts beside the instructions (maps, license) become
 //! verifier options.
 
-use kbpf_kfunc::{ArgKind, FuncKind, Registry, RetKind};
+use kbpf_kfunc::{ArgKind, FuncKind, KfuncFlags, Registry, RetKind};
 use kbpf_verifier::{
-    KfuncArg, KfuncArgKind, KfuncDecl, KfuncRet, MapDef, MapKind, VerifyOptions, VerifyOutcome,
+    IterRole, KfuncArg, KfuncArgKind, KfuncDecl, KfuncRet, MapDef, MapKind, VerifyOptions, VerifyOutcome,
 };
 
 use crate::source::Module;
@@ -36,6 +36,13 @@ pub fn kfunc_table(registry: &Registry) -> Vec<KfuncDecl> {
                         ArgKind::Arena => KfuncArgKind::Arena,
                         ArgKind::ProgAux => KfuncArgKind::ProgAux,
                         ArgKind::Ignored => KfuncArgKind::Ignored,
+                        ArgKind::Dynptr => KfuncArgKind::Dynptr,
+                        ArgKind::Iter(n) => KfuncArgKind::Iter {
+                            name: n.clone(),
+                            size: kbpf_kfunc::iter_state_size(n),
+                        },
+                        ArgKind::ConstStr => KfuncArgKind::ConstStr,
+                        ArgKind::Timer => KfuncArgKind::Timer,
                         other => KfuncArgKind::Unmodelled(format!("{other:?}")),
                     },
                     nullable: a.nullable,
@@ -48,7 +55,16 @@ pub fn kfunc_table(registry: &Registry) -> Vec<KfuncDecl> {
                 Some(RetKind::BtfId(t)) => KfuncRet::Object(t.clone()),
                 Some(RetKind::MapValue) => KfuncRet::Object("map value".into()),
             },
-            ret_null: d.proto.flags.contains(kbpf_kfunc::KfuncFlags::RET_NULL),
+            ret_null: d.proto.flags.contains(KfuncFlags::RET_NULL),
+            iter: [
+                (KfuncFlags::ITER_NEW, IterRole::New),
+                (KfuncFlags::ITER_NEXT, IterRole::Next),
+                (KfuncFlags::ITER_DESTROY, IterRole::Destroy),
+            ]
+            .into_iter()
+            .find(|(f, _)| d.proto.flags.contains(*f))
+            .map(|(_, r)| r),
+            prog_types: d.proto.prog_types.clone(),
         })
         .collect();
     v.sort_by_key(|k| k.btf_id);
@@ -80,6 +96,7 @@ pub fn verify_module(module: &Module, mut opts: VerifyOptions) -> VerifyOutcome 
             key_size: m.key_size,
             value_size: m.value_size,
             max_entries: m.max_entries,
+            ..Default::default()
         });
     }
     if let Some(l) = &module.license {

@@ -66,7 +66,8 @@ extern "C" fn get_smp_processor_id() -> u64 {
 }
 
 /// Kernel-numbered helpers that need no kernel objects: 5 `bpf_ktime_get_ns`, 7
-/// `bpf_get_prandom_u32`, 8 `bpf_get_smp_processor_id`.
+/// `bpf_get_prandom_u32`, 8 `bpf_get_smp_processor_id`, and the dynptr helpers 197
+/// `bpf_dynptr_from_mem`, 201 `bpf_dynptr_read`, 202 `bpf_dynptr_write`.
 pub fn kernel() -> Registry {
     let mut r = Registry::new();
     let entries = [
@@ -77,12 +78,14 @@ pub fn kernel() -> Registry {
     for (id, name, f) in entries {
         r.add_helper(id, name, f).expect("distinct ids");
     }
+    crate::vmlinux::register_helpers(&mut r).expect("dynptr helpers are consistent");
     r
 }
 
-/// The kernel helpers plus the test kfunc set (the CLI's default profile for `run`).
+/// The kernel helpers, the vmlinux dynptr/iterator kfuncs plus the test kfunc set (the CLI's default profile for `run`).
 pub fn testmod() -> Registry {
     let mut r = kernel();
+    crate::vmlinux::register_kfuncs(&mut r).expect("vmlinux kfunc set is consistent");
     crate::testmod::register(&mut r).expect("test kfunc set is consistent");
     r
 }

@@ -35,6 +35,7 @@ fn main() {
                     key_size: f[2],
                     value_size: f[3],
                     max_entries: f[4],
+                    ..Default::default()
                 });
             }
         }

@@ -12,6 +12,9 @@ use crate::state::{FuncState, MAYBE_NULL, RDONLY, RINGBUF, RegState, RegType, SL
 use kbpf_isa::RawInsn;
 use kbpf_passes::Errno;
 
+/// `BPF_FUNC_dynptr_from_mem`: only map values may back a local dynptr.
+const DYNPTR_FROM_MEM: i32 = 197;
+
 #[derive(Default)]
 struct Meta {
     map: Option<u32>,
@@ -45,6 +48,15 @@ impl Env<'_> {
         let mut meta = Meta::default();
         for (i, arg) in proto.args.iter().enumerate() {
             self.check_func_arg(i as u8 + 1, *arg, &mut meta, &proto.args)?;
+        }
+        if id == DYNPTR_FROM_MEM {
+            let r1 = &self.cur.cur().regs[1];
+            if r1.ty != RegType::MapValue {
+                return Err(Reject::Other(
+                    format!("Unsupported reg type {} for bpf_dynptr_from_mem data", reg_type_str(r1.ty, r1.flags)),
+                    Errno::EACCES,
+                ));
+            }
         }
         // reset caller-saved registers
         for r in 0..6 {
@@ -204,6 +216,18 @@ impl Env<'_> {
                 }
                 self.check_helper_mem_access(mem, reg.umax as i64, meta.mem_write, zero_ok)?;
             }
+            Arg::Dynptr { uninit } => {
+                if reg.ty != RegType::Stack {
+                    return Err(self.type_mismatch(regno, &["fp", "dynptr_ptr"]));
+                }
+                let want = crate::dynptr::DynptrArg {
+                    uninit,
+                    rdonly: !uninit,
+                    ty: uninit.then_some(crate::state::DynptrType::Local),
+                };
+                let insn_idx = self.cur.insn_idx;
+                self.process_dynptr_func(&reg, regno, regno as usize - 1, want, insn_idx)?;
+            }
             Arg::Anything | Arg::DontCare => {}
         }
         Ok(())
@@ -258,6 +282,7 @@ impl Env<'_> {
                     return Err(Reject::Other("invalid zero-sized read".into(), Errno::EACCES));
                 }
                 self.check_stack_access_within_bounds(regno, &reg, reg.off as i64, size, write)?;
+                self.check_stack_range_special(regno, &reg, size, write)?;
                 // root may read uninitialized stack; a helper write clobbers the bytes
                 if write {
                     let (min, max) = if reg.var_off.is_const() {

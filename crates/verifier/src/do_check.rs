@@ -330,7 +330,9 @@ impl Env<'_> {
             self.search.prev_insn_idx = prev_insn_idx.max(0) as usize;
             self.search.hist_insn = None;
             let mut pruned = false;
-            if marks.prune_point && self.is_state_visited(idx)? {
+            // iterator `next` calls are prune points and forced checkpoints (check_cfg)
+            let prune_point = marks.prune_point || self.is_iter_next_insn(idx);
+            if prune_point && self.is_state_visited(idx)? {
                 if self.log.on() {
                     if do_print_state {
                         self.log.put(&format!("\nfrom {prev_insn_idx} to {idx}: safe\n"));
@@ -547,10 +549,12 @@ impl Env<'_> {
 
     /// `exit`: leak check, return to the caller or end the path.
     fn process_exit(&mut self, do_print_state: &mut bool) -> Result<Flow, Reject> {
-        if self.cur.frames.len() == 1
-            && let Some(r) = self.cur.refs.first()
-        {
-            return Err(Reject::UnreleasedRef(r.id, r.insn));
+        if self.cur.frames.len() == 1 && !self.cur.refs.is_empty() {
+            // check_resource_leak: every lingering reference, then the summary line
+            let mut msg: Vec<String> =
+                self.cur.refs.iter().map(|r| Reject::UnreleasedRef(r.id, r.insn).to_string()).collect();
+            msg.push("BPF_EXIT instruction in main prog would lead to reference leak".into());
+            return Err(Reject::Other(msg.join("\n"), Errno::EINVAL));
         }
         if self.cur.frames.len() > 1 {
             self.prepare_func_exit()?;

@@ -29,6 +29,12 @@ pub enum Arg {
     ConstSizeOrZero,
     /// The program context.
     Ctx,
+    /// `ARG_PTR_TO_DYNPTR`: `uninit` = constructor of a `local` dynptr (`MEM_UNINIT |
+    /// DYNPTR_TYPE_LOCAL`), else an initialized dynptr of any type (`MEM_RDONLY`).
+    Dynptr {
+        /// Constructor.
+        uninit: bool,
+    },
 }
 
 /// Return kinds.
@@ -88,6 +94,19 @@ pub fn helper_proto(id: i32, pt: ProgType) -> Option<Proto> {
             gpl_only: true,
             map_types: &[],
         }),
+        // bpf_dynptr_from_mem, bpf_dynptr_read, bpf_dynptr_write (bpf_base_func_proto, CAP_BPF)
+        197 => Some(p(
+            [Mem { write: true, maybe_null: false }, ConstSizeOrZero, Anything, Dynptr { uninit: true }, D],
+            Ret::Integer,
+        )),
+        201 => Some(p(
+            [Mem { write: true, maybe_null: false }, ConstSizeOrZero, Dynptr { uninit: false }, Anything, Anything],
+            Ret::Integer,
+        )),
+        202 => Some(p(
+            [Dynptr { uninit: false }, Anything, Mem { write: false, maybe_null: false }, ConstSizeOrZero, Anything],
+            Ret::Integer,
+        )),
         _ => None,
     };
     if base.is_some() {

@@ -5,15 +5,18 @@
 //!
 //! Modelled kinds: scalars, constants, memory + size pairs (straddling the register/slot
 //! boundary too), fixed-size memory, struct pointers, ctx, nullable pointers, `__ign`, and the
-//! register-only kinds (arena, prog->aux). Dynptrs, iterators, timers, const strings, maps,
+//! register-only kinds (arena, prog->aux), dynptrs ([`crate::dynptr`]), iterators and the
+//! iterator protocol ([`crate::iter`]), const strings and timers ([`crate::map_args`]). Maps,
 //! callbacks and kernel-object returns are refused with `ENOTSUPP` (not modelled).
 
 use crate::do_check::Env;
-use crate::func_info::{KfuncArgKind, KfuncDecl, KfuncRet, MAX_FUNC_ARGS, MAX_REG_ARGS};
+use crate::dynptr::DynptrArg;
+use crate::func_info::{IterRole, KfuncArgKind, KfuncDecl, KfuncRet, MAX_FUNC_ARGS, MAX_REG_ARGS};
+use crate::iter::IterMeta;
 use crate::log::reg_type_str;
 use crate::messages::Reject;
 use crate::stack_args::arg_name;
-use crate::state::{MAX_VAR_OFF, MAYBE_NULL, RegState, RegType};
+use crate::state::{DynptrType, MAX_VAR_OFF, MAYBE_NULL, RDONLY, RegState, RegType};
 use kbpf_isa::RawInsn;
 use kbpf_passes::Errno;
 
@@ -35,6 +38,31 @@ fn rename(e: Reject, regno: u8, name: &str) -> Reject {
 
 fn is_null(r: &RegState) -> bool {
     r.is_const() && r.var_off.value == 0
+}
+
+/// The kernel's name of a program type (`BPF_PROG_TYPE_SCHED_CLS` -> `sched_cls`), derived from
+/// the variant name so that program types added later need no entry here.
+pub(crate) fn prog_type_name(pt: crate::ProgType) -> String {
+    let dbg = format!("{pt:?}");
+    let variant = dbg.split([' ', '{', '(']).next().unwrap_or("");
+    let mut out = String::new();
+    for (i, c) in variant.chars().enumerate() {
+        if c.is_ascii_uppercase() {
+            if i > 0 {
+                out.push('_');
+            }
+            out.push(c.to_ascii_lowercase());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// What the argument walk learnt for the return value (`struct bpf_kfunc_call_arg_meta`).
+#[derive(Default)]
+struct KfuncMeta {
+    iter: Option<IterMeta>,
 }
 
 impl Env<'_> {
@@ -67,6 +95,14 @@ impl Env<'_> {
         let Some(decl) = self.prog.opts.kfuncs.iter().find(|k| k.btf_id == insn.imm).cloned() else {
             return Err(Reject::KfuncNotFunc(insn.imm as u32));
         };
+        if let Some(types) = &decl.prog_types
+            && !types.contains(&prog_type_name(self.prog.opts.prog_type))
+        {
+            return Err(Reject::Other(
+                format!("calling kernel function {} is not allowed", decl.name),
+                Errno::EACCES,
+            ));
+        }
         let nargs = decl.args.len() as u32;
         // gen_kfunc_arg_proto
         if nargs > MAX_FUNC_ARGS {
@@ -84,7 +120,8 @@ impl Env<'_> {
             ));
         }
         self.check_outgoing_stack_args(nargs)?;
-        self.check_kfunc_args(&decl)?;
+        let insn_idx = self.cur.insn_idx;
+        let meta = self.check_kfunc_args(&decl, insn_idx)?;
         for r in 0..6 {
             self.cur.cur_mut().regs[r] = RegState::not_init();
             self.log.scratch_reg(r);
@@ -100,15 +137,29 @@ impl Env<'_> {
                     r.flags = MAYBE_NULL;
                     r.id = self.new_id();
                 }
+                // an iterator's element is read-only and lives as long as the iterator
+                if decl.iter == Some(IterRole::Next)
+                    && let Some(it) = meta.iter
+                {
+                    r.flags |= RDONLY;
+                    r.ref_obj_id = it.ref_obj_id;
+                }
                 r
             }
         };
         self.cur.cur_mut().regs[0] = r0;
+        if decl.iter == Some(IterRole::Next) {
+            let Some(it) = meta.iter else {
+                return Err(Reject::Bug(format!("{} takes no iterator", decl.name)));
+            };
+            self.process_iter_next_call(insn_idx, it)?;
+        }
         Ok(())
     }
 
     /// `check_kfunc_args` for the modelled kinds.
-    fn check_kfunc_args(&mut self, decl: &KfuncDecl) -> Result<(), Reject> {
+    fn check_kfunc_args(&mut self, decl: &KfuncDecl, insn_idx: usize) -> Result<KfuncMeta, Reject> {
+        let mut meta = KfuncMeta::default();
         let mut i = 0;
         while i < decl.args.len() {
             let a = &decl.args[i];
@@ -135,6 +186,39 @@ impl Env<'_> {
                     }
                 }
                 KfuncArgKind::Arena => {}
+                KfuncArgKind::Dynptr => {
+                    let uninit = a.name.ends_with("__uninit");
+                    let ty = match decl.name.as_str() {
+                        "bpf_dynptr_from_skb" => Some(DynptrType::Skb),
+                        "bpf_dynptr_from_xdp" => Some(DynptrType::Xdp),
+                        _ => None,
+                    };
+                    if uninit && ty.is_none() {
+                        return Err(Reject::Other(
+                            format!("kbpf: dynptr constructor {} is not modelled", decl.name),
+                            Errno::ENOTSUPP,
+                        ));
+                    }
+                    let want = DynptrArg { uninit, rdonly: false, ty: if uninit { ty } else { None } };
+                    self.process_dynptr_func(&reg, regno, i, want, insn_idx).map_err(|e| rename(e, regno, &name))?;
+                }
+                KfuncArgKind::Iter { name: ty, size } => {
+                    // the iterator of iterator kfuncs is their first argument; others take
+                    // it through `__iter` parameters
+                    let role = if i == 0 { decl.iter } else { None };
+                    let it = self
+                        .process_iter_arg(&reg, regno, i, ty, *size, role, insn_idx)
+                        .map_err(|e| rename(e, regno, &name))?;
+                    if it.is_some() && meta.iter.is_none() {
+                        meta.iter = it;
+                    }
+                }
+                KfuncArgKind::ConstStr => {
+                    self.check_reg_const_str(&reg, regno, i).map_err(|e| rename(e, regno, &name))?;
+                }
+                KfuncArgKind::Timer => {
+                    self.process_timer_kfunc(&reg, regno, i).map_err(|e| rename(e, regno, &name))?;
+                }
                 KfuncArgKind::Unmodelled(what) => {
                     return Err(Reject::Other(
                         format!("kbpf: kfunc {} argument {} ({what}) is not modelled", decl.name, a.name),
@@ -185,7 +269,7 @@ impl Env<'_> {
             }
             i += 1;
         }
-        Ok(())
+        Ok(meta)
     }
 
     /// A memory argument of `size` bytes (0: only the pointer type is checked).

@@ -14,11 +14,14 @@ mod calls;
 mod ctx;
 pub mod disasm;
 mod do_check;
+mod dynptr;
 pub mod func_info;
 pub mod helper_names;
 mod helpers;
+mod iter;
 mod kfunc_call;
 pub mod log;
+mod map_args;
 mod mem;
 pub mod messages;
 pub mod scalar_ops;
@@ -27,7 +30,7 @@ pub mod state;
 mod states;
 pub mod tnum;
 
-pub use func_info::{KfuncArg, KfuncArgKind, KfuncDecl, KfuncRet};
+pub use func_info::{IterRole, KfuncArg, KfuncArgKind, KfuncDecl, KfuncRet};
 pub use kbpf_isa::FuncDecl;
 pub use kbpf_passes::Errno;
 pub use messages::Reject;
@@ -89,6 +92,24 @@ pub struct MapDef {
     pub value_size: u32,
     /// Maximum entries.
     pub max_entries: u32,
+    /// `map_flags` (`BPF_F_RDONLY_PROG` = 0x80 makes the map read-only for programs).
+    pub flags: u32,
+    /// `BPF_MAP_FREEZE` was applied (with `BPF_F_RDONLY_PROG`: contents are constants).
+    pub frozen: bool,
+    /// Contents of the value (element 0), when known (global data, `.rodata`).
+    pub initial: Option<Vec<u8>>,
+    /// Offset of the `struct bpf_timer` field in the value, if the value's BTF has one.
+    pub timer_off: Option<u32>,
+}
+
+/// `BPF_F_RDONLY_PROG`.
+pub const BPF_F_RDONLY_PROG: u32 = 1 << 7;
+
+impl MapDef {
+    /// `bpf_map_is_rdonly`: read-only for programs and frozen.
+    pub fn is_rdonly(&self) -> bool {
+        self.flags & BPF_F_RDONLY_PROG != 0 && self.frozen
+    }
 }
 
 /// Verification options.

@@ -90,6 +90,71 @@ pub struct RegState {
     pub frameno: u32,
     /// Scalar whose exact range matters for safety.
     pub precise: bool,
+    /// What a `STACK_DYNPTR` / `STACK_ITER` slot's register describes (the kernel's
+    /// `dynptr` / `iter` union of `bpf_reg_state`); `StackObj::None` everywhere else.
+    pub obj: StackObj,
+}
+
+/// `enum bpf_dynptr_type`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum DynptrType {
+    /// `BPF_DYNPTR_TYPE_LOCAL`: program memory (map values).
+    Local,
+    /// `BPF_DYNPTR_TYPE_RINGBUF`: a ring buffer sample (refcounted).
+    Ringbuf,
+    /// `BPF_DYNPTR_TYPE_SKB`.
+    Skb,
+    /// `BPF_DYNPTR_TYPE_XDP`.
+    Xdp,
+}
+
+impl DynptrType {
+    /// `dynptr_type_str`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DynptrType::Local => "local",
+            DynptrType::Ringbuf => "ringbuf",
+            DynptrType::Skb => "skb",
+            DynptrType::Xdp => "xdp",
+        }
+    }
+    /// `dynptr_type_refcounted`.
+    pub fn refcounted(self) -> bool {
+        self == DynptrType::Ringbuf
+    }
+}
+
+/// `enum bpf_iter_state`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum IterState {
+    /// `BPF_ITER_STATE_ACTIVE`: `next` may still return an element.
+    Active,
+    /// `BPF_ITER_STATE_DRAINED`: `next` returned NULL.
+    Drained,
+}
+
+/// Payload of a special stack slot's register.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub enum StackObj {
+    /// Not a dynptr or iterator slot.
+    #[default]
+    None,
+    /// One of the two slots of a dynptr.
+    Dynptr {
+        /// Dynptr type.
+        ty: DynptrType,
+        /// The slot at the dynptr's address (lower address, higher spi).
+        first_slot: bool,
+    },
+    /// One slot of an iterator.
+    Iter {
+        /// Iterator type name without `bpf_iter_` (`num`, `testmod_seq`).
+        name: std::sync::Arc<str>,
+        /// Active or drained.
+        state: IterState,
+        /// Loop nesting depth (not compared by pruning; only the infinite-loop check).
+        depth: u32,
+    },
 }
 
 impl Default for RegState {
@@ -129,6 +194,7 @@ impl RegState {
             subprogno: 0,
             frameno: 0,
             precise: false,
+            obj: StackObj::None,
         }
     }
 
@@ -166,6 +232,7 @@ impl RegState {
         self.mem_size = 0;
         self.subprogno = 0;
         self.frameno = 0;
+        self.obj = StackObj::None;
     }
 
     /// Whether this is a scalar with a known value.
@@ -200,6 +267,10 @@ pub enum SlotType {
     Misc,
     /// Known zero.
     Zero,
+    /// Part of a dynptr (`STACK_DYNPTR`; always whole slots, two per dynptr).
+    Dynptr,
+    /// Part of an iterator (`STACK_ITER`; whole slots).
+    Iter,
 }
 
 impl SlotType {
@@ -210,6 +281,8 @@ impl SlotType {
             SlotType::Spill => 'r',
             SlotType::Misc => 'm',
             SlotType::Zero => '0',
+            SlotType::Dynptr => 'd',
+            SlotType::Iter => 'i',
         }
     }
 }
@@ -233,6 +306,10 @@ impl StackSlot {
     /// Whether the whole slot (or its low part, for narrow spills) holds a register.
     pub fn is_spill(&self) -> bool {
         self.types[SLOT - 1] == SlotType::Spill
+    }
+    /// Whether the slot is part of a dynptr or iterator (`is_stack_slot_special`).
+    pub fn is_special(&self) -> bool {
+        matches!(self.types[0], SlotType::Dynptr | SlotType::Iter)
     }
     /// Whether all 8 bytes are a spill.
     pub fn is_full_spill(&self) -> bool {

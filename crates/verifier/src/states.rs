@@ -207,9 +207,30 @@ fn stacksafe(old: &FuncState, cur: &FuncState, idmap: &mut IdMap, exact: ExactLe
         {
             return false;
         }
+        if matches!(ot, SlotType::Dynptr | SlotType::Iter)
+            && !special_slot_safe(&old.stack[spi].spilled, &cur.stack[spi].spilled, idmap)
+        {
+            return false;
+        }
         i += 1;
     }
     true
+}
+
+/// `stacksafe` for `STACK_DYNPTR` (type, first slot, reference) and `STACK_ITER` (type, state,
+/// reference; the depth is deliberately not compared so that loops converge).
+fn special_slot_safe(old: &RegState, cur: &RegState, idmap: &mut IdMap) -> bool {
+    use crate::state::StackObj;
+    let same = match (&old.obj, &cur.obj) {
+        (StackObj::Dynptr { ty: a, first_slot: fa }, StackObj::Dynptr { ty: b, first_slot: fb }) => {
+            a == b && fa == fb
+        }
+        (StackObj::Iter { name: a, state: sa, .. }, StackObj::Iter { name: b, state: sb, .. }) => {
+            a == b && sa == sb
+        }
+        _ => false,
+    };
+    same && idmap.check(old.ref_obj_id, cur.ref_obj_id)
 }
 
 impl Env<'_> {
@@ -257,7 +278,9 @@ impl Env<'_> {
     /// `is_state_visited`: prune against cached checkpoints, or add a new one. Returns whether
     /// the current path can stop here.
     pub(crate) fn is_state_visited(&mut self, insn_idx: usize) -> Result<bool, Reject> {
-        let force = self.prog.info.cfg.marks[insn_idx].force_checkpoint || self.cur.jmp_history.len() > 40;
+        let force = self.prog.info.cfg.marks[insn_idx].force_checkpoint
+            || self.is_iter_next_insn(insn_idx)
+            || self.cur.jmp_history.len() > 40;
         let s = &self.search;
         let mut add_new_state = force
             || (s.jmps_processed - s.prev_jmps_processed >= 2
@@ -274,14 +297,25 @@ impl Env<'_> {
                 continue;
             }
             if cp.branches > 0 {
-                if is_may_goto
+                let iter_next = self.is_iter_next_insn(insn_idx);
+                if iter_next
+                    && self.states_equal(&cp.st, &self.cur, ExactLevel::RangeWithin)
+                    && self.iter_next_active()
+                {
+                    return self.hit(ci, insn_idx, true);
+                }
+                if !iter_next
+                    && is_may_goto
                     && cp.st.may_goto_depth != self.cur.may_goto_depth
                     && self.states_equal(&cp.st, &self.cur, ExactLevel::RangeWithin)
                 {
                     return self.hit(ci, insn_idx, true);
                 }
-                if states_maybe_looping(&cp.st, &self.cur)
+                // iter_next calls skip the infinite-loop check (skip_inf_loop_check)
+                if !iter_next
+                    && states_maybe_looping(&cp.st, &self.cur)
                     && self.states_equal(&cp.st, &self.cur, ExactLevel::Exact)
+                    && !crate::iter::iter_active_depths_differ(&cp.st, &self.cur)
                     && cp.st.may_goto_depth == self.cur.may_goto_depth
                 {
                     let maps = self.prog.opts.maps.clone();
