@@ -207,14 +207,11 @@ impl Env<'_> {
                 if reg.umax >= crate::state::MAX_VAR_OFF as u64 {
                     return Err(Reject::SizeUnbounded(regno));
                 }
+                // check_mem_size_reg: the access first, then the size's precision
+                if !(is_null_reg(&mem_reg) && zero_ok && reg.umax == 0) {
+                    self.check_helper_mem_access(mem, reg.umax as i64, meta.mem_write, zero_ok)?;
+                }
                 self.mark_chain_precision(regno);
-                if is_null_reg(&mem_reg) && zero_ok && reg.umax == 0 {
-                    return Ok(());
-                }
-                if reg.umin == 0 && zero_ok {
-                    // zero-sized access is fine; check the maximum
-                }
-                self.check_helper_mem_access(mem, reg.umax as i64, meta.mem_write, zero_ok)?;
             }
             Arg::Dynptr { uninit } => {
                 if reg.ty != RegType::Stack {
