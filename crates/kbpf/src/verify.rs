@@ -37,10 +37,9 @@ pub fn kfunc_table(registry: &Registry) -> Vec<KfuncDecl> {
                         ArgKind::ProgAux => KfuncArgKind::ProgAux,
                         ArgKind::Ignored => KfuncArgKind::Ignored,
                         ArgKind::Dynptr => KfuncArgKind::Dynptr,
-                        ArgKind::Iter(n) => KfuncArgKind::Iter {
-                            name: n.clone(),
-                            size: kbpf_kfunc::iter_state_size(n),
-                        },
+                        ArgKind::Iter(n) => {
+                            KfuncArgKind::Iter { name: n.clone(), size: kbpf_kfunc::iter_state_size(n) }
+                        }
                         ArgKind::ConstStr => KfuncArgKind::ConstStr,
                         ArgKind::Timer => KfuncArgKind::Timer,
                         other => KfuncArgKind::Unmodelled(format!("{other:?}")),

@@ -186,7 +186,18 @@ pub fn register_helpers(r: &mut Registry) -> Result<(), crate::RegistryError> {
 /// Adds the vmlinux dynptr and iterator kfuncs to `r`.
 pub fn register_kfuncs(r: &mut Registry) -> Result<(), crate::RegistryError> {
     let num = || arg("it", ArgKind::Iter("num".into()));
-    let skb_types = ["socket_filter", "sched_cls", "sched_act", "sk_skb", "cgroup_skb", "lwt_in", "lwt_out", "lwt_xmit", "lwt_seg6local", "netfilter"];
+    let skb_types = [
+        "socket_filter",
+        "sched_cls",
+        "sched_act",
+        "sk_skb",
+        "cgroup_skb",
+        "lwt_in",
+        "lwt_out",
+        "lwt_xmit",
+        "lwt_seg6local",
+        "netfilter",
+    ];
     type Entry = (&'static str, Vec<ArgProto>, RetKind, KfuncFlags, Option<Vec<String>>, Option<NativeFn>);
     let entries: Vec<Entry> = vec![
         (

@@ -53,7 +53,10 @@ impl Env<'_> {
             let r1 = &self.cur.cur().regs[1];
             if r1.ty != RegType::MapValue {
                 return Err(Reject::Other(
-                    format!("Unsupported reg type {} for bpf_dynptr_from_mem data", reg_type_str(r1.ty, r1.flags)),
+                    format!(
+                        "Unsupported reg type {} for bpf_dynptr_from_mem data",
+                        reg_type_str(r1.ty, r1.flags)
+                    ),
                     Errno::EACCES,
                 ));
             }

@@ -143,7 +143,12 @@ impl Env<'_> {
     }
 
     /// `mark_stack_slots_dynptr`.
-    fn mark_stack_slots_dynptr(&mut self, reg: &RegState, ty: DynptrType, insn_idx: usize) -> Result<(), Reject> {
+    fn mark_stack_slots_dynptr(
+        &mut self,
+        reg: &RegState,
+        ty: DynptrType,
+        insn_idx: usize,
+    ) -> Result<(), Reject> {
         let spi = match self.stack_slot_obj_get_spi(reg, "dynptr", DYNPTR_NR_SLOTS) {
             Ok(ObjSpi::At(spi)) => spi,
             Ok(ObjSpi::Range) => return Err(Reject::Bug("dynptr slots beyond the allocated stack".into())),
@@ -264,7 +269,10 @@ impl Env<'_> {
             let slot = (-i - 1) as usize;
             let Some(t) = f.stack.get(slot / SLOT).map(|s| s.types[slot % SLOT]) else { continue };
             if write && t == SlotType::Dynptr {
-                return Err(Reject::Other(format!("potential write to dynptr at off={i} disallowed"), Errno::EACCES));
+                return Err(Reject::Other(
+                    format!("potential write to dynptr at off={i} disallowed"),
+                    Errno::EACCES,
+                ));
             }
             if !write && matches!(t, SlotType::Dynptr | SlotType::Iter) && reg.var_off.is_const() {
                 return Err(Reject::InvalidStackReadReg(regno, min_off, i - min_off, size));

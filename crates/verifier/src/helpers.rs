@@ -100,11 +100,23 @@ pub fn helper_proto(id: i32, pt: ProgType) -> Option<Proto> {
             Ret::Integer,
         )),
         201 => Some(p(
-            [Mem { write: true, maybe_null: false }, ConstSizeOrZero, Dynptr { uninit: false }, Anything, Anything],
+            [
+                Mem { write: true, maybe_null: false },
+                ConstSizeOrZero,
+                Dynptr { uninit: false },
+                Anything,
+                Anything,
+            ],
             Ret::Integer,
         )),
         202 => Some(p(
-            [Dynptr { uninit: false }, Anything, Mem { write: false, maybe_null: false }, ConstSizeOrZero, Anything],
+            [
+                Dynptr { uninit: false },
+                Anything,
+                Mem { write: false, maybe_null: false },
+                ConstSizeOrZero,
+                Anything,
+            ],
             Ret::Integer,
         )),
         _ => None,

@@ -71,12 +71,7 @@ impl Env<'_> {
     pub(crate) fn is_iter_next_insn(&self, insn_idx: usize) -> bool {
         let Some(insn) = self.prog.slots.get(insn_idx) else { return false };
         is_kfunc_call(insn)
-            && self
-                .prog
-                .opts
-                .kfuncs
-                .iter()
-                .any(|k| k.btf_id == insn.imm && k.iter == Some(IterRole::Next))
+            && self.prog.opts.kfuncs.iter().any(|k| k.btf_id == insn.imm && k.iter == Some(IterRole::Next))
     }
 
     /// At an iter_next call: whether the iterator in r1 is still active (the loop body may run
@@ -88,14 +83,21 @@ impl Env<'_> {
         }
         let off = r1.off as i64 + r1.var_off.value as i64;
         let spi = ((-off - 1) / SLOT as i64) as usize;
-        self.cur.frames.get(r1.frameno as usize).and_then(|f| f.stack.get(spi)).is_some_and(|s| {
-            matches!(s.spilled.obj, StackObj::Iter { state: IterState::Active, .. })
-        })
+        self.cur
+            .frames
+            .get(r1.frameno as usize)
+            .and_then(|f| f.stack.get(spi))
+            .is_some_and(|s| matches!(s.spilled.obj, StackObj::Iter { state: IterState::Active, .. }))
     }
 
     /// `is_iter_reg_valid_init`: every slot is `STACK_ITER` of this type, the first holding
     /// the reference.
-    fn is_iter_reg_valid_init(&self, reg: &RegState, name: &str, nr_slots: usize) -> Result<usize, Option<String>> {
+    fn is_iter_reg_valid_init(
+        &self,
+        reg: &RegState,
+        name: &str,
+        nr_slots: usize,
+    ) -> Result<usize, Option<String>> {
         let spi = match self.stack_slot_obj_get_spi(reg, "iter", nr_slots) {
             Ok(ObjSpi::At(spi)) => spi,
             Ok(ObjSpi::Range) => return Err(None),
@@ -265,7 +267,9 @@ impl Env<'_> {
             let id_gen = self.search.id_gen;
             let prev_st = prev.map(|i| self.search.arena[i].st.clone());
             if let Some(p) = self.search.pending.get_mut(q) {
-                if let StackObj::Iter { state, depth, .. } = &mut p.st.frames[it.frame].stack[it.spi].spilled.obj {
+                if let StackObj::Iter { state, depth, .. } =
+                    &mut p.st.frames[it.frame].stack[it.spi].spilled.obj
+                {
                     *state = IterState::Active;
                     *depth += 1;
                 }

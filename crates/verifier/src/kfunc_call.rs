@@ -200,7 +200,8 @@ impl Env<'_> {
                         ));
                     }
                     let want = DynptrArg { uninit, rdonly: false, ty: if uninit { ty } else { None } };
-                    self.process_dynptr_func(&reg, regno, i, want, insn_idx).map_err(|e| rename(e, regno, &name))?;
+                    self.process_dynptr_func(&reg, regno, i, want, insn_idx)
+                        .map_err(|e| rename(e, regno, &name))?;
                 }
                 KfuncArgKind::Iter { name: ty, size } => {
                     // the iterator of iterator kfuncs is their first argument; others take

@@ -10,7 +10,12 @@ use kbpf_passes::Errno;
 impl Env<'_> {
     /// `KF_ARG_PTR_TO_CONST_STR`: a constant offset into a read-only, frozen array map whose
     /// value holds a NUL before its end.
-    pub(crate) fn check_reg_const_str(&mut self, reg: &RegState, regno: u8, argno: usize) -> Result<(), Reject> {
+    pub(crate) fn check_reg_const_str(
+        &mut self,
+        reg: &RegState,
+        regno: u8,
+        argno: usize,
+    ) -> Result<(), Reject> {
         if reg.ty != RegType::MapValue {
             return Err(Reject::Other(format!("arg#{argno} doesn't point to a const string"), Errno::EINVAL));
         }
@@ -38,7 +43,8 @@ impl Env<'_> {
             return Err(Reject::Other("direct value access on string failed".into(), Errno::EINVAL));
         }
         let value = def.initial.clone().unwrap_or_default();
-        let terminated = (map_off as usize..def.value_size as usize).any(|i| value.get(i).copied().unwrap_or(0) == 0);
+        let terminated =
+            (map_off as usize..def.value_size as usize).any(|i| value.get(i).copied().unwrap_or(0) == 0);
         if !terminated {
             return Err(Reject::Other("string is not zero-terminated".into(), Errno::EINVAL));
         }
@@ -46,7 +52,12 @@ impl Env<'_> {
     }
 
     /// `KF_ARG_PTR_TO_TIMER`: a map value pointer at exactly the value's `struct bpf_timer`.
-    pub(crate) fn process_timer_kfunc(&mut self, reg: &RegState, regno: u8, argno: usize) -> Result<(), Reject> {
+    pub(crate) fn process_timer_kfunc(
+        &mut self,
+        reg: &RegState,
+        regno: u8,
+        argno: usize,
+    ) -> Result<(), Reject> {
         if reg.ty != RegType::MapValue {
             return Err(Reject::Other(format!("arg#{argno} doesn't point to a map value"), Errno::EINVAL));
         }
@@ -67,7 +78,9 @@ impl Env<'_> {
         };
         let off = reg.var_off.value as i64 + reg.off as i64;
         if off != field_off as i64 {
-            return Err(einval(format!("off {off} doesn't point to 'struct bpf_timer' that is at {field_off}")));
+            return Err(einval(format!(
+                "off {off} doesn't point to 'struct bpf_timer' that is at {field_off}"
+            )));
         }
         Ok(())
     }

@@ -26,7 +26,13 @@ fn seq(name: &str) -> KfuncArg {
 }
 
 fn table() -> Vec<KfuncDecl> {
-    let k = |id, name: &str, args, ret| KfuncDecl { btf_id: id, name: name.into(), args, ret, ..Default::default() };
+    let k = |id, name: &str, args, ret| KfuncDecl {
+        btf_id: id,
+        name: name.into(),
+        args,
+        ret,
+        ..Default::default()
+    };
     let with9 = |last: KfuncArg| {
         let mut v = scalars(9);
         v.push(last);
@@ -39,15 +45,42 @@ fn table() -> Vec<KfuncDecl> {
             ..k(
                 2,
                 "bpf_dynptr_from_skb",
-                vec![a("s", KfuncArgKind::Ctx), a("flags", KfuncArgKind::Scalar), a("ptr__uninit", KfuncArgKind::Dynptr)],
+                vec![
+                    a("s", KfuncArgKind::Ctx),
+                    a("flags", KfuncArgKind::Scalar),
+                    a("ptr__uninit", KfuncArgKind::Dynptr),
+                ],
                 KfuncRet::Scalar,
             )
         },
-        KfuncDecl { iter: Some(IterRole::New), ..k(3, "bpf_iter_num_new", vec![num(), a("s", KfuncArgKind::Scalar), a("e", KfuncArgKind::Scalar)], KfuncRet::Scalar) },
-        KfuncDecl { iter: Some(IterRole::Next), ret_null: true, ..k(4, "bpf_iter_num_next", vec![num()], KfuncRet::Mem(4)) },
-        KfuncDecl { iter: Some(IterRole::Destroy), ..k(5, "bpf_iter_num_destroy", vec![num()], KfuncRet::Void) },
+        KfuncDecl {
+            iter: Some(IterRole::New),
+            ..k(
+                3,
+                "bpf_iter_num_new",
+                vec![num(), a("s", KfuncArgKind::Scalar), a("e", KfuncArgKind::Scalar)],
+                KfuncRet::Scalar,
+            )
+        },
+        KfuncDecl {
+            iter: Some(IterRole::Next),
+            ret_null: true,
+            ..k(4, "bpf_iter_num_next", vec![num()], KfuncRet::Mem(4))
+        },
+        KfuncDecl {
+            iter: Some(IterRole::Destroy),
+            ..k(5, "bpf_iter_num_destroy", vec![num()], KfuncRet::Void)
+        },
         k(6, "stack_dynptr", with9(a("ptr", KfuncArgKind::Dynptr)), KfuncRet::Scalar),
-        KfuncDecl { iter: Some(IterRole::New), ..k(7, "seq_new", vec![seq("it"), a("v", KfuncArgKind::Scalar), a("c", KfuncArgKind::Scalar)], KfuncRet::Scalar) },
+        KfuncDecl {
+            iter: Some(IterRole::New),
+            ..k(
+                7,
+                "seq_new",
+                vec![seq("it"), a("v", KfuncArgKind::Scalar), a("c", KfuncArgKind::Scalar)],
+                KfuncRet::Scalar,
+            )
+        },
         KfuncDecl { iter: Some(IterRole::Destroy), ..k(8, "seq_destroy", vec![seq("it")], KfuncRet::Void) },
         k(9, "stack_iter", with9(seq("it__iter")), KfuncRet::Scalar),
         k(10, "stack_str", with9(a("str__str", KfuncArgKind::ConstStr)), KfuncRet::Scalar),
@@ -137,7 +170,8 @@ fn dynptr_uninit_and_init_rules() {
 
 #[test]
 fn partial_overwrite_destroys_the_dynptr() {
-    let src = format!("{SKB_DYNPTR_16}*(u32 *)(r10 -12) = 0\nr1 = r10\nr1 += -16\ncall bpf_dynptr_size\nexit\n");
+    let src =
+        format!("{SKB_DYNPTR_16}*(u32 *)(r10 -12) = 0\nr1 = r10\nr1 += -16\ncall bpf_dynptr_size\nexit\n");
     let out = run(&src);
     assert_eq!(post(&out, 4), "R10=fp0 fp-16=0000????");
     rejects(&out, Errno::EINVAL, "Expected an initialized dynptr as arg #0");
@@ -194,7 +228,15 @@ fn dynptr_from_mem_needs_a_map_value() {
         exit
     ";
     rejects(&run(src), Errno::EACCES, "Unsupported reg type fp for bpf_dynptr_from_mem data");
-    let map = MapDef { fd: 3, name: "m".into(), kind: MapKind::Array, key_size: 4, value_size: 54, max_entries: 1, ..Default::default() };
+    let map = MapDef {
+        fd: 3,
+        name: "m".into(),
+        kind: MapKind::Array,
+        key_size: 4,
+        value_size: 54,
+        max_entries: 1,
+        ..Default::default()
+    };
     let src = "
         r1 = map_value(3, 0) ll
         r2 = 54
@@ -354,8 +396,9 @@ fn iterator_misuse() {
     rejects(&twice, Errno::EINVAL, "expected uninitialized iter_num as arg #0");
     let read = run(&format!("{base}r0 = *(u64 *)(r10 -8)\nexit\n"));
     rejects(&read, Errno::EACCES, "invalid read from stack off -8+0 size 8");
-    let clobbered =
-        run(&format!("{base}*(u64 *)(r10 -8) = 0\nr1 = r10\nr1 += -8\ncall bpf_iter_num_destroy\nr0 = 0\nexit\n"));
+    let clobbered = run(&format!(
+        "{base}*(u64 *)(r10 -8) = 0\nr1 = r10\nr1 += -8\ncall bpf_iter_num_destroy\nr0 = 0\nexit\n"
+    ));
     rejects(&clobbered, Errno::EINVAL, "expected an initialized iter_num as arg #0");
     let next_uninit = run("r1 = r10\nr1 += -8\ncall bpf_iter_num_next\nr0 = 0\nexit\n");
     rejects(&next_uninit, Errno::EINVAL, "expected an initialized iter_num as arg #0");
