@@ -21,6 +21,10 @@ struct Meta {
     const_key: Option<u64>,
     mem_regno: Option<u8>,
     mem_write: bool,
+    /// `ARG_CONST_ALLOC_SIZE_OR_ZERO`.
+    alloc_size: u32,
+    /// The initialized dynptr argument: (id, ref_obj_id).
+    dynptr: Option<(u32, u32)>,
 }
 
 impl Env<'_> {
@@ -69,6 +73,18 @@ impl Env<'_> {
         let r0 = match proto.ret {
             Ret::Integer => RegState::unknown_scalar(),
             Ret::Void => RegState::not_init(),
+            Ret::DynptrMemOrNull => {
+                let Some((dynptr_id, ref_obj_id)) = meta.dynptr else {
+                    return Err(Reject::Bug("no dynptr in bpf_dynptr_data()".into()));
+                };
+                let mut r = RegState::pointer(RegType::Mem);
+                r.flags = MAYBE_NULL;
+                r.mem_size = meta.alloc_size;
+                r.id = self.new_id();
+                r.ref_obj_id = ref_obj_id;
+                r.dynptr_id = dynptr_id;
+                r
+            }
             Ret::MapValueOrNull => {
                 let Some(m) = meta.map else { return Err(Reject::Bug("unexpected null map_ptr".into())) };
                 let mut r = RegState::pointer(RegType::MapValue);
@@ -227,6 +243,19 @@ impl Env<'_> {
                 };
                 let insn_idx = self.cur.insn_idx;
                 self.process_dynptr_func(&reg, regno, regno as usize - 1, want, insn_idx)?;
+                if !uninit {
+                    meta.dynptr = self.dynptr_ids(&reg);
+                }
+            }
+            Arg::ConstAllocSizeOrZero => {
+                if reg.ty != RegType::Scalar {
+                    return Err(self.type_mismatch(regno, &["scalar"]));
+                }
+                if !reg.var_off.is_const() {
+                    return Err(Reject::Other(format!("R{regno} is not a known constant'"), Errno::EACCES));
+                }
+                meta.alloc_size = reg.var_off.value as u32;
+                self.mark_chain_precision(regno);
             }
             Arg::Anything | Arg::DontCare => {}
         }

@@ -3,8 +3,8 @@
 //! consumed by functions that take an initialized dynptr. Overwriting either slot (a store, a
 //! new constructor) destroys the whole dynptr unless it holds a reference (ring buffer).
 //!
-//! Slices (`bpf_dynptr_slice*`, `bpf_dynptr_data`) and `CONST_PTR_TO_DYNPTR` (callback
-//! arguments) are not modelled.
+//! Slices of `bpf_dynptr_data` carry the dynptr's id and are invalidated with it; the kfunc
+//! slices (`bpf_dynptr_slice*`) and `CONST_PTR_TO_DYNPTR` (callback arguments) are not modelled.
 //!
 //! The kernel's `stack_slot_obj_get_spi`, `is_dynptr_reg_valid_{uninit,init}`,
 //! `mark_stack_slots_dynptr`, `destroy_if_dynptr_stack_slot` and `process_dynptr_func`.
@@ -97,9 +97,22 @@ impl Env<'_> {
             f.stack[s].types = [SlotType::Invalid; SLOT];
             f.stack[s].spilled = RegState::not_init();
         }
-        // Slices (`bpf_dynptr_slice`, `bpf_dynptr_data`) are not modelled, so there are no
-        // slice registers to invalidate with the dynptr.
-        let _ = id;
+        // slices of this dynptr die with it (mark_reg_invalid: unknown for a privileged loader)
+        let privileged = self.prog.opts.privileged;
+        let dead = |r: &RegState| r.ty == RegType::Mem && r.dynptr_id == id;
+        let invalid = || if privileged { RegState::unknown_scalar() } else { RegState::not_init() };
+        for fr in self.cur.frames.iter_mut() {
+            for r in fr.regs.iter_mut().chain(fr.stack_args.iter_mut()) {
+                if dead(r) {
+                    *r = invalid();
+                }
+            }
+            for s in fr.stack.iter_mut() {
+                if s.is_spill() && dead(&s.spilled) {
+                    s.spilled = invalid();
+                }
+            }
+        }
         Ok(())
     }
 
@@ -127,6 +140,13 @@ impl Env<'_> {
             return Err(None);
         }
         Ok(spi)
+    }
+
+    /// (id, ref_obj_id) of the initialized dynptr `reg` points to.
+    pub(crate) fn dynptr_ids(&self, reg: &RegState) -> Option<(u32, u32)> {
+        let spi = self.is_dynptr_reg_valid_init(reg).ok()?;
+        let s = &self.cur.frames[reg.frameno as usize].stack[spi].spilled;
+        Some((s.id, s.ref_obj_id))
     }
 
     /// One 8-byte unknown-data write of the constructor (`check_mem_access(.., BPF_DW,

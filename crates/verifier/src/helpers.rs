@@ -29,6 +29,8 @@ pub enum Arg {
     ConstSizeOrZero,
     /// The program context.
     Ctx,
+    /// `ARG_CONST_ALLOC_SIZE_OR_ZERO`: a known constant, the size of the returned memory.
+    ConstAllocSizeOrZero,
     /// `ARG_PTR_TO_DYNPTR`: `uninit` = constructor of a `local` dynptr (`MEM_UNINIT |
     /// DYNPTR_TYPE_LOCAL`), else an initialized dynptr of any type (`MEM_RDONLY`).
     Dynptr {
@@ -46,6 +48,8 @@ pub enum Ret {
     Void,
     /// `PTR_TO_MAP_VALUE_OR_NULL`.
     MapValueOrNull,
+    /// `RET_PTR_TO_DYNPTR_MEM_OR_NULL`: a slice of the dynptr argument.
+    DynptrMemOrNull,
 }
 
 /// One prototype.
@@ -119,6 +123,10 @@ pub fn helper_proto(id: i32, pt: ProgType) -> Option<Proto> {
             ],
             Ret::Integer,
         )),
+        // bpf_dynptr_data
+        203 => {
+            Some(p([Dynptr { uninit: false }, Anything, ConstAllocSizeOrZero, D, D], Ret::DynptrMemOrNull))
+        }
         _ => None,
     };
     if base.is_some() {

@@ -284,9 +284,9 @@ fn format_special(r: &RegState) -> Option<String> {
             if r.ref_obj_id != 0 {
                 parts.push(format!("ref_id={}", r.ref_obj_id));
             }
-            if r.id != 0 {
-                parts.push(format!("dynptr_id={}", r.id));
-            }
+            // the kernel prints `dynptr_id`, which shares storage with `dynptr.first_slot`:
+            // always 1 on the printed (first) slot
+            parts.push("dynptr_id=1".to_string());
             Some(format!("dynptr_{}({})", ty.as_str(), parts.join(",")))
         }
         StackObj::Iter { name, state, depth } => {

@@ -84,6 +84,9 @@ pub struct RegState {
     pub range: i32,
     /// Size of `PTR_TO_MEM` memory.
     pub mem_size: u32,
+    /// The dynptr a `PTR_TO_MEM` slice points into (`dynptr_id`): destroying the dynptr
+    /// invalidates the slice.
+    pub dynptr_id: u32,
     /// Subprogram for `PTR_TO_FUNC`.
     pub subprogno: u32,
     /// Which frame's stack a `PTR_TO_STACK` points into.
@@ -191,6 +194,7 @@ impl RegState {
             map: 0,
             range: 0,
             mem_size: 0,
+            dynptr_id: 0,
             subprogno: 0,
             frameno: 0,
             precise: false,
@@ -230,6 +234,7 @@ impl RegState {
         self.range = 0;
         self.map = 0;
         self.mem_size = 0;
+        self.dynptr_id = 0;
         self.subprogno = 0;
         self.frameno = 0;
         self.obj = StackObj::None;

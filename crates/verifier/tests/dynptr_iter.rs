@@ -484,3 +484,33 @@ fn timer_in_a_stack_argument_slot() {
     let out = run(&format!("r6 = r10\nr6 += -8\n{STACK9}call stack_timer\nexit\n"));
     rejects(&out, Errno::EINVAL, "arg#9 doesn't point to a map value");
 }
+
+#[test]
+fn dynptr_data_slice_dies_with_its_dynptr() {
+    let map = MapDef {
+        fd: 3,
+        name: "m".into(),
+        kind: MapKind::Array,
+        key_size: 4,
+        value_size: 24,
+        max_entries: 1,
+        ..Default::default()
+    };
+    let from_mem = "r1 = map_value(3, 0) ll\nr2 = 16\nr3 = 0\nr4 = r10\nr4 += -16\ncall 197\n";
+    let src = format!(
+        "{from_mem}r1 = r10\nr1 += -16\nr2 = 0\nr3 = 8\ncall 203\nif r0 == 0 goto out\nr6 = r0\n\
+         r7 = *(u64 *)(r6 +0)\n{from_mem}r0 = *(u64 *)(r6 +0)\nout:\nr0 = 0\nexit\n"
+    );
+    let out = run_with(&src, |o| o.maps = vec![map.clone()]);
+    assert!(
+        out.log.contains("\n12: R0=mem_or_null(id=2,sz=8) fp-16=dynptr_local(id=1,dynptr_id=1)\n"),
+        "{}",
+        out.log
+    );
+    assert!(out.log.contains("\n22: R0=scalar() fp-16=dynptr_local(id=3,dynptr_id=1)\n"), "{}", out.log);
+    rejects(&out, Errno::EACCES, "R6 invalid mem access 'scalar'");
+    assert_eq!(stats(&out), (21, 0, 2, 2));
+    let src = format!("{from_mem}r1 = r10\nr1 += -16\nr2 = 0\nr3 = r0\ncall 203\nr0 = 0\nexit\n");
+    let out = run_with(&src, |o| o.maps = vec![map]);
+    rejects(&out, Errno::EACCES, "R3 is not a known constant'");
+}
