@@ -67,7 +67,7 @@ extern "C" fn get_smp_processor_id() -> u64 {
 
 /// Kernel-numbered helpers that need no kernel objects: 5 `bpf_ktime_get_ns`, 7
 /// `bpf_get_prandom_u32`, 8 `bpf_get_smp_processor_id`, and the dynptr helpers 197
-/// `bpf_dynptr_from_mem`, 201 `bpf_dynptr_read`, 202 `bpf_dynptr_write`.
+/// `bpf_dynptr_from_mem`, 201 `bpf_dynptr_read`, 202 `bpf_dynptr_write`, 203 `bpf_dynptr_data`.
 pub fn kernel() -> Registry {
     let mut r = Registry::new();
     let entries = [

@@ -1,6 +1,6 @@
 //! Kernel (vmlinux) dynptr and iterator functions with natives that follow the kernel's data
 //! layouts, so that engines run programs using them: the helpers `bpf_dynptr_from_mem` (197),
-//! `bpf_dynptr_read` (201), `bpf_dynptr_write` (202), and the kfuncs `bpf_dynptr_size`,
+//! `bpf_dynptr_read` (201), `bpf_dynptr_write` (202), `bpf_dynptr_data` (203), and the kfuncs `bpf_dynptr_size`,
 //! `bpf_iter_num_{new,next,destroy}`; `bpf_dynptr_from_skb` / `bpf_dynptr_from_xdp` are
 //! registered for verification only (engines have no `sk_buff` / `xdp_buff`).
 //!
@@ -31,6 +31,7 @@ const DYNPTR_SIZE_MASK: u32 = 0x00ff_ffff;
 const DYNPTR_TYPE_SHIFT: u32 = 28;
 const DYNPTR_RDONLY_BIT: u32 = 1 << 31;
 const DYNPTR_TYPE_LOCAL: u32 = 1;
+const DYNPTR_TYPE_RINGBUF: u32 = 2;
 const EINVAL: i64 = 22;
 const E2BIG: i64 = 7;
 /// `BPF_MAX_LOOPS`.
@@ -132,6 +133,19 @@ extern "C" fn dynptr_write(dst: u64, offset: u64, src: u64, len: u64, flags: u64
     0
 }
 
+extern "C" fn dynptr_data(p: u64, offset: u64, len: u64) -> u64 {
+    let d = dynptr_get(p);
+    let (len, offset) = (len as u32 as u64, offset as u32 as u64);
+    if d.data == 0 || !d.check_off_len(offset, len) || d.size & DYNPTR_RDONLY_BIT != 0 {
+        return 0;
+    }
+    // only local and ring-buffer dynptrs hand out direct pointers
+    match (d.size >> DYNPTR_TYPE_SHIFT) & 7 {
+        DYNPTR_TYPE_LOCAL | DYNPTR_TYPE_RINGBUF => d.data + d.offset as u64 + offset,
+        _ => 0,
+    }
+}
+
 extern "C" fn dynptr_size(p: u64) -> u64 {
     let d = dynptr_get(p);
     if d.data == 0 {
@@ -180,7 +194,8 @@ fn arg(name: &str, kind: ArgKind) -> ArgProto {
 pub fn register_helpers(r: &mut Registry) -> Result<(), crate::RegistryError> {
     r.add_helper(197, "bpf_dynptr_from_mem", NativeFn::A4(dynptr_from_mem))?;
     r.add_helper(201, "bpf_dynptr_read", NativeFn::A5(dynptr_read))?;
-    r.add_helper(202, "bpf_dynptr_write", NativeFn::A5(dynptr_write))
+    r.add_helper(202, "bpf_dynptr_write", NativeFn::A5(dynptr_write))?;
+    r.add_helper(203, "bpf_dynptr_data", NativeFn::A3(dynptr_data))
 }
 
 /// Adds the vmlinux dynptr and iterator kfuncs to `r`.
