@@ -159,6 +159,15 @@ impl Env<'_> {
                 if reg.ty != RegType::ConstMapPtr {
                     return Err(self.type_mismatch(regno, &["map_ptr"]));
                 }
+                // bpf_timer_init: the map must be the timer's (map_uid is 0 outside map-in-map)
+                if let Some(m) = meta.map
+                    && m != reg.map
+                {
+                    return Err(Reject::Other(
+                        "timer pointer in R1 map_uid=0 doesn't match map pointer in R2 map_uid=0".into(),
+                        Errno::EINVAL,
+                    ));
+                }
                 meta.map = Some(reg.map);
             }
             Arg::Ctx => {
@@ -246,6 +255,13 @@ impl Env<'_> {
                 if !uninit {
                     meta.dynptr = self.dynptr_ids(&reg);
                 }
+            }
+            Arg::Timer => {
+                if reg.ty != RegType::MapValue || reg.flags & MAYBE_NULL != 0 {
+                    return Err(self.type_mismatch(regno, &["map_value"]));
+                }
+                self.check_map_field_pointer(&reg, regno)?;
+                meta.map = Some(reg.map);
             }
             Arg::ConstAllocSizeOrZero => {
                 if reg.ty != RegType::Scalar {

@@ -29,6 +29,8 @@ pub enum Arg {
     ConstSizeOrZero,
     /// The program context.
     Ctx,
+    /// `ARG_PTR_TO_TIMER`: the `struct bpf_timer` of a map value.
+    Timer,
     /// `ARG_CONST_ALLOC_SIZE_OR_ZERO`: a known constant, the size of the returned memory.
     ConstAllocSizeOrZero,
     /// `ARG_PTR_TO_DYNPTR`: `uninit` = constructor of a `local` dynptr (`MEM_UNINIT |
@@ -123,6 +125,21 @@ pub fn helper_proto(id: i32, pt: ProgType) -> Option<Proto> {
             ],
             Ret::Integer,
         )),
+        // bpf_timer_init, bpf_timer_start, bpf_timer_cancel (bpf_base_func_proto, CAP_BPF);
+        // bpf_timer_set_callback needs async callbacks, which are not modelled
+        169 => Some(Proto {
+            args: [Timer, ConstMapPtr, Anything, D, D],
+            ret: Ret::Integer,
+            gpl_only: true,
+            map_types: &[],
+        }),
+        171 => Some(Proto {
+            args: [Timer, Anything, Anything, D, D],
+            ret: Ret::Integer,
+            gpl_only: true,
+            map_types: &[],
+        }),
+        172 => Some(Proto { args: [Timer, D, D, D, D], ret: Ret::Integer, gpl_only: true, map_types: &[] }),
         // bpf_dynptr_data
         203 => {
             Some(p([Dynptr { uninit: false }, Anything, ConstAllocSizeOrZero, D, D], Ret::DynptrMemOrNull))

@@ -514,3 +514,35 @@ fn dynptr_data_slice_dies_with_its_dynptr() {
     let out = run_with(&src, |o| o.maps = vec![map]);
     rejects(&out, Errno::EACCES, "R3 is not a known constant'");
 }
+
+#[test]
+fn timer_helpers_take_the_value_timer() {
+    let timers = MapDef {
+        fd: 5,
+        name: "timers".into(),
+        kind: MapKind::Array,
+        key_size: 4,
+        value_size: 24,
+        max_entries: 1,
+        timer_off: Some(8),
+        ..Default::default()
+    };
+    let other = MapDef { fd: 6, name: "other".into(), ..timers.clone() };
+    let init = |ptr: &str, map: i32| format!("r1 = {ptr}\nr2 = map_fd({map}) ll\nr3 = 1\ncall 169\nexit\n");
+    let maps = vec![timers, other];
+    accepts(&run_with(&init("map_value(5, 8) ll", 5), |o| o.maps = maps.clone()));
+    let out = run_with(&init("map_value(5, 16) ll", 5), |o| o.maps = maps.clone());
+    rejects(&out, Errno::EINVAL, "off 16 doesn't point to 'struct bpf_timer' that is at 8");
+    let out = run_with(&init("map_value(5, 8) ll", 6), |o| o.maps = maps.clone());
+    rejects(&out, Errno::EINVAL, "timer pointer in R1 map_uid=0 doesn't match map pointer in R2 map_uid=0");
+    let out = run_with(&init("r10", 5), |o| o.maps = maps.clone());
+    rejects(&out, Errno::EACCES, "R1 type=fp expected=map_value");
+    let start =
+        "r1 = map_value(5, 8) ll\nr2 = 1000\nr3 = 0\ncall 171\nr1 = map_value(5, 8) ll\ncall 172\nexit\n";
+    accepts(&run_with(start, |o| o.maps = maps.clone()));
+    let out = run_with(start, |o| {
+        o.maps = maps.clone();
+        o.gpl = false;
+    });
+    rejects(&out, Errno::EINVAL, "cannot call GPL-restricted function from non-GPL compatible program");
+}
