@@ -223,18 +223,7 @@ impl Env<'_> {
                 }));
             }
             for i in (0..16).step_by(SLOT) {
-                self.check_stack_access_within_bounds(regno, reg, reg.off as i64 + i, SLOT as i64, true)
-                    .map_err(|e| {
-                        // the kernel reports the access offset `i`, not the pointer's
-                        let errno = e.errno();
-                        Reject::Other(
-                            e.to_string().replace(
-                                &format!("off={} size=8", reg.off as i64 + i),
-                                &format!("off={i} size=8"),
-                            ),
-                            errno,
-                        )
-                    })?;
+                self.check_stack_access_within_bounds(regno, reg, reg.off as i64 + i, SLOT as i64, true)?;
                 let off = reg.off as i64 + reg.var_off.value as i64 + i;
                 let spi = ((-off - 1) / SLOT as i64) as usize;
                 self.dynptr_init_write(reg.frameno as usize, spi)?;
