@@ -1,7 +1,7 @@
 //! Kernel (vmlinux) dynptr and iterator functions with natives that follow the kernel's data
 //! layouts, so that engines run programs using them: the helpers `bpf_dynptr_from_mem` (197),
 //! `bpf_dynptr_read` (201), `bpf_dynptr_write` (202), `bpf_dynptr_data` (203), and the kfuncs `bpf_dynptr_size`,
-//! `bpf_iter_num_{new,next,destroy}`; `bpf_dynptr_from_skb` / `bpf_dynptr_from_xdp` are
+//! `bpf_dynptr_slice{,_rdwr}`, `bpf_iter_num_{new,next,destroy}`; `bpf_dynptr_from_skb` / `bpf_dynptr_from_xdp` are
 //! registered for verification only (engines have no `sk_buff` / `xdp_buff`).
 //!
 //! kfunc ids are kbpf's own (`VMLINUX_BASE_ID + n`); a real kernel's ids come from its BTF
@@ -146,6 +146,20 @@ extern "C" fn dynptr_data(p: u64, offset: u64, len: u64) -> u64 {
     }
 }
 
+/// `bpf_dynptr_slice` / `_rdwr` on a local dynptr: a direct pointer when in range (skb and xdp
+/// dynptrs exist only in the kernel).
+extern "C" fn dynptr_slice(p: u64, offset: u64, _buffer: u64, len: u64) -> u64 {
+    let d = dynptr_get(p);
+    let (len, offset) = (len as u32 as u64, offset as u32 as u64);
+    if d.data == 0 || !d.check_off_len(offset, len) {
+        return 0;
+    }
+    match (d.size >> DYNPTR_TYPE_SHIFT) & 7 {
+        DYNPTR_TYPE_LOCAL | DYNPTR_TYPE_RINGBUF => d.data + d.offset as u64 + offset,
+        _ => 0,
+    }
+}
+
 extern "C" fn dynptr_size(p: u64) -> u64 {
     let d = dynptr_get(p);
     if d.data == 0 {
@@ -201,6 +215,18 @@ pub fn register_helpers(r: &mut Registry) -> Result<(), crate::RegistryError> {
 /// Adds the vmlinux dynptr and iterator kfuncs to `r`.
 pub fn register_kfuncs(r: &mut Registry) -> Result<(), crate::RegistryError> {
     let num = || arg("it", ArgKind::Iter("num".into()));
+    let slice_args = || {
+        vec![
+            arg("p", ArgKind::Dynptr),
+            ArgProto::scalar("offset"),
+            ArgProto {
+                name: "buffer__opt".into(),
+                kind: ArgKind::Mem { size: None, uninit: false },
+                nullable: true,
+            },
+            arg("buffer__szk", ArgKind::MemSize { constant: true }),
+        ]
+    };
     let skb_types = [
         "socket_filter",
         "sched_cls",
@@ -238,6 +264,22 @@ pub fn register_kfuncs(r: &mut Registry) -> Result<(), crate::RegistryError> {
             KfuncFlags::NONE,
             Some(vec!["xdp".to_string()]),
             None,
+        ),
+        (
+            "bpf_dynptr_slice",
+            slice_args(),
+            RetKind::Mem(0),
+            KfuncFlags::RET_NULL,
+            None,
+            Some(NativeFn::A4(dynptr_slice)),
+        ),
+        (
+            "bpf_dynptr_slice_rdwr",
+            slice_args(),
+            RetKind::Mem(0),
+            KfuncFlags::RET_NULL,
+            None,
+            Some(NativeFn::A4(dynptr_slice)),
         ),
         (
             "bpf_iter_num_new",

@@ -120,7 +120,9 @@ impl Env<'_> {
             for f in self.cur.frames.iter_mut() {
                 // stack-arg slots are visited like registers (bpf_for_each_reg_in_vstate)
                 for r in f.regs.iter_mut().chain(f.stack_args.iter_mut()) {
-                    if matches!(r.ty, RegType::Packet | RegType::PacketMeta | RegType::PacketEnd) {
+                    if matches!(r.ty, RegType::Packet | RegType::PacketMeta | RegType::PacketEnd)
+                        || (r.ty == RegType::Mem && r.flags & crate::state::DYNPTR_PKT != 0)
+                    {
                         *r = RegState::unknown_scalar();
                     }
                 }
@@ -202,7 +204,8 @@ impl Env<'_> {
                     reg.ty,
                     RegType::Stack | RegType::Packet | RegType::PacketMeta | RegType::MapValue | RegType::Mem
                 ) && reg.flags & MAYBE_NULL == 0
-                    && (reg.ty != RegType::Mem || reg.flags & !(RDONLY | RINGBUF) == 0);
+                    && (reg.ty != RegType::Mem
+                        || reg.flags & !(RDONLY | RINGBUF | crate::state::DYNPTR_PKT) == 0);
                 if !ok {
                     return Err(self.type_mismatch(regno, &MEM_TYPES));
                 }

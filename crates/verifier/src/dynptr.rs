@@ -3,8 +3,9 @@
 //! consumed by functions that take an initialized dynptr. Overwriting either slot (a store, a
 //! new constructor) destroys the whole dynptr unless it holds a reference (ring buffer).
 //!
-//! Slices of `bpf_dynptr_data` carry the dynptr's id and are invalidated with it; the kfunc
-//! slices (`bpf_dynptr_slice*`) and `CONST_PTR_TO_DYNPTR` (callback arguments) are not modelled.
+//! Slices (`bpf_dynptr_data`, `bpf_dynptr_slice*`) carry the dynptr's id and are invalidated
+//! with it; skb/xdp slices are packet memory (`DYNPTR_PKT`). `CONST_PTR_TO_DYNPTR` (callback
+//! arguments) is not modelled.
 //!
 //! The kernel's `stack_slot_obj_get_spi`, `is_dynptr_reg_valid_{uninit,init}`,
 //! `mark_stack_slots_dynptr`, `destroy_if_dynptr_stack_slot` and `process_dynptr_func`.
@@ -140,6 +141,16 @@ impl Env<'_> {
             return Err(None);
         }
         Ok(spi)
+    }
+
+    /// (type, id, ref_obj_id) of the initialized dynptr `reg` points to.
+    pub(crate) fn dynptr_info(&self, reg: &RegState) -> Option<(DynptrType, u32, u32)> {
+        let spi = self.is_dynptr_reg_valid_init(reg).ok()?;
+        let s = &self.cur.frames[reg.frameno as usize].stack[spi].spilled;
+        match s.obj {
+            StackObj::Dynptr { ty, .. } => Some((ty, s.id, s.ref_obj_id)),
+            _ => None,
+        }
     }
 
     /// (id, ref_obj_id) of the initialized dynptr `reg` points to.

@@ -16,7 +16,7 @@ use crate::iter::IterMeta;
 use crate::log::reg_type_str;
 use crate::messages::Reject;
 use crate::stack_args::arg_name;
-use crate::state::{DynptrType, MAX_VAR_OFF, MAYBE_NULL, RDONLY, RegState, RegType};
+use crate::state::{DYNPTR_PKT, DynptrType, MAX_VAR_OFF, MAYBE_NULL, RDONLY, RegState, RegType};
 use kbpf_isa::RawInsn;
 use kbpf_passes::Errno;
 
@@ -63,7 +63,16 @@ pub(crate) fn prog_type_name(pt: crate::ProgType) -> String {
 #[derive(Default)]
 struct KfuncMeta {
     iter: Option<IterMeta>,
+    /// The `__szk` constant (`meta->arg_constant`).
+    arg_constant: Option<u64>,
+    /// The initialized dynptr argument: (type, id, ref_obj_id) (`meta->initialized_dynptr`).
+    dynptr: Option<(DynptrType, u32, u32)>,
 }
+
+/// Program types that may write packet data directly (`may_access_direct_pkt_data` for
+/// `BPF_WRITE`).
+const PKT_WRITERS: [&str; 7] =
+    ["sched_cls", "sched_act", "xdp", "lwt_xmit", "sk_skb", "sk_msg", "cgroup_sockopt"];
 
 impl Env<'_> {
     /// `get_func_arg_reg`: argument `i` (0-based) of the call being checked.
@@ -147,6 +156,10 @@ impl Env<'_> {
                 r
             }
         };
+        let r0 = match decl.name.as_str() {
+            "bpf_dynptr_slice" | "bpf_dynptr_slice_rdwr" => self.dynptr_slice_ret(&decl, &meta, r0)?,
+            _ => r0,
+        };
         self.cur.cur_mut().regs[0] = r0;
         if decl.iter == Some(IterRole::Next) {
             let Some(it) = meta.iter else {
@@ -202,6 +215,9 @@ impl Env<'_> {
                     let want = DynptrArg { uninit, rdonly: false, ty: if uninit { ty } else { None } };
                     self.process_dynptr_func(&reg, regno, i, want, insn_idx)
                         .map_err(|e| rename(e, regno, &name))?;
+                    if !uninit {
+                        meta.dynptr = self.dynptr_info(&reg);
+                    }
                 }
                 KfuncArgKind::Iter { name: ty, size } => {
                     // the iterator of iterator kfuncs is their first argument; others take
@@ -251,6 +267,7 @@ impl Env<'_> {
                             ));
                         }
                         if sized_by_next {
+                            meta.arg_constant = self.kfunc_const_size(decl, i + 1)?.or(meta.arg_constant);
                             i += 1;
                         }
                         i += 1;
@@ -258,6 +275,7 @@ impl Env<'_> {
                     }
                     if sized_by_next {
                         self.check_kfunc_mem_size(decl, i)?;
+                        meta.arg_constant = self.kfunc_const_size(decl, i + 1)?.or(meta.arg_constant);
                         i += 2;
                         continue;
                     }
@@ -271,6 +289,47 @@ impl Env<'_> {
             i += 1;
         }
         Ok(meta)
+    }
+
+    /// The known value of a `__szk` argument `i`, `None` for `__sz`.
+    fn kfunc_const_size(&mut self, decl: &KfuncDecl, i: usize) -> Result<Option<u64>, Reject> {
+        if !matches!(decl.args.get(i).map(|a| &a.kind), Some(KfuncArgKind::MemSize { constant: true })) {
+            return Ok(None);
+        }
+        // no precision mark here: the kernel records `arg_constant` without one
+        let (size, _) = self.kfunc_arg(i);
+        if !size.var_off.is_const() {
+            return Err(einval(format!("{} must be a known constant", arg_name(i))));
+        }
+        Ok(Some(size.var_off.value))
+    }
+
+    /// r0 of `bpf_dynptr_slice` / `bpf_dynptr_slice_rdwr`: `__szk` bytes of the dynptr's
+    /// memory, read-only for the plain slice, packet memory for skb/xdp dynptrs.
+    fn dynptr_slice_ret(
+        &mut self,
+        decl: &KfuncDecl,
+        meta: &KfuncMeta,
+        mut r0: RegState,
+    ) -> Result<RegState, Reject> {
+        let Some(size) = meta.arg_constant else {
+            return Err(Reject::Bug("bpf_dynptr_slice(_rdwr) no constant size".into()));
+        };
+        let Some((ty, id, _)) = meta.dynptr else {
+            return Err(Reject::Bug("no dynptr id".into()));
+        };
+        r0.ty = RegType::Mem;
+        r0.mem_size = size as u32;
+        if matches!(ty, DynptrType::Skb | DynptrType::Xdp) {
+            r0.flags |= DYNPTR_PKT;
+        }
+        if decl.name == "bpf_dynptr_slice" {
+            r0.flags |= RDONLY;
+        } else if !PKT_WRITERS.contains(&prog_type_name(self.prog.opts.prog_type).as_str()) {
+            return Err(einval("the prog does not allow writes to packet data".into()));
+        }
+        r0.dynptr_id = id;
+        Ok(r0)
     }
 
     /// A memory argument of `size` bytes (0: only the pointer type is checked).

@@ -46,6 +46,9 @@ pub const MAYBE_NULL: u8 = 1;
 pub const RDONLY: u8 = 2;
 /// Type flag: ring buffer memory.
 pub const RINGBUF: u8 = 4;
+/// Type flag: a slice of an skb or xdp dynptr (`DYNPTR_TYPE_SKB` / `DYNPTR_TYPE_XDP` on
+/// `PTR_TO_MEM`): packet memory, invalidated when packet data changes.
+pub const DYNPTR_PKT: u8 = 8;
 
 /// One register (also the payload of a spilled stack slot).
 #[derive(Clone, Debug, PartialEq, Eq)]

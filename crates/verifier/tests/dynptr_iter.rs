@@ -25,6 +25,15 @@ fn seq(name: &str) -> KfuncArg {
     a(name, KfuncArgKind::Iter { name: "testmod_seq".into(), size: 16 })
 }
 
+fn slice_args() -> Vec<KfuncArg> {
+    vec![
+        a("p", KfuncArgKind::Dynptr),
+        a("offset", KfuncArgKind::Scalar),
+        KfuncArg { name: "buffer__opt".into(), kind: KfuncArgKind::Mem { size: None }, nullable: true },
+        a("buffer__szk", KfuncArgKind::MemSize { constant: true }),
+    ]
+}
+
 fn table() -> Vec<KfuncDecl> {
     let k = |id, name: &str, args, ret| KfuncDecl {
         btf_id: id,
@@ -40,6 +49,21 @@ fn table() -> Vec<KfuncDecl> {
     };
     vec![
         k(1, "bpf_dynptr_size", vec![a("p", KfuncArgKind::Dynptr)], KfuncRet::Scalar),
+        KfuncDecl {
+            prog_types: Some(vec!["xdp".into()]),
+            ..k(
+                12,
+                "bpf_dynptr_from_xdp",
+                vec![
+                    a("x", KfuncArgKind::Ctx),
+                    a("flags", KfuncArgKind::Scalar),
+                    a("ptr__uninit", KfuncArgKind::Dynptr),
+                ],
+                KfuncRet::Scalar,
+            )
+        },
+        KfuncDecl { ret_null: true, ..k(13, "bpf_dynptr_slice", slice_args(), KfuncRet::Mem(0)) },
+        KfuncDecl { ret_null: true, ..k(14, "bpf_dynptr_slice_rdwr", slice_args(), KfuncRet::Mem(0)) },
         KfuncDecl {
             prog_types: Some(vec!["socket_filter".into(), "sched_cls".into()]),
             ..k(
@@ -545,4 +569,51 @@ fn timer_helpers_take_the_value_timer() {
         o.gpl = false;
     });
     rejects(&out, Errno::EINVAL, "cannot call GPL-restricted function from non-GPL compatible program");
+}
+
+#[test]
+fn dynptr_slices() {
+    let slice = |f: &str, size: &str| {
+        format!(
+            "{SKB_DYNPTR_16}r1 = r10\nr1 += -16\nr2 = 0\nr3 = 0\nr4 = {size}\ncall {f}\n\
+             if r0 == 0 goto out\nr0 = *(u32 *)(r0 +0)\nexit\nout:\nr0 = 0\nexit\n"
+        )
+    };
+    let out = run(&slice("bpf_dynptr_slice", "4"));
+    accepts(&out);
+    assert_eq!(post(&out, 9), "R0=rdonly_mem_or_null(id=2,sz=4) fp-16=dynptr_skb(id=1,dynptr_id=1)");
+    let out = run(&slice("bpf_dynptr_slice_rdwr", "4"));
+    rejects(&out, Errno::EINVAL, "the prog does not allow writes to packet data");
+    let out = run(&slice("bpf_dynptr_slice", "*(u32 *)(r10 -24)"));
+    rejects(&out, Errno::EINVAL, "R4 must be a known constant");
+    // an xdp slice is packet memory: bpf_xdp_adjust_head invalidates it
+    let out = run_with(
+        "
+        r6 = r1
+        r2 = 0
+        r3 = r10
+        r3 += -16
+        call bpf_dynptr_from_xdp
+        r1 = r10
+        r1 += -16
+        r2 = 0
+        r3 = r10
+        r3 += -32
+        r4 = 8
+        call bpf_dynptr_slice_rdwr
+        if r0 == 0 goto out
+        r7 = r0
+        *(u32 *)(r7 +0) = 1
+        r1 = r6
+        r2 = 0
+        call 44
+        r0 = *(u32 *)(r7 +0)
+        exit
+    out:
+        r0 = 0
+        exit
+    ",
+        |o| o.prog_type = ProgType::Xdp,
+    );
+    rejects(&out, Errno::EACCES, "R7 invalid mem access 'scalar'");
 }
