@@ -1,7 +1,7 @@
 //! The main walk (`do_check`): pipeline order, the per-instruction loop, path termination and
 //! branch popping, and the final stats block.
 
-use crate::disasm::insn_text;
+use crate::disasm::insn_text_named;
 use crate::helpers::helper_arg_count;
 use crate::log::{LEVEL1, LEVEL2, Log, STATS};
 use crate::messages::Reject;
@@ -212,7 +212,7 @@ pub(crate) fn run(slots: &[RawInsn], opts: &VerifyOptions) -> VerifyOutcome {
         }
     };
     if log.verbose2() {
-        let text = |i: usize| insn_text(&slots[i], slots.get(i + 1));
+        let text = |i: usize| insn_text_named(&slots[i], slots.get(i + 1), &opts.kfuncs);
         log.put(&kbpf_passes::liveness::format_live_regs(slots, &info.live_regs, &info.scc, &text));
     }
     let nsub = info.subprogs.len();
@@ -358,7 +358,11 @@ impl Env<'_> {
                         self.log.print_insn_state(&self.cur, idx, &self.prog.opts.maps);
                     }
                     let before = self.log.buf.len();
-                    let text = insn_text(&self.prog.slots[idx], self.prog.slots.get(idx + 1));
+                    let text = insn_text_named(
+                        &self.prog.slots[idx],
+                        self.prog.slots.get(idx + 1),
+                        &self.prog.opts.kfuncs,
+                    );
                     self.log.put(&format!("{idx}: {text}\n"));
                     self.log.prev_insn_print_pos = self.log.buf.len() - before;
                     self.log.prev_log_pos = self.log.buf.len();

@@ -393,7 +393,39 @@ impl Env<'_> {
                 Errno::EACCES,
             )));
         }
+        self.check_kfunc_mem(&buf, buf_regno, &buf_name, size.umax as i64).map_err(pair)?;
         self.kfunc_arg_precise(i + 1, size_regno);
-        self.check_kfunc_mem(&buf, buf_regno, &buf_name, size.umax as i64).map_err(pair)
+        // check_kfunc_mem_size_reg checks the pair a second time as a write (raw mode)
+        self.check_kfunc_mem_write(&buf, buf_regno, size.umax as i64)
+            .map_err(|e| pair(rename(e, buf_regno, &buf_name)))?;
+        self.kfunc_arg_precise(i + 1, size_regno);
+        Ok(())
+    }
+
+    /// The `BPF_WRITE` pass of a kfunc memory argument: read-only memory, read-only maps and
+    /// dynptr bytes on the stack refuse it.
+    fn check_kfunc_mem_write(&mut self, buf: &RegState, regno: u8, size: i64) -> Result<(), Reject> {
+        match buf.ty {
+            RegType::Mem if buf.flags & RDONLY != 0 => Err(Reject::Other(
+                format!("R{regno} cannot write into {}", reg_type_str(buf.ty, buf.flags)),
+                Errno::EACCES,
+            )),
+            RegType::MapValue => {
+                let def = self.maps().get(buf.map as usize).cloned().unwrap_or_default();
+                if def.flags & crate::BPF_F_RDONLY_PROG != 0 {
+                    return Err(Reject::Other(
+                        format!(
+                            "write into map forbidden, value_size={} off={} size={size}",
+                            def.value_size,
+                            buf.smin + buf.off as i64
+                        ),
+                        Errno::EACCES,
+                    ));
+                }
+                Ok(())
+            }
+            RegType::Stack => self.check_stack_range_special(regno, buf, size, true),
+            _ => Ok(()),
+        }
     }
 }

@@ -617,3 +617,42 @@ fn dynptr_slices() {
     );
     rejects(&out, Errno::EACCES, "R7 invalid mem access 'scalar'");
 }
+
+#[test]
+fn kfunc_memory_pairs_are_also_checked_as_writes() {
+    // an iterator's read-only element as the slice buffer (kernel: R3 cannot write into
+    // rdonly_mem, then the pair line, which the stack-args series words with argument names)
+    let out = run("
+        r6 = r1
+        r1 = r10
+        r1 += -24
+        r2 = 0
+        r3 = 3
+        call bpf_iter_num_new
+        r1 = r10
+        r1 += -24
+        call bpf_iter_num_next
+        if r0 == 0 goto out
+        r7 = r0
+        r1 = r6
+        r2 = 0
+        r3 = r10
+        r3 += -16
+        call bpf_dynptr_from_skb
+        r1 = r10
+        r1 += -16
+        r2 = 0
+        r3 = r7
+        r4 = 4
+        call bpf_dynptr_slice
+    out:
+        r1 = r10
+        r1 += -24
+        call bpf_iter_num_destroy
+        r0 = 0
+        exit
+    ");
+    rejects(&out, Errno::EACCES, "R3 and R4 memory, len pair leads to invalid memory access");
+    assert!(out.log.contains("\nR3 cannot write into rdonly_mem\n"));
+    assert_eq!(out.log.matches("mark_precise: frame0: regs=r4 stack= before").count(), 0);
+}
