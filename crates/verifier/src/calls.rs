@@ -25,6 +25,8 @@ struct Meta {
     alloc_size: u32,
     /// The initialized dynptr argument: (id, ref_obj_id).
     dynptr: Option<(u32, u32)>,
+    /// The dynptr an `OBJ_RELEASE` argument releases.
+    release: Option<RegState>,
 }
 
 impl Env<'_> {
@@ -52,6 +54,14 @@ impl Env<'_> {
         let mut meta = Meta::default();
         for (i, arg) in proto.args.iter().enumerate() {
             self.check_func_arg(i as u8 + 1, *arg, &mut meta, &proto.args)?;
+        }
+        if let Some(reg) = meta.release.take()
+            && let Err(e) = self.unmark_stack_slots_dynptr(&reg)
+        {
+            return Err(Reject::Other(
+                format!("{e}\nfunc {name}#{id} reference has not been acquired before"),
+                Errno::EINVAL,
+            ));
         }
         if id == DYNPTR_FROM_MEM {
             let r1 = &self.cur.cur().regs[1];
@@ -108,6 +118,7 @@ impl Env<'_> {
             let num = match kind {
                 MapKind::Hash => 1,
                 MapKind::Array => 2,
+                MapKind::RingBuf => crate::helpers::RINGBUF_MAP,
             };
             if !proto.map_types.contains(&num) {
                 return Err(Reject::Other(
@@ -115,6 +126,16 @@ impl Env<'_> {
                     Errno::EINVAL,
                 ));
             }
+        }
+        // check_map_func_compatibility, map side: a ring buffer goes to ring-buffer helpers only
+        if let Some(m) = meta.map
+            && self.maps().get(m as usize).is_some_and(|d| d.kind == MapKind::RingBuf)
+            && !crate::helpers::RINGBUF_HELPERS.contains(&id)
+        {
+            return Err(Reject::Other(
+                format!("cannot pass map_type {} into func {name}#{id}", crate::helpers::RINGBUF_MAP),
+                Errno::EINVAL,
+            ));
         }
         if changes_pkt_data(id) {
             for f in self.cur.frames.iter_mut() {
@@ -244,14 +265,34 @@ impl Env<'_> {
                 }
                 self.mark_chain_precision(regno);
             }
-            Arg::Dynptr { uninit } => {
+            Arg::Dynptr { uninit, ringbuf, release } => {
                 if reg.ty != RegType::Stack {
                     return Err(self.type_mismatch(regno, &["fp", "dynptr_ptr"]));
                 }
+                if release {
+                    // OBJ_RELEASE: only a referenced dynptr can be released
+                    let referenced = match self.stack_slot_obj_get_spi(&reg, "dynptr", 2) {
+                        Ok(crate::dynptr::ObjSpi::At(spi)) => self
+                            .cur
+                            .frames
+                            .get(reg.frameno as usize)
+                            .is_some_and(|f| f.stack[spi].spilled.ref_obj_id != 0),
+                        _ => false,
+                    };
+                    if !referenced {
+                        return Err(Reject::Other(
+                            format!("arg {regno} is an unacquired reference"),
+                            Errno::EINVAL,
+                        ));
+                    }
+                    meta.release = Some(reg.clone());
+                }
+                use crate::state::DynptrType;
+                let ty = if ringbuf { DynptrType::Ringbuf } else { DynptrType::Local };
                 let want = crate::dynptr::DynptrArg {
                     uninit,
                     rdonly: !uninit,
-                    ty: uninit.then_some(crate::state::DynptrType::Local),
+                    ty: (uninit || ringbuf).then_some(ty),
                 };
                 let insn_idx = self.cur.insn_idx;
                 self.process_dynptr_func(&reg, regno, regno as usize - 1, want, insn_idx)?;

@@ -143,6 +143,54 @@ impl Env<'_> {
         Ok(spi)
     }
 
+    /// `unmark_stack_slots_dynptr`: a release helper ends the dynptr; a referenced one takes
+    /// its reference, its slices and its clones with it.
+    pub(crate) fn unmark_stack_slots_dynptr(&mut self, reg: &RegState) -> Result<(), Reject> {
+        let spi = match self.stack_slot_obj_get_spi(reg, "dynptr", DYNPTR_NR_SLOTS) {
+            Ok(ObjSpi::At(spi)) => spi,
+            _ => return Err(einval("dynptr to release is not on the stack".into())),
+        };
+        let frame = reg.frameno as usize;
+        let (ty, ref_obj_id) = match &self.cur.frames[frame].stack[spi].spilled {
+            r @ RegState { obj: StackObj::Dynptr { ty, .. }, .. } => (*ty, r.ref_obj_id),
+            _ => return Err(einval("no dynptr to release".into())),
+        };
+        if !ty.refcounted() {
+            self.invalidate_dynptr(frame, spi);
+            return Ok(());
+        }
+        self.release_reference(ref_obj_id);
+        let clones: Vec<usize> = self.cur.frames[frame]
+            .stack
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| {
+                s.types[0] == SlotType::Dynptr
+                    && s.spilled.ref_obj_id == ref_obj_id
+                    && matches!(s.spilled.obj, StackObj::Dynptr { first_slot: true, .. })
+            })
+            .map(|(i, _)| i)
+            .collect();
+        for i in clones {
+            self.invalidate_dynptr(frame, i);
+        }
+        Ok(())
+    }
+
+    /// `invalidate_dynptr`: both slots of the dynptr whose first slot is `spi` become invalid.
+    fn invalidate_dynptr(&mut self, frame: usize, spi: usize) {
+        if spi == 0 {
+            return;
+        }
+        let f = &mut self.cur.frames[frame];
+        for s in [spi, spi - 1] {
+            f.stack[s].types = [SlotType::Invalid; SLOT];
+            f.stack[s].spilled = RegState::not_init();
+        }
+        self.log.scratch_stack(spi);
+        self.log.scratch_stack(spi - 1);
+    }
+
     /// (type, id, ref_obj_id) of the initialized dynptr `reg` points to.
     pub(crate) fn dynptr_info(&self, reg: &RegState) -> Option<(DynptrType, u32, u32)> {
         let spi = self.is_dynptr_reg_valid_init(reg).ok()?;

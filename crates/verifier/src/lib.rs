@@ -75,6 +75,8 @@ pub enum MapKind {
     Hash,
     /// `BPF_MAP_TYPE_ARRAY`.
     Array,
+    /// `BPF_MAP_TYPE_RINGBUF` (only the ring-buffer helpers take it).
+    RingBuf,
 }
 
 /// A map the program may reference through `ld_imm64` with `BPF_PSEUDO_MAP_FD`.

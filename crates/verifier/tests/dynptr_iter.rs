@@ -656,3 +656,38 @@ fn kfunc_memory_pairs_are_also_checked_as_writes() {
     assert!(out.log.contains("\nR3 cannot write into rdonly_mem\n"));
     assert_eq!(out.log.matches("mark_precise: frame0: regs=r4 stack= before").count(), 1);
 }
+
+#[test]
+fn ringbuf_dynptrs_hold_a_reference() {
+    let rb =
+        MapDef { fd: 3, name: "rb".into(), kind: MapKind::RingBuf, max_entries: 4096, ..Default::default() };
+    let reserve = "r1 = map_fd(3) ll\nr2 = 8\nr3 = 0\nr4 = r10\nr4 += -16\ncall 198\n";
+    let with_rb = |src: &str| run_with(src, |o| o.maps = vec![rb.clone()]);
+    let out = with_rb(&format!("{reserve}r1 = r10\nr1 += -16\nr2 = 0\ncall 199\nr0 = 0\nexit\n"));
+    accepts(&out);
+    assert_eq!(post(&out, 6), "R0=scalar() fp-16=dynptr_ringbuf(id=1,ref_id=2,dynptr_id=1) refs=2");
+    assert_eq!(post(&out, 10), "");
+    let leak = with_rb(&format!("{reserve}r0 = 0\nexit\n"));
+    rejects(&leak, Errno::EINVAL, "BPF_EXIT instruction in main prog would lead to reference leak");
+    assert!(leak.log.contains("Unreleased reference id=2 alloc_insn=6\n"));
+    let overwrite = with_rb(&format!("{reserve}*(u64 *)(r10 -8) = 0\nr0 = 0\nexit\n"));
+    rejects(&overwrite, Errno::EINVAL, "cannot overwrite referenced dynptr");
+    let unacquired = run(&format!("{SKB_DYNPTR_16}r1 = r10\nr1 += -16\nr2 = 0\ncall 199\nr0 = 0\nexit\n"));
+    rejects(&unacquired, Errno::EINVAL, "arg 1 is an unacquired reference");
+    // a slice of the sample dies with the discarded dynptr
+    let slice = with_rb(&format!(
+        "{reserve}r1 = r10\nr1 += -16\nr2 = 0\nr3 = 8\ncall 203\nr6 = r0\nr1 = r10\nr1 += -16\nr2 = 0\n\
+         call 200\nif r6 == 0 goto o\nr0 = *(u64 *)(r6 +0)\no:\nr0 = 0\nexit\n"
+    ));
+    assert_eq!(
+        post(&slice, 12),
+        "R0=mem_or_null(id=3,ref_obj_id=2,sz=8) R6=mem_or_null(id=3,ref_obj_id=2,sz=8) refs=2"
+    );
+    assert_eq!(post(&slice, 17), "R6=scalar(umin=1)");
+    rejects(&slice, Errno::EACCES, "R6 invalid mem access 'scalar'");
+    assert_eq!(stats(&slice), (18, 0, 1, 1));
+    // a ring buffer's key is zero bytes long: the kernel refuses the lookup there
+    let lookup =
+        with_rb("r1 = map_fd(3) ll\nr2 = r10\nr2 += -8\n*(u64 *)(r10 -8) = 0\ncall 1\nr0 = 0\nexit\n");
+    rejects(&lookup, Errno::EACCES, "invalid zero-sized read");
+}
