@@ -34,6 +34,7 @@ const DYNPTR_TYPE_LOCAL: u32 = 1;
 const DYNPTR_TYPE_RINGBUF: u32 = 2;
 const EINVAL: i64 = 22;
 const E2BIG: i64 = 7;
+const ERANGE: i64 = 34;
 /// `BPF_MAX_LOOPS`.
 const MAX_LOOPS: i64 = 8 * 1024 * 1024;
 
@@ -160,6 +161,44 @@ extern "C" fn dynptr_slice(p: u64, offset: u64, _buffer: u64, len: u64) -> u64 {
     }
 }
 
+extern "C" fn dynptr_clone(p: u64, clone: u64) -> u64 {
+    let d = dynptr_get(p);
+    if d.data == 0 {
+        dynptr_set(clone, &Dynptr { data: 0, size: 0, offset: 0 });
+        return err(EINVAL) as u32 as u64;
+    }
+    dynptr_set(clone, &d);
+    0
+}
+
+extern "C" fn dynptr_adjust(p: u64, start: u64, end: u64) -> u64 {
+    let mut d = dynptr_get(p);
+    let (start, end) = (start as u32, end as u32);
+    if d.data == 0 {
+        return err(EINVAL) as u32 as u64;
+    }
+    let len = d.len() as u32;
+    if start > len || end > len {
+        return err(ERANGE) as u32 as u64;
+    }
+    if start > end {
+        return err(EINVAL) as u32 as u64;
+    }
+    d.offset += start;
+    d.size = (d.size & !DYNPTR_SIZE_MASK) | (end - start);
+    dynptr_set(p, &d);
+    0
+}
+
+extern "C" fn dynptr_is_null(p: u64) -> u64 {
+    (dynptr_get(p).data == 0) as u64
+}
+
+extern "C" fn dynptr_is_rdonly(p: u64) -> u64 {
+    let d = dynptr_get(p);
+    (d.data != 0 && d.size & DYNPTR_RDONLY_BIT != 0) as u64
+}
+
 extern "C" fn dynptr_size(p: u64) -> u64 {
     let d = dynptr_get(p);
     if d.data == 0 {
@@ -248,6 +287,38 @@ pub fn register_kfuncs(r: &mut Registry) -> Result<(), crate::RegistryError> {
             KfuncFlags::NONE,
             None,
             Some(NativeFn::A1(dynptr_size)),
+        ),
+        (
+            "bpf_dynptr_clone",
+            vec![arg("p", ArgKind::Dynptr), arg("clone__uninit", ArgKind::Dynptr)],
+            RetKind::Scalar,
+            KfuncFlags::NONE,
+            None,
+            Some(NativeFn::A2(dynptr_clone)),
+        ),
+        (
+            "bpf_dynptr_adjust",
+            vec![arg("p", ArgKind::Dynptr), ArgProto::scalar("start"), ArgProto::scalar("end")],
+            RetKind::Scalar,
+            KfuncFlags::NONE,
+            None,
+            Some(NativeFn::A3(dynptr_adjust)),
+        ),
+        (
+            "bpf_dynptr_is_null",
+            vec![arg("p", ArgKind::Dynptr)],
+            RetKind::Scalar,
+            KfuncFlags::NONE,
+            None,
+            Some(NativeFn::A1(dynptr_is_null)),
+        ),
+        (
+            "bpf_dynptr_is_rdonly",
+            vec![arg("p", ArgKind::Dynptr)],
+            RetKind::Scalar,
+            KfuncFlags::NONE,
+            None,
+            Some(NativeFn::A1(dynptr_is_rdonly)),
         ),
         (
             "bpf_dynptr_from_skb",

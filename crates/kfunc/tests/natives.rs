@@ -39,9 +39,21 @@ fn local_dynptr_over_host_memory() {
     assert_eq!(call(&r, FuncKind::Helper, "bpf_dynptr_data", &[p, 1, 2]), d + 1);
     assert_eq!(call(&r, FuncKind::Helper, "bpf_dynptr_data", &[p, 53, 2]), 0);
     assert_eq!(&data[..4], &[0, 9, 9, 3]);
+    // a clone narrowed by adjust; the parent keeps its size
+    let mut clone = [0u8; 16];
+    let c = clone.as_mut_ptr() as u64;
+    assert_eq!(call(&r, FuncKind::Kfunc, "bpf_dynptr_clone", &[p, c]), 0);
+    assert_eq!(call(&r, FuncKind::Kfunc, "bpf_dynptr_adjust", &[c, 2, 10]), 0);
+    assert_eq!(call(&r, FuncKind::Kfunc, "bpf_dynptr_size", &[c]), 8);
+    assert_eq!(call(&r, FuncKind::Helper, "bpf_dynptr_data", &[c, 0, 1]), d + 2);
+    assert_eq!(call(&r, FuncKind::Kfunc, "bpf_dynptr_adjust", &[c, 9, 9]), (-34i64) as u32 as u64);
+    assert_eq!(call(&r, FuncKind::Kfunc, "bpf_dynptr_size", &[p]), 54);
+    assert_eq!(call(&r, FuncKind::Kfunc, "bpf_dynptr_is_null", &[p]), 0);
+    assert_eq!(call(&r, FuncKind::Kfunc, "bpf_dynptr_is_rdonly", &[p]), 0);
     // flags make a NULL dynptr, whose size is -EINVAL as u32
     assert_eq!(call(&r, FuncKind::Helper, "bpf_dynptr_from_mem", &[d, 54, 1, p]), EINVAL);
     assert_eq!(call(&r, FuncKind::Kfunc, "bpf_dynptr_size", &[p]), EINVAL as u32 as u64);
+    assert_eq!(call(&r, FuncKind::Kfunc, "bpf_dynptr_is_null", &[p]), 1);
 }
 
 #[test]

@@ -293,6 +293,7 @@ impl Env<'_> {
                     uninit,
                     rdonly: !uninit,
                     ty: (uninit || ringbuf).then_some(ty),
+                    clone_ref_obj_id: 0,
                 };
                 let insn_idx = self.cur.insn_idx;
                 self.process_dynptr_func(&reg, regno, regno as usize - 1, want, insn_idx)?;

@@ -37,6 +37,8 @@ pub(crate) struct DynptrArg {
     pub rdonly: bool,
     /// Type the constructor creates, or the type required (`None`: any).
     pub ty: Option<DynptrType>,
+    /// `bpf_dynptr_clone`: the clone shares the parent's reference instead of acquiring one.
+    pub clone_ref_obj_id: u32,
 }
 
 fn einval(msg: String) -> Reject {
@@ -227,6 +229,7 @@ impl Env<'_> {
         reg: &RegState,
         ty: DynptrType,
         insn_idx: usize,
+        clone_ref_obj_id: u32,
     ) -> Result<(), Reject> {
         let spi = match self.stack_slot_obj_get_spi(reg, "dynptr", DYNPTR_NR_SLOTS) {
             Ok(ObjSpi::At(spi)) => spi,
@@ -237,7 +240,11 @@ impl Env<'_> {
         self.destroy_if_dynptr_stack_slot(frame, spi)?;
         self.destroy_if_dynptr_stack_slot(frame, spi - 1)?;
         let id = self.new_id();
-        let ref_obj_id = if ty.refcounted() { self.acquire_reference(insn_idx) } else { 0 };
+        let ref_obj_id = match (ty.refcounted(), clone_ref_obj_id) {
+            (false, _) => 0,
+            (true, 0) => self.acquire_reference(insn_idx),
+            (true, id) => id,
+        };
         let f = &mut self.cur.frames[frame];
         for (s, first_slot) in [(spi, true), (spi - 1, false)] {
             let mut r = RegState::known(0);
@@ -288,7 +295,7 @@ impl Env<'_> {
                 self.dynptr_init_write(reg.frameno as usize, spi)?;
             }
             let ty = want.ty.ok_or_else(|| Reject::Bug("dynptr constructor without a type".into()))?;
-            return self.mark_stack_slots_dynptr(reg, ty, insn_idx);
+            return self.mark_stack_slots_dynptr(reg, ty, insn_idx, want.clone_ref_obj_id);
         }
         let spi = match self.is_dynptr_reg_valid_init(reg) {
             Ok(spi) => spi,

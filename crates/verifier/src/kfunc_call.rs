@@ -201,10 +201,18 @@ impl Env<'_> {
                 KfuncArgKind::Arena => {}
                 KfuncArgKind::Dynptr => {
                     let uninit = a.name.ends_with("__uninit");
-                    let ty = match decl.name.as_str() {
-                        "bpf_dynptr_from_skb" => Some(DynptrType::Skb),
-                        "bpf_dynptr_from_xdp" => Some(DynptrType::Xdp),
-                        _ => None,
+                    // constructors by name, like the kernel's special_kfunc_list; a clone takes
+                    // its parent's type and shares its reference
+                    let (ty, clone_ref_obj_id) = match decl.name.as_str() {
+                        "bpf_dynptr_from_skb" => (Some(DynptrType::Skb), 0),
+                        "bpf_dynptr_from_xdp" => (Some(DynptrType::Xdp), 0),
+                        "bpf_dynptr_clone" if uninit => match meta.dynptr {
+                            Some((t, _, r)) => (Some(t), r),
+                            None => {
+                                return Err(Reject::Bug("no dynptr type for parent of clone".into()));
+                            }
+                        },
+                        _ => (None, 0),
                     };
                     if uninit && ty.is_none() {
                         return Err(Reject::Other(
@@ -212,7 +220,12 @@ impl Env<'_> {
                             Errno::ENOTSUPP,
                         ));
                     }
-                    let want = DynptrArg { uninit, rdonly: false, ty: if uninit { ty } else { None } };
+                    let want = DynptrArg {
+                        uninit,
+                        rdonly: false,
+                        ty: if uninit { ty } else { None },
+                        clone_ref_obj_id,
+                    };
                     self.process_dynptr_func(&reg, regno, i, want, insn_idx)
                         .map_err(|e| rename(e, regno, &name))?;
                     if !uninit {

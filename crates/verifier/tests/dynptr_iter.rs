@@ -691,3 +691,50 @@ fn ringbuf_dynptrs_hold_a_reference() {
         with_rb("r1 = map_fd(3) ll\nr2 = r10\nr2 += -8\n*(u64 *)(r10 -8) = 0\ncall 1\nr0 = 0\nexit\n");
     rejects(&lookup, Errno::EACCES, "invalid zero-sized read");
 }
+
+#[test]
+fn ringbuf_clone_shares_the_reference() {
+    let mut kfuncs = table();
+    kfuncs.push(KfuncDecl {
+        btf_id: 20,
+        name: "bpf_dynptr_clone".into(),
+        args: vec![a("p", KfuncArgKind::Dynptr), a("clone__uninit", KfuncArgKind::Dynptr)],
+        ret: KfuncRet::Scalar,
+        ..Default::default()
+    });
+    let src = "
+        r1 = map_fd(3) ll
+        r2 = 8
+        r3 = 0
+        r4 = r10
+        r4 += -16
+        call 198
+        r1 = r10
+        r1 += -16
+        r2 = r10
+        r2 += -32
+        call bpf_dynptr_clone
+        r1 = r10
+        r1 += -16
+        r2 = 0
+        call 199
+        r1 = r10
+        r1 += -32
+        call bpf_dynptr_size
+        r0 = 0
+        exit
+    ";
+    let m = assemble_module(src, &Names(kfuncs.clone())).expect("assembles");
+    let rb =
+        MapDef { fd: 3, name: "rb".into(), kind: MapKind::RingBuf, max_entries: 4096, ..Default::default() };
+    let opts = VerifyOptions { kfuncs, maps: vec![rb], log_level: 2, ..Default::default() };
+    let out = verify(&m.program.to_slots(), &opts);
+    assert_eq!(
+        post(&out, 11),
+        "R0=scalar() fp-16=dynptr_ringbuf(id=1,ref_id=2,dynptr_id=1) \
+         fp-32=dynptr_ringbuf(id=3,ref_id=2,dynptr_id=1) refs=2"
+    );
+    // submitting the parent ends the clone too
+    rejects(&out, Errno::EINVAL, "Expected an initialized dynptr as arg #0");
+    assert_eq!(stats(&out), (18, 0, 1, 1));
+}
