@@ -427,11 +427,12 @@ impl Env<'_> {
             if cp.branches > 0 {
                 break;
             }
-            if !cp.in_list {
-                // an evicted checkpoint kept alive for its descendants can go now
+            let next = cp.st.parent;
+            // an evicted checkpoint kept alive for its descendants can go now, unless its SCC
+            // still has back-edges to propagate (then it stays until the end)
+            if !self.search.arena[i].in_list && !self.incomplete_read_marks(&self.search.arena[i].st) {
                 self.search.free_list_size = self.search.free_list_size.saturating_sub(1);
             }
-            let next = cp.st.parent;
             self.maybe_exit_scc(i);
             p = next;
         }

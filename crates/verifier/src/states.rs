@@ -347,6 +347,7 @@ impl Env<'_> {
                 }
             }
             // miss
+            let pending_marks = self.incomplete_read_marks(&self.search.arena[ci].st);
             let cp = &mut self.search.arena[ci];
             if add_new_state {
                 cp.miss_cnt += 1;
@@ -354,7 +355,9 @@ impl Env<'_> {
             let n = if force && cp.branches > 0 { 64 } else { 3 };
             if cp.miss_cnt > cp.hit_cnt * n + n {
                 cp.in_list = false;
-                if cp.branches > 0 {
+                // maybe_free_verifier_state: kept on the free list while it has children or
+                // its SCC still has back-edges to propagate
+                if cp.branches > 0 || pending_marks {
                     self.search.free_list_size += 1;
                 }
                 evict.push(ci);
@@ -528,7 +531,8 @@ impl Env<'_> {
         const MAX_BACKEDGE_ITERS: usize = 64;
         for _ in 0..MAX_BACKEDGE_ITERS {
             let mut changed = false;
-            for (st, ci) in backedges.iter_mut() {
+            // the kernel keeps back-edges in a list, newest first
+            for (st, ci) in backedges.iter_mut().rev() {
                 let old = self.search.arena[*ci].st.clone();
                 std::mem::swap(&mut self.cur, st);
                 changed |= self.propagate_precision(&old);
@@ -540,7 +544,7 @@ impl Env<'_> {
         }
     }
 
-    fn incomplete_read_marks(&self, st: &VerifierState) -> bool {
+    pub(crate) fn incomplete_read_marks(&self, st: &VerifierState) -> bool {
         self.callchain(st).and_then(|c| self.search.visits.get(&c)).is_some_and(|v| !v.backedges.is_empty())
     }
 }
