@@ -1,5 +1,6 @@
-//! Generated open-coded iterator loops checked against what Linux 6.18 answered for each
-//! (`tests/data/iter_loops.txt`): verdict, errno, error line and the four state counters.
+//! Generated programs checked against what Linux 6.18 answered for each: open-coded iterator
+//! loops (`tests/data/iter_loops.txt`) and skb-dynptr sequences (`tests/data/dynptr_seqs.txt`):
+//! verdict, errno, error line and the four state counters.
 
 use kbpf_isa::asm::{KfuncResolver, assemble_module};
 use kbpf_verifier::{IterRole, KfuncArg, KfuncArgKind, KfuncDecl, KfuncRet, VerifyOptions, verify};
@@ -12,7 +13,6 @@ fn table() -> Vec<KfuncDecl> {
             nullable: false,
         }]
     };
-    let scalar = |n: &str| KfuncArg { name: n.into(), kind: KfuncArgKind::Scalar, nullable: false };
     vec![
         KfuncDecl {
             btf_id: 1,
@@ -39,7 +39,58 @@ fn table() -> Vec<KfuncDecl> {
             iter: Some(IterRole::Destroy),
             ..Default::default()
         },
+        KfuncDecl {
+            btf_id: 4,
+            name: "bpf_dynptr_from_skb".into(),
+            args: vec![
+                arg("s", KfuncArgKind::Ctx),
+                scalar("flags"),
+                arg("ptr__uninit", KfuncArgKind::Dynptr),
+            ],
+            ret: KfuncRet::Scalar,
+            prog_types: Some(vec!["socket_filter".into()]),
+            ..Default::default()
+        },
+        KfuncDecl {
+            btf_id: 5,
+            name: "bpf_dynptr_size".into(),
+            args: vec![arg("p", KfuncArgKind::Dynptr)],
+            ret: KfuncRet::Scalar,
+            ..Default::default()
+        },
+        KfuncDecl {
+            btf_id: 6,
+            name: "bpf_dynptr_slice".into(),
+            args: vec![
+                arg("p", KfuncArgKind::Dynptr),
+                scalar("offset"),
+                KfuncArg {
+                    name: "buffer__opt".into(),
+                    kind: KfuncArgKind::Mem { size: None },
+                    nullable: true,
+                },
+                arg("buffer__szk", KfuncArgKind::MemSize { constant: true }),
+            ],
+            ret: KfuncRet::Mem(0),
+            ret_null: true,
+            ..Default::default()
+        },
+        KfuncDecl {
+            btf_id: 7,
+            name: "bpf_dynptr_clone".into(),
+            args: vec![arg("p", KfuncArgKind::Dynptr), arg("clone__uninit", KfuncArgKind::Dynptr)],
+            ret: KfuncRet::Scalar,
+            ..Default::default()
+        },
     ]
+}
+
+fn arg(name: &str, kind: KfuncArgKind) -> KfuncArg {
+    KfuncArg { name: name.into(), kind, nullable: false }
+}
+
+fn scalar(name: &str) -> KfuncArg {
+    arg(name, KfuncArgKind::Scalar)
 }
 
 struct Names(Vec<KfuncDecl>);
@@ -52,7 +103,15 @@ impl KfuncResolver for Names {
 
 #[test]
 fn iterator_loops_match_the_kernel() {
-    let data = include_str!("data/iter_loops.txt");
+    check(include_str!("data/iter_loops.txt"), 150);
+}
+
+#[test]
+fn dynptr_sequences_match_the_kernel() {
+    check(include_str!("data/dynptr_seqs.txt"), 140);
+}
+
+fn check(data: &str, min: usize) {
     let kfuncs = table();
     let mut failures = Vec::new();
     let mut n = 0;
@@ -79,6 +138,6 @@ fn iterator_loops_match_the_kernel() {
         }
         n += 1;
     }
-    assert!(n >= 150, "only {n} cases");
+    assert!(n >= min, "only {n} cases");
     assert!(failures.is_empty(), "{} of {n} differ:\n{}", failures.len(), failures.join("\n"));
 }
