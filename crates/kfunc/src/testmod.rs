@@ -233,34 +233,6 @@ pub fn register(r: &mut Registry) -> Result<(), crate::RegistryError> {
             NativeFn::A10(stack_arg_ignore_ptr),
         ),
         (
-            "bpf_iter_testmod_seq_new",
-            vec![seq("it"), ArgProto::scalar("value"), ArgProto::scalar("cnt")],
-            RetKind::Scalar,
-            KfuncFlags::ITER_NEW,
-            NativeFn::A3(iter_seq_new),
-        ),
-        (
-            "bpf_iter_testmod_seq_next",
-            vec![seq("it")],
-            RetKind::Mem(8),
-            KfuncFlags::ITER_NEXT | KfuncFlags::RET_NULL,
-            NativeFn::A1(iter_seq_next),
-        ),
-        (
-            "bpf_iter_testmod_seq_value",
-            vec![ArgProto::scalar("val"), seq("it__iter")],
-            RetKind::Scalar,
-            KfuncFlags::NONE,
-            NativeFn::A2(iter_seq_value),
-        ),
-        (
-            "bpf_iter_testmod_seq_destroy",
-            vec![seq("it")],
-            RetKind::Void,
-            KfuncFlags::ITER_DESTROY,
-            NativeFn::A1(iter_seq_destroy),
-        ),
-        (
             "kbpf_test_weighted6",
             scalars(&A9[..6]),
             RetKind::Scalar,
@@ -308,6 +280,35 @@ pub fn register(r: &mut Registry) -> Result<(), crate::RegistryError> {
             RetKind::Void,
             KfuncFlags::RELEASE,
             NativeFn::A1(test_release),
+        ),
+        // appended so that the ids of the entries above stay as they were
+        (
+            "bpf_iter_testmod_seq_new",
+            vec![seq("it"), ArgProto::scalar("value"), ArgProto::scalar("cnt")],
+            RetKind::Scalar,
+            KfuncFlags::ITER_NEW,
+            NativeFn::A3(iter_seq_new),
+        ),
+        (
+            "bpf_iter_testmod_seq_next",
+            vec![seq("it")],
+            RetKind::Mem(8),
+            KfuncFlags::ITER_NEXT | KfuncFlags::RET_NULL,
+            NativeFn::A1(iter_seq_next),
+        ),
+        (
+            "bpf_iter_testmod_seq_value",
+            vec![ArgProto::scalar("val"), seq("it__iter")],
+            RetKind::Scalar,
+            KfuncFlags::NONE,
+            NativeFn::A2(iter_seq_value),
+        ),
+        (
+            "bpf_iter_testmod_seq_destroy",
+            vec![seq("it")],
+            RetKind::Void,
+            KfuncFlags::ITER_DESTROY,
+            NativeFn::A1(iter_seq_destroy),
         ),
     ];
     for (i, (name, args, ret, flags, native)) in entries.into_iter().enumerate() {
