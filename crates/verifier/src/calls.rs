@@ -291,7 +291,6 @@ impl Env<'_> {
                 let ty = if ringbuf { DynptrType::Ringbuf } else { DynptrType::Local };
                 let want = crate::dynptr::DynptrArg {
                     uninit,
-                    rdonly: !uninit,
                     ty: (uninit || ringbuf).then_some(ty),
                     clone_ref_obj_id: 0,
                 };

@@ -27,14 +27,12 @@ pub(crate) enum ObjSpi {
     Range,
 }
 
-/// What a dynptr parameter expects (`ARG_PTR_TO_DYNPTR` with its `MEM_UNINIT`, `MEM_RDONLY`
-/// and `DYNPTR_TYPE_*` flags).
+/// What a dynptr parameter expects (`ARG_PTR_TO_DYNPTR` with its `MEM_UNINIT` and
+/// `DYNPTR_TYPE_*` flags; `MEM_RDONLY` only matters for `CONST_PTR_TO_DYNPTR`, not modelled).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub(crate) struct DynptrArg {
     /// Constructor: the slots must not hold a dynptr yet.
     pub uninit: bool,
-    /// The function only reads the dynptr.
-    pub rdonly: bool,
     /// Type the constructor creates, or the type required (`None`: any).
     pub ty: Option<DynptrType>,
     /// `bpf_dynptr_clone`: the clone shares the parent's reference instead of acquiring one.

@@ -220,12 +220,7 @@ impl Env<'_> {
                             Errno::ENOTSUPP,
                         ));
                     }
-                    let want = DynptrArg {
-                        uninit,
-                        rdonly: false,
-                        ty: if uninit { ty } else { None },
-                        clone_ref_obj_id,
-                    };
+                    let want = DynptrArg { uninit, ty: if uninit { ty } else { None }, clone_ref_obj_id };
                     self.process_dynptr_func(&reg, regno, i, want, insn_idx)
                         .map_err(|e| rename(e, regno, &name))?;
                     if !uninit {
@@ -440,5 +435,19 @@ impl Env<'_> {
             RegType::Stack => self.check_stack_range_special(regno, buf, size, true),
             _ => Ok(()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::prog_type_name;
+    use crate::ProgType;
+
+    #[test]
+    fn program_type_names_are_the_kernels() {
+        assert_eq!(prog_type_name(ProgType::SocketFilter), "socket_filter");
+        assert_eq!(prog_type_name(ProgType::Xdp), "xdp");
+        assert_eq!(prog_type_name(ProgType::Syscall), "syscall");
+        assert_eq!(prog_type_name(ProgType::Mem { ctx_size: 64 }), "mem");
     }
 }
