@@ -14,6 +14,8 @@ use kbpf_passes::Errno;
 
 /// `BPF_FUNC_dynptr_from_mem`: only map values may back a local dynptr.
 const DYNPTR_FROM_MEM: i32 = 197;
+/// `BPF_FUNC_dynptr_write`.
+const DYNPTR_WRITE: i32 = 202;
 
 #[derive(Default)]
 struct Meta {
@@ -25,6 +27,8 @@ struct Meta {
     alloc_size: u32,
     /// The initialized dynptr argument: (id, ref_obj_id).
     dynptr: Option<(u32, u32)>,
+    /// Its type.
+    dynptr_ty: Option<crate::state::DynptrType>,
     /// The dynptr an `OBJ_RELEASE` argument releases.
     release: Option<RegState>,
 }
@@ -137,7 +141,10 @@ impl Env<'_> {
                 Errno::EINVAL,
             ));
         }
-        if changes_pkt_data(id) {
+        // bpf_dynptr_write into an skb dynptr changes packet data: packet pointers and skb
+        // slices die
+        let skb_write = id == DYNPTR_WRITE && meta.dynptr_ty == Some(crate::state::DynptrType::Skb);
+        if changes_pkt_data(id) || skb_write {
             for f in self.cur.frames.iter_mut() {
                 // stack-arg slots are visited like registers (bpf_for_each_reg_in_vstate)
                 for r in f.regs.iter_mut().chain(f.stack_args.iter_mut()) {
@@ -298,6 +305,7 @@ impl Env<'_> {
                 self.process_dynptr_func(&reg, regno, regno as usize - 1, want, insn_idx)?;
                 if !uninit {
                     meta.dynptr = self.dynptr_ids(&reg);
+                    meta.dynptr_ty = self.dynptr_info(&reg).map(|(t, _, _)| t);
                 }
             }
             Arg::Timer => {

@@ -738,3 +738,14 @@ fn ringbuf_clone_shares_the_reference() {
     rejects(&out, Errno::EINVAL, "Expected an initialized dynptr as arg #0");
     assert_eq!(stats(&out), (18, 0, 1, 1));
 }
+
+#[test]
+fn dynptr_write_into_an_skb_dynptr_kills_its_slices() {
+    let out = run(&format!(
+        "{SKB_DYNPTR_16}r1 = r10\nr1 += -16\nr2 = 0\nr3 = 0\nr4 = 4\ncall bpf_dynptr_slice\n\
+         if r0 == 0 goto out\nr8 = r0\n*(u64 *)(r10 -24) = 0\nr1 = r10\nr1 += -16\nr2 = 0\nr3 = r10\n\
+         r3 += -24\nr4 = 4\nr5 = 0\ncall 202\nr0 = *(u32 *)(r8 +0)\nexit\nout:\nr0 = 0\nexit\n"
+    ));
+    rejects(&out, Errno::EACCES, "R8 invalid mem access 'scalar'");
+    assert_eq!(stats(&out), (22, 0, 2, 2));
+}
