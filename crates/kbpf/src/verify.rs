@@ -83,6 +83,8 @@ pub fn verify_module(module: &Module, mut opts: VerifyOptions) -> VerifyOutcome 
         opts.kfuncs = kfunc_table(&kbpf_kfunc::profiles::testmod());
     }
     for (i, m) in module.maps.iter().enumerate() {
+        // libbpf loads `.rodata` read-only for programs and freezes it after writing its data
+        let rodata = m.name == ".rodata" || m.name.starts_with(".rodata.");
         let kind = match m.map_type {
             BPF_MAP_TYPE_ARRAY => MapKind::Array,
             BPF_MAP_TYPE_HASH => MapKind::Hash,
@@ -97,7 +99,10 @@ pub fn verify_module(module: &Module, mut opts: VerifyOptions) -> VerifyOutcome 
             key_size: m.key_size,
             value_size: m.value_size,
             max_entries: m.max_entries,
-            ..Default::default()
+            flags: m.flags | if rodata { kbpf_verifier::BPF_F_RDONLY_PROG } else { 0 },
+            frozen: rodata,
+            initial: m.data.clone(),
+            timer_off: None,
         });
     }
     if let Some(l) = &module.license {
@@ -106,4 +111,43 @@ pub fn verify_module(module: &Module, mut opts: VerifyOptions) -> VerifyOutcome 
                 .contains(&l.as_str());
     }
     kbpf_verifier::verify(&module.program.to_slots(), &opts)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::source::Module;
+
+    /// `bpf_kfunc_call_stack_arg_const_str(1..9, "hello")` with the string in a global-data map.
+    fn const_str_module(map_name: &str) -> Module {
+        let registry = kbpf_kfunc::profiles::testmod();
+        let src = "r6 = map_value(0, 0) ll\nr1 = 1\nr2 = 2\nr3 = 3\nr4 = 4\nr5 = 5\n\
+                   *(u64 *)(r11 -8) = 6\n*(u64 *)(r11 -16) = 7\n*(u64 *)(r11 -24) = 8\n\
+                   *(u64 *)(r11 -32) = 9\n*(u64 *)(r11 -40) = r6\ncall bpf_kfunc_call_stack_arg_const_str\nexit\n";
+        let kfuncs = |n: &str| registry.kfunc_by_name(n).map(|d| d.id);
+        let m = kbpf_isa::asm::assemble_module(src, &kfuncs).expect("assembles");
+        Module {
+            program: m.program,
+            funcs: m.funcs,
+            maps: vec![kbpf_elf::MapDef {
+                name: map_name.into(),
+                map_type: BPF_MAP_TYPE_ARRAY,
+                key_size: 4,
+                value_size: 8,
+                max_entries: 1,
+                flags: 0,
+                data: Some(b"hello\0\0\0".to_vec()),
+            }],
+            section: None,
+            license: Some("GPL".into()),
+        }
+    }
+
+    #[test]
+    fn rodata_is_read_only_and_frozen_like_libbpf_loads_it() {
+        let out = verify_module(&const_str_module(".rodata"), VerifyOptions::default());
+        assert!(out.accepted, "{:?}", out.error);
+        let out = verify_module(&const_str_module(".data"), VerifyOptions::default());
+        assert_eq!(out.error.unwrap().message(), "*(R11-40) does not point to a readonly map'");
+    }
 }
