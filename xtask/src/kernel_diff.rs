@@ -41,6 +41,7 @@ pub fn options(case: &Case, log_level: u32) -> VerifyOptions {
                 key_size: m.key_size,
                 value_size: m.value_size,
                 max_entries: m.max_entries,
+                ..Default::default()
             })
             .collect(),
         gpl: case.license.contains("GPL"),

@@ -138,6 +138,8 @@ pub struct MapSpec {
     pub data: Vec<u8>,
     /// Initial slots of a prog array: `(index, program name)`.
     pub progs: Vec<(u32, String)>,
+    /// Offset of a `struct bpf_timer` field in the value (what the value's BTF would record).
+    pub timer_off: Option<u32>,
 }
 
 impl MapSpec {
@@ -160,6 +162,9 @@ impl MapSpec {
         }
         if self.frozen {
             s += ", frozen";
+        }
+        if let Some(off) = self.timer_off {
+            s += &format!(", timer={off}");
         }
         s.push('\n');
         let vs = self.value_size.max(1) as usize;

@@ -1,9 +1,9 @@
 //! Verification of a [`Module`]: the facts beside the instructions (maps, license) become
 //! verifier options.
 
-use kbpf_kfunc::{ArgKind, FuncKind, Registry, RetKind};
+use kbpf_kfunc::{ArgKind, FuncKind, KfuncFlags, Registry, RetKind};
 use kbpf_verifier::{
-    KfuncArg, KfuncArgKind, KfuncDecl, KfuncRet, MapDef, MapKind, VerifyOptions, VerifyOutcome,
+    IterRole, KfuncArg, KfuncArgKind, KfuncDecl, KfuncRet, MapDef, MapKind, VerifyOptions, VerifyOutcome,
 };
 
 use crate::source::Module;
@@ -32,6 +32,12 @@ pub fn kfunc_table(registry: &Registry) -> Vec<KfuncDecl> {
                         ArgKind::Arena => KfuncArgKind::Arena,
                         ArgKind::ProgAux => KfuncArgKind::ProgAux,
                         ArgKind::Ignored => KfuncArgKind::Ignored,
+                        ArgKind::Dynptr => KfuncArgKind::Dynptr,
+                        ArgKind::Iter(n) => {
+                            KfuncArgKind::Iter { name: n.clone(), size: kbpf_kfunc::iter_state_size(n) }
+                        }
+                        ArgKind::ConstStr => KfuncArgKind::ConstStr,
+                        ArgKind::Timer => KfuncArgKind::Timer,
                         other => KfuncArgKind::Unmodelled(format!("{other:?}")),
                     },
                     nullable: a.nullable,
@@ -44,7 +50,16 @@ pub fn kfunc_table(registry: &Registry) -> Vec<KfuncDecl> {
                 Some(RetKind::BtfId(t)) => KfuncRet::Object(t.clone()),
                 Some(RetKind::MapValue) => KfuncRet::Object("map value".into()),
             },
-            ret_null: d.proto.flags.contains(kbpf_kfunc::KfuncFlags::RET_NULL),
+            ret_null: d.proto.flags.contains(KfuncFlags::RET_NULL),
+            iter: [
+                (KfuncFlags::ITER_NEW, IterRole::New),
+                (KfuncFlags::ITER_NEXT, IterRole::Next),
+                (KfuncFlags::ITER_DESTROY, IterRole::Destroy),
+            ]
+            .into_iter()
+            .find(|(f, _)| d.proto.flags.contains(*f))
+            .map(|(_, r)| r),
+            prog_types: d.proto.prog_types.clone(),
         })
         .collect();
     v.sort_by_key(|k| k.btf_id);
@@ -63,6 +78,8 @@ pub fn verify_module(module: &Module, mut opts: VerifyOptions) -> VerifyOutcome 
         opts.kfuncs = kfunc_table(&kbpf_kfunc::profiles::testmod());
     }
     for (i, m) in module.maps.iter().enumerate() {
+        // libbpf loads `.rodata` read-only for programs and freezes it after writing its data
+        let rodata = m.name == ".rodata" || m.name.starts_with(".rodata.");
         // Map types the verifier does not model are verified with hash-map rules.
         let kind = MapKind::from_map_type(m.map_type.number()).unwrap_or(MapKind::Hash);
         opts.maps.push(MapDef {
@@ -72,6 +89,15 @@ pub fn verify_module(module: &Module, mut opts: VerifyOptions) -> VerifyOutcome 
             key_size: m.key_size,
             value_size: m.value_size,
             max_entries: m.max_entries,
+            flags: m.flags.0 | if rodata { kbpf_verifier::BPF_F_RDONLY_PROG } else { 0 },
+            frozen: rodata || m.frozen,
+            // element 0 as the program sees it (the data is stored without trailing zeros)
+            initial: (rodata || m.frozen || !m.data.is_empty()).then(|| {
+                let mut v = m.data.clone();
+                v.resize(m.value_size as usize, 0);
+                v
+            }),
+            timer_off: m.timer_off,
         });
     }
     if let Some(l) = &module.license {
@@ -80,4 +106,46 @@ pub fn verify_module(module: &Module, mut opts: VerifyOptions) -> VerifyOutcome 
                 .contains(&l.as_str());
     }
     kbpf_verifier::verify(&module.slots, &opts)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::source::Module;
+
+    /// `bpf_kfunc_call_stack_arg_const_str(1..9, "hello")` with the string in a global-data map.
+    fn const_str_module(map_name: &str) -> Module {
+        let registry = kbpf_kfunc::profiles::testmod();
+        let src = "r6 = map_value(0, 0) ll\nr1 = 1\nr2 = 2\nr3 = 3\nr4 = 4\nr5 = 5\n\
+                   *(u64 *)(r11 -8) = 6\n*(u64 *)(r11 -16) = 7\n*(u64 *)(r11 -24) = 8\n\
+                   *(u64 *)(r11 -32) = 9\n*(u64 *)(r11 -40) = r6\ncall bpf_kfunc_call_stack_arg_const_str\nexit\n";
+        let kfuncs = |n: &str| registry.kfunc_by_name(n).map(|d| d.id);
+        let m = kbpf_isa::asm::assemble_module(src, &kfuncs).expect("assembles");
+        Module {
+            slots: m.program.to_slots(),
+            lines: None,
+            funcs: m.funcs,
+            maps: vec![kbpf_isa::MapSpec {
+                name: map_name.into(),
+                map_type: kbpf_isa::MapType::Array,
+                key_size: 4,
+                value_size: 8,
+                max_entries: 1,
+                data: b"hello".to_vec(),
+                ..Default::default()
+            }],
+            name: String::new(),
+            progs: Vec::new(),
+            section: None,
+            license: Some("GPL".into()),
+        }
+    }
+
+    #[test]
+    fn rodata_is_read_only_and_frozen_like_libbpf_loads_it() {
+        let out = verify_module(&const_str_module(".rodata"), VerifyOptions::default());
+        assert!(out.accepted, "{:?}", out.error);
+        let out = verify_module(&const_str_module(".data"), VerifyOptions::default());
+        assert_eq!(out.error.unwrap().message(), "*(R11-40) does not point to a readonly map'");
+    }
 }

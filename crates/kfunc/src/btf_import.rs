@@ -48,8 +48,8 @@ fn pointee_kind(btf: &Btf, pointee: u32) -> (ArgKind, Option<u32>) {
     }
 }
 
-/// Imports the prototype of `FUNC` `name`; returns its BTF id and prototype (flags empty: the
-/// kernel keeps flags in its kfunc id sets, not in BTF).
+/// Imports the prototype of `FUNC` `name`; returns its BTF id and prototype (flags: only the
+/// iterator ones, which follow from the name; the kernel keeps the others in its kfunc id sets).
 pub fn import(btf: &Btf, name: &str) -> Result<(u32, Proto), ImportError> {
     let (id, _) = btf.func_by_name(name).ok_or_else(|| ImportError::NotFound(name.to_string()))?;
     let params = btf.func_params(id).ok_or_else(|| ImportError::NoProto(name.to_string()))?;
@@ -103,5 +103,22 @@ pub fn import(btf: &Btf, name: &str) -> Result<(u32, Proto), ImportError> {
         },
         _ => RetKind::Scalar,
     };
-    Ok((id, Proto { args, ret: Some(ret), flags: KfuncFlags::NONE, prog_types: None }))
+    let flags = iter_flags(name, &args);
+    Ok((id, Proto { args, ret: Some(ret), flags, prog_types: None }))
+}
+
+/// `KF_ITER_*` from the name: the kernel requires iterator kfuncs to be named
+/// `bpf_iter_<type>_{new,next,destroy}` with the iterator first (`btf_check_iter_kfuncs`), and
+/// `_next` is always `KF_RET_NULL`. Other flags live only in the kernel's id sets.
+fn iter_flags(name: &str, args: &[ArgProto]) -> KfuncFlags {
+    let Some(ArgKind::Iter(ty)) = args.first().map(|a| &a.kind) else { return KfuncFlags::NONE };
+    let Some(method) = name.strip_prefix("bpf_iter_").and_then(|r| r.strip_prefix(ty.as_str())) else {
+        return KfuncFlags::NONE;
+    };
+    match method {
+        "_new" => KfuncFlags::ITER_NEW,
+        "_next" => KfuncFlags::ITER_NEXT | KfuncFlags::RET_NULL,
+        "_destroy" => KfuncFlags::ITER_DESTROY,
+        _ => KfuncFlags::NONE,
+    }
 }

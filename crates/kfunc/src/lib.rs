@@ -16,10 +16,12 @@ pub mod profiles;
 mod proto;
 mod registry;
 pub mod testmod;
+pub mod vmlinux;
 
 pub use native::NativeFn;
 pub use proto::{ArgKind, ArgProto, KfuncFlags, Proto, RetKind};
 pub use registry::{FuncDesc, FuncKind, Registry, RegistryError};
+pub use vmlinux::iter_state_size;
 
 /// Most arguments of a kfunc or BPF function (`MAX_BPF_FUNC_ARGS`).
 pub const MAX_ARGS: usize = 12;

@@ -66,8 +66,10 @@ extern "C" fn get_smp_processor_id() -> u64 {
 }
 
 /// Kernel-numbered helpers that need no kernel objects: 1..3 the map helpers (on the maps of
-/// [`crate::maps`]), 5 `bpf_ktime_get_ns`, 7 `bpf_get_prandom_u32`, 8 `bpf_get_smp_processor_id`.
-/// `bpf_tail_call` (12) has no native: engines implement it.
+/// [`crate::maps`]), 5 `bpf_ktime_get_ns`, 7 `bpf_get_prandom_u32`, 8 `bpf_get_smp_processor_id`,
+/// and the dynptr helpers 197 `bpf_dynptr_from_mem`, 201 `bpf_dynptr_read`, 202
+/// `bpf_dynptr_write`, 203 `bpf_dynptr_data`. `bpf_tail_call` (12) has no native: engines
+/// implement it.
 pub fn kernel() -> Registry {
     let mut r = Registry::new();
     crate::maps::register(&mut r).expect("distinct ids");
@@ -79,12 +81,14 @@ pub fn kernel() -> Registry {
     for (id, name, f) in entries {
         r.add_helper(id, name, f).expect("distinct ids");
     }
+    crate::vmlinux::register_helpers(&mut r).expect("dynptr helpers are consistent");
     r
 }
 
-/// The kernel helpers plus the test kfunc set (the CLI's default profile for `run`).
+/// The kernel helpers, the vmlinux dynptr/iterator kfuncs plus the test kfunc set (the CLI's default profile for `run`).
 pub fn testmod() -> Registry {
     let mut r = kernel();
+    crate::vmlinux::register_kfuncs(&mut r).expect("vmlinux kfunc set is consistent");
     crate::testmod::register(&mut r).expect("test kfunc set is consistent");
     r
 }

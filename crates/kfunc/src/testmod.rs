@@ -84,6 +84,43 @@ extern "C" fn nullable7(a: U, b: U, c: U, d: U, e: U, f: U, p: U) -> U {
     sum(&[a, b, c, d, e, f, (p != 0) as u64])
 }
 
+// struct bpf_iter_testmod_seq (kernel view) { s64 value; int cnt; }: 16 bytes on the BPF stack.
+#[allow(unsafe_code)]
+fn write<T: Copy>(addr: u64, off: u64, v: T) {
+    // SAFETY: `addr` is an iterator the verifier proved to be 16 bytes of the program's stack
+    // (uninitialized for `_new`, initialized for the others); `off + size_of::<T>() <= 16`.
+    unsafe { std::ptr::write_unaligned((addr + off) as *mut T, v) }
+}
+
+extern "C" fn iter_seq_new(it: U, value: U, cnt: U) -> U {
+    let cnt = cnt as i32;
+    if cnt < 0 {
+        write(it, 8, 0i32);
+        return (-22i32) as u32 as u64;
+    }
+    write(it, 0, value as i64);
+    write(it, 8, cnt);
+    0
+}
+extern "C" fn iter_seq_next(it: U) -> U {
+    let cnt = read::<i32>(it, 8);
+    if cnt <= 0 {
+        return 0;
+    }
+    write(it, 8, cnt - 1);
+    it
+}
+extern "C" fn iter_seq_value(val: U, it: U) -> U {
+    if read::<i32>(it, 8) < 0 {
+        return 0;
+    }
+    (val as i32 as i64).wrapping_add(read::<i64>(it, 0)) as u64
+}
+extern "C" fn iter_seq_destroy(it: U) -> U {
+    write(it, 8, 0i32);
+    0
+}
+
 /// The object `bpf_kfunc_call_test_acquire` hands out; its first word is the reference count.
 static REF_OBJ: AtomicI64 = AtomicI64::new(0);
 
@@ -113,6 +150,10 @@ fn arg(name: &str, kind: ArgKind) -> ArgProto {
         kind,
         nullable: name.ends_with("__nullable") || name.ends_with("__opt"),
     }
+}
+
+fn seq(name: &str) -> ArgProto {
+    arg(name, ArgKind::Iter("testmod_seq".into()))
 }
 
 fn pass1(name: &str) -> ArgProto {
@@ -239,6 +280,35 @@ pub fn register(r: &mut Registry) -> Result<(), crate::RegistryError> {
             RetKind::Void,
             KfuncFlags::RELEASE,
             NativeFn::A1(test_release),
+        ),
+        // appended so that the ids of the entries above stay as they were
+        (
+            "bpf_iter_testmod_seq_new",
+            vec![seq("it"), ArgProto::scalar("value"), ArgProto::scalar("cnt")],
+            RetKind::Scalar,
+            KfuncFlags::ITER_NEW,
+            NativeFn::A3(iter_seq_new),
+        ),
+        (
+            "bpf_iter_testmod_seq_next",
+            vec![seq("it")],
+            RetKind::Mem(8),
+            KfuncFlags::ITER_NEXT | KfuncFlags::RET_NULL,
+            NativeFn::A1(iter_seq_next),
+        ),
+        (
+            "bpf_iter_testmod_seq_value",
+            vec![ArgProto::scalar("val"), seq("it__iter")],
+            RetKind::Scalar,
+            KfuncFlags::NONE,
+            NativeFn::A2(iter_seq_value),
+        ),
+        (
+            "bpf_iter_testmod_seq_destroy",
+            vec![seq("it")],
+            RetKind::Void,
+            KfuncFlags::ITER_DESTROY,
+            NativeFn::A1(iter_seq_destroy),
         ),
     ];
     for (i, (name, args, ret, flags, native)) in entries.into_iter().enumerate() {

@@ -81,6 +81,12 @@ fn btf_import_from_vmlinux_when_present() {
     let (_, p) = kbpf_kfunc::btf_import::import(&btf, "bpf_iter_num_new").unwrap();
     let kinds: Vec<&ArgKind> = p.args.iter().map(|a| &a.kind).collect();
     assert_eq!(kinds, [&ArgKind::Iter("num".into()), &ArgKind::Scalar, &ArgKind::Scalar]);
+    assert_eq!(p.flags, KfuncFlags::ITER_NEW);
+    let (_, p) = kbpf_kfunc::btf_import::import(&btf, "bpf_iter_num_next").unwrap();
+    assert_eq!(p.flags, KfuncFlags::ITER_NEXT | KfuncFlags::RET_NULL);
+    assert_eq!(p.ret, Some(RetKind::Mem(4)));
+    let (_, p) = kbpf_kfunc::btf_import::import(&btf, "bpf_iter_num_destroy").unwrap();
+    assert_eq!(p.flags, KfuncFlags::ITER_DESTROY);
     let (_, p) = kbpf_kfunc::btf_import::import(&btf, "bpf_dynptr_slice").unwrap();
     let kinds: Vec<&ArgKind> = p.args.iter().map(|a| &a.kind).collect();
     assert_eq!(

@@ -2,7 +2,7 @@
 //! state and its checkpoint ancestors backwards, moving the "needs precision" requirement from
 //! registers to their sources, and marks the ancestors' scalars precise.
 
-use crate::disasm::insn_text;
+use crate::disasm::insn_text_named;
 use crate::do_check::Env;
 use crate::state::{HistEntry, RegType, SLOT, VerifierState};
 use kbpf_passes::raw;
@@ -111,7 +111,7 @@ impl Env<'_> {
             return Step::Ok;
         }
         if self.log.verbose2() {
-            let text = insn_text(&insn, self.prog.slots.get(idx + 1));
+            let text = insn_text_named(&insn, self.prog.slots.get(idx + 1), &self.prog.opts.kfuncs);
             self.log.put(&format!(
                 "mark_precise: frame{}: regs={} stack={} before {idx}: {text}\n",
                 bt.frame,

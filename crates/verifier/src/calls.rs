@@ -12,6 +12,11 @@ use crate::state::{FuncState, MAYBE_NULL, RDONLY, RINGBUF, RegState, RegType, SL
 use kbpf_isa::RawInsn;
 use kbpf_passes::Errno;
 
+/// `BPF_FUNC_dynptr_from_mem`: only map values may back a local dynptr.
+const DYNPTR_FROM_MEM: i32 = 197;
+/// `BPF_FUNC_dynptr_write`.
+const DYNPTR_WRITE: i32 = 202;
+
 #[derive(Default)]
 struct Meta {
     map: Option<u32>,
@@ -20,6 +25,14 @@ struct Meta {
     mem_write: bool,
     /// Largest value of the size argument (`msize_max_value`).
     msize_max: u64,
+    /// `ARG_CONST_ALLOC_SIZE_OR_ZERO`.
+    alloc_size: u32,
+    /// The initialized dynptr argument: (id, ref_obj_id).
+    dynptr: Option<(u32, u32)>,
+    /// Its type.
+    dynptr_ty: Option<crate::state::DynptrType>,
+    /// The dynptr an `OBJ_RELEASE` argument releases.
+    release: Option<RegState>,
 }
 
 impl Env<'_> {
@@ -57,6 +70,26 @@ impl Env<'_> {
         {
             return Err(Reject::Other("expected prog array map for tail call".into(), Errno::EINVAL));
         }
+        if let Some(reg) = meta.release.take()
+            && let Err(e) = self.unmark_stack_slots_dynptr(&reg)
+        {
+            return Err(Reject::Other(
+                format!("{e}\nfunc {name}#{id} reference has not been acquired before"),
+                Errno::EINVAL,
+            ));
+        }
+        if id == DYNPTR_FROM_MEM {
+            let r1 = &self.cur.cur().regs[1];
+            if r1.ty != RegType::MapValue {
+                return Err(Reject::Other(
+                    format!(
+                        "Unsupported reg type {} for bpf_dynptr_from_mem data",
+                        reg_type_str(r1.ty, r1.flags)
+                    ),
+                    Errno::EACCES,
+                ));
+            }
+        }
         // reset caller-saved registers
         for r in 0..6 {
             self.cur.cur_mut().regs[r] = RegState::not_init();
@@ -65,6 +98,18 @@ impl Env<'_> {
         let r0 = match proto.ret {
             Ret::Integer => RegState::unknown_scalar(),
             Ret::Void => RegState::not_init(),
+            Ret::DynptrMemOrNull => {
+                let Some((dynptr_id, ref_obj_id)) = meta.dynptr else {
+                    return Err(Reject::Bug("no dynptr in bpf_dynptr_data()".into()));
+                };
+                let mut r = RegState::pointer(RegType::Mem);
+                r.flags = MAYBE_NULL;
+                r.mem_size = meta.alloc_size;
+                r.id = self.new_id();
+                r.ref_obj_id = ref_obj_id;
+                r.dynptr_id = dynptr_id;
+                r
+            }
             Ret::MapValueOrNull => {
                 let Some(m) = meta.map else { return Err(Reject::Bug("unexpected null map_ptr".into())) };
                 let mut r = RegState::pointer(RegType::MapValue);
@@ -97,7 +142,20 @@ impl Env<'_> {
                 ));
             }
         }
-        if changes_pkt_data(id) {
+        // check_map_func_compatibility, map side: a ring buffer goes to ring-buffer helpers only
+        if let Some(m) = meta.map
+            && self.maps().get(m as usize).is_some_and(|d| d.kind == MapKind::RingBuf)
+            && !crate::helpers::RINGBUF_HELPERS.contains(&id)
+        {
+            return Err(Reject::Other(
+                format!("cannot pass map_type {} into func {name}#{id}", crate::helpers::RINGBUF_MAP),
+                Errno::EINVAL,
+            ));
+        }
+        // bpf_dynptr_write into an skb dynptr changes packet data: packet pointers and skb
+        // slices die
+        let skb_write = id == DYNPTR_WRITE && meta.dynptr_ty == Some(crate::state::DynptrType::Skb);
+        if changes_pkt_data(id) || skb_write {
             self.clear_all_pkt_pointers();
         }
         let _ = idx;
@@ -139,7 +197,10 @@ impl Env<'_> {
         for f in self.cur.frames.iter_mut() {
             // stack-arg slots are visited like registers (bpf_for_each_reg_in_vstate)
             for r in f.regs.iter_mut().chain(f.stack_args.iter_mut()) {
-                if matches!(r.ty, RegType::Packet | RegType::PacketMeta | RegType::PacketEnd) {
+                // packet pointers, and slices of skb/xdp dynptrs
+                if matches!(r.ty, RegType::Packet | RegType::PacketMeta | RegType::PacketEnd)
+                    || (r.ty == RegType::Mem && r.flags & crate::state::DYNPTR_PKT != 0)
+                {
                     *r = RegState::unknown_scalar();
                 }
             }
@@ -175,6 +236,15 @@ impl Env<'_> {
                 if reg.ty != RegType::ConstMapPtr {
                     return Err(self.type_mismatch(regno, &["map_ptr"]));
                 }
+                // bpf_timer_init: the map must be the timer's (map_uid is 0 outside map-in-map)
+                if let Some(m) = meta.map
+                    && m != reg.map
+                {
+                    return Err(Reject::Other(
+                        "timer pointer in R1 map_uid=0 doesn't match map pointer in R2 map_uid=0".into(),
+                        Errno::EINVAL,
+                    ));
+                }
                 meta.map = Some(reg.map);
             }
             Arg::Ctx => {
@@ -209,7 +279,8 @@ impl Env<'_> {
                     reg.ty,
                     RegType::Stack | RegType::Packet | RegType::PacketMeta | RegType::MapValue | RegType::Mem
                 ) && reg.flags & MAYBE_NULL == 0
-                    && (reg.ty != RegType::Mem || reg.flags & !(RDONLY | RINGBUF) == 0);
+                    && (reg.ty != RegType::Mem
+                        || reg.flags & !(RDONLY | RINGBUF | crate::state::DYNPTR_PKT) == 0);
                 if !ok {
                     return Err(self.type_mismatch(regno, &MEM_TYPES));
                 }
@@ -240,11 +311,64 @@ impl Env<'_> {
                 if reg.umax >= crate::state::MAX_VAR_OFF as u64 {
                     return Err(Reject::SizeUnbounded(regno));
                 }
-                self.mark_chain_precision(regno);
-                if is_null_reg(&mem_reg) && zero_ok && reg.umax == 0 {
-                    return Ok(());
+                // check_mem_size_reg: the access first, then the size's precision
+                if !(is_null_reg(&mem_reg) && zero_ok && reg.umax == 0) {
+                    self.check_helper_mem_access(mem, reg.umax as i64, meta.mem_write, zero_ok)?;
                 }
-                self.check_helper_mem_access(mem, reg.umax as i64, meta.mem_write, zero_ok)?;
+                self.mark_chain_precision(regno);
+            }
+            Arg::Dynptr { uninit, ringbuf, release } => {
+                if reg.ty != RegType::Stack {
+                    return Err(self.type_mismatch(regno, &["fp", "dynptr_ptr"]));
+                }
+                if release {
+                    // OBJ_RELEASE: only a referenced dynptr can be released
+                    let referenced = match self.stack_slot_obj_get_spi(&reg, "dynptr", 2) {
+                        Ok(crate::dynptr::ObjSpi::At(spi)) => self
+                            .cur
+                            .frames
+                            .get(reg.frameno as usize)
+                            .is_some_and(|f| f.stack[spi].spilled.ref_obj_id != 0),
+                        _ => false,
+                    };
+                    if !referenced {
+                        return Err(Reject::Other(
+                            format!("arg {regno} is an unacquired reference"),
+                            Errno::EINVAL,
+                        ));
+                    }
+                    meta.release = Some(reg.clone());
+                }
+                use crate::state::DynptrType;
+                let ty = if ringbuf { DynptrType::Ringbuf } else { DynptrType::Local };
+                let want = crate::dynptr::DynptrArg {
+                    uninit,
+                    ty: (uninit || ringbuf).then_some(ty),
+                    clone_ref_obj_id: 0,
+                };
+                let insn_idx = self.cur.insn_idx;
+                self.process_dynptr_func(&reg, regno, regno as usize - 1, want, insn_idx)?;
+                if !uninit {
+                    meta.dynptr = self.dynptr_ids(&reg);
+                    meta.dynptr_ty = self.dynptr_info(&reg).map(|(t, _, _)| t);
+                }
+            }
+            Arg::Timer => {
+                if reg.ty != RegType::MapValue || reg.flags & MAYBE_NULL != 0 {
+                    return Err(self.type_mismatch(regno, &["map_value"]));
+                }
+                self.check_map_field_pointer(&reg, regno)?;
+                meta.map = Some(reg.map);
+            }
+            Arg::ConstAllocSizeOrZero => {
+                if reg.ty != RegType::Scalar {
+                    return Err(self.type_mismatch(regno, &["scalar"]));
+                }
+                if !reg.var_off.is_const() {
+                    return Err(Reject::Other(format!("R{regno} is not a known constant'"), Errno::EACCES));
+                }
+                meta.alloc_size = reg.var_off.value as u32;
+                self.mark_chain_precision(regno);
             }
             Arg::Anything | Arg::DontCare => {}
         }
@@ -300,6 +424,7 @@ impl Env<'_> {
                     return Err(Reject::Other("invalid zero-sized read".into(), Errno::EACCES));
                 }
                 self.check_stack_access_within_bounds(regno, &reg, reg.off as i64, size, write)?;
+                self.check_stack_range_special(regno, &reg, size, write)?;
                 // root may read uninitialized stack; a helper write clobbers the bytes
                 if write {
                     let (min, max) = if reg.var_off.is_const() {

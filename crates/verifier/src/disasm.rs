@@ -16,9 +16,23 @@ const JMP_OPS: [&str; 16] =
     ["jmp", "==", ">", ">=", "&", "!=", "s>", "s>=", "call", "exit", "<", "<=", "s<", "s<=", "", ""];
 const ATOMIC_OPS: [&str; 16] = ["add", "", "", "", "or", "and", "", "", "", "", "xor", "", "", "", "", ""];
 
+/// [`insn_text`] with kfunc calls named from the prototype table, as the kernel names them
+/// from BTF.
+pub fn insn_text_named(insn: &RawInsn, next: Option<&RawInsn>, kfuncs: &[crate::KfuncDecl]) -> String {
+    // the kernel names kfunc calls from BTF: `call bpf_dynptr_size#63883`
+    if insn.code == 0x85
+        && insn.src == 2
+        && let Some(k) = kfuncs.iter().find(|k| k.btf_id == insn.imm)
+    {
+        return format!("(85) call {}#{}", k.name, insn.imm);
+    }
+    insn_text(insn, next)
+}
+
 /// Disassembles `insn` (with `next` for ld_imm64) in the verifier's format, without the index:
 /// the ISA's kernel-syntax printer for every slot that decodes, this module's raw printer for
-/// the slots that do not (the log shows those too, before their error).
+/// the slots that do not (the log shows those too, before their error). kfunc calls print as
+/// `kernel-function` (see [`insn_text_named`]).
 pub fn insn_text(insn: &RawInsn, next: Option<&RawInsn>) -> String {
     match kbpf_isa::decode_insn(*insn, next.copied()) {
         Ok(decoded) => {

@@ -1,7 +1,7 @@
 //! The main walk (`do_check`): pipeline order, the per-instruction loop, path termination and
 //! branch popping, and the final stats block.
 
-use crate::disasm::insn_text;
+use crate::disasm::insn_text_named;
 use crate::helpers::helper_arg_count;
 use crate::log::{LEVEL1, LEVEL2, Log, STATS};
 use crate::messages::Reject;
@@ -231,7 +231,7 @@ pub(crate) fn run(slots: &[RawInsn], opts: &VerifyOptions) -> VerifyOutcome {
         }
     };
     if log.verbose2() {
-        let text = |i: usize| insn_text(&slots[i], slots.get(i + 1));
+        let text = |i: usize| insn_text_named(&slots[i], slots.get(i + 1), &opts.kfuncs);
         log.put(&kbpf_passes::liveness::format_live_regs(slots, &info.live_regs, &info.scc, &text));
     }
     let nsub = info.subprogs.len();
@@ -381,7 +381,9 @@ impl Env<'_> {
             self.search.prev_insn_idx = prev_insn_idx.max(0) as usize;
             self.search.hist_insn = None;
             let mut pruned = false;
-            if marks.prune_point && self.is_state_visited(idx)? {
+            // iterator `next` calls are prune points and forced checkpoints (check_cfg)
+            let prune_point = marks.prune_point || self.is_iter_next_insn(idx);
+            if prune_point && self.is_state_visited(idx)? {
                 if self.log.on() {
                     if do_print_state {
                         self.log.put(&format!("\nfrom {prev_insn_idx} to {idx}: safe\n"));
@@ -410,7 +412,11 @@ impl Env<'_> {
                         self.log.print_insn_state(&self.cur, idx, &self.prog.opts.maps);
                     }
                     let before = self.log.buf.len();
-                    let text = insn_text(&self.prog.slots[idx], self.prog.slots.get(idx + 1));
+                    let text = insn_text_named(
+                        &self.prog.slots[idx],
+                        self.prog.slots.get(idx + 1),
+                        &self.prog.opts.kfuncs,
+                    );
                     self.log.put(&format!("{idx}: {text}\n"));
                     self.log.prev_insn_print_pos = self.log.buf.len() - before;
                     self.log.prev_log_pos = self.log.buf.len();
@@ -475,11 +481,12 @@ impl Env<'_> {
             if cp.branches > 0 {
                 break;
             }
-            if !cp.in_list {
-                // an evicted checkpoint kept alive for its descendants can go now
+            let next = cp.st.parent;
+            // an evicted checkpoint kept alive for its descendants can go now, unless its SCC
+            // still has back-edges to propagate (then it stays until the end)
+            if !self.search.arena[i].in_list && !self.incomplete_read_marks(&self.search.arena[i].st) {
                 self.search.free_list_size = self.search.free_list_size.saturating_sub(1);
             }
-            let next = cp.st.parent;
             self.maybe_exit_scc(i);
             p = next;
         }
@@ -614,10 +621,12 @@ impl Env<'_> {
 
     /// `exit`: leak check, return to the caller or end the path.
     fn process_exit(&mut self, do_print_state: &mut bool) -> Result<Flow, Reject> {
-        if self.cur.frames.len() == 1
-            && let Some(r) = self.cur.refs.first()
-        {
-            return Err(Reject::UnreleasedRef(r.id, r.insn));
+        if self.cur.frames.len() == 1 && !self.cur.refs.is_empty() {
+            // check_resource_leak: every lingering reference, then the summary line
+            let mut msg: Vec<String> =
+                self.cur.refs.iter().map(|r| Reject::UnreleasedRef(r.id, r.insn).to_string()).collect();
+            msg.push("BPF_EXIT instruction in main prog would lead to reference leak".into());
+            return Err(Reject::Other(msg.join("\n"), Errno::EINVAL));
         }
         if self.cur.frames.len() > 1 {
             self.prepare_func_exit()?;

@@ -41,8 +41,23 @@ pub enum KfuncArgKind {
     ProgAux,
     /// Ignored (`__ign`).
     Ignored,
-    /// A kind the verifier does not model (dynptr, iterator, timer, const string, map,
-    /// callback, kernel object): calls that pass it are refused with `ENOTSUPP`.
+    /// `struct bpf_dynptr *`: an initialized dynptr, or an uninitialized stack slot pair when
+    /// the parameter name ends in `__uninit` (constructors).
+    Dynptr,
+    /// Iterator state `struct bpf_iter_<name> *` (the first argument of iterator kfuncs, or a
+    /// `__iter` parameter).
+    Iter {
+        /// Type name without `bpf_iter_`.
+        name: String,
+        /// `sizeof(struct bpf_iter_<name>)`: a multiple of 8.
+        size: u32,
+    },
+    /// `const char *` to a NUL-terminated string in a read-only, frozen map (`__str`).
+    ConstStr,
+    /// `struct bpf_timer *` inside a map value.
+    Timer,
+    /// A kind the verifier does not model (map, callback, kernel object): calls that pass it
+    /// are refused with `ENOTSUPP`.
     Unmodelled(String),
 }
 
@@ -58,9 +73,10 @@ pub struct KfuncArg {
 }
 
 /// What a kfunc leaves in r0.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
 pub enum KfuncRet {
     /// `void`: r0 is not readable.
+    #[default]
     Void,
     /// A scalar.
     Scalar,
@@ -70,8 +86,19 @@ pub enum KfuncRet {
     Object(String),
 }
 
+/// The iterator protocol role of a kfunc (`KF_ITER_NEW` / `KF_ITER_NEXT` / `KF_ITER_DESTROY`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IterRole {
+    /// Constructor: takes an uninitialized iterator.
+    New,
+    /// Step: returns the next element or NULL; the loop-convergence point.
+    Next,
+    /// Destructor: releases the iterator's reference.
+    Destroy,
+}
+
 /// A kfunc prototype as the verifier sees it.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
 pub struct KfuncDecl {
     /// BTF id (the call's `imm`).
     pub btf_id: i32,
@@ -83,6 +110,11 @@ pub struct KfuncDecl {
     pub ret: KfuncRet,
     /// `KF_RET_NULL`.
     pub ret_null: bool,
+    /// `KF_ITER_*`.
+    pub iter: Option<IterRole>,
+    /// Program types the kfunc is registered for, by kernel name without
+    /// `BPF_PROG_TYPE_` in lower case (`socket_filter`, `sched_cls`, `xdp`); `None` = all.
+    pub prog_types: Option<Vec<String>>,
 }
 
 /// Per-subprogram argument facts and counters.

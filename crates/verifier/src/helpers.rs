@@ -29,6 +29,20 @@ pub enum Arg {
     ConstSizeOrZero,
     /// The program context.
     Ctx,
+    /// `ARG_PTR_TO_TIMER`: the `struct bpf_timer` of a map value.
+    Timer,
+    /// `ARG_CONST_ALLOC_SIZE_OR_ZERO`: a known constant, the size of the returned memory.
+    ConstAllocSizeOrZero,
+    /// `ARG_PTR_TO_DYNPTR`: `uninit` = constructor of a `local` dynptr (`MEM_UNINIT |
+    /// DYNPTR_TYPE_LOCAL`), else an initialized dynptr of any type (`MEM_RDONLY`).
+    Dynptr {
+        /// Constructor.
+        uninit: bool,
+        /// `DYNPTR_TYPE_RINGBUF`: created as / must be a ring-buffer dynptr.
+        ringbuf: bool,
+        /// `OBJ_RELEASE`: the helper releases the dynptr's reference.
+        release: bool,
+    },
 }
 
 /// Return kinds.
@@ -40,6 +54,8 @@ pub enum Ret {
     Void,
     /// `PTR_TO_MAP_VALUE_OR_NULL`.
     MapValueOrNull,
+    /// `RET_PTR_TO_DYNPTR_MEM_OR_NULL`: a slice of the dynptr argument.
+    DynptrMemOrNull,
 }
 
 /// One prototype.
@@ -56,6 +72,15 @@ pub struct Proto {
 }
 
 const D: Arg = Arg::DontCare;
+/// A local dynptr constructor argument.
+const DYNPTR_NEW: Arg = Arg::Dynptr { uninit: true, ringbuf: false, release: false };
+/// An initialized dynptr of any type.
+const DYNPTR: Arg = Arg::Dynptr { uninit: false, ringbuf: false, release: false };
+/// `BPF_MAP_TYPE_RINGBUF`.
+pub const RINGBUF_MAP: u32 = 27;
+/// Helpers a ring buffer may be passed to (`check_map_func_compatibility`): output, reserve,
+/// query and the dynptr variants.
+pub const RINGBUF_HELPERS: [i32; 6] = [130, 131, 134, 198, 199, 200];
 
 fn p(args: [Arg; 5], ret: Ret) -> Proto {
     Proto { args, ret, gpl_only: false, map_types: &[] }
@@ -88,6 +113,52 @@ pub fn helper_proto(id: i32, pt: ProgType) -> Option<Proto> {
             gpl_only: true,
             map_types: &[],
         }),
+        // bpf_dynptr_from_mem, bpf_dynptr_read, bpf_dynptr_write (bpf_base_func_proto, CAP_BPF)
+        197 => Some(p(
+            [Mem { write: true, maybe_null: false }, ConstSizeOrZero, Anything, DYNPTR_NEW, D],
+            Ret::Integer,
+        )),
+        201 => Some(p(
+            [Mem { write: true, maybe_null: false }, ConstSizeOrZero, DYNPTR, Anything, Anything],
+            Ret::Integer,
+        )),
+        202 => Some(p(
+            [DYNPTR, Anything, Mem { write: false, maybe_null: false }, ConstSizeOrZero, Anything],
+            Ret::Integer,
+        )),
+        // bpf_timer_init, bpf_timer_start, bpf_timer_cancel (bpf_base_func_proto, CAP_BPF);
+        // bpf_timer_set_callback needs async callbacks, which are not modelled
+        169 => Some(Proto {
+            args: [Timer, ConstMapPtr, Anything, D, D],
+            ret: Ret::Integer,
+            gpl_only: true,
+            map_types: &[],
+        }),
+        171 => Some(Proto {
+            args: [Timer, Anything, Anything, D, D],
+            ret: Ret::Integer,
+            gpl_only: true,
+            map_types: &[],
+        }),
+        172 => Some(Proto { args: [Timer, D, D, D, D], ret: Ret::Integer, gpl_only: true, map_types: &[] }),
+        // bpf_dynptr_data
+        203 => Some(p([DYNPTR, Anything, ConstAllocSizeOrZero, D, D], Ret::DynptrMemOrNull)),
+        // bpf_ringbuf_reserve_dynptr, bpf_ringbuf_submit_dynptr, bpf_ringbuf_discard_dynptr
+        198 => Some(Proto {
+            args: [
+                ConstMapPtr,
+                Anything,
+                Anything,
+                Dynptr { uninit: true, ringbuf: true, release: false },
+                D,
+            ],
+            ret: Ret::Integer,
+            gpl_only: false,
+            map_types: &[RINGBUF_MAP],
+        }),
+        199 | 200 => {
+            Some(p([Dynptr { uninit: false, ringbuf: true, release: true }, Anything, D, D, D], Ret::Void))
+        }
         _ => None,
     };
     if base.is_some() {

@@ -5,15 +5,18 @@
 //!
 //! Modelled kinds: scalars, constants, memory + size pairs (straddling the register/slot
 //! boundary too), fixed-size memory, struct pointers, ctx, nullable pointers, `__ign`, and the
-//! register-only kinds (arena, prog->aux). Dynptrs, iterators, timers, const strings, maps,
+//! register-only kinds (arena, prog->aux), dynptrs ([`crate::dynptr`]), iterators and the
+//! iterator protocol ([`crate::iter`]), const strings and timers ([`crate::map_args`]). Maps,
 //! callbacks and kernel-object returns are refused with `ENOTSUPP` (not modelled).
 
 use crate::do_check::Env;
-use crate::func_info::{KfuncArgKind, KfuncDecl, KfuncRet, MAX_FUNC_ARGS, MAX_REG_ARGS};
+use crate::dynptr::DynptrArg;
+use crate::func_info::{IterRole, KfuncArgKind, KfuncDecl, KfuncRet, MAX_FUNC_ARGS, MAX_REG_ARGS};
+use crate::iter::IterMeta;
 use crate::log::reg_type_str;
 use crate::messages::Reject;
 use crate::stack_args::arg_name;
-use crate::state::{MAX_VAR_OFF, MAYBE_NULL, RegState, RegType};
+use crate::state::{DYNPTR_PKT, DynptrType, MAX_VAR_OFF, MAYBE_NULL, RDONLY, RegState, RegType};
 use kbpf_isa::RawInsn;
 use kbpf_passes::Errno;
 
@@ -36,6 +39,40 @@ fn rename(e: Reject, regno: u8, name: &str) -> Reject {
 fn is_null(r: &RegState) -> bool {
     r.is_const() && r.var_off.value == 0
 }
+
+/// The kernel's name of a program type (`BPF_PROG_TYPE_SCHED_CLS` -> `sched_cls`), derived from
+/// the variant name so that program types added later need no entry here.
+pub(crate) fn prog_type_name(pt: crate::ProgType) -> String {
+    let dbg = format!("{pt:?}");
+    let variant = dbg.split([' ', '{', '(']).next().unwrap_or("");
+    let mut out = String::new();
+    for (i, c) in variant.chars().enumerate() {
+        if c.is_ascii_uppercase() {
+            if i > 0 {
+                out.push('_');
+            }
+            out.push(c.to_ascii_lowercase());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// What the argument walk learnt for the return value (`struct bpf_kfunc_call_arg_meta`).
+#[derive(Default)]
+struct KfuncMeta {
+    iter: Option<IterMeta>,
+    /// The `__szk` constant (`meta->arg_constant`).
+    arg_constant: Option<u64>,
+    /// The initialized dynptr argument: (type, id, ref_obj_id) (`meta->initialized_dynptr`).
+    dynptr: Option<(DynptrType, u32, u32)>,
+}
+
+/// Program types that may write packet data directly (`may_access_direct_pkt_data` for
+/// `BPF_WRITE`).
+const PKT_WRITERS: [&str; 7] =
+    ["sched_cls", "sched_act", "xdp", "lwt_xmit", "sk_skb", "sk_msg", "cgroup_sockopt"];
 
 impl Env<'_> {
     /// `get_func_arg_reg`: argument `i` (0-based) of the call being checked.
@@ -67,6 +104,14 @@ impl Env<'_> {
         let Some(decl) = self.prog.opts.kfuncs.iter().find(|k| k.btf_id == insn.imm).cloned() else {
             return Err(Reject::KfuncNotFunc(insn.imm as u32));
         };
+        if let Some(types) = &decl.prog_types
+            && !types.contains(&prog_type_name(self.prog.opts.prog_type))
+        {
+            return Err(Reject::Other(
+                format!("calling kernel function {} is not allowed", decl.name),
+                Errno::EACCES,
+            ));
+        }
         let nargs = decl.args.len() as u32;
         // gen_kfunc_arg_proto
         if nargs > MAX_FUNC_ARGS {
@@ -84,7 +129,8 @@ impl Env<'_> {
             ));
         }
         self.check_outgoing_stack_args(nargs)?;
-        self.check_kfunc_args(&decl)?;
+        let insn_idx = self.cur.insn_idx;
+        let meta = self.check_kfunc_args(&decl, insn_idx)?;
         for r in 0..6 {
             self.cur.cur_mut().regs[r] = RegState::not_init();
             self.log.scratch_reg(r);
@@ -100,15 +146,33 @@ impl Env<'_> {
                     r.flags = MAYBE_NULL;
                     r.id = self.new_id();
                 }
+                // an iterator's element is read-only and lives as long as the iterator
+                if decl.iter == Some(IterRole::Next)
+                    && let Some(it) = meta.iter
+                {
+                    r.flags |= RDONLY;
+                    r.ref_obj_id = it.ref_obj_id;
+                }
                 r
             }
         };
+        let r0 = match decl.name.as_str() {
+            "bpf_dynptr_slice" | "bpf_dynptr_slice_rdwr" => self.dynptr_slice_ret(&decl, &meta, r0)?,
+            _ => r0,
+        };
         self.cur.cur_mut().regs[0] = r0;
+        if decl.iter == Some(IterRole::Next) {
+            let Some(it) = meta.iter else {
+                return Err(Reject::Bug(format!("{} takes no iterator", decl.name)));
+            };
+            self.process_iter_next_call(insn_idx, it)?;
+        }
         Ok(())
     }
 
     /// `check_kfunc_args` for the modelled kinds.
-    fn check_kfunc_args(&mut self, decl: &KfuncDecl) -> Result<(), Reject> {
+    fn check_kfunc_args(&mut self, decl: &KfuncDecl, insn_idx: usize) -> Result<KfuncMeta, Reject> {
+        let mut meta = KfuncMeta::default();
         let mut i = 0;
         while i < decl.args.len() {
             let a = &decl.args[i];
@@ -135,6 +199,51 @@ impl Env<'_> {
                     }
                 }
                 KfuncArgKind::Arena => {}
+                KfuncArgKind::Dynptr => {
+                    let uninit = a.name.ends_with("__uninit");
+                    // constructors by name, like the kernel's special_kfunc_list; a clone takes
+                    // its parent's type and shares its reference
+                    let (ty, clone_ref_obj_id) = match decl.name.as_str() {
+                        "bpf_dynptr_from_skb" => (Some(DynptrType::Skb), 0),
+                        "bpf_dynptr_from_xdp" => (Some(DynptrType::Xdp), 0),
+                        "bpf_dynptr_clone" if uninit => match meta.dynptr {
+                            Some((t, _, r)) => (Some(t), r),
+                            None => {
+                                return Err(Reject::Bug("no dynptr type for parent of clone".into()));
+                            }
+                        },
+                        _ => (None, 0),
+                    };
+                    if uninit && ty.is_none() {
+                        return Err(Reject::Other(
+                            format!("kbpf: dynptr constructor {} is not modelled", decl.name),
+                            Errno::ENOTSUPP,
+                        ));
+                    }
+                    let want = DynptrArg { uninit, ty: if uninit { ty } else { None }, clone_ref_obj_id };
+                    self.process_dynptr_func(&reg, regno, i, want, insn_idx)
+                        .map_err(|e| rename(e, regno, &name))?;
+                    if !uninit {
+                        meta.dynptr = self.dynptr_info(&reg);
+                    }
+                }
+                KfuncArgKind::Iter { name: ty, size } => {
+                    // the iterator of iterator kfuncs is their first argument; others take
+                    // it through `__iter` parameters
+                    let role = if i == 0 { decl.iter } else { None };
+                    let it = self
+                        .process_iter_arg(&reg, regno, i, ty, *size, role, insn_idx)
+                        .map_err(|e| rename(e, regno, &name))?;
+                    if it.is_some() && meta.iter.is_none() {
+                        meta.iter = it;
+                    }
+                }
+                KfuncArgKind::ConstStr => {
+                    self.check_reg_const_str(&reg, regno, i).map_err(|e| rename(e, regno, &name))?;
+                }
+                KfuncArgKind::Timer => {
+                    self.process_timer_kfunc(&reg, regno, i).map_err(|e| rename(e, regno, &name))?;
+                }
                 KfuncArgKind::Unmodelled(what) => {
                     return Err(Reject::Other(
                         format!("kbpf: kfunc {} argument {} ({what}) is not modelled", decl.name, a.name),
@@ -166,6 +275,7 @@ impl Env<'_> {
                             ));
                         }
                         if sized_by_next {
+                            meta.arg_constant = self.kfunc_const_size(decl, i + 1)?.or(meta.arg_constant);
                             i += 1;
                         }
                         i += 1;
@@ -173,6 +283,7 @@ impl Env<'_> {
                     }
                     if sized_by_next {
                         self.check_kfunc_mem_size(decl, i)?;
+                        meta.arg_constant = self.kfunc_const_size(decl, i + 1)?.or(meta.arg_constant);
                         i += 2;
                         continue;
                     }
@@ -185,7 +296,48 @@ impl Env<'_> {
             }
             i += 1;
         }
-        Ok(())
+        Ok(meta)
+    }
+
+    /// The known value of a `__szk` argument `i`, `None` for `__sz`.
+    fn kfunc_const_size(&mut self, decl: &KfuncDecl, i: usize) -> Result<Option<u64>, Reject> {
+        if !matches!(decl.args.get(i).map(|a| &a.kind), Some(KfuncArgKind::MemSize { constant: true })) {
+            return Ok(None);
+        }
+        // no precision mark here: the kernel records `arg_constant` without one
+        let (size, _) = self.kfunc_arg(i);
+        if !size.var_off.is_const() {
+            return Err(einval(format!("{} must be a known constant", arg_name(i))));
+        }
+        Ok(Some(size.var_off.value))
+    }
+
+    /// r0 of `bpf_dynptr_slice` / `bpf_dynptr_slice_rdwr`: `__szk` bytes of the dynptr's
+    /// memory, read-only for the plain slice, packet memory for skb/xdp dynptrs.
+    fn dynptr_slice_ret(
+        &mut self,
+        decl: &KfuncDecl,
+        meta: &KfuncMeta,
+        mut r0: RegState,
+    ) -> Result<RegState, Reject> {
+        let Some(size) = meta.arg_constant else {
+            return Err(Reject::Bug("bpf_dynptr_slice(_rdwr) no constant size".into()));
+        };
+        let Some((ty, id, _)) = meta.dynptr else {
+            return Err(Reject::Bug("no dynptr id".into()));
+        };
+        r0.ty = RegType::Mem;
+        r0.mem_size = size as u32;
+        if matches!(ty, DynptrType::Skb | DynptrType::Xdp) {
+            r0.flags |= DYNPTR_PKT;
+        }
+        if decl.name == "bpf_dynptr_slice" {
+            r0.flags |= RDONLY;
+        } else if !PKT_WRITERS.contains(&prog_type_name(self.prog.opts.prog_type).as_str()) {
+            return Err(einval("the prog does not allow writes to packet data".into()));
+        }
+        r0.dynptr_id = id;
+        Ok(r0)
     }
 
     /// A memory argument of `size` bytes (0: only the pointer type is checked).
@@ -249,7 +401,53 @@ impl Env<'_> {
                 Errno::EACCES,
             )));
         }
+        self.check_kfunc_mem(&buf, buf_regno, &buf_name, size.umax as i64).map_err(pair)?;
         self.kfunc_arg_precise(i + 1, size_regno);
-        self.check_kfunc_mem(&buf, buf_regno, &buf_name, size.umax as i64).map_err(pair)
+        // check_kfunc_mem_size_reg checks the pair a second time as a write (raw mode)
+        self.check_kfunc_mem_write(&buf, buf_regno, size.umax as i64)
+            .map_err(|e| pair(rename(e, buf_regno, &buf_name)))?;
+        self.kfunc_arg_precise(i + 1, size_regno);
+        Ok(())
+    }
+
+    /// The `BPF_WRITE` pass of a kfunc memory argument: read-only memory, read-only maps and
+    /// dynptr bytes on the stack refuse it.
+    fn check_kfunc_mem_write(&mut self, buf: &RegState, regno: u8, size: i64) -> Result<(), Reject> {
+        match buf.ty {
+            RegType::Mem if buf.flags & RDONLY != 0 => Err(Reject::Other(
+                format!("R{regno} cannot write into {}", reg_type_str(buf.ty, buf.flags)),
+                Errno::EACCES,
+            )),
+            RegType::MapValue => {
+                let def = self.maps().get(buf.map as usize).cloned().unwrap_or_default();
+                if def.flags & crate::BPF_F_RDONLY_PROG != 0 {
+                    return Err(Reject::Other(
+                        format!(
+                            "write into map forbidden, value_size={} off={} size={size}",
+                            def.value_size,
+                            buf.smin + buf.off as i64
+                        ),
+                        Errno::EACCES,
+                    ));
+                }
+                Ok(())
+            }
+            RegType::Stack => self.check_stack_range_special(regno, buf, size, true),
+            _ => Ok(()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::prog_type_name;
+    use crate::ProgType;
+
+    #[test]
+    fn program_type_names_are_the_kernels() {
+        assert_eq!(prog_type_name(ProgType::SocketFilter), "socket_filter");
+        assert_eq!(prog_type_name(ProgType::Xdp), "xdp");
+        assert_eq!(prog_type_name(ProgType::Syscall), "syscall");
+        assert_eq!(prog_type_name(ProgType::Mem { ctx_size: 64 }), "mem");
     }
 }

@@ -14,13 +14,16 @@ mod calls;
 mod ctx;
 pub mod disasm;
 mod do_check;
+mod dynptr;
 pub mod func_info;
 mod global_funcs;
 pub mod helper_names;
 mod helpers;
 mod insn_aux;
+mod iter;
 mod kfunc_call;
 pub mod log;
+mod map_args;
 mod mem;
 pub mod messages;
 pub mod scalar_ops;
@@ -29,7 +32,7 @@ pub mod state;
 mod states;
 pub mod tnum;
 
-pub use func_info::{KfuncArg, KfuncArgKind, KfuncDecl, KfuncRet};
+pub use func_info::{IterRole, KfuncArg, KfuncArgKind, KfuncDecl, KfuncRet};
 pub use insn_aux::InsnAux;
 pub use kbpf_isa::FuncDecl;
 pub use kbpf_passes::Errno;
@@ -83,6 +86,8 @@ pub enum MapKind {
     PercpuArray,
     /// `BPF_MAP_TYPE_LRU_HASH`.
     LruHash,
+    /// `BPF_MAP_TYPE_RINGBUF` (only the ring-buffer helpers take it).
+    RingBuf,
 }
 
 impl MapKind {
@@ -95,6 +100,7 @@ impl MapKind {
             MapKind::PercpuHash => 5,
             MapKind::PercpuArray => 6,
             MapKind::LruHash => 9,
+            MapKind::RingBuf => 27,
         }
     }
 
@@ -107,6 +113,7 @@ impl MapKind {
             MapKind::PercpuHash,
             MapKind::PercpuArray,
             MapKind::LruHash,
+            MapKind::RingBuf,
         ]
         .into_iter()
         .find(|k| k.map_type() == n)
@@ -134,6 +141,24 @@ pub struct MapDef {
     pub value_size: u32,
     /// Maximum entries.
     pub max_entries: u32,
+    /// `map_flags` (`BPF_F_RDONLY_PROG` = 0x80 makes the map read-only for programs).
+    pub flags: u32,
+    /// `BPF_MAP_FREEZE` was applied (with `BPF_F_RDONLY_PROG`: contents are constants).
+    pub frozen: bool,
+    /// Contents of the value (element 0), when known (global data, `.rodata`).
+    pub initial: Option<Vec<u8>>,
+    /// Offset of the `struct bpf_timer` field in the value, if the value's BTF has one.
+    pub timer_off: Option<u32>,
+}
+
+/// `BPF_F_RDONLY_PROG`.
+pub const BPF_F_RDONLY_PROG: u32 = 1 << 7;
+
+impl MapDef {
+    /// `bpf_map_is_rdonly`: read-only for programs and frozen.
+    pub fn is_rdonly(&self) -> bool {
+        self.flags & BPF_F_RDONLY_PROG != 0 && self.frozen
+    }
 }
 
 /// Verification options.

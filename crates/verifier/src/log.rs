@@ -4,7 +4,8 @@
 
 use crate::MapDef;
 use crate::state::{
-    FuncState, MAYBE_NULL, RDONLY, RINGBUF, RegState, RegType, SLOT, SlotType, VerifierState,
+    FuncState, IterState, MAYBE_NULL, RDONLY, RINGBUF, RegState, RegType, SLOT, SlotType, StackObj,
+    VerifierState,
 };
 
 /// Log level bit: basic.
@@ -270,6 +271,37 @@ pub fn format_reg(r: &RegState, frameno: u32, maps: &[MapDef]) -> String {
     s
 }
 
+/// A dynptr or iterator slot: `dynptr_skb(id=1,dynptr_id=1)`,
+/// `iter_num(ref_id=1,state=active,depth=0)`; empty for an iterator's non-first slots.
+fn format_special(r: &RegState) -> Option<String> {
+    match &r.obj {
+        StackObj::None => None,
+        StackObj::Dynptr { ty, .. } => {
+            let mut parts = Vec::new();
+            if r.id != 0 {
+                parts.push(format!("id={}", r.id));
+            }
+            if r.ref_obj_id != 0 {
+                parts.push(format!("ref_id={}", r.ref_obj_id));
+            }
+            // the kernel prints `dynptr_id`, which shares storage with `dynptr.first_slot`:
+            // always 1 on the printed (first) slot
+            parts.push("dynptr_id=1".to_string());
+            Some(format!("dynptr_{}({})", ty.as_str(), parts.join(",")))
+        }
+        StackObj::Iter { name, state, depth } => {
+            if r.ref_obj_id == 0 {
+                return Some(String::new());
+            }
+            let st = match state {
+                IterState::Active => "active",
+                IterState::Drained => "drained",
+            };
+            Some(format!("iter_{name}(ref_id={},state={st},depth={depth})", r.ref_obj_id))
+        }
+    }
+}
+
 /// One frame's state line body (leading spaces included, newline at the end).
 pub fn format_func_state(
     f: &FuncState,
@@ -292,14 +324,30 @@ pub fn format_func_state(
         }
         s.push_str(&format!(" R{i}={}", format_reg(r, f.frameno, maps)));
     }
-    for (i, slot) in f.stack.iter().enumerate() {
-        if !all && (i >= 64 || stack_mask & (1 << i) == 0) {
+    let mut i = 0;
+    while i < f.stack.len() {
+        let mut slot = &f.stack[i];
+        i += 1;
+        if !all && (i > 64 || stack_mask & (1 << (i - 1)) == 0) {
             continue;
         }
         if slot.types.iter().all(|t| *t == SlotType::Invalid) {
             continue;
         }
-        let off = -(i as i64 + 1) * SLOT as i64;
+        let mut off = -(i as i64) * SLOT as i64;
+        if slot.types[SLOT - 1] == SlotType::Dynptr {
+            // skip to the dynptr's first slot
+            i += 1;
+            off -= SLOT as i64;
+            let Some(first) = f.stack.get(i - 1) else { break };
+            slot = first;
+        }
+        if let Some(text) = format_special(&slot.spilled).filter(|_| slot.is_special()) {
+            if !text.is_empty() {
+                s.push_str(&format!(" fp{off}={text}"));
+            }
+            continue;
+        }
         if slot.types[SLOT - 1] == SlotType::Spill {
             let n = slot.types.iter().position(|t| *t == SlotType::Spill).unwrap_or(SLOT);
             let prefix: String = slot.types[..n].iter().map(|t| t.ch()).collect();

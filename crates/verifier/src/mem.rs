@@ -360,6 +360,7 @@ impl Env<'_> {
         let insn = self.prog.slots[idx];
         let is_st = insn.code & 7 == 2;
         let val_reg = value.map(|v| self.cur.cur().regs[v as usize].clone());
+        self.destroy_if_dynptr_stack_slot(frame, spi)?;
         self.log.scratch_stack(spi);
         let aligned = off % SLOT as i64 == 0;
         let curframe = self.cur.curframe();
@@ -406,7 +407,7 @@ impl Env<'_> {
             self.push_hist(Some((frame as u32, spi as u32)));
         } else {
             st.spilled = RegState::not_init();
-            if st.is_spill() {
+            if st.is_spill() || st.is_special() {
                 for t in st.types.iter_mut() {
                     if *t != SlotType::Invalid {
                         *t = SlotType::Misc;
@@ -445,13 +446,16 @@ impl Env<'_> {
             }
             None => false,
         };
+        for i in min_off..max_off {
+            self.destroy_if_dynptr_stack_slot(frame, ((-i - 1) as usize) / SLOT)?;
+        }
         let Some(f) = self.cur.frames.get_mut(frame) else { return Err(Reject::Bug("frame".into())) };
         for i in min_off..max_off {
             let slot = (-i - 1) as usize;
             let spi = slot / SLOT;
             self.log.scratch_stack(spi);
             let Some(st) = f.stack.get_mut(spi) else { continue };
-            if st.is_spill() {
+            if st.is_spill() || st.is_special() {
                 st.spilled = RegState::not_init();
                 for t in st.types.iter_mut() {
                     if *t != SlotType::Invalid {
@@ -560,6 +564,14 @@ impl Env<'_> {
             }
         } else if let Some(v) = value {
             let f = &self.cur.frames[frame];
+            // dynptr and iterator bytes are never readable as data
+            for i in 0..size {
+                let sl = (-(off + i) - 1) as usize;
+                let t = f.stack.get(sl / SLOT).map_or(SlotType::Invalid, |s| s.types[sl % SLOT]);
+                if matches!(t, SlotType::Dynptr | SlotType::Iter) {
+                    return Err(Reject::InvalidStackRead(off, i, size));
+                }
+            }
             let mut zeros = true;
             for i in off..off + size {
                 let sl = (-i - 1) as usize;

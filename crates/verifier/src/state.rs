@@ -46,6 +46,9 @@ pub const MAYBE_NULL: u8 = 1;
 pub const RDONLY: u8 = 2;
 /// Type flag: ring buffer memory.
 pub const RINGBUF: u8 = 4;
+/// Type flag: a slice of an skb or xdp dynptr (`DYNPTR_TYPE_SKB` / `DYNPTR_TYPE_XDP` on
+/// `PTR_TO_MEM`): packet memory, invalidated when packet data changes.
+pub const DYNPTR_PKT: u8 = 8;
 
 /// One register (also the payload of a spilled stack slot).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -84,12 +87,80 @@ pub struct RegState {
     pub range: i32,
     /// Size of `PTR_TO_MEM` memory.
     pub mem_size: u32,
+    /// The dynptr a `PTR_TO_MEM` slice points into (`dynptr_id`): destroying the dynptr
+    /// invalidates the slice.
+    pub dynptr_id: u32,
     /// Subprogram for `PTR_TO_FUNC`.
     pub subprogno: u32,
     /// Which frame's stack a `PTR_TO_STACK` points into.
     pub frameno: u32,
     /// Scalar whose exact range matters for safety.
     pub precise: bool,
+    /// What a `STACK_DYNPTR` / `STACK_ITER` slot's register describes (the kernel's
+    /// `dynptr` / `iter` union of `bpf_reg_state`); `StackObj::None` everywhere else.
+    pub obj: StackObj,
+}
+
+/// `enum bpf_dynptr_type`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum DynptrType {
+    /// `BPF_DYNPTR_TYPE_LOCAL`: program memory (map values).
+    Local,
+    /// `BPF_DYNPTR_TYPE_RINGBUF`: a ring buffer sample (refcounted).
+    Ringbuf,
+    /// `BPF_DYNPTR_TYPE_SKB`.
+    Skb,
+    /// `BPF_DYNPTR_TYPE_XDP`.
+    Xdp,
+}
+
+impl DynptrType {
+    /// `dynptr_type_str`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DynptrType::Local => "local",
+            DynptrType::Ringbuf => "ringbuf",
+            DynptrType::Skb => "skb",
+            DynptrType::Xdp => "xdp",
+        }
+    }
+    /// `dynptr_type_refcounted`.
+    pub fn refcounted(self) -> bool {
+        self == DynptrType::Ringbuf
+    }
+}
+
+/// `enum bpf_iter_state`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum IterState {
+    /// `BPF_ITER_STATE_ACTIVE`: `next` may still return an element.
+    Active,
+    /// `BPF_ITER_STATE_DRAINED`: `next` returned NULL.
+    Drained,
+}
+
+/// Payload of a special stack slot's register.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub enum StackObj {
+    /// Not a dynptr or iterator slot.
+    #[default]
+    None,
+    /// One of the two slots of a dynptr.
+    Dynptr {
+        /// Dynptr type.
+        ty: DynptrType,
+        /// The slot at the dynptr's address (lower address, higher spi).
+        first_slot: bool,
+    },
+    /// One slot of an iterator.
+    Iter {
+        /// Iterator type name without `bpf_iter_` (`num`, `testmod_seq`).
+        name: std::sync::Arc<str>,
+        /// Active or drained.
+        state: IterState,
+        /// Loop nesting depth (not compared by pruning; only the infinite-loop check).
+        depth: u32,
+    },
 }
 
 impl Default for RegState {
@@ -126,9 +197,11 @@ impl RegState {
             map: 0,
             range: 0,
             mem_size: 0,
+            dynptr_id: 0,
             subprogno: 0,
             frameno: 0,
             precise: false,
+            obj: StackObj::None,
         }
     }
 
@@ -164,8 +237,10 @@ impl RegState {
         self.range = 0;
         self.map = 0;
         self.mem_size = 0;
+        self.dynptr_id = 0;
         self.subprogno = 0;
         self.frameno = 0;
+        self.obj = StackObj::None;
     }
 
     /// Whether this is a scalar with a known value.
@@ -200,6 +275,10 @@ pub enum SlotType {
     Misc,
     /// Known zero.
     Zero,
+    /// Part of a dynptr (`STACK_DYNPTR`; always whole slots, two per dynptr).
+    Dynptr,
+    /// Part of an iterator (`STACK_ITER`; whole slots).
+    Iter,
 }
 
 impl SlotType {
@@ -210,6 +289,8 @@ impl SlotType {
             SlotType::Spill => 'r',
             SlotType::Misc => 'm',
             SlotType::Zero => '0',
+            SlotType::Dynptr => 'd',
+            SlotType::Iter => 'i',
         }
     }
 }
@@ -233,6 +314,10 @@ impl StackSlot {
     /// Whether the whole slot (or its low part, for narrow spills) holds a register.
     pub fn is_spill(&self) -> bool {
         self.types[SLOT - 1] == SlotType::Spill
+    }
+    /// Whether the slot is part of a dynptr or iterator (`is_stack_slot_special`).
+    pub fn is_special(&self) -> bool {
+        matches!(self.types[0], SlotType::Dynptr | SlotType::Iter)
     }
     /// Whether all 8 bytes are a spill.
     pub fn is_full_spill(&self) -> bool {

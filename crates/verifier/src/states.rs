@@ -207,9 +207,30 @@ fn stacksafe(old: &FuncState, cur: &FuncState, idmap: &mut IdMap, exact: ExactLe
         {
             return false;
         }
+        if matches!(ot, SlotType::Dynptr | SlotType::Iter)
+            && !special_slot_safe(&old.stack[spi].spilled, &cur.stack[spi].spilled, idmap)
+        {
+            return false;
+        }
         i += 1;
     }
     true
+}
+
+/// `stacksafe` for `STACK_DYNPTR` (type, first slot, reference) and `STACK_ITER` (type, state,
+/// reference; the depth is deliberately not compared so that loops converge).
+fn special_slot_safe(old: &RegState, cur: &RegState, idmap: &mut IdMap) -> bool {
+    use crate::state::StackObj;
+    let same = match (&old.obj, &cur.obj) {
+        (StackObj::Dynptr { ty: a, first_slot: fa }, StackObj::Dynptr { ty: b, first_slot: fb }) => {
+            a == b && fa == fb
+        }
+        (StackObj::Iter { name: a, state: sa, .. }, StackObj::Iter { name: b, state: sb, .. }) => {
+            a == b && sa == sb
+        }
+        _ => false,
+    };
+    same && idmap.check(old.ref_obj_id, cur.ref_obj_id)
 }
 
 impl Env<'_> {
@@ -259,6 +280,7 @@ impl Env<'_> {
     pub(crate) fn is_state_visited(&mut self, insn_idx: usize) -> Result<bool, Reject> {
         let force = self.prog.opts.test_state_freq
             || self.prog.info.cfg.marks[insn_idx].force_checkpoint
+            || self.is_iter_next_insn(insn_idx)
             || self.cur.jmp_history.len() > 40;
         let s = &self.search;
         let mut add_new_state = force
@@ -276,14 +298,25 @@ impl Env<'_> {
                 continue;
             }
             if cp.branches > 0 {
-                if is_may_goto
+                let iter_next = self.is_iter_next_insn(insn_idx);
+                if iter_next
+                    && self.states_equal(&cp.st, &self.cur, ExactLevel::RangeWithin)
+                    && self.iter_next_active()
+                {
+                    return self.hit(ci, insn_idx, true);
+                }
+                if !iter_next
+                    && is_may_goto
                     && cp.st.may_goto_depth != self.cur.may_goto_depth
                     && self.states_equal(&cp.st, &self.cur, ExactLevel::RangeWithin)
                 {
                     return self.hit(ci, insn_idx, true);
                 }
-                if states_maybe_looping(&cp.st, &self.cur)
+                // iter_next calls skip the infinite-loop check (skip_inf_loop_check)
+                if !iter_next
+                    && states_maybe_looping(&cp.st, &self.cur)
                     && self.states_equal(&cp.st, &self.cur, ExactLevel::Exact)
+                    && !crate::iter::iter_active_depths_differ(&cp.st, &self.cur)
                     && cp.st.may_goto_depth == self.cur.may_goto_depth
                 {
                     let maps = self.prog.opts.maps.clone();
@@ -315,6 +348,7 @@ impl Env<'_> {
                 }
             }
             // miss
+            let pending_marks = self.incomplete_read_marks(&self.search.arena[ci].st);
             let cp = &mut self.search.arena[ci];
             if add_new_state {
                 cp.miss_cnt += 1;
@@ -322,7 +356,9 @@ impl Env<'_> {
             let n = if force && cp.branches > 0 { 64 } else { 3 };
             if cp.miss_cnt > cp.hit_cnt * n + n {
                 cp.in_list = false;
-                if cp.branches > 0 {
+                // maybe_free_verifier_state: kept on the free list while it has children or
+                // its SCC still has back-edges to propagate
+                if cp.branches > 0 || pending_marks {
                     self.search.free_list_size += 1;
                 }
                 evict.push(ci);
@@ -496,7 +532,8 @@ impl Env<'_> {
         const MAX_BACKEDGE_ITERS: usize = 64;
         for _ in 0..MAX_BACKEDGE_ITERS {
             let mut changed = false;
-            for (st, ci) in backedges.iter_mut() {
+            // the kernel keeps back-edges in a list, newest first
+            for (st, ci) in backedges.iter_mut().rev() {
                 let old = self.search.arena[*ci].st.clone();
                 std::mem::swap(&mut self.cur, st);
                 changed |= self.propagate_precision(&old);
@@ -508,7 +545,7 @@ impl Env<'_> {
         }
     }
 
-    fn incomplete_read_marks(&self, st: &VerifierState) -> bool {
+    pub(crate) fn incomplete_read_marks(&self, st: &VerifierState) -> bool {
         self.callchain(st).and_then(|c| self.search.visits.get(&c)).is_some_and(|v| !v.backedges.is_empty())
     }
 }

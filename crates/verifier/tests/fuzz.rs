@@ -49,6 +49,7 @@ fn opts(pt: u8, level: u32) -> VerifyOptions {
                 key_size: 4,
                 value_size: 8,
                 max_entries: 16,
+                ..Default::default()
             },
             MapDef {
                 fd: 2,
@@ -57,6 +58,7 @@ fn opts(pt: u8, level: u32) -> VerifyOptions {
                 key_size: 4,
                 value_size: 48,
                 max_entries: 1,
+                ..Default::default()
             },
         ],
         log_size: Some(1 << 20),

@@ -29,6 +29,7 @@ fn maps(spec: &str) -> Vec<MapDef> {
                 key_size: f[2],
                 value_size: f[3],
                 max_entries: f[4],
+                ..Default::default()
             })
         })
         .collect()

@@ -12,7 +12,7 @@ fn scalar(name: &str) -> KfuncArg {
 }
 
 fn kfunc(id: i32, name: &str, args: Vec<KfuncArg>) -> KfuncDecl {
-    KfuncDecl { btf_id: id, name: name.into(), args, ret: KfuncRet::Scalar, ret_null: false }
+    KfuncDecl { btf_id: id, name: name.into(), args, ret: KfuncRet::Scalar, ..Default::default() }
 }
 
 fn scalars(n: usize) -> Vec<KfuncArg> {
@@ -50,7 +50,14 @@ fn table() -> Vec<KfuncDecl> {
             });
             a
         }),
-        KfuncDecl { btf_id: 107, name: "kalloc".into(), args: vec![], ret: KfuncRet::Mem(8), ret_null: true },
+        KfuncDecl {
+            btf_id: 107,
+            name: "kalloc".into(),
+            args: vec![],
+            ret: KfuncRet::Mem(8),
+            ret_null: true,
+            ..Default::default()
+        },
     ]
 }
 

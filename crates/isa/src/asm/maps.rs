@@ -7,8 +7,9 @@
 //!
 //! TYPE is `hash`, `array`, `prog_array`, `percpu_hash`, `percpu_array`, `lru_hash`, `ringbuf` or
 //! a `bpf_map_type` number. FLAGs are `rdonly_prog`, `wronly_prog`, `rdonly`, `wronly`,
-//! `mmapable`, `no_prealloc`, `flags=N` (raw bits) and `frozen` (contents fixed after load, like
-//! libbpf's `.rodata`). `.mapdata` fills value INDEX of an array map from its start: ITEMs are
+//! `mmapable`, `no_prealloc`, `flags=N` (raw bits), `frozen` (contents fixed after load, like
+//! libbpf's `.rodata`) and `timer=OFF` (the value holds a `struct bpf_timer` at byte OFF, as
+//! its BTF would say). `.mapdata` fills value INDEX of an array map from its start: ITEMs are
 //! string literals (`"abc\0"`, escapes `\0 \n \t \\ \" \xNN`) and little-endian integers
 //! `u8 N`, `u16 N`, `u32 N`, `u64 N`; for a prog array the single ITEM names a program
 //! (`.prog NAME`) to put in slot INDEX.
@@ -96,6 +97,8 @@ pub(super) fn parse_map(rest: &str) -> Result<MapSpec, String> {
     for fl in flags {
         if *fl == "frozen" {
             spec.frozen = true;
+        } else if let Some(off) = fl.strip_prefix("timer=") {
+            spec.timer_off = Some(u32_field(off.trim(), "timer offset")?);
         } else if let Some(bits) = fl.strip_prefix("flags=") {
             spec.flags.0 |= u32_field(bits.trim(), "flags")?;
         } else if let Some((b, _)) = MapFlags::NAMED.iter().find(|(_, kw)| kw == fl) {

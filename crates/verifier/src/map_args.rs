@@ -1,0 +1,87 @@
+//! kfunc arguments that point into map values: constant strings (`__str`, `check_reg_const_str`)
+//! and `struct bpf_timer *` (`process_timer_func` / `check_map_field_pointer`).
+
+use crate::MapKind;
+use crate::do_check::Env;
+use crate::messages::Reject;
+use crate::state::{RegState, RegType};
+use kbpf_passes::Errno;
+
+impl Env<'_> {
+    /// `KF_ARG_PTR_TO_CONST_STR`: a constant offset into a read-only, frozen array map whose
+    /// value holds a NUL before its end.
+    pub(crate) fn check_reg_const_str(
+        &mut self,
+        reg: &RegState,
+        regno: u8,
+        argno: usize,
+    ) -> Result<(), Reject> {
+        if reg.ty != RegType::MapValue {
+            return Err(Reject::Other(format!("arg#{argno} doesn't point to a const string"), Errno::EINVAL));
+        }
+        let def = self.maps().get(reg.map as usize).cloned().unwrap_or_default();
+        if !def.is_rdonly() {
+            return Err(Reject::Other(format!("R{regno} does not point to a readonly map'"), Errno::EACCES));
+        }
+        if !reg.var_off.is_const() {
+            return Err(Reject::Other(format!("R{regno} is not a constant address'"), Errno::EACCES));
+        }
+        if def.kind != MapKind::Array {
+            return Err(Reject::Other(
+                "no direct value access support for this map type".into(),
+                Errno::EACCES,
+            ));
+        }
+        let size = def.value_size as i64 - reg.off as i64;
+        self.check_mem_region_access(regno, reg, reg.off as i64, size, def.value_size, false)?;
+        let map_off = reg.off as i64 + reg.var_off.value as i64;
+        // array_map_direct_value_addr
+        if def.max_entries != 1 {
+            return Err(Reject::Other("direct value access on string failed".into(), Errno::ENOTSUPP));
+        }
+        if map_off >= def.value_size as i64 {
+            return Err(Reject::Other("direct value access on string failed".into(), Errno::EINVAL));
+        }
+        let value = def.initial.clone().unwrap_or_default();
+        let terminated =
+            (map_off as usize..def.value_size as usize).any(|i| value.get(i).copied().unwrap_or(0) == 0);
+        if !terminated {
+            return Err(Reject::Other("string is not zero-terminated".into(), Errno::EINVAL));
+        }
+        Ok(())
+    }
+
+    /// `KF_ARG_PTR_TO_TIMER`: a map value pointer at exactly the value's `struct bpf_timer`.
+    pub(crate) fn process_timer_kfunc(
+        &mut self,
+        reg: &RegState,
+        regno: u8,
+        argno: usize,
+    ) -> Result<(), Reject> {
+        if reg.ty != RegType::MapValue {
+            return Err(Reject::Other(format!("arg#{argno} doesn't point to a map value"), Errno::EINVAL));
+        }
+        self.check_map_field_pointer(reg, regno)
+    }
+
+    /// `check_map_field_pointer` for `BPF_TIMER`.
+    pub(crate) fn check_map_field_pointer(&self, reg: &RegState, regno: u8) -> Result<(), Reject> {
+        let einval = |m: String| Reject::Other(m, Errno::EINVAL);
+        if !reg.var_off.is_const() {
+            return Err(einval(format!(
+                "R{regno} doesn't have constant offset. bpf_timer has to be at the constant offset"
+            )));
+        }
+        let def = self.maps().get(reg.map as usize).cloned().unwrap_or_default();
+        let Some(field_off) = def.timer_off else {
+            return Err(einval(format!("map '{}' has no valid bpf_timer", def.name)));
+        };
+        let off = reg.var_off.value as i64 + reg.off as i64;
+        if off != field_off as i64 {
+            return Err(einval(format!(
+                "off {off} doesn't point to 'struct bpf_timer' that is at {field_off}"
+            )));
+        }
+        Ok(())
+    }
+}
