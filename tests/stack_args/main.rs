@@ -8,9 +8,12 @@
 //! # log: TEXT                   (the verifier log contains TEXT)
 //! # non-jit: MSG                (verifying for a non-JIT target, like the kernel's interpreter,
 //!                                refuses with MSG)
+//! # prog-type: tc                (verify as this program type; default socket_filter)
 //! ```
 //!
-//! Accepted cases run on the interpreter and the host JIT and must return `retval` on both.
+//! Accepted cases run on the interpreter and the host JIT and must return `retval` on both
+//! (with a plain zeroed 64-byte buffer as the context, whatever the program type: a tc case
+//! that reads `__sk_buff` fields or calls skb helpers is only meaningful as a verifier case).
 //! Every case is also verified with `kbpf::verify_module` (the module's `.func` prototypes and
 //! the test kfunc set): verdict, errno and the error line (`# error:`) or a log line (`# log:`)
 //! must match.
@@ -30,6 +33,7 @@ struct Expect {
     log: Vec<String>,
     kernel_compat_interp: Option<String>,
     non_jit: Option<String>,
+    prog_type: kbpf::verifier::ProgType,
 }
 
 fn parse_expect(text: &str) -> Expect {
@@ -52,6 +56,7 @@ fn parse_expect(text: &str) -> Expect {
             "log" => e.log.push(value),
             "kernel-compat-interp" => e.kernel_compat_interp = Some(value),
             "non-jit" => e.non_jit = Some(value),
+            "prog-type" => e.prog_type = value.parse().expect("known prog-type"),
             _ => {}
         }
     }
@@ -111,7 +116,8 @@ fn every_scenario_verifies_as_expected() {
         let name = path.file_name().unwrap().to_string_lossy().into_owned();
         let m = kbpf::read_module(&path, SourceKind::Asm, &registry, None)
             .unwrap_or_else(|e| panic!("{name}: {e}"));
-        let opts = kbpf::verifier::VerifyOptions { log_level: 1, ..Default::default() };
+        let opts =
+            kbpf::verifier::VerifyOptions { log_level: 1, prog_type: exp.prog_type, ..Default::default() };
         let out = kbpf::verify_module(&m, opts);
         checked += 1;
         let got_errno = out.error.as_ref().map(|e| format!("{:?}", e.errno()));
@@ -135,7 +141,8 @@ fn every_scenario_verifies_as_expected() {
         }
         // kernel-compatible verification for the interpreter refuses with the same message
         if let Some(msg) = exp.kernel_compat_interp.as_ref().or(exp.non_jit.as_ref()) {
-            let opts = kbpf::verifier::VerifyOptions { jit: false, ..Default::default() };
+            let opts =
+                kbpf::verifier::VerifyOptions { jit: false, prog_type: exp.prog_type, ..Default::default() };
             let out = kbpf::verify_module(&m, opts);
             let got = out.error.as_ref().map(|e| e.message().to_string());
             if got.as_deref() != Some(msg.as_str()) {

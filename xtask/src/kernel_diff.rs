@@ -14,6 +14,7 @@ use crate::workspace_root;
 fn prog_type(t: kbpf_oracle::ProgType) -> ProgType {
     match t {
         kbpf_oracle::ProgType::Xdp => ProgType::Xdp,
+        kbpf_oracle::ProgType::SchedCls => ProgType::SchedCls,
         kbpf_oracle::ProgType::Syscall => ProgType::Syscall,
         _ => ProgType::SocketFilter,
     }

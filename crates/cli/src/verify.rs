@@ -14,6 +14,7 @@ pub fn prog_type(name: &str, ctx_size: u32) -> Option<ProgType> {
     Some(match name {
         "socket_filter" | "socket" => ProgType::SocketFilter,
         "xdp" => ProgType::Xdp,
+        "tc" | "sched_cls" => ProgType::SchedCls,
         "syscall" => ProgType::Syscall,
         "mem" => ProgType::Mem { ctx_size },
         _ => return None,
@@ -32,6 +33,7 @@ pub fn run(
     file: &Path,
     kind: SourceKind,
     mut opts: VerifyOptions,
+    type_from_section: bool,
     format: Format,
     registry: &Registry,
 ) -> ExitCode {
@@ -42,7 +44,14 @@ pub fn run(
             Err(e) => return crate::fail(e),
         },
         _ => match kbpf::read_module(file, kind, registry, None) {
-            Ok(m) => kbpf::verify_module(&m, opts),
+            Ok(m) => {
+                if type_from_section
+                    && let Some(pt) = m.section.as_deref().and_then(kbpf::prog_type_for_section)
+                {
+                    opts.prog_type = pt;
+                }
+                kbpf::verify_module(&m, opts)
+            }
             Err(e) => return crate::fail(e),
         },
     };

@@ -18,4 +18,4 @@ pub use kbpf_isa as isa;
 pub use kbpf_jit as jit;
 pub use kbpf_kfunc as kfunc;
 pub use kbpf_verifier as verifier;
-pub use verify::{kfunc_table, verify_module};
+pub use verify::{kfunc_table, prog_type_for_section, verify_module};

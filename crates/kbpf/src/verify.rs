@@ -8,6 +8,21 @@ use kbpf_verifier::{
 
 use crate::source::Module;
 
+/// The program type an ELF section name implies (libbpf's section conventions), for the types
+/// the verifier models: `tc`, `classifier`, `tc/*`, `tcx/*` = sched_cls, `xdp*`, `socket*`,
+/// `syscall`.
+pub fn prog_type_for_section(section: &str) -> Option<kbpf_verifier::ProgType> {
+    use kbpf_verifier::ProgType;
+    let head = section.split('/').next().unwrap_or(section);
+    Some(match head {
+        "tc" | "classifier" | "tcx" => ProgType::SchedCls,
+        "xdp" | "xdp.frags" => ProgType::Xdp,
+        "socket" => ProgType::SocketFilter,
+        "syscall" => ProgType::Syscall,
+        _ => return None,
+    })
+}
+
 /// `bpf_map_type` numbers of the map kinds the verifier models.
 const BPF_MAP_TYPE_HASH: u32 = 1;
 const BPF_MAP_TYPE_ARRAY: u32 = 2;
@@ -88,4 +103,20 @@ pub fn verify_module(module: &Module, mut opts: VerifyOptions) -> VerifyOutcome 
                 .contains(&l.as_str());
     }
     kbpf_verifier::verify(&module.program.to_slots(), &opts)
+}
+
+#[cfg(test)]
+mod section_tests {
+    use super::prog_type_for_section;
+    use kbpf_verifier::ProgType;
+
+    #[test]
+    fn tc_sections() {
+        for s in ["tc", "classifier", "tc/ingress", "tcx/egress", "tcx/ingress"] {
+            assert_eq!(prog_type_for_section(s), Some(ProgType::SchedCls), "{s}");
+        }
+        assert_eq!(prog_type_for_section("xdp"), Some(ProgType::Xdp));
+        assert_eq!(prog_type_for_section("kprobe/foo"), None);
+        assert_eq!(prog_type_for_section("tcp"), None);
+    }
 }

@@ -5,7 +5,7 @@ use crate::MapKind;
 use crate::alu::RegOp;
 use crate::do_check::Env;
 use crate::helper_names::{helper_name, max_id};
-use crate::helpers::{Arg, Ret, changes_pkt_data, helper_proto};
+use crate::helpers::{Arg, Ret, changes_pkt_data, helper_proto, is_acquire_function, is_ptr_cast_function};
 use crate::log::reg_type_str;
 use crate::messages::Reject;
 use crate::state::{FuncState, MAYBE_NULL, RDONLY, RINGBUF, RegState, RegType, SLOT, SlotType};
@@ -18,6 +18,10 @@ struct Meta {
     const_key: Option<u64>,
     mem_regno: Option<u8>,
     mem_write: bool,
+    /// Reference carried by an argument (`meta.ref_obj_id`).
+    ref_obj_id: u32,
+    /// Argument released by the helper (`meta.release_regno`).
+    release_regno: Option<u8>,
 }
 
 impl Env<'_> {
@@ -46,6 +50,18 @@ impl Env<'_> {
         for (i, arg) in proto.args.iter().enumerate() {
             self.check_func_arg(i as u8 + 1, *arg, &mut meta, &proto.args)?;
         }
+        if let Some(regno) = meta.release_regno {
+            let released = meta.ref_obj_id != 0 && self.release_reference(meta.ref_obj_id);
+            if !released && !is_null_reg(&self.cur.cur().regs[regno as usize]) {
+                return Err(Reject::Other(
+                    format!("func {name}#{id} reference has not been acquired before"),
+                    Errno::EINVAL,
+                ));
+            }
+        }
+        if id == crate::helpers_tc::id::TAIL_CALL {
+            self.check_resource_leak("tail_call")?;
+        }
         // reset caller-saved registers
         for r in 0..6 {
             self.cur.cur_mut().regs[r] = RegState::not_init();
@@ -65,6 +81,24 @@ impl Env<'_> {
                 if !elide {
                     r.flags = MAYBE_NULL;
                     r.id = self.new_id();
+                }
+                r
+            }
+            Ret::SocketOrNull | Ret::SockCommonOrNull | Ret::TcpSockOrNull => {
+                let ty = match proto.ret {
+                    Ret::SocketOrNull => RegType::Sock,
+                    Ret::SockCommonOrNull => RegType::SockCommon,
+                    _ => RegType::TcpSock,
+                };
+                let mut r = RegState::pointer(ty);
+                r.flags = MAYBE_NULL;
+                r.id = self.new_id();
+                if is_ptr_cast_function(id) {
+                    r.ref_obj_id = meta.ref_obj_id;
+                } else if is_acquire_function(id) {
+                    let rid = self.acquire_reference(idx);
+                    r.id = rid;
+                    r.ref_obj_id = rid;
                 }
                 r
             }
@@ -95,8 +129,45 @@ impl Env<'_> {
                 }
             }
         }
-        let _ = idx;
         Ok(())
+    }
+
+    /// `acquire_reference`: a new reference state owned by the instruction `insn`.
+    pub(crate) fn acquire_reference(&mut self, insn: usize) -> u32 {
+        let id = self.new_id();
+        self.cur.refs.push(crate::state::RefState { id, insn });
+        id
+    }
+
+    /// `release_reference`: drops the reference and invalidates every copy of the pointer,
+    /// in registers, spilled slots and outgoing stack-argument slots alike. Returns whether the
+    /// reference existed.
+    pub(crate) fn release_reference(&mut self, ref_obj_id: u32) -> bool {
+        let Some(pos) = self.cur.refs.iter().position(|r| r.id == ref_obj_id) else {
+            return false;
+        };
+        self.cur.refs.remove(pos);
+        let privileged = self.prog.opts.privileged;
+        crate::branch::for_each_reg(&mut self.cur, |r| {
+            if r.ref_obj_id == ref_obj_id {
+                // mark_reg_invalid: unknown for a loader allowed to leak pointers
+                *r = if privileged { RegState::unknown_scalar() } else { RegState::not_init() };
+            }
+        });
+        true
+    }
+
+    /// `check_resource_leak`: every acquired reference listed, then what would leak them.
+    pub(crate) fn check_resource_leak(&self, what: &str) -> Result<(), Reject> {
+        if self.cur.refs.is_empty() {
+            return Ok(());
+        }
+        let mut msg = String::new();
+        for r in &self.cur.refs {
+            msg.push_str(&format!("Unreleased reference id={} alloc_insn={}\n", r.id, r.insn));
+        }
+        msg.push_str(&format!("{what} would lead to reference leak"));
+        Err(Reject::Other(msg, Errno::EINVAL))
     }
 
     fn check_func_arg(
@@ -121,6 +192,15 @@ impl Env<'_> {
             return Ok(());
         }
         let is_null = reg.is_const() && reg.var_off.value == 0;
+        if reg.ref_obj_id != 0 {
+            if meta.ref_obj_id != 0 {
+                return Err(Reject::Bug(format!(
+                    "more than one arg with ref_obj_id R{regno} {} {}",
+                    reg.ref_obj_id, meta.ref_obj_id
+                )));
+            }
+            meta.ref_obj_id = reg.ref_obj_id;
+        }
         const MEM_TYPES: [&str; 9] =
             ["fp", "pkt", "pkt_meta", "map_key", "map_value", "mem", "ringbuf_mem", "buf", "trusted_ptr_"];
         match arg {
@@ -203,6 +283,26 @@ impl Env<'_> {
                     // zero-sized access is fine; check the maximum
                 }
                 self.check_helper_mem_access(mem, reg.umax as i64, meta.mem_write, zero_ok)?;
+            }
+            Arg::SockCommon => {
+                if !reg.is_sk_pointer() || reg.flags & MAYBE_NULL != 0 {
+                    return Err(self.type_mismatch(regno, &["sock_common", "sock", "tcp_sock", "xdp_sock"]));
+                }
+            }
+            Arg::ReleaseSock => {
+                if !reg.is_sk_pointer() || reg.flags & MAYBE_NULL != 0 {
+                    return Err(self.type_mismatch(
+                        regno,
+                        &["sock_common", "sock", "tcp_sock", "xdp_sock", "ptr_", "trusted_ptr_"],
+                    ));
+                }
+                if reg.ref_obj_id == 0 && !is_null {
+                    return Err(Reject::Other(
+                        format!("R{regno} must be referenced when passed to release function"),
+                        Errno::EINVAL,
+                    ));
+                }
+                meta.release_regno = Some(regno);
             }
             Arg::Anything | Arg::DontCare => {}
         }

@@ -547,10 +547,8 @@ impl Env<'_> {
 
     /// `exit`: leak check, return to the caller or end the path.
     fn process_exit(&mut self, do_print_state: &mut bool) -> Result<Flow, Reject> {
-        if self.cur.frames.len() == 1
-            && let Some(r) = self.cur.refs.first()
-        {
-            return Err(Reject::UnreleasedRef(r.id, r.insn));
+        if self.cur.frames.len() == 1 {
+            self.check_resource_leak("BPF_EXIT instruction in main prog")?;
         }
         if self.cur.frames.len() > 1 {
             self.prepare_func_exit()?;

@@ -29,6 +29,10 @@ pub enum Arg {
     ConstSizeOrZero,
     /// The program context.
     Ctx,
+    /// `ARG_PTR_TO_SOCK_COMMON`: any socket pointer, not NULL.
+    SockCommon,
+    /// `ARG_PTR_TO_BTF_ID_SOCK_COMMON | OBJ_RELEASE`: a referenced socket to release.
+    ReleaseSock,
 }
 
 /// Return kinds.
@@ -40,6 +44,12 @@ pub enum Ret {
     Void,
     /// `PTR_TO_MAP_VALUE_OR_NULL`.
     MapValueOrNull,
+    /// `RET_PTR_TO_SOCKET_OR_NULL`.
+    SocketOrNull,
+    /// `RET_PTR_TO_SOCK_COMMON_OR_NULL`.
+    SockCommonOrNull,
+    /// `RET_PTR_TO_TCP_SOCK_OR_NULL`.
+    TcpSockOrNull,
 }
 
 /// One prototype.
@@ -93,6 +103,9 @@ pub fn helper_proto(id: i32, pt: ProgType) -> Option<Proto> {
     if base.is_some() {
         return base;
     }
+    if pt == ProgType::SchedCls {
+        return crate::helpers_tc::tc_helper_proto(id);
+    }
     match (pt, id) {
         (ProgType::SocketFilter, 26) => {
             Some(p([Ctx, Anything, Mem { write: true, maybe_null: false }, ConstSize, D], Ret::Integer))
@@ -115,9 +128,48 @@ pub fn helper_proto(id: i32, pt: ProgType) -> Option<Proto> {
     }
 }
 
-/// Whether the helper changes packet data (invalidating packet pointers).
+/// Whether the helper changes packet data (invalidating packet pointers):
+/// `bpf_helper_changes_pkt_data`.
 pub fn changes_pkt_data(id: i32) -> bool {
-    matches!(id, 44 | 54 | 65 | 9 | 10 | 11 | 31 | 38 | 39 | 43 | 50)
+    use crate::helpers_tc::id::*;
+    matches!(
+        id,
+        SKB_STORE_BYTES
+            | SKB_CHANGE_HEAD
+            | SKB_CHANGE_TAIL
+            | SKB_ADJUST_ROOM
+            | SKB_CHANGE_PROTO
+            | SKB_VLAN_PUSH
+            | SKB_VLAN_POP
+            | SKB_PULL_DATA
+            | L3_CSUM_REPLACE
+            | L4_CSUM_REPLACE
+            | CLONE_REDIRECT
+            | XDP_ADJUST_HEAD
+            | XDP_ADJUST_META
+            | XDP_ADJUST_TAIL
+            | MSG_PULL_DATA
+            | MSG_PUSH_DATA
+            | MSG_POP_DATA
+            | LWT_PUSH_ENCAP
+            | LWT_SEG6_STORE_BYTES
+            | LWT_SEG6_ADJUST_SRH
+            | LWT_SEG6_ACTION
+            // a tail-called program may do any of the above
+            | TAIL_CALL
+    )
+}
+
+/// Helpers that return a new reference (`is_acquire_function`).
+pub fn is_acquire_function(id: i32) -> bool {
+    use crate::helpers_tc::id::*;
+    matches!(id, SK_LOOKUP_TCP | SK_LOOKUP_UDP | SKC_LOOKUP_TCP)
+}
+
+/// Helpers whose result shares the argument's reference (`is_ptr_cast_function`).
+pub fn is_ptr_cast_function(id: i32) -> bool {
+    use crate::helpers_tc::id::*;
+    matches!(id, SK_FULLSOCK | TCP_SOCK)
 }
 
 /// Parameter count for liveness (`get_call_summary`).

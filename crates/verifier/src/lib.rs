@@ -17,11 +17,13 @@ mod do_check;
 pub mod func_info;
 pub mod helper_names;
 mod helpers;
+mod helpers_tc;
 mod kfunc_call;
 pub mod log;
 mod mem;
 pub mod messages;
 pub mod scalar_ops;
+mod sock;
 mod stack_args;
 pub mod state;
 mod states;
@@ -55,6 +57,9 @@ pub enum ProgType {
     SocketFilter,
     /// `BPF_PROG_TYPE_XDP` (`xdp_md` context, packet pointers).
     Xdp,
+    /// `BPF_PROG_TYPE_SCHED_CLS` (tc: `__sk_buff` context with direct packet access, socket
+    /// lookups).
+    SchedCls,
     /// `BPF_PROG_TYPE_SYSCALL` (context = user buffer, any offset below 64K).
     Syscall,
     /// Userspace embedding: the context is a buffer of `ctx_size` bytes.
@@ -62,6 +67,21 @@ pub enum ProgType {
         /// Context size in bytes.
         ctx_size: u32,
     },
+}
+
+impl std::str::FromStr for ProgType {
+    type Err = String;
+
+    /// Kernel and libbpf names: `socket_filter`, `xdp`, `tc` / `sched_cls`, `syscall`.
+    fn from_str(s: &str) -> Result<ProgType, String> {
+        Ok(match s {
+            "socket_filter" | "socket" => ProgType::SocketFilter,
+            "xdp" => ProgType::Xdp,
+            "tc" | "sched_cls" | "classifier" => ProgType::SchedCls,
+            "syscall" => ProgType::Syscall,
+            _ => return Err(format!("unknown program type {s:?}")),
+        })
+    }
 }
 
 /// Map types the verifier models.

@@ -158,6 +158,12 @@ impl Env<'_> {
                     let r = match field {
                         CtxField::Scalar => RegState::unknown_scalar(),
                         CtxField::Pointer(t) => RegState::pointer(t),
+                        CtxField::PointerOrNull(t) => {
+                            let mut r = RegState::pointer(t);
+                            r.flags = MAYBE_NULL;
+                            r.id = self.new_id();
+                            r
+                        }
                     };
                     self.cur.cur_mut().regs[v as usize] = r;
                 }
@@ -177,6 +183,15 @@ impl Env<'_> {
                 leak_check(self, "into packet")?;
                 self.check_packet_access(regno, &reg, off, size, false)?;
                 if !write && let Some(v) = value {
+                    self.cur.cur_mut().regs[v as usize] = RegState::unknown_scalar();
+                }
+            }
+            _ if reg.is_sk_pointer() && reg.flags & MAYBE_NULL == 0 => {
+                if write {
+                    return Err(Reject::RegCannotWrite(regno, reg_type_str(reg.ty, reg.flags)));
+                }
+                self.check_sock_access(regno, &reg, off, size)?;
+                if let Some(v) = value {
                     self.cur.cur_mut().regs[v as usize] = RegState::unknown_scalar();
                 }
             }
