@@ -120,16 +120,20 @@ impl Env<'_> {
             }
         }
         if changes_pkt_data(id) {
-            for f in self.cur.frames.iter_mut() {
-                // stack-arg slots are visited like registers (bpf_for_each_reg_in_vstate)
-                for r in f.regs.iter_mut().chain(f.stack_args.iter_mut()) {
-                    if matches!(r.ty, RegType::Packet | RegType::PacketMeta | RegType::PacketEnd) {
-                        *r = RegState::unknown_scalar();
-                    }
-                }
-            }
+            self.clear_all_pkt_pointers();
         }
         Ok(())
+    }
+
+    /// `clear_all_pkt_pointers`: after a helper that may move the packet, every packet pointer
+    /// (registers, spilled slots, outgoing stack-argument slots, every frame) becomes unknown.
+    fn clear_all_pkt_pointers(&mut self) {
+        let privileged = self.prog.opts.privileged;
+        crate::branch::for_each_reg(&mut self.cur, |r| {
+            if matches!(r.ty, RegType::Packet | RegType::PacketMeta | RegType::PacketEnd) {
+                *r = if privileged { RegState::unknown_scalar() } else { RegState::not_init() };
+            }
+        });
     }
 
     /// `acquire_reference`: a new reference state owned by the instruction `insn`.

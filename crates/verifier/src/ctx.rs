@@ -131,8 +131,8 @@ fn skb_access(off: i64, size: i64, write: bool, ldsx: bool) -> Option<CtxField> 
     if in_range(off, TSTAMP, 8) {
         return (size == 8).then_some(CtxField::Scalar);
     }
-    if off == SK {
-        return (!write && size == 8).then_some(CtxField::PointerOrNull(RegType::SockCommon));
+    if in_range(off, SK, 8) {
+        return (off == SK && !write && size == 8).then_some(CtxField::PointerOrNull(RegType::SockCommon));
     }
     if (TSTAMP_TYPE..HWTSTAMP).contains(&off) {
         return None; // tstamp_type (tc handles it first) and padding

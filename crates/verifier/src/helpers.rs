@@ -79,7 +79,8 @@ pub fn helper_proto(id: i32, pt: ProgType) -> Option<Proto> {
         1 => Some(p([ConstMapPtr, MapKey, D, D, D], Ret::MapValueOrNull)),
         2 => Some(p([ConstMapPtr, MapKey, MapValue, Anything, D], Ret::Integer)),
         3 => Some(p([ConstMapPtr, MapKey, D, D, D], Ret::Integer)),
-        5 | 7 | 8 | 42 | 118 | 125 | 160 | 208 => Some(p([D; 5], Ret::Integer)),
+        5 | 7 | 8 | 14 | 15 | 35 | 42 | 80 | 118 | 125 | 160 | 208 => Some(p([D; 5], Ret::Integer)),
+        16 => Some(p([Mem { write: true, maybe_null: false }, ConstSize, D, D, D], Ret::Integer)),
         6 => Some(Proto {
             args: [Mem { write: false, maybe_null: false }, ConstSize, D, D, D],
             ret: Ret::Integer,
@@ -92,7 +93,7 @@ pub fn helper_proto(id: i32, pt: ProgType) -> Option<Proto> {
             gpl_only: false,
             map_types: &[3],
         }),
-        113 | 115 => Some(Proto {
+        112..=115 => Some(Proto {
             args: [Mem { write: true, maybe_null: false }, ConstSizeOrZero, Anything, D, D],
             ret: Ret::Integer,
             gpl_only: true,

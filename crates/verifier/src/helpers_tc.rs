@@ -100,8 +100,9 @@ pub fn tc_helper_proto(id: i32) -> Option<Proto> {
             gpl_only: true,
             map_types: &[4],
         },
-        SK_LOOKUP_TCP | SK_LOOKUP_UDP => p([Ctx, RD_MEM, Arg::ConstSize, A, A], Ret::SocketOrNull),
-        SKC_LOOKUP_TCP => p([Ctx, RD_MEM, Arg::ConstSize, A, A], Ret::SockCommonOrNull),
+        // the kernel takes an empty tuple (size 0) and fails the lookup at run time
+        SK_LOOKUP_TCP | SK_LOOKUP_UDP => p([Ctx, RD_MEM, Arg::ConstSizeOrZero, A, A], Ret::SocketOrNull),
+        SKC_LOOKUP_TCP => p([Ctx, RD_MEM, Arg::ConstSizeOrZero, A, A], Ret::SockCommonOrNull),
         SK_RELEASE => p([Arg::ReleaseSock, D, D, D, D], int),
         SK_FULLSOCK | GET_LISTENER_SOCK => p([Arg::SockCommon, D, D, D, D], Ret::SocketOrNull),
         TCP_SOCK => p([Arg::SockCommon, D, D, D, D], Ret::TcpSockOrNull),

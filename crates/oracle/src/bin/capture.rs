@@ -1,7 +1,8 @@
 //! Runs the generated and hand-written cases through the running kernel and writes
 //! `tests/kernel-cases/<family>.jsonl` plus golden logs under `tests/kernel-cases/golden/`.
 //!
-//! Usage: `capture [--out DIR] [--seed N] [--scale F] [--no-golden] [--bench DIR]`
+//! Usage: `capture [--out DIR] [--seed N] [--scale F] [--no-golden] [--bench DIR] [--family F]`
+//! (`--family` re-captures only that family's file; may be repeated).
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -16,6 +17,7 @@ fn main() {
     let mut scale = 1.0f64;
     let mut golden = true;
     let mut bench_dir: Option<PathBuf> = None;
+    let mut families: Vec<String> = Vec::new();
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         match a.as_str() {
@@ -24,8 +26,11 @@ fn main() {
             "--scale" => scale = args.next().and_then(|s| s.parse().ok()).unwrap_or(scale),
             "--no-golden" => golden = false,
             "--bench" => bench_dir = args.next().map(PathBuf::from),
+            "--family" => families.extend(args.next()),
             _ => {
-                eprintln!("usage: capture [--out DIR] [--seed N] [--scale F] [--no-golden] [--bench DIR]");
+                eprintln!(
+                    "usage: capture [--out DIR] [--seed N] [--scale F] [--no-golden] [--bench DIR] [--family F]"
+                );
                 std::process::exit(2);
             }
         }
@@ -40,6 +45,10 @@ fn main() {
     }
     let mut cases = generator::generate(seed, scale);
     cases.extend(generator::hand_written());
+    if !families.is_empty() {
+        cases.retain(|c| families.contains(&c.family));
+        golden = false;
+    }
     let t = Instant::now();
     let opts = RecordOptions { max_log: 4096, max_log_level2: 8192 };
     let recs = capture::record_all(&cases, opts, 10, |done, total| {

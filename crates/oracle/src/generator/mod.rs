@@ -13,6 +13,7 @@ mod fam_prune;
 mod fam_ptr;
 mod fam_regs;
 mod fam_scalar;
+mod fam_tc;
 mod hand;
 pub mod rng;
 
@@ -46,6 +47,7 @@ pub const FAMILIES: &[(&str, FamilyFn, usize)] = &[
     ("encoding", fam_encoding::encoding, 330),
     ("r11", fam_encoding::r11, 40),
     ("prune", fam_prune::prune, 200),
+    ("tc", fam_tc::tc, 320),
 ];
 
 /// The default seed of the captured corpus.
