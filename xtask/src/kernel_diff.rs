@@ -35,6 +35,7 @@ pub fn options(case: &Case, log_level: u32) -> VerifyOptions {
                 kind: match m.kind {
                     kbpf_oracle::MapKind::Hash => MapKind::Hash,
                     kbpf_oracle::MapKind::Array => MapKind::Array,
+                    kbpf_oracle::MapKind::ProgArray => MapKind::ProgArray,
                 },
                 key_size: m.key_size,
                 value_size: m.value_size,

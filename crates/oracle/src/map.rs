@@ -15,6 +15,8 @@ pub enum MapKind {
     Hash,
     /// `BPF_MAP_TYPE_ARRAY` (key must be 4 bytes).
     Array,
+    /// `BPF_MAP_TYPE_PROG_ARRAY` (4-byte keys and values: program fds).
+    ProgArray,
 }
 
 impl MapKind {
@@ -23,6 +25,7 @@ impl MapKind {
         match self {
             MapKind::Hash => 1,
             MapKind::Array => 2,
+            MapKind::ProgArray => 3,
         }
     }
 }
@@ -47,6 +50,11 @@ impl MapSpec {
     /// An array map with 4-byte keys.
     pub fn array(value_size: u32, max_entries: u32, name: &str) -> MapSpec {
         MapSpec { kind: MapKind::Array, key_size: 4, value_size, max_entries, name: name.to_string() }
+    }
+
+    /// A program array (the `bpf_tail_call` table).
+    pub fn prog_array(max_entries: u32, name: &str) -> MapSpec {
+        MapSpec { kind: MapKind::ProgArray, key_size: 4, value_size: 4, max_entries, name: name.to_string() }
     }
 
     /// A hash map.

@@ -1,5 +1,5 @@
 //! Verifies one program given as hex on the command line and prints verdict, errno and log:
-//! `vlog <socket_filter|xdp|syscall> <log_level> '<hex bytes>' [fd:type:ks:vs:max,...]`.
+//! `vlog <socket_filter|xdp|sched_cls|syscall> <log_level> '<hex bytes>' [fd:type:ks:vs:max,...]`.
 //! Used to compare against the kernel oracle by hand.
 
 use kbpf_isa::RawInsn;
@@ -13,6 +13,7 @@ fn main() {
     }
     let prog_type = match a[1].as_str() {
         "xdp" => ProgType::Xdp,
+        "tc" | "sched_cls" => ProgType::SchedCls,
         "syscall" => ProgType::Syscall,
         _ => ProgType::SocketFilter,
     };
@@ -31,7 +32,11 @@ fn main() {
                 maps.push(MapDef {
                     fd: f[0] as i32,
                     name: "mymap".into(),
-                    kind: if f[1] == 2 { MapKind::Array } else { MapKind::Hash },
+                    kind: match f[1] {
+                        2 => MapKind::Array,
+                        3 => MapKind::ProgArray,
+                        _ => MapKind::Hash,
+                    },
                     key_size: f[2],
                     value_size: f[3],
                     max_entries: f[4],

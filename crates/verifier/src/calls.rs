@@ -104,15 +104,12 @@ impl Env<'_> {
             }
         };
         self.cur.cur_mut().regs[0] = r0;
-        if let Some(m) = meta.map
-            && !proto.map_types.is_empty()
-        {
-            let kind = self.maps().get(m as usize).map_or(MapKind::Hash, |d| d.kind);
-            let num = match kind {
-                MapKind::Hash => 1,
-                MapKind::Array => 2,
-            };
-            if !proto.map_types.contains(&num) {
+        if let Some(m) = meta.map {
+            // check_map_func_compatibility: the map type's allowed helpers first, then the
+            // helper's allowed map types
+            let num = self.maps().get(m as usize).map_or(MapKind::Hash, |d| d.kind).raw();
+            let map_refuses = num == MapKind::ProgArray.raw() && id != crate::helpers_tc::id::TAIL_CALL;
+            if map_refuses || (!proto.map_types.is_empty() && !proto.map_types.contains(&num)) {
                 return Err(Reject::Other(
                     format!("cannot pass map_type {num} into func {name}#{id}"),
                     Errno::EINVAL,

@@ -156,8 +156,6 @@ pub fn changes_pkt_data(id: i32) -> bool {
             | LWT_SEG6_STORE_BYTES
             | LWT_SEG6_ADJUST_SRH
             | LWT_SEG6_ACTION
-            // a tail-called program may do any of the above
-            | TAIL_CALL
     )
 }
 

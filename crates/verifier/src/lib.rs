@@ -92,6 +92,19 @@ pub enum MapKind {
     Hash,
     /// `BPF_MAP_TYPE_ARRAY`.
     Array,
+    /// `BPF_MAP_TYPE_PROG_ARRAY` (only `bpf_tail_call` may take it).
+    ProgArray,
+}
+
+impl MapKind {
+    /// The kernel's `enum bpf_map_type` number.
+    pub fn raw(self) -> u32 {
+        match self {
+            MapKind::Hash => 1,
+            MapKind::Array => 2,
+            MapKind::ProgArray => 3,
+        }
+    }
 }
 
 /// A map the program may reference through `ld_imm64` with `BPF_PSEUDO_MAP_FD`.

@@ -14,6 +14,7 @@ mod fam_ptr;
 mod fam_regs;
 mod fam_scalar;
 mod fam_tc;
+mod fam_tc_more;
 mod hand;
 pub mod rng;
 
@@ -47,7 +48,7 @@ pub const FAMILIES: &[(&str, FamilyFn, usize)] = &[
     ("encoding", fam_encoding::encoding, 330),
     ("r11", fam_encoding::r11, 40),
     ("prune", fam_prune::prune, 200),
-    ("tc", fam_tc::tc, 320),
+    ("tc", fam_tc::tc, 400),
 ];
 
 /// The default seed of the captured corpus.

@@ -1,0 +1,225 @@
+//! More of the tc family: tail calls and map helpers (program arrays, packet keys), references
+//! crossing bpf-to-bpf calls, the forms of the NULL check, and references joined by pruning.
+
+use super::asm::*;
+use super::builder::B;
+use super::rng::Rng;
+use crate::case::Case;
+use crate::load::ProgType;
+use crate::map::MapSpec;
+
+const FAM: &str = "tc";
+const DATA: i16 = 76;
+const DATA_END: i16 = 80;
+const SK_LOOKUP_TCP: i32 = 84;
+const SK_RELEASE: i32 = 86;
+const TAIL_CALL: i32 = 12;
+
+fn case(name: String, b: &B) -> Case {
+    Case::new(FAM, name, ProgType::SchedCls, b.build())
+}
+
+/// `r6 = ctx` (kept), a zeroed tuple at fp-40, then `sk_lookup_tcp`: r0 = sock_or_null.
+fn lookup(b: &mut B) {
+    b.i(movr(6, 1));
+    for k in 1..=5 {
+        b.i(st(Sz::Dw, 10, -8 * k, 0));
+    }
+    b.i(movr(1, 6)).i(movr(2, 10)).i(alu64i(Op::Add, 2, -40)).i(mov(3, 12)).i(mov(4, 0)).i(mov(5, 0));
+    b.i(call(SK_LOOKUP_TCP));
+}
+
+/// Tail calls and map helpers with program arrays, arrays and hashes.
+pub fn tail_and_maps(rng: &mut Rng, out: &mut Vec<Case>, n: usize) {
+    for _ in 0..n {
+        let i = out.len();
+        let mut b = B::new();
+        let shape = rng.below(6);
+        let (desc, maps) = match shape {
+            0 => {
+                // plain tail call, index constant or not
+                b.i(movr(6, 1)).i(movr(1, 6)).all(ld_map(2, 0));
+                if rng.chance(1, 2) {
+                    b.i(mov(3, rng.pick(&[0, 3, 100])));
+                } else {
+                    b.i(call(7)).i(movr(3, 0)).i(movr(1, 6)).all(ld_map(2, 0));
+                }
+                b.i(call(TAIL_CALL));
+                ("tail_call", vec![MapSpec::prog_array(4, "jmp")])
+            }
+            1 => {
+                // a checked packet pointer (register or spill) used after a tail call
+                let spill = rng.chance(1, 2);
+                b.i(movr(6, 1)).i(ldx(Sz::W, 7, 6, DATA)).i(ldx(Sz::W, 8, 6, DATA_END));
+                b.i(movr(2, 7)).i(alu64i(Op::Add, 2, 4)).j(jmpr(Cond::Gt, 2, 8, 0), "out");
+                if spill {
+                    b.i(stx(Sz::Dw, 10, 7, -8));
+                }
+                b.i(movr(1, 6)).all(ld_map(2, 0)).i(mov(3, 0)).i(call(TAIL_CALL));
+                if spill {
+                    b.i(ldx(Sz::Dw, 7, 10, -8));
+                }
+                b.i(ldx(Sz::B, 0, 7, 0));
+                (
+                    if spill { "tail_call_pkt_spill" } else { "tail_call_pkt" },
+                    vec![MapSpec::prog_array(4, "jmp")],
+                )
+            }
+            2 => {
+                // holding a socket across a tail call
+                lookup(&mut b);
+                b.j(jmpi(Cond::Eq, 0, 0, 0), "out").i(movr(7, 0));
+                b.i(movr(1, 6)).all(ld_map(2, 0)).i(mov(3, 0)).i(call(TAIL_CALL));
+                b.i(movr(1, 7)).i(call(SK_RELEASE));
+                ("tail_call_held_ref", vec![MapSpec::prog_array(4, "jmp")])
+            }
+            3 => {
+                // the wrong map for the helper, or the wrong helper for the map
+                let prog_array = rng.chance(1, 2);
+                b.i(st(Sz::Dw, 10, -8, 0)).all(ld_map(1, 0)).i(movr(2, 10)).i(alu64i(Op::Add, 2, -8));
+                let id = rng.pick(&[1, 2, 3]);
+                if id == 2 {
+                    b.i(movr(3, 10)).i(alu64i(Op::Add, 3, -8)).i(mov(4, 0));
+                }
+                if !prog_array {
+                    // tail call through an array
+                    b.i(movr(1, 1)).i(ldx(Sz::W, 3, 10, -8));
+                }
+                b.i(call(if prog_array { id } else { TAIL_CALL }));
+                let m = if prog_array { MapSpec::prog_array(4, "jmp") } else { MapSpec::array(8, 4, "arr") };
+                ("map_mismatch", vec![m])
+            }
+            4 => {
+                // map lookup keyed by packet bytes, value read back
+                let k = rng.pick(&[4, 8]);
+                let ks = rng.pick(&[4u32, 8]);
+                b.i(movr(6, 1)).i(ldx(Sz::W, 7, 6, DATA)).i(ldx(Sz::W, 8, 6, DATA_END));
+                b.i(movr(2, 7)).i(alu64i(Op::Add, 2, k)).j(jmpr(Cond::Gt, 2, 8, 0), "out");
+                b.all(ld_map(1, 0)).i(movr(2, 7)).i(call(1));
+                b.j(jmpi(Cond::Eq, 0, 0, 0), "out").i(ldx(Sz::W, 0, 0, 0));
+                ("pkt_key", vec![MapSpec::hash(ks, 8, 16, "h")])
+            }
+            _ => {
+                // a socket pointer stored into a map value, then the socket released
+                lookup(&mut b);
+                b.j(jmpi(Cond::Eq, 0, 0, 0), "out").i(movr(7, 0));
+                b.i(st(Sz::Dw, 10, -48, 0))
+                    .all(ld_map(1, 0))
+                    .i(movr(2, 10))
+                    .i(alu64i(Op::Add, 2, -48))
+                    .i(call(1));
+                b.j(jmpi(Cond::Eq, 0, 0, 0), "rel").i(stx(Sz::Dw, 0, 7, 0));
+                b.label("rel").i(movr(1, 7)).i(call(SK_RELEASE));
+                ("sock_into_map", vec![MapSpec::hash(8, 8, 16, "h")])
+            }
+        };
+        if !b.used("out") {
+            b.j(ja(0), "out");
+        }
+        b.label("out").all(ret0());
+        out.push(case(format!("{i:04}_{desc}"), &b).with_maps(maps));
+    }
+}
+
+/// References across bpf-to-bpf calls, NULL-check forms and pruning over references.
+pub fn refs_flow(rng: &mut Rng, out: &mut Vec<Case>, n: usize) {
+    for _ in 0..n {
+        let i = out.len();
+        let mut b = B::new();
+        let shape = rng.below(5);
+        let desc = match shape {
+            0 => {
+                // the callee releases the caller's socket
+                lookup(&mut b);
+                b.j(jmpi(Cond::Eq, 0, 0, 0), "out").i(movr(1, 0)).call("sub");
+                if rng.chance(1, 3) {
+                    b.i(ldx(Sz::W, 0, 1, 4)); // r1 is clobbered by the call anyway
+                }
+                b.label("out").all(ret0());
+                b.label("sub").i(call(SK_RELEASE)).all(ret0());
+                "sub_releases"
+            }
+            1 => {
+                // the callee acquires and returns the socket (or leaks it)
+                let release = rng.chance(2, 3);
+                let check = rng.chance(3, 4);
+                b.i(movr(6, 1)).call("sub");
+                if check {
+                    b.j(jmpi(Cond::Eq, 0, 0, 0), "out");
+                }
+                if release {
+                    b.i(movr(1, 0)).i(call(SK_RELEASE));
+                }
+                b.label("out").all(ret0());
+                b.label("sub");
+                for k in 1..=5 {
+                    b.i(st(Sz::Dw, 10, -8 * k, 0));
+                }
+                b.i(movr(2, 10)).i(alu64i(Op::Add, 2, -40)).i(mov(3, 12)).i(mov(4, 0)).i(mov(5, 0));
+                b.i(call(SK_LOOKUP_TCP)).i(exit());
+                "sub_acquires"
+            }
+            2 => {
+                // NULL-check forms: ==/!= 0, 32-bit, against a register, unsigned
+                lookup(&mut b);
+                match rng.below(5) {
+                    0 => b.j(jmpi(Cond::Ne, 0, 0, 0), "ok").all(ret0()).label("ok"),
+                    1 => b.j(jmp32i(Cond::Eq, 0, 0, 0), "out"),
+                    2 => b.i(mov(2, 0)).j(jmpr(Cond::Eq, 0, 2, 0), "out"),
+                    3 => b.j(jmpi(Cond::Gt, 0, 0, 0), "ok").all(ret0()).label("ok"),
+                    _ => b.j(jmpi(Cond::Eq, 0, 1, 0), "out"),
+                };
+                b.i(movr(1, 0)).i(call(SK_RELEASE));
+                if !b.used("out") {
+                    b.j(ja(0), "out");
+                }
+                b.label("out").all(ret0());
+                "null_forms"
+            }
+            3 => {
+                // a lookup on both arms of a branch, released after the join
+                b.i(movr(6, 1)).i(call(7)).i(movr(9, 0));
+                for k in 1..=5 {
+                    b.i(st(Sz::Dw, 10, -8 * k, 0));
+                }
+                b.i(movr(1, 6))
+                    .i(movr(2, 10))
+                    .i(alu64i(Op::Add, 2, -40))
+                    .i(mov(3, 12))
+                    .i(mov(4, 0))
+                    .i(mov(5, 0));
+                b.j(jmpi(Cond::Gt, 9, 100, 0), "udp").i(call(SK_LOOKUP_TCP)).j(ja(0), "join");
+                b.label("udp").i(call(85));
+                b.label("join");
+                if rng.chance(3, 4) {
+                    b.j(jmpi(Cond::Eq, 0, 0, 0), "out").i(movr(1, 0)).i(call(SK_RELEASE));
+                }
+                b.label("out").all(ret0());
+                "join"
+            }
+            _ => {
+                // a loop of lookups, each released (or one kept)
+                let keep = rng.chance(1, 3);
+                b.i(movr(6, 1)).i(mov(8, 0)).label("top");
+                for k in 1..=5 {
+                    b.i(st(Sz::Dw, 10, -8 * k, 0));
+                }
+                b.i(movr(1, 6))
+                    .i(movr(2, 10))
+                    .i(alu64i(Op::Add, 2, -40))
+                    .i(mov(3, 12))
+                    .i(mov(4, 0))
+                    .i(mov(5, 0));
+                b.i(call(SK_LOOKUP_TCP)).j(jmpi(Cond::Eq, 0, 0, 0), "next");
+                if keep {
+                    b.j(jmpi(Cond::Eq, 8, 2, 0), "next");
+                }
+                b.i(movr(1, 0)).i(call(SK_RELEASE));
+                b.label("next").i(alu64i(Op::Add, 8, 1)).j(jmpi(Cond::Lt, 8, 3, 0), "top");
+                b.all(ret0());
+                "loop"
+            }
+        };
+        out.push(case(format!("{i:04}_{desc}"), &b));
+    }
+}
