@@ -179,6 +179,9 @@ enum Cmd {
         /// With `--engine interp`: refuse what the kernel's interpreter refuses (stack args).
         #[arg(long)]
         kernel_compat: bool,
+        /// ELF program to verify (section or function name; default the first).
+        #[arg(long)]
+        section: Option<String>,
     },
     /// List the helpers and kfuncs of a profile with their ids and prototypes.
     Kfuncs {
@@ -315,6 +318,7 @@ fn main() -> ExitCode {
             profile,
             engine,
             kernel_compat,
+            section,
         } => {
             let given = prog_type.as_deref().unwrap_or("socket_filter");
             let Some(pt) = verify::prog_type(given, ctx_size) else {
@@ -332,8 +336,7 @@ fn main() -> ExitCode {
             verify::run(
                 &file,
                 source_kind(&file, input),
-                opts,
-                prog_type.is_none(),
+                verify::Target { opts, type_from_section: prog_type.is_none(), section: section.as_deref() },
                 format,
                 &profile.registry(),
             )
