@@ -285,6 +285,26 @@ impl Env<'_> {
                 }
                 self.check_helper_mem_access(mem, reg.umax as i64, meta.mem_write, zero_ok)?;
             }
+            Arg::BtfSockCommon => {
+                if !reg.is_sk_pointer() || reg.flags & MAYBE_NULL != 0 {
+                    return Err(self.type_mismatch(
+                        regno,
+                        &["sock_common", "sock", "tcp_sock", "xdp_sock", "ptr_", "trusted_ptr_"],
+                    ));
+                }
+            }
+            Arg::FixedMem(size) => {
+                let ok = matches!(
+                    reg.ty,
+                    RegType::Stack | RegType::Packet | RegType::PacketMeta | RegType::MapValue | RegType::Mem
+                ) && reg.flags & MAYBE_NULL == 0;
+                if !ok {
+                    return Err(self.type_mismatch(regno, &MEM_TYPES));
+                }
+                // MEM_ALIGNED: strict alignment whatever the program's flags
+                check_strict_alignment(&reg, size as i64)?;
+                self.check_helper_mem_access(regno, size as i64, true, false)?;
+            }
             Arg::SockCommon => {
                 if !reg.is_sk_pointer() || reg.flags & MAYBE_NULL != 0 {
                     return Err(self.type_mismatch(regno, &["sock_common", "sock", "tcp_sock", "xdp_sock"]));
@@ -454,6 +474,29 @@ impl Env<'_> {
         self.cur.insn_idx = ret;
         Ok(())
     }
+}
+
+/// `check_ptr_alignment` with `strict` for a helper argument accessed at offset 0.
+fn check_strict_alignment(reg: &RegState, size: i64) -> Result<(), Reject> {
+    use crate::tnum::Tnum;
+    let short = crate::alu::tnum_short(reg.var_off);
+    let (ip_align, desc) = match reg.ty {
+        RegType::Packet | RegType::PacketMeta => (2i64, None),
+        RegType::Stack => (0, Some("stack ")),
+        RegType::MapValue => (0, Some("value ")),
+        _ => (0, Some("")),
+    };
+    let at = reg.var_off.add(Tnum::konst((ip_align + reg.off as i64) as u64));
+    if at.is_aligned(size as u64) {
+        return Ok(());
+    }
+    Err(match desc {
+        Some(d) => Reject::Misaligned(d, short, reg.off, 0, size),
+        None => Reject::Other(
+            format!("misaligned packet access off {ip_align}+{short}+{}+0 size {size}", reg.off),
+            Errno::EACCES,
+        ),
+    })
 }
 
 fn is_null_reg(r: &RegState) -> bool {

@@ -33,6 +33,10 @@ pub enum Arg {
     SockCommon,
     /// `ARG_PTR_TO_BTF_ID_SOCK_COMMON | OBJ_RELEASE`: a referenced socket to release.
     ReleaseSock,
+    /// `ARG_PTR_TO_BTF_ID_SOCK_COMMON`: any socket pointer (BTF ones included), not NULL.
+    BtfSockCommon,
+    /// `ARG_PTR_TO_FIXED_SIZE_MEM | MEM_UNINIT`: `n` writable bytes.
+    FixedMem(u32),
 }
 
 /// Return kinds.

@@ -52,6 +52,21 @@ pub mod id {
     pub const SKB_ECN_SET_CE: i32 = 97;
     pub const GET_LISTENER_SOCK: i32 = 98;
     pub const SKC_LOOKUP_TCP: i32 = 99;
+    pub const SKB_GET_TUNNEL_KEY: i32 = 20;
+    pub const SKB_SET_TUNNEL_KEY: i32 = 21;
+    pub const SKB_GET_TUNNEL_OPT: i32 = 29;
+    pub const SKB_SET_TUNNEL_OPT: i32 = 30;
+    pub const SKB_GET_XFRM_STATE: i32 = 66;
+    pub const FIB_LOOKUP: i32 = 69;
+    pub const TCP_CHECK_SYNCOOKIE: i32 = 100;
+    pub const TCP_GEN_SYNCOOKIE: i32 = 110;
+    pub const SK_ASSIGN: i32 = 124;
+    pub const CSUM_LEVEL: i32 = 135;
+    pub const SKB_CGROUP_CLASSID: i32 = 151;
+    pub const REDIRECT_NEIGH: i32 = 152;
+    pub const REDIRECT_PEER: i32 = 155;
+    pub const CHECK_MTU: i32 = 163;
+    pub const SKB_SET_TSTAMP: i32 = 192;
 }
 
 const D: Arg = Arg::DontCare;
@@ -106,6 +121,25 @@ pub fn tc_helper_proto(id: i32) -> Option<Proto> {
         SK_RELEASE => p([Arg::ReleaseSock, D, D, D, D], int),
         SK_FULLSOCK | GET_LISTENER_SOCK => p([Arg::SockCommon, D, D, D, D], Ret::SocketOrNull),
         TCP_SOCK => p([Arg::SockCommon, D, D, D, D], Ret::TcpSockOrNull),
+        SKB_GET_TUNNEL_KEY => p([Ctx, WR_MEM, Arg::ConstSize, A, D], int),
+        SKB_SET_TUNNEL_KEY => p([Ctx, RD_MEM, Arg::ConstSize, A, D], int),
+        SKB_GET_TUNNEL_OPT => p([Ctx, WR_MEM, Arg::ConstSize, D, D], int),
+        SKB_SET_TUNNEL_OPT => p([Ctx, RD_MEM, Arg::ConstSize, D, D], int),
+        SKB_GET_XFRM_STATE => p([Ctx, A, WR_MEM, Arg::ConstSize, A], int),
+        FIB_LOOKUP => {
+            Proto { args: [Ctx, WR_MEM, Arg::ConstSize, A, D], ret: int, gpl_only: true, map_types: &[] }
+        }
+        TCP_CHECK_SYNCOOKIE | TCP_GEN_SYNCOOKIE => {
+            p([Arg::BtfSockCommon, RD_MEM, Arg::ConstSize, RD_MEM, Arg::ConstSize], int)
+        }
+        SK_ASSIGN => p([Ctx, Arg::BtfSockCommon, A, D, D], int),
+        CSUM_LEVEL | SKB_SET_TSTAMP => p([Ctx, A, if id == CSUM_LEVEL { D } else { A }, D, D], int),
+        SKB_CGROUP_CLASSID => p([Ctx, D, D, D, D], int),
+        REDIRECT_NEIGH => {
+            p([A, Arg::Mem { write: false, maybe_null: true }, Arg::ConstSizeOrZero, A, D], int)
+        }
+        REDIRECT_PEER => p([A, A, D, D, D], int),
+        CHECK_MTU => p([Ctx, A, Arg::FixedMem(4), A, A], int),
         _ => return None,
     })
 }

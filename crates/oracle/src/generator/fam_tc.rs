@@ -419,13 +419,14 @@ fn helper_args(rng: &mut Rng, out: &mut Vec<Case>, n: usize) {
 pub fn tc(rng: &mut Rng, n: usize) -> Vec<Case> {
     let mut out = Vec::new();
     let share = |k: usize| n * k / 100;
-    ctx_access(rng, &mut out, share(12));
-    pkt(rng, &mut out, share(10));
-    sockets(rng, &mut out, share(20));
+    ctx_access(rng, &mut out, share(10));
+    pkt(rng, &mut out, share(8));
+    sockets(rng, &mut out, share(18));
     skb_sk(rng, &mut out, share(6));
     pkt_invalidation(rng, &mut out, share(10));
-    super::fam_tc_more::tail_and_maps(rng, &mut out, share(12));
-    super::fam_tc_more::refs_flow(rng, &mut out, share(12));
+    super::fam_tc_more::tail_and_maps(rng, &mut out, share(10));
+    super::fam_tc_more::refs_flow(rng, &mut out, share(10));
+    super::fam_tc_more::more_helpers(rng, &mut out, share(15));
     let rest = n.saturating_sub(out.len());
     helper_args(rng, &mut out, rest);
     out

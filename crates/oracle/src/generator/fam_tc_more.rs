@@ -223,3 +223,83 @@ pub fn refs_flow(rng: &mut Rng, out: &mut Vec<Case>, n: usize) {
         out.push(case(format!("{i:04}_{desc}"), &b));
     }
 }
+
+/// The rarer tc helpers with a stack buffer of `len` bytes (initialized or not) and a variant
+/// argument: tunnel keys and options, xfrm state, fib lookup, syncookies, sk_assign, csum level,
+/// cgroup classid, redirect_neigh/peer, check_mtu, skb_set_tstamp.
+pub fn more_helpers(rng: &mut Rng, out: &mut Vec<Case>, n: usize) {
+    for _ in 0..n {
+        let i = out.len();
+        let mut b = B::new();
+        let id = rng.pick(&[20, 21, 29, 30, 66, 69, 100, 110, 124, 135, 151, 152, 155, 163, 192]);
+        let len = rng.pick(&[4, 8, 16, 28, 44, 64, 72]);
+        let init = rng.chance(1, 2);
+        let odd = rng.chance(1, 4);
+        b.i(movr(6, 1));
+        if init {
+            for k in 1..=8 {
+                b.i(st(Sz::Dw, 10, -8 * k, 0));
+            }
+        }
+        let buf = |b: &mut B, r: u8| {
+            b.i(movr(r, 10)).i(alu64i(Op::Add, r, if odd { -62 } else { -64 }));
+        };
+        match id {
+            20 | 21 | 29 | 30 => {
+                b.i(movr(1, 6));
+                buf(&mut b, 2);
+                b.i(mov(3, len)).i(mov(4, 0));
+            }
+            66 => {
+                b.i(movr(1, 6)).i(mov(2, 0));
+                buf(&mut b, 3);
+                b.i(mov(4, len)).i(mov(5, 0));
+            }
+            69 => {
+                b.i(movr(1, 6));
+                buf(&mut b, 2);
+                b.i(mov(3, len)).i(mov(4, 0));
+            }
+            100 | 110 | 124 => {
+                lookup(&mut b);
+                b.j(jmpi(Cond::Eq, 0, 0, 0), "out").i(movr(7, 0));
+                if id == 124 {
+                    b.i(movr(1, 6)).i(movr(2, if odd { 6 } else { 7 })).i(mov(3, 0));
+                } else {
+                    b.i(movr(1, if odd { 6 } else { 7 }))
+                        .i(movr(2, 10))
+                        .i(alu64i(Op::Add, 2, -40))
+                        .i(mov(3, 20));
+                    b.i(movr(4, 10)).i(alu64i(Op::Add, 4, -40)).i(mov(5, len.min(40)));
+                }
+                b.i(call(id)).i(movr(1, 7)).i(call(SK_RELEASE));
+                b.label("out").all(ret0());
+                out.push(case(format!("{i:04}_more_{id}_{len}_{odd}"), &b));
+                continue;
+            }
+            152 => {
+                b.i(mov(1, 1));
+                if odd {
+                    b.i(mov(2, 0));
+                } else {
+                    buf(&mut b, 2);
+                }
+                b.i(mov(3, if rng.chance(1, 3) { 0 } else { len })).i(mov(4, 0));
+            }
+            163 => {
+                b.i(movr(1, 6)).i(mov(2, 0));
+                buf(&mut b, 3);
+                b.i(mov(4, 0)).i(mov(5, 0));
+            }
+            _ => {
+                b.i(movr(1, if odd { 10 } else { 6 })).i(mov(2, 1)).i(mov(3, 0));
+            }
+        }
+        b.i(call(id));
+        if rng.chance(1, 2) {
+            b.i(ldx(Sz::Dw, 0, 10, -64));
+        }
+        b.all(ret0());
+        out.push(case(format!("{i:04}_more_{id}_{len}_{}{}", if init { "i" } else { "u" }, odd as u8), &b));
+    }
+}
