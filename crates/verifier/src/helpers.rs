@@ -119,7 +119,8 @@ pub fn helper_proto(id: i32, pt: ProgType) -> Option<Proto> {
         (ProgType::Xdp, 44 | 54 | 65) => Some(p([Ctx, Anything, D, D, D], Ret::Integer)),
         (ProgType::Xdp, 188) => Some(p([Ctx, D, D, D, D], Ret::Integer)),
         (ProgType::Xdp, 23) => Some(p([Anything, Anything, D, D, D], Ret::Integer)),
-        (ProgType::Xdp | ProgType::SocketFilter, 28) => Some(p(
+        // socket filters may not (kernel-checked)
+        (ProgType::Xdp, 28) => Some(p(
             [
                 Mem { write: false, maybe_null: true },
                 ConstSizeOrZero,
