@@ -245,3 +245,14 @@ fn helpers_of_other_types_refused() {
     let out = run("r2 = 0\ncall bpf_xdp_adjust_head\nr0 = 0\nexit");
     rejects(&out, Errno::EINVAL, "program of this type cannot use helper bpf_xdp_adjust_head#44");
 }
+
+#[test]
+fn atomics_on_packets_strict_and_refused() {
+    // store-release: strict alignment (NET_IP_ALIGN counted) first, then the pointer kind
+    let aligned = run(&format!("{PKT}\nr1 = 1\nstore_release((u8 *)(r7 +0), r1)\nout:\nr0 = 0\nexit"));
+    rejects(&aligned, Errno::EACCES, "BPF_ATOMIC stores into R7 pkt is not allowed");
+    let wide = run(&format!("{PKT}\nr1 = 1\nstore_release((u32 *)(r7 +0), r1)\nout:\nr0 = 0\nexit"));
+    rejects(&wide, Errno::EACCES, "misaligned packet access off 2+0+0+0 size 4");
+    let load = run(&format!("{PKT}\nr0 = load_acquire((u8 *)(r7 +0))\nout:\nr0 = 0\nexit"));
+    rejects(&load, Errno::EACCES, "BPF_ATOMIC loads from R7 pkt is not allowed");
+}
