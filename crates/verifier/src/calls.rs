@@ -5,7 +5,9 @@ use crate::MapKind;
 use crate::alu::RegOp;
 use crate::do_check::Env;
 use crate::helper_names::{helper_name, max_id};
-use crate::helpers::{Arg, Ret, changes_pkt_data, helper_proto, is_acquire_function, is_ptr_cast_function};
+use crate::helpers::{
+    Arg, Ret, changes_pkt_data, helper_pkt_access, helper_proto, is_acquire_function, is_ptr_cast_function,
+};
 use crate::log::reg_type_str;
 use crate::messages::Reject;
 use crate::state::{FuncState, MAYBE_NULL, RDONLY, RINGBUF, RegState, RegType, SLOT, SlotType};
@@ -48,7 +50,7 @@ impl Env<'_> {
         }
         let mut meta = Meta::default();
         for (i, arg) in proto.args.iter().enumerate() {
-            self.check_func_arg(i as u8 + 1, *arg, &mut meta, &proto.args)?;
+            self.check_func_arg(i as u8 + 1, *arg, &mut meta, helper_pkt_access(id))?;
         }
         if let Some(regno) = meta.release_regno {
             let released = meta.ref_obj_id != 0 && self.release_reference(meta.ref_obj_id);
@@ -176,7 +178,7 @@ impl Env<'_> {
         regno: u8,
         arg: Arg,
         meta: &mut Meta,
-        args: &[Arg; 5],
+        pkt_access: bool,
     ) -> Result<(), Reject> {
         if arg == Arg::DontCare {
             return Ok(());
@@ -191,6 +193,9 @@ impl Env<'_> {
                 ));
             }
             return Ok(());
+        }
+        if reg.is_pkt_pointer() && !pkt_access {
+            return Err(Reject::Other("helper access to the packet is not allowed".into(), Errno::EACCES));
         }
         let is_null = reg.is_const() && reg.var_off.value == 0;
         if reg.ref_obj_id != 0 {
@@ -262,7 +267,6 @@ impl Env<'_> {
                     return Err(self.type_mismatch(regno, &["scalar"]));
                 }
                 let mem = meta.mem_regno.unwrap_or(regno - 1);
-                let _ = args;
                 if !reg.var_off.is_const() {
                     // variable size: only the bounds matter
                 }

@@ -164,6 +164,14 @@ pub fn changes_pkt_data(id: i32) -> bool {
     )
 }
 
+/// Helpers declared with `.pkt_access = true`: the only ones a packet pointer may be passed to
+/// (`may_access_direct_pkt_data` with a helper's `meta`), kernel-checked for tc.
+pub fn helper_pkt_access(id: i32) -> bool {
+    use crate::helpers_tc::id::*;
+    matches!(id, 1..=3 | 87..=89 | CSUM_DIFF | SK_LOOKUP_TCP | SK_LOOKUP_UDP | SKC_LOOKUP_TCP)
+        || matches!(id, TCP_CHECK_SYNCOOKIE | TCP_GEN_SYNCOOKIE)
+}
+
 /// Helpers that return a new reference (`is_acquire_function`).
 pub fn is_acquire_function(id: i32) -> bool {
     use crate::helpers_tc::id::*;

@@ -106,8 +106,7 @@ pub fn tc_helper_proto(id: i32) -> Option<Proto> {
             p([Ctx, A, D, D, D], int)
         }
         GET_CGROUP_CLASSID | SKB_VLAN_POP | GET_ROUTE_REALM | GET_HASH_RECALC | GET_SOCKET_COOKIE
-        | GET_SOCKET_UID | SKB_CGROUP_ID | SKB_ECN_SET_CE => p([Ctx, D, D, D, D], int),
-        SET_HASH_INVALID => p([Ctx, D, D, D, D], Ret::Void),
+        | GET_SOCKET_UID | SKB_CGROUP_ID | SKB_ECN_SET_CE | SET_HASH_INVALID => p([Ctx, D, D, D, D], int),
         REDIRECT => p([A, A, D, D, D], int),
         PERF_EVENT_OUTPUT => Proto {
             args: [Ctx, Arg::ConstMapPtr, A, RD_MEM, Arg::ConstSizeOrZero],

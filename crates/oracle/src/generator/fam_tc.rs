@@ -426,7 +426,8 @@ pub fn tc(rng: &mut Rng, n: usize) -> Vec<Case> {
     pkt_invalidation(rng, &mut out, share(10));
     super::fam_tc_more::tail_and_maps(rng, &mut out, share(10));
     super::fam_tc_more::refs_flow(rng, &mut out, share(10));
-    super::fam_tc_more::more_helpers(rng, &mut out, share(15));
+    super::fam_tc_more::more_helpers(rng, &mut out, share(12));
+    super::fam_tc_more::mix(rng, &mut out, share(16));
     let rest = n.saturating_sub(out.len());
     helper_args(rng, &mut out, rest);
     out

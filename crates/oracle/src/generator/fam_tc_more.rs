@@ -303,3 +303,86 @@ pub fn more_helpers(rng: &mut Rng, out: &mut Vec<Case>, n: usize) {
         out.push(case(format!("{i:04}_more_{id}_{len}_{}{}", if init { "i" } else { "u" }, odd as u8), &b));
     }
 }
+
+/// Random mixes of the tc operations over r7..r9 (ctx in r6): lookups, NULL checks, releases,
+/// field reads, spills and fills, packet checks and accesses, packet-changing calls and
+/// data-dependent skips that make paths join (pruning over references and packet ranges).
+pub fn mix(rng: &mut Rng, out: &mut Vec<Case>, n: usize) {
+    const SKIPS: [&str; 6] = ["s0", "s1", "s2", "s3", "s4", "s5"];
+    for _ in 0..n {
+        let i = out.len();
+        let mut b = B::new();
+        b.i(movr(6, 1));
+        for k in 1..=5 {
+            b.i(st(Sz::Dw, 10, -8 * k, 0));
+        }
+        let steps = rng.range(4, 10) as usize;
+        let mut open_skip: Option<&'static str> = None;
+        let mut nskip = 0;
+        for _ in 0..steps {
+            let r = rng.range(7, 9) as u8;
+            let r2 = rng.range(7, 9) as u8;
+            match rng.below(12) {
+                0 | 1 => {
+                    b.i(movr(1, 6)).i(movr(2, 10)).i(alu64i(Op::Add, 2, -40)).i(mov(3, 12)).i(mov(4, 0));
+                    b.i(mov(5, 0)).i(call(rng.pick(&[SK_LOOKUP_TCP, 85, 99]))).i(movr(r, 0));
+                }
+                2 => {
+                    b.j(jmpi(rng.pick(&[Cond::Eq, Cond::Eq, Cond::Ne]), r, 0, 0), "out");
+                }
+                3 => {
+                    b.i(movr(1, r)).i(call(SK_RELEASE));
+                }
+                4 => {
+                    b.i(ldx(rng.pick(&[Sz::W, Sz::W, Sz::H, Sz::B]), 0, r, rng.pick(&[0i16, 4, 12, 44, 72])));
+                }
+                5 => {
+                    let slot = rng.pick(&[-48i16, -56]);
+                    if rng.chance(1, 2) {
+                        b.i(stx(Sz::Dw, 10, r, slot));
+                    } else {
+                        b.i(ldx(Sz::Dw, r, 10, slot));
+                    }
+                }
+                6 => {
+                    b.i(ldx(Sz::W, r, 6, DATA)).i(ldx(Sz::W, 0, 6, DATA_END)).i(movr(2, r));
+                    b.i(alu64i(Op::Add, 2, rng.pick(&[4, 8, 14]))).j(jmpr(Cond::Gt, 2, 0, 0), "out");
+                }
+                7 => {
+                    if rng.chance(1, 3) {
+                        b.i(st(Sz::B, r, rng.pick(&[0i16, 3, 8]), 1));
+                    } else {
+                        b.i(ldx(Sz::B, 0, r, rng.pick(&[0i16, 3, 8])));
+                    }
+                }
+                8 => {
+                    b.i(movr(1, 6)).i(mov(2, 0)).i(call(rng.pick(&[39, 34, 39, 19])));
+                }
+                9 => {
+                    b.i(movr(r, r2));
+                }
+                10 if open_skip.is_none() && nskip < SKIPS.len() => {
+                    let l = SKIPS[nskip];
+                    nskip += 1;
+                    b.i(call(7)).j(jmpi(Cond::Gt, 0, 1000, 0), l);
+                    open_skip = Some(l);
+                }
+                _ => {
+                    if let Some(l) = open_skip.take() {
+                        b.label(l);
+                    } else {
+                        b.i(mov(r, rng.range(0, 3) as i32));
+                    }
+                }
+            }
+        }
+        if let Some(l) = open_skip.take() {
+            b.label(l);
+        }
+        if !b.used("out") {
+            b.j(ja(0), "out");
+        }
+        b.label("out").all(ret0());
+        out.push(case(format!("{i:04}_mix_{steps}"), &b));
+    }
+}

@@ -48,7 +48,7 @@ pub const FAMILIES: &[(&str, FamilyFn, usize)] = &[
     ("encoding", fam_encoding::encoding, 330),
     ("r11", fam_encoding::r11, 40),
     ("prune", fam_prune::prune, 200),
-    ("tc", fam_tc::tc, 480),
+    ("tc", fam_tc::tc, 560),
 ];
 
 /// The default seed of the captured corpus.
