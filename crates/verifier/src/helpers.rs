@@ -119,6 +119,8 @@ pub fn helper_proto(id: i32, pt: ProgType) -> Option<Proto> {
         (ProgType::Xdp, 44 | 54 | 65) => Some(p([Ctx, Anything, D, D, D], Ret::Integer)),
         (ProgType::Xdp, 188) => Some(p([Ctx, D, D, D, D], Ret::Integer)),
         (ProgType::Xdp, 23) => Some(p([Anything, Anything, D, D, D], Ret::Integer)),
+        // xdp has its own socket lookups, fib lookup and MTU check with the tc prototypes
+        (ProgType::Xdp, 69 | 84 | 85 | 86 | 99 | 100 | 110 | 163) => crate::helpers_tc::tc_helper_proto(id),
         // socket filters may not (kernel-checked)
         (ProgType::Xdp, 28) => Some(p(
             [
