@@ -211,6 +211,16 @@ pub(crate) fn run(slots: &[RawInsn], opts: &VerifyOptions) -> VerifyOutcome {
             return finish(log, Stats::default(), Some((r, insn)), opts.log_size);
         }
     };
+    // check_btf_info without func_info: `check_abnormal_return` (the `.func` declarations stand
+    // in for BTF func_info and declare int-returning functions)
+    if opts.funcs.is_empty()
+        && let Some(msg) = abnormal_return(&info.subprogs)
+    {
+        let r = Reject::Other(msg.into(), Errno::EINVAL);
+        log.put(&format!("{r}\n"));
+        print_stats(&mut log, &Search::default(), 1, start);
+        return finish(log, Stats::default(), Some((r, 0)), opts.log_size);
+    }
     if log.verbose2() {
         let text = |i: usize| insn_text(&slots[i], slots.get(i + 1));
         log.put(&kbpf_passes::liveness::format_live_regs(slots, &info.live_regs, &info.scc, &text));
@@ -254,6 +264,20 @@ pub(crate) fn run(slots: &[RawInsn], opts: &VerifyOptions) -> VerifyOutcome {
         env.log.buf = stats_text;
     }
     finish(env.log, stats, err, opts.log_size)
+}
+
+/// `check_abnormal_return`: a subprogram (not the main one) may not use LD_ABS/LD_IND or tail
+/// calls unless BTF says it returns an int.
+fn abnormal_return(subprogs: &kbpf_passes::subprogs::Subprogs) -> Option<&'static str> {
+    for sp in subprogs.list.iter().skip(1) {
+        if sp.has_ld_abs {
+            return Some("LD_ABS is not allowed in subprogs without BTF");
+        }
+        if sp.has_tail_call {
+            return Some("tail_call is not allowed in subprogs without BTF");
+        }
+    }
+    None
 }
 
 fn stats_block(s: &Search, nsub: usize, start: Instant, level: u32) -> String {

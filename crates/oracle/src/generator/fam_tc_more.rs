@@ -34,8 +34,20 @@ pub fn tail_and_maps(rng: &mut Rng, out: &mut Vec<Case>, n: usize) {
     for _ in 0..n {
         let i = out.len();
         let mut b = B::new();
-        let shape = rng.below(6);
+        let shape = rng.below(7);
         let (desc, maps) = match shape {
+            6 => {
+                // a tail call from a subprogram under a caller stack of `depth` bytes
+                let depth = rng.pick(&[8i16, 200, 256, 264, 400]);
+                b.i(movr(6, 1)).i(st(Sz::Dw, 10, -depth, 0)).i(movr(1, 6)).call("sub").all(ret0());
+                b.label("sub").i(movr(6, 1)).all(ld_map(2, 0)).i(mov(3, 0)).i(call(TAIL_CALL));
+                b.all(ret0());
+                out.push(
+                    case(format!("{i:04}_tail_call_sub_{depth}"), &b)
+                        .with_maps(vec![MapSpec::prog_array(4, "jmp")]),
+                );
+                continue;
+            }
             0 => {
                 // plain tail call, index constant or not
                 b.i(movr(6, 1)).i(movr(1, 6)).all(ld_map(2, 0));
