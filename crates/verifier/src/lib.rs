@@ -1,6 +1,7 @@
 //! The kernel-faithful BPF verifier (Linux 6.18, privileged loader): symbolic execution of every
 //! path with tnum + 64/32-bit range tracking, stack slot tracking with spills, maps, packets,
-//! bpf-to-bpf calls, checkpoints and pruning, and the kernel's log and error lines.
+//! tc (`sched_cls`) sockets and references, bpf-to-bpf calls, checkpoints and pruning, and the
+//! kernel's log and error lines.
 //!
 //! Owns: abstract state, transfer functions, pruning, the verifier log and every verifier error
 //! string (in [`messages`]). Must not touch: instruction encoding (kbpf-isa), static passes
