@@ -48,6 +48,12 @@ impl Env<'_> {
                 Errno::EINVAL,
             ));
         }
+        if crate::helpers::helper_might_sleep(id) && self.prog.opts.prog_type != crate::ProgType::Syscall {
+            return Err(Reject::Other(
+                "helper call might sleep in a non-sleepable prog".into(),
+                Errno::EINVAL,
+            ));
+        }
         let mut meta = Meta::default();
         for (i, arg) in proto.args.iter().enumerate() {
             self.check_func_arg(i as u8 + 1, *arg, &mut meta, helper_pkt_access(id))?;
@@ -216,13 +222,14 @@ impl Env<'_> {
                 }
                 meta.map = Some(reg.map);
             }
-            Arg::Ctx => {
+            Arg::CtxOrNull | Arg::MapValueOrNull if is_null => {}
+            Arg::Ctx | Arg::CtxOrNull => {
                 if reg.ty != RegType::Ctx {
                     return Err(self.type_mismatch(regno, &["ctx"]));
                 }
                 self.check_ptr_off_reg(regno)?;
             }
-            Arg::MapKey | Arg::MapValue => {
+            Arg::MapKey | Arg::MapValue | Arg::MapValueOrNull => {
                 let ok = matches!(
                     reg.ty,
                     RegType::Stack | RegType::Packet | RegType::PacketMeta | RegType::MapValue
@@ -235,12 +242,16 @@ impl Env<'_> {
                 };
                 let def = self.maps().get(m as usize).cloned().unwrap_or_default();
                 let size = if arg == Arg::MapKey { def.key_size } else { def.value_size };
+                let arg = if arg == Arg::MapValueOrNull { Arg::MapValue } else { arg };
                 self.check_helper_mem_access(regno, size as i64, false, false)?;
                 if arg == Arg::MapKey && def.kind == MapKind::Array {
                     meta.const_key = self.constant_map_key(&reg, def.key_size);
                 }
             }
             Arg::Mem { write, maybe_null } => {
+                // the size argument that follows refers to this register, NULL or not
+                meta.mem_regno = Some(regno);
+                meta.mem_write = write;
                 if maybe_null && is_null {
                     return Ok(());
                 }
@@ -297,7 +308,17 @@ impl Env<'_> {
                     ));
                 }
             }
-            Arg::FixedMem(size) => {
+            Arg::FixedMemRd(size) => {
+                let ok = matches!(
+                    reg.ty,
+                    RegType::Stack | RegType::Packet | RegType::PacketMeta | RegType::MapValue | RegType::Mem
+                ) && reg.flags & MAYBE_NULL == 0;
+                if !ok {
+                    return Err(self.type_mismatch(regno, &MEM_TYPES));
+                }
+                self.check_helper_mem_access(regno, size as i64, false, false)?;
+            }
+            Arg::FixedMem(size, aligned) => {
                 let ok = matches!(
                     reg.ty,
                     RegType::Stack | RegType::Packet | RegType::PacketMeta | RegType::MapValue | RegType::Mem
@@ -306,7 +327,9 @@ impl Env<'_> {
                     return Err(self.type_mismatch(regno, &MEM_TYPES));
                 }
                 // MEM_ALIGNED: strict alignment whatever the program's flags
-                check_strict_alignment(&reg, size as i64)?;
+                if aligned {
+                    check_strict_alignment(&reg, size as i64)?;
+                }
                 self.check_helper_mem_access(regno, size as i64, true, false)?;
             }
             Arg::SockCommon => {

@@ -16,6 +16,8 @@ pub enum Arg {
     MapKey,
     /// Pointer to `value_size` readable bytes.
     MapValue,
+    /// `ARG_PTR_TO_MAP_VALUE_OR_NULL`.
+    MapValueOrNull,
     /// Pointer to memory sized by the next argument; `write` = helper writes it (uninit ok).
     Mem {
         /// Helper writes the memory.
@@ -29,14 +31,19 @@ pub enum Arg {
     ConstSizeOrZero,
     /// The program context.
     Ctx,
+    /// `ARG_PTR_TO_CTX_OR_NULL`.
+    CtxOrNull,
     /// `ARG_PTR_TO_SOCK_COMMON`: any socket pointer, not NULL.
     SockCommon,
     /// `ARG_PTR_TO_BTF_ID_SOCK_COMMON | OBJ_RELEASE`: a referenced socket to release.
     ReleaseSock,
     /// `ARG_PTR_TO_BTF_ID_SOCK_COMMON`: any socket pointer (BTF ones included), not NULL.
     BtfSockCommon,
-    /// `ARG_PTR_TO_FIXED_SIZE_MEM | MEM_UNINIT`: `n` writable bytes.
-    FixedMem(u32),
+    /// `ARG_PTR_TO_FIXED_SIZE_MEM | MEM_UNINIT`: `n` writable bytes, strictly aligned when the
+    /// flag says `MEM_ALIGNED`.
+    FixedMem(u32, bool),
+    /// `ARG_PTR_TO_FIXED_SIZE_MEM`: `n` readable bytes.
+    FixedMemRd(u32),
 }
 
 /// Return kinds.
@@ -103,7 +110,7 @@ pub fn helper_proto(id: i32, pt: ProgType) -> Option<Proto> {
             gpl_only: true,
             map_types: &[],
         }),
-        _ => None,
+        _ => base_extra_proto(id, pt),
     };
     if base.is_some() {
         return base;
@@ -120,7 +127,9 @@ pub fn helper_proto(id: i32, pt: ProgType) -> Option<Proto> {
         (ProgType::Xdp, 188) => Some(p([Ctx, D, D, D, D], Ret::Integer)),
         (ProgType::Xdp, 23) => Some(p([Anything, Anything, D, D, D], Ret::Integer)),
         // xdp has its own socket lookups, fib lookup and MTU check with the tc prototypes
-        (ProgType::Xdp, 69 | 84 | 85 | 86 | 99 | 100 | 110 | 163) => crate::helpers_tc::tc_helper_proto(id),
+        (ProgType::Xdp, 69 | 84 | 85 | 86 | 99 | 100 | 110 | 163 | 204..=207) => {
+            crate::helpers_tc::tc_helper_proto(id)
+        }
         // socket filters may not (kernel-checked)
         (ProgType::Xdp, 28) => Some(p(
             [
@@ -134,6 +143,58 @@ pub fn helper_proto(id: i32, pt: ProgType) -> Option<Proto> {
         )),
         _ => None,
     }
+}
+
+/// More of `bpf_base_func_proto` (kernel-checked for socket filters, xdp and tc): map helpers
+/// of map types kbpf does not create (they fail the map-type check), string and misc helpers.
+fn base_extra_proto(id: i32, pt: ProgType) -> Option<Proto> {
+    use Arg::*;
+    const WR: Arg = Mem { write: true, maybe_null: false };
+    const RD: Arg = Mem { write: false, maybe_null: false };
+    let gpl = |mut pr: Proto| {
+        pr.gpl_only = true;
+        pr
+    };
+    let maps = |mut pr: Proto, types: &'static [u32]| {
+        pr.map_types = types;
+        pr
+    };
+    Some(match id {
+        // perf_event_read / _value: perf event arrays
+        22 => gpl(maps(p([ConstMapPtr, Anything, D, D, D], Ret::Integer), &[4])),
+        55 => gpl(maps(p([ConstMapPtr, Anything, WR, ConstSize, D], Ret::Integer), &[4])),
+        // current_task_under_cgroup: cgroup arrays
+        37 => maps(p([ConstMapPtr, Anything, D, D, D], Ret::Integer), &[8]),
+        // queue/stack maps
+        87 => maps(p([ConstMapPtr, MapValue, Anything, D, D], Ret::Integer), &[22, 23]),
+        88 | 89 => maps(p([ConstMapPtr, MapValue, D, D, D], Ret::Integer), &[22, 23]),
+        // strtol / strtoul: buf, len, flags, 8-byte result
+        105 | 106 => p([RD, ConstSize, Anything, FixedMem(8, false), D], Ret::Integer),
+        109 | 117 => gpl(p([Anything, D, D, D, D], Ret::Integer)),
+        120 => p([Anything, Anything, WR, ConstSize, D], Ret::Integer),
+        122 if matches!(pt, ProgType::SocketFilter | ProgType::SchedCls) => {
+            p([CtxOrNull, D, D, D, D], Ret::Integer)
+        }
+        123 => p([Anything, D, D, D, D], Ret::Integer),
+        // ringbuf_output / ringbuf_query: ring buffers
+        130 => maps(p([ConstMapPtr, RD, ConstSizeOrZero, Anything, D], Ret::Integer), &[27]),
+        134 => maps(p([ConstMapPtr, Anything, D, D, D], Ret::Integer), &[27]),
+        176 => gpl(p([WR, ConstSizeOrZero, Anything, D, D], Ret::Integer)),
+        177 => {
+            gpl(p([RD, ConstSize, Mem { write: false, maybe_null: true }, ConstSizeOrZero, D], Ret::Integer))
+        }
+        // map_lookup_percpu_elem: per-CPU hashes and arrays
+        195 => maps(p([ConstMapPtr, MapKey, Anything, D, D], Ret::MapValueOrNull), &[5, 6, 10]),
+        // copy_from_user(_task) sleep; only the sleepable syscall programs get to the arguments
+        148 => gpl(p([WR, ConstSizeOrZero, Anything, D, D], Ret::Integer)),
+        191 if pt != ProgType::Syscall => gpl(p([WR, ConstSizeOrZero, Anything, D, D], Ret::Integer)),
+        _ => return None,
+    })
+}
+
+/// Helpers that may sleep (`fn->might_sleep`): refused in non-sleepable programs.
+pub fn helper_might_sleep(id: i32) -> bool {
+    matches!(id, 148 | 191)
 }
 
 /// Whether the helper changes packet data (invalidating packet pointers):
@@ -172,6 +233,7 @@ pub fn helper_pkt_access(id: i32) -> bool {
     use crate::helpers_tc::id::*;
     matches!(id, 1..=3 | 87..=89 | CSUM_DIFF | SK_LOOKUP_TCP | SK_LOOKUP_UDP | SKC_LOOKUP_TCP)
         || matches!(id, TCP_CHECK_SYNCOOKIE | TCP_GEN_SYNCOOKIE)
+        || (TCP_RAW_GEN_SYNCOOKIE_IPV4..=TCP_RAW_CHECK_SYNCOOKIE_IPV6).contains(&id)
 }
 
 /// Helpers that return a new reference (`is_acquire_function`).

@@ -67,6 +67,13 @@ pub mod id {
     pub const REDIRECT_PEER: i32 = 155;
     pub const CHECK_MTU: i32 = 163;
     pub const SKB_SET_TSTAMP: i32 = 192;
+    pub const SKB_UNDER_CGROUP: i32 = 33;
+    pub const SK_STORAGE_GET: i32 = 107;
+    pub const SK_STORAGE_DELETE: i32 = 108;
+    pub const TCP_RAW_GEN_SYNCOOKIE_IPV4: i32 = 204;
+    pub const TCP_RAW_GEN_SYNCOOKIE_IPV6: i32 = 205;
+    pub const TCP_RAW_CHECK_SYNCOOKIE_IPV4: i32 = 206;
+    pub const TCP_RAW_CHECK_SYNCOOKIE_IPV6: i32 = 207;
 }
 
 const D: Arg = Arg::DontCare;
@@ -138,7 +145,28 @@ pub fn tc_helper_proto(id: i32) -> Option<Proto> {
             p([A, Arg::Mem { write: false, maybe_null: true }, Arg::ConstSizeOrZero, A, D], int)
         }
         REDIRECT_PEER => p([A, A, D, D, D], int),
-        CHECK_MTU => p([Ctx, A, Arg::FixedMem(4), A, A], int),
+        CHECK_MTU => p([Ctx, A, Arg::FixedMem(4, true), A, A], int),
+        // raw syncookies: the IP header (20 / 40 bytes) and the TCP header
+        TCP_RAW_GEN_SYNCOOKIE_IPV4 => p([Arg::FixedMemRd(20), RD_MEM, Arg::ConstSizeOrZero, D, D], int),
+        TCP_RAW_GEN_SYNCOOKIE_IPV6 => p([Arg::FixedMemRd(40), RD_MEM, Arg::ConstSizeOrZero, D, D], int),
+        TCP_RAW_CHECK_SYNCOOKIE_IPV4 => p([Arg::FixedMemRd(20), Arg::FixedMemRd(20), D, D, D], int),
+        TCP_RAW_CHECK_SYNCOOKIE_IPV6 => p([Arg::FixedMemRd(40), Arg::FixedMemRd(20), D, D, D], int),
+        // cgroup arrays and socket storage maps (map types kbpf does not create)
+        SKB_UNDER_CGROUP => {
+            Proto { args: [Ctx, Arg::ConstMapPtr, A, D, D], ret: int, gpl_only: false, map_types: &[8] }
+        }
+        SK_STORAGE_GET => Proto {
+            args: [Arg::ConstMapPtr, Arg::BtfSockCommon, Arg::MapValueOrNull, A, D],
+            ret: Ret::MapValueOrNull,
+            gpl_only: false,
+            map_types: &[24],
+        },
+        SK_STORAGE_DELETE => Proto {
+            args: [Arg::ConstMapPtr, Arg::BtfSockCommon, D, D, D],
+            ret: int,
+            gpl_only: false,
+            map_types: &[24],
+        },
         _ => return None,
     })
 }

@@ -243,7 +243,10 @@ pub fn more_helpers(rng: &mut Rng, out: &mut Vec<Case>, n: usize) {
     for _ in 0..n {
         let i = out.len();
         let mut b = B::new();
-        let id = rng.pick(&[20, 21, 29, 30, 66, 69, 100, 110, 124, 135, 151, 152, 155, 163, 192]);
+        let id = rng.pick(&[
+            20, 21, 29, 30, 66, 69, 100, 110, 124, 135, 151, 152, 155, 163, 192, 105, 120, 122, 176, 177,
+            204, 206, 207,
+        ]);
         let len = rng.pick(&[4, 8, 16, 28, 44, 64, 72]);
         let init = rng.chance(1, 2);
         let odd = rng.chance(1, 4);
@@ -303,6 +306,48 @@ pub fn more_helpers(rng: &mut Rng, out: &mut Vec<Case>, n: usize) {
                 buf(&mut b, 3);
                 b.i(mov(4, 0)).i(mov(5, 0));
             }
+            105 => {
+                // strtol(buf, len, flags, &res)
+                buf(&mut b, 1);
+                b.i(mov(2, len.min(32))).i(mov(3, 0)).i(movr(4, 10)).i(alu64i(
+                    Op::Add,
+                    4,
+                    if odd { -4 } else { -8 },
+                ));
+            }
+            120 => {
+                b.i(mov(1, 0)).i(mov(2, 0));
+                buf(&mut b, 3);
+                b.i(mov(4, len));
+            }
+            122 => {
+                b.i(if odd { mov(1, 0) } else { movr(1, 6) });
+            }
+            176 | 177 => {
+                buf(&mut b, 1);
+                b.i(mov(2, len));
+                if id == 177 {
+                    b.i(mov(3, 0)).i(mov(4, if odd { 8 } else { 0 }));
+                } else {
+                    b.i(mov(3, 0));
+                }
+            }
+            204 | 206 | 207 => {
+                // raw syncookies on packet headers (or the stack)
+                if odd {
+                    buf(&mut b, 1);
+                    b.i(movr(2, 10)).i(alu64i(Op::Add, 2, -24));
+                } else {
+                    let k = rng.pick(&[40, 60, 64]);
+                    b.i(ldx(Sz::W, 7, 6, DATA)).i(ldx(Sz::W, 8, 6, DATA_END)).i(movr(2, 7)).i(alu64i(
+                        Op::Add,
+                        2,
+                        k,
+                    ));
+                    b.j(jmpr(Cond::Gt, 2, 8, 0), "out").i(movr(1, 7)).i(movr(2, 7)).i(alu64i(Op::Add, 2, 20));
+                }
+                b.i(mov(3, 20));
+            }
             _ => {
                 b.i(movr(1, if odd { 10 } else { 6 })).i(mov(2, 1)).i(mov(3, 0));
             }
@@ -310,6 +355,9 @@ pub fn more_helpers(rng: &mut Rng, out: &mut Vec<Case>, n: usize) {
         b.i(call(id));
         if rng.chance(1, 2) {
             b.i(ldx(Sz::Dw, 0, 10, -64));
+        }
+        if b.used("out") {
+            b.j(ja(0), "out").label("out");
         }
         b.all(ret0());
         out.push(case(format!("{i:04}_more_{id}_{len}_{}{}", if init { "i" } else { "u" }, odd as u8), &b));
