@@ -222,7 +222,8 @@ impl Env<'_> {
                 }
                 meta.map = Some(reg.map);
             }
-            Arg::CtxOrNull | Arg::MapValueOrNull if is_null => {}
+            Arg::CtxOrNull | Arg::MapValueOrNull | Arg::BtfIdOrNull if is_null => {}
+            Arg::BtfIdOrNull => return Err(self.type_mismatch(regno, &["ptr_", "trusted_ptr_", "rcu_ptr_"])),
             Arg::Ctx | Arg::CtxOrNull => {
                 if reg.ty != RegType::Ctx {
                     return Err(self.type_mismatch(regno, &["ctx"]));

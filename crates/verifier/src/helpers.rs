@@ -18,6 +18,8 @@ pub enum Arg {
     MapValue,
     /// `ARG_PTR_TO_MAP_VALUE_OR_NULL`.
     MapValueOrNull,
+    /// `ARG_PTR_TO_BTF_ID_OR_NULL` (task, cgroup): kbpf has no BTF pointers, so only NULL passes.
+    BtfIdOrNull,
     /// Pointer to memory sized by the next argument; `write` = helper writes it (uninit ok).
     Mem {
         /// Helper writes the memory.
@@ -183,6 +185,11 @@ fn base_extra_proto(id: i32, pt: ProgType) -> Option<Proto> {
         177 => {
             gpl(p([RD, ConstSize, Mem { write: false, maybe_null: true }, ConstSizeOrZero, D], Ret::Integer))
         }
+        // task and cgroup local storage
+        156 => maps(p([ConstMapPtr, BtfIdOrNull, MapValueOrNull, Anything, D], Ret::MapValueOrNull), &[29]),
+        157 => maps(p([ConstMapPtr, BtfIdOrNull, D, D, D], Ret::Integer), &[29]),
+        210 => maps(p([ConstMapPtr, BtfIdOrNull, MapValueOrNull, Anything, D], Ret::MapValueOrNull), &[32]),
+        211 => maps(p([ConstMapPtr, BtfIdOrNull, D, D, D], Ret::Integer), &[32]),
         // map_lookup_percpu_elem: per-CPU hashes and arrays
         195 => maps(p([ConstMapPtr, MapKey, Anything, D, D], Ret::MapValueOrNull), &[5, 6, 10]),
         // copy_from_user(_task) sleep; only the sleepable syscall programs get to the arguments
