@@ -243,7 +243,6 @@ impl Env<'_> {
                 };
                 let def = self.maps().get(m as usize).cloned().unwrap_or_default();
                 let size = if arg == Arg::MapKey { def.key_size } else { def.value_size };
-                let arg = if arg == Arg::MapValueOrNull { Arg::MapValue } else { arg };
                 self.check_helper_mem_access(regno, size as i64, false, false)?;
                 if arg == Arg::MapKey && def.kind == MapKind::Array {
                     meta.const_key = self.constant_map_key(&reg, def.key_size);
@@ -310,21 +309,13 @@ impl Env<'_> {
                 }
             }
             Arg::FixedMemRd(size) => {
-                let ok = matches!(
-                    reg.ty,
-                    RegType::Stack | RegType::Packet | RegType::PacketMeta | RegType::MapValue | RegType::Mem
-                ) && reg.flags & MAYBE_NULL == 0;
-                if !ok {
+                if !is_fixed_mem(&reg) {
                     return Err(self.type_mismatch(regno, &MEM_TYPES));
                 }
                 self.check_helper_mem_access(regno, size as i64, false, false)?;
             }
             Arg::FixedMem(size, aligned) => {
-                let ok = matches!(
-                    reg.ty,
-                    RegType::Stack | RegType::Packet | RegType::PacketMeta | RegType::MapValue | RegType::Mem
-                ) && reg.flags & MAYBE_NULL == 0;
-                if !ok {
+                if !is_fixed_mem(&reg) {
                     return Err(self.type_mismatch(regno, &MEM_TYPES));
                 }
                 // MEM_ALIGNED: strict alignment whatever the program's flags
@@ -525,6 +516,14 @@ fn check_strict_alignment(reg: &RegState, size: i64) -> Result<(), Reject> {
             Errno::EACCES,
         ),
     })
+}
+
+/// Register types `ARG_PTR_TO_FIXED_SIZE_MEM` takes (the memory-argument family, not NULL).
+fn is_fixed_mem(reg: &RegState) -> bool {
+    matches!(
+        reg.ty,
+        RegType::Stack | RegType::Packet | RegType::PacketMeta | RegType::MapValue | RegType::Mem
+    ) && reg.flags & MAYBE_NULL == 0
 }
 
 fn is_null_reg(r: &RegState) -> bool {
