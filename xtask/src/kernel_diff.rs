@@ -32,11 +32,7 @@ pub fn options(case: &Case, log_level: u32) -> VerifyOptions {
             .map(|(i, m)| MapDef {
                 fd: i as i32,
                 name: m.name.clone(),
-                kind: match m.kind {
-                    kbpf_oracle::MapKind::Hash => MapKind::Hash,
-                    kbpf_oracle::MapKind::Array => MapKind::Array,
-                    kbpf_oracle::MapKind::ProgArray => MapKind::ProgArray,
-                },
+                kind: MapKind::from_raw(m.kind.raw()).unwrap_or(MapKind::Hash),
                 key_size: m.key_size,
                 value_size: m.value_size,
                 max_entries: m.max_entries,

@@ -23,11 +23,6 @@ pub fn prog_type_for_section(section: &str) -> Option<kbpf_verifier::ProgType> {
     })
 }
 
-/// `bpf_map_type` numbers of the map kinds the verifier models.
-const BPF_MAP_TYPE_HASH: u32 = 1;
-const BPF_MAP_TYPE_ARRAY: u32 = 2;
-const BPF_MAP_TYPE_PROG_ARRAY: u32 = 3;
-
 /// The verifier's view of the kfuncs of `registry` (prototype kinds, BTF ids).
 pub fn kfunc_table(registry: &Registry) -> Vec<KfuncDecl> {
     let mut v: Vec<KfuncDecl> = registry
@@ -83,13 +78,8 @@ pub fn verify_module(module: &Module, mut opts: VerifyOptions) -> VerifyOutcome 
         opts.kfuncs = kfunc_table(&kbpf_kfunc::profiles::testmod());
     }
     for (i, m) in module.maps.iter().enumerate() {
-        let kind = match m.map_type {
-            BPF_MAP_TYPE_ARRAY => MapKind::Array,
-            BPF_MAP_TYPE_HASH => MapKind::Hash,
-            BPF_MAP_TYPE_PROG_ARRAY => MapKind::ProgArray,
-            // Other map types are verified with hash-map rules until the verifier models them.
-            _ => MapKind::Hash,
-        };
+        // Map types the verifier does not model are verified with hash-map rules.
+        let kind = MapKind::from_raw(m.map_type).unwrap_or(MapKind::Hash);
         opts.maps.push(MapDef {
             fd: i as i32,
             name: m.name.clone(),

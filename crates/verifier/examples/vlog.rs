@@ -32,11 +32,7 @@ fn main() {
                 maps.push(MapDef {
                     fd: f[0] as i32,
                     name: "mymap".into(),
-                    kind: match f[1] {
-                        2 => MapKind::Array,
-                        3 => MapKind::ProgArray,
-                        _ => MapKind::Hash,
-                    },
+                    kind: MapKind::from_raw(f[1]).unwrap_or(MapKind::Hash),
                     key_size: f[2],
                     value_size: f[3],
                     max_entries: f[4],

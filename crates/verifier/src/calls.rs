@@ -14,12 +14,23 @@ use crate::state::{FuncState, MAYBE_NULL, RDONLY, RINGBUF, RegState, RegType, SL
 use kbpf_isa::RawInsn;
 use kbpf_passes::Errno;
 
+/// How a helper uses a memory argument: read, written in place (`MEM_WRITE`: bounds checked
+/// as a write, the bytes keep their state), or filled (`MEM_UNINIT`: the stack bytes become
+/// unknown data, `meta.raw_mode`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+enum HelperAccess {
+    #[default]
+    Read,
+    Write,
+    Fill,
+}
+
 #[derive(Default)]
 struct Meta {
     map: Option<u32>,
     const_key: Option<u64>,
     mem_regno: Option<u8>,
-    mem_write: bool,
+    mem_access: HelperAccess,
     /// Reference carried by an argument (`meta.ref_obj_id`).
     ref_obj_id: u32,
     /// Argument released by the helper (`meta.release_regno`).
@@ -84,7 +95,7 @@ impl Env<'_> {
                 r.map = m;
                 let def = self.maps().get(m as usize).cloned().unwrap_or_default();
                 let elide = id == 1
-                    && def.kind == MapKind::Array
+                    && def.kind.is_array()
                     && meta.const_key.is_some_and(|k| k < def.max_entries as u64);
                 if !elide {
                     r.flags = MAYBE_NULL;
@@ -115,9 +126,9 @@ impl Env<'_> {
         if let Some(m) = meta.map {
             // check_map_func_compatibility: the map type's allowed helpers first, then the
             // helper's allowed map types
-            let num = self.maps().get(m as usize).map_or(MapKind::Hash, |d| d.kind).raw();
-            let map_refuses = num == MapKind::ProgArray.raw() && id != crate::helpers_tc::id::TAIL_CALL;
-            if map_refuses || (!proto.map_types.is_empty() && !proto.map_types.contains(&num)) {
+            let kind = self.maps().get(m as usize).map_or(MapKind::Hash, |d| d.kind);
+            let num = kind.raw();
+            if kind.refuses_helper(id) || (!proto.map_types.is_empty() && !proto.map_types.contains(&num)) {
                 return Err(Reject::Other(
                     format!("cannot pass map_type {num} into func {name}#{id}"),
                     Errno::EINVAL,
@@ -243,15 +254,23 @@ impl Env<'_> {
                 };
                 let def = self.maps().get(m as usize).cloned().unwrap_or_default();
                 let size = if arg == Arg::MapKey { def.key_size } else { def.value_size };
-                self.check_helper_mem_access(regno, size as i64, false, false)?;
-                if arg == Arg::MapKey && def.kind == MapKind::Array {
+                self.check_helper_mem_access(regno, size as i64, HelperAccess::Read, false)?;
+                if arg == Arg::MapKey && def.kind.is_array() {
                     meta.const_key = self.constant_map_key(&reg, def.key_size);
                 }
             }
-            Arg::Mem { write, maybe_null } => {
+            Arg::Mem { .. } | Arg::MemRw => {
+                let (write, maybe_null) = match arg {
+                    Arg::Mem { write, maybe_null } => (write, maybe_null),
+                    _ => (true, false),
+                };
                 // the size argument that follows refers to this register, NULL or not
                 meta.mem_regno = Some(regno);
-                meta.mem_write = write;
+                meta.mem_access = match arg {
+                    Arg::MemRw => HelperAccess::Write,
+                    _ if write => HelperAccess::Fill,
+                    _ => HelperAccess::Read,
+                };
                 if maybe_null && is_null {
                     return Ok(());
                 }
@@ -269,8 +288,6 @@ impl Env<'_> {
                         Errno::EACCES,
                     ));
                 }
-                meta.mem_regno = Some(regno);
-                meta.mem_write = write;
             }
             Arg::ConstSize | Arg::ConstSizeOrZero => {
                 let zero_ok = arg == Arg::ConstSizeOrZero;
@@ -278,9 +295,6 @@ impl Env<'_> {
                     return Err(self.type_mismatch(regno, &["scalar"]));
                 }
                 let mem = meta.mem_regno.unwrap_or(regno - 1);
-                if !reg.var_off.is_const() {
-                    // variable size: only the bounds matter
-                }
                 if reg.smin < 0 {
                     return Err(Reject::SizeNegative(regno));
                 }
@@ -291,14 +305,11 @@ impl Env<'_> {
                 if reg.umax >= crate::state::MAX_VAR_OFF as u64 {
                     return Err(Reject::SizeUnbounded(regno));
                 }
+                // check_mem_size_reg: the access first, the size's precision only once it passed
+                if !(is_null_reg(&mem_reg) && zero_ok && reg.umax == 0) {
+                    self.check_helper_mem_access(mem, reg.umax as i64, meta.mem_access, zero_ok)?;
+                }
                 self.mark_chain_precision(regno);
-                if is_null_reg(&mem_reg) && zero_ok && reg.umax == 0 {
-                    return Ok(());
-                }
-                if reg.umin == 0 && zero_ok {
-                    // zero-sized access is fine; check the maximum
-                }
-                self.check_helper_mem_access(mem, reg.umax as i64, meta.mem_write, zero_ok)?;
             }
             Arg::BtfSockCommon => {
                 if !reg.is_sk_pointer() || reg.flags & MAYBE_NULL != 0 {
@@ -312,7 +323,7 @@ impl Env<'_> {
                 if !is_fixed_mem(&reg) {
                     return Err(self.type_mismatch(regno, &MEM_TYPES));
                 }
-                self.check_helper_mem_access(regno, size as i64, false, false)?;
+                self.check_helper_mem_access(regno, size as i64, HelperAccess::Read, false)?;
             }
             Arg::FixedMem(size, aligned) => {
                 if !is_fixed_mem(&reg) {
@@ -322,7 +333,7 @@ impl Env<'_> {
                 if aligned {
                     check_strict_alignment(&reg, size as i64)?;
                 }
-                self.check_helper_mem_access(regno, size as i64, true, false)?;
+                self.check_helper_mem_access(regno, size as i64, HelperAccess::Fill, false)?;
             }
             Arg::SockCommon => {
                 if !reg.is_sk_pointer() || reg.flags & MAYBE_NULL != 0 {
@@ -378,7 +389,7 @@ impl Env<'_> {
         &mut self,
         regno: u8,
         size: i64,
-        write: bool,
+        access: HelperAccess,
         zero_ok: bool,
     ) -> Result<(), Reject> {
         let reg = self.cur.cur().regs[regno as usize].clone();
@@ -397,9 +408,10 @@ impl Env<'_> {
                 if size == 0 && !zero_ok {
                     return Err(Reject::Other("invalid zero-sized read".into(), Errno::EACCES));
                 }
+                let write = access != HelperAccess::Read;
                 self.check_stack_access_within_bounds(regno, &reg, reg.off as i64, size, write)?;
-                // root may read uninitialized stack; a helper write clobbers the bytes
-                if write {
+                // root may read uninitialized stack; a helper filling the buffer clobbers it
+                if access == HelperAccess::Fill {
                     let (min, max) = if reg.var_off.is_const() {
                         let m = reg.var_off.value as i64 + reg.off as i64;
                         (m, m)

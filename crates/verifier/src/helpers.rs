@@ -27,6 +27,8 @@ pub enum Arg {
         /// NULL allowed (with size 0).
         maybe_null: bool,
     },
+    /// `ARG_PTR_TO_MEM | MEM_WRITE`: memory the helper reads and updates in place.
+    MemRw,
     /// Size of the previous memory argument (> 0).
     ConstSize,
     /// Size of the previous memory argument (>= 0).

@@ -132,8 +132,9 @@ pub fn tc_helper_proto(id: i32) -> Option<Proto> {
         SKB_GET_TUNNEL_OPT => p([Ctx, WR_MEM, Arg::ConstSize, D, D], int),
         SKB_SET_TUNNEL_OPT => p([Ctx, RD_MEM, Arg::ConstSize, D, D], int),
         SKB_GET_XFRM_STATE => p([Ctx, A, WR_MEM, Arg::ConstSize, A], int),
+        // the fib parameters are read and updated in place
         FIB_LOOKUP => {
-            Proto { args: [Ctx, WR_MEM, Arg::ConstSize, A, D], ret: int, gpl_only: true, map_types: &[] }
+            Proto { args: [Ctx, Arg::MemRw, Arg::ConstSize, A, D], ret: int, gpl_only: true, map_types: &[] }
         }
         TCP_CHECK_SYNCOOKIE | TCP_GEN_SYNCOOKIE => {
             p([Arg::BtfSockCommon, RD_MEM, Arg::ConstSize, RD_MEM, Arg::ConstSize], int)

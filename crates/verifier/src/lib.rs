@@ -95,6 +95,18 @@ pub enum MapKind {
     Array,
     /// `BPF_MAP_TYPE_PROG_ARRAY` (only `bpf_tail_call` may take it).
     ProgArray,
+    /// `BPF_MAP_TYPE_PERF_EVENT_ARRAY` (only the perf event helpers may take it).
+    PerfEventArray,
+    /// `BPF_MAP_TYPE_PERCPU_HASH`.
+    PercpuHash,
+    /// `BPF_MAP_TYPE_PERCPU_ARRAY` (lookups with a constant in-range key cannot fail).
+    PercpuArray,
+    /// `BPF_MAP_TYPE_LRU_HASH`.
+    LruHash,
+    /// `BPF_MAP_TYPE_LRU_PERCPU_HASH`.
+    LruPercpuHash,
+    /// `BPF_MAP_TYPE_RINGBUF` (only the ringbuf helpers may take it).
+    RingBuf,
 }
 
 impl MapKind {
@@ -104,6 +116,45 @@ impl MapKind {
             MapKind::Hash => 1,
             MapKind::Array => 2,
             MapKind::ProgArray => 3,
+            MapKind::PerfEventArray => 4,
+            MapKind::PercpuHash => 5,
+            MapKind::PercpuArray => 6,
+            MapKind::LruHash => 9,
+            MapKind::LruPercpuHash => 10,
+            MapKind::RingBuf => 27,
+        }
+    }
+
+    /// The kind for a kernel map type number, if the verifier models it.
+    pub fn from_raw(t: u32) -> Option<MapKind> {
+        Some(match t {
+            1 => MapKind::Hash,
+            2 => MapKind::Array,
+            3 => MapKind::ProgArray,
+            4 => MapKind::PerfEventArray,
+            5 => MapKind::PercpuHash,
+            6 => MapKind::PercpuArray,
+            9 => MapKind::LruHash,
+            10 => MapKind::LruPercpuHash,
+            27 => MapKind::RingBuf,
+            _ => return None,
+        })
+    }
+
+    /// Array maps whose lookups with a constant in-range key are never NULL
+    /// (`can_elide_value_nullness`).
+    pub fn is_array(self) -> bool {
+        matches!(self, MapKind::Array | MapKind::PercpuArray)
+    }
+
+    /// The map type's own restriction on helpers (first half of
+    /// `check_map_func_compatibility`): `true` = helper `id` may not take this map.
+    pub fn refuses_helper(self, id: i32) -> bool {
+        match self {
+            MapKind::ProgArray => id != 12,
+            MapKind::PerfEventArray => !matches!(id, 22 | 25 | 55 | 111 | 121),
+            MapKind::RingBuf => !matches!(id, 130 | 131 | 134 | 198),
+            _ => false,
         }
     }
 }

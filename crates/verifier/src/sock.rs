@@ -46,7 +46,7 @@ pub fn bpf_sock_access_ok(off: i64, size: i64) -> bool {
         return false;
     }
     let narrow_field = matches!(off, STATE | FAMILY | TYPE | PROTOCOL | SRC_PORT | RX_QUEUE_MAPPING)
-        || off == SRC_IP4
+        || (SRC_IP4..SRC_IP4 + 4).contains(&off)
         || (SRC_IP6..SRC_IP6 + 16).contains(&off)
         || (DST_IP4..DST_IP4 + 4).contains(&off)
         || (DST_IP6..DST_IP6 + 16).contains(&off);
@@ -130,6 +130,8 @@ mod tests {
         assert!(!bpf_sock_access_ok(80, 4));
         assert!(!bpf_sock_access_ok(0, 8));
         assert!(bpf_sock_access_ok(60, 1));
+        assert!(bpf_sock_access_ok(25, 1)); // inside src_ip4
+        assert!(!bpf_sock_access_ok(5, 1)); // family: only at its offset
     }
 
     #[test]

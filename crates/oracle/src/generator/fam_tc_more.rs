@@ -6,7 +6,7 @@ use super::builder::B;
 use super::rng::Rng;
 use crate::case::Case;
 use crate::load::ProgType;
-use crate::map::MapSpec;
+use crate::map::{MapKind, MapSpec};
 
 const FAM: &str = "tc";
 const DATA: i16 = 76;
@@ -34,8 +34,52 @@ pub fn tail_and_maps(rng: &mut Rng, out: &mut Vec<Case>, n: usize) {
     for _ in 0..n {
         let i = out.len();
         let mut b = B::new();
-        let shape = rng.below(7);
+        let shape = rng.below(9);
         let (desc, maps) = match shape {
+            7 => {
+                // per-CPU maps: constant-key nullness, percpu lookups
+                let kind = rng.pick(&[MapKind::PercpuArray, MapKind::PercpuHash, MapKind::Array]);
+                let key = rng.pick(&[0, 3, 4]);
+                b.i(st(Sz::W, 10, -4, key)).all(ld_map(1, 0)).i(movr(2, 10)).i(alu64i(Op::Add, 2, -4));
+                if rng.chance(1, 3) {
+                    b.i(mov(3, 0)).i(call(195));
+                } else {
+                    b.i(call(1));
+                }
+                if rng.chance(1, 3) {
+                    b.j(jmpi(Cond::Eq, 0, 0, 0), "out");
+                }
+                b.i(ldx(Sz::Dw, 0, 0, 0));
+                ("percpu", vec![MapSpec::keyed(kind, 8, 4, "pc")])
+            }
+            8 => {
+                // perf event output and ring buffers, and helpers those maps refuse
+                let perf = rng.chance(1, 2);
+                let wrong = rng.chance(1, 3);
+                b.i(movr(6, 1)).i(st(Sz::Dw, 10, -8, 0)).i(st(Sz::Dw, 10, -16, 0));
+                if wrong {
+                    b.all(ld_map(1, 0)).i(movr(2, 10)).i(alu64i(Op::Add, 2, -8)).i(call(1));
+                } else if perf {
+                    b.i(movr(1, 6))
+                        .all(ld_map(2, 0))
+                        .i(ld_imm64(3, 0xffff_ffff)[0])
+                        .i(ld_imm64(3, 0xffff_ffff)[1]);
+                    b.i(movr(4, 10)).i(alu64i(Op::Add, 4, -16)).i(mov(5, rng.pick(&[0, 8, 16, 24])));
+                    b.i(call(25));
+                } else {
+                    b.all(ld_map(1, 0))
+                        .i(movr(2, 10))
+                        .i(alu64i(Op::Add, 2, -16))
+                        .i(mov(3, rng.pick(&[0, 8, 16, 24])));
+                    b.i(mov(4, 0)).i(call(130));
+                }
+                let m = match (perf, rng.chance(1, 4)) {
+                    (_, true) => MapSpec::hash(8, 8, 4, "h"),
+                    (true, false) => MapSpec::keyed(MapKind::PerfEventArray, 4, 4, "ev"),
+                    (false, false) => MapSpec::ringbuf(4096, "rb"),
+                };
+                ("events", vec![m])
+            }
             6 => {
                 // a tail call from a subprogram under a caller stack of `depth` bytes
                 let depth = rng.pick(&[8i16, 200, 256, 264, 400]);
