@@ -14,9 +14,10 @@ use crate::state::{FuncState, MAYBE_NULL, RDONLY, RINGBUF, RegState, RegType, SL
 use kbpf_isa::RawInsn;
 use kbpf_passes::Errno;
 
-/// How a helper uses a memory argument: read, written in place (`MEM_WRITE`: bounds checked
-/// as a write, the bytes keep their state), or filled (`MEM_UNINIT`: the stack bytes become
-/// unknown data, `meta.raw_mode`).
+/// How a helper uses a memory argument: read; written in place (`MEM_WRITE`: bounds checked as
+/// a write and the stack bytes clobbered to unknown data, `check_stack_range_initialized`'s
+/// `clobber`); or filled (`MEM_UNINIT`, `meta.raw_mode`: clobbered byte by byte through
+/// `check_mem_access`, which the log shows as touched slots).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 enum HelperAccess {
     #[default]
@@ -68,6 +69,9 @@ impl Env<'_> {
         let mut meta = Meta::default();
         for (i, arg) in proto.args.iter().enumerate() {
             self.check_func_arg(i as u8 + 1, *arg, &mut meta, helper_pkt_access(id))?;
+        }
+        if id == crate::helpers_tc::id::TAIL_CALL {
+            self.record_func_key(&meta);
         }
         if let Some(regno) = meta.release_regno {
             let released = meta.ref_obj_id != 0 && self.release_reference(meta.ref_obj_id);
@@ -139,6 +143,21 @@ impl Env<'_> {
             self.clear_all_pkt_pointers();
         }
         Ok(())
+    }
+
+    /// `record_func_key`: a constant in-range tail-call index is made precise (the JIT may turn
+    /// the call into a direct jump).
+    fn record_func_key(&mut self, meta: &Meta) {
+        let Some(m) = meta.map else { return };
+        let Some(def) = self.maps().get(m as usize) else { return };
+        if def.kind != MapKind::ProgArray {
+            return;
+        }
+        let max = def.max_entries as u64;
+        let r3 = &self.cur.cur().regs[3];
+        if r3.ty == RegType::Scalar && r3.var_off.is_const() && r3.var_off.value < max {
+            self.mark_chain_precision(3);
+        }
     }
 
     /// `clear_all_pkt_pointers`: after a helper that may move the packet, every packet pointer
@@ -325,7 +344,7 @@ impl Env<'_> {
                 }
                 self.check_helper_mem_access(regno, size as i64, HelperAccess::Read, false)?;
             }
-            Arg::FixedMem(size, aligned) => {
+            Arg::FixedMem { size, aligned, uninit } => {
                 if !is_fixed_mem(&reg) {
                     return Err(self.type_mismatch(regno, &MEM_TYPES));
                 }
@@ -333,7 +352,8 @@ impl Env<'_> {
                 if aligned {
                     check_strict_alignment(&reg, size as i64)?;
                 }
-                self.check_helper_mem_access(regno, size as i64, HelperAccess::Fill, false)?;
+                let access = if uninit { HelperAccess::Fill } else { HelperAccess::Write };
+                self.check_helper_mem_access(regno, size as i64, access, false)?;
             }
             Arg::SockCommon => {
                 if !reg.is_sk_pointer() || reg.flags & MAYBE_NULL != 0 {
@@ -411,7 +431,7 @@ impl Env<'_> {
                 let write = access != HelperAccess::Read;
                 self.check_stack_access_within_bounds(regno, &reg, reg.off as i64, size, write)?;
                 // root may read uninitialized stack; a helper filling the buffer clobbers it
-                if access == HelperAccess::Fill {
+                if access != HelperAccess::Read {
                     let (min, max) = if reg.var_off.is_const() {
                         let m = reg.var_off.value as i64 + reg.off as i64;
                         (m, m)
@@ -435,8 +455,10 @@ impl Env<'_> {
                             }
                         }
                     }
-                    for i in min..max + size {
-                        self.log.scratch_stack(((-i - 1) as usize) / SLOT);
+                    if access == HelperAccess::Fill {
+                        for i in min..max + size {
+                            self.log.scratch_stack(((-i - 1) as usize) / SLOT);
+                        }
                     }
                 }
                 Ok(())

@@ -43,9 +43,16 @@ pub enum Arg {
     ReleaseSock,
     /// `ARG_PTR_TO_BTF_ID_SOCK_COMMON`: any socket pointer (BTF ones included), not NULL.
     BtfSockCommon,
-    /// `ARG_PTR_TO_FIXED_SIZE_MEM | MEM_UNINIT`: `n` writable bytes, strictly aligned when the
-    /// flag says `MEM_ALIGNED`.
-    FixedMem(u32, bool),
+    /// `ARG_PTR_TO_FIXED_SIZE_MEM | MEM_WRITE` (or `MEM_UNINIT` when `uninit`): `size`
+    /// writable bytes, strictly aligned with `MEM_ALIGNED`.
+    FixedMem {
+        /// Bytes.
+        size: u32,
+        /// `MEM_ALIGNED`.
+        aligned: bool,
+        /// `MEM_UNINIT`: the helper fills the buffer (raw mode).
+        uninit: bool,
+    },
     /// `ARG_PTR_TO_FIXED_SIZE_MEM`: `n` readable bytes.
     FixedMemRd(u32),
 }
@@ -173,7 +180,9 @@ fn base_extra_proto(id: i32, pt: ProgType) -> Option<Proto> {
         87 => maps(p([ConstMapPtr, MapValue, Anything, D, D], Ret::Integer), &[22, 23]),
         88 | 89 => maps(p([ConstMapPtr, MapValue, D, D, D], Ret::Integer), &[22, 23]),
         // strtol / strtoul: buf, len, flags, 8-byte result
-        105 | 106 => p([RD, ConstSize, Anything, FixedMem(8, false), D], Ret::Integer),
+        105 | 106 => {
+            p([RD, ConstSize, Anything, FixedMem { size: 8, aligned: false, uninit: true }, D], Ret::Integer)
+        }
         109 | 117 => gpl(p([Anything, D, D, D, D], Ret::Integer)),
         120 => p([Anything, Anything, WR, ConstSize, D], Ret::Integer),
         122 if matches!(pt, ProgType::SocketFilter | ProgType::SchedCls) => {
@@ -183,7 +192,8 @@ fn base_extra_proto(id: i32, pt: ProgType) -> Option<Proto> {
         // ringbuf_output / ringbuf_query: ring buffers
         130 => maps(p([ConstMapPtr, RD, ConstSizeOrZero, Anything, D], Ret::Integer), &[27]),
         134 => maps(p([ConstMapPtr, Anything, D, D, D], Ret::Integer), &[27]),
-        176 => gpl(p([WR, ConstSizeOrZero, Anything, D, D], Ret::Integer)),
+        // flags travel in r3 but the prototype declares two arguments (liveness sees r1, r2)
+        176 => gpl(p([WR, ConstSizeOrZero, D, D, D], Ret::Integer)),
         177 => {
             gpl(p([RD, ConstSize, Mem { write: false, maybe_null: true }, ConstSizeOrZero, D], Ret::Integer))
         }

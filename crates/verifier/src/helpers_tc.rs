@@ -146,7 +146,7 @@ pub fn tc_helper_proto(id: i32) -> Option<Proto> {
             p([A, Arg::Mem { write: false, maybe_null: true }, Arg::ConstSizeOrZero, A, D], int)
         }
         REDIRECT_PEER => p([A, A, D, D, D], int),
-        CHECK_MTU => p([Ctx, A, Arg::FixedMem(4, true), A, A], int),
+        CHECK_MTU => p([Ctx, A, Arg::FixedMem { size: 4, aligned: true, uninit: false }, A, A], int),
         // raw syncookies: the IP header (20 / 40 bytes) and the TCP header
         TCP_RAW_GEN_SYNCOOKIE_IPV4 => p([Arg::FixedMemRd(20), RD_MEM, Arg::ConstSizeOrZero, D, D], int),
         TCP_RAW_GEN_SYNCOOKIE_IPV6 => p([Arg::FixedMemRd(40), RD_MEM, Arg::ConstSizeOrZero, D, D], int),
