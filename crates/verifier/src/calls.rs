@@ -36,6 +36,8 @@ struct Meta {
     ref_obj_id: u32,
     /// Argument released by the helper (`meta.release_regno`).
     release_regno: Option<u8>,
+    /// Largest size a size argument allowed (`meta.msize_max_value`).
+    msize_max: u64,
 }
 
 impl Env<'_> {
@@ -127,6 +129,7 @@ impl Env<'_> {
             }
         };
         self.cur.cur_mut().regs[0] = r0;
+        self.do_refine_retval_range(id, &meta);
         if let Some(m) = meta.map {
             // check_map_func_compatibility: the map type's allowed helpers first, then the
             // helper's allowed map types
@@ -143,6 +146,25 @@ impl Env<'_> {
             self.clear_all_pkt_pointers();
         }
         Ok(())
+    }
+
+    /// `do_refine_retval_range`: the string readers return at most the buffer size or a
+    /// negative errno.
+    fn do_refine_retval_range(&mut self, id: i32, meta: &Meta) {
+        // probe_read_str, get_stack, probe_read_user_str, probe_read_kernel_str, get_task_stack
+        if !matches!(id, 45 | 67 | 114 | 115 | 141) {
+            return;
+        }
+        let r0 = &mut self.cur.cur_mut().regs[0];
+        if r0.ty != RegType::Scalar {
+            return;
+        }
+        const MAX_ERRNO: i64 = 4095;
+        r0.smax = meta.msize_max as i64;
+        r0.s32_max = meta.msize_max as i32;
+        r0.smin = -MAX_ERRNO;
+        r0.s32_min = -MAX_ERRNO as i32;
+        r0.bounds_sync();
     }
 
     /// `record_func_key`: a constant in-range tail-call index is made precise (the JIT may turn
@@ -324,6 +346,7 @@ impl Env<'_> {
                 if reg.umax >= crate::state::MAX_VAR_OFF as u64 {
                     return Err(Reject::SizeUnbounded(regno));
                 }
+                meta.msize_max = reg.umax;
                 // check_mem_size_reg: the access first, the size's precision only once it passed
                 if !(is_null_reg(&mem_reg) && zero_ok && reg.umax == 0) {
                     self.check_helper_mem_access(mem, reg.umax as i64, meta.mem_access, zero_ok)?;
