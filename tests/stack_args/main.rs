@@ -11,9 +11,12 @@
 //! # allow-global-stack-args: yes (verify with kbpf's extension on)
 //! # log-level: 2                 (verify at this log level; default 1)
 //! # test-state-freq: yes         (BPF_F_TEST_STATE_FREQ: a checkpoint at every prune point)
+//! # prog-type: tc                (verify as this program type; default socket_filter)
 //! ```
 //!
-//! Accepted cases run on the interpreter and the host JIT and must return `retval` on both.
+//! Accepted cases run on the interpreter and the host JIT and must return `retval` on both
+//! (with a plain zeroed 64-byte buffer as the context, whatever the program type: a tc case
+//! that reads `__sk_buff` fields or calls skb helpers is only meaningful as a verifier case).
 //! Every case is also verified with `kbpf::verify_module` (the module's `.func` prototypes and
 //! the test kfunc set): verdict, errno and the error line (`# error:`) or a log line (`# log:`)
 //! must match.
@@ -36,6 +39,7 @@ struct Expect {
     allow_global_stack_args: bool,
     log_level: Option<u32>,
     test_state_freq: bool,
+    prog_type: kbpf::verifier::ProgType,
 }
 
 fn parse_expect(text: &str) -> Expect {
@@ -61,6 +65,7 @@ fn parse_expect(text: &str) -> Expect {
             "allow-global-stack-args" => e.allow_global_stack_args = value == "yes",
             "log-level" => e.log_level = value.parse().ok(),
             "test-state-freq" => e.test_state_freq = value == "yes",
+            "prog-type" => e.prog_type = value.parse().expect("known prog-type"),
             _ => {}
         }
     }
@@ -127,6 +132,7 @@ fn every_scenario_verifies_as_expected() {
             .unwrap_or_else(|e| panic!("{name}: {e}"));
         let opts = kbpf::verifier::VerifyOptions {
             log_level: exp.log_level.unwrap_or(1),
+            prog_type: exp.prog_type,
             allow_global_stack_args: exp.allow_global_stack_args,
             test_state_freq: exp.test_state_freq,
             ..Default::default()
@@ -154,7 +160,8 @@ fn every_scenario_verifies_as_expected() {
         }
         // kernel-compatible verification for the interpreter refuses with the same message
         if let Some(msg) = exp.kernel_compat_interp.as_ref().or(exp.non_jit.as_ref()) {
-            let opts = kbpf::verifier::VerifyOptions { jit: false, ..Default::default() };
+            let opts =
+                kbpf::verifier::VerifyOptions { jit: false, prog_type: exp.prog_type, ..Default::default() };
             let out = kbpf::verify_module(&m, opts);
             let got = out.error.as_ref().map(|e| e.message().to_string());
             if got.as_deref() != Some(msg.as_str()) {

@@ -17,6 +17,7 @@ const BPF_F_TEST_STATE_FREQ: u32 = 1 << 3;
 fn prog_type(t: kbpf_oracle::ProgType) -> ProgType {
     match t {
         kbpf_oracle::ProgType::Xdp => ProgType::Xdp,
+        kbpf_oracle::ProgType::SchedCls => ProgType::SchedCls,
         kbpf_oracle::ProgType::Syscall => ProgType::Syscall,
         _ => ProgType::SocketFilter,
     }
@@ -34,10 +35,7 @@ pub fn options(case: &Case, log_level: u32) -> VerifyOptions {
             .map(|(i, m)| MapDef {
                 fd: i as i32,
                 name: m.name.clone(),
-                kind: match m.kind {
-                    kbpf_oracle::MapKind::Hash => MapKind::Hash,
-                    kbpf_oracle::MapKind::Array => MapKind::Array,
-                },
+                kind: MapKind::from_raw(m.kind.raw()).unwrap_or(MapKind::Hash),
                 key_size: m.key_size,
                 value_size: m.value_size,
                 max_entries: m.max_entries,

@@ -161,9 +161,10 @@ enum Cmd {
     Verify {
         /// Program file (`.bin` raw, `.hex`, `.s` assembly, `.o` ELF).
         file: PathBuf,
-        /// Program type: socket_filter, xdp, syscall, mem.
-        #[arg(long, default_value = "socket_filter")]
-        prog_type: String,
+        /// Program type: socket_filter, xdp, tc (sched_cls), syscall, mem. Default: what the ELF
+        /// section implies (`tc`, `classifier`, `tc/*`, `tcx/*` = tc), else socket_filter.
+        #[arg(long)]
+        prog_type: Option<String>,
         /// Context size for `--prog-type mem`.
         #[arg(long, default_value_t = 64)]
         ctx_size: u32,
@@ -189,6 +190,9 @@ enum Cmd {
         /// the kernel refuses them.
         #[arg(long)]
         allow_global_stack_args: bool,
+        /// ELF program to verify (section or function name; default the first).
+        #[arg(long)]
+        section: Option<String>,
     },
     /// List the helpers and kfuncs of a profile with their ids and prototypes.
     Kfuncs {
@@ -365,10 +369,12 @@ fn main() -> ExitCode {
             engine,
             kernel_compat,
             allow_global_stack_args,
+            section,
         } => {
-            let Some(pt) = verify::prog_type(&prog_type, ctx_size) else {
+            let given = prog_type.as_deref().unwrap_or("socket_filter");
+            let Some(pt) = verify::prog_type(given, ctx_size) else {
                 return fail(format_args!(
-                    "unknown --prog-type {prog_type:?} (socket_filter, xdp, syscall, mem)"
+                    "unknown --prog-type {given:?} (socket_filter, xdp, tc, sched_cls, syscall, mem)"
                 ));
             };
             // only the kernel-compatible interpreter is a non-JIT target; kbpf's runs stack args
@@ -384,7 +390,13 @@ fn main() -> ExitCode {
                 OutFormat::Text => verify::Format::Text,
                 OutFormat::Json => verify::Format::Json,
             };
-            verify::run(&file, source_kind(&file, input), opts, format, &profile.registry())
+            verify::run(
+                &file,
+                source_kind(&file, input),
+                verify::Target { opts, type_from_section: prog_type.is_none(), section: section.as_deref() },
+                format,
+                &profile.registry(),
+            )
         }
         Cmd::Kfuncs { format, profile } => {
             let registry = profile.registry();

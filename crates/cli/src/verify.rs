@@ -14,6 +14,7 @@ pub fn prog_type(name: &str, ctx_size: u32) -> Option<ProgType> {
     Some(match name {
         "socket_filter" | "socket" => ProgType::SocketFilter,
         "xdp" => ProgType::Xdp,
+        "tc" | "sched_cls" => ProgType::SchedCls,
         "syscall" => ProgType::Syscall,
         "mem" => ProgType::Mem { ctx_size },
         _ => return None,
@@ -27,22 +28,38 @@ pub enum Format {
     Json,
 }
 
+/// What to verify a file as: options, whether the ELF section may choose the program type, and
+/// which ELF program.
+pub struct Target<'a> {
+    pub opts: VerifyOptions,
+    pub type_from_section: bool,
+    pub section: Option<&'a str>,
+}
+
 /// Runs the verifier on `file` and prints the outcome. Exit 0 accepted, 1 rejected, 2 bad input.
 pub fn run(
     file: &Path,
     kind: SourceKind,
-    mut opts: VerifyOptions,
+    target: Target<'_>,
     format: Format,
     registry: &Registry,
 ) -> ExitCode {
+    let Target { mut opts, type_from_section, section } = target;
     opts.kfuncs = kbpf::kfunc_table(registry);
     let outcome = match kind {
         SourceKind::Bin | SourceKind::Hex => match kbpf::read_raw_slots(file, kind) {
             Ok(slots) => kbpf::verifier::verify(&slots, &opts),
             Err(e) => return crate::fail(e),
         },
-        _ => match kbpf::read_module(file, kind, registry, None) {
-            Ok(m) => kbpf::verify_module(&m, opts),
+        _ => match kbpf::read_module(file, kind, registry, section) {
+            Ok(m) => {
+                if type_from_section
+                    && let Some(pt) = m.section.as_deref().and_then(kbpf::prog_type_for_section)
+                {
+                    opts.prog_type = pt;
+                }
+                kbpf::verify_module(&m, opts)
+            }
             Err(e) => return crate::fail(e),
         },
     };

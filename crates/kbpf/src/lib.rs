@@ -9,10 +9,11 @@
 mod engine;
 mod maps;
 mod source;
+mod test_run;
 mod verify;
 
 pub use engine::{Arch, Engine, RunError, RunOptions, backend, host_backend, run};
-pub use maps::{create_maps, resolve_maps, run_module};
+pub use maps::{create_maps, resolve_maps, run_module, run_module_with_regions};
 pub use source::{Module, SourceError, SourceKind, parse_hex, read_module, read_program, read_raw_slots};
 
 pub use kbpf_interp as interp;
@@ -20,4 +21,8 @@ pub use kbpf_isa as isa;
 pub use kbpf_jit as jit;
 pub use kbpf_kfunc as kfunc;
 pub use kbpf_verifier as verifier;
-pub use verify::{kfunc_table, verify_module};
+pub use test_run::{
+    CtxLayout, PacketCtx, SKB_DATA_PTR_OFF, TestRunError, TestRunOutcome, convert_ctx_accesses, pkt_v4,
+    test_run,
+};
+pub use verify::{kfunc_table, prog_type_for_section, verify_module};

@@ -104,7 +104,8 @@ impl PacketCtx {
     pub fn new(layout: CtxLayout, data: &[u8]) -> PacketCtx {
         let packet = data.to_vec();
         let mut ctx = vec![0u8; layout.size()];
-        let put32 = |ctx: &mut Vec<u8>, off: usize, v: u32| ctx[off..off + 4].copy_from_slice(&v.to_le_bytes());
+        let put32 =
+            |ctx: &mut Vec<u8>, off: usize, v: u32| ctx[off..off + 4].copy_from_slice(&v.to_le_bytes());
         if layout == CtxLayout::Skb {
             put32(&mut ctx, 0, packet.len() as u32);
             if packet.len() >= 14 {
@@ -183,10 +184,8 @@ pub fn test_run(
     if let Some(e) = out.error {
         return Err(TestRunError::Rejected(e));
     }
-    let converted = Module {
-        slots: convert_ctx_accesses(&module.slots, &out.insn_aux, layout),
-        ..module.clone()
-    };
+    let converted =
+        Module { slots: convert_ctx_accesses(&module.slots, &out.insn_aux, layout), ..module.clone() };
     let maps = create_maps(&converted)?;
     let mut pc = PacketCtx::new(layout, data);
     let PacketCtx { ctx, packet } = &mut pc;

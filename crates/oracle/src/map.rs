@@ -15,6 +15,17 @@ pub enum MapKind {
     Hash,
     /// `BPF_MAP_TYPE_ARRAY` (key must be 4 bytes).
     Array,
+    /// `BPF_MAP_TYPE_PROG_ARRAY` (4-byte keys and values: program fds).
+    ProgArray,
+    /// `BPF_MAP_TYPE_PERF_EVENT_ARRAY` (4-byte keys and values).
+    PerfEventArray,
+    /// `BPF_MAP_TYPE_PERCPU_HASH`.
+    PercpuHash,
+    /// `BPF_MAP_TYPE_PERCPU_ARRAY` (4-byte keys).
+    PercpuArray,
+    /// `BPF_MAP_TYPE_RINGBUF` (no key or value; `max_entries` = buffer bytes, a power of 2
+    /// multiple of the page size).
+    RingBuf,
 }
 
 impl MapKind {
@@ -23,6 +34,11 @@ impl MapKind {
         match self {
             MapKind::Hash => 1,
             MapKind::Array => 2,
+            MapKind::ProgArray => 3,
+            MapKind::PerfEventArray => 4,
+            MapKind::PercpuHash => 5,
+            MapKind::PercpuArray => 6,
+            MapKind::RingBuf => 27,
         }
     }
 }
@@ -47,6 +63,27 @@ impl MapSpec {
     /// An array map with 4-byte keys.
     pub fn array(value_size: u32, max_entries: u32, name: &str) -> MapSpec {
         MapSpec { kind: MapKind::Array, key_size: 4, value_size, max_entries, name: name.to_string() }
+    }
+
+    /// A program array (the `bpf_tail_call` table).
+    pub fn prog_array(max_entries: u32, name: &str) -> MapSpec {
+        MapSpec { kind: MapKind::ProgArray, key_size: 4, value_size: 4, max_entries, name: name.to_string() }
+    }
+
+    /// A map of `kind` with 4-byte keys (perf event arrays, per-CPU arrays and hashes).
+    pub fn keyed(kind: MapKind, value_size: u32, max_entries: u32, name: &str) -> MapSpec {
+        MapSpec { kind, key_size: 4, value_size, max_entries, name: name.to_string() }
+    }
+
+    /// A ring buffer of `bytes` bytes.
+    pub fn ringbuf(bytes: u32, name: &str) -> MapSpec {
+        MapSpec {
+            kind: MapKind::RingBuf,
+            key_size: 0,
+            value_size: 0,
+            max_entries: bytes,
+            name: name.to_string(),
+        }
     }
 
     /// A hash map.

@@ -450,13 +450,7 @@ impl Env<'_> {
             ));
         }
         self.check_reg_arg(6, RegOp::Src)?;
-        if let Some(r) = self.cur.refs.first() {
-            let _ = r;
-            return Err(Reject::Other(
-                "BPF_LD_[ABS|IND] would lead to reference leak".into(),
-                kbpf_passes::Errno::EINVAL,
-            ));
-        }
+        self.check_resource_leak("BPF_LD_[ABS|IND]")?;
         if self.cur.cur().regs[6].ty != RegType::Ctx {
             return Err(Reject::LdAbsCtx);
         }

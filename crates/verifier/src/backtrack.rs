@@ -18,6 +18,13 @@ struct Bt {
 }
 
 impl Bt {
+    /// Masks for every possible frame (backtracking through a callee's `exit` enters frames the
+    /// current state no longer has); starts in the innermost frame of `nframes`.
+    fn new(nframes: usize) -> Bt {
+        let n = kbpf_isa::MAX_CALL_FRAMES.max(nframes);
+        Bt { frame: nframes - 1, regs: vec![0; n], stack: vec![0; n], sa: vec![0; n] }
+    }
+
     fn empty(&self) -> bool {
         self.regs.iter().all(|m| *m == 0)
             && self.stack.iter().all(|m| *m == 0)
@@ -282,8 +289,7 @@ impl Env<'_> {
             return;
         }
         let nframes = self.cur.frames.len();
-        let mut bt =
-            Bt { frame: nframes - 1, regs: vec![0; nframes], stack: vec![0; nframes], sa: vec![0; nframes] };
+        let mut bt = Bt::new(nframes);
         bt.set(regno);
         self.backtrack(bt);
     }
@@ -295,8 +301,7 @@ impl Env<'_> {
             return false;
         }
         let nframes = self.cur.frames.len();
-        let mut bt =
-            Bt { frame: nframes - 1, regs: vec![0; nframes], stack: vec![0; nframes], sa: vec![0; nframes] };
+        let mut bt = Bt::new(nframes);
         for (fr, f) in old.frames.iter().enumerate().take(nframes) {
             let mut first = true;
             for (r, reg) in f.regs.iter().enumerate().take(10) {
@@ -345,8 +350,7 @@ impl Env<'_> {
             return;
         }
         let nframes = self.cur.frames.len();
-        let mut bt =
-            Bt { frame: nframes - 1, regs: vec![0; nframes], stack: vec![0; nframes], sa: vec![0; nframes] };
+        let mut bt = Bt::new(nframes);
         bt.sa[nframes - 1] |= 1 << spi;
         self.backtrack(bt);
     }
@@ -357,8 +361,7 @@ impl Env<'_> {
             return;
         }
         let nframes = self.cur.frames.len();
-        let mut bt =
-            Bt { frame: nframes - 1, regs: vec![0; nframes], stack: vec![0; nframes], sa: vec![0; nframes] };
+        let mut bt = Bt::new(nframes);
         if fr < nframes && spi < 64 {
             bt.stack[fr] |= 1 << spi;
             self.backtrack(bt);

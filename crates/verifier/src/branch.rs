@@ -411,7 +411,7 @@ fn aliased_refine(orig: &RegState, op: u8, w32: bool) -> RegState {
     m
 }
 
-fn for_each_reg(st: &mut VerifierState, mut f: impl FnMut(&mut RegState)) {
+pub(crate) fn for_each_reg(st: &mut VerifierState, mut f: impl FnMut(&mut RegState)) {
     for fr in st.frames.iter_mut() {
         for r in fr.regs.iter_mut() {
             f(r);

@@ -5,7 +5,9 @@ use crate::MapKind;
 use crate::alu::RegOp;
 use crate::do_check::Env;
 use crate::helper_names::{helper_name, max_id};
-use crate::helpers::{Arg, Ret, changes_pkt_data, helper_proto};
+use crate::helpers::{
+    Arg, Ret, changes_pkt_data, helper_pkt_access, helper_proto, is_acquire_function, is_ptr_cast_function,
+};
 use crate::log::reg_type_str;
 use crate::messages::Reject;
 use crate::state::{FuncState, MAYBE_NULL, RDONLY, RINGBUF, RegState, RegType, SLOT, SlotType};
@@ -16,14 +18,29 @@ use kbpf_passes::Errno;
 const DYNPTR_FROM_MEM: i32 = 197;
 /// `BPF_FUNC_dynptr_write`.
 const DYNPTR_WRITE: i32 = 202;
+/// How a helper uses a memory argument: read; written in place (`MEM_WRITE`: bounds checked as
+/// a write and the stack bytes clobbered to unknown data, `check_stack_range_initialized`'s
+/// `clobber`); or filled (`MEM_UNINIT`, `meta.raw_mode`: clobbered byte by byte through
+/// `check_mem_access`, which the log shows as touched slots).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+enum HelperAccess {
+    #[default]
+    Read,
+    Write,
+    Fill,
+}
 
 #[derive(Default)]
 struct Meta {
     map: Option<u32>,
     const_key: Option<u64>,
     mem_regno: Option<u8>,
-    mem_write: bool,
-    /// Largest value of the size argument (`msize_max_value`).
+    mem_access: HelperAccess,
+    /// Reference carried by an argument (`meta.ref_obj_id`).
+    ref_obj_id: u32,
+    /// Argument released by the helper (`meta.release_regno`).
+    release_regno: Option<u8>,
+    /// Largest size a size argument allowed (`meta.msize_max_value`).
     msize_max: u64,
     /// `ARG_CONST_ALLOC_SIZE_OR_ZERO`.
     alloc_size: u32,
@@ -57,9 +74,30 @@ impl Env<'_> {
                 Errno::EINVAL,
             ));
         }
+        if crate::helpers::helper_might_sleep(id) && self.prog.opts.prog_type != crate::ProgType::Syscall {
+            return Err(Reject::Other(
+                "helper call might sleep in a non-sleepable prog".into(),
+                Errno::EINVAL,
+            ));
+        }
         let mut meta = Meta::default();
         for (i, arg) in proto.args.iter().enumerate() {
-            self.check_func_arg(i as u8 + 1, *arg, &mut meta, &proto.args)?;
+            self.check_func_arg(i as u8 + 1, *arg, &mut meta, helper_pkt_access(id))?;
+        }
+        if id == crate::helpers_tc::id::TAIL_CALL {
+            self.record_func_key(&meta);
+        }
+        if let Some(regno) = meta.release_regno {
+            let released = meta.ref_obj_id != 0 && self.release_reference(meta.ref_obj_id);
+            if !released && !is_null_reg(&self.cur.cur().regs[regno as usize]) {
+                return Err(Reject::Other(
+                    format!("func {name}#{id} reference has not been acquired before"),
+                    Errno::EINVAL,
+                ));
+            }
+        }
+        if id == crate::helpers_tc::id::TAIL_CALL {
+            self.check_resource_leak("tail_call")?;
         }
         // record_func_key: a tail call's map must be a prog array (before the generic
         // map/helper compatibility check below)
@@ -124,33 +162,38 @@ impl Env<'_> {
                 }
                 r
             }
+            Ret::SocketOrNull | Ret::SockCommonOrNull | Ret::TcpSockOrNull => {
+                let ty = match proto.ret {
+                    Ret::SocketOrNull => RegType::Sock,
+                    Ret::SockCommonOrNull => RegType::SockCommon,
+                    _ => RegType::TcpSock,
+                };
+                let mut r = RegState::pointer(ty);
+                r.flags = MAYBE_NULL;
+                r.id = self.new_id();
+                if is_ptr_cast_function(id) {
+                    r.ref_obj_id = meta.ref_obj_id;
+                } else if is_acquire_function(id) {
+                    let rid = self.acquire_reference(idx);
+                    r.id = rid;
+                    r.ref_obj_id = rid;
+                }
+                r
+            }
         };
         self.cur.cur_mut().regs[0] = r0;
-        if proto.ret == Ret::Integer {
-            self.do_refine_retval_range(id, meta.msize_max);
-        }
+        self.do_refine_retval_range(id, &meta);
         if let Some(m) = meta.map {
-            // check_map_func_compatibility: the helper's map types, and the map's helpers
+            // check_map_func_compatibility: the map type's allowed helpers first, then the
+            // helper's allowed map types
             let kind = self.maps().get(m as usize).map_or(MapKind::Hash, |d| d.kind);
-            let num = kind.map_type();
-            let helper_ok = proto.map_types.is_empty() || proto.map_types.contains(&num);
-            let map_ok = kind != MapKind::ProgArray || id == 12;
-            if !helper_ok || !map_ok {
+            let num = kind.raw();
+            if kind.refuses_helper(id) || (!proto.map_types.is_empty() && !proto.map_types.contains(&num)) {
                 return Err(Reject::Other(
                     format!("cannot pass map_type {num} into func {name}#{id}"),
                     Errno::EINVAL,
                 ));
             }
-        }
-        // check_map_func_compatibility, map side: a ring buffer goes to ring-buffer helpers only
-        if let Some(m) = meta.map
-            && self.maps().get(m as usize).is_some_and(|d| d.kind == MapKind::RingBuf)
-            && !crate::helpers::RINGBUF_HELPERS.contains(&id)
-        {
-            return Err(Reject::Other(
-                format!("cannot pass map_type {} into func {name}#{id}", crate::helpers::RINGBUF_MAP),
-                Errno::EINVAL,
-            ));
         }
         // bpf_dynptr_write into an skb dynptr changes packet data: packet pointers and skb
         // slices die
@@ -158,53 +201,108 @@ impl Env<'_> {
         if changes_pkt_data(id) || skb_write {
             self.clear_all_pkt_pointers();
         }
-        let _ = idx;
         Ok(())
     }
 
-    /// `do_refine_retval_range`: helpers whose integer result has known bounds.
-    fn do_refine_retval_range(&mut self, id: i32, msize_max: u64) {
+    /// `do_refine_retval_range`: the string readers return at most the buffer size or a
+    /// negative errno; `bpf_get_smp_processor_id` a possible CPU number.
+    fn do_refine_retval_range(&mut self, id: i32, meta: &Meta) {
         const MAX_ERRNO: i64 = 4095;
-        let r = &mut self.cur.cur_mut().regs[0];
+        let nr_cpus = self.prog.opts.nr_cpus.max(1);
+        let r0 = &mut self.cur.cur_mut().regs[0];
+        if r0.ty != RegType::Scalar {
+            return;
+        }
         match id {
-            // get_smp_processor_id: a possible CPU number
             8 => {
-                let max = self.prog.opts.nr_cpus.max(1) - 1;
-                r.umin = 0;
-                r.umax = max as u64;
-                r.u32_min = 0;
-                r.u32_max = max;
-                r.smin = 0;
-                r.smax = max as i64;
-                r.s32_min = 0;
-                r.s32_max = max as i32;
+                let max = nr_cpus - 1;
+                r0.umin = 0;
+                r0.umax = max as u64;
+                r0.u32_min = 0;
+                r0.u32_max = max;
+                r0.smin = 0;
+                r0.smax = max as i64;
+                r0.s32_min = 0;
+                r0.s32_max = max as i32;
             }
             // probe_read_str, get_stack, probe_read_user_str, probe_read_kernel_str,
-            // get_task_stack: a negative errno or at most the buffer size
+            // get_task_stack
             45 | 67 | 114 | 115 | 141 => {
-                r.smax = msize_max as i64;
-                r.s32_max = msize_max as i32;
-                r.smin = -MAX_ERRNO;
-                r.s32_min = -MAX_ERRNO as i32;
+                r0.smax = meta.msize_max as i64;
+                r0.s32_max = meta.msize_max as i32;
+                r0.smin = -MAX_ERRNO;
+                r0.s32_min = -MAX_ERRNO as i32;
             }
             _ => return,
         }
-        r.bounds_sync();
+        r0.bounds_sync();
     }
 
-    /// `clear_all_pkt_pointers`: packet pointers in every frame become unknown scalars.
-    pub(crate) fn clear_all_pkt_pointers(&mut self) {
-        for f in self.cur.frames.iter_mut() {
-            // stack-arg slots are visited like registers (bpf_for_each_reg_in_vstate)
-            for r in f.regs.iter_mut().chain(f.stack_args.iter_mut()) {
-                // packet pointers, and slices of skb/xdp dynptrs
-                if matches!(r.ty, RegType::Packet | RegType::PacketMeta | RegType::PacketEnd)
-                    || (r.ty == RegType::Mem && r.flags & crate::state::DYNPTR_PKT != 0)
-                {
-                    *r = RegState::unknown_scalar();
-                }
-            }
+    /// `record_func_key`: a constant in-range tail-call index is made precise (the JIT may turn
+    /// the call into a direct jump).
+    fn record_func_key(&mut self, meta: &Meta) {
+        let Some(m) = meta.map else { return };
+        let Some(def) = self.maps().get(m as usize) else { return };
+        if def.kind != MapKind::ProgArray {
+            return;
         }
+        let max = def.max_entries as u64;
+        let r3 = &self.cur.cur().regs[3];
+        if r3.ty == RegType::Scalar && r3.var_off.is_const() && r3.var_off.value < max {
+            self.mark_chain_precision(3);
+        }
+    }
+
+    /// `clear_all_pkt_pointers`: after a helper that may move the packet, every packet pointer
+    /// (registers, spilled slots, outgoing stack-argument slots, every frame) becomes unknown.
+    pub(crate) fn clear_all_pkt_pointers(&mut self) {
+        let privileged = self.prog.opts.privileged;
+        crate::branch::for_each_reg(&mut self.cur, |r| {
+            // packet pointers, and slices of skb/xdp dynptrs
+            if matches!(r.ty, RegType::Packet | RegType::PacketMeta | RegType::PacketEnd)
+                || (r.ty == RegType::Mem && r.flags & crate::state::DYNPTR_PKT != 0)
+            {
+                *r = if privileged { RegState::unknown_scalar() } else { RegState::not_init() };
+            }
+        });
+    }
+
+    /// `acquire_reference`: a new reference state owned by the instruction `insn`.
+    pub(crate) fn acquire_reference(&mut self, insn: usize) -> u32 {
+        let id = self.new_id();
+        self.cur.refs.push(crate::state::RefState { id, insn });
+        id
+    }
+
+    /// `release_reference`: drops the reference and invalidates every copy of the pointer,
+    /// in registers, spilled slots and outgoing stack-argument slots alike. Returns whether the
+    /// reference existed.
+    pub(crate) fn release_reference(&mut self, ref_obj_id: u32) -> bool {
+        let Some(pos) = self.cur.refs.iter().position(|r| r.id == ref_obj_id) else {
+            return false;
+        };
+        self.cur.refs.remove(pos);
+        let privileged = self.prog.opts.privileged;
+        crate::branch::for_each_reg(&mut self.cur, |r| {
+            if r.ref_obj_id == ref_obj_id {
+                // mark_reg_invalid: unknown for a loader allowed to leak pointers
+                *r = if privileged { RegState::unknown_scalar() } else { RegState::not_init() };
+            }
+        });
+        true
+    }
+
+    /// `check_resource_leak`: every acquired reference listed, then what would leak them.
+    pub(crate) fn check_resource_leak(&self, what: &str) -> Result<(), Reject> {
+        if self.cur.refs.is_empty() {
+            return Ok(());
+        }
+        let mut msg = String::new();
+        for r in &self.cur.refs {
+            msg.push_str(&format!("Unreleased reference id={} alloc_insn={}\n", r.id, r.insn));
+        }
+        msg.push_str(&format!("{what} would lead to reference leak"));
+        Err(Reject::Other(msg, Errno::EINVAL))
     }
 
     fn check_func_arg(
@@ -212,7 +310,7 @@ impl Env<'_> {
         regno: u8,
         arg: Arg,
         meta: &mut Meta,
-        args: &[Arg; 5],
+        pkt_access: bool,
     ) -> Result<(), Reject> {
         if arg == Arg::DontCare {
             return Ok(());
@@ -228,7 +326,19 @@ impl Env<'_> {
             }
             return Ok(());
         }
+        if reg.is_pkt_pointer() && !pkt_access {
+            return Err(Reject::Other("helper access to the packet is not allowed".into(), Errno::EACCES));
+        }
         let is_null = reg.is_const() && reg.var_off.value == 0;
+        if reg.ref_obj_id != 0 {
+            if meta.ref_obj_id != 0 {
+                return Err(Reject::Bug(format!(
+                    "more than one arg with ref_obj_id R{regno} {} {}",
+                    reg.ref_obj_id, meta.ref_obj_id
+                )));
+            }
+            meta.ref_obj_id = reg.ref_obj_id;
+        }
         const MEM_TYPES: [&str; 9] =
             ["fp", "pkt", "pkt_meta", "map_key", "map_value", "mem", "ringbuf_mem", "buf", "trusted_ptr_"];
         match arg {
@@ -247,13 +357,15 @@ impl Env<'_> {
                 }
                 meta.map = Some(reg.map);
             }
-            Arg::Ctx => {
+            Arg::CtxOrNull | Arg::MapValueOrNull | Arg::BtfIdOrNull if is_null => {}
+            Arg::BtfIdOrNull => return Err(self.type_mismatch(regno, &["ptr_", "trusted_ptr_", "rcu_ptr_"])),
+            Arg::Ctx | Arg::CtxOrNull => {
                 if reg.ty != RegType::Ctx {
                     return Err(self.type_mismatch(regno, &["ctx"]));
                 }
                 self.check_ptr_off_reg(regno)?;
             }
-            Arg::MapKey | Arg::MapValue => {
+            Arg::MapKey | Arg::MapValue | Arg::MapValueOrNull => {
                 let ok = matches!(
                     reg.ty,
                     RegType::Stack | RegType::Packet | RegType::PacketMeta | RegType::MapValue
@@ -266,12 +378,23 @@ impl Env<'_> {
                 };
                 let def = self.maps().get(m as usize).cloned().unwrap_or_default();
                 let size = if arg == Arg::MapKey { def.key_size } else { def.value_size };
-                self.check_helper_mem_access(regno, size as i64, false, false)?;
+                self.check_helper_mem_access(regno, size as i64, HelperAccess::Read, false)?;
                 if arg == Arg::MapKey && def.kind.is_array() {
                     meta.const_key = self.constant_map_key(&reg, def.key_size);
                 }
             }
-            Arg::Mem { write, maybe_null } => {
+            Arg::Mem { .. } | Arg::MemRw => {
+                let (write, maybe_null) = match arg {
+                    Arg::Mem { write, maybe_null } => (write, maybe_null),
+                    _ => (true, false),
+                };
+                // the size argument that follows refers to this register, NULL or not
+                meta.mem_regno = Some(regno);
+                meta.mem_access = match arg {
+                    Arg::MemRw => HelperAccess::Write,
+                    _ if write => HelperAccess::Fill,
+                    _ => HelperAccess::Read,
+                };
                 if maybe_null && is_null {
                     return Ok(());
                 }
@@ -290,8 +413,6 @@ impl Env<'_> {
                         Errno::EACCES,
                     ));
                 }
-                meta.mem_regno = Some(regno);
-                meta.mem_write = write;
             }
             Arg::ConstSize | Arg::ConstSizeOrZero => {
                 let zero_ok = arg == Arg::ConstSizeOrZero;
@@ -299,8 +420,6 @@ impl Env<'_> {
                     return Err(self.type_mismatch(regno, &["scalar"]));
                 }
                 let mem = meta.mem_regno.unwrap_or(regno - 1);
-                let _ = args;
-                meta.msize_max = reg.umax;
                 if reg.smin < 0 {
                     return Err(Reject::SizeNegative(regno));
                 }
@@ -311,11 +430,57 @@ impl Env<'_> {
                 if reg.umax >= crate::state::MAX_VAR_OFF as u64 {
                     return Err(Reject::SizeUnbounded(regno));
                 }
-                // check_mem_size_reg: the access first, then the size's precision
+                meta.msize_max = reg.umax;
+                // check_mem_size_reg: the access first, the size's precision only once it passed
                 if !(is_null_reg(&mem_reg) && zero_ok && reg.umax == 0) {
-                    self.check_helper_mem_access(mem, reg.umax as i64, meta.mem_write, zero_ok)?;
+                    self.check_helper_mem_access(mem, reg.umax as i64, meta.mem_access, zero_ok)?;
                 }
                 self.mark_chain_precision(regno);
+            }
+            Arg::BtfSockCommon => {
+                if !reg.is_sk_pointer() || reg.flags & MAYBE_NULL != 0 {
+                    return Err(self.type_mismatch(
+                        regno,
+                        &["sock_common", "sock", "tcp_sock", "xdp_sock", "ptr_", "trusted_ptr_"],
+                    ));
+                }
+            }
+            Arg::FixedMemRd(size) => {
+                if !is_fixed_mem(&reg) {
+                    return Err(self.type_mismatch(regno, &MEM_TYPES));
+                }
+                self.check_helper_mem_access(regno, size as i64, HelperAccess::Read, false)?;
+            }
+            Arg::FixedMem { size, aligned, uninit } => {
+                if !is_fixed_mem(&reg) {
+                    return Err(self.type_mismatch(regno, &MEM_TYPES));
+                }
+                // MEM_ALIGNED: strict alignment whatever the program's flags
+                if aligned {
+                    check_strict_alignment(&reg, size as i64)?;
+                }
+                let access = if uninit { HelperAccess::Fill } else { HelperAccess::Write };
+                self.check_helper_mem_access(regno, size as i64, access, false)?;
+            }
+            Arg::SockCommon => {
+                if !reg.is_sk_pointer() || reg.flags & MAYBE_NULL != 0 {
+                    return Err(self.type_mismatch(regno, &["sock_common", "sock", "tcp_sock", "xdp_sock"]));
+                }
+            }
+            Arg::ReleaseSock => {
+                if !reg.is_sk_pointer() || reg.flags & MAYBE_NULL != 0 {
+                    return Err(self.type_mismatch(
+                        regno,
+                        &["sock_common", "sock", "tcp_sock", "xdp_sock", "ptr_", "trusted_ptr_"],
+                    ));
+                }
+                if reg.ref_obj_id == 0 && !is_null {
+                    return Err(Reject::Other(
+                        format!("R{regno} must be referenced when passed to release function"),
+                        Errno::EINVAL,
+                    ));
+                }
+                meta.release_regno = Some(regno);
             }
             Arg::Dynptr { uninit, ringbuf, release } => {
                 if reg.ty != RegType::Stack {
@@ -404,7 +569,7 @@ impl Env<'_> {
         &mut self,
         regno: u8,
         size: i64,
-        write: bool,
+        access: HelperAccess,
         zero_ok: bool,
     ) -> Result<(), Reject> {
         let reg = self.cur.cur().regs[regno as usize].clone();
@@ -423,10 +588,11 @@ impl Env<'_> {
                 if size == 0 && !zero_ok {
                     return Err(Reject::Other("invalid zero-sized read".into(), Errno::EACCES));
                 }
+                let write = access != HelperAccess::Read;
                 self.check_stack_access_within_bounds(regno, &reg, reg.off as i64, size, write)?;
-                self.check_stack_range_special(regno, &reg, size, write)?;
+                self.check_stack_range_special(regno, &reg, size, access != HelperAccess::Read)?;
                 // root may read uninitialized stack; a helper write clobbers the bytes
-                if write {
+                if access != HelperAccess::Read {
                     let (min, max) = if reg.var_off.is_const() {
                         let m = reg.var_off.value as i64 + reg.off as i64;
                         (m, m)
@@ -450,8 +616,10 @@ impl Env<'_> {
                             }
                         }
                     }
-                    for i in min..max + size {
-                        self.log.scratch_stack(((-i - 1) as usize) / SLOT);
+                    if access == HelperAccess::Fill {
+                        for i in min..max + size {
+                            self.log.scratch_stack(((-i - 1) as usize) / SLOT);
+                        }
                     }
                 }
                 Ok(())
@@ -527,6 +695,37 @@ impl Env<'_> {
         self.cur.insn_idx = ret;
         Ok(())
     }
+}
+
+/// `check_ptr_alignment` with `strict` for a helper argument accessed at offset 0.
+fn check_strict_alignment(reg: &RegState, size: i64) -> Result<(), Reject> {
+    use crate::tnum::Tnum;
+    let short = crate::alu::tnum_short(reg.var_off);
+    let (ip_align, desc) = match reg.ty {
+        RegType::Packet | RegType::PacketMeta => (2i64, None),
+        RegType::Stack => (0, Some("stack ")),
+        RegType::MapValue => (0, Some("value ")),
+        _ => (0, Some("")),
+    };
+    let at = reg.var_off.add(Tnum::konst((ip_align + reg.off as i64) as u64));
+    if at.is_aligned(size as u64) {
+        return Ok(());
+    }
+    Err(match desc {
+        Some(d) => Reject::Misaligned(d, short, reg.off, 0, size),
+        None => Reject::Other(
+            format!("misaligned packet access off {ip_align}+{short}+{}+0 size {size}", reg.off),
+            Errno::EACCES,
+        ),
+    })
+}
+
+/// Register types `ARG_PTR_TO_FIXED_SIZE_MEM` takes (the memory-argument family, not NULL).
+fn is_fixed_mem(reg: &RegState) -> bool {
+    matches!(
+        reg.ty,
+        RegType::Stack | RegType::Packet | RegType::PacketMeta | RegType::MapValue | RegType::Mem
+    ) && reg.flags & MAYBE_NULL == 0
 }
 
 fn is_null_reg(r: &RegState) -> bool {

@@ -230,6 +230,16 @@ pub(crate) fn run(slots: &[RawInsn], opts: &VerifyOptions) -> VerifyOutcome {
             return finish(log, Stats::default(), Some((r, insn)), opts.log_size);
         }
     };
+    // check_btf_info without func_info: `check_abnormal_return` (the `.func` declarations stand
+    // in for BTF func_info and declare int-returning functions)
+    if opts.funcs.is_empty()
+        && let Some(msg) = abnormal_return(&info.subprogs)
+    {
+        let r = Reject::Other(msg.into(), Errno::EINVAL);
+        log.put(&format!("{r}\n"));
+        print_stats(&mut log, &Search::default(), &vec![0; nsub_found], start);
+        return finish(log, Stats::default(), Some((r, 0)), opts.log_size);
+    }
     if log.verbose2() {
         let text = |i: usize| insn_text_named(&slots[i], slots.get(i + 1), &opts.kfuncs);
         log.put(&kbpf_passes::liveness::format_live_regs(slots, &info.live_regs, &info.scc, &text));
@@ -306,6 +316,20 @@ fn may_goto_extra(env: &Env<'_>, sub: usize, accepted: bool) -> u32 {
         (true, true) => 16,
         (true, false) => 8,
     }
+}
+
+/// `check_abnormal_return`: a subprogram (not the main one) may not use LD_ABS/LD_IND or tail
+/// calls unless BTF says it returns an int.
+fn abnormal_return(subprogs: &kbpf_passes::subprogs::Subprogs) -> Option<&'static str> {
+    for sp in subprogs.list.iter().skip(1) {
+        if sp.has_ld_abs {
+            return Some("LD_ABS is not allowed in subprogs without BTF");
+        }
+        if sp.has_tail_call {
+            return Some("tail_call is not allowed in subprogs without BTF");
+        }
+    }
+    None
 }
 
 fn stats_block(s: &Search, depths: &[u32], start: Instant, level: u32) -> String {
@@ -621,12 +645,8 @@ impl Env<'_> {
 
     /// `exit`: leak check, return to the caller or end the path.
     fn process_exit(&mut self, do_print_state: &mut bool) -> Result<Flow, Reject> {
-        if self.cur.frames.len() == 1 && !self.cur.refs.is_empty() {
-            // check_resource_leak: every lingering reference, then the summary line
-            let mut msg: Vec<String> =
-                self.cur.refs.iter().map(|r| Reject::UnreleasedRef(r.id, r.insn).to_string()).collect();
-            msg.push("BPF_EXIT instruction in main prog would lead to reference leak".into());
-            return Err(Reject::Other(msg.join("\n"), Errno::EINVAL));
+        if self.cur.frames.len() == 1 {
+            self.check_resource_leak("BPF_EXIT instruction in main prog")?;
         }
         if self.cur.frames.len() > 1 {
             self.prepare_func_exit()?;

@@ -258,13 +258,6 @@ impl Env<'_> {
         Ok(())
     }
 
-    /// `acquire_reference`: a new reference id owned by the current path.
-    pub(crate) fn acquire_reference(&mut self, insn_idx: usize) -> u32 {
-        let id = self.new_id();
-        self.cur.refs.push(crate::state::RefState { id, insn: insn_idx });
-        id
-    }
-
     /// `process_dynptr_func`: argument `argno` (0-based; `regno` names it in stack messages)
     /// is a dynptr pointer `reg`.
     pub(crate) fn process_dynptr_func(

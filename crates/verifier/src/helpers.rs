@@ -16,6 +16,10 @@ pub enum Arg {
     MapKey,
     /// Pointer to `value_size` readable bytes.
     MapValue,
+    /// `ARG_PTR_TO_MAP_VALUE_OR_NULL`.
+    MapValueOrNull,
+    /// `ARG_PTR_TO_BTF_ID_OR_NULL` (task, cgroup): kbpf has no BTF pointers, so only NULL passes.
+    BtfIdOrNull,
     /// Pointer to memory sized by the next argument; `write` = helper writes it (uninit ok).
     Mem {
         /// Helper writes the memory.
@@ -23,6 +27,8 @@ pub enum Arg {
         /// NULL allowed (with size 0).
         maybe_null: bool,
     },
+    /// `ARG_PTR_TO_MEM | MEM_WRITE`: memory the helper reads and updates in place.
+    MemRw,
     /// Size of the previous memory argument (> 0).
     ConstSize,
     /// Size of the previous memory argument (>= 0).
@@ -43,6 +49,26 @@ pub enum Arg {
         /// `OBJ_RELEASE`: the helper releases the dynptr's reference.
         release: bool,
     },
+    /// `ARG_PTR_TO_CTX_OR_NULL`.
+    CtxOrNull,
+    /// `ARG_PTR_TO_SOCK_COMMON`: any socket pointer, not NULL.
+    SockCommon,
+    /// `ARG_PTR_TO_BTF_ID_SOCK_COMMON | OBJ_RELEASE`: a referenced socket to release.
+    ReleaseSock,
+    /// `ARG_PTR_TO_BTF_ID_SOCK_COMMON`: any socket pointer (BTF ones included), not NULL.
+    BtfSockCommon,
+    /// `ARG_PTR_TO_FIXED_SIZE_MEM | MEM_WRITE` (or `MEM_UNINIT` when `uninit`): `size`
+    /// writable bytes, strictly aligned with `MEM_ALIGNED`.
+    FixedMem {
+        /// Bytes.
+        size: u32,
+        /// `MEM_ALIGNED`.
+        aligned: bool,
+        /// `MEM_UNINIT`: the helper fills the buffer (raw mode).
+        uninit: bool,
+    },
+    /// `ARG_PTR_TO_FIXED_SIZE_MEM`: `n` readable bytes.
+    FixedMemRd(u32),
 }
 
 /// Return kinds.
@@ -56,6 +82,12 @@ pub enum Ret {
     MapValueOrNull,
     /// `RET_PTR_TO_DYNPTR_MEM_OR_NULL`: a slice of the dynptr argument.
     DynptrMemOrNull,
+    /// `RET_PTR_TO_SOCKET_OR_NULL`.
+    SocketOrNull,
+    /// `RET_PTR_TO_SOCK_COMMON_OR_NULL`.
+    SockCommonOrNull,
+    /// `RET_PTR_TO_TCP_SOCK_OR_NULL`.
+    TcpSockOrNull,
 }
 
 /// One prototype.
@@ -78,9 +110,6 @@ const DYNPTR_NEW: Arg = Arg::Dynptr { uninit: true, ringbuf: false, release: fal
 const DYNPTR: Arg = Arg::Dynptr { uninit: false, ringbuf: false, release: false };
 /// `BPF_MAP_TYPE_RINGBUF`.
 pub const RINGBUF_MAP: u32 = 27;
-/// Helpers a ring buffer may be passed to (`check_map_func_compatibility`): output, reserve,
-/// query and the dynptr variants.
-pub const RINGBUF_HELPERS: [i32; 6] = [130, 131, 134, 198, 199, 200];
 
 fn p(args: [Arg; 5], ret: Ret) -> Proto {
     Proto { args, ret, gpl_only: false, map_types: &[] }
@@ -94,7 +123,8 @@ pub fn helper_proto(id: i32, pt: ProgType) -> Option<Proto> {
         1 => Some(p([ConstMapPtr, MapKey, D, D, D], Ret::MapValueOrNull)),
         2 => Some(p([ConstMapPtr, MapKey, MapValue, Anything, D], Ret::Integer)),
         3 => Some(p([ConstMapPtr, MapKey, D, D, D], Ret::Integer)),
-        5 | 7 | 8 | 42 | 118 | 125 | 160 | 208 => Some(p([D; 5], Ret::Integer)),
+        5 | 7 | 8 | 14 | 15 | 35 | 42 | 80 | 118 | 125 | 160 | 208 => Some(p([D; 5], Ret::Integer)),
+        16 => Some(p([Mem { write: true, maybe_null: false }, ConstSize, D, D, D], Ret::Integer)),
         6 => Some(Proto {
             args: [Mem { write: false, maybe_null: false }, ConstSize, D, D, D],
             ret: Ret::Integer,
@@ -107,7 +137,7 @@ pub fn helper_proto(id: i32, pt: ProgType) -> Option<Proto> {
             gpl_only: false,
             map_types: &[3],
         }),
-        113 | 115 => Some(Proto {
+        112..=115 => Some(Proto {
             args: [Mem { write: true, maybe_null: false }, ConstSizeOrZero, Anything, D, D],
             ret: Ret::Integer,
             gpl_only: true,
@@ -159,10 +189,13 @@ pub fn helper_proto(id: i32, pt: ProgType) -> Option<Proto> {
         199 | 200 => {
             Some(p([Dynptr { uninit: false, ringbuf: true, release: true }, Anything, D, D, D], Ret::Void))
         }
-        _ => None,
+        _ => base_extra_proto(id, pt),
     };
     if base.is_some() {
         return base;
+    }
+    if pt == ProgType::SchedCls {
+        return crate::helpers_tc::tc_helper_proto(id);
     }
     match (pt, id) {
         (ProgType::SocketFilter, 26) => {
@@ -172,7 +205,12 @@ pub fn helper_proto(id: i32, pt: ProgType) -> Option<Proto> {
         (ProgType::Xdp, 44 | 54 | 65) => Some(p([Ctx, Anything, D, D, D], Ret::Integer)),
         (ProgType::Xdp, 188) => Some(p([Ctx, D, D, D, D], Ret::Integer)),
         (ProgType::Xdp, 23) => Some(p([Anything, Anything, D, D, D], Ret::Integer)),
-        (ProgType::Xdp | ProgType::SocketFilter, 28) => Some(p(
+        // xdp has its own socket lookups, fib lookup and MTU check with the tc prototypes
+        (ProgType::Xdp, 69 | 84 | 85 | 86 | 99 | 100 | 110 | 163 | 204..=207) => {
+            crate::helpers_tc::tc_helper_proto(id)
+        }
+        // socket filters may not (kernel-checked)
+        (ProgType::Xdp, 28) => Some(p(
             [
                 Mem { write: false, maybe_null: true },
                 ConstSizeOrZero,
@@ -186,9 +224,115 @@ pub fn helper_proto(id: i32, pt: ProgType) -> Option<Proto> {
     }
 }
 
-/// Whether the helper changes packet data (invalidating packet pointers).
+/// More of `bpf_base_func_proto` (kernel-checked for socket filters, xdp and tc): map helpers
+/// of map types kbpf does not create (they fail the map-type check), string and misc helpers.
+fn base_extra_proto(id: i32, pt: ProgType) -> Option<Proto> {
+    use Arg::*;
+    const WR: Arg = Mem { write: true, maybe_null: false };
+    const RD: Arg = Mem { write: false, maybe_null: false };
+    let gpl = |mut pr: Proto| {
+        pr.gpl_only = true;
+        pr
+    };
+    let maps = |mut pr: Proto, types: &'static [u32]| {
+        pr.map_types = types;
+        pr
+    };
+    Some(match id {
+        // perf_event_read / _value: perf event arrays
+        22 => gpl(maps(p([ConstMapPtr, Anything, D, D, D], Ret::Integer), &[4])),
+        55 => gpl(maps(p([ConstMapPtr, Anything, WR, ConstSize, D], Ret::Integer), &[4])),
+        // current_task_under_cgroup: cgroup arrays
+        37 => maps(p([ConstMapPtr, Anything, D, D, D], Ret::Integer), &[8]),
+        // queue/stack maps
+        87 => maps(p([ConstMapPtr, MapValue, Anything, D, D], Ret::Integer), &[22, 23]),
+        88 | 89 => maps(p([ConstMapPtr, MapValue, D, D, D], Ret::Integer), &[22, 23]),
+        // strtol / strtoul: buf, len, flags, 8-byte result
+        105 | 106 => {
+            p([RD, ConstSize, Anything, FixedMem { size: 8, aligned: false, uninit: true }, D], Ret::Integer)
+        }
+        109 | 117 => gpl(p([Anything, D, D, D, D], Ret::Integer)),
+        120 => p([Anything, Anything, WR, ConstSize, D], Ret::Integer),
+        122 if matches!(pt, ProgType::SocketFilter | ProgType::SchedCls) => {
+            p([CtxOrNull, D, D, D, D], Ret::Integer)
+        }
+        123 => p([Anything, D, D, D, D], Ret::Integer),
+        // ringbuf_output / ringbuf_query: ring buffers
+        130 => maps(p([ConstMapPtr, RD, ConstSizeOrZero, Anything, D], Ret::Integer), &[27]),
+        134 => maps(p([ConstMapPtr, Anything, D, D, D], Ret::Integer), &[27]),
+        // flags travel in r3 but the prototype declares two arguments (liveness sees r1, r2)
+        176 => gpl(p([WR, ConstSizeOrZero, D, D, D], Ret::Integer)),
+        177 => {
+            gpl(p([RD, ConstSize, Mem { write: false, maybe_null: true }, ConstSizeOrZero, D], Ret::Integer))
+        }
+        // task and cgroup local storage
+        156 => maps(p([ConstMapPtr, BtfIdOrNull, MapValueOrNull, Anything, D], Ret::MapValueOrNull), &[29]),
+        157 => maps(p([ConstMapPtr, BtfIdOrNull, D, D, D], Ret::Integer), &[29]),
+        210 => maps(p([ConstMapPtr, BtfIdOrNull, MapValueOrNull, Anything, D], Ret::MapValueOrNull), &[32]),
+        211 => maps(p([ConstMapPtr, BtfIdOrNull, D, D, D], Ret::Integer), &[32]),
+        // map_lookup_percpu_elem: per-CPU hashes and arrays
+        195 => maps(p([ConstMapPtr, MapKey, Anything, D, D], Ret::MapValueOrNull), &[5, 6, 10]),
+        // copy_from_user(_task) sleep; only the sleepable syscall programs get to the arguments
+        148 => gpl(p([WR, ConstSizeOrZero, Anything, D, D], Ret::Integer)),
+        191 if pt != ProgType::Syscall => gpl(p([WR, ConstSizeOrZero, Anything, D, D], Ret::Integer)),
+        _ => return None,
+    })
+}
+
+/// Helpers that may sleep (`fn->might_sleep`): refused in non-sleepable programs.
+pub fn helper_might_sleep(id: i32) -> bool {
+    matches!(id, 148 | 191)
+}
+
+/// Whether the helper changes packet data (invalidating packet pointers):
+/// `bpf_helper_changes_pkt_data`.
 pub fn changes_pkt_data(id: i32) -> bool {
-    matches!(id, 44 | 54 | 65 | 9 | 10 | 11 | 31 | 38 | 39 | 43 | 50)
+    use crate::helpers_tc::id::*;
+    matches!(
+        id,
+        SKB_STORE_BYTES
+            | SKB_CHANGE_HEAD
+            | SKB_CHANGE_TAIL
+            | SKB_ADJUST_ROOM
+            | SKB_CHANGE_PROTO
+            | SKB_VLAN_PUSH
+            | SKB_VLAN_POP
+            | SKB_PULL_DATA
+            | L3_CSUM_REPLACE
+            | L4_CSUM_REPLACE
+            | CLONE_REDIRECT
+            | XDP_ADJUST_HEAD
+            | XDP_ADJUST_META
+            | XDP_ADJUST_TAIL
+            | MSG_PULL_DATA
+            | MSG_PUSH_DATA
+            | MSG_POP_DATA
+            | LWT_PUSH_ENCAP
+            | LWT_SEG6_STORE_BYTES
+            | LWT_SEG6_ADJUST_SRH
+            | LWT_SEG6_ACTION
+    )
+}
+
+/// Helpers declared with `.pkt_access = true`: the only ones a packet pointer may be passed to
+/// (`may_access_direct_pkt_data` with a helper's `meta`), kernel-checked for tc.
+pub fn helper_pkt_access(id: i32) -> bool {
+    use crate::helpers_tc::id::*;
+    matches!(id, 1..=3 | 87..=89 | CSUM_DIFF | SK_LOOKUP_TCP | SK_LOOKUP_UDP | SKC_LOOKUP_TCP)
+        || matches!(id, TCP_CHECK_SYNCOOKIE | TCP_GEN_SYNCOOKIE)
+        || (TCP_RAW_GEN_SYNCOOKIE_IPV4..=TCP_RAW_CHECK_SYNCOOKIE_IPV6).contains(&id)
+}
+
+/// Helpers that return a new reference (`is_acquire_function`).
+pub fn is_acquire_function(id: i32) -> bool {
+    use crate::helpers_tc::id::*;
+    matches!(id, SK_LOOKUP_TCP | SK_LOOKUP_UDP | SKC_LOOKUP_TCP)
+}
+
+/// Helpers whose result shares the argument's reference (`is_ptr_cast_function`).
+pub fn is_ptr_cast_function(id: i32) -> bool {
+    use crate::helpers_tc::id::*;
+    matches!(id, SK_FULLSOCK | TCP_SOCK)
 }
 
 /// Parameter count for liveness (`get_call_summary`).

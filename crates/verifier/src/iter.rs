@@ -225,26 +225,6 @@ impl Env<'_> {
         Ok(())
     }
 
-    /// `release_reference`: drops the reference and every register derived from it.
-    pub(crate) fn release_reference(&mut self, id: u32) {
-        if id == 0 {
-            return;
-        }
-        self.cur.refs.retain(|r| r.id != id);
-        for f in self.cur.frames.iter_mut() {
-            for r in f.regs.iter_mut().chain(f.stack_args.iter_mut()) {
-                if r.ref_obj_id == id {
-                    *r = RegState::unknown_scalar();
-                }
-            }
-            for s in f.stack.iter_mut() {
-                if s.is_spill() && s.spilled.ref_obj_id == id {
-                    s.spilled = RegState::unknown_scalar();
-                }
-            }
-        }
-    }
-
     /// `process_iter_next_call`: the current path continues with the iterator drained and
     /// r0 = NULL; while it is active, a queued path continues at the next instruction with the
     /// iterator one level deeper and r0 non-NULL.

@@ -1,6 +1,7 @@
 //! The kernel-faithful BPF verifier (Linux 6.18, privileged loader): symbolic execution of every
 //! path with tnum + 64/32-bit range tracking, stack slot tracking with spills, maps, packets,
-//! bpf-to-bpf calls, checkpoints and pruning, and the kernel's log and error lines.
+//! tc (`sched_cls`) sockets and references, bpf-to-bpf calls, checkpoints and pruning, and the
+//! kernel's log and error lines.
 //!
 //! Owns: abstract state, transfer functions, pruning, the verifier log and every verifier error
 //! string (in [`messages`]). Must not touch: instruction encoding (kbpf-isa), static passes
@@ -19,6 +20,7 @@ pub mod func_info;
 mod global_funcs;
 pub mod helper_names;
 mod helpers;
+mod helpers_tc;
 mod insn_aux;
 mod iter;
 mod kfunc_call;
@@ -27,6 +29,7 @@ mod map_args;
 mod mem;
 pub mod messages;
 pub mod scalar_ops;
+mod sock;
 mod stack_args;
 pub mod state;
 mod states;
@@ -61,6 +64,9 @@ pub enum ProgType {
     SocketFilter,
     /// `BPF_PROG_TYPE_XDP` (`xdp_md` context, packet pointers).
     Xdp,
+    /// `BPF_PROG_TYPE_SCHED_CLS` (tc: `__sk_buff` context with direct packet access, socket
+    /// lookups).
+    SchedCls,
     /// `BPF_PROG_TYPE_SYSCALL` (context = user buffer, any offset below 64K).
     Syscall,
     /// Userspace embedding: the context is a buffer of `ctx_size` bytes.
@@ -68,6 +74,21 @@ pub enum ProgType {
         /// Context size in bytes.
         ctx_size: u32,
     },
+}
+
+impl std::str::FromStr for ProgType {
+    type Err = String;
+
+    /// Kernel and libbpf names: `socket_filter`, `xdp`, `tc` / `sched_cls`, `syscall`.
+    fn from_str(s: &str) -> Result<ProgType, String> {
+        Ok(match s {
+            "socket_filter" | "socket" => ProgType::SocketFilter,
+            "xdp" => ProgType::Xdp,
+            "tc" | "sched_cls" | "classifier" => ProgType::SchedCls,
+            "syscall" => ProgType::Syscall,
+            _ => return Err(format!("unknown program type {s:?}")),
+        })
+    }
 }
 
 /// Map types the verifier models.
@@ -78,51 +99,69 @@ pub enum MapKind {
     Hash,
     /// `BPF_MAP_TYPE_ARRAY`.
     Array,
-    /// `BPF_MAP_TYPE_PROG_ARRAY`: only `bpf_tail_call` takes it.
+    /// `BPF_MAP_TYPE_PROG_ARRAY` (only `bpf_tail_call` may take it).
     ProgArray,
+    /// `BPF_MAP_TYPE_PERF_EVENT_ARRAY` (only the perf event helpers may take it).
+    PerfEventArray,
     /// `BPF_MAP_TYPE_PERCPU_HASH`.
     PercpuHash,
-    /// `BPF_MAP_TYPE_PERCPU_ARRAY`.
+    /// `BPF_MAP_TYPE_PERCPU_ARRAY` (lookups with a constant in-range key cannot fail).
     PercpuArray,
     /// `BPF_MAP_TYPE_LRU_HASH`.
     LruHash,
-    /// `BPF_MAP_TYPE_RINGBUF` (only the ring-buffer helpers take it).
+    /// `BPF_MAP_TYPE_LRU_PERCPU_HASH`.
+    LruPercpuHash,
+    /// `BPF_MAP_TYPE_RINGBUF` (only the ringbuf helpers may take it).
     RingBuf,
 }
 
 impl MapKind {
-    /// `enum bpf_map_type` number.
-    pub fn map_type(self) -> u32 {
+    /// The kernel's `enum bpf_map_type` number.
+    pub fn raw(self) -> u32 {
         match self {
             MapKind::Hash => 1,
             MapKind::Array => 2,
             MapKind::ProgArray => 3,
+            MapKind::PerfEventArray => 4,
             MapKind::PercpuHash => 5,
             MapKind::PercpuArray => 6,
             MapKind::LruHash => 9,
+            MapKind::LruPercpuHash => 10,
             MapKind::RingBuf => 27,
         }
     }
 
-    /// The kind of a `bpf_map_type` number, if the verifier models it.
-    pub fn from_map_type(n: u32) -> Option<MapKind> {
-        [
-            MapKind::Hash,
-            MapKind::Array,
-            MapKind::ProgArray,
-            MapKind::PercpuHash,
-            MapKind::PercpuArray,
-            MapKind::LruHash,
-            MapKind::RingBuf,
-        ]
-        .into_iter()
-        .find(|k| k.map_type() == n)
+    /// The kind for a kernel map type number, if the verifier models it.
+    pub fn from_raw(t: u32) -> Option<MapKind> {
+        Some(match t {
+            1 => MapKind::Hash,
+            2 => MapKind::Array,
+            3 => MapKind::ProgArray,
+            4 => MapKind::PerfEventArray,
+            5 => MapKind::PercpuHash,
+            6 => MapKind::PercpuArray,
+            9 => MapKind::LruHash,
+            10 => MapKind::LruPercpuHash,
+            27 => MapKind::RingBuf,
+            _ => return None,
+        })
     }
 
-    /// Array-like: every key below `max_entries` always has a value (`can_elide_value_nullness`
-    /// for the value-holding ones).
+    /// Array maps whose lookups with a constant in-range key are never NULL
+    /// (`can_elide_value_nullness`).
     pub fn is_array(self) -> bool {
         matches!(self, MapKind::Array | MapKind::PercpuArray)
+    }
+
+    /// The map type's own restriction on helpers (first half of
+    /// `check_map_func_compatibility`): `true` = helper `id` may not take this map.
+    pub fn refuses_helper(self, id: i32) -> bool {
+        match self {
+            MapKind::ProgArray => id != 12,
+            MapKind::PerfEventArray => !matches!(id, 22 | 25 | 55 | 111 | 121),
+            MapKind::RingBuf => !matches!(id, 130 | 131 | 134 | 198),
+            _ => false,
+        }
     }
 }
 

@@ -137,6 +137,9 @@ pub fn reg_type_str(ty: RegType, flags: u8) -> String {
         RegType::PacketEnd => "pkt_end",
         RegType::Mem => "mem",
         RegType::Func => "func",
+        RegType::Sock => "sock",
+        RegType::SockCommon => "sock_common",
+        RegType::TcpSock => "tcp_sock",
     };
     let mut s = String::new();
     if flags & RDONLY != 0 {

@@ -82,7 +82,8 @@ impl Env<'_> {
                 } else {
                     None
                 };
-                // read then write, as the kernel checks it
+                // atomics are always strictly aligned; read then write, as the kernel checks it
+                self.check_strict_alignment(insn.dst, insn.off as i64, size)?;
                 self.check_mem_access(idx, insn.dst, insn.off as i64, size, false, load_reg, false)?;
                 self.check_mem_access(idx, insn.dst, insn.off as i64, size, true, None, false)?;
                 Ok(())
@@ -90,12 +91,18 @@ impl Env<'_> {
             0x100 => {
                 self.check_reg_arg(insn.src, RegOp::Src)?;
                 self.check_reg_arg(insn.dst, RegOp::DstNoMark)?;
-                self.check_mem_access(idx, insn.src, insn.off as i64, size, false, Some(insn.dst), false)
+                let ptr = self.cur.cur().regs[insn.src as usize].clone();
+                self.check_strict_alignment(insn.src, insn.off as i64, size)?;
+                self.check_mem_access(idx, insn.src, insn.off as i64, size, false, Some(insn.dst), false)?;
+                atomic_ptr_type_ok(&ptr, insn.src, "loads from")
             }
             0x110 => {
                 self.check_reg_arg(insn.src, RegOp::Src)?;
                 self.check_reg_arg(insn.dst, RegOp::Src)?;
-                self.check_mem_access(idx, insn.dst, insn.off as i64, size, true, Some(insn.src), false)
+                let ptr = self.cur.cur().regs[insn.dst as usize].clone();
+                self.check_strict_alignment(insn.dst, insn.off as i64, size)?;
+                self.check_mem_access(idx, insn.dst, insn.off as i64, size, true, Some(insn.src), false)?;
+                atomic_ptr_type_ok(&ptr, insn.dst, "stores into")
             }
             imm => Err(Reject::AtomicOpcode(imm)),
         }
@@ -158,6 +165,12 @@ impl Env<'_> {
                     let r = match field {
                         CtxField::Scalar => RegState::unknown_scalar(),
                         CtxField::Pointer(t) => RegState::pointer(t),
+                        CtxField::PointerOrNull(t) => {
+                            let mut r = RegState::pointer(t);
+                            r.flags = MAYBE_NULL;
+                            r.id = self.new_id();
+                            r
+                        }
                     };
                     self.cur.cur_mut().regs[v as usize] = r;
                 }
@@ -180,6 +193,15 @@ impl Env<'_> {
                     self.cur.cur_mut().regs[v as usize] = RegState::unknown_scalar();
                 }
             }
+            _ if reg.is_sk_pointer() && reg.flags & MAYBE_NULL == 0 => {
+                if write {
+                    return Err(Reject::RegCannotWrite(regno, reg_type_str(reg.ty, reg.flags)));
+                }
+                self.check_sock_access(regno, &reg, off, size)?;
+                if let Some(v) = value {
+                    self.cur.cur_mut().regs[v as usize] = RegState::unknown_scalar();
+                }
+            }
             _ => return Err(Reject::InvalidMemAccess(regno, reg_type_str(reg.ty, reg.flags))),
         }
         if !write
@@ -194,6 +216,39 @@ impl Env<'_> {
                     r.coerce_to_size(size as u8);
                 }
             }
+        }
+        Ok(())
+    }
+
+    /// `check_ptr_alignment` with `strict_alignment_once` (atomic instructions): every pointer
+    /// kind must be aligned to the access size; packets count the 2-byte `NET_IP_ALIGN`.
+    fn check_strict_alignment(&self, regno: u8, off: i64, size: i64) -> Result<(), Reject> {
+        let reg = &self.cur.cur().regs[regno as usize];
+        if size == 1 || reg.ty == RegType::Stack {
+            return Ok(()); // stack: checked (always strictly) by check_mem_access itself
+        }
+        let short = tnum_short(reg.var_off);
+        if reg.is_pkt_pointer() {
+            let at = reg.var_off.add(Tnum::konst((2 + reg.off as i64 + off) as u64));
+            if !at.is_aligned(size as u64) {
+                return Err(Reject::Other(
+                    format!("misaligned packet access off 2+{short}+{}+{off} size {size}", reg.off),
+                    Errno::EACCES,
+                ));
+            }
+            return Ok(());
+        }
+        let desc = match reg.ty {
+            RegType::MapValue => "value ",
+            RegType::Ctx => "context ",
+            RegType::Sock => "sock ",
+            RegType::SockCommon => "sock_common ",
+            RegType::TcpSock => "tcp_sock ",
+            _ => "",
+        };
+        let at = reg.var_off.add(Tnum::konst((reg.off as i64 + off) as u64));
+        if !at.is_aligned(size as u64) {
+            return Err(Reject::Misaligned(desc, short, reg.off, off as i32, size));
         }
         Ok(())
     }
@@ -589,6 +644,18 @@ impl Env<'_> {
 }
 
 /// `save_register_state`: the low `size` bytes become a spill of `r`.
+/// `atomic_ptr_type_ok` for load-acquire / store-release: not through ctx, packet or socket
+/// pointers.
+fn atomic_ptr_type_ok(reg: &RegState, regno: u8, what: &str) -> Result<(), Reject> {
+    if matches!(reg.ty, RegType::Ctx) || reg.is_pkt_pointer() || reg.is_sk_pointer() {
+        return Err(Reject::Other(
+            format!("BPF_ATOMIC {what} R{regno} {} is not allowed", reg_type_str(reg.ty, reg.flags)),
+            Errno::EACCES,
+        ));
+    }
+    Ok(())
+}
+
 fn save_register_state(st: &mut crate::state::StackSlot, r: &RegState, size: i64) {
     st.spilled = r.clone();
     let size = size.clamp(1, 8) as usize;

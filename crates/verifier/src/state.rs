@@ -38,6 +38,12 @@ pub enum RegType {
     Mem,
     /// Subprogram reference.
     Func,
+    /// `PTR_TO_SOCKET` (`struct bpf_sock`, full socket).
+    Sock,
+    /// `PTR_TO_SOCK_COMMON` (`struct bpf_sock`, common part only).
+    SockCommon,
+    /// `PTR_TO_TCP_SOCK` (`struct bpf_tcp_sock`).
+    TcpSock,
 }
 
 /// Type flag: must be NULL-checked.
@@ -251,6 +257,11 @@ impl RegState {
     /// Whether this is a pointer (anything but scalar and NOT_INIT).
     pub fn is_pointer(&self) -> bool {
         !matches!(self.ty, RegType::Scalar | RegType::NotInit)
+    }
+
+    /// Whether this is one of the socket pointers (`type_is_sk_pointer`).
+    pub fn is_sk_pointer(&self) -> bool {
+        matches!(self.ty, RegType::Sock | RegType::SockCommon | RegType::TcpSock)
     }
 
     /// Whether this is a packet pointer (`pkt` or `pkt_meta`).

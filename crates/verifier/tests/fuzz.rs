@@ -32,12 +32,31 @@ fn insn() -> impl Strategy<Value = RawInsn> {
         })
 }
 
+/// One slot of a tc-shaped program.
+fn tc_insn() -> impl Strategy<Value = RawInsn> {
+    const HELPERS: [i32; 16] = [84, 85, 86, 95, 96, 98, 99, 39, 9, 26, 12, 28, 163, 34, 100, 124];
+    prop_oneof![
+        insn(),
+        (0usize..HELPERS.len()).prop_map(|i| RawInsn::new(0x85, 0, 0, 0, HELPERS[i])),
+        (
+            0u8..10,
+            prop_oneof![Just(76i16), Just(80), Just(140), Just(168), Just(4)],
+            prop_oneof![Just(1u8), Just(6)]
+        )
+            .prop_map(|(d, off, s)| RawInsn::new(if off == 168 { 0x79 } else { 0x61 }, d, s, off, 0)),
+        (0u8..10, 0u8..10).prop_map(|(d, s)| RawInsn::new(0xbf, d, s, 0, 0)),
+        (0u8..10, -8i16..90).prop_map(|(s, off)| RawInsn::new(0x61, 0, s, off, 0)),
+        (0u8..10, 0i16..4).prop_map(|(d, off)| RawInsn::new(0x15, d, 0, off, 0)),
+    ]
+}
+
 fn opts(pt: u8, level: u32) -> VerifyOptions {
     VerifyOptions {
         prog_type: match pt {
             0 => ProgType::SocketFilter,
             1 => ProgType::Xdp,
             2 => ProgType::Syscall,
+            3 => ProgType::SchedCls,
             _ => ProgType::Mem { ctx_size: 64 },
         },
         log_level: level,
@@ -70,7 +89,7 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
 
     #[test]
-    fn random_programs_never_panic(prog in prop::collection::vec(insn(), 1..24), pt in 0u8..4, level in 0u32..8) {
+    fn random_programs_never_panic(prog in prop::collection::vec(insn(), 1..24), pt in 0u8..5, level in 0u32..8) {
         let mut prog = prog;
         if let Some(last) = prog.last_mut() {
             // most random programs should get past the structural checks
@@ -82,6 +101,16 @@ proptest! {
         if let Some(e) = &out.error {
             prop_assert!(!e.errno().name().is_empty());
         }
+    }
+
+    /// tc-shaped programs: socket helpers, packet-changing helpers, ctx pointer loads and field
+    /// reads mixed with random instructions.
+    #[test]
+    fn tc_programs_never_panic(prog in prop::collection::vec(tc_insn(), 1..32), level in 0u32..4) {
+        let mut prog = prog;
+        prog.push(RawInsn::new(0x95, 0, 0, 0, 0));
+        let out = verify(&prog, &opts(3, level));
+        prop_assert_eq!(out.accepted, out.error.is_none());
     }
 
     #[test]

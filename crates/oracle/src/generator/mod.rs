@@ -14,6 +14,8 @@ mod fam_prune;
 mod fam_ptr;
 mod fam_regs;
 mod fam_scalar;
+mod fam_tc;
+mod fam_tc_more;
 mod hand;
 pub mod rng;
 
@@ -49,6 +51,7 @@ pub const FAMILIES: &[(&str, FamilyFn, usize)] = &[
     ("prune", fam_prune::prune, 200),
     ("funcs", fam_funcs::funcs, 150),
     ("prune_freq", prune_freq, 100),
+    ("tc", fam_tc::tc, 560),
 ];
 
 /// The `prune` family with `BPF_F_TEST_STATE_FREQ` (a checkpoint at every prune point), which
