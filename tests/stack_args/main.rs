@@ -14,9 +14,10 @@
 //! # prog-type: tc                (verify as this program type; default socket_filter)
 //! ```
 //!
-//! Accepted cases run on the interpreter and the host JIT and must return `retval` on both
-//! (with a plain zeroed 64-byte buffer as the context, whatever the program type: a tc case
-//! that reads `__sk_buff` fields or calls skb helpers is only meaningful as a verifier case).
+//! Accepted cases run on the interpreter and the host JIT with their maps and must return
+//! `retval` on both: tc and xdp cases like the kernel's test run of the selftests (`kbpf::test_run`
+//! on `pkt_v4`: context accesses converted, r1 = a context around the packet), the others with
+//! a zeroed 64-byte buffer as the context.
 //! Every case is also verified with `kbpf::verify_module` (the module's `.func` prototypes and
 //! the test kfunc set): verdict, errno and the error line (`# error:`) or a log line (`# log:`)
 //! must match.
@@ -108,10 +109,23 @@ fn accepted_scenarios_run_on_every_engine() {
         }
         let want = exp.retval.unwrap_or_else(|| panic!("{name}: accept without retval"));
         for engine in [Engine::Interp, Engine::Jit] {
-            let mut mem = vec![0u8; 64];
-            let got =
-                kbpf::run(&m.program().expect("decodes"), engine, &registry, &mut mem, RunOptions::default())
-                    .unwrap_or_else(|e| panic!("{name} on {engine:?}: {e}"));
+            let maps = kbpf::create_maps(&m).unwrap_or_else(|e| panic!("{name}: {e}"));
+            let got = if kbpf::CtxLayout::of(exp.prog_type).is_some() {
+                // packet programs run like the kernel's test run, on the selftests' pkt_v4
+                let opts = kbpf::verifier::VerifyOptions {
+                    prog_type: exp.prog_type,
+                    allow_global_stack_args: exp.allow_global_stack_args,
+                    ..Default::default()
+                };
+                let data = kbpf::pkt_v4();
+                kbpf::test_run(&m, &maps, &registry, opts, engine, &data, RunOptions::default())
+                    .map(|o| o.retval)
+                    .unwrap_or_else(|e| panic!("{name} on {engine:?}: {e}"))
+            } else {
+                let mut mem = vec![0u8; 64];
+                kbpf::run_module(&m, &maps, engine, &registry, &mut mem, RunOptions::default())
+                    .unwrap_or_else(|e| panic!("{name} on {engine:?}: {e}"))
+            };
             assert_eq!(got, want, "{name} on {engine:?}");
         }
         ran += 1;

@@ -138,6 +138,18 @@ enum Cmd {
         /// order, hash maps by key).
         #[arg(long)]
         dump_maps: bool,
+        /// Run as this packet program type, like the kernel's `BPF_PROG_TEST_RUN`: `tc`
+        /// (`sched_cls`) or `xdp`. The program is verified for that type, its context loads
+        /// rewritten, and r1 points to a context around the packet (`--packet`, `--pkt-v4`).
+        /// ELF sections such as `tc` or `xdp` imply it.
+        #[arg(long)]
+        prog_type: Option<String>,
+        /// The packet for `--prog-type`, as hex bytes.
+        #[arg(long)]
+        packet: Option<String>,
+        /// Use the kernel selftests' `pkt_v4` (Ethernet + IPv4 + TCP, 54 bytes) as the packet.
+        #[arg(long)]
+        pkt_v4: bool,
     },
     /// JIT-compile a program and print the native code, one BPF instruction heading each block.
     Jit {
@@ -278,6 +290,9 @@ fn main() -> ExitCode {
             no_verify,
             allow_global_stack_args,
             dump_maps,
+            prog_type,
+            packet,
+            pkt_v4,
         } => {
             let registry = profile.registry();
             let module =
@@ -285,6 +300,58 @@ fn main() -> ExitCode {
                     Ok(m) => m,
                     Err(e) => return fail(e),
                 };
+            let packet_type = match prog_type.as_deref().map(str::parse::<kbpf::verifier::ProgType>) {
+                Some(Ok(t)) => Some(t),
+                Some(Err(e)) => return fail(format_args!("--prog-type: {e}")),
+                None => module.section.as_deref().and_then(kbpf::prog_type_for_section),
+            }
+            .filter(|t| kbpf::CtxLayout::of(*t).is_some());
+            if let Some(pt) = packet_type {
+                let data = match (packet.as_deref().map(kbpf::parse_hex).transpose(), pkt_v4) {
+                    (Err(e), _) => return fail(format_args!("--packet: {e}")),
+                    (Ok(Some(d)), _) => d,
+                    (Ok(None), true) => kbpf::pkt_v4(),
+                    (Ok(None), false) => return fail("a packet program needs --packet HEX or --pkt-v4"),
+                };
+                let maps = match kbpf::create_maps(&module) {
+                    Ok(m) => m,
+                    Err(e) => return fail(e),
+                };
+                let opts = kbpf::verifier::VerifyOptions {
+                    prog_type: pt,
+                    allow_global_stack_args,
+                    ..Default::default()
+                };
+                return match kbpf::test_run(
+                    &module,
+                    &maps,
+                    &registry,
+                    opts,
+                    engine.into(),
+                    &data,
+                    RunOptions { kernel_compat },
+                ) {
+                    Ok(out) => {
+                        println!("{:#x}", out.retval);
+                        if dump_maps {
+                            print!("{}", listing::dump_maps(&maps));
+                        }
+                        ExitCode::SUCCESS
+                    }
+                    Err(kbpf::TestRunError::Rejected(e)) => {
+                        eprintln!(
+                            "kbpf: the verifier rejects the program ({}): {}",
+                            e.errno().name(),
+                            e.message()
+                        );
+                        ExitCode::from(1)
+                    }
+                    Err(e) => {
+                        eprintln!("kbpf: {e}");
+                        ExitCode::from(1)
+                    }
+                };
+            }
             let mut mem = match mem.as_deref().map(kbpf::parse_hex).transpose() {
                 Ok(m) => m.unwrap_or_default(),
                 Err(e) => return fail(format_args!("--mem: {e}")),

@@ -22,7 +22,6 @@ pub use kbpf_jit as jit;
 pub use kbpf_kfunc as kfunc;
 pub use kbpf_verifier as verifier;
 pub use test_run::{
-    CtxLayout, PacketCtx, SKB_DATA_PTR_OFF, TestRunError, TestRunOutcome, convert_ctx_accesses, pkt_v4,
-    test_run,
+    CtxLayout, PacketCtx, TestRunError, TestRunOutcome, convert_ctx_accesses, pkt_v4, test_run,
 };
 pub use verify::{kfunc_table, prog_type_for_section, verify_module};

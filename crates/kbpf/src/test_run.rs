@@ -14,8 +14,9 @@ use kbpf_verifier::{InsnAux, ProgType, VerifierError, VerifyOptions};
 use thiserror::Error;
 
 use crate::engine::{Engine, RunError, RunOptions};
-use crate::maps::{create_maps, run_module_with_regions};
+use crate::maps::run_module_with_regions;
 use crate::source::{Module, SourceError};
+use kbpf_kfunc::maps::MapSet;
 
 /// `sizeof(struct __sk_buff)`.
 pub const SKB_UAPI_SIZE: usize = 192;
@@ -68,9 +69,9 @@ impl CtxLayout {
     }
 }
 
-/// The run-time context offset of the host `data` pointer (`data_end` follows 8 bytes later):
-/// what natives such as `bpf_dynptr_from_skb` read.
-pub const SKB_DATA_PTR_OFF: usize = SKB_UAPI_SIZE;
+// the natives of `bpf_dynptr_from_skb` / `_xdp` read the pointers where this module puts them
+const _: () = assert!(kbpf_kfunc::vmlinux::RUNTIME_SKB_DATA_OFF as usize == SKB_UAPI_SIZE);
+const _: () = assert!(kbpf_kfunc::vmlinux::RUNTIME_XDP_DATA_OFF as usize == XDP_UAPI_SIZE);
 
 /// `convert_ctx_accesses`: every 32-bit context load of `data`, `data_end` or `data_meta` (as
 /// the verifier's side table marks them) becomes a 64-bit load of the host pointer.
@@ -170,9 +171,11 @@ pub struct TestRunOutcome {
 }
 
 /// Verifies `module` with `opts` (its program type decides the context), converts its
-/// context accesses and runs it once on `engine` with `data` as the packet.
+/// context accesses and runs it once on `engine` with `data` as the packet and `maps` (from
+/// [`crate::create_maps`]) as its maps.
 pub fn test_run(
     module: &Module,
+    maps: &MapSet,
     registry: &Registry,
     opts: VerifyOptions,
     engine: Engine,
@@ -186,11 +189,10 @@ pub fn test_run(
     }
     let converted =
         Module { slots: convert_ctx_accesses(&module.slots, &out.insn_aux, layout), ..module.clone() };
-    let maps = create_maps(&converted)?;
     let mut pc = PacketCtx::new(layout, data);
     let PacketCtx { ctx, packet } = &mut pc;
     let retval =
-        run_module_with_regions(&converted, &maps, engine, registry, ctx, &mut [packet.as_mut_slice()], run)?;
+        run_module_with_regions(&converted, maps, engine, registry, ctx, &mut [packet.as_mut_slice()], run)?;
     Ok(TestRunOutcome { retval, data_out: pc.packet })
 }
 

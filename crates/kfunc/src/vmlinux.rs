@@ -1,8 +1,9 @@
 //! Kernel (vmlinux) dynptr and iterator functions with natives that follow the kernel's data
 //! layouts, so that engines run programs using them: the helpers `bpf_dynptr_from_mem` (197),
 //! `bpf_dynptr_read` (201), `bpf_dynptr_write` (202), `bpf_dynptr_data` (203), and the kfuncs `bpf_dynptr_size`,
-//! `bpf_dynptr_slice{,_rdwr}`, `bpf_iter_num_{new,next,destroy}`; `bpf_dynptr_from_skb` / `bpf_dynptr_from_xdp` are
-//! registered for verification only (engines have no `sk_buff` / `xdp_buff`).
+//! `bpf_dynptr_slice{,_rdwr}`, `bpf_iter_num_{new,next,destroy}`, and `bpf_dynptr_from_skb` /
+//! `bpf_dynptr_from_xdp` on kbpf's run-time contexts ([`RUNTIME_SKB_DATA_OFF`]: the packet is
+//! one linear buffer, so skb and xdp dynptrs read, write and slice it directly).
 //!
 //! kfunc ids are kbpf's own (`VMLINUX_BASE_ID + n`); a real kernel's ids come from its BTF
 //! (`btf_import`).
@@ -32,6 +33,14 @@ const DYNPTR_TYPE_SHIFT: u32 = 28;
 const DYNPTR_RDONLY_BIT: u32 = 1 << 31;
 const DYNPTR_TYPE_LOCAL: u32 = 1;
 const DYNPTR_TYPE_RINGBUF: u32 = 2;
+const DYNPTR_TYPE_SKB: u32 = 3;
+const DYNPTR_TYPE_XDP: u32 = 4;
+
+/// kbpf's run-time `__sk_buff` (what `kbpf::test_run` builds): the 192-byte uapi structure,
+/// then the host pointers `data`, `data_end`, `data_meta` at this offset.
+pub const RUNTIME_SKB_DATA_OFF: u64 = 192;
+/// The same for the run-time `xdp_md` (24-byte uapi structure).
+pub const RUNTIME_XDP_DATA_OFF: u64 = 24;
 const EINVAL: i64 = 22;
 const E2BIG: i64 = 7;
 const ERANGE: i64 = 34;
@@ -105,6 +114,28 @@ extern "C" fn dynptr_from_mem(data: u64, size: u64, flags: u64, ptr: u64) -> u64
     0
 }
 
+/// `bpf_dynptr_from_skb` / `_xdp`: a dynptr over the packet of a run-time context whose
+/// `data`/`data_end` pointers are at `data_off`.
+fn dynptr_from_pkt(ctx: u64, flags: u64, ptr: u64, data_off: u64, ty: u32) -> u64 {
+    if flags != 0 {
+        dynptr_set(ptr, &Dynptr { data: 0, size: 0, offset: 0 });
+        return err(EINVAL);
+    }
+    let data = read::<u64>(ctx + data_off);
+    let end = read::<u64>(ctx + data_off + 8);
+    let len = end.saturating_sub(data).min(DYNPTR_SIZE_MASK as u64) as u32;
+    dynptr_set(ptr, &Dynptr { data, size: len | (ty << DYNPTR_TYPE_SHIFT), offset: 0 });
+    0
+}
+
+extern "C" fn dynptr_from_skb(ctx: u64, flags: u64, ptr: u64) -> u64 {
+    dynptr_from_pkt(ctx, flags, ptr, RUNTIME_SKB_DATA_OFF, DYNPTR_TYPE_SKB)
+}
+
+extern "C" fn dynptr_from_xdp(ctx: u64, flags: u64, ptr: u64) -> u64 {
+    dynptr_from_pkt(ctx, flags, ptr, RUNTIME_XDP_DATA_OFF, DYNPTR_TYPE_XDP)
+}
+
 extern "C" fn dynptr_read(dst: u64, len: u64, src: u64, offset: u64, flags: u64) -> u64 {
     let d = dynptr_get(src);
     let (len, offset) = (len as u32 as u64, offset as u32 as u64);
@@ -147,8 +178,8 @@ extern "C" fn dynptr_data(p: u64, offset: u64, len: u64) -> u64 {
     }
 }
 
-/// `bpf_dynptr_slice` / `_rdwr` on a local dynptr: a direct pointer when in range (skb and xdp
-/// dynptrs exist only in the kernel).
+/// `bpf_dynptr_slice` / `_rdwr`: a direct pointer when in range (kbpf's packets are linear,
+/// so skb and xdp slices never need the copy buffer).
 extern "C" fn dynptr_slice(p: u64, offset: u64, _buffer: u64, len: u64) -> u64 {
     let d = dynptr_get(p);
     let (len, offset) = (len as u32 as u64, offset as u32 as u64);
@@ -156,7 +187,9 @@ extern "C" fn dynptr_slice(p: u64, offset: u64, _buffer: u64, len: u64) -> u64 {
         return 0;
     }
     match (d.size >> DYNPTR_TYPE_SHIFT) & 7 {
-        DYNPTR_TYPE_LOCAL | DYNPTR_TYPE_RINGBUF => d.data + d.offset as u64 + offset,
+        DYNPTR_TYPE_LOCAL | DYNPTR_TYPE_RINGBUF | DYNPTR_TYPE_SKB | DYNPTR_TYPE_XDP => {
+            d.data + d.offset as u64 + offset
+        }
         _ => 0,
     }
 }
@@ -326,7 +359,7 @@ pub fn register_kfuncs(r: &mut Registry) -> Result<(), crate::RegistryError> {
             RetKind::Scalar,
             KfuncFlags::NONE,
             Some(skb_types.iter().map(|s| s.to_string()).collect()),
-            None,
+            Some(NativeFn::A3(dynptr_from_skb)),
         ),
         (
             "bpf_dynptr_from_xdp",
@@ -334,7 +367,7 @@ pub fn register_kfuncs(r: &mut Registry) -> Result<(), crate::RegistryError> {
             RetKind::Scalar,
             KfuncFlags::NONE,
             Some(vec!["xdp".to_string()]),
-            None,
+            Some(NativeFn::A3(dynptr_from_xdp)),
         ),
         (
             "bpf_dynptr_slice",
