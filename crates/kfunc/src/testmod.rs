@@ -311,9 +311,31 @@ pub fn register(r: &mut Registry) -> Result<(), crate::RegistryError> {
             NativeFn::A1(iter_seq_destroy),
         ),
     ];
+    let n = entries.len() as i32;
     for (i, (name, args, ret, flags, native)) in entries.into_iter().enumerate() {
         let proto = Proto { args, ret: Some(ret), flags, prog_types: None };
         r.register(FuncKind::Kfunc, TESTMOD_BASE_ID + i as i32, name, proto, Some(native))?;
     }
+    // Prototypes the verifier must refuse at the call (stack-args.md §7 cases 38 and 40): an
+    // arena pointer in a stack position (declared in the upstream testmod header), and kbpf's
+    // own 13-parameter kfunc (no native: no C ABI call takes 13 here).
+    let arena = with(scalars(&A9[..5]), arg("f__arena", ArgKind::Arena));
+    let proto = Proto { args: arena, ret: Some(RetKind::Scalar), flags: KfuncFlags::NONE, prog_types: None };
+    r.register(
+        FuncKind::Kfunc,
+        TESTMOD_BASE_ID + n,
+        "bpf_kfunc_arena_stack_arg_test",
+        proto,
+        Some(NativeFn::A6(arena_stack_arg_test)),
+    )?;
+    let thirteen = scalars(&["a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k", "l", "m"]);
+    let proto =
+        Proto { args: thirteen, ret: Some(RetKind::Scalar), flags: KfuncFlags::NONE, prog_types: None };
+    r.register(FuncKind::Kfunc, TESTMOD_BASE_ID + n + 1, "kbpf_test_thirteen_args", proto, None)?;
     Ok(())
+}
+
+/// Never runs on a verified program (the verifier refuses the arena pointer in slot 6).
+extern "C" fn arena_stack_arg_test(a: U, b: U, c: U, d: U, e: U, _f: U) -> U {
+    sum(&[a, b, c, d, e])
 }
