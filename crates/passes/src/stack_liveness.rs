@@ -1,14 +1,23 @@
 //! Stack-slot liveness (a conservative, intra-procedural stand-in for 6.18's `liveness.c`):
 //! for every instruction, which 8-byte slots of its frame may be read before being fully
-//! overwritten. Only accesses through r10 with constant offsets are tracked; a subprogram that
-//! copies r10 anywhere (so its stack may be reached through other registers or by callees) gets
-//! "everything live" at all of its instructions.
+//! overwritten.
+//!
+//! Accesses through r10 with constant offsets are tracked slot by slot. Copies of r10 (and
+//! pointers computed from them) are followed by a forward pass: a load through such a pointer,
+//! an atomic on it, or a call that gets one as an argument may read any slot, so everything is
+//! live before it; stores through it overwrite nothing for certain. Only when such a pointer
+//! leaves the registers (stored to memory, or passed in a stack-argument slot) does the
+//! subprogram fall back to "everything live" at all of its instructions.
 
 use crate::postorder::Postorder;
 use crate::raw::{self, CLASS_LDX, CLASS_ST, CLASS_STX};
 use crate::subprogs::Subprogs;
 use crate::successors::insn_successors;
 use kbpf_isa::RawInsn;
+
+const FP: u8 = 10;
+/// Registers a call clobbers (r0..r5).
+const CALLER_SAVED: u16 = 0x3f;
 
 /// Slot bit `i` covers `[fp-8(i+1), fp-8i)`.
 fn slots_of(off: i64, size: i64) -> u64 {
@@ -34,32 +43,95 @@ fn size_of(code: u8) -> i64 {
     }
 }
 
-/// (slots read, slots fully written) by one instruction; `None` if r10 escapes.
-fn access(insn: &RawInsn) -> Option<(u64, u64)> {
+fn bit(r: u8) -> u16 {
+    if r < 16 { 1 << r } else { 0 }
+}
+
+/// Registers that may hold a pointer into the frame after `insn`, given those before it.
+fn derive(insn: &RawInsn, before: u16) -> u16 {
+    let d = before | bit(FP);
     let class = raw::class(insn);
-    let fp = 10u8;
+    let holds = |r: u8| d & bit(r) != 0;
+    let out = match class {
+        raw::CLASS_ALU | raw::CLASS_ALU64 => {
+            let from_src = raw::src_is_reg(insn) && holds(insn.src);
+            let is_mov = raw::op(insn) == 0xb0;
+            // a move copies the source; arithmetic keeps (or, ptr + scalar, gains) a pointer
+            if from_src || (!is_mov && holds(insn.dst)) {
+                d | bit(insn.dst)
+            } else {
+                d & !bit(insn.dst)
+            }
+        }
+        CLASS_LDX => d & !bit(insn.dst),
+        raw::CLASS_LD if raw::is_ldimm64(insn) => d & !bit(insn.dst),
+        raw::CLASS_JMP if raw::op(insn) == raw::jop::CALL => d & !CALLER_SAVED,
+        _ => d,
+    };
+    out | bit(FP)
+}
+
+/// What one instruction does to its frame's slots, given the registers that may point into the
+/// frame: `Some((read, fully written))`, or `None` when a frame pointer escapes the registers.
+fn access(insn: &RawInsn, derived: u16) -> Option<(u64, u64)> {
+    let class = raw::class(insn);
+    let holds = |r: u8| derived & bit(r) != 0;
+    let atomic = class == CLASS_STX && raw::mode(insn) == 0xc0;
     match class {
-        CLASS_LDX if insn.src == fp => Some((slots_of(insn.off as i64, size_of(insn.code)), 0)),
-        CLASS_ST | CLASS_STX if insn.dst == fp => {
+        CLASS_LDX if insn.src == FP => Some((slots_of(insn.off as i64, size_of(insn.code)), 0)),
+        CLASS_LDX if holds(insn.src) => Some((u64::MAX, 0)),
+        CLASS_STX if holds(insn.src) => None, // the pointer itself is stored somewhere
+        CLASS_ST | CLASS_STX if insn.dst == FP => {
             let sz = size_of(insn.code);
             let m = slots_of(insn.off as i64, sz);
-            if class == CLASS_STX && raw::mode(insn) == 0xc0 {
-                if insn.src == fp {
-                    return None;
-                }
+            if atomic {
                 return Some((m, 0));
-            }
-            if class == CLASS_STX && insn.src == fp {
-                return None; // storing the frame pointer itself
             }
             let full = if sz == 8 && insn.off % 8 == 0 { m } else { 0 };
             Some((0, full))
         }
-        CLASS_STX if insn.src == fp => None,
-        raw::CLASS_ALU | raw::CLASS_ALU64 if raw::src_is_reg(insn) && insn.src == fp => None,
-        raw::CLASS_JMP | raw::CLASS_JMP32 if raw::src_is_reg(insn) && insn.src == fp => Some((0, 0)),
+        CLASS_STX if atomic && holds(insn.dst) => Some((u64::MAX, 0)),
+        raw::CLASS_JMP if raw::op(insn) == raw::jop::CALL => {
+            // a helper, kfunc or subprogram given a frame pointer may read any slot
+            let args = (1..=5u8).any(holds);
+            Some((if args { u64::MAX } else { 0 }, 0))
+        }
         _ => Some((0, 0)),
     }
+}
+
+/// Whether `insn` stores a frame pointer into an outgoing stack-argument slot (`*(r11 - k)`).
+fn stack_arg_escape(insn: &RawInsn, derived: u16) -> bool {
+    raw::class(insn) == CLASS_STX && insn.dst == 11 && derived & bit(insn.src) != 0
+}
+
+/// Forward pass: registers that may point into the frame before each instruction of `sp`.
+fn derived_before(slots: &[RawInsn], start: usize, end: usize) -> Vec<u16> {
+    let n = end.min(slots.len());
+    let mut before = vec![0u16; n.saturating_sub(start)];
+    if before.is_empty() {
+        return before;
+    }
+    before[0] = bit(FP);
+    let mut work = vec![start];
+    let mut seen = vec![false; before.len()];
+    seen[0] = true;
+    while let Some(i) = work.pop() {
+        let out = derive(&slots[i], before[i - start]);
+        for s in insn_successors(slots, i) {
+            if s < start || s >= n {
+                continue;
+            }
+            let k = s - start;
+            let merged = before[k] | out;
+            if !seen[k] || merged != before[k] {
+                before[k] = merged;
+                seen[k] = true;
+                work.push(s);
+            }
+        }
+    }
+    before
 }
 
 /// `live[i]` = stack slots of instruction `i`'s frame live before it.
@@ -68,15 +140,18 @@ pub fn compute_stack_liveness(slots: &[RawInsn], postorder: &Postorder, subprogs
     let mut live_in = vec![0u64; n];
     let mut acc: Vec<(u64, u64)> = vec![(0, 0); n];
     for sp in &subprogs.list {
+        let end = sp.end.min(n);
+        let derived = derived_before(slots, sp.start, end);
         let mut escapes = false;
-        for i in sp.start..sp.end.min(n) {
-            match access(&slots[i]) {
-                Some(a) => acc[i] = a,
-                None => escapes = true,
+        for i in sp.start..end {
+            let d = derived[i - sp.start];
+            match access(&slots[i], d) {
+                Some(a) if !stack_arg_escape(&slots[i], d) => acc[i] = a,
+                _ => escapes = true,
             }
         }
         if escapes {
-            for a in acc.iter_mut().take(sp.end.min(n)).skip(sp.start) {
+            for a in acc.iter_mut().take(end).skip(sp.start) {
                 *a = (u64::MAX, 0);
             }
         }
@@ -124,10 +199,45 @@ mod tests {
 
     #[test]
     fn escape_makes_all_live() {
-        let p =
-            [RawInsn::new(0xbf, 2, 10, 0, 0), RawInsn::new(0xb7, 0, 0, 0, 0), RawInsn::new(0x95, 0, 0, 0, 0)];
+        // 0: r2 = r10; 1: *(u64 *)(r10 -8) = r2 (the frame pointer is stored); 2: r0 = 0; 3: exit
+        let p = [
+            RawInsn::new(0xbf, 2, 10, 0, 0),
+            RawInsn::new(0x7b, 10, 2, -8, 0),
+            RawInsn::new(0xb7, 0, 0, 0, 0),
+            RawInsn::new(0x95, 0, 0, 0, 0),
+        ];
         let sp = add_subprogs(&p).unwrap();
         let live = compute_stack_liveness(&p, &compute_postorder(&p, &sp), &sp);
         assert!(live.iter().all(|m| *m == u64::MAX));
+    }
+
+    #[test]
+    fn reads_through_a_copy_of_fp_make_everything_live_before_them_only() {
+        // 0: r2 = r10; 1: r2 += -8; 2: r0 = *(u8 *)(r2 +0); 3: r0 = 0; 4: exit
+        let p = [
+            RawInsn::new(0xbf, 2, 10, 0, 0),
+            RawInsn::new(0x07, 2, 0, 0, -8),
+            RawInsn::new(0x71, 0, 2, 0, 0),
+            RawInsn::new(0xb7, 0, 0, 0, 0),
+            RawInsn::new(0x95, 0, 0, 0, 0),
+        ];
+        let sp = add_subprogs(&p).unwrap();
+        let live = compute_stack_liveness(&p, &compute_postorder(&p, &sp), &sp);
+        assert_eq!(live, vec![u64::MAX, u64::MAX, u64::MAX, 0, 0]);
+    }
+
+    #[test]
+    fn a_call_given_a_frame_pointer_reads_everything() {
+        // 0: r1 = r10; 1: r1 += -8; 2: call 1; 3: r1 = r10; 4: call 7 (r1 clobbered: no pointer)
+        let p = [
+            RawInsn::new(0xbf, 1, 10, 0, 0),
+            RawInsn::new(0x07, 1, 0, 0, -8),
+            RawInsn::new(0x85, 0, 0, 0, 1),
+            RawInsn::new(0x85, 0, 0, 0, 7),
+            RawInsn::new(0x95, 0, 0, 0, 0),
+        ];
+        let sp = add_subprogs(&p).unwrap();
+        let live = compute_stack_liveness(&p, &compute_postorder(&p, &sp), &sp);
+        assert_eq!(live, vec![u64::MAX, u64::MAX, u64::MAX, 0, 0]);
     }
 }
