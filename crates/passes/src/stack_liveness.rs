@@ -57,11 +57,7 @@ fn derive(insn: &RawInsn, before: u16) -> u16 {
             let from_src = raw::src_is_reg(insn) && holds(insn.src);
             let is_mov = raw::op(insn) == 0xb0;
             // a move copies the source; arithmetic keeps (or, ptr + scalar, gains) a pointer
-            if from_src || (!is_mov && holds(insn.dst)) {
-                d | bit(insn.dst)
-            } else {
-                d & !bit(insn.dst)
-            }
+            if from_src || (!is_mov && holds(insn.dst)) { d | bit(insn.dst) } else { d & !bit(insn.dst) }
         }
         CLASS_LDX => d & !bit(insn.dst),
         raw::CLASS_LD if raw::is_ldimm64(insn) => d & !bit(insn.dst),

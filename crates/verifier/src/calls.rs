@@ -455,12 +455,13 @@ impl Env<'_> {
                 if !is_fixed_mem(&reg) {
                     return Err(self.type_mismatch(regno, &MEM_TYPES));
                 }
-                // MEM_ALIGNED: strict alignment whatever the program's flags
+                // the access first (it grows the stack depth), then MEM_ALIGNED: strict
+                // alignment whatever the program's flags
+                let access = if uninit { HelperAccess::Fill } else { HelperAccess::Write };
+                self.check_helper_mem_access(regno, size as i64, access, false)?;
                 if aligned {
                     check_strict_alignment(&reg, size as i64)?;
                 }
-                let access = if uninit { HelperAccess::Fill } else { HelperAccess::Write };
-                self.check_helper_mem_access(regno, size as i64, access, false)?;
             }
             Arg::SockCommon => {
                 if !reg.is_sk_pointer() || reg.flags & MAYBE_NULL != 0 {

@@ -141,6 +141,14 @@ impl Resolver for MapResolver<'_> {
                 }
                 Ok(())
             }
+            // check_pseudo_btf_id: a module's BTF is named by an fd kbpf cannot have
+            3 if ld.imm_hi != 0 => Err(PassError::new(
+                ld.insn,
+                PassErrorKind::Resolve {
+                    msg: "invalid module BTF object FD specified.".into(),
+                    errno: Errno::EINVAL,
+                },
+            )),
             _ => Err(PassError::new(
                 ld.insn,
                 PassErrorKind::Resolve { msg: "fd_array not supported".into(), errno: Errno::EINVAL },
