@@ -87,14 +87,17 @@ pub fn kbpf_verdict(case: &Case) -> KbpfVerdict {
 
 /// Runs the comparison and prints the report.
 pub fn run(live: bool) -> Result<kbpf_oracle::DiffReport, String> {
+    run_in(live, &workspace_root().join("tests").join("kernel-cases"))
+}
+
+/// [`run`] over the captured cases in `dir` (e.g. a corpus captured with another seed).
+pub fn run_in(live: bool, dir: &Path) -> Result<kbpf_oracle::DiffReport, String> {
     if live && let Err(e) = kbpf_oracle::available() {
         println!(
             "kernel-diff: no kernel oracle ({e}); comparing with the captured verdicts in tests/kernel-cases/"
         );
     }
-    let dir = workspace_root().join("tests").join("kernel-cases");
-    let (cases, source) =
-        capture::diff_inputs(Path::new(&dir), live).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let (cases, source) = capture::diff_inputs(dir, live).map_err(|e| format!("{}: {e}", dir.display()))?;
     println!("kernel-diff: {} cases ({source:?})", cases.len());
     let report = compare(&cases, kbpf_verdict);
     println!("{report}");
@@ -107,10 +110,15 @@ pub fn gate(report: &kbpf_oracle::DiffReport) -> bool {
     report.total.cases >= 2000 && report.verdict_agreement() >= 98.0 && report.error_line_agreement() >= 90.0
 }
 
-/// `cargo xtask kernel-diff [--files]`: `--files` compares with the captured verdicts even when a
-/// kernel is available.
+/// `cargo xtask kernel-diff [--files] [--dir DIR]`: `--files` compares with the captured verdicts
+/// even when a kernel is available; `--dir` reads another captured corpus (`capture --out DIR
+/// --seed N` makes one from other random streams).
 pub fn main(args: &[String]) -> Result<bool, String> {
-    let report = run(!args.iter().any(|a| a == "--files"))?;
+    let live = !args.iter().any(|a| a == "--files");
+    let report = match args.iter().position(|a| a == "--dir").and_then(|i| args.get(i + 1)) {
+        Some(dir) => run_in(live, Path::new(dir))?,
+        None => run(live)?,
+    };
     let failed: Vec<String> =
         report.acceptance().into_iter().filter(|(_, ok)| !ok).map(|(what, _)| what).collect();
     for f in &failed {
