@@ -143,6 +143,19 @@ impl Env<'_> {
                     self.cur.cur_mut().regs[v as usize] = RegState::unknown_scalar();
                 }
             }
+            RegType::MapKey => {
+                if write {
+                    return Err(Reject::Other(
+                        format!("write to change key R{regno} not allowed"),
+                        kbpf_passes::Errno::EACCES,
+                    ));
+                }
+                let ks = self.maps().get(reg.map as usize).map_or(0, |m| m.key_size);
+                self.check_mem_region_access(regno, &reg, off, size, ks, false)?;
+                if let Some(v) = value {
+                    self.cur.cur_mut().regs[v as usize] = RegState::unknown_scalar();
+                }
+            }
             RegType::Mem if reg.flags & MAYBE_NULL == 0 => {
                 if write && reg.flags & RDONLY != 0 {
                     return Err(Reject::RegCannotWrite(regno, reg_type_str(reg.ty, reg.flags)));
@@ -313,6 +326,9 @@ impl Env<'_> {
         Err(match reg.ty {
             RegType::MapValue => {
                 format!("invalid access to map value, value_size={mem_size} off={off} size={size}")
+            }
+            RegType::MapKey => {
+                format!("invalid access to map key, key_size={mem_size} off={off} size={size}")
             }
             RegType::Packet | RegType::PacketMeta | RegType::PacketEnd => format!(
                 "invalid access to packet, off={off} size={size}, R{regno}(id={},off={off},r={mem_size})",

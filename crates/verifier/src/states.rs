@@ -114,7 +114,7 @@ fn regsafe(old: &RegState, cur: &RegState, idmap: &mut IdMap, exact: ExactLevel)
             }
             range_within(old, cur) && old.var_off.contains(cur.var_off) && idmap.check_scalar(old.id, cur.id)
         }
-        RegType::MapValue | RegType::Mem => {
+        RegType::MapValue | RegType::MapKey | RegType::Mem => {
             old.off == cur.off
                 && old.map == cur.map
                 && old.mem_size == cur.mem_size
