@@ -12,11 +12,15 @@
 //! # log-level: 2                 (verify at this log level; default 1)
 //! # test-state-freq: yes         (BPF_F_TEST_STATE_FREQ: a checkpoint at every prune point)
 //! # prog-type: tc                (verify as this program type; default socket_filter)
+//! # map-value: NAME, KEY, ITEM... (after each run, element KEY of map NAME starts with ITEMs,
+//!                                `.mapdata` syntax: `u64 550`)
 //! ```
 //!
 //! Accepted cases run on the interpreter and the host JIT and must return `retval` on both
 //! (with a plain zeroed 64-byte buffer as the context, whatever the program type: a tc case
 //! that reads `__sk_buff` fields or calls skb helpers is only meaningful as a verifier case).
+//! A case with maps runs through `kbpf::run_module` with fresh maps per engine, so the timers it
+//! starts fire after its main program.
 //! Every case is also verified with `kbpf::verify_module` (the module's `.func` prototypes and
 //! the test kfunc set): verdict, errno and the error line (`# error:`) or a log line (`# log:`)
 //! must match.
@@ -40,6 +44,7 @@ struct Expect {
     log_level: Option<u32>,
     test_state_freq: bool,
     prog_type: kbpf::verifier::ProgType,
+    map_values: Vec<(String, u32, Vec<u8>)>,
 }
 
 fn parse_expect(text: &str) -> Expect {
@@ -66,10 +71,31 @@ fn parse_expect(text: &str) -> Expect {
             "log-level" => e.log_level = value.parse().ok(),
             "test-state-freq" => e.test_state_freq = value == "yes",
             "prog-type" => e.prog_type = value.parse().expect("known prog-type"),
+            "map-value" => e.map_values.push(parse_map_value(&value)),
             _ => {}
         }
     }
     e
+}
+
+/// `NAME, KEY, u64 550, u8 1, ...`: the expected leading bytes of element KEY of map NAME.
+fn parse_map_value(text: &str) -> (String, u32, Vec<u8>) {
+    let mut parts = text.split(',').map(str::trim);
+    let name = parts.next().expect("map name").to_string();
+    let key = parts.next().and_then(|k| k.parse().ok()).expect("map key");
+    let mut bytes = Vec::new();
+    for item in parts {
+        let (ty, v) = item.split_once(' ').expect("`uN VALUE`");
+        let v: u64 = v.trim().parse().expect("integer");
+        let n = match ty {
+            "u8" => 1,
+            "u16" => 2,
+            "u32" => 4,
+            _ => 8,
+        };
+        bytes.extend_from_slice(&v.to_le_bytes()[..n]);
+    }
+    (name, key, bytes)
 }
 
 fn cases() -> Vec<PathBuf> {
@@ -109,10 +135,19 @@ fn accepted_scenarios_run_on_every_engine() {
         let want = exp.retval.unwrap_or_else(|| panic!("{name}: accept without retval"));
         for engine in [Engine::Interp, Engine::Jit] {
             let mut mem = vec![0u8; 64];
-            let got =
+            let maps = kbpf::create_maps(&m).unwrap_or_else(|e| panic!("{name}: {e}"));
+            let got = if m.maps.is_empty() {
                 kbpf::run(&m.program().expect("decodes"), engine, &registry, &mut mem, RunOptions::default())
-                    .unwrap_or_else(|e| panic!("{name} on {engine:?}: {e}"));
+            } else {
+                kbpf::run_module(&m, &maps, engine, &registry, &mut mem, RunOptions::default())
+            }
+            .unwrap_or_else(|e| panic!("{name} on {engine:?}: {e}"));
             assert_eq!(got, want, "{name} on {engine:?}");
+            for (map, key, bytes) in &exp.map_values {
+                let fd = m.maps.iter().position(|s| &s.name == map).unwrap_or_else(|| panic!("{name}: {map}"));
+                let v = maps.get(fd).and_then(|mp| mp.lookup(&key.to_le_bytes())).expect("element");
+                assert_eq!(&v[..bytes.len()], &bytes[..], "{name} on {engine:?}: map {map}[{key}]");
+            }
         }
         ran += 1;
     }
