@@ -57,13 +57,17 @@ impl Env<'_> {
         let mut frame = FuncState::new(-1, 0, sub);
         frame.async_entry_cnt = entry_cnt;
         set_timer_callback_state(&mut frame, map);
+        // init_func_state marks the whole state scratched
+        self.log.scratch_all();
         let st = VerifierState {
             frames: vec![frame],
             refs: Vec::new(),
             parent: None,
             insn_idx: start,
-            first_insn_idx: start,
-            last_insn_idx: start,
+            // zeroed like the kernel's kzalloc'ed state: backtracking in the callback's first
+            // segment reports `first_idx 0`
+            first_insn_idx: 0,
+            last_insn_idx: 0,
             jmp_history: Vec::new(),
             may_goto_depth: 0,
             callback_unroll_depth: 0,

@@ -412,7 +412,12 @@ impl Env<'_> {
                 }
                 let ok = matches!(
                     reg.ty,
-                    RegType::Stack | RegType::Packet | RegType::PacketMeta | RegType::MapValue | RegType::Mem
+                    RegType::Stack
+                        | RegType::Packet
+                        | RegType::PacketMeta
+                        | RegType::MapKey
+                        | RegType::MapValue
+                        | RegType::Mem
                 ) && reg.flags & MAYBE_NULL == 0
                     && (reg.ty != RegType::Mem
                         || reg.flags & !(RDONLY | RINGBUF | crate::state::DYNPTR_PKT) == 0);
@@ -595,10 +600,7 @@ impl Env<'_> {
             RegType::Packet | RegType::PacketMeta => {
                 self.check_packet_access(regno, &reg, reg.off as i64, size, zero_ok)
             }
-            RegType::MapValue => {
-                let vs = self.maps().get(reg.map as usize).map_or(0, |m| m.value_size);
-                self.check_mem_region_access(regno, &reg, reg.off as i64, size, vs, zero_ok)
-            }
+            RegType::MapValue => self.check_map_access(regno, &reg, reg.off as i64, size, zero_ok),
             RegType::Mem => {
                 self.check_mem_region_access(regno, &reg, reg.off as i64, size, reg.mem_size, zero_ok)
             }
@@ -752,7 +754,12 @@ fn check_strict_alignment(reg: &RegState, size: i64) -> Result<(), Reject> {
 fn is_fixed_mem(reg: &RegState) -> bool {
     matches!(
         reg.ty,
-        RegType::Stack | RegType::Packet | RegType::PacketMeta | RegType::MapValue | RegType::Mem
+        RegType::Stack
+            | RegType::Packet
+            | RegType::PacketMeta
+            | RegType::MapKey
+            | RegType::MapValue
+            | RegType::Mem
     ) && reg.flags & MAYBE_NULL == 0
 }
 

@@ -137,8 +137,7 @@ impl Env<'_> {
         match reg.ty {
             RegType::MapValue if reg.flags & MAYBE_NULL == 0 => {
                 leak_check(self, "into map")?;
-                let vs = self.maps().get(reg.map as usize).map_or(0, |m| m.value_size);
-                self.check_mem_region_access(regno, &reg, off, size, vs, false)?;
+                self.check_map_access(regno, &reg, off, size, false)?;
                 if !write && let Some(v) = value {
                     self.cur.cur_mut().regs[v as usize] = RegState::unknown_scalar();
                 }

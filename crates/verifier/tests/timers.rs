@@ -20,7 +20,7 @@ fn timer_map() -> MapDef {
         name: "timer_map".into(),
         kind: MapKind::Array,
         key_size: 4,
-        value_size: 16,
+        value_size: 24,
         max_entries: 1,
         timer_off: Some(0),
         ..Default::default()
@@ -78,17 +78,19 @@ fn with_cb(body: &str) -> String {
 
 #[test]
 fn callback_is_verified_with_map_key_and_value() {
-    let out = run(&with_cb("r0 = *(u32 *)(r2 +0)\n*(u64 *)(r3 +8) = r0\nr0 = 0\nexit\n"));
+    let out = run(&with_cb("r0 = *(u32 *)(r2 +0)\n*(u64 *)(r3 +16) = r0\nr0 = 0\nexit\n"));
     accepts(&out);
-    // the callback's entry state, printed when the walk pops it
+    // the callback's entry state, printed when the walk pops it (kernel-checked)
     assert!(
         out.log.contains(
-            "R1=map_ptr(map=timer_map,ks=4,vs=16) R2=map_key(map=timer_map,ks=4,vs=16) \
-             R3=map_value(map=timer_map,ks=4,vs=16) R10=fp0"
+            "\nfrom 15 to 22: R1=map_ptr(map=timer_map,ks=4,vs=24) R2=map_key(map=timer_map,ks=4,vs=24) \
+             R3=map_value(map=timer_map,ks=4,vs=24) R10=fp0 async_cb\n"
         ),
         "{}",
         out.log
     );
+    // the callback's prototype (three scalars) does not match the caller's registers: logged
+    assert!(out.log.contains("call bpf_timer_set_callback#170\nR1 is not a scalar\n"), "{}", out.log);
 }
 
 #[test]
@@ -97,7 +99,7 @@ fn callback_must_return_zero() {
     rejects(&out, Errno::EINVAL, "At async callback return the register R0 has smin=1 smax=1 should have been in [0, 0]");
     let out = run(&with_cb("r0 = r3\nexit\n"));
     rejects(&out, Errno::EINVAL, "At async callback return the register R0 is not a known value (map_value)");
-    let out = run(&with_cb("r0 = *(u64 *)(r3 +0)\nexit\n"));
+    let out = run(&with_cb("r0 = *(u64 *)(r3 +16)\nexit\n"));
     rejects(
         &out,
         Errno::EINVAL,
@@ -105,6 +107,22 @@ fn callback_must_return_zero() {
     );
     let out = run(&with_cb("exit\n"));
     rejects(&out, Errno::EACCES, "R0 !read_ok");
+    let out = run(&with_cb("r0 = *(u8 *)(r3 +16)\nexit\n"));
+    rejects(&out, Errno::EINVAL, "At async callback return the register R0 has smin=0 smax=255 should have been in [0, 0]");
+}
+
+#[test]
+fn timer_field_is_not_accessible() {
+    let out = run(&with_cb("r0 = *(u64 *)(r3 +8)\nr0 = 0\nexit\n"));
+    rejects(&out, Errno::EACCES, "bpf_timer cannot be accessed directly by load/store");
+    // a helper reading the whole value touches the timer too
+    let out = run(&with_cb("r4 = 0\nr1 = map_fd(0) ll\ncall bpf_map_update_elem\nr0 = 0\nexit\n"));
+    rejects(&out, Errno::EACCES, "bpf_timer cannot be accessed directly by load/store");
+    let probe = |off: i32| {
+        format!("r1 = r3\nr1 += {off}\nr2 = 8\nr3 = 0\ncall bpf_probe_read_kernel\nr0 = 0\nexit\n")
+    };
+    rejects(&run(&with_cb(&probe(8))), Errno::EACCES, "bpf_timer cannot be accessed directly by load/store");
+    accepts(&run(&with_cb(&probe(16))));
 }
 
 #[test]
@@ -115,10 +133,8 @@ fn key_is_read_only_and_sized() {
     rejects(&out, Errno::EACCES, "R2 min value is outside of the allowed memory range");
     assert!(out.log.contains("invalid access to map key, key_size=4 off=4 size=4\n"), "{}", out.log);
     // the key and value are good map arguments
-    let out = run(&with_cb(
-        "r4 = 0\nr2 = r2\nr3 = r3\nr1 = map_fd(0) ll\ncall bpf_map_update_elem\nr0 = 0\nexit\n",
-    ));
-    accepts(&out);
+    let out = run(&with_cb("r1 = r2\nr2 = 4\nr3 = 0\ncall bpf_probe_read_kernel\nr0 = 0\nexit\n"));
+    rejects(&out, Errno::EACCES, "R1 cannot write into map_key");
     let out = run(&with_cb("r2 = r2\nr1 = map_fd(0) ll\ncall bpf_map_lookup_elem\nr0 = 0\nexit\n"));
     accepts(&out);
 }
