@@ -194,3 +194,64 @@ fn callback_stack_depth_is_its_own_chain() {
     accepts(&out);
     assert!(out.log.contains("stack depth 512+512"), "{}", out.log);
 }
+
+/// The level-2 log of a data file equals Linux 6.18's (captured with `data/timers/timer_oracle.py`:
+/// the timer map's value BTF holds `struct bpf_timer` at 0, `.func` prototypes as func_info).
+/// Normalised: map addresses in `ld_imm64` print as `MAP` with the annotation padding collapsed,
+/// the stack-liveness trace and the timing line are dropped (kbpf prints neither).
+#[track_caller]
+fn same_log_as_kernel(name: &str) {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/timers");
+    let src = std::fs::read_to_string(dir.join(format!("{name}.s"))).unwrap();
+    let kernel = std::fs::read_to_string(dir.join(format!("{name}.kernel.log"))).unwrap();
+    let m = assemble_module(&src, &NoKfuncs).expect("assembles");
+    let maps = m
+        .maps
+        .iter()
+        .enumerate()
+        .map(|(i, s)| MapDef {
+            fd: i as i32,
+            name: s.name.clone(),
+            kind: MapKind::Array,
+            key_size: s.key_size,
+            value_size: s.value_size,
+            max_entries: s.max_entries,
+            timer_off: s.timer_off,
+            ..Default::default()
+        })
+        .collect();
+    let opts = VerifyOptions { funcs: m.funcs, maps, log_level: 2, ..Default::default() };
+    let out = verify(&m.program.to_slots(), &opts);
+    accepts(&out);
+    let keep = |log: &str| -> Vec<String> {
+        log.lines()
+            .filter(|l| !l.is_empty() && !l.starts_with("verification time") && !l.contains("live"))
+            .map(str::to_string)
+            .collect()
+    };
+    // an `ld_imm64` of a map prints its address (kernel) or fd (kbpf): `MAP` in both
+    let map_token = |l: &str| -> String {
+        let Some(at) = l.find("(18) r").and_then(|i| l[i..].find("= 0x").map(|j| i + j + 2)) else {
+            return l.to_string();
+        };
+        let end = l[at..].find(' ').map_or(l.len(), |e| at + e);
+        format!("{}MAP{}", &l[..at], &l[end..])
+    };
+    let squash = |l: &str| l.split_whitespace().collect::<Vec<_>>().join(" ");
+    let (ours, theirs) = (keep(&out.log), keep(&kernel));
+    assert_eq!(ours.len(), theirs.len(), "kbpf log:\n{}", out.log);
+    for (a, b) in ours.iter().zip(&theirs) {
+        let (a, b) = if b.contains("= 0xffff") { (map_token(a), map_token(b)) } else { (a.clone(), b.clone()) };
+        assert_eq!(squash(&a), squash(&b), "kbpf log:\n{}", out.log);
+    }
+}
+
+#[test]
+fn callback_calling_a_static_function_logs_like_the_kernel() {
+    same_log_as_kernel("cb_calls_static");
+}
+
+#[test]
+fn two_registrations_of_one_callback_log_like_the_kernel() {
+    same_log_as_kernel("two_set_callbacks");
+}
