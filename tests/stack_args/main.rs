@@ -144,7 +144,8 @@ fn accepted_scenarios_run_on_every_engine() {
             .unwrap_or_else(|e| panic!("{name} on {engine:?}: {e}"));
             assert_eq!(got, want, "{name} on {engine:?}");
             for (map, key, bytes) in &exp.map_values {
-                let fd = m.maps.iter().position(|s| &s.name == map).unwrap_or_else(|| panic!("{name}: {map}"));
+                let fd =
+                    m.maps.iter().position(|s| &s.name == map).unwrap_or_else(|| panic!("{name}: {map}"));
                 let v = maps.get(fd).and_then(|mp| mp.lookup(&key.to_le_bytes())).expect("element");
                 assert_eq!(&v[..bytes.len()], &bytes[..], "{name} on {engine:?}: map {map}[{key}]");
             }

@@ -498,7 +498,9 @@ fn host_call(
         // r1 must be a timer field of the environment's maps (checked there, no raw access)
         let pc = vm.pc_of(cur);
         let env = m.env.ok_or(InterpError::NoMap { pc, addr: r[1] })?;
-        r[0] = env.timer_helper(op.imm as i32, [r[1], r[2], r[3]]).ok_or(InterpError::NoMap { pc, addr: r[1] })?;
+        r[0] = env
+            .timer_helper(op.imm as i32, [r[1], r[2], r[3]])
+            .ok_or(InterpError::NoMap { pc, addr: r[1] })?;
         return Ok(());
     }
     let (map_reg, pc) = if op.k == K::TailCall { (r[2], vm.pc_of(cur)) } else { (r[1], vm.pc_of(cur)) };

@@ -76,11 +76,8 @@ pub fn run_module_with_regions(
     opts: RunOptions,
 ) -> Result<u64, RunError> {
     let progs = module.programs().map_err(Box::new)?;
-    let progs = progs
-        .iter()
-        .enumerate()
-        .map(|(id, p)| resolve_prog(p, id, maps))
-        .collect::<Result<Vec<_>, _>>()?;
+    let progs =
+        progs.iter().enumerate().map(|(id, p)| resolve_prog(p, id, maps)).collect::<Result<Vec<_>, _>>()?;
     // the timer natives (JIT code) act on these maps for the whole run, callbacks included
     let _active = maps.activate();
     let vm_opts = VmOptions { kernel_compat: opts.kernel_compat, ..Default::default() };
@@ -115,8 +112,10 @@ pub fn run_module_with_regions(
                 resolve: tail_call_resolve as *const () as u64,
             };
             let jit_opts = JitOptions { tail_call: Some(hook), ..JitOptions::default() };
-            let codes =
-                progs.iter().map(|p| backend.compile(p, registry, &jit_opts)).collect::<Result<Vec<_>, _>>()?;
+            let codes = progs
+                .iter()
+                .map(|p| backend.compile(p, registry, &jit_opts))
+                .collect::<Result<Vec<_>, _>>()?;
             for (id, c) in codes.iter().enumerate() {
                 tail_calls.set_entry(id, c.main_addr());
             }

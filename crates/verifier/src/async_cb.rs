@@ -47,9 +47,14 @@ impl Env<'_> {
         if let Some(cb) = self.search.is_async_cb.get_mut(sub) {
             *cb = true;
         }
-        let start = self.prog.info.subprogs.list.get(sub).map(|s| s.start).ok_or_else(|| {
-            Reject::Bug(format!("callback subprog {sub} does not exist"))
-        })?;
+        let start = self
+            .prog
+            .info
+            .subprogs
+            .list
+            .get(sub)
+            .map(|s| s.start)
+            .ok_or_else(|| Reject::Bug(format!("callback subprog {sub} does not exist")))?;
         let caller = self.cur.cur();
         let map = caller.regs[1].map;
         let entry_cnt = caller.async_entry_cnt + 1;

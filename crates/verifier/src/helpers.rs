@@ -166,7 +166,9 @@ pub fn helper_proto(id: i32, pt: ProgType) -> Option<Proto> {
             gpl_only: true,
             map_types: &[],
         }),
-        170 => Some(Proto { args: [Timer, Func, D, D, D], ret: Ret::Integer, gpl_only: true, map_types: &[] }),
+        170 => {
+            Some(Proto { args: [Timer, Func, D, D, D], ret: Ret::Integer, gpl_only: true, map_types: &[] })
+        }
         171 => Some(Proto {
             args: [Timer, Anything, Anything, D, D],
             ret: Ret::Integer,

@@ -29,7 +29,8 @@ fn timer_map() -> MapDef {
 
 fn run_with(src: &str, f: impl FnOnce(&mut VerifyOptions)) -> VerifyOutcome {
     let m = assemble_module(src, &NoKfuncs).expect("assembles");
-    let mut opts = VerifyOptions { funcs: m.funcs, maps: vec![timer_map()], log_level: 2, ..Default::default() };
+    let mut opts =
+        VerifyOptions { funcs: m.funcs, maps: vec![timer_map()], log_level: 2, ..Default::default() };
     f(&mut opts);
     verify(&m.program.to_slots(), &opts)
 }
@@ -96,7 +97,11 @@ fn callback_is_verified_with_map_key_and_value() {
 #[test]
 fn callback_must_return_zero() {
     let out = run(&with_cb("r0 = 1\nexit\n"));
-    rejects(&out, Errno::EINVAL, "At async callback return the register R0 has smin=1 smax=1 should have been in [0, 0]");
+    rejects(
+        &out,
+        Errno::EINVAL,
+        "At async callback return the register R0 has smin=1 smax=1 should have been in [0, 0]",
+    );
     let out = run(&with_cb("r0 = r3\nexit\n"));
     rejects(&out, Errno::EINVAL, "At async callback return the register R0 is not a known value (map_value)");
     let out = run(&with_cb("r0 = *(u64 *)(r3 +16)\nexit\n"));
@@ -108,7 +113,11 @@ fn callback_must_return_zero() {
     let out = run(&with_cb("exit\n"));
     rejects(&out, Errno::EACCES, "R0 !read_ok");
     let out = run(&with_cb("r0 = *(u8 *)(r3 +16)\nexit\n"));
-    rejects(&out, Errno::EINVAL, "At async callback return the register R0 has smin=0 smax=255 should have been in [0, 0]");
+    rejects(
+        &out,
+        Errno::EINVAL,
+        "At async callback return the register R0 has smin=0 smax=255 should have been in [0, 0]",
+    );
 }
 
 #[test]
@@ -241,7 +250,8 @@ fn same_log_as_kernel(name: &str) {
     let (ours, theirs) = (keep(&out.log), keep(&kernel));
     assert_eq!(ours.len(), theirs.len(), "kbpf log:\n{}", out.log);
     for (a, b) in ours.iter().zip(&theirs) {
-        let (a, b) = if b.contains("= 0xffff") { (map_token(a), map_token(b)) } else { (a.clone(), b.clone()) };
+        let (a, b) =
+            if b.contains("= 0xffff") { (map_token(a), map_token(b)) } else { (a.clone(), b.clone()) };
         assert_eq!(squash(&a), squash(&b), "kbpf log:\n{}", out.log);
     }
 }

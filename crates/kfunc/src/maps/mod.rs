@@ -24,10 +24,10 @@ use kbpf_isa::{MapSpec, MapType};
 use thiserror::Error;
 
 pub use natives::{TailCalls, call_map_helper, register, tail_call_resolve};
+use storage::Block;
 pub use timers::{
     ActiveMaps, DueTimer, TIMER_CANCEL, TIMER_INIT, TIMER_SET_CALLBACK, TIMER_SIZE, TIMER_START,
 };
-use storage::Block;
 
 /// `MAX_TAIL_CALL_CNT`: tail calls one invocation may make.
 pub const MAX_TAIL_CALL_CNT: u32 = 33;
@@ -242,7 +242,8 @@ impl Map {
             let id = self.progs.get(self.array_index(key)?)?.get()?;
             return Some(id.to_le_bytes().to_vec());
         }
-        let mut v = self.slot_of(key).map(|s| self.values.read(s * self.stride, self.spec.value_size as usize))?;
+        let mut v =
+            self.slot_of(key).map(|s| self.values.read(s * self.stride, self.spec.value_size as usize))?;
         self.hide_timer(&mut v);
         Some(v)
     }

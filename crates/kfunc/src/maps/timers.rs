@@ -171,7 +171,12 @@ impl MapSet {
             TIMER_CANCEL => match timers.get_mut(&timer) {
                 None => EINVAL,
                 Some(_) if clock.running.get() == Some(timer) => EDEADLK,
-                Some(t) => u64::from(t.armed.take().is_some()),
+                // the callback goes with the cancel (`drop_prog_refcnt`): a restart needs a new
+                // bpf_timer_set_callback
+                Some(t) => {
+                    t.callback = 0;
+                    u64::from(t.armed.take().is_some())
+                }
             },
             _ => EINVAL,
         })

@@ -50,6 +50,7 @@ def main():
     ap.add_argument("--log", type=int, default=2)
     ap.add_argument("--no-func-info", action="store_true")
     ap.add_argument("--run", action="store_true")
+    ap.add_argument("--bss-size", type=int, default=8)
     a = ap.parse_args()
     funcs = [(0, 0, True)]
     for f in a.func:
@@ -70,7 +71,7 @@ def main():
             m[28:28 + 9] = b"timer_map"
             struct.pack_into("<III", m, 48, btf_fd, t_int, t_elem)
         else:
-            struct.pack_into("<IIII", m, 0, 2, 4, 8, 1)
+            struct.pack_into("<IIII", m, 0, 2, 4, a.bss_size, 1)
             m[28:28 + 4] = b".bss"
         fd, err = K.bpf(MAP_CREATE, m)
         if fd < 0:
@@ -100,7 +101,7 @@ def main():
         print("retval", retval)
         time.sleep(0.2)
         for i, mfd in enumerate(fds):
-            key = ctypes.create_string_buffer(4); val = ctypes.create_string_buffer(a.value_size if i == 0 else 8)
+            key = ctypes.create_string_buffer(4); val = ctypes.create_string_buffer(a.value_size if i == 0 else a.bss_size)
             la = bytearray(32); struct.pack_into("<IIQQ", la, 0, mfd, 0, K.addr(key), K.addr(val))
             K.bpf(MAP_LOOKUP, la)
             print(f"map {i}:", val.raw.hex())
