@@ -37,7 +37,7 @@ pub fn callback_token(prog_id: usize, pc: usize) -> u64 {
 /// `(prog_id, pc)` of a callback token.
 pub fn decode_callback(token: u64) -> Option<(usize, usize)> {
     (token & (0xff << 56) == CALLBACK_TAG)
-        .then(|| (((token >> 32) & 0xff_ffff) as usize, (token & 0xffff_ffff) as usize))
+        .then_some((((token >> 32) & 0xff_ffff) as usize, (token & 0xffff_ffff) as usize))
 }
 
 /// `prog` with the driver in front: it calls the function at slot `cb_pc` of `prog` with
