@@ -265,3 +265,9 @@ fn callback_calling_a_static_function_logs_like_the_kernel() {
 fn two_registrations_of_one_callback_log_like_the_kernel() {
     same_log_as_kernel("two_set_callbacks");
 }
+
+#[test]
+fn a_callback_registering_itself_logs_like_the_kernel() {
+    // each registration is another async entry (async_entry_cnt): not an infinite loop
+    same_log_as_kernel("self_registering_callback");
+}

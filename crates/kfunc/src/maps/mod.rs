@@ -152,6 +152,15 @@ impl Map {
         if matches!(kind, Kind::ProgArray) && spec.value_size != 4 {
             return bad("prog arrays take 4-byte values");
         }
+        // map_check_btf: a bpf_timer only in hash, LRU hash and array values, 8-byte aligned
+        if let Some(off) = spec.timer_off {
+            if !matches!(spec.map_type, MapType::Hash | MapType::LruHash | MapType::Array) {
+                return bad("a bpf_timer needs a hash, LRU hash or array map (EOPNOTSUPP)");
+            }
+            if off % 8 != 0 || off.checked_add(timers::TIMER_SIZE).is_none_or(|e| e > spec.value_size) {
+                return bad("the bpf_timer does not fit the value at an 8-byte aligned offset");
+            }
+        }
         let stride = (spec.value_size as usize).div_ceil(8) * 8;
         let n = spec.max_entries as usize;
         let total = stride.checked_mul(n).filter(|t| *t <= 1 << 30);

@@ -163,3 +163,13 @@ fn timers_live_beside_the_values() {
     set.set_running_timer(None);
     assert_eq!(set.timer_helper(TIMER_CANCEL, [t1, 0, 0]), Some(0));
 }
+
+#[test]
+fn timer_fields_need_a_timer_capable_map() {
+    let t = |ty, off| Map::new(&MapSpec { timer_off: Some(off), ..spec(ty, 4, 24, 1) }).map(|_| ());
+    assert!(t(MapType::Array, 8).is_ok());
+    assert!(t(MapType::LruHash, 0).is_ok());
+    assert!(t(MapType::PercpuArray, 0).is_err());
+    assert!(t(MapType::Array, 12).is_err(), "past the value");
+    assert!(t(MapType::Array, 4).is_err(), "misaligned");
+}
