@@ -364,3 +364,25 @@ fn user_space_sees_the_timer_field_as_zeros() {
     let v = maps.get(0).unwrap().lookup(&0u32.to_le_bytes()).unwrap();
     assert_eq!(v, [[0u8; 16].as_slice(), &1u64.to_le_bytes()].concat());
 }
+
+#[test]
+fn clang_object_with_a_timer_callback() {
+    // tests/data/timer.c: `struct elem { __u64 count; struct bpf_timer t; }` (BTF gives the
+    // timer offset 8), a static callback calling a static function
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/timer.o");
+    let m = kbpf::read_module(&path, SourceKind::Elf, &profiles::testmod(), None).unwrap();
+    assert_eq!(m.maps[0].timer_off, Some(8));
+    let out = kbpf::verify_module(&m, VerifyOptions { log_level: 1, ..Default::default() });
+    assert!(out.accepted, "{:?}\n{}", out.error, out.log);
+    for engine in engines() {
+        let maps = kbpf::create_maps(&m).unwrap();
+        let r0 =
+            kbpf::run_module(&m, &maps, engine, &profiles::testmod(), &mut [0u8; 64], RunOptions::default())
+                .unwrap();
+        assert_eq!(r0, 0);
+        let bss = maps.get(1).unwrap().lookup(&0u32.to_le_bytes()).unwrap();
+        assert_eq!(bss, 150u64.to_le_bytes(), "{engine:?}: timer_result");
+        let v = maps.get(0).unwrap().lookup(&0u32.to_le_bytes()).unwrap();
+        assert_eq!(v, [1u64.to_le_bytes().as_slice(), &[0; 16]].concat(), "{engine:?}: count, hidden timer");
+    }
+}
