@@ -2,7 +2,10 @@
 """Load a raw BPF program that uses a timer map into the running kernel, with program BTF
 (func_info) and a map whose value BTF holds `struct bpf_timer` at offset 0.
 
-usage: timer_oracle.py PROG.bin --func PC:NARGS[:g] ... [--maps N] [--value-size 16] [--run]
+usage: timer_oracle.py PROG.bin --func PC:NARGS[:g|:p] ... [--maps N] [--value-size 16]
+                       [--bss-size 8] [--log 2] [--no-func-info] [--run]
+(`:g` global linkage, `:p` pointer parameters; PROG.bin from `kbpf asm -o PROG.bin PROG.s`;
+`--run` test-runs the program, waits for the timers and prints both maps)
 Map references (ld_imm64 src 1/2) with imm i get map i's fd; map 0 is the timer map
 (array, 4-byte int key, value `struct elem { struct bpf_timer t; ... }`), map 1 (if any) a
 plain 8-byte array (.bss)."""
@@ -30,13 +33,15 @@ def btf_blob(funcs, value_size):
     t_elem = hdr(name("elem"), 4, len(members), value_size)
     for n, t, bitoff in members:
         types.extend(struct.pack("<III", name(n), t, bitoff))
+    t_ptr = hdr(0, 2, 0, t_int)
     info = []
     for pc, nargs, glob in funcs:
-        params = [] if pc == 0 else [(name(f"a{i}"), t_long) for i in range(nargs)]
+        pty = t_ptr if glob == "p" else t_long
+        params = [] if pc == 0 else [(name(f"a{i}"), pty) for i in range(nargs)]
         proto = hdr(0, 13, len(params), t_long)
         for n, t in params:
             types.extend(struct.pack("<II", n, t))
-        f = hdr(name("prog" if pc == 0 else f"f{pc}"), 12, 1 if (glob or pc == 0) else 0, proto)
+        f = hdr(name("prog" if pc == 0 else f"f{pc}"), 12, 1 if (glob is True or pc == 0) else 0, proto)
         info.append((pc, f))
     hdr_bytes = struct.pack("<HBBIIIII", 0xeb9f, 1, 0, 24, 0, len(types), len(types), len(strs))
     return hdr_bytes + bytes(types) + bytes(strs), t_int, t_elem, info
@@ -55,7 +60,7 @@ def main():
     funcs = [(0, 0, True)]
     for f in a.func:
         p = f.split(":")
-        funcs.append((int(p[0]), int(p[1]), len(p) > 2))
+        funcs.append((int(p[0]), int(p[1]), (p[2] if p[2] == "p" else True) if len(p) > 2 else False))
     blob, t_int, t_elem, info = btf_blob(funcs, a.value_size)
     bb = ctypes.create_string_buffer(blob, len(blob)); blog = ctypes.create_string_buffer(1 << 16)
     at = bytearray(64)
