@@ -386,3 +386,57 @@ fn clang_object_with_a_timer_callback() {
         assert_eq!(v, [1u64.to_le_bytes().as_slice(), &[0; 16]].concat(), "{engine:?}: count, hidden timer");
     }
 }
+
+#[test]
+fn a_callback_runs_in_frame_0_with_the_full_call_depth() {
+    // callback + f1..f7 = MAX_CALL_FRAMES (8) frames, as the kernel allows for an async callback
+    let src = format!(
+        "{MAPS}{}out:\n    r0 = 0\n    exit\n
+.func cb, 3
+cb:
+    r1 = 100
+    call f1
+    r1 = .bss + 0 ll
+    *(u64 *)(r1 +0) = r0
+    r0 = 0
+    exit
+.func f1, 1
+f1:
+    r1 += 1
+    call f2
+    exit
+.func f2, 1
+f2:
+    r1 += 2
+    call f3
+    exit
+.func f3, 1
+f3:
+    r1 += 3
+    call f4
+    exit
+.func f4, 1
+f4:
+    r1 += 4
+    call f5
+    exit
+.func f5, 1
+f5:
+    r1 += 5
+    call f6
+    exit
+.func f6, 1
+f6:
+    r1 += 6
+    call f7
+    exit
+.func f7, 1
+f7:
+    r0 = r1
+    r0 += 7
+    exit
+",
+        arm(0, 0, 0)
+    );
+    assert_eq!(run(&src, 1)[0], 100 + 28);
+}
