@@ -12,12 +12,16 @@
 //! # log-level: 2                 (verify at this log level; default 1)
 //! # test-state-freq: yes         (BPF_F_TEST_STATE_FREQ: a checkpoint at every prune point)
 //! # prog-type: tc                (verify as this program type; default socket_filter)
+//! # map-value: NAME, KEY, ITEM... (after each run, element KEY of map NAME starts with ITEMs,
+//!                                `.mapdata` syntax: `u64 550`)
 //! ```
 //!
 //! Accepted cases run on the interpreter and the host JIT with their maps and must return
 //! `retval` on both: tc and xdp cases like the kernel's test run of the selftests (`kbpf::test_run`
 //! on `pkt_v4`: context accesses converted, r1 = a context around the packet), the others with
 //! a zeroed 64-byte buffer as the context.
+//! Cases with maps get fresh maps per engine; the timers they start fire after the main program
+//! (`kbpf::run_module`).
 //! Every case is also verified with `kbpf::verify_module` (the module's `.func` prototypes and
 //! the test kfunc set): verdict, errno and the error line (`# error:`) or a log line (`# log:`)
 //! must match.
@@ -41,6 +45,7 @@ struct Expect {
     log_level: Option<u32>,
     test_state_freq: bool,
     prog_type: kbpf::verifier::ProgType,
+    map_values: Vec<(String, u32, Vec<u8>)>,
 }
 
 fn parse_expect(text: &str) -> Expect {
@@ -67,10 +72,31 @@ fn parse_expect(text: &str) -> Expect {
             "log-level" => e.log_level = value.parse().ok(),
             "test-state-freq" => e.test_state_freq = value == "yes",
             "prog-type" => e.prog_type = value.parse().expect("known prog-type"),
+            "map-value" => e.map_values.push(parse_map_value(&value)),
             _ => {}
         }
     }
     e
+}
+
+/// `NAME, KEY, u64 550, u8 1, ...`: the expected leading bytes of element KEY of map NAME.
+fn parse_map_value(text: &str) -> (String, u32, Vec<u8>) {
+    let mut parts = text.split(',').map(str::trim);
+    let name = parts.next().expect("map name").to_string();
+    let key = parts.next().and_then(|k| k.parse().ok()).expect("map key");
+    let mut bytes = Vec::new();
+    for item in parts {
+        let (ty, v) = item.split_once(' ').expect("`uN VALUE`");
+        let v: u64 = v.trim().parse().expect("integer");
+        let n = match ty {
+            "u8" => 1,
+            "u16" => 2,
+            "u32" => 4,
+            _ => 8,
+        };
+        bytes.extend_from_slice(&v.to_le_bytes()[..n]);
+    }
+    (name, key, bytes)
 }
 
 fn cases() -> Vec<PathBuf> {
@@ -127,6 +153,12 @@ fn accepted_scenarios_run_on_every_engine() {
                     .unwrap_or_else(|e| panic!("{name} on {engine:?}: {e}"))
             };
             assert_eq!(got, want, "{name} on {engine:?}");
+            for (map, key, bytes) in &exp.map_values {
+                let fd =
+                    m.maps.iter().position(|s| &s.name == map).unwrap_or_else(|| panic!("{name}: {map}"));
+                let v = maps.get(fd).and_then(|mp| mp.lookup(&key.to_le_bytes())).expect("element");
+                assert_eq!(&v[..bytes.len()], &bytes[..], "{name} on {engine:?}: map {map}[{key}]");
+            }
         }
         ran += 1;
     }

@@ -55,6 +55,8 @@ pub struct MapDef {
     /// Initial slots of a prog array (`values = { [i] = &prog }` in a BTF-defined map): index
     /// and program (function) name.
     pub progs: Vec<(u32, String)>,
+    /// Byte offset of the value's `struct bpf_timer` (BTF-defined maps, `btf_find_field`).
+    pub timer_off: Option<u32>,
 }
 
 /// One loadable program, linked with the subprograms it calls.
@@ -216,6 +218,7 @@ fn load_maps(
                 flags: word(4).unwrap_or(0),
                 data: None,
                 progs: Vec::new(),
+                timer_off: None,
             });
         }
     }
@@ -234,6 +237,7 @@ fn load_maps(
                 flags: 0,
                 data: Some(data),
                 progs: Vec::new(),
+                timer_off: None,
             });
         }
     }
@@ -255,6 +259,7 @@ fn btf_map(btf: &Btf, name: &str, type_id: u32) -> Result<(MapDef, Option<u32>),
         flags: 0,
         data: None,
         progs: Vec::new(),
+        timer_off: None,
     };
     let mut values_off = None;
     for m in members {
@@ -279,7 +284,10 @@ fn btf_map(btf: &Btf, name: &str, type_id: u32) -> Result<(MapDef, Option<u32>),
             "key_size" => def.key_size = array_len().ok_or_else(|| bad("bad key_size"))?,
             "value_size" => def.value_size = array_len().ok_or_else(|| bad("bad value_size"))?,
             "key" => def.key_size = btf.size_of(pointee).ok_or_else(|| bad("key has no size"))? as u32,
-            "value" => def.value_size = btf.size_of(pointee).ok_or_else(|| bad("value has no size"))? as u32,
+            "value" => {
+                def.value_size = btf.size_of(pointee).ok_or_else(|| bad("value has no size"))? as u32;
+                def.timer_off = timer_offset(btf, pointee, 0);
+            }
             _ => {}
         }
     }
@@ -289,6 +297,19 @@ fn btf_map(btf: &Btf, name: &str, type_id: u32) -> Result<(MapDef, Option<u32>),
         def.value_size = if def.value_size == 0 { 4 } else { def.value_size };
     }
     Ok((def, values_off))
+}
+
+/// Byte offset of a `struct bpf_timer` member of the struct `type_id` (nested structs
+/// included), like the kernel's `btf_find_field` for `BPF_TIMER`.
+fn timer_offset(btf: &Btf, type_id: u32, depth: u32) -> Option<u32> {
+    let (_, BtfType::Struct { name, members, .. }) = btf.resolve(type_id)? else { return None };
+    if name == "bpf_timer" {
+        return Some(0);
+    }
+    if depth > 8 {
+        return None;
+    }
+    members.iter().find_map(|m| Some(m.offset / 8 + timer_offset(btf, m.type_id, depth + 1)?))
 }
 
 #[allow(clippy::too_many_arguments)]

@@ -59,6 +59,8 @@ pub(crate) enum K {
     MapCall,
     /// `bpf_tail_call`.
     TailCall,
+    /// A timer helper (169..172), run against the environment.
+    TimerCall,
     /// The end of one program of several: running into it is falling off the end.
     FellOff,
     /// Instruction the interpreter cannot run; `imm` = index in `UNSUPPORTED`.
@@ -193,12 +195,15 @@ struct Builder<'a> {
     base: usize,
 }
 
-/// Helpers the interpreter runs itself, by the name the registry gives them: the map helpers
-/// (through the run's `HostEnv`, never a raw pointer) and `bpf_tail_call`.
+/// Helpers the interpreter runs itself, by the name the registry gives them: the map and timer
+/// helpers (through the run's `HostEnv`, never a raw pointer) and `bpf_tail_call`.
 fn host_helper(registry: &Registry, id: i32) -> Option<K> {
     match registry.helper(id)?.name.as_str() {
         "bpf_map_lookup_elem" | "bpf_map_update_elem" | "bpf_map_delete_elem" => Some(K::MapCall),
         "bpf_tail_call" => Some(K::TailCall),
+        "bpf_timer_init" | "bpf_timer_set_callback" | "bpf_timer_start" | "bpf_timer_cancel" => {
+            Some(K::TimerCall)
+        }
         _ => None,
     }
 }

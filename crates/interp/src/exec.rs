@@ -120,13 +120,14 @@ pub(crate) fn run(
     input: &mut [u8],
     extra: &mut [&mut [u8]],
     env: Option<&dyn HostEnv>,
+    entry: usize,
 ) -> Result<(u64, u64), InterpError> {
     let mut stack = Stack::new();
     let mut mem = Mem::new(input, &mut stack);
     let mut st = State {
         tail_calls: 0,
         r: [0; 16],
-        pc: 0,
+        pc: entry,
         fuel: vm.opts.insn_budget,
         calls: Calls {
             frames: [Frame::default(); MAX_CALL_FRAMES],
@@ -417,7 +418,7 @@ fn run_loop<'a>(vm: &Vm, mut mem: Mem<'a>, st: &mut State) -> (Stop, Mem<'a>) {
                 mem.set_depth(caller);
                 pc = f.ret;
             }
-            K::MapCall | K::TailCall => stop!(Stop::Host(cur)),
+            K::MapCall | K::TailCall | K::TimerCall => stop!(Stop::Host(cur)),
             K::FellOff => stop!(Stop::Error(InterpError::FellOffEnd { pc: vm.pc_of(cur) })),
             K::CallMissing => {
                 let (at, id) = (vm.pc_of(cur), imm as i64);
@@ -493,6 +494,15 @@ fn host_call(
 ) -> Result<(), InterpError> {
     let op = vm.ops.get(cur).ok_or(InterpError::FellOffEnd { pc: vm.pc_of(cur) })?;
     let r = &mut st.r;
+    if op.k == K::TimerCall {
+        // r1 must be a timer field of the environment's maps (checked there, no raw access)
+        let pc = vm.pc_of(cur);
+        let env = m.env.ok_or(InterpError::NoMap { pc, addr: r[1] })?;
+        r[0] = env
+            .timer_helper(op.imm as i32, [r[1], r[2], r[3]])
+            .ok_or(InterpError::NoMap { pc, addr: r[1] })?;
+        return Ok(());
+    }
     let (map_reg, pc) = if op.k == K::TailCall { (r[2], vm.pc_of(cur)) } else { (r[1], vm.pc_of(cur)) };
     let map = m.env.and_then(|e| e.map(map_reg)).ok_or(InterpError::NoMap { pc, addr: map_reg })?;
     if op.k == K::TailCall {

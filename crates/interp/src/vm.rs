@@ -90,12 +90,12 @@ impl Vm {
     /// Runs the program on `mem` (`r1` = its address, or 0 if empty; `r2` = its length) and
     /// returns `r0` at the main function's `exit`.
     pub fn run(&self, mem: &mut [u8]) -> Result<u64, InterpError> {
-        crate::exec::run(self, mem, &mut [], None).map(|(r0, _)| r0)
+        crate::exec::run(self, mem, &mut [], None, 0).map(|(r0, _)| r0)
     }
 
     /// Like [`Vm::run`], also reporting how many instructions ran.
     pub fn run_stats(&self, mem: &mut [u8]) -> Result<RunStats, InterpError> {
-        crate::exec::run(self, mem, &mut [], None).map(|(r0, insns)| RunStats { r0, insns })
+        crate::exec::run(self, mem, &mut [], None, 0).map(|(r0, insns)| RunStats { r0, insns })
     }
 
     /// Like [`Vm::run_stats`], with further memory regions the program may access besides the
@@ -107,7 +107,7 @@ impl Vm {
         mem: &mut [u8],
         regions: &mut [&mut [u8]],
     ) -> Result<RunStats, InterpError> {
-        crate::exec::run(self, mem, regions, None).map(|(r0, insns)| RunStats { r0, insns })
+        crate::exec::run(self, mem, regions, None, 0).map(|(r0, insns)| RunStats { r0, insns })
     }
 
     /// Like [`Vm::run_stats`], with the run's maps (or any other [`HostEnv`]): map helpers,
@@ -115,7 +115,7 @@ impl Vm {
     /// address. Map references (`ld_imm64` with a map source) must already be resolved to the
     /// environment's addresses (`kbpf::resolve_maps`).
     pub fn run_env(&self, mem: &mut [u8], env: &dyn HostEnv) -> Result<RunStats, InterpError> {
-        crate::exec::run(self, mem, &mut [], Some(env)).map(|(r0, insns)| RunStats { r0, insns })
+        crate::exec::run(self, mem, &mut [], Some(env), 0).map(|(r0, insns)| RunStats { r0, insns })
     }
 
     /// [`Vm::run_env`] and [`Vm::run_with_regions`] together: a run with maps whose context
@@ -126,7 +126,20 @@ impl Vm {
         regions: &mut [&mut [u8]],
         env: &dyn HostEnv,
     ) -> Result<RunStats, InterpError> {
-        crate::exec::run(self, mem, regions, Some(env)).map(|(r0, insns)| RunStats { r0, insns })
+        crate::exec::run(self, mem, regions, Some(env), 0).map(|(r0, insns)| RunStats { r0, insns })
+    }
+
+    /// [`Vm::run_env_with_regions`] starting at program `id` of [`Vm::with_programs`] instead of
+    /// the main program (how the facade runs a timer callback's driver program).
+    pub fn run_program_env(
+        &self,
+        id: usize,
+        mem: &mut [u8],
+        regions: &mut [&mut [u8]],
+        env: &dyn HostEnv,
+    ) -> Result<RunStats, InterpError> {
+        let entry = *self.entries.get(id).ok_or(InterpError::FellOffEnd { pc: 0 })? as usize;
+        crate::exec::run(self, mem, regions, Some(env), entry).map(|(r0, insns)| RunStats { r0, insns })
     }
 
     /// The options the VM was built with.

@@ -40,6 +40,9 @@ pub enum RunError {
     /// The program's slots do not decode (only the verifier takes malformed programs).
     #[error(transparent)]
     Source(#[from] Box<crate::SourceError>),
+    /// A timer fired with a callback that is no function of the module.
+    #[error("timer callback {0:#x} is not a function of this module")]
+    Callback(u64),
     /// An `ld_imm64` names a map (or value offset) the run does not have.
     #[error("insn {pc}: fd {fd} is not pointing to valid bpf_map (value offset {off})")]
     MapRef {

@@ -10,11 +10,15 @@ mod engine;
 mod maps;
 mod source;
 mod test_run;
+mod timers;
 mod verify;
 
 pub use engine::{Arch, Engine, RunError, RunOptions, backend, host_backend, run};
 pub use maps::{create_maps, resolve_maps, run_module, run_module_with_regions};
 pub use source::{Module, SourceError, SourceKind, parse_hex, read_module, read_program, read_raw_slots};
+pub use timers::{
+    CALLBACK_TAG, MAX_TIMER_FIRINGS, callback_driver, callback_token, decode_callback, driver_input,
+};
 
 pub use kbpf_interp as interp;
 pub use kbpf_isa as isa;

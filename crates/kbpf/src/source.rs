@@ -154,7 +154,7 @@ fn map_spec(m: &kbpf_elf::MapDef) -> MapSpec {
         frozen: read_only,
         data: m.data.clone().unwrap_or_default(),
         progs: m.progs.clone(),
-        timer_off: None,
+        timer_off: m.timer_off,
     }
 }
 

@@ -312,6 +312,7 @@ impl Env<'_> {
         match ptr.ty {
             RegType::Ctx
             | RegType::MapValue
+            | RegType::MapKey
             | RegType::Stack
             | RegType::PacketMeta
             | RegType::Packet
@@ -419,7 +420,7 @@ impl Env<'_> {
             0 => {
                 self.cur.cur_mut().regs[d] = RegState::known(kbpf_isa::Insn::imm64(insn.imm, hi));
             }
-            4 => return Err(Reject::Other("missing btf func_info".into(), kbpf_passes::Errno::EINVAL)),
+            4 => self.check_ld_imm_func(insn, idx)?,
             1 | 2 => {
                 let Some(m) = self.prog.ld_map.get(idx).copied().flatten() else {
                     return Err(Reject::Bug("unexpected src reg value for ldimm64".into()));

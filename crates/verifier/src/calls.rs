@@ -50,6 +50,8 @@ struct Meta {
     dynptr_ty: Option<crate::state::DynptrType>,
     /// The dynptr an `OBJ_RELEASE` argument releases.
     release: Option<RegState>,
+    /// The callback of an `ARG_PTR_TO_FUNC` argument (`meta.subprogno`).
+    subprogno: Option<usize>,
 }
 
 impl Env<'_> {
@@ -127,6 +129,12 @@ impl Env<'_> {
                     Errno::EACCES,
                 ));
             }
+        }
+        if id == crate::async_cb::TIMER_SET_CALLBACK {
+            let Some(sub) = meta.subprogno else {
+                return Err(Reject::Bug("no callback in bpf_timer_set_callback".into()));
+            };
+            self.push_callback_call(sub, idx)?;
         }
         // reset caller-saved registers
         for r in 0..6 {
@@ -368,7 +376,11 @@ impl Env<'_> {
             Arg::MapKey | Arg::MapValue | Arg::MapValueOrNull => {
                 let ok = matches!(
                     reg.ty,
-                    RegType::Stack | RegType::Packet | RegType::PacketMeta | RegType::MapValue
+                    RegType::Stack
+                        | RegType::Packet
+                        | RegType::PacketMeta
+                        | RegType::MapKey
+                        | RegType::MapValue
                 ) && reg.flags & MAYBE_NULL == 0;
                 if !ok {
                     return Err(self.type_mismatch(regno, &MEM_TYPES));
@@ -400,7 +412,12 @@ impl Env<'_> {
                 }
                 let ok = matches!(
                     reg.ty,
-                    RegType::Stack | RegType::Packet | RegType::PacketMeta | RegType::MapValue | RegType::Mem
+                    RegType::Stack
+                        | RegType::Packet
+                        | RegType::PacketMeta
+                        | RegType::MapKey
+                        | RegType::MapValue
+                        | RegType::Mem
                 ) && reg.flags & MAYBE_NULL == 0
                     && (reg.ty != RegType::Mem
                         || reg.flags & !(RDONLY | RINGBUF | crate::state::DYNPTR_PKT) == 0);
@@ -526,6 +543,12 @@ impl Env<'_> {
                 self.check_map_field_pointer(&reg, regno)?;
                 meta.map = Some(reg.map);
             }
+            Arg::Func => {
+                if reg.ty != RegType::Func {
+                    return Err(self.type_mismatch(regno, &["func"]));
+                }
+                meta.subprogno = Some(reg.subprogno as usize);
+            }
             Arg::ConstAllocSizeOrZero => {
                 if reg.ty != RegType::Scalar {
                     return Err(self.type_mismatch(regno, &["scalar"]));
@@ -578,12 +601,19 @@ impl Env<'_> {
             RegType::Packet | RegType::PacketMeta => {
                 self.check_packet_access(regno, &reg, reg.off as i64, size, zero_ok)
             }
-            RegType::MapValue => {
-                let vs = self.maps().get(reg.map as usize).map_or(0, |m| m.value_size);
-                self.check_mem_region_access(regno, &reg, reg.off as i64, size, vs, zero_ok)
-            }
+            RegType::MapValue => self.check_map_access(regno, &reg, reg.off as i64, size, zero_ok),
             RegType::Mem => {
                 self.check_mem_region_access(regno, &reg, reg.off as i64, size, reg.mem_size, zero_ok)
+            }
+            RegType::MapKey => {
+                if access != HelperAccess::Read {
+                    return Err(Reject::Other(
+                        format!("R{regno} cannot write into {}", reg_type_str(reg.ty, reg.flags)),
+                        Errno::EACCES,
+                    ));
+                }
+                let ks = self.maps().get(reg.map as usize).map_or(0, |m| m.key_size);
+                self.check_mem_region_access(regno, &reg, reg.off as i64, size, ks, zero_ok)
             }
             RegType::Stack => {
                 if size == 0 && !zero_ok {
@@ -725,7 +755,12 @@ fn check_strict_alignment(reg: &RegState, size: i64) -> Result<(), Reject> {
 fn is_fixed_mem(reg: &RegState) -> bool {
     matches!(
         reg.ty,
-        RegType::Stack | RegType::Packet | RegType::PacketMeta | RegType::MapValue | RegType::Mem
+        RegType::Stack
+            | RegType::Packet
+            | RegType::PacketMeta
+            | RegType::MapKey
+            | RegType::MapValue
+            | RegType::Mem
     ) && reg.flags & MAYBE_NULL == 0
 }
 

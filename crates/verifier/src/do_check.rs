@@ -78,6 +78,10 @@ pub(crate) struct Search {
     pub seen: Vec<bool>,
     /// Base pointer type of each load/store (`aux->ptr_type`).
     pub ptr_type: Vec<Option<RegType>>,
+    /// Subprograms some path registered as async callbacks (`is_async_cb`).
+    pub is_async_cb: Vec<bool>,
+    /// Prototypes a callback's arguments did not match (`func_info_aux.unreliable`).
+    pub unreliable_proto: Vec<bool>,
 }
 
 /// Everything one verification run needs.
@@ -264,6 +268,8 @@ pub(crate) fn run(slots: &[RawInsn], opts: &VerifyOptions) -> VerifyOutcome {
             global_verified: vec![false; nsub],
             seen: vec![false; slots.len()],
             ptr_type: vec![None; slots.len()],
+            is_async_cb: vec![false; nsub],
+            unreliable_proto: vec![false; nsub],
             ..Search::default()
         },
         log,
@@ -661,6 +667,10 @@ impl Env<'_> {
             *do_print_state = true;
             return Ok(Flow::Next);
         }
+        if self.cur.cur().in_async_callback_fn {
+            self.check_async_return_code()?;
+            return Ok(Flow::Exit);
+        }
         if self.cur.cur().subprogno != 0 {
             self.check_global_subprog_return_code()?;
             return Ok(Flow::Exit);
@@ -675,8 +685,11 @@ impl Env<'_> {
         let slots = self.prog.slots;
         // depth-first over the static call graph from subprog 0
         let round = |d: u32| d.div_ceil(16) * 16;
-        let mut stack: Vec<(usize, u32, usize)> =
-            vec![(0, round(self.search.stack_depth.first().copied().unwrap_or(0)), 1)];
+        let depth_of = |sp: usize| round(self.search.stack_depth.get(sp).copied().unwrap_or(0));
+        // the main program and every async callback start a call chain of their own
+        let is_async = |sp: usize| self.search.is_async_cb.get(sp).copied().unwrap_or(false);
+        let roots = (0..info.subprogs.len().max(1)).rev().filter(|&i| i == 0 || is_async(i));
+        let mut stack: Vec<(usize, u32, usize)> = roots.map(|i| (i, depth_of(i), 1)).collect();
         let mut seen_paths = 0usize;
         while let Some((sp, depth, frames)) = stack.pop() {
             seen_paths += 1;
@@ -688,9 +701,12 @@ impl Env<'_> {
             }
             let Some(s) = info.subprogs.list.get(sp) else { continue };
             for (i, insn) in slots.iter().enumerate().take(s.end).skip(s.start) {
-                if raw::is_pseudo_call(insn) {
+                let func_ref = raw::is_pseudo_func(insn);
+                if raw::is_pseudo_call(insn) || func_ref {
                     let t = (i as i64 + insn.imm as i64 + 1) as usize;
-                    if let Some(callee) = info.subprogs.starting_at(t) {
+                    // a reference to an async callback does not grow this chain's stack
+                    let callee = info.subprogs.starting_at(t).filter(|&c| !(func_ref && is_async(c)));
+                    if let Some(callee) = callee {
                         if frames + 1 > kbpf_isa::MAX_CALL_FRAMES {
                             return Err(Reject::Other(
                                 format!("the call stack of {} frames is too deep !", frames + 1),

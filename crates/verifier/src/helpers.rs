@@ -37,6 +37,8 @@ pub enum Arg {
     Ctx,
     /// `ARG_PTR_TO_TIMER`: the `struct bpf_timer` of a map value.
     Timer,
+    /// `ARG_PTR_TO_FUNC`: a static subprogram (`PTR_TO_FUNC`), the callback.
+    Func,
     /// `ARG_CONST_ALLOC_SIZE_OR_ZERO`: a known constant, the size of the returned memory.
     ConstAllocSizeOrZero,
     /// `ARG_PTR_TO_DYNPTR`: `uninit` = constructor of a `local` dynptr (`MEM_UNINIT |
@@ -156,14 +158,17 @@ pub fn helper_proto(id: i32, pt: ProgType) -> Option<Proto> {
             [DYNPTR, Anything, Mem { write: false, maybe_null: false }, ConstSizeOrZero, Anything],
             Ret::Integer,
         )),
-        // bpf_timer_init, bpf_timer_start, bpf_timer_cancel (bpf_base_func_proto, CAP_BPF);
-        // bpf_timer_set_callback needs async callbacks, which are not modelled
+        // bpf_timer_init, bpf_timer_set_callback, bpf_timer_start, bpf_timer_cancel
+        // (bpf_base_func_proto, CAP_BPF)
         169 => Some(Proto {
             args: [Timer, ConstMapPtr, Anything, D, D],
             ret: Ret::Integer,
             gpl_only: true,
             map_types: &[],
         }),
+        170 => {
+            Some(Proto { args: [Timer, Func, D, D, D], ret: Ret::Integer, gpl_only: true, map_types: &[] })
+        }
         171 => Some(Proto {
             args: [Timer, Anything, Anything, D, D],
             ret: Ret::Integer,

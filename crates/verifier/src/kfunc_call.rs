@@ -346,10 +346,7 @@ impl Env<'_> {
             RegType::Packet | RegType::PacketMeta => {
                 self.check_packet_access(regno, reg, reg.off as i64, size, true)
             }
-            RegType::MapValue => {
-                let vs = self.maps().get(reg.map as usize).map_or(0, |m| m.value_size);
-                self.check_mem_region_access(regno, reg, reg.off as i64, size, vs, true)
-            }
+            RegType::MapValue => self.check_map_access(regno, reg, reg.off as i64, size, true),
             RegType::Mem => {
                 self.check_mem_region_access(regno, reg, reg.off as i64, size, reg.mem_size, true)
             }

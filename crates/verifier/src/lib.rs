@@ -8,6 +8,7 @@
 //! (kbpf-passes), execution. See `README.md` for the list of implemented kernel behaviours.
 
 mod alu;
+mod async_cb;
 mod backtrack;
 pub mod bounds;
 mod branch;

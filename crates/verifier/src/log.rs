@@ -131,6 +131,7 @@ pub fn reg_type_str(ty: RegType, flags: u8) -> String {
         RegType::Ctx => "ctx",
         RegType::ConstMapPtr => "map_ptr",
         RegType::MapValue => "map_value",
+        RegType::MapKey => "map_key",
         RegType::Stack => "fp",
         RegType::PacketMeta => "pkt_meta",
         RegType::Packet => "pkt",
@@ -241,7 +242,7 @@ pub fn format_reg(r: &RegState, frameno: u32, maps: &[MapDef]) -> String {
     if r.ref_obj_id != 0 {
         parts.push(format!("ref_obj_id={}", r.ref_obj_id));
     }
-    if matches!(r.ty, RegType::ConstMapPtr | RegType::MapValue)
+    if matches!(r.ty, RegType::ConstMapPtr | RegType::MapValue | RegType::MapKey)
         && let Some(m) = maps.get(r.map as usize)
     {
         if !m.name.is_empty() {
@@ -363,6 +364,9 @@ pub fn format_func_state(
     if !st.refs.is_empty() {
         let ids: Vec<String> = st.refs.iter().map(|r| r.id.to_string()).collect();
         s.push_str(&format!(" refs={}", ids.join(",")));
+    }
+    if f.in_async_callback_fn {
+        s.push_str(" async_cb");
     }
     s.push('\n');
     s

@@ -1,5 +1,6 @@
 //! kfunc arguments that point into map values: constant strings (`__str`, `check_reg_const_str`)
-//! and `struct bpf_timer *` (`process_timer_func` / `check_map_field_pointer`).
+//! and `struct bpf_timer *` (`process_timer_func` / `check_map_field_pointer`); map value
+//! accesses that must not touch the value's special fields (`check_map_access`).
 
 use crate::MapKind;
 use crate::do_check::Env;
@@ -62,6 +63,31 @@ impl Env<'_> {
             return Err(Reject::Other(format!("arg#{argno} doesn't point to a map value"), Errno::EINVAL));
         }
         self.check_map_field_pointer(reg, regno)
+    }
+
+    /// `check_map_access`: the bytes must lie in the value, and neither a load/store nor a
+    /// helper may touch the value's `struct bpf_timer`.
+    pub(crate) fn check_map_access(
+        &mut self,
+        regno: u8,
+        reg: &RegState,
+        off: i64,
+        size: i64,
+        zero_ok: bool,
+    ) -> Result<(), Reject> {
+        let def = self.maps().get(reg.map as usize).cloned().unwrap_or_default();
+        self.check_mem_region_access(regno, reg, off, size, def.value_size, zero_ok)?;
+        if let Some(p) = def.timer_off {
+            let (p, end) = (p as i64, p as i64 + 16);
+            // [smin + off, umax + off + size) overlaps [p, p + 16)
+            if reg.smin.saturating_add(off) < end && (p as u64) < reg.umax.wrapping_add((off + size) as u64) {
+                return Err(Reject::Other(
+                    "bpf_timer cannot be accessed directly by load/store".into(),
+                    Errno::EACCES,
+                ));
+            }
+        }
+        Ok(())
     }
 
     /// `check_map_field_pointer` for `BPF_TIMER`.

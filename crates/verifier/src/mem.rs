@@ -137,9 +137,21 @@ impl Env<'_> {
         match reg.ty {
             RegType::MapValue if reg.flags & MAYBE_NULL == 0 => {
                 leak_check(self, "into map")?;
-                let vs = self.maps().get(reg.map as usize).map_or(0, |m| m.value_size);
-                self.check_mem_region_access(regno, &reg, off, size, vs, false)?;
+                self.check_map_access(regno, &reg, off, size, false)?;
                 if !write && let Some(v) = value {
+                    self.cur.cur_mut().regs[v as usize] = RegState::unknown_scalar();
+                }
+            }
+            RegType::MapKey => {
+                if write {
+                    return Err(Reject::Other(
+                        format!("write to change key R{regno} not allowed"),
+                        kbpf_passes::Errno::EACCES,
+                    ));
+                }
+                let ks = self.maps().get(reg.map as usize).map_or(0, |m| m.key_size);
+                self.check_mem_region_access(regno, &reg, off, size, ks, false)?;
+                if let Some(v) = value {
                     self.cur.cur_mut().regs[v as usize] = RegState::unknown_scalar();
                 }
             }
@@ -313,6 +325,9 @@ impl Env<'_> {
         Err(match reg.ty {
             RegType::MapValue => {
                 format!("invalid access to map value, value_size={mem_size} off={off} size={size}")
+            }
+            RegType::MapKey => {
+                format!("invalid access to map key, key_size={mem_size} off={off} size={size}")
             }
             RegType::Packet | RegType::PacketMeta | RegType::PacketEnd => format!(
                 "invalid access to packet, off={off} size={size}, R{regno}(id={},off={off},r={mem_size})",

@@ -36,8 +36,10 @@ pub enum RegType {
     PacketEnd,
     /// Sized memory (`mem_size`).
     Mem,
-    /// Subprogram reference.
+    /// Subprogram reference (`PTR_TO_FUNC`, from `ld_imm64` with `BPF_PSEUDO_FUNC`).
     Func,
+    /// `PTR_TO_MAP_KEY`: the key of the element an async callback runs for (read-only).
+    MapKey,
     /// `PTR_TO_SOCKET` (`struct bpf_sock`, full socket).
     Sock,
     /// `PTR_TO_SOCK_COMMON` (`struct bpf_sock`, common part only).
@@ -354,6 +356,11 @@ pub struct FuncState {
     pub stack_args: Vec<RegState>,
     /// An r11 store or a call happened in this frame: no more incoming loads.
     pub no_stack_arg_load: bool,
+    /// `in_async_callback_fn`: frame 0 of an async callback (a timer callback), whose `exit`
+    /// must return 0.
+    pub in_async_callback_fn: bool,
+    /// `async_entry_cnt`: async callbacks nested to reach this frame.
+    pub async_entry_cnt: u32,
 }
 
 impl FuncState {
@@ -371,6 +378,8 @@ impl FuncState {
             stack: Vec::new(),
             stack_args: Vec::new(),
             no_stack_arg_load: false,
+            in_async_callback_fn: false,
+            async_entry_cnt: 0,
         }
     }
 

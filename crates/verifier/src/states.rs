@@ -114,7 +114,7 @@ fn regsafe(old: &RegState, cur: &RegState, idmap: &mut IdMap, exact: ExactLevel)
             }
             range_within(old, cur) && old.var_off.contains(cur.var_off) && idmap.check_scalar(old.id, cur.id)
         }
-        RegType::MapValue | RegType::Mem => {
+        RegType::MapValue | RegType::MapKey | RegType::Mem => {
             old.off == cur.off
                 && old.map == cur.map
                 && old.mem_size == cur.mem_size
@@ -297,41 +297,50 @@ impl Env<'_> {
             if cp.st.insn_idx != insn_idx {
                 continue;
             }
+            // another entry into an async callback (a callback that re-registers itself) is
+            // no loop: skip_inf_loop_check
+            let other_async_entry = {
+                let f = cp.st.cur();
+                f.in_async_callback_fn && f.async_entry_cnt != self.cur.cur().async_entry_cnt
+            };
             if cp.branches > 0 {
-                let iter_next = self.is_iter_next_insn(insn_idx);
-                if iter_next
-                    && self.states_equal(&cp.st, &self.cur, ExactLevel::RangeWithin)
-                    && self.iter_next_active()
-                {
-                    return self.hit(ci, insn_idx, true);
-                }
-                if !iter_next
-                    && is_may_goto
-                    && cp.st.may_goto_depth != self.cur.may_goto_depth
-                    && self.states_equal(&cp.st, &self.cur, ExactLevel::RangeWithin)
-                {
-                    return self.hit(ci, insn_idx, true);
-                }
-                // iter_next calls skip the infinite-loop check (skip_inf_loop_check)
-                if !iter_next
-                    && states_maybe_looping(&cp.st, &self.cur)
-                    && self.states_equal(&cp.st, &self.cur, ExactLevel::Exact)
-                    && !crate::iter::iter_active_depths_differ(&cp.st, &self.cur)
-                    && cp.st.may_goto_depth == self.cur.may_goto_depth
-                {
-                    let maps = self.prog.opts.maps.clone();
-                    let msg_state =
-                        |st: &VerifierState| crate::log::format_func_state(st.cur(), st, true, 0, 0, &maps);
-                    let old = msg_state(&cp.st);
-                    let cur = msg_state(&self.cur);
-                    return Err(Reject::Other(
-                        format!(
-                            "infinite loop detected at insn {insn_idx}\ncur state:{}old state:{}",
-                            cur,
-                            old.trim_end()
-                        ),
-                        kbpf_passes::Errno::EINVAL,
-                    ));
+                if !other_async_entry {
+                    let iter_next = self.is_iter_next_insn(insn_idx);
+                    if iter_next
+                        && self.states_equal(&cp.st, &self.cur, ExactLevel::RangeWithin)
+                        && self.iter_next_active()
+                    {
+                        return self.hit(ci, insn_idx, true);
+                    }
+                    if !iter_next
+                        && is_may_goto
+                        && cp.st.may_goto_depth != self.cur.may_goto_depth
+                        && self.states_equal(&cp.st, &self.cur, ExactLevel::RangeWithin)
+                    {
+                        return self.hit(ci, insn_idx, true);
+                    }
+                    // iter_next calls skip the infinite-loop check (skip_inf_loop_check)
+                    if !iter_next
+                        && states_maybe_looping(&cp.st, &self.cur)
+                        && self.states_equal(&cp.st, &self.cur, ExactLevel::Exact)
+                        && !crate::iter::iter_active_depths_differ(&cp.st, &self.cur)
+                        && cp.st.may_goto_depth == self.cur.may_goto_depth
+                    {
+                        let maps = self.prog.opts.maps.clone();
+                        let msg_state = |st: &VerifierState| {
+                            crate::log::format_func_state(st.cur(), st, true, 0, 0, &maps)
+                        };
+                        let old = msg_state(&cp.st);
+                        let cur = msg_state(&self.cur);
+                        return Err(Reject::Other(
+                            format!(
+                                "infinite loop detected at insn {insn_idx}\ncur state:{}old state:{}",
+                                cur,
+                                old.trim_end()
+                            ),
+                            kbpf_passes::Errno::EINVAL,
+                        ));
+                    }
                 }
                 let s = &self.search;
                 if !force

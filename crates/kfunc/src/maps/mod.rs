@@ -15,15 +15,19 @@
 
 mod natives;
 mod storage;
+mod timers;
 
 use std::cell::{Cell, RefCell};
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use kbpf_isa::{MapSpec, MapType};
 use thiserror::Error;
 
 pub use natives::{TailCalls, call_map_helper, register, tail_call_resolve};
 use storage::Block;
+pub use timers::{
+    ActiveMaps, DueTimer, TIMER_CANCEL, TIMER_INIT, TIMER_SET_CALLBACK, TIMER_SIZE, TIMER_START,
+};
 
 /// `MAX_TAIL_CALL_CNT`: tail calls one invocation may make.
 pub const MAX_TAIL_CALL_CNT: u32 = 33;
@@ -85,6 +89,12 @@ pub trait HostEnv {
     fn store(&self, addr: u64, size: u8, v: u64) -> Option<()>;
     /// The map at `addr` (what a `BPF_PSEUDO_MAP_FD` load gave the program).
     fn map(&self, addr: u64) -> Option<&Map>;
+    /// Timer helper `id` (169..172) with r1..r3, r1 being a `struct bpf_timer` in a map value
+    /// the environment owns; `None` if it is not one (or the environment has no timers).
+    fn timer_helper(&self, id: i32, args: [u64; 3]) -> Option<u64> {
+        let _ = (id, args);
+        None
+    }
 }
 
 /// Which storage a map has.
@@ -117,6 +127,8 @@ pub struct Map {
     clock: Cell<u64>,
     used: Box<[Cell<u64>]>,
     progs: Box<[Cell<Option<u32>>]>,
+    /// Initialized timers by the address of their `struct bpf_timer` field.
+    timers: RefCell<BTreeMap<u64, timers::TimerState>>,
 }
 
 impl Map {
@@ -139,6 +151,15 @@ impl Map {
         }
         if matches!(kind, Kind::ProgArray) && spec.value_size != 4 {
             return bad("prog arrays take 4-byte values");
+        }
+        // map_check_btf: a bpf_timer only in hash, LRU hash and array values, 8-byte aligned
+        if let Some(off) = spec.timer_off {
+            if !matches!(spec.map_type, MapType::Hash | MapType::LruHash | MapType::Array) {
+                return bad("a bpf_timer needs a hash, LRU hash or array map (EOPNOTSUPP)");
+            }
+            if off % 8 != 0 || off.checked_add(timers::TIMER_SIZE).is_none_or(|e| e > spec.value_size) {
+                return bad("the bpf_timer does not fit the value at an 8-byte aligned offset");
+            }
         }
         let stride = (spec.value_size as usize).div_ceil(8) * 8;
         let n = spec.max_entries as usize;
@@ -169,6 +190,7 @@ impl Map {
             progs: (0..if matches!(kind, Kind::ProgArray) { n } else { 0 })
                 .map(|_| Cell::new(None))
                 .collect(),
+            timers: RefCell::new(BTreeMap::new()),
             kind,
         })
     }
@@ -229,7 +251,10 @@ impl Map {
             let id = self.progs.get(self.array_index(key)?)?.get()?;
             return Some(id.to_le_bytes().to_vec());
         }
-        self.slot_of(key).map(|s| self.values.read(s * self.stride, self.spec.value_size as usize))
+        let mut v =
+            self.slot_of(key).map(|s| self.values.read(s * self.stride, self.spec.value_size as usize))?;
+        self.hide_timer(&mut v);
+        Some(v)
     }
 
     /// `BPF_MAP_UPDATE_ELEM` / `bpf_map_update_elem` with the kernel's flag rules and errnos.
@@ -254,6 +279,7 @@ impl Map {
                     self.progs[i].set(Some(id));
                 } else {
                     self.values.write(i * self.stride, value);
+                    self.free_timer(i);
                 }
                 Ok(())
             }
@@ -276,6 +302,7 @@ impl Map {
                 };
                 drop(ix);
                 self.values.write(slot as usize * self.stride, value);
+                self.free_timer(slot as usize);
                 self.touch(slot);
                 Ok(())
             }
@@ -288,6 +315,7 @@ impl Map {
         if let Some(k) = ix.key_of[victim].take() {
             ix.by_key.remove(&k);
         }
+        self.free_timer(victim);
         victim as u32
     }
 
@@ -305,6 +333,8 @@ impl Map {
                 let s = ix.by_key.remove(key).ok_or(MapError::NoEntry)?;
                 ix.key_of[s as usize] = None;
                 ix.free.push(s);
+                drop(ix);
+                self.free_timer(s as usize);
                 Ok(())
             }
         }
@@ -324,7 +354,9 @@ impl Map {
                     .by_key
                     .iter()
                     .map(|(k, &s)| {
-                        (k.clone(), self.values.read(s as usize * self.stride, self.spec.value_size as usize))
+                        let mut v = self.values.read(s as usize * self.stride, self.spec.value_size as usize);
+                        self.hide_timer(&mut v);
+                        (k.clone(), v)
                     })
                     .collect();
                 v.sort();
@@ -375,6 +407,8 @@ impl Map {
 pub struct MapSet {
     // Built once and never resized, so each map's address (what programs hold) stays fixed.
     maps: Vec<Map>,
+    /// The timers' virtual clock.
+    clock: timers::Clock,
 }
 
 impl MapSet {
@@ -389,7 +423,7 @@ impl MapSet {
             }
             maps.push(m);
         }
-        Ok(MapSet { maps })
+        Ok(MapSet { maps, clock: timers::Clock::default() })
     }
 
     /// Map `fd` (its index in the module's table).
@@ -434,6 +468,10 @@ impl HostEnv for MapSet {
 
     fn map(&self, addr: u64) -> Option<&Map> {
         self.iter().find(|m| m.addr() == addr)
+    }
+
+    fn timer_helper(&self, id: i32, args: [u64; 3]) -> Option<u64> {
+        MapSet::timer_helper(self, id, args)
     }
 }
 

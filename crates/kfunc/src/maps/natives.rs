@@ -48,7 +48,8 @@ extern "C" fn map_delete_elem(map: u64, key: u64) -> u64 {
 }
 
 /// Registers helpers 1 (`bpf_map_lookup_elem`), 2 (`bpf_map_update_elem`), 3
-/// (`bpf_map_delete_elem`) and 12 (`bpf_tail_call`, prototype only).
+/// (`bpf_map_delete_elem`), 12 (`bpf_tail_call`, prototype only) and the timer helpers
+/// 169..172.
 pub fn register(r: &mut Registry) -> Result<(), RegistryError> {
     let lookup = Proto { ret: Some(RetKind::MapValue), ..Proto::scalars(2) };
     r.register(FuncKind::Helper, 1, "bpf_map_lookup_elem", lookup, Some(NativeFn::A2(map_lookup_elem)))?;
@@ -56,7 +57,7 @@ pub fn register(r: &mut Registry) -> Result<(), RegistryError> {
     r.add_helper(3, "bpf_map_delete_elem", NativeFn::A2(map_delete_elem))?;
     // No native: a tail call replaces the running program, which only an engine can do.
     r.register(FuncKind::Helper, 12, "bpf_tail_call", Proto::scalars(3), None)?;
-    Ok(())
+    super::timers::register(r)
 }
 
 /// What the interpreter does for helpers 1..3 against a checked environment (no raw pointers):

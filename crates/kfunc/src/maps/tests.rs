@@ -115,3 +115,61 @@ fn programs_cannot_store_into_read_only_maps() {
     assert_eq!(set.load(a, 1), Some(5));
     assert_eq!(set.store(a, 1, 6), None);
 }
+
+#[test]
+fn timers_live_beside_the_values() {
+    let arr = MapSpec { timer_off: Some(8), ..spec(MapType::Array, 4, 24, 2) };
+    let hash = MapSpec { name: "h".into(), timer_off: Some(0), ..spec(MapType::Hash, 4, 16, 2) };
+    let set = MapSet::new(&[arr, hash], |_| None).unwrap();
+    let (a, h) = (set.get(0).unwrap(), set.get(1).unwrap());
+    let t1 = a.lookup_addr(&1u32.to_le_bytes()).unwrap() + 8;
+    // only the timer field of an existing element is a timer
+    assert_eq!(set.timer_helper(TIMER_INIT, [t1 - 8, a.addr(), 1]), None);
+    assert_eq!(set.timer_helper(TIMER_INIT, [t1, a.addr(), 1]), Some(0));
+    assert_eq!(set.timer_helper(TIMER_SET_CALLBACK, [t1, 0xcb, 0]), Some(0));
+    assert_eq!(set.timer_helper(TIMER_START, [t1, 50, 0]), Some(0));
+    h.update(&7u32.to_le_bytes(), &[0; 16], 0).unwrap();
+    let th = h.lookup_addr(&7u32.to_le_bytes()).unwrap();
+    assert_eq!(set.timer_helper(TIMER_INIT, [th, h.addr(), 0]), Some(0));
+    assert_eq!(set.timer_helper(TIMER_SET_CALLBACK, [th, 0xcc, 0]), Some(0));
+    assert_eq!(set.timer_helper(TIMER_START, [th, 10, 0]), Some(0));
+    // earliest expiry first, with the element's key and value
+    let due = set.next_due_timer().unwrap();
+    assert_eq!(
+        (due.callback, due.key.as_slice(), due.value, due.at),
+        (0xcc, &7u32.to_le_bytes()[..], th, 10)
+    );
+    let due = set.next_due_timer().unwrap();
+    assert_eq!((due.callback, due.key, due.value, due.at), (0xcb, 1u32.to_le_bytes().to_vec(), t1 - 8, 50));
+    assert_eq!(set.next_due_timer(), None);
+    // relative expiries count from the virtual clock (now 50)
+    assert_eq!(set.timer_helper(TIMER_START, [t1, 5, 0]), Some(0));
+    assert_eq!(set.next_due_timer().unwrap().at, 55);
+    // updating an element frees its timer; so does deleting a hash element
+    assert_eq!(set.timer_helper(TIMER_START, [t1, 5, 0]), Some(0));
+    a.update(&1u32.to_le_bytes(), &[0xff; 24], 0).unwrap();
+    assert_eq!(set.timer_helper(TIMER_CANCEL, [t1, 0, 0]), Some(-22i64 as u64));
+    assert_eq!(set.next_due_timer(), None);
+    assert_eq!(set.timer_helper(TIMER_START, [th, 5, 0]), Some(0));
+    h.delete(&7u32.to_le_bytes()).unwrap();
+    assert_eq!(set.timer_helper(TIMER_CANCEL, [th, 0, 0]), None, "no element any more");
+    assert_eq!(set.next_due_timer(), None);
+    // user space never sees the field
+    assert_eq!(a.lookup(&1u32.to_le_bytes()).unwrap(), [[0xff; 8].as_slice(), &[0; 16]].concat());
+    // the running callback may not cancel its own timer
+    assert_eq!(set.timer_helper(TIMER_INIT, [t1, a.addr(), 7]), Some(0));
+    set.set_running_timer(Some(t1));
+    assert_eq!(set.timer_helper(TIMER_CANCEL, [t1, 0, 0]), Some(-35i64 as u64));
+    set.set_running_timer(None);
+    assert_eq!(set.timer_helper(TIMER_CANCEL, [t1, 0, 0]), Some(0));
+}
+
+#[test]
+fn timer_fields_need_a_timer_capable_map() {
+    let t = |ty, off| Map::new(&MapSpec { timer_off: Some(off), ..spec(ty, 4, 24, 1) }).map(|_| ());
+    assert!(t(MapType::Array, 8).is_ok());
+    assert!(t(MapType::LruHash, 0).is_ok());
+    assert!(t(MapType::PercpuArray, 0).is_err());
+    assert!(t(MapType::Array, 12).is_err(), "past the value");
+    assert!(t(MapType::Array, 4).is_err(), "misaligned");
+}
