@@ -3,7 +3,9 @@
 //! statistics are what Linux 6.18 printed for the same programs (kfunc ids replaced by the
 //! running kernel's BTF ids); the stack-argument cases follow the stack-args series' naming.
 
-use kbpf_isa::asm::{KfuncResolver, assemble_module};
+mod common;
+use common::*;
+use kbpf_isa::asm::assemble_module;
 use kbpf_verifier::{
     Errno, IterRole, KfuncArg, KfuncArgKind, KfuncDecl, KfuncRet, MapDef, MapKind, ProgType, VerifyOptions,
     VerifyOutcome, verify,
@@ -112,35 +114,14 @@ fn table() -> Vec<KfuncDecl> {
     ]
 }
 
-struct Names(Vec<KfuncDecl>);
-
-impl KfuncResolver for Names {
-    fn kfunc_id(&self, name: &str) -> Option<i32> {
-        self.0.iter().find(|k| k.name == name).map(|k| k.btf_id)
-    }
-}
-
 fn run_with(src: &str, f: impl FnOnce(&mut VerifyOptions)) -> VerifyOutcome {
-    let kfuncs = table();
-    let m = assemble_module(src, &Names(kfuncs.clone())).expect("assembles");
-    let mut opts = VerifyOptions { funcs: m.funcs, kfuncs, log_level: 2, ..Default::default() };
+    let mut opts = VerifyOptions { log_level: 2, ..Default::default() };
     f(&mut opts);
-    verify(&m.program.to_slots(), &opts)
+    verify_src(src, table(), opts)
 }
 
 fn run(src: &str) -> VerifyOutcome {
     run_with(src, |_| {})
-}
-
-#[track_caller]
-fn rejects(out: &VerifyOutcome, errno: Errno, msg: &str) {
-    let e = out.error.as_ref().unwrap_or_else(|| panic!("accepted, wanted {msg:?}\n{}", out.log));
-    assert_eq!((e.message(), e.errno()), (msg, errno), "log:\n{}", out.log);
-}
-
-#[track_caller]
-fn accepts(out: &VerifyOutcome) {
-    assert!(out.accepted, "{:?}\n{}", out.error, out.log);
 }
 
 /// The state printed after instruction `idx` (text after `;`).

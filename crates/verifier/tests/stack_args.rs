@@ -1,8 +1,9 @@
 //! Stack-argument rules of the verifier (shared stack-args.md §2.2, §3, §4.2), one test per
 //! rule, on programs written in kbpf assembly with `.func` prototypes.
 
+mod common;
+use common::*;
 use kbpf_isa::RawInsn;
-use kbpf_isa::asm::{KfuncResolver, assemble_module};
 use kbpf_verifier::{
     Errno, KfuncArg, KfuncArgKind, KfuncDecl, KfuncRet, VerifyOptions, VerifyOutcome, verify,
 };
@@ -61,35 +62,14 @@ fn table() -> Vec<KfuncDecl> {
     ]
 }
 
-struct Names(Vec<KfuncDecl>);
-
-impl KfuncResolver for Names {
-    fn kfunc_id(&self, name: &str) -> Option<i32> {
-        self.0.iter().find(|k| k.name == name).map(|k| k.btf_id)
-    }
-}
-
 fn run_with(src: &str, f: impl FnOnce(&mut VerifyOptions)) -> VerifyOutcome {
-    let kfuncs = table();
-    let m = assemble_module(src, &Names(kfuncs.clone())).expect("assembles");
-    let mut opts = VerifyOptions { funcs: m.funcs, kfuncs, log_level: 1, ..Default::default() };
+    let mut opts = VerifyOptions { log_level: 1, ..Default::default() };
     f(&mut opts);
-    verify(&m.program.to_slots(), &opts)
+    verify_src(src, table(), opts)
 }
 
 fn run(src: &str) -> VerifyOutcome {
     run_with(src, |_| {})
-}
-
-#[track_caller]
-fn rejects(out: &VerifyOutcome, errno: Errno, msg: &str) {
-    let e = out.error.as_ref().unwrap_or_else(|| panic!("accepted, wanted {msg:?}\n{}", out.log));
-    assert_eq!((e.message(), e.errno()), (msg, errno), "log:\n{}", out.log);
-}
-
-#[track_caller]
-fn accepts(out: &VerifyOutcome) {
-    assert!(out.accepted, "{:?}\n{}", out.error, out.log);
 }
 
 const P5: &str = "r1 = 1\nr2 = 2\nr3 = 3\nr4 = 4\nr5 = 5\n";

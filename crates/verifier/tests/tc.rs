@@ -2,6 +2,8 @@
 //! socket references, packet-changing helpers. Expected messages and log lines were taken from
 //! the running 6.18 kernel on the same programs.
 
+mod common;
+use common::*;
 use kbpf_isa::asm::{KfuncResolver, assemble_module};
 use kbpf_verifier::{Errno, ProgType, VerifyOptions, VerifyOutcome, verify};
 
@@ -21,17 +23,6 @@ fn run_as(pt: ProgType, src: &str, level: u32) -> VerifyOutcome {
 
 fn run(src: &str) -> VerifyOutcome {
     run_as(ProgType::SchedCls, src, 1)
-}
-
-#[track_caller]
-fn rejects(out: &VerifyOutcome, errno: Errno, msg: &str) {
-    let e = out.error.as_ref().unwrap_or_else(|| panic!("accepted, wanted {msg:?}\n{}", out.log));
-    assert_eq!((e.message(), e.errno()), (msg, errno), "log:\n{}", out.log);
-}
-
-#[track_caller]
-fn accepts(out: &VerifyOutcome) {
-    assert!(out.accepted, "{:?}\n{}", out.error, out.log);
 }
 
 /// `r6 = ctx`; a zeroed tuple at fp-40; lookup arguments in r1..r5.

@@ -3,6 +3,8 @@
 //! R3 = value, R0 = 0 at its exit). Messages are Linux 6.18's (`check_ld_imm`,
 //! `check_func_arg`, `check_mem_access`, `check_return_code`).
 
+mod common;
+use common::*;
 use kbpf_isa::asm::{KfuncResolver, assemble_module};
 use kbpf_verifier::{Errno, MapDef, MapKind, VerifyOptions, VerifyOutcome, verify};
 
@@ -37,17 +39,6 @@ fn run_with(src: &str, f: impl FnOnce(&mut VerifyOptions)) -> VerifyOutcome {
 
 fn run(src: &str) -> VerifyOutcome {
     run_with(src, |_| {})
-}
-
-#[track_caller]
-fn rejects(out: &VerifyOutcome, errno: Errno, msg: &str) {
-    let e = out.error.as_ref().unwrap_or_else(|| panic!("accepted, wanted {msg:?}\n{}", out.log));
-    assert_eq!((e.message(), e.errno()), (msg, errno), "log:\n{}", out.log);
-}
-
-#[track_caller]
-fn accepts(out: &VerifyOutcome) {
-    assert!(out.accepted, "{:?}\n{}", out.error, out.log);
 }
 
 /// Looks up element 0, initializes its timer, sets `cb` as callback, starts it.
