@@ -186,9 +186,9 @@ fn finish(log: Log, stats: Stats, err: Option<(Reject, usize)>, log_size: Option
             }
             buf = buf.split_off(cut);
         }
-        return VerifyOutcome { accepted: false, error, log: buf, stats, insn_aux: Vec::new() };
+        return VerifyOutcome { accepted: false, error, log: buf, stats, insn_aux: Vec::new(), witness: None };
     }
-    VerifyOutcome { accepted: error.is_none(), error, log: log.buf, stats, insn_aux: Vec::new() }
+    VerifyOutcome { accepted: error.is_none(), error, log: log.buf, stats, insn_aux: Vec::new(), witness: None }
 }
 
 fn last_line(r: &Reject) -> String {
@@ -209,6 +209,7 @@ pub(crate) fn run(slots: &[RawInsn], opts: &VerifyOptions) -> VerifyOutcome {
             log: String::new(),
             stats: Stats::default(),
             insn_aux: Vec::new(),
+            witness: None,
         };
     }
     let mut resolver = MapResolver { maps: &opts.maps, ld_map: vec![None; slots.len()] };
@@ -316,6 +317,12 @@ pub(crate) fn run(slots: &[RawInsn], opts: &VerifyOptions) -> VerifyOutcome {
     print_stats(&mut env.log, &search, &depths, start);
     let insn_aux = crate::insn_aux::insn_aux(&search);
     let mut out = finish(env.log, stats, err, opts.log_size);
+    if out.accepted {
+        match crate::witness::build(slots, opts, &insn_aux) {
+            Ok(w) => out.witness = Some(w),
+            Err(e) => crate::witness::bug(&mut out, e),
+        }
+    }
     out.insn_aux = insn_aux;
     out
 }

@@ -32,6 +32,7 @@ pub mod messages;
 pub mod scalar_ops;
 mod sock;
 mod stack_args;
+mod witness;
 pub mod state;
 mod states;
 pub mod tnum;
@@ -42,6 +43,7 @@ pub use kbpf_isa::FuncDecl;
 pub use kbpf_passes::Errno;
 pub use messages::Reject;
 pub use stack_args::StackArgError;
+pub use witness::{CallKind, CalledFn, SYSCALL_CTX_BYTES, Verified};
 
 use kbpf_isa::RawInsn;
 use thiserror::Error;
@@ -297,6 +299,10 @@ pub struct VerifierError {
 }
 
 impl VerifierError {
+    /// An invariant failure (`verifier bug: ...`), EFAULT like the kernel's `verifier_bug()`.
+    pub(crate) fn bug(message: String) -> VerifierError {
+        VerifierError { errno: Errno::EFAULT, message, insn: 0 }
+    }
     /// The errno the kernel returns.
     pub fn errno(&self) -> Errno {
         self.errno
@@ -324,6 +330,9 @@ pub struct VerifyOutcome {
     pub stats: Stats,
     /// Per-slot facts (empty when the program was refused before the walk).
     pub insn_aux: Vec<InsnAux>,
+    /// The witness engines need to run the program natively: present exactly when the
+    /// program was accepted.
+    pub witness: Option<Verified>,
 }
 
 /// Verifies `slots` as the kernel would load them.
