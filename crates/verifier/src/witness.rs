@@ -97,7 +97,7 @@ pub const SYSCALL_CTX_BYTES: usize = 1 << 16;
 /// Builds the witness of an accepted walk; `Err` is a verifier bug (an accepted program that
 /// does not decode).
 pub(crate) fn build(slots: &[RawInsn], opts: &VerifyOptions, aux: &[InsnAux]) -> Result<Verified, String> {
-    let prog = Program::from_slots(slots).map_err(|e| format!("accepted program does not decode: {e}"))?;
+    let prog = decode_reached(slots, aux)?;
     let seen = |i: usize| aux.get(prog.pc(i)).is_some_and(|a| a.seen);
     let ctx = |i: usize| aux.get(prog.pc(i)).is_some_and(|a| a.ctx_access);
     let (program, ctx_access) = if opts.privileged {
@@ -166,6 +166,24 @@ pub(crate) fn build(slots: &[RawInsn], opts: &VerifyOptions, aux: &[InsnAux]) ->
 pub(crate) fn bug(out: &mut crate::VerifyOutcome, msg: String) {
     out.accepted = false;
     out.error = Some(crate::VerifierError::bug(format!("verifier bug: {msg}")));
+}
+
+/// Decodes the program; a slot no path reached may hold anything the kernel's checks let
+/// through (`r12 = 0` in dead code is accepted), so an undecodable unreached slot becomes a
+/// one-slot placeholder that the dead-code pass drops.
+fn decode_reached(slots: &[RawInsn], aux: &[InsnAux]) -> Result<Program, String> {
+    let mut insns = Vec::with_capacity(slots.len());
+    let mut i = 0;
+    while i < slots.len() {
+        let insn = match kbpf_isa::decode_insn(slots[i], slots.get(i + 1).copied()) {
+            Ok(insn) => insn,
+            Err(_) if !aux.get(i).is_some_and(|a| a.seen) => Insn::Ja { off: -1 },
+            Err(e) => return Err(format!("accepted insn {i} does not decode: {e:?}")),
+        };
+        i += insn.slots();
+        insns.push(insn);
+    }
+    Program::new(insns).map_err(|e| format!("accepted program does not decode: {e}"))
 }
 
 /// `ja +0` and `may_goto +0`.
