@@ -67,7 +67,7 @@ pub trait Backend {
         &self,
         v: &Verified,
         registry: &Registry,
-        link: &Link<'m>,
+        link: &Link<'m, '_>,
         opts: &JitOptions,
     ) -> Result<VerifiedCode<'m>, JitError> {
         if matches!(opts.stack_depth, StackDepth::Verifier(_)) {

@@ -14,18 +14,18 @@ use crate::error::JitError;
 use crate::program::{Input, JitFault, JitProgram};
 
 /// What the witness's references resolve to at run time.
-pub struct Link<'m> {
+pub struct Link<'m, 'f> {
     /// The maps the program runs with (their layout must match the witness's maps); `None`
     /// for a program without map references.
     pub maps: Option<&'m MapSet>,
     /// The value `ld_imm64 rX = func(...)` loads for the function at a slot of the witness's
     /// program (an opaque token only helpers see: the verifier allows no access through it).
-    pub func_token: &'m dyn Fn(usize) -> u64,
+    pub func_token: &'f dyn Fn(usize) -> u64,
 }
 
-impl Link<'static> {
+impl Link<'static, 'static> {
     /// For a program without map or callback references.
-    pub fn none() -> Link<'static> {
+    pub fn none() -> Link<'static, 'static> {
         Link { maps: None, func_token: &|_| 0 }
     }
 }
@@ -111,7 +111,7 @@ pub fn ctx_pointer_slot(pt: ProgType, off: i16) -> Option<i16> {
 /// (checked against the maps the verifier saw), callback references to tokens, packet
 /// context loads rewritten (`convert_ctx_accesses`). Running it is exactly as sound as the
 /// engine running it: the interpreter checks every access, native code relies on this.
-pub fn link(v: &Verified, link: &Link<'_>) -> Result<Program, JitError> {
+pub fn link(v: &Verified, link: &Link<'_, '_>) -> Result<Program, JitError> {
     let prog = v.program();
     let mut insns = prog.insns().to_vec();
     for (i, insn) in insns.iter_mut().enumerate() {

@@ -98,7 +98,7 @@ pub struct Module {
 }
 
 impl Module {
-    fn plain(slots: Vec<kbpf_isa::RawInsn>) -> Module {
+    pub(crate) fn plain(slots: Vec<kbpf_isa::RawInsn>) -> Module {
         Module {
             slots,
             lines: None,

@@ -14,7 +14,6 @@ use kbpf_verifier::{InsnAux, ProgType, VerifierError, VerifyOptions};
 use thiserror::Error;
 
 use crate::engine::{Engine, RunError, RunOptions};
-use crate::maps::run_module_with_regions;
 use crate::source::{Module, SourceError};
 use kbpf_kfunc::maps::MapSet;
 
@@ -57,10 +56,17 @@ impl CtxLayout {
         }
     }
 
-    /// Where the host pointer for the uapi field at `off` lives, if it is one of the three.
+    /// Where the host pointer for the uapi field at `off` lives, if it is one of the three
+    /// (the layout `kbpf_jit::link` converts verified programs for).
     fn pointer_slot(self, off: i16) -> Option<i16> {
         let k = self.pointer_fields().iter().position(|&f| f == off)?;
-        Some((self.uapi_size() + 8 * k) as i16)
+        let slot = (self.uapi_size() + 8 * k) as i16;
+        let pt = match self {
+            CtxLayout::Skb => ProgType::SchedCls,
+            CtxLayout::Xdp => ProgType::Xdp,
+        };
+        debug_assert_eq!(kbpf_jit::ctx_pointer_slot(pt, off), Some(slot));
+        Some(slot)
     }
 
     /// Size of the whole run-time context.
@@ -183,16 +189,18 @@ pub fn test_run(
     run: RunOptions,
 ) -> Result<TestRunOutcome, TestRunError> {
     let layout = CtxLayout::of(opts.prog_type).ok_or(TestRunError::ProgType)?;
-    let out = crate::verify_module(module, opts);
-    if let Some(e) = out.error {
-        return Err(TestRunError::Rejected(e));
+    let mut opts = opts;
+    if opts.kfuncs.is_empty() {
+        opts.kfuncs = crate::kfunc_table(registry);
     }
-    let converted =
-        Module { slots: convert_ctx_accesses(&module.slots, &out.insn_aux, layout), ..module.clone() };
+    let witnesses = match crate::guard::verify_programs(module, opts, registry, engine) {
+        Ok(w) => w,
+        Err(RunError::Rejected(e)) => return Err(TestRunError::Rejected(e)),
+        Err(e) => return Err(TestRunError::Run(e)),
+    };
+    // the witnesses' programs are linked with their context loads converted for `layout`
     let mut pc = PacketCtx::new(layout, data);
-    let PacketCtx { ctx, packet } = &mut pc;
-    let retval =
-        run_module_with_regions(&converted, maps, engine, registry, ctx, &mut [packet.as_mut_slice()], run)?;
+    let retval = crate::maps::run_verified_packet(module, &witnesses, maps, engine, registry, &mut pc, run)?;
     Ok(TestRunOutcome { retval, data_out: pc.packet })
 }
 
