@@ -131,6 +131,9 @@ enum Cmd {
         /// code runs only verified programs).
         #[arg(long)]
         no_verify: bool,
+        /// The interpreter's instruction budget (default 2^32).
+        #[arg(long)]
+        insn_budget: Option<u64>,
         /// kbpf extension: global functions may take more than 5 arguments (see `verify`).
         #[arg(long)]
         allow_global_stack_args: bool,
@@ -228,6 +231,9 @@ enum Cmd {
         /// Engine.
         #[arg(long, value_enum, default_value = "interp")]
         engine: EngineArg,
+        /// The interpreter's instruction budget (default 2^32).
+        #[arg(long)]
+        insn_budget: Option<u64>,
     },
 }
 
@@ -294,6 +300,7 @@ fn main() -> ExitCode {
             profile,
             section,
             no_verify,
+            insn_budget,
             allow_global_stack_args,
             dump_maps,
             prog_type,
@@ -329,7 +336,9 @@ fn main() -> ExitCode {
                     ..Default::default()
                 };
                 if no_verify {
-                    return fail("--no-verify: a packet test run always verifies (the kernel's test run does)");
+                    return fail(
+                        "--no-verify: a packet test run always verifies (the kernel's test run does)",
+                    );
                 }
                 let run_opts = RunOptions { kernel_compat, ..Default::default() };
                 return match kbpf::test_run(&module, &maps, &registry, opts, engine.into(), &data, run_opts) {
@@ -365,7 +374,8 @@ fn main() -> ExitCode {
                 Ok(m) => m,
                 Err(e) => return fail(e),
             };
-            let opts = RunOptions { kernel_compat, allow_global_stack_args, ..Default::default() };
+            let opts =
+                RunOptions { kernel_compat, allow_global_stack_args, insn_budget, ..Default::default() };
             // the facade verifies first (the input buffer is the context) unless told not to
             let result = if no_verify {
                 kbpf::run_module_unverified_interp(&module, &maps, &registry, &mut mem, &mut [], opts)
@@ -394,7 +404,7 @@ fn main() -> ExitCode {
                 }
             }
         }
-        Cmd::Plugin { mem, engine } => plugin::run(mem.as_deref(), engine.into()),
+        Cmd::Plugin { mem, engine, insn_budget } => plugin::run(mem.as_deref(), engine.into(), insn_budget),
         Cmd::Jit { dump: _, arch, file, format, profile } => {
             let registry = profile.registry();
             let module = match kbpf::read_module(&file, source_kind(&file, format), &registry, None) {

@@ -3,9 +3,9 @@
 use std::path::Path;
 use std::process::ExitCode;
 
-use kbpf::{Engine, Module, SourceKind, Unsupported};
 use kbpf::kfunc::Registry;
 use kbpf::verifier::{ProgType, VerifyOptions, VerifyOutcome};
+use kbpf::{Engine, Module, SourceKind, Unsupported};
 
 use crate::listing::json_str;
 

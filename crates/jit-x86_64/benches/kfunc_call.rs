@@ -55,7 +55,8 @@ fn bench(c: &mut Criterion) {
     let mut reg = Registry::new();
     reg.add_kfunc(1, "sum12", NativeFn::A12(sum12)).expect("fresh");
     // SAFETY: a trusted test program, run only on the inputs it was written for.
-    let jp = unsafe { X86_64.compile_unverified(&program(), &reg, &JitOptions::default()) }.expect("compiles");
+    let jp =
+        unsafe { X86_64.compile_unverified(&program(), &reg, &JitOptions::default()) }.expect("compiles");
     let mut g = c.benchmark_group("kfunc12_x100");
     g.bench_function("jit", |b| b.iter(|| jp.run(std::hint::black_box(&mut []))));
     g.bench_function("native", |b| {

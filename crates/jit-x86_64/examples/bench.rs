@@ -96,7 +96,10 @@ fn main() {
             let t = Instant::now();
             for _ in 0..reps {
                 // SAFETY: a trusted test program, run only on the inputs it was written for.
-                std::hint::black_box(unsafe { X86_64.compile_unverified(&prog, &reg, &JitOptions::default()) }.expect("compiles"));
+                std::hint::black_box(
+                    unsafe { X86_64.compile_unverified(&prog, &reg, &JitOptions::default()) }
+                        .expect("compiles"),
+                );
             }
             ct.push(t.elapsed().as_nanos() as f64 / reps as f64 / prog.len_slots() as f64);
         }

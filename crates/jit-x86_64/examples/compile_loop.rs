@@ -26,7 +26,8 @@ fn main() {
     for _ in 0..n {
         std::hint::black_box(
             // SAFETY: a trusted test program, run only on the inputs it was written for.
-            unsafe { kbpf_jit_x86_64::X86_64.compile_unverified(&prog, &reg, &JitOptions::default()) }.expect("compiles"),
+            unsafe { kbpf_jit_x86_64::X86_64.compile_unverified(&prog, &reg, &JitOptions::default()) }
+                .expect("compiles"),
         );
     }
     let ns = t.elapsed().as_nanos() as f64 / n as f64;

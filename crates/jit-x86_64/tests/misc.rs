@@ -56,7 +56,10 @@ fn one_program_many_threads() {
         EXIT,
     ];
     // SAFETY: a trusted test program, run only on the inputs it was written for.
-    let jp = unsafe { X86_64.compile_unverified(&prog(v), &kbpf_kfunc::profiles::conformance(), &JitOptions::default()) }.unwrap();
+    let jp = unsafe {
+        X86_64.compile_unverified(&prog(v), &kbpf_kfunc::profiles::conformance(), &JitOptions::default())
+    }
+    .unwrap();
     std::thread::scope(|s| {
         for t in 1..=4u64 {
             let jp = &jp;

@@ -8,7 +8,7 @@ use std::marker::PhantomData;
 use kbpf_isa::{Insn, LdImm64Src, Program, Size};
 use kbpf_kfunc::maps::MapSet;
 use kbpf_kfunc::{FuncKind, Registry};
-use kbpf_verifier::{CallKind, MapKind, ProgType, Verified};
+use kbpf_verifier::{CallKind, CalledFn, MapKind, ProgType, Verified};
 
 use crate::error::JitError;
 use crate::program::{Input, JitFault, JitProgram};
@@ -57,36 +57,36 @@ impl VerifiedCode<'_> {
 /// Whether `registry` supplies every helper and kfunc the witness calls under the same name and
 /// with a native of the verified arity (`bpf_tail_call` needs none when `tail_calls`).
 pub fn check_calls(v: &Verified, registry: &Registry, tail_calls: bool) -> Result<(), JitError> {
-    for c in v.calls() {
-        let (desc, kind) = match c.kind {
-            CallKind::Helper => (registry.helper(c.id), FuncKind::Helper),
-            CallKind::Kfunc => (registry.kfunc(c.id), FuncKind::Kfunc),
-        };
-        let missing = || JitError::Missing { kind, name: c.name.clone(), id: c.id };
-        let desc = desc.filter(|d| d.kind == kind).ok_or_else(missing)?;
-        if desc.name != c.name {
-            return Err(JitError::Mismatch {
-                id: c.id,
-                verified: c.name.clone(),
-                registered: desc.name.clone(),
-                what: "name",
-            });
-        }
-        match desc.native {
-            Some(f) if f.arity() != c.arity as usize => {
-                return Err(JitError::Mismatch {
-                    id: c.id,
-                    verified: format!("{} ({} arguments)", c.name, c.arity),
-                    registered: format!("{} ({} arguments)", desc.name, f.arity()),
-                    what: "arity",
-                });
-            }
-            Some(_) => {}
-            None if tail_calls && c.kind == CallKind::Helper && c.name == "bpf_tail_call" => {}
-            None => return Err(JitError::NoNative { pc: 0, name: c.name.clone() }),
-        }
+    v.calls().iter().try_for_each(|c| check_call(c, registry, tail_calls))
+}
+
+/// [`check_calls`] for one function.
+pub fn check_call(c: &CalledFn, registry: &Registry, tail_calls: bool) -> Result<(), JitError> {
+    let (desc, kind) = match c.kind {
+        CallKind::Helper => (registry.helper(c.id), FuncKind::Helper),
+        CallKind::Kfunc => (registry.kfunc(c.id), FuncKind::Kfunc),
+    };
+    let missing = || JitError::Missing { kind, name: c.name.clone(), id: c.id };
+    let desc = desc.filter(|d| d.kind == kind).ok_or_else(missing)?;
+    if desc.name != c.name {
+        return Err(JitError::Mismatch {
+            id: c.id,
+            verified: c.name.clone(),
+            registered: desc.name.clone(),
+            what: "name",
+        });
     }
-    Ok(())
+    match desc.native {
+        Some(f) if f.arity() != c.arity as usize => Err(JitError::Mismatch {
+            id: c.id,
+            verified: format!("{} ({} arguments)", c.name, c.arity),
+            registered: format!("{} ({} arguments)", desc.name, f.arity()),
+            what: "arity",
+        }),
+        Some(_) => Ok(()),
+        None if tail_calls && c.kind == CallKind::Helper && c.name == "bpf_tail_call" => Ok(()),
+        None => Err(JitError::NoNative { pc: 0, name: c.name.clone() }),
+    }
 }
 
 /// The run-time context of the packet program types: the uapi structure followed by the host

@@ -42,6 +42,8 @@ pub struct RunOptions {
     pub prog_type: Option<ProgType>,
     /// kbpf extension: global functions may take more than 5 arguments (see `VerifyOptions`).
     pub allow_global_stack_args: bool,
+    /// The interpreter's instruction budget (default `kbpf_interp::DEFAULT_INSN_BUDGET`).
+    pub insn_budget: Option<u64>,
 }
 
 /// A failed run.

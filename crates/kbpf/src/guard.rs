@@ -3,9 +3,8 @@
 //! it runs with, so the witness and the run agree by construction; and a function the verifier
 //! accepts but an engine cannot call is reported when verifying for that engine.
 
-use kbpf_jit::JitError;
 use kbpf_kfunc::Registry;
-use kbpf_verifier::{CallKind, ProgType, Verified, VerifyOptions, VerifyOutcome};
+use kbpf_verifier::{CallKind, CalledFn, ProgType, Verified, VerifyOptions, VerifyOutcome};
 use thiserror::Error;
 
 use crate::engine::{Engine, RunError, RunOptions};
@@ -46,59 +45,36 @@ const INTERP_BUILTINS: [&str; 8] = [
     "bpf_timer_cancel",
 ];
 
-/// Whether `engine` can run every helper and kfunc `v` calls with `registry`: the registry has
-/// it under the verified name, with a native of the verified arity, or the engine implements
-/// it itself (the interpreter's map, tail-call and timer helpers; the JIT's tail calls).
+/// Whether `engine` can run every helper and kfunc `v` calls with `registry` ([`check_call`]).
 pub fn check_engine(v: &Verified, registry: &Registry, engine: Engine) -> Result<(), Unsupported> {
-    let err = |c: &kbpf_verifier::CalledFn, why: String| Unsupported {
-        kind: c.kind,
-        name: c.name.clone(),
-        id: c.id,
-        engine,
-        why,
-    };
+    v.calls().iter().try_for_each(|c| check_call(c, registry, engine))
+}
+
+/// Whether `engine` can run `c` with `registry`: the registry has it under the verified name,
+/// with a native of the verified arity, or the engine implements it itself (the interpreter's
+/// map, tail-call and timer helpers; the JIT's tail calls).
+pub fn check_call(c: &CalledFn, registry: &Registry, engine: Engine) -> Result<(), Unsupported> {
+    let err = |why: String| Unsupported { kind: c.kind, name: c.name.clone(), id: c.id, engine, why };
     match engine {
-        Engine::Jit => kbpf_jit::check_calls(v, registry, true).map_err(|e| {
-            let found = match &e {
-                JitError::Missing { name, .. } | JitError::NoNative { name, .. } => {
-                    v.calls().iter().find(|c| &c.name == name)
-                }
-                JitError::Mismatch { id, .. } => v.calls().iter().find(|c| c.id == *id),
-                _ => None,
-            };
-            match found {
-                Some(c) => err(c, e.to_string()),
-                None => Unsupported {
-                    kind: CallKind::Helper,
-                    name: String::new(),
-                    id: 0,
-                    engine,
-                    why: e.to_string(),
-                },
-            }
-        }),
+        // the facade always gives JIT code a tail-call hook
+        Engine::Jit => kbpf_jit::check_call(c, registry, true).map_err(|e| err(e.to_string())),
         Engine::Interp => {
-            for c in v.calls() {
-                let desc = match c.kind {
-                    CallKind::Helper => registry.helper(c.id),
-                    CallKind::Kfunc => registry.kfunc(c.id),
-                };
-                let Some(desc) = desc else {
-                    return Err(err(c, "not in the registry".into()));
-                };
-                if desc.name != c.name {
-                    return Err(err(c, format!("the registry's id {} is {}", c.id, desc.name)));
-                }
-                match desc.native {
-                    _ if c.kind == CallKind::Helper && INTERP_BUILTINS.contains(&c.name.as_str()) => {}
-                    Some(f) if f.arity() != c.arity as usize => {
-                        return Err(err(c, format!("native takes {} arguments, verified {}", f.arity(), c.arity)));
-                    }
-                    Some(_) => {}
-                    None => return Err(err(c, "no native implementation".into())),
-                }
+            let desc = match c.kind {
+                CallKind::Helper => registry.helper(c.id),
+                CallKind::Kfunc => registry.kfunc(c.id),
+            };
+            let Some(desc) = desc else { return Err(err("not in the registry".into())) };
+            if desc.name != c.name {
+                return Err(err(format!("the registry's id {} is {}", c.id, desc.name)));
             }
-            Ok(())
+            match desc.native {
+                _ if c.kind == CallKind::Helper && INTERP_BUILTINS.contains(&c.name.as_str()) => Ok(()),
+                Some(f) if f.arity() != c.arity as usize => {
+                    Err(err(format!("native takes {} arguments, verified {}", f.arity(), c.arity)))
+                }
+                Some(_) => Ok(()),
+                None => Err(err("no native implementation".into())),
+            }
         }
     }
 }

@@ -9,9 +9,9 @@ use std::collections::HashMap;
 use std::collections::hash_map::Entry;
 
 use kbpf_jit::{FaultKind, JitOptions, JitProgram, Link, TailCallHook, VerifiedCode};
-use kbpf_verifier::{ProgType, Verified};
 use kbpf_kfunc::Registry;
 use kbpf_kfunc::maps::{MapError, MapSet, TailCalls, tail_call_resolve};
+use kbpf_verifier::{ProgType, Verified};
 
 use crate::engine::{Engine, RunError, RunOptions, host_backend};
 use crate::source::Module;
@@ -138,7 +138,17 @@ pub(crate) fn run_verified_packet(
     // SAFETY: `ctx` was built by `PacketCtx::new` for the witness's program type around
     // `packet`, which lives (and does not move) for the whole run.
     unsafe {
-        run_core(module, maps, engine, registry, ctx, &mut [packet.as_mut_slice()], opts, Some(witnesses), true)
+        run_core(
+            module,
+            maps,
+            engine,
+            registry,
+            ctx,
+            &mut [packet.as_mut_slice()],
+            opts,
+            Some(witnesses),
+            true,
+        )
     }
 }
 
@@ -173,7 +183,11 @@ unsafe fn run_core(
             .collect::<Result<Vec<_>, _>>()?,
         None => {
             let progs = module.programs().map_err(Box::new)?;
-            progs.iter().enumerate().map(|(id, p)| resolve_prog(p, id, maps)).collect::<Result<Vec<_>, _>>()?
+            progs
+                .iter()
+                .enumerate()
+                .map(|(id, p)| resolve_prog(p, id, maps))
+                .collect::<Result<Vec<_>, _>>()?
         }
     };
     // the input contract of the main program's witness
@@ -183,7 +197,9 @@ unsafe fn run_core(
         let refuse = |why| Err(RunError::Context { prog_type: pt, why, given: mem.len() });
         match (w.ctx_bytes(), pt) {
             (None, _) if built_ctx => {}
-            (None, _) => return refuse("a packet program runs only through test_run, which builds its context"),
+            (None, _) => {
+                return refuse("a packet program runs only through test_run, which builds its context");
+            }
             (Some(n), ProgType::Syscall) if mem.len() < n => {
                 let mut buf = vec![0u8; n];
                 buf[..mem.len()].copy_from_slice(mem);
@@ -196,7 +212,9 @@ unsafe fn run_core(
     let len = mem.len();
     let r0 = match padded.as_mut() {
         // SAFETY: forwarded to our caller; the padded buffer covers the verified context.
-        Some(buf) => unsafe { run_engine(&progs, checked, maps, engine, registry, buf, regions, opts, built_ctx) },
+        Some(buf) => unsafe {
+            run_engine(&progs, checked, maps, engine, registry, buf, regions, opts, built_ctx)
+        },
         // SAFETY: forwarded to our caller.
         None => unsafe { run_engine(&progs, checked, maps, engine, registry, mem, regions, opts, built_ctx) },
     }?;
@@ -225,7 +243,10 @@ unsafe fn run_engine(
 ) -> Result<u64, RunError> {
     // the timer natives (JIT code) act on these maps for the whole run, callbacks included
     let _active = maps.activate();
-    let vm_opts = VmOptions { kernel_compat: opts.kernel_compat, ..Default::default() };
+    let mut vm_opts = VmOptions { kernel_compat: opts.kernel_compat, ..Default::default() };
+    if let Some(b) = opts.insn_budget {
+        vm_opts.insn_budget = b;
+    }
     match engine {
         Engine::Interp => {
             let refs: Vec<&Program> = progs.iter().collect();
@@ -255,7 +276,10 @@ unsafe fn run_engine(
             // SAFETY: `tail_call_resolve` has the resolver's signature and `tail_calls` outlives
             // every program compiled with the hook (all are dropped before it, below).
             let hook = unsafe {
-                TailCallHook::new(&*tail_calls as *const TailCalls as u64, tail_call_resolve as *const () as u64)
+                TailCallHook::new(
+                    &*tail_calls as *const TailCalls as u64,
+                    tail_call_resolve as *const () as u64,
+                )
             };
             let jit_opts = JitOptions { tail_call: Some(hook), ..JitOptions::default() };
             let verified: Vec<VerifiedCode<'_>>;
@@ -267,7 +291,12 @@ unsafe fn run_engine(
                         .enumerate()
                         .map(|(id, w)| {
                             let token = move |pc: usize| crate::callback_token(id, pc);
-                            backend.compile(w, registry, &Link { maps: Some(maps), func_token: &token }, &jit_opts)
+                            backend.compile(
+                                w,
+                                registry,
+                                &Link { maps: Some(maps), func_token: &token },
+                                &jit_opts,
+                            )
                         })
                         .collect::<Result<Vec<_>, _>>()?;
                     verified.iter().map(VerifiedCode::code).collect()

@@ -190,18 +190,7 @@ pub fn read_module(
     match kind {
         SourceKind::Bin => Ok(Module::plain(slots_of_bytes(&bytes)?)),
         SourceKind::Hex => Ok(Module::plain(slots_of_bytes(&parse_hex(&text()?)?)?)),
-        SourceKind::Asm => {
-            let kfuncs = |n: &str| registry.kfunc_by_name(n).map(|d| d.id);
-            let m = kbpf_isa::asm::assemble_module_slots(&text()?, &kfuncs)?;
-            Ok(Module {
-                lines: Some(m.lines),
-                funcs: m.funcs,
-                maps: m.maps,
-                name: m.name,
-                progs: m.progs,
-                ..Module::plain(m.slots)
-            })
-        }
+        SourceKind::Asm => module_from_asm(&text()?, registry),
         SourceKind::Elf => {
             let obj = Object::parse(&bytes)?;
             let prog = match section {
@@ -230,6 +219,20 @@ pub fn read_module(
             })
         }
     }
+}
+
+/// A module from assembly text (`call NAME` resolves kfuncs through `registry`).
+pub fn module_from_asm(src: &str, registry: &Registry) -> Result<Module, SourceError> {
+    let kfuncs = |n: &str| registry.kfunc_by_name(n).map(|d| d.id);
+    let m = kbpf_isa::asm::assemble_module_slots(src, &kfuncs)?;
+    Ok(Module {
+        lines: Some(m.lines),
+        funcs: m.funcs,
+        maps: m.maps,
+        name: m.name,
+        progs: m.progs,
+        ..Module::plain(m.slots)
+    })
 }
 
 /// Raw slots of a `.bin` or hex file, undecoded: the verifier reports malformed instructions in

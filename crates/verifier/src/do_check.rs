@@ -186,9 +186,23 @@ fn finish(log: Log, stats: Stats, err: Option<(Reject, usize)>, log_size: Option
             }
             buf = buf.split_off(cut);
         }
-        return VerifyOutcome { accepted: false, error, log: buf, stats, insn_aux: Vec::new(), witness: None };
+        return VerifyOutcome {
+            accepted: false,
+            error,
+            log: buf,
+            stats,
+            insn_aux: Vec::new(),
+            witness: None,
+        };
     }
-    VerifyOutcome { accepted: error.is_none(), error, log: log.buf, stats, insn_aux: Vec::new(), witness: None }
+    VerifyOutcome {
+        accepted: error.is_none(),
+        error,
+        log: log.buf,
+        stats,
+        insn_aux: Vec::new(),
+        witness: None,
+    }
 }
 
 fn last_line(r: &Reject) -> String {

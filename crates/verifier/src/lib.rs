@@ -32,12 +32,13 @@ pub mod messages;
 pub mod scalar_ops;
 mod sock;
 mod stack_args;
-mod witness;
 pub mod state;
 mod states;
 pub mod tnum;
+mod witness;
 
 pub use func_info::{IterRole, KfuncArg, KfuncArgKind, KfuncDecl, KfuncRet};
+pub use helpers::helper_arg_count;
 pub use insn_aux::InsnAux;
 pub use kbpf_isa::FuncDecl;
 pub use kbpf_passes::Errno;

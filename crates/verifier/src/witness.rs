@@ -243,7 +243,8 @@ fn remove(
         let pc = prog.pc(i);
         let rel = |old: i64| -> Result<i64, String> {
             let to = pc as i64 + 1 + old;
-            let to = usize::try_from(to).ok().filter(|&t| t <= slots).ok_or(format!("insn {pc}: target {to}"))?;
+            let to =
+                usize::try_from(to).ok().filter(|&t| t <= slots).ok_or(format!("insn {pc}: target {to}"))?;
             Ok(new_pc[to] as i64 - new_pc[pc] as i64 - 1)
         };
         let narrow = |v: i64| i16::try_from(v).map_err(|_| format!("insn {pc}: offset {v} out of range"));

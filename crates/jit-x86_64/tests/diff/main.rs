@@ -136,7 +136,8 @@ fn diff(insns: &[Insn], reg: &Registry, mem: &[u8]) -> Result<(), String> {
     };
     let mut m_j = mem.to_vec();
     // SAFETY: a trusted test program, run only on the inputs it was written for.
-    let jp = unsafe { X86_64.compile_unverified(&prog, reg, &JitOptions::default()) }.map_err(|e| format!("JIT compile: {e}"))?;
+    let jp = unsafe { X86_64.compile_unverified(&prog, reg, &JitOptions::default()) }
+        .map_err(|e| format!("JIT compile: {e}"))?;
     let jit = match jp.execute(&mut m_j) {
         Ok(r0) => Outcome::R0(r0),
         // Both engines end the program with r0 = 0 on an out-of-bounds LD_ABS/LD_IND.
