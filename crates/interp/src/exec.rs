@@ -7,7 +7,7 @@
 use kbpf_isa::{AtomicOp, MAX_CALL_FRAMES, MAX_REG_ARGS, MAX_STACK_ARG_SLOTS};
 use kbpf_kfunc::maps::{HostEnv, MAX_TAIL_CALL_CNT, TailCallTarget, call_map_helper};
 
-use crate::compile::{K, Op, UNSUPPORTED};
+use crate::compile::{CallxTarget, K, Op, UNSUPPORTED};
 use crate::error::InterpError;
 use crate::mem::{Mem, Stack, read_extra, write_extra};
 use crate::vm::{BPF_MAX_LOOPS, Vm};
@@ -92,8 +92,9 @@ enum Stop {
     /// `exit` of the main function (or a failed legacy packet load), with `r0`.
     Exit(u64),
     Error(InterpError),
-    /// A map helper or tail call at op index `.0`, run outside the loop against the
-    /// environment; `pc` already points past it.
+    /// A map or timer helper, tail call, `callx` or native call with pointer arguments at op
+    /// index `.0`, run outside the loop against all regions and the environment; `pc` already
+    /// points past it.
     Host(usize),
     /// The load, store or atomic at op index `.0` missed the input buffer and the live stacks.
     /// Nothing of it has happened yet; `pc` already points past it.
@@ -383,16 +384,7 @@ fn run_loop<'a>(vm: &Vm, mut mem: Mem<'a>, st: &mut State) -> (Stop, Mem<'a>) {
                 // The kernel's rewrite exits the program with r0 = 0 on an out-of-bounds load.
                 None => stop!(Stop::Exit(0)),
             },
-            K::CallNative => r[0] = call_native(vm, &r, calls, imm as usize),
-            K::Callx => {
-                let id = r[di] as i64;
-                let Some(f) = vm.helpers.get(&id) else {
-                    stop!(Stop::Error(InterpError::UnknownHelper { pc: vm.pc_of(cur), id }));
-                };
-                let mut a = [0u64; 12];
-                a[..MAX_REG_ARGS].copy_from_slice(&r[1..=MAX_REG_ARGS]);
-                r[0] = f.call(&a);
-            }
+            K::CallNative => r[0] = crate::args::call_plain(vm, native_args(&r, calls), imm as usize),
             K::CallLocal => {
                 let depth = calls.depth + 1;
                 if depth >= MAX_CALL_FRAMES {
@@ -418,7 +410,7 @@ fn run_loop<'a>(vm: &Vm, mut mem: Mem<'a>, st: &mut State) -> (Stop, Mem<'a>) {
                 mem.set_depth(caller);
                 pc = f.ret;
             }
-            K::MapCall | K::TailCall | K::TimerCall => stop!(Stop::Host(cur)),
+            K::MapCall | K::TailCall | K::TimerCall | K::CallChecked | K::Callx => stop!(Stop::Host(cur)),
             K::FellOff => stop!(Stop::Error(InterpError::FellOffEnd { pc: vm.pc_of(cur) })),
             K::CallMissing => {
                 let (at, id) = (vm.pc_of(cur), imm as i64);
@@ -453,10 +445,10 @@ impl Access for Mem<'_> {
 
 /// The input buffer and stacks, then the caller's extra regions, then the environment's memory
 /// (map values).
-struct Both<'m, 'a, 'x, 'y, 'e> {
-    mem: &'m mut Mem<'a>,
-    extra: &'x mut [&'y mut [u8]],
-    env: Option<&'e dyn HostEnv>,
+pub(crate) struct Both<'m, 'a, 'x, 'y, 'e> {
+    pub(crate) mem: &'m mut Mem<'a>,
+    pub(crate) extra: &'x mut [&'y mut [u8]],
+    pub(crate) env: Option<&'e dyn HostEnv>,
 }
 
 impl Access for Both<'_, '_, '_, '_, '_> {
@@ -475,6 +467,11 @@ impl Access for Both<'_, '_, '_, '_, '_> {
 }
 
 impl Both<'_, '_, '_, '_, '_> {
+    /// Little-endian load of `size` bytes at `addr` (1, 2, 4 or 8), checked.
+    pub(crate) fn load(&self, addr: u64, size: u8) -> Option<u64> {
+        self.read_sized(addr, size)
+    }
+
     /// `len` bytes at `addr`, every one bounds-checked.
     fn bytes(&self, addr: u64, len: u32) -> Option<Vec<u8>> {
         (0..len as u64).map(|i| self.read_sized(addr.wrapping_add(i), 1).map(|b| b as u8)).collect()
@@ -493,19 +490,35 @@ fn host_call(
     m: &mut Both<'_, '_, '_, '_, '_>,
 ) -> Result<(), InterpError> {
     let op = vm.ops.get(cur).ok_or(InterpError::FellOffEnd { pc: vm.pc_of(cur) })?;
-    let r = &mut st.r;
-    if op.k == K::TimerCall {
-        // r1 must be a timer field of the environment's maps (checked there, no raw access)
-        let pc = vm.pc_of(cur);
-        let env = m.env.ok_or(InterpError::NoMap { pc, addr: r[1] })?;
-        r[0] = env
-            .timer_helper(op.imm as i32, [r[1], r[2], r[3]])
-            .ok_or(InterpError::NoMap { pc, addr: r[1] })?;
+    let pc = vm.pc_of(cur);
+    // `callx` runs whatever its register names, through the same paths as `call`
+    let (k, imm) = match op.k {
+        K::Callx => {
+            let id = st.r[d(op)] as i64;
+            match vm.helpers.get(&id) {
+                Some(CallxTarget::Host(k)) => (*k, id as u64),
+                Some(CallxTarget::Native(i)) => (K::CallChecked, *i as u64),
+                None => return Err(InterpError::UnknownHelper { pc, id }),
+            }
+        }
+        k => (k, op.imm),
+    };
+    if k == K::CallChecked {
+        let a = native_args(&st.r, &st.calls);
+        st.r[0] = crate::args::call_checked(vm, pc, imm as usize, a, m)?;
         return Ok(());
     }
-    let (map_reg, pc) = if op.k == K::TailCall { (r[2], vm.pc_of(cur)) } else { (r[1], vm.pc_of(cur)) };
+    let r = &mut st.r;
+    if k == K::TimerCall {
+        // r1 must be a timer field of the environment's maps (checked there, no raw access)
+        let env = m.env.ok_or(InterpError::NoMap { pc, addr: r[1] })?;
+        r[0] =
+            env.timer_helper(imm as i32, [r[1], r[2], r[3]]).ok_or(InterpError::NoMap { pc, addr: r[1] })?;
+        return Ok(());
+    }
+    let map_reg = if k == K::TailCall { r[2] } else { r[1] };
     let map = m.env.and_then(|e| e.map(map_reg)).ok_or(InterpError::NoMap { pc, addr: map_reg })?;
-    if op.k == K::TailCall {
+    if k == K::TailCall {
         let target = map.tail_call_target(r[3]);
         if target == TailCallTarget::OutOfRange || st.tail_calls >= MAX_TAIL_CALL_CNT {
             return Ok(());
@@ -524,12 +537,12 @@ fn host_call(
     let spec = map.spec();
     let mem_err = |a: u64, n: u32| InterpError::MemoryAccess { pc, addr: a, size: n.min(255) as u8 };
     let key = m.bytes(r[2], spec.key_size).ok_or_else(|| mem_err(r[2], spec.key_size))?;
-    let value = if op.imm == 2 {
+    let value = if imm == 2 {
         m.bytes(r[3], spec.value_size).ok_or_else(|| mem_err(r[3], spec.value_size))?
     } else {
         Vec::new()
     };
-    r[0] = call_map_helper(map, op.imm as i32, &key, &value, r[4]);
+    r[0] = call_map_helper(map, imm as i32, &key, &value, r[4]);
     Ok(())
 }
 
@@ -580,17 +593,14 @@ fn load_acquire_index() -> u64 {
     AtomicOp::ALL.iter().position(|&o| o == AtomicOp::LoadAcquire).unwrap_or(0) as u64
 }
 
-/// Calls a registered helper or kfunc: r1..r5, then (kfuncs only) the current frame's outgoing
-/// stack-argument slots.
-#[inline(never)]
-fn call_native(vm: &Vm, r: &Regs, calls: &Calls, idx: usize) -> u64 {
-    let Some(n) = vm.natives.get(idx) else { return 0 };
+/// The arguments of a helper or kfunc call: r1..r5, then the current frame's outgoing
+/// stack-argument slots (which only kfuncs read: helpers have at most five parameters).
+#[inline(always)]
+fn native_args(r: &Regs, calls: &Calls) -> [u64; 12] {
     let mut a = [0u64; 12];
     a[..MAX_REG_ARGS].copy_from_slice(&r[1..=MAX_REG_ARGS]);
-    if n.kfunc {
-        a[MAX_REG_ARGS..].copy_from_slice(&calls.args[calls.depth]);
-    }
-    n.f.call(&a)
+    a[MAX_REG_ARGS..].copy_from_slice(&calls.args[calls.depth]);
+    a
 }
 
 /// Atomic operations. The interpreter is single-threaded, so a plain read-modify-write is atomic.

@@ -39,6 +39,7 @@
 //! * `LD_IMM64` pseudo sources (maps, BTF ids, functions) and `addr_space_cast` are
 //!   [`InterpError::Unsupported`] when executed.
 
+mod args;
 mod compile;
 mod error;
 mod exec;

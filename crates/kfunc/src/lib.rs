@@ -19,7 +19,7 @@ pub mod testmod;
 pub mod vmlinux;
 
 pub use native::NativeFn;
-pub use proto::{ArgKind, ArgProto, KfuncFlags, Proto, RetKind};
+pub use proto::{ArgKind, ArgProto, KfuncFlags, MemLen, NativeArg, Proto, RetKind};
 pub use registry::{FuncDesc, FuncKind, Registry, RegistryError};
 pub use vmlinux::iter_state_size;
 

@@ -3,6 +3,7 @@
 
 use kbpf_kfunc::{FuncKind, Registry, profiles};
 
+/// Calls a native with pointers to this test's live buffers, of the sizes the prototypes ask.
 fn call(r: &Registry, kind: FuncKind, name: &str, args: &[u64]) -> u64 {
     let d = match kind {
         FuncKind::Helper => r.helper_by_name(name),
@@ -11,7 +12,13 @@ fn call(r: &Registry, kind: FuncKind, name: &str, args: &[u64]) -> u64 {
     .unwrap_or_else(|| panic!("{name} registered"));
     let mut a = [0u64; 12];
     a[..args.len()].copy_from_slice(args);
-    d.native.unwrap_or_else(|| panic!("{name} has a native")).call(&a)
+    let f = d.native.unwrap_or_else(|| panic!("{name} has a native"));
+    // SAFETY: every caller below passes addresses of live local buffers (dynptrs of 16 bytes,
+    // iterators of their state size, memory for its size argument), as the contract asks.
+    #[allow(unsafe_code)]
+    unsafe {
+        f.call(&a)
+    }
 }
 
 const EINVAL: u64 = (-22i64) as u64;
@@ -108,4 +115,42 @@ fn dynptr_and_iter_kfuncs_carry_their_flags() {
     assert!(skb.native.is_some(), "runs on kbpf::test_run contexts");
     assert!(skb.proto.prog_types.as_ref().unwrap().contains(&"socket_filter".to_string()));
     assert_eq!(kbpf_kfunc::iter_state_size("testmod_seq"), 16);
+}
+
+#[test]
+fn prototypes_say_what_natives_touch() {
+    use kbpf_kfunc::{MemLen, NativeArg};
+    let r = profiles::testmod();
+    let helper = |n: &str| r.helper_by_name(n).unwrap().native_args();
+    let kfunc = |n: &str| r.kfunc_by_name(n).unwrap().native_args();
+    assert_eq!(
+        helper("bpf_dynptr_from_mem"),
+        [
+            NativeArg::Mem { len: MemLen::Arg(1), write: true, nullable: false },
+            NativeArg::Value,
+            NativeArg::Value,
+            NativeArg::Dynptr { init: false },
+        ]
+    );
+    assert_eq!(helper("bpf_dynptr_write")[0], NativeArg::Dynptr { init: true });
+    assert_eq!(
+        helper("bpf_dynptr_write")[2],
+        NativeArg::Mem { len: MemLen::Arg(3), write: false, nullable: false }
+    );
+    assert_eq!(kfunc("bpf_dynptr_from_skb")[0], NativeArg::Ctx { packet_at: Some(192) });
+    assert_eq!(kfunc("bpf_dynptr_from_xdp")[0], NativeArg::Ctx { packet_at: Some(24) });
+    assert_eq!(kfunc("bpf_iter_testmod_seq_next"), [NativeArg::Iter { size: 16 }]);
+    assert_eq!(kfunc("bpf_kfunc_call_stack_arg_const_str")[9], NativeArg::Str);
+    assert_eq!(kfunc("bpf_kfunc_call_stack_arg_timer")[9], NativeArg::Timer);
+    assert_eq!(kfunc("bpf_kfunc_call_test_release"), [NativeArg::Value]);
+    assert!(matches!(kfunc("bpf_kfunc_arena_stack_arg_test")[5], NativeArg::Unchecked(_)));
+    assert!(helper("bpf_ktime_get_ns").is_empty());
+    // every native of every profile has a prototype entry per parameter
+    for reg in [profiles::conformance(), profiles::kernel(), profiles::testmod()] {
+        for d in reg.iter() {
+            if let Some(f) = d.native {
+                assert_eq!(d.native_args().len(), f.arity(), "{}", d.name);
+            }
+        }
+    }
 }

@@ -95,6 +95,27 @@ pub trait HostEnv {
         let _ = (id, args);
         None
     }
+    /// Whether `[addr, addr + len)` lies inside one piece of the environment's memory (one map
+    /// value), and what a program may do there; `None` if it does not. What an engine checks
+    /// before handing such an address to a native.
+    fn region(&self, addr: u64, len: u64) -> Option<MemRights> {
+        let _ = (addr, len);
+        None
+    }
+    /// Whether `addr` is the `struct bpf_timer` field of an element of the environment's maps.
+    fn is_timer(&self, addr: u64) -> bool {
+        let _ = addr;
+        false
+    }
+}
+
+/// What a program may do with a piece of memory (`BPF_F_RDONLY_PROG` / `BPF_F_WRONLY_PROG`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MemRights {
+    /// The program may read it.
+    pub read: bool,
+    /// The program may write it.
+    pub write: bool,
 }
 
 /// Which storage a map has.
@@ -396,6 +417,27 @@ impl Map {
         self.values.store(addr, size, v)
     }
 
+    /// Whether `[addr, addr + len)` lies inside one value of this map.
+    fn region(&self, addr: u64, len: u64) -> Option<MemRights> {
+        if matches!(self.kind, Kind::ProgArray) {
+            return None;
+        }
+        let rel = addr.checked_sub(self.values.addr())?;
+        let slot = rel / self.stride as u64;
+        if slot >= self.spec.max_entries as u64 {
+            return None;
+        }
+        let end = rel.checked_add(len)?;
+        if end > slot * self.stride as u64 + self.spec.value_size as u64 {
+            return None;
+        }
+        let f = self.spec.flags;
+        Some(MemRights {
+            read: !f.contains(kbpf_isa::MapFlags::WRONLY_PROG),
+            write: !f.contains(kbpf_isa::MapFlags::RDONLY_PROG),
+        })
+    }
+
     /// Bytes of value memory (for diagnostics).
     pub fn memory_len(&self) -> usize {
         self.values.len()
@@ -472,6 +514,14 @@ impl HostEnv for MapSet {
 
     fn timer_helper(&self, id: i32, args: [u64; 3]) -> Option<u64> {
         MapSet::timer_helper(self, id, args)
+    }
+
+    fn region(&self, addr: u64, len: u64) -> Option<MemRights> {
+        self.iter().find_map(|m| m.region(addr, len))
+    }
+
+    fn is_timer(&self, addr: u64) -> bool {
+        self.iter().any(|m| m.timer_slot(addr).is_some())
     }
 }
 
