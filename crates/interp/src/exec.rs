@@ -5,9 +5,9 @@
 //! legacy packet loads) are out of line to keep the dispatch loop small.
 
 use kbpf_isa::{AtomicOp, MAX_CALL_FRAMES, MAX_REG_ARGS, MAX_STACK_ARG_SLOTS};
-use kbpf_kfunc::maps::{HostEnv, MAX_TAIL_CALL_CNT, TailCallTarget, call_map_helper};
+use kbpf_kfunc::maps::HostEnv;
 
-use crate::compile::{CallxTarget, K, Op, UNSUPPORTED};
+use crate::compile::{K, Op, UNSUPPORTED};
 use crate::error::InterpError;
 use crate::mem::{Mem, Stack, read_extra, write_extra};
 use crate::vm::{BPF_MAX_LOOPS, Vm};
@@ -24,19 +24,19 @@ struct Frame {
 }
 
 /// Per-run state besides registers and memory.
-struct Calls {
+pub(crate) struct Calls {
     frames: [Frame; MAX_CALL_FRAMES],
     /// Outgoing stack-argument slots of each frame.
-    args: [[u64; MAX_STACK_ARG_SLOTS]; MAX_CALL_FRAMES],
-    depth: usize,
+    pub(crate) args: [[u64; MAX_STACK_ARG_SLOTS]; MAX_CALL_FRAMES],
+    pub(crate) depth: usize,
     /// `may_goto` counter of the current frame.
-    may_goto: u64,
+    pub(crate) may_goto: u64,
 }
 
 type Regs = [u64; 16];
 
 #[inline(always)]
-fn d(op: &Op) -> usize {
+pub(crate) fn d(op: &Op) -> usize {
     (op.dst & 15) as usize
 }
 
@@ -102,13 +102,13 @@ enum Stop {
 }
 
 /// Everything a run needs to be resumed after a [`Stop::Fault`].
-struct State {
-    r: Regs,
-    pc: usize,
-    fuel: u64,
-    calls: Calls,
+pub(crate) struct State {
+    pub(crate) r: Regs,
+    pub(crate) pc: usize,
+    pub(crate) fuel: u64,
+    pub(crate) calls: Calls,
     /// Tail calls taken so far (`tail_call_cnt`).
-    tail_calls: u32,
+    pub(crate) tail_calls: u32,
 }
 
 /// Runs the program; returns `r0` and the number of instructions executed.
@@ -147,7 +147,9 @@ pub(crate) fn run(
             Stop::Exit(r0) => return Ok((r0, vm.opts.insn_budget - st.fuel)),
             Stop::Error(e) => return Err(e),
             Stop::Fault(cur) => retry_in_extra(vm, cur, &mut st.r, &mut Both { mem: &mut mem, extra, env })?,
-            Stop::Host(cur) => host_call(vm, cur, &mut st, &mut Both { mem: &mut mem, extra, env })?,
+            Stop::Host(cur) => {
+                crate::host::host_call(vm, cur, &mut st, &mut Both { mem: &mut mem, extra, env })?
+            }
         }
     }
 }
@@ -473,77 +475,9 @@ impl Both<'_, '_, '_, '_, '_> {
     }
 
     /// `len` bytes at `addr`, every one bounds-checked.
-    fn bytes(&self, addr: u64, len: u32) -> Option<Vec<u8>> {
+    pub(crate) fn bytes(&self, addr: u64, len: u32) -> Option<Vec<u8>> {
         (0..len as u64).map(|i| self.read_sized(addr.wrapping_add(i), 1).map(|b| b as u8)).collect()
     }
-}
-
-/// Map helpers and `bpf_tail_call`, against the environment (kernel semantics: an index beyond
-/// `max_entries` falls through uncounted; otherwise the attempt counts, and past
-/// `MAX_TAIL_CALL_CNT` or into an empty slot it falls through).
-#[cold]
-#[inline(never)]
-fn host_call(
-    vm: &Vm,
-    cur: usize,
-    st: &mut State,
-    m: &mut Both<'_, '_, '_, '_, '_>,
-) -> Result<(), InterpError> {
-    let op = vm.ops.get(cur).ok_or(InterpError::FellOffEnd { pc: vm.pc_of(cur) })?;
-    let pc = vm.pc_of(cur);
-    // `callx` runs whatever its register names, through the same paths as `call`
-    let (k, imm) = match op.k {
-        K::Callx => {
-            let id = st.r[d(op)] as i64;
-            match vm.helpers.get(&id) {
-                Some(CallxTarget::Host(k)) => (*k, id as u64),
-                Some(CallxTarget::Native(i)) => (K::CallChecked, *i as u64),
-                None => return Err(InterpError::UnknownHelper { pc, id }),
-            }
-        }
-        k => (k, op.imm),
-    };
-    if k == K::CallChecked {
-        let a = native_args(&st.r, &st.calls);
-        st.r[0] = crate::args::call_checked(vm, pc, imm as usize, a, m)?;
-        return Ok(());
-    }
-    let r = &mut st.r;
-    if k == K::TimerCall {
-        // r1 must be a timer field of the environment's maps (checked there, no raw access)
-        let env = m.env.ok_or(InterpError::NoMap { pc, addr: r[1] })?;
-        r[0] =
-            env.timer_helper(imm as i32, [r[1], r[2], r[3]]).ok_or(InterpError::NoMap { pc, addr: r[1] })?;
-        return Ok(());
-    }
-    let map_reg = if k == K::TailCall { r[2] } else { r[1] };
-    let map = m.env.and_then(|e| e.map(map_reg)).ok_or(InterpError::NoMap { pc, addr: map_reg })?;
-    if k == K::TailCall {
-        let target = map.tail_call_target(r[3]);
-        if target == TailCallTarget::OutOfRange || st.tail_calls >= MAX_TAIL_CALL_CNT {
-            return Ok(());
-        }
-        st.tail_calls += 1;
-        if let TailCallTarget::Prog(id) = target
-            && let Some(&entry) = vm.entries.get(id as usize)
-        {
-            // The callee replaces the current frame: same r1 (ctx) and r10, a fresh may_goto
-            // budget; its `exit` returns to whoever called this frame.
-            st.pc = entry as usize;
-            st.calls.may_goto = BPF_MAX_LOOPS;
-        }
-        return Ok(());
-    }
-    let spec = map.spec();
-    let mem_err = |a: u64, n: u32| InterpError::MemoryAccess { pc, addr: a, size: n.min(255) as u8 };
-    let key = m.bytes(r[2], spec.key_size).ok_or_else(|| mem_err(r[2], spec.key_size))?;
-    let value = if imm == 2 {
-        m.bytes(r[3], spec.value_size).ok_or_else(|| mem_err(r[3], spec.value_size))?
-    } else {
-        Vec::new()
-    };
-    r[0] = call_map_helper(map, imm as i32, &key, &value, r[4]);
-    Ok(())
 }
 
 /// Performs the faulting access at op `cur` against all regions, or reports it.
@@ -596,7 +530,7 @@ fn load_acquire_index() -> u64 {
 /// The arguments of a helper or kfunc call: r1..r5, then the current frame's outgoing
 /// stack-argument slots (which only kfuncs read: helpers have at most five parameters).
 #[inline(always)]
-fn native_args(r: &Regs, calls: &Calls) -> [u64; 12] {
+pub(crate) fn native_args(r: &Regs, calls: &Calls) -> [u64; 12] {
     let mut a = [0u64; 12];
     a[..MAX_REG_ARGS].copy_from_slice(&r[1..=MAX_REG_ARGS]);
     a[MAX_REG_ARGS..].copy_from_slice(&calls.args[calls.depth]);
