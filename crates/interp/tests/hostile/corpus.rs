@@ -163,10 +163,13 @@ fn bad_pointer_family(out: &mut Vec<Case>) {
 /// A valid local dynptr at r10 - 96 over the 32 bytes at r10 - 128, for the size family.
 const MAKE_DYNPTR_LOW: &str = "    r1 = r10\n    r1 += -128\n    r2 = 32\n    r3 = 0\n    r4 = r10\n    r4 += -96\n    call bpf_dynptr_from_mem\n";
 
+/// (function, attacked argument, what, r1..r5, stack slots).
+type SizedCall = (&'static str, usize, &'static str, &'static [&'static str], &'static [&'static str]);
+
 /// Memory + size pairs: the 32 bytes at the top of the stack (r8 = r10 - 32) with bad sizes
 /// (in r9); r7 = a live dynptr.
 fn bad_size_family(out: &mut Vec<Case>) {
-    let pairs: [(&str, usize, &str, &[&str], &[&str]); 5] = [
+    let pairs: [SizedCall; 5] = [
         ("bpf_dynptr_from_mem", 1, "data, size", &["r8", "r9", "0", "r7"], &[]),
         ("bpf_dynptr_read", 1, "dst, len", &["r8", "r9", "r7", "0", "0"], &[]),
         ("bpf_dynptr_write", 3, "src, len", &["r7", "0", "r8", "r9", "0"], &[]),
