@@ -33,9 +33,10 @@ pub(crate) struct Mem<'a> {
 impl<'a> Mem<'a> {
     pub(crate) fn new(input: &'a mut [u8], stack: &'a mut Stack) -> Mem<'a> {
         let stack = &mut stack.0;
-        // An empty buffer is passed as a null pointer, which no access can then hit.
-        let input_base = if input.is_empty() { 0 } else { input.as_ptr() as u64 };
-        let stack_base = stack.as_ptr() as u64;
+        // An empty buffer is passed as a null pointer, which no access can then hit. The
+        // addresses come from the mutable borrows: natives may write through them.
+        let input_base = if input.is_empty() { 0 } else { input.as_mut_ptr() as u64 };
+        let stack_base = stack.as_mut_ptr() as u64;
         Mem { input, input_base, stack, stack_base, live: MAX_BPF_STACK as u64 }
     }
 
