@@ -100,15 +100,18 @@ pub(crate) struct Native {
     pub params: Box<[String]>,
     /// What the native does with each argument (checked before every call).
     pub args: Box<[NativeArg]>,
-    /// Every argument is a plain value: the call needs no check.
+    /// A safe native: the call needs no check.
     pub plain: bool,
 }
 
 impl Native {
     fn new(d: &FuncDesc, f: NativeFn) -> Native {
-        let args: Box<[NativeArg]> = d.native_args().into();
-        // a prototype shorter than the native's arity leaves arguments unaccounted for
-        let plain = args.len() >= f.arity() && args.iter().all(|a| *a == NativeArg::Value);
+        // the contract travels with the function pointer; a native without one is a safe fn,
+        // for which any values will do
+        let (args, plain): (Box<[NativeArg]>, bool) = match f.contract() {
+            Some(c) => (c.into(), false),
+            None => (Box::new([]), true),
+        };
         Native {
             f,
             name: d.name.as_str().into(),

@@ -5,7 +5,7 @@ use kbpf_interp::{InterpError, Vm, VmOptions};
 use kbpf_isa::asm::{KfuncResolver, assemble_module};
 use kbpf_isa::{Insn, LdImm64Src, Program};
 use kbpf_kfunc::maps::MapSet;
-use kbpf_kfunc::{ArgKind, ArgProto, FuncKind, NativeFn, Proto, Registry, RetKind};
+use kbpf_kfunc::{ArgKind, ArgProto, FuncKind, NativeArg, NativeFn, Proto, RawNative, Registry, RetKind};
 
 /// What every probe returns when it was called.
 const CALLED: u64 = 77;
@@ -19,6 +19,14 @@ extern "C" fn probe2(_: u64, _: u64) -> u64 {
 
 fn arg(name: &str, kind: ArgKind, nullable: bool) -> ArgProto {
     ArgProto { name: name.into(), kind, nullable }
+}
+
+/// A probe bound to the contract `proto` implies.
+fn probe(raw: RawNative, proto: &Proto) -> NativeFn {
+    let contract: &'static [NativeArg] = Box::leak(proto.native_args().into_boxed_slice());
+    // SAFETY: the probes dereference nothing, so any contract holds for them.
+    #[allow(unsafe_code)]
+    unsafe { NativeFn::with_contract(raw, contract) }.expect("one entry per parameter")
 }
 
 /// kfuncs `k_<what>` taking one argument of each kind (two for memory + size).
@@ -42,13 +50,15 @@ fn registry() -> Registry {
     let mut id = 0x5000_0000;
     for (name, a) in one {
         let proto = Proto { args: vec![a], ret: Some(RetKind::Scalar), ..Proto::default() };
-        r.register(FuncKind::Kfunc, id, name, proto, Some(NativeFn::A1(probe1))).unwrap();
+        let f = probe(RawNative::A1(probe1), &proto);
+        r.register(FuncKind::Kfunc, id, name, proto, Some(f)).unwrap();
         id += 1;
     }
     let pair =
         vec![arg("p", mem(None, false), false), arg("p__sz", ArgKind::MemSize { constant: false }, false)];
     let proto = Proto { args: pair, ret: Some(RetKind::Scalar), ..Proto::default() };
-    r.register(FuncKind::Kfunc, id, "k_mem_sz", proto, Some(NativeFn::A2(probe2))).unwrap();
+    let f = probe(RawNative::A2(probe2), &proto);
+    r.register(FuncKind::Kfunc, id, "k_mem_sz", proto, Some(f)).unwrap();
     r
 }
 

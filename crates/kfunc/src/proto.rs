@@ -152,9 +152,9 @@ impl Proto {
 }
 
 /// What a native does with one argument: what an engine that does not trust the program must
-/// check before calling it (the interpreter does; JIT code relies on the verifier). Derived from
-/// the prototype by [`Proto::native_args`]; [`crate::NativeFn::call`]'s safety contract is
-/// that every argument is what its `NativeArg` says.
+/// check before calling it (the interpreter does; JIT code relies on the verifier). A native
+/// that dereferences its arguments carries one per parameter ([`crate::NativeFn::contract`]);
+/// [`Proto::native_args`] derives the same from a prototype (kbpf's natives agree with theirs).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum NativeArg {
     /// Used as a number, never dereferenced.
@@ -196,6 +196,30 @@ pub enum NativeArg {
     Unchecked(&'static str),
 }
 
+/// Why a memory argument without a size argument cannot be checked.
+pub const UNSIZED_MEM: &str = "memory argument without a size argument";
+/// Why an arena pointer cannot be checked.
+pub const ARENA: &str = "arena pointer (kbpf has no arena)";
+
+impl NativeArg {
+    /// A plain value.
+    pub const V: NativeArg = NativeArg::Value;
+    /// An initialized dynptr.
+    pub const DYNPTR: NativeArg = NativeArg::Dynptr { init: true };
+    /// A dynptr the native initializes.
+    pub const DYNPTR_OUT: NativeArg = NativeArg::Dynptr { init: false };
+
+    /// Memory of the size in argument `size_arg`.
+    pub const fn mem(size_arg: usize, write: bool, nullable: bool) -> NativeArg {
+        NativeArg::Mem { len: MemLen::Arg(size_arg), write, nullable }
+    }
+
+    /// Memory of `n` bytes the native reads.
+    pub const fn fixed(n: u32, nullable: bool) -> NativeArg {
+        NativeArg::Mem { len: MemLen::Fixed(n), write: false, nullable }
+    }
+}
+
 /// Length of a [`NativeArg::Mem`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum MemLen {
@@ -232,7 +256,7 @@ impl Proto {
             ArgKind::ConstStr => NativeArg::Str,
             ArgKind::Timer => NativeArg::Timer,
             ArgKind::Map => NativeArg::Map,
-            ArgKind::Arena => NativeArg::Unchecked("arena pointer (kbpf has no arena)"),
+            ArgKind::Arena => NativeArg::Unchecked(ARENA),
             ArgKind::ProgAux => NativeArg::Unchecked("program aux pointer (supplied by the verifier)"),
             ArgKind::Callback => NativeArg::Unchecked("callback"),
         }

@@ -4,8 +4,8 @@
 
 use std::sync::atomic::{AtomicI64, Ordering};
 
-use crate::native::NativeFn;
-use crate::proto::{ArgKind, ArgProto, KfuncFlags, Proto, RetKind};
+use crate::native::{NativeFn, RawNative};
+use crate::proto::{ARENA, ArgKind, ArgProto, KfuncFlags, NativeArg, Proto, RetKind};
 use crate::registry::{FuncKind, Registry};
 
 /// First BTF id kbpf hands to the test set (far above vmlinux ids).
@@ -187,6 +187,34 @@ pub fn outstanding_refs() -> i64 {
     REF_OBJ.load(Ordering::Relaxed)
 }
 
+// What each native checks or dereferences (the contracts the natives above are written
+// against; the string, timer, acquire and arena natives ignore their pointer, but an engine
+// checks it as the prototype says all the same).
+const V: NativeArg = NativeArg::V;
+const PASS1: NativeArg = NativeArg::fixed(PASS1_READ, false);
+const SEQ: NativeArg = NativeArg::Iter { size: 16 };
+static PTR: [NativeArg; 10] = [V, V, V, V, V, V, V, V, V, PASS1];
+static MIX: [NativeArg; 10] = [V, V, V, V, V, V, V, PASS1, V, PASS1];
+static DYNPTR: [NativeArg; 10] = [V, V, V, V, V, V, V, V, V, NativeArg::DYNPTR];
+static MEM: [NativeArg; 7] = [V, V, V, V, V, NativeArg::mem(6, false, false), V];
+static ITER: [NativeArg; 10] = [V, V, V, V, V, V, V, V, V, SEQ];
+static CONST_STR: [NativeArg; 10] = [V, V, V, V, V, V, V, V, V, NativeArg::Str];
+static TIMER: [NativeArg; 10] = [V, V, V, V, V, V, V, V, V, NativeArg::Timer];
+static ACQUIRE: [NativeArg; 1] = [NativeArg::fixed(8, false)];
+static SEQ_NEW: [NativeArg; 3] = [SEQ, V, V];
+static SEQ_ONE: [NativeArg; 1] = [SEQ];
+static SEQ_VALUE: [NativeArg; 2] = [V, SEQ];
+static ARENA_ARGS: [NativeArg; 6] = [V, V, V, V, V, NativeArg::Unchecked(ARENA)];
+
+/// A native of this module with its contract.
+fn native(raw: RawNative, contract: &'static [NativeArg]) -> NativeFn {
+    // SAFETY: every native of this module dereferences at most what the contract it is paired
+    // with below lists (8 bytes of a prog_test_pass1, a dynptr's size word, memory for its size
+    // argument, 16 bytes of testmod_seq state), as its body shows.
+    #[allow(unsafe_code)]
+    unsafe { NativeFn::with_contract(raw, contract) }.expect("one contract entry per parameter")
+}
+
 fn scalars(names: &[&str]) -> Vec<ArgProto> {
     names.iter().map(|n| ArgProto::scalar(n)).collect()
 }
@@ -228,21 +256,21 @@ pub fn register(r: &mut Registry) -> Result<(), crate::RegistryError> {
             with(scalars(&A9), pass1("p")),
             RetKind::Scalar,
             KfuncFlags::NONE,
-            NativeFn::A10(stack_arg_ptr),
+            native(RawNative::A10(stack_arg_ptr), &PTR),
         ),
         (
             "bpf_kfunc_call_stack_arg_mix",
             [scalars(&A9[..7]), vec![pass1("p"), ArgProto::scalar("h"), pass1("q")]].concat(),
             RetKind::Scalar,
             KfuncFlags::NONE,
-            NativeFn::A10(stack_arg_mix),
+            native(RawNative::A10(stack_arg_mix), &MIX),
         ),
         (
             "bpf_kfunc_call_stack_arg_dynptr",
             with(scalars(&A9), arg("ptr", ArgKind::Dynptr)),
             RetKind::Scalar,
             KfuncFlags::NONE,
-            NativeFn::A10(stack_arg_dynptr),
+            native(RawNative::A10(stack_arg_dynptr), &DYNPTR),
         ),
         (
             "bpf_kfunc_call_stack_arg_mem",
@@ -256,28 +284,28 @@ pub fn register(r: &mut Registry) -> Result<(), crate::RegistryError> {
             .concat(),
             RetKind::Scalar,
             KfuncFlags::NONE,
-            NativeFn::A7(stack_arg_mem),
+            native(RawNative::A7(stack_arg_mem), &MEM),
         ),
         (
             "bpf_kfunc_call_stack_arg_iter",
             with(scalars(&A9), arg("it__iter", ArgKind::Iter("testmod_seq".into()))),
             RetKind::Scalar,
             KfuncFlags::NONE,
-            NativeFn::A10(stack_arg_iter),
+            native(RawNative::A10(stack_arg_iter), &ITER),
         ),
         (
             "bpf_kfunc_call_stack_arg_const_str",
             with(scalars(&A9), arg("str__str", ArgKind::ConstStr)),
             RetKind::Scalar,
             KfuncFlags::NONE,
-            NativeFn::A10(stack_arg_ignore_ptr),
+            native(RawNative::A10(stack_arg_ignore_ptr), &CONST_STR),
         ),
         (
             "bpf_kfunc_call_stack_arg_timer",
             with(scalars(&A9), arg("timer", ArgKind::Timer)),
             RetKind::Scalar,
             KfuncFlags::NONE,
-            NativeFn::A10(stack_arg_ignore_ptr),
+            native(RawNative::A10(stack_arg_ignore_ptr), &TIMER),
         ),
         (
             "kbpf_test_weighted6",
@@ -319,7 +347,7 @@ pub fn register(r: &mut Registry) -> Result<(), crate::RegistryError> {
             vec![arg("scalar_ptr", ArgKind::Mem { size: Some(8), uninit: false })],
             RetKind::BtfId("prog_test_ref_kfunc".into()),
             KfuncFlags::ACQUIRE | KfuncFlags::RET_NULL,
-            NativeFn::A1(test_acquire),
+            native(RawNative::A1(test_acquire), &ACQUIRE),
         ),
         (
             "bpf_kfunc_call_test_release",
@@ -334,28 +362,28 @@ pub fn register(r: &mut Registry) -> Result<(), crate::RegistryError> {
             vec![seq("it"), ArgProto::scalar("value"), ArgProto::scalar("cnt")],
             RetKind::Scalar,
             KfuncFlags::ITER_NEW,
-            NativeFn::A3(iter_seq_new),
+            native(RawNative::A3(iter_seq_new), &SEQ_NEW),
         ),
         (
             "bpf_iter_testmod_seq_next",
             vec![seq("it")],
             RetKind::Mem(8),
             KfuncFlags::ITER_NEXT | KfuncFlags::RET_NULL,
-            NativeFn::A1(iter_seq_next),
+            native(RawNative::A1(iter_seq_next), &SEQ_ONE),
         ),
         (
             "bpf_iter_testmod_seq_value",
             vec![ArgProto::scalar("val"), seq("it__iter")],
             RetKind::Scalar,
             KfuncFlags::NONE,
-            NativeFn::A2(iter_seq_value),
+            native(RawNative::A2(iter_seq_value), &SEQ_VALUE),
         ),
         (
             "bpf_iter_testmod_seq_destroy",
             vec![seq("it")],
             RetKind::Void,
             KfuncFlags::ITER_DESTROY,
-            NativeFn::A1(iter_seq_destroy),
+            native(RawNative::A1(iter_seq_destroy), &SEQ_ONE),
         ),
     ];
     let n = entries.len() as i32;
@@ -373,7 +401,7 @@ pub fn register(r: &mut Registry) -> Result<(), crate::RegistryError> {
         TESTMOD_BASE_ID + n,
         "bpf_kfunc_arena_stack_arg_test",
         proto,
-        Some(NativeFn::A6(arena_stack_arg_test)),
+        Some(native(RawNative::A6(arena_stack_arg_test), &ARENA_ARGS)),
     )?;
     let thirteen = scalars(&["a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k", "l", "m"]);
     let proto =

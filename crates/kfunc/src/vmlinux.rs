@@ -8,8 +8,8 @@
 //! kfunc ids are kbpf's own (`VMLINUX_BASE_ID + n`); a real kernel's ids come from its BTF
 //! (`btf_import`).
 
-use crate::native::NativeFn;
-use crate::proto::{ArgKind, ArgProto, KfuncFlags, Proto, RetKind};
+use crate::native::{NativeFn, RawNative};
+use crate::proto::{ArgKind, ArgProto, KfuncFlags, NativeArg, Proto, RetKind};
 use crate::registry::{FuncKind, Registry};
 
 /// First id of kbpf's vmlinux kfunc set.
@@ -380,6 +380,33 @@ fn arg(name: &str, kind: ArgKind) -> ArgProto {
     ArgProto { name: name.to_string(), kind, nullable: false }
 }
 
+// What each native dereferences (the contracts the natives above are written against).
+const V: NativeArg = NativeArg::V;
+const DYN: NativeArg = NativeArg::DYNPTR;
+static FROM_MEM: [NativeArg; 4] = [NativeArg::mem(1, true, false), V, V, NativeArg::DYNPTR_OUT];
+static READ: [NativeArg; 5] = [NativeArg::mem(1, true, false), V, DYN, V, V];
+static WRITE: [NativeArg; 5] = [DYN, V, NativeArg::mem(3, false, false), V, V];
+static DATA: [NativeArg; 3] = [DYN, V, V];
+static ONE_DYNPTR: [NativeArg; 1] = [DYN];
+static CLONE: [NativeArg; 2] = [DYN, NativeArg::DYNPTR_OUT];
+static ADJUST: [NativeArg; 3] = [DYN, V, V];
+static FROM_SKB: [NativeArg; 3] =
+    [NativeArg::Ctx { packet_at: Some(RUNTIME_SKB_DATA_OFF) }, V, NativeArg::DYNPTR_OUT];
+static FROM_XDP: [NativeArg; 3] =
+    [NativeArg::Ctx { packet_at: Some(RUNTIME_XDP_DATA_OFF) }, V, NativeArg::DYNPTR_OUT];
+static SLICE: [NativeArg; 4] = [DYN, V, NativeArg::mem(3, false, true), V];
+static ITER_NUM_NEW: [NativeArg; 3] = [NativeArg::Iter { size: 8 }, V, V];
+static ITER_NUM: [NativeArg; 1] = [NativeArg::Iter { size: 8 }];
+
+/// A native of this module with its contract.
+fn native(raw: RawNative, contract: &'static [NativeArg]) -> NativeFn {
+    // SAFETY: every native of this module dereferences exactly what the contract it is paired
+    // with below lists (16-byte dynptrs and their views, memory for its size argument, the
+    // packet pointers of a run-time context, 8 bytes of iterator state), as its body shows.
+    #[allow(unsafe_code)]
+    unsafe { NativeFn::with_contract(raw, contract) }.expect("one contract entry per parameter")
+}
+
 /// Adds the dynptr helpers (by kernel helper id) to `r`, with their kernel prototypes (the
 /// verifier has its own helper table; these say what the natives touch).
 pub fn register_helpers(r: &mut Registry) -> Result<(), crate::RegistryError> {
@@ -392,7 +419,7 @@ pub fn register_helpers(r: &mut Registry) -> Result<(), crate::RegistryError> {
             "bpf_dynptr_from_mem",
             vec![mem("data", true), size("size"), scalar("flags"), arg("ptr__uninit", ArgKind::Dynptr)],
             RetKind::Scalar,
-            NativeFn::A4(dynptr_from_mem),
+            native(RawNative::A4(dynptr_from_mem), &FROM_MEM),
         ),
         (
             201,
@@ -405,7 +432,7 @@ pub fn register_helpers(r: &mut Registry) -> Result<(), crate::RegistryError> {
                 scalar("flags"),
             ],
             RetKind::Scalar,
-            NativeFn::A5(dynptr_read),
+            native(RawNative::A5(dynptr_read), &READ),
         ),
         (
             202,
@@ -418,14 +445,14 @@ pub fn register_helpers(r: &mut Registry) -> Result<(), crate::RegistryError> {
                 scalar("flags"),
             ],
             RetKind::Scalar,
-            NativeFn::A5(dynptr_write),
+            native(RawNative::A5(dynptr_write), &WRITE),
         ),
         (
             203,
             "bpf_dynptr_data",
             vec![arg("ptr", ArgKind::Dynptr), scalar("offset"), arg("len", ArgKind::Const)],
             RetKind::Mem(0),
-            NativeFn::A3(dynptr_data),
+            native(RawNative::A3(dynptr_data), &DATA),
         ),
     ];
     for (id, name, args, ret, f) in entries {
@@ -470,7 +497,7 @@ pub fn register_kfuncs(r: &mut Registry) -> Result<(), crate::RegistryError> {
             RetKind::Scalar,
             KfuncFlags::NONE,
             None,
-            Some(NativeFn::A1(dynptr_size)),
+            Some(native(RawNative::A1(dynptr_size), &ONE_DYNPTR)),
         ),
         (
             "bpf_dynptr_clone",
@@ -478,7 +505,7 @@ pub fn register_kfuncs(r: &mut Registry) -> Result<(), crate::RegistryError> {
             RetKind::Scalar,
             KfuncFlags::NONE,
             None,
-            Some(NativeFn::A2(dynptr_clone)),
+            Some(native(RawNative::A2(dynptr_clone), &CLONE)),
         ),
         (
             "bpf_dynptr_adjust",
@@ -486,7 +513,7 @@ pub fn register_kfuncs(r: &mut Registry) -> Result<(), crate::RegistryError> {
             RetKind::Scalar,
             KfuncFlags::NONE,
             None,
-            Some(NativeFn::A3(dynptr_adjust)),
+            Some(native(RawNative::A3(dynptr_adjust), &ADJUST)),
         ),
         (
             "bpf_dynptr_is_null",
@@ -494,7 +521,7 @@ pub fn register_kfuncs(r: &mut Registry) -> Result<(), crate::RegistryError> {
             RetKind::Scalar,
             KfuncFlags::NONE,
             None,
-            Some(NativeFn::A1(dynptr_is_null)),
+            Some(native(RawNative::A1(dynptr_is_null), &ONE_DYNPTR)),
         ),
         (
             "bpf_dynptr_is_rdonly",
@@ -502,7 +529,7 @@ pub fn register_kfuncs(r: &mut Registry) -> Result<(), crate::RegistryError> {
             RetKind::Scalar,
             KfuncFlags::NONE,
             None,
-            Some(NativeFn::A1(dynptr_is_rdonly)),
+            Some(native(RawNative::A1(dynptr_is_rdonly), &ONE_DYNPTR)),
         ),
         (
             "bpf_dynptr_from_skb",
@@ -510,7 +537,7 @@ pub fn register_kfuncs(r: &mut Registry) -> Result<(), crate::RegistryError> {
             RetKind::Scalar,
             KfuncFlags::NONE,
             Some(skb_types.iter().map(|s| s.to_string()).collect()),
-            Some(NativeFn::A3(dynptr_from_skb)),
+            Some(native(RawNative::A3(dynptr_from_skb), &FROM_SKB)),
         ),
         (
             "bpf_dynptr_from_xdp",
@@ -518,7 +545,7 @@ pub fn register_kfuncs(r: &mut Registry) -> Result<(), crate::RegistryError> {
             RetKind::Scalar,
             KfuncFlags::NONE,
             Some(vec!["xdp".to_string()]),
-            Some(NativeFn::A3(dynptr_from_xdp)),
+            Some(native(RawNative::A3(dynptr_from_xdp), &FROM_XDP)),
         ),
         (
             "bpf_dynptr_slice",
@@ -526,7 +553,7 @@ pub fn register_kfuncs(r: &mut Registry) -> Result<(), crate::RegistryError> {
             RetKind::Mem(0),
             KfuncFlags::RET_NULL,
             None,
-            Some(NativeFn::A4(dynptr_slice)),
+            Some(native(RawNative::A4(dynptr_slice), &SLICE)),
         ),
         (
             "bpf_dynptr_slice_rdwr",
@@ -534,7 +561,7 @@ pub fn register_kfuncs(r: &mut Registry) -> Result<(), crate::RegistryError> {
             RetKind::Mem(0),
             KfuncFlags::RET_NULL,
             None,
-            Some(NativeFn::A4(dynptr_slice)),
+            Some(native(RawNative::A4(dynptr_slice), &SLICE)),
         ),
         (
             "bpf_iter_num_new",
@@ -542,7 +569,7 @@ pub fn register_kfuncs(r: &mut Registry) -> Result<(), crate::RegistryError> {
             RetKind::Scalar,
             KfuncFlags::ITER_NEW,
             None,
-            Some(NativeFn::A3(iter_num_new)),
+            Some(native(RawNative::A3(iter_num_new), &ITER_NUM_NEW)),
         ),
         (
             "bpf_iter_num_next",
@@ -550,7 +577,7 @@ pub fn register_kfuncs(r: &mut Registry) -> Result<(), crate::RegistryError> {
             RetKind::Mem(4),
             KfuncFlags::ITER_NEXT | KfuncFlags::RET_NULL,
             None,
-            Some(NativeFn::A1(iter_num_next)),
+            Some(native(RawNative::A1(iter_num_next), &ITER_NUM)),
         ),
         (
             "bpf_iter_num_destroy",
@@ -558,7 +585,7 @@ pub fn register_kfuncs(r: &mut Registry) -> Result<(), crate::RegistryError> {
             RetKind::Void,
             KfuncFlags::ITER_DESTROY,
             None,
-            Some(NativeFn::A1(iter_num_destroy)),
+            Some(native(RawNative::A1(iter_num_destroy), &ITER_NUM)),
         ),
     ];
     for (i, (name, args, ret, flags, prog_types, native)) in entries.into_iter().enumerate() {

@@ -118,13 +118,18 @@ fn dynptr_and_iter_kfuncs_carry_their_flags() {
 }
 
 #[test]
-fn prototypes_say_what_natives_touch() {
+fn natives_carry_the_contracts_their_prototypes_imply() {
     use kbpf_kfunc::{MemLen, NativeArg};
     let r = profiles::testmod();
-    let helper = |n: &str| r.helper_by_name(n).unwrap().native_args();
-    let kfunc = |n: &str| r.kfunc_by_name(n).unwrap().native_args();
+    let contract = |kind, n: &str| {
+        let d = match kind {
+            FuncKind::Helper => r.helper_by_name(n),
+            FuncKind::Kfunc => r.kfunc_by_name(n),
+        };
+        d.unwrap().native.unwrap().contract()
+    };
     assert_eq!(
-        helper("bpf_dynptr_from_mem"),
+        contract(FuncKind::Helper, "bpf_dynptr_from_mem").unwrap(),
         [
             NativeArg::Mem { len: MemLen::Arg(1), write: true, nullable: false },
             NativeArg::Value,
@@ -132,25 +137,48 @@ fn prototypes_say_what_natives_touch() {
             NativeArg::Dynptr { init: false },
         ]
     );
-    assert_eq!(helper("bpf_dynptr_write")[0], NativeArg::Dynptr { init: true });
     assert_eq!(
-        helper("bpf_dynptr_write")[2],
-        NativeArg::Mem { len: MemLen::Arg(3), write: false, nullable: false }
+        contract(FuncKind::Kfunc, "bpf_dynptr_from_skb").unwrap()[0],
+        NativeArg::Ctx { packet_at: Some(192) }
     );
-    assert_eq!(kfunc("bpf_dynptr_from_skb")[0], NativeArg::Ctx { packet_at: Some(192) });
-    assert_eq!(kfunc("bpf_dynptr_from_xdp")[0], NativeArg::Ctx { packet_at: Some(24) });
-    assert_eq!(kfunc("bpf_iter_testmod_seq_next"), [NativeArg::Iter { size: 16 }]);
-    assert_eq!(kfunc("bpf_kfunc_call_stack_arg_const_str")[9], NativeArg::Str);
-    assert_eq!(kfunc("bpf_kfunc_call_stack_arg_timer")[9], NativeArg::Timer);
-    assert_eq!(kfunc("bpf_kfunc_call_test_release"), [NativeArg::Value]);
-    assert!(matches!(kfunc("bpf_kfunc_arena_stack_arg_test")[5], NativeArg::Unchecked(_)));
-    assert!(helper("bpf_ktime_get_ns").is_empty());
-    // every native of every profile has a prototype entry per parameter
+    assert_eq!(
+        contract(FuncKind::Kfunc, "bpf_dynptr_from_xdp").unwrap()[0],
+        NativeArg::Ctx { packet_at: Some(24) }
+    );
+    assert_eq!(
+        contract(FuncKind::Kfunc, "bpf_iter_testmod_seq_next").unwrap(),
+        [NativeArg::Iter { size: 16 }]
+    );
+    assert_eq!(contract(FuncKind::Kfunc, "bpf_kfunc_call_stack_arg_const_str").unwrap()[9], NativeArg::Str);
+    assert!(matches!(
+        contract(FuncKind::Kfunc, "bpf_kfunc_arena_stack_arg_test").unwrap()[5],
+        NativeArg::Unchecked(_)
+    ));
+    // safe natives: any values will do
+    for n in ["bpf_ktime_get_ns", "bpf_timer_start"] {
+        assert_eq!(contract(FuncKind::Helper, n), None, "{n}");
+    }
+    assert_eq!(contract(FuncKind::Kfunc, "bpf_kfunc_call_test_release"), None);
+    // every contract is what the registered prototype implies (with the packet layouts)
     for reg in [profiles::conformance(), profiles::kernel(), profiles::testmod()] {
         for d in reg.iter() {
-            if let Some(f) = d.native {
-                assert_eq!(d.native_args().len(), f.arity(), "{}", d.name);
+            if let Some(c) = d.native.and_then(|f| f.contract()) {
+                assert_eq!(c, d.native_args(), "{}", d.name);
             }
         }
     }
+}
+
+#[test]
+fn unsafe_natives_cannot_be_wrapped_as_safe_ones() {
+    // `NativeFn::A1` takes a safe fn; only `with_contract` (unsafe) takes an unsafe one, and the
+    // contract must cover every parameter
+    extern "C" fn id(x: u64) -> u64 {
+        x
+    }
+    assert_eq!(kbpf_kfunc::NativeFn::A1(id).contract(), None);
+    #[allow(unsafe_code)]
+    // SAFETY: `id` dereferences nothing.
+    let short = unsafe { kbpf_kfunc::NativeFn::with_contract(kbpf_kfunc::RawNative::A1(id), &[]) };
+    assert!(short.is_none());
 }

@@ -6,8 +6,8 @@
 //! are `unsafe extern "C" fn`s with that contract. The interpreter never calls them: it runs
 //! these helpers through [`call_map_helper`] on bytes it read through its own checks.
 
-use crate::native::NativeFn;
-use crate::proto::{ArgKind, ArgProto, Proto, RetKind};
+use crate::native::{NativeFn, RawNative};
+use crate::proto::{ArgKind, ArgProto, NativeArg, Proto, RetKind, UNSIZED_MEM};
 use crate::registry::{FuncKind, Registry, RegistryError};
 
 use super::Map;
@@ -80,8 +80,22 @@ pub fn register(r: &mut Registry) -> Result<(), RegistryError> {
         ),
         (3, "bpf_map_delete_elem", proto(vec![arg("map", ArgKind::Map), key()], RetKind::Scalar)),
     ];
-    let natives =
-        [NativeFn::A2(map_lookup_elem), NativeFn::A4(map_update_elem), NativeFn::A2(map_delete_elem)];
+    // key and value sizes come from the map: an engine that does not trust the program cannot
+    // check them from the arguments (the interpreter runs these helpers itself)
+    static KEY: [NativeArg; 2] = [NativeArg::Map, NativeArg::Unchecked(UNSIZED_MEM)];
+    static UPDATE: [NativeArg; 4] =
+        [NativeArg::Map, NativeArg::Unchecked(UNSIZED_MEM), NativeArg::Unchecked(UNSIZED_MEM), NativeArg::V];
+    let native = |raw, contract| {
+        // SAFETY: the map natives dereference the map and the key and value of its sizes, which
+        // the contracts leave unchecked: an engine can never call them with unchecked values.
+        #[allow(unsafe_code)]
+        unsafe { NativeFn::with_contract(raw, contract) }.expect("one contract entry per parameter")
+    };
+    let natives = [
+        native(RawNative::A2(map_lookup_elem), &KEY),
+        native(RawNative::A4(map_update_elem), &UPDATE),
+        native(RawNative::A2(map_delete_elem), &KEY),
+    ];
     for ((id, name, p), f) in entries.into_iter().zip(natives) {
         r.register(FuncKind::Helper, id, name, p, Some(f))?;
     }
