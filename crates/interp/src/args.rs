@@ -22,12 +22,12 @@ use crate::vm::Vm;
 /// Bytes of `struct bpf_dynptr`.
 const DYNPTR_SIZE: u64 = 16;
 
-/// Calls native `idx`, all of whose arguments are plain values (the compiler checked).
+/// Calls native `idx`, a safe native (no contract: the compiler checked).
 #[inline(never)]
 pub(crate) fn call_plain(vm: &Vm, a: [u64; 12], idx: usize) -> u64 {
     match vm.natives.get(idx) {
-        // SAFETY: `plain` held when the op was compiled: the native dereferences none of its
-        // arguments, so any values satisfy its contract.
+        // SAFETY: `plain`: the native is a safe fn without a contract (`NativeFn::A0`..`A12`),
+        // so any values satisfy `NativeFn::call`'s requirements.
         #[allow(unsafe_code)]
         Some(n) if n.plain => unsafe { n.f.call(&a) },
         _ => 0,
