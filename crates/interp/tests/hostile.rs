@@ -8,6 +8,7 @@
 
 mod hostile {
     pub mod corpus;
+    mod families;
 }
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
