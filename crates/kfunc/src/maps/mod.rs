@@ -82,7 +82,15 @@ pub enum TailCallTarget {
 
 /// The run-time environment an interpreter consults for memory beyond its input and stacks and
 /// for the map helpers; every address is checked, nothing is trusted.
-pub trait HostEnv {
+///
+/// # Safety
+///
+/// An engine hands natives the memory [`HostEnv::region`] vouches for: an implementation must
+/// answer `Some` only for memory that stays valid for reads (and for writes, when it says
+/// `write`) while the environment is borrowed, and that no live Rust reference other than
+/// interior-mutable cells covers.
+#[allow(unsafe_code)]
+pub unsafe trait HostEnv {
     /// Little-endian load of `size` bytes at `addr`, if the environment owns that memory.
     fn load(&self, addr: u64, size: u8) -> Option<u64>;
     /// Little-endian store, if the environment owns that memory.
@@ -499,7 +507,10 @@ impl MapSet {
     }
 }
 
-impl HostEnv for MapSet {
+// SAFETY: `region` answers only for bytes inside one value of a map of the set: a `Block` of
+// `Cell`s that never moves or shrinks while the set lives.
+#[allow(unsafe_code)]
+unsafe impl HostEnv for MapSet {
     fn load(&self, addr: u64, size: u8) -> Option<u64> {
         self.iter().find_map(|m| m.load(addr, size))
     }
