@@ -463,6 +463,12 @@ fn link_program(
                 _ => continue,
             }
         } else if fi.section == ".text" && uses_text {
+            if fi.insn as usize >= text.len() {
+                return Err(ElfError::Section {
+                    section: ".BTF.ext".into(),
+                    what: format!("func_info at insn {} outside .text's {} insns", fi.insn, text.len()),
+                });
+            }
             text_base + fi.insn as usize
         } else {
             continue;

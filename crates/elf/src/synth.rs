@@ -65,7 +65,7 @@ pub fn object(sections: Vec<Sec>, symbols: &[(&str, u8, u16, u64, u64)]) -> Vec<
     let mut out = vec![0u8; 64];
     let mut offsets = Vec::new();
     for s in &all {
-        while out.len() % 8 != 0 {
+        while !out.len().is_multiple_of(8) {
             out.push(0);
         }
         offsets.push(out.len() as u64);
@@ -73,7 +73,7 @@ pub fn object(sections: Vec<Sec>, symbols: &[(&str, u8, u16, u64, u64)]) -> Vec<
             out.extend_from_slice(&s.data);
         }
     }
-    while out.len() % 8 != 0 {
+    while !out.len().is_multiple_of(8) {
         out.push(0);
     }
     let shoff = out.len() as u64;
@@ -86,11 +86,12 @@ pub fn object(sections: Vec<Sec>, symbols: &[(&str, u8, u16, u64, u64)]) -> Vec<
         h.extend_from_slice(&0u64.to_le_bytes());
         h.extend_from_slice(&offsets[i].to_le_bytes());
         h.extend_from_slice(&s.size.unwrap_or(s.data.len() as u64).to_le_bytes());
-        let (link, info, entsize) = if s.ty == SHT_SYMTAB { (symtab_idx + 1, 1, 24) } else { (0, 0, 0) };
-        h.extend_from_slice(&(link as u32).to_le_bytes());
-        h.extend_from_slice(&(info as u32).to_le_bytes());
+        let (link, info, entsize): (u32, u32, u64) =
+            if s.ty == SHT_SYMTAB { (symtab_idx + 1, 1, 24) } else { (0, 0, 0) };
+        h.extend_from_slice(&link.to_le_bytes());
+        h.extend_from_slice(&info.to_le_bytes());
         h.extend_from_slice(&8u64.to_le_bytes());
-        h.extend_from_slice(&(entsize as u64).to_le_bytes());
+        h.extend_from_slice(&entsize.to_le_bytes());
         out.extend_from_slice(&h);
     }
     let hdr = &mut out[..64];
