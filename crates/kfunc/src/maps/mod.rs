@@ -142,6 +142,12 @@ struct HashIndex {
     free: Vec<u32>,
 }
 
+/// The most memory one map may take: a userspace runtime must not let an object's claimed
+/// sizes exhaust the host, whatever the kernel would accept.
+pub const MAX_MAP_BYTES: usize = 1 << 30;
+/// Index bytes per hash element beyond its value: `key_of`, `free` and `used` entries.
+const HASH_ENTRY_OVERHEAD: usize = std::mem::size_of::<Option<Vec<u8>>>() + 4 + 8;
+
 /// One map.
 #[derive(Debug)]
 pub struct Map {
@@ -192,8 +198,17 @@ impl Map {
         }
         let stride = (spec.value_size as usize).div_ceil(8) * 8;
         let n = spec.max_entries as usize;
-        let total = stride.checked_mul(n).filter(|t| *t <= 1 << 30);
-        let Some(total) = total else { return bad("too large (kbpf caps a map at 1 GiB)") };
+        // the budget counts the hash index too (a key slot, a free-list entry and an LRU
+        // stamp per element), which is allocated up front like the values
+        let per_entry = match kind {
+            Kind::Hash { .. } => stride + HASH_ENTRY_OVERHEAD,
+            Kind::ProgArray => std::mem::size_of::<Cell<Option<u32>>>(),
+            Kind::Array => stride,
+        };
+        if per_entry.checked_mul(n).is_none_or(|t| t > MAX_MAP_BYTES) {
+            return bad("too large (kbpf caps a map at 1 GiB)");
+        }
+        let total = stride * n;
         let values = Block::new(if matches!(kind, Kind::ProgArray) { 0 } else { total });
         if !spec.data.is_empty() {
             if !matches!(kind, Kind::Array) || spec.data.len() > spec.value_size as usize * n {
