@@ -139,7 +139,8 @@ enum Cmd {
         /// Engine.
         #[arg(long, value_enum, default_value = "interp")]
         engine: EngineArg,
-        /// Input buffer as hex bytes (r1 points to it, r2 holds its length).
+        /// Input buffer as hex bytes (r1 points to it, r2 holds its length). Default: the
+        /// source's `.mem` directive, else an empty buffer.
         #[arg(long)]
         mem: Option<String>,
         /// Refuse what the kernel refuses (stack arguments in the interpreter).
@@ -374,8 +375,9 @@ fn main() -> ExitCode {
                     }
                 };
             }
+            // --mem, else the input the source declares (`.mem`), else none
             let mut mem = match mem.as_deref().map(kbpf::parse_hex).transpose() {
-                Ok(m) => m.unwrap_or_default(),
+                Ok(m) => m.or_else(|| module.input.clone()).unwrap_or_default(),
                 Err(e) => return fail(format_args!("--mem: {e}")),
             };
             // Native code trusts its input like the kernel's JIT does: verify it first, with the

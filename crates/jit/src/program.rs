@@ -49,7 +49,7 @@ impl FaultKind {
 
 /// A fault reported by [`JitProgram::execute`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("pc {pc}: {kind:?}")]
+#[error("insn {pc}: {kind:?}")]
 pub struct JitFault {
     /// What happened.
     pub kind: FaultKind,

@@ -111,6 +111,8 @@ pub struct Module {
     pub section: Option<String>,
     /// License string (`GPL` ...), if the source has one.
     pub license: Option<String>,
+    /// The input a plain run hands the program, if the source declares one (`.mem`).
+    pub input: Option<Vec<u8>>,
 }
 
 impl Module {
@@ -124,6 +126,7 @@ impl Module {
             progs: Vec::new(),
             section: None,
             license: None,
+            input: None,
         }
     }
 
@@ -218,6 +221,7 @@ pub fn read_module(
                 maps: m.maps,
                 name: m.name,
                 progs: m.progs,
+                input: m.input,
                 ..Module::plain(m.slots)
             })
         }
@@ -242,6 +246,7 @@ pub fn read_module(
                 section: Some(prog.section.clone()),
                 license: Some(obj.license.clone()),
                 maps: obj.maps.iter().map(map_spec).collect(),
+                input: None,
             })
         }
     }

@@ -138,6 +138,7 @@ mod tests {
             progs: Vec::new(),
             section: None,
             license: Some("GPL".into()),
+            input: None,
         }
     }
 

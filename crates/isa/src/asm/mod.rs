@@ -182,7 +182,8 @@ fn assemble_lines_with<'a>(
         let line = i + 1;
         let err = |message: String| AsmError { line, message };
         let text = strip_line(raw);
-        if text.starts_with(".mapdata") {
+        // data directives: their hex and strings are no instruction tokens
+        if text.starts_with(".mapdata") || is_mem_directive(text) {
             directives.push((line, text));
             continue;
         }
@@ -261,6 +262,11 @@ fn assemble_lines_with<'a>(
         })
         .collect::<Result<_, AsmError>>()?;
     Ok(Lines { insns, labels, directives })
+}
+
+/// A `.mem HEX...` line (module input; see [`module`]).
+fn is_mem_directive(text: &str) -> bool {
+    text.trim_start().strip_prefix(".mem").is_some_and(|r| r.is_empty() || r.starts_with(char::is_whitespace))
 }
 
 fn define<'a>(labels: &mut HashMap<&'a str, usize>, name: &'a str, pc: usize) -> Result<(), String> {
