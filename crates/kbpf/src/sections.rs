@@ -258,6 +258,15 @@ fn matches(pattern: &str, section: &str) -> bool {
     }
 }
 
+/// Sections whose expected attach type changes what the verifier allows, where kbpf models
+/// only the type's default (a devmap program may read `egress_ifindex`), with that attach type.
+const UNMODELLED_ATTACH: &[(&str, &str)] = &[
+    ("xdp.frags/devmap", "BPF_XDP_DEVMAP"),
+    ("xdp/devmap", "BPF_XDP_DEVMAP"),
+    ("xdp.frags/cpumap", "BPF_XDP_CPUMAP"),
+    ("xdp/cpumap", "BPF_XDP_CPUMAP"),
+];
+
 /// The kernel program type libbpf gives an ELF section, whether kbpf models it or not.
 pub fn kernel_prog_type_for_section(section: &str) -> Option<KernelProgType> {
     SECTIONS.iter().find(|(p, _)| matches(p, section)).map(|&(_, t)| t)
@@ -270,7 +279,7 @@ pub const SUPPORTED_PROG_TYPES: &str = "socket_filter, sched_cls (tc), xdp, sysc
 fn supported_sections() -> String {
     SECTIONS
         .iter()
-        .filter(|(_, t)| t.modelled().is_some())
+        .filter(|(p, t)| t.modelled().is_some() && !UNMODELLED_ATTACH.iter().any(|(a, _)| a == p))
         .map(|(p, _)| p.trim_end_matches('+'))
         .collect::<Vec<_>>()
         .join(", ")
@@ -290,6 +299,20 @@ pub enum ProgTypeError {
         section: String,
         /// The program type libbpf gives it.
         kind: KernelProgType,
+    },
+    /// An ELF section of a modelled type whose expected attach type kbpf does not model.
+    #[error(
+        "section {section} is {} with expected attach type {attach}, which kbpf does not model yet; supported: {}",
+        kind.uapi_name(),
+        supported_sections()
+    )]
+    UnmodelledAttach {
+        /// The section name.
+        section: String,
+        /// The program type libbpf gives it.
+        kind: KernelProgType,
+        /// The uapi name of its expected attach type.
+        attach: &'static str,
     },
     /// An ELF section name that is none of libbpf's.
     #[error(
@@ -323,6 +346,11 @@ pub enum ProgTypeError {
 /// `classifier`, `tc/ingress`, `tcx/egress`, `xdp`, `xdp.frags`, `syscall` ... A section of a
 /// type the verifier does not model (`kprobe/...`), or no libbpf section at all, is an error.
 pub fn prog_type_for_section(section: &str) -> Result<ProgType, ProgTypeError> {
+    let pattern = SECTIONS.iter().find(|(p, _)| matches(p, section)).map(|(p, _)| *p);
+    if let Some(&(_, attach)) = UNMODELLED_ATTACH.iter().find(|(p, _)| Some(*p) == pattern) {
+        let kind = KernelProgType::Xdp;
+        return Err(ProgTypeError::UnmodelledAttach { section: section.to_string(), kind, attach });
+    }
     match kernel_prog_type_for_section(section) {
         Some(kind) => kind
             .modelled()
@@ -358,9 +386,15 @@ mod tests {
         for s in ["tc", "classifier", "tc/ingress", "tcx/egress", "tcx/ingress", "netkit/peer"] {
             assert_eq!(prog_type_for_section(s), Ok(ProgType::SchedCls), "{s}");
         }
-        for s in ["xdp", "xdp.frags", "xdp/devmap"] {
+        for s in ["xdp", "xdp.frags"] {
             assert_eq!(prog_type_for_section(s), Ok(ProgType::Xdp), "{s}");
         }
+        let e = prog_type_for_section("xdp/devmap").unwrap_err().to_string();
+        assert!(
+            e.starts_with("section xdp/devmap is BPF_PROG_TYPE_XDP with expected attach type BPF_XDP_DEVMAP"),
+            "{e}"
+        );
+        assert!(e.ends_with("netkit/peer, syscall, xdp.frags, xdp"), "{e}");
         assert_eq!(prog_type_for_section("socket"), Ok(ProgType::SocketFilter));
         assert_eq!(prog_type_for_section("syscall"), Ok(ProgType::Syscall));
     }
