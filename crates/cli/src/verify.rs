@@ -4,22 +4,10 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use kbpf::kfunc::Registry;
-use kbpf::verifier::{ProgType, VerifyOptions, VerifyOutcome};
+use kbpf::verifier::{VerifyOptions, VerifyOutcome};
 use kbpf::{Engine, Module, SourceKind, Unsupported};
 
 use crate::listing::json_str;
-
-/// Program types `--prog-type` accepts.
-pub fn prog_type(name: &str, ctx_size: u32) -> Option<ProgType> {
-    Some(match name {
-        "socket_filter" | "socket" => ProgType::SocketFilter,
-        "xdp" => ProgType::Xdp,
-        "tc" | "sched_cls" => ProgType::SchedCls,
-        "syscall" => ProgType::Syscall,
-        "mem" => ProgType::Mem { ctx_size },
-        _ => return None,
-    })
-}
 
 /// How the result is printed.
 #[derive(Clone, Copy)]
@@ -50,25 +38,20 @@ pub fn run(
     let Target { mut opts, type_from_section, section, engine } = target;
     opts.kfuncs = kbpf::kfunc_table(registry);
     let module = match kind {
+        SourceKind::Bin | SourceKind::Hex if section.is_some() => {
+            return crate::fail(kbpf::SourceError::SectionNotElf(section.unwrap_or_default().to_string()));
+        }
         SourceKind::Bin | SourceKind::Hex => match kbpf::read_raw_slots(file, kind) {
-            Ok(slots) => Module {
-                slots,
-                lines: None,
-                funcs: Vec::new(),
-                maps: Vec::new(),
-                name: String::new(),
-                progs: Vec::new(),
-                section: None,
-                license: None,
-            },
+            Ok(slots) => Module::plain(slots),
             Err(e) => return crate::fail(e),
         },
         _ => match kbpf::read_module(file, kind, registry, section) {
             Ok(m) => {
-                if type_from_section
-                    && let Some(pt) = m.section.as_deref().and_then(kbpf::prog_type_for_section)
-                {
-                    opts.prog_type = pt;
+                if type_from_section && let Some(section) = m.section.as_deref() {
+                    match kbpf::prog_type_for_section(section) {
+                        Ok(pt) => opts.prog_type = pt,
+                        Err(e) => return crate::fail(e),
+                    }
                 }
                 m
             }

@@ -86,7 +86,7 @@ pub fn run_module_with_regions(
     let witnesses = crate::guard::verify_programs(module, vopts, registry, engine)?;
     // SAFETY: verified programs, and no built context: the input is checked against the
     // witness's context size before anything runs.
-    unsafe { run_core(module, maps, engine, registry, mem, regions, opts, Some(&witnesses), false) }
+    unsafe { run_core(module, maps, engine, registry, mem, regions, opts, Some(&witnesses), None) }
 }
 
 /// Runs `module` on the interpreter without verifying it: safe for any program, since the
@@ -100,7 +100,7 @@ pub fn run_module_unverified_interp(
     opts: RunOptions,
 ) -> Result<u64, RunError> {
     // SAFETY: the interpreter needs no guarantee from the program.
-    unsafe { run_core(module, maps, Engine::Interp, registry, mem, regions, opts, None, false) }
+    unsafe { run_core(module, maps, Engine::Interp, registry, mem, regions, opts, None, None) }
 }
 
 /// Runs `module` on `engine` without verifying it.
@@ -121,10 +121,12 @@ pub unsafe fn run_module_unchecked(
     opts: RunOptions,
 ) -> Result<u64, RunError> {
     // SAFETY: forwarded to our caller.
-    unsafe { run_core(module, maps, engine, registry, mem, regions, opts, None, false) }
+    unsafe { run_core(module, maps, engine, registry, mem, regions, opts, None, None) }
 }
 
-/// Runs a module on a context the test run built (`built_ctx`): the packet program types.
+/// Runs a module on a context the test run built: the packet program types; with `ld_abs`,
+/// `LD_ABS`/`LD_IND` read the packet (an skb's `data`).
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn run_verified_packet(
     module: &Module,
     witnesses: &[Verified],
@@ -132,9 +134,11 @@ pub(crate) fn run_verified_packet(
     engine: Engine,
     registry: &Registry,
     ctx: &mut crate::PacketCtx,
+    ld_abs: bool,
     opts: RunOptions,
 ) -> Result<u64, RunError> {
     let crate::PacketCtx { ctx, packet } = ctx;
+    let built = Some(BuiltCtx { ld_abs_region: ld_abs.then_some(0) });
     // SAFETY: `ctx` was built by `PacketCtx::new` for the witness's program type around
     // `packet`, which lives (and does not move) for the whole run.
     unsafe {
@@ -147,9 +151,15 @@ pub(crate) fn run_verified_packet(
             &mut [packet.as_mut_slice()],
             opts,
             Some(witnesses),
-            true,
+            built,
         )
     }
+}
+
+/// A context the facade built (test runs), and whether `LD_ABS`/`LD_IND` read `regions[i]`.
+#[derive(Clone, Copy)]
+pub(crate) struct BuiltCtx {
+    ld_abs_region: Option<usize>,
 }
 
 /// The shared run: `checked` = the witnesses of every program (else the module's programs run
@@ -170,7 +180,7 @@ unsafe fn run_core(
     regions: &mut [&mut [u8]],
     opts: RunOptions,
     checked: Option<&[Verified]>,
-    built_ctx: bool,
+    built_ctx: Option<BuiltCtx>,
 ) -> Result<u64, RunError> {
     let progs = match checked {
         Some(ws) => ws
@@ -196,7 +206,7 @@ unsafe fn run_core(
         let pt = w.prog_type();
         let refuse = |why| Err(RunError::Context { prog_type: pt, why, given: mem.len() });
         match (w.ctx_bytes(), pt) {
-            (None, _) if built_ctx => {}
+            (None, _) if built_ctx.is_some() => {}
             (None, _) => {
                 return refuse("a packet program runs only through test_run, which builds its context");
             }
@@ -239,11 +249,13 @@ unsafe fn run_engine(
     mem: &mut [u8],
     regions: &mut [&mut [u8]],
     opts: RunOptions,
-    built_ctx: bool,
+    built_ctx: Option<BuiltCtx>,
 ) -> Result<u64, RunError> {
+    let ld_abs = built_ctx.and_then(|b| b.ld_abs_region);
     // the timer natives (JIT code) act on these maps for the whole run, callbacks included
     let _active = maps.activate();
-    let mut vm_opts = VmOptions { kernel_compat: opts.kernel_compat, ..Default::default() };
+    let mut vm_opts =
+        VmOptions { kernel_compat: opts.kernel_compat, ld_abs_region: ld_abs, ..Default::default() };
     if let Some(b) = opts.insn_budget {
         vm_opts.insn_budget = b;
     }
@@ -315,11 +327,14 @@ unsafe fn run_engine(
                 tail_calls.set_entry(id, c.main_addr());
             }
             tail_calls.reset();
-            let res = if built_ctx || checked.is_none() {
+            let packet = ld_abs.and_then(|i| regions.get(i));
+            let res = match (built_ctx.is_some() || checked.is_none(), packet) {
                 // SAFETY: a built context (or a vouched-for program): our caller's guarantee.
-                unsafe { codes[0].execute_unchecked(mem) }
-            } else {
-                codes[0].execute(mem)
+                (true, Some(p)) => unsafe { codes[0].execute_with_packet_unchecked(mem, p) },
+                // SAFETY: as above.
+                (true, None) => unsafe { codes[0].execute_unchecked(mem) },
+                (false, Some(p)) => codes[0].execute_with_packet(mem, p),
+                (false, None) => codes[0].execute(mem),
             };
             let r0 = match res {
                 Ok(r0) => r0,

@@ -200,7 +200,10 @@ pub fn test_run(
     };
     // the witnesses' programs are linked with their context loads converted for `layout`
     let mut pc = PacketCtx::new(layout, data);
-    let retval = crate::maps::run_verified_packet(module, &witnesses, maps, engine, registry, &mut pc, run)?;
+    // LD_ABS/LD_IND read the packet, not the context (an skb's legacy packet loads)
+    let ld_abs = layout == CtxLayout::Skb;
+    let retval =
+        crate::maps::run_verified_packet(module, &witnesses, maps, engine, registry, &mut pc, ld_abs, run)?;
     Ok(TestRunOutcome { retval, data_out: pc.packet })
 }
 
