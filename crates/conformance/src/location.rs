@@ -2,7 +2,7 @@
 //! one environment variable, with a default beside the workspace, and every test, example and
 //! xtask command asks this module rather than spelling a path of its own.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// The environment variable naming the suite directory (the upstream repository's `tests/`).
 pub const SUITE_DIR_ENV: &str = "KBPF_CONFORMANCE_DIR";
@@ -15,9 +15,10 @@ pub const HOW_TO_GET: &str = "git clone https://github.com/Alan-Jowett/bpf_confo
      bpf_conformance checkout f558566280d8e76c95a502cfd8014264d8668130, then \
      KBPF_CONFORMANCE_DIR=$PWD/bpf_conformance/tests (default: <workspace>/../shared/conformance/bpf_conformance)";
 
-/// The workspace root, from this crate's manifest directory (`<workspace>/crates/conformance`).
-fn workspace_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..").join("..")
+/// The directory holding the workspace: this crate's manifest is `<workspace>/crates/conformance`.
+fn beside_workspace() -> PathBuf {
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    manifest.ancestors().nth(3).map_or_else(|| manifest.join("../../.."), Path::to_path_buf)
 }
 
 /// The suite directory: `$KBPF_CONFORMANCE_DIR` when set and non-empty, otherwise
@@ -25,7 +26,7 @@ fn workspace_root() -> PathBuf {
 pub fn suite_dir() -> PathBuf {
     match std::env::var_os(SUITE_DIR_ENV) {
         Some(p) if !p.is_empty() => PathBuf::from(p),
-        _ => workspace_root().join("..").join("shared").join("conformance").join("bpf_conformance"),
+        _ => beside_workspace().join("shared").join("conformance").join("bpf_conformance"),
     }
 }
 
@@ -39,5 +40,18 @@ pub fn suite_missing() -> Option<String> {
         None
     } else {
         Some(format!("no bpf_conformance .data files in {}; to get them: {HOW_TO_GET}", dir.display()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_is_beside_the_workspace() {
+        let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let beside = beside_workspace();
+        assert!(manifest.starts_with(&beside));
+        assert_eq!(manifest.strip_prefix(&beside).map(|p| p.components().count()).ok(), Some(3));
     }
 }
