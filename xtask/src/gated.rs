@@ -22,12 +22,21 @@ pub enum Need {
     VmlinuxBtf,
     /// LLVM 19's `llvm-mc-19` on PATH.
     LlvmMc,
+    /// An opt-in (`KBPF_TEST_PACKAGING=1`): `cargo package` of every crate and `cargo install`
+    /// of the CLI take minutes and the crates.io index.
+    Packaging,
 }
 
 impl Need {
     /// Every prerequisite, in the order the summary lists them.
-    pub const ALL: [Need; 5] =
-        [Need::Conformance, Need::Oracle, Need::CaptureKernel, Need::VmlinuxBtf, Need::LlvmMc];
+    pub const ALL: [Need; 6] = [
+        Need::Conformance,
+        Need::Oracle,
+        Need::CaptureKernel,
+        Need::VmlinuxBtf,
+        Need::LlvmMc,
+        Need::Packaging,
+    ];
 
     /// Short name for the summary.
     pub fn name(self) -> &'static str {
@@ -37,6 +46,7 @@ impl Need {
             Need::Conformance => "conformance",
             Need::VmlinuxBtf => "vmlinux BTF tests",
             Need::LlvmMc => "llvm-mc-19 agreement tests",
+            Need::Packaging => "packaging",
         }
     }
 
@@ -69,6 +79,11 @@ impl Need {
             }),
             Need::LlvmMc => (!prereq::have("llvm-mc-19")).then(|| {
                 "llvm-mc-19 not on PATH; apt-get install llvm-19 (xtask installs it as root)".into()
+            }),
+            Need::Packaging => std::env::var_os("KBPF_TEST_PACKAGING").is_none().then(|| {
+                "opt-in: it packages every crate and installs kbpf from the crates.io index (minutes, \
+                 network); set KBPF_TEST_PACKAGING=1, or cargo test -p kbpf-cli --test packaging -- --ignored"
+                    .into()
             }),
         }
     }
@@ -118,6 +133,11 @@ pub const GATED: &[Gated] = &[
         args: &["-p", "kbpf", "--test", "maps_kernel"],
     },
     Gated {
+        file: "crates/kbpf/tests/ld_abs_tc.rs",
+        need: Need::Oracle,
+        args: &["-p", "kbpf", "--test", "ld_abs_tc"],
+    },
+    Gated {
         file: "crates/oracle/tests/corpus.rs",
         need: Need::CaptureKernel,
         args: &["-p", "kbpf-oracle", "--test", "corpus"],
@@ -141,6 +161,11 @@ pub const GATED: &[Gated] = &[
         file: "crates/jit-arm64/src/emit_tests.rs",
         need: Need::LlvmMc,
         args: &["-p", "kbpf-jit-arm64", "--lib"],
+    },
+    Gated {
+        file: "crates/cli/tests/packaging.rs",
+        need: Need::Packaging,
+        args: &["-p", "kbpf-cli", "--test", "packaging"],
     },
 ];
 

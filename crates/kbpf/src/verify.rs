@@ -8,21 +8,6 @@ use kbpf_verifier::{
 
 use crate::source::Module;
 
-/// The program type an ELF section name implies (libbpf's section conventions), for the types
-/// the verifier models: `tc`, `classifier`, `tc/*`, `tcx/*` = sched_cls, `xdp*`, `socket*`,
-/// `syscall`.
-pub fn prog_type_for_section(section: &str) -> Option<kbpf_verifier::ProgType> {
-    use kbpf_verifier::ProgType;
-    let head = section.split('/').next().unwrap_or(section);
-    Some(match head {
-        "tc" | "classifier" | "tcx" => ProgType::SchedCls,
-        "xdp" | "xdp.frags" => ProgType::Xdp,
-        "socket" => ProgType::SocketFilter,
-        "syscall" => ProgType::Syscall,
-        _ => return None,
-    })
-}
-
 /// The verifier's view of the kfuncs of `registry` (prototype kinds, BTF ids).
 pub fn kfunc_table(registry: &Registry) -> Vec<KfuncDecl> {
     let mut v: Vec<KfuncDecl> = registry
@@ -106,12 +91,9 @@ pub fn verify_module(module: &Module, mut opts: VerifyOptions) -> VerifyOutcome 
             max_entries: m.max_entries,
             flags: m.flags.0 | if rodata { kbpf_verifier::BPF_F_RDONLY_PROG } else { 0 },
             frozen: rodata || m.frozen,
-            // element 0 as the program sees it (the data is stored without trailing zeros)
-            initial: (rodata || m.frozen || !m.data.is_empty()).then(|| {
-                let mut v = m.data.clone();
-                v.resize(m.value_size as usize, 0);
-                v
-            }),
+            // element 0 as the program sees it: the data is stored without trailing zeros,
+            // which the verifier reads as zero (never padded here: value_size is untrusted)
+            initial: (rodata || m.frozen || !m.data.is_empty()).then(|| m.data.clone()),
             timer_off: m.timer_off,
         });
     }
@@ -153,6 +135,7 @@ mod tests {
             progs: Vec::new(),
             section: None,
             license: Some("GPL".into()),
+            input: None,
         }
     }
 
@@ -162,21 +145,5 @@ mod tests {
         assert!(out.accepted, "{:?}", out.error);
         let out = verify_module(&const_str_module(".data"), VerifyOptions::default());
         assert_eq!(out.error.unwrap().message(), "*(R11-40) does not point to a readonly map'");
-    }
-}
-
-#[cfg(test)]
-mod section_tests {
-    use super::prog_type_for_section;
-    use kbpf_verifier::ProgType;
-
-    #[test]
-    fn tc_sections() {
-        for s in ["tc", "classifier", "tc/ingress", "tcx/egress", "tcx/ingress"] {
-            assert_eq!(prog_type_for_section(s), Some(ProgType::SchedCls), "{s}");
-        }
-        assert_eq!(prog_type_for_section("xdp"), Some(ProgType::Xdp));
-        assert_eq!(prog_type_for_section("kprobe/foo"), None);
-        assert_eq!(prog_type_for_section("tcp"), None);
     }
 }
