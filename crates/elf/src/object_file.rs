@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use kbpf_isa::{FuncDecl, RawInsn};
+use kbpf_isa::{FuncDecl, LdImm64Src, RawInsn};
 use object::{Object as _, ObjectSection, ObjectSymbol, RelocationTarget, SectionIndex};
 use thiserror::Error;
 
@@ -345,11 +345,8 @@ fn link_program(
         };
         let sym = file.symbol_by_index(si)?;
         let sym_name = sym.name().unwrap_or("").to_string();
-        let code = slots
-            .get(at)
-            .map(|s| s.code)
-            .ok_or_else(|| reloc_err(section, at, "outside the section".into()))?;
-        if code == 0x85 {
+        let insn = *slots.get(at).ok_or_else(|| reloc_err(section, at, "outside the section".into()))?;
+        if insn.call_kind().is_some() {
             // Call into .text: target = symbol offset + imm + 1 (clang's encoding for both
             // section symbols and function symbols).
             if sym.section_index() != text_idx {
@@ -359,15 +356,15 @@ fn link_program(
             slots[at].imm = (text_base as i64 + target - at as i64 - 1) as i32;
             return Ok(true);
         }
-        if code == 0x18 {
+        if insn.is_ldimm64() {
             if let Some(&idx) = map_syms.get(&sym_name) {
-                slots[at].src = 1;
+                slots[at].src = LdImm64Src::MapFd as u8;
                 slots[at].imm = idx as i32;
                 return Ok(false);
             }
             if let Some(&idx) = sym.section_index().and_then(|s| data_maps.get(&s)) {
                 let off = sym.address() as i64 + slots[at].imm as i64;
-                slots[at].src = 2;
+                slots[at].src = LdImm64Src::MapValue as u8;
                 slots[at].imm = idx as i32;
                 if let Some(next) = slots.get_mut(at + 1) {
                     next.imm = off as i32;

@@ -21,6 +21,7 @@ mod maps;
 mod opcode;
 mod program;
 mod reg;
+mod view;
 
 pub use decode::{decode_insn, decode_slots};
 pub use encode::encode_bytes;
@@ -32,6 +33,7 @@ pub use maps::{MapFlags, MapSpec, MapType, quote};
 pub use opcode::{AluOp, AtomicOp, ByteOrder, Class, JmpCond, LdImm64Src, Mode, Size, Width};
 pub use program::Program;
 pub use reg::Reg;
+pub use view::{AluCode, CallKind, Decoded, HELPER_TAIL_CALL, JmpOp, SlotTable};
 
 /// Most arguments a BPF function or kfunc can take (`MAX_BPF_FUNC_ARGS`).
 pub const MAX_FUNC_ARGS: usize = 12;

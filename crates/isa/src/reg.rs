@@ -43,7 +43,7 @@ impl Reg {
     }
 
     /// The field value.
-    pub fn num(self) -> u8 {
+    pub const fn num(self) -> u8 {
         self as u8
     }
 

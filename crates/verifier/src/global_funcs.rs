@@ -16,6 +16,7 @@ use crate::log::{LEVEL2, reg_type_str};
 use crate::messages::Reject;
 use crate::stack_args::{StackArgError, arg_name};
 use crate::state::{RegState, RegType};
+use kbpf_isa::CallKind;
 use kbpf_passes::Errno;
 
 /// How the arguments of a call matched the callee's prototype.
@@ -102,10 +103,10 @@ impl Env<'_> {
             }
             let Some(sp) = subs.list.get(s) else { continue };
             for (i, insn) in slots.iter().enumerate().take(sp.end).skip(sp.start) {
-                if insn.code == 0x85 && insn.src == 0 && changes_pkt_data(insn.imm) {
+                if insn.call_kind() == Some(CallKind::Helper) && changes_pkt_data(insn.imm) {
                     return true;
                 }
-                if insn.code == 0x85 && insn.src == 1 {
+                if insn.call_kind() == Some(CallKind::Local) {
                     let t = (i as i64 + insn.imm as i64 + 1) as usize;
                     work.extend(subs.starting_at(t));
                 }

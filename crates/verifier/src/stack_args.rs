@@ -13,9 +13,9 @@ use crate::do_check::Env;
 use crate::func_info::{MAX_FUNC_ARGS, MAX_REG_ARGS, MAX_STACK_ARG_SLOTS};
 use crate::messages::Reject;
 use crate::state::{FuncState, RegState, RegType};
-use kbpf_isa::RawInsn;
+use kbpf_isa::{CallKind, Class, HELPER_TAIL_CALL, RawInsn};
+use kbpf_passes::Errno;
 use kbpf_passes::subprogs::Subprogs;
-use kbpf_passes::{Errno, raw};
 use thiserror::Error;
 
 /// The kernel's stack-argument messages.
@@ -94,7 +94,7 @@ pub(crate) fn frame_args_safe(
 impl Env<'_> {
     /// `check_stack_arg_write`: `*(u64 *)(r11 - 8k) = imm | rX`.
     pub(crate) fn check_stack_arg_write(&mut self, insn: &RawInsn) -> Result<(), Reject> {
-        let value = if raw::class(insn) == raw::CLASS_STX {
+        let value = if insn.class() == Class::Stx {
             self.check_reg_arg(insn.src, RegOp::Src)?;
             self.cur.cur().regs[insn.src as usize].clone()
         } else {
@@ -125,8 +125,8 @@ impl Env<'_> {
             return Err(StackArgError::LoadAfterStoreOrCall.into());
         }
         let off = insn.off as i32;
-        let spi = (off / 8 - 1) as usize;
         let incoming = self.search.stack_args.in_args(self.cur.cur().subprogno);
+        let spi = (off / 8 - 1) as usize;
         if spi + 1 > incoming {
             return Err(StackArgError::InvalidRead(off, incoming * 8).into());
         }
@@ -226,7 +226,7 @@ impl Env<'_> {
             }
         }
         if !self.prog.opts.jit {
-            if self.prog.slots.iter().any(raw::is_kfunc_call) {
+            if self.prog.slots.iter().any(|i| i.call_kind() == Some(CallKind::Kfunc)) {
                 return Err(StackArgError::KfuncNonJit.into());
             }
             if (0..sa.arg_cnt.len()).any(|sp| sa.in_args(sp) > 0) {
@@ -250,9 +250,9 @@ impl Env<'_> {
 /// which has `stack_arg_cnt != 0`.
 fn tail_call_with_stack_args(slots: &[RawInsn], subs: &Subprogs, stack_arg_cnt: &[u32]) -> bool {
     let has_tail_call = |sp: usize| {
-        subs.list.get(sp).is_some_and(|s| {
-            slots[s.start..s.end].iter().any(|i| raw::is_helper_call(i) && i.imm == raw::FUNC_TAIL_CALL)
-        })
+        subs.list
+            .get(sp)
+            .is_some_and(|s| slots[s.start..s.end].iter().any(|i| i.is_helper_call_to(HELPER_TAIL_CALL)))
     };
     // depth-first over the static call graph; it is acyclic (recursion is refused earlier) and
     // at most MAX_CALL_FRAMES deep on any accepted path
@@ -269,7 +269,7 @@ fn tail_call_with_stack_args(slots: &[RawInsn], subs: &Subprogs, stack_arg_cnt: 
         }
         let Some(s) = subs.list.get(sp) else { continue };
         for (i, insn) in slots.iter().enumerate().take(s.end).skip(s.start) {
-            if raw::is_pseudo_call(insn) {
+            if insn.call_kind() == Some(CallKind::Local) {
                 let t = (i as i64 + insn.imm as i64 + 1) as usize;
                 if let Some(callee) = subs.starting_at(t) {
                     stack.push((callee, chain, depth + 1));
@@ -286,11 +286,6 @@ pub(crate) fn for_each_slot(f: &mut FuncState, visit: &mut dyn FnMut(&mut RegSta
     for r in f.stack_args.iter_mut().filter(|r| r.ty != RegType::NotInit) {
         visit(r);
     }
-}
-
-/// Whether `insn` is an outgoing store (`BPF_ST` or `BPF_STX` to `r11 - 8k`).
-pub(crate) fn is_outgoing_store(insn: &RawInsn) -> bool {
-    kbpf_passes::stack_arg::is_stack_arg_st(insn) || kbpf_passes::stack_arg::is_stack_arg_stx(insn)
 }
 
 /// The backtracking mask bit of the slot a stack-arg instruction addresses (0 when out of
@@ -352,7 +347,7 @@ mod tests {
 
     #[test]
     fn tail_calls_and_stack_args() {
-        let tail = r(0x85, 0, 0, 0, raw::FUNC_TAIL_CALL);
+        let tail = r(0x85, 0, 0, 0, HELPER_TAIL_CALL);
         let exit = r(0x95, 0, 0, 0, 0);
         // main: call sub; tail call; exit. sub: exit
         let p = [r(0x85, 0, 1, 0, 2), tail, exit, exit];
