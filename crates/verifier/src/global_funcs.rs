@@ -51,11 +51,11 @@ impl Env<'_> {
             return Ok(ArgMatch::Mismatch);
         }
         for i in 0..nargs as usize {
-            let (r, what) = if i < MAX_REG_ARGS as usize {
-                (self.cur.cur().regs[i + 1].clone(), format!("R{}", i + 1))
-            } else {
-                let spi = i - MAX_REG_ARGS as usize;
-                (self.cur.cur().stack_args.get(spi).cloned().unwrap_or_default(), arg_name(i))
+            let (r, what) = match kbpf_isa::StackArgSlot::of_arg(i) {
+                None => (self.cur.cur().regs[i + 1].clone(), format!("R{}", i + 1)),
+                Some(slot) => {
+                    (self.cur.cur().stack_args.get(slot.index()).cloned().unwrap_or_default(), arg_name(i))
+                }
             };
             if r.ty != RegType::Scalar {
                 self.log.put(&format!("{what} is not a scalar\n"));

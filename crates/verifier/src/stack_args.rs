@@ -13,7 +13,7 @@ use crate::do_check::Env;
 use crate::func_info::{MAX_FUNC_ARGS, MAX_REG_ARGS, MAX_STACK_ARG_SLOTS};
 use crate::messages::Reject;
 use crate::state::{FuncState, RegState, RegType};
-use kbpf_isa::{CallKind, Class, HELPER_TAIL_CALL, RawInsn};
+use kbpf_isa::{CallKind, Class, HELPER_TAIL_CALL, RawInsn, StackArgSlot};
 use kbpf_passes::Errno;
 use kbpf_passes::subprogs::Subprogs;
 use thiserror::Error;
@@ -68,7 +68,10 @@ impl From<StackArgError> for Reject {
 /// Name of argument `i` (0-based) in kfunc/subprog argument messages: `R1`..`R5`, then
 /// `*(R11-8)`..`*(R11-56)`.
 pub(crate) fn arg_name(i: usize) -> String {
-    if i < MAX_REG_ARGS as usize { format!("R{}", i + 1) } else { format!("*(R11-{})", (i + 1 - 5) * 8) }
+    match StackArgSlot::of_arg(i) {
+        Some(slot) => format!("*(R11{})", slot.store_off()),
+        None => format!("R{}", i + 1),
+    }
 }
 
 /// `stack_arg_safe` plus the `no_stack_arg_load` rule of `func_states_equal`; `regsafe` is the
@@ -101,10 +104,10 @@ impl Env<'_> {
             RegState::known(insn.imm as i64 as u64)
         };
         let off = insn.off as i32;
-        let spi = (-off / 8 - 1) as usize;
-        if spi >= MAX_STACK_ARG_SLOTS {
+        let Some(slot) = StackArgSlot::from_store_off(insn.off) else {
             return Err(StackArgError::WriteBeyondMax(off).into());
-        }
+        };
+        let spi = slot.index();
         let f = self.cur.cur_mut();
         if f.stack_args.len() <= spi {
             f.stack_args.resize(spi + 1, RegState::not_init());
@@ -126,10 +129,10 @@ impl Env<'_> {
         }
         let off = insn.off as i32;
         let incoming = self.search.stack_args.in_args(self.cur.cur().subprogno);
-        let spi = (off / 8 - 1) as usize;
-        if spi + 1 > incoming {
-            return Err(StackArgError::InvalidRead(off, incoming * 8).into());
-        }
+        let spi = match StackArgSlot::from_load_off(insn.off) {
+            Some(slot) if slot.index() < incoming => slot.index(),
+            _ => return Err(StackArgError::InvalidRead(off, StackArgSlot::bytes(incoming)).into()),
+        };
         let n = self.cur.frames.len();
         if n == 1 && self.cur.cur().subprogno != 0 {
             // a global function verified on its own (`--allow-global-stack-args`): its
@@ -161,10 +164,9 @@ impl Env<'_> {
     /// `check_outgoing_stack_args`: every slot a callee with `nargs` parameters reads is set.
     pub(crate) fn check_outgoing_stack_args(&self, nargs: u32) -> Result<(), Reject> {
         let f = self.cur.cur();
-        for i in MAX_REG_ARGS..nargs {
-            let spi = (i - MAX_REG_ARGS) as usize;
-            if f.stack_args.get(spi).is_none_or(|r| r.ty == RegType::NotInit) {
-                return Err(StackArgError::NotInitialized(nargs, spi + 1).into());
+        for slot in (0..nargs as usize).filter_map(StackArgSlot::of_arg) {
+            if f.stack_args.get(slot.index()).is_none_or(|r| r.ty == RegType::NotInit) {
+                return Err(StackArgError::NotInitialized(nargs, slot.index() + 1).into());
             }
         }
         Ok(())
@@ -291,11 +293,12 @@ pub(crate) fn for_each_slot(f: &mut FuncState, visit: &mut dyn FnMut(&mut RegSta
 /// The backtracking mask bit of the slot a stack-arg instruction addresses (0 when out of
 /// range; such a store was rejected during the walk).
 pub(crate) fn slot_bit(insn: &RawInsn) -> u8 {
-    let spi = (insn.off as i32).unsigned_abs() as usize / 8;
-    match spi.checked_sub(1) {
-        Some(s) if s < MAX_STACK_ARG_SLOTS => 1 << s,
-        _ => 0,
-    }
+    let slot = if insn.off < 0 {
+        StackArgSlot::from_store_off(insn.off)
+    } else {
+        StackArgSlot::from_load_off(insn.off)
+    };
+    slot.map_or(0, StackArgSlot::bit)
 }
 
 /// The precise scalar slots of `f` as a mask (`propagate_precision`).
