@@ -6,7 +6,7 @@ use crate::log::{LEVEL1, LEVEL2, Log, STATS, insn_text};
 use crate::messages::Reject;
 use crate::state::{FuncState, RegState, RegType, VerifierState};
 use crate::{MapDef, MapKind, ProgType, Stats, VerifierError, VerifyOptions, VerifyOutcome};
-use kbpf_isa::{CallKind, Class, JmpOp, LdImm64Src, Mode, RawInsn};
+use kbpf_isa::{CallKind, Class, JmpOp, LdImm64Src, Mode, RawInsn, SlotTable};
 use kbpf_passes::check::{PseudoLdImm64, Resolver};
 use kbpf_passes::{Errno, PassError, PassErrorKind, StaticInfo};
 use std::time::Instant;
@@ -39,6 +39,8 @@ pub(crate) struct Visit {
 /// Immutable facts about the program.
 pub(crate) struct Program<'a> {
     pub slots: &'a [RawInsn],
+    /// Every slot decoded once (the log prints from it).
+    pub table: SlotTable,
     pub info: StaticInfo,
     pub opts: &'a VerifyOptions,
     /// Map index for each ld_imm64 slot that references a map.
@@ -208,6 +210,7 @@ pub(crate) fn run(slots: &[RawInsn], opts: &VerifyOptions) -> VerifyOutcome {
             insn_aux: Vec::new(),
         };
     }
+    let table = SlotTable::new(slots);
     let mut resolver = MapResolver { maps: &opts.maps, ld_map: vec![None; slots.len()] };
     let pt = opts.prog_type;
     let helper_args = move |id: i32| helper_arg_count(id, pt);
@@ -244,13 +247,13 @@ pub(crate) fn run(slots: &[RawInsn], opts: &VerifyOptions) -> VerifyOutcome {
         return finish(log, Stats::default(), Some((r, 0)), opts.log_size);
     }
     if log.verbose2() {
-        let text = |i: usize| insn_text(slots, i, &opts.kfuncs);
+        let text = |i: usize| insn_text(&table, i, &opts.kfuncs);
         log.put(&kbpf_passes::liveness::format_live_regs(slots, &info.live_regs, &info.scc, &text));
     }
     let nsub = info.subprogs.len();
     let stack_args = crate::func_info::SubprogArgs::new(&info.subprogs, &opts.funcs);
     let mut env = Env {
-        prog: Program { slots, info, opts, ld_map: resolver.ld_map },
+        prog: Program { slots, table, info, opts, ld_map: resolver.ld_map },
         search: Search {
             explored: vec![Vec::new(); slots.len()],
             stack_depth: vec![0; nsub],
@@ -441,7 +444,7 @@ impl Env<'_> {
                         self.log.print_insn_state(&self.cur, idx, &self.prog.opts.maps);
                     }
                     let before = self.log.buf.len();
-                    let text = insn_text(self.prog.slots, idx, &self.prog.opts.kfuncs);
+                    let text = insn_text(&self.prog.table, idx, &self.prog.opts.kfuncs);
                     self.log.put(&format!("{idx}: {text}\n"));
                     self.log.prev_insn_print_pos = self.log.buf.len() - before;
                     self.log.prev_log_pos = self.log.buf.len();

@@ -8,7 +8,7 @@ use crate::state::{
     VerifierState,
 };
 use kbpf_isa::disasm::Resolver;
-use kbpf_isa::{Insn, RawInsn};
+use kbpf_isa::{Insn, SlotTable};
 
 /// Log level bit: basic.
 pub const LEVEL1: u32 = 1;
@@ -123,11 +123,8 @@ impl Log {
 /// printer, with kfuncs named from their prototypes (the kernel names them from BTF) and every
 /// `ld_imm64` as its raw 64-bit value (kbpf has no kernel addresses for maps; the privileged
 /// log prints the address held there in the same `0x` form).
-pub fn insn_text(slots: &[RawInsn], idx: usize, kfuncs: &[crate::KfuncDecl]) -> String {
-    match slots.get(idx) {
-        Some(raw) => kbpf_isa::disasm::format_slot(raw, slots.get(idx + 1), &LogNames(kfuncs)),
-        None => String::new(),
-    }
+pub fn insn_text(table: &SlotTable, idx: usize, kfuncs: &[crate::KfuncDecl]) -> String {
+    kbpf_isa::disasm::format_table_slot(table, idx, &LogNames(kfuncs))
 }
 
 /// The log's hooks into the ISA printer.

@@ -15,6 +15,7 @@ mod slot;
 use crate::insn::{Insn, RawInsn};
 use crate::opcode::LdImm64Src;
 use crate::program::Program;
+use crate::view::{Decoded, SlotTable};
 
 /// Which disassembly syntax to print.
 ///
@@ -101,6 +102,19 @@ pub fn format_slot(raw: &RawInsn, next: Option<&RawInsn>, resolver: &dyn Resolve
     match crate::decode::decode_insn(*raw, next.copied()) {
         Ok(insn) => format!("({:02x}) {}", raw.code, kernel::format(&insn, resolver)),
         Err(_) => slot::format(raw, next, resolver),
+    }
+}
+
+/// [`format_slot`] for slot `pc` of a decoded table, without decoding it again (the verifier
+/// prints a slot each time a path reaches it). Empty for a pc outside the table.
+pub fn format_table_slot(table: &SlotTable, pc: usize, resolver: &dyn Resolver) -> String {
+    let raw = table.raw();
+    match (table.get(pc), raw.get(pc)) {
+        (Some(Decoded::Insn(insn)), Some(r)) => {
+            format!("({:02x}) {}", r.code, kernel::format(insn, resolver))
+        }
+        (_, Some(r)) => slot::format(r, raw.get(pc + 1), resolver),
+        (_, None) => String::new(),
     }
 }
 
