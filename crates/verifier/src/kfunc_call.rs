@@ -347,7 +347,9 @@ impl Env<'_> {
             RegType::Packet | RegType::PacketMeta => {
                 self.check_packet_access(regno, reg, reg.off as i64, size, true)
             }
-            RegType::MapValue => self.check_map_access(regno, reg, reg.off as i64, size, true),
+            RegType::MapValue => self
+                .check_map_access_type(reg.map, reg.off as i64, size, false)
+                .and_then(|()| self.check_map_access(regno, reg, reg.off as i64, size, true)),
             RegType::Mem => {
                 self.check_mem_region_access(regno, reg, reg.off as i64, size, reg.mem_size, true)
             }
@@ -416,20 +418,7 @@ impl Env<'_> {
                 format!("R{regno} cannot write into {}", reg_type_str(buf.ty, buf.flags)),
                 Errno::EACCES,
             )),
-            RegType::MapValue => {
-                let def = self.maps().get(buf.map as usize).cloned().unwrap_or_default();
-                if def.flags & crate::BPF_F_RDONLY_PROG != 0 {
-                    return Err(Reject::Other(
-                        format!(
-                            "write into map forbidden, value_size={} off={} size={size}",
-                            def.value_size,
-                            buf.smin + buf.off as i64
-                        ),
-                        Errno::EACCES,
-                    ));
-                }
-                Ok(())
-            }
+            RegType::MapValue => self.check_map_access_type(buf.map, buf.off as i64, size, true),
             RegType::Stack => self.check_stack_range_special(regno, buf, size, true),
             _ => Ok(()),
         }
