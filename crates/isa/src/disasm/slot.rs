@@ -57,6 +57,10 @@ pub(super) fn format(raw: &RawInsn, next: Option<&RawInsn>, resolver: &dyn Resol
     }
 }
 
+/// The `off` of a 64-bit register move that the kernel prints as a per-CPU address
+/// (`BPF_ADDR_PERCPU`).
+const ADDR_PERCPU: i16 = -1;
+
 fn reg(wide: bool, n: u8) -> String {
     format!("{}{n}", if wide { 'r' } else { 'w' })
 }
@@ -85,6 +89,10 @@ fn alu(raw: &RawInsn) -> Option<String> {
                 raw.imm as u32 >> 16,
                 raw.imm as u16
             )
+        }
+        // `BPF_ADDR_PERCPU`: the kernel's own rewrite of a per-CPU address, printed as such
+        AluCode::Bin(AluOp::Mov) if x && wide && raw.off == ADDR_PERCPU => {
+            format!("r{} = &(void __percpu *)(r{})", raw.dst, raw.src)
         }
         AluCode::Bin(AluOp::Mov) if x && raw.off != 0 => format!("{d} = (s{}){s}", raw.off),
         code => {
@@ -196,5 +204,7 @@ mod tests {
         assert_eq!(t(0x61, 1, 13, 0, 0), "(61) r1 = *(u32 *)(r13 +0)");
         assert_eq!(t(0xdb, 10, 2, -8, 0x33), "BUG_db");
         assert_eq!(t(0x9f, 1, 2, 1, 5), "(9f) r1 s%= r2");
+        assert_eq!(t(0xbf, 0, 2, -1, 0), "(bf) r0 = &(void __percpu *)(r2)");
+        assert_eq!(t(0xbc, 0, 2, -1, 0), "(bc) w0 = (s-1)w2");
     }
 }
