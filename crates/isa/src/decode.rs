@@ -19,7 +19,8 @@ fn reserved(ok: bool, what: &'static str) -> Res<()> {
     if ok { Ok(()) } else { Err(E::ReservedFields(what)) }
 }
 
-fn alu_op(code: u8, signed: bool) -> Option<AluOp> {
+#[inline]
+pub(crate) fn alu_op(code: u8, signed: bool) -> Option<AluOp> {
     Some(match (code & 0xf0, signed) {
         (0x00, false) => AluOp::Add,
         (0x10, false) => AluOp::Sub,

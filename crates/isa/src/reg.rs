@@ -43,6 +43,7 @@ impl Reg {
     }
 
     /// The field value.
+    #[inline]
     pub const fn num(self) -> u8 {
         self as u8
     }

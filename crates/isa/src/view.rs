@@ -6,7 +6,7 @@
 //! Every bit pattern of the opcode byte is read here and in the decoder, nowhere else; callers
 //! get the enums of [`crate::opcode`]. [`SlotTable`] pairs each slot with its strict decoding.
 
-use crate::decode::decode_insn;
+use crate::decode::{alu_op, decode_insn};
 use crate::error::DecodeErrorKind;
 use crate::insn::{Insn, RawInsn};
 use crate::opcode::bits::{ALU_END, ALU_NEG, BPF_X, JMP_CALL, JMP_EXIT, JMP_JA, JMP_JCOND};
@@ -76,26 +76,31 @@ pub enum CallKind {
 
 impl RawInsn {
     /// Instruction class.
+    #[inline]
     pub fn class(self) -> Class {
         Class::of(self.code)
     }
 
     /// Access size of a load/store-class opcode.
+    #[inline]
     pub fn size(self) -> Size {
         Size::of(self.code)
     }
 
     /// Addressing mode of a load/store-class opcode (`None` for the reserved modes).
+    #[inline]
     pub fn mode(self) -> Option<Mode> {
         Mode::of(self.code)
     }
 
     /// Whether the `BPF_X` bit is set (register source; `be` for `BPF_END`).
+    #[inline]
     pub fn is_reg_src(self) -> bool {
         self.code & BPF_X != 0
     }
 
     /// 32- or 64-bit, for ALU and JMP classes (ALU and JMP32 are 32-bit).
+    #[inline]
     pub fn width(self) -> Width {
         match self.class() {
             Class::Alu64 | Class::Jmp => Width::W64,
@@ -104,6 +109,7 @@ impl RawInsn {
     }
 
     /// Operation of a JMP/JMP32-class slot; `None` for other classes.
+    #[inline]
     pub fn jmp_op(self) -> Option<JmpOp> {
         if !matches!(self.class(), Class::Jmp | Class::Jmp32) {
             return None;
@@ -118,6 +124,7 @@ impl RawInsn {
     }
 
     /// Operation of an ALU/ALU64-class slot; `None` for other classes.
+    #[inline]
     pub fn alu_code(self) -> Option<AluCode> {
         if !matches!(self.class(), Class::Alu | Class::Alu64) {
             return None;
@@ -125,15 +132,15 @@ impl RawInsn {
         Some(match self.code & 0xf0 {
             ALU_NEG => AluCode::Neg,
             ALU_END => AluCode::End,
-            op => AluOp::ALL
-                .into_iter()
-                .find(|o| o.code() == op && o.off() == (self.off == 1) as i16)
-                .or_else(|| AluOp::ALL.into_iter().find(|o| o.code() == op && o.off() == 0))
+            // `off` 1 selects sdiv/smod; on other operations the walk rejects it as reserved
+            op => alu_op(self.code, self.off == 1)
+                .or_else(|| alu_op(self.code, false))
                 .map_or(AluCode::Unknown(op), AluCode::Bin),
         })
     }
 
     /// The atomic operation named by `imm` in a `BPF_STX | BPF_ATOMIC` slot.
+    #[inline]
     pub fn atomic_op(self) -> Option<AtomicOp> {
         (self.class() == Class::Stx && self.mode() == Some(Mode::Atomic))
             .then(|| AtomicOp::from_imm(self.imm))
@@ -142,27 +149,32 @@ impl RawInsn {
 
     /// Whether an atomic's `imm` carries `BPF_FETCH` (the old value is written to `src`), read
     /// without checking that the operation exists.
+    #[inline]
     pub fn has_fetch_flag(self) -> bool {
         self.imm & 0x01 != 0
     }
 
     /// First slot of an `ld_imm64` (`BPF_LD | BPF_IMM | BPF_DW`), whatever its fields.
+    #[inline]
     pub fn is_ldimm64(self) -> bool {
         self.class() == Class::Ld && self.mode() == Some(Mode::Imm) && self.size() == Size::DW
     }
 
     /// A well-formed second slot of an `ld_imm64`: opcode, registers and offset all zero (only
     /// `imm` carries data).
+    #[inline]
     pub fn is_ldimm64_tail(self) -> bool {
         self.code == 0 && self.dst == 0 && self.src == 0 && self.off == 0
     }
 
     /// `LD_ABS` or `LD_IND` (the legacy packet loads).
+    #[inline]
     pub fn is_ld_abs_ind(self) -> bool {
         self.class() == Class::Ld && matches!(self.mode(), Some(Mode::Abs | Mode::Ind))
     }
 
     /// The kind of a `BPF_JMP | BPF_CALL | BPF_K` slot, `None` for any other opcode.
+    #[inline]
     pub fn call_kind(self) -> Option<CallKind> {
         (self.class() == Class::Jmp && self.jmp_op() == Some(JmpOp::Call) && !self.is_reg_src()).then_some(
             match self.src {
@@ -175,16 +187,19 @@ impl RawInsn {
     }
 
     /// A helper call to `id`.
+    #[inline]
     pub fn is_helper_call_to(self, id: i32) -> bool {
         self.call_kind() == Some(CallKind::Helper) && self.imm == id
     }
 
     /// An `ld_imm64` of a subprogram address (`BPF_PSEUDO_FUNC`).
+    #[inline]
     pub fn is_pseudo_func(self) -> bool {
         self.is_ldimm64() && self.src == LdImm64Src::Func as u8
     }
 
     /// `may_goto` (`BPF_JMP | BPF_JCOND | BPF_K`, source 0).
+    #[inline]
     pub fn is_may_goto(self) -> bool {
         self.class() == Class::Jmp
             && self.jmp_op() == Some(JmpOp::Jcond)
@@ -193,6 +208,7 @@ impl RawInsn {
     }
 
     /// `exit`, `ja` or `gotol`: the opcodes that may end a subprogram.
+    #[inline]
     pub fn is_exit_or_ja(self) -> bool {
         !self.is_reg_src()
             && match self.jmp_op() {
@@ -203,11 +219,13 @@ impl RawInsn {
     }
 
     /// Slots the instruction starting here occupies (2 for `ld_imm64`).
+    #[inline]
     pub fn slot_len(self) -> usize {
         if self.is_ldimm64() { 2 } else { 1 }
     }
 
     /// Jump displacement of a JMP-class slot (`imm` for `gotol`, `off` otherwise).
+    #[inline]
     pub fn jmp_offset(self) -> i64 {
         if self.class() == Class::Jmp32 && self.jmp_op() == Some(JmpOp::Ja) {
             self.imm as i64
@@ -218,6 +236,7 @@ impl RawInsn {
 
     /// Whether the opcode byte is in the kernel's instruction table (`bpf_opcode_in_insntable`,
     /// measured against Linux 6.18): the only opcode check made before the walk.
+    #[inline]
     pub fn in_insn_table(self) -> bool {
         let x = self.is_reg_src();
         match self.class() {
@@ -250,6 +269,7 @@ impl RawInsn {
 
     /// `*(u64 *)(r11 - 8k) = src`: an outgoing stack-argument store (`ST` or `STX`), kbpf's
     /// recogniser (stack-args.md §2.1: `BPF_MEM | BPF_DW`, offset a negative multiple of 8).
+    #[inline]
     pub fn is_stack_arg_store(self) -> bool {
         matches!(self.class(), Class::St | Class::Stx)
             && self.mode() == Some(Mode::Mem)
@@ -260,6 +280,7 @@ impl RawInsn {
     }
 
     /// `dst = *(u64 *)(r11 + 8k)`: an incoming stack-argument load.
+    #[inline]
     pub fn is_stack_arg_load(self) -> bool {
         self.class() == Class::Ldx
             && self.mode() == Some(Mode::Mem)
@@ -284,15 +305,15 @@ pub enum Decoded {
 
 /// A program decoded once: every raw slot beside its strict decoding.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct SlotTable {
-    raw: Vec<RawInsn>,
+pub struct SlotTable<'a> {
+    raw: &'a [RawInsn],
     decoded: Vec<Decoded>,
 }
 
-impl SlotTable {
+impl<'a> SlotTable<'a> {
     /// Decodes every slot. A malformed slot is recorded, not fatal; the slot after a malformed
     /// `ld_imm64` is decoded on its own, as the kernel's walk would reach it.
-    pub fn new(slots: &[RawInsn]) -> SlotTable {
+    pub fn new(slots: &'a [RawInsn]) -> SlotTable<'a> {
         let mut decoded = Vec::with_capacity(slots.len());
         let mut i = 0;
         while i < slots.len() {
@@ -310,12 +331,12 @@ impl SlotTable {
                 }
             }
         }
-        SlotTable { raw: slots.to_vec(), decoded }
+        SlotTable { raw: slots, decoded }
     }
 
     /// The raw slots.
-    pub fn raw(&self) -> &[RawInsn] {
-        &self.raw
+    pub fn raw(&self) -> &'a [RawInsn] {
+        self.raw
     }
 
     /// Number of slots.

@@ -117,7 +117,7 @@ impl Env<'_> {
             return Step::Ok;
         }
         if self.log.verbose2() {
-            let text = crate::log::insn_text(&self.prog.table, idx, &self.prog.opts.kfuncs);
+            let text = crate::log::insn_text(self.prog.table(), idx, &self.prog.opts.kfuncs);
             self.log.put(&format!(
                 "mark_precise: frame{}: regs={} stack={} before {idx}: {text}\n",
                 bt.frame,

@@ -9,6 +9,7 @@ use crate::{MapDef, MapKind, ProgType, Stats, VerifierError, VerifyOptions, Veri
 use kbpf_isa::{CallKind, Class, JmpOp, LdImm64Src, Mode, RawInsn, SlotTable};
 use kbpf_passes::check::{PseudoLdImm64, Resolver};
 use kbpf_passes::{Errno, PassError, PassErrorKind, StaticInfo};
+use std::cell::OnceCell;
 use std::time::Instant;
 
 /// A state waiting on the branch stack (`struct bpf_verifier_stack_elem`).
@@ -39,12 +40,19 @@ pub(crate) struct Visit {
 /// Immutable facts about the program.
 pub(crate) struct Program<'a> {
     pub slots: &'a [RawInsn],
-    /// Every slot decoded once (the log prints from it).
-    pub table: SlotTable,
+    /// Every slot decoded once, when the log first prints one.
+    pub table: OnceCell<SlotTable<'a>>,
     pub info: StaticInfo,
     pub opts: &'a VerifyOptions,
     /// Map index for each ld_imm64 slot that references a map.
     pub ld_map: Vec<Option<u32>>,
+}
+
+impl<'a> Program<'a> {
+    /// The slot table, decoded on first use.
+    pub(crate) fn table(&self) -> &SlotTable<'a> {
+        self.table.get_or_init(|| SlotTable::new(self.slots))
+    }
 }
 
 /// Search bookkeeping: checkpoints, pending branches, counters.
@@ -210,7 +218,7 @@ pub(crate) fn run(slots: &[RawInsn], opts: &VerifyOptions) -> VerifyOutcome {
             insn_aux: Vec::new(),
         };
     }
-    let table = SlotTable::new(slots);
+    let table = OnceCell::new();
     let mut resolver = MapResolver { maps: &opts.maps, ld_map: vec![None; slots.len()] };
     let pt = opts.prog_type;
     let helper_args = move |id: i32| helper_arg_count(id, pt);
@@ -247,7 +255,8 @@ pub(crate) fn run(slots: &[RawInsn], opts: &VerifyOptions) -> VerifyOutcome {
         return finish(log, Stats::default(), Some((r, 0)), opts.log_size);
     }
     if log.verbose2() {
-        let text = |i: usize| insn_text(&table, i, &opts.kfuncs);
+        let decoded = table.get_or_init(|| SlotTable::new(slots));
+        let text = |i: usize| insn_text(decoded, i, &opts.kfuncs);
         log.put(&kbpf_passes::liveness::format_live_regs(slots, &info.live_regs, &info.scc, &text));
     }
     let nsub = info.subprogs.len();
@@ -447,7 +456,7 @@ impl Env<'_> {
                         self.log.print_insn_state(&self.cur, idx, &self.prog.opts.maps);
                     }
                     let before = self.log.buf.len();
-                    let text = insn_text(&self.prog.table, idx, &self.prog.opts.kfuncs);
+                    let text = insn_text(self.prog.table(), idx, &self.prog.opts.kfuncs);
                     self.log.put(&format!("{idx}: {text}\n"));
                     self.log.prev_insn_print_pos = self.log.buf.len() - before;
                     self.log.prev_log_pos = self.log.buf.len();

@@ -123,7 +123,7 @@ impl Log {
 /// printer, with kfuncs named from their prototypes (the kernel names them from BTF) and every
 /// `ld_imm64` as its raw 64-bit value (kbpf has no kernel addresses for maps; the privileged
 /// log prints the address held there in the same `0x` form).
-pub fn insn_text(table: &SlotTable, idx: usize, kfuncs: &[crate::KfuncDecl]) -> String {
+pub fn insn_text(table: &SlotTable<'_>, idx: usize, kfuncs: &[crate::KfuncDecl]) -> String {
     kbpf_isa::disasm::format_table_slot(table, idx, &LogNames(kfuncs))
 }
 

@@ -107,7 +107,7 @@ pub fn format_slot(raw: &RawInsn, next: Option<&RawInsn>, resolver: &dyn Resolve
 
 /// [`format_slot`] for slot `pc` of a decoded table, without decoding it again (the verifier
 /// prints a slot each time a path reaches it). Empty for a pc outside the table.
-pub fn format_table_slot(table: &SlotTable, pc: usize, resolver: &dyn Resolver) -> String {
+pub fn format_table_slot(table: &SlotTable<'_>, pc: usize, resolver: &dyn Resolver) -> String {
     let raw = table.raw();
     match (table.get(pc), raw.get(pc)) {
         (Some(Decoded::Insn(insn)), Some(r)) => {
