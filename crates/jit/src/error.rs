@@ -7,7 +7,7 @@ use thiserror::Error;
 #[derive(Clone, Debug, PartialEq, Eq, Error)]
 pub enum JitError {
     /// `call N` names a helper the registry does not have.
-    #[error("pc {pc}: invalid func unknown#{id}")]
+    #[error("insn {pc}: invalid func unknown#{id}")]
     UnknownHelper {
         /// Instruction.
         pc: usize,
@@ -15,7 +15,7 @@ pub enum JitError {
         id: i32,
     },
     /// `call` of a kfunc BTF id the registry does not have.
-    #[error("pc {pc}: kernel btf_id {btf_id} is not a function")]
+    #[error("insn {pc}: kernel btf_id {btf_id} is not a function")]
     UnknownKfunc {
         /// Instruction.
         pc: usize,
@@ -23,7 +23,7 @@ pub enum JitError {
         btf_id: i32,
     },
     /// The registry knows the function but has no native implementation to call.
-    #[error("pc {pc}: function {name} has no native implementation")]
+    #[error("insn {pc}: function {name} has no native implementation")]
     NoNative {
         /// Instruction.
         pc: usize,
@@ -31,7 +31,7 @@ pub enum JitError {
         name: String,
     },
     /// A bpf-to-bpf call cycle (the kernel verifier: "recursive call").
-    #[error("pc {pc}: recursive call from {caller} to {callee}")]
+    #[error("insn {pc}: recursive call from {caller} to {callee}")]
     Recursion {
         /// Call instruction.
         pc: usize,
@@ -41,7 +41,7 @@ pub enum JitError {
         callee: usize,
     },
     /// The call chain is deeper than `MAX_CALL_FRAMES`.
-    #[error("pc {pc}: the call stack of {frames} frames is too deep")]
+    #[error("insn {pc}: the call stack of {frames} frames is too deep")]
     CallDepth {
         /// Call instruction that goes one frame too deep.
         pc: usize,
@@ -49,7 +49,7 @@ pub enum JitError {
         frames: usize,
     },
     /// A frame-pointer access outside the frame's 512-byte stack.
-    #[error("pc {pc}: invalid stack off={off} size={size}")]
+    #[error("insn {pc}: invalid stack off={off} size={size}")]
     StackOutOfBounds {
         /// Instruction.
         pc: usize,
@@ -60,13 +60,13 @@ pub enum JitError {
     },
     /// An instruction that writes r10 (the JIT keeps the frame pointer in a machine register
     /// it relies on).
-    #[error("pc {pc}: frame pointer is read only")]
+    #[error("insn {pc}: frame pointer is read only")]
     FramePointerWrite {
         /// Instruction.
         pc: usize,
     },
     /// A stack-argument slot beyond the seven that exist.
-    #[error("pc {pc}: stack arg offset {off} exceeds max 7 stack args")]
+    #[error("insn {pc}: stack arg offset {off} exceeds max 7 stack args")]
     StackArg {
         /// Instruction.
         pc: usize,
@@ -74,7 +74,7 @@ pub enum JitError {
         off: i16,
     },
     /// A function whose last instruction can fall through into the next one.
-    #[error("pc {pc}: last insn is not an exit or jmp")]
+    #[error("insn {pc}: last insn is not an exit or jmp")]
     FallThrough {
         /// Last instruction of the function.
         pc: usize,
@@ -88,7 +88,7 @@ pub enum JitError {
         to: usize,
     },
     /// An instruction this backend does not execute (maps, arena casts, ...).
-    #[error("pc {pc}: {what} is not supported by the JIT")]
+    #[error("insn {pc}: {what} is not supported by the JIT")]
     Unsupported {
         /// Instruction.
         pc: usize,
@@ -96,7 +96,7 @@ pub enum JitError {
         what: &'static str,
     },
     /// An immediate or displacement the target cannot encode.
-    #[error("pc {pc}: cannot encode {what}")]
+    #[error("insn {pc}: cannot encode {what}")]
     Encoding {
         /// Instruction.
         pc: usize,

@@ -86,7 +86,12 @@ impl std::str::FromStr for ProgType {
             "xdp" => ProgType::Xdp,
             "tc" | "sched_cls" | "classifier" => ProgType::SchedCls,
             "syscall" => ProgType::Syscall,
-            _ => return Err(format!("unknown program type {s:?}")),
+            // the facade's `prog_type_by_name` also names the kernel's types kbpf does not model
+            _ => {
+                return Err(format!(
+                    "unknown program type {s:?}; supported: socket_filter, sched_cls (tc), xdp, syscall"
+                ));
+            }
         })
     }
 }
