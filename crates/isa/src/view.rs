@@ -405,12 +405,8 @@ mod tests {
     #[test]
     fn table_keeps_malformed_slots() {
         let r = RawInsn::new;
-        let t = SlotTable::new(&[
-            r(0x18, 1, 0, 0, 1),
-            r(0, 0, 0, 0, 2),
-            r(0xb7, 0, 3, 0, 0),
-            r(0x95, 0, 0, 0, 0),
-        ]);
+        let slots = [r(0x18, 1, 0, 0, 1), r(0, 0, 0, 0, 2), r(0xb7, 0, 3, 0, 0), r(0x95, 0, 0, 0, 0)];
+        let t = SlotTable::new(&slots);
         assert!(matches!(t.get(0), Some(Decoded::Insn(Insn::LdImm64 { .. }))));
         assert_eq!(t.get(1), Some(&Decoded::Tail));
         assert_eq!(t.get(2), Some(&Decoded::Malformed(DecodeErrorKind::ReservedFields("MOV"))));
