@@ -8,7 +8,7 @@
 //! data_meta. A program's 32-bit loads of the uapi `data`/`data_end`/`data_meta` fields become
 //! 64-bit loads of those pointers; every other field is read where the uapi puts it.
 
-use kbpf_isa::RawInsn;
+use kbpf_isa::{Insn, RawInsn, Size};
 use kbpf_kfunc::Registry;
 use kbpf_verifier::{InsnAux, ProgType, VerifierError, VerifyOptions};
 use thiserror::Error;
@@ -82,16 +82,14 @@ const _: () = assert!(kbpf_kfunc::vmlinux::RUNTIME_XDP_DATA_OFF as usize == XDP_
 /// `convert_ctx_accesses`: every 32-bit context load of `data`, `data_end` or `data_meta` (as
 /// the verifier's side table marks them) becomes a 64-bit load of the host pointer.
 pub fn convert_ctx_accesses(slots: &[RawInsn], aux: &[InsnAux], layout: CtxLayout) -> Vec<RawInsn> {
-    const LDX_W: u8 = 0x61;
-    const LDX_DW: u8 = 0x79;
     let mut out = slots.to_vec();
     for (i, s) in out.iter_mut().enumerate() {
-        if s.code == LDX_W
+        if let Ok(Insn::Load { size: Size::W, signed: false, dst, src, off }) =
+            kbpf_isa::decode_insn(*s, None)
             && aux.get(i).is_some_and(|a| a.ctx_access)
-            && let Some(slot) = layout.pointer_slot(s.off)
+            && let Some(slot) = layout.pointer_slot(off)
         {
-            s.code = LDX_DW;
-            s.off = slot;
+            *s = Insn::Load { size: Size::DW, signed: false, dst, src, off: slot }.encode()[0];
         }
     }
     out

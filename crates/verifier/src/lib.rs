@@ -14,7 +14,6 @@ pub mod bounds;
 mod branch;
 mod calls;
 mod ctx;
-pub mod disasm;
 mod do_check;
 mod dynptr;
 pub mod func_info;

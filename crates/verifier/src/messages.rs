@@ -220,11 +220,3 @@ impl Reject {
         }
     }
 }
-
-/// `bpf_alu_string`: operator text for ALU op codes (index = op >> 4).
-pub fn alu_string(op: u8) -> &'static str {
-    const S: [&str; 16] = [
-        "+=", "-=", "*=", "/=", "|=", "&=", "<<=", ">>=", "neg", "%=", "^=", "=", "s>>=", "endian", "?", "?",
-    ];
-    S[(op >> 4) as usize & 15]
-}
