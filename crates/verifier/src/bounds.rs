@@ -2,22 +2,17 @@
 
 use crate::state::RegState;
 use crate::tnum::Tnum;
+use crate::width::{Bounds, Word};
 
 impl RegState {
     /// 64-bit ranges unbounded.
     pub fn mark_64_unbounded(&mut self) {
-        self.smin = i64::MIN;
-        self.smax = i64::MAX;
-        self.umin = 0;
-        self.umax = u64::MAX;
+        u64::put(self, Bounds::UNBOUNDED);
     }
 
     /// 32-bit ranges unbounded.
     pub fn mark_32_unbounded(&mut self) {
-        self.s32_min = i32::MIN;
-        self.s32_max = i32::MAX;
-        self.u32_min = 0;
-        self.u32_max = u32::MAX;
+        u32::put(self, Bounds::UNBOUNDED);
     }
 
     /// All ranges unbounded.
@@ -29,26 +24,23 @@ impl RegState {
     /// Low 32 bits known to be `v` (`__mark_reg32_known`).
     pub fn mark_32_known(&mut self, v: u32) {
         self.var_off = self.var_off.const_subreg(v);
-        self.s32_min = v as i32;
-        self.s32_max = v as i32;
-        self.u32_min = v;
-        self.u32_max = v;
+        u32::put(self, Bounds::konst(v));
+    }
+
+    /// One view intersected with what the tnum allows.
+    fn tighten_from_tnum<W: Word>(&mut self) {
+        let mut b = W::get(self);
+        b.tighten_from_tnum(W::view(self.var_off));
+        W::put(self, b);
     }
 
     fn update_32_bounds(&mut self) {
-        let t = self.var_off.subreg();
-        self.s32_min = self.s32_min.max((t.value | (t.mask & 0x8000_0000)) as u32 as i32);
-        self.s32_max = self.s32_max.min((t.value | (t.mask & 0x7fff_ffff)) as u32 as i32);
-        self.u32_min = self.u32_min.max(t.value as u32);
-        self.u32_max = self.u32_max.min((t.value | t.mask) as u32);
+        self.tighten_from_tnum::<u32>();
     }
 
     fn update_64_bounds(&mut self) {
+        self.tighten_from_tnum::<u64>();
         let t = self.var_off;
-        self.smin = self.smin.max((t.value | (t.mask & (1 << 63))) as i64);
-        self.smax = self.smax.min((t.value | (t.mask & (i64::MAX as u64))) as i64);
-        self.umin = self.umin.max(t.value);
-        self.umax = self.umax.min(t.value | t.mask);
         // collapse to a constant when the u64 range and the tnum share exactly one value
         let next = t.step(self.umin);
         let umin_in = (self.umin & !t.mask) == t.value;
@@ -107,32 +99,25 @@ impl RegState {
             self.s32_min = self.s32_min.max(self.smin as i32);
             self.s32_max = self.s32_max.min(self.smax as i32);
         }
-        if (self.u32_min as i32) <= (self.u32_max as i32) {
-            self.s32_min = self.s32_min.max(self.u32_min as i32);
-            self.s32_max = self.s32_max.min(self.u32_max as i32);
-        }
-        if (self.s32_min as u32) <= (self.s32_max as u32) {
-            self.u32_min = self.u32_min.max(self.s32_min as u32);
-            self.u32_max = self.u32_max.min(self.s32_max as u32);
-        }
+        let mut b = u32::get(self);
+        b.cross_sign();
+        u32::put(self, b);
     }
 
     fn deduce_64(&mut self) {
-        if (self.umin as i64) <= (self.umax as i64) {
-            self.smin = self.smin.max(self.umin as i64);
-            self.smax = self.smax.min(self.umax as i64);
+        let mut b = u64::get(self);
+        // only the 64-bit rule goes on when the signed range crosses the sign boundary
+        if !b.cross_sign() {
+            if b.umax < b.smin as u64 {
+                // The signed range wraps; the unsigned one sits in its upper (negative) half.
+                b.smin = b.umin as i64;
+                b.umax = b.umax.min(b.smax as u64);
+            } else if (b.smax as u64) < b.umin {
+                b.smax = b.umax as i64;
+                b.umin = b.umin.max(b.smin as u64);
+            }
         }
-        if (self.smin as u64) <= (self.smax as u64) {
-            self.umin = self.umin.max(self.smin as u64);
-            self.umax = self.umax.min(self.smax as u64);
-        } else if self.umax < self.smin as u64 {
-            // The signed range wraps; the unsigned one sits in its upper (negative) half.
-            self.smin = self.umin as i64;
-            self.umax = self.umax.min(self.smax as u64);
-        } else if (self.smax as u64) < self.umin {
-            self.smax = self.umax as i64;
-            self.umin = self.umin.max(self.smin as u64);
-        }
+        u64::put(self, b);
     }
 
     fn deduce_mixed(&mut self) {
@@ -162,9 +147,15 @@ impl RegState {
 
     /// Tighten the tnum from the unsigned ranges (`__reg_bound_offset`).
     pub fn bound_offset(&mut self) {
-        let v64 = self.var_off.intersect(Tnum::range(self.umin, self.umax));
-        let v32 = v64.subreg().intersect(Tnum::range(self.u32_min as u64, self.u32_max as u64));
+        let v64 = self.tnum_within_unsigned::<u64>(self.var_off);
+        let v32 = self.tnum_within_unsigned::<u32>(v64);
         self.var_off = v64.clear_subreg().or(v32);
+    }
+
+    /// The view `W` of `t` intersected with that view's unsigned range.
+    fn tnum_within_unsigned<W: Word>(&self, t: Tnum) -> Tnum {
+        let b = W::get(self);
+        W::view(t).intersect(Tnum::range(b.umin.widen(), b.umax.widen()))
     }
 
     /// `reg_bounds_sync`.
@@ -179,27 +170,22 @@ impl RegState {
     /// Whether the ranges are non-empty and agree with a constant tnum
     /// (`reg_bounds_sanity_check`); returns a description of the first violation.
     pub fn bounds_violation(&self) -> Option<&'static str> {
-        if self.umin > self.umax
-            || self.smin > self.smax
-            || self.u32_min > self.u32_max
-            || self.s32_min > self.s32_max
-        {
+        if u64::get(self).is_empty() || u32::get(self).is_empty() {
             return Some("range bounds violation");
         }
-        if self.var_off.is_const() {
-            let v = self.var_off.value;
-            if self.umin != v || self.umax != v || self.smin != v as i64 || self.smax != v as i64 {
-                return Some("const tnum out of sync with range bounds");
-            }
+        if !self.const_in_sync::<u64>() {
+            return Some("const tnum out of sync with range bounds");
         }
-        if self.var_off.subreg_is_const() {
-            let v = self.var_off.value as u32;
-            if self.u32_min != v || self.u32_max != v || self.s32_min != v as i32 || self.s32_max != v as i32
-            {
-                return Some("const subreg tnum out of sync with range bounds");
-            }
+        if !self.const_in_sync::<u32>() {
+            return Some("const subreg tnum out of sync with range bounds");
         }
         None
+    }
+
+    /// A view whose tnum is constant has exactly that value as its ranges.
+    fn const_in_sync<W: Word>(&self) -> bool {
+        let t = W::view(self.var_off);
+        !t.is_const() || W::get(self) == Bounds::konst(W::trunc(t.value))
     }
 
     /// Zero-extend the 32-bit result into 64 bits (`zext_32_to_64`).
@@ -321,14 +307,8 @@ impl RegState {
     /// Known value in every view, keeping type and ids (`___mark_reg_known`).
     pub fn mark_known_value(&mut self, v: u64) {
         self.var_off = Tnum::konst(v);
-        self.smin = v as i64;
-        self.smax = v as i64;
-        self.umin = v;
-        self.umax = v;
-        self.s32_min = v as u32 as i32;
-        self.s32_max = v as u32 as i32;
-        self.u32_min = v as u32;
-        self.u32_max = v as u32;
+        u64::put(self, Bounds::konst(v));
+        u32::put(self, Bounds::konst(v as u32));
     }
 }
 

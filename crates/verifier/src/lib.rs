@@ -34,6 +34,7 @@ mod stack_args;
 pub mod state;
 mod states;
 pub mod tnum;
+pub mod width;
 mod witness;
 
 pub use func_info::{IterRole, KfuncArg, KfuncArgKind, KfuncDecl, KfuncRet};

@@ -5,17 +5,14 @@
 use crate::state::RegState;
 #[cfg(test)]
 use crate::tnum::Tnum;
+use crate::width::{Bounds, Word};
 use kbpf_isa::AluCode;
 use kbpf_isa::AluOp as A;
 
 /// Whether the result range can be computed (`is_safe_to_compute_dst_reg_range`).
 pub fn safe_to_compute(op: AluCode, alu32: bool, src: &RegState) -> bool {
     let bits: u64 = if alu32 { 32 } else { 64 };
-    let src_const = if alu32 {
-        src.var_off.subreg_is_const() && src.s32_min == src.s32_max && src.u32_min == src.u32_max
-    } else {
-        src.var_off.is_const() && src.smin == src.smax && src.umin == src.umax
-    };
+    let src_const = if alu32 { const_in::<u32>(src) } else { const_in::<u64>(src) };
     match op {
         AluCode::Bin(A::Add)
         | AluCode::Bin(A::Sub)
@@ -30,187 +27,71 @@ pub fn safe_to_compute(op: AluCode, alu32: bool, src: &RegState) -> bool {
     }
 }
 
-/// Defines the add, sub and mul bound transfers for one width: `$smin/$smax/$umin/$umax` are
-/// that width's bound fields, `$s/$u` its signed and unsigned types. The 32- and 64-bit halves
-/// follow the same kernel rules (`scalar{32,}_min_max_{add,sub,mul}`).
-macro_rules! arith_bounds {
-    ($add:ident, $sub:ident, $mul:ident, $smin:ident, $smax:ident, $umin:ident, $umax:ident, $s:ty, $u:ty) => {
-        fn $add(d: &mut RegState, s: &RegState) {
-            let (a, o1) = d.$smin.overflowing_add(s.$smin);
-            let (b, o2) = d.$smax.overflowing_add(s.$smax);
-            if o1 || o2 {
-                d.$smin = <$s>::MIN;
-                d.$smax = <$s>::MAX;
-            } else {
-                d.$smin = a;
-                d.$smax = b;
-            }
-            // Both ends wrapping keeps the (wrapped) range; only the top end wrapping loses it.
-            let (umin, mo) = d.$umin.overflowing_add(s.$umin);
-            let (umax, xo) = d.$umax.overflowing_add(s.$umax);
-            d.$umin = umin;
-            d.$umax = umax;
-            if !mo && xo {
-                d.$umin = 0;
-                d.$umax = <$u>::MAX;
-            }
-        }
-
-        fn $sub(d: &mut RegState, s: &RegState) {
-            let (a, o1) = d.$smin.overflowing_sub(s.$smax);
-            let (b, o2) = d.$smax.overflowing_sub(s.$smin);
-            if o1 || o2 {
-                d.$smin = <$s>::MIN;
-                d.$smax = <$s>::MAX;
-            } else {
-                d.$smin = a;
-                d.$smax = b;
-            }
-            let (umin, mu) = d.$umin.overflowing_sub(s.$umax);
-            let (umax, xu) = d.$umax.overflowing_sub(s.$umin);
-            d.$umin = umin;
-            d.$umax = umax;
-            if mu && !xu {
-                d.$umin = 0;
-                d.$umax = <$u>::MAX;
-            }
-        }
-
-        fn $mul(d: &mut RegState, s: &RegState) {
-            let umax = d.$umax.checked_mul(s.$umax);
-            let umin = umax.and(d.$umin.checked_mul(s.$umin));
-            match (umax, umin) {
-                (Some(x), Some(n)) => {
-                    d.$umax = x;
-                    d.$umin = n;
-                }
-                _ => {
-                    d.$umin = 0;
-                    d.$umax = <$u>::MAX;
-                }
-            }
-            let p = [
-                d.$smin.checked_mul(s.$smin),
-                d.$smin.checked_mul(s.$smax),
-                d.$smax.checked_mul(s.$smin),
-                d.$smax.checked_mul(s.$smax),
-            ];
-            if p.iter().all(|x| x.is_some()) {
-                let v: Vec<$s> = p.iter().flatten().copied().collect();
-                d.$smin = v.iter().copied().min().unwrap_or(<$s>::MIN);
-                d.$smax = v.iter().copied().max().unwrap_or(<$s>::MAX);
-            } else {
-                d.$smin = <$s>::MIN;
-                d.$smax = <$s>::MAX;
-            }
-        }
-    };
+/// The tnum and both ranges of this view are one value.
+fn const_in<W: Word>(r: &RegState) -> bool {
+    W::view(r.var_off).is_const() && W::get(r).is_const()
 }
 
-arith_bounds!(add32, sub32, mul32, s32_min, s32_max, u32_min, u32_max, i32, u32);
-arith_bounds!(add64, sub64, mul64, smin, smax, umin, umax, i64, u64);
-
-fn signed32_from_unsigned(d: &mut RegState) {
-    if (d.u32_min as i32) <= (d.u32_max as i32) {
-        d.s32_min = d.u32_min as i32;
-        d.s32_max = d.u32_max as i32;
-    } else {
-        d.s32_min = i32::MIN;
-        d.s32_max = i32::MAX;
+/// The add, sub or mul range rule in one view (`scalar{32,}_min_max_{add,sub,mul}`).
+fn arith<W: Word>(d: &mut RegState, s: &RegState, op: A) {
+    let (mut b, sb) = (W::get(d), W::get(s));
+    match op {
+        A::Add => b.add(&sb),
+        A::Sub => b.sub(&sb),
+        _ => b.mul(&sb),
     }
+    W::put(d, b);
 }
 
-fn signed64_from_unsigned(d: &mut RegState) {
-    if (d.umin as i64) <= (d.umax as i64) {
-        d.smin = d.umin as i64;
-        d.smax = d.umax as i64;
-    } else {
-        d.smin = i64::MIN;
-        d.smax = i64::MAX;
-    }
-}
-
-#[derive(Clone, Copy, PartialEq)]
-enum Bit {
-    And,
-    Or,
-    Xor,
-}
-
-fn bitop32(d: &mut RegState, s: &RegState, k: Bit) {
-    let src_known = s.var_off.subreg_is_const();
-    let dst_known = d.var_off.subreg_is_const();
-    let t = d.var_off.subreg();
-    if src_known && dst_known {
-        d.mark_32_known(t.value as u32);
+/// The and, or or xor range rule in one view (`scalar{32,}_min_max_{and,or,xor}`); the tnum
+/// already holds the result.
+fn bitop<W: Word>(d: &mut RegState, s: &RegState, op: A) {
+    let t = W::view(d.var_off);
+    if W::view(s.var_off).is_const() && t.is_const() {
+        W::mark_known(d, W::trunc(t.value));
         return;
     }
-    match k {
-        Bit::And => {
-            d.u32_min = t.value as u32;
-            d.u32_max = d.u32_max.min(s.u32_max);
-        }
-        Bit::Or => {
-            d.u32_min = d.u32_min.max(s.u32_min);
-            d.u32_max = (t.value | t.mask) as u32;
-        }
-        Bit::Xor => {
-            d.u32_min = t.value as u32;
-            d.u32_max = (t.value | t.mask) as u32;
-        }
+    let (mut b, sb) = (W::get(d), W::get(s));
+    match op {
+        A::And => (b.umin, b.umax) = (W::trunc(t.value), b.umax.min(sb.umax)),
+        A::Or => (b.umin, b.umax) = (b.umin.max(sb.umin), W::trunc(t.value | t.mask)),
+        _ => (b.umin, b.umax) = (W::trunc(t.value), W::trunc(t.value | t.mask)),
     }
-    signed32_from_unsigned(d);
-}
-
-fn bitop64(d: &mut RegState, s: &RegState, k: Bit) {
-    let src_known = s.var_off.is_const();
-    let dst_known = d.var_off.is_const();
-    if src_known && dst_known {
-        let v = d.var_off.value;
-        d.mark_known_value(v);
-        return;
-    }
-    let t = d.var_off;
-    match k {
-        Bit::And => {
-            d.umin = t.value;
-            d.umax = d.umax.min(s.umax);
-        }
-        Bit::Or => {
-            d.umin = d.umin.max(s.umin);
-            d.umax = t.value | t.mask;
-        }
-        Bit::Xor => {
-            d.umin = t.value;
-            d.umax = t.value | t.mask;
-        }
-    }
-    signed64_from_unsigned(d);
-    d.update_bounds();
-}
-
-fn lsh32_bounds(d: &mut RegState, umin: u64, umax: u64) {
-    d.s32_min = i32::MIN;
-    d.s32_max = i32::MAX;
-    if umax > 31 || (d.u32_max as u64) > (1u64 << (31 - umax)) {
-        d.u32_min = 0;
-        d.u32_max = u32::MAX;
-    } else {
-        d.u32_min <<= umin;
-        d.u32_max <<= umax;
+    b.signed_from_unsigned();
+    W::put(d, b);
+    // only the 64-bit half re-reads the tnum, as in the kernel
+    if W::BITS == 64 {
+        d.update_bounds();
     }
 }
 
-fn lsh64_bounds(d: &mut RegState, umin: u64, umax: u64) {
-    d.smax = if umin == 32 && umax == 32 && d.s32_max >= 0 { (d.s32_max as i64) << 32 } else { i64::MAX };
-    d.smin = if umin == 32 && umax == 32 && d.s32_min >= 0 { (d.s32_min as i64) << 32 } else { i64::MIN };
-    if umax > 63 || d.umax > (1u64 << (63 - umax)) {
-        d.umin = 0;
-        d.umax = u64::MAX;
-    } else {
-        d.umin <<= umin;
-        d.umax <<= umax;
+/// A shift's ranges and tnum in one view, by the constant amount in `s`'s same view; the
+/// caller settles the other view.
+fn shift<W: Word>(d: &mut RegState, s: &RegState, op: A) {
+    let amt = W::get(s);
+    let (lo, hi) = (amt.umin.widen(), amt.umax.widen());
+    let t = W::view(d.var_off);
+    let mut b = W::get(d);
+    match op {
+        A::Lsh => {
+            (b.smin, b.smax) = (W::S_MIN, W::S_MAX);
+            b.shl_unsigned(lo, hi);
+            d.var_off = W::view(t.lshift(lo as u8));
+        }
+        A::Rsh => {
+            (b.smin, b.smax) = (W::S_MIN, W::S_MAX);
+            (b.umin, b.umax) = (b.umin.shr(hi as u32), b.umax.shr(lo as u32));
+            d.var_off = t.rshift(lo as u8);
+        }
+        _ => {
+            // the amount is below BITS (`safe_to_compute`); the clamp keeps the shift defined
+            let n = lo.min(W::BITS as u64 - 1) as u32;
+            (b.smin, b.smax) = (W::s_sar(b.smin, n), W::s_sar(b.smax, n));
+            (b.umin, b.umax) = (W::ZERO, W::MAX);
+            d.var_off = t.arshift(n as u8, W::BITS);
+        }
     }
+    W::put(d, b);
 }
 
 /// Applies `op` with source `s` to the scalar `d`. For `NEG`/`END` the
@@ -223,96 +104,53 @@ pub fn scalar_alu(d: &mut RegState, s: &RegState, op: AluCode, alu32: bool, end:
         return;
     }
     match op {
-        AluCode::Bin(A::Add) => {
-            add32(d, s);
-            add64(d, s);
-            d.var_off = d.var_off.add(s.var_off);
-        }
-        AluCode::Bin(A::Sub) => {
-            sub32(d, s);
-            sub64(d, s);
-            d.var_off = d.var_off.sub(s.var_off);
+        AluCode::Bin(op @ (A::Add | A::Sub | A::Mul)) => {
+            arith::<u32>(d, s, op);
+            arith::<u64>(d, s, op);
+            d.var_off = match op {
+                A::Add => d.var_off.add(s.var_off),
+                A::Sub => d.var_off.sub(s.var_off),
+                _ => d.var_off.mul(s.var_off),
+            };
         }
         AluCode::Neg => {
             let fake = d.clone();
             d.mark_known_value(0);
-            sub32(d, &fake);
-            sub64(d, &fake);
+            arith::<u32>(d, &fake, A::Sub);
+            arith::<u64>(d, &fake, A::Sub);
             d.var_off = fake.var_off.neg();
         }
-        AluCode::Bin(A::Mul) => {
-            d.var_off = d.var_off.mul(s.var_off);
-            mul32(d, s);
-            mul64(d, s);
+        AluCode::Bin(op @ (A::And | A::Or | A::Xor)) => {
+            d.var_off = match op {
+                A::And => d.var_off.and(s.var_off),
+                A::Or => d.var_off.or(s.var_off),
+                _ => d.var_off.xor(s.var_off),
+            };
+            bitop::<u32>(d, s, op);
+            bitop::<u64>(d, s, op);
         }
-        AluCode::Bin(A::And) => {
-            d.var_off = d.var_off.and(s.var_off);
-            bitop32(d, s, Bit::And);
-            bitop64(d, s, Bit::And);
-        }
-        AluCode::Bin(A::Or) => {
-            d.var_off = d.var_off.or(s.var_off);
-            bitop32(d, s, Bit::Or);
-            bitop64(d, s, Bit::Or);
-        }
-        AluCode::Bin(A::Xor) => {
-            d.var_off = d.var_off.xor(s.var_off);
-            bitop32(d, s, Bit::Xor);
-            bitop64(d, s, Bit::Xor);
-        }
-        AluCode::Bin(A::Lsh) => {
+        AluCode::Bin(op @ (A::Lsh | A::Rsh | A::Arsh)) => {
             if alu32 {
-                let sub = d.var_off.subreg();
-                lsh32_bounds(d, s.u32_min as u64, s.u32_max as u64);
-                d.var_off = sub.lshift(s.u32_min as u8).subreg();
-                d.mark_64_unbounded();
-                d.update_32_bounds_public();
-            } else {
-                lsh64_bounds(d, s.umin, s.umax);
-                lsh32_bounds(d, s.umin, s.umax);
-                d.var_off = d.var_off.lshift(s.umin as u8);
+                shift::<u32>(d, s, op);
+                u32::drop_other_view(d);
+            } else if op == A::Lsh {
+                // `__scalar64_min_max_lsh` keeps a non-negative 32-bit range shifted by exactly
+                // 32; the 32-bit view is shifted too, by the 64-bit amounts
+                let (b32, exact32) = (u32::get(d), s.umin == 32 && s.umax == 32);
+                shift::<u64>(d, s, op);
+                if exact32 && b32.smax >= 0 {
+                    d.smax = (b32.smax as i64) << 32;
+                }
+                if exact32 && b32.smin >= 0 {
+                    d.smin = (b32.smin as i64) << 32;
+                }
+                let mut v = Bounds { smin: i32::MIN, smax: i32::MAX, ..b32 };
+                v.shl_unsigned(s.umin, s.umax);
+                u32::put(d, v);
                 d.update_bounds();
-            }
-        }
-        AluCode::Bin(A::Rsh) => {
-            if alu32 {
-                let sub = d.var_off.subreg();
-                d.s32_min = i32::MIN;
-                d.s32_max = i32::MAX;
-                d.var_off = sub.rshift(s.u32_min as u8);
-                d.u32_min = d.u32_min.checked_shr(s.u32_max).unwrap_or(0);
-                d.u32_max = d.u32_max.checked_shr(s.u32_min).unwrap_or(0);
-                d.mark_64_unbounded();
-                d.update_32_bounds_public();
             } else {
-                d.smin = i64::MIN;
-                d.smax = i64::MAX;
-                d.var_off = d.var_off.rshift(s.umin as u8);
-                d.umin = d.umin.checked_shr(s.umax as u32).unwrap_or(0);
-                d.umax = d.umax.checked_shr(s.umin as u32).unwrap_or(0);
-                d.mark_32_unbounded();
-                d.update_bounds();
-            }
-        }
-        AluCode::Bin(A::Arsh) => {
-            if alu32 {
-                let sh = s.u32_min;
-                d.s32_min >>= sh.min(31);
-                d.s32_max >>= sh.min(31);
-                d.var_off = d.var_off.subreg().arshift(sh as u8, 32);
-                d.u32_min = 0;
-                d.u32_max = u32::MAX;
-                d.mark_64_unbounded();
-                d.update_32_bounds_public();
-            } else {
-                let sh = s.umin.min(63) as u32;
-                d.smin >>= sh;
-                d.smax >>= sh;
-                d.var_off = d.var_off.arshift(sh as u8, 64);
-                d.umin = 0;
-                d.umax = u64::MAX;
-                d.mark_32_unbounded();
-                d.update_bounds();
+                shift::<u64>(d, s, op);
+                u64::drop_other_view(d);
             }
         }
         AluCode::End => {

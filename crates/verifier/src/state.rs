@@ -229,15 +229,7 @@ impl RegState {
 
     /// Sets every view to the single value `v` and clears ids (`__mark_reg_known`).
     pub fn mark_known(&mut self, v: u64) {
-        self.var_off = Tnum::konst(v);
-        self.smin = v as i64;
-        self.smax = v as i64;
-        self.umin = v;
-        self.umax = v;
-        self.s32_min = v as u32 as i32;
-        self.s32_max = v as u32 as i32;
-        self.u32_min = v as u32;
-        self.u32_max = v as u32;
+        self.mark_known_value(v);
         self.off = 0;
         self.id = 0;
         self.ref_obj_id = 0;
