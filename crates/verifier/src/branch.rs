@@ -5,6 +5,7 @@ use crate::do_check::Env;
 use crate::messages::Reject;
 use crate::state::{MAYBE_NULL, RegState, RegType, VerifierState};
 use crate::tnum::Tnum;
+use crate::width::{Bounds, Word};
 use kbpf_isa::{Class, JmpCond, JmpOp, RawInsn};
 
 /// A condition as refinement sees it: the ISA's conditions plus the negation of `&`, which
@@ -69,34 +70,29 @@ fn is_pkt_any(r: &RegState) -> bool {
 
 /// `is_scalar_branch_taken`: 1 taken, 0 not taken, -1 unknown.
 pub fn scalar_branch_taken(r1: &RegState, r2: &RegState, op: Cond, w32: bool) -> i32 {
+    if w32 { scalar_taken::<u32>(r1, r2, op) } else { scalar_taken::<u64>(r1, r2, op) }
+}
+
+/// The two ranges share no value.
+fn disjoint<W: Word>(a: &Bounds<W>, b: &Bounds<W>) -> bool {
+    a.umin > b.umax || a.umax < b.umin || a.smin > b.smax || a.smax < b.smin
+}
+
+/// `is_scalar_branch_taken` in the view `W`.
+fn scalar_taken<W: Word>(r1: &RegState, r2: &RegState, op: Cond) -> i32 {
+    let w32 = W::BITS == 32;
     let (mut r1, mut r2) = (r1, r2);
-    let (mut t1, mut t2) =
-        if w32 { (r1.var_off.subreg(), r2.var_off.subreg()) } else { (r1.var_off, r2.var_off) };
-    let g = |r: &RegState| -> (u64, u64, i64, i64) {
-        if w32 {
-            (r.u32_min as u64, r.u32_max as u64, r.s32_min as i64, r.s32_max as i64)
-        } else {
-            (r.umin, r.umax, r.smin, r.smax)
-        }
-    };
-    let (umin1, umax1, smin1, smax1) = g(r1);
-    let (umin2, umax2, smin2, smax2) = g(r2);
+    let (mut t1, mut t2) = (W::view(r1.var_off), W::view(r2.var_off));
+    let (a, b) = (W::get(r1), W::get(r2));
     match op {
         JEQ | JNE => {
             let eq = op == JEQ;
             if t1.is_const() && t2.is_const() {
                 return ((t1.value == t2.value) == eq) as i32;
             }
-            let disjoint = !t1.overlaps(t2)
-                || umin1 > umax2
-                || umax1 < umin2
-                || smin1 > smax2
-                || smax1 < smin2
-                || (!w32
-                    && (r1.u32_min > r2.u32_max
-                        || r1.u32_max < r2.u32_min
-                        || r1.s32_min > r2.s32_max
-                        || r1.s32_max < r2.s32_min));
+            // a 64-bit comparison also fails when the subregisters cannot be equal
+            let disjoint =
+                !t1.overlaps(t2) || disjoint(&a, &b) || (!w32 && disjoint(&u32::get(r1), &u32::get(r2)));
             if disjoint {
                 return if eq { 0 } else { 1 };
             }
@@ -117,58 +113,58 @@ pub fn scalar_branch_taken(r1: &RegState, r2: &RegState, op: Cond, w32: bool) ->
             }
         }
         JGT => {
-            if umin1 > umax2 {
+            if a.umin > b.umax {
                 return 1;
-            } else if umax1 <= umin2 {
+            } else if a.umax <= b.umin {
                 return 0;
             }
         }
         JSGT => {
-            if smin1 > smax2 {
+            if a.smin > b.smax {
                 return 1;
-            } else if smax1 <= smin2 {
+            } else if a.smax <= b.smin {
                 return 0;
             }
         }
         JLT => {
-            if umax1 < umin2 {
+            if a.umax < b.umin {
                 return 1;
-            } else if umin1 >= umax2 {
+            } else if a.umin >= b.umax {
                 return 0;
             }
         }
         JSLT => {
-            if smax1 < smin2 {
+            if a.smax < b.smin {
                 return 1;
-            } else if smin1 >= smax2 {
+            } else if a.smin >= b.smax {
                 return 0;
             }
         }
         JGE => {
-            if umin1 >= umax2 {
+            if a.umin >= b.umax {
                 return 1;
-            } else if umax1 < umin2 {
+            } else if a.umax < b.umin {
                 return 0;
             }
         }
         JSGE => {
-            if smin1 >= smax2 {
+            if a.smin >= b.smax {
                 return 1;
-            } else if smax1 < smin2 {
+            } else if a.smax < b.smin {
                 return 0;
             }
         }
         JLE => {
-            if umax1 <= umin2 {
+            if a.umax <= b.umin {
                 return 1;
-            } else if umin1 > umax2 {
+            } else if a.umin > b.umax {
                 return 0;
             }
         }
         JSLE => {
-            if smax1 <= smin2 {
+            if a.smax <= b.smin {
                 return 1;
-            } else if smin1 > smax2 {
+            } else if a.smin > b.smax {
                 return 0;
             }
         }
@@ -220,36 +216,27 @@ pub fn branch_taken(r1: &RegState, r2: &RegState, op: Cond, w32: bool) -> i32 {
 
 /// `regs_refine_cond_op`.
 pub fn refine_cond_op(r1: &mut RegState, r2: &mut RegState, op: Cond, w32: bool) {
+    if w32 { refine::<u32>(r1, r2, op) } else { refine::<u64>(r1, r2, op) }
+}
+
+/// `regs_refine_cond_op` in the view `W`: only that view's ranges and tnum bits change.
+fn refine<W: Word>(r1: &mut RegState, r2: &mut RegState, op: Cond) {
+    let w32 = W::BITS == 32;
     let (r1, r2, op) = match op {
         JGE | JGT | JSGE | JSGT => (r2, r1, flip(op)),
         _ => (r1, r2, op),
     };
+    let (mut a, mut b) = (W::get(r1), W::get(r2));
     match op {
         JEQ => {
-            if w32 {
-                r1.u32_min = r1.u32_min.max(r2.u32_min);
-                r1.u32_max = r1.u32_max.min(r2.u32_max);
-                r1.s32_min = r1.s32_min.max(r2.s32_min);
-                r1.s32_max = r1.s32_max.min(r2.s32_max);
-                r2.u32_min = r1.u32_min;
-                r2.u32_max = r1.u32_max;
-                r2.s32_min = r1.s32_min;
-                r2.s32_max = r1.s32_max;
-                let t = r1.var_off.subreg().intersect(r2.var_off.subreg());
-                r1.var_off = r1.var_off.with_subreg(t);
-                r2.var_off = r2.var_off.with_subreg(t);
-            } else {
-                r1.umin = r1.umin.max(r2.umin);
-                r1.umax = r1.umax.min(r2.umax);
-                r1.smin = r1.smin.max(r2.smin);
-                r1.smax = r1.smax.min(r2.smax);
-                r2.umin = r1.umin;
-                r2.umax = r1.umax;
-                r2.smin = r1.smin;
-                r2.smax = r1.smax;
-                r1.var_off = r1.var_off.intersect(r2.var_off);
-                r2.var_off = r1.var_off;
-            }
+            a.umin = a.umin.max(b.umin);
+            a.umax = a.umax.min(b.umax);
+            a.smin = a.smin.max(b.smin);
+            a.smax = a.smax.min(b.smax);
+            b = a;
+            let t = W::view(r1.var_off).intersect(W::view(r2.var_off));
+            r1.var_off = W::with_view(r1.var_off, t);
+            r2.var_off = W::with_view(r2.var_off, t);
         }
         JNE | JSET | JSET_NOT => {
             let (r1, r2) = if !is_reg_const(r2, w32) { (r2, r1) } else { (r1, r2) };
@@ -259,94 +246,55 @@ pub fn refine_cond_op(r1: &mut RegState, r2: &mut RegState, op: Cond, w32: bool)
             let val = reg_const(r2, w32);
             match op {
                 JNE => {
-                    if w32 {
-                        if r1.u32_min == val as u32 {
-                            r1.u32_min = r1.u32_min.wrapping_add(1);
-                        }
-                        if r1.u32_max == val as u32 {
-                            r1.u32_max = r1.u32_max.wrapping_sub(1);
-                        }
-                        if r1.s32_min == val as u32 as i32 {
-                            r1.s32_min = r1.s32_min.wrapping_add(1);
-                        }
-                        if r1.s32_max == val as u32 as i32 {
-                            r1.s32_max = r1.s32_max.wrapping_sub(1);
-                        }
-                    } else {
-                        if r1.umin == val {
-                            r1.umin = r1.umin.wrapping_add(1);
-                        }
-                        if r1.umax == val {
-                            r1.umax = r1.umax.wrapping_sub(1);
-                        }
-                        if r1.smin == val as i64 {
-                            r1.smin = r1.smin.wrapping_add(1);
-                        }
-                        if r1.smax == val as i64 {
-                            r1.smax = r1.smax.wrapping_sub(1);
-                        }
+                    let mut c = W::get(r1);
+                    let v = W::trunc(val);
+                    if c.umin == v {
+                        c.umin = c.umin.inc();
                     }
+                    if c.umax == v {
+                        c.umax = c.umax.dec();
+                    }
+                    if c.smin == v.to_s() {
+                        c.smin = W::s_inc(c.smin);
+                    }
+                    if c.smax == v.to_s() {
+                        c.smax = W::s_dec(c.smax);
+                    }
+                    W::put(r1, c);
                 }
                 JSET => {
                     if !val.is_power_of_two() {
                         return;
                     }
-                    if w32 {
-                        let t = r1.var_off.subreg().or(Tnum::konst(val));
-                        r1.var_off = r1.var_off.with_subreg(t);
-                    } else {
-                        r1.var_off = r1.var_off.or(Tnum::konst(val));
-                    }
+                    r1.var_off = W::with_view(r1.var_off, W::view(r1.var_off).or(Tnum::konst(val)));
                 }
                 _ => {
                     r1.mark_unbounded();
-                    if w32 {
-                        let t = r1.var_off.subreg().and(Tnum::konst(!val));
-                        r1.var_off = r1.var_off.with_subreg(t);
-                    } else {
-                        r1.var_off = r1.var_off.and(Tnum::konst(!val));
-                    }
+                    r1.var_off = W::with_view(r1.var_off, W::view(r1.var_off).and(Tnum::konst(!val)));
                 }
             }
+            return;
         }
         JLE => {
-            if w32 {
-                r1.u32_max = r1.u32_max.min(r2.u32_max);
-                r2.u32_min = r1.u32_min.max(r2.u32_min);
-            } else {
-                r1.umax = r1.umax.min(r2.umax);
-                r2.umin = r1.umin.max(r2.umin);
-            }
+            a.umax = a.umax.min(b.umax);
+            b.umin = a.umin.max(b.umin);
         }
         JLT => {
-            if w32 {
-                r1.u32_max = r1.u32_max.min(r2.u32_max.wrapping_sub(1));
-                r2.u32_min = r1.u32_min.wrapping_add(1).max(r2.u32_min);
-            } else {
-                r1.umax = r1.umax.min(r2.umax.wrapping_sub(1));
-                r2.umin = r1.umin.wrapping_add(1).max(r2.umin);
-            }
+            a.umax = a.umax.min(b.umax.dec());
+            b.umin = a.umin.inc().max(b.umin);
         }
         JSLE => {
-            if w32 {
-                r1.s32_max = r1.s32_max.min(r2.s32_max);
-                r2.s32_min = r1.s32_min.max(r2.s32_min);
-            } else {
-                r1.smax = r1.smax.min(r2.smax);
-                r2.smin = r1.smin.max(r2.smin);
-            }
+            a.smax = a.smax.min(b.smax);
+            b.smin = a.smin.max(b.smin);
         }
         JSLT => {
-            if w32 {
-                r1.s32_max = r1.s32_max.min(r2.s32_max.wrapping_sub(1));
-                r2.s32_min = r1.s32_min.wrapping_add(1).max(r2.s32_min);
-            } else {
-                r1.smax = r1.smax.min(r2.smax.wrapping_sub(1));
-                r2.smin = r1.smin.wrapping_add(1).max(r2.smin);
-            }
+            a.smax = a.smax.min(W::s_dec(b.smax));
+            b.smin = W::s_inc(a.smin).max(b.smin);
         }
-        _ => {}
+        _ => return,
     }
+    W::put(r1, a);
+    W::put(r2, b);
 }
 
 /// `collect_linked_regs`: every live scalar register or spilled scalar with this base id.
