@@ -114,7 +114,7 @@ impl Env<'_> {
                         let v = self.cur.cur().regs[s].clone();
                         self.cur.cur_mut().regs[d] = v;
                     } else if src_ty == RegType::Scalar {
-                        let no_sext = self.cur.cur().regs[s].umax < (1u64 << (insn.off - 1));
+                        let no_sext = self.cur.cur().regs[s].b64.umax < (1u64 << (insn.off - 1));
                         if no_sext {
                             self.assign_scalar_id_before_mov(s);
                         }
@@ -131,7 +131,7 @@ impl Env<'_> {
                     if src_ty == RegType::Scalar {
                         let src = self.cur.cur().regs[s].clone();
                         if insn.off == 0 {
-                            let fits = 64 - src.umax.leading_zeros() <= 32;
+                            let fits = 64 - src.b64.umax.leading_zeros() <= 32;
                             if fits {
                                 self.assign_scalar_id_before_mov(s);
                             }
@@ -141,7 +141,7 @@ impl Env<'_> {
                             }
                             self.cur.cur_mut().regs[d] = v;
                         } else {
-                            let no_sext = src.umax < (1u64 << (insn.off - 1));
+                            let no_sext = src.b64.umax < (1u64 << (insn.off - 1));
                             if no_sext {
                                 self.assign_scalar_id_before_mov(s);
                             }
@@ -277,11 +277,11 @@ impl Env<'_> {
         if reg.off as i64 >= MAX_VAR_OFF || reg.off as i64 <= -MAX_VAR_OFF {
             return Err(Reject::PtrOffNotAllowed(ty.to_string(), reg.off));
         }
-        if reg.smin == i64::MIN {
+        if reg.b64.smin == i64::MIN {
             return Err(Reject::MathUnboundedMin(ty.to_string()));
         }
-        if reg.smin >= MAX_VAR_OFF || reg.smin <= -MAX_VAR_OFF {
-            return Err(Reject::ValueOob(reg.smin, ty.to_string()));
+        if reg.b64.smin >= MAX_VAR_OFF || reg.b64.smin <= -MAX_VAR_OFF {
+            return Err(Reject::ValueOob(reg.b64.smin, ty.to_string()));
         }
         Ok(())
     }
@@ -299,7 +299,7 @@ impl Env<'_> {
         let d = dregno as usize;
         let known = off_reg.var_off.is_const();
         let (smin_val, smax_val, umin_val, umax_val) =
-            (off_reg.smin, off_reg.smax, off_reg.umin, off_reg.umax);
+            (off_reg.b64.smin, off_reg.b64.smax, off_reg.b64.umin, off_reg.b64.umax);
         if (known && (smin_val != smax_val || umin_val != umax_val))
             || smin_val > smax_val
             || umin_val > umax_val
@@ -341,24 +341,24 @@ impl Env<'_> {
                 if known && fixed == fixed as i32 as i64 {
                     dst.off = fixed as i32;
                 } else {
-                    match (ptr.smin.checked_add(smin_val), ptr.smax.checked_add(smax_val)) {
+                    match (ptr.b64.smin.checked_add(smin_val), ptr.b64.smax.checked_add(smax_val)) {
                         (Some(a), Some(b)) => {
-                            dst.smin = a;
-                            dst.smax = b;
+                            dst.b64.smin = a;
+                            dst.b64.smax = b;
                         }
                         _ => {
-                            dst.smin = i64::MIN;
-                            dst.smax = i64::MAX;
+                            dst.b64.smin = i64::MIN;
+                            dst.b64.smax = i64::MAX;
                         }
                     }
-                    match (ptr.umin.checked_add(umin_val), ptr.umax.checked_add(umax_val)) {
+                    match (ptr.b64.umin.checked_add(umin_val), ptr.b64.umax.checked_add(umax_val)) {
                         (Some(a), Some(b)) => {
-                            dst.umin = a;
-                            dst.umax = b;
+                            dst.b64.umin = a;
+                            dst.b64.umax = b;
                         }
                         _ => {
-                            dst.umin = 0;
-                            dst.umax = u64::MAX;
+                            dst.b64.umin = 0;
+                            dst.b64.umax = u64::MAX;
                         }
                     }
                     dst.var_off = ptr.var_off.add(off_reg.var_off);
@@ -379,22 +379,22 @@ impl Env<'_> {
                 if known && fixed == fixed as i32 as i64 {
                     dst.off = fixed as i32;
                 } else {
-                    match (ptr.smin.checked_sub(smax_val), ptr.smax.checked_sub(smin_val)) {
+                    match (ptr.b64.smin.checked_sub(smax_val), ptr.b64.smax.checked_sub(smin_val)) {
                         (Some(a), Some(b)) => {
-                            dst.smin = a;
-                            dst.smax = b;
+                            dst.b64.smin = a;
+                            dst.b64.smax = b;
                         }
                         _ => {
-                            dst.smin = i64::MIN;
-                            dst.smax = i64::MAX;
+                            dst.b64.smin = i64::MIN;
+                            dst.b64.smax = i64::MAX;
                         }
                     }
-                    if ptr.umin < umax_val {
-                        dst.umin = 0;
-                        dst.umax = u64::MAX;
+                    if ptr.b64.umin < umax_val {
+                        dst.b64.umin = 0;
+                        dst.b64.umax = u64::MAX;
                     } else {
-                        dst.umin = ptr.umin - umax_val;
-                        dst.umax = ptr.umax.wrapping_sub(umin_val);
+                        dst.b64.umin = ptr.b64.umin - umax_val;
+                        dst.b64.umax = ptr.b64.umax.wrapping_sub(umin_val);
                     }
                     dst.var_off = ptr.var_off.sub(off_reg.var_off);
                     if ptr.is_pkt_pointer() {

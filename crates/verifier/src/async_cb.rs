@@ -131,16 +131,16 @@ impl Env<'_> {
         }
         self.mark_chain_precision(0);
         let (min, max) = (0i64, 0i64);
-        if r0.smin >= min && r0.smax <= max {
+        if r0.b64.smin >= min && r0.b64.smax <= max {
             return Ok(());
         }
         // verbose_invalid_scalar
         let mut what = String::new();
-        if r0.smin > i64::MIN {
-            what.push_str(&format!(" smin={}", r0.smin));
+        if r0.b64.smin > i64::MIN {
+            what.push_str(&format!(" smin={}", r0.b64.smin));
         }
-        if r0.smax < i64::MAX {
-            what.push_str(&format!(" smax={}", r0.smax));
+        if r0.b64.smax < i64::MAX {
+            what.push_str(&format!(" smax={}", r0.b64.smax));
         }
         if what.is_empty() {
             what.push_str(" unknown scalar value");

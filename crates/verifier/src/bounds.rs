@@ -42,15 +42,15 @@ impl RegState {
         self.tighten_from_tnum::<u64>();
         let t = self.var_off;
         // collapse to a constant when the u64 range and the tnum share exactly one value
-        let next = t.step(self.umin);
-        let umin_in = (self.umin & !t.mask) == t.value;
+        let next = t.step(self.b64.umin);
+        let umin_in = (self.b64.umin & !t.mask) == t.value;
         let tmax = t.value | t.mask;
-        if umin_in && next > self.umax {
-            let v = self.umin;
+        if umin_in && next > self.b64.umax {
+            let v = self.b64.umin;
             self.mark_known_value(v);
         } else if !umin_in && next == tmax {
             self.mark_known_value(tmax);
-        } else if !umin_in && next <= self.umax && t.step(next) > self.umax {
+        } else if !umin_in && next <= self.b64.umax && t.step(next) > self.b64.umax {
             self.mark_known_value(next);
         }
     }
@@ -67,37 +67,37 @@ impl RegState {
     }
 
     fn deduce_32(&mut self) {
-        if (self.umin >> 32) == (self.umax >> 32) {
-            self.u32_min = self.u32_min.max(self.umin as u32);
-            self.u32_max = self.u32_max.min(self.umax as u32);
-            if (self.umin as i32) <= (self.umax as i32) {
-                self.s32_min = self.s32_min.max(self.umin as i32);
-                self.s32_max = self.s32_max.min(self.umax as i32);
+        if (self.b64.umin >> 32) == (self.b64.umax >> 32) {
+            self.b32.umin = self.b32.umin.max(self.b64.umin as u32);
+            self.b32.umax = self.b32.umax.min(self.b64.umax as u32);
+            if (self.b64.umin as i32) <= (self.b64.umax as i32) {
+                self.b32.smin = self.b32.smin.max(self.b64.umin as i32);
+                self.b32.smax = self.b32.smax.min(self.b64.umax as i32);
             }
         }
-        if (self.smin >> 32) == (self.smax >> 32) {
-            if (self.smin as u32) <= (self.smax as u32) {
-                self.u32_min = self.u32_min.max(self.smin as u32);
-                self.u32_max = self.u32_max.min(self.smax as u32);
+        if (self.b64.smin >> 32) == (self.b64.smax >> 32) {
+            if (self.b64.smin as u32) <= (self.b64.smax as u32) {
+                self.b32.umin = self.b32.umin.max(self.b64.smin as u32);
+                self.b32.umax = self.b32.umax.min(self.b64.smax as u32);
             }
-            if (self.smin as i32) <= (self.smax as i32) {
-                self.s32_min = self.s32_min.max(self.smin as i32);
-                self.s32_max = self.s32_max.min(self.smax as i32);
+            if (self.b64.smin as i32) <= (self.b64.smax as i32) {
+                self.b32.smin = self.b32.smin.max(self.b64.smin as i32);
+                self.b32.smax = self.b32.smax.min(self.b64.smax as i32);
             }
         }
-        if ((self.umin >> 32) as u32).wrapping_add(1) == (self.umax >> 32) as u32
-            && (self.umin as i32) < 0
-            && (self.umax as i32) >= 0
+        if ((self.b64.umin >> 32) as u32).wrapping_add(1) == (self.b64.umax >> 32) as u32
+            && (self.b64.umin as i32) < 0
+            && (self.b64.umax as i32) >= 0
         {
-            self.s32_min = self.s32_min.max(self.umin as i32);
-            self.s32_max = self.s32_max.min(self.umax as i32);
+            self.b32.smin = self.b32.smin.max(self.b64.umin as i32);
+            self.b32.smax = self.b32.smax.min(self.b64.umax as i32);
         }
-        if ((self.smin >> 32) as u32).wrapping_add(1) == (self.smax >> 32) as u32
-            && (self.smin as i32) < 0
-            && (self.smax as i32) >= 0
+        if ((self.b64.smin >> 32) as u32).wrapping_add(1) == (self.b64.smax >> 32) as u32
+            && (self.b64.smin as i32) < 0
+            && (self.b64.smax as i32) >= 0
         {
-            self.s32_min = self.s32_min.max(self.smin as i32);
-            self.s32_max = self.s32_max.min(self.smax as i32);
+            self.b32.smin = self.b32.smin.max(self.b64.smin as i32);
+            self.b32.smax = self.b32.smax.min(self.b64.smax as i32);
         }
         let mut b = u32::get(self);
         b.cross_sign();
@@ -121,20 +121,20 @@ impl RegState {
     }
 
     fn deduce_mixed(&mut self) {
-        let new_umin = (self.umin & !0xffff_ffff) | self.u32_min as u64;
-        let new_umax = (self.umax & !0xffff_ffff) | self.u32_max as u64;
-        self.umin = self.umin.max(new_umin);
-        self.umax = self.umax.min(new_umax);
-        let new_smin = ((self.smin as u64 & !0xffff_ffff) | self.u32_min as u64) as i64;
-        let new_smax = ((self.smax as u64 & !0xffff_ffff) | self.u32_max as u64) as i64;
-        self.smin = self.smin.max(new_smin);
-        self.smax = self.smax.min(new_smax);
-        if self.s32_min >= 0 && self.smin >= i32::MIN as i64 && self.smax <= i32::MAX as i64 {
-            self.smin = self.s32_min as i64;
-            self.smax = self.s32_max as i64;
-            self.umin = self.s32_min as i64 as u64;
-            self.umax = self.s32_max as i64 as u64;
-            self.var_off = self.var_off.intersect(Tnum::range(self.smin as u64, self.smax as u64));
+        let new_umin = (self.b64.umin & !0xffff_ffff) | self.b32.umin as u64;
+        let new_umax = (self.b64.umax & !0xffff_ffff) | self.b32.umax as u64;
+        self.b64.umin = self.b64.umin.max(new_umin);
+        self.b64.umax = self.b64.umax.min(new_umax);
+        let new_smin = ((self.b64.smin as u64 & !0xffff_ffff) | self.b32.umin as u64) as i64;
+        let new_smax = ((self.b64.smax as u64 & !0xffff_ffff) | self.b32.umax as u64) as i64;
+        self.b64.smin = self.b64.smin.max(new_smin);
+        self.b64.smax = self.b64.smax.min(new_smax);
+        if self.b32.smin >= 0 && self.b64.smin >= i32::MIN as i64 && self.b64.smax <= i32::MAX as i64 {
+            self.b64.smin = self.b32.smin as i64;
+            self.b64.smax = self.b32.smax as i64;
+            self.b64.umin = self.b32.smin as i64 as u64;
+            self.b64.umax = self.b32.smax as i64 as u64;
+            self.var_off = self.var_off.intersect(Tnum::range(self.b64.smin as u64, self.b64.smax as u64));
         }
     }
 
@@ -196,14 +196,14 @@ impl RegState {
 
     /// `__reg_assign_32_into_64`.
     pub fn assign_32_into_64(&mut self) {
-        self.umin = self.u32_min as u64;
-        self.umax = self.u32_max as u64;
-        if self.s32_min >= 0 && self.s32_max >= 0 {
-            self.smin = self.s32_min as i64;
-            self.smax = self.s32_max as i64;
+        self.b64.umin = self.b32.umin as u64;
+        self.b64.umax = self.b32.umax as u64;
+        if self.b32.smin >= 0 && self.b32.smax >= 0 {
+            self.b64.smin = self.b32.smin as i64;
+            self.b64.smax = self.b32.smax as i64;
         } else {
-            self.smin = 0;
-            self.smax = u32::MAX as i64;
+            self.b64.smin = 0;
+            self.b64.smax = u32::MAX as i64;
         }
     }
 
@@ -214,15 +214,15 @@ impl RegState {
         }
         self.var_off = self.var_off.cast(size);
         let mask = (1u64 << (size as u32 * 8)) - 1;
-        if (self.umin & !mask) == (self.umax & !mask) {
-            self.umin &= mask;
-            self.umax &= mask;
+        if (self.b64.umin & !mask) == (self.b64.umax & !mask) {
+            self.b64.umin &= mask;
+            self.b64.umax &= mask;
         } else {
-            self.umin = 0;
-            self.umax = mask;
+            self.b64.umin = 0;
+            self.b64.umax = mask;
         }
-        self.smin = self.umin as i64;
-        self.smax = self.umax as i64;
+        self.b64.smin = self.b64.umin as i64;
+        self.b64.smax = self.b64.umax as i64;
         if size < 4 {
             self.mark_32_unbounded();
         }
@@ -239,33 +239,33 @@ impl RegState {
             self.mark_known_value(v);
             return;
         }
-        let top_max = ((self.smax as u64) >> bits) << bits;
-        let top_min = ((self.smin as u64) >> bits) << bits;
+        let top_max = ((self.b64.smax as u64) >> bits) << bits;
+        let top_min = ((self.b64.smin as u64) >> bits) << bits;
         if top_max == top_min {
-            let (a, b) = (sext(self.smax as u64), sext(self.smin as u64));
+            let (a, b) = (sext(self.b64.smax as u64), sext(self.b64.smin as u64));
             let (hi, lo) = (a.max(b), a.min(b));
             if (hi >= 0) == (lo >= 0) {
-                self.smin = lo;
-                self.smax = hi;
-                self.s32_min = lo as i32;
-                self.s32_max = hi as i32;
-                self.umin = lo as u64;
-                self.umax = hi as u64;
-                self.u32_min = lo as u32;
-                self.u32_max = hi as u32;
+                self.b64.smin = lo;
+                self.b64.smax = hi;
+                self.b32.smin = lo as i32;
+                self.b32.smax = hi as i32;
+                self.b64.umin = lo as u64;
+                self.b64.umax = hi as u64;
+                self.b32.umin = lo as u32;
+                self.b32.umax = hi as u32;
                 self.var_off = Tnum::range(lo as u64, hi as u64);
                 return;
             }
         }
         let (lo, hi) = (-(1i64 << (bits - 1)), (1i64 << (bits - 1)) - 1);
-        self.smin = lo;
-        self.smax = hi;
-        self.s32_min = lo.max(i32::MIN as i64) as i32;
-        self.s32_max = hi.min(i32::MAX as i64) as i32;
-        self.umin = 0;
-        self.u32_min = 0;
-        self.umax = u64::MAX;
-        self.u32_max = u32::MAX;
+        self.b64.smin = lo;
+        self.b64.smax = hi;
+        self.b32.smin = lo.max(i32::MIN as i64) as i32;
+        self.b32.smax = hi.min(i32::MAX as i64) as i32;
+        self.b64.umin = 0;
+        self.b32.umin = 0;
+        self.b64.umax = u64::MAX;
+        self.b32.umax = u32::MAX;
         self.var_off = Tnum::UNKNOWN;
     }
 
@@ -277,30 +277,30 @@ impl RegState {
         if self.var_off.is_const() {
             let v = sext(self.var_off.value as u32);
             self.var_off = Tnum::konst(v as i64 as u64);
-            self.s32_min = v;
-            self.s32_max = v;
-            self.u32_min = v as u32;
-            self.u32_max = v as u32;
+            self.b32.smin = v;
+            self.b32.smax = v;
+            self.b32.umin = v as u32;
+            self.b32.umax = v as u32;
             return;
         }
-        let top_max = ((self.s32_max as u32) >> bits) << bits;
-        let top_min = ((self.s32_min as u32) >> bits) << bits;
+        let top_max = ((self.b32.smax as u32) >> bits) << bits;
+        let top_min = ((self.b32.smin as u32) >> bits) << bits;
         if top_max == top_min {
-            let (a, b) = (sext(self.s32_max as u32), sext(self.s32_min as u32));
+            let (a, b) = (sext(self.b32.smax as u32), sext(self.b32.smin as u32));
             let (hi, lo) = (a.max(b), a.min(b));
             if (hi >= 0) == (lo >= 0) {
-                self.s32_min = lo;
-                self.s32_max = hi;
-                self.u32_min = lo as u32;
-                self.u32_max = hi as u32;
+                self.b32.smin = lo;
+                self.b32.smax = hi;
+                self.b32.umin = lo as u32;
+                self.b32.umax = hi as u32;
                 self.var_off = Tnum::range(lo as i64 as u64, hi as i64 as u64).subreg();
                 return;
             }
         }
-        self.s32_min = -(1i32 << (bits - 1));
-        self.s32_max = (1i32 << (bits - 1)) - 1;
-        self.u32_min = 0;
-        self.u32_max = u32::MAX;
+        self.b32.smin = -(1i32 << (bits - 1));
+        self.b32.smax = (1i32 << (bits - 1)) - 1;
+        self.b32.umin = 0;
+        self.b32.umax = u32::MAX;
         self.var_off = Tnum::UNKNOWN.subreg();
     }
 
@@ -329,15 +329,15 @@ mod tests {
                         continue;
                     }
                     let mut r = RegState::unknown_scalar();
-                    r.umin = a;
-                    r.umax = z;
+                    r.b64.umin = a;
+                    r.b64.umax = z;
                     r.bounds_sync();
                     for v in a..=z {
                         assert!(r.var_off.has(v), "{v:#x} lost from tnum");
-                        assert!(r.smin <= v as i64 && v as i64 <= r.smax);
-                        assert!(r.umin <= v && v <= r.umax);
-                        assert!(r.u32_min <= v as u32 && v as u32 <= r.u32_max);
-                        assert!(r.s32_min <= v as i32 && v as i32 <= r.s32_max);
+                        assert!(r.b64.smin <= v as i64 && v as i64 <= r.b64.smax);
+                        assert!(r.b64.umin <= v && v <= r.b64.umax);
+                        assert!(r.b32.umin <= v as u32 && v as u32 <= r.b32.umax);
+                        assert!(r.b32.smin <= v as i32 && v as i32 <= r.b32.smax);
                     }
                     if a == z {
                         assert!(r.var_off.is_const());

@@ -329,18 +329,18 @@ fn aliased_refine(orig: &RegState, op: Cond, w32: bool) -> RegState {
     refine_cond_op(&mut a, &mut b, op, w32);
     let mut m = orig.clone();
     macro_rules! pick {
-        ($f:ident) => {
-            m.$f = if a.$f != orig.$f { a.$f } else { b.$f };
+        ($($f:ident).+) => {
+            m.$($f).+ = if a.$($f).+ != orig.$($f).+ { a.$($f).+ } else { b.$($f).+ };
         };
     }
-    pick!(umin);
-    pick!(umax);
-    pick!(smin);
-    pick!(smax);
-    pick!(u32_min);
-    pick!(u32_max);
-    pick!(s32_min);
-    pick!(s32_max);
+    pick!(b64.umin);
+    pick!(b64.umax);
+    pick!(b64.smin);
+    pick!(b64.smax);
+    pick!(b32.umin);
+    pick!(b32.umax);
+    pick!(b32.smin);
+    pick!(b32.smax);
     pick!(var_off);
     m.bounds_sync();
     m.bounds_sync();
@@ -389,7 +389,7 @@ fn find_good_pkt_pointers(st: &mut VerifierState, dst: &RegState, ty: RegType, r
     if dst.off < 0 || (dst.off == 0 && right_open) {
         return;
     }
-    if dst.umax > MAX_PACKET_OFF || dst.umax + dst.off as u64 > MAX_PACKET_OFF {
+    if dst.b64.umax > MAX_PACKET_OFF || dst.b64.umax + dst.off as u64 > MAX_PACKET_OFF {
         return;
     }
     let new_range = dst.off + right_open as i32;

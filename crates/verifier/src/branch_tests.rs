@@ -5,24 +5,24 @@ use super::*;
 fn from_set(vals: &[u64]) -> RegState {
     let mut r = RegState::unknown_scalar();
     r.var_off = vals.iter().skip(1).fold(Tnum::konst(vals[0]), |a, &v| a.union(Tnum::konst(v)));
-    r.umin = *vals.iter().min().unwrap();
-    r.umax = *vals.iter().max().unwrap();
-    r.smin = vals.iter().map(|&v| v as i64).min().unwrap();
-    r.smax = vals.iter().map(|&v| v as i64).max().unwrap();
-    r.u32_min = vals.iter().map(|&v| v as u32).min().unwrap();
-    r.u32_max = vals.iter().map(|&v| v as u32).max().unwrap();
-    r.s32_min = vals.iter().map(|&v| v as i32).min().unwrap();
-    r.s32_max = vals.iter().map(|&v| v as i32).max().unwrap();
+    r.b64.umin = *vals.iter().min().unwrap();
+    r.b64.umax = *vals.iter().max().unwrap();
+    r.b64.smin = vals.iter().map(|&v| v as i64).min().unwrap();
+    r.b64.smax = vals.iter().map(|&v| v as i64).max().unwrap();
+    r.b32.umin = vals.iter().map(|&v| v as u32).min().unwrap();
+    r.b32.umax = vals.iter().map(|&v| v as u32).max().unwrap();
+    r.b32.smin = vals.iter().map(|&v| v as i32).min().unwrap();
+    r.b32.smax = vals.iter().map(|&v| v as i32).max().unwrap();
     r.bounds_sync();
     r
 }
 
 fn has(r: &RegState, v: u64) -> bool {
     r.var_off.has(v)
-        && (r.umin..=r.umax).contains(&v)
-        && (r.smin..=r.smax).contains(&(v as i64))
-        && (r.u32_min..=r.u32_max).contains(&(v as u32))
-        && (r.s32_min..=r.s32_max).contains(&(v as i32))
+        && (r.b64.umin..=r.b64.umax).contains(&v)
+        && (r.b64.smin..=r.b64.smax).contains(&(v as i64))
+        && (r.b32.umin..=r.b32.umax).contains(&(v as u32))
+        && (r.b32.smin..=r.b32.smax).contains(&(v as i32))
 }
 
 fn holds(op: Cond, w32: bool, a: u64, b: u64) -> bool {
@@ -115,7 +115,7 @@ fn unsigned_refinement_exact_small() {
                     ta.bounds_sync();
                     let sat: Vec<u64> = vals.iter().copied().filter(|&x| holds(op, false, x, k)).collect();
                     if let (Some(&mn), Some(&mx)) = (sat.iter().min(), sat.iter().max()) {
-                        assert_eq!((ta.umin, ta.umax), (mn, mx), "op {op:?} [{lo},{hi}] vs {k}");
+                        assert_eq!((ta.b64.umin, ta.b64.umax), (mn, mx), "op {op:?} [{lo},{hi}] vs {k}");
                     }
                 }
             }

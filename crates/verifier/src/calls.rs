@@ -225,22 +225,22 @@ impl Env<'_> {
         match id {
             8 => {
                 let max = nr_cpus - 1;
-                r0.umin = 0;
-                r0.umax = max as u64;
-                r0.u32_min = 0;
-                r0.u32_max = max;
-                r0.smin = 0;
-                r0.smax = max as i64;
-                r0.s32_min = 0;
-                r0.s32_max = max as i32;
+                r0.b64.umin = 0;
+                r0.b64.umax = max as u64;
+                r0.b32.umin = 0;
+                r0.b32.umax = max;
+                r0.b64.smin = 0;
+                r0.b64.smax = max as i64;
+                r0.b32.smin = 0;
+                r0.b32.smax = max as i32;
             }
             // probe_read_str, get_stack, probe_read_user_str, probe_read_kernel_str,
             // get_task_stack
             45 | 67 | 114 | 115 | 141 => {
-                r0.smax = meta.msize_max as i64;
-                r0.s32_max = meta.msize_max as i32;
-                r0.smin = -MAX_ERRNO;
-                r0.s32_min = -MAX_ERRNO as i32;
+                r0.b64.smax = meta.msize_max as i64;
+                r0.b32.smax = meta.msize_max as i32;
+                r0.b64.smin = -MAX_ERRNO;
+                r0.b32.smin = -MAX_ERRNO as i32;
             }
             _ => return,
         }
@@ -449,20 +449,20 @@ impl Env<'_> {
                     return Err(self.type_mismatch(regno, &["scalar"]));
                 }
                 let mem = meta.mem_regno.unwrap_or(regno - 1);
-                if reg.smin < 0 {
+                if reg.b64.smin < 0 {
                     return Err(Reject::SizeNegative(regno));
                 }
                 let mem_reg = self.cur.cur().regs[mem as usize].clone();
-                if reg.umin == 0 && !zero_ok {
-                    return Err(Reject::ZeroSizedRead(regno, reg.umin, reg.umax));
+                if reg.b64.umin == 0 && !zero_ok {
+                    return Err(Reject::ZeroSizedRead(regno, reg.b64.umin, reg.b64.umax));
                 }
-                if reg.umax >= crate::state::MAX_VAR_OFF as u64 {
+                if reg.b64.umax >= crate::state::MAX_VAR_OFF as u64 {
                     return Err(Reject::SizeUnbounded(regno));
                 }
-                meta.msize_max = reg.umax;
+                meta.msize_max = reg.b64.umax;
                 // check_mem_size_reg: the access first, the size's precision only once it passed
-                if !(is_null_reg(&mem_reg) && zero_ok && reg.umax == 0) {
-                    self.check_helper_mem_access(mem, reg.umax as i64, meta.mem_access, zero_ok)?;
+                if !(is_null_reg(&mem_reg) && zero_ok && reg.b64.umax == 0) {
+                    self.check_helper_mem_access(mem, reg.b64.umax as i64, meta.mem_access, zero_ok)?;
                 }
                 self.mark_chain_precision(regno);
             }
@@ -643,7 +643,7 @@ impl Env<'_> {
                         let m = reg.var_off.value as i64 + reg.off as i64;
                         (m, m)
                     } else {
-                        (reg.smin + reg.off as i64, reg.smax + reg.off as i64)
+                        (reg.b64.smin + reg.off as i64, reg.b64.smax + reg.off as i64)
                     };
                     let frame = reg.frameno as usize;
                     if let Some(f) = self.cur.frames.get_mut(frame) {

@@ -328,7 +328,7 @@ impl Env<'_> {
             let m = reg.var_off.value as i64 + reg.off as i64;
             (m, m)
         } else {
-            (reg.smin + reg.off as i64, reg.smax + reg.off as i64)
+            (reg.b64.smin + reg.off as i64, reg.b64.smax + reg.off as i64)
         };
         let Some(f) = self.cur.frames.get(reg.frameno as usize) else { return Ok(()) };
         for i in min_off..max_off + size {

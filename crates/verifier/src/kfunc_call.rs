@@ -389,22 +389,22 @@ impl Env<'_> {
         {
             return Err(einval(format!("{size_name} must be a known constant")));
         }
-        if size.smin < 0 {
+        if size.b64.smin < 0 {
             return Err(pair(Reject::Other(
                 format!("{size_name} min value is negative, either use unsigned or 'var &= const'"),
                 Errno::EACCES,
             )));
         }
-        if size.umax >= MAX_VAR_OFF as u64 {
+        if size.b64.umax >= MAX_VAR_OFF as u64 {
             return Err(pair(Reject::Other(
                 format!("{size_name} unbounded memory access, use 'var &= const' or 'if (var < const)'"),
                 Errno::EACCES,
             )));
         }
-        self.check_kfunc_mem(&buf, buf_regno, &buf_name, size.umax as i64).map_err(pair)?;
+        self.check_kfunc_mem(&buf, buf_regno, &buf_name, size.b64.umax as i64).map_err(pair)?;
         self.kfunc_arg_precise(i + 1, size_regno);
         // check_kfunc_mem_size_reg checks the pair a second time as a write (raw mode)
-        self.check_kfunc_mem_write(&buf, buf_regno, size.umax as i64)
+        self.check_kfunc_mem_write(&buf, buf_regno, size.b64.umax as i64)
             .map_err(|e| pair(rename(e, buf_regno, &buf_name)))?;
         self.kfunc_arg_precise(i + 1, size_regno);
         Ok(())

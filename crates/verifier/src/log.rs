@@ -202,14 +202,14 @@ fn scalar_ranges(r: &RegState, out: &mut Vec<String>) {
     }
     let s32v = |v: i32| if is_snum_decimal(v as i64) { v as i64 as u64 } else { v as u32 as u64 };
     let mut m = [
-        M { name: "smin", val: r.smin as u64, omit: r.smin == i64::MIN },
-        M { name: "smax", val: r.smax as u64, omit: r.smax == i64::MAX },
-        M { name: "umin", val: r.umin, omit: r.umin == 0 },
-        M { name: "umax", val: r.umax, omit: r.umax == u64::MAX },
-        M { name: "smin32", val: s32v(r.s32_min), omit: r.s32_min == i32::MIN },
-        M { name: "smax32", val: s32v(r.s32_max), omit: r.s32_max == i32::MAX },
-        M { name: "umin32", val: r.u32_min as u64, omit: r.u32_min == 0 },
-        M { name: "umax32", val: r.u32_max as u64, omit: r.u32_max == u32::MAX },
+        M { name: "smin", val: r.b64.smin as u64, omit: r.b64.smin == i64::MIN },
+        M { name: "smax", val: r.b64.smax as u64, omit: r.b64.smax == i64::MAX },
+        M { name: "umin", val: r.b64.umin, omit: r.b64.umin == 0 },
+        M { name: "umax", val: r.b64.umax, omit: r.b64.umax == u64::MAX },
+        M { name: "smin32", val: s32v(r.b32.smin), omit: r.b32.smin == i32::MIN },
+        M { name: "smax32", val: s32v(r.b32.smax), omit: r.b32.smax == i32::MAX },
+        M { name: "umin32", val: r.b32.umin as u64, omit: r.b32.umin == 0 },
+        M { name: "umax32", val: r.b32.umax as u64, omit: r.b32.umax == u32::MAX },
     ];
     for i in 0..m.len() {
         if m[i].omit {
@@ -417,12 +417,12 @@ mod tests {
     #[test]
     fn scalar_printing() {
         let mut r = RegState::unknown_scalar();
-        r.umax = 0xffff_ffff;
+        r.b64.umax = 0xffff_ffff;
         r.var_off = Tnum::new(0, 0xffff_ffff);
         r.bounds_sync();
         assert_eq!(format_reg(&r, 0, &[]), "scalar(smin=0,smax=umax=0xffffffff,var_off=(0x0; 0xffffffff))");
         let mut r = RegState::unknown_scalar();
-        r.umax = 10;
+        r.b64.umax = 10;
         r.bounds_sync();
         assert_eq!(
             format_reg(&r, 0, &[]),
@@ -432,8 +432,8 @@ mod tests {
         assert_eq!(format_reg(&RegState::known(0xfbff), 0, &[]), "0xfbff");
         assert_eq!(format_reg(&RegState::unknown_scalar(), 0, &[]), "scalar()");
         let mut r = RegState::unknown_scalar();
-        r.umin = 11;
-        r.umax = 0xffff_ffff;
+        r.b64.umin = 11;
+        r.b64.umax = 0xffff_ffff;
         r.bounds_sync();
         assert_eq!(
             format_reg(&r, 0, &[]),

@@ -80,7 +80,9 @@ impl Env<'_> {
         if let Some(p) = def.timer_off {
             let (p, end) = (p as i64, p as i64 + 16);
             // [smin + off, umax + off + size) overlaps [p, p + 16)
-            if reg.smin.saturating_add(off) < end && (p as u64) < reg.umax.wrapping_add((off + size) as u64) {
+            if reg.b64.smin.saturating_add(off) < end
+                && (p as u64) < reg.b64.umax.wrapping_add((off + size) as u64)
+            {
                 return Err(Reject::Other(
                     "bpf_timer cannot be accessed directly by load/store".into(),
                     Errno::EACCES,

@@ -290,21 +290,21 @@ impl Env<'_> {
         mem_size: u32,
         zero_ok: bool,
     ) -> Result<(), Reject> {
-        if reg.smin < 0
-            && (reg.smin == i64::MIN
-                || off.wrapping_add(reg.smin) != off.wrapping_add(reg.smin) as i32 as i64
-                || reg.smin + off < 0)
+        if reg.b64.smin < 0
+            && (reg.b64.smin == i64::MIN
+                || off.wrapping_add(reg.b64.smin) != off.wrapping_add(reg.b64.smin) as i32 as i64
+                || reg.b64.smin + off < 0)
         {
             return Err(Reject::MinNegative(regno));
         }
-        let min = (reg.smin.wrapping_add(off)) as i32 as i64;
+        let min = (reg.b64.smin.wrapping_add(off)) as i32 as i64;
         if let Err(e) = self.mem_access_ok(reg, min, size, mem_size, zero_ok, regno) {
             return Err(lines(e, Reject::MinOutside(regno)));
         }
-        if reg.umax >= MAX_VAR_OFF as u64 {
+        if reg.b64.umax >= MAX_VAR_OFF as u64 {
             return Err(Reject::Unbounded(regno));
         }
-        let max = (reg.umax as i64).wrapping_add(off) as i32 as i64;
+        let max = (reg.b64.umax as i64).wrapping_add(off) as i32 as i64;
         if let Err(e) = self.mem_access_ok(reg, max, size, mem_size, zero_ok, regno) {
             return Err(lines(e, Reject::MaxOutside(regno)));
         }
@@ -349,7 +349,7 @@ impl Env<'_> {
         size: i64,
         zero_ok: bool,
     ) -> Result<(), Reject> {
-        if reg.smin < 0 {
+        if reg.b64.smin < 0 {
             return Err(Reject::MinNegative(regno));
         }
         if reg.range < 0 {
@@ -375,13 +375,13 @@ impl Env<'_> {
             let m = reg.var_off.value as i64 + off;
             (m, m + size)
         } else {
-            if reg.smax >= MAX_VAR_OFF || reg.smin <= -MAX_VAR_OFF {
+            if reg.b64.smax >= MAX_VAR_OFF || reg.b64.smin <= -MAX_VAR_OFF {
                 return Err(Reject::Other(
                     format!("invalid unbounded variable-offset{extra} stack R{regno}"),
                     Errno::EACCES,
                 ));
             }
-            (reg.smin + off, reg.smax + off + size)
+            (reg.b64.smin + off, reg.b64.smax + off + size)
         };
         let errno = if !(-MAX_BPF_STACK..=-1).contains(&min_off) {
             Some(Errno::EACCES)
@@ -445,7 +445,7 @@ impl Env<'_> {
         };
         if let Some(r) = val_reg.as_ref().filter(|r| r.ty == RegType::Scalar && aligned && priv_) {
             let mut r = r.clone();
-            let width = 64 - r.umax.leading_zeros() as i64;
+            let width = 64 - r.b64.umax.leading_zeros() as i64;
             let fits = width <= 8 * size;
             if fits && let Some(v) = value {
                 let mut id_gen = self.search.id_gen;
@@ -510,8 +510,8 @@ impl Env<'_> {
         size: i64,
         value: Option<u8>,
     ) -> Result<(), Reject> {
-        let min_off = ptr.smin + off;
-        let max_off = ptr.smax + off + size;
+        let min_off = ptr.b64.smin + off;
+        let max_off = ptr.b64.smax + off + size;
         let zero = match value {
             Some(v) => {
                 let r = &self.cur.cur().regs[v as usize];
@@ -556,8 +556,8 @@ impl Env<'_> {
         let _ = regno;
         if !ptr.var_off.is_const() {
             // variable offset: result is unknown unless every byte is zero
-            let min_off = ptr.smin + off;
-            let max_off = ptr.smax + off + size;
+            let min_off = ptr.b64.smin + off;
+            let max_off = ptr.b64.smax + off + size;
             let Some(f) = self.cur.frames.get(frame) else { return Err(Reject::Bug("frame".into())) };
             let mut all_zero = true;
             for i in min_off..max_off {
@@ -599,7 +599,7 @@ impl Env<'_> {
                     if self.prog.opts.privileged
                         && size == 4
                         && spill_size == 4
-                        && 64 - reg.umax.leading_zeros() <= 32
+                        && 64 - reg.b64.umax.leading_zeros() <= 32
                     {
                         let mut id_gen = self.search.id_gen;
                         if let Some(s) = self.cur.frames.get_mut(frame).and_then(|f| f.stack.get_mut(spi)) {
@@ -608,7 +608,7 @@ impl Env<'_> {
                         }
                         self.search.id_gen = id_gen;
                     }
-                    if 64 - reg.umax.leading_zeros() as i64 > size * 8 {
+                    if 64 - reg.b64.umax.leading_zeros() as i64 > size * 8 {
                         r.id = 0;
                     }
                     self.cur.cur_mut().regs[v as usize] = r;

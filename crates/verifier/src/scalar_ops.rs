@@ -22,7 +22,9 @@ pub fn safe_to_compute(op: AluCode, alu32: bool, src: &RegState) -> bool {
         | AluCode::Bin(A::Or)
         | AluCode::Bin(A::Mul)
         | AluCode::End => true,
-        AluCode::Bin(A::Lsh) | AluCode::Bin(A::Rsh) | AluCode::Bin(A::Arsh) => src_const && src.umax < bits,
+        AluCode::Bin(A::Lsh) | AluCode::Bin(A::Rsh) | AluCode::Bin(A::Arsh) => {
+            src_const && src.b64.umax < bits
+        }
         _ => false,
     }
 }
@@ -136,16 +138,16 @@ pub fn scalar_alu(d: &mut RegState, s: &RegState, op: AluCode, alu32: bool, end:
             } else if op == A::Lsh {
                 // `__scalar64_min_max_lsh` keeps a non-negative 32-bit range shifted by exactly
                 // 32; the 32-bit view is shifted too, by the 64-bit amounts
-                let (b32, exact32) = (u32::get(d), s.umin == 32 && s.umax == 32);
+                let (b32, exact32) = (u32::get(d), s.b64.umin == 32 && s.b64.umax == 32);
                 shift::<u64>(d, s, op);
                 if exact32 && b32.smax >= 0 {
-                    d.smax = (b32.smax as i64) << 32;
+                    d.b64.smax = (b32.smax as i64) << 32;
                 }
                 if exact32 && b32.smin >= 0 {
-                    d.smin = (b32.smin as i64) << 32;
+                    d.b64.smin = (b32.smin as i64) << 32;
                 }
                 let mut v = Bounds { smin: i32::MIN, smax: i32::MAX, ..b32 };
-                v.shl_unsigned(s.umin, s.umax);
+                v.shl_unsigned(s.b64.umin, s.b64.umax);
                 u32::put(d, v);
                 d.update_bounds();
             } else {
@@ -181,28 +183,28 @@ mod tests {
             .iter()
             .fold(None::<Tnum>, |a, &v| Some(a.map_or(Tnum::konst(v), |a| a.union(Tnum::konst(v)))))
             .unwrap();
-        r.umin = *vals.iter().min().unwrap();
-        r.umax = *vals.iter().max().unwrap();
-        r.smin = vals.iter().map(|&v| v as i64).min().unwrap();
-        r.smax = vals.iter().map(|&v| v as i64).max().unwrap();
-        r.u32_min = vals.iter().map(|&v| v as u32).min().unwrap();
-        r.u32_max = vals.iter().map(|&v| v as u32).max().unwrap();
-        r.s32_min = vals.iter().map(|&v| v as i32).min().unwrap();
-        r.s32_max = vals.iter().map(|&v| v as i32).max().unwrap();
+        r.b64.umin = *vals.iter().min().unwrap();
+        r.b64.umax = *vals.iter().max().unwrap();
+        r.b64.smin = vals.iter().map(|&v| v as i64).min().unwrap();
+        r.b64.smax = vals.iter().map(|&v| v as i64).max().unwrap();
+        r.b32.umin = vals.iter().map(|&v| v as u32).min().unwrap();
+        r.b32.umax = vals.iter().map(|&v| v as u32).max().unwrap();
+        r.b32.smin = vals.iter().map(|&v| v as i32).min().unwrap();
+        r.b32.smax = vals.iter().map(|&v| v as i32).max().unwrap();
         r.bounds_sync();
         r
     }
 
     fn contains(r: &RegState, v: u64) -> bool {
         r.var_off.has(v)
-            && r.umin <= v
-            && v <= r.umax
-            && r.smin <= v as i64
-            && v as i64 <= r.smax
-            && r.u32_min <= v as u32
-            && v as u32 <= r.u32_max
-            && r.s32_min <= v as i32
-            && v as i32 <= r.s32_max
+            && r.b64.umin <= v
+            && v <= r.b64.umax
+            && r.b64.smin <= v as i64
+            && v as i64 <= r.b64.smax
+            && r.b32.umin <= v as u32
+            && v as u32 <= r.b32.umax
+            && r.b32.smin <= v as i32
+            && v as i32 <= r.b32.smax
     }
 
     fn conc(op: AluCode, alu32: bool, a: u64, b: u64) -> u64 {

@@ -93,7 +93,7 @@ impl Env<'_> {
         off: i64,
         size: i64,
     ) -> Result<(), Reject> {
-        if reg.smin < 0 {
+        if reg.b64.smin < 0 {
             return Err(Reject::MinNegative(regno));
         }
         let valid = match reg.ty {

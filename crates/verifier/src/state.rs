@@ -1,6 +1,7 @@
 //! Abstract state: registers, stack slots, frames and whole-path states.
 
 use crate::tnum::Tnum;
+use crate::width::Bounds;
 
 /// Number of registers per frame (r0..r10).
 pub const MAX_BPF_REG: usize = 11;
@@ -69,22 +70,10 @@ pub struct RegState {
     pub off: i32,
     /// Known bits (scalars: the value; pointers: the variable offset).
     pub var_off: Tnum,
-    /// Signed 64-bit minimum.
-    pub smin: i64,
-    /// Signed 64-bit maximum.
-    pub smax: i64,
-    /// Unsigned 64-bit minimum.
-    pub umin: u64,
-    /// Unsigned 64-bit maximum.
-    pub umax: u64,
-    /// Signed 32-bit minimum.
-    pub s32_min: i32,
-    /// Signed 32-bit maximum.
-    pub s32_max: i32,
-    /// Unsigned 32-bit minimum.
-    pub u32_min: u32,
-    /// Unsigned 32-bit maximum.
-    pub u32_max: u32,
+    /// 64-bit ranges (`smin_value`..`umax_value`).
+    pub b64: Bounds<u64>,
+    /// 32-bit subregister ranges (`s32_min_value`..`u32_max_value`).
+    pub b32: Bounds<u32>,
     /// NULL-check group, packet range group or linked-scalar group.
     pub id: u32,
     /// Acquired reference this pointer belongs to.
@@ -192,14 +181,8 @@ impl RegState {
             flags: 0,
             off: 0,
             var_off: Tnum::UNKNOWN,
-            smin: i64::MIN,
-            smax: i64::MAX,
-            umin: 0,
-            umax: u64::MAX,
-            s32_min: i32::MIN,
-            s32_max: i32::MAX,
-            u32_min: 0,
-            u32_max: u32::MAX,
+            b64: Bounds::UNBOUNDED,
+            b32: Bounds::UNBOUNDED,
             id: 0,
             ref_obj_id: 0,
             map: 0,
@@ -265,7 +248,7 @@ impl RegState {
 
     /// Whether the 32-bit and 64-bit views all describe one value.
     pub fn is_scalar_const64(&self) -> bool {
-        self.var_off.is_const() && self.smin == self.smax && self.umin == self.umax
+        self.var_off.is_const() && self.b64.smin == self.b64.smax && self.b64.umin == self.b64.umax
     }
 }
 

@@ -57,14 +57,14 @@ impl IdMap {
 }
 
 fn range_within(old: &RegState, cur: &RegState) -> bool {
-    old.umin <= cur.umin
-        && old.umax >= cur.umax
-        && old.smin <= cur.smin
-        && old.smax >= cur.smax
-        && old.u32_min <= cur.u32_min
-        && old.u32_max >= cur.u32_max
-        && old.s32_min <= cur.s32_min
-        && old.s32_max >= cur.s32_max
+    old.b64.umin <= cur.b64.umin
+        && old.b64.umax >= cur.b64.umax
+        && old.b64.smin <= cur.b64.smin
+        && old.b64.smax >= cur.b64.smax
+        && old.b32.umin <= cur.b32.umin
+        && old.b32.umax >= cur.b32.umax
+        && old.b32.smin <= cur.b32.smin
+        && old.b32.smax >= cur.b32.smax
 }
 
 /// Field-wise equality of everything the kernel's `memcmp(..., offsetof(id))` covers.
@@ -77,14 +77,14 @@ fn same_value_fields(a: &RegState, b: &RegState) -> bool {
         && a.mem_size == b.mem_size
         && a.subprogno == b.subprogno
         && a.var_off == b.var_off
-        && a.smin == b.smin
-        && a.smax == b.smax
-        && a.umin == b.umin
-        && a.umax == b.umax
-        && a.s32_min == b.s32_min
-        && a.s32_max == b.s32_max
-        && a.u32_min == b.u32_min
-        && a.u32_max == b.u32_max
+        && a.b64.smin == b.b64.smin
+        && a.b64.smax == b.b64.smax
+        && a.b64.umin == b.b64.umin
+        && a.b64.umax == b.b64.umax
+        && a.b32.smin == b.b32.smin
+        && a.b32.smax == b.b32.smax
+        && a.b32.umin == b.b32.umin
+        && a.b32.umax == b.b32.umax
 }
 
 fn regs_exact(old: &RegState, cur: &RegState, idmap: &mut IdMap) -> bool {

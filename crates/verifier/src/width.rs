@@ -1,5 +1,6 @@
 //! One range type for both views of a scalar: `Bounds<u64>` is the 64-bit view
-//! (`smin..umax`), `Bounds<u32>` the 32-bit subregister view (`s32_min..u32_max`). The kernel
+//! (`RegState::b64`, the kernel's `smin_value..umax_value`), `Bounds<u32>` the 32-bit
+//! subregister view (`RegState::b32`, `s32_min_value..u32_max_value`). The kernel
 //! writes most range rules twice, once per width; here each rule is written once over [`Word`]
 //! and instantiated for both.
 
@@ -118,15 +119,15 @@ macro_rules! word {
             word!(@fields $($f)*);
         }
     };
-    (@fields $smin:ident, $smax:ident, $umin:ident, $umax:ident, $view:expr, $with:expr,
+    (@fields $field:ident, $view:expr, $with:expr,
         $known:expr, $drop:expr) => {
         #[inline]
         fn get(r: &RegState) -> Bounds<Self> {
-            Bounds { smin: r.$smin, smax: r.$smax, umin: r.$umin, umax: r.$umax }
+            r.$field
         }
         #[inline]
         fn put(r: &mut RegState, b: Bounds<Self>) {
-            (r.$smin, r.$smax, r.$umin, r.$umax) = (b.smin, b.smax, b.umin, b.umax);
+            r.$field = b;
         }
         #[inline]
         fn view(t: Tnum) -> Tnum {
@@ -151,26 +152,14 @@ macro_rules! word {
     };
 }
 
-word!(u64, i64, 64, smin, smax, umin, umax, |t| t, |_, v| v, RegState::mark_known_value, |r| {
+word!(u64, i64, 64, b64, |t| t, |_, v| v, RegState::mark_known_value, |r| {
     r.mark_32_unbounded();
     r.update_bounds();
 });
-word!(
-    u32,
-    i32,
-    32,
-    s32_min,
-    s32_max,
-    u32_min,
-    u32_max,
-    Tnum::subreg,
-    Tnum::with_subreg,
-    RegState::mark_32_known,
-    |r| {
-        r.mark_64_unbounded();
-        r.update_32_bounds_public();
-    }
-);
+word!(u32, i32, 32, b32, Tnum::subreg, Tnum::with_subreg, RegState::mark_32_known, |r| {
+    r.mark_64_unbounded();
+    r.update_32_bounds_public();
+});
 
 /// Signed and unsigned ranges of one view.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
