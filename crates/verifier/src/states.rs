@@ -57,14 +57,7 @@ impl IdMap {
 }
 
 fn range_within(old: &RegState, cur: &RegState) -> bool {
-    old.b64.umin <= cur.b64.umin
-        && old.b64.umax >= cur.b64.umax
-        && old.b64.smin <= cur.b64.smin
-        && old.b64.smax >= cur.b64.smax
-        && old.b32.umin <= cur.b32.umin
-        && old.b32.umax >= cur.b32.umax
-        && old.b32.smin <= cur.b32.smin
-        && old.b32.smax >= cur.b32.smax
+    old.b64.contains(&cur.b64) && old.b32.contains(&cur.b32)
 }
 
 /// Field-wise equality of everything the kernel's `memcmp(..., offsetof(id))` covers.
@@ -77,14 +70,8 @@ fn same_value_fields(a: &RegState, b: &RegState) -> bool {
         && a.mem_size == b.mem_size
         && a.subprogno == b.subprogno
         && a.var_off == b.var_off
-        && a.b64.smin == b.b64.smin
-        && a.b64.smax == b.b64.smax
-        && a.b64.umin == b.b64.umin
-        && a.b64.umax == b.b64.umax
-        && a.b32.smin == b.b32.smin
-        && a.b32.smax == b.b32.smax
-        && a.b32.umin == b.b32.umin
-        && a.b32.umax == b.b32.umax
+        && a.b64 == b.b64
+        && a.b32 == b.b32
 }
 
 fn regs_exact(old: &RegState, cur: &RegState, idmap: &mut IdMap) -> bool {

@@ -183,6 +183,11 @@ impl<W: Word> Bounds<W> {
         Bounds { smin: v.to_s(), smax: v.to_s(), umin: v, umax: v }
     }
 
+    /// Every value `o` allows is allowed here (the range half of `range_within`).
+    pub fn contains(&self, o: &Bounds<W>) -> bool {
+        self.umin <= o.umin && self.umax >= o.umax && self.smin <= o.smin && self.smax >= o.smax
+    }
+
     /// Both ranges are a single value.
     pub fn is_const(&self) -> bool {
         self.smin == self.smax && self.umin == self.umax
