@@ -88,14 +88,9 @@ pub enum PassErrorKind {
     /// Opcode not in the instruction table.
     #[error("unknown opcode {0:02x}")]
     UnknownOpcode(u8),
-    /// Map fd reference that does not resolve (message given by the resolver).
-    #[error("{msg}")]
-    Resolve {
-        /// Kernel message.
-        msg: String,
-        /// Errno.
-        errno: Errno,
-    },
+    /// A map or BTF reference of an ld_imm64 that does not resolve.
+    #[error("{0}")]
+    Resolve(ResolveError),
     /// Loop in a program loaded without CAP_BPF.
     #[error("back-edge from insn {from} to {to}")]
     BackEdge {
@@ -121,6 +116,48 @@ pub enum PassErrorKind {
     Bug(&'static str),
 }
 
+/// Why an ld_imm64's map or BTF reference does not resolve (`check_and_resolve_insns`).
+#[derive(Clone, Debug, PartialEq, Eq, Error)]
+pub enum ResolveError {
+    /// No map has this fd.
+    #[error("fd {0} is not pointing to valid bpf_map")]
+    BadMapFd(i32),
+    /// `BPF_PSEUDO_MAP_VALUE` offset beyond `BPF_MAX_VAR_OFF`.
+    #[error("direct value offset of {0} is not allowed")]
+    DirectValueOffset(u32),
+    /// The map type has no `map_direct_value_addr`.
+    #[error("no direct value access support for this map type")]
+    NoDirectValueAccess,
+    /// `map_direct_value_addr` refused: `ENOTSUPP` for more than one entry, `EINVAL` for an
+    /// offset past the value.
+    #[error("invalid access to map value pointer, value_size={value_size} off={off}")]
+    MapValuePointer {
+        /// The map's value size.
+        value_size: u32,
+        /// The requested offset.
+        off: u32,
+        /// What the kernel returns.
+        errno: Errno,
+    },
+    /// A BTF id in a module (the second slot's imm names a BTF fd).
+    #[error("invalid module BTF object FD specified.")]
+    ModuleBtfFd,
+    /// A pseudo source that needs the load's `fd_array`.
+    #[error("fd_array not supported")]
+    FdArray,
+}
+
+impl ResolveError {
+    /// The errno the kernel returns.
+    pub fn errno(&self) -> Errno {
+        match self {
+            ResolveError::BadMapFd(_) => Errno::EBADF,
+            ResolveError::MapValuePointer { errno, .. } => *errno,
+            _ => Errno::EINVAL,
+        }
+    }
+}
+
 /// A static-pass rejection with its instruction index.
 #[derive(Clone, Debug, PartialEq, Eq, Error)]
 #[error("{kind}")]
@@ -141,7 +178,7 @@ impl PassError {
     pub fn errno(&self) -> Errno {
         match &self.kind {
             PassErrorKind::BadLength | PassErrorKind::TooManySubprogs => Errno::E2BIG,
-            PassErrorKind::Resolve { errno, .. } => *errno,
+            PassErrorKind::Resolve(r) => r.errno(),
             PassErrorKind::Bug(_) => Errno::EFAULT,
             _ => Errno::EINVAL,
         }

@@ -26,14 +26,14 @@ impl Env<'_> {
     /// `check_reg_arg`.
     pub(crate) fn check_reg_arg(&mut self, regno: u8, t: RegOp) -> Result<(), Reject> {
         if regno as usize >= MAX_BPF_REG {
-            return Err(Reject::RegInvalid(regno));
+            return Err(Reject::RegInvalid(regno.into()));
         }
         self.log.scratch_reg(regno as usize);
         let r = regno as usize;
         match t {
             RegOp::Src => {
                 if self.cur.cur().regs[r].ty == RegType::NotInit {
-                    return Err(Reject::NotReadOk(regno));
+                    return Err(Reject::NotReadOk(regno.into()));
                 }
             }
             RegOp::Dst | RegOp::DstNoMark => {
@@ -89,10 +89,7 @@ impl Env<'_> {
                     }
                 } else if insn.off == 1 {
                     if insn.imm != 1 && insn.imm != 1 << 16 {
-                        return Err(Reject::Other(
-                            "addr_space_cast insn can only convert between address space 1 and 0".into(),
-                            kbpf_passes::Errno::EINVAL,
-                        ));
+                        return Err(Reject::AddrSpaceCastDirection);
                     }
                     return Err(Reject::NoArena);
                 } else if !matches!(insn.off, 0 | 8 | 16 | 32) || insn.imm != 0 {
@@ -162,7 +159,7 @@ impl Env<'_> {
                 self.cur.cur_mut().regs[d] = RegState::known(v);
             }
         } else if op > aop::END {
-            return Err(Reject::Other(format!("invalid BPF_ALU opcode {op:x}"), kbpf_passes::Errno::EINVAL));
+            return Err(Reject::InvalidAluOpcode(op));
         } else {
             let bad_off =
                 (insn.off != 0 && insn.off != 1) || (insn.off == 1 && op != aop::MOD && op != aop::DIV);
@@ -209,7 +206,7 @@ impl Env<'_> {
                         self.cur.cur_mut().regs[d] = RegState::unknown_scalar();
                         return Ok(());
                     }
-                    return Err(Reject::PtrOpPtr(insn.dst, alu_string(op)));
+                    return Err(Reject::PtrOpPtr(insn.dst.into(), alu_string(op)));
                 }
                 self.mark_chain_precision(insn.dst);
                 return self.adjust_ptr_min_max_vals(insn, &s, &dst, true);
@@ -303,11 +300,11 @@ impl Env<'_> {
                 self.cur.cur_mut().regs[d] = RegState::unknown_scalar();
                 return Ok(());
             }
-            return Err(Reject::Ptr32Arith(dregno));
+            return Err(Reject::Ptr32Arith(dregno.into()));
         }
         let tystr = reg_type_str(ptr.ty, ptr.flags);
         if ptr.flags & MAYBE_NULL != 0 {
-            return Err(Reject::PtrArithNull(dregno, tystr));
+            return Err(Reject::PtrArithNull(dregno.into(), tystr));
         }
         match ptr.ty {
             RegType::Ctx
@@ -319,7 +316,7 @@ impl Env<'_> {
             | RegType::Mem
             | RegType::Func => {}
             RegType::ConstMapPtr if known && smin_val == 0 && op == aop::ADD => {}
-            _ => return Err(Reject::PtrArithOn(dregno, tystr)),
+            _ => return Err(Reject::PtrArithOn(dregno.into(), tystr)),
         }
         let mut dst = ptr.clone();
         dst.precise = false;
@@ -361,10 +358,10 @@ impl Env<'_> {
             }
             aop::SUB => {
                 if dst_is_off {
-                    return Err(Reject::SubPtrFromScalar(dregno));
+                    return Err(Reject::SubPtrFromScalar(dregno.into()));
                 }
                 if ptr.ty == RegType::Stack {
-                    return Err(Reject::SubFromStack(dregno));
+                    return Err(Reject::SubFromStack(dregno.into()));
                 }
                 let fixed = (ptr.off as i64).wrapping_sub(smin_val);
                 if known && fixed == fixed as i32 as i64 {
@@ -396,8 +393,8 @@ impl Env<'_> {
                     }
                 }
             }
-            aop::AND | aop::OR | aop::XOR => return Err(Reject::PtrBitwise(dregno, alu_string(op))),
-            _ => return Err(Reject::PtrArithOp(dregno, alu_string(op))),
+            aop::AND | aop::OR | aop::XOR => return Err(Reject::PtrBitwise(dregno.into(), alu_string(op))),
+            _ => return Err(Reject::PtrArithOp(dregno.into(), alu_string(op))),
         }
         self.check_reg_sane_offset(&dst, &tystr)?;
         dst.bounds_sync();
@@ -408,7 +405,7 @@ impl Env<'_> {
     /// `check_ld_imm`.
     pub(crate) fn check_ld_imm(&mut self, insn: &RawInsn, idx: usize) -> Result<(), Reject> {
         if insn.code & 0x18 != 0x18 {
-            return Err(Reject::Other("invalid BPF_LD_IMM insn".into(), kbpf_passes::Errno::EINVAL));
+            return Err(Reject::InvalidLdImm);
         }
         if insn.off != 0 {
             return Err(Reject::Reserved("LD_IMM64"));
@@ -423,7 +420,7 @@ impl Env<'_> {
             4 => self.check_ld_imm_func(insn, idx)?,
             1 | 2 => {
                 let Some(m) = self.prog.ld_map.get(idx).copied().flatten() else {
-                    return Err(Reject::Bug("unexpected src reg value for ldimm64".into()));
+                    return Err(Reject::Bug(crate::messages::Bug::LdImm64Src));
                 };
                 let mut r =
                     RegState::pointer(if insn.src == 1 { RegType::ConstMapPtr } else { RegType::MapValue });
@@ -433,7 +430,7 @@ impl Env<'_> {
                 }
                 self.cur.cur_mut().regs[d] = r;
             }
-            _ => return Err(Reject::Bug("unexpected src reg value for ldimm64".into())),
+            _ => return Err(Reject::Bug(crate::messages::Bug::LdImm64Src)),
         }
         Ok(())
     }
@@ -445,10 +442,7 @@ impl Env<'_> {
         }
         let mode = raw::mode(insn);
         if insn.dst != 0 || insn.off != 0 || insn.code & 0x18 == 0x18 || (mode == 0x20 && insn.src != 0) {
-            return Err(Reject::Other(
-                "BPF_LD_[ABS|IND] uses reserved fields".into(),
-                kbpf_passes::Errno::EINVAL,
-            ));
+            return Err(Reject::Reserved("LD_[ABS|IND]"));
         }
         self.check_reg_arg(6, RegOp::Src)?;
         self.check_resource_leak("BPF_LD_[ABS|IND]")?;
@@ -472,13 +466,10 @@ impl Env<'_> {
         let reg = &self.cur.cur().regs[regno as usize];
         let ty = reg_type_str(reg.ty, reg.flags);
         if reg.off < 0 {
-            return Err(Reject::Other(
-                format!("negative offset {ty} ptr R{regno} off={} disallowed", reg.off),
-                kbpf_passes::Errno::EACCES,
-            ));
+            return Err(Reject::NegativeOffsetPtr(ty, regno.into(), reg.off));
         }
         if reg.off != 0 {
-            return Err(Reject::ModifiedPtr(ty, regno, reg.off));
+            return Err(Reject::ModifiedPtr(ty, regno.into(), reg.off));
         }
         if !reg.var_off.is_const() || reg.var_off.value != 0 {
             return Err(Reject::VarCtxAccess(ty, reg.var_off.to_string()));

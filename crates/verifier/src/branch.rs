@@ -483,10 +483,7 @@ impl Env<'_> {
         let op = raw::op(insn);
         if op == 0xe0 {
             if insn.code != 0xe5 || insn.src != 0 || insn.dst != 0 || insn.imm != 0 {
-                return Err(Reject::Other(
-                    format!("invalid may_goto imm {}", insn.imm),
-                    kbpf_passes::Errno::EINVAL,
-                ));
+                return Err(Reject::InvalidMayGotoImm(insn.imm));
             }
             let prev = self.find_prev_entry(idx);
             let p = self.push_stack(idx + 1, idx)?;
@@ -511,7 +508,7 @@ impl Env<'_> {
             let s = self.cur.cur().regs[insn.src as usize].clone();
             let d = &self.cur.cur().regs[insn.dst as usize];
             if !(is_pkt_any(d) && is_pkt_any(&s)) && s.is_pointer() && !self.prog.opts.privileged {
-                return Err(Reject::PtrComparison(insn.src));
+                return Err(Reject::PtrComparison(insn.src.into()));
             }
             s
         } else {
@@ -649,7 +646,7 @@ impl Env<'_> {
             && dst.is_pointer()
             && !self.prog.opts.privileged
         {
-            return Err(Reject::PtrComparison(insn.dst));
+            return Err(Reject::PtrComparison(insn.dst.into()));
         }
         let maps = self.prog.opts.maps.clone();
         self.log.print_insn_state(&self.cur, idx, &maps);

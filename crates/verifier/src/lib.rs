@@ -40,8 +40,7 @@ pub use func_info::{IterRole, KfuncArg, KfuncArgKind, KfuncDecl, KfuncRet};
 pub use insn_aux::InsnAux;
 pub use kbpf_isa::FuncDecl;
 pub use kbpf_passes::Errno;
-pub use messages::Reject;
-pub use stack_args::StackArgError;
+pub use messages::{Bug, Reg, Reject, RejectKind, StackArgError, Unsupported};
 
 use kbpf_isa::RawInsn;
 use thiserror::Error;
@@ -287,27 +286,45 @@ pub struct Stats {
     pub mark_read: u64,
 }
 
-/// A rejection: errno, the kernel's last error line and the instruction it concerns.
+/// A refusal: the typed rejection, what kind it is and the instruction it concerns.
 #[derive(Clone, Debug, PartialEq, Eq, Error)]
-#[error("{message} (insn {insn})")]
-pub struct VerifierError {
-    errno: Errno,
+#[error("{message}{}", .insn.map(|i| format!(" (insn {i})")).unwrap_or_default())]
+pub struct VerifyError {
+    insn: Option<usize>,
+    reject: Reject,
+    /// The kernel's last error line, rendered once.
     message: String,
-    insn: usize,
 }
 
-impl VerifierError {
+impl VerifyError {
+    /// `reject` at instruction `insn` (`None`: refused before any instruction was examined).
+    pub fn new(insn: Option<usize>, reject: Reject) -> VerifyError {
+        let message = reject.last_line();
+        VerifyError { insn, reject, message }
+    }
+    /// The typed rejection.
+    pub fn reject(&self) -> &Reject {
+        &self.reject
+    }
+    /// Rejected by the kernel's rules, not modelled by kbpf, or a kbpf bug.
+    pub fn kind(&self) -> RejectKind {
+        self.reject.kind()
+    }
     /// The errno the kernel returns.
     pub fn errno(&self) -> Errno {
-        self.errno
+        self.reject.errno()
     }
     /// The kernel's last error line.
     pub fn message(&self) -> &str {
         &self.message
     }
     /// Instruction index.
-    pub fn insn(&self) -> usize {
+    pub fn insn(&self) -> Option<usize> {
         self.insn
+    }
+    /// The register the error line names, if any.
+    pub fn reg(&self) -> Option<Reg> {
+        self.reject.reg()
     }
 }
 
@@ -317,7 +334,7 @@ pub struct VerifyOutcome {
     /// Whether the program was accepted.
     pub accepted: bool,
     /// The rejection, if any.
-    pub error: Option<VerifierError>,
+    pub error: Option<VerifyError>,
     /// The log at the requested level.
     pub log: String,
     /// Counters.
