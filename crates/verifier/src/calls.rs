@@ -666,7 +666,10 @@ impl Env<'_> {
         }
         let callsite = self.cur.cur().callsite;
         let n = self.cur.frames.len();
-        self.cur.frames[n - 2].regs[0] = r0;
+        let Some(caller) = n.checked_sub(2).and_then(|c| self.cur.frames.get_mut(c)) else {
+            return Err(Bug::ExitNoCaller.into());
+        };
+        caller.regs[0] = r0;
         let ret = (callsite + 1) as usize;
         if self.log.on() {
             let maps = self.prog.opts.maps.clone();

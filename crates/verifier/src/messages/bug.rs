@@ -65,10 +65,4 @@ pub enum Bug {
     NoCallbackSubprog(usize),
     #[error("exit without a caller frame")]
     ExitNoCaller,
-    #[error("register R{0} out of range")]
-    RegOutOfRange(u8),
-    #[error("no instruction at {0}")]
-    NoInsn(usize),
-    #[error("no checkpoint {0}")]
-    NoCheckpoint(usize),
 }
