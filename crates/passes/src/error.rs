@@ -1,5 +1,6 @@
 //! Errors of the static passes: the kernel's message text and errno for each.
 
+use kbpf_isa::{DecodeErrorKind as D, KernelMsg};
 use thiserror::Error;
 
 /// The errno values the verifier can return (the kernel's positive numbers).
@@ -60,13 +61,13 @@ pub enum PassErrorKind {
     #[error("")]
     BadLength,
     /// A call or function reference outside the program.
-    #[error("call to invalid destination")]
+    #[error("{}", D::CallOutOfRange)]
     InvalidCallDest,
     /// More than 256 subprograms.
     #[error("too many subprograms")]
     TooManySubprogs,
     /// Jump leaving its subprogram.
-    #[error("jump out of range from insn {from} to {to}")]
+    #[error("{}", D::JumpOutOfRange { from: *from, to: *to })]
     JumpOutOfRange {
         /// Jump instruction.
         from: usize,
@@ -74,19 +75,19 @@ pub enum PassErrorKind {
         to: i64,
     },
     /// Fall-through off the end of a subprogram.
-    #[error("last insn is not an exit or jmp")]
+    #[error("{}", KernelMsg::LastInsnNotExit)]
     LastInsnNotExit,
     /// LDX with a bad mode or non-zero imm.
-    #[error("BPF_LDX uses reserved fields")]
+    #[error("{}", D::ReservedFields("LDX"))]
     LdxReserved,
     /// Malformed ld_imm64 pair.
-    #[error("invalid bpf_ld_imm64 insn")]
+    #[error("{}", D::InvalidLdImm64)]
     InvalidLdImm64,
     /// Unknown ld_imm64 pseudo source.
-    #[error("unrecognized bpf_ld_imm64 insn")]
+    #[error("{}", D::UnrecognizedLdImm64)]
     UnrecognizedLdImm64,
     /// Opcode not in the instruction table.
-    #[error("unknown opcode {0:02x}")]
+    #[error("{}", D::UnknownOpcode(*.0))]
     UnknownOpcode(u8),
     /// A map or BTF reference of an ld_imm64 that does not resolve.
     #[error("{0}")]
@@ -103,13 +104,13 @@ pub enum PassErrorKind {
     #[error("unreachable insn {0}")]
     Unreachable(usize),
     /// Jump to the second slot of an ld_imm64.
-    #[error("jump into the middle of ldimm64 insn {0}")]
+    #[error("{}", D::JumpIntoLdImm64(*.0))]
     JumpIntoLdImm64(usize),
     /// Recursion through direct calls.
     #[error("recursive call from {0}")]
     Recursive(String),
     /// A register number above r10 outside the stack-argument forms.
-    #[error("R{0} is invalid")]
+    #[error("{}", D::InvalidReg(*.0))]
     RegInvalid(u8),
     /// Internal consistency failure.
     #[error("verifier bug: {0}")]

@@ -11,7 +11,7 @@
 
 use crate::do_check::{Env, Pending};
 use crate::log::reg_type_str;
-use crate::messages::{Bug, CallReject, KfuncReject, Reg, Reject};
+use crate::messages::{Bug, CallReject, KfuncReject, RegName, Reject};
 use crate::state::{FuncState, RegState, RegType, VerifierState};
 use kbpf_isa::RawInsn;
 
@@ -103,7 +103,7 @@ impl Env<'_> {
         let nargs = sa.arg_cnt[sub].min(crate::func_info::MAX_REG_ARGS) as usize;
         let bad = (1..=nargs).find(|&r| self.cur.cur().regs[r].ty != RegType::Scalar);
         if let Some(r) = bad {
-            self.log.put(&format!("{}\n", KfuncReject::NotScalar(Reg::R(r as u8))));
+            self.log.put(&format!("{}\n", KfuncReject::NotScalar(RegName::R(r as u8))));
             if let Some(u) = self.search.unreliable_proto.get_mut(sub) {
                 *u = true;
             }

@@ -14,7 +14,7 @@ use crate::dynptr::DynptrArg;
 use crate::func_info::{IterRole, KfuncArgKind, KfuncDecl, KfuncRet, MAX_FUNC_ARGS, MAX_REG_ARGS};
 use crate::iter::IterMeta;
 use crate::log::reg_type_str;
-use crate::messages::{Bug, KfuncReject, Reg, Reject, Unsupported};
+use crate::messages::{Bug, KfuncReject, RegName, Reject, Unsupported};
 use crate::stack_args::arg_name;
 use crate::state::{DYNPTR_PKT, DynptrType, MAX_VAR_OFF, MAYBE_NULL, RDONLY, RegState, RegType};
 use kbpf_isa::RawInsn;
@@ -23,11 +23,11 @@ use kbpf_isa::RawInsn;
 /// message names the slot (`*(R11-N)`) instead.
 const SLOT_REGNO: u8 = 11;
 
-fn rename(e: Reject, regno: u8, name: Reg) -> Reject {
+fn rename(e: Reject, regno: u8, name: RegName) -> Reject {
     if regno != SLOT_REGNO {
         return e;
     }
-    e.rename_reg(Reg::R(SLOT_REGNO), name)
+    e.rename_reg(RegName::R(SLOT_REGNO), name)
 }
 
 fn is_null(r: &RegState) -> bool {
@@ -319,7 +319,7 @@ impl Env<'_> {
     }
 
     /// A memory argument of `size` bytes (0: only the pointer type is checked).
-    fn check_kfunc_mem(&mut self, reg: &RegState, regno: u8, name: Reg, size: i64) -> Result<(), Reject> {
+    fn check_kfunc_mem(&mut self, reg: &RegState, regno: u8, name: RegName, size: i64) -> Result<(), Reject> {
         let r = match reg.ty {
             RegType::Packet | RegType::PacketMeta => {
                 self.check_packet_access(regno, reg, reg.off as i64, size, true)

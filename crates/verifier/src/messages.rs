@@ -20,40 +20,41 @@ pub use map_args::MapArgReject;
 pub use stack_args::StackArgError;
 pub use unsupported::Unsupported;
 
+use kbpf_isa::{DecodeErrorKind as D, KernelMsg};
 use kbpf_passes::{Errno, PassError, PassErrorKind};
 use std::fmt;
 use thiserror::Error;
 
 /// A register as messages name it: `R0`..`R10`, or a stack argument slot `*(R11-8k)`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Reg {
+pub enum RegName {
     /// `R<n>`.
     R(u8),
     /// Outgoing stack argument slot `k` (0-based), i.e. argument `k + 6`: `*(R11-8(k+1))`.
     StackArg(u8),
 }
 
-impl Reg {
+impl RegName {
     /// The name of argument `i` (0-based) of a call: `R1`..`R5`, then the stack slots.
-    pub fn arg(i: usize) -> Reg {
+    pub fn arg(i: usize) -> RegName {
         match i.checked_sub(crate::func_info::MAX_REG_ARGS as usize) {
-            None => Reg::R(i as u8 + 1),
-            Some(k) => Reg::StackArg(k as u8),
+            None => RegName::R(i as u8 + 1),
+            Some(k) => RegName::StackArg(k as u8),
         }
     }
 }
 
-impl From<u8> for Reg {
-    fn from(r: u8) -> Reg {
-        Reg::R(r)
+impl From<u8> for RegName {
+    fn from(r: u8) -> RegName {
+        RegName::R(r)
     }
 }
 
-impl fmt::Display for Reg {
+impl fmt::Display for RegName {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Reg::R(r) => write!(f, "R{r}"),
-            Reg::StackArg(k) => write!(f, "*(R11-{})", (*k as u32 + 1) * 8),
+            RegName::R(r) => write!(f, "R{r}"),
+            RegName::StackArg(k) => write!(f, "*(R11-{})", (*k as u32 + 1) * 8),
         }
     }
 }
@@ -105,33 +106,33 @@ pub enum Reject {
     #[error("{}", .0.as_ref().map(|r| r.to_string()).unwrap_or_default())]
     LogNoSpace(Option<Box<Reject>>),
     #[error("{0} is invalid")]
-    RegInvalid(Reg),
+    RegInvalid(RegName),
     #[error("{0} !read_ok")]
-    NotReadOk(Reg),
-    #[error("frame pointer is read only")]
+    NotReadOk(RegName),
+    #[error("{}", KernelMsg::FpReadOnly)]
     FpReadOnly,
-    #[error("BPF_{0} uses reserved fields")]
+    #[error("{}", D::ReservedFields(.0))]
     Reserved(&'static str),
     #[error("div by zero")]
     DivByZero,
     #[error("invalid shift {0}")]
     InvalidShift(i32),
     #[error("{0} pointer {1} pointer prohibited")]
-    PtrOpPtr(Reg, &'static str),
+    PtrOpPtr(RegName, &'static str),
     #[error("{0} 32-bit pointer arithmetic prohibited")]
-    Ptr32Arith(Reg),
+    Ptr32Arith(RegName),
     #[error("{0} pointer arithmetic on {1} prohibited, null-check it first")]
-    PtrArithNull(Reg, String),
+    PtrArithNull(RegName, String),
     #[error("{0} pointer arithmetic on {1} prohibited")]
-    PtrArithOn(Reg, String),
+    PtrArithOn(RegName, String),
     #[error("{0} tried to subtract pointer from scalar")]
-    SubPtrFromScalar(Reg),
+    SubPtrFromScalar(RegName),
     #[error("{0} subtraction from stack pointer prohibited")]
-    SubFromStack(Reg),
+    SubFromStack(RegName),
     #[error("{0} bitwise operator {1} on pointer prohibited")]
-    PtrBitwise(Reg, &'static str),
+    PtrBitwise(RegName, &'static str),
     #[error("{0} pointer arithmetic with {1} operator prohibited")]
-    PtrArithOp(Reg, &'static str),
+    PtrArithOp(RegName, &'static str),
     #[error("math between {0} pointer and {1} is not allowed")]
     MathConst(String, i64),
     #[error("{0} pointer offset {1} is not allowed")]
@@ -141,17 +142,17 @@ pub enum Reject {
     #[error("value {0} makes {1} pointer be out of bounds")]
     ValueOob(i64, String),
     #[error("{0} invalid mem access '{1}'")]
-    InvalidMemAccess(Reg, String),
+    InvalidMemAccess(RegName, String),
     #[error("invalid{0} stack {1} off={2} size={3}")]
-    InvalidStack(&'static str, Reg, i64, i64, Errno),
+    InvalidStack(&'static str, RegName, i64, i64, Errno),
     #[error("invalid variable-offset{0} stack {1} var_off={2} off={3} size={4}")]
-    InvalidVarStack(&'static str, Reg, String, i64, i64, Errno),
+    InvalidVarStack(&'static str, RegName, String, i64, i64, Errno),
     #[error("invalid unbounded variable-offset{0} stack {1}")]
-    UnboundedVarStack(&'static str, Reg),
+    UnboundedVarStack(&'static str, RegName),
     #[error("invalid read from stack off {0}+{1} size {2}")]
     InvalidStackRead(i64, i64, i64),
     #[error("invalid read from stack {0} off {1}+{2} size {3}")]
-    InvalidStackReadReg(Reg, i64, i64, i64),
+    InvalidStackReadReg(RegName, i64, i64, i64),
     #[error("invalid size of register fill")]
     InvalidFillSize,
     #[error("invalid size of register spill")]
@@ -161,9 +162,9 @@ pub enum Reject {
     #[error("invalid bpf_context access off={0} size={1}")]
     CtxAccess(i64, i64),
     #[error("dereference of modified {0} ptr {1} off={2} disallowed")]
-    ModifiedPtr(String, Reg, i32),
+    ModifiedPtr(String, RegName, i32),
     #[error("negative offset {0} ptr {1} off={2} disallowed")]
-    NegativeOffsetPtr(String, Reg, i32),
+    NegativeOffsetPtr(String, RegName, i32),
     #[error("variable {0} access var_off={1} disallowed")]
     VarCtxAccess(String, String),
     #[error("invalid access to map value, value_size={0} off={1} size={2}")]
@@ -171,52 +172,52 @@ pub enum Reject {
     #[error("invalid access to map key, key_size={0} off={1} size={2}")]
     MapKeyAccess(u32, i64, i64),
     #[error("{0} min value is negative, either use unsigned index or do a if (index >=0) check.")]
-    MinNegative(Reg),
+    MinNegative(RegName),
     #[error("{0} unbounded memory access, make sure to bounds check any such access")]
-    Unbounded(Reg),
+    Unbounded(RegName),
     #[error("{0} min value is outside of the allowed memory range")]
-    MinOutside(Reg),
+    MinOutside(RegName),
     #[error("{0} max value is outside of the allowed memory range")]
-    MaxOutside(Reg),
+    MaxOutside(RegName),
     #[error("invalid access to packet, off={0} size={1}, {2}(id={3},off={4},r={5})")]
-    PacketAccess(i64, i64, Reg, u32, i64, u32),
+    PacketAccess(i64, i64, RegName, u32, i64, u32),
     /// `EACCES` after a failed range check, `EINVAL` when the pointer's range is negative.
     #[error("{0} offset is outside of the packet")]
-    PacketOutside(Reg, Errno),
+    PacketOutside(RegName, Errno),
     #[error("invalid access to memory, mem_size={0} off={1} size={2}")]
     MemAccess(u32, i64, i64),
     #[error("{0} invalid {1} access off={2} size={3}")]
-    InvalidSockAccess(Reg, String, i64, i64),
+    InvalidSockAccess(RegName, String, i64, i64),
     #[error("cannot write into {0}")]
     CannotWrite(String),
     #[error("{0} cannot write into {1}")]
-    RegCannotWrite(Reg, String),
+    RegCannotWrite(RegName, String),
     #[error("write to change key {0} not allowed")]
-    WriteToKey(Reg),
+    WriteToKey(RegName),
     #[error("BPF_ST stores into {0} {1} is not allowed")]
-    StInto(Reg, String),
+    StInto(RegName, String),
     #[error("BPF_ATOMIC {0} {1} {2} is not allowed")]
-    AtomicThrough(&'static str, Reg, String),
+    AtomicThrough(&'static str, RegName, String),
     #[error("misaligned {0}access off {1}+{2}+{3} size {4}")]
     Misaligned(&'static str, String, i32, i32, i64),
     #[error("misaligned packet access off {0}+{1}+{2}+{3} size {4}")]
     MisalignedPacket(i64, String, i32, i64, i64),
-    #[error("invalid func {0}#{1}")]
+    #[error("{}", KernelMsg::InvalidFunc(.0.clone(), *.1 as i64))]
     InvalidFunc(String, i32),
     #[error("program of this type cannot use helper {0}#{1}")]
     HelperNotAllowed(String, i32),
     #[error("{0} type={1} expected={2}")]
-    ArgType(Reg, String, String),
+    ArgType(RegName, String, String),
     #[error("{0} min value is negative, either use unsigned or 'var &= const'")]
-    SizeNegative(Reg),
+    SizeNegative(RegName),
     #[error("{0} invalid zero-sized read: u64=[{1},{2}]")]
-    ZeroSizedRead(Reg, u64, u64),
+    ZeroSizedRead(RegName, u64, u64),
     #[error("{0} unbounded memory access, use 'var &= const' or 'if (var < const)'")]
-    SizeUnbounded(Reg),
+    SizeUnbounded(RegName),
     #[error("invalid map_ptr to access map->{0}")]
     InvalidMapPtr(&'static str),
     #[error("At program exit the register {0} has {1} should have been in [{2}, {3}]")]
-    ExitRange(Reg, String, i64, i64),
+    ExitRange(RegName, String, i64, i64),
     #[error("R0 leaks addr as return value")]
     LeaksAddrReturn,
     #[error("At subprogram exit the register R0 is not a scalar value ({0})")]
@@ -227,7 +228,7 @@ pub enum Reject {
     TooLarge(u64),
     #[error("The sequence of {0} jumps is too complex.")]
     JmpSeqTooComplex(usize),
-    #[error("the call stack of {0} frames is too deep")]
+    #[error("{}", KernelMsg::CallStackTooDeep(*.0))]
     CallStackTooDeep(usize),
     /// `check_max_stack_depth`'s wording (with the space and `!`).
     #[error("the call stack of {0} frames is too deep !")]
@@ -240,13 +241,13 @@ pub enum Reject {
     #[error("infinite loop detected at insn {insn}\ncur state:{cur}old state:{old}")]
     InfiniteLoopStates { insn: usize, cur: String, old: String },
     #[error("{0} pointer comparison prohibited")]
-    PtrComparison(Reg),
+    PtrComparison(RegName),
     #[error("invalid atomic operand size")]
     AtomicSize,
-    #[error("BPF_ATOMIC uses invalid atomic opcode {0:02x}")]
+    #[error("{}", D::InvalidAtomic(*.0))]
     AtomicOpcode(i32),
     #[error("{0} leaks addr {1}")]
-    LeaksAddr(Reg, &'static str),
+    LeaksAddr(RegName, &'static str),
     #[error("invalid BPF_LD_[ABS|IND] instruction")]
     LdAbsInvalid,
     #[error("BPF_LD_[ABS|IND] instructions not allowed for this program type")]
@@ -267,7 +268,7 @@ pub enum Reject {
     InvalidMayGotoImm(i32),
     #[error("same insn cannot be used with different pointers")]
     DifferentPointers,
-    #[error("kernel btf_id {0} is not a function")]
+    #[error("{}", KernelMsg::KfuncNotFunc(*.0 as i64))]
     KfuncNotFunc(u32),
     #[error("calling kernel function is not supported")]
     KfuncUnsupported,
@@ -276,9 +277,9 @@ pub enum Reject {
     #[error("sign-extension part of pointer")]
     SextPointer,
     #[error("{0} sign-extension part of pointer")]
-    RegSextPointer(Reg),
+    RegSextPointer(RegName),
     #[error("{0} partial copy of pointer")]
-    PartialCopy(Reg),
+    PartialCopy(RegName),
     #[error("addr_space_cast insn can only be used in a program that has an associated arena")]
     NoArena,
     #[error("addr_space_cast insn can only convert between address space 1 and 0")]
@@ -369,7 +370,7 @@ impl Reject {
     }
 
     /// The register the error line names, if it names one.
-    pub fn reg(&self) -> Option<Reg> {
+    pub fn reg(&self) -> Option<RegName> {
         use Reject::*;
         match self {
             Preceded(_, last) => last.reg(),
@@ -384,12 +385,12 @@ impl Reject {
     /// This rejection with every mention of register `from` renamed to `to`: the shared memory
     /// checks run on a stack argument as the placeholder register `R11` and the message names
     /// the slot instead.
-    pub fn rename_reg(mut self, from: Reg, to: Reg) -> Reject {
+    pub fn rename_reg(mut self, from: RegName, to: RegName) -> Reject {
         self.rename_in_place(from, to);
         self
     }
 
-    pub(super) fn rename_in_place(&mut self, from: Reg, to: Reg) {
+    pub(super) fn rename_in_place(&mut self, from: RegName, to: RegName) {
         use Reject::*;
         match self {
             Preceded(a, b) => {
@@ -410,7 +411,7 @@ impl Reject {
         }
     }
 
-    fn own_reg_mut(&mut self) -> Option<&mut Reg> {
+    fn own_reg_mut(&mut self) -> Option<&mut RegName> {
         use Reject::*;
         match self {
             RegInvalid(r)

@@ -11,7 +11,7 @@
 use crate::alu::RegOp;
 use crate::do_check::Env;
 use crate::func_info::{MAX_FUNC_ARGS, MAX_REG_ARGS, MAX_STACK_ARG_SLOTS};
-use crate::messages::{Bug, Reg, Reject, StackArgError};
+use crate::messages::{Bug, RegName, Reject, StackArgError};
 use crate::state::{FuncState, RegState, RegType};
 use kbpf_isa::RawInsn;
 use kbpf_passes::raw;
@@ -19,8 +19,8 @@ use kbpf_passes::subprogs::Subprogs;
 
 /// Name of argument `i` (0-based) in kfunc/subprog argument messages: `R1`..`R5`, then
 /// `*(R11-8)`..`*(R11-56)`.
-pub(crate) fn arg_name(i: usize) -> Reg {
-    Reg::arg(i)
+pub(crate) fn arg_name(i: usize) -> RegName {
+    RegName::arg(i)
 }
 
 /// `stack_arg_safe` plus the `no_stack_arg_load` rule of `func_states_equal`; `regsafe` is the

@@ -1,6 +1,6 @@
 //! Helper calls, bpf-to-bpf calls, callbacks and references.
 
-use super::Reg;
+use super::RegName;
 use kbpf_passes::Errno;
 use thiserror::Error;
 
@@ -27,11 +27,11 @@ pub enum CallReject {
     #[error("timer pointer in R1 map_uid={timer} doesn't match map pointer in R2 map_uid={map}")]
     TimerMapUid { timer: u32, map: u32 },
     #[error("{0} must be referenced when passed to release function")]
-    MustBeReferenced(Reg),
+    MustBeReferenced(RegName),
     #[error("arg {0} is an unacquired reference")]
     UnacquiredRef(u8),
     #[error("{0} is not a known constant'")]
-    NotKnownConst(Reg),
+    NotKnownConst(RegName),
     #[error("invalid zero-sized read")]
     ZeroSizedRead,
     #[error("cannot return stack pointer to the caller")]
@@ -77,14 +77,14 @@ impl CallReject {
         }
     }
 
-    pub(super) fn reg(&self) -> Option<Reg> {
+    pub(super) fn reg(&self) -> Option<RegName> {
         match self {
             CallReject::MustBeReferenced(r) | CallReject::NotKnownConst(r) => Some(*r),
             _ => None,
         }
     }
 
-    pub(super) fn rename_reg(&mut self, from: Reg, to: Reg) {
+    pub(super) fn rename_reg(&mut self, from: RegName, to: RegName) {
         if let CallReject::MustBeReferenced(r) | CallReject::NotKnownConst(r) = self
             && *r == from
         {

@@ -1,7 +1,7 @@
 //! kfunc calls and the stack objects their arguments name: dynptrs and open-coded iterators.
 
-use super::{Reg, Reject};
-use crate::func_info::MAX_FUNC_ARGS;
+use super::{RegName, Reject};
+use kbpf_isa::KernelMsg;
 use kbpf_passes::Errno;
 use thiserror::Error;
 
@@ -11,16 +11,16 @@ use thiserror::Error;
 pub enum KfuncReject {
     #[error("calling kernel function {0} is not allowed")]
     NotAllowed(String),
-    #[error("Function {0} has {1} > {MAX_FUNC_ARGS} args")]
+    #[error("{}", KernelMsg::TooManyArgs(.0.clone(), *.1 as usize))]
     TooManyArgs(String, u32),
     #[error("{0} arena pointer cannot be a stack argument")]
-    ArenaStackArg(Reg),
+    ArenaStackArg(RegName),
     #[error("{0} prog->aux cannot be a stack argument")]
-    ProgAuxStackArg(Reg),
+    ProgAuxStackArg(RegName),
     #[error("{0} is not a scalar")]
-    NotScalar(Reg),
+    NotScalar(RegName),
     #[error("{0} must be a known constant")]
-    NotConst(Reg),
+    NotConst(RegName),
     #[error("arg#{0} expected pointer to ctx, but got {1}")]
     ExpectedCtx(usize, String),
     #[error("Possibly NULL pointer passed to trusted arg{0}")]
@@ -30,10 +30,10 @@ pub enum KfuncReject {
     #[error(
         "{0} type={1} expected=fp, pkt, pkt_meta, map_key, map_value, mem, ringbuf_mem, buf, trusted_ptr_"
     )]
-    MemArgType(Reg, String),
+    MemArgType(RegName, String),
     /// The memory check's error, then the pair line; the errno is the memory check's.
     #[error("{cause}\n{buf} and {size} memory, len pair leads to invalid memory access")]
-    MemLenPair { buf: Reg, size: Reg, cause: Box<Reject> },
+    MemLenPair { buf: RegName, size: RegName, cause: Box<Reject> },
     #[error("write into map forbidden, value_size={value_size} off={off} size={size}")]
     WriteIntoRdonlyMap { value_size: u32, off: i64, size: i64 },
     /// `stack_slot_obj_get_spi`: `.0` is `dynptr` or `iter`.
@@ -80,7 +80,7 @@ impl KfuncReject {
         }
     }
 
-    pub(super) fn reg(&self) -> Option<Reg> {
+    pub(super) fn reg(&self) -> Option<RegName> {
         use KfuncReject::*;
         match self {
             ArenaStackArg(r) | ProgAuxStackArg(r) | NotScalar(r) | NotConst(r) | MemArgType(r, _) => Some(*r),
@@ -89,7 +89,7 @@ impl KfuncReject {
         }
     }
 
-    pub(super) fn rename_reg(&mut self, from: Reg, to: Reg) {
+    pub(super) fn rename_reg(&mut self, from: RegName, to: RegName) {
         use KfuncReject::*;
         match self {
             ArenaStackArg(r) | ProgAuxStackArg(r) | NotScalar(r) | NotConst(r) | MemArgType(r, _)

@@ -1,6 +1,6 @@
 //! Arguments that point into map values: constant strings and `struct bpf_timer`.
 
-use super::Reg;
+use super::RegName;
 use kbpf_passes::Errno;
 use thiserror::Error;
 
@@ -11,9 +11,9 @@ pub enum MapArgReject {
     #[error("arg#{0} doesn't point to a const string")]
     NotConstStr(usize),
     #[error("{0} does not point to a readonly map'")]
-    NotReadonlyMap(Reg),
+    NotReadonlyMap(RegName),
     #[error("{0} is not a constant address'")]
-    NotConstAddr(Reg),
+    NotConstAddr(RegName),
     /// The ld_imm64 resolver's message, refused here with `EACCES`.
     #[error("{}", kbpf_passes::ResolveError::NoDirectValueAccess)]
     NoDirectValueAccess,
@@ -27,7 +27,7 @@ pub enum MapArgReject {
     #[error("bpf_timer cannot be accessed directly by load/store")]
     TimerDirectAccess,
     #[error("{0} doesn't have constant offset. bpf_timer has to be at the constant offset")]
-    TimerVarOffset(Reg),
+    TimerVarOffset(RegName),
     #[error("map '{0}' has no valid bpf_timer")]
     NoTimer(String),
     #[error("off {off} doesn't point to 'struct bpf_timer' that is at {field}")]
@@ -45,7 +45,7 @@ impl MapArgReject {
         }
     }
 
-    pub(super) fn reg(&self) -> Option<Reg> {
+    pub(super) fn reg(&self) -> Option<RegName> {
         use MapArgReject::*;
         match self {
             NotReadonlyMap(r) | NotConstAddr(r) | TimerVarOffset(r) => Some(*r),
@@ -53,7 +53,7 @@ impl MapArgReject {
         }
     }
 
-    pub(super) fn rename_reg(&mut self, from: Reg, to: Reg) {
+    pub(super) fn rename_reg(&mut self, from: RegName, to: RegName) {
         use MapArgReject::*;
         if let NotReadonlyMap(r) | NotConstAddr(r) | TimerVarOffset(r) = self
             && *r == from

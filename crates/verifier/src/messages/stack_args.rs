@@ -26,9 +26,9 @@ pub enum StackArgError {
     UnusedSlots(usize, u32, u32),
     #[error("tail_calls are not allowed in programs with stack args")]
     TailCalls,
-    #[error("stack args are not supported in non-JITed programs")]
+    #[error("{}", kbpf_isa::KernelMsg::StackArgsNonJit)]
     NonJit,
-    #[error("calling kernel functions are not allowed in non-JITed programs")]
+    #[error("{}", kbpf_isa::KernelMsg::KfuncNonJit)]
     KfuncNonJit,
 }
 
