@@ -107,8 +107,13 @@ pub enum PassErrorKind {
     #[error("{}", D::JumpIntoLdImm64(*.0))]
     JumpIntoLdImm64(usize),
     /// Recursion through direct calls.
-    #[error("recursive call from {0}")]
-    Recursive(String),
+    #[error("recursive call from {caller}() to {callee}()")]
+    Recursive {
+        /// Calling function's name.
+        caller: String,
+        /// Called function's name.
+        callee: String,
+    },
     /// A register number above r10 outside the stack-argument forms.
     #[error("{}", D::InvalidReg(*.0))]
     RegInvalid(u8),
