@@ -175,13 +175,19 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
 
     #[test]
-    fn random_programs_never_panic(prog in prop::collection::vec(insn(), 1..24), pt in 0u8..5, level in 0u32..8) {
+    fn random_programs_never_panic(
+        prog in prop::collection::vec(insn(), 1..24),
+        pt in 0u8..5,
+        level in 0u32..8,
+        stack_args in any::<bool>(),
+        privileged in any::<bool>(),
+    ) {
         let mut prog = prog;
         if let Some(last) = prog.last_mut() {
             // most random programs should get past the structural checks
             if last.code != 0x95 { prog.push(RawInsn::new(0x95, 0, 0, 0, 0)); }
         }
-        let out = verify(&prog, &opts(pt, level));
+        let out = verify(&prog, &VerifyOptions { stack_args, privileged, ..opts(pt, level) });
         check_kind(&out)?;
         prop_assert!(out.stats.processed_insns <= 1_000_001);
         if let Some(e) = &out.error {
@@ -202,11 +208,16 @@ proptest! {
     /// kfunc calls (iterators, dynptrs, memory pairs through stack arguments, strings,
     /// timers, unmodelled kinds) on stack pointers and random registers.
     #[test]
-    fn kfunc_programs_never_panic(prog in prop::collection::vec(kfunc_insn(), 1..32), pt in 0u8..5, level in 0u32..4) {
+    fn kfunc_programs_never_panic(
+        prog in prop::collection::vec(kfunc_insn(), 1..32),
+        pt in 0u8..5,
+        level in 0u32..4,
+        stack_args in any::<bool>(),
+    ) {
         let mut prog = prog;
         prog.push(RawInsn::new(0xb7, 0, 0, 0, 0));
         prog.push(RawInsn::new(0x95, 0, 0, 0, 0));
-        let out = verify(&prog, &VerifyOptions { kfuncs: kfuncs(), ..opts(pt, level) });
+        let out = verify(&prog, &VerifyOptions { kfuncs: kfuncs(), stack_args, ..opts(pt, level) });
         check_kind(&out)?;
     }
 
