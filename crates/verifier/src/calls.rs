@@ -54,9 +54,9 @@ struct Meta {
 }
 
 impl Env<'_> {
-    fn type_mismatch(&self, regno: u8, expected: &[&str]) -> Reject {
+    fn type_mismatch(&self, regno: u8, expected: &'static [&'static str]) -> Reject {
         let r = &self.cur.cur().regs[regno as usize];
-        Reject::ArgType(regno.into(), reg_type_str(r.ty, r.flags), expected.join(", "))
+        Reject::ArgType(regno.into(), reg_type_str(r.ty, r.flags), expected)
     }
 
     /// `check_helper_call`.
@@ -613,7 +613,7 @@ impl Env<'_> {
                 if zero_ok && size == 0 && is_null_reg(&reg) {
                     return Ok(());
                 }
-                Err(Reject::ArgType(regno.into(), reg_type_str(reg.ty, reg.flags), "fp".into()))
+                Err(Reject::ArgType(regno.into(), reg_type_str(reg.ty, reg.flags), &["fp"]))
             }
         }
     }

@@ -206,8 +206,9 @@ pub enum Reject {
     InvalidFunc(String, i32),
     #[error("program of this type cannot use helper {0}#{1}")]
     HelperNotAllowed(String, i32),
-    #[error("{0} type={1} expected={2}")]
-    ArgType(RegName, String, String),
+    /// The expected types, listed as the kernel lists them.
+    #[error("{} type={} expected={}", .0, .1, .2.join(", "))]
+    ArgType(RegName, String, &'static [&'static str]),
     #[error("{0} min value is negative, either use unsigned or 'var &= const'")]
     SizeNegative(RegName),
     #[error("{0} invalid zero-sized read: u64=[{1},{2}]")]
