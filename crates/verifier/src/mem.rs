@@ -492,7 +492,7 @@ impl Env<'_> {
         for i in min_off..max_off {
             self.destroy_if_dynptr_stack_slot(frame, ((-i - 1) as usize) / SLOT)?;
         }
-        let Some(f) = self.cur.frames.get_mut(frame) else { return Err(Bug::NoFrame.into()) };
+        let Some(f) = self.cur.frames.get_mut(frame) else { return Err(Bug::NoFrame(frame).into()) };
         for i in min_off..max_off {
             let slot = (-i - 1) as usize;
             let spi = slot / SLOT;
@@ -528,7 +528,7 @@ impl Env<'_> {
             // variable offset: result is unknown unless every byte is zero
             let min_off = ptr.smin + off;
             let max_off = ptr.smax + off + size;
-            let Some(f) = self.cur.frames.get(frame) else { return Err(Bug::NoFrame.into()) };
+            let Some(f) = self.cur.frames.get(frame) else { return Err(Bug::NoFrame(frame).into()) };
             let mut all_zero = true;
             for i in min_off..max_off {
                 let slot = (-i - 1) as usize;

@@ -29,8 +29,8 @@ pub enum Bug {
     FrameOutOfRange,
     #[error("stack slot out of range")]
     SlotOutOfRange,
-    #[error("frame")]
-    NoFrame,
+    #[error("no frame {0} for a stack access")]
+    NoFrame(usize),
     #[error("dynptr slot without its first slot")]
     DynptrNoFirstSlot,
     #[error("dynptr first slot at spi 0")]
