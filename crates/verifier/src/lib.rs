@@ -76,17 +76,22 @@ pub enum ProgType {
     },
 }
 
+/// A program type name kbpf does not know (from the command line or a section name).
+#[derive(Clone, Debug, PartialEq, Eq, Error)]
+#[error("unknown program type {0:?}")]
+pub struct UnknownProgType(pub String);
+
 impl std::str::FromStr for ProgType {
-    type Err = String;
+    type Err = UnknownProgType;
 
     /// Kernel and libbpf names: `socket_filter`, `xdp`, `tc` / `sched_cls`, `syscall`.
-    fn from_str(s: &str) -> Result<ProgType, String> {
+    fn from_str(s: &str) -> Result<ProgType, UnknownProgType> {
         Ok(match s {
             "socket_filter" | "socket" => ProgType::SocketFilter,
             "xdp" => ProgType::Xdp,
             "tc" | "sched_cls" | "classifier" => ProgType::SchedCls,
             "syscall" => ProgType::Syscall,
-            _ => return Err(format!("unknown program type {s:?}")),
+            _ => return Err(UnknownProgType(s.to_string())),
         })
     }
 }
