@@ -3,8 +3,7 @@
 
 use crate::ADD_CONST;
 use crate::do_check::Env;
-use crate::log::reg_type_str;
-use crate::messages::{Reject, alu_string};
+use crate::messages::{Reject, TypeName, alu_string};
 use crate::scalar_ops::{aop, scalar_alu};
 use crate::state::{FP, MAX_BPF_REG, MAX_VAR_OFF, MAYBE_NULL, RegState, RegType};
 use crate::tnum::Tnum;
@@ -256,20 +255,20 @@ impl Env<'_> {
         Ok(())
     }
 
-    fn check_reg_sane_offset(&self, reg: &RegState, ty: &str) -> Result<(), Reject> {
+    fn check_reg_sane_offset(&self, reg: &RegState, ty: TypeName) -> Result<(), Reject> {
         let known = reg.var_off.is_const();
         let val = reg.var_off.value as i64;
         if known && (val >= MAX_VAR_OFF || val <= -MAX_VAR_OFF) {
-            return Err(Reject::MathConst(ty.to_string(), val));
+            return Err(Reject::MathConst(ty, val));
         }
         if reg.off as i64 >= MAX_VAR_OFF || reg.off as i64 <= -MAX_VAR_OFF {
-            return Err(Reject::PtrOffNotAllowed(ty.to_string(), reg.off));
+            return Err(Reject::PtrOffNotAllowed(ty, reg.off));
         }
         if reg.smin == i64::MIN {
-            return Err(Reject::MathUnboundedMin(ty.to_string()));
+            return Err(Reject::MathUnboundedMin(ty));
         }
         if reg.smin >= MAX_VAR_OFF || reg.smin <= -MAX_VAR_OFF {
-            return Err(Reject::ValueOob(reg.smin, ty.to_string()));
+            return Err(Reject::ValueOob(reg.smin, ty));
         }
         Ok(())
     }
@@ -302,7 +301,7 @@ impl Env<'_> {
             }
             return Err(Reject::Ptr32Arith(dregno.into()));
         }
-        let tystr = reg_type_str(ptr.ty, ptr.flags);
+        let tystr = TypeName::new(ptr.ty, ptr.flags);
         if ptr.flags & MAYBE_NULL != 0 {
             return Err(Reject::PtrArithNull(dregno.into(), tystr));
         }
@@ -320,8 +319,8 @@ impl Env<'_> {
         }
         let mut dst = ptr.clone();
         dst.precise = false;
-        self.check_reg_sane_offset(off_reg, &tystr)?;
-        self.check_reg_sane_offset(ptr, &tystr)?;
+        self.check_reg_sane_offset(off_reg, tystr)?;
+        self.check_reg_sane_offset(ptr, tystr)?;
         dst.mark_32_unbounded();
         match op {
             aop::ADD => {
@@ -396,7 +395,7 @@ impl Env<'_> {
             aop::AND | aop::OR | aop::XOR => return Err(Reject::PtrBitwise(dregno.into(), alu_string(op))),
             _ => return Err(Reject::PtrArithOp(dregno.into(), alu_string(op))),
         }
-        self.check_reg_sane_offset(&dst, &tystr)?;
+        self.check_reg_sane_offset(&dst, tystr)?;
         dst.bounds_sync();
         self.cur.cur_mut().regs[d] = dst;
         Ok(())
@@ -464,7 +463,7 @@ impl Env<'_> {
     /// `check_ptr_off_reg`: the pointer must be unmodified.
     pub(crate) fn check_ptr_off_reg(&self, regno: u8) -> Result<(), Reject> {
         let reg = &self.cur.cur().regs[regno as usize];
-        let ty = reg_type_str(reg.ty, reg.flags);
+        let ty = TypeName::new(reg.ty, reg.flags);
         if reg.off < 0 {
             return Err(Reject::NegativeOffsetPtr(ty, regno.into(), reg.off));
         }

@@ -10,8 +10,7 @@
 //! (stack arguments included); its `exit` must leave R0 = 0.
 
 use crate::do_check::{Env, Pending};
-use crate::log::reg_type_str;
-use crate::messages::{Bug, CallReject, KfuncReject, RegName, Reject};
+use crate::messages::{Bug, CallReject, KfuncReject, RegName, Reject, TypeName};
 use crate::state::{FuncState, RegState, RegType, VerifierState};
 use kbpf_isa::RawInsn;
 
@@ -119,7 +118,7 @@ impl Env<'_> {
             return Err(Reject::LeaksAddrReturn);
         }
         if r0.ty != RegType::Scalar {
-            return Err(CallReject::AsyncRetNotKnown(reg_type_str(r0.ty, r0.flags)).into());
+            return Err(CallReject::AsyncRetNotKnown(TypeName::new(r0.ty, r0.flags)).into());
         }
         self.mark_chain_precision(0);
         let (min, max) = (0i64, 0i64);

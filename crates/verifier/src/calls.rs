@@ -8,8 +8,7 @@ use crate::helper_names::{helper_name, max_id};
 use crate::helpers::{
     Arg, Ret, changes_pkt_data, helper_pkt_access, helper_proto, is_acquire_function, is_ptr_cast_function,
 };
-use crate::log::reg_type_str;
-use crate::messages::{Bug, CallReject, Reject};
+use crate::messages::{Bug, CallReject, Reject, TypeName};
 use crate::state::{FuncState, MAYBE_NULL, RDONLY, RINGBUF, RegState, RegType, SLOT, SlotType};
 use kbpf_isa::RawInsn;
 
@@ -56,7 +55,7 @@ struct Meta {
 impl Env<'_> {
     fn type_mismatch(&self, regno: u8, expected: &'static [&'static str]) -> Reject {
         let r = &self.cur.cur().regs[regno as usize];
-        Reject::ArgType(regno.into(), reg_type_str(r.ty, r.flags), expected)
+        Reject::ArgType(regno.into(), TypeName::new(r.ty, r.flags), expected)
     }
 
     /// `check_helper_call`.
@@ -108,7 +107,7 @@ impl Env<'_> {
         if id == DYNPTR_FROM_MEM {
             let r1 = &self.cur.cur().regs[1];
             if r1.ty != RegType::MapValue {
-                return Err(CallReject::DynptrFromMemType(reg_type_str(r1.ty, r1.flags)).into());
+                return Err(CallReject::DynptrFromMemType(TypeName::new(r1.ty, r1.flags)).into());
             }
         }
         if id == crate::async_cb::TIMER_SET_CALLBACK {
@@ -391,7 +390,7 @@ impl Env<'_> {
                     return Err(self.type_mismatch(regno, &MEM_TYPES));
                 }
                 if write && reg.flags & RDONLY != 0 {
-                    return Err(Reject::RegCannotWrite(regno.into(), reg_type_str(reg.ty, reg.flags)));
+                    return Err(Reject::RegCannotWrite(regno.into(), TypeName::new(reg.ty, reg.flags)));
                 }
             }
             Arg::ConstSize | Arg::ConstSizeOrZero => {
@@ -564,7 +563,7 @@ impl Env<'_> {
             }
             RegType::MapKey => {
                 if access != HelperAccess::Read {
-                    return Err(Reject::RegCannotWrite(regno.into(), reg_type_str(reg.ty, reg.flags)));
+                    return Err(Reject::RegCannotWrite(regno.into(), TypeName::new(reg.ty, reg.flags)));
                 }
                 let ks = self.maps().get(reg.map as usize).map_or(0, |m| m.key_size);
                 self.check_mem_region_access(regno, &reg, reg.off as i64, size, ks, zero_ok)
@@ -613,7 +612,7 @@ impl Env<'_> {
                 if zero_ok && size == 0 && is_null_reg(&reg) {
                     return Ok(());
                 }
-                Err(Reject::ArgType(regno.into(), reg_type_str(reg.ty, reg.flags), &["fp"]))
+                Err(Reject::ArgType(regno.into(), TypeName::new(reg.ty, reg.flags), &["fp"]))
             }
         }
     }

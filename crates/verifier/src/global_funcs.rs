@@ -12,9 +12,9 @@
 use crate::do_check::{Env, initial_state};
 use crate::func_info::MAX_REG_ARGS;
 use crate::helpers::changes_pkt_data;
-use crate::log::{LEVEL2, reg_type_str};
+use crate::log::LEVEL2;
 use crate::messages::Reject;
-use crate::messages::{KfuncReject, StackArgError};
+use crate::messages::{KfuncReject, StackArgError, TypeName};
 use crate::stack_args::arg_name;
 use crate::state::{RegState, RegType};
 
@@ -178,7 +178,7 @@ impl Env<'_> {
             return Err(Reject::LeaksAddrReturn);
         }
         if r0.ty != RegType::Scalar {
-            return Err(Reject::SubprogExitNotScalar(reg_type_str(r0.ty, r0.flags)));
+            return Err(Reject::SubprogExitNotScalar(TypeName::new(r0.ty, r0.flags)));
         }
         Ok(())
     }

@@ -13,8 +13,7 @@ use crate::do_check::Env;
 use crate::dynptr::DynptrArg;
 use crate::func_info::{IterRole, KfuncArgKind, KfuncDecl, KfuncRet, MAX_FUNC_ARGS, MAX_REG_ARGS};
 use crate::iter::IterMeta;
-use crate::log::reg_type_str;
-use crate::messages::{Bug, KfuncReject, RegName, Reject, Unsupported};
+use crate::messages::{Bug, KfuncReject, RegName, Reject, TypeName, Unsupported};
 use crate::stack_args::arg_name;
 use crate::state::{DYNPTR_PKT, DynptrType, MAX_VAR_OFF, MAYBE_NULL, RDONLY, RegState, RegType};
 use kbpf_isa::RawInsn;
@@ -239,7 +238,7 @@ impl Env<'_> {
                 }
                 KfuncArgKind::Ctx => {
                     if reg.ty != RegType::Ctx {
-                        return Err(KfuncReject::ExpectedCtx(i, reg_type_str(reg.ty, reg.flags)).into());
+                        return Err(KfuncReject::ExpectedCtx(i, TypeName::new(reg.ty, reg.flags)).into());
                     }
                 }
                 KfuncArgKind::StructPtr | KfuncArgKind::Mem { .. } => {
@@ -332,7 +331,7 @@ impl Env<'_> {
                 self.check_stack_access_within_bounds(regno, reg, reg.off as i64, size.max(1), false)
             }
             _ => {
-                return Err(KfuncReject::MemArgType(name, reg_type_str(reg.ty, reg.flags)).into());
+                return Err(KfuncReject::MemArgType(name, TypeName::new(reg.ty, reg.flags)).into());
             }
         };
         r.map_err(|e| rename(e, regno, name))
@@ -374,7 +373,7 @@ impl Env<'_> {
     fn check_kfunc_mem_write(&mut self, buf: &RegState, regno: u8, size: i64) -> Result<(), Reject> {
         match buf.ty {
             RegType::Mem if buf.flags & RDONLY != 0 => {
-                Err(Reject::RegCannotWrite(regno.into(), reg_type_str(buf.ty, buf.flags)))
+                Err(Reject::RegCannotWrite(regno.into(), TypeName::new(buf.ty, buf.flags)))
             }
             RegType::MapValue => {
                 let def = self.maps().get(buf.map as usize).cloned().unwrap_or_default();

@@ -40,7 +40,7 @@ pub use func_info::{IterRole, KfuncArg, KfuncArgKind, KfuncDecl, KfuncRet};
 pub use insn_aux::InsnAux;
 pub use kbpf_isa::FuncDecl;
 pub use kbpf_passes::Errno;
-pub use messages::{Bug, RegName, Reject, RejectKind, StackArgError, Unsupported};
+pub use messages::{Bug, RegName, Reject, RejectKind, StackArgError, TypeName, Unsupported};
 
 use kbpf_isa::RawInsn;
 use thiserror::Error;

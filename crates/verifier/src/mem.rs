@@ -4,8 +4,7 @@
 use crate::alu::{RegOp, tnum_short};
 use crate::ctx::{CtxField, ctx_access};
 use crate::do_check::{Env, size_of_code};
-use crate::log::reg_type_str;
-use crate::messages::{Bug, Reject};
+use crate::messages::{Bug, Reject, TypeName};
 use crate::state::{MAX_BPF_STACK, MAX_VAR_OFF, MAYBE_NULL, RDONLY, RegState, RegType, SLOT, SlotType};
 use crate::tnum::Tnum;
 use kbpf_isa::RawInsn;
@@ -65,7 +64,7 @@ impl Env<'_> {
                     return Err(Reject::AtomicThrough(
                         "stores into",
                         insn.dst.into(),
-                        reg_type_str(dty, flags),
+                        TypeName::new(dty, flags),
                     ));
                 }
                 let fetch = insn.imm & 1 != 0;
@@ -148,7 +147,7 @@ impl Env<'_> {
             }
             RegType::Mem if reg.flags & MAYBE_NULL == 0 => {
                 if write && reg.flags & RDONLY != 0 {
-                    return Err(Reject::RegCannotWrite(regno.into(), reg_type_str(reg.ty, reg.flags)));
+                    return Err(Reject::RegCannotWrite(regno.into(), TypeName::new(reg.ty, reg.flags)));
                 }
                 leak_check(self, "into mem")?;
                 self.check_mem_region_access(regno, &reg, off, size, reg.mem_size, false)?;
@@ -188,7 +187,7 @@ impl Env<'_> {
             }
             RegType::Packet | RegType::PacketMeta => {
                 if write && !crate::ctx::may_write_packet(self.prog.opts.prog_type) {
-                    return Err(Reject::CannotWrite("packet".into()));
+                    return Err(Reject::CannotWrite("packet"));
                 }
                 leak_check(self, "into packet")?;
                 self.check_packet_access(regno, &reg, off, size, false)?;
@@ -198,14 +197,14 @@ impl Env<'_> {
             }
             _ if reg.is_sk_pointer() && reg.flags & MAYBE_NULL == 0 => {
                 if write {
-                    return Err(Reject::RegCannotWrite(regno.into(), reg_type_str(reg.ty, reg.flags)));
+                    return Err(Reject::RegCannotWrite(regno.into(), TypeName::new(reg.ty, reg.flags)));
                 }
                 self.check_sock_access(regno, &reg, off, size)?;
                 if let Some(v) = value {
                     self.cur.cur_mut().regs[v as usize] = RegState::unknown_scalar();
                 }
             }
-            _ => return Err(Reject::InvalidMemAccess(regno.into(), reg_type_str(reg.ty, reg.flags))),
+            _ => return Err(Reject::InvalidMemAccess(regno.into(), TypeName::new(reg.ty, reg.flags))),
         }
         if !write
             && let Some(v) = value
@@ -636,7 +635,7 @@ impl Env<'_> {
 /// pointers.
 fn atomic_ptr_type_ok(reg: &RegState, regno: u8, what: &'static str) -> Result<(), Reject> {
     if matches!(reg.ty, RegType::Ctx) || reg.is_pkt_pointer() || reg.is_sk_pointer() {
-        return Err(Reject::AtomicThrough(what, regno.into(), reg_type_str(reg.ty, reg.flags)));
+        return Err(Reject::AtomicThrough(what, regno.into(), TypeName::new(reg.ty, reg.flags)));
     }
     Ok(())
 }

@@ -20,6 +20,7 @@ pub use map_args::MapArgReject;
 pub use stack_args::StackArgError;
 pub use unsupported::Unsupported;
 
+use crate::state::RegType;
 use kbpf_isa::{DecodeErrorKind as D, KernelMsg};
 use kbpf_passes::{Errno, PassError, PassErrorKind};
 use std::fmt;
@@ -56,6 +57,28 @@ impl fmt::Display for RegName {
             RegName::R(r) => write!(f, "R{r}"),
             RegName::StackArg(k) => write!(f, "*(R11-{})", (*k as u32 + 1) * 8),
         }
+    }
+}
+
+/// A register type as messages print it (`map_value_or_null`, `fp`, `ptr_`, ...).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct TypeName {
+    /// Base type.
+    pub ty: RegType,
+    /// Type flags (`MAYBE_NULL`, `RDONLY`, ...).
+    pub flags: u8,
+}
+
+impl TypeName {
+    /// The type of a register state with these flags.
+    pub fn new(ty: RegType, flags: u8) -> TypeName {
+        TypeName { ty, flags }
+    }
+}
+
+impl fmt::Display for TypeName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&crate::log::reg_type_str(self.ty, self.flags))
     }
 }
 
@@ -122,9 +145,9 @@ pub enum Reject {
     #[error("{0} 32-bit pointer arithmetic prohibited")]
     Ptr32Arith(RegName),
     #[error("{0} pointer arithmetic on {1} prohibited, null-check it first")]
-    PtrArithNull(RegName, String),
+    PtrArithNull(RegName, TypeName),
     #[error("{0} pointer arithmetic on {1} prohibited")]
-    PtrArithOn(RegName, String),
+    PtrArithOn(RegName, TypeName),
     #[error("{0} tried to subtract pointer from scalar")]
     SubPtrFromScalar(RegName),
     #[error("{0} subtraction from stack pointer prohibited")]
@@ -134,15 +157,15 @@ pub enum Reject {
     #[error("{0} pointer arithmetic with {1} operator prohibited")]
     PtrArithOp(RegName, &'static str),
     #[error("math between {0} pointer and {1} is not allowed")]
-    MathConst(String, i64),
+    MathConst(TypeName, i64),
     #[error("{0} pointer offset {1} is not allowed")]
-    PtrOffNotAllowed(String, i32),
+    PtrOffNotAllowed(TypeName, i32),
     #[error("math between {0} pointer and register with unbounded min value is not allowed")]
-    MathUnboundedMin(String),
+    MathUnboundedMin(TypeName),
     #[error("value {0} makes {1} pointer be out of bounds")]
-    ValueOob(i64, String),
+    ValueOob(i64, TypeName),
     #[error("{0} invalid mem access '{1}'")]
-    InvalidMemAccess(RegName, String),
+    InvalidMemAccess(RegName, TypeName),
     #[error("invalid{0} stack {1} off={2} size={3}")]
     InvalidStack(&'static str, RegName, i64, i64, Errno),
     #[error("invalid variable-offset{0} stack {1} var_off={2} off={3} size={4}")]
@@ -162,11 +185,11 @@ pub enum Reject {
     #[error("invalid bpf_context access off={0} size={1}")]
     CtxAccess(i64, i64),
     #[error("dereference of modified {0} ptr {1} off={2} disallowed")]
-    ModifiedPtr(String, RegName, i32),
+    ModifiedPtr(TypeName, RegName, i32),
     #[error("negative offset {0} ptr {1} off={2} disallowed")]
-    NegativeOffsetPtr(String, RegName, i32),
+    NegativeOffsetPtr(TypeName, RegName, i32),
     #[error("variable {0} access var_off={1} disallowed")]
-    VarCtxAccess(String, String),
+    VarCtxAccess(TypeName, String),
     #[error("invalid access to map value, value_size={0} off={1} size={2}")]
     MapValueAccess(u32, i64, i64),
     #[error("invalid access to map key, key_size={0} off={1} size={2}")]
@@ -187,17 +210,17 @@ pub enum Reject {
     #[error("invalid access to memory, mem_size={0} off={1} size={2}")]
     MemAccess(u32, i64, i64),
     #[error("{0} invalid {1} access off={2} size={3}")]
-    InvalidSockAccess(RegName, String, i64, i64),
+    InvalidSockAccess(RegName, TypeName, i64, i64),
     #[error("cannot write into {0}")]
-    CannotWrite(String),
+    CannotWrite(&'static str),
     #[error("{0} cannot write into {1}")]
-    RegCannotWrite(RegName, String),
+    RegCannotWrite(RegName, TypeName),
     #[error("write to change key {0} not allowed")]
     WriteToKey(RegName),
     #[error("BPF_ST stores into {0} {1} is not allowed")]
-    StInto(RegName, String),
+    StInto(RegName, TypeName),
     #[error("BPF_ATOMIC {0} {1} {2} is not allowed")]
-    AtomicThrough(&'static str, RegName, String),
+    AtomicThrough(&'static str, RegName, TypeName),
     #[error("misaligned {0}access off {1}+{2}+{3} size {4}")]
     Misaligned(&'static str, String, i32, i32, i64),
     #[error("misaligned packet access off {0}+{1}+{2}+{3} size {4}")]
@@ -208,7 +231,7 @@ pub enum Reject {
     HelperNotAllowed(String, i32),
     /// The expected types, listed as the kernel lists them.
     #[error("{} type={} expected={}", .0, .1, .2.join(", "))]
-    ArgType(RegName, String, &'static [&'static str]),
+    ArgType(RegName, TypeName, &'static [&'static str]),
     #[error("{0} min value is negative, either use unsigned or 'var &= const'")]
     SizeNegative(RegName),
     #[error("{0} invalid zero-sized read: u64=[{1},{2}]")]
@@ -222,7 +245,7 @@ pub enum Reject {
     #[error("R0 leaks addr as return value")]
     LeaksAddrReturn,
     #[error("At subprogram exit the register R0 is not a scalar value ({0})")]
-    SubprogExitNotScalar(String),
+    SubprogExitNotScalar(TypeName),
     #[error("Unreleased reference id={0} alloc_insn={1}")]
     UnreleasedRef(u32, usize),
     #[error("BPF program is too large. Processed {0} insn")]
@@ -496,59 +519,4 @@ pub fn alu_string(op: u8) -> &'static str {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn stack_argument_slots_are_named_like_the_kernel() {
-        assert_eq!(RegName::arg(0).to_string(), "R1");
-        assert_eq!(RegName::arg(5).to_string(), "*(R11-8)");
-        assert_eq!(RegName::arg(11).to_string(), "*(R11-56)");
-        let e = Reject::from(MapArgReject::NotReadonlyMap(RegName::R(11)));
-        let e = e.rename_reg(RegName::R(11), RegName::arg(9));
-        assert_eq!(e.to_string(), "*(R11-40) does not point to a readonly map'");
-        assert_eq!(e.reg(), Some(RegName::StackArg(4)));
-    }
-
-    #[test]
-    fn context_lines_keep_the_last_errno_and_kind() {
-        let e = Reject::MapValueAccess(8, 8, 4).then(Reject::MaxOutside(RegName::R(1)));
-        assert_eq!(
-            e.to_string(),
-            "invalid access to map value, value_size=8 off=8 size=4\nR1 max value is outside of the allowed memory range"
-        );
-        assert_eq!(e.last_line(), "R1 max value is outside of the allowed memory range");
-        assert_eq!(
-            (e.errno(), e.kind(), e.reg()),
-            (Errno::EACCES, RejectKind::Rejected, Some(RegName::R(1)))
-        );
-        let e = Reject::PacketOutside(RegName::R(2), Errno::EINVAL);
-        assert_eq!(e.errno(), Errno::EINVAL);
-    }
-
-    #[test]
-    fn the_three_kinds() {
-        let unsupported = Reject::from(Unsupported::DynptrConstructor("bpf_dynptr_from_foo".into()));
-        assert_eq!((unsupported.kind(), unsupported.errno()), (RejectKind::Unsupported, Errno::ENOTSUPP));
-        assert_eq!(unsupported.to_string(), "kbpf: dynptr constructor bpf_dynptr_from_foo is not modelled");
-        let bug = Reject::from(Bug::ExitNoCaller);
-        assert_eq!((bug.kind(), bug.errno()), (RejectKind::Bug, Errno::EFAULT));
-        assert_eq!(bug.to_string(), "verifier bug: exit without a caller frame");
-        // the kernel's own ENOTSUPP is a verdict, not a kbpf limitation
-        assert_eq!(Reject::KfuncUnsupported.kind(), RejectKind::Rejected);
-        let leak = Reject::LogNoSpace(Some(Box::new(bug)));
-        assert_eq!((leak.kind(), leak.errno()), (RejectKind::Bug, Errno::ENOSPC));
-    }
-
-    #[test]
-    fn shared_messages_render_once() {
-        assert_eq!(Reject::Reserved("STX").to_string(), "BPF_STX uses reserved fields");
-        assert_eq!(Reject::CallStackTooDeep(9).to_string(), "the call stack of 9 frames is too deep");
-        assert_eq!(Reject::MaxCallDepth(9).to_string(), "the call stack of 9 frames is too deep !");
-        assert_eq!(Reject::InvalidFunc("unknown".into(), 999).to_string(), "invalid func unknown#999");
-        assert_eq!(
-            Reject::from(KfuncReject::TooManyArgs("f".into(), 13)).to_string(),
-            "Function f has 13 > 12 args"
-        );
-    }
-}
+mod tests;

@@ -4,8 +4,7 @@
 //! `bpf_tcp_sock_is_valid_access`). Socket memory is never writable.
 
 use crate::do_check::Env;
-use crate::log::reg_type_str;
-use crate::messages::Reject;
+use crate::messages::{Reject, TypeName};
 use crate::state::{RegState, RegType};
 
 /// `struct bpf_sock` offsets (uapi layout).
@@ -104,7 +103,7 @@ impl Env<'_> {
         if valid {
             return Ok(());
         }
-        Err(Reject::InvalidSockAccess(regno.into(), reg_type_str(reg.ty, reg.flags), off, size))
+        Err(Reject::InvalidSockAccess(regno.into(), TypeName::new(reg.ty, reg.flags), off, size))
     }
 }
 

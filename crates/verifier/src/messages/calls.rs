@@ -1,6 +1,6 @@
 //! Helper calls, bpf-to-bpf calls, callbacks and references.
 
-use super::RegName;
+use super::{RegName, TypeName};
 use kbpf_passes::Errno;
 use thiserror::Error;
 
@@ -17,7 +17,7 @@ pub enum CallReject {
     #[error("expected prog array map for tail call")]
     TailCallMap,
     #[error("Unsupported reg type {0} for bpf_dynptr_from_mem data")]
-    DynptrFromMemType(String),
+    DynptrFromMemType(TypeName),
     #[error("cannot pass map_type {map_type} into func {name}#{id}")]
     MapTypeIntoFunc { map_type: u32, name: String, id: i32 },
     #[error("{0} would lead to reference leak")]
@@ -43,7 +43,7 @@ pub enum CallReject {
     #[error("The sequence of {0} jumps is too complex for async cb.")]
     AsyncJmpSeqTooComplex(usize),
     #[error("At async callback return the register R0 is not a known value ({0})")]
-    AsyncRetNotKnown(String),
+    AsyncRetNotKnown(TypeName),
     /// `verbose_invalid_scalar`: the known signed bounds, or ` unknown scalar value`.
     #[error(
         "At async callback return the register R0 has{} should have been in [{min}, {max}]",

@@ -1,6 +1,6 @@
 //! kfunc calls and the stack objects their arguments name: dynptrs and open-coded iterators.
 
-use super::{RegName, Reject};
+use super::{RegName, Reject, TypeName};
 use kbpf_isa::KernelMsg;
 use kbpf_passes::Errno;
 use thiserror::Error;
@@ -22,7 +22,7 @@ pub enum KfuncReject {
     #[error("{0} must be a known constant")]
     NotConst(RegName),
     #[error("arg#{0} expected pointer to ctx, but got {1}")]
-    ExpectedCtx(usize, String),
+    ExpectedCtx(usize, TypeName),
     #[error("Possibly NULL pointer passed to trusted arg{0}")]
     NullTrustedArg(usize),
     #[error("the prog does not allow writes to packet data")]
@@ -30,7 +30,7 @@ pub enum KfuncReject {
     #[error(
         "{0} type={1} expected=fp, pkt, pkt_meta, map_key, map_value, mem, ringbuf_mem, buf, trusted_ptr_"
     )]
-    MemArgType(RegName, String),
+    MemArgType(RegName, TypeName),
     /// The memory check's error, then the pair line; the errno is the memory check's.
     #[error("{cause}\n{buf} and {size} memory, len pair leads to invalid memory access")]
     MemLenPair { buf: RegName, size: RegName, cause: Box<Reject> },
