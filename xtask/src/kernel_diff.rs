@@ -39,6 +39,9 @@ pub fn options(case: &Case, log_level: u32) -> VerifyOptions {
                 key_size: m.key_size,
                 value_size: m.value_size,
                 max_entries: m.max_entries,
+                flags: m.flags,
+                frozen: m.frozen,
+                initial: m.data_bytes(),
                 ..Default::default()
             })
             .collect(),

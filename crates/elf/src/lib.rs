@@ -4,11 +4,16 @@
 //! program with the `.text` subprograms it calls, resolving map and global-data references to
 //! map indices, and BTF (`.BTF`, `.BTF.ext` func_info, `/sys/kernel/btf/vmlinux`) parsing.
 //!
+//! Every size the file claims (sections, map keys and values, symbols, relocation offsets)
+//! is checked against the file and the kernel's limits before anything is allocated for it.
+//!
 //! Must not touch: verification or execution. The result is plain data: raw instruction slots,
 //! function declarations and map definitions.
 
 pub mod btf;
+pub mod limits;
 mod object_file;
 mod reader;
+pub mod synth;
 
 pub use object_file::{ElfError, ElfProgram, MapDef, Object};

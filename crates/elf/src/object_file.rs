@@ -33,6 +33,23 @@ pub enum ElfError {
     /// A BTF-defined map whose shape is not understood.
     #[error("ELF: map {0}: {1}")]
     Map(String, String),
+    /// A map the kernel would refuse to create (E2BIG): sizes beyond its limits.
+    #[error("ELF: map {map}: {what}")]
+    MapLimit {
+        /// Map name.
+        map: String,
+        /// Which limit.
+        what: String,
+    },
+    /// A section, or a symbol in it, whose size or offset does not fit the file or the
+    /// kernel's limits.
+    #[error("ELF: section {section}: {what}")]
+    Section {
+        /// Section name.
+        section: String,
+        /// What is wrong.
+        what: String,
+    },
 }
 
 /// A map the object defines (BTF `.maps`, legacy `maps`, or a global-data section).
@@ -50,7 +67,7 @@ pub struct MapDef {
     pub max_entries: u32,
     /// Map flags.
     pub flags: u32,
-    /// Initial contents of a global-data map.
+    /// Initial contents of a global-data map (`None` for `.bss`: all zero, never materialised).
     pub data: Option<Vec<u8>>,
     /// Initial slots of a prog array (`values = { [i] = &prog }` in a BTF-defined map): index
     /// and program (function) name.
@@ -133,8 +150,7 @@ impl Object {
                 .symbols()
                 .filter(|s| s.section_index() == Some(sec.index()) && s.kind() == object::SymbolKind::Text)
             {
-                let start = (sym.address() / 8) as usize;
-                let len = if sym.size() > 0 { (sym.size() / 8) as usize } else { data.len() / 8 - start };
+                let (start, len) = symbol_range(name, &sym, data.len())?;
                 let prog = link_program(
                     &file,
                     &sec,
@@ -191,6 +207,7 @@ fn load_maps(
                         def.progs.push(((rel_off / 8) as u32, sym.name().unwrap_or("").to_string()));
                     }
                 }
+                crate::limits::check_map(&def)?;
                 map_syms.insert(name.clone(), maps.len());
                 maps.push(def);
             }
@@ -208,9 +225,8 @@ fn load_maps(
             let (Some(t), Some(k), Some(v), Some(m)) = (word(0), word(1), word(2), word(3)) else {
                 return Err(ElfError::Map(name, "truncated bpf_map_def".into()));
             };
-            map_syms.insert(name.clone(), maps.len());
-            maps.push(MapDef {
-                name,
+            let def = MapDef {
+                name: name.clone(),
                 map_type: t,
                 key_size: k,
                 value_size: v,
@@ -219,23 +235,28 @@ fn load_maps(
                 data: None,
                 progs: Vec::new(),
                 timer_off: None,
-            });
+            };
+            crate::limits::check_map(&def)?;
+            map_syms.insert(name, maps.len());
+            maps.push(def);
         }
     }
     for sec in file.sections() {
         let Ok(name) = sec.name() else { continue };
         if DATA_SECTIONS.iter().any(|d| name == *d || name.starts_with(&format!("{d}."))) && sec.size() > 0 {
-            let data =
-                if name.starts_with(".bss") { vec![0; sec.size() as usize] } else { sec.data()?.to_vec() };
+            // `.bss` has no bytes in the file (zeroes, left implicit); the others are stored whole
+            let bss = name.starts_with(".bss");
+            let stored = if bss { None } else { Some(sec.data()?) };
+            let value_size = crate::limits::check_data_section(name, sec.size(), stored.map(<[u8]>::len))?;
             data_maps.insert(sec.index(), maps.len());
             maps.push(MapDef {
                 name: name.to_string(),
                 map_type: 2,
                 key_size: 4,
-                value_size: sec.size() as u32,
+                value_size,
                 max_entries: 1,
                 flags: 0,
-                data: Some(data),
+                data: stored.map(<[u8]>::to_vec),
                 progs: Vec::new(),
                 timer_off: None,
             });
@@ -261,6 +282,14 @@ fn btf_map(btf: &Btf, name: &str, type_id: u32) -> Result<(MapDef, Option<u32>),
         progs: Vec::new(),
         timer_off: None,
     };
+    // a BTF type's size is a u64 product of array lengths: it must fit the map's u32 field
+    let sized = |size: Option<u64>, what: &str| -> Result<u32, ElfError> {
+        let size = size.ok_or_else(|| bad(&format!("{what} has no size")))?;
+        u32::try_from(size).map_err(|_| ElfError::MapLimit {
+            map: name.to_string(),
+            what: format!("{what} type of {size} bytes does not fit a u32 size"),
+        })
+    };
     let mut values_off = None;
     for m in members {
         if m.name == "values" {
@@ -283,9 +312,9 @@ fn btf_map(btf: &Btf, name: &str, type_id: u32) -> Result<(MapDef, Option<u32>),
             "map_flags" => def.flags = array_len().ok_or_else(|| bad("bad map_flags"))?,
             "key_size" => def.key_size = array_len().ok_or_else(|| bad("bad key_size"))?,
             "value_size" => def.value_size = array_len().ok_or_else(|| bad("bad value_size"))?,
-            "key" => def.key_size = btf.size_of(pointee).ok_or_else(|| bad("key has no size"))? as u32,
+            "key" => def.key_size = sized(btf.size_of(pointee), "key")?,
             "value" => {
-                def.value_size = btf.size_of(pointee).ok_or_else(|| bad("value has no size"))? as u32;
+                def.value_size = sized(btf.size_of(pointee), "value")?;
                 def.timer_off = timer_offset(btf, pointee, 0);
             }
             _ => {}
@@ -310,6 +339,29 @@ fn timer_offset(btf: &Btf, type_id: u32, depth: u32) -> Option<u32> {
         return None;
     }
     members.iter().find_map(|m| Some(m.offset / 8 + timer_offset(btf, m.type_id, depth + 1)?))
+}
+
+/// The slots `[start, start + len)` a function symbol covers, inside its section's data.
+fn symbol_range(
+    section: &str,
+    sym: &object::Symbol<'_, '_>,
+    data_len: usize,
+) -> Result<(usize, usize), ElfError> {
+    let slots = (data_len / 8) as u64;
+    let start = sym.address() / 8;
+    let len = if sym.size() > 0 { sym.size() / 8 } else { slots.saturating_sub(start) };
+    if start.checked_add(len).is_none_or(|end| end > slots) {
+        return Err(ElfError::Section {
+            section: section.to_string(),
+            what: format!(
+                "symbol {} at {:#x} size {:#x} lies outside the section's {data_len} bytes",
+                sym.name().unwrap_or("?"),
+                sym.address(),
+                sym.size()
+            ),
+        });
+    }
+    Ok((start as usize, len as usize))
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -366,7 +418,10 @@ fn link_program(
                 return Ok(false);
             }
             if let Some(&idx) = sym.section_index().and_then(|s| data_maps.get(&s)) {
-                let off = sym.address() as i64 + slots[at].imm as i64;
+                let off = (sym.address() as i64).wrapping_add(slots[at].imm as i64);
+                if sym.address() > i32::MAX as u64 || !(0..=i32::MAX as i64).contains(&off) {
+                    return Err(reloc_err(section, at, format!("offset {off} into {sym_name} out of range")));
+                }
                 slots[at].src = 2;
                 slots[at].imm = idx as i32;
                 if let Some(next) = slots.get_mut(at + 1) {
@@ -408,6 +463,12 @@ fn link_program(
                 _ => continue,
             }
         } else if fi.section == ".text" && uses_text {
+            if fi.insn as usize >= text.len() {
+                return Err(ElfError::Section {
+                    section: ".BTF.ext".into(),
+                    what: format!("func_info at insn {} outside .text's {} insns", fi.insn, text.len()),
+                });
+            }
             text_base + fi.insn as usize
         } else {
             continue;

@@ -9,7 +9,7 @@
 use kbpf_isa::{
     AluOp, AtomicOp, ByteOrder, CallTarget, Insn, JmpCond, LdImm64Src, Program, Reg, Size, Src, Width,
 };
-use kbpf_kfunc::{NativeFn, Registry};
+use kbpf_kfunc::{FuncDesc, FuncKind, NativeArg, NativeFn, Registry};
 
 /// Operation kinds. `I` suffix: immediate operand in `imm`; `R`: register operand in `src`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -46,8 +46,11 @@ pub(crate) enum K {
     Atomic,
     /// Legacy packet loads; size in bytes in `aux`, constant offset in `imm`.
     LdAbs, LdInd,
-    /// Native call; `imm` = index in the VM's function table.
+    /// Native call whose arguments are all plain values; `imm` = index in the VM's function
+    /// table.
     CallNative,
+    /// Native call with pointer arguments, checked outside the loop first; `imm` as above.
+    CallChecked,
     /// bpf-to-bpf call to op index `off`.
     CallLocal,
     /// Helper whose id is the value of register `dst`.
@@ -88,11 +91,44 @@ pub(crate) struct Op {
 }
 
 /// A native function resolved at construction time.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub(crate) struct Native {
     pub f: NativeFn,
-    /// kfuncs take their arguments beyond the fifth from the caller's outgoing stack slots.
-    pub kfunc: bool,
+    /// Name, for errors.
+    pub name: Box<str>,
+    /// Parameter names, for errors.
+    pub params: Box<[String]>,
+    /// What the native does with each argument (checked before every call).
+    pub args: Box<[NativeArg]>,
+    /// A safe native: the call needs no check.
+    pub plain: bool,
+}
+
+impl Native {
+    fn new(d: &FuncDesc, f: NativeFn) -> Native {
+        // the contract travels with the function pointer; a native without one is a safe fn,
+        // for which any values will do
+        let (args, plain): (Box<[NativeArg]>, bool) = match f.contract() {
+            Some(c) => (c.into(), false),
+            None => (Box::new([]), true),
+        };
+        Native {
+            f,
+            name: d.name.as_str().into(),
+            params: d.proto.args.iter().map(|a| a.name.clone()).collect(),
+            args,
+            plain,
+        }
+    }
+}
+
+/// What `callx` with a helper id runs.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum CallxTarget {
+    /// Entry of the VM's native table.
+    Native(usize),
+    /// A helper the interpreter runs itself (`MapCall`, `TailCall`, `TimerCall`).
+    Host(K),
 }
 
 /// The result of compilation.
@@ -103,6 +139,8 @@ pub(crate) struct Compiled {
     pub natives: Vec<Native>,
     /// First op of each program.
     pub entries: Vec<u32>,
+    /// Every helper `callx` can reach, by id.
+    pub helpers: std::collections::HashMap<i64, CallxTarget>,
 }
 
 fn op(k: K) -> Op {
@@ -217,24 +255,30 @@ impl Builder<'_> {
             .map_or(i32::MAX, |i| (i + self.base) as i32)
     }
 
-    fn native(&mut self, f: NativeFn, kfunc: bool) -> u64 {
-        self.natives.push(Native { f, kfunc });
-        (self.natives.len() - 1) as u64
+    /// The op calling the native of `d`: unchecked when all its arguments are values.
+    fn native(&mut self, d: &FuncDesc, f: NativeFn) -> Op {
+        let n = Native::new(d, f);
+        let k = if n.plain { K::CallNative } else { K::CallChecked };
+        self.natives.push(n);
+        Op { imm: (self.natives.len() - 1) as u64, ..op(k) }
     }
 
     fn call(&mut self, pc: usize, t: CallTarget) -> Op {
+        let registry = self.registry;
         match t {
-            CallTarget::Helper(id) if let Some(k) = host_helper(self.registry, id) => {
+            CallTarget::Helper(id) if let Some(k) = host_helper(registry, id) => {
                 Op { imm: id as u64, ..op(k) }
             }
-            CallTarget::Helper(id) => match self.registry.helper(id).and_then(|d| d.native) {
-                Some(f) => Op { imm: self.native(f, false), ..op(K::CallNative) },
+            CallTarget::Helper(id) => match registry.helper(id).and_then(|d| Some((d, d.native?))) {
+                Some((d, f)) => self.native(d, f),
                 None => Op { imm: id as i64 as u64, aux: 0, ..op(K::CallMissing) },
             },
-            CallTarget::Kfunc { btf_id, .. } => match self.registry.kfunc(btf_id).and_then(|d| d.native) {
-                Some(f) => Op { imm: self.native(f, true), ..op(K::CallNative) },
-                None => Op { imm: btf_id as i64 as u64, aux: 1, ..op(K::CallMissing) },
-            },
+            CallTarget::Kfunc { btf_id, .. } => {
+                match registry.kfunc(btf_id).and_then(|d| Some((d, d.native?))) {
+                    Some((d, f)) => self.native(d, f),
+                    None => Op { imm: btf_id as i64 as u64, aux: 1, ..op(K::CallMissing) },
+                }
+            }
             CallTarget::Local(rel) => Op { off: self.target(pc as i64 + 1 + rel as i64), ..op(K::CallLocal) },
         }
     }
@@ -373,7 +417,19 @@ pub(crate) fn compile_all(progs: &[&Program], registry: &Registry) -> Compiled {
         }
         natives = b.natives;
     }
-    Compiled { ops, pcs, natives, entries }
+    let mut helpers = std::collections::HashMap::new();
+    for d in registry.iter().filter(|d| d.kind == FuncKind::Helper) {
+        let target = match (host_helper(registry, d.id), d.native) {
+            (Some(k), _) => CallxTarget::Host(k),
+            (None, Some(f)) => {
+                natives.push(Native::new(d, f));
+                CallxTarget::Native(natives.len() - 1)
+            }
+            (None, None) => continue,
+        };
+        helpers.insert(d.id as i64, target);
+    }
+    Compiled { ops, pcs, natives, entries, helpers }
 }
 
 #[cfg(test)]
@@ -416,6 +472,12 @@ mod tests {
         ];
         let c = compile(&Program::new(insns).unwrap(), &reg);
         assert_eq!((c.ops[0].k, c.ops[1].k, c.ops[2].k), (K::CallNative, K::CallMissing, K::CallNative));
-        assert!(!c.natives[0].kfunc && c.natives[1].kfunc);
+        assert!(c.natives[0].plain && c.natives[1].plain);
+        let k = kbpf_kfunc::profiles::testmod();
+        let from_mem = Insn::Call(CallTarget::Helper(197));
+        let c = compile(&Program::new(vec![from_mem, Insn::Exit]).unwrap(), &k);
+        assert_eq!(c.ops[0].k, K::CallChecked, "pointer arguments are checked");
+        assert!(matches!(c.helpers.get(&1), Some(CallxTarget::Host(K::MapCall))));
+        assert!(!c.natives[0].plain);
     }
 }

@@ -70,6 +70,22 @@ pub enum InterpError {
         /// The value passed as the map.
         addr: u64,
     },
+    /// A helper or kfunc argument that is not what the native's prototype needs (a pointer
+    /// outside the live memory, a size beyond it, an unterminated string, a forged dynptr, a
+    /// context the test run did not build...): the native is not called.
+    #[error("insn {pc}: {func} argument {arg} ({name}): {why}")]
+    BadArgument {
+        /// Slot index of the call.
+        pc: usize,
+        /// The helper or kfunc.
+        func: String,
+        /// Argument number, from 1 (`arg1` is r1).
+        arg: usize,
+        /// Parameter name in the prototype.
+        name: String,
+        /// What is wrong.
+        why: String,
+    },
     /// An instruction the interpreter cannot execute (see the message).
     #[error("insn {pc}: unsupported: {what}")]
     Unsupported {
@@ -92,7 +108,7 @@ pub enum InterpError {
 impl InterpError {
     /// The slot index the error refers to.
     pub fn pc(&self) -> usize {
-        match *self {
+        match self {
             InterpError::MemoryAccess { pc, .. }
             | InterpError::BudgetExhausted { pc, .. }
             | InterpError::CallTooDeep { pc, .. }
@@ -101,8 +117,9 @@ impl InterpError {
             | InterpError::NoCallerFrame { pc }
             | InterpError::FellOffEnd { pc }
             | InterpError::NoMap { pc, .. }
+            | InterpError::BadArgument { pc, .. }
             | InterpError::Unsupported { pc, .. }
-            | InterpError::KernelCompat { pc, .. } => pc,
+            | InterpError::KernelCompat { pc, .. } => *pc,
         }
     }
 }

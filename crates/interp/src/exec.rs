@@ -5,7 +5,7 @@
 //! legacy packet loads) are out of line to keep the dispatch loop small.
 
 use kbpf_isa::{AtomicOp, MAX_CALL_FRAMES, MAX_REG_ARGS, MAX_STACK_ARG_SLOTS};
-use kbpf_kfunc::maps::{HostEnv, MAX_TAIL_CALL_CNT, TailCallTarget, call_map_helper};
+use kbpf_kfunc::maps::HostEnv;
 
 use crate::compile::{K, Op, UNSUPPORTED};
 use crate::error::InterpError;
@@ -24,19 +24,19 @@ struct Frame {
 }
 
 /// Per-run state besides registers and memory.
-struct Calls {
+pub(crate) struct Calls {
     frames: [Frame; MAX_CALL_FRAMES],
     /// Outgoing stack-argument slots of each frame.
-    args: [[u64; MAX_STACK_ARG_SLOTS]; MAX_CALL_FRAMES],
-    depth: usize,
+    pub(crate) args: [[u64; MAX_STACK_ARG_SLOTS]; MAX_CALL_FRAMES],
+    pub(crate) depth: usize,
     /// `may_goto` counter of the current frame.
-    may_goto: u64,
+    pub(crate) may_goto: u64,
 }
 
 type Regs = [u64; 16];
 
 #[inline(always)]
-fn d(op: &Op) -> usize {
+pub(crate) fn d(op: &Op) -> usize {
     (op.dst & 15) as usize
 }
 
@@ -92,8 +92,9 @@ enum Stop {
     /// `exit` of the main function (or a failed legacy packet load), with `r0`.
     Exit(u64),
     Error(InterpError),
-    /// A map helper or tail call at op index `.0`, run outside the loop against the
-    /// environment; `pc` already points past it.
+    /// A map or timer helper, tail call, `callx` or native call with pointer arguments at op
+    /// index `.0`, run outside the loop against all regions and the environment; `pc` already
+    /// points past it.
     Host(usize),
     /// The load, store or atomic at op index `.0` missed the input buffer and the live stacks.
     /// Nothing of it has happened yet; `pc` already points past it.
@@ -101,13 +102,13 @@ enum Stop {
 }
 
 /// Everything a run needs to be resumed after a [`Stop::Fault`].
-struct State {
-    r: Regs,
-    pc: usize,
-    fuel: u64,
-    calls: Calls,
+pub(crate) struct State {
+    pub(crate) r: Regs,
+    pub(crate) pc: usize,
+    pub(crate) fuel: u64,
+    pub(crate) calls: Calls,
     /// Tail calls taken so far (`tail_call_cnt`).
-    tail_calls: u32,
+    pub(crate) tail_calls: u32,
 }
 
 /// Runs the program; returns `r0` and the number of instructions executed.
@@ -146,7 +147,9 @@ pub(crate) fn run(
             Stop::Exit(r0) => return Ok((r0, vm.opts.insn_budget - st.fuel)),
             Stop::Error(e) => return Err(e),
             Stop::Fault(cur) => retry_in_extra(vm, cur, &mut st.r, &mut Both { mem: &mut mem, extra, env })?,
-            Stop::Host(cur) => host_call(vm, cur, &mut st, &mut Both { mem: &mut mem, extra, env })?,
+            Stop::Host(cur) => {
+                crate::host::host_call(vm, cur, &mut st, &mut Both { mem: &mut mem, extra, env })?
+            }
         }
     }
 }
@@ -383,16 +386,7 @@ fn run_loop<'a>(vm: &Vm, mut mem: Mem<'a>, st: &mut State) -> (Stop, Mem<'a>) {
                 // The kernel's rewrite exits the program with r0 = 0 on an out-of-bounds load.
                 None => stop!(Stop::Exit(0)),
             },
-            K::CallNative => r[0] = call_native(vm, &r, calls, imm as usize),
-            K::Callx => {
-                let id = r[di] as i64;
-                let Some(f) = vm.helpers.get(&id) else {
-                    stop!(Stop::Error(InterpError::UnknownHelper { pc: vm.pc_of(cur), id }));
-                };
-                let mut a = [0u64; 12];
-                a[..MAX_REG_ARGS].copy_from_slice(&r[1..=MAX_REG_ARGS]);
-                r[0] = f.call(&a);
-            }
+            K::CallNative => r[0] = crate::args::call_plain(vm, native_args(&r, calls), imm as usize),
             K::CallLocal => {
                 let depth = calls.depth + 1;
                 if depth >= MAX_CALL_FRAMES {
@@ -418,7 +412,7 @@ fn run_loop<'a>(vm: &Vm, mut mem: Mem<'a>, st: &mut State) -> (Stop, Mem<'a>) {
                 mem.set_depth(caller);
                 pc = f.ret;
             }
-            K::MapCall | K::TailCall | K::TimerCall => stop!(Stop::Host(cur)),
+            K::MapCall | K::TailCall | K::TimerCall | K::CallChecked | K::Callx => stop!(Stop::Host(cur)),
             K::FellOff => stop!(Stop::Error(InterpError::FellOffEnd { pc: vm.pc_of(cur) })),
             K::CallMissing => {
                 let (at, id) = (vm.pc_of(cur), imm as i64);
@@ -453,10 +447,10 @@ impl Access for Mem<'_> {
 
 /// The input buffer and stacks, then the caller's extra regions, then the environment's memory
 /// (map values).
-struct Both<'m, 'a, 'x, 'y, 'e> {
-    mem: &'m mut Mem<'a>,
-    extra: &'x mut [&'y mut [u8]],
-    env: Option<&'e dyn HostEnv>,
+pub(crate) struct Both<'m, 'a, 'x, 'y, 'e> {
+    pub(crate) mem: &'m mut Mem<'a>,
+    pub(crate) extra: &'x mut [&'y mut [u8]],
+    pub(crate) env: Option<&'e dyn HostEnv>,
 }
 
 impl Access for Both<'_, '_, '_, '_, '_> {
@@ -475,62 +469,15 @@ impl Access for Both<'_, '_, '_, '_, '_> {
 }
 
 impl Both<'_, '_, '_, '_, '_> {
+    /// Little-endian load of `size` bytes at `addr` (1, 2, 4 or 8), checked.
+    pub(crate) fn load(&self, addr: u64, size: u8) -> Option<u64> {
+        self.read_sized(addr, size)
+    }
+
     /// `len` bytes at `addr`, every one bounds-checked.
-    fn bytes(&self, addr: u64, len: u32) -> Option<Vec<u8>> {
+    pub(crate) fn bytes(&self, addr: u64, len: u32) -> Option<Vec<u8>> {
         (0..len as u64).map(|i| self.read_sized(addr.wrapping_add(i), 1).map(|b| b as u8)).collect()
     }
-}
-
-/// Map helpers and `bpf_tail_call`, against the environment (kernel semantics: an index beyond
-/// `max_entries` falls through uncounted; otherwise the attempt counts, and past
-/// `MAX_TAIL_CALL_CNT` or into an empty slot it falls through).
-#[cold]
-#[inline(never)]
-fn host_call(
-    vm: &Vm,
-    cur: usize,
-    st: &mut State,
-    m: &mut Both<'_, '_, '_, '_, '_>,
-) -> Result<(), InterpError> {
-    let op = vm.ops.get(cur).ok_or(InterpError::FellOffEnd { pc: vm.pc_of(cur) })?;
-    let r = &mut st.r;
-    if op.k == K::TimerCall {
-        // r1 must be a timer field of the environment's maps (checked there, no raw access)
-        let pc = vm.pc_of(cur);
-        let env = m.env.ok_or(InterpError::NoMap { pc, addr: r[1] })?;
-        r[0] = env
-            .timer_helper(op.imm as i32, [r[1], r[2], r[3]])
-            .ok_or(InterpError::NoMap { pc, addr: r[1] })?;
-        return Ok(());
-    }
-    let (map_reg, pc) = if op.k == K::TailCall { (r[2], vm.pc_of(cur)) } else { (r[1], vm.pc_of(cur)) };
-    let map = m.env.and_then(|e| e.map(map_reg)).ok_or(InterpError::NoMap { pc, addr: map_reg })?;
-    if op.k == K::TailCall {
-        let target = map.tail_call_target(r[3]);
-        if target == TailCallTarget::OutOfRange || st.tail_calls >= MAX_TAIL_CALL_CNT {
-            return Ok(());
-        }
-        st.tail_calls += 1;
-        if let TailCallTarget::Prog(id) = target
-            && let Some(&entry) = vm.entries.get(id as usize)
-        {
-            // The callee replaces the current frame: same r1 (ctx) and r10, a fresh may_goto
-            // budget; its `exit` returns to whoever called this frame.
-            st.pc = entry as usize;
-            st.calls.may_goto = BPF_MAX_LOOPS;
-        }
-        return Ok(());
-    }
-    let spec = map.spec();
-    let mem_err = |a: u64, n: u32| InterpError::MemoryAccess { pc, addr: a, size: n.min(255) as u8 };
-    let key = m.bytes(r[2], spec.key_size).ok_or_else(|| mem_err(r[2], spec.key_size))?;
-    let value = if op.imm == 2 {
-        m.bytes(r[3], spec.value_size).ok_or_else(|| mem_err(r[3], spec.value_size))?
-    } else {
-        Vec::new()
-    };
-    r[0] = call_map_helper(map, op.imm as i32, &key, &value, r[4]);
-    Ok(())
 }
 
 /// Performs the faulting access at op `cur` against all regions, or reports it.
@@ -580,17 +527,14 @@ fn load_acquire_index() -> u64 {
     AtomicOp::ALL.iter().position(|&o| o == AtomicOp::LoadAcquire).unwrap_or(0) as u64
 }
 
-/// Calls a registered helper or kfunc: r1..r5, then (kfuncs only) the current frame's outgoing
-/// stack-argument slots.
-#[inline(never)]
-fn call_native(vm: &Vm, r: &Regs, calls: &Calls, idx: usize) -> u64 {
-    let Some(n) = vm.natives.get(idx) else { return 0 };
+/// The arguments of a helper or kfunc call: r1..r5, then the current frame's outgoing
+/// stack-argument slots (which only kfuncs read: helpers have at most five parameters).
+#[inline(always)]
+pub(crate) fn native_args(r: &Regs, calls: &Calls) -> [u64; 12] {
     let mut a = [0u64; 12];
     a[..MAX_REG_ARGS].copy_from_slice(&r[1..=MAX_REG_ARGS]);
-    if n.kfunc {
-        a[MAX_REG_ARGS..].copy_from_slice(&calls.args[calls.depth]);
-    }
-    n.f.call(&a)
+    a[MAX_REG_ARGS..].copy_from_slice(&calls.args[calls.depth]);
+    a
 }
 
 /// Atomic operations. The interpreter is single-threaded, so a plain read-modify-write is atomic.

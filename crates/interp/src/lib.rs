@@ -3,12 +3,16 @@
 //! Owns: the execution semantics of every instruction `kbpf-isa` decodes, the run-time memory
 //! model (input buffer plus one 512-byte stack per live bpf-to-bpf frame, every access checked),
 //! bpf-to-bpf frames with the stack-argument slots of r11, helper/kfunc calls through a
-//! `kbpf-kfunc` registry, the hidden `may_goto` counter and an instruction budget. Safe Rust only.
+//! `kbpf-kfunc` registry, the hidden `may_goto` counter and an instruction budget. Safe Rust
+//! except the call into a native (module `args`), which happens only after every argument was
+//! checked against the memory live at that moment and the native's prototype
+//! (`kbpf_kfunc::NativeArg`): the interpreter is memory-safe for any program, verified or not.
 //! Maps: the map helpers, `bpf_tail_call` (several programs in one [`Vm`]) and map-value memory
 //! go through a checked `kbpf_kfunc::maps::HostEnv` ([`Vm::run_env`]), never a raw pointer.
 //!
 //! Must not touch: verification (a program that the verifier would reject still runs here until
-//! it does something the interpreter cannot do safely, which is then an [`InterpError`]), code
+//! it does something the interpreter cannot do safely, which is then an [`InterpError`]: a wild
+//! access, a bad helper or kfunc argument ([`InterpError::BadArgument`])), code
 //! generation, instruction encoding.
 //!
 //! Performance: the program is pre-decoded into 16-byte ops (jump targets resolved to op
@@ -39,9 +43,11 @@
 //! * `LD_IMM64` pseudo sources (maps, BTF ids, functions) and `addr_space_cast` are
 //!   [`InterpError::Unsupported`] when executed.
 
+mod args;
 mod compile;
 mod error;
 mod exec;
+mod host;
 mod mem;
 mod vm;
 

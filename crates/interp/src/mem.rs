@@ -33,9 +33,10 @@ pub(crate) struct Mem<'a> {
 impl<'a> Mem<'a> {
     pub(crate) fn new(input: &'a mut [u8], stack: &'a mut Stack) -> Mem<'a> {
         let stack = &mut stack.0;
-        // An empty buffer is passed as a null pointer, which no access can then hit.
-        let input_base = if input.is_empty() { 0 } else { input.as_ptr() as u64 };
-        let stack_base = stack.as_ptr() as u64;
+        // An empty buffer is passed as a null pointer, which no access can then hit. The
+        // addresses come from the mutable borrows: natives may write through them.
+        let input_base = if input.is_empty() { 0 } else { input.as_mut_ptr() as u64 };
+        let stack_base = stack.as_mut_ptr() as u64;
         Mem { input, input_base, stack, stack_base, live: MAX_BPF_STACK as u64 }
     }
 
@@ -57,6 +58,19 @@ impl<'a> Mem<'a> {
     /// Makes frames `0..=depth` the live ones.
     pub(crate) fn set_depth(&mut self, depth: usize) {
         self.live = ((depth + 1) * MAX_BPF_STACK) as u64;
+    }
+
+    /// Whether `[addr, addr + len)` lies inside the input buffer or inside one live frame's
+    /// stack (what a native may be handed). A zero-length span may sit at a region's end.
+    pub(crate) fn span(&self, addr: u64, len: u64) -> bool {
+        let so = addr.wrapping_sub(self.stack_base);
+        if so < self.live || (so == self.live && len == 0) {
+            let frame_top = (so / MAX_BPF_STACK as u64 + 1) * MAX_BPF_STACK as u64;
+            return so.checked_add(len).is_some_and(|end| end <= frame_top.min(self.live));
+        }
+        let n = self.input.len() as u64;
+        let io = addr.wrapping_sub(self.input_base);
+        n != 0 && io <= n && len <= n - io
     }
 
     /// Input-buffer bytes at a packet offset (legacy `LD_ABS`/`LD_IND`).
@@ -122,6 +136,14 @@ impl<'a> Mem<'a> {
     }
 }
 
+/// Whether `[addr, addr + len)` lies inside one of the caller's extra regions.
+pub(crate) fn span_extra(extra: &[&mut [u8]], addr: u64, len: u64) -> bool {
+    extra.iter().any(|r| {
+        let (n, o) = (r.len() as u64, addr.wrapping_sub(r.as_ptr() as u64));
+        n != 0 && o <= n && len <= n - o
+    })
+}
+
 /// Zero-extended little-endian load of `size` bytes from one of the caller's extra regions.
 pub(crate) fn read_extra(extra: &[&mut [u8]], addr: u64, size: u8) -> Option<u64> {
     let bytes = extra.iter().find_map(|r| {
@@ -165,6 +187,26 @@ mod tests {
         assert_eq!(m.write_sized(fp0, 1, 0), None);
         assert_eq!(m.packet::<2>(3), None);
         assert_eq!(m.packet::<2>(2), Some([3, 4]));
+    }
+
+    #[test]
+    fn spans() {
+        let mut input = [0u8; 4];
+        let mut stack = Stack::new();
+        let mut m = Mem::new(&mut input, &mut stack);
+        let (ib, fp0) = (m.input_addr(), m.frame_pointer(0));
+        assert!(m.span(ib, 4) && m.span(ib + 4, 0) && !m.span(ib + 1, 4) && !m.span(ib, u64::MAX));
+        assert!(m.span(fp0 - 512, 512) && m.span(fp0, 0) && !m.span(fp0 - 8, 9));
+        assert!(!m.span(fp0, 1), "frame 1 is dead");
+        m.set_depth(1);
+        assert!(m.span(fp0, 8) && !m.span(fp0 - 8, 16), "one frame at a time");
+        let mut stack = Stack::new();
+        let m = Mem::new(&mut [], &mut stack);
+        assert!(!m.span(0, 0), "no input: not even an empty span at 0");
+        let mut a = [0u8; 4];
+        let pa = a.as_ptr() as u64;
+        let regions: [&mut [u8]; 1] = [&mut a];
+        assert!(span_extra(&regions, pa, 4) && !span_extra(&regions, pa + 2, 3));
     }
 
     #[test]

@@ -3,10 +3,10 @@
 use std::collections::HashMap;
 
 use kbpf_isa::{CallTarget, Insn, Program};
+use kbpf_kfunc::Registry;
 use kbpf_kfunc::maps::HostEnv;
-use kbpf_kfunc::{FuncKind, NativeFn, Registry};
 
-use crate::compile::{Native, Op, compile_all};
+use crate::compile::{CallxTarget, Native, Op, compile_all};
 use crate::error::InterpError;
 use kbpf_isa::KernelMsg;
 
@@ -54,7 +54,7 @@ pub struct Vm {
     /// First op of each program (the main program, then tail-call targets by program id).
     pub(crate) entries: Vec<u32>,
     /// Every runnable helper by id, for `callx`.
-    pub(crate) helpers: HashMap<i64, NativeFn>,
+    pub(crate) helpers: HashMap<i64, CallxTarget>,
     pub(crate) opts: VmOptions,
 }
 
@@ -80,12 +80,7 @@ impl Vm {
             }
         }
         let c = compile_all(progs, registry);
-        let helpers = registry
-            .iter()
-            .filter(|d| d.kind == FuncKind::Helper)
-            .filter_map(|d| d.native.map(|f| (d.id as i64, f)))
-            .collect();
-        Ok(Vm { ops: c.ops, pcs: c.pcs, natives: c.natives, entries: c.entries, helpers, opts })
+        Ok(Vm { ops: c.ops, pcs: c.pcs, natives: c.natives, entries: c.entries, helpers: c.helpers, opts })
     }
 
     /// Runs the program on `mem` (`r1` = its address, or 0 if empty; `r2` = its length) and

@@ -106,12 +106,9 @@ pub fn verify_module(module: &Module, mut opts: VerifyOptions) -> VerifyOutcome 
             max_entries: m.max_entries,
             flags: m.flags.0 | if rodata { kbpf_verifier::BPF_F_RDONLY_PROG } else { 0 },
             frozen: rodata || m.frozen,
-            // element 0 as the program sees it (the data is stored without trailing zeros)
-            initial: (rodata || m.frozen || !m.data.is_empty()).then(|| {
-                let mut v = m.data.clone();
-                v.resize(m.value_size as usize, 0);
-                v
-            }),
+            // element 0 as the program sees it: the data is stored without trailing zeros,
+            // which the verifier reads as zero (never padded here: value_size is untrusted)
+            initial: (rodata || m.frozen || !m.data.is_empty()).then(|| m.data.clone()),
             timer_off: m.timer_off,
         });
     }

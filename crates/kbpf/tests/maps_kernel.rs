@@ -32,6 +32,9 @@ fn kernel_runs(m: &kbpf::Module, inputs: &[&[u8]]) -> Vec<u64> {
             value_size: s.value_size,
             max_entries: s.max_entries,
             name: s.name.clone(),
+            flags: 0,
+            data: None,
+            frozen: false,
         };
         let fd = create_map(&spec).expect("map create");
         // initial contents (global data), value by value
@@ -158,6 +161,9 @@ fn map_rejections_match_the_kernel() {
                     value_size: s.value_size,
                     max_entries: s.max_entries,
                     name: s.name.clone(),
+                    flags: 0,
+                    data: None,
+                    frozen: false,
                 })
                 .unwrap()
             })

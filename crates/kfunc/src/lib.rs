@@ -2,7 +2,7 @@
 //!
 //! Owns: the registry that maps a helper id or kfunc BTF id to its name, prototype (argument
 //! kinds, return kind, `KF_*` flags, allowed program types) and the native function that runs it
-//! ([`NativeFn`]). The interpreter calls the function pointer, the JITs emit a call to its
+//! ([`NativeFn`], with the contract of what it dereferences, [`NativeArg`]). The interpreter calls the function pointer, the JITs emit a call to its
 //! address, the verifier reads the prototype. Prototypes can be imported from BTF
 //! ([`btf_import`]). The objects helpers work on live here too: [`maps`] is the map runtime
 //! (maps of a run, the map helpers' natives, tail-call resolution).
@@ -18,8 +18,8 @@ mod registry;
 pub mod testmod;
 pub mod vmlinux;
 
-pub use native::NativeFn;
-pub use proto::{ArgKind, ArgProto, KfuncFlags, Proto, RetKind};
+pub use native::{NativeFn, RawNative};
+pub use proto::{ARENA, ArgKind, ArgProto, KfuncFlags, MemLen, NativeArg, Proto, RetKind, UNSIZED_MEM};
 pub use registry::{FuncDesc, FuncKind, Registry, RegistryError};
 pub use vmlinux::iter_state_size;
 

@@ -150,3 +150,115 @@ impl Proto {
         }
     }
 }
+
+/// What a native does with one argument: what an engine that does not trust the program must
+/// check before calling it (the interpreter does; JIT code relies on the verifier). A native
+/// that dereferences its arguments carries one per parameter ([`crate::NativeFn::contract`]);
+/// [`Proto::native_args`] derives the same from a prototype (kbpf's natives agree with theirs).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum NativeArg {
+    /// Used as a number, never dereferenced.
+    Value,
+    /// Memory the native reads (and writes, when `write`).
+    Mem {
+        /// How many bytes.
+        len: MemLen,
+        /// The native writes it.
+        write: bool,
+        /// NULL is allowed (the native then touches nothing).
+        nullable: bool,
+    },
+    /// A string that must be NUL-terminated inside its memory.
+    Str,
+    /// A 16-byte `struct bpf_dynptr` the native writes; when `init`, it also reads it, so its
+    /// contents (`data + offset`, `size`) must describe live memory.
+    Dynptr {
+        /// The native reads the dynptr (it is not an `__uninit` output).
+        init: bool,
+    },
+    /// Iterator state of `size` bytes, read and written. kbpf's iterators hold plain integers,
+    /// so any contents are safe.
+    Iter {
+        /// `sizeof(struct bpf_iter_<name>)`.
+        size: u32,
+    },
+    /// The program's context.
+    Ctx {
+        /// Offset of the host `data`/`data_end` pointers the native reads from a run-time
+        /// packet context (`bpf_dynptr_from_skb`/`_xdp`); `None`: the native does not read it.
+        packet_at: Option<u64>,
+    },
+    /// A map of the run.
+    Map,
+    /// A `struct bpf_timer` field of a map value of the run.
+    Timer,
+    /// Nothing an engine can check; calling the native with a program-supplied value is refused.
+    Unchecked(&'static str),
+}
+
+/// Why a memory argument without a size argument cannot be checked.
+pub const UNSIZED_MEM: &str = "memory argument without a size argument";
+/// Why an arena pointer cannot be checked.
+pub const ARENA: &str = "arena pointer (kbpf has no arena)";
+
+impl NativeArg {
+    /// A plain value.
+    pub const V: NativeArg = NativeArg::Value;
+    /// An initialized dynptr.
+    pub const DYNPTR: NativeArg = NativeArg::Dynptr { init: true };
+    /// A dynptr the native initializes.
+    pub const DYNPTR_OUT: NativeArg = NativeArg::Dynptr { init: false };
+
+    /// Memory of the size in argument `size_arg`.
+    pub const fn mem(size_arg: usize, write: bool, nullable: bool) -> NativeArg {
+        NativeArg::Mem { len: MemLen::Arg(size_arg), write, nullable }
+    }
+
+    /// Memory of `n` bytes the native reads.
+    pub const fn fixed(n: u32, nullable: bool) -> NativeArg {
+        NativeArg::Mem { len: MemLen::Fixed(n), write: false, nullable }
+    }
+}
+
+/// Length of a [`NativeArg::Mem`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MemLen {
+    /// A fixed number of bytes.
+    Fixed(u32),
+    /// The value of argument `.0` (0-based), taken as the full 64-bit register.
+    Arg(usize),
+}
+
+impl Proto {
+    /// What a native with this prototype does with each argument.
+    pub fn native_args(&self) -> Vec<NativeArg> {
+        (0..self.args.len()).map(|i| self.native_arg(i)).collect()
+    }
+
+    fn native_arg(&self, i: usize) -> NativeArg {
+        let Some(a) = self.args.get(i) else { return NativeArg::Unchecked("no such argument") };
+        match &a.kind {
+            ArgKind::Scalar | ArgKind::Const | ArgKind::MemSize { .. } | ArgKind::Ignored => NativeArg::Value,
+            ArgKind::Mem { size: Some(n), uninit } => {
+                NativeArg::Mem { len: MemLen::Fixed(*n), write: *uninit, nullable: a.nullable }
+            }
+            ArgKind::Mem { size: None, uninit } => match self.args.get(i + 1).map(|n| &n.kind) {
+                Some(ArgKind::MemSize { .. }) => {
+                    NativeArg::Mem { len: MemLen::Arg(i + 1), write: *uninit, nullable: a.nullable }
+                }
+                _ => NativeArg::Unchecked("memory argument without a size argument"),
+            },
+            ArgKind::Ctx => NativeArg::Ctx { packet_at: None },
+            ArgKind::BtfId(name) => crate::testmod::object_arg(name, a.nullable)
+                .unwrap_or(NativeArg::Unchecked("pointer to a kernel object kbpf does not model")),
+            ArgKind::Dynptr => NativeArg::Dynptr { init: !a.name.ends_with("__uninit") },
+            ArgKind::Iter(name) => NativeArg::Iter { size: crate::vmlinux::iter_state_size(name) },
+            ArgKind::ConstStr => NativeArg::Str,
+            ArgKind::Timer => NativeArg::Timer,
+            ArgKind::Map => NativeArg::Map,
+            ArgKind::Arena => NativeArg::Unchecked(ARENA),
+            ArgKind::ProgAux => NativeArg::Unchecked("program aux pointer (supplied by the verifier)"),
+            ArgKind::Callback => NativeArg::Unchecked("callback"),
+        }
+    }
+}

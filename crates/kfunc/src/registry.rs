@@ -31,6 +31,21 @@ pub struct FuncDesc {
     pub proto: Proto,
 }
 
+impl FuncDesc {
+    /// What the native does with each argument ([`Proto::native_args`], with the context
+    /// layout of the packet-dynptr constructors kbpf ships).
+    pub fn native_args(&self) -> Vec<crate::NativeArg> {
+        let packet_at = crate::vmlinux::packet_ctx_off(&self.name);
+        let mut v = self.proto.native_args();
+        for a in &mut v {
+            if let crate::NativeArg::Ctx { packet_at: p } = a {
+                *p = packet_at;
+            }
+        }
+        v
+    }
+}
+
 /// Registration failures.
 #[derive(Clone, Debug, PartialEq, Eq, Error)]
 pub enum RegistryError {

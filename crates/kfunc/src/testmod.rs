@@ -4,32 +4,57 @@
 
 use std::sync::atomic::{AtomicI64, Ordering};
 
-use crate::native::NativeFn;
-use crate::proto::{ArgKind, ArgProto, KfuncFlags, Proto, RetKind};
+use crate::native::{NativeFn, RawNative};
+use crate::proto::{ARENA, ArgKind, ArgProto, KfuncFlags, NativeArg, Proto, RetKind};
 use crate::registry::{FuncKind, Registry};
 
 /// First BTF id kbpf hands to the test set (far above vmlinux ids).
 pub const TESTMOD_BASE_ID: i32 = 0x4000_0000;
 
-// Pointer arguments arrive as host addresses the verifier has proven readable for the
-// prototype's size. Reading them is the one thing these natives do across the JIT boundary.
+// Pointer arguments arrive as host addresses; the natives that read them are `unsafe extern
+// "C" fn`s whose contract is `NativeFn::call`'s (the prototype's `native_args`): the verifier
+// proves it for JIT code, the interpreter checks it before each call.
+
+/// Bytes of `struct prog_test_pass1` the natives read (`x0`, `x1`).
+const PASS1_READ: u32 = 8;
+
+/// What a native does with a pointer to the kernel object `name` (`None`: not modelled).
+pub(crate) fn object_arg(name: &str, nullable: bool) -> Option<crate::NativeArg> {
+    match name {
+        "prog_test_pass1" => {
+            Some(crate::NativeArg::Mem { len: crate::MemLen::Fixed(PASS1_READ), write: false, nullable })
+        }
+        // only compared with the object the acquire kfunc handed out, never dereferenced
+        "prog_test_ref_kfunc" => Some(crate::NativeArg::Value),
+        _ => None,
+    }
+}
+
+/// # Safety
+/// `addr` is 0 or `addr + off` is readable for `size_of::<T>()` bytes.
 #[allow(unsafe_code)]
-fn read<T: Copy + Default>(addr: u64, off: u64) -> T {
+unsafe fn read<T: Copy + Default>(addr: u64, off: u64) -> T {
     if addr == 0 {
         return T::default();
     }
-    // SAFETY: the verifier checked that `addr` points to an object of the argument's BTF type
-    // (or to `size` readable bytes) for the whole call, and `off + size_of::<T>()` stays inside
-    // it; the read is unaligned-safe.
-    unsafe { std::ptr::read_unaligned((addr + off) as *const T) }
+    // SAFETY: the caller's contract; the read is unaligned-safe.
+    unsafe { std::ptr::read_unaligned(addr.wrapping_add(off) as *const T) }
 }
 
-fn pass1_x0(p: u64) -> u64 {
-    read::<i32>(p, 0) as i64 as u64
+/// # Safety
+/// `p` is 0 or a readable `struct prog_test_pass1` prefix of [`PASS1_READ`] bytes.
+#[allow(unsafe_code)]
+unsafe fn pass1_x0(p: u64) -> u64 {
+    // SAFETY: the caller's contract.
+    unsafe { read::<i32>(p, 0) as i64 as u64 }
 }
 
-fn pass1_x1(p: u64) -> u64 {
-    read::<i32>(p, 4) as i64 as u64
+/// # Safety
+/// As [`pass1_x0`].
+#[allow(unsafe_code)]
+unsafe fn pass1_x1(p: u64) -> u64 {
+    // SAFETY: the caller's contract.
+    unsafe { read::<i32>(p, 4) as i64 as u64 }
 }
 
 fn sum(v: &[u64]) -> u64 {
@@ -45,25 +70,35 @@ type U = u64;
 extern "C" fn stack_arg(a: U, b: U, c: U, d: U, e: U, f: U, g: U, h: U, i: U, j: U) -> U {
     sum(&[a, b, c, d, e, f, g, h, i, j])
 }
-extern "C" fn stack_arg_ptr(a: U, b: U, c: U, d: U, e: U, f: U, g: U, h: U, i: U, p: U) -> U {
-    sum(&[a, b, c, d, e, f, g, h, i, pass1_x0(p), pass1_x1(p)])
+#[allow(unsafe_code)]
+unsafe extern "C" fn stack_arg_ptr(a: U, b: U, c: U, d: U, e: U, f: U, g: U, h: U, i: U, p: U) -> U {
+    // SAFETY: `p` is a readable prog_test_pass1 (the contract).
+    sum(&[a, b, c, d, e, f, g, h, i, unsafe { pass1_x0(p) }, unsafe { pass1_x1(p) }])
 }
-extern "C" fn stack_arg_mix(a: U, b: U, c: U, d: U, e: U, f: U, g: U, p: U, h: U, q: U) -> U {
-    sum(&[a, b, c, d, e, f, g, pass1_x0(p), h, pass1_x1(q)])
+#[allow(unsafe_code)]
+unsafe extern "C" fn stack_arg_mix(a: U, b: U, c: U, d: U, e: U, f: U, g: U, p: U, h: U, q: U) -> U {
+    // SAFETY: `p` and `q` are readable prog_test_pass1 objects (the contract).
+    sum(&[a, b, c, d, e, f, g, unsafe { pass1_x0(p) }, h, unsafe { pass1_x1(q) }])
 }
-extern "C" fn stack_arg_dynptr(a: U, b: U, c: U, d: U, e: U, f: U, g: U, h: U, i: U, ptr: U) -> U {
+#[allow(unsafe_code)]
+unsafe extern "C" fn stack_arg_dynptr(a: U, b: U, c: U, d: U, e: U, f: U, g: U, h: U, i: U, ptr: U) -> U {
     // struct bpf_dynptr_kern { void *data; u32 size; u32 offset; }: the low 24 bits of `size`
     // are the length, the high bits type and flags.
-    let size = read::<u32>(ptr, 8) as u64 & 0x00ff_ffff;
+    // SAFETY: `ptr` is a readable 16-byte dynptr (the contract).
+    let size = unsafe { read::<u32>(ptr, 8) } as u64 & 0x00ff_ffff;
     sum(&[a, b, c, d, e, f, g, h, i, size])
 }
-extern "C" fn stack_arg_mem(a: U, b: U, c: U, d: U, e: U, mem: U, len: U) -> U {
-    let bytes: u64 = (0..len.min(1 << 20)).map(|k| read::<u8>(mem, k) as u64).sum();
+#[allow(unsafe_code)]
+unsafe extern "C" fn stack_arg_mem(a: U, b: U, c: U, d: U, e: U, mem: U, len: U) -> U {
+    // SAFETY: `mem` is readable for `len` bytes (the contract); fewer are read.
+    let bytes: u64 = (0..len.min(1 << 20)).map(|k| unsafe { read::<u8>(mem, k) } as u64).sum();
     sum(&[a, b, c, d, e, bytes])
 }
-extern "C" fn stack_arg_iter(a: U, b: U, c: U, d: U, e: U, f: U, g: U, h: U, i: U, it: U) -> U {
+#[allow(unsafe_code)]
+unsafe extern "C" fn stack_arg_iter(a: U, b: U, c: U, d: U, e: U, f: U, g: U, h: U, i: U, it: U) -> U {
     // struct bpf_iter_testmod_seq (kernel view) { s64 value; int cnt; }.
-    sum(&[a, b, c, d, e, f, g, h, i, read::<i64>(it, 0) as u64])
+    // SAFETY: `it` is 16 readable bytes of iterator state (the contract).
+    sum(&[a, b, c, d, e, f, g, h, i, unsafe { read::<i64>(it, 0) } as u64])
 }
 extern "C" fn stack_arg_ignore_ptr(a: U, b: U, c: U, d: U, e: U, f: U, g: U, h: U, i: U, _p: U) -> U {
     sum(&[a, b, c, d, e, f, g, h, i])
@@ -85,39 +120,51 @@ extern "C" fn nullable7(a: U, b: U, c: U, d: U, e: U, f: U, p: U) -> U {
 }
 
 // struct bpf_iter_testmod_seq (kernel view) { s64 value; int cnt; }: 16 bytes on the BPF stack.
+/// # Safety
+/// `addr + off` is writable for `size_of::<T>()` bytes.
 #[allow(unsafe_code)]
-fn write<T: Copy>(addr: u64, off: u64, v: T) {
-    // SAFETY: `addr` is an iterator the verifier proved to be 16 bytes of the program's stack
-    // (uninitialized for `_new`, initialized for the others); `off + size_of::<T>() <= 16`.
-    unsafe { std::ptr::write_unaligned((addr + off) as *mut T, v) }
+unsafe fn write<T: Copy>(addr: u64, off: u64, v: T) {
+    // SAFETY: the caller's contract; the write is unaligned-safe.
+    unsafe { std::ptr::write_unaligned(addr.wrapping_add(off) as *mut T, v) }
 }
 
-extern "C" fn iter_seq_new(it: U, value: U, cnt: U) -> U {
+// The iterator natives get 16 readable and writable bytes of state (the contract).
+#[allow(unsafe_code)]
+unsafe extern "C" fn iter_seq_new(it: U, value: U, cnt: U) -> U {
     let cnt = cnt as i32;
+    // SAFETY (all writes): 16 writable bytes at `it`.
     if cnt < 0 {
-        write(it, 8, 0i32);
+        unsafe { write(it, 8, 0i32) };
         return (-22i32) as u32 as u64;
     }
-    write(it, 0, value as i64);
-    write(it, 8, cnt);
+    unsafe {
+        write(it, 0, value as i64);
+        write(it, 8, cnt);
+    }
     0
 }
-extern "C" fn iter_seq_next(it: U) -> U {
-    let cnt = read::<i32>(it, 8);
+#[allow(unsafe_code)]
+unsafe extern "C" fn iter_seq_next(it: U) -> U {
+    // SAFETY (all accesses): 16 readable and writable bytes at `it`.
+    let cnt = unsafe { read::<i32>(it, 8) };
     if cnt <= 0 {
         return 0;
     }
-    write(it, 8, cnt - 1);
+    unsafe { write(it, 8, cnt - 1) };
     it
 }
-extern "C" fn iter_seq_value(val: U, it: U) -> U {
-    if read::<i32>(it, 8) < 0 {
+#[allow(unsafe_code)]
+unsafe extern "C" fn iter_seq_value(val: U, it: U) -> U {
+    // SAFETY (all reads): 16 readable bytes at `it`.
+    if unsafe { read::<i32>(it, 8) } < 0 {
         return 0;
     }
-    (val as i32 as i64).wrapping_add(read::<i64>(it, 0)) as u64
+    (val as i32 as i64).wrapping_add(unsafe { read::<i64>(it, 0) }) as u64
 }
-extern "C" fn iter_seq_destroy(it: U) -> U {
-    write(it, 8, 0i32);
+#[allow(unsafe_code)]
+unsafe extern "C" fn iter_seq_destroy(it: U) -> U {
+    // SAFETY: 16 writable bytes at `it`.
+    unsafe { write(it, 8, 0i32) };
     0
 }
 
@@ -138,6 +185,34 @@ extern "C" fn test_release(p: U) -> U {
 /// Outstanding references handed out by the acquire kfunc (for leak tests).
 pub fn outstanding_refs() -> i64 {
     REF_OBJ.load(Ordering::Relaxed)
+}
+
+// What each native checks or dereferences (the contracts the natives above are written
+// against; the string, timer, acquire and arena natives ignore their pointer, but an engine
+// checks it as the prototype says all the same).
+const V: NativeArg = NativeArg::V;
+const PASS1: NativeArg = NativeArg::fixed(PASS1_READ, false);
+const SEQ: NativeArg = NativeArg::Iter { size: 16 };
+static PTR: [NativeArg; 10] = [V, V, V, V, V, V, V, V, V, PASS1];
+static MIX: [NativeArg; 10] = [V, V, V, V, V, V, V, PASS1, V, PASS1];
+static DYNPTR: [NativeArg; 10] = [V, V, V, V, V, V, V, V, V, NativeArg::DYNPTR];
+static MEM: [NativeArg; 7] = [V, V, V, V, V, NativeArg::mem(6, false, false), V];
+static ITER: [NativeArg; 10] = [V, V, V, V, V, V, V, V, V, SEQ];
+static CONST_STR: [NativeArg; 10] = [V, V, V, V, V, V, V, V, V, NativeArg::Str];
+static TIMER: [NativeArg; 10] = [V, V, V, V, V, V, V, V, V, NativeArg::Timer];
+static ACQUIRE: [NativeArg; 1] = [NativeArg::fixed(8, false)];
+static SEQ_NEW: [NativeArg; 3] = [SEQ, V, V];
+static SEQ_ONE: [NativeArg; 1] = [SEQ];
+static SEQ_VALUE: [NativeArg; 2] = [V, SEQ];
+static ARENA_ARGS: [NativeArg; 6] = [V, V, V, V, V, NativeArg::Unchecked(ARENA)];
+
+/// A native of this module with its contract.
+fn native(raw: RawNative, contract: &'static [NativeArg]) -> NativeFn {
+    // SAFETY: every native of this module dereferences at most what the contract it is paired
+    // with below lists (8 bytes of a prog_test_pass1, a dynptr's size word, memory for its size
+    // argument, 16 bytes of testmod_seq state), as its body shows.
+    #[allow(unsafe_code)]
+    unsafe { NativeFn::with_contract(raw, contract) }.expect("one contract entry per parameter")
 }
 
 fn scalars(names: &[&str]) -> Vec<ArgProto> {
@@ -181,21 +256,21 @@ pub fn register(r: &mut Registry) -> Result<(), crate::RegistryError> {
             with(scalars(&A9), pass1("p")),
             RetKind::Scalar,
             KfuncFlags::NONE,
-            NativeFn::A10(stack_arg_ptr),
+            native(RawNative::A10(stack_arg_ptr), &PTR),
         ),
         (
             "bpf_kfunc_call_stack_arg_mix",
             [scalars(&A9[..7]), vec![pass1("p"), ArgProto::scalar("h"), pass1("q")]].concat(),
             RetKind::Scalar,
             KfuncFlags::NONE,
-            NativeFn::A10(stack_arg_mix),
+            native(RawNative::A10(stack_arg_mix), &MIX),
         ),
         (
             "bpf_kfunc_call_stack_arg_dynptr",
             with(scalars(&A9), arg("ptr", ArgKind::Dynptr)),
             RetKind::Scalar,
             KfuncFlags::NONE,
-            NativeFn::A10(stack_arg_dynptr),
+            native(RawNative::A10(stack_arg_dynptr), &DYNPTR),
         ),
         (
             "bpf_kfunc_call_stack_arg_mem",
@@ -209,28 +284,28 @@ pub fn register(r: &mut Registry) -> Result<(), crate::RegistryError> {
             .concat(),
             RetKind::Scalar,
             KfuncFlags::NONE,
-            NativeFn::A7(stack_arg_mem),
+            native(RawNative::A7(stack_arg_mem), &MEM),
         ),
         (
             "bpf_kfunc_call_stack_arg_iter",
             with(scalars(&A9), arg("it__iter", ArgKind::Iter("testmod_seq".into()))),
             RetKind::Scalar,
             KfuncFlags::NONE,
-            NativeFn::A10(stack_arg_iter),
+            native(RawNative::A10(stack_arg_iter), &ITER),
         ),
         (
             "bpf_kfunc_call_stack_arg_const_str",
             with(scalars(&A9), arg("str__str", ArgKind::ConstStr)),
             RetKind::Scalar,
             KfuncFlags::NONE,
-            NativeFn::A10(stack_arg_ignore_ptr),
+            native(RawNative::A10(stack_arg_ignore_ptr), &CONST_STR),
         ),
         (
             "bpf_kfunc_call_stack_arg_timer",
             with(scalars(&A9), arg("timer", ArgKind::Timer)),
             RetKind::Scalar,
             KfuncFlags::NONE,
-            NativeFn::A10(stack_arg_ignore_ptr),
+            native(RawNative::A10(stack_arg_ignore_ptr), &TIMER),
         ),
         (
             "kbpf_test_weighted6",
@@ -272,7 +347,7 @@ pub fn register(r: &mut Registry) -> Result<(), crate::RegistryError> {
             vec![arg("scalar_ptr", ArgKind::Mem { size: Some(8), uninit: false })],
             RetKind::BtfId("prog_test_ref_kfunc".into()),
             KfuncFlags::ACQUIRE | KfuncFlags::RET_NULL,
-            NativeFn::A1(test_acquire),
+            native(RawNative::A1(test_acquire), &ACQUIRE),
         ),
         (
             "bpf_kfunc_call_test_release",
@@ -287,28 +362,28 @@ pub fn register(r: &mut Registry) -> Result<(), crate::RegistryError> {
             vec![seq("it"), ArgProto::scalar("value"), ArgProto::scalar("cnt")],
             RetKind::Scalar,
             KfuncFlags::ITER_NEW,
-            NativeFn::A3(iter_seq_new),
+            native(RawNative::A3(iter_seq_new), &SEQ_NEW),
         ),
         (
             "bpf_iter_testmod_seq_next",
             vec![seq("it")],
             RetKind::Mem(8),
             KfuncFlags::ITER_NEXT | KfuncFlags::RET_NULL,
-            NativeFn::A1(iter_seq_next),
+            native(RawNative::A1(iter_seq_next), &SEQ_ONE),
         ),
         (
             "bpf_iter_testmod_seq_value",
             vec![ArgProto::scalar("val"), seq("it__iter")],
             RetKind::Scalar,
             KfuncFlags::NONE,
-            NativeFn::A2(iter_seq_value),
+            native(RawNative::A2(iter_seq_value), &SEQ_VALUE),
         ),
         (
             "bpf_iter_testmod_seq_destroy",
             vec![seq("it")],
             RetKind::Void,
             KfuncFlags::ITER_DESTROY,
-            NativeFn::A1(iter_seq_destroy),
+            native(RawNative::A1(iter_seq_destroy), &SEQ_ONE),
         ),
     ];
     let n = entries.len() as i32;
@@ -326,7 +401,7 @@ pub fn register(r: &mut Registry) -> Result<(), crate::RegistryError> {
         TESTMOD_BASE_ID + n,
         "bpf_kfunc_arena_stack_arg_test",
         proto,
-        Some(NativeFn::A6(arena_stack_arg_test)),
+        Some(native(RawNative::A6(arena_stack_arg_test), &ARENA_ARGS)),
     )?;
     let thirteen = scalars(&["a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k", "l", "m"]);
     let proto =

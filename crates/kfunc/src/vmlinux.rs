@@ -8,8 +8,8 @@
 //! kfunc ids are kbpf's own (`VMLINUX_BASE_ID + n`); a real kernel's ids come from its BTF
 //! (`btf_import`).
 
-use crate::native::NativeFn;
-use crate::proto::{ArgKind, ArgProto, KfuncFlags, Proto, RetKind};
+use crate::native::{NativeFn, RawNative};
+use crate::proto::{ArgKind, ArgProto, KfuncFlags, NativeArg, Proto, RetKind};
 use crate::registry::{FuncKind, Registry};
 
 /// First id of kbpf's vmlinux kfunc set.
@@ -51,25 +51,39 @@ fn err(e: i64) -> u64 {
     (-e) as u64
 }
 
+/// Where `bpf_dynptr_from_skb` / `_xdp` read the packet pointers of their context, by name.
+pub fn packet_ctx_off(name: &str) -> Option<u64> {
+    match name {
+        "bpf_dynptr_from_skb" => Some(RUNTIME_SKB_DATA_OFF),
+        "bpf_dynptr_from_xdp" => Some(RUNTIME_XDP_DATA_OFF),
+        _ => None,
+    }
+}
+
+// Every native below is an `unsafe extern "C" fn` whose contract is `NativeFn::call`'s: its
+// pointer arguments are what the prototype registered with it says (`Proto::native_args`).
+
+/// # Safety
+/// `addr` is valid for reading `size_of::<T>()` bytes.
 #[allow(unsafe_code)]
-fn read<T: Copy>(addr: u64) -> T {
-    // SAFETY: callers pass addresses of objects the verifier proved live and large enough for
-    // `T` (a dynptr or iterator on the BPF stack, or memory + size pairs it checked).
+unsafe fn read<T: Copy>(addr: u64) -> T {
+    // SAFETY: the caller's contract; the read tolerates any alignment.
     unsafe { std::ptr::read_unaligned(addr as *const T) }
 }
 
+/// # Safety
+/// `addr` is valid for writing `size_of::<T>()` bytes.
 #[allow(unsafe_code)]
-fn write<T: Copy>(addr: u64, v: T) {
-    // SAFETY: as for `read`: the verifier proved the destination writable for `size_of::<T>()`
-    // bytes (an uninitialized dynptr or iterator slot, or a checked writable buffer).
+unsafe fn write<T: Copy>(addr: u64, v: T) {
+    // SAFETY: the caller's contract; the write tolerates any alignment.
     unsafe { std::ptr::write_unaligned(addr as *mut T, v) }
 }
 
+/// # Safety
+/// `src` is readable and `dst` writable for `len` bytes (they may overlap), both non-null.
 #[allow(unsafe_code)]
-fn copy(dst: u64, src: u64, len: u64) {
-    // SAFETY: `dst`/`src` cover `len` bytes: the verifier checked the buffer argument against
-    // its size argument, and the dynptr side was bounds-checked against the dynptr's length
-    // just before; `copy` tolerates overlap.
+unsafe fn copy(dst: u64, src: u64, len: u64) {
+    // SAFETY: the caller's contract; `ptr::copy` tolerates overlap.
     unsafe { std::ptr::copy(src as *const u8, dst as *mut u8, len as usize) }
 }
 
@@ -79,14 +93,30 @@ struct Dynptr {
     offset: u32,
 }
 
-fn dynptr_get(p: u64) -> Dynptr {
-    Dynptr { data: read::<u64>(p), size: read::<u32>(p + 8), offset: read::<u32>(p + 12) }
+/// # Safety
+/// `p` is a readable 16-byte `struct bpf_dynptr`.
+#[allow(unsafe_code)]
+unsafe fn dynptr_get(p: u64) -> Dynptr {
+    // SAFETY: the caller's contract covers the 16 bytes.
+    unsafe {
+        Dynptr {
+            data: read::<u64>(p),
+            size: read::<u32>(p.wrapping_add(8)),
+            offset: read::<u32>(p.wrapping_add(12)),
+        }
+    }
 }
 
-fn dynptr_set(p: u64, d: &Dynptr) {
-    write(p, d.data);
-    write(p + 8, d.size);
-    write(p + 12, d.offset);
+/// # Safety
+/// `p` is a writable 16-byte `struct bpf_dynptr`.
+#[allow(unsafe_code)]
+unsafe fn dynptr_set(p: u64, d: &Dynptr) {
+    // SAFETY: the caller's contract covers the 16 bytes.
+    unsafe {
+        write(p, d.data);
+        write(p.wrapping_add(8), d.size);
+        write(p.wrapping_add(12), d.offset);
+    }
 }
 
 impl Dynptr {
@@ -97,47 +127,90 @@ impl Dynptr {
     fn check_off_len(&self, off: u64, len: u64) -> bool {
         off <= self.len() && len <= self.len() - off
     }
+    /// Address of byte `off` of the dynptr's view (in range when `check_off_len` held: the
+    /// contract says `data + offset .. + len` is memory).
+    fn at(&self, off: u64) -> u64 {
+        self.data.wrapping_add(self.offset as u64).wrapping_add(off)
+    }
 }
 
-extern "C" fn dynptr_from_mem(data: u64, size: u64, flags: u64, ptr: u64) -> u64 {
-    let null = Dynptr { data: 0, size: 0, offset: 0 };
+/// The memory a `struct bpf_dynptr` describes, as the natives compute it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DynptrView {
+    /// Address of its first byte (`data + offset`, wrapping as the natives compute it).
+    pub addr: u64,
+    /// Bytes it covers.
+    pub len: u64,
+    /// Marked read-only (the natives never write through it).
+    pub rdonly: bool,
+}
+
+/// What the natives would touch through a dynptr with these 16 bytes; `None` for a null
+/// dynptr (`data` 0), which they never dereference.
+pub fn dynptr_view(raw: [u8; 16]) -> Option<DynptrView> {
+    let [a, b, c, d, e, f, g, h, s0, s1, s2, s3, o0, o1, o2, o3] = raw;
+    let d = Dynptr {
+        data: u64::from_ne_bytes([a, b, c, d, e, f, g, h]),
+        size: u32::from_ne_bytes([s0, s1, s2, s3]),
+        offset: u32::from_ne_bytes([o0, o1, o2, o3]),
+    };
+    (d.data != 0).then(|| DynptrView { addr: d.at(0), len: d.len(), rdonly: d.size & DYNPTR_RDONLY_BIT != 0 })
+}
+
+const NULL_DYNPTR: Dynptr = Dynptr { data: 0, size: 0, offset: 0 };
+
+#[allow(unsafe_code)]
+unsafe extern "C" fn dynptr_from_mem(data: u64, size: u64, flags: u64, ptr: u64) -> u64 {
+    // SAFETY (all writes): `ptr` is a writable 16-byte dynptr (`ptr__uninit`).
     if flags != 0 {
-        dynptr_set(ptr, &null);
+        unsafe { dynptr_set(ptr, &NULL_DYNPTR) };
         return err(EINVAL);
     }
     let size = size as u32;
     if size > DYNPTR_SIZE_MASK {
-        dynptr_set(ptr, &null);
+        unsafe { dynptr_set(ptr, &NULL_DYNPTR) };
         return err(E2BIG);
     }
-    dynptr_set(ptr, &Dynptr { data, size: size | (DYNPTR_TYPE_LOCAL << DYNPTR_TYPE_SHIFT), offset: 0 });
+    let d = Dynptr { data, size: size | (DYNPTR_TYPE_LOCAL << DYNPTR_TYPE_SHIFT), offset: 0 };
+    unsafe { dynptr_set(ptr, &d) };
     0
 }
 
 /// `bpf_dynptr_from_skb` / `_xdp`: a dynptr over the packet of a run-time context whose
 /// `data`/`data_end` pointers are at `data_off`.
-fn dynptr_from_pkt(ctx: u64, flags: u64, ptr: u64, data_off: u64, ty: u32) -> u64 {
+///
+/// # Safety
+/// `ctx + data_off` holds 16 readable bytes and `ptr` is a writable 16-byte dynptr.
+#[allow(unsafe_code)]
+unsafe fn dynptr_from_pkt(ctx: u64, flags: u64, ptr: u64, data_off: u64, ty: u32) -> u64 {
+    // SAFETY (all accesses): the function's contract.
     if flags != 0 {
-        dynptr_set(ptr, &Dynptr { data: 0, size: 0, offset: 0 });
+        unsafe { dynptr_set(ptr, &NULL_DYNPTR) };
         return err(EINVAL);
     }
-    let data = read::<u64>(ctx + data_off);
-    let end = read::<u64>(ctx + data_off + 8);
+    let data = unsafe { read::<u64>(ctx.wrapping_add(data_off)) };
+    let end = unsafe { read::<u64>(ctx.wrapping_add(data_off + 8)) };
     let len = end.saturating_sub(data).min(DYNPTR_SIZE_MASK as u64) as u32;
-    dynptr_set(ptr, &Dynptr { data, size: len | (ty << DYNPTR_TYPE_SHIFT), offset: 0 });
+    unsafe { dynptr_set(ptr, &Dynptr { data, size: len | (ty << DYNPTR_TYPE_SHIFT), offset: 0 }) };
     0
 }
 
-extern "C" fn dynptr_from_skb(ctx: u64, flags: u64, ptr: u64) -> u64 {
-    dynptr_from_pkt(ctx, flags, ptr, RUNTIME_SKB_DATA_OFF, DYNPTR_TYPE_SKB)
+#[allow(unsafe_code)]
+unsafe extern "C" fn dynptr_from_skb(ctx: u64, flags: u64, ptr: u64) -> u64 {
+    // SAFETY: `ctx` is a run-time skb context, `ptr` a writable dynptr (the contract).
+    unsafe { dynptr_from_pkt(ctx, flags, ptr, RUNTIME_SKB_DATA_OFF, DYNPTR_TYPE_SKB) }
 }
 
-extern "C" fn dynptr_from_xdp(ctx: u64, flags: u64, ptr: u64) -> u64 {
-    dynptr_from_pkt(ctx, flags, ptr, RUNTIME_XDP_DATA_OFF, DYNPTR_TYPE_XDP)
+#[allow(unsafe_code)]
+unsafe extern "C" fn dynptr_from_xdp(ctx: u64, flags: u64, ptr: u64) -> u64 {
+    // SAFETY: `ctx` is a run-time xdp context, `ptr` a writable dynptr (the contract).
+    unsafe { dynptr_from_pkt(ctx, flags, ptr, RUNTIME_XDP_DATA_OFF, DYNPTR_TYPE_XDP) }
 }
 
-extern "C" fn dynptr_read(dst: u64, len: u64, src: u64, offset: u64, flags: u64) -> u64 {
-    let d = dynptr_get(src);
+#[allow(unsafe_code)]
+unsafe extern "C" fn dynptr_read(dst: u64, len: u64, src: u64, offset: u64, flags: u64) -> u64 {
+    // SAFETY: `src` is an initialized dynptr whose view is memory (the contract).
+    let d = unsafe { dynptr_get(src) };
     let (len, offset) = (len as u32 as u64, offset as u32 as u64);
     if d.data == 0 || flags != 0 {
         return err(EINVAL);
@@ -145,12 +218,16 @@ extern "C" fn dynptr_read(dst: u64, len: u64, src: u64, offset: u64, flags: u64)
     if !d.check_off_len(offset, len) {
         return err(E2BIG);
     }
-    copy(dst, d.data + d.offset as u64 + offset, len);
+    // SAFETY: `dst` is writable for `len` bytes (its size argument); the source is inside the
+    // dynptr's view (checked just above).
+    unsafe { copy(dst, d.at(offset), len) };
     0
 }
 
-extern "C" fn dynptr_write(dst: u64, offset: u64, src: u64, len: u64, flags: u64) -> u64 {
-    let d = dynptr_get(dst);
+#[allow(unsafe_code)]
+unsafe extern "C" fn dynptr_write(dst: u64, offset: u64, src: u64, len: u64, flags: u64) -> u64 {
+    // SAFETY: `dst` is an initialized dynptr whose view is memory, writable unless read-only.
+    let d = unsafe { dynptr_get(dst) };
     let (len, offset) = (len as u32 as u64, offset as u32 as u64);
     if d.data == 0 || d.size & DYNPTR_RDONLY_BIT != 0 {
         return err(EINVAL);
@@ -161,51 +238,59 @@ extern "C" fn dynptr_write(dst: u64, offset: u64, src: u64, len: u64, flags: u64
     if flags != 0 {
         return err(EINVAL);
     }
-    copy(d.data + d.offset as u64 + offset, src, len);
+    // SAFETY: `src` is readable for `len` bytes (its size argument); the destination is inside
+    // the writable view (checked above).
+    unsafe { copy(d.at(offset), src, len) };
     0
 }
 
-extern "C" fn dynptr_data(p: u64, offset: u64, len: u64) -> u64 {
-    let d = dynptr_get(p);
+#[allow(unsafe_code)]
+unsafe extern "C" fn dynptr_data(p: u64, offset: u64, len: u64) -> u64 {
+    // SAFETY: `p` is an initialized dynptr (the contract).
+    let d = unsafe { dynptr_get(p) };
     let (len, offset) = (len as u32 as u64, offset as u32 as u64);
     if d.data == 0 || !d.check_off_len(offset, len) || d.size & DYNPTR_RDONLY_BIT != 0 {
         return 0;
     }
     // only local and ring-buffer dynptrs hand out direct pointers
     match (d.size >> DYNPTR_TYPE_SHIFT) & 7 {
-        DYNPTR_TYPE_LOCAL | DYNPTR_TYPE_RINGBUF => d.data + d.offset as u64 + offset,
+        DYNPTR_TYPE_LOCAL | DYNPTR_TYPE_RINGBUF => d.at(offset),
         _ => 0,
     }
 }
 
 /// `bpf_dynptr_slice` / `_rdwr`: a direct pointer when in range (kbpf's packets are linear,
 /// so skb and xdp slices never need the copy buffer).
-extern "C" fn dynptr_slice(p: u64, offset: u64, _buffer: u64, len: u64) -> u64 {
-    let d = dynptr_get(p);
+#[allow(unsafe_code)]
+unsafe extern "C" fn dynptr_slice(p: u64, offset: u64, _buffer: u64, len: u64) -> u64 {
+    // SAFETY: `p` is an initialized dynptr (the contract).
+    let d = unsafe { dynptr_get(p) };
     let (len, offset) = (len as u32 as u64, offset as u32 as u64);
     if d.data == 0 || !d.check_off_len(offset, len) {
         return 0;
     }
     match (d.size >> DYNPTR_TYPE_SHIFT) & 7 {
-        DYNPTR_TYPE_LOCAL | DYNPTR_TYPE_RINGBUF | DYNPTR_TYPE_SKB | DYNPTR_TYPE_XDP => {
-            d.data + d.offset as u64 + offset
-        }
+        DYNPTR_TYPE_LOCAL | DYNPTR_TYPE_RINGBUF | DYNPTR_TYPE_SKB | DYNPTR_TYPE_XDP => d.at(offset),
         _ => 0,
     }
 }
 
-extern "C" fn dynptr_clone(p: u64, clone: u64) -> u64 {
-    let d = dynptr_get(p);
+#[allow(unsafe_code)]
+unsafe extern "C" fn dynptr_clone(p: u64, clone: u64) -> u64 {
+    // SAFETY: `p` is an initialized dynptr, `clone` a writable one (the contract).
+    let d = unsafe { dynptr_get(p) };
     if d.data == 0 {
-        dynptr_set(clone, &Dynptr { data: 0, size: 0, offset: 0 });
+        unsafe { dynptr_set(clone, &NULL_DYNPTR) };
         return err(EINVAL) as u32 as u64;
     }
-    dynptr_set(clone, &d);
+    unsafe { dynptr_set(clone, &d) };
     0
 }
 
-extern "C" fn dynptr_adjust(p: u64, start: u64, end: u64) -> u64 {
-    let mut d = dynptr_get(p);
+#[allow(unsafe_code)]
+unsafe extern "C" fn dynptr_adjust(p: u64, start: u64, end: u64) -> u64 {
+    // SAFETY: `p` is an initialized, writable dynptr (the contract).
+    let mut d = unsafe { dynptr_get(p) };
     let (start, end) = (start as u32, end as u32);
     if d.data == 0 {
         return err(EINVAL) as u32 as u64;
@@ -217,58 +302,77 @@ extern "C" fn dynptr_adjust(p: u64, start: u64, end: u64) -> u64 {
     if start > end {
         return err(EINVAL) as u32 as u64;
     }
-    d.offset += start;
+    // start <= len, and data + offset + len is memory, so this cannot wrap for a valid dynptr
+    d.offset = d.offset.wrapping_add(start);
     d.size = (d.size & !DYNPTR_SIZE_MASK) | (end - start);
-    dynptr_set(p, &d);
+    unsafe { dynptr_set(p, &d) };
     0
 }
 
-extern "C" fn dynptr_is_null(p: u64) -> u64 {
-    (dynptr_get(p).data == 0) as u64
+#[allow(unsafe_code)]
+unsafe extern "C" fn dynptr_is_null(p: u64) -> u64 {
+    // SAFETY: `p` is a readable dynptr (the contract).
+    (unsafe { dynptr_get(p) }.data == 0) as u64
 }
 
-extern "C" fn dynptr_is_rdonly(p: u64) -> u64 {
-    let d = dynptr_get(p);
+#[allow(unsafe_code)]
+unsafe extern "C" fn dynptr_is_rdonly(p: u64) -> u64 {
+    // SAFETY: `p` is a readable dynptr (the contract).
+    let d = unsafe { dynptr_get(p) };
     (d.data != 0 && d.size & DYNPTR_RDONLY_BIT != 0) as u64
 }
 
-extern "C" fn dynptr_size(p: u64) -> u64 {
-    let d = dynptr_get(p);
+#[allow(unsafe_code)]
+unsafe extern "C" fn dynptr_size(p: u64) -> u64 {
+    // SAFETY: `p` is a readable dynptr (the contract).
+    let d = unsafe { dynptr_get(p) };
     if d.data == 0 {
         return err(EINVAL) as u32 as u64;
     }
     d.len()
 }
 
-// struct bpf_iter_num_kern { int cur; int end; }
-extern "C" fn iter_num_new(it: u64, start: u64, end: u64) -> u64 {
+// struct bpf_iter_num_kern { int cur; int end; }; every native below gets 8 writable bytes.
+#[allow(unsafe_code)]
+unsafe extern "C" fn iter_num_new(it: u64, start: u64, end: u64) -> u64 {
     let (start, end) = (start as i32, end as i32);
-    write(it, 0i32);
-    write(it + 4, 0i32);
+    // SAFETY (all writes): `it` is 8 writable bytes of iterator state (the contract).
+    unsafe {
+        write(it, 0i32);
+        write(it.wrapping_add(4), 0i32);
+    }
     if start > end {
         return err(EINVAL) as u32 as u64;
     }
     if end as i64 - start as i64 > MAX_LOOPS {
         return err(E2BIG) as u32 as u64;
     }
-    write(it, start.wrapping_sub(1));
-    write(it + 4, end);
+    unsafe {
+        write(it, start.wrapping_sub(1));
+        write(it.wrapping_add(4), end);
+    }
     0
 }
 
-extern "C" fn iter_num_next(it: u64) -> u64 {
-    let (cur, end) = (read::<i32>(it), read::<i32>(it + 4));
+#[allow(unsafe_code)]
+unsafe extern "C" fn iter_num_next(it: u64) -> u64 {
+    // SAFETY (all accesses): `it` is 8 readable and writable bytes (the contract).
+    let (cur, end) = unsafe { (read::<i32>(it), read::<i32>(it.wrapping_add(4))) };
     if cur as i64 + 1 >= end as i64 {
-        write(it, 0i32);
-        write(it + 4, 0i32);
+        unsafe {
+            write(it, 0i32);
+            write(it.wrapping_add(4), 0i32);
+        }
         return 0;
     }
-    write(it, cur + 1);
+    unsafe { write(it, cur.wrapping_add(1)) };
     it
 }
 
-extern "C" fn iter_num_destroy(it: u64) -> u64 {
-    write(it + 4, 0i32);
+#[allow(unsafe_code)]
+unsafe extern "C" fn iter_num_destroy(it: u64) -> u64 {
+    // SAFETY: `it` is 8 writable bytes (the contract).
+    unsafe { write(it.wrapping_add(4), 0i32) };
     0
 }
 
@@ -276,12 +380,86 @@ fn arg(name: &str, kind: ArgKind) -> ArgProto {
     ArgProto { name: name.to_string(), kind, nullable: false }
 }
 
-/// Adds the dynptr and iterator helpers (by kernel helper id) to `r`.
+// What each native dereferences (the contracts the natives above are written against).
+const V: NativeArg = NativeArg::V;
+const DYN: NativeArg = NativeArg::DYNPTR;
+static FROM_MEM: [NativeArg; 4] = [NativeArg::mem(1, true, false), V, V, NativeArg::DYNPTR_OUT];
+static READ: [NativeArg; 5] = [NativeArg::mem(1, true, false), V, DYN, V, V];
+static WRITE: [NativeArg; 5] = [DYN, V, NativeArg::mem(3, false, false), V, V];
+static DATA: [NativeArg; 3] = [DYN, V, V];
+static ONE_DYNPTR: [NativeArg; 1] = [DYN];
+static CLONE: [NativeArg; 2] = [DYN, NativeArg::DYNPTR_OUT];
+static ADJUST: [NativeArg; 3] = [DYN, V, V];
+static FROM_SKB: [NativeArg; 3] =
+    [NativeArg::Ctx { packet_at: Some(RUNTIME_SKB_DATA_OFF) }, V, NativeArg::DYNPTR_OUT];
+static FROM_XDP: [NativeArg; 3] =
+    [NativeArg::Ctx { packet_at: Some(RUNTIME_XDP_DATA_OFF) }, V, NativeArg::DYNPTR_OUT];
+static SLICE: [NativeArg; 4] = [DYN, V, NativeArg::mem(3, false, true), V];
+static ITER_NUM_NEW: [NativeArg; 3] = [NativeArg::Iter { size: 8 }, V, V];
+static ITER_NUM: [NativeArg; 1] = [NativeArg::Iter { size: 8 }];
+
+/// A native of this module with its contract.
+fn native(raw: RawNative, contract: &'static [NativeArg]) -> NativeFn {
+    // SAFETY: every native of this module dereferences exactly what the contract it is paired
+    // with below lists (16-byte dynptrs and their views, memory for its size argument, the
+    // packet pointers of a run-time context, 8 bytes of iterator state), as its body shows.
+    #[allow(unsafe_code)]
+    unsafe { NativeFn::with_contract(raw, contract) }.expect("one contract entry per parameter")
+}
+
+/// Adds the dynptr helpers (by kernel helper id) to `r`, with their kernel prototypes (the
+/// verifier has its own helper table; these say what the natives touch).
 pub fn register_helpers(r: &mut Registry) -> Result<(), crate::RegistryError> {
-    r.add_helper(197, "bpf_dynptr_from_mem", NativeFn::A4(dynptr_from_mem))?;
-    r.add_helper(201, "bpf_dynptr_read", NativeFn::A5(dynptr_read))?;
-    r.add_helper(202, "bpf_dynptr_write", NativeFn::A5(dynptr_write))?;
-    r.add_helper(203, "bpf_dynptr_data", NativeFn::A3(dynptr_data))
+    let mem = |name: &str, uninit: bool| arg(name, ArgKind::Mem { size: None, uninit });
+    let size = |name: &str| arg(name, ArgKind::MemSize { constant: false });
+    let scalar = ArgProto::scalar;
+    let entries: [(i32, &str, Vec<ArgProto>, RetKind, NativeFn); 4] = [
+        (
+            197,
+            "bpf_dynptr_from_mem",
+            vec![mem("data", true), size("size"), scalar("flags"), arg("ptr__uninit", ArgKind::Dynptr)],
+            RetKind::Scalar,
+            native(RawNative::A4(dynptr_from_mem), &FROM_MEM),
+        ),
+        (
+            201,
+            "bpf_dynptr_read",
+            vec![
+                mem("dst", true),
+                size("len"),
+                arg("src", ArgKind::Dynptr),
+                scalar("offset"),
+                scalar("flags"),
+            ],
+            RetKind::Scalar,
+            native(RawNative::A5(dynptr_read), &READ),
+        ),
+        (
+            202,
+            "bpf_dynptr_write",
+            vec![
+                arg("dst", ArgKind::Dynptr),
+                scalar("offset"),
+                mem("src", false),
+                size("len"),
+                scalar("flags"),
+            ],
+            RetKind::Scalar,
+            native(RawNative::A5(dynptr_write), &WRITE),
+        ),
+        (
+            203,
+            "bpf_dynptr_data",
+            vec![arg("ptr", ArgKind::Dynptr), scalar("offset"), arg("len", ArgKind::Const)],
+            RetKind::Mem(0),
+            native(RawNative::A3(dynptr_data), &DATA),
+        ),
+    ];
+    for (id, name, args, ret, f) in entries {
+        let proto = Proto { args, ret: Some(ret), ..Proto::default() };
+        r.register(FuncKind::Helper, id, name, proto, Some(f))?;
+    }
+    Ok(())
 }
 
 /// Adds the vmlinux dynptr and iterator kfuncs to `r`.
@@ -319,7 +497,7 @@ pub fn register_kfuncs(r: &mut Registry) -> Result<(), crate::RegistryError> {
             RetKind::Scalar,
             KfuncFlags::NONE,
             None,
-            Some(NativeFn::A1(dynptr_size)),
+            Some(native(RawNative::A1(dynptr_size), &ONE_DYNPTR)),
         ),
         (
             "bpf_dynptr_clone",
@@ -327,7 +505,7 @@ pub fn register_kfuncs(r: &mut Registry) -> Result<(), crate::RegistryError> {
             RetKind::Scalar,
             KfuncFlags::NONE,
             None,
-            Some(NativeFn::A2(dynptr_clone)),
+            Some(native(RawNative::A2(dynptr_clone), &CLONE)),
         ),
         (
             "bpf_dynptr_adjust",
@@ -335,7 +513,7 @@ pub fn register_kfuncs(r: &mut Registry) -> Result<(), crate::RegistryError> {
             RetKind::Scalar,
             KfuncFlags::NONE,
             None,
-            Some(NativeFn::A3(dynptr_adjust)),
+            Some(native(RawNative::A3(dynptr_adjust), &ADJUST)),
         ),
         (
             "bpf_dynptr_is_null",
@@ -343,7 +521,7 @@ pub fn register_kfuncs(r: &mut Registry) -> Result<(), crate::RegistryError> {
             RetKind::Scalar,
             KfuncFlags::NONE,
             None,
-            Some(NativeFn::A1(dynptr_is_null)),
+            Some(native(RawNative::A1(dynptr_is_null), &ONE_DYNPTR)),
         ),
         (
             "bpf_dynptr_is_rdonly",
@@ -351,7 +529,7 @@ pub fn register_kfuncs(r: &mut Registry) -> Result<(), crate::RegistryError> {
             RetKind::Scalar,
             KfuncFlags::NONE,
             None,
-            Some(NativeFn::A1(dynptr_is_rdonly)),
+            Some(native(RawNative::A1(dynptr_is_rdonly), &ONE_DYNPTR)),
         ),
         (
             "bpf_dynptr_from_skb",
@@ -359,7 +537,7 @@ pub fn register_kfuncs(r: &mut Registry) -> Result<(), crate::RegistryError> {
             RetKind::Scalar,
             KfuncFlags::NONE,
             Some(skb_types.iter().map(|s| s.to_string()).collect()),
-            Some(NativeFn::A3(dynptr_from_skb)),
+            Some(native(RawNative::A3(dynptr_from_skb), &FROM_SKB)),
         ),
         (
             "bpf_dynptr_from_xdp",
@@ -367,7 +545,7 @@ pub fn register_kfuncs(r: &mut Registry) -> Result<(), crate::RegistryError> {
             RetKind::Scalar,
             KfuncFlags::NONE,
             Some(vec!["xdp".to_string()]),
-            Some(NativeFn::A3(dynptr_from_xdp)),
+            Some(native(RawNative::A3(dynptr_from_xdp), &FROM_XDP)),
         ),
         (
             "bpf_dynptr_slice",
@@ -375,7 +553,7 @@ pub fn register_kfuncs(r: &mut Registry) -> Result<(), crate::RegistryError> {
             RetKind::Mem(0),
             KfuncFlags::RET_NULL,
             None,
-            Some(NativeFn::A4(dynptr_slice)),
+            Some(native(RawNative::A4(dynptr_slice), &SLICE)),
         ),
         (
             "bpf_dynptr_slice_rdwr",
@@ -383,7 +561,7 @@ pub fn register_kfuncs(r: &mut Registry) -> Result<(), crate::RegistryError> {
             RetKind::Mem(0),
             KfuncFlags::RET_NULL,
             None,
-            Some(NativeFn::A4(dynptr_slice)),
+            Some(native(RawNative::A4(dynptr_slice), &SLICE)),
         ),
         (
             "bpf_iter_num_new",
@@ -391,7 +569,7 @@ pub fn register_kfuncs(r: &mut Registry) -> Result<(), crate::RegistryError> {
             RetKind::Scalar,
             KfuncFlags::ITER_NEW,
             None,
-            Some(NativeFn::A3(iter_num_new)),
+            Some(native(RawNative::A3(iter_num_new), &ITER_NUM_NEW)),
         ),
         (
             "bpf_iter_num_next",
@@ -399,7 +577,7 @@ pub fn register_kfuncs(r: &mut Registry) -> Result<(), crate::RegistryError> {
             RetKind::Mem(4),
             KfuncFlags::ITER_NEXT | KfuncFlags::RET_NULL,
             None,
-            Some(NativeFn::A1(iter_num_next)),
+            Some(native(RawNative::A1(iter_num_next), &ITER_NUM)),
         ),
         (
             "bpf_iter_num_destroy",
@@ -407,7 +585,7 @@ pub fn register_kfuncs(r: &mut Registry) -> Result<(), crate::RegistryError> {
             RetKind::Void,
             KfuncFlags::ITER_DESTROY,
             None,
-            Some(NativeFn::A1(iter_num_destroy)),
+            Some(native(RawNative::A1(iter_num_destroy), &ITER_NUM)),
         ),
     ];
     for (i, (name, args, ret, flags, prog_types, native)) in entries.into_iter().enumerate() {

@@ -3,6 +3,7 @@
 
 use kbpf_kfunc::{FuncKind, Registry, profiles};
 
+/// Calls a native with pointers to this test's live buffers, of the sizes the prototypes ask.
 fn call(r: &Registry, kind: FuncKind, name: &str, args: &[u64]) -> u64 {
     let d = match kind {
         FuncKind::Helper => r.helper_by_name(name),
@@ -11,7 +12,13 @@ fn call(r: &Registry, kind: FuncKind, name: &str, args: &[u64]) -> u64 {
     .unwrap_or_else(|| panic!("{name} registered"));
     let mut a = [0u64; 12];
     a[..args.len()].copy_from_slice(args);
-    d.native.unwrap_or_else(|| panic!("{name} has a native")).call(&a)
+    let f = d.native.unwrap_or_else(|| panic!("{name} has a native"));
+    // SAFETY: every caller below passes addresses of live local buffers (dynptrs of 16 bytes,
+    // iterators of their state size, memory for its size argument), as the contract asks.
+    #[allow(unsafe_code)]
+    unsafe {
+        f.call(&a)
+    }
 }
 
 const EINVAL: u64 = (-22i64) as u64;
@@ -108,4 +115,70 @@ fn dynptr_and_iter_kfuncs_carry_their_flags() {
     assert!(skb.native.is_some(), "runs on kbpf::test_run contexts");
     assert!(skb.proto.prog_types.as_ref().unwrap().contains(&"socket_filter".to_string()));
     assert_eq!(kbpf_kfunc::iter_state_size("testmod_seq"), 16);
+}
+
+#[test]
+fn natives_carry_the_contracts_their_prototypes_imply() {
+    use kbpf_kfunc::{MemLen, NativeArg};
+    let r = profiles::testmod();
+    let contract = |kind, n: &str| {
+        let d = match kind {
+            FuncKind::Helper => r.helper_by_name(n),
+            FuncKind::Kfunc => r.kfunc_by_name(n),
+        };
+        d.unwrap().native.unwrap().contract()
+    };
+    assert_eq!(
+        contract(FuncKind::Helper, "bpf_dynptr_from_mem").unwrap(),
+        [
+            NativeArg::Mem { len: MemLen::Arg(1), write: true, nullable: false },
+            NativeArg::Value,
+            NativeArg::Value,
+            NativeArg::Dynptr { init: false },
+        ]
+    );
+    assert_eq!(
+        contract(FuncKind::Kfunc, "bpf_dynptr_from_skb").unwrap()[0],
+        NativeArg::Ctx { packet_at: Some(192) }
+    );
+    assert_eq!(
+        contract(FuncKind::Kfunc, "bpf_dynptr_from_xdp").unwrap()[0],
+        NativeArg::Ctx { packet_at: Some(24) }
+    );
+    assert_eq!(
+        contract(FuncKind::Kfunc, "bpf_iter_testmod_seq_next").unwrap(),
+        [NativeArg::Iter { size: 16 }]
+    );
+    assert_eq!(contract(FuncKind::Kfunc, "bpf_kfunc_call_stack_arg_const_str").unwrap()[9], NativeArg::Str);
+    assert!(matches!(
+        contract(FuncKind::Kfunc, "bpf_kfunc_arena_stack_arg_test").unwrap()[5],
+        NativeArg::Unchecked(_)
+    ));
+    // safe natives: any values will do
+    for n in ["bpf_ktime_get_ns", "bpf_timer_start"] {
+        assert_eq!(contract(FuncKind::Helper, n), None, "{n}");
+    }
+    assert_eq!(contract(FuncKind::Kfunc, "bpf_kfunc_call_test_release"), None);
+    // every contract is what the registered prototype implies (with the packet layouts)
+    for reg in [profiles::conformance(), profiles::kernel(), profiles::testmod()] {
+        for d in reg.iter() {
+            if let Some(c) = d.native.and_then(|f| f.contract()) {
+                assert_eq!(c, d.native_args(), "{}", d.name);
+            }
+        }
+    }
+}
+
+#[test]
+fn unsafe_natives_cannot_be_wrapped_as_safe_ones() {
+    // `NativeFn::A1` takes a safe fn; only `with_contract` (unsafe) takes an unsafe one, and the
+    // contract must cover every parameter
+    extern "C" fn id(x: u64) -> u64 {
+        x
+    }
+    assert_eq!(kbpf_kfunc::NativeFn::A1(id).contract(), None);
+    #[allow(unsafe_code)]
+    // SAFETY: `id` dereferences nothing.
+    let short = unsafe { kbpf_kfunc::NativeFn::with_contract(kbpf_kfunc::RawNative::A1(id), &[]) };
+    assert!(short.is_none());
 }

@@ -15,6 +15,7 @@ pub(crate) enum Cmd {
     ProgTestRun = 10,
     ObjGetInfoByFd = 15,
     BtfLoad = 18,
+    MapFreeze = 22,
 }
 
 /// A zeroed attribute buffer with little-endian field writers.

@@ -78,6 +78,7 @@ impl Env<'_> {
         for (i, arg) in proto.args.iter().enumerate() {
             self.check_func_arg(i as u8 + 1, *arg, &mut meta, helper_pkt_access(id))?;
         }
+        self.record_func_map(id, &meta)?;
         if id == crate::helpers_tc::id::TAIL_CALL {
             self.record_func_key(&meta);
         }
@@ -225,6 +226,17 @@ impl Env<'_> {
 
     /// `record_func_key`: a constant in-range tail-call index is made precise (the JIT may turn
     /// the call into a direct jump).
+    /// `record_func_map`: the helpers that change a map's elements (update, delete, push,
+    /// pop) refuse a `BPF_F_RDONLY_PROG` map once every argument has passed.
+    fn record_func_map(&self, id: i32, meta: &Meta) -> Result<(), Reject> {
+        const MAP_WRITERS: [i32; 4] = [2, 3, 87, 88];
+        let Some(m) = meta.map.filter(|_| MAP_WRITERS.contains(&id)) else { return Ok(()) };
+        if self.maps().get(m as usize).is_some_and(|d| !d.prog_can_write()) {
+            return Err(Reject::MapOpForbidden);
+        }
+        Ok(())
+    }
+
     fn record_func_key(&mut self, meta: &Meta) {
         let Some(m) = meta.map else { return };
         let Some(def) = self.maps().get(m as usize) else { return };
@@ -557,7 +569,10 @@ impl Env<'_> {
             RegType::Packet | RegType::PacketMeta => {
                 self.check_packet_access(regno, &reg, reg.off as i64, size, zero_ok)
             }
-            RegType::MapValue => self.check_map_access(regno, &reg, reg.off as i64, size, zero_ok),
+            RegType::MapValue => {
+                self.check_map_access_type(reg.map, reg.off as i64, size, access != HelperAccess::Read)?;
+                self.check_map_access(regno, &reg, reg.off as i64, size, zero_ok)
+            }
             RegType::Mem => {
                 self.check_mem_region_access(regno, &reg, reg.off as i64, size, reg.mem_size, zero_ok)
             }

@@ -262,7 +262,10 @@ pub(crate) fn run(slots: &[RawInsn], opts: &VerifyOptions) -> VerifyOutcome {
     let err = match res {
         Ok(()) => None,
         Err(r) => {
-            env.log.put(&format!("{r}\n"));
+            let line = r.to_string();
+            if !line.is_empty() {
+                env.log.put(&format!("{line}\n"));
+            }
             Some((r, env.cur.insn_idx))
         }
     };

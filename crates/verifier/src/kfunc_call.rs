@@ -323,7 +323,9 @@ impl Env<'_> {
             RegType::Packet | RegType::PacketMeta => {
                 self.check_packet_access(regno, reg, reg.off as i64, size, true)
             }
-            RegType::MapValue => self.check_map_access(regno, reg, reg.off as i64, size, true),
+            RegType::MapValue => self
+                .check_map_access_type(reg.map, reg.off as i64, size, false)
+                .and_then(|()| self.check_map_access(regno, reg, reg.off as i64, size, true)),
             RegType::Mem => {
                 self.check_mem_region_access(regno, reg, reg.off as i64, size, reg.mem_size, true)
             }
@@ -375,16 +377,7 @@ impl Env<'_> {
             RegType::Mem if buf.flags & RDONLY != 0 => {
                 Err(Reject::RegCannotWrite(regno.into(), TypeName::new(buf.ty, buf.flags)))
             }
-            RegType::MapValue => {
-                let def = self.maps().get(buf.map as usize).cloned().unwrap_or_default();
-                if def.flags & crate::BPF_F_RDONLY_PROG != 0 {
-                    let off = buf.smin + buf.off as i64;
-                    return Err(
-                        KfuncReject::WriteIntoRdonlyMap { value_size: def.value_size, off, size }.into()
-                    );
-                }
-                Ok(())
-            }
+            RegType::MapValue => self.check_map_access_type(buf.map, buf.off as i64, size, true),
             RegType::Stack => self.check_stack_range_special(regno, buf, size, true),
             _ => Ok(()),
         }

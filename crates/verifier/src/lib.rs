@@ -197,11 +197,24 @@ pub struct MapDef {
 
 /// `BPF_F_RDONLY_PROG`.
 pub const BPF_F_RDONLY_PROG: u32 = 1 << 7;
+/// `BPF_F_WRONLY_PROG`.
+pub const BPF_F_WRONLY_PROG: u32 = 1 << 8;
 
 impl MapDef {
     /// `bpf_map_is_rdonly`: read-only for programs and frozen.
     pub fn is_rdonly(&self) -> bool {
         self.flags & BPF_F_RDONLY_PROG != 0 && self.frozen
+    }
+
+    /// `bpf_map_flags_to_cap` & `BPF_MAP_CAN_READ`: programs may read the value unless the
+    /// map is write-only for them (`BPF_F_RDONLY_PROG` wins when both bits are set).
+    pub fn prog_can_read(&self) -> bool {
+        self.flags & BPF_F_RDONLY_PROG != 0 || self.flags & BPF_F_WRONLY_PROG == 0
+    }
+
+    /// `bpf_map_flags_to_cap` & `BPF_MAP_CAN_WRITE`.
+    pub fn prog_can_write(&self) -> bool {
+        self.flags & BPF_F_RDONLY_PROG == 0
     }
 }
 

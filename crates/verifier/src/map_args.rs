@@ -84,6 +84,63 @@ impl Env<'_> {
         Ok(())
     }
 
+    /// `check_map_access_type`: `BPF_F_RDONLY_PROG` maps refuse every write and
+    /// `BPF_F_WRONLY_PROG` maps every read, before any bounds check. `off` is what the caller
+    /// passes the kernel's function: the access offset plus the pointer's fixed offset.
+    pub(crate) fn check_map_access_type(
+        &self,
+        map: u32,
+        off: i64,
+        size: i64,
+        write: bool,
+    ) -> Result<(), Reject> {
+        let def = self.maps().get(map as usize).cloned().unwrap_or_default();
+        if write && !def.prog_can_write() {
+            return Err(Reject::MapWriteForbidden(def.value_size, off, size));
+        }
+        if !write && !def.prog_can_read() {
+            return Err(Reject::MapReadForbidden(def.value_size, off, size));
+        }
+        Ok(())
+    }
+
+    /// `bpf_map_direct_read`: a load at a constant offset from a frozen read-only map's value
+    /// reads the bytes themselves. `None` when the map is not read-only or the offset is not
+    /// constant; array maps of more than one entry have no direct value address, and the
+    /// kernel fails such a load with ENOTSUPP without printing anything.
+    pub(crate) fn map_direct_read(
+        &self,
+        reg: &RegState,
+        off: i64,
+        size: i64,
+        ldsx: bool,
+    ) -> Result<Option<u64>, Reject> {
+        let def = self.maps().get(reg.map as usize).cloned().unwrap_or_default();
+        if !reg.var_off.is_const() || !def.is_rdonly() || def.kind != MapKind::Array {
+            return Ok(None);
+        }
+        let map_off = off.wrapping_add(reg.var_off.value as i64);
+        if def.max_entries != 1 {
+            return Err(Reject::Silent(Errno::ENOTSUPP));
+        }
+        if map_off < 0 || map_off >= def.value_size as i64 || !matches!(size, 1 | 2 | 4 | 8) {
+            return Err(Reject::Silent(Errno::EINVAL));
+        }
+        let data = def.initial.as_deref().unwrap_or(&[]);
+        let mut bytes = [0u8; 8];
+        for (i, b) in bytes.iter_mut().take(size as usize).enumerate() {
+            *b = data.get(map_off as usize + i).copied().unwrap_or(0);
+        }
+        let raw = u64::from_le_bytes(bytes);
+        let val = match (ldsx, size) {
+            (true, 1) => raw as u8 as i8 as i64 as u64,
+            (true, 2) => raw as u16 as i16 as i64 as u64,
+            (true, 4) => raw as u32 as i32 as i64 as u64,
+            _ => raw,
+        };
+        Ok(Some(val))
+    }
+
     /// `check_map_field_pointer` for `BPF_TIMER`.
     pub(crate) fn check_map_field_pointer(&self, reg: &RegState, regno: u8) -> Result<(), Reject> {
         if !reg.var_off.is_const() {

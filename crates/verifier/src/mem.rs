@@ -130,9 +130,13 @@ impl Env<'_> {
         match reg.ty {
             RegType::MapValue if reg.flags & MAYBE_NULL == 0 => {
                 leak_check(self, "into map")?;
+                self.check_map_access_type(reg.map, off, size, write)?;
                 self.check_map_access(regno, &reg, off, size, false)?;
                 if !write && let Some(v) = value {
-                    self.cur.cur_mut().regs[v as usize] = RegState::unknown_scalar();
+                    self.cur.cur_mut().regs[v as usize] = match self.map_direct_read(&reg, off, size, ldsx)? {
+                        Some(k) => RegState::known(k),
+                        None => RegState::unknown_scalar(),
+                    };
                 }
             }
             RegType::MapKey => {

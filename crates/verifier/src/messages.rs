@@ -192,6 +192,20 @@ pub enum Reject {
     VarCtxAccess(TypeName, String),
     #[error("invalid access to map value, value_size={0} off={1} size={2}")]
     MapValueAccess(u32, i64, i64),
+    /// `check_map_access_type`: a store, an atomic or a helper writing into a map that is
+    /// `BPF_F_RDONLY_PROG` (value_size, off, size).
+    #[error("write into map forbidden, value_size={0} off={1} size={2}")]
+    MapWriteForbidden(u32, i64, i64),
+    /// `check_map_access_type`: a load, an atomic or a helper reading a `BPF_F_WRONLY_PROG` map.
+    #[error("read from map forbidden, value_size={0} off={1} size={2}")]
+    MapReadForbidden(u32, i64, i64),
+    /// `record_func_map`: `bpf_map_update_elem` and the other element-changing helpers on a
+    /// `BPF_F_RDONLY_PROG` map.
+    #[error("write into map forbidden")]
+    MapOpForbidden,
+    /// An error the kernel returns without printing a line (`bpf_map_direct_read` failing).
+    #[error("")]
+    Silent(Errno),
     #[error("invalid access to map key, key_size={0} off={1} size={2}")]
     MapKeyAccess(u32, i64, i64),
     #[error("{0} min value is negative, either use unsigned index or do a if (index >=0) check.")]
@@ -377,6 +391,7 @@ impl Reject {
             JmpSeqTooComplex(_) => Errno::EFAULT,
             BadMapFd(_) => Errno::EBADF,
             KfuncUnsupported => Errno::ENOTSUPP,
+            Silent(e) => *e,
             _ => Errno::EACCES,
         }
     }

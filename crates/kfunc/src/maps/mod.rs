@@ -82,7 +82,15 @@ pub enum TailCallTarget {
 
 /// The run-time environment an interpreter consults for memory beyond its input and stacks and
 /// for the map helpers; every address is checked, nothing is trusted.
-pub trait HostEnv {
+///
+/// # Safety
+///
+/// An engine hands natives the memory [`HostEnv::region`] vouches for: an implementation must
+/// answer `Some` only for memory that stays valid for reads (and for writes, when it says
+/// `write`) while the environment is borrowed, and that no live Rust reference other than
+/// interior-mutable cells covers.
+#[allow(unsafe_code)]
+pub unsafe trait HostEnv {
     /// Little-endian load of `size` bytes at `addr`, if the environment owns that memory.
     fn load(&self, addr: u64, size: u8) -> Option<u64>;
     /// Little-endian store, if the environment owns that memory.
@@ -95,6 +103,27 @@ pub trait HostEnv {
         let _ = (id, args);
         None
     }
+    /// Whether `[addr, addr + len)` lies inside one piece of the environment's memory (one map
+    /// value), and what a program may do there; `None` if it does not. What an engine checks
+    /// before handing such an address to a native.
+    fn region(&self, addr: u64, len: u64) -> Option<MemRights> {
+        let _ = (addr, len);
+        None
+    }
+    /// Whether `addr` is the `struct bpf_timer` field of an element of the environment's maps.
+    fn is_timer(&self, addr: u64) -> bool {
+        let _ = addr;
+        false
+    }
+}
+
+/// What a program may do with a piece of memory (`BPF_F_RDONLY_PROG` / `BPF_F_WRONLY_PROG`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MemRights {
+    /// The program may read it.
+    pub read: bool,
+    /// The program may write it.
+    pub write: bool,
 }
 
 /// Which storage a map has.
@@ -112,6 +141,12 @@ struct HashIndex {
     key_of: Vec<Option<Vec<u8>>>,
     free: Vec<u32>,
 }
+
+/// The most memory one map may take: a userspace runtime must not let an object's claimed
+/// sizes exhaust the host, whatever the kernel would accept.
+pub const MAX_MAP_BYTES: usize = 1 << 30;
+/// Index bytes per hash element beyond its value: `key_of`, `free` and `used` entries.
+const HASH_ENTRY_OVERHEAD: usize = std::mem::size_of::<Option<Vec<u8>>>() + 4 + 8;
 
 /// One map.
 #[derive(Debug)]
@@ -163,8 +198,17 @@ impl Map {
         }
         let stride = (spec.value_size as usize).div_ceil(8) * 8;
         let n = spec.max_entries as usize;
-        let total = stride.checked_mul(n).filter(|t| *t <= 1 << 30);
-        let Some(total) = total else { return bad("too large (kbpf caps a map at 1 GiB)") };
+        // the budget counts the hash index too (a key slot, a free-list entry and an LRU
+        // stamp per element), which is allocated up front like the values
+        let per_entry = match kind {
+            Kind::Hash { .. } => stride + HASH_ENTRY_OVERHEAD,
+            Kind::ProgArray => std::mem::size_of::<Cell<Option<u32>>>(),
+            Kind::Array => stride,
+        };
+        if per_entry.checked_mul(n).is_none_or(|t| t > MAX_MAP_BYTES) {
+            return bad("too large (kbpf caps a map at 1 GiB)");
+        }
+        let total = stride * n;
         let values = Block::new(if matches!(kind, Kind::ProgArray) { 0 } else { total });
         if !spec.data.is_empty() {
             if !matches!(kind, Kind::Array) || spec.data.len() > spec.value_size as usize * n {
@@ -396,6 +440,27 @@ impl Map {
         self.values.store(addr, size, v)
     }
 
+    /// Whether `[addr, addr + len)` lies inside one value of this map.
+    fn region(&self, addr: u64, len: u64) -> Option<MemRights> {
+        if matches!(self.kind, Kind::ProgArray) {
+            return None;
+        }
+        let rel = addr.checked_sub(self.values.addr())?;
+        let slot = rel / self.stride as u64;
+        if slot >= self.spec.max_entries as u64 {
+            return None;
+        }
+        let end = rel.checked_add(len)?;
+        if end > slot * self.stride as u64 + self.spec.value_size as u64 {
+            return None;
+        }
+        let f = self.spec.flags;
+        Some(MemRights {
+            read: !f.contains(kbpf_isa::MapFlags::WRONLY_PROG),
+            write: !f.contains(kbpf_isa::MapFlags::RDONLY_PROG),
+        })
+    }
+
     /// Bytes of value memory (for diagnostics).
     pub fn memory_len(&self) -> usize {
         self.values.len()
@@ -457,7 +522,10 @@ impl MapSet {
     }
 }
 
-impl HostEnv for MapSet {
+// SAFETY: `region` answers only for bytes inside one value of a map of the set: a `Block` of
+// `Cell`s that never moves or shrinks while the set lives.
+#[allow(unsafe_code)]
+unsafe impl HostEnv for MapSet {
     fn load(&self, addr: u64, size: u8) -> Option<u64> {
         self.iter().find_map(|m| m.load(addr, size))
     }
@@ -472,6 +540,14 @@ impl HostEnv for MapSet {
 
     fn timer_helper(&self, id: i32, args: [u64; 3]) -> Option<u64> {
         MapSet::timer_helper(self, id, args)
+    }
+
+    fn region(&self, addr: u64, len: u64) -> Option<MemRights> {
+        self.iter().find_map(|m| m.region(addr, len))
+    }
+
+    fn is_timer(&self, addr: u64) -> bool {
+        self.iter().any(|m| m.timer_slot(addr).is_some())
     }
 }
 

@@ -2,61 +2,106 @@
 //!
 //! `r1` is the host address of a [`Map`] (the engine resolved the program's `ld_imm64` to it),
 //! `r2`/`r3` point to `key_size`/`value_size` readable bytes. Those facts come from the
-//! verifier (`ARG_CONST_MAP_PTR`, `ARG_PTR_TO_MAP_KEY`, `ARG_PTR_TO_MAP_VALUE`); an unverified
-//! program that breaks them can crash the process, exactly as JIT code itself can.
+//! verifier (`ARG_CONST_MAP_PTR`, `ARG_PTR_TO_MAP_KEY`, `ARG_PTR_TO_MAP_VALUE`), so the natives
+//! are `unsafe extern "C" fn`s with that contract. The interpreter never calls them: it runs
+//! these helpers through [`call_map_helper`] on bytes it read through its own checks.
 
-use crate::native::NativeFn;
-use crate::proto::{Proto, RetKind};
+use crate::native::{NativeFn, RawNative};
+use crate::proto::{ArgKind, ArgProto, NativeArg, Proto, RetKind, UNSIZED_MEM};
 use crate::registry::{FuncKind, Registry, RegistryError};
 
 use super::Map;
 
 /// Turns `r1` back into the map.
+///
+/// # Safety
+/// `addr` is 0 or the address of a [`Map`] that outlives `'a`.
 #[allow(unsafe_code)]
-fn map_of<'a>(addr: u64) -> Option<&'a Map> {
-    // SAFETY: the verifier proved r1 is CONST_PTR_TO_MAP, which the engine resolved to a `Map`
-    // boxed inside the run's `MapSet`; the set outlives the run (the engine borrows it), and
-    // `Map` is only used through shared references (its mutable state is in cells).
+unsafe fn map_of<'a>(addr: u64) -> Option<&'a Map> {
+    // SAFETY: the caller's contract (the verifier proved r1 is CONST_PTR_TO_MAP, which the
+    // engine resolved to a `Map` of the run's `MapSet`, borrowed for the run); `Map` is only
+    // used through shared references (its mutable state is in cells).
     unsafe { (addr as *const Map).as_ref() }
 }
 
 /// Copies `len` bytes the program handed over.
+///
+/// # Safety
+/// `addr` is 0 or readable for `len` bytes.
 #[allow(unsafe_code)]
-fn bytes_at(addr: u64, len: u32) -> Vec<u8> {
+unsafe fn bytes_at(addr: u64, len: u32) -> Vec<u8> {
     if addr == 0 {
         return Vec::new();
     }
-    // SAFETY: the verifier checked that `addr` points to `len` initialized readable bytes
-    // (stack, map value or packet) for the duration of the helper call.
+    // SAFETY: the caller's contract (the verifier checked the key or value memory).
     unsafe { std::slice::from_raw_parts(addr as *const u8, len as usize).to_vec() }
 }
 
-extern "C" fn map_lookup_elem(map: u64, key: u64) -> u64 {
-    let Some(m) = map_of(map) else { return 0 };
-    m.lookup_addr(&bytes_at(key, m.spec().key_size)).unwrap_or(0)
+// Contract of the three natives: `map` is a map of the run, `key`/`value` are readable for the
+// map's key/value size.
+#[allow(unsafe_code)]
+unsafe extern "C" fn map_lookup_elem(map: u64, key: u64) -> u64 {
+    // SAFETY: the contract above.
+    let Some(m) = (unsafe { map_of(map) }) else { return 0 };
+    m.lookup_addr(&unsafe { bytes_at(key, m.spec().key_size) }).unwrap_or(0)
 }
 
-extern "C" fn map_update_elem(map: u64, key: u64, value: u64, flags: u64) -> u64 {
-    let Some(m) = map_of(map) else { return -22i64 as u64 };
-    let (k, v) = (bytes_at(key, m.spec().key_size), bytes_at(value, m.spec().value_size));
+#[allow(unsafe_code)]
+unsafe extern "C" fn map_update_elem(map: u64, key: u64, value: u64, flags: u64) -> u64 {
+    // SAFETY: the contract above.
+    let Some(m) = (unsafe { map_of(map) }) else { return -22i64 as u64 };
+    let (k, v) = unsafe { (bytes_at(key, m.spec().key_size), bytes_at(value, m.spec().value_size)) };
     m.update(&k, &v, flags).map_or_else(|e| e.errno() as u64, |()| 0)
 }
 
-extern "C" fn map_delete_elem(map: u64, key: u64) -> u64 {
-    let Some(m) = map_of(map) else { return -22i64 as u64 };
-    m.delete(&bytes_at(key, m.spec().key_size)).map_or_else(|e| e.errno() as u64, |()| 0)
+#[allow(unsafe_code)]
+unsafe extern "C" fn map_delete_elem(map: u64, key: u64) -> u64 {
+    // SAFETY: the contract above.
+    let Some(m) = (unsafe { map_of(map) }) else { return -22i64 as u64 };
+    m.delete(&unsafe { bytes_at(key, m.spec().key_size) }).map_or_else(|e| e.errno() as u64, |()| 0)
 }
 
 /// Registers helpers 1 (`bpf_map_lookup_elem`), 2 (`bpf_map_update_elem`), 3
 /// (`bpf_map_delete_elem`), 12 (`bpf_tail_call`, prototype only) and the timer helpers
 /// 169..172.
 pub fn register(r: &mut Registry) -> Result<(), RegistryError> {
-    let lookup = Proto { ret: Some(RetKind::MapValue), ..Proto::scalars(2) };
-    r.register(FuncKind::Helper, 1, "bpf_map_lookup_elem", lookup, Some(NativeFn::A2(map_lookup_elem)))?;
-    r.add_helper(2, "bpf_map_update_elem", NativeFn::A4(map_update_elem))?;
-    r.add_helper(3, "bpf_map_delete_elem", NativeFn::A2(map_delete_elem))?;
+    let arg = |name: &str, kind: ArgKind| ArgProto { name: name.to_string(), kind, nullable: false };
+    // key and value sizes come from the map, which the interpreter knows (it runs these
+    // helpers itself); `Mem` without a size here only documents the prototype
+    let key = || arg("key", ArgKind::Mem { size: None, uninit: false });
+    let value = arg("value", ArgKind::Mem { size: None, uninit: false });
+    let proto = |args: Vec<ArgProto>, ret: RetKind| Proto { args, ret: Some(ret), ..Proto::default() };
+    let entries = [
+        (1, "bpf_map_lookup_elem", proto(vec![arg("map", ArgKind::Map), key()], RetKind::MapValue)),
+        (
+            2,
+            "bpf_map_update_elem",
+            proto(vec![arg("map", ArgKind::Map), key(), value, ArgProto::scalar("flags")], RetKind::Scalar),
+        ),
+        (3, "bpf_map_delete_elem", proto(vec![arg("map", ArgKind::Map), key()], RetKind::Scalar)),
+    ];
+    // key and value sizes come from the map: an engine that does not trust the program cannot
+    // check them from the arguments (the interpreter runs these helpers itself)
+    static KEY: [NativeArg; 2] = [NativeArg::Map, NativeArg::Unchecked(UNSIZED_MEM)];
+    static UPDATE: [NativeArg; 4] =
+        [NativeArg::Map, NativeArg::Unchecked(UNSIZED_MEM), NativeArg::Unchecked(UNSIZED_MEM), NativeArg::V];
+    let native = |raw, contract| {
+        // SAFETY: the map natives dereference the map and the key and value of its sizes, which
+        // the contracts leave unchecked: an engine can never call them with unchecked values.
+        #[allow(unsafe_code)]
+        unsafe { NativeFn::with_contract(raw, contract) }.expect("one contract entry per parameter")
+    };
+    let natives = [
+        native(RawNative::A2(map_lookup_elem), &KEY),
+        native(RawNative::A4(map_update_elem), &UPDATE),
+        native(RawNative::A2(map_delete_elem), &KEY),
+    ];
+    for ((id, name, p), f) in entries.into_iter().zip(natives) {
+        r.register(FuncKind::Helper, id, name, p, Some(f))?;
+    }
     // No native: a tail call replaces the running program, which only an engine can do.
-    r.register(FuncKind::Helper, 12, "bpf_tail_call", Proto::scalars(3), None)?;
+    let tail = vec![arg("ctx", ArgKind::Ctx), arg("prog_array_map", ArgKind::Map), ArgProto::scalar("index")];
+    r.register(FuncKind::Helper, 12, "bpf_tail_call", proto(tail, RetKind::Scalar), None)?;
     super::timers::register(r)
 }
 
@@ -121,11 +166,15 @@ impl TailCalls {
 
 /// `bpf_tail_call` for JIT code: `ctx` is a [`TailCalls`], `map` the prog array (r2), `index`
 /// r3. Returns the address to jump to, or 0.
-pub extern "C" fn tail_call_resolve(ctx: u64, map: u64, index: u64) -> u64 {
-    #[allow(unsafe_code)]
-    // SAFETY: `ctx` is the address of the `TailCalls` the engine created for this run and
-    // baked into the code; it outlives the run and is only used through `&`.
+///
+/// # Safety
+///
+/// `ctx` is 0 or the address of a live [`TailCalls`], and `map` is 0 or the address of a live
+/// [`Map`] (what the verifier proves of r2 and what the engine bakes into the code).
+#[allow(unsafe_code)]
+pub unsafe extern "C" fn tail_call_resolve(ctx: u64, map: u64, index: u64) -> u64 {
+    // SAFETY: the contract above; both objects are only used through `&`.
     let Some(tc) = (unsafe { (ctx as *const TailCalls).as_ref() }) else { return 0 };
-    let Some(m) = map_of(map) else { return 0 };
+    let Some(m) = (unsafe { map_of(map) }) else { return 0 };
     tc.resolve(m, index)
 }

@@ -95,7 +95,13 @@ fn natives_through_the_registry() {
     let call = |id, a: [u64; 4]| {
         let mut args = [0u64; 12];
         args[..4].copy_from_slice(&a);
-        r.helper(id).unwrap().native.unwrap().call(&args)
+        let f = r.helper(id).unwrap().native.unwrap();
+        // SAFETY: the map is live for the whole test and the key and value buffers hold the
+        // map's key and value sizes (or the pointer is unused for that helper).
+        #[allow(unsafe_code)]
+        unsafe {
+            f.call(&args)
+        }
     };
     let (mp, kp, vp) = (m.addr(), key.as_ptr() as u64, val.as_ptr() as u64);
     assert_eq!(call(1, [mp, kp, 0, 0]), 0);
@@ -114,6 +120,23 @@ fn programs_cannot_store_into_read_only_maps() {
     let a = set.value_addr(0, 0).unwrap();
     assert_eq!(set.load(a, 1), Some(5));
     assert_eq!(set.store(a, 1, 6), None);
+}
+
+#[test]
+fn regions_are_single_values_with_their_rights() {
+    let ro = MapSpec { flags: MapFlags::RDONLY_PROG, ..spec(MapType::Array, 4, 12, 2) };
+    let wo = MapSpec { name: "w".into(), flags: MapFlags::WRONLY_PROG, ..spec(MapType::Array, 4, 8, 1) };
+    let set = MapSet::new(&[ro, wo], |_| None).unwrap();
+    let (a, w) = (set.value_addr(0, 0).unwrap(), set.value_addr(1, 0).unwrap());
+    let r = set.region(a, 12).unwrap();
+    assert!(r.read && !r.write);
+    assert_eq!(set.region(a + 4, 9), None, "past the value (into the padding)");
+    assert!(set.region(a + 16, 12).is_some(), "the second value");
+    assert_eq!(set.region(a + 16, 13), None);
+    let r = set.region(w, 8).unwrap();
+    assert!(!r.read && r.write);
+    assert_eq!(set.region(0x1000, 1), None);
+    assert!(!set.is_timer(a));
 }
 
 #[test]

@@ -21,7 +21,8 @@ use std::marker::PhantomData;
 
 use super::{Kind, Map, MapSet};
 use crate::native::NativeFn;
-use crate::registry::{Registry, RegistryError};
+use crate::proto::{ArgKind, ArgProto, Proto, RetKind};
+use crate::registry::{FuncKind, Registry, RegistryError};
 
 /// `BPF_FUNC_timer_init`.
 pub const TIMER_INIT: i32 = 169;
@@ -84,7 +85,7 @@ pub struct DueTimer {
 
 impl Map {
     /// The element slot whose timer field is at `addr`, if it is one.
-    fn timer_slot(&self, addr: u64) -> Option<usize> {
+    pub(super) fn timer_slot(&self, addr: u64) -> Option<usize> {
         let off = self.spec.timer_off? as u64;
         let rel = addr.checked_sub(self.values.addr())?;
         let (slot, within) = ((rel / self.stride as u64) as usize, rel % self.stride as u64);
@@ -272,11 +273,36 @@ extern "C" fn timer_cancel(timer: u64) -> u64 {
     with_active(TIMER_CANCEL, [timer, 0, 0])
 }
 
-/// Registers the natives of helpers 169..172.
+/// Registers the natives of helpers 169..172 (they look the timer up among the active maps and
+/// dereference nothing the program gave them).
 pub fn register(r: &mut Registry) -> Result<(), RegistryError> {
-    r.add_helper(TIMER_INIT, "bpf_timer_init", NativeFn::A3(timer_init))?;
-    r.add_helper(TIMER_SET_CALLBACK, "bpf_timer_set_callback", NativeFn::A2(timer_set_callback))?;
-    r.add_helper(TIMER_START, "bpf_timer_start", NativeFn::A3(timer_start))?;
-    r.add_helper(TIMER_CANCEL, "bpf_timer_cancel", NativeFn::A1(timer_cancel))?;
+    let arg = |name: &str, kind: ArgKind| ArgProto { name: name.to_string(), kind, nullable: false };
+    let timer = || arg("timer", ArgKind::Timer);
+    let scalar = ArgProto::scalar;
+    let entries = [
+        (
+            TIMER_INIT,
+            "bpf_timer_init",
+            vec![timer(), arg("map", ArgKind::Map), scalar("flags")],
+            NativeFn::A3(timer_init),
+        ),
+        (
+            TIMER_SET_CALLBACK,
+            "bpf_timer_set_callback",
+            vec![timer(), arg("callback_fn", ArgKind::Callback)],
+            NativeFn::A2(timer_set_callback),
+        ),
+        (
+            TIMER_START,
+            "bpf_timer_start",
+            vec![timer(), scalar("nsecs"), scalar("flags")],
+            NativeFn::A3(timer_start),
+        ),
+        (TIMER_CANCEL, "bpf_timer_cancel", vec![timer()], NativeFn::A1(timer_cancel)),
+    ];
+    for (id, name, args, f) in entries {
+        let proto = Proto { args, ret: Some(RetKind::Scalar), ..Proto::default() };
+        r.register(FuncKind::Helper, id, name, proto, Some(f))?;
+    }
     Ok(())
 }

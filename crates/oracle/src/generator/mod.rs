@@ -9,6 +9,7 @@ mod fam_cfg;
 mod fam_ctx;
 mod fam_encoding;
 mod fam_funcs;
+mod fam_mapflags;
 mod fam_maps;
 mod fam_prune;
 mod fam_ptr;
@@ -52,6 +53,7 @@ pub const FAMILIES: &[(&str, FamilyFn, usize)] = &[
     ("funcs", fam_funcs::funcs, 150),
     ("prune_freq", prune_freq, 100),
     ("tc", fam_tc::tc, 560),
+    ("map_flags", fam_mapflags::map_flags, 320),
 ];
 
 /// The `prune` family with `BPF_F_TEST_STATE_FREQ` (a checkpoint at every prune point), which

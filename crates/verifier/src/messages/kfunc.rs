@@ -34,8 +34,6 @@ pub enum KfuncReject {
     /// The memory check's error, then the pair line; the errno is the memory check's.
     #[error("{cause}\n{buf} and {size} memory, len pair leads to invalid memory access")]
     MemLenPair { buf: RegName, size: RegName, cause: Box<Reject> },
-    #[error("write into map forbidden, value_size={value_size} off={off} size={size}")]
-    WriteIntoRdonlyMap { value_size: u32, off: i64, size: i64 },
     /// `stack_slot_obj_get_spi`: `.0` is `dynptr` or `iter`.
     #[error("{0} has to be at a constant offset")]
     ObjVarOffset(&'static str),
@@ -70,11 +68,7 @@ impl KfuncReject {
     pub fn errno(&self) -> Errno {
         use KfuncReject::*;
         match self {
-            NotAllowed(_)
-            | NullTrustedArg(_)
-            | MemArgType(..)
-            | WriteIntoRdonlyMap { .. }
-            | DynptrWrite(_) => Errno::EACCES,
+            NotAllowed(_) | NullTrustedArg(_) | MemArgType(..) | DynptrWrite(_) => Errno::EACCES,
             MemLenPair { cause, .. } => cause.errno(),
             _ => Errno::EINVAL,
         }

@@ -1,0 +1,19 @@
+; expect: run-error
+; attacks: bpf_dynptr_from_skb on a plain 256-byte buffer (its 'pointers' are 0xaa bytes)
+; input: plain 256
+
+    r6 = r1
+    r7 = r6
+    r1 = r7
+    r2 = 0
+    r3 = r10
+    r3 += -16
+    call bpf_dynptr_from_skb
+    exit
+
+.func dead, 0
+dead:
+    r0 = r10
+    r0 += -64
+    *(u64 *)(r0 +0) = 0
+    exit

@@ -1,0 +1,36 @@
+; expect: run-error
+; attacks: bpf_kfunc_call_stack_arg_dynptr on a forged dynptr: data 4 bytes before the end of the input, size 16
+; input: plain 64
+
+.map rodata, array, 4, 8, 1, rdonly_prog, frozen
+.mapdata rodata, 0, "rodata!\0"
+
+    r6 = r1
+    r9 = r6
+    r9 += 60
+    *(u64 *)(r10 -16) = r9
+    *(u32 *)(r10 -8) = 0x10000010
+    *(u32 *)(r10 -4) = 0x0
+    r7 = r10
+    r7 += -16
+    r8 = r10
+    r8 += -96
+    *(u64 *)(r11 -8) = 6
+    *(u64 *)(r11 -16) = 7
+    *(u64 *)(r11 -24) = 8
+    *(u64 *)(r11 -32) = 9
+    *(u64 *)(r11 -40) = r7
+    r1 = 1
+    r2 = 2
+    r3 = 3
+    r4 = 4
+    r5 = 5
+    call bpf_kfunc_call_stack_arg_dynptr
+    exit
+
+.func dead, 0
+dead:
+    r0 = r10
+    r0 += -64
+    *(u64 *)(r0 +0) = 0
+    exit

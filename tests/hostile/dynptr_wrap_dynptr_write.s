@@ -1,0 +1,30 @@
+; expect: run-error
+; attacks: bpf_dynptr_write on a forged dynptr: data + offset wraps around the address space
+; input: plain 64
+
+.map rodata, array, 4, 8, 1, rdonly_prog, frozen
+.mapdata rodata, 0, "rodata!\0"
+
+    r6 = r1
+    r9 = -8
+    *(u64 *)(r10 -16) = r9
+    *(u32 *)(r10 -8) = 0x10000010
+    *(u32 *)(r10 -4) = 0x10
+    r7 = r10
+    r7 += -16
+    r8 = r10
+    r8 += -96
+    r1 = r7
+    r2 = 0
+    r3 = r8
+    r4 = 8
+    r5 = 0
+    call bpf_dynptr_write
+    exit
+
+.func dead, 0
+dead:
+    r0 = r10
+    r0 += -64
+    *(u64 *)(r0 +0) = 0
+    exit

@@ -1,0 +1,29 @@
+; expect: run-error
+; attacks: bpf_dynptr_clone argument 2 (clone (uninit)) is the stack of a returned subprogram
+; input: plain 64
+
+    r6 = r1
+    r1 = r10
+    r1 += -48
+    r2 = 32
+    r3 = 0
+    r4 = r10
+    r4 += -16
+    call bpf_dynptr_from_mem
+    r7 = r10
+    r7 += -16
+    r8 = r10
+    r8 += -48
+    call dead
+    r9 = r0
+    r1 = r7
+    r2 = r9
+    call bpf_dynptr_clone
+    exit
+
+.func dead, 0
+dead:
+    r0 = r10
+    r0 += -64
+    *(u64 *)(r0 +0) = 0
+    exit

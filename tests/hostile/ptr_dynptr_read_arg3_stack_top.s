@@ -1,0 +1,31 @@
+; expect: run-error
+; attacks: bpf_dynptr_read argument 3 (dynptr) is the top of the stack (no bytes left in the frame)
+; input: plain 64
+
+    r6 = r1
+    r1 = r10
+    r1 += -48
+    r2 = 32
+    r3 = 0
+    r4 = r10
+    r4 += -16
+    call bpf_dynptr_from_mem
+    r7 = r10
+    r7 += -16
+    r8 = r10
+    r8 += -48
+    r9 = r10
+    r1 = r8
+    r2 = 16
+    r3 = r9
+    r4 = 0
+    r5 = 0
+    call bpf_dynptr_read
+    exit
+
+.func dead, 0
+dead:
+    r0 = r10
+    r0 += -64
+    *(u64 *)(r0 +0) = 0
+    exit

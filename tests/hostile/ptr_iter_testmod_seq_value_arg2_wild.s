@@ -1,0 +1,21 @@
+; expect: run-error
+; attacks: bpf_iter_testmod_seq_value argument 2 (iterator) is a wild address
+; input: plain 64
+
+    r6 = r1
+    r7 = r10
+    r7 += -16
+    r8 = r10
+    r8 += -48
+    r9 = 0xdead0000 ll
+    r1 = 5
+    r2 = r9
+    call bpf_iter_testmod_seq_value
+    exit
+
+.func dead, 0
+dead:
+    r0 = r10
+    r0 += -64
+    *(u64 *)(r0 +0) = 0
+    exit

@@ -1,0 +1,29 @@
+; expect: run-error
+; attacks: bpf_kfunc_call_stack_arg_mix argument 8 (pass1 object p) is the top of the stack (no bytes left in the frame)
+; input: plain 64
+
+    r6 = r1
+    r7 = r10
+    r7 += -16
+    r8 = r10
+    r8 += -48
+    r9 = r10
+    *(u64 *)(r11 -8) = 6
+    *(u64 *)(r11 -16) = 7
+    *(u64 *)(r11 -24) = r9
+    *(u64 *)(r11 -32) = 8
+    *(u64 *)(r11 -40) = r8
+    r1 = 1
+    r2 = 2
+    r3 = 3
+    r4 = 4
+    r5 = 5
+    call bpf_kfunc_call_stack_arg_mix
+    exit
+
+.func dead, 0
+dead:
+    r0 = r10
+    r0 += -64
+    *(u64 *)(r0 +0) = 0
+    exit

@@ -1,0 +1,15 @@
+; expect: run-error
+; attacks: r10 overwritten with 0, then a store through it
+; input: plain 64
+
+    r6 = r1
+    r10 = 0
+    *(u64 *)(r10 -8) = 1
+    exit
+
+.func dead, 0
+dead:
+    r0 = r10
+    r0 += -64
+    *(u64 *)(r0 +0) = 0
+    exit

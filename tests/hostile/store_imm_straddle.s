@@ -1,0 +1,16 @@
+; expect: run-error
+; attacks: an 8-byte immediate store to 4 bytes below the top of the stack
+; input: plain 64
+
+    r6 = r1
+    r9 = r10
+    r9 += -4
+    *(u64 *)(r9 +0) = 7
+    exit
+
+.func dead, 0
+dead:
+    r0 = r10
+    r0 += -64
+    *(u64 *)(r0 +0) = 0
+    exit

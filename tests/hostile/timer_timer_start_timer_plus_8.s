@@ -1,0 +1,23 @@
+; expect: run-error
+; attacks: bpf_timer_start: the timer is 8 bytes into a timer field
+; input: plain 64
+
+.map h, hash, 4, 8, 4
+.map jmp, prog_array, 4, 4, 2
+.map t, array, 4, 16, 1, timer=0
+.map v, array, 4, 16, 1
+
+    r6 = r1
+    r9 = map_value(t, 8)
+    r1 = r9
+    r2 = 100
+    r3 = 0
+    call bpf_timer_start
+    exit
+
+.func dead, 0
+dead:
+    r0 = r10
+    r0 += -64
+    *(u64 *)(r0 +0) = 0
+    exit
