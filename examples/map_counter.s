@@ -1,7 +1,10 @@
 # Counts its runs in an array map and keeps, in a hash map keyed by the input's first byte, the
-# sum of the input's second bytes. The input is 4 bytes (verify with a 4-byte context:
-# `kbpf verify --ctx-size 4`). Returns the new run count.
-#   kbpf run --dump-maps --mem 61020000 examples/map_counter.s
+# sum of the input's second bytes. The input is 4 bytes, declared below (`--mem HEX` replaces
+# it; verify with a 4-byte context: `kbpf verify --prog-type mem --ctx-size 4`). Returns the new
+# run count.
+#   kbpf run --dump-maps examples/map_counter.s           # 0x1
+
+.mem 61 02 00 00                    # key 0x61, amount 2
 
 .map runs, array, 4, 8, 1
 .map sums, hash, 4, 8, 16

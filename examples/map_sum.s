@@ -1,7 +1,10 @@
 # Per-key running sums in a hash map (key = input[0], amount = input[1]); a sum above 8 is
 # deleted again. Returns the new sum, or 1000 + the result of a second (failing) delete
 # (-ENOENT = -2) after a deletion. Exercises BPF_NOEXIST, BPF_EXIST and delete errnos.
-#   kbpf run --mem 61030000 --dump-maps examples/map_sum.s
+# The input is declared below (`--mem HEX` replaces it).
+#   kbpf run --dump-maps examples/map_sum.s               # 0x3
+
+.mem 61 03 00 00                    # key 0x61, amount 3
 
 .map sums, hash, 4, 8, 4
 

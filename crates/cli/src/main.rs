@@ -10,7 +10,7 @@ mod verify;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 use kbpf::isa::disasm::{self, Syntax};
 use kbpf::kfunc::{Registry, profiles};
 use kbpf::{Engine, RunOptions, SourceKind};
@@ -81,52 +81,74 @@ enum ArchArg {
     Arm64,
 }
 
+/// The program file and how to read it: the same flags on every subcommand that reads one.
+#[derive(Args)]
+struct Input {
+    /// Program file: `.bin` raw 8-byte instructions, `.hex` hex text, `.s` assembly, `.o` ELF.
+    file: PathBuf,
+    /// Input format, when the file name does not tell.
+    #[arg(long, value_enum)]
+    input_format: Option<FormatArg>,
+    /// ELF program to use: a function name, or a section holding one program (default: the
+    /// object's first program).
+    #[arg(long)]
+    section: Option<String>,
+}
+
+impl Input {
+    fn kind(&self) -> SourceKind {
+        source_kind(&self.file, self.input_format)
+    }
+
+    fn read(&self, registry: &Registry) -> Result<kbpf::Module, kbpf::SourceError> {
+        kbpf::read_module(&self.file, self.kind(), registry, self.section.as_deref())
+    }
+}
+
 #[derive(Subcommand)]
 enum Cmd {
     /// Assemble kernel- or LLVM-syntax assembly into raw 8-byte instructions.
     Asm {
         /// Assembly file.
         file: PathBuf,
-        /// Output file for the raw instructions.
+        /// Output file for the raw instructions (the main program's slots as written).
         #[arg(short, long)]
         output: PathBuf,
+        /// Helpers and kfuncs `call NAME` may name.
+        #[arg(long, value_enum, default_value = "testmod")]
+        profile: ProfileArg,
     },
     /// Disassemble a program.
     Disasm {
-        /// Program file (`.bin` raw, `.hex` hex text, `.s` assembly).
-        file: PathBuf,
+        #[command(flatten)]
+        input: Input,
         /// Output syntax.
         #[arg(long, value_enum, default_value = "kernel")]
         syntax: SyntaxArg,
         /// Print immediates in hex (LLVM syntax only, as llvm-objdump 19 does by default).
         #[arg(long)]
         hex: bool,
-        /// Input format, when the file name does not tell.
-        #[arg(long, value_enum)]
-        format: Option<FormatArg>,
+        /// Helpers and kfuncs `call NAME` may name (assembly input).
+        #[arg(long, value_enum, default_value = "testmod")]
+        profile: ProfileArg,
     },
     /// Run a program once and print r0.
     Run {
-        /// Program file (`.bin` raw, `.hex` hex text, `.s` assembly).
-        file: PathBuf,
+        #[command(flatten)]
+        input: Input,
         /// Engine.
         #[arg(long, value_enum, default_value = "interp")]
         engine: EngineArg,
-        /// Input buffer as hex bytes (r1 points to it, r2 holds its length).
+        /// Input buffer as hex bytes (r1 points to it, r2 holds its length). Default: the
+        /// source's `.mem` directive, else an empty buffer.
         #[arg(long)]
         mem: Option<String>,
         /// Refuse what the kernel refuses (stack arguments in the interpreter).
         #[arg(long)]
         kernel_compat: bool,
-        /// Input format, when the file name does not tell.
-        #[arg(long, value_enum)]
-        format: Option<FormatArg>,
         /// Helpers and kfuncs the program may call.
         #[arg(long, value_enum, default_value = "testmod")]
         profile: ProfileArg,
-        /// ELF program to run (section or function name; default the first).
-        #[arg(long)]
-        section: Option<String>,
         /// Run on the JIT without verifying first (the interpreter checks every access itself;
         /// native code does not).
         #[arg(long)]
@@ -138,10 +160,11 @@ enum Cmd {
         /// order, hash maps by key).
         #[arg(long)]
         dump_maps: bool,
-        /// Run as this packet program type, like the kernel's `BPF_PROG_TEST_RUN`: `tc`
-        /// (`sched_cls`) or `xdp`. The program is verified for that type, its context loads
+        /// Run as this program type. `tc` (`sched_cls`) and `xdp` run like the kernel's
+        /// `BPF_PROG_TEST_RUN`: the program is verified for that type, its context loads
         /// rewritten, and r1 points to a context around the packet (`--packet`, `--pkt-v4`).
-        /// ELF sections such as `tc` or `xdp` imply it.
+        /// ELF sections imply it by libbpf's names; one of a type kbpf does not model is an
+        /// error.
         #[arg(long)]
         prog_type: Option<String>,
         /// The packet for `--prog-type`, as hex bytes.
@@ -159,11 +182,8 @@ enum Cmd {
         /// Target architecture (any host can dump either).
         #[arg(long, value_enum, default_value = "x86_64")]
         arch: ArchArg,
-        /// Program file.
-        file: PathBuf,
-        /// Input format, when the file name does not tell.
-        #[arg(long, value_enum)]
-        format: Option<FormatArg>,
+        #[command(flatten)]
+        input: Input,
         /// Helpers and kfuncs the program may call.
         #[arg(long, value_enum, default_value = "testmod")]
         profile: ProfileArg,
@@ -171,10 +191,11 @@ enum Cmd {
     /// Verify a program like the kernel would and print its log. Exit 0 accepted, 1 rejected,
     /// 2 bad input.
     Verify {
-        /// Program file (`.bin` raw, `.hex`, `.s` assembly, `.o` ELF).
-        file: PathBuf,
+        #[command(flatten)]
+        input: Input,
         /// Program type: socket_filter, xdp, tc (sched_cls), syscall, mem. Default: what the ELF
-        /// section implies (`tc`, `classifier`, `tc/*`, `tcx/*` = tc), else socket_filter.
+        /// section implies by libbpf's section names (`socket`, `tc`, `tcx/ingress`, `xdp`,
+        /// `syscall` ...; a section of another type is an error), else socket_filter.
         #[arg(long)]
         prog_type: Option<String>,
         /// Context size for `--prog-type mem`.
@@ -186,9 +207,6 @@ enum Cmd {
         /// Output format.
         #[arg(long, value_enum, default_value = "text")]
         format: OutFormat,
-        /// Input format, when the file name does not tell.
-        #[arg(long, value_enum)]
-        input: Option<FormatArg>,
         /// Helpers and kfuncs the program may call.
         #[arg(long, value_enum, default_value = "testmod")]
         profile: ProfileArg,
@@ -202,9 +220,6 @@ enum Cmd {
         /// the kernel refuses them.
         #[arg(long)]
         allow_global_stack_args: bool,
-        /// ELF program to verify (section or function name; default the first).
-        #[arg(long)]
-        section: Option<String>,
     },
     /// List the helpers and kfuncs of a profile with their ids and prototypes.
     Kfuncs {
@@ -249,15 +264,22 @@ fn main() -> ExitCode {
     }
     let cli = Cli::parse();
     match cli.cmd {
-        Cmd::Asm { file, output } => match kbpf::read_program(&file, SourceKind::Asm) {
-            Ok(p) => match std::fs::write(&output, p.to_bytes()) {
-                Ok(()) => ExitCode::SUCCESS,
-                Err(e) => fail(format_args!("{}: {e}", output.display())),
-            },
-            Err(e) => fail(e),
-        },
-        Cmd::Disasm { file, syntax, hex, format } => {
-            match kbpf::read_module(&file, source_kind(&file, format), &Registry::new(), None) {
+        Cmd::Asm { file, output, profile } => {
+            // The slots as written, like `verify` reads them: `kbpf verify OUT` answers as for
+            // the source (r11/r12 misuse included).
+            match kbpf::read_module(&file, SourceKind::Asm, &profile.registry(), None) {
+                Ok(m) => {
+                    let bytes: Vec<u8> = m.slots.iter().flat_map(|s| s.to_bytes()).collect();
+                    match std::fs::write(&output, bytes) {
+                        Ok(()) => ExitCode::SUCCESS,
+                        Err(e) => fail(format_args!("{}: {e}", output.display())),
+                    }
+                }
+                Err(e) => fail(e),
+            }
+        }
+        Cmd::Disasm { input, syntax, hex, profile } => {
+            match input.read(&profile.registry()) {
                 Ok(m) => {
                     let syntax = match syntax {
                         SyntaxArg::Kernel => Syntax::Kernel,
@@ -280,13 +302,11 @@ fn main() -> ExitCode {
             }
         }
         Cmd::Run {
-            file,
+            input,
             engine,
             mem,
             kernel_compat,
-            format,
             profile,
-            section,
             no_verify,
             allow_global_stack_args,
             dump_maps,
@@ -295,17 +315,20 @@ fn main() -> ExitCode {
             pkt_v4,
         } => {
             let registry = profile.registry();
-            let module =
-                match kbpf::read_module(&file, source_kind(&file, format), &registry, section.as_deref()) {
-                    Ok(m) => m,
-                    Err(e) => return fail(e),
-                };
-            let packet_type = match prog_type.as_deref().map(str::parse::<kbpf::verifier::ProgType>) {
-                Some(Ok(t)) => Some(t),
-                Some(Err(e)) => return fail(format_args!("--prog-type: {e}")),
-                None => module.section.as_deref().and_then(kbpf::prog_type_for_section),
-            }
-            .filter(|t| kbpf::CtxLayout::of(*t).is_some());
+            let module = match input.read(&registry) {
+                Ok(m) => m,
+                Err(e) => return fail(e),
+            };
+            let given = match (prog_type.as_deref(), module.section.as_deref()) {
+                (Some(name), _) => kbpf::prog_type_by_name(name, 0).map_err(|e| format!("--prog-type: {e}")),
+                (None, Some(section)) => kbpf::prog_type_for_section(section).map_err(|e| e.to_string()),
+                (None, None) => Ok(kbpf::verifier::ProgType::Mem { ctx_size: 0 }),
+            };
+            // Packet types run like BPF_PROG_TEST_RUN; the others get the --mem buffer as context.
+            let packet_type = match given {
+                Ok(t) => Some(t).filter(|t| kbpf::CtxLayout::of(*t).is_some()),
+                Err(e) => return fail(e),
+            };
             if let Some(pt) = packet_type {
                 let data = match (packet.as_deref().map(kbpf::parse_hex).transpose(), pkt_v4) {
                     (Err(e), _) => return fail(format_args!("--packet: {e}")),
@@ -352,8 +375,9 @@ fn main() -> ExitCode {
                     }
                 };
             }
+            // --mem, else the input the source declares (`.mem`), else none
             let mut mem = match mem.as_deref().map(kbpf::parse_hex).transpose() {
-                Ok(m) => m.unwrap_or_default(),
+                Ok(m) => m.or_else(|| module.input.clone()).unwrap_or_default(),
                 Err(e) => return fail(format_args!("--mem: {e}")),
             };
             // Native code trusts its input like the kernel's JIT does: verify it first, with the
@@ -394,9 +418,9 @@ fn main() -> ExitCode {
             }
         }
         Cmd::Plugin { mem, engine } => plugin::run(mem.as_deref(), engine.into()),
-        Cmd::Jit { dump: _, arch, file, format, profile } => {
+        Cmd::Jit { dump: _, arch, input, profile } => {
             let registry = profile.registry();
-            let module = match kbpf::read_module(&file, source_kind(&file, format), &registry, None) {
+            let module = match input.read(&registry) {
                 Ok(m) => m,
                 Err(e) => return fail(e),
             };
@@ -426,23 +450,20 @@ fn main() -> ExitCode {
             }
         }
         Cmd::Verify {
-            file,
+            input,
             prog_type,
             ctx_size,
             log_level,
             format,
-            input,
             profile,
             engine,
             kernel_compat,
             allow_global_stack_args,
-            section,
         } => {
-            let given = prog_type.as_deref().unwrap_or("socket_filter");
-            let Some(pt) = verify::prog_type(given, ctx_size) else {
-                return fail(format_args!(
-                    "unknown --prog-type {given:?} (socket_filter, xdp, tc, sched_cls, syscall, mem)"
-                ));
+            let pt = match kbpf::prog_type_by_name(prog_type.as_deref().unwrap_or("socket_filter"), ctx_size)
+            {
+                Ok(pt) => pt,
+                Err(e) => return fail(format_args!("--prog-type: {e}")),
             };
             // only the kernel-compatible interpreter is a non-JIT target; kbpf's runs stack args
             let jit = !(kernel_compat && matches!(engine, Some(EngineArg::Interp)));
@@ -458,9 +479,13 @@ fn main() -> ExitCode {
                 OutFormat::Json => verify::Format::Json,
             };
             verify::run(
-                &file,
-                source_kind(&file, input),
-                verify::Target { opts, type_from_section: prog_type.is_none(), section: section.as_deref() },
+                &input.file,
+                input.kind(),
+                verify::Target {
+                    opts,
+                    type_from_section: prog_type.is_none(),
+                    section: input.section.as_deref(),
+                },
                 format,
                 &profile.registry(),
             )

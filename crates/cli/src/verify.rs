@@ -5,21 +5,9 @@ use std::process::ExitCode;
 
 use kbpf::SourceKind;
 use kbpf::kfunc::Registry;
-use kbpf::verifier::{ProgType, RejectKind, VerifyOptions, VerifyOutcome};
+use kbpf::verifier::{RejectKind, VerifyOptions, VerifyOutcome};
 
 use crate::listing::json_str;
-
-/// Program types `--prog-type` accepts.
-pub fn prog_type(name: &str, ctx_size: u32) -> Option<ProgType> {
-    Some(match name {
-        "socket_filter" | "socket" => ProgType::SocketFilter,
-        "xdp" => ProgType::Xdp,
-        "tc" | "sched_cls" => ProgType::SchedCls,
-        "syscall" => ProgType::Syscall,
-        "mem" => ProgType::Mem { ctx_size },
-        _ => return None,
-    })
-}
 
 /// How the result is printed.
 #[derive(Clone, Copy)]
@@ -47,16 +35,20 @@ pub fn run(
     let Target { mut opts, type_from_section, section } = target;
     opts.kfuncs = kbpf::kfunc_table(registry);
     let outcome = match kind {
+        SourceKind::Bin | SourceKind::Hex if section.is_some() => {
+            return crate::fail(kbpf::SourceError::SectionNotElf(section.unwrap_or_default().to_string()));
+        }
         SourceKind::Bin | SourceKind::Hex => match kbpf::read_raw_slots(file, kind) {
             Ok(slots) => kbpf::verifier::verify(&slots, &opts),
             Err(e) => return crate::fail(e),
         },
         _ => match kbpf::read_module(file, kind, registry, section) {
             Ok(m) => {
-                if type_from_section
-                    && let Some(pt) = m.section.as_deref().and_then(kbpf::prog_type_for_section)
-                {
-                    opts.prog_type = pt;
+                if type_from_section && let Some(section) = m.section.as_deref() {
+                    match kbpf::prog_type_for_section(section) {
+                        Ok(pt) => opts.prog_type = pt,
+                        Err(e) => return crate::fail(e),
+                    }
                 }
                 kbpf::verify_module(&m, opts)
             }

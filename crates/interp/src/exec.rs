@@ -99,6 +99,9 @@ enum Stop {
     /// The load, store or atomic at op index `.0` missed the input buffer and the live stacks.
     /// Nothing of it has happened yet; `pc` already points past it.
     Fault(usize),
+    /// `LD_ABS`/`LD_IND` at op index `.0` on the packet region ([`crate::VmOptions::ld_abs_region`]);
+    /// `pc` already points past it.
+    PacketLoad(usize),
 }
 
 /// Everything a run needs to be resumed after a [`Stop::Fault`].
@@ -149,6 +152,13 @@ pub(crate) fn run(
             Stop::Fault(cur) => retry_in_extra(vm, cur, &mut st.r, &mut Both { mem: &mut mem, extra, env })?,
             Stop::Host(cur) => {
                 crate::host::host_call(vm, cur, &mut st, &mut Both { mem: &mut mem, extra, env })?
+            }
+            Stop::PacketLoad(cur) => {
+                let packet = vm.opts.ld_abs_region.and_then(|i| extra.get(i)).map_or(&[][..], |p| &p[..]);
+                match vm.ops.get(cur).and_then(|op| packet_load(packet, &st.r, op)) {
+                    Some(v) => st.r[0] = v,
+                    None => return Ok((0, vm.opts.insn_budget - st.fuel)),
+                }
             }
         }
     }
@@ -381,7 +391,8 @@ fn run_loop<'a>(vm: &Vm, mut mem: Mem<'a>, st: &mut State) -> (Stop, Mem<'a>) {
                     stop!(Stop::Fault(cur));
                 }
             }
-            K::LdAbs | K::LdInd => match packet_load(&mem, &r, op) {
+            K::LdAbs | K::LdInd if vm.opts.ld_abs_region.is_some() => stop!(Stop::PacketLoad(cur)),
+            K::LdAbs | K::LdInd => match packet_load(mem.input(), &r, op) {
                 Some(v) => r[0] = v,
                 // The kernel's rewrite exits the program with r0 = 0 on an out-of-bounds load.
                 None => stop!(Stop::Exit(0)),
@@ -578,15 +589,18 @@ fn atomic(mem: &mut impl Access, r: &mut Regs, op: &Op) -> Option<()> {
     Some(())
 }
 
-/// Legacy `LD_ABS`/`LD_IND`: big-endian load from the input buffer at a 32-bit signed offset.
+/// Legacy `LD_ABS`/`LD_IND`: big-endian load from `packet` at a 32-bit signed offset.
 #[inline(never)]
-fn packet_load(mem: &Mem<'_>, r: &Regs, op: &Op) -> Option<u64> {
+fn packet_load(packet: &[u8], r: &Regs, op: &Op) -> Option<u64> {
     let base = if op.k == K::LdInd { r[s(op)] as u32 as i32 } else { 0 };
     let off = usize::try_from(base.wrapping_add(op.imm as i32)).ok()?;
+    fn at<const N: usize>(p: &[u8], off: usize) -> Option<[u8; N]> {
+        p.get(off..)?.first_chunk::<N>().copied()
+    }
     Some(match op.aux {
-        1 => u8::from_be_bytes(mem.packet(off)?) as u64,
-        2 => u16::from_be_bytes(mem.packet(off)?) as u64,
-        _ => u32::from_be_bytes(mem.packet(off)?) as u64,
+        1 => u8::from_be_bytes(at(packet, off)?) as u64,
+        2 => u16::from_be_bytes(at(packet, off)?) as u64,
+        _ => u32::from_be_bytes(at(packet, off)?) as u64,
     })
 }
 

@@ -28,8 +28,9 @@
 //! * `may_goto`: each frame has a hidden counter set to [`BPF_MAX_LOOPS`] on entry to the
 //!   function (as the kernel's fixup initialises one counter per subprogram at its start); a
 //!   `may_goto` jumps when the counter is zero and otherwise decrements it and falls through.
-//! * `LD_ABS`/`LD_IND`: the input buffer is the packet; an out-of-bounds load ends the whole
-//!   program with `r0 = 0`, as the kernel's rewrite does.
+//! * `LD_ABS`/`LD_IND`: the input buffer is the packet (or the extra region
+//!   [`VmOptions::ld_abs_region`] names, for an skb context); an out-of-bounds load ends the
+//!   whole program with `r0 = 0`, as the kernel's rewrite does.
 //! * `callx reg` calls the helper whose id is the register value (uBPF convention).
 //! * Stack arguments: each frame owns 7 outgoing slots; `*(u64 *)(r11 - 8k) = v` writes slot
 //!   `k-1` of the current frame, `r = *(u64 *)(r11 + 8k)` reads slot `k-1` of the caller's

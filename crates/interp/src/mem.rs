@@ -73,9 +73,9 @@ impl<'a> Mem<'a> {
         n != 0 && io <= n && len <= n - io
     }
 
-    /// Input-buffer bytes at a packet offset (legacy `LD_ABS`/`LD_IND`).
-    pub(crate) fn packet<const N: usize>(&self, off: usize) -> Option<[u8; N]> {
-        self.input.get(off..)?.first_chunk::<N>().copied()
+    /// The input buffer (the packet of legacy `LD_ABS`/`LD_IND`).
+    pub(crate) fn input(&self) -> &[u8] {
+        self.input
     }
 
     #[inline(always)]
@@ -185,8 +185,7 @@ mod tests {
         assert_eq!(m.frame_pointer(1), fp0 + 512);
         m.set_depth(0);
         assert_eq!(m.write_sized(fp0, 1, 0), None);
-        assert_eq!(m.packet::<2>(3), None);
-        assert_eq!(m.packet::<2>(2), Some([3, 4]));
+        assert_eq!(m.input(), &[1, 2, 3, 4]);
     }
 
     #[test]

@@ -27,11 +27,15 @@ pub struct VmOptions {
     /// r11 stack-argument instruction (`stack args are not supported in non-JITed programs`).
     /// Off by default: kbpf's interpreter is the reference for the JITs and runs both.
     pub kernel_compat: bool,
+    /// `LD_ABS`/`LD_IND` read extra region `i` of [`Vm::run_env_with_regions`] instead of the
+    /// input buffer: the packet of an skb program's test run, whose input buffer is the
+    /// context (the kernel's `LD_ABS` reads `skb->data`). `None`: the input buffer.
+    pub ld_abs_region: Option<usize>,
 }
 
 impl Default for VmOptions {
     fn default() -> VmOptions {
-        VmOptions { insn_budget: DEFAULT_INSN_BUDGET, kernel_compat: false }
+        VmOptions { insn_budget: DEFAULT_INSN_BUDGET, kernel_compat: false, ld_abs_region: None }
     }
 }
 

@@ -317,7 +317,7 @@ impl Emitter<'_> {
             }
             CallTarget::Local(_) => {
                 let to = self.prog.call_target(pc).and_then(|t| self.plan.func_starting_at(t));
-                let f = to.ok_or(JitError::Assembler(format!("pc {pc}: call target is no function")))?;
+                let f = to.ok_or(JitError::Assembler(format!("insn {pc}: call target is no function")))?;
                 let l = self.func_labels[f];
                 dynasm!(self.ops ; .arch x64 ; call =>l);
             }

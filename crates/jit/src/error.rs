@@ -8,7 +8,7 @@ use thiserror::Error;
 #[derive(Clone, Debug, PartialEq, Eq, Error)]
 pub enum JitError {
     /// `call N` names a helper the registry does not have.
-    #[error("pc {pc}: {}", KernelMsg::InvalidFunc("unknown".into(), *id as i64))]
+    #[error("insn {pc}: {}", KernelMsg::InvalidFunc("unknown".into(), *id as i64))]
     UnknownHelper {
         /// Instruction.
         pc: usize,
@@ -16,7 +16,7 @@ pub enum JitError {
         id: i32,
     },
     /// `call` of a kfunc BTF id the registry does not have.
-    #[error("pc {pc}: {}", KernelMsg::KfuncNotFunc(*btf_id as i64))]
+    #[error("insn {pc}: {}", KernelMsg::KfuncNotFunc(*btf_id as i64))]
     UnknownKfunc {
         /// Instruction.
         pc: usize,
@@ -24,7 +24,7 @@ pub enum JitError {
         btf_id: i32,
     },
     /// The registry knows the function but has no native implementation to call.
-    #[error("pc {pc}: function {name} has no native implementation")]
+    #[error("insn {pc}: function {name} has no native implementation")]
     NoNative {
         /// Instruction.
         pc: usize,
@@ -32,7 +32,7 @@ pub enum JitError {
         name: String,
     },
     /// A bpf-to-bpf call cycle (the kernel verifier: "recursive call").
-    #[error("pc {pc}: recursive call from {caller} to {callee}")]
+    #[error("insn {pc}: recursive call from {caller} to {callee}")]
     Recursion {
         /// Call instruction.
         pc: usize,
@@ -42,7 +42,7 @@ pub enum JitError {
         callee: usize,
     },
     /// The call chain is deeper than `MAX_CALL_FRAMES`.
-    #[error("pc {pc}: {}", KernelMsg::CallStackTooDeep(*frames))]
+    #[error("insn {pc}: {}", KernelMsg::CallStackTooDeep(*frames))]
     CallDepth {
         /// Call instruction that goes one frame too deep.
         pc: usize,
@@ -50,7 +50,7 @@ pub enum JitError {
         frames: usize,
     },
     /// A frame-pointer access outside the frame's 512-byte stack.
-    #[error("pc {pc}: invalid stack off={off} size={size}")]
+    #[error("insn {pc}: invalid stack off={off} size={size}")]
     StackOutOfBounds {
         /// Instruction.
         pc: usize,
@@ -61,13 +61,13 @@ pub enum JitError {
     },
     /// An instruction that writes r10 (the JIT keeps the frame pointer in a machine register
     /// it relies on).
-    #[error("pc {pc}: {}", KernelMsg::FpReadOnly)]
+    #[error("insn {pc}: {}", KernelMsg::FpReadOnly)]
     FramePointerWrite {
         /// Instruction.
         pc: usize,
     },
     /// A stack-argument slot beyond the seven that exist.
-    #[error("pc {pc}: stack arg offset {off} exceeds max 7 stack args")]
+    #[error("insn {pc}: stack arg offset {off} exceeds max 7 stack args")]
     StackArg {
         /// Instruction.
         pc: usize,
@@ -75,7 +75,7 @@ pub enum JitError {
         off: i16,
     },
     /// A function whose last instruction can fall through into the next one.
-    #[error("pc {pc}: {}", KernelMsg::LastInsnNotExit)]
+    #[error("insn {pc}: {}", KernelMsg::LastInsnNotExit)]
     FallThrough {
         /// Last instruction of the function.
         pc: usize,
@@ -89,7 +89,7 @@ pub enum JitError {
         to: usize,
     },
     /// An instruction this backend does not execute (maps, arena casts, ...).
-    #[error("pc {pc}: {what} is not supported by the JIT")]
+    #[error("insn {pc}: {what} is not supported by the JIT")]
     Unsupported {
         /// Instruction.
         pc: usize,
@@ -97,7 +97,7 @@ pub enum JitError {
         what: &'static str,
     },
     /// An immediate or displacement the target cannot encode.
-    #[error("pc {pc}: cannot encode {what}")]
+    #[error("insn {pc}: cannot encode {what}")]
     Encoding {
         /// Instruction.
         pc: usize,

@@ -49,7 +49,7 @@ impl FaultKind {
 
 /// A fault reported by [`JitProgram::execute`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("pc {pc}: {kind:?}")]
+#[error("insn {pc}: {kind:?}")]
 pub struct JitFault {
     /// What happened.
     pub kind: FaultKind,
@@ -103,7 +103,22 @@ impl JitProgram {
     pub fn execute(&self, mem: &mut [u8]) -> Result<u64, JitFault> {
         let (ptr, len) =
             if mem.is_empty() { (std::ptr::null_mut(), 0) } else { (mem.as_mut_ptr(), mem.len() as u64) };
-        let mut ctx = RunCtx { status: 0, mem: ptr as u64, len, saved_sp: 0 };
+        self.enter(ptr, len, RunCtx { status: 0, mem: ptr as u64, len, saved_sp: 0 })
+    }
+
+    /// Like [`JitProgram::execute`], with `LD_ABS`/`LD_IND` reading `packet` instead of `mem`:
+    /// an skb program's test run, where r1 points to the context and the legacy packet loads
+    /// read `skb->data` (the generated code reaches them only through a bounds-checked native,
+    /// [`RunCtx::mem`] and [`RunCtx::len`]).
+    pub fn execute_with_packet(&self, mem: &mut [u8], packet: &[u8]) -> Result<u64, JitFault> {
+        let (ptr, len) =
+            if mem.is_empty() { (std::ptr::null_mut(), 0) } else { (mem.as_mut_ptr(), mem.len() as u64) };
+        let base = if packet.is_empty() { 0 } else { packet.as_ptr() as u64 };
+        self.enter(ptr, len, RunCtx { status: 0, mem: base, len: packet.len() as u64, saved_sp: 0 })
+    }
+
+    /// Calls the entry trampoline with r1 = `ptr`, r2 = `len` and the run context `ctx`.
+    fn enter(&self, ptr: *mut u8, len: u64, mut ctx: RunCtx) -> Result<u64, JitFault> {
         // SAFETY: `entry` lies inside the read-execute mapping owned by `self` and was produced
         // by a backend as a trampoline with the `Entry` signature.
         let f: Entry = unsafe { std::mem::transmute::<*const u8, Entry>(self.mem.as_ptr().add(self.entry)) };

@@ -8,6 +8,7 @@
 
 mod engine;
 mod maps;
+mod sections;
 mod source;
 mod test_run;
 mod timers;
@@ -25,7 +26,11 @@ pub use kbpf_isa as isa;
 pub use kbpf_jit as jit;
 pub use kbpf_kfunc as kfunc;
 pub use kbpf_verifier as verifier;
+pub use sections::{
+    KernelProgType, ProgTypeError, SUPPORTED_PROG_TYPES, kernel_prog_type_for_section, prog_type_by_name,
+    prog_type_for_section,
+};
 pub use test_run::{
     CtxLayout, PacketCtx, TestRunError, TestRunOutcome, convert_ctx_accesses, pkt_v4, test_run,
 };
-pub use verify::{kfunc_table, prog_type_for_section, verify_module};
+pub use verify::{kfunc_table, verify_module};

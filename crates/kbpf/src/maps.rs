@@ -75,12 +75,29 @@ pub fn run_module_with_regions(
     regions: &mut [&mut [u8]],
     opts: RunOptions,
 ) -> Result<u64, RunError> {
+    run_with_packet(module, maps, engine, registry, mem, regions, None, opts)
+}
+
+/// [`run_module_with_regions`] where `LD_ABS`/`LD_IND` read `regions[i]` for `ld_abs = Some(i)`
+/// (the packet behind an skb context, as the kernel's legacy packet loads read `skb->data`).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn run_with_packet(
+    module: &Module,
+    maps: &MapSet,
+    engine: Engine,
+    registry: &Registry,
+    mem: &mut [u8],
+    regions: &mut [&mut [u8]],
+    ld_abs: Option<usize>,
+    opts: RunOptions,
+) -> Result<u64, RunError> {
     let progs = module.programs().map_err(Box::new)?;
     let progs =
         progs.iter().enumerate().map(|(id, p)| resolve_prog(p, id, maps)).collect::<Result<Vec<_>, _>>()?;
     // the timer natives (JIT code) act on these maps for the whole run, callbacks included
     let _active = maps.activate();
-    let vm_opts = VmOptions { kernel_compat: opts.kernel_compat, ..Default::default() };
+    let vm_opts =
+        VmOptions { kernel_compat: opts.kernel_compat, ld_abs_region: ld_abs, ..Default::default() };
     match engine {
         Engine::Interp => {
             let refs: Vec<&Program> = progs.iter().collect();
@@ -120,7 +137,11 @@ pub fn run_module_with_regions(
                 tail_calls.set_entry(id, c.main_addr());
             }
             tail_calls.reset();
-            let r0 = codes[0].run(mem);
+            // a fault (out-of-bounds LD_ABS) ends the program with r0 = 0, as in the kernel
+            let r0 = match ld_abs.and_then(|i| regions.get(i)) {
+                Some(packet) => codes[0].execute_with_packet(mem, packet).unwrap_or(0),
+                None => codes[0].run(mem),
+            };
             let mut drivers: HashMap<u64, JitProgram> = HashMap::new();
             fire_timers(maps, |token, prog_id, pc, input| {
                 let driver = match drivers.entry(token) {

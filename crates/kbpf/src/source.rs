@@ -64,9 +64,25 @@ pub enum SourceError {
     /// A bad ELF object.
     #[error(transparent)]
     Elf(#[from] ElfError),
-    /// The ELF object has no such program.
-    #[error("no program {0:?} in the object")]
-    NoProgram(String),
+    /// The ELF object has no program of that section or function name.
+    #[error("no program {name:?} in the object (programs: {})", .programs.join(", "))]
+    NoProgram {
+        /// The name asked for.
+        name: String,
+        /// The object's programs, `function (section)`.
+        programs: Vec<String>,
+    },
+    /// Several programs share the section asked for.
+    #[error("section {name:?} holds several programs ({}): name one by its function", .programs.join(", "))]
+    AmbiguousProgram {
+        /// The section asked for.
+        name: String,
+        /// The programs in it, `function (section)`.
+        programs: Vec<String>,
+    },
+    /// A program was picked by section in a file that has no sections.
+    #[error("--section {0:?}: only ELF objects have sections to pick a program from")]
+    SectionNotElf(String),
 }
 
 /// A program with the facts that travel beside it: declared functions (argument counts), the
@@ -95,6 +111,8 @@ pub struct Module {
     pub section: Option<String>,
     /// License string (`GPL` ...), if the source has one.
     pub license: Option<String>,
+    /// The input a plain run hands the program, if the source declares one (`.mem`).
+    pub input: Option<Vec<u8>>,
 }
 
 impl Module {
@@ -108,6 +126,7 @@ impl Module {
             progs: Vec::new(),
             section: None,
             license: None,
+            input: None,
         }
     }
 
@@ -187,6 +206,9 @@ pub fn read_module(
     let name = path.display().to_string();
     let bytes = std::fs::read(path).map_err(|err| SourceError::Io { path: name.clone(), err })?;
     let text = || String::from_utf8(bytes.clone()).map_err(|_| SourceError::NotText(name.clone()));
+    if let (Some(s), false) = (section, kind == SourceKind::Elf) {
+        return Err(SourceError::SectionNotElf(s.to_string()));
+    }
     match kind {
         SourceKind::Bin => Ok(Module::plain(slots_of_bytes(&bytes)?)),
         SourceKind::Hex => Ok(Module::plain(slots_of_bytes(&parse_hex(&text()?)?)?)),
@@ -199,16 +221,13 @@ pub fn read_module(
                 maps: m.maps,
                 name: m.name,
                 progs: m.progs,
+                input: m.input,
                 ..Module::plain(m.slots)
             })
         }
         SourceKind::Elf => {
             let obj = Object::parse(&bytes)?;
-            let prog = match section {
-                None => obj.programs.first(),
-                Some(s) => obj.programs.iter().find(|p| p.section == s || p.name == s),
-            }
-            .ok_or_else(|| SourceError::NoProgram(section.unwrap_or("").to_string()))?;
+            let prog = pick_program(&obj.programs, section)?;
             // The object's other programs are the tail-call targets (by function name).
             let mut progs = Vec::new();
             for p in obj.programs.iter().filter(|p| !std::ptr::eq(*p, prog)) {
@@ -227,8 +246,37 @@ pub fn read_module(
                 section: Some(prog.section.clone()),
                 license: Some(obj.license.clone()),
                 maps: obj.maps.iter().map(map_spec).collect(),
+                input: None,
             })
         }
+    }
+}
+
+/// The ELF program `section` names: the one with that function name, else the only one in that
+/// section; without a name, the first. Every front end picks programs this way.
+fn pick_program<'o>(
+    programs: &'o [kbpf_elf::ElfProgram],
+    section: Option<&str>,
+) -> Result<&'o kbpf_elf::ElfProgram, SourceError> {
+    let listed = |ps: &mut dyn Iterator<Item = &kbpf_elf::ElfProgram>| {
+        ps.map(|p| format!("{} ({})", p.name, p.section)).collect::<Vec<_>>()
+    };
+    let Some(s) = section else {
+        return programs
+            .first()
+            .ok_or_else(|| SourceError::NoProgram { name: String::new(), programs: Vec::new() });
+    };
+    if let Some(p) = programs.iter().find(|p| p.name == s) {
+        return Ok(p);
+    }
+    let in_section: Vec<_> = programs.iter().filter(|p| p.section == s).collect();
+    match in_section[..] {
+        [p] => Ok(p),
+        [] => Err(SourceError::NoProgram { name: s.to_string(), programs: listed(&mut programs.iter()) }),
+        _ => Err(SourceError::AmbiguousProgram {
+            name: s.to_string(),
+            programs: listed(&mut in_section.iter().copied()),
+        }),
     }
 }
 

@@ -14,7 +14,7 @@ use kbpf_verifier::{InsnAux, ProgType, VerifyError, VerifyOptions};
 use thiserror::Error;
 
 use crate::engine::{Engine, RunError, RunOptions};
-use crate::maps::run_module_with_regions;
+use crate::maps::run_with_packet;
 use crate::source::{Module, SourceError};
 use kbpf_kfunc::maps::MapSet;
 
@@ -191,8 +191,10 @@ pub fn test_run(
         Module { slots: convert_ctx_accesses(&module.slots, &out.insn_aux, layout), ..module.clone() };
     let mut pc = PacketCtx::new(layout, data);
     let PacketCtx { ctx, packet } = &mut pc;
+    // LD_ABS/LD_IND read the packet (region 0), not the context
+    let ld_abs = (layout == CtxLayout::Skb).then_some(0);
     let retval =
-        run_module_with_regions(&converted, maps, engine, registry, ctx, &mut [packet.as_mut_slice()], run)?;
+        run_with_packet(&converted, maps, engine, registry, ctx, &mut [packet.as_mut_slice()], ld_abs, run)?;
     Ok(TestRunOutcome { retval, data_out: pc.packet })
 }
 

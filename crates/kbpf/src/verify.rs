@@ -8,21 +8,6 @@ use kbpf_verifier::{
 
 use crate::source::Module;
 
-/// The program type an ELF section name implies (libbpf's section conventions), for the types
-/// the verifier models: `tc`, `classifier`, `tc/*`, `tcx/*` = sched_cls, `xdp*`, `socket*`,
-/// `syscall`.
-pub fn prog_type_for_section(section: &str) -> Option<kbpf_verifier::ProgType> {
-    use kbpf_verifier::ProgType;
-    let head = section.split('/').next().unwrap_or(section);
-    Some(match head {
-        "tc" | "classifier" | "tcx" => ProgType::SchedCls,
-        "xdp" | "xdp.frags" => ProgType::Xdp,
-        "socket" => ProgType::SocketFilter,
-        "syscall" => ProgType::Syscall,
-        _ => return None,
-    })
-}
-
 /// The verifier's view of the kfuncs of `registry` (prototype kinds, BTF ids).
 pub fn kfunc_table(registry: &Registry) -> Vec<KfuncDecl> {
     let mut v: Vec<KfuncDecl> = registry
@@ -150,6 +135,7 @@ mod tests {
             progs: Vec::new(),
             section: None,
             license: Some("GPL".into()),
+            input: None,
         }
     }
 
@@ -159,21 +145,5 @@ mod tests {
         assert!(out.accepted, "{:?}", out.error);
         let out = verify_module(&const_str_module(".data"), VerifyOptions::default());
         assert_eq!(out.error.unwrap().message(), "*(R11-40) does not point to a readonly map'");
-    }
-}
-
-#[cfg(test)]
-mod section_tests {
-    use super::prog_type_for_section;
-    use kbpf_verifier::ProgType;
-
-    #[test]
-    fn tc_sections() {
-        for s in ["tc", "classifier", "tc/ingress", "tcx/egress", "tcx/ingress"] {
-            assert_eq!(prog_type_for_section(s), Some(ProgType::SchedCls), "{s}");
-        }
-        assert_eq!(prog_type_for_section("xdp"), Some(ProgType::Xdp));
-        assert_eq!(prog_type_for_section("kprobe/foo"), None);
-        assert_eq!(prog_type_for_section("tcp"), None);
     }
 }

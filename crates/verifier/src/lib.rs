@@ -78,7 +78,7 @@ pub enum ProgType {
 
 /// A program type name kbpf does not know (from the command line or a section name).
 #[derive(Clone, Debug, PartialEq, Eq, Error)]
-#[error("unknown program type {0:?}")]
+#[error("unknown program type {0:?}; supported: socket_filter, sched_cls (tc), xdp, syscall")]
 pub struct UnknownProgType(pub String);
 
 impl std::str::FromStr for ProgType {

@@ -37,8 +37,11 @@
 //! Malformed programs, for the verifier: [`assemble_module_slots`] skips the decode check, so
 //! `r11 = 1` or `r0 = r11` assemble to the slot they spell and the verifier answers
 //! `R11 is invalid` as the kernel would; `.insn CODE, DST, SRC, OFF, IMM` writes any slot
-//! verbatim (register fields 0..15, e.g. `.insn 0xb7, 12, 0, 0, 0` for `r12 = 0`).
+//! verbatim (register fields 0..15). The lenient path also takes `r12`..`r15` wherever a
+//! register goes (`r12 = 0` is the slot `b7` with dst 12, which the verifier answers with
+//! `R12 is invalid`); the other entry points refuse them like any register field above 11.
 
+mod high_regs;
 mod lexer;
 mod maps;
 mod module;
@@ -102,16 +105,22 @@ fn slots_of(items: Vec<(usize, Item)>) -> (Vec<RawInsn>, Vec<usize>) {
         match item {
             Item::Insn(insn) => insn.encode_into(&mut slots),
             Item::Raw(raw) => slots.push(raw),
+            Item::Patched(insn, patch) => {
+                insn.encode_into(&mut slots);
+                patch.apply(&mut slots[before..]);
+            }
         }
         lines.extend(std::iter::repeat_n(line, slots.len() - before));
     }
     (slots, lines)
 }
 
-/// One assembled line: an instruction, or a slot written verbatim with `.insn`.
+/// One assembled line: an instruction, a slot written verbatim with `.insn`, or an instruction
+/// whose register fields name r12..r15 (encoded with stand-ins, then patched).
 enum Item {
     Insn(Insn),
     Raw(RawInsn),
+    Patched(Insn, high_regs::RegPatch),
 }
 
 /// One line waiting for its labels.
@@ -119,6 +128,8 @@ struct Pending<'a> {
     line: usize,
     pc: usize,
     what: PendingKind<'a>,
+    /// Register fields that name r12..r15.
+    patch: Option<high_regs::RegPatch>,
 }
 
 enum PendingKind<'a> {
@@ -171,7 +182,8 @@ fn assemble_lines_with<'a>(
         let line = i + 1;
         let err = |message: String| AsmError { line, message };
         let text = strip_line(raw);
-        if text.starts_with(".mapdata") {
+        // data directives: their hex and strings are no instruction tokens
+        if text.starts_with(".mapdata") || is_mem_directive(text) {
             directives.push((line, text));
             continue;
         }
@@ -205,7 +217,7 @@ fn assemble_lines_with<'a>(
             // (`0: R_BPF_64_64 map`).
             [lexer::Tok::Ident(".insn"), rest @ ..] => {
                 let raw = parse_raw_insn(rest).map_err(err)?;
-                pending.push(Pending { line, pc, what: PendingKind::Raw(raw) });
+                pending.push(Pending { line, pc, what: PendingKind::Raw(raw), patch: None });
                 pc += 1;
                 continue;
             }
@@ -216,13 +228,45 @@ fn assemble_lines_with<'a>(
             [lexer::Tok::Ident(d), ..] if d.starts_with("R_BPF_") => continue,
             _ => {}
         }
-        let parsed = parse::parse(toks, code == Some(0x18)).map_err(err)?;
+        let highs = high_regs::high_regs(toks);
+        let (parsed, patch) = match highs.first() {
+            None => (parse::parse(toks, code == Some(0x18)).map_err(err)?, None),
+            // Only the lenient path keeps what does not decode, as with r11.
+            Some(&n) if !lenient => {
+                return Err(err(format!("invalid instruction: {}", crate::DecodeErrorKind::InvalidReg(n))));
+            }
+            Some(_) => {
+                let (p, patch) =
+                    high_regs::parse_with_high_regs(toks, code == Some(0x18), &highs).map_err(err)?;
+                (p, Some(patch))
+            }
+        };
         check(&parsed.insn, code, lenient).map_err(err)?;
         pc += parsed.insn.slots();
-        pending.push(Pending { line, pc: pc - parsed.insn.slots(), what: PendingKind::Parsed(parsed) });
+        pending.push(Pending {
+            line,
+            pc: pc - parsed.insn.slots(),
+            what: PendingKind::Parsed(parsed),
+            patch,
+        });
     }
-    let insns = pending.into_iter().map(|p| resolve(&labels, kfuncs, maps, p)).collect::<Result<_, _>>()?;
+    let insns = pending
+        .into_iter()
+        .map(|p| {
+            let patch = p.patch;
+            let (line, item) = resolve(&labels, kfuncs, maps, p)?;
+            Ok(match (item, patch) {
+                (Item::Insn(insn), Some(patch)) => (line, Item::Patched(insn, patch)),
+                (item, _) => (line, item),
+            })
+        })
+        .collect::<Result<_, AsmError>>()?;
     Ok(Lines { insns, labels, directives })
+}
+
+/// A `.mem HEX...` line (module input; see [`module`]).
+fn is_mem_directive(text: &str) -> bool {
+    text.trim_start().strip_prefix(".mem").is_some_and(|r| r.is_empty() || r.starts_with(char::is_whitespace))
 }
 
 fn define<'a>(labels: &mut HashMap<&'a str, usize>, name: &'a str, pc: usize) -> Result<(), String> {

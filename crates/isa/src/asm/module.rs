@@ -4,6 +4,9 @@
 //! `.func NAME, NARGS[, global]` declares that the label `NAME` starts a function of `NARGS`
 //! `u64` parameters, as BTF `FUNC`/`FUNC_PROTO` would; it may stand anywhere in the file. The
 //! entry function is declared implicitly (no parameters count beyond the context).
+//!
+//! `.mem HEX...` declares the input a plain run hands the program (r1 points to it, r2 holds its
+//! length), in the form of the CLI's `--mem`: hex bytes, white space allowed between them.
 
 use super::{AsmError, Lines, assemble_lines_with, lexer, map_names, maps, program_of, slots_of, strip_line};
 use crate::func::FuncDecl;
@@ -46,6 +49,8 @@ pub struct Assembled {
     /// Further programs (`.prog NAME` sections after the main program): tail-call targets,
     /// program id = position + 1 (the main program is id 0).
     pub progs: Vec<AsmProgram>,
+    /// The run input the source declares (`.mem`), if any.
+    pub input: Option<Vec<u8>>,
 }
 
 /// One more program of a module (a `.prog NAME` section).
@@ -75,6 +80,8 @@ pub struct AssembledSlots {
     pub name: String,
     /// Further programs (decoded: they are tail-call targets the engines run).
     pub progs: Vec<AsmProgram>,
+    /// The run input the source declares (`.mem`), if any.
+    pub input: Option<Vec<u8>>,
 }
 
 impl AssembledSlots {
@@ -89,7 +96,14 @@ impl AssembledSlots {
 /// that hold instructions form the main program).
 pub fn assemble_module(src: &str, kfuncs: &dyn KfuncResolver) -> Result<Assembled, AsmError> {
     let m = assemble(src, kfuncs, false)?;
-    Ok(Assembled { program: m.program()?, funcs: m.funcs, maps: m.maps, name: m.name, progs: m.progs })
+    Ok(Assembled {
+        program: m.program()?,
+        funcs: m.funcs,
+        maps: m.maps,
+        name: m.name,
+        progs: m.progs,
+        input: m.input,
+    })
 }
 
 /// Like [`assemble_module`], but keeps the main program's instructions that encode yet do not
@@ -102,6 +116,7 @@ pub fn assemble_module_slots(src: &str, kfuncs: &dyn KfuncResolver) -> Result<As
 fn assemble(src: &str, kfuncs: &dyn KfuncResolver, lenient: bool) -> Result<AssembledSlots, AsmError> {
     let names = map_names(src);
     let mut map_specs: Vec<MapSpec> = Vec::new();
+    let mut input = None;
     // Map directives first (in source order), so that `.mapdata` may follow its `.map` anywhere.
     for (i, raw) in src.lines().enumerate() {
         let err = |message: String| AsmError { line: i + 1, message };
@@ -114,6 +129,11 @@ fn assemble(src: &str, kfuncs: &dyn KfuncResolver, lenient: bool) -> Result<Asse
                 return Err(err(format!("map `{}` declared twice", spec.name)));
             }
             map_specs.push(spec);
+        } else if let Some(rest) = text.strip_prefix(".mem").filter(|_| super::is_mem_directive(text)) {
+            if input.is_some() {
+                return Err(err("`.mem` given twice".into()));
+            }
+            input = Some(parse_mem(rest).map_err(err)?);
         } else if text.starts_with(".map ") || text == ".map" {
             return Err(err(
                 "expected `.map NAME, TYPE, KEY_SIZE, VALUE_SIZE, MAX_ENTRIES[, FLAG...]`".into()
@@ -187,7 +207,24 @@ fn assemble(src: &str, kfuncs: &dyn KfuncResolver, lenient: bool) -> Result<Asse
         maps: map_specs,
         name,
         progs,
+        input,
     })
+}
+
+/// The bytes of a `.mem` directive: hex digit pairs, white space allowed between bytes.
+fn parse_mem(text: &str) -> Result<Vec<u8>, String> {
+    let mut out = Vec::new();
+    for word in text.split_whitespace() {
+        let digits = word.strip_prefix("0x").unwrap_or(word);
+        if digits.is_empty() || digits.len() % 2 != 0 || !digits.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(format!("`.mem`: `{word}` is not hex bytes"));
+        }
+        for pair in digits.as_bytes().chunks(2) {
+            let hex = std::str::from_utf8(pair).map_err(|e| e.to_string())?;
+            out.push(u8::from_str_radix(hex, 16).map_err(|e| e.to_string())?);
+        }
+    }
+    Ok(out)
 }
 
 fn strip_comment_prog(raw: &str) -> &str {
@@ -222,7 +259,7 @@ fn assemble_one(
     let mut funcs = Vec::new();
     for (line, text) in directives {
         let err = |message: String| AsmError { line, message };
-        if text.starts_with(".map") {
+        if text.starts_with(".map") || super::is_mem_directive(text) {
             continue;
         }
         let toks = lexer::lex(text).map_err(err)?;
@@ -277,6 +314,17 @@ mod tests {
         assert_eq!(m.program.at(2), Some(&Insn::Call(CallTarget::Local(3))));
         assert_eq!(m.program.at(3), Some(&Insn::Call(CallTarget::Kfunc { btf_id: 77, off: 0 })));
         assert_eq!(m.program.at(4), Some(&Insn::Call(CallTarget::Helper(7))));
+    }
+
+    #[test]
+    fn mem_directive() {
+        let m = assemble_module(".mem 6a 0200 0x00 # input\nr0 = 0\nexit\n", &NoKfuncs).unwrap();
+        assert_eq!(m.input, Some(vec![0x6a, 0x02, 0x00, 0x00]));
+        assert_eq!(assemble_module("r0 = 0\nexit\n", &NoKfuncs).unwrap().input, None);
+        let e = assemble_module(".mem 6\nexit\n", &NoKfuncs).unwrap_err();
+        assert_eq!((e.line, e.message.as_str()), (1, "`.mem`: `6` is not hex bytes"));
+        let e = assemble_module(".mem 00\n.mem 01\nexit\n", &NoKfuncs).unwrap_err();
+        assert_eq!(e.line, 2);
     }
 
     #[test]
