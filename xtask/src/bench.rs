@@ -3,7 +3,7 @@
 
 use std::process::Command;
 
-use crate::{shared_dir, workspace_root};
+use crate::workspace_root;
 
 fn cargo_bench(args: &[&str]) -> Result<bool, String> {
     let status = Command::new(env!("CARGO"))
@@ -17,7 +17,7 @@ fn cargo_bench(args: &[&str]) -> Result<bool, String> {
 
 /// `cargo xtask bench [--quick]`: `--quick` skips criterion.
 pub fn run(args: &[String]) -> Result<bool, String> {
-    let dir = shared_dir().join("bench");
+    let dir = workspace_root().join("benches").join("programs");
     let dir = dir.to_string_lossy().into_owned();
     let mut ok = cargo_bench(&["-q", "-p", "kbpf", "--bench", "engines", "--", &dir])?;
     if !args.iter().any(|a| a == "--quick") {

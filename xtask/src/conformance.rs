@@ -1,11 +1,13 @@
 //! `cargo xtask conformance`: every bpf_conformance file on every engine, through the plugin
-//! protocol of the `kbpf` binary, printed as a test x engine table.
+//! protocol of the `kbpf` binary, printed as a test x engine table. The suite is not part of
+//! the repository: `kbpf_conformance::suite_dir()` finds it (`KBPF_CONFORMANCE_DIR`, default
+//! `<workspace>/../shared/conformance/bpf_conformance`).
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use crate::{shared_dir, workspace_root};
+use crate::workspace_root;
 
 /// Engines the table has a column for.
 pub const ENGINES: [&str; 2] = ["interp", "jit"];
@@ -94,7 +96,10 @@ fn judge(case: &kbpf_conformance::TestCase, ok: bool, text: &str) -> Outcome {
 
 /// Runs every test on each engine; prints the table; returns the totals per engine.
 pub fn run(engines: &[&str], verbose: bool) -> Result<Vec<Totals>, String> {
-    let dir = shared_dir().join("conformance").join("bpf_conformance");
+    let dir = kbpf_conformance::suite_dir();
+    if let Some(why) = kbpf_conformance::suite_missing() {
+        return Err(why);
+    }
     let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
         .map_err(|e| format!("{}: {e}", dir.display()))?
         .filter_map(|e| e.ok().map(|e| e.path()))

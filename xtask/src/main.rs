@@ -1,13 +1,15 @@
 //! Project automation, run as `cargo xtask <command>`.
 //!
-//! Owns the suites that span crates or processes: the full test run (with the installs it needs),
-//! the conformance table, the kernel differential, benchmarks and long fuzz runs. Library code
+//! Owns the suites that span crates or processes: the full test run (with the installs it needs
+//! and the `#[ignore]`d tests it runs where their prerequisite is present), the conformance
+//! table, the kernel differential, benchmarks and long fuzz runs. Library code
 //! stays in the crates; this only drives them.
 
 mod arm64;
 mod bench;
 mod conformance;
 mod fuzz;
+mod gated;
 mod kernel_diff;
 mod prereq;
 mod test;
@@ -17,16 +19,19 @@ use std::process::ExitCode;
 const USAGE: &str = "usage: cargo xtask <command>
 
 commands:
-  test                      install what it can, then run every suite (unit, integration,
-                            conformance on every engine, arm64 under qemu when available)
-  conformance [--engine E]  run shared/conformance/bpf_conformance on interp and jit (or E)
-                            and print the test x engine table
+  test                      install what it can, then run every suite (unit, integration, the
+                            #[ignore]d tests whose prerequisite is here, arm64 under qemu,
+                            conformance on every engine, kernel-diff); the summary lists each
+                            skip as `skipped: WHAT (why, how to get it)`
+  conformance [--engine E]  run bpf_conformance ($KBPF_CONFORMANCE_DIR, default
+                            ../shared/conformance/bpf_conformance beside the workspace) on
+                            interp and jit (or E) and print the test x engine table
   kernel-diff [--files]     kbpf's verifier against the running kernel (or the captured
                             verdicts in tests/kernel-cases/): agreement, processed-insn and
                             verification-time ratios
   fuzz jit-diff --count N   interpreter vs JIT on N random valid programs (default 1M)
   build-arm64               cross-build an aarch64 kbpf binary (runs under qemu-aarch64-static)
-  bench                     shared/bench on interpreter, JIT and kernel JIT (one run, ratios),
+  bench                     benches/programs on interpreter, JIT and kernel JIT (one run, ratios),
                             then the criterion micro benchmarks";
 
 fn main() -> ExitCode {
@@ -68,12 +73,4 @@ pub fn workspace_root() -> std::path::PathBuf {
         .parent()
         .expect("xtask lives in the workspace")
         .to_path_buf()
-}
-
-/// The shared/ folder beside the checkout (`../shared`), or `$KBPF_SHARED`.
-pub fn shared_dir() -> std::path::PathBuf {
-    match std::env::var_os("KBPF_SHARED") {
-        Some(p) => p.into(),
-        None => workspace_root().join("..").join("shared"),
-    }
 }

@@ -43,11 +43,9 @@ fn garbage_is_an_error_not_a_panic() {
 }
 
 #[test]
+#[ignore = "needs /sys/kernel/btf/vmlinux (a kernel with CONFIG_DEBUG_INFO_BTF; cargo xtask test runs it there)"]
 fn vmlinux_btf_when_present() {
-    let Ok(data) = std::fs::read("/sys/kernel/btf/vmlinux") else {
-        eprintln!("skipped: no /sys/kernel/btf/vmlinux");
-        return;
-    };
+    let data = std::fs::read("/sys/kernel/btf/vmlinux").expect("/sys/kernel/btf/vmlinux");
     let btf = kbpf_elf::btf::Btf::parse(&data).unwrap();
     assert!(btf.len() > 10_000);
     let (id, _) = btf.func_by_name("bpf_iter_num_new").expect("kfunc present in 6.x kernels");

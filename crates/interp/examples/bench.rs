@@ -1,5 +1,5 @@
-//! ns per BPF instruction on the shared benchmark programs (`cargo run --release -p kbpf-interp
-//! --example bench [DIR]`, DIR defaults to /work/shared/bench). Checks r0 against `*.expected`.
+//! ns per BPF instruction on the benchmark programs (`cargo run --release -p kbpf-interp
+//! --example bench [DIR]`, DIR defaults to the workspace's `benches/programs`). Checks r0 against `*.expected`.
 //!
 //! Prints wall-clock and on-CPU time (from `/proc/thread-self/schedstat`, so time spent waiting
 //! for a CPU on a shared machine is excluded; `-` where unavailable).
@@ -17,8 +17,11 @@ fn cpu_ns() -> Option<u64> {
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let dir = std::env::args().nth(1).unwrap_or_else(|| "/work/shared/bench".to_string());
-    let dir = Path::new(&dir);
+    let dir = std::env::args()
+        .nth(1)
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../benches/programs"));
+    let dir = dir.as_path();
     let mut failed = false;
     let mut out = std::io::stdout().lock();
     for name in ["sum", "xorshift", "calls", "empty"] {

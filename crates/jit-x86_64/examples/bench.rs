@@ -1,10 +1,11 @@
-//! Times the shared benchmark programs (`*.user.hex`) under the x86_64 JIT: ns per execution
-//! (median of rounds) and compile time per BPF instruction.
+//! Times the benchmark programs (`benches/programs/*.user.hex`) under the x86_64 JIT: ns per
+//! execution (median of rounds) and compile time per BPF instruction.
 //!
 //! `cargo run --release -p kbpf-jit-x86_64 --example bench -- [DIR] [ROUNDS]`
 //!
-//! When `DIR/kbench.c` exists and `cc` works (and we are root), the kernel variants are timed
-//! in the same run through it (BPF_PROG_TEST_RUN) and ratios are printed.
+//! When `DIR/kbench.c` exists (a C BPF_PROG_TEST_RUN timer; not in the repository, where
+//! `cargo xtask bench` times the kernel through the oracle crate) and `cc` works (and we are
+//! root), the kernel variants are timed in the same run through it and ratios are printed.
 
 use std::time::Instant;
 
@@ -77,7 +78,10 @@ fn median(v: &mut [f64]) -> f64 {
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    let dir = std::path::PathBuf::from(args.get(1).cloned().unwrap_or_else(|| "/work/shared/bench".into()));
+    let dir = args
+        .get(1)
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../benches/programs"));
     let rounds: usize = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(11);
     let reg = kbpf_kfunc::profiles::conformance();
     let kb = kbench(&dir);

@@ -1,5 +1,5 @@
-//! `cargo xtask bench` (runs as `cargo bench -p kbpf --bench engines -- [DIR]`): the shared
-//! benchmark programs on the interpreter, the host JIT and, when the kernel can be asked, the
+//! `cargo xtask bench` (runs as `cargo bench -p kbpf --bench engines -- [DIR]`): the benchmark
+//! programs of `benches/programs/` on the interpreter, the host JIT and, when the kernel can be asked, the
 //! kernel's JIT through BPF_PROG_TEST_RUN, all in one run so that the ratios are comparable.
 //!
 //! Prints ns per execution, interpreter ns per BPF instruction, JIT compile ns per BPF
@@ -109,7 +109,7 @@ fn main() {
         .skip(1)
         .find(|a| !a.starts_with("--"))
         .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/bench"));
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../benches/programs"));
     let rounds = 15;
     println!("times: fastest of {rounds} rounds (kernel: BPF_PROG_TEST_RUN's own per-run figure)");
     if let Err(e) = kbpf_oracle::available() {

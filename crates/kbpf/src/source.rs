@@ -178,7 +178,7 @@ fn map_spec(m: &kbpf_elf::MapDef) -> MapSpec {
 }
 
 /// Parses hex program text: white-space separated byte tokens (`b7`, `0xb7`), or 16-digit tokens
-/// each holding one slot in memory order (the `shared/bench/*.hex` form).
+/// each holding one slot in memory order (the `benches/programs/*.hex` form).
 pub fn parse_hex(text: &str) -> Result<Vec<u8>, SourceError> {
     let mut out = Vec::new();
     for (token, t) in text.split_whitespace().enumerate() {

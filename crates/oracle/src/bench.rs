@@ -1,4 +1,4 @@
-//! Kernel bench figures: the `*.kernel.hex` programs of the shared bench run as SOCKET_FILTER
+//! Kernel bench figures: the `*.kernel.hex` programs of `benches/programs/` run as SOCKET_FILTER
 //! through `BPF_PROG_TEST_RUN` with `repeat`, N passed as `__sk_buff.mark` (offset 8).
 
 use std::os::fd::AsFd;

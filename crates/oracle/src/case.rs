@@ -260,6 +260,13 @@ pub fn kernel_release() -> String {
     std::fs::read_to_string("/proc/sys/kernel/osrelease").map(|s| s.trim().to_string()).unwrap_or_default()
 }
 
+/// Whether two `uname -r` strings name the same kernel version: equal up to the local build
+/// suffix (`6.18.44-fc-v657` and `6.18.44-fc-v1300` are both 6.18.44).
+pub fn same_version(a: &str, b: &str) -> bool {
+    let base = |r: &str| r.split('-').next().unwrap_or("").to_string();
+    !a.is_empty() && base(a) == base(b)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

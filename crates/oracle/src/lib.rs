@@ -92,7 +92,7 @@ pub fn skip_reason() -> Option<String> {
     match available() {
         Ok(()) => None,
         Err(e) => {
-            let msg = format!("kernel oracle unavailable, skipping: {e}");
+            let msg = format!("kernel oracle unavailable: {e} (needs root on Linux x86_64 with bpf())");
             eprintln!("{msg}");
             Some(msg)
         }

@@ -1,5 +1,5 @@
-//! Live kernel tests: run only where `bpf()` works (root on Linux x86_64), skip with a reason
-//! otherwise.
+//! Live kernel tests: they need `bpf()` (root on Linux x86_64), so they are `#[ignore]`d and
+//! `cargo xtask test` runs them with `--ignored` where the oracle is available.
 
 use std::os::fd::AsFd;
 
@@ -9,15 +9,17 @@ use kbpf_oracle::{
     test_run, xlated,
 };
 
+/// Run with `--ignored` where the oracle is missing, the test fails saying why.
 macro_rules! need_oracle {
     () => {
-        if skip_reason().is_some() {
-            return;
+        if let Some(why) = skip_reason() {
+            panic!("{why}");
         }
     };
 }
 
 #[test]
+#[ignore = "needs the kernel oracle: root on Linux x86_64 with bpf() (cargo xtask test runs it there)"]
 fn accepts_and_reports_stats() {
     need_oracle!();
     let mut req = LoadRequest::new(ProgType::SocketFilter);
@@ -34,6 +36,7 @@ fn accepts_and_reports_stats() {
 }
 
 #[test]
+#[ignore = "needs the kernel oracle: root on Linux x86_64 with bpf() (cargo xtask test runs it there)"]
 fn rejects_with_errno_and_error_line() {
     need_oracle!();
     let req = LoadRequest::new(ProgType::SocketFilter);
@@ -54,6 +57,7 @@ fn rejects_with_errno_and_error_line() {
 }
 
 #[test]
+#[ignore = "needs the kernel oracle: root on Linux x86_64 with bpf() (cargo xtask test runs it there)"]
 fn level2_log_has_instruction_trace() {
     need_oracle!();
     let mut req = LoadRequest::new(ProgType::Xdp);
@@ -66,6 +70,7 @@ fn level2_log_has_instruction_trace() {
 }
 
 #[test]
+#[ignore = "needs the kernel oracle: root on Linux x86_64 with bpf() (cargo xtask test runs it there)"]
 fn test_run_returns_r0_and_duration() {
     need_oracle!();
     let mut req = LoadRequest::new(ProgType::SocketFilter);
@@ -86,6 +91,7 @@ fn test_run_returns_r0_and_duration() {
 }
 
 #[test]
+#[ignore = "needs the kernel oracle: root on Linux x86_64 with bpf() (cargo xtask test runs it there)"]
 fn maps_are_substituted_by_index() {
     need_oracle!();
     let specs = vec![MapSpec::array(8, 2, "oracle_t")];
@@ -118,6 +124,7 @@ fn maps_are_substituted_by_index() {
 }
 
 #[test]
+#[ignore = "needs the kernel oracle: root on Linux x86_64 with bpf() (cargo xtask test runs it there)"]
 fn syscall_type_is_loaded_sleepable() {
     need_oracle!();
     let v = load(&[mov(0, 1), exit()], &LoadRequest::new(ProgType::Syscall));
@@ -130,6 +137,7 @@ fn available_matches_skip_reason() {
 }
 
 #[test]
+#[ignore = "needs the kernel oracle: root on Linux x86_64 with bpf() (cargo xtask test runs it there)"]
 fn random_slots_never_panic() {
     need_oracle!();
     let mut rng = kbpf_oracle::generator::Rng::new(99);

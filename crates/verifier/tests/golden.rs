@@ -1,12 +1,18 @@
-//! Golden logs captured from the Linux 6.18 verifier (`tests/snapshots/golden__*.snap`, made by
-//! loading each program of `tests/golden/cases.txt` into the running kernel as root:
-//! `cargo run --release -p kbpf-oracle --bin capture -- --verifier-golden`). Each case
-//! is verified by kbpf at the same log level and must print the same verdict and log.
+//! Golden logs captured from the Linux 6.18 verifier: for each program of `golden/cases.txt`,
+//! `golden/<name>.kernel.log` holds the kernel's verdict line and log at the case's log level.
+//! kbpf verifies the same program at the same level and must print the same bytes.
 //!
-//! Normalisation (applied to both sides when the snapshots were captured): map `ld_imm64`
-//! values (kernel addresses) print as `MAP` with the annotation padding collapsed, and the 6.18
-//! stack-liveness trace lines (`(0) frame 0 insn 5 +live -8`) are dropped because kbpf does not
-//! print them.
+//! The logs are the kernel's output, not snapshots of kbpf's: they are plain files compared
+//! exactly, written only by the oracle's capture tool (as root, on Linux 6.18:
+//! `cargo run --release -p kbpf-oracle --bin capture -- --verifier-golden`), never by a test or
+//! by `cargo insta accept`. A mismatch prints a diff (`-` kernel, `+` kbpf).
+//!
+//! Normalisation (applied by the capture tool to the kernel's log and here to kbpf's): map
+//! `ld_imm64` values (kernel addresses) print as `MAP` with the annotation padding collapsed,
+//! and the 6.18 stack-liveness trace lines (`(0) frame 0 insn 5 +live -8`) and the timing line
+//! are dropped because kbpf does not print them.
+
+use std::path::{Path, PathBuf};
 
 use kbpf_isa::RawInsn;
 use kbpf_verifier::{MapDef, MapKind, ProgType, VerifyOptions, verify};
@@ -58,11 +64,62 @@ fn normalize(log: &str) -> String {
     out.join("\n").trim_end().to_string()
 }
 
+/// How the kernel logs are refreshed, for failure messages.
+const RECAPTURE: &str = "the kernel logs are re-captured only by the oracle, as root on Linux 6.18: \
+     cargo run --release -p kbpf-oracle --bin capture -- --verifier-golden";
+
+fn golden_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests").join("golden")
+}
+
+/// A line diff of `want` (kernel) against `got` (kbpf), unified style: `-` kernel only, `+` kbpf
+/// only, up to 3 unchanged lines of context around each change, `...` for the rest.
+fn diff(want: &str, got: &str) -> String {
+    let (a, b): (Vec<&str>, Vec<&str>) = (want.lines().collect(), got.lines().collect());
+    // Longest common subsequence table, from the ends (logs are a few hundred lines at most).
+    let mut lcs = vec![vec![0u32; b.len() + 1]; a.len() + 1];
+    for i in (0..a.len()).rev() {
+        for j in (0..b.len()).rev() {
+            lcs[i][j] = if a[i] == b[j] { lcs[i + 1][j + 1] + 1 } else { lcs[i + 1][j].max(lcs[i][j + 1]) };
+        }
+    }
+    let mut ops: Vec<(char, &str)> = Vec::new();
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() || j < b.len() {
+        if i < a.len() && j < b.len() && a[i] == b[j] {
+            ops.push((' ', a[i]));
+            (i, j) = (i + 1, j + 1);
+        } else if i < a.len() && (j == b.len() || lcs[i + 1][j] >= lcs[i][j + 1]) {
+            ops.push(('-', a[i]));
+            i += 1;
+        } else {
+            ops.push(('+', b[j]));
+            j += 1;
+        }
+    }
+    let near_change =
+        |k: usize| ops[k.saturating_sub(3)..(k + 4).min(ops.len())].iter().any(|(c, _)| *c != ' ');
+    let mut out = String::new();
+    let mut skipped = false;
+    for (k, (c, line)) in ops.iter().enumerate() {
+        if near_change(k) {
+            out.push_str(&format!("{c} {line}\n"));
+            skipped = false;
+        } else if !skipped {
+            out.push_str("  ...\n");
+            skipped = true;
+        }
+    }
+    out
+}
+
 #[test]
 fn kernel_golden_logs() {
-    let cases = include_str!("golden/cases.txt");
+    let dir = golden_dir();
+    let cases = std::fs::read_to_string(dir.join("cases.txt")).expect("golden/cases.txt");
     let mut n = 0;
     let mut failed = Vec::new();
+    let mut report = String::new();
     for line in cases.lines().filter(|l| !l.starts_with('#') && !l.is_empty()) {
         let f: Vec<&str> = line.split('|').collect();
         assert_eq!(f.len(), 5, "bad case line {line}");
@@ -86,14 +143,28 @@ fn kernel_golden_logs() {
             if o.accepted { "True" } else { "False" },
             o.error.as_ref().map_or("None", |e| e.errno().name())
         );
-        let out = format!("{verdict}\n{}", normalize(&o.log));
-        let name = f[0].to_string();
-        let ok = std::panic::catch_unwind(|| insta::assert_snapshot!(name.clone(), out)).is_ok();
-        if !ok {
+        // The file is the verdict line, the log, and one final newline.
+        let got = format!("{verdict}\n{}\n", normalize(&o.log));
+        let path = dir.join(format!("{}.kernel.log", f[0]));
+        let want =
+            std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}; {RECAPTURE}", path.display()));
+        if got != want {
             failed.push(f[0].to_string());
+            report.push_str(&format!("--- {} (kernel)\n+++ kbpf\n{}", path.display(), diff(&want, &got)));
         }
         n += 1;
     }
     assert!(n >= 40, "only {n} golden cases");
-    assert!(failed.is_empty(), "{} of {n} golden logs differ from the kernel: {failed:?}", failed.len());
+    assert!(
+        failed.is_empty(),
+        "{} of {n} golden logs differ from the kernel's: {failed:?}\n{report}\nFix kbpf, not the files: {RECAPTURE}",
+        failed.len()
+    );
+}
+
+#[test]
+fn diff_marks_kernel_and_kbpf_lines() {
+    let d = diff("a\nb\nc\n", "a\nx\nc\n");
+    assert_eq!(d, "  a\n- b\n+ x\n  c\n");
+    assert!(diff("same\n", "same\n").lines().all(|l| l.starts_with(' ')));
 }

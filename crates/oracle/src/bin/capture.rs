@@ -2,9 +2,10 @@
 //! `tests/kernel-cases/<family>.jsonl` plus golden logs under `tests/kernel-cases/golden/`.
 //!
 //! Usage: `capture [--out DIR] [--seed N] [--scale F] [--no-golden] [--bench DIR] [--family NAME]...`
-//! and `capture --verifier-golden`, which re-captures the verifier crate's insta snapshots
-//! (`crates/verifier/tests/snapshots/golden__*.snap`) for the programs listed in
-//! `crates/verifier/tests/golden/cases.txt`.
+//! and `capture --verifier-golden`, which re-captures the verifier crate's golden kernel logs
+//! (`crates/verifier/tests/golden/<name>.kernel.log`, plain files the verifier's `golden` test
+//! compares exactly) for the programs listed in `crates/verifier/tests/golden/cases.txt`. This
+//! tool is the only writer of those files.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -124,13 +125,14 @@ fn run_bench(dir: &std::path::Path) {
     }
 }
 
-/// Re-captures the verifier's golden snapshots from the running kernel. The log is normalised
+/// Re-captures the verifier's golden logs from the running kernel: `<name>.kernel.log` is the
+/// verdict line, the log, and one final newline. The log is normalised
 /// as `crates/verifier/tests/golden.rs` expects: map `ld_imm64` values print as `MAP` (the
 /// annotation padding collapsed) and 6.18's stack-liveness trace lines are dropped.
 fn verifier_golden() {
     use kbpf_oracle::{LoadRequest, LogLevel, MapSpec, ProgType, case::slots_from_hex, create_map, load};
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../verifier/tests");
-    let list = match std::fs::read_to_string(root.join("golden/cases.txt")) {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../verifier/tests/golden");
+    let list = match std::fs::read_to_string(root.join("cases.txt")) {
         Ok(t) => t,
         Err(e) => {
             eprintln!("cases.txt: {e}");
@@ -198,18 +200,15 @@ fn verifier_golden() {
             .collect();
         let log = log.join("\n");
         let log = log.trim_end();
-        let body = format!(
-            "---\nsource: crates/verifier/tests/golden.rs\nexpression: out\n---\n{verdict}\n{}\n",
-            log
-        );
-        let path = root.join("snapshots").join(format!("golden__{name}.snap"));
+        let body = format!("{verdict}\n{log}\n");
+        let path = root.join(format!("{name}.kernel.log"));
         match std::fs::write(&path, body) {
             Ok(()) => written += 1,
             Err(e) => eprintln!("{}: {e}", path.display()),
         }
         drop(open);
     }
-    println!("wrote {written} verifier golden snapshots");
+    println!("wrote {written} verifier golden kernel logs to {}", root.display());
 }
 
 /// 6.18's stack-liveness trace (`(3,5) frame 0 insn 5 +live -8`, `(0) live stack update ...`).

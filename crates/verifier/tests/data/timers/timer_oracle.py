@@ -9,8 +9,12 @@ usage: timer_oracle.py PROG.bin --func PC:NARGS[:g|:p] ... [--maps N] [--value-s
 Map references (ld_imm64 src 1/2) with imm i get map i's fd; map 0 is the timer map
 (array, 4-byte int key, value `struct elem { struct bpf_timer t; ... }`), map 1 (if any) a
 plain 8-byte array (.bss)."""
-import argparse, ctypes, struct, sys, time
-sys.path.insert(0, "/work/shared/tools")
+import argparse, ctypes, os, struct, sys, time
+# kbpf.py (the bpf() syscall wrappers) is not part of this repository: $KBPF_SHARED/tools, where
+# KBPF_SHARED defaults to the shared/ folder beside the workspace (as for cargo xtask).
+_here = os.path.dirname(os.path.abspath(__file__))
+_shared = os.environ.get("KBPF_SHARED") or os.path.join(_here, "..", "..", "..", "..", "..", "..", "shared")
+sys.path.insert(0, os.path.join(_shared, "tools"))
 import kbpf as K
 
 BTF_LOAD, MAP_CREATE, MAP_LOOKUP = 18, 0, 1
