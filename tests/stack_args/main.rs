@@ -149,7 +149,15 @@ fn accepted_scenarios_run_on_every_engine() {
                     .unwrap_or_else(|e| panic!("{name} on {engine:?}: {e}"))
             } else {
                 let mut mem = vec![0u8; 64];
-                kbpf::run_module(&m, &maps, engine, &registry, &mut mem, RunOptions::default())
+                // verified first, as the scenario's program type when it is not a socket filter
+                // (whose context only a test run could build), else with the buffer as context
+                let opts = RunOptions {
+                    allow_global_stack_args: exp.allow_global_stack_args,
+                    prog_type: (exp.prog_type != kbpf::verifier::ProgType::SocketFilter)
+                        .then_some(exp.prog_type),
+                    ..Default::default()
+                };
+                kbpf::run_module(&m, &maps, engine, &registry, &mut mem, opts)
                     .unwrap_or_else(|e| panic!("{name} on {engine:?}: {e}"))
             };
             assert_eq!(got, want, "{name} on {engine:?}");

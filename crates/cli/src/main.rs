@@ -149,10 +149,13 @@ enum Cmd {
         /// Helpers and kfuncs the program may call.
         #[arg(long, value_enum, default_value = "testmod")]
         profile: ProfileArg,
-        /// Run on the JIT without verifying first (the interpreter checks every access itself;
-        /// native code does not).
+        /// Run without verifying first: interpreter only (it checks every access itself; native
+        /// code runs only verified programs).
         #[arg(long)]
         no_verify: bool,
+        /// The interpreter's instruction budget (default 2^32).
+        #[arg(long)]
+        insn_budget: Option<u64>,
         /// kbpf extension: global functions may take more than 5 arguments (see `verify`).
         #[arg(long)]
         allow_global_stack_args: bool,
@@ -189,7 +192,7 @@ enum Cmd {
         profile: ProfileArg,
     },
     /// Verify a program like the kernel would and print its log. Exit 0 accepted, 1 rejected,
-    /// 2 bad input.
+    /// 2 bad input, 3 accepted but kbpf cannot run it on the engine.
     Verify {
         #[command(flatten)]
         input: Input,
@@ -210,7 +213,9 @@ enum Cmd {
         /// Helpers and kfuncs the program may call.
         #[arg(long, value_enum, default_value = "testmod")]
         profile: ProfileArg,
-        /// Engine the program is bound for (default: a JIT, like a kernel with the JIT on).
+        /// Engine the program is bound for (default: a JIT, like a kernel with the JIT on). An
+        /// accepted program that calls a helper or kfunc this engine cannot run keeps the
+        /// kernel's verdict and log, gets an `unsupported:` line and exit code 3.
         #[arg(long, value_enum)]
         engine: Option<EngineArg>,
         /// With `--engine interp`: refuse what the kernel's interpreter refuses (stack args).
@@ -231,12 +236,19 @@ enum Cmd {
         profile: ProfileArg,
     },
     /// The bpf_conformance plugin protocol: program hex on stdin, r0 in hex on stdout.
+    ///
+    /// A trusted-input test harness: programs are NOT verified (the conformance suite has
+    /// programs the kernel rejects), and with `--engine jit` they run as native code without
+    /// bounds checks, so a hostile program can crash the process. Never feed it untrusted input.
     Plugin {
         /// Input memory as hex bytes (the runner's first argument).
         mem: Option<String>,
         /// Engine.
         #[arg(long, value_enum, default_value = "interp")]
         engine: EngineArg,
+        /// The interpreter's instruction budget (default 2^32).
+        #[arg(long)]
+        insn_budget: Option<u64>,
     },
 }
 
@@ -308,6 +320,7 @@ fn main() -> ExitCode {
             kernel_compat,
             profile,
             no_verify,
+            insn_budget,
             allow_global_stack_args,
             dump_maps,
             prog_type,
@@ -324,6 +337,8 @@ fn main() -> ExitCode {
                 (None, Some(section)) => kbpf::prog_type_for_section(section).map_err(|e| e.to_string()),
                 (None, None) => Ok(kbpf::verifier::ProgType::Mem { ctx_size: 0 }),
             };
+            // a syscall program is verified as one (its context is padded to what it may read)
+            let syscall = matches!(given, Ok(kbpf::verifier::ProgType::Syscall));
             // Packet types run like BPF_PROG_TEST_RUN; the others get the --mem buffer as context.
             let packet_type = match given {
                 Ok(t) => Some(t).filter(|t| kbpf::CtxLayout::of(*t).is_some()),
@@ -345,15 +360,13 @@ fn main() -> ExitCode {
                     allow_global_stack_args,
                     ..Default::default()
                 };
-                return match kbpf::test_run(
-                    &module,
-                    &maps,
-                    &registry,
-                    opts,
-                    engine.into(),
-                    &data,
-                    RunOptions { kernel_compat },
-                ) {
+                if no_verify {
+                    return fail(
+                        "--no-verify: a packet test run always verifies (the kernel's test run does)",
+                    );
+                }
+                let run_opts = RunOptions { kernel_compat, ..Default::default() };
+                return match kbpf::test_run(&module, &maps, &registry, opts, engine.into(), &data, run_opts) {
                     Ok(out) => {
                         println!("{:#x}", out.retval);
                         if dump_maps {
@@ -380,30 +393,26 @@ fn main() -> ExitCode {
                 Ok(m) => m.or_else(|| module.input.clone()).unwrap_or_default(),
                 Err(e) => return fail(format_args!("--mem: {e}")),
             };
-            // Native code trusts its input like the kernel's JIT does: verify it first, with the
-            // input buffer as a context of its size.
-            if matches!(engine, EngineArg::Jit) && !no_verify {
-                let opts = kbpf::verifier::VerifyOptions {
-                    prog_type: kbpf::verifier::ProgType::Mem { ctx_size: mem.len() as u32 },
-                    allow_global_stack_args,
-                    ..Default::default()
-                };
-                let out = kbpf::verify_module(&module, opts);
-                if let Some(e) = out.error {
-                    eprintln!(
-                        "kbpf: the verifier rejects the program ({}): {} (--no-verify runs it anyway)",
-                        e.errno().name(),
-                        e.message()
-                    );
-                    return ExitCode::from(1);
-                }
+            if no_verify && matches!(engine, EngineArg::Jit) {
+                return fail("--no-verify runs only on the interpreter (native code needs the verifier)");
             }
             let maps = match kbpf::create_maps(&module) {
                 Ok(m) => m,
                 Err(e) => return fail(e),
             };
-            let opts = RunOptions { kernel_compat };
-            match kbpf::run_module(&module, &maps, engine.into(), &registry, &mut mem, opts) {
+            let opts = RunOptions {
+                kernel_compat,
+                allow_global_stack_args,
+                insn_budget,
+                prog_type: syscall.then_some(kbpf::verifier::ProgType::Syscall),
+            };
+            // the facade verifies first (the input buffer is the context) unless told not to
+            let result = if no_verify {
+                kbpf::run_module_unverified_interp(&module, &maps, &registry, &mut mem, &mut [], opts)
+            } else {
+                kbpf::run_module(&module, &maps, engine.into(), &registry, &mut mem, opts)
+            };
+            match result {
                 Ok(r0) => {
                     println!("{r0:#x}");
                     if dump_maps {
@@ -411,13 +420,21 @@ fn main() -> ExitCode {
                     }
                     ExitCode::SUCCESS
                 }
+                Err(kbpf::RunError::Rejected(e)) => {
+                    eprintln!(
+                        "kbpf: the verifier rejects the program ({}): {} (--no-verify runs it on the interpreter anyway)",
+                        e.errno().name(),
+                        e.message()
+                    );
+                    ExitCode::from(1)
+                }
                 Err(e) => {
                     eprintln!("kbpf: {e}");
                     ExitCode::from(1)
                 }
             }
         }
-        Cmd::Plugin { mem, engine } => plugin::run(mem.as_deref(), engine.into()),
+        Cmd::Plugin { mem, engine, insn_budget } => plugin::run(mem.as_deref(), engine.into(), insn_budget),
         Cmd::Jit { dump: _, arch, input, profile } => {
             let registry = profile.registry();
             let module = match input.read(&registry) {
@@ -485,6 +502,7 @@ fn main() -> ExitCode {
                     opts,
                     type_from_section: prog_type.is_none(),
                     section: input.section.as_deref(),
+                    engine: engine.map_or(Engine::Jit, Engine::from),
                 },
                 format,
                 &profile.registry(),

@@ -1,4 +1,7 @@
-//! The bpf_conformance plugin protocol (shared/docs/conformance-format.md §4).
+//! The bpf_conformance plugin protocol (shared/docs/conformance-format.md §4): a
+//! trusted-input test harness that runs programs unverified (the suite has programs the kernel
+//! rejects), natively with `--engine jit`.
+#![allow(unsafe_code)]
 
 use std::io::Read;
 use std::process::ExitCode;
@@ -45,11 +48,11 @@ pub fn main_from_argv() -> ExitCode {
             }
         }
     }
-    run(mem, engine)
+    run(mem, engine, None)
 }
 
 /// Reads the program from stdin, runs it, prints r0 in hex.
-pub fn run(mem: Option<&str>, engine: Engine) -> ExitCode {
+pub fn run(mem: Option<&str>, engine: Engine, insn_budget: Option<u64>) -> ExitCode {
     let mut text = String::new();
     if let Err(e) = std::io::stdin().read_to_string(&mut text) {
         println!("cannot read the program from stdin: {e}");
@@ -77,7 +80,17 @@ pub fn run(mem: Option<&str>, engine: Engine) -> ExitCode {
         }
     };
     let registry = kbpf::kfunc::profiles::conformance();
-    match kbpf::run(&prog, engine, &registry, &mut mem, RunOptions::default()) {
+    let opts = RunOptions { insn_budget, ..RunOptions::default() };
+    let result = match engine {
+        Engine::Interp => kbpf::run_unverified_interp(&prog, &registry, &mut mem, opts),
+        // SAFETY: the plugin is a trusted-input test harness (its help says so): the
+        // bpf_conformance runner feeds it the suite's programs, which run unverified because
+        // the suite has programs the kernel rejects.
+        Engine::Jit => unsafe {
+            kbpf::run_unverified(&prog, engine, &registry, &mut mem, RunOptions::default())
+        },
+    };
+    match result {
         Ok(r0) => {
             println!("{r0:x}");
             ExitCode::SUCCESS

@@ -3,9 +3,9 @@
 use std::path::Path;
 use std::process::ExitCode;
 
-use kbpf::SourceKind;
 use kbpf::kfunc::Registry;
 use kbpf::verifier::{RejectKind, VerifyOptions, VerifyOutcome};
+use kbpf::{Engine, Module, SourceKind, Unsupported};
 
 use crate::listing::json_str;
 
@@ -22,9 +22,12 @@ pub struct Target<'a> {
     pub opts: VerifyOptions,
     pub type_from_section: bool,
     pub section: Option<&'a str>,
+    /// The engine whose registry support is checked for an accepted program.
+    pub engine: Engine,
 }
 
-/// Runs the verifier on `file` and prints the outcome. Exit 0 accepted, 1 rejected, 2 bad input.
+/// Runs the verifier on `file` and prints the outcome. Exit 0 accepted, 1 rejected, 2 bad input,
+/// 3 accepted but `engine` cannot run a helper or kfunc it calls.
 pub fn run(
     file: &Path,
     kind: SourceKind,
@@ -32,14 +35,14 @@ pub fn run(
     format: Format,
     registry: &Registry,
 ) -> ExitCode {
-    let Target { mut opts, type_from_section, section } = target;
+    let Target { mut opts, type_from_section, section, engine } = target;
     opts.kfuncs = kbpf::kfunc_table(registry);
-    let outcome = match kind {
+    let module = match kind {
         SourceKind::Bin | SourceKind::Hex if section.is_some() => {
             return crate::fail(kbpf::SourceError::SectionNotElf(section.unwrap_or_default().to_string()));
         }
         SourceKind::Bin | SourceKind::Hex => match kbpf::read_raw_slots(file, kind) {
-            Ok(slots) => kbpf::verifier::verify(&slots, &opts),
+            Ok(slots) => Module::plain(slots),
             Err(e) => return crate::fail(e),
         },
         _ => match kbpf::read_module(file, kind, registry, section) {
@@ -50,16 +53,26 @@ pub fn run(
                         Err(e) => return crate::fail(e),
                     }
                 }
-                kbpf::verify_module(&m, opts)
+                m
             }
             Err(e) => return crate::fail(e),
         },
     };
+    let (outcome, unsupported) = kbpf::verify_for_engine(&module, opts, registry, engine);
     match format {
-        Format::Text => print_text(&outcome),
-        Format::Json => println!("{}", json(&outcome)),
+        Format::Text => {
+            print_text(&outcome);
+            if let Some(u) = &unsupported {
+                println!("unsupported: kbpf cannot run this program: {u}");
+            }
+        }
+        Format::Json => println!("{}", json(&outcome, unsupported.as_ref())),
     }
-    if outcome.accepted { ExitCode::SUCCESS } else { ExitCode::from(1) }
+    match (outcome.accepted, unsupported) {
+        (true, None) => ExitCode::SUCCESS,
+        (true, Some(_)) => ExitCode::from(3),
+        (false, _) => ExitCode::from(1),
+    }
 }
 
 fn print_text(o: &VerifyOutcome) {
@@ -80,7 +93,7 @@ fn print_text(o: &VerifyOutcome) {
     }
 }
 
-fn json(o: &VerifyOutcome) -> String {
+fn json(o: &VerifyOutcome, unsupported: Option<&Unsupported>) -> String {
     let null = || "null".to_string();
     let (kind, insn, reg, errno, error) = match &o.error {
         Some(e) => (
@@ -94,8 +107,9 @@ fn json(o: &VerifyOutcome) -> String {
     };
     let s = &o.stats;
     format!(
-        "{{\"accepted\":{},\"kind\":{kind},\"insn\":{insn},\"reg\":{reg},\"errno\":{errno},\"error\":{error},\"processed_insns\":{},\"total_states\":{},\"peak_states\":{},\"max_states_per_insn\":{},\"mark_read\":{},\"log\":{}}}",
+        "{{\"accepted\":{},\"kind\":{kind},\"insn\":{insn},\"reg\":{reg},\"errno\":{errno},\"error\":{error},\"unsupported\":{},\"processed_insns\":{},\"total_states\":{},\"peak_states\":{},\"max_states_per_insn\":{},\"mark_read\":{},\"log\":{}}}",
         o.accepted,
+        unsupported.map_or("null".to_string(), |u| json_str(&u.to_string())),
         s.processed_insns,
         s.total_states,
         s.peak_states,

@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use kbpf_isa::{FuncDecl, RawInsn};
+use kbpf_isa::{FuncDecl, LdImm64Src, RawInsn};
 use object::{Object as _, ObjectSection, ObjectSymbol, RelocationTarget, SectionIndex};
 use thiserror::Error;
 
@@ -397,11 +397,8 @@ fn link_program(
         };
         let sym = file.symbol_by_index(si)?;
         let sym_name = sym.name().unwrap_or("").to_string();
-        let code = slots
-            .get(at)
-            .map(|s| s.code)
-            .ok_or_else(|| reloc_err(section, at, "outside the section".into()))?;
-        if code == 0x85 {
+        let insn = *slots.get(at).ok_or_else(|| reloc_err(section, at, "outside the section".into()))?;
+        if insn.call_kind().is_some() {
             // Call into .text: target = symbol offset + imm + 1 (clang's encoding for both
             // section symbols and function symbols).
             if sym.section_index() != text_idx {
@@ -411,9 +408,9 @@ fn link_program(
             slots[at].imm = (text_base as i64 + target - at as i64 - 1) as i32;
             return Ok(true);
         }
-        if code == 0x18 {
+        if insn.is_ldimm64() {
             if let Some(&idx) = map_syms.get(&sym_name) {
-                slots[at].src = 1;
+                slots[at].src = LdImm64Src::MapFd as u8;
                 slots[at].imm = idx as i32;
                 return Ok(false);
             }
@@ -422,7 +419,7 @@ fn link_program(
                 if sym.address() > i32::MAX as u64 || !(0..=i32::MAX as i64).contains(&off) {
                     return Err(reloc_err(section, at, format!("offset {off} into {sym_name} out of range")));
                 }
-                slots[at].src = 2;
+                slots[at].src = LdImm64Src::MapValue as u8;
                 slots[at].imm = idx as i32;
                 if let Some(next) = slots.get_mut(at + 1) {
                     next.imm = off as i32;

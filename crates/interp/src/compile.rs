@@ -331,12 +331,11 @@ impl Builder<'_> {
             }
             Insn::LdImm64 { .. } => Op { imm: 0, ..op(K::Unsupported) },
             Insn::Load { size: Size::DW, signed: false, dst, src: Reg::R11, off } => {
-                // Caller-frame slot k-1 for `r11 + 8k`; the decoder guarantees off > 0, off % 8 == 0.
-                let slot = off as i32 / 8 - 1;
-                if slot as usize >= kbpf_isa::MAX_STACK_ARG_SLOTS {
+                // the caller's outgoing slot
+                let Some(slot) = kbpf_isa::StackArgSlot::from_load_off(off) else {
                     return Op { imm: 2, ..op(K::Unsupported) };
-                }
-                Op { dst: r(dst), off: slot, ..op(K::LdArg) }
+                };
+                Op { dst: r(dst), off: slot.index() as i32, ..op(K::LdArg) }
             }
             Insn::Load { size, signed, dst, src, off } => {
                 let k = match (size, signed) {
@@ -351,11 +350,11 @@ impl Builder<'_> {
                 Op { dst: r(dst), src: r(src), off: off as i32, ..op(k) }
             }
             Insn::Store { size: Size::DW, dst: Reg::R11, off, src } => {
-                // Own outgoing slot k-1 for `r11 - 8k`.
-                let slot = -(off as i32) / 8 - 1;
-                if slot < 0 || slot as usize >= kbpf_isa::MAX_STACK_ARG_SLOTS {
+                // this frame's outgoing slot
+                let Some(slot) = kbpf_isa::StackArgSlot::from_store_off(off) else {
                     return Op { imm: 2, ..op(K::Unsupported) };
-                }
+                };
+                let slot = slot.index() as i32;
                 match src {
                     Src::Imm(i) => Op { off: slot, imm: i as i64 as u64, ..op(K::StArgI) },
                     Src::Reg(s) => Op { off: slot, src: r(s), ..op(K::StArgR) },

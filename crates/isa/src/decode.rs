@@ -19,7 +19,8 @@ fn reserved(ok: bool, what: &'static str) -> Res<()> {
     if ok { Ok(()) } else { Err(E::ReservedFields(what)) }
 }
 
-fn alu_op(code: u8, signed: bool) -> Option<AluOp> {
+#[inline]
+pub(crate) fn alu_op(code: u8, signed: bool) -> Option<AluOp> {
     Some(match (code & 0xf0, signed) {
         (0x00, false) => AluOp::Add,
         (0x10, false) => AluOp::Sub,
@@ -231,17 +232,14 @@ fn decode_ldx(raw: RawInsn) -> Res<Insn> {
     };
     let dst = reg(raw.dst)?;
     // r11 is legal only as the base of an 8-byte incoming stack-argument load.
-    let src = if raw.src == 11 && !signed && size == Size::DW && raw.off > 0 && raw.off % 8 == 0 {
-        Reg::R11
-    } else {
-        reg(raw.src)?
-    };
+    let src = if raw.is_stack_arg_load() { Reg::R11 } else { reg(raw.src)? };
     reserved(raw.imm == 0, "LDX")?;
     Ok(Insn::Load { size, signed, dst, src, off: raw.off })
 }
 
-fn stack_arg_base(n: u8, size: Size, off: i16) -> Res<Reg> {
-    if n == 11 && size == Size::DW && off < 0 && off % 8 == 0 { Ok(Reg::R11) } else { reg(n) }
+/// The base of a store: r11 only in an outgoing stack-argument store.
+fn store_base(raw: RawInsn) -> Res<Reg> {
+    if raw.is_stack_arg_store() { Ok(Reg::R11) } else { reg(raw.dst) }
 }
 
 fn decode_st(raw: RawInsn) -> Res<Insn> {
@@ -250,7 +248,7 @@ fn decode_st(raw: RawInsn) -> Res<Insn> {
     if Mode::of(code) != Some(Mode::Mem) {
         return Err(E::UnknownOpcode(code));
     }
-    let dst = stack_arg_base(raw.dst, size, raw.off)?;
+    let dst = store_base(raw)?;
     reg(raw.src)?;
     reserved(raw.src == 0, "ST")?;
     Ok(Insn::Store { size, dst, off: raw.off, src: Src::Imm(raw.imm) })
@@ -261,7 +259,7 @@ fn decode_stx(raw: RawInsn) -> Res<Insn> {
     let size = Size::of(code);
     match Mode::of(code) {
         Some(Mode::Mem) => {
-            let dst = stack_arg_base(raw.dst, size, raw.off)?;
+            let dst = store_base(raw)?;
             let src = reg(raw.src)?;
             reserved(raw.imm == 0, "STX")?;
             Ok(Insn::Store { size, dst, off: raw.off, src: Src::Reg(src) })

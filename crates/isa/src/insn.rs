@@ -251,17 +251,15 @@ impl Insn {
         (imm as u32 as u64) | ((imm_hi as u32 as u64) << 32)
     }
 
-    /// Whether this is an outgoing stack-argument store (`*(u64 *)(r11 - 8k) = ...`).
-    ///
-    /// kbpf's recogniser (stack-args.md §2.1): `BPF_MEM | BPF_DW`, base r11, offset a negative
-    /// multiple of 8. The range (at most 7 slots) is the verifier's business.
+    /// Whether this is an outgoing stack-argument store (`*(u64 *)(r11 - 8k) = ...`), by the
+    /// one recogniser of the raw form ([`RawInsn::is_stack_arg_store`]).
     pub fn is_stack_arg_store(&self) -> bool {
-        matches!(self, Insn::Store { size: Size::DW, dst: Reg::R11, off, .. } if *off < 0 && *off % 8 == 0)
+        matches!(self, Insn::Store { .. }) && self.encode().first().is_some_and(|r| r.is_stack_arg_store())
     }
 
     /// Whether this is an incoming stack-argument load (`r = *(u64 *)(r11 + 8k)`).
     pub fn is_stack_arg_load(&self) -> bool {
-        matches!(self, Insn::Load { size: Size::DW, signed: false, src: Reg::R11, off, .. } if *off > 0 && *off % 8 == 0)
+        matches!(self, Insn::Load { .. }) && self.encode().first().is_some_and(|r| r.is_stack_arg_load())
     }
 
     /// Whether this is one of the three stack-argument forms.

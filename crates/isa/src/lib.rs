@@ -1,10 +1,13 @@
 //! The eBPF instruction set as kbpf understands it.
 //!
-//! Owns: the raw 8-byte form ([`RawInsn`]), the decoded [`Insn`] enum and its exact encode/decode
-//! inverse, structural checks that need no abstract state (opcode table, register range, reserved
-//! fields, branch targets), the stack-argument forms based on r11 (`BPF_REG_PARAMS`), the text
-//! assembler ([`asm`]) and disassembler ([`disasm`]) in kernel and LLVM 19 syntax, and the kernel's
-//! helper-name table ([`helper_names`]).
+//! Owns: the raw 8-byte form ([`RawInsn`]) and the kernel's field-level reading of it (class,
+//! mode, operation as enums, the kernel's opcode table: every opcode bit pattern of the
+//! workspace is read here), the decoded [`Insn`] enum and its exact encode/decode inverse, the
+//! per-slot decode table ([`SlotTable`]), structural checks that need no abstract state
+//! (register range, reserved fields, branch targets), the stack-argument forms based on r11
+//! (`BPF_REG_PARAMS`) and their slot arithmetic ([`StackArgSlot`]), the text assembler ([`asm`])
+//! and disassembler ([`disasm`]) in kernel and LLVM 19 syntax (with the verifier log's text of
+//! any slot), and the kernel's helper-name table ([`helper_names`]).
 //!
 //! Must not touch: semantics (the interpreter), safety (the verifier), or anything host-specific.
 //! Every function here is pure and never panics on untrusted input.
@@ -22,6 +25,8 @@ mod maps;
 mod opcode;
 mod program;
 mod reg;
+mod stack_arg;
+mod view;
 
 pub use decode::{decode_insn, decode_slots};
 pub use encode::encode_bytes;
@@ -34,6 +39,8 @@ pub use maps::{MapFlags, MapSpec, MapType, quote};
 pub use opcode::{AluOp, AtomicOp, ByteOrder, Class, JmpCond, LdImm64Src, Mode, Size, Width};
 pub use program::Program;
 pub use reg::Reg;
+pub use stack_arg::StackArgSlot;
+pub use view::{AluCode, CallKind, Decoded, HELPER_TAIL_CALL, JmpOp, SlotTable};
 
 /// Most arguments a BPF function or kfunc can take (`MAX_BPF_FUNC_ARGS`).
 pub const MAX_FUNC_ARGS: usize = 12;

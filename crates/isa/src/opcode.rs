@@ -20,6 +20,7 @@ pub enum Class {
 
 impl Class {
     /// Class of an opcode byte.
+    #[inline]
     pub fn of(code: u8) -> Class {
         match code & 0x07 {
             0x00 => Class::Ld,
@@ -66,6 +67,7 @@ pub enum Size {
 
 impl Size {
     /// Size field of an opcode byte.
+    #[inline]
     pub fn of(code: u8) -> Size {
         match code & 0x18 {
             0x00 => Size::W,
@@ -76,6 +78,7 @@ impl Size {
     }
 
     /// Width in bytes.
+    #[inline]
     pub fn bytes(self) -> u32 {
         match self {
             Size::B => 1,
@@ -132,6 +135,7 @@ pub enum Mode {
 
 impl Mode {
     /// Mode field of an opcode byte, `None` for the reserved values 0xa0 and 0xe0.
+    #[inline]
     pub fn of(code: u8) -> Option<Mode> {
         Some(match code & 0xe0 {
             0x00 => Mode::Imm,
@@ -336,8 +340,23 @@ impl JmpCond {
     }
 
     /// Condition from its operation code.
+    #[inline]
     pub fn from_code(op: u8) -> Option<JmpCond> {
-        JmpCond::ALL.into_iter().find(|c| c.code() == op)
+        // a direct match: the verifier asks on every conditional jump it walks
+        Some(match op {
+            0x10 => JmpCond::Eq,
+            0x20 => JmpCond::Gt,
+            0x30 => JmpCond::Ge,
+            0x40 => JmpCond::Set,
+            0x50 => JmpCond::Ne,
+            0x60 => JmpCond::Sgt,
+            0x70 => JmpCond::Sge,
+            0xa0 => JmpCond::Lt,
+            0xb0 => JmpCond::Le,
+            0xc0 => JmpCond::Slt,
+            0xd0 => JmpCond::Sle,
+            _ => return None,
+        })
     }
 
     /// Operator text (`==`, `s>=`, `&`).
@@ -363,6 +382,7 @@ impl JmpCond {
     }
 
     /// The condition that holds exactly when `self` does not.
+    #[inline]
     pub fn negate(self) -> Option<JmpCond> {
         Some(match self {
             JmpCond::Eq => JmpCond::Ne,
@@ -380,6 +400,7 @@ impl JmpCond {
     }
 
     /// The condition with operands swapped (`a < b` iff `b > a`).
+    #[inline]
     pub fn swap(self) -> JmpCond {
         match self {
             JmpCond::Gt => JmpCond::Lt,
@@ -472,11 +493,27 @@ impl AtomicOp {
     }
 
     /// Operation from the `imm` field.
+    #[inline]
     pub fn from_imm(imm: i32) -> Option<AtomicOp> {
-        AtomicOp::ALL.into_iter().find(|o| o.imm() == imm)
+        Some(match imm {
+            0x00 => AtomicOp::Add,
+            0x40 => AtomicOp::Or,
+            0x50 => AtomicOp::And,
+            0xa0 => AtomicOp::Xor,
+            0x01 => AtomicOp::FetchAdd,
+            0x41 => AtomicOp::FetchOr,
+            0x51 => AtomicOp::FetchAnd,
+            0xa1 => AtomicOp::FetchXor,
+            0xe1 => AtomicOp::Xchg,
+            0xf1 => AtomicOp::Cmpxchg,
+            0x100 => AtomicOp::LoadAcquire,
+            0x110 => AtomicOp::StoreRelease,
+            _ => return None,
+        })
     }
 
     /// Whether the old value is written back to a register (`src`, or `r0` for cmpxchg).
+    #[inline]
     pub fn fetches(self) -> bool {
         matches!(
             self,
@@ -490,6 +527,7 @@ impl AtomicOp {
     }
 
     /// Whether the operation takes 1- and 2-byte sizes too (only acquire/release).
+    #[inline]
     pub fn allows_narrow(self) -> bool {
         matches!(self, AtomicOp::LoadAcquire | AtomicOp::StoreRelease)
     }
@@ -528,6 +566,7 @@ pub enum LdImm64Src {
 
 impl LdImm64Src {
     /// From the `src_reg` field.
+    #[inline]
     pub fn from_u8(n: u8) -> Option<LdImm64Src> {
         Some(match n {
             0 => LdImm64Src::Imm,

@@ -43,7 +43,8 @@ impl Reg {
     }
 
     /// The field value.
-    pub fn num(self) -> u8 {
+    #[inline]
+    pub const fn num(self) -> u8 {
         self as u8
     }
 

@@ -30,7 +30,7 @@
 //! context and jumps to the trampoline's abort path, which restores that sp (dropping every BPF
 //! frame at once), restores the registers and returns 0.
 
-use kbpf_jit::{FuncPlan, StackArgAbi};
+use kbpf_jit::{ArgLoc, FuncPlan, StackArgAbi};
 
 /// Offset from x29 of the saved x19/x20 pair.
 pub const SAVE_X19: i32 = -16;
@@ -86,32 +86,30 @@ pub enum ArgSlot {
     Stack(u32),
 }
 
+/// First argument register of the native convention that carries a stack argument (x5).
+const FIRST_ARG_REG: u8 = 5;
+/// The callee's frame record (saved x29 and x30) between its x29 and the caller's outgoing area.
+const FRAME_RECORD: u32 = 16;
+
 /// Outgoing slot for `*(u64 *)(r11 + off) = ...` (`off` negative multiple of 8, -8..=-56).
 pub fn outgoing(off: i16) -> Option<ArgSlot> {
-    match off {
-        -8 => Some(ArgSlot::Reg(5)),
-        -16 => Some(ArgSlot::Reg(6)),
-        -24 => Some(ArgSlot::Reg(7)),
-        -56..=-32 if off % 8 == 0 => Some(ArgSlot::Stack((-(off as i32) - 32) as u32)),
-        _ => None,
-    }
+    Some(match StackArgAbi::ARM64.outgoing(off)? {
+        ArgLoc::Reg(n) => ArgSlot::Reg(FIRST_ARG_REG + n as u8),
+        ArgLoc::Stack(o) => ArgSlot::Stack(o),
+    })
 }
 
 /// Incoming slot for `dst = *(u64 *)(r11 + off)` (`off` positive multiple of 8, 8..=56).
 pub fn incoming(off: i16) -> Option<ArgSlot> {
-    match off {
-        8 => Some(ArgSlot::Reg(crate::regs::IN_ARGS[0])),
-        16 => Some(ArgSlot::Reg(crate::regs::IN_ARGS[1])),
-        24 => Some(ArgSlot::Reg(crate::regs::IN_ARGS[2])),
-        32..=56 if off % 8 == 0 => Some(ArgSlot::Stack((off - 16) as u32)),
-        _ => None,
-    }
+    Some(match StackArgAbi::ARM64.incoming(off)? {
+        ArgLoc::Reg(n) => ArgSlot::Reg(*crate::regs::IN_ARGS.get(n)?),
+        ArgLoc::Stack(o) => ArgSlot::Stack(o + FRAME_RECORD),
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use kbpf_jit::ArgLoc;
 
     #[test]
     fn slots_agree_with_the_common_abi() {

@@ -64,7 +64,11 @@ impl Backend for Arm64 {
     /// Compiles and maps the program. Only an aarch64 host can run the code, so elsewhere,
     /// after the program has been checked, this is an error (`dump` and [`Arm64::assemble`]
     /// work on any host).
-    fn compile(
+    ///
+    /// # Safety
+    ///
+    /// As [`Backend::compile_unverified`].
+    unsafe fn compile_unverified(
         &self,
         prog: &Program,
         registry: &Registry,
@@ -74,7 +78,11 @@ impl Backend for Arm64 {
         if cfg!(not(target_arch = "aarch64")) {
             return Err(JitError::Unsupported { pc: 0, what: "running arm64 code on a non-arm64 host" });
         }
-        let jp = JitProgram::new(&code.bytes, code.entry, code.insn_offsets, code.func_offsets, Vec::new())?;
+        // SAFETY: the emitter produced a trampoline with the `Entry` signature at `code.entry`
+        // and code whose runs are sound exactly when `prog`'s are, which our caller guarantees.
+        let jp = unsafe {
+            JitProgram::new(&code.bytes, code.entry, code.insn_offsets, code.func_offsets, Vec::new())?
+        };
         // The code was written through a data mapping: make instruction fetch see it.
         flush_icache(jp.code());
         Ok(jp)

@@ -335,13 +335,14 @@ impl Emitter<'_> {
             return Err(JitError::Unsupported { pc, what: "bpf_tail_call" });
         };
         let fall = self.ops.new_dynamic_label();
+        let hook_ctx = hook.ctx() as i64;
         // r1 (ctx) lives in rdi, the resolver's first argument: keep it across the call (two
         // pushes keep rsp 16-byte aligned); r2 (map) and r3 (index) are already in rsi, rdx.
         dynasm!(self.ops ; .arch x64
             ; push rdi ; push rdi
-            ; mov rdi, QWORD hook.ctx as i64
+            ; mov rdi, QWORD hook_ctx
         );
-        abi::call_abs(&mut self.ops, hook.resolve);
+        abi::call_abs(&mut self.ops, hook.resolve());
         dynasm!(self.ops ; .arch x64
             ; pop rdi ; pop rdi
             ; test rax, rax

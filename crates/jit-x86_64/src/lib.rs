@@ -51,14 +51,16 @@ impl Backend for X86_64 {
         "x86_64"
     }
 
-    fn compile(
+    unsafe fn compile_unverified(
         &self,
         prog: &Program,
         registry: &Registry,
         opts: &JitOptions,
     ) -> Result<JitProgram, JitError> {
         let a = emit::assemble(prog, registry, opts)?;
-        JitProgram::new(&a.code, a.entry, a.insn_offsets, a.func_offsets, a.data)
+        // SAFETY: the emitter produced a trampoline with the `Entry` signature at `a.entry` and
+        // code whose runs are sound exactly when `prog`'s are, which our caller guarantees.
+        unsafe { JitProgram::new(&a.code, a.entry, a.insn_offsets, a.func_offsets, a.data) }
     }
 
     fn dump(&self, prog: &Program, registry: &Registry, opts: &JitOptions) -> Result<String, JitError> {

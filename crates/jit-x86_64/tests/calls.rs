@@ -1,5 +1,6 @@
 //! Helpers, kfuncs with up to 12 arguments, callx, bpf-to-bpf calls with stack arguments,
 //! LD_ABS/LD_IND, may_goto, and the call-graph limits.
+#![allow(unsafe_code)]
 mod common;
 use common::*;
 use kbpf_isa::*;
@@ -87,7 +88,8 @@ fn helper_calls() {
     assert_eq!(run_with(v, &r, &mut []), 30u64.wrapping_sub(1));
     let p = prog(vec![Insn::Call(CallTarget::Helper(99)), EXIT]);
     assert!(matches!(
-        X86_64.compile(&p, &r, &JitOptions::default()),
+        // SAFETY: a trusted test program, run only on the inputs it was written for.
+        unsafe { X86_64.compile_unverified(&p, &r, &JitOptions::default()) },
         Err(JitError::UnknownHelper { pc: 0, id: 99 })
     ));
 }
@@ -233,7 +235,8 @@ fn ld_abs_and_ld_ind() {
     // A fault deep in a call chain unwinds everything, and run() gives 0.
     let v = vec![mov(Reg::R6, 1), call_local(1), EXIT, Insn::LdAbs { size: Size::B, imm: 100 }, EXIT];
     let p = prog(v);
-    let jp = X86_64.compile(&p, &r, &JitOptions::default()).unwrap();
+    // SAFETY: a trusted test program, run only on the inputs it was written for.
+    let jp = unsafe { X86_64.compile_unverified(&p, &r, &JitOptions::default()) }.unwrap();
     assert_eq!(jp.run(&mut m), 0);
 }
 
@@ -266,7 +269,8 @@ fn eight_frames_run_and_nine_are_rejected() {
     assert_eq!(run(chain(7)), 7);
     let p = prog(chain(8));
     assert!(matches!(
-        X86_64.compile(&p, &registry(), &JitOptions::default()),
+        // SAFETY: a trusted test program, run only on the inputs it was written for.
+        unsafe { X86_64.compile_unverified(&p, &registry(), &JitOptions::default()) },
         Err(JitError::CallDepth { .. })
     ));
 }
@@ -298,7 +302,8 @@ fn structural_errors_carry_the_pc() {
     ];
     for (insns, want) in cases {
         let p = prog(insns);
-        assert_eq!(X86_64.compile(&p, &r, &JitOptions::default()).unwrap_err(), want);
+        // SAFETY: a trusted test program, run only on the inputs it was written for.
+        assert_eq!(unsafe { X86_64.compile_unverified(&p, &r, &JitOptions::default()) }.unwrap_err(), want);
     }
 }
 

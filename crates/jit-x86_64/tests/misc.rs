@@ -1,4 +1,5 @@
 //! Long branches, stack-depth policies, gotol, and running one program from many threads.
+#![allow(unsafe_code)]
 mod common;
 use common::*;
 use kbpf_isa::*;
@@ -38,7 +39,8 @@ fn stack_depth_policies_agree() {
     let reg = kbpf_kfunc::profiles::conformance();
     for sd in [StackDepth::Inferred, StackDepth::Max, StackDepth::Verifier(vec![112])] {
         let jp =
-            X86_64.compile(&p, &reg, &JitOptions { stack_depth: sd.clone(), ..Default::default() }).unwrap();
+            // SAFETY: a trusted test program, run only on the inputs it was written for.
+            unsafe { X86_64.compile_unverified(&p, &reg, &JitOptions { stack_depth: sd.clone(), ..Default::default() }) }.unwrap();
         assert_eq!(jp.run(&mut []), 11, "{sd:?}");
     }
 }
@@ -53,7 +55,11 @@ fn one_program_many_threads() {
         jmp(JmpCond::Ne, Reg::R6, Src::Imm(0), -3),
         EXIT,
     ];
-    let jp = X86_64.compile(&prog(v), &kbpf_kfunc::profiles::conformance(), &JitOptions::default()).unwrap();
+    // SAFETY: a trusted test program, run only on the inputs it was written for.
+    let jp = unsafe {
+        X86_64.compile_unverified(&prog(v), &kbpf_kfunc::profiles::conformance(), &JitOptions::default())
+    }
+    .unwrap();
     std::thread::scope(|s| {
         for t in 1..=4u64 {
             let jp = &jp;
@@ -110,7 +116,8 @@ fn compiling_arbitrary_decoded_programs_never_panics() {
         }
         slots.push(RawInsn::new(0x95, 0, 0, 0, 0));
         if let Ok(p) = Program::from_slots(&slots) {
-            match X86_64.compile(&p, &reg, &JitOptions::default()) {
+            // SAFETY: a trusted test program, run only on the inputs it was written for.
+            match unsafe { X86_64.compile_unverified(&p, &reg, &JitOptions::default()) } {
                 Ok(_) => compiled += 1,
                 Err(e) => {
                     rejected += 1;

@@ -104,6 +104,31 @@ pub enum JitError {
         /// What could not be encoded.
         what: &'static str,
     },
+    /// The witness calls a helper or kfunc the registry does not have.
+    #[error("{kind:?} {name} (id {id}) is not in the registry this engine runs with")]
+    Missing {
+        /// Helper or kfunc.
+        kind: kbpf_kfunc::FuncKind,
+        /// Name the verifier checked.
+        name: String,
+        /// Helper id or BTF id.
+        id: i32,
+    },
+    /// The registry's function under the witness's id is not the one the verifier checked.
+    #[error("id {id}: verified as {verified}, registered as {registered} ({what} differs)")]
+    Mismatch {
+        /// Helper id or BTF id.
+        id: i32,
+        /// What the verifier checked.
+        verified: String,
+        /// What the registry has.
+        registered: String,
+        /// `name` or `arity`.
+        what: &'static str,
+    },
+    /// The witness's references do not fit the run (maps, callbacks, options).
+    #[error("link: {0}")]
+    Link(String),
     /// The assembler failed to resolve labels (a backend bug, reported rather than panicking).
     #[error("assembler: {0}")]
     Assembler(String),

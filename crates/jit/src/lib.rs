@@ -4,7 +4,9 @@
 //! read-execute, unmapped on drop), the frame plan of each BPF function ([`ProgramPlan`]: BPF
 //! stack depth, callee-saved registers, stack-argument traffic, call graph limits), the lowering
 //! of calls with more than five arguments to a native convention ([`StackArgAbi`]), the
-//! [`Backend`] trait, [`JitOptions`], [`JitError`] and the compiled [`JitProgram`].
+//! [`Backend`] trait, [`JitOptions`], [`JitError`], the compiled [`JitProgram`] and the safe
+//! boundary to native code ([`link`]): safe compilation takes the verifier's
+//! [`kbpf_verifier::Verified`] witness; compiling anything else is `unsafe`.
 //!
 //! Must not touch: instruction encoding for a particular architecture (the backend crates),
 //! verification, interpretation.
@@ -13,6 +15,7 @@
 mod error;
 mod exec;
 mod frame;
+mod link;
 mod lowering;
 mod options;
 mod program;
@@ -20,12 +23,14 @@ mod program;
 pub use error::JitError;
 pub use exec::ExecMemory;
 pub use frame::{FuncPlan, ProgramPlan};
+pub use link::{Link, VerifiedCode, check_call, check_calls, ctx_pointer_slot, link};
 pub use lowering::{ArgLoc, StackArgAbi, load_slot, store_slot};
 pub use options::{JitOptions, StackDepth, TailCallHook};
-pub use program::{FaultKind, JitFault, JitProgram, RunCtx};
+pub use program::{FaultKind, Input, JitFault, JitProgram, RunCtx};
 
 use kbpf_isa::Program;
 use kbpf_kfunc::Registry;
+use kbpf_verifier::Verified;
 
 /// Loop budget of `may_goto` per function invocation (the kernel's `BPF_MAX_LOOPS`).
 pub const MAY_GOTO_BUDGET: u64 = 8 * 1024 * 1024;
@@ -35,9 +40,50 @@ pub trait Backend {
     /// Architecture name (`x86_64`, `arm64`).
     fn name(&self) -> &'static str;
 
-    /// Compiles `prog`; helper, kfunc and callx targets come from `registry`.
-    fn compile(&self, prog: &Program, registry: &Registry, opts: &JitOptions)
-    -> Result<JitProgram, JitError>;
+    /// Compiles `prog` without a verifier's witness; helper, kfunc and callx targets come
+    /// from `registry`. Tests and the conformance plugin use it for programs the kernel would
+    /// reject.
+    ///
+    /// # Safety
+    ///
+    /// The code does no bounds checks and has no instruction budget. The caller guarantees
+    /// that every run of the returned program, on every input buffer it is given, only reads
+    /// and writes that buffer, its own BPF stack frames and memory that outlives the program
+    /// (maps whose addresses `prog` embeds, tail-call state), passes the helpers and kfuncs it
+    /// calls arguments their natives accept, and terminates: in short, that `prog` would pass
+    /// the verifier for the input it runs on, or is otherwise known to behave.
+    unsafe fn compile_unverified(
+        &self,
+        prog: &Program,
+        registry: &Registry,
+        opts: &JitOptions,
+    ) -> Result<JitProgram, JitError>;
+
+    /// Compiles a verified program: [`check_calls`] against `registry`, [`link()`] against
+    /// `link` (its maps must be the layout the verifier saw), then native code whose safe runs
+    /// accept only inputs covering the context the verifier assumed ([`Input`]). Frame sizes
+    /// come from the code itself (`StackDepth::Verifier` is for the unsafe entry only).
+    fn compile<'m>(
+        &self,
+        v: &Verified,
+        registry: &Registry,
+        link: &Link<'m, '_>,
+        opts: &JitOptions,
+    ) -> Result<VerifiedCode<'m>, JitError> {
+        if matches!(opts.stack_depth, StackDepth::Verifier(_)) {
+            return Err(JitError::Link("StackDepth::Verifier is only for compile_unverified".into()));
+        }
+        check_calls(v, registry, opts.tail_call.is_some())?;
+        let prog = crate::link::link(v, link)?;
+        // SAFETY: `prog` is the verifier's post-verification program with references resolved
+        // to `link.maps` (whose layout matches what the verifier saw, and which the returned
+        // code borrows) and callback tokens no instruction may dereference; every helper and
+        // kfunc it calls is the registry's native checked above; the returned code refuses
+        // inputs smaller than the verified context. A tail-call hook could only be made through
+        // the unsafe `TailCallHook::new`, whose caller vouched for it.
+        let code = unsafe { self.compile_unverified(&prog, registry, opts)? };
+        Ok(crate::link::verified_code(code, v))
+    }
 
     /// The native code as text, each BPF instruction heading its block (`kbpf jit --dump`,
     /// like `bpftool prog dump jited`).

@@ -5,18 +5,16 @@
 //! stack; [`StackArgAbi`] says where each slot lands, for the caller (outgoing) and the callee
 //! (incoming).
 
-use kbpf_isa::MAX_STACK_ARG_SLOTS;
+use kbpf_isa::StackArgSlot;
 
 /// Slot index of an outgoing store `*(u64 *)(r11 + off)` (off = -8, -16, ... -56).
 pub fn store_slot(off: i16) -> Option<usize> {
-    let k = -(off as i32);
-    (k > 0 && k % 8 == 0 && (k / 8) as usize <= MAX_STACK_ARG_SLOTS).then(|| (k / 8 - 1) as usize)
+    StackArgSlot::from_store_off(off).map(StackArgSlot::index)
 }
 
 /// Slot index of an incoming load `r = *(u64 *)(r11 + off)` (off = 8, 16, ... 56).
 pub fn load_slot(off: i16) -> Option<usize> {
-    let k = off as i32;
-    (k > 0 && k % 8 == 0 && (k / 8) as usize <= MAX_STACK_ARG_SLOTS).then(|| (k / 8 - 1) as usize)
+    StackArgSlot::from_load_off(off).map(StackArgSlot::index)
 }
 
 /// Where one stack-argument slot lives in the native convention.
@@ -47,14 +45,14 @@ impl StackArgAbi {
         if slot < self.reg_slots {
             ArgLoc::Reg(slot)
         } else {
-            ArgLoc::Stack(((slot - self.reg_slots) * 8) as u32)
+            ArgLoc::Stack(StackArgSlot::bytes(slot - self.reg_slots) as u32)
         }
     }
 
     /// Bytes of outgoing area for `slots` used slots, rounded to 16 so the stack pointer stays
     /// aligned at calls.
     pub fn area_bytes(&self, slots: usize) -> u32 {
-        (slots.saturating_sub(self.reg_slots) * 8).div_ceil(16) as u32 * 16
+        StackArgSlot::bytes(slots.saturating_sub(self.reg_slots)).div_ceil(16) as u32 * 16
     }
 
     /// Native location of `*(u64 *)(r11 + off) = ...` in the caller.

@@ -20,12 +20,38 @@ pub enum StackDepth {
 /// (`kbpf_kfunc::maps::TailCalls`). A non-zero result replaces the current frame by that function
 /// (a jump after this function's epilogue), as the kernel's JIT does; main functions then save
 /// the callee-saved registers they use, since a jump from any function may enter them.
+///
+/// The generated code calls `resolve` by address, so a hook is made only through the `unsafe`
+/// [`TailCallHook::new`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct TailCallHook {
-    /// First argument of `resolve` (the run's tail-call state).
-    pub ctx: u64,
-    /// Address of the `extern "C" fn(ctx, map, index) -> u64` resolver.
-    pub resolve: u64,
+    ctx: u64,
+    resolve: u64,
+}
+
+impl TailCallHook {
+    /// A hook calling `resolve(ctx, map, index)`.
+    ///
+    /// # Safety
+    ///
+    /// `resolve` must be the address of an `extern "C" fn(u64, u64, u64) -> u64` that is sound
+    /// to call with `ctx` and any map and index values a program passes, for as long as code
+    /// compiled with this hook can run (e.g. `kbpf_kfunc::maps::tail_call_resolve` with the
+    /// address of a `TailCalls` that outlives the code); it must return 0 or the main-function
+    /// address of a program compiled against the same hook.
+    pub unsafe fn new(ctx: u64, resolve: u64) -> TailCallHook {
+        TailCallHook { ctx, resolve }
+    }
+
+    /// First argument of the resolver (the run's tail-call state).
+    pub fn ctx(&self) -> u64 {
+        self.ctx
+    }
+
+    /// Address of the resolver.
+    pub fn resolve(&self) -> u64 {
+        self.resolve
+    }
 }
 
 /// Compilation options.

@@ -38,6 +38,25 @@ pub enum FaultKind {
     LdAbsOutOfBounds = 1,
     /// `callx` with a value that is no registered helper id.
     UnknownCallx = 2,
+    /// Refused before running: the input buffer is smaller than the context the program was
+    /// verified for ([`Input::AtLeast`]).
+    InputTooShort = 3,
+    /// Refused before running: the program's context holds pointers (packet program types), so
+    /// only a caller that builds it may run the code, through
+    /// [`JitProgram::execute_unchecked`] ([`Input::BuiltContext`]).
+    ContextRequired = 4,
+}
+
+/// What input a program may be run on safely, decided when it is compiled.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Input {
+    /// Compiled through an `unsafe` entry: the caller vouched for every run.
+    Unchecked,
+    /// Verified with a context of this many bytes: a shorter buffer is refused.
+    AtLeast(usize),
+    /// Verified with a context that holds pointers (socket filter, tc, xdp): safe runs are
+    /// refused; the test run builds the context and runs it with `execute_unchecked`.
+    BuiltContext,
 }
 
 impl FaultKind {
@@ -68,13 +87,22 @@ pub struct JitProgram {
     insn_offsets: Vec<u32>,
     func_offsets: Vec<u32>,
     _data: Vec<Box<[u64]>>,
+    input: Input,
 }
 
 impl JitProgram {
     /// Wraps finished code. `entry` is the offset of a trampoline with the [`Entry`] signature
     /// (C convention: input address, length, `*mut RunCtx`); `insn_offsets[i]` is where
     /// instruction index `i` starts; `data` are tables the code points into (kept alive here).
-    pub fn new(
+    ///
+    /// # Safety
+    ///
+    /// `code` becomes executable and [`JitProgram::run`] (a safe function) jumps to `entry`.
+    /// The caller guarantees that `code` is machine code for this host whose `entry` follows
+    /// the [`Entry`] signature and C ABI, and that every run of it on any input buffer only
+    /// accesses that buffer, its own stack, `data` and memory that outlives the returned
+    /// program, calls only functions that are sound for the arguments it passes, and returns.
+    pub unsafe fn new(
         code: &[u8],
         entry: usize,
         insn_offsets: Vec<u32>,
@@ -87,20 +115,63 @@ impl JitProgram {
                 code.len()
             )));
         }
-        Ok(JitProgram { mem: ExecMemory::new(code)?, entry, insn_offsets, func_offsets, _data: data })
+        Ok(JitProgram {
+            mem: ExecMemory::new(code)?,
+            entry,
+            insn_offsets,
+            func_offsets,
+            _data: data,
+            input: Input::Unchecked,
+        })
+    }
+
+    /// Narrows the inputs safe runs accept (the verified entry sets it from the witness).
+    pub(crate) fn set_input(&mut self, input: Input) {
+        self.input = input;
+    }
+
+    /// What safe runs accept.
+    pub fn input(&self) -> Input {
+        self.input
     }
 
     /// Runs the program on `mem` (r1 = its address or 0 when empty, r2 = its length) and
-    /// returns r0; 0 after a fault.
+    /// returns r0; 0 after a fault, or when [`JitProgram::input`] refuses `mem`.
     ///
-    /// Memory safety of the BPF code itself is the verifier's job, exactly as for the kernel JIT:
-    /// an unverified program that dereferences a wild pointer crashes the process.
+    /// Memory safety of the BPF code itself comes from the verifier (the program was compiled
+    /// from a `Verified` witness) or from the caller of the `unsafe` entry that compiled it.
     pub fn run(&self, mem: &mut [u8]) -> u64 {
         self.execute(mem).unwrap_or(0)
     }
 
-    /// Like [`JitProgram::run`], reporting faults.
+    /// Like [`JitProgram::run`], reporting faults and refused inputs (pc 0).
     pub fn execute(&self, mem: &mut [u8]) -> Result<u64, JitFault> {
+        self.admit(mem)?;
+        // SAFETY: `mem` satisfies the input contract checked above; the rest is the compile
+        // entry's guarantee.
+        unsafe { self.execute_unchecked(mem) }
+    }
+
+    /// The input contract of safe runs.
+    fn admit(&self, mem: &[u8]) -> Result<(), JitFault> {
+        let refused = |kind| Err(JitFault { kind, pc: 0 });
+        match self.input {
+            Input::Unchecked => Ok(()),
+            Input::AtLeast(n) if mem.len() >= n => Ok(()),
+            Input::AtLeast(_) => refused(FaultKind::InputTooShort),
+            Input::BuiltContext => refused(FaultKind::ContextRequired),
+        }
+    }
+
+    /// Runs without checking [`JitProgram::input`].
+    ///
+    /// # Safety
+    ///
+    /// `mem` must be an input the program was compiled to accept: for code compiled from a
+    /// witness, a context as the verifier assumed it for the program type (for the packet
+    /// types: built by the test run around a live packet, with its data pointers valid for the
+    /// run).
+    pub unsafe fn execute_unchecked(&self, mem: &mut [u8]) -> Result<u64, JitFault> {
         let (ptr, len) =
             if mem.is_empty() { (std::ptr::null_mut(), 0) } else { (mem.as_mut_ptr(), mem.len() as u64) };
         self.enter(ptr, len, RunCtx { status: 0, mem: ptr as u64, len, saved_sp: 0 })
@@ -109,8 +180,24 @@ impl JitProgram {
     /// Like [`JitProgram::execute`], with `LD_ABS`/`LD_IND` reading `packet` instead of `mem`:
     /// an skb program's test run, where r1 points to the context and the legacy packet loads
     /// read `skb->data` (the generated code reaches them only through a bounds-checked native,
-    /// [`RunCtx::mem`] and [`RunCtx::len`]).
+    /// [`RunCtx::mem`] and [`RunCtx::len`]). Checks the input contract like `execute`.
     pub fn execute_with_packet(&self, mem: &mut [u8], packet: &[u8]) -> Result<u64, JitFault> {
+        self.admit(mem)?;
+        // SAFETY: `mem` satisfies the input contract checked above; LD_ABS reads `packet`
+        // through the bounds-checked native only.
+        unsafe { self.execute_with_packet_unchecked(mem, packet) }
+    }
+
+    /// [`JitProgram::execute_with_packet`] without the input check.
+    ///
+    /// # Safety
+    ///
+    /// As [`JitProgram::execute_unchecked`].
+    pub unsafe fn execute_with_packet_unchecked(
+        &self,
+        mem: &mut [u8],
+        packet: &[u8],
+    ) -> Result<u64, JitFault> {
         let (ptr, len) =
             if mem.is_empty() { (std::ptr::null_mut(), 0) } else { (mem.as_mut_ptr(), mem.len() as u64) };
         let base = if packet.is_empty() { 0 } else { packet.as_ptr() as u64 };
@@ -132,6 +219,7 @@ impl JitProgram {
             1 => FaultKind::LdAbsOutOfBounds,
             _ => FaultKind::UnknownCallx,
         };
+        // (codes 3 and 4 are never written by generated code)
         Err(JitFault { kind, pc: ((ctx.status >> 8) & 0xffff_ffff) as usize })
     }
 

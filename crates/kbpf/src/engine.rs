@@ -1,10 +1,16 @@
-//! Engines and the one entry point that runs a program on either.
+//! Engines and the entry points that run a single program on either: [`run`] verifies first;
+//! [`run_unverified_interp`] (safe: the interpreter checks every access) and the `unsafe`
+//! [`run_unverified`] are the explicit ways around the verifier.
 
-use kbpf_interp::{InterpError, Vm, VmOptions};
+use kbpf_interp::InterpError;
 use kbpf_isa::Program;
-use kbpf_jit::{Backend, JitError, JitOptions};
+use kbpf_jit::{Backend, JitError};
 use kbpf_kfunc::Registry;
+use kbpf_verifier::{ProgType, VerifyError};
 use thiserror::Error;
+
+pub use crate::guard::Unsupported;
+use crate::source::Module;
 
 /// Which engine executes a program.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -15,11 +21,29 @@ pub enum Engine {
     Jit,
 }
 
+impl std::fmt::Display for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Engine::Interp => "the interpreter",
+            Engine::Jit => "the JIT",
+        })
+    }
+}
+
 /// Options common to every engine.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct RunOptions {
     /// Refuse what the kernel refuses (stack arguments in the interpreter).
     pub kernel_compat: bool,
+    /// The program type to verify for; default `ProgType::Mem` with the input buffer's
+    /// length as the context size. A run refuses an input smaller than the verified context;
+    /// a `syscall` context is padded to the 64 KiB the verifier allows; the packet types run
+    /// only through [`crate::test_run`], which builds their context.
+    pub prog_type: Option<ProgType>,
+    /// kbpf extension: global functions may take more than 5 arguments (see `VerifyOptions`).
+    pub allow_global_stack_args: bool,
+    /// The interpreter's instruction budget (default `kbpf_interp::DEFAULT_INSN_BUDGET`).
+    pub insn_budget: Option<u64>,
 }
 
 /// A failed run.
@@ -43,6 +67,28 @@ pub enum RunError {
     /// A timer fired with a callback that is no function of the module.
     #[error("timer callback {0:#x} is not a function of this module")]
     Callback(u64),
+    /// The verifier rejects the program (the kernel would not load it).
+    #[error("the verifier rejects the program ({}): {}", .0.errno().name(), .0.message())]
+    Rejected(VerifyError),
+    /// The verifier accepts the program but this engine cannot run a function it calls.
+    #[error(transparent)]
+    Unsupported(#[from] Unsupported),
+    /// The input does not cover the context the program was verified for.
+    #[error("{prog_type:?} program: {why} (input of {given} bytes)")]
+    Context {
+        /// The verified program type.
+        prog_type: ProgType,
+        /// What is wrong.
+        why: &'static str,
+        /// Input bytes given.
+        given: usize,
+    },
+    /// An invariant of kbpf failed.
+    #[error("verifier bug: {0}")]
+    Bug(&'static str),
+    /// A run refused by native code's input contract, or a fault that ends a run.
+    #[error("native run: {0}")]
+    Fault(#[from] kbpf_jit::JitFault),
     /// An `ld_imm64` names a map (or value offset) the run does not have.
     #[error("insn {pc}: fd {fd} is not pointing to valid bpf_map (value offset {off})")]
     MapRef {
@@ -88,7 +134,10 @@ pub fn host_backend() -> Option<Box<dyn Backend>> {
     }
 }
 
-/// Runs `prog` once on `engine` with `mem` as the input buffer and returns `r0`.
+/// Verifies `prog` (as `opts.prog_type`, default a context of `mem.len()` bytes, with the
+/// kfuncs of `registry`) and runs it once on `engine` with `mem` as the input buffer; returns
+/// `r0`. A rejected program is [`RunError::Rejected`], a call the engine cannot make
+/// [`RunError::Unsupported`].
 pub fn run(
     prog: &Program,
     engine: Engine,
@@ -96,19 +145,43 @@ pub fn run(
     mem: &mut [u8],
     opts: RunOptions,
 ) -> Result<u64, RunError> {
-    match engine {
-        Engine::Interp => {
-            let vm = Vm::new(
-                prog,
-                registry,
-                VmOptions { kernel_compat: opts.kernel_compat, ..Default::default() },
-            )?;
-            Ok(vm.run(mem)?)
-        }
-        Engine::Jit => {
-            let backend = host_backend().ok_or(RunError::NoJit(std::env::consts::ARCH))?;
-            let code = backend.compile(prog, registry, &JitOptions::default())?;
-            Ok(code.run(mem))
-        }
-    }
+    let module = Module::plain(prog.to_slots());
+    let maps = crate::create_maps(&module)?;
+    crate::run_module(&module, &maps, engine, registry, mem, opts)
+}
+
+/// Runs `prog` once on the interpreter without verifying it. Safe for any program: the
+/// interpreter checks every memory access and every pointer it hands to a native, and ends
+/// in a typed error instead.
+pub fn run_unverified_interp(
+    prog: &Program,
+    registry: &Registry,
+    mem: &mut [u8],
+    opts: RunOptions,
+) -> Result<u64, RunError> {
+    let module = Module::plain(prog.to_slots());
+    let maps = crate::create_maps(&module)?;
+    crate::run_module_unverified_interp(&module, &maps, registry, mem, &mut [], opts)
+}
+
+/// Runs `prog` once on `engine` without verifying it (the bpf_conformance plugin: its suite
+/// has programs the kernel rejects).
+///
+/// # Safety
+///
+/// With [`Engine::Jit`] the program runs as native code with no bounds checks and no
+/// instruction budget: the caller guarantees that it only accesses `mem` and its own stack,
+/// passes helpers valid arguments and terminates (as the verifier would have established).
+/// With [`Engine::Interp`] there is no extra requirement.
+pub unsafe fn run_unverified(
+    prog: &Program,
+    engine: Engine,
+    registry: &Registry,
+    mem: &mut [u8],
+    opts: RunOptions,
+) -> Result<u64, RunError> {
+    let module = Module::plain(prog.to_slots());
+    let maps = crate::create_maps(&module)?;
+    // SAFETY: forwarded to our caller.
+    unsafe { crate::run_module_unchecked(&module, &maps, engine, registry, mem, &mut [], opts) }
 }

@@ -4,9 +4,17 @@
 //! engine (interpreter or the host's JIT backend) and running it under the shared execution
 //! contract (docs/interfaces.md). Each subsystem lives in its own crate, re-exported here.
 //!
+//! It decides verify-before-run: [`run`], [`run_module`], [`run_module_with_regions`] and
+//! [`test_run`] verify every program first (with the registry and maps they run with) and
+//! refuse a rejected one with [`RunError::Rejected`]; running unverified is explicit:
+//! [`run_unverified_interp`] / [`run_module_unverified_interp`] (safe, interpreter only) or the
+//! `unsafe` [`run_unverified`] / [`run_module_unchecked`] (native code).
+//!
 //! Must not touch: instruction semantics, verification rules, code generation.
+#![allow(unsafe_code)] // only at the JIT boundary: `maps::run_core` and its callers, each with a SAFETY note
 
 mod engine;
+mod guard;
 mod maps;
 mod sections;
 mod source;
@@ -14,9 +22,17 @@ mod test_run;
 mod timers;
 mod verify;
 
-pub use engine::{Arch, Engine, RunError, RunOptions, backend, host_backend, run};
-pub use maps::{create_maps, resolve_maps, run_module, run_module_with_regions};
-pub use source::{Module, SourceError, SourceKind, parse_hex, read_module, read_program, read_raw_slots};
+pub use engine::{
+    Arch, Engine, RunError, RunOptions, backend, host_backend, run, run_unverified, run_unverified_interp,
+};
+pub use guard::{Unsupported, check_call, check_engine, verify_for_engine};
+pub use maps::{
+    create_maps, resolve_maps, run_module, run_module_unchecked, run_module_unverified_interp,
+    run_module_with_regions,
+};
+pub use source::{
+    Module, SourceError, SourceKind, module_from_asm, parse_hex, read_module, read_program, read_raw_slots,
+};
 pub use timers::{
     CALLBACK_TAG, MAX_TIMER_FIRINGS, callback_driver, callback_token, decode_callback, driver_input,
 };

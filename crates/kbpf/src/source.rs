@@ -116,7 +116,8 @@ pub struct Module {
 }
 
 impl Module {
-    fn plain(slots: Vec<kbpf_isa::RawInsn>) -> Module {
+    /// A module of bare slots: no maps, functions, license or other programs.
+    pub fn plain(slots: Vec<kbpf_isa::RawInsn>) -> Module {
         Module {
             slots,
             lines: None,
@@ -212,19 +213,7 @@ pub fn read_module(
     match kind {
         SourceKind::Bin => Ok(Module::plain(slots_of_bytes(&bytes)?)),
         SourceKind::Hex => Ok(Module::plain(slots_of_bytes(&parse_hex(&text()?)?)?)),
-        SourceKind::Asm => {
-            let kfuncs = |n: &str| registry.kfunc_by_name(n).map(|d| d.id);
-            let m = kbpf_isa::asm::assemble_module_slots(&text()?, &kfuncs)?;
-            Ok(Module {
-                lines: Some(m.lines),
-                funcs: m.funcs,
-                maps: m.maps,
-                name: m.name,
-                progs: m.progs,
-                input: m.input,
-                ..Module::plain(m.slots)
-            })
-        }
+        SourceKind::Asm => module_from_asm(&text()?, registry),
         SourceKind::Elf => {
             let obj = Object::parse(&bytes)?;
             let prog = pick_program(&obj.programs, section)?;
@@ -250,6 +239,21 @@ pub fn read_module(
             })
         }
     }
+}
+
+/// A module from assembly text (`call NAME` resolves kfuncs through `registry`).
+pub fn module_from_asm(src: &str, registry: &Registry) -> Result<Module, SourceError> {
+    let kfuncs = |n: &str| registry.kfunc_by_name(n).map(|d| d.id);
+    let m = kbpf_isa::asm::assemble_module_slots(src, &kfuncs)?;
+    Ok(Module {
+        lines: Some(m.lines),
+        funcs: m.funcs,
+        maps: m.maps,
+        name: m.name,
+        progs: m.progs,
+        input: m.input,
+        ..Module::plain(m.slots)
+    })
 }
 
 /// The ELF program `section` names: the one with that function name, else the only one in that

@@ -8,13 +8,12 @@
 //! data_meta. A program's 32-bit loads of the uapi `data`/`data_end`/`data_meta` fields become
 //! 64-bit loads of those pointers; every other field is read where the uapi puts it.
 
-use kbpf_isa::RawInsn;
+use kbpf_isa::{Insn, RawInsn, Size};
 use kbpf_kfunc::Registry;
 use kbpf_verifier::{InsnAux, ProgType, VerifyError, VerifyOptions};
 use thiserror::Error;
 
 use crate::engine::{Engine, RunError, RunOptions};
-use crate::maps::run_with_packet;
 use crate::source::{Module, SourceError};
 use kbpf_kfunc::maps::MapSet;
 
@@ -57,10 +56,17 @@ impl CtxLayout {
         }
     }
 
-    /// Where the host pointer for the uapi field at `off` lives, if it is one of the three.
+    /// Where the host pointer for the uapi field at `off` lives, if it is one of the three
+    /// (the layout `kbpf_jit::link` converts verified programs for).
     fn pointer_slot(self, off: i16) -> Option<i16> {
         let k = self.pointer_fields().iter().position(|&f| f == off)?;
-        Some((self.uapi_size() + 8 * k) as i16)
+        let slot = (self.uapi_size() + 8 * k) as i16;
+        let pt = match self {
+            CtxLayout::Skb => ProgType::SchedCls,
+            CtxLayout::Xdp => ProgType::Xdp,
+        };
+        debug_assert_eq!(kbpf_jit::ctx_pointer_slot(pt, off), Some(slot));
+        Some(slot)
     }
 
     /// Size of the whole run-time context.
@@ -76,16 +82,14 @@ const _: () = assert!(kbpf_kfunc::vmlinux::RUNTIME_XDP_DATA_OFF as usize == XDP_
 /// `convert_ctx_accesses`: every 32-bit context load of `data`, `data_end` or `data_meta` (as
 /// the verifier's side table marks them) becomes a 64-bit load of the host pointer.
 pub fn convert_ctx_accesses(slots: &[RawInsn], aux: &[InsnAux], layout: CtxLayout) -> Vec<RawInsn> {
-    const LDX_W: u8 = 0x61;
-    const LDX_DW: u8 = 0x79;
     let mut out = slots.to_vec();
     for (i, s) in out.iter_mut().enumerate() {
-        if s.code == LDX_W
+        if let Ok(Insn::Load { size: Size::W, signed: false, dst, src, off }) =
+            kbpf_isa::decode_insn(*s, None)
             && aux.get(i).is_some_and(|a| a.ctx_access)
-            && let Some(slot) = layout.pointer_slot(s.off)
+            && let Some(slot) = layout.pointer_slot(off)
         {
-            s.code = LDX_DW;
-            s.off = slot;
+            *s = Insn::Load { size: Size::DW, signed: false, dst, src, off: slot }.encode()[0];
         }
     }
     out
@@ -183,18 +187,21 @@ pub fn test_run(
     run: RunOptions,
 ) -> Result<TestRunOutcome, TestRunError> {
     let layout = CtxLayout::of(opts.prog_type).ok_or(TestRunError::ProgType)?;
-    let out = crate::verify_module(module, opts);
-    if let Some(e) = out.error {
-        return Err(TestRunError::Rejected(e));
+    let mut opts = opts;
+    if opts.kfuncs.is_empty() {
+        opts.kfuncs = crate::kfunc_table(registry);
     }
-    let converted =
-        Module { slots: convert_ctx_accesses(&module.slots, &out.insn_aux, layout), ..module.clone() };
+    let witnesses = match crate::guard::verify_programs(module, opts, registry, engine) {
+        Ok(w) => w,
+        Err(RunError::Rejected(e)) => return Err(TestRunError::Rejected(e)),
+        Err(e) => return Err(TestRunError::Run(e)),
+    };
+    // the witnesses' programs are linked with their context loads converted for `layout`
     let mut pc = PacketCtx::new(layout, data);
-    let PacketCtx { ctx, packet } = &mut pc;
-    // LD_ABS/LD_IND read the packet (region 0), not the context
-    let ld_abs = (layout == CtxLayout::Skb).then_some(0);
+    // LD_ABS/LD_IND read the packet, not the context (an skb's legacy packet loads)
+    let ld_abs = layout == CtxLayout::Skb;
     let retval =
-        run_with_packet(&converted, maps, engine, registry, ctx, &mut [packet.as_mut_slice()], ld_abs, run)?;
+        crate::maps::run_verified_packet(module, &witnesses, maps, engine, registry, &mut pc, ld_abs, run)?;
     Ok(TestRunOutcome { retval, data_out: pc.packet })
 }
 

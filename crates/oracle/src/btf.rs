@@ -109,8 +109,8 @@ impl Builder {
 pub fn subprog_starts(slots: &[RawInsn]) -> Vec<usize> {
     let mut starts = vec![0usize];
     for (i, s) in slots.iter().enumerate() {
-        let call = s.code == 0x85 && s.src == 1;
-        let func_ref = s.code == 0x18 && s.src == 4;
+        let call = s.call_kind() == Some(kbpf_isa::CallKind::Local);
+        let func_ref = s.is_pseudo_func();
         if call || func_ref {
             let t = i as i64 + s.imm as i64 + 1;
             if let Ok(t) = usize::try_from(t)

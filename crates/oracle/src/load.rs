@@ -217,7 +217,7 @@ pub fn load(slots: &[RawInsn], req: &LoadRequest) -> KernelVerdict {
     let mut bytes = Vec::with_capacity(slots.len() * RawInsn::BYTES);
     for &s in slots {
         let mut s = s;
-        let map_ref = s.code == 0x18 && (s.src == BPF_PSEUDO_MAP_FD || s.src == BPF_PSEUDO_MAP_VALUE);
+        let map_ref = s.is_ldimm64() && (s.src == BPF_PSEUDO_MAP_FD || s.src == BPF_PSEUDO_MAP_VALUE);
         if map_ref && let Some(&fd) = usize::try_from(s.imm).ok().and_then(|k| req.map_fds.get(k)) {
             s.imm = fd;
         }

@@ -3,8 +3,7 @@
 //! points, jump-history points and forced checkpoints for the main walk.
 
 use crate::error::{PassError, PassErrorKind as K};
-use crate::raw;
-use kbpf_isa::RawInsn;
+use kbpf_isa::{CallKind, JmpOp, RawInsn};
 
 const DISCOVERED: u8 = 0x10;
 const EXPLORED: u8 = 0x20;
@@ -86,7 +85,7 @@ impl Walk<'_> {
 
     fn visit_call(&mut self, t: usize, visit_callee: bool) -> Result<Step, PassError> {
         let insn = self.slots[t];
-        let sz = raw::insn_len(&insn);
+        let sz = insn.slot_len();
         let s = self.push(t, (t + sz) as i64, FALLTHROUGH)?;
         if let Step::Keep = s {
             return Ok(s);
@@ -104,29 +103,30 @@ impl Walk<'_> {
 
     fn visit(&mut self, t: usize) -> Result<Step, PassError> {
         let insn = self.slots[t];
-        if raw::is_pseudo_func(&insn) {
+        if insn.is_pseudo_func() {
             return self.visit_call(t, true);
         }
-        if !raw::is_jmp_class(&insn) {
-            return self.push(t, (t + raw::insn_len(&insn)) as i64, FALLTHROUGH);
-        }
-        match raw::op(&insn) {
-            raw::jop::EXIT => Ok(Step::Done),
-            raw::jop::CALL => {
-                if raw::is_helper_call(&insn) && insn.imm == ASYNC_CALLBACK_HELPER {
+        let Some(op) = insn.jmp_op() else {
+            return self.push(t, (t + insn.slot_len()) as i64, FALLTHROUGH);
+        };
+        let helper = insn.call_kind() == Some(CallKind::Helper);
+        match op {
+            JmpOp::Exit => Ok(Step::Done),
+            JmpOp::Call => {
+                if helper && insn.imm == ASYNC_CALLBACK_HELPER {
                     self.marks[t].prune_point = true;
                 }
-                if raw::is_helper_call(&insn) && SYNC_CALLBACK_HELPERS.contains(&insn.imm) {
+                if helper && SYNC_CALLBACK_HELPERS.contains(&insn.imm) {
                     let m = &mut self.marks[t];
                     m.calls_callback = true;
                     m.force_checkpoint = true;
                     m.prune_point = true;
                     m.jmp_point = true;
                 }
-                self.visit_call(t, insn.src == raw::PSEUDO_CALL)
+                self.visit_call(t, insn.call_kind() == Some(CallKind::Local))
             }
-            raw::jop::JA => {
-                let w = t as i64 + raw::jmp_offset(&insn) + 1;
+            JmpOp::Ja => {
+                let w = t as i64 + insn.jmp_offset() + 1;
                 let s = self.push(t, w, FALLTHROUGH)?;
                 if let Step::Keep = s {
                     return Ok(s);
@@ -139,7 +139,7 @@ impl Walk<'_> {
             }
             _ => {
                 self.marks[t].prune_point = true;
-                if raw::is_may_goto(&insn) {
+                if insn.is_may_goto() {
                     self.marks[t].force_checkpoint = true;
                 }
                 let s = self.push(t, t as i64 + 1, FALLTHROUGH)?;
@@ -175,7 +175,7 @@ pub fn check_cfg(slots: &[RawInsn], privileged: bool) -> Result<Cfg, PassError> 
         if w.state[i] != EXPLORED {
             return Err(PassError::new(i, K::Unreachable(i)));
         }
-        if raw::is_ldimm64(&slots[i]) {
+        if slots[i].is_ldimm64() {
             if i + 1 < n && w.state[i + 1] != 0 {
                 return Err(PassError::new(i, K::JumpIntoLdImm64(i)));
             }

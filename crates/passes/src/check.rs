@@ -5,16 +5,15 @@
 //! numbers, other reserved fields) is reported when the walk reaches the instruction.
 
 use crate::error::{PassError, PassErrorKind as K};
-use crate::raw::{self, CLASS_LDX};
-use kbpf_isa::RawInsn;
+use kbpf_isa::{Class, LdImm64Src, Mode, RawInsn};
 
 /// An ld_imm64 that names an object the caller must resolve (maps, BTF ids).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct PseudoLdImm64 {
     /// Index of the first slot.
     pub insn: usize,
-    /// The pseudo source (1 map fd, 2 map value, 3 BTF id, 5 map idx, 6 map idx value).
-    pub src: u8,
+    /// The pseudo source (never `Imm` or `Func`).
+    pub src: LdImm64Src,
     /// First slot's imm (fd or index).
     pub imm: i32,
     /// Second slot's imm (value offset for the value forms).
@@ -53,35 +52,32 @@ pub fn check_and_resolve_insns_abi(
     let mut i = 0;
     while i < n {
         let insn = &slots[i];
-        if raw::class(insn) == CLASS_LDX
-            && ((raw::mode(insn) != 0x60 && raw::mode(insn) != 0x80) || insn.imm != 0)
+        if insn.class() == Class::Ldx
+            && (!matches!(insn.mode(), Some(Mode::Mem | Mode::MemSx)) || insn.imm != 0)
         {
             return Err(PassError::new(i, K::LdxReserved));
         }
-        if raw::is_ldimm64(insn) {
+        if insn.is_ldimm64() {
             let next = slots.get(i + 1);
-            let ok = matches!(next, Some(nx) if nx.code == 0 && nx.dst == 0 && nx.src == 0 && nx.off == 0);
+            let ok = next.is_some_and(|nx| nx.is_ldimm64_tail());
             let Some(next) = next.filter(|_| ok) else {
                 return Err(PassError::new(i, K::InvalidLdImm64));
             };
-            match insn.src {
-                0 | raw::PSEUDO_FUNC => {}
-                3 => resolver.resolve(PseudoLdImm64 { insn: i, src: 3, imm: insn.imm, imm_hi: next.imm })?,
-                2 | 6 => resolver.resolve(PseudoLdImm64 {
-                    insn: i,
-                    src: insn.src,
-                    imm: insn.imm,
-                    imm_hi: next.imm,
-                })?,
-                1 | 5 if next.imm == 0 => {
-                    resolver.resolve(PseudoLdImm64 { insn: i, src: insn.src, imm: insn.imm, imm_hi: 0 })?
+            use LdImm64Src as S;
+            match LdImm64Src::from_u8(insn.src) {
+                Some(S::Imm | S::Func) => {}
+                Some(src @ (S::BtfId | S::MapValue | S::MapIdxValue)) => {
+                    resolver.resolve(PseudoLdImm64 { insn: i, src, imm: insn.imm, imm_hi: next.imm })?
+                }
+                Some(src @ (S::MapFd | S::MapIdx)) if next.imm == 0 => {
+                    resolver.resolve(PseudoLdImm64 { insn: i, src, imm: insn.imm, imm_hi: 0 })?
                 }
                 _ => return Err(PassError::new(i, K::UnrecognizedLdImm64)),
             }
             i += 2;
             continue;
         }
-        if !raw::opcode_in_table(insn.code) {
+        if !insn.in_insn_table() {
             return Err(PassError::new(i, K::UnknownOpcode(insn.code)));
         }
         if stack_args {

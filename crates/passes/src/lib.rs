@@ -1,7 +1,8 @@
 //! Static passes over the raw instruction slice, run before the verifier's symbolic walk, in the
 //! kernel's order (Linux 6.18 `bpf_check`): subprogram discovery and checks, instruction
 //! validation with ld_imm64 resolution, the CFG check, postorder, SCCs, register liveness.
-//! Constant folding with dead-branch pruning (a 2026-tree pass) is provided as a side table.
+//! Constant folding with dead-branch pruning (`bpf_compute_const_regs`, `const_fold.c`) is a
+//! post-6.18 pass: the kernel kbpf follows does not run it, so kbpf does not either.
 //!
 //! Owns: pure functions from `&[RawInsn]` to side tables and the kernel's messages for the
 //! errors these passes report. Must not touch: abstract register state, the log buffer, maps
@@ -11,11 +12,9 @@
 
 pub mod cfg;
 pub mod check;
-pub mod const_fold;
 mod error;
 pub mod liveness;
 pub mod postorder;
-pub mod raw;
 pub mod scc;
 pub mod stack_arg;
 pub mod stack_liveness;
@@ -45,19 +44,10 @@ pub struct StaticInfo {
 
 /// Runs the passes in the kernel's order, stopping at the first error.
 ///
-/// `privileged` allows back-edges; `helper_args` gives helper parameter counts for liveness.
+/// `privileged` allows back-edges; `stack_args` turns the stack-argument ABI on or off (see
+/// [`check::check_and_resolve_insns_abi`]); `helper_args` gives helper parameter counts for
+/// liveness.
 pub fn run_static_passes(
-    slots: &[RawInsn],
-    privileged: bool,
-    resolver: &mut dyn check::Resolver,
-    helper_args: &dyn Fn(i32) -> Option<u8>,
-) -> Result<StaticInfo, PassError> {
-    run_static_passes_abi(slots, privileged, true, resolver, helper_args)
-}
-
-/// [`run_static_passes`] with the stack-argument ABI on or off (see
-/// [`check::check_and_resolve_insns_abi`]).
-pub fn run_static_passes_abi(
     slots: &[RawInsn],
     privileged: bool,
     stack_args: bool,

@@ -2,11 +2,8 @@
 //! per-instruction use/def masks, iterated over the postorder to a fixpoint.
 
 use crate::postorder::Postorder;
-use crate::raw::{
-    self, CLASS_ALU, CLASS_ALU64, CLASS_JMP, CLASS_JMP32, CLASS_LD, CLASS_LDX, CLASS_ST, CLASS_STX,
-};
 use crate::successors::insn_successors;
-use kbpf_isa::RawInsn;
+use kbpf_isa::{AluCode, AluOp, AtomicOp, CallKind, Class, JmpOp, Mode, RawInsn, Reg};
 
 /// Registers clobbered by any call: r0..r5.
 pub const CALLER_SAVED: u16 = 0x3f;
@@ -28,47 +25,47 @@ pub fn insn_use_def(insn: &RawInsn, helper_args: &dyn Fn(i32) -> Option<u8>) -> 
     let r0 = 1u16;
     let mut d = 0u16;
     let mut u = 0xffffu16;
-    let mode = raw::mode(insn);
-    let k = !raw::src_is_reg(insn);
-    match raw::class(insn) {
-        CLASS_LD if mode == 0 && insn.code & 0x18 == 0x18 => {
+    let mode = insn.mode();
+    let k = !insn.is_reg_src();
+    match insn.class() {
+        Class::Ld if insn.is_ldimm64() => {
             d = dst;
             u = 0;
         }
-        CLASS_LDX if (mode == 0x60 || mode == 0x80) => {
+        Class::Ldx if matches!(mode, Some(Mode::Mem | Mode::MemSx)) => {
             d = dst;
             u = src;
         }
-        CLASS_ST if mode == 0x60 => {
+        Class::St if mode == Some(Mode::Mem) => {
             u = dst;
         }
-        CLASS_STX => match mode {
-            0x60 => u = dst | src,
-            0xc0 => match insn.imm {
-                0xf1 => {
+        Class::Stx => match mode {
+            Some(Mode::Mem) => u = dst | src,
+            Some(Mode::Atomic) => match insn.atomic_op() {
+                Some(AtomicOp::Cmpxchg) => {
                     u = r0 | dst | src;
                     d = r0;
                 }
-                0x100 => {
+                Some(AtomicOp::LoadAcquire) => {
                     d = dst;
                     u = src;
                 }
-                0x110 => u = dst | src,
-                imm => {
+                Some(AtomicOp::StoreRelease) => u = dst | src,
+                _ => {
                     u = dst | src;
-                    if imm & 1 != 0 {
+                    if insn.has_fetch_flag() {
                         d = src;
                     }
                 }
             },
             _ => {}
         },
-        CLASS_ALU | CLASS_ALU64 => match raw::op(insn) {
-            0xd0 => {
+        Class::Alu | Class::Alu64 => match insn.alu_code() {
+            Some(AluCode::End) => {
                 u = dst;
                 d = dst;
             }
-            0xb0 => {
+            Some(AluCode::Bin(AluOp::Mov)) => {
                 d = dst;
                 u = if k { 0 } else { src };
             }
@@ -77,19 +74,17 @@ pub fn insn_use_def(insn: &RawInsn, helper_args: &dyn Fn(i32) -> Option<u8>) -> 
                 u = if k { dst } else { dst | src };
             }
         },
-        CLASS_JMP | CLASS_JMP32 => match raw::op(insn) {
-            raw::jop::JA => u = if k { 0 } else { dst },
-            raw::jop::JCOND => u = 0,
-            raw::jop::EXIT => u = r0,
-            raw::jop::CALL => {
+        Class::Jmp | Class::Jmp32 => match insn.jmp_op() {
+            Some(JmpOp::Ja) => u = if k { 0 } else { dst },
+            Some(JmpOp::Jcond) => u = 0,
+            Some(JmpOp::Exit) => u = r0,
+            Some(JmpOp::Call) => {
                 d = CALLER_SAVED;
                 u = d & !r0;
-                let nargs = if raw::is_pseudo_call(insn) {
-                    Some(5)
-                } else if raw::is_helper_call(insn) {
-                    helper_args(insn.imm)
-                } else {
-                    None
+                let nargs = match insn.call_kind() {
+                    Some(CallKind::Local) => Some(5),
+                    Some(CallKind::Helper) => helper_args(insn.imm),
+                    _ => None,
                 };
                 if let Some(n) = nargs {
                     u = ((1u16 << (n + 1)) - 1) & !1;
@@ -99,9 +94,9 @@ pub fn insn_use_def(insn: &RawInsn, helper_args: &dyn Fn(i32) -> Option<u8>) -> 
         },
         _ => {}
     }
-    if crate::stack_arg::is_stack_arg_insn(insn) {
+    if insn.is_stack_arg_store() || insn.is_stack_arg_load() {
         // r11 is an addressing base, never a live value
-        let params = !(1u16 << crate::stack_arg::REG_PARAMS);
+        let params = !(1u16 << Reg::PARAMS.num());
         u &= params;
         d &= params;
     }
@@ -166,7 +161,7 @@ pub fn format_live_regs(
         s.push(' ');
         s.push_str(&insn_text(i));
         s.push('\n');
-        i += raw::insn_len(&slots[i]);
+        i += slots[i].slot_len();
     }
     s
 }

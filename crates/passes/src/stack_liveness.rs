@@ -10,12 +10,11 @@
 //! subprogram fall back to "everything live" at all of its instructions.
 
 use crate::postorder::Postorder;
-use crate::raw::{self, CLASS_LDX, CLASS_ST, CLASS_STX};
 use crate::subprogs::Subprogs;
 use crate::successors::insn_successors;
-use kbpf_isa::RawInsn;
+use kbpf_isa::{AluCode, AluOp, Class, JmpOp, Mode, RawInsn, Reg};
 
-const FP: u8 = 10;
+const FP: u8 = Reg::FP.num();
 /// Registers a call clobbers (r0..r5).
 const CALLER_SAVED: u16 = 0x3f;
 
@@ -34,15 +33,6 @@ fn slots_of(off: i64, size: i64) -> u64 {
     m
 }
 
-fn size_of(code: u8) -> i64 {
-    match code & 0x18 {
-        0x00 => 4,
-        0x08 => 2,
-        0x10 => 1,
-        _ => 8,
-    }
-}
-
 fn bit(r: u8) -> u16 {
     if r < 16 { 1 << r } else { 0 }
 }
@@ -50,18 +40,18 @@ fn bit(r: u8) -> u16 {
 /// Registers that may hold a pointer into the frame after `insn`, given those before it.
 fn derive(insn: &RawInsn, before: u16) -> u16 {
     let d = before | bit(FP);
-    let class = raw::class(insn);
+    let class = insn.class();
     let holds = |r: u8| d & bit(r) != 0;
     let out = match class {
-        raw::CLASS_ALU | raw::CLASS_ALU64 => {
-            let from_src = raw::src_is_reg(insn) && holds(insn.src);
-            let is_mov = raw::op(insn) == 0xb0;
+        Class::Alu | Class::Alu64 => {
+            let from_src = insn.is_reg_src() && holds(insn.src);
+            let is_mov = insn.alu_code() == Some(AluCode::Bin(AluOp::Mov));
             // a move copies the source; arithmetic keeps (or, ptr + scalar, gains) a pointer
             if from_src || (!is_mov && holds(insn.dst)) { d | bit(insn.dst) } else { d & !bit(insn.dst) }
         }
-        CLASS_LDX => d & !bit(insn.dst),
-        raw::CLASS_LD if raw::is_ldimm64(insn) => d & !bit(insn.dst),
-        raw::CLASS_JMP if raw::op(insn) == raw::jop::CALL => d & !CALLER_SAVED,
+        Class::Ldx => d & !bit(insn.dst),
+        Class::Ld if insn.is_ldimm64() => d & !bit(insn.dst),
+        Class::Jmp if insn.jmp_op() == Some(JmpOp::Call) => d & !CALLER_SAVED,
         _ => d,
     };
     out | bit(FP)
@@ -70,15 +60,16 @@ fn derive(insn: &RawInsn, before: u16) -> u16 {
 /// What one instruction does to its frame's slots, given the registers that may point into the
 /// frame: `Some((read, fully written))`, or `None` when a frame pointer escapes the registers.
 fn access(insn: &RawInsn, derived: u16) -> Option<(u64, u64)> {
-    let class = raw::class(insn);
+    let class = insn.class();
     let holds = |r: u8| derived & bit(r) != 0;
-    let atomic = class == CLASS_STX && raw::mode(insn) == 0xc0;
+    let atomic = class == Class::Stx && insn.mode() == Some(Mode::Atomic);
+    let size = insn.size().bytes() as i64;
     match class {
-        CLASS_LDX if insn.src == FP => Some((slots_of(insn.off as i64, size_of(insn.code)), 0)),
-        CLASS_LDX if holds(insn.src) => Some((u64::MAX, 0)),
-        CLASS_STX if holds(insn.src) => None, // the pointer itself is stored somewhere
-        CLASS_ST | CLASS_STX if insn.dst == FP => {
-            let sz = size_of(insn.code);
+        Class::Ldx if insn.src == FP => Some((slots_of(insn.off as i64, size), 0)),
+        Class::Ldx if holds(insn.src) => Some((u64::MAX, 0)),
+        Class::Stx if holds(insn.src) => None, // the pointer itself is stored somewhere
+        Class::St | Class::Stx if insn.dst == FP => {
+            let sz = size;
             let m = slots_of(insn.off as i64, sz);
             if atomic {
                 return Some((m, 0));
@@ -86,8 +77,8 @@ fn access(insn: &RawInsn, derived: u16) -> Option<(u64, u64)> {
             let full = if sz == 8 && insn.off % 8 == 0 { m } else { 0 };
             Some((0, full))
         }
-        CLASS_STX if atomic && holds(insn.dst) => Some((u64::MAX, 0)),
-        raw::CLASS_JMP if raw::op(insn) == raw::jop::CALL => {
+        Class::Stx if atomic && holds(insn.dst) => Some((u64::MAX, 0)),
+        Class::Jmp if insn.jmp_op() == Some(JmpOp::Call) => {
             // a helper, kfunc or subprogram given a frame pointer may read any slot
             let args = (1..=5u8).any(holds);
             Some((if args { u64::MAX } else { 0 }, 0))
@@ -98,7 +89,7 @@ fn access(insn: &RawInsn, derived: u16) -> Option<(u64, u64)> {
 
 /// Whether `insn` stores a frame pointer into an outgoing stack-argument slot (`*(r11 - k)`).
 fn stack_arg_escape(insn: &RawInsn, derived: u16) -> bool {
-    raw::class(insn) == CLASS_STX && insn.dst == 11 && derived & bit(insn.src) != 0
+    insn.class() == Class::Stx && insn.dst == Reg::PARAMS.num() && derived & bit(insn.src) != 0
 }
 
 /// Forward pass: registers that may point into the frame before each instruction of `sp`.

@@ -1,8 +1,7 @@
 //! Subprogram discovery (`add_subprogs`) and per-subprogram jump checks (`check_subprogs`).
 
 use crate::error::{PassError, PassErrorKind as K};
-use crate::raw;
-use kbpf_isa::RawInsn;
+use kbpf_isa::{CallKind, HELPER_TAIL_CALL, JmpOp, RawInsn};
 
 /// Most subprograms per program (`BPF_MAX_SUBPROGS`).
 pub const MAX_SUBPROGS: usize = 256;
@@ -60,7 +59,7 @@ pub fn add_subprogs(slots: &[RawInsn]) -> Result<Subprogs, PassError> {
     let n = slots.len();
     let mut starts: Vec<usize> = vec![0];
     for (i, insn) in slots.iter().enumerate() {
-        if !(raw::is_pseudo_func(insn) || raw::is_pseudo_call(insn)) {
+        if !(insn.is_pseudo_func() || insn.call_kind() == Some(CallKind::Local)) {
             continue;
         }
         let target = i as i64 + insn.imm as i64 + 1;
@@ -93,19 +92,19 @@ pub fn check_subprogs(slots: &[RawInsn], subprogs: &mut Subprogs) -> Result<(), 
     for sp in subprogs.list.iter_mut() {
         for i in sp.start..sp.end {
             let insn = &slots[i];
-            if raw::is_helper_call(insn) && insn.imm == raw::FUNC_TAIL_CALL {
+            if insn.is_helper_call_to(HELPER_TAIL_CALL) {
                 sp.has_tail_call = true;
             }
-            if raw::class(insn) == raw::CLASS_LD && matches!(raw::mode(insn), 0x20 | 0x40) {
+            if insn.is_ld_abs_ind() {
                 sp.has_ld_abs = true;
             }
-            if raw::is_jmp_class(insn) && !matches!(raw::op(insn), raw::jop::CALL | raw::jop::EXIT) {
-                let to = i as i64 + raw::jmp_offset(insn) + 1;
+            if insn.jmp_op().is_some_and(|op| !matches!(op, JmpOp::Call | JmpOp::Exit)) {
+                let to = i as i64 + insn.jmp_offset() + 1;
                 if to < sp.start as i64 || to >= sp.end as i64 {
                     return Err(PassError::new(i, K::JumpOutOfRange { from: i, to }));
                 }
             }
-            if i == sp.end - 1 && !matches!(insn.code, 0x95 | 0x05 | 0x06) {
+            if i == sp.end - 1 && !insn.is_exit_or_ja() {
                 return Err(PassError::new(i, K::LastInsnNotExit));
             }
         }

@@ -3,8 +3,7 @@
 //! Calls fall through (the callee is not a successor inside the caller's subprogram), `exit` has
 //! none, `ja`/`gotol` jump, conditional jumps and `may_goto` have the fall-through first.
 
-use crate::raw;
-use kbpf_isa::RawInsn;
+use kbpf_isa::{JmpOp, RawInsn};
 use smallvec::SmallVec;
 
 /// Successor list of one instruction (at most two).
@@ -14,21 +13,18 @@ pub type Succ = SmallVec<[usize; 2]>;
 pub fn insn_successors(slots: &[RawInsn], idx: usize) -> Succ {
     let mut out = Succ::new();
     let Some(insn) = slots.get(idx) else { return out };
-    let (can_jump, can_fall) = if raw::is_jmp_class(insn) {
-        match raw::op(insn) {
-            raw::jop::EXIT => (false, false),
-            raw::jop::JA => (true, false),
-            raw::jop::CALL => (false, true),
-            _ => (true, true),
-        }
-    } else {
-        (false, true)
+    let (can_jump, can_fall) = match insn.jmp_op() {
+        Some(JmpOp::Exit) => (false, false),
+        Some(JmpOp::Ja) => (true, false),
+        Some(JmpOp::Call) => (false, true),
+        Some(_) => (true, true),
+        None => (false, true),
     };
     if can_fall {
-        out.push(idx + raw::insn_len(insn));
+        out.push(idx + insn.slot_len());
     }
     if can_jump {
-        let t = idx as i64 + raw::jmp_offset(insn) + 1;
+        let t = idx as i64 + insn.jmp_offset() + 1;
         if t >= 0 {
             out.push(t as usize);
         }

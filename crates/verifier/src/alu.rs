@@ -3,12 +3,12 @@
 
 use crate::ADD_CONST;
 use crate::do_check::Env;
-use crate::messages::{Reject, TypeName, alu_string};
-use crate::scalar_ops::{aop, scalar_alu};
+use crate::messages::{Bug, Reject, TypeName};
+use crate::scalar_ops::scalar_alu;
 use crate::state::{FP, MAX_BPF_REG, MAX_VAR_OFF, MAYBE_NULL, RegState, RegType};
 use crate::tnum::Tnum;
-use kbpf_isa::RawInsn;
-use kbpf_passes::raw;
+use kbpf_isa::AluOp as A;
+use kbpf_isa::{AluCode, Class, LdImm64Src, Mode, RawInsn, Size};
 
 /// How an instruction uses a register operand.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -55,12 +55,14 @@ impl Env<'_> {
 
     /// `check_alu_op`.
     pub(crate) fn check_alu_op(&mut self, insn: &RawInsn) -> Result<(), Reject> {
-        let op = raw::op(insn);
-        let alu64 = raw::class(insn) == raw::CLASS_ALU64;
-        let x = raw::src_is_reg(insn);
+        let Some(op) = insn.alu_code() else {
+            return Err(Bug::AluOnClass(format!("{:?}", insn.class())).into());
+        };
+        let alu64 = insn.class() == Class::Alu64;
+        let x = insn.is_reg_src();
         let d = insn.dst as usize;
-        if op == aop::END || op == aop::NEG {
-            if op == aop::NEG {
+        if op == AluCode::End || op == AluCode::Neg {
+            if op == AluCode::Neg {
                 if x || insn.src != 0 || insn.off != 0 || insn.imm != 0 {
                     return Err(Reject::Reserved("NEG"));
                 }
@@ -73,14 +75,14 @@ impl Env<'_> {
                 let mut reg = self.cur.cur().regs[d].clone();
                 let src = reg.clone();
                 // be16/be32/be64 swap on a little-endian host; le16/le32 truncate; bswap swaps
-                let end = (op == aop::END).then_some((insn.imm as u32, alu64 || x));
-                let alu32 = !alu64 && op == aop::NEG;
+                let end = (op == AluCode::End).then_some((insn.imm as u32, alu64 || x));
+                let alu32 = !alu64 && op == AluCode::Neg;
                 scalar_alu(&mut reg, &src, op, alu32, end);
                 self.cur.cur_mut().regs[d] = reg;
             } else {
                 self.check_reg_arg(insn.dst, RegOp::Dst)?;
             }
-        } else if op == aop::MOV {
+        } else if op == AluCode::Bin(A::Mov) {
             if x {
                 if !alu64 {
                     if !matches!(insn.off, 0 | 8 | 16) || insn.imm != 0 {
@@ -157,11 +159,11 @@ impl Env<'_> {
                 let v = if alu64 { insn.imm as i64 as u64 } else { insn.imm as u32 as u64 };
                 self.cur.cur_mut().regs[d] = RegState::known(v);
             }
-        } else if op > aop::END {
-            return Err(Reject::InvalidAluOpcode(op));
+        } else if let AluCode::Unknown(code) = op {
+            return Err(Reject::InvalidAluOpcode(code));
         } else {
-            let bad_off =
-                (insn.off != 0 && insn.off != 1) || (insn.off == 1 && op != aop::MOD && op != aop::DIV);
+            let divmod = matches!(op, AluCode::Bin(A::Div | A::SDiv | A::Mod | A::SMod));
+            let bad_off = (insn.off != 0 && insn.off != 1) || (insn.off == 1 && !divmod);
             if x {
                 if insn.imm != 0 || bad_off {
                     return Err(Reject::Reserved("ALU"));
@@ -171,10 +173,10 @@ impl Env<'_> {
                 return Err(Reject::Reserved("ALU"));
             }
             self.check_reg_arg(insn.dst, RegOp::Src)?;
-            if (op == aop::MOD || op == aop::DIV) && !x && insn.imm == 0 {
+            if divmod && !x && insn.imm == 0 {
                 return Err(Reject::DivByZero);
             }
-            if matches!(op, aop::LSH | aop::RSH | aop::ARSH) && !x {
+            if matches!(op, AluCode::Bin(A::Lsh) | AluCode::Bin(A::Rsh) | AluCode::Bin(A::Arsh)) && !x {
                 let size = if alu64 { 64 } else { 32 };
                 if insn.imm < 0 || insn.imm >= size {
                     return Err(Reject::InvalidShift(insn.imm));
@@ -193,19 +195,19 @@ impl Env<'_> {
 
     /// `adjust_reg_min_max_vals`.
     fn adjust_reg_min_max_vals(&mut self, insn: &RawInsn) -> Result<(), Reject> {
-        let op = raw::op(insn);
-        let alu32 = raw::class(insn) != raw::CLASS_ALU64;
+        let op = insn.alu_code().unwrap_or(AluCode::Unknown(0));
+        let alu32 = insn.class() != Class::Alu64;
         let d = insn.dst as usize;
         let dst = self.cur.cur().regs[d].clone();
-        let src = if raw::src_is_reg(insn) {
+        let src = if insn.is_reg_src() {
             let s = self.cur.cur().regs[insn.src as usize].clone();
             if s.ty != RegType::Scalar {
                 if dst.ty != RegType::Scalar {
-                    if op == aop::SUB && self.prog.opts.privileged {
+                    if op == AluCode::Bin(A::Sub) && self.prog.opts.privileged {
                         self.cur.cur_mut().regs[d] = RegState::unknown_scalar();
                         return Ok(());
                     }
-                    return Err(Reject::PtrOpPtr(insn.dst.into(), alu_string(op)));
+                    return Err(Reject::PtrOpPtr(insn.dst.into(), op.kernel_text()));
                 }
                 self.mark_chain_precision(insn.dst);
                 return self.adjust_ptr_min_max_vals(insn, &s, &dst, true);
@@ -226,13 +228,17 @@ impl Env<'_> {
         let mut nd = dst;
         scalar_alu(&mut nd, &src, op, alu32, None);
         let src_const = if alu32 { src.var_off.subreg().is_const() } else { src.var_off.is_const() };
-        if self.prog.opts.privileged && (op == aop::ADD || op == aop::SUB) && nd.id != 0 && src_const {
+        if self.prog.opts.privileged
+            && (op == AluCode::Bin(A::Add) || op == AluCode::Bin(A::Sub))
+            && nd.id != 0
+            && src_const
+        {
             // linked scalars: remember `dst = base + off` for sync_linked_regs()
             let val = if alu32 { src.var_off.value as u32 as u64 } else { src.var_off.value };
             let sv = val as i64;
             let off = if !alu32 && (sv < i32::MIN as i64 || sv > i32::MAX as i64) {
                 None
-            } else if op == aop::SUB {
+            } else if op == AluCode::Bin(A::Sub) {
                 (val as i32).checked_neg()
             } else {
                 Some(val as i32)
@@ -281,7 +287,7 @@ impl Env<'_> {
         off_reg: &RegState,
         dst_is_off: bool,
     ) -> Result<(), Reject> {
-        let op = raw::op(insn);
+        let op = insn.alu_code().unwrap_or(AluCode::Unknown(0));
         let dregno = insn.dst;
         let d = dregno as usize;
         let known = off_reg.var_off.is_const();
@@ -294,8 +300,8 @@ impl Env<'_> {
             self.cur.cur_mut().regs[d] = RegState::unknown_scalar();
             return Ok(());
         }
-        if raw::class(insn) != raw::CLASS_ALU64 {
-            if op == aop::SUB && self.prog.opts.privileged {
+        if insn.class() != Class::Alu64 {
+            if op == AluCode::Bin(A::Sub) && self.prog.opts.privileged {
                 self.cur.cur_mut().regs[d] = RegState::unknown_scalar();
                 return Ok(());
             }
@@ -314,7 +320,7 @@ impl Env<'_> {
             | RegType::Packet
             | RegType::Mem
             | RegType::Func => {}
-            RegType::ConstMapPtr if known && smin_val == 0 && op == aop::ADD => {}
+            RegType::ConstMapPtr if known && smin_val == 0 && op == AluCode::Bin(A::Add) => {}
             _ => return Err(Reject::PtrArithOn(dregno.into(), tystr)),
         }
         let mut dst = ptr.clone();
@@ -323,7 +329,7 @@ impl Env<'_> {
         self.check_reg_sane_offset(ptr, tystr)?;
         dst.mark_32_unbounded();
         match op {
-            aop::ADD => {
+            AluCode::Bin(A::Add) => {
                 let fixed = (ptr.off as i64).wrapping_add(smin_val);
                 if known && fixed == fixed as i32 as i64 {
                     dst.off = fixed as i32;
@@ -355,7 +361,7 @@ impl Env<'_> {
                     }
                 }
             }
-            aop::SUB => {
+            AluCode::Bin(A::Sub) => {
                 if dst_is_off {
                     return Err(Reject::SubPtrFromScalar(dregno.into()));
                 }
@@ -392,8 +398,10 @@ impl Env<'_> {
                     }
                 }
             }
-            aop::AND | aop::OR | aop::XOR => return Err(Reject::PtrBitwise(dregno.into(), alu_string(op))),
-            _ => return Err(Reject::PtrArithOp(dregno.into(), alu_string(op))),
+            AluCode::Bin(A::And) | AluCode::Bin(A::Or) | AluCode::Bin(A::Xor) => {
+                return Err(Reject::PtrBitwise(dregno.into(), op.kernel_text()));
+            }
+            _ => return Err(Reject::PtrArithOp(dregno.into(), op.kernel_text())),
         }
         self.check_reg_sane_offset(&dst, tystr)?;
         dst.bounds_sync();
@@ -403,7 +411,7 @@ impl Env<'_> {
 
     /// `check_ld_imm`.
     pub(crate) fn check_ld_imm(&mut self, insn: &RawInsn, idx: usize) -> Result<(), Reject> {
-        if insn.code & 0x18 != 0x18 {
+        if insn.size() != Size::DW {
             return Err(Reject::InvalidLdImm);
         }
         if insn.off != 0 {
@@ -412,19 +420,19 @@ impl Env<'_> {
         self.check_reg_arg(insn.dst, RegOp::Dst)?;
         let d = insn.dst as usize;
         let hi = self.prog.slots.get(idx + 1).map_or(0, |n| n.imm);
-        match insn.src {
-            0 => {
+        match LdImm64Src::from_u8(insn.src) {
+            Some(LdImm64Src::Imm) => {
                 self.cur.cur_mut().regs[d] = RegState::known(kbpf_isa::Insn::imm64(insn.imm, hi));
             }
-            4 => self.check_ld_imm_func(insn, idx)?,
-            1 | 2 => {
+            Some(LdImm64Src::Func) => self.check_ld_imm_func(insn, idx)?,
+            Some(src @ (LdImm64Src::MapFd | LdImm64Src::MapValue)) => {
                 let Some(m) = self.prog.ld_map.get(idx).copied().flatten() else {
                     return Err(Reject::Bug(crate::messages::Bug::LdImm64Src));
                 };
-                let mut r =
-                    RegState::pointer(if insn.src == 1 { RegType::ConstMapPtr } else { RegType::MapValue });
+                let value = src == LdImm64Src::MapValue;
+                let mut r = RegState::pointer(if value { RegType::MapValue } else { RegType::ConstMapPtr });
                 r.map = m;
-                if insn.src == 2 {
+                if value {
                     r.off = hi;
                 }
                 self.cur.cur_mut().regs[d] = r;
@@ -439,8 +447,12 @@ impl Env<'_> {
         if !crate::ctx::may_access_skb(self.prog.opts.prog_type) {
             return Err(Reject::LdAbsNotAllowed);
         }
-        let mode = raw::mode(insn);
-        if insn.dst != 0 || insn.off != 0 || insn.code & 0x18 == 0x18 || (mode == 0x20 && insn.src != 0) {
+        let mode = insn.mode();
+        if insn.dst != 0
+            || insn.off != 0
+            || insn.size() == Size::DW
+            || (mode == Some(Mode::Abs) && insn.src != 0)
+        {
             return Err(Reject::Reserved("LD_[ABS|IND]"));
         }
         self.check_reg_arg(6, RegOp::Src)?;
@@ -448,7 +460,7 @@ impl Env<'_> {
         if self.cur.cur().regs[6].ty != RegType::Ctx {
             return Err(Reject::LdAbsCtx);
         }
-        if mode == 0x40 {
+        if mode == Some(Mode::Ind) {
             self.check_reg_arg(insn.src, RegOp::Src)?;
         }
         self.check_ptr_off_reg(6)?;

@@ -2,10 +2,9 @@
 //! state and its checkpoint ancestors backwards, moving the "needs precision" requirement from
 //! registers to their sources, and marks the ancestors' scalars precise.
 
-use crate::disasm::insn_text_named;
 use crate::do_check::Env;
 use crate::state::{HistEntry, RegType, SLOT, VerifierState};
-use kbpf_passes::raw;
+use kbpf_isa::{AluCode, AluOp, AtomicOp, CallKind, Class, JmpOp};
 
 /// Per-frame register and stack-slot masks still needing precision.
 #[derive(Clone, Default)]
@@ -114,11 +113,11 @@ impl Env<'_> {
 
     fn backtrack_insn(&mut self, idx: usize, subseq: i64, hist: Option<HistEntry>, bt: &mut Bt) -> Step {
         let insn = self.prog.slots[idx];
-        if insn.code == 0 {
+        if insn.is_ldimm64_tail() {
             return Step::Ok;
         }
         if self.log.verbose2() {
-            let text = insn_text_named(&insn, self.prog.slots.get(idx + 1), &self.prog.opts.kfuncs);
+            let text = crate::log::insn_text(self.prog.table(), idx, &self.prog.opts.kfuncs);
             self.log.put(&format!(
                 "mark_precise: frame{}: regs={} stack={} before {idx}: {text}\n",
                 bt.frame,
@@ -128,8 +127,7 @@ impl Env<'_> {
         }
         bt_sync_linked(bt, &hist);
         let (d, s) = (insn.dst, insn.src);
-        let op = raw::op(&insn);
-        let step = self.backtrack_insn_inner(idx, subseq, hist, bt, insn, d, s, op);
+        let step = self.backtrack_insn_inner(idx, subseq, hist, bt, insn, d, s);
         if matches!(step, Step::Ok) {
             bt_sync_linked(bt, &hist);
         }
@@ -146,31 +144,32 @@ impl Env<'_> {
         insn: kbpf_isa::RawInsn,
         d: u8,
         s: u8,
-        op: u8,
     ) -> Step {
-        match raw::class(&insn) {
-            raw::CLASS_ALU | raw::CLASS_ALU64 => {
+        let is_local_call = |i: &kbpf_isa::RawInsn| i.call_kind() == Some(CallKind::Local);
+        match insn.class() {
+            Class::Alu | Class::Alu64 => {
                 if d > 10 || !bt.reg(d) {
                     return Step::Ok;
                 }
-                if op == 0xd0 || op == 0x80 {
+                let op = insn.alu_code();
+                if matches!(op, Some(AluCode::End | AluCode::Neg)) {
                     return Step::Ok;
                 }
-                if op == 0xb0 {
+                if op == Some(AluCode::Bin(AluOp::Mov)) {
                     bt.clear(d);
-                    if raw::src_is_reg(&insn) && s != 10 && s <= 10 {
+                    if insn.is_reg_src() && s != 10 && s <= 10 {
                         bt.set(s);
                     }
-                } else if raw::src_is_reg(&insn) && s != 10 && s <= 10 {
+                } else if insn.is_reg_src() && s != 10 && s <= 10 {
                     bt.set(s);
                 }
             }
-            raw::CLASS_LDX => {
+            Class::Ldx => {
                 if d > 10 || !bt.reg(d) {
                     return Step::Ok;
                 }
                 bt.clear(d);
-                if self.prog.opts.stack_args && kbpf_passes::stack_arg::is_stack_arg_ldx(&insn) {
+                if self.prog.opts.stack_args && insn.is_stack_arg_load() {
                     // an incoming load: the slot lives in the caller's frame
                     let Some(caller) = bt.frame.checked_sub(1) else { return Step::Bug };
                     bt.sa[caller] |= crate::stack_args::slot_bit(&insn);
@@ -182,8 +181,8 @@ impl Env<'_> {
                     *m |= 1 << spi.min(63);
                 }
             }
-            raw::CLASS_STX | raw::CLASS_ST => {
-                if raw::class(&insn) == raw::CLASS_STX && raw::mode(&insn) == 0xc0 && insn.imm == 0x100 {
+            Class::Stx | Class::St => {
+                if insn.atomic_op() == Some(AtomicOp::LoadAcquire) {
                     if d <= 10 && bt.reg(d) {
                         bt.clear(d);
                     }
@@ -192,11 +191,11 @@ impl Env<'_> {
                 if d <= 10 && bt.reg(d) {
                     return Step::NotSupp;
                 }
-                if self.prog.opts.stack_args && crate::stack_args::is_outgoing_store(&insn) {
+                if self.prog.opts.stack_args && insn.is_stack_arg_store() {
                     let bit = crate::stack_args::slot_bit(&insn);
                     if bt.sa[bt.frame] & bit != 0 {
                         bt.sa[bt.frame] &= !bit;
-                        if raw::class(&insn) == raw::CLASS_STX && s <= 10 {
+                        if insn.class() == Class::Stx && s <= 10 {
                             bt.set(s);
                         }
                     }
@@ -208,12 +207,13 @@ impl Env<'_> {
                     return Step::Ok;
                 }
                 *m &= !(1 << spi.min(63));
-                if raw::class(&insn) == raw::CLASS_STX && s <= 10 {
+                if insn.class() == Class::Stx && s <= 10 {
                     bt.set(s);
                 }
             }
-            raw::CLASS_JMP | raw::CLASS_JMP32 => {
-                let callee = raw::is_pseudo_call(&insn)
+            Class::Jmp | Class::Jmp32 => {
+                let op = insn.jmp_op();
+                let callee = is_local_call(&insn)
                     .then(|| self.prog.info.subprogs.starting_at((idx as i64 + insn.imm as i64 + 1) as usize))
                     .flatten();
                 if callee.is_some_and(|c| self.search.stack_args.global.get(c).copied().unwrap_or(false)) {
@@ -222,7 +222,7 @@ impl Env<'_> {
                         return Step::Bug;
                     }
                     bt.clear(0);
-                } else if raw::is_pseudo_call(&insn) {
+                } else if is_local_call(&insn) {
                     // "static subprog leftover stack arg slots" is the sa[] part
                     if bt.regs[bt.frame] & !0x3e != 0 || bt.stack[bt.frame] != 0 || bt.sa[bt.frame] != 0 {
                         return Step::Bug;
@@ -237,12 +237,12 @@ impl Env<'_> {
                         }
                     }
                     bt.frame -= 1;
-                } else if op == raw::jop::EXIT {
+                } else if op == Some(JmpOp::Exit) {
                     if bt.regs[bt.frame] & 0x3e != 0 {
                         return Step::Bug;
                     }
                     let r0 = subseq >= 1
-                        && self.prog.slots.get((subseq - 1) as usize).is_some_and(raw::is_pseudo_call)
+                        && self.prog.slots.get((subseq - 1) as usize).is_some_and(is_local_call)
                         && bt.reg(0);
                     bt.clear(0);
                     bt.frame += 1;
@@ -252,13 +252,13 @@ impl Env<'_> {
                     if r0 {
                         bt.set(0);
                     }
-                } else if op == raw::jop::CALL {
+                } else if op == Some(JmpOp::Call) {
                     bt.clear(0);
                     if bt.regs[bt.frame] & 0x3e != 0 {
                         return Step::Bug;
                     }
-                } else if raw::src_is_reg(&insn)
-                    && op != raw::jop::JA
+                } else if insn.is_reg_src()
+                    && op != Some(JmpOp::Ja)
                     && d <= 10
                     && s <= 10
                     && (bt.reg(d) || bt.reg(s))
@@ -272,7 +272,7 @@ impl Env<'_> {
                     return Step::Ok;
                 }
                 bt.clear(d);
-                if matches!(raw::mode(&insn), 0x20 | 0x40) {
+                if insn.is_ld_abs_ind() {
                     return Step::NotSupp;
                 }
             }

@@ -5,61 +5,49 @@ use crate::do_check::Env;
 use crate::messages::Reject;
 use crate::state::{MAYBE_NULL, RegState, RegType, VerifierState};
 use crate::tnum::Tnum;
-use kbpf_isa::RawInsn;
-use kbpf_passes::raw;
+use kbpf_isa::{Class, JmpCond, JmpOp, RawInsn};
 
-/// JMP operation codes.
-pub mod jop {
-    #![allow(missing_docs)]
-    pub const JEQ: u8 = 0x10;
-    pub const JGT: u8 = 0x20;
-    pub const JGE: u8 = 0x30;
-    pub const JSET: u8 = 0x40;
-    pub const JNE: u8 = 0x50;
-    pub const JSGT: u8 = 0x60;
-    pub const JSGE: u8 = 0x70;
-    pub const JLT: u8 = 0xa0;
-    pub const JLE: u8 = 0xb0;
-    pub const JSLT: u8 = 0xc0;
-    pub const JSLE: u8 = 0xd0;
-    /// The negation of JSET (`rev_opcode(JSET)`).
-    pub const JSET_NOT: u8 = 0x48;
+/// A condition as refinement sees it: the ISA's conditions plus the negation of `&`, which
+/// has no opcode of its own (the kernel's `rev_opcode(BPF_JSET)`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Cond {
+    /// An encodable condition.
+    Is(JmpCond),
+    /// `!(a & b)`.
+    NotSet,
 }
-use jop::*;
+
+// Short names for the patterns below, in the kernel's spelling.
+const JEQ: Cond = Cond::Is(JmpCond::Eq);
+const JGT: Cond = Cond::Is(JmpCond::Gt);
+const JGE: Cond = Cond::Is(JmpCond::Ge);
+const JSET: Cond = Cond::Is(JmpCond::Set);
+const JNE: Cond = Cond::Is(JmpCond::Ne);
+const JSGT: Cond = Cond::Is(JmpCond::Sgt);
+const JSGE: Cond = Cond::Is(JmpCond::Sge);
+const JLT: Cond = Cond::Is(JmpCond::Lt);
+const JLE: Cond = Cond::Is(JmpCond::Le);
+const JSLT: Cond = Cond::Is(JmpCond::Slt);
+const JSLE: Cond = Cond::Is(JmpCond::Sle);
+const JSET_NOT: Cond = Cond::NotSet;
 
 const AT_PKT_END: i32 = -1;
 const BEYOND_PKT_END: i32 = -2;
 const MAX_PACKET_OFF: u64 = 0xffff;
 
-fn flip(op: u8) -> u8 {
+/// The condition with operands swapped.
+fn flip(op: Cond) -> Cond {
     match op {
-        JGT => JLT,
-        JLT => JGT,
-        JGE => JLE,
-        JLE => JGE,
-        JSGT => JSLT,
-        JSLT => JSGT,
-        JSGE => JSLE,
-        JSLE => JSGE,
-        o => o,
+        Cond::Is(c) => Cond::Is(c.swap()),
+        Cond::NotSet => Cond::NotSet,
     }
 }
 
-fn rev(op: u8) -> u8 {
+/// The condition that holds exactly when `op` does not.
+fn rev(op: Cond) -> Cond {
     match op {
-        JEQ => JNE,
-        JNE => JEQ,
-        JSET => JSET_NOT,
-        JSET_NOT => JSET,
-        JGT => JLE,
-        JLE => JGT,
-        JGE => JLT,
-        JLT => JGE,
-        JSGT => JSLE,
-        JSLE => JSGT,
-        JSGE => JSLT,
-        JSLT => JSGE,
-        o => o,
+        Cond::Is(c) => c.negate().map_or(Cond::NotSet, Cond::Is),
+        Cond::NotSet => JSET,
     }
 }
 
@@ -80,7 +68,7 @@ fn is_pkt_any(r: &RegState) -> bool {
 }
 
 /// `is_scalar_branch_taken`: 1 taken, 0 not taken, -1 unknown.
-pub fn scalar_branch_taken(r1: &RegState, r2: &RegState, op: u8, w32: bool) -> i32 {
+pub fn scalar_branch_taken(r1: &RegState, r2: &RegState, op: Cond, w32: bool) -> i32 {
     let (mut r1, mut r2) = (r1, r2);
     let (mut t1, mut t2) =
         if w32 { (r1.var_off.subreg(), r2.var_off.subreg()) } else { (r1.var_off, r2.var_off) };
@@ -189,7 +177,7 @@ pub fn scalar_branch_taken(r1: &RegState, r2: &RegState, op: u8, w32: bool) -> i
     -1
 }
 
-fn pkt_branch_taken(r1: &RegState, r2: &RegState, op: u8) -> i32 {
+fn pkt_branch_taken(r1: &RegState, r2: &RegState, op: Cond) -> i32 {
     let (pkt, op) = if r1.ty == RegType::PacketEnd {
         (r2, flip(op))
     } else if r2.ty == RegType::PacketEnd {
@@ -208,7 +196,7 @@ fn pkt_branch_taken(r1: &RegState, r2: &RegState, op: u8) -> i32 {
 }
 
 /// `is_branch_taken`.
-pub fn branch_taken(r1: &RegState, r2: &RegState, op: u8, w32: bool) -> i32 {
+pub fn branch_taken(r1: &RegState, r2: &RegState, op: Cond, w32: bool) -> i32 {
     if is_pkt_any(r1) && is_pkt_any(r2) && !w32 {
         return pkt_branch_taken(r1, r2, op);
     }
@@ -231,7 +219,7 @@ pub fn branch_taken(r1: &RegState, r2: &RegState, op: u8, w32: bool) -> i32 {
 }
 
 /// `regs_refine_cond_op`.
-pub fn refine_cond_op(r1: &mut RegState, r2: &mut RegState, op: u8, w32: bool) {
+pub fn refine_cond_op(r1: &mut RegState, r2: &mut RegState, op: Cond, w32: bool) {
     let (r1, r2, op) = match op {
         JGE | JGT | JSGE | JSGT => (r2, r1, flip(op)),
         _ => (r1, r2, op),
@@ -387,7 +375,7 @@ fn collect_linked_regs(st: &VerifierState, id: u32, live: u16, out: &mut Vec<(u8
 }
 
 /// `regs_refine_cond_op(reg, reg, ...)` where both operands are the same register.
-fn aliased_refine(orig: &RegState, op: u8, w32: bool) -> RegState {
+fn aliased_refine(orig: &RegState, op: Cond, w32: bool) -> RegState {
     let mut a = orig.clone();
     let mut b = orig.clone();
     refine_cond_op(&mut a, &mut b, op, w32);
@@ -480,9 +468,8 @@ impl Env<'_> {
     /// `check_cond_jmp_op`.
     pub(crate) fn check_cond_jmp_op(&mut self, insn: &RawInsn, idx: usize) -> Result<(), Reject> {
         use crate::alu::RegOp;
-        let op = raw::op(insn);
-        if op == 0xe0 {
-            if insn.code != 0xe5 || insn.src != 0 || insn.dst != 0 || insn.imm != 0 {
+        if insn.jmp_op() == Some(JmpOp::Jcond) {
+            if !insn.is_may_goto() || insn.dst != 0 || insn.imm != 0 {
                 return Err(Reject::InvalidMayGotoImm(insn.imm));
             }
             let prev = self.find_prev_entry(idx);
@@ -498,8 +485,13 @@ impl Env<'_> {
             self.cur.insn_idx = (idx as i64 + insn.off as i64 + 1) as usize;
             return Ok(());
         }
+        let Some(JmpOp::Cond(cond)) = insn.jmp_op() else {
+            // opcodes in no table were refused before the walk
+            return Err(crate::messages::Bug::CondJmpOpcode(insn.code).into());
+        };
+        let op = Cond::Is(cond);
         self.check_reg_arg(insn.dst, RegOp::Src)?;
-        let x = raw::src_is_reg(insn);
+        let x = insn.is_reg_src();
         let src = if x {
             if insn.imm != 0 {
                 return Err(Reject::Reserved("JMP/JMP32"));
@@ -517,7 +509,7 @@ impl Env<'_> {
             }
             RegState::known(insn.imm as i64 as u64)
         };
-        let w32 = raw::class(insn) == raw::CLASS_JMP32;
+        let w32 = insn.class() == Class::Jmp32;
         let dst = self.cur.cur().regs[insn.dst as usize].clone();
         let pred = branch_taken(&dst, &src, op, w32);
         if pred >= 0 {
@@ -655,7 +647,7 @@ impl Env<'_> {
     }
 
     fn try_match_pkt_pointers(&mut self, insn: &RawInsn, dst: &RegState, src: &RegState, p: usize) -> bool {
-        if !raw::src_is_reg(insn) || raw::class(insn) == raw::CLASS_JMP32 {
+        if !insn.is_reg_src() || insn.class() == Class::Jmp32 {
             return false;
         }
         let (d, s) = (insn.dst as usize, insn.src as usize);
@@ -665,8 +657,8 @@ impl Env<'_> {
             || (is_init_pkt(dst, RegType::Packet) && src.ty == RegType::PacketMeta);
         let Some(mut other) = self.search.pending.get(p).map(|q| q.st.clone()) else { return false };
         let this = &mut self.cur;
-        let op = raw::op(insn);
-        match (op, fwd, bwd) {
+        let Some(JmpOp::Cond(cond)) = insn.jmp_op() else { return false };
+        match (Cond::Is(cond), fwd, bwd) {
             (JGT, true, _) => {
                 find_good_pkt_pointers(this, dst, dst.ty, false);
                 mark_pkt_end(&mut other, d, true);
@@ -752,7 +744,7 @@ fn sync_one(r: &mut RegState, known: &RegState, base: u32) {
             crate::scalar_ops::scalar_alu(
                 &mut nr,
                 &RegState::known(delta as u64),
-                crate::scalar_ops::aop::ADD,
+                kbpf_isa::AluCode::Bin(kbpf_isa::AluOp::Add),
                 alu32,
                 None,
             );

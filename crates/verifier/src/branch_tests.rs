@@ -25,7 +25,7 @@ fn has(r: &RegState, v: u64) -> bool {
         && (r.s32_min..=r.s32_max).contains(&(v as i32))
 }
 
-fn holds(op: u8, w32: bool, a: u64, b: u64) -> bool {
+fn holds(op: Cond, w32: bool, a: u64, b: u64) -> bool {
     let (ua, ub, sa, sb) = if w32 {
         (a as u32 as u64, b as u32 as u64, a as u32 as i32 as i64, b as u32 as i32 as i64)
     } else {
@@ -44,7 +44,6 @@ fn holds(op: u8, w32: bool, a: u64, b: u64) -> bool {
         JSLE => sa <= sb,
         JSET => ua & ub != 0,
         JSET_NOT => ua & ub == 0,
-        _ => unreachable!(),
     }
 }
 
@@ -85,12 +84,12 @@ fn branch_refinement_sound_on_boundary_windows() {
                             let t = holds(op, w32, x, y);
                             assert!(
                                 pred == -1 || (pred == 1) == t,
-                                "op {op:#x} w32={w32} {wa:?} {wb:?} pred {pred}"
+                                "op {op:?} w32={w32} {wa:?} {wb:?} pred {pred}"
                             );
                             let (ra, rb) = if t { (&ta, &tb) } else { (&fa, &fb) };
                             assert!(
                                 has(ra, x) && has(rb, y),
-                                "op {op:#x} w32={w32} taken={t} {x:#x} {y:#x} {wa:?} {wb:?}"
+                                "op {op:?} w32={w32} taken={t} {x:#x} {y:#x} {wa:?} {wb:?}"
                             );
                         }
                     }
@@ -116,7 +115,7 @@ fn unsigned_refinement_exact_small() {
                     ta.bounds_sync();
                     let sat: Vec<u64> = vals.iter().copied().filter(|&x| holds(op, false, x, k)).collect();
                     if let (Some(&mn), Some(&mx)) = (sat.iter().min(), sat.iter().max()) {
-                        assert_eq!((ta.umin, ta.umax), (mn, mx), "op {op:#x} [{lo},{hi}] vs {k}");
+                        assert_eq!((ta.umin, ta.umax), (mn, mx), "op {op:?} [{lo},{hi}] vs {k}");
                     }
                 }
             }

@@ -1,17 +1,15 @@
 //! The main walk (`do_check`): pipeline order, the per-instruction loop, path termination and
 //! branch popping, and the final stats block.
 
-use crate::disasm::insn_text_named;
 use crate::helpers::helper_arg_count;
-use crate::log::{LEVEL1, LEVEL2, Log, STATS};
+use crate::log::{LEVEL1, LEVEL2, Log, STATS, insn_text};
 use crate::messages::{Bug, Reject};
 use crate::state::{FuncState, RegState, RegType, VerifierState};
 use crate::{MapDef, MapKind, ProgType, Stats, VerifyError, VerifyOptions, VerifyOutcome};
-use kbpf_isa::RawInsn;
+use kbpf_isa::{CallKind, Class, JmpOp, LdImm64Src, Mode, RawInsn, SlotTable};
 use kbpf_passes::check::{PseudoLdImm64, Resolver};
-use kbpf_passes::raw;
-use kbpf_passes::stack_arg::{is_stack_arg_ldx, is_stack_arg_st, is_stack_arg_stx};
 use kbpf_passes::{Errno, PassError, PassErrorKind, ResolveError, StaticInfo};
+use std::cell::OnceCell;
 use std::time::Instant;
 
 /// A state waiting on the branch stack (`struct bpf_verifier_stack_elem`).
@@ -42,10 +40,19 @@ pub(crate) struct Visit {
 /// Immutable facts about the program.
 pub(crate) struct Program<'a> {
     pub slots: &'a [RawInsn],
+    /// Every slot decoded once, when the log first prints one.
+    pub table: OnceCell<SlotTable<'a>>,
     pub info: StaticInfo,
     pub opts: &'a VerifyOptions,
     /// Map index for each ld_imm64 slot that references a map.
     pub ld_map: Vec<Option<u32>>,
+}
+
+impl<'a> Program<'a> {
+    /// The slot table, decoded on first use.
+    pub(crate) fn table(&self) -> &SlotTable<'a> {
+        self.table.get_or_init(|| SlotTable::new(self.slots))
+    }
 }
 
 /// Search bookkeeping: checkpoints, pending branches, counters.
@@ -101,11 +108,11 @@ impl Resolver for MapResolver<'_> {
     fn resolve(&mut self, ld: PseudoLdImm64) -> Result<(), PassError> {
         let err = |e: ResolveError| PassError::new(ld.insn, PassErrorKind::Resolve(e));
         match ld.src {
-            1 | 2 => {
+            LdImm64Src::MapFd | LdImm64Src::MapValue => {
                 let Some(idx) = self.maps.iter().position(|m| m.fd == ld.imm) else {
                     return Err(err(ResolveError::BadMapFd(ld.imm)));
                 };
-                if ld.src == 2 {
+                if ld.src == LdImm64Src::MapValue {
                     let m = &self.maps[idx];
                     let off = ld.imm_hi as u32;
                     if off as i64 >= crate::state::MAX_VAR_OFF {
@@ -130,7 +137,7 @@ impl Resolver for MapResolver<'_> {
                 Ok(())
             }
             // check_pseudo_btf_id: a module's BTF is named by an fd kbpf cannot have
-            3 if ld.imm_hi != 0 => Err(err(ResolveError::ModuleBtfFd)),
+            LdImm64Src::BtfId if ld.imm_hi != 0 => Err(err(ResolveError::ModuleBtfFd)),
             _ => Err(err(ResolveError::FdArray)),
         }
     }
@@ -160,10 +167,24 @@ fn finish(log: Log, stats: Stats, err: Option<(Reject, usize)>, log_size: Option
             }
             buf = buf.split_off(cut);
         }
-        return VerifyOutcome { accepted: false, error, log: buf, stats, insn_aux: Vec::new() };
+        return VerifyOutcome {
+            accepted: false,
+            error,
+            log: buf,
+            stats,
+            insn_aux: Vec::new(),
+            witness: None,
+        };
     }
     let error = err.map(|(r, insn)| VerifyError::new(Some(insn), r));
-    VerifyOutcome { accepted: error.is_none(), error, log: log.buf, stats, insn_aux: Vec::new() }
+    VerifyOutcome {
+        accepted: error.is_none(),
+        error,
+        log: log.buf,
+        stats,
+        insn_aux: Vec::new(),
+        witness: None,
+    }
 }
 
 /// Runs the whole pipeline.
@@ -180,8 +201,10 @@ pub(crate) fn run(slots: &[RawInsn], opts: &VerifyOptions) -> VerifyOutcome {
             log: String::new(),
             stats: Stats::default(),
             insn_aux: Vec::new(),
+            witness: None,
         };
     }
+    let table = OnceCell::new();
     let mut resolver = MapResolver { maps: &opts.maps, ld_map: vec![None; slots.len()] };
     let pt = opts.prog_type;
     let helper_args = move |id: i32| helper_arg_count(id, pt);
@@ -194,13 +217,7 @@ pub(crate) fn run(slots: &[RawInsn], opts: &VerifyOptions) -> VerifyOutcome {
         log.put(&sp.log_lines());
     }
     let passes = pre.and_then(|_| {
-        kbpf_passes::run_static_passes_abi(
-            slots,
-            opts.privileged,
-            opts.stack_args,
-            &mut resolver,
-            &helper_args,
-        )
+        kbpf_passes::run_static_passes(slots, opts.privileged, opts.stack_args, &mut resolver, &helper_args)
     });
     let info = match passes {
         Ok(i) => i,
@@ -223,13 +240,14 @@ pub(crate) fn run(slots: &[RawInsn], opts: &VerifyOptions) -> VerifyOutcome {
         return finish(log, Stats::default(), Some((r, 0)), opts.log_size);
     }
     if log.verbose2() {
-        let text = |i: usize| insn_text_named(&slots[i], slots.get(i + 1), &opts.kfuncs);
+        let decoded = table.get_or_init(|| SlotTable::new(slots));
+        let text = |i: usize| insn_text(decoded, i, &opts.kfuncs);
         log.put(&kbpf_passes::liveness::format_live_regs(slots, &info.live_regs, &info.scc, &text));
     }
     let nsub = info.subprogs.len();
     let stack_args = crate::func_info::SubprogArgs::new(&info.subprogs, &opts.funcs);
     let mut env = Env {
-        prog: Program { slots, info, opts, ld_map: resolver.ld_map },
+        prog: Program { slots, table, info, opts, ld_map: resolver.ld_map },
         search: Search {
             explored: vec![Vec::new(); slots.len()],
             stack_depth: vec![0; nsub],
@@ -289,6 +307,12 @@ pub(crate) fn run(slots: &[RawInsn], opts: &VerifyOptions) -> VerifyOutcome {
     print_stats(&mut env.log, &search, &depths, start);
     let insn_aux = crate::insn_aux::insn_aux(&search);
     let mut out = finish(env.log, stats, err, opts.log_size);
+    if out.accepted {
+        match crate::witness::build(slots, opts, &insn_aux) {
+            Ok(w) => out.witness = Some(w),
+            Err(e) => crate::witness::bug(&mut out, e),
+        }
+    }
     out.insn_aux = insn_aux;
     out
 }
@@ -297,7 +321,7 @@ pub(crate) fn run(slots: &[RawInsn], opts: &VerifyOptions) -> VerifyOutcome {
 /// depths: 16 bytes for the JIT's timed `may_goto` (count and timestamp), 8 for the interpreter.
 fn may_goto_extra(env: &Env<'_>, sub: usize, accepted: bool) -> u32 {
     let Some(s) = env.prog.info.subprogs.list.get(sub) else { return 0 };
-    let has = env.prog.slots[s.start..s.end].iter().any(|i| i.code == 0xe5 && i.src == 0);
+    let has = env.prog.slots[s.start..s.end].iter().any(|i| i.is_may_goto());
     match (accepted && has, env.prog.opts.jit) {
         (false, _) => 0,
         (true, true) => 16,
@@ -423,11 +447,7 @@ impl Env<'_> {
                         self.log.print_insn_state(&self.cur, idx, &self.prog.opts.maps);
                     }
                     let before = self.log.buf.len();
-                    let text = insn_text_named(
-                        &self.prog.slots[idx],
-                        self.prog.slots.get(idx + 1),
-                        &self.prog.opts.kfuncs,
-                    );
+                    let text = insn_text(self.prog.table(), idx, &self.prog.opts.kfuncs);
                     self.log.put(&format!("{idx}: {text}\n"));
                     self.log.prev_insn_print_pos = self.log.buf.len() - before;
                     self.log.prev_log_pos = self.log.buf.len();
@@ -511,24 +531,23 @@ impl Env<'_> {
     /// Dispatch by class (`do_check_insn`).
     fn do_check_insn(&mut self, idx: usize, do_print_state: &mut bool) -> Result<Flow, Reject> {
         let insn = self.prog.slots[idx];
-        match raw::class(&insn) {
-            raw::CLASS_ALU | raw::CLASS_ALU64 => self.check_alu_op(&insn)?,
-            raw::CLASS_LDX if self.prog.opts.stack_args && is_stack_arg_ldx(&insn) => {
-                self.check_stack_arg_read(&insn)?
-            }
-            raw::CLASS_LDX => {
+        let stack_args = self.prog.opts.stack_args;
+        match insn.class() {
+            Class::Alu | Class::Alu64 => self.check_alu_op(&insn)?,
+            Class::Ldx if stack_args && insn.is_stack_arg_load() => self.check_stack_arg_read(&insn)?,
+            Class::Ldx => {
                 let base = self.base_type(insn.src);
                 self.check_load_mem(&insn, idx)?;
                 self.save_aux_ptr_type(idx, base)?;
             }
-            raw::CLASS_STX => {
-                if raw::mode(&insn) == 0xc0 {
+            Class::Stx => {
+                if insn.mode() == Some(Mode::Atomic) {
                     self.check_atomic(&insn, idx)?;
                 } else {
-                    if raw::mode(&insn) != 0x60 || insn.imm != 0 {
+                    if insn.mode() != Some(Mode::Mem) || insn.imm != 0 {
                         return Err(Reject::Reserved("STX"));
                     }
-                    if self.prog.opts.stack_args && is_stack_arg_stx(&insn) {
+                    if stack_args && insn.is_stack_arg_store() {
                         self.check_stack_arg_write(&insn)?;
                     } else {
                         let base = self.base_type(insn.dst);
@@ -537,11 +556,9 @@ impl Env<'_> {
                     }
                 }
             }
-            raw::CLASS_ST if self.prog.opts.stack_args && is_stack_arg_st(&insn) => {
-                self.check_stack_arg_write(&insn)?
-            }
-            raw::CLASS_ST => {
-                if raw::mode(&insn) != 0x60 || insn.src != 0 {
+            Class::St if stack_args && insn.is_stack_arg_store() => self.check_stack_arg_write(&insn)?,
+            Class::St => {
+                if insn.mode() != Some(Mode::Mem) || insn.src != 0 {
                     return Err(Reject::Reserved("ST"));
                 }
                 self.check_reg_arg(insn.dst, crate::alu::RegOp::Src)?;
@@ -550,59 +567,60 @@ impl Env<'_> {
                     idx,
                     insn.dst,
                     insn.off as i64,
-                    size_of_code(insn.code),
+                    insn.size().bytes() as i64,
                     true,
                     None,
                     false,
                 )?;
                 self.save_aux_ptr_type(idx, base)?;
             }
-            raw::CLASS_JMP | raw::CLASS_JMP32 => {
+            Class::Jmp | Class::Jmp32 => {
                 self.search.jmps_processed += 1;
-                let class = raw::class(&insn);
-                match raw::op(&insn) {
-                    raw::jop::CALL => {
-                        if insn.code & 8 != 0
-                            || (insn.src != raw::PSEUDO_KFUNC_CALL && insn.off != 0)
-                            || !matches!(insn.src, 0..=2)
+                let class = insn.class();
+                match insn.jmp_op() {
+                    Some(JmpOp::Call) => {
+                        let kind = insn.call_kind();
+                        let off_ok = insn.off == 0 || kind == Some(CallKind::Kfunc);
+                        if insn.is_reg_src()
+                            || !off_ok
+                            || matches!(kind, None | Some(CallKind::Other))
                             || insn.dst != 0
-                            || class == raw::CLASS_JMP32
                         {
                             return Err(Reject::Reserved("CALL"));
                         }
                         self.stack_args_before_call();
-                        match insn.src {
-                            1 => self.check_func_call(&insn, idx)?,
-                            2 => self.check_kfunc_call(&insn)?,
+                        match kind {
+                            Some(CallKind::Local) => self.check_func_call(&insn, idx)?,
+                            Some(CallKind::Kfunc) => self.check_kfunc_call(&insn)?,
                             _ => {
                                 self.check_helper_call(&insn, idx)?;
                                 self.invalidate_outgoing_stack_args();
                             }
                         }
                         self.log.scratch_reg(0);
-                        if insn.src == 1 {
+                        if kind == Some(CallKind::Local) {
                             return Ok(Flow::Next);
                         }
                     }
-                    raw::jop::JA => {
-                        if insn.code & 8 != 0
+                    Some(JmpOp::Ja) => {
+                        if insn.is_reg_src()
                             || insn.src != 0
                             || insn.dst != 0
-                            || (class == raw::CLASS_JMP && insn.imm != 0)
-                            || (class == raw::CLASS_JMP32 && insn.off != 0)
+                            || (class == Class::Jmp && insn.imm != 0)
+                            || (class == Class::Jmp32 && insn.off != 0)
                         {
                             return Err(Reject::Reserved("JA"));
                         }
-                        let t = idx as i64 + raw::jmp_offset(&insn) + 1;
+                        let t = idx as i64 + insn.jmp_offset() + 1;
                         self.cur.insn_idx = t as usize;
                         return Ok(Flow::Next);
                     }
-                    raw::jop::EXIT => {
-                        if insn.code & 8 != 0
+                    Some(JmpOp::Exit) => {
+                        if insn.is_reg_src()
                             || insn.imm != 0
                             || insn.src != 0
                             || insn.dst != 0
-                            || class == raw::CLASS_JMP32
+                            || class == Class::Jmp32
                         {
                             return Err(Reject::Reserved("EXIT"));
                         }
@@ -614,11 +632,10 @@ impl Env<'_> {
                     }
                 }
             }
-            _ => {
-                let mode = raw::mode(&insn);
-                if mode == 0x20 || mode == 0x40 {
+            Class::Ld => {
+                if insn.is_ld_abs_ind() {
                     self.check_ld_abs(&insn)?;
-                } else if mode == 0 {
+                } else if insn.mode() == Some(Mode::Imm) {
                     self.check_ld_imm(&insn, idx)?;
                     self.cur.insn_idx += 1;
                 } else {
@@ -674,8 +691,8 @@ impl Env<'_> {
             }
             let Some(s) = info.subprogs.list.get(sp) else { continue };
             for (i, insn) in slots.iter().enumerate().take(s.end).skip(s.start) {
-                let func_ref = raw::is_pseudo_func(insn);
-                if raw::is_pseudo_call(insn) || func_ref {
+                let func_ref = insn.is_pseudo_func();
+                if insn.call_kind() == Some(CallKind::Local) || func_ref {
                     let t = (i as i64 + insn.imm as i64 + 1) as usize;
                     // a reference to an async callback does not grow this chain's stack
                     let callee = info.subprogs.starting_at(t).filter(|&c| !(func_ref && is_async(c)));
@@ -690,15 +707,5 @@ impl Env<'_> {
             }
         }
         Ok(())
-    }
-}
-
-/// Access size in bytes of a load/store opcode.
-pub(crate) fn size_of_code(code: u8) -> i64 {
-    match code & 0x18 {
-        0x00 => 4,
-        0x08 => 2,
-        0x10 => 1,
-        _ => 8,
     }
 }

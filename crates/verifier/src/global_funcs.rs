@@ -17,6 +17,7 @@ use crate::messages::Reject;
 use crate::messages::{KfuncReject, StackArgError, TypeName};
 use crate::stack_args::arg_name;
 use crate::state::{RegState, RegType};
+use kbpf_isa::CallKind;
 
 /// How the arguments of a call matched the callee's prototype.
 pub(crate) enum ArgMatch {
@@ -50,11 +51,9 @@ impl Env<'_> {
             return Ok(ArgMatch::Mismatch);
         }
         for i in 0..nargs as usize {
-            let r = if i < MAX_REG_ARGS as usize {
-                self.cur.cur().regs[i + 1].clone()
-            } else {
-                let spi = i - MAX_REG_ARGS as usize;
-                self.cur.cur().stack_args.get(spi).cloned().unwrap_or_default()
+            let r = match kbpf_isa::StackArgSlot::of_arg(i) {
+                None => self.cur.cur().regs[i + 1].clone(),
+                Some(slot) => self.cur.cur().stack_args.get(slot.index()).cloned().unwrap_or_default(),
             };
             if r.ty != RegType::Scalar {
                 // logged, not returned: the caller turns the mismatch into its own refusal
@@ -103,10 +102,10 @@ impl Env<'_> {
             }
             let Some(sp) = subs.list.get(s) else { continue };
             for (i, insn) in slots.iter().enumerate().take(sp.end).skip(sp.start) {
-                if insn.code == 0x85 && insn.src == 0 && changes_pkt_data(insn.imm) {
+                if insn.call_kind() == Some(CallKind::Helper) && changes_pkt_data(insn.imm) {
                     return true;
                 }
-                if insn.code == 0x85 && insn.src == 1 {
+                if insn.call_kind() == Some(CallKind::Local) {
                     let t = (i as i64 + insn.imm as i64 + 1) as usize;
                     work.extend(subs.starting_at(t));
                 }

@@ -257,5 +257,5 @@ impl Env<'_> {
 }
 
 fn is_kfunc_call(insn: &RawInsn) -> bool {
-    insn.code == 0x85 && insn.src == 2
+    insn.call_kind() == Some(kbpf_isa::CallKind::Kfunc)
 }

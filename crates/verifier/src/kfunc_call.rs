@@ -16,7 +16,7 @@ use crate::iter::IterMeta;
 use crate::messages::{Bug, KfuncReject, RegName, Reject, TypeName, Unsupported};
 use crate::stack_args::arg_name;
 use crate::state::{DYNPTR_PKT, DynptrType, MAX_VAR_OFF, MAYBE_NULL, RDONLY, RegState, RegType};
-use kbpf_isa::RawInsn;
+use kbpf_isa::{RawInsn, StackArgSlot};
 
 /// Register number used to run the shared memory checks on a slot argument; the resulting
 /// message names the slot (`*(R11-N)`) instead.
@@ -70,11 +70,11 @@ const PKT_WRITERS: [&str; 7] =
 impl Env<'_> {
     /// `get_func_arg_reg`: argument `i` (0-based) of the call being checked.
     fn kfunc_arg(&self, i: usize) -> (RegState, u8) {
-        if i < MAX_REG_ARGS as usize {
-            (self.cur.cur().regs[i + 1].clone(), i as u8 + 1)
-        } else {
-            let slot = self.cur.cur().stack_args.get(i - MAX_REG_ARGS as usize).cloned();
-            (slot.unwrap_or_default(), SLOT_REGNO)
+        match StackArgSlot::of_arg(i) {
+            None => (self.cur.cur().regs[i + 1].clone(), i as u8 + 1),
+            Some(slot) => {
+                (self.cur.cur().stack_args.get(slot.index()).cloned().unwrap_or_default(), SLOT_REGNO)
+            }
         }
     }
 
@@ -84,12 +84,13 @@ impl Env<'_> {
             self.mark_chain_precision(regno);
             return;
         }
-        if let Some(r) = self.cur.cur_mut().stack_args.get_mut(i - MAX_REG_ARGS as usize)
+        let Some(slot) = StackArgSlot::of_arg(i) else { return };
+        if let Some(r) = self.cur.cur_mut().stack_args.get_mut(slot.index())
             && r.ty == RegType::Scalar
         {
             r.precise = true;
         }
-        self.mark_stack_arg_precision(i - MAX_REG_ARGS as usize);
+        self.mark_stack_arg_precision(slot.index());
     }
 
     /// `check_kfunc_call`.

@@ -14,7 +14,6 @@ pub mod bounds;
 mod branch;
 mod calls;
 mod ctx;
-pub mod disasm;
 mod do_check;
 mod dynptr;
 pub mod func_info;
@@ -35,12 +34,15 @@ mod stack_args;
 pub mod state;
 mod states;
 pub mod tnum;
+mod witness;
 
 pub use func_info::{IterRole, KfuncArg, KfuncArgKind, KfuncDecl, KfuncRet};
+pub use helpers::helper_arg_count;
 pub use insn_aux::InsnAux;
 pub use kbpf_isa::FuncDecl;
 pub use kbpf_passes::Errno;
 pub use messages::{Bug, RegName, Reject, RejectKind, StackArgError, TypeName, Unsupported};
+pub use witness::{CallKind, CalledFn, SYSCALL_CTX_BYTES, Verified};
 
 use kbpf_isa::RawInsn;
 use thiserror::Error;
@@ -328,6 +330,10 @@ impl VerifyError {
     pub fn kind(&self) -> RejectKind {
         self.reject.kind()
     }
+    /// An invariant failure (`verifier bug: ...`), EFAULT like the kernel's `verifier_bug()`.
+    pub(crate) fn bug(bug: Bug) -> VerifyError {
+        VerifyError::new(None, Reject::Bug(bug))
+    }
     /// The errno the kernel returns.
     pub fn errno(&self) -> Errno {
         self.reject.errno()
@@ -359,6 +365,9 @@ pub struct VerifyOutcome {
     pub stats: Stats,
     /// Per-slot facts (empty when the program was refused before the walk).
     pub insn_aux: Vec<InsnAux>,
+    /// The witness engines need to run the program natively: present exactly when the
+    /// program was accepted.
+    pub witness: Option<Verified>,
 }
 
 /// Verifies `slots` as the kernel would load them.

@@ -7,6 +7,8 @@ use crate::state::{
     FuncState, IterState, MAYBE_NULL, RDONLY, RINGBUF, RegState, RegType, SLOT, SlotType, StackObj,
     VerifierState,
 };
+use kbpf_isa::disasm::Resolver;
+use kbpf_isa::{Insn, SlotTable};
 
 /// Log level bit: basic.
 pub const LEVEL1: u32 = 1;
@@ -113,6 +115,30 @@ impl Log {
         self.buf.push_str(&text);
         if !all {
             self.clean();
+        }
+    }
+}
+
+/// One slot's text as the log prints it, without the index (`(b7) r0 = 42`): the ISA's kernel
+/// printer, with kfuncs named from their prototypes (the kernel names them from BTF) and every
+/// `ld_imm64` as its raw 64-bit value (kbpf has no kernel addresses for maps; the privileged
+/// log prints the address held there in the same `0x` form).
+pub fn insn_text(table: &SlotTable<'_>, idx: usize, kfuncs: &[crate::KfuncDecl]) -> String {
+    kbpf_isa::disasm::format_table_slot(table, idx, &LogNames(kfuncs))
+}
+
+/// The log's hooks into the ISA printer.
+struct LogNames<'a>(&'a [crate::KfuncDecl]);
+
+impl Resolver for LogNames<'_> {
+    fn kfunc_name(&self, btf_id: i32, _off: i16) -> Option<String> {
+        self.0.iter().find(|k| k.btf_id == btf_id).map(|k| k.name.clone())
+    }
+
+    fn ld_imm64(&self, insn: &Insn) -> Option<String> {
+        match *insn {
+            Insn::LdImm64 { imm, imm_hi, .. } => Some(format!("{:#x}", Insn::imm64(imm, imm_hi))),
+            _ => None,
         }
     }
 }

@@ -3,11 +3,11 @@
 
 use crate::alu::{RegOp, tnum_short};
 use crate::ctx::{CtxField, ctx_access};
-use crate::do_check::{Env, size_of_code};
+use crate::do_check::Env;
 use crate::messages::{Bug, Reject, TypeName};
 use crate::state::{MAX_BPF_STACK, MAX_VAR_OFF, MAYBE_NULL, RDONLY, RegState, RegType, SLOT, SlotType};
 use crate::tnum::Tnum;
-use kbpf_isa::RawInsn;
+use kbpf_isa::{AtomicOp, Class, Mode, RawInsn};
 use kbpf_passes::Errno;
 
 impl Env<'_> {
@@ -15,12 +15,12 @@ impl Env<'_> {
     pub(crate) fn check_load_mem(&mut self, insn: &RawInsn, idx: usize) -> Result<(), Reject> {
         self.check_reg_arg(insn.src, RegOp::Src)?;
         self.check_reg_arg(insn.dst, RegOp::DstNoMark)?;
-        let ldsx = insn.code & 0xe0 == 0x80;
+        let ldsx = insn.mode() == Some(Mode::MemSx);
         self.check_mem_access(
             idx,
             insn.src,
             insn.off as i64,
-            size_of_code(insn.code),
+            insn.size().bytes() as i64,
             false,
             Some(insn.dst),
             ldsx,
@@ -35,7 +35,7 @@ impl Env<'_> {
             idx,
             insn.dst,
             insn.off as i64,
-            size_of_code(insn.code),
+            insn.size().bytes() as i64,
             true,
             Some(insn.src),
             false,
@@ -44,15 +44,15 @@ impl Env<'_> {
 
     /// STX ATOMIC (`check_atomic`).
     pub(crate) fn check_atomic(&mut self, insn: &RawInsn, idx: usize) -> Result<(), Reject> {
-        let size = size_of_code(insn.code);
-        match insn.imm {
-            0x00 | 0x40 | 0x50 | 0xa0 | 0x01 | 0x41 | 0x51 | 0xa1 | 0xe1 | 0xf1 => {
+        let size = insn.size().bytes() as i64;
+        match insn.atomic_op() {
+            Some(op) if !op.allows_narrow() => {
                 if size != 4 && size != 8 {
                     return Err(Reject::AtomicSize);
                 }
                 self.check_reg_arg(insn.src, RegOp::Src)?;
                 self.check_reg_arg(insn.dst, RegOp::Src)?;
-                if insn.imm == 0xf1 {
+                if op == AtomicOp::Cmpxchg {
                     self.check_reg_arg(0, RegOp::Src)?;
                 }
                 if self.cur.cur().regs[insn.src as usize].is_pointer() && !self.prog.opts.privileged {
@@ -67,10 +67,9 @@ impl Env<'_> {
                         TypeName::new(dty, flags),
                     ));
                 }
-                let fetch = insn.imm & 1 != 0;
-                let load_reg = if insn.imm == 0xf1 {
+                let load_reg = if op == AtomicOp::Cmpxchg {
                     Some(0u8)
-                } else if fetch {
+                } else if op.fetches() {
                     Some(insn.src)
                 } else {
                     None
@@ -81,7 +80,7 @@ impl Env<'_> {
                 self.check_mem_access(idx, insn.dst, insn.off as i64, size, true, None, false)?;
                 Ok(())
             }
-            0x100 => {
+            Some(AtomicOp::LoadAcquire) => {
                 self.check_reg_arg(insn.src, RegOp::Src)?;
                 self.check_reg_arg(insn.dst, RegOp::DstNoMark)?;
                 let ptr = self.cur.cur().regs[insn.src as usize].clone();
@@ -89,7 +88,7 @@ impl Env<'_> {
                 self.check_mem_access(idx, insn.src, insn.off as i64, size, false, Some(insn.dst), false)?;
                 atomic_ptr_type_ok(&ptr, insn.src, "loads from")
             }
-            0x110 => {
+            Some(_) => {
                 self.check_reg_arg(insn.src, RegOp::Src)?;
                 self.check_reg_arg(insn.dst, RegOp::Src)?;
                 let ptr = self.cur.cur().regs[insn.dst as usize].clone();
@@ -97,7 +96,7 @@ impl Env<'_> {
                 self.check_mem_access(idx, insn.dst, insn.off as i64, size, true, Some(insn.src), false)?;
                 atomic_ptr_type_ok(&ptr, insn.dst, "stores into")
             }
-            imm => Err(Reject::AtomicOpcode(imm)),
+            None => Err(Reject::AtomicOpcode(insn.imm)),
         }
     }
 
@@ -407,7 +406,7 @@ impl Env<'_> {
         let spi = slot / SLOT;
         let priv_ = self.prog.opts.privileged;
         let insn = self.prog.slots[idx];
-        let is_st = insn.code & 7 == 2;
+        let is_st = insn.class() == Class::St;
         let val_reg = value.map(|v| self.cur.cur().regs[v as usize].clone());
         self.destroy_if_dynptr_stack_slot(frame, spi)?;
         self.log.scratch_stack(spi);

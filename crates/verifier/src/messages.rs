@@ -525,13 +525,5 @@ family!(
     Bug => Bug,
 );
 
-/// `bpf_alu_string`: operator text for ALU op codes (index = op >> 4).
-pub fn alu_string(op: u8) -> &'static str {
-    const S: [&str; 16] = [
-        "+=", "-=", "*=", "/=", "|=", "&=", "<<=", ">>=", "neg", "%=", "^=", "=", "s>>=", "endian", "?", "?",
-    ];
-    S[(op >> 4) as usize & 15]
-}
-
 #[cfg(test)]
 mod tests;

@@ -5,28 +5,11 @@
 use crate::state::RegState;
 #[cfg(test)]
 use crate::tnum::Tnum;
-
-/// ALU operation codes (`BPF_OP`).
-pub mod aop {
-    #![allow(missing_docs)]
-    pub const ADD: u8 = 0x00;
-    pub const SUB: u8 = 0x10;
-    pub const MUL: u8 = 0x20;
-    pub const DIV: u8 = 0x30;
-    pub const OR: u8 = 0x40;
-    pub const AND: u8 = 0x50;
-    pub const LSH: u8 = 0x60;
-    pub const RSH: u8 = 0x70;
-    pub const NEG: u8 = 0x80;
-    pub const MOD: u8 = 0x90;
-    pub const XOR: u8 = 0xa0;
-    pub const MOV: u8 = 0xb0;
-    pub const ARSH: u8 = 0xc0;
-    pub const END: u8 = 0xd0;
-}
+use kbpf_isa::AluCode;
+use kbpf_isa::AluOp as A;
 
 /// Whether the result range can be computed (`is_safe_to_compute_dst_reg_range`).
-pub fn safe_to_compute(op: u8, alu32: bool, src: &RegState) -> bool {
+pub fn safe_to_compute(op: AluCode, alu32: bool, src: &RegState) -> bool {
     let bits: u64 = if alu32 { 32 } else { 64 };
     let src_const = if alu32 {
         src.var_off.subreg_is_const() && src.s32_min == src.s32_max && src.u32_min == src.u32_max
@@ -34,8 +17,15 @@ pub fn safe_to_compute(op: u8, alu32: bool, src: &RegState) -> bool {
         src.var_off.is_const() && src.smin == src.smax && src.umin == src.umax
     };
     match op {
-        aop::ADD | aop::SUB | aop::NEG | aop::AND | aop::XOR | aop::OR | aop::MUL | aop::END => true,
-        aop::LSH | aop::RSH | aop::ARSH => src_const && src.umax < bits,
+        AluCode::Bin(A::Add)
+        | AluCode::Bin(A::Sub)
+        | AluCode::Neg
+        | AluCode::Bin(A::And)
+        | AluCode::Bin(A::Xor)
+        | AluCode::Bin(A::Or)
+        | AluCode::Bin(A::Mul)
+        | AluCode::End => true,
+        AluCode::Bin(A::Lsh) | AluCode::Bin(A::Rsh) | AluCode::Bin(A::Arsh) => src_const && src.umax < bits,
         _ => false,
     }
 }
@@ -223,9 +213,9 @@ fn lsh64_bounds(d: &mut RegState, umin: u64, umax: u64) {
     }
 }
 
-/// Applies `op` (a `BPF_OP` value) with source `s` to the scalar `d`. For `NEG`/`END` the
+/// Applies `op` with source `s` to the scalar `d`. For `NEG`/`END` the
 /// source is ignored (`end_bits`/`to_be` describe the byte swap). Returns with `d` synced.
-pub fn scalar_alu(d: &mut RegState, s: &RegState, op: u8, alu32: bool, end: Option<(u32, bool)>) {
+pub fn scalar_alu(d: &mut RegState, s: &RegState, op: AluCode, alu32: bool, end: Option<(u32, bool)>) {
     if !safe_to_compute(op, alu32, s) {
         let keep_type = d.ty;
         *d = RegState::unknown_scalar();
@@ -233,44 +223,44 @@ pub fn scalar_alu(d: &mut RegState, s: &RegState, op: u8, alu32: bool, end: Opti
         return;
     }
     match op {
-        aop::ADD => {
+        AluCode::Bin(A::Add) => {
             add32(d, s);
             add64(d, s);
             d.var_off = d.var_off.add(s.var_off);
         }
-        aop::SUB => {
+        AluCode::Bin(A::Sub) => {
             sub32(d, s);
             sub64(d, s);
             d.var_off = d.var_off.sub(s.var_off);
         }
-        aop::NEG => {
+        AluCode::Neg => {
             let fake = d.clone();
             d.mark_known_value(0);
             sub32(d, &fake);
             sub64(d, &fake);
             d.var_off = fake.var_off.neg();
         }
-        aop::MUL => {
+        AluCode::Bin(A::Mul) => {
             d.var_off = d.var_off.mul(s.var_off);
             mul32(d, s);
             mul64(d, s);
         }
-        aop::AND => {
+        AluCode::Bin(A::And) => {
             d.var_off = d.var_off.and(s.var_off);
             bitop32(d, s, Bit::And);
             bitop64(d, s, Bit::And);
         }
-        aop::OR => {
+        AluCode::Bin(A::Or) => {
             d.var_off = d.var_off.or(s.var_off);
             bitop32(d, s, Bit::Or);
             bitop64(d, s, Bit::Or);
         }
-        aop::XOR => {
+        AluCode::Bin(A::Xor) => {
             d.var_off = d.var_off.xor(s.var_off);
             bitop32(d, s, Bit::Xor);
             bitop64(d, s, Bit::Xor);
         }
-        aop::LSH => {
+        AluCode::Bin(A::Lsh) => {
             if alu32 {
                 let sub = d.var_off.subreg();
                 lsh32_bounds(d, s.u32_min as u64, s.u32_max as u64);
@@ -284,7 +274,7 @@ pub fn scalar_alu(d: &mut RegState, s: &RegState, op: u8, alu32: bool, end: Opti
                 d.update_bounds();
             }
         }
-        aop::RSH => {
+        AluCode::Bin(A::Rsh) => {
             if alu32 {
                 let sub = d.var_off.subreg();
                 d.s32_min = i32::MIN;
@@ -304,7 +294,7 @@ pub fn scalar_alu(d: &mut RegState, s: &RegState, op: u8, alu32: bool, end: Opti
                 d.update_bounds();
             }
         }
-        aop::ARSH => {
+        AluCode::Bin(A::Arsh) => {
             if alu32 {
                 let sh = s.u32_min;
                 d.s32_min >>= sh.min(31);
@@ -325,7 +315,7 @@ pub fn scalar_alu(d: &mut RegState, s: &RegState, op: u8, alu32: bool, end: Opti
                 d.update_bounds();
             }
         }
-        aop::END => {
+        AluCode::End => {
             let (bits, swap) = end.unwrap_or((64, false));
             let t = if swap { d.var_off.bswap(bits) } else { d.var_off.cast((bits / 8) as u8) };
             d.var_off = t;
@@ -377,19 +367,19 @@ mod tests {
             && v as i32 <= r.s32_max
     }
 
-    fn conc(op: u8, alu32: bool, a: u64, b: u64) -> u64 {
+    fn conc(op: AluCode, alu32: bool, a: u64, b: u64) -> u64 {
         let (a, b) = if alu32 { (a as u32 as u64, b as u32 as u64) } else { (a, b) };
         let bits = if alu32 { 32 } else { 64 };
         let r = match op {
-            aop::ADD => a.wrapping_add(b),
-            aop::SUB => a.wrapping_sub(b),
-            aop::MUL => a.wrapping_mul(b),
-            aop::AND => a & b,
-            aop::OR => a | b,
-            aop::XOR => a ^ b,
-            aop::LSH => a << (b % bits),
-            aop::RSH => a >> (b % bits),
-            aop::ARSH => {
+            AluCode::Bin(A::Add) => a.wrapping_add(b),
+            AluCode::Bin(A::Sub) => a.wrapping_sub(b),
+            AluCode::Bin(A::Mul) => a.wrapping_mul(b),
+            AluCode::Bin(A::And) => a & b,
+            AluCode::Bin(A::Or) => a | b,
+            AluCode::Bin(A::Xor) => a ^ b,
+            AluCode::Bin(A::Lsh) => a << (b % bits),
+            AluCode::Bin(A::Rsh) => a >> (b % bits),
+            AluCode::Bin(A::Arsh) => {
                 if alu32 {
                     ((a as u32 as i32) >> (b % 32)) as u32 as u64
                 } else {
@@ -408,7 +398,14 @@ mod tests {
     fn alu_sound_on_boundary_windows() {
         let anchors: [u64; 6] =
             [0, 0x7f, 0x7fff_fffc, 0xffff_fffc, 0x7fff_ffff_ffff_fffc, 0xffff_ffff_ffff_fffc];
-        let ops = [aop::ADD, aop::SUB, aop::MUL, aop::AND, aop::OR, aop::XOR];
+        let ops = [
+            AluCode::Bin(A::Add),
+            AluCode::Bin(A::Sub),
+            AluCode::Bin(A::Mul),
+            AluCode::Bin(A::And),
+            AluCode::Bin(A::Or),
+            AluCode::Bin(A::Xor),
+        ];
         let mut windows: Vec<Vec<u64>> = Vec::new();
         for &a in &anchors {
             for start in 0..8u64 {
@@ -429,7 +426,7 @@ mod tests {
                                 let c = conc(op, alu32, x, y);
                                 assert!(
                                     contains(&d, c),
-                                    "op {op:#x} alu32={alu32} {wa:?} {wb:?} -> {c:#x} not in {d:?}"
+                                    "op {op:?} alu32={alu32} {wa:?} {wb:?} -> {c:#x} not in {d:?}"
                                 );
                             }
                         }
@@ -443,12 +440,12 @@ mod tests {
     #[test]
     fn shifts_sound_exhaustive_small() {
         for &alu32 in &[false, true] {
-            for op in [aop::LSH, aop::RSH, aop::ARSH] {
+            for op in [AluCode::Bin(A::Lsh), AluCode::Bin(A::Rsh), AluCode::Bin(A::Arsh)] {
                 let bits = if alu32 { 32 } else { 64 };
                 for sh in 0..bits {
                     for lo in (0..256u64).step_by(17) {
                         for len in [1u64, 2, 5, 16] {
-                            let base = if op == aop::ARSH { lo.wrapping_sub(128) } else { lo };
+                            let base = if op == AluCode::Bin(A::Arsh) { lo.wrapping_sub(128) } else { lo };
                             let vals: Vec<u64> = (0..len).map(|k| base.wrapping_add(k)).collect();
                             let mut d = from_set(&vals);
                             let s = RegState::known(sh);
@@ -457,7 +454,7 @@ mod tests {
                                 let c = conc(op, alu32, x, sh);
                                 assert!(
                                     contains(&d, c),
-                                    "shift {op:#x} by {sh} alu32={alu32} {vals:?} -> {c:#x}"
+                                    "shift {op:?} by {sh} alu32={alu32} {vals:?} -> {c:#x}"
                                 );
                             }
                         }
@@ -472,11 +469,18 @@ mod tests {
     fn constants_exact() {
         for a in [0u64, 1, 5, 0x7fff_ffff, 0x8000_0000, u64::MAX, 0x1234_5678_9abc_def0] {
             for b in [0u64, 1, 3, 31, 0xffff_ffff] {
-                for op in [aop::ADD, aop::SUB, aop::MUL, aop::AND, aop::OR, aop::XOR] {
+                for op in [
+                    AluCode::Bin(A::Add),
+                    AluCode::Bin(A::Sub),
+                    AluCode::Bin(A::Mul),
+                    AluCode::Bin(A::And),
+                    AluCode::Bin(A::Or),
+                    AluCode::Bin(A::Xor),
+                ] {
                     for alu32 in [false, true] {
                         let mut d = RegState::known(a);
                         scalar_alu(&mut d, &RegState::known(b), op, alu32, None);
-                        assert!(d.var_off.is_const(), "{op:#x} {a:#x} {b:#x}");
+                        assert!(d.var_off.is_const(), "{op:?} {a:#x} {b:#x}");
                         assert_eq!(d.var_off.value, conc(op, alu32, a, b));
                         assert_eq!(d.bounds_violation(), None);
                     }

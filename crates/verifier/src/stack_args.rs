@@ -13,8 +13,7 @@ use crate::do_check::Env;
 use crate::func_info::{MAX_FUNC_ARGS, MAX_REG_ARGS, MAX_STACK_ARG_SLOTS};
 use crate::messages::{Bug, RegName, Reject, StackArgError};
 use crate::state::{FuncState, RegState, RegType};
-use kbpf_isa::RawInsn;
-use kbpf_passes::raw;
+use kbpf_isa::{CallKind, Class, HELPER_TAIL_CALL, RawInsn, StackArgSlot};
 use kbpf_passes::subprogs::Subprogs;
 
 /// Name of argument `i` (0-based) in kfunc/subprog argument messages: `R1`..`R5`, then
@@ -46,17 +45,17 @@ pub(crate) fn frame_args_safe(
 impl Env<'_> {
     /// `check_stack_arg_write`: `*(u64 *)(r11 - 8k) = imm | rX`.
     pub(crate) fn check_stack_arg_write(&mut self, insn: &RawInsn) -> Result<(), Reject> {
-        let value = if raw::class(insn) == raw::CLASS_STX {
+        let value = if insn.class() == Class::Stx {
             self.check_reg_arg(insn.src, RegOp::Src)?;
             self.cur.cur().regs[insn.src as usize].clone()
         } else {
             RegState::known(insn.imm as i64 as u64)
         };
         let off = insn.off as i32;
-        let spi = (-off / 8 - 1) as usize;
-        if spi >= MAX_STACK_ARG_SLOTS {
+        let Some(slot) = StackArgSlot::from_store_off(insn.off) else {
             return Err(StackArgError::WriteBeyondMax(off).into());
-        }
+        };
+        let spi = slot.index();
         let f = self.cur.cur_mut();
         if f.stack_args.len() <= spi {
             f.stack_args.resize(spi + 1, RegState::not_init());
@@ -77,11 +76,11 @@ impl Env<'_> {
             return Err(StackArgError::LoadAfterStoreOrCall.into());
         }
         let off = insn.off as i32;
-        let spi = (off / 8 - 1) as usize;
         let incoming = self.search.stack_args.in_args(self.cur.cur().subprogno);
-        if spi + 1 > incoming {
-            return Err(StackArgError::InvalidRead(off, incoming * 8).into());
-        }
+        let spi = match StackArgSlot::from_load_off(insn.off) {
+            Some(slot) if slot.index() < incoming => slot.index(),
+            _ => return Err(StackArgError::InvalidRead(off, StackArgSlot::bytes(incoming)).into()),
+        };
         let n = self.cur.frames.len();
         if n == 1 && self.cur.cur().subprogno != 0 {
             // a global function verified on its own (`--allow-global-stack-args`): its
@@ -113,10 +112,9 @@ impl Env<'_> {
     /// `check_outgoing_stack_args`: every slot a callee with `nargs` parameters reads is set.
     pub(crate) fn check_outgoing_stack_args(&self, nargs: u32) -> Result<(), Reject> {
         let f = self.cur.cur();
-        for i in MAX_REG_ARGS..nargs {
-            let spi = (i - MAX_REG_ARGS) as usize;
-            if f.stack_args.get(spi).is_none_or(|r| r.ty == RegType::NotInit) {
-                return Err(StackArgError::NotInitialized(nargs, spi + 1).into());
+        for slot in (0..nargs as usize).filter_map(StackArgSlot::of_arg) {
+            if f.stack_args.get(slot.index()).is_none_or(|r| r.ty == RegType::NotInit) {
+                return Err(StackArgError::NotInitialized(nargs, slot.index() + 1).into());
             }
         }
         Ok(())
@@ -178,7 +176,7 @@ impl Env<'_> {
             }
         }
         if !self.prog.opts.jit {
-            if self.prog.slots.iter().any(raw::is_kfunc_call) {
+            if self.prog.slots.iter().any(|i| i.call_kind() == Some(CallKind::Kfunc)) {
                 return Err(StackArgError::KfuncNonJit.into());
             }
             if (0..sa.arg_cnt.len()).any(|sp| sa.in_args(sp) > 0) {
@@ -202,9 +200,9 @@ impl Env<'_> {
 /// which has `stack_arg_cnt != 0`.
 fn tail_call_with_stack_args(slots: &[RawInsn], subs: &Subprogs, stack_arg_cnt: &[u32]) -> bool {
     let has_tail_call = |sp: usize| {
-        subs.list.get(sp).is_some_and(|s| {
-            slots[s.start..s.end].iter().any(|i| raw::is_helper_call(i) && i.imm == raw::FUNC_TAIL_CALL)
-        })
+        subs.list
+            .get(sp)
+            .is_some_and(|s| slots[s.start..s.end].iter().any(|i| i.is_helper_call_to(HELPER_TAIL_CALL)))
     };
     // depth-first over the static call graph; it is acyclic (recursion is refused earlier) and
     // at most MAX_CALL_FRAMES deep on any accepted path
@@ -221,7 +219,7 @@ fn tail_call_with_stack_args(slots: &[RawInsn], subs: &Subprogs, stack_arg_cnt: 
         }
         let Some(s) = subs.list.get(sp) else { continue };
         for (i, insn) in slots.iter().enumerate().take(s.end).skip(s.start) {
-            if raw::is_pseudo_call(insn) {
+            if insn.call_kind() == Some(CallKind::Local) {
                 let t = (i as i64 + insn.imm as i64 + 1) as usize;
                 if let Some(callee) = subs.starting_at(t) {
                     stack.push((callee, chain, depth + 1));
@@ -240,19 +238,15 @@ pub(crate) fn for_each_slot(f: &mut FuncState, visit: &mut dyn FnMut(&mut RegSta
     }
 }
 
-/// Whether `insn` is an outgoing store (`BPF_ST` or `BPF_STX` to `r11 - 8k`).
-pub(crate) fn is_outgoing_store(insn: &RawInsn) -> bool {
-    kbpf_passes::stack_arg::is_stack_arg_st(insn) || kbpf_passes::stack_arg::is_stack_arg_stx(insn)
-}
-
 /// The backtracking mask bit of the slot a stack-arg instruction addresses (0 when out of
 /// range; such a store was rejected during the walk).
 pub(crate) fn slot_bit(insn: &RawInsn) -> u8 {
-    let spi = (insn.off as i32).unsigned_abs() as usize / 8;
-    match spi.checked_sub(1) {
-        Some(s) if s < MAX_STACK_ARG_SLOTS => 1 << s,
-        _ => 0,
-    }
+    let slot = if insn.off < 0 {
+        StackArgSlot::from_store_off(insn.off)
+    } else {
+        StackArgSlot::from_load_off(insn.off)
+    };
+    slot.map_or(0, StackArgSlot::bit)
 }
 
 /// The precise scalar slots of `f` as a mask (`propagate_precision`).
@@ -305,7 +299,7 @@ mod tests {
 
     #[test]
     fn tail_calls_and_stack_args() {
-        let tail = r(0x85, 0, 0, 0, raw::FUNC_TAIL_CALL);
+        let tail = r(0x85, 0, 0, 0, HELPER_TAIL_CALL);
         let exit = r(0x95, 0, 0, 0, 0);
         // main: call sub; tail call; exit. sub: exit
         let p = [r(0x85, 0, 1, 0, 2), tail, exit, exit];

@@ -290,7 +290,7 @@ impl Env<'_> {
         self.clean_live_states(insn_idx, &list);
         let mut states_cnt = 0u64;
         let mut evict: Vec<usize> = Vec::new();
-        let is_may_goto = kbpf_passes::raw::is_may_goto(&self.prog.slots[insn_idx]);
+        let is_may_goto = self.prog.slots[insn_idx].is_may_goto();
         for &ci in &list {
             states_cnt += 1;
             let cp = &self.search.arena[ci];

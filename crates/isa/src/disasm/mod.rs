@@ -10,10 +10,12 @@
 
 mod kernel;
 mod llvm;
+mod slot;
 
-use crate::insn::Insn;
+use crate::insn::{Insn, RawInsn};
 use crate::opcode::LdImm64Src;
 use crate::program::Program;
+use crate::view::{Decoded, SlotTable};
 
 /// Which disassembly syntax to print.
 ///
@@ -89,6 +91,30 @@ pub fn format_insn_with(insn: &Insn, pc: usize, syntax: Syntax, resolver: &dyn R
     match syntax {
         Syntax::Kernel => kernel::format(insn, resolver),
         Syntax::Llvm { hex } => llvm::format(insn, hex),
+    }
+}
+
+/// The text the verifier log prints for one slot (with `next` for `ld_imm64`), without the pc:
+/// `(b7) r0 = 42`. Slots that decode print through the kernel printer with `resolver`'s hooks;
+/// slots the decoder refuses (junk in a reserved field, a register above r10) print their raw
+/// fields, as the kernel's log shows them before its walk rejects them.
+pub fn format_slot(raw: &RawInsn, next: Option<&RawInsn>, resolver: &dyn Resolver) -> String {
+    match crate::decode::decode_insn(*raw, next.copied()) {
+        Ok(insn) => format!("({:02x}) {}", raw.code, kernel::format(&insn, resolver)),
+        Err(_) => slot::format(raw, next, resolver),
+    }
+}
+
+/// [`format_slot`] for slot `pc` of a decoded table, without decoding it again (the verifier
+/// prints a slot each time a path reaches it). Empty for a pc outside the table.
+pub fn format_table_slot(table: &SlotTable<'_>, pc: usize, resolver: &dyn Resolver) -> String {
+    let raw = table.raw();
+    match (table.get(pc), raw.get(pc)) {
+        (Some(Decoded::Insn(insn)), Some(r)) => {
+            format!("({:02x}) {}", r.code, kernel::format(insn, resolver))
+        }
+        (_, Some(r)) => slot::format(r, raw.get(pc + 1), resolver),
+        (_, None) => String::new(),
     }
 }
 

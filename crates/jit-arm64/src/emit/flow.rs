@@ -155,8 +155,8 @@ impl Emitter<'_> {
         let fall = self.ops.new_dynamic_label();
         // r1 (ctx) is x0, the resolver's first argument: keep it on the stack (16-byte slot).
         a64!(self.ops ; str x0, [sp, #-16]!);
-        self.mov_imm(0, hook.ctx, Width::W64);
-        self.call_native(hook.resolve);
+        self.mov_imm(0, hook.ctx(), Width::W64);
+        self.call_native(hook.resolve());
         a64!(self.ops
             ; mov X(TMP3), x0
             ; ldr x0, [sp], #16

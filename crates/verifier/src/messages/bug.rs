@@ -61,6 +61,13 @@ pub enum Bug {
     NoDynptrId,
     #[error("ld_imm64 func target {0} is not a subprog")]
     FuncTargetNotSubprog(i64),
+    /// An accepted program for which no witness could be built (why, from the witness builder).
+    #[error("{0}")]
+    Witness(String),
+    #[error("ALU check on a {0}-class insn")]
+    AluOnClass(String),
+    #[error("conditional jump check on opcode {0:02x}")]
+    CondJmpOpcode(u8),
     #[error("callback subprog {0} does not exist")]
     NoCallbackSubprog(usize),
     #[error("exit without a caller frame")]

@@ -1,0 +1,155 @@
+//! Verify-before-run: the facade, not its callers, decides that a program runs only after the
+//! verifier accepted it, with the kfuncs of the registry it runs with and the maps of the module
+//! it runs with, so the witness and the run agree by construction; and a function the verifier
+//! accepts but an engine cannot call is reported when verifying for that engine.
+
+use kbpf_kfunc::Registry;
+use kbpf_verifier::{CallKind, CalledFn, ProgType, Verified, VerifyOptions, VerifyOutcome};
+use thiserror::Error;
+
+use crate::engine::{Engine, RunError, RunOptions};
+use crate::source::Module;
+
+/// A helper or kfunc the verifier accepts that an engine cannot run with a registry.
+#[derive(Clone, Debug, PartialEq, Eq, Error)]
+#[error("{engine} cannot run {} {name} (id {id}): {why}", kind_name(*.kind))]
+pub struct Unsupported {
+    /// Helper or kfunc.
+    pub kind: CallKind,
+    /// The name the verifier checked.
+    pub name: String,
+    /// Helper id or kfunc BTF id.
+    pub id: i32,
+    /// The engine.
+    pub engine: Engine,
+    /// Why not.
+    pub why: String,
+}
+
+fn kind_name(k: CallKind) -> &'static str {
+    match k {
+        CallKind::Helper => "helper",
+        CallKind::Kfunc => "kfunc",
+    }
+}
+
+/// Helpers the interpreter runs itself (with the run's maps and timers), native or not.
+const INTERP_BUILTINS: [&str; 8] = [
+    "bpf_map_lookup_elem",
+    "bpf_map_update_elem",
+    "bpf_map_delete_elem",
+    "bpf_tail_call",
+    "bpf_timer_init",
+    "bpf_timer_set_callback",
+    "bpf_timer_start",
+    "bpf_timer_cancel",
+];
+
+/// Whether `engine` can run every helper and kfunc `v` calls with `registry` ([`check_call`]).
+pub fn check_engine(v: &Verified, registry: &Registry, engine: Engine) -> Result<(), Unsupported> {
+    v.calls().iter().try_for_each(|c| check_call(c, registry, engine))
+}
+
+/// Whether `engine` can run `c` with `registry`: the registry has it under the verified name,
+/// with a native of the verified arity, or the engine implements it itself (the interpreter's
+/// map, tail-call and timer helpers; the JIT's tail calls).
+pub fn check_call(c: &CalledFn, registry: &Registry, engine: Engine) -> Result<(), Unsupported> {
+    let err = |why: String| Unsupported { kind: c.kind, name: c.name.clone(), id: c.id, engine, why };
+    match engine {
+        // the facade always gives JIT code a tail-call hook
+        Engine::Jit => kbpf_jit::check_call(c, registry, true).map_err(|e| err(e.to_string())),
+        Engine::Interp => {
+            let desc = match c.kind {
+                CallKind::Helper => registry.helper(c.id),
+                CallKind::Kfunc => registry.kfunc(c.id),
+            };
+            let Some(desc) = desc else { return Err(err("not in the registry".into())) };
+            if desc.name != c.name {
+                return Err(err(format!("the registry's id {} is {}", c.id, desc.name)));
+            }
+            match desc.native {
+                _ if c.kind == CallKind::Helper && INTERP_BUILTINS.contains(&c.name.as_str()) => Ok(()),
+                Some(f) if f.arity() != c.arity as usize => {
+                    Err(err(format!("native takes {} arguments, verified {}", f.arity(), c.arity)))
+                }
+                Some(_) => Ok(()),
+                None => Err(err("no native implementation".into())),
+            }
+        }
+    }
+}
+
+/// Verifies `module` for `engine` with `registry`'s kfuncs: the verifier's outcome (log and
+/// verdict untouched) and, for an accepted program, whether the engine can run what it calls.
+pub fn verify_for_engine(
+    module: &Module,
+    mut opts: VerifyOptions,
+    registry: &Registry,
+    engine: Engine,
+) -> (VerifyOutcome, Option<Unsupported>) {
+    if opts.kfuncs.is_empty() {
+        opts.kfuncs = crate::kfunc_table(registry);
+    }
+    let out = crate::verify_module(module, opts);
+    let unsupported = out.witness.as_ref().and_then(|w| check_engine(w, registry, engine).err());
+    (out, unsupported)
+}
+
+/// The verifier options of a run on `engine` with a context of `ctx_len` bytes.
+pub(crate) fn run_verify_options(
+    engine: Engine,
+    registry: &Registry,
+    opts: &RunOptions,
+    ctx_len: usize,
+) -> Result<VerifyOptions, RunError> {
+    let prog_type = match opts.prog_type {
+        Some(t) => t,
+        None => ProgType::Mem {
+            ctx_size: u32::try_from(ctx_len).map_err(|_| RunError::Context {
+                prog_type: ProgType::Mem { ctx_size: u32::MAX },
+                why: "the input is larger than a context can be",
+                given: ctx_len,
+            })?,
+        },
+    };
+    Ok(VerifyOptions {
+        prog_type,
+        kfuncs: crate::kfunc_table(registry),
+        allow_global_stack_args: opts.allow_global_stack_args,
+        // only the kernel-compatible interpreter is a non-JIT target
+        jit: !(opts.kernel_compat && engine == Engine::Interp),
+        ..VerifyOptions::default()
+    })
+}
+
+/// Verifies every program of `module` (the main one, then the tail-call targets) with `vopts`
+/// and checks that `engine` can run them: their witnesses, in program-id order.
+pub(crate) fn verify_programs(
+    module: &Module,
+    vopts: VerifyOptions,
+    registry: &Registry,
+    engine: Engine,
+) -> Result<Vec<Verified>, RunError> {
+    let mut modules = vec![module.clone()];
+    for p in &module.progs {
+        modules.push(Module {
+            slots: p.program.to_slots(),
+            lines: None,
+            funcs: p.funcs.clone(),
+            progs: Vec::new(),
+            ..module.clone()
+        });
+    }
+    let mut out = Vec::with_capacity(modules.len());
+    for m in &modules {
+        let o = crate::verify_module(m, vopts.clone());
+        let w = match (o.error, o.witness) {
+            (Some(e), _) => return Err(RunError::Rejected(e)),
+            (None, Some(w)) => w,
+            (None, None) => return Err(RunError::Bug("an accepted program without a witness")),
+        };
+        check_engine(&w, registry, engine)?;
+        out.push(w);
+    }
+    Ok(out)
+}

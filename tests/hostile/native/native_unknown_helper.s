@@ -1,0 +1,3 @@
+; A helper id no one has.
+call 9999
+exit
