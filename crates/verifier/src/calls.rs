@@ -6,7 +6,7 @@ use crate::alu::RegOp;
 use crate::do_check::Env;
 use crate::helper_names::{helper_name, max_id};
 use crate::helpers::{
-    Arg, Ret, changes_pkt_data, helper_pkt_access, helper_proto, is_acquire_function, is_ptr_cast_function,
+    Arg, Ret, changes_pkt_data, helper_pkt_access, is_acquire_function, is_ptr_cast_function,
 };
 use crate::log::reg_type_str;
 use crate::messages::Reject;
@@ -67,7 +67,8 @@ impl Env<'_> {
             return Err(Reject::InvalidFunc(helper_name(id).unwrap_or_else(|| "unknown".into()), id));
         }
         let name = helper_name(id).unwrap_or_default();
-        let Some(proto) = helper_proto(id, self.prog.opts.prog_type) else {
+        let ops = self.prog.opts.prog_type.ops();
+        let Some(proto) = ops.func_proto(id) else {
             return Err(Reject::HelperNotAllowed(name, id));
         };
         if proto.gpl_only && !self.prog.opts.gpl {
@@ -76,7 +77,7 @@ impl Env<'_> {
                 Errno::EINVAL,
             ));
         }
-        if crate::helpers::helper_might_sleep(id) && self.prog.opts.prog_type != crate::ProgType::Syscall {
+        if crate::helpers::helper_might_sleep(id) && !ops.sleepable() {
             return Err(Reject::Other(
                 "helper call might sleep in a non-sleepable prog".into(),
                 Errno::EINVAL,

@@ -1,5 +1,6 @@
-//! Helper prototypes (`struct bpf_func_proto`) for the helpers kbpf models, and which program
-//! types may call them.
+//! Helper prototypes (`struct bpf_func_proto`) for the helpers kbpf models: the base set every
+//! program type starts from (`bpf_base_func_proto`); each type's own additions live in its
+//! module under `prog_types`.
 
 use crate::ProgType;
 
@@ -117,11 +118,11 @@ fn p(args: [Arg; 5], ret: Ret) -> Proto {
     Proto { args, ret, gpl_only: false, map_types: &[] }
 }
 
-/// The prototype of helper `id` for program type `pt`, or `None` when the program type may not
-/// call it (or kbpf does not model it).
-pub fn helper_proto(id: i32, pt: ProgType) -> Option<Proto> {
+/// The prototype of base helper `id` (`bpf_base_func_proto` with CAP_BPF), `None` when the
+/// helper is not in the base set or kbpf does not model it.
+pub(crate) fn base_func_proto(id: i32) -> Option<Proto> {
     use Arg::*;
-    let base = match id {
+    match id {
         1 => Some(p([ConstMapPtr, MapKey, D, D, D], Ret::MapValueOrNull)),
         2 => Some(p([ConstMapPtr, MapKey, MapValue, Anything, D], Ret::Integer)),
         3 => Some(p([ConstMapPtr, MapKey, D, D, D], Ret::Integer)),
@@ -194,44 +195,13 @@ pub fn helper_proto(id: i32, pt: ProgType) -> Option<Proto> {
         199 | 200 => {
             Some(p([Dynptr { uninit: false, ringbuf: true, release: true }, Anything, D, D, D], Ret::Void))
         }
-        _ => base_extra_proto(id, pt),
-    };
-    if base.is_some() {
-        return base;
-    }
-    if pt == ProgType::SchedCls {
-        return crate::helpers_tc::tc_helper_proto(id);
-    }
-    match (pt, id) {
-        (ProgType::SocketFilter, 26) => {
-            Some(p([Ctx, Anything, Mem { write: true, maybe_null: false }, ConstSize, D], Ret::Integer))
-        }
-        (ProgType::SocketFilter, 46 | 47) => Some(p([Ctx, D, D, D, D], Ret::Integer)),
-        (ProgType::Xdp, 44 | 54 | 65) => Some(p([Ctx, Anything, D, D, D], Ret::Integer)),
-        (ProgType::Xdp, 188) => Some(p([Ctx, D, D, D, D], Ret::Integer)),
-        (ProgType::Xdp, 23) => Some(p([Anything, Anything, D, D, D], Ret::Integer)),
-        // xdp has its own socket lookups, fib lookup and MTU check with the tc prototypes
-        (ProgType::Xdp, 69 | 84 | 85 | 86 | 99 | 100 | 110 | 163 | 204..=207) => {
-            crate::helpers_tc::tc_helper_proto(id)
-        }
-        // socket filters may not (kernel-checked)
-        (ProgType::Xdp, 28) => Some(p(
-            [
-                Mem { write: false, maybe_null: true },
-                ConstSizeOrZero,
-                Mem { write: false, maybe_null: true },
-                ConstSizeOrZero,
-                Anything,
-            ],
-            Ret::Integer,
-        )),
-        _ => None,
+        _ => base_extra_proto(id),
     }
 }
 
 /// More of `bpf_base_func_proto` (kernel-checked for socket filters, xdp and tc): map helpers
 /// of map types kbpf does not create (they fail the map-type check), string and misc helpers.
-fn base_extra_proto(id: i32, pt: ProgType) -> Option<Proto> {
+fn base_extra_proto(id: i32) -> Option<Proto> {
     use Arg::*;
     const WR: Arg = Mem { write: true, maybe_null: false };
     const RD: Arg = Mem { write: false, maybe_null: false };
@@ -258,9 +228,6 @@ fn base_extra_proto(id: i32, pt: ProgType) -> Option<Proto> {
         }
         109 | 117 => gpl(p([Anything, D, D, D, D], Ret::Integer)),
         120 => p([Anything, Anything, WR, ConstSize, D], Ret::Integer),
-        122 if matches!(pt, ProgType::SocketFilter | ProgType::SchedCls) => {
-            p([CtxOrNull, D, D, D, D], Ret::Integer)
-        }
         123 => p([Anything, D, D, D, D], Ret::Integer),
         // ringbuf_output / ringbuf_query: ring buffers
         130 => maps(p([ConstMapPtr, RD, ConstSizeOrZero, Anything, D], Ret::Integer), &[27]),
@@ -278,8 +245,9 @@ fn base_extra_proto(id: i32, pt: ProgType) -> Option<Proto> {
         // map_lookup_percpu_elem: per-CPU hashes and arrays
         195 => maps(p([ConstMapPtr, MapKey, Anything, D, D], Ret::MapValueOrNull), &[5, 6, 10]),
         // copy_from_user(_task) sleep; only the sleepable syscall programs get to the arguments
+        // (and their set leaves out the task variant)
         148 => gpl(p([WR, ConstSizeOrZero, Anything, D, D], Ret::Integer)),
-        191 if pt != ProgType::Syscall => gpl(p([WR, ConstSizeOrZero, Anything, D, D], Ret::Integer)),
+        191 => gpl(p([WR, ConstSizeOrZero, Anything, D, D], Ret::Integer)),
         _ => return None,
     })
 }
@@ -342,5 +310,5 @@ pub fn is_ptr_cast_function(id: i32) -> bool {
 
 /// Parameter count for liveness (`get_call_summary`).
 pub fn helper_arg_count(id: i32, pt: ProgType) -> Option<u8> {
-    helper_proto(id, pt).map(|p| p.args.iter().take_while(|a| **a != Arg::DontCare).count() as u8)
+    pt.ops().func_proto(id).map(|p| p.args.iter().take_while(|a| **a != Arg::DontCare).count() as u8)
 }

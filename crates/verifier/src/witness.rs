@@ -68,11 +68,7 @@ impl Verified {
     /// `ProgType::Mem`, 64 KiB for `syscall`; `None` for the packet types, whose context
     /// holds pointers and must be built by the test run, never supplied by a caller.
     pub fn ctx_bytes(&self) -> Option<usize> {
-        match self.prog_type {
-            ProgType::Mem { ctx_size } => Some(ctx_size as usize),
-            ProgType::Syscall => Some(SYSCALL_CTX_BYTES),
-            ProgType::SocketFilter | ProgType::Xdp | ProgType::SchedCls => None,
-        }
+        self.prog_type.ops().ctx_bytes()
     }
 
     /// Every helper and kfunc the program calls, each once, in order of first call.
