@@ -78,7 +78,7 @@ impl Env<'_> {
 
     /// `check_kfunc_call`.
     pub(crate) fn check_kfunc_call(&mut self, insn: &RawInsn) -> Result<(), Reject> {
-        let Some(decl) = self.prog.opts.kfuncs.iter().find(|k| k.btf_id == insn.imm).cloned() else {
+        let Some(decl) = self.prog.opts.kfuncs.get(insn.imm).cloned() else {
             return Err(Reject::KfuncNotFunc(insn.imm as u32));
         };
         if let Some(types) = &decl.prog_types

@@ -23,6 +23,7 @@ mod helpers_tc;
 mod insn_aux;
 mod iter;
 mod kfunc_call;
+mod kfunc_table;
 pub mod log;
 mod map_args;
 mod mem;
@@ -41,6 +42,7 @@ pub use helpers::helper_arg_count;
 pub use insn_aux::InsnAux;
 pub use kbpf_isa::FuncDecl;
 pub use kbpf_passes::Errno;
+pub use kfunc_table::KfuncTable;
 pub use messages::Reject;
 pub use stack_args::StackArgError;
 pub use witness::{CallKind, CalledFn, SYSCALL_CTX_BYTES, Verified};
@@ -239,7 +241,7 @@ pub struct VerifyOptions {
     /// substitute that decides how many stack arguments each subprogram takes.
     pub funcs: Vec<FuncDecl>,
     /// kfunc prototypes by BTF id (calls to ids not listed are rejected as unknown).
-    pub kfuncs: Vec<KfuncDecl>,
+    pub kfuncs: KfuncTable,
     /// kbpf extension: global subprograms may take more than 5 arguments (verified in line,
     /// like static ones).
     pub allow_global_stack_args: bool,
@@ -281,7 +283,7 @@ impl Default for VerifyOptions {
             privileged: true,
             gpl: true,
             funcs: Vec::new(),
-            kfuncs: Vec::new(),
+            kfuncs: KfuncTable::default(),
             allow_global_stack_args: false,
             stack_args: true,
             jit: true,

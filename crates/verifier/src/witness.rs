@@ -134,7 +134,7 @@ pub(crate) fn build(slots: &[RawInsn], opts: &VerifyOptions, aux: &[InsnAux]) ->
                 arity: crate::helpers::helper_arg_count(*id, opts.prog_type).unwrap_or(0),
             },
             Insn::Call(CallTarget::Kfunc { btf_id, .. }) => {
-                let decl = opts.kfuncs.iter().find(|k| k.btf_id == *btf_id);
+                let decl = opts.kfuncs.get(*btf_id);
                 CalledFn {
                     kind: CallKind::Kfunc,
                     id: *btf_id,
