@@ -117,7 +117,12 @@ impl Env<'_> {
     /// `check_return_code` at the `exit` of an async callback's frame 0: R0 must be a known
     /// scalar in the callback's return range, [0, 0] for timers.
     pub(crate) fn check_async_return_code(&mut self) -> Result<(), Reject> {
-        const CTX: &str = "At async callback return";
+        self.check_return_code("At async callback return", (0, 0))
+    }
+
+    /// `check_return_code` with a range: R0 readable, not a leaked pointer, a known scalar in
+    /// `[min, max]`; `what` starts the messages (`At program exit`).
+    pub(crate) fn check_return_code(&mut self, what: &str, (min, max): (i64, i64)) -> Result<(), Reject> {
         self.check_reg_arg(0, crate::alu::RegOp::Src)?;
         let r0 = self.cur.cur().regs[0].clone();
         if r0.is_pointer() && !self.prog.opts.privileged {
@@ -125,28 +130,27 @@ impl Env<'_> {
         }
         if r0.ty != RegType::Scalar {
             return Err(Reject::Other(
-                format!("{CTX} the register R0 is not a known value ({})", reg_type_str(r0.ty, r0.flags)),
+                format!("{what} the register R0 is not a known value ({})", reg_type_str(r0.ty, r0.flags)),
                 Errno::EINVAL,
             ));
         }
         self.mark_chain_precision(0);
-        let (min, max) = (0i64, 0i64);
         if r0.smin >= min && r0.smax <= max {
             return Ok(());
         }
         // verbose_invalid_scalar
-        let mut what = String::new();
+        let mut range = String::new();
         if r0.smin > i64::MIN {
-            what.push_str(&format!(" smin={}", r0.smin));
+            range.push_str(&format!(" smin={}", r0.smin));
         }
         if r0.smax < i64::MAX {
-            what.push_str(&format!(" smax={}", r0.smax));
+            range.push_str(&format!(" smax={}", r0.smax));
         }
-        if what.is_empty() {
-            what.push_str(" unknown scalar value");
+        if range.is_empty() {
+            range.push_str(" unknown scalar value");
         }
         Err(Reject::Other(
-            format!("{CTX} the register R0 has{what} should have been in [{min}, {max}]"),
+            format!("{what} the register R0 has{range} should have been in [{min}, {max}]"),
             Errno::EINVAL,
         ))
     }
