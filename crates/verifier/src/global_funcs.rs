@@ -103,7 +103,9 @@ impl Env<'_> {
             }
             let Some(sp) = subs.list.get(s) else { continue };
             for (i, insn) in slots.iter().enumerate().take(sp.end).skip(sp.start) {
-                if insn.call_kind() == Some(CallKind::Helper) && changes_pkt_data(insn.imm) {
+                if insn.call_kind() == Some(CallKind::Helper)
+                    && crate::func_id::BpfFunc::from_id(insn.imm).is_some_and(changes_pkt_data)
+                {
                     return true;
                 }
                 if insn.call_kind() == Some(CallKind::Local) {

@@ -15,6 +15,7 @@ mod branch;
 mod calls;
 mod do_check;
 mod dynptr;
+pub mod func_id;
 pub mod func_info;
 mod global_funcs;
 pub mod helper_names;

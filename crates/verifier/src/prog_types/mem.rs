@@ -2,6 +2,7 @@
 //! `ctx_size` bytes and the program gets the base helper set.
 
 use super::{CtxAccess, CtxField, ProgTypeOps};
+use crate::func_id::BpfFunc;
 use crate::helpers::{Proto, base_func_proto};
 
 /// The memory-context rules.
@@ -19,8 +20,8 @@ impl ProgTypeOps for Mem {
         (a.off >= 0 && a.off + a.size <= self.ctx_size as i64).then_some(CtxField::Scalar)
     }
 
-    fn func_proto(&self, id: i32) -> Option<Proto> {
-        base_func_proto(id)
+    fn func_proto(&self, f: BpfFunc) -> Option<Proto> {
+        base_func_proto(f)
     }
 
     fn ctx_bytes(&self) -> Option<usize> {

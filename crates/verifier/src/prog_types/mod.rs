@@ -12,6 +12,7 @@ mod syscall;
 mod xdp;
 
 use crate::ProgType;
+use crate::func_id::BpfFunc;
 use crate::helpers::Proto;
 use crate::state::RegType;
 
@@ -49,9 +50,9 @@ pub trait ProgTypeOps {
     /// `is_valid_access`: `None` = the access is invalid.
     fn ctx_access(&self, a: CtxAccess) -> Option<CtxField>;
 
-    /// `get_func_proto`: the prototype of helper `id`, `None` when this type may not call it
+    /// `get_func_proto`: the prototype of helper `f`, `None` when this type may not call it
     /// (or kbpf does not model it).
-    fn func_proto(&self, id: i32) -> Option<Proto>;
+    fn func_proto(&self, f: BpfFunc) -> Option<Proto>;
 
     /// `may_access_skb`: `LD_ABS` / `LD_IND` allowed.
     fn may_access_skb(&self) -> bool {
@@ -157,14 +158,14 @@ mod tests {
     #[test]
     fn helper_sets_differ_by_type() {
         // skb_load_bytes: socket filters and tc, not xdp
-        assert!(ProgType::SocketFilter.ops().func_proto(26).is_some());
-        assert!(ProgType::SchedCls.ops().func_proto(26).is_some());
-        assert!(ProgType::Xdp.ops().func_proto(26).is_none());
+        assert!(ProgType::SocketFilter.ops().func_proto(BpfFunc::SkbLoadBytes).is_some());
+        assert!(ProgType::SchedCls.ops().func_proto(BpfFunc::SkbLoadBytes).is_some());
+        assert!(ProgType::Xdp.ops().func_proto(BpfFunc::SkbLoadBytes).is_none());
         // copy_from_user_task: not for syscall programs
-        assert!(ProgType::Syscall.ops().func_proto(191).is_none());
-        assert!(ProgType::Mem { ctx_size: 8 }.ops().func_proto(191).is_some());
+        assert!(ProgType::Syscall.ops().func_proto(BpfFunc::CopyFromUserTask).is_none());
+        assert!(ProgType::Mem { ctx_size: 8 }.ops().func_proto(BpfFunc::CopyFromUserTask).is_some());
         // get_netns_cookie: socket filters and tc only
-        assert!(ProgType::SocketFilter.ops().func_proto(122).is_some());
-        assert!(ProgType::Xdp.ops().func_proto(122).is_none());
+        assert!(ProgType::SocketFilter.ops().func_proto(BpfFunc::GetNetnsCookie).is_some());
+        assert!(ProgType::Xdp.ops().func_proto(BpfFunc::GetNetnsCookie).is_none());
     }
 }

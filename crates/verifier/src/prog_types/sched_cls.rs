@@ -3,6 +3,7 @@
 
 use super::skb::{self, off::*};
 use super::{CtxAccess, CtxField, ProgTypeOps, in_range};
+use crate::func_id::BpfFunc;
 use crate::helpers::{Proto, base_func_proto};
 use crate::state::RegType;
 
@@ -50,11 +51,11 @@ impl ProgTypeOps for SchedCls {
     }
 
     /// `tc_cls_act_func_proto`.
-    fn func_proto(&self, id: i32) -> Option<Proto> {
-        if id == skb::GET_NETNS_COOKIE {
+    fn func_proto(&self, f: BpfFunc) -> Option<Proto> {
+        if f == BpfFunc::GetNetnsCookie {
             return Some(skb::netns_cookie_proto());
         }
-        base_func_proto(id).or_else(|| crate::helpers_tc::tc_helper_proto(id))
+        base_func_proto(f).or_else(|| crate::helpers_tc::tc_helper_proto(f))
     }
 
     fn may_access_skb(&self) -> bool {

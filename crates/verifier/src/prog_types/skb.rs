@@ -65,10 +65,6 @@ pub(super) fn skb_access(a: CtxAccess) -> Option<CtxField> {
     (size <= 4 && size & (size - 1) == 0).then_some(CtxField::Scalar)
 }
 
-/// `bpf_get_netns_cookie` (`BPF_FUNC_get_netns_cookie`), which the skb types add with an
-/// optional context.
-pub(super) const GET_NETNS_COOKIE: i32 = 122;
-
 /// The skb types' `bpf_get_netns_cookie` prototype.
 pub(super) fn netns_cookie_proto() -> Proto {
     Proto {

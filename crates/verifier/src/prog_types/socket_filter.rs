@@ -3,6 +3,7 @@
 
 use super::skb::{self, off::*};
 use super::{CtxAccess, CtxField, ProgTypeOps, in_range};
+use crate::func_id::BpfFunc::{self, self as F};
 use crate::helpers::{Arg, Proto, Ret, base_func_proto};
 
 /// The socket-filter rules.
@@ -33,18 +34,20 @@ impl ProgTypeOps for SocketFilter {
     }
 
     /// `sk_filter_func_proto`.
-    fn func_proto(&self, id: i32) -> Option<Proto> {
+    fn func_proto(&self, f: BpfFunc) -> Option<Proto> {
         use Arg::*;
         const D: Arg = DontCare;
         let p = |args, ret| Some(Proto { args, ret, gpl_only: false, map_types: &[] });
-        if id == skb::GET_NETNS_COOKIE {
+        if f == F::GetNetnsCookie {
             return Some(skb::netns_cookie_proto());
         }
-        base_func_proto(id).or_else(|| match id {
+        base_func_proto(f).or_else(|| match f {
             // skb_load_bytes
-            26 => p([Ctx, Anything, Mem { write: true, maybe_null: false }, ConstSize, D], Ret::Integer),
+            F::SkbLoadBytes => {
+                p([Ctx, Anything, Mem { write: true, maybe_null: false }, ConstSize, D], Ret::Integer)
+            }
             // get_socket_cookie, get_socket_uid
-            46 | 47 => p([Ctx, D, D, D, D], Ret::Integer),
+            F::GetSocketCookie | F::GetSocketUid => p([Ctx, D, D, D, D], Ret::Integer),
             _ => None,
         })
     }

@@ -2,14 +2,11 @@
 //! at any aligned offset below 64 KiB; the program may sleep.
 
 use super::{CtxAccess, CtxField, ProgTypeOps};
+use crate::func_id::BpfFunc;
 use crate::helpers::{Proto, base_func_proto};
 
 /// The syscall-program rules.
 pub struct Syscall;
-
-/// `bpf_copy_from_user_task`: not in the syscall set (only the sleepable programs with a task
-/// get it).
-const COPY_FROM_USER_TASK: i32 = 191;
 
 impl ProgTypeOps for Syscall {
     fn name(&self) -> &'static str {
@@ -22,11 +19,12 @@ impl ProgTypeOps for Syscall {
     }
 
     /// `syscall_prog_func_proto`.
-    fn func_proto(&self, id: i32) -> Option<Proto> {
-        if id == COPY_FROM_USER_TASK {
+    fn func_proto(&self, f: BpfFunc) -> Option<Proto> {
+        // copy_from_user_task is not in the syscall set
+        if f == BpfFunc::CopyFromUserTask {
             return None;
         }
-        base_func_proto(id)
+        base_func_proto(f)
     }
 
     fn sleepable(&self) -> bool {

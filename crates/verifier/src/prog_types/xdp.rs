@@ -2,6 +2,7 @@
 //! load as packet pointers, direct packet writes, and the xdp helper set.
 
 use super::{CtxAccess, CtxField, ProgTypeOps};
+use crate::func_id::BpfFunc::{self, self as F};
 use crate::helpers::{Arg, Proto, Ret, base_func_proto};
 use crate::state::RegType;
 
@@ -39,21 +40,34 @@ impl ProgTypeOps for Xdp {
     }
 
     /// `xdp_func_proto`.
-    fn func_proto(&self, id: i32) -> Option<Proto> {
+    fn func_proto(&self, f: BpfFunc) -> Option<Proto> {
         use Arg::*;
         const D: Arg = DontCare;
         let p = |args, ret| Some(Proto { args, ret, gpl_only: false, map_types: &[] });
-        base_func_proto(id).or_else(|| match id {
+        base_func_proto(f).or_else(|| match f {
             // xdp_adjust_head, xdp_adjust_meta, xdp_adjust_tail
-            44 | 54 | 65 => p([Ctx, Anything, D, D, D], Ret::Integer),
+            F::XdpAdjustHead | F::XdpAdjustMeta | F::XdpAdjustTail => {
+                p([Ctx, Anything, D, D, D], Ret::Integer)
+            }
             // xdp_get_buff_len
-            188 => p([Ctx, D, D, D, D], Ret::Integer),
+            F::XdpGetBuffLen => p([Ctx, D, D, D, D], Ret::Integer),
             // redirect
-            23 => p([Anything, Anything, D, D, D], Ret::Integer),
+            F::Redirect => p([Anything, Anything, D, D, D], Ret::Integer),
             // xdp has its own socket lookups, fib lookup and MTU check with the tc prototypes
-            69 | 84 | 85 | 86 | 99 | 100 | 110 | 163 | 204..=207 => crate::helpers_tc::tc_helper_proto(id),
+            F::FibLookup
+            | F::SkLookupTcp
+            | F::SkLookupUdp
+            | F::SkRelease
+            | F::SkcLookupTcp
+            | F::TcpCheckSyncookie
+            | F::TcpGenSyncookie
+            | F::CheckMtu
+            | F::TcpRawGenSyncookieIpv4
+            | F::TcpRawGenSyncookieIpv6
+            | F::TcpRawCheckSyncookieIpv4
+            | F::TcpRawCheckSyncookieIpv6 => crate::helpers_tc::tc_helper_proto(f),
             // csum_diff (socket filters may not: kernel-checked)
-            28 => p(
+            F::CsumDiff => p(
                 [
                     Mem { write: false, maybe_null: true },
                     ConstSizeOrZero,
