@@ -4,7 +4,7 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use kbpf::kfunc::Registry;
-use kbpf::verifier::{VerifyOptions, VerifyOutcome};
+use kbpf::verifier::{RejectKind, VerifyOptions, VerifyOutcome};
 use kbpf::{Engine, Module, SourceKind, Unsupported};
 
 use crate::listing::json_str;
@@ -82,18 +82,32 @@ fn print_text(o: &VerifyOutcome) {
     }
     match &o.error {
         None => println!("verdict: accepted"),
-        Some(e) => println!("verdict: rejected ({}): {}", e.errno().name(), e.message()),
+        Some(e) => {
+            let verdict = match e.kind() {
+                RejectKind::Rejected => "rejected",
+                RejectKind::Unsupported => "not modelled by kbpf",
+                RejectKind::Bug => "kbpf failed",
+            };
+            println!("verdict: {verdict} ({}): {}", e.errno().name(), e.message())
+        }
     }
 }
 
 fn json(o: &VerifyOutcome, unsupported: Option<&Unsupported>) -> String {
-    let (errno, error) = match &o.error {
-        Some(e) => (json_str(e.errno().name()), json_str(e.message())),
-        None => ("null".to_string(), "null".to_string()),
+    let null = || "null".to_string();
+    let (kind, insn, reg, errno, error) = match &o.error {
+        Some(e) => (
+            json_str(e.kind().name()),
+            e.insn().map_or_else(null, |i| i.to_string()),
+            e.reg().map_or_else(null, |r| json_str(&r.to_string())),
+            json_str(e.errno().name()),
+            json_str(e.message()),
+        ),
+        None => (null(), null(), null(), null(), null()),
     };
     let s = &o.stats;
     format!(
-        "{{\"accepted\":{},\"errno\":{errno},\"error\":{error},\"unsupported\":{},\"processed_insns\":{},\"total_states\":{},\"peak_states\":{},\"max_states_per_insn\":{},\"mark_read\":{},\"log\":{}}}",
+        "{{\"accepted\":{},\"kind\":{kind},\"insn\":{insn},\"reg\":{reg},\"errno\":{errno},\"error\":{error},\"unsupported\":{},\"processed_insns\":{},\"total_states\":{},\"peak_states\":{},\"max_states_per_insn\":{},\"mark_read\":{},\"log\":{}}}",
         o.accepted,
         unsupported.map_or("null".to_string(), |u| json_str(&u.to_string())),
         s.processed_insns,

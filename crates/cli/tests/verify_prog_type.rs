@@ -38,3 +38,20 @@ fn unknown_type_is_bad_input() {
     let (code, _) = verify("07_stale_pkt_ptr.s", &["--prog-type", "tcp"]);
     assert_eq!(code, Some(2));
 }
+
+#[test]
+fn json_carries_kind_insn_and_errno() {
+    let (code, text) = verify("07_stale_pkt_ptr.s", &["--format", "json"]);
+    assert_eq!(code, Some(1), "{text}");
+    assert!(text.contains("\"accepted\":false,\"kind\":\"rejected\",\"insn\":"), "{text}");
+    assert!(
+        text.contains("\"errno\":\"EACCES\",\"error\":\"invalid bpf_context access off=76 size=4\""),
+        "{text}"
+    );
+    let (code, text) = verify("01_six_args.s", &["--format", "json"]);
+    assert_eq!(code, Some(0), "{text}");
+    assert!(
+        text.contains("\"accepted\":true,\"kind\":null,\"insn\":null,\"reg\":null,\"errno\":null"),
+        "{text}"
+    );
+}

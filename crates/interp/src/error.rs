@@ -1,11 +1,7 @@
 //! Interpreter errors. Every variant names the slot index (`pc`, kernel numbering) it happened at.
 
+use kbpf_isa::KernelMsg;
 use thiserror::Error;
-
-/// The kernel's message for a program with stack arguments bound for its interpreter.
-pub const MSG_STACK_ARGS_NON_JIT: &str = "stack args are not supported in non-JITed programs";
-/// The kernel's message for a program with kfunc calls bound for its interpreter.
-pub const MSG_KFUNC_NON_JIT: &str = "calling kernel functions are not allowed in non-JITed programs";
 
 /// Why a program could not be prepared or did not run to completion.
 #[derive(Clone, Debug, PartialEq, Eq, Error)]
@@ -30,7 +26,7 @@ pub enum InterpError {
         budget: u64,
     },
     /// A bpf-to-bpf call beyond `MAX_CALL_FRAMES` frames.
-    #[error("insn {pc}: the call stack of {frames} frames is too deep")]
+    #[error("insn {pc}: {}", KernelMsg::CallStackTooDeep(*frames))]
     CallTooDeep {
         /// Slot index of the call.
         pc: usize,
@@ -38,7 +34,7 @@ pub enum InterpError {
         frames: usize,
     },
     /// `call N` (or `callx`) to a helper id that the registry does not have or cannot run.
-    #[error("insn {pc}: invalid func unknown#{id}")]
+    #[error("insn {pc}: {}", KernelMsg::InvalidFunc("unknown".into(), *id))]
     UnknownHelper {
         /// Slot index.
         pc: usize,
@@ -105,7 +101,7 @@ pub enum InterpError {
         /// First offending slot.
         pc: usize,
         /// The kernel's message.
-        msg: &'static str,
+        msg: KernelMsg,
     },
 }
 

@@ -52,5 +52,5 @@ mod host;
 mod mem;
 mod vm;
 
-pub use error::{InterpError, MSG_KFUNC_NON_JIT, MSG_STACK_ARGS_NON_JIT};
+pub use error::InterpError;
 pub use vm::{BPF_MAX_LOOPS, DEFAULT_INSN_BUDGET, RunStats, Vm, VmOptions};

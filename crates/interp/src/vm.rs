@@ -7,7 +7,8 @@ use kbpf_kfunc::Registry;
 use kbpf_kfunc::maps::HostEnv;
 
 use crate::compile::{CallxTarget, Native, Op, compile_all};
-use crate::error::{InterpError, MSG_KFUNC_NON_JIT, MSG_STACK_ARGS_NON_JIT};
+use crate::error::InterpError;
+use kbpf_isa::KernelMsg;
 
 /// `BPF_MAX_LOOPS`: the value the kernel initialises each frame's hidden `may_goto` counter to.
 pub const BPF_MAX_LOOPS: u64 = 8 * 1024 * 1024;
@@ -156,10 +157,10 @@ impl Vm {
 /// first, then stack arguments.
 fn kernel_compat_check(prog: &Program) -> Result<(), InterpError> {
     if let Some((pc, _)) = prog.iter().find(|(_, i)| matches!(i, Insn::Call(CallTarget::Kfunc { .. }))) {
-        return Err(InterpError::KernelCompat { pc, msg: MSG_KFUNC_NON_JIT });
+        return Err(InterpError::KernelCompat { pc, msg: KernelMsg::KfuncNonJit });
     }
     if let Some((pc, _)) = prog.iter().find(|(_, i)| i.is_stack_arg()) {
-        return Err(InterpError::KernelCompat { pc, msg: MSG_STACK_ARGS_NON_JIT });
+        return Err(InterpError::KernelCompat { pc, msg: KernelMsg::StackArgsNonJit });
     }
     Ok(())
 }

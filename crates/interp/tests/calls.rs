@@ -2,7 +2,8 @@
 
 mod common;
 use common::{asm, fold, run, run_insns, try_run, vm_with};
-use kbpf_interp::{InterpError, MSG_KFUNC_NON_JIT, MSG_STACK_ARGS_NON_JIT, VmOptions};
+use kbpf_interp::{InterpError, VmOptions};
+use kbpf_isa::KernelMsg;
 use kbpf_isa::{Insn, LdImm64Src, Reg, Size, Src};
 
 fn set_reg_args() -> String {
@@ -149,10 +150,10 @@ fn instruction_budget() {
 fn kernel_compat_refuses_stack_args_and_kfuncs() {
     let kc = VmOptions { kernel_compat: true, ..VmOptions::default() };
     let e = vm_with(asm(&stack_arg_program(6)), kc).unwrap_err();
-    assert_eq!(e, InterpError::KernelCompat { pc: 5, msg: MSG_STACK_ARGS_NON_JIT });
+    assert_eq!(e, InterpError::KernelCompat { pc: 5, msg: KernelMsg::StackArgsNonJit });
     assert_eq!(e.to_string(), "stack args are not supported in non-JITed programs");
     let e = vm_with(asm("call runtime 1006\nexit"), kc).unwrap_err();
-    assert_eq!(e.to_string(), MSG_KFUNC_NON_JIT);
+    assert_eq!(e.to_string(), KernelMsg::KfuncNonJit.to_string());
     // Everything else runs as usual.
     let vm = vm_with(asm("mov %r0, 3\ncall local f\nexit\nf:\nmov %r0, 4\nexit"), kc).unwrap();
     assert_eq!(vm.run(&mut []), Ok(4));

@@ -1,5 +1,6 @@
 //! Compile-time errors of every backend.
 
+use kbpf_isa::{DecodeErrorKind, KernelMsg};
 use thiserror::Error;
 
 /// Why a program could not be compiled. Every variant that concerns an instruction carries its
@@ -7,7 +8,7 @@ use thiserror::Error;
 #[derive(Clone, Debug, PartialEq, Eq, Error)]
 pub enum JitError {
     /// `call N` names a helper the registry does not have.
-    #[error("insn {pc}: invalid func unknown#{id}")]
+    #[error("insn {pc}: {}", KernelMsg::InvalidFunc("unknown".into(), *id as i64))]
     UnknownHelper {
         /// Instruction.
         pc: usize,
@@ -15,7 +16,7 @@ pub enum JitError {
         id: i32,
     },
     /// `call` of a kfunc BTF id the registry does not have.
-    #[error("insn {pc}: kernel btf_id {btf_id} is not a function")]
+    #[error("insn {pc}: {}", KernelMsg::KfuncNotFunc(*btf_id as i64))]
     UnknownKfunc {
         /// Instruction.
         pc: usize,
@@ -41,7 +42,7 @@ pub enum JitError {
         callee: usize,
     },
     /// The call chain is deeper than `MAX_CALL_FRAMES`.
-    #[error("insn {pc}: the call stack of {frames} frames is too deep")]
+    #[error("insn {pc}: {}", KernelMsg::CallStackTooDeep(*frames))]
     CallDepth {
         /// Call instruction that goes one frame too deep.
         pc: usize,
@@ -60,7 +61,7 @@ pub enum JitError {
     },
     /// An instruction that writes r10 (the JIT keeps the frame pointer in a machine register
     /// it relies on).
-    #[error("insn {pc}: frame pointer is read only")]
+    #[error("insn {pc}: {}", KernelMsg::FpReadOnly)]
     FramePointerWrite {
         /// Instruction.
         pc: usize,
@@ -74,13 +75,13 @@ pub enum JitError {
         off: i16,
     },
     /// A function whose last instruction can fall through into the next one.
-    #[error("insn {pc}: last insn is not an exit or jmp")]
+    #[error("insn {pc}: {}", KernelMsg::LastInsnNotExit)]
     FallThrough {
         /// Last instruction of the function.
         pc: usize,
     },
     /// A jump into another function.
-    #[error("jump out of range from insn {pc} to {to}")]
+    #[error("{}", DecodeErrorKind::JumpOutOfRange { from: *pc, to: *to as i64 })]
     JumpOutOfRange {
         /// Jump instruction.
         pc: usize,

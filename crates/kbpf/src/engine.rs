@@ -6,7 +6,7 @@ use kbpf_interp::InterpError;
 use kbpf_isa::Program;
 use kbpf_jit::{Backend, JitError};
 use kbpf_kfunc::Registry;
-use kbpf_verifier::{ProgType, VerifierError};
+use kbpf_verifier::{ProgType, VerifyError};
 use thiserror::Error;
 
 pub use crate::guard::Unsupported;
@@ -69,7 +69,7 @@ pub enum RunError {
     Callback(u64),
     /// The verifier rejects the program (the kernel would not load it).
     #[error("the verifier rejects the program ({}): {}", .0.errno().name(), .0.message())]
-    Rejected(VerifierError),
+    Rejected(VerifyError),
     /// The verifier accepts the program but this engine cannot run a function it calls.
     #[error(transparent)]
     Unsupported(#[from] Unsupported),

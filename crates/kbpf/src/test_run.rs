@@ -10,7 +10,7 @@
 
 use kbpf_isa::{Insn, RawInsn, Size};
 use kbpf_kfunc::Registry;
-use kbpf_verifier::{InsnAux, ProgType, VerifierError, VerifyOptions};
+use kbpf_verifier::{InsnAux, ProgType, VerifyError, VerifyOptions};
 use thiserror::Error;
 
 use crate::engine::{Engine, RunError, RunOptions};
@@ -153,7 +153,7 @@ pub enum TestRunError {
     ProgType,
     /// The verifier refused the program (the kernel would not load it).
     #[error("the verifier rejects the program ({}): {}", .0.errno().name(), .0.message())]
-    Rejected(VerifierError),
+    Rejected(VerifyError),
     /// The rewritten program does not decode.
     #[error(transparent)]
     Source(#[from] SourceError),

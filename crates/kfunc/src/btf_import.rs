@@ -16,7 +16,7 @@ pub enum ImportError {
     #[error("BTF FUNC {0} has no prototype")]
     NoProto(String),
     /// More parameters than a BPF call can pass (the kernel's `gen_kfunc_arg_proto` message).
-    #[error("Function {0} has {1} > 12 args")]
+    #[error("{}", kbpf_isa::KernelMsg::TooManyArgs(.0.clone(), *.1))]
     TooManyArgs(String, usize),
 }
 

@@ -63,7 +63,7 @@ pub enum RegistryError {
     #[error("helper {0} takes {1} arguments; helpers take at most 5")]
     TooManyHelperArgs(String, usize),
     /// kfuncs take at most twelve (the kernel's `gen_kfunc_arg_proto` message).
-    #[error("Function {0} has {1} > 12 args")]
+    #[error("{}", kbpf_isa::KernelMsg::TooManyArgs(.0.clone(), *.1))]
     TooManyArgs(String, usize),
     /// The native function's arity differs from the prototype's argument count.
     #[error("{0}: native function takes {1} arguments, prototype {2}")]

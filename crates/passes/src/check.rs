@@ -31,13 +31,7 @@ pub struct NoMaps;
 
 impl Resolver for NoMaps {
     fn resolve(&mut self, ld: PseudoLdImm64) -> Result<(), PassError> {
-        Err(PassError::new(
-            ld.insn,
-            K::Resolve {
-                msg: format!("fd {} is not pointing to valid bpf_map", ld.imm),
-                errno: crate::Errno::EBADF,
-            },
-        ))
+        Err(PassError::new(ld.insn, K::Resolve(crate::ResolveError::BadMapFd(ld.imm))))
     }
 }
 

@@ -1,5 +1,6 @@
 //! Errors of the static passes: the kernel's message text and errno for each.
 
+use kbpf_isa::{DecodeErrorKind as D, KernelMsg};
 use thiserror::Error;
 
 /// The errno values the verifier can return (the kernel's positive numbers).
@@ -60,13 +61,13 @@ pub enum PassErrorKind {
     #[error("")]
     BadLength,
     /// A call or function reference outside the program.
-    #[error("call to invalid destination")]
+    #[error("{}", D::CallOutOfRange)]
     InvalidCallDest,
     /// More than 256 subprograms.
     #[error("too many subprograms")]
     TooManySubprogs,
     /// Jump leaving its subprogram.
-    #[error("jump out of range from insn {from} to {to}")]
+    #[error("{}", D::JumpOutOfRange { from: *from, to: *to })]
     JumpOutOfRange {
         /// Jump instruction.
         from: usize,
@@ -74,28 +75,23 @@ pub enum PassErrorKind {
         to: i64,
     },
     /// Fall-through off the end of a subprogram.
-    #[error("last insn is not an exit or jmp")]
+    #[error("{}", KernelMsg::LastInsnNotExit)]
     LastInsnNotExit,
     /// LDX with a bad mode or non-zero imm.
-    #[error("BPF_LDX uses reserved fields")]
+    #[error("{}", D::ReservedFields("LDX"))]
     LdxReserved,
     /// Malformed ld_imm64 pair.
-    #[error("invalid bpf_ld_imm64 insn")]
+    #[error("{}", D::InvalidLdImm64)]
     InvalidLdImm64,
     /// Unknown ld_imm64 pseudo source.
-    #[error("unrecognized bpf_ld_imm64 insn")]
+    #[error("{}", D::UnrecognizedLdImm64)]
     UnrecognizedLdImm64,
     /// Opcode not in the instruction table.
-    #[error("unknown opcode {0:02x}")]
+    #[error("{}", D::UnknownOpcode(*.0))]
     UnknownOpcode(u8),
-    /// Map fd reference that does not resolve (message given by the resolver).
-    #[error("{msg}")]
-    Resolve {
-        /// Kernel message.
-        msg: String,
-        /// Errno.
-        errno: Errno,
-    },
+    /// A map or BTF reference of an ld_imm64 that does not resolve.
+    #[error("{0}")]
+    Resolve(ResolveError),
     /// Loop in a program loaded without CAP_BPF.
     #[error("back-edge from insn {from} to {to}")]
     BackEdge {
@@ -108,17 +104,64 @@ pub enum PassErrorKind {
     #[error("unreachable insn {0}")]
     Unreachable(usize),
     /// Jump to the second slot of an ld_imm64.
-    #[error("jump into the middle of ldimm64 insn {0}")]
+    #[error("{}", D::JumpIntoLdImm64(*.0))]
     JumpIntoLdImm64(usize),
     /// Recursion through direct calls.
-    #[error("recursive call from {0}")]
-    Recursive(String),
+    #[error("recursive call from {caller}() to {callee}()")]
+    Recursive {
+        /// Calling function's name.
+        caller: String,
+        /// Called function's name.
+        callee: String,
+    },
     /// A register number above r10 outside the stack-argument forms.
-    #[error("R{0} is invalid")]
+    #[error("{}", D::InvalidReg(*.0))]
     RegInvalid(u8),
     /// Internal consistency failure.
     #[error("verifier bug: {0}")]
     Bug(&'static str),
+}
+
+/// Why an ld_imm64's map or BTF reference does not resolve (`check_and_resolve_insns`).
+#[derive(Clone, Debug, PartialEq, Eq, Error)]
+pub enum ResolveError {
+    /// No map has this fd.
+    #[error("fd {0} is not pointing to valid bpf_map")]
+    BadMapFd(i32),
+    /// `BPF_PSEUDO_MAP_VALUE` offset beyond `BPF_MAX_VAR_OFF`.
+    #[error("direct value offset of {0} is not allowed")]
+    DirectValueOffset(u32),
+    /// The map type has no `map_direct_value_addr`.
+    #[error("no direct value access support for this map type")]
+    NoDirectValueAccess,
+    /// `map_direct_value_addr` refused: `ENOTSUPP` for more than one entry, `EINVAL` for an
+    /// offset past the value.
+    #[error("invalid access to map value pointer, value_size={value_size} off={off}")]
+    MapValuePointer {
+        /// The map's value size.
+        value_size: u32,
+        /// The requested offset.
+        off: u32,
+        /// What the kernel returns.
+        errno: Errno,
+    },
+    /// A BTF id in a module (the second slot's imm names a BTF fd).
+    #[error("invalid module BTF object FD specified.")]
+    ModuleBtfFd,
+    /// A pseudo source that needs the load's `fd_array`.
+    #[error("fd_array not supported")]
+    FdArray,
+}
+
+impl ResolveError {
+    /// The errno the kernel returns.
+    pub fn errno(&self) -> Errno {
+        match self {
+            ResolveError::BadMapFd(_) => Errno::EBADF,
+            ResolveError::MapValuePointer { errno, .. } => *errno,
+            _ => Errno::EINVAL,
+        }
+    }
 }
 
 /// A static-pass rejection with its instruction index.
@@ -141,7 +184,7 @@ impl PassError {
     pub fn errno(&self) -> Errno {
         match &self.kind {
             PassErrorKind::BadLength | PassErrorKind::TooManySubprogs => Errno::E2BIG,
-            PassErrorKind::Resolve { errno, .. } => *errno,
+            PassErrorKind::Resolve(r) => r.errno(),
             PassErrorKind::Bug(_) => Errno::EFAULT,
             _ => Errno::EINVAL,
         }

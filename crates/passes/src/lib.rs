@@ -21,7 +21,7 @@ pub mod stack_liveness;
 pub mod subprogs;
 pub mod successors;
 
-pub use error::{Errno, PassError, PassErrorKind};
+pub use error::{Errno, PassError, PassErrorKind, ResolveError};
 
 use kbpf_isa::RawInsn;
 

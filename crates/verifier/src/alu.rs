@@ -3,8 +3,7 @@
 
 use crate::ADD_CONST;
 use crate::do_check::Env;
-use crate::log::reg_type_str;
-use crate::messages::Reject;
+use crate::messages::{Bug, Reject, TypeName};
 use crate::scalar_ops::scalar_alu;
 use crate::state::{FP, MAX_BPF_REG, MAX_VAR_OFF, MAYBE_NULL, RegState, RegType};
 use crate::tnum::Tnum;
@@ -26,14 +25,14 @@ impl Env<'_> {
     /// `check_reg_arg`.
     pub(crate) fn check_reg_arg(&mut self, regno: u8, t: RegOp) -> Result<(), Reject> {
         if regno as usize >= MAX_BPF_REG {
-            return Err(Reject::RegInvalid(regno));
+            return Err(Reject::RegInvalid(regno.into()));
         }
         self.log.scratch_reg(regno as usize);
         let r = regno as usize;
         match t {
             RegOp::Src => {
                 if self.cur.cur().regs[r].ty == RegType::NotInit {
-                    return Err(Reject::NotReadOk(regno));
+                    return Err(Reject::NotReadOk(regno.into()));
                 }
             }
             RegOp::Dst | RegOp::DstNoMark => {
@@ -57,7 +56,7 @@ impl Env<'_> {
     /// `check_alu_op`.
     pub(crate) fn check_alu_op(&mut self, insn: &RawInsn) -> Result<(), Reject> {
         let Some(op) = insn.alu_code() else {
-            return Err(Reject::Bug(format!("ALU check on a {:?}-class insn", insn.class())));
+            return Err(Bug::AluOnClass(format!("{:?}", insn.class())).into());
         };
         let alu64 = insn.class() == Class::Alu64;
         let x = insn.is_reg_src();
@@ -91,10 +90,7 @@ impl Env<'_> {
                     }
                 } else if insn.off == 1 {
                     if insn.imm != 1 && insn.imm != 1 << 16 {
-                        return Err(Reject::Other(
-                            "addr_space_cast insn can only convert between address space 1 and 0".into(),
-                            kbpf_passes::Errno::EINVAL,
-                        ));
+                        return Err(Reject::AddrSpaceCastDirection);
                     }
                     return Err(Reject::NoArena);
                 } else if !matches!(insn.off, 0 | 8 | 16 | 32) || insn.imm != 0 {
@@ -164,10 +160,7 @@ impl Env<'_> {
                 self.cur.cur_mut().regs[d] = RegState::known(v);
             }
         } else if let AluCode::Unknown(code) = op {
-            return Err(Reject::Other(
-                format!("invalid BPF_ALU opcode {code:x}"),
-                kbpf_passes::Errno::EINVAL,
-            ));
+            return Err(Reject::InvalidAluOpcode(code));
         } else {
             let divmod = matches!(op, AluCode::Bin(A::Div | A::SDiv | A::Mod | A::SMod));
             let bad_off = (insn.off != 0 && insn.off != 1) || (insn.off == 1 && !divmod);
@@ -214,7 +207,7 @@ impl Env<'_> {
                         self.cur.cur_mut().regs[d] = RegState::unknown_scalar();
                         return Ok(());
                     }
-                    return Err(Reject::PtrOpPtr(insn.dst, op.kernel_text()));
+                    return Err(Reject::PtrOpPtr(insn.dst.into(), op.kernel_text()));
                 }
                 self.mark_chain_precision(insn.dst);
                 return self.adjust_ptr_min_max_vals(insn, &s, &dst, true);
@@ -268,20 +261,20 @@ impl Env<'_> {
         Ok(())
     }
 
-    fn check_reg_sane_offset(&self, reg: &RegState, ty: &str) -> Result<(), Reject> {
+    fn check_reg_sane_offset(&self, reg: &RegState, ty: TypeName) -> Result<(), Reject> {
         let known = reg.var_off.is_const();
         let val = reg.var_off.value as i64;
         if known && (val >= MAX_VAR_OFF || val <= -MAX_VAR_OFF) {
-            return Err(Reject::MathConst(ty.to_string(), val));
+            return Err(Reject::MathConst(ty, val));
         }
         if reg.off as i64 >= MAX_VAR_OFF || reg.off as i64 <= -MAX_VAR_OFF {
-            return Err(Reject::PtrOffNotAllowed(ty.to_string(), reg.off));
+            return Err(Reject::PtrOffNotAllowed(ty, reg.off));
         }
         if reg.smin == i64::MIN {
-            return Err(Reject::MathUnboundedMin(ty.to_string()));
+            return Err(Reject::MathUnboundedMin(ty));
         }
         if reg.smin >= MAX_VAR_OFF || reg.smin <= -MAX_VAR_OFF {
-            return Err(Reject::ValueOob(reg.smin, ty.to_string()));
+            return Err(Reject::ValueOob(reg.smin, ty));
         }
         Ok(())
     }
@@ -312,11 +305,11 @@ impl Env<'_> {
                 self.cur.cur_mut().regs[d] = RegState::unknown_scalar();
                 return Ok(());
             }
-            return Err(Reject::Ptr32Arith(dregno));
+            return Err(Reject::Ptr32Arith(dregno.into()));
         }
-        let tystr = reg_type_str(ptr.ty, ptr.flags);
+        let tystr = TypeName::new(ptr.ty, ptr.flags);
         if ptr.flags & MAYBE_NULL != 0 {
-            return Err(Reject::PtrArithNull(dregno, tystr));
+            return Err(Reject::PtrArithNull(dregno.into(), tystr));
         }
         match ptr.ty {
             RegType::Ctx
@@ -328,12 +321,12 @@ impl Env<'_> {
             | RegType::Mem
             | RegType::Func => {}
             RegType::ConstMapPtr if known && smin_val == 0 && op == AluCode::Bin(A::Add) => {}
-            _ => return Err(Reject::PtrArithOn(dregno, tystr)),
+            _ => return Err(Reject::PtrArithOn(dregno.into(), tystr)),
         }
         let mut dst = ptr.clone();
         dst.precise = false;
-        self.check_reg_sane_offset(off_reg, &tystr)?;
-        self.check_reg_sane_offset(ptr, &tystr)?;
+        self.check_reg_sane_offset(off_reg, tystr)?;
+        self.check_reg_sane_offset(ptr, tystr)?;
         dst.mark_32_unbounded();
         match op {
             AluCode::Bin(A::Add) => {
@@ -370,10 +363,10 @@ impl Env<'_> {
             }
             AluCode::Bin(A::Sub) => {
                 if dst_is_off {
-                    return Err(Reject::SubPtrFromScalar(dregno));
+                    return Err(Reject::SubPtrFromScalar(dregno.into()));
                 }
                 if ptr.ty == RegType::Stack {
-                    return Err(Reject::SubFromStack(dregno));
+                    return Err(Reject::SubFromStack(dregno.into()));
                 }
                 let fixed = (ptr.off as i64).wrapping_sub(smin_val);
                 if known && fixed == fixed as i32 as i64 {
@@ -406,11 +399,11 @@ impl Env<'_> {
                 }
             }
             AluCode::Bin(A::And) | AluCode::Bin(A::Or) | AluCode::Bin(A::Xor) => {
-                return Err(Reject::PtrBitwise(dregno, op.kernel_text()));
+                return Err(Reject::PtrBitwise(dregno.into(), op.kernel_text()));
             }
-            _ => return Err(Reject::PtrArithOp(dregno, op.kernel_text())),
+            _ => return Err(Reject::PtrArithOp(dregno.into(), op.kernel_text())),
         }
-        self.check_reg_sane_offset(&dst, &tystr)?;
+        self.check_reg_sane_offset(&dst, tystr)?;
         dst.bounds_sync();
         self.cur.cur_mut().regs[d] = dst;
         Ok(())
@@ -419,7 +412,7 @@ impl Env<'_> {
     /// `check_ld_imm`.
     pub(crate) fn check_ld_imm(&mut self, insn: &RawInsn, idx: usize) -> Result<(), Reject> {
         if insn.size() != Size::DW {
-            return Err(Reject::Other("invalid BPF_LD_IMM insn".into(), kbpf_passes::Errno::EINVAL));
+            return Err(Reject::InvalidLdImm);
         }
         if insn.off != 0 {
             return Err(Reject::Reserved("LD_IMM64"));
@@ -434,7 +427,7 @@ impl Env<'_> {
             Some(LdImm64Src::Func) => self.check_ld_imm_func(insn, idx)?,
             Some(src @ (LdImm64Src::MapFd | LdImm64Src::MapValue)) => {
                 let Some(m) = self.prog.ld_map.get(idx).copied().flatten() else {
-                    return Err(Reject::Bug("unexpected src reg value for ldimm64".into()));
+                    return Err(Reject::Bug(crate::messages::Bug::LdImm64Src));
                 };
                 let value = src == LdImm64Src::MapValue;
                 let mut r = RegState::pointer(if value { RegType::MapValue } else { RegType::ConstMapPtr });
@@ -444,7 +437,7 @@ impl Env<'_> {
                 }
                 self.cur.cur_mut().regs[d] = r;
             }
-            _ => return Err(Reject::Bug("unexpected src reg value for ldimm64".into())),
+            _ => return Err(Reject::Bug(crate::messages::Bug::LdImm64Src)),
         }
         Ok(())
     }
@@ -460,10 +453,7 @@ impl Env<'_> {
             || insn.size() == Size::DW
             || (mode == Some(Mode::Abs) && insn.src != 0)
         {
-            return Err(Reject::Other(
-                "BPF_LD_[ABS|IND] uses reserved fields".into(),
-                kbpf_passes::Errno::EINVAL,
-            ));
+            return Err(Reject::Reserved("LD_[ABS|IND]"));
         }
         self.check_reg_arg(6, RegOp::Src)?;
         self.check_resource_leak("BPF_LD_[ABS|IND]")?;
@@ -485,15 +475,12 @@ impl Env<'_> {
     /// `check_ptr_off_reg`: the pointer must be unmodified.
     pub(crate) fn check_ptr_off_reg(&self, regno: u8) -> Result<(), Reject> {
         let reg = &self.cur.cur().regs[regno as usize];
-        let ty = reg_type_str(reg.ty, reg.flags);
+        let ty = TypeName::new(reg.ty, reg.flags);
         if reg.off < 0 {
-            return Err(Reject::Other(
-                format!("negative offset {ty} ptr R{regno} off={} disallowed", reg.off),
-                kbpf_passes::Errno::EACCES,
-            ));
+            return Err(Reject::NegativeOffsetPtr(ty, regno.into(), reg.off));
         }
         if reg.off != 0 {
-            return Err(Reject::ModifiedPtr(ty, regno, reg.off));
+            return Err(Reject::ModifiedPtr(ty, regno.into(), reg.off));
         }
         if !reg.var_off.is_const() || reg.var_off.value != 0 {
             return Err(Reject::VarCtxAccess(ty, reg.var_off.to_string()));

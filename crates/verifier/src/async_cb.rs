@@ -10,11 +10,9 @@
 //! (stack arguments included); its `exit` must leave R0 = 0.
 
 use crate::do_check::{Env, Pending};
-use crate::log::reg_type_str;
-use crate::messages::Reject;
+use crate::messages::{Bug, CallReject, KfuncReject, RegName, Reject, TypeName};
 use crate::state::{FuncState, RegState, RegType, VerifierState};
 use kbpf_isa::RawInsn;
-use kbpf_passes::Errno;
 
 impl Env<'_> {
     /// `check_ld_imm` for `BPF_PSEUDO_FUNC`: the target must have a prototype (BTF
@@ -23,13 +21,13 @@ impl Env<'_> {
         let target = idx as i64 + insn.imm as i64 + 1;
         let sub = usize::try_from(target).ok().and_then(|t| self.prog.info.subprogs.starting_at(t));
         let Some(sub) = sub else {
-            return Err(Reject::Bug(format!("ld_imm64 func target {target} is not a subprog")));
+            return Err(Bug::FuncTargetNotSubprog(target).into());
         };
         if self.prog.opts.funcs.is_empty() {
-            return Err(Reject::Other("missing btf func_info".into(), Errno::EINVAL));
+            return Err(CallReject::MissingFuncInfo.into());
         }
         if self.search.stack_args.global.get(sub).copied().unwrap_or(false) {
-            return Err(Reject::Other("callback function not static".into(), Errno::EINVAL));
+            return Err(CallReject::CallbackNotStatic.into());
         }
         let mut r = RegState::pointer(RegType::Func);
         r.subprogno = sub as u32;
@@ -51,7 +49,7 @@ impl Env<'_> {
             .list
             .get(sub)
             .map(|s| s.start)
-            .ok_or_else(|| Reject::Bug(format!("callback subprog {sub} does not exist")))?;
+            .ok_or(Reject::Bug(Bug::NoCallbackSubprog(sub)))?;
         let caller = self.cur.cur();
         let map = caller.regs[1].map;
         let entry_cnt = caller.async_entry_cnt + 1;
@@ -83,10 +81,7 @@ impl Env<'_> {
             log_pos: self.log.buf.len(),
         });
         if self.search.pending.len() > crate::COMPLEXITY_LIMIT_JMP_SEQ {
-            return Err(Reject::Other(
-                format!("The sequence of {} jumps is too complex for async cb.", self.search.pending.len()),
-                Errno::E2BIG,
-            ));
+            return Err(CallReject::AsyncJmpSeqTooComplex(self.search.pending.len()).into());
         }
         Ok(())
     }
@@ -104,7 +99,7 @@ impl Env<'_> {
         let nargs = sa.arg_cnt[sub].min(crate::func_info::MAX_REG_ARGS) as usize;
         let bad = (1..=nargs).find(|&r| self.cur.cur().regs[r].ty != RegType::Scalar);
         if let Some(r) = bad {
-            self.log.put(&format!("R{r} is not a scalar\n"));
+            self.log.put(&format!("{}\n", KfuncReject::NotScalar(RegName::R(r as u8))));
             if let Some(u) = self.search.unreliable_proto.get_mut(sub) {
                 *u = true;
             }
@@ -114,42 +109,20 @@ impl Env<'_> {
     /// `check_return_code` at the `exit` of an async callback's frame 0: R0 must be a known
     /// scalar in the callback's return range, [0, 0] for timers.
     pub(crate) fn check_async_return_code(&mut self) -> Result<(), Reject> {
-        self.check_return_code("At async callback return", (0, 0))
-    }
-
-    /// `check_return_code` with a range: R0 readable, not a leaked pointer, a known scalar in
-    /// `[min, max]`; `what` starts the messages (`At program exit`).
-    pub(crate) fn check_return_code(&mut self, what: &str, (min, max): (i64, i64)) -> Result<(), Reject> {
         self.check_reg_arg(0, crate::alu::RegOp::Src)?;
         let r0 = self.cur.cur().regs[0].clone();
         if r0.is_pointer() && !self.prog.opts.privileged {
-            return Err(Reject::Other("R0 leaks addr as return value".into(), Errno::EACCES));
+            return Err(Reject::LeaksAddrReturn);
         }
         if r0.ty != RegType::Scalar {
-            return Err(Reject::Other(
-                format!("{what} the register R0 is not a known value ({})", reg_type_str(r0.ty, r0.flags)),
-                Errno::EINVAL,
-            ));
+            return Err(CallReject::AsyncRetNotKnown(TypeName::new(r0.ty, r0.flags)).into());
         }
         self.mark_chain_precision(0);
+        let (min, max) = (0i64, 0i64);
         if r0.smin >= min && r0.smax <= max {
             return Ok(());
         }
-        // verbose_invalid_scalar
-        let mut range = String::new();
-        if r0.smin > i64::MIN {
-            range.push_str(&format!(" smin={}", r0.smin));
-        }
-        if r0.smax < i64::MAX {
-            range.push_str(&format!(" smax={}", r0.smax));
-        }
-        if range.is_empty() {
-            range.push_str(" unknown scalar value");
-        }
-        Err(Reject::Other(
-            format!("{what} the register R0 has{range} should have been in [{min}, {max}]"),
-            Errno::EINVAL,
-        ))
+        Err(CallReject::AsyncRetRange { smin: r0.smin, smax: r0.smax, min, max }.into())
     }
 }
 

@@ -470,10 +470,7 @@ impl Env<'_> {
         use crate::alu::RegOp;
         if insn.jmp_op() == Some(JmpOp::Jcond) {
             if !insn.is_may_goto() || insn.dst != 0 || insn.imm != 0 {
-                return Err(Reject::Other(
-                    format!("invalid may_goto imm {}", insn.imm),
-                    kbpf_passes::Errno::EINVAL,
-                ));
+                return Err(Reject::InvalidMayGotoImm(insn.imm));
             }
             let prev = self.find_prev_entry(idx);
             let p = self.push_stack(idx + 1, idx)?;
@@ -490,7 +487,7 @@ impl Env<'_> {
         }
         let Some(JmpOp::Cond(cond)) = insn.jmp_op() else {
             // opcodes in no table were refused before the walk
-            return Err(Reject::Bug(format!("conditional jump check on opcode {:02x}", insn.code)));
+            return Err(crate::messages::Bug::CondJmpOpcode(insn.code).into());
         };
         let op = Cond::Is(cond);
         self.check_reg_arg(insn.dst, RegOp::Src)?;
@@ -503,7 +500,7 @@ impl Env<'_> {
             let s = self.cur.cur().regs[insn.src as usize].clone();
             let d = &self.cur.cur().regs[insn.dst as usize];
             if !(is_pkt_any(d) && is_pkt_any(&s)) && s.is_pointer() && !self.prog.opts.privileged {
-                return Err(Reject::PtrComparison(insn.src));
+                return Err(Reject::PtrComparison(insn.src.into()));
             }
             s
         } else {
@@ -641,7 +638,7 @@ impl Env<'_> {
             && dst.is_pointer()
             && !self.prog.opts.privileged
         {
-            return Err(Reject::PtrComparison(insn.dst));
+            return Err(Reject::PtrComparison(insn.dst.into()));
         }
         let maps = self.prog.opts.maps.clone();
         self.log.print_insn_state(&self.cur, idx, &maps);

@@ -9,11 +9,9 @@ use crate::helper_names::helper_name;
 use crate::helpers::{
     Arg, Ret, changes_pkt_data, helper_pkt_access, is_acquire_function, is_ptr_cast_function,
 };
-use crate::log::reg_type_str;
-use crate::messages::Reject;
+use crate::messages::{Bug, CallReject, Reject, TypeName};
 use crate::state::{FuncState, MAYBE_NULL, RDONLY, RINGBUF, RegState, RegType, SLOT, SlotType};
 use kbpf_isa::RawInsn;
-use kbpf_passes::Errno;
 
 /// How a helper uses a memory argument: read; written in place (`MEM_WRITE`: bounds checked as
 /// a write and the stack bytes clobbered to unknown data, `check_stack_range_initialized`'s
@@ -52,9 +50,9 @@ struct Meta {
 }
 
 impl Env<'_> {
-    fn type_mismatch(&self, regno: u8, expected: &[&str]) -> Reject {
+    fn type_mismatch(&self, regno: u8, expected: &'static [&'static str]) -> Reject {
         let r = &self.cur.cur().regs[regno as usize];
-        Reject::ArgType(regno, reg_type_str(r.ty, r.flags), expected.join(", "))
+        Reject::ArgType(regno.into(), TypeName::new(r.ty, r.flags), expected)
     }
 
     /// `check_helper_call`.
@@ -69,16 +67,10 @@ impl Env<'_> {
             return Err(Reject::HelperNotAllowed(name, id));
         };
         if proto.gpl_only && !self.prog.opts.gpl {
-            return Err(Reject::Other(
-                "cannot call GPL-restricted function from non-GPL compatible program".into(),
-                Errno::EINVAL,
-            ));
+            return Err(CallReject::GplOnly.into());
         }
         if crate::helpers::helper_might_sleep(func) && !ops.sleepable() {
-            return Err(Reject::Other(
-                "helper call might sleep in a non-sleepable prog".into(),
-                Errno::EINVAL,
-            ));
+            return Err(CallReject::MightSleep.into());
         }
         let mut meta = Meta::default();
         for (i, arg) in proto.args.iter().enumerate() {
@@ -91,10 +83,7 @@ impl Env<'_> {
         if let Some(regno) = meta.release_regno {
             let released = meta.ref_obj_id != 0 && self.release_reference(meta.ref_obj_id);
             if !released && !is_null_reg(&self.cur.cur().regs[regno as usize]) {
-                return Err(Reject::Other(
-                    format!("func {name}#{id} reference has not been acquired before"),
-                    Errno::EINVAL,
-                ));
+                return Err(CallReject::RefNotAcquired { name, id }.into());
             }
         }
         if func == BpfFunc::TailCall {
@@ -107,31 +96,22 @@ impl Env<'_> {
                 .map
                 .is_none_or(|m| self.maps().get(m as usize).is_none_or(|d| d.kind != MapKind::ProgArray))
         {
-            return Err(Reject::Other("expected prog array map for tail call".into(), Errno::EINVAL));
+            return Err(CallReject::TailCallMap.into());
         }
         if let Some(reg) = meta.release.take()
             && let Err(e) = self.unmark_stack_slots_dynptr(&reg)
         {
-            return Err(Reject::Other(
-                format!("{e}\nfunc {name}#{id} reference has not been acquired before"),
-                Errno::EINVAL,
-            ));
+            return Err(e.then(CallReject::RefNotAcquired { name, id }.into()));
         }
         if func == BpfFunc::DynptrFromMem {
             let r1 = &self.cur.cur().regs[1];
             if r1.ty != RegType::MapValue {
-                return Err(Reject::Other(
-                    format!(
-                        "Unsupported reg type {} for bpf_dynptr_from_mem data",
-                        reg_type_str(r1.ty, r1.flags)
-                    ),
-                    Errno::EACCES,
-                ));
+                return Err(CallReject::DynptrFromMemType(TypeName::new(r1.ty, r1.flags)).into());
             }
         }
         if func == BpfFunc::TimerSetCallback {
             let Some(sub) = meta.subprogno else {
-                return Err(Reject::Bug("no callback in bpf_timer_set_callback".into()));
+                return Err(Bug::NoTimerCallback.into());
             };
             self.push_callback_call(sub, idx)?;
         }
@@ -145,7 +125,7 @@ impl Env<'_> {
             Ret::Void => RegState::not_init(),
             Ret::DynptrMemOrNull => {
                 let Some((dynptr_id, ref_obj_id)) = meta.dynptr else {
-                    return Err(Reject::Bug("no dynptr in bpf_dynptr_data()".into()));
+                    return Err(Bug::NoDynptrForData.into());
                 };
                 let mut r = RegState::pointer(RegType::Mem);
                 r.flags = MAYBE_NULL;
@@ -156,7 +136,7 @@ impl Env<'_> {
                 r
             }
             Ret::MapValueOrNull => {
-                let Some(m) = meta.map else { return Err(Reject::Bug("unexpected null map_ptr".into())) };
+                let Some(m) = meta.map else { return Err(Bug::NullMapPtr.into()) };
                 let mut r = RegState::pointer(RegType::MapValue);
                 r.map = m;
                 let def = self.maps().get(m as usize).cloned().unwrap_or_default();
@@ -196,10 +176,7 @@ impl Env<'_> {
             let kind = self.maps().get(m as usize).map_or(MapKind::Hash, |d| d.kind);
             let num = kind.raw();
             if kind.refuses_helper(id) || (!proto.map_types.is_empty() && !proto.map_types.contains(&num)) {
-                return Err(Reject::Other(
-                    format!("cannot pass map_type {num} into func {name}#{id}"),
-                    Errno::EINVAL,
-                ));
+                return Err(CallReject::MapTypeIntoFunc { map_type: num, name, id }.into());
             }
         }
         // bpf_dynptr_write into an skb dynptr changes packet data: packet pointers and skb
@@ -316,16 +293,13 @@ impl Env<'_> {
     }
 
     /// `check_resource_leak`: every acquired reference listed, then what would leak them.
-    pub(crate) fn check_resource_leak(&self, what: &str) -> Result<(), Reject> {
+    pub(crate) fn check_resource_leak(&self, what: &'static str) -> Result<(), Reject> {
         if self.cur.refs.is_empty() {
             return Ok(());
         }
-        let mut msg = String::new();
-        for r in &self.cur.refs {
-            msg.push_str(&format!("Unreleased reference id={} alloc_insn={}\n", r.id, r.insn));
-        }
-        msg.push_str(&format!("{what} would lead to reference leak"));
-        Err(Reject::Other(msg, Errno::EINVAL))
+        // each reference is a context line before the refusal
+        let last = Reject::from(CallReject::RefLeak(what));
+        Err(self.cur.refs.iter().rev().fold(last, |acc, r| Reject::UnreleasedRef(r.id, r.insn).then(acc)))
     }
 
     fn check_func_arg(
@@ -342,23 +316,17 @@ impl Env<'_> {
         let reg = self.cur.cur().regs[regno as usize].clone();
         if arg == Arg::Anything {
             if reg.is_pointer() && !self.prog.opts.privileged {
-                return Err(Reject::Other(
-                    format!("R{regno} leaks addr into helper function"),
-                    Errno::EACCES,
-                ));
+                return Err(Reject::LeaksAddr(regno.into(), "into helper function"));
             }
             return Ok(());
         }
         if reg.is_pkt_pointer() && !pkt_access {
-            return Err(Reject::Other("helper access to the packet is not allowed".into(), Errno::EACCES));
+            return Err(CallReject::HelperPktAccess.into());
         }
         let is_null = reg.is_const() && reg.var_off.value == 0;
         if reg.ref_obj_id != 0 {
             if meta.ref_obj_id != 0 {
-                return Err(Reject::Bug(format!(
-                    "more than one arg with ref_obj_id R{regno} {} {}",
-                    reg.ref_obj_id, meta.ref_obj_id
-                )));
+                return Err(Bug::TwoRefArgs { regno, have: reg.ref_obj_id, first: meta.ref_obj_id }.into());
             }
             meta.ref_obj_id = reg.ref_obj_id;
         }
@@ -373,10 +341,7 @@ impl Env<'_> {
                 if let Some(m) = meta.map
                     && m != reg.map
                 {
-                    return Err(Reject::Other(
-                        "timer pointer in R1 map_uid=0 doesn't match map pointer in R2 map_uid=0".into(),
-                        Errno::EINVAL,
-                    ));
+                    return Err(CallReject::TimerMapUid { timer: 0, map: 0 }.into());
                 }
                 meta.map = Some(reg.map);
             }
@@ -401,7 +366,7 @@ impl Env<'_> {
                     return Err(self.type_mismatch(regno, &MEM_TYPES));
                 }
                 let Some(m) = meta.map else {
-                    return Err(Reject::Bug("invalid map_ptr to access map->key".into()));
+                    return Err(Bug::NoMapForKey.into());
                 };
                 let def = self.maps().get(m as usize).cloned().unwrap_or_default();
                 let size = if arg == Arg::MapKey { def.key_size } else { def.value_size };
@@ -440,10 +405,7 @@ impl Env<'_> {
                     return Err(self.type_mismatch(regno, &MEM_TYPES));
                 }
                 if write && reg.flags & RDONLY != 0 {
-                    return Err(Reject::Other(
-                        format!("R{regno} cannot write into {}", reg_type_str(reg.ty, reg.flags)),
-                        Errno::EACCES,
-                    ));
+                    return Err(Reject::RegCannotWrite(regno.into(), TypeName::new(reg.ty, reg.flags)));
                 }
             }
             Arg::ConstSize | Arg::ConstSizeOrZero => {
@@ -453,14 +415,14 @@ impl Env<'_> {
                 }
                 let mem = meta.mem_regno.unwrap_or(regno - 1);
                 if reg.smin < 0 {
-                    return Err(Reject::SizeNegative(regno));
+                    return Err(Reject::SizeNegative(regno.into()));
                 }
                 let mem_reg = self.cur.cur().regs[mem as usize].clone();
                 if reg.umin == 0 && !zero_ok {
-                    return Err(Reject::ZeroSizedRead(regno, reg.umin, reg.umax));
+                    return Err(Reject::ZeroSizedRead(regno.into(), reg.umin, reg.umax));
                 }
                 if reg.umax >= crate::state::MAX_VAR_OFF as u64 {
-                    return Err(Reject::SizeUnbounded(regno));
+                    return Err(Reject::SizeUnbounded(regno.into()));
                 }
                 meta.msize_max = reg.umax;
                 // check_mem_size_reg: the access first, the size's precision only once it passed
@@ -508,10 +470,7 @@ impl Env<'_> {
                     ));
                 }
                 if reg.ref_obj_id == 0 && !is_null {
-                    return Err(Reject::Other(
-                        format!("R{regno} must be referenced when passed to release function"),
-                        Errno::EINVAL,
-                    ));
+                    return Err(CallReject::MustBeReferenced(regno.into()).into());
                 }
                 meta.release_regno = Some(regno);
             }
@@ -530,10 +489,7 @@ impl Env<'_> {
                         _ => false,
                     };
                     if !referenced {
-                        return Err(Reject::Other(
-                            format!("arg {regno} is an unacquired reference"),
-                            Errno::EINVAL,
-                        ));
+                        return Err(CallReject::UnacquiredRef(regno).into());
                     }
                     meta.release = Some(reg.clone());
                 }
@@ -569,7 +525,7 @@ impl Env<'_> {
                     return Err(self.type_mismatch(regno, &["scalar"]));
                 }
                 if !reg.var_off.is_const() {
-                    return Err(Reject::Other(format!("R{regno} is not a known constant'"), Errno::EACCES));
+                    return Err(CallReject::NotKnownConst(regno.into()).into());
                 }
                 meta.alloc_size = reg.var_off.value as u32;
                 self.mark_chain_precision(regno);
@@ -625,17 +581,14 @@ impl Env<'_> {
             }
             RegType::MapKey => {
                 if access != HelperAccess::Read {
-                    return Err(Reject::Other(
-                        format!("R{regno} cannot write into {}", reg_type_str(reg.ty, reg.flags)),
-                        Errno::EACCES,
-                    ));
+                    return Err(Reject::RegCannotWrite(regno.into(), TypeName::new(reg.ty, reg.flags)));
                 }
                 let ks = self.maps().get(reg.map as usize).map_or(0, |m| m.key_size);
                 self.check_mem_region_access(regno, &reg, reg.off as i64, size, ks, zero_ok)
             }
             RegType::Stack => {
                 if size == 0 && !zero_ok {
-                    return Err(Reject::Other("invalid zero-sized read".into(), Errno::EACCES));
+                    return Err(CallReject::ZeroSizedRead.into());
                 }
                 let write = access != HelperAccess::Read;
                 self.check_stack_access_within_bounds(regno, &reg, reg.off as i64, size, write)?;
@@ -677,7 +630,7 @@ impl Env<'_> {
                 if zero_ok && size == 0 && is_null_reg(&reg) {
                     return Ok(());
                 }
-                Err(Reject::ArgType(regno, reg_type_str(reg.ty, reg.flags), "fp".into()))
+                Err(Reject::ArgType(regno.into(), TypeName::new(reg.ty, reg.flags), &["fp"]))
             }
         }
     }
@@ -686,7 +639,7 @@ impl Env<'_> {
     pub(crate) fn check_func_call(&mut self, insn: &RawInsn, idx: usize) -> Result<(), Reject> {
         let target = (idx as i64 + insn.imm as i64 + 1) as usize;
         let Some(sub) = self.prog.info.subprogs.starting_at(target) else {
-            return Err(Reject::Bug(format!("target of func call at insn {target} is not a program")));
+            return Err(Bug::CallTargetNotSubprog(target).into());
         };
         let args = self.btf_check_subprog_call(sub)?;
         if self.search.stack_args.global.get(sub).copied().unwrap_or(false) {
@@ -726,11 +679,14 @@ impl Env<'_> {
     pub(crate) fn prepare_func_exit(&mut self) -> Result<(), Reject> {
         let r0 = self.cur.cur().regs[0].clone();
         if r0.ty == RegType::Stack {
-            return Err(Reject::Other("cannot return stack pointer to the caller".into(), Errno::EINVAL));
+            return Err(CallReject::ReturnStackPtr.into());
         }
         let callsite = self.cur.cur().callsite;
         let n = self.cur.frames.len();
-        self.cur.frames[n - 2].regs[0] = r0;
+        let Some(caller) = n.checked_sub(2).and_then(|c| self.cur.frames.get_mut(c)) else {
+            return Err(Bug::ExitNoCaller.into());
+        };
+        caller.regs[0] = r0;
         let ret = (callsite + 1) as usize;
         if self.log.on() {
             let maps = self.prog.opts.maps.clone();
@@ -762,10 +718,7 @@ fn check_strict_alignment(reg: &RegState, size: i64) -> Result<(), Reject> {
     }
     Err(match desc {
         Some(d) => Reject::Misaligned(d, short, reg.off, 0, size),
-        None => Reject::Other(
-            format!("misaligned packet access off {ip_align}+{short}+{}+0 size {size}", reg.off),
-            Errno::EACCES,
-        ),
+        None => Reject::MisalignedPacket(ip_align, short, reg.off, 0, size),
     })
 }
 

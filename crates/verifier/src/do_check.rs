@@ -3,12 +3,12 @@
 
 use crate::helpers::helper_arg_count;
 use crate::log::{LEVEL1, LEVEL2, Log, STATS, insn_text};
-use crate::messages::Reject;
+use crate::messages::{Bug, Reject};
 use crate::state::{FuncState, RegState, RegType, VerifierState};
-use crate::{MapDef, MapKind, ProgType, Stats, VerifierError, VerifyOptions, VerifyOutcome};
+use crate::{MapDef, MapKind, ProgType, Stats, VerifyError, VerifyOptions, VerifyOutcome};
 use kbpf_isa::{CallKind, Class, JmpOp, LdImm64Src, Mode, RawInsn, SlotTable};
 use kbpf_passes::check::{PseudoLdImm64, Resolver};
-use kbpf_passes::{Errno, PassError, PassErrorKind, StaticInfo};
+use kbpf_passes::{Errno, PassError, PassErrorKind, ResolveError, StaticInfo};
 use std::cell::OnceCell;
 use std::time::Instant;
 
@@ -106,45 +106,29 @@ struct MapResolver<'a> {
 
 impl Resolver for MapResolver<'_> {
     fn resolve(&mut self, ld: PseudoLdImm64) -> Result<(), PassError> {
-        let bad_fd = |fd: i32| {
-            PassError::new(
-                ld.insn,
-                PassErrorKind::Resolve {
-                    msg: format!("fd {fd} is not pointing to valid bpf_map"),
-                    errno: Errno::EBADF,
-                },
-            )
-        };
+        let err = |e: ResolveError| PassError::new(ld.insn, PassErrorKind::Resolve(e));
         match ld.src {
             LdImm64Src::MapFd | LdImm64Src::MapValue => {
                 let Some(idx) = self.maps.iter().position(|m| m.fd == ld.imm) else {
-                    return Err(bad_fd(ld.imm));
+                    return Err(err(ResolveError::BadMapFd(ld.imm)));
                 };
                 if ld.src == LdImm64Src::MapValue {
                     let m = &self.maps[idx];
                     let off = ld.imm_hi as u32;
-                    let err = |msg: String| {
-                        PassError::new(ld.insn, PassErrorKind::Resolve { msg, errno: Errno::EINVAL })
-                    };
                     if off as i64 >= crate::state::MAX_VAR_OFF {
-                        return Err(err(format!("direct value offset of {off} is not allowed")));
+                        return Err(err(ResolveError::DirectValueOffset(off)));
                     }
                     if m.kind != MapKind::Array {
-                        return Err(err("no direct value access support for this map type".into()));
+                        return Err(err(ResolveError::NoDirectValueAccess));
                     }
                     // array_map_direct_value_addr: one entry only (ENOTSUPP), then the offset
                     if m.max_entries != 1 || off >= m.value_size {
                         let errno = if m.max_entries != 1 { Errno::ENOTSUPP } else { Errno::EINVAL };
-                        return Err(PassError::new(
-                            ld.insn,
-                            PassErrorKind::Resolve {
-                                msg: format!(
-                                    "invalid access to map value pointer, value_size={} off={off}",
-                                    m.value_size
-                                ),
-                                errno,
-                            },
-                        ));
+                        return Err(err(ResolveError::MapValuePointer {
+                            value_size: m.value_size,
+                            off,
+                            errno,
+                        }));
                     }
                 }
                 if let Some(slot) = self.ld_map.get_mut(ld.insn) {
@@ -153,17 +137,8 @@ impl Resolver for MapResolver<'_> {
                 Ok(())
             }
             // check_pseudo_btf_id: a module's BTF is named by an fd kbpf cannot have
-            LdImm64Src::BtfId if ld.imm_hi != 0 => Err(PassError::new(
-                ld.insn,
-                PassErrorKind::Resolve {
-                    msg: "invalid module BTF object FD specified.".into(),
-                    errno: Errno::EINVAL,
-                },
-            )),
-            _ => Err(PassError::new(
-                ld.insn,
-                PassErrorKind::Resolve { msg: "fd_array not supported".into(), errno: Errno::EINVAL },
-            )),
+            LdImm64Src::BtfId if ld.imm_hi != 0 => Err(err(ResolveError::ModuleBtfFd)),
+            _ => Err(err(ResolveError::FdArray)),
         }
     }
 }
@@ -177,12 +152,11 @@ pub(crate) enum Flow {
 }
 
 fn finish(log: Log, stats: Stats, err: Option<(Reject, usize)>, log_size: Option<usize>) -> VerifyOutcome {
-    let mut error = err.map(|(r, insn)| VerifierError { errno: r.errno(), message: last_line(&r), insn });
     let true_size = log.max_len.max(log.buf.len()) + 1;
     if log.level != 0 && log_size.is_some_and(|s| true_size > s) {
         // a truncated log fails the load with ENOSPC, replacing any other verdict
-        let (message, insn) = error.map_or((String::new(), 0), |e| (e.message, e.insn));
-        error = Some(VerifierError { errno: Errno::ENOSPC, message, insn });
+        let insn = err.as_ref().map(|(_, i)| *i);
+        let error = Some(VerifyError::new(insn, Reject::LogNoSpace(err.map(|(r, _)| Box::new(r)))));
         // the kernel's rotating buffer keeps the tail
         let keep = log_size.unwrap_or(0).saturating_sub(1);
         let mut buf = log.buf;
@@ -202,6 +176,7 @@ fn finish(log: Log, stats: Stats, err: Option<(Reject, usize)>, log_size: Option
             witness: None,
         };
     }
+    let error = err.map(|(r, insn)| VerifyError::new(Some(insn), r));
     VerifyOutcome {
         accepted: error.is_none(),
         error,
@@ -212,10 +187,6 @@ fn finish(log: Log, stats: Stats, err: Option<(Reject, usize)>, log_size: Option
     }
 }
 
-fn last_line(r: &Reject) -> String {
-    r.to_string().lines().last().unwrap_or("").to_string()
-}
-
 /// Runs the whole pipeline.
 pub(crate) fn run(slots: &[RawInsn], opts: &VerifyOptions) -> VerifyOutcome {
     let start = Instant::now();
@@ -223,7 +194,7 @@ pub(crate) fn run(slots: &[RawInsn], opts: &VerifyOptions) -> VerifyOutcome {
     if slots.is_empty() || slots.len() > crate::COMPLEXITY_LIMIT_INSNS as usize {
         // bpf_prog_load rejects the length before the verifier runs: no log.
         let r = Reject::Pass(PassError::new(0, PassErrorKind::BadLength));
-        let error = VerifierError { errno: r.errno(), message: String::new(), insn: 0 };
+        let error = VerifyError::new(None, r);
         return VerifyOutcome {
             accepted: false,
             error: Some(error),
@@ -262,9 +233,8 @@ pub(crate) fn run(slots: &[RawInsn], opts: &VerifyOptions) -> VerifyOutcome {
     // check_btf_info without func_info: `check_abnormal_return` (the `.func` declarations stand
     // in for BTF func_info and declare int-returning functions)
     if opts.funcs.is_empty()
-        && let Some(msg) = abnormal_return(&info.subprogs)
+        && let Some(r) = abnormal_return(&info.subprogs)
     {
-        let r = Reject::Other(msg.into(), Errno::EINVAL);
         log.put(&format!("{r}\n"));
         print_stats(&mut log, &Search::default(), &vec![0; nsub_found], start);
         return finish(log, Stats::default(), Some((r, 0)), opts.log_size);
@@ -361,13 +331,13 @@ fn may_goto_extra(env: &Env<'_>, sub: usize, accepted: bool) -> u32 {
 
 /// `check_abnormal_return`: a subprogram (not the main one) may not use LD_ABS/LD_IND or tail
 /// calls unless BTF says it returns an int.
-fn abnormal_return(subprogs: &kbpf_passes::subprogs::Subprogs) -> Option<&'static str> {
+fn abnormal_return(subprogs: &kbpf_passes::subprogs::Subprogs) -> Option<Reject> {
     for sp in subprogs.list.iter().skip(1) {
         if sp.has_ld_abs {
-            return Some("LD_ABS is not allowed in subprogs without BTF");
+            return Some(Reject::LdAbsInSubprog);
         }
         if sp.has_tail_call {
-            return Some("tail_call is not allowed in subprogs without BTF");
+            return Some(Reject::TailCallInSubprog);
         }
     }
     None
@@ -435,7 +405,7 @@ impl Env<'_> {
         loop {
             let idx = self.cur.insn_idx;
             if idx >= n {
-                return Err(Reject::Bug(format!("invalid insn idx {idx} insn_cnt {n}")));
+                return Err(Bug::InsnIdx { idx, len: n }.into());
             }
             self.search.insn_processed += 1;
             if self.search.insn_processed > crate::COMPLEXITY_LIMIT_INSNS {
@@ -669,7 +639,7 @@ impl Env<'_> {
                     self.check_ld_imm(&insn, idx)?;
                     self.cur.insn_idx += 1;
                 } else {
-                    return Err(Reject::Other("invalid BPF_LD mode".into(), Errno::EINVAL));
+                    return Err(Reject::InvalidLdMode);
                 }
             }
         }
@@ -696,7 +666,7 @@ impl Env<'_> {
             return Ok(Flow::Exit);
         }
         match self.prog.opts.prog_type.ops().retval_range() {
-            Some(range) => self.check_return_code("At program exit", range)?,
+            Some(range) => self.check_prog_return_code(range)?,
             None => self.check_reg_arg(0, crate::alu::RegOp::Src)?,
         }
         Ok(Flow::Exit)
@@ -731,10 +701,7 @@ impl Env<'_> {
                     let callee = info.subprogs.starting_at(t).filter(|&c| !(func_ref && is_async(c)));
                     if let Some(callee) = callee {
                         if frames + 1 > kbpf_isa::MAX_CALL_FRAMES {
-                            return Err(Reject::Other(
-                                format!("the call stack of {} frames is too deep !", frames + 1),
-                                Errno::E2BIG,
-                            ));
+                            return Err(Reject::MaxCallDepth(frames + 1));
                         }
                         let d = self.search.stack_depth.get(callee).copied().unwrap_or(0);
                         stack.push((callee, depth + round(d), frames + 1));

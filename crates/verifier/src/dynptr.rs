@@ -11,9 +11,8 @@
 //! `mark_stack_slots_dynptr`, `destroy_if_dynptr_stack_slot` and `process_dynptr_func`.
 
 use crate::do_check::Env;
-use crate::messages::Reject;
+use crate::messages::{Bug, KfuncReject, Reject};
 use crate::state::{DynptrType, RegState, RegType, SLOT, SlotType, StackObj};
-use kbpf_passes::Errno;
 
 /// `BPF_DYNPTR_NR_SLOTS`.
 pub(crate) const DYNPTR_NR_SLOTS: usize = 2;
@@ -39,8 +38,12 @@ pub(crate) struct DynptrArg {
     pub clone_ref_obj_id: u32,
 }
 
-fn einval(msg: String) -> Reject {
-    Reject::Other(msg, Errno::EINVAL)
+/// `line` (if any) printed before `last`.
+pub(crate) fn after(line: Option<KfuncReject>, last: KfuncReject) -> Reject {
+    match line {
+        Some(l) => Reject::from(l).then(last.into()),
+        None => last.into(),
+    }
 }
 
 impl Env<'_> {
@@ -48,19 +51,19 @@ impl Env<'_> {
     pub(crate) fn stack_slot_obj_get_spi(
         &self,
         reg: &RegState,
-        kind: &str,
+        kind: &'static str,
         nr_slots: usize,
-    ) -> Result<ObjSpi, String> {
+    ) -> Result<ObjSpi, KfuncReject> {
         if !reg.var_off.is_const() {
-            return Err(format!("{kind} has to be at a constant offset"));
+            return Err(KfuncReject::ObjVarOffset(kind));
         }
         let off = reg.off as i64 + reg.var_off.value as i64;
         if off % SLOT as i64 != 0 {
-            return Err(format!("cannot pass in {kind} at an offset={off}"));
+            return Err(KfuncReject::ObjOffset(kind, off));
         }
         let spi = (-off - 1).div_euclid(SLOT as i64);
         if spi + 1 < nr_slots as i64 {
-            return Err(format!("cannot pass in {kind} at an offset={off}"));
+            return Err(KfuncReject::ObjOffset(kind, off));
         }
         let allocated = self.cur.frames.get(reg.frameno as usize).map_or(0, |f| f.stack.len()) as i64;
         if spi - nr_slots as i64 + 1 < 0 || spi >= allocated {
@@ -83,13 +86,13 @@ impl Env<'_> {
         };
         let (ty, id) = match f.stack.get(first).map(|s| (&s.spilled.obj, s.spilled.id)) {
             Some((StackObj::Dynptr { ty, .. }, id)) => (*ty, id),
-            _ => return Err(Reject::Bug("dynptr slot without its first slot".into())),
+            _ => return Err(Bug::DynptrNoFirstSlot.into()),
         };
         if first == 0 {
-            return Err(Reject::Bug("dynptr first slot at spi 0".into()));
+            return Err(Bug::DynptrFirstSlotZero.into());
         }
         if ty.refcounted() {
-            return Err(einval("cannot overwrite referenced dynptr".into()));
+            return Err(KfuncReject::OverwriteRefDynptr.into());
         }
         self.log.scratch_stack(first);
         self.log.scratch_stack(first - 1);
@@ -118,7 +121,7 @@ impl Env<'_> {
     }
 
     /// `is_dynptr_reg_valid_uninit` (`Err`: the kernel's verbose line before the refusal).
-    fn is_dynptr_reg_valid_uninit(&self, reg: &RegState) -> Result<(), Option<String>> {
+    fn is_dynptr_reg_valid_uninit(&self, reg: &RegState) -> Result<(), Option<KfuncReject>> {
         match self.stack_slot_obj_get_spi(reg, "dynptr", DYNPTR_NR_SLOTS) {
             Ok(_) => Ok(()),
             Err(line) => Err(Some(line)),
@@ -126,7 +129,7 @@ impl Env<'_> {
     }
 
     /// `is_dynptr_reg_valid_init`: the dynptr's first slot and both slots fully `STACK_DYNPTR`.
-    fn is_dynptr_reg_valid_init(&self, reg: &RegState) -> Result<usize, Option<String>> {
+    fn is_dynptr_reg_valid_init(&self, reg: &RegState) -> Result<usize, Option<KfuncReject>> {
         let spi = match self.stack_slot_obj_get_spi(reg, "dynptr", DYNPTR_NR_SLOTS) {
             Ok(ObjSpi::At(spi)) => spi,
             Ok(ObjSpi::Range) => return Err(None),
@@ -148,12 +151,12 @@ impl Env<'_> {
     pub(crate) fn unmark_stack_slots_dynptr(&mut self, reg: &RegState) -> Result<(), Reject> {
         let spi = match self.stack_slot_obj_get_spi(reg, "dynptr", DYNPTR_NR_SLOTS) {
             Ok(ObjSpi::At(spi)) => spi,
-            _ => return Err(einval("dynptr to release is not on the stack".into())),
+            _ => return Err(KfuncReject::ReleaseDynptrNotOnStack.into()),
         };
         let frame = reg.frameno as usize;
         let (ty, ref_obj_id) = match &self.cur.frames[frame].stack[spi].spilled {
             r @ RegState { obj: StackObj::Dynptr { ty, .. }, .. } => (*ty, r.ref_obj_id),
-            _ => return Err(einval("no dynptr to release".into())),
+            _ => return Err(KfuncReject::NoDynptrToRelease.into()),
         };
         if !ty.refcounted() {
             self.invalidate_dynptr(frame, spi);
@@ -231,8 +234,8 @@ impl Env<'_> {
     ) -> Result<(), Reject> {
         let spi = match self.stack_slot_obj_get_spi(reg, "dynptr", DYNPTR_NR_SLOTS) {
             Ok(ObjSpi::At(spi)) => spi,
-            Ok(ObjSpi::Range) => return Err(Reject::Bug("dynptr slots beyond the allocated stack".into())),
-            Err(line) => return Err(einval(line)),
+            Ok(ObjSpi::Range) => return Err(Bug::DynptrBeyondStack.into()),
+            Err(line) => return Err(line.into()),
         };
         let frame = reg.frameno as usize;
         self.destroy_if_dynptr_stack_slot(frame, spi)?;
@@ -269,15 +272,11 @@ impl Env<'_> {
         insn_idx: usize,
     ) -> Result<(), Reject> {
         if reg.ty != RegType::Stack {
-            return Err(einval(format!("arg#{argno} expected pointer to stack or const struct bpf_dynptr")));
+            return Err(KfuncReject::DynptrNotStack(argno).into());
         }
         if want.uninit {
             if let Err(line) = self.is_dynptr_reg_valid_uninit(reg) {
-                let last = "Dynptr has to be an uninitialized dynptr";
-                return Err(einval(match line {
-                    Some(l) => format!("{l}\n{last}"),
-                    None => last.to_string(),
-                }));
+                return Err(after(line, KfuncReject::DynptrNotUninit));
             }
             for i in (0..16).step_by(SLOT) {
                 self.check_stack_access_within_bounds(regno, reg, reg.off as i64 + i, SLOT as i64, true)?;
@@ -285,17 +284,13 @@ impl Env<'_> {
                 let spi = ((-off - 1) / SLOT as i64) as usize;
                 self.dynptr_init_write(reg.frameno as usize, spi)?;
             }
-            let ty = want.ty.ok_or_else(|| Reject::Bug("dynptr constructor without a type".into()))?;
+            let ty = want.ty.ok_or(Reject::Bug(Bug::DynptrCtorNoType))?;
             return self.mark_stack_slots_dynptr(reg, ty, insn_idx, want.clone_ref_obj_id);
         }
         let spi = match self.is_dynptr_reg_valid_init(reg) {
             Ok(spi) => spi,
             Err(line) => {
-                let last = format!("Expected an initialized dynptr as arg #{argno}");
-                return Err(einval(match line {
-                    Some(l) => format!("{l}\n{last}"),
-                    None => last,
-                }));
+                return Err(after(line, KfuncReject::DynptrNotInit(argno)));
             }
         };
         // mark_dynptr_read
@@ -304,10 +299,10 @@ impl Env<'_> {
         if let Some(t) = want.ty {
             let have = match self.cur.frames[reg.frameno as usize].stack[spi].spilled.obj {
                 StackObj::Dynptr { ty, .. } => ty,
-                _ => return Err(Reject::Bug("dynptr slot without a type".into())),
+                _ => return Err(Bug::DynptrSlotNoType.into()),
             };
             if have != t {
-                return Err(einval(format!("Expected a dynptr of type {} as arg #{argno}", t.as_str())));
+                return Err(KfuncReject::DynptrType(t.as_str(), argno).into());
             }
         }
         Ok(())
@@ -335,13 +330,10 @@ impl Env<'_> {
             let slot = (-i - 1) as usize;
             let Some(t) = f.stack.get(slot / SLOT).map(|s| s.types[slot % SLOT]) else { continue };
             if write && t == SlotType::Dynptr {
-                return Err(Reject::Other(
-                    format!("potential write to dynptr at off={i} disallowed"),
-                    Errno::EACCES,
-                ));
+                return Err(KfuncReject::DynptrWrite(i).into());
             }
             if !write && matches!(t, SlotType::Dynptr | SlotType::Iter) && reg.var_off.is_const() {
-                return Err(Reject::InvalidStackReadReg(regno, min_off, i - min_off, size));
+                return Err(Reject::InvalidStackReadReg(regno.into(), min_off, i - min_off, size));
             }
         }
         Ok(())

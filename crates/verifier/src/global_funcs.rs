@@ -12,12 +12,12 @@
 use crate::do_check::{Env, initial_state};
 use crate::func_info::MAX_REG_ARGS;
 use crate::helpers::changes_pkt_data;
-use crate::log::{LEVEL2, reg_type_str};
+use crate::log::LEVEL2;
 use crate::messages::Reject;
-use crate::stack_args::{StackArgError, arg_name};
+use crate::messages::{KfuncReject, StackArgError, TypeName};
+use crate::stack_args::arg_name;
 use crate::state::{RegState, RegType};
 use kbpf_isa::CallKind;
-use kbpf_passes::Errno;
 
 /// How the arguments of a call matched the callee's prototype.
 pub(crate) enum ArgMatch {
@@ -51,14 +51,13 @@ impl Env<'_> {
             return Ok(ArgMatch::Mismatch);
         }
         for i in 0..nargs as usize {
-            let (r, what) = match kbpf_isa::StackArgSlot::of_arg(i) {
-                None => (self.cur.cur().regs[i + 1].clone(), format!("R{}", i + 1)),
-                Some(slot) => {
-                    (self.cur.cur().stack_args.get(slot.index()).cloned().unwrap_or_default(), arg_name(i))
-                }
+            let r = match kbpf_isa::StackArgSlot::of_arg(i) {
+                None => self.cur.cur().regs[i + 1].clone(),
+                Some(slot) => self.cur.cur().stack_args.get(slot.index()).cloned().unwrap_or_default(),
             };
             if r.ty != RegType::Scalar {
-                self.log.put(&format!("{what} is not a scalar\n"));
+                // logged, not returned: the caller turns the mismatch into its own refusal
+                self.log.put(&format!("{}\n", KfuncReject::NotScalar(arg_name(i))));
                 return Ok(ArgMatch::Mismatch);
             }
         }
@@ -148,7 +147,7 @@ impl Env<'_> {
     /// unknown scalars, explored states forgotten.
     fn do_check_global(&mut self, sub: usize, name: &str, nargs: u32) -> Result<(), Reject> {
         let Some(start) = self.prog.info.subprogs.list.get(sub).map(|s| s.start) else {
-            return Err(Reject::Bug(format!("no subprog {sub}")));
+            return Err(crate::messages::Bug::NoSubprog(sub).into());
         };
         if self.log.on() {
             self.log.put(&format!("Validating {name}() func#{sub}...\n"));
@@ -172,21 +171,42 @@ impl Env<'_> {
         Ok(())
     }
 
+    /// `check_return_code` at the main program's exit when its type bounds the return value:
+    /// R0 a known scalar in `[min, max]`.
+    pub(crate) fn check_prog_return_code(&mut self, (min, max): (i64, i64)) -> Result<(), Reject> {
+        self.check_reg_arg(0, crate::alu::RegOp::Src)?;
+        let r0 = self.cur.cur().regs[0].clone();
+        if r0.is_pointer() && !self.prog.opts.privileged {
+            return Err(Reject::LeaksAddrReturn);
+        }
+        if r0.ty != RegType::Scalar {
+            return Err(Reject::ExitNotKnown(crate::messages::TypeName::new(r0.ty, r0.flags)));
+        }
+        self.mark_chain_precision(0);
+        if r0.smin >= min && r0.smax <= max {
+            return Ok(());
+        }
+        // verbose_invalid_scalar: the known signed bounds
+        let known = [
+            (r0.smin > i64::MIN).then(|| format!("smin={}", r0.smin)),
+            (r0.smax < i64::MAX).then(|| format!("smax={}", r0.smax)),
+        ];
+        let mut bounds: Vec<String> = known.into_iter().flatten().collect();
+        if bounds.is_empty() {
+            bounds.push("unknown scalar value".into());
+        }
+        Err(Reject::ExitRange(crate::messages::RegName::R(0), bounds.join(" "), min, max))
+    }
+
     /// `check_global_subprog_return_code`: a global function returns a readable scalar.
     pub(crate) fn check_global_subprog_return_code(&mut self) -> Result<(), Reject> {
         self.check_reg_arg(0, crate::alu::RegOp::Src)?;
         let r0 = &self.cur.cur().regs[0];
         if r0.is_pointer() && !self.prog.opts.privileged {
-            return Err(Reject::Other("R0 leaks addr as return value".into(), Errno::EACCES));
+            return Err(Reject::LeaksAddrReturn);
         }
         if r0.ty != RegType::Scalar {
-            return Err(Reject::Other(
-                format!(
-                    "At subprogram exit the register R0 is not a scalar value ({})",
-                    reg_type_str(r0.ty, r0.flags)
-                ),
-                Errno::EINVAL,
-            ));
+            return Err(Reject::SubprogExitNotScalar(TypeName::new(r0.ty, r0.flags)));
         }
         Ok(())
     }

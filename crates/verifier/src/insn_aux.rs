@@ -7,7 +7,6 @@
 use crate::do_check::{Env, Search};
 use crate::messages::Reject;
 use crate::state::RegType;
-use kbpf_passes::Errno;
 
 /// What the verifier learned about one instruction slot.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -32,10 +31,7 @@ impl Env<'_> {
         match *prev {
             None => *prev = Some(ty),
             Some(p) if p != ty && (rewritten_per_type(p) || rewritten_per_type(ty)) => {
-                return Err(Reject::Other(
-                    "same insn cannot be used with different pointers".into(),
-                    Errno::EINVAL,
-                ));
+                return Err(Reject::DifferentPointers);
             }
             Some(_) => {}
         }

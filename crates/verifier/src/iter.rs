@@ -14,12 +14,11 @@
 //! `mark_stack_slots_iter`, `unmark_stack_slots_iter` and `process_iter_next_call`.
 
 use crate::do_check::Env;
-use crate::dynptr::ObjSpi;
+use crate::dynptr::{ObjSpi, after};
 use crate::func_info::IterRole;
-use crate::messages::Reject;
+use crate::messages::{Bug, KfuncReject, Reject};
 use crate::state::{IterState, MAYBE_NULL, RegState, RegType, SLOT, SlotType, StackObj, VerifierState};
 use kbpf_isa::RawInsn;
-use kbpf_passes::Errno;
 use std::sync::Arc;
 
 /// The iterator a call works on (`meta->iter`).
@@ -31,17 +30,6 @@ pub(crate) struct IterMeta {
     pub spi: usize,
     /// Its reference.
     pub ref_obj_id: u32,
-}
-
-fn einval(msg: String) -> Reject {
-    Reject::Other(msg, Errno::EINVAL)
-}
-
-fn with_line(line: Option<String>, last: String) -> Reject {
-    einval(match line {
-        Some(l) => format!("{l}\n{last}"),
-        None => last,
-    })
 }
 
 /// `iter_active_depths_differ`: some active iterator slot has a different depth in `old` and
@@ -97,7 +85,7 @@ impl Env<'_> {
         reg: &RegState,
         name: &str,
         nr_slots: usize,
-    ) -> Result<usize, Option<String>> {
+    ) -> Result<usize, Option<KfuncReject>> {
         let spi = match self.stack_slot_obj_get_spi(reg, "iter", nr_slots) {
             Ok(ObjSpi::At(spi)) => spi,
             Ok(ObjSpi::Range) => return Err(None),
@@ -135,7 +123,7 @@ impl Env<'_> {
         insn_idx: usize,
     ) -> Result<Option<IterMeta>, Reject> {
         if reg.ty != RegType::Stack {
-            return Err(einval(format!("arg#{argno} expected pointer to an iterator on stack")));
+            return Err(KfuncReject::IterNotStack(argno).into());
         }
         let nr_slots = (size as usize / SLOT).max(1);
         let frame = reg.frameno as usize;
@@ -154,7 +142,7 @@ impl Env<'_> {
                 Err(line) => Err(Some(line)),
             };
             if let Err(line) = uninit {
-                return Err(with_line(line, format!("expected uninitialized iter_{name} as arg #{argno}")));
+                return Err(after(line, KfuncReject::IterNotUninit(name.to_string(), argno)));
             }
             for i in (0..nr_slots * SLOT).step_by(SLOT) {
                 let i = i as i64;
@@ -174,7 +162,7 @@ impl Env<'_> {
         let spi = match self.is_iter_reg_valid_init(reg, name, nr_slots) {
             Ok(spi) => spi,
             Err(line) => {
-                return Err(with_line(line, format!("expected an initialized iter_{name} as arg #{argno}")));
+                return Err(after(line, KfuncReject::IterNotInit(name.to_string(), argno)));
             }
         };
         // mark_iter_read (mark_stack_slot_obj_read)
@@ -206,8 +194,8 @@ impl Env<'_> {
     ) -> Result<(), Reject> {
         let spi = match self.stack_slot_obj_get_spi(reg, "iter", nr_slots) {
             Ok(ObjSpi::At(spi)) => spi,
-            Ok(ObjSpi::Range) => return Err(Reject::Bug("iterator beyond the allocated stack".into())),
-            Err(line) => return Err(einval(line)),
+            Ok(ObjSpi::Range) => return Err(Bug::IterBeyondStack.into()),
+            Err(line) => return Err(line.into()),
         };
         let id = self.acquire_reference(insn_idx);
         let name: Arc<str> = Arc::from(name);
@@ -231,7 +219,7 @@ impl Env<'_> {
     pub(crate) fn process_iter_next_call(&mut self, insn_idx: usize, it: IterMeta) -> Result<(), Reject> {
         let state = match &self.cur.frames[it.frame].stack[it.spi].spilled.obj {
             StackObj::Iter { state, .. } => *state,
-            _ => return Err(Reject::Bug("unexpected iterator state".into())),
+            _ => return Err(Bug::IterState.into()),
         };
         if state == IterState::Active {
             let parent_ok = self.cur.parent.and_then(|p| self.search.arena.get(p)).is_some_and(|cp| {
@@ -240,7 +228,7 @@ impl Env<'_> {
                     && cp.st.frames.iter().zip(self.cur.frames.iter()).all(|(a, b)| a.callsite == b.callsite)
             });
             if !parent_ok {
-                return Err(Reject::Bug("bad parent state for iter next call".into()));
+                return Err(Bug::IterParent.into());
             }
             let prev = self.find_prev_entry(insn_idx);
             let q = self.push_stack(insn_idx + 1, insn_idx)?;

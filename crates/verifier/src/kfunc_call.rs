@@ -13,27 +13,20 @@ use crate::do_check::Env;
 use crate::dynptr::DynptrArg;
 use crate::func_info::{IterRole, KfuncArgKind, KfuncDecl, KfuncRet, MAX_FUNC_ARGS, MAX_REG_ARGS};
 use crate::iter::IterMeta;
-use crate::log::reg_type_str;
-use crate::messages::Reject;
+use crate::messages::{Bug, KfuncReject, RegName, Reject, TypeName, Unsupported};
 use crate::stack_args::arg_name;
 use crate::state::{DYNPTR_PKT, DynptrType, MAX_VAR_OFF, MAYBE_NULL, RDONLY, RegState, RegType};
 use kbpf_isa::{RawInsn, StackArgSlot};
-use kbpf_passes::Errno;
 
-/// Register number used to run the shared memory checks on a slot argument; its `R11` in the
-/// resulting message is replaced by the slot's `*(R11-N)` name.
+/// Register number used to run the shared memory checks on a slot argument; the resulting
+/// message names the slot (`*(R11-N)`) instead.
 const SLOT_REGNO: u8 = 11;
 
-fn einval(msg: String) -> Reject {
-    Reject::Other(msg, Errno::EINVAL)
-}
-
-fn rename(e: Reject, regno: u8, name: &str) -> Reject {
+fn rename(e: Reject, regno: u8, name: RegName) -> Reject {
     if regno != SLOT_REGNO {
         return e;
     }
-    let errno = e.errno();
-    Reject::Other(e.to_string().replace("R11", name), errno)
+    e.rename_reg(RegName::R(SLOT_REGNO), name)
 }
 
 fn is_null(r: &RegState) -> bool {
@@ -84,26 +77,20 @@ impl Env<'_> {
         if let Some(types) = &decl.prog_types
             && !types.iter().any(|t| t == self.prog.opts.prog_type.ops().name())
         {
-            return Err(Reject::Other(
-                format!("calling kernel function {} is not allowed", decl.name),
-                Errno::EACCES,
-            ));
+            return Err(KfuncReject::NotAllowed(decl.name).into());
         }
         let nargs = decl.args.len() as u32;
         // gen_kfunc_arg_proto
         if nargs > MAX_FUNC_ARGS {
-            return Err(einval(format!("Function {} has {nargs} > {MAX_FUNC_ARGS} args", decl.name)));
+            return Err(KfuncReject::TooManyArgs(decl.name, nargs).into());
         }
         for (i, a) in decl.args.iter().enumerate().skip(MAX_REG_ARGS as usize) {
             if a.kind == KfuncArgKind::Arena {
-                return Err(einval(format!("{} arena pointer cannot be a stack argument", arg_name(i))));
+                return Err(KfuncReject::ArenaStackArg(arg_name(i)).into());
             }
         }
         if let KfuncRet::Object(t) = &decl.ret {
-            return Err(Reject::Other(
-                format!("kbpf: kfunc {} returns a struct {t} pointer, which is not modelled", decl.name),
-                Errno::ENOTSUPP,
-            ));
+            return Err(Unsupported::KfuncObjectReturn { kfunc: decl.name.clone(), ty: t.to_string() }.into());
         }
         self.check_outgoing_stack_args(nargs)?;
         let insn_idx = self.cur.insn_idx;
@@ -140,7 +127,7 @@ impl Env<'_> {
         self.cur.cur_mut().regs[0] = r0;
         if decl.iter == Some(IterRole::Next) {
             let Some(it) = meta.iter else {
-                return Err(Reject::Bug(format!("{} takes no iterator", decl.name)));
+                return Err(Bug::KfuncNoIter(decl.name).into());
             };
             self.process_iter_next_call(insn_idx, it)?;
         }
@@ -159,18 +146,18 @@ impl Env<'_> {
                 KfuncArgKind::Ignored => {}
                 KfuncArgKind::ProgAux => {
                     if i >= MAX_REG_ARGS as usize {
-                        return Err(einval(format!("{name} prog->aux cannot be a stack argument")));
+                        return Err(KfuncReject::ProgAuxStackArg(name).into());
                     }
                 }
                 KfuncArgKind::Scalar | KfuncArgKind::Const | KfuncArgKind::MemSize { .. } => {
                     if reg.ty != RegType::Scalar {
-                        return Err(einval(format!("{name} is not a scalar")));
+                        return Err(KfuncReject::NotScalar(name).into());
                     }
                     let constant =
                         matches!(a.kind, KfuncArgKind::Const | KfuncArgKind::MemSize { constant: true });
                     if constant {
                         if !reg.var_off.is_const() {
-                            return Err(einval(format!("{name} must be a known constant")));
+                            return Err(KfuncReject::NotConst(name).into());
                         }
                         self.kfunc_arg_precise(i, regno);
                     }
@@ -186,20 +173,17 @@ impl Env<'_> {
                         "bpf_dynptr_clone" if uninit => match meta.dynptr {
                             Some((t, _, r)) => (Some(t), r),
                             None => {
-                                return Err(Reject::Bug("no dynptr type for parent of clone".into()));
+                                return Err(Bug::CloneNoParentType.into());
                             }
                         },
                         _ => (None, 0),
                     };
                     if uninit && ty.is_none() {
-                        return Err(Reject::Other(
-                            format!("kbpf: dynptr constructor {} is not modelled", decl.name),
-                            Errno::ENOTSUPP,
-                        ));
+                        return Err(Unsupported::DynptrConstructor(decl.name.clone()).into());
                     }
                     let want = DynptrArg { uninit, ty: if uninit { ty } else { None }, clone_ref_obj_id };
                     self.process_dynptr_func(&reg, regno, i, want, insn_idx)
-                        .map_err(|e| rename(e, regno, &name))?;
+                        .map_err(|e| rename(e, regno, name))?;
                     if !uninit {
                         meta.dynptr = self.dynptr_info(&reg);
                     }
@@ -210,32 +194,28 @@ impl Env<'_> {
                     let role = if i == 0 { decl.iter } else { None };
                     let it = self
                         .process_iter_arg(&reg, regno, i, ty, *size, role, insn_idx)
-                        .map_err(|e| rename(e, regno, &name))?;
+                        .map_err(|e| rename(e, regno, name))?;
                     if it.is_some() && meta.iter.is_none() {
                         meta.iter = it;
                     }
                 }
                 KfuncArgKind::ConstStr => {
-                    self.check_reg_const_str(&reg, regno, i).map_err(|e| rename(e, regno, &name))?;
+                    self.check_reg_const_str(&reg, regno, i).map_err(|e| rename(e, regno, name))?;
                 }
                 KfuncArgKind::Timer => {
-                    self.process_timer_kfunc(&reg, regno, i).map_err(|e| rename(e, regno, &name))?;
+                    self.process_timer_kfunc(&reg, regno, i).map_err(|e| rename(e, regno, name))?;
                 }
                 KfuncArgKind::Unmodelled(what) => {
-                    return Err(Reject::Other(
-                        format!("kbpf: kfunc {} argument {} ({what}) is not modelled", decl.name, a.name),
-                        Errno::ENOTSUPP,
-                    ));
+                    return Err(Unsupported::KfuncArg {
+                        kfunc: decl.name.clone(),
+                        arg: a.name.clone(),
+                        what: what.to_string(),
+                    }
+                    .into());
                 }
                 KfuncArgKind::Ctx => {
                     if reg.ty != RegType::Ctx {
-                        return Err(Reject::Other(
-                            format!(
-                                "arg#{i} expected pointer to ctx, but got {}",
-                                reg_type_str(reg.ty, reg.flags)
-                            ),
-                            Errno::EINVAL,
-                        ));
+                        return Err(KfuncReject::ExpectedCtx(i, TypeName::new(reg.ty, reg.flags)).into());
                     }
                 }
                 KfuncArgKind::StructPtr | KfuncArgKind::Mem { .. } => {
@@ -246,10 +226,7 @@ impl Env<'_> {
                         );
                     if is_null(&reg) || reg.flags & MAYBE_NULL != 0 {
                         if !(a.nullable && is_null(&reg)) {
-                            return Err(Reject::Other(
-                                format!("Possibly NULL pointer passed to trusted arg{i}"),
-                                Errno::EACCES,
-                            ));
+                            return Err(KfuncReject::NullTrustedArg(i).into());
                         }
                         if sized_by_next {
                             meta.arg_constant = self.kfunc_const_size(decl, i + 1)?.or(meta.arg_constant);
@@ -268,7 +245,7 @@ impl Env<'_> {
                         KfuncArgKind::Mem { size: Some(s) } => s as i64,
                         _ => 0,
                     };
-                    self.check_kfunc_mem(&reg, regno, &name, size)?;
+                    self.check_kfunc_mem(&reg, regno, name, size)?;
                 }
             }
             i += 1;
@@ -284,7 +261,7 @@ impl Env<'_> {
         // no precision mark here: the kernel records `arg_constant` without one
         let (size, _) = self.kfunc_arg(i);
         if !size.var_off.is_const() {
-            return Err(einval(format!("{} must be a known constant", arg_name(i))));
+            return Err(KfuncReject::NotConst(arg_name(i)).into());
         }
         Ok(Some(size.var_off.value))
     }
@@ -298,10 +275,10 @@ impl Env<'_> {
         mut r0: RegState,
     ) -> Result<RegState, Reject> {
         let Some(size) = meta.arg_constant else {
-            return Err(Reject::Bug("bpf_dynptr_slice(_rdwr) no constant size".into()));
+            return Err(Bug::SliceNoConstSize.into());
         };
         let Some((ty, id, _)) = meta.dynptr else {
-            return Err(Reject::Bug("no dynptr id".into()));
+            return Err(Bug::NoDynptrId.into());
         };
         r0.ty = RegType::Mem;
         r0.mem_size = size as u32;
@@ -311,14 +288,14 @@ impl Env<'_> {
         if decl.name == "bpf_dynptr_slice" {
             r0.flags |= RDONLY;
         } else if !self.prog.opts.prog_type.ops().may_write_packet() {
-            return Err(einval("the prog does not allow writes to packet data".into()));
+            return Err(KfuncReject::NoPacketWrites.into());
         }
         r0.dynptr_id = id;
         Ok(r0)
     }
 
     /// A memory argument of `size` bytes (0: only the pointer type is checked).
-    fn check_kfunc_mem(&mut self, reg: &RegState, regno: u8, name: &str, size: i64) -> Result<(), Reject> {
+    fn check_kfunc_mem(&mut self, reg: &RegState, regno: u8, name: RegName, size: i64) -> Result<(), Reject> {
         let r = match reg.ty {
             RegType::Packet | RegType::PacketMeta => {
                 self.check_packet_access(regno, reg, reg.off as i64, size, true)
@@ -333,13 +310,7 @@ impl Env<'_> {
                 self.check_stack_access_within_bounds(regno, reg, reg.off as i64, size.max(1), false)
             }
             _ => {
-                return Err(Reject::Other(
-                    format!(
-                        "{name} type={} expected=fp, pkt, pkt_meta, map_key, map_value, mem, ringbuf_mem, buf, trusted_ptr_",
-                        reg_type_str(reg.ty, reg.flags)
-                    ),
-                    Errno::EACCES,
-                ));
+                return Err(KfuncReject::MemArgType(name, TypeName::new(reg.ty, reg.flags)).into());
             }
         };
         r.map_err(|e| rename(e, regno, name))
@@ -350,38 +321,28 @@ impl Env<'_> {
         let (buf, buf_regno) = self.kfunc_arg(i);
         let (size, size_regno) = self.kfunc_arg(i + 1);
         let (buf_name, size_name) = (arg_name(i), arg_name(i + 1));
-        let pair = |e: Reject| {
-            let errno = e.errno();
-            Reject::Other(
-                format!("{e}\n{buf_name} and {size_name} memory, len pair leads to invalid memory access"),
-                errno,
-            )
+        let pair = |e: Reject| -> Reject {
+            KfuncReject::MemLenPair { buf: buf_name, size: size_name, cause: Box::new(e) }.into()
         };
         if size.ty != RegType::Scalar {
-            return Err(einval(format!("{size_name} is not a scalar")));
+            return Err(KfuncReject::NotScalar(size_name).into());
         }
         if matches!(decl.args[i + 1].kind, KfuncArgKind::MemSize { constant: true })
             && !size.var_off.is_const()
         {
-            return Err(einval(format!("{size_name} must be a known constant")));
+            return Err(KfuncReject::NotConst(size_name).into());
         }
         if size.smin < 0 {
-            return Err(pair(Reject::Other(
-                format!("{size_name} min value is negative, either use unsigned or 'var &= const'"),
-                Errno::EACCES,
-            )));
+            return Err(pair(Reject::SizeNegative(size_name)));
         }
         if size.umax >= MAX_VAR_OFF as u64 {
-            return Err(pair(Reject::Other(
-                format!("{size_name} unbounded memory access, use 'var &= const' or 'if (var < const)'"),
-                Errno::EACCES,
-            )));
+            return Err(pair(Reject::SizeUnbounded(size_name)));
         }
-        self.check_kfunc_mem(&buf, buf_regno, &buf_name, size.umax as i64).map_err(pair)?;
+        self.check_kfunc_mem(&buf, buf_regno, buf_name, size.umax as i64).map_err(pair)?;
         self.kfunc_arg_precise(i + 1, size_regno);
         // check_kfunc_mem_size_reg checks the pair a second time as a write (raw mode)
         self.check_kfunc_mem_write(&buf, buf_regno, size.umax as i64)
-            .map_err(|e| pair(rename(e, buf_regno, &buf_name)))?;
+            .map_err(|e| pair(rename(e, buf_regno, buf_name)))?;
         self.kfunc_arg_precise(i + 1, size_regno);
         Ok(())
     }
@@ -390,10 +351,9 @@ impl Env<'_> {
     /// dynptr bytes on the stack refuse it.
     fn check_kfunc_mem_write(&mut self, buf: &RegState, regno: u8, size: i64) -> Result<(), Reject> {
         match buf.ty {
-            RegType::Mem if buf.flags & RDONLY != 0 => Err(Reject::Other(
-                format!("R{regno} cannot write into {}", reg_type_str(buf.ty, buf.flags)),
-                Errno::EACCES,
-            )),
+            RegType::Mem if buf.flags & RDONLY != 0 => {
+                Err(Reject::RegCannotWrite(regno.into(), TypeName::new(buf.ty, buf.flags)))
+            }
             RegType::MapValue => self.check_map_access_type(buf.map, buf.off as i64, size, true),
             RegType::Stack => self.check_stack_range_special(regno, buf, size, true),
             _ => Ok(()),

@@ -44,8 +44,7 @@ pub use insn_aux::InsnAux;
 pub use kbpf_isa::FuncDecl;
 pub use kbpf_passes::Errno;
 pub use kfunc_table::KfuncTable;
-pub use messages::Reject;
-pub use stack_args::StackArgError;
+pub use messages::{Bug, RegName, Reject, RejectKind, StackArgError, TypeName, Unsupported};
 pub use witness::{CallKind, CalledFn, SYSCALL_CTX_BYTES, Verified};
 
 use kbpf_isa::RawInsn;
@@ -82,22 +81,22 @@ pub enum ProgType {
     },
 }
 
+/// A program type name kbpf does not know (from the command line or a section name).
+#[derive(Clone, Debug, PartialEq, Eq, Error)]
+#[error("unknown program type {0:?}; supported: socket_filter, sched_cls (tc), xdp, syscall")]
+pub struct UnknownProgType(pub String);
+
 impl std::str::FromStr for ProgType {
-    type Err = String;
+    type Err = UnknownProgType;
 
     /// Kernel and libbpf names: `socket_filter`, `xdp`, `tc` / `sched_cls`, `syscall`.
-    fn from_str(s: &str) -> Result<ProgType, String> {
+    fn from_str(s: &str) -> Result<ProgType, UnknownProgType> {
         Ok(match s {
             "socket_filter" | "socket" => ProgType::SocketFilter,
             "xdp" => ProgType::Xdp,
             "tc" | "sched_cls" | "classifier" => ProgType::SchedCls,
             "syscall" => ProgType::Syscall,
-            // the facade's `prog_type_by_name` also names the kernel's types kbpf does not model
-            _ => {
-                return Err(format!(
-                    "unknown program type {s:?}; supported: socket_filter, sched_cls (tc), xdp, syscall"
-                ));
-            }
+            _ => return Err(UnknownProgType(s.to_string())),
         })
     }
 }
@@ -310,31 +309,49 @@ pub struct Stats {
     pub mark_read: u64,
 }
 
-/// A rejection: errno, the kernel's last error line and the instruction it concerns.
+/// A refusal: the typed rejection, what kind it is and the instruction it concerns.
 #[derive(Clone, Debug, PartialEq, Eq, Error)]
-#[error("{message} (insn {insn})")]
-pub struct VerifierError {
-    errno: Errno,
+#[error("{message}{}", .insn.map(|i| format!(" (insn {i})")).unwrap_or_default())]
+pub struct VerifyError {
+    insn: Option<usize>,
+    reject: Reject,
+    /// The kernel's last error line, rendered once.
     message: String,
-    insn: usize,
 }
 
-impl VerifierError {
+impl VerifyError {
+    /// `reject` at instruction `insn` (`None`: refused before any instruction was examined).
+    pub fn new(insn: Option<usize>, reject: Reject) -> VerifyError {
+        let message = reject.last_line();
+        VerifyError { insn, reject, message }
+    }
+    /// The typed rejection.
+    pub fn reject(&self) -> &Reject {
+        &self.reject
+    }
+    /// Rejected by the kernel's rules, not modelled by kbpf, or a kbpf bug.
+    pub fn kind(&self) -> RejectKind {
+        self.reject.kind()
+    }
     /// An invariant failure (`verifier bug: ...`), EFAULT like the kernel's `verifier_bug()`.
-    pub(crate) fn bug(message: String) -> VerifierError {
-        VerifierError { errno: Errno::EFAULT, message, insn: 0 }
+    pub(crate) fn bug(bug: Bug) -> VerifyError {
+        VerifyError::new(None, Reject::Bug(bug))
     }
     /// The errno the kernel returns.
     pub fn errno(&self) -> Errno {
-        self.errno
+        self.reject.errno()
     }
     /// The kernel's last error line.
     pub fn message(&self) -> &str {
         &self.message
     }
     /// Instruction index.
-    pub fn insn(&self) -> usize {
+    pub fn insn(&self) -> Option<usize> {
         self.insn
+    }
+    /// The register the error line names, if any.
+    pub fn reg(&self) -> Option<RegName> {
+        self.reject.reg()
     }
 }
 
@@ -344,7 +361,7 @@ pub struct VerifyOutcome {
     /// Whether the program was accepted.
     pub accepted: bool,
     /// The rejection, if any.
-    pub error: Option<VerifierError>,
+    pub error: Option<VerifyError>,
     /// The log at the requested level.
     pub log: String,
     /// Counters.

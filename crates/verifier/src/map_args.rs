@@ -4,7 +4,7 @@
 
 use crate::MapKind;
 use crate::do_check::Env;
-use crate::messages::Reject;
+use crate::messages::{MapArgReject, Reject};
 use crate::state::{RegState, RegType};
 use kbpf_passes::Errno;
 
@@ -18,36 +18,33 @@ impl Env<'_> {
         argno: usize,
     ) -> Result<(), Reject> {
         if reg.ty != RegType::MapValue {
-            return Err(Reject::Other(format!("arg#{argno} doesn't point to a const string"), Errno::EINVAL));
+            return Err(MapArgReject::NotConstStr(argno).into());
         }
         let def = self.maps().get(reg.map as usize).cloned().unwrap_or_default();
         if !def.is_rdonly() {
-            return Err(Reject::Other(format!("R{regno} does not point to a readonly map'"), Errno::EACCES));
+            return Err(MapArgReject::NotReadonlyMap(regno.into()).into());
         }
         if !reg.var_off.is_const() {
-            return Err(Reject::Other(format!("R{regno} is not a constant address'"), Errno::EACCES));
+            return Err(MapArgReject::NotConstAddr(regno.into()).into());
         }
         if def.kind != MapKind::Array {
-            return Err(Reject::Other(
-                "no direct value access support for this map type".into(),
-                Errno::EACCES,
-            ));
+            return Err(MapArgReject::NoDirectValueAccess.into());
         }
         let size = def.value_size as i64 - reg.off as i64;
         self.check_mem_region_access(regno, reg, reg.off as i64, size, def.value_size, false)?;
         let map_off = reg.off as i64 + reg.var_off.value as i64;
         // array_map_direct_value_addr
         if def.max_entries != 1 {
-            return Err(Reject::Other("direct value access on string failed".into(), Errno::ENOTSUPP));
+            return Err(MapArgReject::DirectValueAccess(Errno::ENOTSUPP).into());
         }
         if map_off >= def.value_size as i64 {
-            return Err(Reject::Other("direct value access on string failed".into(), Errno::EINVAL));
+            return Err(MapArgReject::DirectValueAccess(Errno::EINVAL).into());
         }
         let value = def.initial.clone().unwrap_or_default();
         let terminated =
             (map_off as usize..def.value_size as usize).any(|i| value.get(i).copied().unwrap_or(0) == 0);
         if !terminated {
-            return Err(Reject::Other("string is not zero-terminated".into(), Errno::EINVAL));
+            return Err(MapArgReject::NotZeroTerminated.into());
         }
         Ok(())
     }
@@ -60,7 +57,7 @@ impl Env<'_> {
         argno: usize,
     ) -> Result<(), Reject> {
         if reg.ty != RegType::MapValue {
-            return Err(Reject::Other(format!("arg#{argno} doesn't point to a map value"), Errno::EINVAL));
+            return Err(MapArgReject::NotMapValue(argno).into());
         }
         self.check_map_field_pointer(reg, regno)
     }
@@ -81,10 +78,7 @@ impl Env<'_> {
             let (p, end) = (p as i64, p as i64 + 16);
             // [smin + off, umax + off + size) overlaps [p, p + 16)
             if reg.smin.saturating_add(off) < end && (p as u64) < reg.umax.wrapping_add((off + size) as u64) {
-                return Err(Reject::Other(
-                    "bpf_timer cannot be accessed directly by load/store".into(),
-                    Errno::EACCES,
-                ));
+                return Err(MapArgReject::TimerDirectAccess.into());
             }
         }
         Ok(())
@@ -149,21 +143,16 @@ impl Env<'_> {
 
     /// `check_map_field_pointer` for `BPF_TIMER`.
     pub(crate) fn check_map_field_pointer(&self, reg: &RegState, regno: u8) -> Result<(), Reject> {
-        let einval = |m: String| Reject::Other(m, Errno::EINVAL);
         if !reg.var_off.is_const() {
-            return Err(einval(format!(
-                "R{regno} doesn't have constant offset. bpf_timer has to be at the constant offset"
-            )));
+            return Err(MapArgReject::TimerVarOffset(regno.into()).into());
         }
         let def = self.maps().get(reg.map as usize).cloned().unwrap_or_default();
         let Some(field_off) = def.timer_off else {
-            return Err(einval(format!("map '{}' has no valid bpf_timer", def.name)));
+            return Err(MapArgReject::NoTimer(def.name).into());
         };
         let off = reg.var_off.value as i64 + reg.off as i64;
         if off != field_off as i64 {
-            return Err(einval(format!(
-                "off {off} doesn't point to 'struct bpf_timer' that is at {field_off}"
-            )));
+            return Err(MapArgReject::TimerOffset { off, field: field_off }.into());
         }
         Ok(())
     }

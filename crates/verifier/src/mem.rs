@@ -3,17 +3,12 @@
 
 use crate::alu::{RegOp, tnum_short};
 use crate::do_check::Env;
-use crate::log::reg_type_str;
-use crate::messages::Reject;
+use crate::messages::{Bug, Reject, TypeName};
 use crate::prog_types::{CtxAccess, CtxField};
 use crate::state::{MAX_BPF_STACK, MAX_VAR_OFF, MAYBE_NULL, RDONLY, RegState, RegType, SLOT, SlotType};
 use crate::tnum::Tnum;
 use kbpf_isa::{AtomicOp, Class, Mode, RawInsn};
 use kbpf_passes::Errno;
-
-fn lines(pre: String, last: Reject) -> Reject {
-    Reject::Other(format!("{pre}\n{last}"), last.errno())
-}
 
 impl Env<'_> {
     /// LDX (`check_load_mem`).
@@ -61,17 +56,15 @@ impl Env<'_> {
                     self.check_reg_arg(0, RegOp::Src)?;
                 }
                 if self.cur.cur().regs[insn.src as usize].is_pointer() && !self.prog.opts.privileged {
-                    return Err(Reject::LeaksAddr(insn.src, "into mem"));
+                    return Err(Reject::LeaksAddr(insn.src.into(), "into mem"));
                 }
                 let dty = self.cur.cur().regs[insn.dst as usize].ty;
                 if !matches!(dty, RegType::Stack | RegType::MapValue | RegType::Mem) {
-                    return Err(Reject::Other(
-                        format!(
-                            "BPF_ATOMIC stores into R{} {} is not allowed",
-                            insn.dst,
-                            reg_type_str(dty, self.cur.cur().regs[insn.dst as usize].flags)
-                        ),
-                        Errno::EACCES,
+                    let flags = self.cur.cur().regs[insn.dst as usize].flags;
+                    return Err(Reject::AtomicThrough(
+                        "stores into",
+                        insn.dst.into(),
+                        TypeName::new(dty, flags),
                     ));
                 }
                 let load_reg = if op == AtomicOp::Cmpxchg {
@@ -129,7 +122,7 @@ impl Env<'_> {
                 && !env.prog.opts.privileged
                 && env.cur.cur().regs[v as usize].is_pointer()
             {
-                return Err(Reject::LeaksAddr(v, what));
+                return Err(Reject::LeaksAddr(v.into(), what));
             }
             Ok(())
         };
@@ -147,10 +140,7 @@ impl Env<'_> {
             }
             RegType::MapKey => {
                 if write {
-                    return Err(Reject::Other(
-                        format!("write to change key R{regno} not allowed"),
-                        kbpf_passes::Errno::EACCES,
-                    ));
+                    return Err(Reject::WriteToKey(regno.into()));
                 }
                 let ks = self.maps().get(reg.map as usize).map_or(0, |m| m.key_size);
                 self.check_mem_region_access(regno, &reg, off, size, ks, false)?;
@@ -160,7 +150,7 @@ impl Env<'_> {
             }
             RegType::Mem if reg.flags & MAYBE_NULL == 0 => {
                 if write && reg.flags & RDONLY != 0 {
-                    return Err(Reject::RegCannotWrite(regno, reg_type_str(reg.ty, reg.flags)));
+                    return Err(Reject::RegCannotWrite(regno.into(), TypeName::new(reg.ty, reg.flags)));
                 }
                 leak_check(self, "into mem")?;
                 self.check_mem_region_access(regno, &reg, off, size, reg.mem_size, false)?;
@@ -201,7 +191,7 @@ impl Env<'_> {
             }
             RegType::Packet | RegType::PacketMeta => {
                 if write && !self.prog.opts.prog_type.ops().may_write_packet() {
-                    return Err(Reject::CannotWrite("packet".into()));
+                    return Err(Reject::CannotWrite("packet"));
                 }
                 leak_check(self, "into packet")?;
                 self.check_packet_access(regno, &reg, off, size, false)?;
@@ -211,14 +201,14 @@ impl Env<'_> {
             }
             _ if reg.is_sk_pointer() && reg.flags & MAYBE_NULL == 0 => {
                 if write {
-                    return Err(Reject::RegCannotWrite(regno, reg_type_str(reg.ty, reg.flags)));
+                    return Err(Reject::RegCannotWrite(regno.into(), TypeName::new(reg.ty, reg.flags)));
                 }
                 self.check_sock_access(regno, &reg, off, size)?;
                 if let Some(v) = value {
                     self.cur.cur_mut().regs[v as usize] = RegState::unknown_scalar();
                 }
             }
-            _ => return Err(Reject::InvalidMemAccess(regno, reg_type_str(reg.ty, reg.flags))),
+            _ => return Err(Reject::InvalidMemAccess(regno.into(), TypeName::new(reg.ty, reg.flags))),
         }
         if !write
             && let Some(v) = value
@@ -247,10 +237,7 @@ impl Env<'_> {
         if reg.is_pkt_pointer() {
             let at = reg.var_off.add(Tnum::konst((2 + reg.off as i64 + off) as u64));
             if !at.is_aligned(size as u64) {
-                return Err(Reject::Other(
-                    format!("misaligned packet access off 2+{short}+{}+{off} size {size}", reg.off),
-                    Errno::EACCES,
-                ));
+                return Err(Reject::MisalignedPacket(2, short, reg.off, off, size));
             }
             return Ok(());
         }
@@ -296,18 +283,18 @@ impl Env<'_> {
                 || off.wrapping_add(reg.smin) != off.wrapping_add(reg.smin) as i32 as i64
                 || reg.smin + off < 0)
         {
-            return Err(Reject::MinNegative(regno));
+            return Err(Reject::MinNegative(regno.into()));
         }
         let min = (reg.smin.wrapping_add(off)) as i32 as i64;
         if let Err(e) = self.mem_access_ok(reg, min, size, mem_size, zero_ok, regno) {
-            return Err(lines(e, Reject::MinOutside(regno)));
+            return Err(e.then(Reject::MinOutside(regno.into())));
         }
         if reg.umax >= MAX_VAR_OFF as u64 {
-            return Err(Reject::Unbounded(regno));
+            return Err(Reject::Unbounded(regno.into()));
         }
         let max = (reg.umax as i64).wrapping_add(off) as i32 as i64;
         if let Err(e) = self.mem_access_ok(reg, max, size, mem_size, zero_ok, regno) {
-            return Err(lines(e, Reject::MaxOutside(regno)));
+            return Err(e.then(Reject::MaxOutside(regno.into())));
         }
         Ok(())
     }
@@ -321,23 +308,18 @@ impl Env<'_> {
         mem_size: u32,
         zero_ok: bool,
         regno: u8,
-    ) -> Result<(), String> {
+    ) -> Result<(), Reject> {
         let size_ok = size > 0 || (size == 0 && zero_ok);
         if off >= 0 && size_ok && off + size <= mem_size as i64 {
             return Ok(());
         }
         Err(match reg.ty {
-            RegType::MapValue => {
-                format!("invalid access to map value, value_size={mem_size} off={off} size={size}")
+            RegType::MapValue => Reject::MapValueAccess(mem_size, off, size),
+            RegType::MapKey => Reject::MapKeyAccess(mem_size, off, size),
+            RegType::Packet | RegType::PacketMeta | RegType::PacketEnd => {
+                Reject::PacketAccess(off, size, regno.into(), reg.id, off, mem_size)
             }
-            RegType::MapKey => {
-                format!("invalid access to map key, key_size={mem_size} off={off} size={size}")
-            }
-            RegType::Packet | RegType::PacketMeta | RegType::PacketEnd => format!(
-                "invalid access to packet, off={off} size={size}, R{regno}(id={},off={off},r={mem_size})",
-                reg.id
-            ),
-            _ => format!("invalid access to memory, mem_size={mem_size} off={off} size={size}"),
+            _ => Reject::MemAccess(mem_size, off, size),
         })
     }
 
@@ -351,13 +333,13 @@ impl Env<'_> {
         zero_ok: bool,
     ) -> Result<(), Reject> {
         if reg.smin < 0 {
-            return Err(Reject::MinNegative(regno));
+            return Err(Reject::MinNegative(regno.into()));
         }
         if reg.range < 0 {
-            return Err(Reject::Other(format!("R{regno} offset is outside of the packet"), Errno::EINVAL));
+            return Err(Reject::PacketOutside(regno.into(), Errno::EINVAL));
         }
         if let Err(e) = self.mem_access_ok(reg, off, size, reg.range as u32, zero_ok, regno) {
-            return Err(lines(e, Reject::PacketOutside(regno)));
+            return Err(e.then(Reject::PacketOutside(regno.into(), Errno::EACCES)));
         }
         Ok(())
     }
@@ -377,10 +359,7 @@ impl Env<'_> {
             (m, m + size)
         } else {
             if reg.smax >= MAX_VAR_OFF || reg.smin <= -MAX_VAR_OFF {
-                return Err(Reject::Other(
-                    format!("invalid unbounded variable-offset{extra} stack R{regno}"),
-                    Errno::EACCES,
-                ));
+                return Err(Reject::UnboundedVarStack(extra, regno.into()));
             }
             (reg.smin + off, reg.smax + off + size)
         };
@@ -392,15 +371,11 @@ impl Env<'_> {
             None
         };
         if let Some(e) = errno {
-            let msg = if reg.var_off.is_const() {
-                format!("invalid{extra} stack R{regno} off={off} size={size}")
+            return Err(if reg.var_off.is_const() {
+                Reject::InvalidStack(extra, regno.into(), off, size, e)
             } else {
-                format!(
-                    "invalid variable-offset{extra} stack R{regno} var_off={} off={off} size={size}",
-                    reg.var_off
-                )
-            };
-            return Err(Reject::Other(msg, e));
+                Reject::InvalidVarStack(extra, regno.into(), reg.var_off.to_string(), off, size, e)
+            });
         }
         let frame = reg.frameno as usize;
         if let Some(f) = self.cur.frames.get_mut(frame) {
@@ -439,10 +414,10 @@ impl Env<'_> {
         let aligned = off % SLOT as i64 == 0;
         let curframe = self.cur.curframe();
         let Some(f) = self.cur.frames.get_mut(frame) else {
-            return Err(Reject::Bug("stack frame out of range".into()));
+            return Err(Bug::FrameOutOfRange.into());
         };
         let Some(st) = f.stack.get_mut(spi) else {
-            return Err(Reject::Bug("stack slot out of range".into()));
+            return Err(Bug::SlotOutOfRange.into());
         };
         if let Some(r) = val_reg.as_ref().filter(|r| r.ty == RegType::Scalar && aligned && priv_) {
             let mut r = r.clone();
@@ -456,7 +431,7 @@ impl Env<'_> {
                 r = self.cur.frames[cf].regs[v as usize].clone();
             }
             let Some(st) = self.cur.frames.get_mut(frame).and_then(|f| f.stack.get_mut(spi)) else {
-                return Err(Reject::Bug("stack slot out of range".into()));
+                return Err(Bug::SlotOutOfRange.into());
             };
             save_register_state(st, &r, size);
             if !fits {
@@ -472,10 +447,7 @@ impl Env<'_> {
                 return Err(Reject::InvalidSpillSize);
             }
             if frame != curframe && r.ty == RegType::Stack {
-                return Err(Reject::Other(
-                    "cannot spill pointers to stack into stack frame of the caller".into(),
-                    Errno::EINVAL,
-                ));
+                return Err(Reject::SpillStackPtrToCaller);
             }
             save_register_state(st, r, size);
             self.push_hist(Some((frame as u32, spi as u32)));
@@ -523,7 +495,7 @@ impl Env<'_> {
         for i in min_off..max_off {
             self.destroy_if_dynptr_stack_slot(frame, ((-i - 1) as usize) / SLOT)?;
         }
-        let Some(f) = self.cur.frames.get_mut(frame) else { return Err(Reject::Bug("frame".into())) };
+        let Some(f) = self.cur.frames.get_mut(frame) else { return Err(Bug::NoFrame(frame).into()) };
         for i in min_off..max_off {
             let slot = (-i - 1) as usize;
             let spi = slot / SLOT;
@@ -559,7 +531,7 @@ impl Env<'_> {
             // variable offset: result is unknown unless every byte is zero
             let min_off = ptr.smin + off;
             let max_off = ptr.smax + off + size;
-            let Some(f) = self.cur.frames.get(frame) else { return Err(Reject::Bug("frame".into())) };
+            let Some(f) = self.cur.frames.get(frame) else { return Err(Bug::NoFrame(frame).into()) };
             let mut all_zero = true;
             for i in min_off..max_off {
                 let slot = (-i - 1) as usize;
@@ -580,7 +552,7 @@ impl Env<'_> {
         let spi = slot / SLOT;
         self.log.scratch_stack(spi);
         let Some(st) = self.cur.frames.get(frame).and_then(|f| f.stack.get(spi)).cloned() else {
-            return Err(Reject::Bug("stack slot out of range".into()));
+            return Err(Bug::SlotOutOfRange.into());
         };
         if st.is_spill() {
             let mut spill_size = 1;
@@ -665,12 +637,9 @@ impl Env<'_> {
 /// `save_register_state`: the low `size` bytes become a spill of `r`.
 /// `atomic_ptr_type_ok` for load-acquire / store-release: not through ctx, packet or socket
 /// pointers.
-fn atomic_ptr_type_ok(reg: &RegState, regno: u8, what: &str) -> Result<(), Reject> {
+fn atomic_ptr_type_ok(reg: &RegState, regno: u8, what: &'static str) -> Result<(), Reject> {
     if matches!(reg.ty, RegType::Ctx) || reg.is_pkt_pointer() || reg.is_sk_pointer() {
-        return Err(Reject::Other(
-            format!("BPF_ATOMIC {what} R{regno} {} is not allowed", reg_type_str(reg.ty, reg.flags)),
-            Errno::EACCES,
-        ));
+        return Err(Reject::AtomicThrough(what, regno.into(), TypeName::new(reg.ty, reg.flags)));
     }
     Ok(())
 }

@@ -4,10 +4,8 @@
 //! `bpf_tcp_sock_is_valid_access`). Socket memory is never writable.
 
 use crate::do_check::Env;
-use crate::log::reg_type_str;
-use crate::messages::Reject;
+use crate::messages::{Reject, TypeName};
 use crate::state::{RegState, RegType};
-use kbpf_passes::Errno;
 
 /// `struct bpf_sock` offsets (uapi layout).
 mod bpf_sock {
@@ -94,7 +92,7 @@ impl Env<'_> {
         size: i64,
     ) -> Result<(), Reject> {
         if reg.smin < 0 {
-            return Err(Reject::MinNegative(regno));
+            return Err(Reject::MinNegative(regno.into()));
         }
         let valid = match reg.ty {
             RegType::SockCommon => bpf_sock_common_access_ok(off, size),
@@ -105,10 +103,7 @@ impl Env<'_> {
         if valid {
             return Ok(());
         }
-        Err(Reject::Other(
-            format!("R{regno} invalid {} access off={off} size={size}", reg_type_str(reg.ty, reg.flags)),
-            Errno::EACCES,
-        ))
+        Err(Reject::InvalidSockAccess(regno.into(), TypeName::new(reg.ty, reg.flags), off, size))
     }
 }
 

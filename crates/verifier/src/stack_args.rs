@@ -11,67 +11,15 @@
 use crate::alu::RegOp;
 use crate::do_check::Env;
 use crate::func_info::{MAX_FUNC_ARGS, MAX_REG_ARGS, MAX_STACK_ARG_SLOTS};
-use crate::messages::Reject;
+use crate::messages::{Bug, RegName, Reject, StackArgError};
 use crate::state::{FuncState, RegState, RegType};
 use kbpf_isa::{CallKind, Class, HELPER_TAIL_CALL, RawInsn, StackArgSlot};
-use kbpf_passes::Errno;
 use kbpf_passes::subprogs::Subprogs;
-use thiserror::Error;
-
-/// The kernel's stack-argument messages.
-#[derive(Clone, Debug, PartialEq, Eq, Error)]
-#[allow(missing_docs)]
-pub enum StackArgError {
-    #[error("stack arg write offset {0} exceeds max {MAX_STACK_ARG_SLOTS} stack args")]
-    WriteBeyondMax(i32),
-    #[error("r11 load must be before any r11 store or call insn")]
-    LoadAfterStoreOrCall,
-    #[error("invalid read from stack arg off {0} depth {1}")]
-    InvalidRead(i32, usize),
-    #[error("callee expects {0} args, stack arg{1} is not initialized")]
-    NotInitialized(u32, usize),
-    #[error("kernel supports at most {MAX_FUNC_ARGS} parameters, function {0} has {1}")]
-    TooManyParams(String, u32),
-    #[error("global function {0} has {1} > {MAX_REG_ARGS} args, stack args not supported")]
-    GlobalTooManyArgs(String, u32),
-    #[error("Caller passes invalid args into func#{0} ('{1}')")]
-    CallerPassesInvalidArgs(usize, String),
-    #[error("func#{0} writes {1} stack arg slots, but calls only require {2}")]
-    UnusedSlots(usize, u32, u32),
-    #[error("tail_calls are not allowed in programs with stack args")]
-    TailCalls,
-    #[error("stack args are not supported in non-JITed programs")]
-    NonJit,
-    #[error("calling kernel functions are not allowed in non-JITed programs")]
-    KfuncNonJit,
-}
-
-impl StackArgError {
-    /// The errno the kernel returns.
-    pub fn errno(&self) -> Errno {
-        use StackArgError::*;
-        match self {
-            InvalidRead(..) => Errno::EACCES,
-            NotInitialized(..) | TooManyParams(..) => Errno::EFAULT,
-            _ => Errno::EINVAL,
-        }
-    }
-}
-
-impl From<StackArgError> for Reject {
-    fn from(e: StackArgError) -> Reject {
-        let errno = e.errno();
-        Reject::Other(e.to_string(), errno)
-    }
-}
 
 /// Name of argument `i` (0-based) in kfunc/subprog argument messages: `R1`..`R5`, then
 /// `*(R11-8)`..`*(R11-56)`.
-pub(crate) fn arg_name(i: usize) -> String {
-    match StackArgSlot::of_arg(i) {
-        Some(slot) => format!("*(R11{})", slot.store_off()),
-        None => format!("R{}", i + 1),
-    }
+pub(crate) fn arg_name(i: usize) -> RegName {
+    RegName::arg(i)
 }
 
 /// `stack_arg_safe` plus the `no_stack_arg_load` rule of `func_states_equal`; `regsafe` is the
@@ -141,12 +89,12 @@ impl Env<'_> {
             return Ok(());
         }
         let Some(caller) = n.checked_sub(2).and_then(|c| self.cur.frames.get(c)) else {
-            return Err(Reject::Bug("stack arg load without a caller frame".into()));
+            return Err(Bug::StackArgNoCaller.into());
         };
         let value = caller.stack_args.get(spi).cloned().unwrap_or_default();
         if value.ty == RegType::NotInit {
             // the call-site check makes this unreachable for static callees
-            return Err(Reject::Bug(format!("stack arg{} of the caller is not initialized", spi + 1)));
+            return Err(Bug::StackArgUninit(spi + 1).into());
         }
         self.cur.cur_mut().regs[insn.dst as usize] = value;
         Ok(())
@@ -343,6 +291,7 @@ pub(crate) fn mark_slots_precise(f: &mut FuncState) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use kbpf_passes::Errno;
 
     fn r(code: u8, dst: u8, src: u8, off: i16, imm: i32) -> RawInsn {
         RawInsn::new(code, dst, src, off, imm)
@@ -369,10 +318,10 @@ mod tests {
 
     #[test]
     fn argument_names() {
-        assert_eq!(arg_name(0), "R1");
-        assert_eq!(arg_name(4), "R5");
-        assert_eq!(arg_name(5), "*(R11-8)");
-        assert_eq!(arg_name(11), "*(R11-56)");
+        assert_eq!(arg_name(0).to_string(), "R1");
+        assert_eq!(arg_name(4).to_string(), "R5");
+        assert_eq!(arg_name(5).to_string(), "*(R11-8)");
+        assert_eq!(arg_name(11).to_string(), "*(R11-56)");
     }
 
     #[test]

@@ -332,14 +332,8 @@ impl Env<'_> {
                         };
                         let old = msg_state(&cp.st);
                         let cur = msg_state(&self.cur);
-                        return Err(Reject::Other(
-                            format!(
-                                "infinite loop detected at insn {insn_idx}\ncur state:{}old state:{}",
-                                cur,
-                                old.trim_end()
-                            ),
-                            kbpf_passes::Errno::EINVAL,
-                        ));
+                        let old = old.trim_end().to_string();
+                        return Err(Reject::InfiniteLoopStates { insn: insn_idx, cur, old });
                     }
                 }
                 let s = &self.search;

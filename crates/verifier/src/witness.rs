@@ -161,7 +161,7 @@ pub(crate) fn build(slots: &[RawInsn], opts: &VerifyOptions, aux: &[InsnAux]) ->
 /// An accepted program without a witness is a verifier bug, reported as a rejection.
 pub(crate) fn bug(out: &mut crate::VerifyOutcome, msg: String) {
     out.accepted = false;
-    out.error = Some(crate::VerifierError::bug(format!("verifier bug: {msg}")));
+    out.error = Some(crate::VerifyError::bug(crate::Bug::Witness(msg)));
 }
 
 /// Decodes the program; a slot no path reached may hold anything the kernel's checks let

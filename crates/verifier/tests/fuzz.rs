@@ -1,7 +1,10 @@
 //! Random instruction streams never make `verify` panic or hang (proptest).
 
 use kbpf_isa::RawInsn;
-use kbpf_verifier::{MapDef, MapKind, ProgType, VerifyOptions, verify};
+use kbpf_verifier::{
+    Errno, IterRole, KfuncArg, KfuncArgKind, KfuncDecl, KfuncRet, MapDef, MapKind, ProgType, RejectKind,
+    VerifyOptions, VerifyOutcome, verify,
+};
 use proptest::prelude::*;
 
 /// Opcodes the kernel accepts, plus a few it does not.
@@ -85,18 +88,107 @@ fn opts(pt: u8, level: u32) -> VerifyOptions {
     }
 }
 
+/// Kfuncs of every modelled argument kind, one not modelled, and one taking stack arguments.
+fn kfuncs() -> Vec<KfuncDecl> {
+    let arg = |name: &str, kind: KfuncArgKind| KfuncArg { name: name.into(), kind, nullable: false };
+    let it = || arg("it", KfuncArgKind::Iter { name: "num".into(), size: 8 });
+    let k = |btf_id: i32, name: &str, args: Vec<KfuncArg>| KfuncDecl {
+        btf_id,
+        name: name.into(),
+        args,
+        ret: KfuncRet::Scalar,
+        ..Default::default()
+    };
+    let mut seven: Vec<KfuncArg> = (0..5).map(|i| arg(&format!("a{i}"), KfuncArgKind::Scalar)).collect();
+    seven.push(arg("mem", KfuncArgKind::Mem { size: None }));
+    seven.push(arg("mem__sz", KfuncArgKind::MemSize { constant: false }));
+    vec![
+        KfuncDecl {
+            iter: Some(IterRole::New),
+            ..k(
+                1,
+                "bpf_iter_num_new",
+                vec![it(), arg("a", KfuncArgKind::Scalar), arg("b", KfuncArgKind::Scalar)],
+            )
+        },
+        KfuncDecl {
+            iter: Some(IterRole::Next),
+            ret: KfuncRet::Mem(4),
+            ret_null: true,
+            ..k(2, "bpf_iter_num_next", vec![it()])
+        },
+        KfuncDecl {
+            iter: Some(IterRole::Destroy),
+            ret: KfuncRet::Void,
+            ..k(3, "bpf_iter_num_destroy", vec![it()])
+        },
+        k(
+            4,
+            "bpf_dynptr_from_skb",
+            vec![
+                arg("s", KfuncArgKind::Ctx),
+                arg("f", KfuncArgKind::Scalar),
+                arg("p__uninit", KfuncArgKind::Dynptr),
+            ],
+        ),
+        k(5, "bpf_dynptr_size", vec![arg("p", KfuncArgKind::Dynptr)]),
+        k(6, "kmem7", seven),
+        k(7, "kstr", vec![arg("s", KfuncArgKind::ConstStr)]),
+        k(8, "ktimer", vec![arg("t", KfuncArgKind::Timer)]),
+        k(9, "kconst", vec![arg("c", KfuncArgKind::Const), arg("m", KfuncArgKind::Mem { size: Some(8) })]),
+        k(10, "kunmodelled", vec![arg("x", KfuncArgKind::Unmodelled("a list head".into()))]),
+        KfuncDecl { ret: KfuncRet::Object("task_struct".into()), ..k(11, "kobject", vec![]) },
+    ]
+}
+
+/// One slot of a program built around kfunc calls, stack objects and stack arguments.
+fn kfunc_insn() -> impl Strategy<Value = RawInsn> {
+    prop_oneof![
+        2 => insn(),
+        2 => (1i32..12).prop_map(|id| RawInsn::new(0x85, 0, 2, 0, id)),
+        // r1..r5 = fp - 8k
+        2 => (1u8..6, 1i32..6).prop_map(|(d, k)| RawInsn::new(0x07, d, 0, 0, -8 * k)),
+        2 => (1u8..6).prop_map(|d| RawInsn::new(0xbf, d, 10, 0, 0)),
+        // outgoing stack arguments: *(u64 *)(r11 - 8k) = rX / imm
+        1 => (1i16..9, 0u8..10).prop_map(|(k, s)| RawInsn::new(0x7b, 11, s, -8 * k, 0)),
+        1 => (1i16..9, -4i32..64).prop_map(|(k, imm)| RawInsn::new(0x7a, 11, 0, -8 * k, imm)),
+        // r0 = 0 / r3 = small constants for sizes
+        1 => (0u8..6, -2i32..40).prop_map(|(d, imm)| RawInsn::new(0xb7, d, 0, 0, imm)),
+        1 => (0u8..6, -16i16..0).prop_map(|(d, off)| RawInsn::new(0x7a, 10, 0, off, d as i32)),
+    ]
+}
+
+/// A refusal is never kbpf's own failure, and each kind keeps its errno.
+fn check_kind(out: &VerifyOutcome) -> Result<(), TestCaseError> {
+    prop_assert_eq!(out.accepted, out.error.is_none());
+    if let Some(e) = &out.error {
+        prop_assert!(e.kind() != RejectKind::Bug, "verifier bug: {:?}\n{}", e, out.log);
+        if e.kind() == RejectKind::Unsupported {
+            prop_assert_eq!(e.errno(), Errno::ENOTSUPP);
+        }
+        prop_assert_eq!(e.message(), e.reject().last_line());
+    }
+    Ok(())
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
 
     #[test]
-    fn random_programs_never_panic(prog in prop::collection::vec(insn(), 1..24), pt in 0u8..5, level in 0u32..8) {
+    fn random_programs_never_panic(
+        prog in prop::collection::vec(insn(), 1..24),
+        pt in 0u8..5,
+        level in 0u32..8,
+        stack_args in any::<bool>(),
+        privileged in any::<bool>(),
+    ) {
         let mut prog = prog;
         if let Some(last) = prog.last_mut() {
             // most random programs should get past the structural checks
             if last.code != 0x95 { prog.push(RawInsn::new(0x95, 0, 0, 0, 0)); }
         }
-        let out = verify(&prog, &opts(pt, level));
-        prop_assert_eq!(out.accepted, out.error.is_none());
+        let out = verify(&prog, &VerifyOptions { stack_args, privileged, ..opts(pt, level) });
+        check_kind(&out)?;
         prop_assert!(out.stats.processed_insns <= 1_000_001);
         if let Some(e) = &out.error {
             prop_assert!(!e.errno().name().is_empty());
@@ -110,7 +202,23 @@ proptest! {
         let mut prog = prog;
         prog.push(RawInsn::new(0x95, 0, 0, 0, 0));
         let out = verify(&prog, &opts(3, level));
-        prop_assert_eq!(out.accepted, out.error.is_none());
+        check_kind(&out)?;
+    }
+
+    /// kfunc calls (iterators, dynptrs, memory pairs through stack arguments, strings,
+    /// timers, unmodelled kinds) on stack pointers and random registers.
+    #[test]
+    fn kfunc_programs_never_panic(
+        prog in prop::collection::vec(kfunc_insn(), 1..32),
+        pt in 0u8..5,
+        level in 0u32..4,
+        stack_args in any::<bool>(),
+    ) {
+        let mut prog = prog;
+        prog.push(RawInsn::new(0xb7, 0, 0, 0, 0));
+        prog.push(RawInsn::new(0x95, 0, 0, 0, 0));
+        let out = verify(&prog, &VerifyOptions { kfuncs: kfuncs().into(), stack_args, ..opts(pt, level) });
+        check_kind(&out)?;
     }
 
     #[test]

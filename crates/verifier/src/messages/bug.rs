@@ -1,0 +1,75 @@
+//! kbpf's own invariants (`verifier bug: ...`, like the kernel's `verifier_bug()`): a state
+//! the walk should never reach, reported instead of a panic. `EFAULT`, as in the kernel.
+
+use thiserror::Error;
+
+/// An invariant kbpf broke.
+#[derive(Clone, Debug, PartialEq, Eq, Error)]
+#[allow(missing_docs)]
+pub enum Bug {
+    #[error("invalid insn idx {idx} insn_cnt {len}")]
+    InsnIdx { idx: usize, len: usize },
+    #[error("no callback in bpf_timer_set_callback")]
+    NoTimerCallback,
+    #[error("no dynptr in bpf_dynptr_data()")]
+    NoDynptrForData,
+    #[error("unexpected null map_ptr")]
+    NullMapPtr,
+    #[error("more than one arg with ref_obj_id R{regno} {have} {first}")]
+    TwoRefArgs { regno: u8, have: u32, first: u32 },
+    #[error("invalid map_ptr to access map->key")]
+    NoMapForKey,
+    #[error("target of func call at insn {0} is not a program")]
+    CallTargetNotSubprog(usize),
+    #[error("stack arg load without a caller frame")]
+    StackArgNoCaller,
+    #[error("stack arg{0} of the caller is not initialized")]
+    StackArgUninit(usize),
+    #[error("stack frame out of range")]
+    FrameOutOfRange,
+    #[error("stack slot out of range")]
+    SlotOutOfRange,
+    #[error("no frame {0} for a stack access")]
+    NoFrame(usize),
+    #[error("dynptr slot without its first slot")]
+    DynptrNoFirstSlot,
+    #[error("dynptr first slot at spi 0")]
+    DynptrFirstSlotZero,
+    #[error("dynptr slots beyond the allocated stack")]
+    DynptrBeyondStack,
+    #[error("dynptr constructor without a type")]
+    DynptrCtorNoType,
+    #[error("dynptr slot without a type")]
+    DynptrSlotNoType,
+    #[error("no subprog {0}")]
+    NoSubprog(usize),
+    #[error("iterator beyond the allocated stack")]
+    IterBeyondStack,
+    #[error("unexpected iterator state")]
+    IterState,
+    #[error("bad parent state for iter next call")]
+    IterParent,
+    #[error("unexpected src reg value for ldimm64")]
+    LdImm64Src,
+    #[error("{0} takes no iterator")]
+    KfuncNoIter(String),
+    #[error("no dynptr type for parent of clone")]
+    CloneNoParentType,
+    #[error("bpf_dynptr_slice(_rdwr) no constant size")]
+    SliceNoConstSize,
+    #[error("no dynptr id")]
+    NoDynptrId,
+    #[error("ld_imm64 func target {0} is not a subprog")]
+    FuncTargetNotSubprog(i64),
+    /// An accepted program for which no witness could be built (why, from the witness builder).
+    #[error("{0}")]
+    Witness(String),
+    #[error("ALU check on a {0}-class insn")]
+    AluOnClass(String),
+    #[error("conditional jump check on opcode {0:02x}")]
+    CondJmpOpcode(u8),
+    #[error("callback subprog {0} does not exist")]
+    NoCallbackSubprog(usize),
+    #[error("exit without a caller frame")]
+    ExitNoCaller,
+}

@@ -1,0 +1,98 @@
+//! kfunc calls and the stack objects their arguments name: dynptrs and open-coded iterators.
+
+use super::{RegName, Reject, TypeName};
+use kbpf_isa::KernelMsg;
+use kbpf_passes::Errno;
+use thiserror::Error;
+
+/// A refused kfunc call or stack object argument.
+#[derive(Clone, Debug, PartialEq, Eq, Error)]
+#[allow(missing_docs)]
+pub enum KfuncReject {
+    #[error("calling kernel function {0} is not allowed")]
+    NotAllowed(String),
+    #[error("{}", KernelMsg::TooManyArgs(.0.clone(), *.1 as usize))]
+    TooManyArgs(String, u32),
+    #[error("{0} arena pointer cannot be a stack argument")]
+    ArenaStackArg(RegName),
+    #[error("{0} prog->aux cannot be a stack argument")]
+    ProgAuxStackArg(RegName),
+    #[error("{0} is not a scalar")]
+    NotScalar(RegName),
+    #[error("{0} must be a known constant")]
+    NotConst(RegName),
+    #[error("arg#{0} expected pointer to ctx, but got {1}")]
+    ExpectedCtx(usize, TypeName),
+    #[error("Possibly NULL pointer passed to trusted arg{0}")]
+    NullTrustedArg(usize),
+    #[error("the prog does not allow writes to packet data")]
+    NoPacketWrites,
+    #[error(
+        "{0} type={1} expected=fp, pkt, pkt_meta, map_key, map_value, mem, ringbuf_mem, buf, trusted_ptr_"
+    )]
+    MemArgType(RegName, TypeName),
+    /// The memory check's error, then the pair line; the errno is the memory check's.
+    #[error("{cause}\n{buf} and {size} memory, len pair leads to invalid memory access")]
+    MemLenPair { buf: RegName, size: RegName, cause: Box<Reject> },
+    /// `stack_slot_obj_get_spi`: `.0` is `dynptr` or `iter`.
+    #[error("{0} has to be at a constant offset")]
+    ObjVarOffset(&'static str),
+    #[error("cannot pass in {0} at an offset={1}")]
+    ObjOffset(&'static str, i64),
+    #[error("cannot overwrite referenced dynptr")]
+    OverwriteRefDynptr,
+    #[error("dynptr to release is not on the stack")]
+    ReleaseDynptrNotOnStack,
+    #[error("no dynptr to release")]
+    NoDynptrToRelease,
+    #[error("arg#{0} expected pointer to stack or const struct bpf_dynptr")]
+    DynptrNotStack(usize),
+    #[error("Dynptr has to be an uninitialized dynptr")]
+    DynptrNotUninit,
+    #[error("Expected an initialized dynptr as arg #{0}")]
+    DynptrNotInit(usize),
+    #[error("Expected a dynptr of type {0} as arg #{1}")]
+    DynptrType(&'static str, usize),
+    #[error("potential write to dynptr at off={0} disallowed")]
+    DynptrWrite(i64),
+    #[error("arg#{0} expected pointer to an iterator on stack")]
+    IterNotStack(usize),
+    #[error("expected uninitialized iter_{0} as arg #{1}")]
+    IterNotUninit(String, usize),
+    #[error("expected an initialized iter_{0} as arg #{1}")]
+    IterNotInit(String, usize),
+}
+
+impl KfuncReject {
+    /// The errno the kernel returns.
+    pub fn errno(&self) -> Errno {
+        use KfuncReject::*;
+        match self {
+            NotAllowed(_) | NullTrustedArg(_) | MemArgType(..) | DynptrWrite(_) => Errno::EACCES,
+            MemLenPair { cause, .. } => cause.errno(),
+            _ => Errno::EINVAL,
+        }
+    }
+
+    pub(super) fn reg(&self) -> Option<RegName> {
+        use KfuncReject::*;
+        match self {
+            ArenaStackArg(r) | ProgAuxStackArg(r) | NotScalar(r) | NotConst(r) | MemArgType(r, _) => Some(*r),
+            MemLenPair { buf, .. } => Some(*buf),
+            _ => None,
+        }
+    }
+
+    pub(super) fn rename_reg(&mut self, from: RegName, to: RegName) {
+        use KfuncReject::*;
+        match self {
+            ArenaStackArg(r) | ProgAuxStackArg(r) | NotScalar(r) | NotConst(r) | MemArgType(r, _)
+                if *r == from =>
+            {
+                *r = to;
+            }
+            MemLenPair { cause, .. } => cause.rename_in_place(from, to),
+            _ => {}
+        }
+    }
+}

@@ -1,0 +1,16 @@
+//! What kbpf does not model yet: the kernel's verdict is unknown, so these never pass for a
+//! kernel rejection (`ENOTSUPP`, kind [`super::RejectKind::Unsupported`]).
+
+use thiserror::Error;
+
+/// A program feature kbpf does not model.
+#[derive(Clone, Debug, PartialEq, Eq, Error)]
+#[allow(missing_docs)]
+pub enum Unsupported {
+    #[error("kbpf: kfunc {kfunc} returns a struct {ty} pointer, which is not modelled")]
+    KfuncObjectReturn { kfunc: String, ty: String },
+    #[error("kbpf: dynptr constructor {0} is not modelled")]
+    DynptrConstructor(String),
+    #[error("kbpf: kfunc {kfunc} argument {arg} ({what}) is not modelled")]
+    KfuncArg { kfunc: String, arg: String, what: String },
+}
