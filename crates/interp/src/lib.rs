@@ -18,7 +18,7 @@
 //! Performance: the program is pre-decoded into 16-byte ops (jump targets resolved to op
 //! indices, helpers to native function pointers) and run by one `match` loop with registers in a
 //! local array; about 2 ns per BPF instruction on the benchmark programs (`cargo run --release -p
-//! kbpf-interp --example bench`).
+//! kbpf-interp --example interp_bench`).
 //!
 //! Execution contract (docs/interfaces.md): `r1` = host address of the input buffer (0 if it is
 //! empty), `r2` = its length, `r10` = top of the frame's 512-byte stack; the result is `r0` at

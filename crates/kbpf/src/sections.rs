@@ -5,123 +5,67 @@
 use kbpf_verifier::ProgType;
 use thiserror::Error;
 
-/// The kernel's program types (`enum bpf_prog_type`) that libbpf's section names map to.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[allow(missing_docs)]
-pub enum KernelProgType {
-    SocketFilter,
-    Kprobe,
-    SchedCls,
-    SchedAct,
-    Tracepoint,
-    Xdp,
-    PerfEvent,
-    CgroupSkb,
-    CgroupSock,
-    LwtIn,
-    LwtOut,
-    LwtXmit,
-    SockOps,
-    SkSkb,
-    CgroupDevice,
-    SkMsg,
-    RawTracepoint,
-    CgroupSockAddr,
-    LwtSeg6local,
-    LircMode2,
-    SkReuseport,
-    FlowDissector,
-    CgroupSysctl,
-    RawTracepointWritable,
-    CgroupSockopt,
-    Tracing,
-    StructOps,
-    Ext,
-    Lsm,
-    SkLookup,
-    Syscall,
-    Netfilter,
+/// Declares [`KernelProgType`] once: each variant with the short name libbpf and bpftool print,
+/// in the kernel's numbering order (`enum bpf_prog_type`, from 1).
+macro_rules! kernel_prog_types {
+    ($($variant:ident => $name:literal,)*) => {
+        /// The kernel's program types (`enum bpf_prog_type`) that libbpf's section names map to.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        #[allow(missing_docs)]
+        pub enum KernelProgType {
+            $($variant,)*
+        }
+
+        impl KernelProgType {
+            /// Every type, in the kernel's numbering order.
+            pub const ALL: &'static [KernelProgType] = &[$(KernelProgType::$variant,)*];
+
+            /// The short name libbpf and bpftool print (`kprobe`, `sched_cls`).
+            pub fn name(self) -> &'static str {
+                match self {
+                    $(KernelProgType::$variant => $name,)*
+                }
+            }
+        }
+    };
+}
+
+kernel_prog_types! {
+    SocketFilter => "socket_filter",
+    Kprobe => "kprobe",
+    SchedCls => "sched_cls",
+    SchedAct => "sched_act",
+    Tracepoint => "tracepoint",
+    Xdp => "xdp",
+    PerfEvent => "perf_event",
+    CgroupSkb => "cgroup_skb",
+    CgroupSock => "cgroup_sock",
+    LwtIn => "lwt_in",
+    LwtOut => "lwt_out",
+    LwtXmit => "lwt_xmit",
+    SockOps => "sock_ops",
+    SkSkb => "sk_skb",
+    CgroupDevice => "cgroup_device",
+    SkMsg => "sk_msg",
+    RawTracepoint => "raw_tracepoint",
+    CgroupSockAddr => "cgroup_sock_addr",
+    LwtSeg6local => "lwt_seg6local",
+    LircMode2 => "lirc_mode2",
+    SkReuseport => "sk_reuseport",
+    FlowDissector => "flow_dissector",
+    CgroupSysctl => "cgroup_sysctl",
+    RawTracepointWritable => "raw_tracepoint_writable",
+    CgroupSockopt => "cgroup_sockopt",
+    Tracing => "tracing",
+    StructOps => "struct_ops",
+    Ext => "ext",
+    Lsm => "lsm",
+    SkLookup => "sk_lookup",
+    Syscall => "syscall",
+    Netfilter => "netfilter",
 }
 
 impl KernelProgType {
-    /// Every type, in the kernel's numbering order.
-    pub const ALL: [KernelProgType; 32] = {
-        use KernelProgType::*;
-        [
-            SocketFilter,
-            Kprobe,
-            SchedCls,
-            SchedAct,
-            Tracepoint,
-            Xdp,
-            PerfEvent,
-            CgroupSkb,
-            CgroupSock,
-            LwtIn,
-            LwtOut,
-            LwtXmit,
-            SockOps,
-            SkSkb,
-            CgroupDevice,
-            SkMsg,
-            RawTracepoint,
-            CgroupSockAddr,
-            LwtSeg6local,
-            LircMode2,
-            SkReuseport,
-            FlowDissector,
-            CgroupSysctl,
-            RawTracepointWritable,
-            CgroupSockopt,
-            Tracing,
-            StructOps,
-            Ext,
-            Lsm,
-            SkLookup,
-            Syscall,
-            Netfilter,
-        ]
-    };
-
-    /// The short name libbpf and bpftool print (`kprobe`, `sched_cls`).
-    pub fn name(self) -> &'static str {
-        use KernelProgType::*;
-        match self {
-            SocketFilter => "socket_filter",
-            Kprobe => "kprobe",
-            SchedCls => "sched_cls",
-            SchedAct => "sched_act",
-            Tracepoint => "tracepoint",
-            Xdp => "xdp",
-            PerfEvent => "perf_event",
-            CgroupSkb => "cgroup_skb",
-            CgroupSock => "cgroup_sock",
-            LwtIn => "lwt_in",
-            LwtOut => "lwt_out",
-            LwtXmit => "lwt_xmit",
-            SockOps => "sock_ops",
-            SkSkb => "sk_skb",
-            CgroupDevice => "cgroup_device",
-            SkMsg => "sk_msg",
-            RawTracepoint => "raw_tracepoint",
-            CgroupSockAddr => "cgroup_sock_addr",
-            LwtSeg6local => "lwt_seg6local",
-            LircMode2 => "lirc_mode2",
-            SkReuseport => "sk_reuseport",
-            FlowDissector => "flow_dissector",
-            CgroupSysctl => "cgroup_sysctl",
-            RawTracepointWritable => "raw_tracepoint_writable",
-            CgroupSockopt => "cgroup_sockopt",
-            Tracing => "tracing",
-            StructOps => "struct_ops",
-            Ext => "ext",
-            Lsm => "lsm",
-            SkLookup => "sk_lookup",
-            Syscall => "syscall",
-            Netfilter => "netfilter",
-        }
-    }
-
     /// The uapi constant, `BPF_PROG_TYPE_KPROBE`.
     pub fn uapi_name(self) -> String {
         format!("BPF_PROG_TYPE_{}", self.name().to_ascii_uppercase())
@@ -369,7 +313,7 @@ pub fn prog_type_by_name(name: &str, ctx_size: u32) -> Result<ProgType, ProgType
         "tc" | "classifier" => return Ok(ProgType::SchedCls),
         _ => {}
     }
-    match KernelProgType::ALL.into_iter().find(|t| t.name() == name) {
+    match KernelProgType::ALL.iter().copied().find(|t| t.name() == name) {
         Some(kind) => {
             kind.modelled().ok_or_else(|| ProgTypeError::UnmodelledType { name: name.to_string(), kind })
         }

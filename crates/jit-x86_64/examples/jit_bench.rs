@@ -1,7 +1,7 @@
 //! Times the benchmark programs (`benches/programs/*.user.hex`) under the x86_64 JIT: ns per
 //! execution (median of rounds) and compile time per BPF instruction.
 //!
-//! `cargo run --release -p kbpf-jit-x86_64 --example bench -- [DIR] [ROUNDS]`
+//! `cargo run --release -p kbpf-jit-x86_64 --example jit_bench -- [DIR] [ROUNDS]`
 //!
 //! When `DIR/kbench.c` exists (a C BPF_PROG_TEST_RUN timer; not in the repository, where
 //! `cargo xtask bench` times the kernel through the oracle crate) and `cc` works (and we are

@@ -1,5 +1,5 @@
 //! ns per BPF instruction on the benchmark programs (`cargo run --release -p kbpf-interp
-//! --example bench [DIR]`, DIR defaults to the workspace's `benches/programs`). Checks r0 against `*.expected`.
+//! --example interp_bench [DIR]`, DIR defaults to the workspace's `benches/programs`). Checks r0 against `*.expected`.
 //!
 //! Prints wall-clock and on-CPU time (from `/proc/thread-self/schedstat`, so time spent waiting
 //! for a CPU on a shared machine is excluded; `-` where unavailable).
