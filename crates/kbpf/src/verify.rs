@@ -2,14 +2,23 @@
 //! verifier options.
 
 use kbpf_kfunc::{ArgKind, FuncKind, KfuncFlags, Registry, RetKind};
+use std::sync::LazyLock;
+
 use kbpf_verifier::{
-    IterRole, KfuncArg, KfuncArgKind, KfuncDecl, KfuncRet, MapDef, MapKind, VerifyOptions, VerifyOutcome,
+    IterRole, KfuncArg, KfuncArgKind, KfuncDecl, KfuncRet, KfuncTable, MapDef, MapKind, VerifyOptions,
+    VerifyOutcome,
 };
 
 use crate::source::Module;
 
-/// The verifier's view of the kfuncs of `registry` (prototype kinds, BTF ids).
-pub fn kfunc_table(registry: &Registry) -> Vec<KfuncDecl> {
+/// The verifier's view of the kfuncs of `registry` (prototype kinds, BTF ids), indexed by BTF
+/// id. Built once per registry (cached in it until a function is registered); clones share the
+/// table.
+pub fn kfunc_table(registry: &Registry) -> KfuncTable {
+    registry.derived(build_kfunc_table)
+}
+
+fn build_kfunc_table(registry: &Registry) -> KfuncTable {
     let mut v: Vec<KfuncDecl> = registry
         .iter()
         .filter(|d| d.kind == FuncKind::Kfunc)
@@ -63,8 +72,11 @@ pub fn kfunc_table(registry: &Registry) -> Vec<KfuncDecl> {
         })
         .collect();
     v.sort_by_key(|k| k.btf_id);
-    v
+    KfuncTable::new(v)
 }
+
+/// The test kfunc set's table, built on first use: the default of every `verify_module` call.
+static TESTMOD_KFUNCS: LazyLock<KfuncTable> = LazyLock::new(|| kfunc_table(&kbpf_kfunc::profiles::testmod()));
 
 /// Verifies `module` with `opts`, adding the module's maps (by index, as the ELF loader numbers
 /// them), its license, its function prototypes (`.func` / BTF func_info) and, when `opts`
@@ -75,7 +87,7 @@ pub fn verify_module(module: &Module, mut opts: VerifyOptions) -> VerifyOutcome 
         opts.funcs = module.funcs.clone();
     }
     if opts.kfuncs.is_empty() {
-        opts.kfuncs = kfunc_table(&kbpf_kfunc::profiles::testmod());
+        opts.kfuncs = TESTMOD_KFUNCS.clone();
     }
     for (i, m) in module.maps.iter().enumerate() {
         // libbpf loads `.rodata` read-only for programs and freezes it after writing its data

@@ -46,7 +46,12 @@ fn every_accepted_helper_and_kfunc_runs_or_is_reported() {
     let registry = profiles::testmod();
     let kfuncs: Vec<CalledFn> = kbpf::kfunc_table(&registry)
         .into_iter()
-        .map(|k| CalledFn { kind: CallKind::Kfunc, id: k.btf_id, name: k.name, arity: k.args.len() as u8 })
+        .map(|k| CalledFn {
+            kind: CallKind::Kfunc,
+            id: k.btf_id,
+            name: k.name.clone(),
+            arity: k.args.len() as u8,
+        })
         .collect();
     for pt in TYPES {
         let helpers: Vec<CalledFn> = (0..helper_names::max_id())

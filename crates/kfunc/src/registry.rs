@@ -1,6 +1,8 @@
 //! The registry: helpers by id, kfuncs by BTF id.
 
+use std::any::Any;
 use std::collections::HashMap;
+use std::sync::{Arc, OnceLock};
 
 use thiserror::Error;
 
@@ -73,6 +75,8 @@ pub enum RegistryError {
 pub struct Registry {
     helpers: HashMap<i32, FuncDesc>,
     kfuncs: HashMap<i32, FuncDesc>,
+    /// A view built from the functions (the verifier's kfunc table), kept until they change.
+    derived: OnceLock<Arc<dyn Any + Send + Sync>>,
 }
 
 impl Registry {
@@ -123,7 +127,19 @@ impl Registry {
             return Err(RegistryError::Duplicate { kind, id });
         }
         map.insert(id, FuncDesc { name: name.to_string(), id, kind, native, proto });
+        self.derived = OnceLock::new();
         Ok(())
+    }
+
+    /// A value derived from the registered functions, built by `build` on first use and kept
+    /// until a function is registered, so that a caller verifying many programs with one
+    /// registry converts it once. One kind of view is cached; another kind is built each time.
+    pub fn derived<T: Any + Send + Sync + Clone>(&self, build: impl Fn(&Registry) -> T) -> T {
+        let slot = self.derived.get_or_init(|| Arc::new(build(self)));
+        match slot.downcast_ref::<T>() {
+            Some(v) => v.clone(),
+            None => build(self),
+        }
     }
 
     /// Helper by id.

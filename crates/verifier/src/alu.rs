@@ -444,7 +444,7 @@ impl Env<'_> {
 
     /// `check_ld_abs`.
     pub(crate) fn check_ld_abs(&mut self, insn: &RawInsn) -> Result<(), Reject> {
-        if !crate::ctx::may_access_skb(self.prog.opts.prog_type) {
+        if !self.prog.opts.prog_type.ops().may_access_skb() {
             return Err(Reject::LdAbsNotAllowed);
         }
         let mode = insn.mode();

@@ -14,9 +14,6 @@ use crate::messages::{Bug, CallReject, KfuncReject, RegName, Reject, TypeName};
 use crate::state::{FuncState, RegState, RegType, VerifierState};
 use kbpf_isa::RawInsn;
 
-/// `BPF_FUNC_timer_set_callback`.
-pub(crate) const TIMER_SET_CALLBACK: i32 = 170;
-
 impl Env<'_> {
     /// `check_ld_imm` for `BPF_PSEUDO_FUNC`: the target must have a prototype (BTF
     /// `func_info`, kbpf's `.func`) and static linkage.

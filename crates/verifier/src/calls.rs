@@ -4,18 +4,15 @@
 use crate::MapKind;
 use crate::alu::RegOp;
 use crate::do_check::Env;
-use crate::helper_names::{helper_name, max_id};
+use crate::func_id::BpfFunc;
+use crate::helper_names::helper_name;
 use crate::helpers::{
-    Arg, Ret, changes_pkt_data, helper_pkt_access, helper_proto, is_acquire_function, is_ptr_cast_function,
+    Arg, Ret, changes_pkt_data, helper_pkt_access, is_acquire_function, is_ptr_cast_function,
 };
 use crate::messages::{Bug, CallReject, Reject, TypeName};
 use crate::state::{FuncState, MAYBE_NULL, RDONLY, RINGBUF, RegState, RegType, SLOT, SlotType};
 use kbpf_isa::RawInsn;
 
-/// `BPF_FUNC_dynptr_from_mem`: only map values may back a local dynptr.
-const DYNPTR_FROM_MEM: i32 = 197;
-/// `BPF_FUNC_dynptr_write`.
-const DYNPTR_WRITE: i32 = 202;
 /// How a helper uses a memory argument: read; written in place (`MEM_WRITE`: bounds checked as
 /// a write and the stack bytes clobbered to unknown data, `check_stack_range_initialized`'s
 /// `clobber`); or filled (`MEM_UNINIT`, `meta.raw_mode`: clobbered byte by byte through
@@ -61,25 +58,26 @@ impl Env<'_> {
     /// `check_helper_call`.
     pub(crate) fn check_helper_call(&mut self, insn: &RawInsn, idx: usize) -> Result<(), Reject> {
         let id = insn.imm;
-        if id < 0 || id >= max_id() {
+        let Some(func) = BpfFunc::from_id(id) else {
             return Err(Reject::InvalidFunc(helper_name(id).unwrap_or_else(|| "unknown".into()), id));
-        }
+        };
         let name = helper_name(id).unwrap_or_default();
-        let Some(proto) = helper_proto(id, self.prog.opts.prog_type) else {
+        let ops = self.prog.opts.prog_type.ops();
+        let Some(proto) = ops.func_proto(func) else {
             return Err(Reject::HelperNotAllowed(name, id));
         };
         if proto.gpl_only && !self.prog.opts.gpl {
             return Err(CallReject::GplOnly.into());
         }
-        if crate::helpers::helper_might_sleep(id) && self.prog.opts.prog_type != crate::ProgType::Syscall {
+        if crate::helpers::helper_might_sleep(func) && !ops.sleepable() {
             return Err(CallReject::MightSleep.into());
         }
         let mut meta = Meta::default();
         for (i, arg) in proto.args.iter().enumerate() {
-            self.check_func_arg(i as u8 + 1, *arg, &mut meta, helper_pkt_access(id))?;
+            self.check_func_arg(i as u8 + 1, *arg, &mut meta, helper_pkt_access(func))?;
         }
-        self.record_func_map(id, &meta)?;
-        if id == crate::helpers_tc::id::TAIL_CALL {
+        self.record_func_map(func, &meta)?;
+        if func == BpfFunc::TailCall {
             self.record_func_key(&meta);
         }
         if let Some(regno) = meta.release_regno {
@@ -88,12 +86,12 @@ impl Env<'_> {
                 return Err(CallReject::RefNotAcquired { name, id }.into());
             }
         }
-        if id == crate::helpers_tc::id::TAIL_CALL {
+        if func == BpfFunc::TailCall {
             self.check_resource_leak("tail_call")?;
         }
         // record_func_key: a tail call's map must be a prog array (before the generic
         // map/helper compatibility check below)
-        if id == 12
+        if func == BpfFunc::TailCall
             && meta
                 .map
                 .is_none_or(|m| self.maps().get(m as usize).is_none_or(|d| d.kind != MapKind::ProgArray))
@@ -105,13 +103,13 @@ impl Env<'_> {
         {
             return Err(e.then(CallReject::RefNotAcquired { name, id }.into()));
         }
-        if id == DYNPTR_FROM_MEM {
+        if func == BpfFunc::DynptrFromMem {
             let r1 = &self.cur.cur().regs[1];
             if r1.ty != RegType::MapValue {
                 return Err(CallReject::DynptrFromMemType(TypeName::new(r1.ty, r1.flags)).into());
             }
         }
-        if id == crate::async_cb::TIMER_SET_CALLBACK {
+        if func == BpfFunc::TimerSetCallback {
             let Some(sub) = meta.subprogno else {
                 return Err(Bug::NoTimerCallback.into());
             };
@@ -142,7 +140,7 @@ impl Env<'_> {
                 let mut r = RegState::pointer(RegType::MapValue);
                 r.map = m;
                 let def = self.maps().get(m as usize).cloned().unwrap_or_default();
-                let elide = id == 1
+                let elide = func == BpfFunc::MapLookupElem
                     && def.kind.is_array()
                     && meta.const_key.is_some_and(|k| k < def.max_entries as u64);
                 if !elide {
@@ -160,9 +158,9 @@ impl Env<'_> {
                 let mut r = RegState::pointer(ty);
                 r.flags = MAYBE_NULL;
                 r.id = self.new_id();
-                if is_ptr_cast_function(id) {
+                if is_ptr_cast_function(func) {
                     r.ref_obj_id = meta.ref_obj_id;
-                } else if is_acquire_function(id) {
+                } else if is_acquire_function(func) {
                     let rid = self.acquire_reference(idx);
                     r.id = rid;
                     r.ref_obj_id = rid;
@@ -171,7 +169,7 @@ impl Env<'_> {
             }
         };
         self.cur.cur_mut().regs[0] = r0;
-        self.do_refine_retval_range(id, &meta);
+        self.do_refine_retval_range(func, &meta);
         if let Some(m) = meta.map {
             // check_map_func_compatibility: the map type's allowed helpers first, then the
             // helper's allowed map types
@@ -183,8 +181,8 @@ impl Env<'_> {
         }
         // bpf_dynptr_write into an skb dynptr changes packet data: packet pointers and skb
         // slices die
-        let skb_write = id == DYNPTR_WRITE && meta.dynptr_ty == Some(crate::state::DynptrType::Skb);
-        if changes_pkt_data(id) || skb_write {
+        let skb_write = func == BpfFunc::DynptrWrite && meta.dynptr_ty == Some(crate::state::DynptrType::Skb);
+        if changes_pkt_data(func) || skb_write {
             self.clear_all_pkt_pointers();
         }
         Ok(())
@@ -192,15 +190,15 @@ impl Env<'_> {
 
     /// `do_refine_retval_range`: the string readers return at most the buffer size or a
     /// negative errno; `bpf_get_smp_processor_id` a possible CPU number.
-    fn do_refine_retval_range(&mut self, id: i32, meta: &Meta) {
+    fn do_refine_retval_range(&mut self, func: BpfFunc, meta: &Meta) {
         const MAX_ERRNO: i64 = 4095;
         let nr_cpus = self.prog.opts.nr_cpus.max(1);
         let r0 = &mut self.cur.cur_mut().regs[0];
         if r0.ty != RegType::Scalar {
             return;
         }
-        match id {
-            8 => {
+        match func {
+            BpfFunc::GetSmpProcessorId => {
                 let max = nr_cpus - 1;
                 r0.b64.umin = 0;
                 r0.b64.umax = max as u64;
@@ -213,7 +211,11 @@ impl Env<'_> {
             }
             // probe_read_str, get_stack, probe_read_user_str, probe_read_kernel_str,
             // get_task_stack
-            45 | 67 | 114 | 115 | 141 => {
+            BpfFunc::ProbeReadStr
+            | BpfFunc::GetStack
+            | BpfFunc::ProbeReadUserStr
+            | BpfFunc::ProbeReadKernelStr
+            | BpfFunc::GetTaskStack => {
                 r0.b64.smax = meta.msize_max as i64;
                 r0.b32.smax = meta.msize_max as i32;
                 r0.b64.smin = -MAX_ERRNO;
@@ -228,9 +230,10 @@ impl Env<'_> {
     /// the call into a direct jump).
     /// `record_func_map`: the helpers that change a map's elements (update, delete, push,
     /// pop) refuse a `BPF_F_RDONLY_PROG` map once every argument has passed.
-    fn record_func_map(&self, id: i32, meta: &Meta) -> Result<(), Reject> {
-        const MAP_WRITERS: [i32; 4] = [2, 3, 87, 88];
-        let Some(m) = meta.map.filter(|_| MAP_WRITERS.contains(&id)) else { return Ok(()) };
+    fn record_func_map(&self, func: BpfFunc, meta: &Meta) -> Result<(), Reject> {
+        use BpfFunc::*;
+        let writer = matches!(func, MapUpdateElem | MapDeleteElem | MapPushElem | MapPopElem);
+        let Some(m) = meta.map.filter(|_| writer) else { return Ok(()) };
         if self.maps().get(m as usize).is_some_and(|d| !d.prog_can_write()) {
             return Err(Reject::MapOpForbidden);
         }

@@ -665,7 +665,10 @@ impl Env<'_> {
             self.check_global_subprog_return_code()?;
             return Ok(Flow::Exit);
         }
-        self.check_reg_arg(0, crate::alu::RegOp::Src)?;
+        match self.prog.opts.prog_type.ops().retval_range() {
+            Some(range) => self.check_prog_return_code(range)?,
+            None => self.check_reg_arg(0, crate::alu::RegOp::Src)?,
+        }
         Ok(Flow::Exit)
     }
 

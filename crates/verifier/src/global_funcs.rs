@@ -102,7 +102,9 @@ impl Env<'_> {
             }
             let Some(sp) = subs.list.get(s) else { continue };
             for (i, insn) in slots.iter().enumerate().take(sp.end).skip(sp.start) {
-                if insn.call_kind() == Some(CallKind::Helper) && changes_pkt_data(insn.imm) {
+                if insn.call_kind() == Some(CallKind::Helper)
+                    && crate::func_id::BpfFunc::from_id(insn.imm).is_some_and(changes_pkt_data)
+                {
                     return true;
                 }
                 if insn.call_kind() == Some(CallKind::Local) {
@@ -167,6 +169,33 @@ impl Env<'_> {
         self.do_check()?;
         self.pop_log_after_success();
         Ok(())
+    }
+
+    /// `check_return_code` at the main program's exit when its type bounds the return value:
+    /// R0 a known scalar in `[min, max]`.
+    pub(crate) fn check_prog_return_code(&mut self, (min, max): (i64, i64)) -> Result<(), Reject> {
+        self.check_reg_arg(0, crate::alu::RegOp::Src)?;
+        let r0 = self.cur.cur().regs[0].clone();
+        if r0.is_pointer() && !self.prog.opts.privileged {
+            return Err(Reject::LeaksAddrReturn);
+        }
+        if r0.ty != RegType::Scalar {
+            return Err(Reject::ExitNotKnown(crate::messages::TypeName::new(r0.ty, r0.flags)));
+        }
+        self.mark_chain_precision(0);
+        if r0.b64.smin >= min && r0.b64.smax <= max {
+            return Ok(());
+        }
+        // verbose_invalid_scalar: the known signed bounds
+        let known = [
+            (r0.b64.smin > i64::MIN).then(|| format!("smin={}", r0.b64.smin)),
+            (r0.b64.smax < i64::MAX).then(|| format!("smax={}", r0.b64.smax)),
+        ];
+        let mut bounds: Vec<String> = known.into_iter().flatten().collect();
+        if bounds.is_empty() {
+            bounds.push("unknown scalar value".into());
+        }
+        Err(Reject::ExitRange(crate::messages::RegName::R(0), bounds.join(" "), min, max))
     }
 
     /// `check_global_subprog_return_code`: a global function returns a readable scalar.

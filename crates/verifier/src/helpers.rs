@@ -1,7 +1,9 @@
-//! Helper prototypes (`struct bpf_func_proto`) for the helpers kbpf models, and which program
-//! types may call them.
+//! Helper prototypes (`struct bpf_func_proto`) for the helpers kbpf models: the base set every
+//! program type starts from (`bpf_base_func_proto`); each type's own additions live in its
+//! module under `prog_types`.
 
 use crate::ProgType;
+use crate::func_id::BpfFunc::{self, self as F};
 
 /// Argument kinds (`enum bpf_arg_type`, with the flags kbpf needs folded in).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -117,69 +119,84 @@ fn p(args: [Arg; 5], ret: Ret) -> Proto {
     Proto { args, ret, gpl_only: false, map_types: &[] }
 }
 
-/// The prototype of helper `id` for program type `pt`, or `None` when the program type may not
-/// call it (or kbpf does not model it).
-pub fn helper_proto(id: i32, pt: ProgType) -> Option<Proto> {
+/// The prototype of base helper `id` (`bpf_base_func_proto` with CAP_BPF), `None` when the
+/// helper is not in the base set or kbpf does not model it.
+pub(crate) fn base_func_proto(f: BpfFunc) -> Option<Proto> {
     use Arg::*;
-    let base = match id {
-        1 => Some(p([ConstMapPtr, MapKey, D, D, D], Ret::MapValueOrNull)),
-        2 => Some(p([ConstMapPtr, MapKey, MapValue, Anything, D], Ret::Integer)),
-        3 => Some(p([ConstMapPtr, MapKey, D, D, D], Ret::Integer)),
-        5 | 7 | 8 | 14 | 15 | 35 | 42 | 80 | 118 | 125 | 160 | 208 => Some(p([D; 5], Ret::Integer)),
-        16 => Some(p([Mem { write: true, maybe_null: false }, ConstSize, D, D, D], Ret::Integer)),
-        6 => Some(Proto {
+    match f {
+        F::MapLookupElem => Some(p([ConstMapPtr, MapKey, D, D, D], Ret::MapValueOrNull)),
+        F::MapUpdateElem => Some(p([ConstMapPtr, MapKey, MapValue, Anything, D], Ret::Integer)),
+        F::MapDeleteElem => Some(p([ConstMapPtr, MapKey, D, D, D], Ret::Integer)),
+        F::KtimeGetNs
+        | F::GetPrandomU32
+        | F::GetSmpProcessorId
+        | F::GetCurrentPidTgid
+        | F::GetCurrentUidGid
+        | F::GetCurrentTask
+        | F::GetNumaNodeId
+        | F::GetCurrentCgroupId
+        | F::Jiffies64
+        | F::KtimeGetBootNs
+        | F::KtimeGetCoarseNs
+        | F::KtimeGetTaiNs => Some(p([D; 5], Ret::Integer)),
+        F::GetCurrentComm => {
+            Some(p([Mem { write: true, maybe_null: false }, ConstSize, D, D, D], Ret::Integer))
+        }
+        F::TracePrintk => Some(Proto {
             args: [Mem { write: false, maybe_null: false }, ConstSize, D, D, D],
             ret: Ret::Integer,
             gpl_only: true,
             map_types: &[],
         }),
-        12 => Some(Proto {
+        F::TailCall => Some(Proto {
             args: [Ctx, ConstMapPtr, Anything, D, D],
             ret: Ret::Void,
             gpl_only: false,
             map_types: &[3],
         }),
-        112..=115 => Some(Proto {
+        F::ProbeReadUser | F::ProbeReadKernel | F::ProbeReadUserStr | F::ProbeReadKernelStr => Some(Proto {
             args: [Mem { write: true, maybe_null: false }, ConstSizeOrZero, Anything, D, D],
             ret: Ret::Integer,
             gpl_only: true,
             map_types: &[],
         }),
         // bpf_dynptr_from_mem, bpf_dynptr_read, bpf_dynptr_write (bpf_base_func_proto, CAP_BPF)
-        197 => Some(p(
+        F::DynptrFromMem => Some(p(
             [Mem { write: true, maybe_null: false }, ConstSizeOrZero, Anything, DYNPTR_NEW, D],
             Ret::Integer,
         )),
-        201 => Some(p(
+        F::DynptrRead => Some(p(
             [Mem { write: true, maybe_null: false }, ConstSizeOrZero, DYNPTR, Anything, Anything],
             Ret::Integer,
         )),
-        202 => Some(p(
+        F::DynptrWrite => Some(p(
             [DYNPTR, Anything, Mem { write: false, maybe_null: false }, ConstSizeOrZero, Anything],
             Ret::Integer,
         )),
         // bpf_timer_init, bpf_timer_set_callback, bpf_timer_start, bpf_timer_cancel
         // (bpf_base_func_proto, CAP_BPF)
-        169 => Some(Proto {
+        F::TimerInit => Some(Proto {
             args: [Timer, ConstMapPtr, Anything, D, D],
             ret: Ret::Integer,
             gpl_only: true,
             map_types: &[],
         }),
-        170 => {
+        F::TimerSetCallback => {
             Some(Proto { args: [Timer, Func, D, D, D], ret: Ret::Integer, gpl_only: true, map_types: &[] })
         }
-        171 => Some(Proto {
+        F::TimerStart => Some(Proto {
             args: [Timer, Anything, Anything, D, D],
             ret: Ret::Integer,
             gpl_only: true,
             map_types: &[],
         }),
-        172 => Some(Proto { args: [Timer, D, D, D, D], ret: Ret::Integer, gpl_only: true, map_types: &[] }),
+        F::TimerCancel => {
+            Some(Proto { args: [Timer, D, D, D, D], ret: Ret::Integer, gpl_only: true, map_types: &[] })
+        }
         // bpf_dynptr_data
-        203 => Some(p([DYNPTR, Anything, ConstAllocSizeOrZero, D, D], Ret::DynptrMemOrNull)),
+        F::DynptrData => Some(p([DYNPTR, Anything, ConstAllocSizeOrZero, D, D], Ret::DynptrMemOrNull)),
         // bpf_ringbuf_reserve_dynptr, bpf_ringbuf_submit_dynptr, bpf_ringbuf_discard_dynptr
-        198 => Some(Proto {
+        F::RingbufReserveDynptr => Some(Proto {
             args: [
                 ConstMapPtr,
                 Anything,
@@ -191,47 +208,16 @@ pub fn helper_proto(id: i32, pt: ProgType) -> Option<Proto> {
             gpl_only: false,
             map_types: &[RINGBUF_MAP],
         }),
-        199 | 200 => {
+        F::RingbufSubmitDynptr | F::RingbufDiscardDynptr => {
             Some(p([Dynptr { uninit: false, ringbuf: true, release: true }, Anything, D, D, D], Ret::Void))
         }
-        _ => base_extra_proto(id, pt),
-    };
-    if base.is_some() {
-        return base;
-    }
-    if pt == ProgType::SchedCls {
-        return crate::helpers_tc::tc_helper_proto(id);
-    }
-    match (pt, id) {
-        (ProgType::SocketFilter, 26) => {
-            Some(p([Ctx, Anything, Mem { write: true, maybe_null: false }, ConstSize, D], Ret::Integer))
-        }
-        (ProgType::SocketFilter, 46 | 47) => Some(p([Ctx, D, D, D, D], Ret::Integer)),
-        (ProgType::Xdp, 44 | 54 | 65) => Some(p([Ctx, Anything, D, D, D], Ret::Integer)),
-        (ProgType::Xdp, 188) => Some(p([Ctx, D, D, D, D], Ret::Integer)),
-        (ProgType::Xdp, 23) => Some(p([Anything, Anything, D, D, D], Ret::Integer)),
-        // xdp has its own socket lookups, fib lookup and MTU check with the tc prototypes
-        (ProgType::Xdp, 69 | 84 | 85 | 86 | 99 | 100 | 110 | 163 | 204..=207) => {
-            crate::helpers_tc::tc_helper_proto(id)
-        }
-        // socket filters may not (kernel-checked)
-        (ProgType::Xdp, 28) => Some(p(
-            [
-                Mem { write: false, maybe_null: true },
-                ConstSizeOrZero,
-                Mem { write: false, maybe_null: true },
-                ConstSizeOrZero,
-                Anything,
-            ],
-            Ret::Integer,
-        )),
-        _ => None,
+        _ => base_extra_proto(f),
     }
 }
 
 /// More of `bpf_base_func_proto` (kernel-checked for socket filters, xdp and tc): map helpers
 /// of map types kbpf does not create (they fail the map-type check), string and misc helpers.
-fn base_extra_proto(id: i32, pt: ProgType) -> Option<Proto> {
+fn base_extra_proto(f: BpfFunc) -> Option<Proto> {
     use Arg::*;
     const WR: Arg = Mem { write: true, maybe_null: false };
     const RD: Arg = Mem { write: false, maybe_null: false };
@@ -243,104 +229,120 @@ fn base_extra_proto(id: i32, pt: ProgType) -> Option<Proto> {
         pr.map_types = types;
         pr
     };
-    Some(match id {
+    Some(match f {
         // perf_event_read / _value: perf event arrays
-        22 => gpl(maps(p([ConstMapPtr, Anything, D, D, D], Ret::Integer), &[4])),
-        55 => gpl(maps(p([ConstMapPtr, Anything, WR, ConstSize, D], Ret::Integer), &[4])),
+        F::PerfEventRead => gpl(maps(p([ConstMapPtr, Anything, D, D, D], Ret::Integer), &[4])),
+        F::PerfEventReadValue => gpl(maps(p([ConstMapPtr, Anything, WR, ConstSize, D], Ret::Integer), &[4])),
         // current_task_under_cgroup: cgroup arrays
-        37 => maps(p([ConstMapPtr, Anything, D, D, D], Ret::Integer), &[8]),
+        F::CurrentTaskUnderCgroup => maps(p([ConstMapPtr, Anything, D, D, D], Ret::Integer), &[8]),
         // queue/stack maps
-        87 => maps(p([ConstMapPtr, MapValue, Anything, D, D], Ret::Integer), &[22, 23]),
-        88 | 89 => maps(p([ConstMapPtr, MapValue, D, D, D], Ret::Integer), &[22, 23]),
+        F::MapPushElem => maps(p([ConstMapPtr, MapValue, Anything, D, D], Ret::Integer), &[22, 23]),
+        F::MapPopElem | F::MapPeekElem => maps(p([ConstMapPtr, MapValue, D, D, D], Ret::Integer), &[22, 23]),
         // strtol / strtoul: buf, len, flags, 8-byte result
-        105 | 106 => {
+        F::Strtol | F::Strtoul => {
             p([RD, ConstSize, Anything, FixedMem { size: 8, aligned: false, uninit: true }, D], Ret::Integer)
         }
-        109 | 117 => gpl(p([Anything, D, D, D, D], Ret::Integer)),
-        120 => p([Anything, Anything, WR, ConstSize, D], Ret::Integer),
-        122 if matches!(pt, ProgType::SocketFilter | ProgType::SchedCls) => {
-            p([CtxOrNull, D, D, D, D], Ret::Integer)
-        }
-        123 => p([Anything, D, D, D, D], Ret::Integer),
+        F::SendSignal | F::SendSignalThread => gpl(p([Anything, D, D, D, D], Ret::Integer)),
+        F::GetNsCurrentPidTgid => p([Anything, Anything, WR, ConstSize, D], Ret::Integer),
+        F::GetCurrentAncestorCgroupId => p([Anything, D, D, D, D], Ret::Integer),
         // ringbuf_output / ringbuf_query: ring buffers
-        130 => maps(p([ConstMapPtr, RD, ConstSizeOrZero, Anything, D], Ret::Integer), &[27]),
-        134 => maps(p([ConstMapPtr, Anything, D, D, D], Ret::Integer), &[27]),
+        F::RingbufOutput => maps(p([ConstMapPtr, RD, ConstSizeOrZero, Anything, D], Ret::Integer), &[27]),
+        F::RingbufQuery => maps(p([ConstMapPtr, Anything, D, D, D], Ret::Integer), &[27]),
         // flags travel in r3 but the prototype declares two arguments (liveness sees r1, r2)
-        176 => gpl(p([WR, ConstSizeOrZero, D, D, D], Ret::Integer)),
-        177 => {
+        F::GetBranchSnapshot => gpl(p([WR, ConstSizeOrZero, D, D, D], Ret::Integer)),
+        F::TraceVprintk => {
             gpl(p([RD, ConstSize, Mem { write: false, maybe_null: true }, ConstSizeOrZero, D], Ret::Integer))
         }
         // task and cgroup local storage
-        156 => maps(p([ConstMapPtr, BtfIdOrNull, MapValueOrNull, Anything, D], Ret::MapValueOrNull), &[29]),
-        157 => maps(p([ConstMapPtr, BtfIdOrNull, D, D, D], Ret::Integer), &[29]),
-        210 => maps(p([ConstMapPtr, BtfIdOrNull, MapValueOrNull, Anything, D], Ret::MapValueOrNull), &[32]),
-        211 => maps(p([ConstMapPtr, BtfIdOrNull, D, D, D], Ret::Integer), &[32]),
+        F::TaskStorageGet => {
+            maps(p([ConstMapPtr, BtfIdOrNull, MapValueOrNull, Anything, D], Ret::MapValueOrNull), &[29])
+        }
+        F::TaskStorageDelete => maps(p([ConstMapPtr, BtfIdOrNull, D, D, D], Ret::Integer), &[29]),
+        F::CgrpStorageGet => {
+            maps(p([ConstMapPtr, BtfIdOrNull, MapValueOrNull, Anything, D], Ret::MapValueOrNull), &[32])
+        }
+        F::CgrpStorageDelete => maps(p([ConstMapPtr, BtfIdOrNull, D, D, D], Ret::Integer), &[32]),
         // map_lookup_percpu_elem: per-CPU hashes and arrays
-        195 => maps(p([ConstMapPtr, MapKey, Anything, D, D], Ret::MapValueOrNull), &[5, 6, 10]),
+        F::MapLookupPercpuElem => {
+            maps(p([ConstMapPtr, MapKey, Anything, D, D], Ret::MapValueOrNull), &[5, 6, 10])
+        }
         // copy_from_user(_task) sleep; only the sleepable syscall programs get to the arguments
-        148 => gpl(p([WR, ConstSizeOrZero, Anything, D, D], Ret::Integer)),
-        191 if pt != ProgType::Syscall => gpl(p([WR, ConstSizeOrZero, Anything, D, D], Ret::Integer)),
+        // (and their set leaves out the task variant)
+        F::CopyFromUser => gpl(p([WR, ConstSizeOrZero, Anything, D, D], Ret::Integer)),
+        F::CopyFromUserTask => gpl(p([WR, ConstSizeOrZero, Anything, D, D], Ret::Integer)),
         _ => return None,
     })
 }
 
 /// Helpers that may sleep (`fn->might_sleep`): refused in non-sleepable programs.
-pub fn helper_might_sleep(id: i32) -> bool {
-    matches!(id, 148 | 191)
+pub fn helper_might_sleep(f: BpfFunc) -> bool {
+    matches!(f, F::CopyFromUser | F::CopyFromUserTask)
 }
 
 /// Whether the helper changes packet data (invalidating packet pointers):
 /// `bpf_helper_changes_pkt_data`.
-pub fn changes_pkt_data(id: i32) -> bool {
-    use crate::helpers_tc::id::*;
+pub fn changes_pkt_data(f: BpfFunc) -> bool {
     matches!(
-        id,
-        SKB_STORE_BYTES
-            | SKB_CHANGE_HEAD
-            | SKB_CHANGE_TAIL
-            | SKB_ADJUST_ROOM
-            | SKB_CHANGE_PROTO
-            | SKB_VLAN_PUSH
-            | SKB_VLAN_POP
-            | SKB_PULL_DATA
-            | L3_CSUM_REPLACE
-            | L4_CSUM_REPLACE
-            | CLONE_REDIRECT
-            | XDP_ADJUST_HEAD
-            | XDP_ADJUST_META
-            | XDP_ADJUST_TAIL
-            | MSG_PULL_DATA
-            | MSG_PUSH_DATA
-            | MSG_POP_DATA
-            | LWT_PUSH_ENCAP
-            | LWT_SEG6_STORE_BYTES
-            | LWT_SEG6_ADJUST_SRH
-            | LWT_SEG6_ACTION
+        f,
+        F::SkbStoreBytes
+            | F::SkbChangeHead
+            | F::SkbChangeTail
+            | F::SkbAdjustRoom
+            | F::SkbChangeProto
+            | F::SkbVlanPush
+            | F::SkbVlanPop
+            | F::SkbPullData
+            | F::L3CsumReplace
+            | F::L4CsumReplace
+            | F::CloneRedirect
+            | F::XdpAdjustHead
+            | F::XdpAdjustMeta
+            | F::XdpAdjustTail
+            | F::MsgPullData
+            | F::MsgPushData
+            | F::MsgPopData
+            | F::LwtPushEncap
+            | F::LwtSeg6StoreBytes
+            | F::LwtSeg6AdjustSrh
+            | F::LwtSeg6Action
     )
 }
 
 /// Helpers declared with `.pkt_access = true`: the only ones a packet pointer may be passed to
 /// (`may_access_direct_pkt_data` with a helper's `meta`), kernel-checked for tc.
-pub fn helper_pkt_access(id: i32) -> bool {
-    use crate::helpers_tc::id::*;
-    matches!(id, 1..=3 | 87..=89 | CSUM_DIFF | SK_LOOKUP_TCP | SK_LOOKUP_UDP | SKC_LOOKUP_TCP)
-        || matches!(id, TCP_CHECK_SYNCOOKIE | TCP_GEN_SYNCOOKIE)
-        || (TCP_RAW_GEN_SYNCOOKIE_IPV4..=TCP_RAW_CHECK_SYNCOOKIE_IPV6).contains(&id)
+pub fn helper_pkt_access(f: BpfFunc) -> bool {
+    matches!(
+        f,
+        F::MapLookupElem
+            | F::MapUpdateElem
+            | F::MapDeleteElem
+            | F::MapPushElem
+            | F::MapPopElem
+            | F::MapPeekElem
+    ) || matches!(f, F::CsumDiff | F::SkLookupTcp | F::SkLookupUdp | F::SkcLookupTcp)
+        || matches!(f, F::TcpCheckSyncookie | F::TcpGenSyncookie)
+        || matches!(
+            f,
+            F::TcpRawGenSyncookieIpv4
+                | F::TcpRawGenSyncookieIpv6
+                | F::TcpRawCheckSyncookieIpv4
+                | F::TcpRawCheckSyncookieIpv6
+        )
 }
 
 /// Helpers that return a new reference (`is_acquire_function`).
-pub fn is_acquire_function(id: i32) -> bool {
-    use crate::helpers_tc::id::*;
-    matches!(id, SK_LOOKUP_TCP | SK_LOOKUP_UDP | SKC_LOOKUP_TCP)
+pub fn is_acquire_function(f: BpfFunc) -> bool {
+    matches!(f, F::SkLookupTcp | F::SkLookupUdp | F::SkcLookupTcp)
 }
 
 /// Helpers whose result shares the argument's reference (`is_ptr_cast_function`).
-pub fn is_ptr_cast_function(id: i32) -> bool {
-    use crate::helpers_tc::id::*;
-    matches!(id, SK_FULLSOCK | TCP_SOCK)
+pub fn is_ptr_cast_function(f: BpfFunc) -> bool {
+    matches!(f, F::SkFullsock | F::TcpSock)
 }
 
 /// Parameter count for liveness (`get_call_summary`).
 pub fn helper_arg_count(id: i32, pt: ProgType) -> Option<u8> {
-    helper_proto(id, pt).map(|p| p.args.iter().take_while(|a| **a != Arg::DontCare).count() as u8)
+    pt.ops()
+        .func_proto(BpfFunc::from_id(id)?)
+        .map(|p| p.args.iter().take_while(|a| **a != Arg::DontCare).count() as u8)
 }

@@ -59,7 +59,7 @@ impl Env<'_> {
     pub(crate) fn is_iter_next_insn(&self, insn_idx: usize) -> bool {
         let Some(insn) = self.prog.slots.get(insn_idx) else { return false };
         is_kfunc_call(insn)
-            && self.prog.opts.kfuncs.iter().any(|k| k.btf_id == insn.imm && k.iter == Some(IterRole::Next))
+            && self.prog.opts.kfuncs.get(insn.imm).is_some_and(|k| k.iter == Some(IterRole::Next))
     }
 
     /// At an iter_next call: whether the iterator in r1 is still active (the loop body may run

@@ -33,25 +33,6 @@ fn is_null(r: &RegState) -> bool {
     r.is_const() && r.var_off.value == 0
 }
 
-/// The kernel's name of a program type (`BPF_PROG_TYPE_SCHED_CLS` -> `sched_cls`), derived from
-/// the variant name so that program types added later need no entry here.
-pub(crate) fn prog_type_name(pt: crate::ProgType) -> String {
-    let dbg = format!("{pt:?}");
-    let variant = dbg.split([' ', '{', '(']).next().unwrap_or("");
-    let mut out = String::new();
-    for (i, c) in variant.chars().enumerate() {
-        if c.is_ascii_uppercase() {
-            if i > 0 {
-                out.push('_');
-            }
-            out.push(c.to_ascii_lowercase());
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
-
 /// What the argument walk learnt for the return value (`struct bpf_kfunc_call_arg_meta`).
 #[derive(Default)]
 struct KfuncMeta {
@@ -61,11 +42,6 @@ struct KfuncMeta {
     /// The initialized dynptr argument: (type, id, ref_obj_id) (`meta->initialized_dynptr`).
     dynptr: Option<(DynptrType, u32, u32)>,
 }
-
-/// Program types that may write packet data directly (`may_access_direct_pkt_data` for
-/// `BPF_WRITE`).
-const PKT_WRITERS: [&str; 7] =
-    ["sched_cls", "sched_act", "xdp", "lwt_xmit", "sk_skb", "sk_msg", "cgroup_sockopt"];
 
 impl Env<'_> {
     /// `get_func_arg_reg`: argument `i` (0-based) of the call being checked.
@@ -95,11 +71,11 @@ impl Env<'_> {
 
     /// `check_kfunc_call`.
     pub(crate) fn check_kfunc_call(&mut self, insn: &RawInsn) -> Result<(), Reject> {
-        let Some(decl) = self.prog.opts.kfuncs.iter().find(|k| k.btf_id == insn.imm).cloned() else {
+        let Some(decl) = self.prog.opts.kfuncs.get(insn.imm).cloned() else {
             return Err(Reject::KfuncNotFunc(insn.imm as u32));
         };
         if let Some(types) = &decl.prog_types
-            && !types.contains(&prog_type_name(self.prog.opts.prog_type))
+            && !types.iter().any(|t| t == self.prog.opts.prog_type.ops().name())
         {
             return Err(KfuncReject::NotAllowed(decl.name).into());
         }
@@ -311,7 +287,7 @@ impl Env<'_> {
         }
         if decl.name == "bpf_dynptr_slice" {
             r0.flags |= RDONLY;
-        } else if !PKT_WRITERS.contains(&prog_type_name(self.prog.opts.prog_type).as_str()) {
+        } else if !self.prog.opts.prog_type.ops().may_write_packet() {
             return Err(KfuncReject::NoPacketWrites.into());
         }
         r0.dynptr_id = id;
@@ -382,19 +358,5 @@ impl Env<'_> {
             RegType::Stack => self.check_stack_range_special(regno, buf, size, true),
             _ => Ok(()),
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::prog_type_name;
-    use crate::ProgType;
-
-    #[test]
-    fn program_type_names_are_the_kernels() {
-        assert_eq!(prog_type_name(ProgType::SocketFilter), "socket_filter");
-        assert_eq!(prog_type_name(ProgType::Xdp), "xdp");
-        assert_eq!(prog_type_name(ProgType::Syscall), "syscall");
-        assert_eq!(prog_type_name(ProgType::Mem { ctx_size: 64 }), "mem");
     }
 }

@@ -13,9 +13,9 @@ mod backtrack;
 pub mod bounds;
 mod branch;
 mod calls;
-mod ctx;
 mod do_check;
 mod dynptr;
+pub mod func_id;
 pub mod func_info;
 mod global_funcs;
 pub mod helper_names;
@@ -24,10 +24,12 @@ mod helpers_tc;
 mod insn_aux;
 mod iter;
 mod kfunc_call;
+mod kfunc_table;
 pub mod log;
 mod map_args;
 mod mem;
 pub mod messages;
+pub mod prog_types;
 pub mod scalar_ops;
 mod sock;
 mod stack_args;
@@ -42,6 +44,7 @@ pub use helpers::helper_arg_count;
 pub use insn_aux::InsnAux;
 pub use kbpf_isa::FuncDecl;
 pub use kbpf_passes::Errno;
+pub use kfunc_table::KfuncTable;
 pub use messages::{Bug, RegName, Reject, RejectKind, StackArgError, TypeName, Unsupported};
 pub use witness::{CallKind, CalledFn, SYSCALL_CTX_BYTES, Verified};
 
@@ -239,7 +242,7 @@ pub struct VerifyOptions {
     /// substitute that decides how many stack arguments each subprogram takes.
     pub funcs: Vec<FuncDecl>,
     /// kfunc prototypes by BTF id (calls to ids not listed are rejected as unknown).
-    pub kfuncs: Vec<KfuncDecl>,
+    pub kfuncs: KfuncTable,
     /// kbpf extension: global subprograms may take more than 5 arguments (verified in line,
     /// like static ones).
     pub allow_global_stack_args: bool,
@@ -281,7 +284,7 @@ impl Default for VerifyOptions {
             privileged: true,
             gpl: true,
             funcs: Vec::new(),
-            kfuncs: Vec::new(),
+            kfuncs: KfuncTable::default(),
             allow_global_stack_args: false,
             stack_args: true,
             jit: true,

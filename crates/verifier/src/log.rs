@@ -123,16 +123,16 @@ impl Log {
 /// printer, with kfuncs named from their prototypes (the kernel names them from BTF) and every
 /// `ld_imm64` as its raw 64-bit value (kbpf has no kernel addresses for maps; the privileged
 /// log prints the address held there in the same `0x` form).
-pub fn insn_text(table: &SlotTable<'_>, idx: usize, kfuncs: &[crate::KfuncDecl]) -> String {
+pub fn insn_text(table: &SlotTable<'_>, idx: usize, kfuncs: &crate::KfuncTable) -> String {
     kbpf_isa::disasm::format_table_slot(table, idx, &LogNames(kfuncs))
 }
 
 /// The log's hooks into the ISA printer.
-struct LogNames<'a>(&'a [crate::KfuncDecl]);
+struct LogNames<'a>(&'a crate::KfuncTable);
 
 impl Resolver for LogNames<'_> {
     fn kfunc_name(&self, btf_id: i32, _off: i16) -> Option<String> {
-        self.0.iter().find(|k| k.btf_id == btf_id).map(|k| k.name.clone())
+        self.0.get(btf_id).map(|k| k.name.clone())
     }
 
     fn ld_imm64(&self, insn: &Insn) -> Option<String> {

@@ -2,9 +2,9 @@
 //! spills and fills), context, map values, packets and sized memory.
 
 use crate::alu::{RegOp, tnum_short};
-use crate::ctx::{CtxField, ctx_access};
 use crate::do_check::Env;
 use crate::messages::{Bug, Reject, TypeName};
+use crate::prog_types::{CtxAccess, CtxField};
 use crate::state::{MAX_BPF_STACK, MAX_VAR_OFF, MAYBE_NULL, RDONLY, RegState, RegType, SLOT, SlotType};
 use crate::tnum::Tnum;
 use kbpf_isa::{AtomicOp, Class, Mode, RawInsn};
@@ -163,7 +163,8 @@ impl Env<'_> {
             RegType::Ctx => {
                 leak_check(self, "into ctx")?;
                 self.check_ptr_off_reg(regno)?;
-                let Some(field) = ctx_access(self.prog.opts.prog_type, off, size, write, ldsx) else {
+                let access = CtxAccess { off, size, write, ldsx };
+                let Some(field) = self.prog.opts.prog_type.ops().ctx_access(access) else {
                     return Err(Reject::CtxAccess(off, size));
                 };
                 if !write && let Some(v) = value {
@@ -189,7 +190,7 @@ impl Env<'_> {
                 }
             }
             RegType::Packet | RegType::PacketMeta => {
-                if write && !crate::ctx::may_write_packet(self.prog.opts.prog_type) {
+                if write && !self.prog.opts.prog_type.ops().may_write_packet() {
                     return Err(Reject::CannotWrite("packet"));
                 }
                 leak_check(self, "into packet")?;

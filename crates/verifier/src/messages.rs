@@ -256,6 +256,8 @@ pub enum Reject {
     InvalidMapPtr(&'static str),
     #[error("At program exit the register {0} has {1} should have been in [{2}, {3}]")]
     ExitRange(RegName, String, i64, i64),
+    #[error("At program exit the register R0 is not a known value ({0})")]
+    ExitNotKnown(TypeName),
     #[error("R0 leaks addr as return value")]
     LeaksAddrReturn,
     #[error("At subprogram exit the register R0 is not a scalar value ({0})")]
@@ -360,6 +362,7 @@ impl Reject {
             | InvalidFunc(..)
             | HelperNotAllowed(..)
             | ExitRange(..)
+            | ExitNotKnown(_)
             | SubprogExitNotScalar(_)
             | UnreleasedRef(..)
             | InfiniteLoop(_)

@@ -68,11 +68,7 @@ impl Verified {
     /// `ProgType::Mem`, 64 KiB for `syscall`; `None` for the packet types, whose context
     /// holds pointers and must be built by the test run, never supplied by a caller.
     pub fn ctx_bytes(&self) -> Option<usize> {
-        match self.prog_type {
-            ProgType::Mem { ctx_size } => Some(ctx_size as usize),
-            ProgType::Syscall => Some(SYSCALL_CTX_BYTES),
-            ProgType::SocketFilter | ProgType::Xdp | ProgType::SchedCls => None,
-        }
+        self.prog_type.ops().ctx_bytes()
     }
 
     /// Every helper and kfunc the program calls, each once, in order of first call.
@@ -138,7 +134,7 @@ pub(crate) fn build(slots: &[RawInsn], opts: &VerifyOptions, aux: &[InsnAux]) ->
                 arity: crate::helpers::helper_arg_count(*id, opts.prog_type).unwrap_or(0),
             },
             Insn::Call(CallTarget::Kfunc { btf_id, .. }) => {
-                let decl = opts.kfuncs.iter().find(|k| k.btf_id == *btf_id);
+                let decl = opts.kfuncs.get(*btf_id);
                 CalledFn {
                     kind: CallKind::Kfunc,
                     id: *btf_id,

@@ -708,7 +708,7 @@ fn ringbuf_clone_shares_the_reference() {
     let m = assemble_module(src, &Names(kfuncs.clone())).expect("assembles");
     let rb =
         MapDef { fd: 3, name: "rb".into(), kind: MapKind::RingBuf, max_entries: 4096, ..Default::default() };
-    let opts = VerifyOptions { kfuncs, maps: vec![rb], log_level: 2, ..Default::default() };
+    let opts = VerifyOptions { kfuncs: kfuncs.into(), maps: vec![rb], log_level: 2, ..Default::default() };
     let out = verify(&m.program.to_slots(), &opts);
     assert_eq!(
         post(&out, 11),

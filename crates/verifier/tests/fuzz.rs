@@ -217,7 +217,7 @@ proptest! {
         let mut prog = prog;
         prog.push(RawInsn::new(0xb7, 0, 0, 0, 0));
         prog.push(RawInsn::new(0x95, 0, 0, 0, 0));
-        let out = verify(&prog, &VerifyOptions { kfuncs: kfuncs(), stack_args, ..opts(pt, level) });
+        let out = verify(&prog, &VerifyOptions { kfuncs: kfuncs().into(), stack_args, ..opts(pt, level) });
         check_kind(&out)?;
     }
 

@@ -119,7 +119,7 @@ fn check(data: &str, min: usize) {
         let (head, src) = block.split_once('\n').expect("header line");
         let fields: Vec<&str> = head.split(" | ").collect();
         let m = assemble_module(src, &Names(kfuncs.clone())).expect("assembles");
-        let opts = VerifyOptions { kfuncs: kfuncs.clone(), log_level: 1, ..Default::default() };
+        let opts = VerifyOptions { kfuncs: kfuncs.clone().into(), log_level: 1, ..Default::default() };
         let out = verify(&m.program.to_slots(), &opts);
         let got_verdict = match &out.error {
             None => "accept".to_string(),

@@ -20,7 +20,7 @@ impl KfuncResolver for Names {
 pub fn verify_src(src: &str, kfuncs: Vec<KfuncDecl>, mut opts: VerifyOptions) -> VerifyOutcome {
     let m = assemble_module(src, &Names(kfuncs.clone())).expect("assembles");
     opts.funcs = m.funcs;
-    opts.kfuncs = kfuncs;
+    opts.kfuncs = kfuncs.into();
     verify(&m.program.to_slots(), &opts)
 }
 

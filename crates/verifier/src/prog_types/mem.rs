@@ -1,0 +1,30 @@
+//! `ProgType::Mem`, kbpf's own type for userspace embedding: the context is a plain buffer of
+//! `ctx_size` bytes and the program gets the base helper set.
+
+use super::{CtxAccess, CtxField, ProgTypeOps};
+use crate::func_id::BpfFunc;
+use crate::helpers::{Proto, base_func_proto};
+
+/// The memory-context rules.
+pub struct Mem {
+    /// Context bytes.
+    pub ctx_size: u32,
+}
+
+impl ProgTypeOps for Mem {
+    fn name(&self) -> &'static str {
+        "mem"
+    }
+
+    fn ctx_access(&self, a: CtxAccess) -> Option<CtxField> {
+        (a.off >= 0 && a.off + a.size <= self.ctx_size as i64).then_some(CtxField::Scalar)
+    }
+
+    fn func_proto(&self, f: BpfFunc) -> Option<Proto> {
+        base_func_proto(f)
+    }
+
+    fn ctx_bytes(&self) -> Option<usize> {
+        Some(self.ctx_size as usize)
+    }
+}

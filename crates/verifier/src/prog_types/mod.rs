@@ -1,0 +1,171 @@
+//! Program types as the kernel's `bpf_verifier_ops`: one module per type says which context
+//! bytes a program may touch and what a load yields (`is_valid_access`), which helpers it may
+//! call (`get_func_proto`), whether it may read the packet through `LD_ABS`/`LD_IND` or write
+//! it directly, whether it may sleep, what `r0` must hold at exit and how many context bytes a
+//! run hands it. The rest of the verifier asks [`ProgType::ops`], never matches on the type.
+
+mod mem;
+mod sched_cls;
+mod skb;
+mod socket_filter;
+mod syscall;
+mod xdp;
+
+use crate::ProgType;
+use crate::func_id::BpfFunc;
+use crate::helpers::Proto;
+use crate::state::RegType;
+
+/// What a valid context load yields.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CtxField {
+    /// An unknown scalar.
+    Scalar,
+    /// A pointer of this type with offset 0.
+    Pointer(RegType),
+    /// A pointer that must be NULL-checked (gets a fresh id).
+    PointerOrNull(RegType),
+}
+
+/// One context access as the instruction makes it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CtxAccess {
+    /// Byte offset into the context (register offset plus instruction offset).
+    pub off: i64,
+    /// Access size in bytes.
+    pub size: i64,
+    /// A store rather than a load.
+    pub write: bool,
+    /// A sign-extending load (`BPF_MEMSX`).
+    pub ldsx: bool,
+}
+
+/// The per-type rules (`struct bpf_verifier_ops` plus the `may_*` predicates the kernel keeps
+/// as switches over the type).
+pub trait ProgTypeOps {
+    /// The kernel's name without `BPF_PROG_TYPE_`, lower case (`sched_cls`): kfunc
+    /// registrations name program types this way.
+    fn name(&self) -> &'static str;
+
+    /// `is_valid_access`: `None` = the access is invalid.
+    fn ctx_access(&self, a: CtxAccess) -> Option<CtxField>;
+
+    /// `get_func_proto`: the prototype of helper `f`, `None` when this type may not call it
+    /// (or kbpf does not model it).
+    fn func_proto(&self, f: BpfFunc) -> Option<Proto>;
+
+    /// `may_access_skb`: `LD_ABS` / `LD_IND` allowed.
+    fn may_access_skb(&self) -> bool {
+        false
+    }
+
+    /// Direct packet writes allowed (`may_access_direct_pkt_data` for a write).
+    fn may_write_packet(&self) -> bool {
+        false
+    }
+
+    /// Sleepable: helpers that may sleep are allowed.
+    fn sleepable(&self) -> bool {
+        false
+    }
+
+    /// `check_return_code`: the range `r0` must lie in at the main program's exit; `None` = any
+    /// readable value (every type kbpf models so far).
+    fn retval_range(&self) -> Option<(i64, i64)> {
+        None
+    }
+
+    /// Context bytes a caller supplies for a run (`None`: the context holds pointers and is
+    /// built by the test run).
+    fn ctx_bytes(&self) -> Option<usize> {
+        None
+    }
+}
+
+/// A program type's rules, borrowed or (for [`ProgType::Mem`], which carries its size) owned.
+pub enum Ops {
+    /// A type without parameters.
+    Static(&'static dyn ProgTypeOps),
+    /// The userspace memory context.
+    Mem(mem::Mem),
+}
+
+impl std::ops::Deref for Ops {
+    type Target = dyn ProgTypeOps;
+
+    fn deref(&self) -> &(dyn ProgTypeOps + 'static) {
+        match self {
+            Ops::Static(o) => *o,
+            Ops::Mem(m) => m,
+        }
+    }
+}
+
+impl ProgType {
+    /// The rules of this program type.
+    pub fn ops(self) -> Ops {
+        match self {
+            ProgType::SocketFilter => Ops::Static(&socket_filter::SocketFilter),
+            ProgType::Xdp => Ops::Static(&xdp::Xdp),
+            ProgType::SchedCls => Ops::Static(&sched_cls::SchedCls),
+            ProgType::Syscall => Ops::Static(&syscall::Syscall),
+            ProgType::Mem { ctx_size } => Ops::Mem(mem::Mem { ctx_size }),
+        }
+    }
+}
+
+/// Whether `off` lies in `[start, start + len)`.
+fn in_range(off: i64, start: i64, len: i64) -> bool {
+    off >= start && off < start + len
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn access(pt: ProgType, off: i64, size: i64, write: bool) -> Option<CtxField> {
+        pt.ops().ctx_access(CtxAccess { off, size, write, ldsx: false })
+    }
+
+    #[test]
+    fn skb_rules() {
+        let sf = ProgType::SocketFilter;
+        assert_eq!(access(sf, 0, 4, false), Some(CtxField::Scalar));
+        assert_eq!(access(sf, 0, 8, false), None);
+        assert_eq!(access(sf, 0, 4, true), None);
+        assert_eq!(access(sf, 48, 4, true), Some(CtxField::Scalar));
+        assert_eq!(access(sf, 76, 4, false), None);
+        assert_eq!(access(sf, 1000, 8, false), None);
+    }
+
+    #[test]
+    fn xdp_rules() {
+        assert_eq!(access(ProgType::Xdp, 0, 4, false), Some(CtxField::Pointer(RegType::Packet)));
+        assert_eq!(access(ProgType::Xdp, 4, 4, false), Some(CtxField::Pointer(RegType::PacketEnd)));
+        assert_eq!(access(ProgType::Xdp, 0, 8, false), None);
+        assert_eq!(access(ProgType::Xdp, 12, 4, false), Some(CtxField::Scalar));
+    }
+
+    #[test]
+    fn names_are_the_kernels() {
+        assert_eq!(ProgType::SocketFilter.ops().name(), "socket_filter");
+        assert_eq!(ProgType::SchedCls.ops().name(), "sched_cls");
+        assert_eq!(ProgType::Xdp.ops().name(), "xdp");
+        assert_eq!(ProgType::Syscall.ops().name(), "syscall");
+        assert_eq!(ProgType::Mem { ctx_size: 64 }.ops().name(), "mem");
+    }
+
+    #[test]
+    fn helper_sets_differ_by_type() {
+        // skb_load_bytes: socket filters and tc, not xdp
+        assert!(ProgType::SocketFilter.ops().func_proto(BpfFunc::SkbLoadBytes).is_some());
+        assert!(ProgType::SchedCls.ops().func_proto(BpfFunc::SkbLoadBytes).is_some());
+        assert!(ProgType::Xdp.ops().func_proto(BpfFunc::SkbLoadBytes).is_none());
+        // copy_from_user_task: not for syscall programs
+        assert!(ProgType::Syscall.ops().func_proto(BpfFunc::CopyFromUserTask).is_none());
+        assert!(ProgType::Mem { ctx_size: 8 }.ops().func_proto(BpfFunc::CopyFromUserTask).is_some());
+        // get_netns_cookie: socket filters and tc only
+        assert!(ProgType::SocketFilter.ops().func_proto(BpfFunc::GetNetnsCookie).is_some());
+        assert!(ProgType::Xdp.ops().func_proto(BpfFunc::GetNetnsCookie).is_none());
+    }
+}

@@ -1,0 +1,68 @@
+//! `BPF_PROG_TYPE_SCHED_CLS` (`tc_cls_act_verifier_ops`): `__sk_buff` with direct packet
+//! access, more writable fields, and the tc helper set (`crate::helpers_tc`).
+
+use super::skb::{self, off::*};
+use super::{CtxAccess, CtxField, ProgTypeOps, in_range};
+use crate::func_id::BpfFunc;
+use crate::helpers::{Proto, base_func_proto};
+use crate::state::RegType;
+
+/// The tc classifier rules.
+pub struct SchedCls;
+
+impl ProgTypeOps for SchedCls {
+    fn name(&self) -> &'static str {
+        "sched_cls"
+    }
+
+    /// `tc_cls_act_is_valid_access`: tc may write a few more fields, sees the packet pointers
+    /// and `tstamp_type` (byte reads only), but not the socket-address fields.
+    fn ctx_access(&self, a: CtxAccess) -> Option<CtxField> {
+        let off = a.off;
+        if a.write {
+            let writable = in_range(off, MARK, 4)
+                || in_range(off, TC_INDEX, 4)
+                || in_range(off, PRIORITY, 4)
+                || in_range(off, TC_CLASSID, 4)
+                || in_range(off, CB, CB_END - CB)
+                || in_range(off, TSTAMP, 8)
+                || in_range(off, QUEUE_MAPPING, 4);
+            if !writable {
+                return None;
+            }
+        }
+        let ptr = if in_range(off, DATA, 4) {
+            Some(RegType::Packet)
+        } else if in_range(off, DATA_META, 4) {
+            Some(RegType::PacketMeta)
+        } else if in_range(off, DATA_END, 4) {
+            Some(RegType::PacketEnd)
+        } else {
+            None
+        };
+        if in_range(off, FAMILY, LOCAL_PORT_END - FAMILY) {
+            return None;
+        }
+        if off == TSTAMP_TYPE {
+            return (a.size == 1).then_some(CtxField::Scalar);
+        }
+        let f = skb::skb_access(a)?;
+        Some(ptr.map_or(f, CtxField::Pointer))
+    }
+
+    /// `tc_cls_act_func_proto`.
+    fn func_proto(&self, f: BpfFunc) -> Option<Proto> {
+        if f == BpfFunc::GetNetnsCookie {
+            return Some(skb::netns_cookie_proto());
+        }
+        base_func_proto(f).or_else(|| crate::helpers_tc::tc_helper_proto(f))
+    }
+
+    fn may_access_skb(&self) -> bool {
+        true
+    }
+
+    fn may_write_packet(&self) -> bool {
+        true
+    }
+}

@@ -1,0 +1,37 @@
+//! `BPF_PROG_TYPE_SYSCALL` (`bpf_syscall_verifier_ops`): the context is a user buffer read
+//! at any aligned offset below 64 KiB; the program may sleep.
+
+use super::{CtxAccess, CtxField, ProgTypeOps};
+use crate::func_id::BpfFunc;
+use crate::helpers::{Proto, base_func_proto};
+
+/// The syscall-program rules.
+pub struct Syscall;
+
+impl ProgTypeOps for Syscall {
+    fn name(&self) -> &'static str {
+        "syscall"
+    }
+
+    /// `syscall_prog_is_valid_access`.
+    fn ctx_access(&self, a: CtxAccess) -> Option<CtxField> {
+        (a.off >= 0 && a.off < u16::MAX as i64 && a.off % a.size == 0).then_some(CtxField::Scalar)
+    }
+
+    /// `syscall_prog_func_proto`.
+    fn func_proto(&self, f: BpfFunc) -> Option<Proto> {
+        // copy_from_user_task is not in the syscall set
+        if f == BpfFunc::CopyFromUserTask {
+            return None;
+        }
+        base_func_proto(f)
+    }
+
+    fn sleepable(&self) -> bool {
+        true
+    }
+
+    fn ctx_bytes(&self) -> Option<usize> {
+        Some(crate::SYSCALL_CTX_BYTES)
+    }
+}

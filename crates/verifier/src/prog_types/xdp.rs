@@ -1,0 +1,87 @@
+//! `BPF_PROG_TYPE_XDP` (`xdp_verifier_ops`): a read-only `xdp_md` whose first three fields
+//! load as packet pointers, direct packet writes, and the xdp helper set.
+
+use super::{CtxAccess, CtxField, ProgTypeOps};
+use crate::func_id::BpfFunc::{self, self as F};
+use crate::helpers::{Arg, Proto, Ret, base_func_proto};
+use crate::state::RegType;
+
+/// The xdp rules.
+pub struct Xdp;
+
+/// `offsetof(struct xdp_md, egress_ifindex)`: devmap programs only.
+const EGRESS_IFINDEX: i64 = 20;
+/// `sizeof(struct xdp_md)`.
+const XDP_MD_SIZE: i64 = 24;
+
+impl ProgTypeOps for Xdp {
+    fn name(&self) -> &'static str {
+        "xdp"
+    }
+
+    /// `xdp_is_valid_access`.
+    fn ctx_access(&self, a: CtxAccess) -> Option<CtxField> {
+        let CtxAccess { off, size, write, ldsx } = a;
+        if off == EGRESS_IFINDEX || write {
+            return None;
+        }
+        if ldsx && matches!(off, 0 | 4 | 8) {
+            return None;
+        }
+        if !(0..XDP_MD_SIZE).contains(&off) || size <= 0 || off % size != 0 || size != 4 {
+            return None;
+        }
+        Some(match off {
+            0 => CtxField::Pointer(RegType::Packet),
+            4 => CtxField::Pointer(RegType::PacketEnd),
+            8 => CtxField::Pointer(RegType::PacketMeta),
+            _ => CtxField::Scalar,
+        })
+    }
+
+    /// `xdp_func_proto`.
+    fn func_proto(&self, f: BpfFunc) -> Option<Proto> {
+        use Arg::*;
+        const D: Arg = DontCare;
+        let p = |args, ret| Some(Proto { args, ret, gpl_only: false, map_types: &[] });
+        base_func_proto(f).or_else(|| match f {
+            // xdp_adjust_head, xdp_adjust_meta, xdp_adjust_tail
+            F::XdpAdjustHead | F::XdpAdjustMeta | F::XdpAdjustTail => {
+                p([Ctx, Anything, D, D, D], Ret::Integer)
+            }
+            // xdp_get_buff_len
+            F::XdpGetBuffLen => p([Ctx, D, D, D, D], Ret::Integer),
+            // redirect
+            F::Redirect => p([Anything, Anything, D, D, D], Ret::Integer),
+            // xdp has its own socket lookups, fib lookup and MTU check with the tc prototypes
+            F::FibLookup
+            | F::SkLookupTcp
+            | F::SkLookupUdp
+            | F::SkRelease
+            | F::SkcLookupTcp
+            | F::TcpCheckSyncookie
+            | F::TcpGenSyncookie
+            | F::CheckMtu
+            | F::TcpRawGenSyncookieIpv4
+            | F::TcpRawGenSyncookieIpv6
+            | F::TcpRawCheckSyncookieIpv4
+            | F::TcpRawCheckSyncookieIpv6 => crate::helpers_tc::tc_helper_proto(f),
+            // csum_diff (socket filters may not: kernel-checked)
+            F::CsumDiff => p(
+                [
+                    Mem { write: false, maybe_null: true },
+                    ConstSizeOrZero,
+                    Mem { write: false, maybe_null: true },
+                    ConstSizeOrZero,
+                    Anything,
+                ],
+                Ret::Integer,
+            ),
+            _ => None,
+        })
+    }
+
+    fn may_write_packet(&self) -> bool {
+        true
+    }
+}
