@@ -92,8 +92,10 @@ pub fn verify_module(module: &Module, mut opts: VerifyOptions) -> VerifyOutcome 
     for (i, m) in module.maps.iter().enumerate() {
         // libbpf loads `.rodata` read-only for programs and freezes it after writing its data
         let rodata = m.name == ".rodata" || m.name.starts_with(".rodata.");
-        // Map types the verifier does not model are verified with hash-map rules.
-        let kind = MapKind::from_raw(m.map_type.number()).unwrap_or(MapKind::Hash);
+        // a map type the verifier does not model is no guess at its rules
+        let Some(kind) = MapKind::from_raw(m.map_type.number()) else {
+            return unsupported_map(&m.name, m.map_type.number());
+        };
         opts.maps.push(MapDef {
             fd: i as i32,
             name: m.name.clone(),
@@ -115,6 +117,23 @@ pub fn verify_module(module: &Module, mut opts: VerifyOptions) -> VerifyOutcome 
                 .contains(&l.as_str());
     }
     kbpf_verifier::verify(&module.slots, &opts)
+}
+
+/// The outcome for a module with a map type the verifier does not model: refused before any
+/// instruction is examined, as unsupported (never as a kernel verdict).
+fn unsupported_map(map: &str, map_type: u32) -> VerifyOutcome {
+    let reject = kbpf_verifier::Reject::Unsupported(kbpf_verifier::messages::Unsupported::MapType {
+        map: map.to_string(),
+        map_type,
+    });
+    VerifyOutcome {
+        accepted: false,
+        error: Some(kbpf_verifier::VerifyError::new(None, reject)),
+        log: String::new(),
+        stats: Default::default(),
+        insn_aux: Vec::new(),
+        witness: None,
+    }
 }
 
 #[cfg(test)]
@@ -149,6 +168,17 @@ mod tests {
             license: Some("GPL".into()),
             input: None,
         }
+    }
+
+    #[test]
+    fn an_unmodelled_map_type_is_unsupported_not_guessed() {
+        let mut m = const_str_module(".rodata");
+        m.maps[0].map_type = kbpf_isa::MapType::Other(7); // BPF_MAP_TYPE_STACK_TRACE
+        let out = verify_module(&m, VerifyOptions::default());
+        let err = out.error.expect("refused");
+        assert!(!out.accepted && out.witness.is_none());
+        assert_eq!(err.kind(), kbpf_verifier::RejectKind::Unsupported);
+        assert_eq!(err.message(), "kbpf: map .rodata has type 7 (enum bpf_map_type), which is not modelled");
     }
 
     #[test]

@@ -13,4 +13,6 @@ pub enum Unsupported {
     DynptrConstructor(String),
     #[error("kbpf: kfunc {kfunc} argument {arg} ({what}) is not modelled")]
     KfuncArg { kfunc: String, arg: String, what: String },
+    #[error("kbpf: map {map} has type {map_type} (enum bpf_map_type), which is not modelled")]
+    MapType { map: String, map_type: u32 },
 }
