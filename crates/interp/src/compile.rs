@@ -235,8 +235,8 @@ struct Builder<'a> {
 
 /// Helpers the interpreter runs itself, by the name the registry gives them: the map and timer
 /// helpers (through the run's `HostEnv`, never a raw pointer) and `bpf_tail_call`.
-fn host_helper(registry: &Registry, id: i32) -> Option<K> {
-    match registry.helper(id)?.name.as_str() {
+fn host_kind(name: &str) -> Option<K> {
+    match name {
         "bpf_map_lookup_elem" | "bpf_map_update_elem" | "bpf_map_delete_elem" => Some(K::MapCall),
         "bpf_tail_call" => Some(K::TailCall),
         "bpf_timer_init" | "bpf_timer_set_callback" | "bpf_timer_start" | "bpf_timer_cancel" => {
@@ -244,6 +244,15 @@ fn host_helper(registry: &Registry, id: i32) -> Option<K> {
         }
         _ => None,
     }
+}
+
+fn host_helper(registry: &Registry, id: i32) -> Option<K> {
+    host_kind(&registry.helper(id)?.name)
+}
+
+/// Whether the interpreter runs the helper named `name` itself (no native needed).
+pub fn runs_helper_itself(name: &str) -> bool {
+    host_kind(name).is_some()
 }
 
 impl Builder<'_> {

@@ -52,5 +52,6 @@ mod host;
 mod mem;
 mod vm;
 
+pub use compile::runs_helper_itself;
 pub use error::InterpError;
 pub use vm::{BPF_MAX_LOOPS, DEFAULT_INSN_BUDGET, RunStats, Vm, VmOptions};

@@ -33,18 +33,6 @@ fn kind_name(k: CallKind) -> &'static str {
     }
 }
 
-/// Helpers the interpreter runs itself (with the run's maps and timers), native or not.
-const INTERP_BUILTINS: [&str; 8] = [
-    "bpf_map_lookup_elem",
-    "bpf_map_update_elem",
-    "bpf_map_delete_elem",
-    "bpf_tail_call",
-    "bpf_timer_init",
-    "bpf_timer_set_callback",
-    "bpf_timer_start",
-    "bpf_timer_cancel",
-];
-
 /// Whether `engine` can run every helper and kfunc `v` calls with `registry` ([`check_call`]).
 pub fn check_engine(v: &Verified, registry: &Registry, engine: Engine) -> Result<(), Unsupported> {
     v.calls().iter().try_for_each(|c| check_call(c, registry, engine))
@@ -68,7 +56,7 @@ pub fn check_call(c: &CalledFn, registry: &Registry, engine: Engine) -> Result<(
                 return Err(err(format!("the registry's id {} is {}", c.id, desc.name)));
             }
             match desc.native {
-                _ if c.kind == CallKind::Helper && INTERP_BUILTINS.contains(&c.name.as_str()) => Ok(()),
+                _ if c.kind == CallKind::Helper && kbpf_interp::runs_helper_itself(&c.name) => Ok(()),
                 Some(f) if f.arity() != c.arity as usize => {
                     Err(err(format!("native takes {} arguments, verified {}", f.arity(), c.arity)))
                 }
