@@ -20,6 +20,10 @@ pub mod protos;
 mod prune;
 mod witness;
 
+// The public paths of the flat layout, kept for the crates and branches that use them.
+pub use domain::{bounds, scalar_ops, state, tnum, width};
+pub use protos::{func_id, func_info, helper_names};
+
 pub use env::insn_aux::InsnAux;
 pub use kbpf_isa::FuncDecl;
 pub use kbpf_passes::Errno;
