@@ -9,7 +9,6 @@ use crate::{MapDef, MapKind, Stats, VerifyError, VerifyOptions, VerifyOutcome};
 use kbpf_isa::{CallKind, LdImm64Src, RawInsn, SlotTable};
 use kbpf_passes::check::{PseudoLdImm64, Resolver};
 use kbpf_passes::{Errno, PassError, PassErrorKind, ResolveError};
-use std::cell::OnceCell;
 use std::time::Instant;
 
 struct MapResolver<'a> {
@@ -109,7 +108,6 @@ pub(crate) fn run(slots: &[RawInsn], opts: &VerifyOptions) -> VerifyOutcome {
             witness: None,
         };
     }
-    let table = OnceCell::new();
     let mut resolver = MapResolver { maps: &opts.maps, ld_map: vec![None; slots.len()] };
     let pt = opts.prog_type;
     let helper_args = move |id: i32| helper_arg_count(id, pt);
@@ -144,9 +142,9 @@ pub(crate) fn run(slots: &[RawInsn], opts: &VerifyOptions) -> VerifyOutcome {
         print_stats(&mut log, &Search::default(), &vec![0; nsub_found], start);
         return finish(log, Stats::default(), Some((r, 0)), opts.log_size);
     }
+    let table = SlotTable::new(slots);
     if log.verbose2() {
-        let decoded = table.get_or_init(|| SlotTable::new(slots));
-        let text = |i: usize| insn_text(decoded, i, &opts.kfuncs);
+        let text = |i: usize| insn_text(&table, i, &opts.kfuncs);
         log.put(&kbpf_passes::liveness::format_live_regs(slots, &info.live_regs, &info.scc, &text));
     }
     let nsub = info.subprogs.len();

@@ -13,7 +13,9 @@ use crate::domain::state::{FuncState, RegState, RegType};
 use crate::env::Env;
 use crate::messages::{Bug, RegName, Reject, StackArgError};
 use crate::protos::func_info::{MAX_FUNC_ARGS, MAX_REG_ARGS, MAX_STACK_ARG_SLOTS};
-use kbpf_isa::{CallKind, Class, HELPER_TAIL_CALL, RawInsn, StackArgSlot};
+use kbpf_isa::{
+    CallKind, Class, Decoded, HELPER_TAIL_CALL, Insn, RawInsn, Reg, Src, StackArgPos, StackArgSlot,
+};
 use kbpf_passes::subprogs::Subprogs;
 
 /// Name of argument `i` (0-based) in kfunc/subprog argument messages: `R1`..`R5`, then
@@ -43,17 +45,35 @@ pub(crate) fn frame_args_safe(
 }
 
 impl Env<'_> {
+    /// The stack-argument form at `idx` when the ABI is on, as kbpf-isa decoded it. One raw form
+    /// the strict decoder refuses is read the same way: an `ST` whose unused src field is not
+    /// zero, which the kernel's dispatcher routes by base and offset alone.
+    pub(crate) fn stack_arg_insn(&self, idx: usize) -> Option<Insn> {
+        if !self.prog.opts.stack_args {
+            return None;
+        }
+        match self.prog.table.get(idx)? {
+            Decoded::Insn(i @ (Insn::StackArgStore { .. } | Insn::StackArgLoad { .. })) => Some(*i),
+            _ => {
+                let raw = self.prog.slots.get(idx)?;
+                let pos = StackArgPos::from_store_off(raw.off)?;
+                (raw.class() == Class::St && raw.is_stack_arg_store())
+                    .then_some(Insn::StackArgStore { pos, src: Src::Imm(raw.imm) })
+            }
+        }
+    }
+
     /// `check_stack_arg_write`: `*(u64 *)(r11 - 8k) = imm | rX`.
-    pub(crate) fn check_stack_arg_write(&mut self, insn: &RawInsn) -> Result<(), Reject> {
-        let value = if insn.class() == Class::Stx {
-            self.check_reg_arg(insn.src, RegOp::Src)?;
-            self.cur.cur().regs[insn.src as usize].clone()
-        } else {
-            RegState::known(insn.imm as i64 as u64)
+    pub(crate) fn check_stack_arg_write(&mut self, pos: StackArgPos, src: Src) -> Result<(), Reject> {
+        let value = match src {
+            Src::Reg(r) => {
+                self.check_reg_arg(r.num(), RegOp::Src)?;
+                self.cur.cur().regs[r.num() as usize].clone()
+            }
+            Src::Imm(imm) => RegState::known(imm as i64 as u64),
         };
-        let off = insn.off as i32;
-        let Some(slot) = StackArgSlot::from_store_off(insn.off) else {
-            return Err(StackArgError::WriteBeyondMax(off).into());
+        let Some(slot) = pos.slot() else {
+            return Err(StackArgError::WriteBeyondMax(pos.store_off() as i32).into());
         };
         let spi = slot.index();
         let f = self.cur.cur_mut();
@@ -70,22 +90,24 @@ impl Env<'_> {
     }
 
     /// `check_stack_arg_read`: `rX = *(u64 *)(r11 + 8k)` copies the caller's outgoing slot.
-    pub(crate) fn check_stack_arg_read(&mut self, insn: &RawInsn) -> Result<(), Reject> {
-        self.check_reg_arg(insn.dst, RegOp::DstNoMark)?;
+    pub(crate) fn check_stack_arg_read(&mut self, dst: Reg, pos: StackArgPos) -> Result<(), Reject> {
+        self.check_reg_arg(dst.num(), RegOp::DstNoMark)?;
         if self.cur.cur().no_stack_arg_load {
             return Err(StackArgError::LoadAfterStoreOrCall.into());
         }
-        let off = insn.off as i32;
         let incoming = self.search.stack_args.in_args(self.cur.cur().subprogno);
-        let spi = match StackArgSlot::from_load_off(insn.off) {
+        let spi = match pos.slot() {
             Some(slot) if slot.index() < incoming => slot.index(),
-            _ => return Err(StackArgError::InvalidRead(off, StackArgSlot::bytes(incoming)).into()),
+            _ => {
+                let off = pos.load_off() as i32;
+                return Err(StackArgError::InvalidRead(off, StackArgSlot::bytes(incoming)).into());
+            }
         };
         let n = self.cur.frames.len();
         if n == 1 && self.cur.cur().subprogno != 0 {
             // a global function verified on its own (`--allow-global-stack-args`): its
             // incoming arguments are what its prototype says, 64-bit scalars
-            self.cur.cur_mut().regs[insn.dst as usize] = RegState::unknown_scalar();
+            self.cur.cur_mut().regs[dst.num() as usize] = RegState::unknown_scalar();
             return Ok(());
         }
         let Some(caller) = n.checked_sub(2).and_then(|c| self.cur.frames.get(c)) else {
@@ -96,7 +118,7 @@ impl Env<'_> {
             // the call-site check makes this unreachable for static callees
             return Err(Bug::StackArgUninit(spi + 1).into());
         }
-        self.cur.cur_mut().regs[insn.dst as usize] = value;
+        self.cur.cur_mut().regs[dst.num() as usize] = value;
         Ok(())
     }
 
@@ -239,14 +261,9 @@ pub(crate) fn for_each_slot(f: &mut FuncState, visit: &mut dyn FnMut(&mut RegSta
 }
 
 /// The backtracking mask bit of the slot a stack-arg instruction addresses (0 when out of
-/// range; such a store was rejected during the walk).
-pub(crate) fn slot_bit(insn: &RawInsn) -> u8 {
-    let slot = if insn.off < 0 {
-        StackArgSlot::from_store_off(insn.off)
-    } else {
-        StackArgSlot::from_load_off(insn.off)
-    };
-    slot.map_or(0, StackArgSlot::bit)
+/// range; such an access was rejected during the walk).
+pub(crate) fn slot_bit(pos: StackArgPos) -> u8 {
+    pos.slot().map_or(0, StackArgSlot::bit)
 }
 
 /// The precise scalar slots of `f` as a mask (`propagate_precision`).

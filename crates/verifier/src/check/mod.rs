@@ -5,7 +5,7 @@ use crate::domain::state::RegType;
 use crate::env::{Env, Pending};
 use crate::log::{LEVEL2, insn_text};
 use crate::messages::{Bug, Reject};
-use kbpf_isa::{CallKind, Class, JmpOp, Mode};
+use kbpf_isa::{CallKind, Class, Insn, JmpOp, Mode};
 
 pub(crate) mod alu;
 pub(crate) mod atomic;
@@ -156,10 +156,12 @@ impl Env<'_> {
     /// Dispatch by class (`do_check_insn`).
     fn do_check_insn(&mut self, idx: usize, do_print_state: &mut bool) -> Result<Flow, Reject> {
         let insn = self.prog.slots[idx];
-        let stack_args = self.prog.opts.stack_args;
+        let stack_arg = self.stack_arg_insn(idx);
         match insn.class() {
             Class::Alu | Class::Alu64 => self.check_alu_op(&insn)?,
-            Class::Ldx if stack_args && insn.is_stack_arg_load() => self.check_stack_arg_read(&insn)?,
+            Class::Ldx if let Some(Insn::StackArgLoad { dst, pos }) = stack_arg => {
+                self.check_stack_arg_read(dst, pos)?
+            }
             Class::Ldx => {
                 let base = self.base_type(insn.src);
                 self.check_load_mem(&insn, idx)?;
@@ -172,8 +174,8 @@ impl Env<'_> {
                     if insn.mode() != Some(Mode::Mem) || insn.imm != 0 {
                         return Err(Reject::Reserved("STX"));
                     }
-                    if stack_args && insn.is_stack_arg_store() {
-                        self.check_stack_arg_write(&insn)?;
+                    if let Some(Insn::StackArgStore { pos, src }) = stack_arg {
+                        self.check_stack_arg_write(pos, src)?;
                     } else {
                         let base = self.base_type(insn.dst);
                         self.check_store_reg(&insn, idx)?;
@@ -181,7 +183,9 @@ impl Env<'_> {
                     }
                 }
             }
-            Class::St if stack_args && insn.is_stack_arg_store() => self.check_stack_arg_write(&insn)?,
+            Class::St if let Some(Insn::StackArgStore { pos, src }) = stack_arg => {
+                self.check_stack_arg_write(pos, src)?
+            }
             Class::St => {
                 if insn.mode() != Some(Mode::Mem) || insn.src != 0 {
                     return Err(Reject::Reserved("ST"));

@@ -6,7 +6,6 @@ use crate::log::Log;
 use crate::{MapDef, ProgType, VerifyOptions};
 use kbpf_isa::{RawInsn, SlotTable};
 use kbpf_passes::StaticInfo;
-use std::cell::OnceCell;
 
 pub(crate) mod insn_aux;
 
@@ -38,8 +37,9 @@ pub(crate) struct Visit {
 /// Immutable facts about the program.
 pub(crate) struct Program<'a> {
     pub slots: &'a [RawInsn],
-    /// Every slot decoded once, when the log first prints one.
-    pub table: OnceCell<SlotTable<'a>>,
+    /// Every slot decoded once (kbpf-isa's decoder): the walk reads the stack-argument forms
+    /// and the log prints instructions from it.
+    pub table: SlotTable<'a>,
     pub info: StaticInfo,
     pub opts: &'a VerifyOptions,
     /// Map index for each ld_imm64 slot that references a map.
@@ -47,9 +47,9 @@ pub(crate) struct Program<'a> {
 }
 
 impl<'a> Program<'a> {
-    /// The slot table, decoded on first use.
+    /// The slot table.
     pub(crate) fn table(&self) -> &SlotTable<'a> {
-        self.table.get_or_init(|| SlotTable::new(self.slots))
+        &self.table
     }
 }
 

@@ -4,7 +4,7 @@
 
 use crate::domain::state::{HistEntry, RegType, SLOT, VerifierState};
 use crate::env::Env;
-use kbpf_isa::{AluCode, AluOp, AtomicOp, CallKind, Class, JmpOp};
+use kbpf_isa::{AluCode, AluOp, AtomicOp, CallKind, Class, Insn, JmpOp, Src};
 
 /// Per-frame register and stack-slot masks still needing precision.
 #[derive(Clone, Default)]
@@ -169,10 +169,10 @@ impl Env<'_> {
                     return Step::Ok;
                 }
                 bt.clear(d);
-                if self.prog.opts.stack_args && insn.is_stack_arg_load() {
+                if let Some(Insn::StackArgLoad { pos, .. }) = self.stack_arg_insn(idx) {
                     // an incoming load: the slot lives in the caller's frame
                     let Some(caller) = bt.frame.checked_sub(1) else { return Step::Bug };
-                    bt.sa[caller] |= crate::calls::stack_args::slot_bit(&insn);
+                    bt.sa[caller] |= crate::calls::stack_args::slot_bit(pos);
                     return Step::Ok;
                 }
                 if let Some((fr, spi)) = hist.and_then(|h| h.stack)
@@ -191,12 +191,12 @@ impl Env<'_> {
                 if d <= 10 && bt.reg(d) {
                     return Step::NotSupp;
                 }
-                if self.prog.opts.stack_args && insn.is_stack_arg_store() {
-                    let bit = crate::calls::stack_args::slot_bit(&insn);
+                if let Some(Insn::StackArgStore { pos, src }) = self.stack_arg_insn(idx) {
+                    let bit = crate::calls::stack_args::slot_bit(pos);
                     if bt.sa[bt.frame] & bit != 0 {
                         bt.sa[bt.frame] &= !bit;
-                        if insn.class() == Class::Stx && s <= 10 {
-                            bt.set(s);
+                        if let Src::Reg(r) = src {
+                            bt.set(r.num());
                         }
                     }
                     return Step::Ok;

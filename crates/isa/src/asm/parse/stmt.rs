@@ -172,7 +172,7 @@ impl<'a> P<'_, 'a> {
             None if size == Size::DW => Src::Imm(imm_i32(self.int()?)?),
             None => Src::Imm(imm_32(self.int()?)?),
         };
-        plain(Insn::Store { size, dst, off, src })
+        plain(Insn::Store { size, dst, off, src }.canonical())
     }
 
     /// Compound assignment operator after the destination register.
@@ -303,7 +303,7 @@ impl<'a> P<'_, 'a> {
             return Err("a w destination needs an unsigned load of at most 32 bits".to_string());
         }
         let (src, off) = self.mem()?;
-        plain(Insn::Load { size, signed, dst, src, off })
+        plain(Insn::Load { size, signed, dst, src, off }.canonical())
     }
 
     /// Right-hand sides that start with a word: byte swaps, casts, atomics, pseudo loads.
