@@ -1,7 +1,7 @@
 //! The pipeline (`bpf_check`): length check, static passes, the main walk, global functions,
 //! the whole-program checks after the walk, the stats block and the witness.
 
-use crate::env::{Env, Program, Search, initial_state};
+use crate::env::{Aux, Counters, Env, Program, Search, SubprogFacts, initial_state};
 use crate::log::{LEVEL1, LEVEL2, Log, STATS, insn_text};
 use crate::messages::Reject;
 use crate::protos::helpers::helper_arg_count;
@@ -129,7 +129,7 @@ pub(crate) fn run(slots: &[RawInsn], opts: &VerifyOptions) -> VerifyOutcome {
             let r = Reject::Pass(e);
             log.put(&format!("{r}\n"));
             let depths = vec![0; nsub_found];
-            print_stats(&mut log, &Search::default(), &depths, start);
+            print_stats(&mut log, &Counters::default(), &depths, start);
             return finish(log, Stats::default(), Some((r, insn)), opts.log_size);
         }
     };
@@ -139,7 +139,7 @@ pub(crate) fn run(slots: &[RawInsn], opts: &VerifyOptions) -> VerifyOutcome {
         && let Some(r) = abnormal_return(&info.subprogs)
     {
         log.put(&format!("{r}\n"));
-        print_stats(&mut log, &Search::default(), &vec![0; nsub_found], start);
+        print_stats(&mut log, &Counters::default(), &vec![0; nsub_found], start);
         return finish(log, Stats::default(), Some((r, 0)), opts.log_size);
     }
     let table = SlotTable::new(slots);
@@ -151,18 +151,17 @@ pub(crate) fn run(slots: &[RawInsn], opts: &VerifyOptions) -> VerifyOutcome {
     let stack_args = crate::protos::func_info::SubprogArgs::new(&info.subprogs, &opts.funcs);
     let mut env = Env {
         prog: Program { slots, table, info, opts, ld_map: resolver.ld_map },
-        search: Search {
-            explored: vec![Vec::new(); slots.len()],
+        aux: Aux { seen: vec![false; slots.len()], ptr_type: vec![None; slots.len()] },
+        subs: SubprogFacts {
             stack_depth: vec![0; nsub],
             stack_args,
             global_called: vec![false; nsub],
             global_verified: vec![false; nsub],
-            seen: vec![false; slots.len()],
-            ptr_type: vec![None; slots.len()],
             is_async_cb: vec![false; nsub],
             unreliable_proto: vec![false; nsub],
-            ..Search::default()
         },
+        search: Search { explored: vec![Vec::new(); slots.len()], ..Search::default() },
+        stats: Counters::default(),
         log,
         cur: initial_state(opts.prog_type),
     };
@@ -174,10 +173,10 @@ pub(crate) fn run(slots: &[RawInsn], opts: &VerifyOptions) -> VerifyOutcome {
     let res = res.and_then(|_| env.check_max_stack_depth());
     let res = res.and_then(|_| env.stack_args_after_walk());
     let stats = Stats {
-        processed_insns: env.search.insn_processed,
-        total_states: env.search.total_states,
-        peak_states: env.search.peak_states,
-        max_states_per_insn: env.search.max_states_per_insn,
+        processed_insns: env.stats.insn_processed,
+        total_states: env.stats.total_states,
+        peak_states: env.stats.peak_states,
+        max_states_per_insn: env.stats.max_states_per_insn,
         mark_read: 0,
     };
     let err = match res {
@@ -190,7 +189,8 @@ pub(crate) fn run(slots: &[RawInsn], opts: &VerifyOptions) -> VerifyOutcome {
             Some((r, env.cur.insn_idx))
         }
     };
-    let search = std::mem::take(&mut env.search);
+    // the search is over: its memory goes before the stats block and the witness
+    drop(std::mem::take(&mut env.search));
     // an accepted program loses its never-visited subprograms to dead-code removal before the
     // kernel prints their stack depths
     let depths: Vec<u32> = (0..nsub.max(1))
@@ -203,12 +203,12 @@ pub(crate) fn run(slots: &[RawInsn], opts: &VerifyOptions) -> VerifyOutcome {
                     .subprogs
                     .list
                     .get(i)
-                    .is_none_or(|s| search.seen[s.start..s.end].contains(&true))
+                    .is_none_or(|s| env.aux.seen[s.start..s.end].contains(&true))
         })
-        .map(|i| search.stack_depth.get(i).copied().unwrap_or(0) + may_goto_extra(&env, i, err.is_none()))
+        .map(|i| env.subs.stack_depth.get(i).copied().unwrap_or(0) + may_goto_extra(&env, i, err.is_none()))
         .collect();
-    print_stats(&mut env.log, &search, &depths, start);
-    let insn_aux = crate::env::insn_aux::insn_aux(&search);
+    print_stats(&mut env.log, &env.stats, &depths, start);
+    let insn_aux = crate::env::insn_aux::insn_aux(&env.aux);
     let mut out = finish(env.log, stats, err, opts.log_size);
     if out.accepted {
         match crate::witness::build(slots, opts, &insn_aux) {
@@ -246,7 +246,7 @@ fn abnormal_return(subprogs: &kbpf_passes::subprogs::Subprogs) -> Option<Reject>
     None
 }
 
-fn stats_block(s: &Search, depths: &[u32], start: Instant, level: u32) -> String {
+fn stats_block(s: &Counters, depths: &[u32], start: Instant, level: u32) -> String {
     let mut out = String::new();
     if level & STATS != 0 {
         out.push_str(&format!("verification time {} usec\n", start.elapsed().as_micros()));
@@ -264,7 +264,7 @@ fn stats_block(s: &Search, depths: &[u32], start: Instant, level: u32) -> String
     out
 }
 
-fn print_stats(log: &mut Log, s: &Search, depths: &[u32], start: Instant) {
+fn print_stats(log: &mut Log, s: &Counters, depths: &[u32], start: Instant) {
     if log.level != 0 {
         let t = stats_block(s, depths, start, log.level);
         log.buf.push_str(&t);
@@ -278,9 +278,9 @@ impl Env<'_> {
         let slots = self.prog.slots;
         // depth-first over the static call graph from subprog 0
         let round = |d: u32| d.div_ceil(16) * 16;
-        let depth_of = |sp: usize| round(self.search.stack_depth.get(sp).copied().unwrap_or(0));
+        let depth_of = |sp: usize| round(self.subs.stack_depth.get(sp).copied().unwrap_or(0));
         // the main program and every async callback start a call chain of their own
-        let is_async = |sp: usize| self.search.is_async_cb.get(sp).copied().unwrap_or(false);
+        let is_async = |sp: usize| self.subs.is_async_cb.get(sp).copied().unwrap_or(false);
         let roots = (0..info.subprogs.len().max(1)).rev().filter(|&i| i == 0 || is_async(i));
         let mut stack: Vec<(usize, u32, usize)> = roots.map(|i| (i, depth_of(i), 1)).collect();
         let mut seen_paths = 0usize;
@@ -303,7 +303,7 @@ impl Env<'_> {
                         if frames + 1 > kbpf_isa::MAX_CALL_FRAMES {
                             return Err(Reject::MaxCallDepth(frames + 1));
                         }
-                        let d = self.search.stack_depth.get(callee).copied().unwrap_or(0);
+                        let d = self.subs.stack_depth.get(callee).copied().unwrap_or(0);
                         stack.push((callee, depth + round(d), frames + 1));
                     }
                 }

@@ -26,7 +26,7 @@ impl Env<'_> {
         if self.prog.opts.funcs.is_empty() {
             return Err(CallReject::MissingFuncInfo.into());
         }
-        if self.search.stack_args.global.get(sub).copied().unwrap_or(false) {
+        if self.subs.stack_args.global.get(sub).copied().unwrap_or(false) {
             return Err(CallReject::CallbackNotStatic.into());
         }
         let mut r = RegState::pointer(RegType::Func);
@@ -39,7 +39,7 @@ impl Env<'_> {
     /// registers (only logged, as for any callback), then the callback's own state is queued.
     pub(crate) fn push_callback_call(&mut self, sub: usize, call_idx: usize) -> Result<(), Reject> {
         self.check_callback_args(sub);
-        if let Some(cb) = self.search.is_async_cb.get_mut(sub) {
+        if let Some(cb) = self.subs.is_async_cb.get_mut(sub) {
             *cb = true;
         }
         let start = self
@@ -90,9 +90,9 @@ impl Env<'_> {
     /// parameters and the caller's registers is logged once and marks the prototype
     /// unreliable; it does not fail the call.
     fn check_callback_args(&mut self, sub: usize) {
-        let sa = &self.search.stack_args;
+        let sa = &self.subs.stack_args;
         if !sa.declared.get(sub).copied().unwrap_or(false)
-            || self.search.unreliable_proto.get(sub).copied().unwrap_or(false)
+            || self.subs.unreliable_proto.get(sub).copied().unwrap_or(false)
         {
             return;
         }
@@ -100,7 +100,7 @@ impl Env<'_> {
         let bad = (1..=nargs).find(|&r| self.cur.cur().regs[r].ty != RegType::Scalar);
         if let Some(r) = bad {
             self.log.put(&format!("{}\n", KfuncReject::NotScalar(RegName::R(r as u8))));
-            if let Some(u) = self.search.unreliable_proto.get_mut(sub) {
+            if let Some(u) = self.subs.unreliable_proto.get_mut(sub) {
                 *u = true;
             }
         }

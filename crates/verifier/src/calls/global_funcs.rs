@@ -31,7 +31,7 @@ impl Env<'_> {
     /// `btf_check_subprog_call`: the prototype's argument count and types against the caller's
     /// registers and outgoing slots. `Err` is fatal whatever the linkage.
     pub(crate) fn btf_check_subprog_call(&mut self, sub: usize) -> Result<ArgMatch, Reject> {
-        let sa = &self.search.stack_args;
+        let sa = &self.subs.stack_args;
         if !sa.declared.get(sub).copied().unwrap_or(false) {
             return Ok(ArgMatch::Ok);
         }
@@ -67,7 +67,7 @@ impl Env<'_> {
     /// The global branch of `check_func_call`: refuse a mismatch, otherwise treat the call
     /// like a helper returning an unknown scalar and queue the callee for verification.
     pub(crate) fn check_global_func_call(&mut self, sub: usize, m: ArgMatch) -> Result<(), Reject> {
-        let name = self.search.stack_args.name_of(sub);
+        let name = self.subs.stack_args.name_of(sub);
         if let ArgMatch::Mismatch = m {
             return Err(StackArgError::CallerPassesInvalidArgs(sub, name).into());
         }
@@ -77,7 +77,7 @@ impl Env<'_> {
         if self.subprog_changes_pkt_data(sub) {
             self.clear_all_pkt_pointers();
         }
-        if let Some(c) = self.search.global_called.get_mut(sub) {
+        if let Some(c) = self.subs.global_called.get_mut(sub) {
             *c = true;
         }
         for r in 0..6 {
@@ -121,9 +121,9 @@ impl Env<'_> {
     pub(crate) fn do_check_subprogs(&mut self) -> Result<(), Reject> {
         loop {
             let mut new = 0;
-            for sub in 1..self.search.global_called.len() {
-                let sa = &self.search.stack_args;
-                if !sa.global[sub] || !self.search.global_called[sub] || self.search.global_verified[sub] {
+            for sub in 1..self.subs.global_called.len() {
+                let sa = &self.subs.stack_args;
+                if !sa.global[sub] || !self.subs.global_called[sub] || self.subs.global_verified[sub] {
                     continue;
                 }
                 let name = sa.name_of(sub);
@@ -134,7 +134,7 @@ impl Env<'_> {
                         "Func#{sub} ('{name}') is safe for any args that match its prototype\n"
                     ));
                 }
-                self.search.global_verified[sub] = true;
+                self.subs.global_verified[sub] = true;
                 new += 1;
             }
             if new == 0 {

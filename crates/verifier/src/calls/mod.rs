@@ -75,13 +75,13 @@ impl Env<'_> {
             return Err(Bug::CallTargetNotSubprog(target).into());
         };
         let args = self.btf_check_subprog_call(sub)?;
-        if self.search.stack_args.global.get(sub).copied().unwrap_or(false) {
+        if self.subs.stack_args.global.get(sub).copied().unwrap_or(false) {
             return self.check_global_func_call(sub, args);
         }
         if self.cur.frames.len() >= kbpf_isa::MAX_CALL_FRAMES {
             return Err(Reject::CallStackTooDeep(self.cur.frames.len() + 1));
         }
-        if !self.search.stack_args.declared.get(sub).copied().unwrap_or(false) {
+        if !self.subs.stack_args.declared.get(sub).copied().unwrap_or(false) {
             // no prototype: no stack arguments, but the caller's slot count still grows
             self.stack_args_subprog_call(sub)?;
         }

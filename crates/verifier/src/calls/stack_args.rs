@@ -83,7 +83,7 @@ impl Env<'_> {
         f.stack_args[spi] = value;
         f.no_stack_arg_load = true;
         let sub = f.subprogno;
-        if let Some(m) = self.search.stack_args.max_out.get_mut(sub) {
+        if let Some(m) = self.subs.stack_args.max_out.get_mut(sub) {
             *m = (*m).max(spi as u32 + 1);
         }
         Ok(())
@@ -95,7 +95,7 @@ impl Env<'_> {
         if self.cur.cur().no_stack_arg_load {
             return Err(StackArgError::LoadAfterStoreOrCall.into());
         }
-        let incoming = self.search.stack_args.in_args(self.cur.cur().subprogno);
+        let incoming = self.subs.stack_args.in_args(self.cur.cur().subprogno);
         let spi = match pos.slot() {
             Some(slot) if slot.index() < incoming => slot.index(),
             _ => {
@@ -126,7 +126,7 @@ impl Env<'_> {
     /// after a call.
     pub(crate) fn stack_args_before_call(&mut self) {
         let sub = self.cur.cur().subprogno;
-        if self.search.stack_args.in_args(sub) > 0 {
+        if self.subs.stack_args.in_args(sub) > 0 {
             self.cur.cur_mut().no_stack_arg_load = true;
         }
     }
@@ -152,7 +152,7 @@ impl Env<'_> {
     /// The part of `btf_check_subprog_call` about argument counts, at a static or global
     /// subprog call from the current frame (after the call-depth check).
     pub(crate) fn stack_args_subprog_call(&mut self, callee: usize) -> Result<(), Reject> {
-        let sa = &self.search.stack_args;
+        let sa = &self.subs.stack_args;
         let nargs = sa.arg_cnt.get(callee).copied().unwrap_or(0);
         let name = sa.name_of(callee);
         if nargs > MAX_FUNC_ARGS {
@@ -167,8 +167,8 @@ impl Env<'_> {
         }
         self.check_outgoing_stack_args(nargs)?;
         let caller = self.cur.cur().subprogno;
-        let want = (self.search.stack_args.in_args(caller) + self.search.stack_args.in_args(callee)) as u32;
-        if let Some(c) = self.search.stack_args.stack_arg_cnt.get_mut(caller) {
+        let want = (self.subs.stack_args.in_args(caller) + self.subs.stack_args.in_args(callee)) as u32;
+        if let Some(c) = self.subs.stack_args.stack_arg_cnt.get_mut(caller) {
             *c = (*c).max(want);
         }
         Ok(())
@@ -179,8 +179,8 @@ impl Env<'_> {
         self.invalidate_outgoing_stack_args();
         if nargs > MAX_REG_ARGS {
             let caller = self.cur.cur().subprogno;
-            let want = self.search.stack_args.in_args(caller) as u32 + (nargs - MAX_REG_ARGS);
-            if let Some(c) = self.search.stack_args.stack_arg_cnt.get_mut(caller) {
+            let want = self.subs.stack_args.in_args(caller) as u32 + (nargs - MAX_REG_ARGS);
+            if let Some(c) = self.subs.stack_args.stack_arg_cnt.get_mut(caller) {
                 *c = (*c).max(want);
             }
         }
@@ -190,7 +190,7 @@ impl Env<'_> {
     /// (`check_max_stack_depth`), unused slots and non-JIT refusals (`bpf_fixup_call_args`).
     pub(crate) fn stack_args_after_walk(&mut self) -> Result<(), Reject> {
         self.check_stack_arg_tail_calls()?;
-        let sa = &self.search.stack_args;
+        let sa = &self.subs.stack_args;
         for sp in 0..sa.max_out.len() {
             let outgoing = sa.stack_arg_cnt[sp].saturating_sub(sa.in_args(sp) as u32);
             if sa.max_out[sp] > outgoing {
@@ -210,7 +210,7 @@ impl Env<'_> {
 
     /// `tail_calls are not allowed in programs with stack args` (`check_max_stack_depth`).
     fn check_stack_arg_tail_calls(&self) -> Result<(), Reject> {
-        let cnt = &self.search.stack_args.stack_arg_cnt;
+        let cnt = &self.subs.stack_args.stack_arg_cnt;
         if tail_call_with_stack_args(self.prog.slots, &self.prog.info.subprogs, cnt) {
             return Err(StackArgError::TailCalls.into());
         }

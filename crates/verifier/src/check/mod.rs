@@ -32,9 +32,9 @@ impl Env<'_> {
             if idx >= n {
                 return Err(Bug::InsnIdx { idx, len: n }.into());
             }
-            self.search.insn_processed += 1;
-            if self.search.insn_processed > crate::COMPLEXITY_LIMIT_INSNS {
-                return Err(Reject::TooLarge(self.search.insn_processed));
+            self.stats.insn_processed += 1;
+            if self.stats.insn_processed > crate::COMPLEXITY_LIMIT_INSNS {
+                return Err(Reject::TooLarge(self.stats.insn_processed));
             }
             self.cur.last_insn_idx = prev_insn_idx.max(0) as usize;
             let marks = self.prog.info.cfg.marks[idx];
@@ -55,7 +55,7 @@ impl Env<'_> {
             }
             if !pruned {
                 if !self.cur.speculative {
-                    self.search.seen[idx] = true;
+                    self.aux.seen[idx] = true;
                 }
                 if marks.jmp_point {
                     self.push_hist(None);
@@ -204,7 +204,7 @@ impl Env<'_> {
                 self.save_aux_ptr_type(idx, base)?;
             }
             Class::Jmp | Class::Jmp32 => {
-                self.search.jmps_processed += 1;
+                self.stats.jmps_processed += 1;
                 let class = insn.class();
                 match insn.jmp_op() {
                     Some(JmpOp::Call) => {

@@ -46,7 +46,7 @@ impl Env<'_> {
             f.grow_stack((-min_off) as usize);
             let sp = f.subprogno;
             let depth = f.allocated_stack() as u32;
-            if let Some(d) = self.search.stack_depth.get_mut(sp) {
+            if let Some(d) = self.subs.stack_depth.get_mut(sp) {
                 *d = (*d).max(depth);
             }
         }

@@ -5,7 +5,7 @@
 //! them from [`crate::VerifyOutcome::insn_aux`].
 
 use crate::domain::state::RegType;
-use crate::env::{Env, Search};
+use crate::env::{Aux, Env};
 use crate::messages::Reject;
 
 /// What the verifier learned about one instruction slot.
@@ -27,7 +27,7 @@ fn rewritten_per_type(t: RegType) -> bool {
 impl Env<'_> {
     /// `save_aux_ptr_type`: remembers the base pointer type of the memory access at `idx`.
     pub(crate) fn save_aux_ptr_type(&mut self, idx: usize, ty: RegType) -> Result<(), Reject> {
-        let Some(prev) = self.search.ptr_type.get_mut(idx) else { return Ok(()) };
+        let Some(prev) = self.aux.ptr_type.get_mut(idx) else { return Ok(()) };
         match *prev {
             None => *prev = Some(ty),
             Some(p) if p != ty && (rewritten_per_type(p) || rewritten_per_type(ty)) => {
@@ -40,11 +40,11 @@ impl Env<'_> {
 }
 
 /// The side table handed to the caller.
-pub(crate) fn insn_aux(search: &Search) -> Vec<InsnAux> {
-    (0..search.seen.len())
+pub(crate) fn insn_aux(aux: &Aux) -> Vec<InsnAux> {
+    (0..aux.seen.len())
         .map(|i| InsnAux {
-            ctx_access: search.ptr_type.get(i).copied().flatten() == Some(RegType::Ctx),
-            seen: search.seen[i],
+            ctx_access: aux.ptr_type.get(i).copied().flatten() == Some(RegType::Ctx),
+            seen: aux.seen[i],
         })
         .collect()
 }

@@ -53,46 +53,76 @@ impl<'a> Program<'a> {
     }
 }
 
-/// Search bookkeeping: checkpoints, pending branches, counters.
+/// The search (`explored_states`, the branch stack, `scc_visits`): what the walk and pruning
+/// share and nothing else reads.
 #[derive(Default)]
 pub(crate) struct Search {
+    /// Every checkpoint ever made; lists and parents index into it.
     pub arena: Vec<Checkpoint>,
+    /// Per slot, the checkpoints cached there (`explored_states`).
     pub explored: Vec<Vec<usize>>,
+    /// The branch stack (`push_stack` / `pop_stack`).
     pub pending: Vec<Pending>,
+    /// SCC visits by call chain.
+    pub visits: std::collections::HashMap<Vec<u32>, Visit>,
+    /// `env->id_gen`.
     pub id_gen: u32,
+    pub explored_size: u64,
+    pub free_list_size: u64,
+    /// The previous instruction of the walk, and the slot whose jump-history entry this
+    /// instruction already pushed.
+    pub prev_insn_idx: usize,
+    pub hist_insn: Option<usize>,
+}
+
+/// Counters the log's last line and [`crate::Stats`] report, and the checkpoint heuristic reads.
+#[derive(Default)]
+pub(crate) struct Counters {
     pub insn_processed: u64,
     pub jmps_processed: u64,
     pub prev_jmps_processed: u64,
     pub prev_insn_processed: u64,
     pub total_states: u64,
     pub peak_states: u64,
-    pub explored_size: u64,
-    pub free_list_size: u64,
-    pub num_backedges: u64,
-    pub visits: std::collections::HashMap<Vec<u32>, Visit>,
     pub max_states_per_insn: u64,
-    pub stack_depth: Vec<u32>,
-    pub stack_args: crate::protos::func_info::SubprogArgs,
-    pub prev_insn_idx: usize,
-    pub hist_insn: Option<usize>,
-    /// Global functions some walked path calls (`aux->called`).
-    pub global_called: Vec<bool>,
-    /// Global functions verified on their own.
-    pub global_verified: Vec<bool>,
+    pub num_backedges: u64,
+}
+
+/// Per-instruction facts the walk leaves behind (`insn_aux_data`), indexed by slot.
+#[derive(Default)]
+pub(crate) struct Aux {
     /// Instructions some non-pruned path reached (`aux->seen`).
     pub seen: Vec<bool>,
     /// Base pointer type of each load/store (`aux->ptr_type`).
     pub ptr_type: Vec<Option<RegType>>,
+}
+
+/// Per-subprogram facts the walk leaves behind (`subprog_info`, `func_info_aux`).
+#[derive(Default)]
+pub(crate) struct SubprogFacts {
+    /// Deepest stack use seen per subprogram.
+    pub stack_depth: Vec<u32>,
+    /// Incoming / outgoing stack-argument counts.
+    pub stack_args: crate::protos::func_info::SubprogArgs,
+    /// Global functions some walked path calls (`aux->called`).
+    pub global_called: Vec<bool>,
+    /// Global functions verified on their own.
+    pub global_verified: Vec<bool>,
     /// Subprograms some path registered as async callbacks (`is_async_cb`).
     pub is_async_cb: Vec<bool>,
     /// Prototypes a callback's arguments did not match (`func_info_aux.unreliable`).
     pub unreliable_proto: Vec<bool>,
 }
 
-/// Everything one verification run needs.
+/// Everything one verification run needs, in parts that borrow apart: the program (never
+/// written), what the walk learns about instructions and subprograms, the search, the
+/// counters, the log and the current state.
 pub(crate) struct Env<'a> {
     pub prog: Program<'a>,
+    pub aux: Aux,
+    pub subs: SubprogFacts,
     pub search: Search,
+    pub stats: Counters,
     pub log: Log,
     pub cur: VerifierState,
 }

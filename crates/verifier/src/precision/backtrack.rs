@@ -216,7 +216,7 @@ impl Env<'_> {
                 let callee = is_local_call(&insn)
                     .then(|| self.prog.info.subprogs.starting_at((idx as i64 + insn.imm as i64 + 1) as usize))
                     .flatten();
-                if callee.is_some_and(|c| self.search.stack_args.global.get(c).copied().unwrap_or(false)) {
+                if callee.is_some_and(|c| self.subs.stack_args.global.get(c).copied().unwrap_or(false)) {
                     // a global call was not entered: it only defined r0 (r1-r5 are dead after it)
                     if bt.regs[bt.frame] & 0x3e != 0 {
                         return Step::Bug;

@@ -269,7 +269,7 @@ impl Env<'_> {
             || self.prog.info.cfg.marks[insn_idx].force_checkpoint
             || self.is_iter_next_insn(insn_idx)
             || self.cur.jmp_history.len() > 40;
-        let s = &self.search;
+        let s = &self.stats;
         let mut add_new_state = force
             || (s.jmps_processed - s.prev_jmps_processed >= 2
                 && s.insn_processed - s.prev_insn_processed >= 8);
@@ -323,7 +323,7 @@ impl Env<'_> {
                         return Err(Reject::InfiniteLoopStates { insn: insn_idx, cur, old });
                     }
                 }
-                let s = &self.search;
+                let s = &self.stats;
                 if !force
                     && s.jmps_processed - s.prev_jmps_processed < 20
                     && s.insn_processed - s.prev_insn_processed < 100
@@ -359,16 +359,16 @@ impl Env<'_> {
             self.search.explored[b].retain(|i| !evict.contains(i));
             self.search.explored_size -= evict.len() as u64;
         }
-        self.search.max_states_per_insn = self.search.max_states_per_insn.max(states_cnt);
+        self.stats.max_states_per_insn = self.stats.max_states_per_insn.max(states_cnt);
         if !add_new_state {
             return Ok(false);
         }
         // new checkpoint
-        self.search.total_states += 1;
+        self.stats.total_states += 1;
         self.search.explored_size += 1;
         self.update_peak();
-        self.search.prev_jmps_processed = self.search.jmps_processed;
-        self.search.prev_insn_processed = self.search.insn_processed;
+        self.stats.prev_jmps_processed = self.stats.jmps_processed;
+        self.stats.prev_insn_processed = self.stats.insn_processed;
         let mut st = self.cur.clone();
         st.insn_idx = insn_idx;
         let ci = self.search.arena.len();
@@ -415,7 +415,7 @@ impl Env<'_> {
                 self.log.put(&format!("SCC backedge {}\n", Self::fmt_chain(&chain)));
             }
             self.search.visits.entry(chain).or_default().backedges.push((st, ci));
-            self.search.num_backedges += 1;
+            self.stats.num_backedges += 1;
             self.update_peak();
         }
         Ok(true)
@@ -464,8 +464,9 @@ impl Env<'_> {
     }
 
     pub(crate) fn update_peak(&mut self) {
-        let s = &mut self.search;
-        s.peak_states = s.peak_states.max(s.explored_size + s.free_list_size + s.num_backedges);
+        let s = &self.search;
+        let live = s.explored_size + s.free_list_size + self.stats.num_backedges;
+        self.stats.peak_states = self.stats.peak_states.max(live);
     }
 
     /// `compute_scc_callchain`: call sites down to the outermost frame inside an SCC.
@@ -513,7 +514,7 @@ impl Env<'_> {
         if self.log.verbose2() {
             self.log.put(&format!("SCC exit {}\n", Self::fmt_chain(&chain)));
         }
-        self.search.num_backedges -= backedges.len() as u64;
+        self.stats.num_backedges -= backedges.len() as u64;
         self.propagate_backedges(backedges);
     }
 
