@@ -173,7 +173,9 @@ fn decode_jmp(raw: RawInsn) -> Res<Insn> {
             if x {
                 return Err(E::UnknownOpcode(code));
             }
-            reserved(raw.src == 0 && raw.dst == 0 && raw.imm == 0, "JCOND")?;
+            if raw.src != 0 || raw.dst != 0 || raw.imm != 0 {
+                return Err(E::InvalidMayGoto(raw.imm));
+            }
             Ok(Insn::MayGoto { off: raw.off })
         }
         _ => {
@@ -197,14 +199,16 @@ fn decode_ld(raw: RawInsn, next: Option<RawInsn>) -> Res<Insn> {
     let size = Size::of(code);
     match Mode::of(code) {
         Some(Mode::Imm) if size == Size::DW => {
-            let dst = reg(raw.dst)?;
             let Some(n) = next else {
                 return Err(E::InvalidLdImm64);
             };
-            if n.code != 0 || n.dst != 0 || n.src != 0 || n.off != 0 || raw.off != 0 {
+            if n.code != 0 || n.dst != 0 || n.src != 0 || n.off != 0 {
                 return Err(E::InvalidLdImm64);
             }
             let src = LdImm64Src::from_u8(raw.src).ok_or(E::UnrecognizedLdImm64)?;
+            // the first slot's offset is checked by the walk (`check_ld_imm`), after the pair
+            reserved(raw.off == 0, "LD_IMM64")?;
+            let dst = reg(raw.dst)?;
             Ok(Insn::LdImm64 { dst, src, imm: raw.imm, imm_hi: n.imm })
         }
         Some(Mode::Abs) if size != Size::DW => {

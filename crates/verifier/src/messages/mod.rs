@@ -304,7 +304,7 @@ pub enum Reject {
     InvalidLdImm,
     #[error("invalid BPF_ALU opcode {0:x}")]
     InvalidAluOpcode(u8),
-    #[error("invalid may_goto imm {0}")]
+    #[error("{}", D::InvalidMayGoto(*.0))]
     InvalidMayGotoImm(i32),
     #[error("same insn cannot be used with different pointers")]
     DifferentPointers,
