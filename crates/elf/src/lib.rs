@@ -12,6 +12,7 @@
 //! function declarations and map definitions.
 
 pub mod btf;
+pub mod core;
 pub mod limits;
 mod object_file;
 mod reader;
