@@ -22,6 +22,9 @@ pub enum Need {
     VmlinuxBtf,
     /// LLVM 19's `llvm-mc-19` on PATH.
     LlvmMc,
+    /// CO-RE on real objects: clang-19 and bpftool (libbpf as a dev-only oracle) on PATH, the
+    /// running kernel's BTF, and the kernel oracle.
+    CoreToolchain,
     /// An opt-in (`KBPF_TEST_PACKAGING=1`): `cargo package` of every crate and `cargo install`
     /// of the CLI take minutes and the crates.io index.
     Packaging,
@@ -29,12 +32,13 @@ pub enum Need {
 
 impl Need {
     /// Every prerequisite, in the order the summary lists them.
-    pub const ALL: [Need; 6] = [
+    pub const ALL: [Need; 7] = [
         Need::Conformance,
         Need::Oracle,
         Need::CaptureKernel,
         Need::VmlinuxBtf,
         Need::LlvmMc,
+        Need::CoreToolchain,
         Need::Packaging,
     ];
 
@@ -46,6 +50,7 @@ impl Need {
             Need::Conformance => "conformance",
             Need::VmlinuxBtf => "vmlinux BTF tests",
             Need::LlvmMc => "llvm-mc-19 agreement tests",
+            Need::CoreToolchain => "CO-RE tests on clang objects",
             Need::Packaging => "packaging",
         }
     }
@@ -80,6 +85,17 @@ impl Need {
             Need::LlvmMc => (!prereq::have("llvm-mc-19")).then(|| {
                 "llvm-mc-19 not on PATH; apt-get install llvm-19 (xtask installs it as root)".into()
             }),
+            Need::CoreToolchain => {
+                let tools: Vec<&str> =
+                    ["clang-19", "bpftool"].into_iter().filter(|t| !prereq::have(t)).collect();
+                if !tools.is_empty() {
+                    return Some(format!(
+                        "{} not on PATH; apt-get install clang-19 bpftool",
+                        tools.join(" and ")
+                    ));
+                }
+                Need::VmlinuxBtf.missing().or_else(|| Need::Oracle.missing())
+            }
             Need::Packaging => std::env::var_os("KBPF_TEST_PACKAGING").is_none().then(|| {
                 "opt-in: it packages every crate and installs kbpf from the crates.io index (minutes, \
                  network); set KBPF_TEST_PACKAGING=1, or cargo test -p kbpf-cli --test packaging -- --ignored"
@@ -151,6 +167,11 @@ pub const GATED: &[Gated] = &[
         file: "crates/elf/tests/btf.rs",
         need: Need::VmlinuxBtf,
         args: &["-p", "kbpf-elf", "--test", "btf"],
+    },
+    Gated {
+        file: "crates/elf/tests/core_clang.rs",
+        need: Need::CoreToolchain,
+        args: &["-p", "kbpf-elf", "--test", "core_clang"],
     },
     Gated {
         file: "crates/kfunc/tests/registry.rs",
