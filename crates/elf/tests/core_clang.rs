@@ -12,9 +12,6 @@ use kbpf_elf::core::{self, CoreResult, POISON_KERNEL_MSG, Relocator};
 use kbpf_isa::RawInsn;
 use object::{Object, ObjectSection, ObjectSymbol, SymbolKind};
 
-const NEEDS: &str =
-    "needs clang-19, bpftool, /sys/kernel/btf/vmlinux and bpf() (root); cargo xtask test runs it there";
-
 fn src_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests").join("core_src")
 }
