@@ -56,7 +56,7 @@ fn field(kind: CoreReloKind, spec: Option<&Spec<'_>>, at: &str) -> Result<Field,
     }
     let spec = spec.ok_or(Fail::Poison)?;
     let acc = spec.acc.last().ok_or(Fail::Err(Errno::Inval, None))?;
-    let Some(name) = &acc.name else {
+    if acc.name.is_none() {
         // an array element (or the root itself)
         let sz = size(spec.btf, acc.type_id)?;
         match kind {
@@ -74,8 +74,7 @@ fn field(kind: CoreReloKind, spec: Option<&Spec<'_>>, at: &str) -> Result<Field,
             }
         }
         return Ok(out);
-    };
-    let _ = name;
+    }
     let m = spec
         .btf
         .get(acc.type_id)
