@@ -142,7 +142,7 @@ fn ours(results: &[(String, Vec<CoreResult>)]) -> Vec<String> {
 #[ignore = "needs clang-19, bpftool, /sys/kernel/btf/vmlinux and bpf() (root); cargo xtask test runs it there"]
 fn agrees_with_libbpf_on_the_running_kernel() {
     let target = TargetBtf::running_kernel().unwrap();
-    for name in ["fields", "types", "poison"] {
+    for name in ["fields", "types", "poison", "more"] {
         let path = compile(name);
         let mut obj = open(&path);
         let res = relocate(&mut obj, &target);
