@@ -169,6 +169,11 @@ pub const GATED: &[Gated] = &[
         args: &["-p", "kbpf-elf", "--test", "btf"],
     },
     Gated {
+        file: "crates/elf/tests/btf_kernel.rs",
+        need: Need::Oracle,
+        args: &["-p", "kbpf-elf", "--test", "btf_kernel"],
+    },
+    Gated {
         file: "crates/elf/tests/core_clang.rs",
         need: Need::CoreToolchain,
         args: &["-p", "kbpf-elf", "--test", "core_clang"],
