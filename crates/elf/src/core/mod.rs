@@ -64,7 +64,12 @@ impl Errno {
 }
 
 fn warned(w: &Option<String>) -> String {
-    w.as_ref().map_or_else(String::new, |w| format!("{w}\n"))
+    w.as_deref().map_or_else(String::new, lead)
+}
+
+/// A warning line before the final one, when there is a warning.
+fn lead(w: &str) -> String {
+    if w.is_empty() { String::new() } else { format!("{w}\n") }
 }
 
 /// A relocation libbpf refuses (the object does not load).
@@ -83,7 +88,7 @@ pub enum CoreError {
         warning: Option<String>,
     },
     /// The instruction does not hold what the relocation expects.
-    #[error("{warning}\nprog '{prog}': relo #{relo}: failed to patch insn #{insn}: {}", errno.name())]
+    #[error("{}prog '{prog}': relo #{relo}: failed to patch insn #{insn}: {}", lead(warning), errno.name())]
     Patch {
         /// Program name.
         prog: String,
@@ -93,7 +98,7 @@ pub enum CoreError {
         insn: usize,
         /// Why.
         errno: Errno,
-        /// libbpf's warning.
+        /// libbpf's warning (empty when it prints none).
         warning: String,
     },
     /// The record's instruction lies past the program.
