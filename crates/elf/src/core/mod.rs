@@ -190,6 +190,10 @@ impl<'a> Relocator<'a> {
     /// Applies the records `relos` of one ELF section (their `insn` counts slots of the
     /// section) that fall inside the program `insns`, which starts at slot `prog_off` of the
     /// section. Relocation numbers are positions in `relos`, as in libbpf's log.
+    ///
+    /// libbpf walks a section's records in file order, whichever program each belongs to; when
+    /// a section holds several programs whose records interleave, use [`Relocator::apply_record`]
+    /// in record order to keep its log order and candidate pruning.
     pub fn apply<'r>(
         &mut self,
         prog: &str,
@@ -207,6 +211,26 @@ impl<'a> Relocator<'a> {
             out.push(self.apply_one(prog, insns, idx, i, relo)?);
         }
         Ok(out)
+    }
+
+    /// Applies record number `relo_idx` of its section to `insns[insn]` of program `prog`.
+    pub fn apply_record(
+        &mut self,
+        prog: &str,
+        insns: &mut [RawInsn],
+        insn: usize,
+        relo_idx: usize,
+        relo: &CoreRelo,
+    ) -> Result<CoreResult, CoreError> {
+        if insn >= insns.len() {
+            return Err(CoreError::InsnRange {
+                prog: prog.to_string(),
+                relo: relo_idx,
+                insn,
+                len: insns.len(),
+            });
+        }
+        self.apply_one(prog, insns, insn, relo_idx, relo)
     }
 
     fn apply_one(
