@@ -182,7 +182,7 @@ fn byte_size_signed_and_array_elements() {
         .unwrap_err();
     assert_eq!(
         e.to_string(),
-        "prog 'p': relo 3 at insn #0 can't be applied to array access\nprog 'p': relo #0: failed to relocate: -EINVAL"
+        "prog 'p': relo 3 at insn #0 can't be applied to array access\nprog 'p': relo #0: failed to relocate: -22"
     );
 }
 

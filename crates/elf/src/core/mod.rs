@@ -76,7 +76,7 @@ fn lead(w: &str) -> String {
 #[derive(Clone, Debug, PartialEq, Eq, Error)]
 pub enum CoreError {
     /// Spec parsing, candidate search, matching or value computation failed.
-    #[error("{}prog '{prog}': relo #{relo}: failed to relocate: {}", warned(warning), errno.name())]
+    #[error("{}prog '{prog}': relo #{relo}: failed to relocate: {}", warned(warning), errno.code())]
     Relocate {
         /// Program name.
         prog: String,
@@ -88,7 +88,7 @@ pub enum CoreError {
         warning: Option<String>,
     },
     /// The instruction does not hold what the relocation expects.
-    #[error("{}prog '{prog}': relo #{relo}: failed to patch insn #{insn}: {}", lead(warning), errno.name())]
+    #[error("{}prog '{prog}': relo #{relo}: failed to patch insn #{insn}: {}", lead(warning), errno.code())]
     Patch {
         /// Program name.
         prog: String,
@@ -150,12 +150,14 @@ pub struct Relocator<'a> {
     target: &'a TargetBtf,
     /// Candidates per local root type id, pruned to the ones that matched.
     cache: HashMap<u32, Vec<Cand<'a>>>,
+    /// Debug lines of the last failed relocation.
+    failed_log: Vec<String>,
 }
 
 impl<'a> Relocator<'a> {
     /// A relocator for an object whose BTF is `local`.
     pub fn new(local: &'a Btf, target: &'a TargetBtf) -> Relocator<'a> {
-        Relocator { local, target, cache: HashMap::new() }
+        Relocator { local, target, cache: HashMap::new(), failed_log: Vec::new() }
     }
 
     /// `bpf_core_find_cands`: same flavor-less name, compatible kind; vmlinux first, modules
@@ -233,6 +235,11 @@ impl<'a> Relocator<'a> {
         self.apply_one(prog, insns, insn, relo_idx, relo)
     }
 
+    /// libbpf's debug lines of the relocation that failed last (up to its failure).
+    pub fn failed_log(&self) -> &[String] {
+        &self.failed_log
+    }
+
     fn apply_one(
         &mut self,
         prog: &str,
@@ -241,6 +248,23 @@ impl<'a> Relocator<'a> {
         i: usize,
         relo: &CoreRelo,
     ) -> Result<CoreResult, CoreError> {
+        let mut log = Vec::new();
+        let r = self.relocate(prog, insns, idx, i, relo, &mut log);
+        if r.is_err() {
+            self.failed_log = log;
+        }
+        r
+    }
+
+    fn relocate(
+        &mut self,
+        prog: &str,
+        insns: &mut [RawInsn],
+        idx: usize,
+        i: usize,
+        relo: &CoreRelo,
+        log: &mut Vec<String>,
+    ) -> Result<CoreResult, CoreError> {
         let who = format!("prog '{prog}': relo #{i}");
         let fail = |errno: Errno, warning: Option<String>| CoreError::Relocate {
             prog: prog.to_string(),
@@ -248,11 +272,10 @@ impl<'a> Relocator<'a> {
             errno,
             warning,
         };
-        let mut log = Vec::new();
         let lt = self.local.get(relo.type_id).ok_or_else(|| fail(Errno::Inval, None))?;
         let lname = if lt.name().is_empty() { "<anon>" } else { lt.name() };
         if relo.kind != CoreReloKind::TypeIdLocal && !self.cache.contains_key(&relo.type_id) {
-            let cands = self.find_cands(relo.type_id, &mut log).ok_or_else(|| {
+            let cands = self.find_cands(relo.type_id, log).ok_or_else(|| {
                 let w = format!(
                     "{who}: target candidate search failed for [{}] {} {lname}: {}",
                     relo.type_id,
@@ -354,7 +377,7 @@ impl<'a> Relocator<'a> {
             orig_val: res.orig_val,
             new_val: res.new_val,
             poisoned: patched.poisoned,
-            log,
+            log: std::mem::take(log),
         })
     }
 }
