@@ -22,6 +22,12 @@ pub enum Need {
     VmlinuxBtf,
     /// LLVM 19's `llvm-mc-19` on PATH.
     LlvmMc,
+    /// CO-RE on real objects: clang-19 and bpftool (libbpf as a dev-only oracle) on PATH, the
+    /// running kernel's BTF, and the kernel oracle.
+    CoreToolchain,
+    /// The selftests cache of `cargo xtask selftests` (objects and the libbpf built from the
+    /// kernel source), `cc`, the running kernel's BTF and the kernel oracle.
+    SelftestsCache,
     /// An opt-in (`KBPF_TEST_PACKAGING=1`): `cargo package` of every crate and `cargo install`
     /// of the CLI take minutes and the crates.io index.
     Packaging,
@@ -29,12 +35,14 @@ pub enum Need {
 
 impl Need {
     /// Every prerequisite, in the order the summary lists them.
-    pub const ALL: [Need; 6] = [
+    pub const ALL: [Need; 8] = [
         Need::Conformance,
         Need::Oracle,
         Need::CaptureKernel,
         Need::VmlinuxBtf,
         Need::LlvmMc,
+        Need::CoreToolchain,
+        Need::SelftestsCache,
         Need::Packaging,
     ];
 
@@ -46,6 +54,8 @@ impl Need {
             Need::Conformance => "conformance",
             Need::VmlinuxBtf => "vmlinux BTF tests",
             Need::LlvmMc => "llvm-mc-19 agreement tests",
+            Need::CoreToolchain => "CO-RE tests on clang objects",
+            Need::SelftestsCache => "CO-RE on the kernel selftests against libbpf",
             Need::Packaging => "packaging",
         }
     }
@@ -80,6 +90,33 @@ impl Need {
             Need::LlvmMc => (!prereq::have("llvm-mc-19")).then(|| {
                 "llvm-mc-19 not on PATH; apt-get install llvm-19 (xtask installs it as root)".into()
             }),
+            Need::CoreToolchain => {
+                let tools: Vec<&str> =
+                    ["clang-19", "bpftool"].into_iter().filter(|t| !prereq::have(t)).collect();
+                if !tools.is_empty() {
+                    return Some(format!(
+                        "{} not on PATH; apt-get install clang-19 bpftool",
+                        tools.join(" and ")
+                    ));
+                }
+                Need::VmlinuxBtf.missing().or_else(|| Need::Oracle.missing())
+            }
+            Need::SelftestsCache => {
+                let cache = std::env::var_os("KBPF_SELFTESTS_CACHE")
+                    .map(std::path::PathBuf::from)
+                    .unwrap_or_else(|| workspace_root().join("target").join("selftests"));
+                let have = cache.join("objs").is_dir() && cache.join("build/libbpf/libbpf.a").is_file();
+                if !have {
+                    return Some(format!(
+                        "no selftests cache at {} ($KBPF_SELFTESTS_CACHE); run cargo xtask selftests first",
+                        cache.display()
+                    ));
+                }
+                if !prereq::have("cc") {
+                    return Some("cc not on PATH (the libbpf oracle is compiled at test time)".into());
+                }
+                Need::VmlinuxBtf.missing().or_else(|| Need::Oracle.missing())
+            }
             Need::Packaging => std::env::var_os("KBPF_TEST_PACKAGING").is_none().then(|| {
                 "opt-in: it packages every crate and installs kbpf from the crates.io index (minutes, \
                  network); set KBPF_TEST_PACKAGING=1, or cargo test -p kbpf-cli --test packaging -- --ignored"
@@ -146,6 +183,26 @@ pub const GATED: &[Gated] = &[
         file: "crates/elf/tests/load.rs",
         need: Need::VmlinuxBtf,
         args: &["-p", "kbpf-elf", "--test", "load"],
+    },
+    Gated {
+        file: "crates/elf/tests/btf.rs",
+        need: Need::VmlinuxBtf,
+        args: &["-p", "kbpf-elf", "--test", "btf"],
+    },
+    Gated {
+        file: "crates/elf/tests/btf_kernel.rs",
+        need: Need::Oracle,
+        args: &["-p", "kbpf-elf", "--test", "btf_kernel"],
+    },
+    Gated {
+        file: "crates/elf/tests/core_clang.rs",
+        need: Need::CoreToolchain,
+        args: &["-p", "kbpf-elf", "--test", "core_clang"],
+    },
+    Gated {
+        file: "crates/elf/tests/core_selftests.rs",
+        need: Need::SelftestsCache,
+        args: &["-p", "kbpf-elf", "--test", "core_selftests"],
     },
     Gated {
         file: "crates/kfunc/tests/registry.rs",
