@@ -5,7 +5,7 @@ use crate::domain::state::RegType;
 use crate::env::{Env, Pending};
 use crate::log::{LEVEL2, insn_text};
 use crate::messages::{Bug, Reject};
-use kbpf_isa::{CallKind, Class, Insn, JmpOp, Mode};
+use kbpf_isa::{CallKind, Class, Insn, JmpOp, Mode, SlotIdx};
 
 pub(crate) mod alu;
 pub(crate) mod atomic;
@@ -55,7 +55,7 @@ impl Env<'_> {
             }
             if !pruned {
                 if !self.cur.speculative {
-                    self.aux.seen[idx] = true;
+                    self.aux.mark_seen(SlotIdx::new(idx));
                 }
                 if marks.jmp_point {
                     self.push_hist(None);
