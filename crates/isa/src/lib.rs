@@ -5,7 +5,9 @@
 //! workspace is read here), the decoded [`Insn`] enum and its exact encode/decode inverse, the
 //! per-slot decode table ([`SlotTable`]), structural checks that need no abstract state
 //! (register range, reserved fields, branch targets), the stack-argument forms based on r11
-//! (`BPF_REG_PARAMS`) and their slot arithmetic ([`StackArgSlot`]), the text assembler ([`asm`])
+//! (`BPF_REG_PARAMS`: [`Insn::StackArgStore`], [`Insn::StackArgLoad`]) and their slot arithmetic
+//! ([`StackArgPos`], [`StackArgSlot`]), the slot and instruction index types ([`SlotIdx`],
+//! [`InsnIdx`]), the text assembler ([`asm`])
 //! and disassembler ([`disasm`]) in kernel and LLVM 19 syntax (with the verifier log's text of
 //! any slot), and the kernel's helper-name table ([`helper_names`]).
 //!
