@@ -309,7 +309,20 @@ pub enum Decoded {
     Malformed(DecodeErrorKind),
 }
 
-/// A program decoded once: every raw slot beside its strict decoding.
+/// The slot as the kernel's walk reads it: a field no check of the kernel reads is cleared
+/// (an `exit`'s offset: `do_check_insn` checks the exit's source, immediate and registers,
+/// not its offset), so the strict decoder accepts what the kernel accepts while byte-exact
+/// decoding (`decode_insn`, `Program::from_bytes`) keeps refusing the junk.
+fn kernel_reading(raw: RawInsn) -> RawInsn {
+    if raw.class() == Class::Jmp && raw.jmp_op() == Some(JmpOp::Exit) {
+        RawInsn { off: 0, ..raw }
+    } else {
+        raw
+    }
+}
+
+/// A program decoded once: every raw slot beside its decoding as the kernel's walk reads it
+/// ([`kernel_reading`] then the strict decoder).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SlotTable<'a> {
     raw: &'a [RawInsn],
@@ -323,7 +336,7 @@ impl<'a> SlotTable<'a> {
         let mut decoded = Vec::with_capacity(slots.len());
         let mut i = 0;
         while i < slots.len() {
-            match decode_insn(slots[i], slots.get(i + 1).copied()) {
+            match decode_insn(kernel_reading(slots[i]), slots.get(i + 1).copied()) {
                 Ok(insn) => {
                     decoded.push(Decoded::Insn(insn));
                     if insn.slots() == 2 {
@@ -417,5 +430,16 @@ mod tests {
         assert_eq!(t.get(1), Some(&Decoded::Tail));
         assert_eq!(t.get(2), Some(&Decoded::Malformed(DecodeErrorKind::ReservedFields("MOV"))));
         assert_eq!(t.insn(3), Ok(Insn::Exit));
+    }
+
+    #[test]
+    fn table_reads_an_exit_offset_as_the_kernel_does() {
+        let r = RawInsn::new;
+        let slots = [r(0xb7, 0, 0, 0, 0), r(0x95, 0, 0, 7, 0), r(0x95, 1, 0, 7, 0)];
+        let t = SlotTable::new(&slots);
+        assert_eq!(t.insn(1), Ok(Insn::Exit));
+        assert_eq!(t.get(2), Some(&Decoded::Malformed(DecodeErrorKind::ReservedFields("EXIT"))));
+        // the byte-exact decoder still refuses the offset: decoding then encoding is exact
+        assert!(decode_insn(slots[1], None).is_err());
     }
 }

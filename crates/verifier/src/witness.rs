@@ -8,7 +8,7 @@
 //! offsets adjusted). An unprivileged load keeps its length and gets `ja -1` in place of dead
 //! instructions instead. The JIT therefore never sees code the verifier did not check.
 
-use kbpf_isa::{CallTarget, Insn, LdImm64Src, Program, RawInsn};
+use kbpf_isa::{CallTarget, Decoded, Insn, LdImm64Src, Program, SlotTable};
 
 use crate::{InsnAux, MapDef, ProgType, VerifyOptions};
 
@@ -92,8 +92,12 @@ pub const SYSCALL_CTX_BYTES: usize = 1 << 16;
 
 /// Builds the witness of an accepted walk; `Err` is a verifier bug (an accepted program that
 /// does not decode).
-pub(crate) fn build(slots: &[RawInsn], opts: &VerifyOptions, aux: &[InsnAux]) -> Result<Verified, String> {
-    let prog = decode_reached(slots, aux)?;
+pub(crate) fn build(
+    table: &SlotTable<'_>,
+    opts: &VerifyOptions,
+    aux: &[InsnAux],
+) -> Result<Verified, String> {
+    let prog = decode_reached(table, aux)?;
     let seen = |i: usize| aux.get(prog.pc(i)).is_some_and(|a| a.seen);
     let ctx = |i: usize| aux.get(prog.pc(i)).is_some_and(|a| a.ctx_access);
     let (program, ctx_access) = if opts.privileged {
@@ -165,19 +169,19 @@ pub(crate) fn bug(out: &mut crate::VerifyOutcome, msg: String) {
     out.error = Some(crate::VerifyError::bug(crate::Bug::Witness(msg)));
 }
 
-/// Decodes the program; a slot no path reached may hold anything the kernel's checks let
+/// The program from the walk's `SlotTable` (decoded once, as the kernel reads each slot: an
+/// exit's ignored offset is gone); a slot no path reached may hold anything the kernel's checks let
 /// through (`r12 = 0` in dead code is accepted), so an undecodable unreached slot becomes a
 /// one-slot placeholder that the dead-code pass drops.
-fn decode_reached(slots: &[RawInsn], aux: &[InsnAux]) -> Result<Program, String> {
-    let mut insns = Vec::with_capacity(slots.len());
-    let mut i = 0;
-    while i < slots.len() {
-        let insn = match kbpf_isa::decode_insn(slots[i], slots.get(i + 1).copied()) {
-            Ok(insn) => insn,
-            Err(_) if !aux.get(i).is_some_and(|a| a.seen) => Insn::Ja { off: -1 },
-            Err(e) => return Err(format!("accepted insn {i} does not decode: {e:?}")),
+fn decode_reached(table: &SlotTable<'_>, aux: &[InsnAux]) -> Result<Program, String> {
+    let mut insns = Vec::with_capacity(table.len());
+    for i in 0..table.len() {
+        let insn = match table.get(i) {
+            Some(Decoded::Insn(insn)) => *insn,
+            Some(Decoded::Tail) | None => continue,
+            Some(Decoded::Malformed(_)) if !aux.get(i).is_some_and(|a| a.seen) => Insn::Ja { off: -1 },
+            Some(Decoded::Malformed(e)) => return Err(format!("accepted insn {i} does not decode: {e:?}")),
         };
-        i += insn.slots();
         insns.push(insn);
     }
     Program::new(insns).map_err(|e| format!("accepted program does not decode: {e}"))
@@ -303,5 +307,17 @@ mod tests {
         assert_eq!(w.calls().len(), 1);
         assert_eq!(w.calls()[0].name, "bpf_get_prandom_u32");
         assert_eq!(w.calls()[0].arity, 0);
+    }
+
+    #[test]
+    fn an_exit_offset_is_ignored_as_the_kernel_does() {
+        use kbpf_isa::RawInsn;
+        // `r0 = 0; exit` with junk in the exit's offset: Linux 6.18 loads it
+        let slots = [RawInsn::new(0xb7, 0, 0, 0, 0), RawInsn::new(0x95, 0, 0, 5, 0)];
+        let out = verify(&slots, &VerifyOptions { log_level: 2, ..VerifyOptions::default() });
+        assert!(out.accepted, "{:?}", out.error);
+        assert!(out.log.contains("1: (95) exit\n"), "{}", out.log);
+        let w = out.witness.expect("accepted programs carry a witness");
+        assert_eq!((w.program().len(), w.program().insns()[1]), (2, Insn::Exit));
     }
 }

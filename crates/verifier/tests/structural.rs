@@ -52,3 +52,19 @@ fn register_state_before_reserved_fields_where_the_kernel_reads_it_first() {
 fn kernel_words_for_may_goto() {
     assert_eq!(first_error(RawInsn::new(0xe5, 0, 0, 0, 1), true, true).0, "invalid may_goto imm 1");
 }
+
+#[test]
+fn an_exit_offset_is_ignored_but_its_other_fields_are_not() {
+    let outcome = |slot: RawInsn| {
+        let p = [RawInsn::new(0xb7, 0, 0, 0, 0), slot];
+        let out =
+            verify(&p, &VerifyOptions { prog_type: ProgType::SocketFilter, ..VerifyOptions::default() });
+        out.error.map(|e| (e.message().to_string(), e.insn()))
+    };
+    assert_eq!(outcome(RawInsn::new(0x95, 0, 0, 5, 0)), None);
+    assert_eq!(outcome(RawInsn::new(0x95, 0, 0, -1, 0)), None);
+    // Linux 6.18: junk beside the offset is still refused
+    let refused = Some(("BPF_EXIT uses reserved fields".to_string(), Some(1)));
+    assert_eq!(outcome(RawInsn::new(0x95, 1, 0, 5, 0)), refused);
+    assert_eq!(outcome(RawInsn::new(0x95, 0, 0, 5, 1)), refused);
+}

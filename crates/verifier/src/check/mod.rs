@@ -218,7 +218,6 @@ impl Env<'_> {
             }
             Class::Jmp | Class::Jmp32 => {
                 self.stats.jmps_processed += 1;
-                let class = insn.class();
                 match insn.jmp_op() {
                     Some(JmpOp::Call) => {
                         self.structural(idx)?;
@@ -244,16 +243,8 @@ impl Env<'_> {
                         return Ok(Flow::Next);
                     }
                     Some(JmpOp::Exit) => {
-                        // the kernel does not read an exit's offset; the decoder refuses one, so
-                        // this family keeps its own reading
-                        if insn.is_reg_src()
-                            || insn.imm != 0
-                            || insn.src != 0
-                            || insn.dst != 0
-                            || class == Class::Jmp32
-                        {
-                            return Err(Reject::Reserved("EXIT"));
-                        }
+                        // the table reads an exit as the kernel does (its offset ignored)
+                        self.structural(idx)?;
                         return self.process_exit(do_print_state);
                     }
                     _ => {
