@@ -12,13 +12,13 @@
 use crate::domain::state::{FuncState, RegState, RegType, VerifierState};
 use crate::env::{Env, Pending};
 use crate::messages::{Bug, CallReject, KfuncReject, RegName, Reject, TypeName};
-use kbpf_isa::RawInsn;
+use kbpf_isa::Reg;
 
 impl Env<'_> {
     /// `check_ld_imm` for `BPF_PSEUDO_FUNC`: the target must have a prototype (BTF
     /// `func_info`, kbpf's `.func`) and static linkage.
-    pub(crate) fn check_ld_imm_func(&mut self, insn: &RawInsn, idx: usize) -> Result<(), Reject> {
-        let target = idx as i64 + insn.imm as i64 + 1;
+    pub(crate) fn check_ld_imm_func(&mut self, dst: Reg, imm: i32, idx: usize) -> Result<(), Reject> {
+        let target = idx as i64 + imm as i64 + 1;
         let sub = usize::try_from(target).ok().and_then(|t| self.prog.info.subprogs.starting_at(t));
         let Some(sub) = sub else {
             return Err(Bug::FuncTargetNotSubprog(target).into());
@@ -31,7 +31,7 @@ impl Env<'_> {
         }
         let mut r = RegState::pointer(RegType::Func);
         r.subprogno = sub as u32;
-        self.cur.cur_mut().regs[insn.dst as usize] = r;
+        self.cur.cur_mut().regs[dst.num() as usize] = r;
         Ok(())
     }
 

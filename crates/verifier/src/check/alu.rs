@@ -8,7 +8,7 @@ use crate::domain::tnum::Tnum;
 use crate::env::Env;
 use crate::messages::{Bug, Reject, TypeName};
 use kbpf_isa::AluOp as A;
-use kbpf_isa::{AluCode, Class, LdImm64Src, Mode, RawInsn, Size};
+use kbpf_isa::{AluCode, Class, Insn, LdImm64Src, Mode, RawInsn, Size};
 
 /// How an instruction uses a register operand.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -391,21 +391,25 @@ impl Env<'_> {
         Ok(())
     }
 
-    /// `check_ld_imm`.
+    /// `check_ld_imm`: the opcode, the reserved fields and the destination register number are
+    /// read where the kernel reads them; everything else comes from the decoded `LdImm64`.
     pub(crate) fn check_ld_imm(&mut self, insn: &RawInsn, idx: usize) -> Result<(), Reject> {
         if insn.size() != Size::DW {
             return Err(Reject::InvalidLdImm);
         }
         self.structural(idx)?;
         self.check_reg_arg(insn.dst, RegOp::Dst)?;
-        let d = insn.dst as usize;
-        let hi = self.prog.slots.get(idx + 1).map_or(0, |n| n.imm);
-        match LdImm64Src::from_u8(insn.src) {
-            Some(LdImm64Src::Imm) => {
-                self.cur.cur_mut().regs[d] = RegState::known(kbpf_isa::Insn::imm64(insn.imm, hi));
+        // the pair, the offset and the register are checked: the slot decodes
+        let Ok(Insn::LdImm64 { dst, src, imm, imm_hi }) = self.prog.table.insn(idx) else {
+            return Err(Reject::Bug(crate::messages::Bug::LdImm64Src));
+        };
+        let d = dst.num() as usize;
+        match src {
+            LdImm64Src::Imm => {
+                self.cur.cur_mut().regs[d] = RegState::known(Insn::imm64(imm, imm_hi));
             }
-            Some(LdImm64Src::Func) => self.check_ld_imm_func(insn, idx)?,
-            Some(src @ (LdImm64Src::MapFd | LdImm64Src::MapValue)) => {
+            LdImm64Src::Func => self.check_ld_imm_func(dst, imm, idx)?,
+            LdImm64Src::MapFd | LdImm64Src::MapValue => {
                 let Some(m) = self.prog.ld_map.get(idx).copied().flatten() else {
                     return Err(Reject::Bug(crate::messages::Bug::LdImm64Src));
                 };
@@ -413,7 +417,7 @@ impl Env<'_> {
                 let mut r = RegState::pointer(if value { RegType::MapValue } else { RegType::ConstMapPtr });
                 r.map = m;
                 if value {
-                    r.off = hi;
+                    r.off = imm_hi;
                 }
                 self.cur.cur_mut().regs[d] = r;
             }
