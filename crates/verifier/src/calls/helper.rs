@@ -12,7 +12,6 @@ use crate::protos::helper_names::helper_name;
 use crate::protos::helpers::{
     Ret, changes_pkt_data, helper_pkt_access, is_acquire_function, is_ptr_cast_function,
 };
-use kbpf_isa::RawInsn;
 
 /// How a helper uses a memory argument: read; written in place (`MEM_WRITE`: bounds checked as
 /// a write and the stack bytes clobbered to unknown data, `check_stack_range_initialized`'s
@@ -57,8 +56,7 @@ impl Env<'_> {
     }
 
     /// `check_helper_call`.
-    pub(crate) fn check_helper_call(&mut self, insn: &RawInsn, idx: usize) -> Result<(), Reject> {
-        let id = insn.imm;
+    pub(crate) fn check_helper_call(&mut self, id: i32, idx: usize) -> Result<(), Reject> {
         let Some(func) = BpfFunc::from_id(id) else {
             return Err(Reject::InvalidFunc(helper_name(id).unwrap_or_else(|| "unknown".into()), id));
         };

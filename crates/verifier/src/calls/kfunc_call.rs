@@ -16,7 +16,7 @@ use crate::domain::state::{DYNPTR_PKT, DynptrType, MAX_VAR_OFF, MAYBE_NULL, RDON
 use crate::env::Env;
 use crate::messages::{Bug, KfuncReject, RegName, Reject, TypeName, Unsupported};
 use crate::protos::func_info::{IterRole, KfuncArgKind, KfuncDecl, KfuncRet, MAX_FUNC_ARGS, MAX_REG_ARGS};
-use kbpf_isa::{RawInsn, StackArgSlot};
+use kbpf_isa::StackArgSlot;
 
 /// Register number used to run the shared memory checks on a slot argument; the resulting
 /// message names the slot (`*(R11-N)`) instead.
@@ -70,9 +70,9 @@ impl Env<'_> {
     }
 
     /// `check_kfunc_call`.
-    pub(crate) fn check_kfunc_call(&mut self, insn: &RawInsn) -> Result<(), Reject> {
-        let Some(decl) = self.prog.opts.kfuncs.get(insn.imm).cloned() else {
-            return Err(Reject::KfuncNotFunc(insn.imm as u32));
+    pub(crate) fn check_kfunc_call(&mut self, btf_id: i32) -> Result<(), Reject> {
+        let Some(decl) = self.prog.opts.kfuncs.get(btf_id).cloned() else {
+            return Err(Reject::KfuncNotFunc(btf_id as u32));
         };
         if let Some(types) = &decl.prog_types
             && !types.iter().any(|t| t == self.prog.opts.prog_type.ops().name())

@@ -16,7 +16,6 @@ pub(crate) mod stack_args;
 use crate::domain::state::{FuncState, RegState, RegType};
 use crate::env::Env;
 use crate::messages::{Bug, CallReject, Reject};
-use kbpf_isa::RawInsn;
 
 impl Env<'_> {
     /// `clear_all_pkt_pointers`: after a helper that may move the packet, every packet pointer
@@ -69,8 +68,8 @@ impl Env<'_> {
     }
 
     /// `check_func_call`: a static subprogram call pushes a frame.
-    pub(crate) fn check_func_call(&mut self, insn: &RawInsn, idx: usize) -> Result<(), Reject> {
-        let target = (idx as i64 + insn.imm as i64 + 1) as usize;
+    pub(crate) fn check_func_call(&mut self, imm: i32, idx: usize) -> Result<(), Reject> {
+        let target = (idx as i64 + imm as i64 + 1) as usize;
         let Some(sub) = self.prog.info.subprogs.starting_at(target) else {
             return Err(Bug::CallTargetNotSubprog(target).into());
         };

@@ -8,7 +8,7 @@ use crate::domain::tnum::Tnum;
 use crate::env::Env;
 use crate::messages::{Bug, Reject, TypeName};
 use kbpf_isa::AluOp as A;
-use kbpf_isa::{AluCode, Class, Insn, LdImm64Src, Mode, RawInsn, Size};
+use kbpf_isa::{AluCode, ByteOrder, Class, Insn, LdImm64Src, Mode, RawInsn, Reg, Size, Src, Width};
 
 /// How an instruction uses a register operand.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -53,121 +53,60 @@ impl Env<'_> {
         self.search.id_gen = id_gen;
     }
 
-    /// `check_alu_op`.
-    pub(crate) fn check_alu_op(&mut self, insn: &RawInsn, idx: usize) -> Result<(), Reject> {
-        let Some(op) = insn.alu_code() else {
-            return Err(Bug::AluOnClass(format!("{:?}", insn.class())).into());
+    /// `check_alu_op`. The slot's reserved fields (through `structural`), register numbers and
+    /// an `addr_space_cast`'s direction are read where the kernel reads them, before anything
+    /// else; once they pass, the slot decodes and the transfer works on the decoded `Insn`.
+    pub(crate) fn check_alu_op(&mut self, raw: &RawInsn, idx: usize) -> Result<(), Reject> {
+        let Some(code) = raw.alu_code() else {
+            return Err(Bug::AluOnClass(format!("{:?}", raw.class())).into());
         };
-        let alu64 = insn.class() == Class::Alu64;
-        let x = insn.is_reg_src();
-        let d = insn.dst as usize;
-        if op == AluCode::End || op == AluCode::Neg {
-            self.structural(idx)?;
-            self.check_reg_arg(insn.dst, RegOp::Src)?;
-            if self.cur.cur().regs[d].ty == RegType::Scalar {
-                self.check_reg_arg(insn.dst, RegOp::DstNoMark)?;
-                let mut reg = self.cur.cur().regs[d].clone();
-                let src = reg.clone();
-                // be16/be32/be64 swap on a little-endian host; le16/le32 truncate; bswap swaps
-                let end = (op == AluCode::End).then_some((insn.imm as u32, alu64 || x));
-                let alu32 = !alu64 && op == AluCode::Neg;
-                scalar_alu(&mut reg, &src, op, alu32, end);
-                self.cur.cur_mut().regs[d] = reg;
-            } else {
-                self.check_reg_arg(insn.dst, RegOp::Dst)?;
+        let x = raw.is_reg_src();
+        match code {
+            AluCode::End | AluCode::Neg => {
+                self.structural(idx)?;
+                self.check_reg_arg(raw.dst, RegOp::Src)?;
+                let insn = self.decoded(idx)?;
+                self.check_neg_end(insn)?;
             }
-        } else if op == AluCode::Bin(A::Mov) {
-            self.structural(idx)?;
-            if x {
-                if alu64 && insn.off == 1 {
-                    if insn.imm != 1 && insn.imm != 1 << 16 {
-                        return Err(Reject::AddrSpaceCastDirection);
-                    }
-                    return Err(Reject::NoArena);
-                }
-                self.check_reg_arg(insn.src, RegOp::Src)?;
-            }
-            self.check_reg_arg(insn.dst, RegOp::DstNoMark)?;
-            let s = insn.src as usize;
-            if x {
-                let src_ty = self.cur.cur().regs[s].ty;
-                if alu64 {
-                    if insn.off == 0 {
-                        self.assign_scalar_id_before_mov(s);
-                        let v = self.cur.cur().regs[s].clone();
-                        self.cur.cur_mut().regs[d] = v;
-                    } else if src_ty == RegType::Scalar {
-                        let no_sext = self.cur.cur().regs[s].b64.umax < (1u64 << (insn.off - 1));
-                        if no_sext {
-                            self.assign_scalar_id_before_mov(s);
+            AluCode::Bin(A::Mov) => {
+                self.structural(idx)?;
+                if x {
+                    if raw.class() == Class::Alu64 && raw.off == 1 {
+                        if raw.imm != 1 && raw.imm != 1 << 16 {
+                            return Err(Reject::AddrSpaceCastDirection);
                         }
-                        let mut v = self.cur.cur().regs[s].clone();
-                        if !no_sext {
-                            v.id = 0;
-                        }
-                        v.coerce_to_size_sx((insn.off / 8) as u8);
-                        self.cur.cur_mut().regs[d] = v;
-                    } else {
-                        self.cur.cur_mut().regs[d] = RegState::unknown_scalar();
+                        return Err(Reject::NoArena);
                     }
-                } else {
-                    if src_ty == RegType::Scalar {
-                        let src = self.cur.cur().regs[s].clone();
-                        if insn.off == 0 {
-                            let fits = 64 - src.b64.umax.leading_zeros() <= 32;
-                            if fits {
-                                self.assign_scalar_id_before_mov(s);
-                            }
-                            let mut v = self.cur.cur().regs[s].clone();
-                            if !fits {
-                                v.id = 0;
-                            }
-                            self.cur.cur_mut().regs[d] = v;
-                        } else {
-                            let no_sext = src.b64.umax < (1u64 << (insn.off - 1));
-                            if no_sext {
-                                self.assign_scalar_id_before_mov(s);
-                            }
-                            let mut v = self.cur.cur().regs[s].clone();
-                            if !no_sext {
-                                v.id = 0;
-                            }
-                            v.coerce_subreg_to_size_sx((insn.off / 8) as u8);
-                            self.cur.cur_mut().regs[d] = v;
-                        }
-                    } else {
-                        self.cur.cur_mut().regs[d] = RegState::unknown_scalar();
+                    self.check_reg_arg(raw.src, RegOp::Src)?;
+                }
+                self.check_reg_arg(raw.dst, RegOp::DstNoMark)?;
+                let insn = self.decoded(idx)?;
+                self.check_mov(insn)?;
+            }
+            AluCode::Unknown(code) => return Err(Reject::InvalidAluOpcode(code)),
+            AluCode::Bin(_) => {
+                self.structural(idx)?;
+                if x {
+                    self.check_reg_arg(raw.src, RegOp::Src)?;
+                }
+                self.check_reg_arg(raw.dst, RegOp::Src)?;
+                let Insn::Alu { width, op, dst, src } = self.decoded(idx)? else {
+                    return Err(Bug::Undecoded(idx).into());
+                };
+                let divmod = matches!(op, A::Div | A::SDiv | A::Mod | A::SMod);
+                if let Src::Imm(imm) = src {
+                    if divmod && imm == 0 {
+                        return Err(Reject::DivByZero);
                     }
-                    let r = &mut self.cur.cur_mut().regs[d];
-                    r.zext_32_to_64();
-                    r.bounds_sync();
+                    if matches!(op, A::Lsh | A::Rsh | A::Arsh) && (imm < 0 || imm >= width.bits() as i32) {
+                        return Err(Reject::InvalidShift(imm));
+                    }
                 }
-            } else {
-                let v = if alu64 { insn.imm as i64 as u64 } else { insn.imm as u32 as u64 };
-                self.cur.cur_mut().regs[d] = RegState::known(v);
+                self.check_reg_arg(dst.num(), RegOp::DstNoMark)?;
+                self.adjust_reg_min_max_vals(width, op, dst, src)?;
             }
-        } else if let AluCode::Unknown(code) = op {
-            return Err(Reject::InvalidAluOpcode(code));
-        } else {
-            let divmod = matches!(op, AluCode::Bin(A::Div | A::SDiv | A::Mod | A::SMod));
-            self.structural(idx)?;
-            if x {
-                self.check_reg_arg(insn.src, RegOp::Src)?;
-            }
-            self.check_reg_arg(insn.dst, RegOp::Src)?;
-            if divmod && !x && insn.imm == 0 {
-                return Err(Reject::DivByZero);
-            }
-            if matches!(op, AluCode::Bin(A::Lsh) | AluCode::Bin(A::Rsh) | AluCode::Bin(A::Arsh)) && !x {
-                let size = if alu64 { 64 } else { 32 };
-                if insn.imm < 0 || insn.imm >= size {
-                    return Err(Reject::InvalidShift(insn.imm));
-                }
-            }
-            self.check_reg_arg(insn.dst, RegOp::DstNoMark)?;
-            self.adjust_reg_min_max_vals(insn)?;
         }
-        let r = &mut self.cur.cur_mut().regs[d];
+        let r = &mut self.cur.cur_mut().regs[raw.dst as usize];
         if r.ty == RegType::Scalar && r.bounds_violation().is_some() {
             // reg_bounds_sanity_check: the kernel warns and resets the register
             *r = RegState::unknown_scalar();
@@ -175,52 +114,148 @@ impl Env<'_> {
         Ok(())
     }
 
-    /// `adjust_reg_min_max_vals`.
-    fn adjust_reg_min_max_vals(&mut self, insn: &RawInsn) -> Result<(), Reject> {
-        let op = insn.alu_code().unwrap_or(AluCode::Unknown(0));
-        let alu32 = insn.class() != Class::Alu64;
-        let d = insn.dst as usize;
-        let dst = self.cur.cur().regs[d].clone();
-        let src = if insn.is_reg_src() {
-            let s = self.cur.cur().regs[insn.src as usize].clone();
-            if s.ty != RegType::Scalar {
-                if dst.ty != RegType::Scalar {
-                    if op == AluCode::Bin(A::Sub) && self.prog.opts.privileged {
-                        self.cur.cur_mut().regs[d] = RegState::unknown_scalar();
-                        return Ok(());
-                    }
-                    return Err(Reject::PtrOpPtr(insn.dst.into(), op.kernel_text()));
+    /// `neg` and the byte swaps, once `dst` is known readable.
+    fn check_neg_end(&mut self, insn: Insn) -> Result<(), Reject> {
+        let (dst, code, alu32, end) = match insn {
+            Insn::Neg { width, dst } => (dst, AluCode::Neg, width == Width::W32, None),
+            Insn::Endian { order, bits, dst } => {
+                (dst, AluCode::End, false, Some((bits as u32, order != ByteOrder::ToLe)))
+            }
+            _ => return Err(Bug::Undecoded(self.cur.insn_idx).into()),
+        };
+        let d = dst.num() as usize;
+        if self.cur.cur().regs[d].ty != RegType::Scalar {
+            return self.check_reg_arg(dst.num(), RegOp::Dst);
+        }
+        self.check_reg_arg(dst.num(), RegOp::DstNoMark)?;
+        let mut reg = self.cur.cur().regs[d].clone();
+        let src = reg.clone();
+        // be16/be32/be64 swap on a little-endian host; le16/le32 truncate; bswap swaps
+        scalar_alu(&mut reg, &src, code, alu32, end);
+        self.cur.cur_mut().regs[d] = reg;
+        Ok(())
+    }
+
+    /// `mov` from an immediate, a register, or a register sign-extended from `from_bits`.
+    fn check_mov(&mut self, insn: Insn) -> Result<(), Reject> {
+        let (width, dst, src, off) = match insn {
+            Insn::Alu { width, op: A::Mov, dst, src: Src::Imm(imm) } => {
+                let v = if width == Width::W64 { imm as i64 as u64 } else { imm as u32 as u64 };
+                self.cur.cur_mut().regs[dst.num() as usize] = RegState::known(v);
+                return Ok(());
+            }
+            Insn::Alu { width, op: A::Mov, dst, src: Src::Reg(src) } => (width, dst, src, 0u32),
+            Insn::MovSx { width, dst, src, from_bits } => (width, dst, src, from_bits as u32),
+            _ => return Err(Bug::Undecoded(self.cur.insn_idx).into()),
+        };
+        let (d, s) = (dst.num() as usize, src.num() as usize);
+        let src_ty = self.cur.cur().regs[s].ty;
+        if width == Width::W64 {
+            if off == 0 {
+                self.assign_scalar_id_before_mov(s);
+                let v = self.cur.cur().regs[s].clone();
+                self.cur.cur_mut().regs[d] = v;
+            } else if src_ty == RegType::Scalar {
+                let no_sext = self.cur.cur().regs[s].b64.umax < (1u64 << (off - 1));
+                if no_sext {
+                    self.assign_scalar_id_before_mov(s);
                 }
-                self.mark_chain_precision(insn.dst);
-                return self.adjust_ptr_min_max_vals(insn, &s, &dst, true);
-            } else if dst.ty != RegType::Scalar {
-                self.mark_chain_precision(insn.src);
-                return self.adjust_ptr_min_max_vals(insn, &dst, &s, false);
-            } else if dst.precise {
-                self.mark_chain_precision(insn.src);
+                let mut v = self.cur.cur().regs[s].clone();
+                if !no_sext {
+                    v.id = 0;
+                }
+                v.coerce_to_size_sx((off / 8) as u8);
+                self.cur.cur_mut().regs[d] = v;
+            } else {
+                self.cur.cur_mut().regs[d] = RegState::unknown_scalar();
             }
-            s
+            return Ok(());
+        }
+        if src_ty == RegType::Scalar {
+            let src = self.cur.cur().regs[s].clone();
+            if off == 0 {
+                let fits = 64 - src.b64.umax.leading_zeros() <= 32;
+                if fits {
+                    self.assign_scalar_id_before_mov(s);
+                }
+                let mut v = self.cur.cur().regs[s].clone();
+                if !fits {
+                    v.id = 0;
+                }
+                self.cur.cur_mut().regs[d] = v;
+            } else {
+                let no_sext = src.b64.umax < (1u64 << (off - 1));
+                if no_sext {
+                    self.assign_scalar_id_before_mov(s);
+                }
+                let mut v = self.cur.cur().regs[s].clone();
+                if !no_sext {
+                    v.id = 0;
+                }
+                v.coerce_subreg_to_size_sx((off / 8) as u8);
+                self.cur.cur_mut().regs[d] = v;
+            }
         } else {
-            let k = RegState::known(insn.imm as i64 as u64);
-            if dst.ty != RegType::Scalar {
-                return self.adjust_ptr_min_max_vals(insn, &dst, &k, false);
+            self.cur.cur_mut().regs[d] = RegState::unknown_scalar();
+        }
+        let r = &mut self.cur.cur_mut().regs[d];
+        r.zext_32_to_64();
+        r.bounds_sync();
+        Ok(())
+    }
+
+    /// `adjust_reg_min_max_vals`.
+    fn adjust_reg_min_max_vals(
+        &mut self,
+        width: Width,
+        op: A,
+        dst_reg: Reg,
+        src_op: Src,
+    ) -> Result<(), Reject> {
+        let code = AluCode::Bin(op);
+        let alu32 = width == Width::W32;
+        let dn = dst_reg.num();
+        let d = dn as usize;
+        let dst = self.cur.cur().regs[d].clone();
+        let src = match src_op {
+            Src::Reg(sr) => {
+                let s = self.cur.cur().regs[sr.num() as usize].clone();
+                if s.ty != RegType::Scalar {
+                    if dst.ty != RegType::Scalar {
+                        if op == A::Sub && self.prog.opts.privileged {
+                            self.cur.cur_mut().regs[d] = RegState::unknown_scalar();
+                            return Ok(());
+                        }
+                        return Err(Reject::PtrOpPtr(dn.into(), code.kernel_text()));
+                    }
+                    self.mark_chain_precision(dn);
+                    return self.adjust_ptr_min_max_vals(width, op, dn, &s, &dst, true);
+                } else if dst.ty != RegType::Scalar {
+                    self.mark_chain_precision(sr.num());
+                    return self.adjust_ptr_min_max_vals(width, op, dn, &dst, &s, false);
+                } else if dst.precise {
+                    self.mark_chain_precision(sr.num());
+                }
+                s
             }
-            k
+            Src::Imm(imm) => {
+                let k = RegState::known(imm as i64 as u64);
+                if dst.ty != RegType::Scalar {
+                    return self.adjust_ptr_min_max_vals(width, op, dn, &dst, &k, false);
+                }
+                k
+            }
         };
         let mut nd = dst;
-        scalar_alu(&mut nd, &src, op, alu32, None);
+        scalar_alu(&mut nd, &src, code, alu32, None);
         let src_const = if alu32 { src.var_off.subreg().is_const() } else { src.var_off.is_const() };
-        if self.prog.opts.privileged
-            && (op == AluCode::Bin(A::Add) || op == AluCode::Bin(A::Sub))
-            && nd.id != 0
-            && src_const
-        {
+        if self.prog.opts.privileged && (op == A::Add || op == A::Sub) && nd.id != 0 && src_const {
             // linked scalars: remember `dst = base + off` for sync_linked_regs()
             let val = if alu32 { src.var_off.value as u32 as u64 } else { src.var_off.value };
             let sv = val as i64;
             let off = if !alu32 && (sv < i32::MIN as i64 || sv > i32::MAX as i64) {
                 None
-            } else if op == AluCode::Bin(A::Sub) {
+            } else if op == A::Sub {
                 (val as i32).checked_neg()
             } else {
                 Some(val as i32)
@@ -264,13 +299,13 @@ impl Env<'_> {
     /// `adjust_ptr_min_max_vals`: pointer +/- scalar.
     fn adjust_ptr_min_max_vals(
         &mut self,
-        insn: &RawInsn,
+        width: Width,
+        op: A,
+        dregno: u8,
         ptr: &RegState,
         off_reg: &RegState,
         dst_is_off: bool,
     ) -> Result<(), Reject> {
-        let op = insn.alu_code().unwrap_or(AluCode::Unknown(0));
-        let dregno = insn.dst;
         let d = dregno as usize;
         let known = off_reg.var_off.is_const();
         let (smin_val, smax_val, umin_val, umax_val) =
@@ -282,8 +317,8 @@ impl Env<'_> {
             self.cur.cur_mut().regs[d] = RegState::unknown_scalar();
             return Ok(());
         }
-        if insn.class() != Class::Alu64 {
-            if op == AluCode::Bin(A::Sub) && self.prog.opts.privileged {
+        if width != Width::W64 {
+            if op == A::Sub && self.prog.opts.privileged {
                 self.cur.cur_mut().regs[d] = RegState::unknown_scalar();
                 return Ok(());
             }
@@ -302,7 +337,7 @@ impl Env<'_> {
             | RegType::Packet
             | RegType::Mem
             | RegType::Func => {}
-            RegType::ConstMapPtr if known && smin_val == 0 && op == AluCode::Bin(A::Add) => {}
+            RegType::ConstMapPtr if known && smin_val == 0 && op == A::Add => {}
             _ => return Err(Reject::PtrArithOn(dregno.into(), tystr)),
         }
         let mut dst = ptr.clone();
@@ -311,7 +346,7 @@ impl Env<'_> {
         self.check_reg_sane_offset(ptr, tystr)?;
         dst.mark_32_unbounded();
         match op {
-            AluCode::Bin(A::Add) => {
+            A::Add => {
                 let fixed = (ptr.off as i64).wrapping_add(smin_val);
                 if known && fixed == fixed as i32 as i64 {
                     dst.off = fixed as i32;
@@ -343,7 +378,7 @@ impl Env<'_> {
                     }
                 }
             }
-            AluCode::Bin(A::Sub) => {
+            A::Sub => {
                 if dst_is_off {
                     return Err(Reject::SubPtrFromScalar(dregno.into()));
                 }
@@ -380,10 +415,10 @@ impl Env<'_> {
                     }
                 }
             }
-            AluCode::Bin(A::And) | AluCode::Bin(A::Or) | AluCode::Bin(A::Xor) => {
-                return Err(Reject::PtrBitwise(dregno.into(), op.kernel_text()));
+            A::And | A::Or | A::Xor => {
+                return Err(Reject::PtrBitwise(dregno.into(), AluCode::Bin(op).kernel_text()));
             }
-            _ => return Err(Reject::PtrArithOp(dregno.into(), op.kernel_text())),
+            _ => return Err(Reject::PtrArithOp(dregno.into(), AluCode::Bin(op).kernel_text())),
         }
         self.check_reg_sane_offset(&dst, tystr)?;
         dst.bounds_sync();

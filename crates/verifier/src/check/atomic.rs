@@ -4,65 +4,65 @@
 use crate::check::alu::RegOp;
 use crate::domain::state::{RegState, RegType};
 use crate::env::Env;
-use crate::messages::{Reject, TypeName};
-use kbpf_isa::{AtomicOp, RawInsn};
+use crate::messages::{Bug, Reject, TypeName};
+use kbpf_isa::{AtomicOp, Insn, RawInsn, Size};
 
 impl Env<'_> {
-    /// STX ATOMIC (`check_atomic`).
-    pub(crate) fn check_atomic(&mut self, insn: &RawInsn, idx: usize) -> Result<(), Reject> {
-        let size = insn.size().bytes() as i64;
-        match insn.atomic_op() {
-            Some(op) if !op.allows_narrow() => {
-                if size != 4 && size != 8 {
-                    return Err(Reject::AtomicSize);
-                }
-                self.check_reg_arg(insn.src, RegOp::Src)?;
-                self.check_reg_arg(insn.dst, RegOp::Src)?;
+    /// STX ATOMIC (`check_atomic`): the operation, the size and the register numbers are read
+    /// in the kernel's order; the access comes from the decoded `Atomic`.
+    pub(crate) fn check_atomic(&mut self, raw: &RawInsn, idx: usize) -> Result<(), Reject> {
+        let Some(op) = raw.atomic_op() else {
+            return Err(Reject::AtomicOpcode(raw.imm));
+        };
+        if !op.allows_narrow() && !matches!(raw.size(), Size::W | Size::DW) {
+            return Err(Reject::AtomicSize);
+        }
+        let (r_src, r_dst) = (raw.src, raw.dst);
+        self.check_reg_arg(r_src, RegOp::Src)?;
+        let dst_op = if op == AtomicOp::LoadAcquire { RegOp::DstNoMark } else { RegOp::Src };
+        self.check_reg_arg(r_dst, dst_op)?;
+        let Insn::Atomic { size, op, dst, src, off } = self.decoded(idx)? else {
+            return Err(Bug::Undecoded(idx).into());
+        };
+        let (size, off, src, dst) = (size.bytes() as i64, off as i64, src.num(), dst.num());
+        match op {
+            AtomicOp::LoadAcquire => {
+                let ptr = self.cur.cur().regs[src as usize].clone();
+                self.check_strict_alignment(src, off, size)?;
+                self.check_mem_access(idx, src, off, size, false, Some(dst), false)?;
+                atomic_ptr_type_ok(&ptr, src, "loads from")
+            }
+            AtomicOp::StoreRelease => {
+                let ptr = self.cur.cur().regs[dst as usize].clone();
+                self.check_strict_alignment(dst, off, size)?;
+                self.check_mem_access(idx, dst, off, size, true, Some(src), false)?;
+                atomic_ptr_type_ok(&ptr, dst, "stores into")
+            }
+            _ => {
                 if op == AtomicOp::Cmpxchg {
                     self.check_reg_arg(0, RegOp::Src)?;
                 }
-                if self.cur.cur().regs[insn.src as usize].is_pointer() && !self.prog.opts.privileged {
-                    return Err(Reject::LeaksAddr(insn.src.into(), "into mem"));
+                if self.cur.cur().regs[src as usize].is_pointer() && !self.prog.opts.privileged {
+                    return Err(Reject::LeaksAddr(src.into(), "into mem"));
                 }
-                let dty = self.cur.cur().regs[insn.dst as usize].ty;
+                let dty = self.cur.cur().regs[dst as usize].ty;
                 if !matches!(dty, RegType::Stack | RegType::MapValue | RegType::Mem) {
-                    let flags = self.cur.cur().regs[insn.dst as usize].flags;
-                    return Err(Reject::AtomicThrough(
-                        "stores into",
-                        insn.dst.into(),
-                        TypeName::new(dty, flags),
-                    ));
+                    let flags = self.cur.cur().regs[dst as usize].flags;
+                    return Err(Reject::AtomicThrough("stores into", dst.into(), TypeName::new(dty, flags)));
                 }
                 let load_reg = if op == AtomicOp::Cmpxchg {
                     Some(0u8)
                 } else if op.fetches() {
-                    Some(insn.src)
+                    Some(src)
                 } else {
                     None
                 };
                 // atomics are always strictly aligned; read then write, as the kernel checks it
-                self.check_strict_alignment(insn.dst, insn.off as i64, size)?;
-                self.check_mem_access(idx, insn.dst, insn.off as i64, size, false, load_reg, false)?;
-                self.check_mem_access(idx, insn.dst, insn.off as i64, size, true, None, false)?;
+                self.check_strict_alignment(dst, off, size)?;
+                self.check_mem_access(idx, dst, off, size, false, load_reg, false)?;
+                self.check_mem_access(idx, dst, off, size, true, None, false)?;
                 Ok(())
             }
-            Some(AtomicOp::LoadAcquire) => {
-                self.check_reg_arg(insn.src, RegOp::Src)?;
-                self.check_reg_arg(insn.dst, RegOp::DstNoMark)?;
-                let ptr = self.cur.cur().regs[insn.src as usize].clone();
-                self.check_strict_alignment(insn.src, insn.off as i64, size)?;
-                self.check_mem_access(idx, insn.src, insn.off as i64, size, false, Some(insn.dst), false)?;
-                atomic_ptr_type_ok(&ptr, insn.src, "loads from")
-            }
-            Some(_) => {
-                self.check_reg_arg(insn.src, RegOp::Src)?;
-                self.check_reg_arg(insn.dst, RegOp::Src)?;
-                let ptr = self.cur.cur().regs[insn.dst as usize].clone();
-                self.check_strict_alignment(insn.dst, insn.off as i64, size)?;
-                self.check_mem_access(idx, insn.dst, insn.off as i64, size, true, Some(insn.src), false)?;
-                atomic_ptr_type_ok(&ptr, insn.dst, "stores into")
-            }
-            None => Err(Reject::AtomicOpcode(insn.imm)),
         }
     }
 }

@@ -3,8 +3,8 @@
 
 use crate::domain::state::{MAYBE_NULL, RegState, RegType, VerifierState};
 use crate::env::Env;
-use crate::messages::Reject;
-use kbpf_isa::{Class, JmpOp, RawInsn};
+use crate::messages::{Bug, Reject};
+use kbpf_isa::{Insn, JmpOp, RawInsn, Src, Width};
 
 use crate::domain::cond::*;
 
@@ -124,11 +124,15 @@ fn is_init_pkt(r: &RegState, ty: RegType) -> bool {
 }
 
 impl Env<'_> {
-    /// `check_cond_jmp_op`.
-    pub(crate) fn check_cond_jmp_op(&mut self, insn: &RawInsn, idx: usize) -> Result<(), Reject> {
+    /// `check_cond_jmp_op`: the destination register number, the reserved fields and the source
+    /// register number are read in the kernel's order; the rest comes from the decoded `Jmp`.
+    pub(crate) fn check_cond_jmp_op(&mut self, raw: &RawInsn, idx: usize) -> Result<(), Reject> {
         use crate::check::alu::RegOp;
-        if insn.jmp_op() == Some(JmpOp::Jcond) {
+        if raw.jmp_op() == Some(JmpOp::Jcond) {
             self.structural(idx)?;
+            let Insn::MayGoto { off } = self.decoded(idx)? else {
+                return Err(Bug::Undecoded(idx).into());
+            };
             let prev = self.find_prev_entry(idx);
             let p = self.push_stack(idx + 1, idx)?;
             let id_gen = self.search.id_gen;
@@ -139,42 +143,50 @@ impl Env<'_> {
                     crate::prune::states::widen_imprecise_scalars(&old, &mut q.st, id_gen);
                 }
             }
-            self.cur.insn_idx = (idx as i64 + insn.off as i64 + 1) as usize;
+            self.cur.insn_idx = (idx as i64 + off as i64 + 1) as usize;
             return Ok(());
         }
-        let Some(JmpOp::Cond(cond)) = insn.jmp_op() else {
+        if !matches!(raw.jmp_op(), Some(JmpOp::Cond(_))) {
             // opcodes in no table were refused before the walk
-            return Err(crate::messages::Bug::CondJmpOpcode(insn.code).into());
+            return Err(Bug::CondJmpOpcode(raw.code).into());
+        }
+        self.check_reg_arg(raw.dst, RegOp::Src)?;
+        self.structural(idx)?;
+        if raw.is_reg_src() {
+            self.check_reg_arg(raw.src, RegOp::Src)?;
+        }
+        let jmp = self.decoded(idx)?;
+        let Insn::Jmp { width, cond, dst: dst_reg, src: src_op, off } = jmp else {
+            return Err(Bug::Undecoded(idx).into());
         };
         let op = Cond::Is(cond);
-        self.check_reg_arg(insn.dst, RegOp::Src)?;
-        let x = insn.is_reg_src();
-        self.structural(idx)?;
-        let src = if x {
-            self.check_reg_arg(insn.src, RegOp::Src)?;
-            let s = self.cur.cur().regs[insn.src as usize].clone();
-            let d = &self.cur.cur().regs[insn.dst as usize];
-            if !(is_pkt_any(d) && is_pkt_any(&s)) && s.is_pointer() && !self.prog.opts.privileged {
-                return Err(Reject::PtrComparison(insn.src.into()));
+        let x = matches!(src_op, Src::Reg(_));
+        let (dn, sn) = (dst_reg.num(), if let Src::Reg(r) = src_op { r.num() } else { 0 });
+        let src = match src_op {
+            Src::Reg(_) => {
+                let s = self.cur.cur().regs[sn as usize].clone();
+                let d = &self.cur.cur().regs[dn as usize];
+                if !(is_pkt_any(d) && is_pkt_any(&s)) && s.is_pointer() && !self.prog.opts.privileged {
+                    return Err(Reject::PtrComparison(sn.into()));
+                }
+                s
             }
-            s
-        } else {
-            RegState::known(insn.imm as i64 as u64)
+            Src::Imm(imm) => RegState::known(imm as i64 as u64),
         };
-        let w32 = insn.class() == Class::Jmp32;
-        let dst = self.cur.cur().regs[insn.dst as usize].clone();
+        let w32 = width == Width::W32;
+        let dst = self.cur.cur().regs[dn as usize].clone();
         let pred = branch_taken(&dst, &src, op, w32);
         if pred >= 0 {
             if !dst.is_pointer() {
-                self.mark_chain_precision(insn.dst);
+                self.mark_chain_precision(dn);
             }
             if x && !src.is_pointer() {
-                self.mark_chain_precision(insn.src);
+                self.mark_chain_precision(sn);
             }
             let maps = self.prog.opts.maps.clone();
             self.log.print_insn_state(&self.cur, idx, &maps);
             if pred == 1 {
-                self.cur.insn_idx = (idx as i64 + insn.off as i64 + 1) as usize;
+                self.cur.insn_idx = (idx as i64 + off as i64 + 1) as usize;
             } else {
                 self.cur.insn_idx = idx + 1;
             }
@@ -194,9 +206,9 @@ impl Env<'_> {
             linked.truncate(6);
             self.push_hist_linked(None, &linked);
         }
-        let target = (idx as i64 + insn.off as i64 + 1) as usize;
+        let target = (idx as i64 + off as i64 + 1) as usize;
         let p = self.push_stack(target, idx)?;
-        let (d, s) = (insn.dst as usize, insn.src as usize);
+        let (d, s) = (dn as usize, sn as usize);
         // refine: other branch = taken (op), this branch = fall-through (rev op)
         if dst.ty == RegType::Scalar && src.ty == RegType::Scalar && x && d == s {
             // `if rX op rX`: the kernel refines one register through two aliases
@@ -281,16 +293,16 @@ impl Env<'_> {
                 _ => {}
             }
         }
-        if !w32 && !x && insn.imm == 0 && (op == JEQ || op == JNE) && dst.flags & MAYBE_NULL != 0 {
+        if !w32 && src_op == Src::Imm(0) && (op == JEQ || op == JNE) && dst.flags & MAYBE_NULL != 0 {
             mark_ptr_or_null_regs(&mut self.cur, d, op == JNE);
             if let Some(q) = self.search.pending.get_mut(p) {
                 mark_ptr_or_null_regs(&mut q.st, d, op == JEQ);
             }
-        } else if !self.try_match_pkt_pointers(insn, &dst, &src, p)
+        } else if !self.try_match_pkt_pointers(&jmp, &dst, &src, p)
             && dst.is_pointer()
             && !self.prog.opts.privileged
         {
-            return Err(Reject::PtrComparison(insn.dst.into()));
+            return Err(Reject::PtrComparison(dn.into()));
         }
         let maps = self.prog.opts.maps.clone();
         self.log.print_insn_state(&self.cur, idx, &maps);
@@ -298,18 +310,17 @@ impl Env<'_> {
         Ok(())
     }
 
-    fn try_match_pkt_pointers(&mut self, insn: &RawInsn, dst: &RegState, src: &RegState, p: usize) -> bool {
-        if !insn.is_reg_src() || insn.class() == Class::Jmp32 {
+    fn try_match_pkt_pointers(&mut self, jmp: &Insn, dst: &RegState, src: &RegState, p: usize) -> bool {
+        let Insn::Jmp { width: Width::W64, cond, dst: dr, src: Src::Reg(sr), .. } = *jmp else {
             return false;
-        }
-        let (d, s) = (insn.dst as usize, insn.src as usize);
+        };
+        let (d, s) = (dr.num() as usize, sr.num() as usize);
         let fwd = (dst.ty == RegType::Packet && src.ty == RegType::PacketEnd)
             || (dst.ty == RegType::PacketMeta && is_init_pkt(src, RegType::Packet));
         let bwd = (dst.ty == RegType::PacketEnd && src.ty == RegType::Packet)
             || (is_init_pkt(dst, RegType::Packet) && src.ty == RegType::PacketMeta);
         let Some(mut other) = self.search.pending.get(p).map(|q| q.st.clone()) else { return false };
         let this = &mut self.cur;
-        let Some(JmpOp::Cond(cond)) = insn.jmp_op() else { return false };
         match (Cond::Is(cond), fwd, bwd) {
             (JGT, true, _) => {
                 find_good_pkt_pointers(this, dst, dst.ty, false);

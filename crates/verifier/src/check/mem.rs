@@ -6,41 +6,41 @@ use crate::check::alu::{RegOp, tnum_short};
 use crate::domain::state::{MAX_VAR_OFF, MAYBE_NULL, RDONLY, RegState, RegType};
 use crate::domain::tnum::Tnum;
 use crate::env::Env;
-use crate::messages::{Reject, TypeName};
+use crate::messages::{Bug, Reject, TypeName};
 use crate::prog_types::{CtxAccess, CtxField};
-use kbpf_isa::{Mode, RawInsn};
+use kbpf_isa::{Insn, RawInsn, Src};
 use kbpf_passes::Errno;
 
 impl Env<'_> {
-    /// LDX (`check_load_mem`).
-    pub(crate) fn check_load_mem(&mut self, insn: &RawInsn, idx: usize) -> Result<(), Reject> {
-        self.check_reg_arg(insn.src, RegOp::Src)?;
-        self.check_reg_arg(insn.dst, RegOp::DstNoMark)?;
-        let ldsx = insn.mode() == Some(Mode::MemSx);
-        self.check_mem_access(
-            idx,
-            insn.src,
-            insn.off as i64,
-            insn.size().bytes() as i64,
-            false,
-            Some(insn.dst),
-            ldsx,
-        )
+    /// LDX (`check_load_mem`): the register numbers are checked in the kernel's order, then the
+    /// decoded `Load` gives the access.
+    pub(crate) fn check_load_mem(&mut self, raw: &RawInsn, idx: usize) -> Result<(), Reject> {
+        self.check_reg_arg(raw.src, RegOp::Src)?;
+        self.check_reg_arg(raw.dst, RegOp::DstNoMark)?;
+        let Insn::Load { size, signed, dst, src, off } = self.decoded(idx)? else {
+            return Err(Bug::Undecoded(idx).into());
+        };
+        let (base, value) = (src.num(), dst.num());
+        self.check_mem_access(idx, base, off as i64, size.bytes() as i64, false, Some(value), signed)
     }
 
-    /// STX MEM (`check_store_reg`).
-    pub(crate) fn check_store_reg(&mut self, insn: &RawInsn, idx: usize) -> Result<(), Reject> {
-        self.check_reg_arg(insn.src, RegOp::Src)?;
-        self.check_reg_arg(insn.dst, RegOp::Src)?;
-        self.check_mem_access(
-            idx,
-            insn.dst,
-            insn.off as i64,
-            insn.size().bytes() as i64,
-            true,
-            Some(insn.src),
-            false,
-        )
+    /// STX MEM (`check_store_reg`), after the walk raised the slot's reserved fields.
+    pub(crate) fn check_store_reg(&mut self, raw: &RawInsn, idx: usize) -> Result<(), Reject> {
+        self.check_reg_arg(raw.src, RegOp::Src)?;
+        self.check_reg_arg(raw.dst, RegOp::Src)?;
+        let Insn::Store { size, dst, off, src: Src::Reg(src) } = self.decoded(idx)? else {
+            return Err(Bug::Undecoded(idx).into());
+        };
+        self.check_mem_access(idx, dst.num(), off as i64, size.bytes() as i64, true, Some(src.num()), false)
+    }
+
+    /// ST MEM: an immediate store, after the walk raised the slot's reserved fields.
+    pub(crate) fn check_store_imm(&mut self, raw: &RawInsn, idx: usize) -> Result<(), Reject> {
+        self.check_reg_arg(raw.dst, RegOp::Src)?;
+        let Insn::Store { size, dst, off, src: Src::Imm(_) } = self.decoded(idx)? else {
+            return Err(Bug::Undecoded(idx).into());
+        };
+        self.check_mem_access(idx, dst.num(), off as i64, size.bytes() as i64, true, None, false)
     }
 
     /// `check_mem_access`. `value` = destination register for reads, source register for

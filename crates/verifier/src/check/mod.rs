@@ -5,7 +5,7 @@ use crate::domain::state::RegType;
 use crate::env::{Env, Pending};
 use crate::log::{LEVEL2, insn_text};
 use crate::messages::{Bug, Reject};
-use kbpf_isa::{CallKind, Class, DecodeErrorKind, Decoded, Insn, JmpOp, Mode, SlotIdx};
+use kbpf_isa::{CallTarget, Class, DecodeErrorKind, Decoded, Insn, JmpOp, Mode, SlotIdx};
 
 pub(crate) mod alu;
 pub(crate) mod atomic;
@@ -170,6 +170,12 @@ impl Env<'_> {
         }
     }
 
+    /// The decoded instruction at slot `idx`, for a family whose structural and register-number
+    /// checks have passed (so the slot decodes; otherwise kbpf broke an invariant).
+    pub(crate) fn decoded(&self, idx: usize) -> Result<Insn, Reject> {
+        self.prog.table.insn(idx).map_err(|_| Bug::Undecoded(idx).into())
+    }
+
     /// Dispatch by class (`do_check_insn`).
     fn do_check_insn(&mut self, idx: usize, do_print_state: &mut bool) -> Result<Flow, Reject> {
         let insn = self.prog.slots[idx];
@@ -203,17 +209,8 @@ impl Env<'_> {
             }
             Class::St => {
                 self.structural(idx)?;
-                self.check_reg_arg(insn.dst, crate::check::alu::RegOp::Src)?;
                 let base = self.base_type(insn.dst);
-                self.check_mem_access(
-                    idx,
-                    insn.dst,
-                    insn.off as i64,
-                    insn.size().bytes() as i64,
-                    true,
-                    None,
-                    false,
-                )?;
+                self.check_store_imm(&insn, idx)?;
                 self.save_aux_ptr_type(idx, base)?;
             }
             Class::Jmp | Class::Jmp32 => {
@@ -221,18 +218,21 @@ impl Env<'_> {
                 match insn.jmp_op() {
                     Some(JmpOp::Call) => {
                         self.structural(idx)?;
-                        let kind = insn.call_kind();
+                        // a call has no register operand: past its reserved fields it decodes
+                        let Insn::Call(target) = self.decoded(idx)? else {
+                            return Err(Bug::Undecoded(idx).into());
+                        };
                         self.stack_args_before_call();
-                        match kind {
-                            Some(CallKind::Local) => self.check_func_call(&insn, idx)?,
-                            Some(CallKind::Kfunc) => self.check_kfunc_call(&insn)?,
-                            _ => {
-                                self.check_helper_call(&insn, idx)?;
+                        match target {
+                            CallTarget::Local(imm) => self.check_func_call(imm, idx)?,
+                            CallTarget::Kfunc { btf_id, .. } => self.check_kfunc_call(btf_id)?,
+                            CallTarget::Helper(id) => {
+                                self.check_helper_call(id, idx)?;
                                 self.invalidate_outgoing_stack_args();
                             }
                         }
                         self.log.scratch_reg(0);
-                        if kind == Some(CallKind::Local) {
+                        if matches!(target, CallTarget::Local(_)) {
                             return Ok(Flow::Next);
                         }
                     }

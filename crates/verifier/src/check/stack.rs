@@ -4,7 +4,7 @@
 use crate::domain::state::{MAX_BPF_STACK, MAX_VAR_OFF, RegState, RegType, SLOT, SlotType};
 use crate::env::Env;
 use crate::messages::{Bug, Reject};
-use kbpf_isa::Class;
+use kbpf_isa::{Insn, Src};
 use kbpf_passes::Errno;
 
 impl Env<'_> {
@@ -70,8 +70,11 @@ impl Env<'_> {
         let slot = (-off - 1) as usize;
         let spi = slot / SLOT;
         let priv_ = self.prog.opts.privileged;
-        let insn = self.prog.slots[idx];
-        let is_st = insn.class() == Class::St;
+        // an immediate store (ST) spills its immediate
+        let st_imm = match self.prog.table.insn(idx) {
+            Ok(Insn::Store { src: Src::Imm(imm), .. }) => Some(imm),
+            _ => None,
+        };
         let val_reg = value.map(|v| self.cur.cur().regs[v as usize].clone());
         self.destroy_if_dynptr_stack_slot(frame, spi)?;
         self.log.scratch_stack(spi);
@@ -102,8 +105,8 @@ impl Env<'_> {
                 st.spilled.id = 0;
             }
             self.push_hist(Some((frame as u32, spi as u32)));
-        } else if val_reg.is_none() && aligned && is_st && priv_ {
-            let r = RegState::known(insn.imm as i64 as u64);
+        } else if let Some(imm) = st_imm.filter(|_| val_reg.is_none() && aligned && priv_) {
+            let r = RegState::known(imm as i64 as u64);
             save_register_state(st, &r, size);
             self.push_hist(Some((frame as u32, spi as u32)));
         } else if let Some(r) = val_reg.as_ref().filter(|r| r.is_pointer()) {
@@ -126,7 +129,7 @@ impl Env<'_> {
             }
             let zero = match &val_reg {
                 Some(r) => r.is_const() && r.var_off.value == 0,
-                None => is_st && insn.imm == 0,
+                None => st_imm == Some(0),
             };
             let ty = if zero { SlotType::Zero } else { SlotType::Misc };
             for i in 0..size as usize {

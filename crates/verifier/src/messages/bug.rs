@@ -72,4 +72,6 @@ pub enum Bug {
     NoCallbackSubprog(usize),
     #[error("exit without a caller frame")]
     ExitNoCaller,
+    #[error("insn {0} passed its structural checks but does not decode")]
+    Undecoded(usize),
 }

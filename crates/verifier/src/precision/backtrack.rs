@@ -4,7 +4,7 @@
 
 use crate::domain::state::{HistEntry, RegType, SLOT, VerifierState};
 use crate::env::Env;
-use kbpf_isa::{AluCode, AluOp, AtomicOp, CallKind, Class, Insn, JmpOp, Src};
+use kbpf_isa::{AluOp, AtomicOp, CallTarget, Decoded, Insn, Reg, Src};
 
 /// Per-frame register and stack-slot masks still needing precision.
 #[derive(Clone, Default)]
@@ -112,10 +112,16 @@ impl Env<'_> {
     }
 
     fn backtrack_insn(&mut self, idx: usize, subseq: i64, hist: Option<HistEntry>, bt: &mut Bt) -> Step {
-        let insn = self.prog.slots[idx];
-        if insn.is_ldimm64_tail() {
-            return Step::Ok;
-        }
+        // every instruction in the history passed its checks, so it decodes; the stack-argument
+        // dispatcher also takes an r11 immediate store the decoder refuses (`stack_arg_insn`)
+        let insn = match self.stack_arg_insn(idx) {
+            Some(sa) => sa,
+            None => match self.prog.table.get(idx) {
+                Some(Decoded::Insn(i)) => *i,
+                Some(Decoded::Tail) => return Step::Ok,
+                Some(Decoded::Malformed(_)) | None => return Step::Bug,
+            },
+        };
         if self.log.verbose2() {
             let text = crate::log::insn_text(self.prog.table(), idx, &self.prog.opts.kfuncs);
             self.log.put(&format!(
@@ -126,103 +132,93 @@ impl Env<'_> {
             ));
         }
         bt_sync_linked(bt, &hist);
-        let (d, s) = (insn.dst, insn.src);
-        let step = self.backtrack_insn_inner(idx, subseq, hist, bt, insn, d, s);
+        let step = self.backtrack_insn_inner(idx, subseq, hist, bt, insn);
         if matches!(step, Step::Ok) {
             bt_sync_linked(bt, &hist);
         }
         step
     }
 
-    #[allow(clippy::too_many_arguments)]
+    /// One instruction of `backtrack_insn`, over its decoded form.
     fn backtrack_insn_inner(
         &mut self,
         idx: usize,
         subseq: i64,
         hist: Option<HistEntry>,
         bt: &mut Bt,
-        insn: kbpf_isa::RawInsn,
-        d: u8,
-        s: u8,
+        insn: Insn,
     ) -> Step {
-        let is_local_call = |i: &kbpf_isa::RawInsn| i.call_kind() == Some(CallKind::Local);
-        match insn.class() {
-            Class::Alu | Class::Alu64 => {
-                if d > 10 || !bt.reg(d) {
+        // the register a value comes from, unless it is the frame pointer
+        let from = |s: Reg| (s != Reg::R10).then_some(s.num());
+        match insn {
+            Insn::Neg { .. } | Insn::Endian { .. } => {}
+            Insn::Alu { op, dst, src, .. } => {
+                if !bt.reg(dst.num()) {
                     return Step::Ok;
                 }
-                let op = insn.alu_code();
-                if matches!(op, Some(AluCode::End | AluCode::Neg)) {
-                    return Step::Ok;
+                if op == AluOp::Mov {
+                    bt.clear(dst.num());
                 }
-                if op == Some(AluCode::Bin(AluOp::Mov)) {
-                    bt.clear(d);
-                    if insn.is_reg_src() && s != 10 && s <= 10 {
-                        bt.set(s);
-                    }
-                } else if insn.is_reg_src() && s != 10 && s <= 10 {
+                if let Src::Reg(s) = src
+                    && let Some(s) = from(s)
+                {
                     bt.set(s);
                 }
             }
-            Class::Ldx => {
-                if d > 10 || !bt.reg(d) {
+            Insn::MovSx { dst, src, .. } | Insn::AddrSpaceCast { dst, src, .. } => {
+                if !bt.reg(dst.num()) {
                     return Step::Ok;
                 }
-                bt.clear(d);
-                if let Some(Insn::StackArgLoad { pos, .. }) = self.stack_arg_insn(idx) {
-                    // an incoming load: the slot lives in the caller's frame
-                    let Some(caller) = bt.frame.checked_sub(1) else { return Step::Bug };
-                    bt.sa[caller] |= crate::calls::stack_args::slot_bit(pos);
+                bt.clear(dst.num());
+                if let Some(s) = from(src) {
+                    bt.set(s);
+                }
+            }
+            Insn::StackArgLoad { dst, pos } => {
+                if !bt.reg(dst.num()) {
                     return Step::Ok;
                 }
+                bt.clear(dst.num());
+                // an incoming load: the slot lives in the caller's frame
+                let Some(caller) = bt.frame.checked_sub(1) else { return Step::Bug };
+                bt.sa[caller] |= crate::calls::stack_args::slot_bit(pos);
+            }
+            Insn::Load { dst, .. } => {
+                if !bt.reg(dst.num()) {
+                    return Step::Ok;
+                }
+                bt.clear(dst.num());
                 if let Some((fr, spi)) = hist.and_then(|h| h.stack)
                     && let Some(m) = bt.stack.get_mut(fr as usize)
                 {
                     *m |= 1 << spi.min(63);
                 }
             }
-            Class::Stx | Class::St => {
-                if insn.atomic_op() == Some(AtomicOp::LoadAcquire) {
-                    if d <= 10 && bt.reg(d) {
-                        bt.clear(d);
-                    }
-                    return Step::Ok;
-                }
-                if d <= 10 && bt.reg(d) {
-                    return Step::NotSupp;
-                }
-                if let Some(Insn::StackArgStore { pos, src }) = self.stack_arg_insn(idx) {
-                    let bit = crate::calls::stack_args::slot_bit(pos);
-                    if bt.sa[bt.frame] & bit != 0 {
-                        bt.sa[bt.frame] &= !bit;
-                        if let Src::Reg(r) = src {
-                            bt.set(r.num());
-                        }
-                    }
-                    return Step::Ok;
-                }
-                let Some((fr, spi)) = hist.and_then(|h| h.stack) else { return Step::Ok };
-                let Some(m) = bt.stack.get_mut(fr as usize) else { return Step::Ok };
-                if *m & (1 << spi.min(63)) == 0 {
-                    return Step::Ok;
-                }
-                *m &= !(1 << spi.min(63));
-                if insn.class() == Class::Stx && s <= 10 {
-                    bt.set(s);
+            Insn::Atomic { op: AtomicOp::LoadAcquire, dst, .. } => {
+                if bt.reg(dst.num()) {
+                    bt.clear(dst.num());
                 }
             }
-            Class::Jmp | Class::Jmp32 => {
-                let op = insn.jmp_op();
-                let callee = is_local_call(&insn)
-                    .then(|| self.prog.info.subprogs.starting_at((idx as i64 + insn.imm as i64 + 1) as usize))
-                    .flatten();
+            Insn::StackArgStore { pos, src } => {
+                let bit = crate::calls::stack_args::slot_bit(pos);
+                if bt.sa[bt.frame] & bit != 0 {
+                    bt.sa[bt.frame] &= !bit;
+                    if let Src::Reg(r) = src {
+                        bt.set(r.num());
+                    }
+                }
+            }
+            Insn::Store { dst, src, .. } => return self.backtrack_store(bt, hist, dst, src),
+            Insn::Atomic { dst, src, .. } => return self.backtrack_store(bt, hist, dst, Src::Reg(src)),
+            Insn::Call(CallTarget::Local(imm)) => {
+                let callee = self.prog.info.subprogs.starting_at((idx as i64 + imm as i64 + 1) as usize);
                 if callee.is_some_and(|c| self.subs.stack_args.global.get(c).copied().unwrap_or(false)) {
                     // a global call was not entered: it only defined r0 (r1-r5 are dead after it)
                     if bt.regs[bt.frame] & 0x3e != 0 {
                         return Step::Bug;
                     }
                     bt.clear(0);
-                } else if is_local_call(&insn) {
+                } else {
                     // "static subprog leftover stack arg slots" is the sa[] part
                     if bt.regs[bt.frame] & !0x3e != 0 || bt.stack[bt.frame] != 0 || bt.sa[bt.frame] != 0 {
                         return Step::Bug;
@@ -237,45 +233,70 @@ impl Env<'_> {
                         }
                     }
                     bt.frame -= 1;
-                } else if op == Some(JmpOp::Exit) {
-                    if bt.regs[bt.frame] & 0x3e != 0 {
-                        return Step::Bug;
-                    }
-                    let r0 = subseq >= 1
-                        && self.prog.slots.get((subseq - 1) as usize).is_some_and(is_local_call)
-                        && bt.reg(0);
-                    bt.clear(0);
-                    bt.frame += 1;
-                    if bt.frame >= bt.regs.len() {
-                        return Step::Bug;
-                    }
-                    if r0 {
-                        bt.set(0);
-                    }
-                } else if op == Some(JmpOp::Call) {
-                    bt.clear(0);
-                    if bt.regs[bt.frame] & 0x3e != 0 {
-                        return Step::Bug;
-                    }
-                } else if insn.is_reg_src()
-                    && op != Some(JmpOp::Ja)
-                    && d <= 10
-                    && s <= 10
-                    && (bt.reg(d) || bt.reg(s))
-                {
-                    bt.set(s);
-                    bt.set(d);
                 }
             }
-            _ => {
-                if d > 10 || !bt.reg(d) {
-                    return Step::Ok;
+            Insn::Exit => {
+                if bt.regs[bt.frame] & 0x3e != 0 {
+                    return Step::Bug;
                 }
-                bt.clear(d);
-                if insn.is_ld_abs_ind() {
+                let after_local_call = subseq >= 1
+                    && matches!(
+                        self.prog.table.insn((subseq - 1) as usize),
+                        Ok(Insn::Call(CallTarget::Local(_)))
+                    );
+                let r0 = after_local_call && bt.reg(0);
+                bt.clear(0);
+                bt.frame += 1;
+                if bt.frame >= bt.regs.len() {
+                    return Step::Bug;
+                }
+                if r0 {
+                    bt.set(0);
+                }
+            }
+            Insn::Call(_) | Insn::Callx { .. } => {
+                bt.clear(0);
+                if bt.regs[bt.frame] & 0x3e != 0 {
+                    return Step::Bug;
+                }
+            }
+            Insn::Jmp { dst, src: Src::Reg(s), .. } => {
+                if bt.reg(dst.num()) || bt.reg(s.num()) {
+                    bt.set(s.num());
+                    bt.set(dst.num());
+                }
+            }
+            Insn::Jmp { .. } | Insn::Ja { .. } | Insn::Gotol { .. } | Insn::MayGoto { .. } => {}
+            Insn::LdImm64 { dst, .. } => {
+                if bt.reg(dst.num()) {
+                    bt.clear(dst.num());
+                }
+            }
+            Insn::LdAbs { .. } | Insn::LdInd { .. } => {
+                // the kernel reads the (zero) destination field: r0
+                if bt.reg(0) {
+                    bt.clear(0);
                     return Step::NotSupp;
                 }
             }
+        }
+        Step::Ok
+    }
+
+    /// A store's part of `backtrack_insn`: through a register tracked precise it is not
+    /// supported; a spill to a tracked stack slot makes its source precise.
+    fn backtrack_store(&mut self, bt: &mut Bt, hist: Option<HistEntry>, base: Reg, src: Src) -> Step {
+        if bt.reg(base.num()) {
+            return Step::NotSupp;
+        }
+        let Some((fr, spi)) = hist.and_then(|h| h.stack) else { return Step::Ok };
+        let Some(m) = bt.stack.get_mut(fr as usize) else { return Step::Ok };
+        if *m & (1 << spi.min(63)) == 0 {
+            return Step::Ok;
+        }
+        *m &= !(1 << spi.min(63));
+        if let Src::Reg(s) = src {
+            bt.set(s.num());
         }
         Step::Ok
     }
