@@ -40,6 +40,16 @@ define_index!(
     InsnIdx
 );
 
+impl SlotIdx {
+    /// The slot that a jump or call at this slot with relative offset `off` reaches
+    /// (`pc + 1 + off`, the one place of that arithmetic); `None` before slot 0 or past
+    /// `u32::MAX` (the CFG check refuses such programs before anything follows the edge).
+    #[inline]
+    pub fn jump(self, off: i64) -> Option<SlotIdx> {
+        u32::try_from(self.0 as i64 + 1 + off).ok().map(SlotIdx)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -54,5 +64,8 @@ mod tests {
         assert_eq!(p.insn_at(SlotIdx::new(1)), None);
         assert_eq!(p.insn(InsnIdx::new(1)), &Insn::Exit);
         assert_eq!(SlotIdx::new(7).to_string(), "7");
+        assert_eq!(SlotIdx::new(3).jump(-4), Some(SlotIdx::new(0)));
+        assert_eq!(SlotIdx::new(3).jump(2), Some(SlotIdx::new(6)));
+        assert_eq!(SlotIdx::new(3).jump(-5), None);
     }
 }

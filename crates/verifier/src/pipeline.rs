@@ -296,9 +296,11 @@ impl Env<'_> {
             for (i, insn) in slots.iter().enumerate().take(s.end).skip(s.start) {
                 let func_ref = insn.is_pseudo_func();
                 if insn.call_kind() == Some(CallKind::Local) || func_ref {
-                    let t = (i as i64 + insn.imm as i64 + 1) as usize;
+                    let t = SlotIdx::new(i).jump(insn.imm as i64);
                     // a reference to an async callback does not grow this chain's stack
-                    let callee = info.subprogs.starting_at(t).filter(|&c| !(func_ref && is_async(c)));
+                    let callee = t
+                        .and_then(|t| info.subprogs.starting_at(t.index()))
+                        .filter(|&c| !(func_ref && is_async(c)));
                     if let Some(callee) = callee {
                         if frames + 1 > kbpf_isa::MAX_CALL_FRAMES {
                             return Err(Reject::MaxCallDepth(frames + 1));

@@ -108,8 +108,8 @@ impl Env<'_> {
                     return true;
                 }
                 if insn.call_kind() == Some(CallKind::Local) {
-                    let t = (i as i64 + insn.imm as i64 + 1) as usize;
-                    work.extend(subs.starting_at(t));
+                    let t = kbpf_isa::SlotIdx::new(i).jump(insn.imm as i64);
+                    work.extend(t.and_then(|t| subs.starting_at(t.index())));
                 }
             }
         }

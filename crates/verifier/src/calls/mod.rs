@@ -16,6 +16,7 @@ pub(crate) mod stack_args;
 use crate::domain::state::{FuncState, RegState, RegType};
 use crate::env::Env;
 use crate::messages::{Bug, CallReject, Reject};
+use kbpf_isa::SlotIdx;
 
 impl Env<'_> {
     /// `clear_all_pkt_pointers`: after a helper that may move the packet, every packet pointer
@@ -69,7 +70,8 @@ impl Env<'_> {
 
     /// `check_func_call`: a static subprogram call pushes a frame.
     pub(crate) fn check_func_call(&mut self, imm: i32, idx: usize) -> Result<(), Reject> {
-        let target = (idx as i64 + imm as i64 + 1) as usize;
+        // a target before slot 0 starts no subprogram
+        let target = SlotIdx::new(idx).jump(imm as i64).map_or(usize::MAX, SlotIdx::index);
         let Some(sub) = self.prog.info.subprogs.starting_at(target) else {
             return Err(Bug::CallTargetNotSubprog(target).into());
         };

@@ -14,7 +14,7 @@ use crate::env::Env;
 use crate::messages::{Bug, RegName, Reject, StackArgError};
 use crate::protos::func_info::{MAX_FUNC_ARGS, MAX_REG_ARGS, MAX_STACK_ARG_SLOTS};
 use kbpf_isa::{
-    CallKind, Class, Decoded, HELPER_TAIL_CALL, Insn, RawInsn, Reg, Src, StackArgPos, StackArgSlot,
+    CallKind, Class, Decoded, HELPER_TAIL_CALL, Insn, RawInsn, Reg, SlotIdx, Src, StackArgPos, StackArgSlot,
 };
 use kbpf_passes::subprogs::Subprogs;
 
@@ -242,8 +242,8 @@ fn tail_call_with_stack_args(slots: &[RawInsn], subs: &Subprogs, stack_arg_cnt: 
         let Some(s) = subs.list.get(sp) else { continue };
         for (i, insn) in slots.iter().enumerate().take(s.end).skip(s.start) {
             if insn.call_kind() == Some(CallKind::Local) {
-                let t = (i as i64 + insn.imm as i64 + 1) as usize;
-                if let Some(callee) = subs.starting_at(t) {
+                let t = SlotIdx::new(i).jump(insn.imm as i64);
+                if let Some(callee) = t.and_then(|t| subs.starting_at(t.index())) {
                     stack.push((callee, chain, depth + 1));
                 }
             }

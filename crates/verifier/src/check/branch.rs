@@ -143,8 +143,7 @@ impl Env<'_> {
                     crate::prune::states::widen_imprecise_scalars(&old, &mut q.st, id_gen);
                 }
             }
-            self.cur.insn_idx = (idx as i64 + off as i64 + 1) as usize;
-            return Ok(());
+            return self.jump_to(idx, off as i64);
         }
         if !matches!(raw.jmp_op(), Some(JmpOp::Cond(_))) {
             // opcodes in no table were refused before the walk
@@ -186,10 +185,9 @@ impl Env<'_> {
             let maps = self.prog.opts.maps.clone();
             self.log.print_insn_state(&self.cur, idx, &maps);
             if pred == 1 {
-                self.cur.insn_idx = (idx as i64 + off as i64 + 1) as usize;
-            } else {
-                self.cur.insn_idx = idx + 1;
+                return self.jump_to(idx, off as i64);
             }
+            self.cur.insn_idx = idx + 1;
             return Ok(());
         }
         // linked scalars refined by this jump go into the history (before the branch is pushed,
@@ -206,7 +204,7 @@ impl Env<'_> {
             linked.truncate(6);
             self.push_hist_linked(None, &linked);
         }
-        let target = (idx as i64 + off as i64 + 1) as usize;
+        let target = self.jump_target(idx, off as i64)?;
         let p = self.push_stack(target, idx)?;
         let (d, s) = (dn as usize, sn as usize);
         // refine: other branch = taken (op), this branch = fall-through (rev op)

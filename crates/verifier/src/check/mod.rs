@@ -176,6 +176,21 @@ impl Env<'_> {
         self.prog.table.insn(idx).map_err(|_| Bug::Undecoded(idx).into())
     }
 
+    /// The slot a jump at `idx` with offset `off` reaches; the CFG check proved it in range.
+    pub(crate) fn jump_target(&self, idx: usize, off: i64) -> Result<usize, Reject> {
+        let len = self.prog.slots.len();
+        match SlotIdx::new(idx).jump(off) {
+            Some(t) if t.index() < len => Ok(t.index()),
+            _ => Err(Bug::InsnIdx { idx: (idx as i64 + 1 + off) as usize, len }.into()),
+        }
+    }
+
+    /// Continues the walk at the target of the jump at `idx`.
+    pub(crate) fn jump_to(&mut self, idx: usize, off: i64) -> Result<(), Reject> {
+        self.cur.insn_idx = self.jump_target(idx, off)?;
+        Ok(())
+    }
+
     /// Dispatch by class (`do_check_insn`).
     fn do_check_insn(&mut self, idx: usize, do_print_state: &mut bool) -> Result<Flow, Reject> {
         let insn = self.prog.slots[idx];
@@ -238,8 +253,12 @@ impl Env<'_> {
                     }
                     Some(JmpOp::Ja) => {
                         self.structural(idx)?;
-                        let t = idx as i64 + insn.jmp_offset() + 1;
-                        self.cur.insn_idx = t as usize;
+                        let off = match self.decoded(idx)? {
+                            Insn::Ja { off } => off as i64,
+                            Insn::Gotol { imm } => imm as i64,
+                            _ => return Err(Bug::Undecoded(idx).into()),
+                        };
+                        self.jump_to(idx, off)?;
                         return Ok(Flow::Next);
                     }
                     Some(JmpOp::Exit) => {

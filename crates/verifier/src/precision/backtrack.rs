@@ -4,7 +4,7 @@
 
 use crate::domain::state::{HistEntry, RegType, SLOT, VerifierState};
 use crate::env::Env;
-use kbpf_isa::{AluOp, AtomicOp, CallTarget, Decoded, Insn, Reg, Src};
+use kbpf_isa::{AluOp, AtomicOp, CallTarget, Decoded, Insn, Reg, SlotIdx, Src};
 
 /// Per-frame register and stack-slot masks still needing precision.
 #[derive(Clone, Default)]
@@ -211,7 +211,9 @@ impl Env<'_> {
             Insn::Store { dst, src, .. } => return self.backtrack_store(bt, hist, dst, src),
             Insn::Atomic { dst, src, .. } => return self.backtrack_store(bt, hist, dst, Src::Reg(src)),
             Insn::Call(CallTarget::Local(imm)) => {
-                let callee = self.prog.info.subprogs.starting_at((idx as i64 + imm as i64 + 1) as usize);
+                let callee = SlotIdx::new(idx)
+                    .jump(imm as i64)
+                    .and_then(|t| self.prog.info.subprogs.starting_at(t.index()));
                 if callee.is_some_and(|c| self.subs.stack_args.global.get(c).copied().unwrap_or(false)) {
                     // a global call was not entered: it only defined r0 (r1-r5 are dead after it)
                     if bt.regs[bt.frame] & 0x3e != 0 {
