@@ -3,9 +3,10 @@
 
 use crate::ADD_CONST;
 use crate::domain::scalar_ops::scalar_alu;
-use crate::domain::state::{FP, MAX_BPF_REG, MAX_VAR_OFF, MAYBE_NULL, RegState, RegType};
+use crate::domain::state::{FP, MAX_BPF_REG, MAX_VAR_OFF, MAYBE_NULL, RegState, RegType, VerifierState};
 use crate::domain::tnum::Tnum;
 use crate::env::Env;
+use crate::log::Log;
 use crate::messages::{Bug, Reject, TypeName};
 use kbpf_isa::AluOp as A;
 use kbpf_isa::{AluCode, ByteOrder, Class, Insn, LdImm64Src, Mode, RawInsn, Reg, Size, Src, Width};
@@ -22,35 +23,9 @@ pub(crate) enum RegOp {
 }
 
 impl Env<'_> {
-    /// `check_reg_arg`.
+    /// `check_reg_arg` (see [`reg_arg`]).
     pub(crate) fn check_reg_arg(&mut self, regno: u8, t: RegOp) -> Result<(), Reject> {
-        if regno as usize >= MAX_BPF_REG {
-            return Err(Reject::RegInvalid(regno.into()));
-        }
-        self.log.scratch_reg(regno as usize);
-        let r = regno as usize;
-        match t {
-            RegOp::Src => {
-                if self.cur.cur().regs[r].ty == RegType::NotInit {
-                    return Err(Reject::NotReadOk(regno.into()));
-                }
-            }
-            RegOp::Dst | RegOp::DstNoMark => {
-                if r == FP {
-                    return Err(Reject::FpReadOnly);
-                }
-                if t == RegOp::Dst {
-                    self.cur.cur_mut().regs[r] = RegState::unknown_scalar();
-                }
-            }
-        }
-        Ok(())
-    }
-
-    fn assign_scalar_id_before_mov(&mut self, r: usize) {
-        let mut id_gen = self.search.id_gen;
-        assign_scalar_id(&mut self.cur.cur_mut().regs[r], &mut id_gen);
-        self.search.id_gen = id_gen;
+        reg_arg(&mut self.cur, &mut self.log, regno, t)
     }
 
     /// `check_alu_op`. The slot's reserved fields (through `structural`), register numbers and
@@ -66,7 +41,7 @@ impl Env<'_> {
                 self.structural(idx)?;
                 self.check_reg_arg(raw.dst, RegOp::Src)?;
                 let insn = self.decoded(idx)?;
-                self.check_neg_end(insn)?;
+                neg_end(&mut self.cur, &mut self.log, insn)?;
             }
             AluCode::Bin(A::Mov) => {
                 self.structural(idx)?;
@@ -81,7 +56,7 @@ impl Env<'_> {
                 }
                 self.check_reg_arg(raw.dst, RegOp::DstNoMark)?;
                 let insn = self.decoded(idx)?;
-                self.check_mov(insn)?;
+                mov(&mut self.cur, &mut self.search.id_gen, insn)?;
             }
             AluCode::Unknown(code) => return Err(Reject::InvalidAluOpcode(code)),
             AluCode::Bin(_) => {
@@ -111,96 +86,6 @@ impl Env<'_> {
             // reg_bounds_sanity_check: the kernel warns and resets the register
             *r = RegState::unknown_scalar();
         }
-        Ok(())
-    }
-
-    /// `neg` and the byte swaps, once `dst` is known readable.
-    fn check_neg_end(&mut self, insn: Insn) -> Result<(), Reject> {
-        let (dst, code, alu32, end) = match insn {
-            Insn::Neg { width, dst } => (dst, AluCode::Neg, width == Width::W32, None),
-            Insn::Endian { order, bits, dst } => {
-                (dst, AluCode::End, false, Some((bits as u32, order != ByteOrder::ToLe)))
-            }
-            _ => return Err(Bug::Undecoded(self.cur.insn_idx).into()),
-        };
-        let d = dst.num() as usize;
-        if self.cur.cur().regs[d].ty != RegType::Scalar {
-            return self.check_reg_arg(dst.num(), RegOp::Dst);
-        }
-        self.check_reg_arg(dst.num(), RegOp::DstNoMark)?;
-        let mut reg = self.cur.cur().regs[d].clone();
-        let src = reg.clone();
-        // be16/be32/be64 swap on a little-endian host; le16/le32 truncate; bswap swaps
-        scalar_alu(&mut reg, &src, code, alu32, end);
-        self.cur.cur_mut().regs[d] = reg;
-        Ok(())
-    }
-
-    /// `mov` from an immediate, a register, or a register sign-extended from `from_bits`.
-    fn check_mov(&mut self, insn: Insn) -> Result<(), Reject> {
-        let (width, dst, src, off) = match insn {
-            Insn::Alu { width, op: A::Mov, dst, src: Src::Imm(imm) } => {
-                let v = if width == Width::W64 { imm as i64 as u64 } else { imm as u32 as u64 };
-                self.cur.cur_mut().regs[dst.num() as usize] = RegState::known(v);
-                return Ok(());
-            }
-            Insn::Alu { width, op: A::Mov, dst, src: Src::Reg(src) } => (width, dst, src, 0u32),
-            Insn::MovSx { width, dst, src, from_bits } => (width, dst, src, from_bits as u32),
-            _ => return Err(Bug::Undecoded(self.cur.insn_idx).into()),
-        };
-        let (d, s) = (dst.num() as usize, src.num() as usize);
-        let src_ty = self.cur.cur().regs[s].ty;
-        if width == Width::W64 {
-            if off == 0 {
-                self.assign_scalar_id_before_mov(s);
-                let v = self.cur.cur().regs[s].clone();
-                self.cur.cur_mut().regs[d] = v;
-            } else if src_ty == RegType::Scalar {
-                let no_sext = self.cur.cur().regs[s].b64.umax < (1u64 << (off - 1));
-                if no_sext {
-                    self.assign_scalar_id_before_mov(s);
-                }
-                let mut v = self.cur.cur().regs[s].clone();
-                if !no_sext {
-                    v.id = 0;
-                }
-                v.coerce_to_size_sx((off / 8) as u8);
-                self.cur.cur_mut().regs[d] = v;
-            } else {
-                self.cur.cur_mut().regs[d] = RegState::unknown_scalar();
-            }
-            return Ok(());
-        }
-        if src_ty == RegType::Scalar {
-            let src = self.cur.cur().regs[s].clone();
-            if off == 0 {
-                let fits = 64 - src.b64.umax.leading_zeros() <= 32;
-                if fits {
-                    self.assign_scalar_id_before_mov(s);
-                }
-                let mut v = self.cur.cur().regs[s].clone();
-                if !fits {
-                    v.id = 0;
-                }
-                self.cur.cur_mut().regs[d] = v;
-            } else {
-                let no_sext = src.b64.umax < (1u64 << (off - 1));
-                if no_sext {
-                    self.assign_scalar_id_before_mov(s);
-                }
-                let mut v = self.cur.cur().regs[s].clone();
-                if !no_sext {
-                    v.id = 0;
-                }
-                v.coerce_subreg_to_size_sx((off / 8) as u8);
-                self.cur.cur_mut().regs[d] = v;
-            }
-        } else {
-            self.cur.cur_mut().regs[d] = RegState::unknown_scalar();
-        }
-        let r = &mut self.cur.cur_mut().regs[d];
-        r.zext_32_to_64();
-        r.bounds_sync();
         Ok(())
     }
 
@@ -500,6 +385,124 @@ impl Env<'_> {
         }
         Ok(())
     }
+}
+
+/// `check_reg_arg`, over the two parts it touches: the current state and the log's scratch
+/// marks.
+pub(crate) fn reg_arg(cur: &mut VerifierState, log: &mut Log, regno: u8, t: RegOp) -> Result<(), Reject> {
+    if regno as usize >= MAX_BPF_REG {
+        return Err(Reject::RegInvalid(regno.into()));
+    }
+    log.scratch_reg(regno as usize);
+    let r = regno as usize;
+    match t {
+        RegOp::Src => {
+            if cur.cur().regs[r].ty == RegType::NotInit {
+                return Err(Reject::NotReadOk(regno.into()));
+            }
+        }
+        RegOp::Dst | RegOp::DstNoMark => {
+            if r == FP {
+                return Err(Reject::FpReadOnly);
+            }
+            if t == RegOp::Dst {
+                cur.cur_mut().regs[r] = RegState::unknown_scalar();
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `neg` and the byte swaps, once `dst` is known readable: the current state and the log's
+/// scratch marks are all they touch.
+fn neg_end(cur: &mut VerifierState, log: &mut Log, insn: Insn) -> Result<(), Reject> {
+    let (dst, code, alu32, end) = match insn {
+        Insn::Neg { width, dst } => (dst, AluCode::Neg, width == Width::W32, None),
+        Insn::Endian { order, bits, dst } => {
+            (dst, AluCode::End, false, Some((bits as u32, order != ByteOrder::ToLe)))
+        }
+        _ => return Err(Bug::Undecoded(cur.insn_idx).into()),
+    };
+    let d = dst.num() as usize;
+    if cur.cur().regs[d].ty != RegType::Scalar {
+        return reg_arg(cur, log, dst.num(), RegOp::Dst);
+    }
+    reg_arg(cur, log, dst.num(), RegOp::DstNoMark)?;
+    let mut reg = cur.cur().regs[d].clone();
+    let src = reg.clone();
+    // be16/be32/be64 swap on a little-endian host; le16/le32 truncate; bswap swaps
+    scalar_alu(&mut reg, &src, code, alu32, end);
+    cur.cur_mut().regs[d] = reg;
+    Ok(())
+}
+
+/// `mov` from an immediate, a register, or a register sign-extended from `from_bits`: the
+/// current state and the scalar id generator are all it touches.
+fn mov(cur: &mut VerifierState, id_gen: &mut u32, insn: Insn) -> Result<(), Reject> {
+    let (width, dst, src, off) = match insn {
+        Insn::Alu { width, op: A::Mov, dst, src: Src::Imm(imm) } => {
+            let v = if width == Width::W64 { imm as i64 as u64 } else { imm as u32 as u64 };
+            cur.cur_mut().regs[dst.num() as usize] = RegState::known(v);
+            return Ok(());
+        }
+        Insn::Alu { width, op: A::Mov, dst, src: Src::Reg(src) } => (width, dst, src, 0u32),
+        Insn::MovSx { width, dst, src, from_bits } => (width, dst, src, from_bits as u32),
+        _ => return Err(Bug::Undecoded(cur.insn_idx).into()),
+    };
+    let (d, s) = (dst.num() as usize, src.num() as usize);
+    let src_ty = cur.cur().regs[s].ty;
+    if width == Width::W64 {
+        if off == 0 {
+            assign_scalar_id(&mut cur.cur_mut().regs[s], id_gen);
+            let v = cur.cur().regs[s].clone();
+            cur.cur_mut().regs[d] = v;
+        } else if src_ty == RegType::Scalar {
+            let no_sext = cur.cur().regs[s].b64.umax < (1u64 << (off - 1));
+            if no_sext {
+                assign_scalar_id(&mut cur.cur_mut().regs[s], id_gen);
+            }
+            let mut v = cur.cur().regs[s].clone();
+            if !no_sext {
+                v.id = 0;
+            }
+            v.coerce_to_size_sx((off / 8) as u8);
+            cur.cur_mut().regs[d] = v;
+        } else {
+            cur.cur_mut().regs[d] = RegState::unknown_scalar();
+        }
+        return Ok(());
+    }
+    if src_ty == RegType::Scalar {
+        let src = cur.cur().regs[s].clone();
+        if off == 0 {
+            let fits = 64 - src.b64.umax.leading_zeros() <= 32;
+            if fits {
+                assign_scalar_id(&mut cur.cur_mut().regs[s], id_gen);
+            }
+            let mut v = cur.cur().regs[s].clone();
+            if !fits {
+                v.id = 0;
+            }
+            cur.cur_mut().regs[d] = v;
+        } else {
+            let no_sext = src.b64.umax < (1u64 << (off - 1));
+            if no_sext {
+                assign_scalar_id(&mut cur.cur_mut().regs[s], id_gen);
+            }
+            let mut v = cur.cur().regs[s].clone();
+            if !no_sext {
+                v.id = 0;
+            }
+            v.coerce_subreg_to_size_sx((off / 8) as u8);
+            cur.cur_mut().regs[d] = v;
+        }
+    } else {
+        cur.cur_mut().regs[d] = RegState::unknown_scalar();
+    }
+    let r = &mut cur.cur_mut().regs[d];
+    r.zext_32_to_64();
+    r.bounds_sync();
+    Ok(())
 }
 
 /// `assign_scalar_id_before_mov`: give `reg` an id so a copy stays linked to it; an existing
