@@ -1,8 +1,9 @@
 //! A differential harness for refactorings of the walk: every opcode with a spread of register
 //! numbers, offsets and immediates, after three register states, as two program types, with
 //! stack arguments on and off. Each case's verdict, error, error instruction and level-2 log are
-//! hashed; it writes one line per opcode and register pair (the cases' combined hash) to
-//! `$KBPF_WALK_DIGEST`; two builds agree when their files are identical (`cmp`).
+//! hashed; it writes one line per opcode and register pair (the cases' combined hash) to the
+//! file named by its argument; two builds agree when their files are identical (`cmp`):
+//! `cargo run --release -p kbpf-verifier --example walk_digest -- FILE`.
 
 use std::collections::hash_map::DefaultHasher;
 use std::hash::{Hash, Hasher};
@@ -27,11 +28,19 @@ fn prefixes() -> Vec<Vec<RawInsn>> {
     vec![vec![], scalars, pointers]
 }
 
-#[test]
-#[ignore = "differential harness for two builds; writes $KBPF_WALK_DIGEST"]
-fn walk_digest() {
-    let path = std::env::var("KBPF_WALK_DIGEST").expect("set KBPF_WALK_DIGEST to an output file");
-    let mut out = std::io::BufWriter::new(std::fs::File::create(path).expect("digest file"));
+fn main() {
+    let Some(path) = std::env::args().nth(1) else {
+        eprintln!("usage: walk_digest FILE");
+        std::process::exit(2);
+    };
+    let file = match std::fs::File::create(&path) {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("{path}: {e}");
+            std::process::exit(1);
+        }
+    };
+    let mut out = std::io::BufWriter::new(file);
     let regs: [u8; 5] = [0, 1, 10, 11, 12];
     let offs: [i16; 6] = [0, 1, -8, 8, 16, 32];
     let imms: [i32; 7] = [0, 1, 16, 32, 64, -1, 1 << 16];
@@ -68,9 +77,16 @@ fn walk_digest() {
                         }
                     }
                 }
-                writeln!(out, "{code:02x} {dst} {src} {:016x}", h.finish()).expect("write");
+                if let Err(e) = writeln!(out, "{code:02x} {dst} {src} {:016x}", h.finish()) {
+                    eprintln!("{path}: {e}");
+                    std::process::exit(1);
+                }
             }
         }
+    }
+    if let Err(e) = out.flush() {
+        eprintln!("{path}: {e}");
+        std::process::exit(1);
     }
     println!("{n} cases");
 }
