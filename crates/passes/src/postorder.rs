@@ -26,11 +26,11 @@ pub fn compute_postorder(slots: &[RawInsn], subprogs: &Subprogs) -> Postorder {
     let mut stack: Vec<usize> = Vec::new();
     for sp in &subprogs.list {
         starts.push(order.len());
-        if sp.start >= n {
+        if sp.start.index() >= n {
             continue;
         }
         stack.clear();
-        stack.push(sp.start);
+        stack.push(sp.start.index());
         while let Some(&top) = stack.last() {
             state[top] |= DISCOVERED;
             if state[top] & EXPLORED != 0 {

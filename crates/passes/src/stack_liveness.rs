@@ -127,18 +127,18 @@ pub fn compute_stack_liveness(slots: &[RawInsn], postorder: &Postorder, subprogs
     let mut live_in = vec![0u64; n];
     let mut acc: Vec<(u64, u64)> = vec![(0, 0); n];
     for sp in &subprogs.list {
-        let end = sp.end.min(n);
-        let derived = derived_before(slots, sp.start, end);
+        let (start, end) = (sp.start.index(), sp.end.index().min(n));
+        let derived = derived_before(slots, start, end);
         let mut escapes = false;
-        for i in sp.start..end {
-            let d = derived[i - sp.start];
+        for i in start..end {
+            let d = derived[i - start];
             match access(&slots[i], d) {
                 Some(a) if !stack_arg_escape(&slots[i], d) => acc[i] = a,
                 _ => escapes = true,
             }
         }
         if escapes {
-            for a in acc.iter_mut().take(end).skip(sp.start) {
+            for a in acc.iter_mut().take(end).skip(start) {
                 *a = (u64::MAX, 0);
             }
         }

@@ -1,7 +1,7 @@
 //! Subprogram discovery (`add_subprogs`) and per-subprogram jump checks (`check_subprogs`).
 
 use crate::error::{PassError, PassErrorKind as K};
-use kbpf_isa::{CallKind, HELPER_TAIL_CALL, JmpOp, RawInsn};
+use kbpf_isa::{CallKind, HELPER_TAIL_CALL, JmpOp, RawInsn, SlotIdx};
 
 /// Most subprograms per program (`BPF_MAX_SUBPROGS`).
 pub const MAX_SUBPROGS: usize = 256;
@@ -10,9 +10,9 @@ pub const MAX_SUBPROGS: usize = 256;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub struct Subprog {
     /// First slot.
-    pub start: usize,
+    pub start: SlotIdx,
     /// One past the last slot (the next subprog's start).
-    pub end: usize,
+    pub end: SlotIdx,
     /// Contains a `bpf_tail_call`.
     pub has_tail_call: bool,
     /// Contains LD_ABS/LD_IND.
@@ -26,14 +26,21 @@ pub struct Subprogs {
     pub list: Vec<Subprog>,
 }
 
+impl Subprog {
+    /// Its slots, for indexing slot-sized tables.
+    pub fn slots(&self) -> std::ops::Range<usize> {
+        self.start.index()..self.end.index()
+    }
+}
+
 impl Subprogs {
     /// Index of the subprogram containing `insn`.
-    pub fn of_insn(&self, insn: usize) -> usize {
+    pub fn of_insn(&self, insn: SlotIdx) -> usize {
         self.list.partition_point(|s| s.start <= insn).saturating_sub(1)
     }
 
     /// Index of the subprogram starting exactly at `insn`.
-    pub fn starting_at(&self, insn: usize) -> Option<usize> {
+    pub fn starting_at(&self, insn: SlotIdx) -> Option<usize> {
         self.list.binary_search_by_key(&insn, |s| s.start).ok()
     }
 
@@ -78,8 +85,8 @@ pub fn add_subprogs(slots: &[RawInsn]) -> Result<Subprogs, PassError> {
         .iter()
         .enumerate()
         .map(|(k, &s)| Subprog {
-            start: s,
-            end: starts.get(k + 1).copied().unwrap_or(n),
+            start: SlotIdx::new(s),
+            end: SlotIdx::new(starts.get(k + 1).copied().unwrap_or(n)),
             has_tail_call: false,
             has_ld_abs: false,
         })
@@ -90,7 +97,7 @@ pub fn add_subprogs(slots: &[RawInsn]) -> Result<Subprogs, PassError> {
 /// Every jump must stay inside its subprogram and every subprogram must end in `exit` or `ja`.
 pub fn check_subprogs(slots: &[RawInsn], subprogs: &mut Subprogs) -> Result<(), PassError> {
     for sp in subprogs.list.iter_mut() {
-        for i in sp.start..sp.end {
+        for i in sp.slots() {
             let insn = &slots[i];
             if insn.is_helper_call_to(HELPER_TAIL_CALL) {
                 sp.has_tail_call = true;
@@ -100,11 +107,11 @@ pub fn check_subprogs(slots: &[RawInsn], subprogs: &mut Subprogs) -> Result<(), 
             }
             if insn.jmp_op().is_some_and(|op| !matches!(op, JmpOp::Call | JmpOp::Exit)) {
                 let to = i as i64 + insn.jmp_offset() + 1;
-                if to < sp.start as i64 || to >= sp.end as i64 {
+                if to < sp.start.index() as i64 || to >= sp.end.index() as i64 {
                     return Err(PassError::new(i, K::JumpOutOfRange { from: i, to }));
                 }
             }
-            if i == sp.end - 1 && !insn.is_exit_or_ja() {
+            if i + 1 == sp.end.index() && !insn.is_exit_or_ja() {
                 return Err(PassError::new(i, K::LastInsnNotExit));
             }
         }
@@ -131,10 +138,13 @@ mod tests {
             r(0x95, 0, 0, 0, 0),
         ];
         let mut s = add_subprogs(&p).unwrap();
-        assert_eq!(s.list.iter().map(|s| (s.start, s.end)).collect::<Vec<_>>(), vec![(0, 3), (3, 5)]);
+        assert_eq!(
+            s.list.iter().map(|s| (s.start.index(), s.end.index())).collect::<Vec<_>>(),
+            vec![(0, 3), (3, 5)]
+        );
         check_subprogs(&p, &mut s).unwrap();
         assert_eq!(s.log_lines(), "func#0 @0\nfunc#1 @3\n");
-        assert_eq!(s.of_insn(4), 1);
+        assert_eq!(s.of_insn(SlotIdx::new(4)), 1);
     }
 
     #[test]

@@ -203,7 +203,7 @@ pub(crate) fn run(slots: &[RawInsn], opts: &VerifyOptions) -> VerifyOutcome {
                     .subprogs
                     .list
                     .get(i)
-                    .is_none_or(|s| (s.start..s.end).any(|i| env.aux.seen(SlotIdx::new(i))))
+                    .is_none_or(|s| s.slots().any(|i| env.aux.seen(SlotIdx::new(i))))
         })
         .map(|i| env.subs.stack_depth.get(i).copied().unwrap_or(0) + may_goto_extra(&env, i, err.is_none()))
         .collect();
@@ -224,7 +224,7 @@ pub(crate) fn run(slots: &[RawInsn], opts: &VerifyOptions) -> VerifyOutcome {
 /// depths: 16 bytes for the JIT's timed `may_goto` (count and timestamp), 8 for the interpreter.
 fn may_goto_extra(env: &Env<'_>, sub: usize, accepted: bool) -> u32 {
     let Some(s) = env.prog.info.subprogs.list.get(sub) else { return 0 };
-    let has = env.prog.slots[s.start..s.end].iter().any(|i| i.is_may_goto());
+    let has = env.prog.slots[s.slots()].iter().any(|i| i.is_may_goto());
     match (accepted && has, env.prog.opts.jit) {
         (false, _) => 0,
         (true, true) => 16,
@@ -293,14 +293,13 @@ impl Env<'_> {
                 return Err(Reject::CombinedStack(frames, depth as i64));
             }
             let Some(s) = info.subprogs.list.get(sp) else { continue };
-            for (i, insn) in slots.iter().enumerate().take(s.end).skip(s.start) {
+            for (i, insn) in slots.iter().enumerate().take(s.end.index()).skip(s.start.index()) {
                 let func_ref = insn.is_pseudo_func();
                 if insn.call_kind() == Some(CallKind::Local) || func_ref {
                     let t = SlotIdx::new(i).jump(insn.imm as i64);
                     // a reference to an async callback does not grow this chain's stack
-                    let callee = t
-                        .and_then(|t| info.subprogs.starting_at(t.index()))
-                        .filter(|&c| !(func_ref && is_async(c)));
+                    let callee =
+                        t.and_then(|t| info.subprogs.starting_at(t)).filter(|&c| !(func_ref && is_async(c)));
                     if let Some(callee) = callee {
                         if frames + 1 > kbpf_isa::MAX_CALL_FRAMES {
                             return Err(Reject::MaxCallDepth(frames + 1));

@@ -12,14 +12,14 @@
 use crate::domain::state::{FuncState, RegState, RegType, VerifierState};
 use crate::env::{Env, Pending};
 use crate::messages::{Bug, CallReject, KfuncReject, RegName, Reject, TypeName};
-use kbpf_isa::Reg;
+use kbpf_isa::{Reg, SlotIdx};
 
 impl Env<'_> {
     /// `check_ld_imm` for `BPF_PSEUDO_FUNC`: the target must have a prototype (BTF
     /// `func_info`, kbpf's `.func`) and static linkage.
     pub(crate) fn check_ld_imm_func(&mut self, dst: Reg, imm: i32, idx: usize) -> Result<(), Reject> {
         let target = idx as i64 + imm as i64 + 1;
-        let sub = usize::try_from(target).ok().and_then(|t| self.prog.info.subprogs.starting_at(t));
+        let sub = SlotIdx::new(idx).jump(imm as i64).and_then(|t| self.prog.info.subprogs.starting_at(t));
         let Some(sub) = sub else {
             return Err(Bug::FuncTargetNotSubprog(target).into());
         };
@@ -48,7 +48,7 @@ impl Env<'_> {
             .subprogs
             .list
             .get(sub)
-            .map(|s| s.start)
+            .map(|s| s.start.index())
             .ok_or(Reject::Bug(Bug::NoCallbackSubprog(sub)))?;
         let caller = self.cur.cur();
         let map = caller.regs[1].map;

@@ -101,7 +101,7 @@ impl Env<'_> {
                 continue;
             }
             let Some(sp) = subs.list.get(s) else { continue };
-            for (i, insn) in slots.iter().enumerate().take(sp.end).skip(sp.start) {
+            for (i, insn) in slots.iter().enumerate().take(sp.end.index()).skip(sp.start.index()) {
                 if insn.call_kind() == Some(CallKind::Helper)
                     && crate::protos::func_id::BpfFunc::from_id(insn.imm).is_some_and(changes_pkt_data)
                 {
@@ -109,7 +109,7 @@ impl Env<'_> {
                 }
                 if insn.call_kind() == Some(CallKind::Local) {
                     let t = kbpf_isa::SlotIdx::new(i).jump(insn.imm as i64);
-                    work.extend(t.and_then(|t| subs.starting_at(t.index())));
+                    work.extend(t.and_then(|t| subs.starting_at(t)));
                 }
             }
         }
@@ -146,7 +146,7 @@ impl Env<'_> {
     /// `do_check_common` for a global function: a fresh state whose declared parameters are
     /// unknown scalars, explored states forgotten.
     fn do_check_global(&mut self, sub: usize, name: &str, nargs: u32) -> Result<(), Reject> {
-        let Some(start) = self.prog.info.subprogs.list.get(sub).map(|s| s.start) else {
+        let Some(start) = self.prog.info.subprogs.list.get(sub).map(|s| s.start.index()) else {
             return Err(crate::messages::Bug::NoSubprog(sub).into());
         };
         if self.log.on() {

@@ -70,10 +70,11 @@ impl Env<'_> {
 
     /// `check_func_call`: a static subprogram call pushes a frame.
     pub(crate) fn check_func_call(&mut self, imm: i32, idx: usize) -> Result<(), Reject> {
-        // a target before slot 0 starts no subprogram
-        let target = SlotIdx::new(idx).jump(imm as i64).map_or(usize::MAX, SlotIdx::index);
-        let Some(sub) = self.prog.info.subprogs.starting_at(target) else {
-            return Err(Bug::CallTargetNotSubprog(target).into());
+        let target = SlotIdx::new(idx).jump(imm as i64);
+        let Some((entry, sub)) = target.and_then(|t| Some((t, self.prog.info.subprogs.starting_at(t)?)))
+        else {
+            // a target before slot 0 starts no subprogram
+            return Err(Bug::CallTargetNotSubprog(target.map_or(usize::MAX, SlotIdx::index)).into());
         };
         let args = self.btf_check_subprog_call(sub)?;
         if self.subs.stack_args.global.get(sub).copied().unwrap_or(false) {
@@ -95,7 +96,7 @@ impl Env<'_> {
             self.cur.cur_mut().regs[r] = RegState::not_init();
         }
         self.cur.frames.push(callee);
-        self.cur.insn_idx = target;
+        self.cur.insn_idx = entry.index();
         if self.log.on() {
             let maps = self.prog.opts.maps.clone();
             self.log.put("caller:\n");

@@ -224,7 +224,7 @@ fn tail_call_with_stack_args(slots: &[RawInsn], subs: &Subprogs, stack_arg_cnt: 
     let has_tail_call = |sp: usize| {
         subs.list
             .get(sp)
-            .is_some_and(|s| slots[s.start..s.end].iter().any(|i| i.is_helper_call_to(HELPER_TAIL_CALL)))
+            .is_some_and(|s| slots[s.slots()].iter().any(|i| i.is_helper_call_to(HELPER_TAIL_CALL)))
     };
     // depth-first over the static call graph; it is acyclic (recursion is refused earlier) and
     // at most MAX_CALL_FRAMES deep on any accepted path
@@ -240,10 +240,10 @@ fn tail_call_with_stack_args(slots: &[RawInsn], subs: &Subprogs, stack_arg_cnt: 
             return true;
         }
         let Some(s) = subs.list.get(sp) else { continue };
-        for (i, insn) in slots.iter().enumerate().take(s.end).skip(s.start) {
+        for (i, insn) in slots.iter().enumerate().take(s.end.index()).skip(s.start.index()) {
             if insn.call_kind() == Some(CallKind::Local) {
                 let t = SlotIdx::new(i).jump(insn.imm as i64);
-                if let Some(callee) = t.and_then(|t| subs.starting_at(t.index())) {
+                if let Some(callee) = t.and_then(|t| subs.starting_at(t)) {
                     stack.push((callee, chain, depth + 1));
                 }
             }

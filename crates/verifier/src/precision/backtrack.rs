@@ -211,9 +211,8 @@ impl Env<'_> {
             Insn::Store { dst, src, .. } => return self.backtrack_store(bt, hist, dst, src),
             Insn::Atomic { dst, src, .. } => return self.backtrack_store(bt, hist, dst, Src::Reg(src)),
             Insn::Call(CallTarget::Local(imm)) => {
-                let callee = SlotIdx::new(idx)
-                    .jump(imm as i64)
-                    .and_then(|t| self.prog.info.subprogs.starting_at(t.index()));
+                let callee =
+                    SlotIdx::new(idx).jump(imm as i64).and_then(|t| self.prog.info.subprogs.starting_at(t));
                 if callee.is_some_and(|c| self.subs.stack_args.global.get(c).copied().unwrap_or(false)) {
                     // a global call was not entered: it only defined r0 (r1-r5 are dead after it)
                     if bt.regs[bt.frame] & 0x3e != 0 {

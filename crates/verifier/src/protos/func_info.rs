@@ -151,7 +151,7 @@ impl SubprogArgs {
             if i == 0 {
                 continue;
             }
-            if let Some(d) = funcs.iter().find(|d| d.pc == sp.start) {
+            if let Some(d) = funcs.iter().find(|d| d.pc == sp.start.index()) {
                 s.arg_cnt[i] = d.nargs;
                 s.name[i] = d.name.clone();
                 s.global[i] = d.global;
