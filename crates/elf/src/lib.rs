@@ -11,9 +11,12 @@
 //! function declarations and map definitions.
 
 pub mod btf;
+pub mod btf_fixup;
 pub mod limits;
+pub mod line_info;
 mod object_file;
 mod reader;
 pub mod synth;
 
+pub use line_info::LineRecord;
 pub use object_file::{ElfError, ElfProgram, MapDef, Object};

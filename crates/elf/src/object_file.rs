@@ -7,6 +7,7 @@ use object::{Object as _, ObjectSection, ObjectSymbol, RelocationTarget, Section
 use thiserror::Error;
 
 use crate::btf::{self, Btf, BtfError, BtfType, Linkage};
+use crate::line_info::{LineRecord, parse_line_info};
 
 /// Why an object could not be loaded.
 #[derive(Debug, Error)]
@@ -88,6 +89,11 @@ pub struct ElfProgram {
     pub slots: Vec<RawInsn>,
     /// Functions with their argument counts (from BTF), main program first.
     pub funcs: Vec<FuncDecl>,
+    /// `.BTF.ext` func_info as the kernel gets it: (slot of the function's first instruction,
+    /// `FUNC` type id), sorted by slot.
+    pub func_info: Vec<(usize, u32)>,
+    /// `.BTF.ext` line_info of the linked program, `insn` relative to its first slot, sorted.
+    pub line_info: Vec<LineRecord>,
 }
 
 /// A parsed object.
@@ -101,6 +107,8 @@ pub struct Object {
     pub license: String,
     /// The object's BTF, if any.
     pub btf: Option<Btf>,
+    /// The `.BTF` section's bytes as a loader hands them to `BPF_BTF_LOAD` (DATASECs sized).
+    pub btf_raw: Option<Vec<u8>>,
 }
 
 const DATA_SECTIONS: [&str; 3] = [".rodata", ".data", ".bss"];
@@ -124,6 +132,10 @@ impl Object {
         let btf = btf_raw.map(Btf::parse).transpose()?;
         let func_info = match (btf_raw, section_data(".BTF.ext")) {
             (Some(b), Some(ext)) => btf::parse_func_info(ext, btf::strings(b)?)?,
+            _ => Vec::new(),
+        };
+        let line_info = match (btf_raw, section_data(".BTF.ext")) {
+            (Some(b), Some(ext)) => parse_line_info(ext, btf::strings(b)?)?,
             _ => Vec::new(),
         };
         let license = section_data("license")
@@ -162,6 +174,7 @@ impl Object {
                     &data_maps,
                     btf.as_ref(),
                     &func_info,
+                    &line_info,
                 )?;
                 programs.push(ElfProgram {
                     name: sym.name().unwrap_or("").to_string(),
@@ -170,8 +183,21 @@ impl Object {
                 });
             }
         }
-        Ok(Object { programs, maps, license, btf })
+        let btf_raw = btf_raw.map(|b| loadable_btf(&file, b)).transpose()?;
+        Ok(Object { programs, maps, license, btf, btf_raw })
     }
+}
+
+/// The `.BTF` bytes as libbpf loads them: DATASEC sizes and variable offsets filled in from the
+/// ELF sections and symbols.
+fn loadable_btf(file: &object::File<'_>, raw: &[u8]) -> Result<Vec<u8>, ElfError> {
+    let section_size = |name: &str| file.section_by_name(name).and_then(|s| u32::try_from(s.size()).ok());
+    let symbol_offset = |sec: &str, var: &str| {
+        let idx = file.section_by_name(sec)?.index();
+        let sym = file.symbols().find(|s| s.section_index() == Some(idx) && s.name() == Ok(var))?;
+        u32::try_from(sym.address()).ok()
+    };
+    Ok(crate::btf_fixup::fixup_datasecs(raw, section_size, symbol_offset)?)
 }
 
 fn load_maps(
@@ -376,6 +402,7 @@ fn link_program(
     data_maps: &HashMap<SectionIndex, usize>,
     btf: Option<&Btf>,
     func_info: &[btf::FuncInfo],
+    line_info: &[LineRecord],
 ) -> Result<ElfProgram, ElfError> {
     let sec_name = sec.name().unwrap_or("").to_string();
     let all = slots_of(sec.data()?);
@@ -452,24 +479,37 @@ fn link_program(
             }
         }
     }
-    let mut funcs = Vec::new();
-    for fi in func_info {
-        let pc = if fi.section == sec_name {
-            match (fi.insn as usize).checked_sub(start) {
-                Some(pc) if pc < len => pc,
-                _ => continue,
-            }
-        } else if fi.section == ".text" && uses_text {
-            if fi.insn as usize >= text.len() {
+    // where a `.BTF.ext` record of `section` at `insn` lands in the linked program
+    let place = |section: &str, insn: u32, what: &str| -> Result<Option<usize>, ElfError> {
+        if section == sec_name {
+            return Ok(match (insn as usize).checked_sub(start) {
+                Some(pc) if pc < len => Some(pc),
+                _ => None,
+            });
+        }
+        if section == ".text" && uses_text {
+            if insn as usize >= text.len() {
                 return Err(ElfError::Section {
                     section: ".BTF.ext".into(),
-                    what: format!("func_info at insn {} outside .text's {} insns", fi.insn, text.len()),
+                    what: format!("{what} at insn {insn} outside .text's {} insns", text.len()),
                 });
             }
-            text_base + fi.insn as usize
-        } else {
-            continue;
-        };
+            return Ok(Some(text_base + insn as usize));
+        }
+        Ok(None)
+    };
+    let mut lines = Vec::new();
+    for li in line_info {
+        if let Some(pc) = place(&li.section, li.insn, "line_info")? {
+            lines.push(LineRecord { insn: pc as u32, ..li.clone() });
+        }
+    }
+    lines.sort_by_key(|l| l.insn);
+    let mut funcs = Vec::new();
+    let mut func_types = Vec::new();
+    for fi in func_info {
+        let Some(pc) = place(&fi.section, fi.insn, "func_info")? else { continue };
+        func_types.push((pc, fi.type_id));
         let (name, nargs, global) = match btf.and_then(|b| Some((b.get(fi.type_id)?, b))) {
             Some((BtfType::Func { name, linkage, .. }, b)) => (
                 name.clone(),
@@ -481,5 +521,13 @@ fn link_program(
         funcs.push(FuncDecl { pc, name, nargs, global });
     }
     funcs.sort_by_key(|f| f.pc);
-    Ok(ElfProgram { name: String::new(), section: sec_name, slots, funcs })
+    func_types.sort_by_key(|f| f.0);
+    Ok(ElfProgram {
+        name: String::new(),
+        section: sec_name,
+        slots,
+        funcs,
+        func_info: func_types,
+        line_info: lines,
+    })
 }
