@@ -77,6 +77,38 @@ pub fn prog_btf(obj: &Object, prog: &ElfProgram) -> Option<ProgBtf> {
     })
 }
 
+/// Damaged copies of a program's records, named, for the kernel's func_info / line_info
+/// checks: each breaks one rule (`base` needs two functions and at least four lines).
+pub fn bad_records(base: &ProgBtf) -> Vec<(&'static str, ProgBtf)> {
+    type Damage = fn(&mut ProgBtf);
+    let damages: [(&str, Damage); 8] = [
+        ("func_first_nonzero", |b| b.func_info[0][0] = 1),
+        ("func_order", |b| b.func_info[1][0] = 0),
+        ("func_count", |b| {
+            b.func_info.pop();
+        }),
+        ("func_layout", |b| b.func_info[1][0] += 1),
+        ("line_missing_func0", |b| b.line_info[0][0] = 1),
+        ("line_order", |b| b.line_info[2][0] = b.line_info[1][0]),
+        ("line_missing_funcs", |b| b.line_info.truncate(3)),
+        ("line_strings", |b| b.line_info[1][2] = u32::MAX / 2),
+    ];
+    if base.func_info.len() < 2 || base.line_info.len() < 4 {
+        return Vec::new();
+    }
+    damages
+        .into_iter()
+        .map(|(name, damage)| {
+            let mut b = base.clone();
+            damage(&mut b);
+            (name, b)
+        })
+        .collect()
+}
+
+/// The program whose records [`bad_records`] damages (`tests/line-info/<name>.c`).
+pub const BAD_RECORDS_PROG: &str = "sub_reject";
+
 /// A golden log file: `accepted` or `rejected <ERRNO>` on the first line, then the log with
 /// 6.18's stack-liveness trace lines and the (timing) `verification time` line dropped, and one
 /// final newline.

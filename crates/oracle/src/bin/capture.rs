@@ -273,6 +273,23 @@ fn line_info_golden() {
                     Err(e) => eprintln!("{}: {e}", path.display()),
                 }
             }
+            if prog.name == kbpf_oracle::objects::BAD_RECORDS_PROG
+                && let Some(base) = prog_btf(&obj, prog)
+            {
+                for (case, b) in kbpf_oracle::objects::bad_records(&base) {
+                    let mut req = LoadRequest::new(prog_type);
+                    req.log_level = LogLevel(1);
+                    req.license = obj.license.clone();
+                    req.prog_btf = Some(b);
+                    let v = load(&prog.slots, &req);
+                    let errno = v.errno.map(|e| e.name());
+                    let path = golden.join(format!("{}.{case}.l1.log", prog.name));
+                    match std::fs::write(&path, golden_text(errno.as_deref(), &v.log)) {
+                        Ok(()) => written += 1,
+                        Err(e) => eprintln!("{}: {e}", path.display()),
+                    }
+                }
+            }
         }
     }
     let _ = std::fs::remove_dir_all(&out_dir);
