@@ -154,6 +154,11 @@ pub const GATED: &[Gated] = &[
         args: &["-p", "kbpf-elf", "--test", "load"],
     },
     Gated {
+        file: "crates/elf/tests/btf.rs",
+        need: Need::VmlinuxBtf,
+        args: &["-p", "kbpf-elf", "--test", "btf"],
+    },
+    Gated {
         file: "crates/kfunc/tests/registry.rs",
         need: Need::VmlinuxBtf,
         args: &["-p", "kbpf-kfunc", "--test", "registry"],

@@ -2,7 +2,8 @@
 //!
 //! Owns: reading sections, symbols and relocations of a BPF object (with `object`), linking each
 //! program with the `.text` subprograms it calls, resolving map and global-data references to
-//! map indices, and BTF (`.BTF`, `.BTF.ext` func_info, `/sys/kernel/btf/vmlinux`) parsing.
+//! map indices, and BTF ([`btf`]: the type model, `.BTF`, `.BTF.ext` func_info/line_info/CO-RE
+//! records, split module BTF, the target BTF of `/sys/kernel/btf` or a file).
 //!
 //! Every size the file claims (sections, map keys and values, symbols, relocation offsets)
 //! is checked against the file and the kernel's limits before anything is allocated for it.
