@@ -14,10 +14,8 @@
 pub mod btf;
 pub mod btf_fixup;
 pub mod limits;
-pub mod line_info;
 mod object_file;
 mod reader;
 pub mod synth;
 
-pub use line_info::LineRecord;
 pub use object_file::{ElfError, ElfProgram, MapDef, Object};

@@ -7,7 +7,6 @@ use object::{Object as _, ObjectSection, ObjectSymbol, RelocationTarget, Section
 use thiserror::Error;
 
 use crate::btf::{self, Btf, BtfError, BtfType, Linkage};
-use crate::line_info::{LineRecord, parse_line_info};
 
 /// Why an object could not be loaded.
 #[derive(Debug, Error)]
@@ -93,7 +92,7 @@ pub struct ElfProgram {
     /// `FUNC` type id), sorted by slot.
     pub func_info: Vec<(usize, u32)>,
     /// `.BTF.ext` line_info of the linked program, `insn` relative to its first slot, sorted.
-    pub line_info: Vec<LineRecord>,
+    pub line_info: Vec<btf::LineInfo>,
 }
 
 /// A parsed object.
@@ -134,8 +133,8 @@ impl Object {
             (Some(b), Some(ext)) => btf::parse_func_info(ext, btf::strings(b)?)?,
             _ => Vec::new(),
         };
-        let line_info = match (btf_raw, section_data(".BTF.ext")) {
-            (Some(b), Some(ext)) => parse_line_info(ext, btf::strings(b)?)?,
+        let line_info = match (btf.as_ref(), section_data(".BTF.ext")) {
+            (Some(b), Some(ext)) => btf::BtfExt::parse(ext, b).map_err(BtfError::from)?.line_info,
             _ => Vec::new(),
         };
         let license = section_data("license")
@@ -402,7 +401,7 @@ fn link_program(
     data_maps: &HashMap<SectionIndex, usize>,
     btf: Option<&Btf>,
     func_info: &[btf::FuncInfo],
-    line_info: &[LineRecord],
+    line_info: &[btf::LineInfo],
 ) -> Result<ElfProgram, ElfError> {
     let sec_name = sec.name().unwrap_or("").to_string();
     let all = slots_of(sec.data()?);
@@ -501,7 +500,7 @@ fn link_program(
     let mut lines = Vec::new();
     for li in line_info {
         if let Some(pc) = place(&li.section, li.insn, "line_info")? {
-            lines.push(LineRecord { insn: pc as u32, ..li.clone() });
+            lines.push(btf::LineInfo { insn: pc as u32, ..li.clone() });
         }
     }
     lines.sort_by_key(|l| l.insn);

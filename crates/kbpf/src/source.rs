@@ -168,13 +168,13 @@ impl Module {
 
 /// The ELF loader's map description in the ISA's terms.
 /// A `.BTF.ext` line record as the verifier takes it.
-pub fn line_info(l: &kbpf_elf::LineRecord) -> kbpf_verifier::LineInfo {
+pub fn line_info(l: &kbpf_elf::btf::LineInfo) -> kbpf_verifier::LineInfo {
     kbpf_verifier::LineInfo {
         insn_off: l.insn,
         file: Some(l.file.clone()),
         line: Some(l.line.clone()),
-        line_num: l.line_num(),
-        column: l.column(),
+        line_num: l.line_num,
+        column: l.column,
     }
 }
 

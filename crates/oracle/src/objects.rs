@@ -73,7 +73,11 @@ pub fn prog_btf(obj: &Object, prog: &ElfProgram) -> Option<ProgBtf> {
     Some(ProgBtf {
         blob,
         func_info: prog.func_info.iter().map(|&(pc, id)| [pc as u32, id]).collect(),
-        line_info: prog.line_info.iter().map(|l| [l.insn, l.file_name_off, l.line_off, l.line_col]).collect(),
+        line_info: prog
+            .line_info
+            .iter()
+            .map(|l| [l.insn, l.file_name_off, l.line_off, l.line_num << 10 | (l.column & 0x3ff)])
+            .collect(),
     })
 }
 
