@@ -15,6 +15,7 @@
 //! function declarations and map definitions.
 
 pub mod btf;
+pub mod btf_fixup;
 pub mod externs;
 pub mod kconfig;
 pub mod limits;

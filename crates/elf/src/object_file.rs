@@ -113,6 +113,11 @@ pub struct ElfProgram {
     pub slots: Vec<RawInsn>,
     /// Functions with their argument counts (from BTF), main program first.
     pub funcs: Vec<FuncDecl>,
+    /// `.BTF.ext` func_info as the kernel gets it: (slot of the function's first instruction,
+    /// `FUNC` type id), sorted by slot.
+    pub func_info: Vec<(usize, u32)>,
+    /// `.BTF.ext` line_info of the linked program, `insn` relative to its first slot, sorted.
+    pub line_info: Vec<crate::btf::LineInfo>,
 }
 
 /// A parsed object.
@@ -126,6 +131,8 @@ pub struct Object {
     pub license: String,
     /// The object's BTF, if any.
     pub btf: Option<Btf>,
+    /// The `.BTF` section's bytes as a loader hands them to `BPF_BTF_LOAD` (DATASECs sized).
+    pub btf_raw: Option<Vec<u8>>,
 }
 
 impl Object {
@@ -144,11 +151,19 @@ impl Object {
             programs: obj
                 .programs
                 .into_iter()
-                .map(|p| ElfProgram { name: p.name, section: p.section, slots: p.insns, funcs: p.funcs })
+                .map(|p| ElfProgram {
+                    name: p.name,
+                    section: p.section,
+                    slots: p.insns,
+                    funcs: p.funcs,
+                    func_info: p.func_info.iter().map(|f| (f.insn as usize, f.type_id)).collect(),
+                    line_info: p.line_info,
+                })
                 .collect(),
             maps: obj.maps,
             license: obj.license,
             btf: obj.btf,
+            btf_raw: obj.btf_raw,
         })
     }
 }

@@ -184,6 +184,8 @@ pub struct LoadedObject {
     pub kern_version: u32,
     /// The object's BTF.
     pub btf: Option<Btf>,
+    /// The `.BTF` section's bytes as a loader hands them to `BPF_BTF_LOAD` (DATASECs sized).
+    pub btf_raw: Option<Vec<u8>>,
     /// Externs and what each resolved to.
     pub externs: Vec<Extern>,
 }
@@ -273,7 +275,21 @@ pub fn open_object(bytes: &[u8], opts: &LoadOptions) -> Result<LoadedObject, Elf
         let linked = link::link(&funcs, main, text)?;
         programs.push(prepare(&funcs, main, linked, btf.as_ref(), ext.as_ref(), opts));
     }
-    Ok(LoadedObject { programs, maps, license, kern_version, btf, externs })
+    let btf_raw = section_data(".BTF").map(|b| loadable_btf(&file, b)).transpose()?;
+    Ok(LoadedObject { programs, maps, license, kern_version, btf, btf_raw, externs })
+}
+
+/// The `.BTF` bytes as libbpf loads them: DATASEC sizes and variable offsets filled in from the
+/// ELF sections and symbols.
+fn loadable_btf(file: &object::File<'_>, raw: &[u8]) -> Result<Vec<u8>, ElfError> {
+    use object::ObjectSymbol;
+    let section_size = |name: &str| file.section_by_name(name).and_then(|s| u32::try_from(s.size()).ok());
+    let symbol_offset = |sec: &str, var: &str| {
+        let idx = file.section_by_name(sec)?.index();
+        let sym = file.symbols().find(|s| s.section_index() == Some(idx) && s.name() == Ok(var))?;
+        u32::try_from(sym.address()).ok()
+    };
+    Ok(crate::btf_fixup::fixup_datasecs(raw, section_size, symbol_offset)?)
 }
 
 /// func_info, line_info, prototypes, type and attach target of one linked entry point.

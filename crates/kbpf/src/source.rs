@@ -113,6 +113,11 @@ pub struct Module {
     pub license: Option<String>,
     /// The input a plain run hands the program, if the source declares one (`.mem`).
     pub input: Option<Vec<u8>>,
+    /// BTF line_info of the main program (ELF objects compiled with `-g`), sorted.
+    pub line_info: Vec<kbpf_verifier::LineInfo>,
+    /// `funcs` is the program's complete BTF func_info (ELF `.BTF.ext`), which the kernel
+    /// checks against the subprograms; `.func` declarations may name only some.
+    pub btf_func_info: bool,
 }
 
 impl Module {
@@ -128,6 +133,8 @@ impl Module {
             section: None,
             license: None,
             input: None,
+            line_info: Vec::new(),
+            btf_func_info: false,
         }
     }
 
@@ -160,6 +167,17 @@ impl Module {
 }
 
 /// The ELF loader's map description in the ISA's terms.
+/// A `.BTF.ext` line record as the verifier takes it.
+pub fn line_info(l: &kbpf_elf::btf::LineInfo) -> kbpf_verifier::LineInfo {
+    kbpf_verifier::LineInfo {
+        insn_off: l.insn,
+        file: Some(l.file.clone()),
+        line: Some(l.line.clone()),
+        line_num: l.line_num,
+        column: l.column,
+    }
+}
+
 fn map_spec(m: &kbpf_elf::MapDef) -> MapSpec {
     let read_only = m.name.starts_with(".rodata") || m.name.starts_with(".kconfig");
     MapSpec {
@@ -236,6 +254,8 @@ pub fn read_module(
                 license: Some(obj.license.clone()),
                 maps: obj.maps.iter().map(map_spec).collect(),
                 input: None,
+                line_info: prog.line_info.iter().map(line_info).collect(),
+                btf_func_info: !prog.func_info.is_empty(),
             })
         }
     }
