@@ -112,7 +112,9 @@ pub(crate) fn collect(file: &object::File<'_>, btf: Option<&Btf>) -> Result<Vec<
         let sec = btf
             .iter()
             .find_map(|(_, t)| match t {
-                BtfType::DataSec { name, vars, .. } if vars.iter().any(|v| v.0 == btf_id) => Some(name.clone()),
+                BtfType::DataSec { name, vars, .. } if vars.iter().any(|v| v.0 == btf_id) => {
+                    Some(name.clone())
+                }
                 _ => None,
             })
             .ok_or_else(|| ext_err(name, "failed to find the extern's section in BTF"))?;
@@ -123,7 +125,8 @@ pub(crate) fn collect(file: &object::File<'_>, btf: Option<&Btf>) -> Result<Vec<
                     return Err(ext_err(name, "extern function is not supported under .kconfig section"));
                 }
                 let var_type = btf.get(btf_id).and_then(BtfType::ref_type).unwrap_or(0);
-                let (ty, signed) = kcfg_type(btf, var_type).ok_or_else(|| ext_err(name, "(kcfg) type is unsupported"))?;
+                let (ty, signed) =
+                    kcfg_type(btf, var_type).ok_or_else(|| ext_err(name, "(kcfg) type is unsupported"))?;
                 let size = btf.size_of(var_type).ok_or_else(|| ext_err(name, "(kcfg) has no size"))? as u32;
                 let align = if ty == KcfgType::CharArr { 1 } else { size.clamp(1, 8) };
                 ExternKind::Kconfig { ty, size, align, signed, off: 0 }
@@ -239,7 +242,8 @@ pub(crate) fn resolve(externs: &mut [Extern], kcfg: &mut [u8], env: &ExternEnv<'
         let first = externs.iter().find(|e| e.name.starts_with("CONFIG_")).map_or("", |e| e.name.as_str());
         let config = (env.kconfig)(first)?;
         for (name, value) in &config.entries {
-            let Some(e) = externs.iter_mut().find(|e| &e.name == name && matches!(e.kind, ExternKind::Kconfig { .. }))
+            let Some(e) =
+                externs.iter_mut().find(|e| &e.name == name && matches!(e.kind, ExternKind::Kconfig { .. }))
             else {
                 continue;
             };
@@ -290,7 +294,10 @@ fn resolve_btf_ids(externs: &mut [Extern], env: &ExternEnv<'_>) -> Result<(), El
             }
             return Err(ext_err(
                 &e.name,
-                format!("({what}) needs target BTF, but none is available: {}", env.target_err.unwrap_or("no --btf")),
+                format!(
+                    "({what}) needs target BTF, but none is available: {}",
+                    env.target_err.unwrap_or("no --btf")
+                ),
             ));
         };
         // kfunc flavours (`name___suffix`) name the same kernel function
@@ -416,7 +423,8 @@ fn set_config(e: &mut Extern, kcfg: &mut [u8], value: &str) -> Result<(), ElfErr
                 None if value.len() > 1 && value.starts_with('0') => u64::from_str_radix(&value[1..], 8).ok(),
                 None => value.parse::<u64>().ok().or_else(|| value.parse::<i64>().ok().map(|v| v as u64)),
             };
-            let v = parsed.ok_or_else(|| ext_err(&e.name, format!("(kcfg) value '{value}' isn't a valid integer")))?;
+            let v = parsed
+                .ok_or_else(|| ext_err(&e.name, format!("(kcfg) value '{value}' isn't a valid integer")))?;
             if !matches!(ty, KcfgType::Int | KcfgType::Char) {
                 return Err(ext_err(&e.name, format!("(kcfg) value '{value}' implies integer type")));
             }

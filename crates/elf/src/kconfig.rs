@@ -98,8 +98,9 @@ mod tests {
 
     #[test]
     fn lines() {
-        let k = Kconfig::parse("t", "# comment\nCONFIG_A=y\n# CONFIG_B is not set\nCONFIG_S=\"x y\"\n\nFOO=1\n")
-            .unwrap();
+        let k =
+            Kconfig::parse("t", "# comment\nCONFIG_A=y\n# CONFIG_B is not set\nCONFIG_S=\"x y\"\n\nFOO=1\n")
+                .unwrap();
         assert_eq!(k.entries, [("CONFIG_A".into(), "y".into()), ("CONFIG_S".into(), "\"x y\"".into())]);
         assert!(matches!(Kconfig::parse("t", "CONFIG_X\n"), Err(KconfigError::Syntax { .. })));
     }

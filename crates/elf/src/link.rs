@@ -59,7 +59,10 @@ pub(crate) fn is_code_section(sec: &object::Section<'_, '_>) -> bool {
 }
 
 /// The functions of every executable section, sorted by section and offset (`cmp_progs`).
-pub(crate) fn collect_funcs(file: &object::File<'_>, text: Option<SectionIndex>) -> Result<Vec<Func>, ElfError> {
+pub(crate) fn collect_funcs(
+    file: &object::File<'_>,
+    text: Option<SectionIndex>,
+) -> Result<Vec<Func>, ElfError> {
     let mut funcs = Vec::new();
     for sec in file.sections().filter(is_code_section) {
         let sec_name = sec.name().unwrap_or("").to_string();
@@ -115,7 +118,9 @@ pub(crate) fn collect_funcs(file: &object::File<'_>, text: Option<SectionIndex>)
 
 /// The function of section `sec` covering slot `insn` (`find_prog_by_sec_insn`).
 pub(crate) fn func_at(funcs: &[Func], sec: SectionIndex, insn: usize) -> Option<usize> {
-    funcs.iter().position(|f| f.sec_idx == sec && (f.sec_insn_off..f.sec_insn_off + f.insns.len()).contains(&insn))
+    funcs
+        .iter()
+        .position(|f| f.sec_idx == sec && (f.sec_insn_off..f.sec_insn_off + f.insns.len()).contains(&insn))
 }
 
 /// How the loader names what relocations point at.
@@ -131,7 +136,11 @@ pub(crate) struct Targets<'a> {
 
 /// Records every relocation of every code section on the function it falls in
 /// (`bpf_program__record_reloc`).
-pub(crate) fn collect_relocs(file: &object::File<'_>, funcs: &mut [Func], t: &Targets<'_>) -> Result<(), ElfError> {
+pub(crate) fn collect_relocs(
+    file: &object::File<'_>,
+    funcs: &mut [Func],
+    t: &Targets<'_>,
+) -> Result<(), ElfError> {
     for sec in file.sections().filter(is_code_section) {
         let sec_name = sec.name().unwrap_or("").to_string();
         for (off, rel) in sec.relocations() {
@@ -161,7 +170,11 @@ pub(crate) fn collect_relocs(file: &object::File<'_>, funcs: &mut [Func], t: &Ta
             }
             if is_call {
                 if insn.src != 1 {
-                    return Err(reloc_err(&sec_name, insn_idx, format!("incorrect bpf_call opcode against {sym_name}")));
+                    return Err(reloc_err(
+                        &sec_name,
+                        insn_idx,
+                        format!("incorrect bpf_call opcode against {sym_name}"),
+                    ));
                 }
                 if t.text.is_none() || sym.section_index() != t.text {
                     return Err(reloc_err(
@@ -171,7 +184,11 @@ pub(crate) fn collect_relocs(file: &object::File<'_>, funcs: &mut [Func], t: &Ta
                     ));
                 }
                 if sym.address() % 8 != 0 {
-                    return Err(reloc_err(&sec_name, insn_idx, format!("bad call relo offset of '{sym_name}'")));
+                    return Err(reloc_err(
+                        &sec_name,
+                        insn_idx,
+                        format!("bad call relo offset of '{sym_name}'"),
+                    ));
                 }
                 f.relocs.push((at, Reloc::Call { sym_off: sym.address() }));
                 continue;
@@ -180,13 +197,23 @@ pub(crate) fn collect_relocs(file: &object::File<'_>, funcs: &mut [Func], t: &Ta
                 return Err(reloc_err(
                     &sec_name,
                     insn_idx,
-                    format!("invalid relo against '{sym_name}' in special section; forgot to initialize global var?"),
+                    format!(
+                        "invalid relo against '{sym_name}' in special section; forgot to initialize global var?"
+                    ),
                 ));
             };
-            if Some(shndx) == t.text && matches!(sym.kind(), object::SymbolKind::Text | object::SymbolKind::Section) {
+            if Some(shndx) == t.text
+                && matches!(sym.kind(), object::SymbolKind::Text | object::SymbolKind::Section)
+            {
                 if sym.address() % 8 != 0 || insn.imm % 8 != 0 {
-                    return Err(reloc_err(&sec_name, insn_idx, format!("bad subprog addr relo against '{sym_name}'")));
+                    return Err(reloc_err(
+                        &sec_name,
+                        insn_idx,
+                        format!("bad subprog addr relo against '{sym_name}'"),
+                    ));
                 }
+                // clang leaves src_reg 0: the loader marks the function reference
+                f.insns[at].src = LdImm64Src::Func as u8;
                 f.relocs.push((at, Reloc::SubprogAddr { sym_off: sym.address() }));
                 continue;
             }
@@ -264,7 +291,8 @@ pub(crate) fn relocate_data(f: &mut Func, externs: &[ExternValue]) -> Result<(),
             },
             Reloc::ExternCall(e) => match externs.get(e).copied() {
                 Some(ExternValue::BtfId { id, btf_idx }) => {
-                    f.insns[at] = Insn::Call(CallTarget::Kfunc { btf_id: id as i32, off: btf_idx }).encode()[0];
+                    f.insns[at] =
+                        Insn::Call(CallTarget::Kfunc { btf_id: id as i32, off: btf_idx }).encode()[0];
                 }
                 Some(_) => {
                     let poison = POISON_CALL_KFUNC_BASE.wrapping_add(e as i32);
@@ -274,7 +302,11 @@ pub(crate) fn relocate_data(f: &mut Func, externs: &[ExternValue]) -> Result<(),
             },
             Reloc::SubprogAddr { .. } => {
                 if f.insns[at].src != LdImm64Src::Func as u8 {
-                    return Err(reloc_err(&f.sec_name, f.sec_insn_off + at, "bad insn for a subprogram address"));
+                    return Err(reloc_err(
+                        &f.sec_name,
+                        f.sec_insn_off + at,
+                        "bad insn for a subprogram address",
+                    ));
                 }
             }
             Reloc::Call { .. } => {}
@@ -307,7 +339,11 @@ fn reloc_code(
 ) -> Result<(), ElfError> {
     let f = &funcs[fi];
     if depth > funcs.len() {
-        return Err(reloc_err(&f.sec_name, f.sec_insn_off, "subprogram calls nest deeper than the functions"));
+        return Err(reloc_err(
+            &f.sec_name,
+            f.sec_insn_off,
+            "subprogram calls nest deeper than the functions",
+        ));
     }
     for at in 0..f.insns.len() {
         let insn = l.insns[base + at];
@@ -340,7 +376,11 @@ fn reloc_code(
             ));
         };
         if funcs[sub].sec_insn_off as i64 != target {
-            return Err(reloc_err(&f.sec_name, sec_insn, format!("call into the middle of {}", funcs[sub].name)));
+            return Err(reloc_err(
+                &f.sec_name,
+                sec_insn,
+                format!("call into the middle of {}", funcs[sub].name),
+            ));
         }
         let sub_off = match l.placed.iter().find(|(i, _)| *i == sub) {
             Some(&(_, off)) => off,

@@ -65,7 +65,10 @@ fn blank(name: &str) -> MapDef {
 
 /// Reads every map of the object, in libbpf's order: BTF `.maps`, legacy `maps`, then the
 /// global-data sections by section index.
-pub(crate) fn load_maps(file: &object::File<'_>, btf: Option<&Btf>) -> Result<(Vec<MapDef>, MapIndex), ElfError> {
+pub(crate) fn load_maps(
+    file: &object::File<'_>,
+    btf: Option<&Btf>,
+) -> Result<(Vec<MapDef>, MapIndex), ElfError> {
     let mut maps = Vec::new();
     let mut idx = MapIndex::default();
     if let Some(sec) = file.section_by_name(".maps") {
@@ -161,7 +164,9 @@ pub(crate) fn load_maps(file: &object::File<'_>, btf: Option<&Btf>) -> Result<(V
 
 /// `.data`, `.rodata`, `.bss` and their `.X.*` variants (libbpf's global-data sections).
 fn is_data_section(name: &str) -> bool {
-    [".data", ".rodata", ".bss"].iter().any(|d| name == *d || name.strip_prefix(d).is_some_and(|r| r.starts_with('.')))
+    [".data", ".rodata", ".bss"]
+        .iter()
+        .any(|d| name == *d || name.strip_prefix(d).is_some_and(|r| r.starts_with('.')))
 }
 
 /// A map's `.kconfig` data map (libbpf's `LIBBPF_MAP_KCONFIG`).
@@ -402,7 +407,10 @@ pub fn apply_overrides(maps: &mut [MapDef], overrides: &[MapOverride]) -> Result
     for o in overrides {
         let Some(m) = maps.iter().position(|m| m.name == o.map) else {
             let names = maps.iter().map(|m| m.name.clone()).collect::<Vec<_>>().join(", ");
-            return Err(ElfError::Map(o.map.clone(), format!("--map names no map of the object (maps: {names})")));
+            return Err(ElfError::Map(
+                o.map.clone(),
+                format!("--map names no map of the object (maps: {names})"),
+            ));
         };
         let m = &mut maps[m];
         let v = o.value as u32;
@@ -442,7 +450,8 @@ mod tests {
 
     #[test]
     fn defaults() {
-        let mk = |t, k, v, m| MapDef { map_type: t, key_size: k, value_size: v, max_entries: m, ..blank("m") };
+        let mk =
+            |t, k, v, m| MapDef { map_type: t, key_size: k, value_size: v, max_entries: m, ..blank("m") };
         let mut rb = mk(map_type::RINGBUF, 4, 8, 0);
         apply_defaults(&mut rb, 8);
         assert_eq!((rb.key_size, rb.value_size, rb.max_entries), (0, 0, 262_144));

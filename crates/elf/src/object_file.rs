@@ -140,13 +140,7 @@ impl Object {
     /// kallsyms): [`open_object`] with those options, every entry point linked. A program
     /// that cannot be prepared (attach target, unknown section) is still listed.
     pub fn parse(bytes: &[u8]) -> Result<Object, ElfError> {
-        let opts = LoadOptions {
-            kconfig: crate::open::KconfigSource::Nothing,
-            kallsyms: false,
-            map_defaults: false,
-            ..LoadOptions::default()
-        };
-        let obj = open_object(bytes, &opts)?;
+        let obj = open_object(bytes, &LoadOptions::offline())?;
         Ok(Object {
             programs: obj
                 .programs

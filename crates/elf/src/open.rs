@@ -81,10 +81,23 @@ impl Default for LoadOptions {
 }
 
 impl LoadOptions {
+    /// No target kernel at all: no target BTF, kernel config, kallsyms or map defaults (what
+    /// [`crate::Object::parse`] uses; `CONFIG_*` and ksym externs resolve only if weak).
+    pub fn offline() -> LoadOptions {
+        LoadOptions {
+            kconfig: KconfigSource::Nothing,
+            kallsyms: false,
+            map_defaults: false,
+            ..Default::default()
+        }
+    }
+
     /// Options for the running kernel: its BTF (vmlinux + modules) when present.
     pub fn running_kernel() -> LoadOptions {
         match TargetBtf::running_kernel() {
-            Ok(t) => LoadOptions { target_btf: Some(Arc::new(t)), target_btf_missing: None, ..Default::default() },
+            Ok(t) => {
+                LoadOptions { target_btf: Some(Arc::new(t)), target_btf_missing: None, ..Default::default() }
+            }
             Err(e) => LoadOptions { target_btf_missing: Some(e.to_string()), ..Default::default() },
         }
     }
@@ -262,7 +275,8 @@ pub fn open_object(bytes: &[u8], opts: &LoadOptions) -> Result<LoadedObject, Elf
     let ext_by_sym: HashMap<_, _> = externs.iter().enumerate().map(|(i, e)| (e.sym, i)).collect();
     let targets = Targets { text, maps_by_sym: &index.by_sym, data_maps: &index.data, externs: &ext_by_sym };
     link::collect_relocs(&file, &mut funcs, &targets)?;
-    let values: Vec<ExternValue> = externs.iter().map(|e| e.resolved.unwrap_or(ExternValue::Addr(0))).collect();
+    let values: Vec<ExternValue> =
+        externs.iter().map(|e| e.resolved.unwrap_or(ExternValue::Addr(0))).collect();
     for f in &mut funcs {
         link::relocate_data(f, &values)?;
     }
@@ -310,14 +324,19 @@ fn prepare(
         let rebase = |insn: u32| insn - g.sec_insn_off as u32 + off as u32;
         if let Some(ext) = ext {
             for r in ext.func_info_of(&g.sec_name).filter(|r| range.contains(&r.insn)) {
-                func_info.push(FuncInfo { section: f.sec_name.clone(), insn: rebase(r.insn), type_id: r.type_id });
+                func_info.push(FuncInfo {
+                    section: f.sec_name.clone(),
+                    insn: rebase(r.insn),
+                    type_id: r.type_id,
+                });
             }
             for r in ext.line_info_of(&g.sec_name).filter(|r| range.contains(&r.insn)) {
                 line_info.push(LineInfo { section: f.sec_name.clone(), insn: rebase(r.insn), ..r.clone() });
             }
         }
     }
-    let hidden: HashMap<usize, bool> = linked.placed.iter().map(|&(fi, off)| (off, funcs[fi].hidden)).collect();
+    let hidden: HashMap<usize, bool> =
+        linked.placed.iter().map(|&(fi, off)| (off, funcs[fi].hidden)).collect();
     let funcs_decl = func_info
         .iter()
         .map(|r| {
@@ -364,7 +383,12 @@ fn prepare(
 }
 
 /// The attach target's BTF id (libbpf's `libbpf_find_attach_btf_id` for kernel targets).
-fn attach_target(def: &SecDef, prog: &str, section: &str, opts: &LoadOptions) -> Result<(u32, Option<String>), ProgError> {
+fn attach_target(
+    def: &SecDef,
+    prog: &str,
+    section: &str,
+    opts: &LoadOptions,
+) -> Result<(u32, Option<String>), ProgError> {
     if def.prog_type == KernelProgType::Ext {
         return Err(ProgError::NeedsTargetProgram { prog: prog.to_string() });
     }

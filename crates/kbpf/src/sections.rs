@@ -139,7 +139,9 @@ pub fn prog_type_by_name(name: &str, ctx_size: u32) -> Result<ProgType, ProgType
         _ => {}
     }
     match kernel_prog_type_by_name(name) {
-        Some(kind) => modelled(kind).ok_or_else(|| ProgTypeError::UnmodelledType { name: name.to_string(), kind }),
+        Some(kind) => {
+            modelled(kind).ok_or_else(|| ProgTypeError::UnmodelledType { name: name.to_string(), kind })
+        }
         None => Err(ProgTypeError::UnknownType { name: name.to_string() }),
     }
 }
