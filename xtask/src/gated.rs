@@ -179,6 +179,11 @@ pub const GATED: &[Gated] = &[
         args: &["-p", "kbpf", "--test", "line_info"],
     },
     Gated {
+        file: "crates/kbpf/tests/loader_objects.rs",
+        need: Need::Clang,
+        args: &["-p", "kbpf", "--test", "loader_objects"],
+    },
+    Gated {
         file: "crates/cli/tests/packaging.rs",
         need: Need::Packaging,
         args: &["-p", "kbpf-cli", "--test", "packaging"],
