@@ -100,7 +100,7 @@ fn kconfig_externs_of_every_type() {
     let obj = kbpf::open_object(&object("externs"), &opts).unwrap();
     let (kmap, k) = map(&obj, ".kconfig");
     // libbpf's layout: alignment descending, then size, then name
-    let mut want = vec![0u8; 33];
+    let mut want = [0u8; 33];
     want[0..8].copy_from_slice(&0x1_2345_6789u64.to_le_bytes()); // CONFIG_BIG
     want[8..12].copy_from_slice(&250u32.to_le_bytes()); // CONFIG_HZ
     want[12..16].copy_from_slice(&2u32.to_le_bytes()); // CONFIG_TRI = m (TRI_MODULE)
