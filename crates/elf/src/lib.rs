@@ -18,9 +18,9 @@
 
 pub mod btf;
 pub mod btf_fixup;
+pub mod core;
 pub mod externs;
 pub mod kconfig;
-pub mod core;
 pub mod limits;
 mod link;
 pub mod maps;

@@ -215,6 +215,8 @@ pub struct LoadedObject {
     pub btf_raw: Option<Vec<u8>>,
     /// Externs and what each resolved to.
     pub externs: Vec<Extern>,
+    /// CO-RE relocations applied, by function name, in libbpf's order.
+    pub core: Vec<(String, crate::core::CoreResult)>,
 }
 
 impl LoadedObject {
@@ -303,6 +305,22 @@ pub fn open_object(bytes: &[u8], opts: &LoadOptions) -> Result<LoadedObject, Elf
     let ext_by_sym: HashMap<_, _> = externs.iter().enumerate().map(|(i, e)| (e.sym, i)).collect();
     let targets = Targets { text, maps_by_sym: &index.by_sym, data_maps: &index.data, externs: &ext_by_sym };
     link::collect_relocs(&file, &mut funcs, &targets)?;
+    // CO-RE first, on each function as written (libbpf's bpf_object__relocate_core)
+    let mut core = Vec::new();
+    if let (Some(ext), Some(local)) = (ext.as_ref().filter(|x| !x.core_relos.is_empty()), btf.as_ref()) {
+        let Some(target) = target.as_deref() else {
+            return Err(ElfError::NeedsTargetBtf(target_err.clone().unwrap_or_default()));
+        };
+        let mut relocator = crate::core::Relocator::new(local, target);
+        for f in &mut funcs {
+            let relos: Vec<_> = ext.core_relos_of(&f.sec_name).collect();
+            if relos.is_empty() {
+                continue;
+            }
+            let results = relocator.apply(&f.name, &mut f.insns, f.sec_insn_off, relos)?;
+            core.extend(results.into_iter().map(|r| (f.name.clone(), r)));
+        }
+    }
     let values: Vec<ExternValue> =
         externs.iter().map(|e| e.resolved.unwrap_or(ExternValue::Addr(0))).collect();
     for f in &mut funcs {
@@ -319,7 +337,7 @@ pub fn open_object(bytes: &[u8], opts: &LoadOptions) -> Result<LoadedObject, Elf
         programs.push(prepare(&funcs, main, linked, btf.as_ref(), ext.as_ref(), opts, &t));
     }
     let btf_raw = section_data(".BTF").map(|b| loadable_btf(&file, b)).transpose()?;
-    Ok(LoadedObject { programs, maps, license, kern_version, btf, btf_raw, externs })
+    Ok(LoadedObject { programs, maps, license, kern_version, btf, btf_raw, externs, core })
 }
 
 /// The `.BTF` bytes as libbpf loads them: DATASEC sizes and variable offsets filled in from the
