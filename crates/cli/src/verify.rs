@@ -48,16 +48,19 @@ pub fn run(input: &Input, target: Target<'_>, format: Format, registry: &Registr
         },
     };
     if let Some(facts) = &module.elf {
+        // the loader's refusal first (libbpf fails before the kernel sees the program); a
+        // section libbpf cannot type gets the facade's message naming it below
+        if let Some(e) = facts.error.as_ref().filter(|e| !matches!(e, kbpf::ProgError::UnknownSection { .. }))
+        {
+            return refuse(format, &module, "loader", e);
+        }
         if prog_type.is_none()
             && let Some(section) = module.section.as_deref()
         {
             match kbpf::prog_type_for_section(section) {
                 Ok(pt) => opts.prog_type = pt,
-                Err(e) => return crate::fail(e),
+                Err(e) => return refuse(format, &module, "unsupported", e),
             }
-        }
-        if let Some(e) = &facts.error {
-            return crate::fail(e);
         }
     }
     // the kernel's per-subprogram stack depths are in the stats block: ask for it, and take it
@@ -86,6 +89,22 @@ pub fn run(input: &Input, target: Target<'_>, format: Format, registry: &Registr
         (true, Some(_)) => ExitCode::from(3),
         (false, _) => ExitCode::from(1),
     }
+}
+
+/// A program kbpf will not verify (a type it does not model, or the loader's refusal): the
+/// error line and exit 2, and in JSON also the loader's facts with `accepted: null`, so that a
+/// corpus run still sees the program's type and instructions.
+fn refuse(format: Format, module: &Module, kind: &str, e: impl std::fmt::Display) -> ExitCode {
+    if let Format::Json = format {
+        let facts = Facts { module, stack_depth: None };
+        println!(
+            "{{{},\"accepted\":null,\"kind\":{},\"error\":{}}}",
+            facts.json_fields(),
+            json_str(kind),
+            json_str(&e.to_string())
+        );
+    }
+    crate::fail(e)
 }
 
 /// The `stack depth A+B` line's numbers; with `strip`, that line and the `verification time`
@@ -120,6 +139,33 @@ impl Facts<'_> {
     fn map_defaults(&self) -> Vec<(String, String)> {
         self.module.elf.as_ref().map(|f| f.map_defaults.clone()).unwrap_or_default()
     }
+
+    /// `"prog_name":...,"section":...,...,"map_defaults":[...]` (no braces).
+    fn json_fields(&self) -> String {
+        let null = || "null".to_string();
+        let m = self.module;
+        let elf = m.elf.as_deref();
+        let opt_str = |v: Option<&str>| v.map_or_else(null, json_str);
+        let defaults: Vec<String> = self
+            .map_defaults()
+            .iter()
+            .map(|(map, what)| format!("{{\"map\":{},\"what\":{}}}", json_str(map), json_str(what)))
+            .collect();
+        let depth = self.stack_depth.as_ref().map_or_else(null, |d| {
+            format!("[{}]", d.iter().map(u32::to_string).collect::<Vec<_>>().join(","))
+        });
+        let attach_btf = elf.and_then(|f| f.attach_btf.as_ref()).map_or_else(null, |(id, _)| id.to_string());
+        format!(
+            "\"prog_name\":{},\"section\":{},\"prog_type\":{},\"expected_attach_type\":{},\"attach_btf_id\":{attach_btf},\"prog_flags\":{},\"insns\":{},\"stack_depth\":{depth},\"map_defaults\":[{}]",
+            opt_str(Some(m.name.as_str()).filter(|n| !n.is_empty())),
+            opt_str(m.section.as_deref()),
+            opt_str(elf.and_then(|f| f.prog_type).map(|t| t.name())),
+            opt_str(elf.and_then(|f| f.expected_attach_type).map(|a| a.uapi_name())),
+            elf.map_or(0, |f| f.prog_flags),
+            m.slots.len(),
+            defaults.join(",")
+        )
+    }
 }
 
 fn print_text(o: &VerifyOutcome) {
@@ -153,26 +199,9 @@ fn json(o: &VerifyOutcome, unsupported: Option<&Unsupported>, facts: &Facts<'_>)
         None => (null(), null(), null(), null(), null()),
     };
     let s = &o.stats;
-    let m = facts.module;
-    let elf = m.elf.as_deref();
-    let opt_str = |v: Option<&str>| v.map_or_else(null, json_str);
-    let defaults: Vec<String> = facts
-        .map_defaults()
-        .iter()
-        .map(|(map, what)| format!("{{\"map\":{},\"what\":{}}}", json_str(map), json_str(what)))
-        .collect();
-    let depth = facts
-        .stack_depth
-        .as_ref()
-        .map_or_else(null, |d| format!("[{}]", d.iter().map(u32::to_string).collect::<Vec<_>>().join(",")));
     format!(
-        "{{\"prog_name\":{},\"section\":{},\"prog_type\":{},\"expected_attach_type\":{},\"insns\":{},\"stack_depth\":{depth},\"map_defaults\":[{}],\"accepted\":{},\"kind\":{kind},\"insn\":{insn},\"reg\":{reg},\"errno\":{errno},\"error\":{error},\"unsupported\":{},\"processed_insns\":{},\"total_states\":{},\"peak_states\":{},\"max_states_per_insn\":{},\"mark_read\":{},\"log\":{}}}",
-        opt_str(Some(m.name.as_str()).filter(|n| !n.is_empty())),
-        opt_str(m.section.as_deref()),
-        opt_str(elf.and_then(|f| f.prog_type).map(|t| t.name())),
-        opt_str(elf.and_then(|f| f.expected_attach_type).map(|a| a.uapi_name())),
-        m.slots.len(),
-        defaults.join(","),
+        "{{{},\"accepted\":{},\"kind\":{kind},\"insn\":{insn},\"reg\":{reg},\"errno\":{errno},\"error\":{error},\"unsupported\":{},\"processed_insns\":{},\"total_states\":{},\"peak_states\":{},\"max_states_per_insn\":{},\"mark_read\":{},\"log\":{}}}",
+        facts.json_fields(),
         o.accepted,
         unsupported.map_or("null".to_string(), |u| json_str(&u.to_string())),
         s.processed_insns,
