@@ -32,7 +32,11 @@ pub mod map_type {
     pub const TASK_STORAGE: u32 = 29;
     pub const USER_RINGBUF: u32 = 31;
     pub const CGRP_STORAGE: u32 = 32;
+    pub const ARENA: u32 = 33;
 }
+
+/// The section of `__arena` global variables (address space 1).
+const ARENA_SEC: &str = ".addr_space.1";
 
 /// Where the maps live, for the relocations that name them.
 #[derive(Default)]
@@ -145,6 +149,12 @@ pub(crate) fn load_maps(
             maps.push(def);
         }
     }
+    // `__arena` globals live in `.addr_space.1`: references to them point into the arena map
+    if let Some(sec) = file.section_by_name(ARENA_SEC)
+        && let Some(arena) = maps.iter().position(|m| m.map_type == map_type::ARENA)
+    {
+        idx.data.insert(sec.index(), arena);
+    }
     for sec in file.sections() {
         let Ok(name) = sec.name() else { continue };
         if !is_data_section(name) || sec.kind() == object::SectionKind::Text {
@@ -230,7 +240,17 @@ fn btf_map(btf: &Btf, name: &str, type_id: u32, inner: bool) -> Result<(MapDef, 
             "map_flags" => def.flags = uint()?,
             "numa_node" => def.numa_node = uint()?,
             "pinning" => def.pinning = uint()?,
-            "map_extra" => def.map_extra = uint()? as u64,
+            // `__ulong(map_extra, V)` is an enum whose one value is V (64-bit capable)
+            "map_extra" => {
+                def.map_extra = match btf.resolve(m.type_id) {
+                    Some((_, BtfType::Ptr { .. })) => uint()? as u64,
+                    Some((_, t @ (BtfType::Enum { .. } | BtfType::Enum64 { .. }))) => match t.enum_values() {
+                        Some([v]) => v.value as u64,
+                        _ => return Err(bad("map_extra: invalid __ulong".into())),
+                    },
+                    _ => return Err(bad("map_extra: expected PTR or ENUM or ENUM64".into())),
+                }
+            }
             "key_size" => set(&mut def.key_size, uint()?, "key size")?,
             "value_size" => set(&mut def.value_size, uint()?, "value size")?,
             "key" => {

@@ -171,8 +171,11 @@ pub enum ProgError {
 pub struct LoadedProgram {
     /// Function name.
     pub name: String,
-    /// ELF section.
+    /// Section name as libbpf keeps it: the ELF section without the `?` that marks a program
+    /// not loaded by default.
     pub section: String,
+    /// Loaded by default (libbpf's autoload; `SEC("?...")` turns it off).
+    pub autoload: bool,
     /// The section's row in libbpf's table, if any.
     pub sec_def: Option<&'static SecDef>,
     /// Program type (the section's, or [`LoadOptions::prog_type`]).
@@ -252,10 +255,12 @@ pub fn open_object(bytes: &[u8], opts: &LoadOptions) -> Result<LoadedObject, Elf
         .iter()
         .any(|e| matches!(e.kind, externs::ExternKind::Kfunc | externs::ExternKind::Ksym { type_id: 1.. }))
         || ext.as_ref().is_some_and(|x| !x.core_relos.is_empty())
-        || file
-            .sections()
-            .filter(link::is_code_section)
-            .any(|s| s.name().ok().and_then(sections::find_sec_def).is_some_and(|d| d.flags.attach_btf));
+        || file.sections().filter(link::is_code_section).any(|s| {
+            s.name()
+                .ok()
+                .and_then(|n| sections::find_sec_def(sec_name(n)))
+                .is_some_and(|d| d.flags.attach_btf)
+        });
     let (target, target_err) = match needs_target.then(|| opts.target()) {
         Some(Ok(t)) => (Some(t), None),
         Some(Err(e)) => (None, Some(e)),
@@ -353,6 +358,11 @@ fn loadable_btf(file: &object::File<'_>, raw: &[u8]) -> Result<Vec<u8>, ElfError
     Ok(crate::btf_fixup::fixup_datasecs(raw, section_size, symbol_offset)?)
 }
 
+/// libbpf's section name: `SEC("?name")` is `name` with autoload off.
+fn sec_name(elf_section: &str) -> &str {
+    elf_section.strip_prefix('?').unwrap_or(elf_section)
+}
+
 /// The target BTF as resolved for this object.
 struct Target<'a> {
     btf: Option<&'a TargetBtf>,
@@ -406,22 +416,24 @@ fn prepare(
             FuncDecl { pc: r.insn as usize, name, nargs, global }
         })
         .collect();
-    let sec_def = sections::find_sec_def(&f.sec_name);
+    let section = sec_name(&f.sec_name);
+    let sec_def = sections::find_sec_def(section);
     let prog_type = opts.prog_type.or(sec_def.map(|d| d.prog_type));
     let mut error = None;
     if prog_type.is_none() {
-        error = Some(ProgError::UnknownSection { prog: f.name.clone(), section: f.sec_name.clone() });
+        error = Some(ProgError::UnknownSection { prog: f.name.clone(), section: section.to_string() });
     }
     let mut attach_btf = None;
     if let Some(def) = sec_def.filter(|d| d.flags.attach_btf && opts.prog_type.is_none()) {
-        match attach_target(def, &f.name, &f.sec_name, target) {
+        match attach_target(def, &f.name, section, target) {
             Ok(t) => attach_btf = Some(t),
             Err(e) => error = error.or(Some(e)),
         }
     }
     LoadedProgram {
         name: f.name.clone(),
-        section: f.sec_name.clone(),
+        section: section.to_string(),
+        autoload: !f.sec_name.starts_with('?'),
         sec_def,
         prog_type,
         expected_attach_type: sec_def.and_then(SecDef::load_attach),
