@@ -186,6 +186,9 @@ pub struct LoadedProgram {
     pub prog_flags: u32,
     /// `attach_btf_id` and the module whose BTF it is in (`None` = vmlinux).
     pub attach_btf: Option<(u32, Option<String>)>,
+    /// A `struct_ops` program's place in its struct (its expected attach type is the member's
+    /// index there).
+    pub struct_ops: Option<crate::struct_ops::StructOpsAttach>,
     /// Final instructions: subprograms appended, map references as map indices
     /// (`BPF_PSEUDO_MAP_FD`/`_VALUE` with the index in `imm`), externs resolved.
     pub insns: Vec<RawInsn>,
@@ -220,6 +223,18 @@ pub struct LoadedObject {
     pub externs: Vec<Extern>,
     /// CO-RE relocations applied, by function name, in libbpf's order.
     pub core: Vec<(String, crate::core::CoreResult)>,
+}
+
+impl LoadedProgram {
+    /// The `expected_attach_type` number libbpf passes to `BPF_PROG_LOAD`: the attach type, or
+    /// a `struct_ops` program's member index, else 0.
+    pub fn expected_attach_number(&self) -> u32 {
+        match (&self.struct_ops, self.expected_attach_type) {
+            (Some(s), _) => s.member_idx,
+            (None, Some(a)) => a as u32,
+            (None, None) => 0,
+        }
+    }
 }
 
 impl LoadedObject {
@@ -332,6 +347,7 @@ pub fn open_object(bytes: &[u8], opts: &LoadOptions) -> Result<LoadedObject, Elf
         link::relocate_data(f, &values)?;
     }
 
+    let st_ops = crate::struct_ops::collect(&file, btf.as_ref(), &funcs, target.as_deref());
     let mut programs = Vec::new();
     for main in 0..funcs.len() {
         if Some(funcs[main].sec_idx) == text {
@@ -339,7 +355,12 @@ pub fn open_object(bytes: &[u8], opts: &LoadOptions) -> Result<LoadedObject, Elf
         }
         let linked = link::link(&funcs, main, text)?;
         let t = Target { btf: target.as_deref(), missing: target_err.as_deref() };
-        programs.push(prepare(&funcs, main, linked, btf.as_ref(), ext.as_ref(), opts, &t));
+        let mut p = prepare(&funcs, main, linked, btf.as_ref(), ext.as_ref(), opts, &t);
+        if let Some(a) = st_ops.get(&main).filter(|_| p.prog_type == Some(KernelProgType::StructOps)) {
+            p.attach_btf = Some((a.btf_id, a.module.clone()));
+            p.struct_ops = Some(a.clone());
+        }
+        programs.push(p);
     }
     let btf_raw = section_data(".BTF").map(|b| loadable_btf(&file, b)).transpose()?;
     Ok(LoadedObject { programs, maps, license, kern_version, btf, btf_raw, externs, core })
@@ -439,6 +460,7 @@ fn prepare(
         expected_attach_type: sec_def.and_then(SecDef::load_attach),
         prog_flags: sec_def.map_or(0, SecDef::prog_flags),
         attach_btf,
+        struct_ops: None,
         layout: linked.placed.iter().map(|&(fi, off)| (funcs[fi].name.clone(), off)).collect(),
         insns: linked.insns,
         funcs: funcs_decl,
