@@ -98,7 +98,7 @@ pub(crate) fn load_maps(
             let (mut def, values_off) = btf_map(btf, name, *type_id, false)?;
             if let Some(values_off) = values_off {
                 // `values` initializers are relocations in `.maps` against programs or maps
-                let start = var_off + values_off as u64;
+                let start = var_off.saturating_add(values_off as u64);
                 for (at, rel) in sec.relocations() {
                     if at < start || at >= var_off.saturating_add(var_size) {
                         continue;

@@ -68,11 +68,13 @@ pub(crate) fn collect(
         }
         for (off, rel) in sec.relocations() {
             let Some((start, _, tname, members, module, kb, kid)) =
-                placed.iter().find(|(s, size, ..)| (*s..s + size).contains(&off))
+                placed.iter().find(|(s, size, ..)| (*s..s.saturating_add(*size)).contains(&off))
             else {
                 continue;
             };
-            let moff_bits = ((off - start) * 8) as u32;
+            let Some(moff_bits) = (off - start).checked_mul(8).and_then(|b| u32::try_from(b).ok()) else {
+                continue;
+            };
             let Some(member) = members.iter().find(|m| m.offset == moff_bits) else { continue };
             let Some(kidx) = kb.members(*kid).and_then(|ms| ms.iter().position(|m| m.name == member.name))
             else {
