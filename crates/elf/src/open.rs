@@ -294,6 +294,7 @@ pub fn open_object(bytes: &[u8], opts: &LoadOptions) -> Result<LoadedObject, Elf
     };
     let read_kallsyms = || if opts.kallsyms { externs::read_kallsyms() } else { Ok(HashMap::new()) };
     let env = ExternEnv {
+        local: btf.as_ref(),
         target: target.as_deref(),
         target_err: target_err.as_deref(),
         kconfig: &read_config,
@@ -353,7 +354,8 @@ pub fn open_object(bytes: &[u8], opts: &LoadOptions) -> Result<LoadedObject, Elf
         if Some(funcs[main].sec_idx) == text {
             continue;
         }
-        let linked = link::link(&funcs, main, text)?;
+        let exc_cb = link::exception_cb(btf.as_ref(), &funcs, main, text)?;
+        let linked = link::link(&funcs, main, text, exc_cb)?;
         let t = Target { btf: target.as_deref(), missing: target_err.as_deref() };
         let mut p = prepare(&funcs, main, linked, btf.as_ref(), ext.as_ref(), opts, &t);
         if let Some(a) = st_ops.get(&main).filter(|_| p.prog_type == Some(KernelProgType::StructOps)) {
