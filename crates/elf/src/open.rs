@@ -110,7 +110,13 @@ impl LoadOptions {
         }
         if self.running_kernel_btf {
             return RUNNING
-                .get_or_init(|| TargetBtf::running_kernel().map(Arc::new).map_err(|e| e.to_string()))
+                .get_or_init(|| {
+                    TargetBtf::running_kernel().map(Arc::new).map_err(|e| match e {
+                        // the caller says what needs it; keep only why there is none
+                        crate::btf::TargetError::Unavailable { why, .. } => why,
+                        other => other.to_string(),
+                    })
+                })
                 .clone();
         }
         Err(self.target_btf_missing.clone().unwrap_or_else(|| "no target BTF given".into()))
