@@ -44,7 +44,18 @@ pub fn run(input: &Input, target: Target<'_>, format: Format, registry: &Registr
         }
         _ => match input.read_as(registry, prog_type) {
             Ok(m) => m,
-            Err(e) => return crate::fail(e),
+            Err(e) => {
+                // an object the loader refuses as a whole: still one JSON line naming the program
+                if let (Format::Json, SourceKind::Elf) = (format, kind) {
+                    let name = input.prog.as_deref().map_or_else(|| "null".into(), json_str);
+                    let section = input.section.as_deref().map_or_else(|| "null".into(), json_str);
+                    println!(
+                        "{{\"prog_name\":{name},\"section\":{section},\"accepted\":null,\"kind\":\"loader\",\"error\":{}}}",
+                        json_str(&e)
+                    );
+                }
+                return crate::fail(e);
+            }
         },
     };
     if let Some(facts) = &module.elf {

@@ -111,6 +111,22 @@ fn kconfig_file() {
         kbpf(&["verify", "--prog", "two", "--kconfig", empty.to_str().unwrap(), &data("loader.o")]);
     assert_eq!(code, Some(2), "{err}");
     assert_eq!(err, "kbpf: extern 'CONFIG_KBPF_TEST_VALUE' (strong): not resolved\n");
+    // in JSON an object the loader refuses still gives one line naming the program
+    let (code, out, _) = kbpf(&[
+        "verify",
+        "--format",
+        "json",
+        "--prog",
+        "two",
+        "--kconfig",
+        empty.to_str().unwrap(),
+        &data("loader.o"),
+    ]);
+    assert_eq!(code, Some(2));
+    assert_eq!(
+        out,
+        "{\"prog_name\":\"two\",\"section\":null,\"accepted\":null,\"kind\":\"loader\",\"error\":\"extern 'CONFIG_KBPF_TEST_VALUE' (strong): not resolved\"}\n"
+    );
 }
 
 #[test]
