@@ -281,7 +281,10 @@ pub fn open_object(bytes: &[u8], opts: &LoadOptions) -> Result<LoadedObject, Elf
                 .ok()
                 .and_then(|n| sections::find_sec_def(sec_name(n)))
                 .is_some_and(|d| d.flags.attach_btf)
-        });
+        })
+        || file
+            .sections()
+            .any(|s| s.name().is_ok_and(|n| n.trim_start_matches('?').starts_with(".struct_ops")));
     let (target, target_err) = match needs_target.then(|| opts.target()) {
         Some(Ok(t)) => (Some(t), None),
         Some(Err(e)) => (None, Some(e)),
@@ -354,7 +357,7 @@ pub fn open_object(bytes: &[u8], opts: &LoadOptions) -> Result<LoadedObject, Elf
         link::relocate_data(f, &values)?;
     }
 
-    let st_ops = crate::struct_ops::collect(&file, btf.as_ref(), &funcs, target.as_deref());
+    let st_ops = crate::struct_ops::collect(&file, btf.as_ref(), &funcs, target.as_deref())?;
     let mut programs = Vec::new();
     for main in 0..funcs.len() {
         if Some(funcs[main].sec_idx) == text {

@@ -9,6 +9,7 @@ use object::{Object as _, ObjectSection, ObjectSymbol, RelocationTarget};
 
 use crate::btf::{Btf, BtfType, Kind, TargetBtf};
 use crate::link::{Func, func_at};
+use crate::object_file::ElfError;
 
 /// Where one `struct_ops` program is attached.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -26,15 +27,18 @@ pub struct StructOpsAttach {
 }
 
 /// Attach facts by function index, for every function a `.struct_ops` variable points at; the
-/// first variable to name a function decides (as in libbpf).
+/// first variable to name a function decides (as in libbpf). An object whose `.struct_ops`
+/// variable names a struct the kernel does not have fails to load as a whole, as in libbpf
+/// (`struct_ops init_kern: struct ... is not found in kernel BTF`); variables of `?.struct_ops`
+/// sections are not created by default and are exempt.
 pub(crate) fn collect(
     file: &object::File<'_>,
     btf: Option<&Btf>,
     funcs: &[Func],
     target: Option<&TargetBtf>,
-) -> HashMap<usize, StructOpsAttach> {
+) -> Result<HashMap<usize, StructOpsAttach>, ElfError> {
     let mut out = HashMap::new();
-    let (Some(btf), Some(target)) = (btf, target) else { return out };
+    let (Some(btf), Some(target)) = (btf, target) else { return Ok(out) };
     for sec in file.sections() {
         let Ok(name) = sec.name() else { continue };
         if !name.trim_start_matches('?').starts_with(".struct_ops") {
@@ -59,12 +63,42 @@ pub(crate) fn collect(
             let Some((_, BtfType::Struct { name: tname, members, .. })) = btf.resolve(*type_id) else {
                 continue;
             };
-            let kern = target.btfs().find_map(|(m, kb, own)| {
-                let id = kb.ids_by_name_kind(tname, Kind::Struct).into_iter().find(|id| own.contains(id))?;
-                Some((m.map(str::to_string), kb, id))
-            });
-            let Some((module, kb, kid)) = kern else { continue };
-            placed.push((sym.address(), sym.size(), tname.clone(), members.clone(), module, kb, kid));
+            // the kernel's map value wrapper `bpf_struct_ops_NAME` says which BTF holds NAME
+            let tname = crate::core::essential_name(tname).to_string();
+            let wrapper = format!("bpf_struct_ops_{tname}");
+            let find = |n: &str, kb: &Btf, own: &std::ops::Range<u32>| {
+                kb.ids_by_name_kind(n, Kind::Struct).into_iter().find(|id| own.contains(id))
+            };
+            let missing = |n: &str| {
+                ElfError::Map(
+                    vname.clone(),
+                    format!("struct_ops init_kern: struct {n} is not found in kernel BTF"),
+                )
+            };
+            let optional = name.starts_with('?');
+            let Some((module, kb, own)) =
+                target.btfs().find(|(_, kb, own)| find(&wrapper, kb, own).is_some())
+            else {
+                if optional {
+                    continue;
+                }
+                return Err(missing(&wrapper));
+            };
+            let Some(kid) = find(&tname, kb, &own) else {
+                if optional {
+                    continue;
+                }
+                return Err(missing(&tname));
+            };
+            placed.push((
+                sym.address(),
+                sym.size(),
+                tname,
+                members.clone(),
+                module.map(str::to_string),
+                kb,
+                kid,
+            ));
         }
         for (off, rel) in sec.relocations() {
             let Some((start, _, tname, members, module, kb, kid)) =
@@ -93,5 +127,5 @@ pub(crate) fn collect(
             });
         }
     }
-    out
+    Ok(out)
 }
