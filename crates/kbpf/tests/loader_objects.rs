@@ -320,3 +320,64 @@ fn dead_arguments_of_a_static_function_per_target_kernel() {
     let new = verify(true);
     assert_eq!(new.error.unwrap().message(), "callee expects 7 args, stack arg1 is not initialized");
 }
+
+/// The kernel side of `tests/loader/struct_ops.c`: `tcp_congestion_ops` with `ssthresh` first
+/// and its map value wrapper.
+fn struct_ops_target(with_wrapper: bool) -> (TargetBtf, u32) {
+    let mut b = BtfBuilder::new();
+    let int = b.add(BtfType::Int {
+        name: "int".into(),
+        size: 4,
+        encoding: IntEncoding::Signed,
+        offset: 0,
+        bits: 32,
+    });
+    let proto = b.add(BtfType::FuncProto { ret: int, params: vec![], variadic: false });
+    let fptr = b.add(BtfType::Ptr { type_id: proto });
+    let m = |name: &str, bits| Member { name: name.into(), type_id: fptr, offset: bits, bitfield_size: 0 };
+    let ops = b.add(BtfType::Struct {
+        name: "tcp_congestion_ops".into(),
+        size: 16,
+        members: vec![m("ssthresh", 0), m("cong_avoid", 64)],
+        kind_flag: false,
+    });
+    if with_wrapper {
+        let data = Member { name: "data".into(), type_id: ops, offset: 0, bitfield_size: 0 };
+        b.add(BtfType::Struct {
+            name: "bpf_struct_ops_tcp_congestion_ops".into(),
+            size: 16,
+            members: vec![data],
+            kind_flag: false,
+        });
+    }
+    (TargetBtf::new(Btf::parse(&b.build()).unwrap()), ops)
+}
+
+#[test]
+#[ignore = "needs clang-19 (cargo xtask test runs it when clang-19 is on PATH)"]
+fn struct_ops_members_and_exception_callbacks() {
+    let (t, ops) = struct_ops_target(true);
+    let opts =
+        LoadOptions { target_btf: Some(Arc::new(t)), target_btf_missing: None, ..LoadOptions::offline() };
+    let obj = kbpf::open_object(&object("struct_ops"), &opts).unwrap();
+    let member = |n: &str| {
+        let p = obj.program(n).unwrap();
+        (p.prog_type, p.attach_btf.clone(), p.expected_attach_number())
+    };
+    // the kernel's member order, not the object's
+    assert_eq!(member("my_ssthresh"), (Some(KernelProgType::StructOps), Some((ops, None)), 0));
+    assert_eq!(member("my_cong_avoid"), (Some(KernelProgType::StructOps), Some((ops, None)), 1));
+    // nothing calls exc_cb, yet it follows its program (libbpf's exception callback)
+    let p = obj.program("with_cb").unwrap();
+    let names: Vec<&str> = p.layout.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names, ["with_cb", "exc_cb"]);
+    // a kernel without the struct_ops wrapper: the object does not load, as with libbpf
+    let (t, _) = struct_ops_target(false);
+    let opts =
+        LoadOptions { target_btf: Some(Arc::new(t)), target_btf_missing: None, ..LoadOptions::offline() };
+    let e = kbpf::open_object(&object("struct_ops"), &opts).unwrap_err().to_string();
+    assert_eq!(
+        e,
+        "ELF: map my_ops: struct_ops init_kern: struct bpf_struct_ops_tcp_congestion_ops is not found in kernel BTF"
+    );
+}
