@@ -179,6 +179,11 @@ pub const GATED: &[Gated] = &[
         args: &["-p", "kbpf", "--test", "line_info"],
     },
     Gated {
+        file: "crates/cli/tests/disasm_source.rs",
+        need: Need::Clang,
+        args: &["-p", "kbpf-cli", "--test", "disasm_source"],
+    },
+    Gated {
         file: "crates/cli/tests/packaging.rs",
         need: Need::Packaging,
         args: &["-p", "kbpf-cli", "--test", "packaging"],

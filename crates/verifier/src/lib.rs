@@ -46,7 +46,7 @@ pub use insn_aux::InsnAux;
 pub use kbpf_isa::FuncDecl;
 pub use kbpf_passes::Errno;
 pub use kfunc_table::KfuncTable;
-pub use line_info::LineInfo;
+pub use line_info::{LineInfo, source_comments};
 pub use messages::{BtfInfoReject, Bug, RegName, Reject, RejectKind, StackArgError, TypeName, Unsupported};
 pub use witness::{CallKind, CalledFn, SYSCALL_CTX_BYTES, Verified};
 

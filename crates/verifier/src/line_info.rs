@@ -109,11 +109,33 @@ pub(crate) fn verbose_linfo(log: &mut Log, lines: &[LineInfo], prog_len: usize, 
             return;
         }
     }
-    let text = rec.line.as_deref().unwrap_or("").trim_start_matches([' ', '\t', '\n', '\x0b', '\x0c', '\r']);
-    let file = rec.file.as_deref().unwrap_or("");
-    let base = file.rsplit('/').next().unwrap_or(file);
-    log.put(&format!("{prefix}{text} @ {base}:{}\n", rec.line_num));
+    log.put(&format!("{prefix}{}\n", rec.source()));
     log.prev_linfo = Some(i);
+}
+
+impl LineInfo {
+    /// `<line without leading whitespace> @ <file name without directories>:<line number>`,
+    /// the text after `; ` in the kernel's log.
+    pub fn source(&self) -> String {
+        let text =
+            self.line.as_deref().unwrap_or("").trim_start_matches([' ', '\t', '\n', '\x0b', '\x0c', '\r']);
+        let file = self.file.as_deref().unwrap_or("");
+        let base = file.rsplit('/').next().unwrap_or(file);
+        format!("{text} @ {base}:{}", self.line_num)
+    }
+}
+
+/// The source comment above each of `prog_len` slots, as a straight walk of the program
+/// would print them in the log (a line once, until another line is printed): for listings.
+pub fn source_comments(lines: &[LineInfo], prog_len: usize) -> Vec<Option<String>> {
+    let mut log = Log { level: crate::log::LEVEL1, ..Log::default() };
+    (0..prog_len)
+        .map(|i| {
+            log.buf.clear();
+            verbose_linfo(&mut log, lines, prog_len, i, "");
+            log.buf.strip_suffix('\n').map(str::to_string)
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -142,6 +164,10 @@ mod tests {
         assert_eq!(log.prev_linfo, Some(1));
         verbose_linfo(&mut log, &lines, 5, 9, "; ");
         assert_eq!(log.prev_linfo, Some(1));
+        let c = source_comments(&lines, 5);
+        assert_eq!(c[0].as_deref(), Some("int x = 1; @ a.c:3"));
+        assert_eq!((c[1].as_deref(), c[3].as_deref()), (None, None));
+        assert_eq!(c[2].as_deref(), Some("x++; @ a.c:4"));
     }
 
     #[test]
