@@ -233,6 +233,23 @@ pub(crate) fn run(slots: &[RawInsn], opts: &VerifyOptions) -> VerifyOutcome {
         Ok(i) => i,
         Err(e) => {
             let insn = e.insn;
+            if let PassErrorKind::BackEdge { from, to } = e.kind {
+                // push_insn names both ends by their source lines
+                crate::line_info::verbose_linfo(
+                    &mut log,
+                    &opts.line_info,
+                    slots.len(),
+                    from,
+                    &format!("{from}: "),
+                );
+                crate::line_info::verbose_linfo(
+                    &mut log,
+                    &opts.line_info,
+                    slots.len(),
+                    to,
+                    &format!("{to}: "),
+                );
+            }
             let r = Reject::Pass(e);
             log.put(&format!("{r}\n"));
             let depths = vec![0; nsub_found];
@@ -296,7 +313,10 @@ pub(crate) fn run(slots: &[RawInsn], opts: &VerifyOptions) -> VerifyOutcome {
                 r => r,
             };
             let (before, after) = match last {
-                Reject::InfiniteLoop(_) | Reject::InfiniteLoopStates { .. } => (true, false),
+                Reject::InfiniteLoop(_)
+                | Reject::InfiniteLoopStates { .. }
+                | Reject::InvalidSpillSize
+                | Reject::InvalidFillSize => (true, false),
                 Reject::CtxAccess(..) => (false, true),
                 _ => (false, false),
             };
