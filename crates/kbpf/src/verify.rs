@@ -173,6 +173,7 @@ mod tests {
             input: None,
             line_info: Vec::new(),
             btf_func_info: false,
+            elf: None,
         }
     }
 
