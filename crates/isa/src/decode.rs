@@ -5,6 +5,7 @@ use crate::insn::{CallTarget, Insn, RawInsn, Src};
 use crate::opcode::bits::*;
 use crate::opcode::{AluOp, AtomicOp, ByteOrder, Class, JmpCond, LdImm64Src, Mode, Size, Width};
 use crate::reg::Reg;
+use crate::stack_arg::StackArgPos;
 
 type Res<T> = Result<T, E>;
 
@@ -172,7 +173,9 @@ fn decode_jmp(raw: RawInsn) -> Res<Insn> {
             if x {
                 return Err(E::UnknownOpcode(code));
             }
-            reserved(raw.src == 0 && raw.dst == 0 && raw.imm == 0, "JCOND")?;
+            if raw.src != 0 || raw.dst != 0 || raw.imm != 0 {
+                return Err(E::InvalidMayGoto(raw.imm));
+            }
             Ok(Insn::MayGoto { off: raw.off })
         }
         _ => {
@@ -196,14 +199,16 @@ fn decode_ld(raw: RawInsn, next: Option<RawInsn>) -> Res<Insn> {
     let size = Size::of(code);
     match Mode::of(code) {
         Some(Mode::Imm) if size == Size::DW => {
-            let dst = reg(raw.dst)?;
             let Some(n) = next else {
                 return Err(E::InvalidLdImm64);
             };
-            if n.code != 0 || n.dst != 0 || n.src != 0 || n.off != 0 || raw.off != 0 {
+            if n.code != 0 || n.dst != 0 || n.src != 0 || n.off != 0 {
                 return Err(E::InvalidLdImm64);
             }
             let src = LdImm64Src::from_u8(raw.src).ok_or(E::UnrecognizedLdImm64)?;
+            // the first slot's offset is checked by the walk (`check_ld_imm`), after the pair
+            reserved(raw.off == 0, "LD_IMM64")?;
+            let dst = reg(raw.dst)?;
             Ok(Insn::LdImm64 { dst, src, imm: raw.imm, imm_hi: n.imm })
         }
         Some(Mode::Abs) if size != Size::DW => {
@@ -232,14 +237,29 @@ fn decode_ldx(raw: RawInsn) -> Res<Insn> {
     };
     let dst = reg(raw.dst)?;
     // r11 is legal only as the base of an 8-byte incoming stack-argument load.
-    let src = if raw.is_stack_arg_load() { Reg::R11 } else { reg(raw.src)? };
+    let pos = if raw.is_stack_arg_load() { StackArgPos::from_load_off(raw.off) } else { None };
+    let src = if pos.is_some() { Reg::R11 } else { reg(raw.src)? };
     reserved(raw.imm == 0, "LDX")?;
-    Ok(Insn::Load { size, signed, dst, src, off: raw.off })
+    Ok(match pos {
+        Some(pos) => Insn::StackArgLoad { dst, pos },
+        None => Insn::Load { size, signed, dst, src, off: raw.off },
+    })
 }
 
-/// The base of a store: r11 only in an outgoing stack-argument store.
-fn store_base(raw: RawInsn) -> Res<Reg> {
-    if raw.is_stack_arg_store() { Ok(Reg::R11) } else { reg(raw.dst) }
+/// The position of an outgoing stack-argument store, or the base register of any other store.
+fn store_base(raw: RawInsn) -> Res<Result<StackArgPos, Reg>> {
+    match StackArgPos::from_store_off(raw.off).filter(|_| raw.is_stack_arg_store()) {
+        Some(pos) => Ok(Ok(pos)),
+        None => reg(raw.dst).map(Err),
+    }
+}
+
+/// A store to `base` of `src`: the stack-argument form or a plain store.
+fn store(size: Size, base: Result<StackArgPos, Reg>, off: i16, src: Src) -> Insn {
+    match base {
+        Ok(pos) => Insn::StackArgStore { pos, src },
+        Err(dst) => Insn::Store { size, dst, off, src },
+    }
 }
 
 fn decode_st(raw: RawInsn) -> Res<Insn> {
@@ -248,10 +268,10 @@ fn decode_st(raw: RawInsn) -> Res<Insn> {
     if Mode::of(code) != Some(Mode::Mem) {
         return Err(E::UnknownOpcode(code));
     }
-    let dst = store_base(raw)?;
+    let base = store_base(raw)?;
     reg(raw.src)?;
     reserved(raw.src == 0, "ST")?;
-    Ok(Insn::Store { size, dst, off: raw.off, src: Src::Imm(raw.imm) })
+    Ok(store(size, base, raw.off, Src::Imm(raw.imm)))
 }
 
 fn decode_stx(raw: RawInsn) -> Res<Insn> {
@@ -259,10 +279,10 @@ fn decode_stx(raw: RawInsn) -> Res<Insn> {
     let size = Size::of(code);
     match Mode::of(code) {
         Some(Mode::Mem) => {
-            let dst = store_base(raw)?;
+            let base = store_base(raw)?;
             let src = reg(raw.src)?;
             reserved(raw.imm == 0, "STX")?;
-            Ok(Insn::Store { size, dst, off: raw.off, src: Src::Reg(src) })
+            Ok(store(size, base, raw.off, Src::Reg(src)))
         }
         Some(Mode::Atomic) => {
             let dst = reg(raw.dst)?;

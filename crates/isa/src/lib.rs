@@ -39,7 +39,7 @@ pub use maps::{MapFlags, MapSpec, MapType, quote};
 pub use opcode::{AluOp, AtomicOp, ByteOrder, Class, JmpCond, LdImm64Src, Mode, Size, Width};
 pub use program::Program;
 pub use reg::Reg;
-pub use stack_arg::StackArgSlot;
+pub use stack_arg::{StackArgPos, StackArgSlot};
 pub use view::{AluCode, CallKind, Decoded, HELPER_TAIL_CALL, JmpOp, SlotTable};
 
 /// Most arguments a BPF function or kfunc can take (`MAX_BPF_FUNC_ARGS`).

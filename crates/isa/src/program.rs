@@ -37,8 +37,10 @@ impl Program {
         Program::new(decode_slots(slots)?)
     }
 
-    /// Builds a program from instructions and checks its branch targets.
+    /// Builds a program from instructions (each in its [`Insn::canonical`] form: the r11
+    /// stack-argument forms as their own variants) and checks its branch targets.
     pub fn new(insns: Vec<Insn>) -> Result<Program, DecodeError> {
+        let insns: Vec<Insn> = insns.into_iter().map(Insn::canonical).collect();
         if insns.is_empty() {
             return Err(DecodeError { index: 0, kind: E::Empty });
         }
