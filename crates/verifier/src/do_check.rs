@@ -375,8 +375,6 @@ fn may_goto_extra(env: &Env<'_>, sub: usize, accepted: bool) -> u32 {
     }
 }
 
-/// `check_abnormal_return`: a subprogram (not the main one) may not use LD_ABS/LD_IND or tail
-/// calls unless BTF says it returns an int.
 /// func_info (when `funcs` is BTF's) and line_info checks against the subprogram starts.
 fn btf_info_checks(
     slots: &[RawInsn],
@@ -391,6 +389,8 @@ fn btf_info_checks(
     crate::line_info::check_line_info(&opts.line_info, slots, &starts)
 }
 
+/// `check_abnormal_return`: a subprogram (not the main one) may not use LD_ABS/LD_IND or tail
+/// calls unless BTF says it returns an int.
 fn abnormal_return(subprogs: &kbpf_passes::subprogs::Subprogs) -> Option<Reject> {
     for sp in subprogs.list.iter().skip(1) {
         if sp.has_ld_abs {
