@@ -37,7 +37,7 @@ pub enum Need {
 
 impl Need {
     /// Every prerequisite, in the order the summary lists them.
-    pub const ALL: [Need; 8] = [
+    pub const ALL: [Need; 9] = [
         Need::Conformance,
         Need::Oracle,
         Need::CaptureKernel,
