@@ -7,7 +7,7 @@
 //! string (in [`messages`]). Must not touch: instruction encoding (kbpf-isa), static passes
 //! (kbpf-passes), execution. See `README.md` for the list of implemented kernel behaviours.
 
-pub mod calls;
+mod calls;
 mod check;
 pub mod domain;
 mod env;

@@ -6,7 +6,7 @@ use crate::log::{LEVEL1, LEVEL2, Log, STATS, insn_text};
 use crate::messages::Reject;
 use crate::protos::helpers::helper_arg_count;
 use crate::{MapDef, MapKind, Stats, VerifyError, VerifyOptions, VerifyOutcome};
-use kbpf_isa::{CallKind, LdImm64Src, RawInsn, SlotTable};
+use kbpf_isa::{CallKind, LdImm64Src, RawInsn, SlotIdx, SlotTable};
 use kbpf_passes::check::{PseudoLdImm64, Resolver};
 use kbpf_passes::{Errno, PassError, PassErrorKind, ResolveError};
 use std::time::Instant;
@@ -167,7 +167,7 @@ pub(crate) fn run(slots: &[RawInsn], opts: &VerifyOptions) -> VerifyOutcome {
     let stack_args = crate::protos::func_info::SubprogArgs::new(&info.subprogs, &opts.funcs);
     let mut env = Env {
         prog: Program { slots, table, info, opts, ld_map: resolver.ld_map },
-        aux: Aux { seen: vec![false; slots.len()], ptr_type: vec![None; slots.len()] },
+        aux: Aux::new(slots.len()),
         subs: SubprogFacts {
             stack_depth: vec![0; nsub],
             stack_args,
@@ -239,7 +239,7 @@ pub(crate) fn run(slots: &[RawInsn], opts: &VerifyOptions) -> VerifyOutcome {
                     .subprogs
                     .list
                     .get(i)
-                    .is_none_or(|s| env.aux.seen[s.start..s.end].contains(&true))
+                    .is_none_or(|s| (s.start..s.end).any(|i| env.aux.seen(SlotIdx::new(i))))
         })
         .map(|i| env.subs.stack_depth.get(i).copied().unwrap_or(0) + may_goto_extra(&env, i, err.is_none()))
         .collect();

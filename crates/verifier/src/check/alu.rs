@@ -54,7 +54,7 @@ impl Env<'_> {
     }
 
     /// `check_alu_op`.
-    pub(crate) fn check_alu_op(&mut self, insn: &RawInsn) -> Result<(), Reject> {
+    pub(crate) fn check_alu_op(&mut self, insn: &RawInsn, idx: usize) -> Result<(), Reject> {
         let Some(op) = insn.alu_code() else {
             return Err(Bug::AluOnClass(format!("{:?}", insn.class())).into());
         };
@@ -62,13 +62,7 @@ impl Env<'_> {
         let x = insn.is_reg_src();
         let d = insn.dst as usize;
         if op == AluCode::End || op == AluCode::Neg {
-            if op == AluCode::Neg {
-                if x || insn.src != 0 || insn.off != 0 || insn.imm != 0 {
-                    return Err(Reject::Reserved("NEG"));
-                }
-            } else if insn.src != 0 || insn.off != 0 || !matches!(insn.imm, 16 | 32 | 64) || (alu64 && x) {
-                return Err(Reject::Reserved("END"));
-            }
+            self.structural(idx)?;
             self.check_reg_arg(insn.dst, RegOp::Src)?;
             if self.cur.cur().regs[d].ty == RegType::Scalar {
                 self.check_reg_arg(insn.dst, RegOp::DstNoMark)?;
@@ -83,22 +77,15 @@ impl Env<'_> {
                 self.check_reg_arg(insn.dst, RegOp::Dst)?;
             }
         } else if op == AluCode::Bin(A::Mov) {
+            self.structural(idx)?;
             if x {
-                if !alu64 {
-                    if !matches!(insn.off, 0 | 8 | 16) || insn.imm != 0 {
-                        return Err(Reject::Reserved("MOV"));
-                    }
-                } else if insn.off == 1 {
+                if alu64 && insn.off == 1 {
                     if insn.imm != 1 && insn.imm != 1 << 16 {
                         return Err(Reject::AddrSpaceCastDirection);
                     }
                     return Err(Reject::NoArena);
-                } else if !matches!(insn.off, 0 | 8 | 16 | 32) || insn.imm != 0 {
-                    return Err(Reject::Reserved("MOV"));
                 }
                 self.check_reg_arg(insn.src, RegOp::Src)?;
-            } else if insn.src != 0 || insn.off != 0 {
-                return Err(Reject::Reserved("MOV"));
             }
             self.check_reg_arg(insn.dst, RegOp::DstNoMark)?;
             let s = insn.src as usize;
@@ -163,14 +150,9 @@ impl Env<'_> {
             return Err(Reject::InvalidAluOpcode(code));
         } else {
             let divmod = matches!(op, AluCode::Bin(A::Div | A::SDiv | A::Mod | A::SMod));
-            let bad_off = (insn.off != 0 && insn.off != 1) || (insn.off == 1 && !divmod);
+            self.structural(idx)?;
             if x {
-                if insn.imm != 0 || bad_off {
-                    return Err(Reject::Reserved("ALU"));
-                }
                 self.check_reg_arg(insn.src, RegOp::Src)?;
-            } else if insn.src != 0 || bad_off {
-                return Err(Reject::Reserved("ALU"));
             }
             self.check_reg_arg(insn.dst, RegOp::Src)?;
             if divmod && !x && insn.imm == 0 {
@@ -414,9 +396,7 @@ impl Env<'_> {
         if insn.size() != Size::DW {
             return Err(Reject::InvalidLdImm);
         }
-        if insn.off != 0 {
-            return Err(Reject::Reserved("LD_IMM64"));
-        }
+        self.structural(idx)?;
         self.check_reg_arg(insn.dst, RegOp::Dst)?;
         let d = insn.dst as usize;
         let hi = self.prog.slots.get(idx + 1).map_or(0, |n| n.imm);
@@ -443,18 +423,12 @@ impl Env<'_> {
     }
 
     /// `check_ld_abs`.
-    pub(crate) fn check_ld_abs(&mut self, insn: &RawInsn) -> Result<(), Reject> {
+    pub(crate) fn check_ld_abs(&mut self, insn: &RawInsn, idx: usize) -> Result<(), Reject> {
         if !self.prog.opts.prog_type.ops().may_access_skb() {
             return Err(Reject::LdAbsNotAllowed);
         }
         let mode = insn.mode();
-        if insn.dst != 0
-            || insn.off != 0
-            || insn.size() == Size::DW
-            || (mode == Some(Mode::Abs) && insn.src != 0)
-        {
-            return Err(Reject::Reserved("LD_[ABS|IND]"));
-        }
+        self.structural(idx)?;
         self.check_reg_arg(6, RegOp::Src)?;
         self.check_resource_leak("BPF_LD_[ABS|IND]")?;
         if self.cur.cur().regs[6].ty != RegType::Ctx {

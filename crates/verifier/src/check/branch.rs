@@ -128,9 +128,7 @@ impl Env<'_> {
     pub(crate) fn check_cond_jmp_op(&mut self, insn: &RawInsn, idx: usize) -> Result<(), Reject> {
         use crate::check::alu::RegOp;
         if insn.jmp_op() == Some(JmpOp::Jcond) {
-            if !insn.is_may_goto() || insn.dst != 0 || insn.imm != 0 {
-                return Err(Reject::InvalidMayGotoImm(insn.imm));
-            }
+            self.structural(idx)?;
             let prev = self.find_prev_entry(idx);
             let p = self.push_stack(idx + 1, idx)?;
             let id_gen = self.search.id_gen;
@@ -151,10 +149,8 @@ impl Env<'_> {
         let op = Cond::Is(cond);
         self.check_reg_arg(insn.dst, RegOp::Src)?;
         let x = insn.is_reg_src();
+        self.structural(idx)?;
         let src = if x {
-            if insn.imm != 0 {
-                return Err(Reject::Reserved("JMP/JMP32"));
-            }
             self.check_reg_arg(insn.src, RegOp::Src)?;
             let s = self.cur.cur().regs[insn.src as usize].clone();
             let d = &self.cur.cur().regs[insn.dst as usize];
@@ -163,9 +159,6 @@ impl Env<'_> {
             }
             s
         } else {
-            if insn.src != 0 {
-                return Err(Reject::Reserved("JMP/JMP32"));
-            }
             RegState::known(insn.imm as i64 as u64)
         };
         let w32 = insn.class() == Class::Jmp32;

@@ -5,7 +5,7 @@ use crate::domain::state::RegType;
 use crate::env::{Env, Pending};
 use crate::log::{LEVEL2, insn_text};
 use crate::messages::{Bug, Reject};
-use kbpf_isa::{CallKind, Class, Insn, JmpOp, Mode};
+use kbpf_isa::{CallKind, Class, DecodeErrorKind, Decoded, Insn, JmpOp, Mode, SlotIdx};
 
 pub(crate) mod alu;
 pub(crate) mod atomic;
@@ -57,7 +57,7 @@ impl Env<'_> {
             }
             if !pruned {
                 if !self.cur.speculative {
-                    self.aux.seen[idx] = true;
+                    self.aux.mark_seen(SlotIdx::new(idx));
                 }
                 if marks.jmp_point {
                     self.push_hist(None);
@@ -156,12 +156,29 @@ impl Env<'_> {
         self.cur.cur().regs.get(r as usize).map_or(RegType::NotInit, |r| r.ty)
     }
 
+    /// The slot's structural refusal, as kbpf-isa's decoder recorded it in the `SlotTable`: each
+    /// family's check calls this where the kernel reads the instruction's reserved fields (the
+    /// decoder reads them first too), so the walk raises the decoder's error in the kernel's
+    /// order and never reads those fields itself. Register numbers above 10 are left to
+    /// `check_reg_arg`, which the kernel reaches in each family's own operand order; an opcode
+    /// the decoder refuses was refused before the walk by the kernel's opcode table.
+    pub(crate) fn structural(&self, idx: usize) -> Result<(), Reject> {
+        match self.prog.table.get(idx) {
+            Some(Decoded::Malformed(e)) => match e {
+                DecodeErrorKind::ReservedFields(what) => Err(Reject::Reserved(what)),
+                DecodeErrorKind::InvalidMayGoto(imm) => Err(Reject::InvalidMayGotoImm(*imm)),
+                _ => Ok(()),
+            },
+            _ => Ok(()),
+        }
+    }
+
     /// Dispatch by class (`do_check_insn`).
     fn do_check_insn(&mut self, idx: usize, do_print_state: &mut bool) -> Result<Flow, Reject> {
         let insn = self.prog.slots[idx];
         let stack_arg = self.stack_arg_insn(idx);
         match insn.class() {
-            Class::Alu | Class::Alu64 => self.check_alu_op(&insn)?,
+            Class::Alu | Class::Alu64 => self.check_alu_op(&insn, idx)?,
             Class::Ldx if let Some(Insn::StackArgLoad { dst, pos }) = stack_arg => {
                 self.check_stack_arg_read(dst, pos)?
             }
@@ -174,9 +191,7 @@ impl Env<'_> {
                 if insn.mode() == Some(Mode::Atomic) {
                     self.check_atomic(&insn, idx)?;
                 } else {
-                    if insn.mode() != Some(Mode::Mem) || insn.imm != 0 {
-                        return Err(Reject::Reserved("STX"));
-                    }
+                    self.structural(idx)?;
                     if let Some(Insn::StackArgStore { pos, src }) = stack_arg {
                         self.check_stack_arg_write(pos, src)?;
                     } else {
@@ -190,9 +205,7 @@ impl Env<'_> {
                 self.check_stack_arg_write(pos, src)?
             }
             Class::St => {
-                if insn.mode() != Some(Mode::Mem) || insn.src != 0 {
-                    return Err(Reject::Reserved("ST"));
-                }
+                self.structural(idx)?;
                 self.check_reg_arg(insn.dst, crate::check::alu::RegOp::Src)?;
                 let base = self.base_type(insn.dst);
                 self.check_mem_access(
@@ -211,15 +224,8 @@ impl Env<'_> {
                 let class = insn.class();
                 match insn.jmp_op() {
                     Some(JmpOp::Call) => {
+                        self.structural(idx)?;
                         let kind = insn.call_kind();
-                        let off_ok = insn.off == 0 || kind == Some(CallKind::Kfunc);
-                        if insn.is_reg_src()
-                            || !off_ok
-                            || matches!(kind, None | Some(CallKind::Other))
-                            || insn.dst != 0
-                        {
-                            return Err(Reject::Reserved("CALL"));
-                        }
                         self.stack_args_before_call();
                         match kind {
                             Some(CallKind::Local) => self.check_func_call(&insn, idx)?,
@@ -235,19 +241,14 @@ impl Env<'_> {
                         }
                     }
                     Some(JmpOp::Ja) => {
-                        if insn.is_reg_src()
-                            || insn.src != 0
-                            || insn.dst != 0
-                            || (class == Class::Jmp && insn.imm != 0)
-                            || (class == Class::Jmp32 && insn.off != 0)
-                        {
-                            return Err(Reject::Reserved("JA"));
-                        }
+                        self.structural(idx)?;
                         let t = idx as i64 + insn.jmp_offset() + 1;
                         self.cur.insn_idx = t as usize;
                         return Ok(Flow::Next);
                     }
                     Some(JmpOp::Exit) => {
+                        // the kernel does not read an exit's offset; the decoder refuses one, so
+                        // this family keeps its own reading
                         if insn.is_reg_src()
                             || insn.imm != 0
                             || insn.src != 0
@@ -266,7 +267,7 @@ impl Env<'_> {
             }
             Class::Ld => {
                 if insn.is_ld_abs_ind() {
-                    self.check_ld_abs(&insn)?;
+                    self.check_ld_abs(&insn, idx)?;
                 } else if insn.mode() == Some(Mode::Imm) {
                     self.check_ld_imm(&insn, idx)?;
                     self.cur.insn_idx += 1;

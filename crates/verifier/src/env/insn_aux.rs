@@ -7,6 +7,7 @@
 use crate::domain::state::RegType;
 use crate::env::{Aux, Env};
 use crate::messages::Reject;
+use kbpf_isa::SlotIdx;
 
 /// What the verifier learned about one instruction slot.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -27,7 +28,7 @@ fn rewritten_per_type(t: RegType) -> bool {
 impl Env<'_> {
     /// `save_aux_ptr_type`: remembers the base pointer type of the memory access at `idx`.
     pub(crate) fn save_aux_ptr_type(&mut self, idx: usize, ty: RegType) -> Result<(), Reject> {
-        let Some(prev) = self.aux.ptr_type.get_mut(idx) else { return Ok(()) };
+        let Some(prev) = self.aux.ptr_type_mut(SlotIdx::new(idx)) else { return Ok(()) };
         match *prev {
             None => *prev = Some(ty),
             Some(p) if p != ty && (rewritten_per_type(p) || rewritten_per_type(ty)) => {
@@ -41,10 +42,8 @@ impl Env<'_> {
 
 /// The side table handed to the caller.
 pub(crate) fn insn_aux(aux: &Aux) -> Vec<InsnAux> {
-    (0..aux.seen.len())
-        .map(|i| InsnAux {
-            ctx_access: aux.ptr_type.get(i).copied().flatten() == Some(RegType::Ctx),
-            seen: aux.seen[i],
-        })
+    (0..aux.len())
+        .map(SlotIdx::new)
+        .map(|s| InsnAux { ctx_access: aux.ptr_type(s) == Some(RegType::Ctx), seen: aux.seen(s) })
         .collect()
 }

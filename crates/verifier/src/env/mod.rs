@@ -4,7 +4,7 @@
 use crate::domain::state::{FuncState, RegState, RegType, VerifierState};
 use crate::log::Log;
 use crate::{MapDef, ProgType, VerifyOptions};
-use kbpf_isa::{RawInsn, SlotTable};
+use kbpf_isa::{RawInsn, SlotIdx, SlotTable};
 use kbpf_passes::StaticInfo;
 
 pub(crate) mod insn_aux;
@@ -92,9 +92,43 @@ pub(crate) struct Counters {
 #[derive(Default)]
 pub(crate) struct Aux {
     /// Instructions some non-pruned path reached (`aux->seen`).
-    pub seen: Vec<bool>,
+    seen: Vec<bool>,
     /// Base pointer type of each load/store (`aux->ptr_type`).
-    pub ptr_type: Vec<Option<RegType>>,
+    ptr_type: Vec<Option<RegType>>,
+}
+
+impl Aux {
+    /// Empty facts for `slots` slots.
+    pub(crate) fn new(slots: usize) -> Aux {
+        Aux { seen: vec![false; slots], ptr_type: vec![None; slots] }
+    }
+
+    /// Number of slots.
+    pub(crate) fn len(&self) -> usize {
+        self.seen.len()
+    }
+
+    /// Records that a non-speculative path reached slot `s`.
+    pub(crate) fn mark_seen(&mut self, s: SlotIdx) {
+        if let Some(b) = self.seen.get_mut(s.index()) {
+            *b = true;
+        }
+    }
+
+    /// Whether some path reached slot `s`.
+    pub(crate) fn seen(&self, s: SlotIdx) -> bool {
+        self.seen.get(s.index()).copied().unwrap_or(false)
+    }
+
+    /// The pointer type recorded for the access at slot `s`.
+    pub(crate) fn ptr_type(&self, s: SlotIdx) -> Option<RegType> {
+        self.ptr_type.get(s.index()).copied().flatten()
+    }
+
+    /// The pointer type slot of the access at `s`, to record or compare.
+    pub(crate) fn ptr_type_mut(&mut self, s: SlotIdx) -> Option<&mut Option<RegType>> {
+        self.ptr_type.get_mut(s.index())
+    }
 }
 
 /// Per-subprogram facts the walk leaves behind (`subprog_info`, `func_info_aux`).
