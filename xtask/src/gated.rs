@@ -57,7 +57,7 @@ impl Need {
             Need::Conformance => "conformance",
             Need::VmlinuxBtf => "vmlinux BTF tests",
             Need::LlvmMc => "llvm-mc-19 agreement tests",
-            Need::Clang => "clang-19 line-info golden logs",
+            Need::Clang => "tests on C objects compiled with clang-19",
             Need::CoreToolchain => "CO-RE tests on clang objects",
             Need::SelftestsCache => "CO-RE on the kernel selftests against libbpf",
             Need::Packaging => "packaging",
@@ -229,6 +229,11 @@ pub const GATED: &[Gated] = &[
         file: "crates/kbpf/tests/line_info.rs",
         need: Need::Clang,
         args: &["-p", "kbpf", "--test", "line_info"],
+    },
+    Gated {
+        file: "crates/cli/tests/disasm_source.rs",
+        need: Need::Clang,
+        args: &["-p", "kbpf-cli", "--test", "disasm_source"],
     },
     Gated {
         file: "crates/kbpf/tests/loader_objects.rs",

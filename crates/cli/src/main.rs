@@ -102,6 +102,13 @@ enum Cmd {
         /// Helpers and kfuncs `call NAME` may name (assembly input).
         #[arg(long, value_enum, default_value = "testmod")]
         profile: ProfileArg,
+        /// Show the source lines (`; line @ file:N`, like the verifier log) above the
+        /// instructions: the default for an ELF object with BTF line info.
+        #[arg(long, conflicts_with = "no_source")]
+        source: bool,
+        /// Do not show source lines.
+        #[arg(long)]
+        no_source: bool,
     },
     /// Run a program once and print r0.
     Run {
@@ -261,7 +268,7 @@ fn main() -> ExitCode {
                 Err(e) => fail(e),
             }
         }
-        Cmd::Disasm { input, syntax, hex, profile } => {
+        Cmd::Disasm { input, syntax, hex, profile, source, no_source } => {
             match input.read(&profile.registry()) {
                 Ok(m) => {
                     let syntax = match syntax {
@@ -274,10 +281,18 @@ fn main() -> ExitCode {
                         Ok(p) => p,
                         Err(e) => return fail(e),
                     };
-                    if m.maps.is_empty() {
-                        print!("{}", disasm::disassemble(&program, syntax));
+                    let text = if m.maps.is_empty() {
+                        disasm::disassemble(&program, syntax)
                     } else {
-                        print!("{}", disasm::disassemble_module(&program, &m.maps, syntax));
+                        disasm::disassemble_module(&program, &m.maps, syntax)
+                    };
+                    if source && m.line_info.is_empty() {
+                        eprintln!("kbpf: no line info in this input (an ELF object compiled with -g has it)");
+                    }
+                    if no_source || m.line_info.is_empty() {
+                        print!("{text}");
+                    } else {
+                        print!("{}", listing::with_source(&text, &program, &m));
                     }
                     ExitCode::SUCCESS
                 }

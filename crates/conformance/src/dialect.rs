@@ -1,8 +1,11 @@
-//! The suite's assembler dialect, encoded slot by slot as the suite's own assembler does.
+//! The suite's assembler dialect: each line becomes a kbpf-isa [`Insn`], encoded by kbpf-isa
+//! into the slots the suite's own assembler writes (label offsets patched in afterwards).
 
 use std::collections::HashMap;
 
-use kbpf_isa::{Insn, RawInsn};
+use kbpf_isa::{
+    AluOp, AtomicOp, ByteOrder, CallTarget, Insn, JmpCond, LdImm64Src, RawInsn, Reg, Size, Src, Width,
+};
 use thiserror::Error;
 
 use crate::parse::parse_u64;
@@ -24,18 +27,12 @@ enum Fixup {
     Imm(String),
 }
 
-const CLS_ALU: u8 = 0x04;
-const CLS_JMP: u8 = 0x05;
-const CLS_JMP32: u8 = 0x06;
-const CLS_ALU64: u8 = 0x07;
-const SRC_X: u8 = 0x08;
-
 type Res<T> = Result<T, String>;
 
-fn reg(tok: &str) -> Res<u8> {
+fn reg(tok: &str) -> Res<Reg> {
     tok.strip_prefix("%r")
         .and_then(|n| n.parse::<u8>().ok())
-        .filter(|&n| n <= 15)
+        .and_then(Reg::from_u8)
         .ok_or_else(|| format!("invalid register: {tok}"))
 }
 
@@ -52,7 +49,7 @@ fn off16(tok: &str) -> Res<i16> {
 }
 
 /// `[%rN]`, `[%rN+off]`, `[%rN-off]`.
-fn mem_operand(tok: &str) -> Res<(u8, i16)> {
+fn mem_operand(tok: &str) -> Res<(Reg, i16)> {
     let inner = tok
         .strip_prefix('[')
         .and_then(|t| t.strip_suffix(']'))
@@ -63,52 +60,57 @@ fn mem_operand(tok: &str) -> Res<(u8, i16)> {
     }
 }
 
-fn alu_op(name: &str) -> Option<(u8, i16)> {
+fn alu_op(name: &str) -> Option<AluOp> {
     Some(match name {
-        "add" => (0x0, 0),
-        "sub" => (0x1, 0),
-        "mul" => (0x2, 0),
-        "div" => (0x3, 0),
-        "sdiv" => (0x3, 1),
-        "or" => (0x4, 0),
-        "and" => (0x5, 0),
-        "lsh" => (0x6, 0),
-        "rsh" => (0x7, 0),
-        "neg" => (0x8, 0),
-        "mod" => (0x9, 0),
-        "smod" => (0x9, 1),
-        "xor" => (0xa, 0),
-        "mov" => (0xb, 0),
-        "arsh" => (0xc, 0),
+        "add" => AluOp::Add,
+        "sub" => AluOp::Sub,
+        "mul" => AluOp::Mul,
+        "div" => AluOp::Div,
+        "sdiv" => AluOp::SDiv,
+        "or" => AluOp::Or,
+        "and" => AluOp::And,
+        "lsh" => AluOp::Lsh,
+        "rsh" => AluOp::Rsh,
+        "mod" => AluOp::Mod,
+        "smod" => AluOp::SMod,
+        "xor" => AluOp::Xor,
+        "mov" => AluOp::Mov,
+        "arsh" => AluOp::Arsh,
         _ => return None,
     })
 }
 
-fn jmp_op(name: &str) -> Option<u8> {
+fn jmp_cond(name: &str) -> Option<JmpCond> {
     Some(match name {
-        "jeq" => 0x1,
-        "jgt" => 0x2,
-        "jge" => 0x3,
-        "jset" => 0x4,
-        "jne" => 0x5,
-        "jsgt" => 0x6,
-        "jsge" => 0x7,
-        "jlt" => 0xa,
-        "jle" => 0xb,
-        "jslt" => 0xc,
-        "jsle" => 0xd,
+        "jeq" => JmpCond::Eq,
+        "jgt" => JmpCond::Gt,
+        "jge" => JmpCond::Ge,
+        "jset" => JmpCond::Set,
+        "jne" => JmpCond::Ne,
+        "jsgt" => JmpCond::Sgt,
+        "jsge" => JmpCond::Sge,
+        "jlt" => JmpCond::Lt,
+        "jle" => JmpCond::Le,
+        "jslt" => JmpCond::Slt,
+        "jsle" => JmpCond::Sle,
         _ => return None,
     })
 }
 
-fn atomic_op(name: &str) -> Option<i32> {
-    Some(match name {
-        "add" => 0x00,
-        "or" => 0x40,
-        "and" => 0x50,
-        "xor" => 0xa0,
-        "xchg" => 0xe1,
-        "cmpxchg" => 0xf1,
+/// The atomic operation `name`, in its fetching form when `fetch`.
+fn atomic_op(name: &str, fetch: bool) -> Option<AtomicOp> {
+    Some(match (name, fetch) {
+        ("add", false) => AtomicOp::Add,
+        ("or", false) => AtomicOp::Or,
+        ("and", false) => AtomicOp::And,
+        ("xor", false) => AtomicOp::Xor,
+        ("add", true) => AtomicOp::FetchAdd,
+        ("or", true) => AtomicOp::FetchOr,
+        ("and", true) => AtomicOp::FetchAnd,
+        ("xor", true) => AtomicOp::FetchXor,
+        // the exchanges always fetch; `lock fetch xchg` spells the same instruction
+        ("xchg", _) => AtomicOp::Xchg,
+        ("cmpxchg", _) => AtomicOp::Cmpxchg,
         _ => return None,
     })
 }
@@ -116,6 +118,10 @@ fn atomic_op(name: &str) -> Option<i32> {
 /// `name32` -> (name, true), `name64`/`name` -> (name, false).
 fn width_suffix(m: &str) -> (&str, bool) {
     if let Some(b) = m.strip_suffix("32") { (b, true) } else { (m.strip_suffix("64").unwrap_or(m), false) }
+}
+
+fn width(is32: bool) -> Width {
+    if is32 { Width::W32 } else { Width::W64 }
 }
 
 fn want(ops: &[&str], n: usize, m: &str) -> Res<()> {
@@ -127,108 +133,129 @@ fn target(tok: &str) -> Res<Result<i64, String>> {
     if tok.starts_with(['+', '-']) { Ok(Ok(num(tok)? as i64)) } else { Ok(Err(tok.to_string())) }
 }
 
-/// Encodes one instruction line into one or two slots plus a pending label fixup.
-fn encode(m: &str, ops: &[&str]) -> Res<(Vec<RawInsn>, Fixup)> {
-    let r = |code, dst, src, off, imm| RawInsn::new(code, dst, src, off, imm);
-    let one = |i: RawInsn| Ok((vec![i], Fixup::None));
+/// A relative target in the offset field, or a label to patch there later.
+fn off_target(tok: &str) -> Res<(i16, Fixup)> {
+    Ok(match target(tok)? {
+        Ok(o) => (o as i16, Fixup::None),
+        Err(l) => (0, Fixup::Off(l)),
+    })
+}
+
+/// A relative target in the immediate field, or a label to patch there later.
+fn imm_target(tok: &str) -> Res<(i32, Fixup)> {
+    Ok(match target(tok)? {
+        Ok(o) => (o as i32, Fixup::None),
+        Err(l) => (0, Fixup::Imm(l)),
+    })
+}
+
+/// A register or an immediate operand.
+fn operand(tok: &str) -> Res<Src> {
+    if tok.starts_with('%') { Ok(Src::Reg(reg(tok)?)) } else { Ok(Src::Imm(imm32(tok)?)) }
+}
+
+/// Parses one instruction line into an instruction plus a pending label fixup.
+fn encode(m: &str, ops: &[&str]) -> Res<(Insn, Fixup)> {
+    let one = |i: Insn| Ok((i, Fixup::None));
     match m {
-        "exit" => return one(r(0x95, 0, 0, 0, 0)),
+        "exit" => return one(Insn::Exit),
         "lddw" => {
             want(ops, 2, m)?;
             let v = num(ops[1])?;
-            let lo = r(0x18, reg(ops[0])?, 0, 0, v as u32 as i32);
-            return Ok((vec![lo, r(0, 0, 0, 0, (v >> 32) as u32 as i32)], Fixup::None));
+            let (imm, imm_hi) = (v as u32 as i32, (v >> 32) as u32 as i32);
+            return one(Insn::LdImm64 { dst: reg(ops[0])?, src: LdImm64Src::Imm, imm, imm_hi });
         }
-        "ja" | "ja32" => {
+        "ja" => {
             want(ops, 1, m)?;
-            return Ok(match (m, target(ops[0])?) {
-                ("ja", Ok(o)) => (vec![r(CLS_JMP, 0, 0, o as i16, 0)], Fixup::None),
-                ("ja", Err(l)) => (vec![r(CLS_JMP, 0, 0, 0, 0)], Fixup::Off(l)),
-                (_, Ok(o)) => (vec![r(CLS_JMP32, 0, 0, 0, o as i32)], Fixup::None),
-                (_, Err(l)) => (vec![r(CLS_JMP32, 0, 0, 0, 0)], Fixup::Imm(l)),
-            });
+            let (off, fix) = off_target(ops[0])?;
+            return Ok((Insn::Ja { off }, fix));
+        }
+        "ja32" => {
+            want(ops, 1, m)?;
+            let (imm, fix) = imm_target(ops[0])?;
+            return Ok((Insn::Gotol { imm }, fix));
         }
         "call" => {
             return match ops {
-                [t] if t.starts_with('%') => one(r(0x85 | SRC_X, reg(t)?, 0, 0, 0)),
-                [n] | ["helper", n] => one(r(0x85, 0, 0, 0, imm32(n)?)),
-                ["runtime", n] => one(r(0x85, 0, 2, 0, imm32(n)?)),
-                ["local", t] => Ok(match target(t)? {
-                    Ok(o) => (vec![r(0x85, 0, 1, 0, o as i32)], Fixup::None),
-                    Err(l) => (vec![r(0x85, 0, 1, 0, 0)], Fixup::Imm(l)),
-                }),
+                [t] if t.starts_with('%') => one(Insn::Callx { reg: reg(t)? }),
+                [n] | ["helper", n] => one(Insn::Call(CallTarget::Helper(imm32(n)?))),
+                ["runtime", n] => one(Insn::Call(CallTarget::Kfunc { btf_id: imm32(n)?, off: 0 })),
+                ["local", t] => {
+                    let (rel, fix) = imm_target(t)?;
+                    Ok((Insn::Call(CallTarget::Local(rel)), fix))
+                }
                 _ => Err("invalid call mode".to_string()),
             };
         }
-        "lock" => return encode_lock(ops),
+        "lock" => return encode_lock(ops).map(|i| (i, Fixup::None)),
         _ => {}
     }
-    let ldx = [("ldxb", 0x71), ("ldxh", 0x69), ("ldxw", 0x61), ("ldxdw", 0x79)];
-    let ldxs = [("ldxsb", 0x91), ("ldxsh", 0x89), ("ldxsw", 0x81)];
-    if let Some(&(_, code)) = ldx.iter().chain(&ldxs).find(|(n, _)| *n == m) {
+    let sized = |prefix: &str| -> Option<Size> {
+        Some(match m.strip_prefix(prefix)? {
+            "b" => Size::B,
+            "h" => Size::H,
+            "w" => Size::W,
+            "dw" => Size::DW,
+            _ => return None,
+        })
+    };
+    if let Some((size, signed)) =
+        sized("ldxs").filter(|s| *s != Size::DW).map(|s| (s, true)).or(sized("ldx").map(|s| (s, false)))
+    {
         want(ops, 2, m)?;
         let (src, off) = mem_operand(ops[1])?;
-        return one(r(code, reg(ops[0])?, src, off, 0));
+        return one(Insn::Load { size, signed, dst: reg(ops[0])?, src, off });
     }
-    let st = [("stb", 0x72), ("sth", 0x6a), ("stw", 0x62), ("stdw", 0x7a)];
-    if let Some(&(_, code)) = st.iter().find(|(n, _)| *n == m) {
+    if let Some(size) = sized("st") {
         want(ops, 2, m)?;
         let (dst, off) = mem_operand(ops[0])?;
-        return one(r(code, dst, 0, off, imm32(ops[1])?));
+        return one(Insn::Store { size, dst, off, src: Src::Imm(imm32(ops[1])?) });
     }
-    let stx = [("stxb", 0x73), ("stxh", 0x6b), ("stxw", 0x63), ("stxdw", 0x7b)];
-    if let Some(&(_, code)) = stx.iter().find(|(n, _)| *n == m) {
+    if let Some(size) = sized("stx") {
         want(ops, 2, m)?;
         let (dst, off) = mem_operand(ops[0])?;
-        return one(r(code, dst, reg(ops[1])?, off, 0));
+        return one(Insn::Store { size, dst, off, src: Src::Reg(reg(ops[1])?) });
     }
-    let movsx = [("movsx832", 0xbc, 8), ("movsx1632", 0xbc, 16), ("movsx864", 0xbf, 8)];
-    let movsx64 = [("movsx1664", 0xbf, 16), ("movsx3264", 0xbf, 32)];
-    if let Some(&(_, code, off)) = movsx.iter().chain(&movsx64).find(|(n, _, _)| *n == m) {
+    let movsx = [("movsx832", 8, true), ("movsx1632", 16, true), ("movsx864", 8, false)];
+    let movsx64 = [("movsx1664", 16, false), ("movsx3264", 32, false)];
+    if let Some(&(_, from_bits, is32)) = movsx.iter().chain(&movsx64).find(|(n, _, _)| *n == m) {
         want(ops, 2, m)?;
-        return one(r(code, reg(ops[0])?, reg(ops[1])?, off, 0));
+        return one(Insn::MovSx { width: width(is32), dst: reg(ops[0])?, src: reg(ops[1])?, from_bits });
     }
-    for (prefix, code) in [("le", 0xd4), ("be", 0xdc), ("bswap", 0xd7), ("swap", 0xd7)] {
+    for (prefix, order) in [
+        ("le", ByteOrder::ToLe),
+        ("be", ByteOrder::ToBe),
+        ("bswap", ByteOrder::Swap),
+        ("swap", ByteOrder::Swap),
+    ] {
         if let Some(bits @ ("16" | "32" | "64")) = m.strip_prefix(prefix) {
             want(ops, 1, m)?;
-            return one(r(code, reg(ops[0])?, 0, 0, imm32(bits)?));
+            return one(Insn::Endian { order, bits: bits.parse().unwrap_or(64), dst: reg(ops[0])? });
         }
     }
     let (base, is32) = width_suffix(m);
-    if let Some((op, off)) = alu_op(base) {
-        let class = if is32 { CLS_ALU } else { CLS_ALU64 };
-        let code = class | (op << 4);
-        let dst = reg(ops.first().ok_or_else(|| format!("{m} needs a destination"))?)?;
-        if base == "neg" {
-            want(ops, 1, m)?;
-            return one(r(code, dst, 0, off, 0));
-        }
-        want(ops, 2, m)?;
-        return if ops[1].starts_with('%') {
-            one(r(code | SRC_X, dst, reg(ops[1])?, off, 0))
-        } else {
-            one(r(code, dst, 0, off, imm32(ops[1])?))
-        };
+    let dst = || reg(ops.first().ok_or_else(|| format!("{m} needs a destination"))?);
+    if base == "neg" {
+        let dst = dst()?;
+        want(ops, 1, m)?;
+        return one(Insn::Neg { width: width(is32), dst });
     }
-    if let Some(op) = jmp_op(base) {
+    if let Some(op) = alu_op(base) {
+        let dst = dst()?;
+        want(ops, 2, m)?;
+        return one(Insn::Alu { width: width(is32), op, dst, src: operand(ops[1])? });
+    }
+    if let Some(cond) = jmp_cond(base) {
         want(ops, 3, m)?;
-        let class = if is32 { CLS_JMP32 } else { CLS_JMP };
-        let dst = reg(ops[0])?;
-        let (code, src, imm) = if ops[1].starts_with('%') {
-            (class | (op << 4) | SRC_X, reg(ops[1])?, 0)
-        } else {
-            (class | (op << 4), 0, imm32(ops[1])?)
-        };
-        return Ok(match target(ops[2])? {
-            Ok(o) => (vec![r(code, dst, src, o as i16, imm)], Fixup::None),
-            Err(l) => (vec![r(code, dst, src, 0, imm)], Fixup::Off(l)),
-        });
+        let (dst, src) = (reg(ops[0])?, operand(ops[1])?);
+        let (off, fix) = off_target(ops[2])?;
+        return Ok((Insn::Jmp { width: width(is32), cond, dst, src, off }, fix));
     }
     Err(format!("Invalid mnemonic: {m}"))
 }
 
 /// `lock [fetch] add|and|or|xor[32] [dst+off], src`, `lock xchg[32] ...`, `lock cmpxchg[32] ...`.
-fn encode_lock(ops: &[&str]) -> Res<(Vec<RawInsn>, Fixup)> {
+fn encode_lock(ops: &[&str]) -> Res<Insn> {
     let (fetch, rest) = match ops {
         ["fetch", rest @ ..] => (true, rest),
         rest => (false, rest),
@@ -237,13 +264,10 @@ fn encode_lock(ops: &[&str]) -> Res<(Vec<RawInsn>, Fixup)> {
         return Err("lock takes an operation, a memory operand and a register".to_string());
     };
     let (base, is32) = width_suffix(name);
-    let mut imm = atomic_op(base).ok_or_else(|| format!("invalid atomic operation: {name}"))?;
-    if fetch {
-        imm |= 0x01;
-    }
+    let op = atomic_op(base, fetch).ok_or_else(|| format!("invalid atomic operation: {name}"))?;
     let (dst, off) = mem_operand(mem)?;
-    let code = if is32 { 0xc3 } else { 0xdb };
-    Ok((vec![RawInsn::new(code, dst, reg(src)?, off, imm)], Fixup::None))
+    let size = if is32 { Size::W } else { Size::DW };
+    Ok(Insn::Atomic { size, op, dst, src: reg(src)?, off })
 }
 
 /// Assembles the dialect into raw slots. Labels are `name:` lines; the label `exit` is implicit
@@ -266,12 +290,12 @@ pub fn assemble_dialect_raw(asm: &str) -> Result<Vec<RawInsn>, AsmError> {
         let mut toks = line.split([' ', '\t', ',']).filter(|t| !t.is_empty());
         let m = toks.next().unwrap_or("");
         let ops: Vec<&str> = toks.collect();
-        let (enc, fix) = encode(m, &ops).map_err(err)?;
+        let (insn, fix) = encode(m, &ops).map_err(err)?;
         if m == "exit" && first_exit.is_none() {
             first_exit = Some(slots.len());
         }
         fixups.push((i + 1, slots.len(), fix));
-        slots.extend(enc);
+        insn.encode_into(&mut slots);
     }
     if let Some(pc) = first_exit {
         labels.entry("exit".to_string()).or_insert(pc);

@@ -339,9 +339,9 @@ impl Builder<'_> {
                 Op { dst: r(dst), imm: Insn::imm64(imm, imm_hi), ..op(K::LdImm64) }
             }
             Insn::LdImm64 { .. } => Op { imm: 0, ..op(K::Unsupported) },
-            Insn::Load { size: Size::DW, signed: false, dst, src: Reg::R11, off } => {
+            Insn::StackArgLoad { dst, pos } => {
                 // the caller's outgoing slot
-                let Some(slot) = kbpf_isa::StackArgSlot::from_load_off(off) else {
+                let Some(slot) = pos.slot() else {
                     return Op { imm: 2, ..op(K::Unsupported) };
                 };
                 Op { dst: r(dst), off: slot.index() as i32, ..op(K::LdArg) }
@@ -358,9 +358,9 @@ impl Builder<'_> {
                 };
                 Op { dst: r(dst), src: r(src), off: off as i32, ..op(k) }
             }
-            Insn::Store { size: Size::DW, dst: Reg::R11, off, src } => {
+            Insn::StackArgStore { pos, src } => {
                 // this frame's outgoing slot
-                let Some(slot) = kbpf_isa::StackArgSlot::from_store_off(off) else {
+                let Some(slot) = pos.slot() else {
                     return Op { imm: 2, ..op(K::Unsupported) };
                 };
                 let slot = slot.index() as i32;

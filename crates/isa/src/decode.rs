@@ -5,6 +5,7 @@ use crate::insn::{CallTarget, Insn, RawInsn, Src};
 use crate::opcode::bits::*;
 use crate::opcode::{AluOp, AtomicOp, ByteOrder, Class, JmpCond, LdImm64Src, Mode, Size, Width};
 use crate::reg::Reg;
+use crate::stack_arg::StackArgPos;
 
 type Res<T> = Result<T, E>;
 
@@ -42,8 +43,9 @@ pub(crate) fn alu_op(code: u8, signed: bool) -> Option<AluOp> {
 
 /// Decodes one slot. `next` is the following slot, needed by `LdImm64`.
 ///
-/// Checks happen in the kernel's order: the opcode table, then register numbers (dst before
-/// src), then the per-class reserved fields.
+/// Checks happen in the kernel's order: the opcode table, then each family's reserved fields
+/// (read where the kernel's walk reads them, before it looks at any register), then register
+/// numbers.
 pub fn decode_insn(raw: RawInsn, next: Option<RawInsn>) -> Result<Insn, E> {
     let code = raw.code;
     match Class::of(code) {
@@ -64,11 +66,11 @@ fn decode_alu(raw: RawInsn) -> Res<Insn> {
     if matches!(op, 0xe0 | 0xf0) || (op == ALU_END && width == Width::W64 && x) {
         return Err(E::UnknownOpcode(code));
     }
-    let dst = reg(raw.dst)?;
+    // reserved fields before register numbers, as `check_alu_op` reads them
     match op {
         ALU_NEG => {
             reserved(!x && raw.src == 0 && raw.off == 0 && raw.imm == 0, "NEG")?;
-            Ok(Insn::Neg { width, dst })
+            Ok(Insn::Neg { width, dst: reg(raw.dst)? })
         }
         ALU_END => {
             reserved(raw.src == 0 && raw.off == 0 && matches!(raw.imm, 16 | 32 | 64), "END")?;
@@ -77,49 +79,46 @@ fn decode_alu(raw: RawInsn) -> Res<Insn> {
                 (Width::W32, false) => ByteOrder::ToLe,
                 (Width::W32, true) => ByteOrder::ToBe,
             };
-            Ok(Insn::Endian { order, bits: raw.imm as u8, dst })
+            Ok(Insn::Endian { order, bits: raw.imm as u8, dst: reg(raw.dst)? })
         }
-        0xb0 => decode_mov(raw, width, x, dst),
+        0xb0 => decode_mov(raw, width, x),
         _ => {
             let divmod = matches!(op, 0x30 | 0x90);
             let off_ok = raw.off == 0 || (divmod && raw.off == 1);
             let src = if x {
-                let s = reg(raw.src)?;
                 reserved(raw.imm == 0 && off_ok, "ALU")?;
-                Src::Reg(s)
+                Src::Reg(reg(raw.src)?)
             } else {
                 reserved(raw.src == 0 && off_ok, "ALU")?;
                 Src::Imm(raw.imm)
             };
+            let dst = reg(raw.dst)?;
             let op = alu_op(code, raw.off == 1).ok_or(E::UnknownOpcode(code))?;
             Ok(Insn::Alu { width, op, dst, src })
         }
     }
 }
 
-fn decode_mov(raw: RawInsn, width: Width, x: bool, dst: Reg) -> Res<Insn> {
+fn decode_mov(raw: RawInsn, width: Width, x: bool) -> Res<Insn> {
     if !x {
         reserved(raw.src == 0 && raw.off == 0, "MOV")?;
-        return Ok(Insn::Alu { width, op: AluOp::Mov, dst, src: Src::Imm(raw.imm) });
+        return Ok(Insn::Alu { width, op: AluOp::Mov, dst: reg(raw.dst)?, src: Src::Imm(raw.imm) });
     }
+    let sx = matches!((width, raw.off), (_, 0 | 8 | 16) | (Width::W64, 32));
+    let asc = width == Width::W64 && raw.off == 1;
+    reserved(asc || (sx && raw.imm == 0), "MOV")?;
     let src = reg(raw.src)?;
-    match (width, raw.off) {
-        (_, 0) => {
-            reserved(raw.imm == 0, "MOV")?;
-            Ok(Insn::Alu { width, op: AluOp::Mov, dst, src: Src::Reg(src) })
-        }
-        (Width::W64, 1) => Ok(Insn::AddrSpaceCast {
+    let dst = reg(raw.dst)?;
+    Ok(match raw.off {
+        0 => Insn::Alu { width, op: AluOp::Mov, dst, src: Src::Reg(src) },
+        1 => Insn::AddrSpaceCast {
             dst,
             src,
             dst_as: (raw.imm as u32 >> 16) as u16,
             src_as: raw.imm as u32 as u16,
-        }),
-        (_, 8 | 16) | (Width::W64, 32) => {
-            reserved(raw.imm == 0, "MOV")?;
-            Ok(Insn::MovSx { width, dst, src, from_bits: raw.off as u8 })
-        }
-        _ => Err(E::ReservedFields("MOV")),
-    }
+        },
+        _ => Insn::MovSx { width, dst, src, from_bits: raw.off as u8 },
+    })
 }
 
 fn decode_jmp(raw: RawInsn) -> Res<Insn> {
@@ -172,16 +171,17 @@ fn decode_jmp(raw: RawInsn) -> Res<Insn> {
             if x {
                 return Err(E::UnknownOpcode(code));
             }
-            reserved(raw.src == 0 && raw.dst == 0 && raw.imm == 0, "JCOND")?;
+            if raw.src != 0 || raw.dst != 0 || raw.imm != 0 {
+                return Err(E::InvalidMayGoto(raw.imm));
+            }
             Ok(Insn::MayGoto { off: raw.off })
         }
         _ => {
             let cond = JmpCond::from_code(op).ok_or(E::UnknownOpcode(code))?;
             let dst = reg(raw.dst)?;
             let src = if x {
-                let s = reg(raw.src)?;
                 reserved(raw.imm == 0, "JMP/JMP32")?;
-                Src::Reg(s)
+                Src::Reg(reg(raw.src)?)
             } else {
                 reserved(raw.src == 0, "JMP/JMP32")?;
                 Src::Imm(raw.imm)
@@ -196,27 +196,25 @@ fn decode_ld(raw: RawInsn, next: Option<RawInsn>) -> Res<Insn> {
     let size = Size::of(code);
     match Mode::of(code) {
         Some(Mode::Imm) if size == Size::DW => {
-            let dst = reg(raw.dst)?;
             let Some(n) = next else {
                 return Err(E::InvalidLdImm64);
             };
-            if n.code != 0 || n.dst != 0 || n.src != 0 || n.off != 0 || raw.off != 0 {
+            if n.code != 0 || n.dst != 0 || n.src != 0 || n.off != 0 {
                 return Err(E::InvalidLdImm64);
             }
             let src = LdImm64Src::from_u8(raw.src).ok_or(E::UnrecognizedLdImm64)?;
+            // the first slot's offset is checked by the walk (`check_ld_imm`), after the pair
+            reserved(raw.off == 0, "LD_IMM64")?;
+            let dst = reg(raw.dst)?;
             Ok(Insn::LdImm64 { dst, src, imm: raw.imm, imm_hi: n.imm })
         }
         Some(Mode::Abs) if size != Size::DW => {
-            reg(raw.dst)?;
-            reg(raw.src)?;
             reserved(raw.dst == 0 && raw.src == 0 && raw.off == 0, "LD_[ABS|IND]")?;
             Ok(Insn::LdAbs { size, imm: raw.imm })
         }
         Some(Mode::Ind) if size != Size::DW => {
-            reg(raw.dst)?;
-            let src = reg(raw.src)?;
             reserved(raw.dst == 0 && raw.off == 0, "LD_[ABS|IND]")?;
-            Ok(Insn::LdInd { size, src, imm: raw.imm })
+            Ok(Insn::LdInd { size, src: reg(raw.src)?, imm: raw.imm })
         }
         _ => Err(E::UnknownOpcode(code)),
     }
@@ -232,14 +230,29 @@ fn decode_ldx(raw: RawInsn) -> Res<Insn> {
     };
     let dst = reg(raw.dst)?;
     // r11 is legal only as the base of an 8-byte incoming stack-argument load.
-    let src = if raw.is_stack_arg_load() { Reg::R11 } else { reg(raw.src)? };
+    let pos = if raw.is_stack_arg_load() { StackArgPos::from_load_off(raw.off) } else { None };
+    let src = if pos.is_some() { Reg::R11 } else { reg(raw.src)? };
     reserved(raw.imm == 0, "LDX")?;
-    Ok(Insn::Load { size, signed, dst, src, off: raw.off })
+    Ok(match pos {
+        Some(pos) => Insn::StackArgLoad { dst, pos },
+        None => Insn::Load { size, signed, dst, src, off: raw.off },
+    })
 }
 
-/// The base of a store: r11 only in an outgoing stack-argument store.
-fn store_base(raw: RawInsn) -> Res<Reg> {
-    if raw.is_stack_arg_store() { Ok(Reg::R11) } else { reg(raw.dst) }
+/// The position of an outgoing stack-argument store, or the base register of any other store.
+fn store_base(raw: RawInsn) -> Res<Result<StackArgPos, Reg>> {
+    match StackArgPos::from_store_off(raw.off).filter(|_| raw.is_stack_arg_store()) {
+        Some(pos) => Ok(Ok(pos)),
+        None => reg(raw.dst).map(Err),
+    }
+}
+
+/// A store to `base` of `src`: the stack-argument form or a plain store.
+fn store(size: Size, base: Result<StackArgPos, Reg>, off: i16, src: Src) -> Insn {
+    match base {
+        Ok(pos) => Insn::StackArgStore { pos, src },
+        Err(dst) => Insn::Store { size, dst, off, src },
+    }
 }
 
 fn decode_st(raw: RawInsn) -> Res<Insn> {
@@ -248,10 +261,9 @@ fn decode_st(raw: RawInsn) -> Res<Insn> {
     if Mode::of(code) != Some(Mode::Mem) {
         return Err(E::UnknownOpcode(code));
     }
-    let dst = store_base(raw)?;
-    reg(raw.src)?;
     reserved(raw.src == 0, "ST")?;
-    Ok(Insn::Store { size, dst, off: raw.off, src: Src::Imm(raw.imm) })
+    let base = store_base(raw)?;
+    Ok(store(size, base, raw.off, Src::Imm(raw.imm)))
 }
 
 fn decode_stx(raw: RawInsn) -> Res<Insn> {
@@ -259,10 +271,10 @@ fn decode_stx(raw: RawInsn) -> Res<Insn> {
     let size = Size::of(code);
     match Mode::of(code) {
         Some(Mode::Mem) => {
-            let dst = store_base(raw)?;
-            let src = reg(raw.src)?;
             reserved(raw.imm == 0, "STX")?;
-            Ok(Insn::Store { size, dst, off: raw.off, src: Src::Reg(src) })
+            let base = store_base(raw)?;
+            let src = reg(raw.src)?;
+            Ok(store(size, base, raw.off, Src::Reg(src)))
         }
         Some(Mode::Atomic) => {
             let dst = reg(raw.dst)?;

@@ -3,6 +3,7 @@
 use crate::insn::{CallTarget, Insn, RawInsn, Src};
 use crate::opcode::bits::*;
 use crate::opcode::{AluOp, ByteOrder, Class, Mode, Size, Width};
+use crate::reg::Reg;
 
 fn alu_class(w: Width) -> u8 {
     match w {
@@ -79,6 +80,28 @@ impl Insn {
                 Src::Reg(s) => r(Class::Stx as u8 | Mode::Mem as u8 | size as u8, dst.num(), s.num(), off, 0),
                 Src::Imm(i) => r(Class::St as u8 | Mode::Mem as u8 | size as u8, dst.num(), 0, off, i),
             },
+            Insn::StackArgStore { pos, src } => {
+                let params = Reg::PARAMS.num();
+                match src {
+                    Src::Reg(s) => r(
+                        Class::Stx as u8 | Mode::Mem as u8 | Size::DW as u8,
+                        params,
+                        s.num(),
+                        pos.store_off(),
+                        0,
+                    ),
+                    Src::Imm(i) => {
+                        r(Class::St as u8 | Mode::Mem as u8 | Size::DW as u8, params, 0, pos.store_off(), i)
+                    }
+                }
+            }
+            Insn::StackArgLoad { dst, pos } => r(
+                Class::Ldx as u8 | Mode::Mem as u8 | Size::DW as u8,
+                dst.num(),
+                Reg::PARAMS.num(),
+                pos.load_off(),
+                0,
+            ),
             Insn::Atomic { size, op, dst, src, off } => {
                 r(Class::Stx as u8 | Mode::Atomic as u8 | size as u8, dst.num(), src.num(), off, op.imm())
             }

@@ -23,9 +23,12 @@ pub enum DecodeErrorKind {
     InvalidReg(u8),
     /// A field that must be zero (or from a small set) is not, for the named instruction group
     /// (`ALU`, `MOV`, `NEG`, `END`, `JA`, `CALL`, `EXIT`, `JMP/JMP32`, `LDX`, `ST`, `STX`,
-    /// `LD_[ABS|IND]`, `JCOND`).
+    /// `LD_[ABS|IND]`, `LD_IMM64`).
     #[error("BPF_{0} uses reserved fields")]
     ReservedFields(&'static str),
+    /// `may_goto` with a register, a destination or an immediate.
+    #[error("invalid may_goto imm {0}")]
+    InvalidMayGoto(i32),
     /// Atomic with an unknown operation or a size it does not take.
     #[error("BPF_ATOMIC uses invalid atomic opcode {0:02x}")]
     InvalidAtomic(i32),

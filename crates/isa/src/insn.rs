@@ -2,6 +2,7 @@
 
 use crate::opcode::{AluOp, AtomicOp, ByteOrder, JmpCond, LdImm64Src, Size, Width};
 use crate::reg::Reg;
+use crate::stack_arg::StackArgPos;
 
 /// One raw 8-byte instruction slot, exactly as in memory (`struct bpf_insn`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
@@ -190,7 +191,7 @@ pub enum Insn {
         signed: bool,
         /// Destination.
         dst: Reg,
-        /// Base register (r11 for incoming stack arguments).
+        /// Base register (never r11: that form is [`Insn::StackArgLoad`]).
         src: Reg,
         /// Offset.
         off: i16,
@@ -199,12 +200,28 @@ pub enum Insn {
     Store {
         /// Access size.
         size: Size,
-        /// Base register (r11 for outgoing stack arguments).
+        /// Base register (never r11: that form is [`Insn::StackArgStore`]).
         dst: Reg,
         /// Offset.
         off: i16,
         /// Value.
         src: Src,
+    },
+    /// `*(u64 *)(r11 - 8n) = src`: an outgoing stack argument (`BPF_ST` / `BPF_STX | BPF_MEM |
+    /// BPF_DW` based on r11 = `BPF_REG_PARAMS`), the caller's write of argument `5 + n`.
+    StackArgStore {
+        /// Which slot below r11.
+        pos: StackArgPos,
+        /// Value.
+        src: Src,
+    },
+    /// `dst = *(u64 *)(r11 + 8n)`: an incoming stack argument (`BPF_LDX | BPF_MEM | BPF_DW` based
+    /// on r11), the callee's read of argument `5 + n`.
+    StackArgLoad {
+        /// Destination.
+        dst: Reg,
+        /// Which slot above r11.
+        pos: StackArgPos,
     },
     /// Atomic operation on `*(size *)(dst + off)` with `src` (`BPF_STX | BPF_ATOMIC`).
     Atomic {
@@ -251,15 +268,34 @@ impl Insn {
         (imm as u32 as u64) | ((imm_hi as u32 as u64) << 32)
     }
 
-    /// Whether this is an outgoing stack-argument store (`*(u64 *)(r11 - 8k) = ...`), by the
-    /// one recogniser of the raw form ([`RawInsn::is_stack_arg_store`]).
+    /// Whether this is an outgoing stack-argument store (`*(u64 *)(r11 - 8k) = ...`).
     pub fn is_stack_arg_store(&self) -> bool {
-        matches!(self, Insn::Store { .. }) && self.encode().first().is_some_and(|r| r.is_stack_arg_store())
+        matches!(self, Insn::StackArgStore { .. })
     }
 
     /// Whether this is an incoming stack-argument load (`r = *(u64 *)(r11 + 8k)`).
     pub fn is_stack_arg_load(&self) -> bool {
-        matches!(self, Insn::Load { .. }) && self.encode().first().is_some_and(|r| r.is_stack_arg_load())
+        matches!(self, Insn::StackArgLoad { .. })
+    }
+
+    /// The instruction in its semantic form: a `Store` or `Load` based on r11 that is one of the
+    /// stack-argument forms (by the one recogniser, [`RawInsn::is_stack_arg_store`] /
+    /// [`RawInsn::is_stack_arg_load`]) becomes [`Insn::StackArgStore`] / [`Insn::StackArgLoad`];
+    /// everything else is returned unchanged. Builders of `Insn` lists go through this (the
+    /// assembler, [`crate::Program::new`]) so that consumers match on the variants only.
+    pub fn canonical(self) -> Insn {
+        match self {
+            Insn::Store { dst: Reg::R11, .. } | Insn::Load { src: Reg::R11, .. } => {
+                let raw = self.encode();
+                match raw.first() {
+                    Some(r) if r.is_stack_arg_store() || r.is_stack_arg_load() => {
+                        crate::decode_insn(*r, None).unwrap_or(self)
+                    }
+                    _ => self,
+                }
+            }
+            _ => self,
+        }
     }
 
     /// Whether this is one of the three stack-argument forms.

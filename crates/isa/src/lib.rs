@@ -5,7 +5,9 @@
 //! workspace is read here), the decoded [`Insn`] enum and its exact encode/decode inverse, the
 //! per-slot decode table ([`SlotTable`]), structural checks that need no abstract state
 //! (register range, reserved fields, branch targets), the stack-argument forms based on r11
-//! (`BPF_REG_PARAMS`) and their slot arithmetic ([`StackArgSlot`]), the text assembler ([`asm`])
+//! (`BPF_REG_PARAMS`: [`Insn::StackArgStore`], [`Insn::StackArgLoad`]) and their slot arithmetic
+//! ([`StackArgPos`], [`StackArgSlot`]), the slot and instruction index types ([`SlotIdx`],
+//! [`InsnIdx`]), the text assembler ([`asm`])
 //! and disassembler ([`disasm`]) in kernel and LLVM 19 syntax (with the verifier log's text of
 //! any slot), and the kernel's helper-name table ([`helper_names`]).
 //!
@@ -19,6 +21,7 @@ mod encode;
 mod error;
 mod func;
 pub mod helper_names;
+mod index;
 mod insn;
 pub mod kernel_msg;
 mod maps;
@@ -33,13 +36,14 @@ pub use encode::encode_bytes;
 pub use error::{DecodeError, DecodeErrorKind};
 pub use func::FuncDecl;
 pub use helper_names::helper_name;
+pub use index::{InsnIdx, SlotIdx};
 pub use insn::{CallTarget, Insn, RawInsn, Src};
 pub use kernel_msg::KernelMsg;
 pub use maps::{MapFlags, MapSpec, MapType, quote};
 pub use opcode::{AluOp, AtomicOp, ByteOrder, Class, JmpCond, LdImm64Src, Mode, Size, Width};
 pub use program::Program;
 pub use reg::Reg;
-pub use stack_arg::StackArgSlot;
+pub use stack_arg::{StackArgPos, StackArgSlot};
 pub use view::{AluCode, CallKind, Decoded, HELPER_TAIL_CALL, JmpOp, SlotTable};
 
 /// Most arguments a BPF function or kfunc can take (`MAX_BPF_FUNC_ARGS`).

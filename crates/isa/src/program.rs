@@ -2,10 +2,8 @@
 
 use crate::decode::decode_slots;
 use crate::error::{DecodeError, DecodeErrorKind as E};
+use crate::index::{InsnIdx, SlotIdx};
 use crate::insn::{CallTarget, Insn, RawInsn};
-
-/// Sentinel in the slot map for the second slot of an `LdImm64`.
-const TAIL: u32 = u32::MAX;
 
 /// A decoded, structurally valid program.
 ///
@@ -15,8 +13,10 @@ const TAIL: u32 = u32::MAX;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Program {
     insns: Vec<Insn>,
-    pcs: Vec<u32>,
-    slot_to_idx: Vec<u32>,
+    /// The slot each instruction starts at.
+    pcs: Vec<SlotIdx>,
+    /// The instruction starting at each slot (`None` for the second slot of an `LdImm64`).
+    slot_to_idx: Vec<Option<InsnIdx>>,
 }
 
 impl Program {
@@ -37,18 +37,20 @@ impl Program {
         Program::new(decode_slots(slots)?)
     }
 
-    /// Builds a program from instructions and checks its branch targets.
+    /// Builds a program from instructions (each in its [`Insn::canonical`] form: the r11
+    /// stack-argument forms as their own variants) and checks its branch targets.
     pub fn new(insns: Vec<Insn>) -> Result<Program, DecodeError> {
+        let insns: Vec<Insn> = insns.into_iter().map(Insn::canonical).collect();
         if insns.is_empty() {
             return Err(DecodeError { index: 0, kind: E::Empty });
         }
         let mut pcs = Vec::with_capacity(insns.len());
         let mut slot_to_idx = Vec::with_capacity(insns.len() + 1);
         for (i, insn) in insns.iter().enumerate() {
-            pcs.push(slot_to_idx.len() as u32);
-            slot_to_idx.push(i as u32);
+            pcs.push(SlotIdx::new(slot_to_idx.len()));
+            slot_to_idx.push(Some(InsnIdx::new(i)));
             if insn.slots() == 2 {
-                slot_to_idx.push(TAIL);
+                slot_to_idx.push(None);
             }
         }
         let p = Program { insns, pcs, slot_to_idx };
@@ -59,20 +61,20 @@ impl Program {
     fn check_targets(&self) -> Result<(), DecodeError> {
         let len = self.len_slots() as i64;
         for (i, insn) in self.insns.iter().enumerate() {
-            let pc = self.pcs[i] as usize;
+            let pc = self.pcs[i].index();
             let err = |kind| Err(DecodeError { index: pc, kind });
             if let Some(off) = insn.branch_offset() {
                 let to = pc as i64 + 1 + off;
                 if to < 0 || to >= len {
                     return err(E::JumpOutOfRange { from: pc, to });
                 }
-                if self.slot_to_idx[to as usize] == TAIL {
+                if self.slot_to_idx[to as usize].is_none() {
                     return err(E::JumpIntoLdImm64(to as usize - 1));
                 }
             }
             if let Insn::Call(CallTarget::Local(rel)) = insn {
                 let to = pc as i64 + 1 + *rel as i64;
-                if to < 0 || to >= len || self.slot_to_idx[to as usize] == TAIL {
+                if to < 0 || to >= len || self.slot_to_idx[to as usize].is_none() {
                     return err(E::CallOutOfRange);
                 }
             }
@@ -100,14 +102,29 @@ impl Program {
         self.slot_to_idx.len()
     }
 
-    /// Slot index of instruction `idx`.
-    pub fn pc(&self, idx: usize) -> usize {
-        self.pcs[idx] as usize
+    /// The slot instruction `i` starts at.
+    pub fn slot_of(&self, i: InsnIdx) -> SlotIdx {
+        self.pcs[i.index()]
     }
 
-    /// Instruction index starting at slot `pc`, `None` for a second slot or out of range.
+    /// The instruction starting at slot `s`, `None` for a second slot or out of range.
+    pub fn insn_at(&self, s: SlotIdx) -> Option<InsnIdx> {
+        self.slot_to_idx.get(s.index()).copied().flatten()
+    }
+
+    /// Instruction `i`.
+    pub fn insn(&self, i: InsnIdx) -> &Insn {
+        &self.insns[i.index()]
+    }
+
+    /// Slot index of instruction `idx` ([`Program::slot_of`] on plain numbers).
+    pub fn pc(&self, idx: usize) -> usize {
+        self.slot_of(InsnIdx::new(idx)).index()
+    }
+
+    /// Instruction index starting at slot `pc` ([`Program::insn_at`] on plain numbers).
     pub fn index_at(&self, pc: usize) -> Option<usize> {
-        self.slot_to_idx.get(pc).copied().filter(|&i| i != TAIL).map(|i| i as usize)
+        self.insn_at(SlotIdx::new(pc)).map(InsnIdx::index)
     }
 
     /// Instruction starting at slot `pc`.
@@ -117,7 +134,7 @@ impl Program {
 
     /// Iterator of `(pc, insn)`.
     pub fn iter(&self) -> impl Iterator<Item = (usize, &Insn)> + '_ {
-        self.insns.iter().enumerate().map(|(i, insn)| (self.pcs[i] as usize, insn))
+        self.insns.iter().zip(&self.pcs).map(|(insn, pc)| (pc.index(), insn))
     }
 
     /// Branch target slot of the instruction at `pc`, if it has a fixed one.

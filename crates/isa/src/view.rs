@@ -12,6 +12,7 @@ use crate::insn::{Insn, RawInsn};
 use crate::opcode::bits::{ALU_END, ALU_NEG, BPF_X, JMP_CALL, JMP_EXIT, JMP_JA, JMP_JCOND};
 use crate::opcode::{AluOp, AtomicOp, Class, JmpCond, LdImm64Src, Mode, Size, Width};
 use crate::reg::Reg;
+use crate::stack_arg::StackArgPos;
 
 /// `BPF_FUNC_tail_call`: the helper the passes single out (abnormal return edge, subprog flag).
 pub const HELPER_TAIL_CALL: i32 = 12;
@@ -282,8 +283,7 @@ impl RawInsn {
             && self.mode() == Some(Mode::Mem)
             && self.size() == Size::DW
             && self.dst == Reg::PARAMS.num()
-            && self.off < 0
-            && self.off % 8 == 0
+            && StackArgPos::from_store_off(self.off).is_some()
     }
 
     /// `dst = *(u64 *)(r11 + 8k)`: an incoming stack-argument load.
@@ -293,8 +293,7 @@ impl RawInsn {
             && self.mode() == Some(Mode::Mem)
             && self.size() == Size::DW
             && self.src == Reg::PARAMS.num()
-            && self.off > 0
-            && self.off % 8 == 0
+            && StackArgPos::from_load_off(self.off).is_some()
     }
 }
 

@@ -30,6 +30,7 @@
 //! context and jumps to the trampoline's abort path, which restores that sp (dropping every BPF
 //! frame at once), restores the registers and returns 0.
 
+use kbpf_isa::StackArgSlot;
 use kbpf_jit::{ArgLoc, FuncPlan, StackArgAbi};
 
 /// Offset from x29 of the saved x19/x20 pair.
@@ -91,17 +92,17 @@ const FIRST_ARG_REG: u8 = 5;
 /// The callee's frame record (saved x29 and x30) between its x29 and the caller's outgoing area.
 const FRAME_RECORD: u32 = 16;
 
-/// Outgoing slot for `*(u64 *)(r11 + off) = ...` (`off` negative multiple of 8, -8..=-56).
-pub fn outgoing(off: i16) -> Option<ArgSlot> {
-    Some(match StackArgAbi::ARM64.outgoing(off)? {
+/// Where an outgoing slot (`*(u64 *)(r11 - 8(k+1)) = ...`) lives in the caller.
+pub fn outgoing(slot: StackArgSlot) -> ArgSlot {
+    match StackArgAbi::ARM64.outgoing(slot) {
         ArgLoc::Reg(n) => ArgSlot::Reg(FIRST_ARG_REG + n as u8),
         ArgLoc::Stack(o) => ArgSlot::Stack(o),
-    })
+    }
 }
 
-/// Incoming slot for `dst = *(u64 *)(r11 + off)` (`off` positive multiple of 8, 8..=56).
-pub fn incoming(off: i16) -> Option<ArgSlot> {
-    Some(match StackArgAbi::ARM64.incoming(off)? {
+/// Where an incoming slot (`dst = *(u64 *)(r11 + 8(k+1))`) lives in the callee.
+pub fn incoming(slot: StackArgSlot) -> Option<ArgSlot> {
+    Some(match StackArgAbi::ARM64.incoming(slot) {
         ArgLoc::Reg(n) => ArgSlot::Reg(*crate::regs::IN_ARGS.get(n)?),
         ArgLoc::Stack(o) => ArgSlot::Stack(o + FRAME_RECORD),
     })
@@ -110,6 +111,23 @@ pub fn incoming(off: i16) -> Option<ArgSlot> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn outgoing(off: i16) -> Option<ArgSlot> {
+        StackArgSlot::from_store_off(off).map(super::outgoing)
+    }
+
+    fn incoming(off: i16) -> Option<ArgSlot> {
+        StackArgSlot::from_load_off(off).and_then(super::incoming)
+    }
+
+    fn common_loc(off: i16, out: bool) -> Option<ArgLoc> {
+        let a = StackArgAbi::ARM64;
+        if out {
+            StackArgSlot::from_store_off(off).map(|s| a.outgoing(s))
+        } else {
+            StackArgSlot::from_load_off(off).map(|s| a.incoming(s))
+        }
+    }
 
     #[test]
     fn slots_agree_with_the_common_abi() {
@@ -124,7 +142,7 @@ mod tests {
         assert_eq!(incoming(56), Some(ArgSlot::Stack(40)));
         assert_eq!(incoming(64), None);
         for k in 1..=8i16 {
-            let common = StackArgAbi::ARM64.outgoing(-8 * k);
+            let common = common_loc(-8 * k, true);
             match (outgoing(-8 * k), common) {
                 (Some(ArgSlot::Reg(r)), Some(ArgLoc::Reg(n))) => assert_eq!(r as usize, 5 + n),
                 (Some(ArgSlot::Stack(o)), Some(ArgLoc::Stack(c))) => assert_eq!(o, c),
@@ -133,7 +151,7 @@ mod tests {
             }
             // The callee's [x29 + 16] is the caller's [sp]: saved x29/x30 sit in between.
             if let (Some(ArgSlot::Stack(o)), Some(ArgLoc::Stack(c))) =
-                (incoming(8 * k), StackArgAbi::ARM64.incoming(8 * k))
+                (incoming(8 * k), common_loc(8 * k, false))
             {
                 assert_eq!(o, c + 16);
             }

@@ -2,7 +2,7 @@
 //! branches through dynasm labels (rel32, resolved at the end).
 
 use dynasmrt::{DynamicLabel, DynasmApi, DynasmLabelApi, dynasm};
-use kbpf_isa::{CallTarget, Insn, JmpCond, LdImm64Src, Program, Reg, Size, Src, Width};
+use kbpf_isa::{CallTarget, Insn, JmpCond, LdImm64Src, Program, Size, Src, Width};
 use kbpf_jit::{ArgLoc, FaultKind, JitError, JitOptions, ProgramPlan, RunCtx, StackArgAbi, TailCallHook};
 use kbpf_kfunc::{FuncKind, Registry};
 
@@ -220,34 +220,33 @@ impl Emitter<'_> {
                 }
                 alu::mov_imm64(&mut self.ops, x(dst), Insn::imm64(imm, imm_hi) as i64);
             }
-            Insn::Load { size, signed, dst, src: Reg::R11, off } => {
-                if self.func == 0 {
-                    return Err(JitError::StackArg { pc, off });
-                }
-                let _ = (size, signed);
-                match StackArgAbi::X86_64.incoming(off) {
-                    Some(ArgLoc::Reg(_)) => dynasm!(self.ops ; .arch x64 ; mov Rq(x(dst)), Rq(ARG6)),
+            Insn::StackArgLoad { dst, pos } => {
+                let off = pos.load_off();
+                let slot = pos.slot().filter(|_| self.func != 0).ok_or(JitError::StackArg { pc, off })?;
+                match StackArgAbi::X86_64.incoming(slot) {
+                    ArgLoc::Reg(_) => dynasm!(self.ops ; .arch x64 ; mov Rq(x(dst)), Rq(ARG6)),
                     // Above the return address and the saved rbp.
-                    Some(ArgLoc::Stack(o)) => {
+                    ArgLoc::Stack(o) => {
                         dynasm!(self.ops ; .arch x64 ; mov Rq(x(dst)), QWORD [rbp + 16 + o as i32])
                     }
-                    None => return Err(JitError::StackArg { pc, off }),
                 }
             }
             Insn::Load { size, signed, dst, src, off } => {
                 mem::load(&mut self.ops, size, signed, x(dst), x(src), off as i32)
             }
-            Insn::Store { dst: Reg::R11, off, src, .. } => match StackArgAbi::X86_64.outgoing(off) {
-                Some(ArgLoc::Reg(_)) => match src {
-                    Src::Reg(r) => dynasm!(self.ops ; .arch x64 ; mov Rq(ARG6), Rq(x(r))),
-                    Src::Imm(i) => dynasm!(self.ops ; .arch x64 ; mov Rq(ARG6), DWORD i),
-                },
-                Some(ArgLoc::Stack(o)) => match src {
-                    Src::Reg(r) => mem::store_reg(&mut self.ops, Size::DW, RSP, o as i32, x(r)),
-                    Src::Imm(i) => mem::store_imm(&mut self.ops, Size::DW, RSP, o as i32, i),
-                },
-                None => return Err(JitError::StackArg { pc, off }),
-            },
+            Insn::StackArgStore { pos, src } => {
+                let slot = pos.slot().ok_or(JitError::StackArg { pc, off: pos.store_off() })?;
+                match (StackArgAbi::X86_64.outgoing(slot), src) {
+                    (ArgLoc::Reg(_), Src::Reg(r)) => dynasm!(self.ops ; .arch x64 ; mov Rq(ARG6), Rq(x(r))),
+                    (ArgLoc::Reg(_), Src::Imm(i)) => dynasm!(self.ops ; .arch x64 ; mov Rq(ARG6), DWORD i),
+                    (ArgLoc::Stack(o), Src::Reg(r)) => {
+                        mem::store_reg(&mut self.ops, Size::DW, RSP, o as i32, x(r))
+                    }
+                    (ArgLoc::Stack(o), Src::Imm(i)) => {
+                        mem::store_imm(&mut self.ops, Size::DW, RSP, o as i32, i)
+                    }
+                }
+            }
             Insn::Store { size, dst, off, src: Src::Reg(r) } => {
                 mem::store_reg(&mut self.ops, size, x(dst), off as i32, x(r))
             }

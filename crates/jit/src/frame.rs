@@ -6,7 +6,6 @@
 use kbpf_isa::{AtomicOp, CallTarget, Insn, MAX_BPF_STACK, MAX_CALL_FRAMES, Program, Reg, Src};
 
 use crate::error::JitError;
-use crate::lowering::{load_slot, store_slot};
 use crate::options::{JitOptions, StackDepth};
 
 /// The facts about one BPF function that decide its native frame.
@@ -75,6 +74,8 @@ fn mentioned(insn: &Insn) -> [Option<Reg>; 3] {
         Insn::MovSx { dst, src, .. } | Insn::AddrSpaceCast { dst, src, .. } => [Some(*dst), Some(*src), None],
         Insn::Load { dst, src, .. } => [Some(*dst), Some(*src), None],
         Insn::Store { dst, src: s, .. } => [Some(*dst), src(s), None],
+        Insn::StackArgLoad { dst, .. } => [Some(*dst), None, None],
+        Insn::StackArgStore { src: s, .. } => [src(s), None, None],
         Insn::Atomic { dst, src, op, .. } => {
             [Some(*dst), Some(*src), if *op == AtomicOp::Cmpxchg { Some(Reg::R0) } else { None }]
         }
@@ -93,7 +94,8 @@ fn written(insn: &Insn) -> Option<Reg> {
         | Insn::AddrSpaceCast { dst, .. }
         | Insn::Endian { dst, .. }
         | Insn::LdImm64 { dst, .. }
-        | Insn::Load { dst, .. } => Some(dst),
+        | Insn::Load { dst, .. }
+        | Insn::StackArgLoad { dst, .. } => Some(dst),
         Insn::Atomic { op: AtomicOp::LoadAcquire, dst, .. } => Some(dst),
         Insn::Atomic { op: AtomicOp::Cmpxchg, .. } => Some(Reg::R0),
         Insn::Atomic { op, src, .. } if op.fetches() => Some(src),
@@ -218,13 +220,13 @@ impl ProgramPlan {
             }
             escapes |= fp_escapes(insn);
             match *insn {
-                Insn::Store { dst: Reg::R11, off, .. } => {
-                    let slot = store_slot(off).ok_or(JitError::StackArg { pc, off })?;
-                    out = out.max(slot as u8 + 1);
+                Insn::StackArgStore { pos, .. } => {
+                    let slot = pos.slot().ok_or(JitError::StackArg { pc, off: pos.store_off() })?;
+                    out = out.max(slot.index() as u8 + 1);
                 }
-                Insn::Load { src: Reg::R11, off, .. } => {
-                    let slot = load_slot(off).ok_or(JitError::StackArg { pc, off })?;
-                    inc = inc.max(slot as u8 + 1);
+                Insn::StackArgLoad { pos, .. } => {
+                    let slot = pos.slot().ok_or(JitError::StackArg { pc, off: pos.load_off() })?;
+                    inc = inc.max(slot.index() as u8 + 1);
                 }
                 _ => {}
             }

@@ -24,7 +24,7 @@ pub use error::JitError;
 pub use exec::ExecMemory;
 pub use frame::{FuncPlan, ProgramPlan};
 pub use link::{Link, VerifiedCode, check_call, check_calls, ctx_pointer_slot, link};
-pub use lowering::{ArgLoc, StackArgAbi, load_slot, store_slot};
+pub use lowering::{ArgLoc, StackArgAbi};
 pub use options::{JitOptions, StackDepth, TailCallHook};
 pub use program::{FaultKind, Input, JitFault, JitProgram, RunCtx};
 

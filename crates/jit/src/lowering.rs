@@ -7,16 +7,6 @@
 
 use kbpf_isa::StackArgSlot;
 
-/// Slot index of an outgoing store `*(u64 *)(r11 + off)` (off = -8, -16, ... -56).
-pub fn store_slot(off: i16) -> Option<usize> {
-    StackArgSlot::from_store_off(off).map(StackArgSlot::index)
-}
-
-/// Slot index of an incoming load `r = *(u64 *)(r11 + off)` (off = 8, 16, ... 56).
-pub fn load_slot(off: i16) -> Option<usize> {
-    StackArgSlot::from_load_off(off).map(StackArgSlot::index)
-}
-
 /// Where one stack-argument slot lives in the native convention.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ArgLoc {
@@ -55,14 +45,15 @@ impl StackArgAbi {
         StackArgSlot::bytes(slots.saturating_sub(self.reg_slots)).div_ceil(16) as u32 * 16
     }
 
-    /// Native location of `*(u64 *)(r11 + off) = ...` in the caller.
-    pub fn outgoing(&self, off: i16) -> Option<ArgLoc> {
-        store_slot(off).map(|s| self.slot(s))
+    /// Native location of an outgoing slot (`*(u64 *)(r11 - 8(k+1)) = ...`) in the caller.
+    pub fn outgoing(&self, slot: StackArgSlot) -> ArgLoc {
+        self.slot(slot.index())
     }
 
-    /// Native location of `r = *(u64 *)(r11 + off)` in the callee.
-    pub fn incoming(&self, off: i16) -> Option<ArgLoc> {
-        load_slot(off).map(|s| self.slot(s))
+    /// Native location of an incoming slot (`r = *(u64 *)(r11 + 8(k+1))`) in the callee: the
+    /// same place as the caller's, seen from the other side of the call.
+    pub fn incoming(&self, slot: StackArgSlot) -> ArgLoc {
+        self.slot(slot.index())
     }
 }
 
@@ -70,14 +61,18 @@ impl StackArgAbi {
 mod tests {
     use super::*;
 
+    fn out(a: StackArgAbi, off: i16) -> Option<ArgLoc> {
+        StackArgSlot::from_store_off(off).map(|s| a.outgoing(s))
+    }
+
     #[test]
     fn x86_placement() {
         let a = StackArgAbi::X86_64;
-        assert_eq!(a.outgoing(-8), Some(ArgLoc::Reg(0)));
-        assert_eq!(a.outgoing(-16), Some(ArgLoc::Stack(0)));
-        assert_eq!(a.outgoing(-56), Some(ArgLoc::Stack(40)));
-        assert_eq!(a.outgoing(-64), None);
-        assert_eq!(a.incoming(16), Some(ArgLoc::Stack(0)));
+        assert_eq!(out(a, -8), Some(ArgLoc::Reg(0)));
+        assert_eq!(out(a, -16), Some(ArgLoc::Stack(0)));
+        assert_eq!(out(a, -56), Some(ArgLoc::Stack(40)));
+        assert_eq!(out(a, -64), None);
+        assert_eq!(StackArgSlot::from_load_off(16).map(|s| a.incoming(s)), Some(ArgLoc::Stack(0)));
         assert_eq!(a.area_bytes(7), 48);
         assert_eq!(a.area_bytes(2), 16);
         assert_eq!(a.area_bytes(1), 0);
@@ -86,8 +81,8 @@ mod tests {
     #[test]
     fn arm64_placement() {
         let a = StackArgAbi::ARM64;
-        assert_eq!(a.outgoing(-24), Some(ArgLoc::Reg(2)));
-        assert_eq!(a.outgoing(-32), Some(ArgLoc::Stack(0)));
+        assert_eq!(out(a, -24), Some(ArgLoc::Reg(2)));
+        assert_eq!(out(a, -32), Some(ArgLoc::Stack(0)));
         assert_eq!(a.area_bytes(7), 32);
     }
 }

@@ -89,7 +89,7 @@ fn access(insn: &RawInsn, derived: u16) -> Option<(u64, u64)> {
 
 /// Whether `insn` stores a frame pointer into an outgoing stack-argument slot (`*(r11 - k)`).
 fn stack_arg_escape(insn: &RawInsn, derived: u16) -> bool {
-    insn.class() == Class::Stx && insn.dst == Reg::PARAMS.num() && derived & bit(insn.src) != 0
+    insn.is_stack_arg_store() && insn.class() == Class::Stx && derived & bit(insn.src) != 0
 }
 
 /// Forward pass: registers that may point into the frame before each instruction of `sp`.

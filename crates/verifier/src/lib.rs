@@ -7,47 +7,32 @@
 //! string (in [`messages`]). Must not touch: instruction encoding (kbpf-isa), static passes
 //! (kbpf-passes), execution. See `README.md` for the list of implemented kernel behaviours.
 
-mod alu;
-mod async_cb;
-mod backtrack;
-pub mod bounds;
-mod branch;
 mod calls;
-mod do_check;
-mod dynptr;
-pub mod func_id;
-pub mod func_info;
-mod global_funcs;
-pub mod helper_names;
-mod helpers;
-mod helpers_tc;
-mod insn_aux;
-mod iter;
-mod kfunc_call;
-mod kfunc_table;
-pub mod line_info;
+mod check;
+pub mod domain;
+mod env;
 pub mod log;
-mod map_args;
-mod mem;
 pub mod messages;
+mod pipeline;
+mod precision;
 pub mod prog_types;
-pub mod scalar_ops;
-mod sock;
-mod stack_args;
-pub mod state;
-mod states;
-pub mod tnum;
-pub mod width;
+pub mod protos;
+mod prune;
 mod witness;
 
-pub use func_info::{IterRole, KfuncArg, KfuncArgKind, KfuncDecl, KfuncRet};
-pub use helpers::helper_arg_count;
-pub use insn_aux::InsnAux;
+// The public paths of the flat layout, kept for the crates and branches that use them.
+pub use domain::{bounds, scalar_ops, state, tnum, width};
+pub use log::line_info;
+pub use protos::{func_id, func_info, helper_names};
+
+pub use env::insn_aux::InsnAux;
 pub use kbpf_isa::FuncDecl;
 pub use kbpf_passes::Errno;
-pub use kfunc_table::KfuncTable;
-pub use line_info::LineInfo;
+pub use line_info::{LineInfo, source_comments};
 pub use messages::{BtfInfoReject, Bug, RegName, Reject, RejectKind, StackArgError, TypeName, Unsupported};
+pub use protos::func_info::{IterRole, KfuncArg, KfuncArgKind, KfuncDecl, KfuncRet};
+pub use protos::helpers::helper_arg_count;
+pub use protos::kfunc_table::KfuncTable;
 pub use witness::{CallKind, CalledFn, SYSCALL_CTX_BYTES, Verified};
 
 use kbpf_isa::RawInsn;
@@ -387,5 +372,5 @@ pub struct VerifyOutcome {
 
 /// Verifies `slots` as the kernel would load them.
 pub fn verify(slots: &[RawInsn], opts: &VerifyOptions) -> VerifyOutcome {
-    do_check::run(slots, opts)
+    pipeline::run(slots, opts)
 }

@@ -130,8 +130,9 @@ pub(crate) fn build(slots: &[RawInsn], opts: &VerifyOptions, aux: &[InsnAux]) ->
             Insn::Call(CallTarget::Helper(id)) => CalledFn {
                 kind: CallKind::Helper,
                 id: *id,
-                name: crate::helper_names::helper_name(*id).unwrap_or_else(|| format!("unknown#{id}")),
-                arity: crate::helpers::helper_arg_count(*id, opts.prog_type).unwrap_or(0),
+                name: crate::protos::helper_names::helper_name(*id)
+                    .unwrap_or_else(|| format!("unknown#{id}")),
+                arity: crate::protos::helpers::helper_arg_count(*id, opts.prog_type).unwrap_or(0),
             },
             Insn::Call(CallTarget::Kfunc { btf_id, .. }) => {
                 let decl = opts.kfuncs.get(*btf_id);

@@ -80,6 +80,16 @@ pub(super) fn format(insn: &Insn, resolver: &dyn Resolver) -> String {
             };
             format!("*{}{} = {rhs}", cast(size, false), mem(dst, off))
         }
+        Insn::StackArgStore { pos, src } => {
+            let rhs = match src {
+                Src::Reg(s) => s.to_string(),
+                Src::Imm(i) => i.to_string(),
+            };
+            format!("*{}{} = {rhs}", cast(Size::DW, false), mem(Reg::PARAMS, pos.store_off()))
+        }
+        Insn::StackArgLoad { dst, pos } => {
+            format!("{dst} = *{}{}", cast(Size::DW, false), mem(Reg::PARAMS, pos.load_off()))
+        }
         Insn::Atomic { size, op, dst, src, off } => atomic(size, op, dst, src, off),
         Insn::LdAbs { size, imm } => format!("r0 = *{}skb[{imm}]", cast(size, false)),
         Insn::LdInd { size, src, imm } => format!("r0 = *{}skb[{src} + {imm}]", cast(size, false)),

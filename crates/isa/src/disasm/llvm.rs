@@ -98,6 +98,21 @@ pub(super) fn format(insn: &Insn, hex: bool) -> String {
             };
             format!("*{}({}) = {rhs}", cast(size, false), addr(dst, off, hex))
         }
+        Insn::StackArgStore { pos, src } => {
+            let rhs = match src {
+                Src::Reg(s) => reg_name(true, s),
+                Src::Imm(i) => n(i as i64),
+            };
+            format!("*{}({}) = {rhs}", cast(Size::DW, false), addr(Reg::PARAMS, pos.store_off(), hex))
+        }
+        Insn::StackArgLoad { dst, pos } => {
+            format!(
+                "{} = *{}({})",
+                reg_name(true, dst),
+                cast(Size::DW, false),
+                addr(Reg::PARAMS, pos.load_off(), hex)
+            )
+        }
         Insn::Atomic { size, op, dst, src, off } => atomic(size, op, dst, src, off, hex),
         Insn::LdAbs { size, imm } => format!("r0 = *{}skb[{}]", cast(size, false), n(imm as i64)),
         Insn::LdInd { size, src, imm: 0 } => format!("r0 = *{}skb[{src}]", cast(size, false)),

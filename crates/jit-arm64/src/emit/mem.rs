@@ -5,7 +5,7 @@
 //! constant materialised in TMP1 (`ldr x, [xn, x10]`).
 
 use dynasmrt::{DynasmApi, dynasm};
-use kbpf_isa::{Reg, Size, Src, Width};
+use kbpf_isa::{Reg, Size, Src, StackArgPos, Width};
 
 use kbpf_jit::{FaultKind, JitError, RunCtx};
 
@@ -98,9 +98,6 @@ impl Emitter<'_> {
 
     pub(super) fn load(&mut self, size: Size, signed: bool, dst: Reg, src: Reg, off: i16) -> R {
         let d = self.x(dst)?;
-        if src == Reg::R11 {
-            return self.load_stack_arg(d, off);
-        }
         let s = self.x(src)?;
         let kind = match (size, signed) {
             (Size::B, false) => LoadKind::B,
@@ -116,9 +113,6 @@ impl Emitter<'_> {
     }
 
     pub(super) fn store(&mut self, size: Size, dst: Reg, off: i16, src: Src) -> R {
-        if dst == Reg::R11 {
-            return self.store_stack_arg(off, src);
-        }
         let base = self.x(dst)?;
         let value = match src {
             Src::Reg(r) => self.x(r)?,
@@ -133,18 +127,20 @@ impl Emitter<'_> {
     }
 
     /// `dst = *(u64 *)(r11 + off)`: an incoming stack argument.
-    fn load_stack_arg(&mut self, d: XReg, off: i16) -> R {
-        match abi::incoming(off) {
-            Some(ArgSlot::Reg(r)) => a64!(self.ops ; mov X(d), X(r)),
-            Some(ArgSlot::Stack(o)) => a64!(self.ops ; ldr X(d), [x29, #o]),
-            None => return Err(JitError::StackArg { pc: self.pc, off }),
+    pub(super) fn load_stack_arg(&mut self, dst: Reg, pos: StackArgPos) -> R {
+        let d = self.x(dst)?;
+        let err = JitError::StackArg { pc: self.pc, off: pos.load_off() };
+        match pos.slot().and_then(abi::incoming).ok_or(err)? {
+            ArgSlot::Reg(r) => a64!(self.ops ; mov X(d), X(r)),
+            ArgSlot::Stack(o) => a64!(self.ops ; ldr X(d), [x29, #o]),
         }
         Ok(())
     }
 
     /// `*(u64 *)(r11 + off) = src`: an outgoing stack argument.
-    fn store_stack_arg(&mut self, off: i16, src: Src) -> R {
-        let slot = abi::outgoing(off).ok_or(JitError::StackArg { pc: self.pc, off })?;
+    pub(super) fn store_stack_arg(&mut self, pos: StackArgPos, src: Src) -> R {
+        let err = JitError::StackArg { pc: self.pc, off: pos.store_off() };
+        let slot = abi::outgoing(pos.slot().ok_or(err)?);
         match (slot, src) {
             (ArgSlot::Reg(r), Src::Reg(s)) => {
                 let s = self.x(s)?;

@@ -333,6 +333,8 @@ impl<'a> Emitter<'a> {
             Insn::LdImm64 { dst, src, imm, imm_hi } => self.ld_imm64(dst, src, imm, imm_hi),
             Insn::Load { size, signed, dst, src, off } => self.load(size, signed, dst, src, off),
             Insn::Store { size, dst, off, src } => self.store(size, dst, off, src),
+            Insn::StackArgLoad { dst, pos } => self.load_stack_arg(dst, pos),
+            Insn::StackArgStore { pos, src } => self.store_stack_arg(pos, src),
             Insn::Atomic { size, op, dst, src, off } => self.atomic(size, op, dst, src, off),
             Insn::LdAbs { size, imm } => self.ld_packet(size, None, imm),
             Insn::LdInd { size, src, imm } => self.ld_packet(size, Some(src), imm),

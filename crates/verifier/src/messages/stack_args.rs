@@ -1,6 +1,6 @@
 //! Stack arguments (r11 = `BPF_REG_PARAMS`): the kernel's messages of the series.
 
-use crate::func_info::{MAX_FUNC_ARGS, MAX_REG_ARGS, MAX_STACK_ARG_SLOTS};
+use crate::protos::func_info::{MAX_FUNC_ARGS, MAX_REG_ARGS, MAX_STACK_ARG_SLOTS};
 use kbpf_passes::Errno;
 use thiserror::Error;
 

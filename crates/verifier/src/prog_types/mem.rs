@@ -2,8 +2,8 @@
 //! `ctx_size` bytes and the program gets the base helper set.
 
 use super::{CtxAccess, CtxField, ProgTypeOps};
-use crate::func_id::BpfFunc;
-use crate::helpers::{Proto, base_func_proto};
+use crate::protos::func_id::BpfFunc;
+use crate::protos::helpers::{Proto, base_func_proto};
 
 /// The memory-context rules.
 pub struct Mem {

@@ -12,9 +12,9 @@ mod syscall;
 mod xdp;
 
 use crate::ProgType;
-use crate::func_id::BpfFunc;
-use crate::helpers::Proto;
-use crate::state::RegType;
+use crate::domain::state::RegType;
+use crate::protos::func_id::BpfFunc;
+use crate::protos::helpers::Proto;
 
 /// What a valid context load yields.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

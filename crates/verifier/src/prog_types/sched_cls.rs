@@ -1,11 +1,11 @@
 //! `BPF_PROG_TYPE_SCHED_CLS` (`tc_cls_act_verifier_ops`): `__sk_buff` with direct packet
-//! access, more writable fields, and the tc helper set (`crate::helpers_tc`).
+//! access, more writable fields, and the tc helper set (`crate::protos::helpers_tc`).
 
 use super::skb::{self, off::*};
 use super::{CtxAccess, CtxField, ProgTypeOps, in_range};
-use crate::func_id::BpfFunc;
-use crate::helpers::{Proto, base_func_proto};
-use crate::state::RegType;
+use crate::domain::state::RegType;
+use crate::protos::func_id::BpfFunc;
+use crate::protos::helpers::{Proto, base_func_proto};
 
 /// The tc classifier rules.
 pub struct SchedCls;
@@ -55,7 +55,7 @@ impl ProgTypeOps for SchedCls {
         if f == BpfFunc::GetNetnsCookie {
             return Some(skb::netns_cookie_proto());
         }
-        base_func_proto(f).or_else(|| crate::helpers_tc::tc_helper_proto(f))
+        base_func_proto(f).or_else(|| crate::protos::helpers_tc::tc_helper_proto(f))
     }
 
     fn may_access_skb(&self) -> bool {

@@ -2,8 +2,8 @@
 //! helper every skb type adds to the base set.
 
 use super::{CtxAccess, CtxField, in_range};
-use crate::helpers::{Arg, Proto, Ret};
-use crate::state::RegType;
+use crate::domain::state::RegType;
+use crate::protos::helpers::{Arg, Proto, Ret};
 
 /// `sizeof(struct __sk_buff)`.
 const SKB_SIZE: i64 = 192;

@@ -3,8 +3,8 @@
 
 use super::skb::{self, off::*};
 use super::{CtxAccess, CtxField, ProgTypeOps, in_range};
-use crate::func_id::BpfFunc::{self, self as F};
-use crate::helpers::{Arg, Proto, Ret, base_func_proto};
+use crate::protos::func_id::BpfFunc::{self, self as F};
+use crate::protos::helpers::{Arg, Proto, Ret, base_func_proto};
 
 /// The socket-filter rules.
 pub struct SocketFilter;

@@ -2,8 +2,8 @@
 //! at any aligned offset below 64 KiB; the program may sleep.
 
 use super::{CtxAccess, CtxField, ProgTypeOps};
-use crate::func_id::BpfFunc;
-use crate::helpers::{Proto, base_func_proto};
+use crate::protos::func_id::BpfFunc;
+use crate::protos::helpers::{Proto, base_func_proto};
 
 /// The syscall-program rules.
 pub struct Syscall;

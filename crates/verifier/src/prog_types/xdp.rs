@@ -2,9 +2,9 @@
 //! load as packet pointers, direct packet writes, and the xdp helper set.
 
 use super::{CtxAccess, CtxField, ProgTypeOps};
-use crate::func_id::BpfFunc::{self, self as F};
-use crate::helpers::{Arg, Proto, Ret, base_func_proto};
-use crate::state::RegType;
+use crate::domain::state::RegType;
+use crate::protos::func_id::BpfFunc::{self, self as F};
+use crate::protos::helpers::{Arg, Proto, Ret, base_func_proto};
 
 /// The xdp rules.
 pub struct Xdp;
@@ -65,7 +65,7 @@ impl ProgTypeOps for Xdp {
             | F::TcpRawGenSyncookieIpv4
             | F::TcpRawGenSyncookieIpv6
             | F::TcpRawCheckSyncookieIpv4
-            | F::TcpRawCheckSyncookieIpv6 => crate::helpers_tc::tc_helper_proto(f),
+            | F::TcpRawCheckSyncookieIpv6 => crate::protos::helpers_tc::tc_helper_proto(f),
             // csum_diff (socket filters may not: kernel-checked)
             F::CsumDiff => p(
                 [

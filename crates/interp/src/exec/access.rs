@@ -1,0 +1,157 @@
+//! Memory behind the run loop: sized reads and writes over the program's regions and the
+//! caller's extra regions or host maps ([`Both`]), atomics, and legacy packet loads.
+
+use super::*;
+
+/// Sized access to some set of regions.
+pub(super) trait Access {
+    fn read_sized(&self, addr: u64, size: u8) -> Option<u64>;
+    fn write_sized(&mut self, addr: u64, size: u8, v: u64) -> Option<()>;
+}
+
+impl Access for Mem<'_> {
+    fn read_sized(&self, addr: u64, size: u8) -> Option<u64> {
+        Mem::read_sized(self, addr, size)
+    }
+    fn write_sized(&mut self, addr: u64, size: u8, v: u64) -> Option<()> {
+        Mem::write_sized(self, addr, size, v)
+    }
+}
+
+/// The input buffer and stacks, then the caller's extra regions, then the environment's memory
+/// (map values).
+pub(crate) struct Both<'m, 'a, 'x, 'y, 'e> {
+    pub(crate) mem: &'m mut Mem<'a>,
+    pub(crate) extra: &'x mut [&'y mut [u8]],
+    pub(crate) env: Option<&'e dyn HostEnv>,
+}
+
+impl Access for Both<'_, '_, '_, '_, '_> {
+    fn read_sized(&self, addr: u64, size: u8) -> Option<u64> {
+        self.mem
+            .read_sized(addr, size)
+            .or_else(|| read_extra(self.extra, addr, size))
+            .or_else(|| self.env?.load(addr, size))
+    }
+    fn write_sized(&mut self, addr: u64, size: u8, v: u64) -> Option<()> {
+        self.mem
+            .write_sized(addr, size, v)
+            .or_else(|| write_extra(self.extra, addr, size, v))
+            .or_else(|| self.env?.store(addr, size, v))
+    }
+}
+
+impl Both<'_, '_, '_, '_, '_> {
+    /// Little-endian load of `size` bytes at `addr` (1, 2, 4 or 8), checked.
+    pub(crate) fn load(&self, addr: u64, size: u8) -> Option<u64> {
+        self.read_sized(addr, size)
+    }
+
+    /// `len` bytes at `addr`, every one bounds-checked.
+    pub(crate) fn bytes(&self, addr: u64, len: u32) -> Option<Vec<u8>> {
+        (0..len as u64).map(|i| self.read_sized(addr.wrapping_add(i), 1).map(|b| b as u8)).collect()
+    }
+}
+
+/// Performs the faulting access at op `cur` against all regions, or reports it.
+#[cold]
+#[inline(never)]
+pub(super) fn retry_in_extra(
+    vm: &Vm,
+    cur: usize,
+    r: &mut Regs,
+    m: &mut Both<'_, '_, '_, '_, '_>,
+) -> Result<(), InterpError> {
+    let Some(op) = vm.ops.get(cur) else {
+        return Err(InterpError::FellOffEnd { pc: vm.pc_of(cur) });
+    };
+    // (size, sign-extending, load) of plain loads and stores.
+    let (size, signed, load) = match op.k {
+        K::Ldx8 => (1, false, true),
+        K::Ldx16 => (2, false, true),
+        K::Ldx32 => (4, false, true),
+        K::Ldx64 => (8, false, true),
+        K::Ldxs8 => (1, true, true),
+        K::Ldxs16 => (2, true, true),
+        K::Ldxs32 => (4, true, true),
+        K::St8 | K::Stx8 => (1, false, false),
+        K::St16 | K::Stx16 => (2, false, false),
+        K::St32 | K::Stx32 => (4, false, false),
+        K::St64 | K::Stx64 => (8, false, false),
+        _ => {
+            let base = if op.imm == load_acquire_index() { r[s(op)] } else { r[d(op)] };
+            return atomic(m, r, op).ok_or_else(|| mem_err(vm, cur, addr(base, op), op.aux));
+        }
+    };
+    if load {
+        let a = addr(r[s(op)], op);
+        let v = m.read_sized(a, size).ok_or_else(|| mem_err(vm, cur, a, size))?;
+        let shift = 64 - 8 * size as u32;
+        r[d(op)] = if signed { (((v << shift) as i64) >> shift) as u64 } else { v };
+    } else {
+        let a = addr(r[d(op)], op);
+        let v = if matches!(op.k, K::St8 | K::St16 | K::St32 | K::St64) { op.imm } else { r[s(op)] };
+        m.write_sized(a, size, v).ok_or_else(|| mem_err(vm, cur, a, size))?;
+    }
+    Ok(())
+}
+
+fn load_acquire_index() -> u64 {
+    AtomicOp::ALL.iter().position(|&o| o == AtomicOp::LoadAcquire).unwrap_or(0) as u64
+}
+
+/// Atomic operations. The interpreter is single-threaded, so a plain read-modify-write is atomic.
+/// Fetched values of 32-bit forms are zero-extended. `None` on a bad address.
+#[inline(never)]
+pub(super) fn atomic(mem: &mut impl Access, r: &mut Regs, op: &Op) -> Option<()> {
+    let (di, si, size) = (d(op), s(op), op.aux);
+    let aop = *AtomicOp::ALL.get(op.imm as usize)?;
+    let mask = if size >= 8 { u64::MAX } else { (1u64 << (size as u32 * 8)) - 1 };
+    if aop == AtomicOp::LoadAcquire {
+        r[di] = mem.read_sized(addr(r[si], op), size)?;
+        return Some(());
+    }
+    let a = addr(r[di], op);
+    if aop == AtomicOp::StoreRelease {
+        return mem.write_sized(a, size, r[si]);
+    }
+    let old = mem.read_sized(a, size)?;
+    let v = r[si];
+    let new = match aop {
+        AtomicOp::Add | AtomicOp::FetchAdd => old.wrapping_add(v),
+        AtomicOp::Or | AtomicOp::FetchOr => old | v,
+        AtomicOp::And | AtomicOp::FetchAnd => old & v,
+        AtomicOp::Xor | AtomicOp::FetchXor => old ^ v,
+        AtomicOp::Xchg => v,
+        AtomicOp::Cmpxchg => {
+            if old == r[0] & mask {
+                v
+            } else {
+                old
+            }
+        }
+        AtomicOp::LoadAcquire | AtomicOp::StoreRelease => return None,
+    };
+    mem.write_sized(a, size, new & mask)?;
+    match aop {
+        AtomicOp::Cmpxchg => r[0] = old,
+        _ if aop.fetches() => r[si] = old,
+        _ => {}
+    }
+    Some(())
+}
+
+/// Legacy `LD_ABS`/`LD_IND`: big-endian load from `packet` at a 32-bit signed offset.
+#[inline(never)]
+pub(super) fn packet_load(packet: &[u8], r: &Regs, op: &Op) -> Option<u64> {
+    let base = if op.k == K::LdInd { r[s(op)] as u32 as i32 } else { 0 };
+    let off = usize::try_from(base.wrapping_add(op.imm as i32)).ok()?;
+    fn at<const N: usize>(p: &[u8], off: usize) -> Option<[u8; N]> {
+        p.get(off..)?.first_chunk::<N>().copied()
+    }
+    Some(match op.aux {
+        1 => u8::from_be_bytes(at(packet, off)?) as u64,
+        2 => u16::from_be_bytes(at(packet, off)?) as u64,
+        _ => u32::from_be_bytes(at(packet, off)?) as u64,
+    })
+}

@@ -1,0 +1,136 @@
+//! Calls: static bpf-to-bpf calls (`check_func_call`, `prepare_func_exit`) and references
+//! (`acquire_reference`, `release_reference`, `check_resource_leak`); helpers in [`helper`] and
+//! [`helper_args`], kfuncs, global functions, async callbacks, stack arguments and the
+//! argument kinds (dynptrs, iterators, sockets) in the sibling modules.
+
+pub(crate) mod async_cb;
+pub(crate) mod dynptr;
+pub(crate) mod global_funcs;
+pub(crate) mod helper;
+pub(crate) mod helper_args;
+pub(crate) mod iter;
+pub(crate) mod kfunc_call;
+pub(crate) mod sock;
+pub(crate) mod stack_args;
+
+use crate::domain::state::{FuncState, RegState, RegType};
+use crate::env::Env;
+use crate::messages::{Bug, CallReject, Reject};
+use kbpf_isa::RawInsn;
+
+impl Env<'_> {
+    /// `clear_all_pkt_pointers`: after a helper that may move the packet, every packet pointer
+    /// (registers, spilled slots, outgoing stack-argument slots, every frame) becomes unknown.
+    pub(crate) fn clear_all_pkt_pointers(&mut self) {
+        let privileged = self.prog.opts.privileged;
+        crate::check::branch::for_each_reg(&mut self.cur, |r| {
+            // packet pointers, and slices of skb/xdp dynptrs
+            if matches!(r.ty, RegType::Packet | RegType::PacketMeta | RegType::PacketEnd)
+                || (r.ty == RegType::Mem && r.flags & crate::domain::state::DYNPTR_PKT != 0)
+            {
+                *r = if privileged { RegState::unknown_scalar() } else { RegState::not_init() };
+            }
+        });
+    }
+
+    /// `acquire_reference`: a new reference state owned by the instruction `insn`.
+    pub(crate) fn acquire_reference(&mut self, insn: usize) -> u32 {
+        let id = self.new_id();
+        self.cur.refs.push(crate::domain::state::RefState { id, insn });
+        id
+    }
+
+    /// `release_reference`: drops the reference and invalidates every copy of the pointer,
+    /// in registers, spilled slots and outgoing stack-argument slots alike. Returns whether the
+    /// reference existed.
+    pub(crate) fn release_reference(&mut self, ref_obj_id: u32) -> bool {
+        let Some(pos) = self.cur.refs.iter().position(|r| r.id == ref_obj_id) else {
+            return false;
+        };
+        self.cur.refs.remove(pos);
+        let privileged = self.prog.opts.privileged;
+        crate::check::branch::for_each_reg(&mut self.cur, |r| {
+            if r.ref_obj_id == ref_obj_id {
+                // mark_reg_invalid: unknown for a loader allowed to leak pointers
+                *r = if privileged { RegState::unknown_scalar() } else { RegState::not_init() };
+            }
+        });
+        true
+    }
+
+    /// `check_resource_leak`: every acquired reference listed, then what would leak them.
+    pub(crate) fn check_resource_leak(&self, what: &'static str) -> Result<(), Reject> {
+        if self.cur.refs.is_empty() {
+            return Ok(());
+        }
+        // each reference is a context line before the refusal
+        let last = Reject::from(CallReject::RefLeak(what));
+        Err(self.cur.refs.iter().rev().fold(last, |acc, r| Reject::UnreleasedRef(r.id, r.insn).then(acc)))
+    }
+
+    /// `check_func_call`: a static subprogram call pushes a frame.
+    pub(crate) fn check_func_call(&mut self, insn: &RawInsn, idx: usize) -> Result<(), Reject> {
+        let target = (idx as i64 + insn.imm as i64 + 1) as usize;
+        let Some(sub) = self.prog.info.subprogs.starting_at(target) else {
+            return Err(Bug::CallTargetNotSubprog(target).into());
+        };
+        let args = self.btf_check_subprog_call(sub)?;
+        if self.subs.stack_args.global.get(sub).copied().unwrap_or(false) {
+            return self.check_global_func_call(sub, args);
+        }
+        if self.cur.frames.len() >= kbpf_isa::MAX_CALL_FRAMES {
+            return Err(Reject::CallStackTooDeep(self.cur.frames.len() + 1));
+        }
+        if !self.subs.stack_args.declared.get(sub).copied().unwrap_or(false) {
+            // no prototype: no stack arguments, but the caller's slot count still grows
+            self.stack_args_subprog_call(sub)?;
+        }
+        let frameno = self.cur.frames.len() as u32;
+        let mut callee = FuncState::new(idx as i64, frameno, sub);
+        for r in 1..=5 {
+            callee.regs[r] = self.cur.cur().regs[r].clone();
+        }
+        for r in 0..6 {
+            self.cur.cur_mut().regs[r] = RegState::not_init();
+        }
+        self.cur.frames.push(callee);
+        self.cur.insn_idx = target;
+        if self.log.on() {
+            let maps = self.prog.opts.maps.clone();
+            self.log.put("caller:\n");
+            let c = self.cur.frames.len() - 2;
+            self.log.print_state(&self.cur, c, true, &maps);
+            self.log.put("callee:\n");
+            let c = self.cur.frames.len() - 1;
+            self.log.print_state(&self.cur, c, true, &maps);
+        }
+        self.log.scratch_all();
+        Ok(())
+    }
+
+    /// `prepare_func_exit`: return to the caller.
+    pub(crate) fn prepare_func_exit(&mut self) -> Result<(), Reject> {
+        let r0 = self.cur.cur().regs[0].clone();
+        if r0.ty == RegType::Stack {
+            return Err(CallReject::ReturnStackPtr.into());
+        }
+        let callsite = self.cur.cur().callsite;
+        let n = self.cur.frames.len();
+        let Some(caller) = n.checked_sub(2).and_then(|c| self.cur.frames.get_mut(c)) else {
+            return Err(Bug::ExitNoCaller.into());
+        };
+        caller.regs[0] = r0;
+        let ret = (callsite + 1) as usize;
+        if self.log.on() {
+            let maps = self.prog.opts.maps.clone();
+            self.log.put("returning from callee:\n");
+            self.log.print_state(&self.cur, n - 1, true, &maps);
+            self.log.put(&format!("to caller at {ret}:\n"));
+            self.log.print_state(&self.cur, n - 2, true, &maps);
+        }
+        self.cur.frames.pop();
+        self.invalidate_outgoing_stack_args();
+        self.cur.insn_idx = ret;
+        Ok(())
+    }
+}

@@ -1,0 +1,307 @@
+//! The main walk (`do_check`): the per-instruction loop, dispatch by instruction family to the
+//! transfer functions of this directory, path termination and branch popping.
+
+use crate::domain::state::RegType;
+use crate::env::{Env, Pending};
+use crate::log::{LEVEL2, insn_text};
+use crate::messages::{Bug, Reject};
+use kbpf_isa::{CallKind, Class, DecodeErrorKind, Decoded, Insn, JmpOp, Mode, SlotIdx};
+
+pub(crate) mod alu;
+pub(crate) mod atomic;
+pub(crate) mod branch;
+pub(crate) mod mem;
+pub(crate) mod stack;
+
+/// Result of one instruction.
+pub(crate) enum Flow {
+    /// Continue at `cur.insn_idx`.
+    Next,
+    /// The path ended.
+    Exit,
+}
+
+impl Env<'_> {
+    pub(crate) fn do_check(&mut self) -> Result<(), Reject> {
+        let n = self.prog.slots.len();
+        let mut do_print_state = false;
+        let mut prev_insn_idx: i64 = -1;
+        // do_check_common: each subprogram's walk starts without a previous line
+        self.log.prev_linfo = None;
+        self.log.scratch_all();
+        loop {
+            let idx = self.cur.insn_idx;
+            if idx >= n {
+                return Err(Bug::InsnIdx { idx, len: n }.into());
+            }
+            self.stats.insn_processed += 1;
+            if self.stats.insn_processed > crate::COMPLEXITY_LIMIT_INSNS {
+                return Err(Reject::TooLarge(self.stats.insn_processed));
+            }
+            self.cur.last_insn_idx = prev_insn_idx.max(0) as usize;
+            let marks = self.prog.info.cfg.marks[idx];
+            self.search.prev_insn_idx = prev_insn_idx.max(0) as usize;
+            self.search.hist_insn = None;
+            let mut pruned = false;
+            // iterator `next` calls are prune points and forced checkpoints (check_cfg)
+            let prune_point = marks.prune_point || self.is_iter_next_insn(idx);
+            if prune_point && self.is_state_visited(idx)? {
+                if self.log.on() {
+                    if do_print_state {
+                        self.log.put(&format!("\nfrom {prev_insn_idx} to {idx}: safe\n"));
+                    } else {
+                        self.log.put(&format!("{idx}: safe\n"));
+                    }
+                }
+                pruned = true;
+            }
+            if !pruned {
+                if !self.cur.speculative {
+                    self.aux.mark_seen(SlotIdx::new(idx));
+                }
+                if marks.jmp_point {
+                    self.push_hist(None);
+                }
+                if self.log.verbose2() && do_print_state {
+                    self.log.put(&format!("\nfrom {prev_insn_idx} to {idx}:"));
+                    let cf = self.cur.curframe();
+                    let maps = &self.prog.opts.maps;
+                    self.log.print_state(&self.cur, cf, true, maps);
+                    do_print_state = false;
+                }
+                if self.log.on() {
+                    if self.log.scratched() {
+                        self.log.print_insn_state(&self.cur, idx, &self.prog.opts.maps);
+                    }
+                    self.linfo(idx, "; ");
+                    let before = self.log.buf.len();
+                    let text = insn_text(self.prog.table(), idx, &self.prog.opts.kfuncs);
+                    self.log.put(&format!("{idx}: {text}\n"));
+                    self.log.prev_insn_print_pos = self.log.buf.len() - before;
+                    self.log.prev_log_pos = self.log.buf.len();
+                }
+                prev_insn_idx = idx as i64;
+                match self.do_check_insn(idx, &mut do_print_state)? {
+                    Flow::Next => continue,
+                    Flow::Exit => {}
+                }
+            }
+            // process_bpf_exit
+            self.log.scratch_all();
+            self.update_branch_counts(self.cur.parent);
+            match self.pop_stack() {
+                Some((insn, prev)) => {
+                    self.cur.insn_idx = insn;
+                    prev_insn_idx = prev;
+                    do_print_state = true;
+                }
+                None => break,
+            }
+        }
+        Ok(())
+    }
+
+    /// Pops the most recently pushed branch into `cur`.
+    fn pop_stack(&mut self) -> Option<(usize, i64)> {
+        let p = self.search.pending.pop()?;
+        if self.log.level & LEVEL2 == 0 {
+            self.log.reset(p.log_pos);
+        }
+        self.cur = p.st;
+        Some((p.insn_idx, p.prev_insn_idx))
+    }
+
+    /// Queues the current state (copied) to continue at `insn_idx` (`push_stack`).
+    pub(crate) fn push_stack(&mut self, insn_idx: usize, prev_insn_idx: usize) -> Result<usize, Reject> {
+        let mut st = self.cur.clone();
+        st.insn_idx = insn_idx;
+        if let Some(p) = st.parent
+            && let Some(cp) = self.search.arena.get_mut(p)
+        {
+            cp.branches += 1;
+        }
+        self.search.pending.push(Pending {
+            st,
+            insn_idx,
+            prev_insn_idx: prev_insn_idx as i64,
+            log_pos: self.log.buf.len(),
+        });
+        if self.search.pending.len() > crate::COMPLEXITY_LIMIT_JMP_SEQ {
+            return Err(Reject::JmpSeqTooComplex(self.search.pending.len()));
+        }
+        Ok(self.search.pending.len() - 1)
+    }
+
+    /// Walks the parent chain decrementing branch counts (`update_branch_counts`).
+    fn update_branch_counts(&mut self, mut p: Option<usize>) {
+        while let Some(i) = p {
+            let Some(cp) = self.search.arena.get_mut(i) else { break };
+            cp.branches = cp.branches.saturating_sub(1);
+            if cp.branches > 0 {
+                break;
+            }
+            let next = cp.st.parent;
+            // an evicted checkpoint kept alive for its descendants can go now, unless its SCC
+            // still has back-edges to propagate (then it stays until the end)
+            if !self.search.arena[i].in_list && !self.incomplete_read_marks(&self.search.arena[i].st) {
+                self.search.free_list_size = self.search.free_list_size.saturating_sub(1);
+            }
+            self.maybe_exit_scc(i);
+            p = next;
+        }
+    }
+
+    /// Type of register `r` before an access through it (NOT_INIT for invalid numbers).
+    fn base_type(&self, r: u8) -> RegType {
+        self.cur.cur().regs.get(r as usize).map_or(RegType::NotInit, |r| r.ty)
+    }
+
+    /// The slot's structural refusal, as kbpf-isa's decoder recorded it in the `SlotTable`: each
+    /// family's check calls this where the kernel reads the instruction's reserved fields (the
+    /// decoder reads them first too), so the walk raises the decoder's error in the kernel's
+    /// order and never reads those fields itself. Register numbers above 10 are left to
+    /// `check_reg_arg`, which the kernel reaches in each family's own operand order; an opcode
+    /// the decoder refuses was refused before the walk by the kernel's opcode table.
+    pub(crate) fn structural(&self, idx: usize) -> Result<(), Reject> {
+        match self.prog.table.get(idx) {
+            Some(Decoded::Malformed(e)) => match e {
+                DecodeErrorKind::ReservedFields(what) => Err(Reject::Reserved(what)),
+                DecodeErrorKind::InvalidMayGoto(imm) => Err(Reject::InvalidMayGotoImm(*imm)),
+                _ => Ok(()),
+            },
+            _ => Ok(()),
+        }
+    }
+
+    /// Dispatch by class (`do_check_insn`).
+    fn do_check_insn(&mut self, idx: usize, do_print_state: &mut bool) -> Result<Flow, Reject> {
+        let insn = self.prog.slots[idx];
+        let stack_arg = self.stack_arg_insn(idx);
+        match insn.class() {
+            Class::Alu | Class::Alu64 => self.check_alu_op(&insn, idx)?,
+            Class::Ldx if let Some(Insn::StackArgLoad { dst, pos }) = stack_arg => {
+                self.check_stack_arg_read(dst, pos)?
+            }
+            Class::Ldx => {
+                let base = self.base_type(insn.src);
+                self.check_load_mem(&insn, idx)?;
+                self.save_aux_ptr_type(idx, base)?;
+            }
+            Class::Stx => {
+                if insn.mode() == Some(Mode::Atomic) {
+                    self.check_atomic(&insn, idx)?;
+                } else {
+                    self.structural(idx)?;
+                    if let Some(Insn::StackArgStore { pos, src }) = stack_arg {
+                        self.check_stack_arg_write(pos, src)?;
+                    } else {
+                        let base = self.base_type(insn.dst);
+                        self.check_store_reg(&insn, idx)?;
+                        self.save_aux_ptr_type(idx, base)?;
+                    }
+                }
+            }
+            Class::St if let Some(Insn::StackArgStore { pos, src }) = stack_arg => {
+                self.check_stack_arg_write(pos, src)?
+            }
+            Class::St => {
+                self.structural(idx)?;
+                self.check_reg_arg(insn.dst, crate::check::alu::RegOp::Src)?;
+                let base = self.base_type(insn.dst);
+                self.check_mem_access(
+                    idx,
+                    insn.dst,
+                    insn.off as i64,
+                    insn.size().bytes() as i64,
+                    true,
+                    None,
+                    false,
+                )?;
+                self.save_aux_ptr_type(idx, base)?;
+            }
+            Class::Jmp | Class::Jmp32 => {
+                self.stats.jmps_processed += 1;
+                let class = insn.class();
+                match insn.jmp_op() {
+                    Some(JmpOp::Call) => {
+                        self.structural(idx)?;
+                        let kind = insn.call_kind();
+                        self.stack_args_before_call();
+                        match kind {
+                            Some(CallKind::Local) => self.check_func_call(&insn, idx)?,
+                            Some(CallKind::Kfunc) => self.check_kfunc_call(&insn)?,
+                            _ => {
+                                self.check_helper_call(&insn, idx)?;
+                                self.invalidate_outgoing_stack_args();
+                            }
+                        }
+                        self.log.scratch_reg(0);
+                        if kind == Some(CallKind::Local) {
+                            return Ok(Flow::Next);
+                        }
+                    }
+                    Some(JmpOp::Ja) => {
+                        self.structural(idx)?;
+                        let t = idx as i64 + insn.jmp_offset() + 1;
+                        self.cur.insn_idx = t as usize;
+                        return Ok(Flow::Next);
+                    }
+                    Some(JmpOp::Exit) => {
+                        // the kernel does not read an exit's offset; the decoder refuses one, so
+                        // this family keeps its own reading
+                        if insn.is_reg_src()
+                            || insn.imm != 0
+                            || insn.src != 0
+                            || insn.dst != 0
+                            || class == Class::Jmp32
+                        {
+                            return Err(Reject::Reserved("EXIT"));
+                        }
+                        return self.process_exit(do_print_state);
+                    }
+                    _ => {
+                        self.check_cond_jmp_op(&insn, idx)?;
+                        return Ok(Flow::Next);
+                    }
+                }
+            }
+            Class::Ld => {
+                if insn.is_ld_abs_ind() {
+                    self.check_ld_abs(&insn, idx)?;
+                } else if insn.mode() == Some(Mode::Imm) {
+                    self.check_ld_imm(&insn, idx)?;
+                    self.cur.insn_idx += 1;
+                } else {
+                    return Err(Reject::InvalidLdMode);
+                }
+            }
+        }
+        self.cur.insn_idx += 1;
+        Ok(Flow::Next)
+    }
+
+    /// `exit`: leak check, return to the caller or end the path.
+    fn process_exit(&mut self, do_print_state: &mut bool) -> Result<Flow, Reject> {
+        if self.cur.frames.len() == 1 {
+            self.check_resource_leak("BPF_EXIT instruction in main prog")?;
+        }
+        if self.cur.frames.len() > 1 {
+            self.prepare_func_exit()?;
+            *do_print_state = true;
+            return Ok(Flow::Next);
+        }
+        if self.cur.cur().in_async_callback_fn {
+            self.check_async_return_code()?;
+            return Ok(Flow::Exit);
+        }
+        if self.cur.cur().subprogno != 0 {
+            self.check_global_subprog_return_code()?;
+            return Ok(Flow::Exit);
+        }
+        match self.prog.opts.prog_type.ops().retval_range() {
+            Some(range) => self.check_prog_return_code(range)?,
+            None => self.check_reg_arg(0, crate::check::alu::RegOp::Src)?,
+        }
+        Ok(Flow::Exit)
+    }
+}

@@ -1,0 +1,440 @@
+//! Abstract state: registers, stack slots, frames and whole-path states.
+
+use crate::domain::tnum::Tnum;
+use crate::domain::width::Bounds;
+
+/// Number of registers per frame (r0..r10).
+pub const MAX_BPF_REG: usize = 11;
+/// Frame pointer register.
+pub const FP: usize = 10;
+/// Bytes in one stack slot.
+pub const SLOT: usize = 8;
+/// Largest stack per frame.
+pub const MAX_BPF_STACK: i64 = 512;
+/// Limit on variable offsets and sizes (`BPF_MAX_VAR_OFF`).
+pub const MAX_VAR_OFF: i64 = 1 << 29;
+
+/// Base register types (`enum bpf_reg_type`, low byte).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum RegType {
+    /// Not readable.
+    NotInit,
+    /// A number.
+    Scalar,
+    /// Program context.
+    Ctx,
+    /// `struct bpf_map *`.
+    ConstMapPtr,
+    /// Pointer into a map value.
+    MapValue,
+    /// Pointer into the stack of frame `frameno`.
+    Stack,
+    /// `data_meta`.
+    PacketMeta,
+    /// `data`.
+    Packet,
+    /// `data_end`.
+    PacketEnd,
+    /// Sized memory (`mem_size`).
+    Mem,
+    /// Subprogram reference (`PTR_TO_FUNC`, from `ld_imm64` with `BPF_PSEUDO_FUNC`).
+    Func,
+    /// `PTR_TO_MAP_KEY`: the key of the element an async callback runs for (read-only).
+    MapKey,
+    /// `PTR_TO_SOCKET` (`struct bpf_sock`, full socket).
+    Sock,
+    /// `PTR_TO_SOCK_COMMON` (`struct bpf_sock`, common part only).
+    SockCommon,
+    /// `PTR_TO_TCP_SOCK` (`struct bpf_tcp_sock`).
+    TcpSock,
+}
+
+/// Type flag: must be NULL-checked.
+pub const MAYBE_NULL: u8 = 1;
+/// Type flag: read-only memory.
+pub const RDONLY: u8 = 2;
+/// Type flag: ring buffer memory.
+pub const RINGBUF: u8 = 4;
+/// Type flag: a slice of an skb or xdp dynptr (`DYNPTR_TYPE_SKB` / `DYNPTR_TYPE_XDP` on
+/// `PTR_TO_MEM`): packet memory, invalidated when packet data changes.
+pub const DYNPTR_PKT: u8 = 8;
+
+/// One register (also the payload of a spilled stack slot).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RegState {
+    /// Base type.
+    pub ty: RegType,
+    /// `MAYBE_NULL` | `RDONLY` | `RINGBUF`.
+    pub flags: u8,
+    /// Fixed pointer offset.
+    pub off: i32,
+    /// Known bits (scalars: the value; pointers: the variable offset).
+    pub var_off: Tnum,
+    /// 64-bit ranges (`smin_value`..`umax_value`).
+    pub b64: Bounds<u64>,
+    /// 32-bit subregister ranges (`s32_min_value`..`u32_max_value`).
+    pub b32: Bounds<u32>,
+    /// NULL-check group, packet range group or linked-scalar group.
+    pub id: u32,
+    /// Acquired reference this pointer belongs to.
+    pub ref_obj_id: u32,
+    /// Map index (map pointers and values).
+    pub map: u32,
+    /// Packet bytes proven accessible past the pointer.
+    pub range: i32,
+    /// Size of `PTR_TO_MEM` memory.
+    pub mem_size: u32,
+    /// The dynptr a `PTR_TO_MEM` slice points into (`dynptr_id`): destroying the dynptr
+    /// invalidates the slice.
+    pub dynptr_id: u32,
+    /// Subprogram for `PTR_TO_FUNC`.
+    pub subprogno: u32,
+    /// Which frame's stack a `PTR_TO_STACK` points into.
+    pub frameno: u32,
+    /// Scalar whose exact range matters for safety.
+    pub precise: bool,
+    /// What a `STACK_DYNPTR` / `STACK_ITER` slot's register describes (the kernel's
+    /// `dynptr` / `iter` union of `bpf_reg_state`); `StackObj::None` everywhere else.
+    pub obj: StackObj,
+}
+
+/// `enum bpf_dynptr_type`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum DynptrType {
+    /// `BPF_DYNPTR_TYPE_LOCAL`: program memory (map values).
+    Local,
+    /// `BPF_DYNPTR_TYPE_RINGBUF`: a ring buffer sample (refcounted).
+    Ringbuf,
+    /// `BPF_DYNPTR_TYPE_SKB`.
+    Skb,
+    /// `BPF_DYNPTR_TYPE_XDP`.
+    Xdp,
+}
+
+impl DynptrType {
+    /// `dynptr_type_str`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DynptrType::Local => "local",
+            DynptrType::Ringbuf => "ringbuf",
+            DynptrType::Skb => "skb",
+            DynptrType::Xdp => "xdp",
+        }
+    }
+    /// `dynptr_type_refcounted`.
+    pub fn refcounted(self) -> bool {
+        self == DynptrType::Ringbuf
+    }
+}
+
+/// `enum bpf_iter_state`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum IterState {
+    /// `BPF_ITER_STATE_ACTIVE`: `next` may still return an element.
+    Active,
+    /// `BPF_ITER_STATE_DRAINED`: `next` returned NULL.
+    Drained,
+}
+
+/// Payload of a special stack slot's register.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub enum StackObj {
+    /// Not a dynptr or iterator slot.
+    #[default]
+    None,
+    /// One of the two slots of a dynptr.
+    Dynptr {
+        /// Dynptr type.
+        ty: DynptrType,
+        /// The slot at the dynptr's address (lower address, higher spi).
+        first_slot: bool,
+    },
+    /// One slot of an iterator.
+    Iter {
+        /// Iterator type name without `bpf_iter_` (`num`, `testmod_seq`).
+        name: std::sync::Arc<str>,
+        /// Active or drained.
+        state: IterState,
+        /// Loop nesting depth (not compared by pruning; only the infinite-loop check).
+        depth: u32,
+    },
+}
+
+impl Default for RegState {
+    fn default() -> Self {
+        RegState::not_init()
+    }
+}
+
+impl RegState {
+    /// A NOT_INIT register.
+    pub fn not_init() -> RegState {
+        let mut r = RegState::unknown_scalar();
+        r.ty = RegType::NotInit;
+        r
+    }
+
+    /// An unbounded scalar.
+    pub fn unknown_scalar() -> RegState {
+        RegState {
+            ty: RegType::Scalar,
+            flags: 0,
+            off: 0,
+            var_off: Tnum::UNKNOWN,
+            b64: Bounds::UNBOUNDED,
+            b32: Bounds::UNBOUNDED,
+            id: 0,
+            ref_obj_id: 0,
+            map: 0,
+            range: 0,
+            mem_size: 0,
+            dynptr_id: 0,
+            subprogno: 0,
+            frameno: 0,
+            precise: false,
+            obj: StackObj::None,
+        }
+    }
+
+    /// A known scalar.
+    pub fn known(v: u64) -> RegState {
+        let mut r = RegState::unknown_scalar();
+        r.mark_known(v);
+        r
+    }
+
+    /// A pointer of type `ty` with offset 0 and no variable part.
+    pub fn pointer(ty: RegType) -> RegState {
+        let mut r = RegState::known(0);
+        r.ty = ty;
+        r
+    }
+
+    /// Sets every view to the single value `v` and clears ids (`__mark_reg_known`).
+    pub fn mark_known(&mut self, v: u64) {
+        self.mark_known_value(v);
+        self.off = 0;
+        self.id = 0;
+        self.ref_obj_id = 0;
+        self.flags = 0;
+        self.range = 0;
+        self.map = 0;
+        self.mem_size = 0;
+        self.dynptr_id = 0;
+        self.subprogno = 0;
+        self.frameno = 0;
+        self.obj = StackObj::None;
+    }
+
+    /// Whether this is a scalar with a known value.
+    pub fn is_const(&self) -> bool {
+        self.ty == RegType::Scalar && self.var_off.is_const()
+    }
+
+    /// Whether this is a pointer (anything but scalar and NOT_INIT).
+    pub fn is_pointer(&self) -> bool {
+        !matches!(self.ty, RegType::Scalar | RegType::NotInit)
+    }
+
+    /// Whether this is one of the socket pointers (`type_is_sk_pointer`).
+    pub fn is_sk_pointer(&self) -> bool {
+        matches!(self.ty, RegType::Sock | RegType::SockCommon | RegType::TcpSock)
+    }
+
+    /// Whether this is a packet pointer (`pkt` or `pkt_meta`).
+    pub fn is_pkt_pointer(&self) -> bool {
+        matches!(self.ty, RegType::Packet | RegType::PacketMeta)
+    }
+
+    /// Whether the 32-bit and 64-bit views all describe one value.
+    pub fn is_scalar_const64(&self) -> bool {
+        self.var_off.is_const() && self.b64.smin == self.b64.smax && self.b64.umin == self.b64.umax
+    }
+}
+
+/// Per-byte stack slot types.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum SlotType {
+    /// Never written.
+    Invalid,
+    /// Part of a spilled register.
+    Spill,
+    /// Unknown data.
+    Misc,
+    /// Known zero.
+    Zero,
+    /// Part of a dynptr (`STACK_DYNPTR`; always whole slots, two per dynptr).
+    Dynptr,
+    /// Part of an iterator (`STACK_ITER`; whole slots).
+    Iter,
+}
+
+impl SlotType {
+    /// Log character.
+    pub fn ch(self) -> char {
+        match self {
+            SlotType::Invalid => '?',
+            SlotType::Spill => 'r',
+            SlotType::Misc => 'm',
+            SlotType::Zero => '0',
+            SlotType::Dynptr => 'd',
+            SlotType::Iter => 'i',
+        }
+    }
+}
+
+/// One 8-byte stack slot. `types[7]` is the byte at the lowest address (kernel layout).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StackSlot {
+    /// The spilled register (valid when some byte is `Spill`).
+    pub spilled: RegState,
+    /// Byte types.
+    pub types: [SlotType; SLOT],
+}
+
+impl Default for StackSlot {
+    fn default() -> Self {
+        StackSlot { spilled: RegState::not_init(), types: [SlotType::Invalid; SLOT] }
+    }
+}
+
+impl StackSlot {
+    /// Whether the whole slot (or its low part, for narrow spills) holds a register.
+    pub fn is_spill(&self) -> bool {
+        self.types[SLOT - 1] == SlotType::Spill
+    }
+    /// Whether the slot is part of a dynptr or iterator (`is_stack_slot_special`).
+    pub fn is_special(&self) -> bool {
+        matches!(self.types[0], SlotType::Dynptr | SlotType::Iter)
+    }
+    /// Whether all 8 bytes are a spill.
+    pub fn is_full_spill(&self) -> bool {
+        self.types.iter().all(|t| *t == SlotType::Spill)
+    }
+}
+
+/// One frame.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FuncState {
+    /// r0..r10.
+    pub regs: [RegState; MAX_BPF_REG],
+    /// Call instruction in the caller (-1 for the main frame).
+    pub callsite: i64,
+    /// Frame number.
+    pub frameno: u32,
+    /// Subprogram being executed.
+    pub subprogno: usize,
+    /// Slot `i` covers `[fp-8(i+1), fp-8i)`.
+    pub stack: Vec<StackSlot>,
+    /// Outgoing stack-argument slots (`stack_arg_regs`): slot `i` is argument `6 + i` of the
+    /// next call; unset slots are `NOT_INIT`.
+    pub stack_args: Vec<RegState>,
+    /// An r11 store or a call happened in this frame: no more incoming loads.
+    pub no_stack_arg_load: bool,
+    /// `in_async_callback_fn`: frame 0 of an async callback (a timer callback), whose `exit`
+    /// must return 0.
+    pub in_async_callback_fn: bool,
+    /// `async_entry_cnt`: async callbacks nested to reach this frame.
+    pub async_entry_cnt: u32,
+}
+
+impl FuncState {
+    /// A fresh frame: all registers NOT_INIT except r10 = fp0.
+    pub fn new(callsite: i64, frameno: u32, subprogno: usize) -> FuncState {
+        let mut regs: [RegState; MAX_BPF_REG] = Default::default();
+        let mut fp = RegState::pointer(RegType::Stack);
+        fp.frameno = frameno;
+        regs[FP] = fp;
+        FuncState {
+            regs,
+            callsite,
+            frameno,
+            subprogno,
+            stack: Vec::new(),
+            stack_args: Vec::new(),
+            no_stack_arg_load: false,
+            in_async_callback_fn: false,
+            async_entry_cnt: 0,
+        }
+    }
+
+    /// Bytes of stack in use (`allocated_stack`).
+    pub fn allocated_stack(&self) -> usize {
+        self.stack.len() * SLOT
+    }
+
+    /// Grows the stack to cover `bytes`.
+    pub fn grow_stack(&mut self, bytes: usize) {
+        let slots = bytes.div_ceil(SLOT);
+        if slots > self.stack.len() {
+            self.stack.resize(slots, StackSlot::default());
+        }
+    }
+}
+
+/// An acquired reference.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RefState {
+    /// Reference id.
+    pub id: u32,
+    /// Acquiring instruction.
+    pub insn: usize,
+}
+
+/// One jump-history entry (for precision backtracking).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HistEntry {
+    /// Instruction index.
+    pub idx: usize,
+    /// Previous instruction index.
+    pub prev_idx: usize,
+    /// Stack access info: (frame, spi) when the insn at `idx` accessed a stack slot.
+    pub stack: Option<(u32, u32)>,
+    /// Linked scalars refined together at this conditional jump: (frame, is_reg, reg or spi).
+    pub linked: [(u8, bool, u8); 6],
+    /// Entries used in `linked`.
+    pub nlinked: u8,
+}
+
+/// A whole path state.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VerifierState {
+    /// Call frames, innermost last.
+    pub frames: Vec<FuncState>,
+    /// Acquired references.
+    pub refs: Vec<RefState>,
+    /// Checkpoint this state descends from (index into the checkpoint arena).
+    pub parent: Option<usize>,
+    /// Instruction of the state.
+    pub insn_idx: usize,
+    /// First instruction since the last checkpoint.
+    pub first_insn_idx: usize,
+    /// Last instruction processed.
+    pub last_insn_idx: usize,
+    /// Jumps since the last checkpoint.
+    pub jmp_history: Vec<HistEntry>,
+    /// may_goto nesting depth.
+    pub may_goto_depth: u32,
+    /// Callback unroll depth.
+    pub callback_unroll_depth: u32,
+    /// Depth in the DFS.
+    pub dfs_depth: u32,
+    /// Speculative path.
+    pub speculative: bool,
+}
+
+impl VerifierState {
+    /// Innermost frame.
+    pub fn cur(&self) -> &FuncState {
+        &self.frames[self.frames.len() - 1]
+    }
+    /// Innermost frame, mutable.
+    pub fn cur_mut(&mut self) -> &mut FuncState {
+        let n = self.frames.len() - 1;
+        &mut self.frames[n]
+    }
+    /// Index of the innermost frame.
+    pub fn curframe(&self) -> usize {
+        self.frames.len() - 1
+    }
+}

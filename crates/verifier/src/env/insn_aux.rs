@@ -1,0 +1,49 @@
+//! Per-instruction facts the walk leaves behind (`struct bpf_insn_aux_data`): which pointer
+//! type each load and store goes through (`save_aux_ptr_type`, which also refuses one
+//! instruction serving a context on one path and other memory on another), and which
+//! instructions some path reached. The facade's context conversion and dead-code reports read
+//! them from [`crate::VerifyOutcome::insn_aux`].
+
+use crate::domain::state::RegType;
+use crate::env::{Aux, Env};
+use crate::messages::Reject;
+use kbpf_isa::SlotIdx;
+
+/// What the verifier learned about one instruction slot.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct InsnAux {
+    /// The load or store accesses the program context (to be rewritten for the run-time
+    /// context layout, like the kernel's `convert_ctx_accesses`).
+    pub ctx_access: bool,
+    /// Some non-speculative path reached the instruction (`aux->seen`).
+    pub seen: bool,
+}
+
+/// Pointer types whose instructions the kernel rewrites per type, so one instruction may not
+/// serve two of them (`reg_type_mismatch_ok` is false for these).
+fn rewritten_per_type(t: RegType) -> bool {
+    matches!(t, RegType::Ctx)
+}
+
+impl Env<'_> {
+    /// `save_aux_ptr_type`: remembers the base pointer type of the memory access at `idx`.
+    pub(crate) fn save_aux_ptr_type(&mut self, idx: usize, ty: RegType) -> Result<(), Reject> {
+        let Some(prev) = self.aux.ptr_type_mut(SlotIdx::new(idx)) else { return Ok(()) };
+        match *prev {
+            None => *prev = Some(ty),
+            Some(p) if p != ty && (rewritten_per_type(p) || rewritten_per_type(ty)) => {
+                return Err(Reject::DifferentPointers);
+            }
+            Some(_) => {}
+        }
+        Ok(())
+    }
+}
+
+/// The side table handed to the caller.
+pub(crate) fn insn_aux(aux: &Aux) -> Vec<InsnAux> {
+    (0..aux.len())
+        .map(SlotIdx::new)
+        .map(|s| InsnAux { ctx_access: aux.ptr_type(s) == Some(RegType::Ctx), seen: aux.seen(s) })
+        .collect()
+}

@@ -1,0 +1,198 @@
+//! The verifier's environment (`struct bpf_verifier_env`): immutable program facts, the
+//! search (pending branches, checkpoints, SCC visits), the log and the current state.
+
+use crate::domain::state::{FuncState, RegState, RegType, VerifierState};
+use crate::log::Log;
+use crate::{MapDef, ProgType, VerifyOptions};
+use kbpf_isa::{RawInsn, SlotIdx, SlotTable};
+use kbpf_passes::StaticInfo;
+
+pub(crate) mod insn_aux;
+
+/// A state waiting on the branch stack (`struct bpf_verifier_stack_elem`).
+pub(crate) struct Pending {
+    pub st: VerifierState,
+    pub insn_idx: usize,
+    pub prev_insn_idx: i64,
+    pub log_pos: usize,
+}
+
+/// A cached checkpoint (`struct bpf_verifier_state_list`).
+pub(crate) struct Checkpoint {
+    pub st: VerifierState,
+    pub branches: u32,
+    pub hit_cnt: u32,
+    pub miss_cnt: u32,
+    pub in_list: bool,
+    pub cleaned: bool,
+}
+
+/// One SCC visit (`struct bpf_scc_visit`): its entry checkpoint and recorded back-edges.
+#[derive(Default)]
+pub(crate) struct Visit {
+    pub entry: Option<usize>,
+    pub backedges: Vec<(VerifierState, usize)>,
+}
+
+/// Immutable facts about the program.
+pub(crate) struct Program<'a> {
+    pub slots: &'a [RawInsn],
+    /// Every slot decoded once (kbpf-isa's decoder): the walk reads the stack-argument forms
+    /// and the log prints instructions from it.
+    pub table: SlotTable<'a>,
+    pub info: StaticInfo,
+    pub opts: &'a VerifyOptions,
+    /// Map index for each ld_imm64 slot that references a map.
+    pub ld_map: Vec<Option<u32>>,
+}
+
+impl<'a> Program<'a> {
+    /// The slot table.
+    pub(crate) fn table(&self) -> &SlotTable<'a> {
+        &self.table
+    }
+}
+
+/// The search (`explored_states`, the branch stack, `scc_visits`): what the walk and pruning
+/// share and nothing else reads.
+#[derive(Default)]
+pub(crate) struct Search {
+    /// Every checkpoint ever made; lists and parents index into it.
+    pub arena: Vec<Checkpoint>,
+    /// Per slot, the checkpoints cached there (`explored_states`).
+    pub explored: Vec<Vec<usize>>,
+    /// The branch stack (`push_stack` / `pop_stack`).
+    pub pending: Vec<Pending>,
+    /// SCC visits by call chain.
+    pub visits: std::collections::HashMap<Vec<u32>, Visit>,
+    /// `env->id_gen`.
+    pub id_gen: u32,
+    pub explored_size: u64,
+    pub free_list_size: u64,
+    /// The previous instruction of the walk, and the slot whose jump-history entry this
+    /// instruction already pushed.
+    pub prev_insn_idx: usize,
+    pub hist_insn: Option<usize>,
+}
+
+/// Counters the log's last line and [`crate::Stats`] report, and the checkpoint heuristic reads.
+#[derive(Default)]
+pub(crate) struct Counters {
+    pub insn_processed: u64,
+    pub jmps_processed: u64,
+    pub prev_jmps_processed: u64,
+    pub prev_insn_processed: u64,
+    pub total_states: u64,
+    pub peak_states: u64,
+    pub max_states_per_insn: u64,
+    pub num_backedges: u64,
+}
+
+/// Per-instruction facts the walk leaves behind (`insn_aux_data`), indexed by slot.
+#[derive(Default)]
+pub(crate) struct Aux {
+    /// Instructions some non-pruned path reached (`aux->seen`).
+    seen: Vec<bool>,
+    /// Base pointer type of each load/store (`aux->ptr_type`).
+    ptr_type: Vec<Option<RegType>>,
+}
+
+impl Aux {
+    /// Empty facts for `slots` slots.
+    pub(crate) fn new(slots: usize) -> Aux {
+        Aux { seen: vec![false; slots], ptr_type: vec![None; slots] }
+    }
+
+    /// Number of slots.
+    pub(crate) fn len(&self) -> usize {
+        self.seen.len()
+    }
+
+    /// Records that a non-speculative path reached slot `s`.
+    pub(crate) fn mark_seen(&mut self, s: SlotIdx) {
+        if let Some(b) = self.seen.get_mut(s.index()) {
+            *b = true;
+        }
+    }
+
+    /// Whether some path reached slot `s`.
+    pub(crate) fn seen(&self, s: SlotIdx) -> bool {
+        self.seen.get(s.index()).copied().unwrap_or(false)
+    }
+
+    /// The pointer type recorded for the access at slot `s`.
+    pub(crate) fn ptr_type(&self, s: SlotIdx) -> Option<RegType> {
+        self.ptr_type.get(s.index()).copied().flatten()
+    }
+
+    /// The pointer type slot of the access at `s`, to record or compare.
+    pub(crate) fn ptr_type_mut(&mut self, s: SlotIdx) -> Option<&mut Option<RegType>> {
+        self.ptr_type.get_mut(s.index())
+    }
+}
+
+/// Per-subprogram facts the walk leaves behind (`subprog_info`, `func_info_aux`).
+#[derive(Default)]
+pub(crate) struct SubprogFacts {
+    /// Deepest stack use seen per subprogram.
+    pub stack_depth: Vec<u32>,
+    /// Incoming / outgoing stack-argument counts.
+    pub stack_args: crate::protos::func_info::SubprogArgs,
+    /// Global functions some walked path calls (`aux->called`).
+    pub global_called: Vec<bool>,
+    /// Global functions verified on their own.
+    pub global_verified: Vec<bool>,
+    /// Subprograms some path registered as async callbacks (`is_async_cb`).
+    pub is_async_cb: Vec<bool>,
+    /// Prototypes a callback's arguments did not match (`func_info_aux.unreliable`).
+    pub unreliable_proto: Vec<bool>,
+}
+
+/// Everything one verification run needs, in parts that borrow apart: the program (never
+/// written), what the walk learns about instructions and subprograms, the search, the
+/// counters, the log and the current state.
+pub(crate) struct Env<'a> {
+    pub prog: Program<'a>,
+    pub aux: Aux,
+    pub subs: SubprogFacts,
+    pub search: Search,
+    pub stats: Counters,
+    pub log: Log,
+    pub cur: VerifierState,
+}
+
+pub(crate) fn initial_state(pt: ProgType) -> VerifierState {
+    let mut f = FuncState::new(-1, 0, 0);
+    f.regs[1] = RegState::pointer(RegType::Ctx);
+    let _ = pt;
+    VerifierState {
+        frames: vec![f],
+        refs: Vec::new(),
+        parent: None,
+        insn_idx: 0,
+        first_insn_idx: 0,
+        last_insn_idx: 0,
+        jmp_history: Vec::new(),
+        may_goto_depth: 0,
+        callback_unroll_depth: 0,
+        dfs_depth: 0,
+        speculative: false,
+    }
+}
+
+impl Env<'_> {
+    pub(crate) fn new_id(&mut self) -> u32 {
+        self.search.id_gen += 1;
+        self.search.id_gen
+    }
+
+    pub(crate) fn maps(&self) -> &[MapDef] {
+        &self.prog.opts.maps
+    }
+
+    /// `verbose_linfo` for instruction `insn`.
+    pub(crate) fn linfo(&mut self, insn: usize, prefix: &str) {
+        let lines = &self.prog.opts.line_info;
+        crate::line_info::verbose_linfo(&mut self.log, lines, self.prog.slots.len(), insn, prefix);
+    }
+}

@@ -1,0 +1,364 @@
+//! The pipeline (`bpf_check`): length check, static passes, the main walk, global functions,
+//! the whole-program checks after the walk, the stats block and the witness.
+
+use crate::env::{Aux, Counters, Env, Program, Search, SubprogFacts, initial_state};
+use crate::log::{LEVEL1, LEVEL2, Log, STATS, insn_text};
+use crate::messages::Reject;
+use crate::protos::helpers::helper_arg_count;
+use crate::{MapDef, MapKind, Stats, VerifyError, VerifyOptions, VerifyOutcome};
+use kbpf_isa::{CallKind, LdImm64Src, RawInsn, SlotIdx, SlotTable};
+use kbpf_passes::check::{PseudoLdImm64, Resolver};
+use kbpf_passes::{Errno, PassError, PassErrorKind, ResolveError};
+use std::time::Instant;
+
+struct MapResolver<'a> {
+    maps: &'a [MapDef],
+    ld_map: Vec<Option<u32>>,
+}
+
+impl Resolver for MapResolver<'_> {
+    fn resolve(&mut self, ld: PseudoLdImm64) -> Result<(), PassError> {
+        let err = |e: ResolveError| PassError::new(ld.insn, PassErrorKind::Resolve(e));
+        match ld.src {
+            LdImm64Src::MapFd | LdImm64Src::MapValue => {
+                let Some(idx) = self.maps.iter().position(|m| m.fd == ld.imm) else {
+                    return Err(err(ResolveError::BadMapFd(ld.imm)));
+                };
+                if ld.src == LdImm64Src::MapValue {
+                    let m = &self.maps[idx];
+                    let off = ld.imm_hi as u32;
+                    if off as i64 >= crate::domain::state::MAX_VAR_OFF {
+                        return Err(err(ResolveError::DirectValueOffset(off)));
+                    }
+                    if m.kind != MapKind::Array {
+                        return Err(err(ResolveError::NoDirectValueAccess));
+                    }
+                    // array_map_direct_value_addr: one entry only (ENOTSUPP), then the offset
+                    if m.max_entries != 1 || off >= m.value_size {
+                        let errno = if m.max_entries != 1 { Errno::ENOTSUPP } else { Errno::EINVAL };
+                        return Err(err(ResolveError::MapValuePointer {
+                            value_size: m.value_size,
+                            off,
+                            errno,
+                        }));
+                    }
+                }
+                if let Some(slot) = self.ld_map.get_mut(ld.insn) {
+                    *slot = Some(idx as u32);
+                }
+                Ok(())
+            }
+            // check_pseudo_btf_id: a module's BTF is named by an fd kbpf cannot have
+            LdImm64Src::BtfId if ld.imm_hi != 0 => Err(err(ResolveError::ModuleBtfFd)),
+            _ => Err(err(ResolveError::FdArray)),
+        }
+    }
+}
+
+fn finish(log: Log, stats: Stats, err: Option<(Reject, usize)>, log_size: Option<usize>) -> VerifyOutcome {
+    let true_size = log.max_len.max(log.buf.len()) + 1;
+    if log.level != 0 && log_size.is_some_and(|s| true_size > s) {
+        // a truncated log fails the load with ENOSPC, replacing any other verdict
+        let insn = err.as_ref().map(|(_, i)| *i);
+        let error = Some(VerifyError::new(insn, Reject::LogNoSpace(err.map(|(r, _)| Box::new(r)))));
+        // the kernel's rotating buffer keeps the tail
+        let keep = log_size.unwrap_or(0).saturating_sub(1);
+        let mut buf = log.buf;
+        if buf.len() > keep {
+            let mut cut = buf.len() - keep;
+            while !buf.is_char_boundary(cut) {
+                cut += 1;
+            }
+            buf = buf.split_off(cut);
+        }
+        return VerifyOutcome {
+            accepted: false,
+            error,
+            log: buf,
+            stats,
+            insn_aux: Vec::new(),
+            witness: None,
+        };
+    }
+    let error = err.map(|(r, insn)| VerifyError::new(Some(insn), r));
+    VerifyOutcome {
+        accepted: error.is_none(),
+        error,
+        log: log.buf,
+        stats,
+        insn_aux: Vec::new(),
+        witness: None,
+    }
+}
+
+/// Runs the whole pipeline.
+pub(crate) fn run(slots: &[RawInsn], opts: &VerifyOptions) -> VerifyOutcome {
+    let start = Instant::now();
+    let mut log = Log { level: opts.log_level & (LEVEL1 | LEVEL2 | STATS), ..Log::default() };
+    if slots.is_empty() || slots.len() > crate::COMPLEXITY_LIMIT_INSNS as usize {
+        // bpf_prog_load rejects the length before the verifier runs: no log.
+        let r = Reject::Pass(PassError::new(0, PassErrorKind::BadLength));
+        let error = VerifyError::new(None, r);
+        return VerifyOutcome {
+            accepted: false,
+            error: Some(error),
+            log: String::new(),
+            stats: Stats::default(),
+            insn_aux: Vec::new(),
+            witness: None,
+        };
+    }
+    let mut resolver = MapResolver { maps: &opts.maps, ld_map: vec![None; slots.len()] };
+    let pt = opts.prog_type;
+    let helper_args = move |id: i32| helper_arg_count(id, pt);
+    // Subprograms first so that the level-2 header appears even when a later pass fails.
+    let pre = kbpf_passes::subprogs::add_subprogs(slots);
+    let nsub_found = pre.as_ref().map_or(1, |sp| sp.list.len().max(1));
+    if let Ok(sp) = &pre
+        && log.verbose2()
+    {
+        log.put(&sp.log_lines());
+    }
+    // check_btf_func / check_btf_line (the kernel runs them between check_subprogs and
+    // resolving ld_imm64; kbpf's passes run those together, so they come first here)
+    if let Ok(sp) = &pre
+        && let Err(b) = btf_info_checks(slots, opts, sp)
+    {
+        let newline = if b.ends_line() { "\n" } else { "" };
+        log.put(&format!("{b}{newline}"));
+        print_stats(&mut log, &Counters::default(), &vec![0; nsub_found], start);
+        return finish(log, Stats::default(), Some((Reject::BtfInfo(b), 0)), opts.log_size);
+    }
+    let passes = pre.and_then(|_| {
+        kbpf_passes::run_static_passes(slots, opts.privileged, opts.stack_args, &mut resolver, &helper_args)
+    });
+    let info = match passes {
+        Ok(i) => i,
+        Err(e) => {
+            let insn = e.insn;
+            if let PassErrorKind::BackEdge { from, to } = e.kind {
+                // push_insn names both ends by their source lines
+                let lines = &opts.line_info;
+                crate::line_info::verbose_linfo(&mut log, lines, slots.len(), from, &format!("{from}: "));
+                crate::line_info::verbose_linfo(&mut log, lines, slots.len(), to, &format!("{to}: "));
+            }
+            let r = Reject::Pass(e);
+            log.put(&format!("{r}\n"));
+            let depths = vec![0; nsub_found];
+            print_stats(&mut log, &Counters::default(), &depths, start);
+            return finish(log, Stats::default(), Some((r, insn)), opts.log_size);
+        }
+    };
+    // check_btf_info without func_info: `check_abnormal_return` (the `.func` declarations stand
+    // in for BTF func_info and declare int-returning functions)
+    if opts.funcs.is_empty()
+        && let Some(r) = abnormal_return(&info.subprogs)
+    {
+        log.put(&format!("{r}\n"));
+        print_stats(&mut log, &Counters::default(), &vec![0; nsub_found], start);
+        return finish(log, Stats::default(), Some((r, 0)), opts.log_size);
+    }
+    let table = SlotTable::new(slots);
+    if log.verbose2() {
+        let text = |i: usize| insn_text(&table, i, &opts.kfuncs);
+        log.put(&kbpf_passes::liveness::format_live_regs(slots, &info.live_regs, &info.scc, &text));
+    }
+    let nsub = info.subprogs.len();
+    let stack_args = crate::protos::func_info::SubprogArgs::new(&info.subprogs, &opts.funcs);
+    let mut env = Env {
+        prog: Program { slots, table, info, opts, ld_map: resolver.ld_map },
+        aux: Aux::new(slots.len()),
+        subs: SubprogFacts {
+            stack_depth: vec![0; nsub],
+            stack_args,
+            global_called: vec![false; nsub],
+            global_verified: vec![false; nsub],
+            is_async_cb: vec![false; nsub],
+            unreliable_proto: vec![false; nsub],
+        },
+        search: Search { explored: vec![Vec::new(); slots.len()], ..Search::default() },
+        stats: Counters::default(),
+        log,
+        cur: initial_state(opts.prog_type),
+    };
+    let res = env.do_check();
+    let res = res.and_then(|_| {
+        env.pop_log_after_success();
+        env.do_check_subprogs()
+    });
+    let res = res.and_then(|_| env.check_max_stack_depth());
+    let res = res.and_then(|_| env.stack_args_after_walk());
+    let stats = Stats {
+        processed_insns: env.stats.insn_processed,
+        total_states: env.stats.total_states,
+        peak_states: env.stats.peak_states,
+        max_states_per_insn: env.stats.max_states_per_insn,
+        mark_read: 0,
+    };
+    let err = match res {
+        Ok(()) => None,
+        Err(r) => {
+            let insn = env.cur.insn_idx;
+            let last = match &r {
+                Reject::Preceded(_, last) => last.as_ref(),
+                r => r,
+            };
+            // the errors the kernel's `verbose_linfo` names the source line of
+            let (before, after) = match last {
+                Reject::InfiniteLoop(_)
+                | Reject::InfiniteLoopStates { .. }
+                | Reject::InvalidSpillSize
+                | Reject::InvalidFillSize => (true, false),
+                Reject::CtxAccess(..) => (false, true),
+                _ => (false, false),
+            };
+            if before {
+                env.linfo(insn, "; ");
+            }
+            let line = r.to_string();
+            if !line.is_empty() {
+                env.log.put(&format!("{line}\n"));
+            }
+            if after {
+                env.linfo(insn, "; ");
+            }
+            Some((r, insn))
+        }
+    };
+    // the search is over: its memory goes before the stats block and the witness
+    drop(std::mem::take(&mut env.search));
+    // an accepted program loses its never-visited subprograms to dead-code removal before the
+    // kernel prints their stack depths
+    let depths: Vec<u32> = (0..nsub.max(1))
+        .filter(|&i| {
+            err.is_some()
+                || i == 0
+                || env
+                    .prog
+                    .info
+                    .subprogs
+                    .list
+                    .get(i)
+                    .is_none_or(|s| (s.start..s.end).any(|i| env.aux.seen(SlotIdx::new(i))))
+        })
+        .map(|i| env.subs.stack_depth.get(i).copied().unwrap_or(0) + may_goto_extra(&env, i, err.is_none()))
+        .collect();
+    print_stats(&mut env.log, &env.stats, &depths, start);
+    let insn_aux = crate::env::insn_aux::insn_aux(&env.aux);
+    let mut out = finish(env.log, stats, err, opts.log_size);
+    if out.accepted {
+        match crate::witness::build(slots, opts, &insn_aux) {
+            Ok(w) => out.witness = Some(w),
+            Err(e) => crate::witness::bug(&mut out, e),
+        }
+    }
+    out.insn_aux = insn_aux;
+    out
+}
+
+/// Stack the kernel's fixups add for `may_goto` in an accepted subprogram before it prints the
+/// depths: 16 bytes for the JIT's timed `may_goto` (count and timestamp), 8 for the interpreter.
+fn may_goto_extra(env: &Env<'_>, sub: usize, accepted: bool) -> u32 {
+    let Some(s) = env.prog.info.subprogs.list.get(sub) else { return 0 };
+    let has = env.prog.slots[s.start..s.end].iter().any(|i| i.is_may_goto());
+    match (accepted && has, env.prog.opts.jit) {
+        (false, _) => 0,
+        (true, true) => 16,
+        (true, false) => 8,
+    }
+}
+
+/// func_info (when `funcs` is BTF's) and line_info checks against the subprogram starts.
+fn btf_info_checks(
+    slots: &[RawInsn],
+    opts: &VerifyOptions,
+    sp: &kbpf_passes::subprogs::Subprogs,
+) -> Result<(), crate::BtfInfoReject> {
+    let starts: Vec<usize> = sp.list.iter().map(|s| s.start).collect();
+    let starts = if starts.is_empty() { vec![0] } else { starts };
+    if opts.btf_func_info {
+        crate::line_info::check_func_info(&opts.funcs, &starts)?;
+    }
+    crate::line_info::check_line_info(&opts.line_info, slots, &starts)
+}
+
+/// `check_abnormal_return`: a subprogram (not the main one) may not use LD_ABS/LD_IND or tail
+/// calls unless BTF says it returns an int.
+fn abnormal_return(subprogs: &kbpf_passes::subprogs::Subprogs) -> Option<Reject> {
+    for sp in subprogs.list.iter().skip(1) {
+        if sp.has_ld_abs {
+            return Some(Reject::LdAbsInSubprog);
+        }
+        if sp.has_tail_call {
+            return Some(Reject::TailCallInSubprog);
+        }
+    }
+    None
+}
+
+fn stats_block(s: &Counters, depths: &[u32], start: Instant, level: u32) -> String {
+    let mut out = String::new();
+    if level & STATS != 0 {
+        out.push_str(&format!("verification time {} usec\n", start.elapsed().as_micros()));
+        let depths: Vec<String> = depths.iter().map(u32::to_string).collect();
+        out.push_str(&format!("stack depth {}\n", depths.join("+")));
+    }
+    out.push_str(&format!(
+        "processed {} insns (limit {}) max_states_per_insn {} total_states {} peak_states {} mark_read 0\n",
+        s.insn_processed,
+        crate::COMPLEXITY_LIMIT_INSNS,
+        s.max_states_per_insn,
+        s.total_states,
+        s.peak_states
+    ));
+    out
+}
+
+fn print_stats(log: &mut Log, s: &Counters, depths: &[u32], start: Instant) {
+    if log.level != 0 {
+        let t = stats_block(s, depths, start, log.level);
+        log.buf.push_str(&t);
+    }
+}
+
+impl Env<'_> {
+    /// Static stack-depth check along call chains (`check_max_stack_depth`).
+    fn check_max_stack_depth(&mut self) -> Result<(), Reject> {
+        let info = &self.prog.info;
+        let slots = self.prog.slots;
+        // depth-first over the static call graph from subprog 0
+        let round = |d: u32| d.div_ceil(16) * 16;
+        let depth_of = |sp: usize| round(self.subs.stack_depth.get(sp).copied().unwrap_or(0));
+        // the main program and every async callback start a call chain of their own
+        let is_async = |sp: usize| self.subs.is_async_cb.get(sp).copied().unwrap_or(false);
+        let roots = (0..info.subprogs.len().max(1)).rev().filter(|&i| i == 0 || is_async(i));
+        let mut stack: Vec<(usize, u32, usize)> = roots.map(|i| (i, depth_of(i), 1)).collect();
+        let mut seen_paths = 0usize;
+        while let Some((sp, depth, frames)) = stack.pop() {
+            seen_paths += 1;
+            if seen_paths > 100_000 {
+                break;
+            }
+            if depth > 512 {
+                return Err(Reject::CombinedStack(frames, depth as i64));
+            }
+            let Some(s) = info.subprogs.list.get(sp) else { continue };
+            for (i, insn) in slots.iter().enumerate().take(s.end).skip(s.start) {
+                let func_ref = insn.is_pseudo_func();
+                if insn.call_kind() == Some(CallKind::Local) || func_ref {
+                    let t = (i as i64 + insn.imm as i64 + 1) as usize;
+                    // a reference to an async callback does not grow this chain's stack
+                    let callee = info.subprogs.starting_at(t).filter(|&c| !(func_ref && is_async(c)));
+                    if let Some(callee) = callee {
+                        if frames + 1 > kbpf_isa::MAX_CALL_FRAMES {
+                            return Err(Reject::MaxCallDepth(frames + 1));
+                        }
+                        let d = self.subs.stack_depth.get(callee).copied().unwrap_or(0);
+                        stack.push((callee, depth + round(d), frames + 1));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,528 @@
+//! Precision backtracking (`mark_chain_precision`): walks the jump history of the current
+//! state and its checkpoint ancestors backwards, moving the "needs precision" requirement from
+//! registers to their sources, and marks the ancestors' scalars precise.
+
+use crate::domain::state::{HistEntry, RegType, SLOT, VerifierState};
+use crate::env::Env;
+use kbpf_isa::{AluCode, AluOp, AtomicOp, CallKind, Class, Insn, JmpOp, Src};
+
+/// Per-frame register and stack-slot masks still needing precision.
+#[derive(Clone, Default)]
+struct Bt {
+    frame: usize,
+    regs: Vec<u32>,
+    stack: Vec<u64>,
+    /// Outgoing stack-argument slots per frame (`stack_arg_masks`).
+    sa: Vec<u8>,
+}
+
+impl Bt {
+    /// Masks for every possible frame (backtracking through a callee's `exit` enters frames the
+    /// current state no longer has); starts in the innermost frame of `nframes`.
+    fn new(nframes: usize) -> Bt {
+        let n = kbpf_isa::MAX_CALL_FRAMES.max(nframes);
+        Bt { frame: nframes - 1, regs: vec![0; n], stack: vec![0; n], sa: vec![0; n] }
+    }
+
+    fn empty(&self) -> bool {
+        self.regs.iter().all(|m| *m == 0)
+            && self.stack.iter().all(|m| *m == 0)
+            && self.sa.iter().all(|m| *m == 0)
+    }
+    fn reg(&self, r: u8) -> bool {
+        self.regs[self.frame] & (1 << r) != 0
+    }
+    fn set(&mut self, r: u8) {
+        self.regs[self.frame] |= 1 << r;
+    }
+    fn clear(&mut self, r: u8) {
+        self.regs[self.frame] &= !(1 << r);
+    }
+}
+
+enum Step {
+    Ok,
+    NotSupp,
+    Bug,
+}
+
+fn fmt_regs(m: u32) -> String {
+    (0..11).filter(|r| m & (1 << r) != 0).map(|r| format!("r{r}")).collect::<Vec<_>>().join(",")
+}
+
+fn fmt_stack(m: u64) -> String {
+    (0..64).filter(|i| m & (1 << i) != 0).map(|i| format!("-{}", (i + 1) * 8)).collect::<Vec<_>>().join(",")
+}
+
+/// `bt_sync_linked_regs`: if any linked scalar needs precision, all of them do.
+fn bt_sync_linked(bt: &mut Bt, hist: &Option<HistEntry>) {
+    let Some(h) = hist else { return };
+    let links = &h.linked[..h.nlinked as usize];
+    let is_set = |bt: &Bt, &(fr, is_reg, n): &(u8, bool, u8)| {
+        let fr = fr as usize;
+        fr < bt.regs.len() && if is_reg { bt.regs[fr] & (1 << n) != 0 } else { bt.stack[fr] & (1 << n) != 0 }
+    };
+    if !links.iter().any(|e| is_set(bt, e)) {
+        return;
+    }
+    for &(fr, is_reg, n) in links {
+        let fr = fr as usize;
+        if fr < bt.regs.len() {
+            if is_reg {
+                bt.regs[fr] |= 1 << n;
+            } else {
+                bt.stack[fr] |= 1 << n;
+            }
+        }
+    }
+}
+
+fn hist_for(hist: &[HistEntry], cnt: usize, idx: usize) -> Option<HistEntry> {
+    if cnt > 0 && hist[cnt - 1].idx == idx { Some(hist[cnt - 1]) } else { None }
+}
+
+impl Env<'_> {
+    /// Records a history entry for the instruction being processed (merged per instruction).
+    pub(crate) fn push_hist(&mut self, stack: Option<(u32, u32)>) {
+        self.push_hist_linked(stack, &[]);
+    }
+
+    /// Records a history entry, optionally with the linked scalars of a conditional jump.
+    pub(crate) fn push_hist_linked(&mut self, stack: Option<(u32, u32)>, linked: &[(u8, bool, u8)]) {
+        let idx = self.cur.insn_idx;
+        let prev = self.search.prev_insn_idx;
+        let n = linked.len().min(6);
+        if self.search.hist_insn == Some(idx)
+            && let Some(last) = self.cur.jmp_history.last_mut()
+            && last.idx == idx
+        {
+            if stack.is_some() {
+                last.stack = stack;
+            }
+            if n > 0 {
+                last.linked[..n].copy_from_slice(&linked[..n]);
+                last.nlinked = n as u8;
+            }
+            return;
+        }
+        let mut e = HistEntry { idx, prev_idx: prev, stack, linked: [(0, false, 0); 6], nlinked: n as u8 };
+        e.linked[..n].copy_from_slice(&linked[..n]);
+        self.cur.jmp_history.push(e);
+        self.search.hist_insn = Some(idx);
+    }
+
+    fn backtrack_insn(&mut self, idx: usize, subseq: i64, hist: Option<HistEntry>, bt: &mut Bt) -> Step {
+        let insn = self.prog.slots[idx];
+        if insn.is_ldimm64_tail() {
+            return Step::Ok;
+        }
+        if self.log.verbose2() {
+            let text = crate::log::insn_text(self.prog.table(), idx, &self.prog.opts.kfuncs);
+            self.log.put(&format!(
+                "mark_precise: frame{}: regs={} stack={} before {idx}: {text}\n",
+                bt.frame,
+                fmt_regs(bt.regs[bt.frame]),
+                fmt_stack(bt.stack[bt.frame])
+            ));
+        }
+        bt_sync_linked(bt, &hist);
+        let (d, s) = (insn.dst, insn.src);
+        let step = self.backtrack_insn_inner(idx, subseq, hist, bt, insn, d, s);
+        if matches!(step, Step::Ok) {
+            bt_sync_linked(bt, &hist);
+        }
+        step
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn backtrack_insn_inner(
+        &mut self,
+        idx: usize,
+        subseq: i64,
+        hist: Option<HistEntry>,
+        bt: &mut Bt,
+        insn: kbpf_isa::RawInsn,
+        d: u8,
+        s: u8,
+    ) -> Step {
+        let is_local_call = |i: &kbpf_isa::RawInsn| i.call_kind() == Some(CallKind::Local);
+        match insn.class() {
+            Class::Alu | Class::Alu64 => {
+                if d > 10 || !bt.reg(d) {
+                    return Step::Ok;
+                }
+                let op = insn.alu_code();
+                if matches!(op, Some(AluCode::End | AluCode::Neg)) {
+                    return Step::Ok;
+                }
+                if op == Some(AluCode::Bin(AluOp::Mov)) {
+                    bt.clear(d);
+                    if insn.is_reg_src() && s != 10 && s <= 10 {
+                        bt.set(s);
+                    }
+                } else if insn.is_reg_src() && s != 10 && s <= 10 {
+                    bt.set(s);
+                }
+            }
+            Class::Ldx => {
+                if d > 10 || !bt.reg(d) {
+                    return Step::Ok;
+                }
+                bt.clear(d);
+                if let Some(Insn::StackArgLoad { pos, .. }) = self.stack_arg_insn(idx) {
+                    // an incoming load: the slot lives in the caller's frame
+                    let Some(caller) = bt.frame.checked_sub(1) else { return Step::Bug };
+                    bt.sa[caller] |= crate::calls::stack_args::slot_bit(pos);
+                    return Step::Ok;
+                }
+                if let Some((fr, spi)) = hist.and_then(|h| h.stack)
+                    && let Some(m) = bt.stack.get_mut(fr as usize)
+                {
+                    *m |= 1 << spi.min(63);
+                }
+            }
+            Class::Stx | Class::St => {
+                if insn.atomic_op() == Some(AtomicOp::LoadAcquire) {
+                    if d <= 10 && bt.reg(d) {
+                        bt.clear(d);
+                    }
+                    return Step::Ok;
+                }
+                if d <= 10 && bt.reg(d) {
+                    return Step::NotSupp;
+                }
+                if let Some(Insn::StackArgStore { pos, src }) = self.stack_arg_insn(idx) {
+                    let bit = crate::calls::stack_args::slot_bit(pos);
+                    if bt.sa[bt.frame] & bit != 0 {
+                        bt.sa[bt.frame] &= !bit;
+                        if let Src::Reg(r) = src {
+                            bt.set(r.num());
+                        }
+                    }
+                    return Step::Ok;
+                }
+                let Some((fr, spi)) = hist.and_then(|h| h.stack) else { return Step::Ok };
+                let Some(m) = bt.stack.get_mut(fr as usize) else { return Step::Ok };
+                if *m & (1 << spi.min(63)) == 0 {
+                    return Step::Ok;
+                }
+                *m &= !(1 << spi.min(63));
+                if insn.class() == Class::Stx && s <= 10 {
+                    bt.set(s);
+                }
+            }
+            Class::Jmp | Class::Jmp32 => {
+                let op = insn.jmp_op();
+                let callee = is_local_call(&insn)
+                    .then(|| self.prog.info.subprogs.starting_at((idx as i64 + insn.imm as i64 + 1) as usize))
+                    .flatten();
+                if callee.is_some_and(|c| self.subs.stack_args.global.get(c).copied().unwrap_or(false)) {
+                    // a global call was not entered: it only defined r0 (r1-r5 are dead after it)
+                    if bt.regs[bt.frame] & 0x3e != 0 {
+                        return Step::Bug;
+                    }
+                    bt.clear(0);
+                } else if is_local_call(&insn) {
+                    // "static subprog leftover stack arg slots" is the sa[] part
+                    if bt.regs[bt.frame] & !0x3e != 0 || bt.stack[bt.frame] != 0 || bt.sa[bt.frame] != 0 {
+                        return Step::Bug;
+                    }
+                    if bt.frame == 0 {
+                        return Step::Bug;
+                    }
+                    for r in 1..=5u8 {
+                        if bt.reg(r) {
+                            bt.clear(r);
+                            bt.regs[bt.frame - 1] |= 1 << r;
+                        }
+                    }
+                    bt.frame -= 1;
+                } else if op == Some(JmpOp::Exit) {
+                    if bt.regs[bt.frame] & 0x3e != 0 {
+                        return Step::Bug;
+                    }
+                    let r0 = subseq >= 1
+                        && self.prog.slots.get((subseq - 1) as usize).is_some_and(is_local_call)
+                        && bt.reg(0);
+                    bt.clear(0);
+                    bt.frame += 1;
+                    if bt.frame >= bt.regs.len() {
+                        return Step::Bug;
+                    }
+                    if r0 {
+                        bt.set(0);
+                    }
+                } else if op == Some(JmpOp::Call) {
+                    bt.clear(0);
+                    if bt.regs[bt.frame] & 0x3e != 0 {
+                        return Step::Bug;
+                    }
+                } else if insn.is_reg_src()
+                    && op != Some(JmpOp::Ja)
+                    && d <= 10
+                    && s <= 10
+                    && (bt.reg(d) || bt.reg(s))
+                {
+                    bt.set(s);
+                    bt.set(d);
+                }
+            }
+            _ => {
+                if d > 10 || !bt.reg(d) {
+                    return Step::Ok;
+                }
+                bt.clear(d);
+                if insn.is_ld_abs_ind() {
+                    return Step::NotSupp;
+                }
+            }
+        }
+        Step::Ok
+    }
+
+    /// `mark_chain_precision` for register `regno` of the current frame.
+    pub(crate) fn mark_chain_precision(&mut self, regno: u8) {
+        if !self.prog.opts.privileged || regno > 10 {
+            return;
+        }
+        if self.cur.cur().regs[regno as usize].ty != RegType::Scalar {
+            return;
+        }
+        let nframes = self.cur.frames.len();
+        let mut bt = Bt::new(nframes);
+        bt.set(regno);
+        self.backtrack(bt);
+    }
+
+    /// `propagate_precision`: everything precise in checkpoint `old` must be precise along the
+    /// current path too. Returns whether any ancestor changed.
+    pub(crate) fn propagate_precision(&mut self, old: &VerifierState) -> bool {
+        if !self.prog.opts.privileged {
+            return false;
+        }
+        let nframes = self.cur.frames.len();
+        let mut bt = Bt::new(nframes);
+        for (fr, f) in old.frames.iter().enumerate().take(nframes) {
+            let mut first = true;
+            for (r, reg) in f.regs.iter().enumerate().take(10) {
+                if reg.ty != RegType::Scalar || !reg.precise {
+                    continue;
+                }
+                bt.regs[fr] |= 1 << r;
+                if self.log.verbose2() {
+                    if first {
+                        self.log.put(&format!("frame {fr}: propagating r{r}"));
+                        first = false;
+                    } else {
+                        self.log.put(&format!(",r{r}"));
+                    }
+                }
+            }
+            bt.sa[fr] |= crate::calls::stack_args::precise_slots(f);
+            for (spi, s) in f.stack.iter().enumerate().take(64) {
+                if !(s.is_spill() && s.spilled.ty == RegType::Scalar && s.spilled.precise) {
+                    continue;
+                }
+                bt.stack[fr] |= 1 << spi;
+                if self.log.verbose2() {
+                    let off = -((spi as i64 + 1) * 8);
+                    if first {
+                        self.log.put(&format!("frame {fr}: propagating fp{off}"));
+                        first = false;
+                    } else {
+                        self.log.put(&format!(",fp{off}"));
+                    }
+                }
+            }
+            if !first && self.log.verbose2() {
+                self.log.put("\n");
+            }
+        }
+        if bt.empty() {
+            return false;
+        }
+        self.backtrack(bt)
+    }
+
+    /// `mark_stack_arg_precision`: outgoing slot `spi` of the current frame needs precision.
+    pub(crate) fn mark_stack_arg_precision(&mut self, spi: usize) {
+        if !self.prog.opts.privileged || spi >= crate::protos::func_info::MAX_STACK_ARG_SLOTS {
+            return;
+        }
+        let nframes = self.cur.frames.len();
+        let mut bt = Bt::new(nframes);
+        bt.sa[nframes - 1] |= 1 << spi;
+        self.backtrack(bt);
+    }
+
+    /// Marks stack slot `spi` of frame `fr` as needing precision.
+    pub(crate) fn mark_stack_precision(&mut self, fr: usize, spi: usize) {
+        if !self.prog.opts.privileged {
+            return;
+        }
+        let nframes = self.cur.frames.len();
+        let mut bt = Bt::new(nframes);
+        if fr < nframes && spi < 64 {
+            bt.stack[fr] |= 1 << spi;
+            self.backtrack(bt);
+        }
+    }
+
+    fn backtrack(&mut self, mut bt: Bt) -> bool {
+        let mut changed = false;
+        // the current state is walked from its history; ancestors are checkpoints in the arena
+        let mut st_hist: Vec<HistEntry> = self.cur.jmp_history.clone();
+        let mut first_idx = self.cur.first_insn_idx;
+        let mut last_idx = self.cur.insn_idx as i64;
+        let mut parent = self.cur.parent;
+        let mut subseq: i64 = -1;
+        let mut skip_first = true;
+        loop {
+            if self.log.verbose2() {
+                self.log.put(&format!(
+                    "mark_precise: frame{}: last_idx {last_idx} first_idx {first_idx} subseq_idx {subseq} \n",
+                    bt.frame
+                ));
+            }
+            let mut cnt = st_hist.len();
+            let mut i = last_idx;
+            loop {
+                if i < 0 || i as usize >= self.prog.slots.len() {
+                    self.mark_all_precise();
+                    return true;
+                }
+                if skip_first {
+                    skip_first = false;
+                } else {
+                    let h = hist_for(&st_hist, cnt, i as usize);
+                    match self.backtrack_insn(i as usize, subseq, h, &mut bt) {
+                        Step::Ok => {}
+                        Step::NotSupp | Step::Bug => {
+                            self.mark_all_precise();
+                            return true;
+                        }
+                    }
+                }
+                if bt.empty() {
+                    return changed;
+                }
+                subseq = i;
+                // get_prev_insn_idx
+                let iu = i as usize;
+                if iu == first_idx && (cnt == 0 || (cnt == 1 && st_hist[0].idx == iu)) {
+                    break;
+                }
+                if cnt > 0 && st_hist[cnt - 1].idx == iu {
+                    i = st_hist[cnt - 1].prev_idx as i64;
+                    cnt -= 1;
+                } else {
+                    i -= 1;
+                }
+            }
+            let Some(p) = parent else { break };
+            let Some(cp) = self.search.arena.get_mut(p) else { break };
+            let st: &mut VerifierState = &mut cp.st;
+            for fr in (0..=bt.frame).rev() {
+                let Some(func) = st.frames.get_mut(fr) else { continue };
+                for r in 0..11 {
+                    if bt.regs[fr] & (1 << r) == 0 {
+                        continue;
+                    }
+                    let reg = &mut func.regs[r];
+                    if reg.ty != RegType::Scalar || reg.precise {
+                        bt.regs[fr] &= !(1 << r);
+                    } else {
+                        reg.precise = true;
+                        changed = true;
+                    }
+                }
+                changed |= crate::calls::stack_args::mark_parent_slots(func, &mut bt.sa[fr]);
+                for spi in 0..64 {
+                    if bt.stack[fr] & (1 << spi) == 0 {
+                        continue;
+                    }
+                    match func.stack.get_mut(spi) {
+                        Some(slot) if slot.is_spill() && slot.spilled.ty == RegType::Scalar => {
+                            if slot.spilled.precise {
+                                bt.stack[fr] &= !(1 << spi);
+                            } else {
+                                slot.spilled.precise = true;
+                                changed = true;
+                            }
+                        }
+                        _ => bt.stack[fr] &= !(1 << spi),
+                    }
+                }
+            }
+            if self.log.verbose2() {
+                let st = self.search.arena[p].st.clone();
+                for fr in (0..=bt.frame).rev() {
+                    self.log.put(&format!(
+                        "mark_precise: frame{fr}: parent state regs={} stack={}: ",
+                        fmt_regs(bt.regs[fr]),
+                        fmt_stack(bt.stack[fr])
+                    ));
+                    let maps = self.prog.opts.maps.clone();
+                    self.log.print_state(&st, fr, true, &maps);
+                }
+            }
+            if bt.empty() {
+                return changed;
+            }
+            let st = &self.search.arena[p].st;
+            subseq = first_idx as i64;
+            last_idx = st.last_insn_idx as i64;
+            first_idx = st.first_insn_idx;
+            st_hist = st.jmp_history.clone();
+            parent = st.parent;
+        }
+        if !bt.empty() {
+            self.mark_all_precise();
+            changed = true;
+        }
+        changed
+    }
+
+    /// Fallback: every scalar in every ancestor checkpoint becomes precise
+    /// (`mark_all_scalars_precise`).
+    pub(crate) fn mark_all_precise(&mut self) {
+        let v2 = self.log.verbose2();
+        let mut text = String::new();
+        if v2 {
+            text.push_str(&format!(
+                "mark_precise: frame{}: falling back to forcing all scalars precise\n",
+                self.cur.curframe()
+            ));
+        }
+        let mut p = self.cur.parent;
+        while let Some(i) = p {
+            let Some(cp) = self.search.arena.get_mut(i) else { break };
+            for (fi, f) in cp.st.frames.iter_mut().enumerate() {
+                crate::calls::stack_args::mark_slots_precise(f);
+                for (ri, r) in f.regs.iter_mut().enumerate().take(10) {
+                    if r.ty == RegType::Scalar && !r.precise {
+                        r.precise = true;
+                        if v2 {
+                            text.push_str(&format!(
+                                "force_precise: frame{fi}: forcing r{ri} to be precise\n"
+                            ));
+                        }
+                    }
+                }
+                for (si, s) in f.stack.iter_mut().enumerate() {
+                    if s.is_spill() && s.spilled.ty == RegType::Scalar && !s.spilled.precise {
+                        s.spilled.precise = true;
+                        if v2 {
+                            let off = -((si as i64 + 1) * SLOT as i64);
+                            text.push_str(&format!(
+                                "force_precise: frame{fi}: forcing fp{off} to be precise\n"
+                            ));
+                        }
+                    }
+                }
+            }
+            p = cp.st.parent;
+        }
+        self.log.put(&text);
+    }
+}

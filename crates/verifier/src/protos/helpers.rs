@@ -1,0 +1,348 @@
+//! Helper prototypes (`struct bpf_func_proto`) for the helpers kbpf models: the base set every
+//! program type starts from (`bpf_base_func_proto`); each type's own additions live in its
+//! module under `prog_types`.
+
+use crate::ProgType;
+use crate::protos::func_id::BpfFunc::{self, self as F};
+
+/// Argument kinds (`enum bpf_arg_type`, with the flags kbpf needs folded in).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Arg {
+    /// Unused.
+    DontCare,
+    /// Any scalar (pointers leak only for unprivileged loaders).
+    Anything,
+    /// `CONST_PTR_TO_MAP`.
+    ConstMapPtr,
+    /// Pointer to `key_size` readable bytes.
+    MapKey,
+    /// Pointer to `value_size` readable bytes.
+    MapValue,
+    /// `ARG_PTR_TO_MAP_VALUE_OR_NULL`.
+    MapValueOrNull,
+    /// `ARG_PTR_TO_BTF_ID_OR_NULL` (task, cgroup): kbpf has no BTF pointers, so only NULL passes.
+    BtfIdOrNull,
+    /// Pointer to memory sized by the next argument; `write` = helper writes it (uninit ok).
+    Mem {
+        /// Helper writes the memory.
+        write: bool,
+        /// NULL allowed (with size 0).
+        maybe_null: bool,
+    },
+    /// `ARG_PTR_TO_MEM | MEM_WRITE`: memory the helper reads and updates in place.
+    MemRw,
+    /// Size of the previous memory argument (> 0).
+    ConstSize,
+    /// Size of the previous memory argument (>= 0).
+    ConstSizeOrZero,
+    /// The program context.
+    Ctx,
+    /// `ARG_PTR_TO_TIMER`: the `struct bpf_timer` of a map value.
+    Timer,
+    /// `ARG_PTR_TO_FUNC`: a static subprogram (`PTR_TO_FUNC`), the callback.
+    Func,
+    /// `ARG_CONST_ALLOC_SIZE_OR_ZERO`: a known constant, the size of the returned memory.
+    ConstAllocSizeOrZero,
+    /// `ARG_PTR_TO_DYNPTR`: `uninit` = constructor of a `local` dynptr (`MEM_UNINIT |
+    /// DYNPTR_TYPE_LOCAL`), else an initialized dynptr of any type (`MEM_RDONLY`).
+    Dynptr {
+        /// Constructor.
+        uninit: bool,
+        /// `DYNPTR_TYPE_RINGBUF`: created as / must be a ring-buffer dynptr.
+        ringbuf: bool,
+        /// `OBJ_RELEASE`: the helper releases the dynptr's reference.
+        release: bool,
+    },
+    /// `ARG_PTR_TO_CTX_OR_NULL`.
+    CtxOrNull,
+    /// `ARG_PTR_TO_SOCK_COMMON`: any socket pointer, not NULL.
+    SockCommon,
+    /// `ARG_PTR_TO_BTF_ID_SOCK_COMMON | OBJ_RELEASE`: a referenced socket to release.
+    ReleaseSock,
+    /// `ARG_PTR_TO_BTF_ID_SOCK_COMMON`: any socket pointer (BTF ones included), not NULL.
+    BtfSockCommon,
+    /// `ARG_PTR_TO_FIXED_SIZE_MEM | MEM_WRITE` (or `MEM_UNINIT` when `uninit`): `size`
+    /// writable bytes, strictly aligned with `MEM_ALIGNED`.
+    FixedMem {
+        /// Bytes.
+        size: u32,
+        /// `MEM_ALIGNED`.
+        aligned: bool,
+        /// `MEM_UNINIT`: the helper fills the buffer (raw mode).
+        uninit: bool,
+    },
+    /// `ARG_PTR_TO_FIXED_SIZE_MEM`: `n` readable bytes.
+    FixedMemRd(u32),
+}
+
+/// Return kinds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Ret {
+    /// Unknown scalar.
+    Integer,
+    /// Nothing (R0 not readable).
+    Void,
+    /// `PTR_TO_MAP_VALUE_OR_NULL`.
+    MapValueOrNull,
+    /// `RET_PTR_TO_DYNPTR_MEM_OR_NULL`: a slice of the dynptr argument.
+    DynptrMemOrNull,
+    /// `RET_PTR_TO_SOCKET_OR_NULL`.
+    SocketOrNull,
+    /// `RET_PTR_TO_SOCK_COMMON_OR_NULL`.
+    SockCommonOrNull,
+    /// `RET_PTR_TO_TCP_SOCK_OR_NULL`.
+    TcpSockOrNull,
+}
+
+/// One prototype.
+#[derive(Clone, Copy, Debug)]
+pub struct Proto {
+    /// Arguments r1..r5.
+    pub args: [Arg; 5],
+    /// Return kind.
+    pub ret: Ret,
+    /// GPL-only helper.
+    pub gpl_only: bool,
+    /// Map types (by kernel number) the helper accepts, empty = any.
+    pub map_types: &'static [u32],
+}
+
+const D: Arg = Arg::DontCare;
+/// A local dynptr constructor argument.
+const DYNPTR_NEW: Arg = Arg::Dynptr { uninit: true, ringbuf: false, release: false };
+/// An initialized dynptr of any type.
+const DYNPTR: Arg = Arg::Dynptr { uninit: false, ringbuf: false, release: false };
+/// `BPF_MAP_TYPE_RINGBUF`.
+pub const RINGBUF_MAP: u32 = 27;
+
+fn p(args: [Arg; 5], ret: Ret) -> Proto {
+    Proto { args, ret, gpl_only: false, map_types: &[] }
+}
+
+/// The prototype of base helper `id` (`bpf_base_func_proto` with CAP_BPF), `None` when the
+/// helper is not in the base set or kbpf does not model it.
+pub(crate) fn base_func_proto(f: BpfFunc) -> Option<Proto> {
+    use Arg::*;
+    match f {
+        F::MapLookupElem => Some(p([ConstMapPtr, MapKey, D, D, D], Ret::MapValueOrNull)),
+        F::MapUpdateElem => Some(p([ConstMapPtr, MapKey, MapValue, Anything, D], Ret::Integer)),
+        F::MapDeleteElem => Some(p([ConstMapPtr, MapKey, D, D, D], Ret::Integer)),
+        F::KtimeGetNs
+        | F::GetPrandomU32
+        | F::GetSmpProcessorId
+        | F::GetCurrentPidTgid
+        | F::GetCurrentUidGid
+        | F::GetCurrentTask
+        | F::GetNumaNodeId
+        | F::GetCurrentCgroupId
+        | F::Jiffies64
+        | F::KtimeGetBootNs
+        | F::KtimeGetCoarseNs
+        | F::KtimeGetTaiNs => Some(p([D; 5], Ret::Integer)),
+        F::GetCurrentComm => {
+            Some(p([Mem { write: true, maybe_null: false }, ConstSize, D, D, D], Ret::Integer))
+        }
+        F::TracePrintk => Some(Proto {
+            args: [Mem { write: false, maybe_null: false }, ConstSize, D, D, D],
+            ret: Ret::Integer,
+            gpl_only: true,
+            map_types: &[],
+        }),
+        F::TailCall => Some(Proto {
+            args: [Ctx, ConstMapPtr, Anything, D, D],
+            ret: Ret::Void,
+            gpl_only: false,
+            map_types: &[3],
+        }),
+        F::ProbeReadUser | F::ProbeReadKernel | F::ProbeReadUserStr | F::ProbeReadKernelStr => Some(Proto {
+            args: [Mem { write: true, maybe_null: false }, ConstSizeOrZero, Anything, D, D],
+            ret: Ret::Integer,
+            gpl_only: true,
+            map_types: &[],
+        }),
+        // bpf_dynptr_from_mem, bpf_dynptr_read, bpf_dynptr_write (bpf_base_func_proto, CAP_BPF)
+        F::DynptrFromMem => Some(p(
+            [Mem { write: true, maybe_null: false }, ConstSizeOrZero, Anything, DYNPTR_NEW, D],
+            Ret::Integer,
+        )),
+        F::DynptrRead => Some(p(
+            [Mem { write: true, maybe_null: false }, ConstSizeOrZero, DYNPTR, Anything, Anything],
+            Ret::Integer,
+        )),
+        F::DynptrWrite => Some(p(
+            [DYNPTR, Anything, Mem { write: false, maybe_null: false }, ConstSizeOrZero, Anything],
+            Ret::Integer,
+        )),
+        // bpf_timer_init, bpf_timer_set_callback, bpf_timer_start, bpf_timer_cancel
+        // (bpf_base_func_proto, CAP_BPF)
+        F::TimerInit => Some(Proto {
+            args: [Timer, ConstMapPtr, Anything, D, D],
+            ret: Ret::Integer,
+            gpl_only: true,
+            map_types: &[],
+        }),
+        F::TimerSetCallback => {
+            Some(Proto { args: [Timer, Func, D, D, D], ret: Ret::Integer, gpl_only: true, map_types: &[] })
+        }
+        F::TimerStart => Some(Proto {
+            args: [Timer, Anything, Anything, D, D],
+            ret: Ret::Integer,
+            gpl_only: true,
+            map_types: &[],
+        }),
+        F::TimerCancel => {
+            Some(Proto { args: [Timer, D, D, D, D], ret: Ret::Integer, gpl_only: true, map_types: &[] })
+        }
+        // bpf_dynptr_data
+        F::DynptrData => Some(p([DYNPTR, Anything, ConstAllocSizeOrZero, D, D], Ret::DynptrMemOrNull)),
+        // bpf_ringbuf_reserve_dynptr, bpf_ringbuf_submit_dynptr, bpf_ringbuf_discard_dynptr
+        F::RingbufReserveDynptr => Some(Proto {
+            args: [
+                ConstMapPtr,
+                Anything,
+                Anything,
+                Dynptr { uninit: true, ringbuf: true, release: false },
+                D,
+            ],
+            ret: Ret::Integer,
+            gpl_only: false,
+            map_types: &[RINGBUF_MAP],
+        }),
+        F::RingbufSubmitDynptr | F::RingbufDiscardDynptr => {
+            Some(p([Dynptr { uninit: false, ringbuf: true, release: true }, Anything, D, D, D], Ret::Void))
+        }
+        _ => base_extra_proto(f),
+    }
+}
+
+/// More of `bpf_base_func_proto` (kernel-checked for socket filters, xdp and tc): map helpers
+/// of map types kbpf does not create (they fail the map-type check), string and misc helpers.
+fn base_extra_proto(f: BpfFunc) -> Option<Proto> {
+    use Arg::*;
+    const WR: Arg = Mem { write: true, maybe_null: false };
+    const RD: Arg = Mem { write: false, maybe_null: false };
+    let gpl = |mut pr: Proto| {
+        pr.gpl_only = true;
+        pr
+    };
+    let maps = |mut pr: Proto, types: &'static [u32]| {
+        pr.map_types = types;
+        pr
+    };
+    Some(match f {
+        // perf_event_read / _value: perf event arrays
+        F::PerfEventRead => gpl(maps(p([ConstMapPtr, Anything, D, D, D], Ret::Integer), &[4])),
+        F::PerfEventReadValue => gpl(maps(p([ConstMapPtr, Anything, WR, ConstSize, D], Ret::Integer), &[4])),
+        // current_task_under_cgroup: cgroup arrays
+        F::CurrentTaskUnderCgroup => maps(p([ConstMapPtr, Anything, D, D, D], Ret::Integer), &[8]),
+        // queue/stack maps
+        F::MapPushElem => maps(p([ConstMapPtr, MapValue, Anything, D, D], Ret::Integer), &[22, 23]),
+        F::MapPopElem | F::MapPeekElem => maps(p([ConstMapPtr, MapValue, D, D, D], Ret::Integer), &[22, 23]),
+        // strtol / strtoul: buf, len, flags, 8-byte result
+        F::Strtol | F::Strtoul => {
+            p([RD, ConstSize, Anything, FixedMem { size: 8, aligned: false, uninit: true }, D], Ret::Integer)
+        }
+        F::SendSignal | F::SendSignalThread => gpl(p([Anything, D, D, D, D], Ret::Integer)),
+        F::GetNsCurrentPidTgid => p([Anything, Anything, WR, ConstSize, D], Ret::Integer),
+        F::GetCurrentAncestorCgroupId => p([Anything, D, D, D, D], Ret::Integer),
+        // ringbuf_output / ringbuf_query: ring buffers
+        F::RingbufOutput => maps(p([ConstMapPtr, RD, ConstSizeOrZero, Anything, D], Ret::Integer), &[27]),
+        F::RingbufQuery => maps(p([ConstMapPtr, Anything, D, D, D], Ret::Integer), &[27]),
+        // flags travel in r3 but the prototype declares two arguments (liveness sees r1, r2)
+        F::GetBranchSnapshot => gpl(p([WR, ConstSizeOrZero, D, D, D], Ret::Integer)),
+        F::TraceVprintk => {
+            gpl(p([RD, ConstSize, Mem { write: false, maybe_null: true }, ConstSizeOrZero, D], Ret::Integer))
+        }
+        // task and cgroup local storage
+        F::TaskStorageGet => {
+            maps(p([ConstMapPtr, BtfIdOrNull, MapValueOrNull, Anything, D], Ret::MapValueOrNull), &[29])
+        }
+        F::TaskStorageDelete => maps(p([ConstMapPtr, BtfIdOrNull, D, D, D], Ret::Integer), &[29]),
+        F::CgrpStorageGet => {
+            maps(p([ConstMapPtr, BtfIdOrNull, MapValueOrNull, Anything, D], Ret::MapValueOrNull), &[32])
+        }
+        F::CgrpStorageDelete => maps(p([ConstMapPtr, BtfIdOrNull, D, D, D], Ret::Integer), &[32]),
+        // map_lookup_percpu_elem: per-CPU hashes and arrays
+        F::MapLookupPercpuElem => {
+            maps(p([ConstMapPtr, MapKey, Anything, D, D], Ret::MapValueOrNull), &[5, 6, 10])
+        }
+        // copy_from_user(_task) sleep; only the sleepable syscall programs get to the arguments
+        // (and their set leaves out the task variant)
+        F::CopyFromUser => gpl(p([WR, ConstSizeOrZero, Anything, D, D], Ret::Integer)),
+        F::CopyFromUserTask => gpl(p([WR, ConstSizeOrZero, Anything, D, D], Ret::Integer)),
+        _ => return None,
+    })
+}
+
+/// Helpers that may sleep (`fn->might_sleep`): refused in non-sleepable programs.
+pub fn helper_might_sleep(f: BpfFunc) -> bool {
+    matches!(f, F::CopyFromUser | F::CopyFromUserTask)
+}
+
+/// Whether the helper changes packet data (invalidating packet pointers):
+/// `bpf_helper_changes_pkt_data`.
+pub fn changes_pkt_data(f: BpfFunc) -> bool {
+    matches!(
+        f,
+        F::SkbStoreBytes
+            | F::SkbChangeHead
+            | F::SkbChangeTail
+            | F::SkbAdjustRoom
+            | F::SkbChangeProto
+            | F::SkbVlanPush
+            | F::SkbVlanPop
+            | F::SkbPullData
+            | F::L3CsumReplace
+            | F::L4CsumReplace
+            | F::CloneRedirect
+            | F::XdpAdjustHead
+            | F::XdpAdjustMeta
+            | F::XdpAdjustTail
+            | F::MsgPullData
+            | F::MsgPushData
+            | F::MsgPopData
+            | F::LwtPushEncap
+            | F::LwtSeg6StoreBytes
+            | F::LwtSeg6AdjustSrh
+            | F::LwtSeg6Action
+    )
+}
+
+/// Helpers declared with `.pkt_access = true`: the only ones a packet pointer may be passed to
+/// (`may_access_direct_pkt_data` with a helper's `meta`), kernel-checked for tc.
+pub fn helper_pkt_access(f: BpfFunc) -> bool {
+    matches!(
+        f,
+        F::MapLookupElem
+            | F::MapUpdateElem
+            | F::MapDeleteElem
+            | F::MapPushElem
+            | F::MapPopElem
+            | F::MapPeekElem
+    ) || matches!(f, F::CsumDiff | F::SkLookupTcp | F::SkLookupUdp | F::SkcLookupTcp)
+        || matches!(f, F::TcpCheckSyncookie | F::TcpGenSyncookie)
+        || matches!(
+            f,
+            F::TcpRawGenSyncookieIpv4
+                | F::TcpRawGenSyncookieIpv6
+                | F::TcpRawCheckSyncookieIpv4
+                | F::TcpRawCheckSyncookieIpv6
+        )
+}
+
+/// Helpers that return a new reference (`is_acquire_function`).
+pub fn is_acquire_function(f: BpfFunc) -> bool {
+    matches!(f, F::SkLookupTcp | F::SkLookupUdp | F::SkcLookupTcp)
+}
+
+/// Helpers whose result shares the argument's reference (`is_ptr_cast_function`).
+pub fn is_ptr_cast_function(f: BpfFunc) -> bool {
+    matches!(f, F::SkFullsock | F::TcpSock)
+}
+
+/// Parameter count for liveness (`get_call_summary`).
+pub fn helper_arg_count(id: i32, pt: ProgType) -> Option<u8> {
+    pt.ops()
+        .func_proto(BpfFunc::from_id(id)?)
+        .map(|p| p.args.iter().take_while(|a| **a != Arg::DontCare).count() as u8)
+}

@@ -1,0 +1,11 @@
+//! What the verifier knows about callees before it checks a call: the kernel's helper enum
+//! ([`func_id::BpfFunc`]), helper prototypes (base set and tc's), kfunc declarations indexed by
+//! BTF id, subprogram argument counts, and the map-argument rules of helpers.
+
+pub mod func_id;
+pub mod func_info;
+pub mod helper_names;
+pub(crate) mod helpers;
+pub(crate) mod helpers_tc;
+pub(crate) mod kfunc_table;
+pub(crate) mod map_args;

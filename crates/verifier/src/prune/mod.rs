@@ -1,0 +1,3 @@
+//! State pruning (the kernel's `states.c`): checkpoints, equivalence, SCC visits and loops.
+
+pub(crate) mod states;

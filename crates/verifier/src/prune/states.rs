@@ -1,0 +1,595 @@
+//! Checkpoints and pruning (`is_state_visited`, `states_equal`, `regsafe`, `stacksafe`,
+//! `refsafe`), including the infinite-loop check.
+
+use crate::domain::state::{FuncState, RegState, RegType, SLOT, SlotType, StackSlot, VerifierState};
+use crate::env::{Checkpoint, Env};
+use crate::messages::Reject;
+
+/// Comparison strictness (`enum exact_level`).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum ExactLevel {
+    /// Pruning: old must be at least as general; imprecise scalars are don't-care.
+    NotExact,
+    /// Like `NotExact`, but every scalar is compared by range.
+    RangeWithin,
+    /// Equality (infinite-loop detection).
+    Exact,
+}
+
+/// Old-id to current-id mapping built during one comparison (`struct bpf_idmap`).
+struct IdMap {
+    pairs: Vec<(u32, u32)>,
+    tmp_id_gen: u32,
+}
+
+impl IdMap {
+    fn check(&mut self, old: u32, cur: u32) -> bool {
+        if (old == 0) != (cur == 0) {
+            return false;
+        }
+        if old == 0 {
+            return true;
+        }
+        for &(o, c) in &self.pairs {
+            if o == old {
+                return c == cur;
+            }
+            if c == cur {
+                return false;
+            }
+        }
+        self.pairs.push((old, cur));
+        true
+    }
+
+    fn check_scalar(&mut self, old: u32, cur: u32) -> bool {
+        if old == 0 {
+            return true;
+        }
+        let cur = if cur != 0 {
+            cur
+        } else {
+            self.tmp_id_gen += 1;
+            self.tmp_id_gen
+        };
+        self.check(old, cur)
+    }
+}
+
+fn range_within(old: &RegState, cur: &RegState) -> bool {
+    old.b64.contains(&cur.b64) && old.b32.contains(&cur.b32)
+}
+
+/// Field-wise equality of everything the kernel's `memcmp(..., offsetof(id))` covers.
+fn same_value_fields(a: &RegState, b: &RegState) -> bool {
+    a.ty == b.ty
+        && a.flags == b.flags
+        && a.off == b.off
+        && a.map == b.map
+        && a.range == b.range
+        && a.mem_size == b.mem_size
+        && a.subprogno == b.subprogno
+        && a.var_off == b.var_off
+        && a.b64 == b.b64
+        && a.b32 == b.b32
+}
+
+fn regs_exact(old: &RegState, cur: &RegState, idmap: &mut IdMap) -> bool {
+    same_value_fields(old, cur) && idmap.check(old.id, cur.id) && idmap.check(old.ref_obj_id, cur.ref_obj_id)
+}
+
+fn regsafe(old: &RegState, cur: &RegState, idmap: &mut IdMap, exact: ExactLevel) -> bool {
+    if exact == ExactLevel::Exact {
+        return regs_exact(old, cur, idmap);
+    }
+    if old.ty == RegType::NotInit && (exact == ExactLevel::NotExact || cur.ty == RegType::NotInit) {
+        return true;
+    }
+    if old.ty != cur.ty || old.flags != cur.flags {
+        return false;
+    }
+    match old.ty {
+        RegType::Scalar => {
+            if !old.precise && exact == ExactLevel::NotExact {
+                return true;
+            }
+            if (old.id & crate::ADD_CONST) != (cur.id & crate::ADD_CONST) {
+                return false;
+            }
+            if old.id & crate::ADD_CONST != 0 && old.off != cur.off {
+                return false;
+            }
+            range_within(old, cur) && old.var_off.contains(cur.var_off) && idmap.check_scalar(old.id, cur.id)
+        }
+        RegType::MapValue | RegType::MapKey | RegType::Mem => {
+            old.off == cur.off
+                && old.map == cur.map
+                && old.mem_size == cur.mem_size
+                && range_within(old, cur)
+                && old.var_off.contains(cur.var_off)
+                && idmap.check(old.id, cur.id)
+                && idmap.check(old.ref_obj_id, cur.ref_obj_id)
+        }
+        RegType::Packet | RegType::PacketMeta => {
+            if old.range < 0 || cur.range < 0 {
+                if old.range != cur.range {
+                    return false;
+                }
+            } else if old.range > cur.range {
+                return false;
+            }
+            old.off == cur.off
+                && idmap.check(old.id, cur.id)
+                && range_within(old, cur)
+                && old.var_off.contains(cur.var_off)
+        }
+        RegType::Stack => regs_exact(old, cur, idmap) && old.frameno == cur.frameno,
+        _ => regs_exact(old, cur, idmap),
+    }
+}
+
+/// Cheap pre-check for the infinite-loop test: the current frame's registers are bitwise
+/// identical, ids included (`states_maybe_looping`).
+fn states_maybe_looping(old: &VerifierState, cur: &VerifierState) -> bool {
+    if old.frames.len() != cur.frames.len() {
+        return false;
+    }
+    let (o, c) = (old.cur(), cur.cur());
+    o.regs
+        .iter()
+        .zip(c.regs.iter())
+        .all(|(a, b)| same_value_fields(a, b) && a.id == b.id && a.ref_obj_id == b.ref_obj_id)
+}
+
+fn scalar_for_stack(s: &StackSlot) -> Option<RegState> {
+    if s.types[0] == SlotType::Spill && s.spilled.ty == RegType::Scalar {
+        return Some(s.spilled.clone());
+    }
+    // root may read uninitialized stack, so INVALID counts as MISC here
+    if s.types.iter().all(|t| matches!(t, SlotType::Misc | SlotType::Invalid)) {
+        return Some(RegState::unknown_scalar());
+    }
+    None
+}
+
+fn stacksafe(old: &FuncState, cur: &FuncState, idmap: &mut IdMap, exact: ExactLevel) -> bool {
+    let old_len = old.allocated_stack();
+    let cur_len = cur.allocated_stack();
+    let mut i = 0;
+    while i < old_len {
+        let spi = i / SLOT;
+        let b = i % SLOT;
+        let ot = old.stack[spi].types[b];
+        if exact != ExactLevel::NotExact && (i >= cur_len || ot != cur.stack[spi].types[b]) {
+            return false;
+        }
+        if ot == SlotType::Invalid || ot == SlotType::Misc {
+            i += 1;
+            continue;
+        }
+        if i >= cur_len {
+            return false;
+        }
+        let ct = cur.stack[spi].types[b];
+        if let (Some(o), Some(c)) = (scalar_for_stack(&old.stack[spi]), scalar_for_stack(&cur.stack[spi])) {
+            if !regsafe(&o, &c, idmap, exact) {
+                return false;
+            }
+            i += SLOT - b;
+            continue;
+        }
+        if ot == SlotType::Misc && ct == SlotType::Zero {
+            i += 1;
+            continue;
+        }
+        if ot != ct {
+            return false;
+        }
+        if b != SLOT - 1 {
+            i += 1;
+            continue;
+        }
+        if old.stack[spi].types[SLOT - 1] == SlotType::Spill
+            && !regsafe(&old.stack[spi].spilled, &cur.stack[spi].spilled, idmap, exact)
+        {
+            return false;
+        }
+        if matches!(ot, SlotType::Dynptr | SlotType::Iter)
+            && !special_slot_safe(&old.stack[spi].spilled, &cur.stack[spi].spilled, idmap)
+        {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
+
+/// `stacksafe` for `STACK_DYNPTR` (type, first slot, reference) and `STACK_ITER` (type, state,
+/// reference; the depth is deliberately not compared so that loops converge).
+fn special_slot_safe(old: &RegState, cur: &RegState, idmap: &mut IdMap) -> bool {
+    use crate::domain::state::StackObj;
+    let same = match (&old.obj, &cur.obj) {
+        (StackObj::Dynptr { ty: a, first_slot: fa }, StackObj::Dynptr { ty: b, first_slot: fb }) => {
+            a == b && fa == fb
+        }
+        (StackObj::Iter { name: a, state: sa, .. }, StackObj::Iter { name: b, state: sb, .. }) => {
+            a == b && sa == sb
+        }
+        _ => false,
+    };
+    same && idmap.check(old.ref_obj_id, cur.ref_obj_id)
+}
+
+impl Env<'_> {
+    fn states_equal(&self, old: &VerifierState, cur: &VerifierState, exact: ExactLevel) -> bool {
+        if old.frames.len() != cur.frames.len() || (old.speculative && !cur.speculative) {
+            return false;
+        }
+        let mut idmap = IdMap { pairs: Vec::new(), tmp_id_gen: self.search.id_gen };
+        if old.refs.len() != cur.refs.len() {
+            return false;
+        }
+        for (o, c) in old.refs.iter().zip(cur.refs.iter()) {
+            if !idmap.check(o.id, c.id) {
+                return false;
+            }
+        }
+        for i in 0..old.frames.len() {
+            let insn_idx = if i == old.frames.len() - 1 {
+                old.insn_idx
+            } else {
+                old.frames[i + 1].callsite.max(0) as usize
+            };
+            if old.frames[i].callsite != cur.frames[i].callsite {
+                return false;
+            }
+            let live = self.prog.info.live_regs.get(insn_idx).copied().unwrap_or(0xffff);
+            for r in 0..11 {
+                // r10 is always live (never in the liveness mask)
+                let is_live = r == 10 || live & (1 << r) != 0;
+                if is_live && !regsafe(&old.frames[i].regs[r], &cur.frames[i].regs[r], &mut idmap, exact) {
+                    return false;
+                }
+            }
+            if !stacksafe(&old.frames[i], &cur.frames[i], &mut idmap, exact) {
+                return false;
+            }
+            let mut slot_safe = |o: &RegState, c: &RegState| regsafe(o, c, &mut idmap, exact);
+            if !crate::calls::stack_args::frame_args_safe(&old.frames[i], &cur.frames[i], &mut slot_safe) {
+                return false;
+            }
+        }
+        true
+    }
+
+    /// `is_state_visited`: prune against cached checkpoints, or add a new one. Returns whether
+    /// the current path can stop here.
+    pub(crate) fn is_state_visited(&mut self, insn_idx: usize) -> Result<bool, Reject> {
+        let force = self.prog.opts.test_state_freq
+            || self.prog.info.cfg.marks[insn_idx].force_checkpoint
+            || self.is_iter_next_insn(insn_idx)
+            || self.cur.jmp_history.len() > 40;
+        let s = &self.stats;
+        let mut add_new_state = force
+            || (s.jmps_processed - s.prev_jmps_processed >= 2
+                && s.insn_processed - s.prev_insn_processed >= 8);
+        let list = self.search.explored[self.bucket(insn_idx)].clone();
+        self.clean_live_states(insn_idx, &list);
+        let mut states_cnt = 0u64;
+        let mut evict: Vec<usize> = Vec::new();
+        let is_may_goto = self.prog.slots[insn_idx].is_may_goto();
+        for &ci in &list {
+            states_cnt += 1;
+            let cp = &self.search.arena[ci];
+            if cp.st.insn_idx != insn_idx {
+                continue;
+            }
+            // another entry into an async callback (a callback that re-registers itself) is
+            // no loop: skip_inf_loop_check
+            let other_async_entry = {
+                let f = cp.st.cur();
+                f.in_async_callback_fn && f.async_entry_cnt != self.cur.cur().async_entry_cnt
+            };
+            if cp.branches > 0 {
+                if !other_async_entry {
+                    let iter_next = self.is_iter_next_insn(insn_idx);
+                    if iter_next
+                        && self.states_equal(&cp.st, &self.cur, ExactLevel::RangeWithin)
+                        && self.iter_next_active()
+                    {
+                        return self.hit(ci, insn_idx, true);
+                    }
+                    if !iter_next
+                        && is_may_goto
+                        && cp.st.may_goto_depth != self.cur.may_goto_depth
+                        && self.states_equal(&cp.st, &self.cur, ExactLevel::RangeWithin)
+                    {
+                        return self.hit(ci, insn_idx, true);
+                    }
+                    // iter_next calls skip the infinite-loop check (skip_inf_loop_check)
+                    if !iter_next
+                        && states_maybe_looping(&cp.st, &self.cur)
+                        && self.states_equal(&cp.st, &self.cur, ExactLevel::Exact)
+                        && !crate::calls::iter::iter_active_depths_differ(&cp.st, &self.cur)
+                        && cp.st.may_goto_depth == self.cur.may_goto_depth
+                    {
+                        let maps = self.prog.opts.maps.clone();
+                        let msg_state = |st: &VerifierState| {
+                            crate::log::format_func_state(st.cur(), st, true, 0, 0, &maps)
+                        };
+                        let old = msg_state(&cp.st);
+                        let cur = msg_state(&self.cur);
+                        let old = old.trim_end().to_string();
+                        return Err(Reject::InfiniteLoopStates { insn: insn_idx, cur, old });
+                    }
+                }
+                let s = &self.stats;
+                if !force
+                    && s.jmps_processed - s.prev_jmps_processed < 20
+                    && s.insn_processed - s.prev_insn_processed < 100
+                {
+                    add_new_state = false;
+                }
+            } else {
+                let is_loop = self.incomplete_read_marks(&cp.st);
+                let exact = if is_loop { ExactLevel::RangeWithin } else { ExactLevel::NotExact };
+                if self.states_equal(&cp.st, &self.cur, exact) {
+                    return self.hit(ci, insn_idx, is_loop);
+                }
+            }
+            // miss
+            let pending_marks = self.incomplete_read_marks(&self.search.arena[ci].st);
+            let cp = &mut self.search.arena[ci];
+            if add_new_state {
+                cp.miss_cnt += 1;
+            }
+            let n = if force && cp.branches > 0 { 64 } else { 3 };
+            if cp.miss_cnt > cp.hit_cnt * n + n {
+                cp.in_list = false;
+                // maybe_free_verifier_state: kept on the free list while it has children or
+                // its SCC still has back-edges to propagate
+                if cp.branches > 0 || pending_marks {
+                    self.search.free_list_size += 1;
+                }
+                evict.push(ci);
+            }
+        }
+        if !evict.is_empty() {
+            let b = self.bucket(insn_idx);
+            self.search.explored[b].retain(|i| !evict.contains(i));
+            self.search.explored_size -= evict.len() as u64;
+        }
+        self.stats.max_states_per_insn = self.stats.max_states_per_insn.max(states_cnt);
+        if !add_new_state {
+            return Ok(false);
+        }
+        // new checkpoint
+        self.stats.total_states += 1;
+        self.search.explored_size += 1;
+        self.update_peak();
+        self.stats.prev_jmps_processed = self.stats.jmps_processed;
+        self.stats.prev_insn_processed = self.stats.insn_processed;
+        let mut st = self.cur.clone();
+        st.insn_idx = insn_idx;
+        let ci = self.search.arena.len();
+        self.search.arena.push(Checkpoint {
+            st,
+            branches: 1,
+            hit_cnt: 0,
+            miss_cnt: 0,
+            in_list: true,
+            cleaned: false,
+        });
+        let b = self.bucket(insn_idx);
+        self.search.explored[b].insert(0, ci);
+        self.maybe_enter_scc(ci);
+        if self.prog.opts.privileged {
+            for f in self.cur.frames.iter_mut() {
+                for r in f.regs.iter_mut() {
+                    r.precise = false;
+                }
+                for s in f.stack.iter_mut() {
+                    s.spilled.precise = false;
+                }
+            }
+        }
+        self.cur.parent = Some(ci);
+        self.cur.dfs_depth = self.search.arena[ci].st.dfs_depth + 1;
+        self.cur.first_insn_idx = insn_idx;
+        self.cur.jmp_history.clear();
+        self.search.hist_insn = None;
+        Ok(false)
+    }
+
+    fn hit(&mut self, ci: usize, insn_idx: usize, is_loop: bool) -> Result<bool, Reject> {
+        self.search.arena[ci].hit_cnt += 1;
+        if self.prog.info.cfg.marks[insn_idx].jmp_point {
+            self.push_hist(None);
+        }
+        let old = self.search.arena[ci].st.clone();
+        self.propagate_precision(&old);
+        if is_loop && let Some(chain) = self.callchain(&old) {
+            let mut st = self.cur.clone();
+            st.insn_idx = insn_idx;
+            if self.log.verbose2() {
+                self.log.put(&format!("SCC backedge {}\n", Self::fmt_chain(&chain)));
+            }
+            self.search.visits.entry(chain).or_default().backedges.push((st, ci));
+            self.stats.num_backedges += 1;
+            self.update_peak();
+        }
+        Ok(true)
+    }
+
+    /// `clean_live_states`: finished checkpoints at this instruction forget dead registers.
+    fn clean_live_states(&mut self, insn_idx: usize, list: &[usize]) {
+        for &ci in list {
+            let cp = &self.search.arena[ci];
+            if cp.branches > 0 || cp.cleaned || cp.st.insn_idx != insn_idx {
+                continue;
+            }
+            if cp.st.frames.len() != self.cur.frames.len()
+                || cp.st.frames.iter().zip(self.cur.frames.iter()).any(|(a, b)| a.callsite != b.callsite)
+            {
+                continue;
+            }
+            if self.incomplete_read_marks(&cp.st) {
+                continue;
+            }
+            let nf = cp.st.frames.len();
+            let ips: Vec<usize> = (0..nf)
+                .map(|i| if i == nf - 1 { insn_idx } else { cp.st.frames[i + 1].callsite.max(0) as usize })
+                .collect();
+            let lives: Vec<u16> =
+                ips.iter().map(|&ip| self.prog.info.live_regs.get(ip).copied().unwrap_or(0xffff)).collect();
+            let stack_lives: Vec<u64> = ips
+                .iter()
+                .map(|&ip| self.prog.info.live_stack.get(ip).copied().unwrap_or(u64::MAX))
+                .collect();
+            let cp = &mut self.search.arena[ci];
+            for ((f, live), slive) in cp.st.frames.iter_mut().zip(lives).zip(stack_lives) {
+                for (r, reg) in f.regs.iter_mut().enumerate().take(10) {
+                    if live & (1 << r) == 0 {
+                        *reg = RegState::not_init();
+                    }
+                }
+                for (spi, slot) in f.stack.iter_mut().enumerate() {
+                    if spi < 64 && slive & (1 << spi) == 0 {
+                        *slot = crate::domain::state::StackSlot::default();
+                    }
+                }
+            }
+            cp.cleaned = true;
+        }
+    }
+
+    pub(crate) fn update_peak(&mut self) {
+        let s = &self.search;
+        let live = s.explored_size + s.free_list_size + self.stats.num_backedges;
+        self.stats.peak_states = self.stats.peak_states.max(live);
+    }
+
+    /// `compute_scc_callchain`: call sites down to the outermost frame inside an SCC.
+    pub(crate) fn callchain(&self, st: &VerifierState) -> Option<Vec<u32>> {
+        let mut chain = Vec::new();
+        let cf = st.frames.len() - 1;
+        for i in 0..=cf {
+            let idx = if i == cf { st.insn_idx } else { st.frames[i + 1].callsite.max(0) as usize };
+            let scc = self.prog.info.scc.get(idx).copied().unwrap_or(0);
+            if scc != 0 {
+                chain.push(scc);
+                return Some(chain);
+            } else if i < cf {
+                chain.push(idx as u32);
+            }
+        }
+        None
+    }
+
+    fn fmt_chain(chain: &[u32]) -> String {
+        format!("({})", chain.iter().map(|c| c.to_string()).collect::<Vec<_>>().join(","))
+    }
+
+    pub(crate) fn maybe_enter_scc(&mut self, ci: usize) {
+        let st = self.search.arena[ci].st.clone();
+        let Some(chain) = self.callchain(&st) else { return };
+        let v = self.search.visits.entry(chain.clone()).or_default();
+        if v.entry.is_none() {
+            v.entry = Some(ci);
+            if self.log.verbose2() {
+                self.log.put(&format!("SCC enter {}\n", Self::fmt_chain(&chain)));
+            }
+        }
+    }
+
+    pub(crate) fn maybe_exit_scc(&mut self, ci: usize) {
+        let st = self.search.arena[ci].st.clone();
+        let Some(chain) = self.callchain(&st) else { return };
+        let Some(v) = self.search.visits.get_mut(&chain) else { return };
+        if v.entry != Some(ci) {
+            return;
+        }
+        v.entry = None;
+        let backedges = std::mem::take(&mut v.backedges);
+        if self.log.verbose2() {
+            self.log.put(&format!("SCC exit {}\n", Self::fmt_chain(&chain)));
+        }
+        self.stats.num_backedges -= backedges.len() as u64;
+        self.propagate_backedges(backedges);
+    }
+
+    /// Re-propagates precision through the recorded loop back-edges until nothing changes.
+    fn propagate_backedges(&mut self, mut backedges: Vec<(VerifierState, usize)>) {
+        const MAX_BACKEDGE_ITERS: usize = 64;
+        for _ in 0..MAX_BACKEDGE_ITERS {
+            let mut changed = false;
+            // the kernel keeps back-edges in a list, newest first
+            for (st, ci) in backedges.iter_mut().rev() {
+                let old = self.search.arena[*ci].st.clone();
+                std::mem::swap(&mut self.cur, st);
+                changed |= self.propagate_precision(&old);
+                std::mem::swap(&mut self.cur, st);
+            }
+            if !changed {
+                return;
+            }
+        }
+    }
+
+    pub(crate) fn incomplete_read_marks(&self, st: &VerifierState) -> bool {
+        self.callchain(st).and_then(|c| self.search.visits.get(&c)).is_some_and(|v| !v.backedges.is_empty())
+    }
+}
+
+impl Env<'_> {
+    /// Hash bucket of the explored-states table: `(insn ^ callsite) % len` like the kernel, so
+    /// states of different instructions may share a bucket (and count in `max_states_per_insn`).
+    pub(crate) fn bucket(&self, insn_idx: usize) -> usize {
+        let callsite = self.cur.cur().callsite as i32;
+        let n = self.prog.slots.len().max(1) as u32;
+        (((insn_idx as i32) ^ callsite) as u32 % n) as usize
+    }
+
+    /// The most recent unfinished checkpoint at `insn_idx` on the current DFS path
+    /// (`find_prev_entry`).
+    pub(crate) fn find_prev_entry(&self, insn_idx: usize) -> Option<usize> {
+        let depth = self
+            .cur
+            .parent
+            .and_then(|p| self.search.arena.get(p))
+            .map_or(self.cur.dfs_depth, |c| c.st.dfs_depth);
+        self.search.explored[self.bucket(insn_idx)].iter().copied().find(|&ci| {
+            let cp = &self.search.arena[ci];
+            cp.st.insn_idx == insn_idx
+                && cp.branches > 0
+                && cp.st.frames.len() == self.cur.frames.len()
+                && cp.st.frames.iter().zip(self.cur.frames.iter()).all(|(a, b)| a.callsite == b.callsite)
+                && cp.st.dfs_depth < depth
+        })
+    }
+}
+
+/// `widen_imprecise_scalars`: scalars that changed since the previous loop iteration and are
+/// not precise become unknown, so that loops converge.
+pub(crate) fn widen_imprecise_scalars(old: &VerifierState, cur: &mut VerifierState, id_gen: u32) {
+    let mut idmap = IdMap { pairs: Vec::new(), tmp_id_gen: id_gen };
+    let widen = |o: &RegState, c: &mut RegState, idmap: &mut IdMap| {
+        if o.ty != RegType::Scalar || o.ty != c.ty || o.precise || c.precise || regs_exact(o, c, idmap) {
+            return;
+        }
+        *c = RegState::unknown_scalar();
+    };
+    for fr in (0..old.frames.len().min(cur.frames.len())).rev() {
+        let fo = &old.frames[fr];
+        let fc = &mut cur.frames[fr];
+        for i in 0..fo.regs.len() {
+            widen(&fo.regs[i], &mut fc.regs[i], &mut idmap);
+        }
+        let n = fo.stack.len().min(fc.stack.len());
+        for i in 0..n {
+            if fo.stack[i].is_spill() && fc.stack[i].is_spill() {
+                widen(&fo.stack[i].spilled, &mut fc.stack[i].spilled, &mut idmap);
+            }
+        }
+    }
+}
