@@ -167,11 +167,12 @@ impl Facts<'_> {
         });
         let attach_btf = elf.and_then(|f| f.attach_btf.as_ref()).map_or_else(null, |(id, _)| id.to_string());
         format!(
-            "\"prog_name\":{},\"section\":{},\"prog_type\":{},\"expected_attach_type\":{},\"attach_btf_id\":{attach_btf},\"prog_flags\":{},\"insns\":{},\"stack_depth\":{depth},\"map_defaults\":[{}]",
+            "\"prog_name\":{},\"section\":{},\"prog_type\":{},\"expected_attach_type\":{},\"expected_attach_number\":{},\"attach_btf_id\":{attach_btf},\"prog_flags\":{},\"insns\":{},\"stack_depth\":{depth},\"map_defaults\":[{}]",
             opt_str(Some(m.name.as_str()).filter(|n| !n.is_empty())),
             opt_str(m.section.as_deref()),
             opt_str(elf.and_then(|f| f.prog_type).map(|t| t.name())),
             opt_str(elf.and_then(|f| f.expected_attach_type).map(|a| a.uapi_name())),
+            elf.map_or(0, |f| f.expected_attach_number),
             elf.map_or(0, |f| f.prog_flags),
             m.slots.len(),
             defaults.join(",")

@@ -130,6 +130,8 @@ pub struct ElfFacts {
     pub prog_type: Option<kbpf_elf::sections::KernelProgType>,
     /// Expected attach type.
     pub expected_attach_type: Option<kbpf_elf::sections::AttachType>,
+    /// The number loaded as expected attach type (a `struct_ops` program's member index).
+    pub expected_attach_number: u32,
     /// `prog_flags`.
     pub prog_flags: u32,
     /// `attach_btf_id` and its module.
@@ -314,6 +316,7 @@ pub fn module_from_object(obj: &LoadedObject, prog: &LoadedProgram) -> Result<Mo
         elf: Some(Box::new(ElfFacts {
             prog_type: prog.prog_type,
             expected_attach_type: prog.expected_attach_type,
+            expected_attach_number: prog.expected_attach_number(),
             prog_flags: prog.prog_flags,
             attach_btf: prog.attach_btf.clone(),
             map_defaults,
