@@ -71,9 +71,10 @@ fn common_flags(cache: &Cache) -> Vec<String> {
     f.push("-Wno-compare-distinct-pointer-types".into());
     f.extend(system_includes());
     f.push("-DENABLE_ATOMICS_TESTS".into());
-    // paths in DWARF and BTF line info relative to the cache, never absolute
-    f.push(format!("-fdebug-prefix-map={}/=", cache.src().display()));
+    // paths in DWARF and BTF line info relative to the kernel tree, never absolute (the last
+    // matching map wins: the tree's before the cache's)
     f.push(format!("-fdebug-prefix-map={}/=", cache.root.display()));
+    f.push(format!("-fdebug-prefix-map={}/=", cache.src().display()));
     f.extend(["-O2", "--target=bpf", "-mcpu=v3"].map(String::from));
     f
 }
