@@ -22,6 +22,8 @@ pub enum Need {
     VmlinuxBtf,
     /// LLVM 19's `llvm-mc-19` on PATH.
     LlvmMc,
+    /// `clang-19` on PATH (C programs compiled at test time).
+    Clang,
     /// An opt-in (`KBPF_TEST_PACKAGING=1`): `cargo package` of every crate and `cargo install`
     /// of the CLI take minutes and the crates.io index.
     Packaging,
@@ -29,12 +31,13 @@ pub enum Need {
 
 impl Need {
     /// Every prerequisite, in the order the summary lists them.
-    pub const ALL: [Need; 6] = [
+    pub const ALL: [Need; 7] = [
         Need::Conformance,
         Need::Oracle,
         Need::CaptureKernel,
         Need::VmlinuxBtf,
         Need::LlvmMc,
+        Need::Clang,
         Need::Packaging,
     ];
 
@@ -46,6 +49,7 @@ impl Need {
             Need::Conformance => "conformance",
             Need::VmlinuxBtf => "vmlinux BTF tests",
             Need::LlvmMc => "llvm-mc-19 agreement tests",
+            Need::Clang => "clang-19 line-info golden logs",
             Need::Packaging => "packaging",
         }
     }
@@ -80,6 +84,8 @@ impl Need {
             Need::LlvmMc => (!prereq::have("llvm-mc-19")).then(|| {
                 "llvm-mc-19 not on PATH; apt-get install llvm-19 (xtask installs it as root)".into()
             }),
+            Need::Clang => (!prereq::have("clang-19"))
+                .then(|| "clang-19 not on PATH; apt-get install clang-19 (xtask installs it as root)".into()),
             Need::Packaging => std::env::var_os("KBPF_TEST_PACKAGING").is_none().then(|| {
                 "opt-in: it packages every crate and installs kbpf from the crates.io index (minutes, \
                  network); set KBPF_TEST_PACKAGING=1, or cargo test -p kbpf-cli --test packaging -- --ignored"
@@ -148,6 +154,11 @@ pub const GATED: &[Gated] = &[
         args: &["-p", "kbpf-elf", "--test", "load"],
     },
     Gated {
+        file: "crates/elf/tests/btf.rs",
+        need: Need::VmlinuxBtf,
+        args: &["-p", "kbpf-elf", "--test", "btf"],
+    },
+    Gated {
         file: "crates/kfunc/tests/registry.rs",
         need: Need::VmlinuxBtf,
         args: &["-p", "kbpf-kfunc", "--test", "registry"],
@@ -161,6 +172,11 @@ pub const GATED: &[Gated] = &[
         file: "crates/jit-arm64/src/emit_tests.rs",
         need: Need::LlvmMc,
         args: &["-p", "kbpf-jit-arm64", "--lib"],
+    },
+    Gated {
+        file: "crates/kbpf/tests/line_info.rs",
+        need: Need::Clang,
+        args: &["-p", "kbpf", "--test", "line_info"],
     },
     Gated {
         file: "crates/cli/tests/packaging.rs",

@@ -216,6 +216,16 @@ pub(crate) fn run(slots: &[RawInsn], opts: &VerifyOptions) -> VerifyOutcome {
     {
         log.put(&sp.log_lines());
     }
+    // check_btf_func / check_btf_line (the kernel runs them between check_subprogs and
+    // resolving ld_imm64; kbpf's passes run those together, so they come first here)
+    if let Ok(sp) = &pre
+        && let Err(b) = btf_info_checks(slots, opts, sp)
+    {
+        let newline = if b.ends_line() { "\n" } else { "" };
+        log.put(&format!("{b}{newline}"));
+        print_stats(&mut log, &Search::default(), &vec![0; nsub_found], start);
+        return finish(log, Stats::default(), Some((Reject::BtfInfo(b), 0)), opts.log_size);
+    }
     let passes = pre.and_then(|_| {
         kbpf_passes::run_static_passes(slots, opts.privileged, opts.stack_args, &mut resolver, &helper_args)
     });
@@ -280,11 +290,27 @@ pub(crate) fn run(slots: &[RawInsn], opts: &VerifyOptions) -> VerifyOutcome {
     let err = match res {
         Ok(()) => None,
         Err(r) => {
+            let insn = env.cur.insn_idx;
+            let last = match &r {
+                Reject::Preceded(_, last) => last.as_ref(),
+                r => r,
+            };
+            let (before, after) = match last {
+                Reject::InfiniteLoop(_) | Reject::InfiniteLoopStates { .. } => (true, false),
+                Reject::CtxAccess(..) => (false, true),
+                _ => (false, false),
+            };
+            if before {
+                env.linfo(insn, "; ");
+            }
             let line = r.to_string();
             if !line.is_empty() {
                 env.log.put(&format!("{line}\n"));
             }
-            Some((r, env.cur.insn_idx))
+            if after {
+                env.linfo(insn, "; ");
+            }
+            Some((r, insn))
         }
     };
     let search = std::mem::take(&mut env.search);
@@ -331,6 +357,20 @@ fn may_goto_extra(env: &Env<'_>, sub: usize, accepted: bool) -> u32 {
 
 /// `check_abnormal_return`: a subprogram (not the main one) may not use LD_ABS/LD_IND or tail
 /// calls unless BTF says it returns an int.
+/// func_info (when `funcs` is BTF's) and line_info checks against the subprogram starts.
+fn btf_info_checks(
+    slots: &[RawInsn],
+    opts: &VerifyOptions,
+    sp: &kbpf_passes::subprogs::Subprogs,
+) -> Result<(), crate::BtfInfoReject> {
+    let starts: Vec<usize> = sp.list.iter().map(|s| s.start).collect();
+    let starts = if starts.is_empty() { vec![0] } else { starts };
+    if opts.btf_func_info {
+        crate::line_info::check_func_info(&opts.funcs, &starts)?;
+    }
+    crate::line_info::check_line_info(&opts.line_info, slots, &starts)
+}
+
 fn abnormal_return(subprogs: &kbpf_passes::subprogs::Subprogs) -> Option<Reject> {
     for sp in subprogs.list.iter().skip(1) {
         if sp.has_ld_abs {
@@ -393,6 +433,12 @@ impl Env<'_> {
         self.search.id_gen
     }
 
+    /// `verbose_linfo` for instruction `insn`.
+    pub(crate) fn linfo(&mut self, insn: usize, prefix: &str) {
+        let lines = &self.prog.opts.line_info;
+        crate::line_info::verbose_linfo(&mut self.log, lines, self.prog.slots.len(), insn, prefix);
+    }
+
     pub(crate) fn maps(&self) -> &[MapDef] {
         &self.prog.opts.maps
     }
@@ -401,6 +447,8 @@ impl Env<'_> {
         let n = self.prog.slots.len();
         let mut do_print_state = false;
         let mut prev_insn_idx: i64 = -1;
+        // do_check_common: each subprogram's walk starts without a previous line
+        self.log.prev_linfo = None;
         self.log.scratch_all();
         loop {
             let idx = self.cur.insn_idx;
@@ -446,6 +494,7 @@ impl Env<'_> {
                     if self.log.scratched() {
                         self.log.print_insn_state(&self.cur, idx, &self.prog.opts.maps);
                     }
+                    self.linfo(idx, "; ");
                     let before = self.log.buf.len();
                     let text = insn_text(self.prog.table(), idx, &self.prog.opts.kfuncs);
                     self.log.put(&format!("{idx}: {text}\n"));

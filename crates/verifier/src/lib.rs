@@ -25,6 +25,7 @@ mod insn_aux;
 mod iter;
 mod kfunc_call;
 mod kfunc_table;
+pub mod line_info;
 pub mod log;
 mod map_args;
 mod mem;
@@ -45,7 +46,8 @@ pub use insn_aux::InsnAux;
 pub use kbpf_isa::FuncDecl;
 pub use kbpf_passes::Errno;
 pub use kfunc_table::KfuncTable;
-pub use messages::{Bug, RegName, Reject, RejectKind, StackArgError, TypeName, Unsupported};
+pub use line_info::LineInfo;
+pub use messages::{BtfInfoReject, Bug, RegName, Reject, RejectKind, StackArgError, TypeName, Unsupported};
 pub use witness::{CallKind, CalledFn, SYSCALL_CTX_BYTES, Verified};
 
 use kbpf_isa::RawInsn;
@@ -261,6 +263,13 @@ pub struct VerifyOptions {
     pub nr_cpus: u32,
     /// `BPF_F_TEST_STATE_FREQ`: a checkpoint at every prune point, as the selftests ask for.
     pub test_state_freq: bool,
+    /// BTF line_info, sorted by instruction: the kernel checks the records and the log
+    /// annotates instructions with their source lines (`; x = 1; @ file.c:12`).
+    pub line_info: Vec<LineInfo>,
+    /// `funcs` is the program's complete BTF func_info (an ELF object's `.BTF.ext`), checked
+    /// like the kernel checks func_info records; `false` for `.func` declarations, which
+    /// may name only some subprograms.
+    pub btf_func_info: bool,
 }
 
 /// This machine's possible CPUs (`/sys/devices/system/cpu/possible`, e.g. `0-7`), or the
@@ -291,6 +300,8 @@ impl Default for VerifyOptions {
             log_size: None,
             nr_cpus: host_nr_cpus(),
             test_state_freq: false,
+            line_info: Vec::new(),
+            btf_func_info: false,
         }
     }
 }

@@ -34,6 +34,8 @@ pub struct Log {
     pub scratched_stack: u64,
     /// Longest the log has been (the kernel's `log_true_size`).
     pub max_len: usize,
+    /// The line_info record printed last (`prev_linfo`).
+    pub prev_linfo: Option<usize>,
 }
 
 impl Log {
