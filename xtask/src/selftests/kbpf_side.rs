@@ -30,6 +30,8 @@ pub struct KbpfRecord {
     pub section: String,
     /// The program type kbpf gives the section (libbpf's name for it), empty when none.
     pub prog_type: String,
+    /// kbpf's expected attach type, by libbpf's name.
+    pub attach_type: String,
     /// `accepted`, `rejected`, `unsupported` (kbpf does not model it), `bug` (a kbpf invariant
     /// failed), `loader_failed` (kbpf could not open, relocate or type it), `panicked`,
     /// `crashed` or `timeout` (the worker).
@@ -98,8 +100,11 @@ pub fn worker(args: &[String]) -> Result<bool, String> {
         let line = serde_json::to_string(r).map_err(|e| e.to_string())?;
         writeln!(out, "{line}").and_then(|_| out.flush()).map_err(|e| e.to_string())
     };
-    let parsed = catch_unwind(|| kbpf_elf::Object::parse(&bytes));
-    let obj = match parsed {
+    // what `kbpf verify --kernel 6.18 --prog NAME OBJECT` opens an object with: the running
+    // kernel's BTF, config and kallsyms, the documented map defaults
+    let load = kbpf::LoadOptions::running_kernel();
+    let opened = catch_unwind(|| kbpf::open_object(&bytes, &load));
+    let obj = match opened {
         Ok(Ok(o)) => o,
         Ok(Err(e)) => {
             emit(&failed(&object, "", "", "loader_failed", e.to_string()))?;
@@ -114,7 +119,7 @@ pub fn worker(args: &[String]) -> Result<bool, String> {
     let kfuncs = kbpf::kfunc_table(&registry);
     for p in &obj.programs {
         let rec = catch_unwind(AssertUnwindSafe(|| {
-            let (refs, insns) = normalise(&p.slots, |i| {
+            let (refs, insns) = normalise(&p.insns, |i| {
                 usize::try_from(i)
                     .ok()
                     .and_then(|i| obj.maps.get(i))
@@ -124,11 +129,13 @@ pub fn worker(args: &[String]) -> Result<bool, String> {
                 object: object.clone(),
                 prog: p.name.clone(),
                 section: p.section.clone(),
+                prog_type: p.prog_type.map_or(String::new(), |t| t.name().to_string()),
+                attach_type: attach_name(p.expected_attach_type),
                 refs,
                 insns,
                 ..Default::default()
             };
-            verify(path, p, &registry, &kfuncs, &mut r);
+            verify(&obj, p, &kfuncs, &mut r);
             r
         }));
         let rec = rec.unwrap_or_else(|e| failed(&object, &p.name, &p.section, "panicked", panic_text(e)));
@@ -137,15 +144,25 @@ pub fn worker(args: &[String]) -> Result<bool, String> {
     Ok(true)
 }
 
+/// libbpf's name of an expected attach type (`libbpf_bpf_attach_type_str`): the uapi name in
+/// lower case without `BPF_`; none is 0, `cgroup_inet_ingress`.
+fn attach_name(t: Option<kbpf::elf::sections::AttachType>) -> String {
+    t.map_or("BPF_CGROUP_INET_INGRESS", |t| t.uapi_name()).trim_start_matches("BPF_").to_ascii_lowercase()
+}
+
 /// Verifies one program through the facade, as `kbpf verify --prog NAME OBJECT` does.
 fn verify(
-    path: &Path,
-    p: &kbpf_elf::ElfProgram,
-    registry: &kbpf::kfunc::Registry,
+    obj: &kbpf::LoadedObject,
+    p: &kbpf::LoadedProgram,
     kfuncs: &kbpf::verifier::KfuncTable,
     r: &mut KbpfRecord,
 ) {
-    let module = match kbpf::read_module(path, kbpf::SourceKind::Elf, registry, Some(&p.name)) {
+    if let Some(e) = &p.error {
+        r.outcome = "loader_failed".into();
+        r.loader_error = e.to_string();
+        return;
+    }
+    let module = match kbpf::module_from_object(obj, p) {
         Ok(m) => m,
         Err(e) => {
             r.outcome = "loader_failed".into();
@@ -153,8 +170,6 @@ fn verify(
             return;
         }
     };
-    r.prog_type =
-        kbpf::kernel_prog_type_for_section(&p.section).map_or(String::new(), |t| t.name().to_string());
     let prog_type = match kbpf::prog_type_for_section(&p.section) {
         Ok(t) => t,
         // a type the verifier does not model is no verdict, not a loader failure

@@ -31,7 +31,7 @@ pub struct Row {
     pub loader_failures: usize,
     /// kbpf panicked, its worker crashed or timed out.
     pub kbpf_crashes: usize,
-    /// kbpf gives the section libbpf's program type.
+    /// kbpf gives the section libbpf's program type and expected attach type.
     pub prog_type_agree: usize,
     pub insns_identical: usize,
     pub verdict_agree: usize,
@@ -86,7 +86,7 @@ pub struct Summary {
     pub rows: Vec<Row>,
     pub total: Row,
     pub insn_diffs: Vec<InsnDiff>,
-    /// kbpf types the section differently (libbpf / kbpf).
+    /// kbpf types the section differently (libbpf / kbpf: program type / expected attach type).
     pub prog_type_diffs: Vec<ProgNote>,
     pub loader_failures: Vec<ProgNote>,
     pub crashes: Vec<ProgNote>,
@@ -233,10 +233,12 @@ impl Summary {
                 s.crashes.push(note(libbpf_says(), format!("{}: {}", k.outcome, k.loader_error)));
                 continue;
             }
-            if k.prog_type == l.prog_type {
+            if k.prog_type == l.prog_type && k.attach_type == l.attach_type {
                 row.prog_type_agree += 1;
             } else {
-                s.prog_type_diffs.push(note(l.prog_type.clone(), k.prog_type.clone()));
+                let both = |t: &str, a: &str| format!("{t} / {a}");
+                s.prog_type_diffs
+                    .push(note(both(&l.prog_type, &l.attach_type), both(&k.prog_type, &k.attach_type)));
             }
             match insn_diff(l, k) {
                 None => row.insns_identical += 1,
@@ -384,7 +386,7 @@ impl Summary {
         let _ = writeln!(
             o,
             "columns: l-acc/l-rej the kernel's verdict through libbpf, l-err libbpf failed before the kernel \
-             (not compared), cmp compared, ldr! kbpf loader failures + crashes, type= kbpf gives libbpf's program type, k+ kbpf accepts what the \
+             (not compared), cmp compared, ldr! kbpf loader failures + crashes, type= kbpf gives libbpf's program and expected attach type, k+ kbpf accepts what the \
              kernel rejects, k- the reverse, k? kbpf gave no verdict (unsupported / bug)"
         );
         let t = &self.total;
@@ -440,7 +442,7 @@ impl Summary {
                 })
                 .collect(),
         );
-        list(&mut o, "program types that differ", notes(&self.prog_type_diffs));
+        list(&mut o, "program or expected attach types that differ", notes(&self.prog_type_diffs));
         list(&mut o, "verdicts that differ", notes(&self.verdict_diffs));
         list(&mut o, "error lines that differ (both reject)", notes(&self.error_line_diffs));
         list(
