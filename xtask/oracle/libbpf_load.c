@@ -103,6 +103,10 @@ static int on_print(enum libbpf_print_level level, const char *fmt, va_list ap)
 		kernel_failed = 1;
 		snapshot_fds();
 	}
+	// printed after every program loaded (a prog array slot names a program not loaded
+	// here): the kernel accepted ours, and the maps are still open
+	if (loading && strstr(fmt, "failed to initialize slot"))
+		snapshot_fds();
 	if (level == LIBBPF_DEBUG || messages_len + 1 >= sizeof(messages))
 		return 0;
 	int n = vsnprintf(messages + messages_len, sizeof(messages) - messages_len, fmt, ap);
@@ -272,14 +276,16 @@ static void load_one(const char *path, const char *want, int level, struct resul
 	if (err == 0)
 		snapshot_fds();
 	loading = NULL;
-	r->kernel = err == 0 || kernel_failed;
-	r->err = err < 0 ? -err : 0;
 	r->processed = processed_insns(log);
-	if (err && r->kernel) {
+	// statistics without a failed BPF_PROG_LOAD: the kernel accepted the program and libbpf
+	// failed afterwards (initialising a prog array slot with a program not loaded here)
+	int accepted_then_failed = err && !kernel_failed && r->processed >= 0;
+	r->kernel = err == 0 || kernel_failed || accepted_then_failed;
+	r->err = err < 0 && !accepted_then_failed ? -err : 0;
+	if (r->err && r->kernel)
 		tail_before(log, strstr(log, "processed "), r->log_tail, sizeof(r->log_tail));
-	} else if (err) {
+	else if (err)
 		first_line(messages, r->libbpf_error, sizeof(r->libbpf_error));
-	}
 	if (!print)
 		goto out;
 
