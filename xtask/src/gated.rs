@@ -24,6 +24,9 @@ pub enum Need {
     LlvmMc,
     /// `clang-19` on PATH (C programs compiled at test time).
     Clang,
+    /// CO-RE on real objects: clang-19 and bpftool (libbpf as a dev-only oracle) on PATH, the
+    /// running kernel's BTF, and the kernel oracle.
+    CoreToolchain,
     /// An opt-in (`KBPF_TEST_PACKAGING=1`): `cargo package` of every crate and `cargo install`
     /// of the CLI take minutes and the crates.io index.
     Packaging,
@@ -31,13 +34,14 @@ pub enum Need {
 
 impl Need {
     /// Every prerequisite, in the order the summary lists them.
-    pub const ALL: [Need; 7] = [
+    pub const ALL: [Need; 8] = [
         Need::Conformance,
         Need::Oracle,
         Need::CaptureKernel,
         Need::VmlinuxBtf,
         Need::LlvmMc,
         Need::Clang,
+        Need::CoreToolchain,
         Need::Packaging,
     ];
 
@@ -50,6 +54,7 @@ impl Need {
             Need::VmlinuxBtf => "vmlinux BTF tests",
             Need::LlvmMc => "llvm-mc-19 agreement tests",
             Need::Clang => "clang-19 line-info golden logs",
+            Need::CoreToolchain => "CO-RE tests on clang objects",
             Need::Packaging => "packaging",
         }
     }
@@ -86,6 +91,17 @@ impl Need {
             }),
             Need::Clang => (!prereq::have("clang-19"))
                 .then(|| "clang-19 not on PATH; apt-get install clang-19 (xtask installs it as root)".into()),
+            Need::CoreToolchain => {
+                let tools: Vec<&str> =
+                    ["clang-19", "bpftool"].into_iter().filter(|t| !prereq::have(t)).collect();
+                if !tools.is_empty() {
+                    return Some(format!(
+                        "{} not on PATH; apt-get install clang-19 bpftool",
+                        tools.join(" and ")
+                    ));
+                }
+                Need::VmlinuxBtf.missing().or_else(|| Need::Oracle.missing())
+            }
             Need::Packaging => std::env::var_os("KBPF_TEST_PACKAGING").is_none().then(|| {
                 "opt-in: it packages every crate and installs kbpf from the crates.io index (minutes, \
                  network); set KBPF_TEST_PACKAGING=1, or cargo test -p kbpf-cli --test packaging -- --ignored"
@@ -159,6 +175,16 @@ pub const GATED: &[Gated] = &[
         args: &["-p", "kbpf-elf", "--test", "btf"],
     },
     Gated {
+        file: "crates/elf/tests/btf_kernel.rs",
+        need: Need::Oracle,
+        args: &["-p", "kbpf-elf", "--test", "btf_kernel"],
+    },
+    Gated {
+        file: "crates/elf/tests/core_clang.rs",
+        need: Need::CoreToolchain,
+        args: &["-p", "kbpf-elf", "--test", "core_clang"],
+    },
+    Gated {
         file: "crates/kfunc/tests/registry.rs",
         need: Need::VmlinuxBtf,
         args: &["-p", "kbpf-kfunc", "--test", "registry"],
@@ -177,6 +203,11 @@ pub const GATED: &[Gated] = &[
         file: "crates/kbpf/tests/line_info.rs",
         need: Need::Clang,
         args: &["-p", "kbpf", "--test", "line_info"],
+    },
+    Gated {
+        file: "crates/kbpf/tests/loader_objects.rs",
+        need: Need::Clang,
+        args: &["-p", "kbpf", "--test", "loader_objects"],
     },
     Gated {
         file: "crates/cli/tests/packaging.rs",

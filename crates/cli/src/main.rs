@@ -3,14 +3,17 @@
 //! Owns argument parsing and printing only; every piece of work is a call into the `kbpf`
 //! facade. Bad input of any kind ends in one line on stderr and exit code 2, never a panic.
 
+mod input;
 mod listing;
 mod plugin;
 mod verify;
 
 use std::path::PathBuf;
+
+use input::{FormatArg, Input};
 use std::process::ExitCode;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Parser, Subcommand, ValueEnum};
 use kbpf::isa::disasm::{self, Syntax};
 use kbpf::kfunc::{Registry, profiles};
 use kbpf::{Engine, RunOptions, SourceKind};
@@ -44,14 +47,6 @@ enum SyntaxArg {
 }
 
 #[derive(Clone, Copy, ValueEnum)]
-enum FormatArg {
-    Bin,
-    Asm,
-    Hex,
-    Elf,
-}
-
-#[derive(Clone, Copy, ValueEnum)]
 enum ProfileArg {
     /// Kernel-numbered helpers plus the test kfunc set.
     Testmod,
@@ -79,30 +74,6 @@ enum ArchArg {
     #[value(name = "x86_64")]
     X86_64,
     Arm64,
-}
-
-/// The program file and how to read it: the same flags on every subcommand that reads one.
-#[derive(Args)]
-struct Input {
-    /// Program file: `.bin` raw 8-byte instructions, `.hex` hex text, `.s` assembly, `.o` ELF.
-    file: PathBuf,
-    /// Input format, when the file name does not tell.
-    #[arg(long, value_enum)]
-    input_format: Option<FormatArg>,
-    /// ELF program to use: a function name, or a section holding one program (default: the
-    /// object's first program).
-    #[arg(long)]
-    section: Option<String>,
-}
-
-impl Input {
-    fn kind(&self) -> SourceKind {
-        source_kind(&self.file, self.input_format)
-    }
-
-    fn read(&self, registry: &Registry) -> Result<kbpf::Module, kbpf::SourceError> {
-        kbpf::read_module(&self.file, self.kind(), registry, self.section.as_deref())
-    }
 }
 
 #[derive(Subcommand)]
@@ -328,7 +299,7 @@ fn main() -> ExitCode {
             pkt_v4,
         } => {
             let registry = profile.registry();
-            let module = match input.read(&registry) {
+            let module = match input.read_as(&registry, prog_type.as_deref()) {
                 Ok(m) => m,
                 Err(e) => return fail(e),
             };
@@ -336,6 +307,11 @@ fn main() -> ExitCode {
                 (Some(name), _) => kbpf::prog_type_by_name(name, 0).map_err(|e| format!("--prog-type: {e}")),
                 (None, Some(section)) => kbpf::prog_type_for_section(section).map_err(|e| e.to_string()),
                 (None, None) => Ok(kbpf::verifier::ProgType::Mem { ctx_size: 0 }),
+            };
+            // the loader's refusal (attach target, extern) once the type is one kbpf runs
+            let given = match module.elf.as_ref().and_then(|f| f.error.as_ref()) {
+                Some(e) if given.is_ok() => Err(e.to_string()),
+                _ => given,
             };
             // a syscall program is verified as one (its context is padded to what it may read)
             let syscall = matches!(given, Ok(kbpf::verifier::ProgType::Syscall));
@@ -496,12 +472,10 @@ fn main() -> ExitCode {
                 OutFormat::Json => verify::Format::Json,
             };
             verify::run(
-                &input.file,
-                input.kind(),
+                &input,
                 verify::Target {
                     opts,
-                    type_from_section: prog_type.is_none(),
-                    section: input.section.as_deref(),
+                    prog_type: prog_type.as_deref(),
                     engine: engine.map_or(Engine::Jit, Engine::from),
                 },
                 format,

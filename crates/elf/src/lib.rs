@@ -6,16 +6,19 @@
 //! (every function of an executable section, `.text` subprograms appended per entry point in
 //! libbpf's order, func_info/line_info rebased); map definitions (BTF, legacy, global data,
 //! `.kconfig`) with the loader's size defaults and overrides; externs (`.kconfig`, `.ksyms`,
-//! kfuncs) against a target BTF; BTF (`.BTF`, `.BTF.ext`, `/sys/kernel/btf/*`) and CO-RE.
+//! kfuncs) against a target BTF; BTF ([`btf`]: `.BTF`, `.BTF.ext`, split module BTF, the target
+//! BTF of `/sys/kernel/btf` or a file) and CO-RE relocation ([`core`], libbpf's engine).
 //!
 //! Every size the file claims (sections, map keys and values, symbols, relocation offsets)
 //! is checked against the file and the kernel's limits before anything is allocated for it.
 //!
 //! Must not touch: verification or execution. The result is plain data: raw instruction slots,
-//! function declarations and map definitions.
+//! function declarations and map definitions. [`btf`] stays free of ELF (`object`) types in its
+//! API, so that BTF can be used without an object file.
 
 pub mod btf;
 pub mod btf_fixup;
+pub mod core;
 pub mod externs;
 pub mod kconfig;
 pub mod limits;

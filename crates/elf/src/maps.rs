@@ -79,16 +79,24 @@ pub(crate) fn load_maps(
             BtfType::DataSec { name, vars, .. } if name == ".maps" => Some(vars.clone()),
             _ => None,
         });
-        for (var, var_off, var_size) in datasec.unwrap_or_default() {
+        for (var, _, _) in datasec.unwrap_or_default() {
             let Some(BtfType::Var { name, type_id, .. }) = btf.get(var) else {
                 return Err(ElfError::Map(".maps".into(), format!("DATASEC entry [{var}] is not a VAR")));
             };
+            // clang leaves the DATASEC's offsets 0: the symbol says where the map lives
+            let Some(sym) = file
+                .symbols()
+                .find(|s| s.section_index() == Some(sec.index()) && s.name() == Ok(name.as_str()))
+            else {
+                return Err(ElfError::Map(name.clone(), "no ELF symbol in .maps".into()));
+            };
+            let (var_off, var_size) = (sym.address(), sym.size());
             let (mut def, values_off) = btf_map(btf, name, *type_id, false)?;
             if let Some(values_off) = values_off {
                 // `values` initializers are relocations in `.maps` against programs or maps
-                let start = var_off as u64 + values_off as u64;
+                let start = var_off + values_off as u64;
                 for (at, rel) in sec.relocations() {
-                    if at < start || at >= var_off as u64 + var_size as u64 {
+                    if at < start || at >= var_off.saturating_add(var_size) {
                         continue;
                     }
                     let object::RelocationTarget::Symbol(si) = rel.target() else { continue };
@@ -103,7 +111,7 @@ pub(crate) fn load_maps(
                 }
             }
             crate::limits::check_map(&def)?;
-            idx.by_sym.insert((sec.index(), var_off as u64), maps.len());
+            idx.by_sym.insert((sec.index(), var_off), maps.len());
             maps.push(def);
         }
     }

@@ -29,6 +29,12 @@ pub enum ElfError {
         /// What is wrong.
         what: String,
     },
+    /// A CO-RE relocation libbpf refuses.
+    #[error(transparent)]
+    Core(#[from] crate::core::CoreError),
+    /// Target BTF is needed (CO-RE relocations) and absent.
+    #[error("CO-RE relocations need target BTF, but none is available: {0}; give one with --btf FILE")]
+    NeedsTargetBtf(String),
     /// The kernel configuration for `__kconfig` externs.
     #[error(transparent)]
     Kconfig(#[from] crate::kconfig::KconfigError),

@@ -40,6 +40,9 @@ pub struct LoadOptions {
     pub target_btf: Option<Arc<TargetBtf>>,
     /// Why there is no target BTF (for the error), when `target_btf` is `None`.
     pub target_btf_missing: Option<String>,
+    /// With no `target_btf`: use the running kernel's (vmlinux + modules), read once per
+    /// process and only when an object needs it.
+    pub running_kernel_btf: bool,
     /// `CONFIG_*` values.
     pub kconfig: KconfigSource,
     /// The target's release for `LINUX_KERNEL_VERSION` (default: the running kernel's).
@@ -67,6 +70,7 @@ impl Default for LoadOptions {
         LoadOptions {
             target_btf: None,
             target_btf_missing: Some("no target BTF given".into()),
+            running_kernel_btf: false,
             kconfig: KconfigSource::RunningKernel,
             kernel_release: None,
             syscall_wrapper: true,
@@ -92,14 +96,24 @@ impl LoadOptions {
         }
     }
 
-    /// Options for the running kernel: its BTF (vmlinux + modules) when present.
+    /// Options for the running kernel: its BTF (vmlinux + modules, read once per process when
+    /// first needed), config and kallsyms.
     pub fn running_kernel() -> LoadOptions {
-        match TargetBtf::running_kernel() {
-            Ok(t) => {
-                LoadOptions { target_btf: Some(Arc::new(t)), target_btf_missing: None, ..Default::default() }
-            }
-            Err(e) => LoadOptions { target_btf_missing: Some(e.to_string()), ..Default::default() },
+        LoadOptions { running_kernel_btf: true, target_btf_missing: None, ..Default::default() }
+    }
+
+    /// The target BTF, loading the running kernel's on first use when asked to.
+    pub fn target(&self) -> Result<Arc<TargetBtf>, String> {
+        static RUNNING: std::sync::OnceLock<Result<Arc<TargetBtf>, String>> = std::sync::OnceLock::new();
+        if let Some(t) = &self.target_btf {
+            return Ok(t.clone());
         }
+        if self.running_kernel_btf {
+            return RUNNING
+                .get_or_init(|| TargetBtf::running_kernel().map(Arc::new).map_err(|e| e.to_string()))
+                .clone();
+        }
+        Err(self.target_btf_missing.clone().unwrap_or_else(|| "no target BTF given".into()))
     }
 }
 
@@ -201,6 +215,8 @@ pub struct LoadedObject {
     pub btf_raw: Option<Vec<u8>>,
     /// Externs and what each resolved to.
     pub externs: Vec<Extern>,
+    /// CO-RE relocations applied, by function name, in libbpf's order.
+    pub core: Vec<(String, crate::core::CoreResult)>,
 }
 
 impl LoadedObject {
@@ -231,6 +247,20 @@ pub fn open_object(bytes: &[u8], opts: &LoadOptions) -> Result<LoadedObject, Elf
 
     let (mut maps, index) = maps::load_maps(&file, btf.as_ref())?;
     let mut externs = externs::collect(&file, btf.as_ref())?;
+    // the target BTF is read only when something needs it
+    let needs_target = externs
+        .iter()
+        .any(|e| matches!(e.kind, externs::ExternKind::Kfunc | externs::ExternKind::Ksym { type_id: 1.. }))
+        || ext.as_ref().is_some_and(|x| !x.core_relos.is_empty())
+        || file
+            .sections()
+            .filter(link::is_code_section)
+            .any(|s| s.name().ok().and_then(sections::find_sec_def).is_some_and(|d| d.flags.attach_btf));
+    let (target, target_err) = match needs_target.then(|| opts.target()) {
+        Some(Ok(t)) => (Some(t), None),
+        Some(Err(e)) => (None, Some(e)),
+        None => (None, None),
+    };
     let kcfg_size = externs::kconfig_size(&externs);
     let mut kcfg = vec![0u8; kcfg_size as usize];
     let release = opts.kernel_release.clone().or_else(externs::uname_release).unwrap_or_default();
@@ -244,8 +274,8 @@ pub fn open_object(bytes: &[u8], opts: &LoadOptions) -> Result<LoadedObject, Elf
     };
     let read_kallsyms = || if opts.kallsyms { externs::read_kallsyms() } else { Ok(HashMap::new()) };
     let env = ExternEnv {
-        target: opts.target_btf.as_deref(),
-        target_err: opts.target_btf_missing.as_deref(),
+        target: target.as_deref(),
+        target_err: target_err.as_deref(),
         kconfig: &read_config,
         kernel_version: externs::kernel_version_code(&release).unwrap_or(0),
         syscall_wrapper: opts.syscall_wrapper,
@@ -275,6 +305,22 @@ pub fn open_object(bytes: &[u8], opts: &LoadOptions) -> Result<LoadedObject, Elf
     let ext_by_sym: HashMap<_, _> = externs.iter().enumerate().map(|(i, e)| (e.sym, i)).collect();
     let targets = Targets { text, maps_by_sym: &index.by_sym, data_maps: &index.data, externs: &ext_by_sym };
     link::collect_relocs(&file, &mut funcs, &targets)?;
+    // CO-RE first, on each function as written (libbpf's bpf_object__relocate_core)
+    let mut core = Vec::new();
+    if let (Some(ext), Some(local)) = (ext.as_ref().filter(|x| !x.core_relos.is_empty()), btf.as_ref()) {
+        let Some(target) = target.as_deref() else {
+            return Err(ElfError::NeedsTargetBtf(target_err.clone().unwrap_or_default()));
+        };
+        let mut relocator = crate::core::Relocator::new(local, target);
+        for f in &mut funcs {
+            let relos: Vec<_> = ext.core_relos_of(&f.sec_name).collect();
+            if relos.is_empty() {
+                continue;
+            }
+            let results = relocator.apply(&f.name, &mut f.insns, f.sec_insn_off, relos)?;
+            core.extend(results.into_iter().map(|r| (f.name.clone(), r)));
+        }
+    }
     let values: Vec<ExternValue> =
         externs.iter().map(|e| e.resolved.unwrap_or(ExternValue::Addr(0))).collect();
     for f in &mut funcs {
@@ -287,10 +333,11 @@ pub fn open_object(bytes: &[u8], opts: &LoadOptions) -> Result<LoadedObject, Elf
             continue;
         }
         let linked = link::link(&funcs, main, text)?;
-        programs.push(prepare(&funcs, main, linked, btf.as_ref(), ext.as_ref(), opts));
+        let t = Target { btf: target.as_deref(), missing: target_err.as_deref() };
+        programs.push(prepare(&funcs, main, linked, btf.as_ref(), ext.as_ref(), opts, &t));
     }
     let btf_raw = section_data(".BTF").map(|b| loadable_btf(&file, b)).transpose()?;
-    Ok(LoadedObject { programs, maps, license, kern_version, btf, btf_raw, externs })
+    Ok(LoadedObject { programs, maps, license, kern_version, btf, btf_raw, externs, core })
 }
 
 /// The `.BTF` bytes as libbpf loads them: DATASEC sizes and variable offsets filled in from the
@@ -306,6 +353,12 @@ fn loadable_btf(file: &object::File<'_>, raw: &[u8]) -> Result<Vec<u8>, ElfError
     Ok(crate::btf_fixup::fixup_datasecs(raw, section_size, symbol_offset)?)
 }
 
+/// The target BTF as resolved for this object.
+struct Target<'a> {
+    btf: Option<&'a TargetBtf>,
+    missing: Option<&'a str>,
+}
+
 /// func_info, line_info, prototypes, type and attach target of one linked entry point.
 fn prepare(
     funcs: &[link::Func],
@@ -314,6 +367,7 @@ fn prepare(
     btf: Option<&Btf>,
     ext: Option<&BtfExt>,
     opts: &LoadOptions,
+    target: &Target<'_>,
 ) -> LoadedProgram {
     let f = &funcs[main];
     let mut func_info = Vec::new();
@@ -360,7 +414,7 @@ fn prepare(
     }
     let mut attach_btf = None;
     if let Some(def) = sec_def.filter(|d| d.flags.attach_btf && opts.prog_type.is_none()) {
-        match attach_target(def, &f.name, &f.sec_name, opts) {
+        match attach_target(def, &f.name, &f.sec_name, target) {
             Ok(t) => attach_btf = Some(t),
             Err(e) => error = error.or(Some(e)),
         }
@@ -387,7 +441,7 @@ fn attach_target(
     def: &SecDef,
     prog: &str,
     section: &str,
-    opts: &LoadOptions,
+    t: &Target<'_>,
 ) -> Result<(u32, Option<String>), ProgError> {
     if def.prog_type == KernelProgType::Ext {
         return Err(ProgError::NeedsTargetProgram { prog: prog.to_string() });
@@ -395,11 +449,11 @@ fn attach_target(
     let Some(full) = section.split_once('/').map(|(_, t)| t) else {
         return Err(ProgError::NoAttachTarget { prog: prog.to_string(), section: section.to_string() });
     };
-    let Some(target) = opts.target_btf.as_deref() else {
+    let Some(target) = t.btf else {
         return Err(ProgError::NeedsTargetBtf {
             prog: prog.to_string(),
             what: format!("attach target '{full}'"),
-            why: opts.target_btf_missing.clone().unwrap_or_else(|| "no target BTF".into()),
+            why: t.missing.unwrap_or("no target BTF").to_string(),
         });
     };
     let (prefix, kind) = sections::attach_target_prefix(def.attach);

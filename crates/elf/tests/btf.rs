@@ -283,3 +283,24 @@ fn running_kernel_target_btf() {
     let e = TargetBtf::load(std::path::Path::new("no/such/btf")).unwrap_err();
     assert!(e.to_string().starts_with("no/such/btf: "), "{e}");
 }
+
+#[test]
+fn target_btf_from_files_and_when_absent() {
+    let data = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data");
+    // an ELF object: its .BTF section
+    let t = TargetBtf::load(&data.join("maps_calls.o")).unwrap();
+    assert!(t.vmlinux.len() > 1 && t.modules.is_empty());
+    // a file that is neither BTF nor ELF is named in the error
+    let e = TargetBtf::load(&data.join("maps_calls.c")).unwrap_err();
+    assert!(matches!(e, TargetError::Btf { error: BtfError::Magic(_), .. }));
+    assert!(e.to_string().contains("maps_calls.c: BTF: bad magic"), "{e}");
+    // a directory without vmlinux: a program that needs BTF gets a clear error
+    let empty = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("no_btf_here");
+    std::fs::create_dir_all(&empty).unwrap();
+    let e = TargetBtf::require(TargetBtf::from_dir(&empty), "CO-RE relocation of prog 'x'").unwrap_err();
+    assert!(
+        e.to_string().starts_with("CO-RE relocation of prog 'x' needs target BTF, but none is available: "),
+        "{e}"
+    );
+    assert!(e.to_string().ends_with("give one with --btf FILE"), "{e}");
+}

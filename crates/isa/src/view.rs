@@ -192,6 +192,13 @@ impl RawInsn {
         self.call_kind() == Some(CallKind::Helper) && self.imm == id
     }
 
+    /// The same load or store with access size `size` (class and mode kept): how CO-RE
+    /// relocations resize a field access.
+    #[inline]
+    pub fn with_size(self, size: Size) -> RawInsn {
+        RawInsn { code: (self.code & !0x18) | size as u8, ..self }
+    }
+
     /// An `ld_imm64` of a subprogram address (`BPF_PSEUDO_FUNC`).
     #[inline]
     pub fn is_pseudo_func(self) -> bool {

@@ -98,6 +98,8 @@ pub struct Btf {
     strs: Vec<u8>,
     /// Own ids by name, built on first use.
     names: OnceLock<HashMap<String, Vec<u32>>>,
+    /// Own ids by flavor-less name (CO-RE candidates), built on first use.
+    essential: OnceLock<HashMap<String, Vec<u32>>>,
 }
 
 impl Btf {
@@ -125,7 +127,14 @@ impl Btf {
         let first = if base.is_some() { start_id } else { 1 };
         let mut types = if base.is_some() { Vec::new() } else { vec![BtfType::Void] };
         types.extend(parse::types(secs.types, first, &name)?);
-        let btf = Btf { base, start_id, types, strs: secs.strs.to_vec(), names: OnceLock::new() };
+        let btf = Btf {
+            base,
+            start_id,
+            types,
+            strs: secs.strs.to_vec(),
+            names: OnceLock::new(),
+            essential: OnceLock::new(),
+        };
         let max = btf.len() as u32;
         let kind_of = |id: u32| btf.get(id).map(BtfType::kind);
         for (i, t) in btf.types.iter().enumerate() {
@@ -196,6 +205,22 @@ impl Btf {
             }
             m
         })
+    }
+
+    /// The ids this blob defines whose name without its `___flavor` suffix is `essential`,
+    /// ascending (the candidates of a CO-RE relocation; the base's are not included).
+    pub fn own_ids_by_essential_name(&self, essential: &str) -> &[u32] {
+        let index = self.essential.get_or_init(|| {
+            let mut m: HashMap<String, Vec<u32>> = HashMap::new();
+            for id in self.own_ids() {
+                let Some(t) = self.get(id) else { continue };
+                if !t.name().is_empty() {
+                    m.entry(crate::core::essential_name(t.name()).to_string()).or_default().push(id);
+                }
+            }
+            m
+        });
+        index.get(essential).map_or(&[], Vec::as_slice)
     }
 
     /// Every id named `name`, base ids first, ascending.

@@ -172,7 +172,7 @@ fn one(
         Kind::Int => {
             let data = t.u32()?;
             let (encoding, offset, bits) = (data >> 24 & 0xf, data >> 16 & 0xff, data & 0xff);
-            if data & 0xf000_ff00 != 0 || bits > 128 || !matches!(size_or_type, 1 | 2 | 4 | 8 | 16) {
+            if data & 0xf000_0000 != 0 || bits > 128 || !matches!(size_or_type, 1 | 2 | 4 | 8 | 16) {
                 return Err(invalid(id, format!("int data {data:#x} size {size_or_type}")));
             }
             if offset + bits > size_or_type * 8 {
