@@ -15,6 +15,7 @@
 
 mod cache;
 mod compile;
+mod history;
 mod kbpf_side;
 mod oracle;
 mod report;
@@ -136,7 +137,11 @@ pub fn run(opts: &Options) -> Result<Outcome, String> {
     );
     let libbpf = oracle::run_all(&cache, &built.objects, jobs)?;
     let kbpf = kbpf_side::run_all(&built.objects, jobs, opts.timeout_secs)?;
-    let summary = report::Summary::build(&libbpf, &kbpf, &built.failed, start.elapsed());
+    let mut summary = report::Summary::build(&libbpf, &kbpf, &built.failed, start.elapsed());
+    if let Some((name, before)) = history::previous(&cache) {
+        summary.changes_since = Some(name);
+        summary.changes = history::changes(&before, &kbpf);
+    }
     let dir = report::write(&cache, &summary, &libbpf, &kbpf)?;
     print!("{}", summary.table());
     println!("selftests: report in {}", dir.display());

@@ -97,6 +97,9 @@ pub struct Summary {
     pub libbpf_failures: Vec<ProgNote>,
     /// Programs kbpf lists that libbpf does not.
     pub kbpf_extra: Vec<ProgNote>,
+    /// The previous run, and the programs whose kbpf result changed since.
+    pub changes_since: Option<String>,
+    pub changes: Vec<String>,
 }
 
 fn pct(a: usize, b: usize) -> String {
@@ -422,6 +425,9 @@ impl Summary {
                 })
                 .collect()
         };
+        if let Some(prev) = &self.changes_since {
+            list(&mut o, &format!("kbpf results that changed since run {prev}"), self.changes.clone());
+        }
         list(&mut o, "kbpf crashes", notes(&self.crashes));
         list(&mut o, "loader failures", notes(&self.loader_failures));
         list(
