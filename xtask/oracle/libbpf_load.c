@@ -13,13 +13,16 @@
 // The xtask compiles this file at test time against the libbpf it built from the kernel source;
 // it is never part of kbpf's library.
 
+#include <dirent.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include <linux/bpf.h>
 
@@ -36,10 +39,12 @@ static char full_log[FULL_LOG_SIZE];
 static char messages[64 * 1024];
 static size_t messages_len;
 
-// The object and program being loaded, and the maps behind the fds of its instructions, taken
-// while they are open: when a load fails libbpf closes them before it returns, but the submitted
-// instructions still hold the numbers. (`bpf_map__fd` says -1 until the object is loaded, so the
-// kernel's map info names them: name, type and sizes matched against the object's maps.)
+// The object and program being loaded, and the maps behind the fds of its instructions. libbpf
+// gives every map an fd when it opens the object (a memfd placeholder, in map order, an inner
+// map's right after its outer map's) and creates the map on that same fd number at load; after a
+// failed load it closes them, but the submitted instructions still hold the numbers. So the
+// placeholders are listed right after the open. Should their count not match the maps, an fd is
+// named while it is open by the kernel's map info (name, type, sizes) instead.
 static struct bpf_object *loading;
 static struct bpf_program *loading_prog;
 static struct fd_name {
@@ -47,9 +52,88 @@ static struct fd_name {
 	char name[128];
 } fd_names[4096];
 static size_t fd_count;
+static int by_placeholder;
 static int kernel_failed;
 
-static void name_fd(int fd)
+// kbpf's name for a map: internal maps by their section (`.rodata`, `.bss.custom`: the DATASEC
+// of the value type, since libbpf truncates long ones to 15 characters), others by their name.
+static void map_name(const struct bpf_map *map, char *out, size_t size)
+{
+	const char *name = bpf_map__name(map);
+	const char *dot = strchr(name, '.');
+	if (!dot) {
+		snprintf(out, size, "%s", name);
+		return;
+	}
+	const struct btf *btf = bpf_object__btf(loading);
+	const struct btf_type *t = btf ? btf__type_by_id(btf, bpf_map__btf_value_type_id(map)) : NULL;
+	if (t && btf_is_datasec(t))
+		snprintf(out, size, "%s", btf__name_by_offset(btf, t->name_off));
+	else
+		snprintf(out, size, "%s", dot);
+}
+
+static int cmp_int(const void *a, const void *b)
+{
+	return *(const int *)a - *(const int *)b;
+}
+
+// The map fds libbpf reserved at open, in map order; 0 when they cannot be told apart.
+static int list_placeholders(void)
+{
+	static int fds[4096];
+	size_t n = 0;
+	DIR *dir = opendir("/proc/self/fd");
+	struct dirent *e;
+
+	if (!dir)
+		return 0;
+	while ((e = readdir(dir)) != NULL && n < sizeof(fds) / sizeof(fds[0])) {
+		char link[300], target[256];
+		snprintf(link, sizeof(link), "/proc/self/fd/%s", e->d_name);
+		ssize_t len = readlink(link, target, sizeof(target) - 1);
+		if (len <= 0)
+			continue;
+		target[len] = '\0';
+		if (strstr(target, "libbpf-placeholder-fd"))
+			fds[n++] = atoi(e->d_name);
+	}
+	closedir(dir);
+	qsort(fds, n, sizeof(fds[0]), cmp_int);
+
+	struct bpf_map *map;
+	size_t want = 0;
+	bpf_object__for_each_map(map, loading)
+		want += 1 + (bpf_map__inner_map(map) != NULL);
+	if (want != n || want > sizeof(fd_names) / sizeof(fd_names[0]))
+		return 0;
+	size_t k = 0;
+	fd_count = 0;
+	bpf_object__for_each_map(map, loading) {
+		fd_names[fd_count].fd = fds[k];
+		map_name(map, fd_names[fd_count].name, sizeof(fd_names[0].name));
+		fd_count++;
+		k += 1 + (bpf_map__inner_map(map) != NULL);
+	}
+	return 1;
+}
+
+// After a successful load: the maps' own fds.
+static void fds_of_loaded_maps(void)
+{
+	struct bpf_map *map;
+
+	fd_count = 0;
+	bpf_object__for_each_map(map, loading) {
+		if (fd_count == sizeof(fd_names) / sizeof(fd_names[0]))
+			break;
+		fd_names[fd_count].fd = bpf_map__fd(map);
+		map_name(map, fd_names[fd_count].name, sizeof(fd_names[0].name));
+		fd_count++;
+	}
+}
+
+static void name_fd_by_info(int fd)
 {
 	for (size_t i = 0; i < fd_count; i++)
 		if (fd_names[i].fd == fd)
@@ -75,15 +159,16 @@ static void name_fd(int fd)
 		if (bpf_map__type(map) != info.type || bpf_map__key_size(map) != info.key_size ||
 		    bpf_map__value_size(map) != info.value_size)
 			continue;
-		// internal maps (`objname.rodata`) by their section name, as kbpf names them
-		const char *dot = strchr(name, '.');
-		snprintf(out->name, sizeof(out->name), "%s", dot ? dot : name);
+		map_name(map, out->name, sizeof(out->name));
 		return;
 	}
 }
 
+// While the maps are open during a load that fails.
 static void snapshot_fds(void)
 {
+	if (by_placeholder)
+		return;
 	const struct bpf_insn *insns = bpf_program__insns(loading_prog);
 	size_t cnt = bpf_program__insn_cnt(loading_prog);
 
@@ -91,7 +176,7 @@ static void snapshot_fds(void)
 		if (insns[i].code != (BPF_LD | BPF_IMM | BPF_DW))
 			continue;
 		if (insns[i].src_reg == BPF_PSEUDO_MAP_FD || insns[i].src_reg == BPF_PSEUDO_MAP_VALUE)
-			name_fd(insns[i].imm);
+			name_fd_by_info(insns[i].imm);
 		i++;
 	}
 }
@@ -173,7 +258,9 @@ static const char *map_of_fd(int fd)
 	for (size_t i = 0; i < fd_count; i++)
 		if (fd_names[i].fd == fd)
 			return fd_names[i].name;
-	return "?unknown-fd";
+	static char unknown[32];
+	snprintf(unknown, sizeof(unknown), "?fd-%d", fd);
+	return unknown;
 }
 
 // What a loader without user space code must decide for maps the object leaves unsized; the same
@@ -272,9 +359,10 @@ static void load_one(const char *path, const char *want, int level, struct resul
 	loading_prog = target;
 	kernel_failed = 0;
 	fd_count = 0;
+	by_placeholder = list_placeholders();
 	int err = bpf_object__load(obj);
 	if (err == 0)
-		snapshot_fds();
+		fds_of_loaded_maps();
 	loading = NULL;
 	r->processed = processed_insns(log);
 	// statistics without a failed BPF_PROG_LOAD: the kernel accepted the program and libbpf
