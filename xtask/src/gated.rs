@@ -27,6 +27,9 @@ pub enum Need {
     /// CO-RE on real objects: clang-19 and bpftool (libbpf as a dev-only oracle) on PATH, the
     /// running kernel's BTF, and the kernel oracle.
     CoreToolchain,
+    /// The selftests cache of `cargo xtask selftests` (objects and the libbpf built from the
+    /// kernel source), `cc`, the running kernel's BTF and the kernel oracle.
+    SelftestsCache,
     /// An opt-in (`KBPF_TEST_PACKAGING=1`): `cargo package` of every crate and `cargo install`
     /// of the CLI take minutes and the crates.io index.
     Packaging,
@@ -42,6 +45,7 @@ impl Need {
         Need::LlvmMc,
         Need::Clang,
         Need::CoreToolchain,
+        Need::SelftestsCache,
         Need::Packaging,
     ];
 
@@ -55,6 +59,7 @@ impl Need {
             Need::LlvmMc => "llvm-mc-19 agreement tests",
             Need::Clang => "clang-19 line-info golden logs",
             Need::CoreToolchain => "CO-RE tests on clang objects",
+            Need::SelftestsCache => "CO-RE on the kernel selftests against libbpf",
             Need::Packaging => "packaging",
         }
     }
@@ -99,6 +104,22 @@ impl Need {
                         "{} not on PATH; apt-get install clang-19 bpftool",
                         tools.join(" and ")
                     ));
+                }
+                Need::VmlinuxBtf.missing().or_else(|| Need::Oracle.missing())
+            }
+            Need::SelftestsCache => {
+                let cache = std::env::var_os("KBPF_SELFTESTS_CACHE")
+                    .map(std::path::PathBuf::from)
+                    .unwrap_or_else(|| workspace_root().join("target").join("selftests"));
+                let have = cache.join("objs").is_dir() && cache.join("build/libbpf/libbpf.a").is_file();
+                if !have {
+                    return Some(format!(
+                        "no selftests cache at {} ($KBPF_SELFTESTS_CACHE); run cargo xtask selftests first",
+                        cache.display()
+                    ));
+                }
+                if !prereq::have("cc") {
+                    return Some("cc not on PATH (the libbpf oracle is compiled at test time)".into());
                 }
                 Need::VmlinuxBtf.missing().or_else(|| Need::Oracle.missing())
             }
@@ -183,6 +204,11 @@ pub const GATED: &[Gated] = &[
         file: "crates/elf/tests/core_clang.rs",
         need: Need::CoreToolchain,
         args: &["-p", "kbpf-elf", "--test", "core_clang"],
+    },
+    Gated {
+        file: "crates/elf/tests/core_selftests.rs",
+        need: Need::SelftestsCache,
+        args: &["-p", "kbpf-elf", "--test", "core_selftests"],
     },
     Gated {
         file: "crates/kfunc/tests/registry.rs",

@@ -143,6 +143,22 @@ fn split_btf_continues_ids_and_strings() {
 }
 
 #[test]
+fn a_forward_declared_enum_has_size_zero() {
+    // `enum Z;` as clang writes it: no values, size 0 (libbpf opens it)
+    let mut b = BtfBuilder::new();
+    b.add(BtfType::Enum { name: "Z".into(), size: 0, signed: false, values: vec![] });
+    assert!(Btf::parse(&b.build()).is_ok());
+    let mut b = BtfBuilder::new();
+    b.add(BtfType::Enum {
+        name: "Z".into(),
+        size: 0,
+        signed: false,
+        values: vec![EnumValue { name: "A".into(), value: 1 }],
+    });
+    assert!(matches!(Btf::parse(&b.build()), Err(BtfError::Invalid { id: 1, .. })));
+}
+
+#[test]
 fn header_and_type_errors_are_typed() {
     let good = every_kind().build();
     let mut v = good.clone();

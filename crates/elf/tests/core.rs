@@ -182,7 +182,7 @@ fn byte_size_signed_and_array_elements() {
         .unwrap_err();
     assert_eq!(
         e.to_string(),
-        "prog 'p': relo 3 at insn #0 can't be applied to array access\nprog 'p': relo #0: failed to relocate: -EINVAL"
+        "prog 'p': relo 3 at insn #0 can't be applied to array access\nprog 'p': relo #0: failed to relocate: -22"
     );
 }
 
@@ -415,6 +415,13 @@ fn relocator_applies_only_its_program_and_prunes_candidates() {
     assert_eq!(res[0].relo, 1);
     // the candidate list was found once
     assert!(!res[0].log.iter().any(|l| l.starts_with("CO-RE relocating")));
+    // one record at a time, in libbpf's record order
+    let mut prog = vec![mov(0)];
+    let r = r.apply_record("q", &mut prog, 0, 1, &relos[1]).unwrap();
+    assert_eq!((r.relo, r.insn, prog[0].imm), (1, 0, 24));
+    let mut r2 = Relocator::new(&local, &target);
+    let e = r2.apply_record("q", &mut prog, 1, 1, &relos[1]).unwrap_err();
+    assert_eq!(e.to_string(), "prog 'q': relo #1: insn #1 outside the program's 1 instructions");
 }
 
 #[test]

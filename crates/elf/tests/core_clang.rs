@@ -4,13 +4,23 @@
 //! and against a hand-built target BTF with values worked out by hand. A poisoned
 //! instruction is loaded into the kernel for its verdict.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use common::{libbpf_lines, open, ours, per_relo, relocate};
 use kbpf_elf::btf::*;
-use kbpf_elf::core::{self, CoreResult, POISON_KERNEL_MSG, Relocator};
-use kbpf_isa::RawInsn;
-use object::{Object, ObjectSection, ObjectSymbol, SymbolKind};
+use kbpf_elf::core::{self, CoreResult, POISON_KERNEL_MSG};
+
+/// `bpftool -d prog loadall`'s libbpf lines for `obj` (the load itself may fail: the programs
+/// read kernel memory directly; relocation happens before).
+fn bpftool_lines(obj: &Path) -> Vec<String> {
+    let pin = format!("/sys/fs/bpf/kbpf_core_{}", std::process::id());
+    let out = Command::new("bpftool").args(["-d", "prog", "loadall"]).arg(obj).arg(&pin).output().unwrap();
+    let _ = std::fs::remove_dir_all(&pin);
+    libbpf_lines(&String::from_utf8_lossy(&out.stderr))
+}
 
 fn src_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests").join("core_src")
@@ -32,123 +42,17 @@ fn compile(name: &str) -> PathBuf {
     out
 }
 
-struct Prog {
-    name: String,
-    section: String,
-    off: usize,
-    insns: Vec<RawInsn>,
-}
-
-struct Obj {
-    btf: Btf,
-    ext: BtfExt,
-    progs: Vec<Prog>,
-}
-
-fn open(path: &Path) -> Obj {
-    let data = std::fs::read(path).unwrap();
-    let file = object::File::parse(&*data).unwrap();
-    let sec = |n: &str| file.section_by_name(n).unwrap().data().unwrap().to_vec();
-    let btf = Btf::parse(&sec(".BTF")).unwrap();
-    let ext = BtfExt::parse(&sec(".BTF.ext"), &btf).unwrap();
-    let mut progs = Vec::new();
-    for sym in file.symbols().filter(|s| s.kind() == SymbolKind::Text && s.size() > 0) {
-        let s = file.section_by_index(sym.section_index().unwrap()).unwrap();
-        let bytes = &s.data().unwrap()[sym.address() as usize..(sym.address() + sym.size()) as usize];
-        let insns = bytes.chunks_exact(8).map(|c| RawInsn::from_bytes(c.try_into().unwrap())).collect();
-        progs.push(Prog {
-            name: sym.name().unwrap().to_string(),
-            section: s.name().unwrap().to_string(),
-            off: sym.address() as usize / 8,
-            insns,
-        });
-    }
-    Obj { btf, ext, progs }
-}
-
-/// Relocates every program, sections in `.BTF.ext` order, as libbpf does.
-fn relocate(obj: &mut Obj, target: &TargetBtf) -> Vec<(String, Vec<CoreResult>)> {
-    let mut sections: Vec<String> = Vec::new();
-    for r in &obj.ext.core_relos {
-        if !sections.contains(&r.section) {
-            sections.push(r.section.clone());
-        }
-    }
-    let mut rel = Relocator::new(&obj.btf, target);
-    let mut out = Vec::new();
-    for s in sections {
-        let relos: Vec<&CoreRelo> = obj.ext.core_relos_of(&s).collect();
-        for p in obj.progs.iter_mut().filter(|p| p.section == s) {
-            let res = rel.apply(&p.name, &mut p.insns, p.off, relos.iter().copied()).unwrap();
-            out.push((p.name.clone(), res));
-        }
-    }
-    out
-}
-
-/// The relocation lines of libbpf's debug output, per relocation, in order; the poisoning
-/// lines of one relocation are sorted (libbpf versions differ in which slot they log first).
-fn per_relo(lines: impl Iterator<Item = String>) -> Vec<Vec<String>> {
-    let mut out: Vec<Vec<String>> = Vec::new();
-    let mut key = String::new();
-    for l in lines {
-        let k = l.split(": ").take(2).collect::<Vec<_>>().join(": ");
-        if l.starts_with("CO-RE relocating") || k != key || out.is_empty() {
-            out.push(Vec::new());
-        }
-        if !l.starts_with("CO-RE relocating") {
-            key = k;
-        } else {
-            key.clear();
-        }
-        out.last_mut().unwrap().push(l);
-    }
-    for r in &mut out {
-        r.sort_by_key(|l| l.contains("substituting"));
-        let n = r.iter().filter(|l| l.contains("substituting")).count();
-        let len = r.len();
-        r[len - n..].sort();
-    }
-    out
-}
-
-fn relevant(l: &str) -> bool {
-    l.starts_with("CO-RE relocating") || (l.starts_with("prog '") && l.contains(": relo #"))
-}
-
-/// libbpf's lines for `obj`, from `bpftool -d prog loadall` (the load itself may fail: the
-/// programs read kernel memory directly; relocation happens before).
-fn libbpf_lines(obj: &Path) -> Vec<String> {
-    let pin = format!("/sys/fs/bpf/kbpf_core_{}", std::process::id());
-    let out = Command::new("bpftool").args(["-d", "prog", "loadall"]).arg(obj).arg(&pin).output().unwrap();
-    let _ = std::fs::remove_dir_all(&pin);
-    String::from_utf8_lossy(&out.stderr)
-        .lines()
-        .filter_map(|l| l.strip_prefix("libbpf: "))
-        .filter(|l| relevant(l))
-        .map(str::to_string)
-        .collect()
-}
-
-fn ours(results: &[(String, Vec<CoreResult>)]) -> Vec<String> {
-    results
-        .iter()
-        .flat_map(|(_, r)| r.iter().flat_map(|r| r.log.iter().cloned()))
-        .filter(|l| relevant(l))
-        .collect()
-}
-
 #[test]
 #[ignore = "needs clang-19, bpftool, /sys/kernel/btf/vmlinux and bpf() (root); cargo xtask test runs it there"]
 fn agrees_with_libbpf_on_the_running_kernel() {
     let target = TargetBtf::running_kernel().unwrap();
     for name in ["fields", "types", "poison", "more"] {
         let path = compile(name);
-        let mut obj = open(&path);
-        let res = relocate(&mut obj, &target);
-        let (a, b) = (ours(&res), libbpf_lines(&path));
+        let mut obj = open(&path).unwrap();
+        let res = relocate(&mut obj, &target).unwrap();
+        let (a, b) = (ours(&res), bpftool_lines(&path));
         assert!(!b.is_empty(), "{name}: no libbpf lines (is bpftool working?)");
-        let (a, b) = (per_relo(a.into_iter()), per_relo(b.into_iter()));
+        let (a, b) = (per_relo(a), per_relo(b));
         for (x, y) in a.iter().zip(&b) {
             assert_eq!(x, y, "{name}: kbpf vs libbpf");
         }
@@ -210,10 +114,12 @@ fn all_are(got: Vec<(u64, bool)>, want: (u64, bool)) {
 #[test]
 #[ignore = "needs clang-19, bpftool, /sys/kernel/btf/vmlinux and bpf() (root); cargo xtask test runs it there"]
 fn fields_against_a_hand_built_target() {
-    let mut obj = open(&compile("fields"));
-    let res = relocate(&mut obj, &hand_target());
-    let again = &res.iter().find(|(n, _)| n == "again").unwrap().1;
-    let fields = &res.iter().find(|(n, _)| n == "fields").unwrap().1;
+    let mut obj = open(&compile("fields")).unwrap();
+    let res = relocate(&mut obj, &hand_target()).unwrap();
+    let of = |prog: &str| -> Vec<CoreResult> {
+        res.iter().filter(|(n, _)| n == prog).map(|(_, r)| r.clone()).collect()
+    };
+    let (again, fields) = (&of("again"), &of("fields"));
     let by_spec = |rs: &[CoreResult], kind: CoreReloKind, field: &str| -> Vec<(u64, bool)> {
         rs.iter()
             .filter(|r| r.kind == kind && r.local_spec.contains(field))
@@ -253,15 +159,15 @@ fn fields_against_a_hand_built_target() {
 #[test]
 #[ignore = "needs clang-19, bpftool, /sys/kernel/btf/vmlinux and bpf() (root); cargo xtask test runs it there"]
 fn a_reachable_poisoned_load_is_refused_by_the_kernel() {
-    let mut obj = open(&compile("poison"));
-    let res = relocate(&mut obj, &TargetBtf::running_kernel().unwrap());
-    assert!(res[0].1.iter().any(|r| r.poisoned));
+    let mut obj = open(&compile("poison")).unwrap();
+    let res = relocate(&mut obj, &TargetBtf::running_kernel().unwrap()).unwrap();
+    assert!(res.iter().any(|(_, r)| r.poisoned));
     let insns = &obj.progs[0].insns;
     let mut req = kbpf_oracle::LoadRequest::new(kbpf_oracle::ProgType::Kprobe);
     req.name = "core_poison".into();
     let v = kbpf_oracle::load(insns, &req);
     assert!(!v.accepted);
-    let at = res[0].1.iter().find(|r| r.poisoned).unwrap().insn;
+    let at = res.iter().find(|(_, r)| r.poisoned).unwrap().1.insn;
     assert_eq!(v.error_line.as_deref(), Some(POISON_KERNEL_MSG), "{}", v.log);
     assert!(v.log.contains(&format!("{at}: (85) call unknown#195896080\n{POISON_KERNEL_MSG}")), "{}", v.log);
     assert_eq!(insns[at].imm, core::POISON_HELPER);

@@ -301,7 +301,8 @@ fn header(ext: &[u8]) -> Result<[&[u8]; 3], ExtError> {
         return Err(ExtError::Version { version, flags });
     }
     let hdr_len = r.u32()? as usize;
-    if hdr_len < 8 || hdr_len > ext.len() {
+    // libbpf needs at least the func_info and line_info fields
+    if hdr_len < 24 || hdr_len > ext.len() {
         return Err(ExtError::Header(format!("hdr_len {hdr_len} outside the {} bytes", ext.len())));
     }
     let body = &ext[hdr_len..];

@@ -23,7 +23,7 @@ use crate::reader::Truncated;
 pub use build::BtfBuilder;
 pub use ext::{BtfExt, CoreRelo, CoreReloKind, ExtError, FuncInfo, LineInfo, parse_func_info};
 pub use parse::{MAX_NAME_OFFSET, MAX_TYPE};
-pub use target::{TargetBtf, TargetError};
+pub use target::{KERNEL_BTF_DIR_ENV, SYS_KERNEL_BTF, TargetBtf, TargetError};
 pub use types::{BtfType, EnumValue, IntEncoding, Kind, Linkage, Member, VarLinkage};
 
 const MAGIC: u16 = 0xeb9f;

@@ -164,6 +164,8 @@ fn one(
     let enum_size = |size: u32| -> Result<u32, BtfError> {
         match size {
             1 | 2 | 4 | 8 => Ok(size),
+            // `enum E;`: clang writes a forward-declared enum with no values and size 0
+            0 if vlen == 0 => Ok(size),
             _ => Err(invalid(id, format!("enum size {size}"))),
         }
     };

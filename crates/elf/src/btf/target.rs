@@ -9,8 +9,11 @@ use thiserror::Error;
 
 use super::{Btf, BtfError};
 
-/// Where the running kernel publishes its BTF.
+/// Where the running kernel publishes its BTF (a kernel interface, not data of ours).
 pub const SYS_KERNEL_BTF: &str = "/sys/kernel/btf";
+/// Environment variable naming another directory laid out like [`SYS_KERNEL_BTF`] (a copy
+/// of another machine's, a container's mount) for [`TargetBtf::running_kernel`].
+pub const KERNEL_BTF_DIR_ENV: &str = "KBPF_KERNEL_BTF_DIR";
 
 /// A target BTF that cannot be loaded, or none when one is needed.
 #[derive(Debug, Error)]
@@ -77,9 +80,11 @@ impl TargetBtf {
         Ok(TargetBtf::new(btf))
     }
 
-    /// The running kernel's BTF: `/sys/kernel/btf/vmlinux` and every module file beside it.
+    /// The running kernel's BTF: `/sys/kernel/btf/vmlinux` and every module file beside it
+    /// (`$KBPF_KERNEL_BTF_DIR` instead of `/sys/kernel/btf` when set).
     pub fn running_kernel() -> Result<TargetBtf, TargetError> {
-        TargetBtf::from_dir(Path::new(SYS_KERNEL_BTF))
+        let dir = std::env::var_os(KERNEL_BTF_DIR_ENV).map(PathBuf::from);
+        TargetBtf::from_dir(dir.as_deref().unwrap_or(Path::new(SYS_KERNEL_BTF)))
     }
 
     /// `vmlinux` and module files of a directory laid out like `/sys/kernel/btf`.

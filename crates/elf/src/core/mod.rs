@@ -64,14 +64,19 @@ impl Errno {
 }
 
 fn warned(w: &Option<String>) -> String {
-    w.as_ref().map_or_else(String::new, |w| format!("{w}\n"))
+    w.as_deref().map_or_else(String::new, lead)
+}
+
+/// A warning line before the final one, when there is a warning.
+fn lead(w: &str) -> String {
+    if w.is_empty() { String::new() } else { format!("{w}\n") }
 }
 
 /// A relocation libbpf refuses (the object does not load).
 #[derive(Clone, Debug, PartialEq, Eq, Error)]
 pub enum CoreError {
     /// Spec parsing, candidate search, matching or value computation failed.
-    #[error("{}prog '{prog}': relo #{relo}: failed to relocate: {}", warned(warning), errno.name())]
+    #[error("{}prog '{prog}': relo #{relo}: failed to relocate: {}", warned(warning), errno.code())]
     Relocate {
         /// Program name.
         prog: String,
@@ -83,7 +88,7 @@ pub enum CoreError {
         warning: Option<String>,
     },
     /// The instruction does not hold what the relocation expects.
-    #[error("{warning}\nprog '{prog}': relo #{relo}: failed to patch insn #{insn}: {}", errno.name())]
+    #[error("{}prog '{prog}': relo #{relo}: failed to patch insn #{insn}: {}", lead(warning), errno.code())]
     Patch {
         /// Program name.
         prog: String,
@@ -93,7 +98,7 @@ pub enum CoreError {
         insn: usize,
         /// Why.
         errno: Errno,
-        /// libbpf's warning.
+        /// libbpf's warning (empty when it prints none).
         warning: String,
     },
     /// The record's instruction lies past the program.
@@ -145,12 +150,14 @@ pub struct Relocator<'a> {
     target: &'a TargetBtf,
     /// Candidates per local root type id, pruned to the ones that matched.
     cache: HashMap<u32, Vec<Cand<'a>>>,
+    /// Debug lines of the last failed relocation.
+    failed_log: Vec<String>,
 }
 
 impl<'a> Relocator<'a> {
     /// A relocator for an object whose BTF is `local`.
     pub fn new(local: &'a Btf, target: &'a TargetBtf) -> Relocator<'a> {
-        Relocator { local, target, cache: HashMap::new() }
+        Relocator { local, target, cache: HashMap::new(), failed_log: Vec::new() }
     }
 
     /// `bpf_core_find_cands`: same flavor-less name, compatible kind; vmlinux first, modules
@@ -185,6 +192,10 @@ impl<'a> Relocator<'a> {
     /// Applies the records `relos` of one ELF section (their `insn` counts slots of the
     /// section) that fall inside the program `insns`, which starts at slot `prog_off` of the
     /// section. Relocation numbers are positions in `relos`, as in libbpf's log.
+    ///
+    /// libbpf walks a section's records in file order, whichever program each belongs to; when
+    /// a section holds several programs whose records interleave, use [`Relocator::apply_record`]
+    /// in record order to keep its log order and candidate pruning.
     pub fn apply<'r>(
         &mut self,
         prog: &str,
@@ -204,6 +215,31 @@ impl<'a> Relocator<'a> {
         Ok(out)
     }
 
+    /// Applies record number `relo_idx` of its section to `insns[insn]` of program `prog`.
+    pub fn apply_record(
+        &mut self,
+        prog: &str,
+        insns: &mut [RawInsn],
+        insn: usize,
+        relo_idx: usize,
+        relo: &CoreRelo,
+    ) -> Result<CoreResult, CoreError> {
+        if insn >= insns.len() {
+            return Err(CoreError::InsnRange {
+                prog: prog.to_string(),
+                relo: relo_idx,
+                insn,
+                len: insns.len(),
+            });
+        }
+        self.apply_one(prog, insns, insn, relo_idx, relo)
+    }
+
+    /// libbpf's debug lines of the relocation that failed last (up to its failure).
+    pub fn failed_log(&self) -> &[String] {
+        &self.failed_log
+    }
+
     fn apply_one(
         &mut self,
         prog: &str,
@@ -212,6 +248,23 @@ impl<'a> Relocator<'a> {
         i: usize,
         relo: &CoreRelo,
     ) -> Result<CoreResult, CoreError> {
+        let mut log = Vec::new();
+        let r = self.relocate(prog, insns, idx, i, relo, &mut log);
+        if r.is_err() {
+            self.failed_log = log;
+        }
+        r
+    }
+
+    fn relocate(
+        &mut self,
+        prog: &str,
+        insns: &mut [RawInsn],
+        idx: usize,
+        i: usize,
+        relo: &CoreRelo,
+        log: &mut Vec<String>,
+    ) -> Result<CoreResult, CoreError> {
         let who = format!("prog '{prog}': relo #{i}");
         let fail = |errno: Errno, warning: Option<String>| CoreError::Relocate {
             prog: prog.to_string(),
@@ -219,11 +272,10 @@ impl<'a> Relocator<'a> {
             errno,
             warning,
         };
-        let mut log = Vec::new();
         let lt = self.local.get(relo.type_id).ok_or_else(|| fail(Errno::Inval, None))?;
         let lname = if lt.name().is_empty() { "<anon>" } else { lt.name() };
         if relo.kind != CoreReloKind::TypeIdLocal && !self.cache.contains_key(&relo.type_id) {
-            let cands = self.find_cands(relo.type_id, &mut log).ok_or_else(|| {
+            let cands = self.find_cands(relo.type_id, log).ok_or_else(|| {
                 let w = format!(
                     "{who}: target candidate search failed for [{}] {} {lname}: {}",
                     relo.type_id,
@@ -325,7 +377,7 @@ impl<'a> Relocator<'a> {
             orig_val: res.orig_val,
             new_val: res.new_val,
             poisoned: patched.poisoned,
-            log,
+            log: std::mem::take(log),
         })
     }
 }
