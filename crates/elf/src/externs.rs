@@ -82,6 +82,9 @@ pub(crate) struct ExternEnv<'a> {
     pub kallsyms: &'a dyn Fn() -> Result<HashMap<String, u64>, ElfError>,
 }
 
+/// The largest `__kconfig` variable kbpf lays out (a kernel string option is far smaller).
+const MAX_KCFG_SIZE: u64 = 1 << 16;
+
 fn ext_err(name: &str, what: impl Into<String>) -> ElfError {
     ElfError::Extern { name: name.to_string(), what: what.into() }
 }
@@ -127,7 +130,15 @@ pub(crate) fn collect(file: &object::File<'_>, btf: Option<&Btf>) -> Result<Vec<
                 let var_type = btf.get(btf_id).and_then(BtfType::ref_type).unwrap_or(0);
                 let (ty, signed) =
                     kcfg_type(btf, var_type).ok_or_else(|| ext_err(name, "(kcfg) type is unsupported"))?;
-                let size = btf.size_of(var_type).ok_or_else(|| ext_err(name, "(kcfg) has no size"))? as u32;
+                let size = btf.size_of(var_type).ok_or_else(|| ext_err(name, "(kcfg) has no size"))?;
+                // the whole `.kconfig` map is one array value: a hostile size must not allocate
+                if size > MAX_KCFG_SIZE {
+                    return Err(ext_err(
+                        name,
+                        format!("(kcfg) of {size} bytes is larger than {MAX_KCFG_SIZE}"),
+                    ));
+                }
+                let size = size as u32;
                 let align = if ty == KcfgType::CharArr { 1 } else { size.clamp(1, 8) };
                 ExternKind::Kconfig { ty, size, align, signed, off: 0 }
             }
@@ -158,7 +169,10 @@ pub(crate) fn collect(file: &object::File<'_>, btf: Option<&Btf>) -> Result<Vec<
     for e in &mut out {
         if let ExternKind::Kconfig { align, size, off: o, .. } = &mut e.kind {
             *o = off.next_multiple_of(*align);
-            off = *o + *size;
+            off = o
+                .checked_add(*size)
+                .filter(|&end| end as u64 <= MAX_KCFG_SIZE * 16)
+                .ok_or_else(|| ext_err(&e.name, "(kcfg) the .kconfig map grows too large"))?;
         }
     }
     Ok(out)
@@ -358,7 +372,7 @@ fn set_num(e: &mut Extern, kcfg: &mut [u8], v: u64) -> Result<(), ElfError> {
         return Err(ext_err(&e.name, format!("(kcfg) value '{v}' implies integer, char, or boolean type")));
     }
     let bits = slot.len() as u32 * 8;
-    if ty != KcfgType::Bool && bits < 64 {
+    if ty != KcfgType::Bool && (1..64).contains(&bits) {
         let fits = if signed { v.wrapping_add(1 << (bits - 1)) < (1u64 << bits) } else { v >> bits == 0 };
         if !fits {
             return Err(ext_err(&e.name, format!("(kcfg) value '{v}' doesn't fit in {} bytes", slot.len())));
@@ -367,8 +381,8 @@ fn set_num(e: &mut Extern, kcfg: &mut [u8], v: u64) -> Result<(), ElfError> {
     if ty == KcfgType::Bool && v > 1 {
         return Err(ext_err(&e.name, format!("(kcfg) value '{v}' isn't boolean compatible")));
     }
-    let n = slot.len();
-    slot.copy_from_slice(&v.to_le_bytes()[..n]);
+    let n = slot.len().min(8);
+    slot[..n].copy_from_slice(&v.to_le_bytes()[..n]);
     mark(e, format!("{v:#x}"));
     Ok(())
 }
@@ -384,12 +398,13 @@ fn set_config(e: &mut Extern, kcfg: &mut [u8], value: &str) -> Result<(), ElfErr
                 }
                 KcfgType::Bool => slot[0] = (c == b'y') as u8,
                 KcfgType::Tristate => {
-                    let v: u32 = match c {
+                    let v: u64 = match c {
                         b'y' => 1,
                         b'm' => 2,
                         _ => 0,
                     };
-                    slot.copy_from_slice(&v.to_le_bytes()[..slot.len().min(4)]);
+                    let n = slot.len().min(8);
+                    slot[..n].copy_from_slice(&v.to_le_bytes()[..n]);
                 }
                 KcfgType::Char => slot[0] = c,
                 _ => {
@@ -411,7 +426,10 @@ fn set_config(e: &mut Extern, kcfg: &mut [u8], value: &str) -> Result<(), ElfErr
             }
             // strip the quotes; a longer string is truncated to the array (libbpf warns)
             let s = &value.as_bytes()[1..value.len() - 1];
-            let n = s.len().min(slot.len() - 1);
+            let Some(last) = slot.len().checked_sub(1) else {
+                return Err(ext_err(&e.name, "(kcfg) empty char array"));
+            };
+            let n = s.len().min(last);
             slot[..n].copy_from_slice(&s[..n]);
             slot[n] = 0;
             mark(e, value.to_string());

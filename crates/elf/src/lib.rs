@@ -28,6 +28,7 @@ mod object_file;
 mod open;
 mod reader;
 pub mod sections;
+pub mod struct_ops;
 pub mod synth;
 
 pub use link::POISON_CALL_KFUNC_BASE;

@@ -356,8 +356,8 @@ fn reloc_code(
         let sec_insn = f.sec_insn_off + at;
         let target = match relo {
             Some(Reloc::ExternCall(_)) => continue,
-            Some(Reloc::Call { sym_off }) => (sym_off / 8) as i64 + insn.imm as i64 + 1,
-            Some(Reloc::SubprogAddr { sym_off }) => (sym_off as i64 + insn.imm as i64) / 8,
+            Some(Reloc::Call { sym_off }) => ((sym_off / 8) as i64).wrapping_add(insn.imm as i64 + 1),
+            Some(Reloc::SubprogAddr { sym_off }) => (sym_off as i64).wrapping_add(insn.imm as i64) / 8,
             Some(_) => return Err(reloc_err(&f.sec_name, sec_insn, "unexpected relo for a subprogram call")),
             None if is_func => return Err(reloc_err(&f.sec_name, sec_insn, "missing subprog addr relo")),
             // a static call inside the same section: relative to its own position

@@ -32,7 +32,11 @@ pub mod map_type {
     pub const TASK_STORAGE: u32 = 29;
     pub const USER_RINGBUF: u32 = 31;
     pub const CGRP_STORAGE: u32 = 32;
+    pub const ARENA: u32 = 33;
 }
+
+/// The section of `__arena` global variables (address space 1).
+const ARENA_SEC: &str = ".addr_space.1";
 
 /// Where the maps live, for the relocations that name them.
 #[derive(Default)]
@@ -94,7 +98,7 @@ pub(crate) fn load_maps(
             let (mut def, values_off) = btf_map(btf, name, *type_id, false)?;
             if let Some(values_off) = values_off {
                 // `values` initializers are relocations in `.maps` against programs or maps
-                let start = var_off + values_off as u64;
+                let start = var_off.saturating_add(values_off as u64);
                 for (at, rel) in sec.relocations() {
                     if at < start || at >= var_off.saturating_add(var_size) {
                         continue;
@@ -144,6 +148,12 @@ pub(crate) fn load_maps(
             idx.by_sym.insert((sec.index(), sym.address()), maps.len());
             maps.push(def);
         }
+    }
+    // `__arena` globals live in `.addr_space.1`: references to them point into the arena map
+    if let Some(sec) = file.section_by_name(ARENA_SEC)
+        && let Some(arena) = maps.iter().position(|m| m.map_type == map_type::ARENA)
+    {
+        idx.data.insert(sec.index(), arena);
     }
     for sec in file.sections() {
         let Ok(name) = sec.name() else { continue };
@@ -230,7 +240,17 @@ fn btf_map(btf: &Btf, name: &str, type_id: u32, inner: bool) -> Result<(MapDef, 
             "map_flags" => def.flags = uint()?,
             "numa_node" => def.numa_node = uint()?,
             "pinning" => def.pinning = uint()?,
-            "map_extra" => def.map_extra = uint()? as u64,
+            // `__ulong(map_extra, V)` is an enum whose one value is V (64-bit capable)
+            "map_extra" => {
+                def.map_extra = match btf.resolve(m.type_id) {
+                    Some((_, BtfType::Ptr { .. })) => uint()? as u64,
+                    Some((_, t @ (BtfType::Enum { .. } | BtfType::Enum64 { .. }))) => match t.enum_values() {
+                        Some([v]) => v.value as u64,
+                        _ => return Err(bad("map_extra: invalid __ulong".into())),
+                    },
+                    _ => return Err(bad("map_extra: expected PTR or ENUM or ENUM64".into())),
+                }
+            }
             "key_size" => set(&mut def.key_size, uint()?, "key size")?,
             "value_size" => set(&mut def.value_size, uint()?, "value size")?,
             "key" => {

@@ -171,8 +171,11 @@ pub enum ProgError {
 pub struct LoadedProgram {
     /// Function name.
     pub name: String,
-    /// ELF section.
+    /// Section name as libbpf keeps it: the ELF section without the `?` that marks a program
+    /// not loaded by default.
     pub section: String,
+    /// Loaded by default (libbpf's autoload; `SEC("?...")` turns it off).
+    pub autoload: bool,
     /// The section's row in libbpf's table, if any.
     pub sec_def: Option<&'static SecDef>,
     /// Program type (the section's, or [`LoadOptions::prog_type`]).
@@ -183,6 +186,9 @@ pub struct LoadedProgram {
     pub prog_flags: u32,
     /// `attach_btf_id` and the module whose BTF it is in (`None` = vmlinux).
     pub attach_btf: Option<(u32, Option<String>)>,
+    /// A `struct_ops` program's place in its struct (its expected attach type is the member's
+    /// index there).
+    pub struct_ops: Option<crate::struct_ops::StructOpsAttach>,
     /// Final instructions: subprograms appended, map references as map indices
     /// (`BPF_PSEUDO_MAP_FD`/`_VALUE` with the index in `imm`), externs resolved.
     pub insns: Vec<RawInsn>,
@@ -219,6 +225,18 @@ pub struct LoadedObject {
     pub core: Vec<(String, crate::core::CoreResult)>,
 }
 
+impl LoadedProgram {
+    /// The `expected_attach_type` number libbpf passes to `BPF_PROG_LOAD`: the attach type, or
+    /// a `struct_ops` program's member index, else 0.
+    pub fn expected_attach_number(&self) -> u32 {
+        match (&self.struct_ops, self.expected_attach_type) {
+            (Some(s), _) => s.member_idx,
+            (None, Some(a)) => a as u32,
+            (None, None) => 0,
+        }
+    }
+}
+
 impl LoadedObject {
     /// The program with function name `name` (libbpf's `find_program_by_name`).
     pub fn program(&self, name: &str) -> Option<&LoadedProgram> {
@@ -252,10 +270,12 @@ pub fn open_object(bytes: &[u8], opts: &LoadOptions) -> Result<LoadedObject, Elf
         .iter()
         .any(|e| matches!(e.kind, externs::ExternKind::Kfunc | externs::ExternKind::Ksym { type_id: 1.. }))
         || ext.as_ref().is_some_and(|x| !x.core_relos.is_empty())
-        || file
-            .sections()
-            .filter(link::is_code_section)
-            .any(|s| s.name().ok().and_then(sections::find_sec_def).is_some_and(|d| d.flags.attach_btf));
+        || file.sections().filter(link::is_code_section).any(|s| {
+            s.name()
+                .ok()
+                .and_then(|n| sections::find_sec_def(sec_name(n)))
+                .is_some_and(|d| d.flags.attach_btf)
+        });
     let (target, target_err) = match needs_target.then(|| opts.target()) {
         Some(Ok(t)) => (Some(t), None),
         Some(Err(e)) => (None, Some(e)),
@@ -327,6 +347,7 @@ pub fn open_object(bytes: &[u8], opts: &LoadOptions) -> Result<LoadedObject, Elf
         link::relocate_data(f, &values)?;
     }
 
+    let st_ops = crate::struct_ops::collect(&file, btf.as_ref(), &funcs, target.as_deref());
     let mut programs = Vec::new();
     for main in 0..funcs.len() {
         if Some(funcs[main].sec_idx) == text {
@@ -334,7 +355,12 @@ pub fn open_object(bytes: &[u8], opts: &LoadOptions) -> Result<LoadedObject, Elf
         }
         let linked = link::link(&funcs, main, text)?;
         let t = Target { btf: target.as_deref(), missing: target_err.as_deref() };
-        programs.push(prepare(&funcs, main, linked, btf.as_ref(), ext.as_ref(), opts, &t));
+        let mut p = prepare(&funcs, main, linked, btf.as_ref(), ext.as_ref(), opts, &t);
+        if let Some(a) = st_ops.get(&main).filter(|_| p.prog_type == Some(KernelProgType::StructOps)) {
+            p.attach_btf = Some((a.btf_id, a.module.clone()));
+            p.struct_ops = Some(a.clone());
+        }
+        programs.push(p);
     }
     let btf_raw = section_data(".BTF").map(|b| loadable_btf(&file, b)).transpose()?;
     Ok(LoadedObject { programs, maps, license, kern_version, btf, btf_raw, externs, core })
@@ -351,6 +377,11 @@ fn loadable_btf(file: &object::File<'_>, raw: &[u8]) -> Result<Vec<u8>, ElfError
         u32::try_from(sym.address()).ok()
     };
     Ok(crate::btf_fixup::fixup_datasecs(raw, section_size, symbol_offset)?)
+}
+
+/// libbpf's section name: `SEC("?name")` is `name` with autoload off.
+fn sec_name(elf_section: &str) -> &str {
+    elf_section.strip_prefix('?').unwrap_or(elf_section)
 }
 
 /// The target BTF as resolved for this object.
@@ -406,27 +437,30 @@ fn prepare(
             FuncDecl { pc: r.insn as usize, name, nargs, global }
         })
         .collect();
-    let sec_def = sections::find_sec_def(&f.sec_name);
+    let section = sec_name(&f.sec_name);
+    let sec_def = sections::find_sec_def(section);
     let prog_type = opts.prog_type.or(sec_def.map(|d| d.prog_type));
     let mut error = None;
     if prog_type.is_none() {
-        error = Some(ProgError::UnknownSection { prog: f.name.clone(), section: f.sec_name.clone() });
+        error = Some(ProgError::UnknownSection { prog: f.name.clone(), section: section.to_string() });
     }
     let mut attach_btf = None;
     if let Some(def) = sec_def.filter(|d| d.flags.attach_btf && opts.prog_type.is_none()) {
-        match attach_target(def, &f.name, &f.sec_name, target) {
+        match attach_target(def, &f.name, section, target) {
             Ok(t) => attach_btf = Some(t),
             Err(e) => error = error.or(Some(e)),
         }
     }
     LoadedProgram {
         name: f.name.clone(),
-        section: f.sec_name.clone(),
+        section: section.to_string(),
+        autoload: !f.sec_name.starts_with('?'),
         sec_def,
         prog_type,
         expected_attach_type: sec_def.and_then(SecDef::load_attach),
         prog_flags: sec_def.map_or(0, SecDef::prog_flags),
         attach_btf,
+        struct_ops: None,
         layout: linked.placed.iter().map(|&(fi, off)| (funcs[fi].name.clone(), off)).collect(),
         insns: linked.insns,
         funcs: funcs_decl,

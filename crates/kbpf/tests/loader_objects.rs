@@ -274,3 +274,31 @@ fn subprograms_appended_in_libbpf_order() {
     let globals: Vec<(&str, bool)> = f.funcs.iter().map(|d| (d.name.as_str(), d.global)).collect();
     assert!(globals.contains(&("glob", true)) && globals.contains(&("hid", false)), "{globals:?}");
 }
+
+#[test]
+#[ignore = "needs clang-19 (cargo xtask test runs it when clang-19 is on PATH)"]
+fn dead_arguments_of_a_static_function_per_target_kernel() {
+    use kbpf::verifier::{ProgType, VerifyOptions};
+    let obj = kbpf::open_object(&object("dead_args"), &LoadOptions::offline()).unwrap();
+    let p = obj.program("dead_args").unwrap();
+    let many = p.funcs.iter().find(|f| f.name == "many").unwrap();
+    assert_eq!(many.nargs, 7); // BTF keeps the source prototype
+    let m = kbpf::module_from_object(&obj, p).unwrap();
+    let verify = |stack_args| {
+        let opts = VerifyOptions {
+            prog_type: ProgType::SocketFilter,
+            log_level: 1,
+            stack_args,
+            ..Default::default()
+        };
+        kbpf::verify_module(&m, opts)
+    };
+    // Linux 6.18 (`--kernel 6.18`): unreliable BTF, the body verified as called; the running
+    // kernel says the same (processed 19 insns, stack depth 0+0)
+    let old = verify(false);
+    assert!(old.accepted, "{}", old.log);
+    assert_eq!(old.stats.processed_insns, 19);
+    // the stack-arguments series: two stack arguments expected and never stored
+    let new = verify(true);
+    assert_eq!(new.error.unwrap().message(), "callee expects 7 args, stack arg1 is not initialized");
+}
