@@ -381,6 +381,7 @@ static void load_one(const char *path, const char *want, int level, struct resul
 	json_str(libbpf_bpf_prog_type_str(bpf_program__type(target)));
 	printf(",\"attach_type\":");
 	json_str(libbpf_bpf_attach_type_str(bpf_program__expected_attach_type(target)));
+	printf(",\"attach_number\":%u", (unsigned)bpf_program__expected_attach_type(target));
 	size_t cnt = bpf_program__insn_cnt(target);
 	const struct bpf_insn *insns = bpf_program__insns(target);
 	printf(",\"insn_cnt\":%zu,\"refs\":[", cnt);

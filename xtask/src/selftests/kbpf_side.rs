@@ -32,6 +32,8 @@ pub struct KbpfRecord {
     pub prog_type: String,
     /// kbpf's expected attach type, by libbpf's name.
     pub attach_type: String,
+    /// kbpf's `expected_attach_type` for `BPF_PROG_LOAD` (struct_ops: the member index).
+    pub attach_number: u32,
     /// `accepted`, `rejected`, `unsupported` (kbpf does not model it), `bug` (a kbpf invariant
     /// failed), `loader_failed` (kbpf could not open, relocate or type it), `panicked`,
     /// `crashed` or `timeout` (the worker).
@@ -131,6 +133,7 @@ pub fn worker(args: &[String]) -> Result<bool, String> {
                 section: p.section.clone(),
                 prog_type: p.prog_type.map_or(String::new(), |t| t.name().to_string()),
                 attach_type: attach_name(p.expected_attach_type),
+                attach_number: p.expected_attach_number(),
                 refs,
                 insns,
                 ..Default::default()

@@ -26,6 +26,9 @@ pub struct LibbpfRecord {
     pub prog_type: String,
     /// libbpf's name of the expected attach type.
     pub attach_type: String,
+    /// The expected attach type as passed to `BPF_PROG_LOAD` (a struct_ops member index for
+    /// struct_ops programs).
+    pub attach_number: u32,
     /// Instructions submitted.
     pub insn_cnt: usize,
     /// `[slot, map name]` of every map `ld_imm64` (fd replaced by 0 in `insns`) and

@@ -236,12 +236,14 @@ impl Summary {
                 s.crashes.push(note(libbpf_says(), format!("{}: {}", k.outcome, k.loader_error)));
                 continue;
             }
-            if k.prog_type == l.prog_type && k.attach_type == l.attach_type {
+            if k.prog_type == l.prog_type && k.attach_number == l.attach_number {
                 row.prog_type_agree += 1;
             } else {
-                let both = |t: &str, a: &str| format!("{t} / {a}");
-                s.prog_type_diffs
-                    .push(note(both(&l.prog_type, &l.attach_type), both(&k.prog_type, &k.attach_type)));
+                let both = |t: &str, a: &str, n: u32| format!("{t} / {a} ({n})");
+                s.prog_type_diffs.push(note(
+                    both(&l.prog_type, &l.attach_type, l.attach_number),
+                    both(&k.prog_type, &k.attach_type, k.attach_number),
+                ));
             }
             match insn_diff(l, k) {
                 None => row.insns_identical += 1,
