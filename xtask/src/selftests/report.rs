@@ -405,6 +405,15 @@ impl Summary {
             t.compared,
             pct(t.insns_identical, t.compared)
         );
+        let judged = t.compared.saturating_sub(t.loader_failures + t.kbpf_crashes + t.kbpf_no_verdict);
+        let _ = writeln!(
+            o,
+            "verdicts: {} of {} compared agree ({}); of the {judged} kbpf gave a verdict on, {}",
+            t.verdict_agree,
+            t.compared,
+            pct(t.verdict_agree, t.compared),
+            pct(t.verdict_agree, judged)
+        );
         let list = |o: &mut String, title: &str, items: Vec<String>| {
             if items.is_empty() {
                 return;
@@ -427,9 +436,6 @@ impl Summary {
                 })
                 .collect()
         };
-        if let Some(prev) = &self.changes_since {
-            list(&mut o, &format!("kbpf results that changed since run {prev}"), self.changes.clone());
-        }
         list(&mut o, "kbpf crashes", notes(&self.crashes));
         list(&mut o, "loader failures", notes(&self.loader_failures));
         list(
@@ -465,6 +471,9 @@ impl Summary {
         );
         list(&mut o, "programs libbpf cannot load (not compared)", notes(&self.libbpf_failures));
         list(&mut o, "programs kbpf lists that libbpf does not", notes(&self.kbpf_extra));
+        if let Some(prev) = &self.changes_since {
+            list(&mut o, &format!("kbpf results that changed since run {prev}"), self.changes.clone());
+        }
         o
     }
 }
