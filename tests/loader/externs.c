@@ -4,7 +4,7 @@
 #include "common.h"
 
 enum libbpf_tristate { TRI_NO = 0, TRI_YES = 1, TRI_MODULE = 2 };
-struct task_struct;
+struct task_struct { int pid; };
 
 extern unsigned int LINUX_KERNEL_VERSION __kconfig;
 extern bool LINUX_HAS_SYSCALL_WRAPPER __kconfig;

@@ -54,8 +54,8 @@ pub struct Input {
     /// `/proc/config.gz`, else `/boot/config-$(uname -r)`.
     #[arg(long)]
     pub kconfig: Option<PathBuf>,
-    /// Target kernel: `6.18` (exactly Linux 6.18, no stack arguments) or `6.18+stack-args`
-    /// (default).
+    /// Target kernel for verification (`verify`, and `run`'s packet test runs): `6.18` (exactly
+    /// Linux 6.18, no stack arguments) or `6.18+stack-args` (default).
     #[arg(long, value_enum, default_value = "6.18+stack-args")]
     pub kernel: KernelArg,
     /// Override a map field before verifying: `NAME.FIELD=VALUE` (FIELD: type, key_size,

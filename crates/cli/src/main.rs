@@ -334,6 +334,7 @@ fn main() -> ExitCode {
                 let opts = kbpf::verifier::VerifyOptions {
                     prog_type: pt,
                     allow_global_stack_args,
+                    stack_args: input.stack_args(),
                     ..Default::default()
                 };
                 if no_verify {

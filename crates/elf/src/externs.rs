@@ -73,6 +73,8 @@ pub struct Extern {
 
 /// What extern resolution may consult.
 pub(crate) struct ExternEnv<'a> {
+    /// The object's BTF (the local side of compatibility checks).
+    pub local: Option<&'a Btf>,
     pub target: Option<&'a TargetBtf>,
     pub target_err: Option<&'a str>,
     pub kconfig: &'a dyn Fn(&str) -> Result<Kconfig, ElfError>,
@@ -315,19 +317,53 @@ fn resolve_btf_ids(externs: &mut [Extern], env: &ExternEnv<'_>) -> Result<(), El
             ));
         };
         // kfunc flavours (`name___suffix`) name the same kernel function
-        let lookup = match (kind, e.name.rsplit_once("___")) {
-            (Kind::Func, Some((essent, _))) => essent,
+        let lookup = match kind {
+            Kind::Func => crate::core::essential_name(&e.name),
             _ => e.name.as_str(),
         };
         let found = target.btfs().find_map(|(module, btf, own)| {
-            btf.ids_by_name_kind(lookup, kind).into_iter().find(|id| own.contains(id)).map(|id| (module, id))
+            btf.ids_by_name_kind(lookup, kind)
+                .into_iter()
+                .find(|id| own.contains(id))
+                .map(|id| (module, btf, id))
         });
-        let Some((module, id)) = found else {
+        let Some((module, kbtf, id)) = found else {
             if e.weak {
                 continue;
             }
             return Err(ext_err(&e.name, format!("({what}) not found in kernel or module BTFs")));
         };
+        // the local declaration must be compatible with the kernel's (bpf_core_types_are_compat)
+        if let Some(local) = env.local {
+            let ref_of = |b: &Btf, id: u32| b.get(id).and_then(BtfType::ref_type).unwrap_or(0);
+            let (lid, kid) = match e.kind {
+                ExternKind::Kfunc => (ref_of(local, e.btf_id), ref_of(kbtf, id)),
+                ExternKind::Ksym { type_id } => {
+                    (type_id, kbtf.resolve(ref_of(kbtf, id)).map_or(0, |(t, _)| t))
+                }
+                _ => continue,
+            };
+            if !crate::core::types_are_compat(local, lid, kbtf, kid).unwrap_or(false) {
+                match e.kind {
+                    // an incompatible weak kfunc stays unresolved, as libbpf leaves it
+                    ExternKind::Kfunc if e.weak => continue,
+                    ExternKind::Kfunc => {
+                        return Err(ext_err(
+                            &e.name,
+                            format!("(func ksym) func_proto [{lid}] incompatible with kernel's [{kid}]"),
+                        ));
+                    }
+                    _ => {
+                        return Err(ext_err(
+                            &e.name,
+                            format!(
+                                "(var ksym) incompatible types, expected [{lid}], but kernel has [{kid}]"
+                            ),
+                        ));
+                    }
+                }
+            }
+        }
         let btf_idx = match module {
             None => 0,
             Some(m) => {

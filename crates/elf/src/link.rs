@@ -22,6 +22,8 @@ pub(crate) struct Func {
     pub insns: Vec<RawInsn>,
     /// Relocations by slot index inside the function.
     pub relocs: Vec<(usize, Reloc)>,
+    /// Global or weak binding.
+    pub global: bool,
     /// Global with hidden or internal visibility: libbpf marks its BTF `FUNC` static.
     pub hidden: bool,
 }
@@ -108,6 +110,7 @@ pub(crate) fn collect_funcs(
                 sec_insn_off: (off / 8) as usize,
                 insns,
                 relocs: Vec::new(),
+                global,
                 hidden,
             });
         }
@@ -322,11 +325,70 @@ pub(crate) struct Linked {
     pub placed: Vec<(usize, usize)>,
 }
 
-/// Links entry point `main` (`bpf_object__relocate_calls`).
-pub(crate) fn link(funcs: &[Func], main: usize, text: Option<SectionIndex>) -> Result<Linked, ElfError> {
+/// Links entry point `main` (`bpf_object__relocate_calls`), then appends its exception
+/// callback `exc_cb` unless a call already placed it.
+pub(crate) fn link(
+    funcs: &[Func],
+    main: usize,
+    text: Option<SectionIndex>,
+    exc_cb: Option<usize>,
+) -> Result<Linked, ElfError> {
     let mut l = Linked { insns: funcs[main].insns.clone(), placed: vec![(main, 0)] };
     reloc_code(funcs, main, 0, text, &mut l, 0)?;
+    if let Some(cb) = exc_cb.filter(|cb| l.placed.iter().all(|(i, _)| i != cb)) {
+        let off = l.insns.len();
+        l.insns.extend_from_slice(&funcs[cb].insns);
+        l.placed.push((cb, off));
+        reloc_code(funcs, cb, off, text, &mut l, 1)?;
+    }
     Ok(l)
+}
+
+/// The exception callback of entry point `main` (libbpf's `bpf_prog_assign_exc_cb`): a
+/// `exception_callback:NAME` decl tag on `main`'s global `FUNC` names a global, non-hidden
+/// `.text` function.
+pub(crate) fn exception_cb(
+    btf: Option<&crate::btf::Btf>,
+    funcs: &[Func],
+    main: usize,
+    text: Option<SectionIndex>,
+) -> Result<Option<usize>, ElfError> {
+    use crate::btf::{BtfType, Linkage};
+    const TAG: &str = "exception_callback:";
+    let Some(btf) = btf else { return Ok(None) };
+    let f = &funcs[main];
+    let err = |what: String| reloc_err(&f.sec_name, f.sec_insn_off, format!("prog '{}': {what}", f.name));
+    let mut found = None;
+    for (_, t) in btf.iter() {
+        let BtfType::DeclTag { name, type_id, component: -1, .. } = t else { continue };
+        let Some(cb_name) = name.strip_prefix(TAG) else { continue };
+        let Some(BtfType::Func { name: fname, linkage: Linkage::Global, .. }) = btf.get(*type_id) else {
+            return Err(err("exception_callback:<value> decl tag not applied to the main program".into()));
+        };
+        if *fname != f.name {
+            continue;
+        }
+        if found.is_some() {
+            // several callbacks for one program: the verifier refuses it, libbpf appends none
+            return Ok(None);
+        }
+        if cb_name.is_empty() {
+            return Err(err("exception_callback:<value> decl tag contains empty value".into()));
+        }
+        let mut cands =
+            funcs.iter().enumerate().filter(|(_, g)| Some(g.sec_idx) == text && g.name == cb_name);
+        let Some((i, g)) = cands.next() else {
+            return Err(err(format!("cannot find exception callback '{cb_name}'")));
+        };
+        if !g.global || g.hidden {
+            return Err(err(format!("exception callback {cb_name} must be a global non-hidden function")));
+        }
+        if cands.next().is_some() {
+            return Err(err(format!("multiple subprogs with same name as exception callback '{cb_name}'")));
+        }
+        found = Some(i);
+    }
+    Ok(found)
 }
 
 fn reloc_code(

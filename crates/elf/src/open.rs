@@ -110,7 +110,13 @@ impl LoadOptions {
         }
         if self.running_kernel_btf {
             return RUNNING
-                .get_or_init(|| TargetBtf::running_kernel().map(Arc::new).map_err(|e| e.to_string()))
+                .get_or_init(|| {
+                    TargetBtf::running_kernel().map(Arc::new).map_err(|e| match e {
+                        // the caller says what needs it; keep only why there is none
+                        crate::btf::TargetError::Unavailable { why, .. } => why,
+                        other => other.to_string(),
+                    })
+                })
                 .clone();
         }
         Err(self.target_btf_missing.clone().unwrap_or_else(|| "no target BTF given".into()))
@@ -294,6 +300,7 @@ pub fn open_object(bytes: &[u8], opts: &LoadOptions) -> Result<LoadedObject, Elf
     };
     let read_kallsyms = || if opts.kallsyms { externs::read_kallsyms() } else { Ok(HashMap::new()) };
     let env = ExternEnv {
+        local: btf.as_ref(),
         target: target.as_deref(),
         target_err: target_err.as_deref(),
         kconfig: &read_config,
@@ -353,7 +360,8 @@ pub fn open_object(bytes: &[u8], opts: &LoadOptions) -> Result<LoadedObject, Elf
         if Some(funcs[main].sec_idx) == text {
             continue;
         }
-        let linked = link::link(&funcs, main, text)?;
+        let exc_cb = link::exception_cb(btf.as_ref(), &funcs, main, text)?;
+        let linked = link::link(&funcs, main, text, exc_cb)?;
         let t = Target { btf: target.as_deref(), missing: target_err.as_deref() };
         let mut p = prepare(&funcs, main, linked, btf.as_ref(), ext.as_ref(), opts, &t);
         if let Some(a) = st_ops.get(&main).filter(|_| p.prog_type == Some(KernelProgType::StructOps)) {

@@ -33,6 +33,11 @@ struct Ids {
 
 /// A small vmlinux: just the names the test objects reach.
 fn target() -> (TargetBtf, Ids) {
+    target_with(true)
+}
+
+/// [`target`], with `bpf_task_acquire` taking an `int` when not `compatible`.
+fn target_with(compatible: bool) -> (TargetBtf, Ids) {
     let mut b = BtfBuilder::new();
     let int = b.add(BtfType::Int {
         name: "int".into(),
@@ -53,7 +58,16 @@ fn target() -> (TargetBtf, Ids) {
     let iter_task = func(&mut b, "bpf_iter_task");
     let prog_active =
         b.add(BtfType::Var { name: "bpf_prog_active".into(), type_id: int, linkage: VarLinkage::Global });
-    let task_acquire = func(&mut b, "bpf_task_acquire");
+    // struct task_struct *bpf_task_acquire(struct task_struct *p): compatible with the object's
+    let task =
+        b.add(BtfType::Struct { name: "task_struct".into(), size: 8, members: vec![], kind_flag: false });
+    let task_ptr = b.add(BtfType::Ptr { type_id: task });
+    let acquire = match compatible {
+        true => b.add(BtfType::FuncProto { ret: task_ptr, params: vec![param(task_ptr)], variadic: false }),
+        false => proto,
+    };
+    let task_acquire =
+        b.add(BtfType::Func { name: "bpf_task_acquire".into(), proto: acquire, linkage: Linkage::Global });
     let btf = Btf::parse(&b.build()).expect("built BTF parses");
     let ids = Ids { fentry_test1, trace_sys_enter, lsm_file_open, iter_task, prog_active, task_acquire };
     (TargetBtf::new(btf), ids)
@@ -148,6 +162,10 @@ fn ksyms_and_kfuncs() {
     let idx = obj.externs.iter().position(|e| e.name == "bpf_no_such_kfunc").unwrap() as i32;
     assert!(calls.contains(&(Some(CallKind::Helper), POISON_CALL_KFUNC_BASE + idx, 0)), "{calls:?}");
     assert_eq!(p.attach_btf, Some((ids.trace_sys_enter, None)));
+    // a kernel prototype the declaration does not match: libbpf's compatibility refusal
+    let other = LoadOptions { target_btf: Some(Arc::new(target_with(false).0)), ..options().0 };
+    let e = kbpf::open_object(&object("externs"), &other).unwrap_err().to_string();
+    assert!(e.starts_with("extern 'bpf_task_acquire' (func ksym) func_proto ["), "{e}");
     // without target BTF a strong kfunc is an error naming it
     let none = LoadOptions { target_btf: None, target_btf_missing: Some("test".into()), ..options().0 };
     let e = kbpf::open_object(&object("externs"), &none).unwrap_err().to_string();
