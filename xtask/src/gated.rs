@@ -108,9 +108,7 @@ impl Need {
                 Need::VmlinuxBtf.missing().or_else(|| Need::Oracle.missing())
             }
             Need::SelftestsCache => {
-                let cache = std::env::var_os("KBPF_SELFTESTS_CACHE")
-                    .map(std::path::PathBuf::from)
-                    .unwrap_or_else(|| workspace_root().join("target").join("selftests"));
+                let cache = crate::selftests::cache_dir();
                 let have = cache.join("objs").is_dir() && cache.join("build/libbpf/libbpf.a").is_file();
                 if !have {
                     return Some(format!(
