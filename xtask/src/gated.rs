@@ -22,6 +22,8 @@ pub enum Need {
     VmlinuxBtf,
     /// LLVM 19's `llvm-mc-19` on PATH.
     LlvmMc,
+    /// `clang-19` on PATH (C programs compiled at test time).
+    Clang,
     /// CO-RE on real objects: clang-19 and bpftool (libbpf as a dev-only oracle) on PATH, the
     /// running kernel's BTF, and the kernel oracle.
     CoreToolchain,
@@ -35,12 +37,13 @@ pub enum Need {
 
 impl Need {
     /// Every prerequisite, in the order the summary lists them.
-    pub const ALL: [Need; 8] = [
+    pub const ALL: [Need; 9] = [
         Need::Conformance,
         Need::Oracle,
         Need::CaptureKernel,
         Need::VmlinuxBtf,
         Need::LlvmMc,
+        Need::Clang,
         Need::CoreToolchain,
         Need::SelftestsCache,
         Need::Packaging,
@@ -54,6 +57,7 @@ impl Need {
             Need::Conformance => "conformance",
             Need::VmlinuxBtf => "vmlinux BTF tests",
             Need::LlvmMc => "llvm-mc-19 agreement tests",
+            Need::Clang => "tests on C objects compiled with clang-19",
             Need::CoreToolchain => "CO-RE tests on clang objects",
             Need::SelftestsCache => "CO-RE on the kernel selftests against libbpf",
             Need::Packaging => "packaging",
@@ -90,6 +94,8 @@ impl Need {
             Need::LlvmMc => (!prereq::have("llvm-mc-19")).then(|| {
                 "llvm-mc-19 not on PATH; apt-get install llvm-19 (xtask installs it as root)".into()
             }),
+            Need::Clang => (!prereq::have("clang-19"))
+                .then(|| "clang-19 not on PATH; apt-get install clang-19 (xtask installs it as root)".into()),
             Need::CoreToolchain => {
                 let tools: Vec<&str> =
                     ["clang-19", "bpftool"].into_iter().filter(|t| !prereq::have(t)).collect();
@@ -102,9 +108,7 @@ impl Need {
                 Need::VmlinuxBtf.missing().or_else(|| Need::Oracle.missing())
             }
             Need::SelftestsCache => {
-                let cache = std::env::var_os("KBPF_SELFTESTS_CACHE")
-                    .map(std::path::PathBuf::from)
-                    .unwrap_or_else(|| workspace_root().join("target").join("selftests"));
+                let cache = crate::selftests::cache_dir();
                 let have = cache.join("objs").is_dir() && cache.join("build/libbpf/libbpf.a").is_file();
                 if !have {
                     return Some(format!(
@@ -218,6 +222,21 @@ pub const GATED: &[Gated] = &[
         file: "crates/jit-arm64/src/emit_tests.rs",
         need: Need::LlvmMc,
         args: &["-p", "kbpf-jit-arm64", "--lib"],
+    },
+    Gated {
+        file: "crates/kbpf/tests/line_info.rs",
+        need: Need::Clang,
+        args: &["-p", "kbpf", "--test", "line_info"],
+    },
+    Gated {
+        file: "crates/cli/tests/disasm_source.rs",
+        need: Need::Clang,
+        args: &["-p", "kbpf-cli", "--test", "disasm_source"],
+    },
+    Gated {
+        file: "crates/kbpf/tests/loader_objects.rs",
+        need: Need::Clang,
+        args: &["-p", "kbpf", "--test", "loader_objects"],
     },
     Gated {
         file: "crates/cli/tests/packaging.rs",

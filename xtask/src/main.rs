@@ -12,6 +12,7 @@ mod fuzz;
 mod gated;
 mod kernel_diff;
 mod prereq;
+mod selftests;
 mod test;
 
 use std::process::ExitCode;
@@ -31,6 +32,11 @@ commands:
                             verification-time ratios
   fuzz jit-diff --count N   interpreter vs JIT on N random valid programs (default 1M)
   build-arm64               cross-build an aarch64 kbpf binary (runs under qemu-aarch64-static)
+  selftests [--only N,..] [--sample N] [--jobs N] [--timeout SECS]
+                            the kernel's BPF selftests (linux-source-6.12, built in
+                            $KBPF_SELFTESTS_CACHE, default target/selftests) loaded by libbpf
+                            into the running kernel and by kbpf: loader failures, identical
+                            instructions, verdicts per program type
   bench                     benches/programs on interpreter, JIT and kernel JIT (one run, ratios),
                             then the criterion micro benchmarks";
 
@@ -48,6 +54,9 @@ fn main() -> ExitCode {
         "build-arm64" => arm64::build(rest),
         "kernel-diff" => kernel_diff::main(rest),
         "fuzz" => fuzz::main(rest),
+        "selftests" => selftests::main(rest),
+        // one object through kbpf, for `selftests` (a process per object: a hang or crash is contained)
+        "selftests-kbpf" => selftests::worker(rest),
         "help" | "--help" | "-h" => {
             println!("{USAGE}");
             Ok(true)

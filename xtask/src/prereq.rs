@@ -30,6 +30,11 @@ const NEEDS: &[Need] = &[
         package: "llvm-19",
         why: "assembler agreement with LLVM 19 (BPF and aarch64)",
     },
+    Need {
+        tool: "clang-19",
+        package: "clang-19",
+        why: "the line-info golden logs (C compiled at test time)",
+    },
     Need { tool: "qemu-aarch64-static", package: "qemu-user-static", why: "running the arm64 JIT tests" },
     Need {
         tool: "aarch64-linux-gnu-gcc",

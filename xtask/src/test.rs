@@ -6,7 +6,7 @@ use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 
 use crate::gated::{GATED, Need};
-use crate::{arm64, conformance, kernel_diff, prereq, workspace_root};
+use crate::{arm64, conformance, kernel_diff, prereq, selftests, workspace_root};
 
 /// Pass/fail counts summed over the suites, and what was skipped.
 #[derive(Default)]
@@ -75,6 +75,26 @@ pub fn run(_args: &[String]) -> Result<bool, String> {
     println!("== unit and integration tests (cargo test --workspace)");
     let (ok, p, f) = cargo_tests(&["test", "--workspace"])?;
     tally.suite("cargo test", ok, p, f);
+
+    // A fixed sample of the kernel's selftests (the full corpus is `cargo xtask selftests`);
+    // first, because it builds the cache the `SelftestsCache` tests below read.
+    println!("== selftests sample (cargo xtask selftests --only {})", selftests::TEST_SAMPLE.join(","));
+    let sample = selftests::Options {
+        only: selftests::TEST_SAMPLE.iter().map(|s| s.to_string()).collect(),
+        ..selftests::Options::default()
+    };
+    match selftests::run(&sample) {
+        Ok(selftests::Outcome::Skipped(why)) => tally.skip("selftests", why),
+        Ok(selftests::Outcome::Ran(summary)) => {
+            // one gate, one test: kbpf never crashed and the kernel judged the sample
+            let ok = summary.gate();
+            tally.suite("selftests", ok, ok as usize, !ok as usize);
+        }
+        Err(e) => {
+            println!("selftests could not run: {e}");
+            tally.suite("selftests", false, 0, 1);
+        }
+    }
 
     // `#[ignore]`d tests whose prerequisite is here; a counted skip for each one that is not.
     for need in Need::ALL {

@@ -142,3 +142,24 @@ pub fn dump_maps(maps: &kbpf::kfunc::maps::MapSet) -> String {
     }
     out
 }
+
+/// `text` (a disassembly of `program`: map directives, then one line per instruction) with
+/// the module's source lines as `; line @ file:N` comments above the instructions they start,
+/// the way the verifier log shows them.
+pub fn with_source(text: &str, program: &kbpf::isa::Program, m: &kbpf::Module) -> String {
+    let header = m.maps.iter().map(|d| d.directives()).collect::<String>().lines().count();
+    let comments = kbpf::verifier::source_comments(&m.line_info, m.slots.len());
+    let pcs: Vec<usize> = program.iter().map(|(pc, _)| pc).collect();
+    let mut out = String::with_capacity(text.len() * 2);
+    for (i, line) in text.lines().enumerate() {
+        let pc = i.checked_sub(header).and_then(|k| pcs.get(k));
+        if let Some(c) = pc.and_then(|&pc| comments.get(pc)).and_then(|c| c.as_deref()) {
+            out.push_str("; ");
+            out.push_str(c);
+            out.push('\n');
+        }
+        out.push_str(line);
+        out.push('\n');
+    }
+    out
+}

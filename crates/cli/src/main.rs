@@ -3,14 +3,17 @@
 //! Owns argument parsing and printing only; every piece of work is a call into the `kbpf`
 //! facade. Bad input of any kind ends in one line on stderr and exit code 2, never a panic.
 
+mod input;
 mod listing;
 mod plugin;
 mod verify;
 
 use std::path::PathBuf;
+
+use input::{FormatArg, Input};
 use std::process::ExitCode;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Parser, Subcommand, ValueEnum};
 use kbpf::isa::disasm::{self, Syntax};
 use kbpf::kfunc::{Registry, profiles};
 use kbpf::{Engine, RunOptions, SourceKind};
@@ -44,14 +47,6 @@ enum SyntaxArg {
 }
 
 #[derive(Clone, Copy, ValueEnum)]
-enum FormatArg {
-    Bin,
-    Asm,
-    Hex,
-    Elf,
-}
-
-#[derive(Clone, Copy, ValueEnum)]
 enum ProfileArg {
     /// Kernel-numbered helpers plus the test kfunc set.
     Testmod,
@@ -81,30 +76,6 @@ enum ArchArg {
     Arm64,
 }
 
-/// The program file and how to read it: the same flags on every subcommand that reads one.
-#[derive(Args)]
-struct Input {
-    /// Program file: `.bin` raw 8-byte instructions, `.hex` hex text, `.s` assembly, `.o` ELF.
-    file: PathBuf,
-    /// Input format, when the file name does not tell.
-    #[arg(long, value_enum)]
-    input_format: Option<FormatArg>,
-    /// ELF program to use: a function name, or a section holding one program (default: the
-    /// object's first program).
-    #[arg(long)]
-    section: Option<String>,
-}
-
-impl Input {
-    fn kind(&self) -> SourceKind {
-        source_kind(&self.file, self.input_format)
-    }
-
-    fn read(&self, registry: &Registry) -> Result<kbpf::Module, kbpf::SourceError> {
-        kbpf::read_module(&self.file, self.kind(), registry, self.section.as_deref())
-    }
-}
-
 #[derive(Subcommand)]
 enum Cmd {
     /// Assemble kernel- or LLVM-syntax assembly into raw 8-byte instructions.
@@ -131,6 +102,13 @@ enum Cmd {
         /// Helpers and kfuncs `call NAME` may name (assembly input).
         #[arg(long, value_enum, default_value = "testmod")]
         profile: ProfileArg,
+        /// Show the source lines (`; line @ file:N`, like the verifier log) above the
+        /// instructions: the default for an ELF object with BTF line info.
+        #[arg(long, conflicts_with = "no_source")]
+        source: bool,
+        /// Do not show source lines.
+        #[arg(long)]
+        no_source: bool,
     },
     /// Run a program once and print r0.
     Run {
@@ -290,7 +268,7 @@ fn main() -> ExitCode {
                 Err(e) => fail(e),
             }
         }
-        Cmd::Disasm { input, syntax, hex, profile } => {
+        Cmd::Disasm { input, syntax, hex, profile, source, no_source } => {
             match input.read(&profile.registry()) {
                 Ok(m) => {
                     let syntax = match syntax {
@@ -303,10 +281,18 @@ fn main() -> ExitCode {
                         Ok(p) => p,
                         Err(e) => return fail(e),
                     };
-                    if m.maps.is_empty() {
-                        print!("{}", disasm::disassemble(&program, syntax));
+                    let text = if m.maps.is_empty() {
+                        disasm::disassemble(&program, syntax)
                     } else {
-                        print!("{}", disasm::disassemble_module(&program, &m.maps, syntax));
+                        disasm::disassemble_module(&program, &m.maps, syntax)
+                    };
+                    if source && m.line_info.is_empty() {
+                        eprintln!("kbpf: no line info in this input (an ELF object compiled with -g has it)");
+                    }
+                    if no_source || m.line_info.is_empty() {
+                        print!("{text}");
+                    } else {
+                        print!("{}", listing::with_source(&text, &program, &m));
                     }
                     ExitCode::SUCCESS
                 }
@@ -328,7 +314,7 @@ fn main() -> ExitCode {
             pkt_v4,
         } => {
             let registry = profile.registry();
-            let module = match input.read(&registry) {
+            let module = match input.read_as(&registry, prog_type.as_deref()) {
                 Ok(m) => m,
                 Err(e) => return fail(e),
             };
@@ -336,6 +322,11 @@ fn main() -> ExitCode {
                 (Some(name), _) => kbpf::prog_type_by_name(name, 0).map_err(|e| format!("--prog-type: {e}")),
                 (None, Some(section)) => kbpf::prog_type_for_section(section).map_err(|e| e.to_string()),
                 (None, None) => Ok(kbpf::verifier::ProgType::Mem { ctx_size: 0 }),
+            };
+            // the loader's refusal (attach target, extern) once the type is one kbpf runs
+            let given = match module.elf.as_ref().and_then(|f| f.error.as_ref()) {
+                Some(e) if given.is_ok() => Err(e.to_string()),
+                _ => given,
             };
             // a syscall program is verified as one (its context is padded to what it may read)
             let syscall = matches!(given, Ok(kbpf::verifier::ProgType::Syscall));
@@ -358,6 +349,7 @@ fn main() -> ExitCode {
                 let opts = kbpf::verifier::VerifyOptions {
                     prog_type: pt,
                     allow_global_stack_args,
+                    stack_args: input.stack_args(),
                     ..Default::default()
                 };
                 if no_verify {
@@ -496,12 +488,10 @@ fn main() -> ExitCode {
                 OutFormat::Json => verify::Format::Json,
             };
             verify::run(
-                &input.file,
-                input.kind(),
+                &input,
                 verify::Target {
                     opts,
-                    type_from_section: prog_type.is_none(),
-                    section: input.section.as_deref(),
+                    prog_type: prog_type.as_deref(),
                     engine: engine.map_or(Engine::Jit, Engine::from),
                 },
                 format,

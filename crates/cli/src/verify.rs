@@ -1,12 +1,12 @@
 //! `kbpf verify`: the kernel's verdict and log, as text or JSON.
 
-use std::path::Path;
 use std::process::ExitCode;
 
 use kbpf::kfunc::Registry;
 use kbpf::verifier::{RejectKind, VerifyOptions, VerifyOutcome};
 use kbpf::{Engine, Module, SourceKind, Unsupported};
 
+use crate::input::Input;
 use crate::listing::json_str;
 
 /// How the result is printed.
@@ -16,62 +16,167 @@ pub enum Format {
     Json,
 }
 
-/// What to verify a file as: options, whether the ELF section may choose the program type, and
-/// which ELF program.
+/// What to verify a file as: options, the `--prog-type` name (else the ELF section types the
+/// program), and the engine.
 pub struct Target<'a> {
     pub opts: VerifyOptions,
-    pub type_from_section: bool,
-    pub section: Option<&'a str>,
+    pub prog_type: Option<&'a str>,
     /// The engine whose registry support is checked for an accepted program.
     pub engine: Engine,
 }
 
-/// Runs the verifier on `file` and prints the outcome. Exit 0 accepted, 1 rejected, 2 bad input,
-/// 3 accepted but `engine` cannot run a helper or kfunc it calls.
-pub fn run(
-    file: &Path,
-    kind: SourceKind,
-    target: Target<'_>,
-    format: Format,
-    registry: &Registry,
-) -> ExitCode {
-    let Target { mut opts, type_from_section, section, engine } = target;
+/// Runs the verifier on the input and prints the outcome. Exit 0 accepted, 1 rejected, 2 bad
+/// input, 3 accepted but `engine` cannot run a helper or kfunc it calls.
+pub fn run(input: &Input, target: Target<'_>, format: Format, registry: &Registry) -> ExitCode {
+    let Target { mut opts, prog_type, engine } = target;
     opts.kfuncs = kbpf::kfunc_table(registry);
+    opts.stack_args = input.stack_args();
+    let kind = input.kind();
     let module = match kind {
-        SourceKind::Bin | SourceKind::Hex if section.is_some() => {
-            return crate::fail(kbpf::SourceError::SectionNotElf(section.unwrap_or_default().to_string()));
-        }
-        SourceKind::Bin | SourceKind::Hex => match kbpf::read_raw_slots(file, kind) {
-            Ok(slots) => Module::plain(slots),
-            Err(e) => return crate::fail(e),
-        },
-        _ => match kbpf::read_module(file, kind, registry, section) {
-            Ok(m) => {
-                if type_from_section && let Some(section) = m.section.as_deref() {
-                    match kbpf::prog_type_for_section(section) {
-                        Ok(pt) => opts.prog_type = pt,
-                        Err(e) => return crate::fail(e),
-                    }
-                }
-                m
+        SourceKind::Bin | SourceKind::Hex => {
+            if let Some(s) = input.section.as_deref().or(input.prog.as_deref()) {
+                return crate::fail(kbpf::SourceError::SectionNotElf(s.to_string()));
             }
-            Err(e) => return crate::fail(e),
+            match kbpf::read_raw_slots(&input.file, kind) {
+                Ok(slots) => Module::plain(slots),
+                Err(e) => return crate::fail(e),
+            }
+        }
+        _ => match input.read_as(registry, prog_type) {
+            Ok(m) => m,
+            Err(e) => {
+                // an object the loader refuses as a whole: still one JSON line naming the program
+                if let (Format::Json, SourceKind::Elf) = (format, kind) {
+                    let name = input.prog.as_deref().map_or_else(|| "null".into(), json_str);
+                    let section = input.section.as_deref().map_or_else(|| "null".into(), json_str);
+                    println!(
+                        "{{\"prog_name\":{name},\"section\":{section},\"accepted\":null,\"kind\":\"loader\",\"error\":{}}}",
+                        json_str(&e)
+                    );
+                }
+                return crate::fail(e);
+            }
         },
     };
-    let (outcome, unsupported) = kbpf::verify_for_engine(&module, opts, registry, engine);
+    if let Some(facts) = &module.elf {
+        // the loader's refusal first (libbpf fails before the kernel sees the program); a
+        // section libbpf cannot type gets the facade's message naming it below
+        if let Some(e) = facts.error.as_ref().filter(|e| !matches!(e, kbpf::ProgError::UnknownSection { .. }))
+        {
+            return refuse(format, &module, "loader", e);
+        }
+        if prog_type.is_none()
+            && let Some(section) = module.section.as_deref()
+        {
+            match kbpf::prog_type_for_section(section) {
+                Ok(pt) => opts.prog_type = pt,
+                Err(e) => return refuse(format, &module, "unsupported", e),
+            }
+        }
+    }
+    // the kernel's per-subprogram stack depths are in the stats block: ask for it, and take it
+    // out of the log again when the caller did not ask for level 4
+    let user_level = opts.log_level;
+    if user_level != 0 {
+        opts.log_level |= 4;
+    }
+    let (mut outcome, unsupported) = kbpf::verify_for_engine(&module, opts, registry, engine);
+    let stack_depth = take_stack_depth(&mut outcome.log, user_level & 4 == 0);
+    let facts = Facts { module: &module, stack_depth };
     match format {
         Format::Text => {
+            for (map, what) in facts.map_defaults() {
+                println!("kbpf: map '{map}': {what}");
+            }
             print_text(&outcome);
             if let Some(u) = &unsupported {
                 println!("unsupported: kbpf cannot run this program: {u}");
             }
         }
-        Format::Json => println!("{}", json(&outcome, unsupported.as_ref())),
+        Format::Json => println!("{}", json(&outcome, unsupported.as_ref(), &facts)),
     }
     match (outcome.accepted, unsupported) {
         (true, None) => ExitCode::SUCCESS,
         (true, Some(_)) => ExitCode::from(3),
         (false, _) => ExitCode::from(1),
+    }
+}
+
+/// A program kbpf will not verify (a type it does not model, or the loader's refusal): the
+/// error line and exit 2, and in JSON also the loader's facts with `accepted: null`, so that a
+/// corpus run still sees the program's type and instructions.
+fn refuse(format: Format, module: &Module, kind: &str, e: impl std::fmt::Display) -> ExitCode {
+    if let Format::Json = format {
+        let facts = Facts { module, stack_depth: None };
+        println!(
+            "{{{},\"accepted\":null,\"kind\":{},\"error\":{}}}",
+            facts.json_fields(),
+            json_str(kind),
+            json_str(&e.to_string())
+        );
+    }
+    crate::fail(e)
+}
+
+/// The `stack depth A+B` line's numbers; with `strip`, that line and the `verification time`
+/// line before it leave the log.
+fn take_stack_depth(log: &mut String, strip: bool) -> Option<Vec<u32>> {
+    let start = log.rfind("stack depth ")?;
+    if start != 0 && !log[..start].ends_with('\n') {
+        return None;
+    }
+    let end = log[start..].find('\n').map_or(log.len(), |e| start + e + 1);
+    let depths = log[start + "stack depth ".len()..end]
+        .trim()
+        .split('+')
+        .map(str::parse)
+        .collect::<Result<Vec<u32>, _>>()
+        .ok()?;
+    if strip {
+        let time = log[..start].trim_end_matches('\n').rfind('\n').map_or(0, |i| i + 1);
+        let from = if log[time..start].starts_with("verification time ") { time } else { start };
+        log.replace_range(from..end, "");
+    }
+    Some(depths)
+}
+
+/// What the JSON says about the program beside the verdict.
+struct Facts<'a> {
+    module: &'a Module,
+    stack_depth: Option<Vec<u32>>,
+}
+
+impl Facts<'_> {
+    fn map_defaults(&self) -> Vec<(String, String)> {
+        self.module.elf.as_ref().map(|f| f.map_defaults.clone()).unwrap_or_default()
+    }
+
+    /// `"prog_name":...,"section":...,...,"map_defaults":[...]` (no braces).
+    fn json_fields(&self) -> String {
+        let null = || "null".to_string();
+        let m = self.module;
+        let elf = m.elf.as_deref();
+        let opt_str = |v: Option<&str>| v.map_or_else(null, json_str);
+        let defaults: Vec<String> = self
+            .map_defaults()
+            .iter()
+            .map(|(map, what)| format!("{{\"map\":{},\"what\":{}}}", json_str(map), json_str(what)))
+            .collect();
+        let depth = self.stack_depth.as_ref().map_or_else(null, |d| {
+            format!("[{}]", d.iter().map(u32::to_string).collect::<Vec<_>>().join(","))
+        });
+        let attach_btf = elf.and_then(|f| f.attach_btf.as_ref()).map_or_else(null, |(id, _)| id.to_string());
+        format!(
+            "\"prog_name\":{},\"section\":{},\"prog_type\":{},\"expected_attach_type\":{},\"expected_attach_number\":{},\"attach_btf_id\":{attach_btf},\"prog_flags\":{},\"insns\":{},\"stack_depth\":{depth},\"map_defaults\":[{}]",
+            opt_str(Some(m.name.as_str()).filter(|n| !n.is_empty())),
+            opt_str(m.section.as_deref()),
+            opt_str(elf.and_then(|f| f.prog_type).map(|t| t.name())),
+            opt_str(elf.and_then(|f| f.expected_attach_type).map(|a| a.uapi_name())),
+            elf.map_or(0, |f| f.expected_attach_number),
+            elf.map_or(0, |f| f.prog_flags),
+            m.slots.len(),
+            defaults.join(",")
+        )
     }
 }
 
@@ -93,7 +198,7 @@ fn print_text(o: &VerifyOutcome) {
     }
 }
 
-fn json(o: &VerifyOutcome, unsupported: Option<&Unsupported>) -> String {
+fn json(o: &VerifyOutcome, unsupported: Option<&Unsupported>, facts: &Facts<'_>) -> String {
     let null = || "null".to_string();
     let (kind, insn, reg, errno, error) = match &o.error {
         Some(e) => (
@@ -107,7 +212,8 @@ fn json(o: &VerifyOutcome, unsupported: Option<&Unsupported>) -> String {
     };
     let s = &o.stats;
     format!(
-        "{{\"accepted\":{},\"kind\":{kind},\"insn\":{insn},\"reg\":{reg},\"errno\":{errno},\"error\":{error},\"unsupported\":{},\"processed_insns\":{},\"total_states\":{},\"peak_states\":{},\"max_states_per_insn\":{},\"mark_read\":{},\"log\":{}}}",
+        "{{{},\"accepted\":{},\"kind\":{kind},\"insn\":{insn},\"reg\":{reg},\"errno\":{errno},\"error\":{error},\"unsupported\":{},\"processed_insns\":{},\"total_states\":{},\"peak_states\":{},\"max_states_per_insn\":{},\"mark_read\":{},\"log\":{}}}",
+        facts.json_fields(),
         o.accepted,
         unsupported.map_or("null".to_string(), |u| json_str(&u.to_string())),
         s.processed_insns,

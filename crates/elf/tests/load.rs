@@ -17,16 +17,17 @@ fn links_subprograms_maps_and_funcs() {
     assert_eq!(obj.programs.len(), 1);
     let p = &obj.programs[0];
     assert_eq!((p.name.as_str(), p.section.as_str()), ("prog", "socket"));
-    // The 17 slots of `prog`, then the whole .text (glob, add3).
+    // The 17 slots of `prog`, then its subprograms in the order its calls first reach them
+    // (libbpf's bpf_object__reloc_code): add3, then glob.
     assert_eq!(p.slots.len(), 17 + 6);
     // ld_imm64 of the map: src = BPF_PSEUDO_MAP_FD, imm = map index.
     assert_eq!((p.slots[4].code, p.slots[4].src, p.slots[4].imm), (0x18, 1, 0));
-    // call add3 (at .text 3 -> slot 20) from slot 11; call glob (slot 17) from slot 14.
-    assert_eq!((p.slots[11].src, 11 + 1 + p.slots[11].imm), (1, 20));
-    assert_eq!((p.slots[14].src, 14 + 1 + p.slots[14].imm), (1, 17));
+    // call add3 (appended first: slot 17) from slot 11; call glob (slot 20) from slot 14.
+    assert_eq!((p.slots[11].src, 11 + 1 + p.slots[11].imm), (1, 17));
+    assert_eq!((p.slots[14].src, 14 + 1 + p.slots[14].imm), (1, 20));
     let names: Vec<(&str, usize, u32, bool)> =
         p.funcs.iter().map(|f| (f.name.as_str(), f.pc, f.nargs, f.global)).collect();
-    assert_eq!(names, [("prog", 0, 1, true), ("glob", 17, 1, true), ("add3", 20, 3, false)]);
+    assert_eq!(names, [("prog", 0, 1, true), ("add3", 17, 3, false), ("glob", 20, 1, true)]);
     Program::from_slots(&p.slots).unwrap();
 }
 

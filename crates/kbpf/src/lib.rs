@@ -26,25 +26,28 @@ pub use engine::{
     Arch, Engine, RunError, RunOptions, backend, host_backend, run, run_unverified, run_unverified_interp,
 };
 pub use guard::{Unsupported, check_call, check_engine, verify_for_engine};
+pub use kbpf_elf::{KconfigSource, LoadOptions, LoadedObject, LoadedProgram, ProgError, open_object};
 pub use maps::{
     create_maps, resolve_maps, run_module, run_module_unchecked, run_module_unverified_interp,
     run_module_with_regions,
 };
 pub use source::{
-    Module, SourceError, SourceKind, module_from_asm, parse_hex, read_module, read_program, read_raw_slots,
+    ElfFacts, Module, ProgSelect, SourceError, SourceKind, module_from_asm, module_from_object, parse_hex,
+    read_module, read_module_with, read_program, read_raw_slots,
 };
 pub use timers::{
     CALLBACK_TAG, MAX_TIMER_FIRINGS, callback_driver, callback_token, decode_callback, driver_input,
 };
 
+pub use kbpf_elf as elf;
 pub use kbpf_interp as interp;
 pub use kbpf_isa as isa;
 pub use kbpf_jit as jit;
 pub use kbpf_kfunc as kfunc;
 pub use kbpf_verifier as verifier;
 pub use sections::{
-    KernelProgType, ProgTypeError, SUPPORTED_PROG_TYPES, kernel_prog_type_for_section, prog_type_by_name,
-    prog_type_for_section,
+    AttachType, KernelProgType, ProgTypeError, SUPPORTED_PROG_TYPES, kernel_prog_type_by_name,
+    kernel_prog_type_for_section, modelled, modelled_type, prog_type_by_name, prog_type_for_section,
 };
 pub use test_run::{
     CtxLayout, PacketCtx, TestRunError, TestRunOutcome, convert_ctx_accesses, pkt_v4, test_run,

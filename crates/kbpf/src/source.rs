@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use kbpf_elf::{ElfError, Object};
+use kbpf_elf::{ElfError, LoadOptions, LoadedObject, LoadedProgram, ProgError};
 use kbpf_isa::asm::{AsmError, AsmProgram};
 use kbpf_isa::{DecodeError, FuncDecl, MapFlags, MapSpec, MapType, Program};
 use kbpf_kfunc::Registry;
@@ -113,6 +113,33 @@ pub struct Module {
     pub license: Option<String>,
     /// The input a plain run hands the program, if the source declares one (`.mem`).
     pub input: Option<Vec<u8>>,
+    /// BTF line_info of the main program (ELF objects compiled with `-g`), sorted.
+    pub line_info: Vec<kbpf_verifier::LineInfo>,
+    /// `funcs` is the program's complete BTF func_info (ELF `.BTF.ext`), which the kernel
+    /// checks against the subprograms; `.func` declarations may name only some.
+    pub btf_func_info: bool,
+    /// What the ELF loader decided for this program (type, attach, map defaults), if the
+    /// module came from an object.
+    pub elf: Option<Box<ElfFacts>>,
+}
+
+/// The loader's facts about an ELF program, beside its instructions.
+#[derive(Clone, Debug)]
+pub struct ElfFacts {
+    /// The kernel program type (section or `--prog-type`), if known.
+    pub prog_type: Option<kbpf_elf::sections::KernelProgType>,
+    /// Expected attach type.
+    pub expected_attach_type: Option<kbpf_elf::sections::AttachType>,
+    /// The number loaded as expected attach type (a `struct_ops` program's member index).
+    pub expected_attach_number: u32,
+    /// `prog_flags`.
+    pub prog_flags: u32,
+    /// `attach_btf_id` and its module.
+    pub attach_btf: Option<(u32, Option<String>)>,
+    /// Defaults and overrides applied to the object's maps: `(map, what)`.
+    pub map_defaults: Vec<(String, String)>,
+    /// Why the loader could not prepare this program, if it could not.
+    pub error: Option<ProgError>,
 }
 
 impl Module {
@@ -128,6 +155,9 @@ impl Module {
             section: None,
             license: None,
             input: None,
+            line_info: Vec::new(),
+            btf_func_info: false,
+            elf: None,
         }
     }
 
@@ -160,6 +190,17 @@ impl Module {
 }
 
 /// The ELF loader's map description in the ISA's terms.
+/// A `.BTF.ext` line record as the verifier takes it.
+pub fn line_info(l: &kbpf_elf::btf::LineInfo) -> kbpf_verifier::LineInfo {
+    kbpf_verifier::LineInfo {
+        insn_off: l.insn,
+        file: Some(l.file.clone()),
+        line: Some(l.line.clone()),
+        line_num: l.line_num,
+        column: l.column,
+    }
+}
+
 fn map_spec(m: &kbpf_elf::MapDef) -> MapSpec {
     let read_only = m.name.starts_with(".rodata") || m.name.starts_with(".kconfig");
     MapSpec {
@@ -196,18 +237,43 @@ pub fn parse_hex(text: &str) -> Result<Vec<u8>, SourceError> {
     Ok(out)
 }
 
+/// Which ELF program to take: by function name (`--prog`), by section (`--section`; the only
+/// program of that section, or a function name for compatibility), else the first.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ProgSelect<'a> {
+    /// Function name (libbpf's `find_program_by_name`).
+    pub prog: Option<&'a str>,
+    /// Section name.
+    pub section: Option<&'a str>,
+}
+
 /// Reads and decodes a program file of the given kind (assembly `call NAME` resolves kfuncs of
-/// `registry`; `section` picks an ELF program by section or function name).
+/// `registry`; `section` picks an ELF program by section or function name). ELF objects are
+/// opened with no target kernel ([`LoadOptions::offline`]); see [`read_module_with`].
 pub fn read_module(
     path: &Path,
     kind: SourceKind,
     registry: &Registry,
     section: Option<&str>,
 ) -> Result<Module, SourceError> {
+    read_module_with(path, kind, registry, ProgSelect { prog: None, section }, &LoadOptions::offline())
+}
+
+/// [`read_module`] with a program selection and the options an ELF object is opened with
+/// (target BTF, kernel config, map overrides, program type).
+pub fn read_module_with(
+    path: &Path,
+    kind: SourceKind,
+    registry: &Registry,
+    select: ProgSelect<'_>,
+    opts: &LoadOptions,
+) -> Result<Module, SourceError> {
     let name = path.display().to_string();
     let bytes = std::fs::read(path).map_err(|err| SourceError::Io { path: name.clone(), err })?;
     let text = || String::from_utf8(bytes.clone()).map_err(|_| SourceError::NotText(name.clone()));
-    if let (Some(s), false) = (section, kind == SourceKind::Elf) {
+    if kind != SourceKind::Elf
+        && let Some(s) = select.section.or(select.prog)
+    {
         return Err(SourceError::SectionNotElf(s.to_string()));
     }
     match kind {
@@ -215,30 +281,48 @@ pub fn read_module(
         SourceKind::Hex => Ok(Module::plain(slots_of_bytes(&parse_hex(&text()?)?)?)),
         SourceKind::Asm => module_from_asm(&text()?, registry),
         SourceKind::Elf => {
-            let obj = Object::parse(&bytes)?;
-            let prog = pick_program(&obj.programs, section)?;
-            // The object's other programs are the tail-call targets (by function name).
-            let mut progs = Vec::new();
-            for p in obj.programs.iter().filter(|p| !std::ptr::eq(*p, prog)) {
-                progs.push(AsmProgram {
-                    name: p.name.clone(),
-                    program: Program::from_slots(&p.slots)?,
-                    funcs: p.funcs.clone(),
-                });
-            }
-            Ok(Module {
-                slots: prog.slots.clone(),
-                lines: None,
-                funcs: prog.funcs.clone(),
-                name: prog.name.clone(),
-                progs,
-                section: Some(prog.section.clone()),
-                license: Some(obj.license.clone()),
-                maps: obj.maps.iter().map(map_spec).collect(),
-                input: None,
-            })
+            let obj = kbpf_elf::open_object(&bytes, opts)?;
+            let prog = pick_program(&obj.programs, select)?;
+            module_from_object(&obj, prog)
         }
     }
+}
+
+/// The module of one program of an opened object: its instructions, the object's maps, and
+/// the object's other programs as tail-call targets (by function name).
+pub fn module_from_object(obj: &LoadedObject, prog: &LoadedProgram) -> Result<Module, SourceError> {
+    let mut progs = Vec::new();
+    for p in obj.programs.iter().filter(|p| !std::ptr::eq(*p, prog)) {
+        progs.push(AsmProgram {
+            name: p.name.clone(),
+            program: Program::from_slots(&p.insns)?,
+            funcs: p.funcs.clone(),
+        });
+    }
+    let map_defaults =
+        obj.maps.iter().flat_map(|m| m.defaults.iter().map(move |d| (m.name.clone(), d.clone()))).collect();
+    Ok(Module {
+        slots: prog.insns.clone(),
+        lines: None,
+        funcs: prog.funcs.clone(),
+        name: prog.name.clone(),
+        progs,
+        section: Some(prog.section.clone()),
+        license: Some(obj.license.clone()),
+        maps: obj.maps.iter().map(map_spec).collect(),
+        input: None,
+        line_info: prog.line_info.iter().map(line_info).collect(),
+        btf_func_info: !prog.func_info.is_empty(),
+        elf: Some(Box::new(ElfFacts {
+            prog_type: prog.prog_type,
+            expected_attach_type: prog.expected_attach_type,
+            expected_attach_number: prog.expected_attach_number(),
+            prog_flags: prog.prog_flags,
+            attach_btf: prog.attach_btf.clone(),
+            map_defaults,
+            error: prog.error.clone(),
+        })),
+    })
 }
 
 /// A module from assembly text (`call NAME` resolves kfuncs through `registry`).
@@ -256,27 +340,41 @@ pub fn module_from_asm(src: &str, registry: &Registry) -> Result<Module, SourceE
     })
 }
 
-/// The ELF program `section` names: the one with that function name, else the only one in that
-/// section; without a name, the first. Every front end picks programs this way.
+/// The ELF program `select` names: `prog` by function name; `section` the only program of
+/// that section (or, for compatibility, a function name); neither, the first. Every front end
+/// picks programs this way.
 fn pick_program<'o>(
-    programs: &'o [kbpf_elf::ElfProgram],
-    section: Option<&str>,
-) -> Result<&'o kbpf_elf::ElfProgram, SourceError> {
-    let listed = |ps: &mut dyn Iterator<Item = &kbpf_elf::ElfProgram>| {
+    programs: &'o [LoadedProgram],
+    select: ProgSelect<'_>,
+) -> Result<&'o LoadedProgram, SourceError> {
+    let listed = |ps: &mut dyn Iterator<Item = &LoadedProgram>| {
         ps.map(|p| format!("{} ({})", p.name, p.section)).collect::<Vec<_>>()
     };
-    let Some(s) = section else {
+    let all = || listed(&mut programs.iter());
+    if let Some(name) = select.prog {
+        let p = programs
+            .iter()
+            .find(|p| p.name == name)
+            .ok_or_else(|| SourceError::NoProgram { name: name.to_string(), programs: all() })?;
+        if let Some(s) = select.section
+            && p.section != s
+        {
+            return Err(SourceError::NoProgram { name: format!("{name} in section {s}"), programs: all() });
+        }
+        return Ok(p);
+    }
+    let Some(s) = select.section else {
         return programs
             .first()
             .ok_or_else(|| SourceError::NoProgram { name: String::new(), programs: Vec::new() });
     };
-    if let Some(p) = programs.iter().find(|p| p.name == s) {
-        return Ok(p);
-    }
     let in_section: Vec<_> = programs.iter().filter(|p| p.section == s).collect();
     match in_section[..] {
         [p] => Ok(p),
-        [] => Err(SourceError::NoProgram { name: s.to_string(), programs: listed(&mut programs.iter()) }),
+        [] => programs
+            .iter()
+            .find(|p| p.name == s)
+            .ok_or_else(|| SourceError::NoProgram { name: s.to_string(), programs: all() }),
         _ => Err(SourceError::AmbiguousProgram {
             name: s.to_string(),
             programs: listed(&mut in_section.iter().copied()),

@@ -79,12 +79,16 @@ fn build_kfunc_table(registry: &Registry) -> KfuncTable {
 static TESTMOD_KFUNCS: LazyLock<KfuncTable> = LazyLock::new(|| kfunc_table(&kbpf_kfunc::profiles::testmod()));
 
 /// Verifies `module` with `opts`, adding the module's maps (by index, as the ELF loader numbers
-/// them), its license, its function prototypes (`.func` / BTF func_info) and, when `opts`
+/// them), its license, its function prototypes (`.func` / BTF func_info), its line info and, when `opts`
 /// names no kfuncs, the prototypes of the test kfunc set (`profiles::testmod()`), which is
 /// what the CLI and the scenario suite register.
 pub fn verify_module(module: &Module, mut opts: VerifyOptions) -> VerifyOutcome {
     if opts.funcs.is_empty() {
         opts.funcs = module.funcs.clone();
+        opts.btf_func_info = module.btf_func_info;
+    }
+    if opts.line_info.is_empty() {
+        opts.line_info = module.line_info.clone();
     }
     if opts.kfuncs.is_empty() {
         opts.kfuncs = TESTMOD_KFUNCS.clone();
@@ -167,6 +171,9 @@ mod tests {
             section: None,
             license: Some("GPL".into()),
             input: None,
+            line_info: Vec::new(),
+            btf_func_info: false,
+            elf: None,
         }
     }
 

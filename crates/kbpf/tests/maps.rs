@@ -25,6 +25,8 @@ fn verify(m: &kbpf::Module) {
             lines: None,
             funcs: p.funcs.clone(),
             progs: Vec::new(),
+            line_info: Vec::new(),
+            btf_func_info: false,
             ..m.clone()
         };
         let out = kbpf::verify_module(&sub, opts());

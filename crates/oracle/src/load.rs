@@ -133,6 +133,21 @@ pub struct LoadRequest {
     /// Function declarations: when not empty, program BTF and `func_info` are built from them
     /// ([`crate::btf::program_btf`]) so the kernel knows argument counts and linkage.
     pub funcs: Vec<crate::btf::CaseFunc>,
+    /// The object's own BTF with its func_info and line_info (what libbpf passes for a clang
+    /// object); takes precedence over [`LoadRequest::funcs`].
+    pub prog_btf: Option<ProgBtf>,
+}
+
+/// Program BTF as a loader passes it: the `.BTF` blob (loaded with `BPF_BTF_LOAD` first), and
+/// the `bpf_func_info` / `bpf_line_info` records with instruction indices of the linked program.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ProgBtf {
+    /// The raw BTF blob.
+    pub blob: Vec<u8>,
+    /// `(insn_off, type_id)` per function, sorted.
+    pub func_info: Vec<[u32; 2]>,
+    /// `(insn_off, file_name_off, line_off, line_col)`, sorted.
+    pub line_info: Vec<[u32; 4]>,
 }
 
 impl LoadRequest {
@@ -150,6 +165,7 @@ impl LoadRequest {
             keep_fd: false,
             name: "kbpf_oracle".to_string(),
             funcs: Vec::new(),
+            prog_btf: None,
         }
     }
 }
@@ -253,8 +269,15 @@ pub fn load(slots: &[RawInsn], req: &LoadRequest) -> KernelVerdict {
     }
     let mut _btf_fd = None;
     let mut func_info: Vec<u8> = Vec::new(); // outlives the syscall
-    if !req.funcs.is_empty() {
-        let (blob, records) = crate::btf::program_btf(slots, &req.funcs);
+    let mut line_info: Vec<u8> = Vec::new(); // outlives the syscall
+    let built = if let Some(p) = &req.prog_btf {
+        Some((p.blob.clone(), p.func_info.clone()))
+    } else if !req.funcs.is_empty() {
+        Some(crate::btf::program_btf(slots, &req.funcs))
+    } else {
+        None
+    };
+    if let Some((blob, records)) = built {
         match crate::btf::load_btf(&blob) {
             Ok(fd) => {
                 use std::os::fd::AsRawFd;
@@ -276,12 +299,22 @@ pub fn load(slots: &[RawInsn], req: &LoadRequest) -> KernelVerdict {
             }
         }
         func_info.extend(records.iter().flat_map(|r| r.iter().flat_map(|w| w.to_le_bytes())));
-        a.put_u32(76, 8);
-        a.put_u64(80, sys::addr(func_info.as_ptr()));
-        a.put_u32(88, records.len() as u32);
+        if !records.is_empty() {
+            a.put_u32(76, 8);
+            a.put_u64(80, sys::addr(func_info.as_ptr()));
+            a.put_u32(88, records.len() as u32);
+        }
+        let lines = req.prog_btf.as_ref().map_or(&[][..], |p| &p.line_info[..]);
+        line_info.extend(lines.iter().flat_map(|r| r.iter().flat_map(|w| w.to_le_bytes())));
+        if !lines.is_empty() {
+            a.put_u32(92, 16);
+            a.put_u64(96, sys::addr(line_info.as_ptr()));
+            a.put_u32(104, lines.len() as u32);
+        }
     }
     let t = Instant::now();
-    // `bytes`, `license`, `log` and `fd_array` outlive the call; sizes are those stored above.
+    // `bytes`, `license`, `log`, `fd_array`, `func_info` and `line_info` outlive the call;
+    // sizes and counts are those stored above.
     let r = sys::bpf(Cmd::ProgLoad, &mut a);
     let load_wall_ns = u64::try_from(t.elapsed().as_nanos()).unwrap_or(u64::MAX);
     let log_true_size = a.get_u32(140);

@@ -22,12 +22,14 @@ mod witness;
 
 // The public paths of the flat layout, kept for the crates and branches that use them.
 pub use domain::{bounds, scalar_ops, state, tnum, width};
+pub use log::line_info;
 pub use protos::{func_id, func_info, helper_names};
 
 pub use env::insn_aux::InsnAux;
 pub use kbpf_isa::FuncDecl;
 pub use kbpf_passes::Errno;
-pub use messages::{Bug, RegName, Reject, RejectKind, StackArgError, TypeName, Unsupported};
+pub use line_info::{LineInfo, source_comments};
+pub use messages::{BtfInfoReject, Bug, RegName, Reject, RejectKind, StackArgError, TypeName, Unsupported};
 pub use protos::func_info::{IterRole, KfuncArg, KfuncArgKind, KfuncDecl, KfuncRet};
 pub use protos::helpers::helper_arg_count;
 pub use protos::kfunc_table::KfuncTable;
@@ -246,6 +248,13 @@ pub struct VerifyOptions {
     pub nr_cpus: u32,
     /// `BPF_F_TEST_STATE_FREQ`: a checkpoint at every prune point, as the selftests ask for.
     pub test_state_freq: bool,
+    /// BTF line_info, sorted by instruction: the kernel checks the records and the log
+    /// annotates instructions with their source lines (`; x = 1; @ file.c:12`).
+    pub line_info: Vec<LineInfo>,
+    /// `funcs` is the program's complete BTF func_info (an ELF object's `.BTF.ext`), checked
+    /// like the kernel checks func_info records; `false` for `.func` declarations, which
+    /// may name only some subprograms.
+    pub btf_func_info: bool,
 }
 
 /// This machine's possible CPUs (`/sys/devices/system/cpu/possible`, e.g. `0-7`), or the
@@ -276,6 +285,8 @@ impl Default for VerifyOptions {
             log_size: None,
             nr_cpus: host_nr_cpus(),
             test_state_freq: false,
+            line_info: Vec::new(),
+            btf_func_info: false,
         }
     }
 }

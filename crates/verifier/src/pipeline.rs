@@ -119,6 +119,16 @@ pub(crate) fn run(slots: &[RawInsn], opts: &VerifyOptions) -> VerifyOutcome {
     {
         log.put(&sp.log_lines());
     }
+    // check_btf_func / check_btf_line (the kernel runs them between check_subprogs and
+    // resolving ld_imm64; kbpf's passes run those together, so they come first here)
+    if let Ok(sp) = &pre
+        && let Err(b) = btf_info_checks(slots, opts, sp)
+    {
+        let newline = if b.ends_line() { "\n" } else { "" };
+        log.put(&format!("{b}{newline}"));
+        print_stats(&mut log, &Counters::default(), &vec![0; nsub_found], start);
+        return finish(log, Stats::default(), Some((Reject::BtfInfo(b), 0)), opts.log_size);
+    }
     let passes = pre.and_then(|_| {
         kbpf_passes::run_static_passes(slots, opts.privileged, opts.stack_args, &mut resolver, &helper_args)
     });
@@ -126,6 +136,12 @@ pub(crate) fn run(slots: &[RawInsn], opts: &VerifyOptions) -> VerifyOutcome {
         Ok(i) => i,
         Err(e) => {
             let insn = e.insn;
+            if let PassErrorKind::BackEdge { from, to } = e.kind {
+                // push_insn names both ends by their source lines
+                let lines = &opts.line_info;
+                crate::line_info::verbose_linfo(&mut log, lines, slots.len(), from, &format!("{from}: "));
+                crate::line_info::verbose_linfo(&mut log, lines, slots.len(), to, &format!("{to}: "));
+            }
             let r = Reject::Pass(e);
             log.put(&format!("{r}\n"));
             let depths = vec![0; nsub_found];
@@ -182,11 +198,31 @@ pub(crate) fn run(slots: &[RawInsn], opts: &VerifyOptions) -> VerifyOutcome {
     let err = match res {
         Ok(()) => None,
         Err(r) => {
+            let insn = env.cur.insn_idx;
+            let last = match &r {
+                Reject::Preceded(_, last) => last.as_ref(),
+                r => r,
+            };
+            // the errors the kernel's `verbose_linfo` names the source line of
+            let (before, after) = match last {
+                Reject::InfiniteLoop(_)
+                | Reject::InfiniteLoopStates { .. }
+                | Reject::InvalidSpillSize
+                | Reject::InvalidFillSize => (true, false),
+                Reject::CtxAccess(..) => (false, true),
+                _ => (false, false),
+            };
+            if before {
+                env.linfo(insn, "; ");
+            }
             let line = r.to_string();
             if !line.is_empty() {
                 env.log.put(&format!("{line}\n"));
             }
-            Some((r, env.cur.insn_idx))
+            if after {
+                env.linfo(insn, "; ");
+            }
+            Some((r, insn))
         }
     };
     // the search is over: its memory goes before the stats block and the witness
@@ -230,6 +266,20 @@ fn may_goto_extra(env: &Env<'_>, sub: usize, accepted: bool) -> u32 {
         (true, true) => 16,
         (true, false) => 8,
     }
+}
+
+/// func_info (when `funcs` is BTF's) and line_info checks against the subprogram starts.
+fn btf_info_checks(
+    slots: &[RawInsn],
+    opts: &VerifyOptions,
+    sp: &kbpf_passes::subprogs::Subprogs,
+) -> Result<(), crate::BtfInfoReject> {
+    let starts: Vec<usize> = sp.list.iter().map(|s| s.start).collect();
+    let starts = if starts.is_empty() { vec![0] } else { starts };
+    if opts.btf_func_info {
+        crate::line_info::check_func_info(&opts.funcs, &starts)?;
+    }
+    crate::line_info::check_line_info(&opts.line_info, slots, &starts)
 }
 
 /// `check_abnormal_return`: a subprogram (not the main one) may not use LD_ABS/LD_IND or tail

@@ -5,7 +5,10 @@
 //! and `capture --verifier-golden`, which re-captures the verifier crate's golden kernel logs
 //! (`crates/verifier/tests/golden/<name>.kernel.log`, plain files the verifier's `golden` test
 //! compares exactly) for the programs listed in `crates/verifier/tests/golden/cases.txt`. This
-//! tool is the only writer of those files.
+//! tool is the only writer of those files. `capture --line-info-golden` compiles the C programs
+//! of `tests/line-info/` with clang-19 and writes the kernel's level-1 and level-2 logs of
+//! each, loaded with the object's BTF, func_info and line_info, as
+//! `tests/line-info/golden/<name>.l{1,2,4}.log` (the kbpf crate's `line_info` test compares them).
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -30,6 +33,14 @@ fn main() {
             "--no-golden" => golden = false,
             "--bench" => bench_dir = args.next().map(PathBuf::from),
             "--family" => families.extend(args.next()),
+            "--line-info-golden" => {
+                if let Err(e) = kbpf_oracle::available() {
+                    eprintln!("kernel oracle unavailable: {e}");
+                    std::process::exit(1);
+                }
+                line_info_golden();
+                return;
+            }
             "--verifier-golden" => {
                 if let Err(e) = kbpf_oracle::available() {
                     eprintln!("kernel oracle unavailable: {e}");
@@ -209,6 +220,80 @@ fn verifier_golden() {
         drop(open);
     }
     println!("wrote {written} verifier golden kernel logs to {}", root.display());
+}
+
+/// Re-captures `tests/line-info/golden/`: every program of every `tests/line-info/*.c`, at log
+/// levels 1, 2 and 4 (statistics only: error lines still get their source line).
+fn line_info_golden() {
+    use kbpf_oracle::objects::{c_sources, compile_c, golden_text, prog_btf, prog_type_for_section};
+    use kbpf_oracle::{LoadRequest, LogLevel, load};
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/line-info");
+    let out_dir = std::env::temp_dir().join(format!("kbpf-line-info-{}", std::process::id()));
+    let sources = match c_sources(&root) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("{}: {e}", root.display());
+            std::process::exit(1);
+        }
+    };
+    let golden = root.join("golden");
+    if let Err(e) = std::fs::create_dir_all(&golden) {
+        eprintln!("{}: {e}", golden.display());
+        std::process::exit(1);
+    }
+    let mut written = 0;
+    for src in sources {
+        let obj = compile_c(&src, &out_dir).and_then(|o| {
+            let bytes = std::fs::read(&o).map_err(|e| e.to_string())?;
+            kbpf_elf::Object::parse(&bytes).map_err(|e| e.to_string())
+        });
+        let obj = match obj {
+            Ok(o) => o,
+            Err(e) => {
+                eprintln!("{e}");
+                std::process::exit(1);
+            }
+        };
+        for prog in &obj.programs {
+            let Some(prog_type) = prog_type_for_section(&prog.section) else {
+                eprintln!("{}: section {} has no oracle program type", src.display(), prog.section);
+                continue;
+            };
+            for level in kbpf_oracle::objects::GOLDEN_LEVELS {
+                let mut req = LoadRequest::new(prog_type);
+                req.log_level = LogLevel(level);
+                req.license = obj.license.clone();
+                req.name = prog.name.clone();
+                req.prog_btf = prog_btf(&obj, prog);
+                let v = load(&prog.slots, &req);
+                let errno = v.errno.map(|e| e.name());
+                let path = golden.join(format!("{}.l{level}.log", prog.name));
+                match std::fs::write(&path, golden_text(errno.as_deref(), &v.log)) {
+                    Ok(()) => written += 1,
+                    Err(e) => eprintln!("{}: {e}", path.display()),
+                }
+            }
+            if prog.name == kbpf_oracle::objects::BAD_RECORDS_PROG
+                && let Some(base) = prog_btf(&obj, prog)
+            {
+                for (case, b) in kbpf_oracle::objects::bad_records(&base) {
+                    let mut req = LoadRequest::new(prog_type);
+                    req.log_level = LogLevel(1);
+                    req.license = obj.license.clone();
+                    req.prog_btf = Some(b);
+                    let v = load(&prog.slots, &req);
+                    let errno = v.errno.map(|e| e.name());
+                    let path = golden.join(format!("{}.{case}.l1.log", prog.name));
+                    match std::fs::write(&path, golden_text(errno.as_deref(), &v.log)) {
+                        Ok(()) => written += 1,
+                        Err(e) => eprintln!("{}: {e}", path.display()),
+                    }
+                }
+            }
+        }
+    }
+    let _ = std::fs::remove_dir_all(&out_dir);
+    println!("wrote {written} line-info golden logs to {}", golden.display());
 }
 
 /// 6.18's stack-liveness trace (`(3,5) frame 0 insn 5 +live -8`, `(0) live stack update ...`).

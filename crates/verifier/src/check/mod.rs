@@ -26,6 +26,8 @@ impl Env<'_> {
         let n = self.prog.slots.len();
         let mut do_print_state = false;
         let mut prev_insn_idx: i64 = -1;
+        // do_check_common: each subprogram's walk starts without a previous line
+        self.log.prev_linfo = None;
         self.log.scratch_all();
         loop {
             let idx = self.cur.insn_idx;
@@ -71,6 +73,7 @@ impl Env<'_> {
                     if self.log.scratched() {
                         self.log.print_insn_state(&self.cur, idx, &self.prog.opts.maps);
                     }
+                    self.linfo(idx, "; ");
                     let before = self.log.buf.len();
                     let text = insn_text(self.prog.table(), idx, &self.prog.opts.kfuncs);
                     self.log.put(&format!("{idx}: {text}\n"));

@@ -189,4 +189,10 @@ impl Env<'_> {
     pub(crate) fn maps(&self) -> &[MapDef] {
         &self.prog.opts.maps
     }
+
+    /// `verbose_linfo` for instruction `insn`.
+    pub(crate) fn linfo(&mut self, insn: usize, prefix: &str) {
+        let lines = &self.prog.opts.line_info;
+        crate::line_info::verbose_linfo(&mut self.log, lines, self.prog.slots.len(), insn, prefix);
+    }
 }

@@ -1,6 +1,8 @@
 //! The verifier log: buffer with rewind (level 1 keeps only the failing path), register and
 //! stack printing exactly like the kernel's `print_verifier_state`, and the instruction-line
-//! annotation rules (`print_insn_state`).
+//! annotation rules (`print_insn_state`); [`line_info`]: the source-line comments.
+
+pub mod line_info;
 
 use crate::MapDef;
 use crate::domain::state::{
@@ -34,6 +36,8 @@ pub struct Log {
     pub scratched_stack: u64,
     /// Longest the log has been (the kernel's `log_true_size`).
     pub max_len: usize,
+    /// The line_info record printed last (`prev_linfo`).
+    pub prev_linfo: Option<usize>,
 }
 
 impl Log {

@@ -3,9 +3,11 @@
 //!
 //! Families with many members live in submodules: [`calls`] (helpers, subprograms,
 //! callbacks, references), [`kfunc`] (kfunc arguments, dynptrs, iterators), [`map_args`]
-//! (strings and timers in map values), [`stack_args`] (r11), [`unsupported`] (what kbpf does
+//! (strings and timers in map values), [`stack_args`] (r11), [`btf_info`] (func_info and
+//! line_info records), [`unsupported`] (what kbpf does
 //! not model) and [`bug`] (kbpf's own invariants). [`Reject::kind`] tells the three kinds apart.
 
+pub mod btf_info;
 pub mod bug;
 pub mod calls;
 pub mod kfunc;
@@ -13,6 +15,7 @@ pub mod map_args;
 pub mod stack_args;
 pub mod unsupported;
 
+pub use btf_info::BtfInfoReject;
 pub use bug::Bug;
 pub use calls::CallReject;
 pub use kfunc::KfuncReject;
@@ -118,6 +121,8 @@ pub enum Reject {
     MapArg(MapArgReject),
     #[error("{0}")]
     StackArg(StackArgError),
+    #[error("{0}")]
+    BtfInfo(BtfInfoReject),
     #[error("{0}")]
     Unsupported(Unsupported),
     #[error("verifier bug: {0}")]
@@ -346,6 +351,7 @@ impl Reject {
             Kfunc(k) => k.errno(),
             MapArg(m) => m.errno(),
             StackArg(s) => s.errno(),
+            BtfInfo(b) => b.errno(),
             Unsupported(_) => Errno::ENOTSUPP,
             Bug(_) => Errno::EFAULT,
             Preceded(_, last) => last.errno(),
@@ -524,6 +530,7 @@ family!(
     KfuncReject => Kfunc,
     MapArgReject => MapArg,
     StackArgError => StackArg,
+    BtfInfoReject => BtfInfo,
     Unsupported => Unsupported,
     Bug => Bug,
 );
