@@ -274,7 +274,7 @@ fn btf_info_checks(
     opts: &VerifyOptions,
     sp: &kbpf_passes::subprogs::Subprogs,
 ) -> Result<(), crate::BtfInfoReject> {
-    let starts: Vec<usize> = sp.list.iter().map(|s| s.start).collect();
+    let starts: Vec<usize> = sp.list.iter().map(|s| s.start.index()).collect();
     let starts = if starts.is_empty() { vec![0] } else { starts };
     if opts.btf_func_info {
         crate::line_info::check_func_info(&opts.funcs, &starts)?;
