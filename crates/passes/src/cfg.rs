@@ -3,7 +3,8 @@
 //! points, jump-history points and forced checkpoints for the main walk.
 
 use crate::error::{PassError, PassErrorKind as K};
-use kbpf_isa::{CallKind, JmpOp, RawInsn};
+use crate::shape::{Flow, shape};
+use kbpf_isa::{CallKind, SlotTable};
 
 const DISCOVERED: u8 = 0x10;
 const EXPLORED: u8 = 0x20;
@@ -42,7 +43,7 @@ enum Step {
 }
 
 struct Walk<'a> {
-    slots: &'a [RawInsn],
+    slots: &'a SlotTable<'a>,
     state: Vec<u8>,
     stack: Vec<usize>,
     marks: Vec<InsnMarks>,
@@ -83,9 +84,8 @@ impl Walk<'_> {
         Ok(Step::Done)
     }
 
-    fn visit_call(&mut self, t: usize, visit_callee: bool) -> Result<Step, PassError> {
-        let insn = self.slots[t];
-        let sz = insn.slot_len();
+    /// A call or a subprogram reference; `callee` is its relative target when the walk enters it.
+    fn visit_call(&mut self, t: usize, sz: usize, callee: Option<i32>) -> Result<Step, PassError> {
         let s = self.push(t, (t + sz) as i64, FALLTHROUGH)?;
         if let Step::Keep = s {
             return Ok(s);
@@ -94,39 +94,35 @@ impl Walk<'_> {
             m.prune_point = true;
             m.jmp_point = true;
         }
-        if visit_callee {
+        if let Some(imm) = callee {
             self.marks[t].prune_point = true;
-            return self.push(t, t as i64 + insn.imm as i64 + 1, BRANCH);
+            return self.push(t, t as i64 + imm as i64 + 1, BRANCH);
         }
         Ok(s)
     }
 
     fn visit(&mut self, t: usize) -> Result<Step, PassError> {
-        let insn = self.slots[t];
-        if insn.is_pseudo_func() {
-            return self.visit_call(t, true);
-        }
-        let Some(op) = insn.jmp_op() else {
-            return self.push(t, (t + insn.slot_len()) as i64, FALLTHROUGH);
-        };
-        let helper = insn.call_kind() == Some(CallKind::Helper);
-        match op {
-            JmpOp::Exit => Ok(Step::Done),
-            JmpOp::Call => {
-                if helper && insn.imm == ASYNC_CALLBACK_HELPER {
+        let s = shape(self.slots, t);
+        match s.flow {
+            Flow::FuncRef(imm) => self.visit_call(t, s.len, Some(imm)),
+            Flow::Next => self.push(t, (t + s.len) as i64, FALLTHROUGH),
+            Flow::Exit => Ok(Step::Done),
+            Flow::Call { kind, imm } => {
+                let helper = kind == Some(CallKind::Helper);
+                if helper && imm == ASYNC_CALLBACK_HELPER {
                     self.marks[t].prune_point = true;
                 }
-                if helper && SYNC_CALLBACK_HELPERS.contains(&insn.imm) {
+                if helper && SYNC_CALLBACK_HELPERS.contains(&imm) {
                     let m = &mut self.marks[t];
                     m.calls_callback = true;
                     m.force_checkpoint = true;
                     m.prune_point = true;
                     m.jmp_point = true;
                 }
-                self.visit_call(t, insn.call_kind() == Some(CallKind::Local))
+                self.visit_call(t, s.len, (kind == Some(CallKind::Local)).then_some(imm))
             }
-            JmpOp::Ja => {
-                let w = t as i64 + insn.jmp_offset() + 1;
+            Flow::Goto(off) => {
+                let w = t as i64 + off + 1;
                 let s = self.push(t, w, FALLTHROUGH)?;
                 if let Step::Keep = s {
                     return Ok(s);
@@ -137,23 +133,23 @@ impl Walk<'_> {
                 }
                 Ok(s)
             }
-            _ => {
+            Flow::Cond { off, may_goto } => {
                 self.marks[t].prune_point = true;
-                if insn.is_may_goto() {
+                if may_goto {
                     self.marks[t].force_checkpoint = true;
                 }
                 let s = self.push(t, t as i64 + 1, FALLTHROUGH)?;
                 if let Step::Keep = s {
                     return Ok(s);
                 }
-                self.push(t, t as i64 + insn.off as i64 + 1, BRANCH)
+                self.push(t, t as i64 + off + 1, BRANCH)
             }
         }
     }
 }
 
 /// Runs the CFG check. `privileged` = CAP_BPF (back-edges allowed).
-pub fn check_cfg(slots: &[RawInsn], privileged: bool) -> Result<Cfg, PassError> {
+pub fn check_cfg(slots: &SlotTable<'_>, privileged: bool) -> Result<Cfg, PassError> {
     let n = slots.len();
     if n == 0 {
         return Ok(Cfg::default());
@@ -175,7 +171,8 @@ pub fn check_cfg(slots: &[RawInsn], privileged: bool) -> Result<Cfg, PassError> 
         if w.state[i] != EXPLORED {
             return Err(PassError::new(i, K::Unreachable(i)));
         }
-        if slots[i].is_ldimm64() {
+        // an `ld_imm64`, well formed or not, covers the next slot
+        if shape(slots, i).len == 2 {
             if i + 1 < n && w.state[i + 1] != 0 {
                 return Err(PassError::new(i, K::JumpIntoLdImm64(i)));
             }
@@ -189,6 +186,7 @@ pub fn check_cfg(slots: &[RawInsn], privileged: bool) -> Result<Cfg, PassError> 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use kbpf_isa::RawInsn;
 
     fn r(code: u8, dst: u8, src: u8, off: i16, imm: i32) -> RawInsn {
         RawInsn::new(code, dst, src, off, imm)
@@ -201,33 +199,39 @@ mod tests {
     #[test]
     fn unreachable_and_backedge() {
         let prog = p(&[(0xb7, 0, 0, 0, 0), EXIT, EXIT]);
-        assert_eq!(check_cfg(&prog, true).unwrap_err().to_string(), "unreachable insn 2");
+        assert_eq!(check_cfg(&SlotTable::new(&prog), true).unwrap_err().to_string(), "unreachable insn 2");
         let prog = p(&[(0xb7, 0, 0, 0, 0), (0x05, 0, 0, -2, 0), EXIT]);
-        assert_eq!(check_cfg(&prog, false).unwrap_err().to_string(), "back-edge from insn 1 to 0");
+        assert_eq!(
+            check_cfg(&SlotTable::new(&prog), false).unwrap_err().to_string(),
+            "back-edge from insn 1 to 0"
+        );
         // privileged: the loop is fine but insn 2 is unreachable
-        assert_eq!(check_cfg(&prog, true).unwrap_err().to_string(), "unreachable insn 2");
+        assert_eq!(check_cfg(&SlotTable::new(&prog), true).unwrap_err().to_string(), "unreachable insn 2");
         let prog = p(&[(0xb7, 0, 0, 0, 0), (0x15, 0, 0, -2, 0), EXIT]);
-        check_cfg(&prog, true).unwrap();
+        check_cfg(&SlotTable::new(&prog), true).unwrap();
     }
 
     #[test]
     fn ldimm64_middle_and_marks() {
         let prog = p(&[(0x15, 1, 0, 1, 0), (0x18, 0, 0, 0, 1), (0, 0, 0, 0, 0), EXIT]);
-        assert_eq!(check_cfg(&prog, true).unwrap_err().to_string(), "jump into the middle of ldimm64 insn 1");
+        assert_eq!(
+            check_cfg(&SlotTable::new(&prog), true).unwrap_err().to_string(),
+            "jump into the middle of ldimm64 insn 1"
+        );
         let prog = p(&[(0xb7, 0, 0, 0, 0), (0x15, 1, 0, 1, 0), (0xb7, 0, 0, 0, 1), EXIT]);
-        let cfg = check_cfg(&prog, true).unwrap();
+        let cfg = check_cfg(&SlotTable::new(&prog), true).unwrap();
         assert!(cfg.marks[1].prune_point && !cfg.marks[1].jmp_point);
         assert!(cfg.marks[3].prune_point && cfg.marks[3].jmp_point);
         assert!(!cfg.marks[2].prune_point);
         let prog = p(&[(0xe5, 0, 0, 1, 0), (0xb7, 0, 0, 0, 1), (0xb7, 0, 0, 0, 0), EXIT]);
-        let cfg = check_cfg(&prog, true).unwrap();
+        let cfg = check_cfg(&SlotTable::new(&prog), true).unwrap();
         assert!(cfg.marks[0].force_checkpoint);
     }
 
     #[test]
     fn calls() {
         let prog = p(&[(0x85, 0, 1, 0, 2), (0xb7, 0, 0, 0, 0), EXIT, (0xb7, 0, 0, 0, 1), EXIT]);
-        let cfg = check_cfg(&prog, true).unwrap();
+        let cfg = check_cfg(&SlotTable::new(&prog), true).unwrap();
         assert!(cfg.marks[0].prune_point);
         assert!(cfg.marks[1].prune_point && cfg.marks[1].jmp_point);
         assert!(cfg.marks[3].prune_point);

@@ -5,7 +5,7 @@
 //! numbers, other reserved fields) is reported when the walk reaches the instruction.
 
 use crate::error::{PassError, PassErrorKind as K};
-use kbpf_isa::{Class, LdImm64Src, Mode, RawInsn};
+use kbpf_isa::{Class, Decoded, Insn, LdImm64Src, Mode, RawInsn, SlotTable};
 
 /// An ld_imm64 that names an object the caller must resolve (maps, BTF ids).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -36,47 +36,43 @@ impl Resolver for NoMaps {
 }
 
 /// Checks every slot in order, stopping at the first rejection (with the stack-argument ABI).
-pub fn check_and_resolve_insns(slots: &[RawInsn], resolver: &mut dyn Resolver) -> Result<(), PassError> {
+pub fn check_and_resolve_insns(slots: &SlotTable<'_>, resolver: &mut dyn Resolver) -> Result<(), PassError> {
     check_and_resolve_insns_abi(slots, resolver, true)
 }
 
 /// [`check_and_resolve_insns`]; `stack_args` = the stack-argument ABI's up-front register check
 /// (`R%d is invalid` for every r11 use outside the stack-arg forms). Without it (Linux 6.18
 /// before the series) register numbers are checked only when the walk reaches them.
+///
+/// A decoded `ld_imm64` is resolved from its [`Insn`] fields. The opcode table and the register
+/// numbers are checks of the encoding itself (the kernel's `bpf_opcode_in_insntable` and the
+/// stack-argument ABI's `R%d is invalid`), so they read the raw slot; a slot the table could not
+/// decode is read raw throughout ([`check_raw`]), as the kernel reads it.
 pub fn check_and_resolve_insns_abi(
-    slots: &[RawInsn],
+    slots: &SlotTable<'_>,
     resolver: &mut dyn Resolver,
     stack_args: bool,
 ) -> Result<(), PassError> {
     let n = slots.len();
+    let raw = slots.raw();
     let mut i = 0;
     while i < n {
-        let insn = &slots[i];
-        if insn.class() == Class::Ldx
-            && (!matches!(insn.mode(), Some(Mode::Mem | Mode::MemSx)) || insn.imm != 0)
-        {
-            return Err(PassError::new(i, K::LdxReserved));
-        }
-        if insn.is_ldimm64() {
-            let next = slots.get(i + 1);
-            let ok = next.is_some_and(|nx| nx.is_ldimm64_tail());
-            let Some(next) = next.filter(|_| ok) else {
-                return Err(PassError::new(i, K::InvalidLdImm64));
-            };
-            use LdImm64Src as S;
-            match LdImm64Src::from_u8(insn.src) {
-                Some(S::Imm | S::Func) => {}
-                Some(src @ (S::BtfId | S::MapValue | S::MapIdxValue)) => {
-                    resolver.resolve(PseudoLdImm64 { insn: i, src, imm: insn.imm, imm_hi: next.imm })?
-                }
-                Some(src @ (S::MapFd | S::MapIdx)) if next.imm == 0 => {
-                    resolver.resolve(PseudoLdImm64 { insn: i, src, imm: insn.imm, imm_hi: 0 })?
-                }
-                _ => return Err(PassError::new(i, K::UnrecognizedLdImm64)),
+        match slots.get(i) {
+            Some(Decoded::Insn(Insn::LdImm64 { src, imm, imm_hi, .. })) => {
+                resolve(i, *src, *imm, *imm_hi, resolver)?;
+                i += 2;
+                continue;
             }
-            i += 2;
-            continue;
+            // a decoded LDX has its reserved fields clear: only the encoding checks remain
+            Some(Decoded::Insn(_)) => {}
+            _ => {
+                if check_raw(i, raw, resolver)? {
+                    i += 2;
+                    continue;
+                }
+            }
         }
+        let insn = &raw[i];
         if !insn.in_insn_table() {
             return Err(PassError::new(i, K::UnknownOpcode(insn.code)));
         }
@@ -88,9 +84,57 @@ pub fn check_and_resolve_insns_abi(
     Ok(())
 }
 
+/// A decoded `ld_imm64`'s pseudo source: resolved, or the kernel's refusal.
+fn resolve(
+    i: usize,
+    src: LdImm64Src,
+    imm: i32,
+    imm_hi: i32,
+    resolver: &mut dyn Resolver,
+) -> Result<(), PassError> {
+    use LdImm64Src as S;
+    match src {
+        S::Imm | S::Func => Ok(()),
+        S::BtfId | S::MapValue | S::MapIdxValue => {
+            resolver.resolve(PseudoLdImm64 { insn: i, src, imm, imm_hi })
+        }
+        S::MapFd | S::MapIdx if imm_hi == 0 => {
+            resolver.resolve(PseudoLdImm64 { insn: i, src, imm, imm_hi: 0 })
+        }
+        _ => Err(PassError::new(i, K::UnrecognizedLdImm64)),
+    }
+}
+
+/// The raw reading of a slot the table could not decode (the one place this pass reads slot
+/// fields beyond the encoding checks): LDX reserved fields, then an `ld_imm64` pair. `Ok(true)`
+/// when the slot began a well-formed pair (resolved, two slots consumed).
+fn check_raw(i: usize, slots: &[RawInsn], resolver: &mut dyn Resolver) -> Result<bool, PassError> {
+    let insn = &slots[i];
+    if insn.class() == Class::Ldx && (!matches!(insn.mode(), Some(Mode::Mem | Mode::MemSx)) || insn.imm != 0)
+    {
+        return Err(PassError::new(i, K::LdxReserved));
+    }
+    if !insn.is_ldimm64() {
+        return Ok(false);
+    }
+    let Some(next) = slots.get(i + 1).filter(|nx| nx.is_ldimm64_tail()) else {
+        return Err(PassError::new(i, K::InvalidLdImm64));
+    };
+    // a pair whose first slot has junk the walk refuses later (offset, register) still resolves
+    match LdImm64Src::from_u8(insn.src) {
+        Some(src) => resolve(i, src, insn.imm, next.imm, resolver)?,
+        None => return Err(PassError::new(i, K::UnrecognizedLdImm64)),
+    }
+    Ok(true)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn t(slots: &[RawInsn]) -> SlotTable<'_> {
+        SlotTable::new(slots)
+    }
 
     fn r(code: u8, dst: u8, src: u8, off: i16, imm: i32) -> RawInsn {
         RawInsn::new(code, dst, src, off, imm)
@@ -99,21 +143,21 @@ mod tests {
     #[test]
     fn messages_in_order() {
         let exit = r(0x95, 0, 0, 0, 0);
-        let e = check_and_resolve_insns(&[r(0xff, 0, 0, 0, 0), exit], &mut NoMaps).unwrap_err();
+        let e = check_and_resolve_insns(&t(&[r(0xff, 0, 0, 0, 0), exit]), &mut NoMaps).unwrap_err();
         assert_eq!(e.to_string(), "unknown opcode ff");
-        let e = check_and_resolve_insns(&[r(0x79, 0, 1, 0, 5), exit], &mut NoMaps).unwrap_err();
+        let e = check_and_resolve_insns(&t(&[r(0x79, 0, 1, 0, 5), exit]), &mut NoMaps).unwrap_err();
         assert_eq!(e.to_string(), "BPF_LDX uses reserved fields");
-        let e =
-            check_and_resolve_insns(&[r(0x18, 0, 0, 0, 1), r(0, 1, 0, 0, 0), exit], &mut NoMaps).unwrap_err();
+        let e = check_and_resolve_insns(&t(&[r(0x18, 0, 0, 0, 1), r(0, 1, 0, 0, 0), exit]), &mut NoMaps)
+            .unwrap_err();
         assert_eq!(e.to_string(), "invalid bpf_ld_imm64 insn");
-        let e =
-            check_and_resolve_insns(&[r(0x18, 0, 7, 0, 1), r(0, 0, 0, 0, 0), exit], &mut NoMaps).unwrap_err();
+        let e = check_and_resolve_insns(&t(&[r(0x18, 0, 7, 0, 1), r(0, 0, 0, 0, 0), exit]), &mut NoMaps)
+            .unwrap_err();
         assert_eq!(e.to_string(), "unrecognized bpf_ld_imm64 insn");
-        let e =
-            check_and_resolve_insns(&[r(0x18, 0, 1, 0, 9), r(0, 0, 0, 0, 0), exit], &mut NoMaps).unwrap_err();
+        let e = check_and_resolve_insns(&t(&[r(0x18, 0, 1, 0, 9), r(0, 0, 0, 0, 0), exit]), &mut NoMaps)
+            .unwrap_err();
         assert_eq!(e.to_string(), "fd 9 is not pointing to valid bpf_map");
         assert_eq!(e.errno(), crate::Errno::EBADF);
         // A plain ld_imm64 with junk in the second slot's imm is fine.
-        check_and_resolve_insns(&[r(0x18, 0, 0, 0, 1), r(0, 0, 0, 0, 7), exit], &mut NoMaps).unwrap();
+        check_and_resolve_insns(&t(&[r(0x18, 0, 0, 0, 1), r(0, 0, 0, 0, 7), exit]), &mut NoMaps).unwrap();
     }
 }

@@ -4,7 +4,8 @@
 //! Constant folding with dead-branch pruning (`bpf_compute_const_regs`, `const_fold.c`) is a
 //! post-6.18 pass: the kernel kbpf follows does not run it, so kbpf does not either.
 //!
-//! Owns: pure functions from `&[RawInsn]` to side tables and the kernel's messages for the
+//! Owns: pure functions from the decoded program (`kbpf_isa::SlotTable`, built once by the
+//! verifier's pipeline) to side tables and the kernel's messages for the
 //! errors these passes report. Must not touch: abstract register state, the log buffer, maps
 //! (resolution is delegated to a [`check::Resolver`]).
 
@@ -16,6 +17,7 @@ mod error;
 pub mod liveness;
 pub mod postorder;
 pub mod scc;
+pub mod shape;
 pub mod stack_arg;
 pub mod stack_liveness;
 pub mod subprogs;
@@ -23,7 +25,7 @@ pub mod successors;
 
 pub use error::{Errno, PassError, PassErrorKind, ResolveError};
 
-use kbpf_isa::RawInsn;
+use kbpf_isa::SlotTable;
 
 /// Everything the static passes computed for one program.
 #[derive(Clone, Debug, Default)]
@@ -48,7 +50,7 @@ pub struct StaticInfo {
 /// [`check::check_and_resolve_insns_abi`]); `helper_args` gives helper parameter counts for
 /// liveness.
 pub fn run_static_passes(
-    slots: &[RawInsn],
+    slots: &SlotTable<'_>,
     privileged: bool,
     stack_args: bool,
     resolver: &mut dyn check::Resolver,

@@ -3,7 +3,10 @@
 
 use crate::postorder::Postorder;
 use crate::successors::insn_successors;
-use kbpf_isa::{AluCode, AluOp, AtomicOp, CallKind, Class, JmpOp, Mode, RawInsn, Reg};
+use kbpf_isa::{
+    AluCode, AluOp, AtomicOp, CallKind, CallTarget, Class, Decoded, Insn, JmpOp, Mode, RawInsn, Reg,
+    SlotTable, Src,
+};
 
 /// Registers clobbered by any call: r0..r5.
 pub const CALLER_SAVED: u16 = 0x3f;
@@ -17,8 +20,58 @@ pub struct UseDef {
     pub defs: u16,
 }
 
-/// Use/def of one instruction. `helper_args(id)` gives a helper's parameter count when its
-/// prototype is known for this program type.
+/// Use/def of a decoded instruction. `helper_args(id)` gives a helper's parameter count when
+/// its prototype is known for this program type. r11 is an addressing base, never a live value.
+pub fn use_def(insn: &Insn, helper_args: &dyn Fn(i32) -> Option<u8>) -> UseDef {
+    let b = |r: Reg| 1u16 << r.num();
+    let r0 = b(Reg::R0);
+    let src_or = |base: u16, src: Src| match src {
+        Src::Reg(s) => base | b(s),
+        Src::Imm(_) => base,
+    };
+    let (uses, defs) = match *insn {
+        Insn::LdImm64 { dst, .. } => (0, b(dst)),
+        Insn::Load { dst, src, .. } => (b(src), b(dst)),
+        Insn::StackArgLoad { dst, .. } => (0, b(dst)),
+        Insn::Store { dst, src, .. } => (src_or(b(dst), src), 0),
+        Insn::StackArgStore { src, .. } => (src_or(0, src), 0),
+        Insn::Atomic { op, dst, src, .. } => match op {
+            AtomicOp::Cmpxchg => (r0 | b(dst) | b(src), r0),
+            AtomicOp::LoadAcquire => (b(src), b(dst)),
+            AtomicOp::StoreRelease => (b(dst) | b(src), 0),
+            AtomicOp::FetchAdd
+            | AtomicOp::FetchOr
+            | AtomicOp::FetchAnd
+            | AtomicOp::FetchXor
+            | AtomicOp::Xchg => (b(dst) | b(src), b(src)),
+            AtomicOp::Add | AtomicOp::Or | AtomicOp::And | AtomicOp::Xor => (b(dst) | b(src), 0),
+        },
+        Insn::Endian { dst, .. } | Insn::Neg { dst, .. } => (b(dst), b(dst)),
+        Insn::Alu { op: AluOp::Mov, dst, src, .. } => (src_or(0, src), b(dst)),
+        Insn::MovSx { dst, src, .. } | Insn::AddrSpaceCast { dst, src, .. } => (b(src), b(dst)),
+        Insn::Alu { dst, src, .. } => (src_or(b(dst), src), b(dst)),
+        Insn::Ja { .. } | Insn::Gotol { .. } | Insn::MayGoto { .. } => (0, 0),
+        Insn::Exit => (r0, 0),
+        Insn::Call(target) => {
+            let nargs = match target {
+                CallTarget::Local(_) => Some(5),
+                CallTarget::Helper(id) => helper_args(id),
+                CallTarget::Kfunc { .. } => None,
+            };
+            // r1..r(nargs), or every argument register when the count is unknown
+            let uses = nargs.map_or(CALLER_SAVED & !r0, |n| ((1u16 << (n + 1)) - 1) & !1);
+            (uses, CALLER_SAVED)
+        }
+        Insn::Callx { .. } => (CALLER_SAVED & !r0, CALLER_SAVED),
+        Insn::Jmp { dst, src, .. } => (src_or(b(dst), src), 0),
+        // the legacy packet loads read the context implicitly: everything is live
+        Insn::LdAbs { .. } | Insn::LdInd { .. } => (0xffff, 0),
+    };
+    UseDef { uses, defs }
+}
+
+/// Use/def of a raw slot the table could not decode (malformed, or an `ld_imm64` tail): the one
+/// place liveness reads slot fields, as the kernel's `compute_insn_live_regs` reads any slot.
 pub fn insn_use_def(insn: &RawInsn, helper_args: &dyn Fn(i32) -> Option<u8>) -> UseDef {
     let src = 1u16 << insn.src;
     let dst = 1u16 << insn.dst;
@@ -105,12 +158,17 @@ pub fn insn_use_def(insn: &RawInsn, helper_args: &dyn Fn(i32) -> Option<u8>) -> 
 
 /// `live[i]` = registers live before instruction `i`.
 pub fn compute_live_registers(
-    slots: &[RawInsn],
+    slots: &SlotTable<'_>,
     postorder: &Postorder,
     helper_args: &dyn Fn(i32) -> Option<u8>,
 ) -> Vec<u16> {
     let n = slots.len();
-    let ud: Vec<UseDef> = slots.iter().map(|i| insn_use_def(i, helper_args)).collect();
+    let ud: Vec<UseDef> = (0..n)
+        .map(|i| match slots.get(i) {
+            Some(Decoded::Insn(insn)) => use_def(insn, helper_args),
+            _ => insn_use_def(&slots.raw()[i], helper_args),
+        })
+        .collect();
     let mut live_in = vec![0u16; n];
     let mut live_out = vec![0u16; n];
     let mut changed = true;
@@ -137,7 +195,7 @@ pub fn compute_live_registers(
 /// The level-2 `Live regs before insn:` table. `insn_text(i)` is the kernel disassembly of slot
 /// `i` (`(b7) r0 = 42`).
 pub fn format_live_regs(
-    slots: &[RawInsn],
+    slots: &SlotTable<'_>,
     live: &[u16],
     scc: &[u32],
     insn_text: &dyn Fn(usize) -> String,
@@ -161,7 +219,11 @@ pub fn format_live_regs(
         s.push(' ');
         s.push_str(&insn_text(i));
         s.push('\n');
-        i += slots[i].slot_len();
+        // one line per instruction: an `ld_imm64`, well formed or not, covers two slots
+        i += match slots.get(i) {
+            Some(Decoded::Insn(insn)) => insn.slots(),
+            _ => slots.raw()[i].slot_len(),
+        };
     }
     s
 }
@@ -182,6 +244,7 @@ mod tests {
             RawInsn::new(0xb7, 0, 0, 0, 1),
             RawInsn::new(0x95, 0, 0, 0, 0),
         ];
+        let p = SlotTable::new(&p);
         let po = compute_postorder(&p, &add_subprogs(&p).unwrap());
         let live = compute_live_registers(&p, &po, &|_| None);
         let t = format_live_regs(&p, &live, &[0; 5], &|i| format!("#{i}"));
@@ -206,5 +269,31 @@ mod tests {
         assert_eq!(insn_use_def(&RawInsn::new(0x7a, 11, 0, -8, 1), &|_| None).uses, 0);
         let ldabs = RawInsn::new(0x30, 0, 0, 0, 1);
         assert_eq!(insn_use_def(&ldabs, &|_| None).uses, 0xffff);
+    }
+
+    /// The decoded reading agrees with the raw one on every slot the table decodes.
+    #[test]
+    fn decoded_and_raw_readings_agree() {
+        let tail = RawInsn::new(0, 0, 0, 0, 0);
+        let args = |id: i32| (id < 4).then_some(id as u8);
+        let atomics = [0x00, 0x01, 0x40, 0x41, 0x50, 0x51, 0xa0, 0xa1, 0xe1, 0xf1, 0x100, 0x110];
+        for code in 0..=255u8 {
+            for (dst, src) in [(0, 0), (1, 2), (3, 1), (0, 2), (11, 0), (0, 11), (10, 3), (2, 10)] {
+                for off in [0i16, 1, -8, 8, 16, 32] {
+                    for imm in [0, 1, 2, 3, 7, 16, 32, 64].into_iter().chain(atomics) {
+                        let slots = [RawInsn::new(code, dst, src, off, imm), tail];
+                        let t = SlotTable::new(&slots);
+                        if let Some(Decoded::Insn(insn)) = t.get(0) {
+                            assert_eq!(
+                                use_def(insn, &args),
+                                insn_use_def(&slots[0], &args),
+                                "{:?}",
+                                slots[0]
+                            );
+                        }
+                    }
+                }
+            }
+        }
     }
 }

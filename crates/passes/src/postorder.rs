@@ -3,7 +3,7 @@
 
 use crate::subprogs::Subprogs;
 use crate::successors::insn_successors;
-use kbpf_isa::RawInsn;
+use kbpf_isa::SlotTable;
 
 /// Postorder of all reachable instructions, subprogram by subprogram.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -18,7 +18,7 @@ const DISCOVERED: u8 = 1;
 const EXPLORED: u8 = 2;
 
 /// Computes the postorder.
-pub fn compute_postorder(slots: &[RawInsn], subprogs: &Subprogs) -> Postorder {
+pub fn compute_postorder(slots: &SlotTable<'_>, subprogs: &Subprogs) -> Postorder {
     let n = slots.len();
     let mut state = vec![0u8; n];
     let mut order = Vec::with_capacity(n);
@@ -55,6 +55,7 @@ pub fn compute_postorder(slots: &[RawInsn], subprogs: &Subprogs) -> Postorder {
 mod tests {
     use super::*;
     use crate::subprogs::add_subprogs;
+    use kbpf_isa::RawInsn;
 
     #[test]
     fn diamond() {
@@ -64,6 +65,7 @@ mod tests {
             RawInsn::new(0xb7, 0, 0, 0, 2),
             RawInsn::new(0x95, 0, 0, 0, 0),
         ];
+        let p = SlotTable::new(&p);
         let po = compute_postorder(&p, &add_subprogs(&p).unwrap());
         assert_eq!(po.order, vec![3, 2, 1, 0]);
         assert_eq!(po.starts, vec![0, 4]);

@@ -3,10 +3,10 @@
 //! self-loop) get an id, numbered from 1 in completion order; everything else is 0.
 
 use crate::successors::insn_successors;
-use kbpf_isa::RawInsn;
+use kbpf_isa::SlotTable;
 
 /// `scc[i]` = component id of instruction `i` (0 = not in a loop).
-pub fn compute_scc(slots: &[RawInsn]) -> Vec<u32> {
+pub fn compute_scc(slots: &SlotTable<'_>) -> Vec<u32> {
     const NOT_ON_STACK: u32 = u32::MAX;
     let n = slots.len();
     let mut scc = vec![0u32; n];
@@ -65,6 +65,7 @@ pub fn compute_scc(slots: &[RawInsn]) -> Vec<u32> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use kbpf_isa::RawInsn;
 
     #[test]
     fn loop_gets_id() {
@@ -75,9 +76,9 @@ mod tests {
             RawInsn::new(0xa5, 0, 0, -2, 10),
             RawInsn::new(0x95, 0, 0, 0, 0),
         ];
-        assert_eq!(compute_scc(&p), vec![0, 1, 1, 0]);
+        assert_eq!(compute_scc(&SlotTable::new(&p)), vec![0, 1, 1, 0]);
         // self loop
         let p = [RawInsn::new(0x15, 0, 0, -1, 0), RawInsn::new(0x95, 0, 0, 0, 0)];
-        assert_eq!(compute_scc(&p), vec![1, 0]);
+        assert_eq!(compute_scc(&SlotTable::new(&p)), vec![1, 0]);
     }
 }

@@ -1,7 +1,8 @@
 //! Subprogram discovery (`add_subprogs`) and per-subprogram jump checks (`check_subprogs`).
 
 use crate::error::{PassError, PassErrorKind as K};
-use kbpf_isa::{CallKind, HELPER_TAIL_CALL, JmpOp, RawInsn, SlotIdx};
+use crate::shape::{Flow, shape};
+use kbpf_isa::{CallKind, HELPER_TAIL_CALL, SlotIdx, SlotTable};
 
 /// Most subprograms per program (`BPF_MAX_SUBPROGS`).
 pub const MAX_SUBPROGS: usize = 256;
@@ -62,14 +63,16 @@ impl Subprogs {
 
 /// Finds subprogram starts: insn 0, every pseudo-call target and every `ld_imm64` function reference.
 /// kfunc calls are only noted by the caller (they need a registry to resolve).
-pub fn add_subprogs(slots: &[RawInsn]) -> Result<Subprogs, PassError> {
+/// Every slot is read, `ld_imm64` tails included, as the kernel's loop does.
+pub fn add_subprogs(slots: &SlotTable<'_>) -> Result<Subprogs, PassError> {
     let n = slots.len();
     let mut starts: Vec<usize> = vec![0];
-    for (i, insn) in slots.iter().enumerate() {
-        if !(insn.is_pseudo_func() || insn.call_kind() == Some(CallKind::Local)) {
-            continue;
-        }
-        let target = i as i64 + insn.imm as i64 + 1;
+    for i in 0..n {
+        let imm = match shape(slots, i).flow {
+            Flow::FuncRef(imm) | Flow::Call { kind: Some(CallKind::Local), imm } => imm,
+            _ => continue,
+        };
+        let target = i as i64 + imm as i64 + 1;
         if target < 0 || target >= n as i64 {
             return Err(PassError::new(i, K::InvalidCallDest));
         }
@@ -95,23 +98,23 @@ pub fn add_subprogs(slots: &[RawInsn]) -> Result<Subprogs, PassError> {
 }
 
 /// Every jump must stay inside its subprogram and every subprogram must end in `exit` or `ja`.
-pub fn check_subprogs(slots: &[RawInsn], subprogs: &mut Subprogs) -> Result<(), PassError> {
+pub fn check_subprogs(slots: &SlotTable<'_>, subprogs: &mut Subprogs) -> Result<(), PassError> {
     for sp in subprogs.list.iter_mut() {
         for i in sp.slots() {
-            let insn = &slots[i];
-            if insn.is_helper_call_to(HELPER_TAIL_CALL) {
+            let s = shape(slots, i);
+            if s.flow == (Flow::Call { kind: Some(CallKind::Helper), imm: HELPER_TAIL_CALL }) {
                 sp.has_tail_call = true;
             }
-            if insn.is_ld_abs_ind() {
+            if s.ld_abs {
                 sp.has_ld_abs = true;
             }
-            if insn.jmp_op().is_some_and(|op| !matches!(op, JmpOp::Call | JmpOp::Exit)) {
-                let to = i as i64 + insn.jmp_offset() + 1;
+            if let Flow::Goto(off) | Flow::Cond { off, .. } = s.flow {
+                let to = i as i64 + off + 1;
                 if to < sp.start.index() as i64 || to >= sp.end.index() as i64 {
                     return Err(PassError::new(i, K::JumpOutOfRange { from: i, to }));
                 }
             }
-            if i + 1 == sp.end.index() && !insn.is_exit_or_ja() {
+            if i + 1 == sp.end.index() && !s.ends_subprog {
                 return Err(PassError::new(i, K::LastInsnNotExit));
             }
         }
@@ -122,6 +125,7 @@ pub fn check_subprogs(slots: &[RawInsn], subprogs: &mut Subprogs) -> Result<(), 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use kbpf_isa::RawInsn;
 
     fn r(code: u8, dst: u8, src: u8, off: i16, imm: i32) -> RawInsn {
         RawInsn::new(code, dst, src, off, imm)
@@ -137,12 +141,12 @@ mod tests {
             r(0xbf, 0, 1, 0, 0),
             r(0x95, 0, 0, 0, 0),
         ];
-        let mut s = add_subprogs(&p).unwrap();
+        let mut s = add_subprogs(&SlotTable::new(&p)).unwrap();
         assert_eq!(
             s.list.iter().map(|s| (s.start.index(), s.end.index())).collect::<Vec<_>>(),
             vec![(0, 3), (3, 5)]
         );
-        check_subprogs(&p, &mut s).unwrap();
+        check_subprogs(&SlotTable::new(&p), &mut s).unwrap();
         assert_eq!(s.log_lines(), "func#0 @0\nfunc#1 @3\n");
         assert_eq!(s.of_insn(SlotIdx::new(4)), 1);
     }
@@ -150,16 +154,25 @@ mod tests {
     #[test]
     fn errors() {
         let p = [r(0x05, 0, 0, 5, 0), r(0x95, 0, 0, 0, 0)];
-        let mut s = add_subprogs(&p).unwrap();
-        assert_eq!(check_subprogs(&p, &mut s).unwrap_err().to_string(), "jump out of range from insn 0 to 6");
+        let mut s = add_subprogs(&SlotTable::new(&p)).unwrap();
+        assert_eq!(
+            check_subprogs(&SlotTable::new(&p), &mut s).unwrap_err().to_string(),
+            "jump out of range from insn 0 to 6"
+        );
         let p = [r(0xb7, 0, 0, 0, 0)];
-        let mut s = add_subprogs(&p).unwrap();
-        assert_eq!(check_subprogs(&p, &mut s).unwrap_err().to_string(), "last insn is not an exit or jmp");
+        let mut s = add_subprogs(&SlotTable::new(&p)).unwrap();
+        assert_eq!(
+            check_subprogs(&SlotTable::new(&p), &mut s).unwrap_err().to_string(),
+            "last insn is not an exit or jmp"
+        );
         let p = [r(0x85, 0, 1, 0, 7), r(0x95, 0, 0, 0, 0)];
-        assert_eq!(add_subprogs(&p).unwrap_err().to_string(), "call to invalid destination");
+        assert_eq!(add_subprogs(&SlotTable::new(&p)).unwrap_err().to_string(), "call to invalid destination");
         // A subprog that falls into the next one.
         let p = [r(0x85, 0, 1, 0, 1), r(0xb7, 0, 0, 0, 0), r(0x95, 0, 0, 0, 0)];
-        let mut s = add_subprogs(&p).unwrap();
-        assert_eq!(check_subprogs(&p, &mut s).unwrap_err().to_string(), "last insn is not an exit or jmp");
+        let mut s = add_subprogs(&SlotTable::new(&p)).unwrap();
+        assert_eq!(
+            check_subprogs(&SlotTable::new(&p), &mut s).unwrap_err().to_string(),
+            "last insn is not an exit or jmp"
+        );
     }
 }

@@ -6,7 +6,7 @@ use crate::log::{LEVEL1, LEVEL2, Log, STATS, insn_text};
 use crate::messages::Reject;
 use crate::protos::helpers::helper_arg_count;
 use crate::{MapDef, MapKind, Stats, VerifyError, VerifyOptions, VerifyOutcome};
-use kbpf_isa::{CallKind, LdImm64Src, RawInsn, SlotIdx, SlotTable};
+use kbpf_isa::{LdImm64Src, RawInsn, SlotIdx, SlotTable};
 use kbpf_passes::check::{PseudoLdImm64, Resolver};
 use kbpf_passes::{Errno, PassError, PassErrorKind, ResolveError};
 use std::time::Instant;
@@ -111,8 +111,11 @@ pub(crate) fn run(slots: &[RawInsn], opts: &VerifyOptions) -> VerifyOutcome {
     let mut resolver = MapResolver { maps: &opts.maps, ld_map: vec![None; slots.len()] };
     let pt = opts.prog_type;
     let helper_args = move |id: i32| helper_arg_count(id, pt);
+    // decoded once: the static passes, the walk, the whole-program checks and the witness read
+    // this table (a malformed slot is kept and refused where the kernel refuses it)
+    let table = SlotTable::new(slots);
     // Subprograms first so that the level-2 header appears even when a later pass fails.
-    let pre = kbpf_passes::subprogs::add_subprogs(slots);
+    let pre = kbpf_passes::subprogs::add_subprogs(&table);
     let nsub_found = pre.as_ref().map_or(1, |sp| sp.list.len().max(1));
     if let Ok(sp) = &pre
         && log.verbose2()
@@ -130,7 +133,7 @@ pub(crate) fn run(slots: &[RawInsn], opts: &VerifyOptions) -> VerifyOutcome {
         return finish(log, Stats::default(), Some((Reject::BtfInfo(b), 0)), opts.log_size);
     }
     let passes = pre.and_then(|_| {
-        kbpf_passes::run_static_passes(slots, opts.privileged, opts.stack_args, &mut resolver, &helper_args)
+        kbpf_passes::run_static_passes(&table, opts.privileged, opts.stack_args, &mut resolver, &helper_args)
     });
     let info = match passes {
         Ok(i) => i,
@@ -158,10 +161,9 @@ pub(crate) fn run(slots: &[RawInsn], opts: &VerifyOptions) -> VerifyOutcome {
         print_stats(&mut log, &Counters::default(), &vec![0; nsub_found], start);
         return finish(log, Stats::default(), Some((r, 0)), opts.log_size);
     }
-    let table = SlotTable::new(slots);
     if log.verbose2() {
         let text = |i: usize| insn_text(&table, i, &opts.kfuncs);
-        log.put(&kbpf_passes::liveness::format_live_regs(slots, &info.live_regs, &info.scc, &text));
+        log.put(&kbpf_passes::liveness::format_live_regs(&table, &info.live_regs, &info.scc, &text));
     }
     let nsub = info.subprogs.len();
     let stack_args = crate::protos::func_info::SubprogArgs::new(&info.subprogs, &opts.funcs);
@@ -260,7 +262,7 @@ pub(crate) fn run(slots: &[RawInsn], opts: &VerifyOptions) -> VerifyOutcome {
 /// depths: 16 bytes for the JIT's timed `may_goto` (count and timestamp), 8 for the interpreter.
 fn may_goto_extra(env: &Env<'_>, sub: usize, accepted: bool) -> u32 {
     let Some(s) = env.prog.info.subprogs.list.get(sub) else { return 0 };
-    let has = env.prog.slots[s.slots()].iter().any(|i| i.is_may_goto());
+    let has = s.slots().any(|i| env.prog.is_may_goto(i));
     match (accepted && has, env.prog.opts.jit) {
         (false, _) => 0,
         (true, true) => 16,
@@ -325,7 +327,6 @@ impl Env<'_> {
     /// Static stack-depth check along call chains (`check_max_stack_depth`).
     fn check_max_stack_depth(&mut self) -> Result<(), Reject> {
         let info = &self.prog.info;
-        let slots = self.prog.slots;
         // depth-first over the static call graph from subprog 0
         let round = |d: u32| d.div_ceil(16) * 16;
         let depth_of = |sp: usize| round(self.subs.stack_depth.get(sp).copied().unwrap_or(0));
@@ -343,10 +344,9 @@ impl Env<'_> {
                 return Err(Reject::CombinedStack(frames, depth as i64));
             }
             let Some(s) = info.subprogs.list.get(sp) else { continue };
-            for (i, insn) in slots.iter().enumerate().take(s.end.index()).skip(s.start.index()) {
-                let func_ref = insn.is_pseudo_func();
-                if insn.call_kind() == Some(CallKind::Local) || func_ref {
-                    let t = SlotIdx::new(i).jump(insn.imm as i64);
+            for i in s.slots() {
+                if let Some((imm, func_ref)) = self.prog.callee_at(i) {
+                    let t = SlotIdx::new(i).jump(imm as i64);
                     // a reference to an async callback does not grow this chain's stack
                     let callee =
                         t.and_then(|t| info.subprogs.starting_at(t)).filter(|&c| !(func_ref && is_async(c)));

@@ -93,7 +93,6 @@ impl Env<'_> {
     /// Whether subprogram `sub`, or anything it calls, may change packet data.
     fn subprog_changes_pkt_data(&self, sub: usize) -> bool {
         let subs = &self.prog.info.subprogs;
-        let slots = self.prog.slots;
         let mut seen = vec![false; subs.list.len()];
         let mut work = vec![sub];
         while let Some(s) = work.pop() {
@@ -101,14 +100,14 @@ impl Env<'_> {
                 continue;
             }
             let Some(sp) = subs.list.get(s) else { continue };
-            for (i, insn) in slots.iter().enumerate().take(sp.end.index()).skip(sp.start.index()) {
-                if insn.call_kind() == Some(CallKind::Helper)
-                    && crate::protos::func_id::BpfFunc::from_id(insn.imm).is_some_and(changes_pkt_data)
-                {
+            for i in sp.slots() {
+                if self.prog.call_at(i, CallKind::Helper).is_some_and(|id| {
+                    crate::protos::func_id::BpfFunc::from_id(id).is_some_and(changes_pkt_data)
+                }) {
                     return true;
                 }
-                if insn.call_kind() == Some(CallKind::Local) {
-                    let t = kbpf_isa::SlotIdx::new(i).jump(insn.imm as i64);
+                if let Some(imm) = self.prog.call_at(i, CallKind::Local) {
+                    let t = kbpf_isa::SlotIdx::new(i).jump(imm as i64);
                     work.extend(t.and_then(|t| subs.starting_at(t)));
                 }
             }

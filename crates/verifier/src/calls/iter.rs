@@ -20,7 +20,6 @@ use crate::domain::state::{
 use crate::env::Env;
 use crate::messages::{Bug, KfuncReject, Reject};
 use crate::protos::func_info::IterRole;
-use kbpf_isa::RawInsn;
 use std::sync::Arc;
 
 /// The iterator a call works on (`meta->iter`).
@@ -59,9 +58,9 @@ impl Env<'_> {
     /// Whether `insn_idx` calls a `KF_ITER_NEXT` kfunc (`is_iter_next_insn`): a forced
     /// checkpoint and the convergence point of iterator loops.
     pub(crate) fn is_iter_next_insn(&self, insn_idx: usize) -> bool {
-        let Some(insn) = self.prog.slots.get(insn_idx) else { return false };
-        is_kfunc_call(insn)
-            && self.prog.opts.kfuncs.get(insn.imm).is_some_and(|k| k.iter == Some(IterRole::Next))
+        self.prog
+            .call_at(insn_idx, kbpf_isa::CallKind::Kfunc)
+            .is_some_and(|id| self.prog.opts.kfuncs.get(id).is_some_and(|k| k.iter == Some(IterRole::Next)))
     }
 
     /// At an iter_next call: whether the iterator in r1 is still active (the loop body may run
@@ -256,8 +255,4 @@ impl Env<'_> {
         self.cur.cur_mut().regs[0] = RegState::known(0);
         Ok(())
     }
-}
-
-fn is_kfunc_call(insn: &RawInsn) -> bool {
-    insn.call_kind() == Some(kbpf_isa::CallKind::Kfunc)
 }

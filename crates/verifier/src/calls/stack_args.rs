@@ -14,8 +14,9 @@ use crate::env::Env;
 use crate::messages::{Bug, RegName, Reject, StackArgError};
 use crate::protos::func_info::{MAX_FUNC_ARGS, MAX_REG_ARGS, MAX_STACK_ARG_SLOTS};
 use kbpf_isa::{
-    CallKind, Class, Decoded, HELPER_TAIL_CALL, Insn, RawInsn, Reg, SlotIdx, Src, StackArgPos, StackArgSlot,
+    CallKind, Class, Decoded, HELPER_TAIL_CALL, Insn, Reg, SlotIdx, SlotTable, Src, StackArgPos, StackArgSlot,
 };
+use kbpf_passes::shape::{Flow, shape};
 use kbpf_passes::subprogs::Subprogs;
 
 /// Name of argument `i` (0-based) in kfunc/subprog argument messages: `R1`..`R5`, then
@@ -198,7 +199,7 @@ impl Env<'_> {
             }
         }
         if !self.prog.opts.jit {
-            if self.prog.slots.iter().any(|i| i.call_kind() == Some(CallKind::Kfunc)) {
+            if (0..self.prog.table.len()).any(|i| self.prog.call_at(i, CallKind::Kfunc).is_some()) {
                 return Err(StackArgError::KfuncNonJit.into());
             }
             if (0..sa.arg_cnt.len()).any(|sp| sa.in_args(sp) > 0) {
@@ -211,7 +212,7 @@ impl Env<'_> {
     /// `tail_calls are not allowed in programs with stack args` (`check_max_stack_depth`).
     fn check_stack_arg_tail_calls(&self) -> Result<(), Reject> {
         let cnt = &self.subs.stack_args.stack_arg_cnt;
-        if tail_call_with_stack_args(self.prog.slots, &self.prog.info.subprogs, cnt) {
+        if tail_call_with_stack_args(&self.prog.table, &self.prog.info.subprogs, cnt) {
             return Err(StackArgError::TailCalls.into());
         }
         Ok(())
@@ -220,12 +221,12 @@ impl Env<'_> {
 
 /// Whether a tail call is reachable through a chain of frames (from the main program) any of
 /// which has `stack_arg_cnt != 0`.
-fn tail_call_with_stack_args(slots: &[RawInsn], subs: &Subprogs, stack_arg_cnt: &[u32]) -> bool {
-    let has_tail_call = |sp: usize| {
-        subs.list
-            .get(sp)
-            .is_some_and(|s| slots[s.slots()].iter().any(|i| i.is_helper_call_to(HELPER_TAIL_CALL)))
-    };
+fn tail_call_with_stack_args(slots: &SlotTable<'_>, subs: &Subprogs, stack_arg_cnt: &[u32]) -> bool {
+    // calls read through the passes' shape: decoded, or raw for a slot the walk never checked
+    let flow = |i: usize| shape(slots, i).flow;
+    let tail_call = Flow::Call { kind: Some(CallKind::Helper), imm: HELPER_TAIL_CALL };
+    let has_tail_call =
+        |sp: usize| subs.list.get(sp).is_some_and(|s| s.slots().any(|i| flow(i) == tail_call));
     // depth-first over the static call graph; it is acyclic (recursion is refused earlier) and
     // at most MAX_CALL_FRAMES deep on any accepted path
     let mut stack = vec![(0usize, false, 1usize)];
@@ -240,9 +241,9 @@ fn tail_call_with_stack_args(slots: &[RawInsn], subs: &Subprogs, stack_arg_cnt: 
             return true;
         }
         let Some(s) = subs.list.get(sp) else { continue };
-        for (i, insn) in slots.iter().enumerate().take(s.end.index()).skip(s.start.index()) {
-            if insn.call_kind() == Some(CallKind::Local) {
-                let t = SlotIdx::new(i).jump(insn.imm as i64);
+        for i in s.slots() {
+            if let Flow::Call { kind: Some(CallKind::Local), imm } = flow(i) {
+                let t = SlotIdx::new(i).jump(imm as i64);
                 if let Some(callee) = t.and_then(|t| subs.starting_at(t)) {
                     stack.push((callee, chain, depth + 1));
                 }
@@ -308,6 +309,7 @@ pub(crate) fn mark_slots_precise(f: &mut FuncState) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use kbpf_isa::RawInsn;
     use kbpf_passes::Errno;
 
     fn r(code: u8, dst: u8, src: u8, off: i16, imm: i32) -> RawInsn {
@@ -320,6 +322,7 @@ mod tests {
         let exit = r(0x95, 0, 0, 0, 0);
         // main: call sub; tail call; exit. sub: exit
         let p = [r(0x85, 0, 1, 0, 2), tail, exit, exit];
+        let p = SlotTable::new(&p);
         let subs = kbpf_passes::subprogs::add_subprogs(&p).unwrap();
         assert!(!tail_call_with_stack_args(&p, &subs, &[0, 0]));
         assert!(tail_call_with_stack_args(&p, &subs, &[1, 0]));
@@ -327,6 +330,7 @@ mod tests {
         assert!(!tail_call_with_stack_args(&p, &subs, &[0, 1]));
         // main (with stack args) calls sub, which tail-calls
         let p = [r(0x85, 0, 1, 0, 1), exit, tail, exit];
+        let p = SlotTable::new(&p);
         let subs = kbpf_passes::subprogs::add_subprogs(&p).unwrap();
         assert!(tail_call_with_stack_args(&p, &subs, &[1, 0]));
         assert!(tail_call_with_stack_args(&p, &subs, &[0, 1]));

@@ -4,8 +4,9 @@
 use crate::domain::state::{FuncState, RegState, RegType, VerifierState};
 use crate::log::Log;
 use crate::{MapDef, ProgType, VerifyOptions};
-use kbpf_isa::{RawInsn, SlotIdx, SlotTable};
+use kbpf_isa::{CallKind, RawInsn, SlotIdx, SlotTable};
 use kbpf_passes::StaticInfo;
+use kbpf_passes::shape::{Flow, shape};
 
 pub(crate) mod insn_aux;
 
@@ -50,6 +51,37 @@ impl<'a> Program<'a> {
     /// The slot table.
     pub(crate) fn table(&self) -> &SlotTable<'a> {
         &self.table
+    }
+
+    /// Where control goes after slot `i`, for the whole-program scans (call graph, `may_goto`,
+    /// tail calls, kfunc calls): read from the decoded instruction, or, for a slot the walk
+    /// never checked (dead code may be malformed), from the raw slot as the kernel reads it
+    /// (`kbpf_passes::shape`, the one place). `Flow::Next` past the end.
+    pub(crate) fn flow(&self, i: usize) -> Flow {
+        if i < self.table.len() { shape(&self.table, i).flow } else { Flow::Next }
+    }
+
+    /// The call at slot `i` of `kind`: its `imm` (helper id, relative target, kfunc BTF id).
+    pub(crate) fn call_at(&self, i: usize, kind: CallKind) -> Option<i32> {
+        match self.flow(i) {
+            Flow::Call { kind: Some(k), imm } if k == kind => Some(imm),
+            _ => None,
+        }
+    }
+
+    /// The callee of slot `i` when it is a local call or a subprogram reference (`ld_imm64` of a
+    /// function): its relative target, and whether it is a reference.
+    pub(crate) fn callee_at(&self, i: usize) -> Option<(i32, bool)> {
+        match self.flow(i) {
+            Flow::Call { kind: Some(CallKind::Local), imm } => Some((imm, false)),
+            Flow::FuncRef(imm) => Some((imm, true)),
+            _ => None,
+        }
+    }
+
+    /// Whether slot `i` is `may_goto`.
+    pub(crate) fn is_may_goto(&self, i: usize) -> bool {
+        matches!(self.flow(i), Flow::Cond { may_goto: true, .. })
     }
 }
 

@@ -277,7 +277,7 @@ impl Env<'_> {
         self.clean_live_states(insn_idx, &list);
         let mut states_cnt = 0u64;
         let mut evict: Vec<usize> = Vec::new();
-        let is_may_goto = self.prog.slots[insn_idx].is_may_goto();
+        let is_may_goto = self.prog.is_may_goto(insn_idx);
         for &ci in &list {
             states_cnt += 1;
             let cp = &self.search.arena[ci];
