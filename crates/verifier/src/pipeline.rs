@@ -168,7 +168,7 @@ pub(crate) fn run(slots: &[RawInsn], opts: &VerifyOptions) -> VerifyOutcome {
     let nsub = info.subprogs.len();
     let stack_args = crate::protos::func_info::SubprogArgs::new(&info.subprogs, &opts.funcs);
     let mut env = Env {
-        prog: Program { slots, table, info, opts, ld_map: resolver.ld_map },
+        prog: Program { table, info, opts, ld_map: resolver.ld_map },
         aux: Aux::new(slots.len()),
         subs: SubprogFacts {
             stack_depth: vec![0; nsub],

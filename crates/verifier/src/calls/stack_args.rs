@@ -56,7 +56,7 @@ impl Env<'_> {
         match self.prog.table.get(idx)? {
             Decoded::Insn(i @ (Insn::StackArgStore { .. } | Insn::StackArgLoad { .. })) => Some(*i),
             _ => {
-                let raw = self.prog.slots.get(idx)?;
+                let raw = self.prog.table.raw().get(idx)?;
                 let pos = StackArgPos::from_store_off(raw.off)?;
                 (raw.class() == Class::St && raw.is_stack_arg_store())
                     .then_some(Insn::StackArgStore { pos, src: Src::Imm(raw.imm) })

@@ -23,7 +23,7 @@ pub(crate) enum Flow {
 
 impl Env<'_> {
     pub(crate) fn do_check(&mut self) -> Result<(), Reject> {
-        let n = self.prog.slots.len();
+        let n = self.prog.table.len();
         let mut do_print_state = false;
         let mut prev_insn_idx: i64 = -1;
         // do_check_common: each subprogram's walk starts without a previous line
@@ -181,7 +181,7 @@ impl Env<'_> {
 
     /// The slot a jump at `idx` with offset `off` reaches; the CFG check proved it in range.
     pub(crate) fn jump_target(&self, idx: usize, off: i64) -> Result<usize, Reject> {
-        let len = self.prog.slots.len();
+        let len = self.prog.table.len();
         match SlotIdx::new(idx).jump(off) {
             Some(t) if t.index() < len => Ok(t.index()),
             _ => Err(Bug::InsnIdx { idx: (idx as i64 + 1 + off) as usize, len }.into()),
@@ -196,7 +196,7 @@ impl Env<'_> {
 
     /// Dispatch by class (`do_check_insn`).
     fn do_check_insn(&mut self, idx: usize, do_print_state: &mut bool) -> Result<Flow, Reject> {
-        let insn = self.prog.slots[idx];
+        let insn = self.prog.table.raw()[idx];
         let stack_arg = self.stack_arg_insn(idx);
         match insn.class() {
             Class::Alu | Class::Alu64 => self.check_alu_op(&insn, idx)?,

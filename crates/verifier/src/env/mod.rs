@@ -4,7 +4,7 @@
 use crate::domain::state::{FuncState, RegState, RegType, VerifierState};
 use crate::log::Log;
 use crate::{MapDef, ProgType, VerifyOptions};
-use kbpf_isa::{CallKind, RawInsn, SlotIdx, SlotTable};
+use kbpf_isa::{CallKind, SlotIdx, SlotTable};
 use kbpf_passes::StaticInfo;
 use kbpf_passes::shape::{Flow, shape};
 
@@ -37,9 +37,10 @@ pub(crate) struct Visit {
 
 /// Immutable facts about the program.
 pub(crate) struct Program<'a> {
-    pub slots: &'a [RawInsn],
-    /// Every slot decoded once (kbpf-isa's decoder): the walk reads the stack-argument forms
-    /// and the log prints instructions from it.
+    /// Every slot decoded once (kbpf-isa's decoder) beside its raw form: the static passes, the
+    /// walk, the whole-program scans, the log and the witness read it. The raw slots
+    /// (`table.raw()`) are read only where the kernel reads a slot before it is known to be
+    /// well formed (the walk's dispatch and structural checks, [`Program::flow`]).
     pub table: SlotTable<'a>,
     pub info: StaticInfo,
     pub opts: &'a VerifyOptions,
@@ -225,6 +226,6 @@ impl Env<'_> {
     /// `verbose_linfo` for instruction `insn`.
     pub(crate) fn linfo(&mut self, insn: usize, prefix: &str) {
         let lines = &self.prog.opts.line_info;
-        crate::line_info::verbose_linfo(&mut self.log, lines, self.prog.slots.len(), insn, prefix);
+        crate::line_info::verbose_linfo(&mut self.log, lines, self.prog.table.len(), insn, prefix);
     }
 }

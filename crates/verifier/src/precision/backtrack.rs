@@ -409,7 +409,7 @@ impl Env<'_> {
             let mut cnt = st_hist.len();
             let mut i = last_idx;
             loop {
-                if i < 0 || i as usize >= self.prog.slots.len() {
+                if i < 0 || i as usize >= self.prog.table.len() {
                     self.mark_all_precise();
                     return true;
                 }

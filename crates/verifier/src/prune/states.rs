@@ -546,7 +546,7 @@ impl Env<'_> {
     /// states of different instructions may share a bucket (and count in `max_states_per_insn`).
     pub(crate) fn bucket(&self, insn_idx: usize) -> usize {
         let callsite = self.cur.cur().callsite as i32;
-        let n = self.prog.slots.len().max(1) as u32;
+        let n = self.prog.table.len().max(1) as u32;
         (((insn_idx as i32) ^ callsite) as u32 % n) as usize
     }
 
