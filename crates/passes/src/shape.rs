@@ -132,4 +132,22 @@ mod tests {
             }
         }
     }
+
+    /// Slots the table refuses keep the shape the kernel's passes read from them.
+    #[test]
+    fn malformed_slots_keep_their_raw_shape() {
+        let r = RawInsn::new;
+        // a conditional jump with junk in the source field; an ld_imm64 whose second half is a
+        // jump; a local call with junk in dst
+        let slots = [r(0x15, 1, 7, 2, 0), r(0x18, 1, 0, 0, 0), r(0x05, 0, 0, -3, 0), r(0x85, 3, 1, 0, 1)];
+        let t = SlotTable::new(&slots);
+        for pc in [0, 1, 3] {
+            assert!(matches!(t.get(pc), Some(Decoded::Malformed(_))), "{pc}");
+        }
+        assert_eq!(shape(&t, 0).flow, Flow::Cond { off: 2, may_goto: false });
+        assert_eq!(shape(&t, 1).len, 2);
+        // the slot after a malformed ld_imm64 is decoded on its own, as the kernel reads it
+        assert_eq!(shape(&t, 2).flow, Flow::Goto(-3));
+        assert_eq!(shape(&t, 3).flow, Flow::Call { kind: Some(CallKind::Local), imm: 1 });
+    }
 }
