@@ -44,10 +44,12 @@ pub fn check_and_resolve_insns(slots: &SlotTable<'_>, resolver: &mut dyn Resolve
 /// (`R%d is invalid` for every r11 use outside the stack-arg forms). Without it (Linux 6.18
 /// before the series) register numbers are checked only when the walk reaches them.
 ///
-/// A decoded `ld_imm64` is resolved from its [`Insn`] fields. The opcode table and the register
-/// numbers are checks of the encoding itself (the kernel's `bpf_opcode_in_insntable` and the
-/// stack-argument ABI's `R%d is invalid`), so they read the raw slot; a slot the table could not
-/// decode is read raw throughout ([`check_raw`]), as the kernel reads it.
+/// A decoded `ld_imm64` is resolved from its [`Insn`] fields. The opcode table is a check of the
+/// opcode byte itself (the kernel's `bpf_opcode_in_insntable`; the decoder accepts `callx`,
+/// which it refuses), so it reads the raw slot. A decoded instruction names no register above
+/// r10 outside the stack-argument forms, so the register check (`R%d is invalid`) only reads
+/// slots the table could not decode; those are read raw throughout ([`check_raw`]), as the
+/// kernel reads them.
 pub fn check_and_resolve_insns_abi(
     slots: &SlotTable<'_>,
     resolver: &mut dyn Resolver,
@@ -63,21 +65,26 @@ pub fn check_and_resolve_insns_abi(
                 i += 2;
                 continue;
             }
-            // a decoded LDX has its reserved fields clear: only the encoding checks remain
-            Some(Decoded::Insn(_)) => {}
+            // a decoded LDX has its reserved fields clear and its registers in range
+            Some(Decoded::Insn(_)) => {
+                let insn = &raw[i];
+                if !insn.in_insn_table() {
+                    return Err(PassError::new(i, K::UnknownOpcode(insn.code)));
+                }
+            }
             _ => {
                 if check_raw(i, raw, resolver)? {
                     i += 2;
                     continue;
                 }
+                let insn = &raw[i];
+                if !insn.in_insn_table() {
+                    return Err(PassError::new(i, K::UnknownOpcode(insn.code)));
+                }
+                if stack_args {
+                    crate::stack_arg::check_regs(i, insn)?;
+                }
             }
-        }
-        let insn = &raw[i];
-        if !insn.in_insn_table() {
-            return Err(PassError::new(i, K::UnknownOpcode(insn.code)));
-        }
-        if stack_args {
-            crate::stack_arg::check_regs(i, insn)?;
         }
         i += 1;
     }
@@ -159,5 +166,23 @@ mod tests {
         assert_eq!(e.errno(), crate::Errno::EBADF);
         // A plain ld_imm64 with junk in the second slot's imm is fine.
         check_and_resolve_insns(&t(&[r(0x18, 0, 0, 0, 1), r(0, 0, 0, 0, 7), exit]), &mut NoMaps).unwrap();
+    }
+
+    /// A slot the table decodes always passes the register check: only raw slots need it.
+    #[test]
+    fn decoded_slots_name_no_invalid_register() {
+        let tail = r(0, 0, 0, 0, 0);
+        for code in 0..=255u8 {
+            for dst in 0..16u8 {
+                for src in 0..16u8 {
+                    for (off, imm) in [(0, 0), (-8, 0), (8, 0), (-16, 3), (1, 0), (0, 1), (8, 1), (16, 0)] {
+                        let slots = [r(code, dst, src, off, imm), tail];
+                        if let Some(Decoded::Insn(_)) = SlotTable::new(&slots).get(0) {
+                            assert!(crate::stack_arg::check_regs(0, &slots[0]).is_ok(), "{:?}", slots[0]);
+                        }
+                    }
+                }
+            }
+        }
     }
 }
