@@ -125,7 +125,7 @@ pub(crate) fn run(slots: &[RawInsn], opts: &VerifyOptions) -> VerifyOutcome {
     // check_btf_func / check_btf_line (the kernel runs them between check_subprogs and
     // resolving ld_imm64; kbpf's passes run those together, so they come first here)
     if let Ok(sp) = &pre
-        && let Err(b) = btf_info_checks(slots, opts, sp)
+        && let Err(b) = btf_info_checks(&table, opts, sp)
     {
         let newline = if b.ends_line() { "\n" } else { "" };
         log.put(&format!("{b}{newline}"));
@@ -272,7 +272,7 @@ fn may_goto_extra(env: &Env<'_>, sub: usize, accepted: bool) -> u32 {
 
 /// func_info (when `funcs` is BTF's) and line_info checks against the subprogram starts.
 fn btf_info_checks(
-    slots: &[RawInsn],
+    slots: &SlotTable<'_>,
     opts: &VerifyOptions,
     sp: &kbpf_passes::subprogs::Subprogs,
 ) -> Result<(), crate::BtfInfoReject> {

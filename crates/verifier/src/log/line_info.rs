@@ -4,7 +4,7 @@
 
 use crate::log::Log;
 use crate::messages::BtfInfoReject;
-use kbpf_isa::{FuncDecl, RawInsn};
+use kbpf_isa::{Decoded, FuncDecl, SlotTable};
 
 /// One `bpf_line_info` record with its strings resolved.
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
@@ -52,7 +52,7 @@ pub(crate) fn check_func_info(funcs: &[FuncDecl], starts: &[usize]) -> Result<()
 /// instruction starting a record.
 pub(crate) fn check_line_info(
     lines: &[LineInfo],
-    slots: &[RawInsn],
+    slots: &SlotTable<'_>,
     starts: &[usize],
 ) -> Result<(), BtfInfoReject> {
     let mut prev = 0u32;
@@ -62,7 +62,14 @@ pub(crate) fn check_line_info(
         if (i > 0 && off <= prev) || off as usize >= slots.len() {
             return Err(BtfInfoReject::LineInsnOff { index: i, off, prev, len: slots.len() });
         }
-        if slots[off as usize].code == 0 {
+        // the kernel refuses a zero opcode byte: an `ld_imm64` tail, or a slot the table could
+        // not decode whose opcode byte is zero (no instruction has opcode 0)
+        let zero = match slots.get(off as usize) {
+            Some(Decoded::Insn(_)) => false,
+            Some(Decoded::Tail) => true,
+            _ => slots.raw()[off as usize].code == 0,
+        };
+        if zero {
             return Err(BtfInfoReject::LineInsnCode(i));
         }
         if l.line.is_none() || l.file.is_none() {
@@ -172,8 +179,9 @@ mod tests {
 
     #[test]
     fn record_checks() {
-        let insn = |code| RawInsn { code, dst: 0, src: 0, off: 0, imm: 0 };
-        let slots = [insn(0xb7), insn(0x18), insn(0), insn(0x95)];
+        let insn = |code| kbpf_isa::RawInsn { code, dst: 0, src: 0, off: 0, imm: 0 };
+        let raw = [insn(0xb7), insn(0x18), insn(0), insn(0x95)];
+        let slots = SlotTable::new(&raw);
         assert_eq!(check_line_info(&[rec(0, "a", 1, 0), rec(3, "b", 2, 0)], &slots, &[0]), Ok(()));
         assert_eq!(
             check_line_info(&[rec(0, "a", 1, 0), rec(0, "b", 2, 0)], &slots, &[0]),
@@ -181,6 +189,12 @@ mod tests {
         );
         assert_eq!(
             check_line_info(&[rec(0, "a", 1, 0), rec(2, "b", 2, 0)], &slots, &[0]),
+            Err(BtfInfoReject::LineInsnCode(1))
+        );
+        // a malformed slot with a zero opcode byte is refused as well
+        let raw = [insn(0xb7), kbpf_isa::RawInsn { code: 0, dst: 1, src: 0, off: 0, imm: 0 }, insn(0x95)];
+        assert_eq!(
+            check_line_info(&[rec(0, "a", 1, 0), rec(1, "b", 2, 0)], &SlotTable::new(&raw), &[0]),
             Err(BtfInfoReject::LineInsnCode(1))
         );
         assert_eq!(
