@@ -125,6 +125,7 @@ pub(crate) fn verify_programs(
             lines: None,
             funcs: p.funcs.clone(),
             progs: Vec::new(),
+            literal_fds: Vec::new(),
             // line info travels with the main program only
             line_info: Vec::new(),
             btf_func_info: false,
