@@ -405,7 +405,7 @@ mod tests {
         assert_eq!(find_sec_def("usdt/a:b:c").unwrap().load_attach(), Some(AttachType::TraceUprobeMulti));
         assert_eq!(find_sec_def("xdp_vlan01"), None);
         assert_eq!(find_sec_def("sk_skb/verdict").unwrap().attach, Some(AttachType::SkSkbVerdict));
-        assert_eq!(find_sec_def("sk_skb/other").unwrap().attach, None);
+        assert_eq!(find_sec_def("sk_skb/other"), None);
         assert_eq!(KernelProgType::Netfilter.number(), 32);
         assert_eq!(KernelProgType::SocketFilter.number(), 1);
         assert_eq!(AttachType::TraceKprobeSession as u32, 56);

@@ -210,7 +210,9 @@ fn verify(
             }
             .into();
             r.errno = e.errno().number();
-            r.error_line = super::oracle::error_line(e.message()).to_string();
+            // the whole message, picked like the kernel's log: a state dump after the error
+            // line (`infinite loop detected`, then `cur state:`/`old state:`) is skipped
+            r.error_line = super::oracle::error_line(&e.reject().to_string()).to_string();
         }
     }
 }
