@@ -54,7 +54,7 @@ pub struct Input {
     /// `/proc/config.gz`, else `/boot/config-$(uname -r)`.
     #[arg(long)]
     pub kconfig: Option<PathBuf>,
-    /// Target kernel for verification (`verify`, and `run`'s packet test runs): `6.18` (exactly
+    /// Target kernel for verification (`verify`, and the verification before `run`): `6.18` (exactly
     /// Linux 6.18, no stack arguments) or `6.18+stack-args` (default).
     #[arg(long, value_enum, default_value = "6.18+stack-args")]
     pub kernel: KernelArg,

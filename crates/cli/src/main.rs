@@ -397,6 +397,7 @@ fn main() -> ExitCode {
                 allow_global_stack_args,
                 insn_budget,
                 prog_type: syscall.then_some(kbpf::verifier::ProgType::Syscall),
+                without_stack_args: !input.stack_args(),
             };
             // the facade verifies first (the input buffer is the context) unless told not to
             let result = if no_verify {

@@ -191,4 +191,10 @@ fn kernel_6_18_has_no_stack_arguments() {
     assert!(out.contains("R11 is invalid") || out.contains("r11"), "{out}");
     let (code, _, err) = kbpf(&["verify", "--kernel", "5.15", case]);
     assert_eq!(code, Some(2), "{err}");
+    // `run` verifies for the same target before it runs anything
+    let (code, out, err) = kbpf(&["run", case]);
+    assert_eq!((code, out.trim()), (Some(0), "0x123456789abc"), "{err}");
+    let (code, _, err) = kbpf(&["run", "--kernel", "6.18", case]);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.contains("R11 is invalid"), "{err}");
 }

@@ -318,6 +318,31 @@ pub(crate) fn relocate_data(f: &mut Func, externs: &[ExternValue]) -> Result<(),
     Ok(())
 }
 
+/// The slots of `linked` holding a map or map-value `ld_imm64` that no relocation names: the
+/// object wrote a literal fd there (inline assembly), which libbpf loads as it is and the
+/// kernel looks up in the loading process's file table.
+pub(crate) fn literal_fds(funcs: &[Func], linked: &Linked) -> Vec<usize> {
+    let mut out = Vec::new();
+    for &(fi, off) in &linked.placed {
+        let f = &funcs[fi];
+        let mut at = 0;
+        while at < f.insns.len() {
+            let insn = f.insns[at];
+            if !insn.is_ldimm64() {
+                at += 1;
+                continue;
+            }
+            let map_src = insn.src == LdImm64Src::MapFd as u8 || insn.src == LdImm64Src::MapValue as u8;
+            if map_src && f.relocs.iter().all(|(a, _)| *a != at) {
+                out.push(off + at);
+            }
+            at += 2;
+        }
+    }
+    out.sort_unstable();
+    out
+}
+
 /// An entry point linked with its subprograms: the final slots and, for each function placed
 /// in it, where (`(function index, first slot)` in placement order, the entry point first).
 pub(crate) struct Linked {

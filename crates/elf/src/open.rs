@@ -198,6 +198,9 @@ pub struct LoadedProgram {
     /// Final instructions: subprograms appended, map references as map indices
     /// (`BPF_PSEUDO_MAP_FD`/`_VALUE` with the index in `imm`), externs resolved.
     pub insns: Vec<RawInsn>,
+    /// Slots of `insns` whose map or map-value `ld_imm64` no relocation names: their `imm` is
+    /// a literal fd of the loading process (left as is, like libbpf), not a map index.
+    pub literal_fds: Vec<usize>,
     /// Function boundaries with BTF prototypes (for the verifier): entry point first.
     pub funcs: Vec<FuncDecl>,
     /// func_info, `insn` = slot in `insns`, section = this program's.
@@ -473,6 +476,7 @@ fn prepare(
         attach_btf,
         struct_ops: None,
         layout: linked.placed.iter().map(|&(fi, off)| (funcs[fi].name.clone(), off)).collect(),
+        literal_fds: crate::link::literal_fds(funcs, &linked),
         insns: linked.insns,
         funcs: funcs_decl,
         func_info,

@@ -311,6 +311,7 @@ pub const SECTION_DEFS: &[SecDef] = {
         ("sockops", SockOps, Some(A::CgroupSockOps), NONE),
         ("sk_skb/stream_parser", SkSkb, Some(A::SkSkbStreamParser), NONE),
         ("sk_skb/stream_verdict", SkSkb, Some(A::SkSkbStreamVerdict), NONE),
+        ("sk_skb/verdict", SkSkb, Some(A::SkSkbVerdict), NONE),
         ("sk_skb", SkSkb, None, NONE),
         ("sk_msg", SkMsg, Some(A::SkMsgVerdict), NONE),
         ("lirc_mode2", LircMode2, Some(A::LircMode2), NONE),
@@ -403,6 +404,8 @@ mod tests {
         assert_eq!(find_sec_def("syscall").unwrap().prog_flags(), BPF_F_SLEEPABLE);
         assert_eq!(find_sec_def("usdt/a:b:c").unwrap().load_attach(), Some(AttachType::TraceUprobeMulti));
         assert_eq!(find_sec_def("xdp_vlan01"), None);
+        assert_eq!(find_sec_def("sk_skb/verdict").unwrap().attach, Some(AttachType::SkSkbVerdict));
+        assert_eq!(find_sec_def("sk_skb/other"), None);
         assert_eq!(KernelProgType::Netfilter.number(), 32);
         assert_eq!(KernelProgType::SocketFilter.number(), 1);
         assert_eq!(AttachType::TraceKprobeSession as u32, 56);

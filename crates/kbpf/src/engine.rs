@@ -44,6 +44,9 @@ pub struct RunOptions {
     pub allow_global_stack_args: bool,
     /// The interpreter's instruction budget (default `kbpf_interp::DEFAULT_INSN_BUDGET`).
     pub insn_budget: Option<u64>,
+    /// Verify as Linux 6.18 exactly (`--kernel 6.18`): without the stack-arguments series, so
+    /// any use of r11 is `R11 is invalid`. Default `false`: 6.18 plus the series.
+    pub without_stack_args: bool,
 }
 
 /// A failed run.

@@ -104,6 +104,7 @@ pub(crate) fn run_verify_options(
         prog_type,
         kfuncs: crate::kfunc_table(registry),
         allow_global_stack_args: opts.allow_global_stack_args,
+        stack_args: !opts.without_stack_args,
         // only the kernel-compatible interpreter is a non-JIT target
         jit: !(opts.kernel_compat && engine == Engine::Interp),
         ..VerifyOptions::default()
@@ -125,6 +126,7 @@ pub(crate) fn verify_programs(
             lines: None,
             funcs: p.funcs.clone(),
             progs: Vec::new(),
+            literal_fds: Vec::new(),
             // line info travels with the main program only
             line_info: Vec::new(),
             btf_func_info: false,

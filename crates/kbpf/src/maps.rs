@@ -19,6 +19,16 @@ use crate::timers::{MAX_TIMER_FIRINGS, callback_driver, decode_callback, driver_
 
 /// Creates the maps of `module` (initial array data, prog-array slots by program name).
 pub fn create_maps(module: &Module) -> Result<MapSet, MapError> {
+    for m in &module.maps {
+        for (slot, name) in &m.progs {
+            if let Some((_, why)) = module.unusable_progs.iter().find(|(n, _)| n == name) {
+                return Err(MapError::Invalid(format!(
+                    "map {} slot {slot}: program `{name}` cannot run: {why}",
+                    m.name
+                )));
+            }
+        }
+    }
     MapSet::new(&module.maps, |name| module.prog_id(name))
 }
 

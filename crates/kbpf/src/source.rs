@@ -107,6 +107,12 @@ pub struct Module {
     /// The module's other programs (tail-call targets): program id = position + 1; the main
     /// program is id 0.
     pub progs: Vec<AsmProgram>,
+    /// Tail-call targets the module names but cannot run, with why (an ELF program that does
+    /// not decode): only running the module needs them, so only running refuses them.
+    pub unusable_progs: Vec<(String, String)>,
+    /// Slots of the main program whose map `ld_imm64` carries a literal fd of the loading
+    /// process rather than an index into `maps` (an ELF object's unrelocated reference).
+    pub literal_fds: Vec<usize>,
     /// ELF section name (it implies the program type), if any.
     pub section: Option<String>,
     /// License string (`GPL` ...), if the source has one.
@@ -152,6 +158,8 @@ impl Module {
             maps: Vec::new(),
             name: String::new(),
             progs: Vec::new(),
+            unusable_progs: Vec::new(),
+            literal_fds: Vec::new(),
             section: None,
             license: None,
             input: None,
@@ -288,16 +296,24 @@ pub fn read_module_with(
     }
 }
 
-/// The module of one program of an opened object: its instructions, the object's maps, and
-/// the object's other programs as tail-call targets (by function name).
+/// The module of one program of an opened object: its instructions as written (the verifier
+/// judges them, malformed or not), the object's maps, and the programs the maps' prog-array
+/// initial values name as tail-call targets (by function name). The kernel verifies each
+/// program on its own, so a target that does not decode is kept out of `progs` and recorded
+/// in `unusable_progs`; the other programs of the object play no part.
 pub fn module_from_object(obj: &LoadedObject, prog: &LoadedProgram) -> Result<Module, SourceError> {
+    let needed = |p: &LoadedProgram| obj.maps.iter().any(|m| m.progs.iter().any(|(_, n)| *n == p.name));
     let mut progs = Vec::new();
-    for p in obj.programs.iter().filter(|p| !std::ptr::eq(*p, prog)) {
-        progs.push(AsmProgram {
-            name: p.name.clone(),
-            program: Program::from_slots(&p.insns)?,
-            funcs: p.funcs.clone(),
-        });
+    let mut unusable_progs = Vec::new();
+    for p in obj.programs.iter().filter(|p| !std::ptr::eq(*p, prog) && p.name != prog.name && needed(p)) {
+        if let Some(&at) = p.literal_fds.first() {
+            unusable_progs.push((p.name.clone(), format!("insn {at}: loads a literal map fd")));
+            continue;
+        }
+        match Program::from_slots(&p.insns) {
+            Ok(program) => progs.push(AsmProgram { name: p.name.clone(), program, funcs: p.funcs.clone() }),
+            Err(e) => unusable_progs.push((p.name.clone(), e.to_string())),
+        }
     }
     let map_defaults =
         obj.maps.iter().flat_map(|m| m.defaults.iter().map(move |d| (m.name.clone(), d.clone()))).collect();
@@ -307,6 +323,8 @@ pub fn module_from_object(obj: &LoadedObject, prog: &LoadedProgram) -> Result<Mo
         funcs: prog.funcs.clone(),
         name: prog.name.clone(),
         progs,
+        unusable_progs,
+        literal_fds: prog.literal_fds.clone(),
         section: Some(prog.section.clone()),
         license: Some(obj.license.clone()),
         maps: obj.maps.iter().map(map_spec).collect(),

@@ -93,6 +93,9 @@ pub fn verify_module(module: &Module, mut opts: VerifyOptions) -> VerifyOutcome 
     if opts.kfuncs.is_empty() {
         opts.kfuncs = TESTMOD_KFUNCS.clone();
     }
+    if opts.literal_fds.is_empty() {
+        opts.literal_fds = module.literal_fds.clone();
+    }
     for (i, m) in module.maps.iter().enumerate() {
         // libbpf loads `.rodata` read-only for programs and freezes it after writing its data
         let rodata = m.name == ".rodata" || m.name.starts_with(".rodata.");
@@ -168,6 +171,8 @@ mod tests {
             }],
             name: String::new(),
             progs: Vec::new(),
+            unusable_progs: Vec::new(),
+            literal_fds: Vec::new(),
             section: None,
             license: Some("GPL".into()),
             input: None,

@@ -28,6 +28,7 @@ const BUDGET: RunOptions = RunOptions {
     prog_type: None,
     allow_global_stack_args: false,
     insn_budget: Some(1 << 20),
+    without_stack_args: false,
 };
 
 fn hostile_dir() -> PathBuf {

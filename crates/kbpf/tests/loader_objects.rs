@@ -248,6 +248,12 @@ fn map_definitions_defaults_and_overrides() {
     }
     let idx = map(&obj, "hash").0 as i32;
     assert!(lds.contains(&(1, idx, 0)), "{lds:?}");
+    // relocated references are map indices, never literal fds; the prog array's initial value
+    // is the module's one tail-call target
+    assert!(obj.programs.iter().all(|p| p.literal_fds.is_empty()));
+    let m = kbpf::module_from_object(&obj, p).unwrap();
+    assert_eq!(m.progs.iter().map(|t| t.name.as_str()).collect::<Vec<_>>(), ["tail_a"]);
+    assert!(m.unusable_progs.is_empty() && m.literal_fds.is_empty());
     let e = kbpf::open_object(
         &object("maps"),
         &LoadOptions { map_overrides: vec!["nope.type=1".parse().unwrap()], ..options().0 },

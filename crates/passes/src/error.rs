@@ -128,6 +128,10 @@ pub enum ResolveError {
     /// No map has this fd.
     #[error("fd {0} is not pointing to valid bpf_map")]
     BadMapFd(i32),
+    /// The fd is open in the loading process but names no map (a literal 0, 1 or 2: the
+    /// standard streams).
+    #[error("fd {0} is not pointing to valid bpf_map")]
+    NotAMap(i32),
     /// `BPF_PSEUDO_MAP_VALUE` offset beyond `BPF_MAX_VAR_OFF`.
     #[error("direct value offset of {0} is not allowed")]
     DirectValueOffset(u32),

@@ -220,6 +220,11 @@ pub struct VerifyOptions {
     pub log_level: u32,
     /// Maps by fd.
     pub maps: Vec<MapDef>,
+    /// Slots whose map or map-value `ld_imm64` carries a literal fd of the loading process
+    /// (an ELF object's unrelocated reference), not one of `maps`: the kernel finds no map
+    /// there. The standard streams (0, 1, 2) are open but not maps (`EINVAL`); any other
+    /// number is taken as not open (`EBADF`).
+    pub literal_fds: Vec<usize>,
     /// Privileged loader (CAP_BPF + CAP_PERFMON); unprivileged mode is not modelled beyond
     /// back-edges.
     pub privileged: bool,
@@ -275,6 +280,7 @@ impl Default for VerifyOptions {
             prog_type: ProgType::SocketFilter,
             log_level: 0,
             maps: Vec::new(),
+            literal_fds: Vec::new(),
             privileged: true,
             gpl: true,
             funcs: Vec::new(),

@@ -13,6 +13,7 @@ use std::time::Instant;
 
 struct MapResolver<'a> {
     maps: &'a [MapDef],
+    literal_fds: &'a [usize],
     ld_map: Vec<Option<u32>>,
 }
 
@@ -20,6 +21,14 @@ impl Resolver for MapResolver<'_> {
     fn resolve(&mut self, ld: PseudoLdImm64) -> Result<(), PassError> {
         let err = |e: ResolveError| PassError::new(ld.insn, PassErrorKind::Resolve(e));
         match ld.src {
+            LdImm64Src::MapFd | LdImm64Src::MapValue if self.literal_fds.contains(&ld.insn) => {
+                // the loader's own descriptors are never maps
+                Err(err(if (0..=2).contains(&ld.imm) {
+                    ResolveError::NotAMap(ld.imm)
+                } else {
+                    ResolveError::BadMapFd(ld.imm)
+                }))
+            }
             LdImm64Src::MapFd | LdImm64Src::MapValue => {
                 let Some(idx) = self.maps.iter().position(|m| m.fd == ld.imm) else {
                     return Err(err(ResolveError::BadMapFd(ld.imm)));
@@ -108,7 +117,8 @@ pub(crate) fn run(slots: &[RawInsn], opts: &VerifyOptions) -> VerifyOutcome {
             witness: None,
         };
     }
-    let mut resolver = MapResolver { maps: &opts.maps, ld_map: vec![None; slots.len()] };
+    let mut resolver =
+        MapResolver { maps: &opts.maps, literal_fds: &opts.literal_fds, ld_map: vec![None; slots.len()] };
     let pt = opts.prog_type;
     let helper_args = move |id: i32| helper_arg_count(id, pt);
     // decoded once: the static passes, the walk, the whole-program checks and the witness read

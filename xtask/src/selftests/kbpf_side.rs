@@ -55,8 +55,12 @@ pub struct KbpfRecord {
 }
 
 /// Replaces map references (map index in `ld_imm64` of a map or map value) by 0 and module BTF
-/// object fds by 0, listing what each named: the form both loaders are compared in.
-pub fn normalise(slots: &[RawInsn], map_name: impl Fn(i32) -> String) -> (Vec<(usize, String)>, String) {
+/// object fds by 0, listing what each named (`map_name(slot, imm)`): the form both loaders are
+/// compared in.
+pub fn normalise(
+    slots: &[RawInsn],
+    map_name: impl Fn(usize, i32) -> String,
+) -> (Vec<(usize, String)>, String) {
     let mut slots = slots.to_vec();
     let mut refs = Vec::new();
     let mut i = 0;
@@ -65,7 +69,7 @@ pub fn normalise(slots: &[RawInsn], map_name: impl Fn(i32) -> String) -> (Vec<(u
         if let Ok(Insn::LdImm64 { src, imm, imm_hi, .. }) = insn {
             match src {
                 LdImm64Src::MapFd | LdImm64Src::MapValue => {
-                    refs.push((i, map_name(imm)));
+                    refs.push((i, map_name(i, imm)));
                     slots[i].imm = 0;
                 }
                 LdImm64Src::BtfId if imm_hi != 0 => {
@@ -121,7 +125,11 @@ pub fn worker(args: &[String]) -> Result<bool, String> {
     let kfuncs = kbpf::kfunc_table(&registry);
     for p in &obj.programs {
         let rec = catch_unwind(AssertUnwindSafe(|| {
-            let (refs, insns) = normalise(&p.insns, |i| {
+            let (refs, insns) = normalise(&p.insns, |slot, i| {
+                // an unrelocated reference is a literal fd, as the oracle names it
+                if p.literal_fds.contains(&slot) {
+                    return format!("?fd-{i}");
+                }
                 usize::try_from(i)
                     .ok()
                     .and_then(|i| obj.maps.get(i))
@@ -202,7 +210,9 @@ fn verify(
             }
             .into();
             r.errno = e.errno().number();
-            r.error_line = super::oracle::error_line(e.message()).to_string();
+            // the whole message, picked like the kernel's log: a state dump after the error
+            // line (`infinite loop detected`, then `cur state:`/`old state:`) is skipped
+            r.error_line = super::oracle::error_line(&e.reject().to_string()).to_string();
         }
     }
 }
@@ -311,8 +321,9 @@ mod tests {
             RawInsn::new(0, 0, 0, 0, 5),
             RawInsn::new(0x95, 0, 0, 0, 0),
         ];
-        let (refs, hex) = normalise(&slots, |i| format!("m{i}"));
-        assert_eq!(refs, [(0, "m3".to_string()), (2, "m1".into()), (4, "btf_obj_fd".into())]);
+        let (refs, hex) =
+            normalise(&slots, |at, i| if at == 2 { format!("?fd-{i}") } else { format!("m{i}") });
+        assert_eq!(refs, [(0, "m3".to_string()), (2, "?fd-1".into()), (4, "btf_obj_fd".into())]);
         let expect = [
             RawInsn::new(0x18, 1, 1, 0, 0),
             RawInsn::new(0, 0, 0, 0, 0),
@@ -329,7 +340,7 @@ mod tests {
     #[test]
     fn undecodable_slots_pass_through() {
         let slots = [RawInsn::new(0xff, 0, 0, 0, 1), RawInsn::new(0x95, 0, 0, 0, 0)];
-        let (refs, hex) = normalise(&slots, |_| unreachable!());
+        let (refs, hex) = normalise(&slots, |_, _| unreachable!());
         assert!(refs.is_empty());
         assert_eq!(hex, "ff000000010000009500000000000000");
     }
