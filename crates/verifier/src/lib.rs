@@ -154,10 +154,24 @@ impl MapKind {
     /// The map type's own restriction on helpers (first half of
     /// `check_map_func_compatibility`): `true` = helper `id` may not take this map.
     pub fn refuses_helper(self, id: i32) -> bool {
+        use crate::protos::func_id::BpfFunc as F;
+        let f = F::from_id(id);
         match self {
-            MapKind::ProgArray => id != 12,
-            MapKind::PerfEventArray => !matches!(id, 22 | 25 | 55 | 111 | 121),
-            MapKind::RingBuf => !matches!(id, 130 | 131 | 134 | 198),
+            MapKind::ProgArray => f != Some(F::TailCall),
+            MapKind::PerfEventArray => !matches!(
+                f,
+                Some(
+                    F::PerfEventRead
+                        | F::PerfEventOutput
+                        | F::PerfEventReadValue
+                        | F::SkbOutput
+                        | F::XdpOutput
+                )
+            ),
+            MapKind::RingBuf => !matches!(
+                f,
+                Some(F::RingbufOutput | F::RingbufReserve | F::RingbufQuery | F::RingbufReserveDynptr)
+            ),
             _ => false,
         }
     }
