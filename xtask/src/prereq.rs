@@ -17,6 +17,23 @@ fn is_root() -> bool {
     Command::new("id").arg("-u").output().map(|o| o.stdout.starts_with(b"0\n")).unwrap_or(false)
 }
 
+/// Installs Debian packages quietly when we are root with apt-get (announced as `who:
+/// installing ...`); whether they arrived is for the caller to check.
+pub fn apt_install(who: &str, pkgs: &[&str]) {
+    if pkgs.is_empty() || !is_root() || !have("apt-get") {
+        return;
+    }
+    println!("{who}: installing {}", pkgs.join(" "));
+    let quiet = |c: &mut Command| c.stdout(Stdio::null()).status().map(|s| s.success()).unwrap_or(false);
+    let _ = quiet(Command::new("apt-get").args(["update", "-qq"]));
+    let _ = quiet(
+        Command::new("apt-get")
+            .args(["install", "-y", "-qq", "--no-install-recommends"])
+            .args(pkgs)
+            .env("DEBIAN_FRONTEND", "noninteractive"),
+    );
+}
+
 /// A tool the suites use, and the Debian package that brings it.
 struct Need {
     tool: &'static str,
@@ -47,21 +64,11 @@ const NEEDS: &[Need] = &[
 /// Returns the list of things still missing, each with what is skipped because of it.
 pub fn ensure() -> Vec<String> {
     let missing: Vec<&Need> = NEEDS.iter().filter(|n| !have(n.tool)).collect();
-    if !missing.is_empty() && is_root() && have("apt-get") {
-        let mut pkgs: Vec<&str> = missing.iter().map(|n| n.package).collect();
-        if missing.iter().any(|n| n.tool == "aarch64-linux-gnu-gcc") {
-            pkgs.push("libc6-dev-arm64-cross");
-        }
-        println!("xtask: installing {}", pkgs.join(" "));
-        let quiet = |c: &mut Command| c.stdout(Stdio::null()).status().map(|s| s.success()).unwrap_or(false);
-        let _ = quiet(Command::new("apt-get").args(["update", "-qq"]));
-        let _ = quiet(
-            Command::new("apt-get")
-                .args(["install", "-y", "-qq", "--no-install-recommends"])
-                .args(&pkgs)
-                .env("DEBIAN_FRONTEND", "noninteractive"),
-        );
+    let mut pkgs: Vec<&str> = missing.iter().map(|n| n.package).collect();
+    if missing.iter().any(|n| n.tool == "aarch64-linux-gnu-gcc") {
+        pkgs.push("libc6-dev-arm64-cross");
     }
+    apt_install("xtask", &pkgs);
     let mut still = Vec::new();
     for n in NEEDS {
         if !have(n.tool) {

@@ -45,26 +45,12 @@ fn present(check: &str) -> bool {
     if check.starts_with('/') { Path::new(check).exists() } else { prereq::have(check) }
 }
 
-fn is_root() -> bool {
-    Command::new("id").arg("-u").output().map(|o| o.stdout.starts_with(b"0\n")).unwrap_or(false)
-}
-
 /// Installs what is missing when we are root with apt, then says what still is (why the run is
 /// skipped and how to get it), or `None` when everything is here.
 pub fn missing() -> Option<String> {
     let absent: Vec<&(&str, &str)> = NEEDS.iter().filter(|(c, _)| !present(c)).collect();
-    if !absent.is_empty() && is_root() && prereq::have("apt-get") {
-        let pkgs: Vec<&str> = absent.iter().map(|(_, p)| *p).collect();
-        println!("selftests: installing {}", pkgs.join(" "));
-        let quiet = |c: &mut Command| c.stdout(Stdio::null()).status().map(|s| s.success()).unwrap_or(false);
-        let _ = quiet(Command::new("apt-get").args(["update", "-qq"]));
-        let _ = quiet(
-            Command::new("apt-get")
-                .args(["install", "-y", "-qq", "--no-install-recommends"])
-                .args(&pkgs)
-                .env("DEBIAN_FRONTEND", "noninteractive"),
-        );
-    }
+    let pkgs: Vec<&str> = absent.iter().map(|(_, p)| *p).collect();
+    prereq::apt_install("selftests", &pkgs);
     let still: Vec<String> =
         NEEDS.iter().filter(|(c, _)| !present(c)).map(|(c, p)| format!("{c} (package {p})")).collect();
     if !still.is_empty() {
