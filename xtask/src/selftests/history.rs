@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 use std::fs;
+use std::path::Path;
 
 use super::cache::Cache;
 use super::kbpf_side::KbpfRecord;
@@ -13,6 +14,19 @@ pub fn previous(cache: &Cache) -> Option<(String, Vec<KbpfRecord>)> {
     let text = fs::read_to_string(cache.runs().join(&name).join("kbpf.jsonl")).ok()?;
     let records = text.lines().filter_map(|l| serde_json::from_str(l).ok()).collect();
     Some((name, records))
+}
+
+/// How many runs the cache keeps (about 20 MB each): enough to compare across a few sessions.
+pub const KEEP_RUNS: usize = 10;
+
+/// Removes the oldest run directories under `runs` (their names are UTC timestamps, so they sort
+/// by age) beyond the newest `keep`; returns how many went.
+pub fn prune(runs: &Path, keep: usize) -> usize {
+    let Ok(entries) = fs::read_dir(runs) else { return 0 };
+    let mut dirs: Vec<_> = entries.filter_map(|e| e.ok()).map(|e| e.path()).filter(|p| p.is_dir()).collect();
+    dirs.sort();
+    let old = dirs.len().saturating_sub(keep);
+    dirs[..old].iter().filter(|d| fs::remove_dir_all(d).is_ok()).count()
 }
 
 /// One line per program whose kbpf result changed: `object:prog: before -> after`.
@@ -53,6 +67,20 @@ mod tests {
             insns: insns.into(),
             ..Default::default()
         }
+    }
+
+    #[test]
+    fn prune_keeps_the_newest_runs() {
+        let runs = std::env::temp_dir().join(format!("kbpf-prune-{}", std::process::id()));
+        for stamp in ["20261207T090000Z", "20261207T100000Z", "20261207T110000Z"] {
+            fs::create_dir_all(runs.join(stamp)).unwrap();
+        }
+        fs::write(runs.join("latest"), "20261207T110000Z\n").unwrap();
+        assert_eq!(prune(&runs, 2), 1);
+        assert!(!runs.join("20261207T090000Z").exists());
+        assert!(runs.join("20261207T100000Z").exists() && runs.join("latest").exists());
+        assert_eq!(prune(&runs, 2), 0);
+        fs::remove_dir_all(&runs).unwrap();
     }
 
     #[test]

@@ -143,6 +143,7 @@ pub fn run(opts: &Options) -> Result<Outcome, String> {
         summary.changes = history::changes(&before, &kbpf);
     }
     let dir = report::write(&cache, &summary, &libbpf, &kbpf)?;
+    history::prune(&cache.runs(), history::KEEP_RUNS);
     print!("{}", summary.table());
     println!("selftests: report in {}", dir.display());
     Ok(Outcome::Ran(Box::new(summary)))
