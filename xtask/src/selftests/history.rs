@@ -20,10 +20,15 @@ pub fn previous(cache: &Cache) -> Option<(String, Vec<KbpfRecord>)> {
 pub const KEEP_RUNS: usize = 10;
 
 /// Removes the oldest run directories under `runs` (their names are UTC timestamps, so they sort
-/// by age) beyond the newest `keep`; returns how many went.
+/// by age) beyond the newest `keep`, never the baseline `latest` names; returns how many went.
 pub fn prune(runs: &Path, keep: usize) -> usize {
     let Ok(entries) = fs::read_dir(runs) else { return 0 };
-    let mut dirs: Vec<_> = entries.filter_map(|e| e.ok()).map(|e| e.path()).filter(|p| p.is_dir()).collect();
+    let baseline = fs::read_to_string(runs.join("latest")).map(|s| runs.join(s.trim())).ok();
+    let mut dirs: Vec<_> = entries
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .filter(|p| p.is_dir() && Some(p) != baseline.as_ref())
+        .collect();
     dirs.sort();
     let old = dirs.len().saturating_sub(keep);
     dirs[..old].iter().filter(|d| fs::remove_dir_all(d).is_ok()).count()
@@ -75,11 +80,12 @@ mod tests {
         for stamp in ["20261207T090000Z", "20261207T100000Z", "20261207T110000Z"] {
             fs::create_dir_all(runs.join(stamp)).unwrap();
         }
-        fs::write(runs.join("latest"), "20261207T110000Z\n").unwrap();
-        assert_eq!(prune(&runs, 2), 1);
-        assert!(!runs.join("20261207T090000Z").exists());
-        assert!(runs.join("20261207T100000Z").exists() && runs.join("latest").exists());
-        assert_eq!(prune(&runs, 2), 0);
+        // the baseline is the oldest: partial runs came after it
+        fs::write(runs.join("latest"), "20261207T090000Z\n").unwrap();
+        assert_eq!(prune(&runs, 1), 1);
+        assert!(!runs.join("20261207T100000Z").exists());
+        assert!(runs.join("20261207T090000Z").exists() && runs.join("20261207T110000Z").exists());
+        assert_eq!(prune(&runs, 1), 0);
         fs::remove_dir_all(&runs).unwrap();
     }
 

@@ -142,7 +142,8 @@ pub fn run(opts: &Options) -> Result<Outcome, String> {
         summary.changes_since = Some(name);
         summary.changes = history::changes(&before, &kbpf);
     }
-    let dir = report::write(&cache, &summary, &libbpf, &kbpf)?;
+    let full = opts.only.is_empty() && opts.sample.is_none();
+    let dir = report::write(&cache, &summary, &libbpf, &kbpf, full)?;
     history::prune(&cache.runs(), history::KEEP_RUNS);
     print!("{}", summary.table());
     println!("selftests: report in {}", dir.display());

@@ -478,13 +478,15 @@ impl Summary {
     }
 }
 
-/// Writes `summary.json`, `report.txt` and both sides' records to a new `runs/<time>/`, and
-/// names it in `runs/latest`.
+/// Writes `summary.json`, `report.txt` and both sides' records to a new `runs/<time>/`, and,
+/// for a run over the whole corpus (`full`), names it in `runs/latest`: a partial run is then
+/// compared with the last full one, program by program, and never becomes the baseline.
 pub fn write(
     cache: &Cache,
     s: &Summary,
     libbpf: &[LibbpfRecord],
     kbpf: &[KbpfRecord],
+    full: bool,
 ) -> Result<PathBuf, String> {
     let stamp = std::process::Command::new("date")
         .args(["-u", "+%Y%m%dT%H%M%SZ"])
@@ -508,7 +510,9 @@ pub fn write(
     };
     w("kbpf.jsonl", lines(kbpf.iter().map(serde_json::to_string).collect())?)?;
     w("libbpf.jsonl", lines(libbpf.iter().map(serde_json::to_string).collect())?)?;
-    fs::write(cache.runs().join("latest"), format!("{stamp}\n")).map_err(|e| e.to_string())?;
+    if full {
+        fs::write(cache.runs().join("latest"), format!("{stamp}\n")).map_err(|e| e.to_string())?;
+    }
     Ok(dir)
 }
 
