@@ -97,15 +97,7 @@ impl Env<'_> {
                 if maybe_null && is_null {
                     return Ok(());
                 }
-                let ok = matches!(
-                    reg.ty,
-                    RegType::Stack
-                        | RegType::Packet
-                        | RegType::PacketMeta
-                        | RegType::MapKey
-                        | RegType::MapValue
-                        | RegType::Mem
-                ) && reg.flags & MAYBE_NULL == 0
+                let ok = is_fixed_mem(&reg)
                     && (reg.ty != RegType::Mem
                         || reg.flags & !(RDONLY | RINGBUF | crate::domain::state::DYNPTR_PKT) == 0);
                 if !ok {

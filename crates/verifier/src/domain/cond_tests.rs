@@ -1,29 +1,7 @@
 //! Soundness and exactness of branch refinement on concrete values (`cond.rs`).
 
 use super::*;
-
-fn from_set(vals: &[u64]) -> RegState {
-    let mut r = RegState::unknown_scalar();
-    r.var_off = vals.iter().skip(1).fold(Tnum::konst(vals[0]), |a, &v| a.union(Tnum::konst(v)));
-    r.b64.umin = *vals.iter().min().unwrap();
-    r.b64.umax = *vals.iter().max().unwrap();
-    r.b64.smin = vals.iter().map(|&v| v as i64).min().unwrap();
-    r.b64.smax = vals.iter().map(|&v| v as i64).max().unwrap();
-    r.b32.umin = vals.iter().map(|&v| v as u32).min().unwrap();
-    r.b32.umax = vals.iter().map(|&v| v as u32).max().unwrap();
-    r.b32.smin = vals.iter().map(|&v| v as i32).min().unwrap();
-    r.b32.smax = vals.iter().map(|&v| v as i32).max().unwrap();
-    r.bounds_sync();
-    r
-}
-
-fn has(r: &RegState, v: u64) -> bool {
-    r.var_off.has(v)
-        && (r.b64.umin..=r.b64.umax).contains(&v)
-        && (r.b64.smin..=r.b64.smax).contains(&(v as i64))
-        && (r.b32.umin..=r.b32.umax).contains(&(v as u32))
-        && (r.b32.smin..=r.b32.smax).contains(&(v as i32))
-}
+use crate::domain::test_values::{from_set, has};
 
 fn holds(op: Cond, w32: bool, a: u64, b: u64) -> bool {
     let (ua, ub, sa, sb) = if w32 {

@@ -5,5 +5,7 @@ pub mod bounds;
 pub mod cond;
 pub mod scalar_ops;
 pub mod state;
+#[cfg(test)]
+mod test_values;
 pub mod tnum;
 pub mod width;

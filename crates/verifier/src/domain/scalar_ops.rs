@@ -3,8 +3,6 @@
 //! then zero-extends for ALU32 and re-syncs.
 
 use crate::domain::state::RegState;
-#[cfg(test)]
-use crate::domain::tnum::Tnum;
 use crate::domain::width::{Bounds, Word};
 use kbpf_isa::AluCode;
 use kbpf_isa::AluOp as A;
@@ -175,37 +173,7 @@ pub fn scalar_alu(d: &mut RegState, s: &RegState, op: AluCode, alu32: bool, end:
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// A scalar whose views are the exact hull of `vals` (then synced).
-    fn from_set(vals: &[u64]) -> RegState {
-        let mut r = RegState::unknown_scalar();
-        r.var_off = vals
-            .iter()
-            .fold(None::<Tnum>, |a, &v| Some(a.map_or(Tnum::konst(v), |a| a.union(Tnum::konst(v)))))
-            .unwrap();
-        r.b64.umin = *vals.iter().min().unwrap();
-        r.b64.umax = *vals.iter().max().unwrap();
-        r.b64.smin = vals.iter().map(|&v| v as i64).min().unwrap();
-        r.b64.smax = vals.iter().map(|&v| v as i64).max().unwrap();
-        r.b32.umin = vals.iter().map(|&v| v as u32).min().unwrap();
-        r.b32.umax = vals.iter().map(|&v| v as u32).max().unwrap();
-        r.b32.smin = vals.iter().map(|&v| v as i32).min().unwrap();
-        r.b32.smax = vals.iter().map(|&v| v as i32).max().unwrap();
-        r.bounds_sync();
-        r
-    }
-
-    fn contains(r: &RegState, v: u64) -> bool {
-        r.var_off.has(v)
-            && r.b64.umin <= v
-            && v <= r.b64.umax
-            && r.b64.smin <= v as i64
-            && v as i64 <= r.b64.smax
-            && r.b32.umin <= v as u32
-            && v as u32 <= r.b32.umax
-            && r.b32.smin <= v as i32
-            && v as i32 <= r.b32.smax
-    }
+    use crate::domain::test_values::{from_set, has as contains};
 
     fn conc(op: AluCode, alu32: bool, a: u64, b: u64) -> u64 {
         let (a, b) = if alu32 { (a as u32 as u64, b as u32 as u64) } else { (a, b) };
