@@ -45,7 +45,8 @@ impl Env<'_> {
             let mut pruned = false;
             // iterator `next` calls are prune points and forced checkpoints (check_cfg)
             let prune_point = marks.prune_point || self.is_iter_next_insn(idx);
-            if prune_point && self.is_state_visited(idx)? {
+            let no_prune = self.proven.as_ref().is_some_and(|r| r.mode.no_prune);
+            if prune_point && !no_prune && self.is_state_visited(idx)? {
                 if self.log.on() {
                     if do_print_state {
                         self.log.put(&format!("\nfrom {prev_insn_idx} to {idx}: safe\n"));
@@ -81,6 +82,9 @@ impl Env<'_> {
                     self.log.prev_log_pos = self.log.buf.len();
                 }
                 prev_insn_idx = idx as i64;
+                if let Some(rec) = self.proven.as_mut() {
+                    rec.observe(idx, &self.cur);
+                }
                 match self.do_check_insn(idx, &mut do_print_state)? {
                     Flow::Next => continue,
                     Flow::Exit => {}
