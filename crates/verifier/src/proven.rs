@@ -6,7 +6,9 @@
 //!
 //! Pruning joins states the kernel deems equivalent without looking at imprecise scalars, so a
 //! pruned path may carry values the recorded union never saw: the harness asks for a walk
-//! without pruning ([`Recording::no_prune`]); states come from every explored path then.
+//! without pruning ([`Recording::no_prune`]); states come from every explored path then
+//! (checkpoints are still made, so the work per instruction stays as in a normal walk, but
+//! paths multiply: [`Recording::max_insns`] caps it).
 //! Speculative paths are not recorded (they model mispredicted execution, not real runs).
 
 use kbpf_isa::RawInsn;
@@ -22,6 +24,9 @@ pub struct Recording {
     /// Never prune (no `is_state_visited`): every path is walked to its end, so the union
     /// covers every run; loops that only converge through pruning hit the complexity limit.
     pub no_prune: bool,
+    /// Give up (refuse, as for the complexity limit) after this many processed instructions:
+    /// a walk without pruning can be exponential in the branches.
+    pub max_insns: Option<u64>,
 }
 
 /// The union of what the walk knew about one register at one instruction.
@@ -48,7 +53,8 @@ pub enum RegFact {
     Uninit,
     /// Every state agrees on the type (and a pointer's fixed offset): the union.
     Known(RegProof),
-    /// States disagree on the type or fixed offset: nothing to check.
+    /// States disagree on the type or fixed offset, or some have it unreadable: nothing to
+    /// check.
     Mixed,
 }
 
@@ -104,7 +110,9 @@ fn fact(r: &RegState) -> RegFact {
 
 fn join(a: RegFact, b: RegFact) -> RegFact {
     match (a, b) {
-        (RegFact::Uninit, x) | (x, RegFact::Uninit) => x,
+        (RegFact::Uninit, RegFact::Uninit) => RegFact::Uninit,
+        // unreadable on one path: the register holds anything there
+        (RegFact::Uninit, _) | (_, RegFact::Uninit) => RegFact::Mixed,
         (RegFact::Known(p), RegFact::Known(q)) => {
             let pointer_differs = p.ty != RegType::Scalar && (p.off != q.off || p.frameno != q.frameno);
             if p.ty != q.ty || pointer_differs {
@@ -178,6 +186,6 @@ mod tests {
         assert_eq!((j.b64.umin, j.b64.umax, j.b32.smin, j.b32.smax), (3, 10, 3, 10));
         assert!(j.var_off.has(3) && j.var_off.has(10));
         assert_eq!(join(a, fact(&RegState::pointer(RegType::Ctx))), RegFact::Mixed);
-        assert_eq!(join(RegFact::Uninit, a), a);
+        assert_eq!(join(RegFact::Uninit, a), RegFact::Mixed);
     }
 }

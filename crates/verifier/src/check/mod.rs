@@ -35,7 +35,12 @@ impl Env<'_> {
                 return Err(Bug::InsnIdx { idx, len: n }.into());
             }
             self.stats.insn_processed += 1;
-            if self.stats.insn_processed > crate::COMPLEXITY_LIMIT_INSNS {
+            if self.stats.insn_processed > crate::COMPLEXITY_LIMIT_INSNS
+                || self
+                    .proven
+                    .as_ref()
+                    .is_some_and(|r| r.mode.max_insns.is_some_and(|m| self.stats.insn_processed > m))
+            {
                 return Err(Reject::TooLarge(self.stats.insn_processed));
             }
             self.cur.last_insn_idx = prev_insn_idx.max(0) as usize;
@@ -45,8 +50,10 @@ impl Env<'_> {
             let mut pruned = false;
             // iterator `next` calls are prune points and forced checkpoints (check_cfg)
             let prune_point = marks.prune_point || self.is_iter_next_insn(idx);
+            // recording without pruning still makes checkpoints (they bound the jump history
+            // precision tracking walks), it only goes on where the walk would prune
             let no_prune = self.proven.as_ref().is_some_and(|r| r.mode.no_prune);
-            if prune_point && !no_prune && self.is_state_visited(idx)? {
+            if prune_point && self.is_state_visited(idx)? && !no_prune {
                 if self.log.on() {
                     if do_print_state {
                         self.log.put(&format!("\nfrom {prev_insn_idx} to {idx}: safe\n"));
