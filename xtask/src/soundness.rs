@@ -4,7 +4,8 @@
 //! minimised and written to `tests/soundness/` (replayed by `cargo test`, so by `cargo xtask
 //! test`). Where the kernel oracle is available each kbpf accept is also loaded into the
 //! running kernel: an accept the kernel refuses is a potential false accept, counted; the first
-//! few are minimised into `target/soundness/false-accepts/`.
+//! few are minimised into `target/soundness/false-accepts/`. `--case FILE` checks one assembly
+//! file (kbpf's verdict, the kernel's, the harness).
 
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -70,8 +71,35 @@ struct Shared {
     false_accept_files: Vec<String>,
 }
 
+/// `--case FILE`: one assembly file through kbpf, the kernel and the harness.
+fn one_case(path: &str, runs: u64) -> Result<bool, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{path}: {e}"))?;
+    let insns = cases::parse(&text)?;
+    let prog = Program::new(insns.clone()).map_err(|e| e.to_string())?;
+    let out = kbpf::verifier::verify(&prog.to_slots(), &check::options());
+    println!(
+        "kbpf: {}",
+        if out.accepted {
+            "accepted".to_string()
+        } else {
+            format!("rejected: {}", out.log.lines().last().unwrap_or(""))
+        }
+    );
+    if kbpf_oracle::available().is_ok() {
+        let (a, line) = kernel_verdict(&insns).unwrap_or_default();
+        println!("kernel: {}", if a { "accepted".to_string() } else { format!("rejected: {line}") });
+    }
+    let r = check(&insns, runs, 1, &check::registry());
+    println!("harness: {:?}", r.violation);
+    Ok(r.violation.is_none())
+}
+
 /// Runs the harness.
 pub fn main(args: &[String]) -> Result<bool, String> {
+    if args.first().is_some_and(|a| a == "--case") {
+        let path = args.get(1).ok_or("--case needs a file")?;
+        return one_case(path, 200);
+    }
     let o = parse(args)?;
     let kernel = o.kernel
         && match kbpf_oracle::available() {
