@@ -104,3 +104,31 @@ fn run_observed(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kbpf_isa::{AluOp, CallTarget, Insn, Program, Reg, Src, Width};
+
+    struct Trace(Vec<(usize, u64, usize)>);
+
+    impl Observer for Trace {
+        fn before(&mut self, s: &Step<'_>) {
+            self.0.push((s.pc, s.regs[0], s.depth));
+        }
+    }
+
+    #[test]
+    fn sees_every_instruction_with_its_registers() {
+        let add = |v| Insn::Alu { width: Width::W64, op: AluOp::Add, dst: Reg::R0, src: Src::Imm(v) };
+        let mov = Insn::Alu { width: Width::W64, op: AluOp::Mov, dst: Reg::R0, src: Src::Imm(1) };
+        let insns = vec![mov, Insn::Call(CallTarget::Local(1)), Insn::Exit, add(2), Insn::Exit];
+        let prog = Program::new(insns).unwrap();
+        let vm = Vm::new(&prog, &kbpf_kfunc::Registry::new(), crate::VmOptions::default()).unwrap();
+        let mut t = Trace(Vec::new());
+        let r = vm.run_observed(&mut [], &mut [], None, &mut t).unwrap();
+        assert_eq!(r.r0, 3);
+        assert_eq!(t.0, vec![(0, 0, 0), (1, 1, 0), (3, 1, 1), (4, 3, 1), (2, 3, 0)]);
+        assert_eq!(r.insns, 5);
+    }
+}
