@@ -13,7 +13,7 @@ const DATA: i16 = 76;
 const DATA_END: i16 = 80;
 const SK_LOOKUP_TCP: i32 = 84;
 const SK_RELEASE: i32 = 86;
-const TAIL_CALL: i32 = 12;
+const TAIL_CALL: i32 = kbpf_isa::BpfFunc::TailCall as i32;
 
 fn case(name: String, b: &B) -> Case {
     Case::new(FAM, name, ProgType::SchedCls, b.build())
