@@ -117,7 +117,7 @@ impl Env<'_> {
         if r0.ty != RegType::Scalar {
             return Err(CallReject::AsyncRetNotKnown(TypeName::new(r0.ty, r0.flags)).into());
         }
-        self.mark_chain_precision(0);
+        self.precision().mark_chain_precision(0);
         let (min, max) = (0i64, 0i64);
         if r0.b64.smin >= min && r0.b64.smax <= max {
             return Ok(());

@@ -181,7 +181,7 @@ impl Env<'_> {
         if r0.ty != RegType::Scalar {
             return Err(Reject::ExitNotKnown(crate::messages::TypeName::new(r0.ty, r0.flags)));
         }
-        self.mark_chain_precision(0);
+        self.precision().mark_chain_precision(0);
         if r0.b64.smin >= min && r0.b64.smax <= max {
             return Ok(());
         }

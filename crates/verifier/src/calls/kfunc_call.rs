@@ -57,7 +57,7 @@ impl Env<'_> {
     /// Precision for a size or constant argument (`mark_stack_arg_precision` for slots).
     fn kfunc_arg_precise(&mut self, i: usize, regno: u8) {
         if regno != SLOT_REGNO {
-            self.mark_chain_precision(regno);
+            self.precision().mark_chain_precision(regno);
             return;
         }
         let Some(slot) = StackArgSlot::of_arg(i) else { return };
@@ -66,7 +66,7 @@ impl Env<'_> {
         {
             r.precise = true;
         }
-        self.mark_stack_arg_precision(slot.index());
+        self.precision().mark_stack_arg_precision(slot.index());
     }
 
     /// `check_kfunc_call`.

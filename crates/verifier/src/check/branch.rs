@@ -129,8 +129,8 @@ impl Env<'_> {
     pub(crate) fn check_cond_jmp_op(&mut self, raw: &RawInsn, idx: usize) -> Result<(), Reject> {
         use crate::check::alu::RegOp;
         if raw.jmp_op() == Some(JmpOp::Jcond) {
-            self.structural(idx)?;
-            let Insn::MayGoto { off } = self.decoded(idx)? else {
+            self.prog.structural(idx)?;
+            let Insn::MayGoto { off } = self.prog.decoded(idx)? else {
                 return Err(Bug::Undecoded(idx).into());
             };
             let prev = self.find_prev_entry(idx);
@@ -150,11 +150,11 @@ impl Env<'_> {
             return Err(Bug::CondJmpOpcode(raw.code).into());
         }
         self.check_reg_arg(raw.dst, RegOp::Src)?;
-        self.structural(idx)?;
+        self.prog.structural(idx)?;
         if raw.is_reg_src() {
             self.check_reg_arg(raw.src, RegOp::Src)?;
         }
-        let jmp = self.decoded(idx)?;
+        let jmp = self.prog.decoded(idx)?;
         let Insn::Jmp { width, cond, dst: dst_reg, src: src_op, off } = jmp else {
             return Err(Bug::Undecoded(idx).into());
         };
@@ -177,10 +177,10 @@ impl Env<'_> {
         let pred = branch_taken(&dst, &src, op, w32);
         if pred >= 0 {
             if !dst.is_pointer() {
-                self.mark_chain_precision(dn);
+                self.precision().mark_chain_precision(dn);
             }
             if x && !src.is_pointer() {
-                self.mark_chain_precision(sn);
+                self.precision().mark_chain_precision(sn);
             }
             let maps = self.prog.opts.maps.clone();
             self.log.print_insn_state(&self.cur, idx, &maps);
@@ -204,7 +204,7 @@ impl Env<'_> {
             linked.truncate(6);
             self.push_hist_linked(None, &linked);
         }
-        let target = self.jump_target(idx, off as i64)?;
+        let target = self.prog.jump_target(idx, off as i64)?;
         let p = self.push_stack(target, idx)?;
         let (d, s) = (dn as usize, sn as usize);
         // refine: other branch = taken (op), this branch = fall-through (rev op)

@@ -5,11 +5,12 @@ use crate::domain::state::RegType;
 use crate::env::{Env, Pending};
 use crate::log::{LEVEL2, insn_text};
 use crate::messages::{Bug, Reject};
-use kbpf_isa::{CallTarget, Class, DecodeErrorKind, Decoded, Insn, JmpOp, Mode, SlotIdx};
+use kbpf_isa::{CallTarget, Class, Insn, JmpOp, Mode, SlotIdx};
 
 pub(crate) mod alu;
 pub(crate) mod atomic;
 pub(crate) mod branch;
+pub(crate) mod ld;
 pub(crate) mod mem;
 pub(crate) mod stack;
 
@@ -156,50 +157,18 @@ impl Env<'_> {
         self.cur.cur().regs.get(r as usize).map_or(RegType::NotInit, |r| r.ty)
     }
 
-    /// The slot's structural refusal, as kbpf-isa's decoder recorded it in the `SlotTable`: each
-    /// family's check calls this where the kernel reads the instruction's reserved fields (the
-    /// decoder reads them first too), so the walk raises the decoder's error in the kernel's
-    /// order and never reads those fields itself. Register numbers above 10 are left to
-    /// `check_reg_arg`, which the kernel reaches in each family's own operand order; an opcode
-    /// the decoder refuses was refused before the walk by the kernel's opcode table.
-    pub(crate) fn structural(&self, idx: usize) -> Result<(), Reject> {
-        match self.prog.table.get(idx) {
-            Some(Decoded::Malformed(e)) => match e {
-                DecodeErrorKind::ReservedFields(what) => Err(Reject::Reserved(what)),
-                DecodeErrorKind::InvalidMayGoto(imm) => Err(Reject::InvalidMayGotoImm(*imm)),
-                _ => Ok(()),
-            },
-            _ => Ok(()),
-        }
-    }
-
-    /// The decoded instruction at slot `idx`, for a family whose structural and register-number
-    /// checks have passed (so the slot decodes; otherwise kbpf broke an invariant).
-    pub(crate) fn decoded(&self, idx: usize) -> Result<Insn, Reject> {
-        self.prog.table.insn(idx).map_err(|_| Bug::Undecoded(idx).into())
-    }
-
-    /// The slot a jump at `idx` with offset `off` reaches; the CFG check proved it in range.
-    pub(crate) fn jump_target(&self, idx: usize, off: i64) -> Result<usize, Reject> {
-        let len = self.prog.table.len();
-        match SlotIdx::new(idx).jump(off) {
-            Some(t) if t.index() < len => Ok(t.index()),
-            _ => Err(Bug::InsnIdx { idx: (idx as i64 + 1 + off) as usize, len }.into()),
-        }
-    }
-
     /// Continues the walk at the target of the jump at `idx`.
     pub(crate) fn jump_to(&mut self, idx: usize, off: i64) -> Result<(), Reject> {
-        self.cur.insn_idx = self.jump_target(idx, off)?;
+        self.cur.insn_idx = self.prog.jump_target(idx, off)?;
         Ok(())
     }
 
     /// Dispatch by class (`do_check_insn`).
     fn do_check_insn(&mut self, idx: usize, do_print_state: &mut bool) -> Result<Flow, Reject> {
         let insn = self.prog.table.raw()[idx];
-        let stack_arg = self.stack_arg_insn(idx);
+        let stack_arg = self.prog.stack_arg_insn(idx);
         match insn.class() {
-            Class::Alu | Class::Alu64 => self.check_alu_op(&insn, idx)?,
+            Class::Alu | Class::Alu64 => self.ctx().check_alu_op(&insn, idx)?,
             Class::Ldx if let Some(Insn::StackArgLoad { dst, pos }) = stack_arg => {
                 self.check_stack_arg_read(dst, pos)?
             }
@@ -212,7 +181,7 @@ impl Env<'_> {
                 if insn.mode() == Some(Mode::Atomic) {
                     self.check_atomic(&insn, idx)?;
                 } else {
-                    self.structural(idx)?;
+                    self.prog.structural(idx)?;
                     if let Some(Insn::StackArgStore { pos, src }) = stack_arg {
                         self.check_stack_arg_write(pos, src)?;
                     } else {
@@ -226,7 +195,7 @@ impl Env<'_> {
                 self.check_stack_arg_write(pos, src)?
             }
             Class::St => {
-                self.structural(idx)?;
+                self.prog.structural(idx)?;
                 let base = self.base_type(insn.dst);
                 self.check_store_imm(&insn, idx)?;
                 self.save_aux_ptr_type(idx, base)?;
@@ -235,9 +204,9 @@ impl Env<'_> {
                 self.stats.jmps_processed += 1;
                 match insn.jmp_op() {
                     Some(JmpOp::Call) => {
-                        self.structural(idx)?;
+                        self.prog.structural(idx)?;
                         // a call has no register operand: past its reserved fields it decodes
-                        let Insn::Call(target) = self.decoded(idx)? else {
+                        let Insn::Call(target) = self.prog.decoded(idx)? else {
                             return Err(Bug::Undecoded(idx).into());
                         };
                         self.stack_args_before_call();
@@ -255,8 +224,8 @@ impl Env<'_> {
                         }
                     }
                     Some(JmpOp::Ja) => {
-                        self.structural(idx)?;
-                        let off = match self.decoded(idx)? {
+                        self.prog.structural(idx)?;
+                        let off = match self.prog.decoded(idx)? {
                             Insn::Ja { off } => off as i64,
                             Insn::Gotol { imm } => imm as i64,
                             _ => return Err(Bug::Undecoded(idx).into()),
@@ -266,7 +235,7 @@ impl Env<'_> {
                     }
                     Some(JmpOp::Exit) => {
                         // the table reads an exit as the kernel does (its offset ignored)
-                        self.structural(idx)?;
+                        self.prog.structural(idx)?;
                         return self.process_exit(do_print_state);
                     }
                     _ => {

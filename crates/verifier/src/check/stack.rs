@@ -136,7 +136,7 @@ impl Env<'_> {
                 st.types[(slot - i) % SLOT] = ty;
             }
             if zero && let Some(v) = value {
-                self.mark_chain_precision(v);
+                self.precision().mark_chain_precision(v);
             }
         }
         Ok(())

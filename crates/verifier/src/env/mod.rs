@@ -3,11 +3,13 @@
 
 use crate::domain::state::{FuncState, RegState, RegType, VerifierState};
 use crate::log::Log;
+use crate::messages::{Bug, Reject};
 use crate::{MapDef, ProgType, VerifyOptions};
-use kbpf_isa::{CallKind, SlotIdx, SlotTable};
+use kbpf_isa::{CallKind, DecodeErrorKind, Decoded, Insn, SlotIdx, SlotTable};
 use kbpf_passes::StaticInfo;
 use kbpf_passes::shape::{Flow, shape};
 
+pub(crate) mod ctx;
 pub(crate) mod insn_aux;
 
 /// A state waiting on the branch stack (`struct bpf_verifier_stack_elem`).
@@ -77,6 +79,38 @@ impl<'a> Program<'a> {
             Flow::Call { kind: Some(CallKind::Local), imm } => Some((imm, false)),
             Flow::FuncRef(imm) => Some((imm, true)),
             _ => None,
+        }
+    }
+
+    /// The slot's structural refusal, as kbpf-isa's decoder recorded it in the `SlotTable`: each
+    /// family's check calls this where the kernel reads the instruction's reserved fields (the
+    /// decoder reads them first too), so the walk raises the decoder's error in the kernel's
+    /// order and never reads those fields itself. Register numbers above 10 are left to
+    /// `check_reg_arg`, which the kernel reaches in each family's own operand order; an opcode
+    /// the decoder refuses was refused before the walk by the kernel's opcode table.
+    pub(crate) fn structural(&self, idx: usize) -> Result<(), Reject> {
+        match self.table.get(idx) {
+            Some(Decoded::Malformed(e)) => match e {
+                DecodeErrorKind::ReservedFields(what) => Err(Reject::Reserved(what)),
+                DecodeErrorKind::InvalidMayGoto(imm) => Err(Reject::InvalidMayGotoImm(*imm)),
+                _ => Ok(()),
+            },
+            _ => Ok(()),
+        }
+    }
+
+    /// The decoded instruction at slot `idx`, for a family whose structural and register-number
+    /// checks have passed (so the slot decodes; otherwise kbpf broke an invariant).
+    pub(crate) fn decoded(&self, idx: usize) -> Result<Insn, Reject> {
+        self.table.insn(idx).map_err(|_| Bug::Undecoded(idx).into())
+    }
+
+    /// The slot a jump at `idx` with offset `off` reaches; the CFG check proved it in range.
+    pub(crate) fn jump_target(&self, idx: usize, off: i64) -> Result<usize, Reject> {
+        let len = self.table.len();
+        match SlotIdx::new(idx).jump(off) {
+            Some(t) if t.index() < len => Ok(t.index()),
+            _ => Err(Bug::InsnIdx { idx: (idx as i64 + 1 + off) as usize, len }.into()),
         }
     }
 

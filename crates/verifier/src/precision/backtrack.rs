@@ -4,6 +4,7 @@
 
 use crate::domain::state::{HistEntry, RegType, SLOT, VerifierState};
 use crate::env::Env;
+use crate::precision::Precision;
 use kbpf_isa::{AluOp, AtomicOp, CallTarget, Decoded, Insn, Reg, SlotIdx, Src};
 
 /// Per-frame register and stack-slot masks still needing precision.
@@ -110,11 +111,13 @@ impl Env<'_> {
         self.cur.jmp_history.push(e);
         self.search.hist_insn = Some(idx);
     }
+}
 
+impl Precision<'_, '_> {
     fn backtrack_insn(&mut self, idx: usize, subseq: i64, hist: Option<HistEntry>, bt: &mut Bt) -> Step {
         // every instruction in the history passed its checks, so it decodes; the stack-argument
         // dispatcher also takes an r11 immediate store the decoder refuses (`stack_arg_insn`)
-        let insn = match self.stack_arg_insn(idx) {
+        let insn = match self.prog.stack_arg_insn(idx) {
             Some(sa) => sa,
             None => match self.prog.table.get(idx) {
                 Some(Decoded::Insn(i)) => *i,
@@ -442,7 +445,7 @@ impl Env<'_> {
                 }
             }
             let Some(p) = parent else { break };
-            let Some(cp) = self.search.arena.get_mut(p) else { break };
+            let Some(cp) = self.arena.get_mut(p) else { break };
             let st: &mut VerifierState = &mut cp.st;
             for fr in (0..=bt.frame).rev() {
                 let Some(func) = st.frames.get_mut(fr) else { continue };
@@ -477,7 +480,7 @@ impl Env<'_> {
                 }
             }
             if self.log.verbose2() {
-                let st = self.search.arena[p].st.clone();
+                let st = self.arena[p].st.clone();
                 for fr in (0..=bt.frame).rev() {
                     self.log.put(&format!(
                         "mark_precise: frame{fr}: parent state regs={} stack={}: ",
@@ -491,7 +494,7 @@ impl Env<'_> {
             if bt.empty() {
                 return changed;
             }
-            let st = &self.search.arena[p].st;
+            let st = &self.arena[p].st;
             subseq = first_idx as i64;
             last_idx = st.last_insn_idx as i64;
             first_idx = st.first_insn_idx;
@@ -518,7 +521,7 @@ impl Env<'_> {
         }
         let mut p = self.cur.parent;
         while let Some(i) = p {
-            let Some(cp) = self.search.arena.get_mut(i) else { break };
+            let Some(cp) = self.arena.get_mut(i) else { break };
             for (fi, f) in cp.st.frames.iter_mut().enumerate() {
                 crate::calls::stack_args::mark_slots_precise(f);
                 for (ri, r) in f.regs.iter_mut().enumerate().take(10) {

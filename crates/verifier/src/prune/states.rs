@@ -407,7 +407,7 @@ impl Env<'_> {
             self.push_hist(None);
         }
         let old = self.search.arena[ci].st.clone();
-        self.propagate_precision(&old);
+        self.precision().propagate_precision(&old);
         if is_loop && let Some(chain) = self.callchain(&old) {
             let mut st = self.cur.clone();
             st.insn_idx = insn_idx;
@@ -527,7 +527,7 @@ impl Env<'_> {
             for (st, ci) in backedges.iter_mut().rev() {
                 let old = self.search.arena[*ci].st.clone();
                 std::mem::swap(&mut self.cur, st);
-                changed |= self.propagate_precision(&old);
+                changed |= self.precision().propagate_precision(&old);
                 std::mem::swap(&mut self.cur, st);
             }
             if !changed {
