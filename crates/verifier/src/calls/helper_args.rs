@@ -199,7 +199,7 @@ impl Env<'_> {
                     ty: (uninit || ringbuf).then_some(ty),
                     clone_ref_obj_id: 0,
                 };
-                let insn_idx = self.cur.insn_idx;
+                let insn_idx = self.cur.insn_idx.index();
                 self.process_dynptr_func(&reg, regno, regno as usize - 1, want, insn_idx)?;
                 if !uninit {
                     meta.dynptr = self.dynptr_ids(&reg);

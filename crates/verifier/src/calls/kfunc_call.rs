@@ -93,7 +93,7 @@ impl Env<'_> {
             return Err(Unsupported::KfuncObjectReturn { kfunc: decl.name.clone(), ty: t.to_string() }.into());
         }
         self.check_outgoing_stack_args(nargs)?;
-        let insn_idx = self.cur.insn_idx;
+        let insn_idx = self.cur.insn_idx.index();
         let meta = self.check_kfunc_args(&decl, insn_idx)?;
         for r in 0..6 {
             self.cur.cur_mut().regs[r] = RegState::not_init();

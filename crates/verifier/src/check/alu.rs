@@ -344,7 +344,7 @@ fn neg_end(cur: &mut VerifierState, log: &mut Log, insn: Insn) -> Result<(), Rej
         Insn::Endian { order, bits, dst } => {
             (dst, AluCode::End, false, Some((bits as u32, order != ByteOrder::ToLe)))
         }
-        _ => return Err(Bug::Undecoded(cur.insn_idx).into()),
+        _ => return Err(Bug::Undecoded(cur.insn_idx.index()).into()),
     };
     let d = dst.num() as usize;
     if cur.cur().regs[d].ty != RegType::Scalar {
@@ -370,7 +370,7 @@ fn mov(cur: &mut VerifierState, id_gen: &mut u32, insn: Insn) -> Result<(), Reje
         }
         Insn::Alu { width, op: A::Mov, dst, src: Src::Reg(src) } => (width, dst, src, 0u32),
         Insn::MovSx { width, dst, src, from_bits } => (width, dst, src, from_bits as u32),
-        _ => return Err(Bug::Undecoded(cur.insn_idx).into()),
+        _ => return Err(Bug::Undecoded(cur.insn_idx.index()).into()),
     };
     let (d, s) = (dst.num() as usize, src.num() as usize);
     let src_ty = cur.cur().regs[s].ty;

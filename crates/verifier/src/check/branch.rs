@@ -4,7 +4,7 @@
 use crate::domain::state::{MAYBE_NULL, RegState, RegType, VerifierState};
 use crate::env::Env;
 use crate::messages::{Bug, Reject};
-use kbpf_isa::{Insn, JmpOp, RawInsn, Src, Width};
+use kbpf_isa::{Insn, JmpOp, RawInsn, SlotIdx, Src, Width};
 
 use crate::domain::cond::*;
 
@@ -134,7 +134,7 @@ impl Env<'_> {
                 return Err(Bug::Undecoded(idx).into());
             };
             let prev = self.find_prev_entry(idx);
-            let p = self.push_stack(idx + 1, idx)?;
+            let p = self.push_stack(SlotIdx::new(idx + 1), SlotIdx::new(idx))?;
             let id_gen = self.search.id_gen;
             let prev_st = prev.map(|i| self.search.arena[i].st.clone());
             if let Some(q) = self.search.pending.get_mut(p) {
@@ -187,7 +187,7 @@ impl Env<'_> {
             if pred == 1 {
                 return self.jump_to(idx, off as i64);
             }
-            self.cur.insn_idx = idx + 1;
+            self.cur.insn_idx = SlotIdx::new(idx + 1);
             return Ok(());
         }
         // linked scalars refined by this jump go into the history (before the branch is pushed,
@@ -205,7 +205,7 @@ impl Env<'_> {
             self.push_hist_linked(None, &linked);
         }
         let target = self.prog.jump_target(idx, off as i64)?;
-        let p = self.push_stack(target, idx)?;
+        let p = self.push_stack(target, SlotIdx::new(idx))?;
         let (d, s) = (dn as usize, sn as usize);
         // refine: other branch = taken (op), this branch = fall-through (rev op)
         if dst.ty == RegType::Scalar && src.ty == RegType::Scalar && x && d == s {
@@ -304,7 +304,7 @@ impl Env<'_> {
         }
         let maps = self.prog.opts.maps.clone();
         self.log.print_insn_state(&self.cur, idx, &maps);
-        self.cur.insn_idx = idx + 1;
+        self.cur.insn_idx = SlotIdx::new(idx + 1);
         Ok(())
     }
 

@@ -2,6 +2,7 @@
 //! transfer functions of this directory, path termination and branch popping.
 
 use crate::domain::state::RegType;
+use crate::env::slots::after;
 use crate::env::{Env, Pending};
 use crate::log::{LEVEL2, insn_text};
 use crate::messages::{Bug, Reject};
@@ -31,7 +32,8 @@ impl Env<'_> {
         self.log.prev_linfo = None;
         self.log.scratch_all();
         loop {
-            let idx = self.cur.insn_idx;
+            let slot = self.cur.insn_idx;
+            let idx = slot.index();
             if idx >= n {
                 return Err(Bug::InsnIdx { idx, len: n }.into());
             }
@@ -39,9 +41,9 @@ impl Env<'_> {
             if self.stats.insn_processed > crate::COMPLEXITY_LIMIT_INSNS {
                 return Err(Reject::TooLarge(self.stats.insn_processed));
             }
-            self.cur.last_insn_idx = prev_insn_idx.max(0) as usize;
+            self.cur.last_insn_idx = SlotIdx::new(prev_insn_idx.max(0) as usize);
             let marks = self.prog.info.cfg.marks[idx];
-            self.search.prev_insn_idx = prev_insn_idx.max(0) as usize;
+            self.search.prev_insn_idx = SlotIdx::new(prev_insn_idx.max(0) as usize);
             self.search.hist_insn = None;
             let mut pruned = false;
             // iterator `next` calls are prune points and forced checkpoints (check_cfg)
@@ -58,7 +60,7 @@ impl Env<'_> {
             }
             if !pruned {
                 if !self.cur.speculative {
-                    self.aux.mark_seen(SlotIdx::new(idx));
+                    self.aux.mark_seen(slot);
                 }
                 if marks.jmp_point {
                     self.push_hist(None);
@@ -103,7 +105,7 @@ impl Env<'_> {
     }
 
     /// Pops the most recently pushed branch into `cur`.
-    fn pop_stack(&mut self) -> Option<(usize, i64)> {
+    fn pop_stack(&mut self) -> Option<(SlotIdx, i64)> {
         let p = self.search.pending.pop()?;
         if self.log.level & LEVEL2 == 0 {
             self.log.reset(p.log_pos);
@@ -113,7 +115,7 @@ impl Env<'_> {
     }
 
     /// Queues the current state (copied) to continue at `insn_idx` (`push_stack`).
-    pub(crate) fn push_stack(&mut self, insn_idx: usize, prev_insn_idx: usize) -> Result<usize, Reject> {
+    pub(crate) fn push_stack(&mut self, insn_idx: SlotIdx, prev_insn_idx: SlotIdx) -> Result<usize, Reject> {
         let mut st = self.cur.clone();
         st.insn_idx = insn_idx;
         if let Some(p) = st.parent
@@ -124,7 +126,7 @@ impl Env<'_> {
         self.search.pending.push(Pending {
             st,
             insn_idx,
-            prev_insn_idx: prev_insn_idx as i64,
+            prev_insn_idx: prev_insn_idx.index() as i64,
             log_pos: self.log.buf.len(),
         });
         if self.search.pending.len() > crate::COMPLEXITY_LIMIT_JMP_SEQ {
@@ -249,13 +251,13 @@ impl Env<'_> {
                     self.check_ld_abs(&insn, idx)?;
                 } else if insn.mode() == Some(Mode::Imm) {
                     self.check_ld_imm(&insn, idx)?;
-                    self.cur.insn_idx += 1;
+                    self.cur.insn_idx = after(self.cur.insn_idx, 1);
                 } else {
                     return Err(Reject::InvalidLdMode);
                 }
             }
         }
-        self.cur.insn_idx += 1;
+        self.cur.insn_idx = after(self.cur.insn_idx, 1);
         Ok(Flow::Next)
     }
 

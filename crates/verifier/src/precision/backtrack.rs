@@ -79,7 +79,7 @@ fn bt_sync_linked(bt: &mut Bt, hist: &Option<HistEntry>) {
 }
 
 fn hist_for(hist: &[HistEntry], cnt: usize, idx: usize) -> Option<HistEntry> {
-    if cnt > 0 && hist[cnt - 1].idx == idx { Some(hist[cnt - 1]) } else { None }
+    if cnt > 0 && hist[cnt - 1].idx.index() == idx { Some(hist[cnt - 1]) } else { None }
 }
 
 impl Env<'_> {
@@ -397,8 +397,8 @@ impl Precision<'_, '_> {
         let mut changed = false;
         // the current state is walked from its history; ancestors are checkpoints in the arena
         let mut st_hist: Vec<HistEntry> = self.cur.jmp_history.clone();
-        let mut first_idx = self.cur.first_insn_idx;
-        let mut last_idx = self.cur.insn_idx as i64;
+        let mut first_idx = self.cur.first_insn_idx.index();
+        let mut last_idx = self.cur.insn_idx.index() as i64;
         let mut parent = self.cur.parent;
         let mut subseq: i64 = -1;
         let mut skip_first = true;
@@ -434,11 +434,11 @@ impl Precision<'_, '_> {
                 subseq = i;
                 // get_prev_insn_idx
                 let iu = i as usize;
-                if iu == first_idx && (cnt == 0 || (cnt == 1 && st_hist[0].idx == iu)) {
+                if iu == first_idx && (cnt == 0 || (cnt == 1 && st_hist[0].idx.index() == iu)) {
                     break;
                 }
-                if cnt > 0 && st_hist[cnt - 1].idx == iu {
-                    i = st_hist[cnt - 1].prev_idx as i64;
+                if cnt > 0 && st_hist[cnt - 1].idx.index() == iu {
+                    i = st_hist[cnt - 1].prev_idx.index() as i64;
                     cnt -= 1;
                 } else {
                     i -= 1;
@@ -496,8 +496,8 @@ impl Precision<'_, '_> {
             }
             let st = &self.arena[p].st;
             subseq = first_idx as i64;
-            last_idx = st.last_insn_idx as i64;
-            first_idx = st.first_insn_idx;
+            last_idx = st.last_insn_idx.index() as i64;
+            first_idx = st.first_insn_idx.index();
             st_hist = st.jmp_history.clone();
             parent = st.parent;
         }

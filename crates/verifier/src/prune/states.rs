@@ -4,6 +4,7 @@
 use crate::domain::state::{FuncState, RegState, RegType, SLOT, SlotType, StackSlot, VerifierState};
 use crate::env::{Checkpoint, Env};
 use crate::messages::Reject;
+use kbpf_isa::SlotIdx;
 
 /// Comparison strictness (`enum exact_level`).
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -236,7 +237,7 @@ impl Env<'_> {
         }
         for i in 0..old.frames.len() {
             let insn_idx = if i == old.frames.len() - 1 {
-                old.insn_idx
+                old.insn_idx.index()
             } else {
                 old.frames[i + 1].callsite.max(0) as usize
             };
@@ -281,7 +282,7 @@ impl Env<'_> {
         for &ci in &list {
             states_cnt += 1;
             let cp = &self.search.arena[ci];
-            if cp.st.insn_idx != insn_idx {
+            if cp.st.insn_idx.index() != insn_idx {
                 continue;
             }
             // another entry into an async callback (a callback that re-registers itself) is
@@ -370,7 +371,7 @@ impl Env<'_> {
         self.stats.prev_jmps_processed = self.stats.jmps_processed;
         self.stats.prev_insn_processed = self.stats.insn_processed;
         let mut st = self.cur.clone();
-        st.insn_idx = insn_idx;
+        st.insn_idx = SlotIdx::new(insn_idx);
         let ci = self.search.arena.len();
         self.search.arena.push(Checkpoint {
             st,
@@ -395,7 +396,7 @@ impl Env<'_> {
         }
         self.cur.parent = Some(ci);
         self.cur.dfs_depth = self.search.arena[ci].st.dfs_depth + 1;
-        self.cur.first_insn_idx = insn_idx;
+        self.cur.first_insn_idx = SlotIdx::new(insn_idx);
         self.cur.jmp_history.clear();
         self.search.hist_insn = None;
         Ok(false)
@@ -410,7 +411,7 @@ impl Env<'_> {
         self.precision().propagate_precision(&old);
         if is_loop && let Some(chain) = self.callchain(&old) {
             let mut st = self.cur.clone();
-            st.insn_idx = insn_idx;
+            st.insn_idx = SlotIdx::new(insn_idx);
             if self.log.verbose2() {
                 self.log.put(&format!("SCC backedge {}\n", Self::fmt_chain(&chain)));
             }
@@ -425,7 +426,7 @@ impl Env<'_> {
     fn clean_live_states(&mut self, insn_idx: usize, list: &[usize]) {
         for &ci in list {
             let cp = &self.search.arena[ci];
-            if cp.branches > 0 || cp.cleaned || cp.st.insn_idx != insn_idx {
+            if cp.branches > 0 || cp.cleaned || cp.st.insn_idx.index() != insn_idx {
                 continue;
             }
             if cp.st.frames.len() != self.cur.frames.len()
@@ -474,7 +475,7 @@ impl Env<'_> {
         let mut chain = Vec::new();
         let cf = st.frames.len() - 1;
         for i in 0..=cf {
-            let idx = if i == cf { st.insn_idx } else { st.frames[i + 1].callsite.max(0) as usize };
+            let idx = if i == cf { st.insn_idx.index() } else { st.frames[i + 1].callsite.max(0) as usize };
             let scc = self.prog.info.scc.get(idx).copied().unwrap_or(0);
             if scc != 0 {
                 chain.push(scc);
@@ -560,7 +561,7 @@ impl Env<'_> {
             .map_or(self.cur.dfs_depth, |c| c.st.dfs_depth);
         self.search.explored[self.bucket(insn_idx)].iter().copied().find(|&ci| {
             let cp = &self.search.arena[ci];
-            cp.st.insn_idx == insn_idx
+            cp.st.insn_idx.index() == insn_idx
                 && cp.branches > 0
                 && cp.st.frames.len() == self.cur.frames.len()
                 && cp.st.frames.iter().zip(self.cur.frames.iter()).all(|(a, b)| a.callsite == b.callsite)
