@@ -2,6 +2,7 @@
 //! transfer functions of this directory, path termination and branch popping.
 
 use crate::domain::state::RegType;
+use crate::env::ctx::Walk;
 use crate::env::slots::after;
 use crate::env::{Env, Pending};
 use crate::log::{LEVEL2, insn_text};
@@ -63,7 +64,7 @@ impl Env<'_> {
                     self.aux.mark_seen(slot);
                 }
                 if marks.jmp_point {
-                    self.push_hist(None);
+                    self.walk().push_hist(None);
                 }
                 if self.log.verbose2() && do_print_state {
                     self.log.put(&format!("\nfrom {prev_insn_idx} to {idx}:"));
@@ -114,27 +115,6 @@ impl Env<'_> {
         Some((p.insn_idx, p.prev_insn_idx))
     }
 
-    /// Queues the current state (copied) to continue at `insn_idx` (`push_stack`).
-    pub(crate) fn push_stack(&mut self, insn_idx: SlotIdx, prev_insn_idx: SlotIdx) -> Result<usize, Reject> {
-        let mut st = self.cur.clone();
-        st.insn_idx = insn_idx;
-        if let Some(p) = st.parent
-            && let Some(cp) = self.search.arena.get_mut(p)
-        {
-            cp.branches += 1;
-        }
-        self.search.pending.push(Pending {
-            st,
-            insn_idx,
-            prev_insn_idx: prev_insn_idx.index() as i64,
-            log_pos: self.log.buf.len(),
-        });
-        if self.search.pending.len() > crate::COMPLEXITY_LIMIT_JMP_SEQ {
-            return Err(Reject::JmpSeqTooComplex(self.search.pending.len()));
-        }
-        Ok(self.search.pending.len() - 1)
-    }
-
     /// Walks the parent chain decrementing branch counts (`update_branch_counts`).
     fn update_branch_counts(&mut self, mut p: Option<usize>) {
         while let Some(i) = p {
@@ -157,12 +137,6 @@ impl Env<'_> {
     /// Type of register `r` before an access through it (NOT_INIT for invalid numbers).
     fn base_type(&self, r: u8) -> RegType {
         self.cur.cur().regs.get(r as usize).map_or(RegType::NotInit, |r| r.ty)
-    }
-
-    /// Continues the walk at the target of the jump at `idx`.
-    pub(crate) fn jump_to(&mut self, idx: usize, off: i64) -> Result<(), Reject> {
-        self.cur.insn_idx = self.prog.jump_target(idx, off)?;
-        Ok(())
     }
 
     /// Dispatch by class (`do_check_insn`).
@@ -232,7 +206,7 @@ impl Env<'_> {
                             Insn::Gotol { imm } => imm as i64,
                             _ => return Err(Bug::Undecoded(idx).into()),
                         };
-                        self.jump_to(idx, off)?;
+                        self.walk().jump_to(idx, off)?;
                         return Ok(Flow::Next);
                     }
                     Some(JmpOp::Exit) => {
@@ -241,7 +215,7 @@ impl Env<'_> {
                         return self.process_exit(do_print_state);
                     }
                     _ => {
-                        self.check_cond_jmp_op(&insn, idx)?;
+                        self.walk().check_cond_jmp_op(&insn, idx)?;
                         return Ok(Flow::Next);
                     }
                 }
@@ -284,5 +258,34 @@ impl Env<'_> {
             None => self.check_reg_arg(0, crate::check::alu::RegOp::Src)?,
         }
         Ok(Flow::Exit)
+    }
+}
+
+impl Walk<'_, '_> {
+    /// Queues the current state (copied) to continue at `insn_idx` (`push_stack`).
+    pub(crate) fn push_stack(&mut self, insn_idx: SlotIdx, prev_insn_idx: SlotIdx) -> Result<usize, Reject> {
+        let mut st = self.cur.clone();
+        st.insn_idx = insn_idx;
+        if let Some(p) = st.parent
+            && let Some(cp) = self.search.arena.get_mut(p)
+        {
+            cp.branches += 1;
+        }
+        self.search.pending.push(Pending {
+            st,
+            insn_idx,
+            prev_insn_idx: prev_insn_idx.index() as i64,
+            log_pos: self.log.buf.len(),
+        });
+        if self.search.pending.len() > crate::COMPLEXITY_LIMIT_JMP_SEQ {
+            return Err(Reject::JmpSeqTooComplex(self.search.pending.len()));
+        }
+        Ok(self.search.pending.len() - 1)
+    }
+
+    /// Continues the walk at the target of the jump at `idx`.
+    pub(crate) fn jump_to(&mut self, idx: usize, off: i64) -> Result<(), Reject> {
+        self.cur.insn_idx = self.prog.jump_target(idx, off)?;
+        Ok(())
     }
 }

@@ -3,7 +3,7 @@
 //! registers to their sources, and marks the ancestors' scalars precise.
 
 use crate::domain::state::{HistEntry, RegType, SLOT, VerifierState};
-use crate::env::Env;
+use crate::env::ctx::Walk;
 use crate::precision::Precision;
 use kbpf_isa::{AluOp, AtomicOp, CallTarget, Decoded, Insn, Reg, SlotIdx, Src};
 
@@ -82,7 +82,7 @@ fn hist_for(hist: &[HistEntry], cnt: usize, idx: usize) -> Option<HistEntry> {
     if cnt > 0 && hist[cnt - 1].idx.index() == idx { Some(hist[cnt - 1]) } else { None }
 }
 
-impl Env<'_> {
+impl Walk<'_, '_> {
     /// Records a history entry for the instruction being processed (merged per instruction).
     pub(crate) fn push_hist(&mut self, stack: Option<(u32, u32)>) {
         self.push_hist_linked(stack, &[]);

@@ -2,6 +2,7 @@
 //! `refsafe`), including the infinite-loop check.
 
 use crate::domain::state::{FuncState, RegState, RegType, SLOT, SlotType, StackSlot, VerifierState};
+use crate::env::ctx::Walk;
 use crate::env::{Checkpoint, Env};
 use crate::messages::Reject;
 use kbpf_isa::SlotIdx;
@@ -405,7 +406,7 @@ impl Env<'_> {
     fn hit(&mut self, ci: usize, insn_idx: usize, is_loop: bool) -> Result<bool, Reject> {
         self.search.arena[ci].hit_cnt += 1;
         if self.prog.info.cfg.marks[insn_idx].jmp_point {
-            self.push_hist(None);
+            self.walk().push_hist(None);
         }
         let old = self.search.arena[ci].st.clone();
         self.precision().propagate_precision(&old);
@@ -542,15 +543,22 @@ impl Env<'_> {
     }
 }
 
-impl Env<'_> {
-    /// Hash bucket of the explored-states table: `(insn ^ callsite) % len` like the kernel, so
-    /// states of different instructions may share a bucket (and count in `max_states_per_insn`).
-    pub(crate) fn bucket(&self, insn_idx: usize) -> usize {
-        let callsite = self.cur.cur().callsite as i32;
-        let n = self.prog.table.len().max(1) as u32;
-        (((insn_idx as i32) ^ callsite) as u32 % n) as usize
-    }
+/// Hash bucket of the explored-states table: `(insn ^ callsite) % len` like the kernel, so
+/// states of different instructions may share a bucket (and count in `max_states_per_insn`).
+fn bucket(cur: &VerifierState, slots: usize, insn_idx: usize) -> usize {
+    let callsite = cur.cur().callsite as i32;
+    let n = slots.max(1) as u32;
+    (((insn_idx as i32) ^ callsite) as u32 % n) as usize
+}
 
+impl Env<'_> {
+    /// [`bucket`] for the current state.
+    pub(crate) fn bucket(&self, insn_idx: usize) -> usize {
+        bucket(&self.cur, self.prog.table.len(), insn_idx)
+    }
+}
+
+impl Walk<'_, '_> {
     /// The most recent unfinished checkpoint at `insn_idx` on the current DFS path
     /// (`find_prev_entry`).
     pub(crate) fn find_prev_entry(&self, insn_idx: usize) -> Option<usize> {
@@ -559,7 +567,7 @@ impl Env<'_> {
             .parent
             .and_then(|p| self.search.arena.get(p))
             .map_or(self.cur.dfs_depth, |c| c.st.dfs_depth);
-        self.search.explored[self.bucket(insn_idx)].iter().copied().find(|&ci| {
+        self.search.explored[bucket(self.cur, self.prog.table.len(), insn_idx)].iter().copied().find(|&ci| {
             let cp = &self.search.arena[ci];
             cp.st.insn_idx.index() == insn_idx
                 && cp.branches > 0
