@@ -1,5 +1,6 @@
 //! The verifier's environment (`struct bpf_verifier_env`): immutable program facts, the
-//! search (pending branches, checkpoints, SCC visits), the log and the current state.
+//! search (pending branches, checkpoints, SCC visits), the log and the current state, as
+//! separate parts; [`ctx`] builds the narrow views the instruction families take.
 
 use crate::domain::state::{FuncState, RegState, RegType, VerifierState};
 use crate::log::Log;
