@@ -4,6 +4,7 @@
 use crate::env::{Aux, Counters, Env, Program, Search, SubprogFacts, initial_state};
 use crate::log::{LEVEL1, LEVEL2, Log, STATS, insn_text};
 use crate::messages::Reject;
+use crate::prog_types::LoadAttach;
 use crate::protos::helpers::helper_arg_count;
 use crate::proven::Recorder;
 use crate::{MapDef, MapKind, Stats, VerifyError, VerifyOptions, VerifyOutcome};
@@ -131,6 +132,19 @@ pub(crate) fn run_with(
             proven,
         );
     }
+    // bpf_prog_load_check_attach, also before the verifier: EINVAL, no log
+    let attach =
+        LoadAttach { expected_attach_type: opts.expected_attach_type, attach_btf_id: opts.attach_btf_id };
+    if let Err(r) = opts.prog_type.ops().check_attach(attach) {
+        return VerifyOutcome {
+            accepted: false,
+            error: Some(VerifyError::new(None, Reject::Attach(r))),
+            log: String::new(),
+            stats: Stats::default(),
+            insn_aux: Vec::new(),
+            witness: None,
+        };
+    }
     let mut resolver =
         MapResolver { maps: &opts.maps, literal_fds: &opts.literal_fds, ld_map: vec![None; slots.len()] };
     let pt = opts.prog_type;
@@ -225,7 +239,7 @@ pub(crate) fn run_with(
     let err = match res {
         Ok(()) => None,
         Err(r) => {
-            let insn = env.cur.insn_idx;
+            let insn = env.cur.insn_idx.index();
             let last = match &r {
                 Reject::Preceded(_, last) => last.as_ref(),
                 r => r,

@@ -10,11 +10,11 @@
 
 use crate::check::alu::RegOp;
 use crate::domain::state::{FuncState, RegState, RegType};
-use crate::env::Env;
+use crate::env::{Env, Program};
 use crate::messages::{Bug, RegName, Reject, StackArgError};
 use crate::protos::func_info::{MAX_FUNC_ARGS, MAX_REG_ARGS, MAX_STACK_ARG_SLOTS};
 use kbpf_isa::{
-    CallKind, Class, Decoded, HELPER_TAIL_CALL, Insn, Reg, SlotIdx, SlotTable, Src, StackArgPos, StackArgSlot,
+    BpfFunc, CallKind, Class, Decoded, Insn, Reg, SlotIdx, SlotTable, Src, StackArgPos, StackArgSlot,
 };
 use kbpf_passes::shape::{Flow, shape};
 use kbpf_passes::subprogs::Subprogs;
@@ -45,25 +45,27 @@ pub(crate) fn frame_args_safe(
     })
 }
 
-impl Env<'_> {
+impl Program<'_> {
     /// The stack-argument form at `idx` when the ABI is on, as kbpf-isa decoded it. One raw form
     /// the strict decoder refuses is read the same way: an `ST` whose unused src field is not
     /// zero, which the kernel's dispatcher routes by base and offset alone.
     pub(crate) fn stack_arg_insn(&self, idx: usize) -> Option<Insn> {
-        if !self.prog.opts.stack_args {
+        if !self.opts.stack_args {
             return None;
         }
-        match self.prog.table.get(idx)? {
+        match self.table.get(idx)? {
             Decoded::Insn(i @ (Insn::StackArgStore { .. } | Insn::StackArgLoad { .. })) => Some(*i),
             _ => {
-                let raw = self.prog.table.raw().get(idx)?;
+                let raw = self.table.raw().get(idx)?;
                 let pos = StackArgPos::from_store_off(raw.off)?;
                 (raw.class() == Class::St && raw.is_stack_arg_store())
                     .then_some(Insn::StackArgStore { pos, src: Src::Imm(raw.imm) })
             }
         }
     }
+}
 
+impl Env<'_> {
     /// `check_stack_arg_write`: `*(u64 *)(r11 - 8k) = imm | rX`.
     pub(crate) fn check_stack_arg_write(&mut self, pos: StackArgPos, src: Src) -> Result<(), Reject> {
         let value = match src {
@@ -224,7 +226,7 @@ impl Env<'_> {
 fn tail_call_with_stack_args(slots: &SlotTable<'_>, subs: &Subprogs, stack_arg_cnt: &[u32]) -> bool {
     // calls read through the passes' shape: decoded, or raw for a slot the walk never checked
     let flow = |i: usize| shape(slots, i).flow;
-    let tail_call = Flow::Call { kind: Some(CallKind::Helper), imm: HELPER_TAIL_CALL };
+    let tail_call = Flow::Call { kind: Some(CallKind::Helper), imm: BpfFunc::TailCall.id() };
     let has_tail_call =
         |sp: usize| subs.list.get(sp).is_some_and(|s| s.slots().any(|i| flow(i) == tail_call));
     // depth-first over the static call graph; it is acyclic (recursion is refused earlier) and
@@ -318,7 +320,7 @@ mod tests {
 
     #[test]
     fn tail_calls_and_stack_args() {
-        let tail = r(0x85, 0, 0, 0, HELPER_TAIL_CALL);
+        let tail = r(0x85, 0, 0, 0, BpfFunc::TailCall.id());
         let exit = r(0x95, 0, 0, 0, 0);
         // main: call sub; tail call; exit. sub: exit
         let p = [r(0x85, 0, 1, 0, 2), tail, exit, exit];
