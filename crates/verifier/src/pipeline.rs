@@ -136,7 +136,7 @@ pub(crate) fn run_with(
     let attach =
         LoadAttach { expected_attach_type: opts.expected_attach_type, attach_btf_id: opts.attach_btf_id };
     if let Err(r) = opts.prog_type.ops().check_attach(attach) {
-        return VerifyOutcome {
+        let out = VerifyOutcome {
             accepted: false,
             error: Some(VerifyError::new(None, Reject::Attach(r))),
             log: String::new(),
@@ -144,6 +144,7 @@ pub(crate) fn run_with(
             insn_aux: Vec::new(),
             witness: None,
         };
+        return (out, proven);
     }
     let mut resolver =
         MapResolver { maps: &opts.maps, literal_fds: &opts.literal_fds, ld_map: vec![None; slots.len()] };
