@@ -171,7 +171,7 @@ pub fn main(args: &[String]) -> Result<bool, String> {
                         }
                     }
                     let done = sh.totals.generated;
-                    if done % 10_000 == 0 {
+                    if done % 1_000 == 0 {
                         println!("soundness: {} ({:.0}s)", sh.totals.line(), start.elapsed().as_secs_f64());
                     }
                 }
