@@ -7,6 +7,7 @@ use crate::env::slots::after;
 use crate::env::{Env, Pending};
 use crate::log::{LEVEL2, insn_text};
 use crate::messages::{Bug, Reject};
+use crate::prune::states::IterNext;
 use kbpf_isa::{CallTarget, Class, Insn, JmpOp, Mode, SlotIdx};
 
 pub(crate) mod alu;
@@ -48,8 +49,10 @@ impl Env<'_> {
             self.search.hist_insn = None;
             let mut pruned = false;
             // iterator `next` calls are prune points and forced checkpoints (check_cfg)
-            let prune_point = marks.prune_point || self.is_iter_next_insn(idx);
-            if prune_point && self.is_state_visited(idx)? {
+            let iter_next = self.is_iter_next_insn(idx);
+            let prune_point = marks.prune_point || iter_next;
+            let iter = IterNext { at: iter_next, active: iter_next && self.iter_next_active() };
+            if prune_point && self.prune().is_state_visited(slot, iter)? {
                 if self.log.on() {
                     if do_print_state {
                         self.log.put(&format!("\nfrom {prev_insn_idx} to {idx}: safe\n"));
@@ -126,10 +129,11 @@ impl Env<'_> {
             let next = cp.st.parent;
             // an evicted checkpoint kept alive for its descendants can go now, unless its SCC
             // still has back-edges to propagate (then it stays until the end)
-            if !self.search.arena[i].in_list && !self.incomplete_read_marks(&self.search.arena[i].st) {
+            let st = &self.search.arena[i].st;
+            if !self.search.arena[i].in_list && !self.search.incomplete_read_marks(&self.prog, st) {
                 self.search.free_list_size = self.search.free_list_size.saturating_sub(1);
             }
-            self.maybe_exit_scc(i);
+            self.prune().maybe_exit_scc(i);
             p = next;
         }
     }
