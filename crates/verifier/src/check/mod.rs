@@ -159,7 +159,7 @@ impl Env<'_> {
             }
             Class::Stx => {
                 if insn.mode() == Some(Mode::Atomic) {
-                    self.check_atomic(&insn, idx)?;
+                    self.check_atomic(&insn, SlotIdx::new(idx))?;
                 } else {
                     self.prog.structural(idx)?;
                     if let Some(Insn::StackArgStore { pos, src }) = stack_arg {

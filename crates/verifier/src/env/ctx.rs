@@ -99,7 +99,48 @@ impl<'a> Prune<'_, 'a> {
     }
 }
 
+/// A stack access's view (spills, fills, bounds, atomics' stack side): the current state, the
+/// log, the program facts, the subprograms' facts it writes (the deepest stack use), and the
+/// search (the scalar id generator, the jump history a spill or fill records, the checkpoints
+/// precision marks reach).
+pub(crate) struct Stack<'e, 'a> {
+    pub cur: &'e mut VerifierState,
+    pub log: &'e mut Log,
+    pub prog: &'e Program<'a>,
+    pub subs: &'e mut SubprogFacts,
+    pub search: &'e mut Search,
+}
+
+impl<'a> Stack<'_, 'a> {
+    /// The control-flow view, reborrowed from this one (the jump history).
+    pub(crate) fn walk(&mut self) -> Walk<'_, 'a> {
+        Walk { cur: self.cur, log: self.log, prog: self.prog, subs: self.subs, search: self.search }
+    }
+
+    /// The precision view, reborrowed from this one.
+    pub(crate) fn precision(&mut self) -> Precision<'_, 'a> {
+        Precision {
+            prog: self.prog,
+            subs: self.subs,
+            cur: self.cur,
+            arena: &mut self.search.arena,
+            log: self.log,
+        }
+    }
+}
+
 impl<'a> Env<'a> {
+    /// The stack-access view of the env's parts.
+    pub(crate) fn stack(&mut self) -> Stack<'_, 'a> {
+        Stack {
+            cur: &mut self.cur,
+            log: &mut self.log,
+            prog: &self.prog,
+            subs: &mut self.subs,
+            search: &mut self.search,
+        }
+    }
+
     /// The pruning view of the env's parts.
     pub(crate) fn prune(&mut self) -> Prune<'_, 'a> {
         Prune {
