@@ -155,7 +155,7 @@ impl Env<'_> {
             Class::Ldx => {
                 let base = self.base_type(insn.src);
                 self.check_load_mem(&insn, idx)?;
-                self.save_aux_ptr_type(idx, base)?;
+                self.aux.save_ptr_type(SlotIdx::new(idx), base)?;
             }
             Class::Stx => {
                 if insn.mode() == Some(Mode::Atomic) {
@@ -167,7 +167,7 @@ impl Env<'_> {
                     } else {
                         let base = self.base_type(insn.dst);
                         self.check_store_reg(&insn, idx)?;
-                        self.save_aux_ptr_type(idx, base)?;
+                        self.aux.save_ptr_type(SlotIdx::new(idx), base)?;
                     }
                 }
             }
@@ -178,7 +178,7 @@ impl Env<'_> {
                 self.prog.structural(idx)?;
                 let base = self.base_type(insn.dst);
                 self.check_store_imm(&insn, idx)?;
-                self.save_aux_ptr_type(idx, base)?;
+                self.aux.save_ptr_type(SlotIdx::new(idx), base)?;
             }
             Class::Jmp | Class::Jmp32 => {
                 self.stats.jmps_processed += 1;
