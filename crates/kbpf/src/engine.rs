@@ -86,6 +86,12 @@ pub enum RunError {
         /// Input bytes given.
         given: usize,
     },
+    /// The program type is one the verifier does not model (or none was given).
+    #[error(transparent)]
+    ProgType(#[from] crate::ProgTypeError),
+    /// The embedder asked for something that cannot work (no program type to verify for).
+    #[error("{0}")]
+    Usage(&'static str),
     /// An invariant of kbpf failed.
     #[error("verifier bug: {0}")]
     Bug(&'static str),

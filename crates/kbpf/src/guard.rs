@@ -119,6 +119,24 @@ pub(crate) fn verify_programs(
     registry: &Registry,
     engine: Engine,
 ) -> Result<Vec<Verified>, RunError> {
+    let modules = program_modules(module);
+    let mut out = Vec::with_capacity(modules.len());
+    for m in &modules {
+        let o = crate::verify_module(m, vopts.clone());
+        let w = match (o.error, o.witness) {
+            (Some(e), _) => return Err(RunError::Rejected(e)),
+            (None, Some(w)) => w,
+            (None, None) => return Err(RunError::Bug("an accepted program without a witness")),
+        };
+        check_engine(&w, registry, engine)?;
+        out.push(w);
+    }
+    Ok(out)
+}
+
+/// The modules the verifier checks for `module`: the main program, then each tail-call target
+/// with the same maps (the kernel verifies each program on its own).
+pub(crate) fn program_modules(module: &Module) -> Vec<Module> {
     let mut modules = vec![module.clone()];
     for p in &module.progs {
         modules.push(Module {
@@ -133,16 +151,5 @@ pub(crate) fn verify_programs(
             ..module.clone()
         });
     }
-    let mut out = Vec::with_capacity(modules.len());
-    for m in &modules {
-        let o = crate::verify_module(m, vopts.clone());
-        let w = match (o.error, o.witness) {
-            (Some(e), _) => return Err(RunError::Rejected(e)),
-            (None, Some(w)) => w,
-            (None, None) => return Err(RunError::Bug("an accepted program without a witness")),
-        };
-        check_engine(&w, registry, engine)?;
-        out.push(w);
-    }
-    Ok(out)
+    modules
 }

@@ -13,24 +13,31 @@
 //! Must not touch: instruction semantics, verification rules, code generation.
 #![allow(unsafe_code)] // only at the JIT boundary: `maps::run_core` and its callers, each with a SAFETY note
 
+mod embed;
 mod engine;
 mod guard;
+mod host;
 mod maps;
+mod mapview;
+mod prepared;
 mod sections;
 mod source;
 mod test_run;
 mod timers;
 mod verify;
 
+pub use embed::{Handle, Kernel, Object, Prog, VerifiedProgram, VerifyConfig, VerifyFailed};
 pub use engine::{
     Arch, Engine, RunError, RunOptions, backend, host_backend, run, run_unverified, run_unverified_interp,
 };
 pub use guard::{Unsupported, check_call, check_engine, verify_for_engine};
+pub use host::{HOST_KFUNC_BASE_ID, IntoHostFn, LinkError, Linker, MAX_HOST_FNS};
 pub use kbpf_elf::{KconfigSource, LoadOptions, LoadedObject, LoadedProgram, ProgError, open_object};
 pub use maps::{
     create_maps, resolve_maps, run_module, run_module_unchecked, run_module_unverified_interp,
     run_module_with_regions,
 };
+pub use mapview::{MapData, MapView};
 pub use source::{
     ElfFacts, Module, ProgSelect, SourceError, SourceKind, module_from_asm, module_from_object, parse_hex,
     read_module, read_module_with, read_program, read_raw_slots,
