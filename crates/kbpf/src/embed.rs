@@ -22,8 +22,9 @@ use thiserror::Error;
 use crate::engine::{Engine, RunError, RunOptions};
 use crate::host::{HostScope, Linker};
 use crate::mapview::MapView;
-use crate::prepared::Prepared;
+use crate::prepared::{BuiltCtx, Prepared};
 use crate::source::{Module, ProgSelect, SourceError, SourceKind};
+use crate::test_run::{CtxLayout, PacketCtx, TestRunOutcome};
 
 /// Programs read from bytes, assembly text or an ELF object, not yet verified.
 #[derive(Debug)]
@@ -316,7 +317,12 @@ impl VerifiedProgram {
         // SAFETY: the reference is to the maps the handle keeps in an `Arc` (the heap value
         // never moves) and drops only after `prepared`, which is declared before it.
         let maps_ref: &'static MapSet = unsafe { &*Arc::as_ptr(&maps) };
-        // SAFETY: verified programs (witnesses), no built context.
+        // packet types run on a context the handle builds (`run_packet`); an skb's legacy
+        // packet loads read the packet
+        let layout = CtxLayout::of(self.witnesses[0].prog_type());
+        let built = layout.map(|l| BuiltCtx { ld_abs_region: (l == CtxLayout::Skb).then_some(0) });
+        // SAFETY: verified programs (witnesses); with a built context, `Handle::run_packet`
+        // is the only way to run them and builds it.
         let prepared = unsafe {
             Prepared::new(
                 &self.module,
@@ -325,10 +331,17 @@ impl VerifiedProgram {
                 self.linker.registry(),
                 RunOptions::default(),
                 Some(&self.witnesses),
-                None,
+                built,
             )?
         };
-        Ok(Handle { prepared, maps, linker: self.linker.clone(), module: self.module.clone(), engine })
+        Ok(Handle {
+            prepared,
+            maps,
+            linker: self.linker.clone(),
+            module: self.module.clone(),
+            engine,
+            layout,
+        })
     }
 }
 
@@ -341,6 +354,8 @@ pub struct Handle {
     linker: Linker,
     module: Arc<Module>,
     engine: Engine,
+    /// The packet context of tc and xdp programs.
+    layout: Option<CtxLayout>,
 }
 
 impl std::fmt::Debug for Handle {
@@ -353,15 +368,59 @@ impl Handle {
     /// Runs the program with `mem` as its context (r1 = its address, r2 = its length); returns
     /// r0. An input smaller than the verified context is [`RunError::Context`]. A host function
     /// that panics returns 0 to the program; the panic resumes here once the program returned.
+    ///
+    /// The packet types (tc, xdp) run through [`Handle::run_packet`]; a socket filter only
+    /// through [`crate::test_run`]'s kernel-like paths is not offered here.
     pub fn run(&self, mem: &mut [u8]) -> Result<u64, RunError> {
+        if let Some(l) = self.layout {
+            let prog_type = if l == CtxLayout::Skb { ProgType::SchedCls } else { ProgType::Xdp };
+            return Err(RunError::Context {
+                prog_type,
+                why: "a packet program runs through Handle::run_packet",
+                given: mem.len(),
+            });
+        }
+        // SAFETY: verified programs without a built context: `Prepared::run` checks the input
+        // against the verified context.
+        self.with_host(|| unsafe { self.prepared.run(&self.maps, self.linker.registry(), mem, &mut []) })
+    }
+
+    /// Runs a tc or xdp program on a copy of `packet` inside a context built like the kernel's
+    /// `BPF_PROG_TEST_RUN` does; returns r0 and the packet after the run.
+    ///
+    /// ```
+    /// let linker = kbpf::Linker::new();
+    /// let src = "r2 = *(u32 *)(r1 + 0)\nr3 = *(u32 *)(r1 + 4)\nr0 = 1\nr4 = r2\nr4 += 14\n\
+    ///            if r4 > r3 goto +1\nr0 = 2\nexit\n";
+    /// let xdp = kbpf::Object::from_asm(src, &linker)?.main()?
+    ///     .verify(&linker, &kbpf::VerifyConfig::of(kbpf::verifier::ProgType::Xdp))?
+    ///     .compile(kbpf::Engine::Jit)?;
+    /// assert_eq!(xdp.run_packet(&kbpf::pkt_v4())?.retval, 2); // XDP_PASS: 14 bytes readable
+    /// assert_eq!(xdp.run_packet(&[0; 10])?.retval, 1);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn run_packet(&self, packet: &[u8]) -> Result<TestRunOutcome, RunError> {
+        let Some(layout) = self.layout else {
+            return Err(RunError::Usage("run_packet needs a tc (sched_cls) or xdp program"));
+        };
+        let mut pc = PacketCtx::new(layout, packet);
+        let PacketCtx { ctx, packet } = &mut pc;
+        // SAFETY: `ctx` was built by `PacketCtx::new` for the witness's program type around
+        // `packet`, which lives (and does not move) for the whole run.
+        let retval = self.with_host(|| unsafe {
+            self.prepared.run(&self.maps, self.linker.registry(), ctx, &mut [packet.as_mut_slice()])
+        })?;
+        Ok(TestRunOutcome { retval, data_out: pc.packet })
+    }
+
+    /// Runs `f` with this handle's host functions current.
+    fn with_host<T>(&self, f: impl FnOnce() -> T) -> T {
         let table = &self.linker.table;
         if table.is_empty() {
-            // SAFETY: verified programs without a built context: inputs are checked.
-            return unsafe { self.prepared.run(&self.maps, self.linker.registry(), mem, &mut []) };
+            return f();
         }
         let scope = HostScope::enter(table);
-        // SAFETY: as above.
-        let r = unsafe { self.prepared.run(&self.maps, self.linker.registry(), mem, &mut []) };
+        let r = f();
         scope.finish();
         r
     }
