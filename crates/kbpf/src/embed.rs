@@ -15,6 +15,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use kbpf_elf::{LoadOptions, LoadedObject};
+use kbpf_jit::FaultKind;
 use kbpf_kfunc::maps::MapSet;
 use kbpf_verifier::{ProgType, Stats, Verified, VerifyOptions};
 use thiserror::Error;
@@ -372,6 +373,18 @@ impl Handle {
     /// The packet types (tc, xdp) run through [`Handle::run_packet`]; a socket filter only
     /// through [`crate::test_run`]'s kernel-like paths is not offered here.
     pub fn run(&self, mem: &mut [u8]) -> Result<u64, RunError> {
+        if let Some(code) = self.prepared.bare_code()
+            && self.linker.table.is_empty()
+        {
+            match code.execute(mem) {
+                Ok(r0) => return Ok(r0),
+                // the general path pads a syscall context or reports the refusal
+                Err(f) if matches!(f.kind, FaultKind::InputTooShort | FaultKind::ContextRequired) => {}
+                // like the kernel: an out-of-bounds LD_ABS or an unknown callx ends with r0 = 0
+                Err(f) if matches!(f.kind, FaultKind::LdAbsOutOfBounds | FaultKind::UnknownCallx) => return Ok(0),
+                Err(f) => return Err(f.into()),
+            }
+        }
         if let Some(l) = self.layout {
             let prog_type = if l == CtxLayout::Skb { ProgType::SchedCls } else { ProgType::Xdp };
             return Err(RunError::Context {

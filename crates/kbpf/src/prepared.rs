@@ -13,7 +13,7 @@ use kbpf_isa::Program;
 use kbpf_jit::{Backend, FaultKind, JitOptions, JitProgram, Link, TailCallHook, VerifiedCode};
 use kbpf_kfunc::Registry;
 use kbpf_kfunc::maps::{MapSet, TailCalls, tail_call_resolve};
-use kbpf_verifier::{ProgType, Verified};
+use kbpf_verifier::{CallKind, ProgType, Verified};
 
 use crate::engine::{Engine, RunError, RunOptions, host_backend};
 use crate::source::Module;
@@ -54,6 +54,8 @@ pub(crate) struct Prepared<'m> {
     main_ctx: Option<(ProgType, Option<usize>)>,
     built_ctx: Option<BuiltCtx>,
     timers: bool,
+    /// See [`Prepared::bare_code`].
+    bare: bool,
 }
 
 impl<'m> Prepared<'m> {
@@ -147,7 +149,20 @@ impl<'m> Prepared<'m> {
         };
         let main_ctx = checked.and_then(|ws| ws.first()).map(|w| (w.prog_type(), w.ctx_bytes()));
         let timers = module.maps.iter().any(|m| m.timer_off.is_some());
-        Ok(Prepared { drivers: RefCell::default(), code, progs, vm_opts, main_ctx, built_ctx, timers })
+        let tail_calls = checked
+            .is_none_or(|ws| ws.iter().any(|w| w.calls().iter().any(|c| c.kind == CallKind::Helper && c.id == 12)));
+        let bare = !timers && !tail_calls && built_ctx.is_none();
+        Ok(Prepared { drivers: RefCell::default(), code, progs, vm_opts, main_ctx, built_ctx, timers, bare })
+    }
+
+    /// The main program's native code when a run needs nothing around it: verified JIT code,
+    /// no timers to fire, no tail calls to count, no built context.
+    #[inline]
+    pub(crate) fn bare_code(&self) -> Option<&JitProgram> {
+        match &self.code {
+            Code::Jit { verified, .. } if self.bare => verified.first().map(VerifiedCode::code),
+            _ => None,
+        }
     }
 
     /// Runs the main program on `mem` (checked against the verified context first), then fires
@@ -205,7 +220,8 @@ impl<'m> Prepared<'m> {
         regions: &mut [&mut [u8]],
     ) -> Result<u64, RunError> {
         // the timer natives (JIT code) act on these maps for the whole run, callbacks included
-        let _active = maps.activate();
+        // (without a timer in any map value, the verifier let no timer helper through)
+        let _active = self.timers.then(|| maps.activate());
         let r0 = match &self.code {
             Code::Interp(vm) => vm.run_env_with_regions(mem, regions, maps)?.r0,
             Code::Jit { verified, unverified, tail_calls, .. } => {
