@@ -12,7 +12,8 @@ fn programs_dir() -> std::path::PathBuf {
 }
 
 fn hex_program(name: &str) -> Program {
-    let text = std::fs::read_to_string(programs_dir().join(format!("{name}.user.hex"))).expect("bench program");
+    let text =
+        std::fs::read_to_string(programs_dir().join(format!("{name}.user.hex"))).expect("bench program");
     Program::from_bytes(&kbpf::parse_hex(&text).expect("hex")).expect("decodes")
 }
 
@@ -35,7 +36,9 @@ fn bench(c: &mut Criterion) {
         let prog = hex_program(name);
         c.bench_function(&format!("JIT compile {name} ({} insns), incl. drop", prog.len_slots()), |b| {
             // SAFETY: compiled, never run.
-            b.iter(|| unsafe { backend.compile_unverified(std::hint::black_box(&prog), &reg, &opts) }.unwrap())
+            b.iter(|| {
+                unsafe { backend.compile_unverified(std::hint::black_box(&prog), &reg, &opts) }.unwrap()
+            })
         });
     }
     c.bench_function("VerifiedProgram::compile (jit), empty program", |b| {

@@ -188,6 +188,8 @@ impl Prog {
             kfuncs: crate::kfunc_table(linker.registry()),
             host_helpers: linker.helpers.clone(),
             stack_args: config.kernel == Kernel::V6_18StackArgs,
+            allow_global_stack_args: config.allow_global_stack_args,
+            jit: !config.kernel_interpreter,
             ..VerifyOptions::default()
         };
         let mut witnesses = Vec::new();
@@ -205,13 +207,48 @@ impl Prog {
                 }
             }
         }
-        Ok(VerifiedProgram {
-            module: Arc::new(self.module.clone()),
-            witnesses,
-            linker: linker.clone(),
-            log,
-            stats,
-        })
+        let kernel_interpreter = config.kernel_interpreter;
+        let module = Arc::new(self.module.clone());
+        Ok(VerifiedProgram { module, witnesses, linker: linker.clone(), log, stats, kernel_interpreter })
+    }
+
+    /// Loads the program into the interpreter without verifying it: safe for any program, since
+    /// the interpreter checks every memory access and every pointer it hands to a native.
+    pub fn load_unverified(&self, linker: &Linker, opts: &CompileOptions) -> Result<Handle, RunError> {
+        let run = RunOptions {
+            insn_budget: opts.insn_budget,
+            kernel_compat: opts.kernel_interpreter,
+            ..RunOptions::default()
+        };
+        // SAFETY: the interpreter needs no guarantee from the program.
+        unsafe { Handle::new(Arc::new(self.module.clone()), linker, Engine::Interp, run, None) }
+    }
+
+    /// Compiles the program for `engine` without verifying it (the bpf_conformance plugin:
+    /// its suite has programs the kernel rejects).
+    ///
+    /// # Safety
+    ///
+    /// With [`Engine::Jit`] every run of the handle executes native code without bounds checks
+    /// or instruction budget: the caller guarantees that on every input it is given the
+    /// program only accesses that input, its stacks and its maps, passes helpers and kfuncs
+    /// valid arguments and terminates, as if verified. With [`Engine::Interp`] there is no
+    /// requirement.
+    pub unsafe fn compile_unverified(
+        &self,
+        linker: &Linker,
+        engine: Engine,
+        opts: &CompileOptions,
+    ) -> Result<Handle, RunError> {
+        let run = RunOptions { insn_budget: opts.insn_budget, ..RunOptions::default() };
+        // SAFETY: forwarded to our caller.
+        unsafe { Handle::new(Arc::new(self.module.clone()), linker, engine, run, None) }
+    }
+}
+
+impl From<Module> for Prog {
+    fn from(module: Module) -> Prog {
+        Prog { module }
     }
 }
 
@@ -234,6 +271,22 @@ pub struct VerifyConfig {
     pub kernel: Kernel,
     /// Verifier log level (1 basic, 2 every state); the log is [`VerifiedProgram::log`].
     pub log_level: u32,
+    /// kbpf extension: global functions may take more than 5 arguments.
+    pub allow_global_stack_args: bool,
+    /// Verify for the kernel's interpreter (no JIT): its refusals apply (kfunc calls, stack
+    /// arguments), and an interpreter [`Handle`] refuses what the kernel's interpreter refuses.
+    pub kernel_interpreter: bool,
+}
+
+/// How a [`Handle`] runs.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct CompileOptions {
+    /// The interpreter's instruction budget per run (default
+    /// [`crate::interp::DEFAULT_INSN_BUDGET`]).
+    pub insn_budget: Option<u64>,
+    /// The interpreter refuses what the kernel's interpreter refuses (kfunc calls, stack
+    /// arguments); implied for a program verified with [`VerifyConfig::kernel_interpreter`].
+    pub kernel_interpreter: bool,
 }
 
 impl VerifyConfig {
@@ -279,6 +332,7 @@ pub struct VerifiedProgram {
     linker: Linker,
     log: String,
     stats: Stats,
+    kernel_interpreter: bool,
 }
 
 impl VerifiedProgram {
@@ -311,38 +365,21 @@ impl VerifiedProgram {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn compile(&self, engine: Engine) -> Result<Handle, RunError> {
+        self.compile_with(engine, &CompileOptions::default())
+    }
+
+    /// [`VerifiedProgram::compile`] with options.
+    pub fn compile_with(&self, engine: Engine, opts: &CompileOptions) -> Result<Handle, RunError> {
         for w in &self.witnesses {
             crate::check_engine(w, self.linker.registry(), engine)?;
         }
-        let maps = Arc::new(crate::create_maps(&self.module)?);
-        // SAFETY: the reference is to the maps the handle keeps in an `Arc` (the heap value
-        // never moves) and drops only after `prepared`, which is declared before it.
-        let maps_ref: &'static MapSet = unsafe { &*Arc::as_ptr(&maps) };
-        // packet types run on a context the handle builds (`run_packet`); an skb's legacy
-        // packet loads read the packet
-        let layout = CtxLayout::of(self.witnesses[0].prog_type());
-        let built = layout.map(|l| BuiltCtx { ld_abs_region: (l == CtxLayout::Skb).then_some(0) });
-        // SAFETY: verified programs (witnesses); with a built context, `Handle::run_packet`
-        // is the only way to run them and builds it.
-        let prepared = unsafe {
-            Prepared::new(
-                &self.module,
-                maps_ref,
-                engine,
-                self.linker.registry(),
-                RunOptions::default(),
-                Some(&self.witnesses),
-                built,
-            )?
+        let run = RunOptions {
+            kernel_compat: (self.kernel_interpreter || opts.kernel_interpreter) && engine == Engine::Interp,
+            insn_budget: opts.insn_budget,
+            ..RunOptions::default()
         };
-        Ok(Handle {
-            prepared,
-            maps,
-            linker: self.linker.clone(),
-            module: self.module.clone(),
-            engine,
-            layout,
-        })
+        // SAFETY: verified programs (the witnesses).
+        unsafe { Handle::new(self.module.clone(), &self.linker, engine, run, Some(&self.witnesses)) }
     }
 }
 
@@ -366,6 +403,38 @@ impl std::fmt::Debug for Handle {
 }
 
 impl Handle {
+    /// Creates the module's maps and prepares its programs: verified (`witnesses`) or not.
+    ///
+    /// # Safety
+    ///
+    /// Without witnesses and with [`Engine::Jit`]: as [`Prog::compile_unverified`].
+    unsafe fn new(
+        module: Arc<Module>,
+        linker: &Linker,
+        engine: Engine,
+        run: RunOptions,
+        witnesses: Option<&[Verified]>,
+    ) -> Result<Handle, RunError> {
+        let maps = Arc::new(crate::create_maps(&module)?);
+        // SAFETY: the reference is to the maps the handle keeps in an `Arc` (the heap value
+        // never moves) and drops only after `prepared`, which is declared before it.
+        let maps_ref: &'static MapSet = unsafe { &*Arc::as_ptr(&maps) };
+        // packet types run on a context the handle builds (`run_packet`); an skb's legacy
+        // packet loads read the packet
+        let layout = witnesses.and_then(|ws| CtxLayout::of(ws.first()?.prog_type()));
+        let built = layout.map(|l| BuiltCtx { ld_abs_region: (l == CtxLayout::Skb).then_some(0) });
+        // SAFETY: verified programs, or our caller vouches; with a built context,
+        // `Handle::run_packet` is the only way to run them and builds it.
+        let prepared =
+            unsafe { Prepared::new(&module, maps_ref, engine, linker.registry(), run, witnesses, built)? };
+        Ok(Handle { prepared, maps, linker: linker.clone(), module, engine, layout })
+    }
+
+    /// The maps themselves (byte-level access, `kbpf run --dump-maps`).
+    pub fn map_set(&self) -> &MapSet {
+        &self.maps
+    }
+
     /// Runs the program with `mem` as its context (r1 = its address, r2 = its length); returns
     /// r0. An input smaller than the verified context is [`RunError::Context`]. A host function
     /// that panics returns 0 to the program; the panic resumes here once the program returned.
@@ -381,7 +450,9 @@ impl Handle {
                 // the general path pads a syscall context or reports the refusal
                 Err(f) if matches!(f.kind, FaultKind::InputTooShort | FaultKind::ContextRequired) => {}
                 // like the kernel: an out-of-bounds LD_ABS or an unknown callx ends with r0 = 0
-                Err(f) if matches!(f.kind, FaultKind::LdAbsOutOfBounds | FaultKind::UnknownCallx) => return Ok(0),
+                Err(f) if matches!(f.kind, FaultKind::LdAbsOutOfBounds | FaultKind::UnknownCallx) => {
+                    return Ok(0);
+                }
                 Err(f) => return Err(f.into()),
             }
         }

@@ -4,10 +4,10 @@
 //! accepts but an engine cannot call is reported when verifying for that engine.
 
 use kbpf_kfunc::Registry;
-use kbpf_verifier::{CallKind, CalledFn, ProgType, Verified, VerifyOptions, VerifyOutcome};
+use kbpf_verifier::{CallKind, CalledFn, Verified, VerifyOptions, VerifyOutcome};
 use thiserror::Error;
 
-use crate::engine::{Engine, RunError, RunOptions};
+use crate::engine::{Engine, RunError};
 use crate::source::Module;
 
 /// A helper or kfunc the verifier accepts that an engine cannot run with a registry.
@@ -81,34 +81,6 @@ pub fn verify_for_engine(
     let out = crate::verify_module(module, opts);
     let unsupported = out.witness.as_ref().and_then(|w| check_engine(w, registry, engine).err());
     (out, unsupported)
-}
-
-/// The verifier options of a run on `engine` with a context of `ctx_len` bytes.
-pub(crate) fn run_verify_options(
-    engine: Engine,
-    registry: &Registry,
-    opts: &RunOptions,
-    ctx_len: usize,
-) -> Result<VerifyOptions, RunError> {
-    let prog_type = match opts.prog_type {
-        Some(t) => t,
-        None => ProgType::Mem {
-            ctx_size: u32::try_from(ctx_len).map_err(|_| RunError::Context {
-                prog_type: ProgType::Mem { ctx_size: u32::MAX },
-                why: "the input is larger than a context can be",
-                given: ctx_len,
-            })?,
-        },
-    };
-    Ok(VerifyOptions {
-        prog_type,
-        kfuncs: crate::kfunc_table(registry),
-        allow_global_stack_args: opts.allow_global_stack_args,
-        stack_args: !opts.without_stack_args,
-        // only the kernel-compatible interpreter is a non-JIT target
-        jit: !(opts.kernel_compat && engine == Engine::Interp),
-        ..VerifyOptions::default()
-    })
 }
 
 /// Verifies every program of `module` (the main one, then the tail-call targets) with `vopts`

@@ -29,7 +29,7 @@ pub fn create_maps(module: &Module) -> Result<MapSet, MapError> {
 
 /// `prog` with every `BPF_PSEUDO_MAP_FD` / `BPF_PSEUDO_MAP_VALUE` load replaced by a plain
 /// 64-bit load of the map's (or the value byte's) host address in `maps`, and every
-/// `BPF_PSEUDO_FUNC` load by its callback token (as program 0, see [`crate::callback_token`]).
+/// `BPF_PSEUDO_FUNC` load by its callback token (as program 0, see `timers::callback_token`).
 pub fn resolve_maps(prog: &Program, maps: &MapSet) -> Result<Program, RunError> {
     resolve_prog(prog, 0, maps)
 }
@@ -51,82 +51,6 @@ pub(crate) fn resolve_prog(prog: &Program, prog_id: usize, maps: &MapSet) -> Res
     }
     crate::timers::resolve_funcs(&mut insns, prog, prog_id);
     Ok(Program::new(insns).expect("same shape as a valid program"))
-}
-
-/// Verifies `module` (every program: the main one and its tail-call targets, against its
-/// maps and `registry`'s kfuncs, as `opts.prog_type`, default a context of `mem.len()` bytes)
-/// and runs it once on `engine` with `maps` (from [`create_maps`]; they keep their contents
-/// across runs) and `mem` as the input buffer; returns `r0` of the main program. A program the
-/// verifier rejects is [`RunError::Rejected`]; a helper or kfunc the engine cannot run is
-/// [`RunError::Unsupported`]; an input smaller than the verified context is
-/// [`RunError::Context`].
-///
-/// Both engines get the main program and every tail-call target (program id = index in
-/// [`Module::programs`]), as the verifier left them (dead code removed). After the main program
-/// returns, the timers it (or an earlier run) started fire on the same engine (module docs of
-/// `timers`: virtual clock, expiry order).
-pub fn run_module(
-    module: &Module,
-    maps: &MapSet,
-    engine: Engine,
-    registry: &Registry,
-    mem: &mut [u8],
-    opts: RunOptions,
-) -> Result<u64, RunError> {
-    run_module_with_regions(module, maps, engine, registry, mem, &mut [], opts)
-}
-
-/// [`run_module`] where the input buffer points into further memory the program may access
-/// (a packet behind a context): the interpreter checks accesses against `regions` too.
-pub fn run_module_with_regions(
-    module: &Module,
-    maps: &MapSet,
-    engine: Engine,
-    registry: &Registry,
-    mem: &mut [u8],
-    regions: &mut [&mut [u8]],
-    opts: RunOptions,
-) -> Result<u64, RunError> {
-    let vopts = crate::guard::run_verify_options(engine, registry, &opts, mem.len())?;
-    let witnesses = crate::guard::verify_programs(module, vopts, registry, engine)?;
-    // SAFETY: verified programs, and no built context: the input is checked against the
-    // witness's context size before anything runs.
-    unsafe { run_core(module, maps, engine, registry, mem, regions, opts, Some(&witnesses), None) }
-}
-
-/// Runs `module` on the interpreter without verifying it: safe for any program, since the
-/// interpreter checks every access and every pointer it hands to a native.
-pub fn run_module_unverified_interp(
-    module: &Module,
-    maps: &MapSet,
-    registry: &Registry,
-    mem: &mut [u8],
-    regions: &mut [&mut [u8]],
-    opts: RunOptions,
-) -> Result<u64, RunError> {
-    // SAFETY: the interpreter needs no guarantee from the program.
-    unsafe { run_core(module, maps, Engine::Interp, registry, mem, regions, opts, None, None) }
-}
-
-/// Runs `module` on `engine` without verifying it.
-///
-/// # Safety
-///
-/// With [`Engine::Jit`] the programs run as native code without bounds checks or instruction
-/// budget: the caller guarantees that they only access `mem`, their stacks and `maps`, pass
-/// helpers and kfuncs valid arguments and terminate, as if verified for this input. With
-/// [`Engine::Interp`] there is no requirement.
-pub unsafe fn run_module_unchecked(
-    module: &Module,
-    maps: &MapSet,
-    engine: Engine,
-    registry: &Registry,
-    mem: &mut [u8],
-    regions: &mut [&mut [u8]],
-    opts: RunOptions,
-) -> Result<u64, RunError> {
-    // SAFETY: forwarded to our caller.
-    unsafe { run_core(module, maps, engine, registry, mem, regions, opts, None, None) }
 }
 
 /// Runs a module on a context the test run built: the packet program types; with `ld_abs`,

@@ -80,7 +80,7 @@ impl<'m> Prepared<'m> {
                 .iter()
                 .enumerate()
                 .map(|(id, w)| {
-                    let token = move |pc: usize| crate::callback_token(id, pc);
+                    let token = move |pc: usize| crate::timers::callback_token(id, pc);
                     kbpf_jit::link(w, &Link { maps: Some(maps), func_token: &token })
                 })
                 .collect::<Result<Vec<_>, _>>()?,
@@ -123,7 +123,7 @@ impl<'m> Prepared<'m> {
                 match checked {
                     Some(ws) => {
                         for (id, w) in ws.iter().enumerate() {
-                            let token = move |pc: usize| crate::callback_token(id, pc);
+                            let token = move |pc: usize| crate::timers::callback_token(id, pc);
                             let link = Link { maps: Some(maps), func_token: &token };
                             verified.push(backend.compile(w, registry, &link, &jit_opts)?);
                         }
@@ -149,8 +149,9 @@ impl<'m> Prepared<'m> {
         };
         let main_ctx = checked.and_then(|ws| ws.first()).map(|w| (w.prog_type(), w.ctx_bytes()));
         let timers = module.maps.iter().any(|m| m.timer_off.is_some());
-        let tail_calls = checked
-            .is_none_or(|ws| ws.iter().any(|w| w.calls().iter().any(|c| c.kind == CallKind::Helper && c.id == 12)));
+        let tail_calls = checked.is_none_or(|ws| {
+            ws.iter().any(|w| w.calls().iter().any(|c| c.kind == CallKind::Helper && c.id == 12))
+        });
         let bare = !timers && !tail_calls && built_ctx.is_none();
         Ok(Prepared { drivers: RefCell::default(), code, progs, vm_opts, main_ctx, built_ctx, timers, bare })
     }

@@ -53,8 +53,14 @@ fn closures_keep_state_across_runs_and_engines() {
         .unwrap()
         .func_wrap(2001, "five", |a: u64, b: u64, c: u64, d: u64, e: u64| a + b + c + d + e)
         .unwrap();
-    let src = "r1 = 2\ncall 2000\nr6 = r0\nr1 = 1\nr2 = 2\nr3 = 3\nr4 = 4\nr5 = 5\ncall 2001\nr0 += r6\nexit\n";
-    let v = Object::from_asm(src, &linker).unwrap().main().unwrap().verify(&linker, &VerifyConfig::mem(0)).unwrap();
+    let src =
+        "r1 = 2\ncall 2000\nr6 = r0\nr1 = 1\nr2 = 2\nr3 = 3\nr4 = 4\nr5 = 5\ncall 2001\nr0 += r6\nexit\n";
+    let v = Object::from_asm(src, &linker)
+        .unwrap()
+        .main()
+        .unwrap()
+        .verify(&linker, &VerifyConfig::mem(0))
+        .unwrap();
     let mut expect = 0;
     for engine in engines() {
         let h = v.compile(engine).unwrap();
@@ -70,7 +76,12 @@ fn a_panicking_closure_does_not_unwind_through_the_program() {
     let mut linker = Linker::new();
     linker.func_wrap(3000, "boom", |x: u64| if x == 7 { panic!("host says no") } else { x }).unwrap();
     let src = "r1 = *(u64 *)(r1 + 0)\ncall 3000\nr0 += 1\nexit\n";
-    let v = Object::from_asm(src, &linker).unwrap().main().unwrap().verify(&linker, &VerifyConfig::mem(8)).unwrap();
+    let v = Object::from_asm(src, &linker)
+        .unwrap()
+        .main()
+        .unwrap()
+        .verify(&linker, &VerifyConfig::mem(8))
+        .unwrap();
     for engine in engines() {
         let h = v.compile(engine).unwrap();
         assert_eq!(h.run(&mut 3u64.to_le_bytes()).unwrap(), 4);
