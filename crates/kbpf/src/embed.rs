@@ -396,6 +396,14 @@ pub struct Handle {
     layout: Option<CtxLayout>,
 }
 
+// SAFETY: a handle owns everything its runs touch: its maps (the `Arc` is never cloned, so
+// this is their only owner, and the `'static` reference inside `prepared` points into them),
+// the compiled code and tail-call state, and `Send + Sync` closures. Moving the whole handle to
+// another thread moves the sole owner of the maps' unsynchronised cells with it; map views and
+// runs borrow the handle, so none can outlive the move. It is not `Sync`: two threads must not
+// run it at once.
+unsafe impl Send for Handle {}
+
 impl std::fmt::Debug for Handle {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Handle").field("engine", &self.engine).field("name", &self.module.name).finish()
@@ -537,5 +545,16 @@ impl Handle {
     /// Every map, in the program's map order.
     pub fn maps(&self) -> impl Iterator<Item = MapView<'_>> {
         self.maps.iter().map(MapView::new)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    fn is_send<T: Send>() {}
+
+    #[test]
+    fn a_handle_can_move_to_another_thread() {
+        is_send::<super::Handle>();
+        is_send::<super::VerifiedProgram>();
     }
 }

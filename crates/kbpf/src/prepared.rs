@@ -6,11 +6,11 @@
 
 use std::cell::RefCell;
 use std::collections::HashMap;
-use std::rc::Rc;
+use std::sync::Arc;
 
 use kbpf_interp::{Vm, VmOptions};
 use kbpf_isa::Program;
-use kbpf_jit::{Backend, FaultKind, JitOptions, JitProgram, Link, TailCallHook, VerifiedCode};
+use kbpf_jit::{FaultKind, JitOptions, JitProgram, Link, TailCallHook, VerifiedCode};
 use kbpf_kfunc::Registry;
 use kbpf_kfunc::maps::{MapSet, TailCalls, tail_call_resolve};
 use kbpf_verifier::{CallKind, ProgType, Verified};
@@ -38,7 +38,6 @@ enum Code<'m> {
     Jit {
         verified: Vec<VerifiedCode<'m>>,
         unverified: Vec<JitProgram>,
-        backend: Box<dyn Backend>,
         jit_opts: JitOptions,
         tail_calls: Box<TailCalls>,
     },
@@ -46,7 +45,7 @@ enum Code<'m> {
 
 /// A module's programs, linked to `'m` maps and ready on one engine.
 pub(crate) struct Prepared<'m> {
-    drivers: RefCell<HashMap<u64, Rc<Driver>>>,
+    drivers: RefCell<HashMap<u64, Arc<Driver>>>,
     code: Code<'m>,
     progs: Vec<Program>,
     vm_opts: VmOptions,
@@ -144,7 +143,7 @@ impl<'m> Prepared<'m> {
                 for (id, addr) in entries.into_iter().enumerate() {
                     tail_calls.set_entry(id, addr);
                 }
-                Code::Jit { verified, unverified, backend, jit_opts, tail_calls }
+                Code::Jit { verified, unverified, jit_opts, tail_calls }
             }
         };
         let main_ctx = checked.and_then(|ws| ws.first()).map(|w| (w.prog_type(), w.ctx_bytes()));
@@ -289,7 +288,7 @@ impl<'m> Prepared<'m> {
         prog_id: usize,
         pc: usize,
         registry: &Registry,
-    ) -> Result<Rc<Driver>, RunError> {
+    ) -> Result<Arc<Driver>, RunError> {
         if let Some(d) = self.drivers.borrow().get(&token) {
             return Ok(d.clone());
         }
@@ -301,7 +300,8 @@ impl<'m> Prepared<'m> {
                 all.push(&d);
                 Driver::Interp(Vm::with_programs(&all, registry, self.vm_opts)?)
             }
-            Code::Jit { backend, jit_opts, .. } => {
+            Code::Jit { jit_opts, .. } => {
+                let backend = host_backend().ok_or(RunError::NoJit(std::env::consts::ARCH))?;
                 // SAFETY: the driver is a callback of a linked program (verified as an async
                 // callback when the module was verified, vouched for otherwise) behind a prefix
                 // that loads the map, value and key pointers of a due timer from
@@ -309,7 +309,7 @@ impl<'m> Prepared<'m> {
                 Driver::Jit(unsafe { backend.compile_unverified(&d, registry, jit_opts)? })
             }
         };
-        let driver = Rc::new(driver);
+        let driver = Arc::new(driver);
         self.drivers.borrow_mut().insert(token, driver.clone());
         Ok(driver)
     }
