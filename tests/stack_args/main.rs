@@ -148,7 +148,7 @@ fn accepted_scenarios_run_on_every_engine() {
                     ..Default::default()
                 };
                 let data = kbpf::pkt_v4();
-                kbpf::test_run(&m, &maps, &registry, opts, engine, &data, RunOptions::default())
+                kbpf::test_run(&m, maps, &registry, opts, engine, &data, RunOptions::default())
                     .map(|o| o.retval)
                     .unwrap_or_else(|e| panic!("{name} on {engine:?}: {e}"))
             } else {

@@ -32,12 +32,13 @@ fn main() {
         .unwrap()
         .main()
         .unwrap()
-        .verify(&linker, &kbpf::VerifyConfig::mem(0))
+        .verify(&linker, &kbpf::VerifyConfig::mem(192))
         .unwrap();
     for engine in [kbpf::Engine::Jit, kbpf::Engine::Interp] {
         let h = verified.compile(engine).unwrap();
+        let mut mem = [0u8; 192];
         let ns = per_run(n / 4, || {
-            std::hint::black_box(h.run(std::hint::black_box(&mut [])).unwrap());
+            std::hint::black_box(h.run(std::hint::black_box(&mut mem)).unwrap());
         });
         println!("Handle::run ({engine}): {ns:.2} ns CPU per run");
     }
@@ -48,8 +49,9 @@ fn main() {
         backend.compile_unverified(&prog, &kbpf::kfunc::Registry::new(), &kbpf::jit::JitOptions::default())
     }
     .unwrap();
+    let mut mem = [0u8; 192];
     let ns = per_run(n, || {
-        std::hint::black_box(code.run(std::hint::black_box(&mut [])));
+        std::hint::black_box(code.run(std::hint::black_box(&mut mem)));
     });
     println!("JitProgram::run: {ns:.2} ns CPU per run");
 }

@@ -158,8 +158,12 @@ impl Prog {
     /// assert!(err.log.contains("invalid bpf_context access off=8 size=8"), "{}", err.log);
     /// # Ok::<(), kbpf::SourceError>(())
     /// ```
-    pub fn verify(&self, linker: &Linker, config: &VerifyConfig) -> Result<VerifiedProgram, VerifyFailed> {
-        let failed = |reason, log: String| VerifyFailed { reason, log };
+    pub fn verify(
+        &self,
+        linker: &Linker,
+        config: &VerifyConfig,
+    ) -> Result<VerifiedProgram, Box<VerifyFailed>> {
+        let failed = |reason, log: String| Box::new(VerifyFailed { reason, log });
         let prog_type = match (config.prog_type, &self.module.elf) {
             (Some(t), _) => t,
             (None, Some(elf)) => match (elf.prog_type, &self.module.section) {
@@ -423,6 +427,9 @@ impl Handle {
         run: RunOptions,
         witnesses: Option<&[Verified]>,
     ) -> Result<Handle, RunError> {
+        // an `Arc` for the maps' stable address (moving it asserts no uniqueness, unlike a
+        // `Box`); it is never cloned, see `Send` below
+        #[allow(clippy::arc_with_non_send_sync)]
         let maps = Arc::new(crate::create_maps(&module)?);
         // SAFETY: the reference is to the maps the handle keeps in an `Arc` (the heap value
         // never moves) and drops only after `prepared`, which is declared before it.

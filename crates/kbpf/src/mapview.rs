@@ -33,7 +33,7 @@ impl<T: MapData, const N: usize> MapData for [T; N] {
         if N == 0 {
             return bytes.is_empty().then(|| std::array::from_fn(|_| unreachable!()));
         }
-        if bytes.len() % N != 0 {
+        if !bytes.len().is_multiple_of(N) {
             return None;
         }
         let each = bytes.len() / N;
