@@ -502,6 +502,13 @@ impl Handle {
         let Some(layout) = self.layout else {
             return Err(RunError::Usage("run_packet needs a tc (sched_cls) or xdp program"));
         };
+        // like the kernel's test run (and `test_run`), which refuses them after the load
+        let attach = self.module.elf.as_ref().and_then(|e| e.expected_attach_type);
+        if layout == CtxLayout::Xdp
+            && matches!(attach, Some(kbpf_isa::AttachType::XdpDevmap | kbpf_isa::AttachType::XdpCpumap))
+        {
+            return Err(RunError::Usage("the kernel's test run refuses xdp devmap and cpumap programs"));
+        }
         let mut pc = PacketCtx::new(layout, packet);
         let PacketCtx { ctx, packet } = &mut pc;
         // SAFETY: `ctx` was built by `PacketCtx::new` for the witness's program type around
