@@ -12,7 +12,7 @@
 use std::any::Any;
 use std::cell::RefCell;
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use kbpf_kfunc::{FuncKind, NativeFn, Proto, Registry, RegistryError};
 use kbpf_verifier::HostHelper;
@@ -68,10 +68,9 @@ into_host_fn!(3; a, b, c);
 into_host_fn!(4; a, b, c, d);
 into_host_fn!(5; a, b, c, d, e);
 
-/// The closures of one linker and the first panic one of them raised during a run.
+/// The closures of one linker.
 pub(crate) struct HostTable {
     fns: Vec<Arc<Dyn>>,
-    panic: Mutex<Option<Box<dyn Any + Send>>>,
 }
 
 impl HostTable {
@@ -83,24 +82,27 @@ impl HostTable {
 thread_local! {
     /// The host functions of the run in progress on this thread.
     static CURRENT: RefCell<Option<Arc<HostTable>>> = const { RefCell::new(None) };
+    /// The first panic a closure raised during that run (closures run on the run's thread).
+    static PANIC: RefCell<Option<Box<dyn Any + Send>>> = const { RefCell::new(None) };
 }
 
 /// Makes `table` the one trampolines call on this thread until dropped; on drop it restores
 /// the previous table (runs nest: a closure may run another program).
 pub(crate) struct HostScope {
     prev: Option<Arc<HostTable>>,
-    table: Arc<HostTable>,
+    prev_panic: Option<Box<dyn Any + Send>>,
 }
 
 impl HostScope {
     pub(crate) fn enter(table: &Arc<HostTable>) -> HostScope {
         let prev = CURRENT.with(|c| c.replace(Some(table.clone())));
-        HostScope { prev, table: table.clone() }
+        let prev_panic = PANIC.with(|p| p.borrow_mut().take());
+        HostScope { prev, prev_panic }
     }
 
     /// Ends the scope and resumes a panic a closure raised during it.
     pub(crate) fn finish(self) {
-        let payload = self.table.panic.lock().ok().and_then(|mut p| p.take());
+        let payload = PANIC.with(|p| p.borrow_mut().take());
         drop(self);
         if let Some(p) = payload {
             std::panic::resume_unwind(p);
@@ -112,6 +114,8 @@ impl Drop for HostScope {
     fn drop(&mut self) {
         let prev = self.prev.take();
         CURRENT.with(|c| *c.borrow_mut() = prev);
+        let prev_panic = self.prev_panic.take();
+        PANIC.with(|p| *p.borrow_mut() = prev_panic);
     }
 }
 
@@ -123,11 +127,12 @@ fn dispatch(slot: usize, args: [u64; 5]) -> u64 {
     match catch_unwind(AssertUnwindSafe(|| f(&args))) {
         Ok(v) => v,
         Err(p) => {
-            if let Ok(mut slot) = table.panic.lock()
-                && slot.is_none()
-            {
-                *slot = Some(p);
-            }
+            PANIC.with(|slot| {
+                let mut slot = slot.borrow_mut();
+                if slot.is_none() {
+                    *slot = Some(p);
+                }
+            });
             0
         }
     }
@@ -232,7 +237,7 @@ impl Linker {
     pub fn with_registry(registry: Registry) -> Linker {
         Linker {
             registry: Arc::new(registry),
-            table: Arc::new(HostTable { fns: Vec::new(), panic: Mutex::new(None) }),
+            table: Arc::new(HostTable { fns: Vec::new() }),
             helpers: Vec::new(),
         }
     }
@@ -257,7 +262,7 @@ impl Linker {
         let mut fns = self.table.fns.clone();
         fns.push(f);
         self.registry = Arc::new(registry);
-        self.table = Arc::new(HostTable { fns, panic: Mutex::new(None) });
+        self.table = Arc::new(HostTable { fns });
         Ok(())
     }
 
