@@ -222,7 +222,7 @@ pub(crate) fn run(slots: &[RawInsn], opts: &VerifyOptions) -> VerifyOutcome {
     let err = match res {
         Ok(()) => None,
         Err(r) => {
-            let insn = env.cur.insn_idx;
+            let insn = env.cur.insn_idx.index();
             let last = match &r {
                 Reject::Preceded(_, last) => last.as_ref(),
                 r => r,

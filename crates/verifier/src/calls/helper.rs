@@ -268,7 +268,7 @@ impl Env<'_> {
         let max = def.max_entries as u64;
         let r3 = &self.cur.cur().regs[3];
         if r3.ty == RegType::Scalar && r3.var_off.is_const() && r3.var_off.value < max {
-            self.mark_chain_precision(3);
+            self.precision().mark_chain_precision(3);
         }
     }
 }
