@@ -3,9 +3,11 @@
 //! Owns argument parsing and printing only; every piece of work is a call into the `kbpf`
 //! facade. Bad input of any kind ends in one line on stderr and exit code 2, never a panic.
 
+mod color;
 mod input;
 mod listing;
 mod plugin;
+mod stats;
 mod verify;
 
 use std::path::PathBuf;
@@ -23,6 +25,9 @@ use kbpf::{Engine, RunOptions, SourceKind};
 struct Cli {
     #[command(subcommand)]
     cmd: Cmd,
+    /// Colour: `auto` (only on a terminal, and not when `NO_COLOR` is set), `always`, `never`.
+    #[arg(long, global = true, value_enum, default_value = "auto")]
+    color: color::ColorArg,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -204,6 +209,10 @@ enum Cmd {
         #[arg(long)]
         allow_global_stack_args: bool,
     },
+    /// Verifier statistics of every program of every object, veristat's interface: a table,
+    /// CSV or JSON, or the comparison of two CSVs (`-C`). Exit 0 unless an input cannot be
+    /// read (2), or 1 with `--fail-on-reject` when a program is not accepted.
+    Stats(stats::StatsArgs),
     /// List the helpers and kfuncs of a profile with their ids and prototypes.
     Kfuncs {
         /// Output format.
@@ -253,7 +262,9 @@ fn main() -> ExitCode {
         return plugin::main_from_argv();
     }
     let cli = Cli::parse();
+    let paint = color::Paint::stdout(cli.color);
     match cli.cmd {
+        Cmd::Stats(args) => stats::run(&args, paint),
         Cmd::Asm { file, output, profile } => {
             // The slots as written, like `verify` reads them: `kbpf verify OUT` answers as for
             // the source (r11/r12 misuse included).
