@@ -3,7 +3,9 @@
 //! Owns argument parsing and printing only; every piece of work is a call into the `kbpf`
 //! facade. Bad input of any kind ends in one line on stderr and exit code 2, never a panic.
 
+mod btf;
 mod color;
+mod generate;
 mod input;
 mod listing;
 mod plugin;
@@ -213,6 +215,23 @@ enum Cmd {
     /// CSV or JSON, or the comparison of two CSVs (`-C`). Exit 0 unless an input cannot be
     /// read (2), or 1 with `--fail-on-reject` when a program is not accepted.
     Stats(stats::StatsArgs),
+    /// BTF files: `kbpf btf dump FILE --format c > vmlinux.h`.
+    Btf {
+        #[command(subcommand)]
+        cmd: btf::BtfCmd,
+    },
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell), e.g.
+    /// `kbpf completions bash > /etc/bash_completion.d/kbpf`.
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff), of kbpf or of one subcommand: `kbpf man stats | man -l -`.
+    Man {
+        /// A subcommand (its page is `kbpf-SUBCOMMAND(1)`).
+        subcommand: Option<String>,
+    },
     /// List the helpers and kfuncs of a profile with their ids and prototypes.
     Kfuncs {
         /// Output format.
@@ -265,6 +284,9 @@ fn main() -> ExitCode {
     let paint = color::Paint::stdout(cli.color);
     match cli.cmd {
         Cmd::Stats(args) => stats::run(&args, paint),
+        Cmd::Btf { cmd } => btf::run(&cmd),
+        Cmd::Completions { shell } => generate::completions(shell),
+        Cmd::Man { subcommand } => generate::man(subcommand.as_deref()),
         Cmd::Asm { file, output, profile } => {
             // The slots as written, like `verify` reads them: `kbpf verify OUT` answers as for
             // the source (r11/r12 misuse included).

@@ -8,6 +8,7 @@
 //! Free of ELF types: usable on its own (the verifier will read BTF through it).
 
 mod build;
+mod c_dump;
 pub mod ext;
 mod parse;
 mod target;
@@ -21,6 +22,7 @@ use thiserror::Error;
 use crate::reader::Truncated;
 
 pub use build::BtfBuilder;
+pub use c_dump::{CDumpError, dump_c};
 pub use ext::{BtfExt, CoreRelo, CoreReloKind, ExtError, FuncInfo, LineInfo, parse_func_info};
 pub use parse::{MAX_NAME_OFFSET, MAX_TYPE};
 pub use target::{KERNEL_BTF_DIR_ENV, SYS_KERNEL_BTF, TargetBtf, TargetError};
