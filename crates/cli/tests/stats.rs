@@ -155,7 +155,7 @@ fn verbose_log_and_exit_codes() {
         out.contains("sections.o/one, DURATION US: ") && out.contains("VERDICT: success, VERIFIER LOG:\n"),
         "{out}"
     );
-    assert!(out.contains("processed 2 insns"), "{out}");
+    assert!(out.contains("processed 2 insns") && out.contains("\nverification time "), "{out}");
     // a program refused: 0, unless --fail-on-reject
     let (code, _, _) = kbpf(&["stats", "--fail-on-reject", "-f", "*/one", &data("sections.o")]);
     assert_eq!(code, Some(0));

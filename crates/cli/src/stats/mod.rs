@@ -53,8 +53,8 @@ pub struct StatsArgs {
     /// Print each program's verifier log (`PROCESSING FILE/PROG, ...` blocks, like veristat).
     #[arg(short = 'v', long)]
     pub verbose: bool,
-    /// Log level of those logs (kernel bits: 1 basic, 2 verbose, 4 stats). Default 4, or 1
-    /// with `-v`.
+    /// Log level of those logs (kernel bits: 1 basic, 2 verbose; 4, the statistics, is always
+    /// on). Default 1 with `-v`.
     #[arg(short = 'l', long = "log-level")]
     pub log_level: Option<u32>,
     /// No progress bar (it is shown only on a terminal anyway, on stderr).
@@ -102,7 +102,8 @@ fn run_inner(args: &StatsArgs, paint: Paint) -> Result<ExitCode, String> {
         load,
         registry: &registry,
         stack_args: args.kernel == KernelArg::StackArgs,
-        log_level: args.log_level.unwrap_or(if args.verbose { 1 } else { 4 }),
+        // the stats block (4) always: the duration and stack depth come from it
+        log_level: args.log_level.unwrap_or(if args.verbose { 1 } else { 4 }) | 4,
         jobs: args.jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
         progress: !args.quiet && std::io::stderr().is_terminal(),
     };
