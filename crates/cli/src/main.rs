@@ -1,7 +1,8 @@
-//! `kbpf`: assemble, disassemble, run, JIT and verify BPF programs from the command line.
+//! `kbpf`: assemble, disassemble, run, JIT and verify BPF programs from the command line, with
+//! veristat's (`stats`) and bpftool's (`btf dump`) interfaces.
 //!
-//! Owns argument parsing and printing only; every piece of work is a call into the `kbpf`
-//! facade. Bad input of any kind ends in one line on stderr and exit code 2, never a panic.
+//! Owns argument parsing, printing and reading reports (stats CSVs), and spreading `stats`
+//! over threads; every piece of BPF work is a call into the `kbpf` facade. Bad input of any kind ends in one line on stderr and exit code 2, never a panic.
 
 mod btf;
 mod color;

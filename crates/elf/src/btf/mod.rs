@@ -3,7 +3,8 @@
 //! Owns the BTF model ([`BtfType`], every kind of Linux 6.18), parsing with the kernel's and
 //! libbpf's structural checks (typed [`BtfError`]s, never a panic), split BTF on a base (module
 //! BTF whose ids continue after vmlinux), name lookups built once, `.BTF.ext` ([`ext`]) and the
-//! target BTF a program is relocated against ([`TargetBtf`]).
+//! target BTF a program is relocated against ([`TargetBtf`]), and BTF as a C header
+//! ([`dump_c`], the `vmlinux.h` bpftool generates).
 //!
 //! Free of ELF types: usable on its own (the verifier will read BTF through it).
 
