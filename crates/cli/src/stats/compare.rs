@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use super::defs::{self, Row, Stat, Value};
+use super::defs::{self, Row, SortKey, Stat, Value, Variant};
 use super::filter::Filters;
 
 /// One CSV: its columns and rows.
@@ -136,4 +136,51 @@ pub fn cells(p: &Pair, s: Stat) -> [String; 3] {
 /// The file and program of a joined row.
 pub fn key(p: &Pair, s: Stat) -> String {
     p.base.as_ref().or(p.comp.as_ref()).map_or(String::new(), |r| r.str(s).to_string())
+}
+
+/// The value a sort key reads from a joined row (a missing side counts as 0, or empty).
+fn sort_value(p: &Pair, k: &SortKey) -> Value {
+    let side = |r: &Option<Row>| {
+        r.as_ref().and_then(|r| r.get(k.stat).cloned()).unwrap_or(if k.stat.def().text {
+            Value::Str(String::new())
+        } else {
+            Value::Num(0)
+        })
+    };
+    let num = |v: Value| if let Value::Num(n) = v { n } else { 0 };
+    match k.variant {
+        Variant::A => side(&p.base),
+        Variant::B => side(&p.comp),
+        _ if k.stat.def().text => side(&p.base),
+        Variant::Diff => Value::Num(num(side(&p.comp)).saturating_sub(num(side(&p.base)))),
+        Variant::Pct => {
+            let (b, c) = (num(side(&p.base)), num(side(&p.comp)));
+            // in hundredths of a percent, as printed
+            let pct = if b == c {
+                0.0
+            } else if b == 0 {
+                100.0f64.copysign((c - b) as f64)
+            } else {
+                (c - b) as f64 * 100.0 / b as f64
+            };
+            Value::Num((pct * 100.0).round() as i64)
+        }
+    }
+}
+
+/// Sorts joined rows by `keys`, then by file and program.
+pub fn sort_pairs(pairs: &mut [Pair], keys: &[SortKey]) {
+    let key_row = |p: &Pair| p.base.clone().or_else(|| p.comp.clone()).unwrap_or_default();
+    pairs.sort_by(|x, y| {
+        keys.iter()
+            .map(|k| {
+                let o = match (sort_value(x, k), sort_value(y, k)) {
+                    (Value::Num(a), Value::Num(b)) => a.cmp(&b),
+                    (a, b) => a.render().cmp(&b.render()),
+                };
+                if k.asc { o } else { o.reverse() }
+            })
+            .find(|o| o.is_ne())
+            .unwrap_or_else(|| defs::key_cmp(&key_row(x), &key_row(y)))
+    });
 }

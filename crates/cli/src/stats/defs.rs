@@ -162,11 +162,22 @@ impl Row {
     }
 }
 
+/// Which value of a stat a comparison sorts by: the base's (`NAME` or `NAME_a`), the
+/// comparison's (`NAME_b`), their difference (`NAME_diff`) or relative difference (`NAME_pct`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Variant {
+    A,
+    B,
+    Diff,
+    Pct,
+}
+
 /// A stat with its sort direction.
 #[derive(Clone, Copy, Debug)]
 pub struct SortKey {
     pub stat: Stat,
     pub asc: bool,
+    pub variant: Variant,
 }
 
 /// Parses `-e`: comma-separated stat names.
@@ -186,7 +197,8 @@ pub fn parse_emit(spec: &str) -> Result<Vec<Stat>, String> {
         .collect()
 }
 
-/// Parses `-s`: comma-separated `NAME[:asc|:desc]`.
+/// Parses `-s`: comma-separated `NAME[_a|_b|_diff|_pct][:asc|:desc]` (the suffixes only
+/// with `-C`).
 pub fn parse_sort(spec: &str) -> Result<Vec<SortKey>, String> {
     spec.split(',')
         .filter(|s| !s.trim().is_empty())
@@ -198,8 +210,21 @@ pub fn parse_sort(spec: &str) -> Result<Vec<SortKey>, String> {
                 Some(_) => return Err(format!("bad sort order in '{n}' (NAME, NAME:asc or NAME:desc)")),
                 None => (n, None),
             };
-            let stat = Stat::by_name(name).ok_or_else(|| unknown(name))?;
-            Ok(SortKey { stat, asc: dir.unwrap_or(stat.def().asc) })
+            let (stat, variant) = match Stat::by_name(name) {
+                Some(s) => (s, Variant::A),
+                None => {
+                    let split = [
+                        ("_a", Variant::A),
+                        ("_b", Variant::B),
+                        ("_diff", Variant::Diff),
+                        ("_pct", Variant::Pct),
+                    ]
+                    .into_iter()
+                    .find_map(|(sfx, v)| Some((Stat::by_name(name.strip_suffix(sfx)?)?, v)));
+                    split.ok_or_else(|| unknown(name))?
+                }
+            };
+            Ok(SortKey { stat, asc: dir.unwrap_or(stat.def().asc), variant })
         })
         .collect()
 }

@@ -40,7 +40,8 @@ pub struct StatsArgs {
     /// own start with `kbpf_`). Default: veristat's table columns; CSV and JSON get every stat.
     #[arg(short = 'e', long = "emit", value_name = "SPEC")]
     pub emit: Option<String>,
-    /// Sort order, comma-separated `NAME[:asc|:desc]` (default: by file, then program).
+    /// Sort order, comma-separated `NAME[:asc|:desc]` (default: by file, then program); with
+    /// `-C`, `NAME_a`, `NAME_b`, `NAME_diff` or `NAME_pct` sort by one side or the difference.
     #[arg(short = 's', long = "sort", value_name = "SPEC")]
     pub sort: Option<String>,
     /// `OBJ-GLOB[/PROG-GLOB]`; a leading `!` excludes; `@FILE` reads one filter a line.
@@ -95,6 +96,9 @@ fn run_inner(args: &StatsArgs, paint: Paint) -> Result<ExitCode, String> {
     let sort: Vec<SortKey> = args.sort.as_deref().map(defs::parse_sort).transpose()?.unwrap_or_default();
     if args.compare {
         return compare_mode(args, &filters, emit.as_deref(), &sort, paint);
+    }
+    if let Some(k) = sort.iter().find(|k| k.variant != defs::Variant::A) {
+        return Err(format!("-s: {}_a/_b/_diff/_pct sort a comparison (-C)", k.stat.name()));
     }
     let load = crate::input::load_options(args.btf.as_deref(), args.kconfig.as_deref(), &[], None)?;
     let registry = args.profile.registry();
@@ -171,11 +175,7 @@ fn compare_mode(
     let stats = compare::common_stats(&base, &comp, emit)?;
     let mut pairs = compare::join(base.rows, comp.rows);
     if !sort.is_empty() {
-        // by the base's values (the comparison's where the base has no row)
-        let side = |p: &compare::Pair| p.base.as_ref().or(p.comp.as_ref()).cloned().unwrap_or_default();
-        let mut keyed: Vec<(Row, compare::Pair)> = pairs.into_iter().map(|p| (side(&p), p)).collect();
-        keyed.sort_by(|(a, _), (b, _)| defs::order(a, b, sort));
-        pairs = keyed.into_iter().map(|(_, p)| p).collect();
+        compare::sort_pairs(&mut pairs, sort);
     }
     let grid = output::compare_grid(&stats, &pairs);
     print!("{}", render(args.output, &grid, None, paint));
