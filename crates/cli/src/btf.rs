@@ -43,11 +43,17 @@ fn dump(file: &Path) -> ExitCode {
         Ok(t) => t,
         Err(e) => return crate::fail(format_args!("{}: {e}", file.display())),
     };
+    match write_stdout(&text) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => crate::fail(e),
+    }
+}
+
+/// Writes a large text to stdout; a reader that stopped early (`| head`) is not an error.
+pub fn write_stdout(text: &str) -> Result<(), String> {
     let mut out = std::io::stdout().lock();
     match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
-        Ok(()) => ExitCode::SUCCESS,
-        // a closed pipe (`| head`) is not an error worth a message
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
-        Err(e) => crate::fail(e),
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.to_string()),
+        _ => Ok(()),
     }
 }

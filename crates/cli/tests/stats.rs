@@ -138,7 +138,8 @@ fn compare_reads_kbpf_and_veristat_csv() {
     assert!(row("gone").starts_with("sections.o,gone,N/A,success,MISMATCH,0,12,+12 (+100.00%),"), "{out}");
     assert!(row("odd").contains(",failure,N/A,MISMATCH,"), "{out}");
     // sorted by the difference (descending), ties by file and program
-    let out = ok(&["stats", "-C", "-o", "csv", "-s", "insns_diff", base.to_str().unwrap(), &data("veristat.csv")]);
+    let out =
+        ok(&["stats", "-C", "-o", "csv", "-s", "insns_diff", base.to_str().unwrap(), &data("veristat.csv")]);
     let order: Vec<&str> = out.lines().skip(1).map(|l| l.split(',').nth(1).unwrap_or_default()).collect();
     assert_eq!(order, ["gone", "one", "odd", "pass", "probe", "seven"], "{out}");
     let (code, _, err) = kbpf(&["stats", "-s", "insns_diff", &data("sections.o")]);

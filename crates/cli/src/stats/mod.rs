@@ -116,16 +116,18 @@ fn run_inner(args: &StatsArgs, paint: Paint) -> Result<ExitCode, String> {
         eprintln!("kbpf: {e}");
     }
     if args.verbose {
+        let mut logs = String::new();
         for v in &got.progs {
-            println!(
-                "PROCESSING {}/{}, DURATION US: {}, VERDICT: {}, VERIFIER LOG:\n{}",
+            logs.push_str(&format!(
+                "PROCESSING {}/{}, DURATION US: {}, VERDICT: {}, VERIFIER LOG:\n{}\n",
                 v.path,
                 v.row.str(Stat::ProgName),
                 v.row.num(Stat::Duration),
                 v.row.str(Stat::Verdict),
                 v.log
-            );
+            ));
         }
+        crate::btf::write_stdout(&logs)?;
     }
     let refused = got.progs.iter().any(|v| v.row.str(Stat::Verdict) != "success");
     let mut rows: Vec<Row> = got.progs.into_iter().map(|v| v.row).collect();
@@ -142,7 +144,7 @@ fn run_inner(args: &StatsArgs, paint: Paint) -> Result<ExitCode, String> {
         got.files_skipped + got.unreadable.len(),
         got.progs_skipped
     );
-    print!("{}", render(args.output, &grid, Some(&footer), paint));
+    crate::btf::write_stdout(&render(args.output, &grid, Some(&footer), paint))?;
     Ok(if !got.unreadable.is_empty() {
         ExitCode::from(2)
     } else if refused && args.fail_on_reject {
@@ -178,6 +180,6 @@ fn compare_mode(
         compare::sort_pairs(&mut pairs, sort);
     }
     let grid = output::compare_grid(&stats, &pairs);
-    print!("{}", render(args.output, &grid, None, paint));
+    crate::btf::write_stdout(&render(args.output, &grid, None, paint))?;
     Ok(ExitCode::SUCCESS)
 }
