@@ -10,6 +10,7 @@ mod generate;
 mod input;
 mod listing;
 mod plugin;
+mod run;
 mod stats;
 mod verify;
 
@@ -167,6 +168,11 @@ enum Cmd {
         /// Use the kernel selftests' `pkt_v4` (Ethernet + IPv4 + TCP, 54 bytes) as the packet.
         #[arg(long)]
         pkt_v4: bool,
+        /// Run N times on the compiled program and print bpftool's `Return value: R, duration
+        /// (average): Tns` (the mean time of a run, compiling excluded) instead of r0. The runs
+        /// share the input buffer, as the kernel's repeated test runs share their data.
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+        repeat: Option<u32>,
     },
     /// JIT-compile a program and print the native code, one BPF instruction heading each block.
     Jit {
@@ -357,6 +363,7 @@ fn main() -> ExitCode {
             attach_type,
             packet,
             pkt_v4,
+            repeat,
         } => {
             let expected_attach_type = match attach_type.as_deref().map(kbpf::attach_type_by_name).transpose()
             {
@@ -385,6 +392,9 @@ fn main() -> ExitCode {
                 Ok(t) => Some(t).filter(|t| kbpf::CtxLayout::of(*t).is_some()),
                 Err(e) => return fail(e),
             };
+            if let (Some(_), Some(_)) = (packet_type, repeat) {
+                return fail("--repeat: only plain runs so far (not the tc/xdp test runs)");
+            }
             if let Some(pt) = packet_type {
                 let data = match (packet.as_deref().map(kbpf::parse_hex).transpose(), pkt_v4) {
                     (Err(e), _) => return fail(format_args!("--packet: {e}")),
@@ -473,10 +483,17 @@ fn main() -> ExitCode {
                     Err(e) => Err(e.reason),
                 }
             };
-            let result = handle.and_then(|h| Ok((h.run(&mut mem)?, h)));
+            let result = handle.and_then(|h| Ok((run::repeated(&h, &mut mem, repeat)?, h)));
             match result {
-                Ok((r0, h)) => {
-                    println!("{r0:#x}");
+                Ok(((r0, mean), h)) => {
+                    match (repeat, mean) {
+                        // bpftool prog run's wording
+                        (Some(n), Some(ns)) => println!(
+                            "Return value: {r0}, duration{}: {ns}ns",
+                            if n > 1 { " (average)" } else { "" }
+                        ),
+                        _ => println!("{r0:#x}"),
+                    }
                     if dump_maps {
                         print!("{}", listing::dump_maps(h.map_set()));
                     }

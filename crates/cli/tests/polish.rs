@@ -91,3 +91,21 @@ fn btf_dump_refuses_bad_input() {
     assert_eq!(code, Some(0), "{err}");
     assert!(out.starts_with("#ifndef __VMLINUX_H__") && out.contains("typedef"), "{out}");
 }
+
+#[test]
+fn run_repeat_prints_the_mean_like_bpftool() {
+    let prog = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/twelve_args.s");
+    let prog = prog.to_str().unwrap();
+    for engine in ["interp", "jit"] {
+        let (code, out, err) = kbpf(&["run", "--engine", engine, "--repeat", "5", prog]);
+        assert_eq!(code, Some(0), "{err}");
+        let rest = out
+            .strip_prefix("Return value: 20015998343868, duration (average): ")
+            .unwrap_or_else(|| panic!("{out}"));
+        assert!(rest.trim_end().strip_suffix("ns").is_some_and(|n| n.parse::<u64>().is_ok()), "{out}");
+    }
+    let (_, out, _) = kbpf(&["run", "--repeat", "1", prog]);
+    assert!(out.starts_with("Return value: 20015998343868, duration: "), "{out}");
+    let (code, _, _) = kbpf(&["run", "--repeat", "0", prog]);
+    assert_eq!(code, Some(2));
+}
