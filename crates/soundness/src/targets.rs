@@ -91,36 +91,36 @@ pub fn verify_gen(data: &[u8]) {
     }
 }
 
-/// A generated program the verifier accepts, on the interpreter and the host JIT: the same
-/// `r0` and the same context afterwards.
+/// A generated program the verifier accepts, on the interpreter and the host JIT (through
+/// the facade's embedding API): the same `r0` and the same context afterwards.
 pub fn jit_diff(data: &[u8]) {
-    use kbpf::{Engine, RunOptions};
+    use kbpf::{Engine, Linker, Object, VerifyConfig};
     if kbpf::host_backend().is_none() {
         return;
     }
     let insns = crate::generate::program(&mut Choices::from_bytes(data));
     let Ok(prog) = Program::new(insns) else { return };
+    let linker = Linker::new();
+    let Ok(obj) = Object::from_bytes(&prog.to_bytes()) else { return };
+    let Ok(main) = obj.main() else { return };
+    let Ok(verified) = main.verify(&linker, &VerifyConfig::of(kbpf_verifier::ProgType::Syscall)) else {
+        return;
+    };
     let mut ctx = vec![0u8; crate::check::CTX_BYTES];
     let mut c = Choices::seeded(data.len() as u64);
     for chunk in ctx[..256].chunks_mut(8) {
         let v = c.value();
         chunk.copy_from_slice(&v.to_le_bytes());
     }
-    let opts = RunOptions {
-        prog_type: Some(kbpf_verifier::ProgType::Syscall),
-        insn_budget: Some(crate::check::RUN_BUDGET),
-        ..RunOptions::default()
-    };
     let mut outs = Vec::new();
     for engine in [Engine::Interp, Engine::Jit] {
+        let Ok(handle) = verified.compile(engine) else { return };
         let mut mem = ctx.clone();
         kbpf_kfunc::profiles::reset_prandom();
-        let r = kbpf::run(&prog, engine, registry(), &mut mem, opts).map_err(|e| e.to_string());
-        outs.push((r, mem));
+        outs.push((handle.run(&mut mem).map_err(|e| e.to_string()), mem));
     }
     let (a, b) = (&outs[0], &outs[1]);
-    // a program the verifier refuses, or one the interpreter stops by budget (a long
-    // `may_goto` loop the JIT runs out), is not a comparison
+    // a run the interpreter stops by budget (a long `may_goto` loop) is not a comparison
     if a.0.as_ref().is_err_and(|e| e.contains("budget")) || a.0.is_err() && b.0.is_err() {
         return;
     }
