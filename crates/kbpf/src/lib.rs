@@ -47,7 +47,8 @@ pub use kbpf_kfunc as kfunc;
 pub use kbpf_verifier as verifier;
 pub use sections::{
     AttachType, KernelProgType, ProgTypeError, SUPPORTED_PROG_TYPES, kernel_prog_type_by_name,
-    kernel_prog_type_for_section, modelled, modelled_type, prog_type_by_name, prog_type_for_section,
+    kernel_prog_type_for_section, modelled, modelled_type, modelled_with, prog_type_by_name,
+    prog_type_for_section,
 };
 pub use test_run::{
     CtxLayout, PacketCtx, TestRunError, TestRunOutcome, convert_ctx_accesses, pkt_v4, test_run,

@@ -4,16 +4,78 @@
 //! supported; nothing is verified as a guessed type.
 
 pub use kbpf_elf::sections::{AttachType, KernelProgType, SECTION_DEFS, SecDef, find_sec_def};
-use kbpf_verifier::ProgType;
+use kbpf_verifier::{LwtKind, ProgType, SockAddrHook, SockHook};
 use thiserror::Error;
 
-/// The verifier's model of a kernel program type, if it has one.
+/// The verifier's model of a kernel program type, if it has one (with the kernel's default
+/// expected attach type, 0 = `BPF_CGROUP_INET_INGRESS`, where the type reads it).
 pub fn modelled(kind: KernelProgType) -> Option<ProgType> {
+    modelled_with(kind, None)
+}
+
+/// The verifier's model of a kernel program type loaded with expected attach type `attach`.
+/// A type whose rules need an attach type the kernel would refuse (a sock_addr program
+/// without its hook) has none.
+pub fn modelled_with(kind: KernelProgType, attach: Option<AttachType>) -> Option<ProgType> {
+    use AttachType as A;
+    use KernelProgType as K;
     Some(match kind {
-        KernelProgType::SocketFilter => ProgType::SocketFilter,
-        KernelProgType::SchedCls => ProgType::SchedCls,
-        KernelProgType::Xdp => ProgType::Xdp,
-        KernelProgType::Syscall => ProgType::Syscall,
+        K::SocketFilter => ProgType::SocketFilter,
+        K::SchedCls => ProgType::SchedCls,
+        K::Xdp => ProgType::Xdp,
+        K::Syscall => ProgType::Syscall,
+        K::CgroupSkb => ProgType::CgroupSkb { egress: attach == Some(A::CgroupInetEgress) },
+        K::CgroupSock => ProgType::CgroupSock(match attach {
+            Some(A::CgroupInetSockRelease) => SockHook::Release,
+            Some(A::CgroupInet4PostBind) => SockHook::PostBind4,
+            Some(A::CgroupInet6PostBind) => SockHook::PostBind6,
+            // the kernel turns 0 into BPF_CGROUP_INET_SOCK_CREATE for this type
+            _ => SockHook::Create,
+        }),
+        K::CgroupSockAddr => ProgType::CgroupSockAddr(sock_addr_hook(attach?)?),
+        K::CgroupSockopt => match attach? {
+            A::CgroupGetsockopt => ProgType::CgroupSockopt { set: false },
+            A::CgroupSetsockopt => ProgType::CgroupSockopt { set: true },
+            _ => return None,
+        },
+        K::CgroupSysctl => ProgType::CgroupSysctl,
+        K::CgroupDevice => ProgType::CgroupDevice,
+        K::SockOps => ProgType::SockOps,
+        K::SkSkb => ProgType::SkSkb,
+        K::SkMsg => ProgType::SkMsg,
+        K::SkLookup => ProgType::SkLookup,
+        K::SkReuseport => ProgType::SkReuseport,
+        K::FlowDissector => ProgType::FlowDissector,
+        K::LwtIn => ProgType::Lwt(LwtKind::In),
+        K::LwtOut => ProgType::Lwt(LwtKind::Out),
+        K::LwtXmit => ProgType::Lwt(LwtKind::Xmit),
+        K::LwtSeg6local => ProgType::Lwt(LwtKind::Seg6local),
+        _ => return None,
+    })
+}
+
+/// The sock_addr hook of an expected attach type.
+fn sock_addr_hook(attach: AttachType) -> Option<SockAddrHook> {
+    use AttachType as A;
+    use SockAddrHook::*;
+    Some(match attach {
+        A::CgroupInet4Bind => Bind4,
+        A::CgroupInet6Bind => Bind6,
+        A::CgroupInet4Connect => Connect4,
+        A::CgroupInet6Connect => Connect6,
+        A::CgroupUdp4Sendmsg => Sendmsg4,
+        A::CgroupUdp6Sendmsg => Sendmsg6,
+        A::CgroupUdp4Recvmsg => Recvmsg4,
+        A::CgroupUdp6Recvmsg => Recvmsg6,
+        A::CgroupInet4Getpeername => Getpeername4,
+        A::CgroupInet6Getpeername => Getpeername6,
+        A::CgroupInet4Getsockname => Getsockname4,
+        A::CgroupInet6Getsockname => Getsockname6,
+        A::CgroupUnixConnect => UnixConnect,
+        A::CgroupUnixSendmsg => UnixSendmsg,
+        A::CgroupUnixRecvmsg => UnixRecvmsg,
+        A::CgroupUnixGetpeername => UnixGetpeername,
+        A::CgroupUnixGetsockname => UnixGetsockname,
         _ => return None,
     })
 }
@@ -30,13 +92,13 @@ pub fn kernel_prog_type_for_section(section: &str) -> Option<KernelProgType> {
 }
 
 /// What the program types kbpf models are called: for `--prog-type` and in errors.
-pub const SUPPORTED_PROG_TYPES: &str = "socket_filter, sched_cls (tc), xdp, syscall, mem";
+pub const SUPPORTED_PROG_TYPES: &str = "socket_filter, sched_cls (tc), xdp, syscall, mem, cgroup_skb, cgroup_sock, cgroup_sysctl, cgroup_device, sock_ops, sk_skb, sk_msg, sk_lookup, sk_reuseport, flow_dissector, lwt_in, lwt_out, lwt_xmit, lwt_seg6local";
 
 /// The section names that imply a modelled program type, as libbpf spells them.
 fn supported_sections() -> String {
     SECTION_DEFS
         .iter()
-        .filter(|d| modelled(d.prog_type).is_some() && unmodelled_attach(d).is_none())
+        .filter(|d| modelled_with(d.prog_type, d.attach).is_some() && unmodelled_attach(d).is_none())
         .map(|d| d.pattern.trim_end_matches('+'))
         .collect::<Vec<_>>()
         .join(", ")
@@ -110,7 +172,8 @@ pub fn prog_type_for_section(section: &str) -> Result<ProgType, ProgTypeError> {
         let (kind, attach) = (def.prog_type, attach.uapi_name());
         return Err(ProgTypeError::UnmodelledAttach { section: section.to_string(), kind, attach });
     }
-    modelled_type(section, def.prog_type)
+    modelled_with(def.prog_type, def.attach)
+        .ok_or_else(|| ProgTypeError::UnmodelledSection { section: section.to_string(), kind: def.prog_type })
 }
 
 /// The verifier's model of `kind`, or the refusal naming `section`.
@@ -176,9 +239,7 @@ mod tests {
             ("tracepoint/syscalls/x", KernelProgType::Tracepoint),
             ("fentry/do_exit", KernelProgType::Tracing),
             ("lsm/file_open", KernelProgType::Lsm),
-            ("cgroup_skb/ingress", KernelProgType::CgroupSkb),
             ("action", KernelProgType::SchedAct),
-            ("sk_skb/stream_parser", KernelProgType::SkSkb),
         ] {
             let e = prog_type_for_section(s).unwrap_err();
             assert_eq!(e, ProgTypeError::UnmodelledSection { section: s.into(), kind }, "{s}");

@@ -73,7 +73,12 @@ impl Env<'_> {
         }
         let mut meta = Meta::default();
         for (i, arg) in proto.args.iter().enumerate() {
-            self.check_func_arg(i as u8 + 1, *arg, &mut meta, helper_pkt_access(func))?;
+            self.check_func_arg(
+                i as u8 + 1,
+                *arg,
+                &mut meta,
+                ops.helper_packet_access(helper_pkt_access(func)),
+            )?;
         }
         self.record_func_map(func, &meta)?;
         if func == BpfFunc::TailCall {
@@ -134,6 +139,12 @@ impl Env<'_> {
                 r.dynptr_id = dynptr_id;
                 r
             }
+            Ret::MapValue => {
+                let Some(m) = meta.map else { return Err(Bug::NullMapPtr.into()) };
+                let mut r = RegState::pointer(RegType::MapValue);
+                r.map = m;
+                r
+            }
             Ret::MapValueOrNull => {
                 let Some(m) = meta.map else { return Err(Bug::NullMapPtr.into()) };
                 let mut r = RegState::pointer(RegType::MapValue);
@@ -174,7 +185,13 @@ impl Env<'_> {
             // helper's allowed map types
             let kind = self.maps().get(m as usize).map_or(MapKind::Hash, |d| d.kind);
             let num = kind.raw();
-            if kind.refuses_helper(id) || (!proto.map_types.is_empty() && !proto.map_types.contains(&num)) {
+            let sockmap_write = matches!(kind, MapKind::SockMap | MapKind::SockHash)
+                && matches!(func, BpfFunc::MapUpdateElem | BpfFunc::MapDeleteElem)
+                && !ops.may_update_sockmap(func == BpfFunc::MapDeleteElem);
+            if kind.refuses_helper(id)
+                || sockmap_write
+                || (!proto.map_types.is_empty() && !proto.map_types.contains(&num))
+            {
                 return Err(CallReject::MapTypeIntoFunc { map_type: num, name, id }.into());
             }
         }

@@ -156,6 +156,13 @@ impl Env<'_> {
                     check_strict_alignment(&reg, size as i64)?;
                 }
             }
+            // ARG_PTR_TO_SOCKET | PTR_MAYBE_NULL: a full socket (a NULL constant passes)
+            Arg::SocketOrNull if is_null => {}
+            Arg::SocketOrNull => {
+                if reg.ty != RegType::Sock {
+                    return Err(self.type_mismatch(regno, &["sock"]));
+                }
+            }
             Arg::SockCommon => {
                 if !reg.is_sk_pointer() || reg.flags & MAYBE_NULL != 0 {
                     return Err(self.type_mismatch(regno, &["sock_common", "sock", "tcp_sock", "xdp_sock"]));

@@ -11,6 +11,9 @@ use crate::prog_types::{CtxAccess, CtxField};
 use kbpf_isa::{Insn, RawInsn, Src};
 use kbpf_passes::Errno;
 
+/// `sizeof(struct bpf_flow_keys)`.
+const FLOW_KEYS_SIZE: i64 = 56;
+
 impl Env<'_> {
     /// LDX (`check_load_mem`): the register numbers are checked in the kernel's order, then the
     /// decoded `Load` gives the access.
@@ -130,6 +133,16 @@ impl Env<'_> {
                     self.check_stack_write(idx, regno, &reg, off, size, value)?;
                 } else {
                     self.check_stack_read(regno, &reg, off, size, value)?;
+                }
+            }
+            RegType::FlowKeys => {
+                leak_check(self, "into flow keys")?;
+                // check_flow_keys_access: only the fixed offset counts
+                if off < 0 || off + size > FLOW_KEYS_SIZE {
+                    return Err(Reject::FlowKeysAccess(off, size));
+                }
+                if !write && let Some(v) = value {
+                    self.cur.cur_mut().regs[v as usize] = RegState::unknown_scalar();
                 }
             }
             RegType::Packet | RegType::PacketMeta => {

@@ -4,9 +4,23 @@
 //! it directly, whether it may sleep, what `r0` must hold at exit and how many context bytes a
 //! run hands it. The rest of the verifier asks [`ProgType::ops`], never matches on the type.
 
+mod cgroup_misc;
+mod cgroup_skb;
+mod cgroup_sock;
+mod cgroup_sock_addr;
+mod flow_dissector;
+pub mod hooks;
+mod lwt;
 mod mem;
+#[cfg(test)]
+mod net_tests;
 mod sched_cls;
+mod sk_lookup;
+mod sk_msg;
+mod sk_reuseport;
+mod sk_skb;
 mod skb;
+mod sock_ops;
 mod socket_filter;
 mod syscall;
 mod xdp;
@@ -80,6 +94,20 @@ pub trait ProgTypeOps {
     fn ctx_bytes(&self) -> Option<usize> {
         None
     }
+
+    /// `may_access_direct_pkt_data` for a helper argument: whether a packet pointer may be
+    /// passed to a helper declared with `pkt_access` (`declared`). The types with direct
+    /// packet access take the helper's word; cgroup sockopt programs (whose "packet" is the
+    /// option buffer) pass it to any helper; the rest never.
+    fn helper_packet_access(&self, declared: bool) -> bool {
+        declared
+    }
+
+    /// `may_update_sockmap`: `bpf_map_update_elem` (or, with `delete`, `bpf_map_delete_elem`)
+    /// on a sockmap or sockhash is allowed where no locked socket can be reached.
+    fn may_update_sockmap(&self, _delete: bool) -> bool {
+        false
+    }
 }
 
 /// A program type's rules, borrowed or (for [`ProgType::Mem`], which carries its size) owned.
@@ -88,6 +116,8 @@ pub enum Ops {
     Static(&'static dyn ProgTypeOps),
     /// The userspace memory context.
     Mem(mem::Mem),
+    /// A type whose rules depend on its expected attach type.
+    Hooked(Box<dyn ProgTypeOps>),
 }
 
 impl std::ops::Deref for Ops {
@@ -97,6 +127,7 @@ impl std::ops::Deref for Ops {
         match self {
             Ops::Static(o) => *o,
             Ops::Mem(m) => m,
+            Ops::Hooked(o) => o.as_ref(),
         }
     }
 }
@@ -110,6 +141,21 @@ impl ProgType {
             ProgType::SchedCls => Ops::Static(&sched_cls::SchedCls),
             ProgType::Syscall => Ops::Static(&syscall::Syscall),
             ProgType::Mem { ctx_size } => Ops::Mem(mem::Mem { ctx_size }),
+            ProgType::CgroupSkb { egress } => Ops::Hooked(Box::new(cgroup_skb::CgroupSkb { egress })),
+            ProgType::CgroupSock(hook) => Ops::Hooked(Box::new(cgroup_sock::CgroupSock { hook })),
+            ProgType::CgroupSockAddr(hook) => {
+                Ops::Hooked(Box::new(cgroup_sock_addr::CgroupSockAddr { hook }))
+            }
+            ProgType::CgroupSockopt { set } => Ops::Hooked(Box::new(cgroup_misc::CgroupSockopt { set })),
+            ProgType::CgroupSysctl => Ops::Static(&cgroup_misc::CgroupSysctl),
+            ProgType::CgroupDevice => Ops::Static(&cgroup_misc::CgroupDevice),
+            ProgType::SockOps => Ops::Static(&sock_ops::SockOps),
+            ProgType::SkSkb => Ops::Static(&sk_skb::SkSkb),
+            ProgType::SkMsg => Ops::Static(&sk_msg::SkMsg),
+            ProgType::SkLookup => Ops::Static(&sk_lookup::SkLookup),
+            ProgType::SkReuseport => Ops::Static(&sk_reuseport::SkReuseport),
+            ProgType::FlowDissector => Ops::Static(&flow_dissector::FlowDissector),
+            ProgType::Lwt(kind) => Ops::Hooked(Box::new(lwt::Lwt { kind })),
         }
     }
 }
@@ -117,6 +163,16 @@ impl ProgType {
 /// Whether `off` lies in `[start, start + len)`.
 fn in_range(off: i64, start: i64, len: i64) -> bool {
     off >= start && off < start + len
+}
+
+/// `bpf_ctx_narrow_access_ok`: a power-of-two load no wider than the field.
+fn narrow_ok(size: i64, field: i64) -> bool {
+    size > 0 && size <= field && size & (size - 1) == 0
+}
+
+/// `bpf_ctx_wide_access_ok`: an aligned 8-byte access inside an array field of `[start, end)`.
+fn wide_ok(off: i64, size: i64, start: i64, end: i64) -> bool {
+    off >= start && off + size <= end && off % 8 == 0 && size == 8
 }
 
 #[cfg(test)]

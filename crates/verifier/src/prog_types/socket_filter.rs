@@ -55,4 +55,8 @@ impl ProgTypeOps for SocketFilter {
     fn may_access_skb(&self) -> bool {
         true
     }
+
+    fn may_update_sockmap(&self, _delete: bool) -> bool {
+        true
+    }
 }

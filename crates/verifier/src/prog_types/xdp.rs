@@ -84,4 +84,8 @@ impl ProgTypeOps for Xdp {
     fn may_write_packet(&self) -> bool {
         true
     }
+
+    fn may_update_sockmap(&self, _delete: bool) -> bool {
+        true
+    }
 }

@@ -57,6 +57,8 @@ pub enum Arg {
     CtxOrNull,
     /// `ARG_PTR_TO_SOCK_COMMON`: any socket pointer, not NULL.
     SockCommon,
+    /// `ARG_PTR_TO_SOCKET_OR_NULL`: a full socket or NULL.
+    SocketOrNull,
     /// `ARG_PTR_TO_BTF_ID_SOCK_COMMON | OBJ_RELEASE`: a referenced socket to release.
     ReleaseSock,
     /// `ARG_PTR_TO_BTF_ID_SOCK_COMMON`: any socket pointer (BTF ones included), not NULL.
@@ -84,6 +86,8 @@ pub enum Ret {
     Void,
     /// `PTR_TO_MAP_VALUE_OR_NULL`.
     MapValueOrNull,
+    /// `RET_PTR_TO_MAP_VALUE`: never NULL (`bpf_get_local_storage`).
+    MapValue,
     /// `RET_PTR_TO_DYNPTR_MEM_OR_NULL`: a slice of the dynptr argument.
     DynptrMemOrNull,
     /// `RET_PTR_TO_SOCKET_OR_NULL`.
