@@ -10,7 +10,7 @@ use crate::messages::{Bug, CallReject, Reject, TypeName};
 use crate::protos::func_id::BpfFunc;
 use crate::protos::helper_names::helper_name;
 use crate::protos::helpers::{
-    Ret, changes_pkt_data, helper_pkt_access, is_acquire_function, is_ptr_cast_function,
+    Arg, Ret, changes_pkt_data, helper_pkt_access, is_acquire_function, is_ptr_cast_function,
 };
 
 /// How a helper uses a memory argument: read; written in place (`MEM_WRITE`: bounds checked as
@@ -73,12 +73,20 @@ impl Env<'_> {
         }
         let mut meta = Meta::default();
         for (i, arg) in proto.args.iter().enumerate() {
+            // resolve_map_arg_type: a sockmap's "value" is a socket
+            let arg = match arg {
+                Arg::MapValue if meta.map.is_some_and(|m| self.is_sock_map(m)) => &Arg::BtfSockCommon,
+                _ => arg,
+            };
             self.check_func_arg(
                 i as u8 + 1,
                 *arg,
                 &mut meta,
                 ops.helper_packet_access(helper_pkt_access(func)),
             )?;
+        }
+        if func == BpfFunc::GetLocalStorage && !is_null_reg(&self.cur.cur().regs[2]) {
+            return Err(CallReject::LocalStorageFlags.into());
         }
         self.record_func_map(func, &meta)?;
         if func == BpfFunc::TailCall {
@@ -156,6 +164,13 @@ impl Env<'_> {
                 if !elide {
                     r.flags = MAYBE_NULL;
                     r.id = self.new_id();
+                }
+                // a sockmap lookup takes a reference on the socket (is_acquire_function)
+                if func == BpfFunc::MapLookupElem && matches!(def.kind, MapKind::SockMap | MapKind::SockHash)
+                {
+                    let rid = self.acquire_reference(idx);
+                    r.id = rid;
+                    r.ref_obj_id = rid;
                 }
                 r
             }
@@ -255,6 +270,10 @@ impl Env<'_> {
             return Err(Reject::MapOpForbidden);
         }
         Ok(())
+    }
+
+    fn is_sock_map(&self, m: u32) -> bool {
+        self.maps().get(m as usize).is_some_and(|d| matches!(d.kind, MapKind::SockMap | MapKind::SockHash))
     }
 
     fn record_func_key(&mut self, meta: &Meta) {

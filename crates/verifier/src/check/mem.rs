@@ -110,7 +110,9 @@ impl Env<'_> {
                 leak_check(self, "into ctx")?;
                 self.check_ptr_off_reg(regno)?;
                 let access = CtxAccess { off, size, write, ldsx };
-                let Some(field) = self.prog.opts.prog_type.ops().ctx_access(access) else {
+                // a sign-extending load of a pointer field is no valid access
+                let field = self.prog.opts.prog_type.ops().ctx_access(access);
+                let Some(field) = field.filter(|f| !ldsx || *f == CtxField::Scalar) else {
                     return Err(Reject::CtxAccess(off, size));
                 };
                 if !write && let Some(v) = value {

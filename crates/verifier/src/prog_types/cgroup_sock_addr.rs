@@ -64,7 +64,7 @@ impl ProgTypeOps for CgroupSockAddr {
             let ok = wide || if write { size == 4 } else { narrow_ok(size, 4) };
             return ok.then_some(CtxField::Scalar);
         }
-        if off == SK {
+        if (SK..SIZE).contains(&off) {
             return (!write && size == 8).then_some(CtxField::Pointer(RegType::Sock));
         }
         (!write && size == 4).then_some(CtxField::Scalar)

@@ -49,13 +49,12 @@ impl ProgTypeOps for Lwt {
     }
 
     /// `lwt_in_func_proto`, `lwt_out_func_proto`, `lwt_xmit_func_proto`,
-    /// `lwt_seg6local_func_proto`.
+    /// `lwt_seg6local_func_proto`. The seg6 helpers need `CONFIG_IPV6_SEG6_BPF`, which the
+    /// reference kernel (6.18 as configured on the oracle machine) leaves out: seg6local
+    /// programs get `lwt_out`'s set.
     fn func_proto(&self, f: BpfFunc) -> Option<Proto> {
         let own = match (self.kind, f) {
             (LwtKind::In | LwtKind::Xmit, F::LwtPushEncap) => lwt_proto(f),
-            (LwtKind::Seg6local, F::LwtSeg6StoreBytes | F::LwtSeg6Action | F::LwtSeg6AdjustSrh) => {
-                lwt_proto(f)
-            }
             (
                 LwtKind::Xmit,
                 F::SkbGetTunnelKey

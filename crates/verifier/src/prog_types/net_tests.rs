@@ -59,6 +59,7 @@ fn sock_addr_family_fields_and_ranges() {
     assert_eq!(access(c6, 8, 8, true), SCALAR, "wide user_ip6 store");
     assert_eq!(access(c6, 12, 8, false), None, "wide only at 8-byte alignment");
     assert_eq!(access(c4, 64, 8, false), Some(CtxField::Pointer(RegType::Sock)));
+    assert_eq!(access(c4, 68, 4, false), None, "half of sk");
     assert_eq!(access(c4, 28, 4, true), None, "family is read-only");
     assert!(has(c4, F::Bind) && !has(ProgType::CgroupSockAddr(SockAddrHook::Sendmsg4), F::Bind));
     let recv = ProgType::CgroupSockAddr(SockAddrHook::Recvmsg4);
@@ -99,6 +100,8 @@ fn sock_ops_context() {
     assert_eq!(access(pt, 168, 8, false), SCALAR, "bytes_received");
     assert_eq!(access(pt, 168, 4, false), None);
     assert_eq!(access(pt, 184, 8, false), Some(CtxField::PointerOrNull(RegType::Sock)));
+    assert_eq!(access(pt, 188, 4, false), None, "half of sk");
+    assert_eq!(access(pt, 220, 4, false), None, "half of skb_hwtstamp");
     assert_eq!(access(pt, 192, 8, false), Some(CtxField::Pointer(RegType::Packet)));
     assert_eq!(access(pt, 212, 1, false), SCALAR, "skb_tcp_flags narrow");
     assert!(has(pt, F::SockOpsCbFlagsSet) && has(pt, F::SockMapUpdate) && !has(pt, F::GetRetval));
@@ -140,7 +143,8 @@ fn flow_dissector_and_lwt() {
     let out = ProgType::Lwt(LwtKind::Out);
     assert!(xmit.ops().may_write_packet() && !out.ops().may_write_packet());
     assert!(has(xmit, F::LwtPushEncap) && !has(out, F::LwtPushEncap));
-    assert!(has(ProgType::Lwt(LwtKind::Seg6local), F::LwtSeg6Action));
+    // CONFIG_IPV6_SEG6_BPF is off in the reference kernel
+    assert!(!has(ProgType::Lwt(LwtKind::Seg6local), F::LwtSeg6Action));
     assert_eq!(access(out, 88, 4, false), None, "family");
     assert_eq!(access(out, 8, 4, true), SCALAR, "mark");
 }

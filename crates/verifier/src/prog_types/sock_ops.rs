@@ -19,6 +19,7 @@ mod off {
     pub const SK: i64 = 184;
     pub const SKB_DATA: i64 = 192;
     pub const SKB_DATA_END: i64 = 200;
+    pub const SKB_LEN: i64 = 208;
     pub const SKB_TCP_FLAGS: i64 = 212;
     pub const SKB_HWTSTAMP: i64 = 216;
     pub const SIZE: i64 = 224;
@@ -43,11 +44,12 @@ impl ProgTypeOps for SockOps {
         if write {
             return field(matches!(off, REPLY | SK_TXHASH) && size == 4, CtxField::Scalar);
         }
+        // the 8-byte fields take their whole range (`bpf_ctx_range_ptr`)
         match off {
-            BYTES_RECEIVED..SK | SKB_HWTSTAMP => field(size == 8, CtxField::Scalar),
-            SK => field(size == 8, CtxField::PointerOrNull(RegType::Sock)),
-            SKB_DATA => field(size == 8, CtxField::Pointer(RegType::Packet)),
-            SKB_DATA_END => field(size == 8, CtxField::Pointer(RegType::PacketEnd)),
+            BYTES_RECEIVED..SK | SKB_HWTSTAMP..SIZE => field(size == 8, CtxField::Scalar),
+            SK..SKB_DATA => field(size == 8, CtxField::PointerOrNull(RegType::Sock)),
+            SKB_DATA..SKB_DATA_END => field(size == 8, CtxField::Pointer(RegType::Packet)),
+            SKB_DATA_END..SKB_LEN => field(size == 8, CtxField::Pointer(RegType::PacketEnd)),
             SKB_TCP_FLAGS => field(narrow_ok(size, 4), CtxField::Scalar),
             _ => field(size == 4, CtxField::Scalar),
         }

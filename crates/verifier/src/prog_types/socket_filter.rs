@@ -46,6 +46,7 @@ impl ProgTypeOps for SocketFilter {
             F::SkbLoadBytes => {
                 p([Ctx, Anything, Mem { write: true, maybe_null: false }, ConstSize, D], Ret::Integer)
             }
+            F::SkbLoadBytesRelative | F::PerfEventOutput => crate::protos::helpers_tc::tc_helper_proto(f),
             // get_socket_cookie, get_socket_uid
             F::GetSocketCookie | F::GetSocketUid => p([Ctx, D, D, D, D], Ret::Integer),
             _ => None,

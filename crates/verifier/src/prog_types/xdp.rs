@@ -53,6 +53,22 @@ impl ProgTypeOps for Xdp {
             F::XdpGetBuffLen => p([Ctx, D, D, D, D], Ret::Integer),
             // redirect
             F::Redirect => p([Anything, Anything, D, D, D], Ret::Integer),
+            // redirect_map: devmap, devmap_hash, cpumap, xskmap
+            F::RedirectMap => Some(Proto {
+                args: [ConstMapPtr, Anything, Anything, D, D],
+                ret: Ret::Integer,
+                gpl_only: false,
+                map_types: &[14, 25, 16, 17],
+            }),
+            // xdp_load_bytes fills the buffer, xdp_store_bytes reads it
+            F::XdpLoadBytes => {
+                p([Ctx, Anything, Mem { write: true, maybe_null: false }, ConstSize, D], Ret::Integer)
+            }
+            F::XdpStoreBytes => {
+                p([Ctx, Anything, Mem { write: false, maybe_null: false }, ConstSize, D], Ret::Integer)
+            }
+            // perf_event_output (bpf_xdp_event_output_proto)
+            F::PerfEventOutput => crate::protos::helpers_tc::tc_helper_proto(f),
             // xdp has its own socket lookups, fib lookup and MTU check with the tc prototypes
             F::FibLookup
             | F::SkLookupTcp

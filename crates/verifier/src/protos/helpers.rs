@@ -244,7 +244,7 @@ fn base_extra_proto(f: BpfFunc) -> Option<Proto> {
         F::MapPopElem | F::MapPeekElem => maps(p([ConstMapPtr, MapValue, D, D, D], Ret::Integer), &[22, 23]),
         // strtol / strtoul: buf, len, flags, 8-byte result
         F::Strtol | F::Strtoul => {
-            p([RD, ConstSize, Anything, FixedMem { size: 8, aligned: false, uninit: true }, D], Ret::Integer)
+            p([RD, ConstSize, Anything, FixedMem { size: 8, aligned: true, uninit: true }, D], Ret::Integer)
         }
         F::SendSignal | F::SendSignalThread => gpl(p([Anything, D, D, D, D], Ret::Integer)),
         F::GetNsCurrentPidTgid => p([Anything, Anything, WR, ConstSize, D], Ret::Integer),

@@ -82,13 +82,9 @@ pub(crate) fn load_bytes_proto(relative: bool) -> Proto {
     p([C, A, WR, SZ, if relative { A } else { D }], Ret::Integer)
 }
 
-/// The lightweight-tunnel helpers: `bpf_lwt_push_encap` and the seg6 ones.
+/// `bpf_lwt_push_encap` (the seg6 helpers are compiled out of the reference kernel).
 pub(crate) fn lwt_proto(f: BpfFunc) -> Option<Proto> {
-    Some(match f {
-        F::LwtPushEncap | F::LwtSeg6StoreBytes | F::LwtSeg6Action => p([C, A, RD, SZ, D], Ret::Integer),
-        F::LwtSeg6AdjustSrh => p([C, A, A, D, D], Ret::Integer),
-        _ => return None,
-    })
+    (f == F::LwtPushEncap).then(|| p([C, A, RD, SZ, D], Ret::Integer))
 }
 
 /// `sk_reuseport_func_proto`'s own helpers.
