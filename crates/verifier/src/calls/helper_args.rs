@@ -156,6 +156,12 @@ impl Env<'_> {
                     check_strict_alignment(&reg, size as i64)?;
                 }
             }
+            Arg::ConstStr => {
+                if reg.ty != RegType::MapValue || reg.flags & MAYBE_NULL != 0 {
+                    return Err(self.type_mismatch(regno, &["map_value"]));
+                }
+                self.check_reg_const_str(&reg, regno, regno as usize - 1)?;
+            }
             // ARG_PTR_TO_SOCKET | PTR_MAYBE_NULL: a full socket (a NULL constant passes)
             Arg::SocketOrNull if is_null => {}
             Arg::SocketOrNull => {

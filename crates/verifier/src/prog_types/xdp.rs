@@ -45,10 +45,10 @@ impl ProgTypeOps for Xdp {
         const D: Arg = DontCare;
         let p = |args, ret| Some(Proto { args, ret, gpl_only: false, map_types: &[] });
         base_func_proto(f).or_else(|| match f {
-            // xdp_adjust_head, xdp_adjust_meta, xdp_adjust_tail
-            F::XdpAdjustHead | F::XdpAdjustMeta | F::XdpAdjustTail => {
-                p([Ctx, Anything, D, D, D], Ret::Integer)
-            }
+            // xdp_adjust_head, xdp_adjust_tail; the reference kernel (6.18 on the oracle
+            // machine) refuses xdp_adjust_meta to xdp programs ("program of this type cannot
+            // use helper bpf_xdp_adjust_meta#54", kernel-checked on the selftests)
+            F::XdpAdjustHead | F::XdpAdjustTail => p([Ctx, Anything, D, D, D], Ret::Integer),
             // xdp_get_buff_len
             F::XdpGetBuffLen => p([Ctx, D, D, D, D], Ret::Integer),
             // redirect

@@ -59,6 +59,8 @@ pub enum Arg {
     SockCommon,
     /// `ARG_PTR_TO_SOCKET_OR_NULL`: a full socket or NULL.
     SocketOrNull,
+    /// `ARG_PTR_TO_CONST_STR`: a NUL-terminated string in a frozen read-only map.
+    ConstStr,
     /// `ARG_PTR_TO_BTF_ID_SOCK_COMMON | OBJ_RELEASE`: a referenced socket to release.
     ReleaseSock,
     /// `ARG_PTR_TO_BTF_ID_SOCK_COMMON`: any socket pointer (BTF ones included), not NULL.
@@ -252,6 +254,8 @@ fn base_extra_proto(f: BpfFunc) -> Option<Proto> {
         // ringbuf_output / ringbuf_query: ring buffers
         F::RingbufOutput => maps(p([ConstMapPtr, RD, ConstSizeOrZero, Anything, D], Ret::Integer), &[27]),
         F::RingbufQuery => maps(p([ConstMapPtr, Anything, D, D, D], Ret::Integer), &[27]),
+        // strncmp: a buffer, its size, and a constant string in a frozen read-only map
+        F::Strncmp => p([RD, ConstSize, ConstStr, D, D], Ret::Integer),
         // flags travel in r3 but the prototype declares two arguments (liveness sees r1, r2)
         F::GetBranchSnapshot => gpl(p([WR, ConstSizeOrZero, D, D, D], Ret::Integer)),
         F::TraceVprintk => {
@@ -305,6 +309,7 @@ pub fn changes_pkt_data(f: BpfFunc) -> bool {
             | F::MsgPullData
             | F::MsgPushData
             | F::MsgPopData
+            | F::StoreHdrOpt
             | F::LwtPushEncap
             | F::LwtSeg6StoreBytes
             | F::LwtSeg6AdjustSrh
