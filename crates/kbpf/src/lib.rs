@@ -46,8 +46,8 @@ pub use kbpf_jit as jit;
 pub use kbpf_kfunc as kfunc;
 pub use kbpf_verifier as verifier;
 pub use sections::{
-    AttachType, KernelProgType, ProgTypeError, SUPPORTED_PROG_TYPES, kernel_prog_type_by_name,
-    kernel_prog_type_for_section, modelled, modelled_type, modelled_with, prog_type_by_name,
+    AttachType, KernelProgType, ProgTypeError, SUPPORTED_PROG_TYPES, attach_type_by_name,
+    kernel_prog_type_by_name, kernel_prog_type_for_section, modelled, modelled_type, prog_type_by_name,
     prog_type_for_section,
 };
 pub use test_run::{

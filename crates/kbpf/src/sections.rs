@@ -3,87 +3,35 @@
 //! models. Anything else is an error that names what was asked for and lists what is
 //! supported; nothing is verified as a guessed type.
 
-pub use kbpf_elf::sections::{AttachType, KernelProgType, SECTION_DEFS, SecDef, find_sec_def};
-use kbpf_verifier::{LwtKind, ProgType, SockAddrHook, SockHook};
+pub use kbpf_elf::sections::{AttachType, KernelProgType, SECTION_DEFS, find_sec_def};
+use kbpf_verifier::{LwtKind, ProgType};
 use thiserror::Error;
 
-/// The verifier's model of a kernel program type, if it has one (with the kernel's default
-/// expected attach type, 0 = `BPF_CGROUP_INET_INGRESS`, where the type reads it).
+/// The verifier's model of a kernel program type, if it has one.
 pub fn modelled(kind: KernelProgType) -> Option<ProgType> {
-    modelled_with(kind, None)
-}
-
-/// The verifier's model of a kernel program type loaded with expected attach type `attach`.
-/// A type whose rules need an attach type the kernel would refuse (a sock_addr program
-/// without its hook) has none.
-pub fn modelled_with(kind: KernelProgType, attach: Option<AttachType>) -> Option<ProgType> {
-    use AttachType as A;
-    use KernelProgType as K;
     Some(match kind {
-        K::SocketFilter => ProgType::SocketFilter,
-        K::SchedCls => ProgType::SchedCls,
-        K::Xdp => ProgType::Xdp,
-        K::Syscall => ProgType::Syscall,
-        K::CgroupSkb => ProgType::CgroupSkb { egress: attach == Some(A::CgroupInetEgress) },
-        K::CgroupSock => ProgType::CgroupSock(match attach {
-            Some(A::CgroupInetSockRelease) => SockHook::Release,
-            Some(A::CgroupInet4PostBind) => SockHook::PostBind4,
-            Some(A::CgroupInet6PostBind) => SockHook::PostBind6,
-            // the kernel turns 0 into BPF_CGROUP_INET_SOCK_CREATE for this type
-            _ => SockHook::Create,
-        }),
-        K::CgroupSockAddr => ProgType::CgroupSockAddr(sock_addr_hook(attach?)?),
-        K::CgroupSockopt => match attach? {
-            A::CgroupGetsockopt => ProgType::CgroupSockopt { set: false },
-            A::CgroupSetsockopt => ProgType::CgroupSockopt { set: true },
-            _ => return None,
-        },
-        K::CgroupSysctl => ProgType::CgroupSysctl,
-        K::CgroupDevice => ProgType::CgroupDevice,
-        K::SockOps => ProgType::SockOps,
-        K::SkSkb => ProgType::SkSkb,
-        K::SkMsg => ProgType::SkMsg,
-        K::SkLookup => ProgType::SkLookup,
-        K::SkReuseport => ProgType::SkReuseport,
-        K::FlowDissector => ProgType::FlowDissector,
-        K::LwtIn => ProgType::Lwt(LwtKind::In),
-        K::LwtOut => ProgType::Lwt(LwtKind::Out),
-        K::LwtXmit => ProgType::Lwt(LwtKind::Xmit),
-        K::LwtSeg6local => ProgType::Lwt(LwtKind::Seg6local),
+        KernelProgType::SocketFilter => ProgType::SocketFilter,
+        KernelProgType::SchedCls => ProgType::SchedCls,
+        KernelProgType::Xdp => ProgType::Xdp,
+        KernelProgType::Syscall => ProgType::Syscall,
+        KernelProgType::CgroupSkb => ProgType::CgroupSkb,
+        KernelProgType::CgroupSock => ProgType::CgroupSock,
+        KernelProgType::CgroupSockAddr => ProgType::CgroupSockAddr,
+        KernelProgType::CgroupSockopt => ProgType::CgroupSockopt,
+        KernelProgType::CgroupSysctl => ProgType::CgroupSysctl,
+        KernelProgType::CgroupDevice => ProgType::CgroupDevice,
+        KernelProgType::SockOps => ProgType::SockOps,
+        KernelProgType::SkSkb => ProgType::SkSkb,
+        KernelProgType::SkMsg => ProgType::SkMsg,
+        KernelProgType::SkLookup => ProgType::SkLookup,
+        KernelProgType::SkReuseport => ProgType::SkReuseport,
+        KernelProgType::FlowDissector => ProgType::FlowDissector,
+        KernelProgType::LwtIn => ProgType::Lwt(LwtKind::In),
+        KernelProgType::LwtOut => ProgType::Lwt(LwtKind::Out),
+        KernelProgType::LwtXmit => ProgType::Lwt(LwtKind::Xmit),
+        KernelProgType::LwtSeg6local => ProgType::Lwt(LwtKind::Seg6local),
         _ => return None,
     })
-}
-
-/// The sock_addr hook of an expected attach type.
-fn sock_addr_hook(attach: AttachType) -> Option<SockAddrHook> {
-    use AttachType as A;
-    use SockAddrHook::*;
-    Some(match attach {
-        A::CgroupInet4Bind => Bind4,
-        A::CgroupInet6Bind => Bind6,
-        A::CgroupInet4Connect => Connect4,
-        A::CgroupInet6Connect => Connect6,
-        A::CgroupUdp4Sendmsg => Sendmsg4,
-        A::CgroupUdp6Sendmsg => Sendmsg6,
-        A::CgroupUdp4Recvmsg => Recvmsg4,
-        A::CgroupUdp6Recvmsg => Recvmsg6,
-        A::CgroupInet4Getpeername => Getpeername4,
-        A::CgroupInet6Getpeername => Getpeername6,
-        A::CgroupInet4Getsockname => Getsockname4,
-        A::CgroupInet6Getsockname => Getsockname6,
-        A::CgroupUnixConnect => UnixConnect,
-        A::CgroupUnixSendmsg => UnixSendmsg,
-        A::CgroupUnixRecvmsg => UnixRecvmsg,
-        A::CgroupUnixGetpeername => UnixGetpeername,
-        A::CgroupUnixGetsockname => UnixGetsockname,
-        _ => return None,
-    })
-}
-
-/// Expected attach types that change what the verifier allows where kbpf models only the
-/// type's default (a devmap program may read `egress_ifindex`).
-fn unmodelled_attach(def: &SecDef) -> Option<AttachType> {
-    def.attach.filter(|a| matches!(a, AttachType::XdpDevmap | AttachType::XdpCpumap))
 }
 
 /// The kernel program type libbpf gives an ELF section, whether kbpf models it or not.
@@ -92,13 +40,13 @@ pub fn kernel_prog_type_for_section(section: &str) -> Option<KernelProgType> {
 }
 
 /// What the program types kbpf models are called: for `--prog-type` and in errors.
-pub const SUPPORTED_PROG_TYPES: &str = "socket_filter, sched_cls (tc), xdp, syscall, mem, cgroup_skb, cgroup_sock, cgroup_sysctl, cgroup_device, sock_ops, sk_skb, sk_msg, sk_lookup, sk_reuseport, flow_dissector, lwt_in, lwt_out, lwt_xmit, lwt_seg6local";
+pub const SUPPORTED_PROG_TYPES: &str = "socket_filter, sched_cls (tc), xdp, syscall, mem, cgroup_skb, cgroup_sock, cgroup_sock_addr, cgroup_sockopt, cgroup_sysctl, cgroup_device, sock_ops, sk_skb, sk_msg, sk_lookup, sk_reuseport, flow_dissector, lwt_in, lwt_out, lwt_xmit, lwt_seg6local";
 
 /// The section names that imply a modelled program type, as libbpf spells them.
 fn supported_sections() -> String {
     SECTION_DEFS
         .iter()
-        .filter(|d| modelled_with(d.prog_type, d.attach).is_some() && unmodelled_attach(d).is_none())
+        .filter(|d| modelled(d.prog_type).is_some())
         .map(|d| d.pattern.trim_end_matches('+'))
         .collect::<Vec<_>>()
         .join(", ")
@@ -118,20 +66,6 @@ pub enum ProgTypeError {
         section: String,
         /// The program type libbpf gives it.
         kind: KernelProgType,
-    },
-    /// An ELF section of a modelled type whose expected attach type kbpf does not model.
-    #[error(
-        "section {section} is {} with expected attach type {attach}, which kbpf does not model yet; supported: {}",
-        kind.uapi_name(),
-        supported_sections()
-    )]
-    UnmodelledAttach {
-        /// The section name.
-        section: String,
-        /// The program type libbpf gives it.
-        kind: KernelProgType,
-        /// The uapi name of its expected attach type.
-        attach: &'static str,
     },
     /// An ELF section name that is none of libbpf's.
     #[error(
@@ -159,6 +93,12 @@ pub enum ProgTypeError {
         /// The name as given.
         name: String,
     },
+    /// A name that is no attach type of the kernel's.
+    #[error("unknown attach type {name:?}: give a kernel uapi name, like xdp_devmap or BPF_XDP_DEVMAP")]
+    UnknownAttachType {
+        /// The name as given.
+        name: String,
+    },
 }
 
 /// The program type an ELF section name implies, by libbpf's table: `socket`, `tc`,
@@ -168,17 +108,18 @@ pub fn prog_type_for_section(section: &str) -> Result<ProgType, ProgTypeError> {
     let Some(def) = find_sec_def(section) else {
         return Err(ProgTypeError::UnknownSection { section: section.to_string() });
     };
-    if let Some(attach) = unmodelled_attach(def) {
-        let (kind, attach) = (def.prog_type, attach.uapi_name());
-        return Err(ProgTypeError::UnmodelledAttach { section: section.to_string(), kind, attach });
-    }
-    modelled_with(def.prog_type, def.attach)
-        .ok_or_else(|| ProgTypeError::UnmodelledSection { section: section.to_string(), kind: def.prog_type })
+    modelled_type(section, def.prog_type)
 }
 
 /// The verifier's model of `kind`, or the refusal naming `section`.
 pub fn modelled_type(section: &str, kind: KernelProgType) -> Result<ProgType, ProgTypeError> {
     modelled(kind).ok_or_else(|| ProgTypeError::UnmodelledSection { section: section.to_string(), kind })
+}
+
+/// An expected attach type by its kernel uapi name (`--attach-type`): `BPF_XDP_DEVMAP` or
+/// `xdp_devmap`, in either case.
+pub fn attach_type_by_name(name: &str) -> Result<AttachType, ProgTypeError> {
+    AttachType::by_name(name).ok_or_else(|| ProgTypeError::UnknownAttachType { name: name.to_string() })
 }
 
 /// The kernel program type of a name (`--prog-type`): the short names and the aliases
@@ -214,6 +155,14 @@ mod tests {
     use super::*;
 
     #[test]
+    fn attach_type_names() {
+        assert_eq!(attach_type_by_name("xdp_devmap"), Ok(AttachType::XdpDevmap));
+        assert_eq!(attach_type_by_name("BPF_XDP_DEVMAP"), Ok(AttachType::XdpDevmap));
+        let e = attach_type_by_name("devmap").unwrap_err().to_string();
+        assert!(e.starts_with("unknown attach type \"devmap\""), "{e}");
+    }
+
+    #[test]
     fn modelled_sections() {
         for s in ["tc", "classifier", "tc/ingress", "tcx/egress", "tcx/ingress", "netkit/peer"] {
             assert_eq!(prog_type_for_section(s), Ok(ProgType::SchedCls), "{s}");
@@ -221,12 +170,12 @@ mod tests {
         for s in ["xdp", "xdp.frags"] {
             assert_eq!(prog_type_for_section(s), Ok(ProgType::Xdp), "{s}");
         }
-        let e = prog_type_for_section("xdp/devmap").unwrap_err().to_string();
-        assert!(
-            e.starts_with("section xdp/devmap is BPF_PROG_TYPE_XDP with expected attach type BPF_XDP_DEVMAP"),
-            "{e}"
-        );
-        assert!(e.ends_with("netkit/peer, syscall, xdp.frags, xdp"), "{e}");
+        // the attach type travels beside the type (the verifier's attach rules use it)
+        for s in ["xdp/devmap", "xdp.frags/cpumap"] {
+            assert_eq!(prog_type_for_section(s), Ok(ProgType::Xdp), "{s}");
+        }
+        let e = prog_type_for_section("kprobe/x").unwrap_err().to_string();
+        assert!(e.ends_with("netkit/peer, syscall, xdp.frags/devmap, xdp/devmap, xdp.frags/cpumap, xdp/cpumap, xdp.frags, xdp"), "{e}");
         assert_eq!(prog_type_for_section("socket"), Ok(ProgType::SocketFilter));
         assert_eq!(prog_type_for_section("syscall"), Ok(ProgType::Syscall));
     }
@@ -239,6 +188,7 @@ mod tests {
             ("tracepoint/syscalls/x", KernelProgType::Tracepoint),
             ("fentry/do_exit", KernelProgType::Tracing),
             ("lsm/file_open", KernelProgType::Lsm),
+            ("lirc_mode2", KernelProgType::LircMode2),
             ("action", KernelProgType::SchedAct),
         ] {
             let e = prog_type_for_section(s).unwrap_err();

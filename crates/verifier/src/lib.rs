@@ -4,8 +4,9 @@
 //! kernel's log and error lines.
 //!
 //! Owns: abstract state, transfer functions, pruning, the verifier log and every verifier error
-//! string (in [`messages`]). Must not touch: instruction encoding (kbpf-isa), static passes
-//! (kbpf-passes), execution. See `README.md` for the list of implemented kernel behaviours.
+//! string (in [`messages`]), and the program types' rules ([`prog_types`]: context, helpers,
+//! the load-time attach check `bpf_prog_load_check_attach`). Must not touch: instruction encoding (kbpf-isa), static passes
+//! (kbpf-passes), the uapi enums and helper ids (kbpf-isa), execution. See `README.md` for the list of implemented kernel behaviours.
 
 mod calls;
 mod check;
@@ -29,8 +30,10 @@ pub use env::insn_aux::InsnAux;
 pub use kbpf_isa::FuncDecl;
 pub use kbpf_passes::Errno;
 pub use line_info::{LineInfo, source_comments};
-pub use messages::{BtfInfoReject, Bug, RegName, Reject, RejectKind, StackArgError, TypeName, Unsupported};
-pub use prog_types::hooks::{LwtKind, SockAddrHook, SockHook};
+pub use messages::{
+    AttachReject, BtfInfoReject, Bug, RegName, Reject, RejectKind, StackArgError, TypeName, Unsupported,
+};
+pub use prog_types::hooks::LwtKind;
 pub use protos::func_info::{IterRole, KfuncArg, KfuncArgKind, KfuncDecl, KfuncRet};
 pub use protos::helpers::helper_arg_count;
 pub use protos::kfunc_table::KfuncTable;
@@ -68,20 +71,16 @@ pub enum ProgType {
         /// Context size in bytes.
         ctx_size: u32,
     },
-    /// `BPF_PROG_TYPE_CGROUP_SKB` (`__sk_buff`, read-only packet).
-    CgroupSkb {
-        /// Attached at `BPF_CGROUP_INET_EGRESS` (return values 0..3, not only 0..1).
-        egress: bool,
-    },
-    /// `BPF_PROG_TYPE_CGROUP_SOCK` (`struct bpf_sock` context).
-    CgroupSock(SockHook),
-    /// `BPF_PROG_TYPE_CGROUP_SOCK_ADDR` (`struct bpf_sock_addr`).
-    CgroupSockAddr(SockAddrHook),
-    /// `BPF_PROG_TYPE_CGROUP_SOCKOPT` (`struct bpf_sockopt`).
-    CgroupSockopt {
-        /// `BPF_CGROUP_SETSOCKOPT` rather than `BPF_CGROUP_GETSOCKOPT`.
-        set: bool,
-    },
+    /// `BPF_PROG_TYPE_CGROUP_SKB` (`__sk_buff`, read-only packet; the return range depends on
+    /// the expected attach type).
+    CgroupSkb,
+    /// `BPF_PROG_TYPE_CGROUP_SOCK` (`struct bpf_sock` context; fields by attach type).
+    CgroupSock,
+    /// `BPF_PROG_TYPE_CGROUP_SOCK_ADDR` (`struct bpf_sock_addr`; fields, helpers and return
+    /// range by attach type).
+    CgroupSockAddr,
+    /// `BPF_PROG_TYPE_CGROUP_SOCKOPT` (`struct bpf_sockopt`; getsockopt or setsockopt).
+    CgroupSockopt,
     /// `BPF_PROG_TYPE_CGROUP_SYSCTL` (`struct bpf_sysctl`).
     CgroupSysctl,
     /// `BPF_PROG_TYPE_CGROUP_DEVICE` (`struct bpf_cgroup_dev_ctx`).
@@ -117,8 +116,10 @@ impl std::str::FromStr for ProgType {
             "xdp" => ProgType::Xdp,
             "tc" | "sched_cls" | "classifier" => ProgType::SchedCls,
             "syscall" => ProgType::Syscall,
-            "cgroup_skb" => ProgType::CgroupSkb { egress: false },
-            "cgroup_sock" => ProgType::CgroupSock(SockHook::Create),
+            "cgroup_skb" => ProgType::CgroupSkb,
+            "cgroup_sock" => ProgType::CgroupSock,
+            "cgroup_sock_addr" => ProgType::CgroupSockAddr,
+            "cgroup_sockopt" => ProgType::CgroupSockopt,
             "cgroup_sysctl" => ProgType::CgroupSysctl,
             "cgroup_device" => ProgType::CgroupDevice,
             "sock_ops" => ProgType::SockOps,
@@ -374,6 +375,13 @@ pub struct VerifyOptions {
     /// like the kernel checks func_info records; `false` for `.func` declarations, which
     /// may name only some subprograms.
     pub btf_func_info: bool,
+    /// `expected_attach_type` (`None` = 0, which the kernel cannot tell from
+    /// `BPF_CGROUP_INET_INGRESS`): checked against the type's attach rules before the walk
+    /// (`ProgTypeOps::check_attach`), and some context rules depend on it (xdp's
+    /// `egress_ifindex` is for `BPF_XDP_DEVMAP` programs only).
+    pub expected_attach_type: Option<kbpf_isa::AttachType>,
+    /// `attach_btf_id` (0 = none): only BTF-attached types take one.
+    pub attach_btf_id: u32,
 }
 
 /// This machine's possible CPUs (`/sys/devices/system/cpu/possible`, e.g. `0-7`), or the
@@ -407,6 +415,8 @@ impl Default for VerifyOptions {
             test_state_freq: false,
             line_info: Vec::new(),
             btf_func_info: false,
+            expected_attach_type: None,
+            attach_btf_id: 0,
         }
     }
 }

@@ -61,7 +61,7 @@ impl Env<'_> {
             return Err(Reject::InvalidFunc(helper_name(id).unwrap_or_else(|| "unknown".into()), id));
         };
         let name = helper_name(id).unwrap_or_default();
-        let ops = self.prog.opts.prog_type.ops();
+        let ops = self.prog.ops();
         let Some(proto) = ops.func_proto(func) else {
             return Err(Reject::HelperNotAllowed(name, id));
         };

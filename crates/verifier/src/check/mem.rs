@@ -109,9 +109,10 @@ impl Env<'_> {
             RegType::Ctx => {
                 leak_check(self, "into ctx")?;
                 self.check_ptr_off_reg(regno)?;
-                let access = CtxAccess { off, size, write, ldsx };
+                let access =
+                    CtxAccess { off, size, write, ldsx, attach: self.prog.opts.expected_attach_type };
                 // a sign-extending load of a pointer field is no valid access
-                let field = self.prog.opts.prog_type.ops().ctx_access(access);
+                let field = self.prog.ops().ctx_access(access);
                 let Some(field) = field.filter(|f| !ldsx || *f == CtxField::Scalar) else {
                     return Err(Reject::CtxAccess(off, size));
                 };
@@ -148,7 +149,7 @@ impl Env<'_> {
                 }
             }
             RegType::Packet | RegType::PacketMeta => {
-                if write && !self.prog.opts.prog_type.ops().may_write_packet() {
+                if write && !self.prog.ops().may_write_packet() {
                     return Err(Reject::CannotWrite("packet"));
                 }
                 leak_check(self, "into packet")?;

@@ -2,14 +2,16 @@
 //! option buffer is a packet), `BPF_PROG_TYPE_CGROUP_SYSCTL` (`struct bpf_sysctl`) and
 //! `BPF_PROG_TYPE_CGROUP_DEVICE` (`struct bpf_cgroup_dev_ctx`). All return `0..1`.
 
-use super::{CtxAccess, CtxField, ProgTypeOps, narrow_ok};
+use super::{CtxAccess, CtxField, LoadAttach, ProgTypeOps, attach_one_of, narrow_ok};
 use crate::domain::state::RegType;
+use crate::messages::AttachReject;
 use crate::protos::cgroup_helpers::{
     cgroup_common_proto, cgroup_current_proto, ctx_only, event_output_data_proto, p, sk_storage_proto,
 };
 use crate::protos::func_id::BpfFunc::{self, self as F};
 use crate::protos::helpers::{Arg, Proto, Ret, base_func_proto};
 use crate::protos::net_helpers::sockopt_proto;
+use kbpf_isa::{AttachType, KernelProgType};
 
 /// The cgroup common and current sets, then the type's own, then the base set.
 fn cgroup_proto(f: BpfFunc, own: impl FnOnce(BpfFunc) -> Option<Proto>) -> Option<Proto> {
@@ -23,6 +25,13 @@ fn cgroup_proto(f: BpfFunc, own: impl FnOnce(BpfFunc) -> Option<Proto>) -> Optio
 pub struct CgroupSockopt {
     /// `BPF_CGROUP_SETSOCKOPT` (else getsockopt).
     pub set: bool,
+}
+
+impl CgroupSockopt {
+    /// The rules at `attach`.
+    pub fn new(attach: Option<AttachType>) -> CgroupSockopt {
+        CgroupSockopt { set: attach == Some(AttachType::CgroupSetsockopt) }
+    }
 }
 
 /// `struct bpf_sockopt` offsets.
@@ -40,6 +49,14 @@ mod sockopt {
 impl ProgTypeOps for CgroupSockopt {
     fn name(&self) -> &'static str {
         "cgroup_sockopt"
+    }
+
+    fn kernel_type(&self) -> Option<KernelProgType> {
+        Some(KernelProgType::CgroupSockopt)
+    }
+
+    fn check_attach(&self, a: LoadAttach) -> Result<(), AttachReject> {
+        attach_one_of(self.name(), a, &[AttachType::CgroupGetsockopt, AttachType::CgroupSetsockopt])
     }
 
     /// `cg_sockopt_is_valid_access`.
@@ -100,6 +117,10 @@ impl ProgTypeOps for CgroupSysctl {
         "cgroup_sysctl"
     }
 
+    fn kernel_type(&self) -> Option<KernelProgType> {
+        Some(KernelProgType::CgroupSysctl)
+    }
+
     /// `sysctl_is_valid_access`: `write` (read-only) and `file_pos`.
     fn ctx_access(&self, a: CtxAccess) -> Option<CtxField> {
         let CtxAccess { off, size, write, .. } = a;
@@ -140,6 +161,10 @@ pub struct CgroupDevice;
 impl ProgTypeOps for CgroupDevice {
     fn name(&self) -> &'static str {
         "cgroup_device"
+    }
+
+    fn kernel_type(&self) -> Option<KernelProgType> {
+        Some(KernelProgType::CgroupDevice)
     }
 
     /// `cgroup_dev_is_valid_access`: read-only; `access_type` may be read narrow.

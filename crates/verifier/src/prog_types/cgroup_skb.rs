@@ -3,12 +3,14 @@
 //! verdict (`0..1`, or `0..3` at egress where bit 1 asks for congestion notification).
 
 use super::skb::{self, off::*};
-use super::{CtxAccess, CtxField, ProgTypeOps, in_range};
+use super::{CtxAccess, CtxField, LoadAttach, ProgTypeOps, attach_one_of, in_range};
 use crate::domain::state::RegType;
+use crate::messages::AttachReject;
 use crate::protos::cgroup_helpers::{cgroup_common_proto, sk_storage_proto};
 use crate::protos::func_id::BpfFunc::{self, self as F};
 use crate::protos::helpers::Proto;
 use crate::protos::net_helpers::sk_cgroup_proto;
+use kbpf_isa::{AttachType, KernelProgType};
 
 /// The cgroup skb rules.
 pub struct CgroupSkb {
@@ -16,9 +18,24 @@ pub struct CgroupSkb {
     pub egress: bool,
 }
 
+impl CgroupSkb {
+    /// The rules at `attach` (unset: ingress).
+    pub fn new(attach: Option<AttachType>) -> CgroupSkb {
+        CgroupSkb { egress: attach == Some(AttachType::CgroupInetEgress) }
+    }
+}
+
 impl ProgTypeOps for CgroupSkb {
     fn name(&self) -> &'static str {
         "cgroup_skb"
+    }
+
+    fn kernel_type(&self) -> Option<KernelProgType> {
+        Some(KernelProgType::CgroupSkb)
+    }
+
+    fn check_attach(&self, a: LoadAttach) -> Result<(), AttachReject> {
+        attach_one_of(self.name(), a, &[AttachType::CgroupInetIngress, AttachType::CgroupInetEgress])
     }
 
     /// `cg_skb_is_valid_access` (with CAP_BPF: the packet pointers and `tstamp` writes).

@@ -1,14 +1,16 @@
 //! `BPF_PROG_TYPE_CGROUP_SOCK` (`cg_sock_verifier_ops`): the context is the socket itself
 //! (`struct bpf_sock`); which fields a program may read or write depends on the hook.
 
-use super::{CtxAccess, CtxField, ProgTypeOps};
-use crate::SockHook;
+use super::hooks::SockHook;
+use super::{CtxAccess, CtxField, LoadAttach, ProgTypeOps, attach_one_of};
 use crate::calls::sock::bpf_sock_access_ok;
+use crate::messages::AttachReject;
 use crate::protos::cgroup_helpers::{
     cgroup_common_proto, cgroup_current_proto, ctx_only, event_output_data_proto, sk_storage_proto,
 };
 use crate::protos::func_id::BpfFunc::{self, self as F};
 use crate::protos::helpers::{Proto, base_func_proto};
+use kbpf_isa::{AttachType, KernelProgType};
 
 /// `struct bpf_sock` offsets the hooks restrict.
 mod off {
@@ -22,13 +24,40 @@ mod off {
 
 /// The cgroup sock rules.
 pub struct CgroupSock {
-    /// The hook.
-    pub hook: SockHook,
+    /// The hook (`None`: an attach type the load refuses).
+    pub hook: Option<SockHook>,
+}
+
+impl CgroupSock {
+    /// The rules at `attach`.
+    pub fn new(attach: Option<AttachType>) -> CgroupSock {
+        CgroupSock { hook: SockHook::from_attach(attach) }
+    }
 }
 
 impl ProgTypeOps for CgroupSock {
     fn name(&self) -> &'static str {
         "cgroup_sock"
+    }
+
+    fn kernel_type(&self) -> Option<KernelProgType> {
+        Some(KernelProgType::CgroupSock)
+    }
+
+    fn check_attach(&self, a: LoadAttach) -> Result<(), AttachReject> {
+        use AttachType as A;
+        let allowed = [
+            A::CgroupInetSockCreate,
+            A::CgroupInetSockRelease,
+            A::CgroupInet4PostBind,
+            A::CgroupInet6PostBind,
+        ];
+        // an unset attach type is fixed up to sock_create before the check
+        let a = LoadAttach {
+            expected_attach_type: a.expected_attach_type.or(Some(A::CgroupInetSockCreate)),
+            ..a
+        };
+        attach_one_of(self.name(), a, &allowed)
     }
 
     /// `sock_filter_is_valid_access`: `bpf_sock_is_valid_access`, then the hook's say
@@ -38,7 +67,7 @@ impl ProgTypeOps for CgroupSock {
         if !bpf_sock_access_ok(a.off, a.size) {
             return None;
         }
-        let hook = self.hook;
+        let hook = self.hook?;
         let ok = match a.off {
             BOUND_DEV_IF | MARK | PRIORITY => matches!(hook, SockHook::Create | SockHook::Release),
             o if (SRC_IP4..SRC_IP4 + 4).contains(&o) => hook == SockHook::PostBind4 && !a.write,

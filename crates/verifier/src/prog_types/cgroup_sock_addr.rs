@@ -2,9 +2,10 @@
 //! at bind, connect, sendmsg, recvmsg, getpeername and getsockname, with the address fields
 //! of the hook's family only.
 
-use super::{CtxAccess, CtxField, ProgTypeOps, narrow_ok, wide_ok};
-use crate::SockAddrHook::{self, *};
+use super::hooks::SockAddrHook::{self, *};
+use super::{CtxAccess, CtxField, LoadAttach, ProgTypeOps, narrow_ok, wide_ok};
 use crate::domain::state::RegType;
+use crate::messages::AttachReject;
 use crate::protos::cgroup_helpers::{
     cgroup_common_proto, cgroup_current_proto, ctx_only, event_output_data_proto, sk_storage_proto,
 };
@@ -12,6 +13,7 @@ use crate::protos::func_id::BpfFunc::{self, self as F};
 use crate::protos::helpers::{Arg, Proto, base_func_proto};
 use crate::protos::helpers_tc::tc_helper_proto;
 use crate::protos::net_helpers::{bind_proto, sockopt_proto};
+use kbpf_isa::{AttachType, KernelProgType};
 
 /// `struct bpf_sock_addr` offsets.
 mod off {
@@ -26,13 +28,32 @@ mod off {
 
 /// The sock_addr rules.
 pub struct CgroupSockAddr {
-    /// The hook.
-    pub hook: SockAddrHook,
+    /// The hook (`None`: an attach type the load refuses).
+    pub hook: Option<SockAddrHook>,
+}
+
+impl CgroupSockAddr {
+    /// The rules at `attach`.
+    pub fn new(attach: Option<AttachType>) -> CgroupSockAddr {
+        CgroupSockAddr { hook: SockAddrHook::from_attach(attach) }
+    }
 }
 
 impl ProgTypeOps for CgroupSockAddr {
     fn name(&self) -> &'static str {
         "cgroup_sock_addr"
+    }
+
+    fn kernel_type(&self) -> Option<KernelProgType> {
+        Some(KernelProgType::CgroupSockAddr)
+    }
+
+    fn check_attach(&self, a: LoadAttach) -> Result<(), AttachReject> {
+        if self.hook.is_none() {
+            let attach = a.expected_attach_type.unwrap_or(AttachType::CgroupInetIngress);
+            return Err(AttachReject::UnexpectedAttachType { prog_type: self.name(), attach });
+        }
+        super::no_attach_btf(self.name(), a)
     }
 
     /// `sock_addr_is_valid_access`.
@@ -42,7 +63,7 @@ impl ProgTypeOps for CgroupSockAddr {
         if !(0..SIZE).contains(&off) || size <= 0 || off % size != 0 {
             return None;
         }
-        let h = self.hook;
+        let h = self.hook?;
         let field_ok = if (USER_IP4..USER_IP4 + 4).contains(&off) {
             matches!(h, Bind4 | Connect4 | Getpeername4 | Getsockname4 | Sendmsg4 | Recvmsg4)
         } else if (USER_IP6..USER_IP6 + 16).contains(&off) {
@@ -72,7 +93,7 @@ impl ProgTypeOps for CgroupSockAddr {
 
     /// `sock_addr_func_proto`.
     fn func_proto(&self, f: BpfFunc) -> Option<Proto> {
-        let h = self.hook;
+        let h = self.hook?;
         if let Some(p) = cgroup_common_proto(f, !h.reports_address()).or_else(|| cgroup_current_proto(f)) {
             return Some(p);
         }
@@ -96,8 +117,8 @@ impl ProgTypeOps for CgroupSockAddr {
 
     fn retval_range(&self) -> Option<(i64, i64)> {
         Some(match self.hook {
-            h if h.reports_address() => (1, 1),
-            Bind4 | Bind6 => (0, 3),
+            Some(h) if h.reports_address() => (1, 1),
+            Some(Bind4 | Bind6) => (0, 3),
             _ => (0, 1),
         })
     }

@@ -7,6 +7,7 @@ use crate::domain::state::RegType;
 use crate::protos::func_id::BpfFunc::{self, self as F};
 use crate::protos::helpers::{Proto, base_func_proto};
 use crate::protos::net_helpers::load_bytes_proto;
+use kbpf_isa::KernelProgType;
 
 /// `sizeof(struct __sk_buff)`.
 const SKB_SIZE: i64 = 192;
@@ -17,6 +18,10 @@ pub struct FlowDissector;
 impl ProgTypeOps for FlowDissector {
     fn name(&self) -> &'static str {
         "flow_dissector"
+    }
+
+    fn kernel_type(&self) -> Option<KernelProgType> {
+        Some(KernelProgType::FlowDissector)
     }
 
     /// `flow_dissector_is_valid_access`.

@@ -2,6 +2,8 @@
 //! fields, helpers, return range): the kernel reads `prog->expected_attach_type` for these.
 //! Each type keeps only the distinctions its rules make.
 
+use kbpf_isa::AttachType;
+
 /// `BPF_PROG_TYPE_CGROUP_SOCK` hooks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum SockHook {
@@ -54,7 +56,48 @@ pub enum SockAddrHook {
     UnixGetsockname,
 }
 
+impl SockHook {
+    /// The hook of a cgroup_sock program (`bpf_prog_load_check_attach` takes only these; the
+    /// kernel turns an unset attach type into `BPF_CGROUP_INET_SOCK_CREATE`).
+    pub fn from_attach(attach: Option<AttachType>) -> Option<SockHook> {
+        use AttachType as A;
+        Some(match attach {
+            None | Some(A::CgroupInetSockCreate) => SockHook::Create,
+            Some(A::CgroupInetSockRelease) => SockHook::Release,
+            Some(A::CgroupInet4PostBind) => SockHook::PostBind4,
+            Some(A::CgroupInet6PostBind) => SockHook::PostBind6,
+            _ => return None,
+        })
+    }
+}
+
 impl SockAddrHook {
+    /// The hook of a sock_addr program; `None` for an attach type the kernel refuses.
+    pub fn from_attach(attach: Option<AttachType>) -> Option<SockAddrHook> {
+        use AttachType as A;
+        use SockAddrHook::*;
+        Some(match attach? {
+            A::CgroupInet4Bind => Bind4,
+            A::CgroupInet6Bind => Bind6,
+            A::CgroupInet4Connect => Connect4,
+            A::CgroupInet6Connect => Connect6,
+            A::CgroupUdp4Sendmsg => Sendmsg4,
+            A::CgroupUdp6Sendmsg => Sendmsg6,
+            A::CgroupUdp4Recvmsg => Recvmsg4,
+            A::CgroupUdp6Recvmsg => Recvmsg6,
+            A::CgroupInet4Getpeername => Getpeername4,
+            A::CgroupInet6Getpeername => Getpeername6,
+            A::CgroupInet4Getsockname => Getsockname4,
+            A::CgroupInet6Getsockname => Getsockname6,
+            A::CgroupUnixConnect => UnixConnect,
+            A::CgroupUnixSendmsg => UnixSendmsg,
+            A::CgroupUnixRecvmsg => UnixRecvmsg,
+            A::CgroupUnixGetpeername => UnixGetpeername,
+            A::CgroupUnixGetsockname => UnixGetsockname,
+            _ => return None,
+        })
+    }
+
     /// The hooks that report an address back and cannot fail: the kernel wants `r0 == 1`,
     /// and `bpf_get_retval` / `bpf_set_retval` are not theirs.
     pub fn reports_address(self) -> bool {

@@ -10,6 +10,7 @@ use crate::protos::func_id::BpfFunc::{self, self as F};
 use crate::protos::helpers::{Proto, base_func_proto};
 use crate::protos::helpers_tc::tc_helper_proto;
 use crate::protos::net_helpers::lwt_proto;
+use kbpf_isa::KernelProgType;
 
 /// The lightweight-tunnel rules.
 pub struct Lwt {
@@ -25,6 +26,15 @@ impl ProgTypeOps for Lwt {
             LwtKind::Xmit => "lwt_xmit",
             LwtKind::Seg6local => "lwt_seg6local",
         }
+    }
+
+    fn kernel_type(&self) -> Option<KernelProgType> {
+        Some(match self.kind {
+            LwtKind::In => KernelProgType::LwtIn,
+            LwtKind::Out => KernelProgType::LwtOut,
+            LwtKind::Xmit => KernelProgType::LwtXmit,
+            LwtKind::Seg6local => KernelProgType::LwtSeg6local,
+        })
     }
 
     /// `lwt_is_valid_access`.

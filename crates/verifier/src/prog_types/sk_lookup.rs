@@ -1,12 +1,14 @@
 //! `BPF_PROG_TYPE_SK_LOOKUP` (`sk_lookup_verifier_ops`): socket dispatch on a read-only
 //! `struct bpf_sk_lookup`; the verdict is `SK_DROP` or `SK_PASS`.
 
-use super::{CtxAccess, CtxField, ProgTypeOps, narrow_ok};
+use super::{CtxAccess, CtxField, LoadAttach, ProgTypeOps, attach_one_of, narrow_ok};
 use crate::domain::state::RegType;
+use crate::messages::AttachReject;
 use crate::protos::cgroup_helpers::event_output_data_proto;
 use crate::protos::func_id::BpfFunc::{self, self as F};
 use crate::protos::helpers::{Proto, base_func_proto};
 use crate::protos::net_helpers::sk_lookup_proto;
+use kbpf_isa::{AttachType, KernelProgType};
 
 /// `struct bpf_sk_lookup` offsets.
 mod off {
@@ -23,6 +25,14 @@ pub struct SkLookup;
 impl ProgTypeOps for SkLookup {
     fn name(&self) -> &'static str {
         "sk_lookup"
+    }
+
+    fn kernel_type(&self) -> Option<KernelProgType> {
+        Some(KernelProgType::SkLookup)
+    }
+
+    fn check_attach(&self, a: LoadAttach) -> Result<(), AttachReject> {
+        attach_one_of(self.name(), a, &[AttachType::SkLookup])
     }
 
     /// `sk_lookup_is_valid_access`.

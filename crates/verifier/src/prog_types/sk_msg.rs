@@ -9,6 +9,7 @@ use crate::protos::cgroup_helpers::{
 use crate::protos::func_id::BpfFunc::{self, self as F};
 use crate::protos::helpers::{Proto, base_func_proto};
 use crate::protos::net_helpers::sk_msg_proto;
+use kbpf_isa::KernelProgType;
 
 /// `struct sk_msg_md`: the pointers, then the 4-byte fields up to `size`.
 mod off {
@@ -25,6 +26,10 @@ pub struct SkMsg;
 impl ProgTypeOps for SkMsg {
     fn name(&self) -> &'static str {
         "sk_msg"
+    }
+
+    fn kernel_type(&self) -> Option<KernelProgType> {
+        Some(KernelProgType::SkMsg)
     }
 
     /// `sk_msg_is_valid_access`.

@@ -8,6 +8,7 @@ use crate::protos::func_id::BpfFunc::{self, self as F};
 use crate::protos::helpers::{Proto, base_func_proto};
 use crate::protos::helpers_tc::tc_helper_proto;
 use crate::protos::net_helpers::sk_skb_proto;
+use kbpf_isa::KernelProgType;
 
 /// The sk_skb rules.
 pub struct SkSkb;
@@ -15,6 +16,10 @@ pub struct SkSkb;
 impl ProgTypeOps for SkSkb {
     fn name(&self) -> &'static str {
         "sk_skb"
+    }
+
+    fn kernel_type(&self) -> Option<KernelProgType> {
+        Some(KernelProgType::SkSkb)
     }
 
     /// `sk_skb_is_valid_access`.

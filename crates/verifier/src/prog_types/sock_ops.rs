@@ -10,6 +10,7 @@ use crate::protos::cgroup_helpers::{
 use crate::protos::func_id::BpfFunc::{self, self as F};
 use crate::protos::helpers::{Arg, Proto, base_func_proto};
 use crate::protos::net_helpers::{sock_ops_proto, sockopt_proto};
+use kbpf_isa::KernelProgType;
 
 /// `struct bpf_sock_ops` offsets.
 mod off {
@@ -31,6 +32,10 @@ pub struct SockOps;
 impl ProgTypeOps for SockOps {
     fn name(&self) -> &'static str {
         "sock_ops"
+    }
+
+    fn kernel_type(&self) -> Option<KernelProgType> {
+        Some(KernelProgType::SockOps)
     }
 
     /// `sock_ops_is_valid_access`.
