@@ -141,7 +141,10 @@ impl ProgTypeOps for CgroupSysctl {
         const WR: Arg = Arg::Mem { write: true, maybe_null: false };
         const RD: Arg = Arg::Mem { write: false, maybe_null: false };
         cgroup_proto(f, |f| match f {
-            F::SysctlGetName => Some(p([Arg::Ctx, WR, Arg::ConstSize, Arg::Anything, D], Ret::Integer)),
+            // ARG_PTR_TO_MEM | MEM_WRITE: initialized, then overwritten
+            F::SysctlGetName => {
+                Some(p([Arg::Ctx, Arg::MemRw, Arg::ConstSize, Arg::Anything, D], Ret::Integer))
+            }
             F::SysctlGetCurrentValue | F::SysctlGetNewValue => {
                 Some(p([Arg::Ctx, WR, Arg::ConstSize, D, D], Ret::Integer))
             }

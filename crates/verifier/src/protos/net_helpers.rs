@@ -45,7 +45,8 @@ pub(crate) fn sock_ops_proto(f: BpfFunc) -> Option<Proto> {
         F::SockOpsCbFlagsSet => p([C, A, D, D, D], Ret::Integer),
         F::SockMapUpdate => maps([C, MAP, Arg::MapKey, A, D], SOCKMAP),
         F::SockHashUpdate => maps([C, MAP, Arg::MapKey, A, D], SOCKHASH),
-        F::LoadHdrOpt => p([C, WR, SZ, A, D], Ret::Integer),
+        // the buffer holds the option kind to search for and receives the option
+        F::LoadHdrOpt => p([C, Arg::MemRw, SZ, A, D], Ret::Integer),
         F::StoreHdrOpt => p([C, RD, SZ, A, D], Ret::Integer),
         F::ReserveHdrOpt => p([C, A, A, D, D], Ret::Integer),
         _ => return None,
