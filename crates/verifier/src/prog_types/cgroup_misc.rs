@@ -14,8 +14,12 @@ use crate::protos::net_helpers::sockopt_proto;
 use kbpf_isa::{AttachType, KernelProgType};
 
 /// The cgroup common and current sets, then the type's own, then the base set.
-fn cgroup_proto(f: BpfFunc, own: impl FnOnce(BpfFunc) -> Option<Proto>) -> Option<Proto> {
-    cgroup_common_proto(f, true)
+fn cgroup_proto(
+    f: BpfFunc,
+    attach: Option<AttachType>,
+    own: impl FnOnce(BpfFunc) -> Option<Proto>,
+) -> Option<Proto> {
+    cgroup_common_proto(f, attach)
         .or_else(|| cgroup_current_proto(f))
         .or_else(|| if f == F::PerfEventOutput { Some(event_output_data_proto()) } else { own(f) })
         .or_else(|| base_func_proto(f))
@@ -25,12 +29,14 @@ fn cgroup_proto(f: BpfFunc, own: impl FnOnce(BpfFunc) -> Option<Proto>) -> Optio
 pub struct CgroupSockopt {
     /// `BPF_CGROUP_SETSOCKOPT` (else getsockopt).
     pub set: bool,
+    /// The expected attach type.
+    pub attach: Option<AttachType>,
 }
 
 impl CgroupSockopt {
     /// The rules at `attach`.
     pub fn new(attach: Option<AttachType>) -> CgroupSockopt {
-        CgroupSockopt { set: attach == Some(AttachType::CgroupSetsockopt) }
+        CgroupSockopt { set: attach == Some(AttachType::CgroupSetsockopt), attach }
     }
 }
 
@@ -87,7 +93,7 @@ impl ProgTypeOps for CgroupSockopt {
 
     /// `cg_sockopt_func_proto`.
     fn func_proto(&self, f: BpfFunc) -> Option<Proto> {
-        cgroup_proto(f, |f| match f {
+        cgroup_proto(f, self.attach, |f| match f {
             F::GetNetnsCookie => Some(ctx_only(true)),
             F::SkStorageGet | F::SkStorageDelete => sk_storage_proto(f, false),
             F::Setsockopt | F::Getsockopt if self.set => sockopt_proto(f, Arg::BtfSockCommon),
@@ -110,7 +116,10 @@ impl ProgTypeOps for CgroupSockopt {
 }
 
 /// The sysctl rules.
-pub struct CgroupSysctl;
+pub struct CgroupSysctl {
+    /// The expected attach type (`bpf_get_retval` depends on it).
+    pub attach: Option<AttachType>,
+}
 
 impl ProgTypeOps for CgroupSysctl {
     fn name(&self) -> &'static str {
@@ -140,7 +149,7 @@ impl ProgTypeOps for CgroupSysctl {
         const D: Arg = Arg::DontCare;
         const WR: Arg = Arg::Mem { write: true, maybe_null: false };
         const RD: Arg = Arg::Mem { write: false, maybe_null: false };
-        cgroup_proto(f, |f| match f {
+        cgroup_proto(f, self.attach, |f| match f {
             // ARG_PTR_TO_MEM | MEM_WRITE: initialized, then overwritten
             F::SysctlGetName => {
                 Some(p([Arg::Ctx, Arg::MemRw, Arg::ConstSize, Arg::Anything, D], Ret::Integer))
@@ -159,7 +168,10 @@ impl ProgTypeOps for CgroupSysctl {
 }
 
 /// The device rules.
-pub struct CgroupDevice;
+pub struct CgroupDevice {
+    /// The expected attach type (`bpf_get_retval` depends on it).
+    pub attach: Option<AttachType>,
+}
 
 impl ProgTypeOps for CgroupDevice {
     fn name(&self) -> &'static str {
@@ -182,7 +194,7 @@ impl ProgTypeOps for CgroupDevice {
 
     /// `cgroup_dev_func_proto`.
     fn func_proto(&self, f: BpfFunc) -> Option<Proto> {
-        cgroup_proto(f, |_| None)
+        cgroup_proto(f, self.attach, |_| None)
     }
 
     fn retval_range(&self) -> Option<(i64, i64)> {

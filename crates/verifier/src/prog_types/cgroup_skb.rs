@@ -14,14 +14,14 @@ use kbpf_isa::{AttachType, KernelProgType};
 
 /// The cgroup skb rules.
 pub struct CgroupSkb {
-    /// Attached at `BPF_CGROUP_INET_EGRESS`.
-    pub egress: bool,
+    /// The expected attach type (egress returns 0..3).
+    pub attach: Option<AttachType>,
 }
 
 impl CgroupSkb {
     /// The rules at `attach` (unset: ingress).
     pub fn new(attach: Option<AttachType>) -> CgroupSkb {
-        CgroupSkb { egress: attach == Some(AttachType::CgroupInetEgress) }
+        CgroupSkb { attach }
     }
 }
 
@@ -60,7 +60,7 @@ impl ProgTypeOps for CgroupSkb {
     /// `cg_skb_func_proto`: the cgroup common set, its own socket helpers, then the socket
     /// filter's set.
     fn func_proto(&self, f: BpfFunc) -> Option<Proto> {
-        if let Some(p) = cgroup_common_proto(f, false).or_else(|| sk_storage_proto(f, false)) {
+        if let Some(p) = cgroup_common_proto(f, self.attach).or_else(|| sk_storage_proto(f, false)) {
             return Some(p);
         }
         let tc = crate::protos::helpers_tc::tc_helper_proto;
@@ -81,7 +81,7 @@ impl ProgTypeOps for CgroupSkb {
     }
 
     fn retval_range(&self) -> Option<(i64, i64)> {
-        Some((0, if self.egress { 3 } else { 1 }))
+        Some((0, if self.attach == Some(AttachType::CgroupInetEgress) { 3 } else { 1 }))
     }
 
     fn may_update_sockmap(&self, _delete: bool) -> bool {

@@ -26,12 +26,17 @@ mod off {
 pub struct CgroupSock {
     /// The hook (`None`: an attach type the load refuses).
     pub hook: Option<SockHook>,
+    /// The expected attach type, unset fixed up to `BPF_CGROUP_INET_SOCK_CREATE`.
+    pub attach: Option<AttachType>,
 }
 
 impl CgroupSock {
     /// The rules at `attach`.
     pub fn new(attach: Option<AttachType>) -> CgroupSock {
-        CgroupSock { hook: SockHook::from_attach(attach) }
+        CgroupSock {
+            hook: SockHook::from_attach(attach),
+            attach: attach.or(Some(AttachType::CgroupInetSockCreate)),
+        }
     }
 }
 
@@ -80,7 +85,7 @@ impl ProgTypeOps for CgroupSock {
 
     /// `sock_filter_func_proto`.
     fn func_proto(&self, f: BpfFunc) -> Option<Proto> {
-        if let Some(p) = cgroup_common_proto(f, true).or_else(|| cgroup_current_proto(f)) {
+        if let Some(p) = cgroup_common_proto(f, self.attach).or_else(|| cgroup_current_proto(f)) {
             return Some(p);
         }
         match f {

@@ -30,12 +30,14 @@ mod off {
 pub struct CgroupSockAddr {
     /// The hook (`None`: an attach type the load refuses).
     pub hook: Option<SockAddrHook>,
+    /// The expected attach type.
+    pub attach: Option<AttachType>,
 }
 
 impl CgroupSockAddr {
     /// The rules at `attach`.
     pub fn new(attach: Option<AttachType>) -> CgroupSockAddr {
-        CgroupSockAddr { hook: SockAddrHook::from_attach(attach) }
+        CgroupSockAddr { hook: SockAddrHook::from_attach(attach), attach }
     }
 }
 
@@ -94,7 +96,7 @@ impl ProgTypeOps for CgroupSockAddr {
     /// `sock_addr_func_proto`.
     fn func_proto(&self, f: BpfFunc) -> Option<Proto> {
         let h = self.hook?;
-        if let Some(p) = cgroup_common_proto(f, !h.reports_address()).or_else(|| cgroup_current_proto(f)) {
+        if let Some(p) = cgroup_common_proto(f, self.attach).or_else(|| cgroup_current_proto(f)) {
             return Some(p);
         }
         match f {

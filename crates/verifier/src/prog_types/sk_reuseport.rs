@@ -33,14 +33,6 @@ impl ProgTypeOps for SkReuseport {
         Some(KernelProgType::SkReuseport)
     }
 
-    fn check_attach(&self, a: LoadAttach) -> Result<(), AttachReject> {
-        attach_one_of(
-            self.name(),
-            a,
-            &[AttachType::SkReuseportSelect, AttachType::SkReuseportSelectOrMigrate],
-        )
-    }
-
     /// `sk_reuseport_is_valid_access`.
     fn ctx_access(&self, a: CtxAccess) -> Option<CtxField> {
         use off::*;

@@ -10,7 +10,7 @@ use crate::protos::cgroup_helpers::{
 use crate::protos::func_id::BpfFunc::{self, self as F};
 use crate::protos::helpers::{Arg, Proto, base_func_proto};
 use crate::protos::net_helpers::{sock_ops_proto, sockopt_proto};
-use kbpf_isa::KernelProgType;
+use kbpf_isa::{AttachType, KernelProgType};
 
 /// `struct bpf_sock_ops` offsets.
 mod off {
@@ -27,7 +27,10 @@ mod off {
 }
 
 /// The sock_ops rules.
-pub struct SockOps;
+pub struct SockOps {
+    /// The expected attach type (`bpf_get_retval` depends on it).
+    pub attach: Option<AttachType>,
+}
 
 impl ProgTypeOps for SockOps {
     fn name(&self) -> &'static str {
@@ -62,7 +65,7 @@ impl ProgTypeOps for SockOps {
 
     /// `sock_ops_func_proto`.
     fn func_proto(&self, f: BpfFunc) -> Option<Proto> {
-        if let Some(p) = cgroup_common_proto(f, false) {
+        if let Some(p) = cgroup_common_proto(f, self.attach) {
             return Some(p);
         }
         sock_ops_proto(f).or_else(|| match f {

@@ -6,6 +6,7 @@
 
 use crate::protos::func_id::BpfFunc::{self, self as F};
 use crate::protos::helpers::{Arg, Proto, Ret};
+use kbpf_isa::AttachType;
 
 const D: Arg = Arg::DontCare;
 const A: Arg = Arg::Anything;
@@ -21,9 +22,27 @@ pub(crate) fn p(args: [Arg; 5], ret: Ret) -> Proto {
     Proto { args, ret, gpl_only: false, map_types: &[] }
 }
 
-/// `cgroup_common_func_proto`; `has_retval` = the hook is not one of those whose return value
-/// is fixed (skb ingress/egress, sock_ops, recvmsg, getpeername, getsockname).
-pub(crate) fn cgroup_common_proto(f: BpfFunc, has_retval: bool) -> Option<Proto> {
+/// `cgroup_common_func_proto` for a program loaded with expected attach type `attach`.
+/// `bpf_get_retval` / `bpf_set_retval` are refused at the hooks whose return value is fixed
+/// (skb ingress and egress, sock_ops, recvmsg, getpeername, getsockname), and an unset attach
+/// type is 0, `BPF_CGROUP_INET_INGRESS`.
+pub(crate) fn cgroup_common_proto(f: BpfFunc, attach: Option<AttachType>) -> Option<Proto> {
+    use AttachType as At;
+    let has_retval = !matches!(
+        attach.unwrap_or(At::CgroupInetIngress),
+        At::CgroupInetIngress
+            | At::CgroupInetEgress
+            | At::CgroupSockOps
+            | At::CgroupUdp4Recvmsg
+            | At::CgroupUdp6Recvmsg
+            | At::CgroupUnixRecvmsg
+            | At::CgroupInet4Getpeername
+            | At::CgroupInet6Getpeername
+            | At::CgroupUnixGetpeername
+            | At::CgroupInet4Getsockname
+            | At::CgroupInet6Getsockname
+            | At::CgroupUnixGetsockname
+    );
     match f {
         F::GetLocalStorage => Some(Proto {
             args: [Arg::ConstMapPtr, A, D, D, D],
