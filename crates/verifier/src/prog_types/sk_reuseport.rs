@@ -1,13 +1,12 @@
 //! `BPF_PROG_TYPE_SK_REUSEPORT` (`sk_reuseport_verifier_ops`): `SO_REUSEPORT` socket
 //! selection on a read-only `struct sk_reuseport_md` with the packet readable.
 
-use super::{CtxAccess, CtxField, LoadAttach, ProgTypeOps, attach_one_of, narrow_ok};
+use super::{CtxAccess, CtxField, ProgTypeOps, narrow_ok};
 use crate::domain::state::RegType;
-use crate::messages::AttachReject;
 use crate::protos::func_id::BpfFunc;
 use crate::protos::helpers::{Proto, base_func_proto};
 use crate::protos::net_helpers::sk_reuseport_proto;
-use kbpf_isa::{AttachType, KernelProgType};
+use kbpf_isa::KernelProgType;
 
 /// `struct sk_reuseport_md` offsets.
 mod off {
