@@ -175,7 +175,21 @@ mod tests {
             assert_eq!(prog_type_for_section(s), Ok(ProgType::Xdp), "{s}");
         }
         let e = prog_type_for_section("kprobe/x").unwrap_err().to_string();
-        assert!(e.ends_with("netkit/peer, syscall, xdp.frags/devmap, xdp/devmap, xdp.frags/cpumap, xdp/cpumap, xdp.frags, xdp"), "{e}");
+        assert!(e.contains("netkit/peer, syscall, xdp.frags/devmap, xdp/devmap, xdp.frags/cpumap, xdp/cpumap, xdp.frags, xdp"), "{e}");
+        assert!(e.ends_with("cgroup/getsockopt, cgroup/setsockopt, cgroup/dev, sk_lookup"), "{e}");
+        // the networking and cgroup types: the hook travels as the attach type
+        for (s, t) in [
+            ("cgroup_skb/egress", ProgType::CgroupSkb),
+            ("cgroup/connect4", ProgType::CgroupSockAddr),
+            ("cgroup/post_bind6", ProgType::CgroupSock),
+            ("cgroup/getsockopt", ProgType::CgroupSockopt),
+            ("sockops", ProgType::SockOps),
+            ("sk_skb/stream_parser", ProgType::SkSkb),
+            ("sk_reuseport/migrate", ProgType::SkReuseport),
+            ("lwt_xmit", ProgType::Lwt(LwtKind::Xmit)),
+        ] {
+            assert_eq!(prog_type_for_section(s), Ok(t), "{s}");
+        }
         assert_eq!(prog_type_for_section("socket"), Ok(ProgType::SocketFilter));
         assert_eq!(prog_type_for_section("syscall"), Ok(ProgType::Syscall));
     }
@@ -196,7 +210,7 @@ mod tests {
         }
         let msg = prog_type_for_section("kprobe/foo").unwrap_err().to_string();
         assert!(
-            msg.starts_with("section kprobe/foo is BPF_PROG_TYPE_KPROBE, which kbpf does not model yet; supported: socket, tc/ingress"),
+            msg.starts_with("section kprobe/foo is BPF_PROG_TYPE_KPROBE, which kbpf does not model yet; supported: socket, sk_reuseport/migrate, sk_reuseport, tc/ingress"),
             "{msg}"
         );
     }
