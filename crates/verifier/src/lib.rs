@@ -18,6 +18,7 @@ mod pipeline;
 mod precision;
 pub mod prog_types;
 pub mod protos;
+pub mod proven;
 mod prune;
 mod witness;
 

@@ -7,6 +7,7 @@ use crate::env::slots::after;
 use crate::env::{Env, Pending};
 use crate::log::{LEVEL2, insn_text};
 use crate::messages::{Bug, Reject};
+use crate::prune::states::IterNext;
 use kbpf_isa::{CallTarget, Class, Insn, JmpOp, Mode, SlotIdx};
 
 pub(crate) mod alu;
@@ -39,7 +40,12 @@ impl Env<'_> {
                 return Err(Bug::InsnIdx { idx, len: n }.into());
             }
             self.stats.insn_processed += 1;
-            if self.stats.insn_processed > crate::COMPLEXITY_LIMIT_INSNS {
+            if self.stats.insn_processed > crate::COMPLEXITY_LIMIT_INSNS
+                || self
+                    .proven
+                    .as_ref()
+                    .is_some_and(|r| r.mode.max_insns.is_some_and(|m| self.stats.insn_processed > m))
+            {
                 return Err(Reject::TooLarge(self.stats.insn_processed));
             }
             self.cur.last_insn_idx = SlotIdx::new(prev_insn_idx.max(0) as usize);
@@ -48,8 +54,13 @@ impl Env<'_> {
             self.search.hist_insn = None;
             let mut pruned = false;
             // iterator `next` calls are prune points and forced checkpoints (check_cfg)
-            let prune_point = marks.prune_point || self.is_iter_next_insn(idx);
-            if prune_point && self.is_state_visited(idx)? {
+            let iter_next = self.is_iter_next_insn(idx);
+            let prune_point = marks.prune_point || iter_next;
+            let iter = IterNext { at: iter_next, active: iter_next && self.iter_next_active() };
+            // recording without pruning still makes checkpoints (they bound the jump history
+            // precision tracking walks), it only goes on where the walk would prune
+            let no_prune = self.proven.as_ref().is_some_and(|r| r.mode.no_prune);
+            if prune_point && self.prune().is_state_visited(slot, iter)? && !no_prune {
                 if self.log.on() {
                     if do_print_state {
                         self.log.put(&format!("\nfrom {prev_insn_idx} to {idx}: safe\n"));
@@ -85,6 +96,9 @@ impl Env<'_> {
                     self.log.prev_log_pos = self.log.buf.len();
                 }
                 prev_insn_idx = idx as i64;
+                if let Some(rec) = self.proven.as_mut() {
+                    rec.observe(idx, &self.cur);
+                }
                 match self.do_check_insn(idx, &mut do_print_state)? {
                     Flow::Next => continue,
                     Flow::Exit => {}
@@ -126,10 +140,11 @@ impl Env<'_> {
             let next = cp.st.parent;
             // an evicted checkpoint kept alive for its descendants can go now, unless its SCC
             // still has back-edges to propagate (then it stays until the end)
-            if !self.search.arena[i].in_list && !self.incomplete_read_marks(&self.search.arena[i].st) {
+            let st = &self.search.arena[i].st;
+            if !self.search.arena[i].in_list && !self.search.incomplete_read_marks(&self.prog, st) {
                 self.search.free_list_size = self.search.free_list_size.saturating_sub(1);
             }
-            self.maybe_exit_scc(i);
+            self.prune().maybe_exit_scc(i);
             p = next;
         }
     }
@@ -151,11 +166,11 @@ impl Env<'_> {
             Class::Ldx => {
                 let base = self.base_type(insn.src);
                 self.check_load_mem(&insn, idx)?;
-                self.save_aux_ptr_type(idx, base)?;
+                self.aux.save_ptr_type(SlotIdx::new(idx), base)?;
             }
             Class::Stx => {
                 if insn.mode() == Some(Mode::Atomic) {
-                    self.check_atomic(&insn, idx)?;
+                    self.check_atomic(&insn, SlotIdx::new(idx))?;
                 } else {
                     self.prog.structural(idx)?;
                     if let Some(Insn::StackArgStore { pos, src }) = stack_arg {
@@ -163,7 +178,7 @@ impl Env<'_> {
                     } else {
                         let base = self.base_type(insn.dst);
                         self.check_store_reg(&insn, idx)?;
-                        self.save_aux_ptr_type(idx, base)?;
+                        self.aux.save_ptr_type(SlotIdx::new(idx), base)?;
                     }
                 }
             }
@@ -174,7 +189,7 @@ impl Env<'_> {
                 self.prog.structural(idx)?;
                 let base = self.base_type(insn.dst);
                 self.check_store_imm(&insn, idx)?;
-                self.save_aux_ptr_type(idx, base)?;
+                self.aux.save_ptr_type(SlotIdx::new(idx), base)?;
             }
             Class::Jmp | Class::Jmp32 => {
                 self.stats.jmps_processed += 1;

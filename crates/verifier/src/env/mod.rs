@@ -237,6 +237,8 @@ pub(crate) struct Env<'a> {
     pub stats: Counters,
     pub log: Log,
     pub cur: VerifierState,
+    /// The soundness recorder ([`crate::proven`]); `None` in ordinary verification.
+    pub proven: Option<Box<crate::proven::Recorder>>,
 }
 
 pub(crate) fn initial_state(pt: ProgType) -> VerifierState {
