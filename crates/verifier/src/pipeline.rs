@@ -134,7 +134,7 @@ pub(crate) fn run_with(
     // bpf_prog_load_check_attach, also before the verifier: EINVAL, no log
     let attach =
         LoadAttach { expected_attach_type: opts.expected_attach_type, attach_btf_id: opts.attach_btf_id };
-    if let Err(r) = opts.prog_type.ops().check_attach(attach) {
+    if let Err(r) = opts.prog_type.ops_with(opts.expected_attach_type).check_attach(attach) {
         let out = VerifyOutcome {
             accepted: false,
             error: Some(VerifyError::new(None, Reject::Attach(r))),

@@ -268,7 +268,7 @@ impl Env<'_> {
             self.check_global_subprog_return_code()?;
             return Ok(Flow::Exit);
         }
-        match self.prog.opts.prog_type.ops().retval_range() {
+        match self.prog.ops().retval_range() {
             Some(range) => self.check_prog_return_code(range)?,
             None => self.check_reg_arg(0, crate::check::alu::RegOp::Src)?,
         }

@@ -55,6 +55,11 @@ pub(crate) struct Program<'a> {
 }
 
 impl<'a> Program<'a> {
+    /// The program type's rules for its expected attach type.
+    pub(crate) fn ops(&self) -> crate::prog_types::Ops {
+        self.opts.prog_type.ops_with(self.opts.expected_attach_type)
+    }
+
     /// The slot table.
     pub(crate) fn table(&self) -> &SlotTable<'a> {
         &self.table
