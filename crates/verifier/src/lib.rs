@@ -7,6 +7,7 @@
 //! string (in [`messages`]). Must not touch: instruction encoding (kbpf-isa), static passes
 //! (kbpf-passes), execution. See `README.md` for the list of implemented kernel behaviours.
 
+pub mod btf;
 mod calls;
 mod check;
 pub mod domain;
@@ -25,6 +26,7 @@ pub use domain::{bounds, scalar_ops, state, tnum, width};
 pub use log::line_info;
 pub use protos::{func_id, func_info, helper_names};
 
+pub use btf::KernelBtf;
 pub use env::insn_aux::InsnAux;
 pub use kbpf_isa::FuncDecl;
 pub use kbpf_passes::Errno;
@@ -64,6 +66,11 @@ pub enum ProgType {
     SchedCls,
     /// `BPF_PROG_TYPE_SYSCALL` (context = user buffer, any offset below 64K).
     Syscall,
+    /// `BPF_PROG_TYPE_TRACING` (fentry, fexit, fmod_ret, tp_btf, iter by the expected attach
+    /// type): the context is the attach target's arguments, typed by the target BTF.
+    Tracing,
+    /// `BPF_PROG_TYPE_LSM` (`BPF_LSM_MAC`, `BPF_LSM_CGROUP`): an LSM hook's arguments.
+    Lsm,
     /// Userspace embedding: the context is a buffer of `ctx_size` bytes.
     Mem {
         /// Context size in bytes.
@@ -73,7 +80,7 @@ pub enum ProgType {
 
 /// A program type name kbpf does not know (from the command line or a section name).
 #[derive(Clone, Debug, PartialEq, Eq, Error)]
-#[error("unknown program type {0:?}; supported: socket_filter, sched_cls (tc), xdp, syscall")]
+#[error("unknown program type {0:?}; supported: socket_filter, sched_cls (tc), xdp, syscall, tracing, lsm")]
 pub struct UnknownProgType(pub String);
 
 impl std::str::FromStr for ProgType {
@@ -86,6 +93,8 @@ impl std::str::FromStr for ProgType {
             "xdp" => ProgType::Xdp,
             "tc" | "sched_cls" | "classifier" => ProgType::SchedCls,
             "syscall" => ProgType::Syscall,
+            "tracing" => ProgType::Tracing,
+            "lsm" => ProgType::Lsm,
             _ => return Err(UnknownProgType(s.to_string())),
         })
     }
@@ -283,6 +292,16 @@ pub struct VerifyOptions {
     pub expected_attach_type: Option<kbpf_isa::AttachType>,
     /// `attach_btf_id` (0 = none): only BTF-attached types take one.
     pub attach_btf_id: u32,
+    /// The target kernel's BTF (vmlinux): attach targets, BTF pointers and their struct
+    /// walks are typed by it (`None`: a program that needs it is refused as the kernel
+    /// refuses one without BTF).
+    pub btf: Option<KernelBtf>,
+    /// `BPF_F_SLEEPABLE`.
+    pub sleepable: bool,
+    /// The target kernel loads programs that need a BPF trampoline (fentry, fexit, fmod_ret,
+    /// lsm); `false` reproduces a kernel built to refuse them (`EPERM` before verification),
+    /// as this machine's 6.18 build does.
+    pub trampolines: bool,
 }
 
 /// This machine's possible CPUs (`/sys/devices/system/cpu/possible`, e.g. `0-7`), or the
@@ -318,6 +337,9 @@ impl Default for VerifyOptions {
             btf_func_info: false,
             expected_attach_type: None,
             attach_btf_id: 0,
+            btf: None,
+            sleepable: false,
+            trampolines: true,
         }
     }
 }

@@ -52,8 +52,11 @@ impl Env<'_> {
                 }
                 meta.map = Some(reg.map);
             }
-            Arg::CtxOrNull | Arg::MapValueOrNull | Arg::BtfIdOrNull if is_null => {}
-            Arg::BtfIdOrNull => return Err(self.type_mismatch(regno, &["ptr_", "trusted_ptr_", "rcu_ptr_"])),
+            Arg::CtxOrNull | Arg::MapValueOrNull | Arg::BtfObj { null: true, .. } if is_null => {}
+            Arg::BtfObj { name, null } => self.check_btf_obj_arg(regno, &reg, name, null)?,
+            Arg::Unmodelled(what) => {
+                return Err(Reject::Unsupported(crate::messages::Unsupported::Feature(what)));
+            }
             Arg::Ctx | Arg::CtxOrNull => {
                 if reg.ty != RegType::Ctx {
                     return Err(self.type_mismatch(regno, &["ctx"]));
@@ -130,6 +133,7 @@ impl Env<'_> {
                 }
                 self.mark_chain_precision(regno);
             }
+            Arg::BtfSockCommon if reg.ty == RegType::BtfId => self.check_btf_obj_arg(regno, &reg, "sock_common", false)?,
             Arg::BtfSockCommon => {
                 if !reg.is_sk_pointer() || reg.flags & MAYBE_NULL != 0 {
                     return Err(self.type_mismatch(

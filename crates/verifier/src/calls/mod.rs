@@ -4,6 +4,7 @@
 //! argument kinds (dynptrs, iterators, sockets) in the sibling modules.
 
 pub(crate) mod async_cb;
+mod btf_args;
 pub(crate) mod dynptr;
 pub(crate) mod global_funcs;
 pub(crate) mod helper;

@@ -8,6 +8,7 @@
 //! not model) and [`bug`] (kbpf's own invariants). [`Reject::kind`] tells the three kinds apart.
 
 pub mod attach;
+pub mod btf;
 pub mod btf_info;
 pub mod bug;
 pub mod calls;
@@ -17,6 +18,7 @@ pub mod stack_args;
 pub mod unsupported;
 
 pub use attach::AttachReject;
+pub use btf::BtfReject;
 pub use btf_info::BtfInfoReject;
 pub use bug::Bug;
 pub use calls::CallReject;
@@ -71,12 +73,12 @@ pub struct TypeName {
     /// Base type.
     pub ty: RegType,
     /// Type flags (`MAYBE_NULL`, `RDONLY`, ...).
-    pub flags: u8,
+    pub flags: u16,
 }
 
 impl TypeName {
     /// The type of a register state with these flags.
-    pub fn new(ty: RegType, flags: u8) -> TypeName {
+    pub fn new(ty: RegType, flags: u16) -> TypeName {
         TypeName { ty, flags }
     }
 }
@@ -127,6 +129,8 @@ pub enum Reject {
     BtfInfo(BtfInfoReject),
     #[error("{0}")]
     Attach(AttachReject),
+    #[error("{0}")]
+    Btf(BtfReject),
     #[error("{0}")]
     Unsupported(Unsupported),
     #[error("verifier bug: {0}")]
@@ -343,6 +347,8 @@ pub enum Reject {
     InvalidArgsToFunc(usize, String),
     #[error("cannot pass in dynptr at an offset")]
     DynptrOffset,
+    #[error("{0} is of type {1} but {2} is expected")]
+    BtfArgType(RegName, String, String),
 }
 
 impl Reject {
@@ -357,6 +363,7 @@ impl Reject {
             StackArg(s) => s.errno(),
             BtfInfo(b) => b.errno(),
             Attach(a) => a.errno(),
+            Btf(b) => b.errno(),
             Unsupported(_) => Errno::ENOTSUPP,
             Bug(_) => Errno::EFAULT,
             Preceded(_, last) => last.errno(),
@@ -537,6 +544,7 @@ family!(
     StackArgError => StackArg,
     BtfInfoReject => BtfInfo,
     AttachReject => Attach,
+    BtfReject => Btf,
     Unsupported => Unsupported,
     Bug => Bug,
 );

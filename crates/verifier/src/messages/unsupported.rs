@@ -15,4 +15,6 @@ pub enum Unsupported {
     KfuncArg { kfunc: String, arg: String, what: String },
     #[error("kbpf: map {map} has type {map_type} (enum bpf_map_type), which is not modelled")]
     MapType { map: String, map_type: u32 },
+    #[error("kbpf: {0} is not modelled")]
+    Feature(&'static str),
 }

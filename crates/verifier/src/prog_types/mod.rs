@@ -6,11 +6,13 @@
 //! (`bpf_prog_load_check_attach`). The rest of the verifier asks [`ProgType::ops`], never
 //! matches on the type.
 
+mod lsm;
 mod mem;
 mod sched_cls;
 mod skb;
 mod socket_filter;
 mod syscall;
+mod tracing;
 mod xdp;
 
 use crate::ProgType;
@@ -29,6 +31,16 @@ pub enum CtxField {
     Pointer(RegType),
     /// A pointer that must be NULL-checked (gets a fresh id).
     PointerOrNull(RegType),
+    /// `PTR_TO_BTF_ID` to the struct `btf_id` of the target BTF, with these type flags
+    /// (`MAYBE_NULL` gives it a fresh id).
+    Btf {
+        /// Struct id.
+        btf_id: u32,
+        /// `PTR_TRUSTED`, `MAYBE_NULL`, ...
+        flags: u16,
+    },
+    /// A context field of a kind kbpf does not model (the program gets no verdict).
+    Unmodelled(&'static str),
 }
 
 /// One context access as the instruction makes it.
@@ -139,6 +151,8 @@ impl ProgType {
             ProgType::Xdp => Ops::Static(&xdp::Xdp),
             ProgType::SchedCls => Ops::Static(&sched_cls::SchedCls),
             ProgType::Syscall => Ops::Static(&syscall::Syscall),
+            ProgType::Tracing => Ops::Static(&tracing::Tracing),
+            ProgType::Lsm => Ops::Static(&lsm::Lsm),
             ProgType::Mem { ctx_size } => Ops::Mem(mem::Mem { ctx_size }),
         }
     }
