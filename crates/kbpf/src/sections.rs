@@ -3,7 +3,7 @@
 //! models. Anything else is an error that names what was asked for and lists what is
 //! supported; nothing is verified as a guessed type.
 
-pub use kbpf_elf::sections::{AttachType, KernelProgType, SECTION_DEFS, SecDef, find_sec_def};
+pub use kbpf_elf::sections::{AttachType, KernelProgType, SECTION_DEFS, find_sec_def};
 use kbpf_verifier::ProgType;
 use thiserror::Error;
 
@@ -18,12 +18,6 @@ pub fn modelled(kind: KernelProgType) -> Option<ProgType> {
     })
 }
 
-/// Expected attach types that change what the verifier allows where kbpf models only the
-/// type's default (a devmap program may read `egress_ifindex`).
-fn unmodelled_attach(def: &SecDef) -> Option<AttachType> {
-    def.attach.filter(|a| matches!(a, AttachType::XdpDevmap | AttachType::XdpCpumap))
-}
-
 /// The kernel program type libbpf gives an ELF section, whether kbpf models it or not.
 pub fn kernel_prog_type_for_section(section: &str) -> Option<KernelProgType> {
     find_sec_def(section).map(|d| d.prog_type)
@@ -36,7 +30,7 @@ pub const SUPPORTED_PROG_TYPES: &str = "socket_filter, sched_cls (tc), xdp, sysc
 fn supported_sections() -> String {
     SECTION_DEFS
         .iter()
-        .filter(|d| modelled(d.prog_type).is_some() && unmodelled_attach(d).is_none())
+        .filter(|d| modelled(d.prog_type).is_some())
         .map(|d| d.pattern.trim_end_matches('+'))
         .collect::<Vec<_>>()
         .join(", ")
@@ -56,20 +50,6 @@ pub enum ProgTypeError {
         section: String,
         /// The program type libbpf gives it.
         kind: KernelProgType,
-    },
-    /// An ELF section of a modelled type whose expected attach type kbpf does not model.
-    #[error(
-        "section {section} is {} with expected attach type {attach}, which kbpf does not model yet; supported: {}",
-        kind.uapi_name(),
-        supported_sections()
-    )]
-    UnmodelledAttach {
-        /// The section name.
-        section: String,
-        /// The program type libbpf gives it.
-        kind: KernelProgType,
-        /// The uapi name of its expected attach type.
-        attach: &'static str,
     },
     /// An ELF section name that is none of libbpf's.
     #[error(
@@ -97,6 +77,12 @@ pub enum ProgTypeError {
         /// The name as given.
         name: String,
     },
+    /// A name that is no attach type of the kernel's.
+    #[error("unknown attach type {name:?}: give a kernel uapi name, like xdp_devmap or BPF_XDP_DEVMAP")]
+    UnknownAttachType {
+        /// The name as given.
+        name: String,
+    },
 }
 
 /// The program type an ELF section name implies, by libbpf's table: `socket`, `tc`,
@@ -106,16 +92,18 @@ pub fn prog_type_for_section(section: &str) -> Result<ProgType, ProgTypeError> {
     let Some(def) = find_sec_def(section) else {
         return Err(ProgTypeError::UnknownSection { section: section.to_string() });
     };
-    if let Some(attach) = unmodelled_attach(def) {
-        let (kind, attach) = (def.prog_type, attach.uapi_name());
-        return Err(ProgTypeError::UnmodelledAttach { section: section.to_string(), kind, attach });
-    }
     modelled_type(section, def.prog_type)
 }
 
 /// The verifier's model of `kind`, or the refusal naming `section`.
 pub fn modelled_type(section: &str, kind: KernelProgType) -> Result<ProgType, ProgTypeError> {
     modelled(kind).ok_or_else(|| ProgTypeError::UnmodelledSection { section: section.to_string(), kind })
+}
+
+/// An expected attach type by its kernel uapi name (`--attach-type`): `BPF_XDP_DEVMAP` or
+/// `xdp_devmap`, in either case.
+pub fn attach_type_by_name(name: &str) -> Result<AttachType, ProgTypeError> {
+    AttachType::by_name(name).ok_or_else(|| ProgTypeError::UnknownAttachType { name: name.to_string() })
 }
 
 /// The kernel program type of a name (`--prog-type`): the short names and the aliases
@@ -151,6 +139,14 @@ mod tests {
     use super::*;
 
     #[test]
+    fn attach_type_names() {
+        assert_eq!(attach_type_by_name("xdp_devmap"), Ok(AttachType::XdpDevmap));
+        assert_eq!(attach_type_by_name("BPF_XDP_DEVMAP"), Ok(AttachType::XdpDevmap));
+        let e = attach_type_by_name("devmap").unwrap_err().to_string();
+        assert!(e.starts_with("unknown attach type \"devmap\""), "{e}");
+    }
+
+    #[test]
     fn modelled_sections() {
         for s in ["tc", "classifier", "tc/ingress", "tcx/egress", "tcx/ingress", "netkit/peer"] {
             assert_eq!(prog_type_for_section(s), Ok(ProgType::SchedCls), "{s}");
@@ -158,12 +154,12 @@ mod tests {
         for s in ["xdp", "xdp.frags"] {
             assert_eq!(prog_type_for_section(s), Ok(ProgType::Xdp), "{s}");
         }
-        let e = prog_type_for_section("xdp/devmap").unwrap_err().to_string();
-        assert!(
-            e.starts_with("section xdp/devmap is BPF_PROG_TYPE_XDP with expected attach type BPF_XDP_DEVMAP"),
-            "{e}"
-        );
-        assert!(e.ends_with("netkit/peer, syscall, xdp.frags, xdp"), "{e}");
+        // the attach type travels beside the type (the verifier's attach rules use it)
+        for s in ["xdp/devmap", "xdp.frags/cpumap"] {
+            assert_eq!(prog_type_for_section(s), Ok(ProgType::Xdp), "{s}");
+        }
+        let e = prog_type_for_section("kprobe/x").unwrap_err().to_string();
+        assert!(e.ends_with("netkit/peer, syscall, xdp.frags/devmap, xdp/devmap, xdp.frags/cpumap, xdp/cpumap, xdp.frags, xdp"), "{e}");
         assert_eq!(prog_type_for_section("socket"), Ok(ProgType::SocketFilter));
         assert_eq!(prog_type_for_section("syscall"), Ok(ProgType::Syscall));
     }

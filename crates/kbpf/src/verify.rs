@@ -96,6 +96,15 @@ pub fn verify_module(module: &Module, mut opts: VerifyOptions) -> VerifyOutcome 
     if opts.literal_fds.is_empty() {
         opts.literal_fds = module.literal_fds.clone();
     }
+    // an ELF program loads with its section's expected attach type (and attach BTF id)
+    if let Some(elf) = &module.elf {
+        if opts.expected_attach_type.is_none() {
+            opts.expected_attach_type = elf.expected_attach_type;
+        }
+        if opts.attach_btf_id == 0 {
+            opts.attach_btf_id = elf.attach_btf.as_ref().map_or(0, |(id, _)| *id);
+        }
+    }
     for (i, m) in module.maps.iter().enumerate() {
         // libbpf loads `.rodata` read-only for programs and freezes it after writing its data
         let rodata = m.name == ".rodata" || m.name.starts_with(".rodata.");

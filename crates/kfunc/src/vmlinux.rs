@@ -11,7 +11,7 @@
 use crate::native::{NativeFn, RawNative};
 use crate::proto::{ArgKind, ArgProto, KfuncFlags, NativeArg, Proto, RetKind};
 use crate::registry::{FuncKind, Registry};
-use kbpf_isa::BpfFunc;
+use kbpf_isa::{BpfFunc, KernelProgType};
 
 /// First id of kbpf's vmlinux kfunc set.
 pub const VMLINUX_BASE_ID: i32 = 0x2000_0000;
@@ -474,19 +474,12 @@ pub fn register_kfuncs(r: &mut Registry) -> Result<(), crate::RegistryError> {
             arg("buffer__szk", ArgKind::MemSize { constant: true }),
         ]
     };
-    let skb_types = [
-        "socket_filter",
-        "sched_cls",
-        "sched_act",
-        "sk_skb",
-        "cgroup_skb",
-        "lwt_in",
-        "lwt_out",
-        "lwt_xmit",
-        "lwt_seg6local",
-        "netfilter",
-    ];
-    type Entry = (&'static str, Vec<ArgProto>, RetKind, KfuncFlags, Option<Vec<String>>, Option<NativeFn>);
+    let skb_types = {
+        use KernelProgType::*;
+        [SocketFilter, SchedCls, SchedAct, SkSkb, CgroupSkb, LwtIn, LwtOut, LwtXmit, LwtSeg6local, Netfilter]
+    };
+    type Entry =
+        (&'static str, Vec<ArgProto>, RetKind, KfuncFlags, Option<Vec<KernelProgType>>, Option<NativeFn>);
     let entries: Vec<Entry> = vec![
         (
             "bpf_dynptr_size",
@@ -533,7 +526,7 @@ pub fn register_kfuncs(r: &mut Registry) -> Result<(), crate::RegistryError> {
             vec![arg("s", ArgKind::Ctx), ArgProto::scalar("flags"), arg("ptr__uninit", ArgKind::Dynptr)],
             RetKind::Scalar,
             KfuncFlags::NONE,
-            Some(skb_types.iter().map(|s| s.to_string()).collect()),
+            Some(skb_types.to_vec()),
             Some(native(RawNative::A3(dynptr_from_skb), &FROM_SKB)),
         ),
         (
@@ -541,7 +534,7 @@ pub fn register_kfuncs(r: &mut Registry) -> Result<(), crate::RegistryError> {
             vec![arg("x", ArgKind::Ctx), ArgProto::scalar("flags"), arg("ptr__uninit", ArgKind::Dynptr)],
             RetKind::Scalar,
             KfuncFlags::NONE,
-            Some(vec!["xdp".to_string()]),
+            Some(vec![KernelProgType::Xdp]),
             Some(native(RawNative::A3(dynptr_from_xdp), &FROM_XDP)),
         ),
         (

@@ -20,7 +20,7 @@ use crate::domain::state::RegType;
 use crate::messages::AttachReject;
 use crate::protos::func_id::BpfFunc;
 use crate::protos::helpers::Proto;
-use kbpf_isa::AttachType;
+use kbpf_isa::{AttachType, KernelProgType};
 
 /// What a valid context load yields.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -77,9 +77,13 @@ impl LoadAttach {
 /// The per-type rules (`struct bpf_verifier_ops` plus the `may_*` predicates the kernel keeps
 /// as switches over the type).
 pub trait ProgTypeOps {
-    /// The kernel's name without `BPF_PROG_TYPE_`, lower case (`sched_cls`): kfunc
-    /// registrations name program types this way.
+    /// The kernel's name without `BPF_PROG_TYPE_`, lower case (`sched_cls`), as messages
+    /// print it.
     fn name(&self) -> &'static str;
+
+    /// The kernel's program type (`None` for kbpf's own `mem`): kfunc registrations name the
+    /// types that may call them this way.
+    fn kernel_type(&self) -> Option<KernelProgType>;
 
     /// `bpf_prog_load_check_attach`, which runs before the verifier (a refusal is `EINVAL`
     /// with an empty log). The default is the kernel's `default:` case: any expected attach
@@ -247,6 +251,10 @@ mod tests {
 
     #[test]
     fn names_are_the_kernels() {
+        for pt in [ProgType::SocketFilter, ProgType::SchedCls, ProgType::Xdp, ProgType::Syscall] {
+            assert_eq!(pt.ops().kernel_type().map(KernelProgType::name), Some(pt.ops().name()));
+        }
+        assert_eq!(ProgType::Mem { ctx_size: 64 }.ops().kernel_type(), None);
         assert_eq!(ProgType::SocketFilter.ops().name(), "socket_filter");
         assert_eq!(ProgType::SchedCls.ops().name(), "sched_cls");
         assert_eq!(ProgType::Xdp.ops().name(), "xdp");

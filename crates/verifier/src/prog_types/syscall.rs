@@ -5,6 +5,7 @@ use super::{CtxAccess, CtxField, LoadAttach, ProgTypeOps, no_attach_btf};
 use crate::messages::AttachReject;
 use crate::protos::func_id::BpfFunc;
 use crate::protos::helpers::{Proto, base_func_proto};
+use kbpf_isa::KernelProgType;
 
 /// The syscall-program rules.
 pub struct Syscall;
@@ -12,6 +13,10 @@ pub struct Syscall;
 impl ProgTypeOps for Syscall {
     fn name(&self) -> &'static str {
         "syscall"
+    }
+
+    fn kernel_type(&self) -> Option<KernelProgType> {
+        Some(KernelProgType::Syscall)
     }
 
     /// `bpf_prog_load_check_attach`: no attach BTF id and no expected attach type (a

@@ -8,6 +8,7 @@ use crate::domain::state::RegType;
 use crate::protos::func_id::BpfFunc::{self, self as F};
 use crate::protos::helpers::{Arg, Proto, Ret, base_func_proto};
 use kbpf_isa::AttachType;
+use kbpf_isa::KernelProgType;
 
 /// The xdp rules.
 pub struct Xdp;
@@ -20,6 +21,10 @@ const XDP_MD_SIZE: i64 = 24;
 impl ProgTypeOps for Xdp {
     fn name(&self) -> &'static str {
         "xdp"
+    }
+
+    fn kernel_type(&self) -> Option<KernelProgType> {
+        Some(KernelProgType::Xdp)
     }
 
     /// `xdp_is_valid_access`.
