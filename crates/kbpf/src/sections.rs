@@ -14,6 +14,8 @@ pub fn modelled(kind: KernelProgType) -> Option<ProgType> {
         KernelProgType::SchedCls => ProgType::SchedCls,
         KernelProgType::Xdp => ProgType::Xdp,
         KernelProgType::Syscall => ProgType::Syscall,
+        KernelProgType::Tracing => ProgType::Tracing,
+        KernelProgType::Lsm => ProgType::Lsm,
         _ => return None,
     })
 }

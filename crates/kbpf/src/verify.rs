@@ -104,6 +104,11 @@ pub fn verify_module(module: &Module, mut opts: VerifyOptions) -> VerifyOutcome 
         if opts.attach_btf_id == 0 {
             opts.attach_btf_id = elf.attach_btf.as_ref().map_or(0, |(id, _)| *id);
         }
+        // BPF_F_SLEEPABLE (`.s` sections), and the target BTF the loader resolved against
+        opts.sleepable |= elf.prog_flags & kbpf_elf::sections::BPF_F_SLEEPABLE != 0;
+        if opts.btf.is_none() {
+            opts.btf = elf.target_btf.clone().map(kbpf_verifier::KernelBtf);
+        }
     }
     for (i, m) in module.maps.iter().enumerate() {
         // libbpf loads `.rodata` read-only for programs and freezes it after writing its data

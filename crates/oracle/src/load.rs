@@ -33,6 +33,10 @@ pub enum ProgType {
     RawTracepoint,
     /// `BPF_PROG_TYPE_SYSCALL`: loaded sleepable (the kernel demands it), kfunc-capable.
     Syscall,
+    /// `BPF_PROG_TYPE_TRACING` (fentry, fexit, tp_btf, iter: needs an attach BTF id).
+    Tracing,
+    /// `BPF_PROG_TYPE_LSM`.
+    Lsm,
 }
 
 impl ProgType {
@@ -49,6 +53,8 @@ impl ProgType {
             ProgType::CgroupSkb => 8,
             ProgType::RawTracepoint => 17,
             ProgType::Syscall => 31,
+            ProgType::Tracing => 26,
+            ProgType::Lsm => 29,
         }
     }
 
@@ -65,6 +71,8 @@ impl ProgType {
             ProgType::CgroupSkb => "cgroup_skb",
             ProgType::RawTracepoint => "raw_tracepoint",
             ProgType::Syscall => "syscall",
+            ProgType::Tracing => "tracing",
+            ProgType::Lsm => "lsm",
         }
     }
 
@@ -429,5 +437,21 @@ mod tests {
         assert_eq!(error_line(LOG).as_deref(), Some("R2 !read_ok"));
         assert_eq!(error_line(""), None);
         assert_eq!(error_line("processed 0 insns (limit 1000000) max_states_per_insn 0\n"), None);
+    }
+}
+
+/// Whether the running kernel loads programs that need a BPF trampoline: an fentry program
+/// without an attach BTF id is refused by the verifier (`EINVAL`) on a kernel that does, and
+/// with `EPERM` before verification by one built to refuse them. `None`: no answer (no
+/// `bpf()`, or another errno).
+pub fn kernel_loads_trampolines() -> Option<bool> {
+    // BPF_TRACE_FENTRY
+    let req = LoadRequest { expected_attach_type: 24, ..LoadRequest::new(ProgType::Tracing) };
+    let exit = [RawInsn::new(0xb7, 0, 0, 0, 0), RawInsn::new(0x95, 0, 0, 0, 0)];
+    let v = load(&exit, &req);
+    match v.errno {
+        Some(Errno::EINVAL) => Some(true),
+        Some(Errno::EPERM) => Some(false),
+        _ => None,
     }
 }

@@ -123,6 +123,12 @@ pub fn worker(args: &[String]) -> Result<bool, String> {
     };
     let registry = kbpf::kfunc::profiles::testmod();
     let kfuncs = kbpf::kfunc_table(&registry);
+    // the running kernel as the target: its BTF types BTF pointers of every program (not
+    // only those the loader needed it for), and whether it loads trampoline programs at all
+    let target = KernelFacts {
+        btf: load.target().ok().map(|t| kbpf::verifier::KernelBtf(t.vmlinux.clone())),
+        trampolines: kbpf_oracle::kernel_loads_trampolines().unwrap_or(true),
+    };
     for p in &obj.programs {
         let rec = catch_unwind(AssertUnwindSafe(|| {
             let (refs, insns) = normalise(&p.insns, |slot, i| {
@@ -146,7 +152,7 @@ pub fn worker(args: &[String]) -> Result<bool, String> {
                 insns,
                 ..Default::default()
             };
-            verify(&obj, p, &kfuncs, &mut r);
+            verify(&obj, p, &kfuncs, &target, &mut r);
             r
         }));
         let rec = rec.unwrap_or_else(|e| failed(&object, &p.name, &p.section, "panicked", panic_text(e)));
@@ -162,10 +168,17 @@ fn attach_name(t: Option<kbpf::elf::sections::AttachType>) -> String {
 }
 
 /// Verifies one program through the facade, as `kbpf verify --prog NAME OBJECT` does.
+/// What the worker knows about the running kernel beyond what the loader resolved.
+struct KernelFacts {
+    btf: Option<kbpf::verifier::KernelBtf>,
+    trampolines: bool,
+}
+
 fn verify(
     obj: &kbpf::LoadedObject,
     p: &kbpf::LoadedProgram,
     kfuncs: &kbpf::verifier::KfuncTable,
+    target: &KernelFacts,
     r: &mut KbpfRecord,
 ) {
     if let Some(e) = &p.error {
@@ -195,7 +208,14 @@ fn verify(
             return;
         }
     };
-    let opts = VerifyOptions { prog_type, stack_args: false, kfuncs: kfuncs.clone(), ..Default::default() };
+    let opts = VerifyOptions {
+        prog_type,
+        stack_args: false,
+        kfuncs: kfuncs.clone(),
+        btf: target.btf.clone(),
+        trampolines: target.trampolines,
+        ..Default::default()
+    };
     let t = Instant::now();
     let out = kbpf::verify_module(&module, opts);
     r.micros = t.elapsed().as_micros() as u64;

@@ -152,3 +152,6 @@ pub fn resolve_size(btf: &Btf, id: u32) -> Option<Resolved<'_>> {
 pub fn type_name(btf: &Btf, id: u32) -> &str {
     btf.get(id).map_or("", BtfType::name)
 }
+
+#[cfg(test)]
+mod tests;

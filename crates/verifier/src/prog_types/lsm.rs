@@ -7,6 +7,7 @@ use crate::messages::AttachReject;
 use crate::protos::btf_helpers::lsm_func_proto;
 use crate::protos::func_id::BpfFunc;
 use crate::protos::helpers::Proto;
+use kbpf_isa::KernelProgType;
 
 /// The LSM rules.
 pub struct Lsm;
@@ -14,6 +15,10 @@ pub struct Lsm;
 impl ProgTypeOps for Lsm {
     fn name(&self) -> &'static str {
         "lsm"
+    }
+
+    fn kernel_type(&self) -> Option<KernelProgType> {
+        Some(KernelProgType::Lsm)
     }
 
     /// `bpf_prog_load_check_attach`: LSM programs attach by BTF id (judged in the verifier).

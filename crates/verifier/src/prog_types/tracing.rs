@@ -8,6 +8,7 @@ use crate::messages::AttachReject;
 use crate::protos::btf_helpers::tracing_func_proto;
 use crate::protos::func_id::BpfFunc;
 use crate::protos::helpers::Proto;
+use kbpf_isa::KernelProgType;
 
 /// The tracing rules.
 pub struct Tracing;
@@ -15,6 +16,10 @@ pub struct Tracing;
 impl ProgTypeOps for Tracing {
     fn name(&self) -> &'static str {
         "tracing"
+    }
+
+    fn kernel_type(&self) -> Option<KernelProgType> {
+        Some(KernelProgType::Tracing)
     }
 
     /// `bpf_prog_load_check_attach`: tracing programs attach by BTF id; the id and the
