@@ -450,7 +450,8 @@ fn prepare(
                 ),
                 _ => (String::new(), 0, false),
             };
-            FuncDecl { pc: r.insn as usize, name, nargs, global }
+            let params = btf.map_or_else(Vec::new, |b| crate::btf::params::func_params(b, r.type_id));
+            FuncDecl { pc: r.insn as usize, name, nargs, global, params }
         })
         .collect();
     let section = sec_name(&f.sec_name);

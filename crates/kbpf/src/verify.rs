@@ -110,6 +110,10 @@ pub fn verify_module(module: &Module, mut opts: VerifyOptions) -> VerifyOutcome 
             opts.btf = elf.target_btf.clone().map(kbpf_verifier::KernelBtf);
         }
     }
+    // a kernel that cannot load trampoline programs refuses them before it looks at maps
+    if !opts.trampolines && kbpf_verifier::btf::attach::needs_trampoline(&opts).is_some() {
+        return kbpf_verifier::verify(&module.slots, &opts);
+    }
     for (i, m) in module.maps.iter().enumerate() {
         // libbpf loads `.rodata` read-only for programs and freezes it after writing its data
         let rodata = m.name == ".rodata" || m.name.starts_with(".rodata.");

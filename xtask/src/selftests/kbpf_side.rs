@@ -233,6 +233,10 @@ fn verify(
             // the whole message, picked like the kernel's log: a state dump after the error
             // line (`infinite loop detected`, then `cur state:`/`old state:`) is skipped
             r.error_line = super::oracle::error_line(&e.reject().to_string()).to_string();
+            // refused before the verifier ran: the kernel's log, and so its error line, is empty
+            if e.reject().before_verifier() {
+                r.error_line.clear();
+            }
         }
     }
 }

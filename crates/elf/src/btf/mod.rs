@@ -9,6 +9,7 @@
 
 mod build;
 pub mod ext;
+pub mod params;
 mod parse;
 mod target;
 mod types;

@@ -191,3 +191,43 @@ fn trampoline_programs_follow_the_target_kernel() {
     let out = verify(&exit, &VerifyOptions { trampolines: true, ..opts });
     assert!(out.accepted, "{:?}", out.error);
 }
+
+fn global_call(arg_setup: RawInsn, param: kbpf_isa::ParamType, tags: &[&str]) -> crate::VerifyOutcome {
+    // main: r1 = <setup>; call f; r0 = 0; exit.  f (global): r0 = 0; exit
+    let slots = [
+        arg_setup,
+        insn(0x85, 0, 1, 0, 2),
+        insn(0xb7, 0, 0, 0, 0),
+        insn(0x95, 0, 0, 0, 0),
+        insn(0xb7, 0, 0, 0, 0),
+        insn(0x95, 0, 0, 0, 0),
+    ];
+    let param = kbpf_isa::Param { ty: param, tags: tags.iter().map(|t| t.to_string()).collect() };
+    let funcs = vec![
+        kbpf_isa::FuncDecl { pc: 0, name: "main".into(), nargs: 0, global: true, params: Vec::new() },
+        kbpf_isa::FuncDecl { pc: 4, name: "f".into(), nargs: 1, global: true, params: vec![param] },
+    ];
+    let opts = VerifyOptions { prog_type: ProgType::SchedCls, funcs, log_level: 1, ..Default::default() };
+    verify(&slots, &opts)
+}
+
+#[test]
+fn global_functions_take_arguments_typed_by_btf() {
+    use kbpf_isa::ParamType;
+    let skb = ParamType::Ptr { name: "__sk_buff".into(), kind: "STRUCT".into(), size: Some(192) };
+    let keep_ctx = insn(0xbf, 1, 1, 0, 0);
+    assert!(global_call(keep_ctx, skb.clone(), &[]).accepted, "the context passes as the context");
+    let out = global_call(insn(0xb7, 1, 0, 0, 0), skb, &[]);
+    assert_eq!(out.error.as_ref().unwrap().message(), "Caller passes invalid args into func#1 ('f')");
+    assert!(out.log.contains("arg#0 expects pointer to ctx\n"), "{}", out.log);
+    // sized memory may be NULL unless arg:nonnull says otherwise
+    let mem = ParamType::Ptr { name: "int".into(), kind: "INT".into(), size: Some(4) };
+    let null = insn(0xb7, 1, 0, 0, 0);
+    assert!(global_call(null, mem.clone(), &[]).accepted);
+    let fp = insn(0xbf, 1, 10, 0, 0);
+    let out = global_call(fp, mem.clone(), &[]);
+    assert!(out.log.contains("invalid read from stack") || !out.accepted, "{}", out.log);
+    let out = global_call(null, mem, &["bogus"]);
+    assert!(out.log.contains("arg#0 has unsupported set of tags"), "{}", out.log);
+    assert_eq!(out.error.unwrap().errno(), kbpf_passes::Errno::EOPNOTSUPP);
+}

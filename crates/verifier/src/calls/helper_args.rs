@@ -54,6 +54,8 @@ impl Env<'_> {
             }
             Arg::CtxOrNull | Arg::MapValueOrNull | Arg::BtfObj { null: true, .. } if is_null => {}
             Arg::BtfObj { name, null } => self.check_btf_obj_arg(regno, &reg, name, null)?,
+            Arg::ConstStr if reg.ty != RegType::MapValue => return Err(self.type_mismatch(regno, &["map_value"])),
+            Arg::ConstStr => self.check_reg_const_str(&reg, regno, regno as usize)?,
             Arg::Unmodelled(what) => {
                 return Err(Reject::Unsupported(crate::messages::Unsupported::Feature(what)));
             }

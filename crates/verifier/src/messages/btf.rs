@@ -38,6 +38,10 @@ pub enum BtfReject {
     /// A store into a kernel object.
     #[error("only read is supported")]
     OnlyRead,
+    /// A global function's arguments do not match its BTF prototype (the errno is the failed
+    /// check's).
+    #[error("Caller passes invalid args into func#{0} ('{1}')")]
+    CallerPassesInvalidArgs(usize, String, Errno),
     /// A kernel object read by a program without a GPL-compatible license.
     #[error("Cannot access kernel 'struct {0}' from non-GPL compatible program")]
     NonGpl(String),
@@ -51,6 +55,7 @@ impl BtfReject {
             BtfReject::TrampolineRefused(_) => Errno::EPERM,
             BtfReject::Walk(w) => w.errno(),
             BtfReject::NonGpl(_) => Errno::EINVAL,
+            BtfReject::CallerPassesInvalidArgs(.., e) => *e,
             _ => Errno::EACCES,
         }
     }

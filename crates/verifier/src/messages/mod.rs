@@ -417,6 +417,12 @@ impl Reject {
         }
     }
 
+    /// Refused by `bpf_prog_load` before the verifier ran: the kernel's log is empty, so its
+    /// error line is too (the message here is kbpf's explanation).
+    pub fn before_verifier(&self) -> bool {
+        matches!(self, Reject::Attach(_) | Reject::Btf(BtfReject::TrampolineRefused(_)))
+    }
+
     /// Whether the program is refused, not modelled, or kbpf failed.
     pub fn kind(&self) -> RejectKind {
         match self {

@@ -126,6 +126,13 @@ pub trait ProgTypeOps {
     fn ctx_bytes(&self) -> Option<usize> {
         None
     }
+
+    /// The name of the context struct as BTF spells it in programs (`__sk_buff`, `xdp_md`):
+    /// a global function's parameter pointing to it takes the context
+    /// (`btf_is_prog_ctx_type`); empty = only an `arg:ctx` tag does.
+    fn ctx_type_name(&self) -> &'static str {
+        ""
+    }
 }
 
 /// A program type's rules, borrowed or (for [`ProgType::Mem`], which carries its size) owned.

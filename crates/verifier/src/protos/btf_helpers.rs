@@ -11,6 +11,8 @@ use kbpf_isa::AttachType;
 const D: Arg = Arg::DontCare;
 const WR: Arg = Arg::Mem { write: true, maybe_null: false };
 const RD: Arg = Arg::Mem { write: false, maybe_null: false };
+/// The `struct seq_file *` of an iterator's `meta`.
+const SEQ_FILE: Arg = Arg::BtfObj { name: "seq_file", null: false };
 
 fn gpl(mut pr: Proto) -> Proto {
     pr.gpl_only = true;
@@ -43,7 +45,7 @@ fn tracing_base(f: BpfFunc) -> Option<Proto> {
         F::TaskPtRegs => gpl(p([BtfObj { name: "task_struct", null: false }, D, D, D, D], Ret::Integer)),
         F::GetTaskStack => p([BtfObj { name: "task_struct", null: false }, WR, ConstSizeOrZero, Anything, D], Ret::Integer),
         F::Snprintf => p([Mem { write: true, maybe_null: true }, ConstSizeOrZero, Unmodelled("bpf_snprintf's format string"), D, D], Ret::Integer),
-        F::SnprintfBtf => p([WR, ConstSize, Unmodelled("struct btf_ptr arguments"), D, D], Ret::Integer),
+        F::SnprintfBtf => p([WR, ConstSize, RD, ConstSize, Anything], Ret::Integer),
         F::PerCpuPtr | F::ThisCpuPtr => p([Unmodelled("per-CPU BTF pointers"), D, D, D, D], Ret::Integer),
         F::ForEachMapElem | F::FindVma | F::Loop | F::UserRingbufDrain => {
             p([Unmodelled("callback helpers in tracing programs"), D, D, D, D], Ret::Integer)
@@ -79,10 +81,17 @@ pub(crate) fn tracing_func_proto(f: BpfFunc, attach: Option<AttachType>) -> Opti
             Some(p([Unmodelled("socket helpers of tracing programs"), D, D, D, D], Ret::Integer))
         }
         F::GetSocketCookie => Some(p([BtfObj { name: "sock", null: false }, D, D, D, D], Ret::Integer)),
-        F::SeqPrintf if iter => Some(p([Unmodelled("bpf_seq_printf"), D, D, D, D], Ret::Integer)),
-        F::SeqWrite if iter => Some(p([BtfObj { name: "seq_file", null: false }, RD, ConstSizeOrZero, D, D], Ret::Integer)),
-        F::SeqPrintfBtf if iter => Some(p([Unmodelled("bpf_seq_printf_btf"), D, D, D, D], Ret::Integer)),
+        F::SeqPrintf if iter => Some(p(
+            [SEQ_FILE, RD, ConstSize, Mem { write: false, maybe_null: true }, ConstSizeOrZero],
+            Ret::Integer,
+        )),
+        F::SeqWrite if iter => Some(p([SEQ_FILE, RD, ConstSizeOrZero, D, D], Ret::Integer)),
+        F::SeqPrintfBtf if iter => Some(p([SEQ_FILE, RD, ConstSizeOrZero, Anything, D], Ret::Integer)),
         F::SeqPrintf | F::SeqWrite | F::SeqPrintfBtf => None,
+        // the socket iterators' own set (bpf_iter_tcp_get_func_proto and friends)
+        F::Setsockopt | F::Getsockopt if iter => {
+            Some(p([Unmodelled("socket options in socket iterators"), D, D, D, D], Ret::Integer))
+        }
         F::DPath => Some(p([Unmodelled("bpf_d_path's allowlist"), D, D, D, D], Ret::Integer)),
         F::GetFuncArg if trampoline => Some(p([Ctx, Anything, FixedMem { size: 8, aligned: true, uninit: true }, D, D], Ret::Integer)),
         F::GetFuncRet if trampoline => Some(p([Ctx, FixedMem { size: 8, aligned: true, uninit: true }, D, D, D], Ret::Integer)),

@@ -79,6 +79,8 @@ pub enum Arg {
         /// NULL allowed.
         null: bool,
     },
+    /// `ARG_PTR_TO_CONST_STR`: a NUL-terminated string in a read-only map value.
+    ConstStr,
     /// An argument kind kbpf does not model (the call gets no verdict).
     Unmodelled(&'static str),
 }
@@ -255,6 +257,7 @@ fn base_extra_proto(f: BpfFunc) -> Option<Proto> {
         F::MapPushElem => maps(p([ConstMapPtr, MapValue, Anything, D, D], Ret::Integer), &[22, 23]),
         F::MapPopElem | F::MapPeekElem => maps(p([ConstMapPtr, MapValue, D, D, D], Ret::Integer), &[22, 23]),
         // strtol / strtoul: buf, len, flags, 8-byte result
+        F::Strncmp => p([RD, ConstSize, ConstStr, D, D], Ret::Integer),
         F::Strtol | F::Strtoul => {
             p([RD, ConstSize, Anything, FixedMem { size: 8, aligned: false, uninit: true }, D], Ret::Integer)
         }
