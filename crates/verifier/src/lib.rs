@@ -122,6 +122,12 @@ pub enum MapKind {
     LruPercpuHash,
     /// `BPF_MAP_TYPE_RINGBUF` (only the ringbuf helpers may take it).
     RingBuf,
+    /// `BPF_MAP_TYPE_INODE_STORAGE` (only `bpf_inode_storage_*` may take it).
+    InodeStorage,
+    /// `BPF_MAP_TYPE_TASK_STORAGE` (only `bpf_task_storage_*` may take it).
+    TaskStorage,
+    /// `BPF_MAP_TYPE_CGRP_STORAGE` (only `bpf_cgrp_storage_*` may take it).
+    CgrpStorage,
 }
 
 impl MapKind {
@@ -137,6 +143,9 @@ impl MapKind {
             MapKind::LruHash => 9,
             MapKind::LruPercpuHash => 10,
             MapKind::RingBuf => 27,
+            MapKind::InodeStorage => 28,
+            MapKind::TaskStorage => 29,
+            MapKind::CgrpStorage => 32,
         }
     }
 
@@ -152,6 +161,9 @@ impl MapKind {
             9 => MapKind::LruHash,
             10 => MapKind::LruPercpuHash,
             27 => MapKind::RingBuf,
+            28 => MapKind::InodeStorage,
+            29 => MapKind::TaskStorage,
+            32 => MapKind::CgrpStorage,
             _ => return None,
         })
     }
@@ -183,6 +195,9 @@ impl MapKind {
                 f,
                 Some(F::RingbufOutput | F::RingbufReserve | F::RingbufQuery | F::RingbufReserveDynptr)
             ),
+            MapKind::InodeStorage => !matches!(f, Some(F::InodeStorageGet | F::InodeStorageDelete)),
+            MapKind::TaskStorage => !matches!(f, Some(F::TaskStorageGet | F::TaskStorageDelete)),
+            MapKind::CgrpStorage => !matches!(f, Some(F::CgrpStorageGet | F::CgrpStorageDelete)),
             _ => false,
         }
     }

@@ -47,6 +47,8 @@ pub(super) struct Meta {
     pub(super) release: Option<RegState>,
     /// The callback of an `ARG_PTR_TO_FUNC` argument (`meta.subprogno`).
     pub(super) subprogno: Option<usize>,
+    /// The helper's name as the log spells it (`meta.func_id`).
+    pub(super) func_name: String,
 }
 
 impl Env<'_> {
@@ -80,7 +82,7 @@ impl Env<'_> {
         if crate::protos::helpers::helper_might_sleep(func) && !self.in_sleepable() {
             return Err(CallReject::MightSleep.into());
         }
-        let mut meta = Meta::default();
+        let mut meta = Meta { func_name: name.clone(), ..Meta::default() };
         for (i, arg) in proto.args.iter().enumerate() {
             self.check_func_arg(i as u8 + 1, *arg, &mut meta, helper_pkt_access(func))?;
         }

@@ -5,7 +5,7 @@ use super::helper::{HelperAccess, Meta};
 use crate::check::alu::RegOp;
 use crate::domain::state::{MAYBE_NULL, RDONLY, RINGBUF, RegState, RegType, SLOT, SlotType};
 use crate::env::Env;
-use crate::messages::{Bug, CallReject, Reject, TypeName};
+use crate::messages::{BtfReject, Bug, CallReject, Reject, TypeName};
 use crate::protos::helpers::Arg;
 
 impl Env<'_> {
@@ -100,6 +100,14 @@ impl Env<'_> {
                     _ => HelperAccess::Read,
                 };
                 if maybe_null && is_null {
+                    return Ok(());
+                }
+                // a trusted kernel object is memory a helper may read, never write
+                if reg.ty == RegType::BtfId && reg.flags == crate::domain::state::PTR_TRUSTED {
+                    if write || arg == Arg::MemRw {
+                        let t = TypeName::new(reg.ty, reg.flags);
+                        return Err(BtfReject::MayWrite(meta.func_name.clone(), regno.into(), t).into());
+                    }
                     return Ok(());
                 }
                 let ok = is_fixed_mem(&reg)
@@ -277,6 +285,7 @@ impl Env<'_> {
             RegType::Packet | RegType::PacketMeta => {
                 self.check_packet_access(regno, &reg, reg.off as i64, size, zero_ok)
             }
+            RegType::BtfId => self.check_ptr_to_btf_access(regno, &reg, reg.off as i64, size, false, None),
             RegType::MapValue => {
                 self.check_map_access_type(reg.map, reg.off as i64, size, access != HelperAccess::Read)?;
                 self.check_map_access(regno, &reg, reg.off as i64, size, zero_ok)

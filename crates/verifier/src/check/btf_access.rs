@@ -43,7 +43,7 @@ impl Env<'_> {
 
     /// `check_ptr_to_btf_access`: a load (stores are refused) of `size` bytes at `off` into
     /// the kernel object `reg` points to.
-    pub(super) fn check_ptr_to_btf_access(
+    pub(crate) fn check_ptr_to_btf_access(
         &mut self,
         regno: u8,
         reg: &RegState,

@@ -60,7 +60,13 @@ pub(crate) fn reg_const(r: &RegState, w32: bool) -> u64 {
 }
 
 pub(crate) fn reg_not_null(r: &RegState) -> bool {
-    r.flags & MAYBE_NULL == 0 && matches!(r.ty, RegType::MapValue | RegType::Mem | RegType::ConstMapPtr)
+    r.flags & MAYBE_NULL == 0
+        && match r.ty {
+            RegType::MapValue | RegType::ConstMapPtr => true,
+            RegType::Mem => r.flags & crate::domain::state::PTR_UNTRUSTED == 0,
+            RegType::BtfId => crate::btf::trust::is_trusted_reg(r),
+            _ => false,
+        }
 }
 
 pub(crate) fn is_pkt_any(r: &RegState) -> bool {

@@ -35,6 +35,9 @@ pub enum BtfReject {
     /// Through a `__percpu` pointer.
     #[error("{0} is ptr_{1} access percpu memory: off={2}")]
     PercpuMemory(RegName, String, i64),
+    /// A helper that writes its memory argument given a kernel object.
+    #[error("{0}() may write into memory pointed by {1} type={2}")]
+    MayWrite(String, RegName, super::TypeName),
     /// A store into a kernel object.
     #[error("only read is supported")]
     OnlyRead,

@@ -17,4 +17,6 @@ pub enum Unsupported {
     MapType { map: String, map_type: u32 },
     #[error("kbpf: {0} is not modelled")]
     Feature(&'static str),
+    #[error("kbpf: kfunc {0} of the target kernel is not modelled")]
+    TargetKfunc(String),
 }

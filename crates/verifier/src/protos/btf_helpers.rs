@@ -42,7 +42,7 @@ fn tracing_base(f: BpfFunc) -> Option<Proto> {
         F::ProbeRead | F::ProbeReadStr => gpl(p([WR, ConstSizeOrZero, Anything, D, D], Ret::Integer)),
         F::ProbeWriteUser => gpl(p([Anything, RD, ConstSize, D, D], Ret::Integer)),
         F::GetFuncIp => p([Ctx, D, D, D, D], Ret::Integer),
-        F::TaskPtRegs => gpl(p([BtfObj { name: "task_struct", null: false }, D, D, D, D], Ret::Integer)),
+        F::TaskPtRegs => gpl(p([BtfObj { name: "task_struct", null: false }, D, D, D, D], Ret::BtfObj { name: "pt_regs", flags: 0 })),
         F::GetTaskStack => p([BtfObj { name: "task_struct", null: false }, WR, ConstSizeOrZero, Anything, D], Ret::Integer),
         F::Snprintf => p([Mem { write: true, maybe_null: true }, ConstSizeOrZero, Unmodelled("bpf_snprintf's format string"), D, D], Ret::Integer),
         F::SnprintfBtf => p([WR, ConstSize, RD, ConstSize, Anything], Ret::Integer),
@@ -80,7 +80,7 @@ pub(crate) fn tracing_func_proto(f: BpfFunc, attach: Option<AttachType>) -> Opti
         F::SkbOutput | F::XdpOutput | F::SkStorageGet | F::SkStorageDelete | F::SockFromFile => {
             Some(p([Unmodelled("socket helpers of tracing programs"), D, D, D, D], Ret::Integer))
         }
-        F::GetSocketCookie => Some(p([BtfObj { name: "sock", null: false }, D, D, D, D], Ret::Integer)),
+        F::GetSocketCookie => Some(p([BtfSockCommon, D, D, D, D], Ret::Integer)),
         F::SeqPrintf if iter => Some(p(
             [SEQ_FILE, RD, ConstSize, Mem { write: false, maybe_null: true }, ConstSizeOrZero],
             Ret::Integer,
@@ -109,7 +109,14 @@ pub(crate) fn tracing_func_proto(f: BpfFunc, attach: Option<AttachType>) -> Opti
 pub(crate) fn lsm_func_proto(f: BpfFunc) -> Option<Proto> {
     use Arg::*;
     match f {
-        F::InodeStorageGet | F::InodeStorageDelete | F::ImaInodeHash | F::ImaFileHash | F::BprmOptsSet => {
+        F::InodeStorageGet => Some(maps(
+            p([ConstMapPtr, BtfObj { name: "inode", null: true }, MapValueOrNull, Anything, D], Ret::MapValueOrNull),
+            &[28],
+        )),
+        F::InodeStorageDelete => {
+            Some(maps(p([ConstMapPtr, BtfObj { name: "inode", null: true }, D, D, D], Ret::Integer), &[28]))
+        }
+        F::ImaInodeHash | F::ImaFileHash | F::BprmOptsSet => {
             Some(p([Unmodelled("LSM helpers"), D, D, D, D], Ret::Integer))
         }
         F::GetRetval | F::SetRetval => Some(p([Unmodelled("lsm_cgroup retval helpers"), D, D, D, D], Ret::Integer)),

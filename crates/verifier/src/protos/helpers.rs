@@ -294,7 +294,9 @@ fn base_extra_proto(f: BpfFunc) -> Option<Proto> {
         // copy_from_user(_task) sleep; only the sleepable syscall programs get to the arguments
         // (and their set leaves out the task variant)
         F::CopyFromUser => gpl(p([WR, ConstSizeOrZero, Anything, D, D], Ret::Integer)),
-        F::CopyFromUserTask => gpl(p([WR, ConstSizeOrZero, Anything, D, D], Ret::Integer)),
+        F::CopyFromUserTask => {
+            gpl(p([WR, ConstSizeOrZero, Anything, BtfObj { name: "task_struct", null: false }, Anything], Ret::Integer))
+        }
         _ => return None,
     })
 }
