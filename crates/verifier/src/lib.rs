@@ -4,8 +4,9 @@
 //! kernel's log and error lines.
 //!
 //! Owns: abstract state, transfer functions, pruning, the verifier log and every verifier error
-//! string (in [`messages`]). Must not touch: instruction encoding (kbpf-isa), static passes
-//! (kbpf-passes), execution. See `README.md` for the list of implemented kernel behaviours.
+//! string (in [`messages`]), and the program types' rules ([`prog_types`]: context, helpers,
+//! the load-time attach check `bpf_prog_load_check_attach`). Must not touch: instruction encoding (kbpf-isa), static passes
+//! (kbpf-passes), the uapi enums and helper ids (kbpf-isa), execution. See `README.md` for the list of implemented kernel behaviours.
 
 pub mod btf;
 mod calls;
