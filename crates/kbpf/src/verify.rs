@@ -110,8 +110,9 @@ pub fn verify_module(module: &Module, mut opts: VerifyOptions) -> VerifyOutcome 
             opts.btf = elf.target_btf.clone().map(kbpf_verifier::KernelBtf);
         }
     }
-    // a kernel that cannot load trampoline programs refuses them before it looks at maps
-    if !opts.trampolines && kbpf_verifier::btf::attach::needs_trampoline(&opts).is_some() {
+    // a refused attach target (or a kernel that cannot load trampoline programs at all)
+    // refuses the program whatever its maps are
+    if kbpf_verifier::btf::attach::refused_whatever_the_body(&opts) {
         return kbpf_verifier::verify(&module.slots, &opts);
     }
     for (i, m) in module.maps.iter().enumerate() {

@@ -44,7 +44,7 @@ pub use compare::{DiffReport, KbpfVerdict, compare};
 pub use errno::Errno;
 pub use kbpf_isa::RawInsn;
 pub use load::{
-    kernel_loads_trampolines,
+    kernel_loads_buffer_iters, kernel_loads_trampolines,
     BPF_F_SLEEPABLE, BPF_F_STRICT_ALIGNMENT, BPF_PSEUDO_MAP_FD, BPF_PSEUDO_MAP_VALUE, KernelVerdict,
     LoadRequest, LogLevel, ProgBtf, ProgType, VerifierStats, error_line, is_trailer_line, load, parse_stats,
 };

@@ -318,6 +318,11 @@ pub struct VerifyOptions {
     /// lsm); `false` reproduces a kernel built to refuse them (`EPERM` before verification),
     /// as this machine's 6.18 build does.
     pub trampolines: bool,
+    /// The target kernel loads iterators whose context has buffer arguments (the map element
+    /// iterators: `bpf_map_elem`, `bpf_sk_storage_map`, `sockmap`); `false` reproduces a kernel
+    /// that refuses them in `check_attach_btf_id` with `EPERM` and no message, as this
+    /// machine's 6.18 build does.
+    pub iter_buffers: bool,
 }
 
 /// This machine's possible CPUs (`/sys/devices/system/cpu/possible`, e.g. `0-7`), or the
@@ -356,6 +361,7 @@ impl Default for VerifyOptions {
             btf: None,
             sleepable: false,
             trampolines: true,
+            iter_buffers: true,
         }
     }
 }

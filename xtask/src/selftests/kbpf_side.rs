@@ -125,9 +125,12 @@ pub fn worker(args: &[String]) -> Result<bool, String> {
     let kfuncs = kbpf::kfunc_table(&registry);
     // the running kernel as the target: its BTF types BTF pointers of every program (not
     // only those the loader needed it for), and whether it loads trampoline programs at all
+    let btf = load.target().ok().map(|t| kbpf::verifier::KernelBtf(t.vmlinux.clone()));
+    let map_elem_iter = btf.as_ref().and_then(|b| b.func_by_name("bpf_iter_bpf_map_elem")).map(|(id, _)| id);
     let target = KernelFacts {
-        btf: load.target().ok().map(|t| kbpf::verifier::KernelBtf(t.vmlinux.clone())),
         trampolines: kbpf_oracle::kernel_loads_trampolines().unwrap_or(true),
+        iter_buffers: map_elem_iter.and_then(kbpf_oracle::kernel_loads_buffer_iters).unwrap_or(true),
+        btf,
     };
     for p in &obj.programs {
         let rec = catch_unwind(AssertUnwindSafe(|| {
@@ -172,6 +175,7 @@ fn attach_name(t: Option<kbpf::elf::sections::AttachType>) -> String {
 struct KernelFacts {
     btf: Option<kbpf::verifier::KernelBtf>,
     trampolines: bool,
+    iter_buffers: bool,
 }
 
 fn verify(
@@ -214,6 +218,7 @@ fn verify(
         kfuncs: kfuncs.clone(),
         btf: target.btf.clone(),
         trampolines: target.trampolines,
+        iter_buffers: target.iter_buffers,
         ..Default::default()
     };
     let t = Instant::now();

@@ -108,12 +108,18 @@ pub enum AttachError {
     /// expected attach type tracing programs do not have).
     #[error("")]
     Silent,
+    /// An iterator with buffer arguments on a kernel that refuses them (`EPERM`, no line).
+    #[error("")]
+    IterBuffersRefused,
 }
 
 impl AttachError {
-    /// `EINVAL` for each.
+    /// `EINVAL`, or `EPERM` for a refused buffer iterator.
     pub fn errno(&self) -> Errno {
-        Errno::EINVAL
+        match self {
+            AttachError::IterBuffersRefused => Errno::EPERM,
+            _ => Errno::EINVAL,
+        }
     }
 }
 
@@ -130,6 +136,8 @@ pub struct AttachQuery {
     pub sleepable: bool,
     /// GPL-compatible license.
     pub gpl: bool,
+    /// The kernel loads iterators with buffer arguments.
+    pub iter_buffers: bool,
 }
 
 /// `check_attach_btf_id` + `bpf_check_attach_target` for tracing and LSM programs.
@@ -185,6 +193,9 @@ pub fn check_attach_btf_id(btf: Option<&KernelBtf>, q: AttachQuery) -> Result<At
         AttachType::TraceIter if !q.lsm => {
             info.proto = func_proto(btf, t, id)?;
             let Some(target) = tname.strip_prefix("bpf_iter_") else { return Err(AttachError::Silent) };
+            if !q.iter_buffers && iter_ctx_arg(target).is_none() {
+                return Err(AttachError::IterBuffersRefused);
+            }
             info.iter_target = Some(target.to_string());
         }
         AttachType::TraceFentry | AttachType::TraceFexit | AttachType::ModifyReturn if !q.lsm => {
@@ -241,6 +252,13 @@ pub fn for_program(opts: &crate::VerifyOptions) -> Result<Option<AttachInfo>, At
         btf_id: opts.attach_btf_id,
         sleepable: opts.sleepable,
         gpl: opts.gpl,
+        iter_buffers: opts.iter_buffers,
     };
     check_attach_btf_id(opts.btf.as_ref(), q).map(Some)
+}
+
+/// The program is refused by its load attributes alone: a trampoline program on a kernel that
+/// loads none, or an attach target `check_attach_btf_id` refuses.
+pub fn refused_whatever_the_body(opts: &crate::VerifyOptions) -> bool {
+    (!opts.trampolines && needs_trampoline(opts).is_some()) || for_program(opts).is_err()
 }

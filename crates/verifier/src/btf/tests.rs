@@ -91,7 +91,7 @@ fn walks_scalars_bitfields_arrays_and_pointers() {
 }
 
 fn attach(btf: &KernelBtf, attach: AttachType, btf_id: u32) -> Result<super::attach::AttachInfo, AttachError> {
-    let q = AttachQuery { lsm: false, attach: Some(attach), btf_id, sleepable: false, gpl: true };
+    let q = AttachQuery { lsm: false, attach: Some(attach), btf_id, sleepable: false, gpl: true, iter_buffers: true };
     check_attach_btf_id(Some(btf), q)
 }
 
@@ -104,7 +104,7 @@ fn attach_targets_follow_the_attach_type() {
     assert_eq!(attach(&btf, AttachType::TraceFentry, 999), Err(AttachError::Invalid(999)));
     let tp = attach(&btf, AttachType::TraceRawTp, TP_TYPEDEF).unwrap();
     assert_eq!((tp.func_name.as_str(), tp.trace, tp.args_trusted), ("thing", true, true));
-    let q = AttachQuery { lsm: false, attach: Some(AttachType::TraceRawTp), btf_id: TP_TYPEDEF, sleepable: true, gpl: true };
+    let q = AttachQuery { lsm: false, attach: Some(AttachType::TraceRawTp), btf_id: TP_TYPEDEF, sleepable: true, gpl: true, iter_buffers: true };
     assert_eq!(check_attach_btf_id(Some(&btf), q), Err(AttachError::NotSleepable));
 }
 
