@@ -111,15 +111,13 @@ pub fn verify_module(module: &Module, mut opts: VerifyOptions) -> VerifyOutcome 
         }
     }
     // a refused attach target (or a kernel that cannot load trampoline programs at all)
-    // refuses the program whatever its maps are
-    if kbpf_verifier::btf::attach::refused_whatever_the_body(&opts) {
-        return kbpf_verifier::verify(&module.slots, &opts);
-    }
+    // refuses the program whatever its maps are: their types do not matter then
+    let refused = kbpf_verifier::btf::attach::refused_whatever_the_body(&opts);
     for (i, m) in module.maps.iter().enumerate() {
         // libbpf loads `.rodata` read-only for programs and freezes it after writing its data
         let rodata = m.name == ".rodata" || m.name.starts_with(".rodata.");
         // a map type the verifier does not model is no guess at its rules
-        let Some(kind) = MapKind::from_raw(m.map_type.number()) else {
+        let Some(kind) = MapKind::from_raw(m.map_type.number()).or(refused.then_some(MapKind::Hash)) else {
             return unsupported_map(&m.name, m.map_type.number());
         };
         opts.maps.push(MapDef {
