@@ -416,6 +416,41 @@ pub fn parse_stats(log: &str) -> VerifierStats {
     st
 }
 
+/// Whether the running kernel loads programs that need a BPF trampoline: an fentry program
+/// without an attach BTF id is refused by the verifier (`EINVAL`) on a kernel that does, and
+/// with `EPERM` before verification by one built to refuse them. `None`: no answer (no
+/// `bpf()`, or another errno).
+pub fn kernel_loads_trampolines() -> Option<bool> {
+    // BPF_TRACE_FENTRY
+    let req = LoadRequest { expected_attach_type: 24, ..LoadRequest::new(ProgType::Tracing) };
+    let exit = [RawInsn::new(0xb7, 0, 0, 0, 0), RawInsn::new(0x95, 0, 0, 0, 0)];
+    let v = load(&exit, &req);
+    match v.errno {
+        Some(Errno::EINVAL) => Some(true),
+        Some(Errno::EPERM) => Some(false),
+        _ => None,
+    }
+}
+
+/// Whether the running kernel loads iterators with buffer context arguments: an iterator on
+/// the map element target (`btf_id` of `bpf_iter_bpf_map_elem` in vmlinux) is accepted by a
+/// kernel that does and refused with `EPERM` by one built not to. `None`: no answer.
+pub fn kernel_loads_buffer_iters(btf_id: u32) -> Option<bool> {
+    // BPF_TRACE_ITER
+    let req = LoadRequest {
+        expected_attach_type: 28,
+        attach_btf_id: btf_id,
+        ..LoadRequest::new(ProgType::Tracing)
+    };
+    let exit = [RawInsn::new(0xb7, 0, 0, 0, 0), RawInsn::new(0x95, 0, 0, 0, 0)];
+    let v = load(&exit, &req);
+    match (v.accepted, v.errno) {
+        (true, _) => Some(true),
+        (false, Some(Errno::EPERM)) => Some(false),
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -441,36 +476,5 @@ mod tests {
         assert_eq!(error_line(LOG).as_deref(), Some("R2 !read_ok"));
         assert_eq!(error_line(""), None);
         assert_eq!(error_line("processed 0 insns (limit 1000000) max_states_per_insn 0\n"), None);
-    }
-}
-
-/// Whether the running kernel loads programs that need a BPF trampoline: an fentry program
-/// without an attach BTF id is refused by the verifier (`EINVAL`) on a kernel that does, and
-/// with `EPERM` before verification by one built to refuse them. `None`: no answer (no
-/// `bpf()`, or another errno).
-pub fn kernel_loads_trampolines() -> Option<bool> {
-    // BPF_TRACE_FENTRY
-    let req = LoadRequest { expected_attach_type: 24, ..LoadRequest::new(ProgType::Tracing) };
-    let exit = [RawInsn::new(0xb7, 0, 0, 0, 0), RawInsn::new(0x95, 0, 0, 0, 0)];
-    let v = load(&exit, &req);
-    match v.errno {
-        Some(Errno::EINVAL) => Some(true),
-        Some(Errno::EPERM) => Some(false),
-        _ => None,
-    }
-}
-
-/// Whether the running kernel loads iterators with buffer context arguments: an iterator on
-/// the map element target (`btf_id` of `bpf_iter_bpf_map_elem` in vmlinux) is accepted by a
-/// kernel that does and refused with `EPERM` by one built not to. `None`: no answer.
-pub fn kernel_loads_buffer_iters(btf_id: u32) -> Option<bool> {
-    // BPF_TRACE_ITER
-    let req = LoadRequest { expected_attach_type: 28, attach_btf_id: btf_id, ..LoadRequest::new(ProgType::Tracing) };
-    let exit = [RawInsn::new(0xb7, 0, 0, 0, 0), RawInsn::new(0x95, 0, 0, 0, 0)];
-    let v = load(&exit, &req);
-    match (v.accepted, v.errno) {
-        (true, _) => Some(true),
-        (false, Some(Errno::EPERM)) => Some(false),
-        _ => None,
     }
 }

@@ -20,7 +20,9 @@ pub fn func_params(btf: &Btf, func: u32) -> Vec<Param> {
         .enumerate()
         .map(|(i, p)| {
             let ty = match btf.resolve(p.type_id) {
-                Some((_, BtfType::Int { .. } | BtfType::Enum { .. } | BtfType::Enum64 { .. })) => ParamType::Scalar,
+                Some((_, BtfType::Int { .. } | BtfType::Enum { .. } | BtfType::Enum64 { .. })) => {
+                    ParamType::Scalar
+                }
                 Some((_, BtfType::Ptr { type_id })) => {
                     let pointee = btf.resolve(*type_id);
                     ParamType::Ptr {

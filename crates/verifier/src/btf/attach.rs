@@ -146,7 +146,12 @@ pub fn check_attach_btf_id(btf: Option<&KernelBtf>, q: AttachQuery) -> Result<At
     let can_sleep = q.lsm
         || matches!(
             attach,
-            Some(AttachType::TraceFentry | AttachType::TraceFexit | AttachType::ModifyReturn | AttachType::TraceIter)
+            Some(
+                AttachType::TraceFentry
+                    | AttachType::TraceFexit
+                    | AttachType::ModifyReturn
+                    | AttachType::TraceIter
+            )
         );
     if q.sleepable && !can_sleep {
         return Err(AttachError::NotSleepable);

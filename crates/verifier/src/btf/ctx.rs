@@ -75,7 +75,7 @@ pub fn btf_ctx_access(btf: &Btf, at: &AttachInfo, off: i64, size: i64) -> CtxRes
     if arg > nr_args {
         return CtxResult::refuse(Some(format!("func '{tname}' doesn't have {}-th argument", arg + 1)));
     }
-    let (mut id, param) = if arg == nr_args {
+    let (id, param) = if arg == nr_args {
         match at.attach {
             AttachType::LsmMac | AttachType::LsmCgroup | AttachType::TraceFexit => (*ret, None),
             AttachType::ModifyReturn => {
@@ -87,28 +87,36 @@ pub fn btf_ctx_access(btf: &Btf, at: &AttachInfo, off: i64, size: i64) -> CtxRes
                 (*ret, None)
             }
             _ => {
-                return CtxResult::refuse(Some(format!("func '{tname}' doesn't have {}-th argument", arg + 1)));
+                return CtxResult::refuse(Some(format!(
+                    "func '{tname}' doesn't have {}-th argument",
+                    arg + 1
+                )));
             }
         }
     } else {
         (params[arg].type_id, Some(&params[arg]))
     };
-    let Some((rid, t)) = skip_modifiers(btf, id) else { return CtxResult::refuse(None) };
-    id = rid;
+    let Some((_, t)) = skip_modifiers(btf, id) else { return CtxResult::refuse(None) };
     if is_small_int(t) || t.is_any_enum() || is_struct(t) {
         return CtxResult::scalar();
     }
     let BtfType::Ptr { type_id: target } = t else {
-        let line = format!("func '{tname}' arg{arg} '{}' has type {}. Only pointer access is allowed", t.name(), kind_str(t));
+        let line = format!(
+            "func '{tname}' arg{arg} '{}' has type {}. Only pointer access is allowed",
+            t.name(),
+            kind_str(t)
+        );
         return CtxResult::refuse(Some(line));
     };
-    let _ = id;
     if size != 8 {
         return CtxResult::refuse(Some(format!("func '{tname}' size {size} must be 8")));
     }
     if at.iter_buffer_arg(arg) {
         // PTR_TO_BUF context arguments (map element iterators) are not modelled
-        return CtxResult { field: Some(CtxField::Unmodelled("a buffer argument of a map element iterator")), log: Vec::new() };
+        return CtxResult {
+            field: Some(CtxField::Unmodelled("a buffer argument of a map element iterator")),
+            log: Vec::new(),
+        };
     }
     if *target == 0 || is_int_ptr(btf, t) {
         // `void *` and integer pointers read as scalars: no walking through them
@@ -135,7 +143,10 @@ pub fn btf_ctx_access(btf: &Btf, at: &AttachInfo, off: i64, size: i64) -> CtxRes
     let Some((sid, st)) = skip_modifiers(btf, btf_id) else { return CtxResult::refuse(None) };
     btf_id = sid;
     if !is_struct(st) {
-        return CtxResult::refuse(Some(format!("func '{tname}' arg{arg} type {} is not a struct", kind_str(st))));
+        return CtxResult::refuse(Some(format!(
+            "func '{tname}' arg{arg} type {} is not a struct",
+            kind_str(st)
+        )));
     }
     let note = format!("func '{tname}' arg{arg} has btf_id {btf_id} type {} '{}'", kind_str(st), st.name());
     CtxResult { field: Some(CtxField::Btf { btf_id, flags }), log: vec![note] }

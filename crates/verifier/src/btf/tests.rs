@@ -1,11 +1,11 @@
 //! The BTF world on a small hand-made target BTF: struct walks, trust, the tracing context,
 //! attach checks, and whole programs through the verifier.
 
+use super::KernelBtf;
 use super::attach::{AttachError, AttachQuery, check_attach_btf_id};
 use super::ctx::{btf_ctx_access, tracing_access};
 use super::walk::{WalkError, Walked, struct_access, struct_ids_match};
-use super::KernelBtf;
-use crate::domain::state::{MAYBE_NULL, MEM_RCU, PTR_TRUSTED};
+use crate::domain::state::{MEM_RCU, PTR_TRUSTED};
 use crate::prog_types::CtxField;
 use crate::{ProgType, VerifyOptions, verify};
 use kbpf_elf::btf::{Btf, BtfBuilder, BtfType, IntEncoding, Linkage, Member};
@@ -37,7 +37,8 @@ fn member(name: &str, type_id: u32, bit_off: u32) -> Member {
 /// `(int x, struct task_struct *p)`, and `struct sock { struct sock_common __sk_common; }`.
 fn target() -> KernelBtf {
     let mut b = BtfBuilder::new();
-    let int = BtfType::Int { name: "int".into(), size: 4, encoding: IntEncoding::Signed, offset: 0, bits: 32 };
+    let int =
+        BtfType::Int { name: "int".into(), size: 4, encoding: IntEncoding::Signed, offset: 0, bits: 32 };
     assert_eq!(b.add(int), INT);
     let flags = Member { name: "flags".into(), type_id: INT, offset: 32, bitfield_size: 3 };
     let members = vec![
@@ -47,7 +48,10 @@ fn target() -> KernelBtf {
         member("parent", RCU_TASK_PTR, 192),
         member("group_leader", TASK_PTR, 256),
     ];
-    assert_eq!(b.add(BtfType::Struct { name: "task_struct".into(), size: 40, members, kind_flag: true }), TASK);
+    assert_eq!(
+        b.add(BtfType::Struct { name: "task_struct".into(), size: 40, members, kind_flag: true }),
+        TASK
+    );
     assert_eq!(b.add(BtfType::Ptr { type_id: TASK }), TASK_PTR);
     let ch = BtfType::Int { name: "char".into(), size: 1, encoding: IntEncoding::Signed, offset: 0, bits: 8 };
     assert_eq!(b.add(ch), CHAR);
@@ -79,19 +83,39 @@ fn walks_scalars_bitfields_arrays_and_pointers() {
     assert_eq!(struct_access(&btf, TASK, 8, 8), Ok(Walked::Scalar), "inside comm");
     let beyond = struct_access(&btf, TASK, 20, 8).unwrap_err();
     assert_eq!(beyond, WalkError::BeyondMember("comm".into(), 24, "task_struct".into(), 20, 8));
-    assert_eq!(beyond.to_string(), "access beyond the end of member comm (mend:24) in struct task_struct with off 20 size 8");
+    assert_eq!(
+        beyond.to_string(),
+        "access beyond the end of member comm (mend:24) in struct task_struct with off 20 size 8"
+    );
     let parent = struct_access(&btf, TASK, 24, 8).unwrap();
     assert_eq!(parent, Walked::Ptr { btf_id: TASK, flags: MEM_RCU, field: "parent".into() });
     let partial = struct_access(&btf, TASK, 28, 4).unwrap_err();
-    assert_eq!(partial.to_string(), "cannot access ptr member parent with moff 24 in struct task_struct with off 28 size 4");
-    assert_eq!(struct_access(&btf, TASK, 40, 8).unwrap_err().to_string(), "access beyond struct task_struct at off 40 size 8");
+    assert_eq!(
+        partial.to_string(),
+        "cannot access ptr member parent with moff 24 in struct task_struct with off 28 size 4"
+    );
+    assert_eq!(
+        struct_access(&btf, TASK, 40, 8).unwrap_err().to_string(),
+        "access beyond struct task_struct at off 40 size 8"
+    );
     assert!(struct_ids_match(&btf, SOCK, 0, SOCK_COMMON, false));
     assert!(!struct_ids_match(&btf, SOCK, 0, SOCK_COMMON, true));
     assert!(!struct_ids_match(&btf, TASK, 0, SOCK_COMMON, false));
 }
 
-fn attach(btf: &KernelBtf, attach: AttachType, btf_id: u32) -> Result<super::attach::AttachInfo, AttachError> {
-    let q = AttachQuery { lsm: false, attach: Some(attach), btf_id, sleepable: false, gpl: true, iter_buffers: true };
+fn attach(
+    btf: &KernelBtf,
+    attach: AttachType,
+    btf_id: u32,
+) -> Result<super::attach::AttachInfo, AttachError> {
+    let q = AttachQuery {
+        lsm: false,
+        attach: Some(attach),
+        btf_id,
+        sleepable: false,
+        gpl: true,
+        iter_buffers: true,
+    };
     check_attach_btf_id(Some(btf), q)
 }
 
@@ -100,11 +124,21 @@ fn attach_targets_follow_the_attach_type() {
     let btf = target();
     assert_eq!(attach(&btf, AttachType::TraceRawTp, FENTRY_FUNC), Err(AttachError::NotTypedef(FENTRY_FUNC)));
     assert_eq!(attach(&btf, AttachType::TraceFentry, TP_TYPEDEF), Err(AttachError::NotFunc(TP_TYPEDEF)));
-    assert_eq!(attach(&btf, AttachType::TraceFentry, 0).unwrap_err().to_string(), "Tracing programs must provide btf_id");
+    assert_eq!(
+        attach(&btf, AttachType::TraceFentry, 0).unwrap_err().to_string(),
+        "Tracing programs must provide btf_id"
+    );
     assert_eq!(attach(&btf, AttachType::TraceFentry, 999), Err(AttachError::Invalid(999)));
     let tp = attach(&btf, AttachType::TraceRawTp, TP_TYPEDEF).unwrap();
     assert_eq!((tp.func_name.as_str(), tp.trace, tp.args_trusted), ("thing", true, true));
-    let q = AttachQuery { lsm: false, attach: Some(AttachType::TraceRawTp), btf_id: TP_TYPEDEF, sleepable: true, gpl: true, iter_buffers: true };
+    let q = AttachQuery {
+        lsm: false,
+        attach: Some(AttachType::TraceRawTp),
+        btf_id: TP_TYPEDEF,
+        sleepable: true,
+        gpl: true,
+        iter_buffers: true,
+    };
     assert_eq!(check_attach_btf_id(Some(&btf), q), Err(AttachError::NotSleepable));
 }
 
@@ -116,17 +150,29 @@ fn the_context_is_the_prototype() {
     let p = tracing_access(&btf, &fentry, 8, 8, false);
     assert_eq!(p.field, Some(CtxField::Btf { btf_id: TASK, flags: 0 }), "fentry arguments are not trusted");
     assert_eq!(p.log, vec![format!("func 'do_thing' arg1 has btf_id {TASK} type STRUCT 'task_struct'")]);
-    assert_eq!(tracing_access(&btf, &fentry, 8, 4, false).log, vec!["func 'do_thing' size 4 must be 8".to_string()]);
+    assert_eq!(
+        tracing_access(&btf, &fentry, 8, 4, false).log,
+        vec!["func 'do_thing' size 4 must be 8".to_string()]
+    );
     assert_eq!(tracing_access(&btf, &fentry, 8, 8, true).field, None, "read only");
     // the return value is no argument of fentry, but fexit reads it
-    assert_eq!(tracing_access(&btf, &fentry, 16, 8, false).log, vec!["func 'do_thing' doesn't have 3-th argument".to_string()]);
+    assert_eq!(
+        tracing_access(&btf, &fentry, 16, 8, false).log,
+        vec!["func 'do_thing' doesn't have 3-th argument".to_string()]
+    );
     let fexit = attach(&btf, AttachType::TraceFexit, FENTRY_FUNC).unwrap();
     assert_eq!(tracing_access(&btf, &fexit, 16, 8, false).field, Some(CtxField::Scalar));
     // tp_btf: the `void *__data` slot is not the program's; pointers are trusted
     let tp = attach(&btf, AttachType::TraceRawTp, TP_TYPEDEF).unwrap();
     assert_eq!(btf_ctx_access(&btf, &tp, 0, 8).field, Some(CtxField::Scalar));
-    assert_eq!(btf_ctx_access(&btf, &tp, 8, 8).field, Some(CtxField::Btf { btf_id: TASK, flags: PTR_TRUSTED }));
-    assert_eq!(btf_ctx_access(&btf, &tp, 4, 4).log, vec!["func 'thing' offset 4 is not multiple of 8".to_string()]);
+    assert_eq!(
+        btf_ctx_access(&btf, &tp, 8, 8).field,
+        Some(CtxField::Btf { btf_id: TASK, flags: PTR_TRUSTED })
+    );
+    assert_eq!(
+        btf_ctx_access(&btf, &tp, 4, 4).log,
+        vec!["func 'thing' offset 4 is not multiple of 8".to_string()]
+    );
 }
 
 fn insn(code: u8, dst: u8, src: u8, off: i16, imm: i32) -> RawInsn {
@@ -166,12 +212,13 @@ fn tp_btf_programs_read_through_trusted_pointers() {
     assert!(out.log.contains("R2=rcu_ptr_or_null_task_struct(id=1)"), "{}", out.log);
     assert!(out.log.contains("func 'thing' arg1 has btf_id 2 type STRUCT 'task_struct'"), "{}", out.log);
     // a store into the task is refused
-    let store = [insn(0x79, 1, 1, 8, 0), insn(0x62, 1, 0, 0, 1), insn(0xb7, 0, 0, 0, 0), insn(0x95, 0, 0, 0, 0)];
+    let store =
+        [insn(0x79, 1, 1, 8, 0), insn(0x62, 1, 0, 0, 1), insn(0xb7, 0, 0, 0, 0), insn(0x95, 0, 0, 0, 0)];
     assert_eq!(tp_btf(&store).error.unwrap().message(), "only read is supported");
     // a NULL-able pointer must be checked first
-    let unchecked = [insn(0x79, 1, 1, 8, 0), insn(0x79, 2, 1, 24, 0), insn(0x61, 0, 2, 0, 0), insn(0x95, 0, 0, 0, 0)];
+    let unchecked =
+        [insn(0x79, 1, 1, 8, 0), insn(0x79, 2, 1, 24, 0), insn(0x61, 0, 2, 0, 0), insn(0x95, 0, 0, 0, 0)];
     assert_eq!(tp_btf(&unchecked).error.unwrap().message(), "R2 invalid mem access 'rcu_ptr_or_null_'");
-    let _ = MAYBE_NULL;
 }
 
 #[test]

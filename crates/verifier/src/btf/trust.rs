@@ -38,7 +38,14 @@ fn listed(btf: &Btf, parent: u32, field: &str, btf_id: u32, suffix: &str) -> boo
 
 /// The flags of a pointer to `btf_id` read from member `field` of `reg` (whose walk gathered
 /// `walked`), in an RCU read section or not.
-pub fn loaded_flags(btf: &Btf, reg: &RegState, walked: u16, field: &str, btf_id: u32, in_rcu_cs: bool) -> u16 {
+pub fn loaded_flags(
+    btf: &Btf,
+    reg: &RegState,
+    walked: u16,
+    field: &str,
+    btf_id: u32,
+    in_rcu_cs: bool,
+) -> u16 {
     let mut flag = walked;
     if reg.flags & PTR_UNTRUSTED != 0 {
         // everything reached from an untrusted pointer stays untrusted

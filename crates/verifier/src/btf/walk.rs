@@ -146,7 +146,8 @@ fn walk_one(btf: &Btf, t: &BtfType, mut off: u32, size: u32, flag: &mut u16) -> 
                 // a hole
                 break;
             }
-            let Some(Resolved { ty, id, size: msize, elem, elem_id, nelems }) = resolve_size(btf, m.type_id) else {
+            let Some(Resolved { ty, id, size: msize, elem, elem_id, nelems }) = resolve_size(btf, m.type_id)
+            else {
                 return Err(WalkError::NoSize(m.name.clone()));
             };
             let mtrue_end = moff + msize;

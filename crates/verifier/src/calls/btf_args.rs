@@ -27,10 +27,14 @@ impl Env<'_> {
             return Err(self.type_mismatch(regno, &BTF_PTR_TYPES));
         }
         let Some(btf) = self.prog.opts.btf.as_ref() else {
-            return Err(Reject::Unsupported(Unsupported::Feature("a BTF pointer argument without target BTF")));
+            return Err(Reject::Unsupported(Unsupported::Feature(
+                "a BTF pointer argument without target BTF",
+            )));
         };
         let Some(want) = btf.find_by_name_kind(name, kbpf_elf::btf::Kind::Struct) else {
-            return Err(Reject::Unsupported(Unsupported::Feature("a helper struct missing from the target BTF")));
+            return Err(Reject::Unsupported(Unsupported::Feature(
+                "a helper struct missing from the target BTF",
+            )));
         };
         let off = u32::try_from(reg.off).unwrap_or(u32::MAX);
         if !crate::btf::walk::struct_ids_match(btf, reg.btf_id, off, want, false) {

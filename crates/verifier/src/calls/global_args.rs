@@ -51,7 +51,10 @@ impl Env<'_> {
     fn prepare_arg(&self, i: usize, p: &Param, global: bool, fname: &str) -> Result<GlobalArg, Untyped> {
         let tag = |t: &str| p.tags.iter().any(|x| x == t);
         if !p.tags.is_empty() && !global {
-            return Err(Untyped(Some(format!("arg#{i} type tag is not supported in static functions")), Errno::EOPNOTSUPP));
+            return Err(Untyped(
+                Some(format!("arg#{i} type tag is not supported in static functions")),
+                Errno::EOPNOTSUPP,
+            ));
         }
         let known = ["ctx", "trusted", "untrusted", "nonnull", "nullable", "arena"];
         if p.tags.iter().any(|t| !known.contains(&t.as_str())) {
@@ -64,7 +67,9 @@ impl Env<'_> {
             }
             return match &p.ty {
                 ParamType::Scalar => Ok(GlobalArg::Anything),
-                ParamType::Other(k) if global => Err(bad(format!("Arg#{i} type {k} in {fname}() is not supported yet."))),
+                ParamType::Other(k) if global => {
+                    Err(bad(format!("Arg#{i} type {k} in {fname}() is not supported yet.")))
+                }
                 _ => Err(Untyped(None, Errno::EINVAL)),
             };
         };
@@ -90,7 +95,12 @@ impl Env<'_> {
             if tag("nonnull") {
                 return Err(invalid());
             }
-            let btf_id = self.prog.opts.btf.as_ref().and_then(|b| b.find_by_name_kind(name, kbpf_elf::btf::Kind::Struct));
+            let btf_id = self
+                .prog
+                .opts
+                .btf
+                .as_ref()
+                .and_then(|b| b.find_by_name_kind(name, kbpf_elf::btf::Kind::Struct));
             let Some(btf_id) = btf_id else {
                 return Err(bad(format!("arg#{i} reference type('{kind} {name}') is not a kernel struct")));
             };
@@ -112,7 +122,9 @@ impl Env<'_> {
             return Err(invalid());
         }
         let Some(size) = size else {
-            return Err(bad(format!("arg#{i} reference type('{kind} {name}') size cannot be determined: -22")));
+            return Err(bad(format!(
+                "arg#{i} reference type('{kind} {name}') size cannot be determined: -22"
+            )));
         };
         Ok(GlobalArg::Mem { size: *size, nullable: !tag("nonnull") })
     }
@@ -168,7 +180,13 @@ impl Env<'_> {
     }
 
     /// `check_reg_type` for `ARG_PTR_TO_BTF_ID | PTR_TRUSTED` (`kernel_type_ptr_types`).
-    fn check_trusted_arg(&self, regno: u8, reg: &RegState, btf_id: u32, nullable: bool) -> Result<(), Untyped> {
+    fn check_trusted_arg(
+        &self,
+        regno: u8,
+        reg: &RegState,
+        btf_id: u32,
+        nullable: bool,
+    ) -> Result<(), Untyped> {
         let mut flags = reg.flags;
         if nullable {
             flags &= !MAYBE_NULL;
@@ -176,13 +194,19 @@ impl Env<'_> {
         let trusted = reg.ty == RegType::BtfId && (flags == PTR_TRUSTED || reg.ref_obj_id != 0 && flags == 0);
         if !trusted {
             let t = crate::messages::TypeName::new(reg.ty, reg.flags);
-            return Err(Untyped(Some(format!("R{regno} type={t} expected=ptr_, trusted_ptr_, rcu_ptr_")), Errno::EACCES));
+            return Err(Untyped(
+                Some(format!("R{regno} type={t} expected=ptr_, trusted_ptr_, rcu_ptr_")),
+                Errno::EACCES,
+            ));
         }
         let Some(btf) = self.prog.opts.btf.as_ref() else { return Err(Untyped(None, Errno::ENOTSUPP)) };
         let off = u32::try_from(reg.off).unwrap_or(u32::MAX);
         if !crate::btf::walk::struct_ids_match(btf, reg.btf_id, off, btf_id, false) {
             let (have, want) = (crate::btf::type_name(btf, reg.btf_id), crate::btf::type_name(btf, btf_id));
-            return Err(Untyped(Some(format!("R{regno} is of type {have} but {want} is expected")), Errno::EACCES));
+            return Err(Untyped(
+                Some(format!("R{regno} is of type {have} but {want} is expected")),
+                Errno::EACCES,
+            ));
         }
         Ok(())
     }
@@ -193,7 +217,9 @@ impl Env<'_> {
             GlobalArg::Anything | GlobalArg::Arena => RegState::unknown_scalar(),
             GlobalArg::Ctx => RegState::pointer(RegType::Ctx),
             GlobalArg::Untrusted => {
-                return Err(Reject::Unsupported(Unsupported::Feature("arg:untrusted arguments of global functions")));
+                return Err(Reject::Unsupported(Unsupported::Feature(
+                    "arg:untrusted arguments of global functions",
+                )));
             }
             GlobalArg::Mem { size, nullable } => {
                 let mut r = RegState::pointer(RegType::Mem);
@@ -212,7 +238,9 @@ impl Env<'_> {
                 r
             }
             GlobalArg::Dynptr => {
-                return Err(Reject::Unsupported(Unsupported::Feature("dynptr arguments of global functions")));
+                return Err(Reject::Unsupported(Unsupported::Feature(
+                    "dynptr arguments of global functions",
+                )));
             }
         })
     }

@@ -53,9 +53,8 @@ impl Env<'_> {
         }
         // a BTF prototype types the arguments (btf_prepare_func_args)
         if let Some(prepared) = self.prepare_func_args(sub) {
-            let checked = prepared.and_then(|args| {
-                args.iter().enumerate().try_for_each(|(i, a)| self.check_global_arg(i, a))
-            });
+            let checked = prepared
+                .and_then(|args| args.iter().enumerate().try_for_each(|(i, a)| self.check_global_arg(i, a)));
             return Ok(match checked {
                 Ok(()) => ArgMatch::Ok,
                 Err(crate::calls::global_args::Untyped(line, errno)) => {

@@ -178,7 +178,12 @@ impl Env<'_> {
                 r
             }
             Ret::BtfObj { name, flags } => {
-                let Some(btf_id) = self.prog.opts.btf.as_ref().and_then(|b| b.find_by_name_kind(name, kbpf_elf::btf::Kind::Struct))
+                let Some(btf_id) = self
+                    .prog
+                    .opts
+                    .btf
+                    .as_ref()
+                    .and_then(|b| b.find_by_name_kind(name, kbpf_elf::btf::Kind::Struct))
                 else {
                     return Err(Reject::Unsupported(crate::messages::Unsupported::Feature(
                         "a helper returning a BTF pointer without target BTF",

@@ -54,7 +54,9 @@ impl Env<'_> {
             }
             Arg::CtxOrNull | Arg::MapValueOrNull | Arg::BtfObj { null: true, .. } if is_null => {}
             Arg::BtfObj { name, null } => self.check_btf_obj_arg(regno, &reg, name, null)?,
-            Arg::ConstStr if reg.ty != RegType::MapValue => return Err(self.type_mismatch(regno, &["map_value"])),
+            Arg::ConstStr if reg.ty != RegType::MapValue => {
+                return Err(self.type_mismatch(regno, &["map_value"]));
+            }
             Arg::ConstStr => self.check_reg_const_str(&reg, regno, regno as usize)?,
             Arg::Unmodelled(what) => {
                 return Err(Reject::Unsupported(crate::messages::Unsupported::Feature(what)));
@@ -143,7 +145,9 @@ impl Env<'_> {
                 }
                 self.mark_chain_precision(regno);
             }
-            Arg::BtfSockCommon if reg.ty == RegType::BtfId => self.check_btf_obj_arg(regno, &reg, "sock_common", false)?,
+            Arg::BtfSockCommon if reg.ty == RegType::BtfId => {
+                self.check_btf_obj_arg(regno, &reg, "sock_common", false)?
+            }
             Arg::BtfSockCommon => {
                 if !reg.is_sk_pointer() || reg.flags & MAYBE_NULL != 0 {
                     return Err(self.type_mismatch(

@@ -5,8 +5,8 @@
 
 pub(crate) mod async_cb;
 mod btf_args;
-pub(crate) mod global_args;
 pub(crate) mod dynptr;
+pub(crate) mod global_args;
 pub(crate) mod global_funcs;
 pub(crate) mod helper;
 pub(crate) mod helper_args;

@@ -42,9 +42,23 @@ fn tracing_base(f: BpfFunc) -> Option<Proto> {
         F::ProbeRead | F::ProbeReadStr => gpl(p([WR, ConstSizeOrZero, Anything, D, D], Ret::Integer)),
         F::ProbeWriteUser => gpl(p([Anything, RD, ConstSize, D, D], Ret::Integer)),
         F::GetFuncIp => p([Ctx, D, D, D, D], Ret::Integer),
-        F::TaskPtRegs => gpl(p([BtfObj { name: "task_struct", null: false }, D, D, D, D], Ret::BtfObj { name: "pt_regs", flags: 0 })),
-        F::GetTaskStack => p([BtfObj { name: "task_struct", null: false }, WR, ConstSizeOrZero, Anything, D], Ret::Integer),
-        F::Snprintf => p([Mem { write: true, maybe_null: true }, ConstSizeOrZero, Unmodelled("bpf_snprintf's format string"), D, D], Ret::Integer),
+        F::TaskPtRegs => gpl(p(
+            [BtfObj { name: "task_struct", null: false }, D, D, D, D],
+            Ret::BtfObj { name: "pt_regs", flags: 0 },
+        )),
+        F::GetTaskStack => {
+            p([BtfObj { name: "task_struct", null: false }, WR, ConstSizeOrZero, Anything, D], Ret::Integer)
+        }
+        F::Snprintf => p(
+            [
+                Mem { write: true, maybe_null: true },
+                ConstSizeOrZero,
+                Unmodelled("bpf_snprintf's format string"),
+                D,
+                D,
+            ],
+            Ret::Integer,
+        ),
         F::SnprintfBtf => p([WR, ConstSize, RD, ConstSize, Anything], Ret::Integer),
         F::PerCpuPtr | F::ThisCpuPtr => p([Unmodelled("per-CPU BTF pointers"), D, D, D, D], Ret::Integer),
         F::ForEachMapElem | F::FindVma | F::Loop | F::UserRingbufDrain => {
@@ -93,8 +107,12 @@ pub(crate) fn tracing_func_proto(f: BpfFunc, attach: Option<AttachType>) -> Opti
             Some(p([Unmodelled("socket options in socket iterators"), D, D, D, D], Ret::Integer))
         }
         F::DPath => Some(p([Unmodelled("bpf_d_path's allowlist"), D, D, D, D], Ret::Integer)),
-        F::GetFuncArg if trampoline => Some(p([Ctx, Anything, FixedMem { size: 8, aligned: true, uninit: true }, D, D], Ret::Integer)),
-        F::GetFuncRet if trampoline => Some(p([Ctx, FixedMem { size: 8, aligned: true, uninit: true }, D, D, D], Ret::Integer)),
+        F::GetFuncArg if trampoline => {
+            Some(p([Ctx, Anything, FixedMem { size: 8, aligned: true, uninit: true }, D, D], Ret::Integer))
+        }
+        F::GetFuncRet if trampoline => {
+            Some(p([Ctx, FixedMem { size: 8, aligned: true, uninit: true }, D, D, D], Ret::Integer))
+        }
         F::GetFuncArgCnt if trampoline => Some(p([Ctx, D, D, D, D], Ret::Integer)),
         F::GetFuncArg | F::GetFuncRet | F::GetFuncArgCnt => None,
         F::GetAttachCookie if trampoline || attach == Some(AttachType::TraceRawTp) => {
@@ -110,7 +128,10 @@ pub(crate) fn lsm_func_proto(f: BpfFunc) -> Option<Proto> {
     use Arg::*;
     match f {
         F::InodeStorageGet => Some(maps(
-            p([ConstMapPtr, BtfObj { name: "inode", null: true }, MapValueOrNull, Anything, D], Ret::MapValueOrNull),
+            p(
+                [ConstMapPtr, BtfObj { name: "inode", null: true }, MapValueOrNull, Anything, D],
+                Ret::MapValueOrNull,
+            ),
             &[28],
         )),
         F::InodeStorageDelete => {
@@ -119,7 +140,9 @@ pub(crate) fn lsm_func_proto(f: BpfFunc) -> Option<Proto> {
         F::ImaInodeHash | F::ImaFileHash | F::BprmOptsSet => {
             Some(p([Unmodelled("LSM helpers"), D, D, D, D], Ret::Integer))
         }
-        F::GetRetval | F::SetRetval => Some(p([Unmodelled("lsm_cgroup retval helpers"), D, D, D, D], Ret::Integer)),
+        F::GetRetval | F::SetRetval => {
+            Some(p([Unmodelled("lsm_cgroup retval helpers"), D, D, D, D], Ret::Integer))
+        }
         F::GetAttachCookie => Some(p([Ctx, D, D, D, D], Ret::Integer)),
         _ => tracing_base(f),
     }

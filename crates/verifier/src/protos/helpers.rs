@@ -274,14 +274,20 @@ fn base_extra_proto(f: BpfFunc) -> Option<Proto> {
         }
         // task and cgroup local storage
         F::TaskStorageGet => maps(
-            p([ConstMapPtr, BtfObj { name: "task_struct", null: true }, MapValueOrNull, Anything, D], Ret::MapValueOrNull),
+            p(
+                [ConstMapPtr, BtfObj { name: "task_struct", null: true }, MapValueOrNull, Anything, D],
+                Ret::MapValueOrNull,
+            ),
             &[29],
         ),
         F::TaskStorageDelete => {
             maps(p([ConstMapPtr, BtfObj { name: "task_struct", null: false }, D, D, D], Ret::Integer), &[29])
         }
         F::CgrpStorageGet => maps(
-            p([ConstMapPtr, BtfObj { name: "cgroup", null: true }, MapValueOrNull, Anything, D], Ret::MapValueOrNull),
+            p(
+                [ConstMapPtr, BtfObj { name: "cgroup", null: true }, MapValueOrNull, Anything, D],
+                Ret::MapValueOrNull,
+            ),
             &[32],
         ),
         F::CgrpStorageDelete => {
@@ -294,9 +300,10 @@ fn base_extra_proto(f: BpfFunc) -> Option<Proto> {
         // copy_from_user(_task) sleep; only the sleepable syscall programs get to the arguments
         // (and their set leaves out the task variant)
         F::CopyFromUser => gpl(p([WR, ConstSizeOrZero, Anything, D, D], Ret::Integer)),
-        F::CopyFromUserTask => {
-            gpl(p([WR, ConstSizeOrZero, Anything, BtfObj { name: "task_struct", null: false }, Anything], Ret::Integer))
-        }
+        F::CopyFromUserTask => gpl(p(
+            [WR, ConstSizeOrZero, Anything, BtfObj { name: "task_struct", null: false }, Anything],
+            Ret::Integer,
+        )),
         _ => return None,
     })
 }
