@@ -323,6 +323,32 @@ pub struct VerifyOptions {
     /// that refuses them in `check_attach_btf_id` with `EPERM` and no message, as this
     /// machine's 6.18 build does.
     pub iter_buffers: bool,
+    /// kbpf extension: helpers an embedder adds under ids of its own (host functions), each
+    /// taking `args` scalar arguments (any initialised value, like `ARG_ANYTHING`) and
+    /// returning a scalar. An id the kernel already names is refused by the embedding API.
+    pub host_helpers: Vec<HostHelper>,
+}
+
+/// A helper an embedder adds ([`VerifyOptions::host_helpers`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HostHelper {
+    /// The helper id (`call ID`).
+    pub id: i32,
+    /// Name printed in messages.
+    pub name: String,
+    /// Number of arguments, 0..=5.
+    pub args: u8,
+}
+
+impl VerifyOptions {
+    /// The argument count of helper `id`: a host helper's, else the kernel prototype's for the
+    /// program type.
+    pub fn helper_arg_count(&self, id: i32) -> Option<u8> {
+        match self.host_helpers.iter().find(|h| h.id == id) {
+            Some(h) => Some(h.args),
+            None => protos::helpers::helper_arg_count(id, self.prog_type),
+        }
+    }
 }
 
 /// This machine's possible CPUs (`/sys/devices/system/cpu/possible`, e.g. `0-7`), or the
@@ -362,6 +388,7 @@ impl Default for VerifyOptions {
             sleepable: false,
             trampolines: true,
             iter_buffers: true,
+            host_helpers: Vec::new(),
         }
     }
 }
