@@ -161,8 +161,15 @@ mod tests {
             assert_eq!(prog_type_for_section(s), Ok(ProgType::Xdp), "{s}");
         }
         let e = prog_type_for_section("kprobe/x").unwrap_err().to_string();
-        assert!(e.ends_with("netkit/peer, syscall, xdp.frags/devmap, xdp/devmap, xdp.frags/cpumap, xdp/cpumap, xdp.frags, xdp"), "{e}");
+        assert!(e.ends_with("iter, iter.s, syscall, xdp.frags/devmap, xdp/devmap, xdp.frags/cpumap, xdp/cpumap, xdp.frags, xdp"), "{e}");
         assert_eq!(prog_type_for_section("socket"), Ok(ProgType::SocketFilter));
+        // BTF-attached types: the attach type says fentry, tp_btf, iter ...
+        for s in ["fentry/do_exit", "fexit.s/x", "tp_btf/sched_switch", "iter/task", "fmod_ret/f"] {
+            assert_eq!(prog_type_for_section(s), Ok(ProgType::Tracing), "{s}");
+        }
+        for s in ["lsm/file_open", "lsm.s/bprm_committed_creds", "lsm_cgroup/socket_bind"] {
+            assert_eq!(prog_type_for_section(s), Ok(ProgType::Lsm), "{s}");
+        }
         assert_eq!(prog_type_for_section("syscall"), Ok(ProgType::Syscall));
     }
 
@@ -172,8 +179,6 @@ mod tests {
             ("kprobe/foo", KernelProgType::Kprobe),
             ("kprobe", KernelProgType::Kprobe),
             ("tracepoint/syscalls/x", KernelProgType::Tracepoint),
-            ("fentry/do_exit", KernelProgType::Tracing),
-            ("lsm/file_open", KernelProgType::Lsm),
             ("cgroup_skb/ingress", KernelProgType::CgroupSkb),
             ("action", KernelProgType::SchedAct),
             ("sk_skb/stream_parser", KernelProgType::SkSkb),
