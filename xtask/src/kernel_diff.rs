@@ -70,6 +70,7 @@ pub fn options(case: &Case, log_level: u32) -> VerifyOptions {
                 name: f.name.clone(),
                 nargs: f.nargs,
                 global: f.global,
+                params: Vec::new(),
             })
             .collect(),
         // the captured kernel (6.18) predates the stack-argument series

@@ -232,6 +232,8 @@ pub struct LoadedObject {
     pub externs: Vec<Extern>,
     /// CO-RE relocations applied, by function name, in libbpf's order.
     pub core: Vec<(String, crate::core::CoreResult)>,
+    /// The target BTF the object was opened against, when something in it needed one.
+    pub target: Option<Arc<TargetBtf>>,
 }
 
 impl LoadedProgram {
@@ -377,7 +379,7 @@ pub fn open_object(bytes: &[u8], opts: &LoadOptions) -> Result<LoadedObject, Elf
         programs.push(p);
     }
     let btf_raw = section_data(".BTF").map(|b| loadable_btf(&file, b)).transpose()?;
-    Ok(LoadedObject { programs, maps, license, kern_version, btf, btf_raw, externs, core })
+    Ok(LoadedObject { programs, maps, license, kern_version, btf, btf_raw, externs, core, target })
 }
 
 /// The `.BTF` bytes as libbpf loads them: DATASEC sizes and variable offsets filled in from the
@@ -448,7 +450,8 @@ fn prepare(
                 ),
                 _ => (String::new(), 0, false),
             };
-            FuncDecl { pc: r.insn as usize, name, nargs, global }
+            let params = btf.map_or_else(Vec::new, |b| crate::btf::params::func_params(b, r.type_id));
+            FuncDecl { pc: r.insn as usize, name, nargs, global, params }
         })
         .collect();
     let section = sec_name(&f.sec_name);

@@ -14,4 +14,36 @@ pub struct FuncDecl {
     pub nargs: u32,
     /// Global linkage (verified independently by the kernel).
     pub global: bool,
+    /// The parameters' BTF shapes, when the declaration comes from BTF (empty otherwise:
+    /// every parameter is then a scalar). A global function's arguments are typed by them.
+    pub params: Vec<Param>,
+}
+
+/// One parameter as BTF declares it: what the verifier needs to type a global function's
+/// argument (`btf_prepare_func_args`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Param {
+    /// The type, modifiers and typedefs skipped.
+    pub ty: ParamType,
+    /// The `arg:` declaration tags without the prefix (`ctx`, `nonnull`, `trusted`, ...).
+    pub tags: Vec<String>,
+}
+
+/// A parameter's type.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub enum ParamType {
+    /// An integer or an enum.
+    #[default]
+    Scalar,
+    /// A pointer.
+    Ptr {
+        /// The pointee's name (modifiers skipped; empty for an anonymous or unnamed type).
+        name: String,
+        /// The pointee's BTF kind as the kernel prints it (`STRUCT`, `INT`, `UNKN` for void).
+        kind: String,
+        /// The pointee's size, if it has one.
+        size: Option<u32>,
+    },
+    /// Anything else, by its kernel kind name (`STRUCT`, `FLOAT`, ...).
+    Other(String),
 }

@@ -37,7 +37,7 @@ mod view;
 pub use decode::{decode_insn, decode_slots};
 pub use encode::encode_bytes;
 pub use error::{DecodeError, DecodeErrorKind};
-pub use func::FuncDecl;
+pub use func::{FuncDecl, Param, ParamType};
 pub use helper_names::{BpfFunc, helper_name};
 pub use index::{InsnIdx, SlotIdx};
 pub use insn::{CallTarget, Insn, RawInsn, Src};

@@ -30,6 +30,8 @@ pub fn modelled(kind: KernelProgType) -> Option<ProgType> {
         KernelProgType::LwtOut => ProgType::Lwt(LwtKind::Out),
         KernelProgType::LwtXmit => ProgType::Lwt(LwtKind::Xmit),
         KernelProgType::LwtSeg6local => ProgType::Lwt(LwtKind::Seg6local),
+        KernelProgType::Tracing => ProgType::Tracing,
+        KernelProgType::Lsm => ProgType::Lsm,
         _ => return None,
     })
 }
@@ -190,7 +192,15 @@ mod tests {
         ] {
             assert_eq!(prog_type_for_section(s), Ok(t), "{s}");
         }
+        assert!(e.ends_with("iter, iter.s, syscall, xdp.frags/devmap, xdp/devmap, xdp.frags/cpumap, xdp/cpumap, xdp.frags, xdp"), "{e}");
         assert_eq!(prog_type_for_section("socket"), Ok(ProgType::SocketFilter));
+        // BTF-attached types: the attach type says fentry, tp_btf, iter ...
+        for s in ["fentry/do_exit", "fexit.s/x", "tp_btf/sched_switch", "iter/task", "fmod_ret/f"] {
+            assert_eq!(prog_type_for_section(s), Ok(ProgType::Tracing), "{s}");
+        }
+        for s in ["lsm/file_open", "lsm.s/bprm_committed_creds", "lsm_cgroup/socket_bind"] {
+            assert_eq!(prog_type_for_section(s), Ok(ProgType::Lsm), "{s}");
+        }
         assert_eq!(prog_type_for_section("syscall"), Ok(ProgType::Syscall));
     }
 
@@ -203,6 +213,7 @@ mod tests {
             ("fentry/do_exit", KernelProgType::Tracing),
             ("lsm/file_open", KernelProgType::Lsm),
             ("lirc_mode2", KernelProgType::LircMode2),
+            ("cgroup_skb/ingress", KernelProgType::CgroupSkb),
             ("action", KernelProgType::SchedAct),
         ] {
             let e = prog_type_for_section(s).unwrap_err();

@@ -146,6 +146,8 @@ pub struct ElfFacts {
     pub map_defaults: Vec<(String, String)>,
     /// Why the loader could not prepare this program, if it could not.
     pub error: Option<ProgError>,
+    /// The target kernel's BTF (vmlinux) the object was opened against, if it needed one.
+    pub target_btf: Option<std::sync::Arc<kbpf_elf::btf::Btf>>,
 }
 
 impl Module {
@@ -339,6 +341,7 @@ pub fn module_from_object(obj: &LoadedObject, prog: &LoadedProgram) -> Result<Mo
             attach_btf: prog.attach_btf.clone(),
             map_defaults,
             error: prog.error.clone(),
+            target_btf: obj.target.as_ref().map(|t| t.vmlinux.clone()),
         })),
     })
 }

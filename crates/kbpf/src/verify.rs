@@ -104,12 +104,20 @@ pub fn verify_module(module: &Module, mut opts: VerifyOptions) -> VerifyOutcome 
         if opts.attach_btf_id == 0 {
             opts.attach_btf_id = elf.attach_btf.as_ref().map_or(0, |(id, _)| *id);
         }
+        // BPF_F_SLEEPABLE (`.s` sections), and the target BTF the loader resolved against
+        opts.sleepable |= elf.prog_flags & kbpf_elf::sections::BPF_F_SLEEPABLE != 0;
+        if opts.btf.is_none() {
+            opts.btf = elf.target_btf.clone().map(kbpf_verifier::KernelBtf);
+        }
     }
+    // a refused attach target (or a kernel that cannot load trampoline programs at all)
+    // refuses the program whatever its maps are: their types do not matter then
+    let refused = kbpf_verifier::btf::attach::refused_whatever_the_body(&opts);
     for (i, m) in module.maps.iter().enumerate() {
         // libbpf loads `.rodata` read-only for programs and freezes it after writing its data
         let rodata = m.name == ".rodata" || m.name.starts_with(".rodata.");
         // a map type the verifier does not model is no guess at its rules
-        let Some(kind) = MapKind::from_raw(m.map_type.number()) else {
+        let Some(kind) = MapKind::from_raw(m.map_type.number()).or(refused.then_some(MapKind::Hash)) else {
             return unsupported_map(&m.name, m.map_type.number());
         };
         opts.maps.push(MapDef {

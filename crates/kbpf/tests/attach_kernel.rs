@@ -33,6 +33,8 @@ fn oracle_type(pt: ProgType) -> kbpf_oracle::ProgType {
         ProgType::SchedCls => kbpf_oracle::ProgType::SchedCls,
         ProgType::Xdp => kbpf_oracle::ProgType::Xdp,
         ProgType::Syscall => kbpf_oracle::ProgType::Syscall,
+        ProgType::Tracing => kbpf_oracle::ProgType::Tracing,
+        ProgType::Lsm => kbpf_oracle::ProgType::Lsm,
         ProgType::Mem { .. } => unreachable!("no kernel type"),
         other => unreachable!("{other:?}: not loaded here"),
     }

@@ -45,7 +45,8 @@ pub use errno::Errno;
 pub use kbpf_isa::RawInsn;
 pub use load::{
     BPF_F_SLEEPABLE, BPF_F_STRICT_ALIGNMENT, BPF_PSEUDO_MAP_FD, BPF_PSEUDO_MAP_VALUE, KernelVerdict,
-    LoadRequest, LogLevel, ProgBtf, ProgType, VerifierStats, error_line, is_trailer_line, load, parse_stats,
+    LoadRequest, LogLevel, ProgBtf, ProgType, VerifierStats, error_line, is_trailer_line,
+    kernel_loads_buffer_iters, kernel_loads_trampolines, load, parse_stats,
 };
 pub use map::{MapFd, MapKind, MapSpec, create_map, create_maps, map_update};
 pub use run::{TestRunResult, jited_image, test_run, xlated};

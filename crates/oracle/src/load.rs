@@ -61,6 +61,10 @@ pub enum ProgType {
     CgroupSockopt,
     /// `BPF_PROG_TYPE_SK_LOOKUP`.
     SkLookup,
+    /// `BPF_PROG_TYPE_TRACING` (fentry, fexit, tp_btf, iter: needs an attach BTF id).
+    Tracing,
+    /// `BPF_PROG_TYPE_LSM`.
+    Lsm,
 }
 
 impl ProgType {
@@ -91,6 +95,8 @@ impl ProgType {
             ProgType::CgroupSysctl => 23,
             ProgType::CgroupSockopt => 25,
             ProgType::SkLookup => 30,
+            ProgType::Tracing => 26,
+            ProgType::Lsm => 29,
         }
     }
 
@@ -121,6 +127,8 @@ impl ProgType {
             ProgType::CgroupSysctl => "cgroup_sysctl",
             ProgType::CgroupSockopt => "cgroup_sockopt",
             ProgType::SkLookup => "sk_lookup",
+            ProgType::Tracing => "tracing",
+            ProgType::Lsm => "lsm",
         }
     }
 
@@ -176,6 +184,8 @@ pub struct LoadRequest {
     pub prog_flags: u32,
     /// `expected_attach_type`.
     pub expected_attach_type: u32,
+    /// `attach_btf_id` (vmlinux), 0 for none.
+    pub attach_btf_id: u32,
     /// `fd_array` (for `BPF_PSEUDO_MAP_IDX` / kfunc BTF fds); empty for none.
     pub fd_array: Vec<RawFd>,
     /// Map descriptors substituted into map references: an `ld_imm64` whose src is
@@ -216,6 +226,7 @@ impl LoadRequest {
             license: "GPL".to_string(),
             prog_flags: 0,
             expected_attach_type: 0,
+            attach_btf_id: 0,
             fd_array: Vec::new(),
             map_fds: Vec::new(),
             keep_fd: false,
@@ -320,6 +331,7 @@ pub fn load(slots: &[RawInsn], req: &LoadRequest) -> KernelVerdict {
         req.name.bytes().filter(|b| b.is_ascii_alphanumeric() || *b == b'_' || *b == b'.').take(15).collect();
     a.put_bytes(48, &name);
     a.put_u32(68, req.expected_attach_type);
+    a.put_u32(108, req.attach_btf_id);
     if !req.fd_array.is_empty() {
         a.put_u64(120, sys::addr(req.fd_array.as_ptr()));
     }
@@ -458,6 +470,41 @@ pub fn parse_stats(log: &str) -> VerifierStats {
         }
     }
     st
+}
+
+/// Whether the running kernel loads programs that need a BPF trampoline: an fentry program
+/// without an attach BTF id is refused by the verifier (`EINVAL`) on a kernel that does, and
+/// with `EPERM` before verification by one built to refuse them. `None`: no answer (no
+/// `bpf()`, or another errno).
+pub fn kernel_loads_trampolines() -> Option<bool> {
+    // BPF_TRACE_FENTRY
+    let req = LoadRequest { expected_attach_type: 24, ..LoadRequest::new(ProgType::Tracing) };
+    let exit = [RawInsn::new(0xb7, 0, 0, 0, 0), RawInsn::new(0x95, 0, 0, 0, 0)];
+    let v = load(&exit, &req);
+    match v.errno {
+        Some(Errno::EINVAL) => Some(true),
+        Some(Errno::EPERM) => Some(false),
+        _ => None,
+    }
+}
+
+/// Whether the running kernel loads iterators with buffer context arguments: an iterator on
+/// the map element target (`btf_id` of `bpf_iter_bpf_map_elem` in vmlinux) is accepted by a
+/// kernel that does and refused with `EPERM` by one built not to. `None`: no answer.
+pub fn kernel_loads_buffer_iters(btf_id: u32) -> Option<bool> {
+    // BPF_TRACE_ITER
+    let req = LoadRequest {
+        expected_attach_type: 28,
+        attach_btf_id: btf_id,
+        ..LoadRequest::new(ProgType::Tracing)
+    };
+    let exit = [RawInsn::new(0xb7, 0, 0, 0, 0), RawInsn::new(0x95, 0, 0, 0, 0)];
+    let v = load(&exit, &req);
+    match (v.accepted, v.errno) {
+        (true, _) => Some(true),
+        (false, Some(Errno::EPERM)) => Some(false),
+        _ => None,
+    }
 }
 
 #[cfg(test)]

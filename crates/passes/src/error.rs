@@ -20,6 +20,9 @@ pub enum Errno {
     EINVAL,
     /// No space left (28): log truncated.
     ENOSPC,
+    /// Operation not supported on transport endpoint (95): `-EOPNOTSUPP`, e.g. an `arg:` tag
+    /// the kernel does not know.
+    EOPNOTSUPP,
     /// Operation not supported (524).
     ENOTSUPP,
 }
@@ -35,6 +38,7 @@ impl Errno {
             Errno::EFAULT => "EFAULT",
             Errno::EINVAL => "EINVAL",
             Errno::ENOSPC => "ENOSPC",
+            Errno::EOPNOTSUPP => "EOPNOTSUPP",
             Errno::ENOTSUPP => "ENOTSUPP",
         }
     }
@@ -49,6 +53,7 @@ impl Errno {
             Errno::EFAULT => 14,
             Errno::EINVAL => 22,
             Errno::ENOSPC => 28,
+            Errno::EOPNOTSUPP => 95,
             Errno::ENOTSUPP => 524,
         }
     }

@@ -8,6 +8,7 @@
 //! the load-time attach check `bpf_prog_load_check_attach`). Must not touch: instruction encoding (kbpf-isa), static passes
 //! (kbpf-passes), the uapi enums and helper ids (kbpf-isa), execution. See `README.md` for the list of implemented kernel behaviours.
 
+pub mod btf;
 mod calls;
 mod check;
 pub mod domain;
@@ -27,6 +28,7 @@ pub use domain::{bounds, scalar_ops, state, tnum, width};
 pub use log::line_info;
 pub use protos::{func_id, func_info, helper_names};
 
+pub use btf::KernelBtf;
 pub use env::insn_aux::InsnAux;
 pub use kbpf_isa::FuncDecl;
 pub use kbpf_passes::Errno;
@@ -67,6 +69,11 @@ pub enum ProgType {
     SchedCls,
     /// `BPF_PROG_TYPE_SYSCALL` (context = user buffer, any offset below 64K).
     Syscall,
+    /// `BPF_PROG_TYPE_TRACING` (fentry, fexit, fmod_ret, tp_btf, iter by the expected attach
+    /// type): the context is the attach target's arguments, typed by the target BTF.
+    Tracing,
+    /// `BPF_PROG_TYPE_LSM` (`BPF_LSM_MAC`, `BPF_LSM_CGROUP`): an LSM hook's arguments.
+    Lsm,
     /// Userspace embedding: the context is a buffer of `ctx_size` bytes.
     Mem {
         /// Context size in bytes.
@@ -104,7 +111,7 @@ pub enum ProgType {
 
 /// A program type name kbpf does not know (from the command line or a section name).
 #[derive(Clone, Debug, PartialEq, Eq, Error)]
-#[error("unknown program type {0:?}; supported: socket_filter, sched_cls (tc), xdp, syscall")]
+#[error("unknown program type {0:?}; supported: socket_filter, sched_cls (tc), xdp, syscall, tracing, lsm")]
 pub struct UnknownProgType(pub String);
 
 impl std::str::FromStr for ProgType {
@@ -133,6 +140,8 @@ impl std::str::FromStr for ProgType {
             "lwt_out" => ProgType::Lwt(LwtKind::Out),
             "lwt_xmit" => ProgType::Lwt(LwtKind::Xmit),
             "lwt_seg6local" => ProgType::Lwt(LwtKind::Seg6local),
+            "tracing" => ProgType::Tracing,
+            "lsm" => ProgType::Lsm,
             _ => return Err(UnknownProgType(s.to_string())),
         })
     }
@@ -180,10 +189,16 @@ pub enum MapKind {
     SkStorage,
     /// `BPF_MAP_TYPE_DEVMAP_HASH`.
     DevMapHash,
+    /// `BPF_MAP_TYPE_INODE_STORAGE` (only `bpf_inode_storage_*` may take it).
+    InodeStorage,
+    /// `BPF_MAP_TYPE_TASK_STORAGE` (only `bpf_task_storage_*` may take it).
+    TaskStorage,
+    /// `BPF_MAP_TYPE_CGRP_STORAGE` (only `bpf_cgrp_storage_*` may take it).
+    CgrpStorage,
 }
 
 /// `(kind, enum bpf_map_type number)` for every kind the verifier models.
-const MAP_KIND_NUMBERS: [(MapKind, u32); 19] = [
+const MAP_KIND_NUMBERS: [(MapKind, u32); 22] = [
     (MapKind::Hash, 1),
     (MapKind::Array, 2),
     (MapKind::ProgArray, 3),
@@ -203,6 +218,9 @@ const MAP_KIND_NUMBERS: [(MapKind, u32); 19] = [
     (MapKind::SkStorage, 24),
     (MapKind::DevMapHash, 25),
     (MapKind::RingBuf, 27),
+    (MapKind::InodeStorage, 28),
+    (MapKind::TaskStorage, 29),
+    (MapKind::CgrpStorage, 32),
 ];
 
 impl MapKind {
@@ -274,6 +292,9 @@ impl MapKind {
             ),
             MapKind::ReuseportSockarray => f != Some(F::SkSelectReuseport),
             MapKind::SkStorage => !matches!(f, Some(F::SkStorageGet | F::SkStorageDelete | F::KptrXchg)),
+            MapKind::InodeStorage => !matches!(f, Some(F::InodeStorageGet | F::InodeStorageDelete)),
+            MapKind::TaskStorage => !matches!(f, Some(F::TaskStorageGet | F::TaskStorageDelete)),
+            MapKind::CgrpStorage => !matches!(f, Some(F::CgrpStorageGet | F::CgrpStorageDelete)),
             _ => false,
         }
     }
@@ -383,6 +404,21 @@ pub struct VerifyOptions {
     pub expected_attach_type: Option<kbpf_isa::AttachType>,
     /// `attach_btf_id` (0 = none): only BTF-attached types take one.
     pub attach_btf_id: u32,
+    /// The target kernel's BTF (vmlinux): attach targets, BTF pointers and their struct
+    /// walks are typed by it (`None`: a program that needs it is refused as the kernel
+    /// refuses one without BTF).
+    pub btf: Option<KernelBtf>,
+    /// `BPF_F_SLEEPABLE`.
+    pub sleepable: bool,
+    /// The target kernel loads programs that need a BPF trampoline (fentry, fexit, fmod_ret,
+    /// lsm); `false` reproduces a kernel built to refuse them (`EPERM` before verification),
+    /// as this machine's 6.18 build does.
+    pub trampolines: bool,
+    /// The target kernel loads iterators whose context has buffer arguments (the map element
+    /// iterators: `bpf_map_elem`, `bpf_sk_storage_map`, `sockmap`); `false` reproduces a kernel
+    /// that refuses them in `check_attach_btf_id` with `EPERM` and no message, as this
+    /// machine's 6.18 build does.
+    pub iter_buffers: bool,
     /// kbpf extension: helpers an embedder adds under ids of its own (host functions), each
     /// taking `args` scalar arguments (any initialised value, like `ARG_ANYTHING`) and
     /// returning a scalar. An id the kernel already names is refused by the embedding API.
@@ -444,6 +480,10 @@ impl Default for VerifyOptions {
             btf_func_info: false,
             expected_attach_type: None,
             attach_btf_id: 0,
+            btf: None,
+            sleepable: false,
+            trampolines: true,
+            iter_buffers: true,
             host_helpers: Vec::new(),
         }
     }

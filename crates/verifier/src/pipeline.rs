@@ -3,7 +3,7 @@
 
 use crate::env::{Aux, Counters, Env, Program, Search, SubprogFacts, initial_state};
 use crate::log::{LEVEL1, LEVEL2, Log, STATS, insn_text};
-use crate::messages::Reject;
+use crate::messages::{BtfReject, Reject};
 use crate::prog_types::LoadAttach;
 use crate::proven::Recorder;
 use crate::{MapDef, MapKind, Stats, VerifyError, VerifyOptions, VerifyOutcome};
@@ -114,7 +114,11 @@ pub(crate) fn run_with(
     mut proven: Option<Box<Recorder>>,
 ) -> (VerifyOutcome, Option<Box<Recorder>>) {
     let start = Instant::now();
-    let mut log = Log { level: opts.log_level & (LEVEL1 | LEVEL2 | STATS), ..Log::default() };
+    let mut log = Log {
+        level: opts.log_level & (LEVEL1 | LEVEL2 | STATS),
+        btf: opts.btf.as_ref().map(|b| b.0.clone()),
+        ..Log::default()
+    };
     if slots.is_empty() || slots.len() > crate::COMPLEXITY_LIMIT_INSNS as usize {
         // bpf_prog_load rejects the length before the verifier runs: no log.
         let r = Reject::Pass(PassError::new(0, PassErrorKind::BadLength));
@@ -138,6 +142,18 @@ pub(crate) fn run_with(
         let out = VerifyOutcome {
             accepted: false,
             error: Some(VerifyError::new(None, Reject::Attach(r))),
+            log: String::new(),
+            stats: Stats::default(),
+            insn_aux: Vec::new(),
+            witness: None,
+        };
+        return (out, proven);
+    }
+    // a kernel built without trampolines refuses their programs in bpf_prog_load: EPERM, no log
+    if let Some(kind) = crate::btf::attach::needs_trampoline(opts).filter(|_| !opts.trampolines) {
+        let out = VerifyOutcome {
+            accepted: false,
+            error: Some(VerifyError::new(None, Reject::Btf(BtfReject::TrampolineRefused(kind)))),
             log: String::new(),
             stats: Stats::default(),
             insn_aux: Vec::new(),
@@ -198,6 +214,19 @@ pub(crate) fn run_with(
         print_stats(&mut log, &Counters::default(), &vec![0; nsub_found], start);
         return (finish(log, Stats::default(), Some((r, 0)), opts.log_size), proven);
     }
+    // check_attach_btf_id: the attach target of a BTF-attached program (after check_cfg)
+    let attach = match crate::btf::attach::for_program(opts) {
+        Ok(a) => a,
+        Err(e) => {
+            let r = Reject::Btf(BtfReject::Attach(e));
+            let text = r.to_string();
+            if !text.is_empty() {
+                log.put(&format!("{text}\n"));
+            }
+            print_stats(&mut log, &Counters::default(), &vec![0; nsub_found], start);
+            return (finish(log, Stats::default(), Some((r, 0)), opts.log_size), proven);
+        }
+    };
     if log.verbose2() {
         let text = |i: usize| insn_text(&table, i, &opts.kfuncs);
         log.put(&kbpf_passes::liveness::format_live_regs(&table, &info.live_regs, &info.scc, &text));
@@ -205,7 +234,7 @@ pub(crate) fn run_with(
     let nsub = info.subprogs.len();
     let stack_args = crate::protos::func_info::SubprogArgs::new(&info.subprogs, &opts.funcs);
     let mut env = Env {
-        prog: Program { table, info, opts, ld_map: resolver.ld_map },
+        prog: Program { table, info, opts, ld_map: resolver.ld_map, attach },
         aux: Aux::new(slots.len()),
         subs: SubprogFacts {
             stack_depth: vec![0; nsub],

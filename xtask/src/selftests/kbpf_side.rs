@@ -123,6 +123,15 @@ pub fn worker(args: &[String]) -> Result<bool, String> {
     };
     let registry = kbpf::kfunc::profiles::testmod();
     let kfuncs = kbpf::kfunc_table(&registry);
+    // the running kernel as the target: its BTF types BTF pointers of every program (not
+    // only those the loader needed it for), and whether it loads trampoline programs at all
+    let btf = load.target().ok().map(|t| kbpf::verifier::KernelBtf(t.vmlinux.clone()));
+    let map_elem_iter = btf.as_ref().and_then(|b| b.func_by_name("bpf_iter_bpf_map_elem")).map(|(id, _)| id);
+    let target = KernelFacts {
+        trampolines: kbpf_oracle::kernel_loads_trampolines().unwrap_or(true),
+        iter_buffers: map_elem_iter.and_then(kbpf_oracle::kernel_loads_buffer_iters).unwrap_or(true),
+        btf,
+    };
     for p in &obj.programs {
         let rec = catch_unwind(AssertUnwindSafe(|| {
             let (refs, insns) = normalise(&p.insns, |slot, i| {
@@ -146,7 +155,7 @@ pub fn worker(args: &[String]) -> Result<bool, String> {
                 insns,
                 ..Default::default()
             };
-            verify(&obj, p, &kfuncs, &mut r);
+            verify(&obj, p, &kfuncs, &target, &mut r);
             r
         }));
         let rec = rec.unwrap_or_else(|e| failed(&object, &p.name, &p.section, "panicked", panic_text(e)));
@@ -162,10 +171,18 @@ fn attach_name(t: Option<kbpf::elf::sections::AttachType>) -> String {
 }
 
 /// Verifies one program through the facade, as `kbpf verify --prog NAME OBJECT` does.
+/// What the worker knows about the running kernel beyond what the loader resolved.
+struct KernelFacts {
+    btf: Option<kbpf::verifier::KernelBtf>,
+    trampolines: bool,
+    iter_buffers: bool,
+}
+
 fn verify(
     obj: &kbpf::LoadedObject,
     p: &kbpf::LoadedProgram,
     kfuncs: &kbpf::verifier::KfuncTable,
+    target: &KernelFacts,
     r: &mut KbpfRecord,
 ) {
     if let Some(e) = &p.error {
@@ -195,7 +212,15 @@ fn verify(
             return;
         }
     };
-    let opts = VerifyOptions { prog_type, stack_args: false, kfuncs: kfuncs.clone(), ..Default::default() };
+    let opts = VerifyOptions {
+        prog_type,
+        stack_args: false,
+        kfuncs: kfuncs.clone(),
+        btf: target.btf.clone(),
+        trampolines: target.trampolines,
+        iter_buffers: target.iter_buffers,
+        ..Default::default()
+    };
     let t = Instant::now();
     let out = kbpf::verify_module(&module, opts);
     r.micros = t.elapsed().as_micros() as u64;
@@ -213,6 +238,10 @@ fn verify(
             // the whole message, picked like the kernel's log: a state dump after the error
             // line (`infinite loop detected`, then `cur state:`/`old state:`) is skipped
             r.error_line = super::oracle::error_line(&e.reject().to_string()).to_string();
+            // refused before the verifier ran: the kernel's log, and so its error line, is empty
+            if e.reject().before_verifier() {
+                r.error_line.clear();
+            }
         }
     }
 }

@@ -11,6 +11,7 @@
 mod build;
 mod c_dump;
 pub mod ext;
+pub mod params;
 mod parse;
 mod target;
 mod types;

@@ -14,17 +14,18 @@ use crate::domain::state::{RegState, RegType};
 use crate::env::{Env, initial_state};
 use crate::log::LEVEL2;
 use crate::messages::Reject;
-use crate::messages::{KfuncReject, StackArgError, TypeName};
+use crate::messages::{KfuncReject, TypeName};
 use crate::protos::func_info::MAX_REG_ARGS;
 use crate::protos::helpers::changes_pkt_data;
 use kbpf_isa::{CallKind, SlotIdx};
+use kbpf_passes::Errno;
 
 /// How the arguments of a call matched the callee's prototype.
 pub(crate) enum ArgMatch {
     /// Matched, or the callee has no prototype.
     Ok,
-    /// Did not match (already logged); fatal only for a global callee.
-    Mismatch,
+    /// Did not match (already logged); fatal only for a global callee, with this errno.
+    Mismatch(Errno),
 }
 
 impl Env<'_> {
@@ -48,7 +49,21 @@ impl Env<'_> {
                     "Global function {name}() with {nargs} > {MAX_REG_ARGS} args. Buggy compiler.\n"
                 ));
             }
-            return Ok(ArgMatch::Mismatch);
+            return Ok(ArgMatch::Mismatch(Errno::EINVAL));
+        }
+        // a BTF prototype types the arguments (btf_prepare_func_args)
+        if let Some(prepared) = self.prepare_func_args(sub) {
+            let checked = prepared
+                .and_then(|args| args.iter().enumerate().try_for_each(|(i, a)| self.check_global_arg(i, a)));
+            return Ok(match checked {
+                Ok(()) => ArgMatch::Ok,
+                Err(crate::calls::global_args::Untyped(line, errno)) => {
+                    if let Some(line) = line {
+                        self.log.put(&format!("{line}\n"));
+                    }
+                    ArgMatch::Mismatch(errno)
+                }
+            });
         }
         for i in 0..nargs as usize {
             let r = match kbpf_isa::StackArgSlot::of_arg(i) {
@@ -58,7 +73,7 @@ impl Env<'_> {
             if r.ty != RegType::Scalar {
                 // logged, not returned: the caller turns the mismatch into its own refusal
                 self.log.put(&format!("{}\n", KfuncReject::NotScalar(arg_name(i))));
-                return Ok(ArgMatch::Mismatch);
+                return Ok(ArgMatch::Mismatch(Errno::EINVAL));
             }
         }
         Ok(ArgMatch::Ok)
@@ -68,8 +83,8 @@ impl Env<'_> {
     /// like a helper returning an unknown scalar and queue the callee for verification.
     pub(crate) fn check_global_func_call(&mut self, sub: usize, m: ArgMatch) -> Result<(), Reject> {
         let name = self.subs.stack_args.name_of(sub);
-        if let ArgMatch::Mismatch = m {
-            return Err(StackArgError::CallerPassesInvalidArgs(sub, name).into());
+        if let ArgMatch::Mismatch(errno) = m {
+            return Err(crate::messages::BtfReject::CallerPassesInvalidArgs(sub, name, errno).into());
         }
         if self.log.on() {
             self.log.put(&format!("Func#{sub} ('{name}') is global and assumed valid.\n"));
@@ -157,6 +172,12 @@ impl Env<'_> {
         f.regs[1] = RegState::not_init();
         for r in 1..=nargs.min(MAX_REG_ARGS) as usize {
             f.regs[r] = RegState::unknown_scalar();
+        }
+        // typed by the BTF prototype when there is one
+        if let Some(Ok(args)) = self.prepare_func_args(sub) {
+            for (i, a) in args.iter().enumerate().take(MAX_REG_ARGS as usize) {
+                st.cur_mut().regs[i + 1] = self.global_arg_reg(a)?;
+            }
         }
         st.insn_idx = SlotIdx::new(start);
         st.first_insn_idx = SlotIdx::new(start);

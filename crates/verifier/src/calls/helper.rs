@@ -47,6 +47,8 @@ pub(super) struct Meta {
     pub(super) release: Option<RegState>,
     /// The callback of an `ARG_PTR_TO_FUNC` argument (`meta.subprogno`).
     pub(super) subprogno: Option<usize>,
+    /// The helper's name as the log spells it (`meta.func_id`).
+    pub(super) func_name: String,
 }
 
 impl Env<'_> {
@@ -66,16 +68,25 @@ impl Env<'_> {
         };
         let name = helper_name(id).unwrap_or_default();
         let ops = self.prog.ops();
-        let Some(proto) = ops.func_proto(func) else {
+        // a BTF-attached program's set depends on its attach type
+        let proto = match &self.prog.attach {
+            Some(a) => crate::protos::btf_helpers::attached_func_proto(
+                self.prog.opts.prog_type == crate::ProgType::Lsm,
+                func,
+                a.attach,
+            ),
+            None => ops.func_proto(func),
+        };
+        let Some(proto) = proto else {
             return Err(Reject::HelperNotAllowed(name, id));
         };
         if proto.gpl_only && !self.prog.opts.gpl {
             return Err(CallReject::GplOnly.into());
         }
-        if crate::protos::helpers::helper_might_sleep(func) && !ops.sleepable() {
+        if crate::protos::helpers::helper_might_sleep(func) && !self.in_sleepable() {
             return Err(CallReject::MightSleep.into());
         }
-        let mut meta = Meta::default();
+        let mut meta = Meta { func_name: name.clone(), ..Meta::default() };
         for (i, arg) in proto.args.iter().enumerate() {
             // resolve_map_arg_type: a sockmap's "value" is a socket
             let arg = match arg {
@@ -193,6 +204,29 @@ impl Env<'_> {
                     let rid = self.acquire_reference(idx);
                     r.id = rid;
                     r.ref_obj_id = rid;
+                }
+                r
+            }
+            Ret::BtfObj { name, flags } => {
+                let Some(btf_id) = self
+                    .prog
+                    .opts
+                    .btf
+                    .as_ref()
+                    .and_then(|b| b.find_by_name_kind(name, kbpf_elf::btf::Kind::Struct))
+                else {
+                    return Err(Reject::Unsupported(crate::messages::Unsupported::Feature(
+                        "a helper returning a BTF pointer without target BTF",
+                    )));
+                };
+                let mut r = RegState::pointer(RegType::BtfId);
+                r.btf_id = btf_id;
+                r.flags = flags;
+                if flags & MAYBE_NULL != 0 {
+                    r.id = self.new_id();
+                }
+                if is_ptr_cast_function(func) {
+                    r.ref_obj_id = meta.ref_obj_id;
                 }
                 r
             }

@@ -5,7 +5,7 @@ use super::helper::{HelperAccess, Meta};
 use crate::check::alu::RegOp;
 use crate::domain::state::{MAYBE_NULL, RDONLY, RINGBUF, RegState, RegType, SLOT, SlotType};
 use crate::env::Env;
-use crate::messages::{Bug, CallReject, Reject, TypeName};
+use crate::messages::{BtfReject, Bug, CallReject, Reject, TypeName};
 use crate::protos::helpers::Arg;
 
 impl Env<'_> {
@@ -52,8 +52,11 @@ impl Env<'_> {
                 }
                 meta.map = Some(reg.map);
             }
-            Arg::CtxOrNull | Arg::MapValueOrNull | Arg::BtfIdOrNull if is_null => {}
-            Arg::BtfIdOrNull => return Err(self.type_mismatch(regno, &["ptr_", "trusted_ptr_", "rcu_ptr_"])),
+            Arg::CtxOrNull | Arg::MapValueOrNull | Arg::BtfObj { null: true, .. } if is_null => {}
+            Arg::BtfObj { name, null } => self.check_btf_obj_arg(regno, &reg, name, null)?,
+            Arg::Unmodelled(what) => {
+                return Err(Reject::Unsupported(crate::messages::Unsupported::Feature(what)));
+            }
             Arg::Ctx | Arg::CtxOrNull => {
                 if reg.ty != RegType::Ctx {
                     return Err(self.type_mismatch(regno, &["ctx"]));
@@ -97,6 +100,14 @@ impl Env<'_> {
                 if maybe_null && is_null {
                     return Ok(());
                 }
+                // a trusted kernel object is memory a helper may read, never write
+                if reg.ty == RegType::BtfId && reg.flags == crate::domain::state::PTR_TRUSTED {
+                    if write || arg == Arg::MemRw {
+                        let t = TypeName::new(reg.ty, reg.flags);
+                        return Err(BtfReject::MayWrite(meta.func_name.clone(), regno.into(), t).into());
+                    }
+                    return Ok(());
+                }
                 let ok = is_fixed_mem(&reg)
                     && (reg.ty != RegType::Mem
                         || reg.flags & !(RDONLY | RINGBUF | crate::domain::state::DYNPTR_PKT) == 0);
@@ -129,6 +140,9 @@ impl Env<'_> {
                     self.check_helper_mem_access(mem, reg.b64.umax as i64, meta.mem_access, zero_ok)?;
                 }
                 self.precision().mark_chain_precision(regno);
+            }
+            Arg::BtfSockCommon if reg.ty == RegType::BtfId => {
+                self.check_btf_obj_arg(regno, &reg, "sock_common", false)?
             }
             Arg::BtfSockCommon => {
                 if !reg.is_sk_pointer() || reg.flags & MAYBE_NULL != 0 {
@@ -284,6 +298,7 @@ impl Env<'_> {
             RegType::Packet | RegType::PacketMeta => {
                 self.check_packet_access(regno, &reg, reg.off as i64, size, zero_ok)
             }
+            RegType::BtfId => self.check_ptr_to_btf_access(regno, &reg, reg.off as i64, size, false, None),
             RegType::MapValue => {
                 self.check_map_access_type(reg.map, reg.off as i64, size, access != HelperAccess::Read)?;
                 self.check_map_access(regno, &reg, reg.off as i64, size, zero_ok)

@@ -72,6 +72,14 @@ impl Env<'_> {
     /// `check_kfunc_call`.
     pub(crate) fn check_kfunc_call(&mut self, btf_id: i32) -> Result<(), Reject> {
         let Some(decl) = self.prog.opts.kfuncs.get(btf_id).cloned() else {
+            // a function of the target kernel kbpf has no prototype and flags for: no verdict
+            let target_fn = self.prog.opts.btf.as_ref().and_then(|b| match b.get(btf_id as u32) {
+                Some(kbpf_elf::btf::BtfType::Func { name, .. }) => Some(name.clone()),
+                _ => None,
+            });
+            if let Some(name) = target_fn {
+                return Err(Unsupported::TargetKfunc(name).into());
+            }
             return Err(Reject::KfuncNotFunc(btf_id as u32));
         };
         if let Some(types) = &decl.prog_types

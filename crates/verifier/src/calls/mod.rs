@@ -4,7 +4,9 @@
 //! argument kinds (dynptrs, iterators, sockets) in the sibling modules.
 
 pub(crate) mod async_cb;
+mod btf_args;
 pub(crate) mod dynptr;
+pub(crate) mod global_args;
 pub(crate) mod global_funcs;
 pub(crate) mod helper;
 pub(crate) mod helper_args;

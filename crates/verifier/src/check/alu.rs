@@ -200,6 +200,7 @@ impl Ctx<'_, '_> {
             | RegType::PacketMeta
             | RegType::Packet
             | RegType::Mem
+            | RegType::BtfId
             | RegType::Func => {}
             RegType::ConstMapPtr if known && smin_val == 0 && op == A::Add => {}
             _ => return Err(Reject::PtrArithOn(dregno.into(), tystr)),

@@ -93,6 +93,7 @@ fn mark_ptr_or_null_regs(st: &mut VerifierState, regno: usize, is_null: bool, ma
                 r.ref_obj_id = 0;
                 r.map = 0;
                 r.mem_size = 0;
+                r.btf_id = 0;
             } else {
                 r.flags &= !MAYBE_NULL;
                 r.id = 0;

@@ -112,7 +112,10 @@ impl Env<'_> {
                 let access =
                     CtxAccess { off, size, write, ldsx, attach: self.prog.opts.expected_attach_type };
                 // a sign-extending load of a pointer field is no valid access
-                let field = self.prog.ops().ctx_access(access);
+                let field = match self.prog.attach.is_some() {
+                    true => self.btf_ctx_field(off, size, write),
+                    false => self.prog.ops().ctx_access(access),
+                };
                 let Some(field) = field.filter(|f| !ldsx || *f == CtxField::Scalar) else {
                     return Err(Reject::CtxAccess(off, size));
                 };
@@ -125,6 +128,10 @@ impl Env<'_> {
                             r.flags = MAYBE_NULL;
                             r.id = self.new_id();
                             r
+                        }
+                        CtxField::Btf { btf_id, flags } => self.btf_ptr(btf_id, flags),
+                        CtxField::Unmodelled(what) => {
+                            return Err(Reject::Unsupported(crate::messages::Unsupported::Feature(what)));
                         }
                     };
                     self.cur.cur_mut().regs[v as usize] = r;
@@ -166,6 +173,9 @@ impl Env<'_> {
                 if let Some(v) = value {
                     self.cur.cur_mut().regs[v as usize] = RegState::unknown_scalar();
                 }
+            }
+            RegType::BtfId if reg.flags & MAYBE_NULL == 0 => {
+                self.check_ptr_to_btf_access(regno, &reg, off, size, write, value)?;
             }
             _ => return Err(Reject::InvalidMemAccess(regno.into(), TypeName::new(reg.ty, reg.flags))),
         }

@@ -13,6 +13,7 @@ use kbpf_isa::{CallTarget, Class, Insn, JmpOp, Mode, SlotIdx};
 pub(crate) mod alu;
 pub(crate) mod atomic;
 pub(crate) mod branch;
+mod btf_access;
 pub(crate) mod ld;
 pub(crate) mod mem;
 pub(crate) mod stack;
@@ -268,7 +269,12 @@ impl Env<'_> {
             self.check_global_subprog_return_code()?;
             return Ok(Flow::Exit);
         }
-        match self.prog.ops().retval_range() {
+        // a BTF-attached program's range depends on its attach type
+        let range = match &self.prog.attach {
+            Some(a) => a.retval_range(),
+            None => self.prog.ops().retval_range(),
+        };
+        match range {
             Some(range) => self.check_prog_return_code(range)?,
             None => self.check_reg_arg(0, crate::check::alu::RegOp::Src)?,
         }

@@ -61,16 +61,17 @@ pub(crate) fn reg_const(r: &RegState, w32: bool) -> u64 {
 
 pub(crate) fn reg_not_null(r: &RegState) -> bool {
     r.flags & MAYBE_NULL == 0
-        && matches!(
-            r.ty,
+        && match r.ty {
             RegType::Sock
-                | RegType::TcpSock
-                | RegType::MapValue
-                | RegType::MapKey
-                | RegType::SockCommon
-                | RegType::Mem
-                | RegType::ConstMapPtr
-        )
+            | RegType::TcpSock
+            | RegType::MapValue
+            | RegType::MapKey
+            | RegType::SockCommon
+            | RegType::ConstMapPtr => true,
+            RegType::Mem => r.flags & crate::domain::state::PTR_UNTRUSTED == 0,
+            RegType::BtfId => crate::btf::trust::is_trusted_reg(r),
+            _ => false,
+        }
 }
 
 pub(crate) fn is_pkt_any(r: &RegState) -> bool {

@@ -50,25 +50,43 @@ pub enum RegType {
     TcpSock,
     /// `PTR_TO_FLOW_KEYS` (`struct bpf_flow_keys` of a flow dissector).
     FlowKeys,
+    /// `PTR_TO_BTF_ID`: a kernel object typed by the target BTF id in `RegState::btf_id`.
+    BtfId,
 }
 
 /// Type flag: must be NULL-checked.
-pub const MAYBE_NULL: u8 = 1;
+pub const MAYBE_NULL: u16 = 1;
 /// Type flag: read-only memory.
-pub const RDONLY: u8 = 2;
+pub const RDONLY: u16 = 2;
 /// Type flag: ring buffer memory.
-pub const RINGBUF: u8 = 4;
+pub const RINGBUF: u16 = 4;
 /// Type flag: a slice of an skb or xdp dynptr (`DYNPTR_TYPE_SKB` / `DYNPTR_TYPE_XDP` on
 /// `PTR_TO_MEM`): packet memory, invalidated when packet data changes.
-pub const DYNPTR_PKT: u8 = 8;
+pub const DYNPTR_PKT: u16 = 8;
+/// Type flag `PTR_TRUSTED`: a BTF pointer the kernel vouches for (helpers and kfuncs that
+/// want trusted arguments take it).
+pub const PTR_TRUSTED: u16 = 16;
+/// Type flag `PTR_UNTRUSTED`: a BTF pointer read through a walk the kernel does not vouch for
+/// (loads are still allowed, as probe reads).
+pub const PTR_UNTRUSTED: u16 = 32;
+/// Type flag `MEM_RCU`: valid inside an RCU read section.
+pub const MEM_RCU: u16 = 64;
+/// Type flag `MEM_PERCPU`: a per-CPU pointer (`__percpu`), not dereferenceable.
+pub const MEM_PERCPU: u16 = 128;
+/// Type flag `MEM_USER`: a user pointer (`__user`), not dereferenceable.
+pub const MEM_USER: u16 = 256;
+/// Type flag `MEM_ALLOC`: an object the program allocated.
+pub const MEM_ALLOC: u16 = 512;
+/// The flags that say how far a BTF pointer is trusted (`BPF_REG_TRUSTED_MODIFIERS`).
+pub const TRUSTED_MODIFIERS: u16 = PTR_TRUSTED | MEM_ALLOC;
 
 /// One register (also the payload of a spilled stack slot).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RegState {
     /// Base type.
     pub ty: RegType,
-    /// `MAYBE_NULL` | `RDONLY` | `RINGBUF`.
-    pub flags: u8,
+    /// `MAYBE_NULL` | `RDONLY` | `RINGBUF` | the BTF pointer flags.
+    pub flags: u16,
     /// Fixed pointer offset.
     pub off: i32,
     /// Known bits (scalars: the value; pointers: the variable offset).
@@ -94,6 +112,8 @@ pub struct RegState {
     pub subprogno: u32,
     /// Which frame's stack a `PTR_TO_STACK` points into.
     pub frameno: u32,
+    /// The target BTF type id of a `PTR_TO_BTF_ID` (a struct, modifiers skipped).
+    pub btf_id: u32,
     /// Scalar whose exact range matters for safety.
     pub precise: bool,
     /// What a `STACK_DYNPTR` / `STACK_ITER` slot's register describes (the kernel's
@@ -194,6 +214,7 @@ impl RegState {
             dynptr_id: 0,
             subprogno: 0,
             frameno: 0,
+            btf_id: 0,
             precise: false,
             obj: StackObj::None,
         }
@@ -226,6 +247,7 @@ impl RegState {
         self.dynptr_id = 0;
         self.subprogno = 0;
         self.frameno = 0;
+        self.btf_id = 0;
         self.obj = StackObj::None;
     }
 

@@ -52,6 +52,8 @@ pub(crate) struct Program<'a> {
     pub opts: &'a VerifyOptions,
     /// Map index for each ld_imm64 slot that references a map.
     pub ld_map: Vec<Option<u32>>,
+    /// The attach target of a BTF-attached program (tracing, lsm), resolved before the walk.
+    pub attach: Option<crate::btf::attach::AttachInfo>,
 }
 
 impl<'a> Program<'a> {
@@ -261,6 +263,12 @@ pub(crate) fn initial_state(pt: ProgType) -> VerifierState {
 }
 
 impl Env<'_> {
+    /// `in_sleepable`: the program may sleep (its type always does, or it was loaded with
+    /// `BPF_F_SLEEPABLE`).
+    pub(crate) fn in_sleepable(&self) -> bool {
+        self.prog.opts.prog_type.ops().sleepable() || self.prog.opts.sleepable
+    }
+
     pub(crate) fn new_id(&mut self) -> u32 {
         self.search.id_gen += 1;
         self.search.id_gen

@@ -6,9 +6,10 @@ pub mod line_info;
 
 use crate::MapDef;
 use crate::domain::state::{
-    FuncState, IterState, MAYBE_NULL, RDONLY, RINGBUF, RegState, RegType, SLOT, SlotType, StackObj,
-    VerifierState,
+    FuncState, IterState, MAYBE_NULL, MEM_PERCPU, MEM_RCU, MEM_USER, PTR_TRUSTED, PTR_UNTRUSTED, RDONLY,
+    RINGBUF, RegState, RegType, SLOT, SlotType, StackObj, VerifierState,
 };
+use kbpf_elf::btf::Btf;
 use kbpf_isa::disasm::Resolver;
 use kbpf_isa::{Insn, SlotTable};
 
@@ -38,6 +39,8 @@ pub struct Log {
     pub max_len: usize,
     /// The line_info record printed last (`prev_linfo`).
     pub prev_linfo: Option<usize>,
+    /// The target BTF, which names the types of BTF pointers in register states.
+    pub btf: Option<std::sync::Arc<Btf>>,
 }
 
 impl Log {
@@ -115,7 +118,8 @@ impl Log {
     /// `print_verifier_state` for one frame; `all` = every register, else the touched ones.
     pub fn print_state(&mut self, st: &VerifierState, frameno: usize, all: bool, maps: &[MapDef]) {
         let Some(f) = st.frames.get(frameno) else { return };
-        let text = format_func_state(f, st, all, self.scratched_regs, self.scratched_stack, maps);
+        let names = Names { maps, btf: self.btf.as_deref() };
+        let text = format_func_state(f, st, all, self.scratched_regs, self.scratched_stack, names);
         self.buf.push_str(&text);
         if !all {
             self.clean();
@@ -154,7 +158,7 @@ pub fn vlog_alignment(pos: usize) -> usize {
 }
 
 /// `reg_type_str`.
-pub fn reg_type_str(ty: RegType, flags: u8) -> String {
+pub fn reg_type_str(ty: RegType, flags: u16) -> String {
     let base = match ty {
         RegType::NotInit => "?",
         RegType::Scalar => "scalar",
@@ -172,19 +176,43 @@ pub fn reg_type_str(ty: RegType, flags: u8) -> String {
         RegType::SockCommon => "sock_common",
         RegType::TcpSock => "tcp_sock",
         RegType::FlowKeys => "flow_keys",
+        RegType::BtfId => "ptr_",
     };
     let mut s = String::new();
-    if flags & RDONLY != 0 {
-        s.push_str("rdonly_");
-    }
-    if flags & RINGBUF != 0 {
-        s.push_str("ringbuf_");
+    for (flag, prefix) in [
+        (RDONLY, "rdonly_"),
+        (RINGBUF, "ringbuf_"),
+        (MEM_USER, "user_"),
+        (MEM_PERCPU, "percpu_"),
+        (MEM_RCU, "rcu_"),
+        (PTR_UNTRUSTED, "untrusted_"),
+        (PTR_TRUSTED, "trusted_"),
+    ] {
+        if flags & flag != 0 {
+            s.push_str(prefix);
+        }
     }
     s.push_str(base);
     if flags & MAYBE_NULL != 0 {
-        s.push_str("_or_null");
+        // the BTF type name follows a BTF pointer's type
+        s.push_str(if ty == RegType::BtfId { "or_null_" } else { "_or_null" });
     }
     s
+}
+
+/// What register printing looks names up in: the maps (`map=`), the target BTF (the type of
+/// a BTF pointer).
+#[derive(Clone, Copy, Default)]
+pub struct Names<'a> {
+    /// The program's maps.
+    pub maps: &'a [MapDef],
+    /// The target BTF.
+    pub btf: Option<&'a Btf>,
+}
+
+/// `btf_type_name`: the name of BTF type `id` (empty when unknown or anonymous).
+pub fn btf_type_name(btf: Option<&Btf>, id: u32) -> String {
+    btf.and_then(|b| b.get(id)).map_or(String::new(), |t| t.name().to_string())
 }
 
 fn snum(v: i64) -> String {
@@ -244,6 +272,12 @@ fn scalar_ranges(r: &RegState, out: &mut Vec<String>) {
 
 /// `print_reg_state` for one register; `frameno` is the frame being printed.
 pub fn format_reg(r: &RegState, frameno: u32, maps: &[MapDef]) -> String {
+    format_reg_in(r, frameno, Names { maps, btf: None })
+}
+
+/// `print_reg_state` for one register, BTF pointer types named from `names.btf`.
+pub fn format_reg_in(r: &RegState, frameno: u32, names: Names<'_>) -> String {
+    let maps = names.maps;
     let mut s = String::new();
     if r.ty == RegType::Scalar && r.precise {
         s.push('P');
@@ -253,6 +287,9 @@ pub fn format_reg(r: &RegState, frameno: u32, maps: &[MapDef]) -> String {
         return s;
     }
     s.push_str(&reg_type_str(r.ty, r.flags));
+    if r.ty == RegType::BtfId {
+        s.push_str(&btf_type_name(names.btf, r.btf_id));
+    }
     if r.ty == RegType::Stack {
         if frameno != r.frameno {
             s.push_str(&format!("[{}]", r.frameno));
@@ -344,7 +381,7 @@ pub fn format_func_state(
     all: bool,
     regs_mask: u32,
     stack_mask: u64,
-    maps: &[MapDef],
+    names: Names<'_>,
 ) -> String {
     let mut s = String::new();
     if f.frameno != 0 {
@@ -357,7 +394,7 @@ pub fn format_func_state(
         if !all && regs_mask & (1 << i) == 0 {
             continue;
         }
-        s.push_str(&format!(" R{i}={}", format_reg(r, f.frameno, maps)));
+        s.push_str(&format!(" R{i}={}", format_reg_in(r, f.frameno, names)));
     }
     let mut i = 0;
     while i < f.stack.len() {
@@ -386,7 +423,7 @@ pub fn format_func_state(
         if slot.types[SLOT - 1] == SlotType::Spill {
             let n = slot.types.iter().position(|t| *t == SlotType::Spill).unwrap_or(SLOT);
             let prefix: String = slot.types[..n].iter().map(|t| t.ch()).collect();
-            s.push_str(&format!(" fp{off}={prefix}{}", format_reg(&slot.spilled, f.frameno, maps)));
+            s.push_str(&format!(" fp{off}={prefix}{}", format_reg_in(&slot.spilled, f.frameno, names)));
         } else {
             let t: String = slot.types.iter().map(|t| t.ch()).collect();
             s.push_str(&format!(" fp{off}={t}"));

@@ -8,6 +8,7 @@
 //! not model) and [`bug`] (kbpf's own invariants). [`Reject::kind`] tells the three kinds apart.
 
 pub mod attach;
+pub mod btf;
 pub mod btf_info;
 pub mod bug;
 pub mod calls;
@@ -17,6 +18,7 @@ pub mod stack_args;
 pub mod unsupported;
 
 pub use attach::AttachReject;
+pub use btf::BtfReject;
 pub use btf_info::BtfInfoReject;
 pub use bug::Bug;
 pub use calls::CallReject;
@@ -71,12 +73,12 @@ pub struct TypeName {
     /// Base type.
     pub ty: RegType,
     /// Type flags (`MAYBE_NULL`, `RDONLY`, ...).
-    pub flags: u8,
+    pub flags: u16,
 }
 
 impl TypeName {
     /// The type of a register state with these flags.
-    pub fn new(ty: RegType, flags: u8) -> TypeName {
+    pub fn new(ty: RegType, flags: u16) -> TypeName {
         TypeName { ty, flags }
     }
 }
@@ -127,6 +129,8 @@ pub enum Reject {
     BtfInfo(BtfInfoReject),
     #[error("{0}")]
     Attach(AttachReject),
+    #[error("{0}")]
+    Btf(BtfReject),
     #[error("{0}")]
     Unsupported(Unsupported),
     #[error("verifier bug: {0}")]
@@ -345,6 +349,8 @@ pub enum Reject {
     InvalidArgsToFunc(usize, String),
     #[error("cannot pass in dynptr at an offset")]
     DynptrOffset,
+    #[error("{0} is of type {1} but {2} is expected")]
+    BtfArgType(RegName, String, String),
 }
 
 impl Reject {
@@ -359,6 +365,7 @@ impl Reject {
             StackArg(s) => s.errno(),
             BtfInfo(b) => b.errno(),
             Attach(a) => a.errno(),
+            Btf(b) => b.errno(),
             Unsupported(_) => Errno::ENOTSUPP,
             Bug(_) => Errno::EFAULT,
             Preceded(_, last) => last.errno(),
@@ -410,6 +417,12 @@ impl Reject {
             Silent(e) => *e,
             _ => Errno::EACCES,
         }
+    }
+
+    /// Refused by `bpf_prog_load` before the verifier ran: the kernel's log is empty, so its
+    /// error line is too (the message here is kbpf's explanation).
+    pub fn before_verifier(&self) -> bool {
+        matches!(self, Reject::Attach(_) | Reject::Btf(BtfReject::TrampolineRefused(_)))
     }
 
     /// Whether the program is refused, not modelled, or kbpf failed.
@@ -539,6 +552,7 @@ family!(
     StackArgError => StackArg,
     BtfInfoReject => BtfInfo,
     AttachReject => Attach,
+    BtfReject => Btf,
     Unsupported => Unsupported,
     Bug => Bug,
 );

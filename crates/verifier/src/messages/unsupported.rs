@@ -15,4 +15,8 @@ pub enum Unsupported {
     KfuncArg { kfunc: String, arg: String, what: String },
     #[error("kbpf: map {map} has type {map_type} (enum bpf_map_type), which is not modelled")]
     MapType { map: String, map_type: u32 },
+    #[error("kbpf: {0} is not modelled")]
+    Feature(&'static str),
+    #[error("kbpf: kfunc {0} of the target kernel is not modelled")]
+    TargetKfunc(String),
 }

@@ -13,6 +13,7 @@ mod cgroup_sock_addr;
 mod flow_dissector;
 pub mod hooks;
 mod lwt;
+mod lsm;
 mod mem;
 #[cfg(test)]
 mod net_tests;
@@ -25,6 +26,7 @@ mod skb;
 mod sock_ops;
 mod socket_filter;
 mod syscall;
+mod tracing;
 mod xdp;
 
 use crate::ProgType;
@@ -43,6 +45,16 @@ pub enum CtxField {
     Pointer(RegType),
     /// A pointer that must be NULL-checked (gets a fresh id).
     PointerOrNull(RegType),
+    /// `PTR_TO_BTF_ID` to the struct `btf_id` of the target BTF, with these type flags
+    /// (`MAYBE_NULL` gives it a fresh id).
+    Btf {
+        /// Struct id.
+        btf_id: u32,
+        /// `PTR_TRUSTED`, `MAYBE_NULL`, ...
+        flags: u16,
+    },
+    /// A context field of a kind kbpf does not model (the program gets no verdict).
+    Unmodelled(&'static str),
 }
 
 /// One context access as the instruction makes it.
@@ -142,6 +154,13 @@ pub trait ProgTypeOps {
     fn may_update_sockmap(&self, _delete: bool) -> bool {
         false
     }
+
+    /// The name of the context struct as BTF spells it in programs (`__sk_buff`, `xdp_md`):
+    /// a global function's parameter pointing to it takes the context
+    /// (`btf_is_prog_ctx_type`); empty = only an `arg:ctx` tag does.
+    fn ctx_type_name(&self) -> &'static str {
+        ""
+    }
 }
 
 /// A program type's rules, borrowed or (for [`ProgType::Mem`], which carries its size) owned.
@@ -180,6 +199,8 @@ impl ProgType {
             ProgType::Xdp => Ops::Static(&xdp::Xdp),
             ProgType::SchedCls => Ops::Static(&sched_cls::SchedCls),
             ProgType::Syscall => Ops::Static(&syscall::Syscall),
+            ProgType::Tracing => Ops::Static(&tracing::Tracing),
+            ProgType::Lsm => Ops::Static(&lsm::Lsm),
             ProgType::Mem { ctx_size } => Ops::Mem(mem::Mem { ctx_size }),
             ProgType::CgroupSkb => Ops::Hooked(Box::new(cgroup_skb::CgroupSkb::new(attach))),
             ProgType::CgroupSock => Ops::Hooked(Box::new(cgroup_sock::CgroupSock::new(attach))),

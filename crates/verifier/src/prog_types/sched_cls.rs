@@ -12,6 +12,10 @@ use kbpf_isa::KernelProgType;
 pub struct SchedCls;
 
 impl ProgTypeOps for SchedCls {
+    fn ctx_type_name(&self) -> &'static str {
+        "__sk_buff"
+    }
+
     fn name(&self) -> &'static str {
         "sched_cls"
     }

@@ -11,6 +11,10 @@ use kbpf_isa::KernelProgType;
 pub struct SocketFilter;
 
 impl ProgTypeOps for SocketFilter {
+    fn ctx_type_name(&self) -> &'static str {
+        "__sk_buff"
+    }
+
     fn name(&self) -> &'static str {
         "socket_filter"
     }

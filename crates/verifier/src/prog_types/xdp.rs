@@ -19,6 +19,10 @@ const EGRESS_IFINDEX: i64 = 20;
 const XDP_MD_SIZE: i64 = 24;
 
 impl ProgTypeOps for Xdp {
+    fn ctx_type_name(&self) -> &'static str {
+        "xdp_md"
+    }
+
     fn name(&self) -> &'static str {
         "xdp"
     }

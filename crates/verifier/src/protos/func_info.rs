@@ -127,6 +127,8 @@ pub(crate) struct SubprogArgs {
     pub global: Vec<bool>,
     /// Has a prototype (BTF `func_info` / `.func`).
     pub declared: Vec<bool>,
+    /// The BTF shapes of the parameters (empty for `.func` declarations).
+    pub params: Vec<Vec<kbpf_isa::Param>>,
     /// Incoming + largest outgoing stack-argument count (`stack_arg_cnt`).
     pub stack_arg_cnt: Vec<u32>,
     /// Highest outgoing slot written on any path, plus one (`max_out_stack_arg_cnt`).
@@ -142,6 +144,7 @@ impl SubprogArgs {
             name: vec![String::new(); n],
             global: vec![false; n],
             declared: vec![false; n],
+            params: vec![Vec::new(); n],
             stack_arg_cnt: vec![0; n],
             max_out: vec![0; n],
         };
@@ -155,6 +158,7 @@ impl SubprogArgs {
                 s.name[i] = d.name.clone();
                 s.global[i] = d.global;
                 s.declared[i] = true;
+                s.params[i] = d.params.clone();
                 s.stack_arg_cnt[i] = s.in_args(i) as u32;
             }
         }

@@ -20,8 +20,6 @@ pub enum Arg {
     MapValue,
     /// `ARG_PTR_TO_MAP_VALUE_OR_NULL`.
     MapValueOrNull,
-    /// `ARG_PTR_TO_BTF_ID_OR_NULL` (task, cgroup): kbpf has no BTF pointers, so only NULL passes.
-    BtfIdOrNull,
     /// Pointer to memory sized by the next argument; `write` = helper writes it (uninit ok).
     Mem {
         /// Helper writes the memory.
@@ -77,6 +75,16 @@ pub enum Arg {
     },
     /// `ARG_PTR_TO_FIXED_SIZE_MEM`: `n` readable bytes.
     FixedMemRd(u32),
+    /// `ARG_PTR_TO_BTF_ID` (`null`: `_OR_NULL`): a BTF pointer to the kernel struct `name`
+    /// (or to one that starts with it).
+    BtfObj {
+        /// The struct's name in the target BTF.
+        name: &'static str,
+        /// NULL allowed.
+        null: bool,
+    },
+    /// An argument kind kbpf does not model (the call gets no verdict).
+    Unmodelled(&'static str),
 }
 
 /// Return kinds.
@@ -98,6 +106,14 @@ pub enum Ret {
     SockCommonOrNull,
     /// `RET_PTR_TO_TCP_SOCK_OR_NULL`.
     TcpSockOrNull,
+    /// `RET_PTR_TO_BTF_ID` of the kernel struct `name` with these type flags (`MAYBE_NULL`:
+    /// `_OR_NULL`, `PTR_TRUSTED`: `RET_PTR_TO_BTF_ID_TRUSTED`).
+    BtfObj {
+        /// The struct's name in the target BTF.
+        name: &'static str,
+        /// Type flags.
+        flags: u16,
+    },
 }
 
 /// One prototype.
@@ -121,7 +137,7 @@ const DYNPTR: Arg = Arg::Dynptr { uninit: false, ringbuf: false, release: false 
 /// `BPF_MAP_TYPE_RINGBUF`.
 pub const RINGBUF_MAP: u32 = 27;
 
-fn p(args: [Arg; 5], ret: Ret) -> Proto {
+pub(crate) fn p(args: [Arg; 5], ret: Ret) -> Proto {
     Proto { args, ret, gpl_only: false, map_types: &[] }
 }
 
@@ -245,6 +261,7 @@ fn base_extra_proto(f: BpfFunc) -> Option<Proto> {
         F::MapPushElem => maps(p([ConstMapPtr, MapValue, Anything, D, D], Ret::Integer), &[22, 23]),
         F::MapPopElem | F::MapPeekElem => maps(p([ConstMapPtr, MapValue, D, D, D], Ret::Integer), &[22, 23]),
         // strtol / strtoul: buf, len, flags, 8-byte result
+        F::Strncmp => p([RD, ConstSize, ConstStr, D, D], Ret::Integer),
         F::Strtol | F::Strtoul => {
             p([RD, ConstSize, Anything, FixedMem { size: 8, aligned: true, uninit: true }, D], Ret::Integer)
         }
@@ -254,22 +271,32 @@ fn base_extra_proto(f: BpfFunc) -> Option<Proto> {
         // ringbuf_output / ringbuf_query: ring buffers
         F::RingbufOutput => maps(p([ConstMapPtr, RD, ConstSizeOrZero, Anything, D], Ret::Integer), &[27]),
         F::RingbufQuery => maps(p([ConstMapPtr, Anything, D, D, D], Ret::Integer), &[27]),
-        // strncmp: a buffer, its size, and a constant string in a frozen read-only map
-        F::Strncmp => p([RD, ConstSize, ConstStr, D, D], Ret::Integer),
         // flags travel in r3 but the prototype declares two arguments (liveness sees r1, r2)
         F::GetBranchSnapshot => gpl(p([WR, ConstSizeOrZero, D, D, D], Ret::Integer)),
         F::TraceVprintk => {
             gpl(p([RD, ConstSize, Mem { write: false, maybe_null: true }, ConstSizeOrZero, D], Ret::Integer))
         }
         // task and cgroup local storage
-        F::TaskStorageGet => {
-            maps(p([ConstMapPtr, BtfIdOrNull, MapValueOrNull, Anything, D], Ret::MapValueOrNull), &[29])
+        F::TaskStorageGet => maps(
+            p(
+                [ConstMapPtr, BtfObj { name: "task_struct", null: true }, MapValueOrNull, Anything, D],
+                Ret::MapValueOrNull,
+            ),
+            &[29],
+        ),
+        F::TaskStorageDelete => {
+            maps(p([ConstMapPtr, BtfObj { name: "task_struct", null: false }, D, D, D], Ret::Integer), &[29])
         }
-        F::TaskStorageDelete => maps(p([ConstMapPtr, BtfIdOrNull, D, D, D], Ret::Integer), &[29]),
-        F::CgrpStorageGet => {
-            maps(p([ConstMapPtr, BtfIdOrNull, MapValueOrNull, Anything, D], Ret::MapValueOrNull), &[32])
+        F::CgrpStorageGet => maps(
+            p(
+                [ConstMapPtr, BtfObj { name: "cgroup", null: true }, MapValueOrNull, Anything, D],
+                Ret::MapValueOrNull,
+            ),
+            &[32],
+        ),
+        F::CgrpStorageDelete => {
+            maps(p([ConstMapPtr, BtfObj { name: "cgroup", null: false }, D, D, D], Ret::Integer), &[32])
         }
-        F::CgrpStorageDelete => maps(p([ConstMapPtr, BtfIdOrNull, D, D, D], Ret::Integer), &[32]),
         // map_lookup_percpu_elem: per-CPU hashes and arrays
         F::MapLookupPercpuElem => {
             maps(p([ConstMapPtr, MapKey, Anything, D, D], Ret::MapValueOrNull), &[5, 6, 10])
@@ -277,7 +304,10 @@ fn base_extra_proto(f: BpfFunc) -> Option<Proto> {
         // copy_from_user(_task) sleep; only the sleepable syscall programs get to the arguments
         // (and their set leaves out the task variant)
         F::CopyFromUser => gpl(p([WR, ConstSizeOrZero, Anything, D, D], Ret::Integer)),
-        F::CopyFromUserTask => gpl(p([WR, ConstSizeOrZero, Anything, D, D], Ret::Integer)),
+        F::CopyFromUserTask => gpl(p(
+            [WR, ConstSizeOrZero, Anything, BtfObj { name: "task_struct", null: false }, Anything],
+            Ret::Integer,
+        )),
         _ => return None,
     })
 }
@@ -346,7 +376,18 @@ pub fn is_acquire_function(f: BpfFunc) -> bool {
 
 /// Helpers whose result shares the argument's reference (`is_ptr_cast_function`).
 pub fn is_ptr_cast_function(f: BpfFunc) -> bool {
-    matches!(f, F::SkFullsock | F::TcpSock)
+    matches!(
+        f,
+        F::SkFullsock
+            | F::TcpSock
+            | F::SkcToTcp6Sock
+            | F::SkcToTcpSock
+            | F::SkcToTcpTimewaitSock
+            | F::SkcToTcpRequestSock
+            | F::SkcToUdp6Sock
+            | F::SkcToMptcpSock
+            | F::SkcToUnixSock
+    )
 }
 
 /// Parameter count for liveness (`get_call_summary`).

@@ -3,6 +3,7 @@
 //! BTF id, subprogram argument counts, and the map-argument rules of helpers.
 
 pub(crate) mod cgroup_helpers;
+pub(crate) mod btf_helpers;
 pub mod func_id;
 pub mod func_info;
 pub mod helper_names;

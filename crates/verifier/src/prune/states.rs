@@ -75,6 +75,7 @@ fn same_value_fields(a: &RegState, b: &RegState) -> bool {
         && a.var_off == b.var_off
         && a.b64 == b.b64
         && a.b32 == b.b32
+        && a.btf_id == b.btf_id
 }
 
 fn regs_exact(old: &RegState, cur: &RegState, idmap: &mut IdMap) -> bool {
@@ -328,7 +329,8 @@ impl Prune<'_, '_> {
                     {
                         let maps = self.prog.opts.maps.clone();
                         let msg_state = |st: &VerifierState| {
-                            crate::log::format_func_state(st.cur(), st, true, 0, 0, &maps)
+                            let names = crate::log::Names { maps: &maps, btf: self.log.btf.as_deref() };
+                            crate::log::format_func_state(st.cur(), st, true, 0, 0, names)
                         };
                         let old = msg_state(&cp.st);
                         let cur = msg_state(self.cur);

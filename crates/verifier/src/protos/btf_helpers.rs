@@ -1,0 +1,171 @@
+//! Helpers of BTF-attached programs (`tracing_prog_func_proto`, `bpf_lsm_func_proto`): the
+//! tracing base set, the BTF-typed ones (`bpf_get_current_task_btf`, `bpf_skc_to_*`,
+//! `bpf_d_path`, task and inode storage) and those that only a trampoline or an iterator
+//! gives (`bpf_get_func_arg`, `bpf_seq_printf`).
+
+use crate::domain::state::{MAYBE_NULL, PTR_TRUSTED};
+use crate::protos::func_id::BpfFunc::{self, self as F};
+use crate::protos::helpers::{Arg, Proto, Ret, base_func_proto, p};
+use kbpf_isa::AttachType;
+
+const D: Arg = Arg::DontCare;
+const WR: Arg = Arg::Mem { write: true, maybe_null: false };
+const RD: Arg = Arg::Mem { write: false, maybe_null: false };
+/// The `struct seq_file *` of an iterator's `meta`.
+const SEQ_FILE: Arg = Arg::BtfObj { name: "seq_file", null: false };
+
+fn gpl(mut pr: Proto) -> Proto {
+    pr.gpl_only = true;
+    pr
+}
+
+fn maps(mut pr: Proto, types: &'static [u32]) -> Proto {
+    pr.map_types = types;
+    pr
+}
+
+/// `RET_PTR_TO_BTF_ID_OR_NULL` of struct `name`.
+const fn btf_or_null(name: &'static str) -> Ret {
+    Ret::BtfObj { name, flags: MAYBE_NULL }
+}
+
+/// The helpers every tracing-like program has (`bpf_tracing_func_proto`) beyond the base
+/// set, as far as kbpf models them; the rest of the set is refused as unmodelled, not as
+/// "unknown", so that no verdict is guessed.
+fn tracing_base(f: BpfFunc) -> Option<Proto> {
+    use Arg::*;
+    if let Some(pr) = base_func_proto(f) {
+        return Some(pr);
+    }
+    Some(match f {
+        F::GetCurrentTaskBtf => p([D; 5], Ret::BtfObj { name: "task_struct", flags: PTR_TRUSTED }),
+        F::ProbeRead | F::ProbeReadStr => gpl(p([WR, ConstSizeOrZero, Anything, D, D], Ret::Integer)),
+        F::ProbeWriteUser => gpl(p([Anything, RD, ConstSize, D, D], Ret::Integer)),
+        F::GetFuncIp => p([Ctx, D, D, D, D], Ret::Integer),
+        F::TaskPtRegs => gpl(p(
+            [BtfObj { name: "task_struct", null: false }, D, D, D, D],
+            Ret::BtfObj { name: "pt_regs", flags: 0 },
+        )),
+        F::GetTaskStack => {
+            p([BtfObj { name: "task_struct", null: false }, WR, ConstSizeOrZero, Anything, D], Ret::Integer)
+        }
+        F::Snprintf => p(
+            [
+                Mem { write: true, maybe_null: true },
+                ConstSizeOrZero,
+                Unmodelled("bpf_snprintf's format string"),
+                D,
+                D,
+            ],
+            Ret::Integer,
+        ),
+        F::SnprintfBtf => p([WR, ConstSize, RD, ConstSize, Anything], Ret::Integer),
+        F::PerCpuPtr | F::ThisCpuPtr => p([Unmodelled("per-CPU BTF pointers"), D, D, D, D], Ret::Integer),
+        F::ForEachMapElem | F::FindVma | F::Loop | F::UserRingbufDrain => {
+            p([Unmodelled("callback helpers in tracing programs"), D, D, D, D], Ret::Integer)
+        }
+        F::PerfEventOutput => maps(p([Ctx, ConstMapPtr, Anything, RD, ConstSizeOrZero], Ret::Integer), &[4]),
+        F::GetStackid => maps(p([Ctx, ConstMapPtr, Anything, D, D], Ret::Integer), &[7]),
+        F::GetStack => p([Ctx, WR, ConstSizeOrZero, Anything, D], Ret::Integer),
+        F::RingbufReserve | F::RingbufSubmit | F::RingbufDiscard => {
+            p([Unmodelled("ring buffer records"), D, D, D, D], Ret::Integer)
+        }
+        _ => return None,
+    })
+}
+
+/// `tracing_prog_func_proto` (`attach` = the expected attach type, `None` = any: the union,
+/// for argument counts).
+pub(crate) fn tracing_func_proto(f: BpfFunc, attach: Option<AttachType>) -> Option<Proto> {
+    use Arg::*;
+    let trampoline = attach.is_none_or(|a| {
+        matches!(a, AttachType::TraceFentry | AttachType::TraceFexit | AttachType::ModifyReturn)
+    });
+    let iter = attach.is_none_or(|a| a == AttachType::TraceIter);
+    let sock_cast = |name| Some(p([BtfSockCommon, D, D, D, D], btf_or_null(name)));
+    match f {
+        F::SkcToTcp6Sock => sock_cast("tcp6_sock"),
+        F::SkcToTcpSock => sock_cast("tcp_sock"),
+        F::SkcToTcpTimewaitSock => sock_cast("tcp_timewait_sock"),
+        F::SkcToTcpRequestSock => sock_cast("tcp_request_sock"),
+        F::SkcToUdp6Sock => sock_cast("udp6_sock"),
+        F::SkcToUnixSock => sock_cast("unix_sock"),
+        F::SkcToMptcpSock => sock_cast("mptcp_sock"),
+        F::SkbOutput | F::XdpOutput | F::SkStorageGet | F::SkStorageDelete | F::SockFromFile => {
+            Some(p([Unmodelled("socket helpers of tracing programs"), D, D, D, D], Ret::Integer))
+        }
+        F::GetSocketCookie => Some(p([BtfSockCommon, D, D, D, D], Ret::Integer)),
+        F::SeqPrintf if iter => Some(p(
+            [SEQ_FILE, RD, ConstSize, Mem { write: false, maybe_null: true }, ConstSizeOrZero],
+            Ret::Integer,
+        )),
+        F::SeqWrite if iter => Some(p([SEQ_FILE, RD, ConstSizeOrZero, D, D], Ret::Integer)),
+        F::SeqPrintfBtf if iter => Some(p([SEQ_FILE, RD, ConstSizeOrZero, Anything, D], Ret::Integer)),
+        F::SeqPrintf | F::SeqWrite | F::SeqPrintfBtf => None,
+        // the socket iterators' own set (bpf_iter_tcp_get_func_proto and friends)
+        F::Setsockopt | F::Getsockopt if iter => {
+            Some(p([Unmodelled("socket options in socket iterators"), D, D, D, D], Ret::Integer))
+        }
+        F::DPath => Some(p([Unmodelled("bpf_d_path's allowlist"), D, D, D, D], Ret::Integer)),
+        F::GetFuncArg if trampoline => {
+            Some(p([Ctx, Anything, FixedMem { size: 8, aligned: true, uninit: true }, D, D], Ret::Integer))
+        }
+        F::GetFuncRet if trampoline => {
+            Some(p([Ctx, FixedMem { size: 8, aligned: true, uninit: true }, D, D, D], Ret::Integer))
+        }
+        F::GetFuncArgCnt if trampoline => Some(p([Ctx, D, D, D, D], Ret::Integer)),
+        F::GetFuncArg | F::GetFuncRet | F::GetFuncArgCnt => None,
+        F::GetAttachCookie if trampoline || attach == Some(AttachType::TraceRawTp) => {
+            Some(p([Ctx, D, D, D, D], Ret::Integer))
+        }
+        F::GetAttachCookie => None,
+        _ => tracing_base(f),
+    }
+}
+
+/// `bpf_lsm_func_proto`: the tracing base set, the LSM storages and a few LSM-only helpers.
+pub(crate) fn lsm_func_proto(f: BpfFunc) -> Option<Proto> {
+    use Arg::*;
+    match f {
+        F::InodeStorageGet => Some(maps(
+            p(
+                [ConstMapPtr, BtfObj { name: "inode", null: true }, MapValueOrNull, Anything, D],
+                Ret::MapValueOrNull,
+            ),
+            &[28],
+        )),
+        F::InodeStorageDelete => {
+            Some(maps(p([ConstMapPtr, BtfObj { name: "inode", null: true }, D, D, D], Ret::Integer), &[28]))
+        }
+        F::ImaInodeHash | F::ImaFileHash | F::BprmOptsSet => {
+            Some(p([Unmodelled("LSM helpers"), D, D, D, D], Ret::Integer))
+        }
+        F::GetRetval | F::SetRetval => {
+            Some(p([Unmodelled("lsm_cgroup retval helpers"), D, D, D, D], Ret::Integer))
+        }
+        F::GetAttachCookie => Some(p([Ctx, D, D, D, D], Ret::Integer)),
+        _ => tracing_base(f),
+    }
+}
+
+/// The prototype for a program whose attach type is known.
+pub(crate) fn attached_func_proto(lsm: bool, f: BpfFunc, attach: AttachType) -> Option<Proto> {
+    if lsm { lsm_func_proto(f) } else { tracing_func_proto(f, Some(attach)) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn trampoline_and_iter_helpers_follow_the_attach_type() {
+        assert!(tracing_func_proto(F::GetFuncArg, Some(AttachType::TraceFentry)).is_some());
+        assert!(tracing_func_proto(F::GetFuncArg, Some(AttachType::TraceRawTp)).is_none());
+        assert!(tracing_func_proto(F::SeqWrite, Some(AttachType::TraceIter)).is_some());
+        assert!(tracing_func_proto(F::SeqWrite, Some(AttachType::TraceFexit)).is_none());
+        assert!(tracing_func_proto(F::GetAttachCookie, Some(AttachType::TraceRawTp)).is_some());
+        assert!(tracing_func_proto(F::GetAttachCookie, Some(AttachType::TraceIter)).is_none());
+        let task = tracing_func_proto(F::GetCurrentTaskBtf, Some(AttachType::TraceRawTp)).unwrap();
+        assert_eq!(task.ret, Ret::BtfObj { name: "task_struct", flags: PTR_TRUSTED });
+    }
+}
