@@ -174,14 +174,20 @@ enum Cmd {
     Verify {
         #[command(flatten)]
         input: Input,
-        /// Program type: socket_filter, xdp, tc (sched_cls), syscall, mem. Default: what the ELF
+        /// Program type: socket_filter, xdp, tc (sched_cls), syscall, kprobe, tracepoint,
+        /// raw_tracepoint, raw_tracepoint_writable, perf_event, mem. Default: what the ELF
         /// section implies by libbpf's section names (`socket`, `tc`, `tcx/ingress`, `xdp`,
-        /// `syscall` ...; a section of another type is an error), else socket_filter.
+        /// `syscall`, `kprobe/F`, `tp/C/E`, `raw_tp/T` ...; a section of another type is an
+        /// error), else socket_filter.
         #[arg(long)]
         prog_type: Option<String>,
         /// Context size for `--prog-type mem`.
         #[arg(long, default_value_t = 64)]
         ctx_size: u32,
+        /// The architecture of the kernel a kprobe or perf_event program is for (the layout
+        /// of `struct pt_regs` in its context): x86_64 (default) or arm64.
+        #[arg(long)]
+        target_arch: Option<kbpf::verifier::TargetArch>,
         /// Log level bits like the kernel's: 1 basic, 2 verbose, 4 stats.
         #[arg(long, default_value_t = 1)]
         log_level: u32,
@@ -463,6 +469,7 @@ fn main() -> ExitCode {
             input,
             prog_type,
             ctx_size,
+            target_arch,
             log_level,
             format,
             profile,
@@ -494,6 +501,7 @@ fn main() -> ExitCode {
                     opts,
                     prog_type: prog_type.as_deref(),
                     engine: engine.map_or(Engine::Jit, Engine::from),
+                    target_arch,
                 },
                 format,
                 &profile.registry(),

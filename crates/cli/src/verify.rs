@@ -23,12 +23,14 @@ pub struct Target<'a> {
     pub prog_type: Option<&'a str>,
     /// The engine whose registry support is checked for an accepted program.
     pub engine: Engine,
+    /// `--target-arch`: the architecture of the kernel a tracing program is for.
+    pub target_arch: Option<kbpf::verifier::TargetArch>,
 }
 
 /// Runs the verifier on the input and prints the outcome. Exit 0 accepted, 1 rejected, 2 bad
 /// input, 3 accepted but `engine` cannot run a helper or kfunc it calls.
 pub fn run(input: &Input, target: Target<'_>, format: Format, registry: &Registry) -> ExitCode {
-    let Target { mut opts, prog_type, engine } = target;
+    let Target { mut opts, prog_type, engine, target_arch } = target;
     opts.kfuncs = kbpf::kfunc_table(registry);
     opts.stack_args = input.stack_args();
     let kind = input.kind();
@@ -73,6 +75,9 @@ pub fn run(input: &Input, target: Target<'_>, format: Format, registry: &Registr
                 Err(e) => return refuse(format, &module, "unsupported", e),
             }
         }
+    }
+    if let Some(arch) = target_arch {
+        opts.prog_type = opts.prog_type.with_arch(arch);
     }
     // the kernel's per-subprogram stack depths are in the stats block: ask for it, and take it
     // out of the log again when the caller did not ask for level 4

@@ -4,7 +4,7 @@
 //! supported; nothing is verified as a guessed type.
 
 pub use kbpf_elf::sections::{AttachType, KernelProgType, SECTION_DEFS, SecDef, find_sec_def};
-use kbpf_verifier::ProgType;
+use kbpf_verifier::{KprobeAttach, KprobeProg, ProgType, TargetArch};
 use thiserror::Error;
 
 /// The verifier's model of a kernel program type, if it has one.
@@ -14,7 +14,32 @@ pub fn modelled(kind: KernelProgType) -> Option<ProgType> {
         KernelProgType::SchedCls => ProgType::SchedCls,
         KernelProgType::Xdp => ProgType::Xdp,
         KernelProgType::Syscall => ProgType::Syscall,
+        KernelProgType::Kprobe => ProgType::Kprobe(KprobeProg::default()),
+        KernelProgType::Tracepoint => ProgType::Tracepoint,
+        KernelProgType::RawTracepoint => ProgType::RawTracepoint,
+        KernelProgType::RawTracepointWritable => ProgType::RawTracepointWritable,
+        KernelProgType::PerfEvent => ProgType::PerfEvent { arch: TargetArch::default() },
         _ => return None,
+    })
+}
+
+/// The verifier's model of a section's program, with what its expected attach type and
+/// flags change: a kprobe's link flavour (libbpf's load-time attach type, so USDTs are
+/// uprobe-multi programs) and whether it may sleep.
+fn modelled_def(def: &SecDef) -> Option<ProgType> {
+    let pt = modelled(def.prog_type)?;
+    Some(match pt {
+        ProgType::Kprobe(k) => ProgType::Kprobe(KprobeProg {
+            attach: match def.load_attach() {
+                Some(AttachType::TraceKprobeMulti) => KprobeAttach::KprobeMulti,
+                Some(AttachType::TraceKprobeSession) => KprobeAttach::KprobeSession,
+                Some(AttachType::TraceUprobeMulti) => KprobeAttach::UprobeMulti,
+                _ => KprobeAttach::Single,
+            },
+            sleepable: def.flags.sleepable,
+            ..k
+        }),
+        other => other,
     })
 }
 
@@ -30,7 +55,7 @@ pub fn kernel_prog_type_for_section(section: &str) -> Option<KernelProgType> {
 }
 
 /// What the program types kbpf models are called: for `--prog-type` and in errors.
-pub const SUPPORTED_PROG_TYPES: &str = "socket_filter, sched_cls (tc), xdp, syscall, mem";
+pub const SUPPORTED_PROG_TYPES: &str = "socket_filter, sched_cls (tc), xdp, syscall, kprobe, tracepoint, raw_tracepoint, raw_tracepoint_writable, perf_event, mem";
 
 /// The section names that imply a modelled program type, as libbpf spells them.
 fn supported_sections() -> String {
@@ -110,7 +135,8 @@ pub fn prog_type_for_section(section: &str) -> Result<ProgType, ProgTypeError> {
         let (kind, attach) = (def.prog_type, attach.uapi_name());
         return Err(ProgTypeError::UnmodelledAttach { section: section.to_string(), kind, attach });
     }
-    modelled_type(section, def.prog_type)
+    modelled_def(def)
+        .ok_or_else(|| ProgTypeError::UnmodelledSection { section: section.to_string(), kind: def.prog_type })
 }
 
 /// The verifier's model of `kind`, or the refusal naming `section`.
@@ -169,11 +195,26 @@ mod tests {
     }
 
     #[test]
+    fn tracing_sections() {
+        let kprobe =
+            |attach, sleepable| ProgType::Kprobe(KprobeProg { attach, sleepable, ..Default::default() });
+        for s in ["kprobe/f", "kretprobe/f", "uprobe/p:f", "ksyscall/nanosleep", "kretsyscall/x"] {
+            assert_eq!(prog_type_for_section(s), Ok(kprobe(KprobeAttach::Single, false)), "{s}");
+        }
+        assert_eq!(prog_type_for_section("uprobe.s/p:f"), Ok(kprobe(KprobeAttach::Single, true)));
+        assert_eq!(prog_type_for_section("kprobe.multi/f*"), Ok(kprobe(KprobeAttach::KprobeMulti, false)));
+        assert_eq!(prog_type_for_section("kprobe.session/f"), Ok(kprobe(KprobeAttach::KprobeSession, false)));
+        assert_eq!(prog_type_for_section("usdt/a:b:c"), Ok(kprobe(KprobeAttach::UprobeMulti, false)));
+        assert_eq!(prog_type_for_section("uprobe.multi.s/p:f"), Ok(kprobe(KprobeAttach::UprobeMulti, true)));
+        assert_eq!(prog_type_for_section("tp/sched/sched_switch"), Ok(ProgType::Tracepoint));
+        assert_eq!(prog_type_for_section("raw_tp/sys_enter"), Ok(ProgType::RawTracepoint));
+        assert_eq!(prog_type_for_section("raw_tp.w/bpf_test_finish"), Ok(ProgType::RawTracepointWritable));
+        assert_eq!(prog_type_for_section("perf_event"), Ok(ProgType::PerfEvent { arch: TargetArch::X86_64 }));
+    }
+
+    #[test]
     fn unmodelled_sections_name_their_type() {
         for (s, kind) in [
-            ("kprobe/foo", KernelProgType::Kprobe),
-            ("kprobe", KernelProgType::Kprobe),
-            ("tracepoint/syscalls/x", KernelProgType::Tracepoint),
             ("fentry/do_exit", KernelProgType::Tracing),
             ("lsm/file_open", KernelProgType::Lsm),
             ("cgroup_skb/ingress", KernelProgType::CgroupSkb),
@@ -183,9 +224,9 @@ mod tests {
             let e = prog_type_for_section(s).unwrap_err();
             assert_eq!(e, ProgTypeError::UnmodelledSection { section: s.into(), kind }, "{s}");
         }
-        let msg = prog_type_for_section("kprobe/foo").unwrap_err().to_string();
+        let msg = prog_type_for_section("fentry/foo").unwrap_err().to_string();
         assert!(
-            msg.starts_with("section kprobe/foo is BPF_PROG_TYPE_KPROBE, which kbpf does not model yet; supported: socket, tc/ingress"),
+            msg.starts_with("section fentry/foo is BPF_PROG_TYPE_TRACING, which kbpf does not model yet; supported: socket, tc/ingress"),
             "{msg}"
         );
     }
@@ -209,10 +250,11 @@ mod tests {
         assert_eq!(prog_type_by_name("tc", 0), Ok(ProgType::SchedCls));
         assert_eq!(prog_type_by_name("sched_cls", 0), Ok(ProgType::SchedCls));
         assert_eq!(prog_type_by_name("mem", 8), Ok(ProgType::Mem { ctx_size: 8 }));
+        assert_eq!(prog_type_by_name("kprobe", 0), Ok(ProgType::Kprobe(KprobeProg::default())));
         assert_eq!(
-            prog_type_by_name("kprobe", 0).unwrap_err().to_string(),
+            prog_type_by_name("lsm", 0).unwrap_err().to_string(),
             format!(
-                "program type kprobe is BPF_PROG_TYPE_KPROBE, which kbpf does not model yet; supported: {SUPPORTED_PROG_TYPES}"
+                "program type lsm is BPF_PROG_TYPE_LSM, which kbpf does not model yet; supported: {SUPPORTED_PROG_TYPES}"
             )
         );
         assert_eq!(

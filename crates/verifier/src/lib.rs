@@ -67,11 +67,91 @@ pub enum ProgType {
         /// Context size in bytes.
         ctx_size: u32,
     },
+    /// `BPF_PROG_TYPE_KPROBE` (kprobe, kretprobe, uprobe, uretprobe, ksyscall, usdt and their
+    /// multi/session links: the target architecture's `struct pt_regs`).
+    Kprobe(KprobeProg),
+    /// `BPF_PROG_TYPE_TRACEPOINT` (the raw trace event record, read only).
+    Tracepoint,
+    /// `BPF_PROG_TYPE_RAW_TRACEPOINT` (the tracepoint's arguments as `u64`s).
+    RawTracepoint,
+    /// `BPF_PROG_TYPE_RAW_TRACEPOINT_WRITABLE` (`raw_tp.w`: argument 0 points to the
+    /// tracepoint's writable buffer).
+    RawTracepointWritable,
+    /// `BPF_PROG_TYPE_PERF_EVENT` (`struct bpf_perf_event_data` of the target architecture).
+    PerfEvent {
+        /// The target architecture (the size of the registers in the context).
+        arch: TargetArch,
+    },
+}
+
+impl ProgType {
+    /// This type for a kernel of `arch`: the types whose context holds registers take the
+    /// architecture's layout; the rest are the same everywhere.
+    pub fn with_arch(self, arch: TargetArch) -> ProgType {
+        match self {
+            ProgType::Kprobe(k) => ProgType::Kprobe(KprobeProg { arch, ..k }),
+            ProgType::PerfEvent { .. } => ProgType::PerfEvent { arch },
+            other => other,
+        }
+    }
+}
+
+/// The architecture a tracing program's `struct pt_regs` belongs to: the kernel it will be
+/// loaded into, not the machine kbpf runs on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum TargetArch {
+    /// x86_64 (`struct pt_regs`: 21 registers, 168 bytes).
+    #[default]
+    X86_64,
+    /// arm64 (`user_pt_regs` for perf events, the kernel's `struct pt_regs` for kprobes).
+    Arm64,
+}
+
+impl std::str::FromStr for TargetArch {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<TargetArch, String> {
+        match s {
+            "x86_64" | "x86" | "amd64" => Ok(TargetArch::X86_64),
+            "arm64" | "aarch64" => Ok(TargetArch::Arm64),
+            _ => Err(format!("unknown target architecture {s:?}; supported: x86_64, arm64")),
+        }
+    }
+}
+
+/// The link a `BPF_PROG_TYPE_KPROBE` program is loaded for (its `expected_attach_type`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum KprobeAttach {
+    /// A single kprobe/uprobe through perf (`expected_attach_type` 0).
+    #[default]
+    Single,
+    /// `BPF_TRACE_KPROBE_MULTI` (`kprobe.multi`, `kretprobe.multi`).
+    KprobeMulti,
+    /// `BPF_TRACE_KPROBE_SESSION` (`kprobe.session`: returns 0 or 1).
+    KprobeSession,
+    /// `BPF_TRACE_UPROBE_MULTI` (`uprobe.multi`, `usdt`).
+    UprobeMulti,
+    /// `BPF_TRACE_UPROBE_SESSION` (`uprobe.session`: returns 0 or 1).
+    UprobeSession,
+}
+
+/// A kprobe-family program: its link, whether it is sleepable (`uprobe.s`) and the target
+/// architecture of its `struct pt_regs`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct KprobeProg {
+    /// The expected attach type.
+    pub attach: KprobeAttach,
+    /// `BPF_F_SLEEPABLE`.
+    pub sleepable: bool,
+    /// The target architecture.
+    pub arch: TargetArch,
 }
 
 /// A program type name kbpf does not know (from the command line or a section name).
 #[derive(Clone, Debug, PartialEq, Eq, Error)]
-#[error("unknown program type {0:?}; supported: socket_filter, sched_cls (tc), xdp, syscall")]
+#[error(
+    "unknown program type {0:?}; supported: socket_filter, sched_cls (tc), xdp, syscall, kprobe, tracepoint, raw_tracepoint, raw_tracepoint_writable, perf_event"
+)]
 pub struct UnknownProgType(pub String);
 
 impl std::str::FromStr for ProgType {
@@ -84,6 +164,11 @@ impl std::str::FromStr for ProgType {
             "xdp" => ProgType::Xdp,
             "tc" | "sched_cls" | "classifier" => ProgType::SchedCls,
             "syscall" => ProgType::Syscall,
+            "kprobe" => ProgType::Kprobe(KprobeProg::default()),
+            "tracepoint" => ProgType::Tracepoint,
+            "raw_tracepoint" => ProgType::RawTracepoint,
+            "raw_tracepoint_writable" => ProgType::RawTracepointWritable,
+            "perf_event" => ProgType::PerfEvent { arch: TargetArch::default() },
             _ => return Err(UnknownProgType(s.to_string())),
         })
     }
@@ -111,6 +196,10 @@ pub enum MapKind {
     LruPercpuHash,
     /// `BPF_MAP_TYPE_RINGBUF` (only the ringbuf helpers may take it).
     RingBuf,
+    /// `BPF_MAP_TYPE_STACK_TRACE` (only `bpf_get_stackid` may take it).
+    StackTrace,
+    /// `BPF_MAP_TYPE_CGROUP_ARRAY` (only the cgroup membership helpers may take it).
+    CgroupArray,
 }
 
 impl MapKind {
@@ -126,6 +215,8 @@ impl MapKind {
             MapKind::LruHash => 9,
             MapKind::LruPercpuHash => 10,
             MapKind::RingBuf => 27,
+            MapKind::StackTrace => 7,
+            MapKind::CgroupArray => 8,
         }
     }
 
@@ -141,6 +232,8 @@ impl MapKind {
             9 => MapKind::LruHash,
             10 => MapKind::LruPercpuHash,
             27 => MapKind::RingBuf,
+            7 => MapKind::StackTrace,
+            8 => MapKind::CgroupArray,
             _ => return None,
         })
     }
@@ -172,6 +265,8 @@ impl MapKind {
                 f,
                 Some(F::RingbufOutput | F::RingbufReserve | F::RingbufQuery | F::RingbufReserveDynptr)
             ),
+            MapKind::StackTrace => f != Some(F::GetStackid),
+            MapKind::CgroupArray => !matches!(f, Some(F::SkbUnderCgroup | F::CurrentTaskUnderCgroup)),
             _ => false,
         }
     }

@@ -47,6 +47,8 @@ pub enum RegType {
     SockCommon,
     /// `PTR_TO_TCP_SOCK` (`struct bpf_tcp_sock`).
     TcpSock,
+    /// `PTR_TO_TP_BUFFER`: a writable tracepoint's buffer (`raw_tp.w` argument 0).
+    TpBuffer,
 }
 
 /// Type flag: must be NULL-checked.

@@ -15,4 +15,6 @@ pub enum Unsupported {
     KfuncArg { kfunc: String, arg: String, what: String },
     #[error("kbpf: map {map} has type {map_type} (enum bpf_map_type), which is not modelled")]
     MapType { map: String, map_type: u32 },
+    #[error("kbpf: helper {0} is available to this program type but its prototype is not modelled")]
+    Helper(String),
 }

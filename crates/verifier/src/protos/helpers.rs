@@ -73,6 +73,9 @@ pub enum Arg {
     },
     /// `ARG_PTR_TO_FIXED_SIZE_MEM`: `n` readable bytes.
     FixedMemRd(u32),
+    /// `ARG_PTR_TO_RINGBUF_MEM | OBJ_RELEASE`: a reserved ring-buffer record to submit or
+    /// discard.
+    ReleaseRingbufMem,
 }
 
 /// Return kinds.
@@ -92,6 +95,9 @@ pub enum Ret {
     SockCommonOrNull,
     /// `RET_PTR_TO_TCP_SOCK_OR_NULL`.
     TcpSockOrNull,
+    /// `RET_PTR_TO_RINGBUF_MEM_OR_NULL`: a new reference to `ARG_CONST_ALLOC_SIZE_OR_ZERO`
+    /// bytes of ring buffer.
+    RingbufMemOrNull,
 }
 
 /// One prototype.
@@ -332,7 +338,7 @@ pub fn helper_pkt_access(f: BpfFunc) -> bool {
 
 /// Helpers that return a new reference (`is_acquire_function`).
 pub fn is_acquire_function(f: BpfFunc) -> bool {
-    matches!(f, F::SkLookupTcp | F::SkLookupUdp | F::SkcLookupTcp)
+    matches!(f, F::SkLookupTcp | F::SkLookupUdp | F::SkcLookupTcp | F::RingbufReserve)
 }
 
 /// Helpers whose result shares the argument's reference (`is_ptr_cast_function`).

@@ -9,3 +9,4 @@ pub(crate) mod helpers;
 pub(crate) mod helpers_tc;
 pub(crate) mod kfunc_table;
 pub(crate) mod map_args;
+pub(crate) mod trace_helpers;
