@@ -76,6 +76,14 @@ pub fn run(input: &Input, target: Target<'_>, format: Format, registry: &Registr
             }
         }
     }
+    // which helpers the target kernel has at all (lockdown, CONFIG_BPF_KPROBE_OVERRIDE)
+    opts.kernel_config = match &input.kconfig {
+        Some(path) => match kbpf::elf::kconfig::Kconfig::load(path) {
+            Ok(k) => kbpf::kernel_config(&k),
+            Err(e) => return crate::fail(e),
+        },
+        None => kbpf::running_kernel_config().unwrap_or_default(),
+    };
     if let Some(arch) = target_arch {
         opts.prog_type = opts.prog_type.with_arch(arch);
     }

@@ -15,6 +15,7 @@
 
 mod engine;
 mod guard;
+mod kernel_config;
 mod maps;
 mod sections;
 mod source;
@@ -27,6 +28,7 @@ pub use engine::{
 };
 pub use guard::{Unsupported, check_call, check_engine, verify_for_engine};
 pub use kbpf_elf::{KconfigSource, LoadOptions, LoadedObject, LoadedProgram, ProgError, open_object};
+pub use kernel_config::{kernel_config, running_kernel_config};
 pub use maps::{
     create_maps, resolve_maps, run_module, run_module_unchecked, run_module_unverified_interp,
     run_module_with_regions,

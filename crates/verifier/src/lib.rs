@@ -200,6 +200,10 @@ pub enum MapKind {
     StackTrace,
     /// `BPF_MAP_TYPE_CGROUP_ARRAY` (only the cgroup membership helpers may take it).
     CgroupArray,
+    /// `BPF_MAP_TYPE_QUEUE` (only push, pop and peek).
+    Queue,
+    /// `BPF_MAP_TYPE_STACK` (only push, pop and peek).
+    Stack,
 }
 
 impl MapKind {
@@ -217,6 +221,8 @@ impl MapKind {
             MapKind::RingBuf => 27,
             MapKind::StackTrace => 7,
             MapKind::CgroupArray => 8,
+            MapKind::Queue => 22,
+            MapKind::Stack => 23,
         }
     }
 
@@ -234,6 +240,8 @@ impl MapKind {
             27 => MapKind::RingBuf,
             7 => MapKind::StackTrace,
             8 => MapKind::CgroupArray,
+            22 => MapKind::Queue,
+            23 => MapKind::Stack,
             _ => return None,
         })
     }
@@ -267,6 +275,9 @@ impl MapKind {
             ),
             MapKind::StackTrace => f != Some(F::GetStackid),
             MapKind::CgroupArray => !matches!(f, Some(F::SkbUnderCgroup | F::CurrentTaskUnderCgroup)),
+            MapKind::Queue | MapKind::Stack => {
+                !matches!(f, Some(F::MapPeekElem | F::MapPopElem | F::MapPushElem))
+            }
             _ => false,
         }
     }
@@ -365,6 +376,8 @@ pub struct VerifyOptions {
     /// BTF line_info, sorted by instruction: the kernel checks the records and the log
     /// annotates instructions with their source lines (`; x = 1; @ file.c:12`).
     pub line_info: Vec<LineInfo>,
+    /// What the target kernel was built and booted with, where it changes which helpers exist.
+    pub kernel_config: KernelConfig,
     /// `funcs` is the program's complete BTF func_info (an ELF object's `.BTF.ext`), checked
     /// like the kernel checks func_info records; `false` for `.func` declarations, which
     /// may name only some subprograms.
@@ -402,6 +415,45 @@ impl Default for VerifyOptions {
             test_state_freq: false,
             line_info: Vec::new(),
             btf_func_info: false,
+            kernel_config: KernelConfig::default(),
+        }
+    }
+}
+
+/// The kernel's lockdown level (`security_locked_down`): what a locked-down kernel withholds
+/// from BPF programs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Default)]
+pub enum Lockdown {
+    /// Not locked down.
+    #[default]
+    None,
+    /// `integrity`: no `bpf_probe_write_user`.
+    Integrity,
+    /// `confidentiality`: no kernel memory reads either.
+    Confidentiality,
+}
+
+/// Build and boot facts of the target kernel that decide whether a helper exists at all.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct KernelConfig {
+    /// The lockdown level.
+    pub lockdown: Lockdown,
+    /// `CONFIG_BPF_KPROBE_OVERRIDE`: kprobes may call `bpf_override_return`.
+    pub kprobe_override: bool,
+}
+
+impl KernelConfig {
+    /// Whether the kernel offers helper `f` at all (the `security_locked_down` and `#ifdef`
+    /// arms of the `*_func_proto` switches): `false` refuses it like an unknown helper.
+    pub fn offers(&self, f: protos::func_id::BpfFunc) -> bool {
+        use protos::func_id::BpfFunc as F;
+        match f {
+            F::ProbeWriteUser => self.lockdown < Lockdown::Integrity,
+            F::ProbeRead | F::ProbeReadStr | F::ProbeReadKernel | F::ProbeReadKernelStr => {
+                self.lockdown < Lockdown::Confidentiality
+            }
+            F::OverrideReturn => self.kprobe_override,
+            _ => true,
         }
     }
 }

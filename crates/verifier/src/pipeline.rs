@@ -13,6 +13,8 @@ use std::time::Instant;
 
 struct MapResolver<'a> {
     maps: &'a [MapDef],
+    /// `is_tracing_prog_type`: the program may not use maps with timers.
+    tracing: bool,
     literal_fds: &'a [usize],
     ld_map: Vec<Option<u32>>,
 }
@@ -33,6 +35,10 @@ impl Resolver for MapResolver<'_> {
                 let Some(idx) = self.maps.iter().position(|m| m.fd == ld.imm) else {
                     return Err(err(ResolveError::BadMapFd(ld.imm)));
                 };
+                // check_map_prog_compatibility, when the map is first used
+                if self.tracing && self.maps[idx].timer_off.is_some() {
+                    return Err(err(ResolveError::TracingTimer));
+                }
                 if ld.src == LdImm64Src::MapValue {
                     let m = &self.maps[idx];
                     let off = ld.imm_hi as u32;
@@ -117,8 +123,12 @@ pub(crate) fn run(slots: &[RawInsn], opts: &VerifyOptions) -> VerifyOutcome {
             witness: None,
         };
     }
-    let mut resolver =
-        MapResolver { maps: &opts.maps, literal_fds: &opts.literal_fds, ld_map: vec![None; slots.len()] };
+    let mut resolver = MapResolver {
+        maps: &opts.maps,
+        tracing: opts.prog_type.ops().is_tracing(),
+        literal_fds: &opts.literal_fds,
+        ld_map: vec![None; slots.len()],
+    };
     let pt = opts.prog_type;
     let helper_args = move |id: i32| helper_arg_count(id, pt);
     // decoded once: the static passes, the walk, the whole-program checks and the witness read

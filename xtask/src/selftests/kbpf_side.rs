@@ -195,7 +195,16 @@ fn verify(
             return;
         }
     };
-    let opts = VerifyOptions { prog_type, stack_args: false, kfuncs: kfuncs.clone(), ..Default::default() };
+    // the running kernel is the oracle: its lockdown and config decide which helpers exist
+    static KERNEL: std::sync::OnceLock<kbpf::verifier::KernelConfig> = std::sync::OnceLock::new();
+    let kernel_config = *KERNEL.get_or_init(|| kbpf::running_kernel_config().unwrap_or_default());
+    let opts = VerifyOptions {
+        prog_type,
+        stack_args: false,
+        kfuncs: kfuncs.clone(),
+        kernel_config,
+        ..Default::default()
+    };
     let t = Instant::now();
     let out = kbpf::verify_module(&module, opts);
     r.micros = t.elapsed().as_micros() as u64;

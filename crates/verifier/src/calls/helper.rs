@@ -62,7 +62,8 @@ impl Env<'_> {
         };
         let name = helper_name(id).unwrap_or_default();
         let ops = self.prog.opts.prog_type.ops();
-        let Some(proto) = ops.func_proto(func) else {
+        let offered = self.prog.opts.kernel_config.offers(func);
+        let Some(proto) = ops.func_proto(func).filter(|_| offered) else {
             if ops.unmodelled_helper(func) {
                 return Err(Reject::Unsupported(crate::messages::Unsupported::Helper(name)));
             }

@@ -173,6 +173,12 @@ impl Env<'_> {
                 }
                 meta.release_regno = Some(regno);
             }
+            Arg::ConstStr => {
+                if reg.ty != RegType::MapValue || reg.flags & MAYBE_NULL != 0 {
+                    return Err(self.type_mismatch(regno, &["map_value"]));
+                }
+                self.check_reg_const_str(&reg, regno, regno as usize)?;
+            }
             Arg::ReleaseRingbufMem => {
                 if reg.ty != RegType::Mem || reg.flags != RINGBUF {
                     return Err(self.type_mismatch(regno, &["ringbuf_mem"]));

@@ -221,6 +221,7 @@ impl Env<'_> {
             | RegType::PacketMeta
             | RegType::Packet
             | RegType::Mem
+            | RegType::TpBuffer
             | RegType::Func => {}
             RegType::ConstMapPtr if known && smin_val == 0 && op == A::Add => {}
             _ => return Err(Reject::PtrArithOn(dregno.into(), tystr)),

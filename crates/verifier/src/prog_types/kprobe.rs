@@ -5,7 +5,7 @@
 
 use super::{CtxAccess, CtxField, ProgTypeOps};
 use crate::protos::func_id::BpfFunc::{self, self as F};
-use crate::protos::helpers::Proto;
+use crate::protos::helpers::{Arg, Proto, Ret};
 use crate::protos::trace_helpers::{
     GET_ATTACH_COOKIE, GET_STACK, GET_STACKID, PERF_EVENT_OUTPUT, tracing_func_proto, tracing_unmodelled,
 };
@@ -41,10 +41,16 @@ impl ProgTypeOps for Kprobe {
         (ok && a.off + a.size <= size_of).then_some(CtxField::Scalar)
     }
 
-    /// `kprobe_prog_func_proto` (no `bpf_override_return`: the oracle kernel is built
-    /// without `CONFIG_BPF_KPROBE_OVERRIDE`).
+    /// `kprobe_prog_func_proto` (`bpf_override_return` only with
+    /// `CONFIG_BPF_KPROBE_OVERRIDE`, which [`crate::KernelConfig`] decides).
     fn func_proto(&self, f: BpfFunc) -> Option<Proto> {
         match f {
+            F::OverrideReturn => Some(Proto {
+                args: [Arg::Ctx, Arg::Anything, Arg::DontCare, Arg::DontCare, Arg::DontCare],
+                ret: Ret::Integer,
+                gpl_only: true,
+                map_types: &[],
+            }),
             F::PerfEventOutput => Some(PERF_EVENT_OUTPUT),
             F::GetStackid => Some(GET_STACKID),
             F::GetStack => Some(GET_STACK),
@@ -60,6 +66,10 @@ impl ProgTypeOps for Kprobe {
 
     fn unmodelled_helper(&self, f: BpfFunc) -> bool {
         tracing_unmodelled(f)
+    }
+
+    fn is_tracing(&self) -> bool {
+        true
     }
 
     fn sleepable(&self) -> bool {

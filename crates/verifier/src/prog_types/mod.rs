@@ -71,6 +71,12 @@ pub trait ProgTypeOps {
         Ok(())
     }
 
+    /// `is_tracing_prog_type`: kprobes, tracepoints, raw tracepoints and perf events, which
+    /// may not use maps holding timers (or locks and graph roots, which kbpf's maps lack).
+    fn is_tracing(&self) -> bool {
+        false
+    }
+
     /// `may_access_skb`: `LD_ABS` / `LD_IND` allowed.
     fn may_access_skb(&self) -> bool {
         false
@@ -222,8 +228,12 @@ mod tests {
         assert!(multi.func_proto(BpfFunc::GetFuncIp).is_some_and(|p| !p.gpl_only));
         assert_eq!(multi.retval_range(), None);
         assert_eq!(kprobe(KprobeSession, X86_64).ops().retval_range(), Some((0, 1)));
-        // no CONFIG_BPF_KPROBE_OVERRIDE on the oracle kernel
-        assert!(k.ops().func_proto(BpfFunc::OverrideReturn).is_none());
+        // the prototype exists; whether the kernel has it is KernelConfig's
+        assert!(k.ops().func_proto(BpfFunc::OverrideReturn).is_some());
+        assert!(!crate::KernelConfig::default().offers(BpfFunc::OverrideReturn));
+        let locked = crate::KernelConfig { lockdown: crate::Lockdown::Integrity, kprobe_override: true };
+        assert!(locked.offers(BpfFunc::OverrideReturn) && locked.offers(BpfFunc::ProbeReadKernel));
+        assert!(!locked.offers(BpfFunc::ProbeWriteUser));
         assert!(k.ops().func_proto(BpfFunc::PerfEventOutput).is_some());
         assert!(k.ops().func_proto(BpfFunc::PerfProgReadValue).is_none());
         assert!(!k.ops().sleepable());
@@ -252,7 +262,7 @@ mod tests {
         assert_eq!(access(r, 92, 4, false), Some(CtxField::Scalar));
         assert_eq!(access(r, 96, 8, false), None, "MAX_BPF_FUNC_ARGS u64s");
         assert_eq!(access(r, 0, 8, true), None);
-        assert!(r.ops().func_proto(BpfFunc::GetAttachCookie).is_none());
+        assert!(r.ops().func_proto(BpfFunc::GetAttachCookie).is_some());
         let w = ProgType::RawTracepointWritable;
         assert_eq!(access(w, 0, 8, false), Some(CtxField::Pointer(RegType::TpBuffer)));
         assert_eq!(access(w, 0, 4, false), None);

@@ -9,7 +9,8 @@ use crate::domain::state::RegType;
 use crate::protos::func_id::BpfFunc::{self, self as F};
 use crate::protos::helpers::Proto;
 use crate::protos::trace_helpers::{
-    GET_STACK_RAW_TP, GET_STACKID, PERF_EVENT_OUTPUT, tracing_func_proto, tracing_unmodelled,
+    GET_ATTACH_COOKIE, GET_STACK_RAW_TP, GET_STACKID, PERF_EVENT_OUTPUT, tracing_func_proto,
+    tracing_unmodelled,
 };
 
 /// `MAX_BPF_FUNC_ARGS` in Linux 6.18.
@@ -48,12 +49,18 @@ impl ProgTypeOps for RawTp {
             F::PerfEventOutput => Some(PERF_EVENT_OUTPUT),
             F::GetStackid => Some(GET_STACKID),
             F::GetStack => Some(GET_STACK_RAW_TP),
+            // the cookie of a raw tracepoint link (kernel-checked)
+            F::GetAttachCookie => Some(GET_ATTACH_COOKIE),
             _ => tracing_func_proto(f),
         }
     }
 
     fn unmodelled_helper(&self, f: BpfFunc) -> bool {
         tracing_unmodelled(f)
+    }
+
+    fn is_tracing(&self) -> bool {
+        true
     }
 
     /// `bpf_get_func_ip` is in the tracing set but works only for kprobes and trampolines

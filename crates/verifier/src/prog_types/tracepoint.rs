@@ -41,6 +41,10 @@ impl ProgTypeOps for Tracepoint {
         tracing_unmodelled(f)
     }
 
+    fn is_tracing(&self) -> bool {
+        true
+    }
+
     /// `bpf_get_func_ip` is in the tracing set but works only for kprobes and trampolines.
     fn get_func_ip_support(&self) -> Result<(), u32> {
         Err(5)

@@ -73,6 +73,8 @@ pub enum Arg {
     },
     /// `ARG_PTR_TO_FIXED_SIZE_MEM`: `n` readable bytes.
     FixedMemRd(u32),
+    /// `ARG_PTR_TO_CONST_STR`: a NUL-terminated string in a frozen read-only array map.
+    ConstStr,
     /// `ARG_PTR_TO_RINGBUF_MEM | OBJ_RELEASE`: a reserved ring-buffer record to submit or
     /// discard.
     ReleaseRingbufMem,
@@ -244,6 +246,8 @@ fn base_extra_proto(f: BpfFunc) -> Option<Proto> {
         // queue/stack maps
         F::MapPushElem => maps(p([ConstMapPtr, MapValue, Anything, D, D], Ret::Integer), &[22, 23]),
         F::MapPopElem | F::MapPeekElem => maps(p([ConstMapPtr, MapValue, D, D, D], Ret::Integer), &[22, 23]),
+        // strncmp: a buffer and its size against a constant string
+        F::Strncmp => p([RD, ConstSize, ConstStr, D, D], Ret::Integer),
         // strtol / strtoul: buf, len, flags, 8-byte result
         F::Strtol | F::Strtoul => {
             p([RD, ConstSize, Anything, FixedMem { size: 8, aligned: false, uninit: true }, D], Ret::Integer)

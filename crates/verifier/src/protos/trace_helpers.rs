@@ -70,6 +70,9 @@ pub(crate) fn tracing_func_proto(f: BpfFunc) -> Option<Proto> {
             true,
             &[],
         ),
+        // the coarse clock is not NMI-safe: the base set has it, tracing programs do not
+        // (kernel-checked)
+        F::KtimeGetCoarseNs => return None,
         _ => return base_func_proto(f),
     })
 }
@@ -92,7 +95,6 @@ pub(crate) fn tracing_unmodelled(f: BpfFunc) -> bool {
             | F::Loop
             | F::SpinLock
             | F::SpinUnlock
-            | F::Strncmp
             | F::KptrXchg
             | F::UserRingbufDrain
     )
@@ -111,6 +113,7 @@ mod tests {
         // packet helpers are not tracing helpers
         assert!(tracing_func_proto(F::SkbLoadBytes).is_none());
         assert!(tracing_func_proto(F::PerfEventOutput).is_none());
+        assert!(tracing_func_proto(F::KtimeGetCoarseNs).is_none());
         assert!(tracing_unmodelled(F::GetCurrentTaskBtf));
         assert!(!tracing_unmodelled(F::SkbLoadBytes));
     }
