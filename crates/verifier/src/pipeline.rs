@@ -371,8 +371,9 @@ impl Env<'_> {
                     let callee =
                         t.and_then(|t| info.subprogs.starting_at(t)).filter(|&c| !(func_ref && is_async(c)));
                     if let Some(callee) = callee {
+                        // the kernel counts the callee's frame from 0 (the main program's)
                         if frames + 1 > kbpf_isa::MAX_CALL_FRAMES {
-                            return Err(Reject::MaxCallDepth(frames + 1));
+                            return Err(Reject::MaxCallDepth(frames));
                         }
                         let d = self.subs.stack_depth.get(callee).copied().unwrap_or(0);
                         stack.push((callee, depth + round(d), frames + 1));
