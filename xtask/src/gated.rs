@@ -179,6 +179,11 @@ pub const GATED: &[Gated] = &[
         args: &["-p", "kbpf", "--test", "ld_abs_tc"],
     },
     Gated {
+        file: "crates/kbpf/tests/attach_kernel.rs",
+        need: Need::Oracle,
+        args: &["-p", "kbpf", "--test", "attach_kernel"],
+    },
+    Gated {
         file: "crates/oracle/tests/corpus.rs",
         need: Need::CaptureKernel,
         args: &["-p", "kbpf-oracle", "--test", "corpus"],

@@ -148,6 +148,11 @@ enum Cmd {
         /// error.
         #[arg(long)]
         prog_type: Option<String>,
+        /// Expected attach type, by its kernel uapi name (`xdp_devmap` or `BPF_XDP_DEVMAP`);
+        /// default: the ELF section's, else none. The kernel test-runs no devmap or cpumap
+        /// xdp program, and neither does kbpf.
+        #[arg(long)]
+        attach_type: Option<String>,
         /// The packet for `--prog-type`, as hex bytes.
         #[arg(long)]
         packet: Option<String>,
@@ -181,6 +186,11 @@ enum Cmd {
         /// error), else socket_filter.
         #[arg(long)]
         prog_type: Option<String>,
+        /// Expected attach type, by its kernel uapi name (`xdp_devmap` or `BPF_XDP_DEVMAP`):
+        /// checked like `BPF_PROG_LOAD` does and used by the context rules (a devmap xdp
+        /// program may read `egress_ifindex`). Default: the ELF section's, else none (0).
+        #[arg(long)]
+        attach_type: Option<String>,
         /// Context size for `--prog-type mem`.
         #[arg(long, default_value_t = 64)]
         ctx_size: u32,
@@ -316,9 +326,15 @@ fn main() -> ExitCode {
             allow_global_stack_args,
             dump_maps,
             prog_type,
+            attach_type,
             packet,
             pkt_v4,
         } => {
+            let expected_attach_type = match attach_type.as_deref().map(kbpf::attach_type_by_name).transpose()
+            {
+                Ok(a) => a,
+                Err(e) => return fail(format_args!("--attach-type: {e}")),
+            };
             let registry = profile.registry();
             let module = match input.read_as(&registry, prog_type.as_deref()) {
                 Ok(m) => m,
@@ -356,6 +372,7 @@ fn main() -> ExitCode {
                     prog_type: pt,
                     allow_global_stack_args,
                     stack_args: input.stack_args(),
+                    expected_attach_type,
                     ..Default::default()
                 };
                 if no_verify {
@@ -385,6 +402,13 @@ fn main() -> ExitCode {
                         ExitCode::from(1)
                     }
                 };
+            }
+            // a plain run loads no attach type: saying one would be ignored, so it is an error
+            if let Some(a) = expected_attach_type {
+                return fail(format_args!(
+                    "--attach-type {}: only packet runs (tc, xdp) take an expected attach type",
+                    a.uapi_name()
+                ));
             }
             // --mem, else the input the source declares (`.mem`), else none
             let mut mem = match mem.as_deref().map(kbpf::parse_hex).transpose() {
@@ -468,6 +492,7 @@ fn main() -> ExitCode {
         Cmd::Verify {
             input,
             prog_type,
+            attach_type,
             ctx_size,
             target_arch,
             log_level,
@@ -482,6 +507,11 @@ fn main() -> ExitCode {
                 Ok(pt) => pt,
                 Err(e) => return fail(format_args!("--prog-type: {e}")),
             };
+            let expected_attach_type = match attach_type.as_deref().map(kbpf::attach_type_by_name).transpose()
+            {
+                Ok(a) => a,
+                Err(e) => return fail(format_args!("--attach-type: {e}")),
+            };
             // only the kernel-compatible interpreter is a non-JIT target; kbpf's runs stack args
             let jit = !(kernel_compat && matches!(engine, Some(EngineArg::Interp)));
             let opts = kbpf::verifier::VerifyOptions {
@@ -489,6 +519,7 @@ fn main() -> ExitCode {
                 log_level,
                 jit,
                 allow_global_stack_args,
+                expected_attach_type,
                 ..Default::default()
             };
             let format = match format {

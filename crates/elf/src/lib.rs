@@ -2,7 +2,8 @@
 //! BTF inside them.
 //!
 //! Owns: reading sections, symbols and relocations of a BPF object (with `object`); libbpf's
-//! section table (program type, expected attach type, flags, BTF attach targets); the linker
+//! section table (program type, expected attach type, flags, BTF attach targets; the uapi
+//! enums themselves are kbpf-isa's, re-exported from [`sections`]); the linker
 //! (every function of an executable section, `.text` subprograms appended per entry point in
 //! libbpf's order, func_info/line_info rebased); map definitions (BTF, legacy, global data,
 //! `.kconfig`) with the loader's size defaults and overrides; externs (`.kconfig`, `.ksyms`,

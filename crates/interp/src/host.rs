@@ -2,10 +2,7 @@
 //! helpers against the run's `HostEnv` (on bytes read through checked accesses, never a raw
 //! pointer), `callx`, and natives whose arguments must be checked first.
 
-use kbpf_kfunc::maps::{
-    MAX_TAIL_CALL_CNT, TIMER_CANCEL, TIMER_INIT, TIMER_SET_CALLBACK, TIMER_START, TailCallTarget,
-    call_map_helper,
-};
+use kbpf_kfunc::maps::{MAX_TAIL_CALL_CNT, TailCallTarget, call_map_helper};
 
 use crate::compile::{CallxTarget, K};
 use crate::error::InterpError;
@@ -77,7 +74,7 @@ pub(crate) fn host_call(
     let spec = map.spec();
     let mem_err = |a: u64, n: u32| InterpError::MemoryAccess { pc, addr: a, size: n.min(255) as u8 };
     let key = m.bytes(r[2], spec.key_size).ok_or_else(|| mem_err(r[2], spec.key_size))?;
-    let value = if imm == 2 {
+    let value = if imm as i32 == kbpf_isa::BpfFunc::MapUpdateElem.id() {
         m.bytes(r[3], spec.value_size).ok_or_else(|| mem_err(r[3], spec.value_size))?
     } else {
         Vec::new()
@@ -87,11 +84,5 @@ pub(crate) fn host_call(
 }
 
 fn timer_helper_name(id: i32) -> &'static str {
-    match id {
-        TIMER_INIT => "bpf_timer_init",
-        TIMER_SET_CALLBACK => "bpf_timer_set_callback",
-        TIMER_START => "bpf_timer_start",
-        TIMER_CANCEL => "bpf_timer_cancel",
-        _ => "timer helper",
-    }
+    kbpf_isa::BpfFunc::from_id(id).map_or("timer helper", kbpf_isa::BpfFunc::name)
 }

@@ -9,7 +9,9 @@
 //! ([`StackArgPos`], [`StackArgSlot`]), the slot and instruction index types ([`SlotIdx`],
 //! [`InsnIdx`]), the text assembler ([`asm`])
 //! and disassembler ([`disasm`]) in kernel and LLVM 19 syntax (with the verifier log's text of
-//! any slot), and the kernel's helper-name table ([`helper_names`]).
+//! any slot), the kernel's helpers as one table of ids, names and [`BpfFunc`] variants
+//! ([`helper_names`]) and the uapi enums of program loading ([`uapi`]: [`KernelProgType`],
+//! [`AttachType`]).
 //!
 //! Must not touch: semantics (the interpreter), safety (the verifier), or anything host-specific.
 //! Every function here is pure and never panics on untrusted input.
@@ -29,13 +31,14 @@ mod opcode;
 mod program;
 mod reg;
 mod stack_arg;
+pub mod uapi;
 mod view;
 
 pub use decode::{decode_insn, decode_slots};
 pub use encode::encode_bytes;
 pub use error::{DecodeError, DecodeErrorKind};
 pub use func::FuncDecl;
-pub use helper_names::helper_name;
+pub use helper_names::{BpfFunc, helper_name};
 pub use index::{InsnIdx, SlotIdx};
 pub use insn::{CallTarget, Insn, RawInsn, Src};
 pub use kernel_msg::KernelMsg;
@@ -44,7 +47,8 @@ pub use opcode::{AluOp, AtomicOp, ByteOrder, Class, JmpCond, LdImm64Src, Mode, S
 pub use program::Program;
 pub use reg::Reg;
 pub use stack_arg::{StackArgPos, StackArgSlot};
-pub use view::{AluCode, CallKind, Decoded, HELPER_TAIL_CALL, JmpOp, SlotTable};
+pub use uapi::{AttachType, KernelProgType};
+pub use view::{AluCode, CallKind, Decoded, JmpOp, SlotTable};
 
 /// Most arguments a BPF function or kfunc can take (`MAX_BPF_FUNC_ARGS`).
 pub const MAX_FUNC_ARGS: usize = 12;

@@ -14,9 +14,6 @@ use crate::opcode::{AluOp, AtomicOp, Class, JmpCond, LdImm64Src, Mode, Size, Wid
 use crate::reg::Reg;
 use crate::stack_arg::StackArgPos;
 
-/// `BPF_FUNC_tail_call`: the helper the passes single out (abnormal return edge, subprog flag).
-pub const HELPER_TAIL_CALL: i32 = 12;
-
 /// The operation of a JMP/JMP32-class opcode, read without checking any other field.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum JmpOp {

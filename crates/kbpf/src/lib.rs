@@ -48,8 +48,9 @@ pub use kbpf_jit as jit;
 pub use kbpf_kfunc as kfunc;
 pub use kbpf_verifier as verifier;
 pub use sections::{
-    AttachType, KernelProgType, ProgTypeError, SUPPORTED_PROG_TYPES, kernel_prog_type_by_name,
-    kernel_prog_type_for_section, modelled, modelled_type, prog_type_by_name, prog_type_for_section,
+    AttachType, KernelProgType, ProgTypeError, SUPPORTED_PROG_TYPES, attach_type_by_name,
+    kernel_prog_type_by_name, kernel_prog_type_for_section, modelled, modelled_type, prog_type_by_name,
+    prog_type_for_section,
 };
 pub use test_run::{
     CtxLayout, PacketCtx, TestRunError, TestRunOutcome, convert_ctx_accesses, pkt_v4, test_run,

@@ -43,12 +43,6 @@ fn modelled_def(def: &SecDef) -> Option<ProgType> {
     })
 }
 
-/// Expected attach types that change what the verifier allows where kbpf models only the
-/// type's default (a devmap program may read `egress_ifindex`).
-fn unmodelled_attach(def: &SecDef) -> Option<AttachType> {
-    def.attach.filter(|a| matches!(a, AttachType::XdpDevmap | AttachType::XdpCpumap))
-}
-
 /// The kernel program type libbpf gives an ELF section, whether kbpf models it or not.
 pub fn kernel_prog_type_for_section(section: &str) -> Option<KernelProgType> {
     find_sec_def(section).map(|d| d.prog_type)
@@ -61,7 +55,7 @@ pub const SUPPORTED_PROG_TYPES: &str = "socket_filter, sched_cls (tc), xdp, sysc
 fn supported_sections() -> String {
     SECTION_DEFS
         .iter()
-        .filter(|d| modelled(d.prog_type).is_some() && unmodelled_attach(d).is_none())
+        .filter(|d| modelled(d.prog_type).is_some())
         .map(|d| d.pattern.trim_end_matches('+'))
         .collect::<Vec<_>>()
         .join(", ")
@@ -81,20 +75,6 @@ pub enum ProgTypeError {
         section: String,
         /// The program type libbpf gives it.
         kind: KernelProgType,
-    },
-    /// An ELF section of a modelled type whose expected attach type kbpf does not model.
-    #[error(
-        "section {section} is {} with expected attach type {attach}, which kbpf does not model yet; supported: {}",
-        kind.uapi_name(),
-        supported_sections()
-    )]
-    UnmodelledAttach {
-        /// The section name.
-        section: String,
-        /// The program type libbpf gives it.
-        kind: KernelProgType,
-        /// The uapi name of its expected attach type.
-        attach: &'static str,
     },
     /// An ELF section name that is none of libbpf's.
     #[error(
@@ -122,6 +102,12 @@ pub enum ProgTypeError {
         /// The name as given.
         name: String,
     },
+    /// A name that is no attach type of the kernel's.
+    #[error("unknown attach type {name:?}: give a kernel uapi name, like xdp_devmap or BPF_XDP_DEVMAP")]
+    UnknownAttachType {
+        /// The name as given.
+        name: String,
+    },
 }
 
 /// The program type an ELF section name implies, by libbpf's table: `socket`, `tc`,
@@ -131,10 +117,6 @@ pub fn prog_type_for_section(section: &str) -> Result<ProgType, ProgTypeError> {
     let Some(def) = find_sec_def(section) else {
         return Err(ProgTypeError::UnknownSection { section: section.to_string() });
     };
-    if let Some(attach) = unmodelled_attach(def) {
-        let (kind, attach) = (def.prog_type, attach.uapi_name());
-        return Err(ProgTypeError::UnmodelledAttach { section: section.to_string(), kind, attach });
-    }
     modelled_def(def)
         .ok_or_else(|| ProgTypeError::UnmodelledSection { section: section.to_string(), kind: def.prog_type })
 }
@@ -142,6 +124,12 @@ pub fn prog_type_for_section(section: &str) -> Result<ProgType, ProgTypeError> {
 /// The verifier's model of `kind`, or the refusal naming `section`.
 pub fn modelled_type(section: &str, kind: KernelProgType) -> Result<ProgType, ProgTypeError> {
     modelled(kind).ok_or_else(|| ProgTypeError::UnmodelledSection { section: section.to_string(), kind })
+}
+
+/// An expected attach type by its kernel uapi name (`--attach-type`): `BPF_XDP_DEVMAP` or
+/// `xdp_devmap`, in either case.
+pub fn attach_type_by_name(name: &str) -> Result<AttachType, ProgTypeError> {
+    AttachType::by_name(name).ok_or_else(|| ProgTypeError::UnknownAttachType { name: name.to_string() })
 }
 
 /// The kernel program type of a name (`--prog-type`): the short names and the aliases
@@ -177,6 +165,14 @@ mod tests {
     use super::*;
 
     #[test]
+    fn attach_type_names() {
+        assert_eq!(attach_type_by_name("xdp_devmap"), Ok(AttachType::XdpDevmap));
+        assert_eq!(attach_type_by_name("BPF_XDP_DEVMAP"), Ok(AttachType::XdpDevmap));
+        let e = attach_type_by_name("devmap").unwrap_err().to_string();
+        assert!(e.starts_with("unknown attach type \"devmap\""), "{e}");
+    }
+
+    #[test]
     fn modelled_sections() {
         for s in ["tc", "classifier", "tc/ingress", "tcx/egress", "tcx/ingress", "netkit/peer"] {
             assert_eq!(prog_type_for_section(s), Ok(ProgType::SchedCls), "{s}");
@@ -184,12 +180,12 @@ mod tests {
         for s in ["xdp", "xdp.frags"] {
             assert_eq!(prog_type_for_section(s), Ok(ProgType::Xdp), "{s}");
         }
-        let e = prog_type_for_section("xdp/devmap").unwrap_err().to_string();
-        assert!(
-            e.starts_with("section xdp/devmap is BPF_PROG_TYPE_XDP with expected attach type BPF_XDP_DEVMAP"),
-            "{e}"
-        );
-        assert!(e.ends_with("netkit/peer, syscall, xdp.frags, xdp"), "{e}");
+        // the attach type travels beside the type (the verifier's attach rules use it)
+        for s in ["xdp/devmap", "xdp.frags/cpumap"] {
+            assert_eq!(prog_type_for_section(s), Ok(ProgType::Xdp), "{s}");
+        }
+        let e = prog_type_for_section("fentry/x").unwrap_err().to_string();
+        assert!(e.ends_with("syscall, xdp.frags/devmap, xdp/devmap, xdp.frags/cpumap, xdp/cpumap, xdp.frags, xdp, perf_event"), "{e}");
         assert_eq!(prog_type_for_section("socket"), Ok(ProgType::SocketFilter));
         assert_eq!(prog_type_for_section("syscall"), Ok(ProgType::Syscall));
     }
@@ -226,7 +222,7 @@ mod tests {
         }
         let msg = prog_type_for_section("fentry/foo").unwrap_err().to_string();
         assert!(
-            msg.starts_with("section fentry/foo is BPF_PROG_TYPE_TRACING, which kbpf does not model yet; supported: socket, tc/ingress"),
+            msg.starts_with("section fentry/foo is BPF_PROG_TYPE_TRACING, which kbpf does not model yet; supported: socket, kprobe, uprobe"),
             "{msg}"
         );
     }

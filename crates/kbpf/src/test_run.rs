@@ -8,7 +8,7 @@
 //! data_meta. A program's 32-bit loads of the uapi `data`/`data_end`/`data_meta` fields become
 //! 64-bit loads of those pointers; every other field is read where the uapi puts it.
 
-use kbpf_isa::{Insn, RawInsn, Size};
+use kbpf_isa::{AttachType, Insn, RawInsn, Size};
 use kbpf_kfunc::Registry;
 use kbpf_verifier::{InsnAux, ProgType, VerifyError, VerifyOptions};
 use thiserror::Error;
@@ -154,6 +154,10 @@ pub enum TestRunError {
     /// The verifier refused the program (the kernel would not load it).
     #[error("the verifier rejects the program ({}): {}", .0.errno().name(), .0.message())]
     Rejected(VerifyError),
+    /// `bpf_prog_test_run_xdp` runs no devmap or cpumap program (`EINVAL`): they run on
+    /// frames a map redirects, which a test run does not model.
+    #[error("xdp programs with expected attach type {} cannot be test-run (EINVAL)", .0.uapi_name())]
+    AttachType(AttachType),
     /// The rewritten program does not decode.
     #[error(transparent)]
     Source(#[from] SourceError),
@@ -191,11 +195,19 @@ pub fn test_run(
     if opts.kfuncs.is_empty() {
         opts.kfuncs = crate::kfunc_table(registry);
     }
+    // the attach type the program loads with: the caller's, else its ELF section's
+    let attach = opts.expected_attach_type.or(module.elf.as_ref().and_then(|e| e.expected_attach_type));
     let witnesses = match crate::guard::verify_programs(module, opts, registry, engine) {
         Ok(w) => w,
         Err(RunError::Rejected(e)) => return Err(TestRunError::Rejected(e)),
         Err(e) => return Err(TestRunError::Run(e)),
     };
+    // the kernel refuses the run after the load succeeded
+    if layout == CtxLayout::Xdp
+        && let Some(a @ (AttachType::XdpDevmap | AttachType::XdpCpumap)) = attach
+    {
+        return Err(TestRunError::AttachType(a));
+    }
     // the witnesses' programs are linked with their context loads converted for `layout`
     let mut pc = PacketCtx::new(layout, data);
     // LD_ABS/LD_IND read the packet, not the context (an skb's legacy packet loads)

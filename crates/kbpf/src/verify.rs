@@ -96,6 +96,15 @@ pub fn verify_module(module: &Module, mut opts: VerifyOptions) -> VerifyOutcome 
     if opts.literal_fds.is_empty() {
         opts.literal_fds = module.literal_fds.clone();
     }
+    // an ELF program loads with its section's expected attach type (and attach BTF id)
+    if let Some(elf) = &module.elf {
+        if opts.expected_attach_type.is_none() {
+            opts.expected_attach_type = elf.expected_attach_type;
+        }
+        if opts.attach_btf_id == 0 {
+            opts.attach_btf_id = elf.attach_btf.as_ref().map_or(0, |(id, _)| *id);
+        }
+    }
     for (i, m) in module.maps.iter().enumerate() {
         // libbpf loads `.rodata` read-only for programs and freezes it after writing its data
         let rodata = m.name == ".rodata" || m.name.starts_with(".rodata.");
@@ -185,12 +194,12 @@ mod tests {
     #[test]
     fn an_unmodelled_map_type_is_unsupported_not_guessed() {
         let mut m = const_str_module(".rodata");
-        m.maps[0].map_type = kbpf_isa::MapType::Other(7); // BPF_MAP_TYPE_STACK_TRACE
+        m.maps[0].map_type = kbpf_isa::MapType::Other(12); // BPF_MAP_TYPE_ARRAY_OF_MAPS
         let out = verify_module(&m, VerifyOptions::default());
         let err = out.error.expect("refused");
         assert!(!out.accepted && out.witness.is_none());
         assert_eq!(err.kind(), kbpf_verifier::RejectKind::Unsupported);
-        assert_eq!(err.message(), "kbpf: map .rodata has type 7 (enum bpf_map_type), which is not modelled");
+        assert_eq!(err.message(), "kbpf: map .rodata has type 12 (enum bpf_map_type), which is not modelled");
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! Helpers and kfuncs as data.
 //!
 //! Owns: the registry that maps a helper id or kfunc BTF id to its name, prototype (argument
-//! kinds, return kind, `KF_*` flags, allowed program types) and the native function that runs it
+//! kinds, return kind, `KF_*` flags, allowed program types as `kbpf_isa::KernelProgType`; helpers
+//! by `kbpf_isa::BpfFunc`, never by number) and the native function that runs it
 //! ([`NativeFn`], with the contract of what it dereferences, [`NativeArg`]). The interpreter calls the function pointer, the JITs emit a call to its
 //! address, the verifier reads the prototype. Prototypes can be imported from BTF
 //! ([`btf_import`]). The objects helpers work on live here too: [`maps`] is the map runtime

@@ -137,7 +137,7 @@ pub struct Proto {
     /// kfunc flags.
     pub flags: KfuncFlags,
     /// Program types allowed to call it (`None`: all).
-    pub prog_types: Option<Vec<String>>,
+    pub prog_types: Option<Vec<kbpf_isa::KernelProgType>>,
 }
 
 impl Proto {

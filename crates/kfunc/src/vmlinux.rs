@@ -11,6 +11,7 @@
 use crate::native::{NativeFn, RawNative};
 use crate::proto::{ArgKind, ArgProto, KfuncFlags, NativeArg, Proto, RetKind};
 use crate::registry::{FuncKind, Registry};
+use kbpf_isa::{BpfFunc, KernelProgType};
 
 /// First id of kbpf's vmlinux kfunc set.
 pub const VMLINUX_BASE_ID: i32 = 0x2000_0000;
@@ -413,17 +414,15 @@ pub fn register_helpers(r: &mut Registry) -> Result<(), crate::RegistryError> {
     let mem = |name: &str, uninit: bool| arg(name, ArgKind::Mem { size: None, uninit });
     let size = |name: &str| arg(name, ArgKind::MemSize { constant: false });
     let scalar = ArgProto::scalar;
-    let entries: [(i32, &str, Vec<ArgProto>, RetKind, NativeFn); 4] = [
+    let entries: [(BpfFunc, Vec<ArgProto>, RetKind, NativeFn); 4] = [
         (
-            197,
-            "bpf_dynptr_from_mem",
+            BpfFunc::DynptrFromMem,
             vec![mem("data", true), size("size"), scalar("flags"), arg("ptr__uninit", ArgKind::Dynptr)],
             RetKind::Scalar,
             native(RawNative::A4(dynptr_from_mem), &FROM_MEM),
         ),
         (
-            201,
-            "bpf_dynptr_read",
+            BpfFunc::DynptrRead,
             vec![
                 mem("dst", true),
                 size("len"),
@@ -435,8 +434,7 @@ pub fn register_helpers(r: &mut Registry) -> Result<(), crate::RegistryError> {
             native(RawNative::A5(dynptr_read), &READ),
         ),
         (
-            202,
-            "bpf_dynptr_write",
+            BpfFunc::DynptrWrite,
             vec![
                 arg("dst", ArgKind::Dynptr),
                 scalar("offset"),
@@ -448,16 +446,15 @@ pub fn register_helpers(r: &mut Registry) -> Result<(), crate::RegistryError> {
             native(RawNative::A5(dynptr_write), &WRITE),
         ),
         (
-            203,
-            "bpf_dynptr_data",
+            BpfFunc::DynptrData,
             vec![arg("ptr", ArgKind::Dynptr), scalar("offset"), arg("len", ArgKind::Const)],
             RetKind::Mem(0),
             native(RawNative::A3(dynptr_data), &DATA),
         ),
     ];
-    for (id, name, args, ret, f) in entries {
+    for (func, args, ret, f) in entries {
         let proto = Proto { args, ret: Some(ret), ..Proto::default() };
-        r.register(FuncKind::Helper, id, name, proto, Some(f))?;
+        r.register(FuncKind::Helper, func.id(), func.name(), proto, Some(f))?;
     }
     Ok(())
 }
@@ -477,19 +474,12 @@ pub fn register_kfuncs(r: &mut Registry) -> Result<(), crate::RegistryError> {
             arg("buffer__szk", ArgKind::MemSize { constant: true }),
         ]
     };
-    let skb_types = [
-        "socket_filter",
-        "sched_cls",
-        "sched_act",
-        "sk_skb",
-        "cgroup_skb",
-        "lwt_in",
-        "lwt_out",
-        "lwt_xmit",
-        "lwt_seg6local",
-        "netfilter",
-    ];
-    type Entry = (&'static str, Vec<ArgProto>, RetKind, KfuncFlags, Option<Vec<String>>, Option<NativeFn>);
+    let skb_types = {
+        use KernelProgType::*;
+        [SocketFilter, SchedCls, SchedAct, SkSkb, CgroupSkb, LwtIn, LwtOut, LwtXmit, LwtSeg6local, Netfilter]
+    };
+    type Entry =
+        (&'static str, Vec<ArgProto>, RetKind, KfuncFlags, Option<Vec<KernelProgType>>, Option<NativeFn>);
     let entries: Vec<Entry> = vec![
         (
             "bpf_dynptr_size",
@@ -536,7 +526,7 @@ pub fn register_kfuncs(r: &mut Registry) -> Result<(), crate::RegistryError> {
             vec![arg("s", ArgKind::Ctx), ArgProto::scalar("flags"), arg("ptr__uninit", ArgKind::Dynptr)],
             RetKind::Scalar,
             KfuncFlags::NONE,
-            Some(skb_types.iter().map(|s| s.to_string()).collect()),
+            Some(skb_types.to_vec()),
             Some(native(RawNative::A3(dynptr_from_skb), &FROM_SKB)),
         ),
         (
@@ -544,7 +534,7 @@ pub fn register_kfuncs(r: &mut Registry) -> Result<(), crate::RegistryError> {
             vec![arg("x", ArgKind::Ctx), ArgProto::scalar("flags"), arg("ptr__uninit", ArgKind::Dynptr)],
             RetKind::Scalar,
             KfuncFlags::NONE,
-            Some(vec!["xdp".to_string()]),
+            Some(vec![KernelProgType::Xdp]),
             Some(native(RawNative::A3(dynptr_from_xdp), &FROM_XDP)),
         ),
         (

@@ -113,7 +113,7 @@ fn dynptr_and_iter_kfuncs_carry_their_flags() {
     assert!(flags("bpf_iter_testmod_seq_destroy").contains(KfuncFlags::ITER_DESTROY));
     let skb = r.kfunc_by_name("bpf_dynptr_from_skb").unwrap();
     assert!(skb.native.is_some(), "runs on kbpf::test_run contexts");
-    assert!(skb.proto.prog_types.as_ref().unwrap().contains(&"socket_filter".to_string()));
+    assert!(skb.proto.prog_types.as_ref().unwrap().contains(&kbpf_isa::KernelProgType::SocketFilter));
     assert_eq!(kbpf_kfunc::iter_state_size("testmod_seq"), 16);
 }
 

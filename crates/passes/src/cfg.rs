@@ -4,18 +4,12 @@
 
 use crate::error::{PassError, PassErrorKind as K};
 use crate::shape::{Flow, shape};
-use kbpf_isa::{CallKind, SlotTable};
+use kbpf_isa::{BpfFunc, CallKind, SlotTable};
 
 const DISCOVERED: u8 = 0x10;
 const EXPLORED: u8 = 0x20;
 const FALLTHROUGH: u8 = 1;
 const BRANCH: u8 = 2;
-
-/// Helpers that call a callback synchronously (`bpf_for_each_map_elem`, `bpf_find_vma`,
-/// `bpf_loop`, `bpf_user_ringbuf_drain`).
-pub const SYNC_CALLBACK_HELPERS: [i32; 4] = [164, 180, 181, 209];
-/// `bpf_timer_set_callback`.
-pub const ASYNC_CALLBACK_HELPER: i32 = 170;
 
 /// Per-instruction marks written by the CFG walk.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -108,11 +102,11 @@ impl Walk<'_> {
             Flow::Next => self.push(t, (t + s.len) as i64, FALLTHROUGH),
             Flow::Exit => Ok(Step::Done),
             Flow::Call { kind, imm } => {
-                let helper = kind == Some(CallKind::Helper);
-                if helper && imm == ASYNC_CALLBACK_HELPER {
+                let helper = if kind == Some(CallKind::Helper) { BpfFunc::from_id(imm) } else { None };
+                if helper == Some(BpfFunc::TimerSetCallback) {
                     self.marks[t].prune_point = true;
                 }
-                if helper && SYNC_CALLBACK_HELPERS.contains(&imm) {
+                if helper.is_some_and(BpfFunc::calls_sync_callback) {
                     let m = &mut self.marks[t];
                     m.calls_callback = true;
                     m.force_checkpoint = true;

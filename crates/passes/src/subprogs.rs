@@ -2,7 +2,7 @@
 
 use crate::error::{PassError, PassErrorKind as K};
 use crate::shape::{Flow, shape};
-use kbpf_isa::{CallKind, HELPER_TAIL_CALL, SlotIdx, SlotTable};
+use kbpf_isa::{BpfFunc, CallKind, SlotIdx, SlotTable};
 
 /// Most subprograms per program (`BPF_MAX_SUBPROGS`).
 pub const MAX_SUBPROGS: usize = 256;
@@ -102,7 +102,7 @@ pub fn check_subprogs(slots: &SlotTable<'_>, subprogs: &mut Subprogs) -> Result<
     for sp in subprogs.list.iter_mut() {
         for i in sp.slots() {
             let s = shape(slots, i);
-            if s.flow == (Flow::Call { kind: Some(CallKind::Helper), imm: HELPER_TAIL_CALL }) {
+            if s.flow == (Flow::Call { kind: Some(CallKind::Helper), imm: BpfFunc::TailCall.id() }) {
                 sp.has_tail_call = true;
             }
             if s.ld_abs {

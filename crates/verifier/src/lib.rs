@@ -4,8 +4,9 @@
 //! kernel's log and error lines.
 //!
 //! Owns: abstract state, transfer functions, pruning, the verifier log and every verifier error
-//! string (in [`messages`]). Must not touch: instruction encoding (kbpf-isa), static passes
-//! (kbpf-passes), execution. See `README.md` for the list of implemented kernel behaviours.
+//! string (in [`messages`]), and the program types' rules ([`prog_types`]: context, helpers,
+//! the load-time attach check `bpf_prog_load_check_attach`). Must not touch: instruction encoding (kbpf-isa), static passes
+//! (kbpf-passes), the uapi enums and helper ids (kbpf-isa), execution. See `README.md` for the list of implemented kernel behaviours.
 
 mod calls;
 mod check;
@@ -29,7 +30,9 @@ pub use env::insn_aux::InsnAux;
 pub use kbpf_isa::FuncDecl;
 pub use kbpf_passes::Errno;
 pub use line_info::{LineInfo, source_comments};
-pub use messages::{BtfInfoReject, Bug, RegName, Reject, RejectKind, StackArgError, TypeName, Unsupported};
+pub use messages::{
+    AttachReject, BtfInfoReject, Bug, RegName, Reject, RejectKind, StackArgError, TypeName, Unsupported,
+};
 pub use protos::func_info::{IterRole, KfuncArg, KfuncArgKind, KfuncDecl, KfuncRet};
 pub use protos::helpers::helper_arg_count;
 pub use protos::kfunc_table::KfuncTable;
@@ -382,6 +385,13 @@ pub struct VerifyOptions {
     /// like the kernel checks func_info records; `false` for `.func` declarations, which
     /// may name only some subprograms.
     pub btf_func_info: bool,
+    /// `expected_attach_type` (`None` = 0, which the kernel cannot tell from
+    /// `BPF_CGROUP_INET_INGRESS`): checked against the type's attach rules before the walk
+    /// (`ProgTypeOps::check_attach`), and some context rules depend on it (xdp's
+    /// `egress_ifindex` is for `BPF_XDP_DEVMAP` programs only).
+    pub expected_attach_type: Option<kbpf_isa::AttachType>,
+    /// `attach_btf_id` (0 = none): only BTF-attached types take one.
+    pub attach_btf_id: u32,
 }
 
 /// This machine's possible CPUs (`/sys/devices/system/cpu/possible`, e.g. `0-7`), or the
@@ -415,6 +425,8 @@ impl Default for VerifyOptions {
             test_state_freq: false,
             line_info: Vec::new(),
             btf_func_info: false,
+            expected_attach_type: None,
+            attach_btf_id: 0,
             kernel_config: KernelConfig::default(),
         }
     }

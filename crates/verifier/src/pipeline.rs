@@ -4,6 +4,7 @@
 use crate::env::{Aux, Counters, Env, Program, Search, SubprogFacts, initial_state};
 use crate::log::{LEVEL1, LEVEL2, Log, STATS, insn_text};
 use crate::messages::Reject;
+use crate::prog_types::LoadAttach;
 use crate::protos::helpers::helper_arg_count;
 use crate::{MapDef, MapKind, Stats, VerifyError, VerifyOptions, VerifyOutcome};
 use kbpf_isa::{LdImm64Src, RawInsn, SlotIdx, SlotTable};
@@ -117,6 +118,19 @@ pub(crate) fn run(slots: &[RawInsn], opts: &VerifyOptions) -> VerifyOutcome {
         return VerifyOutcome {
             accepted: false,
             error: Some(error),
+            log: String::new(),
+            stats: Stats::default(),
+            insn_aux: Vec::new(),
+            witness: None,
+        };
+    }
+    // bpf_prog_load_check_attach, also before the verifier: EINVAL, no log
+    let attach =
+        LoadAttach { expected_attach_type: opts.expected_attach_type, attach_btf_id: opts.attach_btf_id };
+    if let Err(r) = opts.prog_type.ops().check_attach(attach) {
+        return VerifyOutcome {
+            accepted: false,
+            error: Some(VerifyError::new(None, Reject::Attach(r))),
             log: String::new(),
             stats: Stats::default(),
             insn_aux: Vec::new(),

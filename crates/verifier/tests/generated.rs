@@ -48,7 +48,7 @@ fn table() -> Vec<KfuncDecl> {
                 arg("ptr__uninit", KfuncArgKind::Dynptr),
             ],
             ret: KfuncRet::Scalar,
-            prog_types: Some(vec!["socket_filter".into()]),
+            prog_types: Some(vec![kbpf_isa::KernelProgType::SocketFilter]),
             ..Default::default()
         },
         KfuncDecl {

@@ -184,7 +184,7 @@ fn verify(
     let prog_type = match kbpf::prog_type_for_section(&p.section) {
         Ok(t) => t,
         // a type the verifier does not model is no verdict, not a loader failure
-        Err(e @ (ProgTypeError::UnmodelledSection { .. } | ProgTypeError::UnmodelledAttach { .. })) => {
+        Err(e @ ProgTypeError::UnmodelledSection { .. }) => {
             r.outcome = "unsupported".into();
             r.error_line = e.to_string();
             return;

@@ -9,6 +9,7 @@
 use crate::native::{NativeFn, RawNative};
 use crate::proto::{ArgKind, ArgProto, NativeArg, Proto, RetKind, UNSIZED_MEM};
 use crate::registry::{FuncKind, Registry, RegistryError};
+use kbpf_isa::BpfFunc as F;
 
 use super::Map;
 
@@ -72,13 +73,12 @@ pub fn register(r: &mut Registry) -> Result<(), RegistryError> {
     let value = arg("value", ArgKind::Mem { size: None, uninit: false });
     let proto = |args: Vec<ArgProto>, ret: RetKind| Proto { args, ret: Some(ret), ..Proto::default() };
     let entries = [
-        (1, "bpf_map_lookup_elem", proto(vec![arg("map", ArgKind::Map), key()], RetKind::MapValue)),
+        (F::MapLookupElem, proto(vec![arg("map", ArgKind::Map), key()], RetKind::MapValue)),
         (
-            2,
-            "bpf_map_update_elem",
+            F::MapUpdateElem,
             proto(vec![arg("map", ArgKind::Map), key(), value, ArgProto::scalar("flags")], RetKind::Scalar),
         ),
-        (3, "bpf_map_delete_elem", proto(vec![arg("map", ArgKind::Map), key()], RetKind::Scalar)),
+        (F::MapDeleteElem, proto(vec![arg("map", ArgKind::Map), key()], RetKind::Scalar)),
     ];
     // key and value sizes come from the map: an engine that does not trust the program cannot
     // check them from the arguments (the interpreter runs these helpers itself)
@@ -96,22 +96,23 @@ pub fn register(r: &mut Registry) -> Result<(), RegistryError> {
         native(RawNative::A4(map_update_elem), &UPDATE),
         native(RawNative::A2(map_delete_elem), &KEY),
     ];
-    for ((id, name, p), f) in entries.into_iter().zip(natives) {
-        r.register(FuncKind::Helper, id, name, p, Some(f))?;
+    for ((func, p), f) in entries.into_iter().zip(natives) {
+        r.register(FuncKind::Helper, func.id(), func.name(), p, Some(f))?;
     }
     // No native: a tail call replaces the running program, which only an engine can do.
     let tail = vec![arg("ctx", ArgKind::Ctx), arg("prog_array_map", ArgKind::Map), ArgProto::scalar("index")];
-    r.register(FuncKind::Helper, 12, "bpf_tail_call", proto(tail, RetKind::Scalar), None)?;
+    let tc = F::TailCall;
+    r.register(FuncKind::Helper, tc.id(), tc.name(), proto(tail, RetKind::Scalar), None)?;
     super::timers::register(r)
 }
 
 /// What the interpreter does for helpers 1..3 against a checked environment (no raw pointers):
 /// `key`/`value` are the bytes it read through its own bounds checks.
 pub fn call_map_helper(set_map: &Map, id: i32, key: &[u8], value: &[u8], flags: u64) -> u64 {
-    match id {
-        1 => set_map.lookup_addr(key).unwrap_or(0),
-        2 => set_map.update(key, value, flags).map_or_else(|e| e.errno() as u64, |()| 0),
-        3 => set_map.delete(key).map_or_else(|e| e.errno() as u64, |()| 0),
+    match F::from_id(id) {
+        Some(F::MapLookupElem) => set_map.lookup_addr(key).unwrap_or(0),
+        Some(F::MapUpdateElem) => set_map.update(key, value, flags).map_or_else(|e| e.errno() as u64, |()| 0),
+        Some(F::MapDeleteElem) => set_map.delete(key).map_or_else(|e| e.errno() as u64, |()| 0),
         _ => -22i64 as u64,
     }
 }

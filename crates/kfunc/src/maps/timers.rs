@@ -19,19 +19,21 @@
 use std::cell::Cell;
 use std::marker::PhantomData;
 
+use kbpf_isa::BpfFunc;
+
 use super::{Kind, Map, MapSet};
 use crate::native::NativeFn;
 use crate::proto::{ArgKind, ArgProto, Proto, RetKind};
 use crate::registry::{FuncKind, Registry, RegistryError};
 
-/// `BPF_FUNC_timer_init`.
-pub const TIMER_INIT: i32 = 169;
+/// `BPF_FUNC_timer_init` (a pattern-usable id).
+pub const TIMER_INIT: i32 = BpfFunc::TimerInit as i32;
 /// `BPF_FUNC_timer_set_callback`.
-pub const TIMER_SET_CALLBACK: i32 = 170;
+pub const TIMER_SET_CALLBACK: i32 = BpfFunc::TimerSetCallback as i32;
 /// `BPF_FUNC_timer_start`.
-pub const TIMER_START: i32 = 171;
+pub const TIMER_START: i32 = BpfFunc::TimerStart as i32;
 /// `BPF_FUNC_timer_cancel`.
-pub const TIMER_CANCEL: i32 = 172;
+pub const TIMER_CANCEL: i32 = BpfFunc::TimerCancel as i32;
 /// Bytes of `struct bpf_timer`.
 pub const TIMER_SIZE: u32 = 16;
 
@@ -281,28 +283,21 @@ pub fn register(r: &mut Registry) -> Result<(), RegistryError> {
     let scalar = ArgProto::scalar;
     let entries = [
         (
-            TIMER_INIT,
-            "bpf_timer_init",
+            BpfFunc::TimerInit,
             vec![timer(), arg("map", ArgKind::Map), scalar("flags")],
             NativeFn::A3(timer_init),
         ),
         (
-            TIMER_SET_CALLBACK,
-            "bpf_timer_set_callback",
+            BpfFunc::TimerSetCallback,
             vec![timer(), arg("callback_fn", ArgKind::Callback)],
             NativeFn::A2(timer_set_callback),
         ),
-        (
-            TIMER_START,
-            "bpf_timer_start",
-            vec![timer(), scalar("nsecs"), scalar("flags")],
-            NativeFn::A3(timer_start),
-        ),
-        (TIMER_CANCEL, "bpf_timer_cancel", vec![timer()], NativeFn::A1(timer_cancel)),
+        (BpfFunc::TimerStart, vec![timer(), scalar("nsecs"), scalar("flags")], NativeFn::A3(timer_start)),
+        (BpfFunc::TimerCancel, vec![timer()], NativeFn::A1(timer_cancel)),
     ];
-    for (id, name, args, f) in entries {
+    for (func, args, f) in entries {
         let proto = Proto { args, ret: Some(RetKind::Scalar), ..Proto::default() };
-        r.register(FuncKind::Helper, id, name, proto, Some(f))?;
+        r.register(FuncKind::Helper, func.id(), func.name(), proto, Some(f))?;
     }
     Ok(())
 }

@@ -18,13 +18,13 @@ const DATA_META: i16 = 140;
 const SK: i16 = 168;
 
 /// Helper ids.
-const SK_LOOKUP_TCP: i32 = 84;
-const SK_LOOKUP_UDP: i32 = 85;
-const SK_RELEASE: i32 = 86;
-const SK_FULLSOCK: i32 = 95;
-const TCP_SOCK: i32 = 96;
-const GET_LISTENER_SOCK: i32 = 98;
-const SKC_LOOKUP_TCP: i32 = 99;
+const SK_LOOKUP_TCP: i32 = kbpf_isa::BpfFunc::SkLookupTcp as i32;
+const SK_LOOKUP_UDP: i32 = kbpf_isa::BpfFunc::SkLookupUdp as i32;
+const SK_RELEASE: i32 = kbpf_isa::BpfFunc::SkRelease as i32;
+const SK_FULLSOCK: i32 = kbpf_isa::BpfFunc::SkFullsock as i32;
+const TCP_SOCK: i32 = kbpf_isa::BpfFunc::TcpSock as i32;
+const GET_LISTENER_SOCK: i32 = kbpf_isa::BpfFunc::GetListenerSock as i32;
+const SKC_LOOKUP_TCP: i32 = kbpf_isa::BpfFunc::SkcLookupTcp as i32;
 
 fn case(name: String, b: &B) -> Case {
     Case::new(FAM, name, ProgType::SchedCls, b.build())

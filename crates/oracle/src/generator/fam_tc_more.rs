@@ -11,9 +11,9 @@ use crate::map::{MapKind, MapSpec};
 const FAM: &str = "tc";
 const DATA: i16 = 76;
 const DATA_END: i16 = 80;
-const SK_LOOKUP_TCP: i32 = 84;
-const SK_RELEASE: i32 = 86;
-const TAIL_CALL: i32 = 12;
+const SK_LOOKUP_TCP: i32 = kbpf_isa::BpfFunc::SkLookupTcp as i32;
+const SK_RELEASE: i32 = kbpf_isa::BpfFunc::SkRelease as i32;
+const TAIL_CALL: i32 = kbpf_isa::BpfFunc::TailCall as i32;
 
 fn case(name: String, b: &B) -> Case {
     Case::new(FAM, name, ProgType::SchedCls, b.build())

@@ -193,9 +193,8 @@ impl Env<'_> {
                 return Err(CallReject::MapTypeIntoFunc { map_type: num, name, id }.into());
             }
         }
-        if func == BpfFunc::GetFuncIp
-            && let Err(prog_type) = ops.get_func_ip_support()
-        {
+        if func == BpfFunc::GetFuncIp && !ops.get_func_ip_support() {
+            let prog_type = ops.kernel_type().map_or(0, |t| t.number());
             return Err(CallReject::GetFuncIpType { name, id, prog_type }.into());
         }
         // bpf_dynptr_write into an skb dynptr changes packet data: packet pointers and skb

@@ -75,7 +75,7 @@ impl Env<'_> {
             return Err(Reject::KfuncNotFunc(btf_id as u32));
         };
         if let Some(types) = &decl.prog_types
-            && !types.iter().any(|t| t == self.prog.opts.prog_type.ops().name())
+            && !self.prog.opts.prog_type.ops().kernel_type().is_some_and(|t| types.contains(&t))
         {
             return Err(KfuncReject::NotAllowed(decl.name).into());
         }

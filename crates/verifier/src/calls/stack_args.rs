@@ -14,7 +14,7 @@ use crate::env::Env;
 use crate::messages::{Bug, RegName, Reject, StackArgError};
 use crate::protos::func_info::{MAX_FUNC_ARGS, MAX_REG_ARGS, MAX_STACK_ARG_SLOTS};
 use kbpf_isa::{
-    CallKind, Class, Decoded, HELPER_TAIL_CALL, Insn, Reg, SlotIdx, SlotTable, Src, StackArgPos, StackArgSlot,
+    BpfFunc, CallKind, Class, Decoded, Insn, Reg, SlotIdx, SlotTable, Src, StackArgPos, StackArgSlot,
 };
 use kbpf_passes::shape::{Flow, shape};
 use kbpf_passes::subprogs::Subprogs;
@@ -224,7 +224,7 @@ impl Env<'_> {
 fn tail_call_with_stack_args(slots: &SlotTable<'_>, subs: &Subprogs, stack_arg_cnt: &[u32]) -> bool {
     // calls read through the passes' shape: decoded, or raw for a slot the walk never checked
     let flow = |i: usize| shape(slots, i).flow;
-    let tail_call = Flow::Call { kind: Some(CallKind::Helper), imm: HELPER_TAIL_CALL };
+    let tail_call = Flow::Call { kind: Some(CallKind::Helper), imm: BpfFunc::TailCall.id() };
     let has_tail_call =
         |sp: usize| subs.list.get(sp).is_some_and(|s| s.slots().any(|i| flow(i) == tail_call));
     // depth-first over the static call graph; it is acyclic (recursion is refused earlier) and
@@ -318,7 +318,7 @@ mod tests {
 
     #[test]
     fn tail_calls_and_stack_args() {
-        let tail = r(0x85, 0, 0, 0, HELPER_TAIL_CALL);
+        let tail = r(0x85, 0, 0, 0, BpfFunc::TailCall.id());
         let exit = r(0x95, 0, 0, 0, 0);
         // main: call sub; tail call; exit. sub: exit
         let p = [r(0x85, 0, 1, 0, 2), tail, exit, exit];

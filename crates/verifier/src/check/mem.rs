@@ -106,7 +106,8 @@ impl Env<'_> {
             RegType::Ctx => {
                 leak_check(self, "into ctx")?;
                 self.check_ptr_off_reg(regno)?;
-                let access = CtxAccess { off, size, write, ldsx };
+                let access =
+                    CtxAccess { off, size, write, ldsx, attach: self.prog.opts.expected_attach_type };
                 let Some(field) = self.prog.opts.prog_type.ops().ctx_access(access) else {
                     return Err(Reject::CtxAccess(off, size));
                 };

@@ -4,9 +4,10 @@
 //! Families with many members live in submodules: [`calls`] (helpers, subprograms,
 //! callbacks, references), [`kfunc`] (kfunc arguments, dynptrs, iterators), [`map_args`]
 //! (strings and timers in map values), [`stack_args`] (r11), [`btf_info`] (func_info and
-//! line_info records), [`unsupported`] (what kbpf does
+//! line_info records), [`attach`] (load attributes `bpf_prog_load` refuses before verifying), [`unsupported`] (what kbpf does
 //! not model) and [`bug`] (kbpf's own invariants). [`Reject::kind`] tells the three kinds apart.
 
+pub mod attach;
 pub mod btf_info;
 pub mod bug;
 pub mod calls;
@@ -15,6 +16,7 @@ pub mod map_args;
 pub mod stack_args;
 pub mod unsupported;
 
+pub use attach::AttachReject;
 pub use btf_info::BtfInfoReject;
 pub use bug::Bug;
 pub use calls::CallReject;
@@ -123,6 +125,8 @@ pub enum Reject {
     StackArg(StackArgError),
     #[error("{0}")]
     BtfInfo(BtfInfoReject),
+    #[error("{0}")]
+    Attach(AttachReject),
     #[error("{0}")]
     Unsupported(Unsupported),
     #[error("verifier bug: {0}")]
@@ -358,6 +362,7 @@ impl Reject {
             MapArg(m) => m.errno(),
             StackArg(s) => s.errno(),
             BtfInfo(b) => b.errno(),
+            Attach(a) => a.errno(),
             Unsupported(_) => Errno::ENOTSUPP,
             Bug(_) => Errno::EFAULT,
             Preceded(_, last) => last.errno(),
@@ -539,6 +544,7 @@ family!(
     MapArgReject => MapArg,
     StackArgError => StackArg,
     BtfInfoReject => BtfInfo,
+    AttachReject => Attach,
     Unsupported => Unsupported,
     Bug => Bug,
 );

@@ -10,6 +10,7 @@ use crate::protos::trace_helpers::{
     GET_ATTACH_COOKIE, GET_STACK, GET_STACKID, PERF_EVENT_OUTPUT, tracing_func_proto, tracing_unmodelled,
 };
 use crate::{KprobeAttach, KprobeProg, TargetArch};
+use kbpf_isa::KernelProgType;
 
 /// The kprobe rules for one link flavour and architecture.
 pub struct Kprobe(pub KprobeProg);
@@ -32,6 +33,10 @@ pub fn pt_regs_size(arch: TargetArch) -> i64 {
 impl ProgTypeOps for Kprobe {
     fn name(&self) -> &'static str {
         "kprobe"
+    }
+
+    fn kernel_type(&self) -> Option<KernelProgType> {
+        Some(KernelProgType::Kprobe)
     }
 
     /// `kprobe_prog_is_valid_access`: aligned reads inside `struct pt_regs`.

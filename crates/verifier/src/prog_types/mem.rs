@@ -4,6 +4,7 @@
 use super::{CtxAccess, CtxField, ProgTypeOps};
 use crate::protos::func_id::BpfFunc;
 use crate::protos::helpers::{Proto, base_func_proto};
+use kbpf_isa::KernelProgType;
 
 /// The memory-context rules.
 pub struct Mem {
@@ -14,6 +15,11 @@ pub struct Mem {
 impl ProgTypeOps for Mem {
     fn name(&self) -> &'static str {
         "mem"
+    }
+
+    /// kbpf's own: no kernel type, so no type-restricted kfunc.
+    fn kernel_type(&self) -> Option<KernelProgType> {
+        None
     }
 
     fn ctx_access(&self, a: CtxAccess) -> Option<CtxField> {

@@ -2,7 +2,9 @@
 //! bytes a program may touch and what a load yields (`is_valid_access`), which helpers it may
 //! call (`get_func_proto`), whether it may read the packet through `LD_ABS`/`LD_IND` or write
 //! it directly, whether it may sleep, what `r0` must hold at exit and how many context bytes a
-//! run hands it. The rest of the verifier asks [`ProgType::ops`], never matches on the type.
+//! run hands it, and which load attributes (expected attach type, attach BTF id) it accepts
+//! (`bpf_prog_load_check_attach`). The rest of the verifier asks [`ProgType::ops`], never
+//! matches on the type.
 
 mod kprobe;
 mod mem;
@@ -17,8 +19,10 @@ mod xdp;
 
 use crate::ProgType;
 use crate::domain::state::RegType;
+use crate::messages::AttachReject;
 use crate::protos::func_id::BpfFunc;
 use crate::protos::helpers::Proto;
+use kbpf_isa::{AttachType, KernelProgType};
 
 /// What a valid context load yields.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -42,14 +46,44 @@ pub struct CtxAccess {
     pub write: bool,
     /// A sign-extending load (`BPF_MEMSX`).
     pub ldsx: bool,
+    /// The program's expected attach type (some fields exist for one attach point only).
+    pub attach: Option<AttachType>,
+}
+
+/// The load attributes `bpf_prog_load_check_attach` judges.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct LoadAttach {
+    /// `expected_attach_type` (`None` = 0).
+    pub expected_attach_type: Option<AttachType>,
+    /// `attach_btf_id` (0 = none).
+    pub attach_btf_id: u32,
+}
+
+impl LoadAttach {
+    /// The uapi number the kernel sees: 0 when unset.
+    pub fn attach_number(&self) -> u32 {
+        self.expected_attach_type.map_or(0, AttachType::number)
+    }
 }
 
 /// The per-type rules (`struct bpf_verifier_ops` plus the `may_*` predicates the kernel keeps
 /// as switches over the type).
 pub trait ProgTypeOps {
-    /// The kernel's name without `BPF_PROG_TYPE_`, lower case (`sched_cls`): kfunc
-    /// registrations name program types this way.
+    /// The kernel's name without `BPF_PROG_TYPE_`, lower case (`sched_cls`), as messages
+    /// print it.
     fn name(&self) -> &'static str;
+
+    /// The kernel's program type (`None` for kbpf's own `mem`): kfunc registrations name the
+    /// types that may call them this way.
+    fn kernel_type(&self) -> Option<KernelProgType>;
+
+    /// `bpf_prog_load_check_attach`, which runs before the verifier (a refusal is `EINVAL`
+    /// with an empty log). The default is the kernel's `default:` case: any expected attach
+    /// type (the type ignores it), but no attach BTF id, which only BTF-attached types
+    /// (tracing, lsm, struct_ops, ext) take.
+    fn check_attach(&self, a: LoadAttach) -> Result<(), AttachReject> {
+        no_attach_btf(self.name(), a)
+    }
 
     /// `is_valid_access`: `None` = the access is invalid.
     fn ctx_access(&self, a: CtxAccess) -> Option<CtxField>;
@@ -65,10 +99,9 @@ pub trait ProgTypeOps {
     }
 
     /// `check_get_func_ip`: whether a program of this type that has `bpf_get_func_ip` may
-    /// call it; `Err` carries the kernel's type number for the refusal. Only the tracing
-    /// types have the helper at all.
-    fn get_func_ip_support(&self) -> Result<(), u32> {
-        Ok(())
+    /// call it (only the tracing types have the helper at all).
+    fn get_func_ip_support(&self) -> bool {
+        true
     }
 
     /// `is_tracing_prog_type`: kprobes, tracepoints, raw tracepoints and perf events, which
@@ -149,6 +182,14 @@ impl ProgType {
     }
 }
 
+/// The attach BTF id check every type kbpf models shares: none may be given.
+fn no_attach_btf(prog_type: &'static str, a: LoadAttach) -> Result<(), AttachReject> {
+    match a.attach_btf_id {
+        0 => Ok(()),
+        btf_id => Err(AttachReject::AttachBtfId { prog_type, btf_id }),
+    }
+}
+
 /// Whether `off` lies in `[start, start + len)`.
 fn in_range(off: i64, start: i64, len: i64) -> bool {
     off >= start && off < start + len
@@ -159,7 +200,7 @@ mod tests {
     use super::*;
 
     fn access(pt: ProgType, off: i64, size: i64, write: bool) -> Option<CtxField> {
-        pt.ops().ctx_access(CtxAccess { off, size, write, ldsx: false })
+        pt.ops().ctx_access(CtxAccess { off, size, write, ldsx: false, attach: None })
     }
 
     #[test]
@@ -181,8 +222,59 @@ mod tests {
         assert_eq!(access(ProgType::Xdp, 12, 4, false), Some(CtxField::Scalar));
     }
 
+    fn xdp_read(off: i64, attach: Option<AttachType>) -> Option<CtxField> {
+        ProgType::Xdp.ops().ctx_access(CtxAccess { off, size: 4, write: false, ldsx: false, attach })
+    }
+
+    #[test]
+    fn egress_ifindex_is_for_devmap_programs() {
+        assert_eq!(xdp_read(20, Some(AttachType::XdpDevmap)), Some(CtxField::Scalar));
+        for other in [None, Some(AttachType::Xdp), Some(AttachType::XdpCpumap), Some(AttachType::TraceFentry)]
+        {
+            assert_eq!(xdp_read(20, other), None, "{other:?}");
+        }
+        // the other fields do not depend on it
+        assert_eq!(xdp_read(16, Some(AttachType::XdpDevmap)), Some(CtxField::Scalar));
+        assert_eq!(xdp_read(0, Some(AttachType::XdpCpumap)), Some(CtxField::Pointer(RegType::Packet)));
+        let write =
+            CtxAccess { off: 20, size: 4, write: true, ldsx: false, attach: Some(AttachType::XdpDevmap) };
+        assert_eq!(ProgType::Xdp.ops().ctx_access(write), None);
+    }
+
+    #[test]
+    fn check_attach_follows_bpf_prog_load() {
+        let at = |t: Option<AttachType>| LoadAttach { expected_attach_type: t, attach_btf_id: 0 };
+        // socket filters, tc and xdp ignore the expected attach type, whatever it is
+        for pt in [ProgType::SocketFilter, ProgType::SchedCls, ProgType::Xdp, ProgType::Mem { ctx_size: 8 }] {
+            for t in [
+                None,
+                Some(AttachType::XdpDevmap),
+                Some(AttachType::TraceFentry),
+                Some(AttachType::TcxEgress),
+            ] {
+                assert_eq!(pt.ops().check_attach(at(t)), Ok(()), "{pt:?} {t:?}");
+            }
+        }
+        // syscall programs take none; 0 (BPF_CGROUP_INET_INGRESS) is "none" to the kernel
+        let sys = ProgType::Syscall.ops();
+        assert_eq!(sys.check_attach(at(None)), Ok(()));
+        assert_eq!(sys.check_attach(at(Some(AttachType::CgroupInetIngress))), Ok(()));
+        let e = sys.check_attach(at(Some(AttachType::Xdp))).unwrap_err();
+        assert_eq!(e, AttachReject::UnexpectedAttachType { prog_type: "syscall", attach: AttachType::Xdp });
+        assert_eq!(e.errno(), kbpf_passes::Errno::EINVAL);
+        // no modelled type attaches by BTF id
+        for pt in [ProgType::SocketFilter, ProgType::SchedCls, ProgType::Xdp, ProgType::Syscall] {
+            let a = LoadAttach { expected_attach_type: None, attach_btf_id: 5 };
+            assert!(matches!(pt.ops().check_attach(a), Err(AttachReject::AttachBtfId { btf_id: 5, .. })));
+        }
+    }
+
     #[test]
     fn names_are_the_kernels() {
+        for pt in [ProgType::SocketFilter, ProgType::SchedCls, ProgType::Xdp, ProgType::Syscall] {
+            assert_eq!(pt.ops().kernel_type().map(KernelProgType::name), Some(pt.ops().name()));
+        }
+        assert_eq!(ProgType::Mem { ctx_size: 64 }.ops().kernel_type(), None);
         assert_eq!(ProgType::SocketFilter.ops().name(), "socket_filter");
         assert_eq!(ProgType::SchedCls.ops().name(), "sched_cls");
         assert_eq!(ProgType::Xdp.ops().name(), "xdp");

@@ -11,6 +11,7 @@ use crate::protos::helpers::{Arg, Proto, Ret};
 use crate::protos::trace_helpers::{
     GET_ATTACH_COOKIE, GET_STACK, GET_STACKID, PERF_EVENT_OUTPUT, tracing_func_proto, tracing_unmodelled,
 };
+use kbpf_isa::KernelProgType;
 
 /// The perf event rules for an architecture.
 pub struct PerfEvent {
@@ -30,6 +31,10 @@ pub fn user_regs_size(arch: TargetArch) -> i64 {
 impl ProgTypeOps for PerfEvent {
     fn name(&self) -> &'static str {
         "perf_event"
+    }
+
+    fn kernel_type(&self) -> Option<KernelProgType> {
+        Some(KernelProgType::PerfEvent)
     }
 
     /// `pe_prog_is_valid_access` (64-bit kernels).
@@ -83,7 +88,7 @@ impl ProgTypeOps for PerfEvent {
     }
 
     /// `bpf_get_func_ip` is in the tracing set but works only for kprobes and trampolines.
-    fn get_func_ip_support(&self) -> Result<(), u32> {
-        Err(7)
+    fn get_func_ip_support(&self) -> bool {
+        false
     }
 }

@@ -12,6 +12,7 @@ use crate::protos::trace_helpers::{
     GET_ATTACH_COOKIE, GET_STACK_RAW_TP, GET_STACKID, PERF_EVENT_OUTPUT, tracing_func_proto,
     tracing_unmodelled,
 };
+use kbpf_isa::KernelProgType;
 
 /// `MAX_BPF_FUNC_ARGS` in Linux 6.18.
 const MAX_BPF_FUNC_ARGS: i64 = 12;
@@ -30,6 +31,14 @@ pub(crate) fn tracing_ctx_access(a: CtxAccess) -> bool {
 impl ProgTypeOps for RawTp {
     fn name(&self) -> &'static str {
         if self.writable { "raw_tracepoint_writable" } else { "raw_tracepoint" }
+    }
+
+    fn kernel_type(&self) -> Option<KernelProgType> {
+        Some(if self.writable {
+            KernelProgType::RawTracepointWritable
+        } else {
+            KernelProgType::RawTracepoint
+        })
     }
 
     /// `raw_tp_prog_is_valid_access` / `raw_tp_writable_prog_is_valid_access`.
@@ -63,9 +72,8 @@ impl ProgTypeOps for RawTp {
         true
     }
 
-    /// `bpf_get_func_ip` is in the tracing set but works only for kprobes and trampolines
-    /// (`BPF_PROG_TYPE_RAW_TRACEPOINT` = 17, `_WRITABLE` = 24).
-    fn get_func_ip_support(&self) -> Result<(), u32> {
-        Err(if self.writable { 24 } else { 17 })
+    /// `bpf_get_func_ip` is in the tracing set but works only for kprobes and trampolines.
+    fn get_func_ip_support(&self) -> bool {
+        false
     }
 }

@@ -6,6 +6,7 @@ use super::{CtxAccess, CtxField, ProgTypeOps, in_range};
 use crate::domain::state::RegType;
 use crate::protos::func_id::BpfFunc;
 use crate::protos::helpers::{Proto, base_func_proto};
+use kbpf_isa::KernelProgType;
 
 /// The tc classifier rules.
 pub struct SchedCls;
@@ -13,6 +14,10 @@ pub struct SchedCls;
 impl ProgTypeOps for SchedCls {
     fn name(&self) -> &'static str {
         "sched_cls"
+    }
+
+    fn kernel_type(&self) -> Option<KernelProgType> {
+        Some(KernelProgType::SchedCls)
     }
 
     /// `tc_cls_act_is_valid_access`: tc may write a few more fields, sees the packet pointers

@@ -33,7 +33,7 @@ pub(super) mod off {
 /// The shared rules, after the type's own have run.
 pub(super) fn skb_access(a: CtxAccess) -> Option<CtxField> {
     use off::*;
-    let CtxAccess { off, size, write, ldsx } = a;
+    let CtxAccess { off, size, write, ldsx, .. } = a;
     if !(0..SKB_SIZE).contains(&off) || size <= 0 || off % size != 0 {
         return None;
     }

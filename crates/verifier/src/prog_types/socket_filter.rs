@@ -5,6 +5,7 @@ use super::skb::{self, off::*};
 use super::{CtxAccess, CtxField, ProgTypeOps, in_range};
 use crate::protos::func_id::BpfFunc::{self, self as F};
 use crate::protos::helpers::{Arg, Proto, Ret, base_func_proto};
+use kbpf_isa::KernelProgType;
 
 /// The socket-filter rules.
 pub struct SocketFilter;
@@ -12,6 +13,10 @@ pub struct SocketFilter;
 impl ProgTypeOps for SocketFilter {
     fn name(&self) -> &'static str {
         "socket_filter"
+    }
+
+    fn kernel_type(&self) -> Option<KernelProgType> {
+        Some(KernelProgType::SocketFilter)
     }
 
     /// `sk_filter_is_valid_access`.

@@ -1,9 +1,11 @@
 //! `BPF_PROG_TYPE_SYSCALL` (`bpf_syscall_verifier_ops`): the context is a user buffer read
-//! at any aligned offset below 64 KiB; the program may sleep.
+//! at any aligned offset below 64 KiB; the program may sleep; it takes no expected attach type.
 
-use super::{CtxAccess, CtxField, ProgTypeOps};
+use super::{CtxAccess, CtxField, LoadAttach, ProgTypeOps, no_attach_btf};
+use crate::messages::AttachReject;
 use crate::protos::func_id::BpfFunc;
 use crate::protos::helpers::{Proto, base_func_proto};
+use kbpf_isa::KernelProgType;
 
 /// The syscall-program rules.
 pub struct Syscall;
@@ -11,6 +13,22 @@ pub struct Syscall;
 impl ProgTypeOps for Syscall {
     fn name(&self) -> &'static str {
         "syscall"
+    }
+
+    fn kernel_type(&self) -> Option<KernelProgType> {
+        Some(KernelProgType::Syscall)
+    }
+
+    /// `bpf_prog_load_check_attach`: no attach BTF id and no expected attach type (a
+    /// nonzero number; 0 is `BPF_CGROUP_INET_INGRESS` too).
+    fn check_attach(&self, a: LoadAttach) -> Result<(), AttachReject> {
+        no_attach_btf(self.name(), a)?;
+        match a.expected_attach_type {
+            Some(attach) if a.attach_number() != 0 => {
+                Err(AttachReject::UnexpectedAttachType { prog_type: self.name(), attach })
+            }
+            _ => Ok(()),
+        }
     }
 
     /// `syscall_prog_is_valid_access`.

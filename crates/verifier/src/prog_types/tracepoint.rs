@@ -8,6 +8,7 @@ use crate::protos::helpers::Proto;
 use crate::protos::trace_helpers::{
     GET_ATTACH_COOKIE, GET_STACK, GET_STACKID, PERF_EVENT_OUTPUT, tracing_func_proto, tracing_unmodelled,
 };
+use kbpf_isa::KernelProgType;
 
 /// The tracepoint rules.
 pub struct Tracepoint;
@@ -18,6 +19,10 @@ pub const PERF_MAX_TRACE_SIZE: i64 = 2048;
 impl ProgTypeOps for Tracepoint {
     fn name(&self) -> &'static str {
         "tracepoint"
+    }
+
+    fn kernel_type(&self) -> Option<KernelProgType> {
+        Some(KernelProgType::Tracepoint)
     }
 
     /// `tp_prog_is_valid_access`.
@@ -46,7 +51,7 @@ impl ProgTypeOps for Tracepoint {
     }
 
     /// `bpf_get_func_ip` is in the tracing set but works only for kprobes and trampolines.
-    fn get_func_ip_support(&self) -> Result<(), u32> {
-        Err(5)
+    fn get_func_ip_support(&self) -> bool {
+        false
     }
 }

@@ -1,10 +1,14 @@
 //! `BPF_PROG_TYPE_XDP` (`xdp_verifier_ops`): a read-only `xdp_md` whose first three fields
-//! load as packet pointers, direct packet writes, and the xdp helper set.
+//! load as packet pointers, direct packet writes, and the xdp helper set. Every expected
+//! attach type loads (the kernel ignores it for xdp); `BPF_XDP_DEVMAP` programs may also read
+//! `egress_ifindex`.
 
 use super::{CtxAccess, CtxField, ProgTypeOps};
 use crate::domain::state::RegType;
 use crate::protos::func_id::BpfFunc::{self, self as F};
 use crate::protos::helpers::{Arg, Proto, Ret, base_func_proto};
+use kbpf_isa::AttachType;
+use kbpf_isa::KernelProgType;
 
 /// The xdp rules.
 pub struct Xdp;
@@ -19,10 +23,14 @@ impl ProgTypeOps for Xdp {
         "xdp"
     }
 
+    fn kernel_type(&self) -> Option<KernelProgType> {
+        Some(KernelProgType::Xdp)
+    }
+
     /// `xdp_is_valid_access`.
     fn ctx_access(&self, a: CtxAccess) -> Option<CtxField> {
-        let CtxAccess { off, size, write, ldsx } = a;
-        if off == EGRESS_IFINDEX || write {
+        let CtxAccess { off, size, write, ldsx, attach } = a;
+        if (off == EGRESS_IFINDEX && attach != Some(AttachType::XdpDevmap)) || write {
             return None;
         }
         if ldsx && matches!(off, 0 | 4 | 8) {

@@ -112,9 +112,8 @@ pub struct KfuncDecl {
     pub ret_null: bool,
     /// `KF_ITER_*`.
     pub iter: Option<IterRole>,
-    /// Program types the kfunc is registered for, by kernel name without
-    /// `BPF_PROG_TYPE_` in lower case (`socket_filter`, `sched_cls`, `xdp`); `None` = all.
-    pub prog_types: Option<Vec<String>>,
+    /// Program types the kfunc is registered for; `None` = all.
+    pub prog_types: Option<Vec<kbpf_isa::KernelProgType>>,
 }
 
 /// Per-subprogram argument facts and counters.

@@ -53,7 +53,7 @@ fn table() -> Vec<KfuncDecl> {
     vec![
         k(1, "bpf_dynptr_size", vec![a("p", KfuncArgKind::Dynptr)], KfuncRet::Scalar),
         KfuncDecl {
-            prog_types: Some(vec!["xdp".into()]),
+            prog_types: Some(vec![kbpf_isa::KernelProgType::Xdp]),
             ..k(
                 12,
                 "bpf_dynptr_from_xdp",
@@ -68,7 +68,10 @@ fn table() -> Vec<KfuncDecl> {
         KfuncDecl { ret_null: true, ..k(13, "bpf_dynptr_slice", slice_args(), KfuncRet::Mem(0)) },
         KfuncDecl { ret_null: true, ..k(14, "bpf_dynptr_slice_rdwr", slice_args(), KfuncRet::Mem(0)) },
         KfuncDecl {
-            prog_types: Some(vec!["socket_filter".into(), "sched_cls".into()]),
+            prog_types: Some(vec![
+                kbpf_isa::KernelProgType::SocketFilter,
+                kbpf_isa::KernelProgType::SchedCls,
+            ]),
             ..k(
                 2,
                 "bpf_dynptr_from_skb",
