@@ -105,6 +105,8 @@ pub fn verify_module(module: &Module, mut opts: VerifyOptions) -> VerifyOutcome 
             opts.attach_btf_id = elf.attach_btf.as_ref().map_or(0, |(id, _)| *id);
         }
     }
+    // a kprobe's link flavour follows its expected attach type (`--attach-type` included)
+    opts.prog_type = opts.prog_type.with_expected_attach(opts.expected_attach_type);
     for (i, m) in module.maps.iter().enumerate() {
         // libbpf loads `.rodata` read-only for programs and freezes it after writing its data
         let rodata = m.name == ".rodata" || m.name.starts_with(".rodata.");

@@ -97,6 +97,20 @@ impl ProgType {
             other => other,
         }
     }
+
+    /// This type as loaded with `expected_attach_type`: a kprobe's link flavour is its
+    /// attach type (unset or another type: a single kprobe); other types are unchanged.
+    pub fn with_expected_attach(self, attach: Option<kbpf_isa::AttachType>) -> ProgType {
+        use kbpf_isa::AttachType as A;
+        let ProgType::Kprobe(k) = self else { return self };
+        let attach = match attach {
+            Some(A::TraceKprobeMulti) => KprobeAttach::KprobeMulti,
+            Some(A::TraceKprobeSession) => KprobeAttach::KprobeSession,
+            Some(A::TraceUprobeMulti) => KprobeAttach::UprobeMulti,
+            _ => KprobeAttach::Single,
+        };
+        ProgType::Kprobe(KprobeProg { attach, ..k })
+    }
 }
 
 /// The architecture a tracing program's `struct pt_regs` belongs to: the kernel it will be

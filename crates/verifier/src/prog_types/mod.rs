@@ -329,6 +329,16 @@ mod tests {
         assert!(k.ops().func_proto(BpfFunc::PerfEventOutput).is_some());
         assert!(k.ops().func_proto(BpfFunc::PerfProgReadValue).is_none());
         assert!(!k.ops().sleepable());
+        // the link flavour follows the expected attach type
+        assert_eq!(
+            k.with_expected_attach(Some(AttachType::TraceKprobeSession)),
+            kprobe(KprobeSession, X86_64)
+        );
+        assert_eq!(kprobe(KprobeMulti, X86_64).with_expected_attach(None), k);
+        assert_eq!(
+            ProgType::Tracepoint.with_expected_attach(Some(AttachType::TraceKprobeMulti)),
+            ProgType::Tracepoint
+        );
     }
 
     #[test]
