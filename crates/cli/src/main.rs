@@ -350,6 +350,15 @@ fn main() -> ExitCode {
                 Some(e) if given.is_ok() => Err(e.to_string()),
                 _ => given,
             };
+            // a tracing program's context is a probed kernel's state: nothing to run it on here
+            if let Ok(t) = &given
+                && t.ops().is_tracing()
+            {
+                return fail(format_args!(
+                    "a {} program cannot run in userspace (its context is the traced kernel's state); `kbpf verify` checks it",
+                    t.ops().name()
+                ));
+            }
             // a syscall program is verified as one (its context is padded to what it may read)
             let syscall = matches!(given, Ok(kbpf::verifier::ProgType::Syscall));
             // Packet types run like BPF_PROG_TEST_RUN; the others get the --mem buffer as context.
