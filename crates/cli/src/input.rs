@@ -50,8 +50,10 @@ pub struct Input {
     /// (vmlinux and module BTF from /sys/kernel/btf) when present.
     #[arg(long)]
     pub btf: Option<PathBuf>,
-    /// Kernel `.config` (plain or gzip) for `__kconfig` `CONFIG_*` externs. Default:
-    /// `/proc/config.gz`, else `/boot/config-$(uname -r)`.
+    /// Kernel `.config` (plain or gzip) for `__kconfig` `CONFIG_*` externs, and for `verify`
+    /// the helpers the kernel's configuration withholds (forced lockdown,
+    /// `CONFIG_BPF_KPROBE_OVERRIDE`). Default: `/proc/config.gz`, else
+    /// `/boot/config-$(uname -r)` (with the running kernel's booted lockdown level).
     #[arg(long)]
     pub kconfig: Option<PathBuf>,
     /// Target kernel for verification (`verify`, and the verification before `run`): `6.18` (exactly

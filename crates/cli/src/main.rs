@@ -193,9 +193,11 @@ enum Cmd {
     Verify {
         #[command(flatten)]
         input: Input,
-        /// Program type: socket_filter, xdp, tc (sched_cls), syscall, mem. Default: what the ELF
+        /// Program type: socket_filter, xdp, tc (sched_cls), syscall, kprobe, tracepoint,
+        /// raw_tracepoint, raw_tracepoint_writable, perf_event, mem. Default: what the ELF
         /// section implies by libbpf's section names (`socket`, `tc`, `tcx/ingress`, `xdp`,
-        /// `syscall` ...; a section of another type is an error), else socket_filter.
+        /// `syscall`, `kprobe/F`, `tp/C/E`, `raw_tp/T` ...; a section of another type is an
+        /// error), else socket_filter.
         #[arg(long)]
         prog_type: Option<String>,
         /// Expected attach type, by its kernel uapi name (`xdp_devmap` or `BPF_XDP_DEVMAP`):
@@ -206,6 +208,10 @@ enum Cmd {
         /// Context size for `--prog-type mem`.
         #[arg(long, default_value_t = 64)]
         ctx_size: u32,
+        /// The architecture of the kernel a kprobe or perf_event program is for (the layout
+        /// of `struct pt_regs` in its context): x86_64 (default) or arm64.
+        #[arg(long)]
+        target_arch: Option<kbpf::verifier::TargetArch>,
         /// Log level bits like the kernel's: 1 basic, 2 verbose, 4 stats.
         #[arg(long, default_value_t = 1)]
         log_level: u32,
@@ -385,6 +391,15 @@ fn main() -> ExitCode {
                 Some(e) if given.is_ok() => Err(e.to_string()),
                 _ => given,
             };
+            // a tracing program's context is a probed kernel's state: nothing to run it on here
+            if let Ok(t) = &given
+                && t.ops().is_tracing()
+            {
+                return fail(format_args!(
+                    "a {} program cannot run in userspace (its context is the traced kernel's state); `kbpf verify` checks it",
+                    t.ops().name()
+                ));
+            }
             // a syscall program is verified as one (its context is padded to what it may read)
             let syscall = matches!(given, Ok(kbpf::verifier::ProgType::Syscall));
             // Packet types run like BPF_PROG_TEST_RUN; the others get the --mem buffer as context.
@@ -550,6 +565,7 @@ fn main() -> ExitCode {
             prog_type,
             attach_type,
             ctx_size,
+            target_arch,
             log_level,
             format,
             profile,
@@ -587,6 +603,7 @@ fn main() -> ExitCode {
                     opts,
                     prog_type: prog_type.as_deref(),
                     engine: engine.map_or(Engine::Jit, Engine::from),
+                    target_arch,
                 },
                 format,
                 &profile.registry(),

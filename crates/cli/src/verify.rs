@@ -23,12 +23,14 @@ pub struct Target<'a> {
     pub prog_type: Option<&'a str>,
     /// The engine whose registry support is checked for an accepted program.
     pub engine: Engine,
+    /// `--target-arch`: the architecture of the kernel a tracing program is for.
+    pub target_arch: Option<kbpf::verifier::TargetArch>,
 }
 
 /// Runs the verifier on the input and prints the outcome. Exit 0 accepted, 1 rejected, 2 bad
 /// input, 3 accepted but `engine` cannot run a helper or kfunc it calls.
 pub fn run(input: &Input, target: Target<'_>, format: Format, registry: &Registry) -> ExitCode {
-    let Target { mut opts, prog_type, engine } = target;
+    let Target { mut opts, prog_type, engine, target_arch } = target;
     opts.kfuncs = kbpf::kfunc_table(registry);
     opts.stack_args = input.stack_args();
     let kind = input.kind();
@@ -58,8 +60,16 @@ pub fn run(input: &Input, target: Target<'_>, format: Format, registry: &Registr
             }
         },
     };
+    // which helpers the target kernel has at all (lockdown, CONFIG_BPF_KPROBE_OVERRIDE)
+    opts.kernel_config = match &input.kconfig {
+        Some(path) => match kbpf::elf::kconfig::Kconfig::load(path) {
+            Ok(k) => kbpf::kernel_config(&k),
+            Err(e) => return crate::fail(e),
+        },
+        None => kbpf::running_kernel_config().unwrap_or_default(),
+    };
     let (outcome, unsupported, stack_depth) =
-        match judge(&module, Target { opts, prog_type, engine }, registry) {
+        match judge(&module, Target { opts, prog_type, engine, target_arch }, registry) {
             Judged::Refused { kind, error } => return refuse(format, &module, kind, error),
             Judged::Verified { outcome, unsupported, stack_depth } => (outcome, unsupported, stack_depth),
         };
@@ -96,7 +106,7 @@ pub enum Judged {
 /// program type unless one was given, the stats block asked for (and taken out of the log again
 /// unless `opts.log_level` has 4). `kbpf stats` shares it so both report the same verdicts.
 pub fn judge(module: &Module, target: Target<'_>, registry: &Registry) -> Judged {
-    let Target { mut opts, prog_type, engine } = target;
+    let Target { mut opts, prog_type, engine, target_arch } = target;
     if let Some(facts) = &module.elf {
         // the loader's refusal first (libbpf fails before the kernel sees the program); a
         // section libbpf cannot type gets the facade's message naming it below
@@ -112,6 +122,9 @@ pub fn judge(module: &Module, target: Target<'_>, registry: &Registry) -> Judged
                 Err(e) => return Judged::Refused { kind: "unsupported", error: e.to_string() },
             }
         }
+    }
+    if let Some(arch) = target_arch {
+        opts.prog_type = opts.prog_type.with_arch(arch);
     }
     // the kernel's per-subprogram stack depths are in the stats block: ask for it, and take it
     // out of the log again when the caller did not ask for level 4

@@ -40,7 +40,7 @@ File        Program  Verdict  Total insns  Program type   kbpf outcome
 sections.o  odd      failure            0  unknown        unmodelled  
 sections.o  one      success            2  socket_filter  accepted    
 sections.o  pass     success            2  xdp            accepted    
-sections.o  probe    failure            0  kprobe         unmodelled  
+sections.o  probe    success            2  kprobe         accepted    
 sections.o  seven    success            2  socket_filter  accepted    
 ----------  -------  -------  -----------  -------------  ------------
 Done. Processed 1 files, 5 programs. Skipped 0 files, 0 programs.
@@ -100,8 +100,8 @@ fn filters_and_sort() {
     std::fs::write(&list, "# comment\n*/p*\n!*/probe\n").unwrap();
     assert_eq!(csv(&["-f", &format!("@{}", list.display())]), ["pass"]);
     // numbers sort descending by default, names ascending; ties by file and program
-    assert_eq!(csv(&["-s", "insns"]), ["one", "pass", "seven", "odd", "probe"]);
-    assert_eq!(csv(&["-s", "insns:asc,prog:desc"]), ["probe", "odd", "seven", "pass", "one"]);
+    assert_eq!(csv(&["-s", "insns"]), ["one", "pass", "probe", "seven", "odd"]);
+    assert_eq!(csv(&["-s", "insns:asc,prog:desc"]), ["odd", "seven", "probe", "pass", "one"]);
     assert_eq!(csv(&["-s", "prog:desc"]), ["seven", "probe", "pass", "one", "odd"]);
 }
 

@@ -99,7 +99,12 @@ impl LoadOptions {
     /// Options for the running kernel: its BTF (vmlinux + modules, read once per process when
     /// first needed), config and kallsyms.
     pub fn running_kernel() -> LoadOptions {
-        LoadOptions { running_kernel_btf: true, target_btf_missing: None, ..Default::default() }
+        LoadOptions {
+            running_kernel_btf: true,
+            target_btf_missing: None,
+            syscall_wrapper: running_kernel_syscall_wrapper(),
+            ..Default::default()
+        }
     }
 
     /// The target BTF, loading the running kernel's on first use when asked to.
@@ -531,5 +536,24 @@ fn attach_target(
         target: full.to_string(),
         kind: btf_kind.name(),
         btf_name: format!("{prefix}{full}"),
+    })
+}
+
+/// `LINUX_HAS_SYSCALL_WRAPPER` as libbpf probes it on the running kernel: a kprobe can be put
+/// on the wrapped `bpf` syscall (`__x64_sys_bpf`, `__arm64_sys_bpf`), through the kprobe PMU or
+/// tracefs' `kprobe_events`. A kernel without kprobes (no `CONFIG_KPROBES`) answers 0, and
+/// `BPF_KSYSCALL` programs then read the arguments from the context directly. Probed without
+/// side effects: the interfaces and the symbol must exist.
+fn running_kernel_syscall_wrapper() -> bool {
+    static PROBED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *PROBED.get_or_init(|| {
+        let prefix = if cfg!(target_arch = "aarch64") { "arm64" } else { "x64" };
+        let kprobes = std::path::Path::new("/sys/bus/event_source/devices/kprobe/type").exists()
+            || std::path::Path::new("/sys/kernel/tracing/kprobe_events").exists()
+            || std::path::Path::new("/sys/kernel/debug/tracing/kprobe_events").exists();
+        let symbol = format!("__{prefix}_sys_bpf");
+        kprobes
+            && std::fs::read_to_string("/proc/kallsyms")
+                .is_ok_and(|k| k.lines().any(|l| l.split_whitespace().nth(2) == Some(symbol.as_str())))
     })
 }

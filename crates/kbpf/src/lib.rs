@@ -23,6 +23,7 @@ mod embed;
 mod engine;
 mod guard;
 mod host;
+mod kernel_config;
 mod maps;
 mod mapview;
 mod prepared;
@@ -37,6 +38,7 @@ pub use engine::{Arch, Engine, RunError, RunOptions, backend, host_backend};
 pub use guard::{Unsupported, check_call, check_engine, verify_for_engine};
 pub use host::{HOST_KFUNC_BASE_ID, IntoHostFn, LinkError, Linker, MAX_HOST_FNS};
 pub use kbpf_elf::{KconfigSource, LoadOptions, LoadedObject, LoadedProgram, ProgError, open_object};
+pub use kernel_config::{kernel_config, running_kernel_config};
 pub use maps::{create_maps, resolve_maps};
 pub use mapview::{MapData, MapView};
 pub use source::{

@@ -113,6 +113,8 @@ pub fn verify_module(module: &Module, mut opts: VerifyOptions) -> VerifyOutcome 
     // a refused attach target (or a kernel that cannot load trampoline programs at all)
     // refuses the program whatever its maps are: their types do not matter then
     let refused = kbpf_verifier::btf::attach::refused_whatever_the_body(&opts);
+    // a kprobe's link flavour follows its expected attach type (`--attach-type` included)
+    opts.prog_type = opts.prog_type.with_expected_attach(opts.expected_attach_type);
     for (i, m) in module.maps.iter().enumerate() {
         // libbpf loads `.rodata` read-only for programs and freezes it after writing its data
         let rodata = m.name == ".rodata" || m.name.starts_with(".rodata.");
@@ -202,12 +204,12 @@ mod tests {
     #[test]
     fn an_unmodelled_map_type_is_unsupported_not_guessed() {
         let mut m = const_str_module(".rodata");
-        m.maps[0].map_type = kbpf_isa::MapType::Other(7); // BPF_MAP_TYPE_STACK_TRACE
+        m.maps[0].map_type = kbpf_isa::MapType::Other(12); // BPF_MAP_TYPE_ARRAY_OF_MAPS
         let out = verify_module(&m, VerifyOptions::default());
         let err = out.error.expect("refused");
         assert!(!out.accepted && out.witness.is_none());
         assert_eq!(err.kind(), kbpf_verifier::RejectKind::Unsupported);
-        assert_eq!(err.message(), "kbpf: map .rodata has type 7 (enum bpf_map_type), which is not modelled");
+        assert_eq!(err.message(), "kbpf: map .rodata has type 12 (enum bpf_map_type), which is not modelled");
     }
 
     #[test]

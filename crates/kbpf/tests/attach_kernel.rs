@@ -35,6 +35,10 @@ fn oracle_type(pt: ProgType) -> kbpf_oracle::ProgType {
         ProgType::Syscall => kbpf_oracle::ProgType::Syscall,
         ProgType::Tracing => kbpf_oracle::ProgType::Tracing,
         ProgType::Lsm => kbpf_oracle::ProgType::Lsm,
+        ProgType::Kprobe(_) => kbpf_oracle::ProgType::Kprobe,
+        ProgType::Tracepoint => kbpf_oracle::ProgType::Tracepoint,
+        ProgType::RawTracepoint => kbpf_oracle::ProgType::RawTracepoint,
+        ProgType::PerfEvent { .. } => kbpf_oracle::ProgType::PerfEvent,
         ProgType::Mem { .. } => unreachable!("no kernel type"),
         other => unreachable!("{other:?}: not loaded here"),
     }

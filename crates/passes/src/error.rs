@@ -160,6 +160,10 @@ pub enum ResolveError {
     /// A pseudo source that needs the load's `fd_array`.
     #[error("fd_array not supported")]
     FdArray,
+    /// `check_map_prog_compatibility`: a kprobe, tracepoint, raw tracepoint or perf event
+    /// program uses a map whose value holds a `struct bpf_timer`.
+    #[error("tracing progs cannot use bpf_timer yet")]
+    TracingTimer,
 }
 
 impl ResolveError {

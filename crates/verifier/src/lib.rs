@@ -107,11 +107,105 @@ pub enum ProgType {
     FlowDissector,
     /// `BPF_PROG_TYPE_LWT_IN` / `_OUT` / `_XMIT` / `_SEG6LOCAL`.
     Lwt(LwtKind),
+    /// `BPF_PROG_TYPE_KPROBE` (kprobe, kretprobe, uprobe, uretprobe, ksyscall, usdt and their
+    /// multi/session links: the target architecture's `struct pt_regs`).
+    Kprobe(KprobeProg),
+    /// `BPF_PROG_TYPE_TRACEPOINT` (the raw trace event record, read only).
+    Tracepoint,
+    /// `BPF_PROG_TYPE_RAW_TRACEPOINT` (the tracepoint's arguments as `u64`s).
+    RawTracepoint,
+    /// `BPF_PROG_TYPE_RAW_TRACEPOINT_WRITABLE` (`raw_tp.w`: argument 0 points to the
+    /// tracepoint's writable buffer).
+    RawTracepointWritable,
+    /// `BPF_PROG_TYPE_PERF_EVENT` (`struct bpf_perf_event_data` of the target architecture).
+    PerfEvent {
+        /// The target architecture (the size of the registers in the context).
+        arch: TargetArch,
+    },
+}
+
+impl ProgType {
+    /// This type for a kernel of `arch`: the types whose context holds registers take the
+    /// architecture's layout; the rest are the same everywhere.
+    pub fn with_arch(self, arch: TargetArch) -> ProgType {
+        match self {
+            ProgType::Kprobe(k) => ProgType::Kprobe(KprobeProg { arch, ..k }),
+            ProgType::PerfEvent { .. } => ProgType::PerfEvent { arch },
+            other => other,
+        }
+    }
+
+    /// This type as loaded with `expected_attach_type`: a kprobe's link flavour is its
+    /// attach type (unset or another type: a single kprobe); other types are unchanged.
+    pub fn with_expected_attach(self, attach: Option<kbpf_isa::AttachType>) -> ProgType {
+        use kbpf_isa::AttachType as A;
+        let ProgType::Kprobe(k) = self else { return self };
+        let attach = match attach {
+            Some(A::TraceKprobeMulti) => KprobeAttach::KprobeMulti,
+            Some(A::TraceKprobeSession) => KprobeAttach::KprobeSession,
+            Some(A::TraceUprobeMulti) => KprobeAttach::UprobeMulti,
+            _ => KprobeAttach::Single,
+        };
+        ProgType::Kprobe(KprobeProg { attach, ..k })
+    }
+}
+
+/// The architecture a tracing program's `struct pt_regs` belongs to: the kernel it will be
+/// loaded into, not the machine kbpf runs on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum TargetArch {
+    /// x86_64 (`struct pt_regs`: 21 registers, 168 bytes).
+    #[default]
+    X86_64,
+    /// arm64 (`user_pt_regs` for perf events, the kernel's `struct pt_regs` for kprobes).
+    Arm64,
+}
+
+impl std::str::FromStr for TargetArch {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<TargetArch, String> {
+        match s {
+            "x86_64" | "x86" | "amd64" => Ok(TargetArch::X86_64),
+            "arm64" | "aarch64" => Ok(TargetArch::Arm64),
+            _ => Err(format!("unknown target architecture {s:?}; supported: x86_64, arm64")),
+        }
+    }
+}
+
+/// The link a `BPF_PROG_TYPE_KPROBE` program is loaded for (its `expected_attach_type`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum KprobeAttach {
+    /// A single kprobe/uprobe through perf (`expected_attach_type` 0).
+    #[default]
+    Single,
+    /// `BPF_TRACE_KPROBE_MULTI` (`kprobe.multi`, `kretprobe.multi`).
+    KprobeMulti,
+    /// `BPF_TRACE_KPROBE_SESSION` (`kprobe.session`: returns 0 or 1).
+    KprobeSession,
+    /// `BPF_TRACE_UPROBE_MULTI` (`uprobe.multi`, `usdt`).
+    UprobeMulti,
+    /// `BPF_TRACE_UPROBE_SESSION` (`uprobe.session`: returns 0 or 1).
+    UprobeSession,
+}
+
+/// A kprobe-family program: its link, whether it is sleepable (`uprobe.s`) and the target
+/// architecture of its `struct pt_regs`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct KprobeProg {
+    /// The expected attach type.
+    pub attach: KprobeAttach,
+    /// `BPF_F_SLEEPABLE`.
+    pub sleepable: bool,
+    /// The target architecture.
+    pub arch: TargetArch,
 }
 
 /// A program type name kbpf does not know (from the command line or a section name).
 #[derive(Clone, Debug, PartialEq, Eq, Error)]
-#[error("unknown program type {0:?}; supported: socket_filter, sched_cls (tc), xdp, syscall, tracing, lsm")]
+#[error(
+    "unknown program type {0:?}; supported: socket_filter, sched_cls (tc), xdp, syscall, kprobe, tracepoint, raw_tracepoint, raw_tracepoint_writable, perf_event, tracing, lsm, cgroup_skb, cgroup_sock, cgroup_sock_addr, cgroup_sockopt, cgroup_sysctl, cgroup_device, sock_ops, sk_skb, sk_msg, sk_lookup, sk_reuseport, flow_dissector, lwt_in, lwt_out, lwt_xmit, lwt_seg6local"
+)]
 pub struct UnknownProgType(pub String);
 
 impl std::str::FromStr for ProgType {
@@ -142,6 +236,11 @@ impl std::str::FromStr for ProgType {
             "lwt_seg6local" => ProgType::Lwt(LwtKind::Seg6local),
             "tracing" => ProgType::Tracing,
             "lsm" => ProgType::Lsm,
+            "kprobe" => ProgType::Kprobe(KprobeProg::default()),
+            "tracepoint" => ProgType::Tracepoint,
+            "raw_tracepoint" => ProgType::RawTracepoint,
+            "raw_tracepoint_writable" => ProgType::RawTracepointWritable,
+            "perf_event" => ProgType::PerfEvent { arch: TargetArch::default() },
             _ => return Err(UnknownProgType(s.to_string())),
         })
     }
@@ -195,16 +294,26 @@ pub enum MapKind {
     TaskStorage,
     /// `BPF_MAP_TYPE_CGRP_STORAGE` (only `bpf_cgrp_storage_*` may take it).
     CgrpStorage,
+    /// `BPF_MAP_TYPE_STACK_TRACE` (only `bpf_get_stackid` may take it).
+    StackTrace,
+    /// `BPF_MAP_TYPE_CGROUP_ARRAY` (only the cgroup membership helpers may take it).
+    CgroupArray,
+    /// `BPF_MAP_TYPE_QUEUE` (only push, pop and peek).
+    Queue,
+    /// `BPF_MAP_TYPE_STACK` (only push, pop and peek).
+    Stack,
 }
 
 /// `(kind, enum bpf_map_type number)` for every kind the verifier models.
-const MAP_KIND_NUMBERS: [(MapKind, u32); 22] = [
+const MAP_KIND_NUMBERS: [(MapKind, u32); 26] = [
     (MapKind::Hash, 1),
     (MapKind::Array, 2),
     (MapKind::ProgArray, 3),
     (MapKind::PerfEventArray, 4),
     (MapKind::PercpuHash, 5),
     (MapKind::PercpuArray, 6),
+    (MapKind::StackTrace, 7),
+    (MapKind::CgroupArray, 8),
     (MapKind::LruHash, 9),
     (MapKind::LruPercpuHash, 10),
     (MapKind::DevMap, 14),
@@ -216,6 +325,8 @@ const MAP_KIND_NUMBERS: [(MapKind, u32); 22] = [
     (MapKind::ReuseportSockarray, 20),
     (MapKind::PercpuCgroupStorage, 21),
     (MapKind::SkStorage, 24),
+    (MapKind::Queue, 22),
+    (MapKind::Stack, 23),
     (MapKind::DevMapHash, 25),
     (MapKind::RingBuf, 27),
     (MapKind::InodeStorage, 28),
@@ -295,6 +406,11 @@ impl MapKind {
             MapKind::InodeStorage => !matches!(f, Some(F::InodeStorageGet | F::InodeStorageDelete)),
             MapKind::TaskStorage => !matches!(f, Some(F::TaskStorageGet | F::TaskStorageDelete)),
             MapKind::CgrpStorage => !matches!(f, Some(F::CgrpStorageGet | F::CgrpStorageDelete)),
+            MapKind::StackTrace => f != Some(F::GetStackid),
+            MapKind::CgroupArray => !matches!(f, Some(F::SkbUnderCgroup | F::CurrentTaskUnderCgroup)),
+            MapKind::Queue | MapKind::Stack => {
+                !matches!(f, Some(F::MapPeekElem | F::MapPopElem | F::MapPushElem))
+            }
             _ => false,
         }
     }
@@ -393,6 +509,8 @@ pub struct VerifyOptions {
     /// BTF line_info, sorted by instruction: the kernel checks the records and the log
     /// annotates instructions with their source lines (`; x = 1; @ file.c:12`).
     pub line_info: Vec<LineInfo>,
+    /// What the target kernel was built and booted with, where it changes which helpers exist.
+    pub kernel_config: KernelConfig,
     /// `funcs` is the program's complete BTF func_info (an ELF object's `.BTF.ext`), checked
     /// like the kernel checks func_info records; `false` for `.func` declarations, which
     /// may name only some subprograms.
@@ -485,6 +603,45 @@ impl Default for VerifyOptions {
             trampolines: true,
             iter_buffers: true,
             host_helpers: Vec::new(),
+            kernel_config: KernelConfig::default(),
+        }
+    }
+}
+
+/// The kernel's lockdown level (`security_locked_down`): what a locked-down kernel withholds
+/// from BPF programs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Default)]
+pub enum Lockdown {
+    /// Not locked down.
+    #[default]
+    None,
+    /// `integrity`: no `bpf_probe_write_user`.
+    Integrity,
+    /// `confidentiality`: no kernel memory reads either.
+    Confidentiality,
+}
+
+/// Build and boot facts of the target kernel that decide whether a helper exists at all.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct KernelConfig {
+    /// The lockdown level.
+    pub lockdown: Lockdown,
+    /// `CONFIG_BPF_KPROBE_OVERRIDE`: kprobes may call `bpf_override_return`.
+    pub kprobe_override: bool,
+}
+
+impl KernelConfig {
+    /// Whether the kernel offers helper `f` at all (the `security_locked_down` and `#ifdef`
+    /// arms of the `*_func_proto` switches): `false` refuses it like an unknown helper.
+    pub fn offers(&self, f: protos::func_id::BpfFunc) -> bool {
+        use protos::func_id::BpfFunc as F;
+        match f {
+            F::ProbeWriteUser => self.lockdown < Lockdown::Integrity,
+            F::ProbeRead | F::ProbeReadStr | F::ProbeReadKernel | F::ProbeReadKernelStr => {
+                self.lockdown < Lockdown::Confidentiality
+            }
+            F::OverrideReturn => self.kprobe_override,
+            _ => true,
         }
     }
 }

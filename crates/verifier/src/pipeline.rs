@@ -14,6 +14,8 @@ use std::time::Instant;
 
 struct MapResolver<'a> {
     maps: &'a [MapDef],
+    /// `is_tracing_prog_type`: the program may not use maps with timers.
+    tracing: bool,
     literal_fds: &'a [usize],
     ld_map: Vec<Option<u32>>,
 }
@@ -34,6 +36,10 @@ impl Resolver for MapResolver<'_> {
                 let Some(idx) = self.maps.iter().position(|m| m.fd == ld.imm) else {
                     return Err(err(ResolveError::BadMapFd(ld.imm)));
                 };
+                // check_map_prog_compatibility, when the map is first used
+                if self.tracing && self.maps[idx].timer_off.is_some() {
+                    return Err(err(ResolveError::TracingTimer));
+                }
                 if ld.src == LdImm64Src::MapValue {
                     let m = &self.maps[idx];
                     let off = ld.imm_hi as u32;
@@ -161,8 +167,12 @@ pub(crate) fn run_with(
         };
         return (out, proven);
     }
-    let mut resolver =
-        MapResolver { maps: &opts.maps, literal_fds: &opts.literal_fds, ld_map: vec![None; slots.len()] };
+    let mut resolver = MapResolver {
+        maps: &opts.maps,
+        tracing: opts.prog_type.ops().is_tracing(),
+        literal_fds: &opts.literal_fds,
+        ld_map: vec![None; slots.len()],
+    };
     let helper_args = |id: i32| opts.helper_arg_count(id);
     // decoded once: the static passes, the walk, the whole-program checks and the witness read
     // this table (a malformed slot is kept and refused where the kernel refuses it)
@@ -419,8 +429,9 @@ fn check_max_stack_depth(prog: &Program<'_>, subs: &SubprogFacts) -> Result<(), 
                 let callee =
                     t.and_then(|t| info.subprogs.starting_at(t)).filter(|&c| !(func_ref && is_async(c)));
                 if let Some(callee) = callee {
+                    // the kernel counts the callee's frame from 0 (the main program's)
                     if frames + 1 > kbpf_isa::MAX_CALL_FRAMES {
-                        return Err(Reject::MaxCallDepth(frames + 1));
+                        return Err(Reject::MaxCallDepth(frames));
                     }
                     let d = subs.stack_depth.get(callee).copied().unwrap_or(0);
                     stack.push((callee, depth + round(d), frames + 1));

@@ -212,6 +212,9 @@ fn verify(
             return;
         }
     };
+    // the running kernel is the oracle: its lockdown and config decide which helpers exist
+    static KERNEL: std::sync::OnceLock<kbpf::verifier::KernelConfig> = std::sync::OnceLock::new();
+    let kernel_config = *KERNEL.get_or_init(|| kbpf::running_kernel_config().unwrap_or_default());
     let opts = VerifyOptions {
         prog_type,
         stack_args: false,
@@ -219,6 +222,7 @@ fn verify(
         btf: target.btf.clone(),
         trampolines: target.trampolines,
         iter_buffers: target.iter_buffers,
+        kernel_config,
         ..Default::default()
     };
     let t = Instant::now();

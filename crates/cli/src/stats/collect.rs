@@ -174,7 +174,7 @@ fn verify_one(
         kfuncs: kfuncs.clone(),
         ..Default::default()
     };
-    let target = Target { opts, prog_type: None, engine: Engine::Jit };
+    let target = Target { opts, prog_type: None, engine: Engine::Jit, target_arch: None };
     match crate::verify::judge(&module, target, plan.registry) {
         Judged::Refused { kind, error } => {
             fill_failure(row, if kind == "loader" { "loader" } else { "unmodelled" }, "-");

@@ -4,7 +4,7 @@
 
 use super::helper_args::is_null_reg;
 use crate::MapKind;
-use crate::domain::state::{MAYBE_NULL, RegState, RegType};
+use crate::domain::state::{MAYBE_NULL, RINGBUF, RegState, RegType};
 use crate::env::Env;
 use crate::messages::{Bug, CallReject, Reject, TypeName};
 use crate::protos::func_id::BpfFunc;
@@ -77,7 +77,11 @@ impl Env<'_> {
             ),
             None => ops.func_proto(func),
         };
-        let Some(proto) = proto else {
+        let offered = self.prog.opts.kernel_config.offers(func);
+        let Some(proto) = proto.filter(|_| offered) else {
+            if ops.unmodelled_helper(func) {
+                return Err(Reject::Unsupported(crate::messages::Unsupported::Helper(name)));
+            }
             return Err(Reject::HelperNotAllowed(name, id));
         };
         if proto.gpl_only && !self.prog.opts.gpl {
@@ -189,6 +193,17 @@ impl Env<'_> {
                 }
                 r
             }
+            Ret::RingbufMemOrNull => {
+                let mut r = RegState::pointer(RegType::Mem);
+                r.flags = MAYBE_NULL | RINGBUF;
+                r.mem_size = meta.alloc_size;
+                // a fresh NULL-check id first, then the reference's (as the kernel numbers them)
+                r.id = self.new_id();
+                let rid = self.acquire_reference(idx);
+                r.id = rid;
+                r.ref_obj_id = rid;
+                r
+            }
             Ret::SocketOrNull | Ret::SockCommonOrNull | Ret::TcpSockOrNull => {
                 let ty = match proto.ret {
                     Ret::SocketOrNull => RegType::Sock,
@@ -247,6 +262,10 @@ impl Env<'_> {
             {
                 return Err(CallReject::MapTypeIntoFunc { map_type: num, name, id }.into());
             }
+        }
+        if func == BpfFunc::GetFuncIp && !ops.get_func_ip_support() {
+            let prog_type = ops.kernel_type().map_or(0, |t| t.number());
+            return Err(CallReject::GetFuncIpType { name, id, prog_type }.into());
         }
         // bpf_dynptr_write into an skb dynptr changes packet data: packet pointers and skb
         // slices die

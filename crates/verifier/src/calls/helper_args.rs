@@ -200,6 +200,19 @@ impl Env<'_> {
                 }
                 meta.release_regno = Some(regno);
             }
+            Arg::ReleaseRingbufMem => {
+                if reg.ty != RegType::Mem || reg.flags != RINGBUF {
+                    return Err(self.type_mismatch(regno, &["ringbuf_mem"]));
+                }
+                if reg.off != 0 {
+                    return Err(CallReject::ReleaseOffset(regno.into()).into());
+                }
+                self.check_ptr_off_reg(regno)?;
+                if reg.ref_obj_id == 0 {
+                    return Err(CallReject::MustBeReferenced(regno.into()).into());
+                }
+                meta.release_regno = Some(regno);
+            }
             Arg::Dynptr { uninit, ringbuf, release } => {
                 if reg.ty != RegType::Stack {
                     return Err(self.type_mismatch(regno, &["fp", "dynptr_ptr"]));

@@ -201,6 +201,7 @@ impl Ctx<'_, '_> {
             | RegType::Packet
             | RegType::Mem
             | RegType::BtfId
+            | RegType::TpBuffer
             | RegType::Func => {}
             RegType::ConstMapPtr if known && smin_val == 0 && op == A::Add => {}
             _ => return Err(Reject::PtrArithOn(dregno.into(), tystr)),

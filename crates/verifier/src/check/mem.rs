@@ -165,6 +165,19 @@ impl Env<'_> {
                     self.cur.cur_mut().regs[v as usize] = RegState::unknown_scalar();
                 }
             }
+            RegType::TpBuffer => {
+                // check_tp_buffer_access: how far the program reaches is checked against the
+                // tracepoint when it is attached
+                if off < 0 {
+                    return Err(Reject::TpBufferAccess(regno.into(), off, size));
+                }
+                if !reg.var_off.is_const() || reg.var_off.value != 0 {
+                    return Err(Reject::BufferVarOff(regno.into(), off, reg.var_off.to_string()));
+                }
+                if !write && let Some(v) = value {
+                    self.cur.cur_mut().regs[v as usize] = RegState::unknown_scalar();
+                }
+            }
             _ if reg.is_sk_pointer() && reg.flags & MAYBE_NULL == 0 => {
                 if write {
                     return Err(Reject::RegCannotWrite(regno.into(), TypeName::new(reg.ty, reg.flags)));

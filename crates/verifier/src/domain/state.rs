@@ -52,6 +52,8 @@ pub enum RegType {
     FlowKeys,
     /// `PTR_TO_BTF_ID`: a kernel object typed by the target BTF id in `RegState::btf_id`.
     BtfId,
+    /// `PTR_TO_TP_BUFFER`: a writable tracepoint's buffer (`raw_tp.w` argument 0).
+    TpBuffer,
 }
 
 /// Type flag: must be NULL-checked.

@@ -177,6 +177,7 @@ pub fn reg_type_str(ty: RegType, flags: u16) -> String {
         RegType::TcpSock => "tcp_sock",
         RegType::FlowKeys => "flow_keys",
         RegType::BtfId => "ptr_",
+        RegType::TpBuffer => "tp_buffer",
     };
     let mut s = String::new();
     for (flag, prefix) in [

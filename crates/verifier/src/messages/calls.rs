@@ -31,6 +31,11 @@ pub enum CallReject {
     TimerMapUid { timer: u32, map: u32 },
     #[error("{0} must be referenced when passed to release function")]
     MustBeReferenced(RegName),
+    /// `check_get_func_ip` outside kprobes and trampolines (`ENOTSUPP`).
+    #[error("func {name}#{id} not supported for program type {prog_type}")]
+    GetFuncIpType { name: String, id: i32, prog_type: u32 },
+    #[error("{0} must have zero offset when passed to release func or trusted arg to kfunc")]
+    ReleaseOffset(RegName),
     #[error("arg {0} is an unacquired reference")]
     UnacquiredRef(u8),
     #[error("{0} is not a known constant'")]
@@ -76,19 +81,23 @@ impl CallReject {
         match self {
             DynptrFromMemType(_) | HelperPktAccess | NotKnownConst(_) | ZeroSizedRead => Errno::EACCES,
             AsyncJmpSeqTooComplex(_) => Errno::E2BIG,
+            GetFuncIpType { .. } => Errno::ENOTSUPP,
             _ => Errno::EINVAL,
         }
     }
 
     pub(super) fn reg(&self) -> Option<RegName> {
         match self {
-            CallReject::MustBeReferenced(r) | CallReject::NotKnownConst(r) => Some(*r),
+            CallReject::MustBeReferenced(r) | CallReject::NotKnownConst(r) | CallReject::ReleaseOffset(r) => {
+                Some(*r)
+            }
             _ => None,
         }
     }
 
     pub(super) fn rename_reg(&mut self, from: RegName, to: RegName) {
-        if let CallReject::MustBeReferenced(r) | CallReject::NotKnownConst(r) = self
+        if let CallReject::MustBeReferenced(r) | CallReject::NotKnownConst(r) | CallReject::ReleaseOffset(r) =
+            self
             && *r == from
         {
             *r = to;

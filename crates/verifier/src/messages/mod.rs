@@ -179,6 +179,12 @@ pub enum Reject {
     ValueOob(i64, TypeName),
     #[error("{0} invalid mem access '{1}'")]
     InvalidMemAccess(RegName, TypeName),
+    /// `__check_buffer_access` of a writable tracepoint's buffer: a negative offset.
+    #[error("{0} invalid tracepoint buffer access: off={1}, size={2}")]
+    TpBufferAccess(RegName, i64, i64),
+    /// `__check_buffer_access`: the pointer's offset is not a constant 0.
+    #[error("{0} invalid variable buffer offset: off={1}, var_off={2}")]
+    BufferVarOff(RegName, i64, String),
     #[error("invalid{0} stack {1} off={2} size={3}")]
     InvalidStack(&'static str, RegName, i64, i64, Errno),
     #[error("invalid variable-offset{0} stack {1} var_off={2} off={3} size={4}")]
@@ -493,6 +499,8 @@ impl Reject {
             | PtrBitwise(r, _)
             | PtrArithOp(r, _)
             | InvalidMemAccess(r, _)
+            | TpBufferAccess(r, ..)
+            | BufferVarOff(r, ..)
             | InvalidStack(_, r, ..)
             | InvalidVarStack(_, r, ..)
             | UnboundedVarStack(_, r)

@@ -19,4 +19,6 @@ pub enum Unsupported {
     Feature(&'static str),
     #[error("kbpf: kfunc {0} of the target kernel is not modelled")]
     TargetKfunc(String),
+    #[error("kbpf: helper {0} is available to this program type but its prototype is not modelled")]
+    Helper(String),
 }

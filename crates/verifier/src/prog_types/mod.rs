@@ -13,10 +13,13 @@ mod cgroup_sock_addr;
 mod flow_dissector;
 pub mod hooks;
 mod lwt;
+mod kprobe;
 mod lsm;
 mod mem;
 #[cfg(test)]
 mod net_tests;
+mod perf_event;
+mod raw_tp;
 mod sched_cls;
 mod sk_lookup;
 mod sk_msg;
@@ -27,6 +30,7 @@ mod sock_ops;
 mod socket_filter;
 mod syscall;
 mod tracing;
+mod tracepoint;
 mod xdp;
 
 use crate::ProgType;
@@ -114,6 +118,24 @@ pub trait ProgTypeOps {
     /// (or kbpf does not model it).
     fn func_proto(&self, f: BpfFunc) -> Option<Proto>;
 
+    /// A helper the kernel offers this type whose prototype kbpf does not model yet: a call
+    /// to it is unsupported rather than refused.
+    fn unmodelled_helper(&self, _f: BpfFunc) -> bool {
+        false
+    }
+
+    /// `check_get_func_ip`: whether a program of this type that has `bpf_get_func_ip` may
+    /// call it (only the tracing types have the helper at all).
+    fn get_func_ip_support(&self) -> bool {
+        true
+    }
+
+    /// `is_tracing_prog_type`: kprobes, tracepoints, raw tracepoints and perf events, which
+    /// may not use maps holding timers (or locks and graph roots, which kbpf's maps lack).
+    fn is_tracing(&self) -> bool {
+        false
+    }
+
     /// `may_access_skb`: `LD_ABS` / `LD_IND` allowed.
     fn may_access_skb(&self) -> bool {
         false
@@ -163,7 +185,8 @@ pub trait ProgTypeOps {
     }
 }
 
-/// A program type's rules, borrowed or (for [`ProgType::Mem`], which carries its size) owned.
+/// A program type's rules, borrowed or (for the types that carry parameters: a size, a link,
+/// an architecture) owned.
 pub enum Ops {
     /// A type without parameters.
     Static(&'static dyn ProgTypeOps),
@@ -171,6 +194,10 @@ pub enum Ops {
     Mem(mem::Mem),
     /// A type whose rules depend on its expected attach type.
     Hooked(Box<dyn ProgTypeOps>),
+    /// A kprobe-family program (its link and architecture).
+    Kprobe(kprobe::Kprobe),
+    /// A perf event program (its architecture).
+    PerfEvent(perf_event::PerfEvent),
 }
 
 impl std::ops::Deref for Ops {
@@ -181,6 +208,8 @@ impl std::ops::Deref for Ops {
             Ops::Static(o) => *o,
             Ops::Mem(m) => m,
             Ops::Hooked(o) => o.as_ref(),
+            Ops::Kprobe(k) => k,
+            Ops::PerfEvent(p) => p,
         }
     }
 }
@@ -215,6 +244,11 @@ impl ProgType {
             ProgType::SkReuseport => Ops::Static(&sk_reuseport::SkReuseport),
             ProgType::FlowDissector => Ops::Static(&flow_dissector::FlowDissector),
             ProgType::Lwt(kind) => Ops::Hooked(Box::new(lwt::Lwt { kind })),
+            ProgType::Kprobe(k) => Ops::Kprobe(kprobe::Kprobe(k)),
+            ProgType::Tracepoint => Ops::Static(&tracepoint::Tracepoint),
+            ProgType::RawTracepoint => Ops::Static(&raw_tp::RawTp { writable: false }),
+            ProgType::RawTracepointWritable => Ops::Static(&raw_tp::RawTp { writable: true }),
+            ProgType::PerfEvent { arch } => Ops::PerfEvent(perf_event::PerfEvent { arch }),
         }
     }
 }
@@ -351,5 +385,98 @@ mod tests {
         // get_netns_cookie: socket filters and tc only
         assert!(ProgType::SocketFilter.ops().func_proto(BpfFunc::GetNetnsCookie).is_some());
         assert!(ProgType::Xdp.ops().func_proto(BpfFunc::GetNetnsCookie).is_none());
+    }
+
+    fn kprobe(attach: crate::KprobeAttach, arch: crate::TargetArch) -> ProgType {
+        ProgType::Kprobe(crate::KprobeProg { attach, sleepable: false, arch })
+    }
+
+    #[test]
+    fn kprobe_rules() {
+        use crate::{KprobeAttach::*, TargetArch::*};
+        let k = kprobe(Single, X86_64);
+        assert_eq!(access(k, 0, 8, false), Some(CtxField::Scalar));
+        assert_eq!(access(k, 160, 8, false), Some(CtxField::Scalar));
+        assert_eq!(access(k, 164, 4, false), Some(CtxField::Scalar));
+        assert_eq!(access(k, 168, 8, false), None, "past struct pt_regs");
+        assert_eq!(access(k, 4, 8, false), None, "misaligned");
+        assert_eq!(access(k, 0, 8, true), None, "read only");
+        assert_eq!(access(k, -8, 8, false), None);
+        // arm64's kernel pt_regs is larger
+        assert_eq!(access(kprobe(Single, Arm64), 320, 8, false), Some(CtxField::Scalar));
+        assert_eq!(access(kprobe(Single, Arm64), 336, 8, false), None);
+        // get_func_ip: GPL-only except for multi-kprobes; sessions return 0 or 1
+        assert!(k.ops().func_proto(BpfFunc::GetFuncIp).is_some_and(|p| p.gpl_only));
+        let multi = kprobe(KprobeMulti, X86_64).ops();
+        assert!(multi.func_proto(BpfFunc::GetFuncIp).is_some_and(|p| !p.gpl_only));
+        assert_eq!(multi.retval_range(), None);
+        assert_eq!(kprobe(KprobeSession, X86_64).ops().retval_range(), Some((0, 1)));
+        // the prototype exists; whether the kernel has it is KernelConfig's
+        assert!(k.ops().func_proto(BpfFunc::OverrideReturn).is_some());
+        assert!(!crate::KernelConfig::default().offers(BpfFunc::OverrideReturn));
+        let locked = crate::KernelConfig { lockdown: crate::Lockdown::Integrity, kprobe_override: true };
+        assert!(locked.offers(BpfFunc::OverrideReturn) && locked.offers(BpfFunc::ProbeReadKernel));
+        assert!(!locked.offers(BpfFunc::ProbeWriteUser));
+        assert!(k.ops().func_proto(BpfFunc::PerfEventOutput).is_some());
+        assert!(k.ops().func_proto(BpfFunc::PerfProgReadValue).is_none());
+        assert!(!k.ops().sleepable());
+        // the link flavour follows the expected attach type
+        assert_eq!(
+            k.with_expected_attach(Some(AttachType::TraceKprobeSession)),
+            kprobe(KprobeSession, X86_64)
+        );
+        assert_eq!(kprobe(KprobeMulti, X86_64).with_expected_attach(None), k);
+        assert_eq!(
+            ProgType::Tracepoint.with_expected_attach(Some(AttachType::TraceKprobeMulti)),
+            ProgType::Tracepoint
+        );
+    }
+
+    #[test]
+    fn tracepoint_rules() {
+        let t = ProgType::Tracepoint;
+        assert_eq!(access(t, 0, 8, false), None, "the hidden pt_regs pointer");
+        assert_eq!(access(t, 8, 8, false), Some(CtxField::Scalar));
+        assert_eq!(access(t, 12, 4, false), Some(CtxField::Scalar));
+        assert_eq!(access(t, 2040, 8, false), Some(CtxField::Scalar));
+        assert_eq!(access(t, 2048, 1, false), None, "PERF_MAX_TRACE_SIZE");
+        assert_eq!(access(t, 10, 4, false), None);
+        assert_eq!(access(t, 8, 8, true), None);
+        assert!(t.ops().func_proto(BpfFunc::GetAttachCookie).is_some());
+        assert!(t.ops().func_proto(BpfFunc::ReadBranchRecords).is_none());
+        assert!(t.ops().unmodelled_helper(BpfFunc::GetCurrentTaskBtf));
+    }
+
+    #[test]
+    fn raw_tracepoint_rules() {
+        let r = ProgType::RawTracepoint;
+        assert_eq!(access(r, 0, 8, false), Some(CtxField::Scalar));
+        assert_eq!(access(r, 88, 8, false), Some(CtxField::Scalar));
+        assert_eq!(access(r, 92, 4, false), Some(CtxField::Scalar));
+        assert_eq!(access(r, 96, 8, false), None, "MAX_BPF_FUNC_ARGS u64s");
+        assert_eq!(access(r, 0, 8, true), None);
+        assert!(r.ops().func_proto(BpfFunc::GetAttachCookie).is_some());
+        let w = ProgType::RawTracepointWritable;
+        assert_eq!(access(w, 0, 8, false), Some(CtxField::Pointer(RegType::TpBuffer)));
+        assert_eq!(access(w, 0, 4, false), None);
+        assert_eq!(access(w, 8, 8, false), Some(CtxField::Scalar));
+        assert_eq!(w.ops().name(), "raw_tracepoint_writable");
+    }
+
+    #[test]
+    fn perf_event_rules() {
+        let p = ProgType::PerfEvent { arch: crate::TargetArch::X86_64 };
+        assert_eq!(access(p, 0, 8, false), Some(CtxField::Scalar));
+        assert_eq!(access(p, 0, 4, false), None, "registers are read whole");
+        assert_eq!(access(p, 168, 8, false), Some(CtxField::Scalar), "sample_period");
+        assert_eq!(access(p, 168, 4, false), Some(CtxField::Scalar));
+        assert_eq!(access(p, 180, 4, false), Some(CtxField::Scalar), "addr, upper half");
+        assert_eq!(access(p, 182, 1, false), Some(CtxField::Scalar));
+        assert_eq!(access(p, 184, 8, false), None);
+        assert_eq!(access(p, 168, 8, true), None);
+        let arm = ProgType::PerfEvent { arch: crate::TargetArch::Arm64 };
+        assert_eq!(access(arm, 272, 8, false), Some(CtxField::Scalar), "arm64 sample_period");
+        assert!(p.ops().func_proto(BpfFunc::PerfProgReadValue).is_some());
+        assert!(p.ops().func_proto(BpfFunc::ReadBranchRecords).is_some());
     }
 }

@@ -85,6 +85,9 @@ pub enum Arg {
     },
     /// An argument kind kbpf does not model (the call gets no verdict).
     Unmodelled(&'static str),
+    /// `ARG_PTR_TO_RINGBUF_MEM | OBJ_RELEASE`: a reserved ring-buffer record to submit or
+    /// discard.
+    ReleaseRingbufMem,
 }
 
 /// Return kinds.
@@ -114,6 +117,9 @@ pub enum Ret {
         /// Type flags.
         flags: u16,
     },
+    /// `RET_PTR_TO_RINGBUF_MEM_OR_NULL`: a new reference to `ARG_CONST_ALLOC_SIZE_OR_ZERO`
+    /// bytes of ring buffer.
+    RingbufMemOrNull,
 }
 
 /// One prototype.
@@ -260,8 +266,9 @@ fn base_extra_proto(f: BpfFunc) -> Option<Proto> {
         // queue/stack maps
         F::MapPushElem => maps(p([ConstMapPtr, MapValue, Anything, D, D], Ret::Integer), &[22, 23]),
         F::MapPopElem | F::MapPeekElem => maps(p([ConstMapPtr, MapValue, D, D, D], Ret::Integer), &[22, 23]),
-        // strtol / strtoul: buf, len, flags, 8-byte result
+        // strncmp: a buffer and its size against a constant string
         F::Strncmp => p([RD, ConstSize, ConstStr, D, D], Ret::Integer),
+        // strtol / strtoul: buf, len, flags, 8-byte result
         F::Strtol | F::Strtoul => {
             p([RD, ConstSize, Anything, FixedMem { size: 8, aligned: true, uninit: true }, D], Ret::Integer)
         }
@@ -371,7 +378,7 @@ pub fn helper_pkt_access(f: BpfFunc) -> bool {
 
 /// Helpers that return a new reference (`is_acquire_function`).
 pub fn is_acquire_function(f: BpfFunc) -> bool {
-    matches!(f, F::SkLookupTcp | F::SkLookupUdp | F::SkcLookupTcp)
+    matches!(f, F::SkLookupTcp | F::SkLookupUdp | F::SkcLookupTcp | F::RingbufReserve)
 }
 
 /// Helpers whose result shares the argument's reference (`is_ptr_cast_function`).

@@ -12,3 +12,4 @@ pub(crate) mod helpers_tc;
 pub(crate) mod kfunc_table;
 pub(crate) mod map_args;
 pub(crate) mod net_helpers;
+pub(crate) mod trace_helpers;
