@@ -76,6 +76,10 @@ impl Env<'_> {
             self.check_func_arg(i as u8 + 1, *arg, &mut meta, helper_pkt_access(func))?;
         }
         self.record_func_map(func, &meta)?;
+        if let Some(m) = meta.map {
+            // `aux->map_ptr_state`: the fixups rewrite the call for this one map
+            self.aux.record_map(kbpf_isa::SlotIdx::new(idx), m);
+        }
         if func == BpfFunc::TailCall {
             self.record_func_key(&meta);
         }

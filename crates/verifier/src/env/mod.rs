@@ -128,12 +128,14 @@ pub(crate) struct Aux {
     seen: Vec<bool>,
     /// Base pointer type of each load/store (`aux->ptr_type`).
     ptr_type: Vec<Option<RegType>>,
+    /// The map each helper call was verified with (`aux->map_ptr_state`).
+    map: Vec<crate::env::insn_aux::CallMap>,
 }
 
 impl Aux {
     /// Empty facts for `slots` slots.
     pub(crate) fn new(slots: usize) -> Aux {
-        Aux { seen: vec![false; slots], ptr_type: vec![None; slots] }
+        Aux { seen: vec![false; slots], ptr_type: vec![None; slots], map: vec![Default::default(); slots] }
     }
 
     /// Number of slots.
@@ -156,6 +158,24 @@ impl Aux {
     /// The pointer type recorded for the access at slot `s`.
     pub(crate) fn ptr_type(&self, s: SlotIdx) -> Option<RegType> {
         self.ptr_type.get(s.index()).copied().flatten()
+    }
+
+    /// Records that the helper call at `s` was reached with map `m` (`bpf_map_ptr_store`):
+    /// a second, different map poisons the slot, as in the kernel.
+    pub(crate) fn record_map(&mut self, s: SlotIdx, m: u32) {
+        use crate::env::insn_aux::CallMap;
+        if let Some(c) = self.map.get_mut(s.index()) {
+            *c = match *c {
+                CallMap::None => CallMap::One(m),
+                CallMap::One(p) if p == m => CallMap::One(m),
+                _ => CallMap::Poisoned,
+            };
+        }
+    }
+
+    /// The map recorded for the helper call at `s`.
+    pub(crate) fn call_map(&self, s: SlotIdx) -> crate::env::insn_aux::CallMap {
+        self.map.get(s.index()).copied().unwrap_or_default()
     }
 
     /// The pointer type slot of the access at `s`, to record or compare.
