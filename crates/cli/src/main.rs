@@ -3,6 +3,7 @@
 //! Owns argument parsing and printing only; every piece of work is a call into the `kbpf`
 //! facade. Bad input of any kind ends in one line on stderr and exit code 2, never a panic.
 
+mod dump;
 mod input;
 mod listing;
 mod plugin;
@@ -70,7 +71,7 @@ enum OutFormat {
 }
 
 #[derive(Clone, Copy, ValueEnum)]
-enum ArchArg {
+pub(crate) enum ArchArg {
     #[value(name = "x86_64")]
     X86_64,
     Arm64,
@@ -78,6 +79,9 @@ enum ArchArg {
 
 #[derive(Subcommand)]
 enum Cmd {
+    /// Dump a verified program after the kernel's fixups (`xlated`) or its native code
+    /// (`jited`), in bpftool's formats.
+    Dump(dump::DumpArgs),
     /// Assemble kernel- or LLVM-syntax assembly into raw 8-byte instructions.
     Asm {
         /// Assembly file.
@@ -264,6 +268,7 @@ fn main() -> ExitCode {
     }
     let cli = Cli::parse();
     match cli.cmd {
+        Cmd::Dump(args) => dump::run(args),
         Cmd::Asm { file, output, profile } => {
             // The slots as written, like `verify` reads them: `kbpf verify OUT` answers as for
             // the source (r11/r12 misuse included).
