@@ -30,11 +30,112 @@ impl KernelCall {
     }
 }
 
+/// Offsets in the kernel's own structures that inlined map lookups read (from the target
+/// kernel's BTF; `None` = unknown, and a lookup that needs it is unsupported).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct KernelLayout {
+    /// `offsetof(struct bpf_array, value)`.
+    pub bpf_array_value: Option<i32>,
+    /// `offsetof(struct htab_elem, key)`.
+    pub htab_elem_key: Option<i32>,
+}
+
 /// `BPF_F_INNER_MAP`: an array map with it is not inlined.
 const BPF_F_INNER_MAP: u32 = 1 << 12;
 
+/// What a helper call becomes.
+pub(super) enum Fixed {
+    /// A call of this function.
+    Call(KernelCall),
+    /// Instructions in its place (`map_gen_lookup`).
+    Inline(Vec<XInsn>),
+}
+
+/// The call at `pc` (helper `id`, verified with `map`) after `do_misc_fixups`.
+pub(super) fn fix_call(
+    v: &Verified,
+    id: i32,
+    map: CallMap,
+    layout: &KernelLayout,
+    pc: usize,
+) -> Result<Fixed, FixupError> {
+    if id == F::MapLookupElem.id()
+        && let CallMap::One(m) = map
+        && let Some(def) = v.maps().get(m as usize)
+        && def.flags & BPF_F_INNER_MAP == 0
+    {
+        let unsupported = |what: &str| FixupError::Unsupported { pc, what: what.to_string() };
+        match def.kind {
+            MapKind::Array => {
+                let off = layout.bpf_array_value.ok_or_else(|| {
+                    unsupported("an array map lookup without the kernel's struct bpf_array")
+                })?;
+                return Ok(Fixed::Inline(array_gen_lookup(off, def.max_entries, def.value_size)));
+            }
+            MapKind::Hash => {
+                let off = layout
+                    .htab_elem_key
+                    .ok_or_else(|| unsupported("a hash map lookup without the kernel's struct htab_elem"))?;
+                let key = off + def.key_size.div_ceil(8) as i32 * 8;
+                return Ok(Fixed::Inline(htab_gen_lookup(key)));
+            }
+            _ => {}
+        }
+    }
+    kernel_call(v, id, map, pc).map(Fixed::Call)
+}
+
+fn x(insn: Insn) -> XInsn {
+    XInsn { insn, origin: None, call: None }
+}
+
+/// `array_map_gen_lookup` for a privileged loader (`bypass_spec_v1`: no index masking).
+fn array_gen_lookup(value_off: i32, max_entries: u32, value_size: u32) -> Vec<XInsn> {
+    use kbpf_isa::{AluOp, JmpCond, Reg, Size, Src, Width};
+    let elem = value_size.div_ceil(8) * 8;
+    let scale = if elem.is_power_of_two() {
+        Insn::Alu {
+            width: Width::W64,
+            op: AluOp::Lsh,
+            dst: Reg::R0,
+            src: Src::Imm(elem.trailing_zeros() as i32),
+        }
+    } else {
+        Insn::Alu { width: Width::W64, op: AluOp::Mul, dst: Reg::R0, src: Src::Imm(elem as i32) }
+    };
+    vec![
+        x(Insn::Alu { width: Width::W64, op: AluOp::Add, dst: Reg::R1, src: Src::Imm(value_off) }),
+        x(Insn::Load { size: Size::W, signed: false, dst: Reg::R0, src: Reg::R2, off: 0 }),
+        x(Insn::Jmp {
+            width: Width::W64,
+            cond: JmpCond::Ge,
+            dst: Reg::R0,
+            src: Src::Imm(max_entries as i32),
+            off: 3,
+        }),
+        x(scale),
+        x(Insn::Alu { width: Width::W64, op: AluOp::Add, dst: Reg::R0, src: Src::Reg(Reg::R1) }),
+        x(Insn::Ja { off: 1 }),
+        x(Insn::Alu { width: Width::W64, op: AluOp::Mov, dst: Reg::R0, src: Src::Imm(0) }),
+    ]
+}
+
+/// `htab_map_gen_lookup`: the lookup function, then the key's end to the value.
+fn htab_gen_lookup(value_off: i32) -> Vec<XInsn> {
+    use kbpf_isa::{AluOp, JmpCond, Reg, Src, Width};
+    vec![
+        XInsn {
+            insn: Insn::Call(kbpf_isa::CallTarget::Helper(F::MapLookupElem.id())),
+            origin: None,
+            call: Some(KernelCall::Symbol("__htab_map_lookup_elem")),
+        },
+        x(Insn::Jmp { width: Width::W64, cond: JmpCond::Eq, dst: Reg::R0, src: Src::Imm(0), off: 1 }),
+        x(Insn::Alu { width: Width::W64, op: AluOp::Add, dst: Reg::R0, src: Src::Imm(value_off) }),
+    ]
+}
+
 /// The kernel function the call at `pc` (helper `id`, verified with `map`) ends up calling.
-pub(super) fn kernel_call(v: &Verified, id: i32, map: CallMap, pc: usize) -> Result<KernelCall, FixupError> {
+fn kernel_call(v: &Verified, id: i32, map: CallMap, pc: usize) -> Result<KernelCall, FixupError> {
     let f = BpfFunc::from_id(id).ok_or_else(|| FixupError::Bug(format!("insn {pc}: helper {id} unknown")))?;
     let unsupported = |what: String| FixupError::Unsupported { pc, what };
     if f == F::TailCall {
@@ -135,9 +236,4 @@ pub(super) fn kfunc_rewritten(name: &str) -> bool {
             | "bpf_session_is_return"
             | "bpf_session_cookie"
     )
-}
-
-/// The call's patch: the call itself, named.
-pub(super) fn expand(insn: &Insn, call: KernelCall, pc: usize) -> Result<Vec<XInsn>, FixupError> {
-    Ok(vec![XInsn { insn: *insn, origin: Some(pc), call: Some(call) }])
 }

@@ -19,7 +19,7 @@ use kbpf_isa::{AluOp, CallTarget, Insn, JmpCond, Program, Reg, Src, Width};
 use thiserror::Error;
 
 use crate::Verified;
-pub use calls::KernelCall;
+pub use calls::{KernelCall, KernelLayout};
 
 /// Which context layout `convert_ctx_accesses` translates for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -82,8 +82,9 @@ struct Patch {
     original_first: bool,
 }
 
-/// Runs `convert_ctx_accesses` and `do_misc_fixups` over `v`'s program.
-pub fn xlate(v: &Verified, target: CtxTarget) -> Result<Xlated, FixupError> {
+/// Runs `convert_ctx_accesses` and `do_misc_fixups` over `v`'s program; `layout` gives the
+/// kernel structures inlined map lookups read (`CtxTarget::Kernel`).
+pub fn xlate(v: &Verified, target: CtxTarget, layout: &KernelLayout) -> Result<Xlated, FixupError> {
     let prog = v.program();
     let ops = v.prog_type().ops();
     let mut patches = Vec::with_capacity(prog.len());
@@ -119,9 +120,17 @@ pub fn xlate(v: &Verified, target: CtxTarget) -> Result<Xlated, FixupError> {
                         what: "the signed division guards of do_misc_fixups".into(),
                     });
                 }
-                Insn::Call(CallTarget::Helper(id)) => {
-                    let call = calls::kernel_call(v, id, facts.map, pc)?;
-                    Patch { insns: calls::expand(insn, call, pc)?, original_first: true }
+                Insn::Call(CallTarget::Helper(id)) if target == CtxTarget::Kernel => {
+                    match calls::fix_call(v, id, facts.map, layout, pc)? {
+                        calls::Fixed::Call(call) => Patch {
+                            insns: vec![XInsn { insn: *insn, origin: Some(pc), call: Some(call) }],
+                            original_first: true,
+                        },
+                        calls::Fixed::Inline(mut seq) => {
+                            seq[0].origin = Some(pc);
+                            Patch { insns: seq, original_first: false }
+                        }
+                    }
                 }
                 Insn::Call(CallTarget::Kfunc { btf_id, .. }) => {
                     let name = v

@@ -7,7 +7,7 @@ fn xlated(src: &str, pt: ProgType, target: CtxTarget) -> Result<Xlated, FixupErr
     let opts = VerifyOptions { prog_type: pt, privileged: true, ..Default::default() };
     let out = verify(&p.to_slots(), &opts);
     assert!(out.accepted, "{:?}", out.error);
-    xlate(&out.witness.expect("witness"), target)
+    xlate(&out.witness.expect("witness"), target, &KernelLayout::default())
 }
 
 fn text(x: &Xlated) -> Vec<String> {
