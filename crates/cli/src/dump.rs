@@ -94,7 +94,14 @@ pub fn run(args: DumpArgs) -> ExitCode {
         eprintln!("kbpf: the verifier rejects the program, so there is nothing to dump: {msg}");
         return ExitCode::from(1);
     };
-    let x = match xlate(&w, CtxTarget::Kernel) {
+    // the running kernel's structures (or `--btf`'s), for the map lookups it inlines
+    let layout = match &common.input.btf {
+        Some(p) => kbpf::elf::btf::TargetBtf::load(p).ok(),
+        None => kbpf::elf::btf::TargetBtf::running_kernel().ok(),
+    }
+    .map(|t| kbpf::kernel_layout(&t.vmlinux))
+    .unwrap_or_default();
+    let x = match xlate(&w, CtxTarget::Kernel, &layout) {
         Ok(x) => x,
         Err(e) => {
             eprintln!("kbpf: {e}");
@@ -262,4 +269,19 @@ fn jited(
         ArchArg::Arm64 => kbpf::Arch::Arm64,
     };
     kbpf::backend(arch).dump(&prog, registry, &Default::default()).map_err(|e| e.to_string())
+}
+
+/// `kbpf jit --dump` compiles what it is given; for a program the verifier rejects it says so
+/// first (on stderr), since the kernel would never JIT it.
+pub fn note_if_rejected(module: &kbpf::Module, registry: &kbpf::kfunc::Registry) {
+    let opts = VerifyOptions { kfuncs: kbpf::kfunc_table(registry), ..VerifyOptions::default() };
+    let out = kbpf::verify_module(module, opts);
+    if let Some(e) = out.error.filter(|_| !out.accepted) {
+        eprintln!(
+            "kbpf: note: the verifier rejects this program ({}: {}); the kernel would not JIT it, \
+             and the code below is kbpf's JIT of it unverified",
+            e.errno().name(),
+            e.message()
+        );
+    }
 }

@@ -463,6 +463,7 @@ fn main() -> ExitCode {
                 Ok(m) => m,
                 Err(e) => return fail(e),
             };
+            dump::note_if_rejected(&module, &registry);
             // Map references become the addresses of maps created for the dump, as for a run.
             let prog = match module.program().map_err(|e| e.to_string()).and_then(|p| {
                 kbpf::create_maps(&module)
