@@ -188,13 +188,15 @@ fn insn_text(i: &kbpf::verifier::fixups::XInsn, names: &Names<'_>) -> String {
     format!("({:02x}) {text}", i.insn.opcode())
 }
 
-fn bytes(i: &Insn) -> Vec<u8> {
-    i.encode().iter().flat_map(|r| r.to_bytes()).collect()
+/// The bytes of the instruction at slot `pc` as the kernel reports them.
+fn bytes(slots: &[kbpf::isa::RawInsn], pc: usize, i: &Insn) -> Vec<u8> {
+    slots[pc..pc + i.slots()].iter().flat_map(|r| r.to_bytes()).collect()
 }
 
 fn xlated_text(x: &Xlated, module: &kbpf::Module, c: &Common) -> String {
     let names = Names { module };
     let lines = lines_for(x, &module.line_info);
+    let slots = x.kernel_slots();
     let mut out = String::new();
     let mut pc = 0usize;
     for (k, i) in x.insns.iter().enumerate() {
@@ -203,7 +205,7 @@ fn xlated_text(x: &Xlated, module: &kbpf::Module, c: &Common) -> String {
         }
         let _ = writeln!(out, "{pc:4}: {}", insn_text(i, &names));
         if c.opcodes {
-            let b = bytes(&i.insn);
+            let b = bytes(&slots, pc, &i.insn);
             let hex: Vec<String> = b.iter().map(|b| format!("{b:02x}")).collect();
             let text = match hex.len() {
                 16 => format!("{}  {}", hex[..8].join(" "), hex[8..].join(" ")),
@@ -219,6 +221,16 @@ fn xlated_text(x: &Xlated, module: &kbpf::Module, c: &Common) -> String {
 fn xlated_json(x: &Xlated, module: &kbpf::Module, c: &Common) -> String {
     let names = Names { module };
     let lines = lines_for(x, &module.line_info);
+    let slots = x.kernel_slots();
+    let starts: Vec<usize> = x
+        .insns
+        .iter()
+        .scan(0usize, |pc, i| {
+            let at = *pc;
+            *pc += i.insn.slots();
+            Some(at)
+        })
+        .collect();
     let hexes = |b: &[u8]| b.iter().map(|b| format!("\"0x{b:02x}\"")).collect::<Vec<_>>().join(",");
     let items: Vec<String> = x
         .insns
@@ -237,7 +249,7 @@ fn xlated_json(x: &Xlated, module: &kbpf::Module, c: &Common) -> String {
             }
             fields.push(format!("\"disasm\":{}", json_str(&insn_text(i, &names))));
             if c.opcodes {
-                let b = bytes(&i.insn);
+                let b = bytes(&slots, starts[k], &i.insn);
                 let imm_end = if b.len() == 16 { 16 } else { 8 };
                 fields.push(format!(
                     "\"opcodes\":{{\"code\":\"0x{:02x}\",\"src_reg\":\"0x{:x}\",\"dst_reg\":\"0x{:x}\",\"off\":[{}],\"imm\":[{}]}}",

@@ -174,6 +174,7 @@ fn kbpf_norm(
         let t = t.split_once(": ").map_or(t.clone(), |(_, rest)| rest.to_string());
         format!("kbpf: {}", t.split(" `").next().unwrap_or(&t))
     })?;
+    let slots = x.kernel_slots();
     let mut out: Norm = Vec::new();
     for i in &x.insns {
         let name = match (i.insn, i.call) {
@@ -183,8 +184,8 @@ fn kbpf_norm(
             }
             _ => None,
         };
-        for (k, s) in i.insn.encode().into_iter().enumerate() {
-            out.push((s, if k == 0 { name.clone() } else { None }));
+        for k in 0..i.insn.slots() {
+            out.push((slots[out.len()], if k == 0 { name.clone() } else { None }));
         }
     }
     Ok(normalise(out))

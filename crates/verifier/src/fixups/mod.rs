@@ -75,6 +75,42 @@ impl Xlated {
     }
 }
 
+impl Xlated {
+    /// The slots as the kernel reports them for a JIT-compiled program: a bpf-to-bpf call
+    /// carries its relative offset in `off` and its subprogram's index in `imm` (what
+    /// `jit_subprogs` leaves); helper calls keep the helper id kbpf has in place of an address.
+    pub fn kernel_slots(&self) -> Vec<kbpf_isa::RawInsn> {
+        let mut slots: Vec<kbpf_isa::RawInsn> = self.insns.iter().flat_map(|x| x.insn.encode()).collect();
+        let mut starts = vec![0i64];
+        let mut pc = 0i64;
+        for x in &self.insns {
+            match x.insn {
+                Insn::Call(CallTarget::Local(imm)) => starts.push(pc + 1 + imm as i64),
+                Insn::LdImm64 { src: kbpf_isa::LdImm64Src::Func, imm, .. } => {
+                    starts.push(pc + 1 + imm as i64)
+                }
+                _ => {}
+            }
+            pc += x.insn.slots() as i64;
+        }
+        starts.sort_unstable();
+        starts.dedup();
+        let mut pc = 0usize;
+        for x in &self.insns {
+            if let Insn::Call(CallTarget::Local(imm)) = x.insn
+                && let Ok(off) = i16::try_from(imm)
+            {
+                let target = pc as i64 + 1 + imm as i64;
+                let sub = starts.iter().position(|&s| s == target).unwrap_or(0);
+                slots[pc].off = off;
+                slots[pc].imm = sub as i32;
+            }
+            pc += x.insn.slots();
+        }
+        slots
+    }
+}
+
 /// One instruction's replacement: the instructions, and whether the first one is the
 /// original's (its jump offset is re-aimed) or new.
 struct Patch {
@@ -111,6 +147,16 @@ pub fn xlate(v: &Verified, target: CtxTarget, layout: &KernelLayout) -> Result<X
                     let mut seq = div_guard(width, op, dst, src);
                     seq[0].origin = Some(pc);
                     Patch { insns: seq, original_first: false }
+                }
+                // `sdiv -1` is a negation and `smod -1` zero: the exceptions become impossible
+                Insn::Alu { width, op: AluOp::SDiv, dst, src: Src::Imm(-1) }
+                    if target == CtxTarget::Kernel =>
+                {
+                    Patch { insns: vec![one(Insn::Neg { width, dst })], original_first: false }
+                }
+                Insn::Alu { op: AluOp::SMod, dst, src: Src::Imm(-1), .. } if target == CtxTarget::Kernel => {
+                    let zero = Insn::Alu { width: Width::W32, op: AluOp::Mov, dst, src: Src::Imm(0) };
+                    Patch { insns: vec![one(zero)], original_first: false }
                 }
                 Insn::Alu { op: AluOp::SDiv | AluOp::SMod, src: Src::Reg(_), .. }
                     if target == CtxTarget::Kernel =>

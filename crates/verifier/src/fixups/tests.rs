@@ -64,3 +64,18 @@ fn division_by_a_register_is_guarded() {
         ]
     );
 }
+
+#[test]
+fn signed_division_by_minus_one_is_negation_and_modulo_zero() {
+    let src = "r0 = 7\nr0 s/= -1\nr0 s%= -1\nexit\n";
+    let x = xlated(src, ProgType::SocketFilter, CtxTarget::Kernel).unwrap();
+    assert_eq!(text(&x)[1..3], ["r0 = -r0", "w0 = 0"]);
+}
+
+#[test]
+fn local_calls_carry_offset_and_subprogram_index() {
+    let src = "call f\nexit\nf:\nr0 = 1\nexit\n";
+    let x = xlated(src, ProgType::SocketFilter, CtxTarget::Kernel).unwrap();
+    let slots = x.kernel_slots();
+    assert_eq!((slots[0].off, slots[0].imm), (1, 1));
+}
