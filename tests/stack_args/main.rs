@@ -21,7 +21,7 @@
 //! on `pkt_v4`: context accesses converted, r1 = a context around the packet), the others with
 //! a zeroed 64-byte buffer as the context.
 //! Cases with maps get fresh maps per engine; the timers they start fire after the main program
-//! (`kbpf::run_module`).
+//! (a verified `kbpf::Handle`).
 //! Every case is also verified with `kbpf::verify_module` (the module's `.func` prototypes and
 //! the test kfunc set): verdict, errno and the error line (`# error:`) or a log line (`# log:`)
 //! must match.
@@ -31,6 +31,9 @@ use std::path::{Path, PathBuf};
 use kbpf::interp::{Vm, VmOptions};
 use kbpf::kfunc::profiles;
 use kbpf::{Engine, RunOptions, SourceKind};
+
+#[path = "../../crates/kbpf/tests/support/mod.rs"]
+mod support;
 
 #[derive(Debug, Default)]
 struct Expect {
@@ -135,8 +138,9 @@ fn accepted_scenarios_run_on_every_engine() {
         }
         let want = exp.retval.unwrap_or_else(|| panic!("{name}: accept without retval"));
         for engine in [Engine::Interp, Engine::Jit] {
-            let maps = kbpf::create_maps(&m).unwrap_or_else(|e| panic!("{name}: {e}"));
+            let (mut maps, mut handle) = (None, None);
             let got = if kbpf::CtxLayout::of(exp.prog_type).is_some() {
+                let maps = maps.insert(kbpf::create_maps(&m).unwrap_or_else(|e| panic!("{name}: {e}")));
                 // packet programs run like the kernel's test run, on the selftests' pkt_v4
                 let opts = kbpf::verifier::VerifyOptions {
                     prog_type: exp.prog_type,
@@ -144,7 +148,7 @@ fn accepted_scenarios_run_on_every_engine() {
                     ..Default::default()
                 };
                 let data = kbpf::pkt_v4();
-                kbpf::test_run(&m, &maps, &registry, opts, engine, &data, RunOptions::default())
+                kbpf::test_run(&m, maps, &registry, opts, engine, &data, RunOptions::default())
                     .map(|o| o.retval)
                     .unwrap_or_else(|e| panic!("{name} on {engine:?}: {e}"))
             } else {
@@ -157,8 +161,16 @@ fn accepted_scenarios_run_on_every_engine() {
                         .then_some(exp.prog_type),
                     ..Default::default()
                 };
-                kbpf::run_module(&m, &maps, engine, &registry, &mut mem, opts)
-                    .unwrap_or_else(|e| panic!("{name} on {engine:?}: {e}"))
+                let h = handle.insert(
+                    support::handle(&m, engine, &registry, mem.len(), opts)
+                        .unwrap_or_else(|e| panic!("{name} on {engine:?}: {e}")),
+                );
+                h.run(&mut mem).unwrap_or_else(|e| panic!("{name} on {engine:?}: {e}"))
+            };
+            let maps = match (&maps, &handle) {
+                (Some(m), _) => m,
+                (None, Some(h)) => h.map_set(),
+                (None, None) => unreachable!("one of the two runs happened"),
             };
             assert_eq!(got, want, "{name} on {engine:?}");
             for (map, key, bytes) in &exp.map_values {

@@ -1,5 +1,7 @@
-//! `cargo xtask bench`: the engines table (kbpf's `engines` bench, release build) and the
-//! criterion micro benchmarks.
+//! `cargo xtask bench`: the engines table (kbpf's `engines` bench, release build, with the
+//! targets of issues 3 and 16 and the peers' figures) and the criterion micro benchmarks: what
+//! an embedder feels (kbpf's `embed`: invoking a handle, compiling, a host closure call) and a
+//! 12-argument kfunc call from JIT code.
 
 use std::process::Command;
 
@@ -21,6 +23,7 @@ pub fn run(args: &[String]) -> Result<bool, String> {
     let dir = dir.to_string_lossy().into_owned();
     let mut ok = cargo_bench(&["-q", "-p", "kbpf", "--bench", "engines", "--", &dir])?;
     if !args.iter().any(|a| a == "--quick") {
+        ok &= cargo_bench(&["-q", "-p", "kbpf", "--bench", "embed"])?;
         ok &= cargo_bench(&["-q", "-p", "kbpf-jit-x86_64", "--bench", "kfunc_call"])?;
     }
     Ok(ok)

@@ -66,6 +66,9 @@ fn count(summary: &str, what: &str) -> usize {
         .unwrap_or(0)
 }
 
+/// Examples run as tests: `(package, example)`.
+const EXAMPLES: [(&str, &str); 1] = [("kbpf", "embed")];
+
 /// `cargo xtask test`.
 pub fn run(_args: &[String]) -> Result<bool, String> {
     // Installs what it can; what stays missing shows up below as the skips it causes.
@@ -75,6 +78,18 @@ pub fn run(_args: &[String]) -> Result<bool, String> {
     println!("== unit and integration tests (cargo test --workspace)");
     let (ok, p, f) = cargo_tests(&["test", "--workspace"])?;
     tally.suite("cargo test", ok, p, f);
+
+    // The examples a reader copies: built by `cargo test`, run here (one test each).
+    for (krate, example) in EXAMPLES {
+        println!("== example {example} (cargo run -p {krate} --example {example})");
+        let status = Command::new(env!("CARGO"))
+            .args(["run", "-q", "-p", krate, "--example", example])
+            .current_dir(workspace_root())
+            .status()
+            .map_err(|e| format!("cargo: {e}"))?;
+        let ok = status.success();
+        tally.suite(&format!("example {example}"), ok, ok as usize, !ok as usize);
+    }
 
     // A fixed sample of the kernel's selftests (the full corpus is `cargo xtask selftests`);
     // first, because it builds the cache the `SelftestsCache` tests below read.

@@ -417,28 +417,39 @@ fn main() -> ExitCode {
             if no_verify && matches!(engine, EngineArg::Jit) {
                 return fail("--no-verify runs only on the interpreter (native code needs the verifier)");
             }
-            let maps = match kbpf::create_maps(&module) {
-                Ok(m) => m,
-                Err(e) => return fail(e),
-            };
-            let opts = RunOptions {
-                kernel_compat,
-                allow_global_stack_args,
-                insn_budget,
-                prog_type: syscall.then_some(kbpf::verifier::ProgType::Syscall),
-                without_stack_args: !input.stack_args(),
-            };
             // the facade verifies first (the input buffer is the context) unless told not to
-            let result = if no_verify {
-                kbpf::run_module_unverified_interp(&module, &maps, &registry, &mut mem, &mut [], opts)
+            let linker = kbpf::Linker::with_registry(registry);
+            let prog = kbpf::Prog::from(module);
+            let copts = kbpf::CompileOptions { insn_budget, kernel_interpreter: kernel_compat };
+            let handle = if no_verify {
+                prog.load_unverified(&linker, &copts)
             } else {
-                kbpf::run_module(&module, &maps, engine.into(), &registry, &mut mem, opts)
+                let config = kbpf::VerifyConfig {
+                    prog_type: Some(if syscall {
+                        kbpf::verifier::ProgType::Syscall
+                    } else {
+                        kbpf::verifier::ProgType::Mem { ctx_size: mem.len() as u32 }
+                    }),
+                    kernel: if input.stack_args() {
+                        kbpf::Kernel::V6_18StackArgs
+                    } else {
+                        kbpf::Kernel::V6_18
+                    },
+                    allow_global_stack_args,
+                    kernel_interpreter: kernel_compat && matches!(engine, EngineArg::Interp),
+                    ..Default::default()
+                };
+                match prog.verify(&linker, &config) {
+                    Ok(v) => v.compile_with(engine.into(), &copts),
+                    Err(e) => Err(e.reason),
+                }
             };
+            let result = handle.and_then(|h| Ok((h.run(&mut mem)?, h)));
             match result {
-                Ok(r0) => {
+                Ok((r0, h)) => {
                     println!("{r0:#x}");
                     if dump_maps {
-                        print!("{}", listing::dump_maps(&maps));
+                        print!("{}", listing::dump_maps(h.map_set()));
                     }
                     ExitCode::SUCCESS
                 }

@@ -6,8 +6,8 @@
 use std::io::Read;
 use std::process::ExitCode;
 
+use kbpf::Engine;
 use kbpf::isa::Program;
-use kbpf::{Engine, RunOptions};
 
 /// Whether the binary was started under a name ending in `plugin` (e.g. a `kbpf-plugin` link).
 pub fn invoked_as_plugin() -> bool {
@@ -72,24 +72,25 @@ pub fn run(mem: Option<&str>, engine: Engine, insn_budget: Option<u64>) -> ExitC
             return ExitCode::from(2);
         }
     };
-    let prog = match Program::from_bytes(&bytes) {
-        Ok(p) => p,
+    let slots = match Program::from_bytes(&bytes) {
+        Ok(p) => p.to_slots(),
         Err(e) => {
             println!("{e}");
             return ExitCode::from(1);
         }
     };
-    let registry = kbpf::kfunc::profiles::conformance();
-    let opts = RunOptions { insn_budget, ..RunOptions::default() };
-    let result = match engine {
-        Engine::Interp => kbpf::run_unverified_interp(&prog, &registry, &mut mem, opts),
+    let linker = kbpf::Linker::with_registry(kbpf::kfunc::profiles::conformance());
+    let prog = kbpf::Prog::from(kbpf::Module::plain(slots));
+    let handle = match engine {
+        Engine::Interp => {
+            prog.load_unverified(&linker, &kbpf::CompileOptions { insn_budget, ..Default::default() })
+        }
         // SAFETY: the plugin is a trusted-input test harness (its help says so): the
         // bpf_conformance runner feeds it the suite's programs, which run unverified because
         // the suite has programs the kernel rejects.
-        Engine::Jit => unsafe {
-            kbpf::run_unverified(&prog, engine, &registry, &mut mem, RunOptions::default())
-        },
+        Engine::Jit => unsafe { prog.compile_unverified(&linker, engine, &kbpf::CompileOptions::default()) },
     };
+    let result = handle.and_then(|h| h.run(&mut mem));
     match result {
         Ok(r0) => {
             println!("{r0:x}");

@@ -1,7 +1,7 @@
 //! JIT common: what every native backend shares.
 //!
-//! Owns: executable memory under W^X ([`ExecMemory`]: mapped read-write, filled, flipped to
-//! read-execute, unmapped on drop), the frame plan of each BPF function ([`ProgramPlan`]: BPF
+//! Owns: executable memory under W^X ([`ExecMemory`]: read-write pages from a pool of arenas,
+//! filled, flipped to read-execute; recycled read-write a whole arena at a time), the frame plan of each BPF function ([`ProgramPlan`]: BPF
 //! stack depth, callee-saved registers, stack-argument traffic, call graph limits), the lowering
 //! of calls with more than five arguments to a native convention ([`StackArgAbi`]), the
 //! [`Backend`] trait, [`JitOptions`], [`JitError`], the compiled [`JitProgram`] and the safe

@@ -39,6 +39,7 @@ pub struct VerifiedCode<'m> {
 
 impl VerifiedCode<'_> {
     /// The compiled program (its safe runs check the witness's input contract).
+    #[inline]
     pub fn code(&self) -> &JitProgram {
         &self.code
     }

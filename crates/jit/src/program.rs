@@ -140,11 +140,13 @@ impl JitProgram {
     ///
     /// Memory safety of the BPF code itself comes from the verifier (the program was compiled
     /// from a `Verified` witness) or from the caller of the `unsafe` entry that compiled it.
+    #[inline]
     pub fn run(&self, mem: &mut [u8]) -> u64 {
         self.execute(mem).unwrap_or(0)
     }
 
     /// Like [`JitProgram::run`], reporting faults and refused inputs (pc 0).
+    #[inline]
     pub fn execute(&self, mem: &mut [u8]) -> Result<u64, JitFault> {
         self.admit(mem)?;
         // SAFETY: `mem` satisfies the input contract checked above; the rest is the compile
@@ -153,6 +155,7 @@ impl JitProgram {
     }
 
     /// The input contract of safe runs.
+    #[inline]
     fn admit(&self, mem: &[u8]) -> Result<(), JitFault> {
         let refused = |kind| Err(JitFault { kind, pc: 0 });
         match self.input {
@@ -171,6 +174,7 @@ impl JitProgram {
     /// witness, a context as the verifier assumed it for the program type (for the packet
     /// types: built by the test run around a live packet, with its data pointers valid for the
     /// run).
+    #[inline]
     pub unsafe fn execute_unchecked(&self, mem: &mut [u8]) -> Result<u64, JitFault> {
         let (ptr, len) =
             if mem.is_empty() { (std::ptr::null_mut(), 0) } else { (mem.as_mut_ptr(), mem.len() as u64) };
@@ -205,6 +209,7 @@ impl JitProgram {
     }
 
     /// Calls the entry trampoline with r1 = `ptr`, r2 = `len` and the run context `ctx`.
+    #[inline]
     fn enter(&self, ptr: *mut u8, len: u64, mut ctx: RunCtx) -> Result<u64, JitFault> {
         // SAFETY: `entry` lies inside the read-execute mapping owned by `self` and was produced
         // by a backend as a trampoline with the `Entry` signature.

@@ -40,6 +40,10 @@ struct Row {
     interp_ns_per_insn: f64,
     jit_ns: f64,
     compile_ns_per_insn: f64,
+    compile_ns: f64,
+    /// `Handle::run` of the program verified through the embedding API (only `empty`: the
+    /// loops need `may_goto` to verify).
+    handle_ns: Option<f64>,
     kernel_ns: Option<f64>,
 }
 
@@ -102,8 +106,28 @@ fn measure(dir: &Path, name: &'static str, rounds: usize) -> Result<Row, String>
         interp_ns_per_insn: interp_ns / stats.insns.max(1) as f64,
         jit_ns,
         compile_ns_per_insn: compile_ns / prog.len_slots() as f64,
+        compile_ns,
+        handle_ns: handle_ns(&prog, rounds, reps)?,
         kernel_ns,
     })
+}
+
+/// `Handle::run` (the embedding API, JIT) on a 192-byte buffer, for a program that verifies
+/// as a plain-memory program; `None` for one that does not.
+fn handle_ns(prog: &Program, rounds: usize, reps: usize) -> Result<Option<f64>, String> {
+    let linker = kbpf::Linker::new();
+    let Ok(verified) = kbpf::Object::from_bytes(&prog.to_bytes())
+        .and_then(|o| o.main())
+        .map_err(|e| e.to_string())?
+        .verify(&linker, &kbpf::VerifyConfig::mem(192))
+    else {
+        return Ok(None);
+    };
+    let h = verified.compile(kbpf::Engine::Jit).map_err(|e| e.to_string())?;
+    let mut mem = [0u8; 192];
+    Ok(Some(time(rounds, reps, || {
+        std::hint::black_box(h.run(std::hint::black_box(&mut mem)).ok());
+    })))
 }
 
 fn main() {
@@ -161,4 +185,19 @@ fn main() {
         " ns",
     );
     check("interpreter ns per BPF insn on sum", get("sum").map(|r| r.interp_ns_per_insn), 3.0, " ns");
+
+    // Peers measured on this machine kind (benches/programs/README.md, ../shared/bench).
+    println!("\ntargets (issue 16: costs an embedder feels), peers beside them:");
+    check("invoke a compiled Handle, empty program", get("empty").and_then(|r| r.handle_ns), 3.0, " ns");
+    println!("  {:40} peers: rbpf JIT 4 ns, uBPF JIT 12-14 ns, kernel test run 35 ns", "");
+    check("JIT compile of sum (8 insns), incl. drop", get("sum").map(|r| r.compile_ns / 1000.0), 1.0, " us");
+    check(
+        "JIT compile ns per BPF insn (xorshift, 119)",
+        get("xorshift").map(|r| r.compile_ns_per_insn),
+        50.0,
+        " ns",
+    );
+    println!("  {:40} peers: rbpf 150-220 ns/insn, uBPF ~850 ns/insn (about 100 insns)", "");
+    check("interpreter ns per BPF insn on sum", get("sum").map(|r| r.interp_ns_per_insn), 1.2, " ns");
+    println!("  {:40} peers: uBPF 2.9-3.6 ns, rbpf 3.2-4.1 ns", "");
 }

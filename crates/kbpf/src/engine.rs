@@ -1,16 +1,12 @@
-//! Engines and the entry points that run a single program on either: [`run`] verifies first;
-//! [`run_unverified_interp`] (safe: the interpreter checks every access) and the `unsafe`
-//! [`run_unverified`] are the explicit ways around the verifier.
+//! Engines, run options and run errors; programs run through the embedding API
+//! ([`crate::Handle`]) or a packet test run ([`crate::test_run`]).
 
 use kbpf_interp::InterpError;
-use kbpf_isa::Program;
 use kbpf_jit::{Backend, JitError};
-use kbpf_kfunc::Registry;
 use kbpf_verifier::{ProgType, VerifyError};
 use thiserror::Error;
 
 pub use crate::guard::Unsupported;
-use crate::source::Module;
 
 /// Which engine executes a program.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -86,6 +82,12 @@ pub enum RunError {
         /// Input bytes given.
         given: usize,
     },
+    /// The program type is one the verifier does not model (or none was given).
+    #[error(transparent)]
+    ProgType(#[from] crate::ProgTypeError),
+    /// The embedder asked for something that cannot work (no program type to verify for).
+    #[error("{0}")]
+    Usage(&'static str),
     /// An invariant of kbpf failed.
     #[error("verifier bug: {0}")]
     Bug(&'static str),
@@ -135,56 +137,4 @@ pub fn host_backend() -> Option<Box<dyn Backend>> {
     {
         None
     }
-}
-
-/// Verifies `prog` (as `opts.prog_type`, default a context of `mem.len()` bytes, with the
-/// kfuncs of `registry`) and runs it once on `engine` with `mem` as the input buffer; returns
-/// `r0`. A rejected program is [`RunError::Rejected`], a call the engine cannot make
-/// [`RunError::Unsupported`].
-pub fn run(
-    prog: &Program,
-    engine: Engine,
-    registry: &Registry,
-    mem: &mut [u8],
-    opts: RunOptions,
-) -> Result<u64, RunError> {
-    let module = Module::plain(prog.to_slots());
-    let maps = crate::create_maps(&module)?;
-    crate::run_module(&module, &maps, engine, registry, mem, opts)
-}
-
-/// Runs `prog` once on the interpreter without verifying it. Safe for any program: the
-/// interpreter checks every memory access and every pointer it hands to a native, and ends
-/// in a typed error instead.
-pub fn run_unverified_interp(
-    prog: &Program,
-    registry: &Registry,
-    mem: &mut [u8],
-    opts: RunOptions,
-) -> Result<u64, RunError> {
-    let module = Module::plain(prog.to_slots());
-    let maps = crate::create_maps(&module)?;
-    crate::run_module_unverified_interp(&module, &maps, registry, mem, &mut [], opts)
-}
-
-/// Runs `prog` once on `engine` without verifying it (the bpf_conformance plugin: its suite
-/// has programs the kernel rejects).
-///
-/// # Safety
-///
-/// With [`Engine::Jit`] the program runs as native code with no bounds checks and no
-/// instruction budget: the caller guarantees that it only accesses `mem` and its own stack,
-/// passes helpers valid arguments and terminates (as the verifier would have established).
-/// With [`Engine::Interp`] there is no extra requirement.
-pub unsafe fn run_unverified(
-    prog: &Program,
-    engine: Engine,
-    registry: &Registry,
-    mem: &mut [u8],
-    opts: RunOptions,
-) -> Result<u64, RunError> {
-    let module = Module::plain(prog.to_slots());
-    let maps = crate::create_maps(&module)?;
-    // SAFETY: forwarded to our caller.
-    unsafe { crate::run_module_unchecked(&module, &maps, engine, registry, mem, &mut [], opts) }
 }

@@ -4,10 +4,10 @@
 //! accepts but an engine cannot call is reported when verifying for that engine.
 
 use kbpf_kfunc::Registry;
-use kbpf_verifier::{CallKind, CalledFn, ProgType, Verified, VerifyOptions, VerifyOutcome};
+use kbpf_verifier::{CallKind, CalledFn, Verified, VerifyOptions, VerifyOutcome};
 use thiserror::Error;
 
-use crate::engine::{Engine, RunError, RunOptions};
+use crate::engine::{Engine, RunError};
 use crate::source::Module;
 
 /// A helper or kfunc the verifier accepts that an engine cannot run with a registry.
@@ -83,34 +83,6 @@ pub fn verify_for_engine(
     (out, unsupported)
 }
 
-/// The verifier options of a run on `engine` with a context of `ctx_len` bytes.
-pub(crate) fn run_verify_options(
-    engine: Engine,
-    registry: &Registry,
-    opts: &RunOptions,
-    ctx_len: usize,
-) -> Result<VerifyOptions, RunError> {
-    let prog_type = match opts.prog_type {
-        Some(t) => t,
-        None => ProgType::Mem {
-            ctx_size: u32::try_from(ctx_len).map_err(|_| RunError::Context {
-                prog_type: ProgType::Mem { ctx_size: u32::MAX },
-                why: "the input is larger than a context can be",
-                given: ctx_len,
-            })?,
-        },
-    };
-    Ok(VerifyOptions {
-        prog_type,
-        kfuncs: crate::kfunc_table(registry),
-        allow_global_stack_args: opts.allow_global_stack_args,
-        stack_args: !opts.without_stack_args,
-        // only the kernel-compatible interpreter is a non-JIT target
-        jit: !(opts.kernel_compat && engine == Engine::Interp),
-        ..VerifyOptions::default()
-    })
-}
-
 /// Verifies every program of `module` (the main one, then the tail-call targets) with `vopts`
 /// and checks that `engine` can run them: their witnesses, in program-id order.
 pub(crate) fn verify_programs(
@@ -119,6 +91,24 @@ pub(crate) fn verify_programs(
     registry: &Registry,
     engine: Engine,
 ) -> Result<Vec<Verified>, RunError> {
+    let modules = program_modules(module);
+    let mut out = Vec::with_capacity(modules.len());
+    for m in &modules {
+        let o = crate::verify_module(m, vopts.clone());
+        let w = match (o.error, o.witness) {
+            (Some(e), _) => return Err(RunError::Rejected(e)),
+            (None, Some(w)) => w,
+            (None, None) => return Err(RunError::Bug("an accepted program without a witness")),
+        };
+        check_engine(&w, registry, engine)?;
+        out.push(w);
+    }
+    Ok(out)
+}
+
+/// The modules the verifier checks for `module`: the main program, then each tail-call target
+/// with the same maps (the kernel verifies each program on its own).
+pub(crate) fn program_modules(module: &Module) -> Vec<Module> {
     let mut modules = vec![module.clone()];
     for p in &module.progs {
         modules.push(Module {
@@ -133,16 +123,5 @@ pub(crate) fn verify_programs(
             ..module.clone()
         });
     }
-    let mut out = Vec::with_capacity(modules.len());
-    for m in &modules {
-        let o = crate::verify_module(m, vopts.clone());
-        let w = match (o.error, o.witness) {
-            (Some(e), _) => return Err(RunError::Rejected(e)),
-            (None, Some(w)) => w,
-            (None, None) => return Err(RunError::Bug("an accepted program without a witness")),
-        };
-        check_engine(&w, registry, engine)?;
-        out.push(w);
-    }
-    Ok(out)
+    modules
 }

@@ -1,43 +1,48 @@
 //! kbpf: the Linux BPF verifier and JITs as a userspace library.
 //!
-//! This facade owns nothing but composition: reading a program from its file form, choosing an
-//! engine (interpreter or the host's JIT backend) and running it under the shared execution
-//! contract (docs/interfaces.md). Each subsystem lives in its own crate, re-exported here.
+//! This facade owns nothing but composition: reading a program from its file form, verifying
+//! it, choosing an engine (interpreter or the host's JIT backend) and running it under the
+//! shared execution contract (docs/interfaces.md). Each subsystem lives in its own crate,
+//! re-exported here.
 //!
-//! It decides verify-before-run: [`run`], [`run_module`], [`run_module_with_regions`] and
-//! [`test_run`] verify every program first (with the registry and maps they run with) and
-//! refuse a rejected one with [`RunError::Rejected`]; running unverified is explicit:
-//! [`run_unverified_interp`] / [`run_module_unverified_interp`] (safe, interpreter only) or the
-//! `unsafe` [`run_unverified`] / [`run_module_unchecked`] (native code).
+//! The embedding API, step by step (each type's docs have a runnable example):
+//! [`Linker`] (host functions as closures, for the verifier and both engines), [`Object`]
+//! (bytes, assembly or an ELF object), [`Object::program`] (a [`Prog`] by name),
+//! [`Prog::verify`] with a [`VerifyConfig`] into a [`VerifiedProgram`],
+//! [`VerifiedProgram::compile`] into a [`Handle`], [`Handle::run`] / [`Handle::run_packet`]
+//! as often as needed, and [`Handle::map`] for typed map access from the host.
+//!
+//! It decides verify-before-run: native code runs only from a [`VerifiedProgram`]; running
+//! unverified is explicit: [`Prog::load_unverified`] (safe, interpreter only) or the `unsafe`
+//! [`Prog::compile_unverified`].
 //!
 //! Must not touch: instruction semantics, verification rules, code generation.
-#![allow(unsafe_code)] // only at the JIT boundary: `maps::run_core` and its callers, each with a SAFETY note
+#![allow(unsafe_code)] // only at the JIT boundary: `Prepared` and its callers, each with a SAFETY note
 
+mod embed;
 mod engine;
 mod guard;
+mod host;
 mod layout;
 mod maps;
+mod mapview;
+mod prepared;
 mod sections;
 mod source;
 mod test_run;
 mod timers;
 mod verify;
 
-pub use engine::{
-    Arch, Engine, RunError, RunOptions, backend, host_backend, run, run_unverified, run_unverified_interp,
-};
+pub use embed::{CompileOptions, Handle, Kernel, Object, Prog, VerifiedProgram, VerifyConfig, VerifyFailed};
+pub use engine::{Arch, Engine, RunError, RunOptions, backend, host_backend};
 pub use guard::{Unsupported, check_call, check_engine, verify_for_engine};
+pub use host::{HOST_KFUNC_BASE_ID, IntoHostFn, LinkError, Linker, MAX_HOST_FNS};
 pub use kbpf_elf::{KconfigSource, LoadOptions, LoadedObject, LoadedProgram, ProgError, open_object};
-pub use maps::{
-    create_maps, resolve_maps, run_module, run_module_unchecked, run_module_unverified_interp,
-    run_module_with_regions,
-};
+pub use maps::{create_maps, resolve_maps};
+pub use mapview::{MapData, MapView};
 pub use source::{
     ElfFacts, Module, ProgSelect, SourceError, SourceKind, module_from_asm, module_from_object, parse_hex,
     read_module, read_module_with, read_program, read_raw_slots,
-};
-pub use timers::{
-    CALLBACK_TAG, MAX_TIMER_FIRINGS, callback_driver, callback_token, decode_callback, driver_input,
 };
 
 pub use kbpf_elf as elf;

@@ -361,7 +361,7 @@ pub fn module_from_asm(src: &str, registry: &Registry) -> Result<Module, SourceE
 /// The ELF program `select` names: `prog` by function name; `section` the only program of
 /// that section (or, for compatibility, a function name); neither, the first. Every front end
 /// picks programs this way.
-fn pick_program<'o>(
+pub(crate) fn pick_program<'o>(
     programs: &'o [LoadedProgram],
     select: ProgSelect<'_>,
 ) -> Result<&'o LoadedProgram, SourceError> {
@@ -414,7 +414,7 @@ pub fn read_raw_slots(path: &Path, kind: SourceKind) -> Result<Vec<kbpf_isa::Raw
 }
 
 /// Splits bytes into slots; a length that is not a multiple of 8 is an error.
-fn slots_of_bytes(bytes: &[u8]) -> Result<Vec<kbpf_isa::RawInsn>, SourceError> {
+pub(crate) fn slots_of_bytes(bytes: &[u8]) -> Result<Vec<kbpf_isa::RawInsn>, SourceError> {
     if !bytes.len().is_multiple_of(8) {
         return Err(SourceError::Decode(DecodeError {
             index: bytes.len() / 8,

@@ -19,17 +19,17 @@ use kbpf_kfunc::maps::DueTimer;
 use crate::engine::RunError;
 
 /// High byte of a callback token.
-pub const CALLBACK_TAG: u64 = 0xcb << 56;
+pub(crate) const CALLBACK_TAG: u64 = 0xcb << 56;
 /// Most timer callbacks one run fires.
-pub const MAX_TIMER_FIRINGS: usize = 1024;
+pub(crate) const MAX_TIMER_FIRINGS: usize = 1024;
 
 /// The token `ld_imm64 rX = func(...)` of program `prog_id` loads for the function at `pc`.
-pub fn callback_token(prog_id: usize, pc: usize) -> u64 {
+pub(crate) fn callback_token(prog_id: usize, pc: usize) -> u64 {
     CALLBACK_TAG | ((prog_id as u64 & 0xff_ffff) << 32) | (pc as u64 & 0xffff_ffff)
 }
 
 /// `(prog_id, pc)` of a callback token.
-pub fn decode_callback(token: u64) -> Option<(usize, usize)> {
+pub(crate) fn decode_callback(token: u64) -> Option<(usize, usize)> {
     (token & (0xff << 56) == CALLBACK_TAG)
         .then_some((((token >> 32) & 0xff_ffff) as usize, (token & 0xffff_ffff) as usize))
 }
@@ -43,7 +43,7 @@ const PREFIX_LEN: usize = 5;
 /// relinked (`call` offsets fixed up, each function moved whole, so jumps stay valid). The
 /// callback thus runs in frame 0 like the kernel's, and the prefix's use of r6 is invisible:
 /// the verifier made r6..r9 unreadable at a callback's entry.
-pub fn callback_driver(prog: &Program, cb_pc: usize) -> Result<Program, RunError> {
+pub(crate) fn callback_driver(prog: &Program, cb_pc: usize) -> Result<Program, RunError> {
     let bad = || RunError::Callback(cb_pc as u64);
     let insns = prog.insns();
     let slots = prog.len_slots();
@@ -107,7 +107,7 @@ pub fn callback_driver(prog: &Program, cb_pc: usize) -> Result<Program, RunError
 }
 
 /// The driver's input buffer for `due`: map, value, then the key bytes.
-pub fn driver_input(due: &DueTimer) -> Vec<u8> {
+pub(crate) fn driver_input(due: &DueTimer) -> Vec<u8> {
     let mut v = Vec::with_capacity(16 + due.key.len());
     v.extend_from_slice(&due.map.to_le_bytes());
     v.extend_from_slice(&due.value.to_le_bytes());

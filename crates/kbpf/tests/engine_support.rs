@@ -7,6 +7,8 @@ use kbpf::kfunc::{Registry, profiles};
 use kbpf::verifier::{CallKind, CalledFn, ProgType, VerifyOptions, helper_arg_count, helper_names};
 use kbpf::{Engine, RunError, RunOptions};
 
+mod support;
+
 const TYPES: [ProgType; 5] = [
     ProgType::SocketFilter,
     ProgType::Xdp,
@@ -91,9 +93,8 @@ fn a_helper_without_native_is_reported_at_verification_and_refused_at_run() {
         assert!(out.accepted, "{:?}", out.error);
         let u = unsupported.expect("reported at verification");
         assert_eq!((u.id, u.name.as_str(), u.engine), (14, "bpf_get_current_pid_tgid", engine));
-        let maps = kbpf::create_maps(&m).unwrap();
         let run = RunOptions { prog_type: Some(ProgType::Syscall), ..Default::default() };
-        match kbpf::run_module(&m, &maps, engine, &registry, &mut [0u8; 8], run) {
+        match support::run_once(&m, engine, &registry, &mut [0u8; 8], run) {
             Err(RunError::Unsupported(r)) => assert_eq!(r, u),
             other => panic!("{engine}: {other:?}"),
         }
@@ -106,9 +107,8 @@ fn dead_code_runs_on_the_jit_as_on_the_interpreter() {
     let m = kbpf::module_from_asm("r0 = 0\nif r0 == 0 goto +1\n*(u32 *)(r10 -3) = r0\nexit\n", &registry)
         .unwrap();
     for engine in engines() {
-        let maps = kbpf::create_maps(&m).unwrap();
-        let r0 = kbpf::run_module(&m, &maps, engine, &registry, &mut [], RunOptions::default());
-        assert_eq!(r0.unwrap(), 0, "{engine}");
+        let r0 = support::run_once(&m, engine, &registry, &mut [], RunOptions::default());
+        assert_eq!(r0.unwrap().0, 0, "{engine}");
     }
 }
 
@@ -117,20 +117,11 @@ fn a_rejected_program_is_refused_by_every_entry() {
     let registry = profiles::testmod();
     let m = kbpf::module_from_asm("r0 = *(u64 *)(r1 + 8)\nexit\n", &registry).unwrap();
     for engine in engines() {
-        let maps = kbpf::create_maps(&m).unwrap();
-        let r = kbpf::run_module(&m, &maps, engine, &registry, &mut [0u8; 4], RunOptions::default());
+        let r = support::run_once(&m, engine, &registry, &mut [0u8; 4], RunOptions::default());
         assert!(matches!(r, Err(RunError::Rejected(_))), "{engine}: {r:?}");
     }
     // the interpreter may run it unverified, and traps
-    let maps = kbpf::create_maps(&m).unwrap();
-    let r = kbpf::run_module_unverified_interp(
-        &m,
-        &maps,
-        &registry,
-        &mut [0u8; 4],
-        &mut [],
-        RunOptions::default(),
-    );
+    let r = support::run_unverified(&m, &registry, &mut [0u8; 4], RunOptions::default());
     assert!(matches!(r, Err(RunError::Interp(_))), "{r:?}");
 }
 
@@ -140,21 +131,17 @@ fn an_input_smaller_than_the_verified_context_is_refused() {
     let m = kbpf::module_from_asm("r0 = *(u64 *)(r1 + 56)\nexit\n", &registry).unwrap();
     let opts = RunOptions { prog_type: Some(ProgType::Mem { ctx_size: 64 }), ..Default::default() };
     for engine in engines() {
-        let maps = kbpf::create_maps(&m).unwrap();
-        let r = kbpf::run_module(&m, &maps, engine, &registry, &mut [0u8; 8], opts);
+        let h = support::handle(&m, engine, &registry, 0, opts).unwrap();
+        let r = h.run(&mut [0u8; 8]);
         assert!(matches!(r, Err(RunError::Context { .. })), "{engine}: {r:?}");
         let mut mem = [7u8; 64];
-        assert_eq!(
-            kbpf::run_module(&m, &maps, engine, &registry, &mut mem, opts).unwrap(),
-            0x0707_0707_0707_0707
-        );
+        assert_eq!(h.run(&mut mem).unwrap(), 0x0707_0707_0707_0707);
     }
     // a packet program's context is built by test_run, never taken from the caller
     let opts = RunOptions { prog_type: Some(ProgType::Xdp), ..Default::default() };
     let m = kbpf::module_from_asm("r0 = 2\nexit\n", &registry).unwrap();
     for engine in engines() {
-        let maps = kbpf::create_maps(&m).unwrap();
-        let r = kbpf::run_module(&m, &maps, engine, &registry, &mut [0u8; 64], opts);
+        let r = support::run_once(&m, engine, &registry, &mut [0u8; 64], opts);
         assert!(matches!(r, Err(RunError::Context { .. })), "{engine}: {r:?}");
     }
 }
@@ -165,11 +152,6 @@ fn a_syscall_context_is_padded_to_what_the_verifier_allows() {
     let m = kbpf::module_from_asm("r0 = *(u64 *)(r1 + 32760)\nr0 += 1\nexit\n", &registry).unwrap();
     let opts = RunOptions { prog_type: Some(ProgType::Syscall), ..Default::default() };
     for engine in engines() {
-        let maps = kbpf::create_maps(&m).unwrap();
-        assert_eq!(
-            kbpf::run_module(&m, &maps, engine, &registry, &mut [1u8; 4], opts).unwrap(),
-            1,
-            "{engine}"
-        );
+        assert_eq!(support::run_once(&m, engine, &registry, &mut [1u8; 4], opts).unwrap().0, 1, "{engine}");
     }
 }

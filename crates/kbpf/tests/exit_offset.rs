@@ -6,6 +6,8 @@ use kbpf::jit::JitOptions;
 use kbpf::kfunc::profiles;
 use kbpf::verifier::{ProgType, VerifyOptions, verify};
 use kbpf::{Arch, Engine, Module, RunOptions};
+
+mod support;
 use kbpf_isa::{Insn, RawInsn};
 
 /// `r0 = 42; exit` with the exit's offset `off`.
@@ -18,15 +20,14 @@ fn accepted_and_run_on_every_engine() {
     let registry = profiles::testmod();
     for off in [1, -1, 5, i16::MAX] {
         let module = Module::plain(prog(off));
-        let maps = kbpf::create_maps(&module).expect("no maps");
         let mut engines = vec![Engine::Interp];
         if kbpf::host_backend().is_some() {
             engines.push(Engine::Jit);
         }
         for engine in engines {
             let mut mem = [0u8; 64];
-            let r0 = kbpf::run_module(&module, &maps, engine, &registry, &mut mem, RunOptions::default());
-            assert_eq!(r0.expect("runs"), 42, "off {off} on {engine:?}");
+            let r0 = support::run_once(&module, engine, &registry, &mut mem, RunOptions::default());
+            assert_eq!(r0.expect("runs").0, 42, "off {off} on {engine:?}");
         }
         // both backends emit the witness's code (arm64 is emitted, not run, on another host)
         let opts = VerifyOptions { prog_type: ProgType::SocketFilter, jit: true, ..VerifyOptions::default() };

@@ -1,8 +1,9 @@
 //! Hostile programs through every safe entry point of the facade (issue 11, item 1): each run
 //! ends in a value or a typed error, never a signal, an abort or a panic. The programs are the
 //! `.s` files under the workspace's `tests/hostile/` plus a few built here; the entry points
-//! are `run_module` (verified, both engines), `run` (both engines), `run_module_unverified_interp`
-//! / `run_unverified_interp`, and `test_run` as tc and xdp (both engines). The CLI binaries are
+//! are a verified `Handle` (both engines; as a plain buffer, a syscall context, and tc and xdp
+//! packets through `Handle::run_packet` and `test_run`) and an unverified interpreter handle
+//! (`Prog::load_unverified`). The CLI binaries are
 //! driven as subprocesses in `crates/cli/tests/hostile_cli.rs`.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -11,6 +12,8 @@ use std::path::{Path, PathBuf};
 use kbpf::kfunc::profiles;
 use kbpf::verifier::{ProgType, VerifyOptions};
 use kbpf::{Engine, Module, RunOptions};
+
+mod support;
 
 /// Programs built here (name, assembly).
 const BUILT_IN: [(&str, &str); 6] = [
@@ -101,20 +104,15 @@ fn hostile_programs_end_in_values_or_typed_errors_on_every_facade_entry() {
                 Err(e) => failures.push(format!("{name} / {e}")),
             }
         };
+        let linker = kbpf::Linker::with_registry(registry.clone());
+        let prog = kbpf::Prog::from(m.clone());
         for engine in engines() {
-            let maps = kbpf::create_maps(m);
-            let r = guarded("run_module", || {
-                let maps = maps.map_err(|e| e.to_string())?;
-                kbpf::run_module(m, &maps, engine, &registry, &mut [0u8; 64], RunOptions::default())
+            let r = guarded("handle", || {
+                support::run_once(m, engine, &registry, &mut [0u8; 64], RunOptions::default())
+                    .map(|(r0, _)| r0)
                     .map_err(|e| e.to_string())
             });
-            check(format!("run_module {engine}"), r.map(|x| format!("{x:?}")));
-            let r = guarded("run", || match m.program() {
-                Ok(p) => kbpf::run(&p, engine, &registry, &mut [0u8; 64], RunOptions::default())
-                    .map_err(|e| e.to_string()),
-                Err(e) => Err(e.to_string()),
-            });
-            check(format!("run {engine}"), r.map(|x| format!("{x:?}")));
+            check(format!("handle {engine}"), r.map(|x| format!("{x:?}")));
             for pt in [ProgType::SchedCls, ProgType::Xdp] {
                 let r = guarded("test_run", || {
                     let maps = kbpf::create_maps(m).map_err(|e| e.to_string())?;
@@ -124,27 +122,25 @@ fn hostile_programs_end_in_values_or_typed_errors_on_every_facade_entry() {
                         .map_err(|e| e.to_string())
                 });
                 check(format!("test_run({pt:?}) {engine}"), r.map(|x| format!("{x:?}")));
+                let r = guarded("run_packet", || {
+                    let v = prog.verify(&linker, &kbpf::VerifyConfig::of(pt)).map_err(|e| e.to_string())?;
+                    let h = v.compile(engine).map_err(|e| e.to_string())?;
+                    h.run_packet(&kbpf::pkt_v4()).map(|o| o.retval).map_err(|e| e.to_string())
+                });
+                check(format!("run_packet({pt:?}) {engine}"), r.map(|x| format!("{x:?}")));
             }
-            let r = guarded("run_module syscall", || {
-                let maps = kbpf::create_maps(m).map_err(|e| e.to_string())?;
+            let r = guarded("handle syscall", || {
                 let opts = RunOptions { prog_type: Some(ProgType::Syscall), ..Default::default() };
-                kbpf::run_module(m, &maps, engine, &registry, &mut [0u8; 16], opts).map_err(|e| e.to_string())
+                support::run_once(m, engine, &registry, &mut [0u8; 16], opts)
+                    .map(|(r0, _)| r0)
+                    .map_err(|e| e.to_string())
             });
-            check(format!("run_module(syscall) {engine}"), r.map(|x| format!("{x:?}")));
+            check(format!("handle(syscall) {engine}"), r.map(|x| format!("{x:?}")));
         }
-        let r = guarded("run_module_unverified_interp", || {
-            let maps = kbpf::create_maps(m).map_err(|e| e.to_string())?;
-            kbpf::run_module_unverified_interp(m, &maps, &registry, &mut [0u8; 64], &mut [], BUDGET)
-                .map_err(|e| e.to_string())
+        let r = guarded("load_unverified", || {
+            support::run_unverified(m, &registry, &mut [0u8; 64], BUDGET).map_err(|e| e.to_string())
         });
-        check("run_module_unverified_interp".into(), r.map(|x| format!("{x:?}")));
-        let r = guarded("run_unverified_interp", || match m.program() {
-            Ok(p) => {
-                kbpf::run_unverified_interp(&p, &registry, &mut [0u8; 64], BUDGET).map_err(|e| e.to_string())
-            }
-            Err(e) => Err(e.to_string()),
-        });
-        check("run_unverified_interp".into(), r.map(|x| format!("{x:?}")));
+        check("load_unverified".into(), r.map(|x| format!("{x:?}")));
     }
     println!(
         "{} programs x {} entry points ({} runs), {} failures",
@@ -165,9 +161,8 @@ fn hostile_programs_are_refused_by_the_verifier_before_native_code() {
             continue;
         }
         let m = kbpf::module_from_asm(src, &registry).unwrap();
-        let maps = kbpf::create_maps(&m).unwrap();
         for engine in engines() {
-            let r = kbpf::run_module(&m, &maps, engine, &registry, &mut [0u8; 64], RunOptions::default());
+            let r = support::run_once(&m, engine, &registry, &mut [0u8; 64], RunOptions::default());
             assert!(matches!(r, Err(kbpf::RunError::Rejected(_))), "{name} {engine}: {r:?}");
         }
     }

@@ -7,6 +7,8 @@ use kbpf::kfunc::profiles;
 use kbpf::verifier::{ProgType, VerifyOptions};
 use kbpf::{Engine, RunOptions, SourceKind};
 
+mod support;
+
 type Dump = Vec<Vec<(Vec<u8>, Vec<u8>)>>;
 
 fn module(name: &str) -> kbpf::Module {
@@ -36,17 +38,19 @@ fn verify(m: &kbpf::Module) {
 
 /// Runs `m` once per input on `engine` with fresh maps; returns the results and the map dump.
 fn run(m: &kbpf::Module, engine: Engine, inputs: &[&[u8]]) -> (Vec<u64>, Dump) {
-    let maps = kbpf::create_maps(m).unwrap();
     let registry = profiles::testmod();
+    // one handle for every input: the smallest is the context it is verified for
+    let ctx = inputs.iter().map(|i| i.len()).min().unwrap_or(0);
+    let h = support::handle(m, engine, &registry, ctx, RunOptions::default())
+        .unwrap_or_else(|e| panic!("{engine:?}: {e}"));
     let rets = inputs
         .iter()
         .map(|i| {
             let mut mem = i.to_vec();
-            kbpf::run_module(m, &maps, engine, &registry, &mut mem, RunOptions::default())
-                .unwrap_or_else(|e| panic!("{engine:?}: {e}"))
+            h.run(&mut mem).unwrap_or_else(|e| panic!("{engine:?}: {e}"))
         })
         .collect();
-    (rets, maps.iter().map(|m| m.entries()).collect())
+    (rets, h.map_set().iter().map(|m| m.entries()).collect())
 }
 
 fn engines() -> Vec<Engine> {
@@ -219,17 +223,8 @@ fn interpreter_refuses_wild_map_pointers() {
     // The map helpers take their map from r1; an address that is no map of the run is an
     // error, not a host dereference.
     let m = asm("r1 = 0x1000 ll\nr2 = r10\nr2 += -8\ncall bpf_map_lookup_elem\nexit\n");
-    let maps = kbpf::create_maps(&m).unwrap();
     // (the verifier would refuse it: run it unverified, which only the interpreter may do)
-    let e = kbpf::run_module_unverified_interp(
-        &m,
-        &maps,
-        &profiles::testmod(),
-        &mut [],
-        &mut [],
-        RunOptions::default(),
-    )
-    .unwrap_err();
+    let e = support::run_unverified(&m, &profiles::testmod(), &mut [], RunOptions::default()).unwrap_err();
     assert_eq!(e.to_string(), "insn 4: 0x1000 is not a map of this run");
 }
 

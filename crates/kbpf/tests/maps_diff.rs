@@ -7,6 +7,8 @@
 use kbpf::kfunc::profiles;
 use kbpf::{Engine, RunOptions, SourceKind};
 
+mod support;
+
 mod mapgen;
 
 use mapgen::{Lcg, program};
@@ -30,14 +32,14 @@ fn random_map_programs_agree_across_engines() {
         let m = kbpf::read_module(&path, SourceKind::Asm, &registry, None).unwrap();
         let mut results = Vec::new();
         for engine in [Engine::Interp, Engine::Jit] {
-            let maps = kbpf::create_maps(&m).unwrap();
+            let h = support::handle(&m, engine, &registry, 8, RunOptions::default())
+                .unwrap_or_else(|e| panic!("program {k} on {engine:?}: {e}\n{src}"));
             let rets: Vec<u64> = (0..2)
                 .map(|_| {
-                    kbpf::run_module(&m, &maps, engine, &registry, &mut [0; 8], RunOptions::default())
-                        .unwrap_or_else(|e| panic!("program {k} on {engine:?}: {e}\n{src}"))
+                    h.run(&mut [0; 8]).unwrap_or_else(|e| panic!("program {k} on {engine:?}: {e}\n{src}"))
                 })
                 .collect();
-            let dump: Vec<_> = maps.iter().map(|m| m.entries()).collect();
+            let dump: Vec<_> = h.map_set().iter().map(|m| m.entries()).collect();
             results.push((rets, dump));
         }
         assert_eq!(results[0], results[1], "program {k} (interp, jit):\n{src}");

@@ -11,7 +11,7 @@ use std::path::Path;
 
 use kbpf::kfunc::profiles;
 use kbpf::verifier::{ProgType, VerifyOptions};
-use kbpf::{Engine, RunOptions, SourceKind};
+use kbpf::{Engine, SourceKind};
 mod mapgen;
 
 use kbpf_oracle::{
@@ -84,37 +84,22 @@ fn with_packet_loads(src: &str) -> String {
 }
 
 fn kbpf_runs(m: &kbpf::Module, engine: Engine, inputs: &[&[u8]]) -> Vec<u64> {
-    let maps = kbpf::create_maps(m).unwrap();
-    let reg = profiles::testmod();
+    let linker = kbpf::Linker::with_registry(profiles::testmod());
+    let prog = kbpf::Prog::from(m.clone());
+    // Socket filters with LD_ABS, compared with the kernel's run of the same program: kbpf has
+    // no socket-filter test run, so they run unverified (one handle: the maps persist).
+    let h = match engine {
+        Engine::Interp => prog.load_unverified(&linker, &kbpf::CompileOptions::default()),
+        // SAFETY: the running kernel loaded (verified) this very program as a socket filter in
+        // `kernel_runs` first; its accesses are bounds-checked LD_ABS and map values.
+        Engine::Jit => unsafe { prog.compile_unverified(&linker, engine, &kbpf::CompileOptions::default()) },
+    }
+    .unwrap();
     inputs
         .iter()
         .map(|i| {
             let mut mem = packet(i);
-            // Socket filters with LD_ABS, compared with the kernel's run of the same program:
-            // kbpf has no socket-filter test run, so they run unverified.
-            let r = match engine {
-                Engine::Interp => kbpf::run_module_unverified_interp(
-                    m,
-                    &maps,
-                    &reg,
-                    &mut mem,
-                    &mut [],
-                    RunOptions::default(),
-                ),
-                // SAFETY: the running kernel loaded (verified) this very program as a socket filter
-                // in `kernel_runs` first; its accesses are bounds-checked LD_ABS and map values.
-                Engine::Jit => unsafe {
-                    kbpf::run_module_unchecked(
-                        m,
-                        &maps,
-                        engine,
-                        &reg,
-                        &mut mem,
-                        &mut [],
-                        RunOptions::default(),
-                    )
-                },
-            };
+            let r = h.run(&mut mem);
             r.unwrap() & 0xffff_ffff
         })
         .collect()

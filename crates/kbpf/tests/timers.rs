@@ -6,6 +6,8 @@ use kbpf::kfunc::profiles;
 use kbpf::verifier::VerifyOptions;
 use kbpf::{Engine, RunOptions, SourceKind};
 
+mod support;
+
 fn module(src: &str) -> kbpf::Module {
     use std::sync::atomic::{AtomicU32, Ordering};
     static N: AtomicU32 = AtomicU32::new(0);
@@ -37,10 +39,11 @@ fn run(src: &str, runs: usize) -> Vec<u64> {
     let registry = profiles::testmod();
     let mut results = Vec::new();
     for engine in engines() {
-        let maps = kbpf::create_maps(&m).unwrap();
+        let h = support::handle(&m, engine, &registry, 64, RunOptions::default())
+            .unwrap_or_else(|e| panic!("{engine:?}: {e}"));
+        let maps = h.map_set();
         for _ in 0..runs {
-            let r0 = kbpf::run_module(&m, &maps, engine, &registry, &mut [0u8; 64], RunOptions::default())
-                .unwrap_or_else(|e| panic!("{engine:?}: {e}"));
+            let r0 = h.run(&mut [0u8; 64]).unwrap_or_else(|e| panic!("{engine:?}: {e}"));
             assert_eq!(r0, 0, "{engine:?}");
         }
         let bss = m.maps.iter().position(|s| s.name == ".bss").expect(".bss");
@@ -358,9 +361,10 @@ cb:
 fn user_space_sees_the_timer_field_as_zeros() {
     let src = format!("{MAPS}{}out:\n    r0 = 0\n    exit\n{RECORDING_CB}", arm(0, 10, 0));
     let m = module(&src);
-    let maps = kbpf::create_maps(&m).unwrap();
     let registry = profiles::testmod();
-    kbpf::run_module(&m, &maps, Engine::Interp, &registry, &mut [0u8; 8], RunOptions::default()).unwrap();
+    let (_, h) =
+        support::run_once(&m, Engine::Interp, &registry, &mut [0u8; 8], RunOptions::default()).unwrap();
+    let maps = h.map_set();
     let v = maps.get(0).unwrap().lookup(&0u32.to_le_bytes()).unwrap();
     assert_eq!(v, [[0u8; 16].as_slice(), &1u64.to_le_bytes()].concat());
 }
@@ -375,10 +379,10 @@ fn clang_object_with_a_timer_callback() {
     let out = kbpf::verify_module(&m, VerifyOptions { log_level: 1, ..Default::default() });
     assert!(out.accepted, "{:?}\n{}", out.error, out.log);
     for engine in engines() {
-        let maps = kbpf::create_maps(&m).unwrap();
-        let r0 =
-            kbpf::run_module(&m, &maps, engine, &profiles::testmod(), &mut [0u8; 64], RunOptions::default())
+        let (r0, h) =
+            support::run_once(&m, engine, &profiles::testmod(), &mut [0u8; 64], RunOptions::default())
                 .unwrap();
+        let maps = h.map_set();
         assert_eq!(r0, 0);
         let bss = maps.get(1).unwrap().lookup(&0u32.to_le_bytes()).unwrap();
         assert_eq!(bss, 150u64.to_le_bytes(), "{engine:?}: timer_result");

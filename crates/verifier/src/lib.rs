@@ -285,6 +285,32 @@ pub struct VerifyOptions {
     pub expected_attach_type: Option<kbpf_isa::AttachType>,
     /// `attach_btf_id` (0 = none): only BTF-attached types take one.
     pub attach_btf_id: u32,
+    /// kbpf extension: helpers an embedder adds under ids of its own (host functions), each
+    /// taking `args` scalar arguments (any initialised value, like `ARG_ANYTHING`) and
+    /// returning a scalar. An id the kernel already names is refused by the embedding API.
+    pub host_helpers: Vec<HostHelper>,
+}
+
+/// A helper an embedder adds ([`VerifyOptions::host_helpers`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HostHelper {
+    /// The helper id (`call ID`).
+    pub id: i32,
+    /// Name printed in messages.
+    pub name: String,
+    /// Number of arguments, 0..=5.
+    pub args: u8,
+}
+
+impl VerifyOptions {
+    /// The argument count of helper `id`: a host helper's, else the kernel prototype's for the
+    /// program type.
+    pub fn helper_arg_count(&self, id: i32) -> Option<u8> {
+        match self.host_helpers.iter().find(|h| h.id == id) {
+            Some(h) => Some(h.args),
+            None => protos::helpers::helper_arg_count(id, self.prog_type),
+        }
+    }
 }
 
 /// This machine's possible CPUs (`/sys/devices/system/cpu/possible`, e.g. `0-7`), or the
@@ -320,6 +346,7 @@ impl Default for VerifyOptions {
             btf_func_info: false,
             expected_attach_type: None,
             attach_btf_id: 0,
+            host_helpers: Vec::new(),
         }
     }
 }

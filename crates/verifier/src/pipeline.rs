@@ -5,7 +5,6 @@ use crate::env::{Aux, Counters, Env, Program, Search, SubprogFacts, initial_stat
 use crate::log::{LEVEL1, LEVEL2, Log, STATS, insn_text};
 use crate::messages::Reject;
 use crate::prog_types::LoadAttach;
-use crate::protos::helpers::helper_arg_count;
 use crate::{MapDef, MapKind, Stats, VerifyError, VerifyOptions, VerifyOutcome};
 use kbpf_isa::{LdImm64Src, RawInsn, SlotIdx, SlotTable};
 use kbpf_passes::check::{PseudoLdImm64, Resolver};
@@ -133,8 +132,7 @@ pub(crate) fn run(slots: &[RawInsn], opts: &VerifyOptions) -> VerifyOutcome {
     }
     let mut resolver =
         MapResolver { maps: &opts.maps, literal_fds: &opts.literal_fds, ld_map: vec![None; slots.len()] };
-    let pt = opts.prog_type;
-    let helper_args = move |id: i32| helper_arg_count(id, pt);
+    let helper_args = |id: i32| opts.helper_arg_count(id);
     // decoded once: the static passes, the walk, the whole-program checks and the witness read
     // this table (a malformed slot is kept and refused where the kernel refuses it)
     let table = SlotTable::new(slots);
@@ -224,7 +222,7 @@ pub(crate) fn run(slots: &[RawInsn], opts: &VerifyOptions) -> VerifyOutcome {
     let err = match res {
         Ok(()) => None,
         Err(r) => {
-            let insn = env.cur.insn_idx;
+            let insn = env.cur.insn_idx.index();
             let last = match &r {
                 Reject::Preceded(_, last) => last.as_ref(),
                 r => r,

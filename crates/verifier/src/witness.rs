@@ -171,9 +171,12 @@ pub(crate) fn build(
             Insn::Call(CallTarget::Helper(id)) => CalledFn {
                 kind: CallKind::Helper,
                 id: *id,
-                name: crate::protos::helper_names::helper_name(*id)
-                    .unwrap_or_else(|| format!("unknown#{id}")),
-                arity: crate::protos::helpers::helper_arg_count(*id, opts.prog_type).unwrap_or(0),
+                name: match opts.host_helpers.iter().find(|h| h.id == *id) {
+                    Some(h) => h.name.clone(),
+                    None => crate::protos::helper_names::helper_name(*id)
+                        .unwrap_or_else(|| format!("unknown#{id}")),
+                },
+                arity: opts.helper_arg_count(*id).unwrap_or(0),
             },
             Insn::Call(CallTarget::Kfunc { btf_id, .. }) => {
                 let decl = opts.kfuncs.get(*btf_id);

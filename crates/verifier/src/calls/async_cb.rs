@@ -63,11 +63,11 @@ impl Env<'_> {
             frames: vec![frame],
             refs: Vec::new(),
             parent: None,
-            insn_idx: start,
+            insn_idx: SlotIdx::new(start),
             // zeroed like the kernel's kzalloc'ed state: backtracking in the callback's first
             // segment reports `first_idx 0`
-            first_insn_idx: 0,
-            last_insn_idx: 0,
+            first_insn_idx: SlotIdx::new(0),
+            last_insn_idx: SlotIdx::new(0),
             jmp_history: Vec::new(),
             may_goto_depth: 0,
             callback_unroll_depth: 0,
@@ -76,7 +76,7 @@ impl Env<'_> {
         };
         self.search.pending.push(Pending {
             st,
-            insn_idx: start,
+            insn_idx: SlotIdx::new(start),
             prev_insn_idx: call_idx as i64,
             log_pos: self.log.buf.len(),
         });
@@ -117,7 +117,7 @@ impl Env<'_> {
         if r0.ty != RegType::Scalar {
             return Err(CallReject::AsyncRetNotKnown(TypeName::new(r0.ty, r0.flags)).into());
         }
-        self.mark_chain_precision(0);
+        self.precision().mark_chain_precision(0);
         let (min, max) = (0i64, 0i64);
         if r0.b64.smin >= min && r0.b64.smax <= max {
             return Ok(());

@@ -17,7 +17,7 @@ use crate::messages::Reject;
 use crate::messages::{KfuncReject, StackArgError, TypeName};
 use crate::protos::func_info::MAX_REG_ARGS;
 use crate::protos::helpers::changes_pkt_data;
-use kbpf_isa::CallKind;
+use kbpf_isa::{CallKind, SlotIdx};
 
 /// How the arguments of a call matched the callee's prototype.
 pub(crate) enum ArgMatch {
@@ -86,7 +86,7 @@ impl Env<'_> {
         }
         self.cur.cur_mut().regs[0] = RegState::unknown_scalar();
         self.invalidate_outgoing_stack_args();
-        self.cur.insn_idx += 1;
+        self.cur.insn_idx = crate::env::slots::after(self.cur.insn_idx, 1);
         Ok(())
     }
 
@@ -107,7 +107,7 @@ impl Env<'_> {
                     return true;
                 }
                 if let Some(imm) = self.prog.call_at(i, CallKind::Local) {
-                    let t = kbpf_isa::SlotIdx::new(i).jump(imm as i64);
+                    let t = SlotIdx::new(i).jump(imm as i64);
                     work.extend(t.and_then(|t| subs.starting_at(t)));
                 }
             }
@@ -158,8 +158,8 @@ impl Env<'_> {
         for r in 1..=nargs.min(MAX_REG_ARGS) as usize {
             f.regs[r] = RegState::unknown_scalar();
         }
-        st.insn_idx = start;
-        st.first_insn_idx = start;
+        st.insn_idx = SlotIdx::new(start);
+        st.first_insn_idx = SlotIdx::new(start);
         self.cur = st;
         for e in self.search.explored.iter_mut() {
             e.clear();
@@ -181,7 +181,7 @@ impl Env<'_> {
         if r0.ty != RegType::Scalar {
             return Err(Reject::ExitNotKnown(crate::messages::TypeName::new(r0.ty, r0.flags)));
         }
-        self.mark_chain_precision(0);
+        self.precision().mark_chain_precision(0);
         if r0.b64.smin >= min && r0.b64.smax <= max {
             return Ok(());
         }

@@ -57,6 +57,10 @@ impl Env<'_> {
 
     /// `check_helper_call`.
     pub(crate) fn check_helper_call(&mut self, id: i32, idx: usize) -> Result<(), Reject> {
+        if let Some(h) = self.prog.opts.host_helpers.iter().find(|h| h.id == id) {
+            let args = h.args;
+            return self.check_host_helper_call(args);
+        }
         let Some(func) = BpfFunc::from_id(id) else {
             return Err(Reject::InvalidFunc(helper_name(id).unwrap_or_else(|| "unknown".into()), id));
         };
@@ -192,6 +196,21 @@ impl Env<'_> {
         Ok(())
     }
 
+    /// A host helper (kbpf extension): `args` arguments that must be initialised (like
+    /// `ARG_ANYTHING`), r1..r5 clobbered, an unknown scalar in r0.
+    fn check_host_helper_call(&mut self, args: u8) -> Result<(), Reject> {
+        let mut meta = Meta::default();
+        for i in 0..args.min(5) {
+            self.check_func_arg(i + 1, crate::protos::helpers::Arg::Anything, &mut meta, false)?;
+        }
+        for r in 0..6 {
+            self.cur.cur_mut().regs[r] = RegState::not_init();
+            self.log.scratch_reg(r);
+        }
+        self.cur.cur_mut().regs[0] = RegState::unknown_scalar();
+        Ok(())
+    }
+
     /// `do_refine_retval_range`: the string readers return at most the buffer size or a
     /// negative errno; `bpf_get_smp_processor_id` a possible CPU number.
     fn do_refine_retval_range(&mut self, func: BpfFunc, meta: &Meta) {
@@ -253,7 +272,7 @@ impl Env<'_> {
         let max = def.max_entries as u64;
         let r3 = &self.cur.cur().regs[3];
         if r3.ty == RegType::Scalar && r3.var_off.is_const() && r3.var_off.value < max {
-            self.mark_chain_precision(3);
+            self.precision().mark_chain_precision(3);
         }
     }
 }

@@ -128,7 +128,7 @@ impl Env<'_> {
                 if !(is_null_reg(&mem_reg) && zero_ok && reg.b64.umax == 0) {
                     self.check_helper_mem_access(mem, reg.b64.umax as i64, meta.mem_access, zero_ok)?;
                 }
-                self.mark_chain_precision(regno);
+                self.precision().mark_chain_precision(regno);
             }
             Arg::BtfSockCommon => {
                 if !reg.is_sk_pointer() || reg.flags & MAYBE_NULL != 0 {
@@ -199,7 +199,7 @@ impl Env<'_> {
                     ty: (uninit || ringbuf).then_some(ty),
                     clone_ref_obj_id: 0,
                 };
-                let insn_idx = self.cur.insn_idx;
+                let insn_idx = self.cur.insn_idx.index();
                 self.process_dynptr_func(&reg, regno, regno as usize - 1, want, insn_idx)?;
                 if !uninit {
                     meta.dynptr = self.dynptr_ids(&reg);
@@ -227,7 +227,7 @@ impl Env<'_> {
                     return Err(CallReject::NotKnownConst(regno.into()).into());
                 }
                 meta.alloc_size = reg.var_off.value as u32;
-                self.mark_chain_precision(regno);
+                self.precision().mark_chain_precision(regno);
             }
             Arg::Anything | Arg::DontCare => {}
         }
@@ -254,7 +254,7 @@ impl Env<'_> {
         if spill != key_size as usize || !st.spilled.var_off.is_const() {
             return None;
         }
-        self.mark_stack_precision(key.frameno as usize, spi);
+        self.precision().mark_stack_precision(key.frameno as usize, spi);
         Some(st.spilled.var_off.value)
     }
 

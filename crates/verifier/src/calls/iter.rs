@@ -20,6 +20,7 @@ use crate::domain::state::{
 use crate::env::Env;
 use crate::messages::{Bug, KfuncReject, Reject};
 use crate::protos::func_info::IterRole;
+use kbpf_isa::SlotIdx;
 use std::sync::Arc;
 
 /// The iterator a call works on (`meta->iter`).
@@ -224,15 +225,15 @@ impl Env<'_> {
         };
         if state == IterState::Active {
             let parent_ok = self.cur.parent.and_then(|p| self.search.arena.get(p)).is_some_and(|cp| {
-                cp.st.insn_idx == insn_idx
+                cp.st.insn_idx.index() == insn_idx
                     && cp.st.frames.len() == self.cur.frames.len()
                     && cp.st.frames.iter().zip(self.cur.frames.iter()).all(|(a, b)| a.callsite == b.callsite)
             });
             if !parent_ok {
                 return Err(Bug::IterParent.into());
             }
-            let prev = self.find_prev_entry(insn_idx);
-            let q = self.push_stack(insn_idx + 1, insn_idx)?;
+            let prev = self.walk().find_prev_entry(insn_idx);
+            let q = self.walk().push_stack(SlotIdx::new(insn_idx + 1), SlotIdx::new(insn_idx))?;
             let id_gen = self.search.id_gen;
             let prev_st = prev.map(|i| self.search.arena[i].st.clone());
             if let Some(p) = self.search.pending.get_mut(q) {

@@ -57,7 +57,7 @@ impl Env<'_> {
     /// Precision for a size or constant argument (`mark_stack_arg_precision` for slots).
     fn kfunc_arg_precise(&mut self, i: usize, regno: u8) {
         if regno != SLOT_REGNO {
-            self.mark_chain_precision(regno);
+            self.precision().mark_chain_precision(regno);
             return;
         }
         let Some(slot) = StackArgSlot::of_arg(i) else { return };
@@ -66,7 +66,7 @@ impl Env<'_> {
         {
             r.precise = true;
         }
-        self.mark_stack_arg_precision(slot.index());
+        self.precision().mark_stack_arg_precision(slot.index());
     }
 
     /// `check_kfunc_call`.
@@ -93,7 +93,7 @@ impl Env<'_> {
             return Err(Unsupported::KfuncObjectReturn { kfunc: decl.name.clone(), ty: t.to_string() }.into());
         }
         self.check_outgoing_stack_args(nargs)?;
-        let insn_idx = self.cur.insn_idx;
+        let insn_idx = self.cur.insn_idx.index();
         let meta = self.check_kfunc_args(&decl, insn_idx)?;
         for r in 0..6 {
             self.cur.cur_mut().regs[r] = RegState::not_init();

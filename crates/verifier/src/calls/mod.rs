@@ -96,7 +96,7 @@ impl Env<'_> {
             self.cur.cur_mut().regs[r] = RegState::not_init();
         }
         self.cur.frames.push(callee);
-        self.cur.insn_idx = entry.index();
+        self.cur.insn_idx = entry;
         if self.log.on() {
             let maps = self.prog.opts.maps.clone();
             self.log.put("caller:\n");
@@ -132,7 +132,7 @@ impl Env<'_> {
         }
         self.cur.frames.pop();
         self.invalidate_outgoing_stack_args();
-        self.cur.insn_idx = ret;
+        self.cur.insn_idx = SlotIdx::new(ret);
         Ok(())
     }
 }

@@ -10,7 +10,7 @@
 
 use crate::check::alu::RegOp;
 use crate::domain::state::{FuncState, RegState, RegType};
-use crate::env::Env;
+use crate::env::{Env, Program};
 use crate::messages::{Bug, RegName, Reject, StackArgError};
 use crate::protos::func_info::{MAX_FUNC_ARGS, MAX_REG_ARGS, MAX_STACK_ARG_SLOTS};
 use kbpf_isa::{
@@ -45,25 +45,27 @@ pub(crate) fn frame_args_safe(
     })
 }
 
-impl Env<'_> {
+impl Program<'_> {
     /// The stack-argument form at `idx` when the ABI is on, as kbpf-isa decoded it. One raw form
     /// the strict decoder refuses is read the same way: an `ST` whose unused src field is not
     /// zero, which the kernel's dispatcher routes by base and offset alone.
     pub(crate) fn stack_arg_insn(&self, idx: usize) -> Option<Insn> {
-        if !self.prog.opts.stack_args {
+        if !self.opts.stack_args {
             return None;
         }
-        match self.prog.table.get(idx)? {
+        match self.table.get(idx)? {
             Decoded::Insn(i @ (Insn::StackArgStore { .. } | Insn::StackArgLoad { .. })) => Some(*i),
             _ => {
-                let raw = self.prog.table.raw().get(idx)?;
+                let raw = self.table.raw().get(idx)?;
                 let pos = StackArgPos::from_store_off(raw.off)?;
                 (raw.class() == Class::St && raw.is_stack_arg_store())
                     .then_some(Insn::StackArgStore { pos, src: Src::Imm(raw.imm) })
             }
         }
     }
+}
 
+impl Env<'_> {
     /// `check_stack_arg_write`: `*(u64 *)(r11 - 8k) = imm | rX`.
     pub(crate) fn check_stack_arg_write(&mut self, pos: StackArgPos, src: Src) -> Result<(), Reject> {
         let value = match src {

@@ -1,15 +1,17 @@
 //! Register operand checks and ALU instructions (`check_reg_arg`, `check_alu_op`,
-//! `adjust_reg_min_max_vals`, `adjust_ptr_min_max_vals`), plus `ld_imm64` and LD_ABS/IND.
+//! `adjust_reg_min_max_vals`, `adjust_ptr_min_max_vals`), over the register-transfer view
+//! [`Ctx`]: the current state, the log, the program facts, the id generator and what
+//! precision marks reach; nothing of the search or the statistics.
 
 use crate::ADD_CONST;
 use crate::domain::scalar_ops::scalar_alu;
 use crate::domain::state::{FP, MAX_BPF_REG, MAX_VAR_OFF, MAYBE_NULL, RegState, RegType, VerifierState};
 use crate::domain::tnum::Tnum;
-use crate::env::Env;
+use crate::env::ctx::Ctx;
 use crate::log::Log;
 use crate::messages::{Bug, Reject, TypeName};
 use kbpf_isa::AluOp as A;
-use kbpf_isa::{AluCode, ByteOrder, Class, Insn, LdImm64Src, Mode, RawInsn, Reg, Size, Src, Width};
+use kbpf_isa::{AluCode, ByteOrder, Class, Insn, RawInsn, Reg, Src, Width};
 
 /// How an instruction uses a register operand.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -22,12 +24,7 @@ pub(crate) enum RegOp {
     DstNoMark,
 }
 
-impl Env<'_> {
-    /// `check_reg_arg` (see [`reg_arg`]).
-    pub(crate) fn check_reg_arg(&mut self, regno: u8, t: RegOp) -> Result<(), Reject> {
-        reg_arg(&mut self.cur, &mut self.log, regno, t)
-    }
-
+impl Ctx<'_, '_> {
     /// `check_alu_op`. The slot's reserved fields (through `structural`), register numbers and
     /// an `addr_space_cast`'s direction are read where the kernel reads them, before anything
     /// else; once they pass, the slot decodes and the transfer works on the decoded `Insn`.
@@ -38,13 +35,13 @@ impl Env<'_> {
         let x = raw.is_reg_src();
         match code {
             AluCode::End | AluCode::Neg => {
-                self.structural(idx)?;
+                self.prog.structural(idx)?;
                 self.check_reg_arg(raw.dst, RegOp::Src)?;
-                let insn = self.decoded(idx)?;
-                neg_end(&mut self.cur, &mut self.log, insn)?;
+                let insn = self.prog.decoded(idx)?;
+                neg_end(self.cur, self.log, insn)?;
             }
             AluCode::Bin(A::Mov) => {
-                self.structural(idx)?;
+                self.prog.structural(idx)?;
                 if x {
                     if raw.class() == Class::Alu64 && raw.off == 1 {
                         if raw.imm != 1 && raw.imm != 1 << 16 {
@@ -55,17 +52,17 @@ impl Env<'_> {
                     self.check_reg_arg(raw.src, RegOp::Src)?;
                 }
                 self.check_reg_arg(raw.dst, RegOp::DstNoMark)?;
-                let insn = self.decoded(idx)?;
-                mov(&mut self.cur, &mut self.search.id_gen, insn)?;
+                let insn = self.prog.decoded(idx)?;
+                mov(self.cur, self.id_gen, insn)?;
             }
             AluCode::Unknown(code) => return Err(Reject::InvalidAluOpcode(code)),
             AluCode::Bin(_) => {
-                self.structural(idx)?;
+                self.prog.structural(idx)?;
                 if x {
                     self.check_reg_arg(raw.src, RegOp::Src)?;
                 }
                 self.check_reg_arg(raw.dst, RegOp::Src)?;
-                let Insn::Alu { width, op, dst, src } = self.decoded(idx)? else {
+                let Insn::Alu { width, op, dst, src } = self.prog.decoded(idx)? else {
                     return Err(Bug::Undecoded(idx).into());
                 };
                 let divmod = matches!(op, A::Div | A::SDiv | A::Mod | A::SMod);
@@ -113,13 +110,13 @@ impl Env<'_> {
                         }
                         return Err(Reject::PtrOpPtr(dn.into(), code.kernel_text()));
                     }
-                    self.mark_chain_precision(dn);
+                    self.precision().mark_chain_precision(dn);
                     return self.adjust_ptr_min_max_vals(width, op, dn, &s, &dst, true);
                 } else if dst.ty != RegType::Scalar {
-                    self.mark_chain_precision(sr.num());
+                    self.precision().mark_chain_precision(sr.num());
                     return self.adjust_ptr_min_max_vals(width, op, dn, &dst, &s, false);
                 } else if dst.precise {
-                    self.mark_chain_precision(sr.num());
+                    self.precision().mark_chain_precision(sr.num());
                 }
                 s
             }
@@ -160,24 +157,6 @@ impl Env<'_> {
             nd.off = 0;
         }
         self.cur.cur_mut().regs[d] = nd;
-        Ok(())
-    }
-
-    fn check_reg_sane_offset(&self, reg: &RegState, ty: TypeName) -> Result<(), Reject> {
-        let known = reg.var_off.is_const();
-        let val = reg.var_off.value as i64;
-        if known && (val >= MAX_VAR_OFF || val <= -MAX_VAR_OFF) {
-            return Err(Reject::MathConst(ty, val));
-        }
-        if reg.off as i64 >= MAX_VAR_OFF || reg.off as i64 <= -MAX_VAR_OFF {
-            return Err(Reject::PtrOffNotAllowed(ty, reg.off));
-        }
-        if reg.b64.smin == i64::MIN {
-            return Err(Reject::MathUnboundedMin(ty));
-        }
-        if reg.b64.smin >= MAX_VAR_OFF || reg.b64.smin <= -MAX_VAR_OFF {
-            return Err(Reject::ValueOob(reg.b64.smin, ty));
-        }
         Ok(())
     }
 
@@ -227,8 +206,8 @@ impl Env<'_> {
         }
         let mut dst = ptr.clone();
         dst.precise = false;
-        self.check_reg_sane_offset(off_reg, tystr)?;
-        self.check_reg_sane_offset(ptr, tystr)?;
+        check_reg_sane_offset(off_reg, tystr)?;
+        check_reg_sane_offset(ptr, tystr)?;
         dst.mark_32_unbounded();
         match op {
             A::Add => {
@@ -305,86 +284,30 @@ impl Env<'_> {
             }
             _ => return Err(Reject::PtrArithOp(dregno.into(), AluCode::Bin(op).kernel_text())),
         }
-        self.check_reg_sane_offset(&dst, tystr)?;
+        check_reg_sane_offset(&dst, tystr)?;
         dst.bounds_sync();
         self.cur.cur_mut().regs[d] = dst;
         Ok(())
     }
+}
 
-    /// `check_ld_imm`: the opcode, the reserved fields and the destination register number are
-    /// read where the kernel reads them; everything else comes from the decoded `LdImm64`.
-    pub(crate) fn check_ld_imm(&mut self, insn: &RawInsn, idx: usize) -> Result<(), Reject> {
-        if insn.size() != Size::DW {
-            return Err(Reject::InvalidLdImm);
-        }
-        self.structural(idx)?;
-        self.check_reg_arg(insn.dst, RegOp::Dst)?;
-        // the pair, the offset and the register are checked: the slot decodes
-        let Ok(Insn::LdImm64 { dst, src, imm, imm_hi }) = self.prog.table.insn(idx) else {
-            return Err(Reject::Bug(crate::messages::Bug::LdImm64Src));
-        };
-        let d = dst.num() as usize;
-        match src {
-            LdImm64Src::Imm => {
-                self.cur.cur_mut().regs[d] = RegState::known(Insn::imm64(imm, imm_hi));
-            }
-            LdImm64Src::Func => self.check_ld_imm_func(dst, imm, idx)?,
-            LdImm64Src::MapFd | LdImm64Src::MapValue => {
-                let Some(m) = self.prog.ld_map.get(idx).copied().flatten() else {
-                    return Err(Reject::Bug(crate::messages::Bug::LdImm64Src));
-                };
-                let value = src == LdImm64Src::MapValue;
-                let mut r = RegState::pointer(if value { RegType::MapValue } else { RegType::ConstMapPtr });
-                r.map = m;
-                if value {
-                    r.off = imm_hi;
-                }
-                self.cur.cur_mut().regs[d] = r;
-            }
-            _ => return Err(Reject::Bug(crate::messages::Bug::LdImm64Src)),
-        }
-        Ok(())
+/// `check_reg_sane_offset`: a pointer or offset too far off for arithmetic.
+fn check_reg_sane_offset(reg: &RegState, ty: TypeName) -> Result<(), Reject> {
+    let known = reg.var_off.is_const();
+    let val = reg.var_off.value as i64;
+    if known && (val >= MAX_VAR_OFF || val <= -MAX_VAR_OFF) {
+        return Err(Reject::MathConst(ty, val));
     }
-
-    /// `check_ld_abs`.
-    pub(crate) fn check_ld_abs(&mut self, insn: &RawInsn, idx: usize) -> Result<(), Reject> {
-        if !self.prog.opts.prog_type.ops().may_access_skb() {
-            return Err(Reject::LdAbsNotAllowed);
-        }
-        let mode = insn.mode();
-        self.structural(idx)?;
-        self.check_reg_arg(6, RegOp::Src)?;
-        self.check_resource_leak("BPF_LD_[ABS|IND]")?;
-        if self.cur.cur().regs[6].ty != RegType::Ctx {
-            return Err(Reject::LdAbsCtx);
-        }
-        if mode == Some(Mode::Ind) {
-            self.check_reg_arg(insn.src, RegOp::Src)?;
-        }
-        self.check_ptr_off_reg(6)?;
-        for r in 0..6 {
-            self.cur.cur_mut().regs[r] = RegState::not_init();
-            self.log.scratch_reg(r);
-        }
-        self.cur.cur_mut().regs[0] = RegState::unknown_scalar();
-        Ok(())
+    if reg.off as i64 >= MAX_VAR_OFF || reg.off as i64 <= -MAX_VAR_OFF {
+        return Err(Reject::PtrOffNotAllowed(ty, reg.off));
     }
-
-    /// `check_ptr_off_reg`: the pointer must be unmodified.
-    pub(crate) fn check_ptr_off_reg(&self, regno: u8) -> Result<(), Reject> {
-        let reg = &self.cur.cur().regs[regno as usize];
-        let ty = TypeName::new(reg.ty, reg.flags);
-        if reg.off < 0 {
-            return Err(Reject::NegativeOffsetPtr(ty, regno.into(), reg.off));
-        }
-        if reg.off != 0 {
-            return Err(Reject::ModifiedPtr(ty, regno.into(), reg.off));
-        }
-        if !reg.var_off.is_const() || reg.var_off.value != 0 {
-            return Err(Reject::VarCtxAccess(ty, reg.var_off.to_string()));
-        }
-        Ok(())
+    if reg.b64.smin == i64::MIN {
+        return Err(Reject::MathUnboundedMin(ty));
     }
+    if reg.b64.smin >= MAX_VAR_OFF || reg.b64.smin <= -MAX_VAR_OFF {
+        return Err(Reject::ValueOob(reg.b64.smin, ty));
+    }
+    Ok(())
 }
 
 /// `check_reg_arg`, over the two parts it touches: the current state and the log's scratch
@@ -421,7 +344,7 @@ fn neg_end(cur: &mut VerifierState, log: &mut Log, insn: Insn) -> Result<(), Rej
         Insn::Endian { order, bits, dst } => {
             (dst, AluCode::End, false, Some((bits as u32, order != ByteOrder::ToLe)))
         }
-        _ => return Err(Bug::Undecoded(cur.insn_idx).into()),
+        _ => return Err(Bug::Undecoded(cur.insn_idx.index()).into()),
     };
     let d = dst.num() as usize;
     if cur.cur().regs[d].ty != RegType::Scalar {
@@ -447,7 +370,7 @@ fn mov(cur: &mut VerifierState, id_gen: &mut u32, insn: Insn) -> Result<(), Reje
         }
         Insn::Alu { width, op: A::Mov, dst, src: Src::Reg(src) } => (width, dst, src, 0u32),
         Insn::MovSx { width, dst, src, from_bits } => (width, dst, src, from_bits as u32),
-        _ => return Err(Bug::Undecoded(cur.insn_idx).into()),
+        _ => return Err(Bug::Undecoded(cur.insn_idx.index()).into()),
     };
     let (d, s) = (dst.num() as usize, src.num() as usize);
     let src_ty = cur.cur().regs[s].ty;

@@ -21,7 +21,7 @@ impl Env<'_> {
         self.check_reg_arg(r_src, RegOp::Src)?;
         let dst_op = if op == AtomicOp::LoadAcquire { RegOp::DstNoMark } else { RegOp::Src };
         self.check_reg_arg(r_dst, dst_op)?;
-        let Insn::Atomic { size, op, dst, src, off } = self.decoded(idx)? else {
+        let Insn::Atomic { size, op, dst, src, off } = self.prog.decoded(idx)? else {
             return Err(Bug::Undecoded(idx).into());
         };
         let (size, off, src, dst) = (size.bytes() as i64, off as i64, src.num(), dst.num());

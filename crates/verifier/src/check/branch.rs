@@ -2,9 +2,9 @@
 //! refinement on both edges (`reg_set_min_max`), NULL checks and packet range marking.
 
 use crate::domain::state::{MAYBE_NULL, RegState, RegType, VerifierState};
-use crate::env::Env;
+use crate::env::ctx::Walk;
 use crate::messages::{Bug, Reject};
-use kbpf_isa::{Insn, JmpOp, RawInsn, Src, Width};
+use kbpf_isa::{Insn, JmpOp, RawInsn, SlotIdx, Src, Width};
 
 use crate::domain::cond::*;
 
@@ -123,18 +123,18 @@ fn is_init_pkt(r: &RegState, ty: RegType) -> bool {
     r.ty == ty && r.off == 0 && r.var_off.is_const() && r.var_off.value == 0
 }
 
-impl Env<'_> {
+impl Walk<'_, '_> {
     /// `check_cond_jmp_op`: the destination register number, the reserved fields and the source
     /// register number are read in the kernel's order; the rest comes from the decoded `Jmp`.
     pub(crate) fn check_cond_jmp_op(&mut self, raw: &RawInsn, idx: usize) -> Result<(), Reject> {
         use crate::check::alu::RegOp;
         if raw.jmp_op() == Some(JmpOp::Jcond) {
-            self.structural(idx)?;
-            let Insn::MayGoto { off } = self.decoded(idx)? else {
+            self.prog.structural(idx)?;
+            let Insn::MayGoto { off } = self.prog.decoded(idx)? else {
                 return Err(Bug::Undecoded(idx).into());
             };
             let prev = self.find_prev_entry(idx);
-            let p = self.push_stack(idx + 1, idx)?;
+            let p = self.push_stack(SlotIdx::new(idx + 1), SlotIdx::new(idx))?;
             let id_gen = self.search.id_gen;
             let prev_st = prev.map(|i| self.search.arena[i].st.clone());
             if let Some(q) = self.search.pending.get_mut(p) {
@@ -150,11 +150,11 @@ impl Env<'_> {
             return Err(Bug::CondJmpOpcode(raw.code).into());
         }
         self.check_reg_arg(raw.dst, RegOp::Src)?;
-        self.structural(idx)?;
+        self.prog.structural(idx)?;
         if raw.is_reg_src() {
             self.check_reg_arg(raw.src, RegOp::Src)?;
         }
-        let jmp = self.decoded(idx)?;
+        let jmp = self.prog.decoded(idx)?;
         let Insn::Jmp { width, cond, dst: dst_reg, src: src_op, off } = jmp else {
             return Err(Bug::Undecoded(idx).into());
         };
@@ -177,17 +177,17 @@ impl Env<'_> {
         let pred = branch_taken(&dst, &src, op, w32);
         if pred >= 0 {
             if !dst.is_pointer() {
-                self.mark_chain_precision(dn);
+                self.precision().mark_chain_precision(dn);
             }
             if x && !src.is_pointer() {
-                self.mark_chain_precision(sn);
+                self.precision().mark_chain_precision(sn);
             }
             let maps = self.prog.opts.maps.clone();
-            self.log.print_insn_state(&self.cur, idx, &maps);
+            self.log.print_insn_state(self.cur, idx, &maps);
             if pred == 1 {
                 return self.jump_to(idx, off as i64);
             }
-            self.cur.insn_idx = idx + 1;
+            self.cur.insn_idx = SlotIdx::new(idx + 1);
             return Ok(());
         }
         // linked scalars refined by this jump go into the history (before the branch is pushed,
@@ -195,17 +195,17 @@ impl Env<'_> {
         let live = self.prog.info.live_regs.get(idx).copied().unwrap_or(0xffff);
         let mut linked: Vec<(u8, bool, u8)> = Vec::new();
         if x && src.ty == RegType::Scalar && src.id != 0 {
-            collect_linked_regs(&self.cur, src.id, live, &mut linked);
+            collect_linked_regs(self.cur, src.id, live, &mut linked);
         }
         if dst.ty == RegType::Scalar && dst.id != 0 {
-            collect_linked_regs(&self.cur, dst.id, live, &mut linked);
+            collect_linked_regs(self.cur, dst.id, live, &mut linked);
         }
         if linked.len() > 1 {
             linked.truncate(6);
             self.push_hist_linked(None, &linked);
         }
-        let target = self.jump_target(idx, off as i64)?;
-        let p = self.push_stack(target, idx)?;
+        let target = self.prog.jump_target(idx, off as i64)?;
+        let p = self.push_stack(target, SlotIdx::new(idx))?;
         let (d, s) = (dn as usize, sn as usize);
         // refine: other branch = taken (op), this branch = fall-through (rev op)
         if dst.ty == RegType::Scalar && src.ty == RegType::Scalar && x && d == s {
@@ -228,7 +228,7 @@ impl Env<'_> {
             }
             self.cur.cur_mut().regs[d] = fd.clone();
             if fd.id != 0 {
-                sync_linked_regs(&mut self.cur, &fd, live);
+                sync_linked_regs(self.cur, &fd, live);
             }
         } else if dst.ty == RegType::Scalar && src.ty == RegType::Scalar {
             let mut od = dst.clone();
@@ -266,7 +266,7 @@ impl Env<'_> {
                     continue;
                 }
                 let k = self.cur.cur().regs[reg].clone();
-                sync_linked_regs(&mut self.cur, &k, live);
+                sync_linked_regs(self.cur, &k, live);
                 if let Some(q) = self.search.pending.get_mut(p) {
                     let k = q.st.cur().regs[reg].clone();
                     sync_linked_regs(&mut q.st, &k, live);
@@ -292,7 +292,7 @@ impl Env<'_> {
             }
         }
         if !w32 && src_op == Src::Imm(0) && (op == JEQ || op == JNE) && dst.flags & MAYBE_NULL != 0 {
-            mark_ptr_or_null_regs(&mut self.cur, d, op == JNE);
+            mark_ptr_or_null_regs(self.cur, d, op == JNE);
             if let Some(q) = self.search.pending.get_mut(p) {
                 mark_ptr_or_null_regs(&mut q.st, d, op == JEQ);
             }
@@ -303,8 +303,8 @@ impl Env<'_> {
             return Err(Reject::PtrComparison(dn.into()));
         }
         let maps = self.prog.opts.maps.clone();
-        self.log.print_insn_state(&self.cur, idx, &maps);
-        self.cur.insn_idx = idx + 1;
+        self.log.print_insn_state(self.cur, idx, &maps);
+        self.cur.insn_idx = SlotIdx::new(idx + 1);
         Ok(())
     }
 

@@ -17,7 +17,7 @@ impl Env<'_> {
     pub(crate) fn check_load_mem(&mut self, raw: &RawInsn, idx: usize) -> Result<(), Reject> {
         self.check_reg_arg(raw.src, RegOp::Src)?;
         self.check_reg_arg(raw.dst, RegOp::DstNoMark)?;
-        let Insn::Load { size, signed, dst, src, off } = self.decoded(idx)? else {
+        let Insn::Load { size, signed, dst, src, off } = self.prog.decoded(idx)? else {
             return Err(Bug::Undecoded(idx).into());
         };
         let (base, value) = (src.num(), dst.num());
@@ -28,7 +28,7 @@ impl Env<'_> {
     pub(crate) fn check_store_reg(&mut self, raw: &RawInsn, idx: usize) -> Result<(), Reject> {
         self.check_reg_arg(raw.src, RegOp::Src)?;
         self.check_reg_arg(raw.dst, RegOp::Src)?;
-        let Insn::Store { size, dst, off, src: Src::Reg(src) } = self.decoded(idx)? else {
+        let Insn::Store { size, dst, off, src: Src::Reg(src) } = self.prog.decoded(idx)? else {
             return Err(Bug::Undecoded(idx).into());
         };
         self.check_mem_access(idx, dst.num(), off as i64, size.bytes() as i64, true, Some(src.num()), false)
@@ -37,7 +37,7 @@ impl Env<'_> {
     /// ST MEM: an immediate store, after the walk raised the slot's reserved fields.
     pub(crate) fn check_store_imm(&mut self, raw: &RawInsn, idx: usize) -> Result<(), Reject> {
         self.check_reg_arg(raw.dst, RegOp::Src)?;
-        let Insn::Store { size, dst, off, src: Src::Imm(_) } = self.decoded(idx)? else {
+        let Insn::Store { size, dst, off, src: Src::Imm(_) } = self.prog.decoded(idx)? else {
             return Err(Bug::Undecoded(idx).into());
         };
         self.check_mem_access(idx, dst.num(), off as i64, size.bytes() as i64, true, None, false)

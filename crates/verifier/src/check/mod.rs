@@ -2,14 +2,17 @@
 //! transfer functions of this directory, path termination and branch popping.
 
 use crate::domain::state::RegType;
+use crate::env::ctx::Walk;
+use crate::env::slots::after;
 use crate::env::{Env, Pending};
 use crate::log::{LEVEL2, insn_text};
 use crate::messages::{Bug, Reject};
-use kbpf_isa::{CallTarget, Class, DecodeErrorKind, Decoded, Insn, JmpOp, Mode, SlotIdx};
+use kbpf_isa::{CallTarget, Class, Insn, JmpOp, Mode, SlotIdx};
 
 pub(crate) mod alu;
 pub(crate) mod atomic;
 pub(crate) mod branch;
+pub(crate) mod ld;
 pub(crate) mod mem;
 pub(crate) mod stack;
 
@@ -30,7 +33,8 @@ impl Env<'_> {
         self.log.prev_linfo = None;
         self.log.scratch_all();
         loop {
-            let idx = self.cur.insn_idx;
+            let slot = self.cur.insn_idx;
+            let idx = slot.index();
             if idx >= n {
                 return Err(Bug::InsnIdx { idx, len: n }.into());
             }
@@ -38,9 +42,9 @@ impl Env<'_> {
             if self.stats.insn_processed > crate::COMPLEXITY_LIMIT_INSNS {
                 return Err(Reject::TooLarge(self.stats.insn_processed));
             }
-            self.cur.last_insn_idx = prev_insn_idx.max(0) as usize;
+            self.cur.last_insn_idx = SlotIdx::new(prev_insn_idx.max(0) as usize);
             let marks = self.prog.info.cfg.marks[idx];
-            self.search.prev_insn_idx = prev_insn_idx.max(0) as usize;
+            self.search.prev_insn_idx = SlotIdx::new(prev_insn_idx.max(0) as usize);
             self.search.hist_insn = None;
             let mut pruned = false;
             // iterator `next` calls are prune points and forced checkpoints (check_cfg)
@@ -57,10 +61,10 @@ impl Env<'_> {
             }
             if !pruned {
                 if !self.cur.speculative {
-                    self.aux.mark_seen(SlotIdx::new(idx));
+                    self.aux.mark_seen(slot);
                 }
                 if marks.jmp_point {
-                    self.push_hist(None);
+                    self.walk().push_hist(None);
                 }
                 if self.log.verbose2() && do_print_state {
                     self.log.put(&format!("\nfrom {prev_insn_idx} to {idx}:"));
@@ -102,34 +106,13 @@ impl Env<'_> {
     }
 
     /// Pops the most recently pushed branch into `cur`.
-    fn pop_stack(&mut self) -> Option<(usize, i64)> {
+    fn pop_stack(&mut self) -> Option<(SlotIdx, i64)> {
         let p = self.search.pending.pop()?;
         if self.log.level & LEVEL2 == 0 {
             self.log.reset(p.log_pos);
         }
         self.cur = p.st;
         Some((p.insn_idx, p.prev_insn_idx))
-    }
-
-    /// Queues the current state (copied) to continue at `insn_idx` (`push_stack`).
-    pub(crate) fn push_stack(&mut self, insn_idx: usize, prev_insn_idx: usize) -> Result<usize, Reject> {
-        let mut st = self.cur.clone();
-        st.insn_idx = insn_idx;
-        if let Some(p) = st.parent
-            && let Some(cp) = self.search.arena.get_mut(p)
-        {
-            cp.branches += 1;
-        }
-        self.search.pending.push(Pending {
-            st,
-            insn_idx,
-            prev_insn_idx: prev_insn_idx as i64,
-            log_pos: self.log.buf.len(),
-        });
-        if self.search.pending.len() > crate::COMPLEXITY_LIMIT_JMP_SEQ {
-            return Err(Reject::JmpSeqTooComplex(self.search.pending.len()));
-        }
-        Ok(self.search.pending.len() - 1)
     }
 
     /// Walks the parent chain decrementing branch counts (`update_branch_counts`).
@@ -156,50 +139,12 @@ impl Env<'_> {
         self.cur.cur().regs.get(r as usize).map_or(RegType::NotInit, |r| r.ty)
     }
 
-    /// The slot's structural refusal, as kbpf-isa's decoder recorded it in the `SlotTable`: each
-    /// family's check calls this where the kernel reads the instruction's reserved fields (the
-    /// decoder reads them first too), so the walk raises the decoder's error in the kernel's
-    /// order and never reads those fields itself. Register numbers above 10 are left to
-    /// `check_reg_arg`, which the kernel reaches in each family's own operand order; an opcode
-    /// the decoder refuses was refused before the walk by the kernel's opcode table.
-    pub(crate) fn structural(&self, idx: usize) -> Result<(), Reject> {
-        match self.prog.table.get(idx) {
-            Some(Decoded::Malformed(e)) => match e {
-                DecodeErrorKind::ReservedFields(what) => Err(Reject::Reserved(what)),
-                DecodeErrorKind::InvalidMayGoto(imm) => Err(Reject::InvalidMayGotoImm(*imm)),
-                _ => Ok(()),
-            },
-            _ => Ok(()),
-        }
-    }
-
-    /// The decoded instruction at slot `idx`, for a family whose structural and register-number
-    /// checks have passed (so the slot decodes; otherwise kbpf broke an invariant).
-    pub(crate) fn decoded(&self, idx: usize) -> Result<Insn, Reject> {
-        self.prog.table.insn(idx).map_err(|_| Bug::Undecoded(idx).into())
-    }
-
-    /// The slot a jump at `idx` with offset `off` reaches; the CFG check proved it in range.
-    pub(crate) fn jump_target(&self, idx: usize, off: i64) -> Result<usize, Reject> {
-        let len = self.prog.table.len();
-        match SlotIdx::new(idx).jump(off) {
-            Some(t) if t.index() < len => Ok(t.index()),
-            _ => Err(Bug::InsnIdx { idx: (idx as i64 + 1 + off) as usize, len }.into()),
-        }
-    }
-
-    /// Continues the walk at the target of the jump at `idx`.
-    pub(crate) fn jump_to(&mut self, idx: usize, off: i64) -> Result<(), Reject> {
-        self.cur.insn_idx = self.jump_target(idx, off)?;
-        Ok(())
-    }
-
     /// Dispatch by class (`do_check_insn`).
     fn do_check_insn(&mut self, idx: usize, do_print_state: &mut bool) -> Result<Flow, Reject> {
         let insn = self.prog.table.raw()[idx];
-        let stack_arg = self.stack_arg_insn(idx);
+        let stack_arg = self.prog.stack_arg_insn(idx);
         match insn.class() {
-            Class::Alu | Class::Alu64 => self.check_alu_op(&insn, idx)?,
+            Class::Alu | Class::Alu64 => self.ctx().check_alu_op(&insn, idx)?,
             Class::Ldx if let Some(Insn::StackArgLoad { dst, pos }) = stack_arg => {
                 self.check_stack_arg_read(dst, pos)?
             }
@@ -212,7 +157,7 @@ impl Env<'_> {
                 if insn.mode() == Some(Mode::Atomic) {
                     self.check_atomic(&insn, idx)?;
                 } else {
-                    self.structural(idx)?;
+                    self.prog.structural(idx)?;
                     if let Some(Insn::StackArgStore { pos, src }) = stack_arg {
                         self.check_stack_arg_write(pos, src)?;
                     } else {
@@ -226,7 +171,7 @@ impl Env<'_> {
                 self.check_stack_arg_write(pos, src)?
             }
             Class::St => {
-                self.structural(idx)?;
+                self.prog.structural(idx)?;
                 let base = self.base_type(insn.dst);
                 self.check_store_imm(&insn, idx)?;
                 self.save_aux_ptr_type(idx, base)?;
@@ -235,9 +180,9 @@ impl Env<'_> {
                 self.stats.jmps_processed += 1;
                 match insn.jmp_op() {
                     Some(JmpOp::Call) => {
-                        self.structural(idx)?;
+                        self.prog.structural(idx)?;
                         // a call has no register operand: past its reserved fields it decodes
-                        let Insn::Call(target) = self.decoded(idx)? else {
+                        let Insn::Call(target) = self.prog.decoded(idx)? else {
                             return Err(Bug::Undecoded(idx).into());
                         };
                         self.stack_args_before_call();
@@ -255,22 +200,22 @@ impl Env<'_> {
                         }
                     }
                     Some(JmpOp::Ja) => {
-                        self.structural(idx)?;
-                        let off = match self.decoded(idx)? {
+                        self.prog.structural(idx)?;
+                        let off = match self.prog.decoded(idx)? {
                             Insn::Ja { off } => off as i64,
                             Insn::Gotol { imm } => imm as i64,
                             _ => return Err(Bug::Undecoded(idx).into()),
                         };
-                        self.jump_to(idx, off)?;
+                        self.walk().jump_to(idx, off)?;
                         return Ok(Flow::Next);
                     }
                     Some(JmpOp::Exit) => {
                         // the table reads an exit as the kernel does (its offset ignored)
-                        self.structural(idx)?;
+                        self.prog.structural(idx)?;
                         return self.process_exit(do_print_state);
                     }
                     _ => {
-                        self.check_cond_jmp_op(&insn, idx)?;
+                        self.walk().check_cond_jmp_op(&insn, idx)?;
                         return Ok(Flow::Next);
                     }
                 }
@@ -280,13 +225,13 @@ impl Env<'_> {
                     self.check_ld_abs(&insn, idx)?;
                 } else if insn.mode() == Some(Mode::Imm) {
                     self.check_ld_imm(&insn, idx)?;
-                    self.cur.insn_idx += 1;
+                    self.cur.insn_idx = after(self.cur.insn_idx, 1);
                 } else {
                     return Err(Reject::InvalidLdMode);
                 }
             }
         }
-        self.cur.insn_idx += 1;
+        self.cur.insn_idx = after(self.cur.insn_idx, 1);
         Ok(Flow::Next)
     }
 
@@ -313,5 +258,34 @@ impl Env<'_> {
             None => self.check_reg_arg(0, crate::check::alu::RegOp::Src)?,
         }
         Ok(Flow::Exit)
+    }
+}
+
+impl Walk<'_, '_> {
+    /// Queues the current state (copied) to continue at `insn_idx` (`push_stack`).
+    pub(crate) fn push_stack(&mut self, insn_idx: SlotIdx, prev_insn_idx: SlotIdx) -> Result<usize, Reject> {
+        let mut st = self.cur.clone();
+        st.insn_idx = insn_idx;
+        if let Some(p) = st.parent
+            && let Some(cp) = self.search.arena.get_mut(p)
+        {
+            cp.branches += 1;
+        }
+        self.search.pending.push(Pending {
+            st,
+            insn_idx,
+            prev_insn_idx: prev_insn_idx.index() as i64,
+            log_pos: self.log.buf.len(),
+        });
+        if self.search.pending.len() > crate::COMPLEXITY_LIMIT_JMP_SEQ {
+            return Err(Reject::JmpSeqTooComplex(self.search.pending.len()));
+        }
+        Ok(self.search.pending.len() - 1)
+    }
+
+    /// Continues the walk at the target of the jump at `idx`.
+    pub(crate) fn jump_to(&mut self, idx: usize, off: i64) -> Result<(), Reject> {
+        self.cur.insn_idx = self.prog.jump_target(idx, off)?;
+        Ok(())
     }
 }

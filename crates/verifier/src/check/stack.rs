@@ -104,11 +104,11 @@ impl Env<'_> {
             if !fits {
                 st.spilled.id = 0;
             }
-            self.push_hist(Some((frame as u32, spi as u32)));
+            self.walk().push_hist(Some((frame as u32, spi as u32)));
         } else if let Some(imm) = st_imm.filter(|_| val_reg.is_none() && aligned && priv_) {
             let r = RegState::known(imm as i64 as u64);
             save_register_state(st, &r, size);
-            self.push_hist(Some((frame as u32, spi as u32)));
+            self.walk().push_hist(Some((frame as u32, spi as u32)));
         } else if let Some(r) = val_reg.as_ref().filter(|r| r.is_pointer()) {
             if size != 8 {
                 return Err(Reject::InvalidSpillSize);
@@ -117,7 +117,7 @@ impl Env<'_> {
                 return Err(Reject::SpillStackPtrToCaller);
             }
             save_register_state(st, r, size);
-            self.push_hist(Some((frame as u32, spi as u32)));
+            self.walk().push_hist(Some((frame as u32, spi as u32)));
         } else {
             st.spilled = RegState::not_init();
             if st.is_spill() || st.is_special() {
@@ -136,7 +136,7 @@ impl Env<'_> {
                 st.types[(slot - i) % SLOT] = ty;
             }
             if zero && let Some(v) = value {
-                self.mark_chain_precision(v);
+                self.precision().mark_chain_precision(v);
             }
         }
         Ok(())
@@ -252,7 +252,7 @@ impl Env<'_> {
                         r.id = 0;
                     }
                     self.cur.cur_mut().regs[v as usize] = r;
-                    self.push_hist(Some((frame as u32, spi as u32)));
+                    self.walk().push_hist(Some((frame as u32, spi as u32)));
                 } else {
                     let (mut spill_cnt, mut zero_cnt) = (0, 0);
                     for i in 0..size as usize {
@@ -273,7 +273,7 @@ impl Env<'_> {
                 }
             } else if let Some(v) = value {
                 self.cur.cur_mut().regs[v as usize] = reg;
-                self.push_hist(Some((frame as u32, spi as u32)));
+                self.walk().push_hist(Some((frame as u32, spi as u32)));
             }
         } else if let Some(v) = value {
             let f = &self.cur.frames[frame];

@@ -2,6 +2,7 @@
 
 use crate::domain::tnum::Tnum;
 use crate::domain::width::Bounds;
+use kbpf_isa::SlotIdx;
 
 /// Number of registers per frame (r0..r10).
 pub const MAX_BPF_REG: usize = 11;
@@ -384,10 +385,10 @@ pub struct RefState {
 /// One jump-history entry (for precision backtracking).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct HistEntry {
-    /// Instruction index.
-    pub idx: usize,
-    /// Previous instruction index.
-    pub prev_idx: usize,
+    /// Instruction slot.
+    pub idx: SlotIdx,
+    /// Previous instruction slot.
+    pub prev_idx: SlotIdx,
     /// Stack access info: (frame, spi) when the insn at `idx` accessed a stack slot.
     pub stack: Option<(u32, u32)>,
     /// Linked scalars refined together at this conditional jump: (frame, is_reg, reg or spi).
@@ -406,11 +407,11 @@ pub struct VerifierState {
     /// Checkpoint this state descends from (index into the checkpoint arena).
     pub parent: Option<usize>,
     /// Instruction of the state.
-    pub insn_idx: usize,
+    pub insn_idx: SlotIdx,
     /// First instruction since the last checkpoint.
-    pub first_insn_idx: usize,
+    pub first_insn_idx: SlotIdx,
     /// Last instruction processed.
-    pub last_insn_idx: usize,
+    pub last_insn_idx: SlotIdx,
     /// Jumps since the last checkpoint.
     pub jmp_history: Vec<HistEntry>,
     /// may_goto nesting depth.

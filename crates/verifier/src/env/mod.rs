@@ -1,19 +1,25 @@
 //! The verifier's environment (`struct bpf_verifier_env`): immutable program facts, the
-//! search (pending branches, checkpoints, SCC visits), the log and the current state.
+//! search (pending branches, checkpoints, SCC visits), the log and the current state, as
+//! separate parts; [`ctx`] builds the narrow views the instruction families take.
 
 use crate::domain::state::{FuncState, RegState, RegType, VerifierState};
 use crate::log::Log;
+use crate::messages::{Bug, Reject};
 use crate::{MapDef, ProgType, VerifyOptions};
-use kbpf_isa::{CallKind, SlotIdx, SlotTable};
+use kbpf_isa::{CallKind, DecodeErrorKind, Decoded, Insn, SlotIdx, SlotTable};
 use kbpf_passes::StaticInfo;
 use kbpf_passes::shape::{Flow, shape};
 
+pub(crate) mod ctx;
 pub(crate) mod insn_aux;
+pub(crate) mod slots;
+
+use slots::SlotVec;
 
 /// A state waiting on the branch stack (`struct bpf_verifier_stack_elem`).
 pub(crate) struct Pending {
     pub st: VerifierState,
-    pub insn_idx: usize,
+    pub insn_idx: SlotIdx,
     pub prev_insn_idx: i64,
     pub log_pos: usize,
 }
@@ -80,6 +86,38 @@ impl<'a> Program<'a> {
         }
     }
 
+    /// The slot's structural refusal, as kbpf-isa's decoder recorded it in the `SlotTable`: each
+    /// family's check calls this where the kernel reads the instruction's reserved fields (the
+    /// decoder reads them first too), so the walk raises the decoder's error in the kernel's
+    /// order and never reads those fields itself. Register numbers above 10 are left to
+    /// `check_reg_arg`, which the kernel reaches in each family's own operand order; an opcode
+    /// the decoder refuses was refused before the walk by the kernel's opcode table.
+    pub(crate) fn structural(&self, idx: usize) -> Result<(), Reject> {
+        match self.table.get(idx) {
+            Some(Decoded::Malformed(e)) => match e {
+                DecodeErrorKind::ReservedFields(what) => Err(Reject::Reserved(what)),
+                DecodeErrorKind::InvalidMayGoto(imm) => Err(Reject::InvalidMayGotoImm(*imm)),
+                _ => Ok(()),
+            },
+            _ => Ok(()),
+        }
+    }
+
+    /// The decoded instruction at slot `idx`, for a family whose structural and register-number
+    /// checks have passed (so the slot decodes; otherwise kbpf broke an invariant).
+    pub(crate) fn decoded(&self, idx: usize) -> Result<Insn, Reject> {
+        self.table.insn(idx).map_err(|_| Bug::Undecoded(idx).into())
+    }
+
+    /// The slot a jump at `idx` with offset `off` reaches; the CFG check proved it in range.
+    pub(crate) fn jump_target(&self, idx: usize, off: i64) -> Result<SlotIdx, Reject> {
+        let len = self.table.len();
+        match SlotIdx::new(idx).jump(off) {
+            Some(t) if t.index() < len => Ok(t),
+            _ => Err(Bug::InsnIdx { idx: (idx as i64 + 1 + off) as usize, len }.into()),
+        }
+    }
+
     /// Whether slot `i` is `may_goto`.
     pub(crate) fn is_may_goto(&self, i: usize) -> bool {
         matches!(self.flow(i), Flow::Cond { may_goto: true, .. })
@@ -92,7 +130,9 @@ impl<'a> Program<'a> {
 pub(crate) struct Search {
     /// Every checkpoint ever made; lists and parents index into it.
     pub arena: Vec<Checkpoint>,
-    /// Per slot, the checkpoints cached there (`explored_states`).
+    /// The checkpoints cached per hash bucket (`explored_states`): one bucket per slot count,
+    /// chosen by `(insn ^ callsite) % len` like the kernel ([`Env::bucket`]), so a bucket is
+    /// not a slot and the table is not a `SlotVec`.
     pub explored: Vec<Vec<usize>>,
     /// The branch stack (`push_stack` / `pop_stack`).
     pub pending: Vec<Pending>,
@@ -104,8 +144,8 @@ pub(crate) struct Search {
     pub free_list_size: u64,
     /// The previous instruction of the walk, and the slot whose jump-history entry this
     /// instruction already pushed.
-    pub prev_insn_idx: usize,
-    pub hist_insn: Option<usize>,
+    pub prev_insn_idx: SlotIdx,
+    pub hist_insn: Option<SlotIdx>,
 }
 
 /// Counters the log's last line and [`crate::Stats`] report, and the checkpoint heuristic reads.
@@ -125,17 +165,21 @@ pub(crate) struct Counters {
 #[derive(Default)]
 pub(crate) struct Aux {
     /// Instructions some non-pruned path reached (`aux->seen`).
-    seen: Vec<bool>,
+    seen: SlotVec<bool>,
     /// Base pointer type of each load/store (`aux->ptr_type`).
-    ptr_type: Vec<Option<RegType>>,
+    ptr_type: SlotVec<Option<RegType>>,
     /// The map each helper call was verified with (`aux->map_ptr_state`).
-    map: Vec<crate::env::insn_aux::CallMap>,
+    map: SlotVec<crate::env::insn_aux::CallMap>,
 }
 
 impl Aux {
     /// Empty facts for `slots` slots.
     pub(crate) fn new(slots: usize) -> Aux {
-        Aux { seen: vec![false; slots], ptr_type: vec![None; slots], map: vec![Default::default(); slots] }
+        Aux {
+            seen: SlotVec::filled(slots, false),
+            ptr_type: SlotVec::filled(slots, None),
+            map: SlotVec::filled(slots, Default::default()),
+        }
     }
 
     /// Number of slots.
@@ -145,26 +189,26 @@ impl Aux {
 
     /// Records that a non-speculative path reached slot `s`.
     pub(crate) fn mark_seen(&mut self, s: SlotIdx) {
-        if let Some(b) = self.seen.get_mut(s.index()) {
+        if let Some(b) = self.seen.get_mut(s) {
             *b = true;
         }
     }
 
     /// Whether some path reached slot `s`.
     pub(crate) fn seen(&self, s: SlotIdx) -> bool {
-        self.seen.get(s.index()).copied().unwrap_or(false)
+        self.seen.get(s).copied().unwrap_or(false)
     }
 
     /// The pointer type recorded for the access at slot `s`.
     pub(crate) fn ptr_type(&self, s: SlotIdx) -> Option<RegType> {
-        self.ptr_type.get(s.index()).copied().flatten()
+        self.ptr_type.get(s).copied().flatten()
     }
 
     /// Records that the helper call at `s` was reached with map `m` (`bpf_map_ptr_store`):
     /// a second, different map poisons the slot, as in the kernel.
     pub(crate) fn record_map(&mut self, s: SlotIdx, m: u32) {
         use crate::env::insn_aux::CallMap;
-        if let Some(c) = self.map.get_mut(s.index()) {
+        if let Some(c) = self.map.get_mut(s) {
             *c = match *c {
                 CallMap::None => CallMap::One(m),
                 CallMap::One(p) if p == m => CallMap::One(m),
@@ -175,12 +219,12 @@ impl Aux {
 
     /// The map recorded for the helper call at `s`.
     pub(crate) fn call_map(&self, s: SlotIdx) -> crate::env::insn_aux::CallMap {
-        self.map.get(s.index()).copied().unwrap_or_default()
+        self.map.get(s).copied().unwrap_or_default()
     }
 
     /// The pointer type slot of the access at `s`, to record or compare.
     pub(crate) fn ptr_type_mut(&mut self, s: SlotIdx) -> Option<&mut Option<RegType>> {
-        self.ptr_type.get_mut(s.index())
+        self.ptr_type.get_mut(s)
     }
 }
 
@@ -222,9 +266,9 @@ pub(crate) fn initial_state(pt: ProgType) -> VerifierState {
         frames: vec![f],
         refs: Vec::new(),
         parent: None,
-        insn_idx: 0,
-        first_insn_idx: 0,
-        last_insn_idx: 0,
+        insn_idx: SlotIdx::new(0),
+        first_insn_idx: SlotIdx::new(0),
+        last_insn_idx: SlotIdx::new(0),
         jmp_history: Vec::new(),
         may_goto_depth: 0,
         callback_unroll_depth: 0,

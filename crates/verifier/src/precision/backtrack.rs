@@ -3,7 +3,8 @@
 //! registers to their sources, and marks the ancestors' scalars precise.
 
 use crate::domain::state::{HistEntry, RegType, SLOT, VerifierState};
-use crate::env::Env;
+use crate::env::ctx::Walk;
+use crate::precision::Precision;
 use kbpf_isa::{AluOp, AtomicOp, CallTarget, Decoded, Insn, Reg, SlotIdx, Src};
 
 /// Per-frame register and stack-slot masks still needing precision.
@@ -78,10 +79,10 @@ fn bt_sync_linked(bt: &mut Bt, hist: &Option<HistEntry>) {
 }
 
 fn hist_for(hist: &[HistEntry], cnt: usize, idx: usize) -> Option<HistEntry> {
-    if cnt > 0 && hist[cnt - 1].idx == idx { Some(hist[cnt - 1]) } else { None }
+    if cnt > 0 && hist[cnt - 1].idx.index() == idx { Some(hist[cnt - 1]) } else { None }
 }
 
-impl Env<'_> {
+impl Walk<'_, '_> {
     /// Records a history entry for the instruction being processed (merged per instruction).
     pub(crate) fn push_hist(&mut self, stack: Option<(u32, u32)>) {
         self.push_hist_linked(stack, &[]);
@@ -110,11 +111,13 @@ impl Env<'_> {
         self.cur.jmp_history.push(e);
         self.search.hist_insn = Some(idx);
     }
+}
 
+impl Precision<'_, '_> {
     fn backtrack_insn(&mut self, idx: usize, subseq: i64, hist: Option<HistEntry>, bt: &mut Bt) -> Step {
         // every instruction in the history passed its checks, so it decodes; the stack-argument
         // dispatcher also takes an r11 immediate store the decoder refuses (`stack_arg_insn`)
-        let insn = match self.stack_arg_insn(idx) {
+        let insn = match self.prog.stack_arg_insn(idx) {
             Some(sa) => sa,
             None => match self.prog.table.get(idx) {
                 Some(Decoded::Insn(i)) => *i,
@@ -394,8 +397,8 @@ impl Env<'_> {
         let mut changed = false;
         // the current state is walked from its history; ancestors are checkpoints in the arena
         let mut st_hist: Vec<HistEntry> = self.cur.jmp_history.clone();
-        let mut first_idx = self.cur.first_insn_idx;
-        let mut last_idx = self.cur.insn_idx as i64;
+        let mut first_idx = self.cur.first_insn_idx.index();
+        let mut last_idx = self.cur.insn_idx.index() as i64;
         let mut parent = self.cur.parent;
         let mut subseq: i64 = -1;
         let mut skip_first = true;
@@ -431,18 +434,18 @@ impl Env<'_> {
                 subseq = i;
                 // get_prev_insn_idx
                 let iu = i as usize;
-                if iu == first_idx && (cnt == 0 || (cnt == 1 && st_hist[0].idx == iu)) {
+                if iu == first_idx && (cnt == 0 || (cnt == 1 && st_hist[0].idx.index() == iu)) {
                     break;
                 }
-                if cnt > 0 && st_hist[cnt - 1].idx == iu {
-                    i = st_hist[cnt - 1].prev_idx as i64;
+                if cnt > 0 && st_hist[cnt - 1].idx.index() == iu {
+                    i = st_hist[cnt - 1].prev_idx.index() as i64;
                     cnt -= 1;
                 } else {
                     i -= 1;
                 }
             }
             let Some(p) = parent else { break };
-            let Some(cp) = self.search.arena.get_mut(p) else { break };
+            let Some(cp) = self.arena.get_mut(p) else { break };
             let st: &mut VerifierState = &mut cp.st;
             for fr in (0..=bt.frame).rev() {
                 let Some(func) = st.frames.get_mut(fr) else { continue };
@@ -477,7 +480,7 @@ impl Env<'_> {
                 }
             }
             if self.log.verbose2() {
-                let st = self.search.arena[p].st.clone();
+                let st = self.arena[p].st.clone();
                 for fr in (0..=bt.frame).rev() {
                     self.log.put(&format!(
                         "mark_precise: frame{fr}: parent state regs={} stack={}: ",
@@ -491,10 +494,10 @@ impl Env<'_> {
             if bt.empty() {
                 return changed;
             }
-            let st = &self.search.arena[p].st;
+            let st = &self.arena[p].st;
             subseq = first_idx as i64;
-            last_idx = st.last_insn_idx as i64;
-            first_idx = st.first_insn_idx;
+            last_idx = st.last_insn_idx.index() as i64;
+            first_idx = st.first_insn_idx.index();
             st_hist = st.jmp_history.clone();
             parent = st.parent;
         }
@@ -518,7 +521,7 @@ impl Env<'_> {
         }
         let mut p = self.cur.parent;
         while let Some(i) = p {
-            let Some(cp) = self.search.arena.get_mut(i) else { break };
+            let Some(cp) = self.arena.get_mut(i) else { break };
             for (fi, f) in cp.st.frames.iter_mut().enumerate() {
                 crate::calls::stack_args::mark_slots_precise(f);
                 for (ri, r) in f.regs.iter_mut().enumerate().take(10) {

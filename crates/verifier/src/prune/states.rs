@@ -2,8 +2,10 @@
 //! `refsafe`), including the infinite-loop check.
 
 use crate::domain::state::{FuncState, RegState, RegType, SLOT, SlotType, StackSlot, VerifierState};
+use crate::env::ctx::Walk;
 use crate::env::{Checkpoint, Env};
 use crate::messages::Reject;
+use kbpf_isa::SlotIdx;
 
 /// Comparison strictness (`enum exact_level`).
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -236,7 +238,7 @@ impl Env<'_> {
         }
         for i in 0..old.frames.len() {
             let insn_idx = if i == old.frames.len() - 1 {
-                old.insn_idx
+                old.insn_idx.index()
             } else {
                 old.frames[i + 1].callsite.max(0) as usize
             };
@@ -281,7 +283,7 @@ impl Env<'_> {
         for &ci in &list {
             states_cnt += 1;
             let cp = &self.search.arena[ci];
-            if cp.st.insn_idx != insn_idx {
+            if cp.st.insn_idx.index() != insn_idx {
                 continue;
             }
             // another entry into an async callback (a callback that re-registers itself) is
@@ -370,7 +372,7 @@ impl Env<'_> {
         self.stats.prev_jmps_processed = self.stats.jmps_processed;
         self.stats.prev_insn_processed = self.stats.insn_processed;
         let mut st = self.cur.clone();
-        st.insn_idx = insn_idx;
+        st.insn_idx = SlotIdx::new(insn_idx);
         let ci = self.search.arena.len();
         self.search.arena.push(Checkpoint {
             st,
@@ -395,7 +397,7 @@ impl Env<'_> {
         }
         self.cur.parent = Some(ci);
         self.cur.dfs_depth = self.search.arena[ci].st.dfs_depth + 1;
-        self.cur.first_insn_idx = insn_idx;
+        self.cur.first_insn_idx = SlotIdx::new(insn_idx);
         self.cur.jmp_history.clear();
         self.search.hist_insn = None;
         Ok(false)
@@ -404,13 +406,13 @@ impl Env<'_> {
     fn hit(&mut self, ci: usize, insn_idx: usize, is_loop: bool) -> Result<bool, Reject> {
         self.search.arena[ci].hit_cnt += 1;
         if self.prog.info.cfg.marks[insn_idx].jmp_point {
-            self.push_hist(None);
+            self.walk().push_hist(None);
         }
         let old = self.search.arena[ci].st.clone();
-        self.propagate_precision(&old);
+        self.precision().propagate_precision(&old);
         if is_loop && let Some(chain) = self.callchain(&old) {
             let mut st = self.cur.clone();
-            st.insn_idx = insn_idx;
+            st.insn_idx = SlotIdx::new(insn_idx);
             if self.log.verbose2() {
                 self.log.put(&format!("SCC backedge {}\n", Self::fmt_chain(&chain)));
             }
@@ -425,7 +427,7 @@ impl Env<'_> {
     fn clean_live_states(&mut self, insn_idx: usize, list: &[usize]) {
         for &ci in list {
             let cp = &self.search.arena[ci];
-            if cp.branches > 0 || cp.cleaned || cp.st.insn_idx != insn_idx {
+            if cp.branches > 0 || cp.cleaned || cp.st.insn_idx.index() != insn_idx {
                 continue;
             }
             if cp.st.frames.len() != self.cur.frames.len()
@@ -474,7 +476,7 @@ impl Env<'_> {
         let mut chain = Vec::new();
         let cf = st.frames.len() - 1;
         for i in 0..=cf {
-            let idx = if i == cf { st.insn_idx } else { st.frames[i + 1].callsite.max(0) as usize };
+            let idx = if i == cf { st.insn_idx.index() } else { st.frames[i + 1].callsite.max(0) as usize };
             let scc = self.prog.info.scc.get(idx).copied().unwrap_or(0);
             if scc != 0 {
                 chain.push(scc);
@@ -527,7 +529,7 @@ impl Env<'_> {
             for (st, ci) in backedges.iter_mut().rev() {
                 let old = self.search.arena[*ci].st.clone();
                 std::mem::swap(&mut self.cur, st);
-                changed |= self.propagate_precision(&old);
+                changed |= self.precision().propagate_precision(&old);
                 std::mem::swap(&mut self.cur, st);
             }
             if !changed {
@@ -541,15 +543,22 @@ impl Env<'_> {
     }
 }
 
-impl Env<'_> {
-    /// Hash bucket of the explored-states table: `(insn ^ callsite) % len` like the kernel, so
-    /// states of different instructions may share a bucket (and count in `max_states_per_insn`).
-    pub(crate) fn bucket(&self, insn_idx: usize) -> usize {
-        let callsite = self.cur.cur().callsite as i32;
-        let n = self.prog.table.len().max(1) as u32;
-        (((insn_idx as i32) ^ callsite) as u32 % n) as usize
-    }
+/// Hash bucket of the explored-states table: `(insn ^ callsite) % len` like the kernel, so
+/// states of different instructions may share a bucket (and count in `max_states_per_insn`).
+fn bucket(cur: &VerifierState, slots: usize, insn_idx: usize) -> usize {
+    let callsite = cur.cur().callsite as i32;
+    let n = slots.max(1) as u32;
+    (((insn_idx as i32) ^ callsite) as u32 % n) as usize
+}
 
+impl Env<'_> {
+    /// [`bucket`] for the current state.
+    pub(crate) fn bucket(&self, insn_idx: usize) -> usize {
+        bucket(&self.cur, self.prog.table.len(), insn_idx)
+    }
+}
+
+impl Walk<'_, '_> {
     /// The most recent unfinished checkpoint at `insn_idx` on the current DFS path
     /// (`find_prev_entry`).
     pub(crate) fn find_prev_entry(&self, insn_idx: usize) -> Option<usize> {
@@ -558,9 +567,9 @@ impl Env<'_> {
             .parent
             .and_then(|p| self.search.arena.get(p))
             .map_or(self.cur.dfs_depth, |c| c.st.dfs_depth);
-        self.search.explored[self.bucket(insn_idx)].iter().copied().find(|&ci| {
+        self.search.explored[bucket(self.cur, self.prog.table.len(), insn_idx)].iter().copied().find(|&ci| {
             let cp = &self.search.arena[ci];
-            cp.st.insn_idx == insn_idx
+            cp.st.insn_idx.index() == insn_idx
                 && cp.branches > 0
                 && cp.st.frames.len() == self.cur.frames.len()
                 && cp.st.frames.iter().zip(self.cur.frames.iter()).all(|(a, b)| a.callsite == b.callsite)

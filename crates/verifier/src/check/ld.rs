@@ -1,0 +1,86 @@
+//! `ld_imm64` (constants, map references, subprogram references) and the legacy packet loads
+//! LD_ABS/IND. They stay on the whole env: a subprogram reference reads the call graph's
+//! facts and LD_ABS/IND checks the references held, like a call.
+
+use crate::check::alu::RegOp;
+use crate::domain::state::{RegState, RegType};
+use crate::env::Env;
+use crate::messages::{Reject, TypeName};
+use kbpf_isa::{Insn, LdImm64Src, Mode, RawInsn, Size};
+
+impl Env<'_> {
+    /// `check_ld_imm`: the opcode, the reserved fields and the destination register number are
+    /// read where the kernel reads them; everything else comes from the decoded `LdImm64`.
+    pub(crate) fn check_ld_imm(&mut self, insn: &RawInsn, idx: usize) -> Result<(), Reject> {
+        if insn.size() != Size::DW {
+            return Err(Reject::InvalidLdImm);
+        }
+        self.prog.structural(idx)?;
+        self.check_reg_arg(insn.dst, RegOp::Dst)?;
+        // the pair, the offset and the register are checked: the slot decodes
+        let Ok(Insn::LdImm64 { dst, src, imm, imm_hi }) = self.prog.table.insn(idx) else {
+            return Err(Reject::Bug(crate::messages::Bug::LdImm64Src));
+        };
+        let d = dst.num() as usize;
+        match src {
+            LdImm64Src::Imm => {
+                self.cur.cur_mut().regs[d] = RegState::known(Insn::imm64(imm, imm_hi));
+            }
+            LdImm64Src::Func => self.check_ld_imm_func(dst, imm, idx)?,
+            LdImm64Src::MapFd | LdImm64Src::MapValue => {
+                let Some(m) = self.prog.ld_map.get(idx).copied().flatten() else {
+                    return Err(Reject::Bug(crate::messages::Bug::LdImm64Src));
+                };
+                let value = src == LdImm64Src::MapValue;
+                let mut r = RegState::pointer(if value { RegType::MapValue } else { RegType::ConstMapPtr });
+                r.map = m;
+                if value {
+                    r.off = imm_hi;
+                }
+                self.cur.cur_mut().regs[d] = r;
+            }
+            _ => return Err(Reject::Bug(crate::messages::Bug::LdImm64Src)),
+        }
+        Ok(())
+    }
+
+    /// `check_ld_abs`.
+    pub(crate) fn check_ld_abs(&mut self, insn: &RawInsn, idx: usize) -> Result<(), Reject> {
+        if !self.prog.opts.prog_type.ops().may_access_skb() {
+            return Err(Reject::LdAbsNotAllowed);
+        }
+        let mode = insn.mode();
+        self.prog.structural(idx)?;
+        self.check_reg_arg(6, RegOp::Src)?;
+        self.check_resource_leak("BPF_LD_[ABS|IND]")?;
+        if self.cur.cur().regs[6].ty != RegType::Ctx {
+            return Err(Reject::LdAbsCtx);
+        }
+        if mode == Some(Mode::Ind) {
+            self.check_reg_arg(insn.src, RegOp::Src)?;
+        }
+        self.check_ptr_off_reg(6)?;
+        for r in 0..6 {
+            self.cur.cur_mut().regs[r] = RegState::not_init();
+            self.log.scratch_reg(r);
+        }
+        self.cur.cur_mut().regs[0] = RegState::unknown_scalar();
+        Ok(())
+    }
+
+    /// `check_ptr_off_reg`: the pointer must be unmodified.
+    pub(crate) fn check_ptr_off_reg(&self, regno: u8) -> Result<(), Reject> {
+        let reg = &self.cur.cur().regs[regno as usize];
+        let ty = TypeName::new(reg.ty, reg.flags);
+        if reg.off < 0 {
+            return Err(Reject::NegativeOffsetPtr(ty, regno.into(), reg.off));
+        }
+        if reg.off != 0 {
+            return Err(Reject::ModifiedPtr(ty, regno.into(), reg.off));
+        }
+        if !reg.var_off.is_const() || reg.var_off.value != 0 {
+            return Err(Reject::VarCtxAccess(ty, reg.var_off.to_string()));
+        }
+        Ok(())
+    }
+}
