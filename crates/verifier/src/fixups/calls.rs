@@ -201,6 +201,7 @@ fn map_op(f: BpfFunc, kind: MapKind, inner: bool) -> Option<&'static str> {
 /// and the helpers whose function is named otherwise.
 fn helper_symbol(f: BpfFunc, pt: ProgType) -> &'static str {
     let xdp = pt == ProgType::Xdp;
+    let tc = pt == ProgType::SchedCls;
     match f {
         F::GetPrandomU32 => "bpf_user_rnd_u32",
         F::PerfEventOutput if xdp => "bpf_xdp_event_output",
@@ -213,6 +214,9 @@ fn helper_symbol(f: BpfFunc, pt: ProgType) -> &'static str {
         F::SkLookupTcp if xdp => "bpf_xdp_sk_lookup_tcp",
         F::SkLookupUdp if xdp => "bpf_xdp_sk_lookup_udp",
         F::SkcLookupTcp if xdp => "bpf_xdp_skc_lookup_tcp",
+        F::SkLookupTcp if tc => "bpf_tc_sk_lookup_tcp",
+        F::SkLookupUdp if tc => "bpf_tc_sk_lookup_udp",
+        F::SkcLookupTcp if tc => "bpf_tc_skc_lookup_tcp",
         F::CheckMtu if xdp => "bpf_xdp_check_mtu",
         F::CheckMtu => "bpf_skb_check_mtu",
         _ => f.name(),
