@@ -111,7 +111,7 @@ pub fn run(args: DumpArgs) -> ExitCode {
     let text = match arch {
         None if common.json => xlated_json(&x, &module, &common),
         None => xlated_text(&x, &module, &common),
-        Some(arch) => match jited(&x, &module, &registry, arch) {
+        Some(arch) => match jited(&x, &module, &registry, arch, w.stack_depth()) {
             Ok(t) => t,
             Err(e) => {
                 eprintln!("kbpf: {e}");
@@ -272,15 +272,27 @@ fn jited(
     module: &kbpf::Module,
     registry: &kbpf::kfunc::Registry,
     arch: ArchArg,
+    depths: &[u32],
 ) -> Result<String, String> {
     let prog = x.program().map_err(|e| e.to_string())?;
+    // the verifier's stack depths are the frames, as in the kernel's JIT, when the JIT's
+    // functions are the verifier's subprograms (no callback is a subprogram of its own)
+    let callbacks = prog.insns().iter().any(|i| matches!(i, Insn::LdImm64 { src: LdImm64Src::Func, .. }));
+    let opts = kbpf::jit::JitOptions {
+        stack_depth: if callbacks {
+            kbpf::jit::StackDepth::Inferred
+        } else {
+            kbpf::jit::StackDepth::Verifier(depths.to_vec())
+        },
+        ..Default::default()
+    };
     let maps = kbpf::create_maps(module).map_err(|e| e.to_string())?;
     let prog = kbpf::resolve_maps(&prog, &maps).map_err(|e| e.to_string())?;
     let arch = match arch {
         ArchArg::X86_64 => kbpf::Arch::X86_64,
         ArchArg::Arm64 => kbpf::Arch::Arm64,
     };
-    kbpf::backend(arch).dump(&prog, registry, &Default::default()).map_err(|e| e.to_string())
+    kbpf::backend(arch).dump(&prog, registry, &opts).map_err(|e| e.to_string())
 }
 
 /// `kbpf jit --dump` compiles what it is given; for a program the verifier rejects it says so
