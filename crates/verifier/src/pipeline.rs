@@ -210,7 +210,7 @@ pub(crate) fn run(slots: &[RawInsn], opts: &VerifyOptions) -> VerifyOutcome {
         env.pop_log_after_success();
         env.do_check_subprogs()
     });
-    let res = res.and_then(|_| env.check_max_stack_depth());
+    let res = res.and_then(|_| check_max_stack_depth(&env.prog, &env.subs));
     let res = res.and_then(|_| env.stack_args_after_walk());
     let stats = Stats {
         processed_insns: env.stats.insn_processed,
@@ -345,43 +345,42 @@ fn print_stats(log: &mut Log, s: &Counters, depths: &[u32], start: Instant) {
     }
 }
 
-impl Env<'_> {
-    /// Static stack-depth check along call chains (`check_max_stack_depth`).
-    fn check_max_stack_depth(&mut self) -> Result<(), Reject> {
-        let info = &self.prog.info;
-        // depth-first over the static call graph from subprog 0
-        let round = |d: u32| d.div_ceil(16) * 16;
-        let depth_of = |sp: usize| round(self.subs.stack_depth.get(sp).copied().unwrap_or(0));
-        // the main program and every async callback start a call chain of their own
-        let is_async = |sp: usize| self.subs.is_async_cb.get(sp).copied().unwrap_or(false);
-        let roots = (0..info.subprogs.len().max(1)).rev().filter(|&i| i == 0 || is_async(i));
-        let mut stack: Vec<(usize, u32, usize)> = roots.map(|i| (i, depth_of(i), 1)).collect();
-        let mut seen_paths = 0usize;
-        while let Some((sp, depth, frames)) = stack.pop() {
-            seen_paths += 1;
-            if seen_paths > 100_000 {
-                break;
-            }
-            if depth > 512 {
-                return Err(Reject::CombinedStack(frames, depth as i64));
-            }
-            let Some(s) = info.subprogs.list.get(sp) else { continue };
-            for i in s.slots() {
-                if let Some((imm, func_ref)) = self.prog.callee_at(i) {
-                    let t = SlotIdx::new(i).jump(imm as i64);
-                    // a reference to an async callback does not grow this chain's stack
-                    let callee =
-                        t.and_then(|t| info.subprogs.starting_at(t)).filter(|&c| !(func_ref && is_async(c)));
-                    if let Some(callee) = callee {
-                        if frames + 1 > kbpf_isa::MAX_CALL_FRAMES {
-                            return Err(Reject::MaxCallDepth(frames + 1));
-                        }
-                        let d = self.subs.stack_depth.get(callee).copied().unwrap_or(0);
-                        stack.push((callee, depth + round(d), frames + 1));
+/// Static stack-depth check along call chains (`check_max_stack_depth`): reads the program
+/// and the depths and async callbacks the walk recorded, nothing else.
+fn check_max_stack_depth(prog: &Program<'_>, subs: &SubprogFacts) -> Result<(), Reject> {
+    let info = &prog.info;
+    // depth-first over the static call graph from subprog 0
+    let round = |d: u32| d.div_ceil(16) * 16;
+    let depth_of = |sp: usize| round(subs.stack_depth.get(sp).copied().unwrap_or(0));
+    // the main program and every async callback start a call chain of their own
+    let is_async = |sp: usize| subs.is_async_cb.get(sp).copied().unwrap_or(false);
+    let roots = (0..info.subprogs.len().max(1)).rev().filter(|&i| i == 0 || is_async(i));
+    let mut stack: Vec<(usize, u32, usize)> = roots.map(|i| (i, depth_of(i), 1)).collect();
+    let mut seen_paths = 0usize;
+    while let Some((sp, depth, frames)) = stack.pop() {
+        seen_paths += 1;
+        if seen_paths > 100_000 {
+            break;
+        }
+        if depth > 512 {
+            return Err(Reject::CombinedStack(frames, depth as i64));
+        }
+        let Some(s) = info.subprogs.list.get(sp) else { continue };
+        for i in s.slots() {
+            if let Some((imm, func_ref)) = prog.callee_at(i) {
+                let t = SlotIdx::new(i).jump(imm as i64);
+                // a reference to an async callback does not grow this chain's stack
+                let callee =
+                    t.and_then(|t| info.subprogs.starting_at(t)).filter(|&c| !(func_ref && is_async(c)));
+                if let Some(callee) = callee {
+                    if frames + 1 > kbpf_isa::MAX_CALL_FRAMES {
+                        return Err(Reject::MaxCallDepth(frames + 1));
                     }
+                    let d = subs.stack_depth.get(callee).copied().unwrap_or(0);
+                    stack.push((callee, depth + round(d), frames + 1));
                 }
             }
         }
-        Ok(())
     }
+    Ok(())
 }

@@ -232,7 +232,7 @@ impl Env<'_> {
             if !parent_ok {
                 return Err(Bug::IterParent.into());
             }
-            let prev = self.walk().find_prev_entry(insn_idx);
+            let prev = self.walk().find_prev_entry(SlotIdx::new(insn_idx));
             let q = self.walk().push_stack(SlotIdx::new(insn_idx + 1), SlotIdx::new(insn_idx))?;
             let id_gen = self.search.id_gen;
             let prev_st = prev.map(|i| self.search.arena[i].st.clone());

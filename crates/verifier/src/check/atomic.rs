@@ -5,18 +5,21 @@ use crate::check::alu::RegOp;
 use crate::domain::state::{RegState, RegType};
 use crate::env::Env;
 use crate::messages::{Bug, Reject, TypeName};
-use kbpf_isa::{AtomicOp, Insn, RawInsn, Size};
+use kbpf_isa::{AtomicOp, Insn, RawInsn, Size, SlotIdx};
 
+// on the whole env: its reads and writes go through `check_mem_access` (check/mem.rs), which is
+// still there
 impl Env<'_> {
     /// STX ATOMIC (`check_atomic`): the operation, the size and the register numbers are read
     /// in the kernel's order; the access comes from the decoded `Atomic`.
-    pub(crate) fn check_atomic(&mut self, raw: &RawInsn, idx: usize) -> Result<(), Reject> {
+    pub(crate) fn check_atomic(&mut self, raw: &RawInsn, slot: SlotIdx) -> Result<(), Reject> {
         let Some(op) = raw.atomic_op() else {
             return Err(Reject::AtomicOpcode(raw.imm));
         };
         if !op.allows_narrow() && !matches!(raw.size(), Size::W | Size::DW) {
             return Err(Reject::AtomicSize);
         }
+        let idx = slot.index();
         let (r_src, r_dst) = (raw.src, raw.dst);
         self.check_reg_arg(r_src, RegOp::Src)?;
         let dst_op = if op == AtomicOp::LoadAcquire { RegOp::DstNoMark } else { RegOp::Src };

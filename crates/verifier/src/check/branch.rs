@@ -133,7 +133,7 @@ impl Walk<'_, '_> {
             let Insn::MayGoto { off } = self.prog.decoded(idx)? else {
                 return Err(Bug::Undecoded(idx).into());
             };
-            let prev = self.find_prev_entry(idx);
+            let prev = self.find_prev_entry(SlotIdx::new(idx));
             let p = self.push_stack(SlotIdx::new(idx + 1), SlotIdx::new(idx))?;
             let id_gen = self.search.id_gen;
             let prev_st = prev.map(|i| self.search.arena[i].st.clone());

@@ -7,6 +7,7 @@ use crate::env::slots::after;
 use crate::env::{Env, Pending};
 use crate::log::{LEVEL2, insn_text};
 use crate::messages::{Bug, Reject};
+use crate::prune::states::IterNext;
 use kbpf_isa::{CallTarget, Class, Insn, JmpOp, Mode, SlotIdx};
 
 pub(crate) mod alu;
@@ -48,8 +49,10 @@ impl Env<'_> {
             self.search.hist_insn = None;
             let mut pruned = false;
             // iterator `next` calls are prune points and forced checkpoints (check_cfg)
-            let prune_point = marks.prune_point || self.is_iter_next_insn(idx);
-            if prune_point && self.is_state_visited(idx)? {
+            let iter_next = self.is_iter_next_insn(idx);
+            let prune_point = marks.prune_point || iter_next;
+            let iter = IterNext { at: iter_next, active: iter_next && self.iter_next_active() };
+            if prune_point && self.prune().is_state_visited(slot, iter)? {
                 if self.log.on() {
                     if do_print_state {
                         self.log.put(&format!("\nfrom {prev_insn_idx} to {idx}: safe\n"));
@@ -126,10 +129,11 @@ impl Env<'_> {
             let next = cp.st.parent;
             // an evicted checkpoint kept alive for its descendants can go now, unless its SCC
             // still has back-edges to propagate (then it stays until the end)
-            if !self.search.arena[i].in_list && !self.incomplete_read_marks(&self.search.arena[i].st) {
+            let st = &self.search.arena[i].st;
+            if !self.search.arena[i].in_list && !self.search.incomplete_read_marks(&self.prog, st) {
                 self.search.free_list_size = self.search.free_list_size.saturating_sub(1);
             }
-            self.maybe_exit_scc(i);
+            self.prune().maybe_exit_scc(i);
             p = next;
         }
     }
@@ -151,11 +155,11 @@ impl Env<'_> {
             Class::Ldx => {
                 let base = self.base_type(insn.src);
                 self.check_load_mem(&insn, idx)?;
-                self.save_aux_ptr_type(idx, base)?;
+                self.aux.save_ptr_type(SlotIdx::new(idx), base)?;
             }
             Class::Stx => {
                 if insn.mode() == Some(Mode::Atomic) {
-                    self.check_atomic(&insn, idx)?;
+                    self.check_atomic(&insn, SlotIdx::new(idx))?;
                 } else {
                     self.prog.structural(idx)?;
                     if let Some(Insn::StackArgStore { pos, src }) = stack_arg {
@@ -163,7 +167,7 @@ impl Env<'_> {
                     } else {
                         let base = self.base_type(insn.dst);
                         self.check_store_reg(&insn, idx)?;
-                        self.save_aux_ptr_type(idx, base)?;
+                        self.aux.save_ptr_type(SlotIdx::new(idx), base)?;
                     }
                 }
             }
@@ -174,7 +178,7 @@ impl Env<'_> {
                 self.prog.structural(idx)?;
                 let base = self.base_type(insn.dst);
                 self.check_store_imm(&insn, idx)?;
-                self.save_aux_ptr_type(idx, base)?;
+                self.aux.save_ptr_type(SlotIdx::new(idx), base)?;
             }
             Class::Jmp | Class::Jmp32 => {
                 self.stats.jmps_processed += 1;

@@ -3,13 +3,76 @@
 
 use crate::domain::state::{MAX_BPF_STACK, MAX_VAR_OFF, RegState, RegType, SLOT, SlotType};
 use crate::env::Env;
+use crate::env::ctx::Stack;
 use crate::messages::{Bug, Reject};
-use kbpf_isa::{Insn, Src};
+use kbpf_isa::{Insn, SlotIdx, Src};
 use kbpf_passes::Errno;
 
+/// The families still on the whole env reach the stack through these. The dynptr family
+/// (`destroy_if_dynptr_stack_slot`, on the whole env until it moves) runs in the middle of a
+/// write: after the written value is read, before the slot changes.
 impl Env<'_> {
     /// `check_stack_access_within_bounds` (also grows the stack).
     pub(crate) fn check_stack_access_within_bounds(
+        &mut self,
+        regno: u8,
+        reg: &RegState,
+        off: i64,
+        size: i64,
+        write: bool,
+    ) -> Result<(), Reject> {
+        self.stack().access_within_bounds(regno, reg, off, size, write)
+    }
+
+    /// `check_stack_write`.
+    pub(super) fn check_stack_write(
+        &mut self,
+        idx: usize,
+        _regno: u8,
+        ptr: &RegState,
+        off: i64,
+        size: i64,
+        value: Option<u8>,
+    ) -> Result<(), Reject> {
+        let frame = ptr.frameno as usize;
+        if !ptr.var_off.is_const() {
+            let (min_off, max_off) = (ptr.b64.smin + off, ptr.b64.smax + off + size);
+            let zero = self.stack().value_is_zero(value);
+            for i in min_off..max_off {
+                self.destroy_if_dynptr_stack_slot(frame, ((-i - 1) as usize) / SLOT)?;
+            }
+            return self.stack().write_var_off(frame, min_off, max_off, zero);
+        }
+        let off = off + ptr.var_off.value as i64;
+        let spi = ((-off - 1) as usize) / SLOT;
+        let src = self.stack().write_source(SlotIdx::new(idx), value);
+        self.destroy_if_dynptr_stack_slot(frame, spi)?;
+        self.stack().write_fixed(frame, off, size, value, src)
+    }
+
+    /// `check_stack_read`.
+    pub(super) fn check_stack_read(
+        &mut self,
+        _regno: u8,
+        ptr: &RegState,
+        off: i64,
+        size: i64,
+        value: Option<u8>,
+    ) -> Result<(), Reject> {
+        self.stack().read(ptr, off, size, value)
+    }
+}
+
+/// What a fixed-offset write stores, read before the slot's old contents are destroyed: the
+/// immediate of a `ST`, or the value register of a `STX`.
+pub(crate) struct WriteSrc {
+    st_imm: Option<i32>,
+    val_reg: Option<RegState>,
+}
+
+impl Stack<'_, '_> {
+    /// `check_stack_access_within_bounds` (also grows the stack and the subprogram's depth).
+    pub(crate) fn access_within_bounds(
         &mut self,
         regno: u8,
         reg: &RegState,
@@ -53,30 +116,31 @@ impl Env<'_> {
         Ok(())
     }
 
-    pub(super) fn check_stack_write(
-        &mut self,
-        idx: usize,
-        _regno: u8,
-        ptr: &RegState,
-        off: i64,
-        size: i64,
-        value: Option<u8>,
-    ) -> Result<(), Reject> {
-        let frame = ptr.frameno as usize;
-        if !ptr.var_off.is_const() {
-            return self.check_stack_write_var_off(frame, ptr, off, size, value);
-        }
-        let off = off + ptr.var_off.value as i64;
-        let slot = (-off - 1) as usize;
-        let spi = slot / SLOT;
-        let priv_ = self.prog.opts.privileged;
+    /// The value a fixed-offset write at `idx` stores.
+    fn write_source(&self, idx: SlotIdx, value: Option<u8>) -> WriteSrc {
         // an immediate store (ST) spills its immediate
-        let st_imm = match self.prog.table.insn(idx) {
+        let st_imm = match self.prog.table.insn(idx.index()) {
             Ok(Insn::Store { src: Src::Imm(imm), .. }) => Some(imm),
             _ => None,
         };
         let val_reg = value.map(|v| self.cur.cur().regs[v as usize].clone());
-        self.destroy_if_dynptr_stack_slot(frame, spi)?;
+        WriteSrc { st_imm, val_reg }
+    }
+
+    /// `check_stack_write_fixed_off` after the overwritten slot's dynptr is gone: a spill of a
+    /// scalar, an immediate or a pointer, or bytes that become misc or zero.
+    fn write_fixed(
+        &mut self,
+        frame: usize,
+        off: i64,
+        size: i64,
+        value: Option<u8>,
+        src: WriteSrc,
+    ) -> Result<(), Reject> {
+        let slot = (-off - 1) as usize;
+        let spi = slot / SLOT;
+        let priv_ = self.prog.opts.privileged;
+        let WriteSrc { st_imm, val_reg } = src;
         self.log.scratch_stack(spi);
         let aligned = off % SLOT as i64 == 0;
         let curframe = self.cur.curframe();
@@ -142,26 +206,19 @@ impl Env<'_> {
         Ok(())
     }
 
-    fn check_stack_write_var_off(
-        &mut self,
-        frame: usize,
-        ptr: &RegState,
-        off: i64,
-        size: i64,
-        value: Option<u8>,
-    ) -> Result<(), Reject> {
-        let min_off = ptr.b64.smin + off;
-        let max_off = ptr.b64.smax + off + size;
-        let zero = match value {
+    /// Whether the written register holds a known zero.
+    fn value_is_zero(&self, value: Option<u8>) -> bool {
+        match value {
             Some(v) => {
                 let r = &self.cur.cur().regs[v as usize];
                 r.is_const() && r.var_off.value == 0
             }
             None => false,
-        };
-        for i in min_off..max_off {
-            self.destroy_if_dynptr_stack_slot(frame, ((-i - 1) as usize) / SLOT)?;
         }
+    }
+
+    /// `check_stack_write_var_off` after the dynptrs in `min_off..max_off` are gone.
+    fn write_var_off(&mut self, frame: usize, min_off: i64, max_off: i64, zero: bool) -> Result<(), Reject> {
         let Some(f) = self.cur.frames.get_mut(frame) else { return Err(Bug::NoFrame(frame).into()) };
         for i in min_off..max_off {
             let slot = (-i - 1) as usize;
@@ -184,16 +241,9 @@ impl Env<'_> {
         Ok(())
     }
 
-    pub(super) fn check_stack_read(
-        &mut self,
-        regno: u8,
-        ptr: &RegState,
-        off: i64,
-        size: i64,
-        value: Option<u8>,
-    ) -> Result<(), Reject> {
+    /// `check_stack_read`: a fill of a spilled register, or bytes read as zero or unknown.
+    fn read(&mut self, ptr: &RegState, off: i64, size: i64, value: Option<u8>) -> Result<(), Reject> {
         let frame = ptr.frameno as usize;
-        let _ = regno;
         if !ptr.var_off.is_const() {
             // variable offset: result is unknown unless every byte is zero
             let min_off = ptr.b64.smin + off;

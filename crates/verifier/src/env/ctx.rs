@@ -4,7 +4,7 @@
 
 use crate::check::alu::{RegOp, reg_arg};
 use crate::domain::state::VerifierState;
-use crate::env::{Checkpoint, Env, Program, Search, SubprogFacts};
+use crate::env::{Checkpoint, Counters, Env, Program, Search, SubprogFacts};
 use crate::log::Log;
 use crate::messages::Reject;
 use crate::precision::Precision;
@@ -69,7 +69,90 @@ impl<'a> Walk<'_, 'a> {
     }
 }
 
+/// Pruning's view (`is_state_visited`, SCC visits, back-edges): the control-flow view plus
+/// the statistics its checkpoint heuristic reads and counts; not the per-instruction aux or
+/// the subprograms' facts (read only through precision).
+pub(crate) struct Prune<'e, 'a> {
+    pub cur: &'e mut VerifierState,
+    pub log: &'e mut Log,
+    pub prog: &'e Program<'a>,
+    pub subs: &'e SubprogFacts,
+    pub search: &'e mut Search,
+    pub stats: &'e mut Counters,
+}
+
+impl<'a> Prune<'_, 'a> {
+    /// The control-flow view, reborrowed from this one (the jump history).
+    pub(crate) fn walk(&mut self) -> Walk<'_, 'a> {
+        Walk { cur: self.cur, log: self.log, prog: self.prog, subs: self.subs, search: self.search }
+    }
+
+    /// The precision view, reborrowed from this one.
+    pub(crate) fn precision(&mut self) -> Precision<'_, 'a> {
+        Precision {
+            prog: self.prog,
+            subs: self.subs,
+            cur: self.cur,
+            arena: &mut self.search.arena,
+            log: self.log,
+        }
+    }
+}
+
+/// A stack access's view (spills, fills, bounds, atomics' stack side): the current state, the
+/// log, the program facts, the subprograms' facts it writes (the deepest stack use), and the
+/// search (the scalar id generator, the jump history a spill or fill records, the checkpoints
+/// precision marks reach).
+pub(crate) struct Stack<'e, 'a> {
+    pub cur: &'e mut VerifierState,
+    pub log: &'e mut Log,
+    pub prog: &'e Program<'a>,
+    pub subs: &'e mut SubprogFacts,
+    pub search: &'e mut Search,
+}
+
+impl<'a> Stack<'_, 'a> {
+    /// The control-flow view, reborrowed from this one (the jump history).
+    pub(crate) fn walk(&mut self) -> Walk<'_, 'a> {
+        Walk { cur: self.cur, log: self.log, prog: self.prog, subs: self.subs, search: self.search }
+    }
+
+    /// The precision view, reborrowed from this one.
+    pub(crate) fn precision(&mut self) -> Precision<'_, 'a> {
+        Precision {
+            prog: self.prog,
+            subs: self.subs,
+            cur: self.cur,
+            arena: &mut self.search.arena,
+            log: self.log,
+        }
+    }
+}
+
 impl<'a> Env<'a> {
+    /// The stack-access view of the env's parts.
+    pub(crate) fn stack(&mut self) -> Stack<'_, 'a> {
+        Stack {
+            cur: &mut self.cur,
+            log: &mut self.log,
+            prog: &self.prog,
+            subs: &mut self.subs,
+            search: &mut self.search,
+        }
+    }
+
+    /// The pruning view of the env's parts.
+    pub(crate) fn prune(&mut self) -> Prune<'_, 'a> {
+        Prune {
+            cur: &mut self.cur,
+            log: &mut self.log,
+            prog: &self.prog,
+            subs: &self.subs,
+            search: &mut self.search,
+            stats: &mut self.stats,
+        }
+    }
+
     /// The control-flow view of the env's parts.
     pub(crate) fn walk(&mut self) -> Walk<'_, 'a> {
         Walk {

@@ -5,7 +5,7 @@
 //! them from [`crate::VerifyOutcome::insn_aux`].
 
 use crate::domain::state::RegType;
-use crate::env::{Aux, Env};
+use crate::env::Aux;
 use crate::messages::Reject;
 use kbpf_isa::SlotIdx;
 
@@ -41,10 +41,10 @@ fn rewritten_per_type(t: RegType) -> bool {
     matches!(t, RegType::Ctx)
 }
 
-impl Env<'_> {
-    /// `save_aux_ptr_type`: remembers the base pointer type of the memory access at `idx`.
-    pub(crate) fn save_aux_ptr_type(&mut self, idx: usize, ty: RegType) -> Result<(), Reject> {
-        let Some(prev) = self.aux.ptr_type_mut(SlotIdx::new(idx)) else { return Ok(()) };
+impl Aux {
+    /// `save_aux_ptr_type`: remembers the base pointer type of the memory access at `slot`.
+    pub(crate) fn save_ptr_type(&mut self, slot: SlotIdx, ty: RegType) -> Result<(), Reject> {
+        let Some(prev) = self.ptr_type_mut(slot) else { return Ok(()) };
         match *prev {
             None => *prev = Some(ty),
             Some(p) if p != ty && (rewritten_per_type(p) || rewritten_per_type(ty)) => {

@@ -2,9 +2,10 @@
 //! `refsafe`), including the infinite-loop check.
 
 use crate::domain::state::{FuncState, RegState, RegType, SLOT, SlotType, StackSlot, VerifierState};
-use crate::env::ctx::Walk;
-use crate::env::{Checkpoint, Env};
+use crate::env::Checkpoint;
+use crate::env::ctx::{Prune, Walk};
 use crate::messages::Reject;
+use crate::prune::scc::{callchain, fmt_chain};
 use kbpf_isa::SlotIdx;
 
 /// Comparison strictness (`enum exact_level`).
@@ -222,7 +223,16 @@ fn special_slot_safe(old: &RegState, cur: &RegState, idmap: &mut IdMap) -> bool 
     same && idmap.check(old.ref_obj_id, cur.ref_obj_id)
 }
 
-impl Env<'_> {
+/// The iterator facts of the instruction `is_state_visited` runs at, read by the caller (the
+/// iterator family owns them): whether it calls `KF_ITER_NEXT`, and whether the iterator in
+/// r1 is still active there.
+#[derive(Clone, Copy)]
+pub(crate) struct IterNext {
+    pub at: bool,
+    pub active: bool,
+}
+
+impl Prune<'_, '_> {
     fn states_equal(&self, old: &VerifierState, cur: &VerifierState, exact: ExactLevel) -> bool {
         if old.frames.len() != cur.frames.len() || (old.speculative && !cur.speculative) {
             return false;
@@ -266,17 +276,18 @@ impl Env<'_> {
 
     /// `is_state_visited`: prune against cached checkpoints, or add a new one. Returns whether
     /// the current path can stop here.
-    pub(crate) fn is_state_visited(&mut self, insn_idx: usize) -> Result<bool, Reject> {
+    pub(crate) fn is_state_visited(&mut self, slot: SlotIdx, iter: IterNext) -> Result<bool, Reject> {
+        let insn_idx = slot.index();
         let force = self.prog.opts.test_state_freq
             || self.prog.info.cfg.marks[insn_idx].force_checkpoint
-            || self.is_iter_next_insn(insn_idx)
+            || iter.at
             || self.cur.jmp_history.len() > 40;
         let s = &self.stats;
         let mut add_new_state = force
             || (s.jmps_processed - s.prev_jmps_processed >= 2
                 && s.insn_processed - s.prev_insn_processed >= 8);
-        let list = self.search.explored[self.bucket(insn_idx)].clone();
-        self.clean_live_states(insn_idx, &list);
+        let list = self.search.explored[self.bucket(slot)].clone();
+        self.clean_live_states(slot, &list);
         let mut states_cnt = 0u64;
         let mut evict: Vec<usize> = Vec::new();
         let is_may_goto = self.prog.is_may_goto(insn_idx);
@@ -294,25 +305,25 @@ impl Env<'_> {
             };
             if cp.branches > 0 {
                 if !other_async_entry {
-                    let iter_next = self.is_iter_next_insn(insn_idx);
+                    let iter_next = iter.at;
                     if iter_next
-                        && self.states_equal(&cp.st, &self.cur, ExactLevel::RangeWithin)
-                        && self.iter_next_active()
+                        && self.states_equal(&cp.st, self.cur, ExactLevel::RangeWithin)
+                        && iter.active
                     {
-                        return self.hit(ci, insn_idx, true);
+                        return self.hit(ci, slot, true);
                     }
                     if !iter_next
                         && is_may_goto
                         && cp.st.may_goto_depth != self.cur.may_goto_depth
-                        && self.states_equal(&cp.st, &self.cur, ExactLevel::RangeWithin)
+                        && self.states_equal(&cp.st, self.cur, ExactLevel::RangeWithin)
                     {
-                        return self.hit(ci, insn_idx, true);
+                        return self.hit(ci, slot, true);
                     }
                     // iter_next calls skip the infinite-loop check (skip_inf_loop_check)
                     if !iter_next
-                        && states_maybe_looping(&cp.st, &self.cur)
-                        && self.states_equal(&cp.st, &self.cur, ExactLevel::Exact)
-                        && !crate::calls::iter::iter_active_depths_differ(&cp.st, &self.cur)
+                        && states_maybe_looping(&cp.st, self.cur)
+                        && self.states_equal(&cp.st, self.cur, ExactLevel::Exact)
+                        && !crate::calls::iter::iter_active_depths_differ(&cp.st, self.cur)
                         && cp.st.may_goto_depth == self.cur.may_goto_depth
                     {
                         let maps = self.prog.opts.maps.clone();
@@ -320,7 +331,7 @@ impl Env<'_> {
                             crate::log::format_func_state(st.cur(), st, true, 0, 0, &maps)
                         };
                         let old = msg_state(&cp.st);
-                        let cur = msg_state(&self.cur);
+                        let cur = msg_state(self.cur);
                         let old = old.trim_end().to_string();
                         return Err(Reject::InfiniteLoopStates { insn: insn_idx, cur, old });
                     }
@@ -333,14 +344,14 @@ impl Env<'_> {
                     add_new_state = false;
                 }
             } else {
-                let is_loop = self.incomplete_read_marks(&cp.st);
+                let is_loop = self.search.incomplete_read_marks(self.prog, &cp.st);
                 let exact = if is_loop { ExactLevel::RangeWithin } else { ExactLevel::NotExact };
-                if self.states_equal(&cp.st, &self.cur, exact) {
-                    return self.hit(ci, insn_idx, is_loop);
+                if self.states_equal(&cp.st, self.cur, exact) {
+                    return self.hit(ci, slot, is_loop);
                 }
             }
             // miss
-            let pending_marks = self.incomplete_read_marks(&self.search.arena[ci].st);
+            let pending_marks = self.search.incomplete_read_marks(self.prog, &self.search.arena[ci].st);
             let cp = &mut self.search.arena[ci];
             if add_new_state {
                 cp.miss_cnt += 1;
@@ -357,7 +368,7 @@ impl Env<'_> {
             }
         }
         if !evict.is_empty() {
-            let b = self.bucket(insn_idx);
+            let b = self.bucket(slot);
             self.search.explored[b].retain(|i| !evict.contains(i));
             self.search.explored_size -= evict.len() as u64;
         }
@@ -372,7 +383,7 @@ impl Env<'_> {
         self.stats.prev_jmps_processed = self.stats.jmps_processed;
         self.stats.prev_insn_processed = self.stats.insn_processed;
         let mut st = self.cur.clone();
-        st.insn_idx = SlotIdx::new(insn_idx);
+        st.insn_idx = slot;
         let ci = self.search.arena.len();
         self.search.arena.push(Checkpoint {
             st,
@@ -382,7 +393,7 @@ impl Env<'_> {
             in_list: true,
             cleaned: false,
         });
-        let b = self.bucket(insn_idx);
+        let b = self.bucket(slot);
         self.search.explored[b].insert(0, ci);
         self.maybe_enter_scc(ci);
         if self.prog.opts.privileged {
@@ -397,24 +408,24 @@ impl Env<'_> {
         }
         self.cur.parent = Some(ci);
         self.cur.dfs_depth = self.search.arena[ci].st.dfs_depth + 1;
-        self.cur.first_insn_idx = SlotIdx::new(insn_idx);
+        self.cur.first_insn_idx = slot;
         self.cur.jmp_history.clear();
         self.search.hist_insn = None;
         Ok(false)
     }
 
-    fn hit(&mut self, ci: usize, insn_idx: usize, is_loop: bool) -> Result<bool, Reject> {
+    fn hit(&mut self, ci: usize, slot: SlotIdx, is_loop: bool) -> Result<bool, Reject> {
         self.search.arena[ci].hit_cnt += 1;
-        if self.prog.info.cfg.marks[insn_idx].jmp_point {
+        if self.prog.info.cfg.marks[slot.index()].jmp_point {
             self.walk().push_hist(None);
         }
         let old = self.search.arena[ci].st.clone();
         self.precision().propagate_precision(&old);
-        if is_loop && let Some(chain) = self.callchain(&old) {
+        if is_loop && let Some(chain) = callchain(self.prog, &old) {
             let mut st = self.cur.clone();
-            st.insn_idx = SlotIdx::new(insn_idx);
+            st.insn_idx = slot;
             if self.log.verbose2() {
-                self.log.put(&format!("SCC backedge {}\n", Self::fmt_chain(&chain)));
+                self.log.put(&format!("SCC backedge {}\n", fmt_chain(&chain)));
             }
             self.search.visits.entry(chain).or_default().backedges.push((st, ci));
             self.stats.num_backedges += 1;
@@ -424,7 +435,8 @@ impl Env<'_> {
     }
 
     /// `clean_live_states`: finished checkpoints at this instruction forget dead registers.
-    fn clean_live_states(&mut self, insn_idx: usize, list: &[usize]) {
+    fn clean_live_states(&mut self, slot: SlotIdx, list: &[usize]) {
+        let insn_idx = slot.index();
         for &ci in list {
             let cp = &self.search.arena[ci];
             if cp.branches > 0 || cp.cleaned || cp.st.insn_idx.index() != insn_idx {
@@ -435,7 +447,7 @@ impl Env<'_> {
             {
                 continue;
             }
-            if self.incomplete_read_marks(&cp.st) {
+            if self.search.incomplete_read_marks(self.prog, &cp.st) {
                 continue;
             }
             let nf = cp.st.frames.len();
@@ -471,75 +483,9 @@ impl Env<'_> {
         self.stats.peak_states = self.stats.peak_states.max(live);
     }
 
-    /// `compute_scc_callchain`: call sites down to the outermost frame inside an SCC.
-    pub(crate) fn callchain(&self, st: &VerifierState) -> Option<Vec<u32>> {
-        let mut chain = Vec::new();
-        let cf = st.frames.len() - 1;
-        for i in 0..=cf {
-            let idx = if i == cf { st.insn_idx.index() } else { st.frames[i + 1].callsite.max(0) as usize };
-            let scc = self.prog.info.scc.get(idx).copied().unwrap_or(0);
-            if scc != 0 {
-                chain.push(scc);
-                return Some(chain);
-            } else if i < cf {
-                chain.push(idx as u32);
-            }
-        }
-        None
-    }
-
-    fn fmt_chain(chain: &[u32]) -> String {
-        format!("({})", chain.iter().map(|c| c.to_string()).collect::<Vec<_>>().join(","))
-    }
-
-    pub(crate) fn maybe_enter_scc(&mut self, ci: usize) {
-        let st = self.search.arena[ci].st.clone();
-        let Some(chain) = self.callchain(&st) else { return };
-        let v = self.search.visits.entry(chain.clone()).or_default();
-        if v.entry.is_none() {
-            v.entry = Some(ci);
-            if self.log.verbose2() {
-                self.log.put(&format!("SCC enter {}\n", Self::fmt_chain(&chain)));
-            }
-        }
-    }
-
-    pub(crate) fn maybe_exit_scc(&mut self, ci: usize) {
-        let st = self.search.arena[ci].st.clone();
-        let Some(chain) = self.callchain(&st) else { return };
-        let Some(v) = self.search.visits.get_mut(&chain) else { return };
-        if v.entry != Some(ci) {
-            return;
-        }
-        v.entry = None;
-        let backedges = std::mem::take(&mut v.backedges);
-        if self.log.verbose2() {
-            self.log.put(&format!("SCC exit {}\n", Self::fmt_chain(&chain)));
-        }
-        self.stats.num_backedges -= backedges.len() as u64;
-        self.propagate_backedges(backedges);
-    }
-
-    /// Re-propagates precision through the recorded loop back-edges until nothing changes.
-    fn propagate_backedges(&mut self, mut backedges: Vec<(VerifierState, usize)>) {
-        const MAX_BACKEDGE_ITERS: usize = 64;
-        for _ in 0..MAX_BACKEDGE_ITERS {
-            let mut changed = false;
-            // the kernel keeps back-edges in a list, newest first
-            for (st, ci) in backedges.iter_mut().rev() {
-                let old = self.search.arena[*ci].st.clone();
-                std::mem::swap(&mut self.cur, st);
-                changed |= self.precision().propagate_precision(&old);
-                std::mem::swap(&mut self.cur, st);
-            }
-            if !changed {
-                return;
-            }
-        }
-    }
-
-    pub(crate) fn incomplete_read_marks(&self, st: &VerifierState) -> bool {
-        self.callchain(st).and_then(|c| self.search.visits.get(&c)).is_some_and(|v| !v.backedges.is_empty())
+    /// [`bucket`] for the current state.
+    fn bucket(&self, slot: SlotIdx) -> usize {
+        bucket(self.cur, self.prog.table.len(), slot.index())
     }
 }
 
@@ -551,17 +497,11 @@ fn bucket(cur: &VerifierState, slots: usize, insn_idx: usize) -> usize {
     (((insn_idx as i32) ^ callsite) as u32 % n) as usize
 }
 
-impl Env<'_> {
-    /// [`bucket`] for the current state.
-    pub(crate) fn bucket(&self, insn_idx: usize) -> usize {
-        bucket(&self.cur, self.prog.table.len(), insn_idx)
-    }
-}
-
 impl Walk<'_, '_> {
     /// The most recent unfinished checkpoint at `insn_idx` on the current DFS path
     /// (`find_prev_entry`).
-    pub(crate) fn find_prev_entry(&self, insn_idx: usize) -> Option<usize> {
+    pub(crate) fn find_prev_entry(&self, slot: SlotIdx) -> Option<usize> {
+        let insn_idx = slot.index();
         let depth = self
             .cur
             .parent
