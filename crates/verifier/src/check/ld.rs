@@ -46,7 +46,7 @@ impl Env<'_> {
 
     /// `check_ld_abs`.
     pub(crate) fn check_ld_abs(&mut self, insn: &RawInsn, idx: usize) -> Result<(), Reject> {
-        if !self.prog.opts.prog_type.ops().may_access_skb() {
+        if !self.prog.ops().may_access_skb() {
             return Err(Reject::LdAbsNotAllowed);
         }
         let mode = insn.mode();
