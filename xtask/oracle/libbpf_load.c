@@ -2,13 +2,18 @@
 //
 // libbpf_load: the dev-only libbpf oracle of `cargo xtask selftests`.
 //
-// Usage: libbpf_load OBJECT.bpf.o
+// Usage: libbpf_load [--xlated] OBJECT.bpf.o
 //
 // For every program of the object, opens the object afresh with only that program set to
 // autoload (one verdict per program, as veristat does), loads it into the running kernel and
 // prints one JSON line on stdout: the verdict, the errno, the program and expected attach types,
 // the `processed N insns` figure, the error line of a rejection, and the instructions libbpf
 // submitted to BPF_PROG_LOAD with map and BTF object fds replaced by what they name.
+//
+// With --xlated, an accepted program's record also holds the instructions the kernel reports
+// after its fixups (`bpf_prog_info.xlated_prog_insns`, what `bpftool prog dump xlated` prints)
+// and, for each helper call there, the kernel symbol it calls (from /proc/kallsyms, as bpftool
+// resolves it): `"xlated":"HEX","xlated_calls":[[SLOT,"symbol"],...]`.
 //
 // The xtask compiles this file at test time against the libbpf it built from the kernel source;
 // it is never part of kbpf's library.
@@ -54,6 +59,64 @@ static struct fd_name {
 static size_t fd_count;
 static int by_placeholder;
 static int kernel_failed;
+static int xlated_mode;
+
+// /proc/kallsyms, sorted by address, read once (xlated mode only).
+static struct ksym {
+	unsigned long long addr;
+	char name[128];
+} *ksyms;
+static size_t ksym_count;
+static unsigned long long call_base;
+
+static int cmp_ksym(const void *a, const void *b)
+{
+	const struct ksym *x = a, *y = b;
+	return x->addr < y->addr ? -1 : x->addr > y->addr;
+}
+
+static void read_kallsyms(void)
+{
+	FILE *f = fopen("/proc/kallsyms", "r");
+	size_t cap = 0;
+	char line[512];
+
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long long addr;
+		char type, name[128];
+		if (sscanf(line, "%llx %c %127s", &addr, &type, name) != 3)
+			continue;
+		if (ksym_count == cap) {
+			cap = cap ? cap * 2 : 65536;
+			ksyms = realloc(ksyms, cap * sizeof(*ksyms));
+			if (!ksyms)
+				exit(2);
+		}
+		ksyms[ksym_count].addr = addr;
+		snprintf(ksyms[ksym_count].name, sizeof(ksyms[0].name), "%s", name);
+		if (strcmp(name, "__bpf_call_base") == 0)
+			call_base = addr;
+		ksym_count++;
+	}
+	fclose(f);
+	qsort(ksyms, ksym_count, sizeof(*ksyms), cmp_ksym);
+}
+
+// The symbol starting exactly at `addr`, or NULL.
+static const char *ksym_at(unsigned long long addr)
+{
+	size_t lo = 0, hi = ksym_count;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		if (ksyms[mid].addr < addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < ksym_count && ksyms[lo].addr == addr ? ksyms[lo].name : NULL;
+}
 
 // kbpf's name for a map: internal maps by their section (`.rodata`, `.bss.custom`: the DATASEC
 // of the value type, since libbpf truncates long ones to 15 characters), others by their name.
@@ -313,6 +376,52 @@ static void fix_maps(struct bpf_object *obj, char *changed, size_t size)
 	}
 }
 
+// The kernel's translated instructions of a loaded program and the symbols its helper calls
+// reach (a call whose imm is still a helper id keeps it: the tail call).
+static void print_xlated(int fd)
+{
+	struct bpf_prog_info info;
+	__u32 len = sizeof(info);
+
+	memset(&info, 0, sizeof(info));
+	if (bpf_prog_get_info_by_fd(fd, &info, &len) || info.xlated_prog_len == 0) {
+		printf(",\"xlated_error\":\"%s\"", strerror(errno));
+		return;
+	}
+	__u32 n = info.xlated_prog_len;
+	struct bpf_insn *insns = calloc(1, n);
+	if (!insns)
+		exit(2);
+	memset(&info, 0, sizeof(info));
+	info.xlated_prog_len = n;
+	info.xlated_prog_insns = (__u64)(unsigned long)insns;
+	len = sizeof(info);
+	if (bpf_prog_get_info_by_fd(fd, &info, &len)) {
+		printf(",\"xlated_error\":\"%s\"", strerror(errno));
+		free(insns);
+		return;
+	}
+	printf(",\"xlated\":\"");
+	for (__u32 i = 0; i < n; i++)
+		printf("%02x", ((unsigned char *)insns)[i]);
+	printf("\",\"xlated_calls\":[");
+	int first = 1;
+	for (__u32 i = 0; i < n / sizeof(*insns); i++) {
+		// helpers (src 0) and kfuncs (src 2, BPF_PSEUDO_KFUNC_CALL) by address
+		if (insns[i].code != (BPF_JMP | BPF_CALL) || (insns[i].src_reg != 0 && insns[i].src_reg != 2))
+			continue;
+		if (insns[i].src_reg == 0 && insns[i].imm >= 0 && insns[i].imm < __BPF_FUNC_MAX_ID)
+			continue;
+		const char *sym = call_base ? ksym_at(call_base + (long long)insns[i].imm) : NULL;
+		printf("%s[%u,", first ? "" : ",", i);
+		json_str(sym ? sym : "?");
+		putchar(']');
+		first = 0;
+	}
+	putchar(']');
+	free(insns);
+}
+
 struct result {
 	int kernel; // 1 when BPF_PROG_LOAD ran for this program
 	int err;    // 0 accepted, else the positive errno
@@ -416,14 +525,22 @@ static void load_one(const char *path, const char *want, int level, struct resul
 		printf("%02x", bytes[i]);
 	putchar('"');
 	free(copy);
+	if (xlated_mode && err == 0)
+		print_xlated(bpf_program__fd(target));
 out:
 	bpf_object__close(obj);
 }
 
 int main(int argc, char **argv)
 {
+	if (argc == 3 && strcmp(argv[1], "--xlated") == 0) {
+		xlated_mode = 1;
+		read_kallsyms();
+		argv++;
+		argc--;
+	}
 	if (argc != 2) {
-		fprintf(stderr, "usage: libbpf_load OBJECT.bpf.o\n");
+		fprintf(stderr, "usage: libbpf_load [--xlated] OBJECT.bpf.o\n");
 		return 2;
 	}
 	const char *path = argv[1];

@@ -47,6 +47,9 @@ commands:
                             $KBPF_SELFTESTS_CACHE, default target/selftests) loaded by libbpf
                             into the running kernel and by kbpf: loader failures, identical
                             instructions, verdicts per program type
+  xlated-diff [--only N,..] [--jobs N]
+                            kbpf's translated programs (kbpf dump xlated) against the kernel's
+                            (bpf_prog_info xlated insns) for the selftests it loads
   bench                     benches/programs on interpreter, JIT and kernel JIT (one run, ratios),
                             then the criterion micro benchmarks";
 
@@ -68,6 +71,7 @@ fn main() -> ExitCode {
         "selftests" => selftests::main(rest),
         // one object through kbpf, for `selftests` (a process per object: a hang or crash is contained)
         "selftests-kbpf" => selftests::worker(rest),
+        "xlated-diff" => selftests::xlated::main(rest),
         "help" | "--help" | "-h" => {
             println!("{USAGE}");
             Ok(true)

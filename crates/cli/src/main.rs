@@ -6,6 +6,7 @@
 
 mod btf;
 mod color;
+mod dump;
 mod generate;
 mod input;
 mod listing;
@@ -79,7 +80,7 @@ enum OutFormat {
 }
 
 #[derive(Clone, Copy, ValueEnum)]
-enum ArchArg {
+pub(crate) enum ArchArg {
     #[value(name = "x86_64")]
     X86_64,
     Arm64,
@@ -87,6 +88,9 @@ enum ArchArg {
 
 #[derive(Subcommand)]
 enum Cmd {
+    /// Dump a verified program after the kernel's fixups (`xlated`) or its native code
+    /// (`jited`), in bpftool's formats.
+    Dump(dump::DumpArgs),
     /// Assemble kernel- or LLVM-syntax assembly into raw 8-byte instructions.
     Asm {
         /// Assembly file.
@@ -306,6 +310,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let paint = color::Paint::stdout(cli.color);
     match cli.cmd {
+        Cmd::Dump(args) => dump::run(args),
         Cmd::Stats(args) => stats::run(&args, paint),
         Cmd::Btf { cmd } => btf::run(&cmd),
         Cmd::Completions { shell } => generate::completions(shell),
@@ -535,6 +540,7 @@ fn main() -> ExitCode {
                 Ok(m) => m,
                 Err(e) => return fail(e),
             };
+            dump::note_if_rejected(&module, &registry);
             // Map references become the addresses of maps created for the dump, as for a run.
             let prog = match module.program().map_err(|e| e.to_string()).and_then(|p| {
                 kbpf::create_maps(&module)

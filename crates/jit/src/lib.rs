@@ -62,7 +62,8 @@ pub trait Backend {
     /// Compiles a verified program: [`check_calls`] against `registry`, [`link()`] against
     /// `link` (its maps must be the layout the verifier saw), then native code whose safe runs
     /// accept only inputs covering the context the verifier assumed ([`Input`]). Frame sizes
-    /// come from the code itself (`StackDepth::Verifier` is for the unsafe entry only).
+    /// are the verifier's stack depths under [`StackDepth::Inferred`] (the default), as the
+    /// kernel's JITs use them; a caller's `StackDepth::Verifier` is for the unsafe entry only.
     fn compile<'m>(
         &self,
         v: &Verified,
@@ -73,6 +74,16 @@ pub trait Backend {
         if matches!(opts.stack_depth, StackDepth::Verifier(_)) {
             return Err(JitError::Link("StackDepth::Verifier is only for compile_unverified".into()));
         }
+        // like the kernel's JIT, each frame is the depth the verifier computed for its
+        // subprogram, when the frames are exactly the verifier's subprograms
+        let verifier_depths;
+        let opts = if opts.stack_depth == StackDepth::Inferred && frames_are_subprograms(v) {
+            verifier_depths =
+                JitOptions { stack_depth: StackDepth::Verifier(v.stack_depth().to_vec()), ..opts.clone() };
+            &verifier_depths
+        } else {
+            opts
+        };
         check_calls(v, registry, opts.tail_call.is_some())?;
         let prog = crate::link::link(v, link)?;
         // SAFETY: `prog` is the verifier's post-verification program with references resolved
@@ -88,4 +99,23 @@ pub trait Backend {
     /// The native code as text, each BPF instruction heading its block (`kbpf jit --dump`,
     /// like `bpftool prog dump jited`).
     fn dump(&self, prog: &Program, registry: &Registry, opts: &JitOptions) -> Result<String, JitError>;
+}
+
+/// Whether the JIT's functions (the entry and every bpf-to-bpf call target) are exactly the
+/// verifier's subprograms, in order, so its per-subprogram stack depths index them: not when
+/// a callback (`ld_imm64` of a function) is a subprogram of its own for the verifier.
+fn frames_are_subprograms(v: &Verified) -> bool {
+    use kbpf_isa::{CallTarget, Insn, LdImm64Src};
+    let prog = v.program();
+    let mut starts = vec![0usize];
+    for (pc, insn) in prog.iter() {
+        match insn {
+            Insn::Call(CallTarget::Local(imm)) => starts.push((pc as i64 + 1 + *imm as i64) as usize),
+            Insn::LdImm64 { src: LdImm64Src::Func, .. } => return false,
+            _ => {}
+        }
+    }
+    starts.sort_unstable();
+    starts.dedup();
+    starts.len() == v.stack_depth().len()
 }

@@ -24,6 +24,7 @@ mod engine;
 mod guard;
 mod host;
 mod kernel_config;
+mod layout;
 mod maps;
 mod mapview;
 mod prepared;
@@ -52,6 +53,7 @@ pub use kbpf_isa as isa;
 pub use kbpf_jit as jit;
 pub use kbpf_kfunc as kfunc;
 pub use kbpf_verifier as verifier;
+pub use layout::kernel_layout;
 pub use sections::{
     AttachType, KernelProgType, ProgTypeError, SUPPORTED_PROG_TYPES, attach_type_by_name,
     kernel_prog_type_by_name, kernel_prog_type_for_section, modelled, modelled_type, prog_type_by_name,

@@ -233,7 +233,7 @@ mod tests {
     fn only_marked_pointer_loads_are_converted() {
         let ld = |off: i16| RawInsn::new(0x61, 2, 1, off, 0);
         let slots = [ld(76), ld(80), ld(0), ld(76)];
-        let mark = |c: bool| InsnAux { ctx_access: c, seen: true };
+        let mark = |c: bool| InsnAux { ctx_access: c, seen: true, ..Default::default() };
         let aux = [mark(true), mark(true), mark(true), mark(false)];
         let out = convert_ctx_accesses(&slots, &aux, CtxLayout::Skb);
         assert_eq!((out[0].code, out[0].off), (0x79, 192));

@@ -13,6 +13,7 @@ mod calls;
 mod check;
 pub mod domain;
 mod env;
+pub mod fixups;
 pub mod log;
 pub mod messages;
 mod pipeline;
@@ -29,7 +30,7 @@ pub use log::line_info;
 pub use protos::{func_id, func_info, helper_names};
 
 pub use btf::KernelBtf;
-pub use env::insn_aux::InsnAux;
+pub use env::insn_aux::{CallMap, InsnAux};
 pub use kbpf_isa::FuncDecl;
 pub use kbpf_passes::Errno;
 pub use line_info::{LineInfo, source_comments};
@@ -40,7 +41,7 @@ pub use prog_types::hooks::LwtKind;
 pub use protos::func_info::{IterRole, KfuncArg, KfuncArgKind, KfuncDecl, KfuncRet};
 pub use protos::helpers::helper_arg_count;
 pub use protos::kfunc_table::KfuncTable;
-pub use witness::{CallKind, CalledFn, SYSCALL_CTX_BYTES, Verified};
+pub use witness::{CallKind, CalledFn, InsnFacts, SYSCALL_CTX_BYTES, Verified};
 
 use kbpf_isa::RawInsn;
 use thiserror::Error;

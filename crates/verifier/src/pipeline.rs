@@ -327,7 +327,7 @@ pub(crate) fn run_with(
     let insn_aux = crate::env::insn_aux::insn_aux(&env.aux);
     let mut out = finish(env.log, stats, err, opts.log_size);
     if out.accepted {
-        match crate::witness::build(&env.prog.table, opts, &insn_aux) {
+        match crate::witness::build(&env.prog.table, opts, &insn_aux, &depths) {
             Ok(w) => out.witness = Some(w),
             Err(e) => crate::witness::bug(&mut out, e),
         }

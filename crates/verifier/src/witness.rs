@@ -8,8 +8,9 @@
 //! offsets adjusted). An unprivileged load keeps its length and gets `ja -1` in place of dead
 //! instructions instead. The JIT therefore never sees code the verifier did not check.
 
-use kbpf_isa::{CallTarget, Decoded, Insn, LdImm64Src, Program, SlotTable};
+use kbpf_isa::{AttachType, CallTarget, Decoded, Insn, LdImm64Src, Program, SlotTable};
 
+use crate::env::insn_aux::CallMap;
 use crate::{InsnAux, MapDef, ProgType, VerifyOptions};
 
 /// Helper or kfunc.
@@ -39,8 +40,10 @@ pub struct CalledFn {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Verified {
     program: Program,
-    ctx_access: Vec<bool>,
+    facts: Vec<InsnFacts>,
+    stack_depth: Vec<u32>,
     prog_type: ProgType,
+    attach: Option<AttachType>,
     calls: Vec<CalledFn>,
     maps: Vec<MapDef>,
     jit: bool,
@@ -56,12 +59,29 @@ impl Verified {
     /// Whether instruction index `idx` of [`Verified::program`] is a context access (to be
     /// rewritten for the run-time context layout, `convert_ctx_accesses`).
     pub fn is_ctx_access(&self, idx: usize) -> bool {
-        self.ctx_access.get(idx).copied().unwrap_or(false)
+        self.facts.get(idx).is_some_and(|f| f.ctx_access)
+    }
+
+    /// What the verifier learned about instruction index `idx` of [`Verified::program`], and
+    /// the slot of the submitted program it came from.
+    pub fn facts(&self, idx: usize) -> InsnFacts {
+        self.facts.get(idx).copied().unwrap_or_default()
+    }
+
+    /// The stack depth the verifier computed for each subprogram, in bytes (as its log's
+    /// `stack depth` line prints them).
+    pub fn stack_depth(&self) -> &[u32] {
+        &self.stack_depth
     }
 
     /// The program type the program was verified for (it decides the context).
     pub fn prog_type(&self) -> ProgType {
         self.prog_type
+    }
+
+    /// The expected attach type the program was verified with.
+    pub fn attach(&self) -> Option<AttachType> {
+        self.attach
     }
 
     /// Bytes of context the verifier let the program access from r1: `ctx_size` for
@@ -87,6 +107,17 @@ impl Verified {
     }
 }
 
+/// The verifier's facts about one instruction of a [`Verified`] program.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct InsnFacts {
+    /// A context load or store (`convert_ctx_accesses` rewrites it).
+    pub ctx_access: bool,
+    /// The map a helper call was verified with.
+    pub map: CallMap,
+    /// Its slot in the program as submitted (source lines and line info refer to it).
+    pub origin: usize,
+}
+
 /// A syscall program may read its context anywhere below 64 KiB (`off < U16_MAX`, aligned).
 pub const SYSCALL_CTX_BYTES: usize = 1 << 16;
 
@@ -96,37 +127,43 @@ pub(crate) fn build(
     table: &SlotTable<'_>,
     opts: &VerifyOptions,
     aux: &[InsnAux],
+    stack_depth: &[u32],
 ) -> Result<Verified, String> {
     let prog = decode_reached(table, aux)?;
     let seen = |i: usize| aux.get(prog.pc(i)).is_some_and(|a| a.seen);
-    let ctx = |i: usize| aux.get(prog.pc(i)).is_some_and(|a| a.ctx_access);
-    let (program, ctx_access) = if opts.privileged {
+    // what each instruction carries through the removals: its facts and its original slot
+    let facts: Vec<InsnFacts> = (0..prog.len())
+        .map(|i| {
+            let a = aux.get(prog.pc(i)).copied().unwrap_or_default();
+            InsnFacts { ctx_access: a.ctx_access, map: a.map, origin: prog.pc(i) }
+        })
+        .collect();
+    let (program, facts) = if opts.privileged {
         let mut insns = prog.insns().to_vec();
         hard_wire_dead_branches(&prog, &mut insns, &seen);
         let keep: Vec<bool> = (0..insns.len()).map(&seen).collect();
-        let (insns, ctx_access) = remove(&prog, &insns, &keep, &ctx)?;
+        let (insns, facts) = remove(&prog, &insns, &keep, &facts)?;
         // the removal of no-ops is a second pass, as in the kernel
         let p = Program::new(insns).map_err(|e| format!("dead-code removal broke the program: {e}"))?;
         let keep: Vec<bool> = p.insns().iter().map(|i| !is_nop(i)).collect();
-        let ctx2 = |i: usize| ctx_access[i];
-        let (insns, ctx_access) = remove(&p, p.insns(), &keep, &ctx2)?;
-        (Program::new(insns).map_err(|e| format!("no-op removal broke the program: {e}"))?, ctx_access)
+        let (insns, facts) = remove(&p, p.insns(), &keep, &facts)?;
+        (Program::new(insns).map_err(|e| format!("no-op removal broke the program: {e}"))?, facts)
     } else {
         // `sanitize_dead_code`: a trap in every dead slot, lengths unchanged
         let mut insns = Vec::with_capacity(prog.len());
-        let mut ctx_access = Vec::with_capacity(prog.len());
+        let mut out = Vec::with_capacity(prog.len());
         for (i, insn) in prog.insns().iter().enumerate() {
             if seen(i) {
                 insns.push(*insn);
-                ctx_access.push(ctx(i));
+                out.push(facts[i]);
             } else {
-                for _ in 0..insn.slots() {
+                for k in 0..insn.slots() {
                     insns.push(Insn::Ja { off: -1 });
-                    ctx_access.push(false);
+                    out.push(InsnFacts { origin: prog.pc(i) + k, ..Default::default() });
                 }
             }
         }
-        (Program::new(insns).map_err(|e| format!("dead-code sanitizing broke the program: {e}"))?, ctx_access)
+        (Program::new(insns).map_err(|e| format!("dead-code sanitizing broke the program: {e}"))?, out)
     };
     let mut calls: Vec<CalledFn> = Vec::new();
     for insn in program.insns() {
@@ -158,8 +195,10 @@ pub(crate) fn build(
     }
     Ok(Verified {
         program,
-        ctx_access,
+        facts,
+        stack_depth: stack_depth.to_vec(),
         prog_type: opts.prog_type,
+        attach: opts.expected_attach_type,
         calls,
         maps: opts.maps.clone(),
         jit: opts.jit,
@@ -218,12 +257,12 @@ fn hard_wire_dead_branches(prog: &Program, insns: &mut [Insn], seen: &dyn Fn(usi
 
 /// Drops every instruction `keep` does not hold and re-aims jumps, calls and callback
 /// references (`bpf_adj_branches`): a reference to a dropped slot lands on the next kept one.
-fn remove(
+fn remove<T: Copy>(
     prog: &Program,
     insns: &[Insn],
     keep: &[bool],
-    ctx: &dyn Fn(usize) -> bool,
-) -> Result<(Vec<Insn>, Vec<bool>), String> {
+    carry: &[T],
+) -> Result<(Vec<Insn>, Vec<T>), String> {
     // new pc of every old pc (a dropped slot maps to the next kept slot)
     let slots = prog.len_slots();
     let mut new_pc = vec![0usize; slots + 1];
@@ -239,7 +278,7 @@ fn remove(
     }
     new_pc[slots] = at;
     let mut out = Vec::with_capacity(at);
-    let mut out_ctx = Vec::with_capacity(at);
+    let mut out_carry = Vec::with_capacity(at);
     for (i, insn) in insns.iter().enumerate() {
         if !keep[i] {
             continue;
@@ -267,9 +306,9 @@ fn remove(
             other => other,
         };
         out.push(fixed);
-        out_ctx.push(ctx(i));
+        out_carry.push(carry[i]);
     }
-    Ok((out, out_ctx))
+    Ok((out, out_carry))
 }
 
 #[cfg(test)]

@@ -19,6 +19,7 @@ mod history;
 mod kbpf_side;
 mod oracle;
 mod report;
+pub mod xlated;
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};

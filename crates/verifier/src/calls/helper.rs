@@ -108,6 +108,10 @@ impl Env<'_> {
             return Err(CallReject::LocalStorageFlags.into());
         }
         self.record_func_map(func, &meta)?;
+        if let Some(m) = meta.map {
+            // `aux->map_ptr_state`: the fixups rewrite the call for this one map
+            self.aux.record_map(kbpf_isa::SlotIdx::new(idx), m);
+        }
         if func == BpfFunc::TailCall {
             self.record_func_key(&meta);
         }

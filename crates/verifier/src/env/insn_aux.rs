@@ -17,6 +17,22 @@ pub struct InsnAux {
     pub ctx_access: bool,
     /// Some non-speculative path reached the instruction (`aux->seen`).
     pub seen: bool,
+    /// The map a helper call was verified with (`aux->map_ptr_state`).
+    pub map: CallMap,
+}
+
+/// The map a helper call that takes one was verified with: the kernel's fixups rewrite the
+/// call for that map's type (inlined lookups, direct calls to the map's operations) unless
+/// two paths brought different maps.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum CallMap {
+    /// No map argument (or the call was not reached).
+    #[default]
+    None,
+    /// Always this map (an index into `VerifyOptions::maps`).
+    One(u32),
+    /// Different maps on different paths (`BPF_MAP_PTR_POISON`).
+    Poisoned,
 }
 
 /// Pointer types whose instructions the kernel rewrites per type, so one instruction may not
@@ -44,6 +60,10 @@ impl Aux {
 pub(crate) fn insn_aux(aux: &Aux) -> Vec<InsnAux> {
     (0..aux.len())
         .map(SlotIdx::new)
-        .map(|s| InsnAux { ctx_access: aux.ptr_type(s) == Some(RegType::Ctx), seen: aux.seen(s) })
+        .map(|s| InsnAux {
+            ctx_access: aux.ptr_type(s) == Some(RegType::Ctx),
+            seen: aux.seen(s),
+            map: aux.call_map(s),
+        })
         .collect()
 }

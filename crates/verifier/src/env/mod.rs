@@ -175,12 +175,18 @@ pub(crate) struct Aux {
     seen: SlotVec<bool>,
     /// Base pointer type of each load/store (`aux->ptr_type`).
     ptr_type: SlotVec<Option<RegType>>,
+    /// The map each helper call was verified with (`aux->map_ptr_state`).
+    map: SlotVec<crate::env::insn_aux::CallMap>,
 }
 
 impl Aux {
     /// Empty facts for `slots` slots.
     pub(crate) fn new(slots: usize) -> Aux {
-        Aux { seen: SlotVec::filled(slots, false), ptr_type: SlotVec::filled(slots, None) }
+        Aux {
+            seen: SlotVec::filled(slots, false),
+            ptr_type: SlotVec::filled(slots, None),
+            map: SlotVec::filled(slots, Default::default()),
+        }
     }
 
     /// Number of slots.
@@ -203,6 +209,24 @@ impl Aux {
     /// The pointer type recorded for the access at slot `s`.
     pub(crate) fn ptr_type(&self, s: SlotIdx) -> Option<RegType> {
         self.ptr_type.get(s).copied().flatten()
+    }
+
+    /// Records that the helper call at `s` was reached with map `m` (`bpf_map_ptr_store`):
+    /// a second, different map poisons the slot, as in the kernel.
+    pub(crate) fn record_map(&mut self, s: SlotIdx, m: u32) {
+        use crate::env::insn_aux::CallMap;
+        if let Some(c) = self.map.get_mut(s) {
+            *c = match *c {
+                CallMap::None => CallMap::One(m),
+                CallMap::One(p) if p == m => CallMap::One(m),
+                _ => CallMap::Poisoned,
+            };
+        }
+    }
+
+    /// The map recorded for the helper call at `s`.
+    pub(crate) fn call_map(&self, s: SlotIdx) -> crate::env::insn_aux::CallMap {
+        self.map.get(s).copied().unwrap_or_default()
     }
 
     /// The pointer type slot of the access at `s`, to record or compare.

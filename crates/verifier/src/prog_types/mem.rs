@@ -1,10 +1,12 @@
 //! `ProgType::Mem`, kbpf's own type for userspace embedding: the context is a plain buffer of
 //! `ctx_size` bytes and the program gets the base helper set.
 
-use super::{CtxAccess, CtxField, ProgTypeOps};
+use super::{CtxAccess, CtxField, CtxUnsupported, ProgTypeOps};
+use crate::fixups::CtxTarget;
 use crate::protos::func_id::BpfFunc;
 use crate::protos::helpers::{Proto, base_func_proto};
 use kbpf_isa::KernelProgType;
+use kbpf_isa::{AttachType, Insn};
 
 /// The memory-context rules.
 pub struct Mem {
@@ -20,6 +22,16 @@ impl ProgTypeOps for Mem {
     /// kbpf's own: no kernel type, so no type-restricted kfunc.
     fn kernel_type(&self) -> Option<KernelProgType> {
         None
+    }
+
+    /// The context is plain memory: accesses stay as they are (no `convert_ctx_access`).
+    fn convert_ctx_access(
+        &self,
+        insn: &Insn,
+        _attach: Option<AttachType>,
+        _target: CtxTarget,
+    ) -> Result<Vec<Insn>, CtxUnsupported> {
+        Ok(vec![*insn])
     }
 
     fn ctx_access(&self, a: CtxAccess) -> Option<CtxField> {

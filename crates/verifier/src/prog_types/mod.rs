@@ -35,10 +35,11 @@ mod xdp;
 
 use crate::ProgType;
 use crate::domain::state::RegType;
+use crate::fixups::CtxTarget;
 use crate::messages::AttachReject;
 use crate::protos::func_id::BpfFunc;
 use crate::protos::helpers::Proto;
-use kbpf_isa::{AttachType, KernelProgType};
+use kbpf_isa::{AttachType, Insn, KernelProgType};
 
 /// What a valid context load yields.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -74,6 +75,16 @@ pub struct CtxAccess {
     pub ldsx: bool,
     /// The program's expected attach type (some fields exist for one attach point only).
     pub attach: Option<AttachType>,
+}
+
+/// A context access kbpf cannot translate for a layout (yet).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("the {prog_type} context access `{}`", kbpf_isa::disasm::format_insn(.insn, 0, kbpf_isa::disasm::Syntax::Kernel))]
+pub struct CtxUnsupported {
+    /// The program type.
+    pub prog_type: &'static str,
+    /// The access.
+    pub insn: Insn,
 }
 
 /// The load attributes `bpf_prog_load_check_attach` judges.
@@ -113,6 +124,19 @@ pub trait ProgTypeOps {
 
     /// `is_valid_access`: `None` = the access is invalid.
     fn ctx_access(&self, a: CtxAccess) -> Option<CtxField>;
+
+    /// `convert_ctx_access`: the instructions that replace the context load or store `insn`
+    /// (which the walk accepted) for the context layout `target`. The default refuses: a type
+    /// says how its context translates or kbpf says it cannot.
+    fn convert_ctx_access(
+        &self,
+        insn: &Insn,
+        attach: Option<AttachType>,
+        target: CtxTarget,
+    ) -> Result<Vec<Insn>, CtxUnsupported> {
+        let _ = (attach, target);
+        Err(CtxUnsupported { prog_type: self.name(), insn: *insn })
+    }
 
     /// `get_func_proto`: the prototype of helper `f`, `None` when this type may not call it
     /// (or kbpf does not model it).

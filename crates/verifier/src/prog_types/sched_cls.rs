@@ -2,11 +2,13 @@
 //! access, more writable fields, and the tc helper set (`crate::protos::helpers_tc`).
 
 use super::skb::{self, off::*};
-use super::{CtxAccess, CtxField, ProgTypeOps, in_range};
+use super::{CtxAccess, CtxField, CtxUnsupported, ProgTypeOps, in_range};
 use crate::domain::state::RegType;
+use crate::fixups::CtxTarget;
 use crate::protos::func_id::BpfFunc;
 use crate::protos::helpers::{Proto, base_func_proto};
 use kbpf_isa::KernelProgType;
+use kbpf_isa::{AttachType, Insn};
 
 /// The tc classifier rules.
 pub struct SchedCls;
@@ -22,6 +24,17 @@ impl ProgTypeOps for SchedCls {
 
     fn kernel_type(&self) -> Option<KernelProgType> {
         Some(KernelProgType::SchedCls)
+    }
+
+    /// kbpf's run-time `__sk_buff` keeps the uapi layout with the packet pointers after it; the
+    /// kernel's `struct sk_buff` layout is not modelled yet.
+    fn convert_ctx_access(
+        &self,
+        insn: &Insn,
+        _attach: Option<AttachType>,
+        target: CtxTarget,
+    ) -> Result<Vec<Insn>, CtxUnsupported> {
+        super::skb::convert_for_kbpf(self.name(), insn, target)
     }
 
     /// `tc_cls_act_is_valid_access`: tc may write a few more fields, sees the packet pointers

@@ -74,3 +74,26 @@ pub(super) fn netns_cookie_proto() -> Proto {
         map_types: &[],
     }
 }
+
+/// `__sk_buff` accesses for kbpf's run-time context: the 32-bit `data`, `data_end` and
+/// `data_meta` loads read the 64-bit host pointers after the uapi structure; everything else
+/// reads the uapi field where it is. The kernel's `struct sk_buff` is not modelled yet.
+pub(super) fn convert_for_kbpf(
+    prog_type: &'static str,
+    insn: &kbpf_isa::Insn,
+    target: crate::fixups::CtxTarget,
+) -> Result<Vec<kbpf_isa::Insn>, super::CtxUnsupported> {
+    use kbpf_isa::{Insn, Size};
+    if target == crate::fixups::CtxTarget::Kernel {
+        return Err(super::CtxUnsupported { prog_type, insn: *insn });
+    }
+    const POINTERS: [i16; 3] = [76, 80, 140];
+    const UAPI_SIZE: i16 = 192;
+    Ok(vec![match *insn {
+        Insn::Load { size: Size::W, signed: false, dst, src, off } if POINTERS.contains(&off) => {
+            let k = POINTERS.iter().position(|&f| f == off).unwrap_or(0) as i16;
+            Insn::Load { size: Size::DW, signed: false, dst, src, off: UAPI_SIZE + 8 * k }
+        }
+        other => other,
+    }])
+}

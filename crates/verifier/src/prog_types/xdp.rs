@@ -3,18 +3,25 @@
 //! attach type loads (the kernel ignores it for xdp); `BPF_XDP_DEVMAP` programs may also read
 //! `egress_ifindex`.
 
-use super::{CtxAccess, CtxField, ProgTypeOps};
+use super::{CtxAccess, CtxField, CtxUnsupported, ProgTypeOps};
 use crate::domain::state::RegType;
+use crate::fixups::CtxTarget;
 use crate::protos::func_id::BpfFunc::{self, self as F};
 use crate::protos::helpers::{Arg, Proto, Ret, base_func_proto};
-use kbpf_isa::AttachType;
 use kbpf_isa::KernelProgType;
+use kbpf_isa::{AttachType, Insn, Size};
 
 /// The xdp rules.
 pub struct Xdp;
 
 /// `offsetof(struct xdp_md, egress_ifindex)`: devmap programs only.
 const EGRESS_IFINDEX: i64 = 20;
+/// `offsetof(struct xdp_md, rx_queue_index)`.
+const RX_QUEUE_INDEX: i16 = 16;
+/// `offsetof(struct xdp_buff, rxq)`.
+const XDP_BUFF_RXQ: i16 = 32;
+/// `offsetof(struct xdp_rxq_info, queue_index)`.
+const XDP_RXQ_QUEUE_INDEX: i16 = 8;
 /// `sizeof(struct xdp_md)`.
 const XDP_MD_SIZE: i64 = 24;
 
@@ -29,6 +36,33 @@ impl ProgTypeOps for Xdp {
 
     fn kernel_type(&self) -> Option<KernelProgType> {
         Some(KernelProgType::Xdp)
+    }
+
+    /// `xdp_convert_ctx_access`: the packet pointers are `struct xdp_buff`'s (or kbpf's host
+    /// pointers after the uapi structure), `rx_queue_index` goes through `xdp_buff.rxq`; the
+    /// ifindex fields go through `struct net_device`, whose layout kbpf does not model yet.
+    fn convert_ctx_access(
+        &self,
+        insn: &Insn,
+        _attach: Option<AttachType>,
+        target: CtxTarget,
+    ) -> Result<Vec<Insn>, CtxUnsupported> {
+        let unsupported = CtxUnsupported { prog_type: self.name(), insn: *insn };
+        let Insn::Load { size: Size::W, signed: false, dst, src, off } = *insn else {
+            return Err(unsupported);
+        };
+        let dw = |src, off| Insn::Load { size: Size::DW, signed: false, dst, src, off };
+        match (target, off) {
+            (CtxTarget::Kbpf, 0 | 4 | 8) => Ok(vec![dw(src, XDP_MD_SIZE as i16 + 2 * off)]),
+            (CtxTarget::Kbpf, _) => Ok(vec![*insn]),
+            // xdp_buff: data, data_end, data_meta, data_hard_start, rxq, txq
+            (CtxTarget::Kernel, 0 | 4 | 8) => Ok(vec![dw(src, 2 * off)]),
+            (CtxTarget::Kernel, RX_QUEUE_INDEX) => Ok(vec![
+                dw(src, XDP_BUFF_RXQ),
+                Insn::Load { size: Size::W, signed: false, dst, src: dst, off: XDP_RXQ_QUEUE_INDEX },
+            ]),
+            (CtxTarget::Kernel, _) => Err(unsupported),
+        }
     }
 
     /// `xdp_is_valid_access`.

@@ -1,0 +1,243 @@
+//! Helper calls in `do_misc_fixups`: the kernel replaces a helper id by the address of the
+//! function it runs (`BPF_CALL_IMM`). For the map helpers of a JIT-requested 64-bit program that
+//! is the map type's own operation (`ops->map_update_elem`, ...); a lookup the map type inlines
+//! (`map_gen_lookup`) and the helpers the kernel inlines are not modelled yet and say so.
+
+use kbpf_isa::Insn;
+
+use super::{FixupError, XInsn};
+use crate::env::insn_aux::CallMap;
+use crate::protos::func_id::BpfFunc::{self, self as F};
+use crate::{MapKind, ProgType, Verified};
+
+/// What a helper call calls after the fixups.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KernelCall {
+    /// The call keeps the helper id (the tail call: the kernel's dump shows
+    /// `call bpf_tail_call#12`).
+    Helper(BpfFunc),
+    /// A kernel function, by its symbol.
+    Symbol(&'static str),
+}
+
+impl KernelCall {
+    /// The name `bpftool` prints for it.
+    pub fn name(self) -> &'static str {
+        match self {
+            KernelCall::Helper(f) => f.name(),
+            KernelCall::Symbol(s) => s,
+        }
+    }
+}
+
+/// Offsets in the kernel's own structures that inlined map lookups read (from the target
+/// kernel's BTF; `None` = unknown, and a lookup that needs it is unsupported).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct KernelLayout {
+    /// `offsetof(struct bpf_array, value)`.
+    pub bpf_array_value: Option<i32>,
+    /// `offsetof(struct htab_elem, key)`.
+    pub htab_elem_key: Option<i32>,
+}
+
+/// `BPF_F_INNER_MAP`: an array map with it is not inlined.
+const BPF_F_INNER_MAP: u32 = 1 << 12;
+
+/// What a helper call becomes.
+pub(super) enum Fixed {
+    /// A call of this function.
+    Call(KernelCall),
+    /// Instructions in its place (`map_gen_lookup`).
+    Inline(Vec<XInsn>),
+}
+
+/// The call at `pc` (helper `id`, verified with `map`) after `do_misc_fixups`.
+pub(super) fn fix_call(
+    v: &Verified,
+    id: i32,
+    map: CallMap,
+    layout: &KernelLayout,
+    pc: usize,
+) -> Result<Fixed, FixupError> {
+    if id == F::MapLookupElem.id()
+        && let CallMap::One(m) = map
+        && let Some(def) = v.maps().get(m as usize)
+        && def.flags & BPF_F_INNER_MAP == 0
+    {
+        let unsupported = |what: &str| FixupError::Unsupported { pc, what: what.to_string() };
+        match def.kind {
+            MapKind::Array => {
+                let off = layout.bpf_array_value.ok_or_else(|| {
+                    unsupported("an array map lookup without the kernel's struct bpf_array")
+                })?;
+                return Ok(Fixed::Inline(array_gen_lookup(off, def.max_entries, def.value_size)));
+            }
+            MapKind::Hash => {
+                let off = layout
+                    .htab_elem_key
+                    .ok_or_else(|| unsupported("a hash map lookup without the kernel's struct htab_elem"))?;
+                let key = off + def.key_size.div_ceil(8) as i32 * 8;
+                return Ok(Fixed::Inline(htab_gen_lookup(key)));
+            }
+            _ => {}
+        }
+    }
+    kernel_call(v, id, map, pc).map(Fixed::Call)
+}
+
+fn x(insn: Insn) -> XInsn {
+    XInsn { insn, origin: None, call: None }
+}
+
+/// `array_map_gen_lookup` for a privileged loader (`bypass_spec_v1`: no index masking).
+fn array_gen_lookup(value_off: i32, max_entries: u32, value_size: u32) -> Vec<XInsn> {
+    use kbpf_isa::{AluOp, JmpCond, Reg, Size, Src, Width};
+    let elem = value_size.div_ceil(8) * 8;
+    let scale = if elem.is_power_of_two() {
+        Insn::Alu {
+            width: Width::W64,
+            op: AluOp::Lsh,
+            dst: Reg::R0,
+            src: Src::Imm(elem.trailing_zeros() as i32),
+        }
+    } else {
+        Insn::Alu { width: Width::W64, op: AluOp::Mul, dst: Reg::R0, src: Src::Imm(elem as i32) }
+    };
+    vec![
+        x(Insn::Alu { width: Width::W64, op: AluOp::Add, dst: Reg::R1, src: Src::Imm(value_off) }),
+        x(Insn::Load { size: Size::W, signed: false, dst: Reg::R0, src: Reg::R2, off: 0 }),
+        x(Insn::Jmp {
+            width: Width::W64,
+            cond: JmpCond::Ge,
+            dst: Reg::R0,
+            src: Src::Imm(max_entries as i32),
+            off: 3,
+        }),
+        x(scale),
+        x(Insn::Alu { width: Width::W64, op: AluOp::Add, dst: Reg::R0, src: Src::Reg(Reg::R1) }),
+        x(Insn::Ja { off: 1 }),
+        x(Insn::Alu { width: Width::W64, op: AluOp::Mov, dst: Reg::R0, src: Src::Imm(0) }),
+    ]
+}
+
+/// `htab_map_gen_lookup`: the lookup function, then the key's end to the value.
+fn htab_gen_lookup(value_off: i32) -> Vec<XInsn> {
+    use kbpf_isa::{AluOp, JmpCond, Reg, Src, Width};
+    vec![
+        XInsn {
+            insn: Insn::Call(kbpf_isa::CallTarget::Helper(F::MapLookupElem.id())),
+            origin: None,
+            call: Some(KernelCall::Symbol("__htab_map_lookup_elem")),
+        },
+        x(Insn::Jmp { width: Width::W64, cond: JmpCond::Eq, dst: Reg::R0, src: Src::Imm(0), off: 1 }),
+        x(Insn::Alu { width: Width::W64, op: AluOp::Add, dst: Reg::R0, src: Src::Imm(value_off) }),
+    ]
+}
+
+/// The kernel function the call at `pc` (helper `id`, verified with `map`) ends up calling.
+fn kernel_call(v: &Verified, id: i32, map: CallMap, pc: usize) -> Result<KernelCall, FixupError> {
+    let f = BpfFunc::from_id(id).ok_or_else(|| FixupError::Bug(format!("insn {pc}: helper {id} unknown")))?;
+    let unsupported = |what: String| FixupError::Unsupported { pc, what };
+    if f == F::TailCall {
+        return Ok(KernelCall::Helper(f));
+    }
+    if is_map_op(f)
+        && let CallMap::One(m) = map
+    {
+        let def = v.maps().get(m as usize).ok_or_else(|| FixupError::Bug(format!("insn {pc}: map {m}")))?;
+        return map_op(f, def.kind, def.flags & BPF_F_INNER_MAP != 0)
+            .map(KernelCall::Symbol)
+            .ok_or_else(|| unsupported(format!("{} on a {:?} map", f.name(), def.kind)));
+    }
+    match f {
+        F::GetSmpProcessorId | F::Jiffies64 | F::KptrXchg | F::Loop | F::TimerSetCallback => {
+            Err(unsupported(format!("the inlining or fixup of {}", f.name())))
+        }
+        _ => Ok(KernelCall::Symbol(helper_symbol(f, v.prog_type()))),
+    }
+}
+
+/// The map helpers `do_misc_fixups` turns into direct calls of the map's operations.
+fn is_map_op(f: BpfFunc) -> bool {
+    matches!(
+        f,
+        F::MapLookupElem
+            | F::MapUpdateElem
+            | F::MapDeleteElem
+            | F::MapPushElem
+            | F::MapPopElem
+            | F::MapPeekElem
+            | F::RedirectMap
+            | F::ForEachMapElem
+            | F::MapLookupPercpuElem
+    )
+}
+
+/// `ops->map_*` of the map types kbpf models; `None` where the kernel inlines the lookup
+/// (`map_gen_lookup`) or kbpf does not know the operation.
+fn map_op(f: BpfFunc, kind: MapKind, inner: bool) -> Option<&'static str> {
+    use MapKind::*;
+    Some(match (f, kind) {
+        (F::MapLookupElem, Array) if inner => "array_map_lookup_elem",
+        (F::MapUpdateElem, Array | PercpuArray) => "array_map_update_elem",
+        (F::MapDeleteElem, Array | PercpuArray) => "array_map_delete_elem",
+        (F::MapUpdateElem, Hash) => "htab_map_update_elem",
+        (F::MapDeleteElem, Hash | PercpuHash) => "htab_map_delete_elem",
+        (F::MapUpdateElem, LruHash) => "htab_lru_map_update_elem",
+        (F::MapDeleteElem, LruHash | LruPercpuHash) => "htab_lru_map_delete_elem",
+        (F::MapUpdateElem, PercpuHash) => "htab_percpu_map_update_elem",
+        (F::MapUpdateElem, LruPercpuHash) => "htab_lru_percpu_map_update_elem",
+        (F::ForEachMapElem, Array | PercpuArray) => "bpf_for_each_array_elem",
+        (F::ForEachMapElem, Hash | PercpuHash | LruHash | LruPercpuHash) => "bpf_for_each_hash_elem",
+        (F::MapLookupPercpuElem, PercpuArray) => "percpu_array_map_lookup_percpu_elem",
+        (F::MapLookupPercpuElem, PercpuHash) => "htab_percpu_map_lookup_percpu_elem",
+        (F::MapLookupPercpuElem, LruPercpuHash) => "htab_lru_percpu_map_lookup_percpu_elem",
+        _ => return None,
+    })
+}
+
+/// The function behind a helper's prototype: `BPF_CALL_n(bpf_<name>)` by the kernel's
+/// convention, with the prototypes a program type replaces by its own (xdp's packet variants)
+/// and the helpers whose function is named otherwise.
+fn helper_symbol(f: BpfFunc, pt: ProgType) -> &'static str {
+    let xdp = pt == ProgType::Xdp;
+    let tc = pt == ProgType::SchedCls;
+    match f {
+        F::GetPrandomU32 => "bpf_user_rnd_u32",
+        F::PerfEventOutput if xdp => "bpf_xdp_event_output",
+        F::PerfEventOutput if matches!(pt, ProgType::SchedCls | ProgType::SocketFilter) => {
+            "bpf_skb_event_output"
+        }
+        F::Redirect if xdp => "bpf_xdp_redirect",
+        F::FibLookup if xdp => "bpf_xdp_fib_lookup",
+        F::FibLookup => "bpf_skb_fib_lookup",
+        F::SkLookupTcp if xdp => "bpf_xdp_sk_lookup_tcp",
+        F::SkLookupUdp if xdp => "bpf_xdp_sk_lookup_udp",
+        F::SkcLookupTcp if xdp => "bpf_xdp_skc_lookup_tcp",
+        F::SkLookupTcp if tc => "bpf_tc_sk_lookup_tcp",
+        F::SkLookupUdp if tc => "bpf_tc_sk_lookup_udp",
+        F::SkcLookupTcp if tc => "bpf_tc_skc_lookup_tcp",
+        F::CheckMtu if xdp => "bpf_xdp_check_mtu",
+        F::CheckMtu => "bpf_skb_check_mtu",
+        _ => f.name(),
+    }
+}
+
+/// Kfuncs `fixup_kfunc_call` rewrites into other instructions (not modelled yet).
+pub(super) fn kfunc_rewritten(name: &str) -> bool {
+    matches!(
+        name,
+        "bpf_obj_new_impl"
+            | "bpf_percpu_obj_new_impl"
+            | "bpf_obj_drop_impl"
+            | "bpf_percpu_obj_drop_impl"
+            | "bpf_refcount_acquire_impl"
+            | "bpf_list_push_front_impl"
+            | "bpf_list_push_back_impl"
+            | "bpf_rbtree_add_impl"
+            | "bpf_cast_to_kern_ctx"
+            | "bpf_rdonly_cast"
+            | "bpf_session_is_return"
+            | "bpf_session_cookie"
+    )
+}

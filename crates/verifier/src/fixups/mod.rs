@@ -1,0 +1,296 @@
+//! The kernel's passes after `do_check` (the tail of `bpf_check`), on the witness's program:
+//! what `bpftool prog dump xlated` shows and what the kernel hands its JIT.
+//!
+//! The witness already carries `opt_hard_wire_dead_code_branches`, `opt_remove_dead_code` and
+//! `opt_remove_nops` (privileged loads) or `sanitize_dead_code`. This module adds
+//! `convert_ctx_accesses` (through [`crate::prog_types::ProgTypeOps::convert_ctx_access`]) and the
+//! part of `do_misc_fixups` kbpf models: division and modulo by a register guarded against zero,
+//! the tail call's own form, helper calls named by the kernel function they call (direct calls
+//! to a map's operations included). A rewrite kbpf does not model yet is a typed
+//! [`FixupError::Unsupported`], never an approximation.
+//!
+//! Each output instruction remembers the submitted slot it stands for (the first instruction
+//! of a patch does, as `bpf_patch_insn_data` keeps line info on it), so line info can be laid
+//! over the result.
+
+mod calls;
+
+use kbpf_isa::{AluOp, CallTarget, Insn, JmpCond, Program, Reg, Src, Width};
+use thiserror::Error;
+
+use crate::Verified;
+pub use calls::{KernelCall, KernelLayout};
+
+/// Which context layout `convert_ctx_accesses` translates for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CtxTarget {
+    /// The kernel's structures (`struct xdp_buff`, `struct sk_buff`), as `bpftool prog dump
+    /// xlated` shows the program.
+    Kernel,
+    /// kbpf's run-time context (the uapi structure followed by host pointers), as kbpf's
+    /// engines run the program.
+    Kbpf,
+}
+
+/// A rewrite kbpf cannot make (yet), or an internal inconsistency.
+#[derive(Clone, Debug, Error, PartialEq, Eq)]
+pub enum FixupError {
+    /// The kernel rewrites this instruction in a way kbpf does not model.
+    #[error("insn {pc}: kbpf cannot translate {what} yet")]
+    Unsupported {
+        /// Slot in the submitted program.
+        pc: usize,
+        /// What the rewrite is.
+        what: String,
+    },
+    /// The rewritten program does not hold together.
+    #[error("verifier bug: fixups: {0}")]
+    Bug(String),
+}
+
+/// One instruction of the translated program.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct XInsn {
+    /// The instruction (helper calls keep their helper id; see `call`).
+    pub insn: Insn,
+    /// The submitted slot this instruction stands for (`None` for the later instructions of
+    /// a patch).
+    pub origin: Option<usize>,
+    /// For a helper call: what the kernel calls.
+    pub call: Option<KernelCall>,
+}
+
+/// The program after the kernel's fixups.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Xlated {
+    /// Instructions in order (an `ld_imm64` is one entry, two slots).
+    pub insns: Vec<XInsn>,
+}
+
+impl Xlated {
+    /// The instructions as a program (helper calls by id).
+    pub fn program(&self) -> Result<Program, FixupError> {
+        Program::new(self.insns.iter().map(|x| x.insn).collect())
+            .map_err(|e| FixupError::Bug(format!("translated program does not decode: {e}")))
+    }
+}
+
+impl Xlated {
+    /// The slots as the kernel reports them for a JIT-compiled program: a bpf-to-bpf call
+    /// carries its relative offset in `off` and its subprogram's index in `imm` (what
+    /// `jit_subprogs` leaves); helper calls keep the helper id kbpf has in place of an address.
+    pub fn kernel_slots(&self) -> Vec<kbpf_isa::RawInsn> {
+        let mut slots: Vec<kbpf_isa::RawInsn> = self.insns.iter().flat_map(|x| x.insn.encode()).collect();
+        let mut starts = vec![0i64];
+        let mut pc = 0i64;
+        for x in &self.insns {
+            match x.insn {
+                Insn::Call(CallTarget::Local(imm)) => starts.push(pc + 1 + imm as i64),
+                Insn::LdImm64 { src: kbpf_isa::LdImm64Src::Func, imm, .. } => {
+                    starts.push(pc + 1 + imm as i64)
+                }
+                _ => {}
+            }
+            pc += x.insn.slots() as i64;
+        }
+        starts.sort_unstable();
+        starts.dedup();
+        let mut pc = 0usize;
+        for x in &self.insns {
+            if let Insn::Call(CallTarget::Local(imm)) = x.insn
+                && let Ok(off) = i16::try_from(imm)
+            {
+                let target = pc as i64 + 1 + imm as i64;
+                let sub = starts.iter().position(|&s| s == target).unwrap_or(0);
+                slots[pc].off = off;
+                slots[pc].imm = sub as i32;
+            }
+            pc += x.insn.slots();
+        }
+        slots
+    }
+}
+
+/// One instruction's replacement: the instructions, and whether the first one is the
+/// original's (its jump offset is re-aimed) or new.
+struct Patch {
+    insns: Vec<XInsn>,
+    original_first: bool,
+}
+
+/// Runs `convert_ctx_accesses` and `do_misc_fixups` over `v`'s program; `layout` gives the
+/// kernel structures inlined map lookups read (`CtxTarget::Kernel`).
+pub fn xlate(v: &Verified, target: CtxTarget, layout: &KernelLayout) -> Result<Xlated, FixupError> {
+    let prog = v.program();
+    let ops = v.prog_type().ops();
+    let mut patches = Vec::with_capacity(prog.len());
+    for (i, insn) in prog.insns().iter().enumerate() {
+        let facts = v.facts(i);
+        let pc = facts.origin;
+        let one = |insn: Insn| XInsn { insn, origin: Some(pc), call: None };
+        let patch = if facts.ctx_access {
+            let seq = ops
+                .convert_ctx_access(insn, v.attach(), target)
+                .map_err(|what| FixupError::Unsupported { pc, what: what.to_string() })?;
+            let mut insns: Vec<XInsn> =
+                seq.into_iter().map(|i| XInsn { insn: i, origin: None, call: None }).collect();
+            match insns.first_mut() {
+                Some(f) => f.origin = Some(pc),
+                None => return Err(FixupError::Bug(format!("insn {pc}: empty context conversion"))),
+            }
+            Patch { insns, original_first: false }
+        } else {
+            match *insn {
+                Insn::Alu { width, op: op @ (AluOp::Div | AluOp::Mod), dst, src: Src::Reg(src) }
+                    if target == CtxTarget::Kernel =>
+                {
+                    let mut seq = div_guard(width, op, dst, src);
+                    seq[0].origin = Some(pc);
+                    Patch { insns: seq, original_first: false }
+                }
+                // `sdiv -1` is a negation and `smod -1` zero: the exceptions become impossible
+                Insn::Alu { width, op: AluOp::SDiv, dst, src: Src::Imm(-1) }
+                    if target == CtxTarget::Kernel =>
+                {
+                    Patch { insns: vec![one(Insn::Neg { width, dst })], original_first: false }
+                }
+                Insn::Alu { op: AluOp::SMod, dst, src: Src::Imm(-1), .. } if target == CtxTarget::Kernel => {
+                    let zero = Insn::Alu { width: Width::W32, op: AluOp::Mov, dst, src: Src::Imm(0) };
+                    Patch { insns: vec![one(zero)], original_first: false }
+                }
+                Insn::Alu { op: AluOp::SDiv | AluOp::SMod, src: Src::Reg(_), .. }
+                    if target == CtxTarget::Kernel =>
+                {
+                    return Err(FixupError::Unsupported {
+                        pc,
+                        what: "the signed division guards of do_misc_fixups".into(),
+                    });
+                }
+                Insn::Call(CallTarget::Helper(id)) if target == CtxTarget::Kernel => {
+                    match calls::fix_call(v, id, facts.map, layout, pc)? {
+                        calls::Fixed::Call(call) => Patch {
+                            insns: vec![XInsn { insn: *insn, origin: Some(pc), call: Some(call) }],
+                            original_first: true,
+                        },
+                        calls::Fixed::Inline(mut seq) => {
+                            seq[0].origin = Some(pc);
+                            Patch { insns: seq, original_first: false }
+                        }
+                    }
+                }
+                Insn::Call(CallTarget::Kfunc { btf_id, .. }) => {
+                    let name = v
+                        .calls()
+                        .iter()
+                        .find(|c| c.kind == crate::CallKind::Kfunc && c.id == btf_id)
+                        .map(|c| c.name.clone())
+                        .unwrap_or_default();
+                    if calls::kfunc_rewritten(&name) {
+                        return Err(FixupError::Unsupported {
+                            pc,
+                            what: format!("the fixup of kfunc {name}"),
+                        });
+                    }
+                    Patch { insns: vec![one(*insn)], original_first: true }
+                }
+                Insn::MayGoto { .. } if target == CtxTarget::Kernel => {
+                    return Err(FixupError::Unsupported {
+                        pc,
+                        what: "may_goto's counter on the stack".into(),
+                    });
+                }
+                Insn::LdAbs { .. } | Insn::LdInd { .. } if target == CtxTarget::Kernel => {
+                    return Err(FixupError::Unsupported { pc, what: "gen_ld_abs (LD_ABS/LD_IND)".into() });
+                }
+                _ => Patch { insns: vec![one(*insn)], original_first: true },
+            }
+        };
+        patches.push(patch);
+    }
+    relink(prog, patches)
+}
+
+/// `do_misc_fixups` for `dst /= src` and `dst %= src` (unsigned, register source): a zero
+/// divisor yields 0 for division and leaves `dst` (zero-extended for 32 bits) for modulo.
+fn div_guard(width: Width, op: AluOp, dst: Reg, src: Reg) -> Vec<XInsn> {
+    let orig = Insn::Alu { width, op, dst, src: Src::Reg(src) };
+    let x = |insn: Insn| XInsn { insn, origin: None, call: None };
+    let is64 = width == Width::W64;
+    if op == AluOp::Div {
+        vec![
+            x(Insn::Jmp { width, cond: JmpCond::Ne, dst: src, src: Src::Imm(0), off: 2 }),
+            x(Insn::Alu { width: Width::W32, op: AluOp::Xor, dst, src: Src::Reg(dst) }),
+            x(Insn::Ja { off: 1 }),
+            x(orig),
+        ]
+    } else if is64 {
+        vec![x(Insn::Jmp { width, cond: JmpCond::Eq, dst: src, src: Src::Imm(0), off: 1 }), x(orig)]
+    } else {
+        vec![
+            x(Insn::Jmp { width, cond: JmpCond::Eq, dst: src, src: Src::Imm(0), off: 2 }),
+            x(orig),
+            x(Insn::Ja { off: 1 }),
+            x(Insn::Alu { width: Width::W32, op: AluOp::Mov, dst, src: Src::Reg(dst) }),
+        ]
+    }
+}
+
+/// Concatenates the patches and re-aims every original jump, call and callback reference at
+/// the first instruction of its target's patch (`bpf_adj_branches`).
+fn relink(prog: &Program, patches: Vec<Patch>) -> Result<Xlated, FixupError> {
+    let slots = prog.len_slots();
+    let mut new_pc = vec![0usize; slots + 1];
+    let mut at = 0;
+    for (i, p) in patches.iter().enumerate() {
+        let pc = prog.pc(i);
+        let len: usize = p.insns.iter().map(|x| x.insn.slots()).sum();
+        for k in 0..prog.insns()[i].slots() {
+            new_pc[pc + k] = at + k.min(len.saturating_sub(1));
+        }
+        at += len;
+    }
+    new_pc[slots] = at;
+    let mut out = Vec::with_capacity(at);
+    for (i, p) in patches.into_iter().enumerate() {
+        let pc = prog.pc(i);
+        let here = new_pc[pc];
+        for (k, mut x) in p.insns.into_iter().enumerate() {
+            if k == 0 && p.original_first {
+                x.insn = reaim(x.insn, pc, here, slots, &new_pc)?;
+            }
+            out.push(x);
+        }
+    }
+    Ok(Xlated { insns: out })
+}
+
+fn reaim(insn: Insn, pc: usize, here: usize, slots: usize, new_pc: &[usize]) -> Result<Insn, FixupError> {
+    let rel = |old: i64| -> Result<i64, FixupError> {
+        let to = pc as i64 + 1 + old;
+        let to = usize::try_from(to)
+            .ok()
+            .filter(|&t| t <= slots)
+            .ok_or_else(|| FixupError::Bug(format!("insn {pc}: target {to}")))?;
+        Ok(new_pc[to] as i64 - here as i64 - 1)
+    };
+    let narrow =
+        |v: i64| i16::try_from(v).map_err(|_| FixupError::Bug(format!("insn {pc}: offset {v} out of range")));
+    let wide =
+        |v: i64| i32::try_from(v).map_err(|_| FixupError::Bug(format!("insn {pc}: offset {v} out of range")));
+    Ok(match insn {
+        Insn::Ja { off } => Insn::Ja { off: narrow(rel(off as i64)?)? },
+        Insn::Gotol { imm } => Insn::Gotol { imm: wide(rel(imm as i64)?)? },
+        Insn::MayGoto { off } => Insn::MayGoto { off: narrow(rel(off as i64)?)? },
+        Insn::Jmp { width, cond, dst, src, off } => {
+            Insn::Jmp { width, cond, dst, src, off: narrow(rel(off as i64)?)? }
+        }
+        Insn::Call(CallTarget::Local(imm)) => Insn::Call(CallTarget::Local(wide(rel(imm as i64)?)?)),
+        Insn::LdImm64 { dst, src: kbpf_isa::LdImm64Src::Func, imm, imm_hi } => {
+            Insn::LdImm64 { dst, src: kbpf_isa::LdImm64Src::Func, imm: wide(rel(imm as i64)?)?, imm_hi }
+        }
+        other => other,
+    })
+}
+
+#[cfg(test)]
+mod tests;
