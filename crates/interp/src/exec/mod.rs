@@ -4,6 +4,8 @@
 //! bounds checks; every memory access goes through [`Mem`]. Rare operations (calls, atomics,
 //! legacy packet loads) are out of line to keep the dispatch loop small.
 
+use std::cell::Cell;
+
 use kbpf_isa::{AtomicOp, MAX_CALL_FRAMES, MAX_REG_ARGS, MAX_STACK_ARG_SLOTS};
 use kbpf_kfunc::maps::HostEnv;
 
@@ -126,8 +128,28 @@ pub(crate) fn run(
     env: Option<&dyn HostEnv>,
     entry: usize,
 ) -> Result<(u64, u64), InterpError> {
-    let mut stack = Stack::new();
-    let mut mem = Mem::new(input, &mut stack);
+    // A run inside a native of another run (re-entry) finds no spare and allocates its own.
+    let mut stack = SPARE.try_with(Cell::take).ok().flatten().unwrap_or_else(|| Box::new(Stack::new()));
+    let res = run_on(vm, input, extra, env, entry, &mut stack);
+    let _ = SPARE.try_with(|s| s.set(Some(stack)));
+    res
+}
+
+thread_local! {
+    /// The stack of this thread's last run, kept so that a run does not allocate or clear
+    /// 4 KiB ([`Mem`] zeroes the frames a run reaches).
+    static SPARE: Cell<Option<Box<Stack>>> = const { Cell::new(None) };
+}
+
+fn run_on(
+    vm: &Vm,
+    input: &mut [u8],
+    extra: &mut [&mut [u8]],
+    env: Option<&dyn HostEnv>,
+    entry: usize,
+    stack: &mut Stack,
+) -> Result<(u64, u64), InterpError> {
+    let mut mem = Mem::new(input, stack);
     let mut st = State {
         tail_calls: 0,
         r: [0; 16],
