@@ -220,10 +220,23 @@ fn run_loop<'a>(vm: &Vm, mut mem: Mem<'a>, st: &mut State) -> (Stop, Mem<'a>) {
             }
         }};
     }
+    // A taken jump also pays for the `ja`s threading skipped; short of budget, it goes to its
+    // original target and the chain runs (and exhausts the budget) one `ja` at a time.
+    macro_rules! jump {
+        ($op:expr, $cur:expr) => {
+            match fuel.checked_sub($op.aux as u64) {
+                Some(f) => {
+                    fuel = f;
+                    pc = $op.off as usize;
+                }
+                None => pc = unthreaded($op, vm, $cur),
+            }
+        };
+    }
     macro_rules! br {
-        ($op:expr, $c:expr) => {
+        ($op:expr, $cur:expr, $c:expr) => {
             if $c {
-                pc = $op.off as usize;
+                jump!($op, $cur);
             }
         };
     }
@@ -331,51 +344,51 @@ fn run_loop<'a>(vm: &Vm, mut mem: Mem<'a>, st: &mut State) -> (Stop, Mem<'a>) {
                     _ => r[di].swap_bytes(),
                 }
             }
-            K::Ja => pc = op.off as usize,
-            K::Jeq64I => br!(op, r[di] == imm),
-            K::Jeq64R => br!(op, r[di] == r[si]),
-            K::Jne64I => br!(op, r[di] != imm),
-            K::Jne64R => br!(op, r[di] != r[si]),
-            K::Jgt64I => br!(op, r[di] > imm),
-            K::Jgt64R => br!(op, r[di] > r[si]),
-            K::Jge64I => br!(op, r[di] >= imm),
-            K::Jge64R => br!(op, r[di] >= r[si]),
-            K::Jlt64I => br!(op, r[di] < imm),
-            K::Jlt64R => br!(op, r[di] < r[si]),
-            K::Jle64I => br!(op, r[di] <= imm),
-            K::Jle64R => br!(op, r[di] <= r[si]),
-            K::Jsgt64I => br!(op, (r[di] as i64) > imm as i64),
-            K::Jsgt64R => br!(op, (r[di] as i64) > r[si] as i64),
-            K::Jsge64I => br!(op, (r[di] as i64) >= imm as i64),
-            K::Jsge64R => br!(op, (r[di] as i64) >= r[si] as i64),
-            K::Jslt64I => br!(op, (r[di] as i64) < imm as i64),
-            K::Jslt64R => br!(op, (r[di] as i64) < r[si] as i64),
-            K::Jsle64I => br!(op, (r[di] as i64) <= imm as i64),
-            K::Jsle64R => br!(op, (r[di] as i64) <= r[si] as i64),
-            K::Jset64I => br!(op, r[di] & imm != 0),
-            K::Jset64R => br!(op, r[di] & r[si] != 0),
-            K::Jeq32I => br!(op, r[di] as u32 == imm as u32),
-            K::Jeq32R => br!(op, r[di] as u32 == r[si] as u32),
-            K::Jne32I => br!(op, r[di] as u32 != imm as u32),
-            K::Jne32R => br!(op, r[di] as u32 != r[si] as u32),
-            K::Jgt32I => br!(op, r[di] as u32 > imm as u32),
-            K::Jgt32R => br!(op, r[di] as u32 > r[si] as u32),
-            K::Jge32I => br!(op, r[di] as u32 >= imm as u32),
-            K::Jge32R => br!(op, r[di] as u32 >= r[si] as u32),
-            K::Jlt32I => br!(op, (r[di] as u32) < imm as u32),
-            K::Jlt32R => br!(op, (r[di] as u32) < r[si] as u32),
-            K::Jle32I => br!(op, r[di] as u32 <= imm as u32),
-            K::Jle32R => br!(op, r[di] as u32 <= r[si] as u32),
-            K::Jsgt32I => br!(op, r[di] as i32 > imm as i32),
-            K::Jsgt32R => br!(op, r[di] as i32 > r[si] as i32),
-            K::Jsge32I => br!(op, r[di] as i32 >= imm as i32),
-            K::Jsge32R => br!(op, r[di] as i32 >= r[si] as i32),
-            K::Jslt32I => br!(op, (r[di] as i32) < imm as i32),
-            K::Jslt32R => br!(op, (r[di] as i32) < r[si] as i32),
-            K::Jsle32I => br!(op, r[di] as i32 <= imm as i32),
-            K::Jsle32R => br!(op, r[di] as i32 <= r[si] as i32),
-            K::Jset32I => br!(op, r[di] as u32 & imm as u32 != 0),
-            K::Jset32R => br!(op, r[di] as u32 & r[si] as u32 != 0),
+            K::Ja => jump!(op, cur),
+            K::Jeq64I => br!(op, cur, r[di] == imm),
+            K::Jeq64R => br!(op, cur, r[di] == r[si]),
+            K::Jne64I => br!(op, cur, r[di] != imm),
+            K::Jne64R => br!(op, cur, r[di] != r[si]),
+            K::Jgt64I => br!(op, cur, r[di] > imm),
+            K::Jgt64R => br!(op, cur, r[di] > r[si]),
+            K::Jge64I => br!(op, cur, r[di] >= imm),
+            K::Jge64R => br!(op, cur, r[di] >= r[si]),
+            K::Jlt64I => br!(op, cur, r[di] < imm),
+            K::Jlt64R => br!(op, cur, r[di] < r[si]),
+            K::Jle64I => br!(op, cur, r[di] <= imm),
+            K::Jle64R => br!(op, cur, r[di] <= r[si]),
+            K::Jsgt64I => br!(op, cur, (r[di] as i64) > imm as i64),
+            K::Jsgt64R => br!(op, cur, (r[di] as i64) > r[si] as i64),
+            K::Jsge64I => br!(op, cur, (r[di] as i64) >= imm as i64),
+            K::Jsge64R => br!(op, cur, (r[di] as i64) >= r[si] as i64),
+            K::Jslt64I => br!(op, cur, (r[di] as i64) < imm as i64),
+            K::Jslt64R => br!(op, cur, (r[di] as i64) < r[si] as i64),
+            K::Jsle64I => br!(op, cur, (r[di] as i64) <= imm as i64),
+            K::Jsle64R => br!(op, cur, (r[di] as i64) <= r[si] as i64),
+            K::Jset64I => br!(op, cur, r[di] & imm != 0),
+            K::Jset64R => br!(op, cur, r[di] & r[si] != 0),
+            K::Jeq32I => br!(op, cur, r[di] as u32 == imm as u32),
+            K::Jeq32R => br!(op, cur, r[di] as u32 == r[si] as u32),
+            K::Jne32I => br!(op, cur, r[di] as u32 != imm as u32),
+            K::Jne32R => br!(op, cur, r[di] as u32 != r[si] as u32),
+            K::Jgt32I => br!(op, cur, r[di] as u32 > imm as u32),
+            K::Jgt32R => br!(op, cur, r[di] as u32 > r[si] as u32),
+            K::Jge32I => br!(op, cur, r[di] as u32 >= imm as u32),
+            K::Jge32R => br!(op, cur, r[di] as u32 >= r[si] as u32),
+            K::Jlt32I => br!(op, cur, (r[di] as u32) < imm as u32),
+            K::Jlt32R => br!(op, cur, (r[di] as u32) < r[si] as u32),
+            K::Jle32I => br!(op, cur, r[di] as u32 <= imm as u32),
+            K::Jle32R => br!(op, cur, r[di] as u32 <= r[si] as u32),
+            K::Jsgt32I => br!(op, cur, r[di] as i32 > imm as i32),
+            K::Jsgt32R => br!(op, cur, r[di] as i32 > r[si] as i32),
+            K::Jsge32I => br!(op, cur, r[di] as i32 >= imm as i32),
+            K::Jsge32R => br!(op, cur, r[di] as i32 >= r[si] as i32),
+            K::Jslt32I => br!(op, cur, (r[di] as i32) < imm as i32),
+            K::Jslt32R => br!(op, cur, (r[di] as i32) < r[si] as i32),
+            K::Jsle32I => br!(op, cur, r[di] as i32 <= imm as i32),
+            K::Jsle32R => br!(op, cur, r[di] as i32 <= r[si] as i32),
+            K::Jset32I => br!(op, cur, r[di] as u32 & imm as u32 != 0),
+            K::Jset32R => br!(op, cur, r[di] as u32 & r[si] as u32 != 0),
             K::MayGoto => {
                 // The kernel's expansion: jump once the counter is zero, otherwise count down.
                 if calls.may_goto == 0 {
@@ -461,6 +474,13 @@ fn run_loop<'a>(vm: &Vm, mut mem: Mem<'a>, st: &mut State) -> (Stop, Mem<'a>) {
             }
         }
     }
+}
+
+/// The target of the jump at op `cur` before threading.
+#[cold]
+#[inline(never)]
+fn unthreaded(op: &Op, vm: &Vm, cur: usize) -> usize {
+    vm.unthreaded.get(cur).map_or(op.off as usize, |&t| t as usize)
 }
 
 /// The arguments of a helper or kfunc call: r1..r5, then the current frame's outgoing
