@@ -244,6 +244,16 @@ pub const GATED: &[Gated] = &[
         args: &["-p", "kbpf", "--test", "loader_objects"],
     },
     Gated {
+        file: "crates/cli/tests/btf_dump.rs",
+        need: Need::CoreToolchain,
+        args: &["-p", "kbpf-cli", "--test", "btf_dump"],
+    },
+    Gated {
+        file: "crates/cli/tests/stats_selftests.rs",
+        need: Need::SelftestsCache,
+        args: &["-p", "kbpf-cli", "--test", "stats_selftests"],
+    },
+    Gated {
         file: "crates/cli/tests/packaging.rs",
         need: Need::Packaging,
         args: &["-p", "kbpf-cli", "--test", "packaging"],

@@ -2,7 +2,7 @@
 //! including how an ELF object is opened (target BTF, kernel config, program selection, map
 //! overrides).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use clap::{Args, ValueEnum};
@@ -88,36 +88,43 @@ impl Input {
 
     /// The options an ELF object is opened with.
     fn load_options(&self, prog_type: Option<&str>) -> Result<LoadOptions, String> {
-        let mut opts = match &self.btf {
-            Some(p) => {
-                let t = TargetBtf::load(p).map_err(|e| format!("--btf: {e}"))?;
-                LoadOptions {
-                    target_btf: Some(Arc::new(t)),
-                    target_btf_missing: None,
-                    ..LoadOptions::default()
-                }
-            }
-            None => LoadOptions::running_kernel(),
-        };
-        if let Some(k) = &self.kconfig {
-            opts.kconfig = KconfigSource::File(k.clone());
-        }
-        for m in &self.maps {
-            opts.map_overrides.push(m.parse().map_err(|e| format!("--map {e}"))?);
-        }
-        // `mem` is kbpf's own type: no kernel type to give the object's programs
-        opts.prog_type = prog_type
-            .filter(|n| *n != "mem")
-            .map(|n| {
-                kbpf::kernel_prog_type_by_name(n)
-                    .ok_or_else(|| format!("--prog-type: unknown program type {n:?}"))
-            })
-            .transpose()?;
-        Ok(opts)
+        load_options(self.btf.as_deref(), self.kconfig.as_deref(), &self.maps, prog_type)
     }
 
     /// Whether the stack-arguments ABI applies.
     pub fn stack_args(&self) -> bool {
         self.kernel == KernelArg::StackArgs
     }
+}
+
+/// The options an ELF object is opened with: `--btf` (else the running kernel's), `--kconfig`,
+/// `--map` overrides and a `--prog-type` name for every program.
+pub fn load_options(
+    btf: Option<&Path>,
+    kconfig: Option<&Path>,
+    maps: &[String],
+    prog_type: Option<&str>,
+) -> Result<LoadOptions, String> {
+    let mut opts = match btf {
+        Some(p) => {
+            let t = TargetBtf::load(p).map_err(|e| format!("--btf: {e}"))?;
+            LoadOptions { target_btf: Some(Arc::new(t)), target_btf_missing: None, ..LoadOptions::default() }
+        }
+        None => LoadOptions::running_kernel(),
+    };
+    if let Some(k) = kconfig {
+        opts.kconfig = KconfigSource::File(k.to_path_buf());
+    }
+    for m in maps {
+        opts.map_overrides.push(m.parse().map_err(|e| format!("--map {e}"))?);
+    }
+    // `mem` is kbpf's own type: no kernel type to give the object's programs
+    opts.prog_type = prog_type
+        .filter(|n| *n != "mem")
+        .map(|n| {
+            kbpf::kernel_prog_type_by_name(n)
+                .ok_or_else(|| format!("--prog-type: unknown program type {n:?}"))
+        })
+        .transpose()?;
+    Ok(opts)
 }

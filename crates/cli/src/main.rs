@@ -1,11 +1,17 @@
-//! `kbpf`: assemble, disassemble, run, JIT and verify BPF programs from the command line.
+//! `kbpf`: assemble, disassemble, run, JIT and verify BPF programs from the command line, with
+//! veristat's (`stats`) and bpftool's (`btf dump`) interfaces.
 //!
-//! Owns argument parsing and printing only; every piece of work is a call into the `kbpf`
-//! facade. Bad input of any kind ends in one line on stderr and exit code 2, never a panic.
+//! Owns argument parsing, printing and reading reports (stats CSVs), and spreading `stats`
+//! over threads; every piece of BPF work is a call into the `kbpf` facade. Bad input of any kind ends in one line on stderr and exit code 2, never a panic.
 
+mod btf;
+mod color;
+mod generate;
 mod input;
 mod listing;
 mod plugin;
+mod run;
+mod stats;
 mod verify;
 
 use std::path::PathBuf;
@@ -23,6 +29,9 @@ use kbpf::{Engine, RunOptions, SourceKind};
 struct Cli {
     #[command(subcommand)]
     cmd: Cmd,
+    /// Colour: `auto` (only on a terminal, and not when `NO_COLOR` is set), `always`, `never`.
+    #[arg(long, global = true, value_enum, default_value = "auto")]
+    color: color::ColorArg,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -159,6 +168,11 @@ enum Cmd {
         /// Use the kernel selftests' `pkt_v4` (Ethernet + IPv4 + TCP, 54 bytes) as the packet.
         #[arg(long)]
         pkt_v4: bool,
+        /// Run N times on the compiled program and print bpftool's `Return value: R, duration
+        /// (average): Tns` (the mean time of a run, compiling excluded) instead of r0. The runs
+        /// share the input buffer, as the kernel's repeated test runs share their data.
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+        repeat: Option<u32>,
     },
     /// JIT-compile a program and print the native code, one BPF instruction heading each block.
     Jit {
@@ -214,6 +228,27 @@ enum Cmd {
         #[arg(long)]
         allow_global_stack_args: bool,
     },
+    /// Verifier statistics of every program of every object, veristat's interface: a table,
+    /// CSV or JSON, or the comparison of two CSVs (`-C`). Exit 0 unless an input cannot be
+    /// read (2), or 1 with `--fail-on-reject` when a program is not accepted.
+    Stats(stats::StatsArgs),
+    /// BTF files: `kbpf btf dump FILE --format c > vmlinux.h`.
+    Btf {
+        #[command(subcommand)]
+        cmd: btf::BtfCmd,
+    },
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell), e.g.
+    /// `kbpf completions bash > /etc/bash_completion.d/kbpf`.
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff), of kbpf or of one subcommand: `kbpf man stats | man -l -`.
+    Man {
+        /// A subcommand (its page is `kbpf-SUBCOMMAND(1)`).
+        subcommand: Option<String>,
+    },
     /// List the helpers and kfuncs of a profile with their ids and prototypes.
     Kfuncs {
         /// Output format.
@@ -263,7 +298,12 @@ fn main() -> ExitCode {
         return plugin::main_from_argv();
     }
     let cli = Cli::parse();
+    let paint = color::Paint::stdout(cli.color);
     match cli.cmd {
+        Cmd::Stats(args) => stats::run(&args, paint),
+        Cmd::Btf { cmd } => btf::run(&cmd),
+        Cmd::Completions { shell } => generate::completions(shell),
+        Cmd::Man { subcommand } => generate::man(subcommand.as_deref()),
         Cmd::Asm { file, output, profile } => {
             // The slots as written, like `verify` reads them: `kbpf verify OUT` answers as for
             // the source (r11/r12 misuse included).
@@ -323,6 +363,7 @@ fn main() -> ExitCode {
             attach_type,
             packet,
             pkt_v4,
+            repeat,
         } => {
             let expected_attach_type = match attach_type.as_deref().map(kbpf::attach_type_by_name).transpose()
             {
@@ -351,6 +392,9 @@ fn main() -> ExitCode {
                 Ok(t) => Some(t).filter(|t| kbpf::CtxLayout::of(*t).is_some()),
                 Err(e) => return fail(e),
             };
+            if let (Some(_), Some(_)) = (packet_type, repeat) {
+                return fail("--repeat: only plain runs so far (not the tc/xdp test runs)");
+            }
             if let Some(pt) = packet_type {
                 let data = match (packet.as_deref().map(kbpf::parse_hex).transpose(), pkt_v4) {
                     (Err(e), _) => return fail(format_args!("--packet: {e}")),
@@ -439,10 +483,17 @@ fn main() -> ExitCode {
                     Err(e) => Err(e.reason),
                 }
             };
-            let result = handle.and_then(|h| Ok((h.run(&mut mem)?, h)));
+            let result = handle.and_then(|h| Ok((run::repeated(&h, &mut mem, repeat)?, h)));
             match result {
-                Ok((r0, h)) => {
-                    println!("{r0:#x}");
+                Ok(((r0, mean), h)) => {
+                    match (repeat, mean) {
+                        // bpftool prog run's wording
+                        (Some(n), Some(ns)) => println!(
+                            "Return value: {r0}, duration{}: {ns}ns",
+                            if n > 1 { " (average)" } else { "" }
+                        ),
+                        _ => println!("{r0:#x}"),
+                    }
                     if dump_maps {
                         print!("{}", listing::dump_maps(h.map_set()));
                     }

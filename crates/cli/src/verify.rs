@@ -58,30 +58,11 @@ pub fn run(input: &Input, target: Target<'_>, format: Format, registry: &Registr
             }
         },
     };
-    if let Some(facts) = &module.elf {
-        // the loader's refusal first (libbpf fails before the kernel sees the program); a
-        // section libbpf cannot type gets the facade's message naming it below
-        if let Some(e) = facts.error.as_ref().filter(|e| !matches!(e, kbpf::ProgError::UnknownSection { .. }))
-        {
-            return refuse(format, &module, "loader", e);
-        }
-        if prog_type.is_none()
-            && let Some(section) = module.section.as_deref()
-        {
-            match kbpf::prog_type_for_section(section) {
-                Ok(pt) => opts.prog_type = pt,
-                Err(e) => return refuse(format, &module, "unsupported", e),
-            }
-        }
-    }
-    // the kernel's per-subprogram stack depths are in the stats block: ask for it, and take it
-    // out of the log again when the caller did not ask for level 4
-    let user_level = opts.log_level;
-    if user_level != 0 {
-        opts.log_level |= 4;
-    }
-    let (mut outcome, unsupported) = kbpf::verify_for_engine(&module, opts, registry, engine);
-    let stack_depth = take_stack_depth(&mut outcome.log, user_level & 4 == 0);
+    let (outcome, unsupported, stack_depth) =
+        match judge(&module, Target { opts, prog_type, engine }, registry) {
+            Judged::Refused { kind, error } => return refuse(format, &module, kind, error),
+            Judged::Verified { outcome, unsupported, stack_depth } => (outcome, unsupported, stack_depth),
+        };
     let facts = Facts { module: &module, stack_depth };
     match format {
         Format::Text => {
@@ -100,6 +81,47 @@ pub fn run(input: &Input, target: Target<'_>, format: Format, registry: &Registr
         (true, Some(_)) => ExitCode::from(3),
         (false, _) => ExitCode::from(1),
     }
+}
+
+/// What the verifier (or the loader before it) made of one program.
+pub enum Judged {
+    /// Not verified: the loader refused it (`kind` "loader") or kbpf does not model its type
+    /// ("unsupported").
+    Refused { kind: &'static str, error: String },
+    /// The verifier's outcome, the engine's support and the per-subprogram stack depths.
+    Verified { outcome: Box<VerifyOutcome>, unsupported: Option<Unsupported>, stack_depth: Option<Vec<u32>> },
+}
+
+/// Verifies one module exactly as `kbpf verify` does: the loader's refusal first, the section's
+/// program type unless one was given, the stats block asked for (and taken out of the log again
+/// unless `opts.log_level` has 4). `kbpf stats` shares it so both report the same verdicts.
+pub fn judge(module: &Module, target: Target<'_>, registry: &Registry) -> Judged {
+    let Target { mut opts, prog_type, engine } = target;
+    if let Some(facts) = &module.elf {
+        // the loader's refusal first (libbpf fails before the kernel sees the program); a
+        // section libbpf cannot type gets the facade's message naming it below
+        if let Some(e) = facts.error.as_ref().filter(|e| !matches!(e, kbpf::ProgError::UnknownSection { .. }))
+        {
+            return Judged::Refused { kind: "loader", error: e.to_string() };
+        }
+        if prog_type.is_none()
+            && let Some(section) = module.section.as_deref()
+        {
+            match kbpf::prog_type_for_section(section) {
+                Ok(pt) => opts.prog_type = pt,
+                Err(e) => return Judged::Refused { kind: "unsupported", error: e.to_string() },
+            }
+        }
+    }
+    // the kernel's per-subprogram stack depths are in the stats block: ask for it, and take it
+    // out of the log again when the caller did not ask for level 4
+    let user_level = opts.log_level;
+    if user_level != 0 {
+        opts.log_level |= 4;
+    }
+    let (mut outcome, unsupported) = kbpf::verify_for_engine(module, opts, registry, engine);
+    let stack_depth = take_stack_depth(&mut outcome.log, user_level & 4 == 0);
+    Judged::Verified { outcome: Box::new(outcome), unsupported, stack_depth }
 }
 
 /// A program kbpf will not verify (a type it does not model, or the loader's refusal): the

@@ -8,7 +8,7 @@
 //! libbpf's order, func_info/line_info rebased); map definitions (BTF, legacy, global data,
 //! `.kconfig`) with the loader's size defaults and overrides; externs (`.kconfig`, `.ksyms`,
 //! kfuncs) against a target BTF; BTF ([`btf`]: `.BTF`, `.BTF.ext`, split module BTF, the target
-//! BTF of `/sys/kernel/btf` or a file) and CO-RE relocation ([`core`], libbpf's engine).
+//! BTF of `/sys/kernel/btf` or a file, C headers from BTF) and CO-RE relocation ([`core`], libbpf's engine).
 //!
 //! Every size the file claims (sections, map keys and values, symbols, relocation offsets)
 //! is checked against the file and the kernel's limits before anything is allocated for it.

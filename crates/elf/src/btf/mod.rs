@@ -3,11 +3,13 @@
 //! Owns the BTF model ([`BtfType`], every kind of Linux 6.18), parsing with the kernel's and
 //! libbpf's structural checks (typed [`BtfError`]s, never a panic), split BTF on a base (module
 //! BTF whose ids continue after vmlinux), name lookups built once, `.BTF.ext` ([`ext`]) and the
-//! target BTF a program is relocated against ([`TargetBtf`]).
+//! target BTF a program is relocated against ([`TargetBtf`]), and BTF as a C header
+//! ([`dump_c`], the `vmlinux.h` bpftool generates).
 //!
 //! Free of ELF types: usable on its own (the verifier will read BTF through it).
 
 mod build;
+mod c_dump;
 pub mod ext;
 mod parse;
 mod target;
@@ -21,6 +23,7 @@ use thiserror::Error;
 use crate::reader::Truncated;
 
 pub use build::BtfBuilder;
+pub use c_dump::{CDumpError, dump_c};
 pub use ext::{BtfExt, CoreRelo, CoreReloKind, ExtError, FuncInfo, LineInfo, parse_func_info};
 pub use parse::{MAX_NAME_OFFSET, MAX_TYPE};
 pub use target::{KERNEL_BTF_DIR_ENV, SYS_KERNEL_BTF, TargetBtf, TargetError};
