@@ -83,9 +83,11 @@ pub(crate) struct Op {
     pub k: K,
     pub dst: u8,
     pub src: u8,
-    /// Access size in bytes or the kind of a missing call (0 helper, 1 kfunc).
+    /// Access size in bytes, the kind of a missing call (0 helper, 1 kfunc), or for a jump the
+    /// unconditional jumps its target skips (each counts as one executed instruction).
     pub aux: u8,
-    /// Memory offset, stack-argument slot, or jump target (op index).
+    /// Memory offset, stack-argument slot, or jump target (op index). A jump to an
+    /// unconditional jump goes straight to the end of the chain (see [`thread_jumps`]).
     pub off: i32,
     pub imm: u64,
 }
@@ -134,6 +136,9 @@ pub(crate) enum CallxTarget {
 /// The result of compilation.
 pub(crate) struct Compiled {
     pub ops: Vec<Op>,
+    /// Per op, the jump target before threading (read only when the budget cannot pay the
+    /// skipped jumps).
+    pub unthreaded: Vec<u32>,
     /// Slot pc of each op (for error messages).
     pub pcs: Vec<u32>,
     pub natives: Vec<Native>,
@@ -437,7 +442,50 @@ pub(crate) fn compile_all(progs: &[&Program], registry: &Registry) -> Compiled {
         };
         helpers.insert(d.id as i64, target);
     }
-    Compiled { ops, pcs, natives, entries, helpers }
+    let unthreaded = thread_jumps(&mut ops);
+    Compiled { ops, unthreaded, pcs, natives, entries, helpers }
+}
+
+/// Whether `k` is `ja` or a conditional jump (their target is `off`, `aux` is free).
+fn is_branch(k: K) -> bool {
+    k == K::Ja || (K::Jeq64I as u8..=K::Jset32R as u8).contains(&(k as u8))
+}
+
+/// Most unconditional jumps one threaded jump skips.
+const MAX_THREAD: u8 = 16;
+
+/// Jump threading: a jump whose target is a `ja` (a loop header `ja +0`, a `goto` chain)
+/// targets the end of the chain instead, with the skipped jumps in `aux`. The run loop charges
+/// them to the budget when it takes the jump, so instruction counts stay exact; when the budget
+/// cannot pay them it takes the original target (returned per op) and runs the chain one
+/// `ja` at a time.
+fn thread_jumps(ops: &mut [Op]) -> Vec<u32> {
+    let orig: Vec<u32> = ops.iter().map(|o| o.off as u32).collect();
+    let ja_target = |i: u32| match ops.get(i as usize) {
+        Some(o) if o.k == K::Ja => Some(orig.get(i as usize).copied().unwrap_or(u32::MAX)),
+        _ => None,
+    };
+    let mut threaded = Vec::new();
+    for (i, o) in ops.iter().enumerate() {
+        if !is_branch(o.k) {
+            continue;
+        }
+        let (mut t, mut skipped) = (o.off as u32, 0u8);
+        while skipped < MAX_THREAD
+            && let Some(next) = ja_target(t)
+        {
+            (t, skipped) = (next, skipped + 1);
+        }
+        if skipped > 0 {
+            threaded.push((i, t, skipped));
+        }
+    }
+    for (i, t, skipped) in threaded {
+        if let Some(o) = ops.get_mut(i) {
+            (o.off, o.aux) = (t as i32, skipped);
+        }
+    }
+    orig
 }
 
 #[cfg(test)]
@@ -463,6 +511,23 @@ mod tests {
         assert_eq!(c.ops[0].off, 2);
         assert_eq!(c.ops[1].imm, 0x2_0000_0001);
         assert_eq!(c.pcs, vec![0, 1, 3]);
+    }
+
+    #[test]
+    fn jumps_to_jumps_are_threaded() {
+        // 0: ja +0 -> 1: ja +1 -> 3: exit; 2: if r0 == 0 goto -3 (-> 0); 4: ja -1 (itself)
+        let insns = vec![
+            Insn::Ja { off: 0 },
+            Insn::Ja { off: 1 },
+            Insn::Jmp { width: Width::W64, cond: JmpCond::Eq, dst: Reg::R0, src: Src::Imm(0), off: -3 },
+            Insn::Exit,
+            Insn::Ja { off: -1 },
+        ];
+        let c = compile(&Program::new(insns).unwrap(), &Registry::new());
+        let jumps: Vec<(i32, u8)> = c.ops.iter().map(|o| (o.off, o.aux)).collect();
+        assert_eq!(jumps[..3], [(3, 1), (3, 0), (3, 2)]);
+        assert_eq!(jumps[4], (4, MAX_THREAD), "a self loop charges each lap");
+        assert_eq!(c.unthreaded[..3], [1, 3, 0]);
     }
 
     #[test]

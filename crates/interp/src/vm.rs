@@ -53,6 +53,8 @@ pub struct RunStats {
 #[derive(Clone, Debug)]
 pub struct Vm {
     pub(crate) ops: Vec<Op>,
+    /// Jump targets before threading, per op.
+    pub(crate) unthreaded: Vec<u32>,
     pub(crate) pcs: Vec<u32>,
     pub(crate) natives: Vec<Native>,
     /// First op of each program (the main program, then tail-call targets by program id).
@@ -84,7 +86,15 @@ impl Vm {
             }
         }
         let c = compile_all(progs, registry);
-        Ok(Vm { ops: c.ops, pcs: c.pcs, natives: c.natives, entries: c.entries, helpers: c.helpers, opts })
+        Ok(Vm {
+            ops: c.ops,
+            unthreaded: c.unthreaded,
+            pcs: c.pcs,
+            natives: c.natives,
+            entries: c.entries,
+            helpers: c.helpers,
+            opts,
+        })
     }
 
     /// Runs the program on `mem` (`r1` = its address, or 0 if empty; `r2` = its length) and

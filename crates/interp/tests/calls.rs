@@ -216,3 +216,22 @@ fn helper_returned_memory_is_checked_against_regions() {
     let e = vm.run(&mut []).unwrap_err();
     assert!(matches!(e, InterpError::MemoryAccess { pc: 1, size: 8, .. }), "{e}");
 }
+
+#[test]
+fn threaded_jumps_count_and_exhaust_exactly() {
+    let opts = |n| VmOptions { insn_budget: n, ..VmOptions::default() };
+    // a loop whose latch jumps to a `ja +0` header (threaded past it) and a chain of `ja`s
+    let lp = "mov %r0, 0\nmov %r1, 5\nhead:\nja next\nnext:\nadd %r0, 1\nsub %r1, 1\njne %r1, 0, head\n\
+              ja a\na:\nja b\nb:\nexit";
+    let vm = vm_with(asm(lp), opts(1 << 20)).unwrap();
+    assert_eq!(vm.run_stats(&mut []).map(|s| (s.r0, s.insns)), Ok((5, 2 + 5 * 4 + 3)));
+    // every budget short of the full count stops at the instruction an unthreaded run stops at
+    let pcs = [0, 1, 2, 3, 4, 5, 2, 3, 4, 5, 2, 3, 4, 5, 2, 3, 4, 5, 2, 3, 4, 5, 6, 7, 8];
+    for (budget, &pc) in pcs.iter().enumerate() {
+        let vm = vm_with(asm(lp), opts(budget as u64)).unwrap();
+        let want = InterpError::BudgetExhausted { pc, budget: budget as u64 };
+        assert_eq!(vm.run(&mut []), Err(want), "budget {budget}");
+    }
+    let vm = vm_with(asm(lp), opts(pcs.len() as u64)).unwrap();
+    assert_eq!(vm.run(&mut []), Ok(5));
+}

@@ -193,3 +193,19 @@ fn runs_are_independent() {
     assert_eq!(vm.run(&mut []), Ok(0));
     assert_eq!(vm.run(&mut []), Ok(0));
 }
+
+#[test]
+fn every_run_starts_on_zeroed_stacks() {
+    // Reads frame 0's and a callee's stack before writing them; the stack memory is reused
+    // between runs on a thread, so the second run must still see zeros.
+    let src = "ldxdw %r6, [%r10-8]\nstdw [%r10-8], 5\ncall local f\nadd %r0, %r6\nexit\n\
+               f:\nldxdw %r0, [%r10-504]\nstdw [%r10-504], 9\nexit";
+    let vm = common::vm_with(asm(src), kbpf_interp::VmOptions::default()).unwrap();
+    for _ in 0..3 {
+        assert_eq!(vm.run(&mut []), Ok(0));
+    }
+    // A deeper call in a later run gets a zeroed frame too.
+    let deep = "call local f\nexit\nf:\ncall local g\nexit\ng:\nldxdw %r0, [%r10-8]\nstdw [%r10-8], 1\nexit";
+    let vm = common::vm_with(asm(deep), kbpf_interp::VmOptions::default()).unwrap();
+    assert_eq!((vm.run(&mut []), vm.run(&mut [])), (Ok(0), Ok(0)));
+}

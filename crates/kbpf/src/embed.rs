@@ -398,6 +398,9 @@ pub struct Handle {
     engine: Engine,
     /// The packet context of tc and xdp programs.
     layout: Option<CtxLayout>,
+    /// Runs call the main program's native code directly: bare JIT code (see
+    /// `Prepared::bare_code`) and no host closures to install. Decided once, here.
+    direct: bool,
 }
 
 // SAFETY: a handle owns everything its runs touch: its maps (the `Arc` is never cloned, so
@@ -442,7 +445,9 @@ impl Handle {
         // `Handle::run_packet` is the only way to run them and builds it.
         let prepared =
             unsafe { Prepared::new(&module, maps_ref, engine, linker.registry(), run, witnesses, built)? };
-        Ok(Handle { prepared, maps, linker: linker.clone(), module, engine, layout })
+        let linker = linker.clone();
+        let direct = prepared.bare_code().is_some() && linker.table.is_empty();
+        Ok(Handle { prepared, maps, linker, module, engine, layout, direct })
     }
 
     /// The maps themselves (byte-level access, `kbpf run --dump-maps`).
@@ -457,8 +462,8 @@ impl Handle {
     /// The packet types (tc, xdp) run through [`Handle::run_packet`]; a socket filter only
     /// through [`crate::test_run`]'s kernel-like paths is not offered here.
     pub fn run(&self, mem: &mut [u8]) -> Result<u64, RunError> {
-        if let Some(code) = self.prepared.bare_code()
-            && self.linker.table.is_empty()
+        if self.direct
+            && let Some(code) = self.prepared.bare_code()
         {
             match code.execute(mem) {
                 Ok(r0) => return Ok(r0),

@@ -4,6 +4,8 @@
 //! bounds checks; every memory access goes through [`Mem`]. Rare operations (calls, atomics,
 //! legacy packet loads) are out of line to keep the dispatch loop small.
 
+use std::cell::Cell;
+
 use kbpf_isa::{AtomicOp, MAX_CALL_FRAMES, MAX_REG_ARGS, MAX_STACK_ARG_SLOTS};
 use kbpf_kfunc::maps::HostEnv;
 
@@ -126,8 +128,28 @@ pub(crate) fn run(
     env: Option<&dyn HostEnv>,
     entry: usize,
 ) -> Result<(u64, u64), InterpError> {
-    let mut stack = Stack::new();
-    let mut mem = Mem::new(input, &mut stack);
+    // A run inside a native of another run (re-entry) finds no spare and allocates its own.
+    let mut stack = SPARE.try_with(Cell::take).ok().flatten().unwrap_or_else(|| Box::new(Stack::new()));
+    let res = run_on(vm, input, extra, env, entry, &mut stack);
+    let _ = SPARE.try_with(|s| s.set(Some(stack)));
+    res
+}
+
+thread_local! {
+    /// The stack of this thread's last run, kept so that a run does not allocate or clear
+    /// 4 KiB ([`Mem`] zeroes the frames a run reaches).
+    static SPARE: Cell<Option<Box<Stack>>> = const { Cell::new(None) };
+}
+
+fn run_on(
+    vm: &Vm,
+    input: &mut [u8],
+    extra: &mut [&mut [u8]],
+    env: Option<&dyn HostEnv>,
+    entry: usize,
+    stack: &mut Stack,
+) -> Result<(u64, u64), InterpError> {
+    let mut mem = Mem::new(input, stack);
     let mut st = State {
         tail_calls: 0,
         r: [0; 16],
@@ -198,10 +220,23 @@ fn run_loop<'a>(vm: &Vm, mut mem: Mem<'a>, st: &mut State) -> (Stop, Mem<'a>) {
             }
         }};
     }
+    // A taken jump also pays for the `ja`s threading skipped; short of budget, it goes to its
+    // original target and the chain runs (and exhausts the budget) one `ja` at a time.
+    macro_rules! jump {
+        ($op:expr, $cur:expr) => {
+            match fuel.checked_sub($op.aux as u64) {
+                Some(f) => {
+                    fuel = f;
+                    pc = $op.off as usize;
+                }
+                None => pc = unthreaded($op, vm, $cur),
+            }
+        };
+    }
     macro_rules! br {
-        ($op:expr, $c:expr) => {
+        ($op:expr, $cur:expr, $c:expr) => {
             if $c {
-                pc = $op.off as usize;
+                jump!($op, $cur);
             }
         };
     }
@@ -309,51 +344,51 @@ fn run_loop<'a>(vm: &Vm, mut mem: Mem<'a>, st: &mut State) -> (Stop, Mem<'a>) {
                     _ => r[di].swap_bytes(),
                 }
             }
-            K::Ja => pc = op.off as usize,
-            K::Jeq64I => br!(op, r[di] == imm),
-            K::Jeq64R => br!(op, r[di] == r[si]),
-            K::Jne64I => br!(op, r[di] != imm),
-            K::Jne64R => br!(op, r[di] != r[si]),
-            K::Jgt64I => br!(op, r[di] > imm),
-            K::Jgt64R => br!(op, r[di] > r[si]),
-            K::Jge64I => br!(op, r[di] >= imm),
-            K::Jge64R => br!(op, r[di] >= r[si]),
-            K::Jlt64I => br!(op, r[di] < imm),
-            K::Jlt64R => br!(op, r[di] < r[si]),
-            K::Jle64I => br!(op, r[di] <= imm),
-            K::Jle64R => br!(op, r[di] <= r[si]),
-            K::Jsgt64I => br!(op, (r[di] as i64) > imm as i64),
-            K::Jsgt64R => br!(op, (r[di] as i64) > r[si] as i64),
-            K::Jsge64I => br!(op, (r[di] as i64) >= imm as i64),
-            K::Jsge64R => br!(op, (r[di] as i64) >= r[si] as i64),
-            K::Jslt64I => br!(op, (r[di] as i64) < imm as i64),
-            K::Jslt64R => br!(op, (r[di] as i64) < r[si] as i64),
-            K::Jsle64I => br!(op, (r[di] as i64) <= imm as i64),
-            K::Jsle64R => br!(op, (r[di] as i64) <= r[si] as i64),
-            K::Jset64I => br!(op, r[di] & imm != 0),
-            K::Jset64R => br!(op, r[di] & r[si] != 0),
-            K::Jeq32I => br!(op, r[di] as u32 == imm as u32),
-            K::Jeq32R => br!(op, r[di] as u32 == r[si] as u32),
-            K::Jne32I => br!(op, r[di] as u32 != imm as u32),
-            K::Jne32R => br!(op, r[di] as u32 != r[si] as u32),
-            K::Jgt32I => br!(op, r[di] as u32 > imm as u32),
-            K::Jgt32R => br!(op, r[di] as u32 > r[si] as u32),
-            K::Jge32I => br!(op, r[di] as u32 >= imm as u32),
-            K::Jge32R => br!(op, r[di] as u32 >= r[si] as u32),
-            K::Jlt32I => br!(op, (r[di] as u32) < imm as u32),
-            K::Jlt32R => br!(op, (r[di] as u32) < r[si] as u32),
-            K::Jle32I => br!(op, r[di] as u32 <= imm as u32),
-            K::Jle32R => br!(op, r[di] as u32 <= r[si] as u32),
-            K::Jsgt32I => br!(op, r[di] as i32 > imm as i32),
-            K::Jsgt32R => br!(op, r[di] as i32 > r[si] as i32),
-            K::Jsge32I => br!(op, r[di] as i32 >= imm as i32),
-            K::Jsge32R => br!(op, r[di] as i32 >= r[si] as i32),
-            K::Jslt32I => br!(op, (r[di] as i32) < imm as i32),
-            K::Jslt32R => br!(op, (r[di] as i32) < r[si] as i32),
-            K::Jsle32I => br!(op, r[di] as i32 <= imm as i32),
-            K::Jsle32R => br!(op, r[di] as i32 <= r[si] as i32),
-            K::Jset32I => br!(op, r[di] as u32 & imm as u32 != 0),
-            K::Jset32R => br!(op, r[di] as u32 & r[si] as u32 != 0),
+            K::Ja => jump!(op, cur),
+            K::Jeq64I => br!(op, cur, r[di] == imm),
+            K::Jeq64R => br!(op, cur, r[di] == r[si]),
+            K::Jne64I => br!(op, cur, r[di] != imm),
+            K::Jne64R => br!(op, cur, r[di] != r[si]),
+            K::Jgt64I => br!(op, cur, r[di] > imm),
+            K::Jgt64R => br!(op, cur, r[di] > r[si]),
+            K::Jge64I => br!(op, cur, r[di] >= imm),
+            K::Jge64R => br!(op, cur, r[di] >= r[si]),
+            K::Jlt64I => br!(op, cur, r[di] < imm),
+            K::Jlt64R => br!(op, cur, r[di] < r[si]),
+            K::Jle64I => br!(op, cur, r[di] <= imm),
+            K::Jle64R => br!(op, cur, r[di] <= r[si]),
+            K::Jsgt64I => br!(op, cur, (r[di] as i64) > imm as i64),
+            K::Jsgt64R => br!(op, cur, (r[di] as i64) > r[si] as i64),
+            K::Jsge64I => br!(op, cur, (r[di] as i64) >= imm as i64),
+            K::Jsge64R => br!(op, cur, (r[di] as i64) >= r[si] as i64),
+            K::Jslt64I => br!(op, cur, (r[di] as i64) < imm as i64),
+            K::Jslt64R => br!(op, cur, (r[di] as i64) < r[si] as i64),
+            K::Jsle64I => br!(op, cur, (r[di] as i64) <= imm as i64),
+            K::Jsle64R => br!(op, cur, (r[di] as i64) <= r[si] as i64),
+            K::Jset64I => br!(op, cur, r[di] & imm != 0),
+            K::Jset64R => br!(op, cur, r[di] & r[si] != 0),
+            K::Jeq32I => br!(op, cur, r[di] as u32 == imm as u32),
+            K::Jeq32R => br!(op, cur, r[di] as u32 == r[si] as u32),
+            K::Jne32I => br!(op, cur, r[di] as u32 != imm as u32),
+            K::Jne32R => br!(op, cur, r[di] as u32 != r[si] as u32),
+            K::Jgt32I => br!(op, cur, r[di] as u32 > imm as u32),
+            K::Jgt32R => br!(op, cur, r[di] as u32 > r[si] as u32),
+            K::Jge32I => br!(op, cur, r[di] as u32 >= imm as u32),
+            K::Jge32R => br!(op, cur, r[di] as u32 >= r[si] as u32),
+            K::Jlt32I => br!(op, cur, (r[di] as u32) < imm as u32),
+            K::Jlt32R => br!(op, cur, (r[di] as u32) < r[si] as u32),
+            K::Jle32I => br!(op, cur, r[di] as u32 <= imm as u32),
+            K::Jle32R => br!(op, cur, r[di] as u32 <= r[si] as u32),
+            K::Jsgt32I => br!(op, cur, r[di] as i32 > imm as i32),
+            K::Jsgt32R => br!(op, cur, r[di] as i32 > r[si] as i32),
+            K::Jsge32I => br!(op, cur, r[di] as i32 >= imm as i32),
+            K::Jsge32R => br!(op, cur, r[di] as i32 >= r[si] as i32),
+            K::Jslt32I => br!(op, cur, (r[di] as i32) < imm as i32),
+            K::Jslt32R => br!(op, cur, (r[di] as i32) < r[si] as i32),
+            K::Jsle32I => br!(op, cur, r[di] as i32 <= imm as i32),
+            K::Jsle32R => br!(op, cur, r[di] as i32 <= r[si] as i32),
+            K::Jset32I => br!(op, cur, r[di] as u32 & imm as u32 != 0),
+            K::Jset32R => br!(op, cur, r[di] as u32 & r[si] as u32 != 0),
             K::MayGoto => {
                 // The kernel's expansion: jump once the counter is zero, otherwise count down.
                 if calls.may_goto == 0 {
@@ -439,6 +474,13 @@ fn run_loop<'a>(vm: &Vm, mut mem: Mem<'a>, st: &mut State) -> (Stop, Mem<'a>) {
             }
         }
     }
+}
+
+/// The target of the jump at op `cur` before threading.
+#[cold]
+#[inline(never)]
+fn unthreaded(op: &Op, vm: &Vm, cur: usize) -> usize {
+    vm.unthreaded.get(cur).map_or(op.off as usize, |&t| t as usize)
 }
 
 /// The arguments of a helper or kfunc call: r1..r5, then the current frame's outgoing
