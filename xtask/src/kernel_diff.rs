@@ -55,6 +55,7 @@ pub fn options(case: &Case, log_level: u32) -> VerifyOptions {
                 name: f.name.clone(),
                 nargs: f.nargs,
                 global: f.global,
+                ret_scalar: true,
             })
             .collect(),
         // the captured kernel (6.18) predates the stack-argument series

@@ -439,16 +439,17 @@ fn prepare(
     let funcs_decl = func_info
         .iter()
         .map(|r| {
-            let (name, nargs, global) = match btf.and_then(|b| Some((b.get(r.type_id)?, b))) {
-                Some((BtfType::Func { name, linkage, .. }, b)) => (
+            let (name, nargs, global, ret_scalar) = match btf.and_then(|b| Some((b.get(r.type_id)?, b))) {
+                Some((BtfType::Func { name, linkage, proto }, b)) => (
                     name.clone(),
                     b.func_params(r.type_id).map_or(0, |p| p.len()) as u32,
                     // libbpf marks a hidden global's FUNC static before loading
                     *linkage == Linkage::Global && !hidden.get(&(r.insn as usize)).copied().unwrap_or(false),
+                    returns_scalar(b, *proto),
                 ),
-                _ => (String::new(), 0, false),
+                _ => (String::new(), 0, false, false),
             };
-            FuncDecl { pc: r.insn as usize, name, nargs, global }
+            FuncDecl { pc: r.insn as usize, name, nargs, global, ret_scalar }
         })
         .collect();
     let section = sec_name(&f.sec_name);
@@ -529,4 +530,16 @@ fn attach_target(
         kind: btf_kind.name(),
         btf_name: format!("{prefix}{full}"),
     })
+}
+
+/// Whether a FUNC_PROTO returns a scalar the kernel accepts from a subprogram with LD_ABS or a
+/// tail call: an int of at most 8 bytes or any enum, after typedefs and qualifiers (`void` is
+/// not one).
+fn returns_scalar(btf: &Btf, proto: u32) -> bool {
+    let Some(BtfType::FuncProto { ret, .. }) = btf.get(proto) else { return false };
+    match btf.resolve(*ret) {
+        Some((_, BtfType::Int { size, .. })) => *size <= 8,
+        Some((_, BtfType::Enum { .. } | BtfType::Enum64 { .. })) => true,
+        _ => false,
+    }
 }

@@ -14,4 +14,8 @@ pub struct FuncDecl {
     pub nargs: u32,
     /// Global linkage (verified independently by the kernel).
     pub global: bool,
+    /// The prototype returns an int or an enum (BTF `btf_type_is_small_int` / any enum): only
+    /// such subprograms may use LD_ABS/LD_IND or tail calls. `.func` declarations declare
+    /// int-returning functions.
+    pub ret_scalar: bool,
 }

@@ -302,8 +302,33 @@ fn btf_info_checks(
     let starts = if starts.is_empty() { vec![0] } else { starts };
     if opts.btf_func_info {
         crate::line_info::check_func_info(&opts.funcs, &starts)?;
+        scalar_returns(slots, opts, sp)?;
     }
     crate::line_info::check_line_info(&opts.line_info, slots, &starts)
+}
+
+/// `check_btf_func`: a subprogram other than the main one that uses LD_ABS/LD_IND or a tail
+/// call must return an int or an enum by its BTF prototype (either may leave it early with
+/// R0 = 0). The kernel knows those uses from `check_subprogs`, which runs first: when that
+/// fails, its error comes later from the passes.
+fn scalar_returns(
+    slots: &SlotTable<'_>,
+    opts: &VerifyOptions,
+    sp: &kbpf_passes::subprogs::Subprogs,
+) -> Result<(), crate::BtfInfoReject> {
+    let mut sp = sp.clone();
+    if kbpf_passes::subprogs::check_subprogs(slots, &mut sp).is_err() {
+        return Ok(());
+    }
+    for (s, f) in sp.list.iter().zip(&opts.funcs).skip(1) {
+        if s.has_ld_abs && !f.ret_scalar {
+            return Err(crate::BtfInfoReject::LdAbsReturn);
+        }
+        if s.has_tail_call && !f.ret_scalar {
+            return Err(crate::BtfInfoReject::TailCallReturn);
+        }
+    }
+    Ok(())
 }
 
 /// `check_abnormal_return`: a subprogram (not the main one) may not use LD_ABS/LD_IND or tail
