@@ -9,7 +9,7 @@ fn p(v: &[(u8, u8, u8, i16, i32)]) -> Vec<RawInsn> {
 }
 
 fn func(pc: usize, ret_scalar: bool) -> FuncDecl {
-    FuncDecl { pc, name: format!("f{pc}"), nargs: 1, global: false, ret_scalar }
+    FuncDecl { pc, name: format!("f{pc}"), nargs: 0, global: false, ret_scalar }
 }
 
 /// verifier_ld_ind.c `ld_abs_void_subprog_reject` / `ld_ind_void_subprog_reject`: BTF says the
@@ -40,5 +40,45 @@ fn ld_abs_in_void_subprog() {
         assert_eq!(out.log.lines().next(), Some("LD_ABS is only allowed in functions that return 'int'."));
         assert_eq!(out.error.map(|e| e.errno()), Some(Errno::EINVAL));
         assert!(verify(&prog, &opts(true)).accepted);
+    }
+}
+
+/// verifier_ld_ind.c `ld_abs_subprog_early_exit` / `ld_ind_subprog_early_exit` and
+/// `*_both_paths_safe`: a failed LD_ABS/LD_IND in a called subprogram returns 0 to the caller
+/// at once, so the caller's `r0 == 0` path is reachable. Log and processed count are the
+/// kernel's (selftests oracle, Linux 6.18).
+#[test]
+fn ld_abs_early_exit_from_subprog() {
+    let sub_abs = [(0xbf, 6, 1, 0, 0), (0x20, 0, 0, 0, 0), (0xb7, 0, 0, 0, 1), (0x95, 0, 0, 0, 0)];
+    let sub_ind =
+        [(0xbf, 6, 1, 0, 0), (0xb7, 7, 0, 0, 0), (0x40, 0, 7, 0, 0), (0xb7, 0, 0, 0, 1), (0x95, 0, 0, 0, 0)];
+    let opts = |pcs: [usize; 2]| VerifyOptions {
+        prog_type: ProgType::SocketFilter,
+        log_level: 1,
+        funcs: vec![func(0, true), func(pcs[1], true)],
+        btf_func_info: true,
+        ..Default::default()
+    };
+    for (sub, processed) in [(&sub_abs[..], 5), (&sub_ind[..], 6)] {
+        let mut early = vec![
+            (0x85, 0, 1, 0, 4),
+            (0x55, 0, 0, 1, 0),
+            (0xbf, 0, 9, 0, 0),
+            (0xb7, 0, 0, 0, 0),
+            (0x95, 0, 0, 0, 0),
+        ];
+        early.extend_from_slice(sub);
+        let out = verify(&p(&early), &opts([0, 5]));
+        assert!(!out.accepted);
+        assert!(out.log.contains("6: (20) r0 = *(u32 *)skb[0]\nreturning from callee:\n frame1: R0=0 R6=ctx() R10=fp0\nto caller at 1:\n R0=0 R10=fp0\n") || processed == 6, "{}", out.log);
+        assert!(out.log.contains("returning from callee:\n frame1: R0=0 R6=ctx()"), "{}", out.log);
+        assert!(!out.log.contains("is not a scalar"), "{}", out.log);
+        assert!(out.log.contains("2: (bf) r0 = r9\nR9 !read_ok\n"), "{}", out.log);
+        assert_eq!(out.stats.processed_insns, processed);
+        let mut both = vec![(0x85, 0, 1, 0, 2), (0xb7, 0, 0, 0, 0), (0x95, 0, 0, 0, 0)];
+        both.extend_from_slice(sub);
+        let out = verify(&p(&both), &opts([0, 3]));
+        assert!(out.accepted, "{}", out.log);
+        assert_eq!(out.stats.processed_insns, processed + 4);
     }
 }
