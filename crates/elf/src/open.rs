@@ -368,8 +368,12 @@ pub fn open_object(bytes: &[u8], opts: &LoadOptions) -> Result<LoadedObject, Elf
         }
         let exc_cb = link::exception_cb(btf.as_ref(), &funcs, main, text)?;
         let linked = link::link(&funcs, main, text, exc_cb)?;
+        let exc_off = exc_cb.and_then(|cb| linked.placed.iter().find(|(i, _)| *i == cb).map(|(_, o)| *o));
         let t = Target { btf: target.as_deref(), missing: target_err.as_deref() };
         let mut p = prepare(&funcs, main, linked, btf.as_ref(), ext.as_ref(), opts, &t);
+        for f in &mut p.funcs {
+            f.exception_cb = Some(f.pc) == exc_off;
+        }
         if let Some(a) = st_ops.get(&main).filter(|_| p.prog_type == Some(KernelProgType::StructOps)) {
             p.attach_btf = Some((a.btf_id, a.module.clone()));
             p.struct_ops = Some(a.clone());
@@ -449,7 +453,7 @@ fn prepare(
                 ),
                 _ => (String::new(), 0, false, false),
             };
-            FuncDecl { pc: r.insn as usize, name, nargs, global, ret_scalar }
+            FuncDecl { pc: r.insn as usize, name, nargs, global, ret_scalar, exception_cb: false }
         })
         .collect();
     let section = sec_name(&f.sec_name);

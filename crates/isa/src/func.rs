@@ -18,4 +18,7 @@ pub struct FuncDecl {
     /// such subprograms may use LD_ABS/LD_IND or tail calls. `.func` declarations declare
     /// int-returning functions.
     pub ret_scalar: bool,
+    /// The entry point's exception callback (an `exception_callback:` decl tag names it): it
+    /// may not be called directly.
+    pub exception_cb: bool,
 }

@@ -240,7 +240,9 @@ pub(crate) fn run(slots: &[RawInsn], opts: &VerifyOptions) -> VerifyOutcome {
                 env.linfo(insn, "; ");
             }
             let line = r.to_string();
-            if !line.is_empty() {
+            if matches!(last, Reject::ExceptionCbCall(_)) {
+                env.log.put(&line);
+            } else if !line.is_empty() {
                 env.log.put(&format!("{line}\n"));
             }
             if after {
@@ -381,6 +383,8 @@ fn check_max_stack_depth(prog: &Program<'_>, subs: &SubprogFacts) -> Result<(), 
     let is_async = |sp: usize| subs.is_async_cb.get(sp).copied().unwrap_or(false);
     let roots = (0..info.subprogs.len().max(1)).rev().filter(|&i| i == 0 || is_async(i));
     let mut stack: Vec<(usize, u32, usize)> = roots.map(|i| (i, depth_of(i), 1)).collect();
+    // the exception callback counts as an async callback, which no direct call may reach
+    let exception_cb = prog.opts.funcs.iter().find(|f| f.exception_cb).map(|f| f.pc);
     let mut seen_paths = 0usize;
     while let Some((sp, depth, frames)) = stack.pop() {
         seen_paths += 1;
@@ -394,6 +398,9 @@ fn check_max_stack_depth(prog: &Program<'_>, subs: &SubprogFacts) -> Result<(), 
         for i in s.slots() {
             if let Some((imm, func_ref)) = prog.callee_at(i) {
                 let t = SlotIdx::new(i).jump(imm as i64);
+                if !func_ref && t.is_some_and(|t| Some(t.index()) == exception_cb) {
+                    return Err(Reject::ExceptionCbCall(i));
+                }
                 // a reference to an async callback does not grow this chain's stack
                 let callee =
                     t.and_then(|t| info.subprogs.starting_at(t)).filter(|&c| !(func_ref && is_async(c)));

@@ -9,7 +9,7 @@ fn p(v: &[(u8, u8, u8, i16, i32)]) -> Vec<RawInsn> {
 }
 
 fn func(pc: usize, ret_scalar: bool) -> FuncDecl {
-    FuncDecl { pc, name: format!("f{pc}"), nargs: 0, global: false, ret_scalar }
+    FuncDecl { pc, name: format!("f{pc}"), nargs: 0, global: false, ret_scalar, exception_cb: false }
 }
 
 /// verifier_ld_ind.c `ld_abs_void_subprog_reject` / `ld_ind_void_subprog_reject`: BTF says the
@@ -81,4 +81,80 @@ fn ld_abs_early_exit_from_subprog() {
         assert!(out.accepted, "{}", out.log);
         assert_eq!(out.stats.processed_insns, processed + 4);
     }
+}
+
+/// exceptions_fail.c `reject_exception_cb_call_static_func`: the entry point's exception
+/// callback (a global function) is called from a static subprogram; the kernel verifies the
+/// call like any global one, then `check_max_stack_depth` refuses it, without a newline.
+#[test]
+fn exception_cb_called_directly() {
+    // main: call static_func; static_func: r1 = ctx->tstamp; call exception_cb1; cb: r0 = r1
+    let prog = p(&[
+        (0x85, 0, 1, 0, 1),
+        (0x95, 0, 0, 0, 0),
+        (0x79, 1, 1, 152, 0),
+        (0x85, 0, 1, 0, 1),
+        (0x95, 0, 0, 0, 0),
+        (0xbf, 0, 1, 0, 0),
+        (0x95, 0, 0, 0, 0),
+    ]);
+    let cb = |exception_cb| FuncDecl {
+        pc: 5,
+        name: "exception_cb1".into(),
+        nargs: 1,
+        global: true,
+        ret_scalar: true,
+        exception_cb,
+    };
+    let opts = |exception_cb| VerifyOptions {
+        prog_type: ProgType::SchedCls,
+        log_level: 1,
+        funcs: vec![
+            FuncDecl {
+                pc: 0,
+                name: "main".into(),
+                nargs: 1,
+                global: true,
+                ret_scalar: true,
+                exception_cb: false,
+            },
+            FuncDecl {
+                pc: 2,
+                name: "static_func".into(),
+                nargs: 1,
+                global: false,
+                ret_scalar: true,
+                exception_cb: false,
+            },
+            cb(exception_cb),
+        ],
+        btf_func_info: true,
+        ..Default::default()
+    };
+    let out = verify(&prog, &opts(true));
+    assert!(!out.accepted, "{}", out.log);
+    // the kernel's message has no newline: the statistics line follows on the same line
+    let tail = "is safe for any args that match its prototype\ninsn 3 cannot call exception cb directlyprocessed 7 insns";
+    assert!(out.log.contains(tail), "{}", out.log);
+    assert_eq!(out.error.map(|e| e.errno()), Some(Errno::EINVAL));
+    assert_eq!(out.stats.processed_insns, 7);
+    assert!(verify(&prog, &opts(false)).accepted);
+}
+
+/// test_xdp_context_test_run.c `xdp_context`, test_xdp_do_redirect.c `xdp_redirect`: the
+/// running 6.18 build offers `bpf_xdp_adjust_meta` to no xdp program, whatever the expected
+/// attach type (kernel-checked with 0, `BPF_XDP`, `BPF_XDP_DEVMAP` and frags).
+#[test]
+fn xdp_adjust_meta_refused() {
+    let prog = p(&[(0xb7, 2, 0, 0, 8), (0x85, 0, 0, 0, 54), (0xb7, 0, 0, 0, 2), (0x95, 0, 0, 0, 0)]);
+    let opts = VerifyOptions { prog_type: ProgType::Xdp, log_level: 1, ..Default::default() };
+    let out = verify(&prog, &opts);
+    assert!(!out.accepted);
+    assert!(
+        out.log
+            .contains("\nprogram of this type cannot use helper bpf_xdp_adjust_meta#54\nprocessed 2 insns"),
+        "{}",
+        out.log
+    );
+    assert_eq!(out.error.map(|e| e.errno()), Some(Errno::EINVAL));
 }

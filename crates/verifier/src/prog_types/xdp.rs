@@ -53,10 +53,10 @@ impl ProgTypeOps for Xdp {
         const D: Arg = DontCare;
         let p = |args, ret| Some(Proto { args, ret, gpl_only: false, map_types: &[] });
         base_func_proto(f).or_else(|| match f {
-            // xdp_adjust_head, xdp_adjust_meta, xdp_adjust_tail
-            F::XdpAdjustHead | F::XdpAdjustMeta | F::XdpAdjustTail => {
-                p([Ctx, Anything, D, D, D], Ret::Integer)
-            }
+            // xdp_adjust_head, xdp_adjust_tail; the running 6.18 build offers xdp_adjust_meta to
+            // no xdp program (any expected attach type, frags or not: kernel-checked), so it is
+            // `program of this type cannot use helper`
+            F::XdpAdjustHead | F::XdpAdjustTail => p([Ctx, Anything, D, D, D], Ret::Integer),
             // xdp_get_buff_len
             F::XdpGetBuffLen => p([Ctx, D, D, D, D], Ret::Integer),
             // redirect
