@@ -5,7 +5,7 @@ use std::process::Command;
 
 use crate::{prereq, workspace_root};
 
-const TARGET: &str = "aarch64-unknown-linux-gnu";
+pub(crate) const TARGET: &str = "aarch64-unknown-linux-gnu";
 
 /// Why the arm64 suites cannot run here, if they cannot.
 pub fn unavailable() -> Option<String> {
@@ -25,7 +25,7 @@ pub fn unavailable() -> Option<String> {
     None
 }
 
-fn cross(cmd: &mut Command) -> &mut Command {
+pub(crate) fn cross(cmd: &mut Command) -> &mut Command {
     cmd.current_dir(workspace_root())
         .env("CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER", "aarch64-linux-gnu-gcc")
         .env("CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_RUNNER", "qemu-aarch64-static -L /usr/aarch64-linux-gnu")

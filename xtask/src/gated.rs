@@ -184,6 +184,11 @@ pub const GATED: &[Gated] = &[
         args: &["-p", "kbpf", "--test", "attach_kernel"],
     },
     Gated {
+        file: "crates/kbpf/tests/net_kernel.rs",
+        need: Need::Oracle,
+        args: &["-p", "kbpf", "--test", "net_kernel"],
+    },
+    Gated {
         file: "crates/oracle/tests/corpus.rs",
         need: Need::CaptureKernel,
         args: &["-p", "kbpf-oracle", "--test", "corpus"],

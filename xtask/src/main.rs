@@ -13,6 +13,7 @@ mod gated;
 mod kernel_diff;
 mod prereq;
 mod selftests;
+mod soundness;
 mod test;
 
 use std::process::ExitCode;
@@ -30,7 +31,16 @@ commands:
   kernel-diff [--files]     kbpf's verifier against the running kernel (or the captured
                             verdicts in tests/kernel-cases/): agreement, processed-insn and
                             verification-time ratios
-  fuzz jit-diff --count N   interpreter vs JIT on N random valid programs (default 1M)
+  fuzz jit-diff --count N [--seed S] [--arch arm64]
+                            interpreter vs JIT on N random valid programs (default 1M); arm64
+                            runs the arm64 JIT's differential test under qemu
+  fuzz TARGET --time SECS   cargo-fuzz (nightly) on fuzz/fuzz_targets/TARGET for SECS seconds
+                            (decode, assemble, elf, verify_raw, verify_gen, jit_diff)
+  soundness --count N --seed S [--runs R] [--jobs J] [--no-kernel] [--no-save]
+                            the verifier soundness harness: generated programs kbpf accepts
+                            run R times on the checked interpreter against the verifier's
+                            per-instruction bounds; violations minimised into tests/soundness/;
+                            kbpf accepts the running kernel refuses are counted
   build-arm64               cross-build an aarch64 kbpf binary (runs under qemu-aarch64-static)
   selftests [--only N,..] [--sample N] [--jobs N] [--timeout SECS]
                             the kernel's BPF selftests (linux-source-6.12, built in
@@ -54,6 +64,7 @@ fn main() -> ExitCode {
         "build-arm64" => arm64::build(rest),
         "kernel-diff" => kernel_diff::main(rest),
         "fuzz" => fuzz::main(rest),
+        "soundness" => soundness::main(rest),
         "selftests" => selftests::main(rest),
         // one object through kbpf, for `selftests` (a process per object: a hang or crash is contained)
         "selftests-kbpf" => selftests::worker(rest),

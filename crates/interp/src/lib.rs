@@ -54,4 +54,5 @@ mod vm;
 
 pub use compile::runs_helper_itself;
 pub use error::InterpError;
+pub use exec::{Observer, Step};
 pub use vm::{BPF_MAX_LOOPS, DEFAULT_INSN_BUDGET, RunStats, Vm, VmOptions};

@@ -1,10 +1,10 @@
-//! Compiles one `.hex` program in a loop (for profiling compile time): `compile_loop FILE N`.
+//! Compiles one `.hex` program in a loop (for profiling compile time): `x86_compile_loop FILE N`.
 #![allow(unsafe_code)]
 use kbpf_jit::{Backend, JitOptions};
 
 fn main() {
     let mut args = std::env::args().skip(1);
-    let path = args.next().expect("usage: compile_loop FILE.hex [N]");
+    let path = args.next().expect("usage: x86_compile_loop FILE.hex [N]");
     let n: usize = args.next().and_then(|s| s.parse().ok()).unwrap_or(100_000);
     let text = std::fs::read_to_string(path).expect("readable");
     let bytes: Vec<u8> = text

@@ -4,7 +4,7 @@
 //! supported; nothing is verified as a guessed type.
 
 pub use kbpf_elf::sections::{AttachType, KernelProgType, SECTION_DEFS, find_sec_def};
-use kbpf_verifier::ProgType;
+use kbpf_verifier::{LwtKind, ProgType};
 use thiserror::Error;
 
 /// The verifier's model of a kernel program type, if it has one.
@@ -14,6 +14,22 @@ pub fn modelled(kind: KernelProgType) -> Option<ProgType> {
         KernelProgType::SchedCls => ProgType::SchedCls,
         KernelProgType::Xdp => ProgType::Xdp,
         KernelProgType::Syscall => ProgType::Syscall,
+        KernelProgType::CgroupSkb => ProgType::CgroupSkb,
+        KernelProgType::CgroupSock => ProgType::CgroupSock,
+        KernelProgType::CgroupSockAddr => ProgType::CgroupSockAddr,
+        KernelProgType::CgroupSockopt => ProgType::CgroupSockopt,
+        KernelProgType::CgroupSysctl => ProgType::CgroupSysctl,
+        KernelProgType::CgroupDevice => ProgType::CgroupDevice,
+        KernelProgType::SockOps => ProgType::SockOps,
+        KernelProgType::SkSkb => ProgType::SkSkb,
+        KernelProgType::SkMsg => ProgType::SkMsg,
+        KernelProgType::SkLookup => ProgType::SkLookup,
+        KernelProgType::SkReuseport => ProgType::SkReuseport,
+        KernelProgType::FlowDissector => ProgType::FlowDissector,
+        KernelProgType::LwtIn => ProgType::Lwt(LwtKind::In),
+        KernelProgType::LwtOut => ProgType::Lwt(LwtKind::Out),
+        KernelProgType::LwtXmit => ProgType::Lwt(LwtKind::Xmit),
+        KernelProgType::LwtSeg6local => ProgType::Lwt(LwtKind::Seg6local),
         _ => return None,
     })
 }
@@ -24,7 +40,7 @@ pub fn kernel_prog_type_for_section(section: &str) -> Option<KernelProgType> {
 }
 
 /// What the program types kbpf models are called: for `--prog-type` and in errors.
-pub const SUPPORTED_PROG_TYPES: &str = "socket_filter, sched_cls (tc), xdp, syscall, mem";
+pub const SUPPORTED_PROG_TYPES: &str = "socket_filter, sched_cls (tc), xdp, syscall, mem, cgroup_skb, cgroup_sock, cgroup_sock_addr, cgroup_sockopt, cgroup_sysctl, cgroup_device, sock_ops, sk_skb, sk_msg, sk_lookup, sk_reuseport, flow_dissector, lwt_in, lwt_out, lwt_xmit, lwt_seg6local";
 
 /// The section names that imply a modelled program type, as libbpf spells them.
 fn supported_sections() -> String {
@@ -159,7 +175,21 @@ mod tests {
             assert_eq!(prog_type_for_section(s), Ok(ProgType::Xdp), "{s}");
         }
         let e = prog_type_for_section("kprobe/x").unwrap_err().to_string();
-        assert!(e.ends_with("netkit/peer, syscall, xdp.frags/devmap, xdp/devmap, xdp.frags/cpumap, xdp/cpumap, xdp.frags, xdp"), "{e}");
+        assert!(e.contains("netkit/peer, syscall, xdp.frags/devmap, xdp/devmap, xdp.frags/cpumap, xdp/cpumap, xdp.frags, xdp"), "{e}");
+        assert!(e.ends_with("cgroup/getsockopt, cgroup/setsockopt, cgroup/dev, sk_lookup"), "{e}");
+        // the networking and cgroup types: the hook travels as the attach type
+        for (s, t) in [
+            ("cgroup_skb/egress", ProgType::CgroupSkb),
+            ("cgroup/connect4", ProgType::CgroupSockAddr),
+            ("cgroup/post_bind6", ProgType::CgroupSock),
+            ("cgroup/getsockopt", ProgType::CgroupSockopt),
+            ("sockops", ProgType::SockOps),
+            ("sk_skb/stream_parser", ProgType::SkSkb),
+            ("sk_reuseport/migrate", ProgType::SkReuseport),
+            ("lwt_xmit", ProgType::Lwt(LwtKind::Xmit)),
+        ] {
+            assert_eq!(prog_type_for_section(s), Ok(t), "{s}");
+        }
         assert_eq!(prog_type_for_section("socket"), Ok(ProgType::SocketFilter));
         assert_eq!(prog_type_for_section("syscall"), Ok(ProgType::Syscall));
     }
@@ -172,16 +202,15 @@ mod tests {
             ("tracepoint/syscalls/x", KernelProgType::Tracepoint),
             ("fentry/do_exit", KernelProgType::Tracing),
             ("lsm/file_open", KernelProgType::Lsm),
-            ("cgroup_skb/ingress", KernelProgType::CgroupSkb),
+            ("lirc_mode2", KernelProgType::LircMode2),
             ("action", KernelProgType::SchedAct),
-            ("sk_skb/stream_parser", KernelProgType::SkSkb),
         ] {
             let e = prog_type_for_section(s).unwrap_err();
             assert_eq!(e, ProgTypeError::UnmodelledSection { section: s.into(), kind }, "{s}");
         }
         let msg = prog_type_for_section("kprobe/foo").unwrap_err().to_string();
         assert!(
-            msg.starts_with("section kprobe/foo is BPF_PROG_TYPE_KPROBE, which kbpf does not model yet; supported: socket, tc/ingress"),
+            msg.starts_with("section kprobe/foo is BPF_PROG_TYPE_KPROBE, which kbpf does not model yet; supported: socket, sk_reuseport/migrate, sk_reuseport, tc/ingress"),
             "{msg}"
         );
     }

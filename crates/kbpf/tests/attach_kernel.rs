@@ -34,6 +34,7 @@ fn oracle_type(pt: ProgType) -> kbpf_oracle::ProgType {
         ProgType::Xdp => kbpf_oracle::ProgType::Xdp,
         ProgType::Syscall => kbpf_oracle::ProgType::Syscall,
         ProgType::Mem { .. } => unreachable!("no kernel type"),
+        other => unreachable!("{other:?}: not loaded here"),
     }
 }
 

@@ -33,6 +33,34 @@ pub enum ProgType {
     RawTracepoint,
     /// `BPF_PROG_TYPE_SYSCALL`: loaded sleepable (the kernel demands it), kfunc-capable.
     Syscall,
+    /// `BPF_PROG_TYPE_CGROUP_SOCK`.
+    CgroupSock,
+    /// `BPF_PROG_TYPE_LWT_IN`.
+    LwtIn,
+    /// `BPF_PROG_TYPE_LWT_OUT`.
+    LwtOut,
+    /// `BPF_PROG_TYPE_LWT_XMIT`.
+    LwtXmit,
+    /// `BPF_PROG_TYPE_SOCK_OPS`.
+    SockOps,
+    /// `BPF_PROG_TYPE_SK_SKB`.
+    SkSkb,
+    /// `BPF_PROG_TYPE_CGROUP_DEVICE`.
+    CgroupDevice,
+    /// `BPF_PROG_TYPE_SK_MSG`.
+    SkMsg,
+    /// `BPF_PROG_TYPE_CGROUP_SOCK_ADDR`.
+    CgroupSockAddr,
+    /// `BPF_PROG_TYPE_SK_REUSEPORT`.
+    SkReuseport,
+    /// `BPF_PROG_TYPE_FLOW_DISSECTOR`.
+    FlowDissector,
+    /// `BPF_PROG_TYPE_CGROUP_SYSCTL`.
+    CgroupSysctl,
+    /// `BPF_PROG_TYPE_CGROUP_SOCKOPT`.
+    CgroupSockopt,
+    /// `BPF_PROG_TYPE_SK_LOOKUP`.
+    SkLookup,
 }
 
 impl ProgType {
@@ -49,6 +77,20 @@ impl ProgType {
             ProgType::CgroupSkb => 8,
             ProgType::RawTracepoint => 17,
             ProgType::Syscall => 31,
+            ProgType::CgroupSock => 9,
+            ProgType::LwtIn => 10,
+            ProgType::LwtOut => 11,
+            ProgType::LwtXmit => 12,
+            ProgType::SockOps => 13,
+            ProgType::SkSkb => 14,
+            ProgType::CgroupDevice => 15,
+            ProgType::SkMsg => 16,
+            ProgType::CgroupSockAddr => 18,
+            ProgType::SkReuseport => 21,
+            ProgType::FlowDissector => 22,
+            ProgType::CgroupSysctl => 23,
+            ProgType::CgroupSockopt => 25,
+            ProgType::SkLookup => 30,
         }
     }
 
@@ -65,6 +107,20 @@ impl ProgType {
             ProgType::CgroupSkb => "cgroup_skb",
             ProgType::RawTracepoint => "raw_tracepoint",
             ProgType::Syscall => "syscall",
+            ProgType::CgroupSock => "cgroup_sock",
+            ProgType::LwtIn => "lwt_in",
+            ProgType::LwtOut => "lwt_out",
+            ProgType::LwtXmit => "lwt_xmit",
+            ProgType::SockOps => "sock_ops",
+            ProgType::SkSkb => "sk_skb",
+            ProgType::CgroupDevice => "cgroup_device",
+            ProgType::SkMsg => "sk_msg",
+            ProgType::CgroupSockAddr => "cgroup_sock_addr",
+            ProgType::SkReuseport => "sk_reuseport",
+            ProgType::FlowDissector => "flow_dissector",
+            ProgType::CgroupSysctl => "cgroup_sysctl",
+            ProgType::CgroupSockopt => "cgroup_sockopt",
+            ProgType::SkLookup => "sk_lookup",
         }
     }
 

@@ -18,6 +18,7 @@ mod pipeline;
 mod precision;
 pub mod prog_types;
 pub mod protos;
+pub mod proven;
 mod prune;
 mod witness;
 
@@ -33,6 +34,7 @@ pub use line_info::{LineInfo, source_comments};
 pub use messages::{
     AttachReject, BtfInfoReject, Bug, RegName, Reject, RejectKind, StackArgError, TypeName, Unsupported,
 };
+pub use prog_types::hooks::LwtKind;
 pub use protos::func_info::{IterRole, KfuncArg, KfuncArgKind, KfuncDecl, KfuncRet};
 pub use protos::helpers::helper_arg_count;
 pub use protos::kfunc_table::KfuncTable;
@@ -70,6 +72,34 @@ pub enum ProgType {
         /// Context size in bytes.
         ctx_size: u32,
     },
+    /// `BPF_PROG_TYPE_CGROUP_SKB` (`__sk_buff`, read-only packet; the return range depends on
+    /// the expected attach type).
+    CgroupSkb,
+    /// `BPF_PROG_TYPE_CGROUP_SOCK` (`struct bpf_sock` context; fields by attach type).
+    CgroupSock,
+    /// `BPF_PROG_TYPE_CGROUP_SOCK_ADDR` (`struct bpf_sock_addr`; fields, helpers and return
+    /// range by attach type).
+    CgroupSockAddr,
+    /// `BPF_PROG_TYPE_CGROUP_SOCKOPT` (`struct bpf_sockopt`; getsockopt or setsockopt).
+    CgroupSockopt,
+    /// `BPF_PROG_TYPE_CGROUP_SYSCTL` (`struct bpf_sysctl`).
+    CgroupSysctl,
+    /// `BPF_PROG_TYPE_CGROUP_DEVICE` (`struct bpf_cgroup_dev_ctx`).
+    CgroupDevice,
+    /// `BPF_PROG_TYPE_SOCK_OPS` (`struct bpf_sock_ops`).
+    SockOps,
+    /// `BPF_PROG_TYPE_SK_SKB` (`__sk_buff` with packet access).
+    SkSkb,
+    /// `BPF_PROG_TYPE_SK_MSG` (`struct sk_msg_md`).
+    SkMsg,
+    /// `BPF_PROG_TYPE_SK_LOOKUP` (`struct bpf_sk_lookup`).
+    SkLookup,
+    /// `BPF_PROG_TYPE_SK_REUSEPORT` (`struct sk_reuseport_md`).
+    SkReuseport,
+    /// `BPF_PROG_TYPE_FLOW_DISSECTOR` (`__sk_buff` with `flow_keys`).
+    FlowDissector,
+    /// `BPF_PROG_TYPE_LWT_IN` / `_OUT` / `_XMIT` / `_SEG6LOCAL`.
+    Lwt(LwtKind),
 }
 
 /// A program type name kbpf does not know (from the command line or a section name).
@@ -87,6 +117,22 @@ impl std::str::FromStr for ProgType {
             "xdp" => ProgType::Xdp,
             "tc" | "sched_cls" | "classifier" => ProgType::SchedCls,
             "syscall" => ProgType::Syscall,
+            "cgroup_skb" => ProgType::CgroupSkb,
+            "cgroup_sock" => ProgType::CgroupSock,
+            "cgroup_sock_addr" => ProgType::CgroupSockAddr,
+            "cgroup_sockopt" => ProgType::CgroupSockopt,
+            "cgroup_sysctl" => ProgType::CgroupSysctl,
+            "cgroup_device" => ProgType::CgroupDevice,
+            "sock_ops" => ProgType::SockOps,
+            "sk_skb" => ProgType::SkSkb,
+            "sk_msg" => ProgType::SkMsg,
+            "sk_lookup" => ProgType::SkLookup,
+            "sk_reuseport" => ProgType::SkReuseport,
+            "flow_dissector" => ProgType::FlowDissector,
+            "lwt_in" => ProgType::Lwt(LwtKind::In),
+            "lwt_out" => ProgType::Lwt(LwtKind::Out),
+            "lwt_xmit" => ProgType::Lwt(LwtKind::Xmit),
+            "lwt_seg6local" => ProgType::Lwt(LwtKind::Seg6local),
             _ => return Err(UnknownProgType(s.to_string())),
         })
     }
@@ -114,38 +160,60 @@ pub enum MapKind {
     LruPercpuHash,
     /// `BPF_MAP_TYPE_RINGBUF` (only the ringbuf helpers may take it).
     RingBuf,
+    /// `BPF_MAP_TYPE_DEVMAP`.
+    DevMap,
+    /// `BPF_MAP_TYPE_CPUMAP`.
+    CpuMap,
+    /// `BPF_MAP_TYPE_XSKMAP`.
+    XskMap,
+    /// `BPF_MAP_TYPE_SOCKMAP`.
+    SockMap,
+    /// `BPF_MAP_TYPE_SOCKHASH`.
+    SockHash,
+    /// `BPF_MAP_TYPE_CGROUP_STORAGE` (only `bpf_get_local_storage`).
+    CgroupStorage,
+    /// `BPF_MAP_TYPE_REUSEPORT_SOCKARRAY`.
+    ReuseportSockarray,
+    /// `BPF_MAP_TYPE_PERCPU_CGROUP_STORAGE`.
+    PercpuCgroupStorage,
+    /// `BPF_MAP_TYPE_SK_STORAGE`.
+    SkStorage,
+    /// `BPF_MAP_TYPE_DEVMAP_HASH`.
+    DevMapHash,
 }
+
+/// `(kind, enum bpf_map_type number)` for every kind the verifier models.
+const MAP_KIND_NUMBERS: [(MapKind, u32); 19] = [
+    (MapKind::Hash, 1),
+    (MapKind::Array, 2),
+    (MapKind::ProgArray, 3),
+    (MapKind::PerfEventArray, 4),
+    (MapKind::PercpuHash, 5),
+    (MapKind::PercpuArray, 6),
+    (MapKind::LruHash, 9),
+    (MapKind::LruPercpuHash, 10),
+    (MapKind::DevMap, 14),
+    (MapKind::SockMap, 15),
+    (MapKind::CpuMap, 16),
+    (MapKind::XskMap, 17),
+    (MapKind::SockHash, 18),
+    (MapKind::CgroupStorage, 19),
+    (MapKind::ReuseportSockarray, 20),
+    (MapKind::PercpuCgroupStorage, 21),
+    (MapKind::SkStorage, 24),
+    (MapKind::DevMapHash, 25),
+    (MapKind::RingBuf, 27),
+];
 
 impl MapKind {
     /// The kernel's `enum bpf_map_type` number.
     pub fn raw(self) -> u32 {
-        match self {
-            MapKind::Hash => 1,
-            MapKind::Array => 2,
-            MapKind::ProgArray => 3,
-            MapKind::PerfEventArray => 4,
-            MapKind::PercpuHash => 5,
-            MapKind::PercpuArray => 6,
-            MapKind::LruHash => 9,
-            MapKind::LruPercpuHash => 10,
-            MapKind::RingBuf => 27,
-        }
+        MAP_KIND_NUMBERS.iter().find(|(k, _)| *k == self).map_or(0, |(_, n)| *n)
     }
 
     /// The kind for a kernel map type number, if the verifier models it.
     pub fn from_raw(t: u32) -> Option<MapKind> {
-        Some(match t {
-            1 => MapKind::Hash,
-            2 => MapKind::Array,
-            3 => MapKind::ProgArray,
-            4 => MapKind::PerfEventArray,
-            5 => MapKind::PercpuHash,
-            6 => MapKind::PercpuArray,
-            9 => MapKind::LruHash,
-            10 => MapKind::LruPercpuHash,
-            27 => MapKind::RingBuf,
-            _ => return None,
-        })
+        MAP_KIND_NUMBERS.iter().find(|(_, n)| *n == t).map(|(k, _)| *k)
     }
 
     /// Array maps whose lookups with a constant in-range key are never NULL
@@ -175,6 +243,37 @@ impl MapKind {
                 f,
                 Some(F::RingbufOutput | F::RingbufReserve | F::RingbufQuery | F::RingbufReserveDynptr)
             ),
+            MapKind::CgroupStorage | MapKind::PercpuCgroupStorage => f != Some(F::GetLocalStorage),
+            MapKind::DevMap | MapKind::DevMapHash | MapKind::XskMap => {
+                !matches!(f, Some(F::RedirectMap | F::MapLookupElem))
+            }
+            MapKind::CpuMap => f != Some(F::RedirectMap),
+            MapKind::SockMap => !matches!(
+                f,
+                Some(
+                    F::SkRedirectMap
+                        | F::SockMapUpdate
+                        | F::MsgRedirectMap
+                        | F::SkSelectReuseport
+                        | F::MapLookupElem
+                        | F::MapUpdateElem
+                        | F::MapDeleteElem
+                )
+            ),
+            MapKind::SockHash => !matches!(
+                f,
+                Some(
+                    F::SkRedirectHash
+                        | F::SockHashUpdate
+                        | F::MsgRedirectHash
+                        | F::SkSelectReuseport
+                        | F::MapLookupElem
+                        | F::MapUpdateElem
+                        | F::MapDeleteElem
+                )
+            ),
+            MapKind::ReuseportSockarray => f != Some(F::SkSelectReuseport),
+            MapKind::SkStorage => !matches!(f, Some(F::SkStorageGet | F::SkStorageDelete | F::KptrXchg)),
             _ => false,
         }
     }

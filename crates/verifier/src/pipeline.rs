@@ -5,6 +5,7 @@ use crate::env::{Aux, Counters, Env, Program, Search, SubprogFacts, initial_stat
 use crate::log::{LEVEL1, LEVEL2, Log, STATS, insn_text};
 use crate::messages::Reject;
 use crate::prog_types::LoadAttach;
+use crate::proven::Recorder;
 use crate::{MapDef, MapKind, Stats, VerifyError, VerifyOptions, VerifyOutcome};
 use kbpf_isa::{LdImm64Src, RawInsn, SlotIdx, SlotTable};
 use kbpf_passes::check::{PseudoLdImm64, Resolver};
@@ -102,26 +103,39 @@ fn finish(log: Log, stats: Stats, err: Option<(Reject, usize)>, log_size: Option
 
 /// Runs the whole pipeline.
 pub(crate) fn run(slots: &[RawInsn], opts: &VerifyOptions) -> VerifyOutcome {
+    run_with(slots, opts, None).0
+}
+
+/// [`run`] with a recorder of the states the walk reaches each instruction with
+/// ([`crate::proven`]), handed back at the end.
+pub(crate) fn run_with(
+    slots: &[RawInsn],
+    opts: &VerifyOptions,
+    mut proven: Option<Box<Recorder>>,
+) -> (VerifyOutcome, Option<Box<Recorder>>) {
     let start = Instant::now();
     let mut log = Log { level: opts.log_level & (LEVEL1 | LEVEL2 | STATS), ..Log::default() };
     if slots.is_empty() || slots.len() > crate::COMPLEXITY_LIMIT_INSNS as usize {
         // bpf_prog_load rejects the length before the verifier runs: no log.
         let r = Reject::Pass(PassError::new(0, PassErrorKind::BadLength));
         let error = VerifyError::new(None, r);
-        return VerifyOutcome {
-            accepted: false,
-            error: Some(error),
-            log: String::new(),
-            stats: Stats::default(),
-            insn_aux: Vec::new(),
-            witness: None,
-        };
+        return (
+            VerifyOutcome {
+                accepted: false,
+                error: Some(error),
+                log: String::new(),
+                stats: Stats::default(),
+                insn_aux: Vec::new(),
+                witness: None,
+            },
+            proven,
+        );
     }
     // bpf_prog_load_check_attach, also before the verifier: EINVAL, no log
     let attach =
         LoadAttach { expected_attach_type: opts.expected_attach_type, attach_btf_id: opts.attach_btf_id };
-    if let Err(r) = opts.prog_type.ops().check_attach(attach) {
-        return VerifyOutcome {
+    if let Err(r) = opts.prog_type.ops_with(opts.expected_attach_type).check_attach(attach) {
+        let out = VerifyOutcome {
             accepted: false,
             error: Some(VerifyError::new(None, Reject::Attach(r))),
             log: String::new(),
@@ -129,6 +143,7 @@ pub(crate) fn run(slots: &[RawInsn], opts: &VerifyOptions) -> VerifyOutcome {
             insn_aux: Vec::new(),
             witness: None,
         };
+        return (out, proven);
     }
     let mut resolver =
         MapResolver { maps: &opts.maps, literal_fds: &opts.literal_fds, ld_map: vec![None; slots.len()] };
@@ -152,7 +167,7 @@ pub(crate) fn run(slots: &[RawInsn], opts: &VerifyOptions) -> VerifyOutcome {
         let newline = if b.ends_line() { "\n" } else { "" };
         log.put(&format!("{b}{newline}"));
         print_stats(&mut log, &Counters::default(), &vec![0; nsub_found], start);
-        return finish(log, Stats::default(), Some((Reject::BtfInfo(b), 0)), opts.log_size);
+        return (finish(log, Stats::default(), Some((Reject::BtfInfo(b), 0)), opts.log_size), proven);
     }
     let passes = pre.and_then(|_| {
         kbpf_passes::run_static_passes(&table, opts.privileged, opts.stack_args, &mut resolver, &helper_args)
@@ -171,7 +186,7 @@ pub(crate) fn run(slots: &[RawInsn], opts: &VerifyOptions) -> VerifyOutcome {
             log.put(&format!("{r}\n"));
             let depths = vec![0; nsub_found];
             print_stats(&mut log, &Counters::default(), &depths, start);
-            return finish(log, Stats::default(), Some((r, insn)), opts.log_size);
+            return (finish(log, Stats::default(), Some((r, insn)), opts.log_size), proven);
         }
     };
     // check_btf_info without func_info: `check_abnormal_return` (the `.func` declarations stand
@@ -181,7 +196,7 @@ pub(crate) fn run(slots: &[RawInsn], opts: &VerifyOptions) -> VerifyOutcome {
     {
         log.put(&format!("{r}\n"));
         print_stats(&mut log, &Counters::default(), &vec![0; nsub_found], start);
-        return finish(log, Stats::default(), Some((r, 0)), opts.log_size);
+        return (finish(log, Stats::default(), Some((r, 0)), opts.log_size), proven);
     }
     if log.verbose2() {
         let text = |i: usize| insn_text(&table, i, &opts.kfuncs);
@@ -204,6 +219,7 @@ pub(crate) fn run(slots: &[RawInsn], opts: &VerifyOptions) -> VerifyOutcome {
         stats: Counters::default(),
         log,
         cur: initial_state(opts.prog_type),
+        proven: proven.take(),
     };
     let res = env.do_check();
     let res = res.and_then(|_| {
@@ -253,6 +269,7 @@ pub(crate) fn run(slots: &[RawInsn], opts: &VerifyOptions) -> VerifyOutcome {
     };
     // the search is over: its memory goes before the stats block and the witness
     drop(std::mem::take(&mut env.search));
+    let proven = env.proven.take();
     // an accepted program loses its never-visited subprograms to dead-code removal before the
     // kernel prints their stack depths
     let depths: Vec<u32> = (0..nsub.max(1))
@@ -279,7 +296,7 @@ pub(crate) fn run(slots: &[RawInsn], opts: &VerifyOptions) -> VerifyOutcome {
         }
     }
     out.insn_aux = insn_aux;
-    out
+    (out, proven)
 }
 
 /// Stack the kernel's fixups add for `may_goto` in an accepted subprogram before it prints the

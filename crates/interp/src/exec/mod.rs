@@ -452,8 +452,10 @@ pub(crate) fn native_args(r: &Regs, calls: &Calls) -> [u64; 12] {
 }
 
 mod access;
+mod observe;
 pub(crate) use access::Both;
 use access::{atomic, packet_load, retry_in_extra};
+pub use observe::{Observer, Step};
 
 #[cfg(test)]
 mod tests {

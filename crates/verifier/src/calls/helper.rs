@@ -10,7 +10,7 @@ use crate::messages::{Bug, CallReject, Reject, TypeName};
 use crate::protos::func_id::BpfFunc;
 use crate::protos::helper_names::helper_name;
 use crate::protos::helpers::{
-    Ret, changes_pkt_data, helper_pkt_access, is_acquire_function, is_ptr_cast_function,
+    Arg, Ret, changes_pkt_data, helper_pkt_access, is_acquire_function, is_ptr_cast_function,
 };
 
 /// How a helper uses a memory argument: read; written in place (`MEM_WRITE`: bounds checked as
@@ -65,7 +65,7 @@ impl Env<'_> {
             return Err(Reject::InvalidFunc(helper_name(id).unwrap_or_else(|| "unknown".into()), id));
         };
         let name = helper_name(id).unwrap_or_default();
-        let ops = self.prog.opts.prog_type.ops();
+        let ops = self.prog.ops();
         let Some(proto) = ops.func_proto(func) else {
             return Err(Reject::HelperNotAllowed(name, id));
         };
@@ -77,7 +77,20 @@ impl Env<'_> {
         }
         let mut meta = Meta::default();
         for (i, arg) in proto.args.iter().enumerate() {
-            self.check_func_arg(i as u8 + 1, *arg, &mut meta, helper_pkt_access(func))?;
+            // resolve_map_arg_type: a sockmap's "value" is a socket
+            let arg = match arg {
+                Arg::MapValue if meta.map.is_some_and(|m| self.is_sock_map(m)) => &Arg::BtfSockCommon,
+                _ => arg,
+            };
+            self.check_func_arg(
+                i as u8 + 1,
+                *arg,
+                &mut meta,
+                ops.helper_packet_access(helper_pkt_access(func)),
+            )?;
+        }
+        if func == BpfFunc::GetLocalStorage && !is_null_reg(&self.cur.cur().regs[2]) {
+            return Err(CallReject::LocalStorageFlags.into());
         }
         self.record_func_map(func, &meta)?;
         if func == BpfFunc::TailCall {
@@ -138,6 +151,12 @@ impl Env<'_> {
                 r.dynptr_id = dynptr_id;
                 r
             }
+            Ret::MapValue => {
+                let Some(m) = meta.map else { return Err(Bug::NullMapPtr.into()) };
+                let mut r = RegState::pointer(RegType::MapValue);
+                r.map = m;
+                r
+            }
             Ret::MapValueOrNull => {
                 let Some(m) = meta.map else { return Err(Bug::NullMapPtr.into()) };
                 let mut r = RegState::pointer(RegType::MapValue);
@@ -149,6 +168,13 @@ impl Env<'_> {
                 if !elide {
                     r.flags = MAYBE_NULL;
                     r.id = self.new_id();
+                }
+                // a sockmap lookup takes a reference on the socket (is_acquire_function)
+                if func == BpfFunc::MapLookupElem && matches!(def.kind, MapKind::SockMap | MapKind::SockHash)
+                {
+                    let rid = self.acquire_reference(idx);
+                    r.id = rid;
+                    r.ref_obj_id = rid;
                 }
                 r
             }
@@ -178,7 +204,13 @@ impl Env<'_> {
             // helper's allowed map types
             let kind = self.maps().get(m as usize).map_or(MapKind::Hash, |d| d.kind);
             let num = kind.raw();
-            if kind.refuses_helper(id) || (!proto.map_types.is_empty() && !proto.map_types.contains(&num)) {
+            let sockmap_write = matches!(kind, MapKind::SockMap | MapKind::SockHash)
+                && matches!(func, BpfFunc::MapUpdateElem | BpfFunc::MapDeleteElem)
+                && !ops.may_update_sockmap(func == BpfFunc::MapDeleteElem);
+            if kind.refuses_helper(id)
+                || sockmap_write
+                || (!proto.map_types.is_empty() && !proto.map_types.contains(&num))
+            {
                 return Err(CallReject::MapTypeIntoFunc { map_type: num, name, id }.into());
             }
         }
@@ -257,6 +289,10 @@ impl Env<'_> {
             return Err(Reject::MapOpForbidden);
         }
         Ok(())
+    }
+
+    fn is_sock_map(&self, m: u32) -> bool {
+        self.maps().get(m as usize).is_some_and(|d| matches!(d.kind, MapKind::SockMap | MapKind::SockHash))
     }
 
     fn record_func_key(&mut self, meta: &Meta) {

@@ -156,6 +156,19 @@ impl Env<'_> {
                     check_strict_alignment(&reg, size as i64)?;
                 }
             }
+            Arg::ConstStr => {
+                if reg.ty != RegType::MapValue || reg.flags & MAYBE_NULL != 0 {
+                    return Err(self.type_mismatch(regno, &["map_value"]));
+                }
+                self.check_reg_const_str(&reg, regno, regno as usize - 1)?;
+            }
+            // ARG_PTR_TO_SOCKET | PTR_MAYBE_NULL: a full socket (a NULL constant passes)
+            Arg::SocketOrNull if is_null => {}
+            Arg::SocketOrNull => {
+                if reg.ty != RegType::Sock {
+                    return Err(self.type_mismatch(regno, &["sock"]));
+                }
+            }
             Arg::SockCommon => {
                 if !reg.is_sk_pointer() || reg.flags & MAYBE_NULL != 0 {
                     return Err(self.type_mismatch(regno, &["sock_common", "sock", "tcp_sock", "xdp_sock"]));

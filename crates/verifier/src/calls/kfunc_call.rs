@@ -75,7 +75,7 @@ impl Env<'_> {
             return Err(Reject::KfuncNotFunc(btf_id as u32));
         };
         if let Some(types) = &decl.prog_types
-            && !self.prog.opts.prog_type.ops().kernel_type().is_some_and(|t| types.contains(&t))
+            && !self.prog.ops().kernel_type().is_some_and(|t| types.contains(&t))
         {
             return Err(KfuncReject::NotAllowed(decl.name).into());
         }
@@ -287,7 +287,7 @@ impl Env<'_> {
         }
         if decl.name == "bpf_dynptr_slice" {
             r0.flags |= RDONLY;
-        } else if !self.prog.opts.prog_type.ops().may_write_packet() {
+        } else if !self.prog.ops().may_write_packet() {
             return Err(KfuncReject::NoPacketWrites.into());
         }
         r0.dynptr_id = id;

@@ -355,6 +355,10 @@ fn neg_end(cur: &mut VerifierState, log: &mut Log, insn: Insn) -> Result<(), Rej
     let src = reg.clone();
     // be16/be32/be64 swap on a little-endian host; le16/le32 truncate; bswap swaps
     scalar_alu(&mut reg, &src, code, alu32, end);
+    // a new value: no longer linked to the registers it was copied to (the kernel's NEG
+    // starts from `__mark_reg_known`, which clears the id); a kept id would let a later
+    // branch on this register refine its old copies (tests/soundness/neg_end_linked_*.s)
+    reg.id = 0;
     cur.cur_mut().regs[d] = reg;
     Ok(())
 }

@@ -1,6 +1,7 @@
 //! Conditional jumps (`check_cond_jmp_op`): branch prediction (`is_branch_taken`), range
 //! refinement on both edges (`reg_set_min_max`), NULL checks and packet range marking.
 
+use crate::MapKind;
 use crate::domain::state::{MAYBE_NULL, RegState, RegType, VerifierState};
 use crate::env::ctx::Walk;
 use crate::messages::{Bug, Reject};
@@ -72,7 +73,11 @@ pub(crate) fn for_each_reg(st: &mut VerifierState, mut f: impl FnMut(&mut RegSta
     }
 }
 
-fn mark_ptr_or_null_regs(st: &mut VerifierState, regno: usize, is_null: bool) {
+/// `mark_ptr_or_null_reg` over every register sharing the id. A non-NULL lookup result of
+/// a sockmap or sockhash is the socket itself (`maps` says which map a value belongs to).
+fn mark_ptr_or_null_regs(st: &mut VerifierState, regno: usize, is_null: bool, maps: &[crate::MapDef]) {
+    let is_sock_map =
+        |m: u32| maps.get(m as usize).is_some_and(|d| matches!(d.kind, MapKind::SockMap | MapKind::SockHash));
     let reg = &st.cur().regs[regno];
     let id = reg.id;
     let ref_id = reg.ref_obj_id;
@@ -91,6 +96,10 @@ fn mark_ptr_or_null_regs(st: &mut VerifierState, regno: usize, is_null: bool) {
             } else {
                 r.flags &= !MAYBE_NULL;
                 r.id = 0;
+                if r.ty == RegType::MapValue && is_sock_map(r.map) {
+                    r.ty = RegType::Sock;
+                    r.map = 0;
+                }
             }
         }
     });
@@ -292,9 +301,10 @@ impl Walk<'_, '_> {
             }
         }
         if !w32 && src_op == Src::Imm(0) && (op == JEQ || op == JNE) && dst.flags & MAYBE_NULL != 0 {
-            mark_ptr_or_null_regs(self.cur, d, op == JNE);
+            let maps = &self.prog.opts.maps;
+            mark_ptr_or_null_regs(self.cur, d, op == JNE, maps);
             if let Some(q) = self.search.pending.get_mut(p) {
-                mark_ptr_or_null_regs(&mut q.st, d, op == JEQ);
+                mark_ptr_or_null_regs(&mut q.st, d, op == JEQ, maps);
             }
         } else if !self.try_match_pkt_pointers(&jmp, &dst, &src, p)
             && dst.is_pointer()

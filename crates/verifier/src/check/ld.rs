@@ -6,8 +6,7 @@ use crate::check::alu::RegOp;
 use crate::domain::state::{RegState, RegType};
 use crate::env::Env;
 use crate::messages::{Reject, TypeName};
-use kbpf_isa::SlotIdx;
-use kbpf_isa::{Insn, LdImm64Src, Mode, RawInsn, Size};
+use kbpf_isa::{Insn, LdImm64Src, Mode, RawInsn, Size, SlotIdx};
 
 impl Env<'_> {
     /// `check_ld_imm`: the opcode, the reserved fields and the destination register number are
@@ -49,7 +48,7 @@ impl Env<'_> {
     /// a called subprogram returns 0 to its caller at once (the hidden exit of the rewrite),
     /// so the load's success continues as a queued branch and this path exits with R0 = 0.
     pub(crate) fn check_ld_abs(&mut self, insn: &RawInsn, idx: usize) -> Result<bool, Reject> {
-        if !self.prog.opts.prog_type.ops().may_access_skb() {
+        if !self.prog.ops().may_access_skb() {
             return Err(Reject::LdAbsNotAllowed);
         }
         let mode = insn.mode();

@@ -11,6 +11,9 @@ use crate::prog_types::{CtxAccess, CtxField};
 use kbpf_isa::{Insn, RawInsn, Src};
 use kbpf_passes::Errno;
 
+/// `sizeof(struct bpf_flow_keys)`.
+const FLOW_KEYS_SIZE: i64 = 56;
+
 impl Env<'_> {
     /// LDX (`check_load_mem`): the register numbers are checked in the kernel's order, then the
     /// decoded `Load` gives the access.
@@ -108,7 +111,9 @@ impl Env<'_> {
                 self.check_ptr_off_reg(regno)?;
                 let access =
                     CtxAccess { off, size, write, ldsx, attach: self.prog.opts.expected_attach_type };
-                let Some(field) = self.prog.opts.prog_type.ops().ctx_access(access) else {
+                // a sign-extending load of a pointer field is no valid access
+                let field = self.prog.ops().ctx_access(access);
+                let Some(field) = field.filter(|f| !ldsx || *f == CtxField::Scalar) else {
                     return Err(Reject::CtxAccess(off, size));
                 };
                 if !write && let Some(v) = value {
@@ -133,8 +138,18 @@ impl Env<'_> {
                     self.check_stack_read(regno, &reg, off, size, value)?;
                 }
             }
+            RegType::FlowKeys => {
+                leak_check(self, "into flow keys")?;
+                // check_flow_keys_access: only the fixed offset counts
+                if off < 0 || off + size > FLOW_KEYS_SIZE {
+                    return Err(Reject::FlowKeysAccess(off, size));
+                }
+                if !write && let Some(v) = value {
+                    self.cur.cur_mut().regs[v as usize] = RegState::unknown_scalar();
+                }
+            }
             RegType::Packet | RegType::PacketMeta => {
-                if write && !self.prog.opts.prog_type.ops().may_write_packet() {
+                if write && !self.prog.ops().may_write_packet() {
                     return Err(Reject::CannotWrite("packet"));
                 }
                 leak_check(self, "into packet")?;

@@ -40,7 +40,12 @@ impl Env<'_> {
                 return Err(Bug::InsnIdx { idx, len: n }.into());
             }
             self.stats.insn_processed += 1;
-            if self.stats.insn_processed > crate::COMPLEXITY_LIMIT_INSNS {
+            if self.stats.insn_processed > crate::COMPLEXITY_LIMIT_INSNS
+                || self
+                    .proven
+                    .as_ref()
+                    .is_some_and(|r| r.mode.max_insns.is_some_and(|m| self.stats.insn_processed > m))
+            {
                 return Err(Reject::TooLarge(self.stats.insn_processed));
             }
             self.cur.last_insn_idx = SlotIdx::new(prev_insn_idx.max(0) as usize);
@@ -52,7 +57,10 @@ impl Env<'_> {
             let iter_next = self.is_iter_next_insn(idx);
             let prune_point = marks.prune_point || iter_next;
             let iter = IterNext { at: iter_next, active: iter_next && self.iter_next_active() };
-            if prune_point && self.prune().is_state_visited(slot, iter)? {
+            // recording without pruning still makes checkpoints (they bound the jump history
+            // precision tracking walks), it only goes on where the walk would prune
+            let no_prune = self.proven.as_ref().is_some_and(|r| r.mode.no_prune);
+            if prune_point && self.prune().is_state_visited(slot, iter)? && !no_prune {
                 if self.log.on() {
                     if do_print_state {
                         self.log.put(&format!("\nfrom {prev_insn_idx} to {idx}: safe\n"));
@@ -88,6 +96,9 @@ impl Env<'_> {
                     self.log.prev_log_pos = self.log.buf.len();
                 }
                 prev_insn_idx = idx as i64;
+                if let Some(rec) = self.proven.as_mut() {
+                    rec.observe(idx, &self.cur);
+                }
                 match self.do_check_insn(idx, &mut do_print_state)? {
                     Flow::Next => continue,
                     Flow::Exit => {}
@@ -259,7 +270,7 @@ impl Env<'_> {
             self.check_global_subprog_return_code()?;
             return Ok(Flow::Exit);
         }
-        match self.prog.opts.prog_type.ops().retval_range() {
+        match self.prog.ops().retval_range() {
             Some(range) => self.check_prog_return_code(range)?,
             None => self.check_reg_arg(0, crate::check::alu::RegOp::Src)?,
         }

@@ -60,7 +60,17 @@ pub(crate) fn reg_const(r: &RegState, w32: bool) -> u64 {
 }
 
 pub(crate) fn reg_not_null(r: &RegState) -> bool {
-    r.flags & MAYBE_NULL == 0 && matches!(r.ty, RegType::MapValue | RegType::Mem | RegType::ConstMapPtr)
+    r.flags & MAYBE_NULL == 0
+        && matches!(
+            r.ty,
+            RegType::Sock
+                | RegType::TcpSock
+                | RegType::MapValue
+                | RegType::MapKey
+                | RegType::SockCommon
+                | RegType::Mem
+                | RegType::ConstMapPtr
+        )
 }
 
 pub(crate) fn is_pkt_any(r: &RegState) -> bool {

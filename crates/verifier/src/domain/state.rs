@@ -48,6 +48,8 @@ pub enum RegType {
     SockCommon,
     /// `PTR_TO_TCP_SOCK` (`struct bpf_tcp_sock`).
     TcpSock,
+    /// `PTR_TO_FLOW_KEYS` (`struct bpf_flow_keys` of a flow dissector).
+    FlowKeys,
 }
 
 /// Type flag: must be NULL-checked.

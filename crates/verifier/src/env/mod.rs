@@ -55,6 +55,11 @@ pub(crate) struct Program<'a> {
 }
 
 impl<'a> Program<'a> {
+    /// The program type's rules for its expected attach type.
+    pub(crate) fn ops(&self) -> crate::prog_types::Ops {
+        self.opts.prog_type.ops_with(self.opts.expected_attach_type)
+    }
+
     /// The slot table.
     pub(crate) fn table(&self) -> &SlotTable<'a> {
         &self.table
@@ -232,6 +237,8 @@ pub(crate) struct Env<'a> {
     pub stats: Counters,
     pub log: Log,
     pub cur: VerifierState,
+    /// The soundness recorder ([`crate::proven`]); `None` in ordinary verification.
+    pub proven: Option<Box<crate::proven::Recorder>>,
 }
 
 pub(crate) fn initial_state(pt: ProgType) -> VerifierState {

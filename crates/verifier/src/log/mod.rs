@@ -171,6 +171,7 @@ pub fn reg_type_str(ty: RegType, flags: u8) -> String {
         RegType::Sock => "sock",
         RegType::SockCommon => "sock_common",
         RegType::TcpSock => "tcp_sock",
+        RegType::FlowKeys => "flow_keys",
     };
     let mut s = String::new();
     if flags & RDONLY != 0 {

@@ -10,6 +10,9 @@ use thiserror::Error;
 pub enum CallReject {
     #[error("cannot call GPL-restricted function from non-GPL compatible program")]
     GplOnly,
+    /// `bpf_get_local_storage` cannot fail, so its flags must be 0.
+    #[error("get_local_storage() doesn't support non-zero flags")]
+    LocalStorageFlags,
     #[error("helper call might sleep in a non-sleepable prog")]
     MightSleep,
     #[error("func {name}#{id} reference has not been acquired before")]

@@ -193,6 +193,8 @@ pub enum Reject {
     SpillStackPtrToCaller,
     #[error("invalid bpf_context access off={0} size={1}")]
     CtxAccess(i64, i64),
+    #[error("invalid access to flow keys off={0} size={1}")]
+    FlowKeysAccess(i64, i64),
     #[error("dereference of modified {0} ptr {1} off={2} disallowed")]
     ModifiedPtr(TypeName, RegName, i32),
     #[error("negative offset {0} ptr {1} off={2} disallowed")]

@@ -6,9 +6,23 @@
 //! (`bpf_prog_load_check_attach`). The rest of the verifier asks [`ProgType::ops`], never
 //! matches on the type.
 
+mod cgroup_misc;
+mod cgroup_skb;
+mod cgroup_sock;
+mod cgroup_sock_addr;
+mod flow_dissector;
+pub mod hooks;
+mod lwt;
 mod mem;
+#[cfg(test)]
+mod net_tests;
 mod sched_cls;
+mod sk_lookup;
+mod sk_msg;
+mod sk_reuseport;
+mod sk_skb;
 mod skb;
+mod sock_ops;
 mod socket_filter;
 mod syscall;
 mod xdp;
@@ -114,6 +128,20 @@ pub trait ProgTypeOps {
     fn ctx_bytes(&self) -> Option<usize> {
         None
     }
+
+    /// `may_access_direct_pkt_data` for a helper argument: whether a packet pointer may be
+    /// passed to a helper declared with `pkt_access` (`declared`). The types with direct
+    /// packet access take the helper's word; cgroup sockopt programs (whose "packet" is the
+    /// option buffer) pass it to any helper; the rest never.
+    fn helper_packet_access(&self, declared: bool) -> bool {
+        declared
+    }
+
+    /// `may_update_sockmap`: `bpf_map_update_elem` (or, with `delete`, `bpf_map_delete_elem`)
+    /// on a sockmap or sockhash is allowed where no locked socket can be reached.
+    fn may_update_sockmap(&self, _delete: bool) -> bool {
+        false
+    }
 }
 
 /// A program type's rules, borrowed or (for [`ProgType::Mem`], which carries its size) owned.
@@ -122,6 +150,8 @@ pub enum Ops {
     Static(&'static dyn ProgTypeOps),
     /// The userspace memory context.
     Mem(mem::Mem),
+    /// A type whose rules depend on its expected attach type.
+    Hooked(Box<dyn ProgTypeOps>),
 }
 
 impl std::ops::Deref for Ops {
@@ -131,19 +161,39 @@ impl std::ops::Deref for Ops {
         match self {
             Ops::Static(o) => *o,
             Ops::Mem(m) => m,
+            Ops::Hooked(o) => o.as_ref(),
         }
     }
 }
 
 impl ProgType {
-    /// The rules of this program type.
+    /// The rules of this program type loaded without an expected attach type.
     pub fn ops(self) -> Ops {
+        self.ops_with(None)
+    }
+
+    /// The rules of this program type loaded with expected attach type `attach` (the cgroup
+    /// socket types read it for their fields, helpers and return range).
+    pub fn ops_with(self, attach: Option<AttachType>) -> Ops {
         match self {
             ProgType::SocketFilter => Ops::Static(&socket_filter::SocketFilter),
             ProgType::Xdp => Ops::Static(&xdp::Xdp),
             ProgType::SchedCls => Ops::Static(&sched_cls::SchedCls),
             ProgType::Syscall => Ops::Static(&syscall::Syscall),
             ProgType::Mem { ctx_size } => Ops::Mem(mem::Mem { ctx_size }),
+            ProgType::CgroupSkb => Ops::Hooked(Box::new(cgroup_skb::CgroupSkb::new(attach))),
+            ProgType::CgroupSock => Ops::Hooked(Box::new(cgroup_sock::CgroupSock::new(attach))),
+            ProgType::CgroupSockAddr => Ops::Hooked(Box::new(cgroup_sock_addr::CgroupSockAddr::new(attach))),
+            ProgType::CgroupSockopt => Ops::Hooked(Box::new(cgroup_misc::CgroupSockopt::new(attach))),
+            ProgType::CgroupSysctl => Ops::Hooked(Box::new(cgroup_misc::CgroupSysctl { attach })),
+            ProgType::CgroupDevice => Ops::Hooked(Box::new(cgroup_misc::CgroupDevice { attach })),
+            ProgType::SockOps => Ops::Hooked(Box::new(sock_ops::SockOps { attach })),
+            ProgType::SkSkb => Ops::Static(&sk_skb::SkSkb),
+            ProgType::SkMsg => Ops::Static(&sk_msg::SkMsg),
+            ProgType::SkLookup => Ops::Static(&sk_lookup::SkLookup),
+            ProgType::SkReuseport => Ops::Static(&sk_reuseport::SkReuseport),
+            ProgType::FlowDissector => Ops::Static(&flow_dissector::FlowDissector),
+            ProgType::Lwt(kind) => Ops::Hooked(Box::new(lwt::Lwt { kind })),
         }
     }
 }
@@ -156,9 +206,29 @@ fn no_attach_btf(prog_type: &'static str, a: LoadAttach) -> Result<(), AttachRej
     }
 }
 
+/// `bpf_prog_load_check_attach` for a type that takes only the attach types in `allowed`
+/// (an unset one is 0, `BPF_CGROUP_INET_INGRESS`), and no attach BTF id.
+fn attach_one_of(prog_type: &'static str, a: LoadAttach, allowed: &[AttachType]) -> Result<(), AttachReject> {
+    let attach = a.expected_attach_type.unwrap_or(AttachType::CgroupInetIngress);
+    if !allowed.contains(&attach) {
+        return Err(AttachReject::UnexpectedAttachType { prog_type, attach });
+    }
+    no_attach_btf(prog_type, a)
+}
+
 /// Whether `off` lies in `[start, start + len)`.
 fn in_range(off: i64, start: i64, len: i64) -> bool {
     off >= start && off < start + len
+}
+
+/// `bpf_ctx_narrow_access_ok`: a power-of-two load no wider than the field.
+fn narrow_ok(size: i64, field: i64) -> bool {
+    size > 0 && size <= field && size & (size - 1) == 0
+}
+
+/// `bpf_ctx_wide_access_ok`: an aligned 8-byte access inside an array field of `[start, end)`.
+fn wide_ok(off: i64, size: i64, start: i64, end: i64) -> bool {
+    off >= start && off + size <= end && off % 8 == 0 && size == 8
 }
 
 #[cfg(test)]

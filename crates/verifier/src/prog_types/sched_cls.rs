@@ -70,4 +70,8 @@ impl ProgTypeOps for SchedCls {
     fn may_write_packet(&self) -> bool {
         true
     }
+
+    fn may_update_sockmap(&self, _delete: bool) -> bool {
+        true
+    }
 }

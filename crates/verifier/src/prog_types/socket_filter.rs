@@ -51,6 +51,7 @@ impl ProgTypeOps for SocketFilter {
             F::SkbLoadBytes => {
                 p([Ctx, Anything, Mem { write: true, maybe_null: false }, ConstSize, D], Ret::Integer)
             }
+            F::SkbLoadBytesRelative | F::PerfEventOutput => crate::protos::helpers_tc::tc_helper_proto(f),
             // get_socket_cookie, get_socket_uid
             F::GetSocketCookie | F::GetSocketUid => p([Ctx, D, D, D, D], Ret::Integer),
             _ => None,
@@ -58,6 +59,10 @@ impl ProgTypeOps for SocketFilter {
     }
 
     fn may_access_skb(&self) -> bool {
+        true
+    }
+
+    fn may_update_sockmap(&self, _delete: bool) -> bool {
         true
     }
 }

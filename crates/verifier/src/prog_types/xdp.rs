@@ -53,14 +53,30 @@ impl ProgTypeOps for Xdp {
         const D: Arg = DontCare;
         let p = |args, ret| Some(Proto { args, ret, gpl_only: false, map_types: &[] });
         base_func_proto(f).or_else(|| match f {
-            // xdp_adjust_head, xdp_adjust_tail; the running 6.18 build offers xdp_adjust_meta to
-            // no xdp program (any expected attach type, frags or not: kernel-checked), so it is
-            // `program of this type cannot use helper`
+            // xdp_adjust_head, xdp_adjust_tail; the reference kernel (6.18 on the oracle
+            // machine) refuses xdp_adjust_meta to xdp programs ("program of this type cannot
+            // use helper bpf_xdp_adjust_meta#54", kernel-checked on the selftests)
             F::XdpAdjustHead | F::XdpAdjustTail => p([Ctx, Anything, D, D, D], Ret::Integer),
             // xdp_get_buff_len
             F::XdpGetBuffLen => p([Ctx, D, D, D, D], Ret::Integer),
             // redirect
             F::Redirect => p([Anything, Anything, D, D, D], Ret::Integer),
+            // redirect_map: devmap, devmap_hash, cpumap, xskmap
+            F::RedirectMap => Some(Proto {
+                args: [ConstMapPtr, Anything, Anything, D, D],
+                ret: Ret::Integer,
+                gpl_only: false,
+                map_types: &[14, 25, 16, 17],
+            }),
+            // xdp_load_bytes fills the buffer, xdp_store_bytes reads it
+            F::XdpLoadBytes => {
+                p([Ctx, Anything, Mem { write: true, maybe_null: false }, ConstSize, D], Ret::Integer)
+            }
+            F::XdpStoreBytes => {
+                p([Ctx, Anything, Mem { write: false, maybe_null: false }, ConstSize, D], Ret::Integer)
+            }
+            // perf_event_output (bpf_xdp_event_output_proto)
+            F::PerfEventOutput => crate::protos::helpers_tc::tc_helper_proto(f),
             // xdp has its own socket lookups, fib lookup and MTU check with the tc prototypes
             F::FibLookup
             | F::SkLookupTcp
@@ -90,6 +106,10 @@ impl ProgTypeOps for Xdp {
     }
 
     fn may_write_packet(&self) -> bool {
+        true
+    }
+
+    fn may_update_sockmap(&self, _delete: bool) -> bool {
         true
     }
 }

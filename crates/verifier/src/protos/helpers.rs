@@ -57,6 +57,10 @@ pub enum Arg {
     CtxOrNull,
     /// `ARG_PTR_TO_SOCK_COMMON`: any socket pointer, not NULL.
     SockCommon,
+    /// `ARG_PTR_TO_SOCKET_OR_NULL`: a full socket or NULL.
+    SocketOrNull,
+    /// `ARG_PTR_TO_CONST_STR`: a NUL-terminated string in a frozen read-only map.
+    ConstStr,
     /// `ARG_PTR_TO_BTF_ID_SOCK_COMMON | OBJ_RELEASE`: a referenced socket to release.
     ReleaseSock,
     /// `ARG_PTR_TO_BTF_ID_SOCK_COMMON`: any socket pointer (BTF ones included), not NULL.
@@ -84,6 +88,8 @@ pub enum Ret {
     Void,
     /// `PTR_TO_MAP_VALUE_OR_NULL`.
     MapValueOrNull,
+    /// `RET_PTR_TO_MAP_VALUE`: never NULL (`bpf_get_local_storage`).
+    MapValue,
     /// `RET_PTR_TO_DYNPTR_MEM_OR_NULL`: a slice of the dynptr argument.
     DynptrMemOrNull,
     /// `RET_PTR_TO_SOCKET_OR_NULL`.
@@ -240,7 +246,7 @@ fn base_extra_proto(f: BpfFunc) -> Option<Proto> {
         F::MapPopElem | F::MapPeekElem => maps(p([ConstMapPtr, MapValue, D, D, D], Ret::Integer), &[22, 23]),
         // strtol / strtoul: buf, len, flags, 8-byte result
         F::Strtol | F::Strtoul => {
-            p([RD, ConstSize, Anything, FixedMem { size: 8, aligned: false, uninit: true }, D], Ret::Integer)
+            p([RD, ConstSize, Anything, FixedMem { size: 8, aligned: true, uninit: true }, D], Ret::Integer)
         }
         F::SendSignal | F::SendSignalThread => gpl(p([Anything, D, D, D, D], Ret::Integer)),
         F::GetNsCurrentPidTgid => p([Anything, Anything, WR, ConstSize, D], Ret::Integer),
@@ -248,6 +254,8 @@ fn base_extra_proto(f: BpfFunc) -> Option<Proto> {
         // ringbuf_output / ringbuf_query: ring buffers
         F::RingbufOutput => maps(p([ConstMapPtr, RD, ConstSizeOrZero, Anything, D], Ret::Integer), &[27]),
         F::RingbufQuery => maps(p([ConstMapPtr, Anything, D, D, D], Ret::Integer), &[27]),
+        // strncmp: a buffer, its size, and a constant string in a frozen read-only map
+        F::Strncmp => p([RD, ConstSize, ConstStr, D, D], Ret::Integer),
         // flags travel in r3 but the prototype declares two arguments (liveness sees r1, r2)
         F::GetBranchSnapshot => gpl(p([WR, ConstSizeOrZero, D, D, D], Ret::Integer)),
         F::TraceVprintk => {
@@ -301,6 +309,7 @@ pub fn changes_pkt_data(f: BpfFunc) -> bool {
             | F::MsgPullData
             | F::MsgPushData
             | F::MsgPopData
+            | F::StoreHdrOpt
             | F::LwtPushEncap
             | F::LwtSeg6StoreBytes
             | F::LwtSeg6AdjustSrh

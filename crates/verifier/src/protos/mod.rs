@@ -2,6 +2,7 @@
 //! ([`func_id::BpfFunc`]), helper prototypes (base set and tc's), kfunc declarations indexed by
 //! BTF id, subprogram argument counts, and the map-argument rules of helpers.
 
+pub(crate) mod cgroup_helpers;
 pub mod func_id;
 pub mod func_info;
 pub mod helper_names;
@@ -9,3 +10,4 @@ pub(crate) mod helpers;
 pub(crate) mod helpers_tc;
 pub(crate) mod kfunc_table;
 pub(crate) mod map_args;
+pub(crate) mod net_helpers;

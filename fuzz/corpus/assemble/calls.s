@@ -1,0 +1,5 @@
+call sub
+exit
+sub:
+r0 = 7
+exit
