@@ -71,6 +71,8 @@ pub fn options(case: &Case, log_level: u32) -> VerifyOptions {
                 nargs: f.nargs,
                 global: f.global,
                 params: Vec::new(),
+                ret_scalar: true,
+                exception_cb: false,
             })
             .collect(),
         // the captured kernel (6.18) predates the stack-argument series

@@ -375,8 +375,12 @@ pub fn open_object(bytes: &[u8], opts: &LoadOptions) -> Result<LoadedObject, Elf
         }
         let exc_cb = link::exception_cb(btf.as_ref(), &funcs, main, text)?;
         let linked = link::link(&funcs, main, text, exc_cb)?;
+        let exc_off = exc_cb.and_then(|cb| linked.placed.iter().find(|(i, _)| *i == cb).map(|(_, o)| *o));
         let t = Target { btf: target.as_deref(), missing: target_err.as_deref() };
         let mut p = prepare(&funcs, main, linked, btf.as_ref(), ext.as_ref(), opts, &t);
+        for f in &mut p.funcs {
+            f.exception_cb = Some(f.pc) == exc_off;
+        }
         if let Some(a) = st_ops.get(&main).filter(|_| p.prog_type == Some(KernelProgType::StructOps)) {
             p.attach_btf = Some((a.btf_id, a.module.clone()));
             p.struct_ops = Some(a.clone());
@@ -446,17 +450,18 @@ fn prepare(
     let funcs_decl = func_info
         .iter()
         .map(|r| {
-            let (name, nargs, global) = match btf.and_then(|b| Some((b.get(r.type_id)?, b))) {
-                Some((BtfType::Func { name, linkage, .. }, b)) => (
+            let (name, nargs, global, ret_scalar) = match btf.and_then(|b| Some((b.get(r.type_id)?, b))) {
+                Some((BtfType::Func { name, linkage, proto }, b)) => (
                     name.clone(),
                     b.func_params(r.type_id).map_or(0, |p| p.len()) as u32,
                     // libbpf marks a hidden global's FUNC static before loading
                     *linkage == Linkage::Global && !hidden.get(&(r.insn as usize)).copied().unwrap_or(false),
+                    returns_scalar(b, *proto),
                 ),
-                _ => (String::new(), 0, false),
+                _ => (String::new(), 0, false, false),
             };
             let params = btf.map_or_else(Vec::new, |b| crate::btf::params::func_params(b, r.type_id));
-            FuncDecl { pc: r.insn as usize, name, nargs, global, params }
+            FuncDecl { pc: r.insn as usize, name, nargs, global, params, ret_scalar, exception_cb: false }
         })
         .collect();
     let section = sec_name(&f.sec_name);
@@ -556,4 +561,16 @@ fn running_kernel_syscall_wrapper() -> bool {
             && std::fs::read_to_string("/proc/kallsyms")
                 .is_ok_and(|k| k.lines().any(|l| l.split_whitespace().nth(2) == Some(symbol.as_str())))
     })
+}
+
+/// Whether a FUNC_PROTO returns a scalar the kernel accepts from a subprogram with LD_ABS or a
+/// tail call: an int of at most 8 bytes or any enum, after typedefs and qualifiers (`void` is
+/// not one).
+fn returns_scalar(btf: &Btf, proto: u32) -> bool {
+    let Some(BtfType::FuncProto { ret, .. }) = btf.get(proto) else { return false };
+    match btf.resolve(*ret) {
+        Some((_, BtfType::Int { size, .. })) => *size <= 8,
+        Some((_, BtfType::Enum { .. } | BtfType::Enum64 { .. })) => true,
+        _ => false,
+    }
 }

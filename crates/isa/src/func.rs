@@ -14,6 +14,13 @@ pub struct FuncDecl {
     pub nargs: u32,
     /// Global linkage (verified independently by the kernel).
     pub global: bool,
+    /// The prototype returns an int or an enum (BTF `btf_type_is_small_int` / any enum): only
+    /// such subprograms may use LD_ABS/LD_IND or tail calls. `.func` declarations declare
+    /// int-returning functions.
+    pub ret_scalar: bool,
+    /// The entry point's exception callback (an `exception_callback:` decl tag names it): it
+    /// may not be called directly.
+    pub exception_cb: bool,
     /// The parameters' BTF shapes, when the declaration comes from BTF (empty otherwise:
     /// every parameter is then a scalar). A global function's arguments are typed by them.
     pub params: Vec<Param>,

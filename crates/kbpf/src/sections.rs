@@ -203,7 +203,14 @@ mod tests {
             assert_eq!(prog_type_for_section(s), Ok(ProgType::Xdp), "{s}");
         }
         let e = prog_type_for_section("lirc_mode2").unwrap_err().to_string();
-        for part in ["netkit/peer", "syscall, xdp.frags/devmap, xdp/devmap", "kprobe", "fentry", "cgroup/dev", "sk_lookup"] {
+        for part in [
+            "netkit/peer",
+            "syscall, xdp.frags/devmap, xdp/devmap",
+            "kprobe",
+            "fentry",
+            "cgroup/dev",
+            "sk_lookup",
+        ] {
             assert!(e.contains(part), "{part}: {e}");
         }
         // the networking and cgroup types: the hook travels as the attach type
@@ -250,10 +257,7 @@ mod tests {
 
     #[test]
     fn unmodelled_sections_name_their_type() {
-        for (s, kind) in [
-            ("lirc_mode2", KernelProgType::LircMode2),
-            ("action", KernelProgType::SchedAct),
-        ] {
+        for (s, kind) in [("lirc_mode2", KernelProgType::LircMode2), ("action", KernelProgType::SchedAct)] {
             let e = prog_type_for_section(s).unwrap_err();
             assert_eq!(e, ProgTypeError::UnmodelledSection { section: s.into(), kind }, "{s}");
         }

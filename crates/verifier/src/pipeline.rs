@@ -295,7 +295,9 @@ pub(crate) fn run_with(
                 env.linfo(insn, "; ");
             }
             let line = r.to_string();
-            if !line.is_empty() {
+            if matches!(last, Reject::ExceptionCbCall(_)) {
+                env.log.put(&line);
+            } else if !line.is_empty() {
                 env.log.put(&format!("{line}\n"));
             }
             if after {
@@ -358,8 +360,33 @@ fn btf_info_checks(
     let starts = if starts.is_empty() { vec![0] } else { starts };
     if opts.btf_func_info {
         crate::line_info::check_func_info(&opts.funcs, &starts)?;
+        scalar_returns(slots, opts, sp)?;
     }
     crate::line_info::check_line_info(&opts.line_info, slots, &starts)
+}
+
+/// `check_btf_func`: a subprogram other than the main one that uses LD_ABS/LD_IND or a tail
+/// call must return an int or an enum by its BTF prototype (either may leave it early with
+/// R0 = 0). The kernel knows those uses from `check_subprogs`, which runs first: when that
+/// fails, its error comes later from the passes.
+fn scalar_returns(
+    slots: &SlotTable<'_>,
+    opts: &VerifyOptions,
+    sp: &kbpf_passes::subprogs::Subprogs,
+) -> Result<(), crate::BtfInfoReject> {
+    let mut sp = sp.clone();
+    if kbpf_passes::subprogs::check_subprogs(slots, &mut sp).is_err() {
+        return Ok(());
+    }
+    for (s, f) in sp.list.iter().zip(&opts.funcs).skip(1) {
+        if s.has_ld_abs && !f.ret_scalar {
+            return Err(crate::BtfInfoReject::LdAbsReturn);
+        }
+        if s.has_tail_call && !f.ret_scalar {
+            return Err(crate::BtfInfoReject::TailCallReturn);
+        }
+    }
+    Ok(())
 }
 
 /// `check_abnormal_return`: a subprogram (not the main one) may not use LD_ABS/LD_IND or tail
@@ -412,6 +439,8 @@ fn check_max_stack_depth(prog: &Program<'_>, subs: &SubprogFacts) -> Result<(), 
     let is_async = |sp: usize| subs.is_async_cb.get(sp).copied().unwrap_or(false);
     let roots = (0..info.subprogs.len().max(1)).rev().filter(|&i| i == 0 || is_async(i));
     let mut stack: Vec<(usize, u32, usize)> = roots.map(|i| (i, depth_of(i), 1)).collect();
+    // the exception callback counts as an async callback, which no direct call may reach
+    let exception_cb = prog.opts.funcs.iter().find(|f| f.exception_cb).map(|f| f.pc);
     let mut seen_paths = 0usize;
     while let Some((sp, depth, frames)) = stack.pop() {
         seen_paths += 1;
@@ -425,6 +454,9 @@ fn check_max_stack_depth(prog: &Program<'_>, subs: &SubprogFacts) -> Result<(), 
         for i in s.slots() {
             if let Some((imm, func_ref)) = prog.callee_at(i) {
                 let t = SlotIdx::new(i).jump(imm as i64);
+                if !func_ref && t.is_some_and(|t| Some(t.index()) == exception_cb) {
+                    return Err(Reject::ExceptionCbCall(i));
+                }
                 // a reference to an async callback does not grow this chain's stack
                 let callee =
                     t.and_then(|t| info.subprogs.starting_at(t)).filter(|&c| !(func_ref && is_async(c)));

@@ -277,7 +277,15 @@ fn assemble_one(
         if funcs.iter().any(|f: &FuncDecl| f.pc == pc) {
             return Err(err(format!("function at `{name}` declared twice")));
         }
-        funcs.push(FuncDecl { pc, name: name.to_string(), nargs, global, params: Vec::new() });
+        funcs.push(FuncDecl {
+            pc,
+            name: name.to_string(),
+            nargs,
+            global,
+            ret_scalar: true,
+            exception_cb: false,
+            params: Vec::new(),
+        });
     }
     funcs.sort_by_key(|f| f.pc);
     let (slots, lines) = slots_of(insns);

@@ -251,8 +251,24 @@ fn global_call(arg_setup: RawInsn, param: kbpf_isa::ParamType, tags: &[&str]) ->
     ];
     let param = kbpf_isa::Param { ty: param, tags: tags.iter().map(|t| t.to_string()).collect() };
     let funcs = vec![
-        kbpf_isa::FuncDecl { pc: 0, name: "main".into(), nargs: 0, global: true, params: Vec::new() },
-        kbpf_isa::FuncDecl { pc: 4, name: "f".into(), nargs: 1, global: true, params: vec![param] },
+        kbpf_isa::FuncDecl {
+            pc: 0,
+            name: "main".into(),
+            nargs: 0,
+            global: true,
+            ret_scalar: true,
+            exception_cb: false,
+            params: Vec::new(),
+        },
+        kbpf_isa::FuncDecl {
+            pc: 4,
+            name: "f".into(),
+            nargs: 1,
+            global: true,
+            ret_scalar: true,
+            exception_cb: false,
+            params: vec![param],
+        },
     ];
     let opts = VerifyOptions { prog_type: ProgType::SchedCls, funcs, log_level: 1, ..Default::default() };
     verify(&slots, &opts)

@@ -6,7 +6,7 @@ use crate::check::alu::RegOp;
 use crate::domain::state::{RegState, RegType};
 use crate::env::Env;
 use crate::messages::{Reject, TypeName};
-use kbpf_isa::{Insn, LdImm64Src, Mode, RawInsn, Size};
+use kbpf_isa::{Insn, LdImm64Src, Mode, RawInsn, Size, SlotIdx};
 
 impl Env<'_> {
     /// `check_ld_imm`: the opcode, the reserved fields and the destination register number are
@@ -44,8 +44,10 @@ impl Env<'_> {
         Ok(())
     }
 
-    /// `check_ld_abs`.
-    pub(crate) fn check_ld_abs(&mut self, insn: &RawInsn, idx: usize) -> Result<(), Reject> {
+    /// `check_ld_abs`. Returns whether the path leaves the subprogram here: a failed load in
+    /// a called subprogram returns 0 to its caller at once (the hidden exit of the rewrite),
+    /// so the load's success continues as a queued branch and this path exits with R0 = 0.
+    pub(crate) fn check_ld_abs(&mut self, insn: &RawInsn, idx: usize) -> Result<bool, Reject> {
         if !self.prog.ops().may_access_skb() {
             return Err(Reject::LdAbsNotAllowed);
         }
@@ -65,7 +67,12 @@ impl Env<'_> {
             self.log.scratch_reg(r);
         }
         self.cur.cur_mut().regs[0] = RegState::unknown_scalar();
-        Ok(())
+        if self.cur.frames.len() == 1 {
+            return Ok(false);
+        }
+        self.walk().push_stack(SlotIdx::new(idx + 1), SlotIdx::new(idx))?;
+        self.cur.cur_mut().regs[0] = RegState::known(0);
+        Ok(true)
     }
 
     /// `check_ptr_off_reg`: the pointer must be unmodified.

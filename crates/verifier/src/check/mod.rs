@@ -238,7 +238,9 @@ impl Env<'_> {
             }
             Class::Ld => {
                 if insn.is_ld_abs_ind() {
-                    self.check_ld_abs(&insn, idx)?;
+                    if self.check_ld_abs(&insn, idx)? {
+                        return self.process_exit(do_print_state);
+                    }
                 } else if insn.mode() == Some(Mode::Imm) {
                     self.check_ld_imm(&insn, idx)?;
                     self.cur.insn_idx = after(self.cur.insn_idx, 1);

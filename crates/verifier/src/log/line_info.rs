@@ -205,7 +205,15 @@ mod tests {
             check_line_info(&[rec(0, "a", 1, 0)], &slots, &[0, 3]),
             Err(BtfInfoReject::LineMissingFuncs(1, 1))
         );
-        let f = |pc| FuncDecl { pc, name: "f".into(), nargs: 0, global: false, params: Vec::new() };
+        let f = |pc| FuncDecl {
+            pc,
+            name: "f".into(),
+            nargs: 0,
+            global: false,
+            ret_scalar: true,
+            exception_cb: false,
+            params: Vec::new(),
+        };
         assert_eq!(check_func_info(&[f(1)], &[0]), Err(BtfInfoReject::FuncFirstNonzero(1)));
         assert_eq!(check_func_info(&[f(0), f(0)], &[0]), Err(BtfInfoReject::FuncOrder(0, 0)));
         assert_eq!(check_func_info(&[f(0)], &[0, 3]), Err(BtfInfoReject::FuncCount));

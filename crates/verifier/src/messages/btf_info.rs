@@ -18,6 +18,10 @@ pub enum BtfInfoReject {
     FuncCount,
     #[error("func_info BTF section doesn't match subprog layout in BPF program")]
     FuncLayout,
+    #[error("LD_ABS is only allowed in functions that return 'int'.")]
+    LdAbsReturn,
+    #[error("tail_call is only allowed in functions that return 'int'.")]
+    TailCallReturn,
     #[error("Invalid line_info[{index}].insn_off:{off} (prev_offset:{prev} prog->len:{len})")]
     LineInsnOff { index: usize, off: u32, prev: u32, len: usize },
     #[error("Invalid insn code at line_info[{0}].insn_off")]

@@ -294,6 +294,9 @@ pub enum Reject {
     /// `check_max_stack_depth`'s wording (with the space and `!`).
     #[error("the call stack of {0} frames is too deep !")]
     MaxCallDepth(usize),
+    /// Printed without a newline, like the kernel.
+    #[error("insn {0} cannot call exception cb directly")]
+    ExceptionCbCall(usize),
     #[error("combined stack size of {0} calls is {1}. Too large")]
     CombinedStack(usize, i64),
     #[error("infinite loop detected at insn {0}")]
@@ -414,7 +417,8 @@ impl Reject {
             | InvalidArgsToFunc(..)
             | SpillStackPtrToCaller
             | SextPointer
-            | DynptrOffset => Errno::EINVAL,
+            | DynptrOffset
+            | ExceptionCbCall(_) => Errno::EINVAL,
             CombinedStack(..) => Errno::EACCES,
             TooLarge(_) | CallStackTooDeep(_) | MaxCallDepth(_) => Errno::E2BIG,
             JmpSeqTooComplex(_) => Errno::EFAULT,

@@ -12,9 +12,9 @@ mod cgroup_sock;
 mod cgroup_sock_addr;
 mod flow_dissector;
 pub mod hooks;
-mod lwt;
 mod kprobe;
 mod lsm;
+mod lwt;
 mod mem;
 #[cfg(test)]
 mod net_tests;
@@ -29,8 +29,8 @@ mod skb;
 mod sock_ops;
 mod socket_filter;
 mod syscall;
-mod tracing;
 mod tracepoint;
+mod tracing;
 mod xdp;
 
 use crate::ProgType;

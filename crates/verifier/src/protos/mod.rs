@@ -2,8 +2,8 @@
 //! ([`func_id::BpfFunc`]), helper prototypes (base set and tc's), kfunc declarations indexed by
 //! BTF id, subprogram argument counts, and the map-argument rules of helpers.
 
-pub(crate) mod cgroup_helpers;
 pub(crate) mod btf_helpers;
+pub(crate) mod cgroup_helpers;
 pub mod func_id;
 pub mod func_info;
 pub mod helper_names;
