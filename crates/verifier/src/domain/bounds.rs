@@ -100,23 +100,13 @@ impl RegState {
             self.b32.smax = self.b32.smax.min(self.b64.smax as i32);
         }
         let mut b = u32::get(self);
-        b.cross_sign();
+        b.intersect_signedness();
         u32::put(self, b);
     }
 
     fn deduce_64(&mut self) {
         let mut b = u64::get(self);
-        // only the 64-bit rule goes on when the signed range crosses the sign boundary
-        if !b.cross_sign() {
-            if b.umax < b.smin as u64 {
-                // The signed range wraps; the unsigned one sits in its upper (negative) half.
-                b.smin = b.umin as i64;
-                b.umax = b.umax.min(b.smax as u64);
-            } else if (b.smax as u64) < b.umin {
-                b.smax = b.umax as i64;
-                b.umin = b.umin.max(b.smin as u64);
-            }
-        }
+        b.intersect_signedness();
         u64::put(self, b);
     }
 

@@ -224,6 +224,24 @@ impl<W: Word> Bounds<W> {
         false
     }
 
+    /// Both signednesses intersected, including when the signed range wraps across the sign
+    /// boundary and the unsigned range lies wholly in one of its two pieces (the whole of the
+    /// in-width part of `__reg{32,64}_deduce_bounds`).
+    pub fn intersect_signedness(&mut self) {
+        if self.cross_sign() {
+            return;
+        }
+        if self.umax < W::from_s(self.smin) {
+            // the unsigned range sits inside the non-negative piece [0, smax]
+            self.smin = self.umin.to_s();
+            self.umax = self.umax.min(W::from_s(self.smax));
+        } else if W::from_s(self.smax) < self.umin {
+            // the unsigned range sits inside the negative piece [smin, -1]
+            self.smax = self.umax.to_s();
+            self.umin = self.umin.max(W::from_s(self.smin));
+        }
+    }
+
     /// The signed range read off the unsigned one, unbounded when it crosses the sign
     /// boundary.
     pub fn signed_from_unsigned(&mut self) {
@@ -285,6 +303,49 @@ impl<W: Word> Bounds<W> {
             (self.umin, self.umax) = (W::ZERO, W::MAX);
         } else {
             (self.umin, self.umax) = (self.umin.shl(lo), self.umax.shl(hi));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Intersecting the signednesses keeps every value both ranges held, for ranges whose
+    /// ends sit on or next to 0, the sign boundary and the top.
+    #[test]
+    fn intersect_signedness_is_sound_32() {
+        let pts: [u32; 12] = [
+            0,
+            1,
+            3,
+            5,
+            0x7fff_fffe,
+            0x7fff_ffff,
+            0x8000_0000,
+            0x8000_0003,
+            0xffff_fffc,
+            0xffff_fffd,
+            0xffff_fffe,
+            0xffff_ffff,
+        ];
+        let probes: Vec<u32> = pts.iter().flat_map(|&p| [p.wrapping_sub(1), p, p.wrapping_add(1)]).collect();
+        for &umin in &pts {
+            for &umax in pts.iter().filter(|&&x| x >= umin) {
+                for &smin in &pts {
+                    for &smax in pts.iter().filter(|&&x| x as i32 >= smin as i32) {
+                        let orig = Bounds::<u32> { smin: smin as i32, smax: smax as i32, umin, umax };
+                        let mut b = orig;
+                        b.intersect_signedness();
+                        let inside = |r: &Bounds<u32>, v: u32| {
+                            r.umin <= v && v <= r.umax && r.smin <= v as i32 && v as i32 <= r.smax
+                        };
+                        for &v in probes.iter().filter(|&&v| inside(&orig, v)) {
+                            assert!(inside(&b, v), "{v:#x} lost: {orig:?} -> {b:?}");
+                        }
+                    }
+                }
+            }
         }
     }
 }
