@@ -59,7 +59,9 @@ impl Need {
             Need::LlvmMc => "llvm-mc-19 agreement tests",
             Need::Clang => "tests on C objects compiled with clang-19",
             Need::CoreToolchain => "CO-RE tests on clang objects",
-            Need::SelftestsCache => "tests on the kernel selftests objects (CO-RE against libbpf, stats against verify)",
+            Need::SelftestsCache => {
+                "tests on the kernel selftests objects (CO-RE against libbpf, stats against verify)"
+            }
             Need::Packaging => "packaging",
         }
     }

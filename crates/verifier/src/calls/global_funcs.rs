@@ -116,8 +116,12 @@ impl Env<'_> {
             }
             let Some(sp) = subs.list.get(s) else { continue };
             for i in sp.slots() {
+                // a tail call may run a program that changes the packet: the kernel marks its
+                // subprogram as one that changes packet data too
                 if self.prog.call_at(i, CallKind::Helper).is_some_and(|id| {
-                    crate::protos::func_id::BpfFunc::from_id(id).is_some_and(changes_pkt_data)
+                    crate::protos::func_id::BpfFunc::from_id(id).is_some_and(|f| {
+                        changes_pkt_data(f) || f == crate::protos::func_id::BpfFunc::TailCall
+                    })
                 }) {
                     return true;
                 }
