@@ -1,0 +1,221 @@
+//! Maps as the verifier sees them: the map types it models (`MapKind`, with the kernel's
+//! `enum bpf_map_type` numbers and which helpers each type refuses) and one map's definition
+//! (`MapDef`: sizes, flags, BTF facts the checks need).
+
+/// Map types the verifier models.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum MapKind {
+    /// `BPF_MAP_TYPE_HASH`.
+    #[default]
+    Hash,
+    /// `BPF_MAP_TYPE_ARRAY`.
+    Array,
+    /// `BPF_MAP_TYPE_PROG_ARRAY` (only `bpf_tail_call` may take it).
+    ProgArray,
+    /// `BPF_MAP_TYPE_PERF_EVENT_ARRAY` (only the perf event helpers may take it).
+    PerfEventArray,
+    /// `BPF_MAP_TYPE_PERCPU_HASH`.
+    PercpuHash,
+    /// `BPF_MAP_TYPE_PERCPU_ARRAY` (lookups with a constant in-range key cannot fail).
+    PercpuArray,
+    /// `BPF_MAP_TYPE_LRU_HASH`.
+    LruHash,
+    /// `BPF_MAP_TYPE_LRU_PERCPU_HASH`.
+    LruPercpuHash,
+    /// `BPF_MAP_TYPE_RINGBUF` (only the ringbuf helpers may take it).
+    RingBuf,
+    /// `BPF_MAP_TYPE_DEVMAP`.
+    DevMap,
+    /// `BPF_MAP_TYPE_CPUMAP`.
+    CpuMap,
+    /// `BPF_MAP_TYPE_XSKMAP`.
+    XskMap,
+    /// `BPF_MAP_TYPE_SOCKMAP`.
+    SockMap,
+    /// `BPF_MAP_TYPE_SOCKHASH`.
+    SockHash,
+    /// `BPF_MAP_TYPE_CGROUP_STORAGE` (only `bpf_get_local_storage`).
+    CgroupStorage,
+    /// `BPF_MAP_TYPE_REUSEPORT_SOCKARRAY`.
+    ReuseportSockarray,
+    /// `BPF_MAP_TYPE_PERCPU_CGROUP_STORAGE`.
+    PercpuCgroupStorage,
+    /// `BPF_MAP_TYPE_SK_STORAGE`.
+    SkStorage,
+    /// `BPF_MAP_TYPE_DEVMAP_HASH`.
+    DevMapHash,
+    /// `BPF_MAP_TYPE_INODE_STORAGE` (only `bpf_inode_storage_*` may take it).
+    InodeStorage,
+    /// `BPF_MAP_TYPE_TASK_STORAGE` (only `bpf_task_storage_*` may take it).
+    TaskStorage,
+    /// `BPF_MAP_TYPE_CGRP_STORAGE` (only `bpf_cgrp_storage_*` may take it).
+    CgrpStorage,
+    /// `BPF_MAP_TYPE_STACK_TRACE` (only `bpf_get_stackid` may take it).
+    StackTrace,
+    /// `BPF_MAP_TYPE_CGROUP_ARRAY` (only the cgroup membership helpers may take it).
+    CgroupArray,
+    /// `BPF_MAP_TYPE_QUEUE` (only push, pop and peek).
+    Queue,
+    /// `BPF_MAP_TYPE_STACK` (only push, pop and peek).
+    Stack,
+}
+
+/// `(kind, enum bpf_map_type number)` for every kind the verifier models.
+const MAP_KIND_NUMBERS: [(MapKind, u32); 26] = [
+    (MapKind::Hash, 1),
+    (MapKind::Array, 2),
+    (MapKind::ProgArray, 3),
+    (MapKind::PerfEventArray, 4),
+    (MapKind::PercpuHash, 5),
+    (MapKind::PercpuArray, 6),
+    (MapKind::StackTrace, 7),
+    (MapKind::CgroupArray, 8),
+    (MapKind::LruHash, 9),
+    (MapKind::LruPercpuHash, 10),
+    (MapKind::DevMap, 14),
+    (MapKind::SockMap, 15),
+    (MapKind::CpuMap, 16),
+    (MapKind::XskMap, 17),
+    (MapKind::SockHash, 18),
+    (MapKind::CgroupStorage, 19),
+    (MapKind::ReuseportSockarray, 20),
+    (MapKind::PercpuCgroupStorage, 21),
+    (MapKind::SkStorage, 24),
+    (MapKind::Queue, 22),
+    (MapKind::Stack, 23),
+    (MapKind::DevMapHash, 25),
+    (MapKind::RingBuf, 27),
+    (MapKind::InodeStorage, 28),
+    (MapKind::TaskStorage, 29),
+    (MapKind::CgrpStorage, 32),
+];
+
+impl MapKind {
+    /// The kernel's `enum bpf_map_type` number.
+    pub fn raw(self) -> u32 {
+        MAP_KIND_NUMBERS.iter().find(|(k, _)| *k == self).map_or(0, |(_, n)| *n)
+    }
+
+    /// The kind for a kernel map type number, if the verifier models it.
+    pub fn from_raw(t: u32) -> Option<MapKind> {
+        MAP_KIND_NUMBERS.iter().find(|(_, n)| *n == t).map(|(k, _)| *k)
+    }
+
+    /// Array maps whose lookups with a constant in-range key are never NULL
+    /// (`can_elide_value_nullness`).
+    pub fn is_array(self) -> bool {
+        matches!(self, MapKind::Array | MapKind::PercpuArray)
+    }
+
+    /// The map type's own restriction on helpers (first half of
+    /// `check_map_func_compatibility`): `true` = helper `id` may not take this map.
+    pub fn refuses_helper(self, id: i32) -> bool {
+        use crate::protos::func_id::BpfFunc as F;
+        let f = F::from_id(id);
+        match self {
+            MapKind::ProgArray => f != Some(F::TailCall),
+            MapKind::PerfEventArray => !matches!(
+                f,
+                Some(
+                    F::PerfEventRead
+                        | F::PerfEventOutput
+                        | F::PerfEventReadValue
+                        | F::SkbOutput
+                        | F::XdpOutput
+                )
+            ),
+            MapKind::RingBuf => !matches!(
+                f,
+                Some(F::RingbufOutput | F::RingbufReserve | F::RingbufQuery | F::RingbufReserveDynptr)
+            ),
+            MapKind::CgroupStorage | MapKind::PercpuCgroupStorage => f != Some(F::GetLocalStorage),
+            MapKind::DevMap | MapKind::DevMapHash | MapKind::XskMap => {
+                !matches!(f, Some(F::RedirectMap | F::MapLookupElem))
+            }
+            MapKind::CpuMap => f != Some(F::RedirectMap),
+            MapKind::SockMap => !matches!(
+                f,
+                Some(
+                    F::SkRedirectMap
+                        | F::SockMapUpdate
+                        | F::MsgRedirectMap
+                        | F::SkSelectReuseport
+                        | F::MapLookupElem
+                        | F::MapUpdateElem
+                        | F::MapDeleteElem
+                )
+            ),
+            MapKind::SockHash => !matches!(
+                f,
+                Some(
+                    F::SkRedirectHash
+                        | F::SockHashUpdate
+                        | F::MsgRedirectHash
+                        | F::SkSelectReuseport
+                        | F::MapLookupElem
+                        | F::MapUpdateElem
+                        | F::MapDeleteElem
+                )
+            ),
+            MapKind::ReuseportSockarray => f != Some(F::SkSelectReuseport),
+            MapKind::SkStorage => !matches!(f, Some(F::SkStorageGet | F::SkStorageDelete | F::KptrXchg)),
+            MapKind::InodeStorage => !matches!(f, Some(F::InodeStorageGet | F::InodeStorageDelete)),
+            MapKind::TaskStorage => !matches!(f, Some(F::TaskStorageGet | F::TaskStorageDelete)),
+            MapKind::CgrpStorage => !matches!(f, Some(F::CgrpStorageGet | F::CgrpStorageDelete)),
+            MapKind::StackTrace => f != Some(F::GetStackid),
+            MapKind::CgroupArray => !matches!(f, Some(F::SkbUnderCgroup | F::CurrentTaskUnderCgroup)),
+            MapKind::Queue | MapKind::Stack => {
+                !matches!(f, Some(F::MapPeekElem | F::MapPopElem | F::MapPushElem))
+            }
+            _ => false,
+        }
+    }
+}
+
+/// A map the program may reference through `ld_imm64` with `BPF_PSEUDO_MAP_FD`.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct MapDef {
+    /// The fd number used in the instructions.
+    pub fd: i32,
+    /// Map name (printed as `map=<name>`).
+    pub name: String,
+    /// Type.
+    pub kind: MapKind,
+    /// Key size in bytes.
+    pub key_size: u32,
+    /// Value size in bytes.
+    pub value_size: u32,
+    /// Maximum entries.
+    pub max_entries: u32,
+    /// `map_flags` (`BPF_F_RDONLY_PROG` = 0x80 makes the map read-only for programs).
+    pub flags: u32,
+    /// `BPF_MAP_FREEZE` was applied (with `BPF_F_RDONLY_PROG`: contents are constants).
+    pub frozen: bool,
+    /// Contents of the value (element 0), when known (global data, `.rodata`).
+    pub initial: Option<Vec<u8>>,
+    /// Offset of the `struct bpf_timer` field in the value, if the value's BTF has one.
+    pub timer_off: Option<u32>,
+}
+
+/// `BPF_F_RDONLY_PROG`.
+pub const BPF_F_RDONLY_PROG: u32 = 1 << 7;
+/// `BPF_F_WRONLY_PROG`.
+pub const BPF_F_WRONLY_PROG: u32 = 1 << 8;
+
+impl MapDef {
+    /// `bpf_map_is_rdonly`: read-only for programs and frozen.
+    pub fn is_rdonly(&self) -> bool {
+        self.flags & BPF_F_RDONLY_PROG != 0 && self.frozen
+    }
+
+    /// `bpf_map_flags_to_cap` & `BPF_MAP_CAN_READ`: programs may read the value unless the
+    /// map is write-only for them (`BPF_F_RDONLY_PROG` wins when both bits are set).
+    pub fn prog_can_read(&self) -> bool {
+        self.flags & BPF_F_RDONLY_PROG != 0 || self.flags & BPF_F_WRONLY_PROG == 0
+    }
+
+    /// `bpf_map_flags_to_cap` & `BPF_MAP_CAN_WRITE`.
+    pub fn prog_can_write(&self) -> bool {
+        self.flags & BPF_F_RDONLY_PROG == 0
+    }
+}
