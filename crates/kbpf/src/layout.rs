@@ -1,29 +1,33 @@
-//! The kernel structure offsets `kbpf dump xlated` needs to show the map lookups the kernel
-//! inlines, read from a target kernel's BTF (they depend on its configuration).
+//! The kernel structure offsets `kbpf dump xlated` needs (context conversions, inlined map
+//! lookups), read from a target kernel's BTF: they depend on its version and configuration.
 
 use kbpf_elf::btf::{Btf, Kind};
-use kbpf_verifier::fixups::KernelLayout;
+use kbpf_verifier::fixups::{FieldLoc, KernelField, KernelLayout};
 
-/// Byte offset of `field` in `struct name`, looking through anonymous unions and structs
-/// (`DECLARE_FLEX_ARRAY` wraps a flexible array in one).
-fn member_offset(btf: &Btf, name: &str, field: &str) -> Option<i32> {
+/// Where `field` is in `struct name`, looking through anonymous unions and structs
+/// (`DECLARE_FLEX_ARRAY` and `struct_group` wrap members in them).
+fn member(btf: &Btf, name: &str, field: &str) -> Option<FieldLoc> {
     let id = btf.find_by_name_kind(name, Kind::Struct)?;
     find(btf, id, field, 0, 0)
 }
 
-fn find(btf: &Btf, id: u32, field: &str, base_bits: u32, depth: u32) -> Option<i32> {
+fn find(btf: &Btf, id: u32, field: &str, base_bits: u32, depth: u32) -> Option<FieldLoc> {
     if depth > 8 {
         return None;
     }
     for m in btf.members(id)? {
         let at = base_bits + m.offset;
         if m.name == field {
-            return i32::try_from(at / 8).ok();
+            let size = btf.size_of(m.type_id).and_then(|s| u32::try_from(s).ok()).unwrap_or(0);
+            let bits = (m.bitfield_size != 0)
+                .then(|| Some((u8::try_from(at % 8).ok()?, u8::try_from(m.bitfield_size).ok()?)))
+                .flatten();
+            return Some(FieldLoc { off: i32::try_from(at / 8).ok()?, size, bits });
         }
         if m.name.is_empty()
-            && let Some(off) = find(btf, m.type_id, field, at, depth + 1)
+            && let Some(loc) = find(btf, m.type_id, field, at, depth + 1)
         {
-            return Some(off);
+            return Some(loc);
         }
     }
     None
@@ -31,8 +35,12 @@ fn find(btf: &Btf, id: u32, field: &str, base_bits: u32, depth: u32) -> Option<i
 
 /// The offsets of the target kernel `btf` describes.
 pub fn kernel_layout(btf: &Btf) -> KernelLayout {
-    KernelLayout {
-        bpf_array_value: member_offset(btf, "bpf_array", "value"),
-        htab_elem_key: member_offset(btf, "htab_elem", "key"),
+    let mut layout = KernelLayout::default();
+    for f in KernelField::ALL {
+        let (s, m) = f.path();
+        if let Some(loc) = member(btf, s, m) {
+            layout.set(f, loc);
+        }
     }
+    layout
 }

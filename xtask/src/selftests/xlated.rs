@@ -36,11 +36,18 @@ struct Row {
 
 pub fn main(args: &[String]) -> Result<bool, String> {
     let mut only = Vec::new();
+    let mut show: Option<String> = None;
     let mut jobs = std::thread::available_parallelism().map_or(1, |n| n.get());
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
             "--only" => only = it.next().ok_or("--only needs names")?.split(',').map(String::from).collect(),
+            // print both sides of one program (`STEM/PROG`), normalised, side by side
+            "--show" => {
+                let v = it.next().ok_or("--show needs STEM/PROG")?;
+                only = vec![v.split('/').next().unwrap_or_default().to_string()];
+                show = Some(v.clone());
+            }
             "--jobs" => jobs = it.next().and_then(|j| j.parse().ok()).ok_or("--jobs needs a number")?,
             other => return Err(format!("xlated-diff: unknown argument {other}")),
         }
@@ -58,8 +65,10 @@ pub fn main(args: &[String]) -> Result<bool, String> {
         .filter(|p| only.is_empty() || only.iter().any(|o| stem(p) == *o))
         .collect();
     objects.sort();
-    let rows: Vec<Row> =
-        super::parallel(&objects, jobs, |obj| compare_object(&cache, obj)).into_iter().flatten().collect();
+    let rows: Vec<Row> = super::parallel(&objects, jobs, |obj| compare_object(&cache, obj, show.as_deref()))
+        .into_iter()
+        .flatten()
+        .collect();
     let report = summary(&rows);
     print!("{report}");
     let _ = fs::write(cache.root.join("xlated-diff.txt"), &report);
@@ -84,7 +93,7 @@ fn oracle(cache: &Cache, obj: &Path) -> Result<Vec<serde_json::Value>, String> {
     Ok(text.lines().filter_map(|l| serde_json::from_str(l).ok()).collect())
 }
 
-fn compare_object(cache: &Cache, obj: &Path) -> Vec<Row> {
+fn compare_object(cache: &Cache, obj: &Path, show: Option<&str>) -> Vec<Row> {
     let Ok(records) = oracle(cache, obj) else { return Vec::new() };
     let wanted: Vec<&serde_json::Value> = records
         .iter()
@@ -117,7 +126,11 @@ fn compare_object(cache: &Cache, obj: &Path) -> Vec<Row> {
             let class = match &object {
                 None => Some("kbpf: the object does not open".to_string()),
                 Some(o) => catch_unwind(AssertUnwindSafe(|| {
-                    let ours = kbpf_norm(o, &name, &kfuncs, &layout)?;
+                    let ours = kbpf_norm(o, &name, &kfuncs, &layout);
+                    if show == Some(&format!("{}/{name}", stem(obj))) {
+                        print_sides(&kernel, ours.as_ref().unwrap_or(&Vec::new()));
+                    }
+                    let ours = ours?;
                     Ok::<_, String>(first_difference(&kernel, &ours))
                 }))
                 .unwrap_or_else(|_| Err("kbpf: panicked".into()))
@@ -217,6 +230,29 @@ fn normalise(mut n: Norm) -> Norm {
         i += 1;
     }
     n
+}
+
+/// One slot as text (the kernel's dialect; raw fields where it does not decode alone).
+fn slot_text(n: &Norm, i: usize) -> String {
+    let Some((s, name)) = n.get(i) else { return String::new() };
+    let next = n.get(i + 1).map(|x| x.0);
+    let text = match kbpf::isa::decode_insn(*s, next) {
+        Ok(insn) => kbpf::isa::disasm::format_insn(&insn, i, kbpf::isa::disasm::Syntax::Kernel),
+        Err(_) => format!("code {:02x} dst {} src {} off {} imm {}", s.code, s.dst, s.src, s.off, s.imm),
+    };
+    match name {
+        Some(n) => format!("{text} <{n}>"),
+        None => text,
+    }
+}
+
+fn print_sides(kernel: &Norm, ours: &Norm) {
+    println!("{:>4}  {:<48} kbpf", "slot", "kernel");
+    for i in 0..kernel.len().max(ours.len()) {
+        let (k, o) = (slot_text(kernel, i), slot_text(ours, i));
+        let mark = if kernel.get(i) == ours.get(i) { ' ' } else { '*' };
+        println!("{i:>4}{mark} {k:<48} {o}");
+    }
 }
 
 fn first_difference(kernel: &Norm, ours: &Norm) -> Option<String> {

@@ -5,6 +5,7 @@
 
 use kbpf_isa::Insn;
 
+use super::layout::{KernelField, KernelLayout};
 use super::{FixupError, XInsn};
 use crate::env::insn_aux::CallMap;
 use crate::protos::func_id::BpfFunc::{self, self as F};
@@ -28,16 +29,6 @@ impl KernelCall {
             KernelCall::Symbol(s) => s,
         }
     }
-}
-
-/// Offsets in the kernel's own structures that inlined map lookups read (from the target
-/// kernel's BTF; `None` = unknown, and a lookup that needs it is unsupported).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct KernelLayout {
-    /// `offsetof(struct bpf_array, value)`.
-    pub bpf_array_value: Option<i32>,
-    /// `offsetof(struct htab_elem, key)`.
-    pub htab_elem_key: Option<i32>,
 }
 
 /// `BPF_F_INNER_MAP`: an array map with it is not inlined.
@@ -64,18 +55,13 @@ pub(super) fn fix_call(
         && let Some(def) = v.maps().get(m as usize)
         && def.flags & BPF_F_INNER_MAP == 0
     {
-        let unsupported = |what: &str| FixupError::Unsupported { pc, what: what.to_string() };
         match def.kind {
             MapKind::Array => {
-                let off = layout.bpf_array_value.ok_or_else(|| {
-                    unsupported("an array map lookup without the kernel's struct bpf_array")
-                })?;
+                let off = layout.off(KernelField::BpfArrayValue).map_err(|field| FixupError::NoLayout { pc, field })?;
                 return Ok(Fixed::Inline(array_gen_lookup(off, def.max_entries, def.value_size)));
             }
             MapKind::Hash => {
-                let off = layout
-                    .htab_elem_key
-                    .ok_or_else(|| unsupported("a hash map lookup without the kernel's struct htab_elem"))?;
+                let off = layout.off(KernelField::HtabElemKey).map_err(|field| FixupError::NoLayout { pc, field })?;
                 let key = off + def.key_size.div_ceil(8) as i32 * 8;
                 return Ok(Fixed::Inline(htab_gen_lookup(key)));
             }

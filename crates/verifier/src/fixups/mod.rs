@@ -5,8 +5,9 @@
 //! `opt_remove_nops` (privileged loads) or `sanitize_dead_code`. This module adds
 //! `convert_ctx_accesses` (through [`crate::prog_types::ProgTypeOps::convert_ctx_access`]) and the
 //! part of `do_misc_fixups` kbpf models: division and modulo by a register guarded against zero,
-//! the tail call's own form, helper calls named by the kernel function they call (direct calls
-//! to a map's operations included). A rewrite kbpf does not model yet is a typed
+//! signed division and modulo by a register guarded through AX against 0 and -1, the tail
+//! call's own form, helper calls named by the kernel function they call (direct calls to a
+//! map's operations included). A rewrite kbpf does not model yet is a typed
 //! [`FixupError::Unsupported`], never an approximation.
 //!
 //! Each output instruction remembers the submitted slot it stands for (the first instruction
@@ -14,12 +15,18 @@
 //! over the result.
 
 mod calls;
+mod ctx;
+mod layout;
 
 use kbpf_isa::{AluOp, CallTarget, Insn, JmpCond, Program, Reg, Src, Width};
 use thiserror::Error;
 
 use crate::Verified;
-pub use calls::{KernelCall, KernelLayout};
+use crate::prog_types::CtxError;
+pub use calls::KernelCall;
+pub(crate) use ctx::narrow_load;
+pub use ctx::CtxConv;
+pub use layout::{FieldLoc, KernelField, KernelLayout};
 
 /// Which context layout `convert_ctx_accesses` translates for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -42,6 +49,14 @@ pub enum FixupError {
         pc: usize,
         /// What the rewrite is.
         what: String,
+    },
+    /// The rewrite addresses a kernel structure the target's BTF does not describe.
+    #[error("insn {pc}: the target kernel's BTF does not describe {field}")]
+    NoLayout {
+        /// Slot in the submitted program.
+        pc: usize,
+        /// The field.
+        field: KernelField,
     },
     /// The rewritten program does not hold together.
     #[error("verifier bug: fixups: {0}")]
@@ -123,6 +138,7 @@ struct Patch {
 pub fn xlate(v: &Verified, target: CtxTarget, layout: &KernelLayout) -> Result<Xlated, FixupError> {
     let prog = v.program();
     let ops = v.prog_type().ops();
+    let cx = CtxConv { attach: v.attach(), target, layout, tstamp_type_access: reads_tstamp_type(v) };
     let mut patches = Vec::with_capacity(prog.len());
     for (i, insn) in prog.insns().iter().enumerate() {
         let facts = v.facts(i);
@@ -130,8 +146,11 @@ pub fn xlate(v: &Verified, target: CtxTarget, layout: &KernelLayout) -> Result<X
         let one = |insn: Insn| XInsn { insn, origin: Some(pc), call: None };
         let patch = if facts.ctx_access {
             let seq = ops
-                .convert_ctx_access(insn, v.attach(), target)
-                .map_err(|what| FixupError::Unsupported { pc, what: what.to_string() })?;
+                .convert_ctx_access(insn, &cx)
+                .map_err(|e| match e {
+                    CtxError::NoLayout(field) => FixupError::NoLayout { pc, field },
+                    CtxError::Unsupported(what) => FixupError::Unsupported { pc, what: what.to_string() },
+                })?;
             let mut insns: Vec<XInsn> =
                 seq.into_iter().map(|i| XInsn { insn: i, origin: None, call: None }).collect();
             match insns.first_mut() {
@@ -158,13 +177,12 @@ pub fn xlate(v: &Verified, target: CtxTarget, layout: &KernelLayout) -> Result<X
                     let zero = Insn::Alu { width: Width::W32, op: AluOp::Mov, dst, src: Src::Imm(0) };
                     Patch { insns: vec![one(zero)], original_first: false }
                 }
-                Insn::Alu { op: AluOp::SDiv | AluOp::SMod, src: Src::Reg(_), .. }
+                Insn::Alu { width, op: op @ (AluOp::SDiv | AluOp::SMod), dst, src: Src::Reg(src) }
                     if target == CtxTarget::Kernel =>
                 {
-                    return Err(FixupError::Unsupported {
-                        pc,
-                        what: "the signed division guards of do_misc_fixups".into(),
-                    });
+                    let mut seq = sdiv_guard(width, op, dst, src);
+                    seq[0].origin = Some(pc);
+                    Patch { insns: seq, original_first: false }
                 }
                 Insn::Call(CallTarget::Helper(id)) if target == CtxTarget::Kernel => {
                     match calls::fix_call(v, id, facts.map, layout, pc)? {
@@ -233,6 +251,56 @@ fn div_guard(width: Width, op: AluOp, dst: Reg, src: Reg) -> Vec<XInsn> {
             x(Insn::Alu { width: Width::W32, op: AluOp::Mov, dst, src: Src::Reg(dst) }),
         ]
     }
+}
+
+/// `do_misc_fixups` for signed `dst /= src` and `dst %= src`: through the hidden AX register
+/// (r11), a divisor of 0 gives 0 (division) or leaves `dst` (modulo), and -1 negates
+/// (division, where `MIN / -1` stays `MIN`) or gives 0 (modulo), so neither traps.
+fn sdiv_guard(width: Width, op: AluOp, dst: Reg, src: Reg) -> Vec<XInsn> {
+    let x = |insn: Insn| XInsn { insn, origin: None, call: None };
+    let ax = Reg::R11;
+    let jmp = |cond, imm, off| x(Insn::Jmp { width, cond, dst: ax, src: Src::Imm(imm), off });
+    let mut seq = vec![
+        x(Insn::Alu { width: Width::W64, op: AluOp::Mov, dst: ax, src: Src::Reg(src) }),
+        x(Insn::Alu { width, op: AluOp::Add, dst: ax, src: Src::Imm(1) }),
+    ];
+    let orig = x(Insn::Alu { width, op, dst, src: Src::Reg(src) });
+    if op == AluOp::SDiv {
+        seq.extend([
+            jmp(JmpCond::Gt, 1, 4),
+            jmp(JmpCond::Eq, 0, 1),
+            x(Insn::Alu { width, op: AluOp::Mov, dst, src: Src::Imm(0) }),
+            x(Insn::Neg { width, dst }),
+            x(Insn::Ja { off: 1 }),
+            orig,
+        ]);
+    } else {
+        let is64 = width == Width::W64;
+        seq.extend([
+            jmp(JmpCond::Gt, 1, 3),
+            jmp(JmpCond::Eq, 1, if is64 { 3 } else { 4 }),
+            x(Insn::Alu { width: Width::W32, op: AluOp::Mov, dst, src: Src::Imm(0) }),
+            x(Insn::Ja { off: 1 }),
+            orig,
+        ]);
+        if !is64 {
+            seq.extend([
+                x(Insn::Ja { off: 1 }),
+                x(Insn::Alu { width: Width::W32, op: AluOp::Mov, dst, src: Src::Reg(dst) }),
+            ]);
+        }
+    }
+    seq
+}
+
+/// `prog->tstamp_type_access`: tc's `is_valid_access` sets it for a read of
+/// `__sk_buff.tstamp_type` anywhere in the program.
+fn reads_tstamp_type(v: &Verified) -> bool {
+    const TSTAMP_TYPE: i16 = 180;
+    v.prog_type() == crate::ProgType::SchedCls
+        && v.program().insns().iter().enumerate().any(|(i, insn)| {
+            v.facts(i).ctx_access && matches!(insn, Insn::Load { off: TSTAMP_TYPE, .. })
+        })
 }
 
 /// Concatenates the patches and re-aims every original jump, call and callback reference at

@@ -3,11 +3,40 @@ use crate::{ProgType, VerifyOptions, verify};
 use kbpf_isa::asm::assemble_program;
 
 fn xlated(src: &str, pt: ProgType, target: CtxTarget) -> Result<Xlated, FixupError> {
+    xlated_with(src, pt, target, &KernelLayout::default())
+}
+
+fn xlated_with(src: &str, pt: ProgType, target: CtxTarget, l: &KernelLayout) -> Result<Xlated, FixupError> {
     let p = assemble_program(src).expect("assembles");
     let opts = VerifyOptions { prog_type: pt, privileged: true, ..Default::default() };
     let out = verify(&p.to_slots(), &opts);
     assert!(out.accepted, "{:?}", out.error);
-    xlate(&out.witness.expect("witness"), target, &KernelLayout::default())
+    xlate(&out.witness.expect("witness"), target, l)
+}
+
+/// A made-up `struct sk_buff` (offsets unlike any kernel's, so a test cannot pass by a
+/// hard-coded constant).
+fn skb_layout() -> KernelLayout {
+    use KernelField::*;
+    let mut l = KernelLayout::default();
+    let plain = |off, size| FieldLoc { off, size, bits: None };
+    for (f, loc) in [
+        (SkbLen, plain(200, 4)),
+        (SkbProtocol, plain(300, 2)),
+        (SkbMark, plain(204, 4)),
+        (SkbData, plain(400, 8)),
+        (SkbCb, plain(40, 48)),
+        (QdiscCbData, plain(24, 20)),
+        (DataEndDataEnd, plain(16, 8)),
+        (SkbDev, plain(16, 8)),
+        (NetDeviceIfindex, plain(224, 4)),
+        (SkbPktTypeOffset, plain(128, 0)),
+        (SkbPktType, FieldLoc { off: 128, size: 1, bits: Some((0, 3)) }),
+        (SkbQueueMapping, plain(140, 2)),
+    ] {
+        l.set(f, loc);
+    }
+    l
 }
 
 fn text(x: &Xlated) -> Vec<String> {
@@ -37,11 +66,59 @@ fn rx_queue_index_goes_through_rxq_and_later_jumps_move() {
 }
 
 #[test]
-fn sk_buff_layout_is_an_unsupported_error() {
+fn sk_buff_without_target_btf_is_a_typed_error() {
     let src = "r2 = *(u32 *)(r1 +0)\nr0 = 0\nexit\n";
     let e = xlated(src, ProgType::SchedCls, CtxTarget::Kernel).unwrap_err();
-    assert!(matches!(e, FixupError::Unsupported { pc: 0, .. }), "{e}");
-    assert!(e.to_string().contains("cannot translate"), "{e}");
+    assert_eq!(e, FixupError::NoLayout { pc: 0, field: KernelField::SkbLen });
+    assert!(e.to_string().contains("struct sk_buff.len"), "{e}");
+}
+
+#[test]
+fn sk_buff_fields_come_from_the_layout() {
+    let src = "r2 = *(u32 *)(r1 +0)\nr3 = *(u32 *)(r1 +16)\nr4 = *(u32 *)(r1 +76)\n\
+               r5 = *(u32 *)(r1 +80)\nr6 = *(u32 *)(r1 +52)\n*(u32 *)(r1 +8) = r2\nr0 = 0\nexit\n";
+    let x = xlated_with(src, ProgType::SchedCls, CtxTarget::Kernel, &skb_layout()).unwrap();
+    assert_eq!(
+        text(&x)[..6],
+        [
+            "r2 = *(u32 *)(r1 +200)",
+            "r3 = *(u16 *)(r1 +300)",
+            "r4 = *(u64 *)(r1 +400)",
+            "r5 = *(u64 *)(r1 +56)",
+            "r6 = *(u32 *)(r1 +68)",
+            "*(u32 *)(r1 +204) = r2",
+        ]
+    );
+}
+
+#[test]
+fn narrow_sk_buff_loads_shift_and_mask() {
+    // the second byte of `len`, the low half of `protocol` (which is 2 bytes: no mask)
+    let src = "r2 = *(u8 *)(r1 +1)\nr3 = *(u16 *)(r1 +16)\nr0 = 0\nexit\n";
+    let x = xlated_with(src, ProgType::SchedCls, CtxTarget::Kernel, &skb_layout()).unwrap();
+    assert_eq!(
+        text(&x)[..4],
+        ["r2 = *(u32 *)(r1 +200)", "w2 >>= 8", "w2 &= 255", "r3 = *(u16 *)(r1 +300)"]
+    );
+}
+
+#[test]
+fn ifindex_checks_the_device_except_in_tc() {
+    let src = "r2 = *(u32 *)(r1 +40)\nr0 = 0\nexit\n";
+    let sf = xlated_with(src, ProgType::SocketFilter, CtxTarget::Kernel, &skb_layout()).unwrap();
+    assert_eq!(text(&sf)[..3], ["r2 = *(u64 *)(r1 +16)", "if r2 == 0x0 goto pc+1", "r2 = *(u32 *)(r2 +224)"]);
+    let tc = xlated_with(src, ProgType::SchedCls, CtxTarget::Kernel, &skb_layout()).unwrap();
+    assert_eq!(text(&tc)[..2], ["r2 = *(u64 *)(r1 +16)", "r2 = *(u32 *)(r2 +224)"]);
+}
+
+#[test]
+fn pkt_type_masks_its_bitfield_and_queue_mapping_writes_are_bounded() {
+    let src = "r2 = *(u32 *)(r1 +4)\n*(u32 *)(r1 +12) = r2\nr0 = 0\nexit\n";
+    let x = xlated_with(src, ProgType::SchedCls, CtxTarget::Kernel, &skb_layout()).unwrap();
+    assert_eq!(
+        text(&x)[..4],
+        ["r2 = *(u8 *)(r1 +128)", "w2 &= 7", "if r2 >= 0xffff goto pc+1", "*(u16 *)(r1 +140) = r2"]
+    );
 }
 
 #[test]
@@ -63,6 +140,19 @@ fn division_by_a_register_is_guarded() {
             "exit"
         ]
     );
+}
+
+#[test]
+fn signed_division_by_a_register_is_guarded_through_ax() {
+    let src = "r0 = 7\nr1 = 0\nr0 s/= r1\nw0 s%= w1\nexit\n";
+    let x = xlated(src, ProgType::SocketFilter, CtxTarget::Kernel).unwrap();
+    let slots: Vec<_> = x.insns.iter().map(|i| i.insn).collect();
+    // sdiv: 8 instructions, the last the original; smod (32-bit): 9, zero-extending at the end
+    assert_eq!(slots.len(), 2 + 8 + 9 + 1);
+    assert_eq!(slots[2], Insn::Alu { width: Width::W64, op: AluOp::Mov, dst: Reg::R11, src: Src::Reg(Reg::R1) });
+    assert_eq!(slots[9], Insn::Alu { width: Width::W64, op: AluOp::SDiv, dst: Reg::R0, src: Src::Reg(Reg::R1) });
+    assert_eq!(slots[13], Insn::Jmp { width: Width::W32, cond: JmpCond::Eq, dst: Reg::R11, src: Src::Imm(1), off: 4 });
+    assert_eq!(slots[18], Insn::Alu { width: Width::W32, op: AluOp::Mov, dst: Reg::R0, src: Src::Reg(Reg::R0) });
 }
 
 #[test]

@@ -1,12 +1,12 @@
 //! `ProgType::Mem`, kbpf's own type for userspace embedding: the context is a plain buffer of
 //! `ctx_size` bytes and the program gets the base helper set.
 
-use super::{CtxAccess, CtxField, CtxUnsupported, ProgTypeOps};
-use crate::fixups::CtxTarget;
+use super::{CtxAccess, CtxField, CtxError, ProgTypeOps};
+use crate::fixups::CtxConv;
 use crate::protos::func_id::BpfFunc;
 use crate::protos::helpers::{Proto, base_func_proto};
 use kbpf_isa::KernelProgType;
-use kbpf_isa::{AttachType, Insn};
+use kbpf_isa::Insn;
 
 /// The memory-context rules.
 pub struct Mem {
@@ -25,12 +25,7 @@ impl ProgTypeOps for Mem {
     }
 
     /// The context is plain memory: accesses stay as they are (no `convert_ctx_access`).
-    fn convert_ctx_access(
-        &self,
-        insn: &Insn,
-        _attach: Option<AttachType>,
-        _target: CtxTarget,
-    ) -> Result<Vec<Insn>, CtxUnsupported> {
+    fn convert_ctx_access(&self, insn: &Insn, _cx: &CtxConv<'_>) -> Result<Vec<Insn>, CtxError> {
         Ok(vec![*insn])
     }
 

@@ -26,6 +26,7 @@ mod sk_msg;
 mod sk_reuseport;
 mod sk_skb;
 mod skb;
+mod skb_kernel;
 mod sock_ops;
 mod socket_filter;
 mod syscall;
@@ -35,7 +36,7 @@ mod xdp;
 
 use crate::ProgType;
 use crate::domain::state::RegType;
-use crate::fixups::CtxTarget;
+use crate::fixups::CtxConv;
 use crate::messages::AttachReject;
 use crate::protos::func_id::BpfFunc;
 use crate::protos::helpers::Proto;
@@ -87,6 +88,17 @@ pub struct CtxUnsupported {
     pub insn: Insn,
 }
 
+/// Why a context access does not convert.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum CtxError {
+    /// kbpf does not translate this access (yet).
+    #[error(transparent)]
+    Unsupported(#[from] CtxUnsupported),
+    /// The conversion addresses a kernel structure field the target's BTF does not describe.
+    #[error("the target kernel's BTF does not describe {0}")]
+    NoLayout(crate::fixups::KernelField),
+}
+
 /// The load attributes `bpf_prog_load_check_attach` judges.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct LoadAttach {
@@ -128,14 +140,9 @@ pub trait ProgTypeOps {
     /// `convert_ctx_access`: the instructions that replace the context load or store `insn`
     /// (which the walk accepted) for the context layout `target`. The default refuses: a type
     /// says how its context translates or kbpf says it cannot.
-    fn convert_ctx_access(
-        &self,
-        insn: &Insn,
-        attach: Option<AttachType>,
-        target: CtxTarget,
-    ) -> Result<Vec<Insn>, CtxUnsupported> {
-        let _ = (attach, target);
-        Err(CtxUnsupported { prog_type: self.name(), insn: *insn })
+    fn convert_ctx_access(&self, insn: &Insn, cx: &CtxConv<'_>) -> Result<Vec<Insn>, CtxError> {
+        let _ = cx;
+        Err(CtxUnsupported { prog_type: self.name(), insn: *insn }.into())
     }
 
     /// `get_func_proto`: the prototype of helper `f`, `None` when this type may not call it

@@ -2,13 +2,13 @@
 //! access, more writable fields, and the tc helper set (`crate::protos::helpers_tc`).
 
 use super::skb::{self, off::*};
-use super::{CtxAccess, CtxField, CtxUnsupported, ProgTypeOps, in_range};
+use super::{CtxAccess, CtxField, CtxError, ProgTypeOps, in_range};
 use crate::domain::state::RegType;
-use crate::fixups::CtxTarget;
+use crate::fixups::CtxConv;
 use crate::protos::func_id::BpfFunc;
 use crate::protos::helpers::{Proto, base_func_proto};
 use kbpf_isa::KernelProgType;
-use kbpf_isa::{AttachType, Insn};
+use kbpf_isa::Insn;
 
 /// The tc classifier rules.
 pub struct SchedCls;
@@ -26,15 +26,10 @@ impl ProgTypeOps for SchedCls {
         Some(KernelProgType::SchedCls)
     }
 
-    /// kbpf's run-time `__sk_buff` keeps the uapi layout with the packet pointers after it; the
-    /// kernel's `struct sk_buff` layout is not modelled yet.
-    fn convert_ctx_access(
-        &self,
-        insn: &Insn,
-        _attach: Option<AttachType>,
-        target: CtxTarget,
-    ) -> Result<Vec<Insn>, CtxUnsupported> {
-        super::skb::convert_for_kbpf(self.name(), insn, target)
+    /// `__sk_buff` onto the kernel's `struct sk_buff`, or kbpf's run-time `__sk_buff` (the uapi
+    /// layout with the packet pointers after it).
+    fn convert_ctx_access(&self, insn: &Insn, cx: &CtxConv<'_>) -> Result<Vec<Insn>, CtxError> {
+        super::skb::convert(self.name(), insn, cx, true)
     }
 
     /// `tc_cls_act_is_valid_access`: tc may write a few more fields, sees the packet pointers

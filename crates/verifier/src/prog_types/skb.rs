@@ -75,17 +75,19 @@ pub(super) fn netns_cookie_proto() -> Proto {
     }
 }
 
-/// `__sk_buff` accesses for kbpf's run-time context: the 32-bit `data`, `data_end` and
-/// `data_meta` loads read the 64-bit host pointers after the uapi structure; everything else
-/// reads the uapi field where it is. The kernel's `struct sk_buff` is not modelled yet.
-pub(super) fn convert_for_kbpf(
+/// An `__sk_buff` access converted for `cx.target`: the kernel's `struct sk_buff`
+/// ([`super::skb_kernel`]), or kbpf's run-time context, where the 32-bit `data`, `data_end` and
+/// `data_meta` loads read the 64-bit host pointers after the uapi structure and everything else
+/// reads the uapi field where it is.
+pub(super) fn convert(
     prog_type: &'static str,
     insn: &kbpf_isa::Insn,
-    target: crate::fixups::CtxTarget,
-) -> Result<Vec<kbpf_isa::Insn>, super::CtxUnsupported> {
+    cx: &crate::fixups::CtxConv<'_>,
+    tc: bool,
+) -> Result<Vec<kbpf_isa::Insn>, super::CtxError> {
     use kbpf_isa::{Insn, Size};
-    if target == crate::fixups::CtxTarget::Kernel {
-        return Err(super::CtxUnsupported { prog_type, insn: *insn });
+    if cx.target == crate::fixups::CtxTarget::Kernel {
+        return super::skb_kernel::convert(prog_type, insn, cx, tc);
     }
     const POINTERS: [i16; 3] = [76, 80, 140];
     const UAPI_SIZE: i16 = 192;

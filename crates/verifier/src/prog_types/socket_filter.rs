@@ -2,12 +2,12 @@
 //! without the packet pointers, `LD_ABS`, and the skb load helpers.
 
 use super::skb::{self, off::*};
-use super::{CtxAccess, CtxField, CtxUnsupported, ProgTypeOps, in_range};
-use crate::fixups::CtxTarget;
+use super::{CtxAccess, CtxField, CtxError, ProgTypeOps, in_range};
+use crate::fixups::CtxConv;
 use crate::protos::func_id::BpfFunc::{self, self as F};
 use crate::protos::helpers::{Arg, Proto, Ret, base_func_proto};
 use kbpf_isa::KernelProgType;
-use kbpf_isa::{AttachType, Insn};
+use kbpf_isa::Insn;
 
 /// The socket-filter rules.
 pub struct SocketFilter;
@@ -25,15 +25,10 @@ impl ProgTypeOps for SocketFilter {
         Some(KernelProgType::SocketFilter)
     }
 
-    /// kbpf's run-time `__sk_buff` keeps the uapi layout with the packet pointers after it; the
-    /// kernel's `struct sk_buff` layout is not modelled yet.
-    fn convert_ctx_access(
-        &self,
-        insn: &Insn,
-        _attach: Option<AttachType>,
-        target: CtxTarget,
-    ) -> Result<Vec<Insn>, CtxUnsupported> {
-        super::skb::convert_for_kbpf(self.name(), insn, target)
+    /// `__sk_buff` onto the kernel's `struct sk_buff`, or kbpf's run-time `__sk_buff` (the uapi
+    /// layout with the packet pointers after it).
+    fn convert_ctx_access(&self, insn: &Insn, cx: &CtxConv<'_>) -> Result<Vec<Insn>, CtxError> {
+        super::skb::convert(self.name(), insn, cx, false)
     }
 
     /// `sk_filter_is_valid_access`.

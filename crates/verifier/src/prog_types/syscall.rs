@@ -1,13 +1,13 @@
 //! `BPF_PROG_TYPE_SYSCALL` (`bpf_syscall_verifier_ops`): the context is a user buffer read
 //! at any aligned offset below 64 KiB; the program may sleep; it takes no expected attach type.
 
-use super::{CtxAccess, CtxField, CtxUnsupported, LoadAttach, ProgTypeOps, no_attach_btf};
-use crate::fixups::CtxTarget;
+use super::{CtxAccess, CtxField, CtxError, LoadAttach, ProgTypeOps, no_attach_btf};
+use crate::fixups::CtxConv;
 use crate::messages::AttachReject;
 use crate::protos::func_id::BpfFunc;
 use crate::protos::helpers::{Proto, base_func_proto};
 use kbpf_isa::KernelProgType;
-use kbpf_isa::{AttachType, Insn};
+use kbpf_isa::Insn;
 
 /// The syscall-program rules.
 pub struct Syscall;
@@ -34,12 +34,7 @@ impl ProgTypeOps for Syscall {
     }
 
     /// The context is plain memory: accesses stay as they are (no `convert_ctx_access`).
-    fn convert_ctx_access(
-        &self,
-        insn: &Insn,
-        _attach: Option<AttachType>,
-        _target: CtxTarget,
-    ) -> Result<Vec<Insn>, CtxUnsupported> {
+    fn convert_ctx_access(&self, insn: &Insn, _cx: &CtxConv<'_>) -> Result<Vec<Insn>, CtxError> {
         Ok(vec![*insn])
     }
 

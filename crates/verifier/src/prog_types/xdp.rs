@@ -3,9 +3,9 @@
 //! attach type loads (the kernel ignores it for xdp); `BPF_XDP_DEVMAP` programs may also read
 //! `egress_ifindex`.
 
-use super::{CtxAccess, CtxField, CtxUnsupported, ProgTypeOps};
+use super::{CtxAccess, CtxError, CtxField, CtxUnsupported, ProgTypeOps};
 use crate::domain::state::RegType;
-use crate::fixups::CtxTarget;
+use crate::fixups::{CtxConv, CtxTarget};
 use crate::protos::func_id::BpfFunc::{self, self as F};
 use crate::protos::helpers::{Arg, Proto, Ret, base_func_proto};
 use kbpf_isa::KernelProgType;
@@ -41,18 +41,13 @@ impl ProgTypeOps for Xdp {
     /// `xdp_convert_ctx_access`: the packet pointers are `struct xdp_buff`'s (or kbpf's host
     /// pointers after the uapi structure), `rx_queue_index` goes through `xdp_buff.rxq`; the
     /// ifindex fields go through `struct net_device`, whose layout kbpf does not model yet.
-    fn convert_ctx_access(
-        &self,
-        insn: &Insn,
-        _attach: Option<AttachType>,
-        target: CtxTarget,
-    ) -> Result<Vec<Insn>, CtxUnsupported> {
-        let unsupported = CtxUnsupported { prog_type: self.name(), insn: *insn };
+    fn convert_ctx_access(&self, insn: &Insn, cx: &CtxConv<'_>) -> Result<Vec<Insn>, CtxError> {
+        let unsupported = CtxError::from(CtxUnsupported { prog_type: self.name(), insn: *insn });
         let Insn::Load { size: Size::W, signed: false, dst, src, off } = *insn else {
             return Err(unsupported);
         };
         let dw = |src, off| Insn::Load { size: Size::DW, signed: false, dst, src, off };
-        match (target, off) {
+        match (cx.target, off) {
             (CtxTarget::Kbpf, 0 | 4 | 8) => Ok(vec![dw(src, XDP_MD_SIZE as i16 + 2 * off)]),
             (CtxTarget::Kbpf, _) => Ok(vec![*insn]),
             // xdp_buff: data, data_end, data_meta, data_hard_start, rxq, txq
