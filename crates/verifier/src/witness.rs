@@ -47,6 +47,7 @@ pub struct Verified {
     calls: Vec<CalledFn>,
     maps: Vec<MapDef>,
     jit: bool,
+    direct_write: bool,
 }
 
 impl Verified {
@@ -77,6 +78,12 @@ impl Verified {
     /// The program type the program was verified for (it decides the context).
     pub fn prog_type(&self) -> ProgType {
         self.prog_type
+    }
+
+    /// `env->seen_direct_write`: some reached store writes the packet directly (tc then
+    /// prepends its unclone prologue, `gen_prologue`).
+    pub fn seen_direct_write(&self) -> bool {
+        self.direct_write
     }
 
     /// The expected attach type the program was verified with.
@@ -130,6 +137,9 @@ pub(crate) fn build(
     stack_depth: &[u32],
 ) -> Result<Verified, String> {
     let prog = decode_reached(table, aux)?;
+    let direct_write = prog.insns().iter().enumerate().any(|(i, insn)| {
+        matches!(insn, Insn::Store { .. }) && aux.get(prog.pc(i)).is_some_and(|a| a.seen && a.packet_access)
+    });
     let seen = |i: usize| aux.get(prog.pc(i)).is_some_and(|a| a.seen);
     // what each instruction carries through the removals: its facts and its original slot
     let facts: Vec<InsnFacts> = (0..prog.len())
@@ -202,6 +212,7 @@ pub(crate) fn build(
         calls,
         maps: opts.maps.clone(),
         jit: opts.jit,
+        direct_write,
     })
 }
 

@@ -19,6 +19,9 @@ pub struct InsnAux {
     pub seen: bool,
     /// The map a helper call was verified with (`aux->map_ptr_state`).
     pub map: CallMap,
+    /// The load or store goes through a packet pointer (`data` or `data_meta`); a store that
+    /// does is a direct packet write (`env->seen_direct_write`).
+    pub packet_access: bool,
 }
 
 /// The map a helper call that takes one was verified with: the kernel's fixups rewrite the
@@ -64,6 +67,7 @@ pub(crate) fn insn_aux(aux: &Aux) -> Vec<InsnAux> {
             ctx_access: aux.ptr_type(s) == Some(RegType::Ctx),
             seen: aux.seen(s),
             map: aux.call_map(s),
+            packet_access: matches!(aux.ptr_type(s), Some(RegType::Packet | RegType::PacketMeta)),
         })
         .collect()
 }

@@ -15,6 +15,8 @@ pub enum KernelField {
     HtabElemKey,
     /// `sk_buff.len`.
     SkbLen,
+    /// `sk_buff.cloned` (a bitfield).
+    SkbCloned,
     /// `sk_buff.protocol`.
     SkbProtocol,
     /// `sk_buff.vlan_proto`.
@@ -95,12 +97,13 @@ pub enum KernelField {
 
 impl KernelField {
     /// Every field, in declaration order.
-    pub const ALL: [KernelField; 41] = {
+    pub const ALL: [KernelField; 42] = {
         use KernelField::*;
         [
             BpfArrayValue,
             HtabElemKey,
             SkbLen,
+            SkbCloned,
             SkbProtocol,
             SkbVlanProto,
             SkbVlanTci,
@@ -149,6 +152,7 @@ impl KernelField {
             BpfArrayValue => ("bpf_array", "value"),
             HtabElemKey => ("htab_elem", "key"),
             SkbLen => ("sk_buff", "len"),
+            SkbCloned => ("sk_buff", "cloned"),
             SkbProtocol => ("sk_buff", "protocol"),
             SkbVlanProto => ("sk_buff", "vlan_proto"),
             SkbVlanTci => ("sk_buff", "vlan_tci"),

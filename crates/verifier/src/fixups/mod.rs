@@ -130,7 +130,7 @@ impl Xlated {
 /// original's (its jump offset is re-aimed) or new.
 struct Patch {
     insns: Vec<XInsn>,
-    original_first: bool,
+    original: Option<usize>,
 }
 
 /// Runs `convert_ctx_accesses` and `do_misc_fixups` over `v`'s program; `layout` gives the
@@ -157,7 +157,7 @@ pub fn xlate(v: &Verified, target: CtxTarget, layout: &KernelLayout) -> Result<X
                 Some(f) => f.origin = Some(pc),
                 None => return Err(FixupError::Bug(format!("insn {pc}: empty context conversion"))),
             }
-            Patch { insns, original_first: false }
+            Patch { insns, original: None }
         } else {
             match *insn {
                 Insn::Alu { width, op: op @ (AluOp::Div | AluOp::Mod), dst, src: Src::Reg(src) }
@@ -165,34 +165,34 @@ pub fn xlate(v: &Verified, target: CtxTarget, layout: &KernelLayout) -> Result<X
                 {
                     let mut seq = div_guard(width, op, dst, src);
                     seq[0].origin = Some(pc);
-                    Patch { insns: seq, original_first: false }
+                    Patch { insns: seq, original: None }
                 }
                 // `sdiv -1` is a negation and `smod -1` zero: the exceptions become impossible
                 Insn::Alu { width, op: AluOp::SDiv, dst, src: Src::Imm(-1) }
                     if target == CtxTarget::Kernel =>
                 {
-                    Patch { insns: vec![one(Insn::Neg { width, dst })], original_first: false }
+                    Patch { insns: vec![one(Insn::Neg { width, dst })], original: None }
                 }
                 Insn::Alu { op: AluOp::SMod, dst, src: Src::Imm(-1), .. } if target == CtxTarget::Kernel => {
                     let zero = Insn::Alu { width: Width::W32, op: AluOp::Mov, dst, src: Src::Imm(0) };
-                    Patch { insns: vec![one(zero)], original_first: false }
+                    Patch { insns: vec![one(zero)], original: None }
                 }
                 Insn::Alu { width, op: op @ (AluOp::SDiv | AluOp::SMod), dst, src: Src::Reg(src) }
                     if target == CtxTarget::Kernel =>
                 {
                     let mut seq = sdiv_guard(width, op, dst, src);
                     seq[0].origin = Some(pc);
-                    Patch { insns: seq, original_first: false }
+                    Patch { insns: seq, original: None }
                 }
                 Insn::Call(CallTarget::Helper(id)) if target == CtxTarget::Kernel => {
                     match calls::fix_call(v, id, facts.map, layout, pc)? {
                         calls::Fixed::Call(call) => Patch {
                             insns: vec![XInsn { insn: *insn, origin: Some(pc), call: Some(call) }],
-                            original_first: true,
+                            original: Some(0),
                         },
                         calls::Fixed::Inline(mut seq) => {
                             seq[0].origin = Some(pc);
-                            Patch { insns: seq, original_first: false }
+                            Patch { insns: seq, original: None }
                         }
                     }
                 }
@@ -209,7 +209,7 @@ pub fn xlate(v: &Verified, target: CtxTarget, layout: &KernelLayout) -> Result<X
                             what: format!("the fixup of kfunc {name}"),
                         });
                     }
-                    Patch { insns: vec![one(*insn)], original_first: true }
+                    Patch { insns: vec![one(*insn)], original: Some(0) }
                 }
                 Insn::MayGoto { .. } if target == CtxTarget::Kernel => {
                     return Err(FixupError::Unsupported {
@@ -220,10 +220,13 @@ pub fn xlate(v: &Verified, target: CtxTarget, layout: &KernelLayout) -> Result<X
                 Insn::LdAbs { .. } | Insn::LdInd { .. } if target == CtxTarget::Kernel => {
                     return Err(FixupError::Unsupported { pc, what: "gen_ld_abs (LD_ABS/LD_IND)".into() });
                 }
-                _ => Patch { insns: vec![one(*insn)], original_first: true },
+                _ => Patch { insns: vec![one(*insn)], original: Some(0) },
             }
         };
         patches.push(patch);
+    }
+    if target == CtxTarget::Kernel {
+        prepend_prologue(&mut patches, ops.gen_prologue(v.seen_direct_write(), &cx), v)?;
     }
     relink(prog, patches)
 }
@@ -303,6 +306,31 @@ fn reads_tstamp_type(v: &Verified) -> bool {
         })
 }
 
+/// `gen_prologue`: the type's instructions before the first one (which stays converted); the
+/// line info of the first instruction moves to the prologue's start, as the kernel's patch
+/// keeps it at the patched offset.
+fn prepend_prologue(
+    patches: &mut [Patch],
+    prologue: Result<Vec<XInsn>, CtxError>,
+    v: &Verified,
+) -> Result<(), FixupError> {
+    let pc = v.facts(0).origin;
+    let mut pro = prologue.map_err(|e| match e {
+        CtxError::NoLayout(field) => FixupError::NoLayout { pc, field },
+        CtxError::Unsupported(what) => FixupError::Unsupported { pc, what: what.to_string() },
+    })?;
+    let (Some(first), Some(p0)) = (pro.first_mut(), patches.first_mut()) else { return Ok(()) };
+    first.origin = p0.insns.first().and_then(|x| x.origin);
+    if let Some(x) = p0.insns.first_mut() {
+        x.origin = None;
+    }
+    let n = pro.len();
+    pro.append(&mut p0.insns);
+    p0.insns = pro;
+    p0.original = p0.original.map(|k| k + n);
+    Ok(())
+}
+
 /// Concatenates the patches and re-aims every original jump, call and callback reference at
 /// the first instruction of its target's patch (`bpf_adj_branches`).
 fn relink(prog: &Program, patches: Vec<Patch>) -> Result<Xlated, FixupError> {
@@ -321,11 +349,12 @@ fn relink(prog: &Program, patches: Vec<Patch>) -> Result<Xlated, FixupError> {
     let mut out = Vec::with_capacity(at);
     for (i, p) in patches.into_iter().enumerate() {
         let pc = prog.pc(i);
-        let here = new_pc[pc];
+        let mut here = new_pc[pc];
         for (k, mut x) in p.insns.into_iter().enumerate() {
-            if k == 0 && p.original_first {
+            if Some(k) == p.original {
                 x.insn = reaim(x.insn, pc, here, slots, &new_pc)?;
             }
+            here += x.insn.slots();
             out.push(x);
         }
     }

@@ -36,7 +36,7 @@ mod xdp;
 
 use crate::ProgType;
 use crate::domain::state::RegType;
-use crate::fixups::CtxConv;
+use crate::fixups::{CtxConv, XInsn};
 use crate::messages::AttachReject;
 use crate::protos::func_id::BpfFunc;
 use crate::protos::helpers::Proto;
@@ -143,6 +143,13 @@ pub trait ProgTypeOps {
     fn convert_ctx_access(&self, insn: &Insn, cx: &CtxConv<'_>) -> Result<Vec<Insn>, CtxError> {
         let _ = cx;
         Err(CtxUnsupported { prog_type: self.name(), insn: *insn }.into())
+    }
+
+    /// `gen_prologue`: instructions the kernel puts before the program's first (given
+    /// `env->seen_direct_write`); none by default.
+    fn gen_prologue(&self, direct_write: bool, cx: &CtxConv<'_>) -> Result<Vec<XInsn>, CtxError> {
+        let _ = (direct_write, cx);
+        Ok(Vec::new())
     }
 
     /// `get_func_proto`: the prototype of helper `f`, `None` when this type may not call it

@@ -4,7 +4,7 @@
 use super::skb::{self, off::*};
 use super::{CtxAccess, CtxField, CtxError, ProgTypeOps, in_range};
 use crate::domain::state::RegType;
-use crate::fixups::CtxConv;
+use crate::fixups::{CtxConv, XInsn};
 use crate::protos::func_id::BpfFunc;
 use crate::protos::helpers::{Proto, base_func_proto};
 use kbpf_isa::KernelProgType;
@@ -30,6 +30,13 @@ impl ProgTypeOps for SchedCls {
     /// layout with the packet pointers after it).
     fn convert_ctx_access(&self, insn: &Insn, cx: &CtxConv<'_>) -> Result<Vec<Insn>, CtxError> {
         super::skb::convert(self.name(), insn, cx, true)
+    }
+
+    /// `tc_cls_act_prologue`: a program that writes the packet directly unclones it first
+    /// (dropping it with `TC_ACT_SHOT` when that fails).
+    fn gen_prologue(&self, direct_write: bool, cx: &CtxConv<'_>) -> Result<Vec<XInsn>, CtxError> {
+        const TC_ACT_SHOT: i32 = 2;
+        super::skb_kernel::unclone_prologue(direct_write, cx, TC_ACT_SHOT)
     }
 
     /// `tc_cls_act_is_valid_access`: tc may write a few more fields, sees the packet pointers

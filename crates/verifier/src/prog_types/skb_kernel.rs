@@ -6,7 +6,8 @@ use kbpf_isa::{AluOp, Insn, JmpCond, Reg, Size, Src, Width};
 
 use super::skb::off as uapi;
 use super::{CtxError, CtxUnsupported};
-use crate::fixups::{CtxConv, KernelField as K, KernelLayout, narrow_load};
+use crate::fixups::{CtxConv, CtxTarget, KernelCall, KernelField as K, KernelLayout, XInsn, narrow_load};
+use crate::protos::func_id::BpfFunc;
 
 /// `NO_QUEUE_MAPPING`: `queue_mapping` values from it up are not stored.
 const NO_QUEUE_MAPPING: i32 = 0xffff;
@@ -274,4 +275,35 @@ fn tstamp(l: &KernelLayout, ctx: Reg, a: Access, type_access: bool) -> Result<Ve
         Access::Write { val } => st(Size::DW, ctx, at, val),
     });
     Ok(seq)
+}
+
+/// `bpf_unclone_prologue`: before a program that writes the packet directly, a cloned skb is
+/// made private with `bpf_skb_pull_data(skb, 0)`; when that fails the program returns `drop`.
+/// The context survives the call in r6, which the program's first instruction cannot have read.
+pub(super) fn unclone_prologue(direct_write: bool, cx: &CtxConv<'_>, drop: i32) -> Result<Vec<XInsn>, CtxError> {
+    if !direct_write || cx.target != CtxTarget::Kernel {
+        return Ok(Vec::new());
+    }
+    let cloned = cx.layout.get(K::SkbCloned).ok_or(CtxError::NoLayout(K::SkbCloned))?;
+    let (bit, width) = cloned.bits.ok_or(CtxError::NoLayout(K::SkbCloned))?;
+    let mask = ((1i32 << width) - 1) << bit;
+    let x = |insn| XInsn { insn, origin: None, call: None };
+    let mov = |dst, src| Insn::Alu { width: Width::W64, op: AluOp::Mov, dst, src: Src::Reg(src) };
+    let pull = BpfFunc::SkbPullData;
+    Ok(vec![
+        x(ld(Size::B, Reg::R6, Reg::R1, cloned.off)),
+        x(alu32(AluOp::And, Reg::R6, mask)),
+        x(jmp(Width::W64, JmpCond::Eq, Reg::R6, 0, 7)),
+        x(mov(Reg::R6, Reg::R1)),
+        x(Insn::Alu { width: Width::W64, op: AluOp::Xor, dst: Reg::R2, src: Src::Reg(Reg::R2) }),
+        XInsn {
+            insn: Insn::Call(kbpf_isa::CallTarget::Helper(pull.id())),
+            origin: None,
+            call: Some(KernelCall::Symbol(pull.name())),
+        },
+        x(jmp(Width::W64, JmpCond::Eq, Reg::R0, 0, 2)),
+        x(alu32(AluOp::Mov, Reg::R0, drop)),
+        x(Insn::Exit),
+        x(mov(Reg::R1, Reg::R6)),
+    ])
 }
