@@ -48,6 +48,7 @@ pub struct Verified {
     maps: Vec<MapDef>,
     jit: bool,
     direct_write: bool,
+    sleepable: bool,
 }
 
 impl Verified {
@@ -78,6 +79,12 @@ impl Verified {
     /// The program type the program was verified for (it decides the context).
     pub fn prog_type(&self) -> ProgType {
         self.prog_type
+    }
+
+    /// `in_sleepable`: the program may sleep (its type always does, or it was loaded with
+    /// `BPF_F_SLEEPABLE`).
+    pub fn sleepable(&self) -> bool {
+        self.sleepable
     }
 
     /// `env->seen_direct_write`: some reached store writes the packet directly (tc then
@@ -213,6 +220,7 @@ pub(crate) fn build(
         maps: opts.maps.clone(),
         jit: opts.jit,
         direct_write,
+        sleepable: opts.prog_type.ops().sleepable() || opts.sleepable,
     })
 }
 

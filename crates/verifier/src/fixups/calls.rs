@@ -60,6 +60,10 @@ pub(super) fn fix_call(
                 let off = layout.off(KernelField::BpfArrayValue).map_err(|field| FixupError::NoLayout { pc, field })?;
                 return Ok(Fixed::Inline(array_gen_lookup(off, def.max_entries, def.value_size)));
             }
+            MapKind::XskMap => {
+                let off = layout.off(KernelField::XskMapXskMap).map_err(|field| FixupError::NoLayout { pc, field })?;
+                return Ok(Fixed::Inline(xsk_gen_lookup(off, def.max_entries)));
+            }
             MapKind::Hash => {
                 let off = layout.off(KernelField::HtabElemKey).map_err(|field| FixupError::NoLayout { pc, field })?;
                 let key = off + def.key_size.div_ceil(8) as i32 * 8;
@@ -68,7 +72,24 @@ pub(super) fn fix_call(
             _ => {}
         }
     }
-    kernel_call(v, id, map, pc).map(Fixed::Call)
+    let call = kernel_call(v, id, map, pc)?;
+    if matches!(
+        BpfFunc::from_id(id),
+        Some(F::SkStorageGet | F::InodeStorageGet | F::TaskStorageGet | F::CgrpStorageGet)
+    ) {
+        // the allocation flags the storage helpers get in r5 (`is_storage_get_function`):
+        // Linux 6.18's GFP_KERNEL where the program may sleep, else GFP_ATOMIC (kbpf does
+        // not track the locked regions where a sleepable program uses GFP_ATOMIC too)
+        const GFP_ATOMIC: i32 = 0x820;
+        const GFP_KERNEL: i32 = 0xcc0;
+        let gfp = if v.sleepable() { GFP_KERNEL } else { GFP_ATOMIC };
+        use kbpf_isa::{AluOp, Reg, Src, Width};
+        return Ok(Fixed::Inline(vec![
+            x(Insn::Alu { width: Width::W64, op: AluOp::Mov, dst: Reg::R5, src: Src::Imm(gfp) }),
+            XInsn { insn: Insn::Call(kbpf_isa::CallTarget::Helper(id)), origin: None, call: Some(call) },
+        ]));
+    }
+    Ok(Fixed::Call(call))
 }
 
 fn x(insn: Insn) -> XInsn {
@@ -103,6 +124,28 @@ fn array_gen_lookup(value_off: i32, max_entries: u32, value_size: u32) -> Vec<XI
         x(Insn::Alu { width: Width::W64, op: AluOp::Add, dst: Reg::R0, src: Src::Reg(Reg::R1) }),
         x(Insn::Ja { off: 1 }),
         x(Insn::Alu { width: Width::W64, op: AluOp::Mov, dst: Reg::R0, src: Src::Imm(0) }),
+    ]
+}
+
+/// `xsk_map_gen_lookup`: the socket pointer at the index, or NULL past the end.
+fn xsk_gen_lookup(array_off: i32, max_entries: u32) -> Vec<XInsn> {
+    use kbpf_isa::{AluOp, JmpCond, Reg, Size, Src, Width};
+    let alu = |op, dst, src| x(Insn::Alu { width: Width::W64, op, dst, src });
+    vec![
+        x(Insn::Load { size: Size::W, signed: false, dst: Reg::R0, src: Reg::R2, off: 0 }),
+        x(Insn::Jmp {
+            width: Width::W64,
+            cond: JmpCond::Ge,
+            dst: Reg::R0,
+            src: Src::Imm(max_entries as i32),
+            off: 5,
+        }),
+        alu(AluOp::Lsh, Reg::R0, Src::Imm(3)),
+        alu(AluOp::Add, Reg::R1, Src::Imm(array_off)),
+        alu(AluOp::Add, Reg::R0, Src::Reg(Reg::R1)),
+        x(Insn::Load { size: Size::DW, signed: false, dst: Reg::R0, src: Reg::R0, off: 0 }),
+        x(Insn::Ja { off: 1 }),
+        alu(AluOp::Mov, Reg::R0, Src::Imm(0)),
     ]
 }
 
@@ -178,6 +221,33 @@ fn map_op(f: BpfFunc, kind: MapKind, inner: bool) -> Option<&'static str> {
         (F::MapLookupPercpuElem, PercpuArray) => "percpu_array_map_lookup_percpu_elem",
         (F::MapLookupPercpuElem, PercpuHash) => "htab_percpu_map_lookup_percpu_elem",
         (F::MapLookupPercpuElem, LruPercpuHash) => "htab_lru_percpu_map_lookup_percpu_elem",
+        (F::MapLookupElem, DevMap) => "dev_map_lookup_elem",
+        (F::MapUpdateElem, DevMap) => "dev_map_update_elem",
+        (F::MapDeleteElem, DevMap) => "dev_map_delete_elem",
+        (F::RedirectMap, DevMap) => "dev_map_redirect",
+        (F::MapLookupElem, DevMapHash) => "dev_map_hash_lookup_elem",
+        (F::MapUpdateElem, DevMapHash) => "dev_map_hash_update_elem",
+        (F::MapDeleteElem, DevMapHash) => "dev_map_hash_delete_elem",
+        (F::RedirectMap, DevMapHash) => "dev_hash_map_redirect",
+        (F::MapLookupElem, CpuMap) => "cpu_map_lookup_elem",
+        (F::MapUpdateElem, CpuMap) => "cpu_map_update_elem",
+        (F::MapDeleteElem, CpuMap) => "cpu_map_delete_elem",
+        (F::RedirectMap, CpuMap) => "cpu_map_redirect",
+        (F::MapUpdateElem, XskMap) => "xsk_map_update_elem",
+        (F::MapDeleteElem, XskMap) => "xsk_map_delete_elem",
+        (F::RedirectMap, XskMap) => "xsk_map_redirect",
+        (F::MapLookupElem, SockMap) => "sock_map_lookup",
+        (F::MapUpdateElem, SockMap) => "sock_map_update_elem",
+        (F::MapDeleteElem, SockMap) => "sock_map_delete_elem",
+        (F::MapLookupElem, SockHash) => "sock_hash_lookup",
+        (F::MapUpdateElem, SockHash) => "sock_hash_update_elem",
+        (F::MapDeleteElem, SockHash) => "sock_hash_delete_elem",
+        (F::MapLookupElem, Queue | Stack) => "queue_stack_map_lookup_elem",
+        (F::MapPushElem, Queue | Stack) => "queue_stack_map_push_elem",
+        (F::MapPopElem, Queue) => "queue_map_pop_elem",
+        (F::MapPeekElem, Queue) => "queue_map_peek_elem",
+        (F::MapPopElem, Stack) => "stack_map_pop_elem",
+        (F::MapPeekElem, Stack) => "stack_map_peek_elem",
         _ => return None,
     })
 }

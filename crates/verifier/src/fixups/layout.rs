@@ -13,6 +13,8 @@ pub enum KernelField {
     BpfArrayValue,
     /// `htab_elem.key`.
     HtabElemKey,
+    /// `xsk_map.xsk_map` (the socket array).
+    XskMapXskMap,
     /// `sk_buff.len`.
     SkbLen,
     /// `sk_buff.cloned` (a bitfield).
@@ -93,15 +95,32 @@ pub enum KernelField {
     ShinfoGsoSize,
     /// `skb_shared_info.hwtstamps`.
     ShinfoHwtstamps,
+    /// `xdp_buff.data`.
+    XdpBuffData,
+    /// `xdp_buff.data_end`.
+    XdpBuffDataEnd,
+    /// `xdp_buff.data_meta`.
+    XdpBuffDataMeta,
+    /// `xdp_buff.rxq`.
+    XdpBuffRxq,
+    /// `xdp_buff.txq`.
+    XdpBuffTxq,
+    /// `xdp_rxq_info.dev`.
+    XdpRxqDev,
+    /// `xdp_rxq_info.queue_index`.
+    XdpRxqQueueIndex,
+    /// `xdp_txq_info.dev`.
+    XdpTxqDev,
 }
 
 impl KernelField {
     /// Every field, in declaration order.
-    pub const ALL: [KernelField; 42] = {
+    pub const ALL: [KernelField; 51] = {
         use KernelField::*;
         [
             BpfArrayValue,
             HtabElemKey,
+            XskMapXskMap,
             SkbLen,
             SkbCloned,
             SkbProtocol,
@@ -142,6 +161,14 @@ impl KernelField {
             ShinfoGsoSegs,
             ShinfoGsoSize,
             ShinfoHwtstamps,
+            XdpBuffData,
+            XdpBuffDataEnd,
+            XdpBuffDataMeta,
+            XdpBuffRxq,
+            XdpBuffTxq,
+            XdpRxqDev,
+            XdpRxqQueueIndex,
+            XdpTxqDev,
         ]
     };
 
@@ -151,6 +178,7 @@ impl KernelField {
         match self {
             BpfArrayValue => ("bpf_array", "value"),
             HtabElemKey => ("htab_elem", "key"),
+            XskMapXskMap => ("xsk_map", "xsk_map"),
             SkbLen => ("sk_buff", "len"),
             SkbCloned => ("sk_buff", "cloned"),
             SkbProtocol => ("sk_buff", "protocol"),
@@ -191,6 +219,14 @@ impl KernelField {
             ShinfoGsoSegs => ("skb_shared_info", "gso_segs"),
             ShinfoGsoSize => ("skb_shared_info", "gso_size"),
             ShinfoHwtstamps => ("skb_shared_info", "hwtstamps"),
+            XdpBuffData => ("xdp_buff", "data"),
+            XdpBuffDataEnd => ("xdp_buff", "data_end"),
+            XdpBuffDataMeta => ("xdp_buff", "data_meta"),
+            XdpBuffRxq => ("xdp_buff", "rxq"),
+            XdpBuffTxq => ("xdp_buff", "txq"),
+            XdpRxqDev => ("xdp_rxq_info", "dev"),
+            XdpRxqQueueIndex => ("xdp_rxq_info", "queue_index"),
+            XdpTxqDev => ("xdp_txq_info", "dev"),
         }
     }
 }

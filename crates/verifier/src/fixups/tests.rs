@@ -14,9 +14,9 @@ fn xlated_with(src: &str, pt: ProgType, target: CtxTarget, l: &KernelLayout) -> 
     xlate(&out.witness.expect("witness"), target, l)
 }
 
-/// A made-up `struct sk_buff` (offsets unlike any kernel's, so a test cannot pass by a
+/// Made-up kernel structures (`sk_buff`'s offsets unlike any kernel's, so a test cannot pass by a
 /// hard-coded constant).
-fn skb_layout() -> KernelLayout {
+fn test_layout() -> KernelLayout {
     use KernelField::*;
     let mut l = KernelLayout::default();
     let plain = |off, size| FieldLoc { off, size, bits: None };
@@ -33,6 +33,10 @@ fn skb_layout() -> KernelLayout {
         (SkbPktTypeOffset, plain(128, 0)),
         (SkbPktType, FieldLoc { off: 128, size: 1, bits: Some((0, 3)) }),
         (SkbQueueMapping, plain(140, 2)),
+        (XdpBuffData, plain(0, 8)),
+        (XdpBuffDataEnd, plain(8, 8)),
+        (XdpBuffRxq, plain(32, 8)),
+        (XdpRxqQueueIndex, plain(8, 4)),
     ] {
         l.set(f, loc);
     }
@@ -49,7 +53,7 @@ fn text(x: &Xlated) -> Vec<String> {
 #[test]
 fn xdp_packet_pointers_are_xdp_buff_fields() {
     let src = "r2 = *(u32 *)(r1 +0)\nr3 = *(u32 *)(r1 +4)\nr0 = 2\nexit\n";
-    let x = xlated(src, ProgType::Xdp, CtxTarget::Kernel).unwrap();
+    let x = xlated_with(src, ProgType::Xdp, CtxTarget::Kernel, &test_layout()).unwrap();
     assert_eq!(text(&x)[..2], ["r2 = *(u64 *)(r1 +0)", "r3 = *(u64 *)(r1 +8)"]);
     let k = xlated(src, ProgType::Xdp, CtxTarget::Kbpf).unwrap();
     assert_eq!(text(&k)[..2], ["r2 = *(u64 *)(r1 +24)", "r3 = *(u64 *)(r1 +32)"]);
@@ -58,7 +62,7 @@ fn xdp_packet_pointers_are_xdp_buff_fields() {
 #[test]
 fn rx_queue_index_goes_through_rxq_and_later_jumps_move() {
     let src = "r2 = *(u32 *)(r1 +16)\nr0 = 2\nif r2 == 0 goto +1\nr0 = 1\nexit\n";
-    let x = xlated(src, ProgType::Xdp, CtxTarget::Kernel).unwrap();
+    let x = xlated_with(src, ProgType::Xdp, CtxTarget::Kernel, &test_layout()).unwrap();
     assert_eq!(text(&x)[..2], ["r2 = *(u64 *)(r1 +32)", "r2 = *(u32 *)(r2 +8)"]);
     assert_eq!(x.insns[1].origin, None);
     assert_eq!(x.insns[2].origin, Some(1));
@@ -77,7 +81,7 @@ fn sk_buff_without_target_btf_is_a_typed_error() {
 fn sk_buff_fields_come_from_the_layout() {
     let src = "r2 = *(u32 *)(r1 +0)\nr3 = *(u32 *)(r1 +16)\nr4 = *(u32 *)(r1 +76)\n\
                r5 = *(u32 *)(r1 +80)\nr6 = *(u32 *)(r1 +52)\n*(u32 *)(r1 +8) = r2\nr0 = 0\nexit\n";
-    let x = xlated_with(src, ProgType::SchedCls, CtxTarget::Kernel, &skb_layout()).unwrap();
+    let x = xlated_with(src, ProgType::SchedCls, CtxTarget::Kernel, &test_layout()).unwrap();
     assert_eq!(
         text(&x)[..6],
         [
@@ -95,7 +99,7 @@ fn sk_buff_fields_come_from_the_layout() {
 fn narrow_sk_buff_loads_shift_and_mask() {
     // the second byte of `len`, the low half of `protocol` (which is 2 bytes: no mask)
     let src = "r2 = *(u8 *)(r1 +1)\nr3 = *(u16 *)(r1 +16)\nr0 = 0\nexit\n";
-    let x = xlated_with(src, ProgType::SchedCls, CtxTarget::Kernel, &skb_layout()).unwrap();
+    let x = xlated_with(src, ProgType::SchedCls, CtxTarget::Kernel, &test_layout()).unwrap();
     assert_eq!(
         text(&x)[..4],
         ["r2 = *(u32 *)(r1 +200)", "w2 >>= 8", "w2 &= 255", "r3 = *(u16 *)(r1 +300)"]
@@ -105,16 +109,16 @@ fn narrow_sk_buff_loads_shift_and_mask() {
 #[test]
 fn ifindex_checks_the_device_except_in_tc() {
     let src = "r2 = *(u32 *)(r1 +40)\nr0 = 0\nexit\n";
-    let sf = xlated_with(src, ProgType::SocketFilter, CtxTarget::Kernel, &skb_layout()).unwrap();
+    let sf = xlated_with(src, ProgType::SocketFilter, CtxTarget::Kernel, &test_layout()).unwrap();
     assert_eq!(text(&sf)[..3], ["r2 = *(u64 *)(r1 +16)", "if r2 == 0x0 goto pc+1", "r2 = *(u32 *)(r2 +224)"]);
-    let tc = xlated_with(src, ProgType::SchedCls, CtxTarget::Kernel, &skb_layout()).unwrap();
+    let tc = xlated_with(src, ProgType::SchedCls, CtxTarget::Kernel, &test_layout()).unwrap();
     assert_eq!(text(&tc)[..2], ["r2 = *(u64 *)(r1 +16)", "r2 = *(u32 *)(r2 +224)"]);
 }
 
 #[test]
 fn pkt_type_masks_its_bitfield_and_queue_mapping_writes_are_bounded() {
     let src = "r2 = *(u32 *)(r1 +4)\n*(u32 *)(r1 +12) = r2\nr0 = 0\nexit\n";
-    let x = xlated_with(src, ProgType::SchedCls, CtxTarget::Kernel, &skb_layout()).unwrap();
+    let x = xlated_with(src, ProgType::SchedCls, CtxTarget::Kernel, &test_layout()).unwrap();
     assert_eq!(
         text(&x)[..4],
         ["r2 = *(u8 *)(r1 +128)", "w2 &= 7", "if r2 >= 0xffff goto pc+1", "*(u16 *)(r1 +140) = r2"]

@@ -5,7 +5,7 @@
 
 use super::{CtxAccess, CtxError, CtxField, CtxUnsupported, ProgTypeOps};
 use crate::domain::state::RegType;
-use crate::fixups::{CtxConv, CtxTarget};
+use crate::fixups::{CtxConv, CtxTarget, KernelField as K};
 use crate::protos::func_id::BpfFunc::{self, self as F};
 use crate::protos::helpers::{Arg, Proto, Ret, base_func_proto};
 use kbpf_isa::KernelProgType;
@@ -16,12 +16,13 @@ pub struct Xdp;
 
 /// `offsetof(struct xdp_md, egress_ifindex)`: devmap programs only.
 const EGRESS_IFINDEX: i64 = 20;
-/// `offsetof(struct xdp_md, rx_queue_index)`.
+const EGRESS_IFINDEX_OFF: i16 = EGRESS_IFINDEX as i16;
+/// `struct xdp_md` offsets the conversion names.
+const DATA: i16 = 0;
+const DATA_END: i16 = 4;
+const DATA_META: i16 = 8;
+const INGRESS_IFINDEX: i16 = 12;
 const RX_QUEUE_INDEX: i16 = 16;
-/// `offsetof(struct xdp_buff, rxq)`.
-const XDP_BUFF_RXQ: i16 = 32;
-/// `offsetof(struct xdp_rxq_info, queue_index)`.
-const XDP_RXQ_QUEUE_INDEX: i16 = 8;
 /// `sizeof(struct xdp_md)`.
 const XDP_MD_SIZE: i64 = 24;
 
@@ -39,25 +40,40 @@ impl ProgTypeOps for Xdp {
     }
 
     /// `xdp_convert_ctx_access`: the packet pointers are `struct xdp_buff`'s (or kbpf's host
-    /// pointers after the uapi structure), `rx_queue_index` goes through `xdp_buff.rxq`; the
-    /// ifindex fields go through `struct net_device`, whose layout kbpf does not model yet.
+    /// pointers after the uapi structure), the queue index and the ifindex fields go through
+    /// its rx/tx queue info (offsets from the target's BTF).
     fn convert_ctx_access(&self, insn: &Insn, cx: &CtxConv<'_>) -> Result<Vec<Insn>, CtxError> {
         let unsupported = CtxError::from(CtxUnsupported { prog_type: self.name(), insn: *insn });
         let Insn::Load { size: Size::W, signed: false, dst, src, off } = *insn else {
             return Err(unsupported);
         };
         let dw = |src, off| Insn::Load { size: Size::DW, signed: false, dst, src, off };
-        match (cx.target, off) {
-            (CtxTarget::Kbpf, 0 | 4 | 8) => Ok(vec![dw(src, XDP_MD_SIZE as i16 + 2 * off)]),
-            (CtxTarget::Kbpf, _) => Ok(vec![*insn]),
-            // xdp_buff: data, data_end, data_meta, data_hard_start, rxq, txq
-            (CtxTarget::Kernel, 0 | 4 | 8) => Ok(vec![dw(src, 2 * off)]),
-            (CtxTarget::Kernel, RX_QUEUE_INDEX) => Ok(vec![
-                dw(src, XDP_BUFF_RXQ),
-                Insn::Load { size: Size::W, signed: false, dst, src: dst, off: XDP_RXQ_QUEUE_INDEX },
-            ]),
-            (CtxTarget::Kernel, _) => Err(unsupported),
+        if cx.target == CtxTarget::Kbpf {
+            return Ok(match off {
+                DATA | DATA_END | DATA_META => vec![dw(src, XDP_MD_SIZE as i16 + 2 * off)],
+                _ => vec![*insn],
+            });
         }
+        let o = |f: K| cx.layout.off(f).map(|o| o as i16).map_err(CtxError::NoLayout);
+        let w = |src, off| Insn::Load { size: Size::W, signed: false, dst, src, off };
+        // through `struct xdp_buff`, its rx/tx queue info and their device
+        Ok(match off {
+            DATA => vec![dw(src, o(K::XdpBuffData)?)],
+            DATA_END => vec![dw(src, o(K::XdpBuffDataEnd)?)],
+            DATA_META => vec![dw(src, o(K::XdpBuffDataMeta)?)],
+            INGRESS_IFINDEX => vec![
+                dw(src, o(K::XdpBuffRxq)?),
+                dw(dst, o(K::XdpRxqDev)?),
+                w(dst, o(K::NetDeviceIfindex)?),
+            ],
+            RX_QUEUE_INDEX => vec![dw(src, o(K::XdpBuffRxq)?), w(dst, o(K::XdpRxqQueueIndex)?)],
+            EGRESS_IFINDEX_OFF => vec![
+                dw(src, o(K::XdpBuffTxq)?),
+                dw(dst, o(K::XdpTxqDev)?),
+                w(dst, o(K::NetDeviceIfindex)?),
+            ],
+            _ => return Err(unsupported),
+        })
     }
 
     /// `xdp_is_valid_access`.
