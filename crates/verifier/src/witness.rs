@@ -128,6 +128,8 @@ pub struct InsnFacts {
     pub ctx_access: bool,
     /// The map a helper call was verified with.
     pub map: CallMap,
+    /// A load or store through a socket pointer (`convert_ctx_accesses` rewrites it).
+    pub sock: Option<crate::env::insn_aux::SockPtr>,
     /// Its slot in the program as submitted (source lines and line info refer to it).
     pub origin: usize,
 }
@@ -152,7 +154,7 @@ pub(crate) fn build(
     let facts: Vec<InsnFacts> = (0..prog.len())
         .map(|i| {
             let a = aux.get(prog.pc(i)).copied().unwrap_or_default();
-            InsnFacts { ctx_access: a.ctx_access, map: a.map, origin: prog.pc(i) }
+            InsnFacts { ctx_access: a.ctx_access, map: a.map, sock: a.sock, origin: prog.pc(i) }
         })
         .collect();
     let (program, facts) = if opts.privileged {

@@ -129,6 +129,9 @@ fn compare_object(cache: &Cache, obj: &Path, show: Option<&str>) -> Vec<Row> {
                     let ours = kbpf_norm(o, &name, &kfuncs, &layout);
                     if show == Some(&format!("{}/{name}", stem(obj))) {
                         print_sides(&kernel, ours.as_ref().unwrap_or(&Vec::new()));
+                        if let Err(e) = &ours {
+                            println!("kbpf: {e}");
+                        }
                     }
                     let ours = ours?;
                     Ok::<_, String>(first_difference(&kernel, &ours))
@@ -183,6 +186,9 @@ fn kbpf_norm(
     let w = out.witness.ok_or("kbpf: rejected")?;
     let x = xlate(&w, CtxTarget::Kernel, layout).map_err(|e| {
         let t = e.to_string();
+        if std::env::var_os("KBPF_XLATED_VERBOSE").is_some() {
+            return format!("kbpf: {t}");
+        }
         // the class, not the instance: drop the slot and the instruction text
         let t = t.split_once(": ").map_or(t.clone(), |(_, rest)| rest.to_string());
         format!("kbpf: {}", t.split(" `").next().unwrap_or(&t))

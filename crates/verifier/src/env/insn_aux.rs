@@ -22,6 +22,18 @@ pub struct InsnAux {
     /// The load or store goes through a packet pointer (`data` or `data_meta`); a store that
     /// does is a direct packet write (`env->seen_direct_write`).
     pub packet_access: bool,
+    /// The load or store goes through a socket pointer (`PTR_TO_SOCKET`, `PTR_TO_SOCK_COMMON`:
+    /// `struct bpf_sock`, or `PTR_TO_TCP_SOCK`), which `convert_ctx_accesses` rewrites too.
+    pub sock: Option<SockPtr>,
+}
+
+/// The socket structures a load may read, each converted onto the kernel's own.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SockPtr {
+    /// `struct bpf_sock` (full or common part).
+    Sock,
+    /// `struct bpf_tcp_sock`.
+    TcpSock,
 }
 
 /// The map a helper call that takes one was verified with: the kernel's fixups rewrite the
@@ -68,6 +80,11 @@ pub(crate) fn insn_aux(aux: &Aux) -> Vec<InsnAux> {
             seen: aux.seen(s),
             map: aux.call_map(s),
             packet_access: matches!(aux.ptr_type(s), Some(RegType::Packet | RegType::PacketMeta)),
+            sock: match aux.ptr_type(s) {
+                Some(RegType::Sock | RegType::SockCommon) => Some(SockPtr::Sock),
+                Some(RegType::TcpSock) => Some(SockPtr::TcpSock),
+                _ => None,
+            },
         })
         .collect()
 }

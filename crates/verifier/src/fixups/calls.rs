@@ -134,7 +134,7 @@ fn xsk_gen_lookup(array_off: i32, max_entries: u32) -> Vec<XInsn> {
     vec![
         x(Insn::Load { size: Size::W, signed: false, dst: Reg::R0, src: Reg::R2, off: 0 }),
         x(Insn::Jmp {
-            width: Width::W64,
+            width: Width::W32,
             cond: JmpCond::Ge,
             dst: Reg::R0,
             src: Src::Imm(max_entries as i32),
@@ -240,7 +240,7 @@ fn map_op(f: BpfFunc, kind: MapKind, inner: bool) -> Option<&'static str> {
         (F::MapUpdateElem, SockMap) => "sock_map_update_elem",
         (F::MapDeleteElem, SockMap) => "sock_map_delete_elem",
         (F::MapLookupElem, SockHash) => "sock_hash_lookup",
-        (F::MapUpdateElem, SockHash) => "sock_hash_update_elem",
+        (F::MapUpdateElem, SockHash) => "sock_map_update_elem",
         (F::MapDeleteElem, SockHash) => "sock_hash_delete_elem",
         (F::MapLookupElem, Queue | Stack) => "queue_stack_map_lookup_elem",
         (F::MapPushElem, Queue | Stack) => "queue_stack_map_push_elem",

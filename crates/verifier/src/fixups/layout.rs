@@ -111,11 +111,25 @@ pub enum KernelField {
     XdpRxqQueueIndex,
     /// `xdp_txq_info.dev`.
     XdpTxqDev,
+    /// `sock_common.skc_bound_dev_if`.
+    SkcBoundDevIf,
+    /// `sock_common.skc_state`.
+    SkcState,
+    /// `sock.sk_mark`.
+    SkMark,
+    /// `sock.sk_priority`.
+    SkPriority,
+    /// `sock.sk_type`.
+    SkType,
+    /// `sock.sk_protocol`.
+    SkProtocol,
+    /// `sock.sk_rx_queue_mapping`.
+    SkRxQueueMapping,
 }
 
 impl KernelField {
     /// Every field, in declaration order.
-    pub const ALL: [KernelField; 51] = {
+    pub const ALL: [KernelField; 58] = {
         use KernelField::*;
         [
             BpfArrayValue,
@@ -169,6 +183,13 @@ impl KernelField {
             XdpRxqDev,
             XdpRxqQueueIndex,
             XdpTxqDev,
+            SkcBoundDevIf,
+            SkcState,
+            SkMark,
+            SkPriority,
+            SkType,
+            SkProtocol,
+            SkRxQueueMapping,
         ]
     };
 
@@ -227,6 +248,13 @@ impl KernelField {
             XdpRxqDev => ("xdp_rxq_info", "dev"),
             XdpRxqQueueIndex => ("xdp_rxq_info", "queue_index"),
             XdpTxqDev => ("xdp_txq_info", "dev"),
+            SkcBoundDevIf => ("sock_common", "skc_bound_dev_if"),
+            SkcState => ("sock_common", "skc_state"),
+            SkMark => ("sock", "sk_mark"),
+            SkPriority => ("sock", "sk_priority"),
+            SkType => ("sock", "sk_type"),
+            SkProtocol => ("sock", "sk_protocol"),
+            SkRxQueueMapping => ("sock", "sk_rx_queue_mapping"),
         }
     }
 }

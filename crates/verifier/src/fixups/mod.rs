@@ -17,6 +17,7 @@
 mod calls;
 mod ctx;
 mod layout;
+mod sock;
 
 use kbpf_isa::{AluOp, CallTarget, Insn, JmpCond, Program, Reg, Src, Width};
 use thiserror::Error;
@@ -144,7 +145,27 @@ pub fn xlate(v: &Verified, target: CtxTarget, layout: &KernelLayout) -> Result<X
         let facts = v.facts(i);
         let pc = facts.origin;
         let one = |insn: Insn| XInsn { insn, origin: Some(pc), call: None };
-        let patch = if facts.ctx_access {
+        let sock = facts.sock.filter(|_| target == CtxTarget::Kernel);
+        let patch = if let Some(kind) = sock {
+            let seq = match kind {
+                crate::SockPtr::Sock => sock::convert(insn, layout),
+                crate::SockPtr::TcpSock => Err(CtxError::Unsupported(crate::prog_types::CtxUnsupported {
+                    prog_type: "bpf_tcp_sock",
+                    insn: *insn,
+                })),
+            }
+            .map_err(|e| match e {
+                CtxError::NoLayout(field) => FixupError::NoLayout { pc, field },
+                CtxError::Unsupported(what) => FixupError::Unsupported { pc, what: what.to_string() },
+            })?;
+            let mut insns: Vec<XInsn> =
+                seq.into_iter().map(|i| XInsn { insn: i, origin: None, call: None }).collect();
+            match insns.first_mut() {
+                Some(f) => f.origin = Some(pc),
+                None => return Err(FixupError::Bug(format!("insn {pc}: empty socket conversion"))),
+            }
+            Patch { insns, original: None }
+        } else if facts.ctx_access {
             let seq = ops
                 .convert_ctx_access(insn, &cx)
                 .map_err(|e| match e {

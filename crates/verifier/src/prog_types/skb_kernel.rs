@@ -28,7 +28,7 @@ const LOCAL_IP6: i64 = 116;
 const REMOTE_PORT: i64 = 132;
 const LOCAL_PORT: i64 = 136;
 const GSO_SEGS: i64 = 164;
-const GSO_SIZE: i64 = 172;
+const GSO_SIZE: i64 = 176;
 
 /// A context access: a load into `reg`, or a store of `val`, at `off` of the context in `ctx`.
 #[derive(Clone, Copy)]
@@ -235,6 +235,20 @@ fn field(
         GSO_SIZE => via_shinfo(K::ShinfoGsoSize, Size::H),
         uapi::HWTSTAMP => via_shinfo(K::ShinfoHwtstamps, Size::DW),
         uapi::TSTAMP => tstamp(l, ctx, a, cx.tstamp_type_access).map(|s| (Some(s), 8)),
+        // `bpf_convert_tstamp_type_read`: the `tstamp_type` bits of their byte
+        uapi::TSTAMP_TYPE => {
+            let Some(reg) = read else { return Ok((None, 0)) };
+            let (bit, width) =
+                l.get(K::SkbTstampType).and_then(|f| f.bits).ok_or(CtxError::NoLayout(K::SkbTstampType))?;
+            let mut seq = vec![
+                ld(Size::B, reg, ctx, o(K::SkbMonoTcOffset)?),
+                alu32(AluOp::And, reg, ((1i32 << width) - 1) << bit),
+            ];
+            if bit != 0 {
+                seq.push(alu32(AluOp::Rsh, reg, bit as i32));
+            }
+            Ok((Some(seq), 1))
+        }
         _ => Ok((None, 0)),
     }
 }
