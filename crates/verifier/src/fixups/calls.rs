@@ -57,15 +57,21 @@ pub(super) fn fix_call(
     {
         match def.kind {
             MapKind::Array => {
-                let off = layout.off(KernelField::BpfArrayValue).map_err(|field| FixupError::NoLayout { pc, field })?;
+                let off = layout
+                    .off(KernelField::BpfArrayValue)
+                    .map_err(|field| FixupError::NoLayout { pc, field })?;
                 return Ok(Fixed::Inline(array_gen_lookup(off, def.max_entries, def.value_size)));
             }
             MapKind::XskMap => {
-                let off = layout.off(KernelField::XskMapXskMap).map_err(|field| FixupError::NoLayout { pc, field })?;
+                let off = layout
+                    .off(KernelField::XskMapXskMap)
+                    .map_err(|field| FixupError::NoLayout { pc, field })?;
                 return Ok(Fixed::Inline(xsk_gen_lookup(off, def.max_entries)));
             }
             MapKind::Hash => {
-                let off = layout.off(KernelField::HtabElemKey).map_err(|field| FixupError::NoLayout { pc, field })?;
+                let off = layout
+                    .off(KernelField::HtabElemKey)
+                    .map_err(|field| FixupError::NoLayout { pc, field })?;
                 let key = off + def.key_size.div_ceil(8) as i32 * 8;
                 return Ok(Fixed::Inline(htab_gen_lookup(key)));
             }

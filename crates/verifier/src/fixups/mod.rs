@@ -25,8 +25,8 @@ use thiserror::Error;
 use crate::Verified;
 use crate::prog_types::CtxError;
 pub use calls::KernelCall;
-pub(crate) use ctx::narrow_load;
 pub use ctx::CtxConv;
+pub(crate) use ctx::narrow_load;
 pub use layout::{FieldLoc, KernelField, KernelLayout};
 
 /// Which context layout `convert_ctx_accesses` translates for.
@@ -166,12 +166,10 @@ pub fn xlate(v: &Verified, target: CtxTarget, layout: &KernelLayout) -> Result<X
             }
             Patch { insns, original: None }
         } else if facts.ctx_access {
-            let seq = ops
-                .convert_ctx_access(insn, &cx)
-                .map_err(|e| match e {
-                    CtxError::NoLayout(field) => FixupError::NoLayout { pc, field },
-                    CtxError::Unsupported(what) => FixupError::Unsupported { pc, what: what.to_string() },
-                })?;
+            let seq = ops.convert_ctx_access(insn, &cx).map_err(|e| match e {
+                CtxError::NoLayout(field) => FixupError::NoLayout { pc, field },
+                CtxError::Unsupported(what) => FixupError::Unsupported { pc, what: what.to_string() },
+            })?;
             let mut insns: Vec<XInsn> =
                 seq.into_iter().map(|i| XInsn { insn: i, origin: None, call: None }).collect();
             match insns.first_mut() {
@@ -322,9 +320,11 @@ fn sdiv_guard(width: Width, op: AluOp, dst: Reg, src: Reg) -> Vec<XInsn> {
 fn reads_tstamp_type(v: &Verified) -> bool {
     const TSTAMP_TYPE: i16 = 180;
     v.prog_type() == crate::ProgType::SchedCls
-        && v.program().insns().iter().enumerate().any(|(i, insn)| {
-            v.facts(i).ctx_access && matches!(insn, Insn::Load { off: TSTAMP_TYPE, .. })
-        })
+        && v.program()
+            .insns()
+            .iter()
+            .enumerate()
+            .any(|(i, insn)| v.facts(i).ctx_access && matches!(insn, Insn::Load { off: TSTAMP_TYPE, .. }))
 }
 
 /// `gen_prologue`: the type's instructions before the first one (which stays converted); the

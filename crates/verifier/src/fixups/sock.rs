@@ -67,7 +67,13 @@ fn field_size(off: i16, size: Size) -> u32 {
 }
 
 /// The load of the (aligned) field at `off`, and the size it loads; `None` = not a field.
-fn load(off: i16, size: Size, dst: Reg, src: Reg, l: &KernelLayout) -> Result<Option<(Vec<Insn>, u32)>, CtxError> {
+fn load(
+    off: i16,
+    size: Size,
+    dst: Reg,
+    src: Reg,
+    l: &KernelLayout,
+) -> Result<Option<(Vec<Insn>, u32)>, CtxError> {
     let loc = |f: K| l.get(f).ok_or(CtxError::NoLayout(f));
     // a field loaded with its own size (`BPF_FIELD_SIZEOF`)
     let own = |f: K| -> Result<Option<(Vec<Insn>, u32)>, CtxError> {
@@ -96,7 +102,10 @@ fn load(off: i16, size: Size, dst: Reg, src: Reg, l: &KernelLayout) -> Result<Op
         STATE => own(K::SkcState),
         // without CONFIG_SOCK_RX_QUEUE_MAPPING (no such field in the BTF) the answer is -1
         RX_QUEUE_MAPPING => match l.get(K::SkRxQueueMapping) {
-            None => Ok(Some((vec![Insn::Alu { width: Width::W64, op: kbpf_isa::AluOp::Mov, dst, src: Src::Imm(-1) }], 2))),
+            None => Ok(Some((
+                vec![Insn::Alu { width: Width::W64, op: kbpf_isa::AluOp::Mov, dst, src: Src::Imm(-1) }],
+                2,
+            ))),
             Some(_) => {
                 let Some((mut seq, t)) = own(K::SkRxQueueMapping)? else { return Ok(None) };
                 seq.push(Insn::Jmp {

@@ -100,10 +100,7 @@ fn narrow_sk_buff_loads_shift_and_mask() {
     // the second byte of `len`, the low half of `protocol` (which is 2 bytes: no mask)
     let src = "r2 = *(u8 *)(r1 +1)\nr3 = *(u16 *)(r1 +16)\nr0 = 0\nexit\n";
     let x = xlated_with(src, ProgType::SchedCls, CtxTarget::Kernel, &test_layout()).unwrap();
-    assert_eq!(
-        text(&x)[..4],
-        ["r2 = *(u32 *)(r1 +200)", "w2 >>= 8", "w2 &= 255", "r3 = *(u16 *)(r1 +300)"]
-    );
+    assert_eq!(text(&x)[..4], ["r2 = *(u32 *)(r1 +200)", "w2 >>= 8", "w2 &= 255", "r3 = *(u16 *)(r1 +300)"]);
 }
 
 #[test]
@@ -153,10 +150,22 @@ fn signed_division_by_a_register_is_guarded_through_ax() {
     let slots: Vec<_> = x.insns.iter().map(|i| i.insn).collect();
     // sdiv: 8 instructions, the last the original; smod (32-bit): 9, zero-extending at the end
     assert_eq!(slots.len(), 2 + 8 + 9 + 1);
-    assert_eq!(slots[2], Insn::Alu { width: Width::W64, op: AluOp::Mov, dst: Reg::R11, src: Src::Reg(Reg::R1) });
-    assert_eq!(slots[9], Insn::Alu { width: Width::W64, op: AluOp::SDiv, dst: Reg::R0, src: Src::Reg(Reg::R1) });
-    assert_eq!(slots[13], Insn::Jmp { width: Width::W32, cond: JmpCond::Eq, dst: Reg::R11, src: Src::Imm(1), off: 4 });
-    assert_eq!(slots[18], Insn::Alu { width: Width::W32, op: AluOp::Mov, dst: Reg::R0, src: Src::Reg(Reg::R0) });
+    assert_eq!(
+        slots[2],
+        Insn::Alu { width: Width::W64, op: AluOp::Mov, dst: Reg::R11, src: Src::Reg(Reg::R1) }
+    );
+    assert_eq!(
+        slots[9],
+        Insn::Alu { width: Width::W64, op: AluOp::SDiv, dst: Reg::R0, src: Src::Reg(Reg::R1) }
+    );
+    assert_eq!(
+        slots[13],
+        Insn::Jmp { width: Width::W32, cond: JmpCond::Eq, dst: Reg::R11, src: Src::Imm(1), off: 4 }
+    );
+    assert_eq!(
+        slots[18],
+        Insn::Alu { width: Width::W32, op: AluOp::Mov, dst: Reg::R0, src: Src::Reg(Reg::R0) }
+    );
 }
 
 #[test]

@@ -1,12 +1,12 @@
 //! `ProgType::Mem`, kbpf's own type for userspace embedding: the context is a plain buffer of
 //! `ctx_size` bytes and the program gets the base helper set.
 
-use super::{CtxAccess, CtxField, CtxError, ProgTypeOps};
+use super::{CtxAccess, CtxError, CtxField, ProgTypeOps};
 use crate::fixups::CtxConv;
 use crate::protos::func_id::BpfFunc;
 use crate::protos::helpers::{Proto, base_func_proto};
-use kbpf_isa::KernelProgType;
 use kbpf_isa::Insn;
+use kbpf_isa::KernelProgType;
 
 /// The memory-context rules.
 pub struct Mem {

@@ -2,13 +2,13 @@
 //! access, more writable fields, and the tc helper set (`crate::protos::helpers_tc`).
 
 use super::skb::{self, off::*};
-use super::{CtxAccess, CtxField, CtxError, ProgTypeOps, in_range};
+use super::{CtxAccess, CtxError, CtxField, ProgTypeOps, in_range};
 use crate::domain::state::RegType;
 use crate::fixups::{CtxConv, XInsn};
 use crate::protos::func_id::BpfFunc;
 use crate::protos::helpers::{Proto, base_func_proto};
-use kbpf_isa::KernelProgType;
 use kbpf_isa::Insn;
+use kbpf_isa::KernelProgType;
 
 /// The tc classifier rules.
 pub struct SchedCls;

@@ -171,10 +171,9 @@ fn field(
                 let seq = match val {
                     Src::Imm(v) if v >= NO_QUEUE_MAPPING => vec![Insn::Ja { off: 0 }],
                     Src::Imm(_) => vec![st(Size::H, ctx, at, val)],
-                    Src::Reg(r) => vec![
-                        jmp(Width::W64, JmpCond::Ge, r, NO_QUEUE_MAPPING, 1),
-                        st(Size::H, ctx, at, val),
-                    ],
+                    Src::Reg(r) => {
+                        vec![jmp(Width::W64, JmpCond::Ge, r, NO_QUEUE_MAPPING, 1), st(Size::H, ctx, at, val)]
+                    }
                 };
                 Ok((Some(seq), 2))
             }
@@ -225,10 +224,13 @@ fn field(
         REMOTE_PORT => {
             let (seq, t) = via_sk(K::SkcDport, Size::H, 0)?;
             let reg = read.unwrap_or(Reg::R0);
-            Ok((seq.map(|mut s| {
-                s.push(alu32(AluOp::Lsh, reg, 16));
-                s
-            }), t))
+            Ok((
+                seq.map(|mut s| {
+                    s.push(alu32(AluOp::Lsh, reg, 16));
+                    s
+                }),
+                t,
+            ))
         }
         LOCAL_PORT => via_sk(K::SkcNum, Size::H, 0),
         GSO_SEGS => via_shinfo(K::ShinfoGsoSegs, Size::H),
@@ -294,7 +296,11 @@ fn tstamp(l: &KernelLayout, ctx: Reg, a: Access, type_access: bool) -> Result<Ve
 /// `bpf_unclone_prologue`: before a program that writes the packet directly, a cloned skb is
 /// made private with `bpf_skb_pull_data(skb, 0)`; when that fails the program returns `drop`.
 /// The context survives the call in r6, which the program's first instruction cannot have read.
-pub(super) fn unclone_prologue(direct_write: bool, cx: &CtxConv<'_>, drop: i32) -> Result<Vec<XInsn>, CtxError> {
+pub(super) fn unclone_prologue(
+    direct_write: bool,
+    cx: &CtxConv<'_>,
+    drop: i32,
+) -> Result<Vec<XInsn>, CtxError> {
     if !direct_write || cx.target != CtxTarget::Kernel {
         return Ok(Vec::new());
     }

@@ -2,12 +2,12 @@
 //! without the packet pointers, `LD_ABS`, and the skb load helpers.
 
 use super::skb::{self, off::*};
-use super::{CtxAccess, CtxField, CtxError, ProgTypeOps, in_range};
+use super::{CtxAccess, CtxError, CtxField, ProgTypeOps, in_range};
 use crate::fixups::CtxConv;
 use crate::protos::func_id::BpfFunc::{self, self as F};
 use crate::protos::helpers::{Arg, Proto, Ret, base_func_proto};
-use kbpf_isa::KernelProgType;
 use kbpf_isa::Insn;
+use kbpf_isa::KernelProgType;
 
 /// The socket-filter rules.
 pub struct SocketFilter;

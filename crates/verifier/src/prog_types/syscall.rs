@@ -1,13 +1,13 @@
 //! `BPF_PROG_TYPE_SYSCALL` (`bpf_syscall_verifier_ops`): the context is a user buffer read
 //! at any aligned offset below 64 KiB; the program may sleep; it takes no expected attach type.
 
-use super::{CtxAccess, CtxField, CtxError, LoadAttach, ProgTypeOps, no_attach_btf};
+use super::{CtxAccess, CtxError, CtxField, LoadAttach, ProgTypeOps, no_attach_btf};
 use crate::fixups::CtxConv;
 use crate::messages::AttachReject;
 use crate::protos::func_id::BpfFunc;
 use crate::protos::helpers::{Proto, base_func_proto};
-use kbpf_isa::KernelProgType;
 use kbpf_isa::Insn;
+use kbpf_isa::KernelProgType;
 
 /// The syscall-program rules.
 pub struct Syscall;

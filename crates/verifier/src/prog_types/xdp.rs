@@ -61,17 +61,13 @@ impl ProgTypeOps for Xdp {
             DATA => vec![dw(src, o(K::XdpBuffData)?)],
             DATA_END => vec![dw(src, o(K::XdpBuffDataEnd)?)],
             DATA_META => vec![dw(src, o(K::XdpBuffDataMeta)?)],
-            INGRESS_IFINDEX => vec![
-                dw(src, o(K::XdpBuffRxq)?),
-                dw(dst, o(K::XdpRxqDev)?),
-                w(dst, o(K::NetDeviceIfindex)?),
-            ],
+            INGRESS_IFINDEX => {
+                vec![dw(src, o(K::XdpBuffRxq)?), dw(dst, o(K::XdpRxqDev)?), w(dst, o(K::NetDeviceIfindex)?)]
+            }
             RX_QUEUE_INDEX => vec![dw(src, o(K::XdpBuffRxq)?), w(dst, o(K::XdpRxqQueueIndex)?)],
-            EGRESS_IFINDEX_OFF => vec![
-                dw(src, o(K::XdpBuffTxq)?),
-                dw(dst, o(K::XdpTxqDev)?),
-                w(dst, o(K::NetDeviceIfindex)?),
-            ],
+            EGRESS_IFINDEX_OFF => {
+                vec![dw(src, o(K::XdpBuffTxq)?), dw(dst, o(K::XdpTxqDev)?), w(dst, o(K::NetDeviceIfindex)?)]
+            }
             _ => return Err(unsupported),
         })
     }
