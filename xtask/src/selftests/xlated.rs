@@ -210,7 +210,8 @@ fn kbpf_norm(
     Ok(normalise(out))
 }
 
-/// Map ids, callback addresses and call immediates out.
+/// Map ids, callback addresses, call immediates and the program address the timer helper
+/// gets out.
 fn normalise(mut n: Norm) -> Norm {
     let mut i = 0;
     while i < n.len() {
@@ -232,6 +233,16 @@ fn normalise(mut n: Norm) -> Norm {
         if s.code == 0x85 && (s.src == 0 || s.src == 2) {
             n[i].0.imm = 0;
             n[i].0.off = 0;
+            // `bpf_timer_set_callback` gets the program's `aux` address in r3 just before
+            if n[i].1.as_deref() == Some("bpf_timer_set_callback")
+                && i >= 2
+                && n[i - 2].0.code == 0x18
+                && n[i - 2].0.src == 0
+                && n[i - 2].0.dst == 3
+            {
+                n[i - 2].0.imm = 0;
+                n[i - 1].0.imm = 0;
+            }
         }
         i += 1;
     }

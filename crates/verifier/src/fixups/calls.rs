@@ -79,6 +79,15 @@ pub(super) fn fix_call(
         }
     }
     let call = kernel_call(v, id, map, pc)?;
+    if id == F::TimerSetCallback.id() {
+        // the kernel hands the helper its `prog->aux` in r3: an address kbpf, without a
+        // kernel, shows as 0 (xlated-diff normalises it like map addresses)
+        use kbpf_isa::{LdImm64Src, Reg};
+        return Ok(Fixed::Inline(vec![
+            x(Insn::LdImm64 { dst: Reg::R3, src: LdImm64Src::Imm, imm: 0, imm_hi: 0 }),
+            XInsn { insn: Insn::Call(kbpf_isa::CallTarget::Helper(id)), origin: None, call: Some(call) },
+        ]));
+    }
     if matches!(
         BpfFunc::from_id(id),
         Some(F::SkStorageGet | F::InodeStorageGet | F::TaskStorageGet | F::CgrpStorageGet)
@@ -185,7 +194,7 @@ fn kernel_call(v: &Verified, id: i32, map: CallMap, pc: usize) -> Result<KernelC
             .ok_or_else(|| unsupported(format!("{} on a {:?} map", f.name(), def.kind)));
     }
     match f {
-        F::GetSmpProcessorId | F::Jiffies64 | F::KptrXchg | F::Loop | F::TimerSetCallback => {
+        F::GetSmpProcessorId | F::Jiffies64 | F::KptrXchg | F::Loop => {
             Err(unsupported(format!("the inlining or fixup of {}", f.name())))
         }
         _ => Ok(KernelCall::Symbol(helper_symbol(f, v.prog_type()))),

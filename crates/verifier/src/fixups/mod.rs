@@ -236,8 +236,15 @@ pub fn xlate(v: &Verified, target: CtxTarget, layout: &KernelLayout) -> Result<X
                         what: "may_goto's counter on the stack".into(),
                     });
                 }
-                Insn::LdAbs { .. } | Insn::LdInd { .. } if target == CtxTarget::Kernel => {
-                    return Err(FixupError::Unsupported { pc, what: "gen_ld_abs (LD_ABS/LD_IND)".into() });
+                Insn::LdAbs { size, imm } if target == CtxTarget::Kernel => {
+                    let mut seq = gen_ld_abs(size, None, imm, pc)?;
+                    seq[0].origin = Some(pc);
+                    Patch { insns: seq, original: None }
+                }
+                Insn::LdInd { size, src, imm } if target == CtxTarget::Kernel => {
+                    let mut seq = gen_ld_abs(size, Some(src), imm, pc)?;
+                    seq[0].origin = Some(pc);
+                    Patch { insns: seq, original: None }
                 }
                 _ => Patch { insns: vec![one(*insn)], original: Some(0) },
             }
@@ -313,6 +320,42 @@ fn sdiv_guard(width: Width, op: AluOp, dst: Reg, src: Reg) -> Vec<XInsn> {
         }
     }
     seq
+}
+
+/// `bpf_gen_ld_abs` (socket filters and tc, the types that may use `LD_ABS`/`LD_IND`): the
+/// offset in r2, the context (which the verifier keeps in r6 for them) in r1, a call of the
+/// kernel's load function for the size, and a return of 0 when it fails.
+fn gen_ld_abs(size: kbpf_isa::Size, src: Option<Reg>, imm: i32, pc: usize) -> Result<Vec<XInsn>, FixupError> {
+    use kbpf_isa::Size;
+    let x = |insn: Insn| XInsn { insn, origin: None, call: None };
+    let mov64 = |dst, src| x(Insn::Alu { width: Width::W64, op: AluOp::Mov, dst, src });
+    let mut seq = match src {
+        None => vec![mov64(Reg::R2, Src::Imm(imm))],
+        Some(r) if imm == 0 => vec![mov64(Reg::R2, Src::Reg(r))],
+        Some(r) => vec![
+            mov64(Reg::R2, Src::Reg(r)),
+            x(Insn::Alu { width: Width::W64, op: AluOp::Add, dst: Reg::R2, src: Src::Imm(imm) }),
+        ],
+    };
+    seq.push(mov64(Reg::R1, Src::Reg(Reg::R6)));
+    let load = match size {
+        Size::B => "bpf_skb_load_helper_8_no_cache",
+        Size::H => "bpf_skb_load_helper_16_no_cache",
+        Size::W => "bpf_skb_load_helper_32_no_cache",
+        Size::DW => return Err(FixupError::Bug(format!("insn {pc}: a verified 8-byte LD_ABS/LD_IND"))),
+    };
+    // a direct call of a kernel function, not a helper: id 0 stands in for its address
+    seq.push(XInsn {
+        insn: Insn::Call(CallTarget::Helper(0)),
+        origin: None,
+        call: Some(KernelCall::Symbol(load)),
+    });
+    seq.extend([
+        x(Insn::Jmp { width: Width::W64, cond: JmpCond::Sge, dst: Reg::R0, src: Src::Imm(0), off: 2 }),
+        x(Insn::Alu { width: Width::W32, op: AluOp::Xor, dst: Reg::R0, src: Src::Reg(Reg::R0) }),
+        x(Insn::Exit),
+    ]);
+    Ok(seq)
 }
 
 /// `prog->tstamp_type_access`: tc's `is_valid_access` sets it for a read of
