@@ -9,10 +9,13 @@ use kbpf::isa::disasm::{Syntax, format_insn};
 use kbpf::verifier::fixups::{CtxTarget, FieldLoc, KernelField, KernelLayout, xlate};
 use kbpf::verifier::{ProgType, VerifyOptions, verify};
 
-/// The recorded target: `(field, offset, size, bitfield)` from its BTF.
+/// `(field, offset, size, bitfield)`.
+type Row = (KernelField, i32, u32, Option<(u8, u8)>);
+
+/// The recorded target: its fields from its BTF.
 fn layout() -> KernelLayout {
     use KernelField::*;
-    let rows: &[(KernelField, i32, u32, Option<(u8, u8)>)] = &[
+    let rows: &[Row] = &[
         (BpfArrayValue, 312, 0, None),
         (HtabElemKey, 48, 0, None),
         (XskMapXskMap, 304, 0, None),

@@ -87,21 +87,16 @@ fn jmp(width: Width, cond: JmpCond, dst: Reg, imm: i32, off: i16) -> Insn {
     Insn::Jmp { width, cond, dst, src: Src::Imm(imm), off }
 }
 
-/// The conversion of the (aligned) field at `off`: `Ok(None)` = not one kbpf translates.
-/// The `u32` is the kernel's `target_size`: the size of what the sequence loads.
-#[allow(clippy::type_complexity)]
-fn field(
-    off: i64,
-    size: Size,
-    ctx: Reg,
-    a: Access,
-    cx: &CtxConv<'_>,
-    tc: bool,
-) -> Result<(Option<Vec<Insn>>, u32), CtxError> {
+/// A field's conversion (`None` = not one kbpf translates) and the kernel's `target_size`,
+/// the size of what the sequence loads.
+type Conv = Result<(Option<Vec<Insn>>, u32), CtxError>;
+
+/// The conversion of the (aligned) field at `off`.
+fn field(off: i64, size: Size, ctx: Reg, a: Access, cx: &CtxConv<'_>, tc: bool) -> Conv {
     let l = cx.layout;
     let o = |f: K| l.off(f).map_err(CtxError::NoLayout);
     // a plain field of `struct sk_buff` read or written with `sz`
-    let plain = |f: K, sz: Size| -> Result<(Option<Vec<Insn>>, u32), CtxError> {
+    let plain = |f: K, sz: Size| -> Conv {
         let at = o(f)?;
         let i = match a {
             Access::Read { reg } => ld(sz, reg, ctx, at),
@@ -114,12 +109,12 @@ fn field(
         Access::Write { .. } => None,
     };
     // `skb->sk->field`: the socket pointer, then the field through it
-    let via_sk = |f: K, sz: Size, extra: i32| -> Result<(Option<Vec<Insn>>, u32), CtxError> {
+    let via_sk = |f: K, sz: Size, extra: i32| -> Conv {
         let Some(reg) = read else { return Ok((None, 0)) };
         Ok((Some(vec![ld(Size::DW, reg, ctx, o(K::SkbSk)?), ld(sz, reg, reg, o(f)? + extra)]), sz.bytes()))
     };
     // `skb_shinfo(skb)->field`: head + end (`end` is an offset when it is 32 bits wide)
-    let via_shinfo = |f: K, sz: Size| -> Result<(Option<Vec<Insn>>, u32), CtxError> {
+    let via_shinfo = |f: K, sz: Size| -> Conv {
         let Some(reg) = read else { return Ok((None, 0)) };
         let end = l.get(K::SkbEnd).ok_or(CtxError::NoLayout(K::SkbEnd))?;
         let mut seq = if end.size == 4 {
