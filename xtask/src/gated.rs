@@ -186,6 +186,11 @@ pub const GATED: &[Gated] = &[
         args: &["-p", "kbpf", "--test", "attach_kernel"],
     },
     Gated {
+        file: "crates/kbpf/tests/xlated_kernel.rs",
+        need: Need::Oracle,
+        args: &["-p", "kbpf", "--test", "xlated_kernel"],
+    },
+    Gated {
         file: "crates/kbpf/tests/net_kernel.rs",
         need: Need::Oracle,
         args: &["-p", "kbpf", "--test", "net_kernel"],
