@@ -164,6 +164,10 @@ pub enum ResolveError {
     /// program uses a map whose value holds a `struct bpf_timer`.
     #[error("tracing progs cannot use bpf_timer yet")]
     TracingTimer,
+    /// `check_map_prog_compatibility`: a struct_ops map is the loader's object, never a
+    /// program's.
+    #[error("bpf_struct_ops map cannot be used in prog")]
+    StructOpsMap,
 }
 
 impl ResolveError {

@@ -33,12 +33,16 @@ impl Resolver for MapResolver<'_> {
                 }))
             }
             LdImm64Src::MapFd | LdImm64Src::MapValue => {
-                let Some(idx) = self.maps.iter().position(|m| m.fd == ld.imm) else {
+                // inner map templates have no fd
+                let Some(idx) = self.maps.iter().position(|m| m.fd == ld.imm && !m.template) else {
                     return Err(err(ResolveError::BadMapFd(ld.imm)));
                 };
                 // check_map_prog_compatibility, when the map is first used
                 if self.tracing && self.maps[idx].timer_off.is_some() {
                     return Err(err(ResolveError::TracingTimer));
+                }
+                if self.maps[idx].kind == MapKind::StructOps {
+                    return Err(err(ResolveError::StructOpsMap));
                 }
                 if ld.src == LdImm64Src::MapValue {
                     let m = &self.maps[idx];
