@@ -168,6 +168,12 @@ pub enum ResolveError {
     /// program's.
     #[error("bpf_struct_ops map cannot be used in prog")]
     StructOpsMap,
+    /// `check_map_prog_compatibility`: a sleepable program uses a map type outside the
+    /// sleepable-safe set (itself, or a map-in-map's inner map).
+    #[error(
+        "Sleepable programs can only use array, hash, ringbuf and local storage maps, also as inner maps"
+    )]
+    SleepableMap,
 }
 
 impl ResolveError {

@@ -125,6 +125,31 @@ impl MapKind {
         matches!(self, MapKind::Array | MapKind::PercpuArray)
     }
 
+    /// Sleepable programs may use maps of this type (`check_map_prog_compatibility`; the
+    /// running 6.18 kernel's answers: no prog arrays, bloom filters, LPM tries, devmaps,
+    /// stack traces, cgroup storages or socket maps).
+    pub fn sleepable_ok(self) -> bool {
+        use MapKind::*;
+        matches!(
+            self,
+            Hash | LruHash
+                | Array
+                | PercpuHash
+                | PercpuArray
+                | LruPercpuHash
+                | ArrayOfMaps
+                | HashOfMaps
+                | RingBuf
+                | UserRingBuf
+                | InodeStorage
+                | SkStorage
+                | TaskStorage
+                | CgrpStorage
+                | Queue
+                | Stack
+        )
+    }
+
     /// The kernel structure behind the map type's `struct bpf_map` (its ops' `map_btf_id`):
     /// what a privileged program reads through a map pointer (`check_ptr_to_map_access`).
     pub fn btf_struct(self) -> &'static str {

@@ -181,3 +181,39 @@ fn a_privileged_program_reads_the_map_structure() {
         "access beyond struct bpf_array at off 20 size 4",
     );
 }
+
+#[test]
+fn sleepable_programs_use_only_the_sleepable_safe_map_types() {
+    let src = "r1 = map_fd(0) ll\nr0 = 0\nexit\n";
+    let sleepable = |maps: Vec<MapDef>| {
+        verify_src(
+            src,
+            Vec::new(),
+            VerifyOptions { maps, sleepable: true, privileged: true, ..VerifyOptions::default() },
+        )
+    };
+    const MSG: &str =
+        "Sleepable programs can only use array, hash, ringbuf and local storage maps, also as inner maps";
+    for kind in [MapKind::Hash, MapKind::Queue, MapKind::Stack, MapKind::UserRingBuf, MapKind::ArrayOfMaps] {
+        let mut maps = map_in_map(kind);
+        if kind != MapKind::ArrayOfMaps {
+            maps[0].inner = None;
+        }
+        accepts(&sleepable(maps));
+    }
+    for kind in
+        [MapKind::BloomFilter, MapKind::LpmTrie, MapKind::DevMap, MapKind::ProgArray, MapKind::StackTrace]
+    {
+        rejects(&sleepable(vec![map(0, kind, 4, 4)]), Errno::EINVAL, MSG);
+    }
+    // the inner map counts too
+    let mut maps = map_in_map(MapKind::ArrayOfMaps);
+    maps[1].kind = MapKind::DevMap;
+    rejects(&sleepable(maps), Errno::EINVAL, MSG);
+    // struct_ops maps are refused first
+    rejects(
+        &sleepable(vec![map(0, MapKind::StructOps, 4, 4)]),
+        Errno::EINVAL,
+        "bpf_struct_ops map cannot be used in prog",
+    );
+}
