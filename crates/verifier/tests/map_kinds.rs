@@ -217,3 +217,27 @@ fn sleepable_programs_use_only_the_sleepable_safe_map_types() {
         "bpf_struct_ops map cannot be used in prog",
     );
 }
+
+#[test]
+fn a_btf_pointer_proves_no_lookup_result_non_null() {
+    // jeq_infer_not_null_fail: the inner_map_meta field read through the map pointer
+    let src = "*(u32 *)(r10 -4) = 0\nr1 = map_fd(0) ll\nr9 = *(u64 *)(r1 +0)\nr2 = r10\nr2 += -4\n\
+               call 1\nr8 = r0\nr0 = 0\nif r8 != r9 goto +1\nr0 = *(u64 *)(r8 +0)\nr0 = 0\nexit\n";
+    let mut b = BtfBuilder::new();
+    let map =
+        b.add(BtfType::Struct { name: "bpf_map".into(), size: 8, members: Vec::new(), kind_flag: false });
+    let ptr = b.add(BtfType::Ptr { type_id: map });
+    let members = vec![Member { name: "inner_map_meta".into(), type_id: ptr, offset: 0, bitfield_size: 0 }];
+    b.add(BtfType::Struct { name: "bpf_htab".into(), size: 8, members, kind_flag: false });
+    let opts = VerifyOptions {
+        maps: vec![map_def_hash()],
+        btf: Some(KernelBtf(Arc::new(Btf::parse(&b.build()).expect("parses")))),
+        privileged: true,
+        ..VerifyOptions::default()
+    };
+    rejects(&verify_src(src, Vec::new(), opts), Errno::EACCES, "R8 invalid mem access 'map_value_or_null'");
+}
+
+fn map_def_hash() -> MapDef {
+    map(0, MapKind::Hash, 4, 8)
+}
