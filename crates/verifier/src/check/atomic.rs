@@ -3,13 +3,12 @@
 
 use crate::check::alu::RegOp;
 use crate::domain::state::{RegState, RegType};
-use crate::env::Env;
+use crate::env::ctx::Mem;
 use crate::messages::{Bug, Reject, TypeName};
 use kbpf_isa::{AtomicOp, Insn, RawInsn, Size, SlotIdx};
 
-// on the whole env: its reads and writes go through `check_mem_access` (check/mem.rs), which is
-// still there
-impl Env<'_> {
+// on the memory view: its reads and writes go through `check_mem_access` (check/mem.rs)
+impl Mem<'_, '_> {
     /// STX ATOMIC (`check_atomic`): the operation, the size and the register numbers are read
     /// in the kernel's order; the access comes from the decoded `Atomic`.
     pub(crate) fn check_atomic(&mut self, raw: &RawInsn, slot: SlotIdx) -> Result<(), Reject> {

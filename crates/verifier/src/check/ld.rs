@@ -1,14 +1,15 @@
 //! `ld_imm64` (constants, map references, subprogram references) and the legacy packet loads
-//! LD_ABS/IND. They stay on the whole env: a subprogram reference reads the call graph's
-//! facts and LD_ABS/IND checks the references held, like a call.
+//! LD_ABS/IND, on the memory view: a subprogram reference reads the call graph's facts and
+//! LD_ABS/IND checks the references held, like a call (both lend the call view for that), and
+//! a failed LD_ABS in a subprogram queues its success as a branch (the walk view).
 
 use crate::check::alu::RegOp;
 use crate::domain::state::{RegState, RegType};
-use crate::env::Env;
+use crate::env::ctx::Mem;
 use crate::messages::{Reject, TypeName};
 use kbpf_isa::{Insn, LdImm64Src, Mode, RawInsn, Size, SlotIdx};
 
-impl Env<'_> {
+impl Mem<'_, '_> {
     /// `check_ld_imm`: the opcode, the reserved fields and the destination register number are
     /// read where the kernel reads them; everything else comes from the decoded `LdImm64`.
     pub(crate) fn check_ld_imm(&mut self, insn: &RawInsn, idx: usize) -> Result<(), Reject> {
@@ -26,7 +27,7 @@ impl Env<'_> {
             LdImm64Src::Imm => {
                 self.cur.cur_mut().regs[d] = RegState::known(Insn::imm64(imm, imm_hi));
             }
-            LdImm64Src::Func => self.check_ld_imm_func(dst, imm, idx)?,
+            LdImm64Src::Func => self.call().check_ld_imm_func(dst, imm, idx)?,
             LdImm64Src::MapFd | LdImm64Src::MapValue => {
                 let Some(m) = self.prog.ld_map.get(idx).copied().flatten() else {
                     return Err(Reject::Bug(crate::messages::Bug::LdImm64Src));
@@ -54,7 +55,7 @@ impl Env<'_> {
         let mode = insn.mode();
         self.prog.structural(idx)?;
         self.check_reg_arg(6, RegOp::Src)?;
-        self.check_resource_leak("BPF_LD_[ABS|IND]")?;
+        self.call().check_resource_leak("BPF_LD_[ABS|IND]")?;
         if self.cur.cur().regs[6].ty != RegType::Ctx {
             return Err(Reject::LdAbsCtx);
         }

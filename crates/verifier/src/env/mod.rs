@@ -5,7 +5,7 @@
 use crate::domain::state::{FuncState, RegState, RegType, VerifierState};
 use crate::log::Log;
 use crate::messages::{Bug, Reject};
-use crate::{MapDef, ProgType, VerifyOptions};
+use crate::{ProgType, VerifyOptions};
 use kbpf_isa::{CallKind, DecodeErrorKind, Decoded, Insn, SlotIdx, SlotTable};
 use kbpf_passes::StaticInfo;
 use kbpf_passes::shape::{Flow, shape};
@@ -283,28 +283,5 @@ pub(crate) fn initial_state(pt: ProgType) -> VerifierState {
         callback_unroll_depth: 0,
         dfs_depth: 0,
         speculative: false,
-    }
-}
-
-impl Env<'_> {
-    /// `in_sleepable`: the program may sleep (its type always does, or it was loaded with
-    /// `BPF_F_SLEEPABLE`).
-    pub(crate) fn in_sleepable(&self) -> bool {
-        self.prog.opts.prog_type.ops().sleepable() || self.prog.opts.sleepable
-    }
-
-    pub(crate) fn new_id(&mut self) -> u32 {
-        self.search.id_gen += 1;
-        self.search.id_gen
-    }
-
-    pub(crate) fn maps(&self) -> &[MapDef] {
-        &self.prog.opts.maps
-    }
-
-    /// `verbose_linfo` for instruction `insn`.
-    pub(crate) fn linfo(&mut self, insn: usize, prefix: &str) {
-        let lines = &self.prog.opts.line_info;
-        crate::line_info::verbose_linfo(&mut self.log, lines, self.prog.table.len(), insn, prefix);
     }
 }
