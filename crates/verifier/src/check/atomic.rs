@@ -18,26 +18,25 @@ impl Mem<'_, '_> {
         if !op.allows_narrow() && !matches!(raw.size(), Size::W | Size::DW) {
             return Err(Reject::AtomicSize);
         }
-        let idx = slot.index();
         let (r_src, r_dst) = (raw.src, raw.dst);
         self.check_reg_arg(r_src, RegOp::Src)?;
         let dst_op = if op == AtomicOp::LoadAcquire { RegOp::DstNoMark } else { RegOp::Src };
         self.check_reg_arg(r_dst, dst_op)?;
-        let Insn::Atomic { size, op, dst, src, off } = self.prog.decoded(idx)? else {
-            return Err(Bug::Undecoded(idx).into());
+        let Insn::Atomic { size, op, dst, src, off } = self.prog.decoded(slot)? else {
+            return Err(Bug::Undecoded(slot).into());
         };
         let (size, off, src, dst) = (size.bytes() as i64, off as i64, src.num(), dst.num());
         match op {
             AtomicOp::LoadAcquire => {
                 let ptr = self.cur.cur().regs[src as usize].clone();
                 self.check_strict_alignment(src, off, size)?;
-                self.check_mem_access(idx, src, off, size, false, Some(dst), false)?;
+                self.check_mem_access(slot, src, off, size, false, Some(dst), false)?;
                 atomic_ptr_type_ok(&ptr, src, "loads from")
             }
             AtomicOp::StoreRelease => {
                 let ptr = self.cur.cur().regs[dst as usize].clone();
                 self.check_strict_alignment(dst, off, size)?;
-                self.check_mem_access(idx, dst, off, size, true, Some(src), false)?;
+                self.check_mem_access(slot, dst, off, size, true, Some(src), false)?;
                 atomic_ptr_type_ok(&ptr, dst, "stores into")
             }
             _ => {
@@ -61,8 +60,8 @@ impl Mem<'_, '_> {
                 };
                 // atomics are always strictly aligned; read then write, as the kernel checks it
                 self.check_strict_alignment(dst, off, size)?;
-                self.check_mem_access(idx, dst, off, size, false, load_reg, false)?;
-                self.check_mem_access(idx, dst, off, size, true, None, false)?;
+                self.check_mem_access(slot, dst, off, size, false, load_reg, false)?;
+                self.check_mem_access(slot, dst, off, size, true, None, false)?;
                 Ok(())
             }
         }

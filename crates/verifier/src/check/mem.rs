@@ -22,29 +22,29 @@ impl Mem<'_, '_> {
 
     /// LDX (`check_load_mem`): the register numbers are checked in the kernel's order, then the
     /// decoded `Load` gives the access; the slot records the base pointer's type.
-    pub(crate) fn check_load_mem(&mut self, raw: &RawInsn, idx: usize) -> Result<(), Reject> {
+    pub(crate) fn check_load_mem(&mut self, raw: &RawInsn, idx: SlotIdx) -> Result<(), Reject> {
         let base = self.base_type(raw.src);
         self.load_mem(raw, idx)?;
-        self.aux.save_ptr_type(SlotIdx::new(idx), base)
+        self.aux.save_ptr_type(idx, base)
     }
 
     /// STX MEM (`check_store_reg`), after the walk raised the slot's reserved fields; the slot
     /// records the base pointer's type.
-    pub(crate) fn check_store_reg(&mut self, raw: &RawInsn, idx: usize) -> Result<(), Reject> {
+    pub(crate) fn check_store_reg(&mut self, raw: &RawInsn, idx: SlotIdx) -> Result<(), Reject> {
         let base = self.base_type(raw.dst);
         self.store_reg(raw, idx)?;
-        self.aux.save_ptr_type(SlotIdx::new(idx), base)
+        self.aux.save_ptr_type(idx, base)
     }
 
     /// ST MEM: an immediate store, after the walk raised the slot's reserved fields; the slot
     /// records the base pointer's type.
-    pub(crate) fn check_store_imm(&mut self, raw: &RawInsn, idx: usize) -> Result<(), Reject> {
+    pub(crate) fn check_store_imm(&mut self, raw: &RawInsn, idx: SlotIdx) -> Result<(), Reject> {
         let base = self.base_type(raw.dst);
         self.store_imm(raw, idx)?;
-        self.aux.save_ptr_type(SlotIdx::new(idx), base)
+        self.aux.save_ptr_type(idx, base)
     }
 
-    fn load_mem(&mut self, raw: &RawInsn, idx: usize) -> Result<(), Reject> {
+    fn load_mem(&mut self, raw: &RawInsn, idx: SlotIdx) -> Result<(), Reject> {
         self.check_reg_arg(raw.src, RegOp::Src)?;
         self.check_reg_arg(raw.dst, RegOp::DstNoMark)?;
         let Insn::Load { size, signed, dst, src, off } = self.prog.decoded(idx)? else {
@@ -54,7 +54,7 @@ impl Mem<'_, '_> {
         self.check_mem_access(idx, base, off as i64, size.bytes() as i64, false, Some(value), signed)
     }
 
-    fn store_reg(&mut self, raw: &RawInsn, idx: usize) -> Result<(), Reject> {
+    fn store_reg(&mut self, raw: &RawInsn, idx: SlotIdx) -> Result<(), Reject> {
         self.check_reg_arg(raw.src, RegOp::Src)?;
         self.check_reg_arg(raw.dst, RegOp::Src)?;
         let Insn::Store { size, dst, off, src: Src::Reg(src) } = self.prog.decoded(idx)? else {
@@ -63,7 +63,7 @@ impl Mem<'_, '_> {
         self.check_mem_access(idx, dst.num(), off as i64, size.bytes() as i64, true, Some(src.num()), false)
     }
 
-    fn store_imm(&mut self, raw: &RawInsn, idx: usize) -> Result<(), Reject> {
+    fn store_imm(&mut self, raw: &RawInsn, idx: SlotIdx) -> Result<(), Reject> {
         self.check_reg_arg(raw.dst, RegOp::Src)?;
         let Insn::Store { size, dst, off, src: Src::Imm(_) } = self.prog.decoded(idx)? else {
             return Err(Bug::Undecoded(idx).into());
@@ -76,7 +76,7 @@ impl Mem<'_, '_> {
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn check_mem_access(
         &mut self,
-        idx: usize,
+        idx: SlotIdx,
         regno: u8,
         off: i64,
         size: i64,

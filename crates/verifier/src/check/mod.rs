@@ -101,7 +101,7 @@ impl Env<'_> {
                 if let Some(rec) = self.proven.as_mut() {
                     rec.observe(idx, &self.cur);
                 }
-                match self.do_check_insn(idx, &mut do_print_state)? {
+                match self.do_check_insn(slot, &mut do_print_state)? {
                     Flow::Next => continue,
                     Flow::Exit => {}
                 }
@@ -152,24 +152,25 @@ impl Env<'_> {
     }
 
     /// Dispatch by class (`do_check_insn`).
-    fn do_check_insn(&mut self, idx: usize, do_print_state: &mut bool) -> Result<Flow, Reject> {
+    fn do_check_insn(&mut self, slot: SlotIdx, do_print_state: &mut bool) -> Result<Flow, Reject> {
+        let idx = slot.index();
         let insn = self.prog.table.raw()[idx];
         let stack_arg = self.prog.stack_arg_insn(idx);
         match insn.class() {
-            Class::Alu | Class::Alu64 => self.ctx().check_alu_op(&insn, idx)?,
+            Class::Alu | Class::Alu64 => self.ctx().check_alu_op(&insn, slot)?,
             Class::Ldx if let Some(Insn::StackArgLoad { dst, pos }) = stack_arg => {
                 self.call().check_stack_arg_read(dst, pos)?
             }
-            Class::Ldx => self.mem().check_load_mem(&insn, idx)?,
+            Class::Ldx => self.mem().check_load_mem(&insn, slot)?,
             Class::Stx => {
                 if insn.mode() == Some(Mode::Atomic) {
-                    self.mem().check_atomic(&insn, SlotIdx::new(idx))?;
+                    self.mem().check_atomic(&insn, slot)?;
                 } else {
-                    self.prog.structural(idx)?;
+                    self.prog.structural(slot)?;
                     if let Some(Insn::StackArgStore { pos, src }) = stack_arg {
                         self.call().check_stack_arg_write(pos, src)?;
                     } else {
-                        self.mem().check_store_reg(&insn, idx)?;
+                        self.mem().check_store_reg(&insn, slot)?;
                     }
                 }
             }
@@ -177,17 +178,17 @@ impl Env<'_> {
                 self.call().check_stack_arg_write(pos, src)?
             }
             Class::St => {
-                self.prog.structural(idx)?;
-                self.mem().check_store_imm(&insn, idx)?;
+                self.prog.structural(slot)?;
+                self.mem().check_store_imm(&insn, slot)?;
             }
             Class::Jmp | Class::Jmp32 => {
                 self.stats.jmps_processed += 1;
                 match insn.jmp_op() {
                     Some(JmpOp::Call) => {
-                        self.prog.structural(idx)?;
+                        self.prog.structural(slot)?;
                         // a call has no register operand: past its reserved fields it decodes
-                        let Insn::Call(target) = self.prog.decoded(idx)? else {
-                            return Err(Bug::Undecoded(idx).into());
+                        let Insn::Call(target) = self.prog.decoded(slot)? else {
+                            return Err(Bug::Undecoded(slot).into());
                         };
                         self.call().stack_args_before_call();
                         match target {
@@ -204,33 +205,33 @@ impl Env<'_> {
                         }
                     }
                     Some(JmpOp::Ja) => {
-                        self.prog.structural(idx)?;
-                        let off = match self.prog.decoded(idx)? {
+                        self.prog.structural(slot)?;
+                        let off = match self.prog.decoded(slot)? {
                             Insn::Ja { off } => off as i64,
                             Insn::Gotol { imm } => imm as i64,
-                            _ => return Err(Bug::Undecoded(idx).into()),
+                            _ => return Err(Bug::Undecoded(slot).into()),
                         };
-                        self.walk().jump_to(idx, off)?;
+                        self.walk().jump_to(slot, off)?;
                         return Ok(Flow::Next);
                     }
                     Some(JmpOp::Exit) => {
                         // the table reads an exit as the kernel does (its offset ignored)
-                        self.prog.structural(idx)?;
+                        self.prog.structural(slot)?;
                         return self.process_exit(do_print_state);
                     }
                     _ => {
-                        self.walk().check_cond_jmp_op(&insn, idx)?;
+                        self.walk().check_cond_jmp_op(&insn, slot)?;
                         return Ok(Flow::Next);
                     }
                 }
             }
             Class::Ld => {
                 if insn.is_ld_abs_ind() {
-                    if self.mem().check_ld_abs(&insn, idx)? {
+                    if self.mem().check_ld_abs(&insn, slot)? {
                         return self.process_exit(do_print_state);
                     }
                 } else if insn.mode() == Some(Mode::Imm) {
-                    self.mem().check_ld_imm(&insn, idx)?;
+                    self.mem().check_ld_imm(&insn, slot)?;
                     self.cur.insn_idx = after(self.cur.insn_idx, 1);
                 } else {
                     return Err(Reject::InvalidLdMode);
@@ -367,7 +368,7 @@ impl Walk<'_, '_> {
     }
 
     /// Continues the walk at the target of the jump at `idx`.
-    pub(crate) fn jump_to(&mut self, idx: usize, off: i64) -> Result<(), Reject> {
+    pub(crate) fn jump_to(&mut self, idx: SlotIdx, off: i64) -> Result<(), Reject> {
         self.cur.insn_idx = self.prog.jump_target(idx, off)?;
         Ok(())
     }

@@ -26,7 +26,7 @@ impl Mem<'_, '_> {
     /// `check_stack_write`.
     pub(super) fn check_stack_write(
         &mut self,
-        idx: usize,
+        idx: SlotIdx,
         _regno: u8,
         ptr: &RegState,
         off: i64,
@@ -44,7 +44,7 @@ impl Mem<'_, '_> {
         }
         let off = off + ptr.var_off.value as i64;
         let spi = ((-off - 1) as usize) / SLOT;
-        let src = self.stack().write_source(SlotIdx::new(idx), value);
+        let src = self.stack().write_source(idx, value);
         self.call().destroy_if_dynptr_stack_slot(frame, spi)?;
         self.stack().write_fixed(frame, off, size, value, src)
     }

@@ -99,8 +99,8 @@ impl<'a> Program<'a> {
     /// order and never reads those fields itself. Register numbers above 10 are left to
     /// `check_reg_arg`, which the kernel reaches in each family's own operand order; an opcode
     /// the decoder refuses was refused before the walk by the kernel's opcode table.
-    pub(crate) fn structural(&self, idx: usize) -> Result<(), Reject> {
-        match self.table.get(idx) {
+    pub(crate) fn structural(&self, idx: SlotIdx) -> Result<(), Reject> {
+        match self.table.get(idx.index()) {
             Some(Decoded::Malformed(e)) => match e {
                 DecodeErrorKind::ReservedFields(what) => Err(Reject::Reserved(what)),
                 DecodeErrorKind::InvalidMayGoto(imm) => Err(Reject::InvalidMayGotoImm(*imm)),
@@ -112,16 +112,16 @@ impl<'a> Program<'a> {
 
     /// The decoded instruction at slot `idx`, for a family whose structural and register-number
     /// checks have passed (so the slot decodes; otherwise kbpf broke an invariant).
-    pub(crate) fn decoded(&self, idx: usize) -> Result<Insn, Reject> {
-        self.table.insn(idx).map_err(|_| Bug::Undecoded(idx).into())
+    pub(crate) fn decoded(&self, idx: SlotIdx) -> Result<Insn, Reject> {
+        self.table.insn(idx.index()).map_err(|_| Bug::Undecoded(idx).into())
     }
 
     /// The slot a jump at `idx` with offset `off` reaches; the CFG check proved it in range.
-    pub(crate) fn jump_target(&self, idx: usize, off: i64) -> Result<SlotIdx, Reject> {
+    pub(crate) fn jump_target(&self, idx: SlotIdx, off: i64) -> Result<SlotIdx, Reject> {
         let len = self.table.len();
-        match SlotIdx::new(idx).jump(off) {
+        match idx.jump(off) {
             Some(t) if t.index() < len => Ok(t),
-            _ => Err(Bug::InsnIdx { idx: (idx as i64 + 1 + off) as usize, len }.into()),
+            _ => Err(Bug::InsnIdx { idx: (idx.index() as i64 + 1 + off) as usize, len }.into()),
         }
     }
 
