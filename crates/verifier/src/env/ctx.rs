@@ -77,8 +77,8 @@ pub(crate) struct Mem<'e, 'a> {
 /// [`Mem`], all of which a call legitimately reaches: it checks memory arguments as accesses,
 /// records the map a helper was verified with (aux), counts the callee's stack arguments and
 /// marks global functions called (subprograms' facts), queues callback and iterator states and
-/// forgets checkpoints between global functions (search). Not the statistics: only the walk's
-/// driver (`do_check`, on the whole env) counts.
+/// compares an iterator's `next` with its checkpoint (search). Not the statistics: only the
+/// walk's driver (`do_check` and the global functions' walks, on the whole env) counts.
 pub(crate) struct Call<'e, 'a> {
     pub cur: &'e mut VerifierState,
     pub log: &'e mut Log,
