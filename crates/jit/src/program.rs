@@ -88,6 +88,8 @@ pub struct JitProgram {
     func_offsets: Vec<u32>,
     _data: Vec<Box<[u64]>>,
     input: Input,
+    /// Whether the code reads the [`RunCtx`] (its third argument): fault stubs, LD_ABS.
+    run_ctx: bool,
 }
 
 impl JitProgram {
@@ -122,7 +124,19 @@ impl JitProgram {
             func_offsets,
             _data: data,
             input: Input::Unchecked,
+            run_ctx: true,
         })
+    }
+
+    /// Declares that the code never reads its [`RunCtx`] argument, so runs pass none and skip
+    /// the fault check.
+    ///
+    /// # Safety
+    ///
+    /// The code at `entry` must never dereference its third argument nor report a fault.
+    pub unsafe fn without_run_ctx(mut self) -> JitProgram {
+        self.run_ctx = false;
+        self
     }
 
     /// Narrows the inputs safe runs accept (the verified entry sets it from the witness).
@@ -214,6 +228,10 @@ impl JitProgram {
         // SAFETY: `entry` lies inside the read-execute mapping owned by `self` and was produced
         // by a backend as a trampoline with the `Entry` signature.
         let f: Entry = unsafe { std::mem::transmute::<*const u8, Entry>(self.mem.as_ptr().add(self.entry)) };
+        if !self.run_ctx {
+            // SAFETY: as below; the code never reads its third argument (`without_run_ctx`).
+            return Ok(unsafe { f(ptr, len, std::ptr::null_mut()) });
+        }
         // SAFETY: the generated code follows the C ABI, touches only `mem`, its own stack
         // frames and `ctx` (given the verifier's guarantees), and returns normally.
         let r0 = unsafe { f(ptr, len, &mut ctx) };

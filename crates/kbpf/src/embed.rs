@@ -461,21 +461,36 @@ impl Handle {
     ///
     /// The packet types (tc, xdp) run through [`Handle::run_packet`]; a socket filter only
     /// through [`crate::test_run`]'s kernel-like paths is not offered here.
+    #[inline]
     pub fn run(&self, mem: &mut [u8]) -> Result<u64, RunError> {
+        // the fast path stays small enough to inline into the caller; everything else is out
+        // of line, so a run of bare JIT code costs the call into it and little more
         if self.direct
             && let Some(code) = self.prepared.bare_code()
         {
             match code.execute(mem) {
                 Ok(r0) => return Ok(r0),
-                // the general path pads a syscall context or reports the refusal
-                Err(f) if matches!(f.kind, FaultKind::InputTooShort | FaultKind::ContextRequired) => {}
-                // like the kernel: an out-of-bounds LD_ABS or an unknown callx ends with r0 = 0
-                Err(f) if matches!(f.kind, FaultKind::LdAbsOutOfBounds | FaultKind::UnknownCallx) => {
-                    return Ok(0);
-                }
-                Err(f) => return Err(f.into()),
+                Err(f) => return self.run_refused(mem, f),
             }
         }
+        self.run_general(mem)
+    }
+
+    /// [`Handle::run`] after bare code refused the input or faulted.
+    #[cold]
+    #[inline(never)]
+    fn run_refused(&self, mem: &mut [u8], f: kbpf_jit::JitFault) -> Result<u64, RunError> {
+        match f.kind {
+            // the general path pads a syscall context or reports the refusal
+            FaultKind::InputTooShort | FaultKind::ContextRequired => self.run_general(mem),
+            // like the kernel: an out-of-bounds LD_ABS or an unknown callx ends with r0 = 0
+            FaultKind::LdAbsOutOfBounds | FaultKind::UnknownCallx => Ok(0),
+        }
+    }
+
+    /// [`Handle::run`] through the engine: interpreter, tail calls, timers, host closures.
+    #[inline(never)]
+    fn run_general(&self, mem: &mut [u8]) -> Result<u64, RunError> {
         if let Some(l) = self.layout {
             let prog_type = if l == CtxLayout::Skb { ProgType::SchedCls } else { ProgType::Xdp };
             return Err(RunError::Context {
