@@ -19,6 +19,9 @@ use kbpf::verifier::LineInfo;
 
 use crate::listing::json_str;
 
+/// A backend's objdump-style disassembler: `(offset, length, text)` per instruction.
+pub type Disasm<'a> = dyn Fn(&[u8]) -> Vec<(usize, usize, String)> + 'a;
+
 /// What to print besides the code.
 pub struct Options {
     pub opcodes: bool,
@@ -145,7 +148,7 @@ fn sha256(data: &[u8]) -> [u8; 32] {
 /// symbol of a program without BTF and name).
 pub fn render(
     a: &Assembly,
-    disasm: &dyn Fn(&[u8]) -> Vec<(usize, usize, String)>,
+    disasm: &Disasm<'_>,
     tag: &str,
     names: &[Option<String>],
     lines: &[Option<usize>],
