@@ -41,6 +41,7 @@ pub fn objdump(code: &[u8]) -> Vec<(usize, usize, String)> {
     o.set_space_after_operand_separator(false);
     o.set_branch_leading_zeros(false);
     o.set_leading_zeros(false);
+    o.set_small_hex_numbers_in_decimal(false);
     let mut dec = Decoder::with_ip(64, code, 0, DecoderOptions::NONE);
     let mut out = Vec::new();
     while dec.can_decode() {
