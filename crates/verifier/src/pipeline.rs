@@ -279,7 +279,7 @@ pub(crate) fn run_with(
         env.do_check_subprogs()
     });
     let res = res.and_then(|_| check_max_stack_depth(&env.prog, &env.subs));
-    let res = res.and_then(|_| env.stack_args_after_walk());
+    let res = res.and_then(|_| env.call().stack_args_after_walk());
     let stats = Stats {
         processed_insns: env.stats.insn_processed,
         total_states: env.stats.total_states,

@@ -4,10 +4,10 @@
 
 use crate::btf::walk::{Walked, struct_access};
 use crate::domain::state::{PTR_UNTRUSTED, RDONLY, RegState, RegType};
-use crate::env::Env;
+use crate::env::ctx::Mem;
 use crate::messages::{BtfReject, Reject, Unsupported};
 
-impl Env<'_> {
+impl Mem<'_, '_> {
     /// `check_ptr_to_map_access`: `off` already includes the register's fixed offset (a map
     /// pointer takes no arithmetic but `+0`).
     pub(crate) fn check_ptr_to_map_access(
