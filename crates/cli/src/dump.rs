@@ -111,7 +111,7 @@ pub fn run(args: DumpArgs) -> ExitCode {
     let text = match arch {
         None if common.json => xlated_json(&x, &module, &common),
         None => xlated_text(&x, &module, &common),
-        Some(arch) => match jited(&x, &module, &registry, arch, w.stack_depth()) {
+        Some(arch) => match jited(&x, &module, &registry, arch, w.stack_depth(), &common) {
             Ok(t) => t,
             Err(e) => {
                 eprintln!("kbpf: {e}");
@@ -142,7 +142,7 @@ fn lines_for(x: &Xlated, linfo: &[LineInfo]) -> Vec<Option<usize>> {
         .collect()
 }
 
-fn source_line(l: &LineInfo, linum: bool) -> Option<String> {
+pub(crate) fn source_line(l: &LineInfo, linum: bool) -> Option<String> {
     let line = l.line.as_deref()?.trim_start();
     Some(if linum {
         format!(
@@ -273,6 +273,7 @@ fn jited(
     registry: &kbpf::kfunc::Registry,
     arch: ArchArg,
     depths: &[u32],
+    c: &Common,
 ) -> Result<String, String> {
     let prog = x.program().map_err(|e| e.to_string())?;
     // the verifier's stack depths are the frames, as in the kernel's JIT, when the JIT's
@@ -292,7 +293,27 @@ fn jited(
         ArchArg::X86_64 => kbpf::Arch::X86_64,
         ArchArg::Arm64 => kbpf::Arch::Arm64,
     };
-    kbpf::backend(arch).dump(&prog, registry, &opts).map_err(|e| e.to_string())
+    let backend = kbpf::backend(arch);
+    let a = backend.assemble_code(&prog, registry, &opts).map_err(|e| e.to_string())?;
+    // each function's name: BTF func_info's (by the first instruction's original pc), else the
+    // program's for the main function, as the kernel's symbols
+    let names: Vec<Option<String>> = a
+        .func_offsets
+        .iter()
+        .enumerate()
+        .map(|(f, &off)| {
+            let first = a.insn_offsets.iter().position(|&o| o >= off)?;
+            let origin = x.insns.get(first).and_then(|i| i.origin);
+            let declared =
+                origin.and_then(|pc| module.funcs.iter().find(|d| d.pc == pc)).map(|d| d.name.clone());
+            declared.or_else(|| (f == 0 && !module.name.is_empty()).then(|| module.name.clone()))
+        })
+        .collect();
+    let opts = crate::jited::Options { opcodes: c.opcodes, linum: c.linum, json: c.json };
+    let tag = crate::jited::prog_tag(&module.slots);
+    let lines = lines_for(x, &module.line_info);
+    let disasm = |code: &[u8]| backend.disasm_objdump(code);
+    Ok(crate::jited::render(&a, &disasm, &tag, &names, &lines, &module.line_info, &opts))
 }
 
 /// `kbpf jit --dump` compiles what it is given; for a program the verifier rejects it says so

@@ -9,6 +9,7 @@ mod color;
 mod dump;
 mod generate;
 mod input;
+mod jited;
 mod listing;
 mod plugin;
 mod run;

@@ -99,6 +99,11 @@ fn filters_and_sort() {
     let list = tmp("filters.txt");
     std::fs::write(&list, "# comment\n*/p*\n!*/probe\n").unwrap();
     assert_eq!(csv(&["-f", &format!("@{}", list.display())]), ["pass"]);
+    // veristat's stat filters, and a bare glob matching program names too
+    assert_eq!(csv(&["-f", "insns>1000000"]), Vec::<String>::new());
+    assert_eq!(csv(&["-f", "o*", "-f", "insns>=1"]), ["one"]);
+    assert_eq!(csv(&["-f", "o*", "-f", "!verdict=success"]), ["odd"]);
+    assert_eq!(csv(&["-f", "verdict==failure", "-f", "insns<>2"]), ["odd"]);
     // numbers sort descending by default, names ascending; ties by file and program
     assert_eq!(csv(&["-s", "insns"]), ["one", "pass", "probe", "seven", "odd"]);
     assert_eq!(csv(&["-s", "insns:asc,prog:desc"]), ["odd", "seven", "probe", "pass", "one"]);

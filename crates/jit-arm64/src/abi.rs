@@ -24,8 +24,10 @@
 //! function makes clobbers; kbpf copies them to x26..x28 in the prologue of every function that
 //! reads them, so the loads are `mov dst, x26/x27/x28` and stay valid for the whole function.
 //!
-//! The entry trampoline (offset 0 of the code) is called as `(input, len, *mut RunCtx) -> r0`.
-//! It saves every callee-saved register, keeps the `RunCtx` address in x23 and its own sp in
+//! A function saves only the callee-saved pairs it writes ([`Frame::saves`]). A program that
+//! can fault or tail-call ([`kbpf_jit::needs_run_ctx`]) is entered through the entry trampoline
+//! (offset 0 of the code), called as `(input, len, *mut RunCtx) -> r0`; any other program is
+//! entered at its main function. The trampoline saves every callee-saved register, keeps the `RunCtx` address in x23 and its own sp in
 //! `RunCtx::saved_sp`, and calls the main function. A fault stub stores its status in the
 //! context and jumps to the trampoline's abort path, which restores that sp (dropping every BPF
 //! frame at once), restores the registers and returns 0.
@@ -59,15 +61,28 @@ pub struct Frame {
     pub reads_in_regs: bool,
     /// Whether the function has a may_goto budget.
     pub may_goto: bool,
+    /// Which callee-saved pairs the function saves (x19/x20, x21/x22, x25/x26, x27/x28): only
+    /// those it writes, like the kernel's `detect_reg_usage`; their slots are reserved anyway
+    /// so that offsets from x29 stay constant.
+    pub saves: [bool; 4],
 }
 
 impl Frame {
     /// The frame of a planned function.
     pub fn new(plan: &FuncPlan) -> Frame {
+        use kbpf_isa::Reg;
+        let uses = |a: Reg, b: Reg| plan.callee_saved.contains(&a) || plan.callee_saved.contains(&b);
+        let reads_in_regs = plan.in_stack_args > 0;
         Frame {
+            saves: [
+                uses(Reg::R6, Reg::R7),
+                uses(Reg::R8, Reg::R9),
+                plan.uses_fp || reads_in_regs,
+                reads_in_regs,
+            ],
             depth: plan.stack_depth,
             out_area: StackArgAbi::ARM64.area_bytes(plan.out_stack_args as usize),
-            reads_in_regs: plan.in_stack_args > 0,
+            reads_in_regs,
             may_goto: plan.may_goto,
         }
     }

@@ -27,6 +27,22 @@ pub fn disasm(code: &[u8]) -> Vec<String> {
     code.chunks_exact(4).map(|c| disasm_word([c[0], c[1], c[2], c[3]])).collect()
 }
 
+/// `code` as GNU objdump prints arm64 (`mnemonic<TAB>operands`), offsets relative to its
+/// start, for `kbpf dump jited`.
+pub fn objdump(code: &[u8]) -> Vec<(usize, usize, String)> {
+    disasm(code)
+        .into_iter()
+        .enumerate()
+        .map(|(i, t)| {
+            let t = match t.split_once(' ') {
+                Some((m, ops)) => format!("{m}\t{ops}"),
+                None => t,
+            };
+            (4 * i, 4, t)
+        })
+        .collect()
+}
+
 /// Disassembles `code[start..end)` into `out`, offsets relative to the code start.
 fn range(out: &mut String, code: &[u8], start: usize, end: usize) {
     let end = end.min(code.len());
@@ -60,8 +76,10 @@ pub fn listing(prog: &Program, registry: &Registry, code: &Code) -> String {
     let mut out = String::new();
     let bytes = &code.bytes;
     let first = code.func_offsets.first().copied().unwrap_or(0) as usize;
-    let _ = writeln!(out, "; entry trampoline");
-    range(&mut out, bytes, code.entry, first);
+    if code.run_ctx {
+        let _ = writeln!(out, "; entry trampoline");
+        range(&mut out, bytes, code.entry, first);
+    }
     let mut idx = 0;
     for (f, &fstart) in code.func_offsets.iter().enumerate() {
         let fend = code.func_ends.get(f).copied().unwrap_or(bytes.len() as u32) as usize;

@@ -30,7 +30,7 @@ pub mod regs;
 mod emit_tests;
 
 use kbpf_isa::Program;
-use kbpf_jit::{Backend, JitError, JitOptions, JitProgram};
+use kbpf_jit::{Assembly, Backend, JitError, JitOptions, JitProgram};
 use kbpf_kfunc::Registry;
 
 pub use dump::{disasm, disasm_word, listing};
@@ -83,6 +83,9 @@ impl Backend for Arm64 {
         let jp = unsafe {
             JitProgram::new(&code.bytes, code.entry, code.insn_offsets, code.func_offsets, Vec::new())?
         };
+        // SAFETY: without the trampoline no generated code reads the run context
+        // (`kbpf_jit::needs_run_ctx`).
+        let jp = if code.run_ctx { jp } else { unsafe { jp.without_run_ctx() } };
         // The code was written through a data mapping: make instruction fetch see it.
         flush_icache(jp.code());
         Ok(jp)
@@ -91,5 +94,19 @@ impl Backend for Arm64 {
     fn dump(&self, prog: &Program, registry: &Registry, opts: &JitOptions) -> Result<String, JitError> {
         let code = self.assemble(prog, registry, opts)?;
         Ok(listing(prog, registry, &code))
+    }
+
+    fn assemble_code(
+        &self,
+        prog: &Program,
+        registry: &Registry,
+        opts: &JitOptions,
+    ) -> Result<Assembly, JitError> {
+        let c = self.assemble(prog, registry, opts)?;
+        Ok(Assembly { code: c.bytes, insn_offsets: c.insn_offsets, func_offsets: c.func_offsets })
+    }
+
+    fn disasm_objdump(&self, code: &[u8]) -> Vec<(usize, usize, String)> {
+        dump::objdump(code)
     }
 }

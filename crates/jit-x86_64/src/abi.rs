@@ -8,14 +8,16 @@
 //!  | saved rbp            [rbp]          (only when the function needs rbp)
 //!  | BPF stack            [rbp-depth, rbp)   r10 = rbp
 //!  | may_goto counter     [rbp-depth-8]  (only with may_goto)
-//!  | callee-saved         rbx, r13, r14, r15 as mentioned (not in the main function)
+//!  | callee-saved         rbx, r13, r14, r15 as mentioned (not in a trampolined main)
 //!  | padding              keeps rsp 16-byte aligned at calls
 //!  | outgoing arg 8..12   [rsp+8] ...
 //!  | outgoing arg 7       [rsp]
 //! ```
 //!
-//! Arg 6 travels in r9 both ways. The entry trampoline saves every SysV callee-saved register
-//! and the stack pointer (for fault unwinding), so the main function saves none itself.
+//! Arg 6 travels in r9 both ways. A program that can fault or tail-call is entered through a
+//! trampoline that saves every SysV callee-saved register and the stack pointer (for fault
+//! unwinding), so its main function saves none itself; any other program is entered at its
+//! main function, which saves the callee-saved registers it uses, like the kernel's JIT.
 
 use dynasmrt::{DynamicLabel, DynasmApi, DynasmLabelApi, VecAssembler, dynasm, x64::X64Relocation};
 use kbpf_jit::{FuncPlan, MAY_GOTO_BUDGET, RunCtx};

@@ -3,7 +3,7 @@
 
 use std::fmt::Write;
 
-use iced_x86::{Decoder, DecoderOptions, Formatter, IntelFormatter};
+use iced_x86::{Decoder, DecoderOptions, Formatter, GasFormatter, IntelFormatter};
 use kbpf_isa::Program;
 use kbpf_isa::disasm::{Resolver, Syntax, format_insn_with};
 use kbpf_kfunc::Registry;
@@ -29,6 +29,30 @@ pub fn disasm_range(out: &mut String, code: &[u8], start: usize, end: usize) {
     }
 }
 
+/// `code` in GNU objdump's AT&T style (`push   %rbp`, `mov    0x18(%r12),%rsp`), addresses
+/// relative to its start, as `bpftool prog dump jited` prints it through libbfd.
+pub fn objdump(code: &[u8]) -> Vec<(usize, usize, String)> {
+    let mut fmt = GasFormatter::new();
+    let o = fmt.options_mut();
+    o.set_uppercase_hex(false);
+    o.set_hex_prefix("0x");
+    o.set_hex_suffix("");
+    o.set_first_operand_char_index(7);
+    o.set_space_after_operand_separator(false);
+    o.set_branch_leading_zeros(false);
+    o.set_leading_zeros(false);
+    o.set_small_hex_numbers_in_decimal(false);
+    let mut dec = Decoder::with_ip(64, code, 0, DecoderOptions::NONE);
+    let mut out = Vec::new();
+    while dec.can_decode() {
+        let insn = dec.decode();
+        let mut text = String::new();
+        fmt.format(&insn, &mut text);
+        out.push((insn.ip() as usize, insn.len(), text));
+    }
+    out
+}
+
 /// kfunc names from the registry, for the instruction headings.
 struct Names<'a>(&'a Registry);
 
@@ -42,8 +66,10 @@ impl Resolver for Names<'_> {
 pub fn listing(prog: &Program, registry: &Registry, a: &Assembled) -> String {
     let mut out = String::new();
     let first = a.func_offsets.first().copied().unwrap_or(0) as usize;
-    let _ = writeln!(out, "; entry trampoline");
-    disasm_range(&mut out, &a.code, a.entry, first);
+    if a.run_ctx {
+        let _ = writeln!(out, "; entry trampoline");
+        disasm_range(&mut out, &a.code, a.entry, first);
+    }
     let nf = a.func_offsets.len();
     let mut idx = 0;
     for f in 0..nf {

@@ -29,6 +29,9 @@ pub struct Assembled {
     pub data: Vec<Box<[u64]>>,
     /// End of each function's last instruction (its fault stubs follow).
     pub func_ends: Vec<u32>,
+    /// Whether `entry` is the trampoline that keeps the run context; otherwise it is the main
+    /// function, which never reads its third argument.
+    pub run_ctx: bool,
 }
 
 struct Emitter<'a> {
@@ -69,9 +72,15 @@ pub fn assemble(prog: &Program, registry: &Registry, opts: &JitOptions) -> Resul
     let n = prog.len();
     let mut ops = Ops::new(0);
     ops.reserve_ops(16 * n + 128);
+    // A program that can fault (LD_ABS/LD_IND, callx) or tail-call needs the run context and
+    // the trampoline that saves every callee-saved register, so a fault can unwind from any
+    // depth; its main function then saves none itself. Any other program is entered at its
+    // main function, which saves only the callee-saved registers it uses (the kernel's
+    // `detect_reg_usage`): an empty program costs a call and a `ret`.
+    let trampolined = kbpf_jit::needs_run_ctx(prog, opts.tail_call.is_some());
     // With tail calls, a main function may be entered by a jump from any function (replacing
     // that frame), so it saves the callee-saved registers it uses like every other function.
-    let main_saves_none = opts.tail_call.is_none();
+    let main_saves_none = trampolined && opts.tail_call.is_none();
     let frames: Vec<Frame> =
         plan.funcs.iter().enumerate().map(|(i, f)| Frame::new(f, i == 0 && main_saves_none)).collect();
     let func_labels = (0..plan.funcs.len()).map(|_| ops.new_dynamic_label()).collect();
@@ -92,9 +101,8 @@ pub fn assemble(prog: &Program, registry: &Registry, opts: &JitOptions) -> Resul
         tail_call: opts.tail_call,
     };
     e.check_control_flow()?;
-    let entry_label = abi::trampoline(&mut e.ops, e.func_labels[0], e.abort);
-    let entry =
-        e.ops.labels().resolve_dynamic(entry_label).map_err(|err| JitError::Assembler(err.to_string()))?.0;
+    let entry_label =
+        if trampolined { abi::trampoline(&mut e.ops, e.func_labels[0], e.abort) } else { e.func_labels[0] };
     let mut func_offsets = Vec::with_capacity(e.plan.funcs.len());
     let mut func_ends = Vec::with_capacity(e.plan.funcs.len());
     for f in 0..e.plan.funcs.len() {
@@ -120,8 +128,10 @@ pub fn assemble(prog: &Program, registry: &Registry, opts: &JitOptions) -> Resul
         data.push(t);
     }
     let insn_offsets = std::mem::take(&mut e.insn_offsets);
+    let entry =
+        e.ops.labels().resolve_dynamic(entry_label).map_err(|err| JitError::Assembler(err.to_string()))?.0;
     let code = e.ops.finalize().map_err(|err| JitError::Assembler(err.to_string()))?;
-    Ok(Assembled { code, entry, insn_offsets, func_offsets, data, func_ends })
+    Ok(Assembled { code, entry, insn_offsets, func_offsets, data, func_ends, run_ctx: trampolined })
 }
 
 impl Emitter<'_> {

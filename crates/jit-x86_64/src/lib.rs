@@ -23,7 +23,7 @@ pub mod regs;
 mod emit_tests;
 
 use kbpf_isa::Program;
-use kbpf_jit::{Backend, JitError, JitOptions, JitProgram};
+use kbpf_jit::{Assembly, Backend, JitError, JitOptions, JitProgram};
 use kbpf_kfunc::Registry;
 
 pub use dump::disasm_range;
@@ -60,12 +60,29 @@ impl Backend for X86_64 {
         let a = emit::assemble(prog, registry, opts)?;
         // SAFETY: the emitter produced a trampoline with the `Entry` signature at `a.entry` and
         // code whose runs are sound exactly when `prog`'s are, which our caller guarantees.
-        unsafe { JitProgram::new(&a.code, a.entry, a.insn_offsets, a.func_offsets, a.data) }
+        let code = unsafe { JitProgram::new(&a.code, a.entry, a.insn_offsets, a.func_offsets, a.data)? };
+        // SAFETY: without the trampoline no generated code reads the run context
+        // (`kbpf_jit::needs_run_ctx`).
+        Ok(if a.run_ctx { code } else { unsafe { code.without_run_ctx() } })
     }
 
     fn dump(&self, prog: &Program, registry: &Registry, opts: &JitOptions) -> Result<String, JitError> {
         let a = emit::assemble(prog, registry, opts)?;
         Ok(dump::listing(prog, registry, &a))
+    }
+
+    fn assemble_code(
+        &self,
+        prog: &Program,
+        registry: &Registry,
+        opts: &JitOptions,
+    ) -> Result<Assembly, JitError> {
+        let a = emit::assemble(prog, registry, opts)?;
+        Ok(Assembly { code: a.code, insn_offsets: a.insn_offsets, func_offsets: a.func_offsets })
+    }
+
+    fn disasm_objdump(&self, code: &[u8]) -> Vec<(usize, usize, String)> {
+        dump::objdump(code)
     }
 }
 

@@ -26,7 +26,7 @@ pub use frame::{FuncPlan, ProgramPlan};
 pub use link::{Link, VerifiedCode, check_call, check_calls, ctx_pointer_slot, link};
 pub use lowering::{ArgLoc, StackArgAbi};
 pub use options::{JitOptions, StackDepth, TailCallHook};
-pub use program::{FaultKind, Input, JitFault, JitProgram, RunCtx};
+pub use program::{BareEntry, FaultKind, Input, JitFault, JitProgram, RunCtx};
 
 use kbpf_isa::Program;
 use kbpf_kfunc::Registry;
@@ -99,6 +99,43 @@ pub trait Backend {
     /// The native code as text, each BPF instruction heading its block (`kbpf jit --dump`,
     /// like `bpftool prog dump jited`).
     fn dump(&self, prog: &Program, registry: &Registry, opts: &JitOptions) -> Result<String, JitError>;
+
+    /// The machine code without mapping it (any host can assemble for any backend).
+    fn assemble_code(
+        &self,
+        prog: &Program,
+        registry: &Registry,
+        opts: &JitOptions,
+    ) -> Result<Assembly, JitError>;
+
+    /// Disassembles `code` as GNU objdump prints it (AT&T syntax on x86_64), addresses
+    /// relative to its start: `(offset, length, text)` per native instruction.
+    fn disasm_objdump(&self, code: &[u8]) -> Vec<(usize, usize, String)>;
+}
+
+/// Machine code before it is mapped, with where each function and BPF instruction starts.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Assembly {
+    /// The code.
+    pub code: Vec<u8>,
+    /// Offset of every BPF instruction, by instruction index.
+    pub insn_offsets: Vec<u32>,
+    /// Offset of each BPF function, main first; an entry trampoline, if any, precedes the main
+    /// function.
+    pub func_offsets: Vec<u32>,
+}
+
+/// Whether a program's native code needs the run context ([`RunCtx`]) and the entry
+/// trampoline that keeps it: it can fault (LD_ABS/LD_IND, `callx`) or tail-call. Backends enter
+/// any other program at its main function directly, which saves only the callee-saved
+/// registers it uses (the kernel's `detect_reg_usage`).
+pub fn needs_run_ctx(prog: &Program, tail_calls: bool) -> bool {
+    use kbpf_isa::Insn;
+    tail_calls
+        || prog
+            .insns()
+            .iter()
+            .any(|i| matches!(i, Insn::LdAbs { .. } | Insn::LdInd { .. } | Insn::Callx { .. }))
 }
 
 /// Whether the JIT's functions (the entry and every bpf-to-bpf call target) are exactly the

@@ -79,6 +79,34 @@ pub struct JitFault {
 /// Native entry: `(mem, len, ctx) -> r0`.
 type Entry = unsafe extern "C" fn(*mut u8, u64, *mut RunCtx) -> u64;
 
+/// The bare native entry of a program that needs no run context, for a caller that keeps the
+/// program alive itself (a handle owning it): a length check and the call.
+#[derive(Clone, Copy, Debug)]
+pub struct BareEntry {
+    f: Entry,
+    min_len: usize,
+}
+
+impl BareEntry {
+    /// Runs the program on `mem` (r1 = its address or 0 when empty, r2 = its length); `None`
+    /// when `mem` is shorter than the context the program was verified for.
+    ///
+    /// # Safety
+    ///
+    /// The [`JitProgram`] this entry came from is alive.
+    #[inline]
+    pub unsafe fn run(&self, mem: &mut [u8]) -> Option<u64> {
+        if mem.len() < self.min_len {
+            return None;
+        }
+        let (ptr, len) =
+            if mem.is_empty() { (std::ptr::null_mut(), 0) } else { (mem.as_mut_ptr(), mem.len() as u64) };
+        // SAFETY: the program is alive (our contract) and its code never reads the run context
+        // (`JitProgram::bare_entry`); `mem` satisfies its input contract, checked above.
+        Some(unsafe { (self.f)(ptr, len, std::ptr::null_mut()) })
+    }
+}
+
 /// Machine code of one program, ready to run.
 #[derive(Debug)]
 pub struct JitProgram {
@@ -88,6 +116,8 @@ pub struct JitProgram {
     func_offsets: Vec<u32>,
     _data: Vec<Box<[u64]>>,
     input: Input,
+    /// Whether the code reads the [`RunCtx`] (its third argument): fault stubs, LD_ABS.
+    run_ctx: bool,
 }
 
 impl JitProgram {
@@ -122,7 +152,19 @@ impl JitProgram {
             func_offsets,
             _data: data,
             input: Input::Unchecked,
+            run_ctx: true,
         })
+    }
+
+    /// Declares that the code never reads its [`RunCtx`] argument, so runs pass none and skip
+    /// the fault check.
+    ///
+    /// # Safety
+    ///
+    /// The code at `entry` must never dereference its third argument nor report a fault.
+    pub unsafe fn without_run_ctx(mut self) -> JitProgram {
+        self.run_ctx = false;
+        self
     }
 
     /// Narrows the inputs safe runs accept (the verified entry sets it from the witness).
@@ -133,6 +175,20 @@ impl JitProgram {
     /// What safe runs accept.
     pub fn input(&self) -> Input {
         self.input
+    }
+
+    /// The bare entry of code that needs no run context and was compiled from a verifier's
+    /// witness for a plain context ([`Input::AtLeast`]); `None` otherwise.
+    pub fn bare_entry(&self) -> Option<BareEntry> {
+        let Input::AtLeast(min_len) = self.input else { return None };
+        if self.run_ctx {
+            return None;
+        }
+        // SAFETY: `entry` lies inside the read-execute mapping owned by `self` and was produced
+        // by a backend as a trampoline with the `Entry` signature; the returned value is only
+        // called under `BareEntry::run`'s contract that `self` is alive.
+        let f: Entry = unsafe { std::mem::transmute::<*const u8, Entry>(self.mem.as_ptr().add(self.entry)) };
+        Some(BareEntry { f, min_len })
     }
 
     /// Runs the program on `mem` (r1 = its address or 0 when empty, r2 = its length) and
@@ -214,6 +270,10 @@ impl JitProgram {
         // SAFETY: `entry` lies inside the read-execute mapping owned by `self` and was produced
         // by a backend as a trampoline with the `Entry` signature.
         let f: Entry = unsafe { std::mem::transmute::<*const u8, Entry>(self.mem.as_ptr().add(self.entry)) };
+        if !self.run_ctx {
+            // SAFETY: as below; the code never reads its third argument (`without_run_ctx`).
+            return Ok(unsafe { f(ptr, len, std::ptr::null_mut()) });
+        }
         // SAFETY: the generated code follows the C ABI, touches only `mem`, its own stack
         // frames and `ctx` (given the verifier's guarantees), and returns normally.
         let r0 = unsafe { f(ptr, len, &mut ctx) };

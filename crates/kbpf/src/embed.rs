@@ -15,7 +15,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use kbpf_elf::{LoadOptions, LoadedObject};
-use kbpf_jit::FaultKind;
+use kbpf_jit::{FaultKind, JitProgram};
 use kbpf_kfunc::maps::MapSet;
 use kbpf_verifier::{ProgType, Stats, Verified, VerifyOptions};
 use thiserror::Error;
@@ -401,6 +401,9 @@ pub struct Handle {
     /// Runs call the main program's native code directly: bare JIT code (see
     /// `Prepared::bare_code`) and no host closures to install. Decided once, here.
     direct: bool,
+    /// Of those, code that needs no run context: its entry, called with no more than a length
+    /// check.
+    entry: Option<kbpf_jit::BareEntry>,
 }
 
 // SAFETY: a handle owns everything its runs touch: its maps (the `Arc` is never cloned, so
@@ -447,7 +450,8 @@ impl Handle {
             unsafe { Prepared::new(&module, maps_ref, engine, linker.registry(), run, witnesses, built)? };
         let linker = linker.clone();
         let direct = prepared.bare_code().is_some() && linker.table.is_empty();
-        Ok(Handle { prepared, maps, linker, module, engine, layout, direct })
+        let entry = prepared.bare_code().and_then(JitProgram::bare_entry).filter(|_| direct);
+        Ok(Handle { prepared, maps, linker, module, engine, layout, direct, entry })
     }
 
     /// The maps themselves (byte-level access, `kbpf run --dump-maps`).
@@ -461,21 +465,44 @@ impl Handle {
     ///
     /// The packet types (tc, xdp) run through [`Handle::run_packet`]; a socket filter only
     /// through [`crate::test_run`]'s kernel-like paths is not offered here.
+    #[inline]
     pub fn run(&self, mem: &mut [u8]) -> Result<u64, RunError> {
+        // the fast path stays small enough to inline into the caller; everything else is out
+        // of line, so a run of bare JIT code costs the call into it and little more
+        if let Some(e) = &self.entry {
+            // SAFETY: the entry's program is owned by `self.prepared`, alive while `self` is.
+            if let Some(r0) = unsafe { e.run(mem) } {
+                return Ok(r0);
+            }
+            // a short input: the general path pads a syscall context or reports the refusal
+            return self.run_general(mem);
+        }
         if self.direct
             && let Some(code) = self.prepared.bare_code()
         {
             match code.execute(mem) {
                 Ok(r0) => return Ok(r0),
-                // the general path pads a syscall context or reports the refusal
-                Err(f) if matches!(f.kind, FaultKind::InputTooShort | FaultKind::ContextRequired) => {}
-                // like the kernel: an out-of-bounds LD_ABS or an unknown callx ends with r0 = 0
-                Err(f) if matches!(f.kind, FaultKind::LdAbsOutOfBounds | FaultKind::UnknownCallx) => {
-                    return Ok(0);
-                }
-                Err(f) => return Err(f.into()),
+                Err(f) => return self.run_refused(mem, f),
             }
         }
+        self.run_general(mem)
+    }
+
+    /// [`Handle::run`] after bare code refused the input or faulted.
+    #[cold]
+    #[inline(never)]
+    fn run_refused(&self, mem: &mut [u8], f: kbpf_jit::JitFault) -> Result<u64, RunError> {
+        match f.kind {
+            // the general path pads a syscall context or reports the refusal
+            FaultKind::InputTooShort | FaultKind::ContextRequired => self.run_general(mem),
+            // like the kernel: an out-of-bounds LD_ABS or an unknown callx ends with r0 = 0
+            FaultKind::LdAbsOutOfBounds | FaultKind::UnknownCallx => Ok(0),
+        }
+    }
+
+    /// [`Handle::run`] through the engine: interpreter, tail calls, timers, host closures.
+    #[inline(never)]
+    fn run_general(&self, mem: &mut [u8]) -> Result<u64, RunError> {
         if let Some(l) = self.layout {
             let prog_type = if l == CtxLayout::Skb { ProgType::SchedCls } else { ProgType::Xdp };
             return Err(RunError::Context {

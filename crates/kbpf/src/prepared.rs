@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use kbpf_interp::{Vm, VmOptions};
-use kbpf_isa::Program;
+use kbpf_isa::{CallTarget, Insn, Program};
 use kbpf_jit::{FaultKind, JitOptions, JitProgram, Link, TailCallHook, VerifiedCode};
 use kbpf_kfunc::Registry;
 use kbpf_kfunc::maps::{MapSet, TailCalls, tail_call_resolve};
@@ -116,7 +116,19 @@ impl<'m> Prepared<'m> {
                         tail_call_resolve as *const () as u64,
                     )
                 };
-                let jit_opts = JitOptions { tail_call: Some(hook), ..JitOptions::default() };
+                // only a module that tail-calls pays for the hook (every main function then
+                // saves its callee-saved registers and is entered through a trampoline)
+                let tail_called = match checked {
+                    Some(ws) => {
+                        ws.iter().any(|w| w.calls().iter().any(|c| c.kind == CallKind::Helper && c.id == 12))
+                    }
+                    None => progs.iter().any(|p| {
+                        p.insns()
+                            .iter()
+                            .any(|i| matches!(i, Insn::Call(CallTarget::Helper(12)) | Insn::Callx { .. }))
+                    }),
+                };
+                let jit_opts = JitOptions { tail_call: tail_called.then_some(hook), ..JitOptions::default() };
                 let mut verified = Vec::new();
                 let mut unverified = Vec::new();
                 match checked {

@@ -212,21 +212,18 @@ pub fn parse_sort(spec: &str) -> Result<Vec<SortKey>, String> {
             };
             let (stat, variant) = match Stat::by_name(name) {
                 Some(s) => (s, Variant::A),
-                None => {
-                    let split = [
-                        ("_a", Variant::A),
-                        ("_b", Variant::B),
-                        ("_diff", Variant::Diff),
-                        ("_pct", Variant::Pct),
-                    ]
-                    .into_iter()
-                    .find_map(|(sfx, v)| Some((Stat::by_name(name.strip_suffix(sfx)?)?, v)));
-                    split.ok_or_else(|| unknown(name))?
-                }
+                None => split_variant(name).ok_or_else(|| unknown(name))?,
             };
             Ok(SortKey { stat, asc: dir.unwrap_or(stat.def().asc), variant })
         })
         .collect()
+}
+
+/// `NAME_a`, `NAME_b`, `NAME_diff` or `NAME_pct`: the stat and the variant.
+pub fn split_variant(name: &str) -> Option<(Stat, Variant)> {
+    [("_a", Variant::A), ("_b", Variant::B), ("_diff", Variant::Diff), ("_pct", Variant::Pct)]
+        .into_iter()
+        .find_map(|(sfx, v)| Some((Stat::by_name(name.strip_suffix(sfx)?)?, v)))
 }
 
 fn unknown(n: &str) -> String {

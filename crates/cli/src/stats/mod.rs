@@ -44,8 +44,10 @@ pub struct StatsArgs {
     /// `-C`, `NAME_a`, `NAME_b`, `NAME_diff` or `NAME_pct` sort by one side or the difference.
     #[arg(short = 's', long = "sort", value_name = "SPEC")]
     pub sort: Option<String>,
-    /// `OBJ-GLOB[/PROG-GLOB]`; a leading `!` excludes; `@FILE` reads one filter a line.
-    /// Repeatable.
+    /// veristat's filters: `GLOB` (file or program name), `OBJ-GLOB/PROG-GLOB`, or a stat
+    /// test `STAT OP VALUE` (`insns>1000`, `verdict=failure`; operators `= == != <> < <= > >=`;
+    /// `_a`/`_b`/`_diff`/`_pct` stats with `-C`); a leading `!` excludes; `@FILE` reads one
+    /// filter a line. Repeatable.
     #[arg(short = 'f', long = "filter", value_name = "FILTER")]
     pub filters: Vec<String>,
     /// Comparison mode: `-C BASE.csv COMP.csv` (CSV written by `kbpf stats` or by veristat).
@@ -130,7 +132,8 @@ fn run_inner(args: &StatsArgs, paint: Paint) -> Result<ExitCode, String> {
         crate::btf::write_stdout(&logs)?;
     }
     let refused = got.progs.iter().any(|v| v.row.str(Stat::Verdict) != "success");
-    let mut rows: Vec<Row> = got.progs.into_iter().map(|v| v.row).collect();
+    let processed = got.progs.len();
+    let mut rows: Vec<Row> = got.progs.into_iter().map(|v| v.row).filter(|r| filters.row(r)).collect();
     defs::sort(&mut rows, &sort);
     let stats = emit.unwrap_or_else(|| match args.output {
         OutArg::Table => defs::DEFAULT_TABLE.to_vec(),
@@ -140,7 +143,7 @@ fn run_inner(args: &StatsArgs, paint: Paint) -> Result<ExitCode, String> {
     let footer = format!(
         "Done. Processed {} files, {} programs. Skipped {} files, {} programs.",
         got.files_done - got.unreadable.len(),
-        rows.len(),
+        processed,
         got.files_skipped + got.unreadable.len(),
         got.progs_skipped
     );
@@ -176,6 +179,7 @@ fn compare_mode(
     let comp = compare::read_csv(comp, filters)?;
     let stats = compare::common_stats(&base, &comp, emit)?;
     let mut pairs = compare::join(base.rows, comp.rows);
+    pairs.retain(|p| filters.pair(p));
     if !sort.is_empty() {
         compare::sort_pairs(&mut pairs, sort);
     }

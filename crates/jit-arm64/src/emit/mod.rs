@@ -61,6 +61,9 @@ pub struct Code {
     pub func_ends: Vec<u32>,
     /// Whether the long (inverted + `b`) conditional branch form was needed.
     pub long_branches: bool,
+    /// Whether `entry` is the trampoline keeping the run context; otherwise it is the main
+    /// function, which never reads its third argument.
+    pub run_ctx: bool,
 }
 
 /// Compiles `prog`, calling helpers and kfuncs through the native functions of `registry`.
@@ -129,6 +132,8 @@ pub(crate) struct Emitter<'a> {
     func_end_pc: usize,
     /// How `bpf_tail_call` is resolved, if at all.
     pub(crate) tail_call: Option<TailCallHook>,
+    /// Frame of the function being emitted.
+    frame: Frame,
 }
 
 pub(crate) type R<T = ()> = Result<T, JitError>;
@@ -162,9 +167,13 @@ impl<'a> Emitter<'a> {
             pc: 0,
             func_end_pc: 0,
             tail_call,
+            frame: Frame::new(&plan.funcs[0]),
         };
         e.check_control_flow()?;
-        e.trampoline();
+        let run_ctx = kbpf_jit::needs_run_ctx(prog, tail_call.is_some());
+        if run_ctx {
+            e.trampoline();
+        }
         let mut insn_offsets = Vec::with_capacity(prog.len());
         let mut func_offsets = Vec::with_capacity(plan.funcs.len());
         let mut func_ends = Vec::with_capacity(plan.funcs.len());
@@ -174,6 +183,7 @@ impl<'a> Emitter<'a> {
             e.ops.dynamic_label(label);
             e.epilogue = e.ops.new_dynamic_label();
             let frame = Frame::new(f);
+            e.frame = frame;
             e.pc = prog.pc(f.start);
             e.func_end_pc = prog.pc(f.end - 1) + prog.insns()[f.end - 1].slots();
             e.prologue(&frame)?;
@@ -205,7 +215,8 @@ impl<'a> Emitter<'a> {
                 bytes.len()
             )));
         }
-        Ok(Some(Code { bytes, entry: 0, insn_offsets, func_offsets, func_ends, long_branches: long }))
+        let entry = if run_ctx { 0 } else { func_offsets.first().copied().unwrap_or(0) as usize };
+        Ok(Some(Code { bytes, entry, insn_offsets, func_offsets, func_ends, long_branches: long, run_ctx }))
     }
 
     /// Every function ends in an unconditional transfer and jumps stay inside their function
@@ -271,12 +282,23 @@ impl<'a> Emitter<'a> {
             ; stp x29, x30, [sp, #-16]!
             ; mov x29, sp
             ; sub sp, sp, #size
-            ; stp x19, x20, [x29, #(abi::SAVE_X19)]
-            ; stp x21, x22, [x29, #(abi::SAVE_X21)]
-            ; stp x25, x26, [x29, #(abi::SAVE_X25)]
-            ; stp x27, x28, [x29, #(abi::SAVE_X27)]
-            ; sub XSP(regs::BPF_FP), x29, #(abi::BPF_FP_OFFSET)
         );
+        let [s19, s21, s25, s27] = frame.saves;
+        if s19 {
+            a64!(self.ops ; stp x19, x20, [x29, #(abi::SAVE_X19)]);
+        }
+        if s21 {
+            a64!(self.ops ; stp x21, x22, [x29, #(abi::SAVE_X21)]);
+        }
+        if s25 {
+            a64!(self.ops
+                ; stp x25, x26, [x29, #(abi::SAVE_X25)]
+                ; sub XSP(regs::BPF_FP), x29, #(abi::BPF_FP_OFFSET)
+            );
+        }
+        if s27 {
+            a64!(self.ops ; stp x27, x28, [x29, #(abi::SAVE_X27)]);
+        }
         if frame.reads_in_regs {
             let [a, b, c] = regs::IN_ARGS;
             a64!(self.ops ; mov X(a), x5 ; mov X(b), x6 ; mov X(c), x7);
@@ -297,11 +319,20 @@ impl<'a> Emitter<'a> {
     /// The epilogue without the result move and the `ret`: callee-saved registers, sp, x29 and
     /// x30 as the caller left them (a tail call then branches to the next program).
     pub(crate) fn teardown(&mut self) {
+        let [s19, s21, s25, s27] = self.frame.saves;
+        if s19 {
+            a64!(self.ops ; ldp x19, x20, [x29, #(abi::SAVE_X19)]);
+        }
+        if s21 {
+            a64!(self.ops ; ldp x21, x22, [x29, #(abi::SAVE_X21)]);
+        }
+        if s25 {
+            a64!(self.ops ; ldp x25, x26, [x29, #(abi::SAVE_X25)]);
+        }
+        if s27 {
+            a64!(self.ops ; ldp x27, x28, [x29, #(abi::SAVE_X27)]);
+        }
         a64!(self.ops
-            ; ldp x19, x20, [x29, #(abi::SAVE_X19)]
-            ; ldp x21, x22, [x29, #(abi::SAVE_X21)]
-            ; ldp x25, x26, [x29, #(abi::SAVE_X25)]
-            ; ldp x27, x28, [x29, #(abi::SAVE_X27)]
             ; mov sp, x29
             ; ldp x29, x30, [sp], #16
         );

@@ -1,0 +1,37 @@
+//! `kbpf dump jited` in bpftool's layout: the symbol line with the kernel's tag, `%4x:\t` and
+//! objdump's AT&T text, `--opcodes` bytes, bpftool's JSON, and arm64.
+
+use std::process::Command;
+
+fn dump(args: &[&str]) -> String {
+    let dir = std::env::temp_dir().join(format!("kbpf-dump-jited-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let src = dir.join("two.s");
+    std::fs::write(&src, "w0 = 2\nexit\n").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_kbpf"))
+        .args(["dump", "jited"])
+        .args(args)
+        .arg(&src)
+        .output()
+        .expect("kbpf runs");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn bpftool_layout() {
+    // d4f8542f2b42fac5: the tag Linux 6.18 gives `w0 = 2; exit` (bpftool prog show)
+    assert_eq!(dump(&[]), "bpf_prog_d4f8542f2b42fac5:\n   0:\tmov    $0x2,%eax\n   5:\tret\n\n");
+    assert_eq!(
+        dump(&["--opcodes"]),
+        "bpf_prog_d4f8542f2b42fac5:\n   0:\tmov    $0x2,%eax\n\tb8 02 00 00 00 \n   5:\tret\n\tc3 \n\n"
+    );
+    assert_eq!(
+        dump(&["--json"]),
+        "[{\"name\":\"bpf_prog_d4f8542f2b42fac5\",\"insns\":[{\"pc\":\"0x0\",\"operation\":\"mov\",\
+         \"operands\":[\"$0x2\",\"%eax\"]},{\"pc\":\"0x5\",\"operation\":\"ret\",\"operands\":[null]}]}]\n"
+    );
+    let arm = dump(&["--arch", "arm64"]);
+    assert!(arm.starts_with("bpf_prog_d4f8542f2b42fac5:\n   0:\tstp\tx29, x30, [sp, #-0x10]!\n"), "{arm}");
+    assert!(arm.ends_with("\tret\n\n"), "{arm}");
+}
