@@ -88,3 +88,21 @@ pub fn loaded_flags(
 fn clear_trusted(flag: u16) -> u16 {
     flag & !(PTR_TRUSTED | MEM_ALLOC | MEM_RCU)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::state::RegType;
+
+    #[test]
+    fn walking_a_plain_pointer_is_compat_for_tracing_untrusted_for_networking() {
+        let btf = Btf::default();
+        let plain = RegState::pointer(RegType::BtfId);
+        assert_eq!(loaded_flags(&btf, &plain, MEM_RCU, "f", 1, true, true), 0);
+        assert_eq!(loaded_flags(&btf, &plain, 0, "f", 1, true, false), PTR_UNTRUSTED);
+        // a referenced pointer is trusted either way: the trust rules apply, not the compat one
+        let mut referenced = plain.clone();
+        referenced.ref_obj_id = 3;
+        assert_eq!(loaded_flags(&btf, &referenced, 0, "f", 1, true, false), 0);
+    }
+}
