@@ -88,6 +88,8 @@ pub enum Arg {
     /// `ARG_PTR_TO_RINGBUF_MEM | OBJ_RELEASE`: a reserved ring-buffer record to submit or
     /// discard.
     ReleaseRingbufMem,
+    /// `ARG_PTR_TO_STACK_OR_NULL`: a callback's context, a stack pointer or NULL.
+    StackOrNull,
 }
 
 /// Return kinds.
@@ -284,7 +286,8 @@ fn base_btf_proto(f: BpfFunc) -> Option<Proto> {
         F::SpinLock | F::SpinUnlock => unmodelled("bpf_spin_lock"),
         F::KptrXchg => unmodelled("kptr fields of map values"),
         F::ForEachMapElem | F::UserRingbufDrain => unmodelled("callback helpers"),
-        F::Loop => unmodelled("callback helpers"),
+        // bpf_loop(nr_loops, callback_fn, callback_ctx, flags)
+        F::Loop => p([Anything, Func, StackOrNull, Anything, D], Ret::Integer),
         _ => return None,
     })
 }
@@ -466,7 +469,7 @@ mod tests {
         assert_eq!(reserve.ret, Ret::RingbufMemOrNull);
         assert_eq!(base_func_proto(F::RingbufSubmit).unwrap().args[0], Arg::ReleaseRingbufMem);
         // offered by bpf_base_func_proto to every type, so never "cannot use helper"
-        for f in [F::Loop, F::ForEachMapElem, F::SpinLock, F::SpinUnlock, F::KptrXchg, F::ThisCpuPtr] {
+        for f in [F::ForEachMapElem, F::SpinLock, F::SpinUnlock, F::KptrXchg, F::ThisCpuPtr] {
             let pr = base_func_proto(f).unwrap();
             assert!(matches!(pr.args[0], Arg::Unmodelled(_)), "{f:?}");
         }

@@ -147,6 +147,7 @@ pub(crate) fn arg_name(a: Arg) -> String {
         }
         Arg::Unmodelled(what) => format!("<not modelled: {what}>"),
         Arg::ReleaseRingbufMem => "ARG_PTR_TO_RINGBUF_MEM | OBJ_RELEASE".into(),
+        Arg::StackOrNull => "ARG_PTR_TO_STACK_OR_NULL".into(),
     }
 }
 
