@@ -14,7 +14,13 @@ fn lists_a_types_helpers_with_prototypes() {
     assert_eq!(code, Some(0), "{err}");
     assert!(out.contains("   1  bpf_map_lookup_elem(ARG_CONST_MAP_PTR, ARG_PTR_TO_MAP_KEY) -> RET_PTR_TO_MAP_VALUE_OR_NULL\n"), "{out}");
     assert!(out.contains("bpf_skb_store_bytes("), "{out}");
-    assert!(out.contains("bpf_loop(...) -> ?  [not modelled: callback helpers]"), "{out}");
+    assert!(
+        out.contains(
+            "bpf_loop(ARG_ANYTHING, ARG_PTR_TO_FUNC, ARG_PTR_TO_STACK_OR_NULL, ARG_ANYTHING) -> RET_INTEGER\n"
+        ),
+        "{out}"
+    );
+    assert!(out.contains("bpf_user_ringbuf_drain(...) -> ?  [not modelled: callback helpers]"), "{out}");
     // an xdp program has no skb helpers
     let (_, xdp, _) = helpers(&["--prog-type", "xdp"]);
     assert!(!xdp.contains("bpf_skb_store_bytes("), "{xdp}");

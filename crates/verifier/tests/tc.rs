@@ -254,8 +254,7 @@ fn atomics_on_packets_strict_and_refused() {
 #[test]
 fn base_helpers_kbpf_does_not_model_are_unsupported() {
     for (helper, what) in [
-        ("bpf_loop", "callback helpers"),
-        ("bpf_for_each_map_elem", "callback helpers"),
+        ("bpf_user_ringbuf_drain", "callback helpers"),
         ("bpf_spin_lock", "bpf_spin_lock"),
         ("bpf_kptr_xchg", "kptr fields of map values"),
     ] {

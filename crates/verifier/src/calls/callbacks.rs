@@ -7,6 +7,7 @@
 //! call is within an earlier one's (`calls_callback`), and `callback_depth` stops it at the
 //! loop count when that is known.
 
+use crate::MapKind;
 use crate::domain::state::{FuncState, RegState, RegType};
 use crate::env::Env;
 use crate::messages::{Bug, CallReject, Reject};
@@ -20,7 +21,7 @@ impl Env<'_> {
         self.precision().mark_chain_precision(1);
         let umax = self.cur.cur().regs[1].b64.umax;
         if self.cur.cur().callback_depth < umax {
-            return self.push_sync_callback(sub, call_idx);
+            return self.push_sync_callback(sub, call_idx, Cb::Loop);
         }
         self.cur.cur_mut().callback_depth = 0;
         if self.log.verbose2() {
@@ -30,9 +31,38 @@ impl Env<'_> {
         Ok(())
     }
 
+    /// `check_helper_call`'s `BPF_FUNC_for_each_map_elem` case: every call queues an
+    /// iteration over the map's elements (the map types with `map_for_each_callback`).
+    pub(crate) fn check_for_each_map_elem(
+        &mut self,
+        sub: Option<usize>,
+        map: Option<u32>,
+        call_idx: usize,
+    ) -> Result<(), Reject> {
+        let Some(sub) = sub else { return Err(Bug::NoCallback.into()) };
+        let kind = map.and_then(|m| self.maps().get(m as usize)).map(|d| d.kind);
+        let iterable = kind.is_some_and(|k| {
+            matches!(
+                k,
+                MapKind::Array
+                    | MapKind::PercpuArray
+                    | MapKind::Hash
+                    | MapKind::PercpuHash
+                    | MapKind::LruHash
+                    | MapKind::LruPercpuHash
+            )
+        });
+        if !iterable {
+            return Err(Reject::Unsupported(crate::messages::Unsupported::Feature(
+                "bpf_for_each_map_elem on this map type",
+            )));
+        }
+        self.push_sync_callback(sub, call_idx, Cb::MapElem)
+    }
+
     /// `push_callback_call` for a synchronous callback: the branch starts at the callback's
     /// first instruction with its frame set up from the caller's registers.
-    fn push_sync_callback(&mut self, sub: usize, call_idx: usize) -> Result<(), Reject> {
+    fn push_sync_callback(&mut self, sub: usize, call_idx: usize, cb: Cb) -> Result<(), Reject> {
         self.check_callback_args(sub);
         let start = self
             .prog
@@ -51,7 +81,10 @@ impl Env<'_> {
         }
         let caller = &p.st.frames[depth - 1];
         let mut callee = FuncState::new(call_idx as i64, depth as u32, sub);
-        set_loop_callback_state(caller, &mut callee);
+        match cb {
+            Cb::Loop => set_loop_callback_state(caller, &mut callee),
+            Cb::MapElem => set_map_elem_callback_state(caller, &mut callee),
+        }
         p.st.frames.push(callee);
         p.st.callback_unroll_depth += 1;
         p.st.frames[depth - 1].callback_depth += 1;
@@ -90,6 +123,30 @@ impl Env<'_> {
         let id_gen = self.search.id_gen;
         crate::prune::states::widen_imprecise_scalars(&old, &mut self.cur, id_gen);
     }
+}
+
+/// Which helper's callback.
+#[derive(Clone, Copy)]
+enum Cb {
+    Loop,
+    MapElem,
+}
+
+/// `set_map_elem_callback_state` (the array and hash maps' `map_set_for_each_callback_args`):
+/// `callback_fn(map, key, value, callback_ctx)`: r1 the caller's map, r2 and r3 the element's
+/// key and value, r4 the caller's r3; returns 0 (go on) or 1 (stop).
+fn set_map_elem_callback_state(caller: &FuncState, callee: &mut FuncState) {
+    let map = caller.regs[1].clone();
+    for (r, ty) in [(2, RegType::MapKey), (3, RegType::MapValue)] {
+        let mut reg = RegState::pointer(ty);
+        reg.map = map.map;
+        callee.regs[r] = reg;
+    }
+    callee.regs[1] = map;
+    callee.regs[4] = caller.regs[3].clone();
+    callee.regs[5] = RegState::not_init();
+    callee.in_callback_fn = true;
+    callee.callback_ret_range = (0, 1);
 }
 
 /// `set_loop_callback_state`: `callback_fn(u32 index, void *callback_ctx)`: r1 an unknown

@@ -144,6 +144,9 @@ impl Env<'_> {
                 return Err(CallReject::DynptrFromMemType(TypeName::new(r1.ty, r1.flags)).into());
             }
         }
+        if func == BpfFunc::ForEachMapElem {
+            self.check_for_each_map_elem(meta.subprogno, meta.map, idx)?;
+        }
         if func == BpfFunc::Loop {
             self.check_loop_call(meta.subprogno, idx)?;
         }

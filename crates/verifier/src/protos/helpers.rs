@@ -285,7 +285,9 @@ fn base_btf_proto(f: BpfFunc) -> Option<Proto> {
         F::PerCpuPtr | F::ThisCpuPtr => unmodelled("per-CPU BTF pointers"),
         F::SpinLock | F::SpinUnlock => unmodelled("bpf_spin_lock"),
         F::KptrXchg => unmodelled("kptr fields of map values"),
-        F::ForEachMapElem | F::UserRingbufDrain => unmodelled("callback helpers"),
+        F::UserRingbufDrain => unmodelled("callback helpers"),
+        // bpf_for_each_map_elem(map, callback_fn, callback_ctx, flags)
+        F::ForEachMapElem => p([ConstMapPtr, Func, StackOrNull, Anything, D], Ret::Integer),
         // bpf_loop(nr_loops, callback_fn, callback_ctx, flags)
         F::Loop => p([Anything, Func, StackOrNull, Anything, D], Ret::Integer),
         _ => return None,
@@ -469,7 +471,7 @@ mod tests {
         assert_eq!(reserve.ret, Ret::RingbufMemOrNull);
         assert_eq!(base_func_proto(F::RingbufSubmit).unwrap().args[0], Arg::ReleaseRingbufMem);
         // offered by bpf_base_func_proto to every type, so never "cannot use helper"
-        for f in [F::ForEachMapElem, F::SpinLock, F::SpinUnlock, F::KptrXchg, F::ThisCpuPtr] {
+        for f in [F::UserRingbufDrain, F::SpinLock, F::SpinUnlock, F::KptrXchg, F::ThisCpuPtr] {
             let pr = base_func_proto(f).unwrap();
             assert!(matches!(pr.args[0], Arg::Unmodelled(_)), "{f:?}");
         }
