@@ -52,9 +52,18 @@ impl Env<'_> {
                 }
                 meta.map = Some(reg.map);
             }
-            Arg::CtxOrNull | Arg::MapValueOrNull | Arg::BtfObj { null: true, .. } if is_null => {}
+            // a NULL constant passed where NULL is allowed skips the type check; the kernel
+            // marks it precise, as the call's checks rest on it being exactly zero
+            Arg::CtxOrNull
+            | Arg::MapValueOrNull
+            | Arg::BtfObj { null: true, .. }
+            | Arg::SocketOrNull
+            | Arg::StackOrNull
+                if is_null =>
+            {
+                self.precision().mark_chain_precision(regno);
+            }
             // a callback's context: any stack pointer (fixed and variable offsets alike)
-            Arg::StackOrNull if is_null => {}
             Arg::StackOrNull => {
                 if reg.ty != RegType::Stack {
                     return Err(self.type_mismatch(regno, &["fp"]));
@@ -105,6 +114,7 @@ impl Env<'_> {
                     _ => HelperAccess::Read,
                 };
                 if maybe_null && is_null {
+                    self.precision().mark_chain_precision(regno);
                     return Ok(());
                 }
                 // a trusted kernel object is memory a helper may read, never write
@@ -183,8 +193,7 @@ impl Env<'_> {
                 }
                 self.check_reg_const_str(&reg, regno, regno as usize - 1)?;
             }
-            // ARG_PTR_TO_SOCKET | PTR_MAYBE_NULL: a full socket (a NULL constant passes)
-            Arg::SocketOrNull if is_null => {}
+            // ARG_PTR_TO_SOCKET | PTR_MAYBE_NULL: a full socket (a NULL constant passes, above)
             Arg::SocketOrNull => {
                 if reg.ty != RegType::Sock {
                     return Err(self.type_mismatch(regno, &["sock"]));
