@@ -8,6 +8,7 @@ mod btf;
 mod color;
 mod dump;
 mod generate;
+mod helpers;
 mod input;
 mod jited;
 mod listing;
@@ -259,6 +260,19 @@ enum Cmd {
     Man {
         /// A subcommand (its page is `kbpf-SUBCOMMAND(1)`).
         subcommand: Option<String>,
+    },
+    /// List the helpers a program type may call, with their prototypes in the kernel's
+    /// spelling (`ARG_*`, `RET_*`) and what kbpf does not model of them.
+    Helpers {
+        /// Program type (`sched_cls`, `xdp`, `tracing` ...).
+        #[arg(long)]
+        prog_type: String,
+        /// Expected attach type (the cgroup and tracing types' sets depend on it).
+        #[arg(long)]
+        attach_type: Option<String>,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "text")]
+        format: OutFormat,
     },
     /// List the helpers and kfuncs of a profile with their ids and prototypes.
     Kfuncs {
@@ -615,6 +629,9 @@ fn main() -> ExitCode {
                 format,
                 &profile.registry(),
             )
+        }
+        Cmd::Helpers { prog_type, attach_type, format } => {
+            helpers::run(&prog_type, attach_type.as_deref(), format)
         }
         Cmd::Kfuncs { format, profile } => {
             let registry = profile.registry();

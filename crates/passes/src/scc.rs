@@ -2,8 +2,9 @@
 //! in Pearce's formulation. Only non-trivial components (two or more instructions, or a
 //! self-loop) get an id, numbered from 1 in completion order; everything else is 0.
 
+use crate::shape::{Flow, shape};
 use crate::successors::insn_successors;
-use kbpf_isa::SlotTable;
+use kbpf_isa::{BpfFunc, CallKind, SlotTable};
 
 /// `scc[i]` = component id of instruction `i` (0 = not in a loop).
 pub fn compute_scc(slots: &SlotTable<'_>) -> Vec<u32> {
@@ -43,7 +44,9 @@ pub fn compute_scc(slots: &SlotTable<'_>) -> Vec<u32> {
                 dfs.pop();
                 continue;
             }
-            let assign = stack.last() != Some(&w) || succ.contains(&w);
+            // a callback-calling helper is an implicit loop (the callback's exit comes back
+            // to the call), so it gets an id of its own
+            let assign = stack.last() != Some(&w) || succ.contains(&w) || calls_sync_callback(slots, w);
             while let Some(t) = stack.pop() {
                 low[t] = NOT_ON_STACK;
                 if assign {
@@ -60,6 +63,16 @@ pub fn compute_scc(slots: &SlotTable<'_>) -> Vec<u32> {
         }
     }
     scc
+}
+
+/// `bpf_calls_callback` for helpers: a call of `bpf_loop`, `bpf_for_each_map_elem`, ...
+fn calls_sync_callback(slots: &SlotTable<'_>, idx: usize) -> bool {
+    match shape(slots, idx).flow {
+        Flow::Call { kind: Some(CallKind::Helper), imm } => {
+            BpfFunc::from_id(imm).is_some_and(BpfFunc::calls_sync_callback)
+        }
+        _ => false,
+    }
 }
 
 #[cfg(test)]

@@ -129,6 +129,29 @@ pub enum ProgType {
 }
 
 impl ProgType {
+    /// The networking types (whose helpers fall back to `bpf_sk_base_func_proto`): BTF
+    /// pointers reach them only through the socket casts, and what is walked from those is
+    /// untrusted.
+    pub fn is_networking(self) -> bool {
+        use ProgType as P;
+        matches!(
+            self,
+            P::SocketFilter
+                | P::Xdp
+                | P::SchedCls
+                | P::CgroupSkb
+                | P::CgroupSock
+                | P::CgroupSockAddr
+                | P::SockOps
+                | P::SkSkb
+                | P::SkMsg
+                | P::SkLookup
+                | P::SkReuseport
+                | P::FlowDissector
+                | P::Lwt(_)
+        )
+    }
+
     /// This type for a kernel of `arch`: the types whose context holds registers take the
     /// architecture's layout; the rest are the same everywhere.
     pub fn with_arch(self, arch: TargetArch) -> ProgType {

@@ -247,3 +247,22 @@ fn atomics_on_packets_strict_and_refused() {
     let load = run(&format!("{PKT}\nr0 = load_acquire((u8 *)(r7 +0))\nout:\nr0 = 0\nexit"));
     rejects(&load, Errno::EACCES, "BPF_ATOMIC loads from R7 pkt is not allowed");
 }
+
+/// `bpf_base_func_proto` offers the callback, lock and kptr helpers to every type: kbpf does
+/// not model them yet, so the call gets no verdict instead of the kernel-contradicting
+/// "program of this type cannot use helper".
+#[test]
+fn base_helpers_kbpf_does_not_model_are_unsupported() {
+    for (helper, what) in [
+        ("bpf_user_ringbuf_drain", "callback helpers"),
+        ("bpf_spin_lock", "bpf_spin_lock"),
+        ("bpf_kptr_xchg", "kptr fields of map values"),
+    ] {
+        let out = run(&format!("r1 = 0\ncall {helper}\nr0 = 0\nexit"));
+        rejects(&out, Errno::ENOTSUPP, &format!("kbpf: {what} is not modelled"));
+    }
+    // a socket filter's ring buffer records: the base set's, checked as such
+    let out = run_as(ProgType::SocketFilter, "r1 = 0\nr2 = 0\ncall bpf_ringbuf_submit\nr0 = 0\nexit", 1);
+    let e = out.error.expect("refused");
+    assert!(!e.message().contains("cannot use helper"), "{}", e.message());
+}

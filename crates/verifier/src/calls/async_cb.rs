@@ -90,7 +90,7 @@ impl Call<'_, '_> {
     /// `btf_check_subprog_call` on a callback: a mismatch between the declared (scalar)
     /// parameters and the caller's registers is logged once and marks the prototype
     /// unreliable; it does not fail the call.
-    fn check_callback_args(&mut self, sub: usize) {
+    pub(super) fn check_callback_args(&mut self, sub: usize) {
         let sa = &self.subs.stack_args;
         if !sa.declared.get(sub).copied().unwrap_or(false)
             || self.subs.unreliable_proto.get(sub).copied().unwrap_or(false)

@@ -144,6 +144,12 @@ impl Call<'_, '_> {
                 return Err(CallReject::DynptrFromMemType(TypeName::new(r1.ty, r1.flags)).into());
             }
         }
+        if func == BpfFunc::ForEachMapElem {
+            self.check_for_each_map_elem(meta.subprogno, meta.map, idx)?;
+        }
+        if func == BpfFunc::Loop {
+            self.check_loop_call(meta.subprogno, idx)?;
+        }
         if func == BpfFunc::TimerSetCallback {
             let Some(sub) = meta.subprogno else {
                 return Err(Bug::NoTimerCallback.into());

@@ -55,10 +55,20 @@ impl Call<'_, '_> {
             }
             // a NULL constant passed where NULL is allowed skips the type check; the kernel
             // marks it precise, as the call's checks rest on it being exactly zero
-            Arg::CtxOrNull | Arg::MapValueOrNull | Arg::BtfObj { null: true, .. } | Arg::SocketOrNull
+            Arg::CtxOrNull
+            | Arg::MapValueOrNull
+            | Arg::BtfObj { null: true, .. }
+            | Arg::SocketOrNull
+            | Arg::StackOrNull
                 if is_null =>
             {
                 self.precision().mark_chain_precision(regno);
+            }
+            // a callback's context: any stack pointer (fixed and variable offsets alike)
+            Arg::StackOrNull => {
+                if reg.ty != RegType::Stack {
+                    return Err(self.type_mismatch(regno, &["fp"]));
+                }
             }
             Arg::BtfObj { name, null } => self.check_btf_obj_arg(regno, &reg, name, null)?,
             Arg::Unmodelled(what) => {
@@ -196,11 +206,18 @@ impl Call<'_, '_> {
                 }
             }
             Arg::ReleaseSock => {
-                if !reg.is_sk_pointer() || reg.flags & MAYBE_NULL != 0 {
+                // a BTF socket (a bpf_skc_to_* cast sharing the lookup's reference) is released
+                // like the socket it was cast from
+                let btf =
+                    reg.ty == RegType::BtfId && matches!(reg.flags, 0 | crate::domain::state::PTR_TRUSTED);
+                if !btf && (!reg.is_sk_pointer() || reg.flags & MAYBE_NULL != 0) {
                     return Err(self.type_mismatch(
                         regno,
                         &["sock_common", "sock", "tcp_sock", "xdp_sock", "ptr_", "trusted_ptr_"],
                     ));
+                }
+                if btf {
+                    self.check_btf_obj_arg(regno, &reg, "sock_common", false)?;
                 }
                 if reg.ref_obj_id == 0 && !is_null {
                     return Err(CallReject::MustBeReferenced(regno.into()).into());

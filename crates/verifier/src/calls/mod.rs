@@ -5,6 +5,7 @@
 
 pub(crate) mod async_cb;
 mod btf_args;
+pub(crate) mod callbacks;
 pub(crate) mod dynptr;
 pub(crate) mod global_args;
 pub(crate) mod global_funcs;
@@ -120,11 +121,18 @@ impl Call<'_, '_> {
         }
         let callsite = self.cur.cur().callsite;
         let n = self.cur.frames.len();
-        let Some(caller) = n.checked_sub(2).and_then(|c| self.cur.frames.get_mut(c)) else {
+        if n < 2 {
             return Err(Bug::ExitNoCaller.into());
+        }
+        // a callback's r0 stays in the callback; the walk goes back to the helper call
+        let in_callback = self.cur.cur().in_callback_fn;
+        let ret = if in_callback {
+            let callee = self.cur.cur().clone();
+            self.callback_exit(&callee)?
+        } else {
+            self.cur.frames[n - 2].regs[0] = r0;
+            (callsite + 1) as usize
         };
-        caller.regs[0] = r0;
-        let ret = (callsite + 1) as usize;
         if self.log.on() {
             let maps = self.prog.opts.maps.clone();
             self.log.put("returning from callee:\n");
@@ -135,6 +143,9 @@ impl Call<'_, '_> {
         self.cur.frames.pop();
         self.invalidate_outgoing_stack_args();
         self.cur.insn_idx = SlotIdx::new(ret);
+        if in_callback {
+            self.widen_after_callback(ret);
+        }
         Ok(())
     }
 }

@@ -85,7 +85,8 @@ impl Mem<'_, '_> {
             }
             Walked::Ptr { btf_id, flags, field } => {
                 let in_rcu_cs = !self.in_sleepable();
-                let flags = loaded_flags(&btf, reg, flags, &field, btf_id, in_rcu_cs);
+                let plain_compat = !self.prog.opts.prog_type.is_networking();
+                let flags = loaded_flags(&btf, reg, flags, &field, btf_id, in_rcu_cs, plain_compat);
                 self.btf_ptr(btf_id, flags)
             }
         };

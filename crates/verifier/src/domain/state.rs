@@ -363,6 +363,13 @@ pub struct FuncState {
     pub in_async_callback_fn: bool,
     /// `async_entry_cnt`: async callbacks nested to reach this frame.
     pub async_entry_cnt: u32,
+    /// `in_callback_fn`: a synchronous callback's frame (`bpf_loop`), whose `exit` goes back
+    /// to the helper call.
+    pub in_callback_fn: bool,
+    /// `callback_ret_range`: the range r0 must lie in at the callback's `exit`.
+    pub callback_ret_range: (i64, i64),
+    /// `callback_depth`: callback iterations pushed from this frame's current call.
+    pub callback_depth: u64,
 }
 
 impl FuncState {
@@ -382,6 +389,9 @@ impl FuncState {
             no_stack_arg_load: false,
             in_async_callback_fn: false,
             async_entry_cnt: 0,
+            in_callback_fn: false,
+            callback_ret_range: (0, 0),
+            callback_depth: 0,
         }
     }
 

@@ -434,6 +434,9 @@ pub fn format_func_state(
         let ids: Vec<String> = st.refs.iter().map(|r| r.id.to_string()).collect();
         s.push_str(&format!(" refs={}", ids.join(",")));
     }
+    if f.in_callback_fn {
+        s.push_str(" cb");
+    }
     if f.in_async_callback_fn {
         s.push_str(" async_cb");
     }

@@ -70,6 +70,10 @@ pub enum Bug {
     CondJmpOpcode(u8),
     #[error("callback subprog {0} does not exist")]
     NoCallbackSubprog(usize),
+    #[error("in callback at {insn}, callsite {callsite} !calls_callback")]
+    CallbackCallsite { insn: usize, callsite: usize },
+    #[error("no callback in a callback-calling helper")]
+    NoCallback,
     #[error("exit without a caller frame")]
     ExitNoCaller,
     #[error("insn {0} passed its structural checks but does not decode")]

@@ -58,6 +58,14 @@ pub enum CallReject {
         scalar_bounds(*smin, *smax)
     )]
     AsyncRetRange { smin: i64, smax: i64, min: i64, max: i64 },
+    /// `prepare_func_exit` of a synchronous callback.
+    #[error("R0 not a scalar value")]
+    CallbackRetNotScalar,
+    #[error(
+        "At callback return the register R0 has{} should have been in [{min}, {max}]",
+        scalar_bounds(*smin, *smax)
+    )]
+    CallbackRetRange { smin: i64, smax: i64, min: i64, max: i64 },
 }
 
 fn scalar_bounds(smin: i64, smax: i64) -> String {

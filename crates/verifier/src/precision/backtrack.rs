@@ -240,6 +240,14 @@ impl Precision<'_, '_> {
                 }
             }
             Insn::Exit => {
+                // a callback's r1-r5 were set by the helper that called it: not precise here
+                let to_callback_call = usize::try_from(subseq)
+                    .ok()
+                    .and_then(|s| self.prog.info.cfg.marks.get(s))
+                    .is_some_and(|m| m.calls_callback);
+                if to_callback_call {
+                    bt.regs[bt.frame] &= !0x3e;
+                }
                 if bt.regs[bt.frame] & 0x3e != 0 {
                     return Step::Bug;
                 }
@@ -257,6 +265,24 @@ impl Precision<'_, '_> {
                 if r0 {
                     bt.set(0);
                 }
+            }
+            Insn::Call(CallTarget::Helper(id))
+                if idx as i64 != subseq - 1
+                    && kbpf_isa::BpfFunc::from_id(id).is_some_and(kbpf_isa::BpfFunc::calls_sync_callback) =>
+            {
+                // leaving a callback's frame backwards, into the helper call that queued it:
+                // r1-r5 of the callback are not the helper's arguments
+                if bt.regs[bt.frame] & !0x3e != 0 {
+                    return Step::Bug;
+                }
+                if bt.stack[bt.frame] != 0 {
+                    return Step::NotSupp;
+                }
+                bt.regs[bt.frame] = 0;
+                if bt.frame == 0 {
+                    return Step::Bug;
+                }
+                bt.frame -= 1;
             }
             Insn::Call(_) | Insn::Callx { .. } => {
                 bt.clear(0);

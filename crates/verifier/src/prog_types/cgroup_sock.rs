@@ -9,7 +9,8 @@ use crate::protos::cgroup_helpers::{
     cgroup_common_proto, cgroup_current_proto, ctx_only, event_output_data_proto, sk_storage_proto,
 };
 use crate::protos::func_id::BpfFunc::{self, self as F};
-use crate::protos::helpers::{Proto, base_func_proto};
+use crate::protos::helpers::Proto;
+use crate::protos::net_helpers::sk_base_func_proto;
 use kbpf_isa::{AttachType, KernelProgType};
 
 /// `struct bpf_sock` offsets the hooks restrict.
@@ -93,7 +94,7 @@ impl ProgTypeOps for CgroupSock {
             F::GetNetnsCookie => Some(ctx_only(true)),
             F::PerfEventOutput => Some(event_output_data_proto()),
             F::SkStorageGet => sk_storage_proto(f, true),
-            _ => base_func_proto(f),
+            _ => sk_base_func_proto(f),
         }
     }
 

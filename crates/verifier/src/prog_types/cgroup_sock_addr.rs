@@ -10,8 +10,9 @@ use crate::protos::cgroup_helpers::{
     cgroup_common_proto, cgroup_current_proto, ctx_only, event_output_data_proto, sk_storage_proto,
 };
 use crate::protos::func_id::BpfFunc::{self, self as F};
-use crate::protos::helpers::{Arg, Proto, base_func_proto};
+use crate::protos::helpers::{Arg, Proto};
 use crate::protos::helpers_tc::tc_helper_proto;
+use crate::protos::net_helpers::sk_base_func_proto;
 use crate::protos::net_helpers::{bind_proto, sockopt_proto};
 use kbpf_isa::{AttachType, KernelProgType};
 
@@ -113,7 +114,7 @@ impl ProgTypeOps for CgroupSockAddr {
                     None
                 }
             }
-            _ => base_func_proto(f),
+            _ => sk_base_func_proto(f),
         }
     }
 

@@ -5,8 +5,9 @@ use super::skb::off::*;
 use super::{CtxAccess, CtxField, ProgTypeOps, in_range};
 use crate::domain::state::RegType;
 use crate::protos::func_id::BpfFunc::{self, self as F};
-use crate::protos::helpers::{Proto, base_func_proto};
+use crate::protos::helpers::Proto;
 use crate::protos::net_helpers::load_bytes_proto;
+use crate::protos::net_helpers::sk_base_func_proto;
 use kbpf_isa::KernelProgType;
 
 /// `sizeof(struct __sk_buff)`.
@@ -46,7 +47,7 @@ impl ProgTypeOps for FlowDissector {
     fn func_proto(&self, f: BpfFunc) -> Option<Proto> {
         match f {
             F::SkbLoadBytes => Some(load_bytes_proto(false)),
-            _ => base_func_proto(f),
+            _ => sk_base_func_proto(f),
         }
     }
 

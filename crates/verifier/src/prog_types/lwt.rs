@@ -7,9 +7,10 @@ use super::skb::{self, off::*};
 use super::{CtxAccess, CtxField, ProgTypeOps, in_range};
 use crate::LwtKind;
 use crate::protos::func_id::BpfFunc::{self, self as F};
-use crate::protos::helpers::{Proto, base_func_proto};
+use crate::protos::helpers::Proto;
 use crate::protos::helpers_tc::tc_helper_proto;
 use crate::protos::net_helpers::lwt_proto;
+use crate::protos::net_helpers::sk_base_func_proto;
 use kbpf_isa::KernelProgType;
 
 /// The lightweight-tunnel rules.
@@ -93,7 +94,7 @@ impl ProgTypeOps for Lwt {
             | F::GetHashRecalc
             | F::PerfEventOutput
             | F::SkbUnderCgroup => tc_helper_proto(f),
-            _ => base_func_proto(f),
+            _ => sk_base_func_proto(f),
         })
     }
 

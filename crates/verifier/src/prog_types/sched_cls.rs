@@ -6,7 +6,8 @@ use super::{CtxAccess, CtxError, CtxField, ProgTypeOps, in_range};
 use crate::domain::state::RegType;
 use crate::fixups::{CtxConv, XInsn};
 use crate::protos::func_id::BpfFunc;
-use crate::protos::helpers::{Proto, base_func_proto};
+use crate::protos::helpers::Proto;
+use crate::protos::net_helpers::sk_base_func_proto;
 use kbpf_isa::Insn;
 use kbpf_isa::KernelProgType;
 
@@ -79,7 +80,7 @@ impl ProgTypeOps for SchedCls {
         if f == BpfFunc::GetNetnsCookie {
             return Some(skb::netns_cookie_proto());
         }
-        base_func_proto(f).or_else(|| crate::protos::helpers_tc::tc_helper_proto(f))
+        sk_base_func_proto(f).or_else(|| crate::protos::helpers_tc::tc_helper_proto(f))
     }
 
     fn may_access_skb(&self) -> bool {

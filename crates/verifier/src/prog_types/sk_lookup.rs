@@ -6,7 +6,8 @@ use crate::domain::state::RegType;
 use crate::messages::AttachReject;
 use crate::protos::cgroup_helpers::event_output_data_proto;
 use crate::protos::func_id::BpfFunc::{self, self as F};
-use crate::protos::helpers::{Proto, base_func_proto};
+use crate::protos::helpers::Proto;
+use crate::protos::net_helpers::sk_base_func_proto;
 use crate::protos::net_helpers::sk_lookup_proto;
 use kbpf_isa::{AttachType, KernelProgType};
 
@@ -58,7 +59,7 @@ impl ProgTypeOps for SkLookup {
     fn func_proto(&self, f: BpfFunc) -> Option<Proto> {
         sk_lookup_proto(f).or_else(|| match f {
             F::PerfEventOutput => Some(event_output_data_proto()),
-            _ => base_func_proto(f),
+            _ => sk_base_func_proto(f),
         })
     }
 

@@ -7,7 +7,8 @@ use crate::protos::cgroup_helpers::{
     cgroup_current_proto, ctx_only, event_output_data_proto, sk_storage_proto,
 };
 use crate::protos::func_id::BpfFunc::{self, self as F};
-use crate::protos::helpers::{Proto, base_func_proto};
+use crate::protos::helpers::Proto;
+use crate::protos::net_helpers::sk_base_func_proto;
 use crate::protos::net_helpers::sk_msg_proto;
 use kbpf_isa::KernelProgType;
 
@@ -56,7 +57,7 @@ impl ProgTypeOps for SkMsg {
             F::SkStorageGet | F::SkStorageDelete => sk_storage_proto(f, false),
             F::GetNetnsCookie => Some(ctx_only(true)),
             F::GetCgroupClassid => cgroup_current_proto(f),
-            _ => base_func_proto(f),
+            _ => sk_base_func_proto(f),
         })
     }
 

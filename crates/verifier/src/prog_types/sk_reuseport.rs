@@ -4,7 +4,8 @@
 use super::{CtxAccess, CtxField, ProgTypeOps, narrow_ok};
 use crate::domain::state::RegType;
 use crate::protos::func_id::BpfFunc;
-use crate::protos::helpers::{Proto, base_func_proto};
+use crate::protos::helpers::Proto;
+use crate::protos::net_helpers::sk_base_func_proto;
 use crate::protos::net_helpers::sk_reuseport_proto;
 use kbpf_isa::KernelProgType;
 
@@ -55,7 +56,7 @@ impl ProgTypeOps for SkReuseport {
 
     /// `sk_reuseport_func_proto`.
     fn func_proto(&self, f: BpfFunc) -> Option<Proto> {
-        sk_reuseport_proto(f).or_else(|| base_func_proto(f))
+        sk_reuseport_proto(f).or_else(|| sk_base_func_proto(f))
     }
 
     fn may_update_sockmap(&self, _delete: bool) -> bool {

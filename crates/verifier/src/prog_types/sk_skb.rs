@@ -5,8 +5,9 @@ use super::cgroup_skb::packet_pointer;
 use super::skb::{self, off::*};
 use super::{CtxAccess, CtxField, ProgTypeOps, in_range};
 use crate::protos::func_id::BpfFunc::{self, self as F};
-use crate::protos::helpers::{Proto, base_func_proto};
+use crate::protos::helpers::Proto;
 use crate::protos::helpers_tc::tc_helper_proto;
+use crate::protos::net_helpers::sk_base_func_proto;
 use crate::protos::net_helpers::sk_skb_proto;
 use kbpf_isa::KernelProgType;
 
@@ -50,7 +51,7 @@ impl ProgTypeOps for SkSkb {
             | F::SkLookupUdp
             | F::SkRelease
             | F::SkcLookupTcp => tc_helper_proto(f),
-            _ => base_func_proto(f),
+            _ => sk_base_func_proto(f),
         })
     }
 

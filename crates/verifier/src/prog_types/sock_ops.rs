@@ -8,7 +8,8 @@ use crate::protos::cgroup_helpers::{
     cgroup_common_proto, ctx_only, event_output_data_proto, sk_storage_proto,
 };
 use crate::protos::func_id::BpfFunc::{self, self as F};
-use crate::protos::helpers::{Arg, Proto, base_func_proto};
+use crate::protos::helpers::{Arg, Proto};
+use crate::protos::net_helpers::sk_base_func_proto;
 use crate::protos::net_helpers::{sock_ops_proto, sockopt_proto};
 use kbpf_isa::{AttachType, KernelProgType};
 
@@ -75,7 +76,7 @@ impl ProgTypeOps for SockOps {
             F::PerfEventOutput => Some(event_output_data_proto()),
             F::SkStorageGet | F::SkStorageDelete => sk_storage_proto(f, false),
             F::TcpSock => crate::protos::helpers_tc::tc_helper_proto(f),
-            _ => base_func_proto(f),
+            _ => sk_base_func_proto(f),
         })
     }
 

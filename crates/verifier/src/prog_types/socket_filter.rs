@@ -5,7 +5,8 @@ use super::skb::{self, off::*};
 use super::{CtxAccess, CtxError, CtxField, ProgTypeOps, in_range};
 use crate::fixups::CtxConv;
 use crate::protos::func_id::BpfFunc::{self, self as F};
-use crate::protos::helpers::{Arg, Proto, Ret, base_func_proto};
+use crate::protos::helpers::{Arg, Proto, Ret};
+use crate::protos::net_helpers::sk_base_func_proto;
 use kbpf_isa::Insn;
 use kbpf_isa::KernelProgType;
 
@@ -58,7 +59,7 @@ impl ProgTypeOps for SocketFilter {
         if f == F::GetNetnsCookie {
             return Some(skb::netns_cookie_proto());
         }
-        base_func_proto(f).or_else(|| match f {
+        sk_base_func_proto(f).or_else(|| match f {
             // skb_load_bytes
             F::SkbLoadBytes => {
                 p([Ctx, Anything, Mem { write: true, maybe_null: false }, ConstSize, D], Ret::Integer)

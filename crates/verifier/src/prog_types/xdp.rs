@@ -7,7 +7,8 @@ use super::{CtxAccess, CtxError, CtxField, CtxUnsupported, ProgTypeOps};
 use crate::domain::state::RegType;
 use crate::fixups::{CtxConv, CtxTarget, KernelField as K};
 use crate::protos::func_id::BpfFunc::{self, self as F};
-use crate::protos::helpers::{Arg, Proto, Ret, base_func_proto};
+use crate::protos::helpers::{Arg, Proto, Ret};
+use crate::protos::net_helpers::sk_base_func_proto;
 use kbpf_isa::KernelProgType;
 use kbpf_isa::{AttachType, Insn, Size};
 
@@ -97,7 +98,7 @@ impl ProgTypeOps for Xdp {
         use Arg::*;
         const D: Arg = DontCare;
         let p = |args, ret| Some(Proto { args, ret, gpl_only: false, map_types: &[] });
-        base_func_proto(f).or_else(|| match f {
+        sk_base_func_proto(f).or_else(|| match f {
             // xdp_adjust_head, xdp_adjust_tail; the reference kernel (6.18 on the oracle
             // machine) refuses xdp_adjust_meta to xdp programs ("program of this type cannot
             // use helper bpf_xdp_adjust_meta#54", kernel-checked on the selftests)

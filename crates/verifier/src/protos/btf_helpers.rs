@@ -3,7 +3,7 @@
 //! `bpf_d_path`, task and inode storage) and those that only a trampoline or an iterator
 //! gives (`bpf_get_func_arg`, `bpf_seq_printf`).
 
-use crate::domain::state::{MAYBE_NULL, PTR_TRUSTED};
+use crate::domain::state::MAYBE_NULL;
 use crate::protos::func_id::BpfFunc::{self, self as F};
 use crate::protos::helpers::{Arg, Proto, Ret, base_func_proto, p};
 use kbpf_isa::AttachType;
@@ -38,38 +38,16 @@ fn tracing_base(f: BpfFunc) -> Option<Proto> {
         return Some(pr);
     }
     Some(match f {
-        F::GetCurrentTaskBtf => p([D; 5], Ret::BtfObj { name: "task_struct", flags: PTR_TRUSTED }),
         F::ProbeRead | F::ProbeReadStr => gpl(p([WR, ConstSizeOrZero, Anything, D, D], Ret::Integer)),
         F::ProbeWriteUser => gpl(p([Anything, RD, ConstSize, D, D], Ret::Integer)),
         F::GetFuncIp => p([Ctx, D, D, D, D], Ret::Integer),
-        F::TaskPtRegs => gpl(p(
-            [BtfObj { name: "task_struct", null: false }, D, D, D, D],
-            Ret::BtfObj { name: "pt_regs", flags: 0 },
-        )),
         F::GetTaskStack => {
             p([BtfObj { name: "task_struct", null: false }, WR, ConstSizeOrZero, Anything, D], Ret::Integer)
         }
-        F::Snprintf => p(
-            [
-                Mem { write: true, maybe_null: true },
-                ConstSizeOrZero,
-                Unmodelled("bpf_snprintf's format string"),
-                D,
-                D,
-            ],
-            Ret::Integer,
-        ),
-        F::SnprintfBtf => p([WR, ConstSize, RD, ConstSize, Anything], Ret::Integer),
-        F::PerCpuPtr | F::ThisCpuPtr => p([Unmodelled("per-CPU BTF pointers"), D, D, D, D], Ret::Integer),
-        F::ForEachMapElem | F::FindVma | F::Loop | F::UserRingbufDrain => {
-            p([Unmodelled("callback helpers in tracing programs"), D, D, D, D], Ret::Integer)
-        }
+        F::FindVma => p([Unmodelled("callback helpers in tracing programs"), D, D, D, D], Ret::Integer),
         F::PerfEventOutput => maps(p([Ctx, ConstMapPtr, Anything, RD, ConstSizeOrZero], Ret::Integer), &[4]),
         F::GetStackid => maps(p([Ctx, ConstMapPtr, Anything, D, D], Ret::Integer), &[7]),
         F::GetStack => p([Ctx, WR, ConstSizeOrZero, Anything, D], Ret::Integer),
-        F::RingbufReserve | F::RingbufSubmit | F::RingbufDiscard => {
-            p([Unmodelled("ring buffer records"), D, D, D, D], Ret::Integer)
-        }
         _ => return None,
     })
 }
@@ -156,6 +134,7 @@ pub(crate) fn attached_func_proto(lsm: bool, f: BpfFunc, attach: AttachType) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::state::PTR_TRUSTED;
 
     #[test]
     fn trampoline_and_iter_helpers_follow_the_attach_type() {

@@ -88,6 +88,8 @@ pub enum Arg {
     /// `ARG_PTR_TO_RINGBUF_MEM | OBJ_RELEASE`: a reserved ring-buffer record to submit or
     /// discard.
     ReleaseRingbufMem,
+    /// `ARG_PTR_TO_STACK_OR_NULL`: a callback's context, a stack pointer or NULL.
+    StackOrNull,
 }
 
 /// Return kinds.
@@ -239,8 +241,57 @@ pub(crate) fn base_func_proto(f: BpfFunc) -> Option<Proto> {
         F::RingbufSubmitDynptr | F::RingbufDiscardDynptr => {
             Some(p([Dynptr { uninit: false, ringbuf: true, release: true }, Anything, D, D, D], Ret::Void))
         }
-        _ => base_extra_proto(f),
+        _ => base_extra_proto(f).or_else(|| base_btf_proto(f)),
     }
+}
+
+/// The helpers of `bpf_base_func_proto`'s `CAP_BPF` and `CAP_PERFMON` tiers that take or
+/// return kernel objects: BTF pointers, per-CPU pointers, callbacks, locks and kptrs. Those
+/// kbpf does not model yet have an [`Arg::Unmodelled`] argument, so a call to one gets no
+/// verdict rather than a wrong one.
+fn base_btf_proto(f: BpfFunc) -> Option<Proto> {
+    use Arg::*;
+    const TASK: Arg = BtfObj { name: "task_struct", null: false };
+    let gpl = |mut pr: Proto| {
+        pr.gpl_only = true;
+        pr
+    };
+    let unmodelled = |what| p([Unmodelled(what), D, D, D, D], Ret::Integer);
+    Some(match f {
+        F::GetCurrentTaskBtf => {
+            gpl(p([D; 5], Ret::BtfObj { name: "task_struct", flags: crate::domain::state::PTR_TRUSTED }))
+        }
+        F::TaskPtRegs => gpl(p([TASK, D, D, D, D], Ret::BtfObj { name: "pt_regs", flags: 0 })),
+        F::SnprintfBtf => p(
+            [
+                Mem { write: true, maybe_null: false },
+                ConstSize,
+                Mem { write: false, maybe_null: false },
+                ConstSize,
+                Anything,
+            ],
+            Ret::Integer,
+        ),
+        F::Snprintf => p(
+            [
+                Mem { write: true, maybe_null: true },
+                ConstSizeOrZero,
+                Unmodelled("bpf_snprintf's format string"),
+                D,
+                D,
+            ],
+            Ret::Integer,
+        ),
+        F::PerCpuPtr | F::ThisCpuPtr => unmodelled("per-CPU BTF pointers"),
+        F::SpinLock | F::SpinUnlock => unmodelled("bpf_spin_lock"),
+        F::KptrXchg => unmodelled("kptr fields of map values"),
+        F::UserRingbufDrain => unmodelled("callback helpers"),
+        // bpf_for_each_map_elem(map, callback_fn, callback_ctx, flags)
+        F::ForEachMapElem => p([ConstMapPtr, Func, StackOrNull, Anything, D], Ret::Integer),
+        // bpf_loop(nr_loops, callback_fn, callback_ctx, flags)
+        F::Loop => p([Anything, Func, StackOrNull, Anything, D], Ret::Integer),
+        _ => return None,
+    })
 }
 
 /// More of `bpf_base_func_proto` (kernel-checked for socket filters, xdp and tc): map helpers
@@ -305,6 +356,12 @@ fn base_extra_proto(f: BpfFunc) -> Option<Proto> {
         F::CgrpStorageDelete => {
             maps(p([ConstMapPtr, BtfObj { name: "cgroup", null: false }, D, D, D], Ret::Integer), &[32])
         }
+        // ring buffer records: a new reference, released by submit or discard
+        F::RingbufReserve => maps(
+            p([ConstMapPtr, ConstAllocSizeOrZero, Anything, D, D], Ret::RingbufMemOrNull),
+            &[RINGBUF_MAP],
+        ),
+        F::RingbufSubmit | F::RingbufDiscard => p([ReleaseRingbufMem, Anything, D, D, D], Ret::Void),
         // map_lookup_percpu_elem: per-CPU hashes and arrays
         F::MapLookupPercpuElem => {
             maps(p([ConstMapPtr, MapKey, Anything, D, D], Ret::MapValueOrNull), &[5, 6, 10])
@@ -403,4 +460,26 @@ pub fn helper_arg_count(id: i32, pt: ProgType) -> Option<u8> {
     pt.ops()
         .func_proto(BpfFunc::from_id(id)?)
         .map(|p| p.args.iter().take_while(|a| **a != Arg::DontCare).count() as u8)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base_set_holds_ring_buffers_and_marks_what_is_not_modelled() {
+        let reserve = base_func_proto(F::RingbufReserve).unwrap();
+        assert_eq!(reserve.ret, Ret::RingbufMemOrNull);
+        assert_eq!(base_func_proto(F::RingbufSubmit).unwrap().args[0], Arg::ReleaseRingbufMem);
+        // offered by bpf_base_func_proto to every type, so never "cannot use helper"
+        for f in [F::UserRingbufDrain, F::SpinLock, F::SpinUnlock, F::KptrXchg, F::ThisCpuPtr] {
+            let pr = base_func_proto(f).unwrap();
+            assert!(matches!(pr.args[0], Arg::Unmodelled(_)), "{f:?}");
+        }
+        let task = base_func_proto(F::GetCurrentTaskBtf).unwrap();
+        assert!(task.gpl_only);
+        assert_eq!(task.ret, Ret::BtfObj { name: "task_struct", flags: crate::domain::state::PTR_TRUSTED });
+        // bpf_find_vma is bpf_tracing_func_proto's, not the base set's
+        assert!(base_func_proto(F::FindVma).is_none());
+    }
 }

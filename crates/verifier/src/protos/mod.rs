@@ -10,6 +10,7 @@ pub mod helper_names;
 pub(crate) mod helpers;
 pub(crate) mod helpers_tc;
 pub(crate) mod kfunc_table;
+pub mod listing;
 pub(crate) mod map_args;
 pub(crate) mod net_helpers;
 pub(crate) mod trace_helpers;

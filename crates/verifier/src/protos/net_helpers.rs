@@ -122,3 +122,23 @@ pub(crate) fn sk_cgroup_proto(f: BpfFunc) -> Option<Proto> {
         _ => None,
     }
 }
+
+/// `bpf_sk_base_func_proto`: the networking types' fallback, the base set plus the BTF socket
+/// casts (`bpf_skc_to_*`, `CAP_PERFMON`), which give a BTF pointer or NULL sharing the
+/// argument's reference.
+pub(crate) fn sk_base_func_proto(f: BpfFunc) -> Option<Proto> {
+    let cast = |name| {
+        let ret = Ret::BtfObj { name, flags: crate::domain::state::MAYBE_NULL };
+        Some(p([Arg::BtfSockCommon, D, D, D, D], ret))
+    };
+    match f {
+        F::SkcToTcp6Sock => cast("tcp6_sock"),
+        F::SkcToTcpSock => cast("tcp_sock"),
+        F::SkcToTcpTimewaitSock => cast("tcp_timewait_sock"),
+        F::SkcToTcpRequestSock => cast("tcp_request_sock"),
+        F::SkcToUdp6Sock => cast("udp6_sock"),
+        F::SkcToUnixSock => cast("unix_sock"),
+        F::SkcToMptcpSock => cast("mptcp_sock"),
+        _ => crate::protos::helpers::base_func_proto(f),
+    }
+}

@@ -319,12 +319,23 @@ impl Prune<'_, '_> {
                     {
                         return self.evict_then_hit(slot, &evict, ci, true);
                     }
+                    // a callback-calling helper is a loop over the callback's iterations;
+                    // it skips the infinite-loop check
+                    let calls_callback = self.prog.info.cfg.marks[insn_idx].calls_callback;
+                    if !iter_next
+                        && calls_callback
+                        && self.states_equal(&cp.st, self.cur, ExactLevel::RangeWithin)
+                    {
+                        return self.hit(ci, slot, true);
+                    }
                     // iter_next calls skip the infinite-loop check (skip_inf_loop_check)
                     if !iter_next
+                        && !calls_callback
                         && states_maybe_looping(&cp.st, self.cur)
                         && self.states_equal(&cp.st, self.cur, ExactLevel::Exact)
                         && !crate::calls::iter::iter_active_depths_differ(&cp.st, self.cur)
                         && cp.st.may_goto_depth == self.cur.may_goto_depth
+                        && cp.st.callback_unroll_depth == self.cur.callback_unroll_depth
                     {
                         let maps = self.prog.opts.maps.clone();
                         let msg_state = |st: &VerifierState| {
@@ -522,12 +533,21 @@ impl Walk<'_, '_> {
     /// The most recent unfinished checkpoint at `insn_idx` on the current DFS path
     /// (`find_prev_entry`).
     pub(crate) fn find_prev_entry(&self, slot: SlotIdx) -> Option<usize> {
-        let insn_idx = slot.index();
         let depth = self
             .cur
             .parent
             .and_then(|p| self.search.arena.get(p))
             .map_or(self.cur.dfs_depth, |c| c.st.dfs_depth);
+        self.find_prev_entry_below(slot, depth)
+    }
+
+    /// `find_prev_entry` for the current state itself (after a callback's `exit`).
+    pub(crate) fn find_prev_entry_of_cur(&self, slot: SlotIdx) -> Option<usize> {
+        self.find_prev_entry_below(slot, self.cur.dfs_depth)
+    }
+
+    fn find_prev_entry_below(&self, slot: SlotIdx, depth: u32) -> Option<usize> {
+        let insn_idx = slot.index();
         self.search.explored[bucket(self.cur, self.prog.table.len(), insn_idx)].iter().copied().find(|&ci| {
             let cp = &self.search.arena[ci];
             cp.st.insn_idx.index() == insn_idx
