@@ -290,7 +290,7 @@ impl Prune<'_, '_> {
         let list = self.search.explored[self.bucket(slot)].clone();
         self.clean_live_states(slot, &list);
         let mut states_cnt = 0u64;
-        let mut evict: Vec<usize> = Vec::new();
+        let mut evict: Vec<(usize, bool)> = Vec::new();
         let is_may_goto = self.prog.is_may_goto(insn_idx);
         for &ci in &list {
             states_cnt += 1;
@@ -362,17 +362,23 @@ impl Prune<'_, '_> {
             if cp.miss_cnt > cp.hit_cnt * n + n {
                 cp.in_list = false;
                 // maybe_free_verifier_state: kept on the free list while it has children or
-                // its SCC still has back-edges to propagate
-                if cp.branches > 0 || pending_marks {
+                // its SCC still has back-edges to propagate, else freed now
+                let keep = cp.branches > 0 || pending_marks;
+                if keep {
                     self.search.free_list_size += 1;
                 }
-                evict.push(ci);
+                evict.push((ci, keep));
             }
         }
         if !evict.is_empty() {
             let b = self.bucket(slot);
-            self.search.explored[b].retain(|i| !evict.contains(i));
+            self.search.explored[b].retain(|i| !evict.iter().any(|(e, _)| e == i));
             self.search.explored_size -= evict.len() as u64;
+            for (ci, keep) in evict {
+                if !keep {
+                    self.search.free_checkpoint(ci);
+                }
+            }
         }
         self.stats.max_states_per_insn = self.stats.max_states_per_insn.max(states_cnt);
         if !add_new_state {
@@ -386,14 +392,14 @@ impl Prune<'_, '_> {
         self.stats.prev_insn_processed = self.stats.insn_processed;
         let mut st = self.cur.clone();
         st.insn_idx = slot;
-        let ci = self.search.arena.len();
-        self.search.arena.push(Checkpoint {
+        let ci = self.search.add_checkpoint(Checkpoint {
             st,
             branches: 1,
             hit_cnt: 0,
             miss_cnt: 0,
             in_list: true,
             cleaned: false,
+            freed: false,
         });
         let b = self.bucket(slot);
         self.search.explored[b].insert(0, ci);
@@ -403,8 +409,11 @@ impl Prune<'_, '_> {
                 for r in f.regs.iter_mut() {
                     r.precise = false;
                 }
-                for s in f.stack.iter_mut() {
-                    s.spilled.precise = false;
+                // the new checkpoint shares this stack: write only when something changes
+                if f.stack.iter().any(|s| s.spilled.precise) {
+                    for s in f.stack.iter_mut() {
+                        s.spilled.precise = false;
+                    }
                 }
             }
         }
@@ -469,9 +478,14 @@ impl Prune<'_, '_> {
                         *reg = RegState::not_init();
                     }
                 }
-                for (spi, slot) in f.stack.iter_mut().enumerate() {
-                    if spi < 64 && slive & (1 << spi) == 0 {
-                        *slot = crate::domain::state::StackSlot::default();
+                let dead = |spi: usize| spi < 64 && slive & (1 << spi) == 0;
+                let blank = crate::domain::state::StackSlot::default();
+                // the stack may be shared with other states: unshare it only to change it
+                if f.stack.iter().enumerate().any(|(spi, slot)| dead(spi) && *slot != blank) {
+                    for (spi, slot) in f.stack.iter_mut().enumerate() {
+                        if dead(spi) {
+                            *slot = blank.clone();
+                        }
                     }
                 }
             }
@@ -538,8 +552,13 @@ pub(crate) fn widen_imprecise_scalars(old: &VerifierState, cur: &mut VerifierSta
         }
         let n = fo.stack.len().min(fc.stack.len());
         for i in 0..n {
+            // a shared stack is unshared only when a slot widens
             if fo.stack[i].is_spill() && fc.stack[i].is_spill() {
-                widen(&fo.stack[i].spilled, &mut fc.stack[i].spilled, &mut idmap);
+                let mut r = fc.stack[i].spilled.clone();
+                widen(&fo.stack[i].spilled, &mut r, &mut idmap);
+                if r != fc.stack[i].spilled {
+                    fc.stack[i].spilled = r;
+                }
             }
         }
     }
