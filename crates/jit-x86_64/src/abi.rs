@@ -6,7 +6,7 @@
 //!  | incoming arg 7..12   [rbp+16], [rbp+24], ...   (caller's outgoing area)
 //!  | return address       [rbp+8]
 //!  | saved rbp            [rbp]          (only when the function needs rbp)
-//!  | BPF stack            [rbp-depth, rbp)   r10 = rbp
+//!  | BPF stack            [rbp-depth, rbp)   r10 = rbp (zeroed by the prologue)
 //!  | may_goto counter     [rbp-depth-8]  (only with may_goto)
 //!  | callee-saved         rbx, r13, r14, r15 as mentioned (not in the main function)
 //!  | padding              keeps rsp 16-byte aligned at calls
