@@ -175,6 +175,14 @@ pub fn may_goto(off: i16) -> RawInsn {
 pub fn call(id: i32) -> RawInsn {
     ins(0x85, 0, 0, 0, id)
 }
+/// Helper `id` in a case name: its kernel name without `bpf_` (kbpf-isa's `BpfFunc`), or
+/// `helper{id}` for an id the kernel does not define (the cases that call one on purpose).
+pub fn helper_label(id: i32) -> String {
+    match kbpf_isa::BpfFunc::from_id(id) {
+        Some(f) => f.name().trim_start_matches("bpf_").to_string(),
+        None => format!("helper{id}"),
+    }
+}
 /// bpf-to-bpf call to `pc + 1 + rel`.
 pub fn call_local(rel: i32) -> RawInsn {
     ins(0x85, 0, 1, 0, rel)

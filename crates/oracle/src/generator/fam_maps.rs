@@ -188,7 +188,7 @@ pub fn helpers(rng: &mut Rng, n: usize) -> Vec<Case> {
             }
         };
         let an: Vec<String> = args.iter().map(|&a| arg_name(a)).collect();
-        let name = format!("{i:04}_h{id}_{}_{adesc}", an.join("_"));
+        let name = format!("{i:04}_{}_{}_{adesc}", helper_label(id), an.join("_"));
         let mut c = Case::new(fam, name, ProgType::SocketFilter, b.build())
             .with_maps(vec![MapSpec::hash(8, 16, 8, "hm")]);
         if id == 6 && rng.chance(1, 4) {

@@ -218,7 +218,7 @@ fn sockets(rng: &mut Rng, out: &mut Vec<Case>, n: usize) {
             b.j(ja(0), "out");
         }
         b.label("out").all(ret0());
-        out.push(case(format!("{i:04}_sk_{lookup}_{size}_{desc}"), &b));
+        out.push(case(format!("{i:04}_{}_{size}_{desc}", helper_label(lookup)), &b));
     }
 }
 
@@ -316,7 +316,10 @@ fn pkt_invalidation(rng: &mut Rng, out: &mut Vec<Case>, n: usize) {
         }
         b.i(ldx(Sz::B, 0, 7, rng.pick(&[0i16, 4])));
         b.label("out").all(ret0());
-        out.push(case(format!("{i:04}_pktinv_{id}{}", if spill { "_spill" } else { "" }), &b));
+        out.push(case(
+            format!("{i:04}_pktinv_{}{}", helper_label(id), if spill { "_spill" } else { "" }),
+            &b,
+        ));
     }
 }
 
@@ -406,7 +409,7 @@ fn helper_args(rng: &mut Rng, out: &mut Vec<Case>, n: usize) {
                     b.i(mov(1, 2));
                 }
                 b.i(call(id)).i(exit());
-                out.push(case(format!("{i:04}_helper_ret_{id}"), &b));
+                out.push(case(format!("{i:04}_helper_ret_{}", helper_label(id)), &b));
                 continue;
             }
         };

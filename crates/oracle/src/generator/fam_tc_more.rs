@@ -333,7 +333,7 @@ pub fn more_helpers(rng: &mut Rng, out: &mut Vec<Case>, n: usize) {
                 }
                 b.i(call(id)).i(movr(1, 7)).i(call(SK_RELEASE));
                 b.label("out").all(ret0());
-                out.push(case(format!("{i:04}_more_{id}_{len}_{odd}"), &b));
+                out.push(case(format!("{i:04}_more_{}_{len}_{odd}", helper_label(id)), &b));
                 continue;
             }
             152 => {
@@ -404,7 +404,8 @@ pub fn more_helpers(rng: &mut Rng, out: &mut Vec<Case>, n: usize) {
             b.j(ja(0), "out").label("out");
         }
         b.all(ret0());
-        out.push(case(format!("{i:04}_more_{id}_{len}_{}{}", if init { "i" } else { "u" }, odd as u8), &b));
+        let init = if init { "i" } else { "u" };
+        out.push(case(format!("{i:04}_more_{}_{len}_{init}{}", helper_label(id), odd as u8), &b));
     }
 }
 

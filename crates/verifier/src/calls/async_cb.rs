@@ -10,11 +10,12 @@
 //! (stack arguments included); its `exit` must leave R0 = 0.
 
 use crate::domain::state::{FuncState, RegState, RegType, VerifierState};
-use crate::env::{Env, Pending};
+use crate::env::Pending;
+use crate::env::ctx::Call;
 use crate::messages::{Bug, CallReject, KfuncReject, RegName, Reject, TypeName};
 use kbpf_isa::{Reg, SlotIdx};
 
-impl Env<'_> {
+impl Call<'_, '_> {
     /// `check_ld_imm` for `BPF_PSEUDO_FUNC`: the target must have a prototype (BTF
     /// `func_info`, kbpf's `.func`) and static linkage.
     pub(crate) fn check_ld_imm_func(&mut self, dst: Reg, imm: i32, idx: usize) -> Result<(), Reject> {

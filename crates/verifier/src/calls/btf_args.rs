@@ -3,13 +3,13 @@
 //! types a helper takes, and the object must be (or start with) the struct the helper wants.
 
 use crate::domain::state::{MAYBE_NULL, MEM_RCU, PTR_TRUSTED, RegState, RegType};
-use crate::env::Env;
+use crate::env::ctx::Call;
 use crate::messages::{Reject, Unsupported};
 
 /// The types `ARG_PTR_TO_BTF_ID` takes (`btf_ptr_types`), as the mismatch message lists them.
 const BTF_PTR_TYPES: [&str; 3] = ["ptr_", "trusted_ptr_", "rcu_ptr_"];
 
-impl Env<'_> {
+impl Call<'_, '_> {
     /// `check_reg_type` for a BTF-object argument naming struct `name`.
     pub(super) fn check_btf_obj_arg(
         &self,

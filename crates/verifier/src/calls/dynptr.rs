@@ -11,7 +11,7 @@
 //! `mark_stack_slots_dynptr`, `destroy_if_dynptr_stack_slot` and `process_dynptr_func`.
 
 use crate::domain::state::{DynptrType, RegState, RegType, SLOT, SlotType, StackObj};
-use crate::env::Env;
+use crate::env::ctx::Call;
 use crate::messages::{Bug, KfuncReject, Reject};
 
 /// `BPF_DYNPTR_NR_SLOTS`.
@@ -46,7 +46,7 @@ pub(crate) fn after(line: Option<KfuncReject>, last: KfuncReject) -> Reject {
     }
 }
 
-impl Env<'_> {
+impl Call<'_, '_> {
     /// `stack_slot_obj_get_spi`: `Err` carries the verbose line the kernel prints.
     pub(crate) fn stack_slot_obj_get_spi(
         &self,
@@ -279,7 +279,13 @@ impl Env<'_> {
                 return Err(after(line, KfuncReject::DynptrNotUninit));
             }
             for i in (0..16).step_by(SLOT) {
-                self.check_stack_access_within_bounds(regno, reg, reg.off as i64 + i, SLOT as i64, true)?;
+                self.mem().check_stack_access_within_bounds(
+                    regno,
+                    reg,
+                    reg.off as i64 + i,
+                    SLOT as i64,
+                    true,
+                )?;
                 let off = reg.off as i64 + reg.var_off.value as i64 + i;
                 let spi = ((-off - 1) / SLOT as i64) as usize;
                 self.dynptr_init_write(reg.frameno as usize, spi)?;
@@ -309,7 +315,7 @@ impl Env<'_> {
     }
 }
 
-impl Env<'_> {
+impl Call<'_, '_> {
     /// Helper memory on the stack over dynptr / iterator bytes (`check_stack_range_initialized`):
     /// a helper may not write a dynptr's bytes (`raw_mode`) nor read special slots as data.
     pub(crate) fn check_stack_range_special(

@@ -6,7 +6,7 @@
 
 use super::helper::HelperAccess;
 use crate::domain::state::{MAYBE_NULL, PTR_TRUSTED, RegState, RegType};
-use crate::env::Env;
+use crate::env::ctx::Call;
 use crate::messages::{Reject, Unsupported};
 use kbpf_isa::{Param, ParamType};
 use kbpf_passes::Errno;
@@ -38,7 +38,7 @@ fn bad(line: String) -> Untyped {
     Untyped(Some(line), Errno::EINVAL)
 }
 
-impl Env<'_> {
+impl Call<'_, '_> {
     /// `btf_prepare_func_args` for subprogram `sub` (`None`: no BTF prototype to type it).
     pub(crate) fn prepare_func_args(&self, sub: usize) -> Option<Result<Vec<GlobalArg>, Untyped>> {
         let sa = &self.subs.stack_args;
@@ -139,7 +139,7 @@ impl Env<'_> {
             GlobalArg::Anything if reg.ty != RegType::Scalar => Err(bad(format!("R{regno} is not a scalar"))),
             GlobalArg::Anything | GlobalArg::Untrusted => Ok(()),
             GlobalArg::Ctx => {
-                self.check_ptr_off_reg(regno).map_err(|e| Untyped(Some(e.to_string()), e.errno()))?;
+                self.mem().check_ptr_off_reg(regno).map_err(|e| Untyped(Some(e.to_string()), e.errno()))?;
                 if reg.ty != RegType::Ctx {
                     return Err(bad(format!("arg#{i} expects pointer to ctx")));
                 }

@@ -11,8 +11,7 @@
 
 use crate::calls::stack_args::arg_name;
 use crate::domain::state::{RegState, RegType};
-use crate::env::{Env, initial_state};
-use crate::log::LEVEL2;
+use crate::env::ctx::Call;
 use crate::messages::Reject;
 use crate::messages::{KfuncReject, TypeName};
 use crate::protos::func_info::MAX_REG_ARGS;
@@ -28,7 +27,7 @@ pub(crate) enum ArgMatch {
     Mismatch(Errno),
 }
 
-impl Env<'_> {
+impl Call<'_, '_> {
     /// `btf_check_subprog_call`: the prototype's argument count and types against the caller's
     /// registers and outgoing slots. `Err` is fatal whatever the linkage.
     pub(crate) fn btf_check_subprog_call(&mut self, sub: usize) -> Result<ArgMatch, Reject> {
@@ -134,67 +133,6 @@ impl Env<'_> {
         false
     }
 
-    /// `do_check_subprogs`: verifies each called, not yet verified global function in
-    /// subprogram order, and again while that discovers new ones.
-    pub(crate) fn do_check_subprogs(&mut self) -> Result<(), Reject> {
-        loop {
-            let mut new = 0;
-            for sub in 1..self.subs.global_called.len() {
-                let sa = &self.subs.stack_args;
-                if !sa.global[sub] || !self.subs.global_called[sub] || self.subs.global_verified[sub] {
-                    continue;
-                }
-                let name = sa.name_of(sub);
-                let nargs = sa.arg_cnt[sub];
-                self.do_check_global(sub, &name, nargs)?;
-                if self.log.on() {
-                    self.log.put(&format!(
-                        "Func#{sub} ('{name}') is safe for any args that match its prototype\n"
-                    ));
-                }
-                self.subs.global_verified[sub] = true;
-                new += 1;
-            }
-            if new == 0 {
-                return Ok(());
-            }
-        }
-    }
-
-    /// `do_check_common` for a global function: a fresh state whose declared parameters are
-    /// unknown scalars, explored states forgotten.
-    fn do_check_global(&mut self, sub: usize, name: &str, nargs: u32) -> Result<(), Reject> {
-        let Some(start) = self.prog.info.subprogs.list.get(sub).map(|s| s.start.index()) else {
-            return Err(crate::messages::Bug::NoSubprog(sub).into());
-        };
-        if self.log.on() {
-            self.log.put(&format!("Validating {name}() func#{sub}...\n"));
-        }
-        let mut st = initial_state(self.prog.opts.prog_type);
-        let f = st.cur_mut();
-        f.subprogno = sub;
-        f.regs[1] = RegState::not_init();
-        for r in 1..=nargs.min(MAX_REG_ARGS) as usize {
-            f.regs[r] = RegState::unknown_scalar();
-        }
-        // typed by the BTF prototype when there is one
-        if let Some(Ok(args)) = self.prepare_func_args(sub) {
-            for (i, a) in args.iter().enumerate().take(MAX_REG_ARGS as usize) {
-                st.cur_mut().regs[i + 1] = self.global_arg_reg(a)?;
-            }
-        }
-        st.insn_idx = SlotIdx::new(start);
-        st.first_insn_idx = SlotIdx::new(start);
-        self.cur = st;
-        for e in self.search.explored.iter_mut() {
-            e.clear();
-        }
-        self.search.visits.clear();
-        self.do_check()?;
-        self.pop_log_after_success();
-        Ok(())
-    }
-
     /// `check_return_code` at the main program's exit when its type bounds the return value:
     /// R0 a known scalar in `[min, max]`.
     pub(crate) fn check_prog_return_code(&mut self, (min, max): (i64, i64)) -> Result<(), Reject> {
@@ -233,12 +171,5 @@ impl Env<'_> {
             return Err(Reject::SubprogExitNotScalar(TypeName::new(r0.ty, r0.flags)));
         }
         Ok(())
-    }
-
-    /// At level 1 a successful walk keeps no log (`bpf_vlog_reset(log, 0)`).
-    pub(crate) fn pop_log_after_success(&mut self) {
-        if self.log.level & LEVEL2 == 0 {
-            self.log.reset(0);
-        }
     }
 }

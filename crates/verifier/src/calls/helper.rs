@@ -5,7 +5,7 @@
 use super::helper_args::is_null_reg;
 use crate::MapKind;
 use crate::domain::state::{MAYBE_NULL, RINGBUF, RegState, RegType};
-use crate::env::Env;
+use crate::env::ctx::Call;
 use crate::messages::{Bug, CallReject, Reject, TypeName};
 use crate::protos::func_id::BpfFunc;
 use crate::protos::helper_names::helper_name;
@@ -51,7 +51,7 @@ pub(super) struct Meta {
     pub(super) func_name: String,
 }
 
-impl Env<'_> {
+impl Call<'_, '_> {
     pub(super) fn type_mismatch(&self, regno: u8, expected: &'static [&'static str]) -> Reject {
         let r = &self.cur.cur().regs[regno as usize];
         Reject::ArgType(regno.into(), TypeName::new(r.ty, r.flags), expected)
@@ -174,6 +174,16 @@ impl Env<'_> {
                 let Some(m) = meta.map else { return Err(Bug::NullMapPtr.into()) };
                 let mut r = RegState::pointer(RegType::MapValue);
                 r.map = m;
+                r
+            }
+            Ret::MapValueOrNull
+                if let Some(inner) = meta.map.and_then(|m| self.maps().get(m as usize)?.inner) =>
+            {
+                // a map-in-map lookup yields the inner map (its template), or NULL
+                let mut r = RegState::pointer(RegType::ConstMapPtr);
+                r.map = inner;
+                r.flags = MAYBE_NULL;
+                r.id = self.new_id();
                 r
             }
             Ret::MapValueOrNull => {

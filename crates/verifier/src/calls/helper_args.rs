@@ -4,11 +4,11 @@
 use super::helper::{HelperAccess, Meta};
 use crate::check::alu::RegOp;
 use crate::domain::state::{MAYBE_NULL, RDONLY, RINGBUF, RegState, RegType, SLOT, SlotType};
-use crate::env::Env;
+use crate::env::ctx::Call;
 use crate::messages::{BtfReject, Bug, CallReject, Reject, TypeName};
 use crate::protos::helpers::Arg;
 
-impl Env<'_> {
+impl Call<'_, '_> {
     pub(super) fn check_func_arg(
         &mut self,
         regno: u8,
@@ -41,7 +41,8 @@ impl Env<'_> {
             ["fp", "pkt", "pkt_meta", "map_key", "map_value", "mem", "ringbuf_mem", "buf", "trusted_ptr_"];
         match arg {
             Arg::ConstMapPtr => {
-                if reg.ty != RegType::ConstMapPtr {
+                // a map-in-map lookup's result is a map pointer only once null-checked
+                if reg.ty != RegType::ConstMapPtr || reg.flags & MAYBE_NULL != 0 {
                     return Err(self.type_mismatch(regno, &["map_ptr"]));
                 }
                 // bpf_timer_init: the map must be the timer's (map_uid is 0 outside map-in-map)
@@ -67,7 +68,7 @@ impl Env<'_> {
                 if reg.ty != RegType::Ctx {
                     return Err(self.type_mismatch(regno, &["ctx"]));
                 }
-                self.check_ptr_off_reg(regno)?;
+                self.mem().check_ptr_off_reg(regno)?;
             }
             Arg::MapKey | Arg::MapValue | Arg::MapValueOrNull => {
                 let ok = matches!(
@@ -213,7 +214,7 @@ impl Env<'_> {
                 if reg.off != 0 {
                     return Err(CallReject::ReleaseOffset(regno.into()).into());
                 }
-                self.check_ptr_off_reg(regno)?;
+                self.mem().check_ptr_off_reg(regno)?;
                 if reg.ref_obj_id == 0 {
                     return Err(CallReject::MustBeReferenced(regno.into()).into());
                 }
@@ -315,29 +316,36 @@ impl Env<'_> {
         let reg = self.cur.cur().regs[regno as usize].clone();
         match reg.ty {
             RegType::Packet | RegType::PacketMeta => {
-                self.check_packet_access(regno, &reg, reg.off as i64, size, zero_ok)
+                self.mem().check_packet_access(regno, &reg, reg.off as i64, size, zero_ok)
             }
-            RegType::BtfId => self.check_ptr_to_btf_access(regno, &reg, reg.off as i64, size, false, None),
+            RegType::BtfId => {
+                self.mem().check_ptr_to_btf_access(regno, &reg, reg.off as i64, size, false, None)
+            }
             RegType::MapValue => {
-                self.check_map_access_type(reg.map, reg.off as i64, size, access != HelperAccess::Read)?;
-                self.check_map_access(regno, &reg, reg.off as i64, size, zero_ok)
+                self.mem().check_map_access_type(
+                    reg.map,
+                    reg.off as i64,
+                    size,
+                    access != HelperAccess::Read,
+                )?;
+                self.mem().check_map_access(regno, &reg, reg.off as i64, size, zero_ok)
             }
             RegType::Mem => {
-                self.check_mem_region_access(regno, &reg, reg.off as i64, size, reg.mem_size, zero_ok)
+                self.mem().check_mem_region_access(regno, &reg, reg.off as i64, size, reg.mem_size, zero_ok)
             }
             RegType::MapKey => {
                 if access != HelperAccess::Read {
                     return Err(Reject::RegCannotWrite(regno.into(), TypeName::new(reg.ty, reg.flags)));
                 }
                 let ks = self.maps().get(reg.map as usize).map_or(0, |m| m.key_size);
-                self.check_mem_region_access(regno, &reg, reg.off as i64, size, ks, zero_ok)
+                self.mem().check_mem_region_access(regno, &reg, reg.off as i64, size, ks, zero_ok)
             }
             RegType::Stack => {
                 if size == 0 && !zero_ok {
                     return Err(CallReject::ZeroSizedRead.into());
                 }
                 let write = access != HelperAccess::Read;
-                self.check_stack_access_within_bounds(regno, &reg, reg.off as i64, size, write)?;
+                self.mem().check_stack_access_within_bounds(regno, &reg, reg.off as i64, size, write)?;
                 self.check_stack_range_special(regno, &reg, size, access != HelperAccess::Read)?;
                 // root may read uninitialized stack; a helper write clobbers the bytes
                 if access != HelperAccess::Read {

@@ -17,7 +17,7 @@ use crate::calls::dynptr::{ObjSpi, after};
 use crate::domain::state::{
     IterState, MAYBE_NULL, RegState, RegType, SLOT, SlotType, StackObj, VerifierState,
 };
-use crate::env::Env;
+use crate::env::ctx::Call;
 use crate::messages::{Bug, KfuncReject, Reject};
 use crate::protos::func_info::IterRole;
 use kbpf_isa::SlotIdx;
@@ -55,7 +55,7 @@ pub(crate) fn iter_active_depths_differ(old: &VerifierState, cur: &VerifierState
     false
 }
 
-impl Env<'_> {
+impl Call<'_, '_> {
     /// Whether `insn_idx` calls a `KF_ITER_NEXT` kfunc (`is_iter_next_insn`): a forced
     /// checkpoint and the convergence point of iterator loops.
     pub(crate) fn is_iter_next_insn(&self, insn_idx: usize) -> bool {
@@ -148,7 +148,13 @@ impl Env<'_> {
             }
             for i in (0..nr_slots * SLOT).step_by(SLOT) {
                 let i = i as i64;
-                self.check_stack_access_within_bounds(regno, reg, reg.off as i64 + i, SLOT as i64, true)?;
+                self.mem().check_stack_access_within_bounds(
+                    regno,
+                    reg,
+                    reg.off as i64 + i,
+                    SLOT as i64,
+                    true,
+                )?;
                 let off = reg.off as i64 + reg.var_off.value as i64 + i;
                 let spi = ((-off - 1) / SLOT as i64) as usize;
                 // a plain 8-byte write: destroys a dynptr there, scrubs spills

@@ -13,7 +13,7 @@ use crate::calls::dynptr::DynptrArg;
 use crate::calls::iter::IterMeta;
 use crate::calls::stack_args::arg_name;
 use crate::domain::state::{DYNPTR_PKT, DynptrType, MAX_VAR_OFF, MAYBE_NULL, RDONLY, RegState, RegType};
-use crate::env::Env;
+use crate::env::ctx::Call;
 use crate::messages::{Bug, KfuncReject, RegName, Reject, TypeName, Unsupported};
 use crate::protos::func_info::{IterRole, KfuncArgKind, KfuncDecl, KfuncRet, MAX_FUNC_ARGS, MAX_REG_ARGS};
 use kbpf_isa::StackArgSlot;
@@ -43,7 +43,7 @@ struct KfuncMeta {
     dynptr: Option<(DynptrType, u32, u32)>,
 }
 
-impl Env<'_> {
+impl Call<'_, '_> {
     /// `get_func_arg_reg`: argument `i` (0-based) of the call being checked.
     fn kfunc_arg(&self, i: usize) -> (RegState, u8) {
         match StackArgSlot::of_arg(i) {
@@ -306,16 +306,17 @@ impl Env<'_> {
     fn check_kfunc_mem(&mut self, reg: &RegState, regno: u8, name: RegName, size: i64) -> Result<(), Reject> {
         let r = match reg.ty {
             RegType::Packet | RegType::PacketMeta => {
-                self.check_packet_access(regno, reg, reg.off as i64, size, true)
+                self.mem().check_packet_access(regno, reg, reg.off as i64, size, true)
             }
             RegType::MapValue => self
+                .mem()
                 .check_map_access_type(reg.map, reg.off as i64, size, false)
-                .and_then(|()| self.check_map_access(regno, reg, reg.off as i64, size, true)),
+                .and_then(|()| self.mem().check_map_access(regno, reg, reg.off as i64, size, true)),
             RegType::Mem => {
-                self.check_mem_region_access(regno, reg, reg.off as i64, size, reg.mem_size, true)
+                self.mem().check_mem_region_access(regno, reg, reg.off as i64, size, reg.mem_size, true)
             }
             RegType::Stack => {
-                self.check_stack_access_within_bounds(regno, reg, reg.off as i64, size.max(1), false)
+                self.mem().check_stack_access_within_bounds(regno, reg, reg.off as i64, size.max(1), false)
             }
             _ => {
                 return Err(KfuncReject::MemArgType(name, TypeName::new(reg.ty, reg.flags)).into());
@@ -362,7 +363,7 @@ impl Env<'_> {
             RegType::Mem if buf.flags & RDONLY != 0 => {
                 Err(Reject::RegCannotWrite(regno.into(), TypeName::new(buf.ty, buf.flags)))
             }
-            RegType::MapValue => self.check_map_access_type(buf.map, buf.off as i64, size, true),
+            RegType::MapValue => self.mem().check_map_access_type(buf.map, buf.off as i64, size, true),
             RegType::Stack => self.check_stack_range_special(regno, buf, size, true),
             _ => Ok(()),
         }

@@ -16,16 +16,16 @@ pub(crate) mod sock;
 pub(crate) mod stack_args;
 
 use crate::domain::state::{FuncState, RegState, RegType};
-use crate::env::Env;
+use crate::env::ctx::Call;
 use crate::messages::{Bug, CallReject, Reject};
 use kbpf_isa::SlotIdx;
 
-impl Env<'_> {
+impl Call<'_, '_> {
     /// `clear_all_pkt_pointers`: after a helper that may move the packet, every packet pointer
     /// (registers, spilled slots, outgoing stack-argument slots, every frame) becomes unknown.
     pub(crate) fn clear_all_pkt_pointers(&mut self) {
         let privileged = self.prog.opts.privileged;
-        crate::check::branch::for_each_reg(&mut self.cur, |r| {
+        crate::check::branch::for_each_reg(self.cur, |r| {
             // packet pointers, and slices of skb/xdp dynptrs
             if matches!(r.ty, RegType::Packet | RegType::PacketMeta | RegType::PacketEnd)
                 || (r.ty == RegType::Mem && r.flags & crate::domain::state::DYNPTR_PKT != 0)
@@ -51,7 +51,7 @@ impl Env<'_> {
         };
         self.cur.refs.remove(pos);
         let privileged = self.prog.opts.privileged;
-        crate::check::branch::for_each_reg(&mut self.cur, |r| {
+        crate::check::branch::for_each_reg(self.cur, |r| {
             if r.ref_obj_id == ref_obj_id {
                 // mark_reg_invalid: unknown for a loader allowed to leak pointers
                 *r = if privileged { RegState::unknown_scalar() } else { RegState::not_init() };
@@ -103,10 +103,10 @@ impl Env<'_> {
             let maps = self.prog.opts.maps.clone();
             self.log.put("caller:\n");
             let c = self.cur.frames.len() - 2;
-            self.log.print_state(&self.cur, c, true, &maps);
+            self.log.print_state(self.cur, c, true, &maps);
             self.log.put("callee:\n");
             let c = self.cur.frames.len() - 1;
-            self.log.print_state(&self.cur, c, true, &maps);
+            self.log.print_state(self.cur, c, true, &maps);
         }
         self.log.scratch_all();
         Ok(())
@@ -128,9 +128,9 @@ impl Env<'_> {
         if self.log.on() {
             let maps = self.prog.opts.maps.clone();
             self.log.put("returning from callee:\n");
-            self.log.print_state(&self.cur, n - 1, true, &maps);
+            self.log.print_state(self.cur, n - 1, true, &maps);
             self.log.put(&format!("to caller at {ret}:\n"));
-            self.log.print_state(&self.cur, n - 2, true, &maps);
+            self.log.print_state(self.cur, n - 2, true, &maps);
         }
         self.cur.frames.pop();
         self.invalidate_outgoing_stack_args();

@@ -4,7 +4,7 @@
 //! `bpf_tcp_sock_is_valid_access`). Socket memory is never writable.
 
 use crate::domain::state::{RegState, RegType};
-use crate::env::Env;
+use crate::env::ctx::Mem;
 use crate::messages::{Reject, TypeName};
 
 /// `struct bpf_sock` offsets (uapi layout).
@@ -82,7 +82,7 @@ pub fn bpf_tcp_sock_access_ok(off: i64, size: i64) -> bool {
     size == 4
 }
 
-impl Env<'_> {
+impl Mem<'_, '_> {
     /// `check_sock_access`: `off` already includes the register's fixed offset.
     pub(crate) fn check_sock_access(
         &self,

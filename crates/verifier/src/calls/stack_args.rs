@@ -10,7 +10,8 @@
 
 use crate::check::alu::RegOp;
 use crate::domain::state::{FuncState, RegState, RegType};
-use crate::env::{Env, Program};
+use crate::env::Program;
+use crate::env::ctx::Call;
 use crate::messages::{Bug, RegName, Reject, StackArgError};
 use crate::protos::func_info::{MAX_FUNC_ARGS, MAX_REG_ARGS, MAX_STACK_ARG_SLOTS};
 use kbpf_isa::{
@@ -65,7 +66,7 @@ impl Program<'_> {
     }
 }
 
-impl Env<'_> {
+impl Call<'_, '_> {
     /// `check_stack_arg_write`: `*(u64 *)(r11 - 8k) = imm | rX`.
     pub(crate) fn check_stack_arg_write(&mut self, pos: StackArgPos, src: Src) -> Result<(), Reject> {
         let value = match src {

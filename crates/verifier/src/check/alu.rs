@@ -11,7 +11,7 @@ use crate::env::ctx::Ctx;
 use crate::log::Log;
 use crate::messages::{Bug, Reject, TypeName};
 use kbpf_isa::AluOp as A;
-use kbpf_isa::{AluCode, ByteOrder, Class, Insn, RawInsn, Reg, Src, Width};
+use kbpf_isa::{AluCode, ByteOrder, Class, Insn, RawInsn, Reg, SlotIdx, Src, Width};
 
 /// How an instruction uses a register operand.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -28,7 +28,7 @@ impl Ctx<'_, '_> {
     /// `check_alu_op`. The slot's reserved fields (through `structural`), register numbers and
     /// an `addr_space_cast`'s direction are read where the kernel reads them, before anything
     /// else; once they pass, the slot decodes and the transfer works on the decoded `Insn`.
-    pub(crate) fn check_alu_op(&mut self, raw: &RawInsn, idx: usize) -> Result<(), Reject> {
+    pub(crate) fn check_alu_op(&mut self, raw: &RawInsn, idx: SlotIdx) -> Result<(), Reject> {
         let Some(code) = raw.alu_code() else {
             return Err(Bug::AluOnClass(format!("{:?}", raw.class())).into());
         };
@@ -346,7 +346,7 @@ fn neg_end(cur: &mut VerifierState, log: &mut Log, insn: Insn) -> Result<(), Rej
         Insn::Endian { order, bits, dst } => {
             (dst, AluCode::End, false, Some((bits as u32, order != ByteOrder::ToLe)))
         }
-        _ => return Err(Bug::Undecoded(cur.insn_idx.index()).into()),
+        _ => return Err(Bug::Undecoded(cur.insn_idx).into()),
     };
     let d = dst.num() as usize;
     if cur.cur().regs[d].ty != RegType::Scalar {
@@ -376,7 +376,7 @@ fn mov(cur: &mut VerifierState, id_gen: &mut u32, insn: Insn) -> Result<(), Reje
         }
         Insn::Alu { width, op: A::Mov, dst, src: Src::Reg(src) } => (width, dst, src, 0u32),
         Insn::MovSx { width, dst, src, from_bits } => (width, dst, src, from_bits as u32),
-        _ => return Err(Bug::Undecoded(cur.insn_idx.index()).into()),
+        _ => return Err(Bug::Undecoded(cur.insn_idx).into()),
     };
     let (d, s) = (dst.num() as usize, src.num() as usize);
     let src_ty = cur.cur().regs[s].ty;

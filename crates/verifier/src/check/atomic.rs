@@ -3,13 +3,12 @@
 
 use crate::check::alu::RegOp;
 use crate::domain::state::{RegState, RegType};
-use crate::env::Env;
+use crate::env::ctx::Mem;
 use crate::messages::{Bug, Reject, TypeName};
 use kbpf_isa::{AtomicOp, Insn, RawInsn, Size, SlotIdx};
 
-// on the whole env: its reads and writes go through `check_mem_access` (check/mem.rs), which is
-// still there
-impl Env<'_> {
+// on the memory view: its reads and writes go through `check_mem_access` (check/mem.rs)
+impl Mem<'_, '_> {
     /// STX ATOMIC (`check_atomic`): the operation, the size and the register numbers are read
     /// in the kernel's order; the access comes from the decoded `Atomic`.
     pub(crate) fn check_atomic(&mut self, raw: &RawInsn, slot: SlotIdx) -> Result<(), Reject> {
@@ -19,13 +18,12 @@ impl Env<'_> {
         if !op.allows_narrow() && !matches!(raw.size(), Size::W | Size::DW) {
             return Err(Reject::AtomicSize);
         }
-        let idx = slot.index();
         let (r_src, r_dst) = (raw.src, raw.dst);
         self.check_reg_arg(r_src, RegOp::Src)?;
         let dst_op = if op == AtomicOp::LoadAcquire { RegOp::DstNoMark } else { RegOp::Src };
         self.check_reg_arg(r_dst, dst_op)?;
-        let Insn::Atomic { size, op, dst, src, off } = self.prog.decoded(idx)? else {
-            return Err(Bug::Undecoded(idx).into());
+        let Insn::Atomic { size, op, dst, src, off } = self.prog.decoded(slot)? else {
+            return Err(Bug::Undecoded(slot).into());
         };
         let (size, off, src, dst) = (size.bytes() as i64, off as i64, src.num(), dst.num());
         match op {
@@ -35,12 +33,12 @@ impl Env<'_> {
                 let ptr = self.cur.cur().regs[src as usize].clone();
                 atomic_ptr_type_ok(&ptr, src, "loads from")?;
                 self.check_strict_alignment(src, off, size)?;
-                self.check_mem_access(idx, src, off, size, false, Some(dst), false)
+                self.check_mem_access(slot, src, off, size, false, Some(dst), false)
             }
             AtomicOp::StoreRelease => {
                 let ptr = self.cur.cur().regs[dst as usize].clone();
                 self.check_strict_alignment(dst, off, size)?;
-                self.check_mem_access(idx, dst, off, size, true, Some(src), false)?;
+                self.check_mem_access(slot, dst, off, size, true, Some(src), false)?;
                 atomic_ptr_type_ok(&ptr, dst, "stores into")
             }
             _ => {
@@ -64,8 +62,8 @@ impl Env<'_> {
                 };
                 // atomics are always strictly aligned; read then write, as the kernel checks it
                 self.check_strict_alignment(dst, off, size)?;
-                self.check_mem_access(idx, dst, off, size, false, load_reg, false)?;
-                self.check_mem_access(idx, dst, off, size, true, None, false)?;
+                self.check_mem_access(slot, dst, off, size, false, load_reg, false)?;
+                self.check_mem_access(slot, dst, off, size, true, None, false)?;
                 Ok(())
             }
         }

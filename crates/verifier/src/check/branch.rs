@@ -4,6 +4,7 @@
 use crate::MapKind;
 use crate::domain::state::{MAYBE_NULL, RegState, RegType, VerifierState};
 use crate::env::ctx::Walk;
+use crate::env::slots::after;
 use crate::messages::{Bug, Reject};
 use kbpf_isa::{Insn, JmpOp, RawInsn, SlotIdx, Src, Width};
 
@@ -132,15 +133,15 @@ fn is_init_pkt(r: &RegState, ty: RegType) -> bool {
 impl Walk<'_, '_> {
     /// `check_cond_jmp_op`: the destination register number, the reserved fields and the source
     /// register number are read in the kernel's order; the rest comes from the decoded `Jmp`.
-    pub(crate) fn check_cond_jmp_op(&mut self, raw: &RawInsn, idx: usize) -> Result<(), Reject> {
+    pub(crate) fn check_cond_jmp_op(&mut self, raw: &RawInsn, idx: SlotIdx) -> Result<(), Reject> {
         use crate::check::alu::RegOp;
         if raw.jmp_op() == Some(JmpOp::Jcond) {
             self.prog.structural(idx)?;
             let Insn::MayGoto { off } = self.prog.decoded(idx)? else {
                 return Err(Bug::Undecoded(idx).into());
             };
-            let prev = self.find_prev_entry(SlotIdx::new(idx));
-            let p = self.push_stack(SlotIdx::new(idx + 1), SlotIdx::new(idx))?;
+            let prev = self.find_prev_entry(idx);
+            let p = self.push_stack(after(idx, 1), idx)?;
             let id_gen = self.search.id_gen;
             let prev_st = prev.map(|i| self.search.arena[i].st.clone());
             if let Some(q) = self.search.pending.get_mut(p) {
@@ -189,16 +190,16 @@ impl Walk<'_, '_> {
                 self.precision().mark_chain_precision(sn);
             }
             let maps = self.prog.opts.maps.clone();
-            self.log.print_insn_state(self.cur, idx, &maps);
+            self.log.print_insn_state(self.cur, idx.index(), &maps);
             if pred == 1 {
                 return self.jump_to(idx, off as i64);
             }
-            self.cur.insn_idx = SlotIdx::new(idx + 1);
+            self.cur.insn_idx = after(idx, 1);
             return Ok(());
         }
         // linked scalars refined by this jump go into the history (before the branch is pushed,
         // so that both branches share the entry)
-        let live = self.prog.info.live_regs.get(idx).copied().unwrap_or(0xffff);
+        let live = self.prog.info.live_regs.get(idx.index()).copied().unwrap_or(0xffff);
         let mut linked: Vec<(u8, bool, u8)> = Vec::new();
         if x && src.ty == RegType::Scalar && src.id != 0 {
             collect_linked_regs(self.cur, src.id, live, &mut linked);
@@ -211,7 +212,7 @@ impl Walk<'_, '_> {
             self.push_hist_linked(None, &linked);
         }
         let target = self.prog.jump_target(idx, off as i64)?;
-        let p = self.push_stack(target, SlotIdx::new(idx))?;
+        let p = self.push_stack(target, idx)?;
         let (d, s) = (dn as usize, sn as usize);
         // refine: other branch = taken (op), this branch = fall-through (rev op)
         if dst.ty == RegType::Scalar && src.ty == RegType::Scalar && x && d == s {
@@ -225,7 +226,7 @@ impl Walk<'_, '_> {
                     (r.id, r.precise) = keep;
                 }
             }
-            let live = self.prog.info.live_regs.get(idx).copied().unwrap_or(0xffff);
+            let live = self.prog.info.live_regs.get(idx.index()).copied().unwrap_or(0xffff);
             if let Some(q) = self.search.pending.get_mut(p) {
                 q.st.cur_mut().regs[d] = od.clone();
                 if od.id != 0 {
@@ -264,7 +265,7 @@ impl Walk<'_, '_> {
             if x {
                 self.cur.cur_mut().regs[s] = fs.clone();
             }
-            let live = self.prog.info.live_regs.get(idx).copied().unwrap_or(0xffff);
+            let live = self.prog.info.live_regs.get(idx.index()).copied().unwrap_or(0xffff);
             // src first, then dst, each time from the register's current value (a dst that
             // shares the src's id has just been overwritten, as in the kernel)
             for (reg, has_id) in [(s, x && os.id != 0), (d, od.id != 0)] {
@@ -279,12 +280,15 @@ impl Walk<'_, '_> {
                 }
             }
         }
-        // pointer == pointer with one maybe-null
+        // pointer == pointer with one maybe-null; a BTF pointer may be NULL whatever its
+        // flags say, so it proves nothing
         if !w32
             && x
             && dst.is_pointer()
             && src.is_pointer()
             && (dst.flags & MAYBE_NULL) != (src.flags & MAYBE_NULL)
+            && dst.ty != RegType::BtfId
+            && src.ty != RegType::BtfId
         {
             let which = if src.flags & MAYBE_NULL != 0 { s } else { d };
             match op {
@@ -310,8 +314,8 @@ impl Walk<'_, '_> {
             return Err(Reject::PtrComparison(dn.into()));
         }
         let maps = self.prog.opts.maps.clone();
-        self.log.print_insn_state(self.cur, idx, &maps);
-        self.cur.insn_idx = SlotIdx::new(idx + 1);
+        self.log.print_insn_state(self.cur, idx.index(), &maps);
+        self.cur.insn_idx = after(idx, 1);
         Ok(())
     }
 

@@ -5,11 +5,11 @@ use crate::btf::ctx::{btf_ctx_access, tracing_access};
 use crate::btf::trust::loaded_flags;
 use crate::btf::walk::{Walked, struct_access};
 use crate::domain::state::{MAYBE_NULL, MEM_PERCPU, MEM_USER, PTR_UNTRUSTED, RDONLY, RegState, RegType};
-use crate::env::Env;
+use crate::env::ctx::Mem;
 use crate::messages::{BtfReject, Reject, Unsupported};
 use crate::prog_types::CtxField;
 
-impl Env<'_> {
+impl Mem<'_, '_> {
     /// The context field `off`/`size` of a BTF-attached program, logging what
     /// `btf_ctx_access` logs on the way; `None` = invalid.
     pub(super) fn btf_ctx_field(&mut self, off: i64, size: i64, write: bool) -> Option<CtxField> {

@@ -1,24 +1,26 @@
 //! `ld_imm64` (constants, map references, subprogram references) and the legacy packet loads
-//! LD_ABS/IND. They stay on the whole env: a subprogram reference reads the call graph's
-//! facts and LD_ABS/IND checks the references held, like a call.
+//! LD_ABS/IND, on the memory view: a subprogram reference reads the call graph's facts and
+//! LD_ABS/IND checks the references held, like a call (both lend the call view for that), and
+//! a failed LD_ABS in a subprogram queues its success as a branch (the walk view).
 
 use crate::check::alu::RegOp;
 use crate::domain::state::{RegState, RegType};
-use crate::env::Env;
+use crate::env::ctx::Mem;
+use crate::env::slots::after;
 use crate::messages::{Reject, TypeName};
 use kbpf_isa::{Insn, LdImm64Src, Mode, RawInsn, Size, SlotIdx};
 
-impl Env<'_> {
+impl Mem<'_, '_> {
     /// `check_ld_imm`: the opcode, the reserved fields and the destination register number are
     /// read where the kernel reads them; everything else comes from the decoded `LdImm64`.
-    pub(crate) fn check_ld_imm(&mut self, insn: &RawInsn, idx: usize) -> Result<(), Reject> {
+    pub(crate) fn check_ld_imm(&mut self, insn: &RawInsn, idx: SlotIdx) -> Result<(), Reject> {
         if insn.size() != Size::DW {
             return Err(Reject::InvalidLdImm);
         }
         self.prog.structural(idx)?;
         self.check_reg_arg(insn.dst, RegOp::Dst)?;
         // the pair, the offset and the register are checked: the slot decodes
-        let Ok(Insn::LdImm64 { dst, src, imm, imm_hi }) = self.prog.table.insn(idx) else {
+        let Ok(Insn::LdImm64 { dst, src, imm, imm_hi }) = self.prog.table.insn(idx.index()) else {
             return Err(Reject::Bug(crate::messages::Bug::LdImm64Src));
         };
         let d = dst.num() as usize;
@@ -26,9 +28,9 @@ impl Env<'_> {
             LdImm64Src::Imm => {
                 self.cur.cur_mut().regs[d] = RegState::known(Insn::imm64(imm, imm_hi));
             }
-            LdImm64Src::Func => self.check_ld_imm_func(dst, imm, idx)?,
+            LdImm64Src::Func => self.call().check_ld_imm_func(dst, imm, idx.index())?,
             LdImm64Src::MapFd | LdImm64Src::MapValue => {
-                let Some(m) = self.prog.ld_map.get(idx).copied().flatten() else {
+                let Some(m) = self.prog.ld_map.get(idx.index()).copied().flatten() else {
                     return Err(Reject::Bug(crate::messages::Bug::LdImm64Src));
                 };
                 let value = src == LdImm64Src::MapValue;
@@ -47,14 +49,14 @@ impl Env<'_> {
     /// `check_ld_abs`. Returns whether the path leaves the subprogram here: a failed load in
     /// a called subprogram returns 0 to its caller at once (the hidden exit of the rewrite),
     /// so the load's success continues as a queued branch and this path exits with R0 = 0.
-    pub(crate) fn check_ld_abs(&mut self, insn: &RawInsn, idx: usize) -> Result<bool, Reject> {
+    pub(crate) fn check_ld_abs(&mut self, insn: &RawInsn, idx: SlotIdx) -> Result<bool, Reject> {
         if !self.prog.ops().may_access_skb() {
             return Err(Reject::LdAbsNotAllowed);
         }
         let mode = insn.mode();
         self.prog.structural(idx)?;
         self.check_reg_arg(6, RegOp::Src)?;
-        self.check_resource_leak("BPF_LD_[ABS|IND]")?;
+        self.call().check_resource_leak("BPF_LD_[ABS|IND]")?;
         if self.cur.cur().regs[6].ty != RegType::Ctx {
             return Err(Reject::LdAbsCtx);
         }
@@ -70,7 +72,7 @@ impl Env<'_> {
         if self.cur.frames.len() == 1 {
             return Ok(false);
         }
-        self.walk().push_stack(SlotIdx::new(idx + 1), SlotIdx::new(idx))?;
+        self.walk().push_stack(after(idx, 1), idx)?;
         self.cur.cur_mut().regs[0] = RegState::known(0);
         Ok(true)
     }

@@ -5,19 +5,46 @@
 use crate::check::alu::{RegOp, tnum_short};
 use crate::domain::state::{MAX_VAR_OFF, MAYBE_NULL, RDONLY, RegState, RegType};
 use crate::domain::tnum::Tnum;
-use crate::env::Env;
+use crate::env::ctx::Mem;
 use crate::messages::{Bug, Reject, TypeName};
 use crate::prog_types::{CtxAccess, CtxField};
-use kbpf_isa::{Insn, RawInsn, Src};
+use kbpf_isa::{Insn, RawInsn, SlotIdx, Src};
 use kbpf_passes::Errno;
 
 /// `sizeof(struct bpf_flow_keys)`.
 const FLOW_KEYS_SIZE: i64 = 56;
 
-impl Env<'_> {
+impl Mem<'_, '_> {
+    /// Type of register `r` before an access through it (NOT_INIT for invalid numbers).
+    fn base_type(&self, r: u8) -> RegType {
+        self.cur.cur().regs.get(r as usize).map_or(RegType::NotInit, |r| r.ty)
+    }
+
     /// LDX (`check_load_mem`): the register numbers are checked in the kernel's order, then the
-    /// decoded `Load` gives the access.
-    pub(crate) fn check_load_mem(&mut self, raw: &RawInsn, idx: usize) -> Result<(), Reject> {
+    /// decoded `Load` gives the access; the slot records the base pointer's type.
+    pub(crate) fn check_load_mem(&mut self, raw: &RawInsn, idx: SlotIdx) -> Result<(), Reject> {
+        let base = self.base_type(raw.src);
+        self.load_mem(raw, idx)?;
+        self.aux.save_ptr_type(idx, base)
+    }
+
+    /// STX MEM (`check_store_reg`), after the walk raised the slot's reserved fields; the slot
+    /// records the base pointer's type.
+    pub(crate) fn check_store_reg(&mut self, raw: &RawInsn, idx: SlotIdx) -> Result<(), Reject> {
+        let base = self.base_type(raw.dst);
+        self.store_reg(raw, idx)?;
+        self.aux.save_ptr_type(idx, base)
+    }
+
+    /// ST MEM: an immediate store, after the walk raised the slot's reserved fields; the slot
+    /// records the base pointer's type.
+    pub(crate) fn check_store_imm(&mut self, raw: &RawInsn, idx: SlotIdx) -> Result<(), Reject> {
+        let base = self.base_type(raw.dst);
+        self.store_imm(raw, idx)?;
+        self.aux.save_ptr_type(idx, base)
+    }
+
+    fn load_mem(&mut self, raw: &RawInsn, idx: SlotIdx) -> Result<(), Reject> {
         self.check_reg_arg(raw.src, RegOp::Src)?;
         self.check_reg_arg(raw.dst, RegOp::DstNoMark)?;
         let Insn::Load { size, signed, dst, src, off } = self.prog.decoded(idx)? else {
@@ -27,8 +54,7 @@ impl Env<'_> {
         self.check_mem_access(idx, base, off as i64, size.bytes() as i64, false, Some(value), signed)
     }
 
-    /// STX MEM (`check_store_reg`), after the walk raised the slot's reserved fields.
-    pub(crate) fn check_store_reg(&mut self, raw: &RawInsn, idx: usize) -> Result<(), Reject> {
+    fn store_reg(&mut self, raw: &RawInsn, idx: SlotIdx) -> Result<(), Reject> {
         self.check_reg_arg(raw.src, RegOp::Src)?;
         self.check_reg_arg(raw.dst, RegOp::Src)?;
         let Insn::Store { size, dst, off, src: Src::Reg(src) } = self.prog.decoded(idx)? else {
@@ -37,8 +63,7 @@ impl Env<'_> {
         self.check_mem_access(idx, dst.num(), off as i64, size.bytes() as i64, true, Some(src.num()), false)
     }
 
-    /// ST MEM: an immediate store, after the walk raised the slot's reserved fields.
-    pub(crate) fn check_store_imm(&mut self, raw: &RawInsn, idx: usize) -> Result<(), Reject> {
+    fn store_imm(&mut self, raw: &RawInsn, idx: SlotIdx) -> Result<(), Reject> {
         self.check_reg_arg(raw.dst, RegOp::Src)?;
         let Insn::Store { size, dst, off, src: Src::Imm(_) } = self.prog.decoded(idx)? else {
             return Err(Bug::Undecoded(idx).into());
@@ -51,7 +76,7 @@ impl Env<'_> {
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn check_mem_access(
         &mut self,
-        idx: usize,
+        idx: SlotIdx,
         regno: u8,
         off: i64,
         size: i64,
@@ -62,7 +87,7 @@ impl Env<'_> {
         let reg = self.cur.cur().regs[regno as usize].clone();
         self.check_ptr_alignment(&reg, off, size)?;
         let off = off + reg.off as i64;
-        let leak_check = |env: &Env, what: &'static str| -> Result<(), Reject> {
+        let leak_check = |env: &Mem, what: &'static str| -> Result<(), Reject> {
             if let Some(v) = value
                 && write
                 && !env.prog.opts.privileged
@@ -189,6 +214,9 @@ impl Env<'_> {
             }
             RegType::BtfId if reg.flags & MAYBE_NULL == 0 => {
                 self.check_ptr_to_btf_access(regno, &reg, off, size, write, value)?;
+            }
+            RegType::ConstMapPtr if reg.flags & MAYBE_NULL == 0 => {
+                self.check_ptr_to_map_access(regno, &reg, off, size, write, value)?;
             }
             _ => return Err(Reject::InvalidMemAccess(regno.into(), TypeName::new(reg.ty, reg.flags))),
         }

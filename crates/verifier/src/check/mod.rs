@@ -1,12 +1,13 @@
 //! The main walk (`do_check`): the per-instruction loop, dispatch by instruction family to the
 //! transfer functions of this directory, path termination and branch popping.
 
-use crate::domain::state::RegType;
+use crate::domain::state::RegState;
 use crate::env::ctx::Walk;
 use crate::env::slots::after;
-use crate::env::{Env, Pending};
+use crate::env::{Env, Pending, initial_state};
 use crate::log::{LEVEL2, insn_text};
 use crate::messages::{Bug, Reject};
+use crate::protos::func_info::MAX_REG_ARGS;
 use crate::prune::states::IterNext;
 use kbpf_isa::{CallTarget, Class, Insn, JmpOp, Mode, SlotIdx};
 
@@ -15,6 +16,7 @@ pub(crate) mod atomic;
 pub(crate) mod branch;
 mod btf_access;
 pub(crate) mod ld;
+mod map_ptr;
 pub(crate) mod mem;
 pub(crate) mod stack;
 
@@ -55,9 +57,9 @@ impl Env<'_> {
             self.search.hist_insn = None;
             let mut pruned = false;
             // iterator `next` calls are prune points and forced checkpoints (check_cfg)
-            let iter_next = self.is_iter_next_insn(idx);
+            let iter_next = self.call().is_iter_next_insn(idx);
             let prune_point = marks.prune_point || iter_next;
-            let iter = IterNext { at: iter_next, active: iter_next && self.iter_next_active() };
+            let iter = IterNext { at: iter_next, active: iter_next && self.call().iter_next_active() };
             // recording without pruning still makes checkpoints (they bound the jump history
             // precision tracking walks), it only goes on where the walk would prune
             let no_prune = self.proven.as_ref().is_some_and(|r| r.mode.no_prune);
@@ -100,7 +102,7 @@ impl Env<'_> {
                 if let Some(rec) = self.proven.as_mut() {
                     rec.observe(idx, &self.cur);
                 }
-                match self.do_check_insn(idx, &mut do_print_state)? {
+                match self.do_check_insn(slot, &mut do_print_state)? {
                     Flow::Next => continue,
                     Flow::Exit => {}
                 }
@@ -152,64 +154,52 @@ impl Env<'_> {
         }
     }
 
-    /// Type of register `r` before an access through it (NOT_INIT for invalid numbers).
-    fn base_type(&self, r: u8) -> RegType {
-        self.cur.cur().regs.get(r as usize).map_or(RegType::NotInit, |r| r.ty)
-    }
-
     /// Dispatch by class (`do_check_insn`).
-    fn do_check_insn(&mut self, idx: usize, do_print_state: &mut bool) -> Result<Flow, Reject> {
+    fn do_check_insn(&mut self, slot: SlotIdx, do_print_state: &mut bool) -> Result<Flow, Reject> {
+        let idx = slot.index();
         let insn = self.prog.table.raw()[idx];
         let stack_arg = self.prog.stack_arg_insn(idx);
         match insn.class() {
-            Class::Alu | Class::Alu64 => self.ctx().check_alu_op(&insn, idx)?,
+            Class::Alu | Class::Alu64 => self.ctx().check_alu_op(&insn, slot)?,
             Class::Ldx if let Some(Insn::StackArgLoad { dst, pos }) = stack_arg => {
-                self.check_stack_arg_read(dst, pos)?
+                self.call().check_stack_arg_read(dst, pos)?
             }
-            Class::Ldx => {
-                let base = self.base_type(insn.src);
-                self.check_load_mem(&insn, idx)?;
-                self.aux.save_ptr_type(SlotIdx::new(idx), base)?;
-            }
+            Class::Ldx => self.mem().check_load_mem(&insn, slot)?,
             Class::Stx => {
                 if insn.mode() == Some(Mode::Atomic) {
-                    self.check_atomic(&insn, SlotIdx::new(idx))?;
+                    self.mem().check_atomic(&insn, slot)?;
                 } else {
-                    self.prog.structural(idx)?;
+                    self.prog.structural(slot)?;
                     if let Some(Insn::StackArgStore { pos, src }) = stack_arg {
-                        self.check_stack_arg_write(pos, src)?;
+                        self.call().check_stack_arg_write(pos, src)?;
                     } else {
-                        let base = self.base_type(insn.dst);
-                        self.check_store_reg(&insn, idx)?;
-                        self.aux.save_ptr_type(SlotIdx::new(idx), base)?;
+                        self.mem().check_store_reg(&insn, slot)?;
                     }
                 }
             }
             Class::St if let Some(Insn::StackArgStore { pos, src }) = stack_arg => {
-                self.check_stack_arg_write(pos, src)?
+                self.call().check_stack_arg_write(pos, src)?
             }
             Class::St => {
-                self.prog.structural(idx)?;
-                let base = self.base_type(insn.dst);
-                self.check_store_imm(&insn, idx)?;
-                self.aux.save_ptr_type(SlotIdx::new(idx), base)?;
+                self.prog.structural(slot)?;
+                self.mem().check_store_imm(&insn, slot)?;
             }
             Class::Jmp | Class::Jmp32 => {
                 self.stats.jmps_processed += 1;
                 match insn.jmp_op() {
                     Some(JmpOp::Call) => {
-                        self.prog.structural(idx)?;
+                        self.prog.structural(slot)?;
                         // a call has no register operand: past its reserved fields it decodes
-                        let Insn::Call(target) = self.prog.decoded(idx)? else {
-                            return Err(Bug::Undecoded(idx).into());
+                        let Insn::Call(target) = self.prog.decoded(slot)? else {
+                            return Err(Bug::Undecoded(slot).into());
                         };
-                        self.stack_args_before_call();
+                        self.call().stack_args_before_call();
                         match target {
-                            CallTarget::Local(imm) => self.check_func_call(imm, idx)?,
-                            CallTarget::Kfunc { btf_id, .. } => self.check_kfunc_call(btf_id)?,
+                            CallTarget::Local(imm) => self.call().check_func_call(imm, idx)?,
+                            CallTarget::Kfunc { btf_id, .. } => self.call().check_kfunc_call(btf_id)?,
                             CallTarget::Helper(id) => {
-                                self.check_helper_call(id, idx)?;
-                                self.invalidate_outgoing_stack_args();
+                                self.call().check_helper_call(id, idx)?;
+                                self.call().invalidate_outgoing_stack_args();
                             }
                         }
                         self.log.scratch_reg(0);
@@ -218,33 +208,33 @@ impl Env<'_> {
                         }
                     }
                     Some(JmpOp::Ja) => {
-                        self.prog.structural(idx)?;
-                        let off = match self.prog.decoded(idx)? {
+                        self.prog.structural(slot)?;
+                        let off = match self.prog.decoded(slot)? {
                             Insn::Ja { off } => off as i64,
                             Insn::Gotol { imm } => imm as i64,
-                            _ => return Err(Bug::Undecoded(idx).into()),
+                            _ => return Err(Bug::Undecoded(slot).into()),
                         };
-                        self.walk().jump_to(idx, off)?;
+                        self.walk().jump_to(slot, off)?;
                         return Ok(Flow::Next);
                     }
                     Some(JmpOp::Exit) => {
                         // the table reads an exit as the kernel does (its offset ignored)
-                        self.prog.structural(idx)?;
+                        self.prog.structural(slot)?;
                         return self.process_exit(do_print_state);
                     }
                     _ => {
-                        self.walk().check_cond_jmp_op(&insn, idx)?;
+                        self.walk().check_cond_jmp_op(&insn, slot)?;
                         return Ok(Flow::Next);
                     }
                 }
             }
             Class::Ld => {
                 if insn.is_ld_abs_ind() {
-                    if self.check_ld_abs(&insn, idx)? {
+                    if self.mem().check_ld_abs(&insn, slot)? {
                         return self.process_exit(do_print_state);
                     }
                 } else if insn.mode() == Some(Mode::Imm) {
-                    self.check_ld_imm(&insn, idx)?;
+                    self.mem().check_ld_imm(&insn, slot)?;
                     self.cur.insn_idx = after(self.cur.insn_idx, 1);
                 } else {
                     return Err(Reject::InvalidLdMode);
@@ -258,19 +248,19 @@ impl Env<'_> {
     /// `exit`: leak check, return to the caller or end the path.
     fn process_exit(&mut self, do_print_state: &mut bool) -> Result<Flow, Reject> {
         if self.cur.frames.len() == 1 {
-            self.check_resource_leak("BPF_EXIT instruction in main prog")?;
+            self.call().check_resource_leak("BPF_EXIT instruction in main prog")?;
         }
         if self.cur.frames.len() > 1 {
-            self.prepare_func_exit()?;
+            self.call().prepare_func_exit()?;
             *do_print_state = true;
             return Ok(Flow::Next);
         }
         if self.cur.cur().in_async_callback_fn {
-            self.check_async_return_code()?;
+            self.call().check_async_return_code()?;
             return Ok(Flow::Exit);
         }
         if self.cur.cur().subprogno != 0 {
-            self.check_global_subprog_return_code()?;
+            self.call().check_global_subprog_return_code()?;
             return Ok(Flow::Exit);
         }
         // a BTF-attached program's range depends on its attach type
@@ -279,10 +269,82 @@ impl Env<'_> {
             None => self.prog.ops().retval_range(),
         };
         match range {
-            Some(range) => self.check_prog_return_code(range)?,
+            Some(range) => self.call().check_prog_return_code(range)?,
             None => self.check_reg_arg(0, crate::check::alu::RegOp::Src)?,
         }
         Ok(Flow::Exit)
+    }
+}
+
+/// Global functions are walks of their own (`do_check_common` per function), so the driver
+/// runs them.
+impl Env<'_> {
+    /// `do_check_subprogs`: verifies each called, not yet verified global function in
+    /// subprogram order, and again while that discovers new ones.
+    pub(crate) fn do_check_subprogs(&mut self) -> Result<(), Reject> {
+        loop {
+            let mut new = 0;
+            for sub in 1..self.subs.global_called.len() {
+                let sa = &self.subs.stack_args;
+                if !sa.global[sub] || !self.subs.global_called[sub] || self.subs.global_verified[sub] {
+                    continue;
+                }
+                let name = sa.name_of(sub);
+                let nargs = sa.arg_cnt[sub];
+                self.do_check_global(sub, &name, nargs)?;
+                if self.log.on() {
+                    self.log.put(&format!(
+                        "Func#{sub} ('{name}') is safe for any args that match its prototype\n"
+                    ));
+                }
+                self.subs.global_verified[sub] = true;
+                new += 1;
+            }
+            if new == 0 {
+                return Ok(());
+            }
+        }
+    }
+
+    /// `do_check_common` for a global function: a fresh state whose declared parameters are
+    /// unknown scalars, explored states forgotten.
+    fn do_check_global(&mut self, sub: usize, name: &str, nargs: u32) -> Result<(), Reject> {
+        let Some(start) = self.prog.info.subprogs.list.get(sub).map(|s| s.start.index()) else {
+            return Err(crate::messages::Bug::NoSubprog(sub).into());
+        };
+        if self.log.on() {
+            self.log.put(&format!("Validating {name}() func#{sub}...\n"));
+        }
+        let mut st = initial_state(self.prog.opts.prog_type);
+        let f = st.cur_mut();
+        f.subprogno = sub;
+        f.regs[1] = RegState::not_init();
+        for r in 1..=nargs.min(MAX_REG_ARGS) as usize {
+            f.regs[r] = RegState::unknown_scalar();
+        }
+        // typed by the BTF prototype when there is one
+        if let Some(Ok(args)) = self.call().prepare_func_args(sub) {
+            for (i, a) in args.iter().enumerate().take(MAX_REG_ARGS as usize) {
+                st.cur_mut().regs[i + 1] = self.call().global_arg_reg(a)?;
+            }
+        }
+        st.insn_idx = SlotIdx::new(start);
+        st.first_insn_idx = SlotIdx::new(start);
+        self.cur = st;
+        for e in self.search.explored.iter_mut() {
+            e.clear();
+        }
+        self.search.visits.clear();
+        self.do_check()?;
+        self.pop_log_after_success();
+        Ok(())
+    }
+
+    /// At level 1 a successful walk keeps no log (`bpf_vlog_reset(log, 0)`).
+    pub(crate) fn pop_log_after_success(&mut self) {
+        if self.log.level & LEVEL2 == 0 {
+            self.log.reset(0);
+        }
     }
 }
 
@@ -309,7 +371,7 @@ impl Walk<'_, '_> {
     }
 
     /// Continues the walk at the target of the jump at `idx`.
-    pub(crate) fn jump_to(&mut self, idx: usize, off: i64) -> Result<(), Reject> {
+    pub(crate) fn jump_to(&mut self, idx: SlotIdx, off: i64) -> Result<(), Reject> {
         self.cur.insn_idx = self.prog.jump_target(idx, off)?;
         Ok(())
     }

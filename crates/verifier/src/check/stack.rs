@@ -2,16 +2,15 @@
 //! `check_stack_read`): spills and fills of registers, fixed and variable offsets.
 
 use crate::domain::state::{MAX_BPF_STACK, MAX_VAR_OFF, RegState, RegType, SLOT, SlotType};
-use crate::env::Env;
-use crate::env::ctx::Stack;
+use crate::env::ctx::{Mem, Stack};
 use crate::messages::{Bug, Reject};
 use kbpf_isa::{Insn, SlotIdx, Src};
 use kbpf_passes::Errno;
 
-/// The families still on the whole env reach the stack through these. The dynptr family
-/// (`destroy_if_dynptr_stack_slot`, on the whole env until it moves) runs in the middle of a
-/// write: after the written value is read, before the slot changes.
-impl Env<'_> {
+/// The memory family reaches the stack through these. The dynptr family
+/// (`destroy_if_dynptr_stack_slot`, on the call view) runs in the middle of a write: after the
+/// written value is read, before the slot changes.
+impl Mem<'_, '_> {
     /// `check_stack_access_within_bounds` (also grows the stack).
     pub(crate) fn check_stack_access_within_bounds(
         &mut self,
@@ -27,7 +26,7 @@ impl Env<'_> {
     /// `check_stack_write`.
     pub(super) fn check_stack_write(
         &mut self,
-        idx: usize,
+        idx: SlotIdx,
         _regno: u8,
         ptr: &RegState,
         off: i64,
@@ -39,14 +38,14 @@ impl Env<'_> {
             let (min_off, max_off) = (ptr.b64.smin + off, ptr.b64.smax + off + size);
             let zero = self.stack().value_is_zero(value);
             for i in min_off..max_off {
-                self.destroy_if_dynptr_stack_slot(frame, ((-i - 1) as usize) / SLOT)?;
+                self.call().destroy_if_dynptr_stack_slot(frame, ((-i - 1) as usize) / SLOT)?;
             }
             return self.stack().write_var_off(frame, min_off, max_off, zero);
         }
         let off = off + ptr.var_off.value as i64;
         let spi = ((-off - 1) as usize) / SLOT;
-        let src = self.stack().write_source(SlotIdx::new(idx), value);
-        self.destroy_if_dynptr_stack_slot(frame, spi)?;
+        let src = self.stack().write_source(idx, value);
+        self.call().destroy_if_dynptr_stack_slot(frame, spi)?;
         self.stack().write_fixed(frame, off, size, value, src)
     }
 

@@ -5,7 +5,7 @@
 use crate::domain::state::{FuncState, RegState, RegType, VerifierState};
 use crate::log::Log;
 use crate::messages::{Bug, Reject};
-use crate::{MapDef, ProgType, VerifyOptions};
+use crate::{ProgType, VerifyOptions};
 use kbpf_isa::{CallKind, DecodeErrorKind, Decoded, Insn, SlotIdx, SlotTable};
 use kbpf_passes::StaticInfo;
 use kbpf_passes::shape::{Flow, shape};
@@ -102,8 +102,8 @@ impl<'a> Program<'a> {
     /// order and never reads those fields itself. Register numbers above 10 are left to
     /// `check_reg_arg`, which the kernel reaches in each family's own operand order; an opcode
     /// the decoder refuses was refused before the walk by the kernel's opcode table.
-    pub(crate) fn structural(&self, idx: usize) -> Result<(), Reject> {
-        match self.table.get(idx) {
+    pub(crate) fn structural(&self, idx: SlotIdx) -> Result<(), Reject> {
+        match self.table.get(idx.index()) {
             Some(Decoded::Malformed(e)) => match e {
                 DecodeErrorKind::ReservedFields(what) => Err(Reject::Reserved(what)),
                 DecodeErrorKind::InvalidMayGoto(imm) => Err(Reject::InvalidMayGotoImm(*imm)),
@@ -115,16 +115,16 @@ impl<'a> Program<'a> {
 
     /// The decoded instruction at slot `idx`, for a family whose structural and register-number
     /// checks have passed (so the slot decodes; otherwise kbpf broke an invariant).
-    pub(crate) fn decoded(&self, idx: usize) -> Result<Insn, Reject> {
-        self.table.insn(idx).map_err(|_| Bug::Undecoded(idx).into())
+    pub(crate) fn decoded(&self, idx: SlotIdx) -> Result<Insn, Reject> {
+        self.table.insn(idx.index()).map_err(|_| Bug::Undecoded(idx).into())
     }
 
     /// The slot a jump at `idx` with offset `off` reaches; the CFG check proved it in range.
-    pub(crate) fn jump_target(&self, idx: usize, off: i64) -> Result<SlotIdx, Reject> {
+    pub(crate) fn jump_target(&self, idx: SlotIdx, off: i64) -> Result<SlotIdx, Reject> {
         let len = self.table.len();
-        match SlotIdx::new(idx).jump(off) {
+        match idx.jump(off) {
             Some(t) if t.index() < len => Ok(t),
-            _ => Err(Bug::InsnIdx { idx: (idx as i64 + 1 + off) as usize, len }.into()),
+            _ => Err(Bug::InsnIdx { idx: (idx.index() as i64 + 1 + off) as usize, len }.into()),
         }
     }
 
@@ -331,28 +331,5 @@ pub(crate) fn initial_state(pt: ProgType) -> VerifierState {
         callback_unroll_depth: 0,
         dfs_depth: 0,
         speculative: false,
-    }
-}
-
-impl Env<'_> {
-    /// `in_sleepable`: the program may sleep (its type always does, or it was loaded with
-    /// `BPF_F_SLEEPABLE`).
-    pub(crate) fn in_sleepable(&self) -> bool {
-        self.prog.opts.prog_type.ops().sleepable() || self.prog.opts.sleepable
-    }
-
-    pub(crate) fn new_id(&mut self) -> u32 {
-        self.search.id_gen += 1;
-        self.search.id_gen
-    }
-
-    pub(crate) fn maps(&self) -> &[MapDef] {
-        &self.prog.opts.maps
-    }
-
-    /// `verbose_linfo` for instruction `insn`.
-    pub(crate) fn linfo(&mut self, insn: usize, prefix: &str) {
-        let lines = &self.prog.opts.line_info;
-        crate::line_info::verbose_linfo(&mut self.log, lines, self.prog.table.len(), insn, prefix);
     }
 }

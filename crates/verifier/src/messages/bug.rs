@@ -73,5 +73,5 @@ pub enum Bug {
     #[error("exit without a caller frame")]
     ExitNoCaller,
     #[error("insn {0} passed its structural checks but does not decode")]
-    Undecoded(usize),
+    Undecoded(kbpf_isa::SlotIdx),
 }

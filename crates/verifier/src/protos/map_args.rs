@@ -4,11 +4,12 @@
 
 use crate::MapKind;
 use crate::domain::state::{RegState, RegType};
-use crate::env::Env;
+use crate::env::ctx::{Call, Mem};
 use crate::messages::{MapArgReject, Reject};
 use kbpf_passes::Errno;
 
-impl Env<'_> {
+/// The kfunc arguments into map values, checked at the call.
+impl Call<'_, '_> {
     /// `KF_ARG_PTR_TO_CONST_STR`: a constant offset into a read-only, frozen array map whose
     /// value holds a NUL before its end.
     pub(crate) fn check_reg_const_str(
@@ -31,7 +32,7 @@ impl Env<'_> {
             return Err(MapArgReject::NoDirectValueAccess.into());
         }
         let size = def.value_size as i64 - reg.off as i64;
-        self.check_mem_region_access(regno, reg, reg.off as i64, size, def.value_size, false)?;
+        self.mem().check_mem_region_access(regno, reg, reg.off as i64, size, def.value_size, false)?;
         let map_off = reg.off as i64 + reg.var_off.value as i64;
         // array_map_direct_value_addr
         if def.max_entries != 1 {
@@ -62,6 +63,25 @@ impl Env<'_> {
         self.check_map_field_pointer(reg, regno)
     }
 
+    /// `check_map_field_pointer` for `BPF_TIMER`.
+    pub(crate) fn check_map_field_pointer(&self, reg: &RegState, regno: u8) -> Result<(), Reject> {
+        if !reg.var_off.is_const() {
+            return Err(MapArgReject::TimerVarOffset(regno.into()).into());
+        }
+        let def = self.maps().get(reg.map as usize).cloned().unwrap_or_default();
+        let Some(field_off) = def.timer_off else {
+            return Err(MapArgReject::NoTimer(def.name).into());
+        };
+        let off = reg.var_off.value as i64 + reg.off as i64;
+        if off != field_off as i64 {
+            return Err(MapArgReject::TimerOffset { off, field: field_off }.into());
+        }
+        Ok(())
+    }
+}
+
+/// Loads and stores into map values.
+impl Mem<'_, '_> {
     /// `check_map_access`: the bytes must lie in the value, and neither a load/store nor a
     /// helper may touch the value's `struct bpf_timer`.
     pub(crate) fn check_map_access(
@@ -141,21 +161,5 @@ impl Env<'_> {
             _ => raw,
         };
         Ok(Some(val))
-    }
-
-    /// `check_map_field_pointer` for `BPF_TIMER`.
-    pub(crate) fn check_map_field_pointer(&self, reg: &RegState, regno: u8) -> Result<(), Reject> {
-        if !reg.var_off.is_const() {
-            return Err(MapArgReject::TimerVarOffset(regno.into()).into());
-        }
-        let def = self.maps().get(reg.map as usize).cloned().unwrap_or_default();
-        let Some(field_off) = def.timer_off else {
-            return Err(MapArgReject::NoTimer(def.name).into());
-        };
-        let off = reg.var_off.value as i64 + reg.off as i64;
-        if off != field_off as i64 {
-            return Err(MapArgReject::TimerOffset { off, field: field_off }.into());
-        }
-        Ok(())
     }
 }
