@@ -68,6 +68,7 @@ pub(crate) fn host_call(
             // budget; its `exit` returns to whoever called this frame.
             st.pc = entry as usize;
             st.calls.may_goto = BPF_MAX_LOOPS;
+            m.mem.clear_frame(st.calls.depth);
         }
         return Ok(());
     }

@@ -38,9 +38,10 @@
 //! * Stack arguments: each frame owns 7 outgoing slots; `*(u64 *)(r11 - 8k) = v` writes slot
 //!   `k-1` of the current frame, `r = *(u64 *)(r11 + 8k)` reads slot `k-1` of the caller's
 //!   frame; kfuncs get r1..r5 then the current frame's slots.
-//! * Callee stacks are not cleared between calls (the verifier forbids reading uninitialised
-//!   stack); each run starts with zeroed stacks (a frame is cleared when the run first reaches
-//!   it, so an empty program does not pay for clearing eight).
+//! * Every frame starts zeroed: the main program's at each run, a callee's at each call, a
+//!   tail-called program's when it replaces its caller. The kernel leaves stack a privileged
+//!   program never wrote undefined; kbpf's JITs zero each function's BPF stack in its prologue,
+//!   so all engines give such a read the same bytes.
 //! * Memory a helper or kfunc returns a pointer to is accessible only if the caller passed it to
 //!   [`Vm::run_with_regions`]; the interpreter never dereferences host memory it was not given.
 //!   Accesses outside the input buffer and the live stacks leave the hot loop, are retried

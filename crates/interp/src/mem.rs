@@ -60,6 +60,26 @@ impl<'a> Mem<'a> {
         self.stack_base + ((depth + 1) * MAX_BPF_STACK) as u64
     }
 
+    /// A call enters frame `depth` (the one above the live ones): it starts zeroed, as every
+    /// JIT's prologue zeroes its BPF stack, so the engines agree on what a privileged program
+    /// reads from stack it never wrote (the kernel leaves it undefined).
+    #[inline(always)]
+    pub(crate) fn enter_frame(&mut self, depth: usize) {
+        if let Some(s) = self.stack.get_mut(depth * MAX_BPF_STACK..(depth + 1) * MAX_BPF_STACK) {
+            s.fill(0);
+        }
+        self.fresh = self.fresh.max(depth + 1);
+        self.set_depth(depth);
+    }
+
+    /// A tail call replaces the program of frame `depth`: the next program's stack starts
+    /// zeroed too (the JITs run its prologue).
+    pub(crate) fn clear_frame(&mut self, depth: usize) {
+        if let Some(s) = self.stack.get_mut(depth * MAX_BPF_STACK..(depth + 1) * MAX_BPF_STACK) {
+            s.fill(0);
+        }
+    }
+
     /// Makes frames `0..=depth` the live ones.
     #[inline(always)]
     pub(crate) fn set_depth(&mut self, depth: usize) {
@@ -213,7 +233,15 @@ mod tests {
         assert_eq!(m.write::<8>(fp0 + 504, [7; 8]), Some(()));
         m.set_depth(0);
         m.set_depth(1);
-        assert_eq!(m.read::<8>(fp0 + 504), Some([7; 8]), "callee stacks persist within a run");
+        assert_eq!(m.read::<8>(fp0 + 504), Some([7; 8]), "returning keeps the callee's bytes");
+        m.set_depth(0);
+        m.enter_frame(1);
+        assert_eq!(m.read::<8>(fp0 + 504), Some([0; 8]), "a call starts on a zeroed frame");
+        m.set_depth(0);
+        assert_eq!(m.write::<8>(fp0 - 8, [5; 8]), Some(()));
+        m.clear_frame(0);
+        assert_eq!(m.read::<8>(fp0 - 8), Some([0; 8]), "a tail call's program starts zeroed");
+        m.set_depth(1);
         m.set_depth(3);
         assert_eq!(m.read::<8>(m.frame_pointer(2) - 8), Some([0; 8]));
         assert_eq!(m.read::<8>(m.frame_pointer(3) - 8), Some([0; 8]));

@@ -13,7 +13,7 @@
 //!        [x29 - 72]       may_goto budget of this invocation
 //!        [x29 - 80]       padding
 //!        x25 = x29 - 80   BPF r10: top of the function's BPF stack
-//!        [x25 - depth]    bottom of the BPF stack (depth from kbpf_jit's frame plan)
+//!        [x25 - depth]    bottom of the BPF stack (depth from kbpf_jit's frame plan; zeroed by the prologue)
 //!        [sp + 8k]        outgoing argument 9 + k
 //!  low   sp               16-byte aligned
 //! ```

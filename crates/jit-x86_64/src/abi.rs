@@ -6,7 +6,7 @@
 //!  | incoming arg 7..12   [rbp+16], [rbp+24], ...   (caller's outgoing area)
 //!  | return address       [rbp+8]
 //!  | saved rbp            [rbp]          (only when the function needs rbp)
-//!  | BPF stack            [rbp-depth, rbp)   r10 = rbp
+//!  | BPF stack            [rbp-depth, rbp)   r10 = rbp (zeroed by the prologue)
 //!  | may_goto counter     [rbp-depth-8]  (only with may_goto)
 //!  | callee-saved         rbx, r13, r14, r15 as mentioned (not in a trampolined main)
 //!  | padding              keeps rsp 16-byte aligned at calls
@@ -22,7 +22,7 @@
 use dynasmrt::{DynamicLabel, DynasmApi, DynasmLabelApi, VecAssembler, dynasm, x64::X64Relocation};
 use kbpf_jit::{FuncPlan, MAY_GOTO_BUDGET, RunCtx};
 
-use crate::regs::{CTX, x};
+use crate::regs::{AUX, CTX, x};
 
 /// The assembler every emitting function writes into.
 pub type Ops = VecAssembler<X64Relocation>;
@@ -81,6 +81,28 @@ impl Frame {
         }
         if self.local > self.depth {
             dynasm!(ops ; .arch x64 ; mov QWORD [rbp + self.counter_off], MAY_GOTO_BUDGET as i32);
+        }
+        self.zero_stack(ops);
+    }
+
+    /// Zeroes the BPF stack `[rbp - depth, rbp)`: a privileged program may read stack it never
+    /// wrote, which the kernel leaves undefined; every kbpf engine gives it zeros (the
+    /// interpreter zeroes each frame it enters), so they agree. AUX is scratch here.
+    fn zero_stack(&self, ops: &mut Ops) {
+        if !self.need_rbp || self.depth == 0 {
+            return;
+        }
+        dynasm!(ops ; .arch x64 ; xor Rd(AUX), Rd(AUX));
+        let mut off = self.depth as i32;
+        while off >= 8 {
+            dynasm!(ops ; .arch x64 ; mov QWORD [rbp + (-off)], Rq(AUX));
+            off -= 8;
+        }
+        if off > 0 {
+            // a depth that is not a multiple of 8 (a frame plan always rounds, but stay exact)
+            for b in (1..=off).rev() {
+                dynasm!(ops ; .arch x64 ; mov BYTE [rbp + (-b)], Rb(AUX));
+            }
         }
     }
 

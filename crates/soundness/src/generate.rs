@@ -126,6 +126,12 @@ pub fn program(c: &mut Choices<'_>) -> Vec<Insn> {
     let mut sub = Vec::new();
     if g.has_sub {
         g.i(mov64(Reg::R0, Src::Reg(Reg::R1)));
+        // privileged programs may read stack they never wrote: every engine gives zeros
+        if g.c.chance(30) {
+            let d = g.c.pick(&SUB_VALS);
+            let off = -8 * (1 + g.c.below(8) as i16);
+            g.i(Insn::Load { size: Size::DW, signed: false, dst: d, src: Reg::R10, off });
+        }
         for _ in 0..2 + g.c.below(8) {
             g.block(&SUB_VALS, 1);
             g.tick();

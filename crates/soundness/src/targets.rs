@@ -94,36 +94,41 @@ pub fn verify_gen(data: &[u8]) {
 /// A generated program the verifier accepts, on the interpreter and the host JIT (through
 /// the facade's embedding API): the same `r0` and the same context afterwards.
 pub fn jit_diff(data: &[u8]) {
-    use kbpf::{Engine, Linker, Object, VerifyConfig};
-    if kbpf::host_backend().is_none() {
-        return;
-    }
     let insns = crate::generate::program(&mut Choices::from_bytes(data));
     let Ok(prog) = Program::new(insns) else { return };
-    let linker = Linker::new();
-    let Ok(obj) = Object::from_bytes(&prog.to_bytes()) else { return };
-    let Ok(main) = obj.main() else { return };
-    let Ok(verified) = main.verify(&linker, &VerifyConfig::of(kbpf_verifier::ProgType::Syscall)) else {
-        return;
-    };
     let mut ctx = vec![0u8; crate::check::CTX_BYTES];
     let mut c = Choices::seeded(data.len() as u64);
     for chunk in ctx[..256].chunks_mut(8) {
         let v = c.value();
         chunk.copy_from_slice(&v.to_le_bytes());
     }
-    let mut outs = Vec::new();
-    for engine in [Engine::Interp, Engine::Jit] {
-        let Ok(handle) = verified.compile(engine) else { return };
-        let mut mem = ctx.clone();
-        kbpf_kfunc::profiles::reset_prandom();
-        outs.push((handle.run(&mut mem).map_err(|e| e.to_string()), mem));
-    }
-    let (a, b) = (&outs[0], &outs[1]);
+    let Some([a, b]) = engines_run(&prog, &ctx) else { return };
     // a run the interpreter stops by budget (a long `may_goto` loop) is not a comparison
     if a.0.as_ref().is_err_and(|e| e.contains("budget")) || a.0.is_err() && b.0.is_err() {
         return;
     }
     assert_eq!(a.0, b.0, "r0 differs between the interpreter and the JIT");
     assert!(a.1 == b.1, "the context differs after the run");
+}
+
+/// One engine's run: `r0` (or the error, as text) and the context afterwards.
+pub type EngineRun = (Result<u64, String>, Vec<u8>);
+
+/// Verifies `prog` as a privileged `syscall` program and runs it once on the interpreter and
+/// once on the host JIT with a copy of `ctx` each; `None` when there is no host JIT or kbpf
+/// refuses the program.
+pub fn engines_run(prog: &Program, ctx: &[u8]) -> Option<[EngineRun; 2]> {
+    use kbpf::{Engine, Linker, Object, VerifyConfig};
+    kbpf::host_backend()?;
+    let linker = Linker::new();
+    let obj = Object::from_bytes(&prog.to_bytes()).ok()?;
+    let main = obj.main().ok()?;
+    let verified = main.verify(&linker, &VerifyConfig::of(kbpf_verifier::ProgType::Syscall)).ok()?;
+    let run = |engine| -> Option<EngineRun> {
+        let handle = verified.compile(engine).ok()?;
+        let mut mem = ctx.to_vec();
+        kbpf_kfunc::profiles::reset_prandom();
+        Some((handle.run(&mut mem).map_err(|e| e.to_string()), mem))
+    };
+    Some([run(Engine::Interp)?, run(Engine::Jit)?])
 }

@@ -443,7 +443,7 @@ fn run_loop<'a>(vm: &Vm, mut mem: Mem<'a>, st: &mut State) -> (Stop, Mem<'a>) {
                 calls.frames[calls.depth] = Frame { ret: pc, saved, may_goto: calls.may_goto };
                 calls.depth = depth;
                 calls.may_goto = BPF_MAX_LOOPS;
-                mem.set_depth(depth);
+                mem.enter_frame(depth);
                 r[10] = mem.frame_pointer(depth);
                 pc = op.off as usize;
             }

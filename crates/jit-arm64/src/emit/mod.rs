@@ -307,7 +307,40 @@ impl<'a> Emitter<'a> {
             self.mov_imm(regs::TMP1, MAY_GOTO_BUDGET, Width::W64);
             a64!(self.ops ; stur X(regs::TMP1), [x29, #(abi::MAY_GOTO_COUNTER)]);
         }
+        self.zero_stack(frame.depth);
         Ok(())
+    }
+
+    /// Zeroes the BPF stack `[r10 - depth, r10)`: a privileged program may read stack it never
+    /// wrote, which the kernel leaves undefined; every kbpf engine gives it zeros (the
+    /// interpreter zeroes each frame it enters), so they agree. The prologue checked that the
+    /// frame fits `sub #imm12`, so `depth` < 4096; `stp` offsets stay in 0..=496.
+    fn zero_stack(&mut self, depth: u32) {
+        if depth == 0 {
+            return;
+        }
+        a64!(self.ops ; sub XSP(regs::TMP1), XSP(regs::BPF_FP), #depth);
+        let mut off = 0u32;
+        let mut base = 0u32;
+        while off + 16 <= depth {
+            if off - base > 496 {
+                a64!(self.ops ; add XSP(regs::TMP1), XSP(regs::TMP1), #512);
+                base += 512;
+            }
+            let rel = (off - base) as i32;
+            a64!(self.ops ; stp xzr, xzr, [X(regs::TMP1), #rel]);
+            off += 16;
+        }
+        if off + 8 <= depth {
+            let rel = off - base;
+            a64!(self.ops ; str xzr, [X(regs::TMP1), #rel]);
+            off += 8;
+        }
+        while off < depth {
+            let rel = off - base;
+            a64!(self.ops ; strb wzr, [X(regs::TMP1), #rel]);
+            off += 1;
+        }
     }
 
     fn epilogue_code(&mut self) {

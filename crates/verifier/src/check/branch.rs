@@ -65,11 +65,7 @@ pub(crate) fn for_each_reg(st: &mut VerifierState, mut f: impl FnMut(&mut RegSta
         for r in fr.regs.iter_mut() {
             f(r);
         }
-        for s in fr.stack.iter_mut() {
-            if s.is_spill() {
-                f(&mut s.spilled);
-            }
-        }
+        fr.stack.update_spills(&mut f);
         crate::calls::stack_args::for_each_slot(fr, &mut f);
     }
 }
@@ -388,11 +384,7 @@ fn sync_linked_regs(st: &mut VerifierState, known: &RegState, live: u16) {
             }
             sync_one(r, known, base);
         }
-        for s in f.stack.iter_mut() {
-            if s.is_spill() {
-                sync_one(&mut s.spilled, known, base);
-            }
-        }
+        f.stack.update_spills(|r| sync_one(r, known, base));
         crate::calls::stack_args::for_each_slot(f, &mut |r| sync_one(r, known, base));
     }
 }

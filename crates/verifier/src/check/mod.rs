@@ -141,13 +141,15 @@ impl Env<'_> {
                 break;
             }
             let next = cp.st.parent;
+            self.prune().maybe_exit_scc(i);
             // an evicted checkpoint kept alive for its descendants can go now, unless its SCC
-            // still has back-edges to propagate (then it stays until the end)
+            // still has back-edges to propagate (then it stays until the end); the kernel
+            // asks after leaving the SCC, whose back-edges that may have drained
             let st = &self.search.arena[i].st;
             if !self.search.arena[i].in_list && !self.search.incomplete_read_marks(&self.prog, st) {
                 self.search.free_list_size = self.search.free_list_size.saturating_sub(1);
+                self.search.free_checkpoint(i);
             }
-            self.prune().maybe_exit_scc(i);
             p = next;
         }
     }

@@ -340,6 +340,55 @@ impl StackSlot {
     }
 }
 
+/// A frame's stack slots, shared by the states copied from one another until one of them
+/// writes (copy on write): checkpoints and queued branches mostly keep the stack they were
+/// copied with, and a 512-byte stack is ~9 KiB of slots, so sharing is what keeps a walk with
+/// many thousands of states in memory. Reads see a slice; any mutable access unshares.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Stack(std::rc::Rc<Vec<StackSlot>>);
+
+impl std::ops::Deref for Stack {
+    type Target = [StackSlot];
+    fn deref(&self) -> &[StackSlot] {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Stack {
+    fn deref_mut(&mut self) -> &mut [StackSlot] {
+        std::rc::Rc::make_mut(&mut self.0).as_mut_slice()
+    }
+}
+
+impl std::fmt::Debug for Stack {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl Stack {
+    /// Grows or shrinks to `slots` slots, new ones `INVALID`.
+    pub fn resize(&mut self, slots: usize) {
+        std::rc::Rc::make_mut(&mut self.0).resize(slots, StackSlot::default());
+    }
+
+    /// Runs `f` on every spilled register (once each, in slot order), unsharing the stack
+    /// only when `f` changes one: the walk's sweeps over all registers (NULL checks, linked
+    /// scalars) leave most stacks as they were.
+    pub fn update_spills(&mut self, mut f: impl FnMut(&mut RegState)) {
+        for i in 0..self.0.len() {
+            if !self.0[i].is_spill() {
+                continue;
+            }
+            let mut r = self.0[i].spilled.clone();
+            f(&mut r);
+            if r != self.0[i].spilled {
+                std::rc::Rc::make_mut(&mut self.0)[i].spilled = r;
+            }
+        }
+    }
+}
+
 /// One frame.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FuncState {
@@ -352,7 +401,7 @@ pub struct FuncState {
     /// Subprogram being executed.
     pub subprogno: usize,
     /// Slot `i` covers `[fp-8(i+1), fp-8i)`.
-    pub stack: Vec<StackSlot>,
+    pub stack: Stack,
     /// Outgoing stack-argument slots (`stack_arg_regs`): slot `i` is argument `6 + i` of the
     /// next call; unset slots are `NOT_INIT`.
     pub stack_args: Vec<RegState>,
@@ -384,7 +433,7 @@ impl FuncState {
             callsite,
             frameno,
             subprogno,
-            stack: Vec::new(),
+            stack: Stack::default(),
             stack_args: Vec::new(),
             no_stack_arg_load: false,
             in_async_callback_fn: false,
@@ -404,7 +453,7 @@ impl FuncState {
     pub fn grow_stack(&mut self, bytes: usize) {
         let slots = bytes.div_ceil(SLOT);
         if slots > self.stack.len() {
-            self.stack.resize(slots, StackSlot::default());
+            self.stack.resize(slots);
         }
     }
 }

@@ -32,6 +32,9 @@ pub(crate) struct Checkpoint {
     pub miss_cnt: u32,
     pub in_list: bool,
     pub cleaned: bool,
+    /// Freed like the kernel's `maybe_free_verifier_state`: its state is dropped and its
+    /// arena slot waits for reuse; nothing may refer to it any more.
+    pub freed: bool,
 }
 
 /// One SCC visit (`struct bpf_scc_visit`): its entry checkpoint and recorded back-edges.
@@ -135,8 +138,12 @@ impl<'a> Program<'a> {
 /// share and nothing else reads.
 #[derive(Default)]
 pub(crate) struct Search {
-    /// Every checkpoint ever made; lists and parents index into it.
+    /// The checkpoints alive (cached, on the free list or a parent); lists and parents index
+    /// into it. A freed checkpoint's slot is reused ([`Search::add_checkpoint`]), so memory
+    /// follows the live states like the kernel's, not every state ever made.
     pub arena: Vec<Checkpoint>,
+    /// Arena slots of freed checkpoints, for reuse.
+    pub free_slots: Vec<usize>,
     /// The checkpoints cached per hash bucket (`explored_states`): one bucket per slot count,
     /// chosen by `(insn ^ callsite) % len` like the kernel ([`Env::bucket`]), so a bucket is
     /// not a slot and the table is not a `SlotVec`.
@@ -153,6 +160,47 @@ pub(crate) struct Search {
     /// instruction already pushed.
     pub prev_insn_idx: SlotIdx,
     pub hist_insn: Option<SlotIdx>,
+}
+
+impl Search {
+    /// Stores a new checkpoint, in a freed slot when there is one; returns its index.
+    pub(crate) fn add_checkpoint(&mut self, cp: Checkpoint) -> usize {
+        match self.free_slots.pop() {
+            Some(i) => {
+                self.arena[i] = cp;
+                i
+            }
+            None => {
+                self.arena.push(cp);
+                self.arena.len() - 1
+            }
+        }
+    }
+
+    /// Frees checkpoint `ci` (`free_verifier_state` + `kfree`): the caller checked that no list,
+    /// parent or SCC visit refers to it. Its slot keeps an empty state until reused.
+    pub(crate) fn free_checkpoint(&mut self, ci: usize) {
+        let Some(cp) = self.arena.get_mut(ci) else { return };
+        if cp.freed {
+            return;
+        }
+        cp.freed = true;
+        cp.in_list = false;
+        cp.st = VerifierState {
+            frames: Vec::new(),
+            refs: Vec::new(),
+            parent: None,
+            insn_idx: SlotIdx::new(0),
+            first_insn_idx: SlotIdx::new(0),
+            last_insn_idx: SlotIdx::new(0),
+            jmp_history: Vec::new(),
+            may_goto_depth: 0,
+            callback_unroll_depth: 0,
+            dfs_depth: 0,
+            speculative: false,
+        };
+        self.free_slots.push(ci);
+    }
 }
 
 /// Counters the log's last line and [`crate::Stats`] report, and the checkpoint heuristic reads.

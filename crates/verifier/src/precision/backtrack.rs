@@ -492,12 +492,13 @@ impl Precision<'_, '_> {
                     if bt.stack[fr] & (1 << spi) == 0 {
                         continue;
                     }
-                    match func.stack.get_mut(spi) {
+                    // read first: the parent's stack may be shared, unshare it only to mark
+                    match func.stack.get(spi) {
                         Some(slot) if slot.is_spill() && slot.spilled.ty == RegType::Scalar => {
                             if slot.spilled.precise {
                                 bt.stack[fr] &= !(1 << spi);
                             } else {
-                                slot.spilled.precise = true;
+                                func.stack[spi].spilled.precise = true;
                                 changed = true;
                             }
                         }

@@ -289,7 +289,7 @@ impl Prune<'_, '_> {
         let list = self.search.explored[self.bucket(slot)].clone();
         self.clean_live_states(slot, &list);
         let mut states_cnt = 0u64;
-        let mut evict: Vec<usize> = Vec::new();
+        let mut evict: Vec<(usize, bool)> = Vec::new();
         let is_may_goto = self.prog.is_may_goto(insn_idx);
         for &ci in &list {
             states_cnt += 1;
@@ -374,11 +374,12 @@ impl Prune<'_, '_> {
             if cp.miss_cnt > cp.hit_cnt * n + n {
                 cp.in_list = false;
                 // maybe_free_verifier_state: kept on the free list while it has children or
-                // its SCC still has back-edges to propagate
-                if cp.branches > 0 || pending_marks {
+                // its SCC still has back-edges to propagate, else freed now
+                let keep = cp.branches > 0 || pending_marks;
+                if keep {
                     self.search.free_list_size += 1;
                 }
-                evict.push(ci);
+                evict.push((ci, keep));
             }
         }
         self.evict(slot, &evict);
@@ -394,14 +395,14 @@ impl Prune<'_, '_> {
         self.stats.prev_insn_processed = self.stats.insn_processed;
         let mut st = self.cur.clone();
         st.insn_idx = slot;
-        let ci = self.search.arena.len();
-        self.search.arena.push(Checkpoint {
+        let ci = self.search.add_checkpoint(Checkpoint {
             st,
             branches: 1,
             hit_cnt: 0,
             miss_cnt: 0,
             in_list: true,
             cleaned: false,
+            freed: false,
         });
         let b = self.bucket(slot);
         self.search.explored[b].insert(0, ci);
@@ -411,8 +412,11 @@ impl Prune<'_, '_> {
                 for r in f.regs.iter_mut() {
                     r.precise = false;
                 }
-                for s in f.stack.iter_mut() {
-                    s.spilled.precise = false;
+                // the new checkpoint shares this stack: write only when something changes
+                if f.stack.iter().any(|s| s.spilled.precise) {
+                    for s in f.stack.iter_mut() {
+                        s.spilled.precise = false;
+                    }
                 }
             }
         }
@@ -425,11 +429,18 @@ impl Prune<'_, '_> {
     }
 
     /// Drops the checkpoints that stopped paying for themselves from the list of `slot`.
-    fn evict(&mut self, slot: SlotIdx, evict: &[usize]) {
+    /// Unlinks the evicted checkpoints from this instruction's bucket; those nothing refers to
+    /// (`keep` false: no children, no pending back-edges) are freed at once.
+    fn evict(&mut self, slot: SlotIdx, evict: &[(usize, bool)]) {
         if !evict.is_empty() {
             let b = self.bucket(slot);
-            self.search.explored[b].retain(|i| !evict.contains(i));
+            self.search.explored[b].retain(|i| !evict.iter().any(|(e, _)| e == i));
             self.search.explored_size -= evict.len() as u64;
+            for &(ci, keep) in evict {
+                if !keep {
+                    self.search.free_checkpoint(ci);
+                }
+            }
         }
     }
 
@@ -438,7 +449,7 @@ impl Prune<'_, '_> {
     fn evict_then_hit(
         &mut self,
         slot: SlotIdx,
-        evict: &[usize],
+        evict: &[(usize, bool)],
         ci: usize,
         is_loop: bool,
     ) -> Result<bool, Reject> {
@@ -499,9 +510,14 @@ impl Prune<'_, '_> {
                         *reg = RegState::not_init();
                     }
                 }
-                for (spi, slot) in f.stack.iter_mut().enumerate() {
-                    if spi < 64 && slive & (1 << spi) == 0 {
-                        *slot = crate::domain::state::StackSlot::default();
+                let dead = |spi: usize| spi < 64 && slive & (1 << spi) == 0;
+                let blank = crate::domain::state::StackSlot::default();
+                // the stack may be shared with other states: unshare it only to change it
+                if f.stack.iter().enumerate().any(|(spi, slot)| dead(spi) && *slot != blank) {
+                    for (spi, slot) in f.stack.iter_mut().enumerate() {
+                        if dead(spi) {
+                            *slot = blank.clone();
+                        }
                     }
                 }
             }
@@ -577,8 +593,13 @@ pub(crate) fn widen_imprecise_scalars(old: &VerifierState, cur: &mut VerifierSta
         }
         let n = fo.stack.len().min(fc.stack.len());
         for i in 0..n {
+            // a shared stack is unshared only when a slot widens
             if fo.stack[i].is_spill() && fc.stack[i].is_spill() {
-                widen(&fo.stack[i].spilled, &mut fc.stack[i].spilled, &mut idmap);
+                let mut r = fc.stack[i].spilled.clone();
+                widen(&fo.stack[i].spilled, &mut r, &mut idmap);
+                if r != fc.stack[i].spilled {
+                    fc.stack[i].spilled = r;
+                }
             }
         }
     }
