@@ -16,6 +16,7 @@ mod native;
 pub mod profiles;
 mod proto;
 mod registry;
+pub mod sets;
 pub mod testmod;
 pub mod vmlinux;
 

@@ -73,6 +73,8 @@ impl Env<'_> {
             callback_unroll_depth: 0,
             dfs_depth: 0,
             speculative: false,
+            active_rcu_lock: false,
+            active_preempt_locks: 0,
         };
         self.search.pending.push(Pending {
             st,

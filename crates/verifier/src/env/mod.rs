@@ -283,6 +283,8 @@ pub(crate) fn initial_state(pt: ProgType) -> VerifierState {
         callback_unroll_depth: 0,
         dfs_depth: 0,
         speculative: false,
+        active_rcu_lock: false,
+        active_preempt_locks: 0,
     }
 }
 
