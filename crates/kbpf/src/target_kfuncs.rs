@@ -7,7 +7,7 @@
 //! marked so ([`kbpf_verifier::KfuncDecl::unmodelled`]): refused as unsupported after the
 //! program-type check, never accepted on a guess.
 
-use kbpf_elf::btf::{Btf, BtfType};
+use kbpf_elf::btf::{Btf, BtfType, Kind};
 use kbpf_isa::{CallTarget, Insn, KernelProgType, RawInsn};
 use kbpf_kfunc::sets::{self, Allowed};
 use kbpf_verifier::{KfuncArgKind, KfuncDecl, KfuncRet, KfuncTable};
@@ -42,6 +42,9 @@ const MODELLED: &[&str] = &[
     "bpf_task_get_cgroup1",
     "bpf_rcu_read_lock",
     "bpf_rcu_read_unlock",
+    "bpf_throw",
+    "bpf_cast_to_kern_ctx",
+    "bpf_rdonly_cast",
     "bpf_preempt_disable",
     "bpf_preempt_enable",
     "bpf_cpumask_create",
@@ -114,6 +117,22 @@ pub(crate) fn resolve(btf: &Btf, id: i32, prog: Option<KernelProgType>) -> Optio
         }
     }
     type_btf_objects(btf, id as u32, &mut d);
+    let mut special = None;
+    match name.as_str() {
+        // takes the program's context, returns the kernel's behind it, trusted
+        "bpf_cast_to_kern_ctx" => {
+            if let Some(a) = d.args.first_mut() {
+                a.kind = KfuncArgKind::Ctx;
+            }
+            match prog.and_then(kern_ctx).and_then(|n| Some((n, btf.find_by_name_kind(n, Kind::Struct)?))) {
+                Some((n, type_id)) => d.ret = KfuncRet::BtfObj { name: n.to_string(), type_id },
+                None => special = Some("the kernel context of this program type"),
+            }
+        }
+        // r0 follows the type id argument (the verifier types it)
+        "bpf_rdonly_cast" => d.ret = KfuncRet::Scalar,
+        _ => {}
+    }
     let allowed = prog.map_or(Allowed::Unknown, |t| entry.allowed(t));
     d.prog_types = match allowed {
         Allowed::Yes | Allowed::Unknown => None,
@@ -121,6 +140,8 @@ pub(crate) fn resolve(btf: &Btf, id: i32, prog: Option<KernelProgType>) -> Optio
     };
     d.unmodelled = if allowed == Allowed::Unknown {
         Some("the kfunc hook of this program type".to_string())
+    } else if let Some(why) = special {
+        Some(why.to_string())
     } else if !MODELLED.contains(&name.as_str()) {
         Some("its rules".to_string())
     } else if name == "bpf_dynptr_from_skb"
@@ -166,7 +187,19 @@ fn struct_pointee(btf: &Btf, ptr: u32) -> Option<(u32, String)> {
     }
 }
 
+/// The kernel struct behind a program type's context (`bpf_types.h`), for the types whose
+/// context kbpf models as one.
+fn kern_ctx(t: KernelProgType) -> Option<&'static str> {
+    use KernelProgType as T;
+    match t {
+        T::SocketFilter | T::SchedCls | T::SchedAct | T::CgroupSkb | T::SkSkb => Some("sk_buff"),
+        T::LwtIn | T::LwtOut | T::LwtXmit | T::LwtSeg6local => Some("sk_buff"),
+        T::Xdp => Some("xdp_buff"),
+        _ => None,
+    }
+}
+
 fn struct_size(btf: &Btf, name: &str) -> Option<u32> {
-    let id = btf.find_by_name_kind(name, kbpf_elf::btf::Kind::Struct)?;
+    let id = btf.find_by_name_kind(name, Kind::Struct)?;
     btf.size_of(id).and_then(|s| u32::try_from(s).ok())
 }

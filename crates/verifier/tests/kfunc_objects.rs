@@ -103,7 +103,23 @@ fn table() -> Vec<KfuncDecl> {
         k(7, "bpf_preempt_disable", vec![]),
         k(8, "bpf_preempt_enable", vec![]),
         KfuncDecl { prog_types: Some(Vec::new()), ..k(9, "bpf_not_here", vec![]) },
-        KfuncDecl { unmodelled: Some("its rules".into()), ..k(10, "bpf_throw", vec![]) },
+        KfuncDecl { unmodelled: Some("its rules".into()), ..k(10, "bpf_obj_new_impl", vec![]) },
+        k(
+            11,
+            "bpf_throw",
+            vec![KfuncArg { name: "cookie".into(), kind: KfuncArgKind::Scalar, nullable: false }],
+        ),
+        KfuncDecl {
+            ret: KfuncRet::Scalar,
+            ..k(
+                12,
+                "bpf_rdonly_cast",
+                vec![
+                    KfuncArg { name: "obj__ign".into(), kind: KfuncArgKind::Ignored, nullable: false },
+                    KfuncArg { name: "btf_id__k".into(), kind: KfuncArgKind::Const, nullable: false },
+                ],
+            )
+        },
     ]
 }
 
@@ -208,8 +224,51 @@ fn preemption_sections_nest() {
 fn program_types_and_unmodelled_kfuncs() {
     let out = run("call bpf_not_here\nr0 = 0\nexit\n");
     rejects(&out, Errno::EACCES, "calling kernel function bpf_not_here is not allowed");
-    let out = run("call bpf_throw\nr0 = 0\nexit\n");
+    let out = run("call bpf_obj_new_impl\nr0 = 0\nexit\n");
     let e = out.error.expect("refused");
     assert_eq!(e.kind(), kbpf_verifier::RejectKind::Unsupported);
-    assert_eq!(e.message(), "kbpf: kfunc bpf_throw of the target kernel: its rules is not modelled");
+    assert_eq!(e.message(), "kbpf: kfunc bpf_obj_new_impl of the target kernel: its rules is not modelled");
+}
+
+#[test]
+fn bpf_throw_ends_the_path_after_the_leak_and_section_checks() {
+    let out = run("r1 = 0\ncall bpf_throw\nr0 = 0\nexit\n");
+    accepts(&out);
+    assert_eq!(out.stats.processed_insns, 2);
+    let out = run(&format!("{GET}r1 = 0\ncall bpf_throw\nr1 = r6\ncall bpf_task_release\n{OUT}"));
+    rejects(&out, Errno::EINVAL, "bpf_throw would lead to reference leak");
+    let out = run("call bpf_rcu_read_lock\nr1 = 0\ncall bpf_throw\nr0 = 0\nexit\n");
+    rejects(&out, Errno::EINVAL, "bpf_throw cannot be used inside bpf_rcu_read_lock-ed region");
+}
+
+#[test]
+fn bpf_rdonly_cast_types_r0_from_its_constant() {
+    accepts(&run("r1 = 0\nr2 = 2\ncall bpf_rdonly_cast\nr0 = 0\nexit\n"));
+    let out = run("r1 = 0\nr2 = 99\ncall bpf_rdonly_cast\nr0 = 0\nexit\n");
+    rejects(&out, Errno::EINVAL, "Unknown type ID 99 passed to kfunc bpf_rdonly_cast");
+    let out = run("r1 = 0\nr2 = 1\ncall bpf_rdonly_cast\nr0 = 0\nexit\n");
+    rejects(&out, Errno::EINVAL, "kfunc bpf_rdonly_cast type ID argument must be of a struct or void");
+}
+
+#[test]
+fn a_memory_pair_is_named_by_argument_numbers_without_stack_arguments() {
+    let mem = |name: &str, kind| KfuncArg { name: name.into(), kind, nullable: false };
+    let decl = KfuncDecl {
+        btf_id: 20,
+        name: "kbuf".into(),
+        args: vec![
+            mem("buf", KfuncArgKind::Mem { size: None }),
+            mem("buf__szk", KfuncArgKind::MemSize { constant: true }),
+        ],
+        ret: KfuncRet::Scalar,
+        ..Default::default()
+    };
+    let opts = VerifyOptions { stack_args: false, btf: Some(btf()), ..Default::default() };
+    let out = verify_src("r1 = r10\nr1 += -8\nr2 = 16\ncall kbuf\nr0 = 0\nexit\n", vec![decl], opts);
+    let e = out.error.expect("refused");
+    assert!(
+        e.message().ends_with("arg#0 arg#1 memory, len pair leads to invalid memory access"),
+        "{}",
+        e.message()
+    );
 }

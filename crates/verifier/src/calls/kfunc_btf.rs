@@ -9,7 +9,9 @@
 //! allocated objects) is refused as unsupported.
 
 use crate::btf::trust::{is_rcu_reg, is_trusted_reg};
-use crate::domain::state::{MAYBE_NULL, MEM_PERCPU, MEM_RCU, MEM_USER, PTR_UNTRUSTED, RegState, RegType};
+use crate::domain::state::{
+    MAYBE_NULL, MEM_PERCPU, MEM_RCU, MEM_USER, PTR_TRUSTED, PTR_UNTRUSTED, RegState, RegType,
+};
 use crate::env::Env;
 use crate::messages::{KfuncReject, ObjMismatch, RegName, Reject, Unsupported};
 use crate::protos::func_info::KfuncDecl;
@@ -205,11 +207,35 @@ impl Env<'_> {
         Ok(())
     }
 
+    /// r0 of `bpf_rdonly_cast(obj, btf_id__k)`: an untrusted pointer to the struct of that id
+    /// in the target BTF.
+    pub(crate) fn rdonly_cast_ret(&mut self, decl: &KfuncDecl, id: Option<u64>) -> Result<RegState, Reject> {
+        let Some(id) = id else { return Err(crate::messages::Bug::SliceNoConstSize.into()) };
+        if id == 0 {
+            return Err(unsupported(decl, "a cast to void"));
+        }
+        let ty = u32::try_from(id).ok().and_then(|i| self.prog.opts.btf.as_ref().and_then(|b| b.get(i)));
+        match ty {
+            None => Err(KfuncReject::RdonlyCastUnknown(id).into()),
+            Some(kbpf_elf::btf::BtfType::Struct { .. }) => {
+                let mut r = RegState::pointer(RegType::BtfId);
+                r.btf_id = id as u32;
+                r.flags = PTR_UNTRUSTED;
+                Ok(r)
+            }
+            Some(_) => Err(KfuncReject::RdonlyCastType.into()),
+        }
+    }
+
     /// r0 of a kfunc returning a kernel object: `PTR_TO_BTF_ID` of `type_id`, possibly NULL
     /// (`KF_RET_NULL`), referenced when the kfunc acquires.
     pub(crate) fn kfunc_btf_obj_ret(&mut self, decl: &KfuncDecl, type_id: u32, insn_idx: usize) -> RegState {
         let mut r = RegState::pointer(RegType::BtfId);
         r.btf_id = type_id;
+        // the kernel's context behind the program's
+        if decl.name == "bpf_cast_to_kern_ctx" {
+            r.flags |= PTR_TRUSTED;
+        }
         if decl.ret_null {
             r.flags |= MAYBE_NULL;
             r.id = self.new_id();

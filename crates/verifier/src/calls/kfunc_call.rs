@@ -114,6 +114,9 @@ impl Env<'_> {
         self.check_outgoing_stack_args(nargs)?;
         let insn_idx = self.cur.insn_idx.index();
         let meta = self.check_kfunc_args(&decl, insn_idx)?;
+        if decl.name == crate::calls::exceptions::THROW {
+            self.check_throw(&decl)?;
+        }
         self.kfunc_sections(&decl)?;
         if meta.refs.release_regno != 0 && !self.release_reference(meta.refs.ref_obj_id) {
             return Err(Bug::KfuncRefNotAcquired(decl.name).into());
@@ -146,6 +149,9 @@ impl Env<'_> {
         };
         let r0 = match decl.name.as_str() {
             "bpf_dynptr_slice" | "bpf_dynptr_slice_rdwr" => self.dynptr_slice_ret(&decl, &meta, r0)?,
+            "bpf_rdonly_cast" if decl.unmodelled.is_none() => {
+                self.rdonly_cast_ret(&decl, meta.arg_constant)?
+            }
             _ => r0,
         };
         self.cur.cur_mut().regs[0] = r0;
@@ -195,6 +201,9 @@ impl Env<'_> {
                             return Err(KfuncReject::NotConst(name).into());
                         }
                         self.kfunc_arg_precise(i, regno);
+                        if a.kind == KfuncArgKind::Const {
+                            meta.arg_constant = Some(reg.var_off.value);
+                        }
                     }
                 }
                 KfuncArgKind::Arena => {}

@@ -6,6 +6,7 @@
 pub(crate) mod async_cb;
 mod btf_args;
 pub(crate) mod dynptr;
+pub(crate) mod exceptions;
 pub(crate) mod global_args;
 pub(crate) mod global_funcs;
 pub(crate) mod helper;

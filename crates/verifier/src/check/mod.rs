@@ -204,7 +204,15 @@ impl Env<'_> {
                         self.stack_args_before_call();
                         match target {
                             CallTarget::Local(imm) => self.check_func_call(imm, idx)?,
-                            CallTarget::Kfunc { btf_id, .. } => self.check_kfunc_call(btf_id)?,
+                            CallTarget::Kfunc { btf_id, .. } => {
+                                self.check_kfunc_call(btf_id)?;
+                                // process_bpf_exit_full for an exceptional exit: no return
+                                // value, no frame to return to
+                                if self.kfunc_throws(btf_id) {
+                                    self.check_resource_leak("bpf_throw")?;
+                                    return Ok(Flow::Exit);
+                                }
+                            }
                             CallTarget::Helper(id) => {
                                 self.check_helper_call(id, idx)?;
                                 self.invalidate_outgoing_stack_args();

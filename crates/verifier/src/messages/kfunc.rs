@@ -74,6 +74,10 @@ pub enum KfuncReject {
     BtfObjMismatch(Box<ObjMismatch>),
     #[error("arg#{0} pointer type STRUCT {1} must point to scalar, or struct with scalar")]
     NotScalarStruct(usize, String),
+    #[error("Unknown type ID {0} passed to kfunc bpf_rdonly_cast")]
+    RdonlyCastUnknown(u64),
+    #[error("kfunc bpf_rdonly_cast type ID argument must be of a struct or void")]
+    RdonlyCastType,
     #[error("nested rcu read lock (kernel function {0})")]
     NestedRcuLock(String),
     #[error("unmatched rcu read unlock (kernel function {0})")]
