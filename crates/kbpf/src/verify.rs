@@ -118,6 +118,12 @@ pub fn verify_module(module: &Module, mut opts: VerifyOptions) -> VerifyOutcome 
         if opts.attach_btf_id == 0 {
             opts.attach_btf_id = elf.attach_btf.as_ref().map_or(0, |(id, _)| *id);
         }
+        // refused by the kernel before the walk (EEXIST), which kbpf does not model
+        if elf.several_exception_cbs {
+            return unsupported(kbpf_verifier::messages::Unsupported::Feature(
+                "a main program with several exception_callback tags",
+            ));
+        }
         // BPF_F_SLEEPABLE (`.s` sections), and the target BTF the loader resolved against
         opts.sleepable |= elf.prog_flags & kbpf_elf::sections::BPF_F_SLEEPABLE != 0;
         if opts.btf.is_none() {
@@ -167,10 +173,12 @@ pub fn verify_module(module: &Module, mut opts: VerifyOptions) -> VerifyOutcome 
 /// The outcome for a module with a map type the verifier does not model: refused before any
 /// instruction is examined, as unsupported (never as a kernel verdict).
 fn unsupported_map(map: &str, map_type: u32) -> VerifyOutcome {
-    let reject = kbpf_verifier::Reject::Unsupported(kbpf_verifier::messages::Unsupported::MapType {
-        map: map.to_string(),
-        map_type,
-    });
+    unsupported(kbpf_verifier::messages::Unsupported::MapType { map: map.to_string(), map_type })
+}
+
+/// The outcome for a module refused as unsupported before any instruction is examined.
+fn unsupported(what: kbpf_verifier::messages::Unsupported) -> VerifyOutcome {
+    let reject = kbpf_verifier::Reject::Unsupported(what);
     VerifyOutcome {
         accepted: false,
         error: Some(kbpf_verifier::VerifyError::new(None, reject)),

@@ -272,3 +272,23 @@ fn a_memory_pair_is_named_by_argument_numbers_without_stack_arguments() {
         e.message()
     );
 }
+
+#[test]
+fn a_sleepable_helper_cannot_run_in_a_section() {
+    let run_sleepable = |src: &str| {
+        let opts = VerifyOptions {
+            prog_type: kbpf_verifier::ProgType::Syscall,
+            btf: Some(btf()),
+            ..Default::default()
+        };
+        verify_src(src, table(), opts)
+    };
+    let copy = "r1 = r10\nr1 += -8\nr2 = 8\nr3 = 0\ncall 148\n";
+    accepts(&run_sleepable(&format!("{copy}r0 = 0\nexit\n")));
+    let out =
+        run_sleepable(&format!("call bpf_rcu_read_lock\n{copy}call bpf_rcu_read_unlock\nr0 = 0\nexit\n"));
+    rejects(&out, Errno::EINVAL, "sleepable helper bpf_copy_from_user#148 in rcu_read_lock region");
+    let out =
+        run_sleepable(&format!("call bpf_preempt_disable\n{copy}call bpf_preempt_enable\nr0 = 0\nexit\n"));
+    rejects(&out, Errno::EINVAL, "sleepable helper bpf_copy_from_user#148 in non-preemptible region");
+}

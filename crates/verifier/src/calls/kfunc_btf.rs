@@ -217,7 +217,8 @@ impl Env<'_> {
         let ty = u32::try_from(id).ok().and_then(|i| self.prog.opts.btf.as_ref().and_then(|b| b.get(i)));
         match ty {
             None => Err(KfuncReject::RdonlyCastUnknown(id).into()),
-            Some(kbpf_elf::btf::BtfType::Struct { .. }) => {
+            // btf_type_is_struct: a union too
+            Some(kbpf_elf::btf::BtfType::Struct { .. } | kbpf_elf::btf::BtfType::Union { .. }) => {
                 let mut r = RegState::pointer(RegType::BtfId);
                 r.btf_id = id as u32;
                 r.flags = PTR_UNTRUSTED;

@@ -78,6 +78,10 @@ pub enum KfuncReject {
     RdonlyCastUnknown(u64),
     #[error("kfunc bpf_rdonly_cast type ID argument must be of a struct or void")]
     RdonlyCastType,
+    #[error("sleepable helper {0}#{1} in rcu_read_lock region")]
+    SleepInRcu(String, i32),
+    #[error("sleepable helper {0}#{1} in non-preemptible region")]
+    SleepInPreempt(String, i32),
     #[error("nested rcu read lock (kernel function {0})")]
     NestedRcuLock(String),
     #[error("unmatched rcu read unlock (kernel function {0})")]
