@@ -124,9 +124,12 @@ fn kernel_golden_logs() {
         let f: Vec<&str> = line.split('|').collect();
         assert_eq!(f.len(), 5, "bad case line {line}");
         let prog_type = match f[1] {
+            "socket_filter" => ProgType::SocketFilter,
             "xdp" => ProgType::Xdp,
             "syscall" => ProgType::Syscall,
-            _ => ProgType::SocketFilter,
+            "sched_cls" => ProgType::SchedCls,
+            "sk_msg" => ProgType::SkMsg,
+            other => panic!("{}: unknown program type {other} in cases.txt", f[0]),
         };
         let opts = VerifyOptions {
             prog_type,

@@ -158,9 +158,15 @@ fn verifier_golden() {
             continue;
         };
         let prog_type = match ty {
+            "socket_filter" => ProgType::SocketFilter,
             "xdp" => ProgType::Xdp,
             "syscall" => ProgType::Syscall,
-            _ => ProgType::SocketFilter,
+            "sched_cls" => ProgType::SchedCls,
+            "sk_msg" => ProgType::SkMsg,
+            _ => {
+                eprintln!("{name}: unknown program type {ty}");
+                continue;
+            }
         };
         // `fd:type:key:value:max`: the program's ld_imm64 imm is `fd`
         let mut fds = Vec::new();

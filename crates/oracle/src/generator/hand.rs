@@ -229,6 +229,33 @@ pub fn hand_written() -> Vec<Case> {
     v.push(xdp("pkt_checked_ok", pkt(14, 13)));
     v.push(xdp("pkt_checked_off_by_one", pkt(14, 14)));
     v.push(xdp("xdp_ctx_bad", vec![ldx(Sz::Dw, 0, 1, 0), exit()]));
+    // A sign-extending fill keeps the spilled scalar's id only when the narrow sign bit is
+    // known clear (32-bit wide value: the id goes; 31-bit: it stays).
+    let ldsxw_fill = |and: Option<i32>| {
+        let mut p = vec![ldx(Sz::W, 6, 1, 0)];
+        p.extend(and.map(|m| alu64i(Op::And, 6, m)));
+        p.extend([stx(Sz::Dw, 10, 6, -8), ins(0x81, 6, 10, -8, 0), mov(0, 0), exit()]);
+        p
+    };
+    v.push(sf("ldsxw_fill_drops_id", ldsxw_fill(None)));
+    v.push(sf("ldsxw_fill_keeps_id", ldsxw_fill(Some(0x7fff_ffff))));
+    // load-acquire refuses the pointer type before it checks the (misaligned) access
+    v.push(sf("load_acq_ctx_misaligned", vec![atomic(Sz::W, 2, 1, 2, 0x100), mov(0, 0), exit()]));
+    // a range above everything the tnum allows collapses onto the tnum's largest member
+    v.push(sf(
+        "bounds_tnum_single_member",
+        vec![
+            call(7),
+            movr(6, 0),
+            alu64i(Op::And, 6, -63),
+            jmpi(Cond::Lt, 6, 36, 3),
+            jmpi(Cond::Gt, 6, 50, 2),
+            movr(0, 6),
+            exit(),
+            mov(0, 0),
+            exit(),
+        ],
+    ));
     v.push(Case::new(FAM, "cgroup_skb_ret2", ProgType::CgroupSkb, vec![mov(0, 2), exit()]));
     v.push(Case::new(FAM, "syscall_ret", ProgType::Syscall, vec![mov(0, 1), exit()]));
     // Maps.

@@ -52,7 +52,13 @@ impl Env<'_> {
                 }
                 meta.map = Some(reg.map);
             }
-            Arg::CtxOrNull | Arg::MapValueOrNull | Arg::BtfObj { null: true, .. } if is_null => {}
+            // a NULL constant passed where NULL is allowed skips the type check; the kernel
+            // marks it precise, as the call's checks rest on it being exactly zero
+            Arg::CtxOrNull | Arg::MapValueOrNull | Arg::BtfObj { null: true, .. } | Arg::SocketOrNull
+                if is_null =>
+            {
+                self.precision().mark_chain_precision(regno);
+            }
             Arg::BtfObj { name, null } => self.check_btf_obj_arg(regno, &reg, name, null)?,
             Arg::Unmodelled(what) => {
                 return Err(Reject::Unsupported(crate::messages::Unsupported::Feature(what)));
@@ -98,6 +104,7 @@ impl Env<'_> {
                     _ => HelperAccess::Read,
                 };
                 if maybe_null && is_null {
+                    self.precision().mark_chain_precision(regno);
                     return Ok(());
                 }
                 // a trusted kernel object is memory a helper may read, never write
@@ -176,8 +183,7 @@ impl Env<'_> {
                 }
                 self.check_reg_const_str(&reg, regno, regno as usize - 1)?;
             }
-            // ARG_PTR_TO_SOCKET | PTR_MAYBE_NULL: a full socket (a NULL constant passes)
-            Arg::SocketOrNull if is_null => {}
+            // ARG_PTR_TO_SOCKET | PTR_MAYBE_NULL: a full socket (a NULL constant passes, above)
             Arg::SocketOrNull => {
                 if reg.ty != RegType::Sock {
                     return Err(self.type_mismatch(regno, &["sock"]));

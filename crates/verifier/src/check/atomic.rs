@@ -30,10 +30,12 @@ impl Env<'_> {
         let (size, off, src, dst) = (size.bytes() as i64, off as i64, src.num(), dst.num());
         match op {
             AtomicOp::LoadAcquire => {
+                // the kernel refuses the pointer type before it looks at the access itself
+                // (a store-release checks the access first)
                 let ptr = self.cur.cur().regs[src as usize].clone();
+                atomic_ptr_type_ok(&ptr, src, "loads from")?;
                 self.check_strict_alignment(src, off, size)?;
-                self.check_mem_access(idx, src, off, size, false, Some(dst), false)?;
-                atomic_ptr_type_ok(&ptr, src, "loads from")
+                self.check_mem_access(idx, src, off, size, false, Some(dst), false)
             }
             AtomicOp::StoreRelease => {
                 let ptr = self.cur.cur().regs[dst as usize].clone();

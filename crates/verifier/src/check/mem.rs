@@ -199,6 +199,11 @@ impl Env<'_> {
             let r = &mut self.cur.cur_mut().regs[v as usize];
             if r.ty == RegType::Scalar {
                 if ldsx {
+                    // a fill that may set the narrow sign bit changes the value: it is no
+                    // longer the spilled register's (the same rule as `movsx`)
+                    if r.b64.umax >= 1u64 << (size * 8 - 1) {
+                        r.id = 0;
+                    }
                     r.coerce_to_size_sx(size as u8);
                 } else {
                     r.coerce_to_size(size as u8);
