@@ -140,6 +140,9 @@ pub struct MapSpec {
     pub progs: Vec<(u32, String)>,
     /// Offset of a `struct bpf_timer` field in the value (what the value's BTF would record).
     pub timer_off: Option<u32>,
+    /// A map-in-map's inner map template (libbpf's `__array(values, struct inner)`): what
+    /// the kernel keeps as `inner_map_meta` and the verifier types lookups with.
+    pub inner: Option<Box<MapSpec>>,
 }
 
 impl MapSpec {

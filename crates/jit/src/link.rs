@@ -121,7 +121,11 @@ pub fn link(v: &Verified, link: &Link<'_, '_>) -> Result<Program, JitError> {
             Insn::LdImm64 { dst, src: src @ (LdImm64Src::MapFd | LdImm64Src::MapValue), imm, imm_hi } => {
                 let bad = |why: String| JitError::Link(format!("insn {pc}: map fd {imm}: {why}"));
                 let maps = link.maps.ok_or_else(|| bad("the run has no maps".into()))?;
-                let def = v.maps().iter().find(|d| d.fd == imm).ok_or_else(|| bad("not verified".into()))?;
+                let def = v
+                    .maps()
+                    .iter()
+                    .find(|d| d.fd == imm && !d.template)
+                    .ok_or_else(|| bad("not verified".into()))?;
                 let fd = usize::try_from(imm).map_err(|_| bad("negative".into()))?;
                 let map = maps.get(fd).ok_or_else(|| bad("the run has no such map".into()))?;
                 let s = map.spec();

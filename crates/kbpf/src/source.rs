@@ -228,6 +228,7 @@ fn map_spec(m: &kbpf_elf::MapDef) -> MapSpec {
         data: m.data.clone().unwrap_or_default(),
         progs: m.progs.clone(),
         timer_off: m.timer_off,
+        inner: m.inner.as_deref().map(|i| Box::new(map_spec(i))),
     }
 }
 

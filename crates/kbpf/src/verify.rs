@@ -10,6 +10,7 @@ use kbpf_verifier::{
 };
 
 use crate::source::Module;
+use kbpf_verifier::messages::Unsupported;
 
 /// The verifier's view of the kfuncs of `registry` (prototype kinds, BTF ids), indexed by BTF
 /// id. Built once per registry (cached in it until a function is registered); clones share the
@@ -120,9 +121,7 @@ pub fn verify_module(module: &Module, mut opts: VerifyOptions) -> VerifyOutcome 
         }
         // refused by the kernel before the walk (EEXIST), which kbpf does not model
         if elf.several_exception_cbs {
-            return unsupported(kbpf_verifier::messages::Unsupported::Feature(
-                "a main program with several exception_callback tags",
-            ));
+            return unsupported(Unsupported::Feature("a main program with several exception_callback tags"));
         }
         // BPF_F_SLEEPABLE (`.s` sections), and the target BTF the loader resolved against
         opts.sleepable |= elf.prog_flags & kbpf_elf::sections::BPF_F_SLEEPABLE != 0;
@@ -140,28 +139,39 @@ pub fn verify_module(module: &Module, mut opts: VerifyOptions) -> VerifyOutcome 
     let refused = kbpf_verifier::btf::attach::refused_whatever_the_body(&opts);
     // a kprobe's link flavour follows its expected attach type (`--attach-type` included)
     opts.prog_type = opts.prog_type.with_expected_attach(opts.expected_attach_type);
+    // inner map templates follow the module's maps: the fds stay the module's indices
+    let mut templates = Vec::new();
     for (i, m) in module.maps.iter().enumerate() {
-        // libbpf loads `.rodata` read-only for programs and freezes it after writing its data
-        let rodata = m.name == ".rodata" || m.name.starts_with(".rodata.");
-        // a map type the verifier does not model is no guess at its rules
-        let Some(kind) = MapKind::from_raw(m.map_type.number()).or(refused.then_some(MapKind::Hash)) else {
+        let Some(mut def) = map_def(m, refused) else {
             return unsupported_map(&m.name, m.map_type.number());
         };
-        opts.maps.push(MapDef {
-            fd: i as i32,
-            name: m.name.clone(),
-            kind,
-            key_size: m.key_size,
-            value_size: m.value_size,
-            max_entries: m.max_entries,
-            flags: m.flags.0 | if rodata { kbpf_verifier::BPF_F_RDONLY_PROG } else { 0 },
-            frozen: rodata || m.frozen,
-            // element 0 as the program sees it: the data is stored without trailing zeros,
-            // which the verifier reads as zero (never padded here: value_size is untrusted)
-            initial: (rodata || m.frozen || !m.data.is_empty()).then(|| m.data.clone()),
-            timer_off: m.timer_off,
-        });
+        def.fd = i as i32;
+        if matches!(def.kind, MapKind::ArrayOfMaps | MapKind::HashOfMaps) && !refused {
+            // the kernel types lookups by the template user space created the outer map with
+            let Some(inner) = m.inner.as_deref() else {
+                return unsupported(Unsupported::Feature(
+                    "a map-in-map without an inner map template in the object",
+                ));
+            };
+            let Some(mut t) = map_def(inner, false) else {
+                return unsupported_map(&inner.name, inner.map_type.number());
+            };
+            if t.timer_off.is_some() {
+                // lookups then need the kernel's map_uid, which kbpf does not track
+                return unsupported(Unsupported::Feature("an inner map whose value holds a bpf_timer"));
+            }
+            // bpf_map_meta_alloc copies the type, sizes, flags and fields, not the name
+            t.name.clear();
+            t.fd = -1;
+            t.template = true;
+            t.frozen = false;
+            t.initial = None;
+            def.inner = Some((module.maps.len() + templates.len()) as u32);
+            templates.push(t);
+        }
+        opts.maps.push(def);
     }
+    opts.maps.extend(templates);
     if let Some(l) = &module.license {
         opts.gpl =
             ["GPL", "GPL v2", "GPL and additional rights", "Dual BSD/GPL", "Dual MIT/GPL", "Dual MPL/GPL"]
@@ -170,14 +180,40 @@ pub fn verify_module(module: &Module, mut opts: VerifyOptions) -> VerifyOutcome 
     kbpf_verifier::verify(&module.slots, &opts)
 }
 
+/// One map as the verifier sees it (fd 0: the caller numbers it); `None` for a map type
+/// the verifier does not model (any type passes as a hash when `refused`: the program is
+/// refused whatever its maps are).
+fn map_def(m: &kbpf_isa::MapSpec, refused: bool) -> Option<MapDef> {
+    // libbpf loads `.rodata` read-only for programs and freezes it after writing its data
+    let rodata = m.name == ".rodata" || m.name.starts_with(".rodata.");
+    // a map type the verifier does not model is no guess at its rules
+    let kind = MapKind::from_raw(m.map_type.number()).or(refused.then_some(MapKind::Hash))?;
+    Some(MapDef {
+        fd: 0,
+        name: m.name.clone(),
+        kind,
+        key_size: m.key_size,
+        value_size: m.value_size,
+        max_entries: m.max_entries,
+        flags: m.flags.0 | if rodata { kbpf_verifier::BPF_F_RDONLY_PROG } else { 0 },
+        frozen: rodata || m.frozen,
+        // element 0 as the program sees it: the data is stored without trailing zeros,
+        // which the verifier reads as zero (never padded here: value_size is untrusted)
+        initial: (rodata || m.frozen || !m.data.is_empty()).then(|| m.data.clone()),
+        timer_off: m.timer_off,
+        inner: None,
+        template: false,
+    })
+}
+
 /// The outcome for a module with a map type the verifier does not model: refused before any
 /// instruction is examined, as unsupported (never as a kernel verdict).
 fn unsupported_map(map: &str, map_type: u32) -> VerifyOutcome {
-    unsupported(kbpf_verifier::messages::Unsupported::MapType { map: map.to_string(), map_type })
+    unsupported(Unsupported::MapType { map: map.to_string(), map_type })
 }
 
-/// The outcome for a module refused as unsupported before any instruction is examined.
-fn unsupported(what: kbpf_verifier::messages::Unsupported) -> VerifyOutcome {
+/// Refused before any instruction is examined, as unsupported.
+fn unsupported(what: Unsupported) -> VerifyOutcome {
     let reject = kbpf_verifier::Reject::Unsupported(what);
     VerifyOutcome {
         accepted: false,
@@ -231,12 +267,44 @@ mod tests {
     #[test]
     fn an_unmodelled_map_type_is_unsupported_not_guessed() {
         let mut m = const_str_module(".rodata");
-        m.maps[0].map_type = kbpf_isa::MapType::Other(12); // BPF_MAP_TYPE_ARRAY_OF_MAPS
+        m.maps[0].map_type = kbpf_isa::MapType::Other(33); // BPF_MAP_TYPE_ARENA
         let out = verify_module(&m, VerifyOptions::default());
         let err = out.error.expect("refused");
         assert!(!out.accepted && out.witness.is_none());
         assert_eq!(err.kind(), kbpf_verifier::RejectKind::Unsupported);
-        assert_eq!(err.message(), "kbpf: map .rodata has type 12 (enum bpf_map_type), which is not modelled");
+        assert_eq!(err.message(), "kbpf: map .rodata has type 33 (enum bpf_map_type), which is not modelled");
+    }
+
+    #[test]
+    fn a_map_in_map_needs_its_inner_template() {
+        let mut m = const_str_module(".rodata");
+        let outer = kbpf_isa::MapSpec {
+            name: "outer".into(),
+            map_type: kbpf_isa::MapType::Other(12), // BPF_MAP_TYPE_ARRAY_OF_MAPS
+            key_size: 4,
+            value_size: 4,
+            max_entries: 2,
+            ..Default::default()
+        };
+        m.maps.push(outer.clone());
+        let err = verify_module(&m, VerifyOptions::default()).error.expect("refused");
+        assert_eq!(err.kind(), kbpf_verifier::RejectKind::Unsupported);
+        assert_eq!(
+            err.message(),
+            "kbpf: a map-in-map without an inner map template in the object is not modelled"
+        );
+        let inner = kbpf_isa::MapSpec { name: "outer.inner".into(), value_size: 8, ..outer.clone() };
+        let inner = kbpf_isa::MapSpec { map_type: kbpf_isa::MapType::Array, ..inner };
+        m.maps[1].inner = Some(Box::new(inner.clone()));
+        let out = verify_module(&m, VerifyOptions::default());
+        assert!(out.accepted, "{:?}", out.error);
+        let nested = kbpf_isa::MapSpec { map_type: kbpf_isa::MapType::Other(33), ..inner };
+        m.maps[1].inner = Some(Box::new(nested));
+        let err = verify_module(&m, VerifyOptions::default()).error.expect("refused");
+        assert_eq!(
+            err.message(),
+            "kbpf: map outer.inner has type 33 (enum bpf_map_type), which is not modelled"
+        );
     }
 
     #[test]

@@ -164,6 +164,16 @@ pub enum ResolveError {
     /// program uses a map whose value holds a `struct bpf_timer`.
     #[error("tracing progs cannot use bpf_timer yet")]
     TracingTimer,
+    /// `check_map_prog_compatibility`: a struct_ops map is the loader's object, never a
+    /// program's.
+    #[error("bpf_struct_ops map cannot be used in prog")]
+    StructOpsMap,
+    /// `check_map_prog_compatibility`: a sleepable program uses a map type outside the
+    /// sleepable-safe set (itself, or a map-in-map's inner map).
+    #[error(
+        "Sleepable programs can only use array, hash, ringbuf and local storage maps, also as inner maps"
+    )]
+    SleepableMap,
 }
 
 impl ResolveError {

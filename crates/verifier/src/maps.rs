@@ -58,10 +58,22 @@ pub enum MapKind {
     Queue,
     /// `BPF_MAP_TYPE_STACK` (only push, pop and peek).
     Stack,
+    /// `BPF_MAP_TYPE_ARRAY_OF_MAPS` (only lookups, which yield the inner map).
+    ArrayOfMaps,
+    /// `BPF_MAP_TYPE_HASH_OF_MAPS` (only lookups, which yield the inner map).
+    HashOfMaps,
+    /// `BPF_MAP_TYPE_LPM_TRIE` (no helper restriction of its own).
+    LpmTrie,
+    /// `BPF_MAP_TYPE_USER_RINGBUF` (only `bpf_user_ringbuf_drain`).
+    UserRingBuf,
+    /// `BPF_MAP_TYPE_BLOOM_FILTER` (only push and peek).
+    BloomFilter,
+    /// `BPF_MAP_TYPE_STRUCT_OPS` (a loader object: no program may reference it).
+    StructOps,
 }
 
 /// `(kind, enum bpf_map_type number)` for every kind the verifier models.
-const MAP_KIND_NUMBERS: [(MapKind, u32); 26] = [
+const MAP_KIND_NUMBERS: [(MapKind, u32); 32] = [
     (MapKind::Hash, 1),
     (MapKind::Array, 2),
     (MapKind::ProgArray, 3),
@@ -88,6 +100,12 @@ const MAP_KIND_NUMBERS: [(MapKind, u32); 26] = [
     (MapKind::InodeStorage, 28),
     (MapKind::TaskStorage, 29),
     (MapKind::CgrpStorage, 32),
+    (MapKind::ArrayOfMaps, 12),
+    (MapKind::HashOfMaps, 13),
+    (MapKind::LpmTrie, 11),
+    (MapKind::UserRingBuf, 31),
+    (MapKind::BloomFilter, 30),
+    (MapKind::StructOps, 26),
 ];
 
 impl MapKind {
@@ -105,6 +123,55 @@ impl MapKind {
     /// (`can_elide_value_nullness`).
     pub fn is_array(self) -> bool {
         matches!(self, MapKind::Array | MapKind::PercpuArray)
+    }
+
+    /// Sleepable programs may use maps of this type (`check_map_prog_compatibility`; the
+    /// running 6.18 kernel's answers: no prog arrays, bloom filters, LPM tries, devmaps,
+    /// stack traces, cgroup storages or socket maps).
+    pub fn sleepable_ok(self) -> bool {
+        use MapKind::*;
+        matches!(
+            self,
+            Hash | LruHash
+                | Array
+                | PercpuHash
+                | PercpuArray
+                | LruPercpuHash
+                | ArrayOfMaps
+                | HashOfMaps
+                | RingBuf
+                | UserRingBuf
+                | InodeStorage
+                | SkStorage
+                | TaskStorage
+                | CgrpStorage
+                | Queue
+                | Stack
+        )
+    }
+
+    /// The kernel structure behind the map type's `struct bpf_map` (its ops' `map_btf_id`):
+    /// what a privileged program reads through a map pointer (`check_ptr_to_map_access`).
+    pub fn btf_struct(self) -> &'static str {
+        use MapKind::*;
+        match self {
+            Array | PercpuArray | ProgArray | PerfEventArray | CgroupArray | ArrayOfMaps => "bpf_array",
+            Hash | PercpuHash | LruHash | LruPercpuHash | HashOfMaps => "bpf_htab",
+            StackTrace => "bpf_stack_map",
+            LpmTrie => "lpm_trie",
+            DevMap | DevMapHash => "bpf_dtab",
+            CpuMap => "bpf_cpu_map",
+            XskMap => "xsk_map",
+            SockMap => "bpf_stab",
+            SockHash => "bpf_shtab",
+            CgroupStorage | PercpuCgroupStorage => "bpf_cgroup_storage_map",
+            ReuseportSockarray => "reuseport_array",
+            Queue | Stack => "bpf_queue_stack",
+            SkStorage | InodeStorage | TaskStorage | CgrpStorage => "bpf_local_storage_map",
+            RingBuf | UserRingBuf => "bpf_ringbuf_map",
+            BloomFilter => "bpf_bloom_filter",
+            StructOps => "bpf_struct_ops_map",
+        }
     }
 
     /// The map type's own restriction on helpers (first half of
@@ -167,6 +234,9 @@ impl MapKind {
             MapKind::Queue | MapKind::Stack => {
                 !matches!(f, Some(F::MapPeekElem | F::MapPopElem | F::MapPushElem))
             }
+            MapKind::ArrayOfMaps | MapKind::HashOfMaps => f != Some(F::MapLookupElem),
+            MapKind::UserRingBuf => f != Some(F::UserRingbufDrain),
+            MapKind::BloomFilter => !matches!(f, Some(F::MapPeekElem | F::MapPushElem)),
             _ => false,
         }
     }
@@ -195,6 +265,12 @@ pub struct MapDef {
     pub initial: Option<Vec<u8>>,
     /// Offset of the `struct bpf_timer` field in the value, if the value's BTF has one.
     pub timer_off: Option<u32>,
+    /// A map-in-map's inner map template (`inner_map_meta`): its index in the verifier's map
+    /// table. A lookup's non-NULL result is a `CONST_PTR_TO_MAP` of it.
+    pub inner: Option<u32>,
+    /// This entry is an inner map template: no `ld_imm64` names it (the kernel's
+    /// `inner_map_meta` has no fd and no name).
+    pub template: bool,
 }
 
 /// `BPF_F_RDONLY_PROG`.

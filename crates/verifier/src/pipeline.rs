@@ -16,6 +16,8 @@ struct MapResolver<'a> {
     maps: &'a [MapDef],
     /// `is_tracing_prog_type`: the program may not use maps with timers.
     tracing: bool,
+    /// Sleepable programs use only the sleepable-safe map types.
+    sleepable: bool,
     literal_fds: &'a [usize],
     ld_map: Vec<Option<u32>>,
 }
@@ -33,12 +35,22 @@ impl Resolver for MapResolver<'_> {
                 }))
             }
             LdImm64Src::MapFd | LdImm64Src::MapValue => {
-                let Some(idx) = self.maps.iter().position(|m| m.fd == ld.imm) else {
+                // inner map templates have no fd
+                let Some(idx) = self.maps.iter().position(|m| m.fd == ld.imm && !m.template) else {
                     return Err(err(ResolveError::BadMapFd(ld.imm)));
                 };
                 // check_map_prog_compatibility, when the map is first used
                 if self.tracing && self.maps[idx].timer_off.is_some() {
                     return Err(err(ResolveError::TracingTimer));
+                }
+                if self.maps[idx].kind == MapKind::StructOps {
+                    return Err(err(ResolveError::StructOpsMap));
+                }
+                let inner = self.maps[idx].inner.and_then(|i| self.maps.get(i as usize));
+                if self.sleepable
+                    && !(self.maps[idx].kind.sleepable_ok() && inner.is_none_or(|i| i.kind.sleepable_ok()))
+                {
+                    return Err(err(ResolveError::SleepableMap));
                 }
                 if ld.src == LdImm64Src::MapValue {
                     let m = &self.maps[idx];
@@ -170,6 +182,7 @@ pub(crate) fn run_with(
     let mut resolver = MapResolver {
         maps: &opts.maps,
         tracing: opts.prog_type.ops().is_tracing(),
+        sleepable: opts.sleepable || opts.prog_type.ops().sleepable(),
         literal_fds: &opts.literal_fds,
         ld_map: vec![None; slots.len()],
     };

@@ -21,6 +21,7 @@ fn map(flags: u32, frozen: bool, max_entries: u32) -> MapDef {
         frozen,
         initial: Some((1..=16).collect()),
         timer_off: None,
+        ..MapDef::default()
     }
 }
 

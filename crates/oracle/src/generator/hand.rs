@@ -6,7 +6,8 @@ use kbpf_isa::RawInsn;
 use super::asm::*;
 use super::builder::B;
 use crate::case::Case;
-use crate::load::{BPF_F_STRICT_ALIGNMENT, ProgType};
+use crate::case::slots_from_hex;
+use crate::load::{BPF_F_STRICT_ALIGNMENT, BPF_F_TEST_STATE_FREQ, ProgType};
 use crate::map::MapSpec;
 
 const FAM: &str = "hand";
@@ -241,6 +242,11 @@ pub fn hand_written() -> Vec<Case> {
     v.push(sf("ldsxw_fill_keeps_id", ldsxw_fill(Some(0x7fff_ffff))));
     // load-acquire refuses the pointer type before it checks the (misaligned) access
     v.push(sf("load_acq_ctx_misaligned", vec![atomic(Sz::W, 2, 1, 2, 0x100), mov(0, 0), exit()]));
+    // a checkpoint that misses once too often leaves the list at once, even when a later
+    // checkpoint of the same scan matches (the prune family's seed-77 case 0060)
+    let evicted = "6118000000000000 8500000007000000 bf06000000000000 8500000007000000 bf07000000000000 b709000000000000 6506020046000000 7a0ae8ff01000000 0500010000000000 7a0ae8ff01000000 2506010027000000 0709000001000000 7507010029000000 0709000001000000 3508010063000000 0709000001000000 150602005e000000 7a0ae0ff02000000 0500010000000000 7a0ae0ff01000000 4506020024000000 7a0af8ff00000000 0500010000000000 7a0af8ff01000000 450802005d000000 b703000000000000 0500010000000000 b703000000000000 bfa2000000000000 07020000c0ffffff 0f92000000000000 7202000001000000 b700000000000000 9500000000000000";
+    let evicted = slots_from_hex(evicted).expect("a well-formed constant");
+    v.push(sf("prune_evict_before_hit", evicted).with_flags(BPF_F_TEST_STATE_FREQ));
     // a range above everything the tnum allows collapses onto the tnum's largest member
     v.push(sf(
         "bounds_tnum_single_member",

@@ -62,7 +62,7 @@ fn prune_freq(rng: &mut Rng, n: usize) -> Vec<Case> {
     let mut v = fam_prune::prune(rng, n);
     for c in &mut v {
         c.family = "prune_freq".to_string();
-        c.prog_flags |= 1 << 3;
+        c.prog_flags |= crate::load::BPF_F_TEST_STATE_FREQ;
     }
     v
 }

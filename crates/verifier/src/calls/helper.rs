@@ -183,6 +183,16 @@ impl Env<'_> {
                 r.map = m;
                 r
             }
+            Ret::MapValueOrNull
+                if let Some(inner) = meta.map.and_then(|m| self.maps().get(m as usize)?.inner) =>
+            {
+                // a map-in-map lookup yields the inner map (its template), or NULL
+                let mut r = RegState::pointer(RegType::ConstMapPtr);
+                r.map = inner;
+                r.flags = MAYBE_NULL;
+                r.id = self.new_id();
+                r
+            }
             Ret::MapValueOrNull => {
                 let Some(m) = meta.map else { return Err(Bug::NullMapPtr.into()) };
                 let mut r = RegState::pointer(RegType::MapValue);

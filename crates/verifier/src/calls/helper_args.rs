@@ -41,7 +41,8 @@ impl Env<'_> {
             ["fp", "pkt", "pkt_meta", "map_key", "map_value", "mem", "ringbuf_mem", "buf", "trusted_ptr_"];
         match arg {
             Arg::ConstMapPtr => {
-                if reg.ty != RegType::ConstMapPtr {
+                // a map-in-map lookup's result is a map pointer only once null-checked
+                if reg.ty != RegType::ConstMapPtr || reg.flags & MAYBE_NULL != 0 {
                     return Err(self.type_mismatch(regno, &["map_ptr"]));
                 }
                 // bpf_timer_init: the map must be the timer's (map_uid is 0 outside map-in-map)

@@ -283,12 +283,15 @@ impl Walk<'_, '_> {
                 }
             }
         }
-        // pointer == pointer with one maybe-null
+        // pointer == pointer with one maybe-null; a BTF pointer may be NULL whatever its
+        // flags say, so it proves nothing
         if !w32
             && x
             && dst.is_pointer()
             && src.is_pointer()
             && (dst.flags & MAYBE_NULL) != (src.flags & MAYBE_NULL)
+            && dst.ty != RegType::BtfId
+            && src.ty != RegType::BtfId
         {
             let which = if src.flags & MAYBE_NULL != 0 { s } else { d };
             match op {

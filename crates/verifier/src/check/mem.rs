@@ -190,6 +190,9 @@ impl Env<'_> {
             RegType::BtfId if reg.flags & MAYBE_NULL == 0 => {
                 self.check_ptr_to_btf_access(regno, &reg, off, size, write, value)?;
             }
+            RegType::ConstMapPtr if reg.flags & MAYBE_NULL == 0 => {
+                self.check_ptr_to_map_access(regno, &reg, off, size, write, value)?;
+            }
             _ => return Err(Reject::InvalidMemAccess(regno.into(), TypeName::new(reg.ty, reg.flags))),
         }
         if !write

@@ -15,6 +15,7 @@ pub(crate) mod atomic;
 pub(crate) mod branch;
 mod btf_access;
 pub(crate) mod ld;
+mod map_ptr;
 pub(crate) mod mem;
 pub(crate) mod stack;
 

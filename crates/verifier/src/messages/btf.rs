@@ -48,6 +48,15 @@ pub enum BtfReject {
     /// A kernel object read by a program without a GPL-compatible license.
     #[error("Cannot access kernel 'struct {0}' from non-GPL compatible program")]
     NonGpl(String),
+    /// A map pointer read by an unprivileged program (`check_ptr_to_map_access`).
+    #[error("'struct {0}' access is allowed only to CAP_PERFMON and CAP_SYS_ADMIN")]
+    MapPtrUnprivileged(String),
+    /// A negative offset from a map pointer.
+    #[error("{0} is {1} invalid negative access: off={2}")]
+    MapPtrNegative(RegName, String, i64),
+    /// A store through a map pointer.
+    #[error("only read from {0} is supported")]
+    MapPtrOnlyRead(String),
 }
 
 impl BtfReject {
@@ -58,6 +67,7 @@ impl BtfReject {
             BtfReject::TrampolineRefused(_) => Errno::EPERM,
             BtfReject::Walk(w) => w.errno(),
             BtfReject::NonGpl(_) => Errno::EINVAL,
+            BtfReject::MapPtrUnprivileged(_) => Errno::EPERM,
             BtfReject::CallerPassesInvalidArgs(.., e) => *e,
             _ => Errno::EACCES,
         }

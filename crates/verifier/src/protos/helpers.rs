@@ -263,9 +263,10 @@ fn base_extra_proto(f: BpfFunc) -> Option<Proto> {
         F::PerfEventReadValue => gpl(maps(p([ConstMapPtr, Anything, WR, ConstSize, D], Ret::Integer), &[4])),
         // current_task_under_cgroup: cgroup arrays
         F::CurrentTaskUnderCgroup => maps(p([ConstMapPtr, Anything, D, D, D], Ret::Integer), &[8]),
-        // queue/stack maps
-        F::MapPushElem => maps(p([ConstMapPtr, MapValue, Anything, D, D], Ret::Integer), &[22, 23]),
-        F::MapPopElem | F::MapPeekElem => maps(p([ConstMapPtr, MapValue, D, D, D], Ret::Integer), &[22, 23]),
+        // queue/stack maps; push and peek also bloom filters
+        F::MapPushElem => maps(p([ConstMapPtr, MapValue, Anything, D, D], Ret::Integer), &[22, 23, 30]),
+        F::MapPeekElem => maps(p([ConstMapPtr, MapValue, D, D, D], Ret::Integer), &[22, 23, 30]),
+        F::MapPopElem => maps(p([ConstMapPtr, MapValue, D, D, D], Ret::Integer), &[22, 23]),
         // strncmp: a buffer and its size against a constant string
         F::Strncmp => p([RD, ConstSize, ConstStr, D, D], Ret::Integer),
         // strtol / strtoul: buf, len, flags, 8-byte result

@@ -283,10 +283,9 @@ impl Prune<'_, '_> {
     /// the current path can stop here.
     pub(crate) fn is_state_visited(&mut self, slot: SlotIdx, iter: IterNext) -> Result<bool, Reject> {
         let insn_idx = slot.index();
-        let force = self.prog.opts.test_state_freq
-            || self.prog.info.cfg.marks[insn_idx].force_checkpoint
-            || iter.at
-            || self.cur.jmp_history.len() > 40;
+        // `is_force_checkpoint`: the CFG's forced checkpoints (iterator `next` calls)
+        let force_checkpoint = self.prog.info.cfg.marks[insn_idx].force_checkpoint || iter.at;
+        let force = self.prog.opts.test_state_freq || force_checkpoint || self.cur.jmp_history.len() > 40;
         let s = &self.stats;
         let mut add_new_state = force
             || (s.jmps_processed - s.prev_jmps_processed >= 2
@@ -315,14 +314,14 @@ impl Prune<'_, '_> {
                         && self.states_equal(&cp.st, self.cur, ExactLevel::RangeWithin)
                         && iter.active
                     {
-                        return self.hit(ci, slot, true);
+                        return self.evict_then_hit(slot, &evict, ci, true);
                     }
                     if !iter_next
                         && is_may_goto
                         && cp.st.may_goto_depth != self.cur.may_goto_depth
                         && self.states_equal(&cp.st, self.cur, ExactLevel::RangeWithin)
                     {
-                        return self.hit(ci, slot, true);
+                        return self.evict_then_hit(slot, &evict, ci, true);
                     }
                     // iter_next calls skip the infinite-loop check (skip_inf_loop_check)
                     if !iter_next
@@ -353,7 +352,7 @@ impl Prune<'_, '_> {
                 let is_loop = self.search.incomplete_read_marks(self.prog, &cp.st);
                 let exact = if is_loop { ExactLevel::RangeWithin } else { ExactLevel::NotExact };
                 if self.states_equal(&cp.st, self.cur, exact) {
-                    return self.hit(ci, slot, is_loop);
+                    return self.evict_then_hit(slot, &evict, ci, is_loop);
                 }
             }
             // miss
@@ -362,7 +361,9 @@ impl Prune<'_, '_> {
             if add_new_state {
                 cp.miss_cnt += 1;
             }
-            let n = if force && cp.branches > 0 { 64 } else { 3 };
+            // a checkpoint may miss more often where the CFG forces one (iterator loops
+            // converge there); `BPF_F_TEST_STATE_FREQ` forces states, not this
+            let n = if force_checkpoint && cp.branches > 0 { 64 } else { 3 };
             if cp.miss_cnt > cp.hit_cnt * n + n {
                 cp.in_list = false;
                 // maybe_free_verifier_state: kept on the free list while it has children or
@@ -373,11 +374,7 @@ impl Prune<'_, '_> {
                 evict.push(ci);
             }
         }
-        if !evict.is_empty() {
-            let b = self.bucket(slot);
-            self.search.explored[b].retain(|i| !evict.contains(i));
-            self.search.explored_size -= evict.len() as u64;
-        }
+        self.evict(slot, &evict);
         self.stats.max_states_per_insn = self.stats.max_states_per_insn.max(states_cnt);
         if !add_new_state {
             return Ok(false);
@@ -418,6 +415,28 @@ impl Prune<'_, '_> {
         self.cur.jmp_history.clear();
         self.search.hist_insn = None;
         Ok(false)
+    }
+
+    /// Drops the checkpoints that stopped paying for themselves from the list of `slot`.
+    fn evict(&mut self, slot: SlotIdx, evict: &[usize]) {
+        if !evict.is_empty() {
+            let b = self.bucket(slot);
+            self.search.explored[b].retain(|i| !evict.contains(i));
+            self.search.explored_size -= evict.len() as u64;
+        }
+    }
+
+    /// A hit on checkpoint `ci`: the kernel unlinks each evicted checkpoint the moment it
+    /// misses, so those the scan evicted before reaching `ci` are gone even though it hit.
+    fn evict_then_hit(
+        &mut self,
+        slot: SlotIdx,
+        evict: &[usize],
+        ci: usize,
+        is_loop: bool,
+    ) -> Result<bool, Reject> {
+        self.evict(slot, evict);
+        self.hit(ci, slot, is_loop)
     }
 
     fn hit(&mut self, ci: usize, slot: SlotIdx, is_loop: bool) -> Result<bool, Reject> {

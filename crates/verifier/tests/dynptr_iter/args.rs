@@ -14,6 +14,7 @@ fn rodata(frozen: bool, text: &[u8]) -> MapDef {
         frozen,
         initial: Some(text.to_vec()),
         timer_off: None,
+        ..MapDef::default()
     }
 }
 
