@@ -369,6 +369,10 @@ pub(crate) fn link(
     Ok(l)
 }
 
+/// What [`exception_cb`] answers for a program whose main function carries several
+/// `exception_callback:` tags (no function is appended; the kernel refuses the load).
+pub(crate) const SEVERAL_EXCEPTION_CBS: usize = usize::MAX;
+
 /// The exception callback of entry point `main` (libbpf's `bpf_prog_assign_exc_cb`): a
 /// `exception_callback:NAME` decl tag on `main`'s global `FUNC` names a global, non-hidden
 /// `.text` function.
@@ -395,7 +399,7 @@ pub(crate) fn exception_cb(
         }
         if found.is_some() {
             // several callbacks for one program: the verifier refuses it, libbpf appends none
-            return Ok(None);
+            return Ok(Some(SEVERAL_EXCEPTION_CBS));
         }
         if cb_name.is_empty() {
             return Err(err("exception_callback:<value> decl tag contains empty value".into()));

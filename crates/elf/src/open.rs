@@ -200,6 +200,9 @@ pub struct LoadedProgram {
     /// A `struct_ops` program's place in its struct (its expected attach type is the member's
     /// index there).
     pub struct_ops: Option<crate::struct_ops::StructOpsAttach>,
+    /// The main function carries several `exception_callback:` tags (the kernel refuses the
+    /// load before verifying it).
+    pub several_exception_cbs: bool,
     /// Final instructions: subprograms appended, map references as map indices
     /// (`BPF_PSEUDO_MAP_FD`/`_VALUE` with the index in `imm`), externs resolved.
     pub insns: Vec<RawInsn>,
@@ -374,6 +377,8 @@ pub fn open_object(bytes: &[u8], opts: &LoadOptions) -> Result<LoadedObject, Elf
             continue;
         }
         let exc_cb = link::exception_cb(btf.as_ref(), &funcs, main, text)?;
+        let several_exception_cbs = exc_cb == Some(link::SEVERAL_EXCEPTION_CBS);
+        let exc_cb = exc_cb.filter(|_| !several_exception_cbs);
         let linked = link::link(&funcs, main, text, exc_cb)?;
         let exc_off = exc_cb.and_then(|cb| linked.placed.iter().find(|(i, _)| *i == cb).map(|(_, o)| *o));
         let t = Target { btf: target.as_deref(), missing: target_err.as_deref() };
@@ -381,6 +386,7 @@ pub fn open_object(bytes: &[u8], opts: &LoadOptions) -> Result<LoadedObject, Elf
         for f in &mut p.funcs {
             f.exception_cb = Some(f.pc) == exc_off;
         }
+        p.several_exception_cbs = several_exception_cbs;
         if let Some(a) = st_ops.get(&main).filter(|_| p.prog_type == Some(KernelProgType::StructOps)) {
             p.attach_btf = Some((a.btf_id, a.module.clone()));
             p.struct_ops = Some(a.clone());
@@ -488,6 +494,7 @@ fn prepare(
         prog_flags: sec_def.map_or(0, SecDef::prog_flags),
         attach_btf,
         struct_ops: None,
+        several_exception_cbs: false,
         layout: linked.placed.iter().map(|&(fi, off)| (funcs[fi].name.clone(), off)).collect(),
         literal_fds: crate::link::literal_fds(funcs, &linked),
         insns: linked.insns,

@@ -30,6 +30,7 @@ mod mapview;
 mod prepared;
 mod sections;
 mod source;
+mod target_kfuncs;
 mod test_run;
 mod timers;
 mod verify;

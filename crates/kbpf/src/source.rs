@@ -140,6 +140,8 @@ pub struct ElfFacts {
     pub expected_attach_number: u32,
     /// `prog_flags`.
     pub prog_flags: u32,
+    /// The main function carries several `exception_callback:` tags.
+    pub several_exception_cbs: bool,
     /// `attach_btf_id` and its module.
     pub attach_btf: Option<(u32, Option<String>)>,
     /// Defaults and overrides applied to the object's maps: `(map, what)`.
@@ -339,6 +341,7 @@ pub fn module_from_object(obj: &LoadedObject, prog: &LoadedProgram) -> Result<Mo
             expected_attach_type: prog.expected_attach_type,
             expected_attach_number: prog.expected_attach_number(),
             prog_flags: prog.prog_flags,
+            several_exception_cbs: prog.several_exception_cbs,
             attach_btf: prog.attach_btf.clone(),
             map_defaults,
             error: prog.error.clone(),

@@ -5,8 +5,8 @@ use kbpf_kfunc::{ArgKind, FuncKind, KfuncFlags, Registry, RetKind};
 use std::sync::LazyLock;
 
 use kbpf_verifier::{
-    IterRole, KfuncArg, KfuncArgKind, KfuncDecl, KfuncRet, KfuncTable, MapDef, MapKind, VerifyOptions,
-    VerifyOutcome,
+    IterRole, KfuncArg, KfuncArgKind, KfuncDecl, KfuncRet, KfuncTable, KfuncTraits, MapDef, MapKind,
+    VerifyOptions, VerifyOutcome,
 };
 
 use crate::source::Module;
@@ -23,57 +23,71 @@ fn build_kfunc_table(registry: &Registry) -> KfuncTable {
     let mut v: Vec<KfuncDecl> = registry
         .iter()
         .filter(|d| d.kind == FuncKind::Kfunc)
-        .map(|d| KfuncDecl {
-            btf_id: d.id,
-            name: d.name.clone(),
-            args: d
-                .proto
-                .args
-                .iter()
-                .map(|a| KfuncArg {
-                    name: a.name.clone(),
-                    kind: match &a.kind {
-                        ArgKind::Scalar => KfuncArgKind::Scalar,
-                        ArgKind::Const => KfuncArgKind::Const,
-                        ArgKind::MemSize { constant } => KfuncArgKind::MemSize { constant: *constant },
-                        ArgKind::Mem { size, .. } => KfuncArgKind::Mem { size: *size },
-                        ArgKind::Ctx => KfuncArgKind::Ctx,
-                        ArgKind::BtfId(_) => KfuncArgKind::StructPtr,
-                        ArgKind::Arena => KfuncArgKind::Arena,
-                        ArgKind::ProgAux => KfuncArgKind::ProgAux,
-                        ArgKind::Ignored => KfuncArgKind::Ignored,
-                        ArgKind::Dynptr => KfuncArgKind::Dynptr,
-                        ArgKind::Iter(n) => {
-                            KfuncArgKind::Iter { name: n.clone(), size: kbpf_kfunc::iter_state_size(n) }
-                        }
-                        ArgKind::ConstStr => KfuncArgKind::ConstStr,
-                        ArgKind::Timer => KfuncArgKind::Timer,
-                        other => KfuncArgKind::Unmodelled(format!("{other:?}")),
-                    },
-                    nullable: a.nullable,
-                })
-                .collect(),
-            ret: match &d.proto.ret {
-                None | Some(RetKind::Void) => KfuncRet::Void,
-                Some(RetKind::Scalar) => KfuncRet::Scalar,
-                Some(RetKind::Mem(n)) => KfuncRet::Mem(*n),
-                Some(RetKind::BtfId(t)) => KfuncRet::Object(t.clone()),
-                Some(RetKind::MapValue) => KfuncRet::Object("map value".into()),
-            },
-            ret_null: d.proto.flags.contains(KfuncFlags::RET_NULL),
-            iter: [
-                (KfuncFlags::ITER_NEW, IterRole::New),
-                (KfuncFlags::ITER_NEXT, IterRole::Next),
-                (KfuncFlags::ITER_DESTROY, IterRole::Destroy),
-            ]
-            .into_iter()
-            .find(|(f, _)| d.proto.flags.contains(*f))
-            .map(|(_, r)| r),
-            prog_types: d.proto.prog_types.clone(),
-        })
+        .map(|d| decl_of(d.id, &d.name, &d.proto))
         .collect();
     v.sort_by_key(|k| k.btf_id);
     KfuncTable::new(v)
+}
+
+/// The verifier's view of one kfunc prototype.
+pub(crate) fn decl_of(id: i32, name: &str, proto: &kbpf_kfunc::Proto) -> KfuncDecl {
+    let flag = |f| proto.flags.contains(f);
+    KfuncDecl {
+        btf_id: id,
+        name: name.to_string(),
+        args: proto
+            .args
+            .iter()
+            .map(|a| KfuncArg {
+                name: a.name.clone(),
+                kind: match &a.kind {
+                    ArgKind::Scalar => KfuncArgKind::Scalar,
+                    ArgKind::Const => KfuncArgKind::Const,
+                    ArgKind::MemSize { constant } => KfuncArgKind::MemSize { constant: *constant },
+                    ArgKind::Mem { size, .. } => KfuncArgKind::Mem { size: *size },
+                    ArgKind::Ctx => KfuncArgKind::Ctx,
+                    ArgKind::BtfId(_) => KfuncArgKind::StructPtr,
+                    ArgKind::Arena => KfuncArgKind::Arena,
+                    ArgKind::ProgAux => KfuncArgKind::ProgAux,
+                    ArgKind::Ignored => KfuncArgKind::Ignored,
+                    ArgKind::Dynptr => KfuncArgKind::Dynptr,
+                    ArgKind::Iter(n) => {
+                        KfuncArgKind::Iter { name: n.clone(), size: kbpf_kfunc::iter_state_size(n) }
+                    }
+                    ArgKind::ConstStr => KfuncArgKind::ConstStr,
+                    ArgKind::Timer => KfuncArgKind::Timer,
+                    other => KfuncArgKind::Unmodelled(format!("{other:?}")),
+                },
+                nullable: a.nullable,
+            })
+            .collect(),
+        ret: match &proto.ret {
+            None | Some(RetKind::Void) => KfuncRet::Void,
+            Some(RetKind::Scalar) => KfuncRet::Scalar,
+            Some(RetKind::Mem(n)) => KfuncRet::Mem(*n),
+            Some(RetKind::BtfId(t)) => KfuncRet::Object(t.clone()),
+            Some(RetKind::MapValue) => KfuncRet::Object("map value".into()),
+        },
+        ret_null: flag(KfuncFlags::RET_NULL),
+        iter: [
+            (KfuncFlags::ITER_NEW, IterRole::New),
+            (KfuncFlags::ITER_NEXT, IterRole::Next),
+            (KfuncFlags::ITER_DESTROY, IterRole::Destroy),
+        ]
+        .into_iter()
+        .find(|(f, _)| flag(*f))
+        .map(|(_, r)| r),
+        prog_types: proto.prog_types.clone(),
+        traits: KfuncTraits {
+            acquire: flag(KfuncFlags::ACQUIRE),
+            release: flag(KfuncFlags::RELEASE),
+            trusted_args: flag(KfuncFlags::TRUSTED_ARGS),
+            rcu: flag(KfuncFlags::RCU),
+            sleepable: flag(KfuncFlags::SLEEPABLE),
+            rcu_protected: flag(KfuncFlags::RCU_PROTECTED),
+        },
+        unmodelled: None,
+    }
 }
 
 /// The test kfunc set's table, built on first use: the default of every `verify_module` call.
@@ -105,11 +119,20 @@ pub fn verify_module(module: &Module, mut opts: VerifyOptions) -> VerifyOutcome 
         if opts.attach_btf_id == 0 {
             opts.attach_btf_id = elf.attach_btf.as_ref().map_or(0, |(id, _)| *id);
         }
+        // refused by the kernel before the walk (EEXIST), which kbpf does not model
+        if elf.several_exception_cbs {
+            return unsupported(Unsupported::Feature("a main program with several exception_callback tags"));
+        }
         // BPF_F_SLEEPABLE (`.s` sections), and the target BTF the loader resolved against
         opts.sleepable |= elf.prog_flags & kbpf_elf::sections::BPF_F_SLEEPABLE != 0;
         if opts.btf.is_none() {
             opts.btf = elf.target_btf.clone().map(kbpf_verifier::KernelBtf);
         }
+    }
+    // the target kernel's kfuncs the program calls, typed from its BTF
+    if let Some(btf) = &opts.btf {
+        let prog = opts.prog_type.ops_with(opts.expected_attach_type).kernel_type();
+        opts.kfuncs = crate::target_kfuncs::with_target_kfuncs(&opts.kfuncs, &module.slots, &btf.0, prog);
     }
     // a refused attach target (or a kernel that cannot load trampoline programs at all)
     // refuses the program whatever its maps are: their types do not matter then

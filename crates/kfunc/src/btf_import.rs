@@ -52,6 +52,11 @@ fn pointee_kind(btf: &Btf, pointee: u32) -> (ArgKind, Option<u32>) {
 /// iterator ones, which follow from the name; the kernel keeps the others in its kfunc id sets).
 pub fn import(btf: &Btf, name: &str) -> Result<(u32, Proto), ImportError> {
     let (id, _) = btf.func_by_name(name).ok_or_else(|| ImportError::NotFound(name.to_string()))?;
+    Ok((id, import_id(btf, id, name)?))
+}
+
+/// Imports the prototype of the `FUNC` with BTF id `id`, named `name` (a call's target).
+pub fn import_id(btf: &Btf, id: u32, name: &str) -> Result<Proto, ImportError> {
     let params = btf.func_params(id).ok_or_else(|| ImportError::NoProto(name.to_string()))?;
     if params.len() > crate::MAX_ARGS {
         return Err(ImportError::TooManyArgs(name.to_string(), params.len()));
@@ -104,7 +109,7 @@ pub fn import(btf: &Btf, name: &str) -> Result<(u32, Proto), ImportError> {
         _ => RetKind::Scalar,
     };
     let flags = iter_flags(name, &args);
-    Ok((id, Proto { args, ret: Some(ret), flags, prog_types: None }))
+    Ok(Proto { args, ret: Some(ret), flags, prog_types: None })
 }
 
 /// `KF_ITER_*` from the name: the kernel requires iterator kfuncs to be named

@@ -5,7 +5,7 @@
 //! by `kbpf_isa::BpfFunc`, never by number) and the native function that runs it
 //! ([`NativeFn`], with the contract of what it dereferences, [`NativeArg`]). The interpreter calls the function pointer, the JITs emit a call to its
 //! address, the verifier reads the prototype. Prototypes can be imported from BTF
-//! ([`btf_import`]). The objects helpers work on live here too: [`maps`] is the map runtime
+//! ([`btf_import`]), with the flags and program types of Linux 6.18's kfunc id sets ([`sets`]). The objects helpers work on live here too: [`maps`] is the map runtime
 //! (maps of a run, the map helpers' natives, tail-call resolution).
 //!
 //! Must not touch: instruction semantics, verification logic, code generation.
@@ -16,6 +16,7 @@ mod native;
 pub mod profiles;
 mod proto;
 mod registry;
+pub mod sets;
 pub mod testmod;
 pub mod vmlinux;
 

@@ -95,6 +95,7 @@ flags! {
     ACQUIRE = 0, "Returns a referenced object that must be released.";
     RELEASE = 1, "Releases the referenced object in r1.";
     RET_NULL = 2, "May return NULL.";
+    TRUSTED_ARGS = 3, "Pointer arguments must be trusted (or referenced).";
     SLEEPABLE = 5, "Only in sleepable programs.";
     DESTRUCTIVE = 6, "Destructive (needs CAP_SYS_BOOT).";
     RCU = 7, "Arguments may be RCU-protected pointers.";
@@ -108,6 +109,11 @@ flags! {
 impl KfuncFlags {
     /// No flags.
     pub const NONE: KfuncFlags = KfuncFlags(0);
+
+    /// Both sets of flags.
+    pub const fn union(self, other: KfuncFlags) -> KfuncFlags {
+        KfuncFlags(self.0 | other.0)
+    }
 
     /// Whether every flag of `other` is set.
     pub fn contains(self, other: KfuncFlags) -> bool {

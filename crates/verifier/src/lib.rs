@@ -41,7 +41,7 @@ pub use messages::{
     AttachReject, BtfInfoReject, Bug, RegName, Reject, RejectKind, StackArgError, TypeName, Unsupported,
 };
 pub use prog_types::hooks::LwtKind;
-pub use protos::func_info::{IterRole, KfuncArg, KfuncArgKind, KfuncDecl, KfuncRet};
+pub use protos::func_info::{IterRole, KfuncArg, KfuncArgKind, KfuncDecl, KfuncRet, KfuncTraits};
 pub use protos::helpers::helper_arg_count;
 pub use protos::kfunc_table::KfuncTable;
 pub use witness::{CallKind, CalledFn, InsnFacts, SYSCALL_CTX_BYTES, Verified};

@@ -74,6 +74,8 @@ impl Call<'_, '_> {
             callback_unroll_depth: 0,
             dfs_depth: 0,
             speculative: false,
+            active_rcu_lock: false,
+            active_preempt_locks: 0,
         };
         self.search.pending.push(Pending {
             st,

@@ -121,7 +121,7 @@ impl Call<'_, '_> {
         let Some(prev) = self.walk().find_prev_entry_of_cur(SlotIdx::new(callsite)) else { return };
         let old = self.search.arena[prev].st.clone();
         let id_gen = self.search.id_gen;
-        crate::prune::states::widen_imprecise_scalars(&old, &mut self.cur, id_gen);
+        crate::prune::states::widen_imprecise_scalars(&old, self.cur, id_gen);
     }
 }
 

@@ -90,6 +90,13 @@ impl Call<'_, '_> {
         if crate::protos::helpers::helper_might_sleep(func) && !self.in_sleepable() {
             return Err(CallReject::MightSleep.into());
         }
+        // the sections of bpf_rcu_read_lock and bpf_preempt_disable cannot sleep
+        if crate::protos::helpers::helper_might_sleep(func) && self.cur.active_rcu_lock {
+            return Err(crate::messages::KfuncReject::SleepInRcu(name, id).into());
+        }
+        if crate::protos::helpers::helper_might_sleep(func) && self.cur.active_preempt_locks > 0 {
+            return Err(crate::messages::KfuncReject::SleepInPreempt(name, id).into());
+        }
         let mut meta = Meta { func_name: name.clone(), ..Meta::default() };
         for (i, arg) in proto.args.iter().enumerate() {
             // resolve_map_arg_type: a sockmap's "value" is a socket

@@ -11,11 +11,14 @@
 
 use crate::calls::dynptr::DynptrArg;
 use crate::calls::iter::IterMeta;
+use crate::calls::kfunc_btf::RefMeta;
 use crate::calls::stack_args::arg_name;
 use crate::domain::state::{DYNPTR_PKT, DynptrType, MAX_VAR_OFF, MAYBE_NULL, RDONLY, RegState, RegType};
 use crate::env::ctx::Call;
 use crate::messages::{Bug, KfuncReject, RegName, Reject, TypeName, Unsupported};
-use crate::protos::func_info::{IterRole, KfuncArgKind, KfuncDecl, KfuncRet, MAX_FUNC_ARGS, MAX_REG_ARGS};
+use crate::protos::func_info::{
+    IterRole, KfuncArgKind, KfuncDecl, KfuncRet, KfuncTraits, MAX_FUNC_ARGS, MAX_REG_ARGS,
+};
 use kbpf_isa::StackArgSlot;
 
 /// Register number used to run the shared memory checks on a slot argument; the resulting
@@ -41,6 +44,8 @@ struct KfuncMeta {
     arg_constant: Option<u64>,
     /// The initialized dynptr argument: (type, id, ref_obj_id) (`meta->initialized_dynptr`).
     dynptr: Option<(DynptrType, u32, u32)>,
+    /// The referenced and the released argument.
+    refs: RefMeta,
 }
 
 impl Call<'_, '_> {
@@ -87,6 +92,12 @@ impl Call<'_, '_> {
         {
             return Err(KfuncReject::NotAllowed(decl.name).into());
         }
+        if let Some(why) = decl.unmodelled {
+            return Err(Unsupported::TargetKfuncRule { kfunc: decl.name, why }.into());
+        }
+        if decl.traits.sleepable && !self.in_sleepable() {
+            return Err(KfuncReject::NotSleepable(decl.name).into());
+        }
         let nargs = decl.args.len() as u32;
         // gen_kfunc_arg_proto
         if nargs > MAX_FUNC_ARGS {
@@ -103,6 +114,13 @@ impl Call<'_, '_> {
         self.check_outgoing_stack_args(nargs)?;
         let insn_idx = self.cur.insn_idx.index();
         let meta = self.check_kfunc_args(&decl, insn_idx)?;
+        if decl.name == crate::calls::exceptions::THROW {
+            self.check_throw(&decl)?;
+        }
+        self.kfunc_sections(&decl)?;
+        if meta.refs.release_regno != 0 && !self.release_reference(meta.refs.ref_obj_id) {
+            return Err(Bug::KfuncRefNotAcquired(decl.name).into());
+        }
         for r in 0..6 {
             self.cur.cur_mut().regs[r] = RegState::not_init();
             self.log.scratch_reg(r);
@@ -110,6 +128,7 @@ impl Call<'_, '_> {
         self.stack_args_after_kfunc(nargs);
         let r0 = match decl.ret {
             KfuncRet::Void | KfuncRet::Object(_) => RegState::not_init(),
+            KfuncRet::BtfObj { type_id, .. } => self.kfunc_btf_obj_ret(&decl, type_id, insn_idx),
             KfuncRet::Scalar => RegState::unknown_scalar(),
             KfuncRet::Mem(size) => {
                 let mut r = RegState::pointer(RegType::Mem);
@@ -130,6 +149,9 @@ impl Call<'_, '_> {
         };
         let r0 = match decl.name.as_str() {
             "bpf_dynptr_slice" | "bpf_dynptr_slice_rdwr" => self.dynptr_slice_ret(&decl, &meta, r0)?,
+            "bpf_rdonly_cast" if decl.unmodelled.is_none() => {
+                self.rdonly_cast_ret(&decl, meta.arg_constant)?
+            }
             _ => r0,
         };
         self.cur.cur_mut().regs[0] = r0;
@@ -150,6 +172,17 @@ impl Call<'_, '_> {
             let a = &decl.args[i];
             let name = arg_name(i);
             let (reg, regno) = self.kfunc_arg(i);
+            let pointer = !matches!(
+                a.kind,
+                KfuncArgKind::Scalar
+                    | KfuncArgKind::Const
+                    | KfuncArgKind::MemSize { .. }
+                    | KfuncArgKind::Ignored
+                    | KfuncArgKind::ProgAux
+            );
+            if pointer && decl.traits != KfuncTraits::default() {
+                self.kfunc_ptr_arg_common(decl, i, &reg, regno, &mut meta.refs)?;
+            }
             match &a.kind {
                 KfuncArgKind::Ignored => {}
                 KfuncArgKind::ProgAux => {
@@ -168,6 +201,9 @@ impl Call<'_, '_> {
                             return Err(KfuncReject::NotConst(name).into());
                         }
                         self.kfunc_arg_precise(i, regno);
+                        if a.kind == KfuncArgKind::Const {
+                            meta.arg_constant = Some(reg.var_off.value);
+                        }
                     }
                 }
                 KfuncArgKind::Arena => {}
@@ -221,6 +257,9 @@ impl Call<'_, '_> {
                     }
                     .into());
                 }
+                KfuncArgKind::BtfObj { name: want, type_id, has_ptr } => {
+                    self.check_kfunc_btf_obj(decl, i, &reg, regno, want, *type_id, *has_ptr)?;
+                }
                 KfuncArgKind::Ctx => {
                     if reg.ty != RegType::Ctx {
                         return Err(KfuncReject::ExpectedCtx(i, TypeName::new(reg.ty, reg.flags)).into());
@@ -257,6 +296,9 @@ impl Call<'_, '_> {
                 }
             }
             i += 1;
+        }
+        if decl.traits.release && meta.refs.release_regno == 0 {
+            return Err(KfuncReject::ReleaseNotRefcounted(decl.name.clone()).into());
         }
         Ok(meta)
     }
@@ -330,15 +372,20 @@ impl Call<'_, '_> {
         let (buf, buf_regno) = self.kfunc_arg(i);
         let (size, size_regno) = self.kfunc_arg(i + 1);
         let (buf_name, size_name) = (arg_name(i), arg_name(i + 1));
+        let stack_args = self.prog.opts.stack_args;
         let pair = |e: Reject| -> Reject {
-            KfuncReject::MemLenPair { buf: buf_name, size: size_name, cause: Box::new(e) }.into()
+            if stack_args {
+                KfuncReject::MemLenPair { buf: buf_name, size: size_name, cause: Box::new(e) }.into()
+            } else {
+                KfuncReject::MemLenPairArgs { buf: i, size: i + 1, cause: Box::new(e) }.into()
+            }
         };
         if size.ty != RegType::Scalar {
             return Err(KfuncReject::NotScalar(size_name).into());
         }
-        if matches!(decl.args[i + 1].kind, KfuncArgKind::MemSize { constant: true })
-            && !size.var_off.is_const()
-        {
+        let constant = matches!(decl.args[i + 1].kind, KfuncArgKind::MemSize { constant: true });
+        // the stack-argument ABI wants a constant size first; 6.18 checks the pair first
+        if stack_args && constant && !size.var_off.is_const() {
             return Err(KfuncReject::NotConst(size_name).into());
         }
         if size.b64.smin < 0 {
@@ -353,6 +400,9 @@ impl Call<'_, '_> {
         self.check_kfunc_mem_write(&buf, buf_regno, size.b64.umax as i64)
             .map_err(|e| pair(rename(e, buf_regno, buf_name)))?;
         self.kfunc_arg_precise(i + 1, size_regno);
+        if constant && !size.var_off.is_const() {
+            return Err(KfuncReject::NotConst(size_name).into());
+        }
         Ok(())
     }
 

@@ -7,18 +7,20 @@ pub(crate) mod async_cb;
 mod btf_args;
 pub(crate) mod callbacks;
 pub(crate) mod dynptr;
+pub(crate) mod exceptions;
 pub(crate) mod global_args;
 pub(crate) mod global_funcs;
 pub(crate) mod helper;
 pub(crate) mod helper_args;
 pub(crate) mod iter;
+pub(crate) mod kfunc_btf;
 pub(crate) mod kfunc_call;
 pub(crate) mod sock;
 pub(crate) mod stack_args;
 
 use crate::domain::state::{FuncState, RegState, RegType};
 use crate::env::ctx::Call;
-use crate::messages::{Bug, CallReject, Reject};
+use crate::messages::{Bug, CallReject, KfuncReject, Reject};
 use kbpf_isa::SlotIdx;
 
 impl Call<'_, '_> {
@@ -62,13 +64,26 @@ impl Call<'_, '_> {
     }
 
     /// `check_resource_leak`: every acquired reference listed, then what would leak them.
+    /// Then the lock sections that must be closed there (every caller checks them: a main
+    /// program exit, a tail call, a legacy packet load).
     pub(crate) fn check_resource_leak(&self, what: &'static str) -> Result<(), Reject> {
-        if self.cur.refs.is_empty() {
-            return Ok(());
+        if !self.cur.refs.is_empty() {
+            // each reference is a context line before the refusal
+            let last = Reject::from(CallReject::RefLeak(what));
+            return Err(self
+                .cur
+                .refs
+                .iter()
+                .rev()
+                .fold(last, |acc, r| Reject::UnreleasedRef(r.id, r.insn).then(acc)));
         }
-        // each reference is a context line before the refusal
-        let last = Reject::from(CallReject::RefLeak(what));
-        Err(self.cur.refs.iter().rev().fold(last, |acc, r| Reject::UnreleasedRef(r.id, r.insn).then(acc)))
+        if self.cur.active_rcu_lock {
+            return Err(KfuncReject::InRcuSection(what).into());
+        }
+        if self.cur.active_preempt_locks > 0 {
+            return Err(KfuncReject::InPreemptSection(what).into());
+        }
+        Ok(())
     }
 
     /// `check_func_call`: a static subprogram call pushes a frame.

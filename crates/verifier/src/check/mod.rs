@@ -196,7 +196,15 @@ impl Env<'_> {
                         self.call().stack_args_before_call();
                         match target {
                             CallTarget::Local(imm) => self.call().check_func_call(imm, idx)?,
-                            CallTarget::Kfunc { btf_id, .. } => self.call().check_kfunc_call(btf_id)?,
+                            CallTarget::Kfunc { btf_id, .. } => {
+                                self.call().check_kfunc_call(btf_id)?;
+                                // process_bpf_exit_full for an exceptional exit: no return
+                                // value, no frame to return to
+                                if self.call().kfunc_throws(btf_id) {
+                                    self.call().check_resource_leak("bpf_throw")?;
+                                    return Ok(Flow::Exit);
+                                }
+                            }
                             CallTarget::Helper(id) => {
                                 self.call().check_helper_call(id, idx)?;
                                 self.call().invalidate_outgoing_stack_args();

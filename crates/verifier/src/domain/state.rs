@@ -507,6 +507,10 @@ pub struct VerifierState {
     pub dfs_depth: u32,
     /// Speculative path.
     pub speculative: bool,
+    /// Inside a `bpf_rcu_read_lock` section (`active_rcu_lock`).
+    pub active_rcu_lock: bool,
+    /// `bpf_preempt_disable` nesting (`active_preempt_locks`).
+    pub active_preempt_locks: u32,
 }
 
 impl VerifierState {

@@ -198,6 +198,8 @@ impl Search {
             callback_unroll_depth: 0,
             dfs_depth: 0,
             speculative: false,
+            active_rcu_lock: false,
+            active_preempt_locks: 0,
         };
         self.free_slots.push(ci);
     }
@@ -331,5 +333,7 @@ pub(crate) fn initial_state(pt: ProgType) -> VerifierState {
         callback_unroll_depth: 0,
         dfs_depth: 0,
         speculative: false,
+        active_rcu_lock: false,
+        active_preempt_locks: 0,
     }
 }

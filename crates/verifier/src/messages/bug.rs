@@ -53,6 +53,10 @@ pub enum Bug {
     LdImm64Src,
     #[error("{0} takes no iterator")]
     KfuncNoIter(String),
+    #[error("more than one arg with ref_obj_id")]
+    KfuncTwoRefArgs,
+    #[error("kfunc {0} reference has not been acquired before")]
+    KfuncRefNotAcquired(String),
     #[error("no dynptr type for parent of clone")]
     CloneNoParentType,
     #[error("bpf_dynptr_slice(_rdwr) no constant size")]

@@ -34,6 +34,9 @@ pub enum KfuncReject {
     /// The memory check's error, then the pair line; the errno is the memory check's.
     #[error("{cause}\n{buf} and {size} memory, len pair leads to invalid memory access")]
     MemLenPair { buf: RegName, size: RegName, cause: Box<Reject> },
+    /// The same without stack arguments: the pair named by argument numbers (6.18's line).
+    #[error("{cause}\narg#{buf} arg#{size} memory, len pair leads to invalid memory access")]
+    MemLenPairArgs { buf: usize, size: usize, cause: Box<Reject> },
     /// `stack_slot_obj_get_spi`: `.0` is `dynptr` or `iter`.
     #[error("{0} has to be at a constant offset")]
     ObjVarOffset(&'static str),
@@ -61,6 +64,58 @@ pub enum KfuncReject {
     IterNotUninit(String, usize),
     #[error("expected an initialized iter_{0} as arg #{1}")]
     IterNotInit(String, usize),
+    #[error("{0} must be referenced or trusted")]
+    MustBeTrusted(RegName),
+    #[error("{0} must be a rcu pointer")]
+    MustBeRcu(RegName),
+    #[error("release kernel function {0} expects refcounted PTR_TO_BTF_ID")]
+    ReleaseNotRefcounted(String),
+    #[error("{0}")]
+    BtfObjMismatch(Box<ObjMismatch>),
+    #[error("arg#{0} pointer type STRUCT {1} must point to scalar, or struct with scalar")]
+    NotScalarStruct(usize, String),
+    #[error("Unknown type ID {0} passed to kfunc bpf_rdonly_cast")]
+    RdonlyCastUnknown(u64),
+    #[error("kfunc bpf_rdonly_cast type ID argument must be of a struct or void")]
+    RdonlyCastType,
+    #[error("sleepable helper {0}#{1} in rcu_read_lock region")]
+    SleepInRcu(String, i32),
+    #[error("sleepable helper {0}#{1} in non-preemptible region")]
+    SleepInPreempt(String, i32),
+    #[error("nested rcu read lock (kernel function {0})")]
+    NestedRcuLock(String),
+    #[error("unmatched rcu read unlock (kernel function {0})")]
+    UnmatchedRcuUnlock(String),
+    #[error("kernel func {0} requires RCU critical section protection")]
+    RcuProtected(String),
+    #[error("unmatched attempt to enable preemption (kernel function {0})")]
+    UnmatchedPreemptEnable(String),
+    #[error("program must be sleepable to call sleepable kfunc {0}")]
+    NotSleepable(String),
+    /// At an exit or tail call inside an RCU read section.
+    #[error("{0} cannot be used inside bpf_rcu_read_lock-ed region")]
+    InRcuSection(&'static str),
+    /// At an exit or tail call inside a preemption-disabled section.
+    #[error("{0} cannot be used inside bpf_preempt_disable-ed region")]
+    InPreemptSection(&'static str),
+}
+
+/// A kernel object argument of another struct type (`process_kf_arg_ptr_to_btf_id`).
+#[derive(Clone, Debug, PartialEq, Eq, Error)]
+#[error(
+    "kernel function {kfunc} args#{argno} expected pointer to STRUCT {want} but {reg} has a pointer to STRUCT {have}"
+)]
+pub struct ObjMismatch {
+    /// The kfunc.
+    pub kfunc: String,
+    /// The argument (0-based).
+    pub argno: usize,
+    /// The struct it takes.
+    pub want: String,
+    /// The register passed.
+    pub reg: RegName,
+    /// The struct the register points to.
+    pub have: String,
 }
 
 impl KfuncReject {
@@ -68,8 +123,9 @@ impl KfuncReject {
     pub fn errno(&self) -> Errno {
         use KfuncReject::*;
         match self {
-            NotAllowed(_) | NullTrustedArg(_) | MemArgType(..) | DynptrWrite(_) => Errno::EACCES,
-            MemLenPair { cause, .. } => cause.errno(),
+            NotAllowed(_) | NullTrustedArg(_) | MemArgType(..) | DynptrWrite(_) | RcuProtected(_)
+            | NotSleepable(_) => Errno::EACCES,
+            MemLenPair { cause, .. } | MemLenPairArgs { cause, .. } => cause.errno(),
             _ => Errno::EINVAL,
         }
     }
@@ -78,6 +134,7 @@ impl KfuncReject {
         use KfuncReject::*;
         match self {
             ArenaStackArg(r) | ProgAuxStackArg(r) | NotScalar(r) | NotConst(r) | MemArgType(r, _) => Some(*r),
+            MustBeTrusted(r) | MustBeRcu(r) => Some(*r),
             MemLenPair { buf, .. } => Some(*buf),
             _ => None,
         }
@@ -86,12 +143,18 @@ impl KfuncReject {
     pub(super) fn rename_reg(&mut self, from: RegName, to: RegName) {
         use KfuncReject::*;
         match self {
-            ArenaStackArg(r) | ProgAuxStackArg(r) | NotScalar(r) | NotConst(r) | MemArgType(r, _)
+            ArenaStackArg(r)
+            | ProgAuxStackArg(r)
+            | NotScalar(r)
+            | NotConst(r)
+            | MemArgType(r, _)
+            | MustBeTrusted(r)
+            | MustBeRcu(r)
                 if *r == from =>
             {
                 *r = to;
             }
-            MemLenPair { cause, .. } => cause.rename_in_place(from, to),
+            MemLenPair { cause, .. } | MemLenPairArgs { cause, .. } => cause.rename_in_place(from, to),
             _ => {}
         }
     }

@@ -22,7 +22,7 @@ pub use btf::BtfReject;
 pub use btf_info::BtfInfoReject;
 pub use bug::Bug;
 pub use calls::CallReject;
-pub use kfunc::KfuncReject;
+pub use kfunc::{KfuncReject, ObjMismatch};
 pub use map_args::MapArgReject;
 pub use stack_args::StackArgError;
 pub use unsupported::Unsupported;
@@ -442,7 +442,9 @@ impl Reject {
             Reject::Bug(_) | Reject::Pass(PassError { kind: PassErrorKind::Bug(_), .. }) => RejectKind::Bug,
             Reject::Preceded(_, last) => last.kind(),
             Reject::LogNoSpace(Some(r)) => r.kind(),
-            Reject::Kfunc(KfuncReject::MemLenPair { cause, .. }) => cause.kind(),
+            Reject::Kfunc(
+                KfuncReject::MemLenPair { cause, .. } | KfuncReject::MemLenPairArgs { cause, .. },
+            ) => cause.kind(),
             _ => RejectKind::Rejected,
         }
     }

@@ -19,6 +19,8 @@ pub enum Unsupported {
     Feature(&'static str),
     #[error("kbpf: kfunc {0} of the target kernel is not modelled")]
     TargetKfunc(String),
+    #[error("kbpf: kfunc {kfunc} of the target kernel: {why} is not modelled")]
+    TargetKfuncRule { kfunc: String, why: String },
     #[error("kbpf: helper {0} is available to this program type but its prototype is not modelled")]
     Helper(String),
 }

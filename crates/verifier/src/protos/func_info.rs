@@ -35,6 +35,17 @@ pub enum KfuncArgKind {
     StructPtr,
     /// The program context.
     Ctx,
+    /// Pointer to a kernel object of the target BTF (`KF_ARG_PTR_TO_BTF_ID`): the trusted / RCU
+    /// rules of the kfunc's flags and the type match of `process_kf_arg_ptr_to_btf_id`.
+    BtfObj {
+        /// Struct name.
+        name: String,
+        /// Its id in the target BTF.
+        type_id: u32,
+        /// The struct has a pointer member, so it is no "struct with scalar" (a non-BTF
+        /// pointer passed for it is refused with the kernel's message).
+        has_ptr: bool,
+    },
     /// `__arena` pointer: register arguments only.
     Arena,
     /// `struct bpf_prog_aux *`: supplied by the verifier, register arguments only.
@@ -84,6 +95,14 @@ pub enum KfuncRet {
     Mem(u32),
     /// A kernel object pointer (not modelled: calls are refused with `ENOTSUPP`).
     Object(String),
+    /// Pointer to a kernel object of the target BTF: `PTR_TO_BTF_ID` of that id (referenced
+    /// when the kfunc acquires).
+    BtfObj {
+        /// Struct name.
+        name: String,
+        /// Its id in the target BTF.
+        type_id: u32,
+    },
 }
 
 /// The iterator protocol role of a kfunc (`KF_ITER_NEW` / `KF_ITER_NEXT` / `KF_ITER_DESTROY`).
@@ -114,6 +133,28 @@ pub struct KfuncDecl {
     pub iter: Option<IterRole>,
     /// Program types the kfunc is registered for; `None` = all.
     pub prog_types: Option<Vec<kbpf_isa::KernelProgType>>,
+    /// The `KF_*` flags beyond the iterator and NULL ones.
+    pub traits: KfuncTraits,
+    /// Why kbpf cannot check a call to it (a kfunc of the target kernel whose semantics are
+    /// not modelled): a call is refused as unsupported once the program type may make it.
+    pub unmodelled: Option<String>,
+}
+
+/// The `KF_*` flags the argument and return rules read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct KfuncTraits {
+    /// `KF_ACQUIRE`: returns a referenced object.
+    pub acquire: bool,
+    /// `KF_RELEASE`: releases its referenced argument.
+    pub release: bool,
+    /// `KF_TRUSTED_ARGS`: pointer arguments must be trusted or referenced.
+    pub trusted_args: bool,
+    /// `KF_RCU`: pointer arguments may be RCU-protected.
+    pub rcu: bool,
+    /// `KF_SLEEPABLE`.
+    pub sleepable: bool,
+    /// `KF_RCU_PROTECTED`: only inside an RCU read section.
+    pub rcu_protected: bool,
 }
 
 /// Per-subprogram argument facts and counters.

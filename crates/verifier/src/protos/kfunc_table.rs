@@ -30,6 +30,17 @@ impl KfuncTable {
         KfuncTable { inner: Arc::new(Inner { decls, by_id }) }
     }
 
+    /// This table with `extra` prototypes added (ids already present keep their prototype):
+    /// the target kernel's kfuncs one program calls.
+    pub fn with(&self, extra: Vec<KfuncDecl>) -> KfuncTable {
+        if extra.is_empty() {
+            return self.clone();
+        }
+        let mut decls = self.inner.decls.clone();
+        decls.extend(extra);
+        KfuncTable::new(decls)
+    }
+
     /// The prototype with BTF id `btf_id`.
     pub fn get(&self, btf_id: i32) -> Option<&KfuncDecl> {
         self.inner.by_id.get(&btf_id).map(|&i| &self.inner.decls[i])

@@ -239,7 +239,11 @@ impl Prune<'_, '_> {
             return false;
         }
         let mut idmap = IdMap { pairs: Vec::new(), tmp_id_gen: self.search.id_gen };
-        if old.refs.len() != cur.refs.len() {
+        // refsafe: the same lock sections
+        if old.refs.len() != cur.refs.len()
+            || old.active_rcu_lock != cur.active_rcu_lock
+            || old.active_preempt_locks != cur.active_preempt_locks
+        {
             return false;
         }
         for (o, c) in old.refs.iter().zip(cur.refs.iter()) {

@@ -1,0 +1,300 @@
+//! The kfunc id sets of Linux 6.18, written by us: which kernel functions a program may call as
+//! kfuncs, with which `KF_*` flags, from which program types. The kernel keeps these in
+//! `BTF_ID_FLAGS` sets registered per program type (`register_btf_kfunc_id_set`); the target
+//! BTF only says a function exists. A function of the target BTF absent from this table is not
+//! guessed at: the verifier leaves it unsupported.
+//!
+//! Program types reach a set through the kernel's hook of their type
+//! (`bpf_prog_type_to_kfunc_hook`): one hook serves several types (tracing, tracepoint,
+//! perf_event and LSM programs share the tracing hook). Types whose hook this table does not
+//! know are [`Allowed::Unknown`], never refused.
+
+use std::collections::HashMap;
+use std::sync::LazyLock;
+
+use kbpf_isa::KernelProgType;
+
+use crate::proto::KfuncFlags;
+
+/// A kfunc hook (`enum btf_kfunc_hook`): the unit sets are registered for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Hook {
+    /// Every program type (`BPF_PROG_TYPE_UNSPEC` registrations).
+    Common,
+    /// fentry/fexit/tp_btf/iter, tracepoint, perf_event, LSM.
+    Tracing,
+    /// `sched_cls`.
+    Tc,
+    /// `sched_act`.
+    SchedAct,
+    /// XDP.
+    Xdp,
+    /// struct_ops.
+    StructOps,
+    /// syscall.
+    Syscall,
+    /// `cgroup_skb`.
+    CgroupSkb,
+    /// `cgroup_sock_addr`.
+    CgroupSockAddr,
+    /// `sk_skb`.
+    SkSkb,
+    /// `socket_filter`.
+    SocketFilter,
+    /// `lwt_in`.
+    LwtIn,
+    /// `lwt_out`.
+    LwtOut,
+    /// `lwt_xmit`.
+    LwtXmit,
+    /// `lwt_seg6local`.
+    LwtSeg6local,
+    /// netfilter.
+    Netfilter,
+    /// kprobe family (kprobe_multi session kfuncs).
+    Kprobe,
+}
+
+impl Hook {
+    /// The hook of a program type; `None` when this table does not know it (only
+    /// [`Hook::Common`] sets are then decided). Raw tracepoints have no hook of their own.
+    pub fn of(t: KernelProgType) -> Option<Hook> {
+        use KernelProgType as T;
+        Some(match t {
+            T::Tracing | T::Tracepoint | T::PerfEvent | T::Lsm => Hook::Tracing,
+            T::SchedCls => Hook::Tc,
+            T::SchedAct => Hook::SchedAct,
+            T::Xdp => Hook::Xdp,
+            T::StructOps => Hook::StructOps,
+            T::Syscall => Hook::Syscall,
+            T::CgroupSkb => Hook::CgroupSkb,
+            T::CgroupSockAddr => Hook::CgroupSockAddr,
+            T::SkSkb => Hook::SkSkb,
+            T::SocketFilter => Hook::SocketFilter,
+            T::LwtIn => Hook::LwtIn,
+            T::LwtOut => Hook::LwtOut,
+            T::LwtXmit => Hook::LwtXmit,
+            T::LwtSeg6local => Hook::LwtSeg6local,
+            T::Netfilter => Hook::Netfilter,
+            T::Kprobe => Hook::Kprobe,
+            // no hook of their own: only the sets registered for every type
+            T::RawTracepoint | T::RawTracepointWritable => Hook::Common,
+            _ => return None,
+        })
+    }
+}
+
+/// One kfunc of a set.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SetEntry {
+    /// Its `KF_*` flags.
+    pub flags: KfuncFlags,
+    /// The hooks its set is registered for.
+    pub hooks: &'static [Hook],
+}
+
+/// Whether a program type may call a kfunc.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Allowed {
+    /// In a set of the type's hook.
+    Yes,
+    /// In no set of the type's hook (`calling kernel function X is not allowed`).
+    No,
+    /// The type's hook is not in this table.
+    Unknown,
+}
+
+impl SetEntry {
+    /// Whether programs of type `t` may call it.
+    pub fn allowed(&self, t: KernelProgType) -> Allowed {
+        if self.hooks.contains(&Hook::Common) {
+            return Allowed::Yes;
+        }
+        match Hook::of(t) {
+            Some(h) if self.hooks.contains(&h) => Allowed::Yes,
+            Some(_) => Allowed::No,
+            None => Allowed::Unknown,
+        }
+    }
+}
+
+const COMMON: &[Hook] = &[Hook::Common];
+/// helpers.c's generic set.
+const GENERIC: &[Hook] =
+    &[Hook::Tracing, Hook::Tc, Hook::Xdp, Hook::StructOps, Hook::Syscall, Hook::CgroupSkb];
+/// filter.c's skb set (`bpf_dynptr_from_skb`).
+const SKB: &[Hook] = &[
+    Hook::Tc,
+    Hook::SchedAct,
+    Hook::SkSkb,
+    Hook::SocketFilter,
+    Hook::CgroupSkb,
+    Hook::LwtOut,
+    Hook::LwtIn,
+    Hook::LwtXmit,
+    Hook::LwtSeg6local,
+    Hook::Netfilter,
+    Hook::Tracing,
+];
+/// cpumask.c's set.
+const CPUMASK: &[Hook] = &[Hook::Tracing, Hook::StructOps, Hook::Syscall];
+
+const NONE: KfuncFlags = KfuncFlags::NONE;
+const ACQ: KfuncFlags = KfuncFlags::ACQUIRE;
+const REL: KfuncFlags = KfuncFlags::RELEASE;
+const NULL: KfuncFlags = KfuncFlags::RET_NULL;
+const RCU: KfuncFlags = KfuncFlags::RCU;
+const TRUSTED: KfuncFlags = KfuncFlags::TRUSTED_ARGS;
+const SLEEP: KfuncFlags = KfuncFlags::SLEEPABLE;
+const NEW: KfuncFlags = KfuncFlags::ITER_NEW;
+const NEXT: KfuncFlags = KfuncFlags::ITER_NEXT;
+const DESTROY: KfuncFlags = KfuncFlags::ITER_DESTROY;
+const RCU_PROT: KfuncFlags = KfuncFlags::RCU_PROTECTED;
+const FAST: KfuncFlags = KfuncFlags::FASTCALL;
+
+const fn f(a: KfuncFlags, b: KfuncFlags) -> KfuncFlags {
+    a.union(b)
+}
+
+const fn f3(a: KfuncFlags, b: KfuncFlags, c: KfuncFlags) -> KfuncFlags {
+    a.union(b).union(c)
+}
+
+/// `(name, flags, hooks)` of every kfunc the table knows.
+const TABLE: &[(&str, KfuncFlags, &[Hook])] = &[
+    // helpers.c, generic set
+    ("bpf_obj_new_impl", f(ACQ, NULL), GENERIC),
+    ("bpf_percpu_obj_new_impl", f(ACQ, NULL), GENERIC),
+    ("bpf_obj_drop_impl", REL, GENERIC),
+    ("bpf_percpu_obj_drop_impl", REL, GENERIC),
+    ("bpf_refcount_acquire_impl", f3(ACQ, NULL, RCU), GENERIC),
+    ("bpf_list_push_front_impl", NONE, GENERIC),
+    ("bpf_list_push_back_impl", NONE, GENERIC),
+    ("bpf_list_pop_front", f(ACQ, NULL), GENERIC),
+    ("bpf_list_pop_back", f(ACQ, NULL), GENERIC),
+    ("bpf_list_front", NULL, GENERIC),
+    ("bpf_list_back", NULL, GENERIC),
+    ("bpf_task_acquire", f3(ACQ, RCU, NULL), GENERIC),
+    ("bpf_task_release", REL, GENERIC),
+    ("bpf_rbtree_remove", f(ACQ, NULL), GENERIC),
+    ("bpf_rbtree_add_impl", NONE, GENERIC),
+    ("bpf_rbtree_first", NULL, GENERIC),
+    ("bpf_rbtree_root", NULL, GENERIC),
+    ("bpf_rbtree_left", NULL, GENERIC),
+    ("bpf_rbtree_right", NULL, GENERIC),
+    ("bpf_cgroup_acquire", f3(ACQ, RCU, NULL), GENERIC),
+    ("bpf_cgroup_release", REL, GENERIC),
+    ("bpf_cgroup_ancestor", f3(ACQ, RCU, NULL), GENERIC),
+    ("bpf_cgroup_from_id", f(ACQ, NULL), GENERIC),
+    ("bpf_task_under_cgroup", RCU, GENERIC),
+    ("bpf_task_get_cgroup1", f3(ACQ, RCU, NULL), GENERIC),
+    ("bpf_task_from_pid", f(ACQ, NULL), GENERIC),
+    ("bpf_task_from_vpid", f(ACQ, NULL), GENERIC),
+    ("bpf_throw", NONE, GENERIC),
+    ("bpf_send_signal_task", TRUSTED, GENERIC),
+    // helpers.c, common set
+    ("bpf_cast_to_kern_ctx", FAST, COMMON),
+    ("bpf_rdonly_cast", FAST, COMMON),
+    ("bpf_rcu_read_lock", NONE, COMMON),
+    ("bpf_rcu_read_unlock", NONE, COMMON),
+    ("bpf_dynptr_slice", NULL, COMMON),
+    ("bpf_dynptr_slice_rdwr", NULL, COMMON),
+    ("bpf_iter_num_new", NEW, COMMON),
+    ("bpf_iter_num_next", f(NEXT, NULL), COMMON),
+    ("bpf_iter_num_destroy", DESTROY, COMMON),
+    ("bpf_iter_task_vma_new", f(NEW, RCU), COMMON),
+    ("bpf_iter_task_vma_next", f(NEXT, NULL), COMMON),
+    ("bpf_iter_task_vma_destroy", DESTROY, COMMON),
+    ("bpf_iter_css_task_new", f(NEW, TRUSTED), COMMON),
+    ("bpf_iter_css_task_next", f(NEXT, NULL), COMMON),
+    ("bpf_iter_css_task_destroy", DESTROY, COMMON),
+    ("bpf_iter_css_new", f3(NEW, TRUSTED, RCU_PROT), COMMON),
+    ("bpf_iter_css_next", f(NEXT, NULL), COMMON),
+    ("bpf_iter_css_destroy", DESTROY, COMMON),
+    ("bpf_iter_task_new", f3(NEW, TRUSTED, RCU_PROT), COMMON),
+    ("bpf_iter_task_next", f(NEXT, NULL), COMMON),
+    ("bpf_iter_task_destroy", DESTROY, COMMON),
+    ("bpf_dynptr_adjust", NONE, COMMON),
+    ("bpf_dynptr_is_null", NONE, COMMON),
+    ("bpf_dynptr_is_rdonly", NONE, COMMON),
+    ("bpf_dynptr_size", NONE, COMMON),
+    ("bpf_dynptr_clone", NONE, COMMON),
+    ("bpf_dynptr_copy", NONE, COMMON),
+    ("bpf_wq_init", NONE, COMMON),
+    ("bpf_wq_set_callback_impl", NONE, COMMON),
+    ("bpf_wq_start", NONE, COMMON),
+    ("bpf_preempt_disable", NONE, COMMON),
+    ("bpf_preempt_enable", NONE, COMMON),
+    ("bpf_iter_bits_new", NEW, COMMON),
+    ("bpf_iter_bits_next", f(NEXT, NULL), COMMON),
+    ("bpf_iter_bits_destroy", DESTROY, COMMON),
+    ("bpf_copy_from_user_str", SLEEP, COMMON),
+    ("bpf_copy_from_user_task_str", SLEEP, COMMON),
+    ("bpf_get_kmem_cache", NONE, COMMON),
+    ("bpf_iter_kmem_cache_new", f(NEW, SLEEP), COMMON),
+    ("bpf_iter_kmem_cache_next", f3(NEXT, NULL, SLEEP), COMMON),
+    ("bpf_iter_kmem_cache_destroy", f(DESTROY, SLEEP), COMMON),
+    ("bpf_local_irq_save", NONE, COMMON),
+    ("bpf_local_irq_restore", NONE, COMMON),
+    // filter.c
+    ("bpf_dynptr_from_skb", TRUSTED, SKB),
+    ("bpf_dynptr_from_xdp", NONE, &[Hook::Xdp]),
+    // cpumask.c
+    ("bpf_cpumask_create", f(ACQ, NULL), CPUMASK),
+    ("bpf_cpumask_release", REL, CPUMASK),
+    ("bpf_cpumask_acquire", f(ACQ, TRUSTED), CPUMASK),
+    ("bpf_cpumask_first", RCU, CPUMASK),
+    ("bpf_cpumask_first_zero", RCU, CPUMASK),
+    ("bpf_cpumask_first_and", RCU, CPUMASK),
+    ("bpf_cpumask_set_cpu", RCU, CPUMASK),
+    ("bpf_cpumask_clear_cpu", RCU, CPUMASK),
+    ("bpf_cpumask_test_cpu", RCU, CPUMASK),
+    ("bpf_cpumask_test_and_set_cpu", RCU, CPUMASK),
+    ("bpf_cpumask_test_and_clear_cpu", RCU, CPUMASK),
+    ("bpf_cpumask_setall", RCU, CPUMASK),
+    ("bpf_cpumask_clear", RCU, CPUMASK),
+    ("bpf_cpumask_and", RCU, CPUMASK),
+    ("bpf_cpumask_or", RCU, CPUMASK),
+    ("bpf_cpumask_xor", RCU, CPUMASK),
+    ("bpf_cpumask_equal", RCU, CPUMASK),
+    ("bpf_cpumask_intersects", RCU, CPUMASK),
+    ("bpf_cpumask_subset", RCU, CPUMASK),
+    ("bpf_cpumask_empty", RCU, CPUMASK),
+    ("bpf_cpumask_full", RCU, CPUMASK),
+    ("bpf_cpumask_copy", RCU, CPUMASK),
+    ("bpf_cpumask_any_distribute", RCU, CPUMASK),
+    ("bpf_cpumask_any_and_distribute", RCU, CPUMASK),
+    ("bpf_cpumask_weight", RCU, CPUMASK),
+    ("bpf_cpumask_populate", RCU, CPUMASK),
+];
+
+static BY_NAME: LazyLock<HashMap<&'static str, SetEntry>> =
+    LazyLock::new(|| TABLE.iter().map(|&(name, flags, hooks)| (name, SetEntry { flags, hooks })).collect());
+
+/// The set entry of kfunc `name`, if the table has it.
+pub fn lookup(name: &str) -> Option<SetEntry> {
+    BY_NAME.get(name).copied()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hooks_decide_like_the_kernel() {
+        let t = lookup("bpf_task_acquire").unwrap();
+        assert!(t.flags.contains(KfuncFlags::ACQUIRE | KfuncFlags::RCU | KfuncFlags::RET_NULL));
+        assert_eq!(t.allowed(KernelProgType::Tracing), Allowed::Yes);
+        assert_eq!(t.allowed(KernelProgType::Lsm), Allowed::Yes);
+        assert_eq!(t.allowed(KernelProgType::Kprobe), Allowed::No);
+        assert_eq!(t.allowed(KernelProgType::RawTracepoint), Allowed::No);
+        assert_eq!(t.allowed(KernelProgType::CgroupSock), Allowed::Unknown);
+        let n = lookup("bpf_iter_num_new").unwrap();
+        assert_eq!(n.allowed(KernelProgType::RawTracepoint), Allowed::Yes);
+        assert_eq!(
+            lookup("bpf_dynptr_from_xdp").unwrap().allowed(KernelProgType::RawTracepoint),
+            Allowed::No
+        );
+        assert!(lookup("bpf_not_a_kfunc").is_none());
+    }
+}
