@@ -172,7 +172,7 @@ impl Call<'_, '_> {
                 return Err(KfuncReject::NestedRcuLock(decl.name.clone()).into());
             } else if rcu_unlock {
                 // RCU pointers outlive the section only as untrusted pointers
-                crate::check::branch::for_each_reg(&mut self.cur, |r| {
+                crate::check::branch::for_each_reg(self.cur, |r| {
                     if r.flags & MEM_RCU != 0 {
                         r.flags &= !(MEM_RCU | MAYBE_NULL);
                         r.flags |= PTR_UNTRUSTED;
