@@ -60,23 +60,9 @@ impl Call<'_, '_> {
         set_timer_callback_state(&mut frame, map);
         // init_func_state marks the whole state scratched
         self.log.scratch_all();
-        let st = VerifierState {
-            frames: vec![frame],
-            refs: Vec::new(),
-            parent: None,
-            insn_idx: SlotIdx::new(start),
-            // zeroed like the kernel's kzalloc'ed state: backtracking in the callback's first
-            // segment reports `first_idx 0`
-            first_insn_idx: SlotIdx::new(0),
-            last_insn_idx: SlotIdx::new(0),
-            jmp_history: Vec::new(),
-            may_goto_depth: 0,
-            callback_unroll_depth: 0,
-            dfs_depth: 0,
-            speculative: false,
-            active_rcu_lock: false,
-            active_preempt_locks: 0,
-        };
+        // zeroed like the kernel's kzalloc'ed state: backtracking in the callback's first
+        // segment reports `first_idx 0`
+        let st = VerifierState::fresh(vec![frame], SlotIdx::new(start));
         self.search.pending.push(Pending {
             st,
             insn_idx: SlotIdx::new(start),

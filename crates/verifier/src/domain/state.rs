@@ -514,6 +514,26 @@ pub struct VerifierState {
 }
 
 impl VerifierState {
+    /// A fresh state, zeroed like the kernel's `kzalloc`ed one: `frames`, about to check
+    /// `insn_idx`, no references, history or sections.
+    pub fn fresh(frames: Vec<FuncState>, insn_idx: SlotIdx) -> VerifierState {
+        VerifierState {
+            frames,
+            refs: Vec::new(),
+            parent: None,
+            insn_idx,
+            first_insn_idx: SlotIdx::new(0),
+            last_insn_idx: SlotIdx::new(0),
+            jmp_history: Vec::new(),
+            may_goto_depth: 0,
+            callback_unroll_depth: 0,
+            dfs_depth: 0,
+            speculative: false,
+            active_rcu_lock: false,
+            active_preempt_locks: 0,
+        }
+    }
+
     /// Innermost frame.
     pub fn cur(&self) -> &FuncState {
         &self.frames[self.frames.len() - 1]

@@ -186,21 +186,7 @@ impl Search {
         }
         cp.freed = true;
         cp.in_list = false;
-        cp.st = VerifierState {
-            frames: Vec::new(),
-            refs: Vec::new(),
-            parent: None,
-            insn_idx: SlotIdx::new(0),
-            first_insn_idx: SlotIdx::new(0),
-            last_insn_idx: SlotIdx::new(0),
-            jmp_history: Vec::new(),
-            may_goto_depth: 0,
-            callback_unroll_depth: 0,
-            dfs_depth: 0,
-            speculative: false,
-            active_rcu_lock: false,
-            active_preempt_locks: 0,
-        };
+        cp.st = VerifierState::fresh(Vec::new(), SlotIdx::new(0));
         self.free_slots.push(ci);
     }
 }
@@ -321,19 +307,5 @@ pub(crate) fn initial_state(pt: ProgType) -> VerifierState {
     let mut f = FuncState::new(-1, 0, 0);
     f.regs[1] = RegState::pointer(RegType::Ctx);
     let _ = pt;
-    VerifierState {
-        frames: vec![f],
-        refs: Vec::new(),
-        parent: None,
-        insn_idx: SlotIdx::new(0),
-        first_insn_idx: SlotIdx::new(0),
-        last_insn_idx: SlotIdx::new(0),
-        jmp_history: Vec::new(),
-        may_goto_depth: 0,
-        callback_unroll_depth: 0,
-        dfs_depth: 0,
-        speculative: false,
-        active_rcu_lock: false,
-        active_preempt_locks: 0,
-    }
+    VerifierState::fresh(vec![f], SlotIdx::new(0))
 }
