@@ -113,16 +113,6 @@ impl Call<'_, '_> {
         }
         Ok(callsite)
     }
-
-    /// The end of `prepare_func_exit` after a callback: scalars the callback's iterations
-    /// disagree on and nothing made precise are widened against the previous visit of the
-    /// call on this path, so that the unrolling converges.
-    pub(crate) fn widen_after_callback(&mut self, callsite: usize) {
-        let Some(prev) = self.walk().find_prev_entry_of_cur(SlotIdx::new(callsite)) else { return };
-        let old = self.search.arena[prev].st.clone();
-        let id_gen = self.search.id_gen;
-        crate::prune::states::widen_imprecise_scalars(&old, self.cur, id_gen);
-    }
 }
 
 /// Which helper's callback.

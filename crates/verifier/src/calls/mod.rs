@@ -158,9 +158,9 @@ impl Call<'_, '_> {
         self.cur.frames.pop();
         self.invalidate_outgoing_stack_args();
         self.cur.insn_idx = SlotIdx::new(ret);
-        if in_callback {
-            self.widen_after_callback(ret);
-        }
+        // no widening against the previous visit of a callback's call: the running kernel
+        // keeps the constants a callback wrote into the caller's frame across iterations
+        // (widening them pruned the path verifier_iterating_callbacks' iter_limit_bug reaches)
         Ok(())
     }
 }

@@ -558,15 +558,6 @@ impl Walk<'_, '_> {
             .parent
             .and_then(|p| self.search.arena.get(p))
             .map_or(self.cur.dfs_depth, |c| c.st.dfs_depth);
-        self.find_prev_entry_below(slot, depth)
-    }
-
-    /// `find_prev_entry` for the current state itself (after a callback's `exit`).
-    pub(crate) fn find_prev_entry_of_cur(&self, slot: SlotIdx) -> Option<usize> {
-        self.find_prev_entry_below(slot, self.cur.dfs_depth)
-    }
-
-    fn find_prev_entry_below(&self, slot: SlotIdx, depth: u32) -> Option<usize> {
         let insn_idx = slot.index();
         self.search.explored[bucket(self.cur, self.prog.table.len(), insn_idx)].iter().copied().find(|&ci| {
             let cp = &self.search.arena[ci];
