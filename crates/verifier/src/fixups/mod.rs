@@ -153,30 +153,10 @@ pub fn xlate(v: &Verified, target: CtxTarget, layout: &KernelLayout) -> Result<X
                     prog_type: "bpf_tcp_sock",
                     insn: *insn,
                 })),
-            }
-            .map_err(|e| match e {
-                CtxError::NoLayout(field) => FixupError::NoLayout { pc, field },
-                CtxError::Unsupported(what) => FixupError::Unsupported { pc, what: what.to_string() },
-            })?;
-            let mut insns: Vec<XInsn> =
-                seq.into_iter().map(|i| XInsn { insn: i, origin: None, call: None }).collect();
-            match insns.first_mut() {
-                Some(f) => f.origin = Some(pc),
-                None => return Err(FixupError::Bug(format!("insn {pc}: empty socket conversion"))),
-            }
-            Patch { insns, original: None }
+            };
+            conversion_patch(pc, seq, "socket")?
         } else if facts.ctx_access {
-            let seq = ops.convert_ctx_access(insn, &cx).map_err(|e| match e {
-                CtxError::NoLayout(field) => FixupError::NoLayout { pc, field },
-                CtxError::Unsupported(what) => FixupError::Unsupported { pc, what: what.to_string() },
-            })?;
-            let mut insns: Vec<XInsn> =
-                seq.into_iter().map(|i| XInsn { insn: i, origin: None, call: None }).collect();
-            match insns.first_mut() {
-                Some(f) => f.origin = Some(pc),
-                None => return Err(FixupError::Bug(format!("insn {pc}: empty context conversion"))),
-            }
-            Patch { insns, original: None }
+            conversion_patch(pc, ops.convert_ctx_access(insn, &cx), "context")?
         } else {
             match *insn {
                 Insn::Alu { width, op: op @ (AluOp::Div | AluOp::Mod), dst, src: Src::Reg(src) }
@@ -455,3 +435,20 @@ fn reaim(insn: Insn, pc: usize, here: usize, slots: usize, new_pc: &[usize]) -> 
 
 #[cfg(test)]
 mod tests;
+
+/// The patch replacing the access at `pc` by its conversion `seq` (the first instruction keeps
+/// the access's origin for line info and the xlated listing); `what` names the conversion in
+/// the invariant error an empty sequence would be.
+fn conversion_patch(pc: usize, seq: Result<Vec<Insn>, CtxError>, what: &str) -> Result<Patch, FixupError> {
+    let seq = seq.map_err(|e| match e {
+        CtxError::NoLayout(field) => FixupError::NoLayout { pc, field },
+        CtxError::Unsupported(what) => FixupError::Unsupported { pc, what: what.to_string() },
+    })?;
+    let mut insns: Vec<XInsn> =
+        seq.into_iter().map(|i| XInsn { insn: i, origin: None, call: None }).collect();
+    match insns.first_mut() {
+        Some(f) => f.origin = Some(pc),
+        None => return Err(FixupError::Bug(format!("insn {pc}: empty {what} conversion"))),
+    }
+    Ok(Patch { insns, original: None })
+}
