@@ -1,7 +1,7 @@
-//! One program through the harness: verify it; if accepted, walk it again without pruning,
-//! recording what was proved at each instruction ([`kbpf_verifier::proven`]); run it on the
-//! checked interpreter over random contexts, comparing every register before every
-//! instruction with the record. A memory fault of an accepted program, or a value outside the
+//! One program through the harness: verify it, recording what the walk proved at each
+//! instruction ([`kbpf_verifier::proven`]); if accepted, run it on the checked interpreter over
+//! random contexts, comparing every register before every instruction with the record (a
+//! candidate found there is confirmed against a walk without pruning, see [`check`]). A memory fault of an accepted program, or a value outside the
 //! recorded union, is a soundness violation.
 
 use kbpf_interp::{InterpError, Observer, Step, Vm, VmOptions};
@@ -19,8 +19,11 @@ pub const CTX_BYTES: usize = 4096;
 /// millions of iterations; a run that runs out is counted, not a violation).
 pub const RUN_BUDGET: u64 = 20_000;
 
-/// Processed-instruction cap of the recording walk (without pruning); a program beyond it
-/// gets memory checks only.
+/// Runs of one program that may hit [`RUN_BUDGET`] before the others are skipped.
+pub const BUDGET_RUNS: u64 = 3;
+
+/// Processed-instruction cap of the confirming walk without pruning; a candidate violation of
+/// a program beyond it is not confirmed (that program gets memory checks only).
 pub const RECORD_INSNS: u64 = 50_000;
 
 /// What a violation is.
@@ -50,8 +53,11 @@ pub struct Violation {
 pub struct Report {
     /// kbpf accepted it.
     pub accepted: bool,
-    /// The no-prune walk accepted it too, so values were checked (not only memory).
+    /// Values were checked against a record (not only memory): the pruning walk's, or the
+    /// confirming walk's when that one was needed and stayed under its cap.
     pub values_checked: bool,
+    /// A value fell outside the pruning walk's record, so the walk without pruning was made.
+    pub rechecked: bool,
     /// Runs made.
     pub runs: u64,
     /// Runs that hit [`RUN_BUDGET`].
@@ -73,32 +79,55 @@ pub fn registry() -> Registry {
 }
 
 /// Verifies `insns` and, if accepted, runs it `runs` times (contexts from `seed`).
+///
+/// The verdict and the first record come from one ordinary (pruning) walk. A pruned path
+/// carries its imprecise and dead registers past the prune point, where the record never saw
+/// them, so a value outside that record is only a candidate: the program is then walked again
+/// without pruning ([`RECORD_INSNS`] cap) and the run repeated against that record, which
+/// covers every path; only a value outside it is a violation (past the cap, memory checks only).
 pub fn check(insns: &[Insn], runs: u64, seed: u64, reg: &Registry) -> Report {
     let mut report = Report::default();
     let Ok(prog) = Program::new(insns.to_vec()) else { return report };
     let slots = prog.to_slots();
     let opts = options();
-    let out = kbpf_verifier::verify(&slots, &opts);
+    let (out, mut proven) = verify_recording(&slots, &opts, Recording::default());
     if !out.accepted {
         return report;
     }
     report.accepted = true;
-    let (rec, proven) =
-        verify_recording(&slots, &opts, Recording { no_prune: true, max_insns: Some(RECORD_INSNS) });
-    report.values_checked = rec.accepted;
-    let proven = if rec.accepted { proven } else { Proven::default() };
+    report.values_checked = true;
     let vm_opts = VmOptions { insn_budget: RUN_BUDGET, ..VmOptions::default() };
     let Ok(vm) = Vm::new(&prog, reg, vm_opts) else {
         report.violation =
             Some(Violation { kind: ViolationKind::Trap, pc: 0, detail: "the interpreter refused it".into() });
         return report;
     };
+    let mut table = Table::new(&proven);
     let mut c = Choices::seeded(seed);
     let mut ctx = vec![0u8; CTX_BYTES];
+    let mut input = vec![0u8; CTX_BYTES];
+    let mut budget_runs = 0;
     for _ in 0..runs {
-        fill_ctx(&mut c, &mut ctx);
-        let mut obs = Checker { proven: &proven, ctx: ctx.as_ptr() as u64, seen: 0, first: None };
-        let res = vm.run_observed(&mut ctx, &mut [], None, &mut obs);
+        fill_ctx(&mut c, &mut input);
+        // a run that failed the pruned record is repeated once against the unpruned one
+        let (obs, res) = loop {
+            ctx.copy_from_slice(&input);
+            let mut obs = Checker { table: &table, ctx: ctx.as_ptr() as u64, seen: 0, first: None };
+            let res = vm.run_observed(&mut ctx, &mut [], None, &mut obs);
+            if obs.first.is_some() && !report.rechecked {
+                report.rechecked = true;
+                let (rec, full) = verify_recording(
+                    &slots,
+                    &opts,
+                    Recording { no_prune: true, max_insns: Some(RECORD_INSNS) },
+                );
+                report.values_checked = rec.accepted;
+                proven = if rec.accepted { full } else { Proven::default() };
+                table = Table::new(&proven);
+                continue;
+            }
+            break (obs, res);
+        };
         report.runs += 1;
         report.observations += obs.seen;
         if let Some(v) = obs.first {
@@ -107,7 +136,14 @@ pub fn check(insns: &[Insn], runs: u64, seed: u64, reg: &Registry) -> Report {
         }
         match res {
             Ok(_) => {}
-            Err(InterpError::BudgetExhausted { .. }) => report.budget_runs += 1,
+            Err(InterpError::BudgetExhausted { .. }) => {
+                report.budget_runs += 1;
+                budget_runs += 1;
+                // a loop that outlives the budget does so on most contexts: a few runs suffice
+                if budget_runs >= BUDGET_RUNS {
+                    break;
+                }
+            }
             Err(e @ InterpError::MemoryAccess { .. }) => {
                 report.violation =
                     Some(Violation { kind: ViolationKind::OutOfBounds, pc: e.pc(), detail: e.to_string() });
@@ -131,8 +167,62 @@ fn fill_ctx(c: &mut Choices<'_>, ctx: &mut [u8]) {
     }
 }
 
+/// Where a checked register's variable part is measured from.
+#[derive(Clone, Copy)]
+enum Base {
+    Scalar,
+    /// A stack pointer into frame `frameno`.
+    Stack(u32),
+    Ctx,
+}
+
+/// One register the record says something about at one instruction.
+#[derive(Clone, Copy)]
+struct RegCheck {
+    reg: u8,
+    base: Base,
+    proof: RegProof,
+}
+
+/// The record flattened for the runs: per slot, the registers to check (those of a type whose
+/// value the harness can place: scalars, stack and context pointers), nothing else.
+struct Table {
+    checks: Vec<RegCheck>,
+    /// `checks[start[pc]..start[pc + 1]]` are the checks of slot `pc`.
+    start: Vec<u32>,
+}
+
+impl Table {
+    fn new(p: &Proven) -> Table {
+        let mut t = Table { checks: Vec::new(), start: Vec::with_capacity(p.insns.len() + 1) };
+        for facts in &p.insns {
+            t.start.push(t.checks.len() as u32);
+            let Some(facts) = facts else { continue };
+            for (r, f) in facts.regs.iter().enumerate() {
+                let RegFact::Known(proof) = *f else { continue };
+                let base = match proof.ty {
+                    RegType::Scalar => Base::Scalar,
+                    RegType::Stack => Base::Stack(proof.frameno),
+                    RegType::Ctx => Base::Ctx,
+                    _ => continue,
+                };
+                t.checks.push(RegCheck { reg: r as u8, base, proof });
+            }
+        }
+        t.start.push(t.checks.len() as u32);
+        t
+    }
+
+    fn at(&self, pc: usize) -> &[RegCheck] {
+        match (self.start.get(pc), self.start.get(pc + 1)) {
+            (Some(&a), Some(&b)) => &self.checks[a as usize..b as usize],
+            _ => &[],
+        }
+    }
+}
+
 struct Checker<'p> {
-    proven: &'p Proven,
+    table: &'p Table,
     ctx: u64,
     seen: u64,
     first: Option<Violation>,
@@ -169,33 +259,64 @@ impl Observer for Checker<'_> {
         if self.first.is_some() {
             return;
         }
-        let Some(Some(facts)) = self.proven.insns.get(step.pc) else { return };
-        for (r, f) in facts.regs.iter().enumerate() {
-            let RegFact::Known(p) = f else { continue };
-            let v = step.regs[r];
+        let checks = self.table.at(step.pc);
+        self.seen += checks.len() as u64;
+        for c in checks {
+            let v = step.regs[c.reg as usize];
             // pointers: the variable part is what the tnum and ranges describe
-            let base = match p.ty {
-                RegType::Scalar => Some(0u64),
-                RegType::Stack => Some(step.stack_base + (p.frameno as u64 + 1) * 512),
-                RegType::Ctx => Some(self.ctx),
-                _ => None,
+            let var = match c.base {
+                Base::Scalar => v,
+                Base::Stack(frameno) => v
+                    .wrapping_sub(step.stack_base + (frameno as u64 + 1) * 512)
+                    .wrapping_sub(c.proof.off as i64 as u64),
+                Base::Ctx => v.wrapping_sub(self.ctx).wrapping_sub(c.proof.off as i64 as u64),
             };
-            let Some(base) = base else { continue };
-            self.seen += 1;
-            let var = if p.ty == RegType::Scalar {
-                v
-            } else {
-                v.wrapping_sub(base).wrapping_sub(p.off as i64 as u64)
-            };
-            if let Err(e) = holds(p, var) {
-                let what = if p.ty == RegType::Scalar { "" } else { " (pointer's variable offset)" };
+            if let Err(e) = holds(&c.proof, var) {
+                let what = if matches!(c.base, Base::Scalar) { "" } else { " (pointer's variable offset)" };
                 self.first = Some(Violation {
                     kind: ViolationKind::OutsideBounds,
                     pc: step.pc,
-                    detail: format!("r{r}{what} before insn {}: {e}", step.pc),
+                    detail: format!("r{}{what} before insn {}: {e}", c.reg, step.pc),
                 });
                 return;
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kbpf_isa::{AluOp, Reg, Src, Width};
+    use kbpf_verifier::proven::InsnProof;
+    use kbpf_verifier::tnum::Tnum;
+    use kbpf_verifier::width::Bounds;
+
+    /// A record claiming r0 is in [0, 3] before `exit`: a run with r0 = 5 breaks it.
+    #[test]
+    fn a_value_outside_the_record_is_reported() {
+        let insns = vec![Insn::Alu { width: Width::W64, op: AluOp::Mov, dst: Reg::R0, src: Src::Imm(5) }, Insn::Exit];
+        let prog = Program::new(insns).unwrap();
+        let reg = registry();
+        let vm = Vm::new(&prog, &reg, VmOptions::default()).unwrap();
+        let proof = RegProof {
+            ty: RegType::Scalar,
+            frameno: 0,
+            off: 0,
+            var_off: Tnum::new(0, 3),
+            b64: Bounds { smin: 0, smax: 3, umin: 0, umax: 3 },
+            b32: Bounds { smin: 0, smax: 3, umin: 0, umax: 3 },
+        };
+        let mut regs = [RegFact::Uninit; 11];
+        regs[0] = RegFact::Known(proof);
+        let proven = Proven { insns: vec![None, Some(InsnProof { regs, frame: Some(0), states: 1 })] };
+        let table = Table::new(&proven);
+        let mut ctx = vec![0u8; 64];
+        let mut obs = Checker { table: &table, ctx: ctx.as_ptr() as u64, seen: 0, first: None };
+        vm.run_observed(&mut ctx, &mut [], None, &mut obs).unwrap();
+        let v = obs.first.expect("r0 = 5 is outside [0, 3]");
+        assert_eq!((v.kind, v.pc), (ViolationKind::OutsideBounds, 1));
+        assert!(v.detail.starts_with("r0 before insn 1: value 0x5 outside"), "{}", v.detail);
+        assert_eq!(obs.seen, 1);
     }
 }

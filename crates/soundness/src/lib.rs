@@ -26,8 +26,10 @@ pub struct Totals {
     pub generated: u64,
     /// Programs kbpf accepted.
     pub accepted: u64,
-    /// Accepted programs whose values were checked (the no-prune walk accepted them too).
+    /// Accepted programs whose values were checked (not only memory).
     pub values_checked: u64,
+    /// Programs whose candidate violation needed the walk without pruning.
+    pub rechecked: u64,
     /// Interpreter runs.
     pub runs: u64,
     /// Runs that hit the budget (`may_goto` loops).
@@ -44,6 +46,7 @@ impl Totals {
         self.generated += 1;
         self.accepted += r.accepted as u64;
         self.values_checked += r.values_checked as u64;
+        self.rechecked += r.rechecked as u64;
         self.runs += r.runs;
         self.budget_runs += r.budget_runs;
         self.observations += r.observations;
@@ -53,10 +56,11 @@ impl Totals {
     /// One line of figures.
     pub fn line(&self) -> String {
         format!(
-            "generated {}, accepted {}, values checked {}, runs {}, budget-limited runs {}, register observations {}, violations {}",
+            "generated {}, accepted {}, values checked {}, rechecked without pruning {}, runs {}, budget-limited runs {}, register observations {}, violations {}",
             self.generated,
             self.accepted,
             self.values_checked,
+            self.rechecked,
             self.runs,
             self.budget_runs,
             self.observations,
