@@ -131,10 +131,13 @@ pub fn gate(report: &kbpf_oracle::DiffReport) -> bool {
     report.total.cases >= 2000 && report.verdict_agreement() >= 98.0 && report.error_line_agreement() >= 90.0
 }
 
-/// `cargo xtask kernel-diff [--files] [--dir DIR]`: `--files` compares with the captured verdicts
+/// `cargo xtask kernel-diff [--files] [--dir DIR]` (`--stream`: [`crate::kernel_stream`]): `--files` compares with the captured verdicts
 /// even when a kernel is available; `--dir` reads another captured corpus (`capture --out DIR
 /// --seed N` makes one from other random streams).
 pub fn main(args: &[String]) -> Result<bool, String> {
+    if args.iter().any(|a| a == "--stream") {
+        return crate::kernel_stream::main(args);
+    }
     let live = !args.iter().any(|a| a == "--files");
     let report = match args.iter().position(|a| a == "--dir").and_then(|i| args.get(i + 1)) {
         Some(dir) => run_in(live, Path::new(dir))?,

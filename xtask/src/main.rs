@@ -11,6 +11,7 @@ mod conformance;
 mod fuzz;
 mod gated;
 mod kernel_diff;
+mod kernel_stream;
 mod prereq;
 mod selftests;
 mod soundness;
@@ -31,6 +32,10 @@ commands:
   kernel-diff [--files]     kbpf's verifier against the running kernel (or the captured
                             verdicts in tests/kernel-cases/): agreement, processed-insn and
                             verification-time ratios
+  kernel-diff --stream --count N [--seed S] [--jobs J]
+                            N generated programs through the kernel and kbpf, compared on
+                            verdict, errno, error line, processed count and level-1 log; only
+                            mismatches are kept (minimised, target/kernel-diff-stream/)
   fuzz jit-diff --count N [--seed S] [--arch arm64]
                             interpreter vs JIT on N random valid programs (default 1M); arm64
                             runs the arm64 JIT's differential test under qemu
