@@ -93,27 +93,33 @@ fn kbpf(case: &Case) -> Kbpf {
 }
 
 /// The kernel's record of `case` (level 1|4), with a 1 MiB log: the oracle's default 16 MiB
-/// buffer is zeroed on every load, which was three quarters of the time. A log that does not
-/// fit goes through the full-size record.
+/// buffer is zeroed on every load, which was three quarters of the time.
 fn kernel(case: &Case) -> KernelRecord {
     let Ok(maps) = create_maps(&case.maps) else { return record_case(case, RecordOptions::default()) };
     let mut req = request_for(case, LogLevel::LEVEL1 | LogLevel::STATS);
     req.log_size = 1 << 20;
     req.map_fds = maps.iter().map(|m| m.raw()).collect();
-    let v = load(&case.slots, &req);
+    let mut v = load(&case.slots, &req);
     if v.log_truncated {
-        return record_case(case, RecordOptions { max_log: 64 << 10, max_log_level2: 0 });
+        // ENOSPC is the buffer's: the verdict and stats from a stats-only load, the error line
+        // from the kept tail of the rotating log (as the oracle's record does)
+        req.log_level = LogLevel::STATS;
+        let q = load(&case.slots, &req);
+        (v.accepted, v.errno, v.stats) = (q.accepted, q.errno, q.stats);
+        if q.accepted {
+            v.error_line = None;
+        }
     }
-    let keep = v.log.len() <= 64 << 10;
+    let keep = v.log.len() <= 64 << 10 && !v.log_truncated;
     KernelRecord {
         accepted: v.accepted,
         errno: v.errno,
         error_line: v.error_line,
         stats: v.stats,
-        log_level: req.log_level.0,
+        log_level: (LogLevel::LEVEL1 | LogLevel::STATS).0,
         log: keep.then_some(v.log),
         log_level2: None,
-        log_truncated: false,
+        log_truncated: v.log_truncated,
         kernel: String::new(),
     }
 }

@@ -53,7 +53,15 @@ fn kernel_verdict(insns: &[Insn]) -> Option<(bool, String)> {
     let prog = Program::new(insns.to_vec()).ok()?;
     let mut req = LoadRequest::new(KernelProgType::Syscall);
     req.log_level = LogLevel::LEVEL1;
-    let v = kbpf_oracle::load(&prog.to_slots(), &req);
+    // the default 16 MiB log is zeroed on every load; a longer log takes a stats-only reload
+    req.log_size = 1 << 20;
+    let slots = prog.to_slots();
+    let v = kbpf_oracle::load(&slots, &req);
+    if v.log_truncated {
+        req.log_level = LogLevel::STATS;
+        let q = kbpf_oracle::load(&slots, &req);
+        return Some((q.accepted, v.error_line.filter(|_| !q.accepted).unwrap_or_default()));
+    }
     Some((v.accepted, v.error_line.unwrap_or_default()))
 }
 

@@ -80,11 +80,12 @@ pub fn registry() -> Registry {
 
 /// Verifies `insns` and, if accepted, runs it `runs` times (contexts from `seed`).
 ///
-/// The verdict and the first record come from one ordinary (pruning) walk. A pruned path
-/// carries its imprecise and dead registers past the prune point, where the record never saw
-/// them, so a value outside that record is only a candidate: the program is then walked again
-/// without pruning ([`RECORD_INSNS`] cap) and the run repeated against that record, which
-/// covers every path; only a value outside it is a violation (past the cap, memory checks only).
+/// The verdict and the first record come from one ordinary (pruning) walk; the runs check the
+/// registers each instruction reads against it. A pruned path carries its imprecise registers
+/// past the prune point, where the record never saw them, so a value outside that record is
+/// only a candidate: the program is then walked again without pruning ([`RECORD_INSNS`] cap)
+/// and the run repeated against that record, which covers every path, checking every register;
+/// only a value outside it is a violation (past the cap, memory checks only).
 pub fn check(insns: &[Insn], runs: u64, seed: u64, reg: &Registry) -> Report {
     let mut report = Report::default();
     let Ok(prog) = Program::new(insns.to_vec()) else { return report };
@@ -102,7 +103,8 @@ pub fn check(insns: &[Insn], runs: u64, seed: u64, reg: &Registry) -> Report {
             Some(Violation { kind: ViolationKind::Trap, pc: 0, detail: "the interpreter refused it".into() });
         return report;
     };
-    let mut table = Table::new(&proven);
+    let reads = reads(&prog);
+    let mut table = Table::new(&proven, Some(&reads));
     let mut c = Choices::seeded(seed);
     let mut ctx = vec![0u8; CTX_BYTES];
     let mut input = vec![0u8; CTX_BYTES];
@@ -123,7 +125,7 @@ pub fn check(insns: &[Insn], runs: u64, seed: u64, reg: &Registry) -> Report {
                 );
                 report.values_checked = rec.accepted;
                 proven = if rec.accepted { full } else { Proven::default() };
-                table = Table::new(&proven);
+                table = Table::new(&proven, None);
                 continue;
             }
             break (obs, res);
@@ -159,6 +161,24 @@ pub fn check(insns: &[Insn], runs: u64, seed: u64, reg: &Registry) -> Report {
     report
 }
 
+/// Per slot, the registers the instruction reads: against the pruning walk's record only
+/// those are checked, so a dead register a pruned path carries is no candidate (a register that
+/// matters is checked where it is read).
+fn reads(prog: &Program) -> Vec<u16> {
+    let mut out = Vec::new();
+    for insn in prog.insns() {
+        // a call's arguments are checked where the callee reads them (helpers: memory checks),
+        // r0 at `exit` where the caller reads it
+        let uses = match insn {
+            Insn::Call(_) | Insn::Exit => 0,
+            _ => kbpf_passes::liveness::use_def(insn, &|_| None).uses,
+        };
+        out.push(uses);
+        out.resize(out.len() + insn.slots() - 1, 0);
+    }
+    out
+}
+
 /// Edge values in the 256 bytes the programs read; the rest stays zero.
 fn fill_ctx(c: &mut Choices<'_>, ctx: &mut [u8]) {
     for chunk in ctx[..256].chunks_mut(8) {
@@ -185,7 +205,8 @@ struct RegCheck {
 }
 
 /// The record flattened for the runs: per slot, the registers to check (those of a type whose
-/// value the harness can place: scalars, stack and context pointers), nothing else.
+/// value the harness can place: scalars, stack and context pointers, and of those only the
+/// ones in the slot's mask), nothing else.
 struct Table {
     checks: Vec<RegCheck>,
     /// `checks[start[pc]..start[pc + 1]]` are the checks of slot `pc`.
@@ -193,13 +214,18 @@ struct Table {
 }
 
 impl Table {
-    fn new(p: &Proven) -> Table {
+    /// `mask[pc]`: the registers to check at slot `pc` (all where `mask` is `None`).
+    fn new(p: &Proven, mask: Option<&[u16]>) -> Table {
         let mut t = Table { checks: Vec::new(), start: Vec::with_capacity(p.insns.len() + 1) };
-        for facts in &p.insns {
+        for (pc, facts) in p.insns.iter().enumerate() {
             t.start.push(t.checks.len() as u32);
             let Some(facts) = facts else { continue };
+            let m = mask.map_or(u16::MAX, |m| m.get(pc).copied().unwrap_or(0));
             for (r, f) in facts.regs.iter().enumerate() {
                 let RegFact::Known(proof) = *f else { continue };
+                if m & (1 << r) == 0 {
+                    continue;
+                }
                 let base = match proof.ty {
                     RegType::Scalar => Base::Scalar,
                     RegType::Stack => Base::Stack(proof.frameno),
@@ -295,7 +321,8 @@ mod tests {
     /// A record claiming r0 is in [0, 3] before `exit`: a run with r0 = 5 breaks it.
     #[test]
     fn a_value_outside_the_record_is_reported() {
-        let insns = vec![Insn::Alu { width: Width::W64, op: AluOp::Mov, dst: Reg::R0, src: Src::Imm(5) }, Insn::Exit];
+        let insns =
+            vec![Insn::Alu { width: Width::W64, op: AluOp::Mov, dst: Reg::R0, src: Src::Imm(5) }, Insn::Exit];
         let prog = Program::new(insns).unwrap();
         let reg = registry();
         let vm = Vm::new(&prog, &reg, VmOptions::default()).unwrap();
@@ -310,7 +337,7 @@ mod tests {
         let mut regs = [RegFact::Uninit; 11];
         regs[0] = RegFact::Known(proof);
         let proven = Proven { insns: vec![None, Some(InsnProof { regs, frame: Some(0), states: 1 })] };
-        let table = Table::new(&proven);
+        let table = Table::new(&proven, None);
         let mut ctx = vec![0u8; 64];
         let mut obs = Checker { table: &table, ctx: ctx.as_ptr() as u64, seen: 0, first: None };
         vm.run_observed(&mut ctx, &mut [], None, &mut obs).unwrap();
