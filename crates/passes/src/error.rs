@@ -25,6 +25,8 @@ pub enum Errno {
     EOPNOTSUPP,
     /// Operation not supported (524).
     ENOTSUPP,
+    /// Protocol error (71): an `fd_array` index without an `fd_array`.
+    EPROTO,
 }
 
 impl Errno {
@@ -40,6 +42,7 @@ impl Errno {
             Errno::ENOSPC => "ENOSPC",
             Errno::EOPNOTSUPP => "EOPNOTSUPP",
             Errno::ENOTSUPP => "ENOTSUPP",
+            Errno::EPROTO => "EPROTO",
         }
     }
 
@@ -55,6 +58,7 @@ impl Errno {
             Errno::ENOSPC => 28,
             Errno::EOPNOTSUPP => 95,
             Errno::ENOTSUPP => 524,
+            Errno::EPROTO => 71,
         }
     }
 }
@@ -157,9 +161,13 @@ pub enum ResolveError {
     /// A BTF id in a module (the second slot's imm names a BTF fd).
     #[error("invalid module BTF object FD specified.")]
     ModuleBtfFd,
-    /// A pseudo source that needs the load's `fd_array`.
-    #[error("fd_array not supported")]
+    /// A pseudo source that indexes the load's `fd_array` (`BPF_PSEUDO_MAP_IDX[_VALUE]`): kbpf
+    /// has none, like a load that passes none.
+    #[error("fd_idx without fd_array is invalid")]
     FdArray,
+    /// A `BPF_PSEUDO_BTF_ID` of a vmlinux variable, which the resolver does not model.
+    #[error("fd_array not supported")]
+    BtfVar,
     /// `check_map_prog_compatibility`: a kprobe, tracepoint, raw tracepoint or perf event
     /// program uses a map whose value holds a `struct bpf_timer`.
     #[error("tracing progs cannot use bpf_timer yet")]
@@ -181,6 +189,7 @@ impl ResolveError {
     pub fn errno(&self) -> Errno {
         match self {
             ResolveError::BadMapFd(_) => Errno::EBADF,
+            ResolveError::FdArray => Errno::EPROTO,
             ResolveError::MapValuePointer { errno, .. } => *errno,
             _ => Errno::EINVAL,
         }

@@ -78,7 +78,8 @@ impl Resolver for MapResolver<'_> {
             }
             // check_pseudo_btf_id: a module's BTF is named by an fd kbpf cannot have
             LdImm64Src::BtfId if ld.imm_hi != 0 => Err(err(ResolveError::ModuleBtfFd)),
-            _ => Err(err(ResolveError::FdArray)),
+            LdImm64Src::MapIdx | LdImm64Src::MapIdxValue => Err(err(ResolveError::FdArray)),
+            _ => Err(err(ResolveError::BtfVar)),
         }
     }
 }

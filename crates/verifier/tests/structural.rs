@@ -68,3 +68,24 @@ fn an_exit_offset_is_ignored_but_its_other_fields_are_not() {
     assert_eq!(outcome(RawInsn::new(0x95, 1, 0, 5, 0)), refused);
     assert_eq!(outcome(RawInsn::new(0x95, 0, 0, 5, 1)), refused);
 }
+
+/// `BPF_PSEUDO_MAP_IDX[_VALUE]` index a load's `fd_array`; kbpf's loads have none, like a
+/// kernel load without one (found by `cargo xtask kernel-diff --stream`, seed 99).
+#[test]
+fn a_map_index_without_fd_array() {
+    // MAP_IDX needs a zero second imm (else `unrecognized bpf_ld_imm64 insn`), MAP_IDX_VALUE not
+    for (src, hi) in [(5, 0), (6, 0x1122_3344)] {
+        let p = [
+            RawInsn::new(0x18, 0, src, 0, 0x5566_7788),
+            RawInsn::new(0, 0, 0, 0, hi),
+            RawInsn::new(0x95, 0, 0, 0, 0),
+        ];
+        let out =
+            verify(&p, &VerifyOptions { prog_type: ProgType::SocketFilter, ..VerifyOptions::default() });
+        let e = out.error.expect("rejected");
+        assert_eq!(
+            (e.message().to_string(), e.errno().name()),
+            ("fd_idx without fd_array is invalid".into(), "EPROTO")
+        );
+    }
+}
