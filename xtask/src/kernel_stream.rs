@@ -7,7 +7,7 @@
 //! the level-1 log where both are short. Nothing is written for an agreeing program; a
 //! mismatch is minimised (instructions dropped while the same disagreement stays) and appended
 //! to `target/kernel-diff-stream/seed-S/<family>.jsonl`, which `cargo xtask kernel-diff --files
-//! --dir DIR` replays. A progress line every 10,000 programs keeps partial figures.
+//! --dir DIR` replays. A progress line every 1,000 programs keeps partial figures.
 
 use std::collections::{BTreeMap, HashSet};
 use std::hash::{DefaultHasher, Hash, Hasher};
@@ -283,7 +283,7 @@ fn one(case: &Case, batch: u64, shared: &Mutex<Totals>, out_dir: &std::path::Pat
         t.both_reject += (!k.accepted && !u.accepted) as u64;
         t.both_accept += (k.accepted && u.accepted) as u64;
         t.logs_compared += (k.accepted == u.accepted && k.log.is_some() && !k.log_truncated) as u64;
-        if t.programs.is_multiple_of(10_000) {
+        if t.programs.is_multiple_of(1_000) {
             println!("kernel-diff --stream: {}", t.line(start.elapsed().as_secs_f64()));
             let _ = std::io::stdout().flush();
         }
