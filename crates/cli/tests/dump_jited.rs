@@ -35,3 +35,28 @@ fn bpftool_layout() {
     assert!(arm.starts_with("bpf_prog_d4f8542f2b42fac5:\n   0:\tstp\tx29, x30, [sp, #-0x10]!\n"), "{arm}");
     assert!(arm.ends_with("\tret\n\n"), "{arm}");
 }
+
+/// `kbpf jit --dump` of a program the verifier accepts compiles the verifier's program (the
+/// known-false branch and its dead code are gone, the frame is the verifier's 8 bytes rounded
+/// up); of one it rejects, the program as written after a note.
+#[test]
+fn jit_dump_compiles_the_verified_program() {
+    let dir = std::env::temp_dir().join(format!("kbpf-jit-dump-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let run = |name: &str, src: &str| {
+        let path = dir.join(name);
+        std::fs::write(&path, src).unwrap();
+        let out =
+            Command::new(env!("CARGO_BIN_EXE_kbpf")).args(["jit", "--dump"]).arg(&path).output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        (String::from_utf8(out.stdout).unwrap(), String::from_utf8(out.stderr).unwrap())
+    };
+    let (code, note) =
+        run("dead.s", "r1 = 5\n*(u64 *)(r10 - 8) = r1\nif r1 == 5 goto +2\nr0 = 7\nexit\nr0 = 1\nexit\n");
+    assert!(note.is_empty(), "{note}");
+    assert!(!code.contains("r0 = 7") && !code.contains("if r1"), "{code}");
+    assert!(code.contains("sub rsp,10h"), "{code}");
+    let (code, note) = run("bad.s", "exit\n");
+    assert!(note.contains("the verifier rejects this program (EACCES: R0 !read_ok)"), "{note}");
+    assert!(code.contains("exit"), "{code}");
+}

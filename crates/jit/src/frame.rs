@@ -3,7 +3,7 @@
 //! recursion, at most `MAX_CALL_FRAMES` deep). Architecture-neutral: backends turn a
 //! [`FuncPlan`] into their own prologue and epilogue.
 
-use kbpf_isa::{AtomicOp, CallTarget, Insn, MAX_BPF_STACK, MAX_CALL_FRAMES, Program, Reg, Src};
+use kbpf_isa::{AtomicOp, CallTarget, Insn, LdImm64Src, MAX_BPF_STACK, MAX_CALL_FRAMES, Program, Reg, Src};
 
 use crate::error::JitError;
 use crate::options::{JitOptions, StackDepth};
@@ -58,6 +58,44 @@ fn local_call_target(prog: &Program, pc: usize, insn: &Insn) -> Option<usize> {
         }
         _ => None,
     }
+}
+
+/// The verifier's per-subprogram stack depths laid over the JIT's functions, the kernel JIT's
+/// `stack_depth`: the verifier's subprograms start at the entry, every bpf-to-bpf call target
+/// and every callback (`ld_imm64` of a function); the JIT's only at the entry and the call
+/// targets, since callbacks run on the engine that drives them and their code stays inside the
+/// function before them. Each JIT function gets the deepest depth of the subprograms it
+/// contains. `None` when `depths` does not have one entry per subprogram of `prog`.
+pub fn verifier_frames(prog: &Program, depths: &[u32]) -> Option<Vec<u32>> {
+    let mut subprogs = vec![0usize];
+    let mut funcs = vec![0usize];
+    for (pc, insn) in prog.iter() {
+        match *insn {
+            Insn::Call(CallTarget::Local(_)) => {
+                let t = local_call_target(prog, pc, insn)?;
+                subprogs.push(t);
+                funcs.push(t);
+            }
+            Insn::LdImm64 { src: LdImm64Src::Func, imm, .. } => {
+                subprogs.push(prog.index_at(usize::try_from(pc as i64 + 1 + imm as i64).ok()?)?)
+            }
+            _ => {}
+        }
+    }
+    for v in [&mut subprogs, &mut funcs] {
+        v.sort_unstable();
+        v.dedup();
+    }
+    if subprogs.len() != depths.len() {
+        return None;
+    }
+    let mut out = vec![0u32; funcs.len()];
+    for (start, depth) in subprogs.iter().zip(depths) {
+        // the last function starting at or before the subprogram (the entry starts at 0)
+        let f = funcs.partition_point(|&s| s <= *start) - 1;
+        out[f] = out[f].max(*depth);
+    }
+    Some(out)
 }
 
 /// Registers an instruction names, in any role (r11 excluded).
@@ -397,5 +435,30 @@ mod tests {
         v.push(Insn::Exit);
         let p = Program::new(v).unwrap();
         assert!(matches!(ProgramPlan::new(&p, &JitOptions::default()), Err(JitError::CallDepth { .. })));
+    }
+
+    #[test]
+    fn verifier_depths_cover_the_callbacks_inside_a_function() {
+        // main calls f, f loads callback cb: the verifier has three subprograms,
+        // the JIT two (cb's code stays in f's body)
+        let p = Program::new(vec![
+            Insn::Call(CallTarget::Local(3)),
+            mov(Reg::R0, 0),
+            Insn::Exit,
+            Insn::Exit,
+            Insn::LdImm64 { dst: Reg::R2, src: LdImm64Src::Func, imm: 1, imm_hi: 0 },
+            Insn::Exit,
+            mov(Reg::R0, 0),
+            Insn::Exit,
+        ])
+        .unwrap();
+        assert_eq!(verifier_frames(&p, &[8, 16, 40]), Some(vec![8, 40]));
+        assert_eq!(verifier_frames(&p, &[8, 16]), None);
+        let plan = ProgramPlan::new(
+            &p,
+            &JitOptions { stack_depth: StackDepth::Verifier(vec![8, 40]), ..Default::default() },
+        )
+        .unwrap();
+        assert_eq!(plan.funcs.iter().map(|f| f.stack_depth).collect::<Vec<_>>(), vec![16, 48]);
     }
 }

@@ -182,3 +182,24 @@ fn local_calls_carry_offset_and_subprogram_index() {
     let slots = x.kernel_slots();
     assert_eq!((slots[0].off, slots[0].imm), (1, 1));
 }
+
+/// `opt_subreg_zext_lo32_rnd_hi32` adds nothing for x86_64 and arm64 (`bpf_jit_needs_zext` is
+/// false on both): a 32-bit result whose upper half a 64-bit use reads keeps no extra `mov`.
+#[test]
+fn no_zero_extension_for_the_targets() {
+    let src = "w0 = 1\nw0 += 2\nr1 = r0\nr1 += 1\nw2 = *(u32 *)(r10 -8)\nexit\n";
+    let src = format!("*(u64 *)(r10 -8) = 0\n{src}");
+    let x = xlated(&src, ProgType::SocketFilter, CtxTarget::Kernel).unwrap();
+    assert_eq!(
+        text(&x),
+        [
+            "*(u64 *)(r10 -8) = 0",
+            "w0 = 1",
+            "w0 += 2",
+            "r1 = r0",
+            "r1 += 1",
+            "r2 = *(u32 *)(r10 -8)",
+            "exit"
+        ]
+    );
+}
