@@ -192,14 +192,6 @@ fn no_zero_extension_for_the_targets() {
     let x = xlated(&src, ProgType::SocketFilter, CtxTarget::Kernel).unwrap();
     assert_eq!(
         text(&x),
-        [
-            "*(u64 *)(r10 -8) = 0",
-            "w0 = 1",
-            "w0 += 2",
-            "r1 = r0",
-            "r1 += 1",
-            "r2 = *(u32 *)(r10 -8)",
-            "exit"
-        ]
+        ["*(u64 *)(r10 -8) = 0", "w0 = 1", "w0 += 2", "r1 = r0", "r1 += 1", "r2 = *(u32 *)(r10 -8)", "exit"]
     );
 }
