@@ -207,6 +207,7 @@ impl Emitter<'_> {
                 alu::movsx(&mut self.ops, width, x(dst), x(src), from_bits)
             }
             Insn::AddrSpaceCast { .. } => return Err(JitError::Unsupported { pc, what: "addr_space_cast" }),
+            Insn::MovPercpu { .. } => return Err(JitError::Unsupported { pc, what: "the per-CPU mov" }),
             Insn::Endian { order, bits, dst } => alu::endian(&mut self.ops, order, bits, x(dst)),
             Insn::Ja { .. } | Insn::Gotol { .. } => {
                 if let Some(l) = self.target(idx) {

@@ -109,7 +109,9 @@ fn mentioned(insn: &Insn) -> [Option<Reg>; 3] {
         Insn::Neg { dst, .. } | Insn::Endian { dst, .. } | Insn::LdImm64 { dst, .. } => {
             [Some(*dst), None, None]
         }
-        Insn::MovSx { dst, src, .. } | Insn::AddrSpaceCast { dst, src, .. } => [Some(*dst), Some(*src), None],
+        Insn::MovSx { dst, src, .. }
+        | Insn::AddrSpaceCast { dst, src, .. }
+        | Insn::MovPercpu { dst, src } => [Some(*dst), Some(*src), None],
         Insn::Load { dst, src, .. } => [Some(*dst), Some(*src), None],
         Insn::Store { dst, src: s, .. } => [Some(*dst), src(s), None],
         Insn::StackArgLoad { dst, .. } => [Some(*dst), None, None],
@@ -130,6 +132,7 @@ fn written(insn: &Insn) -> Option<Reg> {
         | Insn::Neg { dst, .. }
         | Insn::MovSx { dst, .. }
         | Insn::AddrSpaceCast { dst, .. }
+        | Insn::MovPercpu { dst, .. }
         | Insn::Endian { dst, .. }
         | Insn::LdImm64 { dst, .. }
         | Insn::Load { dst, .. }

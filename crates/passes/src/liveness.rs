@@ -48,7 +48,9 @@ pub fn use_def(insn: &Insn, helper_args: &dyn Fn(i32) -> Option<u8>) -> UseDef {
         },
         Insn::Endian { dst, .. } | Insn::Neg { dst, .. } => (b(dst), b(dst)),
         Insn::Alu { op: AluOp::Mov, dst, src, .. } => (src_or(0, src), b(dst)),
-        Insn::MovSx { dst, src, .. } | Insn::AddrSpaceCast { dst, src, .. } => (b(src), b(dst)),
+        Insn::MovSx { dst, src, .. }
+        | Insn::AddrSpaceCast { dst, src, .. }
+        | Insn::MovPercpu { dst, src } => (b(src), b(dst)),
         Insn::Alu { dst, src, .. } => (src_or(b(dst), src), b(dst)),
         Insn::Ja { .. } | Insn::Gotol { .. } | Insn::MayGoto { .. } => (0, 0),
         Insn::Exit => (r0, 0),

@@ -125,11 +125,14 @@ pub enum KernelField {
     SkProtocol,
     /// `sock.sk_rx_queue_mapping`.
     SkRxQueueMapping,
+    /// The per-CPU variable `cpu_number` (its offset in the `.data..percpu` section;
+    /// `bpf_get_smp_processor_id` reads it).
+    PercpuCpuNumber,
 }
 
 impl KernelField {
     /// Every field, in declaration order.
-    pub const ALL: [KernelField; 58] = {
+    pub const ALL: [KernelField; 59] = {
         use KernelField::*;
         [
             BpfArrayValue,
@@ -190,10 +193,12 @@ impl KernelField {
             SkType,
             SkProtocol,
             SkRxQueueMapping,
+            PercpuCpuNumber,
         ]
     };
 
-    /// The structure and member, as the kernel's BTF names them.
+    /// The structure and member, as the kernel's BTF names them; for a per-CPU variable, its
+    /// section (a `DATASEC`, starting with `.`) and name.
     pub fn path(self) -> (&'static str, &'static str) {
         use KernelField::*;
         match self {
@@ -255,14 +260,17 @@ impl KernelField {
             SkType => ("sock", "sk_type"),
             SkProtocol => ("sock", "sk_protocol"),
             SkRxQueueMapping => ("sock", "sk_rx_queue_mapping"),
+            PercpuCpuNumber => (".data..percpu", "cpu_number"),
         }
     }
 }
 
 impl fmt::Display for KernelField {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let (s, m) = self.path();
-        write!(f, "struct {s}.{m}")
+        match self.path() {
+            (s, m) if s.starts_with('.') => write!(f, "the variable {m} of section {s}"),
+            (s, m) => write!(f, "struct {s}.{m}"),
+        }
     }
 }
 

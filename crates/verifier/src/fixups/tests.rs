@@ -195,3 +195,49 @@ fn no_zero_extension_for_the_targets() {
         ["*(u64 *)(r10 -8) = 0", "w0 = 1", "w0 += 2", "r1 = r0", "r1 += 1", "r2 = *(u32 *)(r10 -8)", "exit"]
     );
 }
+
+/// `percpu_array_map_gen_lookup` and the inlined `bpf_get_smp_processor_id`: per-CPU pointers
+/// made this CPU's by the per-CPU mov (addresses from the target's BTF layout).
+#[test]
+fn percpu_lookups_use_the_percpu_mov() {
+    let mut l = test_layout();
+    l.set(KernelField::BpfArrayValue, FieldLoc { off: 312, size: 0, bits: None });
+    l.set(KernelField::PercpuCpuNumber, FieldLoc { off: 0x15034, size: 4, bits: None });
+    let map = crate::MapDef {
+        fd: 3,
+        name: "pcpu".into(),
+        kind: crate::MapKind::PercpuArray,
+        key_size: 4,
+        value_size: 8,
+        max_entries: 4,
+        ..Default::default()
+    };
+    let src = "call 8\n*(u32 *)(r10 -4) = 0\nr2 = r10\nr2 += -4\nr1 = map_fd(3) ll\ncall 1\nr0 = 0\nexit\n";
+    let p = assemble_program(src).expect("assembles");
+    let opts = VerifyOptions {
+        prog_type: ProgType::SchedCls,
+        privileged: true,
+        maps: vec![map],
+        ..Default::default()
+    };
+    let out = verify(&p.to_slots(), &opts);
+    assert!(out.accepted, "{:?}", out.error);
+    let x = xlate(&out.witness.expect("witness"), CtxTarget::Kernel, &l).unwrap();
+    let t = text(&x);
+    assert_eq!(t[..3], ["r0 = 86068", "r0 = &(void __percpu *)(r0)", "r0 = *(u32 *)(r0 +0)"]);
+    let at = t.iter().position(|s| s == "r1 += 312").expect("the lookup is inlined");
+    assert_eq!(
+        t[at..at + 9],
+        [
+            "r1 += 312",
+            "r0 = *(u32 *)(r2 +0)",
+            "if r0 >= 0x4 goto pc+5",
+            "r0 <<= 3",
+            "r0 += r1",
+            "r0 = *(u64 *)(r0 +0)",
+            "r0 = &(void __percpu *)(r0)",
+            "goto pc+1",
+            "r0 = 0"
+        ]
+    );
+}
