@@ -276,10 +276,11 @@ fn jited(
     c: &Common,
 ) -> Result<String, String> {
     let prog = x.program().map_err(|e| e.to_string())?;
-    // the verifier's stack depths are the frames, as in the kernel's JIT
+    // the verifier's stack depths are the frames, and the layout the kernel's JIT's
     let opts = kbpf::jit::JitOptions {
         stack_depth: kbpf::jit::verifier_frames(&prog, depths)
             .map_or(kbpf::jit::StackDepth::Inferred, kbpf::jit::StackDepth::Verifier),
+        kernel_image: true,
         ..Default::default()
     };
     let maps = kbpf::create_maps(module).map_err(|e| e.to_string())?;

@@ -32,6 +32,8 @@ pub struct Assembled {
     /// Whether `entry` is the trampoline that keeps the run context; otherwise it is the main
     /// function, which never reads its third argument.
     pub run_ctx: bool,
+    /// [`JitOptions::kernel_image`]: where the functions end and the stand-in `ret` begins.
+    pub image_len: Option<usize>,
 }
 
 struct Emitter<'a> {
@@ -48,6 +50,15 @@ struct Emitter<'a> {
     insn_offsets: Vec<u32>,
     func: usize,
     tail_call: Option<TailCallHook>,
+    /// [`JitOptions::kernel_image`]: the stand-in for the return thunk and the kernel
+    /// functions calls reach, and the current function's first exit.
+    kernel: Option<KernelImage>,
+}
+
+/// Labels of the kernel layout.
+struct KernelImage {
+    outside: DynamicLabel,
+    first_exit: Option<DynamicLabel>,
 }
 
 /// Native condition code of a BPF condition.
@@ -81,8 +92,16 @@ pub fn assemble(prog: &Program, registry: &Registry, opts: &JitOptions) -> Resul
     // With tail calls, a main function may be entered by a jump from any function (replacing
     // that frame), so it saves the callee-saved registers it uses like every other function.
     let main_saves_none = trampolined && opts.tail_call.is_none();
-    let frames: Vec<Frame> =
-        plan.funcs.iter().enumerate().map(|(i, f)| Frame::new(f, i == 0 && main_saves_none)).collect();
+    let frames: Vec<Frame> = plan
+        .funcs
+        .iter()
+        .enumerate()
+        .map(
+            |(i, f)| {
+                if opts.kernel_image { Frame::kernel(f) } else { Frame::new(f, i == 0 && main_saves_none) }
+            },
+        )
+        .collect();
     let func_labels = (0..plan.funcs.len()).map(|_| ops.new_dynamic_label()).collect();
     let abort = ops.new_dynamic_label();
     let mut e = Emitter {
@@ -99,7 +118,11 @@ pub fn assemble(prog: &Program, registry: &Registry, opts: &JitOptions) -> Resul
         insn_offsets: Vec::with_capacity(n),
         func: 0,
         tail_call: opts.tail_call,
+        kernel: None,
     };
+    if opts.kernel_image {
+        e.kernel = Some(KernelImage { outside: e.ops.new_dynamic_label(), first_exit: None });
+    }
     e.check_control_flow()?;
     let entry_label =
         if trampolined { abi::trampoline(&mut e.ops, e.func_labels[0], e.abort) } else { e.func_labels[0] };
@@ -107,6 +130,9 @@ pub fn assemble(prog: &Program, registry: &Registry, opts: &JitOptions) -> Resul
     let mut func_ends = Vec::with_capacity(e.plan.funcs.len());
     for f in 0..e.plan.funcs.len() {
         e.func = f;
+        if let Some(k) = &mut e.kernel {
+            k.first_exit = None;
+        }
         let label = e.func_labels[f];
         func_offsets.push(e.ops.offset().0 as u32);
         dynasm!(e.ops ; .arch x64 ; =>label);
@@ -123,6 +149,13 @@ pub fn assemble(prog: &Program, registry: &Registry, opts: &JitOptions) -> Resul
         func_ends.push(e.ops.offset().0 as u32);
         e.emit_stubs();
     }
+    let mut image_len = None;
+    if let Some(k) = &e.kernel {
+        // where the kernel's code jumps and calls out: a `ret` stands in
+        let l = k.outside;
+        image_len = Some(e.ops.offset().0);
+        dynasm!(e.ops ; .arch x64 ; =>l ; ret);
+    }
     let mut data = Vec::new();
     if let Some(t) = e.callx_table.take() {
         data.push(t);
@@ -131,7 +164,16 @@ pub fn assemble(prog: &Program, registry: &Registry, opts: &JitOptions) -> Resul
     let entry =
         e.ops.labels().resolve_dynamic(entry_label).map_err(|err| JitError::Assembler(err.to_string()))?.0;
     let code = e.ops.finalize().map_err(|err| JitError::Assembler(err.to_string()))?;
-    Ok(Assembled { code, entry, insn_offsets, func_offsets, data, func_ends, run_ctx: trampolined })
+    Ok(Assembled {
+        code,
+        entry,
+        insn_offsets,
+        func_offsets,
+        data,
+        func_ends,
+        run_ctx: trampolined,
+        image_len,
+    })
 }
 
 impl Emitter<'_> {
@@ -220,7 +262,20 @@ impl Emitter<'_> {
             Insn::Callx { reg } => self.callx(pc, x(reg)),
             Insn::Exit => {
                 let frame = self.frame().clone();
-                frame.epilogue(&mut self.ops);
+                match &mut self.kernel {
+                    // the first exit has the epilogue, the others jump to it
+                    Some(KernelImage { first_exit: Some(l), .. }) => {
+                        let l = *l;
+                        dynasm!(self.ops ; .arch x64 ; jmp =>l);
+                    }
+                    Some(k) => {
+                        let (l, outside) = (self.ops.new_dynamic_label(), k.outside);
+                        k.first_exit = Some(l);
+                        dynasm!(self.ops ; .arch x64 ; =>l);
+                        frame.kernel_epilogue(&mut self.ops, outside);
+                    }
+                    None => frame.epilogue(&mut self.ops),
+                }
             }
             Insn::LdImm64 { dst, src, imm, imm_hi } => {
                 if src != LdImm64Src::Imm {
@@ -316,6 +371,10 @@ impl Emitter<'_> {
                     && self.registry.helper(id).is_some_and(|d| d.name == "bpf_tail_call") =>
             {
                 self.tail_call(pc)?
+            }
+            CallTarget::Helper(_) | CallTarget::Kfunc { .. } if self.kernel.is_some() => {
+                let l = self.kernel.as_ref().map(|k| k.outside).unwrap_or(self.abort);
+                dynasm!(self.ops ; .arch x64 ; call =>l);
             }
             CallTarget::Helper(id) => {
                 let addr = self.native_addr(pc, FuncKind::Helper, id)?;

@@ -207,3 +207,36 @@ fn selection_table() {
     }
     assert!(bad.is_empty(), "{} mismatches:\n{}", bad.len(), bad.join("\n"));
 }
+
+/// The kernel JIT's layout: nops, a frame with the depth rounded to 8, the callee-saved
+/// registers used, the first exit's epilogue ending in a jump out, the other exits jumping to
+/// it; calls out are `call rel32` past the code.
+#[test]
+fn kernel_image_layout() {
+    let p = Program::new(vec![
+        Insn::Store { size: Size::DW, dst: R10, off: -12, src: Imm(0) },
+        a64(AluOp::Mov, R6, Imm(1)),
+        Insn::Jmp { width: Width::W64, cond: JmpCond::Eq, dst: R1, src: Imm(0), off: 2 },
+        Insn::Call(CallTarget::Helper(1)),
+        Insn::Exit,
+        a64(AluOp::Mov, R0, R(R6)),
+        Insn::Exit,
+    ])
+    .expect("valid");
+    let opts = JitOptions { kernel_image: true, ..Default::default() };
+    let a = assemble(&p, &kbpf_kfunc::profiles::conformance(), &opts).expect("assembles");
+    let end = a.image_len.expect("an image length");
+    let text = disasm(&a.code[..end]);
+    assert!(
+        text.starts_with("nop [rax+rax]; nop [rax]; push rbp; mov rbp,rsp; sub rsp,10h; push rbx;"),
+        "{text}"
+    );
+    let code = &a.code[..end];
+    assert_eq!(code[12..19], [0x48, 0x81, 0xec, 0x10, 0, 0, 0], "sub rsp, imm32");
+    // one epilogue; the second exit jumps back to it
+    assert_eq!(text.matches("leave").count(), 1, "{text}");
+    let last = &code[a.insn_offsets[6] as usize..];
+    assert_eq!(last[0], 0xe9, "{text}");
+    assert!(text.contains(&format!("call {end:016X}h")), "{text}");
+    assert!(text.contains(&format!("leave; jmp {end:016X}h")), "{text}");
+}

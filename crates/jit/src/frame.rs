@@ -17,7 +17,8 @@ pub struct FuncPlan {
     pub end: usize,
     /// Slot index (pc) of the first instruction.
     pub start_pc: usize,
-    /// Bytes of BPF stack below r10, a multiple of 16 (0 when r10 is never mentioned). This is
+    /// Bytes of BPF stack below r10, a multiple of 16 (of 8 for [`JitOptions::kernel_image`]; 0
+    /// when r10 is never mentioned). This is
     /// the hook a verifier fills in (`StackDepth::Verifier`).
     pub stack_depth: u32,
     /// Whether r10 is mentioned at all.
@@ -300,7 +301,8 @@ impl ProgramPlan {
             start,
             end,
             start_pc: prog.pc(start),
-            stack_depth: depth.div_ceil(16) * 16,
+            // the kernel's JIT rounds to 8 (`round_up(stack_depth, 8)`); kbpf's frames to 16
+            stack_depth: if opts.kernel_image { depth.div_ceil(8) * 8 } else { depth.div_ceil(16) * 16 },
             uses_fp,
             callee_saved,
             out_stack_args: out,

@@ -189,7 +189,7 @@ fn kbpf_code(
     let prog = x.program().map_err(|e| format!("kbpf: {e}"))?;
     let stack_depth = kbpf::jit::verifier_frames(&prog, w.stack_depth())
         .map_or(kbpf::jit::StackDepth::Inferred, kbpf::jit::StackDepth::Verifier);
-    let jit_opts = kbpf::jit::JitOptions { stack_depth, ..Default::default() };
+    let jit_opts = kbpf::jit::JitOptions { stack_depth, kernel_image: true, ..Default::default() };
     let maps = kbpf::create_maps(&module).map_err(|e| format!("kbpf: {e}"))?;
     let prog = kbpf::resolve_maps(&prog, &maps).map_err(|e| format!("kbpf: {e}"))?;
     // callback references are addresses in the kernel's image too

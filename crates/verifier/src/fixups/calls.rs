@@ -82,6 +82,12 @@ pub(super) fn fix_call(
                 let key = off + def.key_size.div_ceil(8) as i32 * 8;
                 return Ok(Fixed::Inline(htab_gen_lookup(key)));
             }
+            MapKind::LruHash => {
+                let off = |f| layout.off(f).map_err(|field| FixupError::NoLayout { pc, field });
+                let key = off(KernelField::HtabElemKey)? + def.key_size.div_ceil(8) as i32 * 8;
+                let mark = off(KernelField::HtabElemLruNode)? + off(KernelField::BpfLruNodeRef)?;
+                return Ok(Fixed::Inline(htab_lru_gen_lookup(key, mark)));
+            }
             _ => {}
         }
     }
@@ -216,6 +222,26 @@ fn htab_gen_lookup(value_off: i32) -> Vec<XInsn> {
             call: Some(KernelCall::Symbol("__htab_map_lookup_elem")),
         },
         x(Insn::Jmp { width: Width::W64, cond: JmpCond::Eq, dst: Reg::R0, src: Src::Imm(0), off: 1 }),
+        x(Insn::Alu { width: Width::W64, op: AluOp::Add, dst: Reg::R0, src: Src::Imm(value_off) }),
+    ]
+}
+
+/// `htab_lru_map_gen_lookup`: the lookup function, the element marked recently used (written
+/// only when not yet marked), then the key's end to the value.
+fn htab_lru_gen_lookup(value_off: i32, mark_off: i32) -> Vec<XInsn> {
+    use kbpf_isa::{AluOp, JmpCond, Reg, Size, Src, Width};
+    let mark = mark_off as i16;
+    let jmp = |cond, dst, off| x(Insn::Jmp { width: Width::W64, cond, dst, src: Src::Imm(0), off });
+    vec![
+        XInsn {
+            insn: Insn::Call(kbpf_isa::CallTarget::Helper(F::MapLookupElem.id())),
+            origin: None,
+            call: Some(KernelCall::Symbol("__htab_map_lookup_elem")),
+        },
+        jmp(JmpCond::Eq, Reg::R0, 4),
+        x(Insn::Load { size: Size::B, signed: false, dst: Reg::R1, src: Reg::R0, off: mark }),
+        jmp(JmpCond::Ne, Reg::R1, 1),
+        x(Insn::Store { size: Size::B, dst: Reg::R0, off: mark, src: Src::Imm(1) }),
         x(Insn::Alu { width: Width::W64, op: AluOp::Add, dst: Reg::R0, src: Src::Imm(value_off) }),
     ]
 }

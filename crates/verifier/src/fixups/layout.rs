@@ -128,11 +128,15 @@ pub enum KernelField {
     /// The per-CPU variable `cpu_number` (its offset in the `.data..percpu` section;
     /// `bpf_get_smp_processor_id` reads it).
     PercpuCpuNumber,
+    /// `htab_elem.lru_node`.
+    HtabElemLruNode,
+    /// `bpf_lru_node.ref` (the LRU's recently-used mark).
+    BpfLruNodeRef,
 }
 
 impl KernelField {
     /// Every field, in declaration order.
-    pub const ALL: [KernelField; 59] = {
+    pub const ALL: [KernelField; 61] = {
         use KernelField::*;
         [
             BpfArrayValue,
@@ -194,6 +198,8 @@ impl KernelField {
             SkProtocol,
             SkRxQueueMapping,
             PercpuCpuNumber,
+            HtabElemLruNode,
+            BpfLruNodeRef,
         ]
     };
 
@@ -261,6 +267,8 @@ impl KernelField {
             SkProtocol => ("sock", "sk_protocol"),
             SkRxQueueMapping => ("sock", "sk_rx_queue_mapping"),
             PercpuCpuNumber => (".data..percpu", "cpu_number"),
+            HtabElemLruNode => ("htab_elem", "lru_node"),
+            BpfLruNodeRef => ("bpf_lru_node", "ref"),
         }
     }
 }

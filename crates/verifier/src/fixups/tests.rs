@@ -241,3 +241,45 @@ fn percpu_lookups_use_the_percpu_mov() {
         ]
     );
 }
+
+/// `htab_lru_map_gen_lookup`: the element is marked used (when it is not yet) before the value.
+#[test]
+fn lru_hash_lookup_marks_the_element() {
+    let mut l = test_layout();
+    l.set(KernelField::HtabElemKey, FieldLoc { off: 48, size: 0, bits: None });
+    l.set(KernelField::HtabElemLruNode, FieldLoc { off: 24, size: 16, bits: None });
+    l.set(KernelField::BpfLruNodeRef, FieldLoc { off: 11, size: 1, bits: None });
+    let map = crate::MapDef {
+        fd: 0,
+        name: "lru".into(),
+        kind: crate::MapKind::LruHash,
+        key_size: 4,
+        value_size: 8,
+        max_entries: 4,
+        ..Default::default()
+    };
+    let src = "*(u32 *)(r10 -4) = 0\nr2 = r10\nr2 += -4\nr1 = map_fd(0) ll\ncall 1\nr0 = 0\nexit\n";
+    let p = assemble_program(src).expect("assembles");
+    let opts = VerifyOptions {
+        prog_type: ProgType::SchedCls,
+        privileged: true,
+        maps: vec![map],
+        ..Default::default()
+    };
+    let out = verify(&p.to_slots(), &opts);
+    assert!(out.accepted, "{:?}", out.error);
+    let x = xlate(&out.witness.expect("witness"), CtxTarget::Kernel, &l).unwrap();
+    let t = text(&x);
+    let at = t.iter().position(|s| s.starts_with("call")).expect("a call");
+    assert_eq!(x.insns[at].call.map(|c| c.name()), Some("__htab_map_lookup_elem"));
+    assert_eq!(
+        t[at + 1..at + 6],
+        [
+            "if r0 == 0x0 goto pc+4",
+            "r1 = *(u8 *)(r0 +35)",
+            "if r1 != 0x0 goto pc+1",
+            "*(u8 *)(r0 +35) = 1",
+            "r0 += 56"
+        ]
+    );
+}
