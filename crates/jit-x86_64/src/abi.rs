@@ -95,7 +95,7 @@ impl Frame {
                 dynasm!(ops ; .arch x64 ; sub rsp, DWORD self.local as i32);
             }
             for &r in &self.saved {
-                dynasm!(ops ; .arch x64 ; push Rq(r));
+                push_pop(ops, 0x50, r);
             }
             return;
         }
@@ -141,7 +141,7 @@ impl Frame {
     /// The kernel JIT's exit: callee-saved registers, `leave`, and a jump to the return thunk.
     pub fn kernel_epilogue(&self, ops: &mut Ops, thunk: DynamicLabel) {
         for &r in self.saved.iter().rev() {
-            dynasm!(ops ; .arch x64 ; pop Rq(r));
+            push_pop(ops, 0x58, r);
         }
         dynasm!(ops ; .arch x64 ; leave ; jmp =>thunk);
     }
@@ -168,6 +168,15 @@ impl Frame {
             dynasm!(ops ; .arch x64 ; leave);
         }
     }
+}
+
+/// `push`/`pop` (`op` 0x50/0x58) of `r` in its short form, REX only for r8..r15 (dynasm's
+/// register-operand form always has one).
+fn push_pop(ops: &mut Ops, op: u8, r: u8) {
+    if r >= 8 {
+        ops.push(0x41);
+    }
+    ops.push(op + (r & 7));
 }
 
 fn sub_rsp(ops: &mut Ops, n: i32) {

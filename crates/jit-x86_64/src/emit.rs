@@ -53,6 +53,8 @@ struct Emitter<'a> {
     /// [`JitOptions::kernel_image`]: the stand-in for the return thunk and the kernel
     /// functions calls reach, and the current function's first exit.
     kernel: Option<KernelImage>,
+    /// Jumps (by instruction index) in their rel8 form.
+    short: &'a [bool],
 }
 
 /// Labels of the kernel layout.
@@ -61,24 +63,102 @@ struct KernelImage {
     first_exit: Option<DynamicLabel>,
 }
 
-/// Native condition code of a BPF condition.
-fn jcc(ops: &mut Ops, cond: JmpCond, l: DynamicLabel) {
+/// Native condition code of a BPF condition; `short`: the rel8 form (the kernel's when the
+/// target is within reach).
+fn jcc(ops: &mut Ops, cond: JmpCond, l: DynamicLabel, short: bool) {
+    macro_rules! j {
+        ($op:ident) => {
+            if short {
+                dynasm!(ops ; .arch x64 ; $op BYTE =>l)
+            } else {
+                dynasm!(ops ; .arch x64 ; $op =>l)
+            }
+        };
+    }
     match cond {
-        JmpCond::Eq => dynasm!(ops ; .arch x64 ; je =>l),
-        JmpCond::Ne | JmpCond::Set => dynasm!(ops ; .arch x64 ; jne =>l),
-        JmpCond::Gt => dynasm!(ops ; .arch x64 ; ja =>l),
-        JmpCond::Ge => dynasm!(ops ; .arch x64 ; jae =>l),
-        JmpCond::Lt => dynasm!(ops ; .arch x64 ; jb =>l),
-        JmpCond::Le => dynasm!(ops ; .arch x64 ; jbe =>l),
-        JmpCond::Sgt => dynasm!(ops ; .arch x64 ; jg =>l),
-        JmpCond::Sge => dynasm!(ops ; .arch x64 ; jge =>l),
-        JmpCond::Slt => dynasm!(ops ; .arch x64 ; jl =>l),
-        JmpCond::Sle => dynasm!(ops ; .arch x64 ; jle =>l),
+        JmpCond::Eq => j!(je),
+        JmpCond::Ne | JmpCond::Set => j!(jne),
+        JmpCond::Gt => j!(ja),
+        JmpCond::Ge => j!(jae),
+        JmpCond::Lt => j!(jb),
+        JmpCond::Le => j!(jbe),
+        JmpCond::Sgt => j!(jg),
+        JmpCond::Sge => j!(jge),
+        JmpCond::Slt => j!(jl),
+        JmpCond::Sle => j!(jle),
     }
 }
 
-/// Assembles `prog` at an unknown base address (all code is position independent).
+/// `jmp` to `l`, rel8 when `short`.
+fn jmp(ops: &mut Ops, l: DynamicLabel, short: bool) {
+    if short {
+        dynasm!(ops ; .arch x64 ; jmp BYTE =>l);
+    } else {
+        dynasm!(ops ; .arch x64 ; jmp =>l);
+    }
+}
+
+/// Assembles `prog`; for [`JitOptions::kernel_image`], as the kernel's JIT converges on its
+/// layout: pass after pass, each jump whose target the previous pass put within reach of a
+/// rel8 takes the short form, until no jump changes (sizes only shrink, so this ends).
 pub fn assemble(prog: &Program, registry: &Registry, opts: &JitOptions) -> Result<Assembled, JitError> {
+    if !opts.kernel_image {
+        return assemble_pass(prog, registry, opts, &[]);
+    }
+    let mut short = vec![false; prog.len()];
+    for _ in 0..32 {
+        let a = assemble_pass(prog, registry, opts, &short)?;
+        let next = short_jumps(prog, opts, &a, &short)?;
+        if next == short {
+            return Ok(a);
+        }
+        short = next;
+    }
+    assemble_pass(prog, registry, opts, &short)
+}
+
+/// Which jumps of the layout `a` reach their targets with a rel8 (the ones already short stay).
+fn short_jumps(
+    prog: &Program,
+    opts: &JitOptions,
+    a: &Assembled,
+    was: &[bool],
+) -> Result<Vec<bool>, JitError> {
+    let plan = ProgramPlan::new(prog, opts)?;
+    let n = prog.len();
+    let mut out = was.to_vec();
+    for (f, func) in plan.funcs.iter().enumerate() {
+        let first_exit = (func.start..func.end).find(|&i| matches!(prog.insns()[i], Insn::Exit));
+        for idx in func.start..func.end {
+            let target = match prog.insns()[idx] {
+                Insn::Exit if first_exit != Some(idx) => first_exit,
+                Insn::Ja { .. } | Insn::Gotol { .. } | Insn::Jmp { .. } => {
+                    let off = prog.insns()[idx].branch_offset().unwrap_or(0);
+                    prog.index_at((prog.pc(idx) as i64 + 1 + off) as usize)
+                }
+                _ => None,
+            };
+            let Some(t) = target.filter(|&t| t != idx + 1 || matches!(prog.insns()[idx], Insn::Exit)) else {
+                continue;
+            };
+            let end = if idx + 1 < func.end { a.insn_offsets[idx + 1] } else { a.func_ends[f] };
+            let disp = a.insn_offsets.get(t).copied().unwrap_or(0) as i64 - end as i64;
+            if (-128..=127).contains(&disp) && idx < n {
+                out[idx] = true;
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// One pass: `prog` at an unknown base address (all code is position independent), with the
+/// jumps `short` marks in their rel8 form.
+fn assemble_pass(
+    prog: &Program,
+    registry: &Registry,
+    opts: &JitOptions,
+    short: &[bool],
+) -> Result<Assembled, JitError> {
     let plan = ProgramPlan::new(prog, opts)?;
     let n = prog.len();
     let mut ops = Ops::new(0);
@@ -119,6 +199,7 @@ pub fn assemble(prog: &Program, registry: &Registry, opts: &JitOptions) -> Resul
         func: 0,
         tail_call: opts.tail_call,
         kernel: None,
+        short,
     };
     if opts.kernel_image {
         e.kernel = Some(KernelImage { outside: e.ops.new_dynamic_label(), first_exit: None });
@@ -249,11 +330,21 @@ impl Emitter<'_> {
                 alu::movsx(&mut self.ops, width, x(dst), x(src), from_bits)
             }
             Insn::AddrSpaceCast { .. } => return Err(JitError::Unsupported { pc, what: "addr_space_cast" }),
+            // the kernel's: this CPU's per-CPU offset added from gs:[this_cpu_off] (its address
+            // here 0: a listing only, like every address outside the image)
+            Insn::MovPercpu { dst, src } if self.kernel.is_some() => {
+                if dst != src {
+                    alu::alu(&mut self.ops, Width::W64, kbpf_isa::AluOp::Mov, x(dst), Src::Reg(src), x(src));
+                }
+                let d = x(dst);
+                self.ops.extend([0x65, 0x48 | (d >> 3), 0x03, 0x04 | ((d & 7) << 3), 0x25, 0, 0, 0, 0]);
+            }
             Insn::MovPercpu { .. } => return Err(JitError::Unsupported { pc, what: "the per-CPU mov" }),
             Insn::Endian { order, bits, dst } => alu::endian(&mut self.ops, order, bits, x(dst)),
             Insn::Ja { .. } | Insn::Gotol { .. } => {
                 if let Some(l) = self.target(idx) {
-                    dynasm!(self.ops ; .arch x64 ; jmp =>l);
+                    let short = self.is_short(idx);
+                    jmp(&mut self.ops, l, short);
                 }
             }
             Insn::MayGoto { .. } => self.may_goto(idx, pc),
@@ -265,8 +356,8 @@ impl Emitter<'_> {
                 match &mut self.kernel {
                     // the first exit has the epilogue, the others jump to it
                     Some(KernelImage { first_exit: Some(l), .. }) => {
-                        let l = *l;
-                        dynasm!(self.ops ; .arch x64 ; jmp =>l);
+                        let (l, short) = (*l, self.short.get(idx).copied().unwrap_or(false));
+                        jmp(&mut self.ops, l, short);
                     }
                     Some(k) => {
                         let (l, outside) = (self.ops.new_dynamic_label(), k.outside);
@@ -298,7 +389,7 @@ impl Emitter<'_> {
                 }
             }
             Insn::Load { size, signed, dst, src, off } => {
-                mem::load(&mut self.ops, size, signed, x(dst), x(src), off as i32)
+                mem::load(&mut self.ops, self.kernel.is_some(), size, signed, x(dst), x(src), off as i32)
             }
             Insn::StackArgStore { pos, src } => {
                 let slot = pos.slot().ok_or(JitError::StackArg { pc, off: pos.store_off() })?;
@@ -306,18 +397,18 @@ impl Emitter<'_> {
                     (ArgLoc::Reg(_), Src::Reg(r)) => dynasm!(self.ops ; .arch x64 ; mov Rq(ARG6), Rq(x(r))),
                     (ArgLoc::Reg(_), Src::Imm(i)) => dynasm!(self.ops ; .arch x64 ; mov Rq(ARG6), DWORD i),
                     (ArgLoc::Stack(o), Src::Reg(r)) => {
-                        mem::store_reg(&mut self.ops, Size::DW, RSP, o as i32, x(r))
+                        mem::store_reg(&mut self.ops, false, Size::DW, RSP, o as i32, x(r))
                     }
                     (ArgLoc::Stack(o), Src::Imm(i)) => {
-                        mem::store_imm(&mut self.ops, Size::DW, RSP, o as i32, i)
+                        mem::store_imm(&mut self.ops, false, Size::DW, RSP, o as i32, i)
                     }
                 }
             }
             Insn::Store { size, dst, off, src: Src::Reg(r) } => {
-                mem::store_reg(&mut self.ops, size, x(dst), off as i32, x(r))
+                mem::store_reg(&mut self.ops, self.kernel.is_some(), size, x(dst), off as i32, x(r))
             }
             Insn::Store { size, dst, off, src: Src::Imm(i) } => {
-                mem::store_imm(&mut self.ops, size, x(dst), off as i32, i)
+                mem::store_imm(&mut self.ops, self.kernel.is_some(), size, x(dst), off as i32, i)
             }
             Insn::Atomic { size, op, dst, src, off } => {
                 mem::atomic(&mut self.ops, size, op, x(dst), x(src), off as i32)
@@ -338,7 +429,12 @@ impl Emitter<'_> {
             (_, Src::Imm(0)) => enc::rr(&mut self.ops, w, Bin::Test, d, d),
             (_, Src::Imm(i)) => enc::ri(&mut self.ops, w, Bin::Cmp, d, i),
         }
-        jcc(&mut self.ops, cond, l);
+        let short = self.is_short(idx);
+        jcc(&mut self.ops, cond, l, short);
+    }
+
+    fn is_short(&self, idx: usize) -> bool {
+        self.short.get(idx).copied().unwrap_or(false)
     }
 
     /// `may_goto`: taken once the function's loop budget is spent, otherwise spends one unit.

@@ -58,7 +58,7 @@ fn table() -> Vec<(Insn, &'static str, &'static str)> {
         (a64(AluOp::Or, R5, Imm(0x100)), "49 81 c8 00 01 00 00", "or r8,100h"),
         (a64(AluOp::Mul, R1, R(R2)), "48 0f af fe", "imul rdi,rsi"),
         (a64(AluOp::Mul, R1, Imm(3)), "48 6b ff 03", "imul rdi,3"),
-        (a32(AluOp::Mul, R1, Imm(300)), "40 69 ff 2c 01 00 00", "imul edi,12Ch"),
+        (a32(AluOp::Mul, R1, Imm(300)), "69 ff 2c 01 00 00", "imul edi,12Ch"),
         (a64(AluOp::Lsh, R3, Imm(13)), "48 c1 e2 0d", "shl rdx,0Dh"),
         (a64(AluOp::Rsh, R3, Imm(64 + 7)), "48 c1 ea 07", "shr rdx,7"),
         (a32(AluOp::Arsh, R3, Imm(31)), "c1 fa 1f", "sar edx,1Fh"),
@@ -236,7 +236,7 @@ fn kernel_image_layout() {
     // one epilogue; the second exit jumps back to it
     assert_eq!(text.matches("leave").count(), 1, "{text}");
     let last = &code[a.insn_offsets[6] as usize..];
-    assert_eq!(last[0], 0xe9, "{text}");
+    assert_eq!(last[0], 0xeb, "a short jump back to the epilogue: {text}");
     assert!(text.contains(&format!("call {end:016X}h")), "{text}");
     assert!(text.contains(&format!("leave; jmp {end:016X}h")), "{text}");
 }

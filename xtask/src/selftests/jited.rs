@@ -8,7 +8,7 @@
 //! instruction by instruction, bytes and all, after normalising what differs by where the code
 //! lives: a call or jump leaving the function (helpers, kernel functions, other BPF functions,
 //! the return thunk) keeps only its mnemonic, a 64-bit immediate (map and kernel addresses)
-//! becomes `<imm>`. The report counts identical programs and classes the first difference of
+//! becomes `<imm>`, a `%gs:` per-CPU address `<percpu>`. The report counts identical programs and classes the first difference of
 //! the others by where it is (the first instructions of a function, else its body) and the two
 //! mnemonics.
 
@@ -236,6 +236,10 @@ fn normalise(code: &[u8]) -> Vec<NInsn> {
                     .is_some_and(|t| t >= code.len() as u64);
             if leaves {
                 (format!("{mnemonic} <out>"), Vec::new())
+            } else if text.contains("%gs:") {
+                // a per-CPU variable's address (`this_cpu_off`)
+                let reg = text.rsplit(',').next().unwrap_or_default();
+                (format!("{mnemonic} %gs:<percpu>,{reg}"), Vec::new())
             } else if mnemonic == "movabs" {
                 let reg = text.rsplit(',').next().unwrap_or_default();
                 (format!("movabs $<imm>,{reg}"), Vec::new())
@@ -251,7 +255,12 @@ fn print_sides(kernel: &Code, ours: &Code) {
         println!("function {f}: {:<56} kbpf", "kernel");
         let (k, o) = (kernel.get(f).map_or(&[][..], |v| v), ours.get(f).map_or(&[][..], |v| v));
         for i in 0..k.len().max(o.len()) {
-            let t = |x: Option<&NInsn>| x.map_or(String::new(), |x| x.0.clone());
+            let t = |x: Option<&NInsn>| {
+                x.map_or(String::new(), |x| {
+                    let hex: Vec<String> = x.1.iter().map(|b| format!("{b:02x}")).collect();
+                    format!("{} [{}]", x.0, hex.join(" "))
+                })
+            };
             let mark = if k.get(i) == o.get(i) { ' ' } else { '*' };
             println!("{i:>4}{mark} {:<64} {}", t(k.get(i)), t(o.get(i)));
         }
