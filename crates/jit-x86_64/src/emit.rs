@@ -125,26 +125,27 @@ fn short_jumps(
     was: &[bool],
 ) -> Result<Vec<bool>, JitError> {
     let plan = ProgramPlan::new(prog, opts)?;
-    let n = prog.len();
     let mut out = was.to_vec();
     for (f, func) in plan.funcs.iter().enumerate() {
         let first_exit = (func.start..func.end).find(|&i| matches!(prog.insns()[i], Insn::Exit));
-        for idx in func.start..func.end {
-            let target = match prog.insns()[idx] {
+        for (idx, insn) in prog.insns().iter().enumerate().take(func.end).skip(func.start) {
+            let target = match *insn {
                 Insn::Exit if first_exit != Some(idx) => first_exit,
                 Insn::Ja { .. } | Insn::Gotol { .. } | Insn::Jmp { .. } => {
-                    let off = prog.insns()[idx].branch_offset().unwrap_or(0);
+                    let off = insn.branch_offset().unwrap_or(0);
                     prog.index_at((prog.pc(idx) as i64 + 1 + off) as usize)
                 }
                 _ => None,
             };
-            let Some(t) = target.filter(|&t| t != idx + 1 || matches!(prog.insns()[idx], Insn::Exit)) else {
+            let Some(t) = target.filter(|&t| t != idx + 1 || matches!(insn, Insn::Exit)) else {
                 continue;
             };
             let end = if idx + 1 < func.end { a.insn_offsets[idx + 1] } else { a.func_ends[f] };
             let disp = a.insn_offsets.get(t).copied().unwrap_or(0) as i64 - end as i64;
-            if (-128..=127).contains(&disp) && idx < n {
-                out[idx] = true;
+            if (-128..=127).contains(&disp)
+                && let Some(o) = out.get_mut(idx)
+            {
+                *o = true;
             }
         }
     }
