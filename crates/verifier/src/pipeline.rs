@@ -156,7 +156,14 @@ pub(crate) fn run_with(
     // bpf_prog_load_check_attach, also before the verifier: EINVAL, no log
     let attach =
         LoadAttach { expected_attach_type: opts.expected_attach_type, attach_btf_id: opts.attach_btf_id };
-    if let Err(r) = opts.prog_type.ops_with(opts.expected_attach_type).check_attach(attach) {
+    let built = match opts.prog_type {
+        crate::ProgType::LircMode2 if !opts.kernel_config.lirc_mode2 => {
+            Err(crate::messages::AttachReject::TypeNotBuilt { prog_type: "lirc_mode2" })
+        }
+        _ => Ok(()),
+    };
+    let checked = built.and_then(|_| opts.prog_type.ops_with(opts.expected_attach_type).check_attach(attach));
+    if let Err(r) = checked {
         let out = VerifyOutcome {
             accepted: false,
             error: Some(VerifyError::new(None, Reject::Attach(r))),
