@@ -391,6 +391,20 @@ impl VerifyOptions {
             None => protos::helpers::helper_arg_count(id, self.prog_type),
         }
     }
+
+    /// The parameter count of kfunc `btf_id` (its BTF prototype's), when the program's type
+    /// may call it: liveness then reads only those argument registers, as the kernel's
+    /// `get_call_summary` does; `None` (every argument register) otherwise.
+    pub fn kfunc_arg_count(&self, btf_id: i32) -> Option<u8> {
+        let d = self.kfuncs.get(btf_id)?;
+        let kind = self.prog_type.ops_with(self.expected_attach_type).kernel_type();
+        let allowed = match (&d.prog_types, kind) {
+            (None, _) => true,
+            (Some(types), Some(k)) => types.contains(&k),
+            (Some(_), None) => false,
+        };
+        allowed.then(|| u8::try_from(d.args.len()).ok()).flatten()
+    }
 }
 
 /// This machine's possible CPUs (`/sys/devices/system/cpu/possible`, e.g. `0-7`), or the

@@ -194,6 +194,7 @@ pub(crate) fn run_with(
         ld_map: vec![None; slots.len()],
     };
     let helper_args = |id: i32| opts.helper_arg_count(id);
+    let kfunc_args = |id: i32| opts.kfunc_arg_count(id);
     // decoded once: the static passes, the walk, the whole-program checks and the witness read
     // this table (a malformed slot is kept and refused where the kernel refuses it)
     let table = SlotTable::new(slots);
@@ -216,7 +217,14 @@ pub(crate) fn run_with(
         return (finish(log, Stats::default(), Some((Reject::BtfInfo(b), 0)), opts.log_size), proven);
     }
     let passes = pre.and_then(|_| {
-        kbpf_passes::run_static_passes(&table, opts.privileged, opts.stack_args, &mut resolver, &helper_args)
+        kbpf_passes::run_static_passes(
+            &table,
+            opts.privileged,
+            opts.stack_args,
+            &mut resolver,
+            &helper_args,
+            &kfunc_args,
+        )
     });
     let info = match passes {
         Ok(i) => i,
@@ -248,9 +256,14 @@ pub(crate) fn run_with(
     let attach = match crate::btf::attach::for_program(opts) {
         Ok(a) => a,
         Err(e) => {
-            let r = Reject::Btf(BtfReject::Attach(e));
+            let r = match e {
+                crate::btf::attach::AttachError::UnmodelledStructOps(s) => {
+                    Reject::Unsupported(crate::messages::Unsupported::StructOps(s))
+                }
+                e => Reject::Btf(BtfReject::Attach(e)),
+            };
             let text = r.to_string();
-            if !text.is_empty() {
+            if !text.is_empty() && !matches!(r, Reject::Unsupported(_)) {
                 log.put(&format!("{text}\n"));
             }
             print_stats(&mut log, &Counters::default(), &vec![0; nsub_found], start);

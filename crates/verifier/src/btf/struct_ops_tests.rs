@@ -29,6 +29,7 @@ const TEST_PTR: u32 = 16;
 const DUMMY: u32 = 17;
 const DUMMY_WRAPPER: u32 = 18;
 const LONELY: u32 = 19;
+const OTHER: u32 = 20;
 
 fn m(name: &str, type_id: u32, bit_off: u32) -> Member {
     Member { name: name.into(), type_id, offset: bit_off, bitfield_size: 0 }
@@ -78,6 +79,8 @@ fn target() -> KernelBtf {
     );
     assert_eq!(b.add(st("bpf_struct_ops_bpf_dummy_ops", 0, vec![])), DUMMY_WRAPPER);
     assert_eq!(b.add(st("lonely_ops", 8, vec![m("f", TEST_PTR, 0)])), LONELY);
+    assert_eq!(b.add(st("other_ops", 8, vec![m("f", TEST_PTR, 0)])), OTHER);
+    b.add(st("bpf_struct_ops_other_ops", 0, vec![]));
     KernelBtf(Arc::new(Btf::parse(&b.build()).expect("parses")))
 }
 
@@ -132,6 +135,11 @@ fn the_attach_target_is_a_registered_struct_and_a_supported_member() {
     let e = attach_error(&VerifyOptions { sleepable: true, ..opts(DUMMY, 1) });
     assert_eq!(e.to_string(), "attach to unsupported member test_2 of struct bpf_dummy_ops");
     assert_eq!(e.errno(), Errno::EINVAL);
+    // a registered struct whose rules kbpf does not know: no verdict
+    let out = verify(&exit0(), &opts(OTHER, 0));
+    let e = out.error.unwrap();
+    assert_eq!(e.kind(), crate::RejectKind::Unsupported);
+    assert_eq!(e.message(), "kbpf: the struct_ops rules of struct other_ops are not modelled");
     // the whole load says so, with the line in the log
     let out = verify(&exit0(), &opts(OPS, 2));
     assert!(out.log.contains("attach to unsupported member get_info"), "{}", out.log);
