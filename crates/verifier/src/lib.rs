@@ -388,6 +388,12 @@ impl VerifyOptions {
     pub fn helper_arg_count(&self, id: i32) -> Option<u8> {
         match self.host_helpers.iter().find(|h| h.id == id) {
             Some(h) => Some(h.args),
+            // a struct_ops program's helpers are its struct's (`env->ops` after the attach check)
+            None if self.prog_type == ProgType::StructOps => {
+                let member = btf::struct_ops::check_struct_ops_btf_id(self).ok()?.struct_ops?;
+                let p = member.func_proto(protos::func_id::BpfFunc::from_id(id)?)?;
+                Some(p.args.iter().take_while(|a| **a != protos::helpers::Arg::DontCare).count() as u8)
+            }
             None => protos::helpers::helper_arg_count(id, self.prog_type),
         }
     }
