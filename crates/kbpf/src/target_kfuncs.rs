@@ -162,7 +162,7 @@ pub(crate) fn resolve(btf: &Btf, id: i32, prog: Option<KernelProgType>) -> Optio
             .is_some_and(|t| matches!(sets::Hook::of(t), Some(sets::Hook::Tracing | sets::Hook::Netfilter)))
     {
         // a tracing or netfilter program passes a kernel sk_buff, not its context
-        Some("an skb dynptr in a tracing program".to_string())
+        Some("an skb dynptr from a kernel sk_buff (tracing and netfilter programs)".to_string())
     } else {
         None
     };
