@@ -171,7 +171,7 @@ fn reads(prog: &Program) -> Vec<u16> {
         // r0 at `exit` where the caller reads it
         let uses = match insn {
             Insn::Call(_) | Insn::Exit => 0,
-            _ => kbpf_passes::liveness::use_def(insn, &|_| None).uses,
+            _ => kbpf_passes::liveness::use_def(insn, &|_| None, &|_| None).uses,
         };
         out.push(uses);
         out.resize(out.len() + insn.slots() - 1, 0);
