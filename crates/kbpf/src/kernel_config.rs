@@ -1,5 +1,5 @@
 //! The target kernel's build and boot facts the verifier needs ([`KernelConfig`]): its
-//! lockdown level and `CONFIG_BPF_KPROBE_OVERRIDE`, from a kernel `.config` (and, for the
+//! lockdown level, `CONFIG_BPF_KPROBE_OVERRIDE` and `CONFIG_KALLSYMS_ALL`, from a kernel `.config` (and, for the
 //! running kernel, the lockdown it actually booted into).
 
 use kbpf_elf::kconfig::Kconfig;
@@ -15,7 +15,11 @@ pub fn kernel_config(config: &Kconfig) -> KernelConfig {
     } else {
         Lockdown::None
     };
-    KernelConfig { lockdown, kprobe_override: set("CONFIG_BPF_KPROBE_OVERRIDE") }
+    KernelConfig {
+        lockdown,
+        kprobe_override: set("CONFIG_BPF_KPROBE_OVERRIDE"),
+        kallsyms_all: set("CONFIG_KALLSYMS_ALL"),
+    }
 }
 
 /// The running kernel's facts: its configuration (`/proc/config.gz`, else
@@ -49,9 +53,16 @@ mod tests {
         assert_eq!(k(""), KernelConfig::default());
         let forced =
             k("CONFIG_LOCK_DOWN_KERNEL_FORCE_INTEGRITY=y\n# CONFIG_BPF_KPROBE_OVERRIDE is not set\n");
-        assert_eq!(forced, KernelConfig { lockdown: Lockdown::Integrity, kprobe_override: false });
-        let open = k("CONFIG_BPF_KPROBE_OVERRIDE=y\nCONFIG_LOCK_DOWN_KERNEL_FORCE_NONE=y\n");
-        assert_eq!(open, KernelConfig { lockdown: Lockdown::None, kprobe_override: true });
+        assert_eq!(
+            forced,
+            KernelConfig { lockdown: Lockdown::Integrity, kprobe_override: false, kallsyms_all: false }
+        );
+        let open =
+            k("CONFIG_BPF_KPROBE_OVERRIDE=y\nCONFIG_LOCK_DOWN_KERNEL_FORCE_NONE=y\nCONFIG_KALLSYMS_ALL=y\n");
+        assert_eq!(
+            open,
+            KernelConfig { lockdown: Lockdown::None, kprobe_override: true, kallsyms_all: true }
+        );
         assert_eq!(
             k("CONFIG_LOCK_DOWN_KERNEL_FORCE_CONFIDENTIALITY=y\n").lockdown,
             Lockdown::Confidentiality

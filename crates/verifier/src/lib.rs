@@ -437,6 +437,8 @@ pub struct KernelConfig {
     pub lockdown: Lockdown,
     /// `CONFIG_BPF_KPROBE_OVERRIDE`: kprobes may call `bpf_override_return`.
     pub kprobe_override: bool,
+    /// `CONFIG_KALLSYMS_ALL`: kallsyms lists variables too, so `__ksym` variables resolve.
+    pub kallsyms_all: bool,
 }
 
 impl KernelConfig {

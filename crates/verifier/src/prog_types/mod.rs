@@ -221,6 +221,12 @@ pub trait ProgTypeOps {
     fn ctx_type_name(&self) -> &'static str {
         ""
     }
+
+    /// When the context type is a typedef (`bpf_user_pt_regs_t`), the struct it names: a
+    /// parameter pointing to that struct takes the context too.
+    fn ctx_typedef_target(&self) -> &'static str {
+        ""
+    }
 }
 
 /// A program type's rules, borrowed or (for the types that carry parameters: a size, a link,
@@ -452,7 +458,11 @@ mod tests {
         // the prototype exists; whether the kernel has it is KernelConfig's
         assert!(k.ops().func_proto(BpfFunc::OverrideReturn).is_some());
         assert!(!crate::KernelConfig::default().offers(BpfFunc::OverrideReturn));
-        let locked = crate::KernelConfig { lockdown: crate::Lockdown::Integrity, kprobe_override: true };
+        let locked = crate::KernelConfig {
+            lockdown: crate::Lockdown::Integrity,
+            kprobe_override: true,
+            kallsyms_all: false,
+        };
         assert!(locked.offers(BpfFunc::OverrideReturn) && locked.offers(BpfFunc::ProbeReadKernel));
         assert!(!locked.offers(BpfFunc::ProbeWriteUser));
         assert!(k.ops().func_proto(BpfFunc::PerfEventOutput).is_some());
