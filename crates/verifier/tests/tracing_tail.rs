@@ -166,3 +166,58 @@ fn ksym_references_resolve_through_kallsyms() {
     );
     rejects(&ksym(999, false), Errno::ENOENT, "ldimm64 insn specifies invalid btf_id 999.");
 }
+
+/// `bpf_user_ringbuf_drain(map 1, cb, NULL, 0)` in a raw tracepoint, with the callback's body.
+fn drain(body: &str) -> VerifyOutcome {
+    let src = format!(
+        "    r1 = map_fd(1) ll
+    r2 = func(cb) ll
+    r3 = 0
+    r4 = 0
+    call bpf_user_ringbuf_drain
+    r0 = 0
+    exit
+.func cb, 2
+cb:
+{body}"
+    );
+    let map = kbpf_verifier::MapDef {
+        fd: 1,
+        name: "urb".into(),
+        kind: kbpf_verifier::MapKind::UserRingBuf,
+        max_entries: 4096,
+        ..Default::default()
+    };
+    let opts = VerifyOptions {
+        prog_type: ProgType::RawTracepoint,
+        maps: vec![map],
+        log_level: 2,
+        stack_args: false,
+        ..Default::default()
+    };
+    verify_src(&src, Vec::new(), opts)
+}
+
+#[test]
+fn user_ringbuf_callbacks_get_a_const_dynptr() {
+    // bpf_dynptr_data(dynptr, 0, 8) reads the sample
+    let read = "    r2 = 0\n    r3 = 8\n    call bpf_dynptr_data\n    r0 = 0\n    exit\n";
+    let out = drain(read);
+    accepts(&out);
+    assert!(out.log.contains("R1=dynptr_ptr(id=1,type=local)"), "{}", out.log);
+    // only unmodified
+    let moved = format!("    r1 += 16\n{read}");
+    rejects(&drain(&moved), Errno::EACCES, "dereference of modified dynptr_ptr ptr R1 off=16 disallowed");
+    // not memory, not releasable, not rebuildable
+    let store = "    *(u64 *)(r1 +0) = 0\n    r0 = 0\n    exit\n";
+    rejects(&drain(store), Errno::EACCES, "R1 invalid mem access 'dynptr_ptr'");
+    let submit = "    r2 = 0\n    call bpf_ringbuf_submit_dynptr\n    r0 = 0\n    exit\n";
+    rejects(&drain(submit), Errno::EINVAL, "cannot release unowned const bpf_dynptr");
+    let rebuild = "    r4 = r1\n    r1 = map_fd(1) ll\n    r2 = 8\n    r3 = 0\n    call bpf_ringbuf_reserve_dynptr\n    r0 = 0\n    exit\n";
+    assert!(!drain(rebuild).accepted);
+    rejects(
+        &drain("    r0 = 2\n    exit\n"),
+        Errno::EINVAL,
+        "At callback return the register R0 has smin=2 smax=2 should have been in [0, 1]",
+    );
+}

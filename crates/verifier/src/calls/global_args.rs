@@ -5,7 +5,7 @@
 //! global function verified on its own starts from registers of those types.
 
 use super::helper::HelperAccess;
-use crate::domain::state::{MAYBE_NULL, PTR_TRUSTED, RegState, RegType};
+use crate::domain::state::{DynptrType, MAYBE_NULL, PTR_TRUSTED, RegState, RegType, StackObj};
 use crate::env::ctx::Call;
 use crate::messages::{Reject, Unsupported};
 use kbpf_isa::{Param, ParamType};
@@ -182,7 +182,15 @@ impl Call<'_, '_> {
                 }
                 self.check_trusted_arg(regno, &reg, *btf_id, *nullable)
             }
-            GlobalArg::Dynptr => Err(Untyped(None, Errno::ENOTSUPP)),
+            GlobalArg::Dynptr => {
+                // check_func_arg_reg_off, then process_dynptr_func for a read-only dynptr
+                let line = |e: Reject| Untyped(Some(e.to_string()), e.errno());
+                if reg.ty != RegType::Stack {
+                    self.mem().check_ptr_off_reg(regno).map_err(line)?;
+                }
+                let want = super::dynptr::DynptrArg::default();
+                self.process_dynptr_func(&reg, regno, i, want, 0).map_err(line)
+            }
         }
     }
 
@@ -250,10 +258,12 @@ impl Call<'_, '_> {
                 r.id = self.new_id();
                 r
             }
+            // a local dynptr, as far as the function can tell
             GlobalArg::Dynptr => {
-                return Err(Reject::Unsupported(Unsupported::Feature(
-                    "dynptr arguments of global functions",
-                )));
+                let mut r = RegState::pointer(RegType::ConstDynptr);
+                r.id = self.new_id();
+                r.obj = StackObj::Dynptr { ty: DynptrType::Local, first_slot: true };
+                r
             }
         })
     }

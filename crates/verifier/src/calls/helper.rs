@@ -157,6 +157,9 @@ impl Call<'_, '_> {
         if func == BpfFunc::Loop {
             self.check_loop_call(meta.subprogno, idx)?;
         }
+        if func == BpfFunc::UserRingbufDrain {
+            self.check_user_ringbuf_drain(meta.subprogno, idx)?;
+        }
         if func == BpfFunc::TimerSetCallback {
             let Some(sub) = meta.subprogno else {
                 return Err(Bug::NoTimerCallback.into());

@@ -96,7 +96,6 @@ pub(crate) fn tracing_unmodelled(f: BpfFunc) -> bool {
             | F::SpinLock
             | F::SpinUnlock
             | F::KptrXchg
-            | F::UserRingbufDrain
     )
 }
 
