@@ -19,9 +19,10 @@ const TASK: u32 = 2;
 const PROTO: u32 = 3;
 const FUNC: u32 = 4;
 const VAR: u32 = 5;
+const VMA: u32 = 6;
 
-/// `int`, `struct task_struct {}`, a kernel function `bpf_task_acquire` and a variable
-/// `runqueues`.
+/// `int`, `struct task_struct {}`, a kernel function `bpf_task_acquire`, a variable
+/// `runqueues` and `struct vm_area_struct { int vm_start; }`.
 fn target() -> KernelBtf {
     let mut b = BtfBuilder::new();
     let int =
@@ -34,6 +35,11 @@ fn target() -> KernelBtf {
     assert_eq!(b.add(func), FUNC);
     let var = BtfType::Var { name: "runqueues".into(), type_id: INT, linkage: VarLinkage::Global };
     assert_eq!(b.add(var), VAR);
+    let vm_start =
+        kbpf_elf::btf::Member { name: "vm_start".into(), type_id: INT, offset: 0, bitfield_size: 0 };
+    let vma =
+        BtfType::Struct { name: "vm_area_struct".into(), size: 8, members: vec![vm_start], kind_flag: false };
+    assert_eq!(b.add(vma), VMA);
     KernelBtf(Arc::new(Btf::parse(&b.build()).expect("parses")))
 }
 
@@ -220,4 +226,39 @@ fn user_ringbuf_callbacks_get_a_const_dynptr() {
         Errno::EINVAL,
         "At callback return the register R0 has smin=2 smax=2 should have been in [0, 1]",
     );
+}
+
+/// `bpf_find_vma(current task, 0, cb, NULL, 0)` in a raw tracepoint, with the callback's body.
+fn find_vma(body: &str) -> VerifyOutcome {
+    let src = format!(
+        "    call bpf_get_current_task_btf
+    r1 = r0
+    r2 = 0
+    r3 = func(cb) ll
+    r4 = 0
+    r5 = 0
+    call bpf_find_vma
+    r0 = 0
+    exit
+.func cb, 3
+cb:
+{body}"
+    );
+    let opts = VerifyOptions {
+        prog_type: ProgType::RawTracepoint,
+        btf: Some(target()),
+        log_level: 2,
+        stack_args: false,
+        ..Default::default()
+    };
+    verify_src(&src, Vec::new(), opts)
+}
+
+#[test]
+fn find_vma_callbacks_read_the_vma() {
+    let out = find_vma("    r0 = *(u32 *)(r2 +0)\n    r0 = 0\n    exit\n");
+    accepts(&out);
+    assert!(out.log.contains("R2=ptr_vm_area_struct()"), "{}", out.log);
+    let write = find_vma("    *(u32 *)(r2 +0) = 0\n    r0 = 0\n    exit\n");
+    rejects(&write, Errno::EACCES, "only read is supported");
 }

@@ -157,6 +157,9 @@ impl Call<'_, '_> {
         if func == BpfFunc::Loop {
             self.check_loop_call(meta.subprogno, idx)?;
         }
+        if func == BpfFunc::FindVma {
+            self.check_find_vma(meta.subprogno, idx)?;
+        }
         if func == BpfFunc::UserRingbufDrain {
             self.check_user_ringbuf_drain(meta.subprogno, idx)?;
         }

@@ -29,6 +29,20 @@ const fn btf_or_null(name: &'static str) -> Ret {
     Ret::BtfObj { name, flags: MAYBE_NULL }
 }
 
+/// `bpf_find_vma(task, addr, callback_fn, callback_ctx, flags)`.
+pub(crate) const FIND_VMA: Proto = Proto {
+    args: [
+        Arg::BtfObj { name: "task_struct", null: false },
+        Arg::Anything,
+        Arg::Func,
+        Arg::StackOrNull,
+        Arg::Anything,
+    ],
+    ret: Ret::Integer,
+    gpl_only: false,
+    map_types: &[],
+};
+
 /// The helpers every tracing-like program has (`bpf_tracing_func_proto`) beyond the base
 /// set, as far as kbpf models them; the rest of the set is refused as unmodelled, not as
 /// "unknown", so that no verdict is guessed.
@@ -44,7 +58,7 @@ fn tracing_base(f: BpfFunc) -> Option<Proto> {
         F::GetTaskStack => {
             p([BtfObj { name: "task_struct", null: false }, WR, ConstSizeOrZero, Anything, D], Ret::Integer)
         }
-        F::FindVma => p([Unmodelled("callback helpers in tracing programs"), D, D, D, D], Ret::Integer),
+        F::FindVma => FIND_VMA,
         F::PerfEventOutput => maps(p([Ctx, ConstMapPtr, Anything, RD, ConstSizeOrZero], Ret::Integer), &[4]),
         F::GetStackid => maps(p([Ctx, ConstMapPtr, Anything, D, D], Ret::Integer), &[7]),
         F::GetStack => p([Ctx, WR, ConstSizeOrZero, Anything, D], Ret::Integer),
