@@ -262,3 +262,56 @@ fn find_vma_callbacks_read_the_vma() {
     let write = find_vma("    *(u32 *)(r2 +0) = 0\n    r0 = 0\n    exit\n");
     rejects(&write, Errno::EACCES, "only read is supported");
 }
+
+/// `bpf_snprintf(buf, 16, fmt, args, 8 * nargs)` with `fmt` the read-only map's string.
+fn snprintf(fmt: &str, nargs: u32) -> VerifyOutcome {
+    let src = format!(
+        "    r6 = 0
+    *(u64 *)(r10 -8) = r6
+    *(u64 *)(r10 -16) = r6
+    *(u64 *)(r10 -24) = r6
+    *(u64 *)(r10 -32) = r6
+    r1 = r10
+    r1 += -16
+    r2 = 16
+    r3 = map_value(1, 0) ll
+    r4 = r10
+    r4 += -32
+    r5 = {}
+    call bpf_snprintf
+    r0 = 0
+    exit
+",
+        nargs * 8
+    );
+    let mut value = fmt.as_bytes().to_vec();
+    value.resize(32, 0);
+    let map = kbpf_verifier::MapDef {
+        fd: 1,
+        name: "rodata".into(),
+        kind: kbpf_verifier::MapKind::Array,
+        key_size: 4,
+        value_size: 32,
+        max_entries: 1,
+        flags: kbpf_verifier::BPF_F_RDONLY_PROG,
+        frozen: true,
+        initial: Some(value),
+        ..Default::default()
+    };
+    let opts = VerifyOptions {
+        prog_type: ProgType::RawTracepoint,
+        maps: vec![map],
+        gpl: true,
+        log_level: 1,
+        stack_args: false,
+        ..Default::default()
+    };
+    verify_src(&src, Vec::new(), opts)
+}
+
+#[test]
+fn snprintf_format_strings_are_checked_at_load() {
+    accepts(&snprintf("%d and %s.", 2));
+    rejects(&snprintf("%d and %s.", 1), Errno::EINVAL, "Invalid format string");
+    rejects(&snprintf("%q", 2), Errno::EINVAL, "Invalid format string");
+}

@@ -157,6 +157,9 @@ impl Call<'_, '_> {
         if func == BpfFunc::Loop {
             self.check_loop_call(meta.subprogno, idx)?;
         }
+        if func == BpfFunc::Snprintf {
+            self.check_bpf_snprintf_call()?;
+        }
         if func == BpfFunc::FindVma {
             self.check_find_vma(meta.subprogno, idx)?;
         }

@@ -40,6 +40,8 @@ pub enum CallReject {
     UnacquiredRef(u8),
     #[error("cannot release unowned const bpf_dynptr")]
     ReleaseConstDynptr,
+    #[error("Invalid format string")]
+    InvalidFormatString,
     #[error("{0} is not a known constant'")]
     NotKnownConst(RegName),
     #[error("invalid zero-sized read")]

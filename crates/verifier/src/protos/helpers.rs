@@ -272,16 +272,16 @@ fn base_btf_proto(f: BpfFunc) -> Option<Proto> {
             ],
             Ret::Integer,
         ),
-        F::Snprintf => p(
+        F::Snprintf => gpl(p(
             [
                 Mem { write: true, maybe_null: true },
                 ConstSizeOrZero,
-                Unmodelled("bpf_snprintf's format string"),
-                D,
-                D,
+                ConstStr,
+                Mem { write: false, maybe_null: true },
+                ConstSizeOrZero,
             ],
             Ret::Integer,
-        ),
+        )),
         F::PerCpuPtr | F::ThisCpuPtr => unmodelled("per-CPU BTF pointers"),
         F::SpinLock | F::SpinUnlock => unmodelled("bpf_spin_lock"),
         F::KptrXchg => unmodelled("kptr fields of map values"),
