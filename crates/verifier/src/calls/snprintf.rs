@@ -13,7 +13,7 @@ impl Call<'_, '_> {
         let regs = &self.cur.cur().regs;
         // the kernel reads the known bits of the length, constant or not
         let data_len = regs[5].var_off.value;
-        if data_len % 8 != 0 {
+        if !data_len.is_multiple_of(8) {
             return Err(Reject::Silent(kbpf_passes::Errno::EINVAL));
         }
         let fmt = &regs[3];
@@ -83,10 +83,9 @@ pub(crate) fn bprintf_format_ok(fmt: &[u8], num_args: u64) -> bool {
                 } else if next == 0
                     || is_space(next)
                     || is_punct(next)
-                    || matches!(next, b'K' | b'x' | b's' | b'S')
+                    || matches!(next, b'K' | b'x' | b's' | b'S' | b'B')
                 {
-                    i += 1;
-                } else if next == b'B' {
+                    // kernel pointers, and %pB (a symbol with its offset)
                     i += 1;
                 } else if matches!(next, b'i' | b'I') && matches!(at(i + 2), b'4' | b'6') {
                     i += 2;
