@@ -42,6 +42,8 @@ pub enum CallReject {
     ReleaseConstDynptr,
     #[error("Invalid format string")]
     InvalidFormatString,
+    #[error("helper call is not allowed in probe")]
+    NotAllowedInProbe,
     #[error("{0} is not a known constant'")]
     NotKnownConst(RegName),
     #[error("invalid zero-sized read")]
