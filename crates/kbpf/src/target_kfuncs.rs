@@ -23,6 +23,7 @@ const MODELLED: &[&str] = &[
     "bpf_iter_bits_destroy",
     "bpf_dynptr_from_skb",
     "bpf_dynptr_from_xdp",
+    "bpf_sock_addr_set_sun_path",
     "bpf_dynptr_clone",
     "bpf_dynptr_adjust",
     "bpf_dynptr_size",
@@ -195,6 +196,7 @@ fn kern_ctx(t: KernelProgType) -> Option<&'static str> {
         T::SocketFilter | T::SchedCls | T::SchedAct | T::CgroupSkb | T::SkSkb => Some("sk_buff"),
         T::LwtIn | T::LwtOut | T::LwtXmit | T::LwtSeg6local => Some("sk_buff"),
         T::Xdp => Some("xdp_buff"),
+        T::CgroupSockAddr => Some("bpf_sock_addr_kern"),
         _ => None,
     }
 }

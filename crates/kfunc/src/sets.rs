@@ -239,6 +239,7 @@ const TABLE: &[(&str, KfuncFlags, &[Hook])] = &[
     // filter.c
     ("bpf_dynptr_from_skb", TRUSTED, SKB),
     ("bpf_dynptr_from_xdp", NONE, &[Hook::Xdp]),
+    ("bpf_sock_addr_set_sun_path", NONE, &[Hook::CgroupSockAddr]),
     // cpumask.c
     ("bpf_cpumask_create", f(ACQ, NULL), CPUMASK),
     ("bpf_cpumask_release", REL, CPUMASK),
@@ -295,6 +296,10 @@ mod tests {
             lookup("bpf_dynptr_from_xdp").unwrap().allowed(KernelProgType::RawTracepoint),
             Allowed::No
         );
+        // the unix socket address setter belongs to cgroup_sock_addr programs only
+        let sun = lookup("bpf_sock_addr_set_sun_path").unwrap();
+        assert_eq!(sun.allowed(KernelProgType::CgroupSockAddr), Allowed::Yes);
+        assert_eq!(sun.allowed(KernelProgType::SchedCls), Allowed::No);
         assert!(lookup("bpf_not_a_kfunc").is_none());
     }
 }
