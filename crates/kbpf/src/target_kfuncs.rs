@@ -24,6 +24,8 @@ const MODELLED: &[&str] = &[
     "bpf_dynptr_from_skb",
     "bpf_dynptr_from_xdp",
     "bpf_sock_addr_set_sun_path",
+    "bpf_session_is_return",
+    "bpf_session_cookie",
     "bpf_dynptr_clone",
     "bpf_dynptr_adjust",
     "bpf_dynptr_size",
@@ -132,6 +134,8 @@ pub(crate) fn resolve(btf: &Btf, id: i32, prog: Option<KernelProgType>) -> Optio
         }
         // r0 follows the type id argument (the verifier types it)
         "bpf_rdonly_cast" => d.ret = KfuncRet::Scalar,
+        // the session's u64 cookie, writable (the kernel sizes r0 itself)
+        "bpf_session_cookie" => d.ret = KfuncRet::Mem(8),
         _ => {}
     }
     let allowed = prog.map_or(Allowed::Unknown, |t| entry.allowed(t));

@@ -240,6 +240,9 @@ const TABLE: &[(&str, KfuncFlags, &[Hook])] = &[
     ("bpf_dynptr_from_skb", TRUSTED, SKB),
     ("bpf_dynptr_from_xdp", NONE, &[Hook::Xdp]),
     ("bpf_sock_addr_set_sun_path", NONE, &[Hook::CgroupSockAddr]),
+    // bpf_trace.c, kprobe_multi set (its filter admits session links only)
+    ("bpf_session_is_return", NONE, &[Hook::Kprobe]),
+    ("bpf_session_cookie", NONE, &[Hook::Kprobe]),
     // cpumask.c
     ("bpf_cpumask_create", f(ACQ, NULL), CPUMASK),
     ("bpf_cpumask_release", REL, CPUMASK),

@@ -315,3 +315,26 @@ fn snprintf_format_strings_are_checked_at_load() {
     rejects(&snprintf("%d and %s.", 1), Errno::EINVAL, "Invalid format string");
     rejects(&snprintf("%q", 2), Errno::EINVAL, "Invalid format string");
 }
+
+#[test]
+fn session_kfuncs_need_a_session_link() {
+    let cookie = kbpf_verifier::KfuncDecl {
+        btf_id: 77,
+        name: "bpf_session_cookie".into(),
+        ret: kbpf_verifier::KfuncRet::Mem(8),
+        ..Default::default()
+    };
+    // *bpf_session_cookie() = 1
+    let src = "    call bpf_session_cookie\n    r1 = 1\n    *(u64 *)(r0 +0) = r1\n    r0 = 0\n    exit\n";
+    let run = |attach| {
+        let pt = ProgType::Kprobe(KprobeProg { attach, ..Default::default() });
+        let opts = VerifyOptions { prog_type: pt, log_level: 1, stack_args: false, ..Default::default() };
+        verify_src(src, vec![cookie.clone()], opts)
+    };
+    accepts(&run(kbpf_verifier::KprobeAttach::KprobeSession));
+    rejects(
+        &run(kbpf_verifier::KprobeAttach::KprobeMulti),
+        Errno::EACCES,
+        "calling kernel function bpf_session_cookie is not allowed",
+    );
+}
