@@ -26,6 +26,7 @@ const MODELLED: &[&str] = &[
     "bpf_sock_addr_set_sun_path",
     "bpf_session_is_return",
     "bpf_session_cookie",
+    "bpf_copy_from_user_str",
     "bpf_dynptr_clone",
     "bpf_dynptr_adjust",
     "bpf_dynptr_size",
