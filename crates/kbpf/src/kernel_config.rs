@@ -19,6 +19,7 @@ pub fn kernel_config(config: &Kconfig) -> KernelConfig {
         lockdown,
         kprobe_override: set("CONFIG_BPF_KPROBE_OVERRIDE"),
         kallsyms_all: set("CONFIG_KALLSYMS_ALL"),
+        lirc_mode2: set("CONFIG_BPF_LIRC_MODE2"),
     }
 }
 
@@ -55,13 +56,23 @@ mod tests {
             k("CONFIG_LOCK_DOWN_KERNEL_FORCE_INTEGRITY=y\n# CONFIG_BPF_KPROBE_OVERRIDE is not set\n");
         assert_eq!(
             forced,
-            KernelConfig { lockdown: Lockdown::Integrity, kprobe_override: false, kallsyms_all: false }
+            KernelConfig {
+                lockdown: Lockdown::Integrity,
+                kprobe_override: false,
+                kallsyms_all: false,
+                lirc_mode2: false
+            }
         );
         let open =
             k("CONFIG_BPF_KPROBE_OVERRIDE=y\nCONFIG_LOCK_DOWN_KERNEL_FORCE_NONE=y\nCONFIG_KALLSYMS_ALL=y\n");
         assert_eq!(
             open,
-            KernelConfig { lockdown: Lockdown::None, kprobe_override: true, kallsyms_all: true }
+            KernelConfig {
+                lockdown: Lockdown::None,
+                kprobe_override: true,
+                kallsyms_all: true,
+                lirc_mode2: false
+            }
         );
         assert_eq!(
             k("CONFIG_LOCK_DOWN_KERNEL_FORCE_CONFIDENTIALITY=y\n").lockdown,

@@ -9,6 +9,7 @@
 
 pub mod attach;
 pub mod ctx;
+pub mod struct_ops;
 pub mod trust;
 pub mod walk;
 
@@ -153,5 +154,7 @@ pub fn type_name(btf: &Btf, id: u32) -> &str {
     btf.get(id).map_or("", BtfType::name)
 }
 
+#[cfg(test)]
+mod struct_ops_tests;
 #[cfg(test)]
 mod tests;

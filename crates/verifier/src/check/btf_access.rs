@@ -27,7 +27,10 @@ impl Mem<'_, '_> {
         for line in &res.log {
             self.log.put(&format!("{line}\n"));
         }
-        res.field
+        match &at.struct_ops {
+            Some(so) => res.field.map(|f| so.promote(btf, f)),
+            None => res.field,
+        }
     }
 
     /// A fresh `PTR_TO_BTF_ID` (`mark_btf_ld_reg`): a pointer that may be NULL gets an id.
@@ -72,7 +75,13 @@ impl Mem<'_, '_> {
             return Err(BtfReject::PercpuMemory(regno.into(), tname, off).into());
         }
         if write {
-            return Err(BtfReject::OnlyRead.into());
+            // the struct_ops verifier ops' btf_struct_access judges stores
+            let Some(so) = self.prog.attach.as_ref().and_then(|a| a.struct_ops.as_ref()) else {
+                return Err(BtfReject::OnlyRead.into());
+            };
+            return so
+                .btf_struct_write(&btf, reg.btf_id, off, size)
+                .map_err(|l| BtfReject::StructOpsWrite(l).into());
         }
         let walked = struct_access(&btf, reg.btf_id, off as u32, size as u32).map_err(BtfReject::Walk)?;
         let Some(v) = value else { return Ok(()) };

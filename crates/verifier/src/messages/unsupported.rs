@@ -23,4 +23,6 @@ pub enum Unsupported {
     TargetKfuncRule { kfunc: String, why: String },
     #[error("kbpf: helper {0} is available to this program type but its prototype is not modelled")]
     Helper(String),
+    #[error("kbpf: the struct_ops rules of struct {0} are not modelled")]
+    StructOps(String),
 }
