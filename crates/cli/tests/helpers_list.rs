@@ -20,7 +20,13 @@ fn lists_a_types_helpers_with_prototypes() {
         ),
         "{out}"
     );
-    assert!(out.contains("bpf_user_ringbuf_drain(...) -> ?  [not modelled: callback helpers]"), "{out}");
+    assert!(
+        out.contains(
+            "bpf_user_ringbuf_drain(ARG_CONST_MAP_PTR, ARG_PTR_TO_FUNC, ARG_PTR_TO_STACK_OR_NULL, ARG_ANYTHING) -> RET_INTEGER  [map_types 31]\n"
+        ),
+        "{out}"
+    );
+    assert!(out.contains("bpf_kptr_xchg(...) -> ?  [not modelled: kptr fields of map values]"), "{out}");
     // an xdp program has no skb helpers
     let (_, xdp, _) = helpers(&["--prog-type", "xdp"]);
     assert!(!xdp.contains("bpf_skb_store_bytes("), "{xdp}");

@@ -50,6 +50,9 @@ pub enum ParamType {
         kind: String,
         /// The pointee's size, if it has one.
         size: Option<u32>,
+        /// The first typedef met on the way to the pointee, qualifiers skipped (a kprobe
+        /// parameter `bpf_user_pt_regs_t *` takes the context whatever the typedef names).
+        typedef: Option<String>,
     },
     /// Anything else, by its kernel kind name (`STRUCT`, `FLOAT`, ...).
     Other(String),

@@ -1,5 +1,5 @@
 //! The target kernel's build and boot facts the verifier needs ([`KernelConfig`]): its
-//! lockdown level and `CONFIG_BPF_KPROBE_OVERRIDE`, from a kernel `.config` (and, for the
+//! lockdown level, `CONFIG_BPF_KPROBE_OVERRIDE` and `CONFIG_KALLSYMS_ALL`, from a kernel `.config` (and, for the
 //! running kernel, the lockdown it actually booted into).
 
 use kbpf_elf::kconfig::Kconfig;
@@ -18,6 +18,7 @@ pub fn kernel_config(config: &Kconfig) -> KernelConfig {
     KernelConfig {
         lockdown,
         kprobe_override: set("CONFIG_BPF_KPROBE_OVERRIDE"),
+        kallsyms_all: set("CONFIG_KALLSYMS_ALL"),
         lirc_mode2: set("CONFIG_BPF_LIRC_MODE2"),
     }
 }
@@ -55,10 +56,24 @@ mod tests {
             k("CONFIG_LOCK_DOWN_KERNEL_FORCE_INTEGRITY=y\n# CONFIG_BPF_KPROBE_OVERRIDE is not set\n");
         assert_eq!(
             forced,
-            KernelConfig { lockdown: Lockdown::Integrity, kprobe_override: false, lirc_mode2: false }
+            KernelConfig {
+                lockdown: Lockdown::Integrity,
+                kprobe_override: false,
+                kallsyms_all: false,
+                lirc_mode2: false
+            }
         );
-        let open = k("CONFIG_BPF_KPROBE_OVERRIDE=y\nCONFIG_LOCK_DOWN_KERNEL_FORCE_NONE=y\n");
-        assert_eq!(open, KernelConfig { lockdown: Lockdown::None, kprobe_override: true, lirc_mode2: false });
+        let open =
+            k("CONFIG_BPF_KPROBE_OVERRIDE=y\nCONFIG_LOCK_DOWN_KERNEL_FORCE_NONE=y\nCONFIG_KALLSYMS_ALL=y\n");
+        assert_eq!(
+            open,
+            KernelConfig {
+                lockdown: Lockdown::None,
+                kprobe_override: true,
+                kallsyms_all: true,
+                lirc_mode2: false
+            }
+        );
         assert_eq!(
             k("CONFIG_LOCK_DOWN_KERNEL_FORCE_CONFIDENTIALITY=y\n").lockdown,
             Lockdown::Confidentiality

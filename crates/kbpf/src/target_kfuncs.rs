@@ -36,6 +36,10 @@ const MODELLED: &[&str] = &[
     "bpf_iter_bits_destroy",
     "bpf_dynptr_from_skb",
     "bpf_dynptr_from_xdp",
+    "bpf_sock_addr_set_sun_path",
+    "bpf_session_is_return",
+    "bpf_session_cookie",
+    "bpf_copy_from_user_str",
     "bpf_dynptr_clone",
     "bpf_dynptr_adjust",
     "bpf_dynptr_size",
@@ -144,6 +148,8 @@ pub(crate) fn resolve(btf: &Btf, id: i32, prog: Option<KernelProgType>) -> Optio
         }
         // r0 follows the type id argument (the verifier types it)
         "bpf_rdonly_cast" => d.ret = KfuncRet::Scalar,
+        // the session's u64 cookie, writable (the kernel sizes r0 itself)
+        "bpf_session_cookie" => d.ret = KfuncRet::Mem(8),
         _ => {}
     }
     let allowed = prog.map_or(Allowed::Unknown, |t| entry.allowed(t));
@@ -209,6 +215,7 @@ fn kern_ctx(t: KernelProgType) -> Option<&'static str> {
         T::SocketFilter | T::SchedCls | T::SchedAct | T::CgroupSkb | T::SkSkb => Some("sk_buff"),
         T::LwtIn | T::LwtOut | T::LwtXmit | T::LwtSeg6local => Some("sk_buff"),
         T::Xdp => Some("xdp_buff"),
+        T::CgroupSockAddr => Some("bpf_sock_addr_kern"),
         _ => None,
     }
 }

@@ -239,6 +239,10 @@ const TABLE: &[(&str, KfuncFlags, &[Hook])] = &[
     // filter.c
     ("bpf_dynptr_from_skb", TRUSTED, SKB),
     ("bpf_dynptr_from_xdp", NONE, &[Hook::Xdp]),
+    ("bpf_sock_addr_set_sun_path", NONE, &[Hook::CgroupSockAddr]),
+    // bpf_trace.c, kprobe_multi set (its filter admits session links only)
+    ("bpf_session_is_return", NONE, &[Hook::Kprobe]),
+    ("bpf_session_cookie", NONE, &[Hook::Kprobe]),
     // bpf_tcp_ca.c: the congestion-control helpers of tcp_congestion_ops programs
     ("tcp_reno_ssthresh", NONE, &[Hook::StructOps]),
     ("tcp_reno_cong_avoid", NONE, &[Hook::StructOps]),
@@ -308,6 +312,10 @@ mod tests {
             lookup("bpf_dynptr_from_xdp").unwrap().allowed(KernelProgType::RawTracepoint),
             Allowed::No
         );
+        // the unix socket address setter belongs to cgroup_sock_addr programs only
+        let sun = lookup("bpf_sock_addr_set_sun_path").unwrap();
+        assert_eq!(sun.allowed(KernelProgType::CgroupSockAddr), Allowed::Yes);
+        assert_eq!(sun.allowed(KernelProgType::SchedCls), Allowed::No);
         assert!(lookup("bpf_not_a_kfunc").is_none());
     }
 }

@@ -8,6 +8,8 @@ use thiserror::Error;
 pub enum Errno {
     /// Operation not permitted (1).
     EPERM,
+    /// No such file or directory (2): a BTF type with no kernel match.
+    ENOENT,
     /// Bad file descriptor (9).
     EBADF,
     /// Argument list too long (7): program or processed-insn budget too large.
@@ -34,6 +36,7 @@ impl Errno {
     pub fn name(self) -> &'static str {
         match self {
             Errno::EPERM => "EPERM",
+            Errno::ENOENT => "ENOENT",
             Errno::EBADF => "EBADF",
             Errno::E2BIG => "E2BIG",
             Errno::EACCES => "EACCES",
@@ -50,6 +53,7 @@ impl Errno {
     pub fn number(self) -> i32 {
         match self {
             Errno::EPERM => 1,
+            Errno::ENOENT => 2,
             Errno::E2BIG => 7,
             Errno::EBADF => 9,
             Errno::EACCES => 13,
@@ -165,9 +169,19 @@ pub enum ResolveError {
     /// has none, like a load that passes none.
     #[error("fd_idx without fd_array is invalid")]
     FdArray,
-    /// A `BPF_PSEUDO_BTF_ID` of a vmlinux variable, which the resolver does not model.
-    #[error("fd_array not supported")]
-    BtfVar,
+    /// `check_pseudo_btf_id`: the BTF id names no type of the kernel's BTF.
+    #[error("ldimm64 insn specifies invalid btf_id {0}.")]
+    InvalidBtfId(i32),
+    /// `check_pseudo_btf_id`: the type is neither a variable nor a function.
+    #[error("pseudo btf_id {0} in ldimm64 isn't KIND_VAR or KIND_FUNC")]
+    NotVarOrFunc(i32),
+    /// `check_pseudo_btf_id`: kallsyms has no address for the symbol (a kernel built without
+    /// `CONFIG_KALLSYMS_ALL` lists no variables).
+    #[error("ldimm64 failed to find the address for kernel symbol '{0}'.")]
+    KsymAddress(String),
+    /// A BTF-typed kernel symbol kbpf does not model yet (never guessed).
+    #[error("kbpf: {0} is not modelled")]
+    Unmodelled(&'static str),
     /// `check_map_prog_compatibility`: a kprobe, tracepoint, raw tracepoint or perf event
     /// program uses a map whose value holds a `struct bpf_timer`.
     #[error("tracing progs cannot use bpf_timer yet")]
@@ -190,6 +204,8 @@ impl ResolveError {
         match self {
             ResolveError::BadMapFd(_) => Errno::EBADF,
             ResolveError::FdArray => Errno::EPROTO,
+            ResolveError::InvalidBtfId(_) | ResolveError::KsymAddress(_) => Errno::ENOENT,
+            ResolveError::Unmodelled(_) => Errno::ENOTSUPP,
             ResolveError::MapValuePointer { errno, .. } => *errno,
             _ => Errno::EINVAL,
         }

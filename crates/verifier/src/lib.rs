@@ -477,6 +477,8 @@ pub struct KernelConfig {
     pub lockdown: Lockdown,
     /// `CONFIG_BPF_KPROBE_OVERRIDE`: kprobes may call `bpf_override_return`.
     pub kprobe_override: bool,
+    /// `CONFIG_KALLSYMS_ALL`: kallsyms lists variables too, so `__ksym` variables resolve.
+    pub kallsyms_all: bool,
     /// `CONFIG_BPF_LIRC_MODE2`: the kernel has the `lirc_mode2` program type at all (without
     /// it `bpf_prog_load` refuses the type with `EINVAL` and no log).
     pub lirc_mode2: bool,

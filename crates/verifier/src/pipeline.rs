@@ -20,6 +20,31 @@ struct MapResolver<'a> {
     sleepable: bool,
     literal_fds: &'a [usize],
     ld_map: Vec<Option<u32>>,
+    /// The target kernel's BTF, which `__ksym` references name.
+    btf: Option<&'a crate::KernelBtf>,
+    /// `CONFIG_KALLSYMS_ALL`.
+    kallsyms_all: bool,
+}
+
+impl MapResolver<'_> {
+    /// `check_pseudo_btf_id` for the kernel's own BTF: the id names a function (whose
+    /// address kallsyms has) or a variable (listed only with `CONFIG_KALLSYMS_ALL`).
+    fn ksym(&self, id: i32) -> Result<(), ResolveError> {
+        let Some(btf) = self.btf else {
+            return Err(ResolveError::Unmodelled("a __ksym reference without the target's BTF"));
+        };
+        let Some(t) = u32::try_from(id).ok().and_then(|i| btf.0.get(i)) else {
+            return Err(ResolveError::InvalidBtfId(id));
+        };
+        match t.kind() {
+            kbpf_elf::btf::Kind::Func => Ok(()),
+            kbpf_elf::btf::Kind::Var if !self.kallsyms_all => {
+                Err(ResolveError::KsymAddress(t.name().to_string()))
+            }
+            kbpf_elf::btf::Kind::Var => Err(ResolveError::Unmodelled("__ksym variables")),
+            _ => Err(ResolveError::NotVarOrFunc(id)),
+        }
+    }
 }
 
 impl Resolver for MapResolver<'_> {
@@ -78,8 +103,9 @@ impl Resolver for MapResolver<'_> {
             }
             // check_pseudo_btf_id: a module's BTF is named by an fd kbpf cannot have
             LdImm64Src::BtfId if ld.imm_hi != 0 => Err(err(ResolveError::ModuleBtfFd)),
-            LdImm64Src::MapIdx | LdImm64Src::MapIdxValue => Err(err(ResolveError::FdArray)),
-            _ => Err(err(ResolveError::BtfVar)),
+            LdImm64Src::BtfId => self.ksym(ld.imm).map_err(err),
+            // Imm and Func never reach the resolver; the map indexes need the load's fd_array
+            _ => Err(err(ResolveError::FdArray)),
         }
     }
 }
@@ -193,6 +219,8 @@ pub(crate) fn run_with(
         sleepable: opts.sleepable || opts.prog_type.ops().sleepable(),
         literal_fds: &opts.literal_fds,
         ld_map: vec![None; slots.len()],
+        btf: opts.btf.as_ref(),
+        kallsyms_all: opts.kernel_config.kallsyms_all,
     };
     let helper_args = |id: i32| opts.helper_arg_count(id);
     let kfunc_args = |id: i32| opts.kfunc_arg_count(id);

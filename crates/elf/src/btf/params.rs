@@ -29,6 +29,10 @@ pub fn func_params(btf: &Btf, func: u32) -> Vec<Param> {
                         name: pointee.map_or(String::new(), |(_, t)| t.name().to_string()),
                         kind: pointee.map_or("UNKN".into(), |(_, t)| kind_str(t)),
                         size: pointee.and_then(|(id, _)| btf.size_of(id)).and_then(|s| u32::try_from(s).ok()),
+                        typedef: match btf.skip_modifiers(*type_id) {
+                            Some((_, t @ BtfType::Typedef { .. })) => Some(t.name().to_string()),
+                            _ => None,
+                        },
                     }
                 }
                 Some((_, t)) => ParamType::Other(kind_str(t)),

@@ -277,14 +277,15 @@ fn global_call(arg_setup: RawInsn, param: kbpf_isa::ParamType, tags: &[&str]) ->
 #[test]
 fn global_functions_take_arguments_typed_by_btf() {
     use kbpf_isa::ParamType;
-    let skb = ParamType::Ptr { name: "__sk_buff".into(), kind: "STRUCT".into(), size: Some(192) };
+    let skb =
+        ParamType::Ptr { name: "__sk_buff".into(), kind: "STRUCT".into(), size: Some(192), typedef: None };
     let keep_ctx = insn(0xbf, 1, 1, 0, 0);
     assert!(global_call(keep_ctx, skb.clone(), &[]).accepted, "the context passes as the context");
     let out = global_call(insn(0xb7, 1, 0, 0, 0), skb, &[]);
     assert_eq!(out.error.as_ref().unwrap().message(), "Caller passes invalid args into func#1 ('f')");
     assert!(out.log.contains("arg#0 expects pointer to ctx\n"), "{}", out.log);
     // sized memory may be NULL unless arg:nonnull says otherwise
-    let mem = ParamType::Ptr { name: "int".into(), kind: "INT".into(), size: Some(4) };
+    let mem = ParamType::Ptr { name: "int".into(), kind: "INT".into(), size: Some(4), typedef: None };
     let null = insn(0xb7, 1, 0, 0, 0);
     assert!(global_call(null, mem.clone(), &[]).accepted);
     let fp = insn(0xbf, 1, 10, 0, 0);

@@ -1,4 +1,4 @@
-//! Synchronous callbacks (`bpf_loop`): the helper call queues the callback's first iteration as
+//! Synchronous callbacks (`bpf_loop`, `bpf_for_each_map_elem`, `bpf_user_ringbuf_drain`): the helper call queues the callback's first iteration as
 //! a branch of its own (`push_callback_call`: a copy of the caller's state with the callback's
 //! frame on top, `setup_func_entry` + `set_loop_callback_state`) and the caller goes on as if
 //! the loop had ended. The callback's `exit` checks r0 against the callback's return range and
@@ -8,9 +8,10 @@
 //! loop count when that is known.
 
 use crate::MapKind;
-use crate::domain::state::{FuncState, RegState, RegType};
+use crate::domain::state::{DynptrType, FuncState, RegState, RegType, StackObj};
 use crate::env::ctx::Call;
 use crate::messages::{Bug, CallReject, Reject};
+use kbpf_elf::btf::Kind;
 use kbpf_isa::SlotIdx;
 
 impl Call<'_, '_> {
@@ -60,10 +61,37 @@ impl Call<'_, '_> {
         self.push_sync_callback(sub, call_idx, Cb::MapElem)
     }
 
+    /// `check_helper_call`'s `BPF_FUNC_user_ringbuf_drain` case: every call queues the
+    /// callback, which gets each sample as a const dynptr.
+    pub(crate) fn check_user_ringbuf_drain(
+        &mut self,
+        sub: Option<usize>,
+        call_idx: usize,
+    ) -> Result<(), Reject> {
+        let Some(sub) = sub else { return Err(Bug::NoCallback.into()) };
+        self.push_sync_callback(sub, call_idx, Cb::UserRingbuf)
+    }
+
+    /// `check_helper_call`'s `BPF_FUNC_find_vma` case: the callback sees the task and a
+    /// `struct vm_area_struct` of the target's BTF.
+    pub(crate) fn check_find_vma(&mut self, sub: Option<usize>, call_idx: usize) -> Result<(), Reject> {
+        let Some(sub) = sub else { return Err(Bug::NoCallback.into()) };
+        let vma =
+            self.prog.opts.btf.as_ref().and_then(|b| b.0.find_by_name_kind("vm_area_struct", Kind::Struct));
+        let Some(vma) = vma else {
+            return Err(Reject::Unsupported(crate::messages::Unsupported::Feature(
+                "bpf_find_vma without struct vm_area_struct in the target BTF",
+            )));
+        };
+        self.push_sync_callback(sub, call_idx, Cb::FindVma(vma))
+    }
+
     /// `push_callback_call` for a synchronous callback: the branch starts at the callback's
     /// first instruction with its frame set up from the caller's registers.
     fn push_sync_callback(&mut self, sub: usize, call_idx: usize, cb: Cb) -> Result<(), Reject> {
         self.check_callback_args(sub);
+        // mark_dynptr_cb_reg takes the next id before the frame is set up
+        let dynptr_id = if matches!(cb, Cb::UserRingbuf) { self.new_id() } else { 0 };
         let start = self
             .prog
             .info
@@ -84,6 +112,8 @@ impl Call<'_, '_> {
         match cb {
             Cb::Loop => set_loop_callback_state(caller, &mut callee),
             Cb::MapElem => set_map_elem_callback_state(caller, &mut callee),
+            Cb::UserRingbuf => set_user_ringbuf_callback_state(caller, &mut callee, dynptr_id),
+            Cb::FindVma(vma) => set_find_vma_callback_state(caller, &mut callee, vma),
         }
         p.st.frames.push(callee);
         p.st.callback_unroll_depth += 1;
@@ -120,6 +150,42 @@ impl Call<'_, '_> {
 enum Cb {
     Loop,
     MapElem,
+    UserRingbuf,
+    /// With the target's `struct vm_area_struct` id.
+    FindVma(u32),
+}
+
+/// `set_find_vma_callback_state`: `callback_fn(struct task_struct *task, struct
+/// vm_area_struct *vma, void *callback_ctx)`: r1 the caller's task, r2 a plain BTF pointer to
+/// the vma, r3 the caller's r4; returns 0 (go on) or 1 (stop).
+fn set_find_vma_callback_state(caller: &FuncState, callee: &mut FuncState, vma: u32) {
+    callee.regs[1] = caller.regs[1].clone();
+    let mut r2 = RegState::pointer(RegType::BtfId);
+    r2.btf_id = vma;
+    callee.regs[2] = r2;
+    callee.regs[3] = caller.regs[4].clone();
+    for r in 4..=5 {
+        callee.regs[r] = RegState::not_init();
+    }
+    callee.in_callback_fn = true;
+    callee.callback_ret_range = (0, 1);
+}
+
+/// `set_user_ringbuf_callback_state`: `callback_fn(const struct bpf_dynptr *dynptr, void
+/// *callback_ctx)`: r1 a const local dynptr over the sample, r2 the caller's r3; returns 0
+/// (go on) or 1 (stop).
+fn set_user_ringbuf_callback_state(caller: &FuncState, callee: &mut FuncState, dynptr_id: u32) {
+    callee.regs[0] = RegState::not_init();
+    let mut dynptr = RegState::pointer(RegType::ConstDynptr);
+    dynptr.id = dynptr_id;
+    dynptr.obj = StackObj::Dynptr { ty: DynptrType::Local, first_slot: true };
+    callee.regs[1] = dynptr;
+    callee.regs[2] = caller.regs[3].clone();
+    for r in 3..=5 {
+        callee.regs[r] = RegState::not_init();
+    }
+    callee.in_callback_fn = true;
+    callee.callback_ret_range = (0, 1);
 }
 
 /// `set_map_elem_callback_state` (the array and hash maps' `map_set_for_each_callback_args`):

@@ -4,8 +4,9 @@
 //! new constructor) destroys the whole dynptr unless it holds a reference (ring buffer).
 //!
 //! Slices (`bpf_dynptr_data`, `bpf_dynptr_slice*`) carry the dynptr's id and are invalidated
-//! with it; skb/xdp slices are packet memory (`DYNPTR_PKT`). `CONST_PTR_TO_DYNPTR` (callback
-//! arguments) is not modelled.
+//! with it; skb/xdp slices are packet memory (`DYNPTR_PKT`). A `CONST_PTR_TO_DYNPTR` (the
+//! argument of a `bpf_user_ringbuf_drain` callback or of a global function) is an initialized
+//! dynptr by itself, which may be read but not rebuilt or released.
 //!
 //! The kernel's `stack_slot_obj_get_spi`, `is_dynptr_reg_valid_{uninit,init}`,
 //! `mark_stack_slots_dynptr`, `destroy_if_dynptr_stack_slot` and `process_dynptr_func`.
@@ -196,6 +197,9 @@ impl Call<'_, '_> {
 
     /// (type, id, ref_obj_id) of the initialized dynptr `reg` points to.
     pub(crate) fn dynptr_info(&self, reg: &RegState) -> Option<(DynptrType, u32, u32)> {
+        if let (RegType::ConstDynptr, StackObj::Dynptr { ty, .. }) = (reg.ty, &reg.obj) {
+            return Some((*ty, reg.id, reg.ref_obj_id));
+        }
         let spi = self.is_dynptr_reg_valid_init(reg).ok()?;
         let s = &self.cur.frames[reg.frameno as usize].stack[spi].spilled;
         match s.obj {
@@ -206,6 +210,9 @@ impl Call<'_, '_> {
 
     /// (id, ref_obj_id) of the initialized dynptr `reg` points to.
     pub(crate) fn dynptr_ids(&self, reg: &RegState) -> Option<(u32, u32)> {
+        if reg.ty == RegType::ConstDynptr {
+            return Some((reg.id, reg.ref_obj_id));
+        }
         let spi = self.is_dynptr_reg_valid_init(reg).ok()?;
         let s = &self.cur.frames[reg.frameno as usize].stack[spi].spilled;
         Some((s.id, s.ref_obj_id))
@@ -271,6 +278,17 @@ impl Call<'_, '_> {
         want: DynptrArg,
         insn_idx: usize,
     ) -> Result<(), Reject> {
+        if reg.ty == RegType::ConstDynptr {
+            // already the first slot of an initialized dynptr, never a constructor's target
+            if want.uninit {
+                return Err(KfuncReject::DynptrNotUninit.into());
+            }
+            let have = self.dynptr_info(reg).map(|(t, ..)| t);
+            return match want.ty {
+                Some(t) if have != Some(t) => Err(KfuncReject::DynptrType(t.as_str(), argno).into()),
+                _ => Ok(()),
+            };
+        }
         if reg.ty != RegType::Stack {
             return Err(KfuncReject::DynptrNotStack(argno).into());
         }

@@ -5,7 +5,7 @@
 //! global function verified on its own starts from registers of those types.
 
 use super::helper::HelperAccess;
-use crate::domain::state::{MAYBE_NULL, PTR_TRUSTED, RegState, RegType};
+use crate::domain::state::{DynptrType, MAYBE_NULL, PTR_TRUSTED, RegState, RegType, StackObj};
 use crate::env::ctx::Call;
 use crate::messages::{Reject, Unsupported};
 use kbpf_isa::{Param, ParamType};
@@ -61,7 +61,7 @@ impl Call<'_, '_> {
             return Err(Untyped(Some(format!("arg#{i} has unsupported set of tags")), Errno::EOPNOTSUPP));
         }
         let invalid = || bad(format!("arg#{i} has invalid combination of tags"));
-        let ParamType::Ptr { name, kind, size } = &p.ty else {
+        let ParamType::Ptr { name, kind, size, typedef } = &p.ty else {
             if !p.tags.is_empty() {
                 return Err(bad(format!("arg#{i} has pointer tag, but is not a pointer type")));
             }
@@ -73,13 +73,7 @@ impl Call<'_, '_> {
                 _ => Err(Untyped(None, Errno::EINVAL)),
             };
         };
-        let ctx_name = self.prog.opts.prog_type.ops().ctx_type_name();
-        let is_ctx = kind == "STRUCT"
-            && !ctx_name.is_empty()
-            && (name == ctx_name
-                || (ctx_name == "__sk_buff" && name == "sk_buff")
-                || (ctx_name == "xdp_md" && name == "xdp_buff"));
-        if tag("ctx") || is_ctx {
+        if tag("ctx") || self.is_prog_ctx_type(name, kind, typedef.as_deref()) {
             if p.tags.iter().any(|t| t != "ctx") {
                 return Err(invalid());
             }
@@ -95,14 +89,17 @@ impl Call<'_, '_> {
             if tag("nonnull") {
                 return Err(invalid());
             }
+            // the kernel matches the local type as a CO-RE candidate: `___flavor` suffixes drop
+            let essential = kbpf_elf::core::essential_name(name);
             let btf_id = self
                 .prog
                 .opts
                 .btf
                 .as_ref()
-                .and_then(|b| b.find_by_name_kind(name, kbpf_elf::btf::Kind::Struct));
+                .and_then(|b| b.find_by_name_kind(essential, kbpf_elf::btf::Kind::Struct));
             let Some(btf_id) = btf_id else {
-                return Err(bad(format!("arg#{i} reference type('{kind} {name}') is not a kernel struct")));
+                let line = format!("arg#{i} reference type('{kind} {name}') has no matches");
+                return Err(Untyped(Some(line), Errno::ENOENT));
             };
             return Ok(GlobalArg::Trusted { btf_id, nullable: tag("nullable") });
         }
@@ -127,6 +124,22 @@ impl Call<'_, '_> {
             )));
         };
         Ok(GlobalArg::Mem { size: *size, nullable: !tag("nonnull") })
+    }
+
+    /// `btf_is_prog_ctx_type`: a pointer to this program type's context struct (by name, or
+    /// the kernel struct it projects, or the struct a typedef context names) takes the context.
+    fn is_prog_ctx_type(&self, name: &str, kind: &str, typedef: Option<&str>) -> bool {
+        let ops = self.prog.opts.prog_type.ops();
+        let ctx = ops.ctx_type_name();
+        if ops.kernel_type() == Some(kbpf_isa::KernelProgType::Kprobe) && typedef == Some(ctx) {
+            return true;
+        }
+        if !matches!(kind, "STRUCT" | "UNION") || ctx.is_empty() {
+            return false;
+        }
+        let projection = (ctx == "__sk_buff" && name == "sk_buff") || (ctx == "xdp_md" && name == "xdp_buff");
+        let target = ops.ctx_typedef_target();
+        projection || name == ctx || (!target.is_empty() && name == target)
     }
 
     /// `btf_check_func_arg_match` for one typed argument in register `regno`: `Err` = the
@@ -169,7 +182,15 @@ impl Call<'_, '_> {
                 }
                 self.check_trusted_arg(regno, &reg, *btf_id, *nullable)
             }
-            GlobalArg::Dynptr => Err(Untyped(None, Errno::ENOTSUPP)),
+            GlobalArg::Dynptr => {
+                // check_func_arg_reg_off, then process_dynptr_func for a read-only dynptr
+                let line = |e: Reject| Untyped(Some(e.to_string()), e.errno());
+                if reg.ty != RegType::Stack {
+                    self.mem().check_ptr_off_reg(regno).map_err(line)?;
+                }
+                let want = super::dynptr::DynptrArg::default();
+                self.process_dynptr_func(&reg, regno, i, want, 0).map_err(line)
+            }
         }
     }
 
@@ -237,10 +258,12 @@ impl Call<'_, '_> {
                 r.id = self.new_id();
                 r
             }
+            // a local dynptr, as far as the function can tell
             GlobalArg::Dynptr => {
-                return Err(Reject::Unsupported(Unsupported::Feature(
-                    "dynptr arguments of global functions",
-                )));
+                let mut r = RegState::pointer(RegType::ConstDynptr);
+                r.id = self.new_id();
+                r.obj = StackObj::Dynptr { ty: DynptrType::Local, first_slot: true };
+                r
             }
         })
     }

@@ -88,6 +88,12 @@ impl Call<'_, '_> {
         if proto.gpl_only && !self.prog.opts.gpl {
             return Err(CallReject::GplOnly.into());
         }
+        if let Some(a) = &self.prog.attach
+            && self.prog.opts.prog_type == crate::ProgType::Tracing
+            && !sk_storage_tracing_allowed(func, a)
+        {
+            return Err(CallReject::NotAllowedInProbe.into());
+        }
         if crate::protos::helpers::helper_might_sleep(func) && !self.in_sleepable() {
             return Err(CallReject::MightSleep.into());
         }
@@ -157,6 +163,15 @@ impl Call<'_, '_> {
         }
         if func == BpfFunc::Loop {
             self.check_loop_call(meta.subprogno, idx)?;
+        }
+        if func == BpfFunc::Snprintf {
+            self.check_bpf_snprintf_call()?;
+        }
+        if func == BpfFunc::FindVma {
+            self.check_find_vma(meta.subprogno, idx)?;
+        }
+        if func == BpfFunc::UserRingbufDrain {
+            self.check_user_ringbuf_drain(meta.subprogno, idx)?;
         }
         if func == BpfFunc::TimerSetCallback {
             let Some(sub) = meta.subprogno else {
@@ -387,5 +402,20 @@ impl Call<'_, '_> {
         if r3.ty == RegType::Scalar && r3.var_off.is_const() && r3.var_off.value < max {
             self.precision().mark_chain_precision(3);
         }
+    }
+}
+
+/// `bpf_sk_storage_tracing_allowed` (the `allowed` hook of the tracing socket-storage
+/// helpers): iterators and BTF tracepoints, or a trampoline that does not trace the
+/// socket-storage functions themselves. LSM programs have their own prototypes.
+fn sk_storage_tracing_allowed(func: BpfFunc, a: &crate::btf::attach::AttachInfo) -> bool {
+    use kbpf_isa::AttachType as A;
+    if !matches!(func, BpfFunc::SkStorageGet | BpfFunc::SkStorageDelete) {
+        return true;
+    }
+    match a.attach {
+        A::TraceIter | A::TraceRawTp => true,
+        A::TraceFentry | A::TraceFexit => !a.func_name.starts_with("bpf_sk_storage"),
+        _ => false,
     }
 }

@@ -238,8 +238,19 @@ impl Call<'_, '_> {
                 meta.release_regno = Some(regno);
             }
             Arg::Dynptr { uninit, ringbuf, release } => {
-                if reg.ty != RegType::Stack {
+                let is_const = reg.ty == RegType::ConstDynptr;
+                if reg.ty != RegType::Stack && !is_const {
                     return Err(self.type_mismatch(regno, &["fp", "dynptr_ptr"]));
+                }
+                // check_func_arg_reg_off: a const dynptr pointer is used unmodified
+                if is_const && release && reg.off != 0 {
+                    return Err(CallReject::ReleaseOffset(regno.into()).into());
+                }
+                if is_const {
+                    self.mem().check_ptr_off_reg(regno)?;
+                }
+                if release && is_const {
+                    return Err(CallReject::ReleaseConstDynptr.into());
                 }
                 if release {
                     // OBJ_RELEASE: only a referenced dynptr can be released

@@ -92,6 +92,18 @@ impl Call<'_, '_> {
         {
             return Err(KfuncReject::NotAllowed(decl.name).into());
         }
+        // bpf_kprobe_multi_filter: the session kfuncs need a kprobe or uprobe session link
+        if matches!(decl.name.as_str(), "bpf_session_is_return" | "bpf_session_cookie")
+            && !matches!(
+                self.prog.opts.prog_type,
+                crate::ProgType::Kprobe(crate::KprobeProg {
+                    attach: crate::KprobeAttach::KprobeSession | crate::KprobeAttach::UprobeSession,
+                    ..
+                })
+            )
+        {
+            return Err(KfuncReject::NotAllowed(decl.name).into());
+        }
         if let Some(why) = decl.unmodelled {
             return Err(Unsupported::TargetKfuncRule { kfunc: decl.name, why }.into());
         }

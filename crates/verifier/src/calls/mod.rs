@@ -15,6 +15,7 @@ pub(crate) mod helper_args;
 pub(crate) mod iter;
 pub(crate) mod kfunc_btf;
 pub(crate) mod kfunc_call;
+mod snprintf;
 pub(crate) mod sock;
 pub(crate) mod stack_args;
 

@@ -202,6 +202,7 @@ impl Ctx<'_, '_> {
             | RegType::Mem
             | RegType::BtfId
             | RegType::TpBuffer
+            | RegType::ConstDynptr
             | RegType::Func => {}
             RegType::ConstMapPtr if known && smin_val == 0 && op == A::Add => {}
             _ => return Err(Reject::PtrArithOn(dregno.into(), tystr)),

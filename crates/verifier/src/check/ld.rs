@@ -4,7 +4,7 @@
 //! a failed LD_ABS in a subprogram queues its success as a branch (the walk view).
 
 use crate::check::alu::RegOp;
-use crate::domain::state::{RegState, RegType};
+use crate::domain::state::{RDONLY, RegState, RegType};
 use crate::env::ctx::Mem;
 use crate::env::slots::after;
 use crate::messages::{Reject, TypeName};
@@ -39,6 +39,18 @@ impl Mem<'_, '_> {
                 if value {
                     r.off = imm_hi;
                 }
+                self.cur.cur_mut().regs[d] = r;
+            }
+            LdImm64Src::BtfId => {
+                // resolved as a kernel function (the only kind that resolves): its address
+                // is read-only memory of size 0
+                let func = self.prog.opts.btf.as_ref().and_then(|b| b.0.get(imm as u32));
+                if !func.is_some_and(|t| t.kind() == kbpf_elf::btf::Kind::Func) {
+                    return Err(Reject::Bug(crate::messages::Bug::LdImm64Src));
+                }
+                let mut r = RegState::pointer(RegType::Mem);
+                r.flags = RDONLY;
+                r.mem_size = 0;
                 self.cur.cur_mut().regs[d] = r;
             }
             _ => return Err(Reject::Bug(crate::messages::Bug::LdImm64Src)),

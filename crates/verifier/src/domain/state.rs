@@ -54,6 +54,9 @@ pub enum RegType {
     BtfId,
     /// `PTR_TO_TP_BUFFER`: a writable tracepoint's buffer (`raw_tp.w` argument 0).
     TpBuffer,
+    /// `CONST_PTR_TO_DYNPTR`: a dynptr handed to a callback or a global function (its type in
+    /// `obj`, its identity in `id`), which helpers may read through but never change.
+    ConstDynptr,
 }
 
 /// Type flag: must be NULL-checked.

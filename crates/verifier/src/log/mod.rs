@@ -178,6 +178,7 @@ pub fn reg_type_str(ty: RegType, flags: u16) -> String {
         RegType::FlowKeys => "flow_keys",
         RegType::BtfId => "ptr_",
         RegType::TpBuffer => "tp_buffer",
+        RegType::ConstDynptr => "dynptr_ptr",
     };
     let mut s = String::new();
     for (flag, prefix) in [
@@ -327,6 +328,9 @@ pub fn format_reg_in(r: &RegState, frameno: u32, names: Names<'_>) -> String {
     }
     if r.ty == RegType::Mem {
         parts.push(format!("sz={}", r.mem_size));
+    }
+    if let (RegType::ConstDynptr, StackObj::Dynptr { ty, .. }) = (r.ty, &r.obj) {
+        parts.push(format!("type={}", ty.as_str()));
     }
     if r.var_off.is_const() {
         if r.var_off.value != 0 {

@@ -38,6 +38,12 @@ pub enum CallReject {
     ReleaseOffset(RegName),
     #[error("arg {0} is an unacquired reference")]
     UnacquiredRef(u8),
+    #[error("cannot release unowned const bpf_dynptr")]
+    ReleaseConstDynptr,
+    #[error("Invalid format string")]
+    InvalidFormatString,
+    #[error("helper call is not allowed in probe")]
+    NotAllowedInProbe,
     #[error("{0} is not a known constant'")]
     NotKnownConst(RegName),
     #[error("invalid zero-sized read")]

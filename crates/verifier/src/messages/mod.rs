@@ -29,7 +29,7 @@ pub use unsupported::Unsupported;
 
 use crate::domain::state::RegType;
 use kbpf_isa::{DecodeErrorKind as D, KernelMsg};
-use kbpf_passes::{Errno, PassError, PassErrorKind};
+use kbpf_passes::{Errno, PassError, PassErrorKind, ResolveError};
 use std::fmt;
 use thiserror::Error;
 
@@ -438,7 +438,10 @@ impl Reject {
     /// Whether the program is refused, not modelled, or kbpf failed.
     pub fn kind(&self) -> RejectKind {
         match self {
-            Reject::Unsupported(_) => RejectKind::Unsupported,
+            Reject::Unsupported(_)
+            | Reject::Pass(PassError { kind: PassErrorKind::Resolve(ResolveError::Unmodelled(_)), .. }) => {
+                RejectKind::Unsupported
+            }
             Reject::Bug(_) | Reject::Pass(PassError { kind: PassErrorKind::Bug(_), .. }) => RejectKind::Bug,
             Reject::Preceded(_, last) => last.kind(),
             Reject::LogNoSpace(Some(r)) => r.kind(),

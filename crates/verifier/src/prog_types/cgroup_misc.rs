@@ -53,6 +53,10 @@ mod sockopt {
 }
 
 impl ProgTypeOps for CgroupSockopt {
+    fn ctx_type_name(&self) -> &'static str {
+        "bpf_sockopt"
+    }
+
     fn name(&self) -> &'static str {
         "cgroup_sockopt"
     }
@@ -122,6 +126,10 @@ pub struct CgroupSysctl {
 }
 
 impl ProgTypeOps for CgroupSysctl {
+    fn ctx_type_name(&self) -> &'static str {
+        "bpf_sysctl"
+    }
+
     fn name(&self) -> &'static str {
         "cgroup_sysctl"
     }
@@ -174,6 +182,10 @@ pub struct CgroupDevice {
 }
 
 impl ProgTypeOps for CgroupDevice {
+    fn ctx_type_name(&self) -> &'static str {
+        "bpf_cgroup_dev_ctx"
+    }
+
     fn name(&self) -> &'static str {
         "cgroup_device"
     }

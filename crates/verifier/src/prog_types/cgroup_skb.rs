@@ -26,6 +26,10 @@ impl CgroupSkb {
 }
 
 impl ProgTypeOps for CgroupSkb {
+    fn ctx_type_name(&self) -> &'static str {
+        "__sk_buff"
+    }
+
     fn name(&self) -> &'static str {
         "cgroup_skb"
     }

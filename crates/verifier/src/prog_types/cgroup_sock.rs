@@ -42,6 +42,10 @@ impl CgroupSock {
 }
 
 impl ProgTypeOps for CgroupSock {
+    fn ctx_type_name(&self) -> &'static str {
+        "bpf_sock"
+    }
+
     fn name(&self) -> &'static str {
         "cgroup_sock"
     }

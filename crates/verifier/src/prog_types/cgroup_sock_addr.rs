@@ -43,6 +43,10 @@ impl CgroupSockAddr {
 }
 
 impl ProgTypeOps for CgroupSockAddr {
+    fn ctx_type_name(&self) -> &'static str {
+        "bpf_sock_addr"
+    }
+
     fn name(&self) -> &'static str {
         "cgroup_sock_addr"
     }

@@ -17,6 +17,10 @@ const SKB_SIZE: i64 = 192;
 pub struct FlowDissector;
 
 impl ProgTypeOps for FlowDissector {
+    fn ctx_type_name(&self) -> &'static str {
+        "__sk_buff"
+    }
+
     fn name(&self) -> &'static str {
         "flow_dissector"
     }

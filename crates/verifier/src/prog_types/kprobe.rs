@@ -31,6 +31,18 @@ pub fn pt_regs_size(arch: TargetArch) -> i64 {
 }
 
 impl ProgTypeOps for Kprobe {
+    fn ctx_type_name(&self) -> &'static str {
+        "bpf_user_pt_regs_t"
+    }
+
+    /// `bpf_user_pt_regs_t` is a typedef of the architecture's register struct.
+    fn ctx_typedef_target(&self) -> &'static str {
+        match self.0.arch {
+            TargetArch::X86_64 => "pt_regs",
+            TargetArch::Arm64 => "user_pt_regs",
+        }
+    }
+
     fn name(&self) -> &'static str {
         "kprobe"
     }

@@ -20,6 +20,10 @@ pub struct Lwt {
 }
 
 impl ProgTypeOps for Lwt {
+    fn ctx_type_name(&self) -> &'static str {
+        "__sk_buff"
+    }
+
     fn name(&self) -> &'static str {
         match self.kind {
             LwtKind::In => "lwt_in",

@@ -232,6 +232,12 @@ pub trait ProgTypeOps {
     fn ctx_type_name(&self) -> &'static str {
         ""
     }
+
+    /// When the context type is a typedef (`bpf_user_pt_regs_t`), the struct it names: a
+    /// parameter pointing to that struct takes the context too.
+    fn ctx_typedef_target(&self) -> &'static str {
+        ""
+    }
 }
 
 /// A program type's rules, borrowed or (for the types that carry parameters: a size, a link,
@@ -470,6 +476,7 @@ mod tests {
         let locked = crate::KernelConfig {
             lockdown: crate::Lockdown::Integrity,
             kprobe_override: true,
+            kallsyms_all: false,
             lirc_mode2: false,
         };
         assert!(locked.offers(BpfFunc::OverrideReturn) && locked.offers(BpfFunc::ProbeReadKernel));

@@ -29,6 +29,10 @@ pub fn user_regs_size(arch: TargetArch) -> i64 {
 }
 
 impl ProgTypeOps for PerfEvent {
+    fn ctx_type_name(&self) -> &'static str {
+        "bpf_perf_event_data"
+    }
+
     fn name(&self) -> &'static str {
         "perf_event"
     }

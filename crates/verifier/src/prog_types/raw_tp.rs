@@ -29,6 +29,10 @@ pub(crate) fn tracing_ctx_access(a: CtxAccess) -> bool {
 }
 
 impl ProgTypeOps for RawTp {
+    fn ctx_type_name(&self) -> &'static str {
+        "bpf_raw_tracepoint_args"
+    }
+
     fn name(&self) -> &'static str {
         if self.writable { "raw_tracepoint_writable" } else { "raw_tracepoint" }
     }

@@ -24,6 +24,10 @@ mod off {
 pub struct SkLookup;
 
 impl ProgTypeOps for SkLookup {
+    fn ctx_type_name(&self) -> &'static str {
+        "bpf_sk_lookup"
+    }
+
     fn name(&self) -> &'static str {
         "sk_lookup"
     }

@@ -25,6 +25,10 @@ mod off {
 pub struct SkMsg;
 
 impl ProgTypeOps for SkMsg {
+    fn ctx_type_name(&self) -> &'static str {
+        "sk_msg_md"
+    }
+
     fn name(&self) -> &'static str {
         "sk_msg"
     }

@@ -25,6 +25,10 @@ mod off {
 pub struct SkReuseport;
 
 impl ProgTypeOps for SkReuseport {
+    fn ctx_type_name(&self) -> &'static str {
+        "sk_reuseport_md"
+    }
+
     fn name(&self) -> &'static str {
         "sk_reuseport"
     }

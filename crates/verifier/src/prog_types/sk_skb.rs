@@ -15,6 +15,10 @@ use kbpf_isa::KernelProgType;
 pub struct SkSkb;
 
 impl ProgTypeOps for SkSkb {
+    fn ctx_type_name(&self) -> &'static str {
+        "__sk_buff"
+    }
+
     fn name(&self) -> &'static str {
         "sk_skb"
     }

@@ -34,6 +34,10 @@ pub struct SockOps {
 }
 
 impl ProgTypeOps for SockOps {
+    fn ctx_type_name(&self) -> &'static str {
+        "bpf_sock_ops"
+    }
+
     fn name(&self) -> &'static str {
         "sock_ops"
     }

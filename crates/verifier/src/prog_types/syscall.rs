@@ -5,7 +5,7 @@ use super::{CtxAccess, CtxError, CtxField, LoadAttach, ProgTypeOps, no_attach_bt
 use crate::fixups::CtxConv;
 use crate::messages::AttachReject;
 use crate::protos::func_id::BpfFunc;
-use crate::protos::helpers::{Proto, base_func_proto};
+use crate::protos::helpers::{Arg, Proto, Ret, base_func_proto, p};
 use kbpf_isa::Insn;
 use kbpf_isa::KernelProgType;
 
@@ -43,13 +43,25 @@ impl ProgTypeOps for Syscall {
         (a.off >= 0 && a.off < u16::MAX as i64 && a.off % a.size == 0).then_some(CtxField::Scalar)
     }
 
-    /// `syscall_prog_func_proto`.
+    /// `syscall_prog_func_proto`: the syscall helpers (`bpf_sys_bpf` needs `CAP_PERFMON`, which
+    /// the loader has), then the base set.
     fn func_proto(&self, f: BpfFunc) -> Option<Proto> {
-        // copy_from_user_task is not in the syscall set
-        if f == BpfFunc::CopyFromUserTask {
-            return None;
+        const RD: Arg = Arg::Mem { write: false, maybe_null: false };
+        const D: Arg = Arg::DontCare;
+        match f {
+            BpfFunc::SysBpf => Some(p([Arg::Anything, RD, Arg::ConstSize, D, D], Ret::Integer)),
+            BpfFunc::BtfFindByNameKind => {
+                Some(p([RD, Arg::ConstSize, Arg::Anything, Arg::Anything, D], Ret::Integer))
+            }
+            BpfFunc::SysClose => Some(p([Arg::Anything, D, D, D, D], Ret::Integer)),
+            BpfFunc::KallsymsLookupName => {
+                let res = Arg::FixedMem { size: 8, aligned: true, uninit: true };
+                Some(p([RD, Arg::ConstSizeOrZero, Arg::Anything, res, D], Ret::Integer))
+            }
+            // copy_from_user_task is not in the syscall set
+            BpfFunc::CopyFromUserTask => None,
+            _ => base_func_proto(f),
         }
-        base_func_proto(f)
     }
 
     fn sleepable(&self) -> bool {

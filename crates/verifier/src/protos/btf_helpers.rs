@@ -29,6 +29,20 @@ const fn btf_or_null(name: &'static str) -> Ret {
     Ret::BtfObj { name, flags: MAYBE_NULL }
 }
 
+/// `bpf_find_vma(task, addr, callback_fn, callback_ctx, flags)`.
+pub(crate) const FIND_VMA: Proto = Proto {
+    args: [
+        Arg::BtfObj { name: "task_struct", null: false },
+        Arg::Anything,
+        Arg::Func,
+        Arg::StackOrNull,
+        Arg::Anything,
+    ],
+    ret: Ret::Integer,
+    gpl_only: false,
+    map_types: &[],
+};
+
 /// The helpers every tracing-like program has (`bpf_tracing_func_proto`) beyond the base
 /// set, as far as kbpf models them; the rest of the set is refused as unmodelled, not as
 /// "unknown", so that no verdict is guessed.
@@ -44,7 +58,7 @@ fn tracing_base(f: BpfFunc) -> Option<Proto> {
         F::GetTaskStack => {
             p([BtfObj { name: "task_struct", null: false }, WR, ConstSizeOrZero, Anything, D], Ret::Integer)
         }
-        F::FindVma => p([Unmodelled("callback helpers in tracing programs"), D, D, D, D], Ret::Integer),
+        F::FindVma => FIND_VMA,
         F::PerfEventOutput => maps(p([Ctx, ConstMapPtr, Anything, RD, ConstSizeOrZero], Ret::Integer), &[4]),
         F::GetStackid => maps(p([Ctx, ConstMapPtr, Anything, D, D], Ret::Integer), &[7]),
         F::GetStack => p([Ctx, WR, ConstSizeOrZero, Anything, D], Ret::Integer),
@@ -69,9 +83,25 @@ pub(crate) fn tracing_func_proto(f: BpfFunc, attach: Option<AttachType>) -> Opti
         F::SkcToUdp6Sock => sock_cast("udp6_sock"),
         F::SkcToUnixSock => sock_cast("unix_sock"),
         F::SkcToMptcpSock => sock_cast("mptcp_sock"),
-        F::SkbOutput | F::XdpOutput | F::SkStorageGet | F::SkStorageDelete | F::SockFromFile => {
-            Some(p([Unmodelled("socket helpers of tracing programs"), D, D, D, D], Ret::Integer))
+        // the tracing variants of the socket helpers take BTF objects
+        F::SkbOutput | F::XdpOutput => {
+            let obj = BtfObj { name: if f == F::SkbOutput { "sk_buff" } else { "xdp_buff" }, null: false };
+            Some(gpl(maps(p([obj, ConstMapPtr, Anything, RD, ConstSizeOrZero], Ret::Integer), &[4])))
         }
+        F::SkStorageGet => Some(maps(
+            p(
+                [ConstMapPtr, BtfObj { name: "sock_common", null: true }, MapValueOrNull, Anything, D],
+                Ret::MapValueOrNull,
+            ),
+            &[24],
+        )),
+        F::SkStorageDelete => Some(maps(
+            p([ConstMapPtr, BtfObj { name: "sock_common", null: true }, D, D, D], Ret::Integer),
+            &[24],
+        )),
+        // what a walk from the socket it returns yields on 6.18 is not settled here (the
+        // kernel makes `sock->sk` untrusted): not modelled rather than guessed
+        F::SockFromFile => Some(p([Unmodelled("bpf_sock_from_file's socket"), D, D, D, D], Ret::Integer)),
         F::GetSocketCookie => Some(p([BtfSockCommon, D, D, D, D], Ret::Integer)),
         F::SeqPrintf if iter => Some(p(
             [SEQ_FILE, RD, ConstSize, Mem { write: false, maybe_null: true }, ConstSizeOrZero],
@@ -144,6 +174,13 @@ mod tests {
         assert!(tracing_func_proto(F::SeqWrite, Some(AttachType::TraceFexit)).is_none());
         assert!(tracing_func_proto(F::GetAttachCookie, Some(AttachType::TraceRawTp)).is_some());
         assert!(tracing_func_proto(F::GetAttachCookie, Some(AttachType::TraceIter)).is_none());
+        // the socket helpers' tracing variants take BTF sockets (a `struct sock` starts with
+        // its `sock_common`)
+        let get = tracing_func_proto(F::SkStorageGet, Some(AttachType::TraceIter)).unwrap();
+        assert_eq!(get.args[1], Arg::BtfObj { name: "sock_common", null: true });
+        assert_eq!(get.map_types, &[24]);
+        let out = tracing_func_proto(F::SkbOutput, Some(AttachType::TraceRawTp)).unwrap();
+        assert!(out.gpl_only && out.map_types == [4]);
         let task = tracing_func_proto(F::GetCurrentTaskBtf, Some(AttachType::TraceRawTp)).unwrap();
         assert_eq!(task.ret, Ret::BtfObj { name: "task_struct", flags: PTR_TRUSTED });
     }

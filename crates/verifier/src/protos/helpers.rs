@@ -272,20 +272,26 @@ fn base_btf_proto(f: BpfFunc) -> Option<Proto> {
             ],
             Ret::Integer,
         ),
-        F::Snprintf => p(
+        F::Snprintf => gpl(p(
             [
                 Mem { write: true, maybe_null: true },
                 ConstSizeOrZero,
-                Unmodelled("bpf_snprintf's format string"),
-                D,
-                D,
+                ConstStr,
+                Mem { write: false, maybe_null: true },
+                ConstSizeOrZero,
             ],
             Ret::Integer,
-        ),
+        )),
         F::PerCpuPtr | F::ThisCpuPtr => unmodelled("per-CPU BTF pointers"),
         F::SpinLock | F::SpinUnlock => unmodelled("bpf_spin_lock"),
         F::KptrXchg => unmodelled("kptr fields of map values"),
-        F::UserRingbufDrain => unmodelled("callback helpers"),
+        // bpf_user_ringbuf_drain(user ring buffer, callback_fn, callback_ctx, flags)
+        F::UserRingbufDrain => Proto {
+            args: [ConstMapPtr, Func, StackOrNull, Anything, D],
+            ret: Ret::Integer,
+            gpl_only: false,
+            map_types: &[31],
+        },
         // bpf_for_each_map_elem(map, callback_fn, callback_ctx, flags)
         F::ForEachMapElem => p([ConstMapPtr, Func, StackOrNull, Anything, D], Ret::Integer),
         // bpf_loop(nr_loops, callback_fn, callback_ctx, flags)
@@ -472,7 +478,7 @@ mod tests {
         assert_eq!(reserve.ret, Ret::RingbufMemOrNull);
         assert_eq!(base_func_proto(F::RingbufSubmit).unwrap().args[0], Arg::ReleaseRingbufMem);
         // offered by bpf_base_func_proto to every type, so never "cannot use helper"
-        for f in [F::UserRingbufDrain, F::SpinLock, F::SpinUnlock, F::KptrXchg, F::ThisCpuPtr] {
+        for f in [F::SpinLock, F::SpinUnlock, F::KptrXchg, F::ThisCpuPtr] {
             let pr = base_func_proto(f).unwrap();
             assert!(matches!(pr.args[0], Arg::Unmodelled(_)), "{f:?}");
         }

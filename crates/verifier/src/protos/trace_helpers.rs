@@ -65,6 +65,7 @@ pub(crate) fn tracing_func_proto(f: BpfFunc) -> Option<Proto> {
         // bpf_get_func_ip of the tracing set; kprobes replace it
         F::GetFuncIp => proto([Arg::Ctx, D, D, D, D], true, &[]),
         F::GetBranchSnapshot => proto([UNINIT, Arg::ConstSizeOrZero, D, D, D], true, &[]),
+        F::FindVma => crate::protos::btf_helpers::FIND_VMA,
         F::TraceVprintk => proto(
             [RD, Arg::ConstSize, Arg::Mem { write: false, maybe_null: true }, Arg::ConstSizeOrZero, D],
             true,
@@ -91,12 +92,10 @@ pub(crate) fn tracing_unmodelled(f: BpfFunc) -> bool {
             | F::ThisCpuPtr
             | F::ForEachMapElem
             | F::Snprintf
-            | F::FindVma
             | F::Loop
             | F::SpinLock
             | F::SpinUnlock
             | F::KptrXchg
-            | F::UserRingbufDrain
     )
 }
 
