@@ -82,6 +82,11 @@ pub fn bpf_tcp_sock_access_ok(off: i64, size: i64) -> bool {
     size == 4
 }
 
+/// `bpf_xdp_sock_is_valid_access`: `struct bpf_xdp_sock` is one `__u32 queue_id`, read whole.
+pub fn bpf_xdp_sock_access_ok(off: i64, size: i64) -> bool {
+    off == 0 && size == 4
+}
+
 impl Mem<'_, '_> {
     /// `check_sock_access`: `off` already includes the register's fixed offset.
     pub(crate) fn check_sock_access(
@@ -98,6 +103,7 @@ impl Mem<'_, '_> {
             RegType::SockCommon => bpf_sock_common_access_ok(off, size),
             RegType::Sock => bpf_sock_access_ok(off, size),
             RegType::TcpSock => bpf_tcp_sock_access_ok(off, size),
+            RegType::XdpSock => bpf_xdp_sock_access_ok(off, size),
             _ => false,
         };
         if valid {

@@ -33,12 +33,15 @@ impl Mem<'_, '_> {
                 let ptr = self.cur.cur().regs[src as usize].clone();
                 atomic_ptr_type_ok(&ptr, src, "loads from")?;
                 self.check_strict_alignment(src, off, size)?;
-                self.check_mem_access(slot, src, off, size, false, Some(dst), false)
+                self.check_mem_access(slot, src, off, size, false, Some(dst), false)?;
+                // check_load_mem without allow_trust_mismatch
+                self.aux.save_ptr_type(slot, ptr.ty, ptr.flags, false)
             }
             AtomicOp::StoreRelease => {
                 let ptr = self.cur.cur().regs[dst as usize].clone();
                 self.check_strict_alignment(dst, off, size)?;
                 self.check_mem_access(slot, dst, off, size, true, Some(src), false)?;
+                self.aux.save_ptr_type(slot, ptr.ty, ptr.flags, false)?;
                 atomic_ptr_type_ok(&ptr, dst, "stores into")
             }
             _ => {

@@ -73,8 +73,7 @@ pub(crate) fn for_each_reg(st: &mut VerifierState, mut f: impl FnMut(&mut RegSta
 /// `mark_ptr_or_null_reg` over every register sharing the id. A non-NULL lookup result of
 /// a sockmap or sockhash is the socket itself (`maps` says which map a value belongs to).
 fn mark_ptr_or_null_regs(st: &mut VerifierState, regno: usize, is_null: bool, maps: &[crate::MapDef]) {
-    let is_sock_map =
-        |m: u32| maps.get(m as usize).is_some_and(|d| matches!(d.kind, MapKind::SockMap | MapKind::SockHash));
+    let kind = |m: u32| maps.get(m as usize).map(|d| d.kind);
     let reg = &st.cur().regs[regno];
     let id = reg.id;
     let ref_id = reg.ref_obj_id;
@@ -94,8 +93,16 @@ fn mark_ptr_or_null_regs(st: &mut VerifierState, regno: usize, is_null: bool, ma
             } else {
                 r.flags &= !MAYBE_NULL;
                 r.id = 0;
-                if r.ty == RegType::MapValue && is_sock_map(r.map) {
-                    r.ty = RegType::Sock;
+                // the map's own kernel object, not a value the program may read as bytes
+                let obj = match kind(r.map) {
+                    Some(MapKind::SockMap | MapKind::SockHash) => Some(RegType::Sock),
+                    Some(MapKind::XskMap) => Some(RegType::XdpSock),
+                    _ => None,
+                };
+                if r.ty == RegType::MapValue
+                    && let Some(ty) = obj
+                {
+                    r.ty = ty;
                     r.map = 0;
                 }
             }

@@ -16,8 +16,8 @@ const FLOW_KEYS_SIZE: i64 = 56;
 
 impl Mem<'_, '_> {
     /// Type of register `r` before an access through it (NOT_INIT for invalid numbers).
-    fn base_type(&self, r: u8) -> RegType {
-        self.cur.cur().regs.get(r as usize).map_or(RegType::NotInit, |r| r.ty)
+    fn base_type(&self, r: u8) -> (RegType, u16) {
+        self.cur.cur().regs.get(r as usize).map_or((RegType::NotInit, 0), |r| (r.ty, r.flags))
     }
 
     /// LDX (`check_load_mem`): the register numbers are checked in the kernel's order, then the
@@ -25,7 +25,7 @@ impl Mem<'_, '_> {
     pub(crate) fn check_load_mem(&mut self, raw: &RawInsn, idx: SlotIdx) -> Result<(), Reject> {
         let base = self.base_type(raw.src);
         self.load_mem(raw, idx)?;
-        self.aux.save_ptr_type(idx, base)
+        self.aux.save_ptr_type(idx, base.0, base.1, true)
     }
 
     /// STX MEM (`check_store_reg`), after the walk raised the slot's reserved fields; the slot
@@ -33,7 +33,7 @@ impl Mem<'_, '_> {
     pub(crate) fn check_store_reg(&mut self, raw: &RawInsn, idx: SlotIdx) -> Result<(), Reject> {
         let base = self.base_type(raw.dst);
         self.store_reg(raw, idx)?;
-        self.aux.save_ptr_type(idx, base)
+        self.aux.save_ptr_type(idx, base.0, base.1, false)
     }
 
     /// ST MEM: an immediate store, after the walk raised the slot's reserved fields; the slot
@@ -41,7 +41,7 @@ impl Mem<'_, '_> {
     pub(crate) fn check_store_imm(&mut self, raw: &RawInsn, idx: SlotIdx) -> Result<(), Reject> {
         let base = self.base_type(raw.dst);
         self.store_imm(raw, idx)?;
-        self.aux.save_ptr_type(idx, base)
+        self.aux.save_ptr_type(idx, base.0, base.1, false)
     }
 
     fn load_mem(&mut self, raw: &RawInsn, idx: SlotIdx) -> Result<(), Reject> {
@@ -276,6 +276,7 @@ impl Mem<'_, '_> {
             RegType::Sock => "sock ",
             RegType::SockCommon => "sock_common ",
             RegType::TcpSock => "tcp_sock ",
+            RegType::XdpSock => "xdp_sock ",
             _ => "",
         };
         let at = reg.var_off.add(Tnum::konst((reg.off as i64 + off) as u64));

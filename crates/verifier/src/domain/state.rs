@@ -48,6 +48,8 @@ pub enum RegType {
     SockCommon,
     /// `PTR_TO_TCP_SOCK` (`struct bpf_tcp_sock`).
     TcpSock,
+    /// `PTR_TO_XDP_SOCK` (`struct bpf_xdp_sock`): an xskmap lookup's non-NULL result.
+    XdpSock,
     /// `PTR_TO_FLOW_KEYS` (`struct bpf_flow_keys` of a flow dissector).
     FlowKeys,
     /// `PTR_TO_BTF_ID`: a kernel object typed by the target BTF id in `RegState::btf_id`.
@@ -268,7 +270,7 @@ impl RegState {
 
     /// Whether this is one of the socket pointers (`type_is_sk_pointer`).
     pub fn is_sk_pointer(&self) -> bool {
-        matches!(self.ty, RegType::Sock | RegType::SockCommon | RegType::TcpSock)
+        matches!(self.ty, RegType::Sock | RegType::SockCommon | RegType::TcpSock | RegType::XdpSock)
     }
 
     /// Whether this is a packet pointer (`pkt` or `pkt_meta`).

@@ -4,6 +4,7 @@
 //! instructions some path reached. The facade's context conversion and dead-code reports read
 //! them from [`crate::VerifyOutcome::insn_aux`].
 
+use crate::domain::state::PTR_UNTRUSTED;
 use crate::domain::state::RegType;
 use crate::env::Aux;
 use crate::messages::Reject;
@@ -34,6 +35,8 @@ pub enum SockPtr {
     Sock,
     /// `struct bpf_tcp_sock`.
     TcpSock,
+    /// `struct bpf_xdp_sock`.
+    XdpSock,
 }
 
 /// The map a helper call that takes one was verified with: the kernel's fixups rewrite the
@@ -50,22 +53,48 @@ pub enum CallMap {
     Poisoned,
 }
 
-/// Pointer types whose instructions the kernel rewrites per type, so one instruction may not
-/// serve two of them (`reg_type_mismatch_ok` is false for these).
+/// Pointer types whose accesses the kernel rewrites or guards per type, so one instruction may
+/// not serve two of them (`reg_type_mismatch_ok` is false for these).
 fn rewritten_per_type(t: RegType) -> bool {
-    matches!(t, RegType::Ctx)
+    matches!(
+        t,
+        RegType::Ctx
+            | RegType::Sock
+            | RegType::SockCommon
+            | RegType::TcpSock
+            | RegType::XdpSock
+            | RegType::BtfId
+    )
+}
+
+/// `is_ptr_to_mem_or_btf_id`.
+fn mem_or_btf(t: RegType) -> bool {
+    matches!(t, RegType::Mem | RegType::BtfId)
 }
 
 impl Aux {
-    /// `save_aux_ptr_type`: remembers the base pointer type of the memory access at `slot`.
-    pub(crate) fn save_ptr_type(&mut self, slot: SlotIdx, ty: RegType) -> Result<(), Reject> {
+    /// `save_aux_ptr_type`: remembers the pointer type (base and flags, as the kernel compares
+    /// whole types) of the memory access at `slot`. A load (`allow_trust_mismatch`) that sees
+    /// memory and BTF pointers of different kinds becomes an untrusted BTF access instead.
+    pub(crate) fn save_ptr_type(
+        &mut self,
+        slot: SlotIdx,
+        ty: RegType,
+        flags: u16,
+        allow_trust_mismatch: bool,
+    ) -> Result<(), Reject> {
         let Some(prev) = self.ptr_type_mut(slot) else { return Ok(()) };
-        match *prev {
-            None => *prev = Some(ty),
-            Some(p) if p != ty && (rewritten_per_type(p) || rewritten_per_type(ty)) => {
+        let Some((pt, pf)) = *prev else {
+            *prev = Some((ty, flags));
+            return Ok(());
+        };
+        let mismatch = (pt, pf) != (ty, flags) && (rewritten_per_type(pt) || rewritten_per_type(ty));
+        if mismatch {
+            if allow_trust_mismatch && mem_or_btf(pt) && mem_or_btf(ty) {
+                *prev = Some((RegType::BtfId, PTR_UNTRUSTED));
+            } else {
                 return Err(Reject::DifferentPointers);
             }
-            Some(_) => {}
         }
         Ok(())
     }
@@ -83,6 +112,7 @@ pub(crate) fn insn_aux(aux: &Aux) -> Vec<InsnAux> {
             sock: match aux.ptr_type(s) {
                 Some(RegType::Sock | RegType::SockCommon) => Some(SockPtr::Sock),
                 Some(RegType::TcpSock) => Some(SockPtr::TcpSock),
+                Some(RegType::XdpSock) => Some(SockPtr::XdpSock),
                 _ => None,
             },
         })

@@ -209,8 +209,8 @@ pub(crate) struct Counters {
 pub(crate) struct Aux {
     /// Instructions some non-pruned path reached (`aux->seen`).
     seen: SlotVec<bool>,
-    /// Base pointer type of each load/store (`aux->ptr_type`).
-    ptr_type: SlotVec<Option<RegType>>,
+    /// Pointer type of each load/store (`aux->ptr_type`): the base type and its flags.
+    ptr_type: SlotVec<Option<(RegType, u16)>>,
     /// The map each helper call was verified with (`aux->map_ptr_state`).
     map: SlotVec<crate::env::insn_aux::CallMap>,
 }
@@ -244,7 +244,7 @@ impl Aux {
 
     /// The pointer type recorded for the access at slot `s`.
     pub(crate) fn ptr_type(&self, s: SlotIdx) -> Option<RegType> {
-        self.ptr_type.get(s).copied().flatten()
+        self.ptr_type.get(s).copied().flatten().map(|(t, _)| t)
     }
 
     /// Records that the helper call at `s` was reached with map `m` (`bpf_map_ptr_store`):
@@ -266,7 +266,7 @@ impl Aux {
     }
 
     /// The pointer type slot of the access at `s`, to record or compare.
-    pub(crate) fn ptr_type_mut(&mut self, s: SlotIdx) -> Option<&mut Option<RegType>> {
+    pub(crate) fn ptr_type_mut(&mut self, s: SlotIdx) -> Option<&mut Option<(RegType, u16)>> {
         self.ptr_type.get_mut(s)
     }
 }

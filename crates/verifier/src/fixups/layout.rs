@@ -132,11 +132,13 @@ pub enum KernelField {
     HtabElemLruNode,
     /// `bpf_lru_node.ref` (the LRU's recently-used mark).
     BpfLruNodeRef,
+    /// `xdp_sock.queue_id`.
+    XdpSockQueueId,
 }
 
 impl KernelField {
     /// Every field, in declaration order.
-    pub const ALL: [KernelField; 61] = {
+    pub const ALL: [KernelField; 62] = {
         use KernelField::*;
         [
             BpfArrayValue,
@@ -200,6 +202,7 @@ impl KernelField {
             PercpuCpuNumber,
             HtabElemLruNode,
             BpfLruNodeRef,
+            XdpSockQueueId,
         ]
     };
 
@@ -211,6 +214,7 @@ impl KernelField {
             BpfArrayValue => ("bpf_array", "value"),
             HtabElemKey => ("htab_elem", "key"),
             XskMapXskMap => ("xsk_map", "xsk_map"),
+            XdpSockQueueId => ("xdp_sock", "queue_id"),
             SkbLen => ("sk_buff", "len"),
             SkbCloned => ("sk_buff", "cloned"),
             SkbProtocol => ("sk_buff", "protocol"),

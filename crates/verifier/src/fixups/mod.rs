@@ -153,6 +153,7 @@ pub fn xlate(v: &Verified, target: CtxTarget, layout: &KernelLayout) -> Result<X
         let patch = if let Some(kind) = sock {
             let seq = match kind {
                 crate::SockPtr::Sock => sock::convert(insn, layout),
+                crate::SockPtr::XdpSock => sock::convert_xdp_sock(insn, layout),
                 crate::SockPtr::TcpSock => Err(CtxError::Unsupported(crate::prog_types::CtxUnsupported {
                     prog_type: "bpf_tcp_sock",
                     insn: *insn,

@@ -49,6 +49,22 @@ pub(super) fn convert(insn: &Insn, l: &KernelLayout) -> Result<Vec<Insn>, CtxErr
     }
 }
 
+/// `bpf_xdp_sock_convert_ctx_access`: `queue_id` (the verifier lets nothing else through) is
+/// read from the kernel's `struct xdp_sock` at the width of its own member there.
+pub(super) fn convert_xdp_sock(insn: &Insn, l: &KernelLayout) -> Result<Vec<Insn>, CtxError> {
+    let Insn::Load { dst, src, off: 0, .. } = *insn else {
+        return Err(CtxError::Unsupported(CtxUnsupported { prog_type: "bpf_xdp_sock", insn: *insn }));
+    };
+    let at = l.get(K::XdpSockQueueId).ok_or(CtxError::NoLayout(K::XdpSockQueueId))?;
+    let size = match at.size {
+        1 => Size::B,
+        2 => Size::H,
+        4 => Size::W,
+        _ => return Err(CtxError::Unsupported(CtxUnsupported { prog_type: "bpf_xdp_sock", insn: *insn })),
+    };
+    Ok(vec![Insn::Load { size, signed: false, dst, src, off: at.off as i16 }])
+}
+
 /// `bpf_sock_is_valid_access`'s recorded field size: 4 bytes for the narrow-readable fields,
 /// `dst_port`'s own 2 unless read whole (the legacy 4-byte read).
 fn field_size(off: i16, size: Size) -> u32 {

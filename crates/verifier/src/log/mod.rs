@@ -175,6 +175,7 @@ pub fn reg_type_str(ty: RegType, flags: u16) -> String {
         RegType::Sock => "sock",
         RegType::SockCommon => "sock_common",
         RegType::TcpSock => "tcp_sock",
+        RegType::XdpSock => "xdp_sock",
         RegType::FlowKeys => "flow_keys",
         RegType::BtfId => "ptr_",
         RegType::TpBuffer => "tp_buffer",
