@@ -6,6 +6,7 @@ use kbpf_elf::{ElfError, LoadOptions, LoadedObject, LoadedProgram, ProgError};
 use kbpf_isa::asm::{AsmError, AsmProgram};
 use kbpf_isa::{DecodeError, FuncDecl, MapFlags, MapSpec, MapType, Program};
 use kbpf_kfunc::Registry;
+use kbpf_verifier::btf::record::{FieldMask, Record, RecordError};
 use thiserror::Error;
 
 /// How a program file is written.
@@ -150,6 +151,37 @@ pub struct ElfFacts {
     pub error: Option<ProgError>,
     /// The target kernel's BTF (vmlinux) the object was opened against, if it needed one.
     pub target_btf: Option<std::sync::Arc<kbpf_elf::btf::Btf>>,
+    /// Each map's value record (`map->record`, from the object's BTF), by module map index,
+    /// with its inner map template's.
+    pub map_records: Vec<MapRecords>,
+}
+
+/// A map value's special fields, as map creation would find them: `Err` when the kernel
+/// refuses the layout (the map cannot be created).
+pub type RecordResult = Result<Option<std::sync::Arc<Record>>, RecordError>;
+
+/// One map's records: its value's and its inner map template's.
+#[derive(Clone, Debug)]
+pub struct MapRecords {
+    /// The value's.
+    pub value: RecordResult,
+    /// The inner map template's (map-in-maps).
+    pub inner: RecordResult,
+}
+
+/// `map_check_btf`'s record of `m`'s value in the object's `btf`.
+fn map_record(
+    btf: Option<&kbpf_elf::btf::Btf>,
+    m: &kbpf_elf::MapDef,
+    kernel: Option<&kbpf_elf::btf::Btf>,
+) -> RecordResult {
+    let (Some(btf), Some(t)) = (btf, m.value_type_id) else { return Ok(None) };
+    let Some(rec) = kbpf_verifier::btf::record::parse(btf, t, FieldMask::MAP_VALUE, m.value_size, kernel)?
+    else {
+        return Ok(None);
+    };
+    rec.check_map_type(m.map_type, m.flags)?;
+    Ok(Some(std::sync::Arc::new(rec)))
 }
 
 impl Module {
@@ -346,6 +378,20 @@ pub fn module_from_object(obj: &LoadedObject, prog: &LoadedProgram) -> Result<Mo
             map_defaults,
             error: prog.error.clone(),
             target_btf: obj.target.as_ref().map(|t| t.vmlinux.clone()),
+            map_records: obj
+                .maps
+                .iter()
+                .map(|m| {
+                    let kernel = obj.target.as_ref().map(|t| &*t.vmlinux);
+                    MapRecords {
+                        value: map_record(obj.btf.as_ref(), m, kernel),
+                        inner: m
+                            .inner
+                            .as_deref()
+                            .map_or(Ok(None), |i| map_record(obj.btf.as_ref(), i, kernel)),
+                    }
+                })
+                .collect(),
         })),
     })
 }

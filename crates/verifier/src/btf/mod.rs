@@ -9,6 +9,7 @@
 
 pub mod attach;
 pub mod ctx;
+pub mod record;
 pub mod trust;
 pub mod walk;
 

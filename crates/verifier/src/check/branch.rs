@@ -79,7 +79,7 @@ fn mark_ptr_or_null_regs(st: &mut VerifierState, regno: usize, is_null: bool, ma
     let id = reg.id;
     let ref_id = reg.ref_obj_id;
     if ref_id != 0 && ref_id == id && is_null {
-        st.refs.retain(|r| r.id != id);
+        st.refs.retain(|r| r.id != id || r.kind.is_lock());
     }
     for_each_reg(st, |r| {
         if r.flags & MAYBE_NULL != 0 && r.id == id && id != 0 {
@@ -93,7 +93,12 @@ fn mark_ptr_or_null_regs(st: &mut VerifierState, regno: usize, is_null: bool, ma
                 r.btf_id = 0;
             } else {
                 r.flags &= !MAYBE_NULL;
-                r.id = 0;
+                // reg_may_point_to_spin_lock: the id names the lock the value holds
+                let lock =
+                    r.ty == RegType::MapValue && maps.get(r.map as usize).is_some_and(|d| d.may_hold_lock());
+                if !lock {
+                    r.id = 0;
+                }
                 if r.ty == RegType::MapValue && is_sock_map(r.map) {
                     r.ty = RegType::Sock;
                     r.map = 0;

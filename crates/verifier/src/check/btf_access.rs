@@ -84,7 +84,7 @@ impl Mem<'_, '_> {
                 r
             }
             Walked::Ptr { btf_id, flags, field } => {
-                let in_rcu_cs = self.cur.active_rcu_lock || !self.in_sleepable();
+                let in_rcu_cs = self.cur.active_rcu_lock || self.cur.active_locks > 0 || !self.in_sleepable();
                 let plain_compat = !self.prog.opts.prog_type.is_networking();
                 let flags = loaded_flags(&btf, reg, flags, &field, btf_id, in_rcu_cs, plain_compat);
                 self.btf_ptr(btf_id, flags)
