@@ -10,6 +10,7 @@
 pub mod attach;
 pub mod ctx;
 pub mod record;
+mod record_walk;
 pub mod trust;
 pub mod walk;
 
