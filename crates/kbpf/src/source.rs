@@ -169,6 +169,28 @@ pub struct MapRecords {
     pub inner: RecordResult,
 }
 
+/// Every map's records, from the BTF the kernel would get: libbpf's, with the data sections'
+/// variables placed (the object's own BTF leaves their offsets 0).
+fn map_records(obj: &LoadedObject) -> Vec<MapRecords> {
+    let is_datasec = |m: &kbpf_elf::MapDef| {
+        let t = m.value_type_id.and_then(|t| obj.btf.as_ref()?.get(t));
+        matches!(t, Some(kbpf_elf::btf::BtfType::DataSec { .. }))
+    };
+    let placed = match obj.maps.iter().any(is_datasec) {
+        true => obj.btf_raw.as_deref().and_then(|b| kbpf_elf::btf::Btf::parse(b).ok()),
+        false => None,
+    };
+    let btf = placed.as_ref().or(obj.btf.as_ref());
+    let kernel = obj.target.as_ref().map(|t| &*t.vmlinux);
+    obj.maps
+        .iter()
+        .map(|m| MapRecords {
+            value: map_record(btf, m, kernel),
+            inner: m.inner.as_deref().map_or(Ok(None), |i| map_record(btf, i, kernel)),
+        })
+        .collect()
+}
+
 /// `map_check_btf`'s record of `m`'s value in the object's `btf`.
 fn map_record(
     btf: Option<&kbpf_elf::btf::Btf>,
@@ -380,20 +402,7 @@ pub fn module_from_object(obj: &LoadedObject, prog: &LoadedProgram) -> Result<Mo
             map_defaults,
             error: prog.error.clone(),
             target_btf: obj.target.as_ref().map(|t| t.vmlinux.clone()),
-            map_records: obj
-                .maps
-                .iter()
-                .map(|m| {
-                    let kernel = obj.target.as_ref().map(|t| &*t.vmlinux);
-                    MapRecords {
-                        value: map_record(obj.btf.as_ref(), m, kernel),
-                        inner: m
-                            .inner
-                            .as_deref()
-                            .map_or(Ok(None), |i| map_record(obj.btf.as_ref(), i, kernel)),
-                    }
-                })
-                .collect(),
+            map_records: map_records(obj),
         })),
     })
 }

@@ -20,9 +20,19 @@ pub struct UseDef {
     pub defs: u16,
 }
 
-/// Use/def of a decoded instruction. `helper_args(id)` gives a helper's parameter count when
+/// The call whose parameter count liveness asks for (`get_call_summary`): a helper by id, a
+/// kfunc by BTF id.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ArgsOf {
+    /// `BPF_CALL` with src 0.
+    Helper(i32),
+    /// `BPF_PSEUDO_KFUNC_CALL`.
+    Kfunc(i32),
+}
+
+/// Use/def of a decoded instruction. `call_args` gives a helper's or kfunc's parameter count when
 /// its prototype is known for this program type. r11 is an addressing base, never a live value.
-pub fn use_def(insn: &Insn, helper_args: &dyn Fn(i32) -> Option<u8>) -> UseDef {
+pub fn use_def(insn: &Insn, call_args: &dyn Fn(ArgsOf) -> Option<u8>) -> UseDef {
     let b = |r: Reg| 1u16 << r.num();
     let r0 = b(Reg::R0);
     let src_or = |base: u16, src: Src| match src {
@@ -55,8 +65,8 @@ pub fn use_def(insn: &Insn, helper_args: &dyn Fn(i32) -> Option<u8>) -> UseDef {
         Insn::Call(target) => {
             let nargs = match target {
                 CallTarget::Local(_) => Some(5),
-                CallTarget::Helper(id) => helper_args(id),
-                CallTarget::Kfunc { .. } => None,
+                CallTarget::Helper(id) => call_args(ArgsOf::Helper(id)),
+                CallTarget::Kfunc { btf_id, .. } => call_args(ArgsOf::Kfunc(btf_id)),
             };
             // r1..r(nargs), or every argument register when the count is unknown
             let uses = nargs.map_or(CALLER_SAVED & !r0, |n| ((1u16 << (n + 1)) - 1) & !1);
@@ -72,7 +82,7 @@ pub fn use_def(insn: &Insn, helper_args: &dyn Fn(i32) -> Option<u8>) -> UseDef {
 
 /// Use/def of a raw slot the table could not decode (malformed, or an `ld_imm64` tail): the one
 /// place liveness reads slot fields, as the kernel's `compute_insn_live_regs` reads any slot.
-pub fn insn_use_def(insn: &RawInsn, helper_args: &dyn Fn(i32) -> Option<u8>) -> UseDef {
+pub fn insn_use_def(insn: &RawInsn, call_args: &dyn Fn(ArgsOf) -> Option<u8>) -> UseDef {
     let src = 1u16 << insn.src;
     let dst = 1u16 << insn.dst;
     let r0 = 1u16;
@@ -136,7 +146,8 @@ pub fn insn_use_def(insn: &RawInsn, helper_args: &dyn Fn(i32) -> Option<u8>) -> 
                 u = d & !r0;
                 let nargs = match insn.call_kind() {
                     Some(CallKind::Local) => Some(5),
-                    Some(CallKind::Helper) => helper_args(insn.imm),
+                    Some(CallKind::Helper) => call_args(ArgsOf::Helper(insn.imm)),
+                    Some(CallKind::Kfunc) => call_args(ArgsOf::Kfunc(insn.imm)),
                     _ => None,
                 };
                 if let Some(n) = nargs {
@@ -160,13 +171,13 @@ pub fn insn_use_def(insn: &RawInsn, helper_args: &dyn Fn(i32) -> Option<u8>) -> 
 pub fn compute_live_registers(
     slots: &SlotTable<'_>,
     postorder: &Postorder,
-    helper_args: &dyn Fn(i32) -> Option<u8>,
+    call_args: &dyn Fn(ArgsOf) -> Option<u8>,
 ) -> Vec<u16> {
     let n = slots.len();
     let ud: Vec<UseDef> = (0..n)
         .map(|i| match slots.get(i) {
-            Some(Decoded::Insn(insn)) => use_def(insn, helper_args),
-            _ => insn_use_def(&slots.raw()[i], helper_args),
+            Some(Decoded::Insn(insn)) => use_def(insn, call_args),
+            _ => insn_use_def(&slots.raw()[i], call_args),
         })
         .collect();
     let mut live_in = vec![0u16; n];
@@ -275,7 +286,9 @@ mod tests {
     #[test]
     fn decoded_and_raw_readings_agree() {
         let tail = RawInsn::new(0, 0, 0, 0, 0);
-        let args = |id: i32| (id < 4).then_some(id as u8);
+        let args = |c: ArgsOf| match c {
+            ArgsOf::Helper(id) | ArgsOf::Kfunc(id) => (id < 4).then_some(id as u8),
+        };
         let atomics = [0x00, 0x01, 0x40, 0x41, 0x50, 0x51, 0xa0, 0xa1, 0xe1, 0xf1, 0x100, 0x110];
         for code in 0..=255u8 {
             for (dst, src) in [(0, 0), (1, 2), (3, 1), (0, 2), (11, 0), (0, 11), (10, 3), (2, 10)] {

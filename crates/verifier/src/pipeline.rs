@@ -210,7 +210,11 @@ pub(crate) fn run_with(
         literal_fds: &opts.literal_fds,
         ld_map: vec![None; slots.len()],
     };
-    let helper_args = |id: i32| opts.helper_arg_count(id);
+    // get_call_summary: a helper's prototype, a kfunc's BTF prototype
+    let call_args = |c: kbpf_passes::liveness::ArgsOf| match c {
+        kbpf_passes::liveness::ArgsOf::Helper(id) => opts.helper_arg_count(id),
+        kbpf_passes::liveness::ArgsOf::Kfunc(id) => opts.kfuncs.get(id).map(|d| d.args.len() as u8),
+    };
     // decoded once: the static passes, the walk, the whole-program checks and the witness read
     // this table (a malformed slot is kept and refused where the kernel refuses it)
     let table = SlotTable::new(slots);
@@ -233,7 +237,7 @@ pub(crate) fn run_with(
         return (finish(log, Stats::default(), Some((Reject::BtfInfo(b), 0)), opts.log_size), proven);
     }
     let passes = pre.and_then(|_| {
-        kbpf_passes::run_static_passes(&table, opts.privileged, opts.stack_args, &mut resolver, &helper_args)
+        kbpf_passes::run_static_passes(&table, opts.privileged, opts.stack_args, &mut resolver, &call_args)
     });
     let info = match passes {
         Ok(i) => i,

@@ -329,7 +329,10 @@ pub fn parse(
     match t {
         BtfType::Struct { .. } | BtfType::Union { .. } => w.struct_fields(type_id, 0, 0)?,
         BtfType::DataSec { vars, .. } => {
-            for &(var, off, size) in vars {
+            // libbpf hands the kernel the variables in offset order
+            let mut vars = vars.clone();
+            vars.sort_by_key(|v| v.1);
+            for (var, off, size) in vars {
                 let Some(BtfType::Var { type_id: vt, .. }) = btf.get(var) else { continue };
                 w.field_one(*vt, Some((var, -1)), off, size, 0)?;
             }
