@@ -150,6 +150,8 @@ pub struct ElfFacts {
     pub error: Option<ProgError>,
     /// The target kernel's BTF (vmlinux) the object was opened against, if it needed one.
     pub target_btf: Option<std::sync::Arc<kbpf_elf::btf::Btf>>,
+    /// The object's own BTF (the program's `prog_btf`: local types of allocated objects).
+    pub prog_btf: Option<std::sync::Arc<kbpf_elf::btf::Btf>>,
 }
 
 impl Module {
@@ -346,6 +348,7 @@ pub fn module_from_object(obj: &LoadedObject, prog: &LoadedProgram) -> Result<Mo
             map_defaults,
             error: prog.error.clone(),
             target_btf: obj.target.as_ref().map(|t| t.vmlinux.clone()),
+            prog_btf: obj.btf.clone().map(std::sync::Arc::new),
         })),
     })
 }

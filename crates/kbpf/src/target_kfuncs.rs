@@ -72,6 +72,11 @@ const MODELLED: &[&str] = &[
     "bpf_cpumask_any_distribute",
     "bpf_cpumask_any_and_distribute",
     "bpf_cpumask_weight",
+    "bpf_obj_new_impl",
+    "bpf_percpu_obj_new_impl",
+    "bpf_obj_drop_impl",
+    "bpf_percpu_obj_drop_impl",
+    "bpf_refcount_acquire_impl",
 ];
 
 /// `kfuncs` plus the target kernel's kfuncs `slots` call, for a program of kernel type `prog`.
@@ -117,6 +122,14 @@ pub(crate) fn resolve(btf: &Btf, id: i32, prog: Option<KernelProgType>) -> Optio
         }
     }
     type_btf_objects(btf, id as u32, &mut d);
+    // allocated-object parameters, by the kernel's name suffixes
+    for a in &mut d.args {
+        if a.name.ends_with("__alloc") {
+            a.kind = KfuncArgKind::AllocObj;
+        } else if a.name.ends_with("__refcounted_kptr") {
+            a.kind = KfuncArgKind::RefcountedKptr;
+        }
+    }
     let mut special = None;
     match name.as_str() {
         // takes the program's context, returns the kernel's behind it, trusted

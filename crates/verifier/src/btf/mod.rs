@@ -9,6 +9,7 @@
 
 pub mod attach;
 pub mod ctx;
+pub mod local;
 pub mod trust;
 pub mod walk;
 

@@ -9,6 +9,7 @@
 //! iterator protocol ([`crate::calls::iter`]), const strings and timers ([`crate::protos::map_args`]). Maps,
 //! callbacks and kernel-object returns are refused with `ENOTSUPP` (not modelled).
 
+use crate::calls::alloc;
 use crate::calls::dynptr::DynptrArg;
 use crate::calls::iter::IterMeta;
 use crate::calls::kfunc_btf::RefMeta;
@@ -46,6 +47,8 @@ struct KfuncMeta {
     dynptr: Option<(DynptrType, u32, u32)>,
     /// The referenced and the released argument.
     refs: RefMeta,
+    /// The local type of the allocated argument (`meta->arg_btf_id`).
+    arg_btf_id: Option<u32>,
 }
 
 impl Call<'_, '_> {
@@ -126,13 +129,17 @@ impl Call<'_, '_> {
             self.log.scratch_reg(r);
         }
         self.stack_args_after_kfunc(nargs);
-        let r0 = match decl.ret {
-            KfuncRet::Void | KfuncRet::Object(_) => RegState::not_init(),
-            KfuncRet::BtfObj { type_id, .. } => self.kfunc_btf_obj_ret(&decl, type_id, insn_idx),
-            KfuncRet::Scalar => RegState::unknown_scalar(),
-            KfuncRet::Mem(size) => {
+        let r0 = match (decl.name.as_str(), &decl.ret) {
+            (alloc::OBJ_NEW | alloc::PERCPU_OBJ_NEW, _) => {
+                self.obj_new_ret(&decl, meta.arg_constant, insn_idx)?
+            }
+            (alloc::REFCOUNT_ACQUIRE, _) => self.refcount_acquire_ret(&decl, meta.arg_btf_id, insn_idx)?,
+            (_, KfuncRet::Void | KfuncRet::Object(_)) => RegState::not_init(),
+            (_, KfuncRet::BtfObj { type_id, .. }) => self.kfunc_btf_obj_ret(&decl, *type_id, insn_idx),
+            (_, KfuncRet::Scalar) => RegState::unknown_scalar(),
+            (_, KfuncRet::Mem(size)) => {
                 let mut r = RegState::pointer(RegType::Mem);
-                r.mem_size = size;
+                r.mem_size = *size;
                 if decl.ret_null {
                     r.flags = MAYBE_NULL;
                     r.id = self.new_id();
@@ -245,6 +252,12 @@ impl Call<'_, '_> {
                 }
                 KfuncArgKind::ConstStr => {
                     self.check_reg_const_str(&reg, regno, i).map_err(|e| rename(e, regno, name))?;
+                }
+                KfuncArgKind::AllocObj => {
+                    meta.arg_btf_id = Some(self.check_alloc_obj_arg(decl, i, &reg, regno)?);
+                }
+                KfuncArgKind::RefcountedKptr => {
+                    meta.arg_btf_id = Some(self.check_refcounted_arg(decl, i, &reg, regno)?);
                 }
                 KfuncArgKind::Timer => {
                     self.process_timer_kfunc(&reg, regno, i).map_err(|e| rename(e, regno, name))?;

@@ -3,6 +3,7 @@
 //! [`helper_args`], kfuncs, global functions, async callbacks, stack arguments and the
 //! argument kinds (dynptrs, iterators, sockets) in the sibling modules.
 
+pub(crate) mod alloc;
 pub(crate) mod async_cb;
 mod btf_args;
 pub(crate) mod callbacks;

@@ -67,6 +67,11 @@ pub enum KfuncArgKind {
     ConstStr,
     /// `struct bpf_timer *` inside a map value.
     Timer,
+    /// An allocated object to free (`__alloc`, `KF_ARG_PTR_TO_ALLOC_BTF_ID`).
+    AllocObj,
+    /// An owning or non-owning reference to a refcounted allocated object
+    /// (`__refcounted_kptr`).
+    RefcountedKptr,
     /// A kind the verifier does not model (map, callback, kernel object): calls that pass it
     /// are refused with `ENOTSUPP`.
     Unmodelled(String),

@@ -1,0 +1,53 @@
+//! Allocated objects (`bpf_obj_new` and friends) and the local types they point to.
+
+use super::RegName;
+use kbpf_passes::Errno;
+use thiserror::Error;
+
+/// Largest type `bpf_percpu_obj_new` allocates (`BPF_GLOBAL_PERCPU_MA_MAX_SIZE`).
+pub const PERCPU_OBJ_MAX_SIZE: u32 = 512;
+
+/// A refused use of an allocated object.
+#[derive(Clone, Debug, PartialEq, Eq, Error)]
+#[allow(missing_docs)]
+pub enum AllocReject {
+    #[error("local type ID argument must be in range [0, U32_MAX]")]
+    TypeIdRange,
+    #[error("bpf_obj_new/bpf_percpu_obj_new requires prog BTF")]
+    NoProgBtf,
+    #[error("bpf_obj_new/bpf_percpu_obj_new type ID argument must be of a struct")]
+    NotStruct,
+    #[error("bpf_percpu_obj_new type size ({0}) is greater than {PERCPU_OBJ_MAX_SIZE}")]
+    PercpuTooBig(u32),
+    #[error("bpf_percpu_obj_new type ID argument must be of a struct of scalars")]
+    PercpuNotScalars,
+    #[error("bpf_percpu_obj_new type ID argument must not contain special fields")]
+    PercpuSpecialFields,
+    #[error("arg#{0} expected for bpf_obj_drop_impl()")]
+    ExpectedObjDrop(usize),
+    #[error("arg#{0} expected for bpf_percpu_obj_drop_impl()")]
+    ExpectedPercpuObjDrop(usize),
+    #[error("arg#{0} expected pointer to allocated object")]
+    ExpectedAlloc(usize),
+    #[error("allocated object must be referenced")]
+    NotReferenced,
+    #[error("arg#{0} is neither owning or non-owning ref")]
+    NotOwningOrNonOwning(usize),
+    #[error("arg#{0} doesn't point to a type with bpf_refcount field")]
+    NoRefcount(usize),
+    /// `btf_struct_access` on a special field of a local type.
+    #[error("direct access to {0} is disallowed")]
+    DirectAccess(&'static str),
+    #[error("{0} is ptr_{1} access percpu memory: off={2}")]
+    PercpuAccess(RegName, String, i64),
+}
+
+impl AllocReject {
+    /// The errno the kernel returns.
+    pub fn errno(&self) -> Errno {
+        match self {
+            AllocReject::DirectAccess(_) | AllocReject::PercpuAccess(..) => Errno::EACCES,
+            _ => Errno::EINVAL,
+        }
+    }
+}
