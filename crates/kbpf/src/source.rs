@@ -6,6 +6,7 @@ use kbpf_elf::{ElfError, LoadOptions, LoadedObject, LoadedProgram, ProgError};
 use kbpf_isa::asm::{AsmError, AsmProgram};
 use kbpf_isa::{DecodeError, FuncDecl, MapFlags, MapSpec, MapType, Program};
 use kbpf_kfunc::Registry;
+use kbpf_verifier::btf::record::{FieldMask, Record, RecordError};
 use thiserror::Error;
 
 /// How a program file is written.
@@ -152,6 +153,42 @@ pub struct ElfFacts {
     pub target_btf: Option<std::sync::Arc<kbpf_elf::btf::Btf>>,
     /// The object's own BTF (the program's `prog_btf`: local types of allocated objects).
     pub prog_btf: Option<std::sync::Arc<kbpf_elf::btf::Btf>>,
+    /// Each map's value record (`map->record`, from the object's BTF), by module map index,
+    /// with its inner map template's.
+    pub map_records: Vec<MapRecords>,
+}
+
+/// A map value's special fields, as map creation would find them: `Err` when the kernel
+/// refuses the layout (the map cannot be created).
+pub type RecordResult = Result<Option<std::sync::Arc<Record>>, RecordError>;
+
+/// One map's records: its value's and its inner map template's.
+#[derive(Clone, Debug)]
+pub struct MapRecords {
+    /// The value's.
+    pub value: RecordResult,
+    /// The inner map template's (map-in-maps).
+    pub inner: RecordResult,
+}
+
+/// `map_check_btf`'s record of `m`'s value in the object's `btf`.
+fn map_record(
+    btf: Option<&kbpf_elf::btf::Btf>,
+    m: &kbpf_elf::MapDef,
+    kernel: Option<&kbpf_elf::btf::Btf>,
+) -> RecordResult {
+    let (Some(btf), Some(t)) = (btf, m.value_type_id) else { return Ok(None) };
+    // libbpf creates map-in-maps without value BTF
+    if matches!(m.map_type, kbpf_elf::maps::map_type::ARRAY_OF_MAPS | kbpf_elf::maps::map_type::HASH_OF_MAPS)
+    {
+        return Ok(None);
+    }
+    let Some(rec) = kbpf_verifier::btf::record::parse(btf, t, FieldMask::MAP_VALUE, m.value_size, kernel)?
+    else {
+        return Ok(None);
+    };
+    rec.check_map_type(m.map_type, m.flags)?;
+    Ok(Some(std::sync::Arc::new(rec)))
 }
 
 impl Module {
@@ -322,6 +359,12 @@ pub fn module_from_object(obj: &LoadedObject, prog: &LoadedProgram) -> Result<Mo
             Err(e) => unusable_progs.push((p.name.clone(), e.to_string())),
         }
     }
+    // the BTF as the loader hands it to the kernel (data sections sized, their variables
+    // placed), which the records and the local types are read from
+    let loaded_btf = match &obj.btf_raw {
+        Some(raw) => kbpf_elf::btf::Btf::parse(raw).ok().map(std::sync::Arc::new),
+        None => obj.btf.clone().map(std::sync::Arc::new),
+    };
     let map_defaults =
         obj.maps.iter().flat_map(|m| m.defaults.iter().map(move |d| (m.name.clone(), d.clone()))).collect();
     Ok(Module {
@@ -348,7 +391,21 @@ pub fn module_from_object(obj: &LoadedObject, prog: &LoadedProgram) -> Result<Mo
             map_defaults,
             error: prog.error.clone(),
             target_btf: obj.target.as_ref().map(|t| t.vmlinux.clone()),
-            prog_btf: obj.btf.clone().map(std::sync::Arc::new),
+            prog_btf: loaded_btf.clone(),
+            map_records: obj
+                .maps
+                .iter()
+                .map(|m| {
+                    let kernel = obj.target.as_ref().map(|t| &*t.vmlinux);
+                    MapRecords {
+                        value: map_record(loaded_btf.as_deref(), m, kernel),
+                        inner: m
+                            .inner
+                            .as_deref()
+                            .map_or(Ok(None), |i| map_record(loaded_btf.as_deref(), i, kernel)),
+                    }
+                })
+                .collect(),
         })),
     })
 }

@@ -1,153 +1,42 @@
-//! Local types: the structs of the program's own BTF that `bpf_obj_new` allocates, and the
-//! special fields in them the program may not touch directly (the kernel's struct metas,
-//! `btf_parse_struct_metas`: only a struct with such a field as a direct member has one).
+//! Local types: the structs of the program's own BTF that `bpf_obj_new` allocates, and their
+//! records (the kernel's struct metas, `btf_parse_struct_metas`: only a struct with a special
+//! field as a direct member has one; its fields are [`super::record`]'s walk).
 
+use super::record::{FieldKind, FieldMask, Record, parse};
 use kbpf_elf::btf::{Btf, BtfType};
 
-/// A special field kind of a local type (`enum btf_field_type`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum FieldKind {
-    /// `struct bpf_spin_lock`.
-    SpinLock,
-    /// `struct bpf_res_spin_lock`.
-    ResSpinLock,
-    /// `struct bpf_list_head`.
-    ListHead,
-    /// `struct bpf_list_node`.
-    ListNode,
-    /// `struct bpf_rb_root`.
-    RbRoot,
-    /// `struct bpf_rb_node`.
-    RbNode,
-    /// `struct bpf_refcount`.
-    Refcount,
-}
+/// The struct names whose presence as a direct member gives a local type a struct meta
+/// (the kernel's allowed object fields).
+const DIRECT: [&str; 7] = [
+    "bpf_spin_lock",
+    "bpf_res_spin_lock",
+    "bpf_list_head",
+    "bpf_list_node",
+    "bpf_rb_root",
+    "bpf_rb_node",
+    "bpf_refcount",
+];
 
-impl FieldKind {
-    fn of_struct(name: &str) -> Option<FieldKind> {
-        Some(match name {
-            "bpf_spin_lock" => FieldKind::SpinLock,
-            "bpf_res_spin_lock" => FieldKind::ResSpinLock,
-            "bpf_list_head" => FieldKind::ListHead,
-            "bpf_list_node" => FieldKind::ListNode,
-            "bpf_rb_root" => FieldKind::RbRoot,
-            "bpf_rb_node" => FieldKind::RbNode,
-            "bpf_refcount" => FieldKind::Refcount,
-            _ => return None,
-        })
-    }
-
-    /// `btf_field_type_name`.
-    pub fn name(self) -> &'static str {
-        match self {
-            FieldKind::SpinLock => "bpf_spin_lock",
-            FieldKind::ResSpinLock => "bpf_res_spin_lock",
-            FieldKind::ListHead => "bpf_list_head",
-            FieldKind::ListNode => "bpf_list_node",
-            FieldKind::RbRoot => "bpf_rb_root",
-            FieldKind::RbNode => "bpf_rb_node",
-            FieldKind::Refcount => "bpf_refcount",
-        }
-    }
-}
-
-/// One special field: kind, byte offset, size.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Field {
-    /// Kind.
-    pub kind: FieldKind,
-    /// Byte offset in the struct.
-    pub off: u32,
-    /// Size in bytes.
-    pub size: u32,
-}
-
-/// The special fields of local type `id`, when the kernel keeps a struct meta for it; `None`
-/// when it keeps none. `Err` names what kbpf does not model (special fields in arrays, kptr
-/// fields).
-pub fn struct_meta(btf: &Btf, id: u32) -> Result<Option<Vec<Field>>, &'static str> {
-    let Some((_, BtfType::Struct { members, .. })) = btf.resolve(id) else { return Ok(None) };
-    let direct = members.iter().any(|m| special_struct(btf, m.type_id).is_some());
+/// The record of local type `id` (`btf_find_struct_meta`), when the kernel keeps a struct
+/// meta for it; `None` when it keeps none. `Err` names what kbpf does not model (a layout
+/// the kernel refuses when it loads the BTF, kptr fields in local types).
+pub fn struct_meta(btf: &Btf, id: u32, kernel: Option<&Btf>) -> Result<Option<Record>, &'static str> {
+    let Some(BtfType::Struct { members, size, .. }) = btf.get(id) else { return Ok(None) };
+    let direct = members.iter().any(|m| {
+        // the member's own type id, as the kernel compares it: no modifiers skipped
+        matches!(btf.get(m.type_id), Some(BtfType::Struct { name, .. }) if DIRECT.contains(&name.as_str()))
+    });
     if !direct {
         return Ok(None);
     }
-    let mut out = Vec::new();
-    collect(btf, id, 0, 0, &mut out)?;
-    Ok(Some(out))
-}
-
-/// The special field kind a member type (modifiers and typedefs skipped) is, with its size.
-fn special_struct(btf: &Btf, type_id: u32) -> Option<(FieldKind, u32)> {
-    match btf.resolve(type_id)? {
-        (_, BtfType::Struct { name, size, .. }) => FieldKind::of_struct(name).map(|k| (k, *size)),
-        _ => None,
-    }
-}
-
-const MAX_DEPTH: u32 = 8;
-
-fn collect(btf: &Btf, id: u32, base: u32, depth: u32, out: &mut Vec<Field>) -> Result<(), &'static str> {
-    if depth > MAX_DEPTH {
-        return Err("special fields nested this deep");
-    }
-    let Some((_, BtfType::Struct { members, .. } | BtfType::Union { members, .. })) = btf.resolve(id) else {
-        return Ok(());
+    let rec = match parse(btf, id, FieldMask::LOCAL_OBJECT, *size, kernel) {
+        Ok(r) => r,
+        Err(_) => return Err("a local type whose special fields the kernel refuses"),
     };
-    for m in members {
-        let off = base + m.offset / 8;
-        if let Some((kind, size)) = special_struct(btf, m.type_id) {
-            out.push(Field { kind, off, size });
-            continue;
-        }
-        match btf.resolve(m.type_id) {
-            Some((sid, BtfType::Struct { .. } | BtfType::Union { .. })) => {
-                collect(btf, sid, off, depth + 1, out)?
-            }
-            Some((_, BtfType::Array { elem, .. })) if contains_special(btf, *elem, depth + 1) => {
-                return Err("special fields in arrays of a local type");
-            }
-            Some((_, BtfType::Ptr { type_id })) if is_kptr_tag(btf, *type_id) => {
-                return Err("kptr fields of a local type");
-            }
-            _ => {}
-        }
+    if rec.as_ref().is_some_and(|r| r.fields.iter().any(|f| f.kind.is_kptr() || f.kind == FieldKind::Wq)) {
+        return Err("kptr and workqueue fields of a local type");
     }
-    Ok(())
-}
-
-fn contains_special(btf: &Btf, id: u32, depth: u32) -> bool {
-    if depth > MAX_DEPTH {
-        return true;
-    }
-    if special_struct(btf, id).is_some() {
-        return true;
-    }
-    match btf.resolve(id) {
-        Some((_, BtfType::Struct { members, .. } | BtfType::Union { members, .. })) => {
-            members.iter().any(|m| contains_special(btf, m.type_id, depth + 1))
-        }
-        Some((_, BtfType::Array { elem, .. })) => contains_special(btf, *elem, depth + 1),
-        _ => false,
-    }
-}
-
-/// A pointer target carrying a `kptr`-family type tag.
-fn is_kptr_tag(btf: &Btf, mut id: u32) -> bool {
-    for _ in 0..MAX_DEPTH {
-        match btf.get(id) {
-            Some(BtfType::TypeTag { name, type_id, .. }) => {
-                if matches!(name.as_str(), "kptr" | "kptr_untrusted" | "percpu_kptr") {
-                    return true;
-                }
-                id = *type_id;
-            }
-            Some(
-                BtfType::Const { type_id } | BtfType::Volatile { type_id } | BtfType::Restrict { type_id },
-            ) => id = *type_id,
-            _ => return false,
-        }
-    }
-    false
+    Ok(rec)
 }
 
 /// `__btf_type_is_scalar_struct`: a struct whose members are integers, enums, non-empty
@@ -201,17 +90,12 @@ mod tests {
         let ptr = b.add(BtfType::Ptr { type_id: int });
         let with_ptr = st(&mut b, "with_ptr", 8, vec![m("p", ptr, 0)]);
         let btf = Btf::parse(&b.build()).unwrap();
-        let f = struct_meta(&btf, foo).unwrap().unwrap();
-        assert_eq!(
-            f,
-            vec![
-                Field { kind: FieldKind::ListNode, off: 0, size: 24 },
-                Field { kind: FieldKind::SpinLock, off: 32, size: 4 }
-            ]
-        );
-        assert_eq!(struct_meta(&btf, plain).unwrap(), None);
+        let f = struct_meta(&btf, foo, None).unwrap().unwrap();
+        let kinds: Vec<_> = f.fields.iter().map(|f| (f.kind, f.off)).collect();
+        assert_eq!(kinds, vec![(FieldKind::ListNode, 0), (FieldKind::SpinLock, 32)]);
+        assert_eq!(struct_meta(&btf, plain, None).unwrap(), None);
         // the special fields of a nested struct give no meta to the outer one
-        assert_eq!(struct_meta(&btf, wraps).unwrap(), None);
+        assert_eq!(struct_meta(&btf, wraps, None).unwrap(), None);
         assert!(is_scalar_struct(&btf, plain, 0));
         // the lock is a struct of an int: scalars too (the special-field check comes after)
         assert!(is_scalar_struct(&btf, foo, 0));

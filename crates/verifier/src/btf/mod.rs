@@ -10,6 +10,7 @@
 pub mod attach;
 pub mod ctx;
 pub mod local;
+pub mod record;
 pub mod trust;
 pub mod walk;
 

@@ -8,7 +8,8 @@
 //! graph kfuncs (lists, rbtrees) and `bpf_spin_lock` are not modelled: an object may carry
 //! such fields because every use of them is refused (directly, or as unsupported).
 
-use crate::btf::local::{FieldKind, is_scalar_struct, struct_meta};
+use crate::btf::local::{is_scalar_struct, struct_meta};
+use crate::btf::record::FieldKind;
 use crate::domain::state::{MAYBE_NULL, MEM_ALLOC, MEM_PERCPU, NON_OWN_REF, RegState, RegType};
 use crate::env::ctx::Call;
 use crate::messages::alloc::PERCPU_OBJ_MAX_SIZE;
@@ -124,11 +125,12 @@ impl Call<'_, '_> {
         let Some(btf) = self.prog.opts.prog_btf.clone() else {
             return Err(crate::messages::Bug::KfuncNoProgBtf(decl.name.clone()).into());
         };
-        let fields = struct_meta(&btf, reg.btf_id).map_err(|w| unsupported(decl, w))?;
-        let Some(fields) = fields else {
+        let kernel = self.prog.opts.btf.clone();
+        let rec = struct_meta(&btf, reg.btf_id, kernel.as_deref()).map_err(|w| unsupported(decl, w))?;
+        let Some(rec) = rec else {
             return Err(crate::messages::Bug::KfuncNoRecord(decl.name.clone()).into());
         };
-        if !fields.iter().any(|f| f.kind == FieldKind::Refcount) {
+        if !rec.has(FieldKind::Refcount) {
             return Err(AllocReject::NoRefcount(i).into());
         }
         Ok(reg.btf_id)
@@ -154,7 +156,8 @@ impl Call<'_, '_> {
             _ => return Err(AllocReject::NotStruct.into()),
         };
         let percpu = decl.name == PERCPU_OBJ_NEW;
-        let meta = struct_meta(&btf, type_id).map_err(|w| unsupported(decl, w))?;
+        let kernel = self.prog.opts.btf.clone();
+        let meta = struct_meta(&btf, type_id, kernel.as_deref()).map_err(|w| unsupported(decl, w))?;
         if percpu {
             if size > PERCPU_OBJ_MAX_SIZE {
                 return Err(AllocReject::PercpuTooBig(size).into());

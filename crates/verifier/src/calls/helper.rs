@@ -49,6 +49,10 @@ pub(super) struct Meta {
     pub(super) subprogno: Option<usize>,
     /// The helper's name as the log spells it (`meta.func_id`).
     pub(super) func_name: String,
+    /// The helper (`meta.func_id`).
+    pub(super) func: Option<BpfFunc>,
+    /// The call's slot.
+    pub(super) insn: usize,
 }
 
 impl Call<'_, '_> {
@@ -97,7 +101,7 @@ impl Call<'_, '_> {
         if crate::protos::helpers::helper_might_sleep(func) && self.cur.active_preempt_locks > 0 {
             return Err(crate::messages::KfuncReject::SleepInPreempt(name, id).into());
         }
-        let mut meta = Meta { func_name: name.clone(), ..Meta::default() };
+        let mut meta = Meta { func_name: name.clone(), func: Some(func), insn: idx, ..Meta::default() };
         for (i, arg) in proto.args.iter().enumerate() {
             // resolve_map_arg_type: a sockmap's "value" is a socket
             let arg = match arg {
@@ -187,6 +191,9 @@ impl Call<'_, '_> {
                 let Some(m) = meta.map else { return Err(Bug::NullMapPtr.into()) };
                 let mut r = RegState::pointer(RegType::MapValue);
                 r.map = m;
+                if self.maps().get(m as usize).is_some_and(|d| d.may_hold_lock()) {
+                    r.id = self.new_id();
+                }
                 r
             }
             Ret::MapValueOrNull
@@ -209,6 +216,9 @@ impl Call<'_, '_> {
                     && meta.const_key.is_some_and(|k| k < def.max_entries as u64);
                 if !elide {
                     r.flags = MAYBE_NULL;
+                    r.id = self.new_id();
+                } else if def.may_hold_lock() {
+                    // never NULL: the lock still needs an id
                     r.id = self.new_id();
                 }
                 // a sockmap lookup takes a reference on the socket (is_acquire_function)

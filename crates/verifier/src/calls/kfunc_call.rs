@@ -366,7 +366,7 @@ impl Call<'_, '_> {
             RegType::MapValue => self
                 .mem()
                 .check_map_access_type(reg.map, reg.off as i64, size, false)
-                .and_then(|()| self.mem().check_map_access(regno, reg, reg.off as i64, size, true)),
+                .and_then(|()| self.mem().check_map_access(regno, reg, reg.off as i64, size, true, false)),
             RegType::Mem => {
                 self.mem().check_mem_region_access(regno, reg, reg.off as i64, size, reg.mem_size, true)
             }

@@ -95,7 +95,7 @@ impl Mem<'_, '_> {
                 r
             }
             Walked::Ptr { btf_id, flags, field } => {
-                let in_rcu_cs = self.cur.active_rcu_lock || !self.in_sleepable();
+                let in_rcu_cs = self.cur.active_rcu_lock || self.cur.active_locks > 0 || !self.in_sleepable();
                 let plain_compat = !self.prog.opts.prog_type.is_networking();
                 let flags = loaded_flags(&btf, reg, flags, &field, btf_id, in_rcu_cs, plain_compat);
                 self.btf_ptr(btf_id, flags)
@@ -114,10 +114,11 @@ impl Mem<'_, '_> {
         off: i64,
         size: i64,
     ) -> Result<(), Reject> {
-        let fields = crate::btf::local::struct_meta(btf, id)
+        let kernel = self.prog.opts.btf.clone();
+        let rec = crate::btf::local::struct_meta(btf, id, kernel.as_deref())
             .map_err(|w| Reject::Unsupported(Unsupported::Feature(w)))?
             .unwrap_or_default();
-        for f in fields {
+        for f in rec.fields {
             if off < (f.off + f.size) as i64 && (f.off as i64) < off + size {
                 return Err(AllocReject::DirectAccess(f.kind.name()).into());
             }

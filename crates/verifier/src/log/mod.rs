@@ -436,8 +436,10 @@ pub fn format_func_state(
             s.push_str(&format!(" fp{off}={t}"));
         }
     }
-    if !st.refs.is_empty() {
-        let ids: Vec<String> = st.refs.iter().map(|r| r.id.to_string()).collect();
+    // the kernel lists the nonzero ids, and none when the first is 0 (a lock taken through
+    // a pointer without id)
+    if st.refs.first().is_some_and(|r| r.id != 0) {
+        let ids: Vec<String> = st.refs.iter().filter(|r| r.id != 0).map(|r| r.id.to_string()).collect();
         s.push_str(&format!(" refs={}", ids.join(",")));
     }
     if f.in_callback_fn {

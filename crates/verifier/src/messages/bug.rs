@@ -7,6 +7,8 @@ use thiserror::Error;
 #[derive(Clone, Debug, PartialEq, Eq, Error)]
 #[allow(missing_docs)]
 pub enum Bug {
+    #[error("kptr field without a pointee type")]
+    NoKptrType,
     #[error("invalid insn idx {idx} insn_cnt {len}")]
     InsnIdx { idx: usize, len: usize },
     #[error("no callback in bpf_timer_set_callback")]

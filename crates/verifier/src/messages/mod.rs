@@ -14,6 +14,7 @@ pub mod btf_info;
 pub mod bug;
 pub mod calls;
 pub mod kfunc;
+pub mod locks;
 pub mod map_args;
 pub mod stack_args;
 pub mod unsupported;
@@ -25,6 +26,7 @@ pub use btf_info::BtfInfoReject;
 pub use bug::Bug;
 pub use calls::CallReject;
 pub use kfunc::{KfuncReject, ObjMismatch};
+pub use locks::LockReject;
 pub use map_args::MapArgReject;
 pub use stack_args::StackArgError;
 pub use unsupported::Unsupported;
@@ -127,6 +129,8 @@ pub enum Reject {
     Alloc(AllocReject),
     #[error("{0}")]
     MapArg(MapArgReject),
+    #[error("{0}")]
+    Lock(LockReject),
     #[error("{0}")]
     StackArg(StackArgError),
     #[error("{0}")]
@@ -376,6 +380,7 @@ impl Reject {
             Kfunc(k) => k.errno(),
             Alloc(a) => a.errno(),
             MapArg(m) => m.errno(),
+            Lock(l) => l.errno(),
             StackArg(s) => s.errno(),
             BtfInfo(b) => b.errno(),
             Attach(a) => a.errno(),
@@ -463,6 +468,7 @@ impl Reject {
             Call(c) => c.reg(),
             Kfunc(k) => k.reg(),
             MapArg(m) => m.reg(),
+            Lock(l) => l.reg(),
             _ => self.clone().own_reg_mut().copied(),
         }
     }
@@ -486,6 +492,7 @@ impl Reject {
             Call(c) => c.rename_reg(from, to),
             Kfunc(k) => k.rename_reg(from, to),
             MapArg(m) => m.rename_reg(from, to),
+            Lock(l) => l.rename_reg(from, to),
             _ => {
                 if let Some(r) = self.own_reg_mut()
                     && *r == from
@@ -569,6 +576,7 @@ family!(
     KfuncReject => Kfunc,
     AllocReject => Alloc,
     MapArgReject => MapArg,
+    LockReject => Lock,
     StackArgError => StackArg,
     BtfInfoReject => BtfInfo,
     AttachReject => Attach,

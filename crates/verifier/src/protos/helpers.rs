@@ -90,6 +90,8 @@ pub enum Arg {
     ReleaseRingbufMem,
     /// `ARG_PTR_TO_STACK_OR_NULL`: a callback's context, a stack pointer or NULL.
     StackOrNull,
+    /// `ARG_PTR_TO_SPIN_LOCK`: the `struct bpf_spin_lock` of a map value or allocated object.
+    SpinLock,
 }
 
 /// Return kinds.
@@ -283,7 +285,9 @@ fn base_btf_proto(f: BpfFunc) -> Option<Proto> {
             Ret::Integer,
         ),
         F::PerCpuPtr | F::ThisCpuPtr => unmodelled("per-CPU BTF pointers"),
-        F::SpinLock | F::SpinUnlock => unmodelled("bpf_spin_lock"),
+        F::SpinLock | F::SpinUnlock => {
+            Proto { args: [Arg::SpinLock, D, D, D, D], ret: Ret::Void, gpl_only: false, map_types: &[] }
+        }
         F::KptrXchg => unmodelled("kptr fields of map values"),
         F::UserRingbufDrain => unmodelled("callback helpers"),
         // bpf_for_each_map_elem(map, callback_fn, callback_ctx, flags)
@@ -472,10 +476,12 @@ mod tests {
         assert_eq!(reserve.ret, Ret::RingbufMemOrNull);
         assert_eq!(base_func_proto(F::RingbufSubmit).unwrap().args[0], Arg::ReleaseRingbufMem);
         // offered by bpf_base_func_proto to every type, so never "cannot use helper"
-        for f in [F::UserRingbufDrain, F::SpinLock, F::SpinUnlock, F::KptrXchg, F::ThisCpuPtr] {
+        for f in [F::UserRingbufDrain, F::KptrXchg, F::ThisCpuPtr] {
             let pr = base_func_proto(f).unwrap();
             assert!(matches!(pr.args[0], Arg::Unmodelled(_)), "{f:?}");
         }
+        assert_eq!(base_func_proto(F::SpinLock).unwrap().args[0], Arg::SpinLock);
+        assert_eq!(base_func_proto(F::SpinUnlock).unwrap().ret, Ret::Void);
         let task = base_func_proto(F::GetCurrentTaskBtf).unwrap();
         assert!(task.gpl_only);
         assert_eq!(task.ret, Ret::BtfObj { name: "task_struct", flags: crate::domain::state::PTR_TRUSTED });
