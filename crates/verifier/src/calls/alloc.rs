@@ -42,15 +42,30 @@ fn scalar_for_object(decl: &KfuncDecl, reg: &RegState) -> Result<(), Reject> {
 }
 
 impl Call<'_, '_> {
-    /// `check_func_arg_reg_off` for an allocated object argument: a released one must point
-    /// at its start; any may carry a fixed offset otherwise, never a variable one.
-    fn alloc_arg_reg_off(&self, decl: &KfuncDecl, reg: &RegState, regno: u8) -> Result<(), Reject> {
-        let ty = TypeName::new(reg.ty, reg.flags);
-        if decl.traits.release && reg.ref_obj_id != 0 && reg.off != 0 {
+    /// `check_func_arg_reg_off` for an object argument of a kfunc: a released one must point
+    /// at its start; map values, memory and scalars may carry any offset (the argument's own
+    /// checks follow), BTF pointers a fixed one, anything else none.
+    pub(crate) fn kfunc_arg_reg_off(&self, reg: &RegState, regno: u8, release: bool) -> Result<(), Reject> {
+        if release && reg.off != 0 {
             return Err(CallReject::ReleaseOffset(regno.into()).into());
         }
+        let fixed_off_ok = match reg.ty {
+            RegType::MapValue
+            | RegType::MapKey
+            | RegType::Stack
+            | RegType::Packet
+            | RegType::PacketMeta
+            | RegType::Mem
+            | RegType::Scalar => return Ok(()),
+            RegType::BtfId => true,
+            _ => false,
+        };
+        let ty = TypeName::new(reg.ty, reg.flags);
         if reg.off < 0 {
             return Err(Reject::NegativeOffsetPtr(ty, regno.into(), reg.off));
+        }
+        if !fixed_off_ok && reg.off != 0 {
+            return Err(Reject::ModifiedPtr(ty, regno.into(), reg.off));
         }
         if !reg.var_off.is_const() || reg.var_off.value != 0 {
             return Err(Reject::VarCtxAccess(ty, reg.var_off.to_string()));
@@ -77,7 +92,7 @@ impl Call<'_, '_> {
                 return Err(crate::messages::KfuncReject::MustBeRcu(regno.into()).into());
             }
         }
-        self.alloc_arg_reg_off(decl, reg, regno)?;
+        self.kfunc_arg_reg_off(reg, regno, decl.traits.release && reg.ref_obj_id != 0)?;
         let name = decl.name.as_str();
         if reg.ty == RegType::BtfId && reg.flags == MEM_ALLOC {
             if name != OBJ_DROP {
@@ -115,7 +130,7 @@ impl Call<'_, '_> {
                 return Err(crate::messages::KfuncReject::MustBeRcu(regno.into()).into());
             }
         }
-        self.alloc_arg_reg_off(decl, reg, regno)?;
+        self.kfunc_arg_reg_off(reg, regno, decl.traits.release && reg.ref_obj_id != 0)?;
         if reg.ty != RegType::BtfId || reg.flags & MEM_ALLOC == 0 {
             return Err(AllocReject::NotOwningOrNonOwning(i).into());
         }

@@ -49,6 +49,10 @@ struct KfuncMeta {
     refs: RefMeta,
     /// The local type of the allocated argument (`meta->arg_btf_id`).
     arg_btf_id: Option<u32>,
+    /// The graph root argument.
+    graph: crate::calls::graph::GraphMeta,
+    /// The node argument's reference (an insertion hands it to the graph).
+    node_ref: u32,
 }
 
 impl Call<'_, '_> {
@@ -124,12 +128,17 @@ impl Call<'_, '_> {
         if meta.refs.release_regno != 0 && !self.release_reference(meta.refs.ref_obj_id) {
             return Err(Bug::KfuncRefNotAcquired(decl.name).into());
         }
+        if crate::calls::graph::is_insert(&decl.name) {
+            self.graph_insert(&decl, meta.node_ref, meta.arg_btf_id.unwrap_or(0))?;
+        }
         for r in 0..6 {
             self.cur.cur_mut().regs[r] = RegState::not_init();
             self.log.scratch_reg(r);
         }
         self.stack_args_after_kfunc(nargs);
+        let graph_r0 = self.graph_node_ret(&decl, &meta.graph, insn_idx)?;
         let r0 = match (decl.name.as_str(), &decl.ret) {
+            _ if graph_r0.is_some() => graph_r0.unwrap_or_default(),
             (alloc::OBJ_NEW | alloc::PERCPU_OBJ_NEW, _) => {
                 self.obj_new_ret(&decl, meta.arg_constant, insn_idx)?
             }
@@ -258,6 +267,16 @@ impl Call<'_, '_> {
                 }
                 KfuncArgKind::RefcountedKptr => {
                     meta.arg_btf_id = Some(self.check_refcounted_arg(decl, i, &reg, regno)?);
+                }
+                KfuncArgKind::Graph(kind) => {
+                    use crate::btf::record::FieldKind;
+                    if matches!(kind, FieldKind::ListHead | FieldKind::RbRoot) {
+                        self.check_graph_root_arg(i, &reg, regno, *kind, &mut meta.graph)?;
+                    } else {
+                        let id = self.check_graph_node_arg(decl, i, &reg, regno, *kind, &meta.graph)?;
+                        meta.arg_btf_id = Some(id);
+                        meta.node_ref = reg.ref_obj_id;
+                    }
                 }
                 KfuncArgKind::Timer => {
                     self.process_timer_kfunc(&reg, regno, i).map_err(|e| rename(e, regno, name))?;

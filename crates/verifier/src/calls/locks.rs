@@ -177,6 +177,7 @@ impl Call<'_, '_> {
             return Err(LockReject::UnlockOrder(lock_str).into());
         }
         self.release_lock_state(kind, reg.id);
+        self.invalidate_non_owning_refs();
         Ok(())
     }
 

@@ -11,6 +11,7 @@ pub(crate) mod dynptr;
 pub(crate) mod exceptions;
 pub(crate) mod global_args;
 pub(crate) mod global_funcs;
+pub(crate) mod graph;
 pub(crate) mod helper;
 pub(crate) mod helper_args;
 pub(crate) mod iter;

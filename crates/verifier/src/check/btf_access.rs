@@ -84,7 +84,8 @@ impl Mem<'_, '_> {
             self.local_special_fields(&btf, reg.btf_id, off, size)?;
         }
         let walked = struct_access(&btf, reg.btf_id, off as u32, size as u32).map_err(BtfReject::Walk)?;
-        let Some(v) = value else { return Ok(()) };
+        // a store reads nothing into a register
+        let Some(v) = value.filter(|_| !write) else { return Ok(()) };
         let r = match walked {
             // a pointer read from a local type is a number: it never becomes a pointer again
             Walked::Scalar | Walked::Ptr { .. } if alloc => RegState::unknown_scalar(),

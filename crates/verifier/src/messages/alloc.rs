@@ -1,6 +1,7 @@
 //! Allocated objects (`bpf_obj_new` and friends) and the local types they point to.
 
 use super::RegName;
+
 use kbpf_passes::Errno;
 use thiserror::Error;
 
@@ -38,16 +39,46 @@ pub enum AllocReject {
     /// `btf_struct_access` on a special field of a local type.
     #[error("direct access to {0} is disallowed")]
     DirectAccess(&'static str),
-    #[error("{0} is ptr_{1} access percpu memory: off={2}")]
-    PercpuAccess(RegName, String, i64),
+    #[error("arg#{0} expected pointer to map value or allocated object")]
+    ExpectedMapValueOrAlloc(usize),
+    #[error("{0} doesn't have constant offset. {1} has to be at the constant offset")]
+    GraphVarOffset(RegName, &'static str),
+    #[error("{0} not found at offset={1}")]
+    GraphFieldNotFound(&'static str, i64),
+    /// `check_reg_allocation_locked` failed; `.1` says the held lock is another object's.
+    #[error("{}bpf_spin_lock at off={lock_off} must be held for {field}", if *.other { "held lock and object are not in the same allocation\n" } else { "" })]
+    LockNotHeld { lock_off: i64, field: &'static str, other: bool },
+    #[error("{0}")]
+    Node(Box<NodeMismatch>),
+    #[error("{0} can only take non-owning or refcounted bpf_rb_node pointer")]
+    RbNodeNotOwned(String),
 }
 
 impl AllocReject {
     /// The errno the kernel returns.
     pub fn errno(&self) -> Errno {
         match self {
-            AllocReject::DirectAccess(_) | AllocReject::PercpuAccess(..) => Errno::EACCES,
+            AllocReject::DirectAccess(_) => Errno::EACCES,
             _ => Errno::EINVAL,
         }
     }
+}
+
+/// A graph node argument that is not the node its root holds.
+#[derive(Clone, Debug, PartialEq, Eq, Error)]
+#[allow(missing_docs)]
+pub enum NodeMismatch {
+    #[error(
+        "operation on {head} expects arg#1 {node} at offset={want_off} in struct {want_struct}, but arg is at offset={off} in struct {have_struct}"
+    )]
+    Type {
+        head: &'static str,
+        node: &'static str,
+        want_off: u32,
+        want_struct: String,
+        off: i64,
+        have_struct: String,
+    },
+    #[error("arg#1 offset={off}, but expected {node} at offset={want_off} in struct {want_struct}")]
+    Offset { off: i64, node: &'static str, want_off: u32, want_struct: String },
 }

@@ -71,6 +71,12 @@ pub enum Bug {
     KfuncNoRecord(String),
     #[error("{0} without a local type id")]
     KfuncNoTypeId(String),
+    #[error("repeating graph root arg")]
+    GraphRepeatedRoot,
+    #[error("graph node arg without its root")]
+    GraphNoRoot,
+    #[error("ref state missing for ref_obj_id")]
+    GraphOwningRef,
     #[error("ld_imm64 func target {0} is not a subprog")]
     FuncTargetNotSubprog(i64),
     /// An accepted program for which no witness could be built (why, from the witness builder).

@@ -72,6 +72,9 @@ pub enum KfuncArgKind {
     /// An owning or non-owning reference to a refcounted allocated object
     /// (`__refcounted_kptr`).
     RefcountedKptr,
+    /// A graph root or node (`struct bpf_list_head *`, `bpf_list_node`, `bpf_rb_root`,
+    /// `bpf_rb_node`): the field kind.
+    Graph(crate::btf::record::FieldKind),
     /// A kind the verifier does not model (map, callback, kernel object): calls that pass it
     /// are refused with `ENOTSUPP`.
     Unmodelled(String),
