@@ -151,6 +151,8 @@ pub struct ElfFacts {
     pub error: Option<ProgError>,
     /// The target kernel's BTF (vmlinux) the object was opened against, if it needed one.
     pub target_btf: Option<std::sync::Arc<kbpf_elf::btf::Btf>>,
+    /// The object's own BTF (the program's `prog_btf`: local types of allocated objects).
+    pub prog_btf: Option<std::sync::Arc<kbpf_elf::btf::Btf>>,
     /// Each map's value record (`map->record`, from the object's BTF), by module map index,
     /// with its inner map template's.
     pub map_records: Vec<MapRecords>,
@@ -169,18 +171,8 @@ pub struct MapRecords {
     pub inner: RecordResult,
 }
 
-/// Every map's records, from the BTF the kernel would get: libbpf's, with the data sections'
-/// variables placed (the object's own BTF leaves their offsets 0).
-fn map_records(obj: &LoadedObject) -> Vec<MapRecords> {
-    let is_datasec = |m: &kbpf_elf::MapDef| {
-        let t = m.value_type_id.and_then(|t| obj.btf.as_ref()?.get(t));
-        matches!(t, Some(kbpf_elf::btf::BtfType::DataSec { .. }))
-    };
-    let placed = match obj.maps.iter().any(is_datasec) {
-        true => obj.btf_raw.as_deref().and_then(|b| kbpf_elf::btf::Btf::parse(b).ok()),
-        false => None,
-    };
-    let btf = placed.as_ref().or(obj.btf.as_ref());
+/// Every map's records, read from `btf`: the BTF the loader hands the kernel.
+fn map_records(obj: &LoadedObject, btf: Option<&kbpf_elf::btf::Btf>) -> Vec<MapRecords> {
     let kernel = obj.target.as_ref().map(|t| &*t.vmlinux);
     obj.maps
         .iter()
@@ -198,6 +190,11 @@ fn map_record(
     kernel: Option<&kbpf_elf::btf::Btf>,
 ) -> RecordResult {
     let (Some(btf), Some(t)) = (btf, m.value_type_id) else { return Ok(None) };
+    // libbpf creates map-in-maps without value BTF
+    if matches!(m.map_type, kbpf_elf::maps::map_type::ARRAY_OF_MAPS | kbpf_elf::maps::map_type::HASH_OF_MAPS)
+    {
+        return Ok(None);
+    }
     // a layout btf_parse_fields refuses leaves the map without a record (map_check_btf goes
     // on with an error record, in which no check finds a field)
     let Ok(Some(rec)) = kbpf_verifier::btf::record::parse(btf, t, FieldMask::MAP_VALUE, m.value_size, kernel)
@@ -376,6 +373,12 @@ pub fn module_from_object(obj: &LoadedObject, prog: &LoadedProgram) -> Result<Mo
             Err(e) => unusable_progs.push((p.name.clone(), e.to_string())),
         }
     }
+    // the BTF as the loader hands it to the kernel (data sections sized, their variables
+    // placed), which the records and the local types are read from
+    let loaded_btf = match &obj.btf_raw {
+        Some(raw) => kbpf_elf::btf::Btf::parse(raw).ok().map(std::sync::Arc::new),
+        None => obj.btf.clone().map(std::sync::Arc::new),
+    };
     let map_defaults =
         obj.maps.iter().flat_map(|m| m.defaults.iter().map(move |d| (m.name.clone(), d.clone()))).collect();
     Ok(Module {
@@ -402,7 +405,8 @@ pub fn module_from_object(obj: &LoadedObject, prog: &LoadedProgram) -> Result<Mo
             map_defaults,
             error: prog.error.clone(),
             target_btf: obj.target.as_ref().map(|t| t.vmlinux.clone()),
-            map_records: map_records(obj),
+            prog_btf: loaded_btf.clone(),
+            map_records: map_records(obj, loaded_btf.as_deref()),
         })),
     })
 }

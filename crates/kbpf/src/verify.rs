@@ -128,6 +128,9 @@ pub fn verify_module(module: &Module, mut opts: VerifyOptions) -> VerifyOutcome 
         if opts.btf.is_none() {
             opts.btf = elf.target_btf.clone().map(kbpf_verifier::KernelBtf);
         }
+        if opts.prog_btf.is_none() {
+            opts.prog_btf = elf.prog_btf.clone().map(kbpf_verifier::KernelBtf);
+        }
     }
     // the target kernel's kfuncs the program calls, typed from its BTF
     if let Some(btf) = &opts.btf {

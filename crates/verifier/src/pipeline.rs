@@ -158,6 +158,7 @@ pub(crate) fn run_with(
     let mut log = Log {
         level: opts.log_level & (LEVEL1 | LEVEL2 | STATS),
         btf: opts.btf.as_ref().map(|b| b.0.clone()),
+        prog_btf: opts.prog_btf.as_ref().map(|b| b.0.clone()),
         ..Log::default()
     };
     if slots.is_empty() || slots.len() > crate::COMPLEXITY_LIMIT_INSNS as usize {

@@ -9,6 +9,7 @@
 
 pub mod attach;
 pub mod ctx;
+pub mod local;
 pub mod record;
 mod record_walk;
 pub mod trust;

@@ -86,9 +86,13 @@ impl Call<'_, '_> {
                 .get(reg.map as usize)
                 .and_then(|d| d.record.clone())
                 .map(|r| (r, LockOwner::Map(reg.map)))),
-            // the program's own types: their records are the allocation family's
+            // the program's own types: their struct metas
             RegType::BtfId if reg.flags & MEM_ALLOC != 0 => {
-                Err(Unsupported::Feature("locks and kptrs of allocated objects").into())
+                let Some(btf) = self.prog.opts.prog_btf.clone() else { return Ok(None) };
+                let kernel = self.prog.opts.btf.clone();
+                let rec = crate::btf::local::struct_meta(&btf, reg.btf_id, kernel.as_deref())
+                    .map_err(|w| Reject::Unsupported(Unsupported::Feature(w)))?;
+                Ok(rec.map(|r| (Arc::new(r), LockOwner::Local)))
             }
             _ => Ok(None),
         }
@@ -173,6 +177,7 @@ impl Call<'_, '_> {
             return Err(LockReject::UnlockOrder(lock_str).into());
         }
         self.release_lock_state(kind, reg.id);
+        self.invalidate_non_owning_refs();
         Ok(())
     }
 

@@ -3,6 +3,7 @@
 //! [`helper_args`], kfuncs, global functions, async callbacks, stack arguments and the
 //! argument kinds (dynptrs, iterators, sockets) in the sibling modules.
 
+pub(crate) mod alloc;
 pub(crate) mod async_cb;
 mod btf_args;
 pub(crate) mod callbacks;
@@ -10,6 +11,7 @@ pub(crate) mod dynptr;
 pub(crate) mod exceptions;
 pub(crate) mod global_args;
 pub(crate) mod global_funcs;
+pub(crate) mod graph;
 pub(crate) mod helper;
 pub(crate) mod helper_args;
 pub(crate) mod iter;

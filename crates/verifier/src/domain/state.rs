@@ -79,8 +79,11 @@ pub const MEM_PERCPU: u16 = 128;
 pub const MEM_USER: u16 = 256;
 /// Type flag `MEM_ALLOC`: an object the program allocated.
 pub const MEM_ALLOC: u16 = 512;
+/// Type flag `NON_OWN_REF`: an allocated object a graph (list, rbtree) owns; the program may
+/// use it while it holds the graph's lock.
+pub const NON_OWN_REF: u16 = 1024;
 /// The flags that say how far a BTF pointer is trusted (`BPF_REG_TRUSTED_MODIFIERS`).
-pub const TRUSTED_MODIFIERS: u16 = PTR_TRUSTED | MEM_ALLOC;
+pub const TRUSTED_MODIFIERS: u16 = PTR_TRUSTED | MEM_ALLOC | NON_OWN_REF;
 
 /// One register (also the payload of a spilled stack slot).
 #[derive(Clone, Debug, PartialEq, Eq)]

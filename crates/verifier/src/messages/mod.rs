@@ -7,6 +7,7 @@
 //! line_info records), [`attach`] (load attributes `bpf_prog_load` refuses before verifying), [`unsupported`] (what kbpf does
 //! not model) and [`bug`] (kbpf's own invariants). [`Reject::kind`] tells the three kinds apart.
 
+pub mod alloc;
 pub mod attach;
 pub mod btf;
 pub mod btf_info;
@@ -18,6 +19,7 @@ pub mod map_args;
 pub mod stack_args;
 pub mod unsupported;
 
+pub use alloc::AllocReject;
 pub use attach::AttachReject;
 pub use btf::BtfReject;
 pub use btf_info::BtfInfoReject;
@@ -123,6 +125,8 @@ pub enum Reject {
     Call(CallReject),
     #[error("{0}")]
     Kfunc(KfuncReject),
+    #[error("{0}")]
+    Alloc(AllocReject),
     #[error("{0}")]
     MapArg(MapArgReject),
     #[error("{0}")]
@@ -374,6 +378,7 @@ impl Reject {
             Pass(p) => p.errno(),
             Call(c) => c.errno(),
             Kfunc(k) => k.errno(),
+            Alloc(a) => a.errno(),
             MapArg(m) => m.errno(),
             Lock(l) => l.errno(),
             StackArg(s) => s.errno(),
@@ -569,6 +574,7 @@ family!(
     PassError => Pass,
     CallReject => Call,
     KfuncReject => Kfunc,
+    AllocReject => Alloc,
     MapArgReject => MapArg,
     LockReject => Lock,
     StackArgError => StackArg,

@@ -352,7 +352,11 @@ impl Prune<'_, '_> {
                     {
                         let maps = self.prog.opts.maps.clone();
                         let msg_state = |st: &VerifierState| {
-                            let names = crate::log::Names { maps: &maps, btf: self.log.btf.as_deref() };
+                            let names = crate::log::Names {
+                                maps: &maps,
+                                btf: self.log.btf.as_deref(),
+                                prog_btf: self.log.prog_btf.as_deref(),
+                            };
                             crate::log::format_func_state(st.cur(), st, true, 0, 0, names)
                         };
                         let old = msg_state(&cp.st);
