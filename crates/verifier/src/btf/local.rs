@@ -25,6 +25,7 @@ pub fn struct_meta(btf: &Btf, id: u32, kernel: Option<&Btf>) -> Result<Option<Re
     let direct = members.iter().any(|m| {
         // the member's own type id, as the kernel compares it: no modifiers skipped
         matches!(btf.get(m.type_id), Some(BtfType::Struct { name, .. }) if DIRECT.contains(&name.as_str()))
+            || is_kptr_type(btf, m.type_id)
     });
     if !direct {
         return Ok(None);
@@ -37,6 +38,18 @@ pub fn struct_meta(btf: &Btf, id: u32, kernel: Option<&Btf>) -> Result<Option<Re
         return Err("kptr and workqueue fields of a local type");
     }
     Ok(rec)
+}
+
+/// A type `btf_find_kptr` takes for a kptr (a pointer, maybe volatile, to one flavour tag):
+/// such member types give a struct a meta too.
+fn is_kptr_type(btf: &Btf, id: u32) -> bool {
+    let mut t = btf.get(id);
+    if let Some(BtfType::Volatile { type_id }) = t {
+        t = btf.get(*type_id);
+    }
+    let Some(BtfType::Ptr { type_id }) = t else { return false };
+    matches!(btf.get(*type_id), Some(BtfType::TypeTag { name, attr: false, .. })
+        if ["kptr", "kptr_untrusted", "percpu_kptr", "uptr"].contains(&name.as_str()))
 }
 
 /// `__btf_type_is_scalar_struct`: a struct whose members are integers, enums, non-empty
