@@ -50,6 +50,9 @@ commands:
   xlated-diff [--only N,..] [--jobs N]
                             kbpf's translated programs (kbpf dump xlated) against the kernel's
                             (bpf_prog_info xlated insns) for the selftests it loads
+  jited-diff [--only N,..] [--show STEM/PROG] [--jobs N]
+                            kbpf's x86_64 code for them (kbpf dump jited) against the kernel JIT's
+                            image, after normalising addresses; the first difference by class
   bench                     benches/programs on interpreter, JIT and kernel JIT (one run, ratios),
                             then the criterion micro benchmarks";
 
@@ -72,6 +75,7 @@ fn main() -> ExitCode {
         // one object through kbpf, for `selftests` (a process per object: a hang or crash is contained)
         "selftests-kbpf" => selftests::worker(rest),
         "xlated-diff" => selftests::xlated::main(rest),
+        "jited-diff" => selftests::jited::main(rest),
         "help" | "--help" | "-h" => {
             println!("{USAGE}");
             Ok(true)

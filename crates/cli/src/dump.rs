@@ -276,15 +276,11 @@ fn jited(
     c: &Common,
 ) -> Result<String, String> {
     let prog = x.program().map_err(|e| e.to_string())?;
-    // the verifier's stack depths are the frames, as in the kernel's JIT, when the JIT's
-    // functions are the verifier's subprograms (no callback is a subprogram of its own)
-    let callbacks = prog.insns().iter().any(|i| matches!(i, Insn::LdImm64 { src: LdImm64Src::Func, .. }));
+    // the verifier's stack depths are the frames, and the layout the kernel's JIT's
     let opts = kbpf::jit::JitOptions {
-        stack_depth: if callbacks {
-            kbpf::jit::StackDepth::Inferred
-        } else {
-            kbpf::jit::StackDepth::Verifier(depths.to_vec())
-        },
+        stack_depth: kbpf::jit::verifier_frames(&prog, depths)
+            .map_or(kbpf::jit::StackDepth::Inferred, kbpf::jit::StackDepth::Verifier),
+        kernel_image: true,
         ..Default::default()
     };
     let maps = kbpf::create_maps(module).map_err(|e| e.to_string())?;
@@ -314,19 +310,4 @@ fn jited(
     let lines = lines_for(x, &module.line_info);
     let disasm = |code: &[u8]| backend.disasm_objdump(code);
     Ok(crate::jited::render(&a, &disasm, &tag, &names, &lines, &module.line_info, &opts))
-}
-
-/// `kbpf jit --dump` compiles what it is given; for a program the verifier rejects it says so
-/// first (on stderr), since the kernel would never JIT it.
-pub fn note_if_rejected(module: &kbpf::Module, registry: &kbpf::kfunc::Registry) {
-    let opts = VerifyOptions { kfuncs: kbpf::kfunc_table(registry), ..VerifyOptions::default() };
-    let out = kbpf::verify_module(module, opts);
-    if let Some(e) = out.error.filter(|_| !out.accepted) {
-        eprintln!(
-            "kbpf: note: the verifier rejects this program ({}: {}); the kernel would not JIT it, \
-             and the code below is kbpf's JIT of it unverified",
-            e.errno().name(),
-            e.message()
-        );
-    }
 }

@@ -8,6 +8,7 @@ use kbpf::{Engine, Module, SourceKind, Unsupported};
 
 use crate::input::Input;
 use crate::listing::json_str;
+use crate::{EngineArg, OutFormat, ProfileArg, fail};
 
 /// How the result is printed.
 #[derive(Clone, Copy)]
@@ -257,5 +258,102 @@ fn json(o: &VerifyOutcome, unsupported: Option<&Unsupported>, facts: &Facts<'_>)
         s.max_states_per_insn,
         s.mark_read,
         json_str(&o.log)
+    )
+}
+
+/// `kbpf verify`'s arguments.
+#[derive(clap::Args)]
+pub struct VerifyArgs {
+    #[command(flatten)]
+    pub input: Input,
+    /// Program type: socket_filter, xdp, tc (sched_cls), syscall, kprobe, tracepoint,
+    /// raw_tracepoint, raw_tracepoint_writable, perf_event, mem. Default: what the ELF
+    /// section implies by libbpf's section names (`socket`, `tc`, `tcx/ingress`, `xdp`,
+    /// `syscall`, `kprobe/F`, `tp/C/E`, `raw_tp/T` ...; a section of another type is an
+    /// error), else socket_filter.
+    #[arg(long)]
+    pub prog_type: Option<String>,
+    /// Expected attach type, by its kernel uapi name (`xdp_devmap` or `BPF_XDP_DEVMAP`):
+    /// checked like `BPF_PROG_LOAD` does and used by the context rules (a devmap xdp
+    /// program may read `egress_ifindex`). Default: the ELF section's, else none (0).
+    #[arg(long)]
+    pub attach_type: Option<String>,
+    /// Context size for `--prog-type mem`.
+    #[arg(long, default_value_t = 64)]
+    pub ctx_size: u32,
+    /// The architecture of the kernel a kprobe or perf_event program is for (the layout
+    /// of `struct pt_regs` in its context): x86_64 (default) or arm64.
+    #[arg(long)]
+    pub target_arch: Option<kbpf::verifier::TargetArch>,
+    /// Log level bits like the kernel's: 1 basic, 2 verbose, 4 stats.
+    #[arg(long, default_value_t = 1)]
+    pub log_level: u32,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: OutFormat,
+    /// Helpers and kfuncs the program may call.
+    #[arg(long, value_enum, default_value = "testmod")]
+    pub profile: ProfileArg,
+    /// Engine the program is bound for (default: a JIT, like a kernel with the JIT on). An
+    /// accepted program that calls a helper or kfunc this engine cannot run keeps the
+    /// kernel's verdict and log, gets an `unsupported:` line and exit code 3.
+    #[arg(long, value_enum)]
+    pub engine: Option<EngineArg>,
+    /// With `--engine interp`: refuse what the kernel's interpreter refuses (stack args).
+    #[arg(long)]
+    pub kernel_compat: bool,
+    /// kbpf extension: global functions may take more than 5 arguments (6..12 through r11);
+    /// the kernel refuses them.
+    #[arg(long)]
+    pub allow_global_stack_args: bool,
+}
+
+/// Runs `kbpf verify`.
+pub fn cmd(args: VerifyArgs) -> std::process::ExitCode {
+    let VerifyArgs {
+        input,
+        prog_type,
+        attach_type,
+        ctx_size,
+        target_arch,
+        log_level,
+        format,
+        profile,
+        engine,
+        kernel_compat,
+        allow_global_stack_args,
+    } = args;
+    let pt = match kbpf::prog_type_by_name(prog_type.as_deref().unwrap_or("socket_filter"), ctx_size) {
+        Ok(pt) => pt,
+        Err(e) => return fail(format_args!("--prog-type: {e}")),
+    };
+    let expected_attach_type = match attach_type.as_deref().map(kbpf::attach_type_by_name).transpose() {
+        Ok(a) => a,
+        Err(e) => return fail(format_args!("--attach-type: {e}")),
+    };
+    // only the kernel-compatible interpreter is a non-JIT target; kbpf's runs stack args
+    let jit = !(kernel_compat && matches!(engine, Some(EngineArg::Interp)));
+    let opts = kbpf::verifier::VerifyOptions {
+        prog_type: pt,
+        log_level,
+        jit,
+        allow_global_stack_args,
+        expected_attach_type,
+        ..Default::default()
+    };
+    let format = match format {
+        OutFormat::Text => Format::Text,
+        OutFormat::Json => Format::Json,
+    };
+    run(
+        &input,
+        Target {
+            opts,
+            prog_type: prog_type.as_deref(),
+            engine: engine.map_or(Engine::Jit, Engine::from),
+            target_arch,
+        },
+        format,
+        &profile.registry(),
     )
 }

@@ -71,10 +71,11 @@ pub(crate) enum K {
 }
 
 /// What an [`K::Unsupported`] op is, for the error message.
-pub(crate) const UNSUPPORTED: [&str; 3] = [
+pub(crate) const UNSUPPORTED: [&str; 4] = [
     "ld_imm64 with a pseudo source: map references must be resolved first (kbpf::resolve_maps); BTF ids and functions are not supported",
     "addr_space_cast needs an arena",
     "stack argument slot out of range",
+    "the per-CPU mov of the kernel's fixups (no engine runs translated programs)",
 ];
 
 /// One pre-decoded operation.
@@ -312,6 +313,7 @@ impl Builder<'_> {
                 Op { dst: r(dst), src: r(src), imm: from_bits as u64, ..op(k) }
             }
             Insn::AddrSpaceCast { .. } => Op { imm: 1, ..op(K::Unsupported) },
+            Insn::MovPercpu { .. } => Op { imm: 3, ..op(K::Unsupported) },
             Insn::Endian { order, bits, dst } => {
                 let k = match order {
                     ByteOrder::ToLe => K::Le,

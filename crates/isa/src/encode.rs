@@ -43,6 +43,9 @@ impl Insn {
                 1,
                 ((dst_as as u32) << 16 | src_as as u32) as i32,
             ),
+            Insn::MovPercpu { dst, src } => {
+                r(Class::Alu64 as u8 | AluOp::Mov.code() | BPF_X, dst.num(), src.num(), -1, 0)
+            }
             Insn::Endian { order, bits, dst } => {
                 let code = match order {
                     ByteOrder::ToLe => Class::Alu as u8 | ALU_END | BPF_K,

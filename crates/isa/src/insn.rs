@@ -126,6 +126,17 @@ pub enum Insn {
         /// Source address space (imm low 16 bits).
         src_as: u16,
     },
+    /// `dst = &(void __percpu *)(src)`: the kernel's per-CPU address of `src` on the running CPU
+    /// (`BPF_MOV64_PERCPU_REG`, ALU64 mov with off -1). Only the kernel's fixups make it (the
+    /// inlined per-CPU array lookup and `bpf_get_smp_processor_id`): a submitted program cannot
+    /// contain it, so [`crate::decode_insn`] refuses it as the verifier does (`BPF_MOV uses
+    /// reserved fields`), and no engine runs it.
+    MovPercpu {
+        /// Destination.
+        dst: Reg,
+        /// Source.
+        src: Reg,
+    },
     /// Byte order conversion of `dst` to 16, 32 or 64 bits.
     Endian {
         /// Conversion.

@@ -96,3 +96,18 @@ fn alu_reference_semantics_edges() {
     assert_eq!(AluOp::Arsh.eval(Width::W32, 0x8000_0000, 31), 0xffff_ffff);
     assert_eq!(AluOp::SDiv.eval(Width::W32, 0x8000_0000, 0xffff_ffff), 0x8000_0000);
 }
+
+/// The kernel's per-CPU mov encodes as ALU64 mov with off -1 and prints as bpftool does; a
+/// submitted program cannot hold it (the verifier refuses the reserved offset).
+#[test]
+fn percpu_mov_is_the_kernels_and_refused_on_input() {
+    use kbpf_isa::{Insn, Reg, decode_insn};
+    let insn = Insn::MovPercpu { dst: Reg::R0, src: Reg::R1 };
+    let raw = insn.encode()[0];
+    assert_eq!(raw.to_bytes(), [0xbf, 0x10, 0xff, 0xff, 0, 0, 0, 0]);
+    assert_eq!(
+        kbpf_isa::disasm::format_insn(&insn, 0, kbpf_isa::disasm::Syntax::Kernel),
+        "r0 = &(void __percpu *)(r1)"
+    );
+    assert!(decode_insn(raw, None).is_err());
+}

@@ -42,9 +42,25 @@ pub struct Frame {
     pub counter_off: i32,
     /// BPF stack depth.
     pub depth: u32,
+    /// The kernel JIT's layout ([`kbpf_jit::JitOptions::kernel_image`]).
+    pub kernel: bool,
 }
 
 impl Frame {
+    /// The kernel JIT's frame for `plan`: rbp always, the depth as planned, the callee-saved
+    /// registers used, nothing else.
+    pub fn kernel(plan: &FuncPlan) -> Frame {
+        Frame {
+            need_rbp: true,
+            local: plan.stack_depth,
+            saved: plan.callee_saved.iter().map(|&r| x(r)).collect(),
+            below: 0,
+            counter_off: 0,
+            depth: plan.stack_depth,
+            kernel: true,
+        }
+    }
+
     /// Layout for `plan`; `main` functions rely on the trampoline for callee-saved registers.
     pub fn new(plan: &FuncPlan, main: bool) -> Frame {
         let need_rbp = plan.uses_fp || plan.in_stack_args >= 2 || plan.may_goto;
@@ -62,11 +78,27 @@ impl Frame {
             below: out + pad,
             counter_off: -(plan.stack_depth as i32) - 8,
             depth: plan.stack_depth,
+            kernel: false,
         }
     }
 
     /// Function entry.
     pub fn prologue(&self, ops: &mut Ops) {
+        if self.kernel {
+            // the nop ftrace patches into a call, the tail-call counter's slot (a nop when no
+            // tail call reaches the program), the frame
+            dynasm!(ops ; .arch x64
+                ; .bytes [0x0f, 0x1f, 0x44, 0x00, 0x00, 0x0f, 0x1f, 0x00]
+                ; push rbp ; mov rbp, rsp
+            );
+            if self.local > 0 {
+                dynasm!(ops ; .arch x64 ; sub rsp, DWORD self.local as i32);
+            }
+            for &r in &self.saved {
+                push_pop(ops, 0x50, r);
+            }
+            return;
+        }
         if self.need_rbp {
             dynasm!(ops ; .arch x64 ; push rbp ; mov rbp, rsp);
             if self.local > 0 {
@@ -106,6 +138,14 @@ impl Frame {
         }
     }
 
+    /// The kernel JIT's exit: callee-saved registers, `leave`, and a jump to the return thunk.
+    pub fn kernel_epilogue(&self, ops: &mut Ops, thunk: DynamicLabel) {
+        for &r in self.saved.iter().rev() {
+            push_pop(ops, 0x58, r);
+        }
+        dynasm!(ops ; .arch x64 ; leave ; jmp =>thunk);
+    }
+
     /// Function exit (result already in rax).
     pub fn epilogue(&self, ops: &mut Ops) {
         self.teardown(ops);
@@ -128,6 +168,15 @@ impl Frame {
             dynasm!(ops ; .arch x64 ; leave);
         }
     }
+}
+
+/// `push`/`pop` (`op` 0x50/0x58) of `r` in its short form, REX only for r8..r15 (dynasm's
+/// register-operand form always has one).
+fn push_pop(ops: &mut Ops, op: u8, r: u8) {
+    if r >= 8 {
+        ops.push(0x41);
+    }
+    ops.push(op + (r & 7));
 }
 
 fn sub_rsp(ops: &mut Ops, n: i32) {

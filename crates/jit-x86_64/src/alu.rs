@@ -62,12 +62,8 @@ pub fn alu(ops: &mut Ops, width: Width, op: AluOp, d: u8, src: Src, s: u8) {
         (AluOp::And, Src::Imm(i)) => enc::ri(ops, w, Bin::And, d, i),
         (AluOp::Or, Src::Imm(i)) => enc::ri(ops, w, Bin::Or, d, i),
         (AluOp::Xor, Src::Imm(i)) => enc::ri(ops, w, Bin::Xor, d, i),
-        (AluOp::Mul, Src::Imm(i)) => match (w, i8::try_from(i)) {
-            (true, Ok(b)) => dynasm!(ops ; .arch x64 ; imul Rq(d), Rq(d), BYTE b as _),
-            (true, Err(_)) => dynasm!(ops ; .arch x64 ; imul Rq(d), Rq(d), DWORD i),
-            (false, Ok(b)) => dynasm!(ops ; .arch x64 ; imul Rd(d), Rd(d), BYTE b as _),
-            (false, Err(_)) => dynasm!(ops ; .arch x64 ; imul Rd(d), Rd(d), DWORD i),
-        },
+        // REX only where needed (dynasm's register operands always carry one)
+        (AluOp::Mul, Src::Imm(i)) => enc::ri(ops, w, Bin::Imul, d, i),
         (AluOp::Lsh | AluOp::Rsh | AluOp::Arsh, Src::Imm(i)) => shift_imm(ops, w, op, d, i),
         (AluOp::Lsh | AluOp::Rsh | AluOp::Arsh, Src::Reg(_)) => shift_reg(ops, w, op, d, s),
         (AluOp::Div | AluOp::SDiv | AluOp::Mod | AluOp::SMod, _) => divmod(ops, w, op, d, src, s),

@@ -32,6 +32,8 @@ pub struct Assembled {
     /// Whether `entry` is the trampoline that keeps the run context; otherwise it is the main
     /// function, which never reads its third argument.
     pub run_ctx: bool,
+    /// [`JitOptions::kernel_image`]: where the functions end and the stand-in `ret` begins.
+    pub image_len: Option<usize>,
 }
 
 struct Emitter<'a> {
@@ -48,26 +50,116 @@ struct Emitter<'a> {
     insn_offsets: Vec<u32>,
     func: usize,
     tail_call: Option<TailCallHook>,
+    /// [`JitOptions::kernel_image`]: the stand-in for the return thunk and the kernel
+    /// functions calls reach, and the current function's first exit.
+    kernel: Option<KernelImage>,
+    /// Jumps (by instruction index) in their rel8 form.
+    short: &'a [bool],
 }
 
-/// Native condition code of a BPF condition.
-fn jcc(ops: &mut Ops, cond: JmpCond, l: DynamicLabel) {
+/// Labels of the kernel layout.
+struct KernelImage {
+    outside: DynamicLabel,
+    first_exit: Option<DynamicLabel>,
+}
+
+/// Native condition code of a BPF condition; `short`: the rel8 form (the kernel's when the
+/// target is within reach).
+fn jcc(ops: &mut Ops, cond: JmpCond, l: DynamicLabel, short: bool) {
+    macro_rules! j {
+        ($op:ident) => {
+            if short {
+                dynasm!(ops ; .arch x64 ; $op BYTE =>l)
+            } else {
+                dynasm!(ops ; .arch x64 ; $op =>l)
+            }
+        };
+    }
     match cond {
-        JmpCond::Eq => dynasm!(ops ; .arch x64 ; je =>l),
-        JmpCond::Ne | JmpCond::Set => dynasm!(ops ; .arch x64 ; jne =>l),
-        JmpCond::Gt => dynasm!(ops ; .arch x64 ; ja =>l),
-        JmpCond::Ge => dynasm!(ops ; .arch x64 ; jae =>l),
-        JmpCond::Lt => dynasm!(ops ; .arch x64 ; jb =>l),
-        JmpCond::Le => dynasm!(ops ; .arch x64 ; jbe =>l),
-        JmpCond::Sgt => dynasm!(ops ; .arch x64 ; jg =>l),
-        JmpCond::Sge => dynasm!(ops ; .arch x64 ; jge =>l),
-        JmpCond::Slt => dynasm!(ops ; .arch x64 ; jl =>l),
-        JmpCond::Sle => dynasm!(ops ; .arch x64 ; jle =>l),
+        JmpCond::Eq => j!(je),
+        JmpCond::Ne | JmpCond::Set => j!(jne),
+        JmpCond::Gt => j!(ja),
+        JmpCond::Ge => j!(jae),
+        JmpCond::Lt => j!(jb),
+        JmpCond::Le => j!(jbe),
+        JmpCond::Sgt => j!(jg),
+        JmpCond::Sge => j!(jge),
+        JmpCond::Slt => j!(jl),
+        JmpCond::Sle => j!(jle),
     }
 }
 
-/// Assembles `prog` at an unknown base address (all code is position independent).
+/// `jmp` to `l`, rel8 when `short`.
+fn jmp(ops: &mut Ops, l: DynamicLabel, short: bool) {
+    if short {
+        dynasm!(ops ; .arch x64 ; jmp BYTE =>l);
+    } else {
+        dynasm!(ops ; .arch x64 ; jmp =>l);
+    }
+}
+
+/// Assembles `prog`; for [`JitOptions::kernel_image`], as the kernel's JIT converges on its
+/// layout: pass after pass, each jump whose target the previous pass put within reach of a
+/// rel8 takes the short form, until no jump changes (sizes only shrink, so this ends).
 pub fn assemble(prog: &Program, registry: &Registry, opts: &JitOptions) -> Result<Assembled, JitError> {
+    if !opts.kernel_image {
+        return assemble_pass(prog, registry, opts, &[]);
+    }
+    let mut short = vec![false; prog.len()];
+    for _ in 0..32 {
+        let a = assemble_pass(prog, registry, opts, &short)?;
+        let next = short_jumps(prog, opts, &a, &short)?;
+        if next == short {
+            return Ok(a);
+        }
+        short = next;
+    }
+    assemble_pass(prog, registry, opts, &short)
+}
+
+/// Which jumps of the layout `a` reach their targets with a rel8 (the ones already short stay).
+fn short_jumps(
+    prog: &Program,
+    opts: &JitOptions,
+    a: &Assembled,
+    was: &[bool],
+) -> Result<Vec<bool>, JitError> {
+    let plan = ProgramPlan::new(prog, opts)?;
+    let mut out = was.to_vec();
+    for (f, func) in plan.funcs.iter().enumerate() {
+        let first_exit = (func.start..func.end).find(|&i| matches!(prog.insns()[i], Insn::Exit));
+        for (idx, insn) in prog.insns().iter().enumerate().take(func.end).skip(func.start) {
+            let target = match *insn {
+                Insn::Exit if first_exit != Some(idx) => first_exit,
+                Insn::Ja { .. } | Insn::Gotol { .. } | Insn::Jmp { .. } => {
+                    let off = insn.branch_offset().unwrap_or(0);
+                    prog.index_at((prog.pc(idx) as i64 + 1 + off) as usize)
+                }
+                _ => None,
+            };
+            let Some(t) = target.filter(|&t| t != idx + 1 || matches!(insn, Insn::Exit)) else {
+                continue;
+            };
+            let end = if idx + 1 < func.end { a.insn_offsets[idx + 1] } else { a.func_ends[f] };
+            let disp = a.insn_offsets.get(t).copied().unwrap_or(0) as i64 - end as i64;
+            if (-128..=127).contains(&disp)
+                && let Some(o) = out.get_mut(idx)
+            {
+                *o = true;
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// One pass: `prog` at an unknown base address (all code is position independent), with the
+/// jumps `short` marks in their rel8 form.
+fn assemble_pass(
+    prog: &Program,
+    registry: &Registry,
+    opts: &JitOptions,
+    short: &[bool],
+) -> Result<Assembled, JitError> {
     let plan = ProgramPlan::new(prog, opts)?;
     let n = prog.len();
     let mut ops = Ops::new(0);
@@ -81,8 +173,16 @@ pub fn assemble(prog: &Program, registry: &Registry, opts: &JitOptions) -> Resul
     // With tail calls, a main function may be entered by a jump from any function (replacing
     // that frame), so it saves the callee-saved registers it uses like every other function.
     let main_saves_none = trampolined && opts.tail_call.is_none();
-    let frames: Vec<Frame> =
-        plan.funcs.iter().enumerate().map(|(i, f)| Frame::new(f, i == 0 && main_saves_none)).collect();
+    let frames: Vec<Frame> = plan
+        .funcs
+        .iter()
+        .enumerate()
+        .map(
+            |(i, f)| {
+                if opts.kernel_image { Frame::kernel(f) } else { Frame::new(f, i == 0 && main_saves_none) }
+            },
+        )
+        .collect();
     let func_labels = (0..plan.funcs.len()).map(|_| ops.new_dynamic_label()).collect();
     let abort = ops.new_dynamic_label();
     let mut e = Emitter {
@@ -99,7 +199,12 @@ pub fn assemble(prog: &Program, registry: &Registry, opts: &JitOptions) -> Resul
         insn_offsets: Vec::with_capacity(n),
         func: 0,
         tail_call: opts.tail_call,
+        kernel: None,
+        short,
     };
+    if opts.kernel_image {
+        e.kernel = Some(KernelImage { outside: e.ops.new_dynamic_label(), first_exit: None });
+    }
     e.check_control_flow()?;
     let entry_label =
         if trampolined { abi::trampoline(&mut e.ops, e.func_labels[0], e.abort) } else { e.func_labels[0] };
@@ -107,6 +212,9 @@ pub fn assemble(prog: &Program, registry: &Registry, opts: &JitOptions) -> Resul
     let mut func_ends = Vec::with_capacity(e.plan.funcs.len());
     for f in 0..e.plan.funcs.len() {
         e.func = f;
+        if let Some(k) = &mut e.kernel {
+            k.first_exit = None;
+        }
         let label = e.func_labels[f];
         func_offsets.push(e.ops.offset().0 as u32);
         dynasm!(e.ops ; .arch x64 ; =>label);
@@ -123,6 +231,13 @@ pub fn assemble(prog: &Program, registry: &Registry, opts: &JitOptions) -> Resul
         func_ends.push(e.ops.offset().0 as u32);
         e.emit_stubs();
     }
+    let mut image_len = None;
+    if let Some(k) = &e.kernel {
+        // where the kernel's code jumps and calls out: a `ret` stands in
+        let l = k.outside;
+        image_len = Some(e.ops.offset().0);
+        dynasm!(e.ops ; .arch x64 ; =>l ; ret);
+    }
     let mut data = Vec::new();
     if let Some(t) = e.callx_table.take() {
         data.push(t);
@@ -131,7 +246,16 @@ pub fn assemble(prog: &Program, registry: &Registry, opts: &JitOptions) -> Resul
     let entry =
         e.ops.labels().resolve_dynamic(entry_label).map_err(|err| JitError::Assembler(err.to_string()))?.0;
     let code = e.ops.finalize().map_err(|err| JitError::Assembler(err.to_string()))?;
-    Ok(Assembled { code, entry, insn_offsets, func_offsets, data, func_ends, run_ctx: trampolined })
+    Ok(Assembled {
+        code,
+        entry,
+        insn_offsets,
+        func_offsets,
+        data,
+        func_ends,
+        run_ctx: trampolined,
+        image_len,
+    })
 }
 
 impl Emitter<'_> {
@@ -207,10 +331,21 @@ impl Emitter<'_> {
                 alu::movsx(&mut self.ops, width, x(dst), x(src), from_bits)
             }
             Insn::AddrSpaceCast { .. } => return Err(JitError::Unsupported { pc, what: "addr_space_cast" }),
+            // the kernel's: this CPU's per-CPU offset added from gs:[this_cpu_off] (its address
+            // here 0: a listing only, like every address outside the image)
+            Insn::MovPercpu { dst, src } if self.kernel.is_some() => {
+                if dst != src {
+                    alu::alu(&mut self.ops, Width::W64, kbpf_isa::AluOp::Mov, x(dst), Src::Reg(src), x(src));
+                }
+                let d = x(dst);
+                self.ops.extend([0x65, 0x48 | (d >> 3), 0x03, 0x04 | ((d & 7) << 3), 0x25, 0, 0, 0, 0]);
+            }
+            Insn::MovPercpu { .. } => return Err(JitError::Unsupported { pc, what: "the per-CPU mov" }),
             Insn::Endian { order, bits, dst } => alu::endian(&mut self.ops, order, bits, x(dst)),
             Insn::Ja { .. } | Insn::Gotol { .. } => {
                 if let Some(l) = self.target(idx) {
-                    dynasm!(self.ops ; .arch x64 ; jmp =>l);
+                    let short = self.is_short(idx);
+                    jmp(&mut self.ops, l, short);
                 }
             }
             Insn::MayGoto { .. } => self.may_goto(idx, pc),
@@ -219,7 +354,20 @@ impl Emitter<'_> {
             Insn::Callx { reg } => self.callx(pc, x(reg)),
             Insn::Exit => {
                 let frame = self.frame().clone();
-                frame.epilogue(&mut self.ops);
+                match &mut self.kernel {
+                    // the first exit has the epilogue, the others jump to it
+                    Some(KernelImage { first_exit: Some(l), .. }) => {
+                        let (l, short) = (*l, self.short.get(idx).copied().unwrap_or(false));
+                        jmp(&mut self.ops, l, short);
+                    }
+                    Some(k) => {
+                        let (l, outside) = (self.ops.new_dynamic_label(), k.outside);
+                        k.first_exit = Some(l);
+                        dynasm!(self.ops ; .arch x64 ; =>l);
+                        frame.kernel_epilogue(&mut self.ops, outside);
+                    }
+                    None => frame.epilogue(&mut self.ops),
+                }
             }
             Insn::LdImm64 { dst, src, imm, imm_hi } => {
                 if src != LdImm64Src::Imm {
@@ -242,7 +390,7 @@ impl Emitter<'_> {
                 }
             }
             Insn::Load { size, signed, dst, src, off } => {
-                mem::load(&mut self.ops, size, signed, x(dst), x(src), off as i32)
+                mem::load(&mut self.ops, self.kernel.is_some(), size, signed, x(dst), x(src), off as i32)
             }
             Insn::StackArgStore { pos, src } => {
                 let slot = pos.slot().ok_or(JitError::StackArg { pc, off: pos.store_off() })?;
@@ -250,18 +398,18 @@ impl Emitter<'_> {
                     (ArgLoc::Reg(_), Src::Reg(r)) => dynasm!(self.ops ; .arch x64 ; mov Rq(ARG6), Rq(x(r))),
                     (ArgLoc::Reg(_), Src::Imm(i)) => dynasm!(self.ops ; .arch x64 ; mov Rq(ARG6), DWORD i),
                     (ArgLoc::Stack(o), Src::Reg(r)) => {
-                        mem::store_reg(&mut self.ops, Size::DW, RSP, o as i32, x(r))
+                        mem::store_reg(&mut self.ops, false, Size::DW, RSP, o as i32, x(r))
                     }
                     (ArgLoc::Stack(o), Src::Imm(i)) => {
-                        mem::store_imm(&mut self.ops, Size::DW, RSP, o as i32, i)
+                        mem::store_imm(&mut self.ops, false, Size::DW, RSP, o as i32, i)
                     }
                 }
             }
             Insn::Store { size, dst, off, src: Src::Reg(r) } => {
-                mem::store_reg(&mut self.ops, size, x(dst), off as i32, x(r))
+                mem::store_reg(&mut self.ops, self.kernel.is_some(), size, x(dst), off as i32, x(r))
             }
             Insn::Store { size, dst, off, src: Src::Imm(i) } => {
-                mem::store_imm(&mut self.ops, size, x(dst), off as i32, i)
+                mem::store_imm(&mut self.ops, self.kernel.is_some(), size, x(dst), off as i32, i)
             }
             Insn::Atomic { size, op, dst, src, off } => {
                 mem::atomic(&mut self.ops, size, op, x(dst), x(src), off as i32)
@@ -282,7 +430,12 @@ impl Emitter<'_> {
             (_, Src::Imm(0)) => enc::rr(&mut self.ops, w, Bin::Test, d, d),
             (_, Src::Imm(i)) => enc::ri(&mut self.ops, w, Bin::Cmp, d, i),
         }
-        jcc(&mut self.ops, cond, l);
+        let short = self.is_short(idx);
+        jcc(&mut self.ops, cond, l, short);
+    }
+
+    fn is_short(&self, idx: usize) -> bool {
+        self.short.get(idx).copied().unwrap_or(false)
     }
 
     /// `may_goto`: taken once the function's loop budget is spent, otherwise spends one unit.
@@ -315,6 +468,10 @@ impl Emitter<'_> {
                     && self.registry.helper(id).is_some_and(|d| d.name == "bpf_tail_call") =>
             {
                 self.tail_call(pc)?
+            }
+            CallTarget::Helper(_) | CallTarget::Kfunc { .. } if self.kernel.is_some() => {
+                let l = self.kernel.as_ref().map(|k| k.outside).unwrap_or(self.abort);
+                dynasm!(self.ops ; .arch x64 ; call =>l);
             }
             CallTarget::Helper(id) => {
                 let addr = self.native_addr(pc, FuncKind::Helper, id)?;

@@ -58,7 +58,7 @@ fn table() -> Vec<(Insn, &'static str, &'static str)> {
         (a64(AluOp::Or, R5, Imm(0x100)), "49 81 c8 00 01 00 00", "or r8,100h"),
         (a64(AluOp::Mul, R1, R(R2)), "48 0f af fe", "imul rdi,rsi"),
         (a64(AluOp::Mul, R1, Imm(3)), "48 6b ff 03", "imul rdi,3"),
-        (a32(AluOp::Mul, R1, Imm(300)), "40 69 ff 2c 01 00 00", "imul edi,12Ch"),
+        (a32(AluOp::Mul, R1, Imm(300)), "69 ff 2c 01 00 00", "imul edi,12Ch"),
         (a64(AluOp::Lsh, R3, Imm(13)), "48 c1 e2 0d", "shl rdx,0Dh"),
         (a64(AluOp::Rsh, R3, Imm(64 + 7)), "48 c1 ea 07", "shr rdx,7"),
         (a32(AluOp::Arsh, R3, Imm(31)), "c1 fa 1f", "sar edx,1Fh"),
@@ -206,4 +206,37 @@ fn selection_table() {
         }
     }
     assert!(bad.is_empty(), "{} mismatches:\n{}", bad.len(), bad.join("\n"));
+}
+
+/// The kernel JIT's layout: nops, a frame with the depth rounded to 8, the callee-saved
+/// registers used, the first exit's epilogue ending in a jump out, the other exits jumping to
+/// it; calls out are `call rel32` past the code.
+#[test]
+fn kernel_image_layout() {
+    let p = Program::new(vec![
+        Insn::Store { size: Size::DW, dst: R10, off: -12, src: Imm(0) },
+        a64(AluOp::Mov, R6, Imm(1)),
+        Insn::Jmp { width: Width::W64, cond: JmpCond::Eq, dst: R1, src: Imm(0), off: 2 },
+        Insn::Call(CallTarget::Helper(1)),
+        Insn::Exit,
+        a64(AluOp::Mov, R0, R(R6)),
+        Insn::Exit,
+    ])
+    .expect("valid");
+    let opts = JitOptions { kernel_image: true, ..Default::default() };
+    let a = assemble(&p, &kbpf_kfunc::profiles::conformance(), &opts).expect("assembles");
+    let end = a.image_len.expect("an image length");
+    let text = disasm(&a.code[..end]);
+    assert!(
+        text.starts_with("nop [rax+rax]; nop [rax]; push rbp; mov rbp,rsp; sub rsp,10h; push rbx;"),
+        "{text}"
+    );
+    let code = &a.code[..end];
+    assert_eq!(code[12..19], [0x48, 0x81, 0xec, 0x10, 0, 0, 0], "sub rsp, imm32");
+    // one epilogue; the second exit jumps back to it
+    assert_eq!(text.matches("leave").count(), 1, "{text}");
+    let last = &code[a.insn_offsets[6] as usize..];
+    assert_eq!(last[0], 0xeb, "a short jump back to the epilogue: {text}");
+    assert!(text.contains(&format!("call {end:016X}h")), "{text}");
+    assert!(text.contains(&format!("leave; jmp {end:016X}h")), "{text}");
 }

@@ -141,7 +141,12 @@ pub fn movabs(ops: &mut Ops, dst: u8, imm: i64) {
 /// `shl/shr/sar dst, n`.
 pub fn shift_imm(ops: &mut Ops, w: bool, sh: Shift, dst: u8, n: u8) {
     rex(ops, w, 0, dst, false);
-    ops.extend([0xc1, modrm(sh as u8, dst), n]);
+    // by one: the shorter `D1 /r` form (the kernel JIT's too)
+    if n == 1 {
+        ops.extend([0xd1, modrm(sh as u8, dst)]);
+    } else {
+        ops.extend([0xc1, modrm(sh as u8, dst), n]);
+    }
 }
 
 /// `shl/shr/sar dst, cl`.

@@ -57,6 +57,9 @@ impl Backend for X86_64 {
         registry: &Registry,
         opts: &JitOptions,
     ) -> Result<JitProgram, JitError> {
+        if opts.kernel_image {
+            return Err(JitError::Link("the kernel's image layout is for listings, not runs".into()));
+        }
         let a = emit::assemble(prog, registry, opts)?;
         // SAFETY: the emitter produced a trampoline with the `Entry` signature at `a.entry` and
         // code whose runs are sound exactly when `prog`'s are, which our caller guarantees.
@@ -77,7 +80,11 @@ impl Backend for X86_64 {
         registry: &Registry,
         opts: &JitOptions,
     ) -> Result<Assembly, JitError> {
-        let a = emit::assemble(prog, registry, opts)?;
+        let mut a = emit::assemble(prog, registry, opts)?;
+        // the kernel's image ends with its last function (calls and jumps out lead past it)
+        if let Some(n) = a.image_len {
+            a.code.truncate(n);
+        }
         Ok(Assembly { code: a.code, insn_offsets: a.insn_offsets, func_offsets: a.func_offsets })
     }
 

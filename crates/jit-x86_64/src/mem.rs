@@ -13,10 +13,12 @@ use crate::regs::{AUX, TMP, native::*};
 
 /// One `reg, [base + disp]` instruction with the shortest addressing form (dynasm, not knowing
 /// the base register statically, always emits a SIB byte and a 32-bit displacement).
-/// `byte_reg` asks for a REX prefix so that registers 4..7 mean spl/bpl/sil/dil.
+/// `byte_reg` asks for a REX prefix so that registers 4..7 mean spl/bpl/sil/dil. `k`: the
+/// kernel JIT's form, which always has a displacement (`emit_insn_suffix`).
 #[allow(clippy::too_many_arguments)]
 fn mem_op(
     ops: &mut Ops,
+    k: bool,
     lock: bool,
     p66: bool,
     w: bool,
@@ -45,7 +47,7 @@ fn mem_op(
     for &b in op {
         put(b);
     }
-    let (md, disp_len) = if disp == 0 && base & 7 != RBP {
+    let (md, disp_len) = if disp == 0 && base & 7 != RBP && !k {
         (0u8, 0)
     } else if i8::try_from(disp).is_ok() {
         (1, 1)
@@ -63,42 +65,43 @@ fn mem_op(
     ops.extend(buf[..n].iter().copied());
 }
 
-/// `d = *(size *)(b + off)`, zero- or sign-extending.
-pub fn load(ops: &mut Ops, size: Size, signed: bool, d: u8, b: u8, off: i32) {
+/// `d = *(size *)(b + off)`, zero- or sign-extending; `k`: the kernel JIT's encoding (its
+/// byte and half-word loads zero-extend to 64 bits with REX.W).
+pub fn load(ops: &mut Ops, k: bool, size: Size, signed: bool, d: u8, b: u8, off: i32) {
     match (size, signed) {
-        (Size::B, false) => mem_op(ops, false, false, false, false, &[0x0f, 0xb6], d, b, off),
-        (Size::H, false) => mem_op(ops, false, false, false, false, &[0x0f, 0xb7], d, b, off),
-        (Size::W, false) => mem_op(ops, false, false, false, false, &[0x8b], d, b, off),
-        (Size::DW, _) => mem_op(ops, false, false, true, false, &[0x8b], d, b, off),
-        (Size::B, true) => mem_op(ops, false, false, true, false, &[0x0f, 0xbe], d, b, off),
-        (Size::H, true) => mem_op(ops, false, false, true, false, &[0x0f, 0xbf], d, b, off),
-        (Size::W, true) => mem_op(ops, false, false, true, false, &[0x63], d, b, off),
+        (Size::B, false) => mem_op(ops, k, false, false, k, false, &[0x0f, 0xb6], d, b, off),
+        (Size::H, false) => mem_op(ops, k, false, false, k, false, &[0x0f, 0xb7], d, b, off),
+        (Size::W, false) => mem_op(ops, k, false, false, false, false, &[0x8b], d, b, off),
+        (Size::DW, _) => mem_op(ops, k, false, false, true, false, &[0x8b], d, b, off),
+        (Size::B, true) => mem_op(ops, k, false, false, true, false, &[0x0f, 0xbe], d, b, off),
+        (Size::H, true) => mem_op(ops, k, false, false, true, false, &[0x0f, 0xbf], d, b, off),
+        (Size::W, true) => mem_op(ops, k, false, false, true, false, &[0x63], d, b, off),
     }
 }
 
 /// `*(size *)(b + off) = s`.
-pub fn store_reg(ops: &mut Ops, size: Size, b: u8, off: i32, s: u8) {
+pub fn store_reg(ops: &mut Ops, k: bool, size: Size, b: u8, off: i32, s: u8) {
     match size {
-        Size::B => mem_op(ops, false, false, false, true, &[0x88], s, b, off),
-        Size::H => mem_op(ops, false, true, false, false, &[0x89], s, b, off),
-        Size::W => mem_op(ops, false, false, false, false, &[0x89], s, b, off),
-        Size::DW => mem_op(ops, false, false, true, false, &[0x89], s, b, off),
+        Size::B => mem_op(ops, k, false, false, false, true, &[0x88], s, b, off),
+        Size::H => mem_op(ops, k, false, true, false, false, &[0x89], s, b, off),
+        Size::W => mem_op(ops, k, false, false, false, false, &[0x89], s, b, off),
+        Size::DW => mem_op(ops, k, false, false, true, false, &[0x89], s, b, off),
     }
 }
 
 /// `*(size *)(b + off) = imm` (sign-extended to 64 bits for DW).
-pub fn store_imm(ops: &mut Ops, size: Size, b: u8, off: i32, imm: i32) {
+pub fn store_imm(ops: &mut Ops, k: bool, size: Size, b: u8, off: i32, imm: i32) {
     match size {
         Size::B => {
-            mem_op(ops, false, false, false, false, &[0xc6], 0, b, off);
+            mem_op(ops, k, false, false, false, false, &[0xc6], 0, b, off);
             ops.push_i8(imm as i8);
         }
         Size::H => {
-            mem_op(ops, false, true, false, false, &[0xc7], 0, b, off);
+            mem_op(ops, k, false, true, false, false, &[0xc7], 0, b, off);
             ops.push_i16(imm as i16);
         }
         Size::W | Size::DW => {
-            mem_op(ops, false, false, size == Size::DW, false, &[0xc7], 0, b, off);
+            mem_op(ops, k, false, false, size == Size::DW, false, &[0xc7], 0, b, off);
             ops.push_i32(imm);
         }
     }
@@ -106,7 +109,7 @@ pub fn store_imm(ops: &mut Ops, size: Size, b: u8, off: i32, imm: i32) {
 
 /// Locked read-modify-write `op [b + off], s` (`lock add/or/and/xor/xadd/cmpxchg`, `xchg`).
 fn rmw(ops: &mut Ops, lock: bool, w: bool, op: &[u8], b: u8, off: i32, s: u8) {
-    mem_op(ops, lock, false, w, false, op, s, b, off);
+    mem_op(ops, false, lock, false, w, false, op, s, b, off);
 }
 
 /// Atomic `op` on `*(size *)(b + off)` with value register `s` (for load-acquire: `s` is the
@@ -114,8 +117,8 @@ fn rmw(ops: &mut Ops, lock: bool, w: bool, op: &[u8], b: u8, off: i32, s: u8) {
 pub fn atomic(ops: &mut Ops, size: Size, op: AtomicOp, b: u8, s: u8, off: i32) {
     let w = size == Size::DW;
     match op {
-        AtomicOp::LoadAcquire => load(ops, size, false, b, s, off),
-        AtomicOp::StoreRelease => store_reg(ops, size, b, off, s),
+        AtomicOp::LoadAcquire => load(ops, false, size, false, b, s, off),
+        AtomicOp::StoreRelease => store_reg(ops, false, size, b, off, s),
         AtomicOp::Add => rmw(ops, true, w, &[0x01], b, off, s),
         AtomicOp::Or => rmw(ops, true, w, &[0x09], b, off, s),
         AtomicOp::And => rmw(ops, true, w, &[0x21], b, off, s),

@@ -3,7 +3,7 @@
 //! recursion, at most `MAX_CALL_FRAMES` deep). Architecture-neutral: backends turn a
 //! [`FuncPlan`] into their own prologue and epilogue.
 
-use kbpf_isa::{AtomicOp, CallTarget, Insn, MAX_BPF_STACK, MAX_CALL_FRAMES, Program, Reg, Src};
+use kbpf_isa::{AtomicOp, CallTarget, Insn, LdImm64Src, MAX_BPF_STACK, MAX_CALL_FRAMES, Program, Reg, Src};
 
 use crate::error::JitError;
 use crate::options::{JitOptions, StackDepth};
@@ -17,7 +17,8 @@ pub struct FuncPlan {
     pub end: usize,
     /// Slot index (pc) of the first instruction.
     pub start_pc: usize,
-    /// Bytes of BPF stack below r10, a multiple of 16 (0 when r10 is never mentioned). This is
+    /// Bytes of BPF stack below r10, a multiple of 16 (of 8 for [`JitOptions::kernel_image`]; 0
+    /// when r10 is never mentioned). This is
     /// the hook a verifier fills in (`StackDepth::Verifier`).
     pub stack_depth: u32,
     /// Whether r10 is mentioned at all.
@@ -60,6 +61,44 @@ fn local_call_target(prog: &Program, pc: usize, insn: &Insn) -> Option<usize> {
     }
 }
 
+/// The verifier's per-subprogram stack depths laid over the JIT's functions, the kernel JIT's
+/// `stack_depth`: the verifier's subprograms start at the entry, every bpf-to-bpf call target
+/// and every callback (`ld_imm64` of a function); the JIT's only at the entry and the call
+/// targets, since callbacks run on the engine that drives them and their code stays inside the
+/// function before them. Each JIT function gets the deepest depth of the subprograms it
+/// contains. `None` when `depths` does not have one entry per subprogram of `prog`.
+pub fn verifier_frames(prog: &Program, depths: &[u32]) -> Option<Vec<u32>> {
+    let mut subprogs = vec![0usize];
+    let mut funcs = vec![0usize];
+    for (pc, insn) in prog.iter() {
+        match *insn {
+            Insn::Call(CallTarget::Local(_)) => {
+                let t = local_call_target(prog, pc, insn)?;
+                subprogs.push(t);
+                funcs.push(t);
+            }
+            Insn::LdImm64 { src: LdImm64Src::Func, imm, .. } => {
+                subprogs.push(prog.index_at(usize::try_from(pc as i64 + 1 + imm as i64).ok()?)?)
+            }
+            _ => {}
+        }
+    }
+    for v in [&mut subprogs, &mut funcs] {
+        v.sort_unstable();
+        v.dedup();
+    }
+    if subprogs.len() != depths.len() {
+        return None;
+    }
+    let mut out = vec![0u32; funcs.len()];
+    for (start, depth) in subprogs.iter().zip(depths) {
+        // the last function starting at or before the subprogram (the entry starts at 0)
+        let f = funcs.partition_point(|&s| s <= *start) - 1;
+        out[f] = out[f].max(*depth);
+    }
+    Some(out)
+}
+
 /// Registers an instruction names, in any role (r11 excluded).
 fn mentioned(insn: &Insn) -> [Option<Reg>; 3] {
     let src = |s: &Src| match s {
@@ -71,7 +110,9 @@ fn mentioned(insn: &Insn) -> [Option<Reg>; 3] {
         Insn::Neg { dst, .. } | Insn::Endian { dst, .. } | Insn::LdImm64 { dst, .. } => {
             [Some(*dst), None, None]
         }
-        Insn::MovSx { dst, src, .. } | Insn::AddrSpaceCast { dst, src, .. } => [Some(*dst), Some(*src), None],
+        Insn::MovSx { dst, src, .. }
+        | Insn::AddrSpaceCast { dst, src, .. }
+        | Insn::MovPercpu { dst, src } => [Some(*dst), Some(*src), None],
         Insn::Load { dst, src, .. } => [Some(*dst), Some(*src), None],
         Insn::Store { dst, src: s, .. } => [Some(*dst), src(s), None],
         Insn::StackArgLoad { dst, .. } => [Some(*dst), None, None],
@@ -92,6 +133,7 @@ fn written(insn: &Insn) -> Option<Reg> {
         | Insn::Neg { dst, .. }
         | Insn::MovSx { dst, .. }
         | Insn::AddrSpaceCast { dst, .. }
+        | Insn::MovPercpu { dst, .. }
         | Insn::Endian { dst, .. }
         | Insn::LdImm64 { dst, .. }
         | Insn::Load { dst, .. }
@@ -259,7 +301,8 @@ impl ProgramPlan {
             start,
             end,
             start_pc: prog.pc(start),
-            stack_depth: depth.div_ceil(16) * 16,
+            // the kernel's JIT rounds to 8 (`round_up(stack_depth, 8)`); kbpf's frames to 16
+            stack_depth: if opts.kernel_image { depth.div_ceil(8) * 8 } else { depth.div_ceil(16) * 16 },
             uses_fp,
             callee_saved,
             out_stack_args: out,
@@ -397,5 +440,30 @@ mod tests {
         v.push(Insn::Exit);
         let p = Program::new(v).unwrap();
         assert!(matches!(ProgramPlan::new(&p, &JitOptions::default()), Err(JitError::CallDepth { .. })));
+    }
+
+    #[test]
+    fn verifier_depths_cover_the_callbacks_inside_a_function() {
+        // main calls f, f loads callback cb: the verifier has three subprograms,
+        // the JIT two (cb's code stays in f's body)
+        let p = Program::new(vec![
+            Insn::Call(CallTarget::Local(3)),
+            mov(Reg::R0, 0),
+            Insn::Exit,
+            Insn::Exit,
+            Insn::LdImm64 { dst: Reg::R2, src: LdImm64Src::Func, imm: 1, imm_hi: 0 },
+            Insn::Exit,
+            mov(Reg::R0, 0),
+            Insn::Exit,
+        ])
+        .unwrap();
+        assert_eq!(verifier_frames(&p, &[8, 16, 40]), Some(vec![8, 40]));
+        assert_eq!(verifier_frames(&p, &[8, 16]), None);
+        let plan = ProgramPlan::new(
+            &p,
+            &JitOptions { stack_depth: StackDepth::Verifier(vec![8, 40]), ..Default::default() },
+        )
+        .unwrap();
+        assert_eq!(plan.funcs.iter().map(|f| f.stack_depth).collect::<Vec<_>>(), vec![16, 48]);
     }
 }

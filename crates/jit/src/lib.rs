@@ -22,7 +22,7 @@ mod program;
 
 pub use error::JitError;
 pub use exec::ExecMemory;
-pub use frame::{FuncPlan, ProgramPlan};
+pub use frame::{FuncPlan, ProgramPlan, verifier_frames};
 pub use link::{Link, VerifiedCode, check_call, check_calls, ctx_pointer_slot, link};
 pub use lowering::{ArgLoc, StackArgAbi};
 pub use options::{JitOptions, StackDepth, TailCallHook};
@@ -75,14 +75,14 @@ pub trait Backend {
             return Err(JitError::Link("StackDepth::Verifier is only for compile_unverified".into()));
         }
         // like the kernel's JIT, each frame is the depth the verifier computed for its
-        // subprogram, when the frames are exactly the verifier's subprograms
+        // subprograms
         let verifier_depths;
-        let opts = if opts.stack_depth == StackDepth::Inferred && frames_are_subprograms(v) {
-            verifier_depths =
-                JitOptions { stack_depth: StackDepth::Verifier(v.stack_depth().to_vec()), ..opts.clone() };
-            &verifier_depths
-        } else {
-            opts
+        let opts = match verifier_frames(v.program(), v.stack_depth()) {
+            Some(d) if opts.stack_depth == StackDepth::Inferred => {
+                verifier_depths = JitOptions { stack_depth: StackDepth::Verifier(d), ..opts.clone() };
+                &verifier_depths
+            }
+            _ => opts,
         };
         check_calls(v, registry, opts.tail_call.is_some())?;
         let prog = crate::link::link(v, link)?;
@@ -136,23 +136,4 @@ pub fn needs_run_ctx(prog: &Program, tail_calls: bool) -> bool {
             .insns()
             .iter()
             .any(|i| matches!(i, Insn::LdAbs { .. } | Insn::LdInd { .. } | Insn::Callx { .. }))
-}
-
-/// Whether the JIT's functions (the entry and every bpf-to-bpf call target) are exactly the
-/// verifier's subprograms, in order, so its per-subprogram stack depths index them: not when
-/// a callback (`ld_imm64` of a function) is a subprogram of its own for the verifier.
-fn frames_are_subprograms(v: &Verified) -> bool {
-    use kbpf_isa::{CallTarget, Insn, LdImm64Src};
-    let prog = v.program();
-    let mut starts = vec![0usize];
-    for (pc, insn) in prog.iter() {
-        match insn {
-            Insn::Call(CallTarget::Local(imm)) => starts.push((pc as i64 + 1 + *imm as i64) as usize),
-            Insn::LdImm64 { src: LdImm64Src::Func, .. } => return false,
-            _ => {}
-        }
-    }
-    starts.sort_unstable();
-    starts.dedup();
-    starts.len() == v.stack_depth().len()
 }

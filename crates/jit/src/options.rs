@@ -62,4 +62,12 @@ pub struct JitOptions {
     /// Tail-call support; without it a `bpf_tail_call` is a compile error (the helper has no
     /// native).
     pub tail_call: Option<TailCallHook>,
+    /// The kernel JIT's layout, for dumps compared with `bpftool prog dump jited` (x86_64; other
+    /// backends ignore it): the ftrace and tail-call nops, a frame for every function with the
+    /// verifier's depth rounded to 8, the callee-saved registers pushed after it, every exit
+    /// jumping to the first one's epilogue, which ends in a jump to the return thunk, and helper
+    /// and kfunc calls as `call rel32` (their targets a stand-in `ret` after the code). No stack
+    /// zeroing, no call alignment, no natives: code assembled so is for listings only, and
+    /// compiling it to run is an error.
+    pub kernel_image: bool,
 }

@@ -22,6 +22,7 @@
 mod embed;
 mod engine;
 mod guard;
+mod handle;
 mod host;
 mod kernel_config;
 mod layout;
@@ -35,9 +36,10 @@ mod test_run;
 mod timers;
 mod verify;
 
-pub use embed::{CompileOptions, Handle, Kernel, Object, Prog, VerifiedProgram, VerifyConfig, VerifyFailed};
+pub use embed::{CompileOptions, Kernel, Object, Prog, VerifiedProgram, VerifyConfig, VerifyFailed};
 pub use engine::{Arch, Engine, RunError, RunOptions, backend, host_backend};
 pub use guard::{Unsupported, check_call, check_engine, verify_for_engine};
+pub use handle::Handle;
 pub use host::{HOST_KFUNC_BASE_ID, IntoHostFn, LinkError, Linker, MAX_HOST_FNS};
 pub use kbpf_elf::{KconfigSource, LoadOptions, LoadedObject, LoadedProgram, ProgError, open_object};
 pub use kernel_config::{kernel_config, running_kernel_config};

@@ -71,7 +71,9 @@ fn derive_insn(insn: &Insn, before: u16) -> u16 {
     };
     let out = match *insn {
         Insn::Alu { op: o, dst, src, .. } => op(dst, matches!(src, Src::Reg(s) if holds(s)), o == AluOp::Mov),
-        Insn::MovSx { dst, src, .. } | Insn::AddrSpaceCast { dst, src, .. } => op(dst, holds(src), true),
+        Insn::MovSx { dst, src, .. }
+        | Insn::AddrSpaceCast { dst, src, .. }
+        | Insn::MovPercpu { dst, src } => op(dst, holds(src), true),
         // `be` is encoded with the source bit set and source field 0: the model counts r0 as its
         // source (conservative; kept so the analysis is what it was over raw slots)
         Insn::Endian { order: ByteOrder::ToBe, dst, .. } => op(dst, holds(Reg::R0), false),

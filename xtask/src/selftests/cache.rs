@@ -196,10 +196,25 @@ impl Cache {
 
     /// The oracle, compiled against the cache's libbpf when its source or libbpf is newer.
     fn build_oracle(&self) -> Result<(), String> {
-        let src = crate::workspace_root().join("xtask/oracle/libbpf_load.c");
+        self.build_c(&["libbpf_load.c"], &self.oracle_bin())
+    }
+
+    /// `jited_load` (`libbpf_load` that also reports the kernel's native code), for
+    /// `cargo xtask jited-diff`; a binary of its own so the other oracle records stay valid.
+    pub fn jited_oracle_bin(&self) -> Result<PathBuf, String> {
+        let bin = self.root.join("bin/jited_load");
+        self.build_c(&["jited_load.c", "libbpf_load.c"], &bin)?;
+        Ok(bin)
+    }
+
+    /// Compiles `xtask/oracle/SOURCES[0]` (which may include the others) into `bin`.
+    fn build_c(&self, sources: &[&str], bin: &Path) -> Result<(), String> {
+        let dir = crate::workspace_root().join("xtask/oracle");
+        let srcs: Vec<PathBuf> = sources.iter().map(|s| dir.join(s)).collect();
         let lib = self.libbpf().join("libbpf.a");
-        let bin = self.oracle_bin();
-        if newer_than(&bin, &[&src, &lib]) {
+        let mut inputs: Vec<&Path> = srcs.iter().map(PathBuf::as_path).collect();
+        inputs.push(&lib);
+        if newer_than(bin, &inputs) {
             return Ok(());
         }
         fs::create_dir_all(bin.parent().unwrap_or(&self.root)).map_err(|e| e.to_string())?;
@@ -210,11 +225,11 @@ impl Cache {
             .arg("-I")
             .arg(self.src().join("tools/include/uapi"))
             .arg("-o")
-            .arg(&bin)
-            .arg(&src)
+            .arg(bin)
+            .arg(&srcs[0])
             .arg(&lib)
             .args(["-lelf", "-lz"]);
-        run(&mut cmd, "cc libbpf_load.c")
+        run(&mut cmd, &format!("cc {}", sources[0]))
     }
 }
 

@@ -16,6 +16,7 @@
 mod cache;
 mod compile;
 mod history;
+pub mod jited;
 mod kbpf_side;
 mod oracle;
 mod report;

@@ -21,7 +21,7 @@ use kbpf::verifier::{CallKind, VerifyOptions};
 use super::cache::{self, Cache};
 
 /// The program types compared (those kbpf models), by libbpf's names.
-const TYPES: &[&str] = &["socket_filter", "sched_cls", "xdp", "syscall"];
+pub(super) const TYPES: &[&str] = &["socket_filter", "sched_cls", "xdp", "syscall"];
 
 /// One normalised instruction slot and the symbol a call reaches.
 type Norm = Vec<(RawInsn, Option<String>)>;
@@ -75,7 +75,7 @@ pub fn main(args: &[String]) -> Result<bool, String> {
     Ok(true)
 }
 
-fn stem(p: &Path) -> String {
+pub(super) fn stem(p: &Path) -> String {
     p.file_name().map(|s| s.to_string_lossy().trim_end_matches(".bpf.o").to_string()).unwrap_or_default()
 }
 
@@ -210,8 +210,8 @@ fn kbpf_norm(
     Ok(normalise(out))
 }
 
-/// Map ids, callback addresses, call immediates and the program address the timer helper
-/// gets out.
+/// Map ids, callback addresses, call immediates, per-CPU variable addresses and the program
+/// address the timer helper gets out.
 fn normalise(mut n: Norm) -> Norm {
     let mut i = 0;
     while i < n.len() {
@@ -229,6 +229,11 @@ fn normalise(mut n: Norm) -> Norm {
             }
             i += 2;
             continue;
+        }
+        // a per-CPU variable's address (`bpf_get_smp_processor_id`): the kernel's is its link
+        // address, kbpf's its offset in the per-CPU section
+        if s.code == 0xbf && s.off == -1 && i >= 1 && n[i - 1].0.code == 0xb7 && n[i - 1].0.dst == s.src {
+            n[i - 1].0.imm = 0;
         }
         if s.code == 0x85 && (s.src == 0 || s.src == 2) {
             n[i].0.imm = 0;

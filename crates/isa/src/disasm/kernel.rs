@@ -42,6 +42,7 @@ pub(super) fn format(insn: &Insn, resolver: &dyn Resolver) -> String {
         Insn::AddrSpaceCast { dst, src, dst_as, src_as } => {
             format!("{dst} = addr_space_cast({src}, {dst_as}, {src_as})")
         }
+        Insn::MovPercpu { dst, src } => format!("{dst} = &(void __percpu *)({src})"),
         Insn::Endian { order, bits, dst } => format!("{dst} = {}{bits} {dst}", endian_name(order)),
         Insn::Ja { off } => format!("goto pc{off:+}"),
         Insn::Gotol { imm } => format!("gotol pc{imm:+}"),

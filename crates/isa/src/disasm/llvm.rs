@@ -62,6 +62,7 @@ pub(super) fn format(insn: &Insn, hex: bool) -> String {
         Insn::AddrSpaceCast { dst, src, dst_as, src_as } => {
             format!("{dst} = addr_space_cast({src}, {}, {})", n(dst_as as i64), n(src_as as i64))
         }
+        Insn::MovPercpu { dst, src } => format!("{dst} = &(void __percpu *)({src})"),
         Insn::Endian { order, bits, dst } => format!("{dst} = {}{bits} {dst}", endian_name(order)),
         Insn::Ja { off } => format!("goto {}", rel(off as i64, hex)),
         Insn::Gotol { imm } => format!("gotol {}", rel(imm as i64, hex)),

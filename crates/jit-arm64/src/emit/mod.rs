@@ -394,6 +394,7 @@ impl<'a> Emitter<'a> {
             Insn::MovSx { width, dst, src, from_bits } => self.movsx(width, dst, src, from_bits),
             Insn::Endian { order, bits, dst } => self.endian(order, bits, dst),
             Insn::AddrSpaceCast { .. } => Err(self.unsupported("addr_space_cast (arena)")),
+            Insn::MovPercpu { .. } => Err(self.unsupported("the per-CPU mov")),
             Insn::LdImm64 { dst, src, imm, imm_hi } => self.ld_imm64(dst, src, imm, imm_hi),
             Insn::Load { size, signed, dst, src, off } => self.load(size, signed, dst, src, off),
             Insn::Store { size, dst, off, src } => self.store(size, dst, off, src),

@@ -1,7 +1,8 @@
 //! Helper calls in `do_misc_fixups`: the kernel replaces a helper id by the address of the
 //! function it runs (`BPF_CALL_IMM`). For the map helpers of a JIT-requested 64-bit program that
 //! is the map type's own operation (`ops->map_update_elem`, ...); a lookup the map type inlines
-//! (`map_gen_lookup`) and the helpers the kernel inlines are not modelled yet and say so.
+//! (`map_gen_lookup`: array, per-CPU array, hash, xsk map) and `bpf_get_smp_processor_id` become
+//! instructions; the other helpers the kernel inlines are not modelled yet and say so.
 
 use kbpf_isa::Insn;
 
@@ -62,6 +63,12 @@ pub(super) fn fix_call(
                     .map_err(|field| FixupError::NoLayout { pc, field })?;
                 return Ok(Fixed::Inline(array_gen_lookup(off, def.max_entries, def.value_size)));
             }
+            MapKind::PercpuArray => {
+                let off = layout
+                    .off(KernelField::BpfArrayValue)
+                    .map_err(|field| FixupError::NoLayout { pc, field })?;
+                return Ok(Fixed::Inline(percpu_array_gen_lookup(off, def.max_entries)));
+            }
             MapKind::XskMap => {
                 let off = layout
                     .off(KernelField::XskMapXskMap)
@@ -75,8 +82,25 @@ pub(super) fn fix_call(
                 let key = off + def.key_size.div_ceil(8) as i32 * 8;
                 return Ok(Fixed::Inline(htab_gen_lookup(key)));
             }
+            MapKind::LruHash => {
+                let off = |f| layout.off(f).map_err(|field| FixupError::NoLayout { pc, field });
+                let key = off(KernelField::HtabElemKey)? + def.key_size.div_ceil(8) as i32 * 8;
+                let mark = off(KernelField::HtabElemLruNode)? + off(KernelField::BpfLruNodeRef)?;
+                return Ok(Fixed::Inline(htab_lru_gen_lookup(key, mark)));
+            }
             _ => {}
         }
+    }
+    if id == F::GetSmpProcessorId.id() {
+        // the CPU number is a per-CPU variable: its per-CPU address, made this CPU's, read
+        let var =
+            layout.off(KernelField::PercpuCpuNumber).map_err(|field| FixupError::NoLayout { pc, field })?;
+        use kbpf_isa::{AluOp, Reg, Size, Src, Width};
+        return Ok(Fixed::Inline(vec![
+            x(Insn::Alu { width: Width::W64, op: AluOp::Mov, dst: Reg::R0, src: Src::Imm(var) }),
+            x(Insn::MovPercpu { dst: Reg::R0, src: Reg::R0 }),
+            x(Insn::Load { size: Size::W, signed: false, dst: Reg::R0, src: Reg::R0, off: 0 }),
+        ]));
     }
     let call = kernel_call(v, id, map, pc)?;
     if id == F::TimerSetCallback.id() {
@@ -142,6 +166,30 @@ fn array_gen_lookup(value_off: i32, max_entries: u32, value_size: u32) -> Vec<XI
     ]
 }
 
+/// `percpu_array_map_gen_lookup` for a privileged loader: the element's per-CPU pointer, made
+/// this CPU's, or NULL past the end.
+fn percpu_array_gen_lookup(pptrs_off: i32, max_entries: u32) -> Vec<XInsn> {
+    use kbpf_isa::{AluOp, JmpCond, Reg, Size, Src, Width};
+    let alu = |op, dst, src| x(Insn::Alu { width: Width::W64, op, dst, src });
+    vec![
+        alu(AluOp::Add, Reg::R1, Src::Imm(pptrs_off)),
+        x(Insn::Load { size: Size::W, signed: false, dst: Reg::R0, src: Reg::R2, off: 0 }),
+        x(Insn::Jmp {
+            width: Width::W64,
+            cond: JmpCond::Ge,
+            dst: Reg::R0,
+            src: Src::Imm(max_entries as i32),
+            off: 5,
+        }),
+        alu(AluOp::Lsh, Reg::R0, Src::Imm(3)),
+        alu(AluOp::Add, Reg::R0, Src::Reg(Reg::R1)),
+        x(Insn::Load { size: Size::DW, signed: false, dst: Reg::R0, src: Reg::R0, off: 0 }),
+        x(Insn::MovPercpu { dst: Reg::R0, src: Reg::R0 }),
+        x(Insn::Ja { off: 1 }),
+        alu(AluOp::Mov, Reg::R0, Src::Imm(0)),
+    ]
+}
+
 /// `xsk_map_gen_lookup`: the socket pointer at the index, or NULL past the end.
 fn xsk_gen_lookup(array_off: i32, max_entries: u32) -> Vec<XInsn> {
     use kbpf_isa::{AluOp, JmpCond, Reg, Size, Src, Width};
@@ -178,6 +226,26 @@ fn htab_gen_lookup(value_off: i32) -> Vec<XInsn> {
     ]
 }
 
+/// `htab_lru_map_gen_lookup`: the lookup function, the element marked recently used (written
+/// only when not yet marked), then the key's end to the value.
+fn htab_lru_gen_lookup(value_off: i32, mark_off: i32) -> Vec<XInsn> {
+    use kbpf_isa::{AluOp, JmpCond, Reg, Size, Src, Width};
+    let mark = mark_off as i16;
+    let jmp = |cond, dst, off| x(Insn::Jmp { width: Width::W64, cond, dst, src: Src::Imm(0), off });
+    vec![
+        XInsn {
+            insn: Insn::Call(kbpf_isa::CallTarget::Helper(F::MapLookupElem.id())),
+            origin: None,
+            call: Some(KernelCall::Symbol("__htab_map_lookup_elem")),
+        },
+        jmp(JmpCond::Eq, Reg::R0, 4),
+        x(Insn::Load { size: Size::B, signed: false, dst: Reg::R1, src: Reg::R0, off: mark }),
+        jmp(JmpCond::Ne, Reg::R1, 1),
+        x(Insn::Store { size: Size::B, dst: Reg::R0, off: mark, src: Src::Imm(1) }),
+        x(Insn::Alu { width: Width::W64, op: AluOp::Add, dst: Reg::R0, src: Src::Imm(value_off) }),
+    ]
+}
+
 /// The kernel function the call at `pc` (helper `id`, verified with `map`) ends up calling.
 fn kernel_call(v: &Verified, id: i32, map: CallMap, pc: usize) -> Result<KernelCall, FixupError> {
     let f = BpfFunc::from_id(id).ok_or_else(|| FixupError::Bug(format!("insn {pc}: helper {id} unknown")))?;
@@ -194,7 +262,7 @@ fn kernel_call(v: &Verified, id: i32, map: CallMap, pc: usize) -> Result<KernelC
             .ok_or_else(|| unsupported(format!("{} on a {:?} map", f.name(), def.kind)));
     }
     match f {
-        F::GetSmpProcessorId | F::Jiffies64 | F::KptrXchg | F::Loop => {
+        F::Jiffies64 | F::KptrXchg | F::Loop => {
             Err(unsupported(format!("the inlining or fixup of {}", f.name())))
         }
         _ => Ok(KernelCall::Symbol(helper_symbol(f, v.prog_type()))),
@@ -223,6 +291,7 @@ fn map_op(f: BpfFunc, kind: MapKind, inner: bool) -> Option<&'static str> {
     use MapKind::*;
     Some(match (f, kind) {
         (F::MapLookupElem, Array) if inner => "array_map_lookup_elem",
+        (F::MapLookupElem, PercpuArray) if inner => "percpu_array_map_lookup_elem",
         (F::MapUpdateElem, Array | PercpuArray) => "array_map_update_elem",
         (F::MapDeleteElem, Array | PercpuArray) => "array_map_delete_elem",
         (F::MapUpdateElem, Hash) => "htab_map_update_elem",

@@ -125,11 +125,18 @@ pub enum KernelField {
     SkProtocol,
     /// `sock.sk_rx_queue_mapping`.
     SkRxQueueMapping,
+    /// The per-CPU variable `cpu_number` (its offset in the `.data..percpu` section;
+    /// `bpf_get_smp_processor_id` reads it).
+    PercpuCpuNumber,
+    /// `htab_elem.lru_node`.
+    HtabElemLruNode,
+    /// `bpf_lru_node.ref` (the LRU's recently-used mark).
+    BpfLruNodeRef,
 }
 
 impl KernelField {
     /// Every field, in declaration order.
-    pub const ALL: [KernelField; 58] = {
+    pub const ALL: [KernelField; 61] = {
         use KernelField::*;
         [
             BpfArrayValue,
@@ -190,10 +197,14 @@ impl KernelField {
             SkType,
             SkProtocol,
             SkRxQueueMapping,
+            PercpuCpuNumber,
+            HtabElemLruNode,
+            BpfLruNodeRef,
         ]
     };
 
-    /// The structure and member, as the kernel's BTF names them.
+    /// The structure and member, as the kernel's BTF names them; for a per-CPU variable, its
+    /// section (a `DATASEC`, starting with `.`) and name.
     pub fn path(self) -> (&'static str, &'static str) {
         use KernelField::*;
         match self {
@@ -255,14 +266,19 @@ impl KernelField {
             SkType => ("sock", "sk_type"),
             SkProtocol => ("sock", "sk_protocol"),
             SkRxQueueMapping => ("sock", "sk_rx_queue_mapping"),
+            PercpuCpuNumber => (".data..percpu", "cpu_number"),
+            HtabElemLruNode => ("htab_elem", "lru_node"),
+            BpfLruNodeRef => ("bpf_lru_node", "ref"),
         }
     }
 }
 
 impl fmt::Display for KernelField {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let (s, m) = self.path();
-        write!(f, "struct {s}.{m}")
+        match self.path() {
+            (s, m) if s.starts_with('.') => write!(f, "the variable {m} of section {s}"),
+            (s, m) => write!(f, "struct {s}.{m}"),
+        }
     }
 }
 

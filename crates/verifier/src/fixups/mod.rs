@@ -10,6 +10,10 @@
 //! map's operations included). A rewrite kbpf does not model yet is a typed
 //! [`FixupError::Unsupported`], never an approximation.
 //!
+//! `opt_subreg_zext_lo32_rnd_hi32` adds nothing: it runs only for a JIT that needs explicit
+//! zero-extension (`bpf_jit_needs_zext`), and neither x86_64's nor arm64's does (their 32-bit
+//! operations and loads clear the upper half), so the verifier's `zext_dst` facts are not kept.
+//!
 //! Each output instruction remembers the submitted slot it stands for (the first instruction
 //! of a patch does, as `bpf_patch_insn_data` keeps line info on it), so line info can be laid
 //! over the result.

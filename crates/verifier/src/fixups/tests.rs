@@ -182,3 +182,104 @@ fn local_calls_carry_offset_and_subprogram_index() {
     let slots = x.kernel_slots();
     assert_eq!((slots[0].off, slots[0].imm), (1, 1));
 }
+
+/// `opt_subreg_zext_lo32_rnd_hi32` adds nothing for x86_64 and arm64 (`bpf_jit_needs_zext` is
+/// false on both): a 32-bit result whose upper half a 64-bit use reads keeps no extra `mov`.
+#[test]
+fn no_zero_extension_for_the_targets() {
+    let src = "w0 = 1\nw0 += 2\nr1 = r0\nr1 += 1\nw2 = *(u32 *)(r10 -8)\nexit\n";
+    let src = format!("*(u64 *)(r10 -8) = 0\n{src}");
+    let x = xlated(&src, ProgType::SocketFilter, CtxTarget::Kernel).unwrap();
+    assert_eq!(
+        text(&x),
+        ["*(u64 *)(r10 -8) = 0", "w0 = 1", "w0 += 2", "r1 = r0", "r1 += 1", "r2 = *(u32 *)(r10 -8)", "exit"]
+    );
+}
+
+/// `percpu_array_map_gen_lookup` and the inlined `bpf_get_smp_processor_id`: per-CPU pointers
+/// made this CPU's by the per-CPU mov (addresses from the target's BTF layout).
+#[test]
+fn percpu_lookups_use_the_percpu_mov() {
+    let mut l = test_layout();
+    l.set(KernelField::BpfArrayValue, FieldLoc { off: 312, size: 0, bits: None });
+    l.set(KernelField::PercpuCpuNumber, FieldLoc { off: 0x15034, size: 4, bits: None });
+    let map = crate::MapDef {
+        fd: 3,
+        name: "pcpu".into(),
+        kind: crate::MapKind::PercpuArray,
+        key_size: 4,
+        value_size: 8,
+        max_entries: 4,
+        ..Default::default()
+    };
+    let src = "call 8\n*(u32 *)(r10 -4) = 0\nr2 = r10\nr2 += -4\nr1 = map_fd(3) ll\ncall 1\nr0 = 0\nexit\n";
+    let p = assemble_program(src).expect("assembles");
+    let opts = VerifyOptions {
+        prog_type: ProgType::SchedCls,
+        privileged: true,
+        maps: vec![map],
+        ..Default::default()
+    };
+    let out = verify(&p.to_slots(), &opts);
+    assert!(out.accepted, "{:?}", out.error);
+    let x = xlate(&out.witness.expect("witness"), CtxTarget::Kernel, &l).unwrap();
+    let t = text(&x);
+    assert_eq!(t[..3], ["r0 = 86068", "r0 = &(void __percpu *)(r0)", "r0 = *(u32 *)(r0 +0)"]);
+    let at = t.iter().position(|s| s == "r1 += 312").expect("the lookup is inlined");
+    assert_eq!(
+        t[at..at + 9],
+        [
+            "r1 += 312",
+            "r0 = *(u32 *)(r2 +0)",
+            "if r0 >= 0x4 goto pc+5",
+            "r0 <<= 3",
+            "r0 += r1",
+            "r0 = *(u64 *)(r0 +0)",
+            "r0 = &(void __percpu *)(r0)",
+            "goto pc+1",
+            "r0 = 0"
+        ]
+    );
+}
+
+/// `htab_lru_map_gen_lookup`: the element is marked used (when it is not yet) before the value.
+#[test]
+fn lru_hash_lookup_marks_the_element() {
+    let mut l = test_layout();
+    l.set(KernelField::HtabElemKey, FieldLoc { off: 48, size: 0, bits: None });
+    l.set(KernelField::HtabElemLruNode, FieldLoc { off: 24, size: 16, bits: None });
+    l.set(KernelField::BpfLruNodeRef, FieldLoc { off: 11, size: 1, bits: None });
+    let map = crate::MapDef {
+        fd: 0,
+        name: "lru".into(),
+        kind: crate::MapKind::LruHash,
+        key_size: 4,
+        value_size: 8,
+        max_entries: 4,
+        ..Default::default()
+    };
+    let src = "*(u32 *)(r10 -4) = 0\nr2 = r10\nr2 += -4\nr1 = map_fd(0) ll\ncall 1\nr0 = 0\nexit\n";
+    let p = assemble_program(src).expect("assembles");
+    let opts = VerifyOptions {
+        prog_type: ProgType::SchedCls,
+        privileged: true,
+        maps: vec![map],
+        ..Default::default()
+    };
+    let out = verify(&p.to_slots(), &opts);
+    assert!(out.accepted, "{:?}", out.error);
+    let x = xlate(&out.witness.expect("witness"), CtxTarget::Kernel, &l).unwrap();
+    let t = text(&x);
+    let at = t.iter().position(|s| s.starts_with("call")).expect("a call");
+    assert_eq!(x.insns[at].call.map(|c| c.name()), Some("__htab_map_lookup_elem"));
+    assert_eq!(
+        t[at + 1..at + 6],
+        [
+            "if r0 == 0x0 goto pc+4",
+            "r1 = *(u8 *)(r0 +35)",
+            "if r1 != 0x0 goto pc+1",
+            "*(u8 *)(r0 +35) = 1",
+            "r0 += 56"
+        ]
+    );
+}

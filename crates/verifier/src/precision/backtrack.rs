@@ -168,7 +168,9 @@ impl Precision<'_, '_> {
                     bt.set(s);
                 }
             }
-            Insn::MovSx { dst, src, .. } | Insn::AddrSpaceCast { dst, src, .. } => {
+            Insn::MovSx { dst, src, .. }
+            | Insn::AddrSpaceCast { dst, src, .. }
+            | Insn::MovPercpu { dst, src } => {
                 if !bt.reg(dst.num()) {
                     return Step::Ok;
                 }
