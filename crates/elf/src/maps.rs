@@ -63,6 +63,7 @@ fn blank(name: &str) -> MapDef {
         inner_maps: Vec::new(),
         inner: None,
         timer_off: None,
+        value_type_id: None,
         defaults: Vec::new(),
     }
 }
@@ -168,12 +169,15 @@ pub(crate) fn load_maps(
         let stored = if bss { None } else { Some(sec.data()?) };
         let value_size = crate::limits::check_data_section(name, sec.size(), stored.map(<[u8]>::len))?;
         idx.data.insert(sec.index(), maps.len());
+        // libbpf gives a global-data map its section's DATASEC as value type
+        let value_type_id = btf.and_then(|b| b.find_by_name_kind(name, crate::btf::Kind::DataSec));
         maps.push(MapDef {
             map_type: map_type::ARRAY,
             key_size: 4,
             value_size,
             max_entries: 1,
             data: stored.map(<[u8]>::to_vec),
+            value_type_id,
             ..blank(name)
         });
     }
@@ -262,6 +266,7 @@ fn btf_map(btf: &Btf, name: &str, type_id: u32, inner: bool) -> Result<(MapDef, 
                 let size = sized(btf.size_of(t), "value")?;
                 set(&mut def.value_size, size, "value size")?;
                 def.timer_off = timer_offset(btf, t, 0);
+                def.value_type_id = Some(t);
             }
             "values" => {
                 if inner {

@@ -102,6 +102,9 @@ pub struct MapDef {
     pub inner: Option<Box<MapDef>>,
     /// Byte offset of the value's `struct bpf_timer` (BTF-defined maps, `btf_find_field`).
     pub timer_off: Option<u32>,
+    /// The value's BTF type (`btf_value_type_id`): the `value` type of a BTF-defined map, the
+    /// `DATASEC` of a global-data map.
+    pub value_type_id: Option<u32>,
     /// Loader defaults and `--map` overrides applied to this map, one line each
     /// (`max_entries 0 -> 10240 (default)`).
     pub defaults: Vec<String>,

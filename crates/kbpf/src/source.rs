@@ -6,6 +6,7 @@ use kbpf_elf::{ElfError, LoadOptions, LoadedObject, LoadedProgram, ProgError};
 use kbpf_isa::asm::{AsmError, AsmProgram};
 use kbpf_isa::{DecodeError, FuncDecl, MapFlags, MapSpec, MapType, Program};
 use kbpf_kfunc::Registry;
+use kbpf_verifier::btf::record::{FieldMask, Record, RecordError};
 use thiserror::Error;
 
 /// How a program file is written.
@@ -150,6 +151,58 @@ pub struct ElfFacts {
     pub error: Option<ProgError>,
     /// The target kernel's BTF (vmlinux) the object was opened against, if it needed one.
     pub target_btf: Option<std::sync::Arc<kbpf_elf::btf::Btf>>,
+    /// The object's own BTF (the program's `prog_btf`: local types of allocated objects).
+    pub prog_btf: Option<std::sync::Arc<kbpf_elf::btf::Btf>>,
+    /// Each map's value record (`map->record`, from the object's BTF), by module map index,
+    /// with its inner map template's.
+    pub map_records: Vec<MapRecords>,
+}
+
+/// A map value's special fields, as map creation would find them: `Err` when the kernel
+/// refuses the map for them (`map_check_btf`: the map type or flags cannot hold them).
+pub type RecordResult = Result<Option<std::sync::Arc<Record>>, RecordError>;
+
+/// One map's records: its value's and its inner map template's.
+#[derive(Clone, Debug)]
+pub struct MapRecords {
+    /// The value's.
+    pub value: RecordResult,
+    /// The inner map template's (map-in-maps).
+    pub inner: RecordResult,
+}
+
+/// Every map's records, read from `btf`: the BTF the loader hands the kernel.
+fn map_records(obj: &LoadedObject, btf: Option<&kbpf_elf::btf::Btf>) -> Vec<MapRecords> {
+    let kernel = obj.target.as_ref().map(|t| &*t.vmlinux);
+    obj.maps
+        .iter()
+        .map(|m| MapRecords {
+            value: map_record(btf, m, kernel),
+            inner: m.inner.as_deref().map_or(Ok(None), |i| map_record(btf, i, kernel)),
+        })
+        .collect()
+}
+
+/// `map_check_btf`'s record of `m`'s value in the object's `btf`.
+fn map_record(
+    btf: Option<&kbpf_elf::btf::Btf>,
+    m: &kbpf_elf::MapDef,
+    kernel: Option<&kbpf_elf::btf::Btf>,
+) -> RecordResult {
+    let (Some(btf), Some(t)) = (btf, m.value_type_id) else { return Ok(None) };
+    // libbpf creates map-in-maps without value BTF
+    if matches!(m.map_type, kbpf_elf::maps::map_type::ARRAY_OF_MAPS | kbpf_elf::maps::map_type::HASH_OF_MAPS)
+    {
+        return Ok(None);
+    }
+    // a layout btf_parse_fields refuses leaves the map without a record (map_check_btf goes
+    // on with an error record, in which no check finds a field)
+    let Ok(Some(rec)) = kbpf_verifier::btf::record::parse(btf, t, FieldMask::MAP_VALUE, m.value_size, kernel)
+    else {
+        return Ok(None);
+    };
+    rec.check_map_type(m.map_type, m.flags)?;
+    Ok(Some(std::sync::Arc::new(rec)))
 }
 
 impl Module {
@@ -320,6 +373,12 @@ pub fn module_from_object(obj: &LoadedObject, prog: &LoadedProgram) -> Result<Mo
             Err(e) => unusable_progs.push((p.name.clone(), e.to_string())),
         }
     }
+    // the BTF as the loader hands it to the kernel (data sections sized, their variables
+    // placed), which the records and the local types are read from
+    let loaded_btf = match &obj.btf_raw {
+        Some(raw) => kbpf_elf::btf::Btf::parse(raw).ok().map(std::sync::Arc::new),
+        None => obj.btf.clone().map(std::sync::Arc::new),
+    };
     let map_defaults =
         obj.maps.iter().flat_map(|m| m.defaults.iter().map(move |d| (m.name.clone(), d.clone()))).collect();
     Ok(Module {
@@ -346,6 +405,8 @@ pub fn module_from_object(obj: &LoadedObject, prog: &LoadedProgram) -> Result<Mo
             map_defaults,
             error: prog.error.clone(),
             target_btf: obj.target.as_ref().map(|t| t.vmlinux.clone()),
+            prog_btf: loaded_btf.clone(),
+            map_records: map_records(obj, loaded_btf.as_deref()),
         })),
     })
 }

@@ -89,6 +89,22 @@ const MODELLED: &[&str] = &[
     "bpf_cpumask_any_distribute",
     "bpf_cpumask_any_and_distribute",
     "bpf_cpumask_weight",
+    "bpf_obj_new_impl",
+    "bpf_percpu_obj_new_impl",
+    "bpf_obj_drop_impl",
+    "bpf_percpu_obj_drop_impl",
+    "bpf_refcount_acquire_impl",
+    "bpf_list_push_front_impl",
+    "bpf_list_push_back_impl",
+    "bpf_list_pop_front",
+    "bpf_list_pop_back",
+    "bpf_list_front",
+    "bpf_list_back",
+    "bpf_rbtree_remove",
+    "bpf_rbtree_first",
+    "bpf_rbtree_root",
+    "bpf_rbtree_left",
+    "bpf_rbtree_right",
 ];
 
 /// `kfuncs` plus the target kernel's kfuncs `slots` call, for a program of kernel type `prog`.
@@ -134,6 +150,26 @@ pub(crate) fn resolve(btf: &Btf, id: i32, prog: Option<KernelProgType>) -> Optio
         }
     }
     type_btf_objects(btf, id as u32, &mut d);
+    // allocated-object parameters, by the kernel's name suffixes
+    for a in &mut d.args {
+        if a.name.ends_with("__alloc") {
+            a.kind = KfuncArgKind::AllocObj;
+        } else if a.name.ends_with("__refcounted_kptr") {
+            a.kind = KfuncArgKind::RefcountedKptr;
+        } else if let KfuncArgKind::BtfObj { name, .. } = &a.kind {
+            use kbpf_verifier::btf::record::FieldKind;
+            let graph = match name.as_str() {
+                "bpf_list_head" => Some(FieldKind::ListHead),
+                "bpf_list_node" => Some(FieldKind::ListNode),
+                "bpf_rb_root" => Some(FieldKind::RbRoot),
+                "bpf_rb_node" => Some(FieldKind::RbNode),
+                _ => None,
+            };
+            if let Some(k) = graph {
+                a.kind = KfuncArgKind::Graph(k);
+            }
+        }
+    }
     let mut special = None;
     match name.as_str() {
         // takes the program's context, returns the kernel's behind it, trusted

@@ -139,6 +139,9 @@ pub fn verify_module(module: &Module, mut opts: VerifyOptions) -> VerifyOutcome 
         if opts.btf.is_none() {
             opts.btf = elf.target_btf.clone().map(kbpf_verifier::KernelBtf);
         }
+        if opts.prog_btf.is_none() {
+            opts.prog_btf = elf.prog_btf.clone().map(kbpf_verifier::KernelBtf);
+        }
     }
     // the target kernel's kfuncs the program calls, typed from its BTF
     if let Some(btf) = &opts.btf {
@@ -153,9 +156,25 @@ pub fn verify_module(module: &Module, mut opts: VerifyOptions) -> VerifyOutcome 
     // inner map templates follow the module's maps: the fds stay the module's indices
     let mut templates = Vec::new();
     for (i, m) in module.maps.iter().enumerate() {
+        // the value's special fields: from the object's BTF, else a bare timer offset
+        let (record, inner_record) = match module.elf.as_ref().and_then(|e| e.map_records.get(i)) {
+            Some(r) => (r.value.clone(), r.inner.clone()),
+            None => (
+                Ok(MapDef::timer_record(m.timer_off)),
+                Ok(MapDef::timer_record(m.inner.as_ref().and_then(|i| i.timer_off))),
+            ),
+        };
+        // map creation fails (libbpf would retry without BTF): not modelled
+        let (record, inner_record) = match (record, inner_record) {
+            (Ok(r), Ok(i)) => (r, i),
+            (Err(e), _) | (_, Err(e)) => {
+                return unsupported(Unsupported::MapRecord { map: m.name.clone(), why: e.to_string() });
+            }
+        };
         let Some(mut def) = map_def(m, refused) else {
             return unsupported_map(&m.name, m.map_type.number());
         };
+        def.record = record;
         def.fd = i as i32;
         if matches!(def.kind, MapKind::ArrayOfMaps | MapKind::HashOfMaps) && !refused {
             // the kernel types lookups by the template user space created the outer map with
@@ -167,7 +186,8 @@ pub fn verify_module(module: &Module, mut opts: VerifyOptions) -> VerifyOutcome 
             let Some(mut t) = map_def(inner, false) else {
                 return unsupported_map(&inner.name, inner.map_type.number());
             };
-            if t.timer_off.is_some() {
+            t.record = inner_record;
+            if t.timer_off().is_some() {
                 // lookups then need the kernel's map_uid, which kbpf does not track
                 return unsupported(Unsupported::Feature("an inner map whose value holds a bpf_timer"));
             }
@@ -211,7 +231,7 @@ fn map_def(m: &kbpf_isa::MapSpec, refused: bool) -> Option<MapDef> {
         // element 0 as the program sees it: the data is stored without trailing zeros,
         // which the verifier reads as zero (never padded here: value_size is untrusted)
         initial: (rodata || m.frozen || !m.data.is_empty()).then(|| m.data.clone()),
-        timer_off: m.timer_off,
+        record: None,
         inner: None,
         template: false,
     })

@@ -186,6 +186,13 @@ pub enum ResolveError {
     /// program uses a map whose value holds a `struct bpf_timer`.
     #[error("tracing progs cannot use bpf_timer yet")]
     TracingTimer,
+    /// `check_map_prog_compatibility`: a tracing program uses a map whose value holds a lock,
+    /// a graph root or a work item (the field's name as the kernel spells it).
+    #[error("tracing progs cannot use {0} yet")]
+    TracingField(&'static str),
+    /// `check_map_prog_compatibility`: a socket filter uses a map whose value holds a lock.
+    #[error("socket filter progs cannot use bpf_spin_lock yet")]
+    SocketFilterSpinLock,
     /// `check_map_prog_compatibility`: a struct_ops map is the loader's object, never a
     /// program's.
     #[error("bpf_struct_ops map cannot be used in prog")]

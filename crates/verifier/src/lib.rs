@@ -354,6 +354,10 @@ pub struct VerifyOptions {
     /// walks are typed by it (`None`: a program that needs it is refused as the kernel
     /// refuses one without BTF).
     pub btf: Option<KernelBtf>,
+    /// The program's own BTF (`prog->aux->btf`): the local types `bpf_obj_new` allocates and
+    /// allocated objects point to (`None`: such a call is refused as the kernel refuses a
+    /// program loaded without BTF).
+    pub prog_btf: Option<KernelBtf>,
     /// `BPF_F_SLEEPABLE`.
     pub sleepable: bool,
     /// The target kernel loads programs that need a BPF trampoline (fentry, fexit, fmod_ret,
@@ -448,6 +452,7 @@ impl Default for VerifyOptions {
             attach_btf_id: 0,
             struct_ops_member: 0,
             btf: None,
+            prog_btf: None,
             sleepable: false,
             trampolines: true,
             iter_buffers: true,

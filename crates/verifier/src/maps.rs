@@ -263,8 +263,8 @@ pub struct MapDef {
     pub frozen: bool,
     /// Contents of the value (element 0), when known (global data, `.rodata`).
     pub initial: Option<Vec<u8>>,
-    /// Offset of the `struct bpf_timer` field in the value, if the value's BTF has one.
-    pub timer_off: Option<u32>,
+    /// The value's special fields (`map->record`: locks, timers, kptrs...), from its BTF.
+    pub record: Option<std::sync::Arc<crate::btf::record::Record>>,
     /// A map-in-map's inner map template (`inner_map_meta`): its index in the verifier's map
     /// table. A lookup's non-NULL result is a `CONST_PTR_TO_MAP` of it.
     pub inner: Option<u32>,
@@ -279,6 +279,27 @@ pub const BPF_F_RDONLY_PROG: u32 = 1 << 7;
 pub const BPF_F_WRONLY_PROG: u32 = 1 << 8;
 
 impl MapDef {
+    /// The value's record has a field of `kind` (`btf_record_has_field`).
+    pub fn has_field(&self, kind: crate::btf::record::FieldKind) -> bool {
+        self.record.as_ref().is_some_and(|r| r.has(kind))
+    }
+
+    /// The value holds a `bpf_spin_lock` or `bpf_res_spin_lock` (`reg_may_point_to_spin_lock`).
+    pub fn may_hold_lock(&self) -> bool {
+        use crate::btf::record::FieldKind;
+        self.has_field(FieldKind::SpinLock) || self.has_field(FieldKind::ResSpinLock)
+    }
+
+    /// Offset of the value's `struct bpf_timer` (`record->timer_off`).
+    pub fn timer_off(&self) -> Option<u32> {
+        self.record.as_ref()?.off_of(crate::btf::record::FieldKind::Timer)
+    }
+
+    /// A record holding only a `bpf_timer` at `off` (maps declared without BTF).
+    pub fn timer_record(off: Option<u32>) -> Option<std::sync::Arc<crate::btf::record::Record>> {
+        off.map(|o| std::sync::Arc::new(crate::btf::record::Record::with_timer(o)))
+    }
+
     /// `bpf_map_is_rdonly`: read-only for programs and frozen.
     pub fn is_rdonly(&self) -> bool {
         self.flags & BPF_F_RDONLY_PROG != 0 && self.frozen

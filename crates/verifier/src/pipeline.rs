@@ -16,6 +16,8 @@ struct MapResolver<'a> {
     maps: &'a [MapDef],
     /// `is_tracing_prog_type`: the program may not use maps with timers.
     tracing: bool,
+    /// A socket filter: the program may not use maps with locks.
+    socket_filter: bool,
     /// Sleepable programs use only the sleepable-safe map types.
     sleepable: bool,
     literal_fds: &'a [usize],
@@ -65,8 +67,29 @@ impl Resolver for MapResolver<'_> {
                     return Err(err(ResolveError::BadMapFd(ld.imm)));
                 };
                 // check_map_prog_compatibility, when the map is first used
-                if self.tracing && self.maps[idx].timer_off.is_some() {
-                    return Err(err(ResolveError::TracingTimer));
+                {
+                    use crate::btf::record::FieldKind as K;
+                    let m = &self.maps[idx];
+                    if self.tracing && (m.has_field(K::ListHead) || m.has_field(K::RbRoot)) {
+                        return Err(err(ResolveError::TracingField("bpf_{list_head,rb_root}")));
+                    }
+                    if m.has_field(K::SpinLock) || m.has_field(K::ResSpinLock) {
+                        if self.socket_filter {
+                            return Err(err(ResolveError::SocketFilterSpinLock));
+                        }
+                        if self.tracing {
+                            return Err(err(ResolveError::TracingField("bpf_spin_lock")));
+                        }
+                    }
+                    if self.tracing && m.timer_off().is_some() {
+                        return Err(err(ResolveError::TracingTimer));
+                    }
+                    if self.tracing && m.has_field(K::Wq) {
+                        return Err(err(ResolveError::TracingField("bpf_wq")));
+                    }
+                    if self.tracing && m.has_field(K::TaskWork) {
+                        return Err(err(ResolveError::TracingField("bpf_task_work")));
+                    }
                 }
                 if self.maps[idx].kind == MapKind::StructOps {
                     return Err(err(ResolveError::StructOpsMap));
@@ -162,6 +185,7 @@ pub(crate) fn run_with(
     let mut log = Log {
         level: opts.log_level & (LEVEL1 | LEVEL2 | STATS),
         btf: opts.btf.as_ref().map(|b| b.0.clone()),
+        prog_btf: opts.prog_btf.as_ref().map(|b| b.0.clone()),
         ..Log::default()
     };
     if slots.is_empty() || slots.len() > crate::COMPLEXITY_LIMIT_INSNS as usize {
@@ -216,6 +240,7 @@ pub(crate) fn run_with(
     let mut resolver = MapResolver {
         maps: &opts.maps,
         tracing: opts.prog_type.ops().is_tracing(),
+        socket_filter: opts.prog_type.ops().kernel_type() == Some(kbpf_isa::KernelProgType::SocketFilter),
         sleepable: opts.sleepable || opts.prog_type.ops().sleepable(),
         literal_fds: &opts.literal_fds,
         ld_map: vec![None; slots.len()],

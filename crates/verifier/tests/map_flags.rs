@@ -20,7 +20,7 @@ fn map(flags: u32, frozen: bool, max_entries: u32) -> MapDef {
         flags,
         frozen,
         initial: Some((1..=16).collect()),
-        timer_off: None,
+        record: None,
         ..MapDef::default()
     }
 }

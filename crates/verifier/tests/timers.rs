@@ -24,7 +24,7 @@ fn timer_map() -> MapDef {
         key_size: 4,
         value_size: 24,
         max_entries: 1,
-        timer_off: Some(0),
+        record: MapDef::timer_record(Some(0)),
         ..Default::default()
     }
 }
@@ -216,7 +216,7 @@ fn same_log_as_kernel(name: &str) {
             key_size: s.key_size,
             value_size: s.value_size,
             max_entries: s.max_entries,
-            timer_off: s.timer_off,
+            record: MapDef::timer_record(s.timer_off),
             ..Default::default()
         })
         .collect();

@@ -186,7 +186,11 @@ fn ring_buffer_records_are_references() {
 #[test]
 fn tracing_programs_cannot_use_timers() {
     let timer_map = |o: &mut VerifyOptions| {
-        o.maps = vec![MapDef { timer_off: Some(0), max_entries: 1, ..map(1, MapKind::Array, 4, 16) }]
+        o.maps = vec![MapDef {
+            record: MapDef::timer_record(Some(0)),
+            max_entries: 1,
+            ..map(1, MapKind::Array, 4, 16)
+        }]
     };
     let src = "r1 = map_fd(1) ll\nr0 = 0\nexit\n";
     rejects(&run_as(kprobe(), src, timer_map), Errno::EINVAL, "tracing progs cannot use bpf_timer yet");

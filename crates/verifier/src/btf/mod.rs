@@ -9,6 +9,9 @@
 
 pub mod attach;
 pub mod ctx;
+pub mod local;
+pub mod record;
+mod record_walk;
 pub mod struct_ops;
 pub mod trust;
 pub mod walk;

@@ -49,6 +49,12 @@ pub(super) struct Meta {
     pub(super) subprogno: Option<usize>,
     /// The helper's name as the log spells it (`meta.func_id`).
     pub(super) func_name: String,
+    /// The helper (`meta.func_id`).
+    pub(super) func: Option<BpfFunc>,
+    /// The call's slot.
+    pub(super) insn: usize,
+    /// `bpf_kptr_xchg`'s destination field (`meta.kptr_field`).
+    pub(super) kptr_field: Option<crate::btf::record::Field>,
 }
 
 impl Call<'_, '_> {
@@ -104,7 +110,7 @@ impl Call<'_, '_> {
         if crate::protos::helpers::helper_might_sleep(func) && self.cur.active_preempt_locks > 0 {
             return Err(crate::messages::KfuncReject::SleepInPreempt(name, id).into());
         }
-        let mut meta = Meta { func_name: name.clone(), ..Meta::default() };
+        let mut meta = Meta { func_name: name.clone(), func: Some(func), insn: idx, ..Meta::default() };
         for (i, arg) in proto.args.iter().enumerate() {
             // resolve_map_arg_type: a sockmap's "value" is a socket
             let arg = match arg {
@@ -203,6 +209,9 @@ impl Call<'_, '_> {
                 let Some(m) = meta.map else { return Err(Bug::NullMapPtr.into()) };
                 let mut r = RegState::pointer(RegType::MapValue);
                 r.map = m;
+                if self.maps().get(m as usize).is_some_and(|d| d.may_hold_lock()) {
+                    r.id = self.new_id();
+                }
                 r
             }
             Ret::MapValueOrNull
@@ -226,6 +235,9 @@ impl Call<'_, '_> {
                 if !elide {
                     r.flags = MAYBE_NULL;
                     r.id = self.new_id();
+                } else if def.may_hold_lock() {
+                    // never NULL: the lock still needs an id
+                    r.id = self.new_id();
                 }
                 // a sockmap lookup takes a reference on the socket (is_acquire_function)
                 if func == BpfFunc::MapLookupElem && matches!(def.kind, MapKind::SockMap | MapKind::SockHash)
@@ -234,6 +246,19 @@ impl Call<'_, '_> {
                     r.id = rid;
                     r.ref_obj_id = rid;
                 }
+                r
+            }
+            Ret::KptrXchg => {
+                let Some(field) = meta.kptr_field.as_ref() else { return Err(Bug::NoKptrType.into()) };
+                let (btf_id, _) = crate::check::kptr::kernel_target(field)?;
+                let mut r = RegState::pointer(RegType::BtfId);
+                r.btf_id = btf_id;
+                r.flags = MAYBE_NULL;
+                // a NULL-check id, then the reference's (is_acquire_function)
+                r.id = self.new_id();
+                let rid = self.acquire_reference(idx);
+                r.id = rid;
+                r.ref_obj_id = rid;
                 r
             }
             Ret::RingbufMemOrNull => {

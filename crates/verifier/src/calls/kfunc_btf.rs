@@ -201,7 +201,11 @@ impl Call<'_, '_> {
             return Err(KfuncReject::UnmatchedPreemptEnable(decl.name.clone()).into());
         }
         // in_rcu_cs: a section, or a program that cannot sleep
-        if decl.traits.rcu_protected && !self.cur.active_rcu_lock && self.in_sleepable() {
+        if decl.traits.rcu_protected
+            && !self.cur.active_rcu_lock
+            && self.cur.active_locks == 0
+            && self.in_sleepable()
+        {
             return Err(KfuncReject::RcuProtected(decl.name.clone()).into());
         }
         Ok(())

@@ -9,6 +9,7 @@
 //! iterator protocol ([`crate::calls::iter`]), const strings and timers ([`crate::protos::map_args`]). Maps,
 //! callbacks and kernel-object returns are refused with `ENOTSUPP` (not modelled).
 
+use crate::calls::alloc;
 use crate::calls::dynptr::DynptrArg;
 use crate::calls::iter::IterMeta;
 use crate::calls::kfunc_btf::RefMeta;
@@ -46,6 +47,12 @@ struct KfuncMeta {
     dynptr: Option<(DynptrType, u32, u32)>,
     /// The referenced and the released argument.
     refs: RefMeta,
+    /// The local type of the allocated argument (`meta->arg_btf_id`).
+    arg_btf_id: Option<u32>,
+    /// The graph root argument.
+    graph: crate::calls::graph::GraphMeta,
+    /// The node argument's reference (an insertion hands it to the graph).
+    node_ref: u32,
 }
 
 impl Call<'_, '_> {
@@ -133,18 +140,27 @@ impl Call<'_, '_> {
         if meta.refs.release_regno != 0 && !self.release_reference(meta.refs.ref_obj_id) {
             return Err(Bug::KfuncRefNotAcquired(decl.name).into());
         }
+        if crate::calls::graph::is_insert(&decl.name) {
+            self.graph_insert(&decl, meta.node_ref, meta.arg_btf_id.unwrap_or(0))?;
+        }
         for r in 0..6 {
             self.cur.cur_mut().regs[r] = RegState::not_init();
             self.log.scratch_reg(r);
         }
         self.stack_args_after_kfunc(nargs);
-        let r0 = match decl.ret {
-            KfuncRet::Void | KfuncRet::Object(_) => RegState::not_init(),
-            KfuncRet::BtfObj { type_id, .. } => self.kfunc_btf_obj_ret(&decl, type_id, insn_idx),
-            KfuncRet::Scalar => RegState::unknown_scalar(),
-            KfuncRet::Mem(size) => {
+        let graph_r0 = self.graph_node_ret(&decl, &meta.graph, insn_idx)?;
+        let r0 = match (decl.name.as_str(), &decl.ret) {
+            _ if graph_r0.is_some() => graph_r0.unwrap_or_default(),
+            (alloc::OBJ_NEW | alloc::PERCPU_OBJ_NEW, _) => {
+                self.obj_new_ret(&decl, meta.arg_constant, insn_idx)?
+            }
+            (alloc::REFCOUNT_ACQUIRE, _) => self.refcount_acquire_ret(&decl, meta.arg_btf_id, insn_idx)?,
+            (_, KfuncRet::Void | KfuncRet::Object(_)) => RegState::not_init(),
+            (_, KfuncRet::BtfObj { type_id, .. }) => self.kfunc_btf_obj_ret(&decl, *type_id, insn_idx),
+            (_, KfuncRet::Scalar) => RegState::unknown_scalar(),
+            (_, KfuncRet::Mem(size)) => {
                 let mut r = RegState::pointer(RegType::Mem);
-                r.mem_size = size;
+                r.mem_size = *size;
                 if decl.ret_null {
                     r.flags = MAYBE_NULL;
                     r.id = self.new_id();
@@ -258,6 +274,22 @@ impl Call<'_, '_> {
                 KfuncArgKind::ConstStr => {
                     self.check_reg_const_str(&reg, regno, i).map_err(|e| rename(e, regno, name))?;
                 }
+                KfuncArgKind::AllocObj => {
+                    meta.arg_btf_id = Some(self.check_alloc_obj_arg(decl, i, &reg, regno)?);
+                }
+                KfuncArgKind::RefcountedKptr => {
+                    meta.arg_btf_id = Some(self.check_refcounted_arg(decl, i, &reg, regno)?);
+                }
+                KfuncArgKind::Graph(kind) => {
+                    use crate::btf::record::FieldKind;
+                    if matches!(kind, FieldKind::ListHead | FieldKind::RbRoot) {
+                        self.check_graph_root_arg(i, &reg, regno, *kind, &mut meta.graph)?;
+                    } else {
+                        let id = self.check_graph_node_arg(decl, i, &reg, regno, *kind, &meta.graph)?;
+                        meta.arg_btf_id = Some(id);
+                        meta.node_ref = reg.ref_obj_id;
+                    }
+                }
                 KfuncArgKind::Timer => {
                     self.process_timer_kfunc(&reg, regno, i).map_err(|e| rename(e, regno, name))?;
                 }
@@ -365,7 +397,7 @@ impl Call<'_, '_> {
             RegType::MapValue => self
                 .mem()
                 .check_map_access_type(reg.map, reg.off as i64, size, false)
-                .and_then(|()| self.mem().check_map_access(regno, reg, reg.off as i64, size, true)),
+                .and_then(|()| self.mem().check_map_access(regno, reg, reg.off as i64, size, true, false)),
             RegType::Mem => {
                 self.mem().check_mem_region_access(regno, reg, reg.off as i64, size, reg.mem_size, true)
             }

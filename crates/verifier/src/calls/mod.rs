@@ -3,6 +3,7 @@
 //! [`helper_args`], kfuncs, global functions, async callbacks, stack arguments and the
 //! argument kinds (dynptrs, iterators, sockets) in the sibling modules.
 
+pub(crate) mod alloc;
 pub(crate) mod async_cb;
 mod btf_args;
 pub(crate) mod callbacks;
@@ -10,18 +11,20 @@ pub(crate) mod dynptr;
 pub(crate) mod exceptions;
 pub(crate) mod global_args;
 pub(crate) mod global_funcs;
+pub(crate) mod graph;
 pub(crate) mod helper;
 pub(crate) mod helper_args;
 pub(crate) mod iter;
 pub(crate) mod kfunc_btf;
 pub(crate) mod kfunc_call;
+pub(crate) mod locks;
 mod snprintf;
 pub(crate) mod sock;
 pub(crate) mod stack_args;
 
-use crate::domain::state::{FuncState, RegState, RegType};
+use crate::domain::state::{FuncState, RefKind, RegState, RegType};
 use crate::env::ctx::Call;
-use crate::messages::{Bug, CallReject, KfuncReject, Reject};
+use crate::messages::{Bug, CallReject, KfuncReject, LockReject, Reject};
 use kbpf_isa::SlotIdx;
 
 impl Call<'_, '_> {
@@ -42,7 +45,11 @@ impl Call<'_, '_> {
     /// `acquire_reference`: a new reference state owned by the instruction `insn`.
     pub(crate) fn acquire_reference(&mut self, insn: usize) -> u32 {
         let id = self.new_id();
-        self.cur.refs.push(crate::domain::state::RefState { id, insn });
+        self.cur.refs.push(crate::domain::state::RefState {
+            id,
+            insn,
+            kind: crate::domain::state::RefKind::Ptr,
+        });
         id
     }
 
@@ -50,7 +57,8 @@ impl Call<'_, '_> {
     /// in registers, spilled slots and outgoing stack-argument slots alike. Returns whether the
     /// reference existed.
     pub(crate) fn release_reference(&mut self, ref_obj_id: u32) -> bool {
-        let Some(pos) = self.cur.refs.iter().position(|r| r.id == ref_obj_id) else {
+        let Some(pos) = self.cur.refs.iter().position(|r| r.id == ref_obj_id && r.kind == RefKind::Ptr)
+        else {
             return false;
         };
         self.cur.refs.remove(pos);
@@ -68,13 +76,18 @@ impl Call<'_, '_> {
     /// Then the lock sections that must be closed there (every caller checks them: a main
     /// program exit, a tail call, a legacy packet load).
     pub(crate) fn check_resource_leak(&self, what: &'static str) -> Result<(), Reject> {
-        if !self.cur.refs.is_empty() {
+        if self.cur.active_locks > 0 {
+            return Err(LockReject::InLockSection(what).into());
+        }
+        // check_reference_leak: pointers only (held locks were refused above)
+        if self.cur.refs.iter().any(|r| r.kind == RefKind::Ptr) {
             // each reference is a context line before the refusal
             let last = Reject::from(CallReject::RefLeak(what));
             return Err(self
                 .cur
                 .refs
                 .iter()
+                .filter(|r| r.kind == RefKind::Ptr)
                 .rev()
                 .fold(last, |acc, r| Reject::UnreleasedRef(r.id, r.insn).then(acc)));
         }
@@ -96,6 +109,9 @@ impl Call<'_, '_> {
             return Err(Bug::CallTargetNotSubprog(target.map_or(usize::MAX, SlotIdx::index)).into());
         };
         let args = self.btf_check_subprog_call(sub)?;
+        if self.subs.stack_args.global.get(sub).copied().unwrap_or(false) && self.cur.active_locks > 0 {
+            return Err(LockReject::GlobalCall.into());
+        }
         if self.subs.stack_args.global.get(sub).copied().unwrap_or(false) {
             return self.check_global_func_call(sub, args);
         }

@@ -70,15 +70,39 @@ pub(crate) fn for_each_reg(st: &mut VerifierState, mut f: impl FnMut(&mut RegSta
     }
 }
 
+/// What NULL checks read beside the state: the maps, the program's and the kernel's BTF.
+struct NullCtx<'a> {
+    maps: &'a [crate::MapDef],
+    prog_btf: Option<&'a kbpf_elf::btf::Btf>,
+    btf: Option<&'a kbpf_elf::btf::Btf>,
+}
+
+impl NullCtx<'_> {
+    /// `reg_may_point_to_spin_lock` for an allocated object: its local type holds a lock.
+    fn local_lock(&self, r: &crate::domain::state::RegState) -> bool {
+        use crate::btf::record::FieldKind;
+        let (RegType::BtfId, Some(btf)) = (r.ty, self.prog_btf) else { return false };
+        if r.flags & crate::domain::state::MEM_ALLOC == 0 {
+            return false;
+        }
+        crate::btf::local::struct_meta(btf, r.btf_id, self.btf)
+            .ok()
+            .flatten()
+            .is_some_and(|rec| rec.has(FieldKind::SpinLock) || rec.has(FieldKind::ResSpinLock))
+    }
+}
+
 /// `mark_ptr_or_null_reg` over every register sharing the id. A non-NULL lookup result of
-/// a sockmap or sockhash is the socket itself (`maps` says which map a value belongs to).
-fn mark_ptr_or_null_regs(st: &mut VerifierState, regno: usize, is_null: bool, maps: &[crate::MapDef]) {
+/// a sockmap or sockhash is the socket itself, of an xskmap the xdp socket (`maps` says which
+/// map a value belongs to).
+fn mark_ptr_or_null_regs(st: &mut VerifierState, regno: usize, is_null: bool, ctx: &NullCtx<'_>) {
+    let maps = ctx.maps;
     let kind = |m: u32| maps.get(m as usize).map(|d| d.kind);
     let reg = &st.cur().regs[regno];
     let id = reg.id;
     let ref_id = reg.ref_obj_id;
     if ref_id != 0 && ref_id == id && is_null {
-        st.refs.retain(|r| r.id != id);
+        st.refs.retain(|r| r.id != id || r.kind.is_lock());
     }
     for_each_reg(st, |r| {
         if r.flags & MAYBE_NULL != 0 && r.id == id && id != 0 {
@@ -92,7 +116,13 @@ fn mark_ptr_or_null_regs(st: &mut VerifierState, regno: usize, is_null: bool, ma
                 r.btf_id = 0;
             } else {
                 r.flags &= !MAYBE_NULL;
-                r.id = 0;
+                // reg_may_point_to_spin_lock: the id names the lock the value holds
+                let lock = (r.ty == RegType::MapValue
+                    && maps.get(r.map as usize).is_some_and(|d| d.may_hold_lock()))
+                    || ctx.local_lock(r);
+                if !lock {
+                    r.id = 0;
+                }
                 // the map's own kernel object, not a value the program may read as bytes
                 let obj = match kind(r.map) {
                     Some(MapKind::SockMap | MapKind::SockHash) => Some(RegType::Sock),
@@ -309,10 +339,12 @@ impl Walk<'_, '_> {
             }
         }
         if !w32 && src_op == Src::Imm(0) && (op == JEQ || op == JNE) && dst.flags & MAYBE_NULL != 0 {
-            let maps = &self.prog.opts.maps;
-            mark_ptr_or_null_regs(self.cur, d, op == JNE, maps);
+            let opts = self.prog.opts;
+            let ctx =
+                NullCtx { maps: &opts.maps, prog_btf: opts.prog_btf.as_deref(), btf: opts.btf.as_deref() };
+            mark_ptr_or_null_regs(self.cur, d, op == JNE, &ctx);
             if let Some(q) = self.search.pending.get_mut(p) {
-                mark_ptr_or_null_regs(&mut q.st, d, op == JEQ, maps);
+                mark_ptr_or_null_regs(&mut q.st, d, op == JEQ, &ctx);
             }
         } else if !self.try_match_pkt_pointers(&jmp, &dst, &src, p)
             && dst.is_pointer()

@@ -4,9 +4,11 @@
 use crate::btf::ctx::{btf_ctx_access, tracing_access};
 use crate::btf::trust::loaded_flags;
 use crate::btf::walk::{Walked, struct_access};
-use crate::domain::state::{MAYBE_NULL, MEM_PERCPU, MEM_USER, PTR_UNTRUSTED, RDONLY, RegState, RegType};
+use crate::domain::state::{
+    MAYBE_NULL, MEM_ALLOC, MEM_PERCPU, MEM_USER, PTR_UNTRUSTED, RDONLY, RegState, RegType,
+};
 use crate::env::ctx::Mem;
-use crate::messages::{BtfReject, Reject, Unsupported};
+use crate::messages::{AllocReject, BtfReject, Reject, Unsupported};
 use crate::prog_types::CtxField;
 
 impl Mem<'_, '_> {
@@ -55,11 +57,14 @@ impl Mem<'_, '_> {
         write: bool,
         value: Option<u8>,
     ) -> Result<(), Reject> {
-        let Some(btf) = self.prog.opts.btf.clone() else {
+        // allocated objects are typed by the program's BTF
+        let alloc = reg.flags & MEM_ALLOC != 0;
+        let btf = if alloc { self.prog.opts.prog_btf.clone() } else { self.prog.opts.btf.clone() };
+        let Some(btf) = btf else {
             return Err(Reject::Unsupported(Unsupported::Feature("a BTF pointer without target BTF")));
         };
         let tname = crate::btf::type_name(&btf, reg.btf_id).to_string();
-        if !self.prog.opts.gpl {
+        if !self.prog.opts.gpl && !alloc {
             return Err(BtfReject::NonGpl(tname).into());
         }
         if off < 0 {
@@ -74,7 +79,8 @@ impl Mem<'_, '_> {
         if reg.flags & MEM_PERCPU != 0 {
             return Err(BtfReject::PercpuMemory(regno.into(), tname, off).into());
         }
-        if write {
+        // the program may write its own objects; the kernel's only through struct_ops
+        if write && !alloc {
             // the struct_ops verifier ops' btf_struct_access judges stores
             let Some(so) = self.prog.attach.as_ref().and_then(|a| a.struct_ops.as_ref()) else {
                 return Err(BtfReject::OnlyRead.into());
@@ -83,9 +89,15 @@ impl Mem<'_, '_> {
                 .btf_struct_write(&btf, reg.btf_id, off, size)
                 .map_err(|l| BtfReject::StructOpsWrite(l).into());
         }
+        if alloc {
+            self.local_special_fields(&btf, reg.btf_id, off, size)?;
+        }
         let walked = struct_access(&btf, reg.btf_id, off as u32, size as u32).map_err(BtfReject::Walk)?;
-        let Some(v) = value else { return Ok(()) };
+        // a store reads nothing into a register
+        let Some(v) = value.filter(|_| !write) else { return Ok(()) };
         let r = match walked {
+            // a pointer read from a local type is a number: it never becomes a pointer again
+            Walked::Scalar | Walked::Ptr { .. } if alloc => RegState::unknown_scalar(),
             Walked::Scalar => RegState::unknown_scalar(),
             Walked::UntrustedMem => {
                 let mut r = RegState::pointer(RegType::Mem);
@@ -93,13 +105,34 @@ impl Mem<'_, '_> {
                 r
             }
             Walked::Ptr { btf_id, flags, field } => {
-                let in_rcu_cs = self.cur.active_rcu_lock || !self.in_sleepable();
+                let in_rcu_cs = self.cur.active_rcu_lock || self.cur.active_locks > 0 || !self.in_sleepable();
                 let plain_compat = !self.prog.opts.prog_type.is_networking();
                 let flags = loaded_flags(&btf, reg, flags, &field, btf_id, in_rcu_cs, plain_compat);
                 self.btf_ptr(btf_id, flags)
             }
         };
         self.cur.cur_mut().regs[v as usize] = r;
+        Ok(())
+    }
+
+    /// The special fields of an allocated object's local type are off limits to loads and
+    /// stores (`btf_struct_access`).
+    fn local_special_fields(
+        &self,
+        btf: &kbpf_elf::btf::Btf,
+        id: u32,
+        off: i64,
+        size: i64,
+    ) -> Result<(), Reject> {
+        let kernel = self.prog.opts.btf.clone();
+        let rec = crate::btf::local::struct_meta(btf, id, kernel.as_deref())
+            .map_err(|w| Reject::Unsupported(Unsupported::Feature(w)))?
+            .unwrap_or_default();
+        for f in rec.fields {
+            if off < (f.off + f.size) as i64 && (f.off as i64) < off + size {
+                return Err(AllocReject::DirectAccess(f.kind.name()).into());
+            }
+        }
         Ok(())
     }
 }

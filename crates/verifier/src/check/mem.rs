@@ -101,8 +101,20 @@ impl Mem<'_, '_> {
             RegType::MapValue if reg.flags & MAYBE_NULL == 0 => {
                 leak_check(self, "into map")?;
                 self.check_map_access_type(reg.map, off, size, write)?;
-                self.check_map_access(regno, &reg, off, size, false)?;
-                if !write && let Some(v) = value {
+                self.check_map_access(regno, &reg, off, size, false, true)?;
+                let kptr = match (
+                    reg.var_off.is_const(),
+                    &self.maps().get(reg.map as usize).and_then(|d| d.record.clone()),
+                ) {
+                    (true, Some(rec)) => {
+                        let at = (off as u64).wrapping_add(reg.var_off.value);
+                        rec.fields.iter().find(|f| f.kind.is_kptr() && f.off as u64 == at).cloned()
+                    }
+                    _ => None,
+                };
+                if let Some(field) = kptr {
+                    self.check_map_kptr_access(idx, value, &field)?;
+                } else if !write && let Some(v) = value {
                     self.cur.cur_mut().regs[v as usize] = match self.map_direct_read(&reg, off, size, ldsx)? {
                         Some(k) => RegState::known(k),
                         None => RegState::unknown_scalar(),

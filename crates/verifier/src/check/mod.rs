@@ -15,6 +15,7 @@ pub(crate) mod alu;
 pub(crate) mod atomic;
 pub(crate) mod branch;
 mod btf_access;
+pub(crate) mod kptr;
 pub(crate) mod ld;
 mod map_ptr;
 pub(crate) mod mem;
@@ -193,6 +194,7 @@ impl Env<'_> {
                         let Insn::Call(target) = self.prog.decoded(slot)? else {
                             return Err(Bug::Undecoded(slot).into());
                         };
+                        self.call().check_call_under_lock(&target)?;
                         self.call().stack_args_before_call();
                         match target {
                             CallTarget::Local(imm) => self.call().check_func_call(imm, idx)?,

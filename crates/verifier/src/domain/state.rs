@@ -84,8 +84,11 @@ pub const MEM_PERCPU: u16 = 128;
 pub const MEM_USER: u16 = 256;
 /// Type flag `MEM_ALLOC`: an object the program allocated.
 pub const MEM_ALLOC: u16 = 512;
+/// Type flag `NON_OWN_REF`: an allocated object a graph (list, rbtree) owns; the program may
+/// use it while it holds the graph's lock.
+pub const NON_OWN_REF: u16 = 1024;
 /// The flags that say how far a BTF pointer is trusted (`BPF_REG_TRUSTED_MODIFIERS`).
-pub const TRUSTED_MODIFIERS: u16 = PTR_TRUSTED | MEM_ALLOC;
+pub const TRUSTED_MODIFIERS: u16 = PTR_TRUSTED | MEM_ALLOC | NON_OWN_REF;
 
 /// One register (also the payload of a spilled stack slot).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -463,13 +466,53 @@ impl FuncState {
     }
 }
 
-/// An acquired reference.
+/// What a lock protects (`bpf_reference_state::ptr`): one map's values, or the program's
+/// allocated objects (the kernel stores the map or the program BTF).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum LockOwner {
+    /// Values of the map with this index.
+    Map(u32),
+    /// Objects of the program's BTF.
+    Local,
+}
+
+/// `enum ref_state_type`: what an entry of the reference array holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum RefKind {
+    /// `REF_TYPE_PTR`: an acquired pointer, to release before exit.
+    Ptr,
+    /// `REF_TYPE_LOCK`: a held `bpf_spin_lock`.
+    Lock(LockOwner),
+    /// `REF_TYPE_RES_LOCK`: a held `bpf_res_spin_lock`.
+    ResLock(LockOwner),
+    /// `REF_TYPE_RES_LOCK_IRQ`: a held `bpf_res_spin_lock_irqsave`.
+    ResLockIrq(LockOwner),
+}
+
+impl RefKind {
+    /// `REF_TYPE_LOCK_MASK`: one of the lock kinds.
+    pub fn is_lock(self) -> bool {
+        !matches!(self, RefKind::Ptr)
+    }
+
+    /// The lock's owner, for the lock kinds.
+    pub fn owner(self) -> Option<LockOwner> {
+        match self {
+            RefKind::Ptr => None,
+            RefKind::Lock(o) | RefKind::ResLock(o) | RefKind::ResLockIrq(o) => Some(o),
+        }
+    }
+}
+
+/// An acquired reference (`struct bpf_reference_state`): a pointer or a held lock.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RefState {
-    /// Reference id.
+    /// Reference id (a lock's: the id of the register it was taken through).
     pub id: u32,
     /// Acquiring instruction.
     pub insn: usize,
+    /// Pointer or lock.
+    pub kind: RefKind,
 }
 
 /// One jump-history entry (for precision backtracking).
@@ -516,6 +559,10 @@ pub struct VerifierState {
     pub active_rcu_lock: bool,
     /// `bpf_preempt_disable` nesting (`active_preempt_locks`).
     pub active_preempt_locks: u32,
+    /// Locks held (`active_locks`).
+    pub active_locks: u32,
+    /// The last taken lock still held (`active_lock_id`, `active_lock_ptr`).
+    pub active_lock: Option<(u32, LockOwner)>,
 }
 
 impl VerifierState {
@@ -536,6 +583,8 @@ impl VerifierState {
             speculative: false,
             active_rcu_lock: false,
             active_preempt_locks: 0,
+            active_locks: 0,
+            active_lock: None,
         }
     }
 

@@ -41,6 +41,8 @@ pub struct Log {
     pub prev_linfo: Option<usize>,
     /// The target BTF, which names the types of BTF pointers in register states.
     pub btf: Option<std::sync::Arc<Btf>>,
+    /// The program's BTF, for the types of allocated objects.
+    pub prog_btf: Option<std::sync::Arc<Btf>>,
 }
 
 impl Log {
@@ -118,7 +120,7 @@ impl Log {
     /// `print_verifier_state` for one frame; `all` = every register, else the touched ones.
     pub fn print_state(&mut self, st: &VerifierState, frameno: usize, all: bool, maps: &[MapDef]) {
         let Some(f) = st.frames.get(frameno) else { return };
-        let names = Names { maps, btf: self.btf.as_deref() };
+        let names = Names { maps, btf: self.btf.as_deref(), prog_btf: self.prog_btf.as_deref() };
         let text = format_func_state(f, st, all, self.scratched_regs, self.scratched_stack, names);
         self.buf.push_str(&text);
         if !all {
@@ -211,6 +213,8 @@ pub struct Names<'a> {
     pub maps: &'a [MapDef],
     /// The target BTF.
     pub btf: Option<&'a Btf>,
+    /// The program's BTF (allocated objects' types).
+    pub prog_btf: Option<&'a Btf>,
 }
 
 /// `btf_type_name`: the name of BTF type `id` (empty when unknown or anonymous).
@@ -275,7 +279,7 @@ fn scalar_ranges(r: &RegState, out: &mut Vec<String>) {
 
 /// `print_reg_state` for one register; `frameno` is the frame being printed.
 pub fn format_reg(r: &RegState, frameno: u32, maps: &[MapDef]) -> String {
-    format_reg_in(r, frameno, Names { maps, btf: None })
+    format_reg_in(r, frameno, Names { maps, btf: None, prog_btf: None })
 }
 
 /// `print_reg_state` for one register, BTF pointer types named from `names.btf`.
@@ -291,7 +295,9 @@ pub fn format_reg_in(r: &RegState, frameno: u32, names: Names<'_>) -> String {
     }
     s.push_str(&reg_type_str(r.ty, r.flags));
     if r.ty == RegType::BtfId {
-        s.push_str(&btf_type_name(names.btf, r.btf_id));
+        // allocated objects are typed by the program's BTF
+        let btf = if r.flags & crate::domain::state::MEM_ALLOC != 0 { names.prog_btf } else { names.btf };
+        s.push_str(&btf_type_name(btf, r.btf_id));
     }
     if r.ty == RegType::Stack {
         if frameno != r.frameno {
@@ -435,8 +441,10 @@ pub fn format_func_state(
             s.push_str(&format!(" fp{off}={t}"));
         }
     }
-    if !st.refs.is_empty() {
-        let ids: Vec<String> = st.refs.iter().map(|r| r.id.to_string()).collect();
+    // the kernel lists the nonzero ids, and none when the first is 0 (a lock taken through
+    // a pointer without id)
+    if st.refs.first().is_some_and(|r| r.id != 0) {
+        let ids: Vec<String> = st.refs.iter().filter(|r| r.id != 0).map(|r| r.id.to_string()).collect();
         s.push_str(&format!(" refs={}", ids.join(",")));
     }
     if f.in_callback_fn {

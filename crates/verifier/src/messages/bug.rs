@@ -7,6 +7,8 @@ use thiserror::Error;
 #[derive(Clone, Debug, PartialEq, Eq, Error)]
 #[allow(missing_docs)]
 pub enum Bug {
+    #[error("kptr field without a pointee type")]
+    NoKptrType,
     #[error("invalid insn idx {idx} insn_cnt {len}")]
     InsnIdx { idx: usize, len: usize },
     #[error("no callback in bpf_timer_set_callback")]
@@ -63,6 +65,18 @@ pub enum Bug {
     SliceNoConstSize,
     #[error("no dynptr id")]
     NoDynptrId,
+    #[error("{0} without prog BTF for its allocated argument")]
+    KfuncNoProgBtf(String),
+    #[error("Couldn't find btf_record for {0}")]
+    KfuncNoRecord(String),
+    #[error("{0} without a local type id")]
+    KfuncNoTypeId(String),
+    #[error("repeating graph root arg")]
+    GraphRepeatedRoot,
+    #[error("graph node arg without its root")]
+    GraphNoRoot,
+    #[error("ref state missing for ref_obj_id")]
+    GraphOwningRef,
     #[error("ld_imm64 func target {0} is not a subprog")]
     FuncTargetNotSubprog(i64),
     /// An accepted program for which no witness could be built (why, from the witness builder).

@@ -24,8 +24,6 @@ pub enum MapArgReject {
     NotZeroTerminated,
     #[error("arg#{0} doesn't point to a map value")]
     NotMapValue(usize),
-    #[error("bpf_timer cannot be accessed directly by load/store")]
-    TimerDirectAccess,
     #[error("{0} doesn't have constant offset. bpf_timer has to be at the constant offset")]
     TimerVarOffset(RegName),
     #[error("map '{0}' has no valid bpf_timer")]
@@ -39,7 +37,7 @@ impl MapArgReject {
     pub fn errno(&self) -> Errno {
         use MapArgReject::*;
         match self {
-            NotReadonlyMap(_) | NotConstAddr(_) | NoDirectValueAccess | TimerDirectAccess => Errno::EACCES,
+            NotReadonlyMap(_) | NotConstAddr(_) | NoDirectValueAccess => Errno::EACCES,
             DirectValueAccess(e) => *e,
             _ => Errno::EINVAL,
         }

@@ -7,22 +7,26 @@
 //! line_info records), [`attach`] (load attributes `bpf_prog_load` refuses before verifying), [`unsupported`] (what kbpf does
 //! not model) and [`bug`] (kbpf's own invariants). [`Reject::kind`] tells the three kinds apart.
 
+pub mod alloc;
 pub mod attach;
 pub mod btf;
 pub mod btf_info;
 pub mod bug;
 pub mod calls;
 pub mod kfunc;
+pub mod locks;
 pub mod map_args;
 pub mod stack_args;
 pub mod unsupported;
 
+pub use alloc::AllocReject;
 pub use attach::AttachReject;
 pub use btf::BtfReject;
 pub use btf_info::BtfInfoReject;
 pub use bug::Bug;
 pub use calls::CallReject;
 pub use kfunc::{KfuncReject, ObjMismatch};
+pub use locks::LockReject;
 pub use map_args::MapArgReject;
 pub use stack_args::StackArgError;
 pub use unsupported::Unsupported;
@@ -122,7 +126,11 @@ pub enum Reject {
     #[error("{0}")]
     Kfunc(KfuncReject),
     #[error("{0}")]
+    Alloc(AllocReject),
+    #[error("{0}")]
     MapArg(MapArgReject),
+    #[error("{0}")]
+    Lock(LockReject),
     #[error("{0}")]
     StackArg(StackArgError),
     #[error("{0}")]
@@ -370,7 +378,9 @@ impl Reject {
             Pass(p) => p.errno(),
             Call(c) => c.errno(),
             Kfunc(k) => k.errno(),
+            Alloc(a) => a.errno(),
             MapArg(m) => m.errno(),
+            Lock(l) => l.errno(),
             StackArg(s) => s.errno(),
             BtfInfo(b) => b.errno(),
             Attach(a) => a.errno(),
@@ -461,6 +471,7 @@ impl Reject {
             Call(c) => c.reg(),
             Kfunc(k) => k.reg(),
             MapArg(m) => m.reg(),
+            Lock(l) => l.reg(),
             _ => self.clone().own_reg_mut().copied(),
         }
     }
@@ -484,6 +495,7 @@ impl Reject {
             Call(c) => c.rename_reg(from, to),
             Kfunc(k) => k.rename_reg(from, to),
             MapArg(m) => m.rename_reg(from, to),
+            Lock(l) => l.rename_reg(from, to),
             _ => {
                 if let Some(r) = self.own_reg_mut()
                     && *r == from
@@ -565,7 +577,9 @@ family!(
     PassError => Pass,
     CallReject => Call,
     KfuncReject => Kfunc,
+    AllocReject => Alloc,
     MapArgReject => MapArg,
+    LockReject => Lock,
     StackArgError => StackArg,
     BtfInfoReject => BtfInfo,
     AttachReject => Attach,

@@ -67,6 +67,14 @@ pub enum KfuncArgKind {
     ConstStr,
     /// `struct bpf_timer *` inside a map value.
     Timer,
+    /// An allocated object to free (`__alloc`, `KF_ARG_PTR_TO_ALLOC_BTF_ID`).
+    AllocObj,
+    /// An owning or non-owning reference to a refcounted allocated object
+    /// (`__refcounted_kptr`).
+    RefcountedKptr,
+    /// A graph root or node (`struct bpf_list_head *`, `bpf_list_node`, `bpf_rb_root`,
+    /// `bpf_rb_node`): the field kind.
+    Graph(crate::btf::record::FieldKind),
     /// A kind the verifier does not model (map, callback, kernel object): calls that pass it
     /// are refused with `ENOTSUPP`.
     Unmodelled(String),

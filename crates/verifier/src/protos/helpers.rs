@@ -90,6 +90,13 @@ pub enum Arg {
     ReleaseRingbufMem,
     /// `ARG_PTR_TO_STACK_OR_NULL`: a callback's context, a stack pointer or NULL.
     StackOrNull,
+    /// `ARG_PTR_TO_SPIN_LOCK`: the `struct bpf_spin_lock` of a map value or allocated object.
+    SpinLock,
+    /// `ARG_KPTR_XCHG_DEST`: a referenced kptr field of a map value (or allocated object).
+    KptrXchgDest,
+    /// `ARG_PTR_TO_BTF_ID_OR_NULL | OBJ_RELEASE` typed by the destination kptr field: the
+    /// referenced pointer `bpf_kptr_xchg` moves into the field.
+    KptrXchgSrc,
 }
 
 /// Return kinds.
@@ -122,6 +129,9 @@ pub enum Ret {
     /// `RET_PTR_TO_RINGBUF_MEM_OR_NULL`: a new reference to `ARG_CONST_ALLOC_SIZE_OR_ZERO`
     /// bytes of ring buffer.
     RingbufMemOrNull,
+    /// `RET_PTR_TO_BTF_ID_OR_NULL` typed by the kptr field: `bpf_kptr_xchg`'s old pointer,
+    /// a new reference.
+    KptrXchg,
 }
 
 /// One prototype.
@@ -283,8 +293,15 @@ fn base_btf_proto(f: BpfFunc) -> Option<Proto> {
             Ret::Integer,
         )),
         F::PerCpuPtr | F::ThisCpuPtr => unmodelled("per-CPU BTF pointers"),
-        F::SpinLock | F::SpinUnlock => unmodelled("bpf_spin_lock"),
-        F::KptrXchg => unmodelled("kptr fields of map values"),
+        F::SpinLock | F::SpinUnlock => {
+            Proto { args: [Arg::SpinLock, D, D, D, D], ret: Ret::Void, gpl_only: false, map_types: &[] }
+        }
+        F::KptrXchg => Proto {
+            args: [Arg::KptrXchgDest, Arg::KptrXchgSrc, D, D, D],
+            ret: Ret::KptrXchg,
+            gpl_only: false,
+            map_types: &[],
+        },
         // bpf_user_ringbuf_drain(user ring buffer, callback_fn, callback_ctx, flags)
         F::UserRingbufDrain => Proto {
             args: [ConstMapPtr, Func, StackOrNull, Anything, D],
@@ -478,10 +495,12 @@ mod tests {
         assert_eq!(reserve.ret, Ret::RingbufMemOrNull);
         assert_eq!(base_func_proto(F::RingbufSubmit).unwrap().args[0], Arg::ReleaseRingbufMem);
         // offered by bpf_base_func_proto to every type, so never "cannot use helper"
-        for f in [F::SpinLock, F::SpinUnlock, F::KptrXchg, F::ThisCpuPtr] {
+        for f in [F::ThisCpuPtr] {
             let pr = base_func_proto(f).unwrap();
             assert!(matches!(pr.args[0], Arg::Unmodelled(_)), "{f:?}");
         }
+        assert_eq!(base_func_proto(F::SpinLock).unwrap().args[0], Arg::SpinLock);
+        assert_eq!(base_func_proto(F::SpinUnlock).unwrap().ret, Ret::Void);
         let task = base_func_proto(F::GetCurrentTaskBtf).unwrap();
         assert!(task.gpl_only);
         assert_eq!(task.ret, Ret::BtfObj { name: "task_struct", flags: crate::domain::state::PTR_TRUSTED });

@@ -5,7 +5,7 @@
 use crate::MapKind;
 use crate::domain::state::{RegState, RegType};
 use crate::env::ctx::{Call, Mem};
-use crate::messages::{MapArgReject, Reject};
+use crate::messages::{LockReject, MapArgReject, Reject};
 use kbpf_passes::Errno;
 
 /// The kfunc arguments into map values, checked at the call.
@@ -69,7 +69,7 @@ impl Call<'_, '_> {
             return Err(MapArgReject::TimerVarOffset(regno.into()).into());
         }
         let def = self.maps().get(reg.map as usize).cloned().unwrap_or_default();
-        let Some(field_off) = def.timer_off else {
+        let Some(field_off) = def.timer_off() else {
             return Err(MapArgReject::NoTimer(def.name).into());
         };
         let off = reg.var_off.value as i64 + reg.off as i64;
@@ -91,16 +91,35 @@ impl Mem<'_, '_> {
         off: i64,
         size: i64,
         zero_ok: bool,
+        direct: bool,
     ) -> Result<(), Reject> {
         let def = self.maps().get(reg.map as usize).cloned().unwrap_or_default();
         self.check_mem_region_access(regno, reg, off, size, def.value_size, zero_ok)?;
-        if let Some(p) = def.timer_off {
-            let (p, end) = (p as i64, p as i64 + 16);
-            // [smin + off, umax + off + size) overlaps [p, p + 16)
-            if reg.b64.smin.saturating_add(off) < end
-                && (p as u64) < reg.b64.umax.wrapping_add((off + size) as u64)
+        let Some(rec) = def.record else { return Ok(()) };
+        for f in &rec.fields {
+            let (p, end) = (f.off as i64, f.off as i64 + f.size as i64);
+            // [smin + off, umax + off + size) overlaps [p, p + size)
+            if !(reg.b64.smin.saturating_add(off) < end
+                && (p as u64) < reg.b64.umax.wrapping_add((off + size) as u64))
             {
-                return Err(MapArgReject::TimerDirectAccess.into());
+                continue;
+            }
+            let name = f.kind.name();
+            if !f.kind.is_kptr() {
+                return Err(LockReject::DirectAccess(name).into());
+            }
+            if !direct {
+                return Err(LockReject::KptrIndirect(name).into());
+            }
+            if !reg.var_off.is_const() {
+                return Err(LockReject::KptrVarOff(name).into());
+            }
+            let at = (off as u64).wrapping_add(reg.var_off.value);
+            if p as u64 != at {
+                return Err(LockReject::KptrMisaligned(name, f.off, at).into());
+            }
+            if size != 8 {
+                return Err(LockReject::KptrSize(name).into());
             }
         }
         Ok(())

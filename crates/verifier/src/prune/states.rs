@@ -246,8 +246,17 @@ impl Prune<'_, '_> {
         {
             return false;
         }
+        if old.active_locks != cur.active_locks {
+            return false;
+        }
+        match (old.active_lock, cur.active_lock) {
+            (None, None) => {}
+            (Some((oid, optr)), Some((cid, cptr))) if optr == cptr && idmap.check(oid, cid) => {}
+            _ => return false,
+        }
         for (o, c) in old.refs.iter().zip(cur.refs.iter()) {
-            if !idmap.check(o.id, c.id) {
+            // locks of one owner, pointers of any
+            if !idmap.check(o.id, c.id) || o.kind != c.kind {
                 return false;
             }
         }
@@ -343,7 +352,11 @@ impl Prune<'_, '_> {
                     {
                         let maps = self.prog.opts.maps.clone();
                         let msg_state = |st: &VerifierState| {
-                            let names = crate::log::Names { maps: &maps, btf: self.log.btf.as_deref() };
+                            let names = crate::log::Names {
+                                maps: &maps,
+                                btf: self.log.btf.as_deref(),
+                                prog_btf: self.log.prog_btf.as_deref(),
+                            };
                             crate::log::format_func_state(st.cur(), st, true, 0, 0, names)
                         };
                         let old = msg_state(&cp.st);

@@ -13,7 +13,7 @@ fn rodata(frozen: bool, text: &[u8]) -> MapDef {
         flags: kbpf_verifier::BPF_F_RDONLY_PROG,
         frozen,
         initial: Some(text.to_vec()),
-        timer_off: None,
+        record: None,
         ..MapDef::default()
     }
 }
@@ -77,14 +77,14 @@ fn timer_in_a_stack_argument_slot() {
         key_size: 4,
         value_size: 24,
         max_entries: 1,
-        timer_off: Some(8),
+        record: MapDef::timer_record(Some(8)),
         ..Default::default()
     };
     let at = |off: i32| format!("r6 = map_value(5, {off}) ll\n{STACK9}call stack_timer\nexit\n");
     accepts(&run_with(&at(8), |o| o.maps = vec![timers.clone()]));
     let out = run_with(&at(0), |o| o.maps = vec![timers.clone()]);
     rejects(&out, Errno::EINVAL, "off 0 doesn't point to 'struct bpf_timer' that is at 8");
-    let no_timer = MapDef { timer_off: None, ..timers.clone() };
+    let no_timer = MapDef { record: None, ..timers.clone() };
     let out = run_with(&at(8), |o| o.maps = vec![no_timer]);
     rejects(&out, Errno::EINVAL, "map 'timers' has no valid bpf_timer");
     let out = run(&format!("r6 = r10\nr6 += -8\n{STACK9}call stack_timer\nexit\n"));
@@ -100,7 +100,7 @@ fn timer_helpers_take_the_value_timer() {
         key_size: 4,
         value_size: 24,
         max_entries: 1,
-        timer_off: Some(8),
+        record: MapDef::timer_record(Some(8)),
         ..Default::default()
     };
     let other = MapDef { fd: 6, name: "other".into(), ..timers.clone() };
