@@ -201,8 +201,10 @@ mod tests {
 
     #[test]
     fn unmodelled_helpers_are_marked() {
+        let percpu = find(ProgType::CgroupSkb, "bpf_this_cpu_ptr").unwrap();
+        assert!(matches!(percpu.model, HelperModel::Unmodelled(_)));
         let drain = find(ProgType::CgroupSkb, "bpf_user_ringbuf_drain").unwrap();
-        assert!(matches!(drain.model, HelperModel::Unmodelled(_)));
+        assert_eq!(drain.model, HelperModel::Modelled);
         let lock = find(ProgType::CgroupSkb, "bpf_spin_lock").unwrap();
         assert_eq!(lock.args, ["ARG_PTR_TO_SPIN_LOCK"]);
         let cast = find(ProgType::SockOps, "bpf_skc_to_tcp_sock").unwrap();
