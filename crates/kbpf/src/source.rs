@@ -159,7 +159,7 @@ pub struct ElfFacts {
 }
 
 /// A map value's special fields, as map creation would find them: `Err` when the kernel
-/// refuses the layout (the map cannot be created).
+/// refuses the map for them (`map_check_btf`: the map type or flags cannot hold them).
 pub type RecordResult = Result<Option<std::sync::Arc<Record>>, RecordError>;
 
 /// One map's records: its value's and its inner map template's.
@@ -183,7 +183,9 @@ fn map_record(
     {
         return Ok(None);
     }
-    let Some(rec) = kbpf_verifier::btf::record::parse(btf, t, FieldMask::MAP_VALUE, m.value_size, kernel)?
+    // a layout btf_parse_fields refuses leaves the map without a record (map_check_btf goes
+    // on with an error record, in which no check finds a field)
+    let Ok(Some(rec)) = kbpf_verifier::btf::record::parse(btf, t, FieldMask::MAP_VALUE, m.value_size, kernel)
     else {
         return Ok(None);
     };

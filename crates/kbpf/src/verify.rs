@@ -153,11 +153,12 @@ pub fn verify_module(module: &Module, mut opts: VerifyOptions) -> VerifyOutcome 
                 Ok(MapDef::timer_record(m.inner.as_ref().and_then(|i| i.timer_off))),
             ),
         };
-        let (Ok(record), Ok(inner_record)) = (record, inner_record) else {
-            // map creation fails (libbpf would retry without BTF): not modelled
-            return unsupported(Unsupported::Feature(
-                "a map whose value's special fields the kernel refuses",
-            ));
+        // map creation fails (libbpf would retry without BTF): not modelled
+        let (record, inner_record) = match (record, inner_record) {
+            (Ok(r), Ok(i)) => (r, i),
+            (Err(e), _) | (_, Err(e)) => {
+                return unsupported(Unsupported::MapRecord { map: m.name.clone(), why: e.to_string() });
+            }
         };
         let Some(mut def) = map_def(m, refused) else {
             return unsupported_map(&m.name, m.map_type.number());

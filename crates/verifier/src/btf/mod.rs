@@ -11,6 +11,7 @@ pub mod attach;
 pub mod ctx;
 pub mod local;
 pub mod record;
+mod record_walk;
 pub mod trust;
 pub mod walk;
 

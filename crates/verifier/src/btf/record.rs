@@ -7,7 +7,8 @@
 //! Owns: the record and its errors. Must not touch: the rules of accesses and calls that read
 //! it (check/, calls/).
 
-use kbpf_elf::btf::{Btf, BtfType, Kind};
+use super::record_walk::{Walk, parse_graph_root, parse_kptr};
+use kbpf_elf::btf::{Btf, BtfType};
 
 /// `enum btf_field_type`: the special field kinds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -44,7 +45,7 @@ pub enum FieldKind {
 
 /// The struct names the walk recognises, in the order `btf_get_field_type` tries them; the
 /// locks, timers, work items and the refcount may appear once per record.
-const NAMED: [(FieldKind, &str, bool); 11] = [
+pub(super) const NAMED: [(FieldKind, &str, bool); 11] = [
     (FieldKind::SpinLock, "bpf_spin_lock", true),
     (FieldKind::ResSpinLock, "bpf_res_spin_lock", true),
     (FieldKind::Timer, "bpf_timer", true),
@@ -106,7 +107,7 @@ impl FieldKind {
     }
 
     /// May be repeated over an array's elements (`btf_repeat_fields`).
-    fn repeatable(self) -> bool {
+    pub(super) fn repeatable(self) -> bool {
         matches!(
             self,
             FieldKind::KptrUnref
@@ -153,7 +154,7 @@ impl FieldMask {
         FieldKind::Wq,
     ]);
 
-    fn has(self, k: FieldKind) -> bool {
+    pub(super) fn has(self, k: FieldKind) -> bool {
         self.0.contains(&k)
     }
 }
@@ -239,24 +240,9 @@ pub enum RecordError {
 }
 
 /// `BTF_FIELDS_MAX`.
-const FIELDS_MAX: usize = 11;
+pub(super) const FIELDS_MAX: usize = 11;
 /// `MAX_RESOLVE_DEPTH`.
-const MAX_DEPTH: u32 = 32;
-
-/// A field found by the walk before the record checks.
-struct Found {
-    kind: FieldKind,
-    off: u32,
-    kptr_id: u32,
-    graph: Option<(u32, String)>,
-}
-
-struct Walk<'a> {
-    btf: &'a Btf,
-    mask: FieldMask,
-    seen: Vec<FieldKind>,
-    out: Vec<Found>,
-}
+pub(super) const MAX_DEPTH: u32 = 32;
 
 impl Record {
     /// A record of one `bpf_timer` at `off` (a map declared without BTF but with a timer,
@@ -338,9 +324,11 @@ pub fn parse(
     kernel: Option<&Btf>,
 ) -> Result<Option<Record>, RecordError> {
     let mut w = Walk { btf, mask, seen: Vec::new(), out: Vec::new() };
-    match btf.get(type_id) {
-        Some(BtfType::Struct { .. } | BtfType::Union { .. }) => w.struct_fields(type_id, 0, 0)?,
-        Some(BtfType::DataSec { vars, .. }) => {
+    // btf_type_id_size: the value's type with typedefs and modifiers resolved
+    let Some((type_id, t)) = btf.resolve(type_id) else { return Err(RecordError::Invalid) };
+    match t {
+        BtfType::Struct { .. } | BtfType::Union { .. } => w.struct_fields(type_id, 0, 0)?,
+        BtfType::DataSec { vars, .. } => {
             // libbpf hands the kernel a section's variables sorted by offset
             let mut vars = vars.clone();
             vars.sort_by_key(|&(_, off, _)| off);
@@ -389,245 +377,6 @@ pub fn parse(
     Ok(Some(rec))
 }
 
-impl Walk<'_> {
-    /// `btf_find_struct_field`: each member of the struct `id` at `base` bytes.
-    fn struct_fields(&mut self, id: u32, base: u32, level: u32) -> Result<(), RecordError> {
-        let members = match self.btf.get(id) {
-            Some(BtfType::Struct { members, .. } | BtfType::Union { members, .. }) => members,
-            _ => return Ok(()),
-        };
-        for (i, m) in members.iter().enumerate() {
-            if m.offset % 8 != 0 {
-                return Err(RecordError::Invalid);
-            }
-            self.field_one(m.type_id, Some((id, i as i32)), base + m.offset / 8, 0, level)?;
-        }
-        Ok(())
-    }
-
-    /// `btf_find_field_one`: one member or variable of type `ty` at `off` (arrays flattened);
-    /// `owner` is the struct and member index a graph root's `contains:` tag names.
-    fn field_one(
-        &mut self,
-        ty: u32,
-        owner: Option<(u32, i32)>,
-        off: u32,
-        expected_size: u32,
-        level: u32,
-    ) -> Result<(), RecordError> {
-        let mut ty = ty;
-        let mut nelems: u64 = 1;
-        let mut depth = 0;
-        while let Some(BtfType::Array { elem, nelems: n, .. }) = self.btf.get(ty) {
-            if depth == MAX_DEPTH {
-                return Err(RecordError::TooBig);
-            }
-            nelems = nelems.saturating_mul(*n as u64);
-            ty = *elem;
-            depth += 1;
-        }
-        if nelems == 0 {
-            return Ok(());
-        }
-        let Some(t) = self.btf.get(ty) else { return Ok(()) };
-        let is_struct = matches!(t, BtfType::Struct { .. } | BtfType::Union { .. });
-        let kind = self.field_type(t, is_struct)?;
-        let Some(kind) = kind else {
-            if !is_struct {
-                return Ok(());
-            }
-            let sz = crate::btf::struct_size(t) as u64;
-            if expected_size != 0 && expected_size as u64 != sz * nelems {
-                return Ok(());
-            }
-            // btf_find_nested_struct
-            if level + 1 >= MAX_DEPTH {
-                return Err(RecordError::TooBig);
-            }
-            let start = self.out.len();
-            self.struct_fields(ty, off, level + 1)?;
-            return self.repeat(start, nelems, sz);
-        };
-        let sz = kind.size() as u64;
-        if expected_size != 0 && expected_size as u64 != sz * nelems {
-            return Ok(());
-        }
-        if !off.is_multiple_of(kind.align()) {
-            return Ok(());
-        }
-        let mut found = Found { kind, off, kptr_id: 0, graph: None };
-        match kind {
-            _ if kind.is_kptr() => match self.find_kptr(ty)? {
-                Some((k, id)) => {
-                    found.kind = k;
-                    found.kptr_id = id;
-                }
-                None => return Ok(()),
-            },
-            FieldKind::ListHead | FieldKind::RbRoot => {
-                if crate::btf::struct_size(t) as u64 != sz {
-                    return Ok(());
-                }
-                found.graph = Some(self.find_graph_root(owner)?);
-            }
-            _ => {
-                // btf_find_struct: the named struct must have the field's size
-                if crate::btf::struct_size(t) as u64 != sz {
-                    return Ok(());
-                }
-            }
-        }
-        let start = self.out.len();
-        self.out.push(found);
-        self.repeat(start, nelems, sz)
-    }
-
-    /// `btf_repeat_fields`: the fields found from `start` on, once per further array element.
-    fn repeat(&mut self, start: usize, nelems: u64, elem_size: u64) -> Result<(), RecordError> {
-        let cnt = self.out.len() - start;
-        if self.out.len() > FIELDS_MAX {
-            return Err(RecordError::TooBig);
-        }
-        if nelems <= 1 || cnt == 0 {
-            return Ok(());
-        }
-        if self.out[start..].iter().any(|f| !f.kind.repeatable()) {
-            return Err(RecordError::Invalid);
-        }
-        if start as u64 + cnt as u64 * nelems > FIELDS_MAX as u64 {
-            return Err(RecordError::TooBig);
-        }
-        for i in 1..nelems {
-            for j in 0..cnt {
-                let f = &self.out[start + j];
-                let copy = Found {
-                    kind: f.kind,
-                    off: (f.off as u64 + i * elem_size) as u32,
-                    kptr_id: f.kptr_id,
-                    graph: f.graph.clone(),
-                };
-                self.out.push(copy);
-            }
-        }
-        Ok(())
-    }
-
-    /// `btf_get_field_type`: the kind a member's type names, if the mask wants it.
-    fn field_type(&mut self, t: &BtfType, is_struct: bool) -> Result<Option<FieldKind>, RecordError> {
-        let name = match t {
-            BtfType::Struct { name, .. } | BtfType::Union { name, .. } => name.as_str(),
-            _ => "",
-        };
-        for (kind, want, once) in NAMED {
-            if kind == FieldKind::KptrRef {
-                let any_kptr =
-                    [FieldKind::KptrUnref, FieldKind::KptrRef, FieldKind::KptrPercpu, FieldKind::Uptr]
-                        .iter()
-                        .any(|k| self.mask.has(*k));
-                return Ok((any_kptr && !is_struct).then_some(FieldKind::KptrRef));
-            }
-            if !self.mask.has(kind) || name != want {
-                continue;
-            }
-            if once {
-                if self.seen.contains(&kind) {
-                    return Err(RecordError::TooBig);
-                }
-                self.seen.push(kind);
-            }
-            return Ok(Some(kind));
-        }
-        Ok(None)
-    }
-
-    /// `btf_find_kptr`: a pointer (maybe volatile) to one type tag naming the flavour, over a
-    /// struct. `None` when the member is no kptr.
-    fn find_kptr(&self, ty: u32) -> Result<Option<(FieldKind, u32)>, RecordError> {
-        let btf = self.btf;
-        let mut t = btf.get(ty);
-        if let Some(BtfType::Volatile { type_id }) = t {
-            t = btf.get(*type_id);
-        }
-        let Some(BtfType::Ptr { type_id }) = t else { return Ok(None) };
-        let Some(BtfType::TypeTag { name, type_id: under, attr: false }) = btf.get(*type_id) else {
-            return Ok(None);
-        };
-        if matches!(btf.get(*under), Some(BtfType::TypeTag { .. })) {
-            return Err(RecordError::Invalid);
-        }
-        let kind = match name.as_str() {
-            "kptr_untrusted" => FieldKind::KptrUnref,
-            "kptr" => FieldKind::KptrRef,
-            "percpu_kptr" => FieldKind::KptrPercpu,
-            "uptr" => FieldKind::Uptr,
-            _ => return Err(RecordError::Invalid),
-        };
-        if !self.mask.has(kind) {
-            return Ok(None);
-        }
-        match btf.resolve(*under) {
-            Some((id, BtfType::Struct { .. } | BtfType::Union { .. })) => Ok(Some((kind, id))),
-            _ => Err(RecordError::Invalid),
-        }
-    }
-
-    /// `btf_find_graph_root`: the owner member's single `contains:TYPE:NODE` tag.
-    fn find_graph_root(&self, owner: Option<(u32, i32)>) -> Result<(u32, String), RecordError> {
-        // a global variable's tag is on its VAR, as the whole type (component -1)
-        let Some((owner_id, comp)) = owner else { return Err(RecordError::Invalid) };
-        let mut tags = self.btf.iter().filter_map(|(_, t)| match t {
-            BtfType::DeclTag { name, type_id, component, .. }
-                if *type_id == owner_id && *component == comp && name.starts_with("contains:") =>
-            {
-                Some(name["contains:".len()..].to_string())
-            }
-            _ => None,
-        });
-        let Some(value) = tags.next() else { return Err(RecordError::Invalid) };
-        if tags.next().is_some() {
-            return Err(RecordError::Invalid);
-        }
-        let Some((ty, node)) = value.split_once(':') else { return Err(RecordError::Invalid) };
-        let Some(id) = self.btf.find_by_name_kind(ty, Kind::Struct) else { return Err(RecordError::NoEnt) };
-        if node.is_empty() {
-            return Err(RecordError::Invalid);
-        }
-        Ok((id, node.to_string()))
-    }
-}
-
-/// `btf_parse_kptr`: a kernel type of the same name and kind, else the program's own.
-fn parse_kptr(btf: &Btf, local_id: u32, kernel: Option<&Btf>) -> Kptr {
-    let (name, kind) = match btf.get(local_id) {
-        Some(t @ (BtfType::Struct { name, .. } | BtfType::Union { name, .. })) => (name.clone(), t.kind()),
-        _ => (String::new(), Kind::Struct),
-    };
-    let target = match kernel {
-        None => KptrTarget::Unresolved,
-        Some(k) => match k.find_by_name_kind(&name, kind) {
-            Some(id) => KptrTarget::Kernel(id),
-            None => KptrTarget::Local(local_id),
-        },
-    };
-    Kptr { name, local_id, target }
-}
-
-/// `btf_parse_graph_root`: the node member `node` of the struct `value_id`, of struct type
-/// `node_kind`, aligned.
-fn parse_graph_root(btf: &Btf, value_id: u32, node: &str, node_kind: &str) -> Result<GraphRoot, RecordError> {
-    let Some(BtfType::Struct { members, .. }) = btf.get(value_id) else { return Err(RecordError::Invalid) };
-    let mut found = None;
-    for m in members.iter().filter(|m| m.name == node) {
-        if found.is_some() {
-            return Err(RecordError::Invalid);
-        }
-        let Some(BtfType::Struct { name, .. } | BtfType::Union { name, .. }) = btf.get(m.type_id) else {
-            return Err(RecordError::Invalid);
-        };
-        if name != node_kind || m.offset % 8 != 0 || (m.offset / 8) % 8 != 0 {
-            return Err(RecordError::Invalid);
-        }
-        found = Some(GraphRoot { value_btf_id: value_id, node_offset: m.offset / 8 });
-    }
-    found.ok_or(RecordError::NoEnt)
-}
+#[cfg(test)]
+#[path = "record_tests.rs"]
+mod tests;

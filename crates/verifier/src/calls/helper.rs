@@ -53,6 +53,8 @@ pub(super) struct Meta {
     pub(super) func: Option<BpfFunc>,
     /// The call's slot.
     pub(super) insn: usize,
+    /// `bpf_kptr_xchg`'s destination field (`meta.kptr_field`).
+    pub(super) kptr_field: Option<crate::btf::record::Field>,
 }
 
 impl Call<'_, '_> {
@@ -228,6 +230,19 @@ impl Call<'_, '_> {
                     r.id = rid;
                     r.ref_obj_id = rid;
                 }
+                r
+            }
+            Ret::KptrXchg => {
+                let Some(field) = meta.kptr_field.as_ref() else { return Err(Bug::NoKptrType.into()) };
+                let (btf_id, _) = crate::check::kptr::kernel_target(field)?;
+                let mut r = RegState::pointer(RegType::BtfId);
+                r.btf_id = btf_id;
+                r.flags = MAYBE_NULL;
+                // a NULL-check id, then the reference's (is_acquire_function)
+                r.id = self.new_id();
+                let rid = self.acquire_reference(idx);
+                r.id = rid;
+                r.ref_obj_id = rid;
                 r
             }
             Ret::RingbufMemOrNull => {

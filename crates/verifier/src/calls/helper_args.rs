@@ -302,6 +302,25 @@ impl Call<'_, '_> {
                 let lock = meta.func == Some(crate::protos::func_id::BpfFunc::SpinLock);
                 self.process_spin_lock(regno, super::locks::LockFlavor::Spin, lock, meta.insn)?;
             }
+            Arg::KptrXchgDest => {
+                // kptr_xchg_dest_types: a map value or an allocated object, not NULL
+                let alloc = reg.ty == RegType::BtfId && reg.flags == crate::domain::state::MEM_ALLOC;
+                if !(alloc || reg.ty == RegType::MapValue && reg.flags == 0) {
+                    return Err(self.type_mismatch(regno, &["map_value", "ptr_"]));
+                }
+                meta.kptr_field = Some(self.process_kptr_func(regno, &reg)?);
+            }
+            Arg::KptrXchgSrc => {
+                if !is_null {
+                    self.check_kptr_xchg_src(regno, &reg, meta)?;
+                } else {
+                    self.precision().mark_chain_precision(regno);
+                }
+                if reg.ref_obj_id == 0 && !is_null {
+                    return Err(CallReject::MustBeReferenced(regno.into()).into());
+                }
+                meta.release_regno = Some(regno);
+            }
             Arg::Anything | Arg::DontCare => {}
         }
         Ok(())

@@ -199,3 +199,63 @@ impl Call<'_, '_> {
         }
     }
 }
+
+/// `bpf_kptr_xchg`'s arguments (`process_kptr_func` and the source's type match).
+impl Call<'_, '_> {
+    /// `process_kptr_func`: `reg` points at a referenced kptr field; returns it.
+    pub(crate) fn process_kptr_func(
+        &mut self,
+        regno: u8,
+        reg: &RegState,
+    ) -> Result<crate::btf::record::Field, Reject> {
+        let rec = self.reg_btf_record(reg)?.map(|(r, _)| r);
+        if !reg.var_off.is_const() {
+            return Err(LockReject::KptrXchgVarOff(regno.into()).into());
+        }
+        let Some(rec) =
+            rec.filter(|r| r.fields.iter().any(|f| f.kind.is_kptr() && f.kind != FieldKind::Uptr))
+        else {
+            return Err(LockReject::NoKptr(regno.into()).into());
+        };
+        let off = (reg.off as i64 + reg.var_off.value as i64) as u32;
+        let Some(field) =
+            rec.fields.iter().find(|f| f.off == off && f.kind.is_kptr() && f.kind != FieldKind::Uptr)
+        else {
+            return Err(LockReject::NotKptr(off).into());
+        };
+        if !matches!(field.kind, FieldKind::KptrRef | FieldKind::KptrPercpu) {
+            return Err(LockReject::KptrNotRef(off).into());
+        }
+        Ok(field.clone())
+    }
+
+    /// `check_reg_type` for `bpf_kptr_xchg`'s source: a BTF pointer (allocated objects' flags
+    /// folded), not maybe-NULL, of the field's type, at offset 0.
+    pub(super) fn check_kptr_xchg_src(
+        &mut self,
+        regno: u8,
+        reg: &RegState,
+        meta: &super::helper::Meta,
+    ) -> Result<(), Reject> {
+        use crate::domain::state::{MAYBE_NULL, MEM_PERCPU, MEM_RCU, PTR_TRUSTED};
+        let mut flags = reg.flags & !MAYBE_NULL;
+        if flags & MEM_ALLOC != 0 {
+            flags &= !(MEM_ALLOC | MEM_PERCPU);
+        }
+        if reg.ty != RegType::BtfId || !matches!(flags, 0 | PTR_TRUSTED | MEM_RCU) {
+            return Err(self.type_mismatch(regno, &["ptr_", "trusted_ptr_", "rcu_ptr_"]));
+        }
+        if reg.flags & MAYBE_NULL != 0 {
+            return Err(LockReject::NullToHelper(regno).into());
+        }
+        let Some(field) = meta.kptr_field.clone() else {
+            return Err(crate::messages::Bug::NoKptrType.into());
+        };
+        self.mem().map_kptr_match_type(&field, reg, regno)?;
+        // check_func_arg_reg_off: a released pointer is the object itself
+        if reg.off != 0 {
+            return Err(crate::messages::CallReject::ReleaseOffset(regno.into()).into());
+        }
+        Ok(())
+    }
+}

@@ -66,6 +66,9 @@ pub enum LockReject {
     NotKptr(u32),
     #[error("off={0} kptr isn't referenced kptr")]
     KptrNotRef(u32),
+    /// `Possibly NULL pointer passed to helper arg%d` (the register number).
+    #[error("Possibly NULL pointer passed to helper arg{0}")]
+    NullToHelper(u8),
 }
 
 impl LockReject {
@@ -74,9 +77,8 @@ impl LockReject {
         use LockReject::*;
         match self {
             DirectAccess(_) | KptrIndirect(_) | KptrVarOff(_) | KptrMisaligned(..) | KptrSize(_)
-            | KptrMode | KptrRefStore | UptrStore | KptrStImm(_) | NotKptr(_) | KptrNotRef(_) => {
-                Errno::EACCES
-            }
+            | KptrMode | KptrRefStore | UptrStore | KptrStImm(_) | NotKptr(_) | KptrNotRef(_)
+            | KptrMatch(..) | NullToHelper(_) => Errno::EACCES,
             _ => Errno::EINVAL,
         }
     }

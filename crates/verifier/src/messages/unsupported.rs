@@ -21,6 +21,10 @@ pub enum Unsupported {
     TargetKfunc(String),
     #[error("kbpf: kfunc {kfunc} of the target kernel: {why} is not modelled")]
     TargetKfuncRule { kfunc: String, why: String },
+    /// Map creation would fail on the value's special fields (libbpf then retries without
+    /// BTF, which kbpf does not model).
+    #[error("kbpf: map {map} whose value layout the kernel refuses ({why}) is not modelled")]
+    MapRecord { map: String, why: String },
     #[error("kbpf: helper {0} is available to this program type but its prototype is not modelled")]
     Helper(String),
 }

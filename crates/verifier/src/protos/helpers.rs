@@ -92,6 +92,11 @@ pub enum Arg {
     StackOrNull,
     /// `ARG_PTR_TO_SPIN_LOCK`: the `struct bpf_spin_lock` of a map value or allocated object.
     SpinLock,
+    /// `ARG_KPTR_XCHG_DEST`: a referenced kptr field of a map value (or allocated object).
+    KptrXchgDest,
+    /// `ARG_PTR_TO_BTF_ID_OR_NULL | OBJ_RELEASE` typed by the destination kptr field: the
+    /// referenced pointer `bpf_kptr_xchg` moves into the field.
+    KptrXchgSrc,
 }
 
 /// Return kinds.
@@ -124,6 +129,9 @@ pub enum Ret {
     /// `RET_PTR_TO_RINGBUF_MEM_OR_NULL`: a new reference to `ARG_CONST_ALLOC_SIZE_OR_ZERO`
     /// bytes of ring buffer.
     RingbufMemOrNull,
+    /// `RET_PTR_TO_BTF_ID_OR_NULL` typed by the kptr field: `bpf_kptr_xchg`'s old pointer,
+    /// a new reference.
+    KptrXchg,
 }
 
 /// One prototype.
@@ -288,7 +296,12 @@ fn base_btf_proto(f: BpfFunc) -> Option<Proto> {
         F::SpinLock | F::SpinUnlock => {
             Proto { args: [Arg::SpinLock, D, D, D, D], ret: Ret::Void, gpl_only: false, map_types: &[] }
         }
-        F::KptrXchg => unmodelled("kptr fields of map values"),
+        F::KptrXchg => Proto {
+            args: [Arg::KptrXchgDest, Arg::KptrXchgSrc, D, D, D],
+            ret: Ret::KptrXchg,
+            gpl_only: false,
+            map_types: &[],
+        },
         F::UserRingbufDrain => unmodelled("callback helpers"),
         // bpf_for_each_map_elem(map, callback_fn, callback_ctx, flags)
         F::ForEachMapElem => p([ConstMapPtr, Func, StackOrNull, Anything, D], Ret::Integer),
@@ -476,7 +489,7 @@ mod tests {
         assert_eq!(reserve.ret, Ret::RingbufMemOrNull);
         assert_eq!(base_func_proto(F::RingbufSubmit).unwrap().args[0], Arg::ReleaseRingbufMem);
         // offered by bpf_base_func_proto to every type, so never "cannot use helper"
-        for f in [F::UserRingbufDrain, F::KptrXchg, F::ThisCpuPtr] {
+        for f in [F::UserRingbufDrain, F::ThisCpuPtr] {
             let pr = base_func_proto(f).unwrap();
             assert!(matches!(pr.args[0], Arg::Unmodelled(_)), "{f:?}");
         }

@@ -118,6 +118,8 @@ pub(crate) fn arg_name(a: Arg) -> String {
         Arg::CtxOrNull => "ARG_PTR_TO_CTX_OR_NULL".into(),
         Arg::Timer => "ARG_PTR_TO_TIMER".into(),
         Arg::SpinLock => "ARG_PTR_TO_SPIN_LOCK".into(),
+        Arg::KptrXchgDest => "ARG_KPTR_XCHG_DEST".into(),
+        Arg::KptrXchgSrc => "ARG_PTR_TO_BTF_ID_OR_NULL | OBJ_RELEASE".into(),
         Arg::Func => "ARG_PTR_TO_FUNC".into(),
         Arg::ConstAllocSizeOrZero => "ARG_CONST_ALLOC_SIZE_OR_ZERO".into(),
         Arg::Dynptr { uninit, ringbuf, release } => with(
@@ -165,6 +167,7 @@ pub(crate) fn ret_name(r: Ret) -> String {
         Ret::SockCommonOrNull => "RET_PTR_TO_SOCK_COMMON_OR_NULL".into(),
         Ret::TcpSockOrNull => "RET_PTR_TO_TCP_SOCK_OR_NULL".into(),
         Ret::RingbufMemOrNull => "RET_PTR_TO_RINGBUF_MEM_OR_NULL".into(),
+        Ret::KptrXchg => "RET_PTR_TO_BTF_ID_OR_NULL".into(),
         Ret::BtfObj { name, flags } => {
             let base =
                 if flags & PTR_TRUSTED != 0 { "RET_PTR_TO_BTF_ID_TRUSTED" } else { "RET_PTR_TO_BTF_ID" };
