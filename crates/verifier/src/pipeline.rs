@@ -237,7 +237,10 @@ pub(crate) fn run_with(
         kbpf_passes::run_static_passes(&table, opts.privileged, opts.stack_args, &mut resolver, &helper_args)
     });
     let info = match passes {
-        Ok(i) => i,
+        Ok(mut i) => {
+            crate::calls::graph::mark_kfunc_callbacks(&table, opts, &mut i);
+            i
+        }
         Err(e) => {
             let insn = e.insn;
             if let PassErrorKind::BackEdge { from, to } = e.kind {

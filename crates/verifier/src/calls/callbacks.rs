@@ -60,6 +60,17 @@ impl Call<'_, '_> {
         self.push_sync_callback(sub, call_idx, Cb::MapElem)
     }
 
+    /// `bpf_rbtree_add_impl`'s `less(a, b)`: verified on two non-owning nodes of the tree.
+    pub(crate) fn push_rbtree_add_callback(
+        &mut self,
+        sub: Option<usize>,
+        call_idx: usize,
+        node: RegState,
+    ) -> Result<(), Reject> {
+        let Some(sub) = sub else { return Err(Bug::NoCallback.into()) };
+        self.push_sync_callback(sub, call_idx, Cb::RbtreeAdd(Box::new(node)))
+    }
+
     /// `push_callback_call` for a synchronous callback: the branch starts at the callback's
     /// first instruction with its frame set up from the caller's registers.
     fn push_sync_callback(&mut self, sub: usize, call_idx: usize, cb: Cb) -> Result<(), Reject> {
@@ -84,6 +95,7 @@ impl Call<'_, '_> {
         match cb {
             Cb::Loop => set_loop_callback_state(caller, &mut callee),
             Cb::MapElem => set_map_elem_callback_state(caller, &mut callee),
+            Cb::RbtreeAdd(node) => set_rbtree_add_callback_state(*node, &mut callee),
         }
         p.st.frames.push(callee);
         p.st.callback_unroll_depth += 1;
@@ -116,10 +128,24 @@ impl Call<'_, '_> {
 }
 
 /// Which helper's callback.
-#[derive(Clone, Copy)]
+#[derive(Clone)]
 enum Cb {
     Loop,
     MapElem,
+    /// With the node both arguments are.
+    RbtreeAdd(Box<RegState>),
+}
+
+/// `set_rbtree_add_callback_state`: `less(struct bpf_rb_node *a, const struct bpf_rb_node
+/// *b)`: two non-owning nodes of the tree; returns a bool.
+fn set_rbtree_add_callback_state(node: RegState, callee: &mut FuncState) {
+    callee.regs[1] = node.clone();
+    callee.regs[2] = node;
+    for r in 3..=5 {
+        callee.regs[r] = RegState::not_init();
+    }
+    callee.in_callback_fn = true;
+    callee.callback_ret_range = (0, 1);
 }
 
 /// `set_map_elem_callback_state` (the array and hash maps' `map_set_for_each_callback_args`):
