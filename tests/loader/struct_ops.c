@@ -13,6 +13,9 @@ struct tcp_congestion_ops {
 SEC("struct_ops/my_ssthresh") __u32 my_ssthresh(struct sock *sk) { return 2; }
 SEC("struct_ops/my_cong_avoid") void my_cong_avoid(struct sock *sk, __u32 ack, __u32 acked) {}
 
+/* no .struct_ops variable points to it: libbpf refuses it */
+SEC("struct_ops/lonely") __u32 lonely(struct sock *sk) { return 1; }
+
 SEC(".struct_ops") struct tcp_congestion_ops my_ops = {
 	.cong_avoid = (void *)my_cong_avoid,
 	.ssthresh = (void *)my_ssthresh,

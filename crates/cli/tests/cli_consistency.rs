@@ -77,9 +77,9 @@ fn unmodelled_and_unknown_program_types_are_errors() {
     }
     let case = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/twelve_args.s");
     for cmd in ["run", "verify"] {
-        let (code, _, err) = kbpf(&[cmd, "--prog-type", "lirc_mode2", case.to_str().unwrap()]);
+        let (code, _, err) = kbpf(&[cmd, "--prog-type", "ext", case.to_str().unwrap()]);
         assert_eq!(code, Some(2), "{cmd}: {err}");
-        assert!(err.contains("program type lirc_mode2 is BPF_PROG_TYPE_LIRC_MODE2, which kbpf does not model yet; supported: socket_filter, sched_cls (tc), xdp, syscall, kprobe, "), "{cmd}: {err}");
+        assert!(err.contains("program type ext is BPF_PROG_TYPE_EXT, which kbpf does not model yet; supported: socket_filter, sched_cls (tc), xdp, syscall, kprobe, "), "{cmd}: {err}");
         let (code, _, err) = kbpf(&[cmd, "--prog-type", "tcp", case.to_str().unwrap()]);
         assert_eq!(code, Some(2), "{cmd}: {err}");
         assert!(err.contains("unknown program type \"tcp\"; supported: "), "{cmd}: {err}");

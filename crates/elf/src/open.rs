@@ -159,6 +159,14 @@ pub enum ProgError {
         /// The BTF name looked for (with libbpf's prefix).
         btf_name: String,
     },
+    /// A `struct_ops` program no `.struct_ops` variable points to (libbpf refuses the load).
+    #[error(
+        "prog '{prog}': SEC(\"struct_ops\") program isn't referenced anywhere, did you forget to use it?"
+    )]
+    StructOpsUnreferenced {
+        /// Program.
+        prog: String,
+    },
     /// `freplace` needs the program it replaces, which a file alone does not name.
     #[error("prog '{prog}': attach program FD is not set (freplace programs need a target program)")]
     NeedsTargetProgram {
@@ -390,6 +398,9 @@ pub fn open_object(bytes: &[u8], opts: &LoadOptions) -> Result<LoadedObject, Elf
         if let Some(a) = st_ops.get(&main).filter(|_| p.prog_type == Some(KernelProgType::StructOps)) {
             p.attach_btf = Some((a.btf_id, a.module.clone()));
             p.struct_ops = Some(a.clone());
+        } else if p.prog_type == Some(KernelProgType::StructOps) && target.is_some() && btf.is_some() {
+            // the maps were read against the target: no member names this program
+            p.error.get_or_insert(ProgError::StructOpsUnreferenced { prog: funcs[main].name.clone() });
         }
         programs.push(p);
     }

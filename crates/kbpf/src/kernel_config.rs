@@ -15,7 +15,11 @@ pub fn kernel_config(config: &Kconfig) -> KernelConfig {
     } else {
         Lockdown::None
     };
-    KernelConfig { lockdown, kprobe_override: set("CONFIG_BPF_KPROBE_OVERRIDE") }
+    KernelConfig {
+        lockdown,
+        kprobe_override: set("CONFIG_BPF_KPROBE_OVERRIDE"),
+        lirc_mode2: set("CONFIG_BPF_LIRC_MODE2"),
+    }
 }
 
 /// The running kernel's facts: its configuration (`/proc/config.gz`, else
@@ -49,9 +53,12 @@ mod tests {
         assert_eq!(k(""), KernelConfig::default());
         let forced =
             k("CONFIG_LOCK_DOWN_KERNEL_FORCE_INTEGRITY=y\n# CONFIG_BPF_KPROBE_OVERRIDE is not set\n");
-        assert_eq!(forced, KernelConfig { lockdown: Lockdown::Integrity, kprobe_override: false });
+        assert_eq!(
+            forced,
+            KernelConfig { lockdown: Lockdown::Integrity, kprobe_override: false, lirc_mode2: false }
+        );
         let open = k("CONFIG_BPF_KPROBE_OVERRIDE=y\nCONFIG_LOCK_DOWN_KERNEL_FORCE_NONE=y\n");
-        assert_eq!(open, KernelConfig { lockdown: Lockdown::None, kprobe_override: true });
+        assert_eq!(open, KernelConfig { lockdown: Lockdown::None, kprobe_override: true, lirc_mode2: false });
         assert_eq!(
             k("CONFIG_LOCK_DOWN_KERNEL_FORCE_CONFIDENTIALITY=y\n").lockdown,
             Lockdown::Confidentiality

@@ -37,6 +37,10 @@ pub fn modelled(kind: KernelProgType) -> Option<ProgType> {
         KernelProgType::RawTracepoint => ProgType::RawTracepoint,
         KernelProgType::RawTracepointWritable => ProgType::RawTracepointWritable,
         KernelProgType::PerfEvent => ProgType::PerfEvent { arch: TargetArch::default() },
+        KernelProgType::SchedAct => ProgType::SchedAct,
+        KernelProgType::Netfilter => ProgType::Netfilter,
+        KernelProgType::LircMode2 => ProgType::LircMode2,
+        KernelProgType::StructOps => ProgType::StructOps,
         _ => return None,
     })
 }
@@ -67,7 +71,7 @@ pub fn kernel_prog_type_for_section(section: &str) -> Option<KernelProgType> {
 }
 
 /// What the program types kbpf models are called: for `--prog-type` and in errors.
-pub const SUPPORTED_PROG_TYPES: &str = "socket_filter, sched_cls (tc), xdp, syscall, kprobe, tracepoint, raw_tracepoint, raw_tracepoint_writable, perf_event, tracing, lsm, cgroup_skb, cgroup_sock, cgroup_sock_addr, cgroup_sockopt, cgroup_sysctl, cgroup_device, sock_ops, sk_skb, sk_msg, sk_lookup, sk_reuseport, flow_dissector, lwt_in, lwt_out, lwt_xmit, lwt_seg6local, mem";
+pub const SUPPORTED_PROG_TYPES: &str = "socket_filter, sched_cls (tc), xdp, syscall, kprobe, tracepoint, raw_tracepoint, raw_tracepoint_writable, perf_event, tracing, lsm, cgroup_skb, cgroup_sock, cgroup_sock_addr, cgroup_sockopt, cgroup_sysctl, cgroup_device, sock_ops, sk_skb, sk_msg, sk_lookup, sk_reuseport, flow_dissector, lwt_in, lwt_out, lwt_xmit, lwt_seg6local, sched_act, netfilter, lirc_mode2, struct_ops, mem";
 
 /// The section names that imply a modelled program type, as libbpf spells them.
 fn supported_sections() -> String {
@@ -202,7 +206,7 @@ mod tests {
         for s in ["xdp/devmap", "xdp.frags/cpumap"] {
             assert_eq!(prog_type_for_section(s), Ok(ProgType::Xdp), "{s}");
         }
-        let e = prog_type_for_section("lirc_mode2").unwrap_err().to_string();
+        let e = prog_type_for_section("freplace/f").unwrap_err().to_string();
         for part in [
             "netkit/peer",
             "syscall, xdp.frags/devmap, xdp/devmap",
@@ -257,15 +261,24 @@ mod tests {
 
     #[test]
     fn unmodelled_sections_name_their_type() {
-        for (s, kind) in [("lirc_mode2", KernelProgType::LircMode2), ("action", KernelProgType::SchedAct)] {
-            let e = prog_type_for_section(s).unwrap_err();
-            assert_eq!(e, ProgTypeError::UnmodelledSection { section: s.into(), kind }, "{s}");
-        }
-        let msg = prog_type_for_section("action").unwrap_err().to_string();
+        let e = prog_type_for_section("freplace/f").unwrap_err();
+        assert_eq!(
+            e,
+            ProgTypeError::UnmodelledSection { section: "freplace/f".into(), kind: KernelProgType::Ext }
+        );
+        let msg = e.to_string();
         assert!(
-            msg.starts_with("section action is BPF_PROG_TYPE_SCHED_ACT, which kbpf does not model yet; supported: socket, "),
+            msg.starts_with(
+                "section freplace/f is BPF_PROG_TYPE_EXT, which kbpf does not model yet; supported: socket, "
+            ),
             "{msg}"
         );
+        // the types of session 5: tc actions, netfilter, lirc and struct_ops
+        assert_eq!(prog_type_for_section("action"), Ok(ProgType::SchedAct));
+        assert_eq!(prog_type_for_section("netfilter"), Ok(ProgType::Netfilter));
+        assert_eq!(prog_type_for_section("lirc_mode2"), Ok(ProgType::LircMode2));
+        assert_eq!(prog_type_for_section("struct_ops/test_1"), Ok(ProgType::StructOps));
+        assert_eq!(prog_type_for_section("struct_ops.s/test_2"), Ok(ProgType::StructOps));
     }
 
     #[test]
@@ -289,9 +302,9 @@ mod tests {
         assert_eq!(prog_type_by_name("mem", 8), Ok(ProgType::Mem { ctx_size: 8 }));
         assert_eq!(prog_type_by_name("kprobe", 0), Ok(ProgType::Kprobe(KprobeProg::default())));
         assert_eq!(
-            prog_type_by_name("lirc_mode2", 0).unwrap_err().to_string(),
+            prog_type_by_name("ext", 0).unwrap_err().to_string(),
             format!(
-                "program type lirc_mode2 is BPF_PROG_TYPE_LIRC_MODE2, which kbpf does not model yet; supported: {SUPPORTED_PROG_TYPES}"
+                "program type ext is BPF_PROG_TYPE_EXT, which kbpf does not model yet; supported: {SUPPORTED_PROG_TYPES}"
             )
         );
         assert_eq!(

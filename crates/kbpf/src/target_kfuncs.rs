@@ -15,6 +15,19 @@ use kbpf_verifier::{KfuncArgKind, KfuncDecl, KfuncRet, KfuncTable};
 /// kfuncs whose every rule the verifier applies (`special_kfunc_list` members and flags
 /// included); the others of the table are resolved but refused as not modelled.
 const MODELLED: &[&str] = &[
+    // plain congestion-control functions of tcp_congestion_ops programs (bpf_tcp_ca.c and
+    // tcp_cubic.c): scalars and socket pointers, no special rules
+    "tcp_reno_ssthresh",
+    "tcp_reno_cong_avoid",
+    "tcp_reno_undo_cwnd",
+    "tcp_slow_start",
+    "tcp_cong_avoid_ai",
+    "cubictcp_init",
+    "cubictcp_recalc_ssthresh",
+    "cubictcp_cong_avoid",
+    "cubictcp_state",
+    "cubictcp_cwnd_event",
+    "cubictcp_acked",
     "bpf_iter_num_new",
     "bpf_iter_num_next",
     "bpf_iter_num_destroy",
@@ -194,10 +207,11 @@ pub(crate) fn resolve(btf: &Btf, id: i32, prog: Option<KernelProgType>) -> Optio
     } else if !MODELLED.contains(&name.as_str()) {
         Some("its rules".to_string())
     } else if name == "bpf_dynptr_from_skb"
-        && prog.is_some_and(|t| sets::Hook::of(t) == Some(sets::Hook::Tracing))
+        && prog
+            .is_some_and(|t| matches!(sets::Hook::of(t), Some(sets::Hook::Tracing | sets::Hook::Netfilter)))
     {
-        // a tracing program passes a kernel sk_buff, not its context
-        Some("an skb dynptr in a tracing program".to_string())
+        // a tracing or netfilter program passes a kernel sk_buff, not its context
+        Some("an skb dynptr from a kernel sk_buff (tracing and netfilter programs)".to_string())
     } else {
         None
     };

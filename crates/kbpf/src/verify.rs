@@ -119,6 +119,17 @@ pub fn verify_module(module: &Module, mut opts: VerifyOptions) -> VerifyOutcome 
         if opts.attach_btf_id == 0 {
             opts.attach_btf_id = elf.attach_btf.as_ref().map_or(0, |(id, _)| *id);
         }
+        // a struct_ops program loads its member's index as expected attach type
+        if opts.prog_type == kbpf_verifier::ProgType::StructOps {
+            if opts.struct_ops_member == 0 {
+                opts.struct_ops_member = elf.expected_attach_number;
+            }
+            // the struct is a module's: kbpf types programs by vmlinux alone
+            if let Some((_, Some(module))) = &elf.attach_btf {
+                let _ = module;
+                return unsupported(Unsupported::Feature("a struct_ops struct of a kernel module's BTF"));
+            }
+        }
         // refused by the kernel before the walk (EEXIST), which kbpf does not model
         if elf.several_exception_cbs {
             return unsupported(Unsupported::Feature("a main program with several exception_callback tags"));

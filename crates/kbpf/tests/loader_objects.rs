@@ -373,6 +373,14 @@ fn struct_ops_members_and_exception_callbacks() {
     // the kernel's member order, not the object's
     assert_eq!(member("my_ssthresh"), (Some(KernelProgType::StructOps), Some((ops, None)), 0));
     assert_eq!(member("my_cong_avoid"), (Some(KernelProgType::StructOps), Some((ops, None)), 1));
+    // a struct_ops program no member names: libbpf's refusal
+    let lonely = obj.program("lonely").unwrap().error.as_ref().map(ToString::to_string);
+    assert_eq!(
+        lonely.as_deref(),
+        Some(
+            "prog 'lonely': SEC(\"struct_ops\") program isn't referenced anywhere, did you forget to use it?"
+        )
+    );
     // nothing calls exc_cb, yet it follows its program (libbpf's exception callback)
     let p = obj.program("with_cb").unwrap();
     let names: Vec<&str> = p.layout.iter().map(|(n, _)| n.as_str()).collect();

@@ -239,6 +239,19 @@ const TABLE: &[(&str, KfuncFlags, &[Hook])] = &[
     // filter.c
     ("bpf_dynptr_from_skb", TRUSTED, SKB),
     ("bpf_dynptr_from_xdp", NONE, &[Hook::Xdp]),
+    // bpf_tcp_ca.c: the congestion-control helpers of tcp_congestion_ops programs
+    ("tcp_reno_ssthresh", NONE, &[Hook::StructOps]),
+    ("tcp_reno_cong_avoid", NONE, &[Hook::StructOps]),
+    ("tcp_reno_undo_cwnd", NONE, &[Hook::StructOps]),
+    ("tcp_slow_start", NONE, &[Hook::StructOps]),
+    ("tcp_cong_avoid_ai", NONE, &[Hook::StructOps]),
+    // tcp_cubic.c
+    ("cubictcp_init", NONE, &[Hook::StructOps]),
+    ("cubictcp_recalc_ssthresh", NONE, &[Hook::StructOps]),
+    ("cubictcp_cong_avoid", NONE, &[Hook::StructOps]),
+    ("cubictcp_state", NONE, &[Hook::StructOps]),
+    ("cubictcp_cwnd_event", NONE, &[Hook::StructOps]),
+    ("cubictcp_acked", NONE, &[Hook::StructOps]),
     // cpumask.c
     ("bpf_cpumask_create", f(ACQ, NULL), CPUMASK),
     ("bpf_cpumask_release", REL, CPUMASK),

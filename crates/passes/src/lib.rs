@@ -48,13 +48,14 @@ pub struct StaticInfo {
 ///
 /// `privileged` allows back-edges; `stack_args` turns the stack-argument ABI on or off (see
 /// [`check::check_and_resolve_insns_abi`]); `helper_args` gives helper parameter counts for
-/// liveness.
+/// liveness, `kfunc_args` those of the kfuncs the program may call (by BTF id).
 pub fn run_static_passes(
     slots: &SlotTable<'_>,
     privileged: bool,
     stack_args: bool,
     resolver: &mut dyn check::Resolver,
     helper_args: &dyn Fn(i32) -> Option<u8>,
+    kfunc_args: &dyn Fn(i32) -> Option<u8>,
 ) -> Result<StaticInfo, PassError> {
     let mut subprogs = subprogs::add_subprogs(slots)?;
     subprogs::check_subprogs(slots, &mut subprogs)?;
@@ -62,7 +63,7 @@ pub fn run_static_passes(
     let cfg = cfg::check_cfg(slots, privileged)?;
     let postorder = postorder::compute_postorder(slots, &subprogs);
     let scc = scc::compute_scc(slots);
-    let live_regs = liveness::compute_live_registers(slots, &postorder, helper_args);
+    let live_regs = liveness::compute_live_registers(slots, &postorder, helper_args, kfunc_args);
     let live_stack = stack_liveness::compute_stack_liveness(slots, &postorder, &subprogs);
     Ok(StaticInfo { subprogs, cfg, postorder, scc, live_regs, live_stack })
 }

@@ -22,7 +22,11 @@ pub struct UseDef {
 
 /// Use/def of a decoded instruction. `helper_args(id)` gives a helper's parameter count when
 /// its prototype is known for this program type. r11 is an addressing base, never a live value.
-pub fn use_def(insn: &Insn, helper_args: &dyn Fn(i32) -> Option<u8>) -> UseDef {
+pub fn use_def(
+    insn: &Insn,
+    helper_args: &dyn Fn(i32) -> Option<u8>,
+    kfunc_args: &dyn Fn(i32) -> Option<u8>,
+) -> UseDef {
     let b = |r: Reg| 1u16 << r.num();
     let r0 = b(Reg::R0);
     let src_or = |base: u16, src: Src| match src {
@@ -56,6 +60,8 @@ pub fn use_def(insn: &Insn, helper_args: &dyn Fn(i32) -> Option<u8>) -> UseDef {
             let nargs = match target {
                 CallTarget::Local(_) => Some(5),
                 CallTarget::Helper(id) => helper_args(id),
+                // a kfunc's BTF prototype, when the program may call it (`get_call_summary`)
+                CallTarget::Kfunc { btf_id, off: 0 } => kfunc_args(btf_id),
                 CallTarget::Kfunc { .. } => None,
             };
             // r1..r(nargs), or every argument register when the count is unknown
@@ -72,7 +78,11 @@ pub fn use_def(insn: &Insn, helper_args: &dyn Fn(i32) -> Option<u8>) -> UseDef {
 
 /// Use/def of a raw slot the table could not decode (malformed, or an `ld_imm64` tail): the one
 /// place liveness reads slot fields, as the kernel's `compute_insn_live_regs` reads any slot.
-pub fn insn_use_def(insn: &RawInsn, helper_args: &dyn Fn(i32) -> Option<u8>) -> UseDef {
+pub fn insn_use_def(
+    insn: &RawInsn,
+    helper_args: &dyn Fn(i32) -> Option<u8>,
+    kfunc_args: &dyn Fn(i32) -> Option<u8>,
+) -> UseDef {
     let src = 1u16 << insn.src;
     let dst = 1u16 << insn.dst;
     let r0 = 1u16;
@@ -137,6 +147,7 @@ pub fn insn_use_def(insn: &RawInsn, helper_args: &dyn Fn(i32) -> Option<u8>) -> 
                 let nargs = match insn.call_kind() {
                     Some(CallKind::Local) => Some(5),
                     Some(CallKind::Helper) => helper_args(insn.imm),
+                    Some(CallKind::Kfunc) if insn.off == 0 => kfunc_args(insn.imm),
                     _ => None,
                 };
                 if let Some(n) = nargs {
@@ -161,12 +172,13 @@ pub fn compute_live_registers(
     slots: &SlotTable<'_>,
     postorder: &Postorder,
     helper_args: &dyn Fn(i32) -> Option<u8>,
+    kfunc_args: &dyn Fn(i32) -> Option<u8>,
 ) -> Vec<u16> {
     let n = slots.len();
     let ud: Vec<UseDef> = (0..n)
         .map(|i| match slots.get(i) {
-            Some(Decoded::Insn(insn)) => use_def(insn, helper_args),
-            _ => insn_use_def(&slots.raw()[i], helper_args),
+            Some(Decoded::Insn(insn)) => use_def(insn, helper_args, kfunc_args),
+            _ => insn_use_def(&slots.raw()[i], helper_args, kfunc_args),
         })
         .collect();
     let mut live_in = vec![0u16; n];
@@ -246,7 +258,7 @@ mod tests {
         ];
         let p = SlotTable::new(&p);
         let po = compute_postorder(&p, &add_subprogs(&p).unwrap());
-        let live = compute_live_registers(&p, &po, &|_| None);
+        let live = compute_live_registers(&p, &po, &|_| None, &|_| None);
         let t = format_live_regs(&p, &live, &[0; 5], &|i| format!("#{i}"));
         assert_eq!(
             t,
@@ -258,17 +270,21 @@ mod tests {
     #[test]
     fn calls_use_args() {
         let call = RawInsn::new(0x85, 0, 0, 0, 7);
-        assert_eq!(insn_use_def(&call, &|_| Some(0)).uses, 0);
-        assert_eq!(insn_use_def(&call, &|_| Some(2)).uses, 0b110);
-        assert_eq!(insn_use_def(&call, &|_| None).uses, 0b111110);
-        assert_eq!(insn_use_def(&RawInsn::new(0x85, 0, 1, 0, 1), &|_| None).uses, 0b111110);
+        assert_eq!(insn_use_def(&call, &|_| Some(0), &|_| None).uses, 0);
+        assert_eq!(insn_use_def(&call, &|_| Some(2), &|_| None).uses, 0b110);
+        assert_eq!(insn_use_def(&call, &|_| None, &|_| None).uses, 0b111110);
+        assert_eq!(insn_use_def(&RawInsn::new(0x85, 0, 1, 0, 1), &|_| None, &|_| None).uses, 0b111110);
+        // a kfunc call reads as many argument registers as its prototype has, when known
+        let kcall = RawInsn::new(0x85, 0, 2, 0, 7);
+        assert_eq!(insn_use_def(&kcall, &|_| None, &|_| Some(2)).uses, 0b110);
+        assert_eq!(insn_use_def(&kcall, &|_| None, &|_| None).uses, 0b111110);
         // stack-arg forms never make r11 live
-        assert_eq!(insn_use_def(&RawInsn::new(0x7b, 11, 1, -8, 0), &|_| None).uses, 0b10);
-        let ld = insn_use_def(&RawInsn::new(0x79, 3, 11, 8, 0), &|_| None);
+        assert_eq!(insn_use_def(&RawInsn::new(0x7b, 11, 1, -8, 0), &|_| None, &|_| None).uses, 0b10);
+        let ld = insn_use_def(&RawInsn::new(0x79, 3, 11, 8, 0), &|_| None, &|_| None);
         assert_eq!((ld.uses, ld.defs), (0, 0b1000));
-        assert_eq!(insn_use_def(&RawInsn::new(0x7a, 11, 0, -8, 1), &|_| None).uses, 0);
+        assert_eq!(insn_use_def(&RawInsn::new(0x7a, 11, 0, -8, 1), &|_| None, &|_| None).uses, 0);
         let ldabs = RawInsn::new(0x30, 0, 0, 0, 1);
-        assert_eq!(insn_use_def(&ldabs, &|_| None).uses, 0xffff);
+        assert_eq!(insn_use_def(&ldabs, &|_| None, &|_| None).uses, 0xffff);
     }
 
     /// The decoded reading agrees with the raw one on every slot the table decodes.
@@ -285,8 +301,8 @@ mod tests {
                         let t = SlotTable::new(&slots);
                         if let Some(Decoded::Insn(insn)) = t.get(0) {
                             assert_eq!(
-                                use_def(insn, &args),
-                                insn_use_def(&slots[0], &args),
+                                use_def(insn, &args, &args),
+                                insn_use_def(&slots[0], &args, &args),
                                 "{:?}",
                                 slots[0]
                             );

@@ -126,6 +126,16 @@ pub enum ProgType {
         /// The target architecture (the size of the registers in the context).
         arch: TargetArch,
     },
+    /// `BPF_PROG_TYPE_SCHED_ACT` (tc actions: the classifier's rules under another name).
+    SchedAct,
+    /// `BPF_PROG_TYPE_NETFILTER` (`struct bpf_nf_ctx`: the hook state and the `sk_buff`).
+    Netfilter,
+    /// `BPF_PROG_TYPE_LIRC_MODE2` (an infrared sample: one read-only `u32`).
+    LircMode2,
+    /// `BPF_PROG_TYPE_STRUCT_OPS`: a member of a kernel struct of function pointers, named by
+    /// `attach_btf_id` (the struct) and [`VerifyOptions::struct_ops_member`]; the context is
+    /// the member's arguments, typed by its BTF prototype.
+    StructOps,
 }
 
 impl ProgType {
@@ -139,6 +149,7 @@ impl ProgType {
             P::SocketFilter
                 | P::Xdp
                 | P::SchedCls
+                | P::SchedAct
                 | P::CgroupSkb
                 | P::CgroupSock
                 | P::CgroupSockAddr
@@ -231,7 +242,7 @@ pub struct KprobeProg {
 /// A program type name kbpf does not know (from the command line or a section name).
 #[derive(Clone, Debug, PartialEq, Eq, Error)]
 #[error(
-    "unknown program type {0:?}; supported: socket_filter, sched_cls (tc), xdp, syscall, kprobe, tracepoint, raw_tracepoint, raw_tracepoint_writable, perf_event, tracing, lsm, cgroup_skb, cgroup_sock, cgroup_sock_addr, cgroup_sockopt, cgroup_sysctl, cgroup_device, sock_ops, sk_skb, sk_msg, sk_lookup, sk_reuseport, flow_dissector, lwt_in, lwt_out, lwt_xmit, lwt_seg6local"
+    "unknown program type {0:?}; supported: socket_filter, sched_cls (tc), xdp, syscall, kprobe, tracepoint, raw_tracepoint, raw_tracepoint_writable, perf_event, tracing, lsm, cgroup_skb, cgroup_sock, cgroup_sock_addr, cgroup_sockopt, cgroup_sysctl, cgroup_device, sock_ops, sk_skb, sk_msg, sk_lookup, sk_reuseport, flow_dissector, lwt_in, lwt_out, lwt_xmit, lwt_seg6local, sched_act, netfilter, lirc_mode2, struct_ops"
 )]
 pub struct UnknownProgType(pub String);
 
@@ -268,6 +279,10 @@ impl std::str::FromStr for ProgType {
             "raw_tracepoint" => ProgType::RawTracepoint,
             "raw_tracepoint_writable" => ProgType::RawTracepointWritable,
             "perf_event" => ProgType::PerfEvent { arch: TargetArch::default() },
+            "sched_act" | "action" => ProgType::SchedAct,
+            "netfilter" => ProgType::Netfilter,
+            "lirc_mode2" => ProgType::LircMode2,
+            "struct_ops" => ProgType::StructOps,
             _ => return Err(UnknownProgType(s.to_string())),
         })
     }
@@ -331,6 +346,10 @@ pub struct VerifyOptions {
     pub expected_attach_type: Option<kbpf_isa::AttachType>,
     /// `attach_btf_id` (0 = none): only BTF-attached types take one.
     pub attach_btf_id: u32,
+    /// The number a `struct_ops` program loads as its expected attach type: the index of the
+    /// member it implements in the struct `attach_btf_id` names (libbpf's choice, from the
+    /// object's `.struct_ops` maps).
+    pub struct_ops_member: u32,
     /// The target kernel's BTF (vmlinux): attach targets, BTF pointers and their struct
     /// walks are typed by it (`None`: a program that needs it is refused as the kernel
     /// refuses one without BTF).
@@ -373,8 +392,28 @@ impl VerifyOptions {
     pub fn helper_arg_count(&self, id: i32) -> Option<u8> {
         match self.host_helpers.iter().find(|h| h.id == id) {
             Some(h) => Some(h.args),
+            // a struct_ops program's helpers are its struct's (`env->ops` after the attach check)
+            None if self.prog_type == ProgType::StructOps => {
+                let member = btf::struct_ops::check_struct_ops_btf_id(self).ok()?.struct_ops?;
+                let p = member.func_proto(protos::func_id::BpfFunc::from_id(id)?)?;
+                Some(p.args.iter().take_while(|a| **a != protos::helpers::Arg::DontCare).count() as u8)
+            }
             None => protos::helpers::helper_arg_count(id, self.prog_type),
         }
+    }
+
+    /// The parameter count of kfunc `btf_id` (its BTF prototype's), when the program's type
+    /// may call it: liveness then reads only those argument registers, as the kernel's
+    /// `get_call_summary` does; `None` (every argument register) otherwise.
+    pub fn kfunc_arg_count(&self, btf_id: i32) -> Option<u8> {
+        let d = self.kfuncs.get(btf_id)?;
+        let kind = self.prog_type.ops_with(self.expected_attach_type).kernel_type();
+        let allowed = match (&d.prog_types, kind) {
+            (None, _) => true,
+            (Some(types), Some(k)) => types.contains(&k),
+            (Some(_), None) => false,
+        };
+        allowed.then(|| u8::try_from(d.args.len()).ok()).flatten()
     }
 }
 
@@ -411,6 +450,7 @@ impl Default for VerifyOptions {
             btf_func_info: false,
             expected_attach_type: None,
             attach_btf_id: 0,
+            struct_ops_member: 0,
             btf: None,
             prog_btf: None,
             sleepable: false,
@@ -442,6 +482,9 @@ pub struct KernelConfig {
     pub lockdown: Lockdown,
     /// `CONFIG_BPF_KPROBE_OVERRIDE`: kprobes may call `bpf_override_return`.
     pub kprobe_override: bool,
+    /// `CONFIG_BPF_LIRC_MODE2`: the kernel has the `lirc_mode2` program type at all (without
+    /// it `bpf_prog_load` refuses the type with `EINVAL` and no log).
+    pub lirc_mode2: bool,
 }
 
 impl KernelConfig {

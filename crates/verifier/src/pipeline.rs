@@ -180,7 +180,14 @@ pub(crate) fn run_with(
     // bpf_prog_load_check_attach, also before the verifier: EINVAL, no log
     let attach =
         LoadAttach { expected_attach_type: opts.expected_attach_type, attach_btf_id: opts.attach_btf_id };
-    if let Err(r) = opts.prog_type.ops_with(opts.expected_attach_type).check_attach(attach) {
+    let built = match opts.prog_type {
+        crate::ProgType::LircMode2 if !opts.kernel_config.lirc_mode2 => {
+            Err(crate::messages::AttachReject::TypeNotBuilt { prog_type: "lirc_mode2" })
+        }
+        _ => Ok(()),
+    };
+    let checked = built.and_then(|_| opts.prog_type.ops_with(opts.expected_attach_type).check_attach(attach));
+    if let Err(r) = checked {
         let out = VerifyOutcome {
             accepted: false,
             error: Some(VerifyError::new(None, Reject::Attach(r))),
@@ -212,6 +219,7 @@ pub(crate) fn run_with(
         ld_map: vec![None; slots.len()],
     };
     let helper_args = |id: i32| opts.helper_arg_count(id);
+    let kfunc_args = |id: i32| opts.kfunc_arg_count(id);
     // decoded once: the static passes, the walk, the whole-program checks and the witness read
     // this table (a malformed slot is kept and refused where the kernel refuses it)
     let table = SlotTable::new(slots);
@@ -234,7 +242,14 @@ pub(crate) fn run_with(
         return (finish(log, Stats::default(), Some((Reject::BtfInfo(b), 0)), opts.log_size), proven);
     }
     let passes = pre.and_then(|_| {
-        kbpf_passes::run_static_passes(&table, opts.privileged, opts.stack_args, &mut resolver, &helper_args)
+        kbpf_passes::run_static_passes(
+            &table,
+            opts.privileged,
+            opts.stack_args,
+            &mut resolver,
+            &helper_args,
+            &kfunc_args,
+        )
     });
     let info = match passes {
         Ok(mut i) => {
@@ -269,9 +284,14 @@ pub(crate) fn run_with(
     let attach = match crate::btf::attach::for_program(opts) {
         Ok(a) => a,
         Err(e) => {
-            let r = Reject::Btf(BtfReject::Attach(e));
+            let r = match e {
+                crate::btf::attach::AttachError::UnmodelledStructOps(s) => {
+                    Reject::Unsupported(crate::messages::Unsupported::StructOps(s))
+                }
+                e => Reject::Btf(BtfReject::Attach(e)),
+            };
             let text = r.to_string();
-            if !text.is_empty() {
+            if !text.is_empty() && !matches!(r, Reject::Unsupported(_)) {
                 log.put(&format!("{text}\n"));
             }
             print_stats(&mut log, &Counters::default(), &vec![0; nsub_found], start);

@@ -85,7 +85,8 @@ fn helper_sets_per_type() {
         "r1 = 0\nr2 = r10\nr2 += -8\n*(u64 *)(r10 -8) = 0\nr3 = 8\ncall bpf_probe_write_user\nexit\n";
     accepts(&run_as(kprobe(), write_user, |_| {}));
     let locked = run_as(kprobe(), write_user, |o| {
-        o.kernel_config = KernelConfig { lockdown: Lockdown::Integrity, kprobe_override: false };
+        o.kernel_config =
+            KernelConfig { lockdown: Lockdown::Integrity, kprobe_override: false, lirc_mode2: false };
     });
     rejects(&locked, Errno::EINVAL, "program of this type cannot use helper bpf_probe_write_user#36");
     // a BTF-typed helper kbpf does not model is unsupported, not refused

@@ -27,6 +27,8 @@ pub struct AttachInfo {
     pub iter_target: Option<String>,
     /// The target returns `void`.
     pub ret_void: bool,
+    /// A struct_ops program's struct and member.
+    pub struct_ops: Option<crate::prog_types::struct_ops::StructOpsMember>,
 }
 
 /// How an iterator target registers its context pointers (`ctx_arg_info`): maybe NULL, and
@@ -104,6 +106,28 @@ pub enum AttachError {
     /// An LSM program without a GPL-compatible license.
     #[error("LSM programs must have a GPL compatible license")]
     LsmLicense,
+    /// A struct_ops program without a GPL-compatible license.
+    #[error("struct ops programs must have a GPL compatible license")]
+    StructOpsLicense,
+    /// A struct_ops program without an attach BTF id (`ENOTSUPP`, no line).
+    #[error("")]
+    StructOpsNoBtfId,
+    /// The attach BTF id names no struct the kernel registered (`ENOTSUPP`).
+    #[error("attach_btf_id {0} is not a supported struct")]
+    NotSupportedStruct(u32),
+    /// The member index is past the struct's members.
+    #[error("attach to invalid member idx {0} of struct {1}")]
+    InvalidMemberIdx(u32, String),
+    /// The member is no function pointer.
+    #[error("attach to invalid member {0}(@idx {1}) of struct {2}")]
+    InvalidMember(String, u32, String),
+    /// The registration has no stub for the member (`ENOTSUPP`), or its `check_member`
+    /// refuses it (`EINVAL`).
+    #[error("attach to unsupported member {0} of struct {1}")]
+    UnsupportedMember(String, String, Errno),
+    /// A struct the kernel registered whose rules kbpf does not model.
+    #[error("kbpf: the struct_ops rules of struct {0} are not modelled")]
+    UnmodelledStructOps(String),
     /// Refused without a log line (a malformed prototype, an unknown iterator target, an
     /// expected attach type tracing programs do not have).
     #[error("")]
@@ -118,6 +142,9 @@ impl AttachError {
     pub fn errno(&self) -> Errno {
         match self {
             AttachError::IterBuffersRefused => Errno::EPERM,
+            AttachError::StructOpsNoBtfId | AttachError::NotSupportedStruct(_) => Errno::ENOTSUPP,
+            AttachError::UnsupportedMember(.., e) => *e,
+            AttachError::UnmodelledStructOps(_) => Errno::ENOTSUPP,
             _ => Errno::EINVAL,
         }
     }
@@ -175,6 +202,7 @@ pub fn check_attach_btf_id(btf: Option<&KernelBtf>, q: AttachQuery) -> Result<At
         args_trusted: matches!(attach, AttachType::TraceRawTp | AttachType::TraceIter) || q.lsm,
         iter_target: None,
         ret_void: false,
+        struct_ops: None,
     };
     match attach {
         AttachType::TraceRawTp if !q.lsm => {
@@ -249,6 +277,7 @@ pub fn for_program(opts: &crate::VerifyOptions) -> Result<Option<AttachInfo>, At
     let lsm = match opts.prog_type {
         crate::ProgType::Tracing => false,
         crate::ProgType::Lsm => true,
+        crate::ProgType::StructOps => return super::struct_ops::check_struct_ops_btf_id(opts).map(Some),
         _ => return Ok(None),
     };
     let q = AttachQuery {

@@ -122,6 +122,18 @@ pub fn btf_ctx_access(btf: &Btf, at: &AttachInfo, off: i64, size: i64) -> CtxRes
         // `void *` and integer pointers read as scalars: no walking through them
         return CtxResult::scalar();
     }
+    if let Some(so) = &at.struct_ops
+        && so.ops.nullable_arg(&so.member, arg)
+    {
+        // the stub's `__nullable` argument (ctx_arg_info): trusted, maybe NULL, no note
+        return match skip_modifiers(btf, *target) {
+            Some((sid, st)) if is_struct(st) => CtxResult {
+                field: Some(CtxField::Btf { btf_id: sid, flags: PTR_TRUSTED | MAYBE_NULL }),
+                log: Vec::new(),
+            },
+            _ => CtxResult::refuse(None),
+        };
+    }
     let mut flags = 0;
     if at.args_trusted {
         flags |= PTR_TRUSTED;

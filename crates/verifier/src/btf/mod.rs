@@ -12,6 +12,7 @@ pub mod ctx;
 pub mod local;
 pub mod record;
 mod record_walk;
+pub mod struct_ops;
 pub mod trust;
 pub mod walk;
 
@@ -156,5 +157,7 @@ pub fn type_name(btf: &Btf, id: u32) -> &str {
     btf.get(id).map_or("", BtfType::name)
 }
 
+#[cfg(test)]
+mod struct_ops_tests;
 #[cfg(test)]
 mod tests;

@@ -76,6 +76,7 @@ impl Call<'_, '_> {
         let ops = self.prog.ops();
         // a BTF-attached program's set depends on its attach type
         let proto = match &self.prog.attach {
+            Some(a) if let Some(so) = &a.struct_ops => so.func_proto(func),
             Some(a) => crate::protos::btf_helpers::attached_func_proto(
                 self.prog.opts.prog_type == crate::ProgType::Lsm,
                 func,

@@ -49,7 +49,11 @@ impl Mem<'_, '_> {
                     return Err(Reject::LeaksAddr(src.into(), "into mem"));
                 }
                 let dty = self.cur.cur().regs[dst as usize].ty;
-                if !matches!(dty, RegType::Stack | RegType::MapValue | RegType::Mem) {
+                // a struct_ops program's kernel objects take atomics too: its verifier ops'
+                // btf_struct_access judges the store
+                let btf_ok = dty == RegType::BtfId
+                    && self.prog.attach.as_ref().is_some_and(|a| a.struct_ops.is_some());
+                if !matches!(dty, RegType::Stack | RegType::MapValue | RegType::Mem) && !btf_ok {
                     let flags = self.cur.cur().regs[dst as usize].flags;
                     return Err(Reject::AtomicThrough("stores into", dst.into(), TypeName::new(dty, flags)));
                 }

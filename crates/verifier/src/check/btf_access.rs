@@ -29,7 +29,10 @@ impl Mem<'_, '_> {
         for line in &res.log {
             self.log.put(&format!("{line}\n"));
         }
-        res.field
+        match &at.struct_ops {
+            Some(so) => res.field.map(|f| so.promote(btf, f)),
+            None => res.field,
+        }
     }
 
     /// A fresh `PTR_TO_BTF_ID` (`mark_btf_ld_reg`): a pointer that may be NULL gets an id.
@@ -76,9 +79,15 @@ impl Mem<'_, '_> {
         if reg.flags & MEM_PERCPU != 0 {
             return Err(BtfReject::PercpuMemory(regno.into(), tname, off).into());
         }
-        // the program may write its own objects, never the kernel's
+        // the program may write its own objects; the kernel's only through the struct_ops
+        // verifier ops' btf_struct_access
         if write && !alloc {
-            return Err(BtfReject::OnlyRead.into());
+            let Some(so) = self.prog.attach.as_ref().and_then(|a| a.struct_ops.as_ref()) else {
+                return Err(BtfReject::OnlyRead.into());
+            };
+            return so
+                .btf_struct_write(&btf, reg.btf_id, off, size)
+                .map_err(|l| BtfReject::StructOpsWrite(l).into());
         }
         if alloc {
             self.local_special_fields(&btf, reg.btf_id, off, size)?;

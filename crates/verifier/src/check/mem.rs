@@ -167,6 +167,20 @@ impl Mem<'_, '_> {
                             r
                         }
                         CtxField::Btf { btf_id, flags } => self.btf_ptr(btf_id, flags),
+                        CtxField::BtfNamed { name, flags } => {
+                            let id = self
+                                .prog
+                                .opts
+                                .btf
+                                .as_ref()
+                                .and_then(|b| b.find_by_name_kind(name, kbpf_elf::btf::Kind::Struct));
+                            let Some(btf_id) = id else {
+                                return Err(Reject::Unsupported(crate::messages::Unsupported::Feature(
+                                    "a context pointer to a struct missing from the target BTF",
+                                )));
+                            };
+                            self.btf_ptr(btf_id, flags)
+                        }
                         CtxField::Unmodelled(what) => {
                             return Err(Reject::Unsupported(crate::messages::Unsupported::Feature(what)));
                         }

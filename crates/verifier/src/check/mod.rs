@@ -273,6 +273,10 @@ impl Env<'_> {
             self.call().check_global_subprog_return_code()?;
             return Ok(Flow::Exit);
         }
+        // a struct_ops member returning void: r0 is not looked at
+        if self.prog.attach.as_ref().is_some_and(|a| a.struct_ops.is_some() && a.ret_void) {
+            return Ok(Flow::Exit);
+        }
         // a BTF-attached program's range depends on its attach type
         let range = match &self.prog.attach {
             Some(a) => a.retval_range(),

@@ -30,6 +30,14 @@ pub enum AttachReject {
         /// The id given.
         btf_id: u32,
     },
+    /// The target kernel was built without the program type (`find_prog_type` fails).
+    #[error(
+        "program type {prog_type} is not built into the target kernel (refused before verification, no log)"
+    )]
+    TypeNotBuilt {
+        /// The program type's kernel name.
+        prog_type: &'static str,
+    },
 }
 
 impl AttachReject {

@@ -41,6 +41,9 @@ pub enum BtfReject {
     /// A store into a kernel object.
     #[error("only read is supported")]
     OnlyRead,
+    /// A store a struct_ops program's `btf_struct_access` refuses (its line).
+    #[error("{0}")]
+    StructOpsWrite(String),
     /// A global function's arguments do not match its BTF prototype (the errno is the failed
     /// check's).
     #[error("Caller passes invalid args into func#{0} ('{1}')")]

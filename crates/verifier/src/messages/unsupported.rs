@@ -27,4 +27,6 @@ pub enum Unsupported {
     MapRecord { map: String, why: String },
     #[error("kbpf: helper {0} is available to this program type but its prototype is not modelled")]
     Helper(String),
+    #[error("kbpf: the struct_ops rules of struct {0} are not modelled")]
+    StructOps(String),
 }

@@ -13,11 +13,13 @@ mod cgroup_sock_addr;
 mod flow_dissector;
 pub mod hooks;
 mod kprobe;
+mod lirc_mode2;
 mod lsm;
 mod lwt;
 mod mem;
 #[cfg(test)]
 mod net_tests;
+mod netfilter;
 mod perf_event;
 mod raw_tp;
 mod sched_cls;
@@ -29,6 +31,7 @@ mod skb;
 mod skb_kernel;
 mod sock_ops;
 mod socket_filter;
+pub mod struct_ops;
 mod syscall;
 mod tracepoint;
 mod tracing;
@@ -57,6 +60,14 @@ pub enum CtxField {
         /// Struct id.
         btf_id: u32,
         /// `PTR_TRUSTED`, `MAYBE_NULL`, ...
+        flags: u16,
+    },
+    /// `PTR_TO_BTF_ID` to the target BTF's struct of this name (the context of a type that
+    /// holds kernel pointers, like netfilter's), with these type flags.
+    BtfNamed {
+        /// The struct's name.
+        name: &'static str,
+        /// `PTR_TRUSTED`, ...
         flags: u16,
     },
     /// A context field of a kind kbpf does not model (the program gets no verdict).
@@ -287,6 +298,10 @@ impl ProgType {
             ProgType::RawTracepoint => Ops::Static(&raw_tp::RawTp { writable: false }),
             ProgType::RawTracepointWritable => Ops::Static(&raw_tp::RawTp { writable: true }),
             ProgType::PerfEvent { arch } => Ops::PerfEvent(perf_event::PerfEvent { arch }),
+            ProgType::SchedAct => Ops::Static(&sched_cls::SchedAct),
+            ProgType::Netfilter => Ops::Static(&netfilter::Netfilter),
+            ProgType::LircMode2 => Ops::Static(&lirc_mode2::LircMode2),
+            ProgType::StructOps => Ops::Static(&struct_ops::StructOps),
         }
     }
 }
@@ -452,7 +467,11 @@ mod tests {
         // the prototype exists; whether the kernel has it is KernelConfig's
         assert!(k.ops().func_proto(BpfFunc::OverrideReturn).is_some());
         assert!(!crate::KernelConfig::default().offers(BpfFunc::OverrideReturn));
-        let locked = crate::KernelConfig { lockdown: crate::Lockdown::Integrity, kprobe_override: true };
+        let locked = crate::KernelConfig {
+            lockdown: crate::Lockdown::Integrity,
+            kprobe_override: true,
+            lirc_mode2: false,
+        };
         assert!(locked.offers(BpfFunc::OverrideReturn) && locked.offers(BpfFunc::ProbeReadKernel));
         assert!(!locked.offers(BpfFunc::ProbeWriteUser));
         assert!(k.ops().func_proto(BpfFunc::PerfEventOutput).is_some());

@@ -95,3 +95,49 @@ impl ProgTypeOps for SchedCls {
         true
     }
 }
+
+/// `BPF_PROG_TYPE_SCHED_ACT`: tc actions share the classifier's `tc_cls_act_verifier_ops`
+/// (context, helpers, packet access, prologue); only the name and kernel type differ.
+pub struct SchedAct;
+
+impl ProgTypeOps for SchedAct {
+    fn ctx_type_name(&self) -> &'static str {
+        SchedCls.ctx_type_name()
+    }
+
+    fn name(&self) -> &'static str {
+        "sched_act"
+    }
+
+    fn kernel_type(&self) -> Option<KernelProgType> {
+        Some(KernelProgType::SchedAct)
+    }
+
+    fn convert_ctx_access(&self, insn: &Insn, cx: &CtxConv<'_>) -> Result<Vec<Insn>, CtxError> {
+        super::skb::convert(self.name(), insn, cx, true)
+    }
+
+    fn gen_prologue(&self, direct_write: bool, cx: &CtxConv<'_>) -> Result<Vec<XInsn>, CtxError> {
+        SchedCls.gen_prologue(direct_write, cx)
+    }
+
+    fn ctx_access(&self, a: CtxAccess) -> Option<CtxField> {
+        SchedCls.ctx_access(a)
+    }
+
+    fn func_proto(&self, f: BpfFunc) -> Option<Proto> {
+        SchedCls.func_proto(f)
+    }
+
+    fn may_access_skb(&self) -> bool {
+        true
+    }
+
+    fn may_write_packet(&self) -> bool {
+        true
+    }
+
+    fn may_update_sockmap(&self, _delete: bool) -> bool {
+        true
+    }
+}
