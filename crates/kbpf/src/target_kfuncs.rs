@@ -100,6 +100,7 @@ const MODELLED: &[&str] = &[
     "bpf_list_pop_back",
     "bpf_list_front",
     "bpf_list_back",
+    "bpf_rbtree_add_impl",
     "bpf_rbtree_remove",
     "bpf_rbtree_first",
     "bpf_rbtree_root",
@@ -150,6 +151,18 @@ pub(crate) fn resolve(btf: &Btf, id: i32, prog: Option<KernelProgType>) -> Optio
         }
     }
     type_btf_objects(btf, id as u32, &mut d);
+    // callbacks: pointers to function prototypes (`is_kfunc_arg_callback`)
+    if let Some(BtfType::Func { proto, .. }) = btf.get(id as u32)
+        && let Some(BtfType::FuncProto { params, .. }) = btf.get(*proto)
+    {
+        for (a, p) in d.args.iter_mut().zip(params.iter()) {
+            if let Some((_, BtfType::Ptr { type_id })) = btf.resolve(p.type_id)
+                && matches!(btf.resolve(*type_id), Some((_, BtfType::FuncProto { .. })))
+            {
+                a.kind = KfuncArgKind::Callback;
+            }
+        }
+    }
     // allocated-object parameters, by the kernel's name suffixes
     for a in &mut d.args {
         if a.name.ends_with("__alloc") {

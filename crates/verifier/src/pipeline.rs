@@ -281,7 +281,10 @@ pub(crate) fn run_with(
         )
     });
     let info = match passes {
-        Ok(i) => i,
+        Ok(mut i) => {
+            crate::calls::graph::mark_kfunc_callbacks(&table, opts, &mut i);
+            i
+        }
         Err(e) => {
             let insn = e.insn;
             if let PassErrorKind::BackEdge { from, to } = e.kind {

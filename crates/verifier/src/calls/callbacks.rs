@@ -86,6 +86,17 @@ impl Call<'_, '_> {
         self.push_sync_callback(sub, call_idx, Cb::FindVma(vma))
     }
 
+    /// `bpf_rbtree_add_impl`'s `less(a, b)`: verified on two non-owning nodes of the tree.
+    pub(crate) fn push_rbtree_add_callback(
+        &mut self,
+        sub: Option<usize>,
+        call_idx: usize,
+        node: RegState,
+    ) -> Result<(), Reject> {
+        let Some(sub) = sub else { return Err(Bug::NoCallback.into()) };
+        self.push_sync_callback(sub, call_idx, Cb::RbtreeAdd(Box::new(node)))
+    }
+
     /// `push_callback_call` for a synchronous callback: the branch starts at the callback's
     /// first instruction with its frame set up from the caller's registers.
     fn push_sync_callback(&mut self, sub: usize, call_idx: usize, cb: Cb) -> Result<(), Reject> {
@@ -114,6 +125,7 @@ impl Call<'_, '_> {
             Cb::MapElem => set_map_elem_callback_state(caller, &mut callee),
             Cb::UserRingbuf => set_user_ringbuf_callback_state(caller, &mut callee, dynptr_id),
             Cb::FindVma(vma) => set_find_vma_callback_state(caller, &mut callee, vma),
+            Cb::RbtreeAdd(node) => set_rbtree_add_callback_state(*node, &mut callee),
         }
         p.st.frames.push(callee);
         p.st.callback_unroll_depth += 1;
@@ -146,13 +158,15 @@ impl Call<'_, '_> {
 }
 
 /// Which helper's callback.
-#[derive(Clone, Copy)]
+#[derive(Clone)]
 enum Cb {
     Loop,
     MapElem,
     UserRingbuf,
     /// With the target's `struct vm_area_struct` id.
     FindVma(u32),
+    /// With the node both arguments are.
+    RbtreeAdd(Box<RegState>),
 }
 
 /// `set_find_vma_callback_state`: `callback_fn(struct task_struct *task, struct
@@ -181,6 +195,18 @@ fn set_user_ringbuf_callback_state(caller: &FuncState, callee: &mut FuncState, d
     dynptr.obj = StackObj::Dynptr { ty: DynptrType::Local, first_slot: true };
     callee.regs[1] = dynptr;
     callee.regs[2] = caller.regs[3].clone();
+    for r in 3..=5 {
+        callee.regs[r] = RegState::not_init();
+    }
+    callee.in_callback_fn = true;
+    callee.callback_ret_range = (0, 1);
+}
+
+/// `set_rbtree_add_callback_state`: `less(struct bpf_rb_node *a, const struct bpf_rb_node
+/// *b)`: two non-owning nodes of the tree; returns a bool.
+fn set_rbtree_add_callback_state(node: RegState, callee: &mut FuncState) {
+    callee.regs[1] = node.clone();
+    callee.regs[2] = node;
     for r in 3..=5 {
         callee.regs[r] = RegState::not_init();
     }

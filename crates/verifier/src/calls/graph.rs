@@ -7,8 +7,8 @@
 //! owned object hands it to the graph: the program's references to it become non-owning
 //! (`NON_OWN_REF`), usable until the lock is released (`ref_convert_owning_non_owning`,
 //! `invalidate_non_owning_refs`). The kernel's `KF_ARG_PTR_TO_{LIST,RB}_{HEAD,ROOT,NODE}` cases
-//! of `check_kfunc_args` and the graph returns of `check_kfunc_call`. `bpf_rbtree_add_impl`
-//! (its `less` callback) is not modelled.
+//! of `check_kfunc_args` and the graph returns of `check_kfunc_call`. `bpf_rbtree_add_impl`'s
+//! `less` callback is verified as a synchronous callback on two non-owning nodes.
 
 use crate::btf::record::{Field, FieldKind};
 use crate::domain::state::{LockOwner, MAYBE_NULL, MEM_ALLOC, MEM_RCU, NON_OWN_REF, RegState, RegType};
@@ -24,9 +24,43 @@ pub(crate) struct GraphMeta {
     pub root: Option<Field>,
 }
 
+/// `bpf_rbtree_add_impl`: an insertion that calls back.
+pub(crate) const RBTREE_ADD: &str = "bpf_rbtree_add_impl";
+
 /// Insertions: the node argument's owning reference goes to the graph.
 pub(crate) fn is_insert(name: &str) -> bool {
-    matches!(name, "bpf_list_push_front_impl" | "bpf_list_push_back_impl")
+    matches!(name, "bpf_list_push_front_impl" | "bpf_list_push_back_impl" | RBTREE_ADD)
+}
+
+/// The CFG marks of the kfunc calls that call back (`bpf_calls_callback` for kfuncs: the
+/// static passes know helpers only): a call of `bpf_rbtree_add_impl` is a prune point that
+/// forces a checkpoint and an implicit loop of its own.
+pub(crate) fn mark_kfunc_callbacks(
+    table: &kbpf_isa::SlotTable<'_>,
+    opts: &crate::VerifyOptions,
+    info: &mut kbpf_passes::StaticInfo,
+) {
+    let mut next_scc = info.scc.iter().copied().max().unwrap_or(0) + 1;
+    for idx in 0..table.len() {
+        let Ok(kbpf_isa::Insn::Call(kbpf_isa::CallTarget::Kfunc { btf_id, off: 0 })) = table.insn(idx) else {
+            continue;
+        };
+        if !opts.kfuncs.get(btf_id).is_some_and(|d| d.name == RBTREE_ADD && d.unmodelled.is_none()) {
+            continue;
+        }
+        if let Some(m) = info.cfg.marks.get_mut(idx) {
+            m.calls_callback = true;
+            m.force_checkpoint = true;
+            m.prune_point = true;
+            m.jmp_point = true;
+        }
+        if let Some(s) = info.scc.get_mut(idx)
+            && *s == 0
+        {
+            *s = next_scc;
+            next_scc += 1;
+        }
+    }
 }
 
 /// Kfuncs whose r0 is a node of the root argument's graph.
@@ -133,8 +167,13 @@ impl Call<'_, '_> {
             if reg.ref_obj_id == 0 {
                 return Err(AllocReject::NotReferenced.into());
             }
-        } else if reg.flags & NON_OWN_REF == 0 && reg.ref_obj_id == 0 {
-            return Err(AllocReject::RbNodeNotOwned(decl.name.clone()).into());
+        } else {
+            if reg.flags & NON_OWN_REF == 0 && reg.ref_obj_id == 0 {
+                return Err(AllocReject::RbNodeNotOwned(decl.name.clone()).into());
+            }
+            if self.in_rbtree_cb() {
+                return Err(AllocReject::NotInRbtreeCb(decl.name.clone()).into());
+            }
         }
         let (_, node_off) = self.graph_field(reg, regno, kind)?;
         let Some(root) = graph.root.as_ref() else { return Err(Bug::GraphNoRoot.into()) };
@@ -238,6 +277,34 @@ impl Call<'_, '_> {
             .ok()
             .flatten()
             .is_some_and(|rec| rec.has(FieldKind::Refcount))
+    }
+
+    /// `in_rbtree_lock_required_cb`: the current frame is `bpf_rbtree_add_impl`'s callback.
+    pub(crate) fn in_rbtree_cb(&self) -> bool {
+        let f = self.cur.cur();
+        if !f.in_callback_fn || f.callsite < 0 {
+            return false;
+        }
+        let Ok(kbpf_isa::Insn::Call(kbpf_isa::CallTarget::Kfunc { btf_id, .. })) =
+            self.prog.table.insn(f.callsite as usize)
+        else {
+            return false;
+        };
+        self.prog.opts.kfuncs.get(btf_id).is_some_and(|d| d.name == RBTREE_ADD)
+    }
+
+    /// The two nodes `less(a, b)` is called with (`set_rbtree_add_callback_state`): nodes of
+    /// the root's graph, non-owning.
+    pub(crate) fn rbtree_cb_node(&self, graph: &GraphMeta) -> Result<RegState, Reject> {
+        let Some(gr) = graph.root.as_ref().and_then(|f| f.graph_root.as_ref()) else {
+            return Err(Bug::GraphNoRoot.into());
+        };
+        let mut r = RegState::pointer(RegType::BtfId);
+        r.flags = MEM_ALLOC;
+        r.btf_id = gr.value_btf_id;
+        r.off = gr.node_offset as i32;
+        set_non_owning(&mut r, self.local_refcounted(gr.value_btf_id));
+        Ok(r)
     }
 
     /// `invalidate_non_owning_refs` when the lock is released: non-owning references become

@@ -310,6 +310,9 @@ impl Call<'_, '_> {
                 if !(alloc || reg.ty == RegType::MapValue && reg.flags == 0) {
                     return Err(self.type_mismatch(regno, &["map_value", "ptr_"]));
                 }
+                if self.in_rbtree_cb() {
+                    return Err(crate::messages::AllocReject::SpinLockInRbtreeCb.into());
+                }
                 let lock = meta.func == Some(crate::protos::func_id::BpfFunc::SpinLock);
                 self.process_spin_lock(regno, super::locks::LockFlavor::Spin, lock, meta.insn)?;
             }

@@ -53,6 +53,8 @@ struct KfuncMeta {
     graph: crate::calls::graph::GraphMeta,
     /// The node argument's reference (an insertion hands it to the graph).
     node_ref: u32,
+    /// The callback argument's subprogram.
+    subprogno: Option<usize>,
 }
 
 impl Call<'_, '_> {
@@ -133,6 +135,10 @@ impl Call<'_, '_> {
         self.check_outgoing_stack_args(nargs)?;
         let insn_idx = self.cur.insn_idx.index();
         let meta = self.check_kfunc_args(&decl, insn_idx)?;
+        if decl.name == crate::calls::graph::RBTREE_ADD {
+            let node = self.rbtree_cb_node(&meta.graph)?;
+            self.push_rbtree_add_callback(meta.subprogno, insn_idx, node)?;
+        }
         if decl.name == crate::calls::exceptions::THROW {
             self.check_throw(&decl)?;
         }
@@ -289,6 +295,12 @@ impl Call<'_, '_> {
                         meta.arg_btf_id = Some(id);
                         meta.node_ref = reg.ref_obj_id;
                     }
+                }
+                KfuncArgKind::Callback => {
+                    if reg.ty != RegType::Func {
+                        return Err(crate::messages::AllocReject::ExpectedFunc(i).into());
+                    }
+                    meta.subprogno = Some(reg.subprogno as usize);
                 }
                 KfuncArgKind::Timer => {
                     self.process_timer_kfunc(&reg, regno, i).map_err(|e| rename(e, regno, name))?;

@@ -79,9 +79,9 @@ impl Mem<'_, '_> {
         if reg.flags & MEM_PERCPU != 0 {
             return Err(BtfReject::PercpuMemory(regno.into(), tname, off).into());
         }
-        // the program may write its own objects; the kernel's only through struct_ops
+        // the program may write its own objects; the kernel's only through the struct_ops
+        // verifier ops' btf_struct_access
         if write && !alloc {
-            // the struct_ops verifier ops' btf_struct_access judges stores
             let Some(so) = self.prog.attach.as_ref().and_then(|a| a.struct_ops.as_ref()) else {
                 return Err(BtfReject::OnlyRead.into());
             };

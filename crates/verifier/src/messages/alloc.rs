@@ -52,13 +52,19 @@ pub enum AllocReject {
     Node(Box<NodeMismatch>),
     #[error("{0} can only take non-owning or refcounted bpf_rb_node pointer")]
     RbNodeNotOwned(String),
+    #[error("{0} not allowed in rbtree cb")]
+    NotInRbtreeCb(String),
+    #[error("arg{0} expected pointer to func")]
+    ExpectedFunc(usize),
+    #[error("can't spin_{{lock,unlock}} in rbtree cb")]
+    SpinLockInRbtreeCb,
 }
 
 impl AllocReject {
     /// The errno the kernel returns.
     pub fn errno(&self) -> Errno {
         match self {
-            AllocReject::DirectAccess(_) => Errno::EACCES,
+            AllocReject::DirectAccess(_) | AllocReject::SpinLockInRbtreeCb => Errno::EACCES,
             _ => Errno::EINVAL,
         }
     }

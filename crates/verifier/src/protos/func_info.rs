@@ -75,6 +75,8 @@ pub enum KfuncArgKind {
     /// A graph root or node (`struct bpf_list_head *`, `bpf_list_node`, `bpf_rb_root`,
     /// `bpf_rb_node`): the field kind.
     Graph(crate::btf::record::FieldKind),
+    /// A callback: a static subprogram (`KF_ARG_PTR_TO_CALLBACK`).
+    Callback,
     /// A kind the verifier does not model (map, callback, kernel object): calls that pass it
     /// are refused with `ENOTSUPP`.
     Unmodelled(String),
