@@ -26,7 +26,13 @@ fn lists_a_types_helpers_with_prototypes() {
         ),
         "{out}"
     );
-    assert!(out.contains("bpf_kptr_xchg(...) -> ?  [not modelled: kptr fields of map values]"), "{out}");
+    assert!(
+        out.contains(
+            "bpf_kptr_xchg(ARG_KPTR_XCHG_DEST, ARG_PTR_TO_BTF_ID_OR_NULL | OBJ_RELEASE) -> RET_PTR_TO_BTF_ID_OR_NULL\n"
+        ),
+        "{out}"
+    );
+    assert!(out.contains("bpf_this_cpu_ptr(...) -> ?  [not modelled: per-CPU BTF pointers]"), "{out}");
     // an xdp program has no skb helpers
     let (_, xdp, _) = helpers(&["--prog-type", "xdp"]);
     assert!(!xdp.contains("bpf_skb_store_bytes("), "{xdp}");
