@@ -241,3 +241,17 @@ fn a_btf_pointer_proves_no_lookup_result_non_null() {
 fn map_def_hash() -> MapDef {
     map(0, MapKind::Hash, 4, 8)
 }
+
+/// The task and cgroup storage helpers take a NULL owner (checked at run time), so a wrong map
+/// is what the kernel refuses first (found by `kernel-diff --stream`, seed 20261208).
+#[test]
+fn storage_deletes_take_a_null_owner() {
+    for (helper, id) in [("bpf_cgrp_storage_delete", 211), ("bpf_task_storage_delete", 157)] {
+        let src = format!("r1 = map_fd(0) ll\nr2 = 0\ncall {helper}\nr0 = 0\nexit\n");
+        rejects(
+            &run(vec![map(0, MapKind::Hash, 8, 16)], &src),
+            Errno::EINVAL,
+            &format!("cannot pass map_type 1 into func {helper}#{id}"),
+        );
+    }
+}

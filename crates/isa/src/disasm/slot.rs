@@ -94,7 +94,9 @@ fn alu(raw: &RawInsn) -> Option<String> {
         AluCode::Bin(AluOp::Mov) if x && wide && raw.off == ADDR_PERCPU => {
             format!("r{} = &(void __percpu *)(r{})", raw.dst, raw.src)
         }
-        AluCode::Bin(AluOp::Mov) if x && raw.off != 0 => format!("{d} = (s{}){s}", raw.off),
+        // `is_movsx`: only the three sign-extension widths print as such; any other value in
+        // the offset is a reserved field the plain move's text ignores
+        AluCode::Bin(AluOp::Mov) if x && matches!(raw.off, 8 | 16 | 32) => format!("{d} = (s{}){s}", raw.off),
         code => {
             let op = match code {
                 AluCode::Bin(op) => op.operator(),
@@ -205,6 +207,10 @@ mod tests {
         assert_eq!(t(0xdb, 10, 2, -8, 0x33), "BUG_db");
         assert_eq!(t(0x9f, 1, 2, 1, 5), "(9f) r1 s%= r2");
         assert_eq!(t(0xbf, 0, 2, -1, 0), "(bf) r0 = &(void __percpu *)(r2)");
-        assert_eq!(t(0xbc, 0, 2, -1, 0), "(bc) w0 = (s-1)w2");
+        // only offsets 8, 16 and 32 are sign extensions (`is_movsx`); the running kernel prints
+        // `r0 = r2` for a move with 0x7fff in its offset
+        assert_eq!(t(0xbc, 0, 2, -1, 0), "(bc) w0 = w2");
+        assert_eq!(t(0xbf, 0, 2, 0x7fff, 0), "(bf) r0 = r2");
+        assert_eq!(t(0xbf, 0, 2, 16, 0), "(bf) r0 = (s16)r2");
     }
 }

@@ -358,7 +358,7 @@ fn base_extra_proto(f: BpfFunc) -> Option<Proto> {
         F::TraceVprintk => {
             gpl(p([RD, ConstSize, Mem { write: false, maybe_null: true }, ConstSizeOrZero, D], Ret::Integer))
         }
-        // task and cgroup local storage
+        // task and cgroup local storage: get and delete both take a NULL owner (checked at run time)
         F::TaskStorageGet => maps(
             p(
                 [ConstMapPtr, BtfObj { name: "task_struct", null: true }, MapValueOrNull, Anything, D],
@@ -367,7 +367,7 @@ fn base_extra_proto(f: BpfFunc) -> Option<Proto> {
             &[29],
         ),
         F::TaskStorageDelete => {
-            maps(p([ConstMapPtr, BtfObj { name: "task_struct", null: false }, D, D, D], Ret::Integer), &[29])
+            maps(p([ConstMapPtr, BtfObj { name: "task_struct", null: true }, D, D, D], Ret::Integer), &[29])
         }
         F::CgrpStorageGet => maps(
             p(
@@ -377,7 +377,7 @@ fn base_extra_proto(f: BpfFunc) -> Option<Proto> {
             &[32],
         ),
         F::CgrpStorageDelete => {
-            maps(p([ConstMapPtr, BtfObj { name: "cgroup", null: false }, D, D, D], Ret::Integer), &[32])
+            maps(p([ConstMapPtr, BtfObj { name: "cgroup", null: true }, D, D, D], Ret::Integer), &[32])
         }
         // ring buffer records: a new reference, released by submit or discard
         F::RingbufReserve => maps(
