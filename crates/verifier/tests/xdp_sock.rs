@@ -67,3 +67,18 @@ fn one_load_may_not_serve_a_socket_and_a_map_value() {
                r1 = map_fd(1) ll\ncall 1\nif r0 == 0 goto +2\nr0 = *(u32 *)(r0 +0)\nexit\nr0 = 1\nexit\n";
     rejects(&run(src), Errno::EINVAL, "same insn cannot be used with different pointers");
 }
+
+/// `if a != b` with `a` known non-NULL makes `b` non-NULL on the equal branch: the kernel's
+/// `mark_ptr_not_null_reg` turns an xskmap lookup result into the socket there too, so a write
+/// through it is refused (it was accepted as a map value write).
+#[test]
+fn an_equal_pointer_comparison_yields_the_socket() {
+    let lookup = "r2 = r10\nr2 += -4\nr1 = map_fd(0) ll\ncall 1\n";
+    let src = format!(
+        "r1 = 0\n*(u32 *)(r10 -4) = r1\n{lookup}r6 = r0\n{lookup}if r6 == 0 goto +3\n\
+         if r6 != r0 goto +2\nr1 = 3\n*(u32 *)(r0 +0) = r1\nr0 = 0\nexit\n"
+    );
+    rejects(&run(&src), Errno::EACCES, "R0 cannot write into xdp_sock");
+    let read = src.replace("*(u32 *)(r0 +0) = r1", "r1 = *(u32 *)(r0 +0)");
+    accepts(&run(&read));
+}

@@ -97,7 +97,6 @@ impl NullCtx<'_> {
 /// map a value belongs to).
 fn mark_ptr_or_null_regs(st: &mut VerifierState, regno: usize, is_null: bool, ctx: &NullCtx<'_>) {
     let maps = ctx.maps;
-    let kind = |m: u32| maps.get(m as usize).map(|d| d.kind);
     let reg = &st.cur().regs[regno];
     let id = reg.id;
     let ref_id = reg.ref_obj_id;
@@ -123,21 +122,25 @@ fn mark_ptr_or_null_regs(st: &mut VerifierState, regno: usize, is_null: bool, ct
                 if !lock {
                     r.id = 0;
                 }
-                // the map's own kernel object, not a value the program may read as bytes
-                let obj = match kind(r.map) {
-                    Some(MapKind::SockMap | MapKind::SockHash) => Some(RegType::Sock),
-                    Some(MapKind::XskMap) => Some(RegType::XdpSock),
-                    _ => None,
-                };
-                if r.ty == RegType::MapValue
-                    && let Some(ty) = obj
-                {
-                    r.ty = ty;
-                    r.map = 0;
-                }
+                map_value_object(r, maps);
             }
         }
     });
+}
+
+/// `mark_ptr_not_null_reg`'s map part: a non-NULL lookup result of a sockmap or sockhash is
+/// the socket itself, of an xskmap the xdp socket, not a value the program may read as bytes.
+fn map_value_object(r: &mut RegState, maps: &[crate::MapDef]) {
+    if r.ty != RegType::MapValue {
+        return;
+    }
+    let ty = match maps.get(r.map as usize).map(|d| d.kind) {
+        Some(MapKind::SockMap | MapKind::SockHash) => RegType::Sock,
+        Some(MapKind::XskMap) => RegType::XdpSock,
+        _ => return,
+    };
+    r.ty = ty;
+    r.map = 0;
 }
 
 fn find_good_pkt_pointers(st: &mut VerifierState, dst: &RegState, ty: RegType, right_open: bool) {
@@ -328,13 +331,19 @@ impl Walk<'_, '_> {
             && src.ty != RegType::BtfId
         {
             let which = if src.flags & MAYBE_NULL != 0 { s } else { d };
+            let maps = &self.prog.opts.maps;
+            // mark_ptr_not_null_reg on the equal branch's copy of the maybe-NULL one
+            let not_null = |r: &mut RegState| {
+                r.flags &= !MAYBE_NULL;
+                map_value_object(r, maps);
+            };
             match op {
                 JEQ => {
                     if let Some(q) = self.search.pending.get_mut(p) {
-                        q.st.cur_mut().regs[which].flags &= !MAYBE_NULL;
+                        not_null(&mut q.st.cur_mut().regs[which]);
                     }
                 }
-                JNE => self.cur.cur_mut().regs[which].flags &= !MAYBE_NULL,
+                JNE => not_null(&mut self.cur.cur_mut().regs[which]),
                 _ => {}
             }
         }
