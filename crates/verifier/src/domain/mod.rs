@@ -4,6 +4,7 @@
 pub mod bounds;
 pub mod cond;
 pub mod scalar_ops;
+pub mod stack_obj;
 pub mod state;
 #[cfg(test)]
 mod test_values;
