@@ -83,15 +83,7 @@ impl Call<'_, '_> {
         regno: u8,
     ) -> Result<u32, Reject> {
         scalar_for_object(decl, reg)?;
-        let t = decl.traits;
-        if (t.trusted_args || t.release || t.rcu) && !crate::btf::trust::is_trusted_reg(reg) {
-            if !t.rcu {
-                return Err(crate::messages::KfuncReject::MustBeTrusted(regno.into()).into());
-            }
-            if !crate::btf::trust::is_rcu_reg(reg) {
-                return Err(crate::messages::KfuncReject::MustBeRcu(regno.into()).into());
-            }
-        }
+        super::kfunc_btf::check_trusted_arg(decl, reg, regno)?;
         self.kfunc_arg_reg_off(reg, regno, decl.traits.release && reg.ref_obj_id != 0)?;
         let name = decl.name.as_str();
         if reg.ty == RegType::BtfId && reg.flags == MEM_ALLOC {
@@ -121,15 +113,7 @@ impl Call<'_, '_> {
         regno: u8,
     ) -> Result<u32, Reject> {
         scalar_for_object(decl, reg)?;
-        let t = decl.traits;
-        if (t.trusted_args || t.release || t.rcu) && !crate::btf::trust::is_trusted_reg(reg) {
-            if !t.rcu {
-                return Err(crate::messages::KfuncReject::MustBeTrusted(regno.into()).into());
-            }
-            if !crate::btf::trust::is_rcu_reg(reg) {
-                return Err(crate::messages::KfuncReject::MustBeRcu(regno.into()).into());
-            }
-        }
+        super::kfunc_btf::check_trusted_arg(decl, reg, regno)?;
         self.kfunc_arg_reg_off(reg, regno, decl.traits.release && reg.ref_obj_id != 0)?;
         if reg.ty != RegType::BtfId || reg.flags & MEM_ALLOC == 0 {
             return Err(AllocReject::NotOwningOrNonOwning(i).into());

@@ -92,14 +92,7 @@ impl Call<'_, '_> {
             _ if has_ptr => return Err(KfuncReject::NotScalarStruct(i, want.to_string()).into()),
             _ => return Err(unsupported(decl, "memory for a struct argument")),
         }
-        if (t.trusted_args || t.release || t.rcu) && !is_trusted_reg(reg) {
-            if !t.rcu {
-                return Err(KfuncReject::MustBeTrusted(RegName::R(regno)).into());
-            }
-            if !is_rcu_reg(reg) {
-                return Err(KfuncReject::MustBeRcu(RegName::R(regno)).into());
-            }
-        }
+        check_trusted_arg(decl, reg, regno)?;
         if reg.off != 0 || !reg.var_off.is_const() || reg.var_off.value != 0 {
             return Err(unsupported(decl, "an offset into a struct argument"));
         }
@@ -254,4 +247,19 @@ impl Call<'_, '_> {
         }
         r
     }
+}
+
+/// The trust a kfunc with `KF_TRUSTED_ARGS`, `KF_RELEASE` or `KF_RCU` asks of a pointer
+/// argument: trusted, or (`KF_RCU`) an RCU pointer.
+pub(crate) fn check_trusted_arg(decl: &KfuncDecl, reg: &RegState, regno: u8) -> Result<(), Reject> {
+    let t = decl.traits;
+    if (t.trusted_args || t.release || t.rcu) && !is_trusted_reg(reg) {
+        if !t.rcu {
+            return Err(KfuncReject::MustBeTrusted(RegName::R(regno)).into());
+        }
+        if !is_rcu_reg(reg) {
+            return Err(KfuncReject::MustBeRcu(RegName::R(regno)).into());
+        }
+    }
+    Ok(())
 }
