@@ -129,6 +129,9 @@ impl Ctx<'_, '_> {
             }
         };
         let mut nd = dst;
+        if matches!(op, A::And | A::Or) && src.var_off.is_const() {
+            self.maybe_fork_scalars(d, &mut nd)?;
+        }
         scalar_alu(&mut nd, &src, code, alu32, None);
         let src_const = if alu32 { src.var_off.subreg().is_const() } else { src.var_off.is_const() };
         if self.prog.opts.privileged && (op == A::Add || op == A::Sub) && nd.id != 0 && src_const {
@@ -157,6 +160,31 @@ impl Ctx<'_, '_> {
             nd.off = 0;
         }
         self.cur.cur_mut().regs[d] = nd;
+        Ok(())
+    }
+
+    /// `maybe_fork_scalars`: a destination known to be 0 or -1 (in 64 bits, else in its low 32)
+    /// splits in two: the current path goes on with -1, and a queued copy of the state before
+    /// this instruction, with 0, runs the instruction again (so an `or` yields its constant).
+    fn maybe_fork_scalars(&mut self, d: usize, nd: &mut RegState) -> Result<(), Reject> {
+        let alu32 = if nd.b64.smin == -1 && nd.b64.smax == 0 {
+            false
+        } else if nd.b32.smin == -1 && nd.b32.smax == 0 {
+            true
+        } else {
+            return Ok(());
+        };
+        let at = self.cur.insn_idx;
+        let mut st = self.cur.clone();
+        let zero = &mut st.cur_mut().regs[d];
+        if alu32 {
+            zero.mark_32_known(0);
+            nd.mark_32_known(u32::MAX);
+        } else {
+            zero.mark_known(0);
+            nd.mark_known(u64::MAX);
+        }
+        crate::env::push_branch(self.arena, self.pending, self.log.buf.len(), st, at, at)?;
         Ok(())
     }
 

@@ -4,7 +4,7 @@
 use crate::domain::state::RegState;
 use crate::env::ctx::Walk;
 use crate::env::slots::after;
-use crate::env::{Env, Pending, initial_state};
+use crate::env::{Env, initial_state, push_branch};
 use crate::log::{LEVEL2, insn_text};
 use crate::messages::{Bug, Reject};
 use crate::protos::func_info::MAX_REG_ARGS;
@@ -365,23 +365,15 @@ impl Env<'_> {
 impl Walk<'_, '_> {
     /// Queues the current state (copied) to continue at `insn_idx` (`push_stack`).
     pub(crate) fn push_stack(&mut self, insn_idx: SlotIdx, prev_insn_idx: SlotIdx) -> Result<usize, Reject> {
-        let mut st = self.cur.clone();
-        st.insn_idx = insn_idx;
-        if let Some(p) = st.parent
-            && let Some(cp) = self.search.arena.get_mut(p)
-        {
-            cp.branches += 1;
-        }
-        self.search.pending.push(Pending {
-            st,
+        let s = &mut *self.search;
+        push_branch(
+            &mut s.arena,
+            &mut s.pending,
+            self.log.buf.len(),
+            self.cur.clone(),
             insn_idx,
-            prev_insn_idx: prev_insn_idx.index() as i64,
-            log_pos: self.log.buf.len(),
-        });
-        if self.search.pending.len() > crate::COMPLEXITY_LIMIT_JMP_SEQ {
-            return Err(Reject::JmpSeqTooComplex(self.search.pending.len()));
-        }
-        Ok(self.search.pending.len() - 1)
+            prev_insn_idx,
+        )
     }
 
     /// Continues the walk at the target of the jump at `idx`.

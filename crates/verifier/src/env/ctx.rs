@@ -5,14 +5,15 @@
 use crate::MapDef;
 use crate::check::alu::{RegOp, reg_arg};
 use crate::domain::state::VerifierState;
-use crate::env::{Aux, Checkpoint, Counters, Env, Program, Search, SubprogFacts};
+use crate::env::{Aux, Checkpoint, Counters, Env, Pending, Program, Search, SubprogFacts};
 use crate::log::Log;
 use crate::messages::Reject;
 use crate::precision::Precision;
 
 /// A register transfer's view (ALU, `mov`, pointer arithmetic): the current state it rewrites,
 /// the log's scratch marks, the program facts it reads, the scalar id generator, and the parts
-/// precision marks reach (the subprograms' facts, read; the checkpoint arena, marked).
+/// precision marks reach (the subprograms' facts, read; the checkpoint arena, marked), and the
+/// branch stack, where `maybe_fork_scalars` queues its second outcome.
 pub(crate) struct Ctx<'e, 'a> {
     pub cur: &'e mut VerifierState,
     pub log: &'e mut Log,
@@ -20,6 +21,7 @@ pub(crate) struct Ctx<'e, 'a> {
     pub id_gen: &'e mut u32,
     pub subs: &'e SubprogFacts,
     pub arena: &'e mut [Checkpoint],
+    pub pending: &'e mut Vec<Pending>,
 }
 
 /// A control-flow transfer's view (conditional jumps, `may_goto`, the branch stack and the
@@ -110,7 +112,7 @@ macro_rules! reborrow {
 
 reborrow!(ctx: Ctx {
     cur: mut cur, log: mut log, prog: ref prog, id_gen: mut search.id_gen, subs: ref subs,
-    arena: mut search.arena,
+    arena: mut search.arena, pending: mut search.pending,
 } for Env<'a>);
 reborrow!(walk: Walk {
     cur: mut cur, log: mut log, prog: ref prog, subs: ref subs, search: mut search,

@@ -24,6 +24,29 @@ pub(crate) struct Pending {
     pub log_pos: usize,
 }
 
+/// Queues `st` to continue at `insn_idx` (`push_stack`): its parent checkpoint gains a
+/// branch; too deep a stack rejects. The walk's branches and the ALU's scalar fork share it.
+pub(crate) fn push_branch(
+    arena: &mut [Checkpoint],
+    pending: &mut Vec<Pending>,
+    log_pos: usize,
+    mut st: VerifierState,
+    insn_idx: SlotIdx,
+    prev_insn_idx: SlotIdx,
+) -> Result<usize, Reject> {
+    st.insn_idx = insn_idx;
+    if let Some(p) = st.parent
+        && let Some(cp) = arena.get_mut(p)
+    {
+        cp.branches += 1;
+    }
+    pending.push(Pending { st, insn_idx, prev_insn_idx: prev_insn_idx.index() as i64, log_pos });
+    if pending.len() > crate::COMPLEXITY_LIMIT_JMP_SEQ {
+        return Err(Reject::JmpSeqTooComplex(pending.len()));
+    }
+    Ok(pending.len() - 1)
+}
+
 /// A cached checkpoint (`struct bpf_verifier_state_list`).
 pub(crate) struct Checkpoint {
     pub st: VerifierState,
