@@ -19,7 +19,6 @@ pub mod postorder;
 pub mod scc;
 pub mod shape;
 pub mod stack_arg;
-pub mod stack_liveness;
 pub mod subprogs;
 pub mod successors;
 
@@ -38,10 +37,9 @@ pub struct StaticInfo {
     pub postorder: postorder::Postorder,
     /// SCC id per instruction.
     pub scc: Vec<u32>,
-    /// Registers live before each instruction.
+    /// Registers live before each instruction. (Stack slots are the walk's business: 6.18
+    /// learns their liveness from the paths it explores, `kbpf_verifier`'s `prune::liveness`.)
     pub live_regs: Vec<u16>,
-    /// Stack slots (of the instruction's own frame) live before each instruction.
-    pub live_stack: Vec<u64>,
 }
 
 /// Runs the passes in the kernel's order, stopping at the first error.
@@ -64,6 +62,5 @@ pub fn run_static_passes(
     let postorder = postorder::compute_postorder(slots, &subprogs);
     let scc = scc::compute_scc(slots);
     let live_regs = liveness::compute_live_registers(slots, &postorder, helper_args, kfunc_args);
-    let live_stack = stack_liveness::compute_stack_liveness(slots, &postorder, &subprogs);
-    Ok(StaticInfo { subprogs, cfg, postorder, scc, live_regs, live_stack })
+    Ok(StaticInfo { subprogs, cfg, postorder, scc, live_regs })
 }

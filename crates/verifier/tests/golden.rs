@@ -10,7 +10,7 @@
 //! Normalisation (applied by the capture tool to the kernel's log and here to kbpf's): map
 //! `ld_imm64` values (kernel addresses) print as `MAP` with the annotation padding collapsed,
 //! and the 6.18 stack-liveness trace lines (`(0) frame 0 insn 5 +live -8`) and the timing line
-//! are dropped because kbpf does not print them.
+//! are dropped (kbpf prints the trace too, but the captured files do not keep it).
 
 use std::path::{Path, PathBuf};
 
@@ -45,6 +45,9 @@ fn maps(spec: &str) -> Vec<MapDef> {
 fn normalize(log: &str) -> String {
     let mut out = Vec::new();
     for line in log.lines() {
+        if liveness_trace(line) {
+            continue;
+        }
         let mut l = line.to_string();
         if let Some(p) = l.find("(18) r")
             && let Some(eq) = l[p..].find(" = 0x")
@@ -62,6 +65,15 @@ fn normalize(log: &str) -> String {
         out.push(l);
     }
     out.join("\n").trim_end().to_string()
+}
+
+/// 6.18's stack-liveness trace (`(3,5) frame 0 insn 5 +live -8`, `(0) live stack update ...`):
+/// the capture tool drops it from the kernel's logs, so it is dropped from kbpf's too.
+fn liveness_trace(l: &str) -> bool {
+    let Some(rest) = l.strip_prefix('(') else { return false };
+    let Some((ids, tail)) = rest.split_once(") ") else { return false };
+    ids.bytes().all(|b| b.is_ascii_digit() || b == b',')
+        && (tail.starts_with("frame ") || tail.starts_with("live stack update"))
 }
 
 /// How the kernel logs are refreshed, for failure messages.

@@ -97,6 +97,7 @@ impl Call<'_, '_> {
         }
         self.log.scratch_stack(first);
         self.log.scratch_stack(first - 1);
+        self.live_write(frame, 3 << (first - 1));
         let f = &mut self.cur.frames[frame];
         for s in [first, first - 1] {
             f.stack[s].types = [SlotType::Invalid; SLOT];
@@ -193,6 +194,7 @@ impl Call<'_, '_> {
         }
         self.log.scratch_stack(spi);
         self.log.scratch_stack(spi - 1);
+        self.live_write(frame, 3 << (spi - 1));
     }
 
     /// (type, id, ref_obj_id) of the initialized dynptr `reg` points to.
@@ -223,6 +225,7 @@ impl Call<'_, '_> {
     /// iterator bytes to `STACK_MISC`.
     fn dynptr_init_write(&mut self, frame: usize, spi: usize) -> Result<(), Reject> {
         self.destroy_if_dynptr_stack_slot(frame, spi)?;
+        self.live_write(frame, 1 << spi);
         self.log.scratch_stack(spi);
         if let Some(s) = self.cur.frames.get_mut(frame).and_then(|f| f.stack.get_mut(spi)) {
             s.spilled = RegState::not_init();
@@ -263,6 +266,7 @@ impl Call<'_, '_> {
             f.stack[s].spilled = r;
             f.stack[s].types = [SlotType::Dynptr; SLOT];
         }
+        self.live_write(frame, 3 << (spi - 1));
         self.log.scratch_stack(spi);
         self.log.scratch_stack(spi - 1);
         Ok(())
@@ -318,6 +322,8 @@ impl Call<'_, '_> {
             }
         };
         // mark_dynptr_read
+        self.live_read(reg.frameno as usize, 1 << spi);
+        self.live_read(reg.frameno as usize, 1 << (spi - 1));
         self.log.scratch_stack(spi);
         self.log.scratch_stack(spi - 1);
         if let Some(t) = want.ty {

@@ -406,6 +406,14 @@ impl Call<'_, '_> {
                 let write = access != HelperAccess::Read;
                 self.mem().check_stack_access_within_bounds(regno, &reg, reg.off as i64, size, write)?;
                 self.check_stack_range_special(regno, &reg, size, access != HelperAccess::Read)?;
+                // check_stack_range_initialized reads every slot it checks (a filled argument
+                // is not checked: its bytes are written one by one)
+                if access != HelperAccess::Fill {
+                    let lo = if reg.var_off.is_const() { reg.var_off.value as i64 } else { reg.b64.smin };
+                    let hi = if reg.var_off.is_const() { reg.var_off.value as i64 } else { reg.b64.smax };
+                    let (lo, hi) = (lo + reg.off as i64, hi + reg.off as i64 + size);
+                    self.live_read(reg.frameno as usize, crate::prune::liveness::slots_of(lo, hi));
+                }
                 // root may read uninitialized stack; a helper write clobbers the bytes
                 if access != HelperAccess::Read {
                     let (min, max) = if reg.var_off.is_const() {

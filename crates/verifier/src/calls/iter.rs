@@ -159,6 +159,7 @@ impl Call<'_, '_> {
                 let spi = ((-off - 1) / SLOT as i64) as usize;
                 // a plain 8-byte write: destroys a dynptr there, scrubs spills
                 self.destroy_if_dynptr_stack_slot(frame, spi)?;
+                self.live_write(frame, 1 << spi);
                 if let Some(s) = self.cur.frames[frame].stack.get_mut(spi) {
                     s.spilled = RegState::not_init();
                     s.types = [SlotType::Misc; SLOT];
@@ -175,6 +176,7 @@ impl Call<'_, '_> {
         };
         // mark_iter_read (mark_stack_slot_obj_read)
         for i in 0..nr_slots {
+            self.live_read(frame, 1 << (spi - i));
             self.log.scratch_stack(spi - i);
         }
         let ref_obj_id = self.cur.frames[frame].stack[spi].spilled.ref_obj_id;
@@ -184,6 +186,9 @@ impl Call<'_, '_> {
             for i in 0..nr_slots {
                 f.stack[spi - i].spilled = RegState::not_init();
                 f.stack[spi - i].types = [SlotType::Invalid; SLOT];
+            }
+            for i in 0..nr_slots {
+                self.live_write(frame, 1 << (spi - i));
             }
             for i in 0..nr_slots {
                 self.log.scratch_stack(spi - i);
@@ -216,6 +221,7 @@ impl Call<'_, '_> {
             f.stack[spi - i].types = [SlotType::Iter; SLOT];
         }
         for i in 0..nr_slots {
+            self.live_write(reg.frameno as usize, 1 << (spi - i));
             self.log.scratch_stack(spi - i);
         }
         Ok(())

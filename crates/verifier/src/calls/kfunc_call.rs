@@ -414,7 +414,24 @@ impl Call<'_, '_> {
                 self.mem().check_mem_region_access(regno, reg, reg.off as i64, size, reg.mem_size, true)
             }
             RegType::Stack => {
-                self.mem().check_stack_access_within_bounds(regno, reg, reg.off as i64, size.max(1), false)
+                let r = self.mem().check_stack_access_within_bounds(
+                    regno,
+                    reg,
+                    reg.off as i64,
+                    size.max(1),
+                    false,
+                );
+                if r.is_ok() {
+                    // check_stack_range_initialized reads every slot of the buffer
+                    let (lo, hi) = if reg.var_off.is_const() {
+                        (reg.var_off.value as i64, reg.var_off.value as i64)
+                    } else {
+                        (reg.b64.smin, reg.b64.smax)
+                    };
+                    let (lo, hi) = (lo + reg.off as i64, hi + reg.off as i64 + size);
+                    self.live_read(reg.frameno as usize, crate::prune::liveness::slots_of(lo, hi));
+                }
+                r
             }
             _ => {
                 return Err(KfuncReject::MemArgType(name, TypeName::new(reg.ty, reg.flags)).into());

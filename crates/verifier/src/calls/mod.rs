@@ -132,6 +132,7 @@ impl Call<'_, '_> {
         }
         self.cur.frames.push(callee);
         self.cur.insn_idx = entry;
+        self.search.live.reset_callchain();
         if self.log.on() {
             let maps = self.prog.opts.maps.clone();
             self.log.put("caller:\n");

@@ -103,7 +103,10 @@ impl Env<'_> {
                 if let Some(rec) = self.proven.as_mut() {
                     rec.observe(idx, &self.cur);
                 }
-                match self.do_check_insn(slot, &mut do_print_state)? {
+                self.search.live.reset_writes(&self.prog, &self.cur, idx);
+                let flow = self.do_check_insn(slot, &mut do_print_state)?;
+                self.search.live.commit_writes();
+                match flow {
                     Flow::Next => continue,
                     Flow::Exit => {}
                 }
@@ -111,6 +114,7 @@ impl Env<'_> {
             // process_bpf_exit
             self.log.scratch_all();
             self.update_branch_counts(self.cur.parent);
+            self.search.live.update(&self.prog, &mut self.log, &self.cur);
             match self.pop_stack() {
                 Some((insn, prev)) => {
                     self.cur.insn_idx = insn;
@@ -261,6 +265,7 @@ impl Env<'_> {
             self.call().check_resource_leak("BPF_EXIT instruction in main prog")?;
         }
         if self.cur.frames.len() > 1 {
+            self.search.live.update(&self.prog, &mut self.log, &self.cur);
             self.call().prepare_func_exit()?;
             *do_print_state = true;
             return Ok(Flow::Next);

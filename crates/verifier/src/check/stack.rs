@@ -140,8 +140,12 @@ impl Stack<'_, '_> {
         let spi = slot / SLOT;
         let priv_ = self.prog.opts.privileged;
         let WriteSrc { st_imm, val_reg } = src;
-        self.log.scratch_stack(spi);
         let aligned = off % SLOT as i64 == 0;
+        // only a whole aligned slot counts as overwritten
+        if aligned && size == SLOT as i64 {
+            self.live_write(frame, 1 << spi);
+        }
+        self.log.scratch_stack(spi);
         let curframe = self.cur.curframe();
         let Some(f) = self.cur.frames.get_mut(frame) else {
             return Err(Bug::FrameOutOfRange.into());
@@ -247,6 +251,7 @@ impl Stack<'_, '_> {
             // variable offset: result is unknown unless every byte is zero
             let min_off = ptr.b64.smin + off;
             let max_off = ptr.b64.smax + off + size;
+            self.live_read(frame, crate::prune::liveness::slots_of(min_off, max_off));
             let Some(f) = self.cur.frames.get(frame) else { return Err(Bug::NoFrame(frame).into()) };
             let mut all_zero = true;
             for i in min_off..max_off {
@@ -267,6 +272,7 @@ impl Stack<'_, '_> {
         let slot = (-off - 1) as usize;
         let spi = slot / SLOT;
         self.log.scratch_stack(spi);
+        self.live_read(frame, 1 << spi);
         let Some(st) = self.cur.frames.get(frame).and_then(|f| f.stack.get(spi)).cloned() else {
             return Err(Bug::SlotOutOfRange.into());
         };

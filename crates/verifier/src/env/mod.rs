@@ -173,6 +173,8 @@ pub(crate) struct Search {
     pub explored: Vec<Vec<usize>>,
     /// The branch stack (`push_stack` / `pop_stack`).
     pub pending: Vec<Pending>,
+    /// 6.18's stack-slot liveness, fed by the walk's stack reads and writes.
+    pub live: crate::prune::liveness::StackLiveness,
     /// SCC visits by call chain.
     pub visits: std::collections::HashMap<Vec<u32>, Visit>,
     /// `env->id_gen`.

@@ -81,10 +81,7 @@ impl Prune<'_, '_> {
                 .collect();
             let lives: Vec<u16> =
                 ips.iter().map(|&ip| self.prog.info.live_regs.get(ip).copied().unwrap_or(0xffff)).collect();
-            let stack_lives: Vec<u64> = ips
-                .iter()
-                .map(|&ip| self.prog.info.live_stack.get(ip).copied().unwrap_or(u64::MAX))
-                .collect();
+            let stack_lives = self.search.live.alive(self.prog, &self.search.arena[ci].st);
             let cp = &mut self.search.arena[ci];
             for ((f, live), slive) in cp.st.frames.iter_mut().zip(lives).zip(stack_lives) {
                 for (r, reg) in f.regs.iter_mut().enumerate().take(10) {
