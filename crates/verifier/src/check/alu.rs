@@ -315,6 +315,11 @@ impl Ctx<'_, '_> {
             }
             _ => return Err(Reject::PtrArithOp(dregno.into(), AluCode::Bin(op).kernel_text())),
         }
+        // 6.18.44 (stable fix): an AT_PKT_END / BEYOND_PKT_END mark from an earlier comparison
+        // says nothing about the moved pointer, known offset or not
+        if ptr.is_pkt_pointer() && dst.range < 0 {
+            dst.range = 0;
+        }
         check_reg_sane_offset(&dst, tystr)?;
         dst.bounds_sync();
         self.cur.cur_mut().regs[d] = dst;
