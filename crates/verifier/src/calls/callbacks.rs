@@ -19,6 +19,7 @@ impl Call<'_, '_> {
     /// another iteration is queued unless this path has pushed as many as r1 allows.
     pub(crate) fn check_loop_call(&mut self, sub: Option<usize>, call_idx: usize) -> Result<(), Reject> {
         let Some(sub) = sub else { return Err(Bug::NoCallback.into()) };
+        self.update_loop_inline_state(sub, call_idx);
         self.precision().mark_chain_precision(1);
         let umax = self.cur.cur().regs[1].b64.umax;
         if self.cur.cur().callback_depth < umax {
@@ -30,6 +31,30 @@ impl Call<'_, '_> {
             self.log.put(&format!("frame{frame} bpf_loop iteration limit reached\n"));
         }
         Ok(())
+    }
+
+    /// `update_loop_inline_state`: a call stays inlinable while every visit passes zero flags
+    /// and the same callback; a zero flags argument is made precise each time it is asked
+    /// (which prunes less, as in the kernel).
+    fn update_loop_inline_state(&mut self, sub: usize, call_idx: usize) {
+        let prev = self.aux.loop_inline.get(&call_idx).copied();
+        if prev.is_some_and(|p| !p.fit) {
+            return;
+        }
+        let zero = self.loop_flag_is_zero();
+        let fit = zero && prev.is_none_or(|p| p.sub == sub);
+        let sub = prev.map_or(sub, |p| p.sub);
+        self.aux.loop_inline.insert(call_idx, LoopInline { fit, sub });
+    }
+
+    /// `loop_flag_is_zero`.
+    fn loop_flag_is_zero(&mut self) -> bool {
+        let r4 = &self.cur.cur().regs[4];
+        let zero = r4.is_const() && r4.var_off.value == 0;
+        if zero {
+            self.precision().mark_chain_precision(4);
+        }
+        zero
     }
 
     /// `check_helper_call`'s `BPF_FUNC_for_each_map_elem` case: every call queues an
@@ -241,4 +266,12 @@ fn set_loop_callback_state(caller: &FuncState, callee: &mut FuncState) {
     }
     callee.in_callback_fn = true;
     callee.callback_ret_range = (0, 1);
+}
+
+/// A `bpf_loop` call's inlining state (`struct bpf_loop_inline_state`): still fit for inlining,
+/// and the callback its first visit saw.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct LoopInline {
+    pub fit: bool,
+    pub sub: usize,
 }

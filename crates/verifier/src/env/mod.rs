@@ -238,6 +238,8 @@ pub(crate) struct Aux {
     ptr_type: SlotVec<Option<(RegType, u16)>>,
     /// The map each helper call was verified with (`aux->map_ptr_state`).
     map: SlotVec<crate::env::insn_aux::CallMap>,
+    /// Per `bpf_loop` call: whether it can still be inlined (`aux->loop_inline_state`).
+    pub(crate) loop_inline: std::collections::HashMap<usize, crate::calls::callbacks::LoopInline>,
 }
 
 impl Aux {
@@ -247,6 +249,7 @@ impl Aux {
             seen: SlotVec::filled(slots, false),
             ptr_type: SlotVec::filled(slots, None),
             map: SlotVec::filled(slots, Default::default()),
+            loop_inline: Default::default(),
         }
     }
 
