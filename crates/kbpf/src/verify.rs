@@ -208,7 +208,12 @@ pub fn verify_module(module: &Module, mut opts: VerifyOptions) -> VerifyOutcome 
             ["GPL", "GPL v2", "GPL and additional rights", "Dual BSD/GPL", "Dual MIT/GPL", "Dual MPL/GPL"]
                 .contains(&l.as_str());
     }
-    kbpf_verifier::verify(&module.slots, &opts)
+    let mut out = kbpf_verifier::verify(&module.slots, &opts);
+    // an ELF object is a libbpf load: its failed load's log carries libbpf's rewrite
+    if let (Some(elf), Some(err)) = (&module.elf, &out.error) {
+        elf.poisons.fixup_log(err, &mut out.log);
+    }
+    out
 }
 
 /// One map as the verifier sees it (fd 0: the caller numbers it); `None` for a map type
