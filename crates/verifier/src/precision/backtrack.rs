@@ -242,15 +242,14 @@ impl Precision<'_, '_> {
                 }
             }
             Insn::Exit => {
-                // a callback's r1-r5 were set by the helper that called it: not precise here
+                // leaving a callback backwards into the call that invoked it: the caller's r1-r5
+                // stay to be found before that call (the running kernel neither drops them nor
+                // calls them a bug: its log keeps them up to the parent state)
                 let to_callback_call = usize::try_from(subseq)
                     .ok()
                     .and_then(|s| self.prog.info.cfg.marks.get(s))
                     .is_some_and(|m| m.calls_callback);
-                if to_callback_call {
-                    bt.regs[bt.frame] &= !0x3e;
-                }
-                if bt.regs[bt.frame] & 0x3e != 0 {
+                if !to_callback_call && bt.regs[bt.frame] & 0x3e != 0 {
                     return Step::Bug;
                 }
                 let after_local_call = subseq >= 1
@@ -355,7 +354,8 @@ impl Precision<'_, '_> {
         }
         let nframes = self.cur.frames.len();
         let mut bt = Bt::new(nframes);
-        for (fr, f) in old.frames.iter().enumerate().take(nframes) {
+        // innermost frame first, as the kernel logs them
+        for (fr, f) in old.frames.iter().enumerate().take(nframes).rev() {
             let mut first = true;
             for (r, reg) in f.regs.iter().enumerate().take(10) {
                 if reg.ty != RegType::Scalar || !reg.precise {
