@@ -214,6 +214,9 @@ impl Env<'_> {
                             CallTarget::Helper(id) => {
                                 self.call().check_helper_call(id, idx)?;
                                 self.call().invalidate_outgoing_stack_args();
+                                if id == kbpf_isa::BpfFunc::TailCall as i32 && self.cur.frames.len() > 1 {
+                                    return self.tail_call_in_subprog(slot);
+                                }
                             }
                         }
                         self.log.scratch_reg(0);
@@ -256,6 +259,17 @@ impl Env<'_> {
             }
         }
         self.cur.insn_idx = after(self.cur.insn_idx, 1);
+        Ok(Flow::Next)
+    }
+
+    /// A tail call in a subprogram (6.18.44): a failed call falls through (queued), a taken
+    /// one leaves the subprogram at once, returning an unknown r0 to its caller.
+    fn tail_call_in_subprog(&mut self, slot: SlotIdx) -> Result<Flow, Reject> {
+        self.walk().push_stack(after(slot, 1), slot)?;
+        self.cur.cur_mut().regs[0] = RegState::unknown_scalar();
+        self.log.scratch_reg(0);
+        self.search.live.update(&self.prog, &mut self.log, &self.cur);
+        self.call().prepare_func_exit()?;
         Ok(Flow::Next)
     }
 
