@@ -306,9 +306,9 @@ impl StackLiveness {
         (0..=cf)
             .map(|frameno| {
                 let mut live = curi.live_before(at, frameno);
-                for i in frameno..cf {
+                for (i, &inst) in insts.iter().enumerate().take(cf).skip(frameno) {
                     let callsite = curi.chain[i] as usize;
-                    let outer = &self.instances[insts[i]];
+                    let outer = &self.instances[inst];
                     let calls_back = prog.info.cfg.marks.get(callsite).is_some_and(|m| m.calls_callback);
                     live |= outer.live_before(if calls_back { callsite } else { callsite + 1 }, frameno);
                 }
