@@ -41,7 +41,9 @@ fn prog_type(t: kbpf_oracle::ProgType) -> ProgType {
         kbpf_oracle::ProgType::Tracepoint => ProgType::Tracepoint,
         kbpf_oracle::ProgType::RawTracepoint => ProgType::RawTracepoint,
         kbpf_oracle::ProgType::RawTracepointWritable => ProgType::RawTracepointWritable,
-        kbpf_oracle::ProgType::PerfEvent => ProgType::PerfEvent { arch: kbpf_verifier::TargetArch::default() },
+        kbpf_oracle::ProgType::PerfEvent => {
+            ProgType::PerfEvent { arch: kbpf_verifier::TargetArch::default() }
+        }
         kbpf_oracle::ProgType::Tracing => ProgType::Tracing,
         kbpf_oracle::ProgType::Lsm => ProgType::Lsm,
         _ => ProgType::SocketFilter,
@@ -69,7 +71,9 @@ fn target() -> &'static Target {
 /// The slots kbpf verifies for `case`: named kfunc calls carry the target BTF's ids.
 pub fn slots(case: &Case) -> Vec<RawInsn> {
     match (&target().btf, case.kfuncs.is_empty()) {
-        (Some(b), false) => kbpf_oracle::kbtf::resolve(case, &b.0).map_or_else(|_| case.slots.clone(), |r| r.slots),
+        (Some(b), false) => {
+            kbpf_oracle::kbtf::resolve(case, &b.0).map_or_else(|_| case.slots.clone(), |r| r.slots)
+        }
         _ => case.slots.clone(),
     }
 }
@@ -180,7 +184,8 @@ pub fn run(live: bool) -> Result<Diff, String> {
 /// machine's is not that one (their verdicts depend on its types and ids), and says why.
 pub fn btf_skip(cases: &mut Vec<kbpf_oracle::CapturedCase>) -> Option<String> {
     let running = kbpf_oracle::kbtf::vmlinux_digest();
-    let foreign = |c: &kbpf_oracle::CapturedCase| c.kernel.btf.as_ref().is_some_and(|d| Ok(d) != running.as_ref());
+    let foreign =
+        |c: &kbpf_oracle::CapturedCase| c.kernel.btf.as_ref().is_some_and(|d| Ok(d) != running.as_ref());
     let left: Vec<_> = cases.iter().filter(|c| foreign(c)).collect();
     let first = left.first()?;
     let mut fams: Vec<&str> = left.iter().map(|c| c.case.family.as_str()).collect();
@@ -204,7 +209,8 @@ pub fn run_in(live: bool, dir: &Path) -> Result<Diff, String> {
             "kernel-diff: no kernel oracle ({e}); comparing with the captured verdicts in tests/kernel-cases/"
         );
     }
-    let (mut cases, source) = capture::diff_inputs(dir, live).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let (mut cases, source) =
+        capture::diff_inputs(dir, live).map_err(|e| format!("{}: {e}", dir.display()))?;
     let skipped = btf_skip(&mut cases);
     if let Some(why) = &skipped {
         println!("skipped: kernel-diff tracing families ({why})");

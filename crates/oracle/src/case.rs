@@ -269,7 +269,9 @@ pub fn resolve_for_kernel(case: &Case, req: &mut LoadRequest) -> Result<Vec<RawI
 /// Runs `case` through the kernel (maps created, loaded at level 1|4, optionally at 2|4).
 pub fn record_case(case: &Case, opts: RecordOptions) -> KernelRecord {
     let kernel = kernel_release();
-    let btf = case.needs_kernel_btf().then(|| crate::kbtf::vmlinux_digest().unwrap_or_else(|e| format!("none: {e}")));
+    let btf = case
+        .needs_kernel_btf()
+        .then(|| crate::kbtf::vmlinux_digest().unwrap_or_else(|e| format!("none: {e}")));
     let failed = |errno: Errno, line: String| KernelRecord {
         accepted: false,
         errno: Some(errno),

@@ -57,8 +57,12 @@ pub struct Resolved {
 pub fn resolve(case: &Case, btf: &Btf) -> Result<Resolved, String> {
     let mut slots = case.slots.clone();
     for k in &case.kfuncs {
-        let id = btf.find_by_name_kind(&k.name, Kind::Func).ok_or_else(|| format!("no kfunc {} in BTF", k.name))?;
-        let slot = slots.get_mut(k.slot).ok_or_else(|| format!("kfunc {} at slot {} past the end", k.name, k.slot))?;
+        let id = btf
+            .find_by_name_kind(&k.name, Kind::Func)
+            .ok_or_else(|| format!("no kfunc {} in BTF", k.name))?;
+        let slot = slots
+            .get_mut(k.slot)
+            .ok_or_else(|| format!("kfunc {} at slot {} past the end", k.name, k.slot))?;
         if slot.code != 0x85 || slot.src != 2 {
             return Err(format!("slot {} of kfunc {} is not a kfunc call", k.slot, k.name));
         }

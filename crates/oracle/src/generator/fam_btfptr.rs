@@ -110,13 +110,15 @@ fn body(rng: &mut Rng, arg: i64) -> (String, Vec<RawInsn>) {
         // a field, at its offset or near it
         0 | 1 => {
             let (off, fsz) = rng.pick(&TASK_FIELDS);
-            let (off, sz) = if rng.chance(1, 2) { (off, Sz::of(fsz as i32)) } else { (off + rng.range(-2, 6), sz) };
+            let (off, sz) =
+                if rng.chance(1, 2) { (off, Sz::of(fsz as i32)) } else { (off + rng.range(-2, 6), sz) };
             p.push(ldx(sz, 0, 6, off as i16));
             format!("ld_{off}_{}", sz.bytes())
         }
         // near the end of the struct and past it, and negative
         2 => {
-            let off = rng.pick(&[TASK_SIZE - 8, TASK_SIZE - 4, TASK_SIZE - 1, TASK_SIZE, TASK_SIZE + 8, -8, -1]);
+            let off =
+                rng.pick(&[TASK_SIZE - 8, TASK_SIZE - 4, TASK_SIZE - 1, TASK_SIZE, TASK_SIZE + 8, -8, -1]);
             p.push(ldx(sz, 0, 6, off as i16));
             format!("edge_{off}_{}", sz.bytes())
         }

@@ -59,7 +59,8 @@ impl Where {
 
     fn case(self, name: String, p: P) -> Case {
         let c = match self {
-            Where::TpBtf => Case::new(FAM, name, ProgType::Tracing, p.slots).with_attach(23, Some("btf_trace_sched_switch")),
+            Where::TpBtf => Case::new(FAM, name, ProgType::Tracing, p.slots)
+                .with_attach(23, Some("btf_trace_sched_switch")),
             Where::Syscall => Case::new(FAM, name, ProgType::Syscall, p.slots),
             Where::Socket => Case::new(FAM, name, ProgType::SocketFilter, p.slots),
         };
@@ -96,7 +97,7 @@ pub fn kfuncs(rng: &mut Rng, n: usize) -> Vec<Case> {
     out
 }
 
-const SCENARIOS: u64 = 22;
+const SCENARIOS: u64 = 23;
 
 /// Scenario `s` in `w`; `v` varies it (the iterator bounds, the field walked).
 fn scenario(s: u64, w: Where, v: u64) -> (String, P) {
@@ -146,7 +147,11 @@ fn scenario(s: u64, w: Where, v: u64) -> (String, P) {
         7 => {
             w.task(&mut p);
             let f = [1280i16, 1328, 1288, 1136][v as usize % 4];
-            p.i(ldx(Sz::Dw, 1, 6, f)).kf("bpf_task_acquire").if_null(0, 2).i(movr(1, 0)).kf("bpf_task_release");
+            p.i(ldx(Sz::Dw, 1, 6, f))
+                .kf("bpf_task_acquire")
+                .if_null(0, 2)
+                .i(movr(1, 0))
+                .kf("bpf_task_release");
             "acquire_walked"
         }
         // a scalar and NULL where a trusted task is wanted
@@ -185,7 +190,8 @@ fn scenario(s: u64, w: Where, v: u64) -> (String, P) {
             if s != 13 {
                 p.i(movr(1, 10)).i(alu64i(Op::Add, 1, -8)).kf("bpf_iter_num_destroy");
             }
-            ["iter_num_loop", "iter_num_no_destroy", "iter_num_no_new", "iter_num_new_twice"][(s - 12) as usize]
+            ["iter_num_loop", "iter_num_no_destroy", "iter_num_no_new", "iter_num_new_twice"]
+                [(s - 12) as usize]
         }
         // iterator on an unaligned or too small slot
         16 => {
@@ -212,9 +218,26 @@ fn scenario(s: u64, w: Where, v: u64) -> (String, P) {
         }
         // a sleepable-only kfunc
         20 => {
-            p.i(st(Sz::Dw, 10, -8, 0)).i(movr(1, 10)).i(alu64i(Op::Add, 1, -8)).i(mov(2, 8)).i(mov(3, 0)).i(mov(4, 0));
+            p.i(st(Sz::Dw, 10, -8, 0))
+                .i(movr(1, 10))
+                .i(alu64i(Op::Add, 1, -8))
+                .i(mov(2, 8))
+                .i(mov(3, 0))
+                .i(mov(4, 0));
             p.kf("bpf_copy_from_user_str");
             "copy_from_user_str"
+        }
+        // a pointer walked from an acquired one (trusted through the reference)
+        22 => {
+            w.task(&mut p);
+            let f = [1136i16, 1280, 1736, 1824][v as usize % 4];
+            p.i(movr(1, 6)).kf("bpf_task_acquire").if_null(0, 3).i(ldx(Sz::Dw, 7, 0, f)).i(movr(1, 0));
+            p.kf("bpf_task_release");
+            if v % 2 == 1 {
+                // a rejection after the walk, so that the level-1 log shows the walked type
+                p.i(ldx(Sz::Dw, 0, 1, 0));
+            }
+            "walk_acquired"
         }
         // a cgroup looked up, walked and released
         _ => {

@@ -51,8 +51,20 @@ pub fn trace_ctx(rng: &mut Rng, n: usize) -> Vec<Case> {
     for (ty, _) in TYPES {
         for h in HELPERS {
             let (p, maps) = helper_call(h);
-            let c = Case::new(FAM, format!("helper_{}_{}", ty.name(), helper_label(h as i32)), ty, p).with_maps(maps);
+            let c = Case::new(FAM, format!("helper_{}_{}", ty.name(), helper_label(h as i32)), ty, p)
+                .with_maps(maps);
             out.push(c);
+        }
+        // a helper that writes its buffer may be given uninitialised stack
+        let (mut p, _) = helper_call(F::GetStack);
+        p.drain(1..3);
+        out.push(Case::new(FAM, format!("get_stack_uninit_{}", ty.name()), ty, p));
+        // just before the context (a tracepoint's check of negative offsets is unsigned)
+        for off in [-16i16, -8, -4, -1] {
+            for sz in [Sz::Dw, Sz::W, Sz::B] {
+                let p = vec![ldx(sz, 0, 1, off), exit()];
+                out.push(Case::new(FAM, format!("neg_{}_{}_{off}", ty.name(), sz.bytes()), ty, p));
+            }
         }
         for (tag, ret) in [("r0_unset", None), ("r0_0", Some(0)), ("r0_1", Some(1)), ("r0_m1", Some(-1))] {
             let mut p = Vec::new();
@@ -119,7 +131,11 @@ fn helper_call(h: F) -> (Vec<kbpf_isa::RawInsn>, Vec<MapSpec>) {
         p.push(alu64i(Op::Add, reg, -16));
     };
     match h {
-        F::ProbeReadKernel | F::ProbeReadUser | F::ProbeReadKernelStr | F::ProbeReadUserStr | F::CopyFromUser => {
+        F::ProbeReadKernel
+        | F::ProbeReadUser
+        | F::ProbeReadKernelStr
+        | F::ProbeReadUserStr
+        | F::CopyFromUser => {
             buf(&mut p, 1);
             p.push(mov(2, 16));
             p.push(mov(3, 0));
