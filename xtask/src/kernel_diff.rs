@@ -246,3 +246,36 @@ pub fn main(args: &[String]) -> Result<bool, String> {
     }
     Ok(failed.is_empty())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kbpf_oracle::{CapturedCase, KernelRecord};
+
+    fn captured(name: &str, btf: Option<&str>) -> CapturedCase {
+        let case =
+            Case::new("trace_ctx", name, kbpf_oracle::ProgType::Kprobe, vec![RawInsn::new(0x95, 0, 0, 0, 0)]);
+        let kernel = KernelRecord {
+            accepted: false,
+            errno: Some(kbpf_oracle::Errno::EACCES),
+            error_line: Some("R0 !read_ok".into()),
+            stats: VerifierStats::default(),
+            log_level: 5,
+            log: None,
+            log_level2: None,
+            log_truncated: false,
+            kernel: "6.18.44".into(),
+            btf: btf.map(str::to_string),
+        };
+        CapturedCase { case, kernel }
+    }
+
+    #[test]
+    fn records_of_another_kernels_btf_are_a_counted_skip() {
+        let mut cases = vec![captured("a", None), captured("b", Some("fnv64:0000000000000000:1"))];
+        let why = btf_skip(&mut cases).expect("a skip");
+        assert!(why.starts_with("trace_ctx: 1 cases captured on 6.18.44"), "{why}");
+        assert_eq!(cases.len(), 1);
+        assert_eq!(btf_skip(&mut cases), None);
+    }
+}

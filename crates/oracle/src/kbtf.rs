@@ -86,3 +86,37 @@ pub fn resolve_running(case: &Case) -> Result<Resolved, String> {
     }
     resolve(case, &*vmlinux()?)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::case::KfuncCall;
+    use crate::load::ProgType;
+
+    fn case() -> Case {
+        let slots = vec![
+            RawInsn::new(0x85, 0, 2, 0, 0),
+            RawInsn::new(0xb7, 0, 0, 0, 0),
+            RawInsn::new(0x95, 0, 0, 0, 0),
+        ];
+        Case::new("f", "n", ProgType::Syscall, slots)
+    }
+
+    #[test]
+    fn names_the_btf_lacks_and_bad_slots_are_errors() {
+        let btf = Btf::default();
+        let plain = case();
+        assert_eq!(resolve(&plain, &btf).unwrap(), Resolved { slots: plain.slots.clone(), attach_btf_id: 0 });
+        let k = case().with_kfuncs(vec![KfuncCall { slot: 0, name: "bpf_task_acquire".into() }]);
+        assert_eq!(resolve(&k, &btf).unwrap_err(), "no kfunc bpf_task_acquire in BTF");
+        let t = case().with_attach(23, Some("btf_trace_x"));
+        assert_eq!(resolve(&t, &btf).unwrap_err(), "no attach target btf_trace_x in BTF");
+        assert!(t.needs_kernel_btf() && k.needs_kernel_btf() && !plain.needs_kernel_btf());
+    }
+
+    #[test]
+    fn digest_names_the_blob() {
+        assert_eq!(digest(b""), "fnv64:cbf29ce484222325:0");
+        assert_ne!(digest(b"a"), digest(b"b"));
+    }
+}
