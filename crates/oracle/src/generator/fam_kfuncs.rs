@@ -156,7 +156,7 @@ fn scenario(s: u64, w: Where, v: u64) -> (String, P) {
         }
         // a scalar and NULL where a trusted task is wanted
         8 => {
-            p.i(mov(1, if v % 2 == 0 { 0 } else { 8 })).kf("bpf_task_acquire").if_null(0, 2).i(movr(1, 0));
+            p.i(mov(1, if v.is_multiple_of(2) { 0 } else { 8 })).kf("bpf_task_acquire").if_null(0, 2).i(movr(1, 0));
             p.kf("bpf_task_release");
             "acquire_scalar"
         }
