@@ -22,6 +22,9 @@ const RAW_TP: u32 = 23;
 const FENTRY: u32 = 24;
 const FEXIT: u32 = 25;
 const ITER: u32 = 28;
+/// `BPF_MODIFY_RETURN`, `BPF_LSM_MAC`.
+const MODIFY_RETURN: u32 = 26;
+const LSM_MAC: u32 = 27;
 
 /// `struct task_struct` of the capture kernel: size and (offset, size) of some fields.
 const TASK_SIZE: i64 = 3264;
@@ -90,6 +93,14 @@ pub fn btf_ptr(rng: &mut Rng, n: usize) -> Vec<Case> {
             let p = vec![ldx(Sz::Dw, 0, 1, 0), mov(0, 0), exit()];
             out.push(Case::new(FAM, format!("{tag}_{f}"), ProgType::Tracing, p).with_attach(at, Some(f)));
         }
+    }
+    // fmod_ret and lsm need trampolines too
+    for (ty, at, f) in [
+        (ProgType::Tracing, MODIFY_RETURN, "bpf_modify_return_test"),
+        (ProgType::Lsm, LSM_MAC, "bpf_lsm_file_open"),
+    ] {
+        let c = Case::new(FAM, format!("{}_{f}", ty.name()), ty, vec![mov(0, 0), exit()]);
+        out.push(c.with_attach(at, Some(f)));
     }
     while out.len() < n {
         let i = out.len();

@@ -97,7 +97,7 @@ pub fn kfuncs(rng: &mut Rng, n: usize) -> Vec<Case> {
     out
 }
 
-const SCENARIOS: u64 = 23;
+const SCENARIOS: u64 = 25;
 
 /// Scenario `s` in `w`; `v` varies it (the iterator bounds, the field walked).
 fn scenario(s: u64, w: Where, v: u64) -> (String, P) {
@@ -156,7 +156,10 @@ fn scenario(s: u64, w: Where, v: u64) -> (String, P) {
         }
         // a scalar and NULL where a trusted task is wanted
         8 => {
-            p.i(mov(1, if v.is_multiple_of(2) { 0 } else { 8 })).kf("bpf_task_acquire").if_null(0, 2).i(movr(1, 0));
+            p.i(mov(1, if v.is_multiple_of(2) { 0 } else { 8 }))
+                .kf("bpf_task_acquire")
+                .if_null(0, 2)
+                .i(movr(1, 0));
             p.kf("bpf_task_release");
             "acquire_scalar"
         }
@@ -238,6 +241,26 @@ fn scenario(s: u64, w: Where, v: u64) -> (String, P) {
                 p.i(ldx(Sz::Dw, 0, 1, 0));
             }
             "walk_acquired"
+        }
+        // an RCU-protected field walked inside an explicit RCU section, acquired, released
+        23 => {
+            w.task(&mut p);
+            p.kf("bpf_rcu_read_lock").i(ldx(Sz::Dw, 1, 6, 1280)).kf("bpf_task_acquire").if_null(0, 2);
+            p.i(movr(1, 0)).kf("bpf_task_release").kf("bpf_rcu_read_unlock");
+            "rcu_walk_acquire"
+        }
+        // an acquire on one path only: released there, or leaked there
+        24 => {
+            w.task(&mut p);
+            let leak = v % 2 == 1;
+            p.i(call(F::GetPrandomU32 as i32)).i(jmpi(Cond::Eq, 0, 0, if leak { 4 } else { 5 }));
+            p.i(movr(1, 6)).kf("bpf_task_acquire");
+            if leak {
+                p.if_null(0, 1).i(ldx(Sz::W, 7, 0, 1264));
+            } else {
+                p.if_null(0, 2).i(movr(1, 0)).kf("bpf_task_release");
+            }
+            if leak { "branch_leak" } else { "branch_release" }
         }
         // a cgroup looked up, walked and released
         _ => {
