@@ -159,6 +159,8 @@ pub struct ElfFacts {
     /// What the loader poisoned (failed CO-RE relocations, unresolved weak kfuncs), for
     /// libbpf's rewrite of a failed load's log.
     pub poisons: crate::libbpf_log::Poisons,
+    /// libbpf's object name: the kernel's names of the object's global-data maps start with it.
+    pub object_name: String,
 }
 
 /// A map value's special fields, as map creation would find them: `Err` when the kernel
@@ -350,6 +352,13 @@ pub fn read_module_with(
         SourceKind::Hex => Ok(Module::plain(slots_of_bytes(&parse_hex(&text()?)?)?)),
         SourceKind::Asm => module_from_asm(&text()?, registry),
         SourceKind::Elf => {
+            let named;
+            let opts = if opts.object_name.is_empty() {
+                named = LoadOptions { object_name: kbpf_elf::map_names::object_name(path), ..opts.clone() };
+                &named
+            } else {
+                opts
+            };
             let obj = kbpf_elf::open_object(&bytes, opts)?;
             let prog = pick_program(&obj.programs, select)?;
             module_from_object(&obj, prog)
@@ -411,6 +420,7 @@ pub fn module_from_object(obj: &LoadedObject, prog: &LoadedProgram) -> Result<Mo
             prog_btf: loaded_btf.clone(),
             map_records: map_records(obj, loaded_btf.as_deref()),
             poisons: poisons(obj, prog),
+            object_name: obj.name.clone(),
         })),
     })
 }

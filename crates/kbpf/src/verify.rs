@@ -189,6 +189,10 @@ pub fn verify_module(module: &Module, mut opts: VerifyOptions) -> VerifyOutcome 
         };
         def.record = record;
         def.fd = i as i32;
+        // the name the kernel prints: libbpf's, cut to 15 bytes, global data after the object
+        if let Some(elf) = &module.elf {
+            def.name = kbpf_elf::map_names::kernel_map_name(&elf.object_name, &m.name);
+        }
         if matches!(def.kind, MapKind::ArrayOfMaps | MapKind::HashOfMaps) && !refused {
             // the kernel types lookups by the template user space created the outer map with
             let Some(inner) = m.inner.as_deref() else {

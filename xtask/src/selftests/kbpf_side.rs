@@ -108,7 +108,10 @@ pub fn worker(args: &[String]) -> Result<bool, String> {
     };
     // what `kbpf verify --kernel 6.18 --prog NAME OBJECT` opens an object with: the running
     // kernel's BTF, config and kallsyms, the documented map defaults
-    let load = kbpf::LoadOptions::running_kernel();
+    let load = kbpf::LoadOptions {
+        object_name: kbpf::elf::map_names::object_name(path),
+        ..kbpf::LoadOptions::running_kernel()
+    };
     let opened = catch_unwind(|| kbpf::open_object(&bytes, &load));
     let obj = match opened {
         Ok(Ok(o)) => o,
