@@ -8,7 +8,7 @@
 //! program-type check, never accepted on a guess.
 
 use kbpf_elf::btf::{Btf, BtfType, Kind};
-use kbpf_isa::{CallTarget, Insn, KernelProgType, RawInsn};
+use kbpf_isa::{AttachType, CallTarget, Insn, KernelProgType, RawInsn};
 use kbpf_kfunc::sets::{self, Allowed};
 use kbpf_verifier::{KfuncArgKind, KfuncDecl, KfuncRet, KfuncTable};
 
@@ -106,14 +106,18 @@ const MODELLED: &[&str] = &[
     "bpf_rbtree_root",
     "bpf_rbtree_left",
     "bpf_rbtree_right",
+    // a trusted socket of a socket iterator (the set's filter: iterators only)
+    "bpf_sock_destroy",
 ];
 
-/// `kfuncs` plus the target kernel's kfuncs `slots` call, for a program of kernel type `prog`.
+/// `kfuncs` plus the target kernel's kfuncs `slots` call, for a program of kernel type `prog`
+/// loaded with expected attach type `attach`.
 pub(crate) fn with_target_kfuncs(
     kfuncs: &KfuncTable,
     slots: &[RawInsn],
     btf: &Btf,
     prog: Option<KernelProgType>,
+    attach: Option<AttachType>,
 ) -> KfuncTable {
     let mut extra: Vec<KfuncDecl> = Vec::new();
     let mut i = 0;
@@ -128,7 +132,7 @@ pub(crate) fn with_target_kfuncs(
         if kfuncs.get(btf_id).is_some() || extra.iter().any(|d| d.btf_id == btf_id) {
             continue;
         }
-        if let Some(d) = resolve(btf, btf_id, prog) {
+        if let Some(d) = resolve(btf, btf_id, prog, attach) {
             extra.push(d);
         }
     }
@@ -136,7 +140,12 @@ pub(crate) fn with_target_kfuncs(
 }
 
 /// The verifier's prototype of the target's kfunc `id`, if the set table knows it.
-pub(crate) fn resolve(btf: &Btf, id: i32, prog: Option<KernelProgType>) -> Option<KfuncDecl> {
+pub(crate) fn resolve(
+    btf: &Btf,
+    id: i32,
+    prog: Option<KernelProgType>,
+    attach: Option<AttachType>,
+) -> Option<KfuncDecl> {
     let Some(BtfType::Func { name, .. }) = btf.get(u32::try_from(id).ok()?) else { return None };
     let entry = sets::lookup(name)?;
     let mut proto = kbpf_kfunc::btf_import::import_id(btf, id as u32, name).ok()?;
@@ -201,7 +210,7 @@ pub(crate) fn resolve(btf: &Btf, id: i32, prog: Option<KernelProgType>) -> Optio
         "bpf_session_cookie" => d.ret = KfuncRet::Mem(8),
         _ => {}
     }
-    let allowed = prog.map_or(Allowed::Unknown, |t| entry.allowed(t));
+    let allowed = prog.map_or(Allowed::Unknown, |t| entry.allowed(t, attach));
     d.prog_types = match allowed {
         Allowed::Yes | Allowed::Unknown => None,
         Allowed::No => Some(Vec::new()),
