@@ -108,6 +108,8 @@ const MODELLED: &[&str] = &[
     "bpf_rbtree_right",
     // a trusted socket of a socket iterator (the set's filter: iterators only)
     "bpf_sock_destroy",
+    // a trusted map: a map pointer, or a BTF `struct bpf_map`
+    "bpf_map_sum_elem_count",
 ];
 
 /// `kfuncs` plus the target kernel's kfuncs `slots` call, for a program of kernel type `prog`
@@ -157,6 +159,13 @@ pub(crate) fn resolve(
             && let Some(s) = struct_size(btf, &format!("bpf_iter_{it}"))
         {
             *size = s;
+        }
+    }
+    // a `struct bpf_map *` without the `__map` suffix is a plain kernel object
+    // (`is_kfunc_arg_map` reads the suffix only)
+    for a in &mut d.args {
+        if !a.name.ends_with("__map") && a.kind == KfuncArgKind::Unmodelled("Map".to_string()) {
+            a.kind = KfuncArgKind::StructPtr;
         }
     }
     type_btf_objects(btf, id as u32, &mut d);

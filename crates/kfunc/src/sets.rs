@@ -312,6 +312,8 @@ const TABLE: &[(&str, KfuncFlags, &[Hook])] = &[
     ("bpf_cpumask_any_and_distribute", RCU, CPUMASK),
     ("bpf_cpumask_weight", RCU, CPUMASK),
     ("bpf_cpumask_populate", RCU, CPUMASK),
+    // map_iter.c: every program type
+    ("bpf_map_sum_elem_count", TRUSTED, COMMON),
     // filter.c, the socket iterators' set
     ("bpf_sock_destroy", TRUSTED, &[Hook::Tracing]),
     // bpf_fs_kfuncs.c (registered for LSM, i.e. the tracing hook)

@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 /// Target BTF: 1 int, 2 `struct task_struct { struct task_struct *parent; int pid; }`, 3 its
 /// pointer, 4 `struct cgroup { struct cgroup *up; }`, 5 its pointer, 6 `struct outer { struct
-/// task_struct t; }`.
+/// task_struct t; }`, 7 `struct bpf_map { int id; }`.
 fn btf() -> KernelBtf {
     let mut b = BtfBuilder::new();
     let int = b.add(BtfType::Int {
@@ -48,11 +48,18 @@ fn btf() -> KernelBtf {
         members: vec![m("t", task, 0)],
         kind_flag: false,
     });
+    b.add(BtfType::Struct {
+        name: "bpf_map".into(),
+        size: 4,
+        members: vec![m("id", int, 0)],
+        kind_flag: false,
+    });
     KernelBtf(Arc::new(Btf::parse(&b.build()).expect("parses")))
 }
 
 const TASK: u32 = 2;
 const CGROUP: u32 = 4;
+const BPF_MAP: u32 = 7;
 
 fn obj(name: &str, type_id: u32) -> KfuncArg {
     KfuncArg {
@@ -120,11 +127,25 @@ fn table() -> Vec<KfuncDecl> {
                 ],
             )
         },
+        KfuncDecl {
+            ret: KfuncRet::Scalar,
+            traits: traits(false, false, false, true),
+            ..k(13, "bpf_map_sum_elem_count", vec![obj("bpf_map", BPF_MAP)])
+        },
     ]
 }
 
 fn run(src: &str) -> VerifyOutcome {
-    let opts = VerifyOptions { log_level: 1, btf: Some(btf()), ..Default::default() };
+    let map = kbpf_verifier::MapDef {
+        fd: 0,
+        name: "arr".into(),
+        kind: kbpf_verifier::MapKind::Array,
+        key_size: 4,
+        value_size: 8,
+        max_entries: 4,
+        ..Default::default()
+    };
+    let opts = VerifyOptions { log_level: 1, btf: Some(btf()), maps: vec![map], ..Default::default() };
     verify_src(src, table(), opts)
 }
 
@@ -291,4 +312,17 @@ fn a_sleepable_helper_cannot_run_in_a_section() {
     let out =
         run_sleepable(&format!("call bpf_preempt_disable\n{copy}call bpf_preempt_enable\nr0 = 0\nexit\n"));
     rejects(&out, Errno::EINVAL, "sleepable helper bpf_copy_from_user#148 in non-preemptible region");
+}
+
+#[test]
+fn a_map_pointer_is_a_trusted_struct_bpf_map() {
+    // reg2btf_ids: CONST_PTR_TO_MAP stands for `struct bpf_map`, trusted
+    accepts(&run("r1 = map_fd(0) ll\ncall bpf_map_sum_elem_count\nr0 = 0\nexit\n"));
+    // and is no other struct
+    let out = run("r1 = map_fd(0) ll\ncall bpf_cgroup_level\nr0 = 0\nexit\n");
+    rejects(
+        &out,
+        Errno::EINVAL,
+        "kernel function bpf_cgroup_level args#0 expected pointer to STRUCT cgroup but R1 has a pointer to STRUCT bpf_map",
+    );
 }

@@ -4,14 +4,34 @@
 //! target BTF, not kept here.
 
 use crate::domain::state::{
-    MAYBE_NULL, MEM_ALLOC, MEM_PERCPU, MEM_RCU, MEM_USER, PTR_TRUSTED, PTR_UNTRUSTED, RegState,
+    MAYBE_NULL, MEM_ALLOC, MEM_PERCPU, MEM_RCU, MEM_USER, PTR_TRUSTED, PTR_UNTRUSTED, RegState, RegType,
     TRUSTED_MODIFIERS,
 };
 use kbpf_elf::btf::{Btf, BtfType};
 
-/// `is_trusted_reg`: referenced, or trusted / allocated with no other flag.
+/// `is_trusted_reg`: referenced, a socket or map pointer (which stand for their kernel
+/// structs, `reg2btf_ids`) without an unsafe modifier, or trusted / allocated with no other
+/// flag.
 pub fn is_trusted_reg(r: &RegState) -> bool {
-    r.ref_obj_id != 0 || (r.flags & TRUSTED_MODIFIERS != 0 && r.flags & !TRUSTED_MODIFIERS == 0)
+    if r.ref_obj_id != 0 {
+        return true;
+    }
+    let safe = r.flags & !TRUSTED_MODIFIERS == 0;
+    if reg2btf_struct(r.ty).is_some() {
+        return safe;
+    }
+    r.flags & TRUSTED_MODIFIERS != 0 && safe
+}
+
+/// `reg2btf_ids`: the kernel struct a socket or map pointer stands for as a BTF object.
+pub fn reg2btf_struct(ty: RegType) -> Option<&'static str> {
+    Some(match ty {
+        RegType::Sock => "sock",
+        RegType::SockCommon => "sock_common",
+        RegType::TcpSock => "tcp_sock",
+        RegType::ConstMapPtr => "bpf_map",
+        _ => return None,
+    })
 }
 
 /// `is_rcu_reg`.
@@ -92,7 +112,6 @@ fn clear_trusted(flag: u16) -> u16 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::state::RegType;
 
     #[test]
     fn walking_a_plain_pointer_is_compat_for_tracing_untrusted_for_networking() {

@@ -8,13 +8,14 @@
 //! not modelled (offsets into objects, socket and map pointers for struct arguments,
 //! allocated objects) is refused as unsupported.
 
-use crate::btf::trust::{is_rcu_reg, is_trusted_reg};
+use crate::btf::trust::{is_rcu_reg, is_trusted_reg, reg2btf_struct};
 use crate::domain::state::{
     MAYBE_NULL, MEM_PERCPU, MEM_RCU, MEM_USER, PTR_TRUSTED, PTR_UNTRUSTED, RegState, RegType,
 };
 use crate::env::ctx::Call;
 use crate::messages::{KfuncReject, ObjMismatch, RegName, Reject, Unsupported};
 use crate::protos::func_info::KfuncDecl;
+use kbpf_elf::btf::Kind;
 
 /// What the argument walk learnt about references (`meta->ref_obj_id`, `meta->release_regno`).
 #[derive(Default, Clone, Copy)]
@@ -82,16 +83,22 @@ impl Call<'_, '_> {
         if decl.args[i].nullable && is_null(reg) {
             return Ok(());
         }
-        match reg.ty {
-            RegType::BtfId => {}
-            // sockets and maps stand for their kernel structs (`reg2btf_ids`)
-            RegType::Sock | RegType::SockCommon | RegType::TcpSock | RegType::ConstMapPtr => {
-                return Err(unsupported(decl, "a socket or map pointer for a struct argument"));
+        // sockets and maps stand for their kernel structs (`reg2btf_ids`), at offset 0
+        let have_id = match reg.ty {
+            RegType::BtfId => reg.btf_id,
+            ty if let Some(name) = reg2btf_struct(ty) => {
+                let btf = self.prog.opts.btf.as_ref();
+                match btf.and_then(|b| b.find_by_name_kind(name, Kind::Struct)) {
+                    Some(id) => id,
+                    None => {
+                        return Err(unsupported(decl, "a socket or map pointer without its target struct"));
+                    }
+                }
             }
             // any other pointer is checked as memory of the struct's size
             _ if has_ptr => return Err(KfuncReject::NotScalarStruct(i, want.to_string()).into()),
             _ => return Err(unsupported(decl, "memory for a struct argument")),
-        }
+        };
         check_trusted_arg(decl, reg, regno)?;
         if reg.off != 0 || !reg.var_off.is_const() || reg.var_off.value != 0 {
             return Err(unsupported(decl, "an offset into a struct argument"));
@@ -105,8 +112,8 @@ impl Call<'_, '_> {
         // process_kf_arg_ptr_to_btf_id: acquiring and releasing kfuncs want the exact type,
         // others accept a struct whose first member is it
         let strict = t.acquire || (t.release && reg.ref_obj_id != 0);
-        if !self.btf_ids_match(reg.btf_id, type_id, strict) {
-            let have = self.btf_struct_name(reg.btf_id);
+        if !self.btf_ids_match(have_id, type_id, strict) {
+            let have = self.btf_struct_name(have_id);
             if have.is_empty() {
                 return Err(unsupported(decl, "a struct argument of an unnamed type"));
             }
