@@ -10,7 +10,8 @@ use kbpf_verifier::{
 };
 use std::sync::Arc;
 
-/// Target BTF: 1 int, 2 `struct task_struct { struct task_struct *parent; int pid; }`, 3 its
+/// Target BTF: 1 int, 2 `struct task_struct { struct task_struct *parent; int pid; struct
+/// cgroup cg; }`, 3 its
 /// pointer, 4 `struct cgroup { struct cgroup *up; }`, 5 its pointer, 6 `struct outer { struct
 /// task_struct t; }`, 7 `struct bpf_map { int id; }`.
 fn btf() -> KernelBtf {
@@ -30,8 +31,8 @@ fn btf() -> KernelBtf {
     };
     let task = b.add(BtfType::Struct {
         name: "task_struct".into(),
-        size: 16,
-        members: vec![m("parent", 3, 0), m("pid", int, 64)],
+        size: 24,
+        members: vec![m("parent", 3, 0), m("pid", int, 64), m("cg", 4, 128)],
         kind_flag: false,
     });
     b.add(BtfType::Ptr { type_id: task });
@@ -324,5 +325,21 @@ fn a_map_pointer_is_a_trusted_struct_bpf_map() {
         &out,
         Errno::EINVAL,
         "kernel function bpf_cgroup_level args#0 expected pointer to STRUCT cgroup but R1 has a pointer to STRUCT bpf_map",
+    );
+}
+
+#[test]
+fn a_fixed_offset_names_a_nested_struct() {
+    // btf_struct_ids_match walks from the offset to the struct member starting there
+    let call = |off: u32| {
+        run(&format!(
+            "{GET}r1 = r6\nr1 += {off}\ncall bpf_cgroup_level\nr1 = r6\ncall bpf_task_release\n{OUT}"
+        ))
+    };
+    accepts(&call(16));
+    rejects(
+        &call(8),
+        Errno::EINVAL,
+        "kernel function bpf_cgroup_level args#0 expected pointer to STRUCT cgroup but R1 has a pointer to STRUCT task_struct",
     );
 }

@@ -26,9 +26,6 @@ pub(crate) struct RefMeta {
     pub release_regno: u8,
 }
 
-/// How deep `btf_struct_ids_match` follows first members.
-const MAX_FIRST_MEMBER_DEPTH: usize = 8;
-
 fn unsupported(decl: &KfuncDecl, what: &str) -> Reject {
     Unsupported::TargetKfuncRule { kfunc: decl.name.clone(), why: what.to_string() }.into()
 }
@@ -100,7 +97,10 @@ impl Call<'_, '_> {
             _ => return Err(unsupported(decl, "memory for a struct argument")),
         };
         check_trusted_arg(decl, reg, regno)?;
-        if reg.off != 0 || !reg.var_off.is_const() || reg.var_off.value != 0 {
+        // a fixed offset names a nested struct (`btf_struct_ids_match` walks to it); a
+        // negative or variable one, or one into a released object, is not modelled
+        let released = t.release && reg.ref_obj_id != 0;
+        if reg.off < 0 || !reg.var_off.is_const() || reg.var_off.value != 0 || (reg.off != 0 && released) {
             return Err(unsupported(decl, "an offset into a struct argument"));
         }
         if reg.flags & (PTR_UNTRUSTED | MEM_USER | MEM_PERCPU) != 0 && reg.flags & MEM_RCU == 0 {
@@ -111,8 +111,12 @@ impl Call<'_, '_> {
         }
         // process_kf_arg_ptr_to_btf_id: acquiring and releasing kfuncs want the exact type,
         // others accept a struct whose first member is it
-        let strict = t.acquire || (t.release && reg.ref_obj_id != 0);
-        if !self.btf_ids_match(have_id, type_id, strict) {
+        let strict = t.acquire || released;
+        let matched =
+            self.prog.opts.btf.as_ref().is_some_and(|b| {
+                crate::btf::walk::struct_ids_match(b, have_id, reg.off as u32, type_id, strict)
+            });
+        if !matched {
             let have = self.btf_struct_name(have_id);
             if have.is_empty() {
                 return Err(unsupported(decl, "a struct argument of an unnamed type"));
@@ -131,34 +135,6 @@ impl Call<'_, '_> {
 
     fn btf_struct_name(&self, id: u32) -> String {
         self.prog.opts.btf.as_ref().and_then(|b| b.get(id)).map(|t| t.name().to_string()).unwrap_or_default()
-    }
-
-    /// `btf_struct_ids_match` at offset 0: the same type, or (not strict) a type whose first
-    /// member, at offset 0, is it, recursively.
-    fn btf_ids_match(&self, have: u32, want: u32, strict: bool) -> bool {
-        if have == want {
-            return true;
-        }
-        if strict {
-            return false;
-        }
-        let Some(btf) = self.prog.opts.btf.as_ref() else { return false };
-        let mut id = have;
-        for _ in 0..MAX_FIRST_MEMBER_DEPTH {
-            let Some(first) = btf.members(id).and_then(|m| m.first()) else { return false };
-            if first.offset != 0 {
-                return false;
-            }
-            let Some((next, ty)) = btf.resolve(first.type_id) else { return false };
-            if !matches!(ty, kbpf_elf::btf::BtfType::Struct { .. }) {
-                return false;
-            }
-            if next == want {
-                return true;
-            }
-            id = next;
-        }
-        false
     }
 
     /// After the arguments: the RCU and preemption sections a call opens or closes, then the
