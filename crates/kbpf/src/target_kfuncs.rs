@@ -161,6 +161,15 @@ pub(crate) fn resolve(
             *size = s;
         }
     }
+    // a tracing or netfilter program's context is no `struct __sk_buff`: the parameter is a
+    // kernel object there, which a `struct sk_buff` projects onto (`btf_is_prog_ctx_type`)
+    if name == "bpf_dynptr_from_skb"
+        && prog
+            .is_some_and(|t| matches!(sets::Hook::of(t), Some(sets::Hook::Tracing | sets::Hook::Netfilter)))
+        && let Some(a) = d.args.first_mut()
+    {
+        a.kind = KfuncArgKind::StructPtr;
+    }
     // a `struct bpf_map *` without the `__map` suffix is a plain kernel object
     // (`is_kfunc_arg_map` reads the suffix only)
     for a in &mut d.args {
@@ -230,12 +239,6 @@ pub(crate) fn resolve(
         Some(why.to_string())
     } else if !MODELLED.contains(&name.as_str()) {
         Some("its rules".to_string())
-    } else if name == "bpf_dynptr_from_skb"
-        && prog
-            .is_some_and(|t| matches!(sets::Hook::of(t), Some(sets::Hook::Tracing | sets::Hook::Netfilter)))
-    {
-        // a tracing or netfilter program passes a kernel sk_buff, not its context
-        Some("an skb dynptr from a kernel sk_buff (tracing and netfilter programs)".to_string())
     } else {
         None
     };

@@ -13,7 +13,8 @@ use std::sync::Arc;
 /// Target BTF: 1 int, 2 `struct task_struct { struct task_struct *parent; int pid; struct
 /// cgroup cg; }`, 3 its
 /// pointer, 4 `struct cgroup { struct cgroup *up; }`, 5 its pointer, 6 `struct outer { struct
-/// task_struct t; }`, 7 `struct bpf_map { int id; }`.
+/// task_struct t; }`, 7 `struct bpf_map { int id; }`, 8 `struct sk_buff { int len; }`, 9
+/// `struct __sk_buff { int len; }`.
 fn btf() -> KernelBtf {
     let mut b = BtfBuilder::new();
     let int = b.add(BtfType::Int {
@@ -49,18 +50,22 @@ fn btf() -> KernelBtf {
         members: vec![m("t", task, 0)],
         kind_flag: false,
     });
-    b.add(BtfType::Struct {
-        name: "bpf_map".into(),
-        size: 4,
-        members: vec![m("id", int, 0)],
-        kind_flag: false,
-    });
+    for name in ["bpf_map", "sk_buff", "__sk_buff"] {
+        b.add(BtfType::Struct {
+            name: name.into(),
+            size: 4,
+            members: vec![m("id", int, 0)],
+            kind_flag: false,
+        });
+    }
     KernelBtf(Arc::new(Btf::parse(&b.build()).expect("parses")))
 }
 
 const TASK: u32 = 2;
 const CGROUP: u32 = 4;
 const BPF_MAP: u32 = 7;
+const SK_BUFF: u32 = 8;
+const UAPI_SK_BUFF: u32 = 9;
 
 fn obj(name: &str, type_id: u32) -> KfuncArg {
     KfuncArg {
@@ -132,6 +137,21 @@ fn table() -> Vec<KfuncDecl> {
             ret: KfuncRet::Scalar,
             traits: traits(false, false, false, true),
             ..k(13, "bpf_map_sum_elem_count", vec![obj("bpf_map", BPF_MAP)])
+        },
+        KfuncDecl {
+            ret: KfuncRet::BtfObj { name: "sk_buff".into(), type_id: SK_BUFF },
+            ret_null: true,
+            traits: traits(true, false, false, false),
+            ..k(14, "skb_acquire", vec![])
+        },
+        KfuncDecl {
+            traits: traits(false, true, false, false),
+            ..k(15, "skb_release", vec![obj("sk_buff", SK_BUFF)])
+        },
+        KfuncDecl {
+            ret: KfuncRet::Scalar,
+            traits: traits(false, false, false, true),
+            ..k(16, "takes_uapi_skb", vec![obj("__sk_buff", UAPI_SK_BUFF)])
         },
     ]
 }
@@ -341,5 +361,20 @@ fn a_fixed_offset_names_a_nested_struct() {
         &call(8),
         Errno::EINVAL,
         "kernel function bpf_cgroup_level args#0 expected pointer to STRUCT cgroup but R1 has a pointer to STRUCT task_struct",
+    );
+}
+
+#[test]
+fn a_kernel_sk_buff_projects_onto_a_uapi_sk_buff_parameter() {
+    // btf_is_projection_of: a kfunc taking `struct __sk_buff` takes a kernel `struct sk_buff`
+    let src = "call skb_acquire\nif r0 == 0 goto out\nr6 = r0\nr1 = r6\ncall takes_uapi_skb\n\
+               r1 = r6\ncall skb_release\nout:\nr0 = 0\nexit\n";
+    accepts(&run(src));
+    // and no other struct does
+    let out = run(&format!("{GET}r1 = r6\ncall takes_uapi_skb\nr1 = r6\ncall bpf_task_release\n{OUT}"));
+    rejects(
+        &out,
+        Errno::EINVAL,
+        "kernel function takes_uapi_skb args#0 expected pointer to STRUCT __sk_buff but R1 has a pointer to STRUCT task_struct",
     );
 }

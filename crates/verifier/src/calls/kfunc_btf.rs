@@ -116,8 +116,9 @@ impl Call<'_, '_> {
             self.prog.opts.btf.as_ref().is_some_and(|b| {
                 crate::btf::walk::struct_ids_match(b, have_id, reg.off as u32, type_id, strict)
             });
-        if !matched {
-            let have = self.btf_struct_name(have_id);
+        // a kfunc taking a context projection (`struct __sk_buff`) takes its kernel struct
+        let have = self.btf_struct_name(have_id);
+        if !matched && !is_projection_of(want, &have) {
             if have.is_empty() {
                 return Err(unsupported(decl, "a struct argument of an unnamed type"));
             }
@@ -230,6 +231,11 @@ impl Call<'_, '_> {
         }
         r
     }
+}
+
+/// `btf_is_projection_of`: `projection` is the program-visible view of kernel struct `kernel`.
+fn is_projection_of(projection: &str, kernel: &str) -> bool {
+    matches!((projection, kernel), ("__sk_buff", "sk_buff") | ("xdp_md", "xdp_buff"))
 }
 
 /// The trust a kfunc with `KF_TRUSTED_ARGS`, `KF_RELEASE` or `KF_RCU` asks of a pointer
