@@ -110,6 +110,10 @@ const MODELLED: &[&str] = &[
     "bpf_sock_destroy",
     // a trusted map: a map pointer, or a BTF `struct bpf_map`
     "bpf_map_sum_elem_count",
+    // a css's tasks: trusted tasks, in LSM, iterator and sleepable programs only
+    "bpf_iter_css_task_new",
+    "bpf_iter_css_task_next",
+    "bpf_iter_css_task_destroy",
 ];
 
 /// `kfuncs` plus the target kernel's kfuncs `slots` call, for a program of kernel type `prog`

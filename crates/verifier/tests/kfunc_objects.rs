@@ -153,6 +153,22 @@ fn table() -> Vec<KfuncDecl> {
             traits: traits(false, false, false, true),
             ..k(16, "takes_uapi_skb", vec![obj("__sk_buff", UAPI_SK_BUFF)])
         },
+        KfuncDecl {
+            iter: Some(kbpf_verifier::IterRole::New),
+            traits: traits(false, false, false, true),
+            ..k(
+                17,
+                "bpf_iter_css_task_new",
+                vec![
+                    KfuncArg {
+                        name: "it".into(),
+                        kind: KfuncArgKind::Iter { name: "css_task".into(), size: 8 },
+                        nullable: false,
+                    },
+                    obj("cgroup", CGROUP),
+                ],
+            )
+        },
     ]
 }
 
@@ -377,4 +393,19 @@ fn a_kernel_sk_buff_projects_onto_a_uapi_sk_buff_parameter() {
         Errno::EINVAL,
         "kernel function takes_uapi_skb args#0 expected pointer to STRUCT __sk_buff but R1 has a pointer to STRUCT task_struct",
     );
+}
+
+#[test]
+fn css_task_iterators_belong_to_lsm_iterator_and_sleepable_programs() {
+    let src = "r1 = r10\nr1 += -8\nr2 = 0\ncall bpf_iter_css_task_new\nr0 = 0\nexit\n";
+    // check_css_task_iter_allowlist, before the iterator and the css are looked at
+    rejects(
+        &run(src),
+        Errno::EINVAL,
+        "css_task_iter is only allowed in bpf_lsm, bpf_iter and sleepable progs",
+    );
+    let opts =
+        VerifyOptions { prog_type: kbpf_verifier::ProgType::Syscall, btf: Some(btf()), ..Default::default() };
+    // a sleepable program passes it (and then needs a css)
+    rejects(&verify_src(src, table(), opts), Errno::EACCES, "Possibly NULL pointer passed to trusted arg1");
 }

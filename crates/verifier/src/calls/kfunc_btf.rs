@@ -218,6 +218,11 @@ impl Call<'_, '_> {
         if decl.name == "bpf_cast_to_kern_ctx" {
             r.flags |= PTR_TRUSTED;
         }
+        // 6.18 trusts no element of an iterator that is not RCU-protected (an RCU-protected
+        // iterator's is an RCU pointer: those iterators are not modelled)
+        if decl.iter == Some(crate::protos::func_info::IterRole::Next) {
+            r.flags |= PTR_UNTRUSTED;
+        }
         if decl.ret_null {
             r.flags |= MAYBE_NULL;
             r.id = self.new_id();
