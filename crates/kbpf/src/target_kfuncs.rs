@@ -114,6 +114,10 @@ const MODELLED: &[&str] = &[
     "bpf_iter_css_task_new",
     "bpf_iter_css_task_next",
     "bpf_iter_css_task_destroy",
+    // a task's vmas (an RCU task)
+    "bpf_iter_task_vma_new",
+    "bpf_iter_task_vma_next",
+    "bpf_iter_task_vma_destroy",
 ];
 
 /// `kfuncs` plus the target kernel's kfuncs `slots` call, for a program of kernel type `prog`

@@ -75,6 +75,14 @@ fn obj(name: &str, type_id: u32) -> KfuncArg {
     }
 }
 
+fn iter_arg() -> KfuncArg {
+    KfuncArg {
+        name: "it".into(),
+        kind: KfuncArgKind::Iter { name: "tasks".into(), size: 8 },
+        nullable: false,
+    }
+}
+
 fn traits(acquire: bool, release: bool, rcu: bool, trusted_args: bool) -> KfuncTraits {
     KfuncTraits { acquire, release, rcu, trusted_args, ..Default::default() }
 }
@@ -168,6 +176,20 @@ fn table() -> Vec<KfuncDecl> {
                     obj("cgroup", CGROUP),
                 ],
             )
+        },
+        KfuncDecl {
+            iter: Some(kbpf_verifier::IterRole::New),
+            ..k(20, "bpf_iter_tasks_new", vec![iter_arg()])
+        },
+        KfuncDecl {
+            iter: Some(kbpf_verifier::IterRole::Next),
+            ret: KfuncRet::BtfObj { name: "task_struct".into(), type_id: TASK },
+            ret_null: true,
+            ..k(21, "bpf_iter_tasks_next", vec![iter_arg()])
+        },
+        KfuncDecl {
+            iter: Some(kbpf_verifier::IterRole::Destroy),
+            ..k(22, "bpf_iter_tasks_destroy", vec![iter_arg()])
         },
     ]
 }
@@ -408,4 +430,13 @@ fn css_task_iterators_belong_to_lsm_iterator_and_sleepable_programs() {
         VerifyOptions { prog_type: kbpf_verifier::ProgType::Syscall, btf: Some(btf()), ..Default::default() };
     // a sleepable program passes it (and then needs a css)
     rejects(&verify_src(src, table(), opts), Errno::EACCES, "Possibly NULL pointer passed to trusted arg1");
+}
+
+#[test]
+fn an_iterator_element_is_untrusted() {
+    // 6.18: only an RCU-protected iterator's elements are (RCU) pointers kfuncs take
+    let src = "r1 = r10\nr1 += -8\ncall bpf_iter_tasks_new\nr1 = r10\nr1 += -8\ncall bpf_iter_tasks_next\n\
+               if r0 == 0 goto done\nr1 = r0\ncall bpf_task_acquire\n\
+               done:\nr1 = r10\nr1 += -8\ncall bpf_iter_tasks_destroy\nr0 = 0\nexit\n";
+    rejects(&run(src), Errno::EINVAL, "R1 must be a rcu pointer");
 }
