@@ -57,10 +57,10 @@ fn listed(btf: &Btf, parent: u32, field: &str, btf_id: u32, suffix: &str) -> boo
 }
 
 /// The flags of a pointer to `btf_id` read from member `field` of `reg` (whose walk gathered
-/// `walked`), in an RCU read section or not. `plain_compat`: walking a plain (neither trusted
-/// nor RCU) pointer gives a plain pointer, the deprecated compat rule of the tracing types;
-/// without it (the networking types, kernel-checked on `bpf_skc_to_tcp_sock` results of
-/// sock_ops and cgroup_sock_addr programs) the loaded pointer is untrusted.
+/// `walked`), in an RCU read section or not. Walking a plain (neither trusted nor RCU) pointer
+/// gives an untrusted one, whatever the program type (6.18, kernel-checked: a task_vma
+/// iterator's `vma->vm_file`, a `bpf_sock_from_file` socket's `sk`, sock_ops and
+/// cgroup_sock_addr programs' `bpf_skc_to_tcp_sock` results).
 pub fn loaded_flags(
     btf: &Btf,
     reg: &RegState,
@@ -68,7 +68,6 @@ pub fn loaded_flags(
     field: &str,
     btf_id: u32,
     in_rcu_cs: bool,
-    plain_compat: bool,
 ) -> u16 {
     let mut flag = walked;
     if reg.flags & PTR_UNTRUSTED != 0 {
@@ -76,7 +75,7 @@ pub fn loaded_flags(
         return PTR_UNTRUSTED;
     }
     if !(is_trusted_reg(reg) || is_rcu_reg(reg)) {
-        return if plain_compat { clear_trusted(flag) } else { PTR_UNTRUSTED };
+        return PTR_UNTRUSTED;
     }
     let parent = reg.btf_id;
     if listed(btf, parent, field, btf_id, "__safe_trusted") {
@@ -114,14 +113,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn walking_a_plain_pointer_is_compat_for_tracing_untrusted_for_networking() {
+    fn walking_a_plain_pointer_gives_an_untrusted_one() {
         let btf = Btf::default();
         let plain = RegState::pointer(RegType::BtfId);
-        assert_eq!(loaded_flags(&btf, &plain, MEM_RCU, "f", 1, true, true), 0);
-        assert_eq!(loaded_flags(&btf, &plain, 0, "f", 1, true, false), PTR_UNTRUSTED);
-        // a referenced pointer is trusted either way: the trust rules apply, not the compat one
+        assert_eq!(loaded_flags(&btf, &plain, MEM_RCU, "f", 1, true), PTR_UNTRUSTED);
+        assert_eq!(loaded_flags(&btf, &plain, 0, "f", 1, true), PTR_UNTRUSTED);
+        // a referenced pointer is trusted: the trust rules apply (an unlisted field is plain)
         let mut referenced = plain.clone();
         referenced.ref_obj_id = 3;
-        assert_eq!(loaded_flags(&btf, &referenced, 0, "f", 1, true, false), 0);
+        assert_eq!(loaded_flags(&btf, &referenced, 0, "f", 1, true), 0);
     }
 }

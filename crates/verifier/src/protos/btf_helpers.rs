@@ -100,9 +100,8 @@ pub(crate) fn tracing_func_proto(f: BpfFunc, attach: Option<AttachType>) -> Opti
             p([ConstMapPtr, BtfObj { name: "sock_common", null: true }, D, D, D], Ret::Integer),
             &[24],
         )),
-        // what a walk from the socket it returns yields on 6.18 is not settled here (the
-        // kernel makes `sock->sk` untrusted): not modelled rather than guessed
-        F::SockFromFile => Some(p([Unmodelled("bpf_sock_from_file's socket"), D, D, D, D], Ret::Integer)),
+        // a plain socket: what a walk from it reaches is untrusted
+        F::SockFromFile => Some(p([BtfObj { name: "file", null: false }, D, D, D, D], btf_or_null("socket"))),
         F::GetSocketCookie => Some(p([BtfSockCommon, D, D, D, D], Ret::Integer)),
         F::SeqPrintf if iter => Some(p(
             [SEQ_FILE, RD, ConstSize, Mem { write: false, maybe_null: true }, ConstSizeOrZero],
@@ -113,6 +112,11 @@ pub(crate) fn tracing_func_proto(f: BpfFunc, attach: Option<AttachType>) -> Opti
         F::SeqPrintf | F::SeqWrite | F::SeqPrintfBtf => None,
         // the socket iterators' own set, any target (the union)
         F::Setsockopt | F::Getsockopt if attach.is_none() => sockopt_proto(f, BtfSockCommon),
+        // bpf_d_path_allowed: every iterator; trampolines of its allowlist's functions and
+        // sleepable LSM hooks are not modelled
+        F::DPath if attach == Some(AttachType::TraceIter) => {
+            Some(p([BtfObj { name: "path", null: false }, WR, ConstSizeOrZero, D, D], Ret::Integer))
+        }
         F::DPath => Some(p([Unmodelled("bpf_d_path's allowlist"), D, D, D, D], Ret::Integer)),
         F::GetFuncArg if trampoline => {
             Some(p([Ctx, Anything, FixedMem { size: 8, aligned: true, uninit: true }, D, D], Ret::Integer))
@@ -198,6 +202,14 @@ mod tests {
             assert_eq!(get.args[3], WR);
         }
         assert!(attached_func_proto(false, F::Setsockopt, it, Some("udp")).is_none());
+        // bpf_d_path_allowed: any iterator; a trampoline's allowlist is not modelled
+        let d_path = tracing_func_proto(F::DPath, Some(it)).unwrap();
+        assert_eq!(d_path.args[0], Arg::BtfObj { name: "path", null: false });
+        let fentry = tracing_func_proto(F::DPath, Some(AttachType::TraceFentry)).unwrap();
+        assert!(matches!(fentry.args[0], Arg::Unmodelled(_)));
+        // bpf_sock_from_file: a plain socket or NULL
+        let from_file = tracing_func_proto(F::SockFromFile, Some(AttachType::TraceFentry)).unwrap();
+        assert_eq!(from_file.ret, btf_or_null("socket"));
         assert!(attached_func_proto(false, F::Setsockopt, AttachType::TraceFentry, None).is_none());
     }
 
