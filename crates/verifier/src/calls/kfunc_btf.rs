@@ -4,9 +4,10 @@
 //! `bpf_rcu_read_lock`/`unlock` and `bpf_preempt_disable`/`enable`.
 //!
 //! The kernel's `check_kfunc_args` (the pointer part for BTF objects),
-//! `process_kf_arg_ptr_to_btf_id` and the section bookkeeping of `check_kfunc_call`. What is
-//! not modelled (offsets into objects, socket and map pointers for struct arguments,
-//! allocated objects) is refused as unsupported.
+//! `process_kf_arg_ptr_to_btf_id` (sockets and maps as their kernel structs, a fixed offset
+//! naming a nested struct, context projections) and the section bookkeeping of
+//! `check_kfunc_call`. What is not modelled (variable or negative offsets, an offset into a
+//! released object, untrusted and allocated objects) is refused as unsupported.
 
 use crate::btf::trust::{is_rcu_reg, is_trusted_reg, reg2btf_struct};
 use crate::domain::state::{
