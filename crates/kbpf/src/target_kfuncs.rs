@@ -8,7 +8,7 @@
 //! program-type check, never accepted on a guess.
 
 use kbpf_elf::btf::{Btf, BtfType, Kind};
-use kbpf_isa::{CallTarget, Insn, KernelProgType, RawInsn};
+use kbpf_isa::{AttachType, CallTarget, Insn, KernelProgType, RawInsn};
 use kbpf_kfunc::sets::{self, Allowed};
 use kbpf_verifier::{KfuncArgKind, KfuncDecl, KfuncRet, KfuncTable};
 
@@ -106,14 +106,28 @@ const MODELLED: &[&str] = &[
     "bpf_rbtree_root",
     "bpf_rbtree_left",
     "bpf_rbtree_right",
+    // a trusted socket of a socket iterator (the set's filter: iterators only)
+    "bpf_sock_destroy",
+    // a trusted map: a map pointer, or a BTF `struct bpf_map`
+    "bpf_map_sum_elem_count",
+    // a css's tasks: trusted tasks, in LSM, iterator and sleepable programs only
+    "bpf_iter_css_task_new",
+    "bpf_iter_css_task_next",
+    "bpf_iter_css_task_destroy",
+    // a task's vmas (an RCU task)
+    "bpf_iter_task_vma_new",
+    "bpf_iter_task_vma_next",
+    "bpf_iter_task_vma_destroy",
 ];
 
-/// `kfuncs` plus the target kernel's kfuncs `slots` call, for a program of kernel type `prog`.
+/// `kfuncs` plus the target kernel's kfuncs `slots` call, for a program of kernel type `prog`
+/// loaded with expected attach type `attach`.
 pub(crate) fn with_target_kfuncs(
     kfuncs: &KfuncTable,
     slots: &[RawInsn],
     btf: &Btf,
     prog: Option<KernelProgType>,
+    attach: Option<AttachType>,
 ) -> KfuncTable {
     let mut extra: Vec<KfuncDecl> = Vec::new();
     let mut i = 0;
@@ -128,7 +142,7 @@ pub(crate) fn with_target_kfuncs(
         if kfuncs.get(btf_id).is_some() || extra.iter().any(|d| d.btf_id == btf_id) {
             continue;
         }
-        if let Some(d) = resolve(btf, btf_id, prog) {
+        if let Some(d) = resolve(btf, btf_id, prog, attach) {
             extra.push(d);
         }
     }
@@ -136,7 +150,12 @@ pub(crate) fn with_target_kfuncs(
 }
 
 /// The verifier's prototype of the target's kfunc `id`, if the set table knows it.
-pub(crate) fn resolve(btf: &Btf, id: i32, prog: Option<KernelProgType>) -> Option<KfuncDecl> {
+pub(crate) fn resolve(
+    btf: &Btf,
+    id: i32,
+    prog: Option<KernelProgType>,
+    attach: Option<AttachType>,
+) -> Option<KfuncDecl> {
     let Some(BtfType::Func { name, .. }) = btf.get(u32::try_from(id).ok()?) else { return None };
     let entry = sets::lookup(name)?;
     let mut proto = kbpf_kfunc::btf_import::import_id(btf, id as u32, name).ok()?;
@@ -148,6 +167,22 @@ pub(crate) fn resolve(btf: &Btf, id: i32, prog: Option<KernelProgType>) -> Optio
             && let Some(s) = struct_size(btf, &format!("bpf_iter_{it}"))
         {
             *size = s;
+        }
+    }
+    // a tracing or netfilter program's context is no `struct __sk_buff`: the parameter is a
+    // kernel object there, which a `struct sk_buff` projects onto (`btf_is_prog_ctx_type`)
+    if name == "bpf_dynptr_from_skb"
+        && prog
+            .is_some_and(|t| matches!(sets::Hook::of(t), Some(sets::Hook::Tracing | sets::Hook::Netfilter)))
+        && let Some(a) = d.args.first_mut()
+    {
+        a.kind = KfuncArgKind::StructPtr;
+    }
+    // a `struct bpf_map *` without the `__map` suffix is a plain kernel object
+    // (`is_kfunc_arg_map` reads the suffix only)
+    for a in &mut d.args {
+        if !a.name.ends_with("__map") && a.kind == KfuncArgKind::Unmodelled("Map".to_string()) {
+            a.kind = KfuncArgKind::StructPtr;
         }
     }
     type_btf_objects(btf, id as u32, &mut d);
@@ -201,7 +236,7 @@ pub(crate) fn resolve(btf: &Btf, id: i32, prog: Option<KernelProgType>) -> Optio
         "bpf_session_cookie" => d.ret = KfuncRet::Mem(8),
         _ => {}
     }
-    let allowed = prog.map_or(Allowed::Unknown, |t| entry.allowed(t));
+    let allowed = prog.map_or(Allowed::Unknown, |t| entry.allowed(t, attach));
     d.prog_types = match allowed {
         Allowed::Yes | Allowed::Unknown => None,
         Allowed::No => Some(Vec::new()),
@@ -212,12 +247,6 @@ pub(crate) fn resolve(btf: &Btf, id: i32, prog: Option<KernelProgType>) -> Optio
         Some(why.to_string())
     } else if !MODELLED.contains(&name.as_str()) {
         Some("its rules".to_string())
-    } else if name == "bpf_dynptr_from_skb"
-        && prog
-            .is_some_and(|t| matches!(sets::Hook::of(t), Some(sets::Hook::Tracing | sets::Hook::Netfilter)))
-    {
-        // a tracing or netfilter program passes a kernel sk_buff, not its context
-        Some("an skb dynptr from a kernel sk_buff (tracing and netfilter programs)".to_string())
     } else {
         None
     };

@@ -159,7 +159,13 @@ pub fn verify_module(module: &Module, mut opts: VerifyOptions) -> VerifyOutcome 
     // the target kernel's kfuncs the program calls, typed from its BTF
     if let Some(btf) = &opts.btf {
         let prog = opts.prog_type.ops_with(opts.expected_attach_type).kernel_type();
-        opts.kfuncs = crate::target_kfuncs::with_target_kfuncs(&opts.kfuncs, &module.slots, &btf.0, prog);
+        opts.kfuncs = crate::target_kfuncs::with_target_kfuncs(
+            &opts.kfuncs,
+            &module.slots,
+            &btf.0,
+            prog,
+            opts.expected_attach_type,
+        );
     }
     // a refused attach target (or a kernel that cannot load trampoline programs at all)
     // refuses the program whatever its maps are: their types do not matter then

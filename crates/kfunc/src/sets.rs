@@ -12,7 +12,7 @@
 use std::collections::HashMap;
 use std::sync::LazyLock;
 
-use kbpf_isa::KernelProgType;
+use kbpf_isa::{AttachType, KernelProgType};
 
 use crate::proto::KfuncFlags;
 
@@ -84,6 +84,27 @@ impl Hook {
     }
 }
 
+/// A set's `filter` callback (`btf_kfunc_id_set.filter`): beyond the hook, a condition on the
+/// program itself; a program failing it may not call the set's kfuncs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Filter {
+    /// `tracing_iter_filter` (filter.c): iterator programs (`BPF_TRACE_ITER`) only.
+    TraceIter,
+    /// `bpf_fs_kfuncs_filter` (bpf_fs_kfuncs.c): LSM programs only (the set is registered
+    /// for the tracing hook, which tracing programs share).
+    Lsm,
+}
+
+impl Filter {
+    /// Whether a program of type `t` loaded with `attach` passes the filter.
+    pub fn admits(self, t: KernelProgType, attach: Option<AttachType>) -> bool {
+        match self {
+            Filter::TraceIter => attach == Some(AttachType::TraceIter),
+            Filter::Lsm => t == KernelProgType::Lsm,
+        }
+    }
+}
+
 /// One kfunc of a set.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SetEntry {
@@ -91,6 +112,8 @@ pub struct SetEntry {
     pub flags: KfuncFlags,
     /// The hooks its set is registered for.
     pub hooks: &'static [Hook],
+    /// Its set's filter, if the set has one.
+    pub filter: Option<Filter>,
 }
 
 /// Whether a program type may call a kfunc.
@@ -105,15 +128,21 @@ pub enum Allowed {
 }
 
 impl SetEntry {
-    /// Whether programs of type `t` may call it.
-    pub fn allowed(&self, t: KernelProgType) -> Allowed {
-        if self.hooks.contains(&Hook::Common) {
-            return Allowed::Yes;
-        }
-        match Hook::of(t) {
-            Some(h) if self.hooks.contains(&h) => Allowed::Yes,
-            Some(_) => Allowed::No,
-            None => Allowed::Unknown,
+    /// Whether programs of type `t`, loaded with expected attach type `attach`, may call it
+    /// (`btf_kfunc_id_set_contains`: the hook's sets, then their filters).
+    pub fn allowed(&self, t: KernelProgType, attach: Option<AttachType>) -> Allowed {
+        let hooked = if self.hooks.contains(&Hook::Common) {
+            Allowed::Yes
+        } else {
+            match Hook::of(t) {
+                Some(h) if self.hooks.contains(&h) => Allowed::Yes,
+                Some(_) => Allowed::No,
+                None => Allowed::Unknown,
+            }
+        };
+        match self.filter {
+            Some(f) if hooked == Allowed::Yes && !f.admits(t, attach) => Allowed::No,
+            _ => hooked,
         }
     }
 }
@@ -283,10 +312,43 @@ const TABLE: &[(&str, KfuncFlags, &[Hook])] = &[
     ("bpf_cpumask_any_and_distribute", RCU, CPUMASK),
     ("bpf_cpumask_weight", RCU, CPUMASK),
     ("bpf_cpumask_populate", RCU, CPUMASK),
+    // map_iter.c: every program type
+    ("bpf_map_sum_elem_count", TRUSTED, COMMON),
+    // filter.c, the socket iterators' set
+    ("bpf_sock_destroy", TRUSTED, &[Hook::Tracing]),
+    // bpf_fs_kfuncs.c (registered for LSM, i.e. the tracing hook)
+    ("bpf_get_task_exe_file", f3(ACQ, TRUSTED, NULL), &[Hook::Tracing]),
+    ("bpf_put_file", REL, &[Hook::Tracing]),
+    ("bpf_path_d_path", TRUSTED, &[Hook::Tracing]),
+    ("bpf_get_dentry_xattr", f(SLEEP, TRUSTED), &[Hook::Tracing]),
+    ("bpf_get_file_xattr", f(SLEEP, TRUSTED), &[Hook::Tracing]),
+    ("bpf_set_dentry_xattr", f(SLEEP, TRUSTED), &[Hook::Tracing]),
+    ("bpf_remove_dentry_xattr", f(SLEEP, TRUSTED), &[Hook::Tracing]),
 ];
 
-static BY_NAME: LazyLock<HashMap<&'static str, SetEntry>> =
-    LazyLock::new(|| TABLE.iter().map(|&(name, flags, hooks)| (name, SetEntry { flags, hooks })).collect());
+/// The kfuncs of sets with a filter, and the filter. The kprobe session set's filter
+/// (`bpf_kprobe_multi_kfunc_filter`) needs the link flavour, which the verifier decides
+/// (`check_kfunc_call`).
+const FILTERED: &[(&str, Filter)] = &[
+    ("bpf_sock_destroy", Filter::TraceIter),
+    ("bpf_get_task_exe_file", Filter::Lsm),
+    ("bpf_put_file", Filter::Lsm),
+    ("bpf_path_d_path", Filter::Lsm),
+    ("bpf_get_dentry_xattr", Filter::Lsm),
+    ("bpf_get_file_xattr", Filter::Lsm),
+    ("bpf_set_dentry_xattr", Filter::Lsm),
+    ("bpf_remove_dentry_xattr", Filter::Lsm),
+];
+
+static BY_NAME: LazyLock<HashMap<&'static str, SetEntry>> = LazyLock::new(|| {
+    TABLE
+        .iter()
+        .map(|&(name, flags, hooks)| {
+            let filter = FILTERED.iter().find(|(n, _)| *n == name).map(|&(_, f)| f);
+            (name, SetEntry { flags, hooks, filter })
+        })
+        .collect()
+});
 
 /// The set entry of kfunc `name`, if the table has it.
 pub fn lookup(name: &str) -> Option<SetEntry> {
@@ -301,21 +363,36 @@ mod tests {
     fn hooks_decide_like_the_kernel() {
         let t = lookup("bpf_task_acquire").unwrap();
         assert!(t.flags.contains(KfuncFlags::ACQUIRE | KfuncFlags::RCU | KfuncFlags::RET_NULL));
-        assert_eq!(t.allowed(KernelProgType::Tracing), Allowed::Yes);
-        assert_eq!(t.allowed(KernelProgType::Lsm), Allowed::Yes);
-        assert_eq!(t.allowed(KernelProgType::Kprobe), Allowed::No);
-        assert_eq!(t.allowed(KernelProgType::RawTracepoint), Allowed::No);
-        assert_eq!(t.allowed(KernelProgType::CgroupSock), Allowed::Unknown);
+        assert_eq!(t.allowed(KernelProgType::Tracing, None), Allowed::Yes);
+        assert_eq!(t.allowed(KernelProgType::Lsm, None), Allowed::Yes);
+        assert_eq!(t.allowed(KernelProgType::Kprobe, None), Allowed::No);
+        assert_eq!(t.allowed(KernelProgType::RawTracepoint, None), Allowed::No);
+        assert_eq!(t.allowed(KernelProgType::CgroupSock, None), Allowed::Unknown);
         let n = lookup("bpf_iter_num_new").unwrap();
-        assert_eq!(n.allowed(KernelProgType::RawTracepoint), Allowed::Yes);
+        assert_eq!(n.allowed(KernelProgType::RawTracepoint, None), Allowed::Yes);
         assert_eq!(
-            lookup("bpf_dynptr_from_xdp").unwrap().allowed(KernelProgType::RawTracepoint),
+            lookup("bpf_dynptr_from_xdp").unwrap().allowed(KernelProgType::RawTracepoint, None),
             Allowed::No
         );
         // the unix socket address setter belongs to cgroup_sock_addr programs only
         let sun = lookup("bpf_sock_addr_set_sun_path").unwrap();
-        assert_eq!(sun.allowed(KernelProgType::CgroupSockAddr), Allowed::Yes);
-        assert_eq!(sun.allowed(KernelProgType::SchedCls), Allowed::No);
+        assert_eq!(sun.allowed(KernelProgType::CgroupSockAddr, None), Allowed::Yes);
+        assert_eq!(sun.allowed(KernelProgType::SchedCls, None), Allowed::No);
         assert!(lookup("bpf_not_a_kfunc").is_none());
+    }
+
+    #[test]
+    fn set_filters_refuse_like_the_kernel() {
+        use KernelProgType as T;
+        // tracing_iter_filter: bpf_sock_destroy from iterators only
+        let d = lookup("bpf_sock_destroy").unwrap();
+        assert_eq!(d.allowed(T::Tracing, Some(AttachType::TraceIter)), Allowed::Yes);
+        assert_eq!(d.allowed(T::Tracing, Some(AttachType::TraceRawTp)), Allowed::No);
+        assert_eq!(d.allowed(T::Tracing, None), Allowed::No);
+        assert_eq!(d.allowed(T::SchedCls, None), Allowed::No);
+        // bpf_fs_kfuncs_filter: LSM programs only, though the tracing hook has the set
+        let x = lookup("bpf_path_d_path").unwrap();
+        assert_eq!(x.allowed(T::Lsm, Some(AttachType::LsmMac)), Allowed::Yes);
+        assert_eq!(x.allowed(T::Tracing, Some(AttachType::TraceFentry)), Allowed::No);
     }
 }

@@ -10,9 +10,11 @@ use kbpf_verifier::{
 };
 use std::sync::Arc;
 
-/// Target BTF: 1 int, 2 `struct task_struct { struct task_struct *parent; int pid; }`, 3 its
+/// Target BTF: 1 int, 2 `struct task_struct { struct task_struct *parent; int pid; struct
+/// cgroup cg; }`, 3 its
 /// pointer, 4 `struct cgroup { struct cgroup *up; }`, 5 its pointer, 6 `struct outer { struct
-/// task_struct t; }`.
+/// task_struct t; }`, 7 `struct bpf_map { int id; }`, 8 `struct sk_buff { int len; }`, 9
+/// `struct __sk_buff { int len; }`.
 fn btf() -> KernelBtf {
     let mut b = BtfBuilder::new();
     let int = b.add(BtfType::Int {
@@ -30,8 +32,8 @@ fn btf() -> KernelBtf {
     };
     let task = b.add(BtfType::Struct {
         name: "task_struct".into(),
-        size: 16,
-        members: vec![m("parent", 3, 0), m("pid", int, 64)],
+        size: 24,
+        members: vec![m("parent", 3, 0), m("pid", int, 64), m("cg", 4, 128)],
         kind_flag: false,
     });
     b.add(BtfType::Ptr { type_id: task });
@@ -48,16 +50,35 @@ fn btf() -> KernelBtf {
         members: vec![m("t", task, 0)],
         kind_flag: false,
     });
+    for name in ["bpf_map", "sk_buff", "__sk_buff"] {
+        b.add(BtfType::Struct {
+            name: name.into(),
+            size: 4,
+            members: vec![m("id", int, 0)],
+            kind_flag: false,
+        });
+    }
     KernelBtf(Arc::new(Btf::parse(&b.build()).expect("parses")))
 }
 
 const TASK: u32 = 2;
 const CGROUP: u32 = 4;
+const BPF_MAP: u32 = 7;
+const SK_BUFF: u32 = 8;
+const UAPI_SK_BUFF: u32 = 9;
 
 fn obj(name: &str, type_id: u32) -> KfuncArg {
     KfuncArg {
         name: "p".into(),
         kind: KfuncArgKind::BtfObj { name: name.into(), type_id, has_ptr: true },
+        nullable: false,
+    }
+}
+
+fn iter_arg() -> KfuncArg {
+    KfuncArg {
+        name: "it".into(),
+        kind: KfuncArgKind::Iter { name: "tasks".into(), size: 8 },
         nullable: false,
     }
 }
@@ -120,11 +141,70 @@ fn table() -> Vec<KfuncDecl> {
                 ],
             )
         },
+        KfuncDecl {
+            ret: KfuncRet::Scalar,
+            traits: traits(false, false, false, true),
+            ..k(13, "bpf_map_sum_elem_count", vec![obj("bpf_map", BPF_MAP)])
+        },
+        KfuncDecl {
+            ret: KfuncRet::BtfObj { name: "sk_buff".into(), type_id: SK_BUFF },
+            ret_null: true,
+            traits: traits(true, false, false, false),
+            ..k(14, "skb_acquire", vec![])
+        },
+        KfuncDecl {
+            traits: traits(false, true, false, false),
+            ..k(15, "skb_release", vec![obj("sk_buff", SK_BUFF)])
+        },
+        KfuncDecl {
+            ret: KfuncRet::Scalar,
+            traits: traits(false, false, false, true),
+            ..k(16, "takes_uapi_skb", vec![obj("__sk_buff", UAPI_SK_BUFF)])
+        },
+        KfuncDecl {
+            iter: Some(kbpf_verifier::IterRole::New),
+            traits: traits(false, false, false, true),
+            ..k(
+                17,
+                "bpf_iter_css_task_new",
+                vec![
+                    KfuncArg {
+                        name: "it".into(),
+                        kind: KfuncArgKind::Iter { name: "css_task".into(), size: 8 },
+                        nullable: false,
+                    },
+                    obj("cgroup", CGROUP),
+                ],
+            )
+        },
+        KfuncDecl {
+            iter: Some(kbpf_verifier::IterRole::New),
+            ..k(20, "bpf_iter_tasks_new", vec![iter_arg()])
+        },
+        KfuncDecl {
+            iter: Some(kbpf_verifier::IterRole::Next),
+            ret: KfuncRet::BtfObj { name: "task_struct".into(), type_id: TASK },
+            ret_null: true,
+            ..k(21, "bpf_iter_tasks_next", vec![iter_arg()])
+        },
+        KfuncDecl {
+            iter: Some(kbpf_verifier::IterRole::Destroy),
+            ..k(22, "bpf_iter_tasks_destroy", vec![iter_arg()])
+        },
     ]
 }
 
 fn run(src: &str) -> VerifyOutcome {
-    let opts = VerifyOptions { log_level: 1, btf: Some(btf()), ..Default::default() };
+    let map = kbpf_verifier::MapDef {
+        fd: 0,
+        name: "arr".into(),
+        kind: kbpf_verifier::MapKind::Array,
+        key_size: 4,
+        value_size: 8,
+        max_entries: 4,
+        ..Default::default()
+    };
+    let opts = VerifyOptions { log_level: 1, btf: Some(btf()), maps: vec![map], ..Default::default() };
     verify_src(src, table(), opts)
 }
 
@@ -291,4 +371,72 @@ fn a_sleepable_helper_cannot_run_in_a_section() {
     let out =
         run_sleepable(&format!("call bpf_preempt_disable\n{copy}call bpf_preempt_enable\nr0 = 0\nexit\n"));
     rejects(&out, Errno::EINVAL, "sleepable helper bpf_copy_from_user#148 in non-preemptible region");
+}
+
+#[test]
+fn a_map_pointer_is_a_trusted_struct_bpf_map() {
+    // reg2btf_ids: CONST_PTR_TO_MAP stands for `struct bpf_map`, trusted
+    accepts(&run("r1 = map_fd(0) ll\ncall bpf_map_sum_elem_count\nr0 = 0\nexit\n"));
+    // and is no other struct
+    let out = run("r1 = map_fd(0) ll\ncall bpf_cgroup_level\nr0 = 0\nexit\n");
+    rejects(
+        &out,
+        Errno::EINVAL,
+        "kernel function bpf_cgroup_level args#0 expected pointer to STRUCT cgroup but R1 has a pointer to STRUCT bpf_map",
+    );
+}
+
+#[test]
+fn a_fixed_offset_names_a_nested_struct() {
+    // btf_struct_ids_match walks from the offset to the struct member starting there
+    let call = |off: u32| {
+        run(&format!(
+            "{GET}r1 = r6\nr1 += {off}\ncall bpf_cgroup_level\nr1 = r6\ncall bpf_task_release\n{OUT}"
+        ))
+    };
+    accepts(&call(16));
+    rejects(
+        &call(8),
+        Errno::EINVAL,
+        "kernel function bpf_cgroup_level args#0 expected pointer to STRUCT cgroup but R1 has a pointer to STRUCT task_struct",
+    );
+}
+
+#[test]
+fn a_kernel_sk_buff_projects_onto_a_uapi_sk_buff_parameter() {
+    // btf_is_projection_of: a kfunc taking `struct __sk_buff` takes a kernel `struct sk_buff`
+    let src = "call skb_acquire\nif r0 == 0 goto out\nr6 = r0\nr1 = r6\ncall takes_uapi_skb\n\
+               r1 = r6\ncall skb_release\nout:\nr0 = 0\nexit\n";
+    accepts(&run(src));
+    // and no other struct does
+    let out = run(&format!("{GET}r1 = r6\ncall takes_uapi_skb\nr1 = r6\ncall bpf_task_release\n{OUT}"));
+    rejects(
+        &out,
+        Errno::EINVAL,
+        "kernel function takes_uapi_skb args#0 expected pointer to STRUCT __sk_buff but R1 has a pointer to STRUCT task_struct",
+    );
+}
+
+#[test]
+fn css_task_iterators_belong_to_lsm_iterator_and_sleepable_programs() {
+    let src = "r1 = r10\nr1 += -8\nr2 = 0\ncall bpf_iter_css_task_new\nr0 = 0\nexit\n";
+    // check_css_task_iter_allowlist, before the iterator and the css are looked at
+    rejects(
+        &run(src),
+        Errno::EINVAL,
+        "css_task_iter is only allowed in bpf_lsm, bpf_iter and sleepable progs",
+    );
+    let opts =
+        VerifyOptions { prog_type: kbpf_verifier::ProgType::Syscall, btf: Some(btf()), ..Default::default() };
+    // a sleepable program passes it (and then needs a css)
+    rejects(&verify_src(src, table(), opts), Errno::EACCES, "Possibly NULL pointer passed to trusted arg1");
+}
+
+#[test]
+fn an_iterator_element_is_untrusted() {
+    // 6.18: only an RCU-protected iterator's elements are (RCU) pointers kfuncs take
+    let src = "r1 = r10\nr1 += -8\ncall bpf_iter_tasks_new\nr1 = r10\nr1 += -8\ncall bpf_iter_tasks_next\n\
+               if r0 == 0 goto done\nr1 = r0\ncall bpf_task_acquire\n\
+               done:\nr1 = r10\nr1 += -8\ncall bpf_iter_tasks_destroy\nr0 = 0\nexit\n";
+    rejects(&run(src), Errno::EINVAL, "R1 must be a rcu pointer");
 }

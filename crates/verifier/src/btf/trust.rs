@@ -4,14 +4,34 @@
 //! target BTF, not kept here.
 
 use crate::domain::state::{
-    MAYBE_NULL, MEM_ALLOC, MEM_PERCPU, MEM_RCU, MEM_USER, PTR_TRUSTED, PTR_UNTRUSTED, RegState,
+    MAYBE_NULL, MEM_ALLOC, MEM_PERCPU, MEM_RCU, MEM_USER, PTR_TRUSTED, PTR_UNTRUSTED, RegState, RegType,
     TRUSTED_MODIFIERS,
 };
 use kbpf_elf::btf::{Btf, BtfType};
 
-/// `is_trusted_reg`: referenced, or trusted / allocated with no other flag.
+/// `is_trusted_reg`: referenced, a socket or map pointer (which stand for their kernel
+/// structs, `reg2btf_ids`) without an unsafe modifier, or trusted / allocated with no other
+/// flag.
 pub fn is_trusted_reg(r: &RegState) -> bool {
-    r.ref_obj_id != 0 || (r.flags & TRUSTED_MODIFIERS != 0 && r.flags & !TRUSTED_MODIFIERS == 0)
+    if r.ref_obj_id != 0 {
+        return true;
+    }
+    let safe = r.flags & !TRUSTED_MODIFIERS == 0;
+    if reg2btf_struct(r.ty).is_some() {
+        return safe;
+    }
+    r.flags & TRUSTED_MODIFIERS != 0 && safe
+}
+
+/// `reg2btf_ids`: the kernel struct a socket or map pointer stands for as a BTF object.
+pub fn reg2btf_struct(ty: RegType) -> Option<&'static str> {
+    Some(match ty {
+        RegType::Sock => "sock",
+        RegType::SockCommon => "sock_common",
+        RegType::TcpSock => "tcp_sock",
+        RegType::ConstMapPtr => "bpf_map",
+        _ => return None,
+    })
 }
 
 /// `is_rcu_reg`.
@@ -37,10 +57,10 @@ fn listed(btf: &Btf, parent: u32, field: &str, btf_id: u32, suffix: &str) -> boo
 }
 
 /// The flags of a pointer to `btf_id` read from member `field` of `reg` (whose walk gathered
-/// `walked`), in an RCU read section or not. `plain_compat`: walking a plain (neither trusted
-/// nor RCU) pointer gives a plain pointer, the deprecated compat rule of the tracing types;
-/// without it (the networking types, kernel-checked on `bpf_skc_to_tcp_sock` results of
-/// sock_ops and cgroup_sock_addr programs) the loaded pointer is untrusted.
+/// `walked`), in an RCU read section or not. Walking a plain (neither trusted nor RCU) pointer
+/// gives an untrusted one, whatever the program type (6.18, kernel-checked: a task_vma
+/// iterator's `vma->vm_file`, a `bpf_sock_from_file` socket's `sk`, sock_ops and
+/// cgroup_sock_addr programs' `bpf_skc_to_tcp_sock` results).
 pub fn loaded_flags(
     btf: &Btf,
     reg: &RegState,
@@ -48,7 +68,6 @@ pub fn loaded_flags(
     field: &str,
     btf_id: u32,
     in_rcu_cs: bool,
-    plain_compat: bool,
 ) -> u16 {
     let mut flag = walked;
     if reg.flags & PTR_UNTRUSTED != 0 {
@@ -56,7 +75,7 @@ pub fn loaded_flags(
         return PTR_UNTRUSTED;
     }
     if !(is_trusted_reg(reg) || is_rcu_reg(reg)) {
-        return if plain_compat { clear_trusted(flag) } else { PTR_UNTRUSTED };
+        return PTR_UNTRUSTED;
     }
     let parent = reg.btf_id;
     if listed(btf, parent, field, btf_id, "__safe_trusted") {
@@ -94,19 +113,18 @@ fn clear_trusted(flag: u16) -> u16 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::state::RegType;
 
     #[test]
-    fn walking_a_plain_pointer_is_compat_for_tracing_untrusted_for_networking() {
+    fn walking_a_plain_pointer_gives_an_untrusted_one() {
         let btf = Btf::default();
         let plain = RegState::pointer(RegType::BtfId);
-        assert_eq!(loaded_flags(&btf, &plain, MEM_RCU, "f", 1, true, true), 0);
-        assert_eq!(loaded_flags(&btf, &plain, 0, "f", 1, true, false), PTR_UNTRUSTED);
-        // a referenced pointer is trusted either way: the trust rules apply, not the compat
-        // one, and a field no list names gives an untrusted pointer
+        assert_eq!(loaded_flags(&btf, &plain, MEM_RCU, "f", 1, true), PTR_UNTRUSTED);
+        assert_eq!(loaded_flags(&btf, &plain, 0, "f", 1, true), PTR_UNTRUSTED);
+        // a referenced pointer is trusted: the trust rules apply, and a field no list names
+        // gives an untrusted pointer, in an RCU section or not
         let mut referenced = plain.clone();
         referenced.ref_obj_id = 3;
-        assert_eq!(loaded_flags(&btf, &referenced, 0, "f", 1, true, false), PTR_UNTRUSTED);
-        assert_eq!(loaded_flags(&btf, &referenced, 0, "f", 1, true, true), PTR_UNTRUSTED);
+        assert_eq!(loaded_flags(&btf, &referenced, 0, "f", 1, true), PTR_UNTRUSTED);
+        assert_eq!(loaded_flags(&btf, &referenced, 0, "f", 1, false), PTR_UNTRUSTED);
     }
 }

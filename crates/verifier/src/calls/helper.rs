@@ -81,6 +81,7 @@ impl Call<'_, '_> {
                 self.prog.opts.prog_type == crate::ProgType::Lsm,
                 func,
                 a.attach,
+                a.iter_target.as_deref(),
             ),
             None => ops.func_proto(func),
         };

@@ -20,7 +20,7 @@ use crate::domain::state::{
 use crate::env::ctx::Call;
 use crate::messages::{Bug, KfuncReject, Reject};
 use crate::protos::func_info::IterRole;
-use kbpf_isa::SlotIdx;
+use kbpf_isa::{AttachType, SlotIdx};
 use std::sync::Arc;
 
 /// The iterator a call works on (`meta->iter`).
@@ -109,6 +109,20 @@ impl Call<'_, '_> {
             }
         }
         Ok(spi)
+    }
+
+    /// `check_css_task_iter_allowlist`: LSM programs, iterators, and sleepable programs may
+    /// walk a css's tasks.
+    pub(crate) fn css_task_iter_allowed(&self) -> bool {
+        match self.prog.opts.prog_type {
+            crate::ProgType::Lsm => true,
+            crate::ProgType::Tracing
+                if self.prog.opts.expected_attach_type == Some(AttachType::TraceIter) =>
+            {
+                true
+            }
+            _ => self.in_sleepable(),
+        }
     }
 
     /// `process_iter_arg`: argument `argno` points to a `struct bpf_iter_<name>` of `size`

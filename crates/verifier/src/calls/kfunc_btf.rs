@@ -4,17 +4,19 @@
 //! `bpf_rcu_read_lock`/`unlock` and `bpf_preempt_disable`/`enable`.
 //!
 //! The kernel's `check_kfunc_args` (the pointer part for BTF objects),
-//! `process_kf_arg_ptr_to_btf_id` and the section bookkeeping of `check_kfunc_call`. What is
-//! not modelled (offsets into objects, socket and map pointers for struct arguments,
-//! allocated objects) is refused as unsupported.
+//! `process_kf_arg_ptr_to_btf_id` (sockets and maps as their kernel structs, a fixed offset
+//! naming a nested struct, context projections) and the section bookkeeping of
+//! `check_kfunc_call`. What is not modelled (variable or negative offsets, an offset into a
+//! released object, untrusted and allocated objects) is refused as unsupported.
 
-use crate::btf::trust::{is_rcu_reg, is_trusted_reg};
+use crate::btf::trust::{is_rcu_reg, is_trusted_reg, reg2btf_struct};
 use crate::domain::state::{
     MAYBE_NULL, MEM_PERCPU, MEM_RCU, MEM_USER, PTR_TRUSTED, PTR_UNTRUSTED, RegState, RegType,
 };
 use crate::env::ctx::Call;
 use crate::messages::{KfuncReject, ObjMismatch, RegName, Reject, Unsupported};
 use crate::protos::func_info::KfuncDecl;
+use kbpf_elf::btf::Kind;
 
 /// What the argument walk learnt about references (`meta->ref_obj_id`, `meta->release_regno`).
 #[derive(Default, Clone, Copy)]
@@ -24,9 +26,6 @@ pub(crate) struct RefMeta {
     /// The argument the release kfunc releases (1-based register number; 0: none).
     pub release_regno: u8,
 }
-
-/// How deep `btf_struct_ids_match` follows first members.
-const MAX_FIRST_MEMBER_DEPTH: usize = 8;
 
 fn unsupported(decl: &KfuncDecl, what: &str) -> Reject {
     Unsupported::TargetKfuncRule { kfunc: decl.name.clone(), why: what.to_string() }.into()
@@ -82,18 +81,27 @@ impl Call<'_, '_> {
         if decl.args[i].nullable && is_null(reg) {
             return Ok(());
         }
-        match reg.ty {
-            RegType::BtfId => {}
-            // sockets and maps stand for their kernel structs (`reg2btf_ids`)
-            RegType::Sock | RegType::SockCommon | RegType::TcpSock | RegType::ConstMapPtr => {
-                return Err(unsupported(decl, "a socket or map pointer for a struct argument"));
+        // sockets and maps stand for their kernel structs (`reg2btf_ids`), at offset 0
+        let have_id = match reg.ty {
+            RegType::BtfId => reg.btf_id,
+            ty if let Some(name) = reg2btf_struct(ty) => {
+                let btf = self.prog.opts.btf.as_ref();
+                match btf.and_then(|b| b.find_by_name_kind(name, Kind::Struct)) {
+                    Some(id) => id,
+                    None => {
+                        return Err(unsupported(decl, "a socket or map pointer without its target struct"));
+                    }
+                }
             }
             // any other pointer is checked as memory of the struct's size
             _ if has_ptr => return Err(KfuncReject::NotScalarStruct(i, want.to_string()).into()),
             _ => return Err(unsupported(decl, "memory for a struct argument")),
-        }
+        };
         check_trusted_arg(decl, reg, regno)?;
-        if reg.off != 0 || !reg.var_off.is_const() || reg.var_off.value != 0 {
+        // a fixed offset names a nested struct (`btf_struct_ids_match` walks to it); a
+        // negative or variable one, or one into a released object, is not modelled
+        let released = t.release && reg.ref_obj_id != 0;
+        if reg.off < 0 || !reg.var_off.is_const() || reg.var_off.value != 0 || (reg.off != 0 && released) {
             return Err(unsupported(decl, "an offset into a struct argument"));
         }
         if reg.flags & (PTR_UNTRUSTED | MEM_USER | MEM_PERCPU) != 0 && reg.flags & MEM_RCU == 0 {
@@ -104,9 +112,14 @@ impl Call<'_, '_> {
         }
         // process_kf_arg_ptr_to_btf_id: acquiring and releasing kfuncs want the exact type,
         // others accept a struct whose first member is it
-        let strict = t.acquire || (t.release && reg.ref_obj_id != 0);
-        if !self.btf_ids_match(reg.btf_id, type_id, strict) {
-            let have = self.btf_struct_name(reg.btf_id);
+        let strict = t.acquire || released;
+        let matched =
+            self.prog.opts.btf.as_ref().is_some_and(|b| {
+                crate::btf::walk::struct_ids_match(b, have_id, reg.off as u32, type_id, strict)
+            });
+        // a kfunc taking a context projection (`struct __sk_buff`) takes its kernel struct
+        let have = self.btf_struct_name(have_id);
+        if !matched && !is_projection_of(want, &have) {
             if have.is_empty() {
                 return Err(unsupported(decl, "a struct argument of an unnamed type"));
             }
@@ -124,34 +137,6 @@ impl Call<'_, '_> {
 
     fn btf_struct_name(&self, id: u32) -> String {
         self.prog.opts.btf.as_ref().and_then(|b| b.get(id)).map(|t| t.name().to_string()).unwrap_or_default()
-    }
-
-    /// `btf_struct_ids_match` at offset 0: the same type, or (not strict) a type whose first
-    /// member, at offset 0, is it, recursively.
-    fn btf_ids_match(&self, have: u32, want: u32, strict: bool) -> bool {
-        if have == want {
-            return true;
-        }
-        if strict {
-            return false;
-        }
-        let Some(btf) = self.prog.opts.btf.as_ref() else { return false };
-        let mut id = have;
-        for _ in 0..MAX_FIRST_MEMBER_DEPTH {
-            let Some(first) = btf.members(id).and_then(|m| m.first()) else { return false };
-            if first.offset != 0 {
-                return false;
-            }
-            let Some((next, ty)) = btf.resolve(first.type_id) else { return false };
-            if !matches!(ty, kbpf_elf::btf::BtfType::Struct { .. }) {
-                return false;
-            }
-            if next == want {
-                return true;
-            }
-            id = next;
-        }
-        false
     }
 
     /// After the arguments: the RCU and preemption sections a call opens or closes, then the
@@ -234,6 +219,11 @@ impl Call<'_, '_> {
         if decl.name == "bpf_cast_to_kern_ctx" {
             r.flags |= PTR_TRUSTED;
         }
+        // 6.18 trusts no element of an iterator that is not RCU-protected (an RCU-protected
+        // iterator's is an RCU pointer: those iterators are not modelled)
+        if decl.iter == Some(crate::protos::func_info::IterRole::Next) {
+            r.flags |= PTR_UNTRUSTED;
+        }
         if decl.ret_null {
             r.flags |= MAYBE_NULL;
             r.id = self.new_id();
@@ -247,6 +237,11 @@ impl Call<'_, '_> {
         }
         r
     }
+}
+
+/// `btf_is_projection_of`: `projection` is the program-visible view of kernel struct `kernel`.
+fn is_projection_of(projection: &str, kernel: &str) -> bool {
+    matches!((projection, kernel), ("__sk_buff", "sk_buff") | ("xdp_md", "xdp_buff"))
 }
 
 /// The trust a kfunc with `KF_TRUSTED_ARGS`, `KF_RELEASE` or `KF_RCU` asks of a pointer

@@ -270,6 +270,9 @@ impl Call<'_, '_> {
                     // the iterator of iterator kfuncs is their first argument; others take
                     // it through `__iter` parameters
                     let role = if i == 0 { decl.iter } else { None };
+                    if decl.name == "bpf_iter_css_task_new" && !self.css_task_iter_allowed() {
+                        return Err(KfuncReject::CssTaskIterNotAllowed.into());
+                    }
                     let it = self
                         .process_iter_arg(&reg, regno, i, ty, *size, role, insn_idx)
                         .map_err(|e| rename(e, regno, name))?;

@@ -106,8 +106,7 @@ impl Mem<'_, '_> {
             }
             Walked::Ptr { btf_id, flags, field } => {
                 let in_rcu_cs = self.cur.active_rcu_lock || self.cur.active_locks > 0 || !self.in_sleepable();
-                let plain_compat = !self.prog.opts.prog_type.is_networking();
-                let flags = loaded_flags(&btf, reg, flags, &field, btf_id, in_rcu_cs, plain_compat);
+                let flags = loaded_flags(&btf, reg, flags, &field, btf_id, in_rcu_cs);
                 self.btf_ptr(btf_id, flags)
             }
         };

@@ -98,6 +98,8 @@ pub enum KfuncReject {
     /// At an exit or tail call inside a preemption-disabled section.
     #[error("{0} cannot be used inside bpf_preempt_disable-ed region")]
     InPreemptSection(&'static str),
+    #[error("css_task_iter is only allowed in bpf_lsm, bpf_iter and sleepable progs")]
+    CssTaskIterNotAllowed,
 }
 
 /// A kernel object argument of another struct type (`process_kf_arg_ptr_to_btf_id`).

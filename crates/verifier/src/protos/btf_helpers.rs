@@ -6,6 +6,7 @@
 use crate::domain::state::MAYBE_NULL;
 use crate::protos::func_id::BpfFunc::{self, self as F};
 use crate::protos::helpers::{Arg, Proto, Ret, base_func_proto, p};
+use crate::protos::net_helpers::sockopt_proto;
 use kbpf_isa::AttachType;
 
 const D: Arg = Arg::DontCare;
@@ -99,9 +100,8 @@ pub(crate) fn tracing_func_proto(f: BpfFunc, attach: Option<AttachType>) -> Opti
             p([ConstMapPtr, BtfObj { name: "sock_common", null: true }, D, D, D], Ret::Integer),
             &[24],
         )),
-        // what a walk from the socket it returns yields on 6.18 is not settled here (the
-        // kernel makes `sock->sk` untrusted): not modelled rather than guessed
-        F::SockFromFile => Some(p([Unmodelled("bpf_sock_from_file's socket"), D, D, D, D], Ret::Integer)),
+        // a plain socket: what a walk from it reaches is untrusted
+        F::SockFromFile => Some(p([BtfObj { name: "file", null: false }, D, D, D, D], btf_or_null("socket"))),
         F::GetSocketCookie => Some(p([BtfSockCommon, D, D, D, D], Ret::Integer)),
         F::SeqPrintf if iter => Some(p(
             [SEQ_FILE, RD, ConstSize, Mem { write: false, maybe_null: true }, ConstSizeOrZero],
@@ -110,9 +110,12 @@ pub(crate) fn tracing_func_proto(f: BpfFunc, attach: Option<AttachType>) -> Opti
         F::SeqWrite if iter => Some(p([SEQ_FILE, RD, ConstSizeOrZero, D, D], Ret::Integer)),
         F::SeqPrintfBtf if iter => Some(p([SEQ_FILE, RD, ConstSizeOrZero, Anything, D], Ret::Integer)),
         F::SeqPrintf | F::SeqWrite | F::SeqPrintfBtf => None,
-        // the socket iterators' own set (bpf_iter_tcp_get_func_proto and friends)
-        F::Setsockopt | F::Getsockopt if iter => {
-            Some(p([Unmodelled("socket options in socket iterators"), D, D, D, D], Ret::Integer))
+        // the socket iterators' own set, any target (the union)
+        F::Setsockopt | F::Getsockopt if attach.is_none() => sockopt_proto(f, BtfSockCommon),
+        // bpf_d_path_allowed: every iterator; trampolines of its allowlist's functions and
+        // sleepable LSM hooks are not modelled
+        F::DPath if attach == Some(AttachType::TraceIter) => {
+            Some(p([BtfObj { name: "path", null: false }, WR, ConstSizeOrZero, D, D], Ret::Integer))
         }
         F::DPath => Some(p([Unmodelled("bpf_d_path's allowlist"), D, D, D, D], Ret::Integer)),
         F::GetFuncArg if trampoline => {
@@ -156,15 +159,59 @@ pub(crate) fn lsm_func_proto(f: BpfFunc) -> Option<Proto> {
     }
 }
 
-/// The prototype for a program whose attach type is known.
-pub(crate) fn attached_func_proto(lsm: bool, f: BpfFunc, attach: AttachType) -> Option<Proto> {
-    if lsm { lsm_func_proto(f) } else { tracing_func_proto(f, Some(attach)) }
+/// `bpf_iter_get_func_proto`: the helpers an iterator target adds to the tracing set (its
+/// registration's `get_func_proto`): the socket options of the tcp and unix socket iterators.
+fn iter_target_func_proto(f: BpfFunc, target: &str) -> Option<Proto> {
+    match target {
+        "tcp" | "unix" => sockopt_proto(f, Arg::BtfSockCommon),
+        _ => None,
+    }
+}
+
+/// The prototype for a program whose attach type (and iterator target) is known.
+pub(crate) fn attached_func_proto(
+    lsm: bool,
+    f: BpfFunc,
+    attach: AttachType,
+    iter_target: Option<&str>,
+) -> Option<Proto> {
+    if lsm {
+        return lsm_func_proto(f);
+    }
+    if attach == AttachType::TraceIter
+        && let Some(pr) = iter_target.and_then(|t| iter_target_func_proto(f, t))
+    {
+        return Some(pr);
+    }
+    tracing_func_proto(f, Some(attach))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::domain::state::PTR_TRUSTED;
+
+    #[test]
+    fn socket_options_belong_to_the_tcp_and_unix_iterators() {
+        let it = AttachType::TraceIter;
+        for target in ["tcp", "unix"] {
+            let set = attached_func_proto(false, F::Setsockopt, it, Some(target)).unwrap();
+            assert_eq!(set.args[0], Arg::BtfSockCommon);
+            assert_eq!(set.args[3], RD);
+            let get = attached_func_proto(false, F::Getsockopt, it, Some(target)).unwrap();
+            assert_eq!(get.args[3], WR);
+        }
+        assert!(attached_func_proto(false, F::Setsockopt, it, Some("udp")).is_none());
+        // bpf_d_path_allowed: any iterator; a trampoline's allowlist is not modelled
+        let d_path = tracing_func_proto(F::DPath, Some(it)).unwrap();
+        assert_eq!(d_path.args[0], Arg::BtfObj { name: "path", null: false });
+        let fentry = tracing_func_proto(F::DPath, Some(AttachType::TraceFentry)).unwrap();
+        assert!(matches!(fentry.args[0], Arg::Unmodelled(_)));
+        // bpf_sock_from_file: a plain socket or NULL
+        let from_file = tracing_func_proto(F::SockFromFile, Some(AttachType::TraceFentry)).unwrap();
+        assert_eq!(from_file.ret, btf_or_null("socket"));
+        assert!(attached_func_proto(false, F::Setsockopt, AttachType::TraceFentry, None).is_none());
+    }
 
     #[test]
     fn trampoline_and_iter_helpers_follow_the_attach_type() {
