@@ -138,6 +138,8 @@ const SKB: &[Hook] = &[
 ];
 /// cpumask.c's set.
 const CPUMASK: &[Hook] = &[Hook::Tracing, Hook::StructOps, Hook::Syscall];
+/// net/bpf/test_run.c's `bpf_prog_test_kfunc_set` (in vmlinux, not the test module).
+const TEST_RUN: &[Hook] = &[Hook::Tc, Hook::Tracing, Hook::Syscall];
 
 const NONE: KfuncFlags = KfuncFlags::NONE;
 const ACQ: KfuncFlags = KfuncFlags::ACQUIRE;
@@ -283,6 +285,8 @@ const TABLE: &[(&str, KfuncFlags, &[Hook])] = &[
     ("bpf_cpumask_any_and_distribute", RCU, CPUMASK),
     ("bpf_cpumask_weight", RCU, CPUMASK),
     ("bpf_cpumask_populate", RCU, CPUMASK),
+    ("bpf_kfunc_call_test_release", REL, TEST_RUN),
+    ("bpf_kfunc_call_memb_release", REL, TEST_RUN),
 ];
 
 static BY_NAME: LazyLock<HashMap<&'static str, SetEntry>> =

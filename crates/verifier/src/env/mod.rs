@@ -213,6 +213,9 @@ pub(crate) struct Aux {
     ptr_type: SlotVec<Option<(RegType, u16)>>,
     /// The map each helper call was verified with (`aux->map_ptr_state`).
     map: SlotVec<crate::env::insn_aux::CallMap>,
+    /// The struct meta (named by its local type, `None` for a type without one) each
+    /// allocation kfunc call was verified with (`aux->kptr_struct_meta`).
+    struct_meta: SlotVec<Option<Option<u32>>>,
 }
 
 impl Aux {
@@ -222,6 +225,7 @@ impl Aux {
             seen: SlotVec::filled(slots, false),
             ptr_type: SlotVec::filled(slots, None),
             map: SlotVec::filled(slots, Default::default()),
+            struct_meta: SlotVec::filled(slots, None),
         }
     }
 
@@ -263,6 +267,19 @@ impl Aux {
     /// The map recorded for the helper call at `s`.
     pub(crate) fn call_map(&self, s: SlotIdx) -> crate::env::insn_aux::CallMap {
         self.map.get(s).copied().unwrap_or_default()
+    }
+
+    /// Records the struct meta the allocation kfunc call at `s` works with; a call reached
+    /// with another is refused, as the kernel rewrites it with a single one.
+    pub(crate) fn record_struct_meta(&mut self, s: SlotIdx, meta: Option<u32>) -> Result<(), Reject> {
+        let Some(prev) = self.struct_meta.get_mut(s) else { return Ok(()) };
+        match *prev {
+            Some(p) if p != meta => Err(crate::messages::AllocReject::CallTypes.into()),
+            _ => {
+                *prev = Some(meta);
+                Ok(())
+            }
+        }
     }
 
     /// The pointer type slot of the access at `s`, to record or compare.
