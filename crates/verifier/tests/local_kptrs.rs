@@ -112,6 +112,15 @@ fn table() -> Vec<KfuncDecl> {
             ..Default::default()
         },
         KfuncDecl {
+            btf_id: 3,
+            name: "bpf_percpu_obj_new_impl".into(),
+            args: vec![arg("local_type_id__k", KfuncArgKind::Const), ign()],
+            ret: KfuncRet::Mem(0),
+            ret_null: true,
+            traits: acq,
+            ..Default::default()
+        },
+        KfuncDecl {
             btf_id: 4,
             name: "bpf_refcount_acquire_impl".into(),
             args: vec![arg("p__refcounted_kptr", KfuncArgKind::RefcountedKptr), ign()],
@@ -164,6 +173,8 @@ fn a_stashed_object_is_of_the_field_type() {
     rejects(&out, Errno::EACCES, "invalid kptr access, R2 type=ptr_holder expected=ptr_plain");
 }
 
+const PERCPU_LOCAL: &str = "kbpf: per-CPU kptrs of program-allocated objects is not modelled";
+
 #[test]
 fn a_stashed_object_loads_as_an_rcu_protected_allocated_one() {
     // rc has a list node: the loaded pointer is non-owning too
@@ -178,7 +189,15 @@ fn a_stashed_object_loads_as_an_rcu_protected_allocated_one() {
     assert!(out.log.contains("R0=ptr_or_null_rc(id=3,ref_obj_id=3)"), "{}", out.log);
     // a per-CPU object so loaded would be typed by the program's BTF without MEM_ALLOC
     let out = run(&format!("{LOOKUP}r1 = *(u64 *)(r6 +16)\nr0 = 0\nexit\n"));
-    assert_eq!(out.error.expect("no verdict").kind(), RejectKind::Unsupported);
+    let e = out.error.expect("no verdict");
+    assert_eq!((e.kind(), e.message()), (RejectKind::Unsupported, PERCPU_LOCAL));
+    // and so would the per-CPU object a tc program stashes (kept as an RCU pointer)
+    let stash = format!(
+        "{LOOKUP}r1 = {PLAIN}\nr2 = 0\ncall bpf_percpu_obj_new_impl\nif r0 != 0 goto +1\nexit\nr1 = r6\n\
+         r1 += 16\nr2 = r0\ncall bpf_kptr_xchg\nr0 = 0\nexit\n"
+    );
+    let e = run(&stash).error.expect("no verdict");
+    assert_eq!((e.kind(), e.message()), (RejectKind::Unsupported, PERCPU_LOCAL));
 }
 
 #[test]
