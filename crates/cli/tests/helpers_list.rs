@@ -32,7 +32,10 @@ fn lists_a_types_helpers_with_prototypes() {
         ),
         "{out}"
     );
-    assert!(out.contains("bpf_this_cpu_ptr(...) -> ?  [not modelled: per-CPU BTF pointers]"), "{out}");
+    assert!(
+        out.contains("bpf_this_cpu_ptr(ARG_PTR_TO_PERCPU_BTF_ID) -> RET_PTR_TO_MEM_OR_BTF_ID | MEM_RDONLY\n"),
+        "{out}"
+    );
     // an xdp program has no skb helpers
     let (_, xdp, _) = helpers(&["--prog-type", "xdp"]);
     assert!(!xdp.contains("bpf_skb_store_bytes("), "{xdp}");

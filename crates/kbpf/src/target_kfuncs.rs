@@ -49,6 +49,8 @@ const MODELLED: &[&str] = &[
     // bpf_dynptr_slice_rdwr: the 6.18 oracle refuses every call (EPERM), not modelled
     "bpf_task_acquire",
     "bpf_task_release",
+    // net/bpf/test_run.c: releases a prog_test_ref_kfunc (a kptr's object), nothing more
+    "bpf_kfunc_call_test_release",
     "bpf_task_from_pid",
     "bpf_task_from_vpid",
     "bpf_cgroup_acquire",

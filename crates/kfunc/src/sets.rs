@@ -167,6 +167,8 @@ const SKB: &[Hook] = &[
 ];
 /// cpumask.c's set.
 const CPUMASK: &[Hook] = &[Hook::Tracing, Hook::StructOps, Hook::Syscall];
+/// net/bpf/test_run.c's `bpf_prog_test_kfunc_set` (in vmlinux, not the test module).
+const TEST_RUN: &[Hook] = &[Hook::Tc, Hook::Tracing, Hook::Syscall];
 
 const NONE: KfuncFlags = KfuncFlags::NONE;
 const ACQ: KfuncFlags = KfuncFlags::ACQUIRE;
@@ -324,6 +326,8 @@ const TABLE: &[(&str, KfuncFlags, &[Hook])] = &[
     ("bpf_get_file_xattr", f(SLEEP, TRUSTED), &[Hook::Tracing]),
     ("bpf_set_dentry_xattr", f(SLEEP, TRUSTED), &[Hook::Tracing]),
     ("bpf_remove_dentry_xattr", f(SLEEP, TRUSTED), &[Hook::Tracing]),
+    ("bpf_kfunc_call_test_release", REL, TEST_RUN),
+    ("bpf_kfunc_call_memb_release", REL, TEST_RUN),
 ];
 
 /// The kfuncs of sets with a filter, and the filter. The kprobe session set's filter

@@ -237,3 +237,10 @@ fn pop_owns_the_node_front_does_not() {
     let out = run(&format!("{LOCK}{front}{UNLOCK}if r6 == 0 goto out\nr6 += -8\n{DROP_R6}{OUT}"));
     assert_eq!(out.error.expect("refused").kind(), kbpf_verifier::RejectKind::Unsupported);
 }
+
+#[test]
+fn a_possibly_null_node_is_refused_as_a_trusted_argument() {
+    let push = "r1 = map_value(0, 8) ll\nr2 = r6\nr3 = 0\nr4 = 0\ncall bpf_list_push_front_impl\n";
+    let src = format!("r1 = {FOO}\nr2 = 0\ncall bpf_obj_new_impl\nr6 = r0\n{LOCK}{push}{UNLOCK}{OUT}");
+    rejects(&run(&src), Errno::EACCES, "Possibly NULL pointer passed to trusted arg1");
+}

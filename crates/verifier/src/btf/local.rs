@@ -19,7 +19,8 @@ const DIRECT: [&str; 7] = [
 
 /// The record of local type `id` (`btf_find_struct_meta`), when the kernel keeps a struct
 /// meta for it; `None` when it keeps none. `Err` names what kbpf does not model (a layout
-/// the kernel refuses when it loads the BTF, kptr fields in local types).
+/// the kernel refuses when it loads the BTF, workqueue fields in local types). Kptr fields
+/// are kept: [`crate::check::kptr`] types what they hold.
 pub fn struct_meta(btf: &Btf, id: u32, kernel: Option<&Btf>) -> Result<Option<Record>, &'static str> {
     let Some(BtfType::Struct { members, size, .. }) = btf.get(id) else { return Ok(None) };
     let direct = members.iter().any(|m| {
@@ -34,8 +35,8 @@ pub fn struct_meta(btf: &Btf, id: u32, kernel: Option<&Btf>) -> Result<Option<Re
         Ok(r) => r,
         Err(_) => return Err("a local type whose special fields the kernel refuses"),
     };
-    if rec.as_ref().is_some_and(|r| r.fields.iter().any(|f| f.kind.is_kptr() || f.kind == FieldKind::Wq)) {
-        return Err("kptr and workqueue fields of a local type");
+    if rec.as_ref().is_some_and(|r| r.fields.iter().any(|f| f.kind == FieldKind::Wq)) {
+        return Err("workqueue fields of a local type");
     }
     Ok(rec)
 }

@@ -5,8 +5,7 @@
 //!
 //! The kernel's `KF_ARG_PTR_TO_ALLOC_BTF_ID` and `KF_ARG_PTR_TO_REFCOUNTED_KPTR` argument
 //! cases of `check_kfunc_args` and the `bpf_obj_new` return of `check_special_kfunc`. The
-//! graph kfuncs (lists, rbtrees) and `bpf_spin_lock` are not modelled: an object may carry
-//! such fields because every use of them is refused (directly, or as unsupported).
+//! graph kfuncs are [`super::graph`]'s; kptrs holding such objects are `check::kptr`'s.
 
 use crate::btf::local::{is_scalar_struct, struct_meta};
 use crate::btf::record::FieldKind;
@@ -32,8 +31,51 @@ fn unsupported(decl: &KfuncDecl, why: &str) -> Reject {
     Unsupported::TargetKfuncRule { kfunc: decl.name.clone(), why: why.to_string() }.into()
 }
 
-/// An unknown number where an object is expected: most likely a kptr loaded from a map value,
-/// which kbpf still reads as a scalar (kptr fields are not modelled), so no verdict.
+/// The two kinds of allocated objects, each with its own constructor and destructor.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Flavor {
+    /// `bpf_obj_new_impl` / `bpf_obj_drop_impl`.
+    Plain,
+    /// `bpf_percpu_obj_new_impl` / `bpf_percpu_obj_drop_impl`.
+    Percpu,
+}
+
+impl Flavor {
+    /// The flavour a kfunc creates or frees.
+    fn of_kfunc(name: &str) -> Option<Flavor> {
+        match name {
+            OBJ_NEW | OBJ_DROP => Some(Flavor::Plain),
+            PERCPU_OBJ_NEW | PERCPU_OBJ_DROP => Some(Flavor::Percpu),
+            _ => None,
+        }
+    }
+
+    /// The type flags of such an object.
+    fn flags(self) -> u16 {
+        match self {
+            Flavor::Plain => MEM_ALLOC,
+            Flavor::Percpu => MEM_ALLOC | MEM_PERCPU,
+        }
+    }
+
+    /// The flavour `reg` points to: exactly its flags, no others.
+    fn of_reg(reg: &RegState) -> Option<Flavor> {
+        [Flavor::Plain, Flavor::Percpu]
+            .into_iter()
+            .find(|f| reg.ty == RegType::BtfId && reg.flags == f.flags())
+    }
+
+    /// The error for an object of this flavour passed to the other's destructor.
+    fn wrong_drop(self, i: usize) -> Reject {
+        match self {
+            Flavor::Plain => AllocReject::ExpectedObjDrop(i).into(),
+            Flavor::Percpu => AllocReject::ExpectedPercpuObjDrop(i).into(),
+        }
+    }
+}
+
+/// An unknown number where an object is expected: no verdict (a pointer kbpf lost track of
+/// is read as a number, e.g. through a path kbpf does not model).
 fn scalar_for_object(decl: &KfuncDecl, reg: &RegState) -> Result<(), Reject> {
     if reg.ty == RegType::Scalar && !reg.var_off.is_const() {
         return Err(unsupported(decl, "an unknown scalar for an allocated object (a kptr load?)"));
@@ -73,6 +115,14 @@ impl Call<'_, '_> {
         Ok(())
     }
 
+    /// What both object arguments go through first: the trust the kfunc asks for and the
+    /// offset rule of `check_kfunc_arg_reg_off`.
+    fn object_arg_common(&mut self, decl: &KfuncDecl, reg: &RegState, regno: u8) -> Result<(), Reject> {
+        scalar_for_object(decl, reg)?;
+        super::kfunc_btf::check_trusted_arg(decl, reg, regno)?;
+        self.kfunc_arg_reg_off(reg, regno, decl.traits.release && reg.ref_obj_id != 0)
+    }
+
     /// `KF_ARG_PTR_TO_ALLOC_BTF_ID` (`__alloc`): the object `bpf_obj_drop_impl` or
     /// `bpf_percpu_obj_drop_impl` frees. Returns its local type id.
     pub(crate) fn check_alloc_obj_arg(
@@ -82,20 +132,10 @@ impl Call<'_, '_> {
         reg: &RegState,
         regno: u8,
     ) -> Result<u32, Reject> {
-        scalar_for_object(decl, reg)?;
-        super::kfunc_btf::check_trusted_arg(decl, reg, regno)?;
-        self.kfunc_arg_reg_off(reg, regno, decl.traits.release && reg.ref_obj_id != 0)?;
-        let name = decl.name.as_str();
-        if reg.ty == RegType::BtfId && reg.flags == MEM_ALLOC {
-            if name != OBJ_DROP {
-                return Err(AllocReject::ExpectedObjDrop(i).into());
-            }
-        } else if reg.ty == RegType::BtfId && reg.flags == MEM_ALLOC | MEM_PERCPU {
-            if name != PERCPU_OBJ_DROP {
-                return Err(AllocReject::ExpectedPercpuObjDrop(i).into());
-            }
-        } else {
-            return Err(AllocReject::ExpectedAlloc(i).into());
+        self.object_arg_common(decl, reg, regno)?;
+        let Some(have) = Flavor::of_reg(reg) else { return Err(AllocReject::ExpectedAlloc(i).into()) };
+        if Flavor::of_kfunc(&decl.name) != Some(have) {
+            return Err(have.wrong_drop(i));
         }
         if reg.ref_obj_id == 0 {
             return Err(AllocReject::NotReferenced.into());
@@ -104,23 +144,20 @@ impl Call<'_, '_> {
     }
 
     /// `KF_ARG_PTR_TO_REFCOUNTED_KPTR` (`__refcounted_kptr`): an owning or non-owning
-    /// reference to an object with a `bpf_refcount`. Returns its local type id.
+    /// reference to an object with a `bpf_refcount`. Returns its local type id and whether
+    /// the reference is owning (`meta->arg_owning_ref`).
     pub(crate) fn check_refcounted_arg(
         &mut self,
         decl: &KfuncDecl,
         i: usize,
         reg: &RegState,
         regno: u8,
-    ) -> Result<u32, Reject> {
-        scalar_for_object(decl, reg)?;
-        super::kfunc_btf::check_trusted_arg(decl, reg, regno)?;
-        self.kfunc_arg_reg_off(reg, regno, decl.traits.release && reg.ref_obj_id != 0)?;
+    ) -> Result<(u32, bool), Reject> {
+        self.object_arg_common(decl, reg, regno)?;
         if reg.ty != RegType::BtfId || reg.flags & MEM_ALLOC == 0 {
             return Err(AllocReject::NotOwningOrNonOwning(i).into());
         }
-        if reg.flags & NON_OWN_REF != 0 {
-            return Err(unsupported(decl, "a non-owning reference"));
-        }
+        let owning = reg.flags & NON_OWN_REF == 0;
         let Some(btf) = self.prog.opts.prog_btf.clone() else {
             return Err(crate::messages::Bug::KfuncNoProgBtf(decl.name.clone()).into());
         };
@@ -132,7 +169,7 @@ impl Call<'_, '_> {
         if !rec.has(FieldKind::Refcount) {
             return Err(AllocReject::NoRefcount(i).into());
         }
-        Ok(reg.btf_id)
+        Ok((reg.btf_id, owning))
     }
 
     /// r0 of `bpf_obj_new_impl` / `bpf_percpu_obj_new_impl(local_type_id__k, ...)`.
@@ -154,10 +191,12 @@ impl Call<'_, '_> {
             Some(BtfType::Struct { size, .. }) => *size,
             _ => return Err(AllocReject::NotStruct.into()),
         };
-        let percpu = decl.name == PERCPU_OBJ_NEW;
+        let Some(flavor) = Flavor::of_kfunc(&decl.name) else {
+            return Err(crate::messages::Bug::KfuncNoTypeId(decl.name.clone()).into());
+        };
         let kernel = self.prog.opts.btf.clone();
         let meta = struct_meta(&btf, type_id, kernel.as_deref()).map_err(|w| unsupported(decl, w))?;
-        if percpu {
+        if flavor == Flavor::Percpu {
             if size > PERCPU_OBJ_MAX_SIZE {
                 return Err(AllocReject::PercpuTooBig(size).into());
             }
@@ -168,29 +207,46 @@ impl Call<'_, '_> {
                 return Err(AllocReject::PercpuSpecialFields.into());
             }
         }
+        self.aux.record_struct_meta(kbpf_isa::SlotIdx::new(insn_idx), meta.map(|_| type_id))?;
         let mut r = RegState::pointer(RegType::BtfId);
         r.btf_id = type_id;
-        r.flags = MEM_ALLOC | if percpu { MEM_PERCPU } else { 0 };
+        r.flags = flavor.flags();
         Ok(self.referenced_or_null(r, decl, insn_idx))
     }
 
     /// r0 of `bpf_refcount_acquire_impl`: another reference to the argument's object, which
-    /// cannot fail for an owning reference (the object is alive: `is_kfunc_ret_null`).
+    /// cannot fail for an owning reference (the object is alive: `is_kfunc_ret_null`); a
+    /// non-owning one may name an object whose count already reached zero.
     pub(crate) fn refcount_acquire_ret(
         &mut self,
         decl: &KfuncDecl,
-        type_id: Option<u32>,
+        arg: Option<(u32, bool)>,
         insn_idx: usize,
     ) -> Result<RegState, Reject> {
-        let Some(type_id) = type_id else {
+        let Some((type_id, owning)) = arg else {
             return Err(crate::messages::Bug::KfuncNoRecord(decl.name.clone()).into());
         };
         let mut r = RegState::pointer(RegType::BtfId);
         r.btf_id = type_id;
         r.flags = MEM_ALLOC;
-        // only owning references reach here (non-owning ones are refused as unsupported)
-        let owning = KfuncDecl { ret_null: false, ..decl.clone() };
-        Ok(self.referenced_or_null(r, &owning, insn_idx))
+        let decl = KfuncDecl { ret_null: decl.ret_null && !owning, ..decl.clone() };
+        Ok(self.referenced_or_null(r, &decl, insn_idx))
+    }
+
+    /// `insn_aux->kptr_struct_meta` of the allocation kfunc call at `insn_idx` for the local
+    /// type `type_id`: the same on every path.
+    pub(crate) fn record_struct_meta(
+        &mut self,
+        decl: &KfuncDecl,
+        type_id: u32,
+        insn_idx: usize,
+    ) -> Result<(), Reject> {
+        let Some(btf) = self.prog.opts.prog_btf.clone() else {
+            return Err(crate::messages::Bug::KfuncNoProgBtf(decl.name.clone()).into());
+        };
+        let kernel = self.prog.opts.btf.clone();
+        let meta = struct_meta(&btf, type_id, kernel.as_deref()).map_err(|w| unsupported(decl, w))?;
+        self.aux.record_struct_meta(kbpf_isa::SlotIdx::new(insn_idx), meta.map(|_| type_id))
     }
 
     /// `KF_RET_NULL` then `KF_ACQUIRE` on r0, as `check_kfunc_call` marks them.

@@ -158,6 +158,12 @@ impl Call<'_, '_> {
         kind: FieldKind,
         graph: &GraphMeta,
     ) -> Result<u32, Reject> {
+        // 6.18 refuses a possibly-NULL node as it does a trusted argument's
+        if reg.flags & MAYBE_NULL != 0
+            || (reg.ty == RegType::Scalar && reg.is_const() && reg.var_off.value == 0)
+        {
+            return Err(crate::messages::KfuncReject::NullTrustedArg(i).into());
+        }
         self.kfunc_arg_reg_off(reg, regno, false)?;
         let insert = is_insert(&decl.name);
         if insert || kind == FieldKind::ListNode {

@@ -55,6 +55,8 @@ pub(super) struct Meta {
     pub(super) insn: usize,
     /// `bpf_kptr_xchg`'s destination field (`meta.kptr_field`).
     pub(super) kptr_field: Option<crate::btf::record::Field>,
+    /// The per-CPU object's type in the target BTF (`meta.ret_btf_id`).
+    pub(super) percpu_btf_id: Option<u32>,
 }
 
 impl Call<'_, '_> {
@@ -251,10 +253,17 @@ impl Call<'_, '_> {
             }
             Ret::KptrXchg => {
                 let Some(field) = meta.kptr_field.as_ref() else { return Err(Bug::NoKptrType.into()) };
-                let (btf_id, _) = crate::check::kptr::kernel_target(field)?;
+                let t = crate::check::kptr::target(field)?;
                 let mut r = RegState::pointer(RegType::BtfId);
-                r.btf_id = btf_id;
+                r.btf_id = t.id;
                 r.flags = MAYBE_NULL;
+                // the program's own object: allocated (per-CPU for a per-CPU kptr)
+                if t.local {
+                    r.flags |= crate::domain::state::MEM_ALLOC;
+                    if field.kind == crate::btf::record::FieldKind::KptrPercpu {
+                        r.flags |= crate::domain::state::MEM_PERCPU;
+                    }
+                }
                 // a NULL-check id, then the reference's (is_acquire_function)
                 r.id = self.new_id();
                 let rid = self.acquire_reference(idx);
@@ -290,6 +299,10 @@ impl Call<'_, '_> {
                     r.ref_obj_id = rid;
                 }
                 r
+            }
+            Ret::PercpuObj { null } => {
+                let Some(btf_id) = meta.percpu_btf_id else { return Err(Bug::NoKptrType.into()) };
+                self.percpu_obj_ret(btf_id, null)?
             }
             Ret::BtfObj { name, flags } => {
                 let Some(btf_id) = self

@@ -31,7 +31,9 @@ impl Call<'_, '_> {
             return Err(CallReject::HelperPktAccess.into());
         }
         let is_null = reg.is_const() && reg.var_off.value == 0;
-        if reg.ref_obj_id != 0 {
+        // bpf_kptr_xchg's destination may be inside a referenced object: not the reference
+        // the call works on
+        if reg.ref_obj_id != 0 && arg != Arg::KptrXchgDest {
             if meta.ref_obj_id != 0 {
                 return Err(Bug::TwoRefArgs { regno, have: reg.ref_obj_id, first: meta.ref_obj_id }.into());
             }
@@ -335,6 +337,7 @@ impl Call<'_, '_> {
                 }
                 meta.release_regno = Some(regno);
             }
+            Arg::PercpuBtfId => meta.percpu_btf_id = Some(self.check_percpu_btf_arg(regno, &reg)?),
             Arg::Anything | Arg::DontCare => {}
         }
         Ok(())

@@ -49,6 +49,8 @@ struct KfuncMeta {
     refs: RefMeta,
     /// The local type of the allocated argument (`meta->arg_btf_id`).
     arg_btf_id: Option<u32>,
+    /// The refcounted argument is an owning reference (`meta->arg_owning_ref`).
+    arg_owning_ref: bool,
     /// The graph root argument.
     graph: crate::calls::graph::GraphMeta,
     /// The node argument's reference (an insertion hands it to the graph).
@@ -146,6 +148,11 @@ impl Call<'_, '_> {
         if meta.refs.release_regno != 0 && !self.release_reference(meta.refs.ref_obj_id) {
             return Err(Bug::KfuncRefNotAcquired(decl.name).into());
         }
+        if matches!(decl.name.as_str(), alloc::OBJ_DROP | alloc::PERCPU_OBJ_DROP | alloc::REFCOUNT_ACQUIRE)
+            && let Some(id) = meta.arg_btf_id
+        {
+            self.record_struct_meta(&decl, id, insn_idx)?;
+        }
         if crate::calls::graph::is_insert(&decl.name) {
             self.graph_insert(&decl, meta.node_ref, meta.arg_btf_id.unwrap_or(0))?;
         }
@@ -160,7 +167,10 @@ impl Call<'_, '_> {
             (alloc::OBJ_NEW | alloc::PERCPU_OBJ_NEW, _) => {
                 self.obj_new_ret(&decl, meta.arg_constant, insn_idx)?
             }
-            (alloc::REFCOUNT_ACQUIRE, _) => self.refcount_acquire_ret(&decl, meta.arg_btf_id, insn_idx)?,
+            (alloc::REFCOUNT_ACQUIRE, _) => {
+                let arg = meta.arg_btf_id.map(|id| (id, meta.arg_owning_ref));
+                self.refcount_acquire_ret(&decl, arg, insn_idx)?
+            }
             (_, KfuncRet::Void | KfuncRet::Object(_)) => RegState::not_init(),
             (_, KfuncRet::BtfObj { type_id, .. }) => self.kfunc_btf_obj_ret(&decl, *type_id, insn_idx),
             (_, KfuncRet::Scalar) => RegState::unknown_scalar(),
@@ -287,7 +297,9 @@ impl Call<'_, '_> {
                     meta.arg_btf_id = Some(self.check_alloc_obj_arg(decl, i, &reg, regno)?);
                 }
                 KfuncArgKind::RefcountedKptr => {
-                    meta.arg_btf_id = Some(self.check_refcounted_arg(decl, i, &reg, regno)?);
+                    let (id, owning) = self.check_refcounted_arg(decl, i, &reg, regno)?;
+                    meta.arg_btf_id = Some(id);
+                    meta.arg_owning_ref = owning;
                 }
                 KfuncArgKind::Graph(kind) => {
                     use crate::btf::record::FieldKind;

@@ -252,6 +252,14 @@ impl Call<'_, '_> {
             return Err(crate::messages::Bug::NoKptrType.into());
         };
         self.mem().map_kptr_match_type(&field, reg, regno)?;
+        // in an RCU section the kernel keeps a stashed per-CPU object usable as an RCU
+        // pointer typed by the program's BTF, which kbpf does not type
+        let in_rcu_cs = self.cur.active_rcu_lock || self.cur.active_locks > 0 || !self.in_sleepable();
+        if reg.flags & (MEM_ALLOC | MEM_PERCPU) == MEM_ALLOC | MEM_PERCPU && in_rcu_cs {
+            return Err(
+                crate::messages::Unsupported::Feature("per-CPU kptrs of program-allocated objects").into()
+            );
+        }
         // check_func_arg_reg_off: a released pointer is the object itself
         if reg.off != 0 {
             return Err(crate::messages::CallReject::ReleaseOffset(regno.into()).into());

@@ -240,6 +240,9 @@ pub(crate) struct Aux {
     map: SlotVec<crate::env::insn_aux::CallMap>,
     /// Per `bpf_loop` call: whether it can still be inlined (`aux->loop_inline_state`).
     pub(crate) loop_inline: std::collections::HashMap<usize, crate::calls::callbacks::LoopInline>,
+    /// The struct meta (named by its local type, `None` for a type without one) each
+    /// allocation kfunc call was verified with (`aux->kptr_struct_meta`).
+    struct_meta: SlotVec<Option<Option<u32>>>,
 }
 
 impl Aux {
@@ -250,6 +253,7 @@ impl Aux {
             ptr_type: SlotVec::filled(slots, None),
             map: SlotVec::filled(slots, Default::default()),
             loop_inline: Default::default(),
+            struct_meta: SlotVec::filled(slots, None),
         }
     }
 
@@ -291,6 +295,19 @@ impl Aux {
     /// The map recorded for the helper call at `s`.
     pub(crate) fn call_map(&self, s: SlotIdx) -> crate::env::insn_aux::CallMap {
         self.map.get(s).copied().unwrap_or_default()
+    }
+
+    /// Records the struct meta the allocation kfunc call at `s` works with; a call reached
+    /// with another is refused, as the kernel rewrites it with a single one.
+    pub(crate) fn record_struct_meta(&mut self, s: SlotIdx, meta: Option<u32>) -> Result<(), Reject> {
+        let Some(prev) = self.struct_meta.get_mut(s) else { return Ok(()) };
+        match *prev {
+            Some(p) if p != meta => Err(crate::messages::AllocReject::CallTypes.into()),
+            _ => {
+                *prev = Some(meta);
+                Ok(())
+            }
+        }
     }
 
     /// The pointer type slot of the access at `s`, to record or compare.

@@ -319,6 +319,10 @@ pub fn format_reg_in(r: &RegState, frameno: u32, names: Names<'_>) -> String {
     if r.ref_obj_id != 0 {
         parts.push(format!("ref_obj_id={}", r.ref_obj_id));
     }
+    use crate::domain::state::{MEM_ALLOC, NON_OWN_REF};
+    if r.ty == RegType::BtfId && r.flags & (MEM_ALLOC | NON_OWN_REF) == MEM_ALLOC | NON_OWN_REF {
+        parts.push("non_own_ref".into());
+    }
     if matches!(r.ty, RegType::ConstMapPtr | RegType::MapValue | RegType::MapKey)
         && let Some(m) = maps.get(r.map as usize)
     {

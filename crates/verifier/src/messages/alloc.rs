@@ -58,6 +58,12 @@ pub enum AllocReject {
     ExpectedFunc(usize),
     #[error("can't spin_{{lock,unlock}} in rbtree cb")]
     SpinLockInRbtreeCb,
+    /// One allocation kfunc call reached with objects of types whose struct metas differ
+    /// (the call is rewritten with one meta).
+    #[error(
+        "same call cannot be used with different types\nuse one call for each type: inline the static function that holds the call,\nor mark the callee with __attribute__((nomerge))"
+    )]
+    CallTypes,
 }
 
 impl AllocReject {

@@ -97,6 +97,9 @@ pub enum Arg {
     /// `ARG_PTR_TO_BTF_ID_OR_NULL | OBJ_RELEASE` typed by the destination kptr field: the
     /// referenced pointer `bpf_kptr_xchg` moves into the field.
     KptrXchgSrc,
+    /// `ARG_PTR_TO_PERCPU_BTF_ID`: a per-CPU BTF pointer (`bpf_per_cpu_ptr`,
+    /// `bpf_this_cpu_ptr`).
+    PercpuBtfId,
 }
 
 /// Return kinds.
@@ -132,6 +135,12 @@ pub enum Ret {
     /// `RET_PTR_TO_BTF_ID_OR_NULL` typed by the kptr field: `bpf_kptr_xchg`'s old pointer,
     /// a new reference.
     KptrXchg,
+    /// `RET_PTR_TO_MEM_OR_BTF_ID | MEM_RDONLY` (`null`: `| PTR_MAYBE_NULL`): one CPU's copy
+    /// of the `ARG_PTR_TO_PERCPU_BTF_ID` argument's object.
+    PercpuObj {
+        /// Whether the CPU may not exist (`bpf_per_cpu_ptr`).
+        null: bool,
+    },
 }
 
 /// One prototype.
@@ -266,7 +275,6 @@ fn base_btf_proto(f: BpfFunc) -> Option<Proto> {
         pr.gpl_only = true;
         pr
     };
-    let unmodelled = |what| p([Unmodelled(what), D, D, D, D], Ret::Integer);
     Some(match f {
         F::GetCurrentTaskBtf => {
             gpl(p([D; 5], Ret::BtfObj { name: "task_struct", flags: crate::domain::state::PTR_TRUSTED }))
@@ -292,7 +300,8 @@ fn base_btf_proto(f: BpfFunc) -> Option<Proto> {
             ],
             Ret::Integer,
         )),
-        F::PerCpuPtr | F::ThisCpuPtr => unmodelled("per-CPU BTF pointers"),
+        F::PerCpuPtr => p([Arg::PercpuBtfId, Anything, D, D, D], Ret::PercpuObj { null: true }),
+        F::ThisCpuPtr => p([Arg::PercpuBtfId, D, D, D, D], Ret::PercpuObj { null: false }),
         F::SpinLock | F::SpinUnlock => {
             Proto { args: [Arg::SpinLock, D, D, D, D], ret: Ret::Void, gpl_only: false, map_types: &[] }
         }
@@ -495,10 +504,9 @@ mod tests {
         assert_eq!(reserve.ret, Ret::RingbufMemOrNull);
         assert_eq!(base_func_proto(F::RingbufSubmit).unwrap().args[0], Arg::ReleaseRingbufMem);
         // offered by bpf_base_func_proto to every type, so never "cannot use helper"
-        for f in [F::ThisCpuPtr] {
-            let pr = base_func_proto(f).unwrap();
-            assert!(matches!(pr.args[0], Arg::Unmodelled(_)), "{f:?}");
-        }
+        let this_cpu = base_func_proto(F::ThisCpuPtr).unwrap();
+        assert_eq!((this_cpu.args[0], this_cpu.ret), (Arg::PercpuBtfId, Ret::PercpuObj { null: false }));
+        assert_eq!(base_func_proto(F::PerCpuPtr).unwrap().ret, Ret::PercpuObj { null: true });
         assert_eq!(base_func_proto(F::SpinLock).unwrap().args[0], Arg::SpinLock);
         assert_eq!(base_func_proto(F::SpinUnlock).unwrap().ret, Ret::Void);
         let task = base_func_proto(F::GetCurrentTaskBtf).unwrap();

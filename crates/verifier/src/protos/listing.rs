@@ -151,6 +151,7 @@ pub(crate) fn arg_name(a: Arg) -> String {
         Arg::Unmodelled(what) => format!("<not modelled: {what}>"),
         Arg::ReleaseRingbufMem => "ARG_PTR_TO_RINGBUF_MEM | OBJ_RELEASE".into(),
         Arg::StackOrNull => "ARG_PTR_TO_STACK_OR_NULL".into(),
+        Arg::PercpuBtfId => "ARG_PTR_TO_PERCPU_BTF_ID".into(),
     }
 }
 
@@ -168,6 +169,9 @@ pub(crate) fn ret_name(r: Ret) -> String {
         Ret::TcpSockOrNull => "RET_PTR_TO_TCP_SOCK_OR_NULL".into(),
         Ret::RingbufMemOrNull => "RET_PTR_TO_RINGBUF_MEM_OR_NULL".into(),
         Ret::KptrXchg => "RET_PTR_TO_BTF_ID_OR_NULL".into(),
+        Ret::PercpuObj { null } => {
+            format!("RET_PTR_TO_MEM_OR_BTF_ID{} | MEM_RDONLY", if null { " | PTR_MAYBE_NULL" } else { "" })
+        }
         Ret::BtfObj { name, flags } => {
             let base =
                 if flags & PTR_TRUSTED != 0 { "RET_PTR_TO_BTF_ID_TRUSTED" } else { "RET_PTR_TO_BTF_ID" };
@@ -200,9 +204,11 @@ mod tests {
     }
 
     #[test]
-    fn unmodelled_helpers_are_marked() {
+    fn helper_models_are_marked() {
         let percpu = find(ProgType::CgroupSkb, "bpf_this_cpu_ptr").unwrap();
-        assert!(matches!(percpu.model, HelperModel::Unmodelled(_)));
+        assert_eq!(percpu.model, HelperModel::Modelled);
+        assert_eq!(percpu.args, ["ARG_PTR_TO_PERCPU_BTF_ID"]);
+        assert_eq!(percpu.ret, "RET_PTR_TO_MEM_OR_BTF_ID | MEM_RDONLY");
         let drain = find(ProgType::CgroupSkb, "bpf_user_ringbuf_drain").unwrap();
         assert_eq!(drain.model, HelperModel::Modelled);
         let lock = find(ProgType::CgroupSkb, "bpf_spin_lock").unwrap();
