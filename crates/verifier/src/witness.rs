@@ -49,6 +49,7 @@ pub struct Verified {
     jit: bool,
     direct_write: bool,
     sleepable: bool,
+    exception_cb: bool,
 }
 
 impl Verified {
@@ -118,6 +119,12 @@ impl Verified {
     /// Verified for a JIT (`VerifyOptions::jit`); `false` = for the interpreter.
     pub fn for_jit(&self) -> bool {
         self.jit
+    }
+
+    /// The program declares its own exception callback (`exception_callback:` in BTF
+    /// decl tags); without one the kernel appends a default for a program that throws.
+    pub fn has_exception_cb(&self) -> bool {
+        self.exception_cb
     }
 }
 
@@ -223,6 +230,7 @@ pub(crate) fn build(
         jit: opts.jit,
         direct_write,
         sleepable: opts.prog_type.ops().sleepable() || opts.sleepable,
+        exception_cb: opts.funcs.iter().any(|f| f.exception_cb),
     })
 }
 
