@@ -137,6 +137,8 @@ pub struct InsnFacts {
     pub map: CallMap,
     /// A load or store through a socket pointer (`convert_ctx_accesses` rewrites it).
     pub sock: Option<crate::env::insn_aux::SockPtr>,
+    /// What `fixup_kfunc_call` adds to an allocation or graph kfunc call.
+    pub kfunc: Option<crate::env::insn_aux::KfuncFix>,
     /// Its slot in the program as submitted (source lines and line info refer to it).
     pub origin: usize,
 }
@@ -161,7 +163,13 @@ pub(crate) fn build(
     let facts: Vec<InsnFacts> = (0..prog.len())
         .map(|i| {
             let a = aux.get(prog.pc(i)).copied().unwrap_or_default();
-            InsnFacts { ctx_access: a.ctx_access, map: a.map, sock: a.sock, origin: prog.pc(i) }
+            InsnFacts {
+                ctx_access: a.ctx_access,
+                map: a.map,
+                sock: a.sock,
+                kfunc: a.kfunc,
+                origin: prog.pc(i),
+            }
         })
         .collect();
     let (program, facts) = if opts.privileged {

@@ -210,13 +210,25 @@ fn kbpf_norm(
     Ok(normalise(out))
 }
 
-/// Map ids, callback addresses, call immediates, per-CPU variable addresses and the program
-/// address the timer helper gets out.
+/// Map ids, callback addresses, call immediates, per-CPU variable addresses, the program
+/// address the timer helper gets and other kernel addresses (`ld_imm64` of a value in the
+/// kernel's half of the address space) out.
 fn normalise(mut n: Norm) -> Norm {
     let mut i = 0;
     while i < n.len() {
         let s = n[i].0;
         if s.code == 0x18 {
+            // a kernel address (a `btf_struct_meta`, `&jiffies`): kbpf writes a stand-in
+            if s.src == 0
+                && let Some(hi) = n.get(i + 1).map(|t| t.0.imm as u32)
+                && hi >= 0xffff_8000
+            {
+                let (lo, hi) = kbpf::verifier::fixups::KERNEL_ADDRESS;
+                n[i].0.imm = lo;
+                if let Some(t) = n.get_mut(i + 1) {
+                    t.0.imm = hi;
+                }
+            }
             match s.src {
                 1 | 2 | 5 | 6 => n[i].0.imm = 0,
                 4 => {

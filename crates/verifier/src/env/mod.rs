@@ -213,6 +213,8 @@ pub(crate) struct Aux {
     ptr_type: SlotVec<Option<(RegType, u16)>>,
     /// The map each helper call was verified with (`aux->map_ptr_state`).
     map: SlotVec<crate::env::insn_aux::CallMap>,
+    /// What the kfunc fixups need of each allocation or graph kfunc call.
+    kfunc: SlotVec<Option<crate::env::insn_aux::KfuncFix>>,
 }
 
 impl Aux {
@@ -222,6 +224,7 @@ impl Aux {
             seen: SlotVec::filled(slots, false),
             ptr_type: SlotVec::filled(slots, None),
             map: SlotVec::filled(slots, Default::default()),
+            kfunc: SlotVec::filled(slots, None),
         }
     }
 
@@ -258,6 +261,19 @@ impl Aux {
                 _ => CallMap::Poisoned,
             };
         }
+    }
+
+    /// Records the fixup facts of the kfunc call at `s` (the last path's, as the kernel's
+    /// `insn_aux_data` keeps).
+    pub(crate) fn record_kfunc_fix(&mut self, s: SlotIdx, fix: crate::env::insn_aux::KfuncFix) {
+        if let Some(k) = self.kfunc.get_mut(s) {
+            *k = Some(fix);
+        }
+    }
+
+    /// The fixup facts recorded for the kfunc call at `s`.
+    pub(crate) fn kfunc_fix(&self, s: SlotIdx) -> Option<crate::env::insn_aux::KfuncFix> {
+        self.kfunc.get(s).copied().flatten()
     }
 
     /// The map recorded for the helper call at `s`.

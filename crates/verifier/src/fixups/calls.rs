@@ -363,7 +363,7 @@ fn helper_symbol(f: BpfFunc, pt: ProgType) -> &'static str {
     }
 }
 
-/// Kfuncs `fixup_kfunc_call` rewrites into other instructions (not modelled yet).
+/// Kfuncs `fixup_kfunc_call` rewrites in ways kbpf does not model yet.
 pub(super) fn kfunc_rewritten(name: &str) -> bool {
     matches!(
         name,
@@ -379,5 +379,47 @@ pub(super) fn kfunc_rewritten(name: &str) -> bool {
             | "bpf_rdonly_cast"
             | "bpf_session_is_return"
             | "bpf_session_cookie"
+            | "bpf_wq_set_callback_impl"
     )
+}
+
+/// The stand-in for a kernel address kbpf cannot know (a `btf_struct_meta`): all ones in the
+/// upper half, as every kernel address has; xlated-diff normalises the kernel's to it.
+pub const KERNEL_ADDRESS: (i32, i32) = (0, -1);
+
+/// `fixup_kfunc_call` for the allocation and graph kfuncs (of vmlinux: `off` 0): the
+/// verifier's facts in extra argument registers before `call`. `None` for another kfunc.
+pub(super) fn fix_kfunc(
+    name: &str,
+    fix: Option<crate::KfuncFix>,
+    call: Insn,
+    pc: usize,
+) -> Result<Option<Vec<XInsn>>, FixupError> {
+    use kbpf_isa::{AluOp, LdImm64Src, Reg, Src, Width};
+    let regs = match name {
+        "bpf_obj_new_impl" | "bpf_percpu_obj_new_impl" => (Some(Reg::R1), Reg::R2, None),
+        "bpf_obj_drop_impl" | "bpf_percpu_obj_drop_impl" | "bpf_refcount_acquire_impl" => (None, Reg::R2, None),
+        "bpf_list_push_front_impl" | "bpf_list_push_back_impl" => (None, Reg::R3, Some(Reg::R4)),
+        // the `less` callback comes first
+        "bpf_rbtree_add_impl" => (None, Reg::R4, Some(Reg::R5)),
+        _ => return Ok(None),
+    };
+    let fix = fix.ok_or_else(|| FixupError::Bug(format!("insn {pc}: {name} without its verifier facts")))?;
+    let mov = |dst, imm: u32| {
+        i32::try_from(imm)
+            .map(|imm| x(Insn::Alu { width: Width::W64, op: AluOp::Mov, dst, src: Src::Imm(imm) }))
+            .map_err(|_| FixupError::Bug(format!("insn {pc}: {name} immediate {imm}")))
+    };
+    let (size_reg, meta_reg, off_reg) = regs;
+    let mut seq = Vec::new();
+    if let Some(r) = size_reg {
+        seq.push(mov(r, fix.obj_size)?);
+    }
+    let (imm, imm_hi) = if fix.meta { KERNEL_ADDRESS } else { (0, 0) };
+    seq.push(x(Insn::LdImm64 { dst: meta_reg, src: LdImm64Src::Imm, imm, imm_hi }));
+    if let Some(r) = off_reg {
+        seq.push(mov(r, fix.insert_off)?);
+    }
+    seq.push(x(call));
+    Ok(Some(seq))
 }

@@ -29,7 +29,7 @@ use thiserror::Error;
 
 use crate::Verified;
 use crate::prog_types::CtxError;
-pub use calls::KernelCall;
+pub use calls::{KERNEL_ADDRESS, KernelCall};
 pub use ctx::CtxConv;
 pub(crate) use ctx::narrow_load;
 pub use layout::{FieldLoc, KernelField, KernelLayout};
@@ -224,6 +224,13 @@ pub fn xlate(v: &Verified, target: CtxTarget, layout: &KernelLayout) -> Result<X
                             src: Src::Reg(Reg::R1),
                         };
                         Patch { insns: vec![one(mov)], original: None }
+                    } else if target == CtxTarget::Kernel
+                        && off == 0
+                        && let Some(seq) = calls::fix_kfunc(&name, facts.kfunc, *insn, pc)?
+                    {
+                        let mut seq = seq;
+                        seq[0].origin = Some(pc);
+                        Patch { insns: seq, original: None }
                     } else if calls::kfunc_rewritten(&name) {
                         return Err(FixupError::Unsupported {
                             pc,
