@@ -328,15 +328,16 @@ fn may_goto_keeps_a_timed_budget_below_the_frame() {
 #[test]
 fn may_goto_for_the_interpreter_counts_down_one_budget() {
     let r0 = Insn::Alu { width: Width::W64, op: AluOp::Mov, dst: Reg::R0, src: Src::Imm(0) };
-    let x = xlated_insns(vec![r0, Insn::MayGoto { off: -2 }, Insn::Exit], false);
+    let x = xlated_insns(vec![Insn::MayGoto { off: 1 }, Insn::Ja { off: -2 }, r0, Insn::Exit], false);
     let ax = Reg::R11;
     let want = [
         Insn::Store { size: Size::DW, dst: Reg::R10, off: -8, src: Src::Imm(8 * 1024 * 1024) },
-        r0,
         Insn::Load { size: Size::DW, signed: false, dst: ax, src: Reg::R10, off: -8 },
-        Insn::Jmp { width: Width::W64, cond: JmpCond::Eq, dst: ax, src: Src::Imm(0), off: -3 },
+        Insn::Jmp { width: Width::W64, cond: JmpCond::Eq, dst: ax, src: Src::Imm(0), off: 3 },
         Insn::Alu { width: Width::W64, op: AluOp::Sub, dst: ax, src: Src::Imm(1) },
         Insn::Store { size: Size::DW, dst: Reg::R10, off: -8, src: Src::Reg(ax) },
+        Insn::Ja { off: -5 },
+        r0,
         Insn::Exit,
     ];
     let got: Vec<Insn> = x.insns.iter().map(|i| i.insn).collect();
