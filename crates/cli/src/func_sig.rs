@@ -101,3 +101,45 @@ fn write_func(
     out.push(')');
     Some(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::func_sig;
+    use kbpf::elf::btf::{Btf, BtfBuilder, BtfType, IntEncoding, Linkage, Member};
+
+    fn param(name: &str, type_id: u32) -> Member {
+        Member { name: name.into(), type_id, offset: 0, bitfield_size: 0 }
+    }
+
+    #[test]
+    fn prototypes_print_as_bpftool_does() {
+        let mut b = BtfBuilder::new();
+        let int = b.add(BtfType::Int {
+            name: "int".into(),
+            size: 4,
+            encoding: IntEncoding::Signed,
+            offset: 0,
+            bits: 32,
+        });
+        let skb =
+            b.add(BtfType::Struct { name: "__sk_buff".into(), size: 0, members: vec![], kind_flag: false });
+        let ptr = b.add(BtfType::Ptr { type_id: skb });
+        let cptr = b.add(BtfType::Const { type_id: ptr });
+        let vptr = b.add(BtfType::Ptr { type_id: 0 });
+        let proto = b.add(BtfType::FuncProto {
+            ret: int,
+            params: vec![param("skb", ptr), param("", cptr)],
+            variadic: false,
+        });
+        b.add(BtfType::Func { name: "foo".into(), proto, linkage: Linkage::Global });
+        let proto = b.add(BtfType::FuncProto { ret: vptr, params: vec![], variadic: false });
+        b.add(BtfType::Func { name: "bar".into(), proto, linkage: Linkage::Static });
+        let btf = Btf::parse(&b.build()).expect("parses");
+        assert_eq!(
+            func_sig(&btf, "foo").as_deref(),
+            Some("int foo(struct __sk_buff * skb, const struct __sk_buff *)")
+        );
+        assert_eq!(func_sig(&btf, "bar").as_deref(), Some("void * bar()"));
+        assert_eq!(func_sig(&btf, "baz"), None);
+    }
+}
