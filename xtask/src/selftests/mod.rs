@@ -21,6 +21,7 @@ mod kbpf_side;
 mod oracle;
 mod progdiff;
 mod report;
+mod timing;
 pub mod xlated;
 
 use std::path::PathBuf;
