@@ -142,6 +142,22 @@ fn lines_for(x: &Xlated, linfo: &[LineInfo]) -> Vec<Option<usize>> {
         .collect()
 }
 
+/// The prototype bpftool prints before each subprogram's first instruction when the program
+/// has BTF func_info: at the first instruction standing for the subprogram's first slot or a
+/// later one (a patch's first instruction carries the slot it replaced).
+fn protos_for(x: &Xlated, module: &kbpf::Module) -> Vec<Option<String>> {
+    let mut out = vec![None; x.insns.len()];
+    let btf = module.elf.as_ref().and_then(|e| e.prog_btf.clone());
+    let Some(btf) = btf.filter(|_| module.btf_func_info) else { return out };
+    for f in &module.funcs {
+        let k = x.insns.iter().position(|i| i.origin.is_some_and(|o| o >= f.pc));
+        if let Some(k) = k {
+            out[k] = crate::func_sig::func_sig(&btf, &f.name);
+        }
+    }
+    out
+}
+
 pub(crate) fn source_line(l: &LineInfo, linum: bool) -> Option<String> {
     let line = l.line.as_deref()?.trim_start();
     Some(if linum {
@@ -197,9 +213,13 @@ fn xlated_text(x: &Xlated, module: &kbpf::Module, c: &Common) -> String {
     let names = Names { module };
     let lines = lines_for(x, &module.line_info);
     let slots = x.kernel_slots();
+    let sigs = protos_for(x, module);
     let mut out = String::new();
     let mut pc = 0usize;
     for (k, i) in x.insns.iter().enumerate() {
+        if let Some(sig) = &sigs[k] {
+            let _ = writeln!(out, "{sig}:");
+        }
         if let Some(l) = lines[k].and_then(|n| source_line(&module.line_info[n], c.linum)) {
             let _ = writeln!(out, "; {l}");
         }
@@ -231,6 +251,7 @@ fn xlated_json(x: &Xlated, module: &kbpf::Module, c: &Common) -> String {
             Some(at)
         })
         .collect();
+    let sigs = protos_for(x, module);
     let hexes = |b: &[u8]| b.iter().map(|b| format!("\"0x{b:02x}\"")).collect::<Vec<_>>().join(",");
     let items: Vec<String> = x
         .insns
@@ -238,6 +259,9 @@ fn xlated_json(x: &Xlated, module: &kbpf::Module, c: &Common) -> String {
         .enumerate()
         .map(|(k, i)| {
             let mut fields = Vec::new();
+            if let Some(sig) = &sigs[k] {
+                fields.push(format!("\"proto\":{}", json_str(sig)));
+            }
             if let Some(l) = lines[k].map(|n| &module.line_info[n])
                 && let Some(src) = l.line.as_deref()
             {

@@ -8,6 +8,7 @@ mod btf;
 mod color;
 mod disasm;
 mod dump;
+mod func_sig;
 mod generate;
 mod helpers;
 mod input;

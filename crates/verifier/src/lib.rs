@@ -33,7 +33,7 @@ pub use log::line_info;
 pub use protos::{func_id, func_info, helper_names};
 
 pub use btf::KernelBtf;
-pub use env::insn_aux::{CallMap, InsnAux, SockPtr};
+pub use env::insn_aux::{CallMap, InsnAux, KfuncFix, SockPtr};
 pub use kbpf_isa::FuncDecl;
 pub use kbpf_passes::Errno;
 pub use line_info::{LineInfo, source_comments};

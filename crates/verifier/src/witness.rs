@@ -49,6 +49,7 @@ pub struct Verified {
     jit: bool,
     direct_write: bool,
     sleepable: bool,
+    exception_cb: bool,
 }
 
 impl Verified {
@@ -119,6 +120,12 @@ impl Verified {
     pub fn for_jit(&self) -> bool {
         self.jit
     }
+
+    /// The program declares its own exception callback (`exception_callback:` in BTF
+    /// decl tags); without one the kernel appends a default for a program that throws.
+    pub fn has_exception_cb(&self) -> bool {
+        self.exception_cb
+    }
 }
 
 /// The verifier's facts about one instruction of a [`Verified`] program.
@@ -130,6 +137,8 @@ pub struct InsnFacts {
     pub map: CallMap,
     /// A load or store through a socket pointer (`convert_ctx_accesses` rewrites it).
     pub sock: Option<crate::env::insn_aux::SockPtr>,
+    /// What `fixup_kfunc_call` adds to an allocation or graph kfunc call.
+    pub kfunc: Option<crate::env::insn_aux::KfuncFix>,
     /// Its slot in the program as submitted (source lines and line info refer to it).
     pub origin: usize,
 }
@@ -154,7 +163,13 @@ pub(crate) fn build(
     let facts: Vec<InsnFacts> = (0..prog.len())
         .map(|i| {
             let a = aux.get(prog.pc(i)).copied().unwrap_or_default();
-            InsnFacts { ctx_access: a.ctx_access, map: a.map, sock: a.sock, origin: prog.pc(i) }
+            InsnFacts {
+                ctx_access: a.ctx_access,
+                map: a.map,
+                sock: a.sock,
+                kfunc: a.kfunc,
+                origin: prog.pc(i),
+            }
         })
         .collect();
     let (program, facts) = if opts.privileged {
@@ -223,6 +238,7 @@ pub(crate) fn build(
         jit: opts.jit,
         direct_write,
         sleepable: opts.prog_type.ops().sleepable() || opts.sleepable,
+        exception_cb: opts.funcs.iter().any(|f| f.exception_cb),
     })
 }
 

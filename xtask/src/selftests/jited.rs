@@ -12,18 +12,11 @@
 //! the others by where it is (the first instructions of a function, else its body) and the two
 //! mnemonics.
 
-use std::collections::BTreeMap;
-use std::fs;
-use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::path::{Path, PathBuf};
-use std::process::Command;
-
 use kbpf::isa::{Insn, LdImm64Src};
-use kbpf::verifier::VerifyOptions;
 use kbpf::verifier::fixups::{CtxTarget, xlate};
 
 use super::cache::{self, Cache};
-use super::xlated::{TYPES, stem};
+use super::progdiff::{self, Kbpf, ProgDiff};
 
 /// One native instruction, normalised: its text and its bytes (none when the text was
 /// normalised).
@@ -32,32 +25,7 @@ type NInsn = (String, Vec<u8>);
 /// A program's functions, each a sequence of normalised instructions.
 type Code = Vec<Vec<NInsn>>;
 
-/// The result for one program.
-struct Row {
-    prog_type: String,
-    name: String,
-    /// `None` = identical; else the class of the first difference.
-    class: Option<String>,
-}
-
 pub fn main(args: &[String]) -> Result<bool, String> {
-    let mut only = Vec::new();
-    let mut show: Option<String> = None;
-    let mut jobs = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let mut it = args.iter();
-    while let Some(a) = it.next() {
-        match a.as_str() {
-            "--only" => only = it.next().ok_or("--only needs names")?.split(',').map(String::from).collect(),
-            // print both sides of one program (`STEM/PROG`), normalised, side by side
-            "--show" => {
-                let v = it.next().ok_or("--show needs STEM/PROG")?;
-                only = vec![v.split('/').next().unwrap_or_default().to_string()];
-                show = Some(v.clone());
-            }
-            "--jobs" => jobs = it.next().and_then(|j| j.parse().ok()).ok_or("--jobs needs a number")?,
-            other => return Err(format!("jited-diff: unknown argument {other}")),
-        }
-    }
     if std::env::consts::ARCH != "x86_64" {
         println!("skipped: jited-diff (the kernel's JIT here is not x86_64's)");
         return Ok(true);
@@ -69,82 +37,42 @@ pub fn main(args: &[String]) -> Result<bool, String> {
     }
     cache.prepare()?;
     let bin = cache.jited_oracle_bin()?;
-    let mut objects: Vec<PathBuf> = fs::read_dir(cache.objs())
-        .map_err(|e| e.to_string())?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.to_string_lossy().ends_with(".bpf.o"))
-        .filter(|p| only.is_empty() || only.iter().any(|o| stem(p) == *o))
-        .collect();
-    objects.sort();
-    let rows: Vec<Row> =
-        super::parallel(&objects, jobs, |obj| compare_object(&cache, &bin, obj, show.as_deref()))
-            .into_iter()
-            .flatten()
-            .collect();
-    let report = summary(&rows);
-    print!("{report}");
-    let _ = fs::write(cache.root.join("jited-diff.txt"), &report);
-    Ok(true)
+    progdiff::run(&Jited, args, &cache, &bin)
 }
 
-/// The oracle's records of one object (cached until the object or the oracle changes).
-fn oracle(cache: &Cache, bin: &Path, obj: &Path) -> Result<Vec<serde_json::Value>, String> {
-    let dir = cache.root.join("oracle-jited");
-    fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
-    let out = dir.join(format!("{}.jsonl", stem(obj)));
-    if !cache::newer_than(&out, &[obj, bin]) {
-        let o = Command::new(bin).arg("--xlated").arg(obj).output().map_err(|e| e.to_string())?;
-        fs::write(&out, &o.stdout).map_err(|e| e.to_string())?;
-    }
-    let text = fs::read_to_string(&out).map_err(|e| e.to_string())?;
-    Ok(text.lines().filter_map(|l| serde_json::from_str(l).ok()).collect())
-}
+struct Jited;
 
-fn compare_object(cache: &Cache, bin: &Path, obj: &Path, show: Option<&str>) -> Vec<Row> {
-    let Ok(records) = oracle(cache, bin, obj) else { return Vec::new() };
-    let wanted: Vec<&serde_json::Value> = records
-        .iter()
-        .filter(|r| r["outcome"] == "accepted" && r["jited"].is_string())
-        .filter(|r| TYPES.iter().any(|t| r["prog_type"] == *t))
-        .collect();
-    if wanted.is_empty() {
-        return Vec::new();
+impl ProgDiff for Jited {
+    type Side = Code;
+    const NAME: &'static str = "jited-diff (x86_64)";
+    const ORACLE_DIR: &'static str = "oracle-jited";
+    const FIELD: &'static str = "jited";
+    const HEADLINE_NOTE: &'static str = " after normalising addresses";
+    const KBPF_DOES: &'static str = "compiles";
+
+    fn kernel(&self, record: &serde_json::Value) -> Code {
+        kernel_code(record)
     }
-    let Ok(bytes) = fs::read(obj) else { return Vec::new() };
-    let load = kbpf::LoadOptions::running_kernel();
-    let object = match catch_unwind(AssertUnwindSafe(|| kbpf::open_object(&bytes, &load))) {
-        Ok(Ok(o)) => Some(o),
-        _ => None,
-    };
-    let registry = kbpf::kfunc::profiles::testmod();
-    let kfuncs = kbpf::kfunc_table(&registry);
-    let layout = kbpf::elf::btf::TargetBtf::running_kernel()
-        .map(|t| kbpf::kernel_layout(&t.vmlinux))
-        .unwrap_or_default();
-    wanted
-        .into_iter()
-        .map(|r| {
-            let name = r["prog"].as_str().unwrap_or_default().to_string();
-            let prog_type = r["prog_type"].as_str().unwrap_or_default().to_string();
-            let kernel = kernel_code(r);
-            let class = match &object {
-                None => Some("kbpf: the object does not open".to_string()),
-                Some(o) => catch_unwind(AssertUnwindSafe(|| {
-                    let ours = kbpf_code(o, &name, &registry, &kfuncs, &layout);
-                    if show == Some(&format!("{}/{name}", stem(obj))) {
-                        print_sides(&kernel, ours.as_ref().unwrap_or(&Vec::new()));
-                        if let Err(e) = &ours {
-                            println!("kbpf: {e}");
-                        }
-                    }
-                    Ok::<_, String>(first_difference(&kernel, &ours?))
-                }))
-                .unwrap_or_else(|_| Err("kbpf: panicked".into()))
-                .unwrap_or_else(Some),
-            };
-            Row { prog_type, name: format!("{}/{name}", stem(obj)), class }
-        })
-        .collect()
+
+    fn kbpf(&self, cx: &Kbpf, obj: &kbpf::LoadedObject, name: &str) -> Result<Code, String> {
+        kbpf_code(obj, name, &cx.registry, &cx.kfuncs, &cx.layout)
+    }
+
+    fn first_difference(&self, kernel: &Code, ours: &Code) -> Option<String> {
+        first_difference(kernel, ours)
+    }
+
+    fn print_sides(&self, kernel: &Code, ours: &Code) {
+        print_sides(kernel, ours)
+    }
+
+    fn excluded(class: &str) -> bool {
+        class.starts_with("kbpf")
+    }
+
+    fn empty() -> Code {
+        Vec::new()
+    }
 }
 
 /// The kernel's image, split into its functions.
@@ -177,14 +105,7 @@ fn kbpf_code(
     kfuncs: &kbpf::verifier::KfuncTable,
     layout: &kbpf::verifier::fixups::KernelLayout,
 ) -> Result<Code, String> {
-    let p = obj.programs.iter().find(|p| p.name == name).ok_or("kbpf: no such program")?;
-    if p.error.is_some() {
-        return Err("kbpf: the loader refuses the program".into());
-    }
-    let module = kbpf::module_from_object(obj, p).map_err(|_| "kbpf: the loader refuses the program")?;
-    let prog_type = kbpf::prog_type_for_section(&p.section).map_err(|e| format!("kbpf: {e}"))?;
-    let opts = VerifyOptions { prog_type, stack_args: false, kfuncs: kfuncs.clone(), ..Default::default() };
-    let w = kbpf::verify_module(&module, opts).witness.ok_or("kbpf: rejected")?;
+    let (module, w) = progdiff::verified(obj, name, kfuncs)?;
     let x = xlate(&w, CtxTarget::Kernel, layout).map_err(|_| "kbpf: no translation (see xlated-diff)")?;
     let prog = x.program().map_err(|e| format!("kbpf: {e}"))?;
     let stack_depth = kbpf::jit::verifier_frames(&prog, w.stack_depth())
@@ -286,38 +207,4 @@ fn first_difference(kernel: &Code, ours: &Code) -> Option<String> {
         });
     }
     None
-}
-
-fn summary(rows: &[Row]) -> String {
-    let mut out = String::new();
-    let same = rows.iter().filter(|r| r.class.is_none()).count();
-    let pct = |a: usize, b: usize| if b == 0 { 0.0 } else { 100.0 * a as f64 / b as f64 };
-    out += &format!(
-        "jited-diff (x86_64): {same}/{} programs identical after normalising addresses ({:.1}%)\n",
-        rows.len(),
-        pct(same, rows.len())
-    );
-    let compiled = rows.iter().filter(|r| !r.class.as_deref().is_some_and(|c| c.starts_with("kbpf"))).count();
-    out += &format!(
-        "  of the {compiled} programs kbpf compiles too: {same} identical ({:.1}%)\n",
-        pct(same, compiled)
-    );
-    for t in TYPES {
-        let of: Vec<&Row> = rows.iter().filter(|r| r.prog_type == *t).collect();
-        let s = of.iter().filter(|r| r.class.is_none()).count();
-        out += &format!("  {t:14} {s:5}/{:<5} {:5.1}%\n", of.len(), pct(s, of.len()));
-    }
-    let mut classes: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
-    for r in rows {
-        if let Some(c) = &r.class {
-            classes.entry(c.as_str()).or_default().push(&r.name);
-        }
-    }
-    let mut by_count: Vec<_> = classes.into_iter().collect();
-    by_count.sort_by_key(|(_, v)| std::cmp::Reverse(v.len()));
-    out += "differences (first per program), by class:\n";
-    for (c, v) in by_count {
-        out += &format!("  {:5}  {c}  (e.g. {})\n", v.len(), v[..v.len().min(2)].join(", "));
-    }
-    out
 }

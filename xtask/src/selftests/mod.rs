@@ -19,6 +19,7 @@ mod history;
 pub mod jited;
 mod kbpf_side;
 mod oracle;
+mod progdiff;
 mod report;
 mod timing;
 pub mod xlated;

@@ -161,6 +161,7 @@ impl Call<'_, '_> {
             self.log.scratch_reg(r);
         }
         self.stack_args_after_kfunc(nargs);
+        self.record_kfunc_fix(&decl, meta.arg_constant, meta.arg_btf_id, &meta.graph, insn_idx);
         let graph_r0 = self.graph_node_ret(&decl, &meta.graph, insn_idx)?;
         let r0 = match (decl.name.as_str(), &decl.ret) {
             _ if graph_r0.is_some() => graph_r0.unwrap_or_default(),

@@ -17,6 +17,7 @@ pub(crate) mod helper_args;
 pub(crate) mod iter;
 pub(crate) mod kfunc_btf;
 pub(crate) mod kfunc_call;
+mod kfunc_fix;
 pub(crate) mod locks;
 mod snprintf;
 pub(crate) mod sock;

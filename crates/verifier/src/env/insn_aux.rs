@@ -26,6 +26,22 @@ pub struct InsnAux {
     /// The load or store goes through a socket pointer (`PTR_TO_SOCKET`, `PTR_TO_SOCK_COMMON`:
     /// `struct bpf_sock`, or `PTR_TO_TCP_SOCK`), which `convert_ctx_accesses` rewrites too.
     pub sock: Option<SockPtr>,
+    /// What `fixup_kfunc_call` hands an allocation or graph kfunc call (`obj_new_size`,
+    /// `kptr_struct_meta`, `insert_off`).
+    pub kfunc: Option<KfuncFix>,
+}
+
+/// The verifier's facts `fixup_kfunc_call` turns into extra argument registers of the
+/// allocation kfuncs (`bpf_obj_new_impl`, `bpf_obj_drop_impl`, `bpf_refcount_acquire_impl`,
+/// their per-CPU forms) and the graph insertions (`bpf_list_push_*_impl`, `bpf_rbtree_add_impl`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct KfuncFix {
+    /// `obj_new_size`: bytes of the type an allocation makes.
+    pub obj_size: u32,
+    /// `kptr_struct_meta` is not NULL: the object's type has special fields.
+    pub meta: bool,
+    /// `insert_off`: the node's offset in the inserted object.
+    pub insert_off: u32,
 }
 
 /// The socket structures a load may read, each converted onto the kernel's own.
@@ -115,6 +131,7 @@ pub(crate) fn insn_aux(aux: &Aux) -> Vec<InsnAux> {
                 Some(RegType::XdpSock) => Some(SockPtr::XdpSock),
                 _ => None,
             },
+            kfunc: aux.kfunc_fix(s),
         })
         .collect()
 }

@@ -243,6 +243,8 @@ pub(crate) struct Aux {
     /// The struct meta (named by its local type, `None` for a type without one) each
     /// allocation kfunc call was verified with (`aux->kptr_struct_meta`).
     struct_meta: SlotVec<Option<Option<u32>>>,
+    /// What the kfunc fixups need of each allocation or graph kfunc call.
+    kfunc: SlotVec<Option<crate::env::insn_aux::KfuncFix>>,
 }
 
 impl Aux {
@@ -254,6 +256,7 @@ impl Aux {
             map: SlotVec::filled(slots, Default::default()),
             loop_inline: Default::default(),
             struct_meta: SlotVec::filled(slots, None),
+            kfunc: SlotVec::filled(slots, None),
         }
     }
 
@@ -290,6 +293,19 @@ impl Aux {
                 _ => CallMap::Poisoned,
             };
         }
+    }
+
+    /// Records the fixup facts of the kfunc call at `s` (the last path's, as the kernel's
+    /// `insn_aux_data` keeps).
+    pub(crate) fn record_kfunc_fix(&mut self, s: SlotIdx, fix: crate::env::insn_aux::KfuncFix) {
+        if let Some(k) = self.kfunc.get_mut(s) {
+            *k = Some(fix);
+        }
+    }
+
+    /// The fixup facts recorded for the kfunc call at `s`.
+    pub(crate) fn kfunc_fix(&self, s: SlotIdx) -> Option<crate::env::insn_aux::KfuncFix> {
+        self.kfunc.get(s).copied().flatten()
     }
 
     /// The map recorded for the helper call at `s`.

@@ -69,6 +69,19 @@ pub(super) fn fix_call(
                     .map_err(|field| FixupError::NoLayout { pc, field })?;
                 return Ok(Fixed::Inline(percpu_array_gen_lookup(off, def.max_entries)));
             }
+            MapKind::ArrayOfMaps => {
+                let off = layout
+                    .off(KernelField::BpfArrayValue)
+                    .map_err(|field| FixupError::NoLayout { pc, field })?;
+                return Ok(Fixed::Inline(array_of_maps_gen_lookup(off, def.max_entries)));
+            }
+            MapKind::HashOfMaps => {
+                let off = layout
+                    .off(KernelField::HtabElemKey)
+                    .map_err(|field| FixupError::NoLayout { pc, field })?;
+                let key = off + def.key_size.div_ceil(8) as i32 * 8;
+                return Ok(Fixed::Inline(htab_of_maps_gen_lookup(key)));
+            }
             MapKind::XskMap => {
                 let off = layout
                     .off(KernelField::XskMapXskMap)
@@ -100,6 +113,15 @@ pub(super) fn fix_call(
             x(Insn::Alu { width: Width::W64, op: AluOp::Mov, dst: Reg::R0, src: Src::Imm(var) }),
             x(Insn::MovPercpu { dst: Reg::R0, src: Reg::R0 }),
             x(Insn::Load { size: Size::W, signed: false, dst: Reg::R0, src: Reg::R0, off: 0 }),
+        ]));
+    }
+    if id == F::Jiffies64.id() && v.for_jit() {
+        // the JIT's program reads the `jiffies` variable (its address a stand-in here)
+        use kbpf_isa::{LdImm64Src, Reg, Size};
+        let (imm, imm_hi) = KERNEL_ADDRESS;
+        return Ok(Fixed::Inline(vec![
+            x(Insn::LdImm64 { dst: Reg::R0, src: LdImm64Src::Imm, imm, imm_hi }),
+            x(Insn::Load { size: Size::DW, signed: false, dst: Reg::R0, src: Reg::R0, off: 0 }),
         ]));
     }
     let call = kernel_call(v, id, map, pc)?;
@@ -190,6 +212,42 @@ fn percpu_array_gen_lookup(pptrs_off: i32, max_entries: u32) -> Vec<XInsn> {
     ]
 }
 
+/// `array_of_map_gen_lookup` for a privileged loader: the inner map's pointer in the slot
+/// (8 bytes each), NULL past the end or for an empty slot.
+fn array_of_maps_gen_lookup(value_off: i32, max_entries: u32) -> Vec<XInsn> {
+    use kbpf_isa::{AluOp, JmpCond, Reg, Size, Src, Width};
+    let alu = |op, dst, src| x(Insn::Alu { width: Width::W64, op, dst, src });
+    let jmp =
+        |cond, imm, off| x(Insn::Jmp { width: Width::W64, cond, dst: Reg::R0, src: Src::Imm(imm), off });
+    vec![
+        alu(AluOp::Add, Reg::R1, Src::Imm(value_off)),
+        x(Insn::Load { size: Size::W, signed: false, dst: Reg::R0, src: Reg::R2, off: 0 }),
+        jmp(JmpCond::Ge, max_entries as i32, 5),
+        alu(AluOp::Lsh, Reg::R0, Src::Imm(3)),
+        alu(AluOp::Add, Reg::R0, Src::Reg(Reg::R1)),
+        x(Insn::Load { size: Size::DW, signed: false, dst: Reg::R0, src: Reg::R0, off: 0 }),
+        jmp(JmpCond::Eq, 0, 1),
+        x(Insn::Ja { off: 1 }),
+        alu(AluOp::Mov, Reg::R0, Src::Imm(0)),
+    ]
+}
+
+/// `htab_of_map_gen_lookup`: the lookup function, then the inner map's pointer stored after
+/// the key.
+fn htab_of_maps_gen_lookup(value_off: i32) -> Vec<XInsn> {
+    use kbpf_isa::{AluOp, JmpCond, Reg, Size, Src, Width};
+    vec![
+        XInsn {
+            insn: Insn::Call(kbpf_isa::CallTarget::Helper(F::MapLookupElem.id())),
+            origin: None,
+            call: Some(KernelCall::Symbol("__htab_map_lookup_elem")),
+        },
+        x(Insn::Jmp { width: Width::W64, cond: JmpCond::Eq, dst: Reg::R0, src: Src::Imm(0), off: 2 }),
+        x(Insn::Alu { width: Width::W64, op: AluOp::Add, dst: Reg::R0, src: Src::Imm(value_off) }),
+        x(Insn::Load { size: Size::DW, signed: false, dst: Reg::R0, src: Reg::R0, off: 0 }),
+    ]
+}
+
 /// `xsk_map_gen_lookup`: the socket pointer at the index, or NULL past the end.
 fn xsk_gen_lookup(array_off: i32, max_entries: u32) -> Vec<XInsn> {
     use kbpf_isa::{AluOp, JmpCond, Reg, Size, Src, Width};
@@ -262,9 +320,7 @@ fn kernel_call(v: &Verified, id: i32, map: CallMap, pc: usize) -> Result<KernelC
             .ok_or_else(|| unsupported(format!("{} on a {:?} map", f.name(), def.kind)));
     }
     match f {
-        F::Jiffies64 | F::KptrXchg | F::Loop => {
-            Err(unsupported(format!("the inlining or fixup of {}", f.name())))
-        }
+        F::KptrXchg | F::Loop => Err(unsupported(format!("the inlining or fixup of {}", f.name()))),
         _ => Ok(KernelCall::Symbol(helper_symbol(f, v.prog_type()))),
     }
 }
@@ -326,6 +382,9 @@ fn map_op(f: BpfFunc, kind: MapKind, inner: bool) -> Option<&'static str> {
         (F::MapLookupElem, SockHash) => "sock_hash_lookup",
         (F::MapUpdateElem, SockHash) => "sock_map_update_elem",
         (F::MapDeleteElem, SockHash) => "sock_hash_delete_elem",
+        (F::MapLookupElem, LpmTrie) => "trie_lookup_elem",
+        (F::MapUpdateElem, LpmTrie) => "trie_update_elem",
+        (F::MapDeleteElem, LpmTrie) => "trie_delete_elem",
         (F::MapLookupElem, Queue | Stack) => "queue_stack_map_lookup_elem",
         (F::MapPushElem, Queue | Stack) => "queue_stack_map_push_elem",
         (F::MapPopElem, Queue) => "queue_map_pop_elem",
@@ -363,7 +422,7 @@ fn helper_symbol(f: BpfFunc, pt: ProgType) -> &'static str {
     }
 }
 
-/// Kfuncs `fixup_kfunc_call` rewrites into other instructions (not modelled yet).
+/// Kfuncs `fixup_kfunc_call` rewrites in ways kbpf does not model yet.
 pub(super) fn kfunc_rewritten(name: &str) -> bool {
     matches!(
         name,
@@ -379,5 +438,49 @@ pub(super) fn kfunc_rewritten(name: &str) -> bool {
             | "bpf_rdonly_cast"
             | "bpf_session_is_return"
             | "bpf_session_cookie"
+            | "bpf_wq_set_callback_impl"
     )
+}
+
+/// The stand-in for a kernel address kbpf cannot know (a `btf_struct_meta`): all ones in the
+/// upper half, as every kernel address has; xlated-diff normalises the kernel's to it.
+pub const KERNEL_ADDRESS: (i32, i32) = (0, -1);
+
+/// `fixup_kfunc_call` for the allocation and graph kfuncs (of vmlinux: `off` 0): the
+/// verifier's facts in extra argument registers before `call`. `None` for another kfunc.
+pub(super) fn fix_kfunc(
+    name: &str,
+    fix: Option<crate::KfuncFix>,
+    call: Insn,
+    pc: usize,
+) -> Result<Option<Vec<XInsn>>, FixupError> {
+    use kbpf_isa::{AluOp, LdImm64Src, Reg, Src, Width};
+    let regs = match name {
+        "bpf_obj_new_impl" | "bpf_percpu_obj_new_impl" => (Some(Reg::R1), Reg::R2, None),
+        "bpf_obj_drop_impl" | "bpf_percpu_obj_drop_impl" | "bpf_refcount_acquire_impl" => {
+            (None, Reg::R2, None)
+        }
+        "bpf_list_push_front_impl" | "bpf_list_push_back_impl" => (None, Reg::R3, Some(Reg::R4)),
+        // the `less` callback comes first
+        "bpf_rbtree_add_impl" => (None, Reg::R4, Some(Reg::R5)),
+        _ => return Ok(None),
+    };
+    let fix = fix.ok_or_else(|| FixupError::Bug(format!("insn {pc}: {name} without its verifier facts")))?;
+    let mov = |dst, imm: u32| {
+        i32::try_from(imm)
+            .map(|imm| x(Insn::Alu { width: Width::W64, op: AluOp::Mov, dst, src: Src::Imm(imm) }))
+            .map_err(|_| FixupError::Bug(format!("insn {pc}: {name} immediate {imm}")))
+    };
+    let (size_reg, meta_reg, off_reg) = regs;
+    let mut seq = Vec::new();
+    if let Some(r) = size_reg {
+        seq.push(mov(r, fix.obj_size)?);
+    }
+    let (imm, imm_hi) = if fix.meta { KERNEL_ADDRESS } else { (0, 0) };
+    seq.push(x(Insn::LdImm64 { dst: meta_reg, src: LdImm64Src::Imm, imm, imm_hi }));
+    if let Some(r) = off_reg {
+        seq.push(mov(r, fix.insert_off)?);
+    }
+    seq.push(x(call));
+    Ok(Some(seq))
 }

@@ -20,6 +20,7 @@
 
 mod calls;
 mod ctx;
+mod frames;
 mod layout;
 mod sock;
 
@@ -28,7 +29,7 @@ use thiserror::Error;
 
 use crate::Verified;
 use crate::prog_types::CtxError;
-pub use calls::KernelCall;
+pub use calls::{KERNEL_ADDRESS, KernelCall};
 pub use ctx::CtxConv;
 pub(crate) use ctx::narrow_load;
 pub use layout::{FieldLoc, KernelField, KernelLayout};
@@ -145,6 +146,10 @@ pub fn xlate(v: &Verified, target: CtxTarget, layout: &KernelLayout) -> Result<X
     let ops = v.prog_type().ops();
     let cx = CtxConv { attach: v.attach(), target, layout, tstamp_type_access: reads_tstamp_type(v) };
     let mut patches = Vec::with_capacity(prog.len());
+    let frames = frames::Frames::new(v);
+    // subprograms whose `may_goto` needs its budget set up on entry
+    let mut budgets: Vec<usize> = Vec::new();
+    let mut jump_skip = vec![0usize; prog.len()];
     for (i, insn) in prog.insns().iter().enumerate() {
         let facts = v.facts(i);
         let pc = facts.origin;
@@ -200,26 +205,50 @@ pub fn xlate(v: &Verified, target: CtxTarget, layout: &KernelLayout) -> Result<X
                         }
                     }
                 }
-                Insn::Call(CallTarget::Kfunc { btf_id, .. }) => {
+                Insn::Call(CallTarget::Kfunc { btf_id, off }) => {
                     let name = v
                         .calls()
                         .iter()
                         .find(|c| c.kind == crate::CallKind::Kfunc && c.id == btf_id)
                         .map(|c| c.name.clone())
                         .unwrap_or_default();
-                    if calls::kfunc_rewritten(&name) {
+                    // `fixup_kfunc_call`: the casts are the identity on the pointer
+                    if target == CtxTarget::Kernel
+                        && off == 0
+                        && matches!(name.as_str(), "bpf_cast_to_kern_ctx" | "bpf_rdonly_cast")
+                    {
+                        let mov = Insn::Alu {
+                            width: Width::W64,
+                            op: AluOp::Mov,
+                            dst: Reg::R0,
+                            src: Src::Reg(Reg::R1),
+                        };
+                        Patch { insns: vec![one(mov)], original: None }
+                    } else if target == CtxTarget::Kernel
+                        && off == 0
+                        && let Some(seq) = calls::fix_kfunc(&name, facts.kfunc, *insn, pc)?
+                    {
+                        let mut seq = seq;
+                        seq[0].origin = Some(pc);
+                        Patch { insns: seq, original: None }
+                    } else if calls::kfunc_rewritten(&name) {
                         return Err(FixupError::Unsupported {
                             pc,
                             what: format!("the fixup of kfunc {name}"),
                         });
+                    } else {
+                        Patch { insns: vec![one(*insn)], original: Some(0) }
                     }
-                    Patch { insns: vec![one(*insn)], original: Some(0) }
                 }
-                Insn::MayGoto { .. } if target == CtxTarget::Kernel => {
-                    return Err(FixupError::Unsupported {
-                        pc,
-                        what: "may_goto's counter on the stack".into(),
-                    });
+                Insn::MayGoto { off } if target == CtxTarget::Kernel => {
+                    let sub = frames.sub_of(i);
+                    if !budgets.contains(&sub) {
+                        budgets.push(sub);
+                    }
+                    let mut seq = frames.may_goto(sub, off, pc)?;
+                    seq[0].origin = Some(pc);
+                    // the jump when the budget is spent keeps the original target
+                    Patch { insns: seq, original: Some(1) }
                 }
                 Insn::LdAbs { size, imm } if target == CtxTarget::Kernel => {
                     let mut seq = gen_ld_abs(size, None, imm, pc)?;
@@ -238,8 +267,25 @@ pub fn xlate(v: &Verified, target: CtxTarget, layout: &KernelLayout) -> Result<X
     }
     if target == CtxTarget::Kernel {
         prepend_prologue(&mut patches, ops.gen_prologue(v.seen_direct_write(), &cx), v)?;
+        // `do_misc_fixups` runs after `gen_prologue`: the budget's stores go first
+        for sub in budgets {
+            let start = frames.start(sub);
+            let init = frames.init(sub, v.facts(start).origin)?;
+            if let Some(p) = patches.get_mut(start) {
+                // jumps to the subprogram's first instruction skip the stores
+                // (`adjust_jmp_off`), calls do not
+                jump_skip[start] = init.len();
+                prepend(p, init);
+            }
+        }
     }
-    relink(prog, patches)
+    let mut x = relink(prog, patches, &jump_skip)?;
+    if target == CtxTarget::Kernel
+        && let Some(cb) = frames::default_exception_cb(v)
+    {
+        x.insns.extend(cb);
+    }
+    Ok(x)
 }
 
 /// `do_misc_fixups` for `dst /= src` and `dst %= src` (unsigned, register source): a zero
@@ -364,25 +410,34 @@ fn prepend_prologue(
     v: &Verified,
 ) -> Result<(), FixupError> {
     let pc = v.facts(0).origin;
-    let mut pro = prologue.map_err(|e| match e {
+    let pro = prologue.map_err(|e| match e {
         CtxError::NoLayout(field) => FixupError::NoLayout { pc, field },
         CtxError::Unsupported(what) => FixupError::Unsupported { pc, what: what.to_string() },
     })?;
-    let (Some(first), Some(p0)) = (pro.first_mut(), patches.first_mut()) else { return Ok(()) };
-    first.origin = p0.insns.first().and_then(|x| x.origin);
-    if let Some(x) = p0.insns.first_mut() {
-        x.origin = None;
+    if let Some(p0) = patches.first_mut() {
+        prepend(p0, pro);
     }
-    let n = pro.len();
-    pro.append(&mut p0.insns);
-    p0.insns = pro;
-    p0.original = p0.original.map(|k| k + n);
     Ok(())
 }
 
+/// Puts `pro` before patch `p`'s instructions; `p`'s line info moves to `pro`'s start, as the
+/// kernel's patch keeps it at the patched offset.
+fn prepend(p: &mut Patch, mut pro: Vec<XInsn>) {
+    let Some(first) = pro.first_mut() else { return };
+    first.origin = p.insns.first().and_then(|x| x.origin);
+    if let Some(x) = p.insns.first_mut() {
+        x.origin = None;
+    }
+    let n = pro.len();
+    pro.append(&mut p.insns);
+    p.insns = pro;
+    p.original = p.original.map(|k| k + n);
+}
+
 /// Concatenates the patches and re-aims every original jump, call and callback reference at
-/// the first instruction of its target's patch (`bpf_adj_branches`).
-fn relink(prog: &Program, patches: Vec<Patch>) -> Result<Xlated, FixupError> {
+/// the first instruction of its target's patch (`bpf_adj_branches`); a jump skips the first
+/// `jump_skip[i]` (one-slot) instructions of patch `i`.
+fn relink(prog: &Program, patches: Vec<Patch>, jump_skip: &[usize]) -> Result<Xlated, FixupError> {
     let slots = prog.len_slots();
     let mut new_pc = vec![0usize; slots + 1];
     let mut at = 0;
@@ -395,13 +450,17 @@ fn relink(prog: &Program, patches: Vec<Patch>) -> Result<Xlated, FixupError> {
         at += len;
     }
     new_pc[slots] = at;
+    let mut jump_pc = new_pc.clone();
+    for (i, &skip) in jump_skip.iter().enumerate() {
+        jump_pc[prog.pc(i)] += skip;
+    }
     let mut out = Vec::with_capacity(at);
     for (i, p) in patches.into_iter().enumerate() {
         let pc = prog.pc(i);
         let mut here = new_pc[pc];
         for (k, mut x) in p.insns.into_iter().enumerate() {
             if Some(k) == p.original {
-                x.insn = reaim(x.insn, pc, here, slots, &new_pc)?;
+                x.insn = reaim(x.insn, pc, here, slots, &new_pc, &jump_pc)?;
             }
             here += x.insn.slots();
             out.push(x);
@@ -410,15 +469,24 @@ fn relink(prog: &Program, patches: Vec<Patch>) -> Result<Xlated, FixupError> {
     Ok(Xlated { insns: out })
 }
 
-fn reaim(insn: Insn, pc: usize, here: usize, slots: usize, new_pc: &[usize]) -> Result<Insn, FixupError> {
-    let rel = |old: i64| -> Result<i64, FixupError> {
+fn reaim(
+    insn: Insn,
+    pc: usize,
+    here: usize,
+    slots: usize,
+    new_pc: &[usize],
+    jump_pc: &[usize],
+) -> Result<Insn, FixupError> {
+    let target = |old: i64, map: &[usize]| -> Result<i64, FixupError> {
         let to = pc as i64 + 1 + old;
         let to = usize::try_from(to)
             .ok()
             .filter(|&t| t <= slots)
             .ok_or_else(|| FixupError::Bug(format!("insn {pc}: target {to}")))?;
-        Ok(new_pc[to] as i64 - here as i64 - 1)
+        Ok(map[to] as i64 - here as i64 - 1)
     };
+    let rel = |old: i64| target(old, jump_pc);
+    let call = |old: i64| target(old, new_pc);
     let narrow =
         |v: i64| i16::try_from(v).map_err(|_| FixupError::Bug(format!("insn {pc}: offset {v} out of range")));
     let wide =
@@ -430,9 +498,9 @@ fn reaim(insn: Insn, pc: usize, here: usize, slots: usize, new_pc: &[usize]) -> 
         Insn::Jmp { width, cond, dst, src, off } => {
             Insn::Jmp { width, cond, dst, src, off: narrow(rel(off as i64)?)? }
         }
-        Insn::Call(CallTarget::Local(imm)) => Insn::Call(CallTarget::Local(wide(rel(imm as i64)?)?)),
+        Insn::Call(CallTarget::Local(imm)) => Insn::Call(CallTarget::Local(wide(call(imm as i64)?)?)),
         Insn::LdImm64 { dst, src: kbpf_isa::LdImm64Src::Func, imm, imm_hi } => {
-            Insn::LdImm64 { dst, src: kbpf_isa::LdImm64Src::Func, imm: wide(rel(imm as i64)?)?, imm_hi }
+            Insn::LdImm64 { dst, src: kbpf_isa::LdImm64Src::Func, imm: wide(call(imm as i64)?)?, imm_hi }
         }
         other => other,
     })

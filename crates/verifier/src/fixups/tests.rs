@@ -1,5 +1,6 @@
 use super::*;
 use crate::{ProgType, VerifyOptions, verify};
+use kbpf_isa::Size;
 use kbpf_isa::asm::assemble_program;
 
 fn xlated(src: &str, pt: ProgType, target: CtxTarget) -> Result<Xlated, FixupError> {
@@ -282,4 +283,63 @@ fn lru_hash_lookup_marks_the_element() {
             "r0 += 56"
         ]
     );
+}
+
+/// The program of `src` (built from instructions: the assembler has no `may_goto`), verified
+/// for a JIT (`jit`) or the interpreter, translated for the kernel.
+fn xlated_insns(insns: Vec<Insn>, jit: bool) -> Xlated {
+    let p = Program::new(insns).expect("decodes");
+    let opts =
+        VerifyOptions { prog_type: ProgType::SocketFilter, privileged: true, jit, ..Default::default() };
+    let out = verify(&p.to_slots(), &opts);
+    assert!(out.accepted, "{:?}", out.error);
+    xlate(&out.witness.expect("witness"), CtxTarget::Kernel, &KernelLayout::default()).expect("translates")
+}
+
+#[test]
+fn may_goto_keeps_a_timed_budget_below_the_frame() {
+    // 0: may_goto +1; 1: goto -2 (back to the start); 2: r0 = 0; 3: exit
+    let r0 = Insn::Alu { width: Width::W64, op: AluOp::Mov, dst: Reg::R0, src: Src::Imm(0) };
+    let x = xlated_insns(vec![Insn::MayGoto { off: 1 }, Insn::Ja { off: -2 }, r0, Insn::Exit], true);
+    let ax = Reg::R11;
+    let st = |off, imm| Insn::Store { size: Size::DW, dst: Reg::R10, off, src: Src::Imm(imm) };
+    let want = [
+        st(-16, 0xffff),
+        st(-8, 0),
+        Insn::Load { size: Size::DW, signed: false, dst: ax, src: Reg::R10, off: -16 },
+        Insn::Jmp { width: Width::W64, cond: JmpCond::Eq, dst: ax, src: Src::Imm(0), off: 6 },
+        Insn::Alu { width: Width::W64, op: AluOp::Sub, dst: ax, src: Src::Imm(1) },
+        Insn::Jmp { width: Width::W64, cond: JmpCond::Ne, dst: ax, src: Src::Imm(0), off: 2 },
+        Insn::Alu { width: Width::W64, op: AluOp::Mov, dst: ax, src: Src::Imm(-16) },
+        Insn::Call(CallTarget::Helper(0)),
+        Insn::Store { size: Size::DW, dst: Reg::R10, off: -16, src: Src::Reg(ax) },
+        // the loop goes back past the budget's set-up (`adjust_jmp_off`)
+        Insn::Ja { off: -8 },
+        r0,
+        Insn::Exit,
+    ];
+    let got: Vec<Insn> = x.insns.iter().map(|i| i.insn).collect();
+    assert_eq!(got, want);
+    assert_eq!(x.insns[7].call.map(|c| c.name()), Some("arch_bpf_timed_may_goto"));
+    // line info of the first instruction moves to the set-up
+    assert_eq!((x.insns[0].origin, x.insns[2].origin), (Some(0), None));
+}
+
+#[test]
+fn may_goto_for_the_interpreter_counts_down_one_budget() {
+    let r0 = Insn::Alu { width: Width::W64, op: AluOp::Mov, dst: Reg::R0, src: Src::Imm(0) };
+    let x = xlated_insns(vec![Insn::MayGoto { off: 1 }, Insn::Ja { off: -2 }, r0, Insn::Exit], false);
+    let ax = Reg::R11;
+    let want = [
+        Insn::Store { size: Size::DW, dst: Reg::R10, off: -8, src: Src::Imm(8 * 1024 * 1024) },
+        Insn::Load { size: Size::DW, signed: false, dst: ax, src: Reg::R10, off: -8 },
+        Insn::Jmp { width: Width::W64, cond: JmpCond::Eq, dst: ax, src: Src::Imm(0), off: 3 },
+        Insn::Alu { width: Width::W64, op: AluOp::Sub, dst: ax, src: Src::Imm(1) },
+        Insn::Store { size: Size::DW, dst: Reg::R10, off: -8, src: Src::Reg(ax) },
+        Insn::Ja { off: -5 },
+        r0,
+        Insn::Exit,
+    ];
+    let got: Vec<Insn> = x.insns.iter().map(|i| i.insn).collect();
+    assert_eq!(got, want);
 }
