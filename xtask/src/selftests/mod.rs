@@ -20,6 +20,7 @@ pub mod jited;
 mod kbpf_side;
 mod oracle;
 mod report;
+pub mod test_run;
 pub mod xlated;
 
 use std::path::PathBuf;
