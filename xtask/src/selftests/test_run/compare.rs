@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use super::worker::{MapDump, Run, host_engines};
+use super::worker::{MapDump, Run};
 
 /// One program on one input, on one engine (`engine` is `kernel` for what the kernel decided
 /// alone).
@@ -29,6 +29,14 @@ pub enum Outcome {
     CannotRun(String),
     /// Its result depends on these environment helpers.
     Nondeterministic(Vec<String>),
+    /// kbpf's engines disagree with each other on it: its result depends on addresses (a
+    /// pointer stored or returned; the engines place the stack and packet differently), or an
+    /// engine has a bug; either way not a pass (`cargo xtask jited-diff` and the engines'
+    /// differential tests are where engine bugs show).
+    EnginesDisagree,
+    /// Known to depend on where it runs (checked by hand: the address space, stale stack
+    /// bytes), with why.
+    KnownEnvironment(&'static str),
     /// Same return value, packet and maps.
     Same,
     /// The first field that differs.
@@ -37,9 +45,37 @@ pub enum Outcome {
 
 type KernelRecords = Vec<(String, Result<Vec<Value>, String>)>;
 
+/// Programs whose result depends on where they run (checked by hand), by `object/program`.
+const KNOWN_ENVIRONMENT: &[(&str, &str)] = &[
+    (
+        "verifier_direct_packet_access/test22_x_pkt_ptr_3",
+        "shifts a packet pointer right by 49: 0x7fff for a kernel address, 0 for a user one",
+    ),
+    (
+        "verifier_direct_packet_access/packet_access_test17_pruning_alignment",
+        "writes a packet pointer's low bits into the packet",
+    ),
+    (
+        "verifier_basic_stack/uninitialized_stack2",
+        "returns an uninitialized stack slot (stale kernel stack bytes)",
+    ),
+    (
+        "verifier_raw_stack/stack_no_skb_load_bytes",
+        "returns an uninitialized stack slot (stale kernel stack bytes)",
+    ),
+    (
+        "test_global_func16/global_func16",
+        "returns from an uninitialized stack array (stale kernel stack bytes)",
+    ),
+];
+
 /// The rows of one object.
-pub fn object(stem: &str, kernel: &KernelRecords, ours: &Result<Vec<Run>, String>) -> Vec<Row> {
-    let engines: Vec<String> = host_engines().into_iter().map(|(n, _)| n).collect();
+pub fn object(
+    stem: &str,
+    kernel: &KernelRecords,
+    ours: &Result<Vec<Run>, String>,
+    engines: &[String],
+) -> Vec<Row> {
     let mut rows = Vec::new();
     for (input, records) in kernel {
         let records = match records {
@@ -69,18 +105,30 @@ pub fn object(stem: &str, kernel: &KernelRecords, ours: &Result<Vec<Run>, String
                 rows.push(row("kernel", Outcome::KernelRefused(e.into())));
                 continue;
             }
-            for engine in &engines {
+            for engine in engines {
                 let outcome = match ours {
                     Err(e) => Outcome::ObjectFailed(e.clone()),
                     Ok(runs) => {
                         let mine =
                             runs.iter().find(|m| m.prog == prog && m.input == *input && m.engine == *engine);
                         // a program kbpf cannot run at all has one record without input and engine
-                        let any = runs.iter().find(|m| m.prog == prog && m.outcome == "cannot_run");
+                        // (`*` with the engine: that engine's worker failed on the whole object)
+                        let any = runs.iter().find(|m| {
+                            (m.prog == prog && m.input.is_empty() && m.outcome == "cannot_run")
+                                || (m.prog == "*" && m.engine == *engine)
+                        });
                         match mine.or(any) {
                             None => Outcome::CannotRun("kbpf's worker has no run of it".into()),
                             Some(m) if m.outcome != "ran" => Outcome::CannotRun(m.error.clone()),
                             Some(m) if !m.nondet.is_empty() => Outcome::Nondeterministic(m.nondet.clone()),
+                            Some(m) if !engines_agree(runs, m) => Outcome::EnginesDisagree,
+                            Some(_)
+                                if let Some((_, why)) = KNOWN_ENVIRONMENT
+                                    .iter()
+                                    .find(|(n, _)| *n == format!("{stem}/{prog}")) =>
+                            {
+                                Outcome::KnownEnvironment(why)
+                            }
                             Some(m) => match first_difference(tr, m) {
                                 None => Outcome::Same,
                                 Some(d) => Outcome::Differs(d),
@@ -93,6 +141,13 @@ pub fn object(stem: &str, kernel: &KernelRecords, ours: &Result<Vec<Run>, String
         }
     }
     rows
+}
+
+/// Whether every engine's run of `m`'s program on `m`'s input has `m`'s result.
+fn engines_agree(runs: &[Run], m: &Run) -> bool {
+    runs.iter()
+        .filter(|o| o.prog == m.prog && o.input == m.input && o.outcome == "ran")
+        .all(|o| (o.retval, &o.data_out, &o.maps) == (m.retval, &m.data_out, &m.maps))
 }
 
 /// The first field where kbpf's run differs from the kernel's `test_run` record.
@@ -178,7 +233,9 @@ pub fn report(rows: &[Row], elapsed: Duration) -> String {
                 c[1] += 1
             }
             Outcome::Differs(_) => c[0] += 1,
-            Outcome::Nondeterministic(_) => c[2] += 1,
+            Outcome::Nondeterministic(_) | Outcome::EnginesDisagree | Outcome::KnownEnvironment(_) => {
+                c[2] += 1
+            }
             Outcome::CannotRun(_) => c[3] += 1,
             Outcome::ObjectFailed(_) | Outcome::KernelRefused(_) => c[4] += 1,
         }
@@ -191,7 +248,7 @@ pub fn report(rows: &[Row], elapsed: Duration) -> String {
     );
     let _ = writeln!(
         out,
-        "runs = program x input the kernel ran; per engine: identical/compared (nondeterministic, kbpf cannot run, failed)"
+        "runs = program x input the kernel ran; per engine: identical/compared (nondeterministic or address-dependent, kbpf cannot run, failed)"
     );
     let _ = write!(out, "{:<16} {:>6} {:>8}", "type", "runs", "refused");
     for e in &engines {
@@ -217,6 +274,13 @@ pub fn report(rows: &[Row], elapsed: Duration) -> String {
     });
     section(&mut out, "non-deterministic (environment helpers called)", rows, |o| match o {
         Outcome::Nondeterministic(h) => Some(h.join(",")),
+        _ => None,
+    });
+    section(&mut out, "kbpf's engines disagree (address-dependent, or an engine bug)", rows, |o| {
+        (*o == Outcome::EnginesDisagree).then(String::new)
+    });
+    section(&mut out, "known to depend on where they run", rows, |o| match o {
+        Outcome::KnownEnvironment(why) => Some(why.to_string()),
         _ => None,
     });
     grouped(&mut out, "kbpf cannot run (by reason)", rows, |o| match o {

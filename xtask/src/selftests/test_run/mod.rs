@@ -50,10 +50,12 @@ pub struct Options {
     pub only: Vec<String>,
     pub jobs: usize,
     pub timeout: Duration,
+    /// Also the arm64 JIT: the worker cross-built for aarch64, run by `qemu-aarch64-static`.
+    pub arm64: bool,
 }
 
 fn usage() -> &'static str {
-    "usage: cargo xtask test-run-diff [--only NAME[,NAME...]] [--jobs N] [--timeout SECS]"
+    "usage: cargo xtask test-run-diff [--only NAME[,NAME...]] [--jobs N] [--timeout SECS] [--arm64]"
 }
 
 pub fn parse_args(args: &[String]) -> Result<Options, String> {
@@ -61,6 +63,7 @@ pub fn parse_args(args: &[String]) -> Result<Options, String> {
         only: Vec::new(),
         jobs: std::thread::available_parallelism().map_or(1, |n| n.get()),
         timeout: Duration::from_secs(300),
+        arm64: false,
     };
     let mut it = args.iter();
     while let Some(a) = it.next() {
@@ -68,6 +71,7 @@ pub fn parse_args(args: &[String]) -> Result<Options, String> {
             |what: &str| it.next().cloned().ok_or_else(|| format!("{what} needs a value\n{}", usage()));
         match a.as_str() {
             "--only" => o.only.extend(value("--only")?.split(',').map(str::to_string)),
+            "--arm64" => o.arm64 = true,
             "--jobs" => o.jobs = value("--jobs")?.parse().map_err(|e| format!("--jobs: {e}"))?,
             "--timeout" => {
                 o.timeout =
@@ -127,11 +131,35 @@ pub fn run(opts: &Options) -> Result<Option<Summary>, String> {
     }
     println!("test-run-diff: {} objects, {} jobs", objects.len(), opts.jobs);
     let exe = std::env::current_exe().map_err(|e| format!("current_exe: {e}"))?;
+    let mut engines: Vec<String> = worker::host_engines().into_iter().map(|(n, _)| n).collect();
+    let arm64 = if opts.arm64 { Some(arm64_worker()?) } else { None };
+    if arm64.is_some() {
+        engines.push("jit-aarch64".into());
+    }
     let rows: Vec<Row> = super::parallel(&objects, opts.jobs, |obj| {
         let kernel =
             inputs.iter().map(|(name, file)| (name.clone(), oracle(&dir, &bin, obj, name, file))).collect();
-        let ours = kbpf_runs(&exe, obj, opts.timeout);
-        compare::object(&stem(obj), &kernel, &ours)
+        let mut ours = kbpf_runs(Command::new(&exe).arg("test-run-kbpf").arg(obj), opts.timeout);
+        if let Some(arm) = &arm64 {
+            let mut cmd = Command::new("qemu-aarch64-static");
+            cmd.args(["-L", "/usr/aarch64-linux-gnu"])
+                .arg(arm)
+                .args(["test-run-kbpf", "--engines", "jit"])
+                .arg(obj);
+            // an arm64 failure is that engine's, not the host engines'
+            match (&mut ours, kbpf_runs(&mut cmd, opts.timeout.saturating_mul(4))) {
+                (Ok(v), Ok(more)) => v.extend(more),
+                (Ok(v), Err(e)) => v.push(Run {
+                    prog: "*".into(),
+                    engine: "jit-aarch64".into(),
+                    outcome: "cannot_run".into(),
+                    error: format!("arm64 worker: {e}"),
+                    ..Default::default()
+                }),
+                (Err(_), _) => {}
+            }
+        }
+        compare::object(&stem(obj), &kernel, &ours, &engines)
     })
     .into_iter()
     .flatten()
@@ -189,12 +217,26 @@ fn oracle(dir: &Path, bin: &Path, obj: &Path, input: &str, file: &Path) -> Resul
     Ok(text.lines().filter_map(|l| serde_json::from_str(l).ok()).collect())
 }
 
-/// kbpf's runs of one object, from a worker process stopped after `timeout`; an error is the
-/// whole object's (the worker failed, crashed or hung).
-fn kbpf_runs(exe: &Path, obj: &Path, timeout: Duration) -> Result<Vec<Run>, String> {
-    let mut child = Command::new(exe)
-        .arg("test-run-kbpf")
-        .arg(obj)
+/// The worker for aarch64: this xtask cross-built (debug) for it, built when out of date.
+fn arm64_worker() -> Result<PathBuf, String> {
+    if let Some(why) = crate::arm64::unavailable() {
+        return Err(format!("--arm64: {why}"));
+    }
+    let status = crate::arm64::cross(&mut Command::new(env!("CARGO")))
+        .args(["build", "--target", crate::arm64::TARGET, "-p", "xtask"])
+        .status()
+        .map_err(|e| e.to_string())?;
+    if !status.success() {
+        return Err("--arm64: the cross build of xtask failed".into());
+    }
+    Ok(crate::workspace_root().join("target").join(crate::arm64::TARGET).join("debug/xtask"))
+}
+
+/// kbpf's runs of one object, from a worker process (`cmd`) stopped after `timeout`; an
+/// error is the whole object's (the worker failed, crashed or hung).
+fn kbpf_runs(cmd: &mut Command, timeout: Duration) -> Result<Vec<Run>, String> {
+    let exe = PathBuf::from(cmd.get_program());
+    let mut child = cmd
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()

@@ -3,8 +3,11 @@
 //! selftests set (no version nibble, like theirs), and a TCP header with `doff` 5 and
 //! `urg_ptr` 123 stored in host (little-endian) order, as their initialiser leaves it.
 
+/// A packet builder.
+pub type Build = fn() -> Vec<u8>;
+
 /// The inputs by name.
-pub const INPUTS: &[(&str, fn() -> Vec<u8>)] = &[("pkt_v4", pkt_v4), ("pkt_v6", pkt_v6)];
+pub const INPUTS: &[(&str, Build)] = &[("pkt_v4", pkt_v4), ("pkt_v6", pkt_v6)];
 
 /// `MAGIC_BYTES` of network_helpers.h: the IP length fields.
 const MAGIC_BYTES: u16 = 123;
