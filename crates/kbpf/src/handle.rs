@@ -188,7 +188,8 @@ impl Handle {
         // the kernel puts a zeroed header back in front (`CtxLayout::network_offset`)
         let mut data_out = vec![0u8; self.net];
         data_out.extend_from_slice(&pc.packet);
-        Ok(TestRunOutcome { retval, data_out })
+        let ctx_out = pc.ctx[..layout.uapi_size()].to_vec();
+        Ok(TestRunOutcome { retval, data_out, ctx_out })
     }
 
     /// Runs `f` with this handle's host functions current.

@@ -58,7 +58,7 @@ impl CtxLayout {
         }
     }
 
-    fn uapi_size(self) -> usize {
+    pub(crate) fn uapi_size(self) -> usize {
         match self {
             CtxLayout::Skb => SKB_UAPI_SIZE,
             CtxLayout::Xdp => XDP_UAPI_SIZE,
@@ -203,6 +203,9 @@ pub struct TestRunOutcome {
     pub retval: u64,
     /// The packet after the run.
     pub data_out: Vec<u8>,
+    /// The uapi context after the run (`struct __sk_buff` or `struct xdp_md`; the host
+    /// pointers behind it are not part of it).
+    pub ctx_out: Vec<u8>,
 }
 
 /// Verifies `module` with `opts` (its program type decides the context), converts its
@@ -248,7 +251,8 @@ pub fn test_run(
     // the kernel puts a zeroed header back in front
     let mut data_out = vec![0u8; net];
     data_out.extend_from_slice(&pc.packet);
-    Ok(TestRunOutcome { retval, data_out })
+    let ctx_out = pc.ctx[..layout.uapi_size()].to_vec();
+    Ok(TestRunOutcome { retval, data_out, ctx_out })
 }
 
 #[cfg(test)]

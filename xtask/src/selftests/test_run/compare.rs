@@ -161,6 +161,21 @@ fn first_difference(kernel: &Value, ours: &Run) -> Option<String> {
     if kd != ours.data_out {
         return Some(bytes_difference("data_out", kd, &ours.data_out));
     }
+    // the `__sk_buff` fields a program may write that the kernel copies back
+    // (`convert_skb_to___skb`): mark, priority, cb[5], tstamp
+    let kc = kernel["ctx_out"].as_str().unwrap_or_default();
+    if !kc.is_empty() {
+        for (name, off, len) in [("mark", 8, 4), ("priority", 12, 4), ("cb", 48, 20), ("tstamp", 152, 8)] {
+            let (k, o) = (kc.get(2 * off..2 * (off + len)), ours.ctx_out.get(2 * off..2 * (off + len)));
+            if k != o {
+                return Some(format!(
+                    "ctx_out {name}: kernel {}, kbpf {}",
+                    k.unwrap_or("none"),
+                    o.unwrap_or("none")
+                ));
+            }
+        }
+    }
     let kmaps: Vec<MapDump> = serde_json::from_value(kernel["maps"].clone()).unwrap_or_default();
     for km in kmaps {
         let Some(om) = ours.maps.iter().find(|m| m.name == km.name) else {

@@ -197,7 +197,7 @@ fn run_once(
             outcome: "ran".into(),
             retval: o.retval,
             data_out: hex(&o.data_out),
-            ctx_out: String::new(),
+            ctx_out: hex(&o.ctx_out),
             maps: dump_maps(&maps),
             ..base
         },
