@@ -58,6 +58,9 @@ commands:
   jited-diff [--only N,..] [--show STEM/PROG] [--jobs N]
                             kbpf's x86_64 code for them (kbpf dump jited) against the kernel JIT's
                             image, after normalising addresses; the first difference by class
+  test-run-diff [--only N,..] [--jobs N] [--timeout SECS]
+                            the selftests programs the kernel test-runs (BPF_PROG_TEST_RUN on
+                            pkt_v4/pkt_v6) run by kbpf on each engine: retval, packet, maps
   bench                     benches/programs on interpreter, JIT and kernel JIT (one run, ratios),
                             then the criterion micro benchmarks";
 
@@ -81,6 +84,9 @@ fn main() -> ExitCode {
         "selftests-kbpf" => selftests::worker(rest),
         "xlated-diff" => selftests::xlated::main(rest),
         "jited-diff" => selftests::jited::main(rest),
+        "test-run-diff" => selftests::test_run::main(rest),
+        // one object's kbpf test runs, for `test-run-diff` (a process per object)
+        "test-run-kbpf" => selftests::test_run::worker::main(rest),
         "help" | "--help" | "-h" => {
             println!("{USAGE}");
             Ok(true)

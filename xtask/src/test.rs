@@ -111,6 +111,26 @@ pub fn run(_args: &[String]) -> Result<bool, String> {
         }
     }
 
+    // The test runs of a few tc/xdp objects against the kernel's (the corpus is
+    // `cargo xtask test-run-diff`): every run compared must be identical on every engine.
+    let only = selftests::test_run::TEST_SAMPLE.join(",");
+    println!("== selftests test runs (cargo xtask test-run-diff --only {only})");
+    let opts = selftests::test_run::parse_args(&["--only".to_string(), only])?;
+    match selftests::test_run::run(&opts) {
+        Ok(None) => {
+            tally.skip("selftests test runs", "the selftests cache's prerequisites are missing".into())
+        }
+        Ok(Some(s)) => {
+            print!("{}", s.text);
+            let ok = s.differing == 0 && s.compared > 0;
+            tally.suite("selftests test runs", ok, s.compared - s.differing, s.differing);
+        }
+        Err(e) => {
+            println!("selftests test runs could not run: {e}");
+            tally.suite("selftests test runs", false, 0, 1);
+        }
+    }
+
     // `#[ignore]`d tests whose prerequisite is here; a counted skip for each one that is not.
     for need in Need::ALL {
         if let Some(why) = need.missing() {

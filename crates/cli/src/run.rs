@@ -116,8 +116,15 @@ pub fn cmd(args: RunArgs) -> ExitCode {
     // a syscall program is verified as one (its context is padded to what it may read)
     let syscall = matches!(given, Ok(kbpf::verifier::ProgType::Syscall));
     // Packet types run like BPF_PROG_TEST_RUN; the others get the --mem buffer as context.
+    // (socket filters, cgroup skb and lwt programs too when a packet is given; without one they
+    // keep their plain run on the --mem buffer)
+    let packet_given = packet.is_some() || pkt_v4;
     let packet_type = match given {
-        Ok(t) => Some(t).filter(|t| kbpf::CtxLayout::of(*t).is_some()),
+        Ok(t) => Some(t).filter(|t| {
+            kbpf::CtxLayout::of(*t).is_some()
+                && (packet_given
+                    || matches!(t, kbpf::verifier::ProgType::SchedCls | kbpf::verifier::ProgType::Xdp))
+        }),
         Err(e) => return fail(e),
     };
     if let (Some(_), Some(_)) = (packet_type, repeat) {

@@ -95,7 +95,11 @@ pub fn check_call(c: &CalledFn, registry: &Registry, tail_calls: bool) -> Result
 /// `(uapi size, uapi offsets of data, data_end, data_meta)`.
 fn packet_ctx(pt: ProgType) -> Option<(i16, [i16; 3])> {
     match pt {
-        ProgType::SchedCls => Some((kbpf_kfunc::vmlinux::RUNTIME_SKB_DATA_OFF as i16, [76, 80, 140])),
+        ProgType::SchedCls
+        | ProgType::SchedAct
+        | ProgType::SocketFilter
+        | ProgType::CgroupSkb
+        | ProgType::Lwt(_) => Some((kbpf_kfunc::vmlinux::RUNTIME_SKB_DATA_OFF as i16, [76, 80, 140])),
         ProgType::Xdp => Some((kbpf_kfunc::vmlinux::RUNTIME_XDP_DATA_OFF as i16, [0, 4, 8])),
         _ => None,
     }

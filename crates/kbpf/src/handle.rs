@@ -25,8 +25,9 @@ pub struct Handle {
     linker: Linker,
     module: Arc<Module>,
     engine: Engine,
-    /// The packet context of tc and xdp programs.
+    /// The packet context of packet programs, and where their packet starts in the frame.
     layout: Option<CtxLayout>,
+    net: usize,
     /// Runs call the main program's native code directly: bare JIT code (see
     /// `Prepared::bare_code`) and no host closures to install. Decided once, here.
     direct: bool,
@@ -71,7 +72,9 @@ impl Handle {
         let maps_ref: &'static MapSet = unsafe { &*Arc::as_ptr(&maps) };
         // packet types run on a context the handle builds (`run_packet`); an skb's legacy
         // packet loads read the packet
-        let layout = witnesses.and_then(|ws| CtxLayout::of(ws.first()?.prog_type()));
+        let main_type = witnesses.and_then(|ws| Some(ws.first()?.prog_type()));
+        let layout = main_type.and_then(CtxLayout::of);
+        let net = main_type.map_or(0, CtxLayout::network_offset);
         let built = layout.map(|l| BuiltCtx { ld_abs_region: (l == CtxLayout::Skb).then_some(0) });
         // SAFETY: verified programs, or our caller vouches; with a built context,
         // `Handle::run_packet` is the only way to run them and builds it.
@@ -80,7 +83,7 @@ impl Handle {
         let linker = linker.clone();
         let direct = prepared.bare_code().is_some() && linker.table.is_empty();
         let entry = prepared.bare_code().and_then(JitProgram::bare_entry).filter(|_| direct);
-        Ok(Handle { prepared, maps, linker, module, engine, layout, direct, entry })
+        Ok(Handle { prepared, maps, linker, module, engine, layout, net, direct, entry })
     }
 
     /// The maps themselves (byte-level access, `kbpf run --dump-maps`).
@@ -145,7 +148,7 @@ impl Handle {
         self.with_host(|| unsafe { self.prepared.run(&self.maps, self.linker.registry(), mem, &mut []) })
     }
 
-    /// Runs a tc or xdp program on a copy of `packet` inside a context built like the kernel's
+    /// Runs a packet program (tc, xdp, socket filter, cgroup skb, lwt) on a copy of `packet` inside a context built like the kernel's
     /// `BPF_PROG_TEST_RUN` does; returns r0 and the packet after the run.
     ///
     /// ```
@@ -161,7 +164,9 @@ impl Handle {
     /// ```
     pub fn run_packet(&self, packet: &[u8]) -> Result<TestRunOutcome, RunError> {
         let Some(layout) = self.layout else {
-            return Err(RunError::Usage("run_packet needs a tc (sched_cls) or xdp program"));
+            return Err(RunError::Usage(
+                "run_packet needs a packet program (tc, xdp, socket filter, cgroup skb, lwt)",
+            ));
         };
         // like the kernel's test run (and `test_run`), which refuses them after the load
         let attach = self.module.elf.as_ref().and_then(|e| e.expected_attach_type);
@@ -170,14 +175,21 @@ impl Handle {
         {
             return Err(RunError::Usage("the kernel's test run refuses xdp devmap and cpumap programs"));
         }
-        let mut pc = PacketCtx::new(layout, packet);
-        let PacketCtx { ctx, packet } = &mut pc;
+        if packet.len() < self.net {
+            return Err(RunError::Usage("the packet is shorter than an Ethernet header"));
+        }
+        let mut pc = PacketCtx::at(layout, packet, self.net);
+        let PacketCtx { ctx, packet: inner } = &mut pc;
         // SAFETY: `ctx` was built by `PacketCtx::new` for the witness's program type around
         // `packet`, which lives (and does not move) for the whole run.
         let retval = self.with_host(|| unsafe {
-            self.prepared.run(&self.maps, self.linker.registry(), ctx, &mut [packet.as_mut_slice()])
+            self.prepared.run(&self.maps, self.linker.registry(), ctx, &mut [inner.as_mut_slice()])
         })?;
-        Ok(TestRunOutcome { retval, data_out: pc.packet })
+        // the kernel puts a zeroed header back in front (`CtxLayout::network_offset`)
+        let mut data_out = vec![0u8; self.net];
+        data_out.extend_from_slice(&pc.packet);
+        let ctx_out = pc.ctx[..layout.uapi_size()].to_vec();
+        Ok(TestRunOutcome { retval, data_out, ctx_out })
     }
 
     /// Runs `f` with this handle's host functions current.

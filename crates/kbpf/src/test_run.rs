@@ -19,6 +19,8 @@ use kbpf_kfunc::maps::MapSet;
 
 /// `sizeof(struct __sk_buff)`.
 pub const SKB_UAPI_SIZE: usize = 192;
+/// An Ethernet header's length.
+pub const ETH_HLEN: usize = 14;
 /// `sizeof(struct xdp_md)`.
 pub const XDP_UAPI_SIZE: usize = 24;
 
@@ -35,13 +37,28 @@ impl CtxLayout {
     /// The layout of a program type's context, for the types kbpf can test-run.
     pub fn of(pt: ProgType) -> Option<CtxLayout> {
         match pt {
-            ProgType::SchedCls => Some(CtxLayout::Skb),
+            ProgType::SchedCls
+            | ProgType::SchedAct
+            | ProgType::SocketFilter
+            | ProgType::CgroupSkb
+            | ProgType::Lwt(_) => Some(CtxLayout::Skb),
             ProgType::Xdp => Some(CtxLayout::Xdp),
             _ => None,
         }
     }
 
-    fn uapi_size(self) -> usize {
+    /// Where the program's packet starts in the frame a test run is given: the kernel's skb
+    /// test run pulls the Ethernet header for every skb type but tc's (`is_l2`), so socket
+    /// filters, cgroup skb and lwt programs see the frame from its network header (their
+    /// `len`, `data` and `LD_ABS` offsets count from there); `data_out` is the whole frame.
+    pub fn network_offset(pt: ProgType) -> usize {
+        match pt {
+            ProgType::SocketFilter | ProgType::CgroupSkb | ProgType::Lwt(_) => ETH_HLEN,
+            _ => 0,
+        }
+    }
+
+    pub(crate) fn uapi_size(self) -> usize {
         match self {
             CtxLayout::Skb => SKB_UAPI_SIZE,
             CtxLayout::Xdp => XDP_UAPI_SIZE,
@@ -107,15 +124,21 @@ impl PacketCtx {
     /// Builds the context for `layout` around a copy of `data`, with the fields the kernel's
     /// test run sets: `len`, `protocol` (from the Ethernet header), `ifindex` 1 (loopback).
     pub fn new(layout: CtxLayout, data: &[u8]) -> PacketCtx {
-        let packet = data.to_vec();
+        PacketCtx::at(layout, data, 0)
+    }
+
+    /// [`PacketCtx::new`] for a program that sees `frame` from byte `net` on (see
+    /// [`CtxLayout::network_offset`]); `protocol` still comes from the frame's Ethernet header.
+    pub fn at(layout: CtxLayout, frame: &[u8], net: usize) -> PacketCtx {
+        let packet = frame.get(net..).unwrap_or_default().to_vec();
         let mut ctx = vec![0u8; layout.size()];
         let put32 =
             |ctx: &mut Vec<u8>, off: usize, v: u32| ctx[off..off + 4].copy_from_slice(&v.to_le_bytes());
         if layout == CtxLayout::Skb {
             put32(&mut ctx, 0, packet.len() as u32);
-            if packet.len() >= 14 {
+            if frame.len() >= ETH_HLEN {
                 // `protocol` holds the network-order EtherType as stored
-                put32(&mut ctx, 16, u16::from_le_bytes([packet[12], packet[13]]) as u32);
+                put32(&mut ctx, 16, u16::from_le_bytes([frame[12], frame[13]]) as u32);
             }
             put32(&mut ctx, 40, 1);
             put32(&mut ctx, 160, packet.len() as u32); // wire_len
@@ -149,8 +172,12 @@ pub fn pkt_v4() -> Vec<u8> {
 #[derive(Debug, Error)]
 pub enum TestRunError {
     /// The program type has no packet context kbpf can build.
-    #[error("test runs need a tc (sched_cls) or xdp program type")]
+    #[error("test runs need a tc, socket filter, cgroup skb, lwt or xdp program type")]
     ProgType,
+    /// A frame shorter than its Ethernet header, for a type that starts at the network header
+    /// (the kernel's test run refuses it: `EINVAL`).
+    #[error("the packet is shorter than an Ethernet header (EINVAL)")]
+    ShortFrame,
     /// The verifier refused the program (the kernel would not load it).
     #[error("the verifier rejects the program ({}): {}", .0.errno().name(), .0.message())]
     Rejected(VerifyError),
@@ -176,6 +203,9 @@ pub struct TestRunOutcome {
     pub retval: u64,
     /// The packet after the run.
     pub data_out: Vec<u8>,
+    /// The uapi context after the run (`struct __sk_buff` or `struct xdp_md`; the host
+    /// pointers behind it are not part of it).
+    pub ctx_out: Vec<u8>,
 }
 
 /// Verifies `module` with `opts` (its program type decides the context), converts its
@@ -191,6 +221,10 @@ pub fn test_run(
     run: RunOptions,
 ) -> Result<TestRunOutcome, TestRunError> {
     let layout = CtxLayout::of(opts.prog_type).ok_or(TestRunError::ProgType)?;
+    let net = CtxLayout::network_offset(opts.prog_type);
+    if data.len() < net {
+        return Err(TestRunError::ShortFrame);
+    }
     let mut opts = opts;
     if opts.kfuncs.is_empty() {
         opts.kfuncs = crate::kfunc_table(registry);
@@ -209,12 +243,16 @@ pub fn test_run(
         return Err(TestRunError::AttachType(a));
     }
     // the witnesses' programs are linked with their context loads converted for `layout`
-    let mut pc = PacketCtx::new(layout, data);
+    let mut pc = PacketCtx::at(layout, data, net);
     // LD_ABS/LD_IND read the packet, not the context (an skb's legacy packet loads)
     let ld_abs = layout == CtxLayout::Skb;
     let retval =
         crate::maps::run_verified_packet(module, &witnesses, maps, engine, registry, &mut pc, ld_abs, run)?;
-    Ok(TestRunOutcome { retval, data_out: pc.packet })
+    // the kernel puts a zeroed header back in front
+    let mut data_out = vec![0u8; net];
+    data_out.extend_from_slice(&pc.packet);
+    let ctx_out = pc.ctx[..layout.uapi_size()].to_vec();
+    Ok(TestRunOutcome { retval, data_out, ctx_out })
 }
 
 #[cfg(test)]
@@ -248,5 +286,23 @@ mod tests {
         let rd = |o: usize| u64::from_le_bytes(pc.ctx[o..o + 8].try_into().unwrap());
         assert_eq!(rd(24), pc.packet.as_ptr() as u64);
         assert_eq!(rd(32) - rd(24), 3);
+    }
+
+    #[test]
+    fn socket_filters_see_the_frame_from_its_network_header() {
+        let linker = crate::Linker::new();
+        // r0 = the first packet byte LD_ABS reads + the skb's len
+        let src = "r6 = r1\nr0 = *(u8 *)skb[0]\nr7 = *(u32 *)(r6 + 0)\nr0 += r7\nexit\n";
+        let cfg = crate::VerifyConfig::of(ProgType::SocketFilter);
+        for engine in [Engine::Interp, Engine::Jit] {
+            let h =
+                crate::Object::from_asm(src, &linker).unwrap().main().unwrap().verify(&linker, &cfg).unwrap();
+            let out = h.compile(engine).unwrap().run_packet(&pkt_v4()).unwrap();
+            assert_eq!(out.retval, 0x45 + 40, "{engine}");
+            assert_eq!(out.data_out[..14], [0; 14]);
+            assert_eq!(out.data_out[14..], pkt_v4()[14..]);
+            let short = h.compile(engine).unwrap().run_packet(&[0; 10]);
+            assert!(short.is_err());
+        }
     }
 }

@@ -13,6 +13,7 @@
 pub mod btf_import;
 pub mod maps;
 mod native;
+pub mod packet_helpers;
 pub mod profiles;
 mod proto;
 mod registry;

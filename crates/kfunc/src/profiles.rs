@@ -67,9 +67,9 @@ extern "C" fn get_smp_processor_id() -> u64 {
 
 /// Kernel-numbered helpers that need no kernel objects: 1..3 the map helpers (on the maps of
 /// [`crate::maps`]), 5 `bpf_ktime_get_ns`, 7 `bpf_get_prandom_u32`, 8 `bpf_get_smp_processor_id`,
-/// and the dynptr helpers 197 `bpf_dynptr_from_mem`, 201 `bpf_dynptr_read`, 202
-/// `bpf_dynptr_write`, 203 `bpf_dynptr_data`. `bpf_tail_call` (12) has no native: engines
-/// implement it.
+/// the dynptr helpers 197 `bpf_dynptr_from_mem`, 201 `bpf_dynptr_read`, 202
+/// `bpf_dynptr_write`, 203 `bpf_dynptr_data`, and 26 `bpf_skb_load_bytes` (on a test run's
+/// packet). `bpf_tail_call` (12) has no native: engines implement it.
 pub fn kernel() -> Registry {
     let mut r = Registry::new();
     crate::maps::register(&mut r).expect("distinct ids");
@@ -82,6 +82,7 @@ pub fn kernel() -> Registry {
         r.add_helper(id, name, f).expect("distinct ids");
     }
     crate::vmlinux::register_helpers(&mut r).expect("dynptr helpers are consistent");
+    crate::packet_helpers::register(&mut r).expect("packet helpers are consistent");
     r
 }
 

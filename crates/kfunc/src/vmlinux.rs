@@ -52,10 +52,10 @@ fn err(e: i64) -> u64 {
     (-e) as u64
 }
 
-/// Where `bpf_dynptr_from_skb` / `_xdp` read the packet pointers of their context, by name.
+/// Where `bpf_dynptr_from_skb` / `_xdp` and `bpf_skb_load_bytes` read the packet pointers of their context, by name.
 pub fn packet_ctx_off(name: &str) -> Option<u64> {
     match name {
-        "bpf_dynptr_from_skb" => Some(RUNTIME_SKB_DATA_OFF),
+        "bpf_dynptr_from_skb" | "bpf_skb_load_bytes" => Some(RUNTIME_SKB_DATA_OFF),
         "bpf_dynptr_from_xdp" => Some(RUNTIME_XDP_DATA_OFF),
         _ => None,
     }

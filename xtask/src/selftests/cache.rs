@@ -207,6 +207,14 @@ impl Cache {
         Ok(bin)
     }
 
+    /// `test_run_load` (`libbpf_load` that test-runs each loaded program and dumps its maps),
+    /// for `cargo xtask test-run-diff`.
+    pub fn test_run_oracle_bin(&self) -> Result<PathBuf, String> {
+        let bin = self.root.join("bin/test_run_load");
+        self.build_c(&["test_run_load.c", "libbpf_load.c"], &bin)?;
+        Ok(bin)
+    }
+
     /// Compiles `xtask/oracle/SOURCES[0]` (which may include the others) into `bin`.
     fn build_c(&self, sources: &[&str], bin: &Path) -> Result<(), String> {
         let dir = crate::workspace_root().join("xtask/oracle");

@@ -21,6 +21,7 @@ mod kbpf_side;
 mod oracle;
 mod progdiff;
 mod report;
+pub mod test_run;
 mod timing;
 pub mod xlated;
 
