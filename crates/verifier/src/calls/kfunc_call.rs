@@ -135,6 +135,9 @@ impl Call<'_, '_> {
         self.check_outgoing_stack_args(nargs)?;
         let insn_idx = self.cur.insn_idx.index();
         let meta = self.check_kfunc_args(&decl, insn_idx)?;
+        if decl.traits.refused_after_args {
+            return Err(KfuncReject::TargetRefused(decl.name).into());
+        }
         if decl.name == crate::calls::graph::RBTREE_ADD {
             let node = self.rbtree_cb_node(&meta.graph)?;
             self.push_rbtree_add_callback(meta.subprogno, insn_idx, node)?;
