@@ -138,6 +138,10 @@ const SKB: &[Hook] = &[
 ];
 /// cpumask.c's set.
 const CPUMASK: &[Hook] = &[Hook::Tracing, Hook::StructOps, Hook::Syscall];
+/// nf_conntrack_bpf.c's and nf_nat_bpf.c's sets.
+const NF: &[Hook] = &[Hook::Xdp, Hook::Tc];
+/// crypto.c's cipher set.
+const CRYPTO: &[Hook] = &[Hook::Tc, Hook::SchedAct, Hook::Xdp];
 
 const NONE: KfuncFlags = KfuncFlags::NONE;
 const ACQ: KfuncFlags = KfuncFlags::ACQUIRE;
@@ -283,6 +287,26 @@ const TABLE: &[(&str, KfuncFlags, &[Hook])] = &[
     ("bpf_cpumask_any_and_distribute", RCU, CPUMASK),
     ("bpf_cpumask_weight", RCU, CPUMASK),
     ("bpf_cpumask_populate", RCU, CPUMASK),
+    // nf_conntrack_bpf.c and nf_nat_bpf.c (xdp and tc)
+    ("bpf_xdp_ct_alloc", f(ACQ, NULL), NF),
+    ("bpf_xdp_ct_lookup", f(ACQ, NULL), NF),
+    ("bpf_skb_ct_alloc", f(ACQ, NULL), NF),
+    ("bpf_skb_ct_lookup", f(ACQ, NULL), NF),
+    ("bpf_ct_insert_entry", f3(ACQ, NULL, REL), NF),
+    ("bpf_ct_release", REL, NF),
+    ("bpf_ct_set_timeout", TRUSTED, NF),
+    ("bpf_ct_change_timeout", TRUSTED, NF),
+    ("bpf_ct_set_status", TRUSTED, NF),
+    ("bpf_ct_change_status", TRUSTED, NF),
+    ("bpf_ct_set_nat_info", TRUSTED, NF),
+    // crypto.c: the context set for every type, the cipher set for packet programs
+    ("bpf_crypto_ctx_create", f3(ACQ, NULL, SLEEP), COMMON),
+    ("bpf_crypto_ctx_release", REL, COMMON),
+    ("bpf_crypto_ctx_acquire", f3(ACQ, RCU, NULL), COMMON),
+    ("bpf_crypto_decrypt", RCU, CRYPTO),
+    ("bpf_crypto_encrypt", RCU, CRYPTO),
+    // filter.c's tcp_reqsk set (tc)
+    ("bpf_sk_assign_tcp_reqsk", TRUSTED, &[Hook::Tc]),
 ];
 
 static BY_NAME: LazyLock<HashMap<&'static str, SetEntry>> =

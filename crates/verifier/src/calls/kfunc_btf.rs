@@ -104,7 +104,9 @@ impl Call<'_, '_> {
         }
         // process_kf_arg_ptr_to_btf_id: acquiring and releasing kfuncs want the exact type,
         // others accept a struct whose first member is it
-        let strict = t.acquire || (t.release && reg.ref_obj_id != 0);
+        // (and no-cast aliases: `nf_conn___init` is no `nf_conn`)
+        let strict =
+            t.acquire || (t.release && reg.ref_obj_id != 0) || self.nocast_alias(reg.btf_id, type_id);
         if !self.btf_ids_match(reg.btf_id, type_id, strict) {
             let have = self.btf_struct_name(reg.btf_id);
             if have.is_empty() {
@@ -120,6 +122,16 @@ impl Call<'_, '_> {
             .into());
         }
         Ok(())
+    }
+
+    /// `btf_type_ids_nocast_alias`: the two names agree up to their `___` flavour suffix.
+    fn nocast_alias(&self, a: u32, b: u32) -> bool {
+        let essential = |n: String| match n.rfind("___") {
+            Some(p) => n[..p].to_string(),
+            None => n,
+        };
+        let (a, b) = (self.btf_struct_name(a), self.btf_struct_name(b));
+        !a.is_empty() && essential(a) == essential(b)
     }
 
     fn btf_struct_name(&self, id: u32) -> String {
