@@ -230,7 +230,11 @@ impl Call<'_, '_> {
             let sized_struct = matches!(a.kind, KfuncArgKind::BtfObj { has_ptr: false, .. })
                 && !matches!(
                     reg.ty,
-                    RegType::BtfId | RegType::Sock | RegType::SockCommon | RegType::TcpSock | RegType::ConstMapPtr
+                    RegType::BtfId
+                        | RegType::Sock
+                        | RegType::SockCommon
+                        | RegType::TcpSock
+                        | RegType::ConstMapPtr
                 )
                 && matches!(decl.args.get(i + 1).map(|n| &n.kind), Some(KfuncArgKind::MemSize { .. }));
             let as_mem = KfuncArgKind::Mem { size: None };

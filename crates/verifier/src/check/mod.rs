@@ -19,6 +19,7 @@ pub(crate) mod kptr;
 pub(crate) mod ld;
 mod map_ptr;
 pub(crate) mod mem;
+mod nf_conn;
 pub(crate) mod stack;
 
 /// Result of one instruction.
