@@ -315,6 +315,16 @@ static long processed_insns(const char *log)
 	return -1;
 }
 
+// The number in the log's `verification time N usec` (BPF_LOG_STATS), or -1.
+static long verification_usec(const char *log)
+{
+	const char *p = strstr(log, "verification time ");
+	long n = -1;
+	if (p && sscanf(p, "verification time %ld usec", &n) == 1)
+		return n;
+	return -1;
+}
+
 // The name of the map an fd referred to at load time.
 static const char *map_of_fd(int fd)
 {
@@ -426,6 +436,7 @@ struct result {
 	int kernel; // 1 when BPF_PROG_LOAD ran for this program
 	int err;    // 0 accepted, else the positive errno
 	long processed;
+	long verification_us; // the kernel's own verification time, or -1
 	char log_tail[4096]; // the log before the statistics, on a rejection
 	char libbpf_error[1024];
 	char defaulted[1024];
@@ -441,6 +452,7 @@ static void load_one(const char *path, const char *want, int level, struct resul
 
 	memset(r, 0, sizeof(*r));
 	r->processed = -1;
+	r->verification_us = -1;
 	messages_len = 0;
 	messages[0] = '\0';
 	log[0] = '\0';
@@ -474,6 +486,7 @@ static void load_one(const char *path, const char *want, int level, struct resul
 		fds_of_loaded_maps();
 	loading = NULL;
 	r->processed = processed_insns(log);
+	r->verification_us = verification_usec(log);
 	// statistics without a failed BPF_PROG_LOAD: the kernel accepted the program and libbpf
 	// failed afterwards (initialising a prog array slot with a program not loaded here)
 	int accepted_then_failed = err && !kernel_failed && r->processed >= 0;
@@ -596,7 +609,7 @@ int main(int argc, char **argv)
 		json_str(r.libbpf_error);
 		printf(",\"defaulted_maps\":");
 		json_str(r.defaulted);
-		printf("}\n");
+		printf(",\"verification_us\":%ld}\n", r.verification_us);
 		fflush(stdout);
 	}
 	return 0;

@@ -80,7 +80,7 @@ pub fn run(input: &Input, target: Target<'_>, format: Format, registry: &Registr
             for (map, what) in facts.map_defaults() {
                 println!("kbpf: map '{map}': {what}");
             }
-            print_text(&outcome);
+            print_text(&outcome, &module);
             if let Some(u) = &unsupported {
                 println!("unsupported: kbpf cannot run this program: {u}");
             }
@@ -216,7 +216,7 @@ impl Facts<'_> {
     }
 }
 
-fn print_text(o: &VerifyOutcome) {
+fn print_text(o: &VerifyOutcome, module: &Module) {
     print!("{}", o.log);
     if !o.log.is_empty() && !o.log.ends_with('\n') {
         println!();
@@ -229,7 +229,9 @@ fn print_text(o: &VerifyOutcome) {
                 RejectKind::Unsupported => "not modelled by kbpf",
                 RejectKind::Bug => "kbpf failed",
             };
-            println!("verdict: {verdict} ({}): {}", e.errno().name(), e.message())
+            // an ELF object's refused poisoned call reads as libbpf rewrote it
+            let line = kbpf::libbpf_error_line(module, e).unwrap_or_else(|| e.message().to_string());
+            println!("verdict: {verdict} ({}): {line}", e.errno().name())
         }
     }
 }
@@ -242,7 +244,7 @@ fn json(o: &VerifyOutcome, unsupported: Option<&Unsupported>, facts: &Facts<'_>)
             e.insn().map_or_else(null, |i| i.to_string()),
             e.reg().map_or_else(null, |r| json_str(&r.to_string())),
             json_str(e.errno().name()),
-            json_str(e.message()),
+            json_str(&kbpf::libbpf_error_line(facts.module, e).unwrap_or_else(|| e.message().to_string())),
         ),
         None => (null(), null(), null(), null(), null()),
     };

@@ -24,6 +24,7 @@ pub mod externs;
 pub mod kconfig;
 pub mod limits;
 mod link;
+pub mod map_names;
 pub mod maps;
 mod object_file;
 mod open;

@@ -62,6 +62,8 @@ pub struct LoadOptions {
     pub prog_type: Option<KernelProgType>,
     /// Possible CPUs for map defaults (0 = this machine's).
     pub nr_cpus: u32,
+    /// libbpf's object name ([`crate::map_names::object_name`] of the path; empty for bytes).
+    pub object_name: String,
 }
 
 impl Default for LoadOptions {
@@ -80,6 +82,7 @@ impl Default for LoadOptions {
             map_overrides: Vec::new(),
             prog_type: None,
             nr_cpus: 0,
+            object_name: String::new(),
         }
     }
 }
@@ -250,6 +253,8 @@ pub struct LoadedObject {
     pub core: Vec<(String, crate::core::CoreResult)>,
     /// The target BTF the object was opened against, when something in it needed one.
     pub target: Option<Arc<TargetBtf>>,
+    /// libbpf's object name (global-data maps are named after it).
+    pub name: String,
 }
 
 impl LoadedProgram {
@@ -405,7 +410,8 @@ pub fn open_object(bytes: &[u8], opts: &LoadOptions) -> Result<LoadedObject, Elf
         programs.push(p);
     }
     let btf_raw = section_data(".BTF").map(|b| loadable_btf(&file, b)).transpose()?;
-    Ok(LoadedObject { programs, maps, license, kern_version, btf, btf_raw, externs, core, target })
+    let name = opts.object_name.clone();
+    Ok(LoadedObject { programs, maps, license, kern_version, btf, btf_raw, externs, core, target, name })
 }
 
 /// The `.BTF` bytes as libbpf loads them: DATASEC sizes and variable offsets filled in from the

@@ -26,6 +26,7 @@ mod handle;
 mod host;
 mod kernel_config;
 mod layout;
+mod libbpf_log;
 mod maps;
 mod mapview;
 mod prepared;
@@ -57,6 +58,7 @@ pub use kbpf_jit as jit;
 pub use kbpf_kfunc as kfunc;
 pub use kbpf_verifier as verifier;
 pub use layout::kernel_layout;
+pub use libbpf_log::{Poisons, libbpf_error_line};
 pub use sections::{
     AttachType, KernelProgType, ProgTypeError, SUPPORTED_PROG_TYPES, attach_type_by_name,
     kernel_prog_type_by_name, kernel_prog_type_for_section, modelled, modelled_type, prog_type_by_name,

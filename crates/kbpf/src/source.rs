@@ -156,6 +156,11 @@ pub struct ElfFacts {
     /// Each map's value record (`map->record`, from the object's BTF), by module map index,
     /// with its inner map template's.
     pub map_records: Vec<MapRecords>,
+    /// What the loader poisoned (failed CO-RE relocations, unresolved weak kfuncs), for
+    /// libbpf's rewrite of a failed load's log.
+    pub poisons: crate::libbpf_log::Poisons,
+    /// libbpf's object name: the kernel's names of the object's global-data maps start with it.
+    pub object_name: String,
 }
 
 /// A map value's special fields, as map creation would find them: `Err` when the kernel
@@ -347,6 +352,13 @@ pub fn read_module_with(
         SourceKind::Hex => Ok(Module::plain(slots_of_bytes(&parse_hex(&text()?)?)?)),
         SourceKind::Asm => module_from_asm(&text()?, registry),
         SourceKind::Elf => {
+            let named;
+            let opts = if opts.object_name.is_empty() {
+                named = LoadOptions { object_name: kbpf_elf::map_names::object_name(path), ..opts.clone() };
+                &named
+            } else {
+                opts
+            };
             let obj = kbpf_elf::open_object(&bytes, opts)?;
             let prog = pick_program(&obj.programs, select)?;
             module_from_object(&obj, prog)
@@ -407,8 +419,25 @@ pub fn module_from_object(obj: &LoadedObject, prog: &LoadedProgram) -> Result<Mo
             target_btf: obj.target.as_ref().map(|t| t.vmlinux.clone()),
             prog_btf: loaded_btf.clone(),
             map_records: map_records(obj, loaded_btf.as_deref()),
+            poisons: poisons(obj, prog),
+            object_name: obj.name.clone(),
         })),
     })
+}
+
+/// The poisoned CO-RE relocations of `prog` at their slots in the loaded program (a function
+/// is placed once per program that calls it), and the object's extern names.
+fn poisons(obj: &LoadedObject, prog: &LoadedProgram) -> crate::libbpf_log::Poisons {
+    let core = obj
+        .core
+        .iter()
+        .filter(|(_, r)| r.poisoned)
+        .flat_map(|(func, r)| {
+            let placed = prog.layout.iter().filter(move |(name, _)| name == func);
+            placed.map(move |(_, first)| (first + r.insn, r.local_spec.clone()))
+        })
+        .collect();
+    crate::libbpf_log::Poisons { core, externs: obj.externs.iter().map(|e| e.name.clone()).collect() }
 }
 
 /// A module from assembly text (`call NAME` resolves kfuncs through `registry`).

@@ -175,6 +175,10 @@ pub fn verify_module(module: &Module, mut opts: VerifyOptions) -> VerifyOutcome 
         };
         def.record = record;
         def.fd = i as i32;
+        // the name the kernel prints: libbpf's, cut to 15 bytes, global data after the object
+        if let Some(elf) = &module.elf {
+            def.name = kbpf_elf::map_names::kernel_map_name(&elf.object_name, &m.name);
+        }
         if matches!(def.kind, MapKind::ArrayOfMaps | MapKind::HashOfMaps) && !refused {
             // the kernel types lookups by the template user space created the outer map with
             let Some(inner) = m.inner.as_deref() else {
@@ -207,7 +211,12 @@ pub fn verify_module(module: &Module, mut opts: VerifyOptions) -> VerifyOutcome 
             ["GPL", "GPL v2", "GPL and additional rights", "Dual BSD/GPL", "Dual MIT/GPL", "Dual MPL/GPL"]
                 .contains(&l.as_str());
     }
-    kbpf_verifier::verify(&module.slots, &opts)
+    let mut out = kbpf_verifier::verify(&module.slots, &opts);
+    // an ELF object is a libbpf load: its failed load's log carries libbpf's rewrite
+    if let (Some(elf), Some(err)) = (&module.elf, &out.error) {
+        elf.poisons.fixup_log(err, &mut out.log);
+    }
+    out
 }
 
 /// One map as the verifier sees it (fd 0: the caller numbers it); `None` for a map type

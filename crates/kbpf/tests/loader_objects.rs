@@ -161,6 +161,19 @@ fn ksyms_and_kfuncs() {
     // the weak kfunc the target lacks: libbpf's poisoned helper call, base + extern index
     let idx = obj.externs.iter().position(|e| e.name == "bpf_no_such_kfunc").unwrap() as i32;
     assert!(calls.contains(&(Some(CallKind::Helper), POISON_CALL_KFUNC_BASE + idx, 0)), "{calls:?}");
+    // when the kernel refuses that call, the log reads as libbpf rewrites it, naming the kfunc
+    let poisoned = POISON_CALL_KFUNC_BASE + idx;
+    let at =
+        p.insns.iter().position(|i| i.call_kind() == Some(CallKind::Helper) && i.imm == poisoned).unwrap();
+    let m = kbpf::module_from_object(&obj, p).unwrap();
+    let lines = m.elf.as_ref().unwrap().poisons.rewrite(at, poisoned).unwrap();
+    assert_eq!(
+        lines,
+        [
+            format!("{at}: <invalid kfunc call>"),
+            "kfunc 'bpf_no_such_kfunc' is referenced but wasn't resolved".into()
+        ]
+    );
     assert_eq!(p.attach_btf, Some((ids.trace_sys_enter, None)));
     // a kernel prototype the declaration does not match: libbpf's compatibility refusal
     let other = LoadOptions { target_btf: Some(Arc::new(target_with(false).0)), ..options().0 };

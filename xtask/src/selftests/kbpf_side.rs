@@ -108,7 +108,10 @@ pub fn worker(args: &[String]) -> Result<bool, String> {
     };
     // what `kbpf verify --kernel 6.18 --prog NAME OBJECT` opens an object with: the running
     // kernel's BTF, config and kallsyms, the documented map defaults
-    let load = kbpf::LoadOptions::running_kernel();
+    let load = kbpf::LoadOptions {
+        object_name: kbpf::elf::map_names::object_name(path),
+        ..kbpf::LoadOptions::running_kernel()
+    };
     let opened = catch_unwind(|| kbpf::open_object(&bytes, &load));
     let obj = match opened {
         Ok(Ok(o)) => o,
@@ -241,7 +244,11 @@ fn verify(
             r.errno = e.errno().number();
             // the whole message, picked like the kernel's log: a state dump after the error
             // line (`infinite loop detected`, then `cur state:`/`old state:`) is skipped
-            r.error_line = super::oracle::error_line(&e.reject().to_string()).to_string();
+            r.error_line = match kbpf::libbpf_error_line(&module, e) {
+                // libbpf rewrote the log of a refused poisoned call
+                Some(line) => line,
+                None => super::oracle::error_line(&e.reject().to_string()).to_string(),
+            };
             // refused before the verifier ran: the kernel's log, and so its error line, is empty
             if e.reject().before_verifier() {
                 r.error_line.clear();

@@ -20,6 +20,7 @@ pub mod jited;
 mod kbpf_side;
 mod oracle;
 mod report;
+mod timing;
 pub mod xlated;
 
 use std::path::PathBuf;

@@ -48,6 +48,8 @@ pub struct LibbpfRecord {
     pub libbpf_error: String,
     /// Maps the oracle sized (`max_entries == 0` left to user space), comma-separated.
     pub defaulted_maps: String,
+    /// The kernel's `verification time` of the statistics load in microseconds, or -1.
+    pub verification_us: i64,
 }
 
 /// The error line of a rejection's log (or of kbpf's message): its last line, before the

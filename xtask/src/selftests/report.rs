@@ -100,6 +100,8 @@ pub struct Summary {
     /// The previous run, and the programs whose kbpf result changed since.
     pub changes_since: Option<String>,
     pub changes: Vec<String>,
+    /// Verification time of the largest both-accept programs against the kernel's.
+    pub timing: Option<super::timing::Timing>,
 }
 
 fn pct(a: usize, b: usize) -> String {
@@ -296,6 +298,11 @@ impl Summary {
                 });
             }
         }
+        let timed: Vec<_> = libbpf
+            .iter()
+            .filter_map(|l| by_prog.get(&(l.object.as_str(), l.prog.as_str())).map(|k| (l, *k)))
+            .collect();
+        s.timing = super::timing::Timing::of(&timed);
         s.objects = objects.len();
         let mut total = Row { prog_type: "TOTAL".into(), ..Default::default() };
         for (_, (mut row, objs)) in rows {
@@ -414,6 +421,9 @@ impl Summary {
             pct(t.verdict_agree, t.compared),
             pct(t.verdict_agree, judged)
         );
+        if let Some(t) = &self.timing {
+            o.push_str(&t.render());
+        }
         let list = |o: &mut String, title: &str, items: Vec<String>| {
             if items.is_empty() {
                 return;
