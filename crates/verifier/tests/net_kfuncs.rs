@@ -47,8 +47,24 @@ fn btf() -> KernelBtf {
         members: vec![m("addr", int, 0), m("port", int, 32)],
         kind_flag: false,
     });
+    let ptr = b.add(BtfType::Ptr { type_id: int });
+    let inner = b.add(BtfType::Struct {
+        name: "inner".into(),
+        size: 8,
+        members: vec![m("p", ptr, 0)],
+        kind_flag: false,
+    });
+    b.add(BtfType::Struct {
+        name: "outer".into(),
+        size: 8,
+        members: vec![m("i", inner, 0)],
+        kind_flag: false,
+    });
     KernelBtf(Arc::new(Btf::parse(&b.build()).expect("parses")))
 }
+
+/// 7 `struct outer { struct inner { int *p; } i; }` (5 is `int *`, 6 `struct inner`).
+const OUTER: u32 = 7;
 
 const CT: u32 = 2;
 const CT_INIT: u32 = 3;
@@ -100,6 +116,11 @@ fn table() -> Vec<KfuncDecl> {
             ..k(5, "refused", vec![arg("n__k", KfuncArgKind::Const)])
         },
         k(6, "bpf_xdp_metadata_rx_hash", vec![]),
+        k(
+            7,
+            "takes_outer",
+            vec![arg("o", obj("outer", OUTER)), arg("o__sz", KfuncArgKind::MemSize { constant: false })],
+        ),
     ]
 }
 
@@ -176,4 +197,11 @@ fn metadata_kfuncs_need_a_device_bound_program() {
     let out = run("call bpf_xdp_metadata_rx_hash\nr0 = 0\nexit\n");
     rejects(&out, Errno::EINVAL, "metadata kfuncs require device-bound program");
     assert_eq!(out.stats.processed_insns, 0);
+}
+
+#[test]
+fn a_struct_with_pointers_deeper_down_is_not_taken_as_memory() {
+    let out = run("*(u64 *)(r10 -8) = 0\nr1 = r10\nr1 += -8\nr2 = 8\ncall takes_outer\nr0 = 0\nexit\n");
+    let e = out.error.expect("no verdict");
+    assert_eq!(e.kind(), kbpf_verifier::RejectKind::Unsupported, "{}", e.message());
 }

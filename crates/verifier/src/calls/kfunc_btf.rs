@@ -124,6 +124,30 @@ impl Call<'_, '_> {
         Ok(())
     }
 
+    /// `__btf_type_is_scalar_struct`: a struct or union of scalars, arrays of scalars and such
+    /// structs, nested at most three deep.
+    pub(crate) fn scalar_struct(&self, id: u32, depth: u32) -> bool {
+        use kbpf_elf::btf::BtfType as B;
+        let Some(btf) = self.prog.opts.btf.as_ref() else { return false };
+        let Some((_, B::Struct { members, .. } | B::Union { members, .. })) = btf.0.resolve(id) else {
+            return false;
+        };
+        members.iter().all(|m| match btf.0.resolve(m.type_id) {
+            Some((mid, B::Struct { .. } | B::Union { .. })) => {
+                depth < 3 && self.scalar_struct(mid, depth + 1)
+            }
+            Some((_, B::Array { elem, nelems, .. })) => {
+                *nelems != 0
+                    && matches!(
+                        btf.0.resolve(*elem),
+                        Some((_, B::Int { .. } | B::Enum { .. } | B::Enum64 { .. }))
+                    )
+            }
+            Some((_, B::Int { .. } | B::Enum { .. } | B::Enum64 { .. })) => true,
+            _ => false,
+        })
+    }
+
     /// `btf_type_ids_nocast_alias`: the two names agree up to their `___` flavour suffix.
     fn nocast_alias(&self, a: u32, b: u32) -> bool {
         let essential = |n: String| match n.rfind("___") {

@@ -227,7 +227,11 @@ impl Call<'_, '_> {
             }
             // a struct pointer that is no kernel object and is sized by the next argument is
             // memory (`KF_ARG_PTR_TO_MEM_SIZE`): the kind follows the register
-            let sized_struct = matches!(a.kind, KfuncArgKind::BtfObj { has_ptr: false, .. })
+            let scalar_struct = match a.kind {
+                KfuncArgKind::BtfObj { has_ptr: false, type_id, .. } => self.scalar_struct(type_id, 0),
+                _ => false,
+            };
+            let sized_struct = scalar_struct
                 && !matches!(
                     reg.ty,
                     RegType::BtfId
