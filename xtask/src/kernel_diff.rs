@@ -3,10 +3,12 @@
 //! families and hand-written cases.
 
 use std::path::Path;
+use std::sync::OnceLock;
 use std::time::Instant;
 
-use kbpf_oracle::{Case, KbpfVerdict, VerifierStats, capture, compare, error_line};
-use kbpf_verifier::{MapDef, MapKind, ProgType, VerifyOptions, verify};
+use kbpf::isa::AttachType;
+use kbpf_oracle::{Case, KbpfVerdict, RawInsn, VerifierStats, capture, compare, error_line};
+use kbpf_verifier::{KernelBtf, MapDef, MapKind, ProgType, VerifyOptions, verify};
 
 use crate::workspace_root;
 
@@ -34,12 +36,70 @@ fn prog_type(t: kbpf_oracle::ProgType) -> ProgType {
         kbpf_oracle::ProgType::LwtIn => ProgType::Lwt(kbpf_verifier::LwtKind::In),
         kbpf_oracle::ProgType::LwtOut => ProgType::Lwt(kbpf_verifier::LwtKind::Out),
         kbpf_oracle::ProgType::LwtXmit => ProgType::Lwt(kbpf_verifier::LwtKind::Xmit),
+        // the capture machine is x86_64: its pt_regs and perf-event layouts
+        kbpf_oracle::ProgType::Kprobe => ProgType::Kprobe(kbpf_verifier::KprobeProg::default()),
+        kbpf_oracle::ProgType::Tracepoint => ProgType::Tracepoint,
+        kbpf_oracle::ProgType::RawTracepoint => ProgType::RawTracepoint,
+        kbpf_oracle::ProgType::RawTracepointWritable => ProgType::RawTracepointWritable,
+        kbpf_oracle::ProgType::PerfEvent => {
+            ProgType::PerfEvent { arch: kbpf_verifier::TargetArch::default() }
+        }
+        kbpf_oracle::ProgType::Tracing => ProgType::Tracing,
+        kbpf_oracle::ProgType::Lsm => ProgType::Lsm,
         _ => ProgType::SocketFilter,
     }
 }
 
-/// Verifier options for a case: maps by index (the case's `ld_imm64` imm), GPL license flag.
+/// What kbpf is told about the target kernel for cases that need its BTF
+/// ([`Case::needs_kernel_btf`]): the running kernel's vmlinux BTF (the files' digest must be
+/// its, see [`btf_skip`]), its configuration and whether it loads trampoline programs.
+struct Target {
+    btf: Option<KernelBtf>,
+    config: kbpf_verifier::KernelConfig,
+    trampolines: bool,
+}
+
+fn target() -> &'static Target {
+    static T: OnceLock<Target> = OnceLock::new();
+    T.get_or_init(|| Target {
+        btf: kbpf_oracle::kbtf::vmlinux().ok().map(KernelBtf),
+        config: kbpf::running_kernel_config().unwrap_or_default(),
+        trampolines: kbpf_oracle::kernel_loads_trampolines().unwrap_or(true),
+    })
+}
+
+/// The slots kbpf verifies for `case`: named kfunc calls carry the target BTF's ids.
+pub fn slots(case: &Case) -> Vec<RawInsn> {
+    match (&target().btf, case.kfuncs.is_empty()) {
+        (Some(b), false) => {
+            kbpf_oracle::kbtf::resolve(case, &b.0).map_or_else(|_| case.slots.clone(), |r| r.slots)
+        }
+        _ => case.slots.clone(),
+    }
+}
+
+/// Verifier options for a case: maps by index (the case's `ld_imm64` imm), GPL license flag;
+/// for cases that need the kernel's BTF, the target's BTF, attach target and kfuncs.
 pub fn options(case: &Case, log_level: u32) -> VerifyOptions {
+    let mut o = base_options(case, log_level);
+    if !case.needs_kernel_btf() {
+        return o;
+    }
+    let t = target();
+    o.btf = t.btf.clone();
+    o.kernel_config = t.config;
+    o.trampolines = t.trampolines;
+    o.expected_attach_type = case.expected_attach_type.and_then(AttachType::from_number);
+    o.prog_type = o.prog_type.with_expected_attach(o.expected_attach_type);
+    o.sleepable = case.prog_flags & kbpf_oracle::BPF_F_SLEEPABLE != 0;
+    if let Some(b) = &t.btf {
+        o.attach_btf_id = kbpf_oracle::kbtf::resolve(case, &b.0).map_or(0, |r| r.attach_btf_id);
+        o.kfuncs = kbpf::with_target_kfuncs(&o, &slots(case));
+    }
+    o
+}
+
+fn base_options(case: &Case, log_level: u32) -> VerifyOptions {
     VerifyOptions {
         prog_type: prog_type(case.prog_type),
         log_level,
@@ -84,10 +144,11 @@ pub fn options(case: &Case, log_level: u32) -> VerifyOptions {
 /// kbpf's verdict on one case, timed at log level 1|4 like the kernel's `verification time`.
 pub fn kbpf_verdict(case: &Case) -> KbpfVerdict {
     let opts = options(case, 1 | 4);
+    let slots = slots(case);
     let t = Instant::now();
-    let out = verify(&case.slots, &opts);
+    let out = verify(&slots, &opts);
     let ns = t.elapsed().as_nanos() as u64;
-    let log2 = Some(verify(&case.slots, &options(case, 2 | 4)).log);
+    let log2 = Some(verify(&slots, &options(case, 2 | 4)).log);
     KbpfVerdict {
         accepted: out.accepted,
         errno: out.error.as_ref().and_then(|e| kbpf_oracle::Errno::from_name(e.errno().name())),
@@ -106,23 +167,58 @@ pub fn kbpf_verdict(case: &Case) -> KbpfVerdict {
     }
 }
 
+/// A comparison: the report, and why cases were left out (an xtask-counted skip).
+pub struct Diff {
+    /// The report over the cases compared.
+    pub report: kbpf_oracle::DiffReport,
+    /// The skip, when cases that need another kernel's BTF were left out.
+    pub skipped: Option<String>,
+}
+
 /// Runs the comparison and prints the report.
-pub fn run(live: bool) -> Result<kbpf_oracle::DiffReport, String> {
+pub fn run(live: bool) -> Result<Diff, String> {
     run_in(live, &workspace_root().join("tests").join("kernel-cases"))
 }
 
+/// Leaves out the captured cases that need the capture kernel's BTF when the running
+/// machine's is not that one (their verdicts depend on its types and ids), and says why.
+pub fn btf_skip(cases: &mut Vec<kbpf_oracle::CapturedCase>) -> Option<String> {
+    let running = kbpf_oracle::kbtf::vmlinux_digest();
+    let foreign =
+        |c: &kbpf_oracle::CapturedCase| c.kernel.btf.as_ref().is_some_and(|d| Ok(d) != running.as_ref());
+    let left: Vec<_> = cases.iter().filter(|c| foreign(c)).collect();
+    let first = left.first()?;
+    let mut fams: Vec<&str> = left.iter().map(|c| c.case.family.as_str()).collect();
+    fams.dedup();
+    let why = format!(
+        "{}: {} cases captured on {}, need that kernel's BTF {}, running {}",
+        fams.join(", "),
+        left.len(),
+        first.kernel.kernel,
+        first.kernel.btf.as_deref().unwrap_or(""),
+        running.clone().unwrap_or_else(|e| e),
+    );
+    cases.retain(|c| !foreign(c));
+    Some(why)
+}
+
 /// [`run`] over the captured cases in `dir` (e.g. a corpus captured with another seed).
-pub fn run_in(live: bool, dir: &Path) -> Result<kbpf_oracle::DiffReport, String> {
+pub fn run_in(live: bool, dir: &Path) -> Result<Diff, String> {
     if live && let Err(e) = kbpf_oracle::available() {
         println!(
             "kernel-diff: no kernel oracle ({e}); comparing with the captured verdicts in tests/kernel-cases/"
         );
     }
-    let (cases, source) = capture::diff_inputs(dir, live).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let (mut cases, source) =
+        capture::diff_inputs(dir, live).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let skipped = btf_skip(&mut cases);
+    if let Some(why) = &skipped {
+        println!("skipped: kernel-diff tracing families ({why})");
+    }
     println!("kernel-diff: {} cases ({source:?})", cases.len());
     let report = compare(&cases, kbpf_verdict);
     println!("{report}");
-    Ok(report)
+    Ok(Diff { report, skipped })
 }
 
 /// The floor `cargo xtask test` holds the verifier to: issue 4's verdict and error-line
@@ -139,7 +235,7 @@ pub fn main(args: &[String]) -> Result<bool, String> {
         return crate::kernel_stream::main(args);
     }
     let live = !args.iter().any(|a| a == "--files");
-    let report = match args.iter().position(|a| a == "--dir").and_then(|i| args.get(i + 1)) {
+    let Diff { report, .. } = match args.iter().position(|a| a == "--dir").and_then(|i| args.get(i + 1)) {
         Some(dir) => run_in(live, Path::new(dir))?,
         None => run(live)?,
     };
@@ -149,4 +245,37 @@ pub fn main(args: &[String]) -> Result<bool, String> {
         println!("acceptance not met: {f}");
     }
     Ok(failed.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kbpf_oracle::{CapturedCase, KernelRecord};
+
+    fn captured(name: &str, btf: Option<&str>) -> CapturedCase {
+        let case =
+            Case::new("trace_ctx", name, kbpf_oracle::ProgType::Kprobe, vec![RawInsn::new(0x95, 0, 0, 0, 0)]);
+        let kernel = KernelRecord {
+            accepted: false,
+            errno: Some(kbpf_oracle::Errno::EACCES),
+            error_line: Some("R0 !read_ok".into()),
+            stats: VerifierStats::default(),
+            log_level: 5,
+            log: None,
+            log_level2: None,
+            log_truncated: false,
+            kernel: "6.18.44".into(),
+            btf: btf.map(str::to_string),
+        };
+        CapturedCase { case, kernel }
+    }
+
+    #[test]
+    fn records_of_another_kernels_btf_are_a_counted_skip() {
+        let mut cases = vec![captured("a", None), captured("b", Some("fnv64:0000000000000000:1"))];
+        let why = btf_skip(&mut cases).expect("a skip");
+        assert!(why.starts_with("trace_ctx: 1 cases captured on 6.18.44"), "{why}");
+        assert_eq!(cases.len(), 1);
+        assert_eq!(btf_skip(&mut cases), None);
+    }
 }

@@ -82,7 +82,7 @@ struct Kbpf {
 }
 
 fn kbpf(case: &Case) -> Kbpf {
-    let out = kbpf::verifier::verify(&case.slots, &options(case, 1 | 4));
+    let out = kbpf::verifier::verify(&crate::kernel_diff::slots(case), &options(case, 1 | 4));
     Kbpf {
         accepted: out.accepted,
         errno: out.error.as_ref().map(|e| e.errno().name().to_string()),
@@ -99,12 +99,15 @@ fn kernel(case: &Case) -> KernelRecord {
     let mut req = request_for(case, LogLevel::LEVEL1 | LogLevel::STATS);
     req.log_size = 1 << 20;
     req.map_fds = maps.iter().map(|m| m.raw()).collect();
-    let mut v = load(&case.slots, &req);
+    let Ok(slots) = kbpf_oracle::case::resolve_for_kernel(case, &mut req) else {
+        return record_case(case, RecordOptions::default());
+    };
+    let mut v = load(&slots, &req);
     if v.log_truncated {
         // ENOSPC is the buffer's: the verdict and stats from a stats-only load, the error line
         // from the kept tail of the rotating log (as the oracle's record does)
         req.log_level = LogLevel::STATS;
-        let q = load(&case.slots, &req);
+        let q = load(&slots, &req);
         (v.accepted, v.errno, v.stats) = (q.accepted, q.errno, q.stats);
         if q.accepted {
             v.error_line = None;
@@ -121,6 +124,7 @@ fn kernel(case: &Case) -> KernelRecord {
         log_level2: None,
         log_truncated: v.log_truncated,
         kernel: String::new(),
+        btf: None,
     }
 }
 

@@ -156,7 +156,10 @@ pub fn run(_args: &[String]) -> Result<bool, String> {
 
     println!("== kernel-diff (verifier against the captured kernel verdicts)");
     match kernel_diff::run(false) {
-        Ok(report) => {
+        Ok(kernel_diff::Diff { report, skipped }) => {
+            if let Some(why) = skipped {
+                tally.skip("kernel-diff tracing families", why);
+            }
             // One gate, counted as one test: the per-case disagreements are figures, not failures.
             let ok = kernel_diff::gate(&report);
             tally.suite("kernel-diff", ok, ok as usize, !ok as usize);

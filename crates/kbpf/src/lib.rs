@@ -67,4 +67,4 @@ pub use sections::{
 pub use test_run::{
     CtxLayout, PacketCtx, TestRunError, TestRunOutcome, convert_ctx_accesses, pkt_v4, test_run,
 };
-pub use verify::{kfunc_table, verify_module};
+pub use verify::{kfunc_table, verify_module, with_target_kfuncs};

@@ -91,6 +91,19 @@ pub(crate) fn decl_of(id: i32, name: &str, proto: &kbpf_kfunc::Proto) -> KfuncDe
     }
 }
 
+/// `opts.kfuncs` plus the target kernel's kfuncs that `slots` call, typed from `opts.btf` (what
+/// [`verify_module`] adds for a module), for callers that verify raw slots; `opts.kfuncs`
+/// unchanged without a target BTF.
+pub fn with_target_kfuncs(opts: &VerifyOptions, slots: &[kbpf_isa::RawInsn]) -> KfuncTable {
+    match &opts.btf {
+        Some(btf) => {
+            let prog = opts.prog_type.ops_with(opts.expected_attach_type).kernel_type();
+            crate::target_kfuncs::with_target_kfuncs(&opts.kfuncs, slots, &btf.0, prog)
+        }
+        None => opts.kfuncs.clone(),
+    }
+}
+
 /// The test kfunc set's table, built on first use: the default of every `verify_module` call.
 static TESTMOD_KFUNCS: LazyLock<KfuncTable> = LazyLock::new(|| kfunc_table(&kbpf_kfunc::profiles::testmod()));
 

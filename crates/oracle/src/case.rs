@@ -34,6 +34,27 @@ pub struct Case {
     /// Function declarations (sent to the kernel as program BTF + `func_info`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub funcs: Vec<crate::btf::CaseFunc>,
+    /// `expected_attach_type` (the uapi number, e.g. 23 `BPF_TRACE_RAW_TP`), when set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expected_attach_type: Option<u32>,
+    /// The attach target by its name in the kernel's BTF (`bpf_fentry_test1`,
+    /// `btf_trace_sched_switch`, `bpf_iter_task`): `attach_btf_id` is resolved at load time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attach_btf: Option<String>,
+    /// kfunc calls by name: each slot's `imm` is stored as 0 and set to the function's BTF id
+    /// at load time (the kernel's from its vmlinux BTF, kbpf's from its target BTF).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub kfuncs: Vec<KfuncCall>,
+}
+
+/// A kfunc call of a case: the slot of its `call` (`src_reg = BPF_PSEUDO_KFUNC_CALL`) and the
+/// function's name in the kernel's BTF.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KfuncCall {
+    /// Slot index of the call.
+    pub slot: usize,
+    /// The kfunc's name (`bpf_task_acquire`).
+    pub name: String,
 }
 
 fn gpl() -> String {
@@ -52,7 +73,42 @@ impl Case {
             prog_flags: 0,
             license: gpl(),
             funcs: Vec::new(),
+            expected_attach_type: None,
+            attach_btf: None,
+            kfuncs: Vec::new(),
         }
+    }
+
+    /// Sets the expected attach type (uapi number) and the attach target's BTF name.
+    pub fn with_attach(mut self, attach_type: u32, target: Option<&str>) -> Case {
+        self.expected_attach_type = Some(attach_type);
+        self.attach_btf = target.map(str::to_string);
+        self
+    }
+
+    /// Names the kfunc called at each slot.
+    pub fn with_kfuncs(mut self, calls: Vec<KfuncCall>) -> Case {
+        self.kfuncs = calls;
+        self
+    }
+
+    /// Whether kbpf and the kernel judge the case by the kernel's BTF: tracing program types
+    /// (their contexts and helpers are typed by it), attach targets and kfuncs. Such records
+    /// carry the digest of the BTF they were captured with ([`KernelRecord::btf`]).
+    pub fn needs_kernel_btf(&self) -> bool {
+        use ProgType as P;
+        self.attach_btf.is_some()
+            || !self.kfuncs.is_empty()
+            || matches!(
+                self.prog_type,
+                P::Kprobe
+                    | P::Tracepoint
+                    | P::RawTracepoint
+                    | P::RawTracepointWritable
+                    | P::PerfEvent
+                    | P::Tracing
+                    | P::Lsm
+            )
     }
 
     /// Declares functions (argument counts, linkage) as program BTF would.
@@ -160,6 +216,10 @@ pub struct KernelRecord {
     /// Release of the kernel that produced the record (`uname -r`).
     #[serde(default)]
     pub kernel: String,
+    /// For cases that need the kernel's BTF ([`Case::needs_kernel_btf`]): the digest of the
+    /// vmlinux BTF they were captured with ([`crate::kbtf::vmlinux_digest`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub btf: Option<String>,
 }
 
 /// A case with the kernel's record: one line of a family's JSONL file.
@@ -194,38 +254,54 @@ pub fn request_for(case: &Case, level: LogLevel) -> LoadRequest {
     req.prog_flags = case.prog_flags;
     req.license = case.license.clone();
     req.funcs = case.funcs.clone();
+    req.expected_attach_type = case.expected_attach_type.unwrap_or(0);
     req
+}
+
+/// The slots `case` loads with into the running kernel, its attach target resolved into
+/// `req` (see [`crate::kbtf::resolve_running`]).
+pub fn resolve_for_kernel(case: &Case, req: &mut LoadRequest) -> Result<Vec<RawInsn>, String> {
+    let r = crate::kbtf::resolve_running(case)?;
+    req.attach_btf_id = r.attach_btf_id;
+    Ok(r.slots)
 }
 
 /// Runs `case` through the kernel (maps created, loaded at level 1|4, optionally at 2|4).
 pub fn record_case(case: &Case, opts: RecordOptions) -> KernelRecord {
     let kernel = kernel_release();
+    let btf = case
+        .needs_kernel_btf()
+        .then(|| crate::kbtf::vmlinux_digest().unwrap_or_else(|e| format!("none: {e}")));
+    let failed = |errno: Errno, line: String| KernelRecord {
+        accepted: false,
+        errno: Some(errno),
+        error_line: Some(line),
+        stats: VerifierStats::default(),
+        log_level: 0,
+        log: None,
+        log_level2: None,
+        log_truncated: false,
+        kernel: kernel.clone(),
+        btf: btf.clone(),
+    };
     let maps = match create_maps(&case.maps) {
         Ok(m) => m,
-        Err(e) => {
-            return KernelRecord {
-                accepted: false,
-                errno: Some(e),
-                error_line: Some(format!("(oracle) map creation failed: {e}")),
-                stats: VerifierStats::default(),
-                log_level: 0,
-                log: None,
-                log_level2: None,
-                log_truncated: false,
-                kernel,
-            };
-        }
+        Err(e) => return failed(e, format!("(oracle) map creation failed: {e}")),
     };
     let level = LogLevel::LEVEL1 | LogLevel::STATS;
     let mut req = request_for(case, level);
     req.map_fds = maps.iter().map(|m| m.raw()).collect();
-    let mut v = load(&case.slots, &req);
+    let slots = match resolve_for_kernel(case, &mut req) {
+        Ok(s) => s,
+        Err(e) => return failed(Errno::ENOENT, format!("(oracle) {e}")),
+    };
+    let mut v = load(&slots, &req);
     let log_truncated = v.log_truncated;
     if log_truncated {
         // The ENOSPC is an artefact of the buffer: take the verdict from a stats-only load.
         let mut quiet = req.clone();
         quiet.log_level = LogLevel::STATS;
-        let q = load(&case.slots, &quiet);
+        let q = load(&slots, &quiet);
         v.accepted = q.accepted;
         v.errno = q.errno;
         v.stats = q.stats;
@@ -235,7 +311,7 @@ pub fn record_case(case: &Case, opts: RecordOptions) -> KernelRecord {
     }
     let log_level2 = if opts.max_log_level2 > 0 {
         req.log_level = LogLevel::LEVEL2 | LogLevel::STATS;
-        let v2 = load(&case.slots, &req);
+        let v2 = load(&slots, &req);
         (v2.log.len() <= opts.max_log_level2 && v2.log_true_size as usize <= v2.log.len() + 1)
             .then_some(v2.log)
     } else {
@@ -252,6 +328,7 @@ pub fn record_case(case: &Case, opts: RecordOptions) -> KernelRecord {
         log_level2,
         log_truncated,
         kernel,
+        btf,
     }
 }
 

@@ -496,6 +496,7 @@ mod tests {
                 log_level2: None,
                 log_truncated: false,
                 kernel: String::new(),
+                btf: None,
             },
         }
     }

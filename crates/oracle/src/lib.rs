@@ -32,6 +32,7 @@ pub mod case;
 pub mod compare;
 mod errno;
 pub mod generator;
+pub mod kbtf;
 mod load;
 mod map;
 pub mod objects;
@@ -39,7 +40,7 @@ mod run;
 mod sys;
 
 pub use btf::CaseFunc;
-pub use case::{CapturedCase, Case, KernelRecord};
+pub use case::{CapturedCase, Case, KernelRecord, KfuncCall};
 pub use compare::{DiffReport, KbpfVerdict, compare};
 pub use errno::Errno;
 pub use kbpf_isa::RawInsn;

@@ -65,6 +65,8 @@ pub enum ProgType {
     Tracing,
     /// `BPF_PROG_TYPE_LSM`.
     Lsm,
+    /// `BPF_PROG_TYPE_RAW_TRACEPOINT_WRITABLE`.
+    RawTracepointWritable,
 }
 
 impl ProgType {
@@ -97,6 +99,7 @@ impl ProgType {
             ProgType::SkLookup => 30,
             ProgType::Tracing => 26,
             ProgType::Lsm => 29,
+            ProgType::RawTracepointWritable => 24,
         }
     }
 
@@ -129,6 +132,7 @@ impl ProgType {
             ProgType::SkLookup => "sk_lookup",
             ProgType::Tracing => "tracing",
             ProgType::Lsm => "lsm",
+            ProgType::RawTracepointWritable => "raw_tracepoint_writable",
         }
     }
 

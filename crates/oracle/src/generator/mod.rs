@@ -5,10 +5,12 @@
 
 pub mod asm;
 pub mod builder;
+mod fam_btfptr;
 mod fam_cfg;
 mod fam_ctx;
 mod fam_encoding;
 mod fam_funcs;
+mod fam_kfuncs;
 mod fam_mapflags;
 mod fam_maps;
 mod fam_prune;
@@ -17,6 +19,7 @@ mod fam_regs;
 mod fam_scalar;
 mod fam_tc;
 mod fam_tc_more;
+mod fam_trace;
 mod hand;
 pub mod rng;
 
@@ -54,6 +57,10 @@ pub const FAMILIES: &[(&str, FamilyFn, usize)] = &[
     ("prune_freq", prune_freq, 100),
     ("tc", fam_tc::tc, 560),
     ("map_flags", fam_mapflags::map_flags, 320),
+    // these three need the kernel's BTF (`Case::needs_kernel_btf`)
+    ("trace_ctx", fam_trace::trace_ctx, 300),
+    ("btf_ptr", fam_btfptr::btf_ptr, 300),
+    ("kfuncs", fam_kfuncs::kfuncs, 250),
 ];
 
 /// The `prune` family with `BPF_F_TEST_STATE_FREQ` (a checkpoint at every prune point), which

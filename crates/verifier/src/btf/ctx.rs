@@ -160,6 +160,10 @@ pub fn btf_ctx_access(btf: &Btf, at: &AttachInfo, off: i64, size: i64) -> CtxRes
             kind_str(st)
         )));
     }
+    // an iterator's registered argument (ctx_arg_info) is typed without the note
+    if at.iter_arg_flags(arg).is_some() {
+        return CtxResult { field: Some(CtxField::Btf { btf_id, flags }), log: Vec::new() };
+    }
     let note = format!("func '{tname}' arg{arg} has btf_id {btf_id} type {} '{}'", kind_str(st), st.name());
     CtxResult { field: Some(CtxField::Btf { btf_id, flags }), log: vec![note] }
 }

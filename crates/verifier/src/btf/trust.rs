@@ -76,7 +76,9 @@ pub fn loaded_flags(
         } else if flag & (MEM_PERCPU | MEM_USER) != 0 {
             // kept as they are
         } else {
-            flag = clear_trusted(flag);
+            // 6.18 marks a pointer walked from a trusted or RCU one through a field no list
+            // names untrusted (the captured `btf_ptr` cases: `task->mm`, `->cred`, `->files`)
+            flag = clear_trusted(flag) | PTR_UNTRUSTED;
         }
     } else {
         flag = PTR_UNTRUSTED;
@@ -100,9 +102,11 @@ mod tests {
         let plain = RegState::pointer(RegType::BtfId);
         assert_eq!(loaded_flags(&btf, &plain, MEM_RCU, "f", 1, true, true), 0);
         assert_eq!(loaded_flags(&btf, &plain, 0, "f", 1, true, false), PTR_UNTRUSTED);
-        // a referenced pointer is trusted either way: the trust rules apply, not the compat one
+        // a referenced pointer is trusted either way: the trust rules apply, not the compat
+        // one, and a field no list names gives an untrusted pointer
         let mut referenced = plain.clone();
         referenced.ref_obj_id = 3;
-        assert_eq!(loaded_flags(&btf, &referenced, 0, "f", 1, true, false), 0);
+        assert_eq!(loaded_flags(&btf, &referenced, 0, "f", 1, true, false), PTR_UNTRUSTED);
+        assert_eq!(loaded_flags(&btf, &referenced, 0, "f", 1, true, true), PTR_UNTRUSTED);
     }
 }

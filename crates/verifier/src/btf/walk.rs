@@ -61,6 +61,11 @@ impl WalkError {
     }
 }
 
+/// A type or member name as the kernel prints it (`__btf_name_by_offset`: `(anon)` for none).
+fn anon(name: &str) -> String {
+    if name.is_empty() { "(anon)".to_string() } else { name.to_string() }
+}
+
 /// One step of `btf_struct_walk`.
 enum Step {
     Scalar,
@@ -102,7 +107,7 @@ fn walk_one(btf: &Btf, t: &BtfType, mut off: u32, size: u32, flag: &mut u16) -> 
             let target = t.ref_type().and_then(|r| skip_modifiers(btf, r)).map(|(_, t)| t);
             t = target.ok_or_else(|| WalkError::NotStruct(String::new()))?;
         }
-        let tname = t.name().to_string();
+        let tname = anon(t.name());
         let Some(members) = t.members() else { return Err(WalkError::NotStruct(tname)) };
         if matches!(t, BtfType::Union { .. }) && members.len() != 1 {
             // walking a union with several members yields untrusted pointers
@@ -148,7 +153,7 @@ fn walk_one(btf: &Btf, t: &BtfType, mut off: u32, size: u32, flag: &mut u16) -> 
             }
             let Some(Resolved { ty, id, size: msize, elem, elem_id, nelems }) = resolve_size(btf, m.type_id)
             else {
-                return Err(WalkError::NoSize(m.name.clone()));
+                return Err(WalkError::NoSize(anon(&m.name)));
             };
             let mtrue_end = moff + msize;
             if off >= mtrue_end {
@@ -175,7 +180,7 @@ fn walk_one(btf: &Btf, t: &BtfType, mut off: u32, size: u32, flag: &mut u16) -> 
             }
             if let BtfType::Ptr { type_id } = mtype {
                 if msize != size || off != moff {
-                    return Err(WalkError::PtrMember(m.name.clone(), moff, tname, off, size));
+                    return Err(WalkError::PtrMember(anon(&m.name), moff, tname, off, size));
                 }
                 let mut tag = 0;
                 if let Some(BtfType::TypeTag { name, attr: false, .. }) = btf.get(*type_id) {
@@ -192,7 +197,7 @@ fn walk_one(btf: &Btf, t: &BtfType, mut off: u32, size: u32, flag: &mut u16) -> 
                 };
             }
             if off + size > mtrue_end && *flag & PTR_UNTRUSTED == 0 {
-                return Err(WalkError::BeyondMember(m.name.clone(), mtrue_end, tname, off, size));
+                return Err(WalkError::BeyondMember(anon(&m.name), mtrue_end, tname, off, size));
             }
             return Ok(Step::Scalar);
         }

@@ -27,7 +27,13 @@ impl ProgTypeOps for Tracepoint {
 
     /// `tp_prog_is_valid_access`.
     fn ctx_access(&self, a: CtxAccess) -> Option<CtxField> {
-        let ok = a.off >= 8 && a.off < PERF_MAX_TRACE_SIZE && !a.write && a.size > 0 && a.off % a.size == 0;
+        // the kernel compares the (int) offset with `sizeof(void *)` unsigned: a negative
+        // offset passes that test, and the rest
+        let ok = (a.off >= 8 || a.off < 0)
+            && a.off < PERF_MAX_TRACE_SIZE
+            && !a.write
+            && a.size > 0
+            && a.off % a.size == 0;
         ok.then_some(CtxField::Scalar)
     }
 

@@ -31,9 +31,10 @@ pub(crate) const PERF_EVENT_OUTPUT: Proto =
 pub(crate) const GET_STACKID: Proto = proto([Arg::Ctx, Arg::ConstMapPtr, A, D, D], true, &[STACK_TRACE]);
 /// `bpf_get_stack` of kprobes, tracepoints and perf events: the buffer is filled.
 pub(crate) const GET_STACK: Proto = proto([Arg::Ctx, UNINIT, Arg::ConstSizeOrZero, A, D], true, &[]);
-/// `bpf_get_stack` of raw tracepoints: the kernel declares the buffer read-only
-/// (`ARG_PTR_TO_MEM | MEM_RDONLY`), so it must be initialized.
-pub(crate) const GET_STACK_RAW_TP: Proto = proto([Arg::Ctx, RD, Arg::ConstSizeOrZero, A, D], true, &[]);
+/// `bpf_get_stack` of raw tracepoints: 6.18 takes an uninitialised buffer and writes it (the
+/// kernel-diff `trace_ctx` cases `get_stack_uninit_raw_tracepoint*`, and the stack slots its
+/// level-2 log shows written after the call).
+pub(crate) const GET_STACK_RAW_TP: Proto = proto([Arg::Ctx, UNINIT, Arg::ConstSizeOrZero, A, D], true, &[]);
 /// `bpf_get_attach_cookie` (every variant takes the context).
 pub(crate) const GET_ATTACH_COOKIE: Proto = proto([Arg::Ctx, D, D, D, D], false, &[]);
 
