@@ -46,7 +46,8 @@ const MODELLED: &[&str] = &[
     "bpf_dynptr_is_null",
     "bpf_dynptr_is_rdonly",
     "bpf_dynptr_slice",
-    // bpf_dynptr_slice_rdwr: the 6.18 oracle refuses every call (EPERM), not modelled
+    // refused by the target after its arguments (`refused_after_args`)
+    "bpf_dynptr_slice_rdwr",
     "bpf_task_acquire",
     "bpf_task_release",
     // net/bpf/test_run.c: releases a prog_test_ref_kfunc (a kptr's object), nothing more
@@ -120,6 +121,23 @@ const MODELLED: &[&str] = &[
     "bpf_iter_task_vma_new",
     "bpf_iter_task_vma_next",
     "bpf_iter_task_vma_destroy",
+    "bpf_xdp_ct_alloc",
+    "bpf_xdp_ct_lookup",
+    "bpf_skb_ct_alloc",
+    "bpf_skb_ct_lookup",
+    "bpf_ct_insert_entry",
+    "bpf_ct_release",
+    "bpf_ct_set_timeout",
+    "bpf_ct_change_timeout",
+    "bpf_ct_set_status",
+    "bpf_ct_change_status",
+    "bpf_ct_set_nat_info",
+    "bpf_crypto_ctx_create",
+    "bpf_crypto_ctx_release",
+    "bpf_crypto_ctx_acquire",
+    "bpf_crypto_decrypt",
+    "bpf_crypto_encrypt",
+    "bpf_sk_assign_tcp_reqsk",
 ];
 
 /// `kfuncs` plus the target kernel's kfuncs `slots` call, for a program of kernel type `prog`
@@ -236,6 +254,9 @@ pub(crate) fn resolve(
         "bpf_rdonly_cast" => d.ret = KfuncRet::Scalar,
         // the session's u64 cookie, writable (the kernel sizes r0 itself)
         "bpf_session_cookie" => d.ret = KfuncRet::Mem(8),
+        // this machine's 6.18 refuses the writable slice once its arguments are checked
+        // (EPERM; a size that is not constant is named first), in every program type
+        "bpf_dynptr_slice_rdwr" => d.traits.refused_after_args = true,
         _ => {}
     }
     let allowed = prog.map_or(Allowed::Unknown, |t| entry.allowed(t, attach));

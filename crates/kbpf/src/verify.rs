@@ -85,6 +85,7 @@ pub(crate) fn decl_of(id: i32, name: &str, proto: &kbpf_kfunc::Proto) -> KfuncDe
             rcu: flag(KfuncFlags::RCU),
             sleepable: flag(KfuncFlags::SLEEPABLE),
             rcu_protected: flag(KfuncFlags::RCU_PROTECTED),
+            refused_after_args: false,
         },
         unmodelled: None,
     }
@@ -143,10 +144,8 @@ pub fn verify_module(module: &Module, mut opts: VerifyOptions) -> VerifyOutcome 
                 return unsupported(Unsupported::Feature("a struct_ops struct of a kernel module's BTF"));
             }
         }
-        // refused by the kernel before the walk (EEXIST), which kbpf does not model
-        if elf.several_exception_cbs {
-            return unsupported(Unsupported::Feature("a main program with several exception_callback tags"));
-        }
+        // refused by the verifier before the walk (EEXIST)
+        opts.several_exception_cbs = elf.several_exception_cbs;
         // BPF_F_SLEEPABLE (`.s` sections), and the target BTF the loader resolved against
         opts.sleepable |= elf.prog_flags & kbpf_elf::sections::BPF_F_SLEEPABLE != 0;
         if opts.btf.is_none() {

@@ -169,6 +169,10 @@ const SKB: &[Hook] = &[
 const CPUMASK: &[Hook] = &[Hook::Tracing, Hook::StructOps, Hook::Syscall];
 /// net/bpf/test_run.c's `bpf_prog_test_kfunc_set` (in vmlinux, not the test module).
 const TEST_RUN: &[Hook] = &[Hook::Tc, Hook::Tracing, Hook::Syscall];
+/// nf_conntrack_bpf.c's and nf_nat_bpf.c's sets.
+const NF: &[Hook] = &[Hook::Xdp, Hook::Tc];
+/// crypto.c's cipher set.
+const CRYPTO: &[Hook] = &[Hook::Tc, Hook::SchedAct, Hook::Xdp];
 
 const NONE: KfuncFlags = KfuncFlags::NONE;
 const ACQ: KfuncFlags = KfuncFlags::ACQUIRE;
@@ -328,6 +332,26 @@ const TABLE: &[(&str, KfuncFlags, &[Hook])] = &[
     ("bpf_remove_dentry_xattr", f(SLEEP, TRUSTED), &[Hook::Tracing]),
     ("bpf_kfunc_call_test_release", REL, TEST_RUN),
     ("bpf_kfunc_call_memb_release", REL, TEST_RUN),
+    // nf_conntrack_bpf.c and nf_nat_bpf.c (xdp and tc)
+    ("bpf_xdp_ct_alloc", f(ACQ, NULL), NF),
+    ("bpf_xdp_ct_lookup", f(ACQ, NULL), NF),
+    ("bpf_skb_ct_alloc", f(ACQ, NULL), NF),
+    ("bpf_skb_ct_lookup", f(ACQ, NULL), NF),
+    ("bpf_ct_insert_entry", f3(ACQ, NULL, REL), NF),
+    ("bpf_ct_release", REL, NF),
+    ("bpf_ct_set_timeout", TRUSTED, NF),
+    ("bpf_ct_change_timeout", TRUSTED, NF),
+    ("bpf_ct_set_status", TRUSTED, NF),
+    ("bpf_ct_change_status", TRUSTED, NF),
+    ("bpf_ct_set_nat_info", TRUSTED, NF),
+    // crypto.c: the context set for every type, the cipher set for packet programs
+    ("bpf_crypto_ctx_create", f3(ACQ, NULL, SLEEP), COMMON),
+    ("bpf_crypto_ctx_release", REL, COMMON),
+    ("bpf_crypto_ctx_acquire", f3(ACQ, RCU, NULL), COMMON),
+    ("bpf_crypto_decrypt", RCU, CRYPTO),
+    ("bpf_crypto_encrypt", RCU, CRYPTO),
+    // filter.c's tcp_reqsk set (tc)
+    ("bpf_sk_assign_tcp_reqsk", TRUSTED, &[Hook::Tc]),
 ];
 
 /// The kfuncs of sets with a filter, and the filter. The kprobe session set's filter

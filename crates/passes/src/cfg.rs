@@ -144,6 +144,16 @@ impl Walk<'_> {
 
 /// Runs the CFG check. `privileged` = CAP_BPF (back-edges allowed).
 pub fn check_cfg(slots: &SlotTable<'_>, privileged: bool) -> Result<Cfg, PassError> {
+    check_cfg_with(slots, privileged, None)
+}
+
+/// [`check_cfg`] with the exception callback as a second root: no call reaches it, so the
+/// kernel walks it after the main program's depth-first search.
+pub fn check_cfg_with(
+    slots: &SlotTable<'_>,
+    privileged: bool,
+    exception_cb: Option<usize>,
+) -> Result<Cfg, PassError> {
     let n = slots.len();
     if n == 0 {
         return Ok(Cfg::default());
@@ -151,13 +161,24 @@ pub fn check_cfg(slots: &SlotTable<'_>, privileged: bool) -> Result<Cfg, PassErr
     let mut w =
         Walk { slots, state: vec![0; n], stack: vec![0], marks: vec![InsnMarks::default(); n], privileged };
     w.state[0] = DISCOVERED;
-    while let Some(&t) = w.stack.last() {
-        match w.visit(t)? {
-            Step::Done => {
-                w.state[t] = EXPLORED;
-                w.stack.pop();
+    let mut roots = exception_cb.filter(|&t| t > 0 && t < n).into_iter();
+    loop {
+        while let Some(&t) = w.stack.last() {
+            match w.visit(t)? {
+                Step::Done => {
+                    w.state[t] = EXPLORED;
+                    w.stack.pop();
+                }
+                Step::Keep => {}
             }
-            Step::Keep => {}
+        }
+        match roots.next() {
+            Some(t) if w.state[t] != EXPLORED => {
+                w.state[t] = DISCOVERED;
+                w.stack.push(t);
+            }
+            Some(_) => {}
+            None => break,
         }
     }
     let mut i = 0;

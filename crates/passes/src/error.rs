@@ -29,6 +29,8 @@ pub enum Errno {
     ENOTSUPP,
     /// Protocol error (71): an `fd_array` index without an `fd_array`.
     EPROTO,
+    /// File exists (17): several exception callbacks tagged on one main program.
+    EEXIST,
 }
 
 impl Errno {
@@ -46,6 +48,7 @@ impl Errno {
             Errno::EOPNOTSUPP => "EOPNOTSUPP",
             Errno::ENOTSUPP => "ENOTSUPP",
             Errno::EPROTO => "EPROTO",
+            Errno::EEXIST => "EEXIST",
         }
     }
 
@@ -63,6 +66,7 @@ impl Errno {
             Errno::EOPNOTSUPP => 95,
             Errno::ENOTSUPP => 524,
             Errno::EPROTO => 71,
+            Errno::EEXIST => 17,
         }
     }
 }

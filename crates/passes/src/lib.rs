@@ -46,7 +46,8 @@ pub struct StaticInfo {
 ///
 /// `privileged` allows back-edges; `stack_args` turns the stack-argument ABI on or off (see
 /// [`check::check_and_resolve_insns_abi`]); `helper_args` gives helper parameter counts for
-/// liveness, `kfunc_args` those of the kfuncs the program may call (by BTF id).
+/// liveness, `kfunc_args` those of the kfuncs the program may call (by BTF id);
+/// `exception_cb` is the main program's exception callback start (a subprogram and a CFG root).
 pub fn run_static_passes(
     slots: &SlotTable<'_>,
     privileged: bool,
@@ -54,11 +55,12 @@ pub fn run_static_passes(
     resolver: &mut dyn check::Resolver,
     helper_args: &dyn Fn(i32) -> Option<u8>,
     kfunc_args: &dyn Fn(i32) -> Option<u8>,
+    exception_cb: Option<usize>,
 ) -> Result<StaticInfo, PassError> {
-    let mut subprogs = subprogs::add_subprogs(slots)?;
+    let mut subprogs = subprogs::add_subprogs_with(slots, exception_cb)?;
     subprogs::check_subprogs(slots, &mut subprogs)?;
     check::check_and_resolve_insns_abi(slots, resolver, stack_args)?;
-    let cfg = cfg::check_cfg(slots, privileged)?;
+    let cfg = cfg::check_cfg_with(slots, privileged, exception_cb)?;
     let postorder = postorder::compute_postorder(slots, &subprogs);
     let scc = scc::compute_scc(slots);
     let live_regs = liveness::compute_live_registers(slots, &postorder, helper_args, kfunc_args);

@@ -65,6 +65,12 @@ impl Subprogs {
 /// kfunc calls are only noted by the caller (they need a registry to resolve).
 /// Every slot is read, `ld_imm64` tails included, as the kernel's loop does.
 pub fn add_subprogs(slots: &SlotTable<'_>) -> Result<Subprogs, PassError> {
+    add_subprogs_with(slots, None)
+}
+
+/// [`add_subprogs`] plus the exception callback's start (found from BTF, not from a call, and
+/// added after the scan like `add_subprog_and_kfunc` does; a start out of range adds nothing).
+pub fn add_subprogs_with(slots: &SlotTable<'_>, exception_cb: Option<usize>) -> Result<Subprogs, PassError> {
     let n = slots.len();
     let mut starts: Vec<usize> = vec![0];
     for i in 0..n {
@@ -83,6 +89,14 @@ pub fn add_subprogs(slots: &SlotTable<'_>) -> Result<Subprogs, PassError> {
             }
             starts.insert(pos, t);
         }
+    }
+    if let Some(t) = exception_cb.filter(|&t| t < n)
+        && let Err(pos) = starts.binary_search(&t)
+    {
+        if starts.len() >= MAX_SUBPROGS {
+            return Err(PassError::new(t, K::TooManySubprogs));
+        }
+        starts.insert(pos, t);
     }
     let list = starts
         .iter()

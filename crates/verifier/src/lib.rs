@@ -310,6 +310,9 @@ pub struct VerifyOptions {
     /// Subprogram prototypes (start, name, parameter count, linkage): the BTF `func_info`
     /// substitute that decides how many stack arguments each subprogram takes.
     pub funcs: Vec<FuncDecl>,
+    /// The main function's BTF carries several `exception_callback:` decl tags (none of
+    /// `funcs` is then marked `exception_cb`): refused before the walk, `EEXIST`.
+    pub several_exception_cbs: bool,
     /// kfunc prototypes by BTF id (calls to ids not listed are rejected as unknown).
     pub kfuncs: KfuncTable,
     /// kbpf extension: global subprograms may take more than 5 arguments (verified in line,
@@ -439,6 +442,7 @@ impl Default for VerifyOptions {
             privileged: true,
             gpl: true,
             funcs: Vec::new(),
+            several_exception_cbs: false,
             kfuncs: KfuncTable::default(),
             allow_global_stack_args: false,
             stack_args: true,

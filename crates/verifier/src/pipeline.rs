@@ -253,12 +253,29 @@ pub(crate) fn run_with(
     // this table (a malformed slot is kept and refused where the kernel refuses it)
     let table = SlotTable::new(slots);
     // Subprograms first so that the level-2 header appears even when a later pass fails.
-    let pre = kbpf_passes::subprogs::add_subprogs(&table);
+    // the main program's exception callback: a subprogram no call needs to reach
+    let exception_cb = opts.funcs.iter().find(|f| f.exception_cb).map(|f| f.pc);
+    let pre = kbpf_passes::subprogs::add_subprogs_with(&table, exception_cb);
     let nsub_found = pre.as_ref().map_or(1, |sp| sp.list.len().max(1));
     if let Ok(sp) = &pre
         && log.verbose2()
     {
         log.put(&sp.log_lines());
+    }
+    // add_subprog_and_kfunc: the kfunc calls' own refusals, then the exception callback's tag
+    let early = match crate::calls::dev_bound::check_dev_bound_kfuncs(&table, opts) {
+        Err((r, _)) => Some(r),
+        Ok(()) if opts.several_exception_cbs => {
+            Some(crate::messages::KfuncReject::SeveralExceptionCbs.into())
+        }
+        Ok(()) => None,
+    };
+    if pre.is_ok()
+        && let Some(r) = early
+    {
+        log.put(&format!("{r}\n"));
+        print_stats(&mut log, &Counters::default(), &vec![0; nsub_found], start);
+        return (finish(log, Stats::default(), Some((r, 0)), opts.log_size), proven);
     }
     // check_btf_func / check_btf_line (the kernel runs them between check_subprogs and
     // resolving ld_imm64; kbpf's passes run those together, so they come first here)
@@ -278,6 +295,7 @@ pub(crate) fn run_with(
             &mut resolver,
             &helper_args,
             &kfunc_args,
+            exception_cb,
         )
     });
     let info = match passes {
@@ -333,15 +351,20 @@ pub(crate) fn run_with(
     }
     let nsub = info.subprogs.len();
     let stack_args = crate::protos::func_info::SubprogArgs::new(&info.subprogs, &opts.funcs);
+    // mark_subprog_exc_cb: a callback, an async one (a call chain of its own), always called
+    let exc_sub = exception_cb.and_then(|pc| info.subprogs.starting_at(SlotIdx::new(pc)));
+    let marked = |v: bool| (0..nsub).map(|i| v || Some(i) == exc_sub).collect::<Vec<bool>>();
     let mut env = Env {
         prog: Program { table, info, opts, ld_map: resolver.ld_map, attach },
         aux: Aux::new(slots.len()),
         subs: SubprogFacts {
             stack_depth: vec![0; nsub],
             stack_args,
-            global_called: vec![false; nsub],
+            global_called: marked(false),
             global_verified: vec![false; nsub],
-            is_async_cb: vec![false; nsub],
+            is_async_cb: marked(false),
+            is_cb: marked(false),
+            exception_cb: exc_sub,
             unreliable_proto: vec![false; nsub],
         },
         search: Search { explored: vec![Vec::new(); slots.len()], ..Search::default() },
@@ -355,7 +378,7 @@ pub(crate) fn run_with(
         env.pop_log_after_success();
         env.do_check_subprogs()
     });
-    let res = res.and_then(|_| check_max_stack_depth(&env.prog, &env.subs));
+    let res = res.and_then(|_| crate::calls::stack_depth::check_max_stack_depth(&env.prog, &env.subs));
     let res = res.and_then(|_| env.call().stack_args_after_walk());
     let stats = Stats {
         processed_insns: env.stats.insn_processed,
@@ -516,50 +539,4 @@ fn print_stats(log: &mut Log, s: &Counters, depths: &[u32], start: Instant) {
         let t = stats_block(s, depths, start, log.level);
         log.buf.push_str(&t);
     }
-}
-
-/// Static stack-depth check along call chains (`check_max_stack_depth`): reads the program
-/// and the depths and async callbacks the walk recorded, nothing else.
-fn check_max_stack_depth(prog: &Program<'_>, subs: &SubprogFacts) -> Result<(), Reject> {
-    let info = &prog.info;
-    // depth-first over the static call graph from subprog 0
-    let round = |d: u32| d.div_ceil(16) * 16;
-    let depth_of = |sp: usize| round(subs.stack_depth.get(sp).copied().unwrap_or(0));
-    // the main program and every async callback start a call chain of their own
-    let is_async = |sp: usize| subs.is_async_cb.get(sp).copied().unwrap_or(false);
-    let roots = (0..info.subprogs.len().max(1)).rev().filter(|&i| i == 0 || is_async(i));
-    let mut stack: Vec<(usize, u32, usize)> = roots.map(|i| (i, depth_of(i), 1)).collect();
-    // the exception callback counts as an async callback, which no direct call may reach
-    let exception_cb = prog.opts.funcs.iter().find(|f| f.exception_cb).map(|f| f.pc);
-    let mut seen_paths = 0usize;
-    while let Some((sp, depth, frames)) = stack.pop() {
-        seen_paths += 1;
-        if seen_paths > 100_000 {
-            break;
-        }
-        if depth > 512 {
-            return Err(Reject::CombinedStack(frames, depth as i64));
-        }
-        let Some(s) = info.subprogs.list.get(sp) else { continue };
-        for i in s.slots() {
-            if let Some((imm, func_ref)) = prog.callee_at(i) {
-                let t = SlotIdx::new(i).jump(imm as i64);
-                if !func_ref && t.is_some_and(|t| Some(t.index()) == exception_cb) {
-                    return Err(Reject::ExceptionCbCall(i));
-                }
-                // a reference to an async callback does not grow this chain's stack
-                let callee =
-                    t.and_then(|t| info.subprogs.starting_at(t)).filter(|&c| !(func_ref && is_async(c)));
-                if let Some(callee) = callee {
-                    // the kernel counts the callee's frame from 0 (the main program's)
-                    if frames + 1 > kbpf_isa::MAX_CALL_FRAMES {
-                        return Err(Reject::MaxCallDepth(frames));
-                    }
-                    let d = subs.stack_depth.get(callee).copied().unwrap_or(0);
-                    stack.push((callee, depth + round(d), frames + 1));
-                }
-            }
-        }
-    }
-    Ok(())
 }

@@ -43,6 +43,9 @@ impl Call<'_, '_> {
         if let Some(cb) = self.subs.is_async_cb.get_mut(sub) {
             *cb = true;
         }
+        if let Some(cb) = self.subs.is_cb.get_mut(sub) {
+            *cb = true;
+        }
         let start = self
             .prog
             .info

@@ -126,6 +126,9 @@ impl Call<'_, '_> {
     /// first instruction with its frame set up from the caller's registers.
     fn push_sync_callback(&mut self, sub: usize, call_idx: usize, cb: Cb) -> Result<(), Reject> {
         self.check_callback_args(sub);
+        if let Some(c) = self.subs.is_cb.get_mut(sub) {
+            *c = true;
+        }
         // mark_dynptr_cb_reg takes the next id before the frame is set up
         let dynptr_id = if matches!(cb, Cb::UserRingbuf) { self.new_id() } else { 0 };
         let start = self

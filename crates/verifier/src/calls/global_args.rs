@@ -42,9 +42,18 @@ impl Call<'_, '_> {
     /// `btf_prepare_func_args` for subprogram `sub` (`None`: no BTF prototype to type it).
     pub(crate) fn prepare_func_args(&self, sub: usize) -> Option<Result<Vec<GlobalArg>, Untyped>> {
         let sa = &self.subs.stack_args;
-        let params = sa.params.get(sub).filter(|p| !p.is_empty())?;
-        let global = sa.global[sub];
+        let global = sa.global.get(sub).copied().unwrap_or(false);
         let name = sa.name_of(sub);
+        // a global function (the exception callback too) returns an int or an enum; a static
+        // one failing this only loses its prototype, which kbpf does not track
+        let start = self.prog.info.subprogs.list.get(sub).map(|s| s.start.index());
+        let decl = self.prog.opts.funcs.iter().find(|f| Some(f.pc) == start);
+        if global && decl.is_some_and(|d| !d.ret_scalar) {
+            return Some(Err(bad(format!(
+                "Global function {name}() doesn't return scalar. Only those are supported."
+            ))));
+        }
+        let params = sa.params.get(sub).filter(|p| !p.is_empty())?;
         Some(params.iter().enumerate().map(|(i, p)| self.prepare_arg(i, p, global, &name)).collect())
     }
 

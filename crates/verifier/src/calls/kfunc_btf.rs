@@ -112,7 +112,8 @@ impl Call<'_, '_> {
         }
         // process_kf_arg_ptr_to_btf_id: acquiring and releasing kfuncs want the exact type,
         // others accept a struct whose first member is it
-        let strict = t.acquire || released;
+        // (and no-cast aliases: `nf_conn___init` is no `nf_conn`)
+        let strict = t.acquire || released || self.nocast_alias(have_id, type_id);
         let matched =
             self.prog.opts.btf.as_ref().is_some_and(|b| {
                 crate::btf::walk::struct_ids_match(b, have_id, reg.off as u32, type_id, strict)
@@ -133,6 +134,40 @@ impl Call<'_, '_> {
             .into());
         }
         Ok(())
+    }
+
+    /// `__btf_type_is_scalar_struct`: a struct or union of scalars, arrays of scalars and such
+    /// structs, nested at most three deep.
+    pub(crate) fn scalar_struct(&self, id: u32, depth: u32) -> bool {
+        use kbpf_elf::btf::BtfType as B;
+        let Some(btf) = self.prog.opts.btf.as_ref() else { return false };
+        let Some((_, B::Struct { members, .. } | B::Union { members, .. })) = btf.0.resolve(id) else {
+            return false;
+        };
+        members.iter().all(|m| match btf.0.resolve(m.type_id) {
+            Some((mid, B::Struct { .. } | B::Union { .. })) => {
+                depth < 3 && self.scalar_struct(mid, depth + 1)
+            }
+            Some((_, B::Array { elem, nelems, .. })) => {
+                *nelems != 0
+                    && matches!(
+                        btf.0.resolve(*elem),
+                        Some((_, B::Int { .. } | B::Enum { .. } | B::Enum64 { .. }))
+                    )
+            }
+            Some((_, B::Int { .. } | B::Enum { .. } | B::Enum64 { .. })) => true,
+            _ => false,
+        })
+    }
+
+    /// `btf_type_ids_nocast_alias`: the two names agree up to their `___` flavour suffix.
+    fn nocast_alias(&self, a: u32, b: u32) -> bool {
+        let essential = |n: String| match n.rfind("___") {
+            Some(p) => n[..p].to_string(),
+            None => n,
+        };
+        let (a, b) = (self.btf_struct_name(a), self.btf_struct_name(b));
+        !a.is_empty() && essential(a) == essential(b)
     }
 
     fn btf_struct_name(&self, id: u32) -> String {

@@ -137,6 +137,9 @@ impl Call<'_, '_> {
         self.check_outgoing_stack_args(nargs)?;
         let insn_idx = self.cur.insn_idx.index();
         let meta = self.check_kfunc_args(&decl, insn_idx)?;
+        if decl.traits.refused_after_args {
+            return Err(KfuncReject::TargetRefused(decl.name).into());
+        }
         if decl.name == crate::calls::graph::RBTREE_ADD {
             let node = self.rbtree_cb_node(&meta.graph)?;
             self.push_rbtree_add_callback(meta.subprogno, insn_idx, node)?;
@@ -228,7 +231,30 @@ impl Call<'_, '_> {
             if pointer && decl.traits != KfuncTraits::default() {
                 self.kfunc_ptr_arg_common(decl, i, &reg, regno, &mut meta.refs)?;
             }
-            match &a.kind {
+            // get_kfunc_ptr_arg_type: NULL for a nullable dynptr is looked at no further
+            if a.kind == KfuncArgKind::Dynptr && a.nullable && is_null(&reg) {
+                i += 1;
+                continue;
+            }
+            // a struct pointer that is no kernel object and is sized by the next argument is
+            // memory (`KF_ARG_PTR_TO_MEM_SIZE`): the kind follows the register
+            let scalar_struct = match a.kind {
+                KfuncArgKind::BtfObj { has_ptr: false, type_id, .. } => self.scalar_struct(type_id, 0),
+                _ => false,
+            };
+            let sized_struct = scalar_struct
+                && !matches!(
+                    reg.ty,
+                    RegType::BtfId
+                        | RegType::Sock
+                        | RegType::SockCommon
+                        | RegType::TcpSock
+                        | RegType::ConstMapPtr
+                )
+                && matches!(decl.args.get(i + 1).map(|n| &n.kind), Some(KfuncArgKind::MemSize { .. }));
+            let as_mem = KfuncArgKind::Mem { size: None };
+            let kind = if sized_struct { &as_mem } else { &a.kind };
+            match kind {
                 KfuncArgKind::Ignored => {}
                 KfuncArgKind::ProgAux => {
                     if i >= MAX_REG_ARGS as usize {
@@ -338,7 +364,7 @@ impl Call<'_, '_> {
                     }
                 }
                 KfuncArgKind::StructPtr | KfuncArgKind::Mem { .. } => {
-                    let sized_by_next = matches!(a.kind, KfuncArgKind::Mem { size: None })
+                    let sized_by_next = matches!(kind, KfuncArgKind::Mem { size: None })
                         && matches!(
                             decl.args.get(i + 1).map(|n| &n.kind),
                             Some(KfuncArgKind::MemSize { .. })
@@ -360,8 +386,8 @@ impl Call<'_, '_> {
                         i += 2;
                         continue;
                     }
-                    let size = match a.kind {
-                        KfuncArgKind::Mem { size: Some(s) } => s as i64,
+                    let size = match kind {
+                        KfuncArgKind::Mem { size: Some(s) } => *s as i64,
                         _ => 0,
                     };
                     self.check_kfunc_mem(&reg, regno, name, size)?;

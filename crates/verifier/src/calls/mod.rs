@@ -7,6 +7,7 @@ pub(crate) mod alloc;
 pub(crate) mod async_cb;
 mod btf_args;
 pub(crate) mod callbacks;
+pub(crate) mod dev_bound;
 pub(crate) mod dynptr;
 pub(crate) mod exceptions;
 pub(crate) mod global_args;
@@ -22,6 +23,7 @@ pub(crate) mod locks;
 mod snprintf;
 pub(crate) mod sock;
 pub(crate) mod stack_args;
+pub(crate) mod stack_depth;
 
 use crate::domain::state::{FuncState, RefKind, RegState, RegType};
 use crate::env::ctx::Call;

@@ -82,6 +82,10 @@ impl Mem<'_, '_> {
         // the program may write its own objects; the kernel's only through the struct_ops
         // verifier ops' btf_struct_access
         if write && !alloc {
+            use kbpf_isa::KernelProgType as T;
+            if matches!(self.prog.ops().kernel_type(), Some(T::SchedCls | T::SchedAct | T::Xdp)) {
+                return super::nf_conn::nf_conn_write(&btf, reg.btf_id, off, size);
+            }
             let Some(so) = self.prog.attach.as_ref().and_then(|a| a.struct_ops.as_ref()) else {
                 return Err(BtfReject::OnlyRead.into());
             };

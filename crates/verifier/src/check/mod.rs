@@ -19,6 +19,7 @@ pub(crate) mod kptr;
 pub(crate) mod ld;
 mod map_ptr;
 pub(crate) mod mem;
+mod nf_conn;
 pub(crate) mod stack;
 
 /// Result of one instruction.
@@ -288,7 +289,9 @@ impl Env<'_> {
             self.call().check_async_return_code()?;
             return Ok(Flow::Exit);
         }
-        if self.cur.cur().subprogno != 0 {
+        // the exception callback's exit is checked like the main program's
+        let sub = self.cur.cur().subprogno;
+        if sub != 0 && self.subs.exception_cb != Some(sub) {
             self.call().check_global_subprog_return_code()?;
             return Ok(Flow::Exit);
         }
@@ -356,7 +359,11 @@ impl Env<'_> {
             f.regs[r] = RegState::unknown_scalar();
         }
         // typed by the BTF prototype when there is one
-        if let Some(Ok(args)) = self.call().prepare_func_args(sub) {
+        let prepared = self.call().prepare_func_args(sub);
+        if self.subs.exception_cb == Some(sub) {
+            crate::calls::exceptions::check_exception_cb_proto(prepared.as_ref(), nargs)?;
+        }
+        if let Some(Ok(args)) = prepared {
             for (i, a) in args.iter().enumerate().take(MAX_REG_ARGS as usize) {
                 st.cur_mut().regs[i + 1] = self.call().global_arg_reg(a)?;
             }

@@ -347,6 +347,11 @@ pub(crate) struct SubprogFacts {
     pub is_async_cb: Vec<bool>,
     /// Prototypes a callback's arguments did not match (`func_info_aux.unreliable`).
     pub unreliable_proto: Vec<bool>,
+    /// Subprograms some path set up as a callback, sync or async, and the exception
+    /// callback (`is_cb`): none may throw.
+    pub is_cb: Vec<bool>,
+    /// The main program's exception callback (`exception_callback_subprog`).
+    pub exception_cb: Option<usize>,
 }
 
 /// Everything one verification run needs, in parts that borrow apart: the program (never

@@ -60,6 +60,9 @@ pub enum BtfReject {
     /// A store through a map pointer.
     #[error("only read from {0} is supported")]
     MapPtrOnlyRead(String),
+    /// A store netfilter's `btf_struct_access` refuses (tc and XDP programs): its line.
+    #[error("{0}")]
+    NfConnWrite(String),
 }
 
 impl BtfReject {

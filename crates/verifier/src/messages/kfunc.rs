@@ -100,6 +100,25 @@ pub enum KfuncReject {
     InPreemptSection(&'static str),
     #[error("css_task_iter is only allowed in bpf_lsm, bpf_iter and sleepable progs")]
     CssTaskIterNotAllowed,
+    /// The target kernel (6.18 as built for this machine) refuses every call of this kfunc
+    /// once its arguments are checked, `EPERM`.
+    #[error("{0}() is not allowed")]
+    TargetRefused(String),
+    /// `check_max_stack_depth`: a throw in a callback or in what a callback calls.
+    #[error("bpf_throw kfunc (insn {insn}) cannot be called from callback subprog {subprog}")]
+    ThrowInCallback { insn: usize, subprog: usize },
+    /// `bpf_find_exception_callback_insn_off`, before the walk (`EEXIST`).
+    #[error("multiple exception callback tags for main subprog")]
+    SeveralExceptionCbs,
+    /// The exception callback's prototype is not `(int)`.
+    #[error("exception cb only supports single integer argument")]
+    ExceptionCbArgs,
+    /// `btf_prepare_func_args` refused the exception callback's prototype: its line.
+    #[error("{0}")]
+    ExceptionCbProto(String, Errno),
+    /// `bpf_dev_bound_kfunc_check`, before the walk.
+    #[error("metadata kfuncs require device-bound program")]
+    MetadataNotDevBound,
 }
 
 /// A kernel object argument of another struct type (`process_kf_arg_ptr_to_btf_id`).
@@ -128,6 +147,9 @@ impl KfuncReject {
             NotAllowed(_) | NullTrustedArg(_) | MemArgType(..) | DynptrWrite(_) | RcuProtected(_)
             | NotSleepable(_) => Errno::EACCES,
             MemLenPair { cause, .. } | MemLenPairArgs { cause, .. } => cause.errno(),
+            TargetRefused(_) => Errno::EPERM,
+            SeveralExceptionCbs => Errno::EEXIST,
+            ExceptionCbProto(_, e) => *e,
             _ => Errno::EINVAL,
         }
     }

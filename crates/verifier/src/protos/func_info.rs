@@ -165,6 +165,10 @@ pub struct KfuncTraits {
     pub sleepable: bool,
     /// `KF_RCU_PROTECTED`: only inside an RCU read section.
     pub rcu_protected: bool,
+    /// The target kernel's build refuses every call once its arguments are checked (`EPERM`,
+    /// `NAME() is not allowed`): Linux 6.18 as built for this machine does so for
+    /// `bpf_dynptr_slice_rdwr`, whatever the program type or dynptr; upstream does not.
+    pub refused_after_args: bool,
 }
 
 /// Per-subprogram argument facts and counters.
