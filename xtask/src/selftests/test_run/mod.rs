@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use super::cache::{self, Cache};
-use super::xlated::stem;
+use super::progdiff::stem;
 use compare::{Outcome, Row};
 use worker::Run;
 
