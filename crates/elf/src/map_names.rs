@@ -24,7 +24,7 @@ pub fn kernel_map_name(object: &str, map: &str) -> String {
     }
     // a global-data map: the suffix keeps at least seven bytes, the object fills what is left,
     // and a section with a second dot (`.data.custom`) gets no object prefix at all
-    let sfx = map.len().max(7).min(OBJ_NAME_LEN - 1);
+    let sfx = map.len().clamp(7, OBJ_NAME_LEN - 1);
     let pfx = if map[1..].contains('.') { 0 } else { (OBJ_NAME_LEN - sfx - 1).min(object.len()) };
     let name = format!("{}{}", cut(object, pfx), cut(map, sfx));
     // the kernel takes letters, digits, `_` and `.` only
