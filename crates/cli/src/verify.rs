@@ -62,12 +62,9 @@ pub fn run(input: &Input, target: Target<'_>, format: Format, registry: &Registr
         },
     };
     // which helpers the target kernel has at all (lockdown, CONFIG_BPF_KPROBE_OVERRIDE)
-    opts.kernel_config = match &input.kconfig {
-        Some(path) => match kbpf::elf::kconfig::Kconfig::load(path) {
-            Ok(k) => kbpf::kernel_config(&k),
-            Err(e) => return crate::fail(e),
-        },
-        None => kbpf::running_kernel_config().unwrap_or_default(),
+    opts.kernel_config = match target_kernel_config(input.kconfig.as_deref()) {
+        Ok(k) => k,
+        Err(e) => return crate::fail(e),
     };
     let (outcome, unsupported, stack_depth) =
         match judge(&module, Target { opts, prog_type, engine, target_arch }, registry) {
@@ -358,4 +355,18 @@ pub fn cmd(args: VerifyArgs) -> std::process::ExitCode {
         format,
         &profile.registry(),
     )
+}
+
+/// Which helpers the target kernel has at all (lockdown, `CONFIG_BPF_KPROBE_OVERRIDE`): from
+/// its `.config` when given, else the running kernel's (what `kbpf verify` and `kbpf stats`
+/// both use, so they give the same verdicts).
+pub(crate) fn target_kernel_config(
+    kconfig: Option<&std::path::Path>,
+) -> Result<kbpf::verifier::KernelConfig, String> {
+    match kconfig {
+        Some(path) => kbpf::elf::kconfig::Kconfig::load(path)
+            .map(|k| kbpf::kernel_config(&k))
+            .map_err(|e| e.to_string()),
+        None => Ok(kbpf::running_kernel_config().unwrap_or_default()),
+    }
 }

@@ -98,7 +98,13 @@ pub fn with_target_kfuncs(opts: &VerifyOptions, slots: &[kbpf_isa::RawInsn]) -> 
     match &opts.btf {
         Some(btf) => {
             let prog = opts.prog_type.ops_with(opts.expected_attach_type).kernel_type();
-            crate::target_kfuncs::with_target_kfuncs(&opts.kfuncs, slots, &btf.0, prog, opts.expected_attach_type)
+            crate::target_kfuncs::with_target_kfuncs(
+                &opts.kfuncs,
+                slots,
+                &btf.0,
+                prog,
+                opts.expected_attach_type,
+            )
         }
         None => opts.kfuncs.clone(),
     }

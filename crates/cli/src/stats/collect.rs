@@ -20,6 +20,8 @@ pub struct Plan<'a> {
     pub registry: &'a Registry,
     pub stack_args: bool,
     pub log_level: u32,
+    /// The target kernel's helper availability, as `kbpf verify` decides it.
+    pub kernel_config: kbpf::verifier::KernelConfig,
     pub jobs: usize,
     pub progress: bool,
 }
@@ -172,6 +174,7 @@ fn verify_one(
         jit: true,
         stack_args: plan.stack_args,
         kfuncs: kfuncs.clone(),
+        kernel_config: plan.kernel_config,
         ..Default::default()
     };
     let target = Target { opts, prog_type: None, engine: Engine::Jit, target_arch: None };

@@ -110,6 +110,7 @@ fn run_inner(args: &StatsArgs, paint: Paint) -> Result<ExitCode, String> {
         stack_args: args.kernel == KernelArg::StackArgs,
         // the stats block (4) always: the duration and stack depth come from it
         log_level: args.log_level.unwrap_or(if args.verbose { 1 } else { 4 }) | 4,
+        kernel_config: crate::verify::target_kernel_config(args.kconfig.as_deref())?,
         jobs: args.jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
         progress: !args.quiet && std::io::stderr().is_terminal(),
     };
