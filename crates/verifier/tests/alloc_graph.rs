@@ -2,8 +2,9 @@
 //! accepted and refused with the kernel's message, on a program BTF built here.
 
 mod common;
+use common::btf::{self, m, st};
 use common::*;
-use kbpf_elf::btf::{Btf, BtfBuilder, BtfType, IntEncoding, Member};
+use kbpf_elf::btf::{Btf, BtfBuilder};
 use kbpf_verifier::btf::record::{Field, FieldKind, GraphRoot, Record};
 use kbpf_verifier::{
     Errno, KernelBtf, KfuncArg, KfuncArgKind, KfuncDecl, KfuncRet, KfuncTraits, MapDef, MapKind, ProgType,
@@ -20,22 +21,7 @@ const PLAIN: u32 = 6;
 /// a, b; }`.
 fn prog_btf() -> KernelBtf {
     let mut b = BtfBuilder::new();
-    let int = b.add(BtfType::Int {
-        name: "int".into(),
-        size: 4,
-        encoding: IntEncoding::Signed,
-        offset: 0,
-        bits: 32,
-    });
-    let st = |b: &mut BtfBuilder, name: &str, size: u32, members: Vec<Member>| {
-        b.add(BtfType::Struct { name: name.into(), size, members, kind_flag: false })
-    };
-    let m = |name: &str, type_id: u32, bits: u32| Member {
-        name: name.into(),
-        type_id,
-        offset: bits,
-        bitfield_size: 0,
-    };
+    let int = btf::int(&mut b);
     let node = st(&mut b, "bpf_list_node", 24, vec![]);
     st(&mut b, "bpf_spin_lock", 4, vec![m("val", int, 0)]);
     st(&mut b, "bpf_list_head", 16, vec![]);

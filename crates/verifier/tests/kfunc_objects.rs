@@ -3,8 +3,9 @@
 //! preemption-disabled sections, each rule accepted and refused with the kernel's message.
 
 mod common;
+use common::btf::{self, m};
 use common::*;
-use kbpf_elf::btf::{Btf, BtfBuilder, BtfType, IntEncoding, Member};
+use kbpf_elf::btf::{Btf, BtfBuilder, BtfType};
 use kbpf_verifier::{
     Errno, KernelBtf, KfuncArg, KfuncArgKind, KfuncDecl, KfuncRet, KfuncTraits, VerifyOptions, VerifyOutcome,
 };
@@ -17,19 +18,7 @@ use std::sync::Arc;
 /// `struct __sk_buff { int len; }`.
 fn btf() -> KernelBtf {
     let mut b = BtfBuilder::new();
-    let int = b.add(BtfType::Int {
-        name: "int".into(),
-        size: 4,
-        encoding: IntEncoding::Signed,
-        offset: 0,
-        bits: 32,
-    });
-    let m = |name: &str, type_id: u32, offset: u32| Member {
-        name: name.into(),
-        type_id,
-        offset,
-        bitfield_size: 0,
-    };
+    let int = btf::int(&mut b);
     let task = b.add(BtfType::Struct {
         name: "task_struct".into(),
         size: 24,

@@ -4,8 +4,9 @@
 //! `bpf_kptr_xchg` (`process_kptr_func`, reference transfer). Messages are Linux 6.18's.
 
 mod common;
+use common::btf::{self, m};
 use common::*;
-use kbpf_elf::btf::{Btf, BtfBuilder, BtfType, IntEncoding, Member};
+use kbpf_elf::btf::{Btf, BtfBuilder, BtfType};
 use kbpf_verifier::btf::record::{Field, FieldKind, Kptr, KptrTarget, Record};
 use kbpf_verifier::{
     Errno, KernelBtf, KfuncArg, KfuncArgKind, KfuncDecl, KfuncRet, KfuncTraits, MapDef, MapKind, ProgType,
@@ -19,19 +20,7 @@ const CGROUP: u32 = 3;
 /// int, task_struct { int pid; ... }, cgroup.
 fn btf() -> KernelBtf {
     let mut b = BtfBuilder::new();
-    let int = b.add(BtfType::Int {
-        name: "int".into(),
-        size: 4,
-        encoding: IntEncoding::Signed,
-        offset: 0,
-        bits: 32,
-    });
-    let m = |name: &str, type_id: u32, offset: u32| Member {
-        name: name.into(),
-        type_id,
-        offset,
-        bitfield_size: 0,
-    };
+    let int = btf::int(&mut b);
     b.add(BtfType::Struct {
         name: "task_struct".into(),
         size: 16,

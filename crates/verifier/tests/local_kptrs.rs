@@ -5,8 +5,9 @@
 //! argument. Messages are Linux 6.18's.
 
 mod common;
+use common::btf::{self, m, st};
 use common::*;
-use kbpf_elf::btf::{Btf, BtfBuilder, BtfType, IntEncoding, Member};
+use kbpf_elf::btf::{Btf, BtfBuilder, BtfType, IntEncoding};
 use kbpf_verifier::btf::record::{Field, FieldKind, Kptr, KptrTarget, Record};
 use kbpf_verifier::{
     Errno, KernelBtf, KfuncArg, KfuncArgKind, KfuncDecl, KfuncRet, KfuncTraits, MapDef, MapKind, ProgType,
@@ -23,22 +24,7 @@ const RC: u32 = 8;
 /// (p at 8), 8 `struct rc { int data; struct bpf_refcount r; struct bpf_list_node node; }`.
 fn prog_btf() -> KernelBtf {
     let mut b = BtfBuilder::new();
-    let int = b.add(BtfType::Int {
-        name: "int".into(),
-        size: 4,
-        encoding: IntEncoding::Signed,
-        offset: 0,
-        bits: 32,
-    });
-    let st = |b: &mut BtfBuilder, name: &str, size: u32, members: Vec<Member>| {
-        b.add(BtfType::Struct { name: name.into(), size, members, kind_flag: false })
-    };
-    let m = |name: &str, type_id: u32, bits: u32| Member {
-        name: name.into(),
-        type_id,
-        offset: bits,
-        bitfield_size: 0,
-    };
+    let int = btf::int(&mut b);
     let node = st(&mut b, "bpf_list_node", 24, vec![]);
     let refcount = st(&mut b, "bpf_refcount", 4, vec![m("refs", int, 0)]);
     let plain = st(&mut b, "plain", 8, vec![m("a", int, 0), m("b", int, 32)]);

@@ -4,8 +4,9 @@
 //! arguments (`bpf_dynptr_slice_rdwr` on this machine) and the device-bound metadata kfuncs.
 
 mod common;
+use common::btf::{self, m};
 use common::*;
-use kbpf_elf::btf::{Btf, BtfBuilder, BtfType, IntEncoding, Member};
+use kbpf_elf::btf::{Btf, BtfBuilder, BtfType};
 use kbpf_verifier::{
     Errno, KernelBtf, KfuncArg, KfuncArgKind, KfuncDecl, KfuncRet, KfuncTraits, ProgType, VerifyOptions,
     VerifyOutcome,
@@ -16,19 +17,7 @@ use std::sync::Arc;
 /// nf_conn ct; }`, 4 `struct tuple { int addr; int port; }`.
 fn btf() -> KernelBtf {
     let mut b = BtfBuilder::new();
-    let int = b.add(BtfType::Int {
-        name: "int".into(),
-        size: 4,
-        encoding: IntEncoding::Signed,
-        offset: 0,
-        bits: 32,
-    });
-    let m = |name: &str, type_id: u32, offset: u32| Member {
-        name: name.into(),
-        type_id,
-        offset,
-        bitfield_size: 0,
-    };
+    let int = btf::int(&mut b);
     let ct = b.add(BtfType::Struct {
         name: "nf_conn".into(),
         size: 8,

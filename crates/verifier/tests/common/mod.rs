@@ -36,3 +36,29 @@ pub fn rejects(out: &VerifyOutcome, errno: Errno, msg: &str) {
 pub fn accepts(out: &VerifyOutcome) {
     assert!(out.accepted, "{:?}\n{}", out.error, out.log);
 }
+
+/// BTF fixture builders shared by the kptr, allocation and kfunc tests.
+pub mod btf {
+    use kbpf_elf::btf::{BtfBuilder, BtfType, IntEncoding, Member};
+
+    /// `int`: signed, four bytes.
+    pub fn int(b: &mut BtfBuilder) -> u32 {
+        b.add(BtfType::Int {
+            name: "int".into(),
+            size: 4,
+            encoding: IntEncoding::Signed,
+            offset: 0,
+            bits: 32,
+        })
+    }
+
+    /// `struct name { members }` of `size` bytes.
+    pub fn st(b: &mut BtfBuilder, name: &str, size: u32, members: Vec<Member>) -> u32 {
+        b.add(BtfType::Struct { name: name.into(), size, members, kind_flag: false })
+    }
+
+    /// A member at bit offset `bits`.
+    pub fn m(name: &str, type_id: u32, bits: u32) -> Member {
+        Member { name: name.into(), type_id, offset: bits, bitfield_size: 0 }
+    }
+}
