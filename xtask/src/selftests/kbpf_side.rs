@@ -6,11 +6,10 @@
 //! program, flushed as it goes): a hang is stopped at the timeout and a crash costs only the
 //! rest of that object, both reported per program.
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::sync::mpsc;
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use kbpf::ProgTypeError;
@@ -291,55 +290,18 @@ pub fn run_all(objects: &[PathBuf], jobs: usize, timeout_secs: u64) -> Result<Ve
 
 fn one(exe: &Path, obj: &Path, timeout: Duration) -> Result<Vec<KbpfRecord>, String> {
     let object = obj.file_name().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
-    let mut child = Command::new(exe)
-        .arg("selftests-kbpf")
-        .arg(obj)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| format!("{}: {e}", exe.display()))?;
-    let stdout = child.stdout.take().ok_or("worker stdout")?;
-    let stderr = child.stderr.take().ok_or("worker stderr")?;
-    let (tx, rx) = mpsc::channel();
-    let reader = std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    let err_reader = std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = std::io::Read::read_to_string(&mut BufReader::new(stderr), &mut s);
-        s
-    });
-    let deadline = Instant::now() + timeout;
-    let mut records = Vec::new();
-    let mut timed_out = false;
-    loop {
-        match rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
-            Ok(line) => {
-                records.push(serde_json::from_str::<KbpfRecord>(&line).map_err(|e| format!("{line}: {e}"))?)
-            }
-            Err(mpsc::RecvTimeoutError::Disconnected) => break,
-            Err(mpsc::RecvTimeoutError::Timeout) => {
-                timed_out = true;
-                // our own worker, stopped by its pid
-                let _ = child.kill();
-                break;
-            }
-        }
-    }
-    let status = child.wait().map_err(|e| e.to_string())?;
-    let _ = reader.join();
-    let stderr = err_reader.join().unwrap_or_default();
-    if timed_out || !status.success() {
-        let why = if timed_out {
+    let out = super::worker_proc::run_worker::<KbpfRecord>(
+        Command::new(exe).arg("selftests-kbpf").arg(obj),
+        timeout,
+    )?;
+    let mut records = out.records;
+    if out.timed_out || !out.status.success() {
+        let why = if out.timed_out {
             format!("worker stopped after {}s", timeout.as_secs())
         } else {
-            format!("worker {status}: {}", stderr.lines().last().unwrap_or(""))
+            format!("worker {}: {}", out.status, out.stderr.lines().last().unwrap_or(""))
         };
-        let outcome = if timed_out { "timeout" } else { "crashed" };
+        let outcome = if out.timed_out { "timeout" } else { "crashed" };
         // the programs after the last one reported are the ones the worker never finished
         records.push(failed(&object, "", "", outcome, why));
     }

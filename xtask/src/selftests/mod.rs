@@ -23,6 +23,7 @@ mod progdiff;
 mod report;
 pub mod test_run;
 mod timing;
+mod worker_proc;
 pub mod xlated;
 
 use std::path::PathBuf;

@@ -14,10 +14,8 @@ pub mod packets;
 pub mod worker;
 
 use std::fs;
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::sync::mpsc;
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -235,51 +233,13 @@ fn arm64_worker() -> Result<PathBuf, String> {
 /// kbpf's runs of one object, from a worker process (`cmd`) stopped after `timeout`; an
 /// error is the whole object's (the worker failed, crashed or hung).
 fn kbpf_runs(cmd: &mut Command, timeout: Duration) -> Result<Vec<Run>, String> {
-    let exe = PathBuf::from(cmd.get_program());
-    let mut child = cmd
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| format!("{}: {e}", exe.display()))?;
-    let stdout = child.stdout.take().ok_or("worker stdout")?;
-    let stderr = child.stderr.take().ok_or("worker stderr")?;
-    let (tx, rx) = mpsc::channel();
-    let reader = std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    let err_reader = std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = std::io::Read::read_to_string(&mut BufReader::new(stderr), &mut s);
-        s
-    });
-    let deadline = Instant::now() + timeout;
-    let mut runs = Vec::new();
-    let mut timed_out = false;
-    loop {
-        match rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
-            Ok(line) => runs.push(serde_json::from_str::<Run>(&line).map_err(|e| format!("{line}: {e}"))?),
-            Err(mpsc::RecvTimeoutError::Disconnected) => break,
-            Err(mpsc::RecvTimeoutError::Timeout) => {
-                timed_out = true;
-                // our own worker, stopped by its pid
-                let _ = child.kill();
-                break;
-            }
-        }
-    }
-    let status = child.wait().map_err(|e| e.to_string())?;
-    let _ = reader.join();
-    let stderr = err_reader.join().unwrap_or_default();
-    if timed_out {
+    let out = super::worker_proc::run_worker::<Run>(cmd, timeout)?;
+    if out.timed_out {
         return Err(format!("kbpf's worker took more than {}s", timeout.as_secs()));
     }
-    if !status.success() {
-        let last = stderr.lines().last().unwrap_or("").to_string();
-        return Err(format!("kbpf's worker failed ({status}) after {} runs: {last}", runs.len()));
+    if !out.status.success() {
+        let (status, n, last) = (out.status, out.records.len(), out.last_err_line());
+        return Err(format!("kbpf's worker failed ({status}) after {n} runs: {last}"));
     }
-    Ok(runs)
+    Ok(out.records)
 }
