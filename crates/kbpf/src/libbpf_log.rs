@@ -33,8 +33,8 @@ impl Poisons {
     pub fn rewrite(&self, insn: usize, id: i32) -> Option<[String; 2]> {
         if id == POISON_HELPER {
             let (_, spec) = self.core.iter().find(|(at, _)| *at == insn)?;
-            // libbpf formats the spec into 256 bytes and marks a cut with "..."
-            let more = if spec.len() >= 255 { "..." } else { "" };
+            // libbpf formats the spec into 256 bytes (255 and a NUL) and marks a cut with "..."
+            let more = if spec.len() >= 256 { "..." } else { "" };
             let spec = truncate(spec, 255);
             return Some([
                 format!("{insn}: <invalid CO-RE relocation>"),
@@ -122,6 +122,21 @@ mod tests {
             "0: (b7) r1 = 0\n7: <invalid CO-RE relocation>\n\
              failed to resolve CO-RE relocation <byte_off> [5] struct s.a (0:0 @ offset 0)\n\
              processed 2 insns (limit 1000000) max_states_per_insn 0 total_states 0 peak_states 0 mark_read 0\n"
+        );
+    }
+
+    #[test]
+    fn a_long_spec_is_cut_as_libbpf_cuts_it() {
+        let fits = "s".repeat(255);
+        let long = "s".repeat(300);
+        let p = Poisons { core: vec![(1, fits.clone()), (2, long)], externs: vec![] };
+        assert_eq!(
+            p.rewrite(1, POISON_HELPER).unwrap()[1],
+            format!("failed to resolve CO-RE relocation {fits}")
+        );
+        assert_eq!(
+            p.rewrite(2, POISON_HELPER).unwrap()[1],
+            format!("failed to resolve CO-RE relocation {fits}...")
         );
     }
 
