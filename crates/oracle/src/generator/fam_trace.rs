@@ -13,10 +13,11 @@ use crate::map::{MapKind, MapSpec};
 const FAM: &str = "trace_ctx";
 
 /// The program types of the family, with the size of their context's readable area on x86_64
-/// (pt_regs 168; a tracepoint record up to 2048; 12 raw arguments; perf data 184).
+/// (pt_regs 168; a tracepoint record up to 8192, `PERF_MAX_TRACE_SIZE`; 12 raw arguments;
+/// perf data 184).
 const TYPES: [(ProgType, i64); 5] = [
     (ProgType::Kprobe, 168),
-    (ProgType::Tracepoint, 2048),
+    (ProgType::Tracepoint, 8192),
     (ProgType::RawTracepoint, 96),
     (ProgType::RawTracepointWritable, 96),
     (ProgType::PerfEvent, 184),

@@ -502,8 +502,9 @@ mod tests {
         assert_eq!(access(t, 0, 8, false), None, "the hidden pt_regs pointer");
         assert_eq!(access(t, 8, 8, false), Some(CtxField::Scalar));
         assert_eq!(access(t, 12, 4, false), Some(CtxField::Scalar));
-        assert_eq!(access(t, 2040, 8, false), Some(CtxField::Scalar));
-        assert_eq!(access(t, 2048, 1, false), None, "PERF_MAX_TRACE_SIZE");
+        assert_eq!(access(t, 2056, 4, false), Some(CtxField::Scalar));
+        assert_eq!(access(t, 8184, 8, false), Some(CtxField::Scalar));
+        assert_eq!(access(t, 8192, 1, false), None, "PERF_MAX_TRACE_SIZE");
         assert_eq!(access(t, 10, 4, false), None);
         assert_eq!(access(t, 8, 8, true), None);
         assert!(t.ops().func_proto(BpfFunc::GetAttachCookie).is_some());

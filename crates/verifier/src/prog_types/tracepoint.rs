@@ -13,8 +13,9 @@ use kbpf_isa::KernelProgType;
 /// The tracepoint rules.
 pub struct Tracepoint;
 
-/// `PERF_MAX_TRACE_SIZE`: the largest trace event record.
-pub const PERF_MAX_TRACE_SIZE: i64 = 2048;
+/// `PERF_MAX_TRACE_SIZE`: the largest trace event record (8192 in 6.18: the running kernel
+/// reads a u32 at 8188 and refuses one at 8192; it was 2048 before).
+pub const PERF_MAX_TRACE_SIZE: i64 = 8192;
 
 impl ProgTypeOps for Tracepoint {
     fn name(&self) -> &'static str {
