@@ -156,6 +156,14 @@ pub fn run(opts: &Options) -> Result<Outcome, String> {
     Ok(Outcome::Ran(Box::new(summary)))
 }
 
+/// Compiles (or finds in the cache) the objects of the sources named, or of every source:
+/// a command that reads the cache's objects must not depend on an earlier run having built them.
+pub fn build_objects(cache: &cache::Cache, only: &[String], jobs: usize) -> Result<Vec<PathBuf>, String> {
+    let opts = Options { only: only.to_vec(), ..Options::default() };
+    let sources = select(compile::sources(cache)?, &opts)?;
+    Ok(compile::compile_all(cache, &sources, jobs)?.objects)
+}
+
 /// The sources a run covers: `--only` by name, then `--sample` spread over the rest.
 fn select(all: Vec<PathBuf>, opts: &Options) -> Result<Vec<PathBuf>, String> {
     let stem = |p: &PathBuf| p.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();

@@ -116,16 +116,14 @@ pub fn run(opts: &Options) -> Result<Option<Summary>, String> {
     let bin = cache.test_run_oracle_bin()?;
     let dir = cache.root.join("test-run");
     let inputs = write_inputs(&dir)?;
-    let mut objects: Vec<PathBuf> = fs::read_dir(cache.objs())
-        .map_err(|e| e.to_string())?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.to_string_lossy().ends_with(".bpf.o"))
-        .filter(|p| opts.only.is_empty() || opts.only.iter().any(|o| stem(p) == *o))
+    // a fresh cache has only what earlier runs compiled: build what this run needs
+    let mut objects: Vec<PathBuf> = super::build_objects(&cache, &opts.only, opts.jobs)?
+        .into_iter()
         .filter(|p| !opts.only.is_empty() || may_run(&cache, p))
         .collect();
     objects.sort();
     if let Some(name) = opts.only.iter().find(|o| !objects.iter().any(|p| stem(p) == **o)) {
-        return Err(format!("--only: no object {name}.bpf.o in {}", cache.objs().display()));
+        return Err(format!("--only: {name}.c does not compile against this kernel's vmlinux.h"));
     }
     println!("test-run-diff: {} objects, {} jobs", objects.len(), opts.jobs);
     let exe = std::env::current_exe().map_err(|e| format!("current_exe: {e}"))?;
