@@ -16,6 +16,11 @@ pub struct RunCtx {
     pub len: u64,
     /// Native stack pointer inside the entry trampoline, restored on a fault.
     pub saved_sp: u64,
+    /// An skb's link-layer header for `LD_ABS`/`LD_IND` at `SKF_LL_OFF` (0: none; then no
+    /// negative offset loads); the bytes from it to `mem + len` are readable.
+    pub mac: u64,
+    /// Its network header, for `SKF_NET_OFF`; the bytes from it to `mem + len` are readable.
+    pub net: u64,
 }
 
 impl RunCtx {
@@ -27,6 +32,40 @@ impl RunCtx {
     pub const LEN: i32 = 16;
     /// Byte offset of `saved_sp`.
     pub const SAVED_SP: i32 = 24;
+    /// Byte offset of `mac`.
+    pub const MAC: i32 = 32;
+    /// Byte offset of `net`.
+    pub const NET: i32 = 40;
+    /// `SKF_NET_OFF`: negative offsets from here on count from the network header.
+    pub const SKF_NET_OFF: i32 = -0x10_0000;
+    /// `SKF_LL_OFF`: from here to `SKF_NET_OFF`, from the link-layer header.
+    pub const SKF_LL_OFF: i32 = -0x20_0000;
+
+    /// Where `LD_ABS`/`LD_IND` of `size` bytes at offset `k` read, as the kernel's
+    /// `bpf_skb_load_helper_*`: `mem + k` for `k >= 0`, from the headers at negative offsets;
+    /// `None` when the load would not end by `mem + len` (the packet's tail).
+    pub fn ld_abs_addr(&self, k: i32, size: u64) -> Option<u64> {
+        let from = match k {
+            0.. if self.mem != 0 => self.mem + k as u64,
+            Self::SKF_NET_OFF..0 if self.net != 0 => self.net + (k - Self::SKF_NET_OFF) as u64,
+            Self::SKF_LL_OFF..Self::SKF_NET_OFF if self.mac != 0 => self.mac + (k - Self::SKF_LL_OFF) as u64,
+            _ => return None,
+        };
+        (from.checked_add(size)? <= self.mem + self.len).then_some(from)
+    }
+}
+
+/// What `LD_ABS`/`LD_IND` read in an skb's test run: `buf` ends at the packet's tail, the
+/// packet starts at `data`; `headers` are the offsets in `buf` of the link-layer and network
+/// headers (negative offsets), when there are any.
+#[derive(Clone, Copy, Debug)]
+pub struct LdAbsFrame<'a> {
+    /// From at most the first header to the packet's tail.
+    pub buf: &'a [u8],
+    /// Where the packet starts in `buf`.
+    pub data: usize,
+    /// The link-layer and network headers' offsets in `buf`.
+    pub headers: Option<(usize, usize)>,
 }
 
 /// Why a run ended early. Generated code returns 0 in r0 for every fault, like the kernel does
@@ -234,7 +273,7 @@ impl JitProgram {
     pub unsafe fn execute_unchecked(&self, mem: &mut [u8]) -> Result<u64, JitFault> {
         let (ptr, len) =
             if mem.is_empty() { (std::ptr::null_mut(), 0) } else { (mem.as_mut_ptr(), mem.len() as u64) };
-        self.enter(ptr, len, RunCtx { status: 0, mem: ptr as u64, len, saved_sp: 0 })
+        self.enter(ptr, len, RunCtx { mem: ptr as u64, len, ..RunCtx::default() })
     }
 
     /// Like [`JitProgram::execute`], with `LD_ABS`/`LD_IND` reading `packet` instead of `mem`:
@@ -258,10 +297,31 @@ impl JitProgram {
         mem: &mut [u8],
         packet: &[u8],
     ) -> Result<u64, JitFault> {
+        // SAFETY: forwarded.
+        unsafe { self.execute_with_frame_unchecked(mem, LdAbsFrame { buf: packet, data: 0, headers: None }) }
+    }
+
+    /// [`JitProgram::execute_with_packet_unchecked`] for an skb whose legacy packet loads also
+    /// read its headers (negative `SKF_LL_OFF`/`SKF_NET_OFF` offsets). Offsets past `frame.buf`
+    /// are clamped to its end (no load reaches them).
+    ///
+    /// # Safety
+    ///
+    /// As [`JitProgram::execute_unchecked`].
+    pub unsafe fn execute_with_frame_unchecked(
+        &self,
+        mem: &mut [u8],
+        frame: LdAbsFrame<'_>,
+    ) -> Result<u64, JitFault> {
         let (ptr, len) =
             if mem.is_empty() { (std::ptr::null_mut(), 0) } else { (mem.as_mut_ptr(), mem.len() as u64) };
-        let base = if packet.is_empty() { 0 } else { packet.as_ptr() as u64 };
-        self.enter(ptr, len, RunCtx { status: 0, mem: base, len: packet.len() as u64, saved_sp: 0 })
+        let n = frame.buf.len();
+        let base = frame.buf.as_ptr() as u64;
+        let at = |o: usize| if n == 0 { 0 } else { base + o.min(n) as u64 };
+        let data = frame.data.min(n);
+        let (mac, net) = frame.headers.map_or((0, 0), |(m, k)| (at(m), at(k)));
+        let run = RunCtx { mem: at(data), len: (n - data) as u64, mac, net, ..RunCtx::default() };
+        self.enter(ptr, len, run)
     }
 
     /// Calls the entry trampoline with r1 = `ptr`, r2 = `len` and the run context `ctx`.

@@ -4,7 +4,7 @@
 //! (`ldr x, [xn, #off]`), the unscaled signed 9-bit one (`ldur`), or a register offset with the
 //! constant materialised in TMP1 (`ldr x, [xn, x10]`).
 
-use dynasmrt::{DynasmApi, dynasm};
+use dynasmrt::{DynasmApi, DynasmLabelApi, dynasm};
 use kbpf_isa::{Reg, Size, Src, StackArgPos, Width};
 
 use kbpf_jit::{FaultKind, JitError, RunCtx};
@@ -159,43 +159,70 @@ impl Emitter<'_> {
         Ok(())
     }
 
-    /// Legacy `r0 = ntoh(*(size *)(input + [src +] imm))`: bounds-checked against the run's
-    /// input buffer (`RunCtx::mem`/`len`); out of bounds is a fault that ends the run with 0, as
-    /// the kernel's rewrite does.
+    /// Legacy `r0 = ntoh(*(size *)(packet + [src +] imm))` as `RunCtx::ld_abs_addr` says: at
+    /// offsets 0 and up from `RunCtx::mem`, at negative `SKF_NET_OFF`/`SKF_LL_OFF` offsets from
+    /// `RunCtx::net`/`mac`, never past `mem + len`; out of bounds is a fault that ends the run
+    /// with 0, as the kernel's rewrite does.
     pub(super) fn ld_packet(&mut self, size: Size, src: Option<Reg>, imm: i32) -> R {
         let n = size.bytes();
         if n == 8 {
             return Err(self.unsupported("8-byte legacy packet load"));
         }
         let fault = self.fault(FaultKind::LdAbsOutOfBounds);
+        let negative = self.ops.new_dynamic_label();
+        let load = self.ops.new_dynamic_label();
+        let ctx = regs::CTX;
         // TMP1 = offset: the 32-bit wrapping sum, zero-extended; sign bit set means negative.
         match src {
             Some(s) => {
                 let s = self.x(s)?;
                 self.mov_imm(TMP2, imm as u32 as u64, Width::W32);
-                a64!(self.ops ; add W(TMP1), W(s), W(TMP2) ; tst W(TMP1), #0x8000_0000u32);
-                self.b_cond(Cond::Ne, fault);
+                a64!(self.ops ; add W(TMP1), W(s), W(TMP2));
             }
-            None if imm < 0 => {
-                self.b(fault);
-                return Ok(());
-            }
-            None => self.mov_imm(TMP1, imm as u64, Width::W64),
+            None => self.mov_imm(TMP1, imm as u32 as u64, Width::W64),
         }
-        // TMP3 = end of the access; out of bounds if it exceeds the length.
-        let ctx = regs::CTX;
+        a64!(self.ops ; tst W(TMP1), #0x8000_0000u32);
+        self.b_cond(Cond::Ne, negative);
+        // TMP3 = the address: mem + offset (no packet, mem = 0: fault)
+        a64!(self.ops ; ldr X(TMP3), [X(ctx), #(RunCtx::MEM as u32)]);
+        a64!(self.ops ; cmp XSP(TMP3), #0);
+        self.b_cond(Cond::Eq, fault);
+        a64!(self.ops ; add X(TMP3), X(TMP3), X(TMP1));
+        self.b(load);
+        // negative: TMP3 = the header's address + the offset past SKF_NET_OFF / SKF_LL_OFF;
+        // a 32-bit compare of two negative offsets orders them as signed ones
+        let ll = self.ops.new_dynamic_label();
+        let header = self.ops.new_dynamic_label();
+        a64!(self.ops ; =>negative);
+        self.mov_imm(TMP2, RunCtx::SKF_NET_OFF as u32 as u64, Width::W32);
+        a64!(self.ops ; cmp W(TMP1), W(TMP2));
+        self.b_cond(Cond::Lo, ll);
+        a64!(self.ops ; ldr X(TMP3), [X(ctx), #(RunCtx::NET as u32)]);
+        self.b(header);
+        a64!(self.ops ; =>ll);
+        self.mov_imm(TMP2, RunCtx::SKF_LL_OFF as u32 as u64, Width::W32);
+        a64!(self.ops ; cmp W(TMP1), W(TMP2));
+        self.b_cond(Cond::Lo, fault);
+        a64!(self.ops ; ldr X(TMP3), [X(ctx), #(RunCtx::MAC as u32)]);
+        a64!(self.ops ; =>header);
+        a64!(self.ops ; cmp XSP(TMP3), #0);
+        self.b_cond(Cond::Eq, fault);
+        a64!(self.ops ; sub W(TMP1), W(TMP1), W(TMP2) ; add X(TMP3), X(TMP3), X(TMP1));
+        // the load must end by the tail, mem + len (r0 is free scratch until the load)
+        a64!(self.ops ; =>load);
+        let r0 = regs::R0;
         a64!(self.ops
-            ; add XSP(TMP3), XSP(TMP1), #n
-            ; ldr X(TMP2), [X(ctx), #(RunCtx::LEN as u32)]
-            ; cmp X(TMP3), X(TMP2)
+            ; ldr X(TMP2), [X(ctx), #(RunCtx::MEM as u32)]
+            ; ldr X(r0), [X(ctx), #(RunCtx::LEN as u32)]
+            ; add X(TMP2), X(TMP2), X(r0)
+            ; add XSP(TMP1), XSP(TMP3), #n
+            ; cmp X(TMP1), X(TMP2)
         );
         self.b_cond(Cond::Hi, fault);
-        let r0 = regs::R0;
-        a64!(self.ops ; ldr X(TMP2), [X(ctx), #(RunCtx::MEM as u32)]);
         match size {
-            Size::B => a64!(self.ops ; ldrb W(r0), [X(TMP2), X(TMP1)]),
-            Size::H => a64!(self.ops ; ldrh W(r0), [X(TMP2), X(TMP1)] ; rev16 W(r0), W(r0)),
-            _ => a64!(self.ops ; ldr W(r0), [X(TMP2), X(TMP1)] ; rev W(r0), W(r0)),
+            Size::B => a64!(self.ops ; ldrb W(r0), [X(TMP3)]),
+            Size::H => a64!(self.ops ; ldrh W(r0), [X(TMP3)] ; rev16 W(r0), W(r0)),
+            _ => a64!(self.ops ; ldr W(r0), [X(TMP3)] ; rev W(r0), W(r0)),
         }
         Ok(())
     }

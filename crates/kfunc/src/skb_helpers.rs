@@ -1,0 +1,129 @@
+//! The skb helpers that read the headers or change the skb's fields without moving its packet:
+//! `bpf_skb_pull_data`, `bpf_skb_change_type`, `bpf_skb_load_bytes_relative`, on the run-time
+//! `__sk_buff` of [`crate::packet_helpers`] (a test run's skb is linear: every byte is in its
+//! head).
+//!
+//! Must not touch: the verifier's prototypes (the kernel's, in kbpf-verifier); this is only what
+//! engines call once a program was verified.
+
+use crate::native::{NativeFn, RawNative};
+use crate::packet_helpers::{PKT_PTRS_SIZE, Pkt, ctx_arg, mem_arg, register_helper};
+use crate::proto::{ArgProto, NativeArg};
+use crate::registry::{Registry, RegistryError};
+use crate::vmlinux::RUNTIME_SKB_DATA_OFF;
+use kbpf_isa::BpfFunc;
+
+const AT: u64 = RUNTIME_SKB_DATA_OFF;
+const EFAULT: u64 = (-14i64) as u64;
+const EINVAL: u64 = (-22i64) as u64;
+const ENOMEM: u64 = (-12i64) as u64;
+/// `struct __sk_buff::pkt_type`.
+const PKT_TYPE_OFF: u64 = 4;
+/// `PACKET_OTHERHOST`: the last packet type a program may set.
+const PACKET_OTHERHOST: u32 = 3;
+/// `BPF_HDR_START_MAC`, `BPF_HDR_START_NET`.
+const HDR_START_MAC: u64 = 0;
+const HDR_START_NET: u64 = 1;
+
+/// `bpf_skb_pull_data(skb, len)`: makes `len` bytes (0: the linear part) directly accessible;
+/// a linear skb already has all of them, so only a length past the packet fails (`-ENOMEM`).
+///
+/// # Safety
+/// `ctx` is a run-time skb context the test run built ([`NativeArg::PacketCtx`]).
+#[allow(unsafe_code)]
+unsafe extern "C" fn skb_pull_data(ctx: u64, len: u64) -> u64 {
+    // SAFETY: the contract.
+    let p = unsafe { Pkt::read(ctx, AT) };
+    if len as u32 as u64 > p.len() { ENOMEM } else { 0 }
+}
+
+/// `bpf_skb_change_type(skb, type)`: sets `pkt_type` when both it and `type` are at most
+/// `PACKET_OTHERHOST`.
+///
+/// # Safety
+/// As [`skb_pull_data`].
+#[allow(unsafe_code)]
+unsafe extern "C" fn skb_change_type(ctx: u64, pkt_type: u64) -> u64 {
+    let field = (ctx + PKT_TYPE_OFF) as *mut u32;
+    // SAFETY: `pkt_type` is inside the uapi part of the context (the contract).
+    let old = unsafe { field.read_unaligned() };
+    if old > PACKET_OTHERHOST || pkt_type as u32 > PACKET_OTHERHOST {
+        return EINVAL;
+    }
+    // SAFETY: as above.
+    unsafe { field.write_unaligned(pkt_type as u32) };
+    0
+}
+
+/// `bpf_skb_load_bytes_relative(skb, offset, to, len, start_header)`: `len` bytes at `offset`
+/// from the link-layer (0) or network (1) header into `to`, not past the packet's tail; on an
+/// error `to` is zeroed and the result is `-EFAULT`.
+///
+/// # Safety
+/// As [`skb_pull_data`], and `to` is writable for `len` bytes.
+#[allow(unsafe_code)]
+unsafe extern "C" fn skb_load_bytes_relative(ctx: u64, offset: u64, to: u64, len: u64, start: u64) -> u64 {
+    // SAFETY: the contract.
+    let p = unsafe { Pkt::read(ctx, AT) };
+    let header = match start {
+        HDR_START_MAC => PKT_PTRS_SIZE as u64,
+        HDR_START_NET => PKT_PTRS_SIZE as u64 + 8,
+        _ => u64::MAX,
+    };
+    let len = len as u32 as u64;
+    let from = (offset as u32 <= 0xffff && header != u64::MAX)
+        // SAFETY: the header pointers follow the packet's inside the built context.
+        .then(|| unsafe { std::ptr::read_unaligned((ctx + AT + header) as *const u64) })
+        // a header outside the buffer (not one the test run set) reads nothing
+        .filter(|&h| h >= p.head && h <= p.data_end)
+        .map(|h| h + offset as u32 as u64)
+        .filter(|&f| f + len <= p.data_end);
+    match from {
+        Some(f) => {
+            // SAFETY: `f..f + len` lies in `head..data_end` (checked), `to` is writable.
+            unsafe { std::ptr::copy(f as *const u8, to as *mut u8, len as usize) };
+            0
+        }
+        None => {
+            // SAFETY: `to` is writable for `len` bytes.
+            unsafe { std::ptr::write_bytes(to as *mut u8, 0, len as usize) };
+            EFAULT
+        }
+    }
+}
+
+const CTX: NativeArg = NativeArg::PacketCtx { at: AT };
+static CTX_V: [NativeArg; 2] = [CTX, NativeArg::V];
+static RELATIVE: [NativeArg; 5] =
+    [CTX, NativeArg::V, NativeArg::mem(3, true, false), NativeArg::V, NativeArg::V];
+
+/// Adds these helpers to `r`.
+pub fn register(r: &mut Registry) -> Result<(), RegistryError> {
+    // SAFETY (each `with_contract`): the native dereferences exactly what its contract lists:
+    // a run-time skb context (its packet pointers, header pointers and uapi fields) and, for
+    // `bpf_skb_load_bytes_relative`, `to` for `len` bytes.
+    #[allow(unsafe_code)]
+    let (pull, change, relative) = unsafe {
+        (
+            NativeFn::with_contract(RawNative::A2(skb_pull_data), &CTX_V),
+            NativeFn::with_contract(RawNative::A2(skb_change_type), &CTX_V),
+            NativeFn::with_contract(RawNative::A5(skb_load_bytes_relative), &RELATIVE),
+        )
+    };
+    let one = "one contract entry per parameter";
+    register_helper(r, BpfFunc::SkbPullData, vec![ctx_arg(), ArgProto::scalar("len")], pull.expect(one))?;
+    register_helper(
+        r,
+        BpfFunc::SkbChangeType,
+        vec![ctx_arg(), ArgProto::scalar("type")],
+        change.expect(one),
+    )?;
+    let mut args = vec![ctx_arg(), ArgProto::scalar("offset")];
+    args.extend(mem_arg("to", true));
+    args.push(ArgProto::scalar("start_header"));
+    register_helper(r, BpfFunc::SkbLoadBytesRelative, args, relative.expect(one))
+}
+
+#[cfg(test)]
+#[path = "skb_helpers_tests.rs"]
+mod tests;
