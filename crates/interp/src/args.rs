@@ -10,6 +10,7 @@
 //! this is what `NativeFn::call`'s safety contract asks for, for any program, verified or not.
 
 use kbpf_kfunc::maps::MemRights;
+use kbpf_kfunc::packet_helpers;
 use kbpf_kfunc::vmlinux::dynptr_view;
 use kbpf_kfunc::{MemLen, NativeArg};
 
@@ -104,6 +105,13 @@ fn check(kind: &NativeArg, a: &[u64; 12], i: usize, m: &Both<'_, '_, '_, '_, '_>
         NativeArg::Iter { size } => need(m, v, size as u64, true),
         NativeArg::Ctx { packet_at } => check_ctx(m, v, packet_at),
         NativeArg::PacketCtx { at } => check_packet_ctx(m, v, at),
+        NativeArg::AnyPacketCtx => {
+            let not_built = || "the context is not a packet context built by the test run".to_string();
+            let tag = v.wrapping_add(packet_helpers::CTX_KIND_OFF);
+            need(m, tag, 8, false).map_err(|_| not_built())?;
+            let at = m.load(tag, 8).and_then(packet_helpers::ctx_kind_at).ok_or_else(not_built)?;
+            check_packet_ctx(m, v, at)
+        }
         NativeArg::Map => match m.env.and_then(|e| e.map(v)) {
             Some(_) => Ok(()),
             None => Err(format!("{v:#x} is not a map of this run")),

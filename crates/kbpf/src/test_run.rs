@@ -18,7 +18,9 @@
 
 use kbpf_isa::{AttachType, Insn, RawInsn, Size};
 use kbpf_kfunc::Registry;
-use kbpf_kfunc::packet_helpers::{PKT_PTRS_SIZE, Pkt, SKB_PTRS_SIZE};
+use kbpf_kfunc::packet_helpers::{
+    CTX_KIND_OFF, CTX_KIND_SKB, CTX_KIND_XDP, PKT_PTRS_SIZE, Pkt, RUNTIME_CTX_SIZE, SKB_PTRS_SIZE,
+};
 use kbpf_kfunc::xdp_helpers::{XDP_FRAME_SIZE, XDP_MAX_DATA, XDP_PACKET_HEADROOM};
 use kbpf_verifier::{InsnAux, ProgType, VerifyError, VerifyOptions};
 use thiserror::Error;
@@ -96,12 +98,17 @@ impl CtxLayout {
         Some(slot)
     }
 
-    /// Size of the whole run-time context: the uapi structure, the packet pointers and, for an
-    /// skb, its header pointers.
+    /// Size of the whole run-time context: the uapi structure, the packet pointers, for an skb
+    /// its header pointers, and the kind tag (the same for both layouts).
     pub fn size(self) -> usize {
+        RUNTIME_CTX_SIZE
+    }
+
+    /// The kind tag at `CTX_KIND_OFF` (helpers both types share tell the layouts apart by it).
+    fn kind(self) -> u64 {
         match self {
-            CtxLayout::Skb => SKB_UAPI_SIZE + SKB_PTRS_SIZE,
-            CtxLayout::Xdp => XDP_UAPI_SIZE + PKT_PTRS_SIZE,
+            CtxLayout::Skb => CTX_KIND_SKB,
+            CtxLayout::Xdp => CTX_KIND_XDP,
         }
     }
 }
@@ -109,7 +116,11 @@ impl CtxLayout {
 /// `NET_SKB_PAD` (x86_64): the headroom the kernel's skb test run reserves before the frame.
 pub const SKB_HEADROOM: usize = 64;
 
-// the natives of `bpf_dynptr_from_skb` / `_xdp` read the pointers where this module puts them
+// the natives of `bpf_dynptr_from_skb` / `_xdp` read the pointers where this module puts them;
+// the kind tag follows the skb's pointers
+const _: () = assert!(SKB_UAPI_SIZE + SKB_PTRS_SIZE <= CTX_KIND_OFF as usize);
+const _: () = assert!(XDP_UAPI_SIZE + PKT_PTRS_SIZE <= CTX_KIND_OFF as usize);
+const _: () = assert!(CTX_KIND_OFF as usize + 8 <= RUNTIME_CTX_SIZE);
 const _: () = assert!(kbpf_kfunc::vmlinux::RUNTIME_SKB_DATA_OFF as usize == SKB_UAPI_SIZE);
 const _: () = assert!(kbpf_kfunc::vmlinux::RUNTIME_XDP_DATA_OFF as usize == XDP_UAPI_SIZE);
 
@@ -197,6 +208,8 @@ impl PacketCtx {
                 ctx[o..o + 8].copy_from_slice(&v.to_le_bytes());
             }
         }
+        let k = CTX_KIND_OFF as usize;
+        ctx[k..k + 8].copy_from_slice(&layout.kind().to_le_bytes());
         PacketCtx { ctx, buf, layout, net }
     }
 
@@ -394,6 +407,29 @@ mod tests {
             assert_eq!(out.data_out.len(), 8 + 4 + 44, "{engine}");
             assert_eq!(out.data_out[..12], [0; 12], "{engine}");
             assert_eq!(out.data_out[12..], pkt_v4()[..44], "{engine}");
+        }
+    }
+
+    #[test]
+    fn check_mtu_tells_the_two_contexts_apart() {
+        let linker = crate::Linker::new();
+        // r0 = bpf_check_mtu(ctx, 0, &mtu, len_diff, 0) + mtu
+        let src = |diff: i32| {
+            format!(
+                "*(u32 *)(r10 - 4) = 0\nr2 = 0\nr3 = r10\nr3 += -4\nr4 = {diff}\nr5 = 0\ncall 163\n\
+                 r1 = *(u32 *)(r10 - 4)\nr0 += r1\nexit\n"
+            )
+        };
+        for pt in [ProgType::Xdp, ProgType::SchedCls] {
+            let cfg = crate::VerifyConfig::of(pt);
+            for engine in [Engine::Interp, Engine::Jit] {
+                let run = |src: &str| {
+                    let h = crate::Object::from_asm(src, &linker).unwrap().main().unwrap();
+                    h.verify(&linker, &cfg).unwrap().compile(engine).unwrap().run_packet(&pkt_v4()).unwrap()
+                };
+                assert_eq!(run(&src(65550 - 54)).retval, 65536, "{pt:?} {engine}");
+                assert_eq!(run(&src(65551 - 54)).retval, 65537, "{pt:?} {engine}");
+            }
         }
     }
 

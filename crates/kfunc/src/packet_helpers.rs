@@ -30,6 +30,26 @@ pub const PKT_PTRS_SIZE: usize = 40;
 /// from, `SKF_LL_OFF` and `SKF_NET_OFF`).
 pub const SKB_PTRS_SIZE: usize = PKT_PTRS_SIZE + 16;
 
+/// Where both run-time packet contexts hold their kind tag ([`CTX_KIND_SKB`], [`CTX_KIND_XDP`]):
+/// past the skb's host pointers, in padding of the xdp context, so no program writes it and a
+/// helper both types share can tell them apart.
+pub const CTX_KIND_OFF: u64 = 248;
+/// The size of both run-time packet contexts.
+pub const RUNTIME_CTX_SIZE: usize = 256;
+/// The kind tag of a run-time `__sk_buff`.
+pub const CTX_KIND_SKB: u64 = u64::from_le_bytes(*b"kbpf-skb");
+/// The kind tag of a run-time `xdp_md`.
+pub const CTX_KIND_XDP: u64 = u64::from_le_bytes(*b"kbpf-xdp");
+
+/// Where the packet pointers of a context with kind tag `kind` are.
+pub fn ctx_kind_at(kind: u64) -> Option<u64> {
+    match kind {
+        CTX_KIND_SKB => Some(RUNTIME_SKB_DATA_OFF),
+        CTX_KIND_XDP => Some(crate::vmlinux::RUNTIME_XDP_DATA_OFF),
+        _ => None,
+    }
+}
+
 /// The host pointers a test run puts after the uapi context, in this order: the packet
 /// (`data`, `data_end`, `data_meta`, as the program's converted loads read them), then the
 /// buffer around it (`head`, `end`: headroom and tailroom included).
@@ -82,9 +102,16 @@ impl Pkt {
     }
 }
 
-/// Where the packet helpers that rewrite or move the packet ([`NativeArg::PacketCtx`]) find the
-/// packet pointers of their context, by name.
-pub fn packet_ctx_at(name: &str) -> Option<u64> {
+/// The context contract of the packet helpers that rewrite or move the packet, by name
+/// ([`NativeArg::PacketCtx`], [`NativeArg::AnyPacketCtx`]).
+pub fn packet_ctx_arg(name: &str) -> Option<NativeArg> {
+    if name == "bpf_check_mtu" {
+        return Some(NativeArg::AnyPacketCtx);
+    }
+    packet_ctx_at(name).map(|at| NativeArg::PacketCtx { at })
+}
+
+fn packet_ctx_at(name: &str) -> Option<u64> {
     match name {
         "bpf_skb_store_bytes"
         | "bpf_l3_csum_replace"
@@ -380,6 +407,7 @@ pub fn register(r: &mut Registry) -> Result<(), RegistryError> {
         NativeFn::A2(csum_update),
     )?;
     crate::skb_helpers::register(r)?;
+    crate::check_mtu::register(r)?;
     crate::xdp_helpers::register(r)
 }
 

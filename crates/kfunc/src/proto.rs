@@ -203,6 +203,9 @@ pub enum NativeArg {
         /// Offset of the host pointers (the uapi structure's size).
         at: u64,
     },
+    /// A packet context of either layout ([`NativeArg::PacketCtx`] at the offset its kind tag
+    /// names, [`crate::packet_helpers::ctx_kind_at`]), for helpers the skb and xdp types share.
+    AnyPacketCtx,
     /// A map of the run.
     Map,
     /// A `struct bpf_timer` field of a map value of the run.
