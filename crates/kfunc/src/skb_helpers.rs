@@ -1,5 +1,6 @@
 //! The skb helpers that read the headers or change the skb's fields without moving its packet:
-//! `bpf_skb_pull_data`, `bpf_skb_change_type`, `bpf_skb_load_bytes_relative`, on the run-time
+//! `bpf_skb_pull_data`, `bpf_skb_change_type`, `bpf_skb_load_bytes_relative`,
+//! `bpf_skb_set_tunnel_key`, on the run-time
 //! `__sk_buff` of [`crate::packet_helpers`] (a test run's skb is linear: every byte is in its
 //! head).
 //!
@@ -92,7 +93,41 @@ unsafe extern "C" fn skb_load_bytes_relative(ctx: u64, offset: u64, to: u64, len
     }
 }
 
+/// `sizeof(struct bpf_tunnel_key)`, and the older layouts `bpf_skb_set_tunnel_key` accepts
+/// (`offsetof` `local_ipv6`, `tunnel_label`, `tunnel_ext`, `remote_ipv6[1]`), zero-extended.
+const TUNNEL_KEY_SIZE: u64 = 44;
+const TUNNEL_KEY_OLD_SIZES: [u64; 4] = [28, 24, 22, 8];
+/// `BPF_F_TUNINFO_IPV6 | BPF_F_ZERO_CSUM_TX | BPF_F_DONT_FRAGMENT | BPF_F_SEQ_NUMBER |
+/// BPF_F_NO_TUNNEL_KEY`.
+const TUNNEL_FLAGS: u64 = 0x1f;
+const F_TUNINFO_IPV6: u64 = 1;
+
+/// `bpf_skb_set_tunnel_key(skb, key, size, flags)`: validates the key (its size, the flags, no
+/// `tunnel_ext`, a `tunnel_label` only for IPv6) and attaches it to the skb as its tunnel
+/// metadata, which nothing a test run returns shows (kbpf has no `bpf_skb_get_tunnel_key`).
+///
+/// # Safety
+/// `key` is readable for `size` bytes.
+#[allow(unsafe_code)]
+unsafe extern "C" fn skb_set_tunnel_key(_ctx: u64, key: u64, size: u64, flags: u64) -> u64 {
+    let size = size as u32 as u64;
+    if flags & !TUNNEL_FLAGS != 0 || (size != TUNNEL_KEY_SIZE && !TUNNEL_KEY_OLD_SIZES.contains(&size)) {
+        return EINVAL;
+    }
+    let mut k = [0u8; TUNNEL_KEY_SIZE as usize];
+    // SAFETY: `key` is readable for `size` bytes, at most the 44 of `k`.
+    unsafe { std::ptr::copy_nonoverlapping(key as *const u8, k.as_mut_ptr(), size as usize) };
+    let ext = u16::from_ne_bytes([k[22], k[23]]);
+    let label = u32::from_ne_bytes([k[24], k[25], k[26], k[27]]);
+    if (flags & F_TUNINFO_IPV6 == 0 && label != 0) || ext != 0 {
+        return EINVAL;
+    }
+    0
+}
+
 const CTX: NativeArg = NativeArg::PacketCtx { at: AT };
+static TUNNEL_KEY: [NativeArg; 4] =
+    [NativeArg::Ctx { packet_at: None }, NativeArg::mem(2, false, false), NativeArg::V, NativeArg::V];
 static CTX_V: [NativeArg; 2] = [CTX, NativeArg::V];
 static RELATIVE: [NativeArg; 5] =
     [CTX, NativeArg::V, NativeArg::mem(3, true, false), NativeArg::V, NativeArg::V];
@@ -121,7 +156,14 @@ pub fn register(r: &mut Registry) -> Result<(), RegistryError> {
     let mut args = vec![ctx_arg(), ArgProto::scalar("offset")];
     args.extend(mem_arg("to", true));
     args.push(ArgProto::scalar("start_header"));
-    register_helper(r, BpfFunc::SkbLoadBytesRelative, args, relative.expect(one))
+    register_helper(r, BpfFunc::SkbLoadBytesRelative, args, relative.expect(one))?;
+    // SAFETY: `skb_set_tunnel_key` reads exactly `key` for `size` bytes (`TUNNEL_KEY`).
+    #[allow(unsafe_code)]
+    let tunnel = unsafe { NativeFn::with_contract(RawNative::A4(skb_set_tunnel_key), &TUNNEL_KEY) };
+    let mut args = vec![ctx_arg()];
+    args.extend(mem_arg("key", false));
+    args.push(ArgProto::scalar("flags"));
+    register_helper(r, BpfFunc::SkbSetTunnelKey, args, tunnel.expect(one))
 }
 
 #[cfg(test)]

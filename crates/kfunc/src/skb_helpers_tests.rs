@@ -73,3 +73,21 @@ fn load_bytes_relative_reads_from_either_header_to_the_tail() {
     assert_eq!(unsafe { skb_load_bytes_relative(s.ctx(), 0x1_0000, t, 4, 0) }, EFAULT);
     assert_eq!(s.buf[8], 0xe0);
 }
+
+#[test]
+fn set_tunnel_key_validates_the_key() {
+    let mut key = [0u8; 44];
+    let k = key.as_mut_ptr() as u64;
+    // SAFETY (every native call below): `key` has 44 readable bytes.
+    assert_eq!(unsafe { skb_set_tunnel_key(0, k, 44, 0) }, 0);
+    assert_eq!(unsafe { skb_set_tunnel_key(0, k, 8, 0) }, 0);
+    assert_eq!(unsafe { skb_set_tunnel_key(0, k, 40, 0) }, EINVAL);
+    assert_eq!(unsafe { skb_set_tunnel_key(0, k, 44, 0x20) }, EINVAL);
+    key[24] = 1; // a flow label needs IPv6
+    assert_eq!(unsafe { skb_set_tunnel_key(0, k, 44, 0) }, EINVAL);
+    assert_eq!(unsafe { skb_set_tunnel_key(0, k, 44, 1) }, 0);
+    // the older layouts stop before the label
+    assert_eq!(unsafe { skb_set_tunnel_key(0, k, 24, 0) }, 0);
+    key[22] = 1;
+    assert_eq!(unsafe { skb_set_tunnel_key(0, k, 44, 1) }, EINVAL);
+}
