@@ -77,17 +77,18 @@ fn load_bytes_relative_reads_from_either_header_to_the_tail() {
 #[test]
 fn set_tunnel_key_validates_the_key() {
     let mut key = [0u8; 44];
-    let k = key.as_mut_ptr() as u64;
-    // SAFETY (every native call below): `key` has 44 readable bytes.
-    assert_eq!(unsafe { skb_set_tunnel_key(0, k, 44, 0) }, 0);
-    assert_eq!(unsafe { skb_set_tunnel_key(0, k, 8, 0) }, 0);
-    assert_eq!(unsafe { skb_set_tunnel_key(0, k, 40, 0) }, EINVAL);
-    assert_eq!(unsafe { skb_set_tunnel_key(0, k, 44, 0x20) }, EINVAL);
+    // SAFETY: `key` has 44 readable bytes.
+    let call =
+        |key: &[u8; 44], size, flags| unsafe { skb_set_tunnel_key(0, key.as_ptr() as u64, size, flags) };
+    assert_eq!(call(&key, 44, 0), 0);
+    assert_eq!(call(&key, 8, 0), 0);
+    assert_eq!(call(&key, 40, 0), EINVAL);
+    assert_eq!(call(&key, 44, 0x20), EINVAL);
     key[24] = 1; // a flow label needs IPv6
-    assert_eq!(unsafe { skb_set_tunnel_key(0, k, 44, 0) }, EINVAL);
-    assert_eq!(unsafe { skb_set_tunnel_key(0, k, 44, 1) }, 0);
+    assert_eq!(call(&key, 44, 0), EINVAL);
+    assert_eq!(call(&key, 44, 1), 0);
     // the older layouts stop before the label
-    assert_eq!(unsafe { skb_set_tunnel_key(0, k, 24, 0) }, 0);
+    assert_eq!(call(&key, 24, 0), 0);
     key[22] = 1;
-    assert_eq!(unsafe { skb_set_tunnel_key(0, k, 44, 1) }, EINVAL);
+    assert_eq!(call(&key, 44, 1), EINVAL);
 }
