@@ -16,11 +16,11 @@ pub struct RunCtx {
     pub len: u64,
     /// Native stack pointer inside the entry trampoline, restored on a fault.
     pub saved_sp: u64,
-    /// An skb's link-layer header for `LD_ABS`/`LD_IND` at `SKF_LL_OFF` (0: none; then no
-    /// negative offset loads); the bytes from it to `mem + len` are readable.
-    pub mac: u64,
-    /// Its network header, for `SKF_NET_OFF`; the bytes from it to `mem + len` are readable.
-    pub net: u64,
+    /// In an skb's test run, the address of its context's host pointers (`data`, `data_end`,
+    /// then at +40 and +48 the link-layer and network headers), which `LD_ABS`/`LD_IND` follow
+    /// as helpers move the packet; `mem..mem + len` is then the packet's whole buffer, which
+    /// every load stays in. 0: the loads read `mem..mem + len` from its start.
+    pub pkt: u64,
 }
 
 impl RunCtx {
@@ -32,41 +32,61 @@ impl RunCtx {
     pub const LEN: i32 = 16;
     /// Byte offset of `saved_sp`.
     pub const SAVED_SP: i32 = 24;
-    /// Byte offset of `mac`.
-    pub const MAC: i32 = 32;
-    /// Byte offset of `net`.
-    pub const NET: i32 = 40;
+    /// Byte offset of `pkt`.
+    pub const PKT: i32 = 32;
+    /// Where the link-layer and network header pointers are after `pkt`.
+    pub const PKT_MAC: i32 = 40;
+    /// See [`RunCtx::PKT_MAC`].
+    pub const PKT_NET: i32 = 48;
     /// `SKF_NET_OFF`: negative offsets from here on count from the network header.
     pub const SKF_NET_OFF: i32 = -0x10_0000;
     /// `SKF_LL_OFF`: from here to `SKF_NET_OFF`, from the link-layer header.
     pub const SKF_LL_OFF: i32 = -0x20_0000;
 
     /// Where `LD_ABS`/`LD_IND` of `size` bytes at offset `k` read, as the kernel's
-    /// `bpf_skb_load_helper_*`: `mem + k` for `k >= 0`, from the headers at negative offsets;
-    /// `None` when the load would not end by `mem + len` (the packet's tail).
+    /// `bpf_skb_load_helper_*`: `data + k` for `k >= 0`, from the headers at negative offsets,
+    /// never past the packet's tail (`data_end`), never outside `mem..mem + len`; without
+    /// `pkt`, `mem + k` up to `mem + len`. `None`: out of bounds.
     pub fn ld_abs_addr(&self, k: i32, size: u64) -> Option<u64> {
-        let from = match k {
-            0.. if self.mem != 0 => self.mem + k as u64,
-            Self::SKF_NET_OFF..0 if self.net != 0 => self.net + (k - Self::SKF_NET_OFF) as u64,
-            Self::SKF_LL_OFF..Self::SKF_NET_OFF if self.mac != 0 => self.mac + (k - Self::SKF_LL_OFF) as u64,
-            _ => return None,
+        let (lo, hi) = (self.mem, self.mem.checked_add(self.len)?);
+        if lo == 0 {
+            return None;
+        }
+        let (from, tail) = if self.pkt == 0 {
+            (lo + u64::try_from(k).ok()?, hi)
+        } else {
+            // SAFETY: `pkt` points to the context's host pointers inside the run's input
+            // (`execute_with_frame_unchecked` checked), live for the whole run.
+            let rd = |o: i32| unsafe { std::ptr::read_unaligned((self.pkt + o as u64) as *const u64) };
+            let (data, tail) = (rd(0), rd(8));
+            if data < lo || tail < data || tail > hi {
+                return None;
+            }
+            let at = |header: u64, past: i32| (header >= lo).then(|| header + (k - past) as u64);
+            let from = match k {
+                0.. => Some(data + k as u64),
+                Self::SKF_NET_OFF..0 => at(rd(Self::PKT_NET), Self::SKF_NET_OFF),
+                Self::SKF_LL_OFF..Self::SKF_NET_OFF => at(rd(Self::PKT_MAC), Self::SKF_LL_OFF),
+                _ => None,
+            }?;
+            (from, tail)
         };
-        (from.checked_add(size)? <= self.mem + self.len).then_some(from)
+        (from.checked_add(size)? <= tail).then_some(from)
     }
 }
 
-/// What `LD_ABS`/`LD_IND` read in an skb's test run: `buf` ends at the packet's tail, the
-/// packet starts at `data`; `headers` are the offsets in `buf` of the link-layer and network
-/// headers (negative offsets), when there are any.
+/// What `LD_ABS`/`LD_IND` read in an skb's test run: the packet's whole buffer, and where in
+/// the input (the context) its packet pointers are ([`RunCtx::pkt`]).
 #[derive(Clone, Copy, Debug)]
 pub struct LdAbsFrame<'a> {
-    /// From at most the first header to the packet's tail.
+    /// The buffer the context's pointers point into.
     pub buf: &'a [u8],
-    /// Where the packet starts in `buf`.
-    pub data: usize,
-    /// The link-layer and network headers' offsets in `buf`.
-    pub headers: Option<(usize, usize)>,
+    /// The offset in the input of the context's host pointers (`None`: `buf` is the packet).
+    pub ptrs_at: Option<usize>,
 }
+
+/// Bytes of an skb context's host pointers `RunCtx::pkt` points to.
+const PKT_PTRS: usize = 56;
 
 /// Why a run ended early. Generated code returns 0 in r0 for every fault, like the kernel does
 /// for an out-of-bounds LD_ABS.
@@ -298,12 +318,13 @@ impl JitProgram {
         packet: &[u8],
     ) -> Result<u64, JitFault> {
         // SAFETY: forwarded.
-        unsafe { self.execute_with_frame_unchecked(mem, LdAbsFrame { buf: packet, data: 0, headers: None }) }
+        unsafe { self.execute_with_frame_unchecked(mem, LdAbsFrame { buf: packet, ptrs_at: None }) }
     }
 
-    /// [`JitProgram::execute_with_packet_unchecked`] for an skb whose legacy packet loads also
-    /// read its headers (negative `SKF_LL_OFF`/`SKF_NET_OFF` offsets). Offsets past `frame.buf`
-    /// are clamped to its end (no load reaches them).
+    /// [`JitProgram::execute_with_packet_unchecked`] for an skb test run whose legacy packet
+    /// loads follow the context's packet pointers at `frame.ptrs_at` of `mem` (helpers may move
+    /// the packet inside `frame.buf`) and read its headers at negative `SKF_LL_OFF`/`SKF_NET_OFF`
+    /// offsets. Pointers at an offset past `mem` leave nothing readable.
     ///
     /// # Safety
     ///
@@ -315,12 +336,19 @@ impl JitProgram {
     ) -> Result<u64, JitFault> {
         let (ptr, len) =
             if mem.is_empty() { (std::ptr::null_mut(), 0) } else { (mem.as_mut_ptr(), mem.len() as u64) };
-        let n = frame.buf.len();
-        let base = frame.buf.as_ptr() as u64;
-        let at = |o: usize| if n == 0 { 0 } else { base + o.min(n) as u64 };
-        let data = frame.data.min(n);
-        let (mac, net) = frame.headers.map_or((0, 0), |(m, k)| (at(m), at(k)));
-        let run = RunCtx { mem: at(data), len: (n - data) as u64, mac, net, ..RunCtx::default() };
+        let mut run =
+            RunCtx { mem: frame.buf.as_ptr() as u64, len: frame.buf.len() as u64, ..RunCtx::default() };
+        match frame.ptrs_at {
+            // the pointers lie inside the input, which lives for the run
+            Some(at) if at.checked_add(PKT_PTRS).is_some_and(|e| e <= mem.len()) => {
+                run.pkt = ptr as u64 + at as u64
+            }
+            Some(_) => run.mem = 0,
+            None => {}
+        }
+        if frame.buf.is_empty() {
+            run.mem = 0;
+        }
         self.enter(ptr, len, run)
     }
 

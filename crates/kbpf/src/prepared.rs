@@ -22,24 +22,10 @@ use crate::timers::{MAX_TIMER_FIRINGS, callback_driver, decode_callback, driver_
 /// Where a test run's skb context holds its host pointers.
 const SKB_PTRS_AT: usize = kbpf_kfunc::vmlinux::RUNTIME_SKB_DATA_OFF as usize;
 
-/// What `LD_ABS`/`LD_IND` read in `region`, as the skb context `ctx` describes it (its
-/// `data`/`data_end` and header pointers); pointers outside the region leave nothing readable.
-fn ld_abs_frame<'a>(ctx: &[u8], region: &'a [u8]) -> LdAbsFrame<'a> {
-    let rd = |k: usize| -> Option<u64> {
-        Some(u64::from_le_bytes(*ctx.get(SKB_PTRS_AT + 8 * k..)?.first_chunk::<8>()?))
-    };
-    let base = region.as_ptr() as u64;
-    let off = |a: Option<u64>| a?.checked_sub(base).map(|o| o as usize).filter(|&o| o <= region.len());
-    // data, data_end, then past data_meta/head/end the link-layer and network headers
-    let (data, end, mac, net) = (off(rd(0)), off(rd(1)), off(rd(5)), off(rd(6)));
-    match (data, end) {
-        (Some(d), Some(e)) if d <= e => LdAbsFrame {
-            buf: &region[..e],
-            data: d,
-            headers: mac.zip(net).filter(|&(m, n)| m <= e && n <= e),
-        },
-        _ => LdAbsFrame { buf: &[], data: 0, headers: None },
-    }
+/// What `LD_ABS`/`LD_IND` read: `region`, the packet's buffer, through the skb context's host
+/// pointers (the JIT re-reads them at each load and keeps every load inside the region).
+fn ld_abs_frame(region: &[u8]) -> LdAbsFrame<'_> {
+    LdAbsFrame { buf: region, ptrs_at: Some(SKB_PTRS_AT) }
 }
 
 /// A context the facade built (test runs), and whether `LD_ABS`/`LD_IND` read `regions[i]`.
@@ -272,15 +258,13 @@ impl<'m> Prepared<'m> {
                 };
                 tail_calls.reset();
                 let ld_abs = self.built_ctx.and_then(|b| b.ld_abs_region);
-                let frame = ld_abs.and_then(|i| regions.get(i)).map(|r| ld_abs_frame(mem, r));
+                let frame = ld_abs.and_then(|i| regions.get(i)).map(|r| ld_abs_frame(r));
                 let res = match (self.built_ctx.is_some() || verified.is_empty(), frame) {
                     // SAFETY: a built context (or a vouched-for program): our caller's guarantee.
                     (true, Some(f)) => unsafe { code.execute_with_frame_unchecked(mem, f) },
                     // SAFETY: as above.
                     (true, None) => unsafe { code.execute_unchecked(mem) },
-                    (false, Some(f)) => {
-                        code.execute_with_packet(mem, f.buf.get(f.data..).unwrap_or_default())
-                    }
+                    (false, Some(f)) => code.execute_with_packet(mem, f.buf),
                     (false, None) => code.execute(mem),
                 };
                 match res {

@@ -13,8 +13,8 @@
 //! program's next loads see the moved packet.
 //!
 //! The buffers are the kernel's: an xdp frame is a 4096-byte page with the packet at 256
-//! (`XDP_PACKET_HEADROOM`) and 320 bytes at its end the tail may not grow into; an skb has 64
-//! bytes of headroom (`NET_SKB_PAD`) before the frame.
+//! (`XDP_PACKET_HEADROOM`) and 320 bytes at its end the tail may not grow into; an skb has
+//! room before its frame for the most a helper can push ([`SKB_HEADROOM`]).
 
 use kbpf_isa::{AttachType, Insn, RawInsn, Size};
 use kbpf_kfunc::Registry;
@@ -113,8 +113,10 @@ impl CtxLayout {
     }
 }
 
-/// `NET_SKB_PAD` (x86_64): the headroom the kernel's skb test run reserves before the frame.
-pub const SKB_HEADROOM: usize = 64;
+/// The headroom before an skb's frame: the kernel's test run reserves `NET_SKB_PAD` (64) and
+/// reallocates when a helper pushes more; kbpf reserves the most any helper can push
+/// ([`kbpf_kfunc::skb_helpers::SKB_MAX_LEN`]) so the buffer never moves during a run.
+pub const SKB_HEADROOM: usize = kbpf_kfunc::skb_helpers::SKB_MAX_LEN as usize;
 
 // the natives of `bpf_dynptr_from_skb` / `_xdp` read the pointers where this module puts them;
 // the kind tag follows the skb's pointers
@@ -430,6 +432,24 @@ mod tests {
                 assert_eq!(run(&src(65550 - 54)).retval, 65536, "{pt:?} {engine}");
                 assert_eq!(run(&src(65551 - 54)).retval, 65537, "{pt:?} {engine}");
             }
+        }
+    }
+
+    #[test]
+    fn legacy_loads_follow_a_pushed_head() {
+        let linker = crate::Linker::new();
+        // 4 bytes pushed: the link-layer header moves to them (EtherType at SKF_LL_OFF + 16),
+        // the network header stays (SKF_NET_OFF); r0 = len << 16 | EtherType high byte << 8 | 0x45
+        let src = "r6 = r1\nr2 = 4\nr3 = 0\ncall 43\nr0 = *(u8 *)skb[-2097136]\nr7 = r0\nr7 <<= 8\n\
+                   r0 = *(u8 *)skb[-1048576]\nr0 += r7\nr1 = *(u32 *)(r6 + 0)\nr1 <<= 16\nr0 += r1\nexit\n";
+        let cfg = crate::VerifyConfig::of(ProgType::SchedCls);
+        for engine in [Engine::Interp, Engine::Jit] {
+            let h = crate::Object::from_asm(src, &linker).unwrap().main().unwrap();
+            let out =
+                h.verify(&linker, &cfg).unwrap().compile(engine).unwrap().run_packet(&pkt_v4()).unwrap();
+            assert_eq!(out.retval, (58 << 16) | 0x0845, "{engine}");
+            assert_eq!(out.data_out[..4], [0; 4], "{engine}");
+            assert_eq!(out.data_out[4..], pkt_v4(), "{engine}");
         }
     }
 

@@ -118,6 +118,7 @@ fn packet_ctx_at(name: &str) -> Option<u64> {
         | "bpf_l4_csum_replace"
         | "bpf_skb_pull_data"
         | "bpf_skb_change_type"
+        | "bpf_skb_change_head"
         | "bpf_skb_load_bytes_relative" => Some(RUNTIME_SKB_DATA_OFF),
         "bpf_xdp_adjust_head"
         | "bpf_xdp_adjust_meta"

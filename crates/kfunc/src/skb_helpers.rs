@@ -1,6 +1,7 @@
 //! The skb helpers that read the headers or change the skb's fields without moving its packet:
 //! `bpf_skb_pull_data`, `bpf_skb_change_type`, `bpf_skb_load_bytes_relative`,
-//! `bpf_skb_set_tunnel_key`, on the run-time
+//! `bpf_skb_set_tunnel_key`, and `bpf_skb_change_head`, which pushes bytes into the headroom,
+//! on the run-time
 //! `__sk_buff` of [`crate::packet_helpers`] (a test run's skb is linear: every byte is in its
 //! head).
 //!
@@ -93,6 +94,46 @@ unsafe extern "C" fn skb_load_bytes_relative(ctx: u64, offset: u64, to: u64, len
     }
 }
 
+/// `BPF_SKB_MAX_LEN` (`SKB_MAX_ALLOC`: four pages less the shared info): the longest packet a
+/// helper may grow an skb to, and the headroom a test run's skb reserves, so that no push ever
+/// needs the reallocation the kernel would do (the headroom shows nowhere in a test run).
+pub const SKB_MAX_LEN: u64 = 4 * 4096 - 320;
+/// `struct __sk_buff::len`.
+const LEN_OFF: u64 = 0;
+
+/// `bpf_skb_change_head(skb, head_room, flags)`: pushes `head_room` zero bytes in front of the
+/// packet, which becomes its link-layer header's start; the packet may not grow past
+/// [`SKB_MAX_LEN`] and `flags` must be 0.
+///
+/// # Safety
+/// As [`skb_pull_data`].
+#[allow(unsafe_code)]
+unsafe extern "C" fn skb_change_head(ctx: u64, head_room: u64, flags: u64) -> u64 {
+    // SAFETY: the contract.
+    let mut p = unsafe { Pkt::read(ctx, AT) };
+    let (len, room) = (p.len() as u32, head_room as u32);
+    let new_len = len.wrapping_add(room);
+    if flags != 0 || new_len as u64 > SKB_MAX_LEN || new_len < len {
+        return EINVAL;
+    }
+    if p.data - p.head < room as u64 {
+        // the test run reserves SKB_MAX_LEN bytes of headroom: unreachable from its skbs
+        return ENOMEM;
+    }
+    p.data -= room as u64;
+    p.meta = p.data;
+    // SAFETY: `data..data + room` is headroom inside the buffer (checked above); the length and
+    // the link-layer header pointer are the context's (uapi `len`, and after the packet
+    // pointers).
+    unsafe {
+        std::ptr::write_bytes(p.data as *mut u8, 0, room as usize);
+        p.write(ctx, AT);
+        std::ptr::write_unaligned((ctx + AT + PKT_PTRS_SIZE as u64) as *mut u64, p.data);
+        std::ptr::write_unaligned((ctx + LEN_OFF) as *mut u32, new_len);
+    }
+    0
+}
+
 /// `sizeof(struct bpf_tunnel_key)`, and the older layouts `bpf_skb_set_tunnel_key` accepts
 /// (`offsetof` `local_ipv6`, `tunnel_label`, `tunnel_ext`, `remote_ipv6[1]`), zero-extended.
 const TUNNEL_KEY_SIZE: u64 = 44;
@@ -129,6 +170,7 @@ const CTX: NativeArg = NativeArg::PacketCtx { at: AT };
 static TUNNEL_KEY: [NativeArg; 4] =
     [NativeArg::Ctx { packet_at: None }, NativeArg::mem(2, false, false), NativeArg::V, NativeArg::V];
 static CTX_V: [NativeArg; 2] = [CTX, NativeArg::V];
+static CTX_V_V: [NativeArg; 3] = [CTX, NativeArg::V, NativeArg::V];
 static RELATIVE: [NativeArg; 5] =
     [CTX, NativeArg::V, NativeArg::mem(3, true, false), NativeArg::V, NativeArg::V];
 
@@ -146,6 +188,11 @@ pub fn register(r: &mut Registry) -> Result<(), RegistryError> {
         )
     };
     let one = "one contract entry per parameter";
+    // SAFETY: `skb_change_head` dereferences a run-time skb context only (`CTX_V_V`).
+    #[allow(unsafe_code)]
+    let head = unsafe { NativeFn::with_contract(RawNative::A3(skb_change_head), &CTX_V_V) };
+    let args = vec![ctx_arg(), ArgProto::scalar("head_room"), ArgProto::scalar("flags")];
+    register_helper(r, BpfFunc::SkbChangeHead, args, head.expect(one))?;
     register_helper(r, BpfFunc::SkbPullData, vec![ctx_arg(), ArgProto::scalar("len")], pull.expect(one))?;
     register_helper(
         r,

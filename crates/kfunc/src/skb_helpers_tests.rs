@@ -92,3 +92,23 @@ fn set_tunnel_key_validates_the_key() {
     key[22] = 1;
     assert_eq!(call(&key, 44, 1), EINVAL);
 }
+
+#[test]
+fn change_head_pushes_zeroes_and_moves_the_link_layer_header() {
+    let mut s = Skb::new();
+    // SAFETY (every native call below): as above.
+    assert_eq!(unsafe { skb_change_head(s.ctx(), 4, 1) }, EINVAL);
+    assert_eq!(unsafe { skb_change_head(s.ctx(), u32::MAX as u64, 0) }, EINVAL);
+    assert_eq!(unsafe { skb_change_head(s.ctx(), SKB_MAX_LEN - 9, 0) }, EINVAL);
+    // more than the 22 bytes of headroom this context has
+    assert_eq!(unsafe { skb_change_head(s.ctx(), 23, 0) }, ENOMEM);
+    s.ctx[0] = 10;
+    assert_eq!(unsafe { skb_change_head(s.ctx(), 4, 0) }, 0);
+    let p = unsafe { Pkt::read(s.ctx(), AT) };
+    let head = s.buf.as_ptr() as u64;
+    assert_eq!((p.data - head, p.len(), p.meta), (18, 14, p.data));
+    let at = AT as usize + PKT_PTRS_SIZE;
+    assert_eq!(u64::from_le_bytes(s.ctx[at..at + 8].try_into().unwrap()), p.data);
+    assert_eq!(s.ctx[0], 14);
+    assert_eq!(&s.buf[18..24], &[0, 0, 0, 0, 1, 2]);
+}

@@ -12,7 +12,7 @@ use kbpf_jit::{FaultKind, JitError, RunCtx};
 use super::{Cond, Emitter, R, a64};
 use crate::abi::{self, ArgSlot};
 use crate::imms::{SImm9, ScaledOffset};
-use crate::regs::{self, TMP1, TMP2, TMP3, XReg};
+use crate::regs::{self, AX, TMP1, TMP2, TMP3, XReg};
 
 /// The load instruction for one size and signedness.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -159,19 +159,26 @@ impl Emitter<'_> {
         Ok(())
     }
 
-    /// Legacy `r0 = ntoh(*(size *)(packet + [src +] imm))` as `RunCtx::ld_abs_addr` says: at
-    /// offsets 0 and up from `RunCtx::mem`, at negative `SKF_NET_OFF`/`SKF_LL_OFF` offsets from
-    /// `RunCtx::net`/`mac`, never past `mem + len`; out of bounds is a fault that ends the run
-    /// with 0, as the kernel's rewrite does.
+    /// Legacy `r0 = ntoh(*(size *)(packet + [src +] imm))` as `RunCtx::ld_abs_addr` says:
+    /// without `RunCtx::pkt`, at offsets 0 and up of `mem..mem + len`; with it, through the
+    /// context's packet pointers it names (re-read here, as helpers move the packet), from
+    /// `data` at offsets 0 and up and from the headers at negative `SKF_NET_OFF`/`SKF_LL_OFF`
+    /// offsets, never past `data_end` nor outside `mem..mem + len`. Out of bounds is a fault that
+    /// ends the run with 0, as the kernel's rewrite does. Scratch: TMP1..3, AX and r0.
     pub(super) fn ld_packet(&mut self, size: Size, src: Option<Reg>, imm: i32) -> R {
         let n = size.bytes();
         if n == 8 {
             return Err(self.unsupported("8-byte legacy packet load"));
         }
         let fault = self.fault(FaultKind::LdAbsOutOfBounds);
-        let negative = self.ops.new_dynamic_label();
-        let load = self.ops.new_dynamic_label();
-        let ctx = regs::CTX;
+        let (plain, negative, ll, header, check) = (
+            self.ops.new_dynamic_label(),
+            self.ops.new_dynamic_label(),
+            self.ops.new_dynamic_label(),
+            self.ops.new_dynamic_label(),
+            self.ops.new_dynamic_label(),
+        );
+        let (ctx, r0) = (regs::CTX, regs::R0);
         // TMP1 = offset: the 32-bit wrapping sum, zero-extended; sign bit set means negative.
         match src {
             Some(s) => {
@@ -181,43 +188,56 @@ impl Emitter<'_> {
             }
             None => self.mov_imm(TMP1, imm as u32 as u64, Width::W64),
         }
+        a64!(self.ops ; ldr X(AX), [X(ctx), #(RunCtx::PKT as u32)] ; cmp XSP(AX), #0);
+        self.b_cond(Cond::Eq, plain);
+        // an skb: r0 = data_end (the tail), TMP2 = mem, TMP3 = data; data_end <= mem + len,
+        // mem <= data <= data_end
+        a64!(self.ops
+            ; ldr X(r0), [X(AX), #8]
+            ; ldr X(TMP2), [X(ctx), #(RunCtx::MEM as u32)]
+            ; ldr X(TMP3), [X(ctx), #(RunCtx::LEN as u32)]
+            ; add X(TMP3), X(TMP2), X(TMP3)
+            ; cmp X(r0), X(TMP3)
+        );
+        self.b_cond(Cond::Hi, fault);
+        a64!(self.ops ; ldr X(TMP3), [X(AX)] ; cmp X(TMP3), X(TMP2));
+        self.b_cond(Cond::Lo, fault);
+        a64!(self.ops ; cmp X(r0), X(TMP3));
+        self.b_cond(Cond::Lo, fault);
         a64!(self.ops ; tst W(TMP1), #0x8000_0000u32);
         self.b_cond(Cond::Ne, negative);
-        // TMP3 = the address: mem + offset (no packet, mem = 0: fault)
-        a64!(self.ops ; ldr X(TMP3), [X(ctx), #(RunCtx::MEM as u32)]);
-        a64!(self.ops ; cmp XSP(TMP3), #0);
-        self.b_cond(Cond::Eq, fault);
         a64!(self.ops ; add X(TMP3), X(TMP3), X(TMP1));
-        self.b(load);
-        // negative: TMP3 = the header's address + the offset past SKF_NET_OFF / SKF_LL_OFF;
-        // a 32-bit compare of two negative offsets orders them as signed ones
-        let ll = self.ops.new_dynamic_label();
-        let header = self.ops.new_dynamic_label();
+        self.b(check);
+        // negative: TMP3 = the header's address + the offset past SKF_NET_OFF / SKF_LL_OFF (a
+        // 32-bit compare of two negative offsets orders them as signed ones); the header must
+        // not lie below mem
         a64!(self.ops ; =>negative);
-        self.mov_imm(TMP2, RunCtx::SKF_NET_OFF as u32 as u64, Width::W32);
-        a64!(self.ops ; cmp W(TMP1), W(TMP2));
+        self.mov_imm(TMP3, RunCtx::SKF_NET_OFF as u32 as u64, Width::W32);
+        a64!(self.ops ; cmp W(TMP1), W(TMP3));
         self.b_cond(Cond::Lo, ll);
-        a64!(self.ops ; ldr X(TMP3), [X(ctx), #(RunCtx::NET as u32)]);
+        a64!(self.ops ; ldr X(AX), [X(AX), #(RunCtx::PKT_NET as u32)]);
         self.b(header);
         a64!(self.ops ; =>ll);
-        self.mov_imm(TMP2, RunCtx::SKF_LL_OFF as u32 as u64, Width::W32);
-        a64!(self.ops ; cmp W(TMP1), W(TMP2));
+        self.mov_imm(TMP3, RunCtx::SKF_LL_OFF as u32 as u64, Width::W32);
+        a64!(self.ops ; cmp W(TMP1), W(TMP3));
         self.b_cond(Cond::Lo, fault);
-        a64!(self.ops ; ldr X(TMP3), [X(ctx), #(RunCtx::MAC as u32)]);
-        a64!(self.ops ; =>header);
-        a64!(self.ops ; cmp XSP(TMP3), #0);
+        a64!(self.ops ; ldr X(AX), [X(AX), #(RunCtx::PKT_MAC as u32)]);
+        a64!(self.ops ; =>header ; cmp X(AX), X(TMP2));
+        self.b_cond(Cond::Lo, fault);
+        a64!(self.ops ; sub W(TMP1), W(TMP1), W(TMP3) ; add X(TMP3), X(AX), X(TMP1));
+        self.b(check);
+        // no skb: offsets 0 and up of mem..mem + len (no buffer, mem = 0: fault)
+        a64!(self.ops ; =>plain ; tst W(TMP1), #0x8000_0000u32);
+        self.b_cond(Cond::Ne, fault);
+        a64!(self.ops ; ldr X(TMP3), [X(ctx), #(RunCtx::MEM as u32)] ; cmp XSP(TMP3), #0);
         self.b_cond(Cond::Eq, fault);
-        a64!(self.ops ; sub W(TMP1), W(TMP1), W(TMP2) ; add X(TMP3), X(TMP3), X(TMP1));
-        // the load must end by the tail, mem + len (r0 is free scratch until the load)
-        a64!(self.ops ; =>load);
-        let r0 = regs::R0;
         a64!(self.ops
-            ; ldr X(TMP2), [X(ctx), #(RunCtx::MEM as u32)]
             ; ldr X(r0), [X(ctx), #(RunCtx::LEN as u32)]
-            ; add X(TMP2), X(TMP2), X(r0)
-            ; add XSP(TMP1), XSP(TMP3), #n
-            ; cmp X(TMP1), X(TMP2)
+            ; add X(r0), X(TMP3), X(r0)
+            ; add X(TMP3), X(TMP3), X(TMP1)
         );
+        // the load must end by the tail in r0
+        a64!(self.ops ; =>check ; add XSP(TMP1), XSP(TMP3), #n ; cmp X(TMP1), X(r0));
         self.b_cond(Cond::Hi, fault);
         match size {
             Size::B => a64!(self.ops ; ldrb W(r0), [X(TMP3)]),
