@@ -113,6 +113,13 @@ impl CtxLayout {
     }
 }
 
+/// Where the kernel's test runs put the frame modulo an alignment, `(alignment, offset)`:
+/// programs that store a packet pointer's low bits into the packet see them. An skb's frame
+/// is 64 bytes (`NET_SKB_PAD`) into a `kmalloc` of at least 512 bytes, which is aligned to its
+/// power-of-two size; an xdp frame's packet is 256 bytes into a page.
+const FRAME_ALIGN_SKB: (usize, usize) = (512, 64);
+const FRAME_ALIGN_XDP: (usize, usize) = (4096, XDP_PACKET_HEADROOM);
+
 /// The headroom before an skb's frame: the kernel's test run reserves `NET_SKB_PAD` (64) and
 /// reallocates when a helper pushes more; kbpf reserves the most any helper can push
 /// ([`kbpf_kfunc::skb_helpers::SKB_MAX_LEN`]) so the buffer never moves during a run.
@@ -166,16 +173,20 @@ impl PacketCtx {
     /// An xdp frame longer than the page holds is cut at [`XDP_MAX_DATA`] (see [`test_run`]).
     pub fn at(layout: CtxLayout, frame: &[u8], net: usize) -> PacketCtx {
         let net = net.min(frame.len());
-        let (mut buf, start) = match layout {
+        // the buffer is `size` bytes from `head`, the frame at `start`, in a vector with room to
+        // put the frame where the kernel's allocation does modulo `align` (see `FRAME_ALIGN`)
+        let (size, start, (align, at)) = match layout {
             CtxLayout::Skb => {
                 // headroom, the frame, tailroom to the cache-aligned end (`SKB_DATA_ALIGN`)
                 let room = frame.len().div_ceil(64) * 64;
-                (vec![0u8; SKB_HEADROOM + room], SKB_HEADROOM)
+                (SKB_HEADROOM + room, SKB_HEADROOM, FRAME_ALIGN_SKB)
             }
-            CtxLayout::Xdp => (vec![0u8; XDP_FRAME_SIZE], XDP_PACKET_HEADROOM),
+            CtxLayout::Xdp => (XDP_FRAME_SIZE, XDP_PACKET_HEADROOM, FRAME_ALIGN_XDP),
         };
-        let frame = &frame[..frame.len().min(buf.len() - start)];
-        buf[start..start + frame.len()].copy_from_slice(frame);
+        let mut buf = vec![0u8; size + align];
+        let head_at = (at + align - (buf.as_ptr() as usize + start) % align) % align;
+        let frame = &frame[..frame.len().min(size - start)];
+        buf[head_at + start..head_at + start + frame.len()].copy_from_slice(frame);
         let len = frame.len() - net;
         let mut ctx = vec![0u8; layout.size()];
         let put32 =
@@ -191,9 +202,9 @@ impl PacketCtx {
         } else {
             put32(&mut ctx, 12, 1); // ingress_ifindex
         }
-        let head = buf.as_ptr() as u64;
+        let head = buf.as_ptr() as u64 + head_at as u64;
         let data = head + (start + net) as u64;
-        let end = head + buf.len() as u64;
+        let end = head + size as u64;
         let p = Pkt { data, data_end: data + len as u64, meta: data, head, end };
         let at = layout.uapi_size();
         // SAFETY: `ctx` holds `layout.size()` bytes, the pointers' and the headers' included.
@@ -380,14 +391,16 @@ mod tests {
     fn context_points_at_the_packet() {
         let pc = PacketCtx::new(CtxLayout::Xdp, &[1, 2, 3]);
         let rd = |o: usize| u64::from_le_bytes(pc.ctx[o..o + 8].try_into().unwrap());
-        let base = pc.buf.as_ptr() as u64;
+        let base = rd(48);
+        assert_eq!(base % 4096, 0);
         assert_eq!(rd(24), base + XDP_PACKET_HEADROOM as u64);
         assert_eq!(rd(32) - rd(24), 3);
         assert_eq!((rd(48), rd(56)), (base, base + XDP_FRAME_SIZE as u64));
         assert_eq!(pc.data_out(), [1, 2, 3]);
         let skb = PacketCtx::at(CtxLayout::Skb, &pkt_v4(), ETH_HLEN);
         let rd = |o: usize| u64::from_le_bytes(skb.ctx[o..o + 8].try_into().unwrap());
-        let base = skb.buf.as_ptr() as u64;
+        let base = rd(216);
+        assert_eq!(rd(232) % 512, 64);
         // data at the network header, the link-layer header before it
         assert_eq!(rd(192), base + (SKB_HEADROOM + ETH_HLEN) as u64);
         assert_eq!(rd(200) - rd(192), 40);
