@@ -262,6 +262,12 @@ pub fn hand_written() -> Vec<Case> {
     v.push(sf("fastcall_raw_cpu_id_keeps_stack", fastcall.clone()));
     v.push(Case::new(FAM, "fastcall_stack_removed", ProgType::RawTracepoint, fastcall));
     v.push(Case::new(FAM, "fastcall_contract_broken", ProgType::RawTracepoint, broken));
+    // a 32-bit add/sub of a constant links the result to its base only when the base fits
+    // 32 bits (the soundness harness's seed 20261208 program 11364: a wide base loses the id)
+    let wide = slots_from_hex("bf16000000000000 7967380000000000 8510000007000000 7962a80000000000 bf28000000000000 14020000f60ae19c 260201003f000000 bc22000000000000 1f78000000000000 9500000000000000 bf10000000000000 9500000000000000").expect("a well-formed constant");
+    let narrow = slots_from_hex("bf16000000000000 7967380000000000 8510000007000000 6162a80000000000 bf28000000000000 14020000f60ae19c 260201003f000000 bc22000000000000 1f78000000000000 9500000000000000 bf10000000000000 9500000000000000").expect("a well-formed constant");
+    v.push(Case::new(FAM, "alu32_link_wide_base", ProgType::Syscall, wide));
+    v.push(Case::new(FAM, "alu32_link_narrow_base", ProgType::Syscall, narrow));
     // a range above everything the tnum allows collapses onto the tnum's largest member
     v.push(sf(
         "bounds_tnum_single_member",

@@ -132,13 +132,17 @@ impl Ctx<'_, '_> {
         if matches!(op, A::And | A::Or) && src.var_off.is_const() {
             self.maybe_fork_scalars(d, &mut nd)?;
         }
+        // a 32-bit link is only kept for a register whose value fits 32 bits before the op:
+        // otherwise the 64-bit base and the zero-extended result are unrelated
+        let wide_before = nd.b64.umax > u64::from(u32::MAX);
         scalar_alu(&mut nd, &src, code, alu32, None);
         let src_const = if alu32 { src.var_off.subreg().is_const() } else { src.var_off.is_const() };
         if self.prog.opts.privileged && (op == A::Add || op == A::Sub) && nd.id != 0 && src_const {
             // linked scalars: remember `dst = base + off` for sync_linked_regs()
             let val = if alu32 { src.var_off.value as u32 as u64 } else { src.var_off.value };
             let sv = val as i64;
-            let off = if !alu32 && (sv < i32::MIN as i64 || sv > i32::MAX as i64) {
+            let off = if (!alu32 && (sv < i32::MIN as i64 || sv > i32::MAX as i64)) || (alu32 && wide_before)
+            {
                 None
             } else if op == A::Sub {
                 (val as i32).checked_neg()
