@@ -230,12 +230,16 @@ impl Call<'_, '_> {
                     // never NULL: the lock still needs an id
                     r.id = self.new_id();
                 }
-                // a sockmap lookup takes a reference on the socket (is_acquire_function)
+                // a sockmap lookup takes a reference on the socket (is_acquire_function), and
+                // the running kernel types it a socket or NULL at once; the map stays in the
+                // register, so pruning tells it from a socket of a lookup helper
                 if func == BpfFunc::MapLookupElem && matches!(def.kind, MapKind::SockMap | MapKind::SockHash)
                 {
                     let rid = self.acquire_reference(idx);
                     r.id = rid;
                     r.ref_obj_id = rid;
+                    r.ty = RegType::Sock;
+                    r.map = crate::domain::state::sock_from_map(m);
                 }
                 r
             }

@@ -111,7 +111,8 @@ pub struct RegState {
     pub id: u32,
     /// Acquired reference this pointer belongs to.
     pub ref_obj_id: u32,
-    /// Map index (map pointers and values).
+    /// Map index (map pointers and values); for a socket, [`sock_from_map`] of the sockmap
+    /// it was looked up in (0: not from a map).
     pub map: u32,
     /// Packet bytes proven accessible past the pointer.
     pub range: i32,
@@ -541,4 +542,10 @@ impl VerifierState {
     pub fn curframe(&self) -> usize {
         self.frames.len() - 1
     }
+}
+
+/// The `map` of a socket looked up in sockmap `m`: never 0, which stands for a socket no map
+/// gave (the kernel keeps the map pointer in the register, and pruning compares it).
+pub(crate) fn sock_from_map(m: u32) -> u32 {
+    m.saturating_add(1)
 }
