@@ -185,6 +185,14 @@ pub enum TestRunError {
     /// frames a map redirects, which a test run does not model.
     #[error("xdp programs with expected attach type {} cannot be test-run (EINVAL)", .0.uapi_name())]
     AttachType(AttachType),
+    /// The program reads a context field kbpf's context does not model (`ctx_model`).
+    #[error("insn {insn}: reads {field}")]
+    Unmodelled {
+        /// Slot of the load.
+        insn: usize,
+        /// The field and why.
+        field: &'static str,
+    },
     /// The rewritten program does not decode.
     #[error(transparent)]
     Source(#[from] SourceError),
@@ -241,6 +249,10 @@ pub fn test_run(
         && let Some(a @ (AttachType::XdpDevmap | AttachType::XdpCpumap)) = attach
     {
         return Err(TestRunError::AttachType(a));
+    }
+    if let Some((insn, field)) = witnesses.iter().find_map(|w| crate::ctx_model::unmodelled_field(w, layout))
+    {
+        return Err(TestRunError::Unmodelled { insn, field });
     }
     // the witnesses' programs are linked with their context loads converted for `layout`
     let mut pc = PacketCtx::at(layout, data, net);
