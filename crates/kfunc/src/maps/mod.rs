@@ -14,7 +14,9 @@
 //! The interpreter never calls the natives: it goes through [`HostEnv`], which checks every
 //! address. JIT code calls the natives, which trust the verifier (see their `SAFETY` notes).
 
+mod error;
 mod natives;
+mod queue;
 mod ringbuf;
 mod special;
 mod storage;
@@ -24,9 +26,10 @@ use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, HashMap};
 
 use kbpf_isa::{MapSpec, MapType};
-use thiserror::Error;
 
+pub use error::MapError;
 pub use natives::{TailCalls, call_map_helper, register, tail_call_resolve};
+pub use queue::call_queue_helper;
 use storage::Block;
 pub use timers::{
     ActiveMaps, DueTimer, TIMER_CANCEL, TIMER_INIT, TIMER_SET_CALLBACK, TIMER_SIZE, TIMER_START,
@@ -39,38 +42,6 @@ pub const MAX_TAIL_CALL_CNT: u32 = 33;
 const BPF_NOEXIST: u64 = 1;
 const BPF_EXIST: u64 = 2;
 const BPF_F_LOCK: u64 = 4;
-
-/// A failed map operation, with the kernel's errno.
-#[derive(Clone, Debug, PartialEq, Eq, Error)]
-pub enum MapError {
-    /// `-ENOENT`: no such element.
-    #[error("no such element (ENOENT)")]
-    NoEntry,
-    /// `-EEXIST`: `BPF_NOEXIST` on an existing element.
-    #[error("element exists (EEXIST)")]
-    Exists,
-    /// `-E2BIG`: index beyond `max_entries`, or a full hash map.
-    #[error("index out of range or map full (E2BIG)")]
-    TooBig,
-    /// `-EINVAL`: bad flags, sizes, or an operation the map type lacks.
-    #[error("invalid argument (EINVAL): {0}")]
-    Invalid(String),
-    /// The map type has no runtime in kbpf.
-    #[error("map `{0}`: type {1} is not supported by the kbpf map runtime")]
-    Unsupported(String, MapType),
-}
-
-impl MapError {
-    /// The negative errno a helper returns.
-    pub fn errno(&self) -> i64 {
-        match self {
-            MapError::NoEntry => -2,
-            MapError::Exists => -17,
-            MapError::TooBig => -7,
-            MapError::Invalid(_) | MapError::Unsupported(..) => -22,
-        }
-    }
-}
 
 /// What `bpf_tail_call(ctx, map, index)` finds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -141,6 +112,8 @@ enum Kind {
     Ringbuf(ringbuf::Ring),
     /// A kind kbpf keeps empty.
     Empty(special::Empty),
+    /// Values without keys, copied in and out.
+    Queue(queue::Queue),
     /// One value, the run's (`bpf_get_local_storage`); invisible to user space like the
     /// kernel's storage of a cgroup the program is not attached to.
     CgroupStorage,
@@ -189,9 +162,12 @@ impl Map {
             MapType::LruHash => Kind::Hash { lru: true },
             MapType::ProgArray => Kind::ProgArray,
             MapType::Ringbuf => Kind::Ringbuf(ringbuf::Ring::new(spec)?),
-            t => special::kind_of(spec)?.ok_or_else(|| MapError::Unsupported(spec.name.clone(), t))?,
+            t => match special::kind_of(spec)? {
+                Some(k) => k,
+                None => queue::kind_of(spec)?.ok_or_else(|| MapError::Unsupported(spec.name.clone(), t))?,
+            },
         };
-        if !matches!(kind, Kind::Ringbuf(_) | Kind::Empty(_) | Kind::CgroupStorage)
+        if !matches!(kind, Kind::Ringbuf(_) | Kind::Empty(_) | Kind::CgroupStorage | Kind::Queue(_))
             && (spec.max_entries == 0 || spec.value_size == 0 || spec.key_size == 0)
         {
             return bad("key_size, value_size and max_entries must be non-zero");
@@ -218,7 +194,7 @@ impl Map {
         let per_entry = match kind {
             Kind::Hash { .. } => stride + HASH_ENTRY_OVERHEAD,
             Kind::ProgArray => std::mem::size_of::<Cell<Option<u32>>>(),
-            Kind::Array => stride,
+            Kind::Array | Kind::Queue(_) => stride,
             Kind::Ringbuf(_) => 2,
             Kind::Empty(_) => 0,
             Kind::CgroupStorage => 0,
@@ -227,7 +203,7 @@ impl Map {
             return bad("too large (kbpf caps a map at 1 GiB)");
         }
         let total = match kind {
-            Kind::ProgArray | Kind::Empty(_) => 0,
+            Kind::ProgArray | Kind::Empty(_) | Kind::Queue(_) => 0,
             Kind::Ringbuf(_) => 2 * n,
             Kind::CgroupStorage => stride,
             _ => stride * n,
@@ -478,7 +454,7 @@ impl Map {
     /// Whether `[addr, addr + len)` lies inside one value of this map.
     fn region(&self, addr: u64, len: u64) -> Option<MemRights> {
         match self.kind {
-            Kind::ProgArray | Kind::Empty(_) => return None,
+            Kind::ProgArray | Kind::Empty(_) | Kind::Queue(_) => return None,
             Kind::Ringbuf(_) => {
                 return self.ring_region(addr, len).then_some(MemRights { read: true, write: true });
             }

@@ -104,6 +104,7 @@ pub fn register(r: &mut Registry) -> Result<(), RegistryError> {
     let tc = F::TailCall;
     r.register(FuncKind::Helper, tc.id(), tc.name(), proto(tail, RetKind::Scalar), None)?;
     super::ringbuf::register(r)?;
+    super::queue::register(r)?;
     super::special::register(r)?;
     super::timers::register(r)
 }

@@ -278,3 +278,29 @@ fn empty_kinds_and_cgroup_storage() {
     let sk = Map::new(&spec(MapType::Other(24), 4, 8, 0)).unwrap();
     assert_eq!(sk.region(sk.values.addr(), 1), None);
 }
+
+#[test]
+fn queues_and_stacks() {
+    let q = Map::new(&spec(MapType::Other(22), 0, 2, 2)).unwrap();
+    let st = Map::new(&spec(MapType::Other(23), 0, 2, 2)).unwrap();
+    assert!(Map::new(&spec(MapType::Other(22), 4, 2, 2)).is_err(), "a key");
+    for m in [&q, &st] {
+        assert_eq!(m.pop_or_peek(true), (-2i64 as u64, vec![0, 0]), "empty: zeroed, ENOENT");
+        assert_eq!(m.push(b"ab", 0), 0);
+        assert_eq!(m.push(b"cd", 0), 0);
+        assert_eq!(m.push(b"ef", 0), -7i64 as u64, "full: E2BIG");
+        assert_eq!(m.push(b"ef", 1), -22i64 as u64, "BPF_NOEXIST");
+        assert_eq!(m.push(b"ef", 4), -22i64 as u64);
+        assert_eq!(m.push(b"ef", 2), 0, "BPF_EXIST drops the oldest");
+    }
+    assert_eq!(q.pop_or_peek(false), (0, b"cd".to_vec()));
+    assert_eq!(q.pop_or_peek(true), (0, b"cd".to_vec()));
+    assert_eq!(q.pop_or_peek(true), (0, b"ef".to_vec()));
+    assert_eq!(st.pop_or_peek(true), (0, b"ef".to_vec()));
+    assert_eq!(st.pop_or_peek(true), (0, b"cd".to_vec()));
+    assert_eq!(st.pop_or_peek(true).0, -2i64 as u64);
+    assert_eq!(call_queue_helper(&q, 87, b"xy", 0), (0, None));
+    assert_eq!(call_queue_helper(&q, 89, &[], 0), (0, Some(b"xy".to_vec())));
+    let h = Map::new(&spec(MapType::Hash, 4, 4, 4)).unwrap();
+    assert_eq!(h.push(b"abcd", 0), -22i64 as u64);
+}
