@@ -30,6 +30,7 @@ use kbpf_isa::{MapSpec, MapType};
 pub use error::MapError;
 pub use natives::{TailCalls, call_map_helper, register, tail_call_resolve};
 pub use queue::call_queue_helper;
+pub use special::holds_sockets;
 use storage::Block;
 pub use timers::{
     ActiveMaps, DueTimer, TIMER_CANCEL, TIMER_INIT, TIMER_SET_CALLBACK, TIMER_SIZE, TIMER_START,
@@ -390,6 +391,8 @@ impl Map {
                 self.free_timer(s as usize);
                 Ok(())
             }
+            // an empty sockhash has no such key; an empty sockmap slot is EINVAL
+            Kind::Empty(_) if self.spec.map_type == MapType::Other(18) => Err(MapError::NoEntry),
             _ => Err(self.no_elements()),
         }
     }

@@ -29,6 +29,15 @@ pub(super) enum Empty {
     LocalStorage,
     /// `USER_RINGBUF` 31: nothing produced.
     UserRingbuf,
+    /// `SOCKMAP` 15, `SOCKHASH` 18: sockets. A program's lookup finds none and its delete
+    /// fails as the kernel's on an empty slot; a program that may insert one is refused before
+    /// it runs (`kbpf::create_maps`).
+    Sockets,
+}
+
+/// Whether maps of this type hold sockets (`SOCKMAP`, `SOCKHASH`).
+pub fn holds_sockets(t: MapType) -> bool {
+    matches!(t, MapType::Other(15 | 18))
 }
 
 /// The kind of a map type this module handles, if it does: an empty kind, or cgroup storage
@@ -40,6 +49,7 @@ pub(super) fn kind_of(spec: &kbpf_isa::MapSpec) -> Result<Option<Kind>, MapError
         14 | 25 => Kind::Empty(Empty::Devices),
         16 | 17 => Kind::Empty(Empty::Redirect),
         24 | 28 | 29 | 32 => Kind::Empty(Empty::LocalStorage),
+        15 | 18 => Kind::Empty(Empty::Sockets),
         31 => {
             if spec.key_size != 0 || spec.value_size != 0 || !spec.max_entries.is_power_of_two() {
                 return bad("a user ring buffer has key and value size 0 and a power-of-two size");
@@ -75,6 +85,7 @@ impl Map {
             Empty::Redirect => "a CPU's kthread or an AF_XDP socket",
             Empty::LocalStorage => "a socket, inode, task or cgroup",
             Empty::UserRingbuf => "a user-space producer",
+            Empty::Sockets => "a socket",
         };
         Some(MapError::Invalid(format!(
             "map `{}`: an element needs {what}, which kbpf does not have",
@@ -94,7 +105,7 @@ impl Map {
         let flag_mask = match self.empty_kind() {
             Some(Empty::Devices) => BROADCAST | EXCLUDE_INGRESS,
             Some(Empty::Redirect) => 0,
-            _ => return XDP_ABORTED,
+            Some(Empty::LocalStorage | Empty::UserRingbuf | Empty::Sockets) | None => return XDP_ABORTED,
         };
         if flags & !(ACTIONS | flag_mask) != 0 {
             return XDP_ABORTED;

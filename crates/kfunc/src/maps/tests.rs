@@ -275,6 +275,13 @@ fn empty_kinds_and_cgroup_storage() {
     assert_eq!(dev.local_storage_addr(), 0);
     assert!(Map::new(&spec(MapType::Other(19), 4, 12, 0)).is_err());
     assert!(Map::new(&spec(MapType::Other(19), 16, 12, 1)).is_err());
+    let smap = Map::new(&spec(MapType::Other(15), 4, 4, 2)).unwrap();
+    let shash = Map::new(&spec(MapType::Other(18), 4, 4, 2)).unwrap();
+    assert_eq!(smap.delete(&0u32.to_le_bytes()).unwrap_err().errno(), -22, "empty sockmap slot");
+    assert_eq!(shash.delete(&0u32.to_le_bytes()), Err(MapError::NoEntry));
+    assert!(smap.update(&0u32.to_le_bytes(), &3u32.to_le_bytes(), 0).is_err(), "no sockets");
+    assert_eq!(smap.lookup_addr(&0u32.to_le_bytes()), None);
+    assert!(holds_sockets(MapType::Other(18)) && !holds_sockets(MapType::Other(14)));
     let sk = Map::new(&spec(MapType::Other(24), 4, 8, 0)).unwrap();
     assert_eq!(sk.region(sk.values.addr(), 1), None);
 }
