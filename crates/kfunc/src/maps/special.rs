@@ -1,5 +1,5 @@
 //! Map types whose elements only kernel objects could fill (devices, CPUs' kthreads, AF_XDP
-//! sockets, sockets' and tasks' local storage, a user-space ring producer), which kbpf creates
+//! sockets, sockets, cgroups, local storage of sockets and tasks, a user-space ring producer), which kbpf creates
 //! empty, and cgroup storage, one value per run as the kernel's test run allocates it; with the
 //! helpers that act on them: `bpf_redirect_map` 51, `bpf_get_local_storage` 81,
 //! `bpf_user_ringbuf_drain` 209, and the value locks `bpf_spin_lock` 93 / `bpf_spin_unlock` 94.
@@ -24,9 +24,11 @@ pub(super) enum Empty {
     Devices,
     /// `CPUMAP` 16, `XSKMAP` 17: CPUs' kthreads, AF_XDP sockets.
     Redirect,
-    /// `SK_STORAGE` 24, `INODE_STORAGE` 28, `TASK_STORAGE` 29, `CGRP_STORAGE` 32: the
-    /// owner's local storage, reached only through helpers kbpf does not run.
-    LocalStorage,
+    /// Maps a program reaches only through helpers kbpf has no native for (so a program that
+    /// calls one cannot run): `CGROUP_ARRAY` 8 (`bpf_skb_under_cgroup`), `REUSEPORT_SOCKARRAY`
+    /// 20 (`bpf_sk_select_reuseport`), and the local storages `SK_STORAGE` 24,
+    /// `INODE_STORAGE` 28, `TASK_STORAGE` 29, `CGRP_STORAGE` 32.
+    HelperOnly,
     /// `USER_RINGBUF` 31: nothing produced.
     UserRingbuf,
     /// `SOCKMAP` 15, `SOCKHASH` 18: sockets. A program's lookup finds none and its delete
@@ -48,7 +50,7 @@ pub(super) fn kind_of(spec: &kbpf_isa::MapSpec) -> Result<Option<Kind>, MapError
     let kind = match n {
         14 | 25 => Kind::Empty(Empty::Devices),
         16 | 17 => Kind::Empty(Empty::Redirect),
-        24 | 28 | 29 | 32 => Kind::Empty(Empty::LocalStorage),
+        8 | 20 | 24 | 28 | 29 | 32 => Kind::Empty(Empty::HelperOnly),
         15 | 18 => Kind::Empty(Empty::Sockets),
         31 => {
             if spec.key_size != 0 || spec.value_size != 0 || !spec.max_entries.is_power_of_two() {
@@ -83,7 +85,7 @@ impl Map {
         let what = match self.empty_kind()? {
             Empty::Devices => "a network device",
             Empty::Redirect => "a CPU's kthread or an AF_XDP socket",
-            Empty::LocalStorage => "a socket, inode, task or cgroup",
+            Empty::HelperOnly => "a socket, inode, task or cgroup",
             Empty::UserRingbuf => "a user-space producer",
             Empty::Sockets => "a socket",
         };
@@ -105,7 +107,7 @@ impl Map {
         let flag_mask = match self.empty_kind() {
             Some(Empty::Devices) => BROADCAST | EXCLUDE_INGRESS,
             Some(Empty::Redirect) => 0,
-            Some(Empty::LocalStorage | Empty::UserRingbuf | Empty::Sockets) | None => return XDP_ABORTED,
+            Some(Empty::HelperOnly | Empty::UserRingbuf | Empty::Sockets) | None => return XDP_ABORTED,
         };
         if flags & !(ACTIONS | flag_mask) != 0 {
             return XDP_ABORTED;
