@@ -10,6 +10,7 @@ pub(crate) mod callbacks;
 pub(crate) mod dev_bound;
 pub(crate) mod dynptr;
 pub(crate) mod exceptions;
+pub(crate) mod fastcall;
 pub(crate) mod global_args;
 pub(crate) mod global_funcs;
 pub(crate) mod graph;
