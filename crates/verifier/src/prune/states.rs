@@ -282,6 +282,10 @@ impl Prune<'_, '_> {
             if old.frames[i].callsite != cur.frames[i].callsite {
                 return false;
             }
+            // a state that has iterated a callback more often covers fewer iterations to come
+            if old.frames[i].callback_depth > cur.frames[i].callback_depth {
+                return false;
+            }
             let live = self.prog.info.live_regs.get(insn_idx).copied().unwrap_or(0xffff);
             for r in 0..11 {
                 // r10 is always live (never in the liveness mask)
@@ -463,11 +467,21 @@ impl Walk<'_, '_> {
     /// The most recent unfinished checkpoint at `insn_idx` on the current DFS path
     /// (`find_prev_entry`).
     pub(crate) fn find_prev_entry(&self, slot: SlotIdx) -> Option<usize> {
+        // an iterator's `next` looks from the state's parent checkpoint
         let depth = self
             .cur
             .parent
             .and_then(|p| self.search.arena.get(p))
             .map_or(self.cur.dfs_depth, |c| c.st.dfs_depth);
+        self.prev_entry_above(slot, depth)
+    }
+
+    /// `find_prev_entry` from the current state itself (a callback's return to its call).
+    pub(crate) fn find_prev_entry_of_cur(&self, slot: SlotIdx) -> Option<usize> {
+        self.prev_entry_above(slot, self.cur.dfs_depth)
+    }
+
+    fn prev_entry_above(&self, slot: SlotIdx, depth: u32) -> Option<usize> {
         let insn_idx = slot.index();
         self.search.explored[bucket(self.cur, self.prog.table.len(), insn_idx)].iter().copied().find(|&ci| {
             let cp = &self.search.arena[ci];
