@@ -12,7 +12,9 @@
 // "key_size":N,"value_size":N,"entries":[["KEY","VALUE"],...]},...]}`, or
 // `"test_run":{"errno":N,"error":".."}` when the kernel refused the run. Array maps list their
 // non-zero elements only; per-CPU maps the value of CPU 0, where the process pins itself so the
-// run happens there. Map types other than arrays and hashes are not listed.
+// run happens there. A ring buffer lists the records a consumer reads after the run (libbpf's
+// ring_buffer API), keyed by their index as a 4-byte little-endian number. Map types other than
+// arrays, hashes and ring buffers are not listed.
 //
 // It is libbpf_load.c itself with one hook, like jited_load.c: the object's close at the end of
 // a load, when the loaded program's fd is still open.
@@ -119,6 +121,44 @@ static void dump_map(struct bpf_object *obj, struct bpf_map *map, int ncpus)
 	free(val);
 }
 
+struct rb_dump {
+	int first;
+	__u32 index;
+};
+
+static int rb_record(void *ctx, void *data, size_t size)
+{
+	struct rb_dump *d = ctx;
+	printf("%s[", d->first ? "" : ",");
+	hex(&d->index, 4);
+	putchar(',');
+	hex(data, size);
+	putchar(']');
+	d->first = 0;
+	d->index++;
+	return d->index < MAX_ELEMS ? 0 : -E2BIG;
+}
+
+// The records a consumer of ring buffer `map` reads now, in order.
+static void dump_ringbuf(struct bpf_object *obj, struct bpf_map *map)
+{
+	char name[128];
+	loading = obj;
+	map_name(map, name, sizeof(name));
+	loading = NULL;
+	printf("{\"name\":");
+	json_str(name);
+	printf(",\"type\":%d,\"key_size\":0,\"value_size\":0,\"entries\":[", BPF_MAP_TYPE_RINGBUF);
+	struct rb_dump d = { .first = 1 };
+	struct ring_buffer *rb = ring_buffer__new(bpf_map__fd(map), rb_record, &d, NULL);
+	int cut = 0;
+	if (rb) {
+		cut = ring_buffer__consume(rb) == -E2BIG;
+		ring_buffer__free(rb);
+	}
+	printf("],\"cut\":%s%s}", cut ? "true" : "false", rb ? "" : ",\"error\":\"ring_buffer__new\"");
+}
+
 // Runs the one loaded program of `obj` on the packet, if its type takes one.
 static void test_run(struct bpf_object *obj)
 {
@@ -176,6 +216,13 @@ static void test_run(struct bpf_object *obj)
 		int first = 1;
 		bpf_object__for_each_map(map, obj) {
 			enum bpf_map_type mt = bpf_map__type(map);
+			if (bpf_map__fd(map) >= 0 && mt == BPF_MAP_TYPE_RINGBUF) {
+				if (!first)
+					putchar(',');
+				dump_ringbuf(obj, map);
+				first = 0;
+				continue;
+			}
 			if (bpf_map__fd(map) < 0 ||
 			    (mt != BPF_MAP_TYPE_ARRAY && mt != BPF_MAP_TYPE_PERCPU_ARRAY && mt != BPF_MAP_TYPE_HASH &&
 			     mt != BPF_MAP_TYPE_PERCPU_HASH && mt != BPF_MAP_TYPE_LRU_HASH &&

@@ -239,11 +239,12 @@ struct Builder<'a> {
     base: usize,
 }
 
-/// Helpers the interpreter runs itself, by the name the registry gives them: the map and timer
-/// helpers (through the run's `HostEnv`, never a raw pointer) and `bpf_tail_call`.
+/// Helpers the interpreter runs itself, by the name the registry gives them: the map (queue and
+/// stack included) and timer helpers (through the run's `HostEnv`, never a raw pointer) and `bpf_tail_call`.
 fn host_kind(name: &str) -> Option<K> {
     match name {
         "bpf_map_lookup_elem" | "bpf_map_update_elem" | "bpf_map_delete_elem" => Some(K::MapCall),
+        "bpf_map_push_elem" | "bpf_map_pop_elem" | "bpf_map_peek_elem" => Some(K::MapCall),
         "bpf_tail_call" => Some(K::TailCall),
         "bpf_timer_init" | "bpf_timer_set_callback" | "bpf_timer_start" | "bpf_timer_cancel" => {
             Some(K::TimerCall)

@@ -2,7 +2,9 @@
 //! helpers against the run's `HostEnv` (on bytes read through checked accesses, never a raw
 //! pointer), `callx`, and natives whose arguments must be checked first.
 
-use kbpf_kfunc::maps::{MAX_TAIL_CALL_CNT, TailCallTarget, call_map_helper};
+use kbpf_kfunc::maps::{MAX_TAIL_CALL_CNT, TailCallTarget, call_map_helper, call_queue_helper};
+
+use kbpf_isa::BpfFunc as F;
 
 use crate::compile::{CallxTarget, K};
 use crate::error::InterpError;
@@ -74,8 +76,22 @@ pub(crate) fn host_call(
     }
     let spec = map.spec();
     let mem_err = |a: u64, n: u32| InterpError::MemoryAccess { pc, addr: a, size: n.min(255) as u8 };
+    if let Some(f @ (F::MapPushElem | F::MapPopElem | F::MapPeekElem)) = F::from_id(imm as i32) {
+        // the value at r2, of the map's value size: read for a push, written by pop and peek
+        let value = if f == F::MapPushElem {
+            m.bytes(r[2], spec.value_size).ok_or_else(|| mem_err(r[2], spec.value_size))?
+        } else {
+            Vec::new()
+        };
+        let (ret, out) = call_queue_helper(map, imm as i32, &value, r[3]);
+        if let Some(out) = out {
+            m.write_bytes(r[2], &out).ok_or_else(|| mem_err(r[2], spec.value_size))?;
+        }
+        r[0] = ret;
+        return Ok(());
+    }
     let key = m.bytes(r[2], spec.key_size).ok_or_else(|| mem_err(r[2], spec.key_size))?;
-    let value = if imm as i32 == kbpf_isa::BpfFunc::MapUpdateElem.id() {
+    let value = if imm as i32 == F::MapUpdateElem.id() {
         m.bytes(r[3], spec.value_size).ok_or_else(|| mem_err(r[3], spec.value_size))?
     } else {
         Vec::new()

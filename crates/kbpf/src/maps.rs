@@ -24,7 +24,25 @@ pub fn create_maps(module: &Module) -> Result<MapSet, MapError> {
             }
         }
     }
+    // kbpf's socket maps stay empty: a program that may put a socket in one cannot run
+    if let Some(m) = module.maps.iter().find(|m| kbpf_kfunc::maps::holds_sockets(m.map_type))
+        && calls_helper(module, kbpf_isa::BpfFunc::MapUpdateElem.id())
+    {
+        return Err(MapError::Invalid(format!(
+            "map {}: a program that calls bpf_map_update_elem may put a socket in it, and kbpf has no sockets",
+            m.name
+        )));
+    }
     MapSet::new(&module.maps, |name| module.prog_id(name))
+}
+
+/// Whether any program of `module` (main, subprograms, tail-call targets) calls helper `id`.
+fn calls_helper(module: &Module, id: i32) -> bool {
+    let slots = &module.slots;
+    let main =
+        (0..slots.len()).filter_map(|i| kbpf_isa::decode_insn(slots[i], slots.get(i + 1).copied()).ok());
+    let others = module.progs.iter().flat_map(|p| p.program.insns().iter().copied());
+    main.chain(others).any(|insn| insn == Insn::Call(kbpf_isa::CallTarget::Helper(id)))
 }
 
 /// `prog` with every `BPF_PSEUDO_MAP_FD` / `BPF_PSEUDO_MAP_VALUE` load replaced by a plain

@@ -114,6 +114,12 @@ impl<'a> MapView<'a> {
         self.map.delete(&k)
     }
 
+    /// A ring buffer's committed records, oldest first, consumed (what a `ring_buffer__consume`
+    /// callback would get); `EINVAL` for another map type.
+    pub fn ringbuf_drain(&self) -> Result<Vec<Vec<u8>>, MapError> {
+        self.map.ringbuf_drain()
+    }
+
     /// Every entry, in the map's iteration order.
     pub fn iter<K: MapData, V: MapData>(&self) -> Result<Vec<(K, V)>, MapError> {
         self.map

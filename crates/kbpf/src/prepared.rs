@@ -62,6 +62,8 @@ pub(crate) struct Prepared<'m> {
     main_ctx: Option<(ProgType, Option<usize>)>,
     built_ctx: Option<BuiltCtx>,
     timers: bool,
+    /// The maps must be active during the run: timer natives, ring-buffer commits find them so.
+    activate: bool,
     /// See [`Prepared::bare_code`].
     bare: bool,
 }
@@ -178,8 +180,19 @@ impl<'m> Prepared<'m> {
         let tail_calls = checked.is_none_or(|ws| {
             ws.iter().any(|w| w.calls().iter().any(|c| c.kind == CallKind::Helper && c.id == 12))
         });
-        let bare = !timers && !tail_calls && built_ctx.is_none();
-        Ok(Prepared { drivers: RefCell::default(), code, progs, vm_opts, main_ctx, built_ctx, timers, bare })
+        let activate = timers || module.maps.iter().any(|m| m.map_type == kbpf_isa::MapType::Ringbuf);
+        let bare = !activate && !tail_calls && built_ctx.is_none();
+        Ok(Prepared {
+            drivers: RefCell::default(),
+            code,
+            progs,
+            vm_opts,
+            main_ctx,
+            built_ctx,
+            timers,
+            activate,
+            bare,
+        })
     }
 
     /// The main program's native code when a run needs nothing around it: verified JIT code,
@@ -248,7 +261,7 @@ impl<'m> Prepared<'m> {
     ) -> Result<u64, RunError> {
         // the timer natives (JIT code) act on these maps for the whole run, callbacks included
         // (without a timer in any map value, the verifier let no timer helper through)
-        let _active = self.timers.then(|| maps.activate());
+        let _active = self.activate.then(|| maps.activate());
         let r0 = match &self.code {
             Code::Interp(vm) => vm.run_env_with_regions(mem, regions, maps)?.r0,
             Code::Jit { verified, unverified, tail_calls, .. } => {

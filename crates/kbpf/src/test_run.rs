@@ -289,6 +289,14 @@ pub enum TestRunError {
     /// frames a map redirects, which a test run does not model.
     #[error("xdp programs with expected attach type {} cannot be test-run (EINVAL)", .0.uapi_name())]
     AttachType(AttachType),
+    /// The program reads a context field kbpf's context does not model (`ctx_model`).
+    #[error("insn {insn}: reads {field}")]
+    Unmodelled {
+        /// Slot of the load.
+        insn: usize,
+        /// The field and why.
+        field: &'static str,
+    },
     /// An xdp frame longer than a page's linear part goes to fragments (multi-buffer xdp),
     /// which kbpf's test run does not model.
     #[error("an xdp frame of {0} bytes is longer than the {XDP_MAX_DATA} bytes of a linear test-run frame")]
@@ -352,6 +360,10 @@ pub fn test_run(
         && let Some(a @ (AttachType::XdpDevmap | AttachType::XdpCpumap)) = attach
     {
         return Err(TestRunError::AttachType(a));
+    }
+    if let Some((insn, field)) = witnesses.iter().find_map(|w| crate::ctx_model::unmodelled_field(w, layout))
+    {
+        return Err(TestRunError::Unmodelled { insn, field });
     }
     // the witnesses' programs are linked with their context loads converted for `layout`
     let mut pc = PacketCtx::at(layout, data, net);

@@ -47,6 +47,15 @@ impl Both<'_, '_, '_, '_, '_> {
         self.read_sized(addr, size)
     }
 
+    /// Writes `bytes` at `addr`, every one bounds-checked (`None` at the first that is not
+    /// writable; the ones before it are written).
+    pub(crate) fn write_bytes(&mut self, addr: u64, bytes: &[u8]) -> Option<()> {
+        bytes
+            .iter()
+            .enumerate()
+            .try_for_each(|(i, &b)| self.write_sized(addr.wrapping_add(i as u64), 1, b as u64))
+    }
+
     /// `len` bytes at `addr`, every one bounds-checked.
     pub(crate) fn bytes(&self, addr: u64, len: u32) -> Option<Vec<u8>> {
         (0..len as u64).map(|i| self.read_sized(addr.wrapping_add(i), 1).map(|b| b as u8)).collect()

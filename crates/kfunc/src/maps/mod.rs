@@ -1,5 +1,6 @@
 //! The map runtime: the maps of one run (array, per-CPU array, hash, per-CPU hash, LRU hash,
-//! prog array), their user-space operations (`BPF_MAP_*_ELEM` semantics and errnos) and the
+//! prog array, ring buffer (`ringbuf`), cgroup storage and the kinds kbpf keeps empty
+//! (`special`)), their user-space operations (`BPF_MAP_*_ELEM` semantics and errnos) and the
 //! natives of the map helpers (`bpf_map_lookup_elem` 1, `bpf_map_update_elem` 2,
 //! `bpf_map_delete_elem` 3).
 //!
@@ -13,7 +14,11 @@
 //! The interpreter never calls the natives: it goes through [`HostEnv`], which checks every
 //! address. JIT code calls the natives, which trust the verifier (see their `SAFETY` notes).
 
+mod error;
 mod natives;
+mod queue;
+mod ringbuf;
+mod special;
 mod storage;
 mod timers;
 
@@ -21,9 +26,11 @@ use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, HashMap};
 
 use kbpf_isa::{MapSpec, MapType};
-use thiserror::Error;
 
+pub use error::MapError;
 pub use natives::{TailCalls, call_map_helper, register, tail_call_resolve};
+pub use queue::call_queue_helper;
+pub use special::holds_sockets;
 use storage::Block;
 pub use timers::{
     ActiveMaps, DueTimer, TIMER_CANCEL, TIMER_INIT, TIMER_SET_CALLBACK, TIMER_SIZE, TIMER_START,
@@ -36,38 +43,6 @@ pub const MAX_TAIL_CALL_CNT: u32 = 33;
 const BPF_NOEXIST: u64 = 1;
 const BPF_EXIST: u64 = 2;
 const BPF_F_LOCK: u64 = 4;
-
-/// A failed map operation, with the kernel's errno.
-#[derive(Clone, Debug, PartialEq, Eq, Error)]
-pub enum MapError {
-    /// `-ENOENT`: no such element.
-    #[error("no such element (ENOENT)")]
-    NoEntry,
-    /// `-EEXIST`: `BPF_NOEXIST` on an existing element.
-    #[error("element exists (EEXIST)")]
-    Exists,
-    /// `-E2BIG`: index beyond `max_entries`, or a full hash map.
-    #[error("index out of range or map full (E2BIG)")]
-    TooBig,
-    /// `-EINVAL`: bad flags, sizes, or an operation the map type lacks.
-    #[error("invalid argument (EINVAL): {0}")]
-    Invalid(String),
-    /// The map type has no runtime in kbpf.
-    #[error("map `{0}`: type {1} is not supported by the kbpf map runtime")]
-    Unsupported(String, MapType),
-}
-
-impl MapError {
-    /// The negative errno a helper returns.
-    pub fn errno(&self) -> i64 {
-        match self {
-            MapError::NoEntry => -2,
-            MapError::Exists => -17,
-            MapError::TooBig => -7,
-            MapError::Invalid(_) | MapError::Unsupported(..) => -22,
-        }
-    }
-}
 
 /// What `bpf_tail_call(ctx, map, index)` finds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -130,8 +105,19 @@ pub struct MemRights {
 #[derive(Debug)]
 enum Kind {
     Array,
-    Hash { lru: bool },
+    Hash {
+        lru: bool,
+    },
     ProgArray,
+    /// Records in a data block of twice the ring's size.
+    Ringbuf(ringbuf::Ring),
+    /// A kind kbpf keeps empty.
+    Empty(special::Empty),
+    /// Values without keys, copied in and out.
+    Queue(queue::Queue),
+    /// One value, the run's (`bpf_get_local_storage`); invisible to user space like the
+    /// kernel's storage of a cgroup the program is not attached to.
+    CgroupStorage,
 }
 
 /// Per-element bookkeeping of a hash map.
@@ -176,9 +162,15 @@ impl Map {
             MapType::Hash | MapType::PercpuHash => Kind::Hash { lru: false },
             MapType::LruHash => Kind::Hash { lru: true },
             MapType::ProgArray => Kind::ProgArray,
-            t => return Err(MapError::Unsupported(spec.name.clone(), t)),
+            MapType::Ringbuf => Kind::Ringbuf(ringbuf::Ring::new(spec)?),
+            t => match special::kind_of(spec)? {
+                Some(k) => k,
+                None => queue::kind_of(spec)?.ok_or_else(|| MapError::Unsupported(spec.name.clone(), t))?,
+            },
         };
-        if spec.max_entries == 0 || spec.value_size == 0 || spec.key_size == 0 {
+        if !matches!(kind, Kind::Ringbuf(_) | Kind::Empty(_) | Kind::CgroupStorage | Kind::Queue(_))
+            && (spec.max_entries == 0 || spec.value_size == 0 || spec.key_size == 0)
+        {
             return bad("key_size, value_size and max_entries must be non-zero");
         }
         if matches!(kind, Kind::Array | Kind::ProgArray) && spec.key_size != 4 {
@@ -203,13 +195,21 @@ impl Map {
         let per_entry = match kind {
             Kind::Hash { .. } => stride + HASH_ENTRY_OVERHEAD,
             Kind::ProgArray => std::mem::size_of::<Cell<Option<u32>>>(),
-            Kind::Array => stride,
+            Kind::Array | Kind::Queue(_) => stride,
+            Kind::Ringbuf(_) => 2,
+            Kind::Empty(_) => 0,
+            Kind::CgroupStorage => 0,
         };
         if per_entry.checked_mul(n).is_none_or(|t| t > MAX_MAP_BYTES) {
             return bad("too large (kbpf caps a map at 1 GiB)");
         }
-        let total = stride * n;
-        let values = Block::new(if matches!(kind, Kind::ProgArray) { 0 } else { total });
+        let total = match kind {
+            Kind::ProgArray | Kind::Empty(_) | Kind::Queue(_) => 0,
+            Kind::Ringbuf(_) => 2 * n,
+            Kind::CgroupStorage => stride,
+            _ => stride * n,
+        };
+        let values = Block::new(total);
         if !spec.data.is_empty() {
             if !matches!(kind, Kind::Array) || spec.data.len() > spec.value_size as usize * n {
                 return bad("initial data does not fit the map");
@@ -280,7 +280,7 @@ impl Map {
                 self.touch(s);
                 Some(s as usize)
             }
-            Kind::ProgArray => None,
+            _ => None,
         }
     }
 
@@ -311,6 +311,9 @@ impl Map {
             return Err(MapError::Invalid(format!("flags {flags:#x}")));
         }
         let flags = flags & !BPF_F_LOCK;
+        if let Some(e) = self.refuse_update() {
+            return Err(e);
+        }
         match self.kind {
             Kind::Array | Kind::ProgArray => {
                 let i = self.array_index(key).ok_or(MapError::TooBig)?;
@@ -350,7 +353,14 @@ impl Map {
                 self.touch(slot);
                 Ok(())
             }
+            _ => Err(self.no_elements()),
         }
+    }
+
+    /// What user-space element operations get from a map without elements (ring buffers,
+    /// cgroup storage: `-EINVAL` here, the kernel's `-ENOTSUPP`/`-ENOENT` by type).
+    fn no_elements(&self) -> MapError {
+        MapError::Invalid(format!("map `{}` has no elements user space can reach", self.spec.name))
     }
 
     /// Frees the least recently used element of a full LRU map and returns its slot.
@@ -381,6 +391,9 @@ impl Map {
                 self.free_timer(s as usize);
                 Ok(())
             }
+            // an empty sockhash has no such key; an empty sockmap slot is EINVAL
+            Kind::Empty(_) if self.spec.map_type == MapType::Other(18) => Err(MapError::NoEntry),
+            _ => Err(self.no_elements()),
         }
     }
 
@@ -406,6 +419,7 @@ impl Map {
                 v.sort();
                 v
             }
+            _ => Vec::new(),
         }
     }
 
@@ -442,8 +456,16 @@ impl Map {
 
     /// Whether `[addr, addr + len)` lies inside one value of this map.
     fn region(&self, addr: u64, len: u64) -> Option<MemRights> {
-        if matches!(self.kind, Kind::ProgArray) {
-            return None;
+        match self.kind {
+            Kind::ProgArray | Kind::Empty(_) | Kind::Queue(_) => return None,
+            Kind::Ringbuf(_) => {
+                return self.ring_region(addr, len).then_some(MemRights { read: true, write: true });
+            }
+            Kind::CgroupStorage => {
+                let end = addr.checked_sub(self.values.addr())?.checked_add(len)?;
+                return (end <= self.spec.value_size as u64).then_some(MemRights { read: true, write: true });
+            }
+            _ => {}
         }
         let rel = addr.checked_sub(self.values.addr())?;
         let slot = rel / self.stride as u64;

@@ -63,8 +63,8 @@ unsafe extern "C" fn map_delete_elem(map: u64, key: u64) -> u64 {
 }
 
 /// Registers helpers 1 (`bpf_map_lookup_elem`), 2 (`bpf_map_update_elem`), 3
-/// (`bpf_map_delete_elem`), 12 (`bpf_tail_call`, prototype only) and the timer helpers
-/// 169..172.
+/// (`bpf_map_delete_elem`), 12 (`bpf_tail_call`, prototype only), the ring-buffer helpers,
+/// those of the special kinds (`special`) and the timer helpers 169..172.
 pub fn register(r: &mut Registry) -> Result<(), RegistryError> {
     let arg = |name: &str, kind: ArgKind| ArgProto { name: name.to_string(), kind, nullable: false };
     // key and value sizes come from the map, which the interpreter knows (it runs these
@@ -103,6 +103,9 @@ pub fn register(r: &mut Registry) -> Result<(), RegistryError> {
     let tail = vec![arg("ctx", ArgKind::Ctx), arg("prog_array_map", ArgKind::Map), ArgProto::scalar("index")];
     let tc = F::TailCall;
     r.register(FuncKind::Helper, tc.id(), tc.name(), proto(tail, RetKind::Scalar), None)?;
+    super::ringbuf::register(r)?;
+    super::queue::register(r)?;
+    super::special::register(r)?;
     super::timers::register(r)
 }
 

@@ -82,7 +82,9 @@ fn prog_array_and_set() {
     assert_eq!(set.load(a + 8, 1), None);
     assert_eq!(set.map(set.map_addr(1).unwrap()).map(|m| m.spec().max_entries), Some(4));
     assert!(set.map(a).is_none());
-    assert!(MapSet::new(&[spec(MapType::Ringbuf, 0, 0, 4096)], |_| None).is_err());
+    assert!(MapSet::new(&[spec(MapType::Ringbuf, 0, 0, 4000)], |_| None).is_err(), "not a power of two");
+    assert!(MapSet::new(&[spec(MapType::Ringbuf, 4, 0, 4096)], |_| None).is_err(), "a key");
+    assert!(MapSet::new(&[spec(MapType::Other(1000), 4, 4, 1)], |_| None).is_err(), "unknown type");
 }
 
 #[test]
@@ -195,4 +197,117 @@ fn timer_fields_need_a_timer_capable_map() {
     assert!(t(MapType::PercpuArray, 0).is_err());
     assert!(t(MapType::Array, 12).is_err(), "past the value");
     assert!(t(MapType::Array, 4).is_err(), "misaligned");
+}
+
+#[test]
+fn ringbuf_space_order_and_drain() {
+    let m = Map::new(&spec(MapType::Ringbuf, 0, 0, 4096)).unwrap();
+    assert_eq!(m.ringbuf_output(b"abc", 0), 0);
+    assert_eq!(m.ringbuf_output(b"abc", 4), -22i64 as u64, "unknown flag");
+    let a = m.ringbuf_reserve(5).unwrap();
+    let b = m.ringbuf_reserve(1).unwrap();
+    // headers are 8 bytes, records 8-aligned: 16 + 16 + 16
+    assert_eq!(m.ringbuf_query(0), 48);
+    assert_eq!(m.ringbuf_query(1), 4096);
+    assert_eq!(m.ringbuf_query(3), 48);
+    assert_eq!(m.ringbuf_query(9), 0);
+    assert_eq!(b - a, 16);
+    let set = MapSet { maps: vec![], clock: Default::default() };
+    assert!(!set.ringbuf_commit(a, false), "not a ring of that set");
+    // the data is the program's memory: written through checked stores
+    assert_eq!(m.region(a, 5), Some(MemRights { read: true, write: true }));
+    assert_eq!(m.store(a, 4, u32::from_le_bytes(*b"wxyz") as u64), Some(()));
+    assert_eq!(m.store(a + 4, 1, b'!' as u64), Some(()));
+    // a busy record stops the consumer
+    assert!(m.ringbuf_commit(b, false));
+    assert_eq!(m.ringbuf_records().unwrap(), [b"abc".to_vec()]);
+    assert!(m.ringbuf_commit(a, true), "discarded");
+    assert!(!m.ringbuf_commit(a, false), "no longer busy");
+    assert!(!m.ringbuf_commit(a + 1, false), "not a record's start");
+    assert_eq!(m.ringbuf_drain().unwrap(), [b"abc".to_vec(), vec![0]]);
+    assert_eq!(m.ringbuf_query(0), 0);
+    assert_eq!(m.ringbuf_query(2), 48);
+    assert!(m.ringbuf_records().unwrap().is_empty());
+    // the producer may get at most size - 1 bytes ahead of the consumer
+    assert_eq!(m.ringbuf_reserve(4096), None);
+    let big = m.ringbuf_reserve(4096 - 16).unwrap();
+    assert_eq!(m.ringbuf_output(b"", 0), -11i64 as u64, "EAGAIN: full");
+    assert!(m.ringbuf_commit(big, false));
+    assert_eq!(m.ringbuf_drain().unwrap()[0].len(), 4080);
+    // positions keep growing; the data wraps modulo the ring's size
+    let wrap = m.ringbuf_reserve(100).unwrap();
+    assert!(m.region(wrap, 100).is_some());
+    assert!(m.ringbuf_commit(wrap, false));
+    assert_eq!(m.ringbuf_drain().unwrap(), [vec![0; 100]]);
+    assert!(m.update(&[], &[], 0).is_err());
+    assert!(m.entries().is_empty());
+    let h = Map::new(&spec(MapType::Hash, 4, 4, 4)).unwrap();
+    assert!(h.ringbuf_drain().is_err());
+    assert_eq!(h.ringbuf_reserve(8), None);
+}
+
+#[test]
+fn empty_kinds_and_cgroup_storage() {
+    let dev = Map::new(&spec(MapType::Other(14), 4, 4, 8)).unwrap();
+    let cpu = Map::new(&spec(MapType::Other(16), 4, 4, 8)).unwrap();
+    assert_eq!(dev.lookup_addr(&0u32.to_le_bytes()), None);
+    assert!(dev.update(&0u32.to_le_bytes(), &1u32.to_le_bytes(), 0).is_err(), "no devices");
+    // fallback action in the flags' low bits; unknown flags abort; devmap broadcasts redirect
+    assert_eq!(dev.redirect_map(0, 2), 2);
+    assert_eq!(dev.redirect_map(0, 1 << 3), 4);
+    assert_eq!(dev.redirect_map(0, 1 << 5), 0);
+    assert_eq!(cpu.redirect_map(0, 3), 3);
+    assert_eq!(cpu.redirect_map(0, 1 << 3), 0, "broadcast is for device maps");
+    let h = Map::new(&spec(MapType::Hash, 4, 4, 4)).unwrap();
+    assert_eq!(h.redirect_map(0, 2), 0);
+    let urb = Map::new(&spec(MapType::Other(31), 0, 0, 4096)).unwrap();
+    assert_eq!(urb.user_ringbuf_drain(0), 0);
+    assert_eq!(urb.user_ringbuf_drain(4), -22i64 as u64);
+    assert_eq!(dev.user_ringbuf_drain(0), -22i64 as u64);
+    let cg = Map::new(&spec(MapType::Other(19), 16, 12, 0)).unwrap();
+    let a = cg.local_storage_addr();
+    assert_ne!(a, 0);
+    assert_eq!(cg.region(a, 12), Some(MemRights { read: true, write: true }));
+    assert_eq!(cg.region(a + 4, 12), None);
+    assert_eq!(cg.store(a + 8, 4, 7), Some(()));
+    assert_eq!(cg.load(a + 8, 4), Some(7));
+    assert!(cg.entries().is_empty(), "user space sees no storage of an unattached cgroup");
+    assert_eq!(dev.local_storage_addr(), 0);
+    assert!(Map::new(&spec(MapType::Other(19), 4, 12, 0)).is_err());
+    assert!(Map::new(&spec(MapType::Other(19), 16, 12, 1)).is_err());
+    let smap = Map::new(&spec(MapType::Other(15), 4, 4, 2)).unwrap();
+    let shash = Map::new(&spec(MapType::Other(18), 4, 4, 2)).unwrap();
+    assert_eq!(smap.delete(&0u32.to_le_bytes()).unwrap_err().errno(), -22, "empty sockmap slot");
+    assert_eq!(shash.delete(&0u32.to_le_bytes()), Err(MapError::NoEntry));
+    assert!(smap.update(&0u32.to_le_bytes(), &3u32.to_le_bytes(), 0).is_err(), "no sockets");
+    assert_eq!(smap.lookup_addr(&0u32.to_le_bytes()), None);
+    assert!(holds_sockets(MapType::Other(18)) && !holds_sockets(MapType::Other(14)));
+    let sk = Map::new(&spec(MapType::Other(24), 4, 8, 0)).unwrap();
+    assert_eq!(sk.region(sk.values.addr(), 1), None);
+}
+
+#[test]
+fn queues_and_stacks() {
+    let q = Map::new(&spec(MapType::Other(22), 0, 2, 2)).unwrap();
+    let st = Map::new(&spec(MapType::Other(23), 0, 2, 2)).unwrap();
+    assert!(Map::new(&spec(MapType::Other(22), 4, 2, 2)).is_err(), "a key");
+    for m in [&q, &st] {
+        assert_eq!(m.pop_or_peek(true), (-2i64 as u64, vec![0, 0]), "empty: zeroed, ENOENT");
+        assert_eq!(m.push(b"ab", 0), 0);
+        assert_eq!(m.push(b"cd", 0), 0);
+        assert_eq!(m.push(b"ef", 0), -7i64 as u64, "full: E2BIG");
+        assert_eq!(m.push(b"ef", 1), -22i64 as u64, "BPF_NOEXIST");
+        assert_eq!(m.push(b"ef", 4), -22i64 as u64);
+        assert_eq!(m.push(b"ef", 2), 0, "BPF_EXIST drops the oldest");
+    }
+    assert_eq!(q.pop_or_peek(false), (0, b"cd".to_vec()));
+    assert_eq!(q.pop_or_peek(true), (0, b"cd".to_vec()));
+    assert_eq!(q.pop_or_peek(true), (0, b"ef".to_vec()));
+    assert_eq!(st.pop_or_peek(true), (0, b"ef".to_vec()));
+    assert_eq!(st.pop_or_peek(true), (0, b"cd".to_vec()));
+    assert_eq!(st.pop_or_peek(true).0, -2i64 as u64);
+    assert_eq!(call_queue_helper(&q, 87, b"xy", 0), (0, None));
+    assert_eq!(call_queue_helper(&q, 89, &[], 0), (0, Some(b"xy".to_vec())));
+    let h = Map::new(&spec(MapType::Hash, 4, 4, 4)).unwrap();
+    assert_eq!(h.push(b"abcd", 0), -22i64 as u64);
 }

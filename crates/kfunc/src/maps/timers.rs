@@ -97,7 +97,7 @@ impl Map {
         match self.kind {
             Kind::Array => Some(slot),
             Kind::Hash { .. } => self.index.borrow().key_of.get(slot)?.as_ref().map(|_| slot),
-            Kind::ProgArray => None,
+            _ => None,
         }
     }
 
@@ -248,15 +248,20 @@ impl Drop for ActiveMaps<'_> {
     }
 }
 
-/// Runs a timer helper against the active maps; `-EINVAL` without any.
-fn with_active(id: i32, args: [u64; 3]) -> u64 {
+/// `f` on the maps active on this thread, if any.
+pub(super) fn with_active_set<R>(f: impl FnOnce(&MapSet) -> R) -> Option<R> {
     let p = ACTIVE.with(Cell::get);
     #[allow(unsafe_code)]
     // SAFETY: `p` is null or was set by `MapSet::activate`, whose guard borrows the set and
     // resets the pointer when dropped, so a non-null pointer refers to a live `MapSet`; it is
     // only used through `&` (its mutable state is in cells).
     let set = unsafe { p.as_ref() };
-    set.and_then(|s| s.timer_helper(id, args)).unwrap_or(EINVAL)
+    set.map(f)
+}
+
+/// Runs a timer helper against the active maps; `-EINVAL` without any.
+fn with_active(id: i32, args: [u64; 3]) -> u64 {
+    with_active_set(|s| s.timer_helper(id, args)).flatten().unwrap_or(EINVAL)
 }
 
 extern "C" fn timer_init(timer: u64, map: u64, flags: u64) -> u64 {

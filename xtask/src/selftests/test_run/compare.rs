@@ -65,6 +65,14 @@ const KNOWN_ENVIRONMENT: &[(&str, &str)] = &[
     ),
     ("verifier_leak_ptr/leak_pointer_into_ctx_3", "stores a map's address into skb->cb"),
     (
+        "verifier_stack_ptr/array_map_using_bpf_b",
+        "stores the stack pointer's low byte into a map value (the engines may agree by chance)",
+    ),
+    (
+        "verifier_spill_fill/check_corrupted_spill_fill_lsb",
+        "returns the context pointer with its low 16 bits overwritten (the address's upper bits)",
+    ),
+    (
         "test_global_func16/global_func16",
         "returns from an uninitialized stack array (stale kernel stack bytes)",
     ),

@@ -33,7 +33,8 @@ pub struct Run {
     pub nondet: Vec<String>,
 }
 
-/// A map's elements after a run: arrays' non-zero ones, hashes' all, as hex.
+/// A map's elements after a run: arrays' non-zero ones, hashes' all, ring buffers' records by
+/// index, as hex.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct MapDump {
@@ -72,7 +73,6 @@ const ENVIRONMENT_HELPERS: &[&str] = &[
     "bpf_skb_under_cgroup",
     "bpf_get_route_realm",
     "bpf_redirect",
-    "bpf_redirect_map",
     "bpf_redirect_peer",
     "bpf_redirect_neigh",
     "bpf_clone_redirect",
@@ -211,6 +211,16 @@ fn dump_maps(maps: &MapSet) -> Vec<MapDump> {
     maps.iter()
         .filter_map(|m| {
             let s = m.spec();
+            if s.map_type == MapType::Ringbuf {
+                // the records a consumer reads, keyed by index (the oracle's listing)
+                let records = m.ringbuf_records().ok()?;
+                let entries = (0u32..)
+                    .zip(records)
+                    .take(MAX_ELEMS)
+                    .map(|(i, r)| (hex(&i.to_le_bytes()), hex(&r)))
+                    .collect();
+                return Some(MapDump { name: s.name.clone(), entries });
+            }
             let array = matches!(s.map_type, MapType::Array | MapType::PercpuArray);
             let hash = matches!(s.map_type, MapType::Hash | MapType::PercpuHash | MapType::LruHash);
             if !array && !hash {
