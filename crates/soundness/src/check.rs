@@ -35,7 +35,9 @@ pub const BUDGET_RUNS: u64 = 3;
 pub const WALK_INSNS: u64 = 20_000;
 
 /// Processed-instruction cap of the walk along one run's path (it processes about the run's
-/// length, at most [`RUN_BUDGET`] steps and their dead ends).
+/// length, at most [`RUN_BUDGET`] steps and their dead ends, times the forks the verifier makes
+/// itself: `maybe_fork_scalars` walks the rest of the path twice, and that walk must not prune,
+/// or the second state would never be recorded).
 pub const PATH_INSNS: u64 = 200_000;
 
 /// What a violation is.
@@ -240,7 +242,7 @@ fn confirm(
     let u = unroll(prog, trace, *throw)?;
     let path = Program::new(u.insns).map_err(|e| format!("the unrolled path does not decode: {e}"))?;
     let (out, proven) =
-        verify_recording(&path.to_slots(), opts, Recording { no_prune: false, max_insns: Some(PATH_INSNS) });
+        verify_recording(&path.to_slots(), opts, Recording { no_prune: true, max_insns: Some(PATH_INSNS) });
     if !out.accepted {
         let why = out.error.map_or_else(|| "rejected".to_string(), |e| e.to_string());
         return Err(format!("the path walk refused the run's path of {} steps: {why}", trace.len()));
