@@ -1,4 +1,4 @@
-//! `cargo xtask soundness --count N --seed S [--runs R] [--jobs J] [--no-kernel] [--no-save]`:
+//! `cargo xtask soundness --count N --seed S [--runs R] [--jobs J] [--time SECS] [--no-kernel] [--no-save]`:
 //! N generated programs (`kbpf-soundness`); each one kbpf accepts runs R times on the checked
 //! interpreter against the bounds the verifier recorded per instruction. A violation is
 //! minimised and written to `tests/soundness/` (replayed by `cargo test`, so by `cargo xtask
@@ -25,10 +25,12 @@ struct Opts {
     jobs: u64,
     kernel: bool,
     save: bool,
+    /// Stop drawing programs after this many seconds (the figures so far are printed).
+    time: Option<u64>,
 }
 
 fn parse(args: &[String]) -> Result<Opts, String> {
-    let mut o = Opts { count: 10_000, seed: 1, runs: 32, jobs: 1, kernel: true, save: true };
+    let mut o = Opts { count: 10_000, seed: 1, runs: 32, jobs: 1, kernel: true, save: true, time: None };
     let mut it = args.iter();
     while let Some(a) = it.next() {
         let mut num = |name: &str| -> Result<u64, String> {
@@ -42,6 +44,7 @@ fn parse(args: &[String]) -> Result<Opts, String> {
             "--jobs" => o.jobs = num("--jobs")?.max(1),
             "--no-kernel" => o.kernel = false,
             "--no-save" => o.save = false,
+            "--time" => o.time = Some(num("--time")?),
             other => return Err(format!("unknown option {other}")),
         }
     }
@@ -135,7 +138,7 @@ pub fn main(args: &[String]) -> Result<bool, String> {
             s.spawn(|| {
                 loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
-                    if i >= o.count {
+                    if i >= o.count || o.time.is_some_and(|t| start.elapsed().as_secs() >= t) {
                         break;
                     }
                     let insns = kbpf_soundness::program(o.seed, i);
@@ -191,7 +194,12 @@ pub fn main(args: &[String]) -> Result<bool, String> {
                     }
                     let done = sh.totals.generated;
                     if done % 1_000 == 0 {
-                        println!("soundness: {} ({:.0}s)", sh.totals.line(), start.elapsed().as_secs_f64());
+                        let k = if kernel {
+                            format!(", kernel: {} loaded, {} refused", sh.kernel_checked, sh.false_accepts)
+                        } else {
+                            String::new()
+                        };
+                        println!("soundness: {}{k} ({:.0}s)", sh.totals.line(), start.elapsed().as_secs_f64());
                     }
                 }
             });
