@@ -122,6 +122,13 @@ pub fn registry() -> Registry {
 /// of every step of the run checked against that walk's record; only a value outside it, or a
 /// step the walk never reached, is a violation.
 pub fn check(insns: &[Insn], runs: u64, seed: u64, reg: &Registry) -> Report {
+    check_budget(insns, runs, seed, reg, RUN_BUDGET)
+}
+
+/// [`check`] with runs of at most `run_budget` instructions (the fuzz target's are shorter: a
+/// run's path walk costs about its length, and a unit must stay far under libFuzzer's timeout
+/// under the address sanitizer).
+pub fn check_budget(insns: &[Insn], runs: u64, seed: u64, reg: &Registry, run_budget: u64) -> Report {
     let mut report = Report::default();
     let Ok(prog) = Program::new(insns.to_vec()) else { return report };
     let slots = prog.to_slots();
@@ -136,7 +143,7 @@ pub fn check(insns: &[Insn], runs: u64, seed: u64, reg: &Registry) -> Report {
     }
     report.accepted = true;
     report.values_checked = true;
-    let vm_opts = VmOptions { insn_budget: RUN_BUDGET, ..VmOptions::default() };
+    let vm_opts = VmOptions { insn_budget: run_budget, ..VmOptions::default() };
     let Ok(vm) = Vm::new(&prog, reg, vm_opts) else {
         report.violation =
             Some(Violation { kind: ViolationKind::Trap, pc: 0, detail: "the interpreter refused it".into() });
