@@ -10,6 +10,7 @@
 //! this is what `NativeFn::call`'s safety contract asks for, for any program, verified or not.
 
 use kbpf_kfunc::maps::MemRights;
+use kbpf_kfunc::packet_helpers;
 use kbpf_kfunc::vmlinux::dynptr_view;
 use kbpf_kfunc::{MemLen, NativeArg};
 
@@ -103,6 +104,14 @@ fn check(kind: &NativeArg, a: &[u64; 12], i: usize, m: &Both<'_, '_, '_, '_, '_>
         }
         NativeArg::Iter { size } => need(m, v, size as u64, true),
         NativeArg::Ctx { packet_at } => check_ctx(m, v, packet_at),
+        NativeArg::PacketCtx { at } => check_packet_ctx(m, v, at),
+        NativeArg::AnyPacketCtx => {
+            let not_built = || "the context is not a packet context built by the test run".to_string();
+            let tag = v.wrapping_add(packet_helpers::CTX_KIND_OFF);
+            need(m, tag, 8, false).map_err(|_| not_built())?;
+            let at = m.load(tag, 8).and_then(packet_helpers::ctx_kind_at).ok_or_else(not_built)?;
+            check_packet_ctx(m, v, at)
+        }
         NativeArg::Map => match m.env.and_then(|e| e.map(v)) {
             Some(_) => Ok(()),
             None => Err(format!("{v:#x} is not a map of this run")),
@@ -172,5 +181,29 @@ fn check_ctx(m: &Both<'_, '_, '_, '_, '_>, ctx: u64, packet_at: Option<u64>) -> 
     match rights(m, data, end - data) {
         Some(r) if r.read && r.write => Ok(()),
         _ => Err(format!("the context's packet {data:#x}..{end:#x} is not live writable memory")),
+    }
+}
+
+/// A context whose packet the native may move: the run's, with its five packet pointers
+/// ordered `head <= data_meta <= data <= data_end <= end` and `head..end` live writable memory.
+fn check_packet_ctx(m: &Both<'_, '_, '_, '_, '_>, ctx: u64, at: u64) -> Result<(), String> {
+    if ctx == 0 || ctx != m.mem.input_addr() {
+        return Err(format!("{ctx:#x} is not the program's context"));
+    }
+    let fields = ctx.wrapping_add(at);
+    let not_built =
+        || "the context is a plain buffer, not a packet context built by the test run".to_string();
+    need(m, fields, 40, false).map_err(|_| not_built())?;
+    let mut p = [0u64; 5];
+    for (k, v) in p.iter_mut().enumerate() {
+        *v = m.load(fields + 8 * k as u64, 8).ok_or_else(not_built)?;
+    }
+    let [data, data_end, meta, head, end] = p;
+    if head == 0 || !(head <= meta && meta <= data && data <= data_end && data_end <= end) {
+        return Err(not_built());
+    }
+    match rights(m, head, end - head) {
+        Some(r) if r.read && r.write => Ok(()),
+        _ => Err(format!("the context's packet buffer {head:#x}..{end:#x} is not live writable memory")),
     }
 }

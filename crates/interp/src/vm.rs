@@ -31,11 +31,21 @@ pub struct VmOptions {
     /// input buffer: the packet of an skb program's test run, whose input buffer is the
     /// context (the kernel's `LD_ABS` reads `skb->data`). `None`: the input buffer.
     pub ld_abs_region: Option<usize>,
+    /// With [`VmOptions::ld_abs_region`]: the input is a test run's skb context whose host
+    /// pointers at this offset say where in the region the packet is (`data`, `data_end`, then
+    /// after the other three, the link-layer and network headers that negative `SKF_LL_OFF` /
+    /// `SKF_NET_OFF` offsets read); `None`: the whole region is the packet.
+    pub ld_abs_ctx: Option<usize>,
 }
 
 impl Default for VmOptions {
     fn default() -> VmOptions {
-        VmOptions { insn_budget: DEFAULT_INSN_BUDGET, kernel_compat: false, ld_abs_region: None }
+        VmOptions {
+            insn_budget: DEFAULT_INSN_BUDGET,
+            kernel_compat: false,
+            ld_abs_region: None,
+            ld_abs_ctx: None,
+        }
     }
 }
 

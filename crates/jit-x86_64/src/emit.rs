@@ -555,7 +555,7 @@ impl Emitter<'_> {
         );
     }
 
-    /// LD_ABS / LD_IND: r0 = big-endian load from the input buffer through a native helper;
+    /// LD_ABS / LD_IND: r0 = big-endian load from the run's packet (`RunCtx`) through a native helper;
     /// out of bounds ends the program with r0 = 0. Clobbers r1..r5 like a call.
     fn ld_abs(&mut self, pc: usize, size: Size, src: Option<u8>, imm: i32) {
         let fault = self.fault_label(FaultKind::LdAbsOutOfBounds, pc);
@@ -569,10 +569,9 @@ impl Emitter<'_> {
             None => alu::mov_imm64(&mut self.ops, TMP, imm as i64),
         }
         dynasm!(self.ops ; .arch x64
-            ; mov rdi, [Rq(CTX) + RunCtx::MEM]
-            ; mov rsi, [Rq(CTX) + RunCtx::LEN]
-            ; mov rdx, Rq(TMP)
-            ; mov ecx, size.bytes() as i32
+            ; mov rdi, Rq(CTX)
+            ; mov rsi, Rq(TMP)
+            ; mov edx, size.bytes() as i32
         );
         abi::call_abs(&mut self.ops, crate::ld_abs_load as *const () as u64);
         dynasm!(self.ops ; .arch x64 ; cmp rax, -1 ; je =>fault);

@@ -94,19 +94,17 @@ impl Backend for X86_64 {
 }
 
 /// LD_ABS/LD_IND: big-endian load of `size` bytes at `off` (the low 32 bits, signed, as the
-/// kernel's `int` offset) of the input buffer; `u64::MAX` when out of bounds (no in-bounds
-/// result of at most 4 bytes can be that).
-pub(crate) extern "C" fn ld_abs_load(mem: u64, len: u64, off: u64, size: u64) -> u64 {
-    let off = off as u32 as i32;
-    if off < 0 || mem == 0 {
+/// kernel's `int` offset) of the run's packet ([`kbpf_jit::RunCtx::ld_abs_addr`]); `u64::MAX`
+/// when out of bounds (no in-bounds result of at most 4 bytes can be that).
+pub(crate) extern "C" fn ld_abs_load(run: u64, off: u64, size: u64) -> u64 {
+    if run == 0 || size > 8 {
         return u64::MAX;
     }
-    let off = off as u64;
-    if size > 8 || off.checked_add(size).is_none_or(|end| end > len) {
-        return u64::MAX;
-    }
-    // SAFETY: `mem..mem+len` is the caller's input slice (RunCtx filled by JitProgram::execute)
-    // and `off + size <= len` was checked above.
-    let bytes = unsafe { std::slice::from_raw_parts((mem + off) as *const u8, size as usize) };
+    // SAFETY: `run` is the generated code's `RunCtx` pointer, live for the whole run.
+    let run = unsafe { &*(run as *const kbpf_jit::RunCtx) };
+    let Some(from) = run.ld_abs_addr(off as u32 as i32, size) else { return u64::MAX };
+    // SAFETY: `ld_abs_addr` keeps the load inside the buffers `JitProgram::execute*` described
+    // in the `RunCtx` (the input slice, or an skb frame from its headers to its tail).
+    let bytes = unsafe { std::slice::from_raw_parts(from as *const u8, size as usize) };
     bytes.iter().fold(0u64, |acc, &b| (acc << 8) | b as u64)
 }

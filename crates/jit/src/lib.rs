@@ -26,7 +26,7 @@ pub use frame::{FuncPlan, ProgramPlan, verifier_frames};
 pub use link::{Link, VerifiedCode, check_call, check_calls, ctx_pointer_slot, link};
 pub use lowering::{ArgLoc, StackArgAbi};
 pub use options::{JitOptions, StackDepth, TailCallHook};
-pub use program::{BareEntry, FaultKind, Input, JitFault, JitProgram, RunCtx};
+pub use program::{BareEntry, FaultKind, Input, JitFault, JitProgram, LdAbsFrame, RunCtx};
 
 use kbpf_isa::Program;
 use kbpf_kfunc::Registry;

@@ -16,6 +16,11 @@ pub struct RunCtx {
     pub len: u64,
     /// Native stack pointer inside the entry trampoline, restored on a fault.
     pub saved_sp: u64,
+    /// In an skb's test run, the address of its context's host pointers (`data`, `data_end`,
+    /// then at +40 and +48 the link-layer and network headers), which `LD_ABS`/`LD_IND` follow
+    /// as helpers move the packet; `mem..mem + len` is then the packet's whole buffer, which
+    /// every load stays in. 0: the loads read `mem..mem + len` from its start.
+    pub pkt: u64,
 }
 
 impl RunCtx {
@@ -27,7 +32,61 @@ impl RunCtx {
     pub const LEN: i32 = 16;
     /// Byte offset of `saved_sp`.
     pub const SAVED_SP: i32 = 24;
+    /// Byte offset of `pkt`.
+    pub const PKT: i32 = 32;
+    /// Where the link-layer and network header pointers are after `pkt`.
+    pub const PKT_MAC: i32 = 40;
+    /// See [`RunCtx::PKT_MAC`].
+    pub const PKT_NET: i32 = 48;
+    /// `SKF_NET_OFF`: negative offsets from here on count from the network header.
+    pub const SKF_NET_OFF: i32 = -0x10_0000;
+    /// `SKF_LL_OFF`: from here to `SKF_NET_OFF`, from the link-layer header.
+    pub const SKF_LL_OFF: i32 = -0x20_0000;
+
+    /// Where `LD_ABS`/`LD_IND` of `size` bytes at offset `k` read, as the kernel's
+    /// `bpf_skb_load_helper_*`: `data + k` for `k >= 0`, from the headers at negative offsets,
+    /// never past the packet's tail (`data_end`), never outside `mem..mem + len`; without
+    /// `pkt`, `mem + k` up to `mem + len`. `None`: out of bounds.
+    pub fn ld_abs_addr(&self, k: i32, size: u64) -> Option<u64> {
+        let (lo, hi) = (self.mem, self.mem.checked_add(self.len)?);
+        if lo == 0 {
+            return None;
+        }
+        let (from, tail) = if self.pkt == 0 {
+            (lo + u64::try_from(k).ok()?, hi)
+        } else {
+            // SAFETY: `pkt` points to the context's host pointers inside the run's input
+            // (`execute_with_frame_unchecked` checked), live for the whole run.
+            let rd = |o: i32| unsafe { std::ptr::read_unaligned((self.pkt + o as u64) as *const u64) };
+            let (data, tail) = (rd(0), rd(8));
+            if data < lo || tail < data || tail > hi {
+                return None;
+            }
+            let at = |header: u64, past: i32| (header >= lo).then(|| header + (k - past) as u64);
+            let from = match k {
+                0.. => Some(data + k as u64),
+                Self::SKF_NET_OFF..0 => at(rd(Self::PKT_NET), Self::SKF_NET_OFF),
+                Self::SKF_LL_OFF..Self::SKF_NET_OFF => at(rd(Self::PKT_MAC), Self::SKF_LL_OFF),
+                _ => None,
+            }?;
+            (from, tail)
+        };
+        (from.checked_add(size)? <= tail).then_some(from)
+    }
 }
+
+/// What `LD_ABS`/`LD_IND` read in an skb's test run: the packet's whole buffer, and where in
+/// the input (the context) its packet pointers are ([`RunCtx::pkt`]).
+#[derive(Clone, Copy, Debug)]
+pub struct LdAbsFrame<'a> {
+    /// The buffer the context's pointers point into.
+    pub buf: &'a [u8],
+    /// The offset in the input of the context's host pointers (`None`: `buf` is the packet).
+    pub ptrs_at: Option<usize>,
+}
+
+/// Bytes of an skb context's host pointers `RunCtx::pkt` points to.
+const PKT_PTRS: usize = 56;
 
 /// Why a run ended early. Generated code returns 0 in r0 for every fault, like the kernel does
 /// for an out-of-bounds LD_ABS.
@@ -234,7 +293,7 @@ impl JitProgram {
     pub unsafe fn execute_unchecked(&self, mem: &mut [u8]) -> Result<u64, JitFault> {
         let (ptr, len) =
             if mem.is_empty() { (std::ptr::null_mut(), 0) } else { (mem.as_mut_ptr(), mem.len() as u64) };
-        self.enter(ptr, len, RunCtx { status: 0, mem: ptr as u64, len, saved_sp: 0 })
+        self.enter(ptr, len, RunCtx { mem: ptr as u64, len, ..RunCtx::default() })
     }
 
     /// Like [`JitProgram::execute`], with `LD_ABS`/`LD_IND` reading `packet` instead of `mem`:
@@ -258,10 +317,39 @@ impl JitProgram {
         mem: &mut [u8],
         packet: &[u8],
     ) -> Result<u64, JitFault> {
+        // SAFETY: forwarded.
+        unsafe { self.execute_with_frame_unchecked(mem, LdAbsFrame { buf: packet, ptrs_at: None }) }
+    }
+
+    /// [`JitProgram::execute_with_packet_unchecked`] for an skb test run whose legacy packet
+    /// loads follow the context's packet pointers at `frame.ptrs_at` of `mem` (helpers may move
+    /// the packet inside `frame.buf`) and read its headers at negative `SKF_LL_OFF`/`SKF_NET_OFF`
+    /// offsets. Pointers at an offset past `mem` leave nothing readable.
+    ///
+    /// # Safety
+    ///
+    /// As [`JitProgram::execute_unchecked`].
+    pub unsafe fn execute_with_frame_unchecked(
+        &self,
+        mem: &mut [u8],
+        frame: LdAbsFrame<'_>,
+    ) -> Result<u64, JitFault> {
         let (ptr, len) =
             if mem.is_empty() { (std::ptr::null_mut(), 0) } else { (mem.as_mut_ptr(), mem.len() as u64) };
-        let base = if packet.is_empty() { 0 } else { packet.as_ptr() as u64 };
-        self.enter(ptr, len, RunCtx { status: 0, mem: base, len: packet.len() as u64, saved_sp: 0 })
+        let mut run =
+            RunCtx { mem: frame.buf.as_ptr() as u64, len: frame.buf.len() as u64, ..RunCtx::default() };
+        match frame.ptrs_at {
+            // the pointers lie inside the input, which lives for the run
+            Some(at) if at.checked_add(PKT_PTRS).is_some_and(|e| e <= mem.len()) => {
+                run.pkt = ptr as u64 + at as u64
+            }
+            Some(_) => run.mem = 0,
+            None => {}
+        }
+        if frame.buf.is_empty() {
+            run.mem = 0;
+        }
+        self.enter(ptr, len, run)
     }
 
     /// Calls the entry trampoline with r1 = `ptr`, r2 = `len` and the run context `ctx`.

@@ -178,18 +178,17 @@ impl Handle {
         if packet.len() < self.net {
             return Err(RunError::Usage("the packet is shorter than an Ethernet header"));
         }
+        if layout == CtxLayout::Xdp && packet.len() > kbpf_kfunc::xdp_helpers::XDP_MAX_DATA {
+            return Err(RunError::Usage("an xdp frame longer than a test run's linear frame"));
+        }
         let mut pc = PacketCtx::at(layout, packet, self.net);
-        let PacketCtx { ctx, packet: inner } = &mut pc;
+        let PacketCtx { ctx, buf, .. } = &mut pc;
         // SAFETY: `ctx` was built by `PacketCtx::new` for the witness's program type around
-        // `packet`, which lives (and does not move) for the whole run.
+        // `buf`, which lives (and does not move) for the whole run.
         let retval = self.with_host(|| unsafe {
-            self.prepared.run(&self.maps, self.linker.registry(), ctx, &mut [inner.as_mut_slice()])
+            self.prepared.run(&self.maps, self.linker.registry(), ctx, &mut [buf.as_mut_slice()])
         })?;
-        // the kernel puts a zeroed header back in front (`CtxLayout::network_offset`)
-        let mut data_out = vec![0u8; self.net];
-        data_out.extend_from_slice(&pc.packet);
-        let ctx_out = pc.ctx[..layout.uapi_size()].to_vec();
-        Ok(TestRunOutcome { retval, data_out, ctx_out })
+        Ok(TestRunOutcome { retval, data_out: pc.data_out(), ctx_out: pc.ctx_out() })
     }
 
     /// Runs `f` with this handle's host functions current.

@@ -66,22 +66,12 @@ pub(crate) fn run_verified_packet(
     ld_abs: bool,
     opts: RunOptions,
 ) -> Result<u64, RunError> {
-    let crate::PacketCtx { ctx, packet } = ctx;
+    let crate::PacketCtx { ctx, buf, .. } = ctx;
     let built = Some(BuiltCtx { ld_abs_region: ld_abs.then_some(0) });
     // SAFETY: `ctx` was built by `PacketCtx::new` for the witness's program type around
-    // `packet`, which lives (and does not move) for the whole run.
+    // `buf`, which lives (and does not move) for the whole run.
     unsafe {
-        run_core(
-            module,
-            maps,
-            engine,
-            registry,
-            ctx,
-            &mut [packet.as_mut_slice()],
-            opts,
-            Some(witnesses),
-            built,
-        )
+        run_core(module, maps, engine, registry, ctx, &mut [buf.as_mut_slice()], opts, Some(witnesses), built)
     }
 }
 

@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use kbpf_interp::{Vm, VmOptions};
 use kbpf_isa::{CallTarget, Insn, Program};
-use kbpf_jit::{FaultKind, JitOptions, JitProgram, Link, TailCallHook, VerifiedCode};
+use kbpf_jit::{FaultKind, JitOptions, JitProgram, LdAbsFrame, Link, TailCallHook, VerifiedCode};
 use kbpf_kfunc::Registry;
 use kbpf_kfunc::maps::{MapSet, TailCalls, tail_call_resolve};
 use kbpf_verifier::{CallKind, ProgType, Verified};
@@ -18,6 +18,15 @@ use kbpf_verifier::{CallKind, ProgType, Verified};
 use crate::engine::{Engine, RunError, RunOptions, host_backend};
 use crate::source::Module;
 use crate::timers::{MAX_TIMER_FIRINGS, callback_driver, decode_callback, driver_input};
+
+/// Where a test run's skb context holds its host pointers.
+const SKB_PTRS_AT: usize = kbpf_kfunc::vmlinux::RUNTIME_SKB_DATA_OFF as usize;
+
+/// What `LD_ABS`/`LD_IND` read: `region`, the packet's buffer, through the skb context's host
+/// pointers (the JIT re-reads them at each load and keeps every load inside the region).
+fn ld_abs_frame(region: &[u8]) -> LdAbsFrame<'_> {
+    LdAbsFrame { buf: region, ptrs_at: Some(SKB_PTRS_AT) }
+}
 
 /// A context the facade built (test runs), and whether `LD_ABS`/`LD_IND` read `regions[i]`.
 #[derive(Clone, Copy)]
@@ -93,8 +102,14 @@ impl<'m> Prepared<'m> {
             }
         };
         let ld_abs = built_ctx.and_then(|b| b.ld_abs_region);
-        let mut vm_opts =
-            VmOptions { kernel_compat: opts.kernel_compat, ld_abs_region: ld_abs, ..Default::default() };
+        // the packet region of a built context is an skb's, as its pointers describe it
+        let ld_abs_ctx = ld_abs.map(|_| SKB_PTRS_AT);
+        let mut vm_opts = VmOptions {
+            kernel_compat: opts.kernel_compat,
+            ld_abs_region: ld_abs,
+            ld_abs_ctx,
+            ..Default::default()
+        };
         if let Some(b) = opts.insn_budget {
             vm_opts.insn_budget = b;
         }
@@ -243,13 +258,13 @@ impl<'m> Prepared<'m> {
                 };
                 tail_calls.reset();
                 let ld_abs = self.built_ctx.and_then(|b| b.ld_abs_region);
-                let packet = ld_abs.and_then(|i| regions.get(i));
-                let res = match (self.built_ctx.is_some() || verified.is_empty(), packet) {
+                let frame = ld_abs.and_then(|i| regions.get(i)).map(|r| ld_abs_frame(r));
+                let res = match (self.built_ctx.is_some() || verified.is_empty(), frame) {
                     // SAFETY: a built context (or a vouched-for program): our caller's guarantee.
-                    (true, Some(p)) => unsafe { code.execute_with_packet_unchecked(mem, p) },
+                    (true, Some(f)) => unsafe { code.execute_with_frame_unchecked(mem, f) },
                     // SAFETY: as above.
                     (true, None) => unsafe { code.execute_unchecked(mem) },
-                    (false, Some(p)) => code.execute_with_packet(mem, p),
+                    (false, Some(f)) => code.execute_with_packet(mem, f.buf),
                     (false, None) => code.execute(mem),
                 };
                 match res {

@@ -4,12 +4,24 @@
 //! builds its skb or xdp buffer, and the program runs on an engine.
 //!
 //! The run-time context is the uapi structure (`struct __sk_buff`, 192 bytes, or
-//! `struct xdp_md`, 24 bytes) followed by three 64-bit host pointers: data, data_end and
-//! data_meta. A program's 32-bit loads of the uapi `data`/`data_end`/`data_meta` fields become
-//! 64-bit loads of those pointers; every other field is read where the uapi puts it.
+//! `struct xdp_md`, 24 bytes) followed by 64-bit host pointers ([`kbpf_kfunc::packet_helpers::Pkt`]):
+//! data, data_end, data_meta, then the bounds of the buffer around the packet (head, end), and
+//! for an skb its link-layer and network headers (what `LD_ABS`/`LD_IND` read at `SKF_LL_OFF`
+//! and `SKF_NET_OFF`). A program's 32-bit loads of the uapi `data`/`data_end`/`data_meta`
+//! fields become 64-bit loads of those pointers; every other field is read where the uapi puts
+//! it. Helpers that move the packet (`bpf_xdp_adjust_head`, ...) rewrite the pointers, so the
+//! program's next loads see the moved packet.
+//!
+//! The buffers are the kernel's: an xdp frame is a 4096-byte page with the packet at 256
+//! (`XDP_PACKET_HEADROOM`) and 320 bytes at its end the tail may not grow into; an skb has
+//! room before its frame for the most a helper can push ([`SKB_HEADROOM`]).
 
 use kbpf_isa::{AttachType, Insn, RawInsn, Size};
 use kbpf_kfunc::Registry;
+use kbpf_kfunc::packet_helpers::{
+    CTX_KIND_OFF, CTX_KIND_SKB, CTX_KIND_XDP, PKT_PTRS_SIZE, Pkt, RUNTIME_CTX_SIZE, SKB_PTRS_SIZE,
+};
+use kbpf_kfunc::xdp_helpers::{XDP_FRAME_SIZE, XDP_MAX_DATA, XDP_PACKET_HEADROOM};
 use kbpf_verifier::{InsnAux, ProgType, VerifyError, VerifyOptions};
 use thiserror::Error;
 
@@ -86,13 +98,38 @@ impl CtxLayout {
         Some(slot)
     }
 
-    /// Size of the whole run-time context.
+    /// Size of the whole run-time context: the uapi structure, the packet pointers, for an skb
+    /// its header pointers, and the kind tag (the same for both layouts).
     pub fn size(self) -> usize {
-        self.uapi_size() + 24
+        RUNTIME_CTX_SIZE
+    }
+
+    /// The kind tag at `CTX_KIND_OFF` (helpers both types share tell the layouts apart by it).
+    fn kind(self) -> u64 {
+        match self {
+            CtxLayout::Skb => CTX_KIND_SKB,
+            CtxLayout::Xdp => CTX_KIND_XDP,
+        }
     }
 }
 
-// the natives of `bpf_dynptr_from_skb` / `_xdp` read the pointers where this module puts them
+/// Where the kernel's test runs put the frame modulo an alignment, `(alignment, offset)`:
+/// programs that store a packet pointer's low bits into the packet see them. An skb's frame
+/// is 64 bytes (`NET_SKB_PAD`) into a `kmalloc` of at least 512 bytes, which is aligned to its
+/// power-of-two size; an xdp frame's packet is 256 bytes into a page.
+const FRAME_ALIGN_SKB: (usize, usize) = (512, 64);
+const FRAME_ALIGN_XDP: (usize, usize) = (4096, XDP_PACKET_HEADROOM);
+
+/// The headroom before an skb's frame: the kernel's test run reserves `NET_SKB_PAD` (64) and
+/// reallocates when a helper pushes more; kbpf reserves the most any helper can push
+/// ([`kbpf_kfunc::skb_helpers::SKB_MAX_LEN`]) so the buffer never moves during a run.
+pub const SKB_HEADROOM: usize = kbpf_kfunc::skb_helpers::SKB_MAX_LEN as usize;
+
+// the natives of `bpf_dynptr_from_skb` / `_xdp` read the pointers where this module puts them;
+// the kind tag follows the skb's pointers
+const _: () = assert!(SKB_UAPI_SIZE + SKB_PTRS_SIZE <= CTX_KIND_OFF as usize);
+const _: () = assert!(XDP_UAPI_SIZE + PKT_PTRS_SIZE <= CTX_KIND_OFF as usize);
+const _: () = assert!(CTX_KIND_OFF as usize + 8 <= RUNTIME_CTX_SIZE);
 const _: () = assert!(kbpf_kfunc::vmlinux::RUNTIME_SKB_DATA_OFF as usize == SKB_UAPI_SIZE);
 const _: () = assert!(kbpf_kfunc::vmlinux::RUNTIME_XDP_DATA_OFF as usize == XDP_UAPI_SIZE);
 
@@ -112,12 +149,16 @@ pub fn convert_ctx_accesses(slots: &[RawInsn], aux: &[InsnAux], layout: CtxLayou
     out
 }
 
-/// A context around a packet; the context holds the packet's address, so both live together.
+/// A context around a packet; the context holds the packet's addresses, so both live together.
 pub struct PacketCtx {
     /// The context bytes.
     pub ctx: Vec<u8>,
-    /// The packet (the program may write it).
-    pub packet: Vec<u8>,
+    /// The packet's whole buffer: headroom, the packet, tailroom (the program may write it,
+    /// helpers may move the packet inside it).
+    pub buf: Vec<u8>,
+    layout: CtxLayout,
+    /// The zeroed header the kernel puts back in front of `data_out` (network-layer types).
+    net: usize,
 }
 
 impl PacketCtx {
@@ -129,29 +170,92 @@ impl PacketCtx {
 
     /// [`PacketCtx::new`] for a program that sees `frame` from byte `net` on (see
     /// [`CtxLayout::network_offset`]); `protocol` still comes from the frame's Ethernet header.
+    /// An xdp frame longer than the page holds is cut at [`XDP_MAX_DATA`] (see [`test_run`]).
     pub fn at(layout: CtxLayout, frame: &[u8], net: usize) -> PacketCtx {
-        let packet = frame.get(net..).unwrap_or_default().to_vec();
+        let net = net.min(frame.len());
+        // the buffer is `size` bytes from `head`, the frame at `start`, in a vector with room to
+        // put the frame where the kernel's allocation does modulo `align` (see `FRAME_ALIGN`)
+        let (size, start, (align, at)) = match layout {
+            CtxLayout::Skb => {
+                // headroom, the frame, tailroom to the cache-aligned end (`SKB_DATA_ALIGN`)
+                let room = frame.len().div_ceil(64) * 64;
+                (SKB_HEADROOM + room, SKB_HEADROOM, FRAME_ALIGN_SKB)
+            }
+            CtxLayout::Xdp => (XDP_FRAME_SIZE, XDP_PACKET_HEADROOM, FRAME_ALIGN_XDP),
+        };
+        let mut buf = vec![0u8; size + align];
+        let head_at = (at + align - (buf.as_ptr() as usize + start) % align) % align;
+        let frame = &frame[..frame.len().min(size - start)];
+        buf[head_at + start..head_at + start + frame.len()].copy_from_slice(frame);
+        let len = frame.len() - net;
         let mut ctx = vec![0u8; layout.size()];
         let put32 =
             |ctx: &mut Vec<u8>, off: usize, v: u32| ctx[off..off + 4].copy_from_slice(&v.to_le_bytes());
         if layout == CtxLayout::Skb {
-            put32(&mut ctx, 0, packet.len() as u32);
+            put32(&mut ctx, 0, len as u32);
             if frame.len() >= ETH_HLEN {
                 // `protocol` holds the network-order EtherType as stored
                 put32(&mut ctx, 16, u16::from_le_bytes([frame[12], frame[13]]) as u32);
             }
             put32(&mut ctx, 40, 1);
-            put32(&mut ctx, 160, packet.len() as u32); // wire_len
+            put32(&mut ctx, 160, len as u32); // wire_len
         } else {
             put32(&mut ctx, 12, 1); // ingress_ifindex
         }
-        let base = packet.as_ptr() as u64;
-        let end = base + packet.len() as u64;
+        let head = buf.as_ptr() as u64 + head_at as u64;
+        let data = head + (start + net) as u64;
+        let end = head + size as u64;
+        let p = Pkt { data, data_end: data + len as u64, meta: data, head, end };
         let at = layout.uapi_size();
-        for (k, v) in [base, end, base].into_iter().enumerate() {
-            ctx[at + 8 * k..at + 8 * k + 8].copy_from_slice(&v.to_le_bytes());
+        // SAFETY: `ctx` holds `layout.size()` bytes, the pointers' and the headers' included.
+        #[allow(unsafe_code)]
+        unsafe {
+            p.write(ctx.as_mut_ptr() as u64, at as u64)
+        };
+        if layout == CtxLayout::Skb {
+            // the link-layer header is the frame's start, the network header follows Ethernet
+            let mac = head + start as u64;
+            let headers = [mac, mac + ETH_HLEN as u64];
+            for (k, v) in headers.into_iter().enumerate() {
+                let o = at + PKT_PTRS_SIZE + 8 * k;
+                ctx[o..o + 8].copy_from_slice(&v.to_le_bytes());
+            }
         }
-        PacketCtx { ctx, packet }
+        let k = CTX_KIND_OFF as usize;
+        ctx[k..k + 8].copy_from_slice(&layout.kind().to_le_bytes());
+        PacketCtx { ctx, buf, layout, net }
+    }
+
+    /// The packet pointers as the run left them.
+    pub fn pkt(&self) -> Pkt {
+        let at = self.layout.uapi_size();
+        let rd = |k: usize| {
+            u64::from_le_bytes(self.ctx[at + 8 * k..at + 8 * k + 8].try_into().unwrap_or_default())
+        };
+        Pkt { data: rd(0), data_end: rd(1), meta: rd(2), head: rd(3), end: rd(4) }
+    }
+
+    /// The packet as the kernel's test run returns it: an xdp frame from its metadata on; an
+    /// skb's from `data`, behind the zeroed link-layer header the kernel pushes back for the
+    /// network-layer types.
+    pub fn data_out(&self) -> Vec<u8> {
+        let p = self.pkt();
+        let base = self.buf.as_ptr() as u64;
+        let from = if self.layout == CtxLayout::Xdp { p.meta } else { p.data };
+        // the helpers keep the pointers inside the buffer; anything else yields no bytes
+        let span = |a: u64| a.checked_sub(base).map(|o| o as usize);
+        let bytes = match (span(from), span(p.data_end)) {
+            (Some(a), Some(b)) => self.buf.get(a..b).unwrap_or_default(),
+            _ => &[],
+        };
+        let mut out = vec![0u8; self.net];
+        out.extend_from_slice(bytes);
+        out
+    }
+
+    /// The uapi context after the run.
+    pub fn ctx_out(&self) -> Vec<u8> {
+        self.ctx[..self.layout.uapi_size()].to_vec()
     }
 }
 
@@ -185,6 +289,10 @@ pub enum TestRunError {
     /// frames a map redirects, which a test run does not model.
     #[error("xdp programs with expected attach type {} cannot be test-run (EINVAL)", .0.uapi_name())]
     AttachType(AttachType),
+    /// An xdp frame longer than a page's linear part goes to fragments (multi-buffer xdp),
+    /// which kbpf's test run does not model.
+    #[error("an xdp frame of {0} bytes is longer than the {XDP_MAX_DATA} bytes of a linear test-run frame")]
+    XdpFrags(usize),
     /// The rewritten program does not decode.
     #[error(transparent)]
     Source(#[from] SourceError),
@@ -225,6 +333,9 @@ pub fn test_run(
     if data.len() < net {
         return Err(TestRunError::ShortFrame);
     }
+    if layout == CtxLayout::Xdp && data.len() > XDP_MAX_DATA {
+        return Err(TestRunError::XdpFrags(data.len()));
+    }
     let mut opts = opts;
     if opts.kfuncs.is_empty() {
         opts.kfuncs = crate::kfunc_table(registry);
@@ -248,11 +359,7 @@ pub fn test_run(
     let ld_abs = layout == CtxLayout::Skb;
     let retval =
         crate::maps::run_verified_packet(module, &witnesses, maps, engine, registry, &mut pc, ld_abs, run)?;
-    // the kernel puts a zeroed header back in front
-    let mut data_out = vec![0u8; net];
-    data_out.extend_from_slice(&pc.packet);
-    let ctx_out = pc.ctx[..layout.uapi_size()].to_vec();
-    Ok(TestRunOutcome { retval, data_out, ctx_out })
+    Ok(TestRunOutcome { retval, data_out: pc.data_out(), ctx_out: pc.ctx_out() })
 }
 
 #[cfg(test)]
@@ -284,8 +391,101 @@ mod tests {
     fn context_points_at_the_packet() {
         let pc = PacketCtx::new(CtxLayout::Xdp, &[1, 2, 3]);
         let rd = |o: usize| u64::from_le_bytes(pc.ctx[o..o + 8].try_into().unwrap());
-        assert_eq!(rd(24), pc.packet.as_ptr() as u64);
+        let base = rd(48);
+        assert_eq!(base % 4096, 0);
+        assert_eq!(rd(24), base + XDP_PACKET_HEADROOM as u64);
         assert_eq!(rd(32) - rd(24), 3);
+        assert_eq!((rd(48), rd(56)), (base, base + XDP_FRAME_SIZE as u64));
+        assert_eq!(pc.data_out(), [1, 2, 3]);
+        let skb = PacketCtx::at(CtxLayout::Skb, &pkt_v4(), ETH_HLEN);
+        let rd = |o: usize| u64::from_le_bytes(skb.ctx[o..o + 8].try_into().unwrap());
+        let base = rd(216);
+        assert_eq!(rd(232) % 512, 64);
+        // data at the network header, the link-layer header before it
+        assert_eq!(rd(192), base + (SKB_HEADROOM + ETH_HLEN) as u64);
+        assert_eq!(rd(200) - rd(192), 40);
+        assert_eq!((rd(232), rd(240)), (base + SKB_HEADROOM as u64, rd(192)));
+        assert_eq!(skb.data_out()[14..], pkt_v4()[14..]);
+    }
+
+    #[test]
+    fn xdp_helpers_move_the_packet_and_data_out_follows() {
+        let linker = crate::Linker::new();
+        // 12 bytes more at the head, 10 less at the tail (6.18 refuses xdp_adjust_meta to xdp)
+        let src = "r6 = r1\nr2 = -12\ncall 44\nr1 = r6\nr2 = -10\ncall 65\nr1 = r6\ncall 188\nexit\n";
+        let cfg = crate::VerifyConfig::of(ProgType::Xdp);
+        for engine in [Engine::Interp, Engine::Jit] {
+            let h = crate::Object::from_asm(src, &linker).unwrap().main().unwrap();
+            let out =
+                h.verify(&linker, &cfg).unwrap().compile(engine).unwrap().run_packet(&pkt_v4()).unwrap();
+            assert_eq!(out.retval, 12 + 54 - 10, "{engine}");
+            assert_eq!(out.data_out.len(), 8 + 4 + 44, "{engine}");
+            assert_eq!(out.data_out[..12], [0; 12], "{engine}");
+            assert_eq!(out.data_out[12..], pkt_v4()[..44], "{engine}");
+        }
+    }
+
+    #[test]
+    fn check_mtu_tells_the_two_contexts_apart() {
+        let linker = crate::Linker::new();
+        // r0 = bpf_check_mtu(ctx, 0, &mtu, len_diff, 0) + mtu
+        let src = |diff: i32| {
+            format!(
+                "*(u32 *)(r10 - 4) = 0\nr2 = 0\nr3 = r10\nr3 += -4\nr4 = {diff}\nr5 = 0\ncall 163\n\
+                 r1 = *(u32 *)(r10 - 4)\nr0 += r1\nexit\n"
+            )
+        };
+        for pt in [ProgType::Xdp, ProgType::SchedCls] {
+            let cfg = crate::VerifyConfig::of(pt);
+            for engine in [Engine::Interp, Engine::Jit] {
+                let run = |src: &str| {
+                    let h = crate::Object::from_asm(src, &linker).unwrap().main().unwrap();
+                    h.verify(&linker, &cfg).unwrap().compile(engine).unwrap().run_packet(&pkt_v4()).unwrap()
+                };
+                assert_eq!(run(&src(65550 - 54)).retval, 65536, "{pt:?} {engine}");
+                assert_eq!(run(&src(65551 - 54)).retval, 65537, "{pt:?} {engine}");
+            }
+        }
+    }
+
+    #[test]
+    fn legacy_loads_follow_a_pushed_head() {
+        let linker = crate::Linker::new();
+        // 4 bytes pushed: the link-layer header moves to them (EtherType at SKF_LL_OFF + 16),
+        // the network header stays (SKF_NET_OFF); r0 = len << 16 | EtherType high byte << 8 | 0x45
+        let src = "r6 = r1\nr2 = 4\nr3 = 0\ncall 43\nr0 = *(u8 *)skb[-2097136]\nr7 = r0\nr7 <<= 8\n\
+                   r0 = *(u8 *)skb[-1048576]\nr0 += r7\nr1 = *(u32 *)(r6 + 0)\nr1 <<= 16\nr0 += r1\nexit\n";
+        let cfg = crate::VerifyConfig::of(ProgType::SchedCls);
+        for engine in [Engine::Interp, Engine::Jit] {
+            let h = crate::Object::from_asm(src, &linker).unwrap().main().unwrap();
+            let out =
+                h.verify(&linker, &cfg).unwrap().compile(engine).unwrap().run_packet(&pkt_v4()).unwrap();
+            assert_eq!(out.retval, (58 << 16) | 0x0845, "{engine}");
+            assert_eq!(out.data_out[..4], [0; 4], "{engine}");
+            assert_eq!(out.data_out[4..], pkt_v4(), "{engine}");
+        }
+    }
+
+    #[test]
+    fn legacy_loads_reach_the_headers_at_negative_offsets() {
+        let linker = crate::Linker::new();
+        // the EtherType through SKF_LL_OFF + 12, the IP version byte through SKF_NET_OFF
+        let src = "r6 = r1\nr0 = *(u16 *)skb[-2097140]\nr7 = r0\nr0 = *(u8 *)skb[-1048576]\n\
+                   r7 <<= 8\nr0 += r7\nexit\n";
+        // a load that would end past the tail fails: the program ends with 0
+        let past = "r6 = r1\nr0 = *(u16 *)skb[-2097099]\nr0 = 7\nexit\n";
+        for pt in [ProgType::SocketFilter, ProgType::SchedCls] {
+            let cfg = crate::VerifyConfig::of(pt);
+            for engine in [Engine::Interp, Engine::Jit] {
+                let run = |src: &str| {
+                    let h = crate::Object::from_asm(src, &linker).unwrap().main().unwrap();
+                    h.verify(&linker, &cfg).unwrap().compile(engine).unwrap().run_packet(&pkt_v4()).unwrap()
+                };
+                assert_eq!(run(src).retval, 0x0008_0045, "{pt:?} {engine}");
+                assert_eq!(run(past).retval, 0, "{pt:?} {engine}");
+                assert_eq!(run(&past.replace("2097099", "2097100")).retval, 7, "{pt:?} {engine}");
+            }
+        }
     }
 
     #[test]

@@ -11,6 +11,8 @@
 //! Must not touch: instruction semantics, verification logic, code generation.
 
 pub mod btf_import;
+mod check_mtu;
+mod csum;
 pub mod maps;
 mod native;
 pub mod packet_helpers;
@@ -18,8 +20,10 @@ pub mod profiles;
 mod proto;
 mod registry;
 pub mod sets;
+pub mod skb_helpers;
 pub mod testmod;
 pub mod vmlinux;
+pub mod xdp_helpers;
 
 pub use native::{NativeFn, RawNative};
 pub use proto::{ARENA, ArgKind, ArgProto, KfuncFlags, MemLen, NativeArg, Proto, RetKind, UNSIZED_MEM};

@@ -194,6 +194,18 @@ pub enum NativeArg {
         /// packet context (`bpf_dynptr_from_skb`/`_xdp`); `None`: the native does not read it.
         packet_at: Option<u64>,
     },
+    /// The program's context, a packet context the test run built, whose packet the native may
+    /// move and rewrite: the host pointers at `at` are `data`, `data_end`, `data_meta`, then
+    /// the bounds of the packet's whole buffer, `head` and `end` (headroom and tailroom
+    /// included; [`crate::packet_helpers`]). The native reads and writes those five pointers
+    /// and any byte of `head..end`, keeping `head <= data_meta <= data <= data_end <= end`.
+    PacketCtx {
+        /// Offset of the host pointers (the uapi structure's size).
+        at: u64,
+    },
+    /// A packet context of either layout ([`NativeArg::PacketCtx`] at the offset its kind tag
+    /// names, [`crate::packet_helpers::ctx_kind_at`]), for helpers the skb and xdp types share.
+    AnyPacketCtx,
     /// A map of the run.
     Map,
     /// A `struct bpf_timer` field of a map value of the run.

@@ -38,10 +38,14 @@ impl FuncDesc {
     /// layout of the packet-dynptr constructors kbpf ships).
     pub fn native_args(&self) -> Vec<crate::NativeArg> {
         let packet_at = crate::vmlinux::packet_ctx_off(&self.name);
+        let moves = crate::packet_helpers::packet_ctx_arg(&self.name);
         let mut v = self.proto.native_args();
         for a in &mut v {
             if let crate::NativeArg::Ctx { packet_at: p } = a {
                 *p = packet_at;
+                if let Some(m) = &moves {
+                    *a = m.clone();
+                }
             }
         }
         v

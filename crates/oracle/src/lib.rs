@@ -25,6 +25,7 @@
 //! ```
 #![allow(unsafe_code)]
 
+pub mod asm_cases;
 pub mod bench;
 pub mod btf;
 pub mod capture;

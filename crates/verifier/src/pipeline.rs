@@ -366,6 +366,7 @@ pub(crate) fn run_with(
             is_cb: marked(false),
             exception_cb: exc_sub,
             unreliable_proto: vec![false; nsub],
+            fastcall: Default::default(),
         },
         search: Search { explored: vec![Vec::new(); slots.len()], ..Search::default() },
         stats: Counters::default(),
@@ -373,11 +374,18 @@ pub(crate) fn run_with(
         cur: initial_state(opts.prog_type),
         proven: proven.take(),
     };
+    env.subs.fastcall = crate::calls::fastcall::mark_fastcall_patterns(&env.prog);
     let res = env.do_check();
     let res = res.and_then(|_| {
         env.pop_log_after_success();
         env.do_check_subprogs()
     });
+    // remove_fastcall_spills_fills: the kernel's depths from here on; the engines keep the
+    // walk's (they run the pairs)
+    let walked_depths = env.subs.stack_depth.clone();
+    if res.is_ok() {
+        env.subs.stack_depth = env.subs.fastcall.depths_after_removal(&env.prog, &walked_depths);
+    }
     let res = res.and_then(|_| crate::calls::stack_depth::check_max_stack_depth(&env.prog, &env.subs));
     let res = res.and_then(|_| env.call().stack_args_after_walk());
     let stats = Stats {
@@ -424,7 +432,7 @@ pub(crate) fn run_with(
     let proven = env.proven.take();
     // an accepted program loses its never-visited subprograms to dead-code removal before the
     // kernel prints their stack depths
-    let depths: Vec<u32> = (0..nsub.max(1))
+    let shown: Vec<usize> = (0..nsub.max(1))
         .filter(|&i| {
             err.is_some()
                 || i == 0
@@ -436,13 +444,19 @@ pub(crate) fn run_with(
                     .get(i)
                     .is_none_or(|s| s.slots().any(|i| env.aux.seen(SlotIdx::new(i))))
         })
-        .map(|i| env.subs.stack_depth.get(i).copied().unwrap_or(0) + may_goto_extra(&env, i, err.is_none()))
         .collect();
+    let extra: Vec<u32> = shown.iter().map(|&i| may_goto_extra(&env, i, err.is_none())).collect();
+    let depth_of = |d: &[u32]| -> Vec<u32> {
+        shown.iter().zip(&extra).map(|(&i, e)| d.get(i).copied().unwrap_or(0) + e).collect()
+    };
+    let depths = depth_of(&env.subs.stack_depth);
+    // the frames the engines give each subprogram: the depths the walk saw
+    let frame_depths = depth_of(&walked_depths);
     print_stats(&mut env.log, &env.stats, &depths, start);
     let insn_aux = crate::env::insn_aux::insn_aux(&env.aux);
     let mut out = finish(env.log, stats, err, opts.log_size);
     if out.accepted {
-        match crate::witness::build(&env.prog.table, opts, &insn_aux, &depths) {
+        match crate::witness::build(&env.prog.table, opts, &insn_aux, &frame_depths) {
             Ok(w) => out.witness = Some(w),
             Err(e) => crate::witness::bug(&mut out, e),
         }

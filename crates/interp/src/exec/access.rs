@@ -141,17 +141,66 @@ pub(super) fn atomic(mem: &mut impl Access, r: &mut Regs, op: &Op) -> Option<()>
     Some(())
 }
 
-/// Legacy `LD_ABS`/`LD_IND`: big-endian load from `packet` at a 32-bit signed offset.
+/// `SKF_NET_OFF` and `SKF_LL_OFF`: negative `LD_ABS`/`LD_IND` offsets from these on count from
+/// the skb's network and link-layer headers.
+const SKF_NET_OFF: i32 = -0x10_0000;
+const SKF_LL_OFF: i32 = -0x20_0000;
+
+/// What `LD_ABS`/`LD_IND` read: `len` bytes at `data` of `region` (offsets 0 and up), and for
+/// an skb the offsets in `region` of its link-layer and network headers (negative offsets; a
+/// header outside the region reads nothing); every load ends by `data + len` (the skb's tail).
+#[derive(Clone, Copy)]
+pub(super) struct LdAbsView<'a> {
+    pub(super) region: &'a [u8],
+    pub(super) data: usize,
+    pub(super) len: usize,
+    pub(super) mac: Option<usize>,
+    pub(super) net: Option<usize>,
+}
+
+impl<'a> LdAbsView<'a> {
+    /// The whole of `p`, without headers.
+    pub(super) fn plain(p: &'a [u8]) -> LdAbsView<'a> {
+        LdAbsView { region: p, data: 0, len: p.len(), mac: None, net: None }
+    }
+
+    /// The view a test run's skb context describes now (helpers may have moved its packet): its
+    /// host pointers at `at` of `ctx`, inside `region`; `None` when the packet is not (then
+    /// every load fails), as the JITs' `RunCtx::ld_abs_addr`.
+    pub(super) fn of_ctx(ctx: &[u8], at: usize, region: &'a [u8]) -> Option<LdAbsView<'a>> {
+        let rd = |k: usize| Some(u64::from_le_bytes(*ctx.get(at + 8 * k..)?.first_chunk::<8>()?));
+        let base = region.as_ptr() as u64;
+        let off = |a: u64| a.checked_sub(base).map(|o| o as usize).filter(|&o| o <= region.len());
+        let (data, end) = (off(rd(0)?)?, off(rd(1)?)?);
+        // the link-layer and network header pointers follow the five packet pointers
+        let (mac, net) = (rd(5).and_then(off), rd(6).and_then(off));
+        Some(LdAbsView { region, data, len: end.checked_sub(data)?, mac, net })
+    }
+}
+
+/// Legacy `LD_ABS`/`LD_IND`: big-endian load at a 32-bit signed offset, as the kernel's
+/// `bpf_skb_load_helper_*`: from `data` for offsets 0 and up, from the headers at
+/// `SKF_NET_OFF`/`SKF_LL_OFF` on, never past the tail.
 #[inline(never)]
-pub(super) fn packet_load(packet: &[u8], r: &Regs, op: &Op) -> Option<u64> {
+pub(super) fn packet_load(v: LdAbsView<'_>, r: &Regs, op: &Op) -> Option<u64> {
     let base = if op.k == K::LdInd { r[s(op)] as u32 as i32 } else { 0 };
-    let off = usize::try_from(base.wrapping_add(op.imm as i32)).ok()?;
+    let k = base.wrapping_add(op.imm as i32);
+    let size = op.aux as usize;
+    let start = match k {
+        0.. => v.data.checked_add(k as usize)?,
+        SKF_NET_OFF.. => v.net? + (k - SKF_NET_OFF) as usize,
+        SKF_LL_OFF.. => v.mac? + (k - SKF_LL_OFF) as usize,
+        _ => return None,
+    };
+    if start.checked_add(size)? > v.data + v.len {
+        return None;
+    }
     fn at<const N: usize>(p: &[u8], off: usize) -> Option<[u8; N]> {
         p.get(off..)?.first_chunk::<N>().copied()
     }
-    Some(match op.aux {
-        1 => u8::from_be_bytes(at(packet, off)?) as u64,
-        2 => u16::from_be_bytes(at(packet, off)?) as u64,
-        _ => u32::from_be_bytes(at(packet, off)?) as u64,
+    Some(match size {
+        1 => u8::from_be_bytes(at(v.region, start)?) as u64,
+        2 => u16::from_be_bytes(at(v.region, start)?) as u64,
+        _ => u32::from_be_bytes(at(v.region, start)?) as u64,
     })
 }

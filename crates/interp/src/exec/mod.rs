@@ -141,6 +141,16 @@ thread_local! {
     static SPARE: Cell<Option<Box<Stack>>> = const { Cell::new(None) };
 }
 
+/// The packet `LD_ABS`/`LD_IND` read: region [`crate::VmOptions::ld_abs_region`] as the
+/// context describes it ([`crate::VmOptions::ld_abs_ctx`]), or the whole region.
+fn ld_abs_view<'a>(vm: &Vm, input: &[u8], extra: &'a [&mut [u8]]) -> Option<LdAbsView<'a>> {
+    let region: &[u8] = extra.get(vm.opts.ld_abs_region?)?;
+    match vm.opts.ld_abs_ctx {
+        Some(at) => LdAbsView::of_ctx(input, at, region),
+        None => Some(LdAbsView::plain(region)),
+    }
+}
+
 fn run_on(
     vm: &Vm,
     input: &mut [u8],
@@ -176,8 +186,8 @@ fn run_on(
                 crate::host::host_call(vm, cur, &mut st, &mut Both { mem: &mut mem, extra, env })?
             }
             Stop::PacketLoad(cur) => {
-                let packet = vm.opts.ld_abs_region.and_then(|i| extra.get(i)).map_or(&[][..], |p| &p[..]);
-                match vm.ops.get(cur).and_then(|op| packet_load(packet, &st.r, op)) {
+                let view = ld_abs_view(vm, mem.input(), extra);
+                match vm.ops.get(cur).and_then(|op| view.and_then(|v| packet_load(v, &st.r, op))) {
                     Some(v) => st.r[0] = v,
                     None => return Ok((0, vm.opts.insn_budget - st.fuel)),
                 }
@@ -427,7 +437,7 @@ fn run_loop<'a>(vm: &Vm, mut mem: Mem<'a>, st: &mut State) -> (Stop, Mem<'a>) {
                 }
             }
             K::LdAbs | K::LdInd if vm.opts.ld_abs_region.is_some() => stop!(Stop::PacketLoad(cur)),
-            K::LdAbs | K::LdInd => match packet_load(mem.input(), &r, op) {
+            K::LdAbs | K::LdInd => match packet_load(LdAbsView::plain(mem.input()), &r, op) {
                 Some(v) => r[0] = v,
                 // The kernel's rewrite exits the program with r0 = 0 on an out-of-bounds load.
                 None => stop!(Stop::Exit(0)),
@@ -496,7 +506,7 @@ pub(crate) fn native_args(r: &Regs, calls: &Calls) -> [u64; 12] {
 mod access;
 mod observe;
 pub(crate) use access::Both;
-use access::{atomic, packet_load, retry_in_extra};
+use access::{LdAbsView, atomic, packet_load, retry_in_extra};
 pub use observe::{Observer, Step};
 
 #[cfg(test)]

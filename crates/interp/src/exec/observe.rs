@@ -6,7 +6,7 @@
 use kbpf_isa::{MAX_BPF_STACK, MAX_CALL_FRAMES, MAX_STACK_ARG_SLOTS};
 use kbpf_kfunc::maps::HostEnv;
 
-use super::{Both, Calls, Frame, State, Stop, packet_load, retry_in_extra, run_loop};
+use super::{Both, Calls, Frame, State, Stop, ld_abs_view, packet_load, retry_in_extra, run_loop};
 use crate::error::InterpError;
 use crate::mem::{Mem, Stack};
 use crate::vm::{BPF_MAX_LOOPS, RunStats, Vm};
@@ -95,8 +95,8 @@ fn run_observed(
                 crate::host::host_call(vm, cur, &mut st, &mut Both { mem: &mut mem, extra, env })?
             }
             Stop::PacketLoad(cur) => {
-                let packet = vm.opts.ld_abs_region.and_then(|i| extra.get(i)).map_or(&[][..], |p| &p[..]);
-                match vm.ops.get(cur).and_then(|op| packet_load(packet, &st.r, op)) {
+                let view = ld_abs_view(vm, mem.input(), extra);
+                match vm.ops.get(cur).and_then(|op| view.and_then(|v| packet_load(v, &st.r, op))) {
                     Some(v) => st.r[0] = v,
                     None => return Ok(RunStats { r0: 0, insns: ran }),
                 }

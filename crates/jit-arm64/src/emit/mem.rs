@@ -4,7 +4,7 @@
 //! (`ldr x, [xn, #off]`), the unscaled signed 9-bit one (`ldur`), or a register offset with the
 //! constant materialised in TMP1 (`ldr x, [xn, x10]`).
 
-use dynasmrt::{DynasmApi, dynasm};
+use dynasmrt::{DynasmApi, DynasmLabelApi, dynasm};
 use kbpf_isa::{Reg, Size, Src, StackArgPos, Width};
 
 use kbpf_jit::{FaultKind, JitError, RunCtx};
@@ -12,7 +12,7 @@ use kbpf_jit::{FaultKind, JitError, RunCtx};
 use super::{Cond, Emitter, R, a64};
 use crate::abi::{self, ArgSlot};
 use crate::imms::{SImm9, ScaledOffset};
-use crate::regs::{self, TMP1, TMP2, TMP3, XReg};
+use crate::regs::{self, AX, TMP1, TMP2, TMP3, XReg};
 
 /// The load instruction for one size and signedness.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -159,43 +159,90 @@ impl Emitter<'_> {
         Ok(())
     }
 
-    /// Legacy `r0 = ntoh(*(size *)(input + [src +] imm))`: bounds-checked against the run's
-    /// input buffer (`RunCtx::mem`/`len`); out of bounds is a fault that ends the run with 0, as
-    /// the kernel's rewrite does.
+    /// Legacy `r0 = ntoh(*(size *)(packet + [src +] imm))` as `RunCtx::ld_abs_addr` says:
+    /// without `RunCtx::pkt`, at offsets 0 and up of `mem..mem + len`; with it, through the
+    /// context's packet pointers it names (re-read here, as helpers move the packet), from
+    /// `data` at offsets 0 and up and from the headers at negative `SKF_NET_OFF`/`SKF_LL_OFF`
+    /// offsets, never past `data_end` nor outside `mem..mem + len`. Out of bounds is a fault that
+    /// ends the run with 0, as the kernel's rewrite does. Scratch: TMP1..3, AX and r0.
     pub(super) fn ld_packet(&mut self, size: Size, src: Option<Reg>, imm: i32) -> R {
         let n = size.bytes();
         if n == 8 {
             return Err(self.unsupported("8-byte legacy packet load"));
         }
         let fault = self.fault(FaultKind::LdAbsOutOfBounds);
+        let (plain, negative, ll, header, check) = (
+            self.ops.new_dynamic_label(),
+            self.ops.new_dynamic_label(),
+            self.ops.new_dynamic_label(),
+            self.ops.new_dynamic_label(),
+            self.ops.new_dynamic_label(),
+        );
+        let (ctx, r0) = (regs::CTX, regs::R0);
         // TMP1 = offset: the 32-bit wrapping sum, zero-extended; sign bit set means negative.
         match src {
             Some(s) => {
                 let s = self.x(s)?;
                 self.mov_imm(TMP2, imm as u32 as u64, Width::W32);
-                a64!(self.ops ; add W(TMP1), W(s), W(TMP2) ; tst W(TMP1), #0x8000_0000u32);
-                self.b_cond(Cond::Ne, fault);
+                a64!(self.ops ; add W(TMP1), W(s), W(TMP2));
             }
-            None if imm < 0 => {
-                self.b(fault);
-                return Ok(());
-            }
-            None => self.mov_imm(TMP1, imm as u64, Width::W64),
+            None => self.mov_imm(TMP1, imm as u32 as u64, Width::W64),
         }
-        // TMP3 = end of the access; out of bounds if it exceeds the length.
-        let ctx = regs::CTX;
+        a64!(self.ops ; ldr X(AX), [X(ctx), #(RunCtx::PKT as u32)] ; cmp XSP(AX), #0);
+        self.b_cond(Cond::Eq, plain);
+        // an skb: r0 = data_end (the tail), TMP2 = mem, TMP3 = data; data_end <= mem + len,
+        // mem <= data <= data_end
         a64!(self.ops
-            ; add XSP(TMP3), XSP(TMP1), #n
-            ; ldr X(TMP2), [X(ctx), #(RunCtx::LEN as u32)]
-            ; cmp X(TMP3), X(TMP2)
+            ; ldr X(r0), [X(AX), #8]
+            ; ldr X(TMP2), [X(ctx), #(RunCtx::MEM as u32)]
+            ; ldr X(TMP3), [X(ctx), #(RunCtx::LEN as u32)]
+            ; add X(TMP3), X(TMP2), X(TMP3)
+            ; cmp X(r0), X(TMP3)
         );
         self.b_cond(Cond::Hi, fault);
-        let r0 = regs::R0;
-        a64!(self.ops ; ldr X(TMP2), [X(ctx), #(RunCtx::MEM as u32)]);
+        a64!(self.ops ; ldr X(TMP3), [X(AX)] ; cmp X(TMP3), X(TMP2));
+        self.b_cond(Cond::Lo, fault);
+        a64!(self.ops ; cmp X(r0), X(TMP3));
+        self.b_cond(Cond::Lo, fault);
+        a64!(self.ops ; tst W(TMP1), #0x8000_0000u32);
+        self.b_cond(Cond::Ne, negative);
+        a64!(self.ops ; add X(TMP3), X(TMP3), X(TMP1));
+        self.b(check);
+        // negative: TMP3 = the header's address + the offset past SKF_NET_OFF / SKF_LL_OFF (a
+        // 32-bit compare of two negative offsets orders them as signed ones); the header must
+        // not lie below mem
+        a64!(self.ops ; =>negative);
+        self.mov_imm(TMP3, RunCtx::SKF_NET_OFF as u32 as u64, Width::W32);
+        a64!(self.ops ; cmp W(TMP1), W(TMP3));
+        self.b_cond(Cond::Lo, ll);
+        a64!(self.ops ; ldr X(AX), [X(AX), #(RunCtx::PKT_NET as u32)]);
+        self.b(header);
+        a64!(self.ops ; =>ll);
+        self.mov_imm(TMP3, RunCtx::SKF_LL_OFF as u32 as u64, Width::W32);
+        a64!(self.ops ; cmp W(TMP1), W(TMP3));
+        self.b_cond(Cond::Lo, fault);
+        a64!(self.ops ; ldr X(AX), [X(AX), #(RunCtx::PKT_MAC as u32)]);
+        a64!(self.ops ; =>header ; cmp X(AX), X(TMP2));
+        self.b_cond(Cond::Lo, fault);
+        a64!(self.ops ; sub W(TMP1), W(TMP1), W(TMP3) ; add X(TMP3), X(AX), X(TMP1));
+        self.b(check);
+        // no skb: offsets 0 and up of mem..mem + len (no buffer, mem = 0: fault)
+        a64!(self.ops ; =>plain ; tst W(TMP1), #0x8000_0000u32);
+        self.b_cond(Cond::Ne, fault);
+        a64!(self.ops ; ldr X(TMP3), [X(ctx), #(RunCtx::MEM as u32)] ; cmp XSP(TMP3), #0);
+        self.b_cond(Cond::Eq, fault);
+        a64!(self.ops
+            ; ldr X(r0), [X(ctx), #(RunCtx::LEN as u32)]
+            ; add X(r0), X(TMP3), X(r0)
+            ; add X(TMP3), X(TMP3), X(TMP1)
+        );
+        // the load must end by the tail in r0
+        a64!(self.ops ; =>check ; add XSP(TMP1), XSP(TMP3), #n ; cmp X(TMP1), X(r0));
+        self.b_cond(Cond::Hi, fault);
         match size {
-            Size::B => a64!(self.ops ; ldrb W(r0), [X(TMP2), X(TMP1)]),
-            Size::H => a64!(self.ops ; ldrh W(r0), [X(TMP2), X(TMP1)] ; rev16 W(r0), W(r0)),
-            _ => a64!(self.ops ; ldr W(r0), [X(TMP2), X(TMP1)] ; rev W(r0), W(r0)),
+            Size::B => a64!(self.ops ; ldrb W(r0), [X(TMP3)]),
+            Size::H => a64!(self.ops ; ldrh W(r0), [X(TMP3)] ; rev16 W(r0), W(r0)),
+            _ => a64!(self.ops ; ldr W(r0), [X(TMP3)] ; rev W(r0), W(r0)),
         }
         Ok(())
     }

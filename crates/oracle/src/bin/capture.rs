@@ -9,6 +9,8 @@
 //! of `tests/line-info/` with clang-19 and writes the kernel's level-1 and level-2 logs of
 //! each, loaded with the object's BTF, func_info and line_info, as
 //! `tests/line-info/golden/<name>.l{1,2,4}.log` (the kbpf crate's `line_info` test compares them).
+//! `capture --verifier-generated` rewrites the kernel's answers in the headers of the verifier
+//! crate's generated programs (`crates/verifier/tests/data/*.txt`).
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -39,6 +41,14 @@ fn main() {
                     std::process::exit(1);
                 }
                 line_info_golden();
+                return;
+            }
+            "--verifier-generated" => {
+                if let Err(e) = kbpf_oracle::available() {
+                    eprintln!("kernel oracle unavailable: {e}");
+                    std::process::exit(1);
+                }
+                verifier_generated();
                 return;
             }
             "--verifier-golden" => {
@@ -140,6 +150,26 @@ fn run_bench(dir: &std::path::Path) {
 /// verdict line, the log, and one final newline. The log is normalised
 /// as `crates/verifier/tests/golden.rs` expects: map `ld_imm64` values print as `MAP` (the
 /// annotation padding collapsed) and 6.18's stack-liveness trace lines are dropped.
+/// `--verifier-generated`: the kernel's answers in the verifier crate's generated-program
+/// files (`crates/verifier/tests/data/*.txt`, which its `generated` test compares exactly).
+fn verifier_generated() {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../verifier/tests/data");
+    for name in ["iter_loops.txt", "dynptr_seqs.txt"] {
+        let path = dir.join(name);
+        let written = std::fs::read_to_string(&path)
+            .map_err(|e| e.to_string())
+            .and_then(|t| kbpf_oracle::asm_cases::recapture(&t))
+            .and_then(|t| std::fs::write(&path, t).map_err(|e| e.to_string()));
+        match written {
+            Ok(()) => println!("wrote {}", path.display()),
+            Err(e) => {
+                eprintln!("{name}: {e}");
+                std::process::exit(1);
+            }
+        }
+    }
+}
+
 fn verifier_golden() {
     use kbpf_oracle::{LoadRequest, LogLevel, MapSpec, ProgType, case::slots_from_hex, create_map, load};
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../verifier/tests/golden");

@@ -247,6 +247,21 @@ pub fn hand_written() -> Vec<Case> {
     let evicted = "6118000000000000 8500000007000000 bf06000000000000 8500000007000000 bf07000000000000 b709000000000000 6506020046000000 7a0ae8ff01000000 0500010000000000 7a0ae8ff01000000 2506010027000000 0709000001000000 7507010029000000 0709000001000000 3508010063000000 0709000001000000 150602005e000000 7a0ae0ff02000000 0500010000000000 7a0ae0ff01000000 4506020024000000 7a0af8ff00000000 0500010000000000 7a0af8ff01000000 450802005d000000 b703000000000000 0500010000000000 b703000000000000 bfa2000000000000 07020000c0ffffff 0f92000000000000 7202000001000000 b700000000000000 9500000000000000";
     let evicted = slots_from_hex(evicted).expect("a well-formed constant");
     v.push(sf("prune_evict_before_hit", evicted).with_flags(BPF_F_TEST_STATE_FREQ));
+    // an old scalar without an id matches a current one linked by `r7 += 1` (ADD_CONST):
+    // the old register was independent, so the link only adds constraints (iters.c's
+    // iter_obfuscate_counter converges only with this rule)
+    let linked = "bf19000000000000 8500000007000000 bf06000000000000 8500000007000000 bf07000000000000 5707000007000000 b700000000000000 5506010000000000 0500030000000000 7707000001000000 bf72000000000000 0707000001000000 7b0af8ff00000000 7b0af0ff00000000 bf91000000000000 b702000000000000 bfa3000000000000 07030000f0ffffff bf74000000000000 0704000001000000 850000001a000000 b700000000000000 9500000000000000";
+    let linked = slots_from_hex(linked).expect("a well-formed constant");
+    v.push(sf("prune_old_unlinked_cur_add_const", linked).with_flags(BPF_F_TEST_STATE_FREQ));
+    // bpf_fastcall: a subprogram's spill/fill pair around bpf_get_smp_processor_id leaves its
+    // stack where the call is inlined (the tracing prototype, JIT on), so 512 + 8 fits; the
+    // networking prototype (raw_smp_processor_id) keeps it, and so does another access to the
+    // pair's slot
+    let fastcall = slots_from_hex("b70100002a000000 7b1a00fe00000000 8510000001000000 9500000000000000 7b1af8ff00000000 8500000008000000 79a1f8ff00000000 9500000000000000").expect("a well-formed constant");
+    let broken = slots_from_hex("b70100002a000000 7b1a00fe00000000 8510000001000000 9500000000000000 7b1af8ff00000000 8500000008000000 79a1f8ff00000000 79a2f8ff00000000 9500000000000000").expect("a well-formed constant");
+    v.push(sf("fastcall_raw_cpu_id_keeps_stack", fastcall.clone()));
+    v.push(Case::new(FAM, "fastcall_stack_removed", ProgType::RawTracepoint, fastcall));
+    v.push(Case::new(FAM, "fastcall_contract_broken", ProgType::RawTracepoint, broken));
     // a range above everything the tnum allows collapses onto the tnum's largest member
     v.push(sf(
         "bounds_tnum_single_member",

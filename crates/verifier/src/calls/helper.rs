@@ -76,19 +76,7 @@ impl Call<'_, '_> {
         };
         let name = helper_name(id).unwrap_or_default();
         let ops = self.prog.ops();
-        // a BTF-attached program's set depends on its attach type
-        let proto = match &self.prog.attach {
-            Some(a) if let Some(so) = &a.struct_ops => so.func_proto(func),
-            Some(a) => crate::protos::btf_helpers::attached_func_proto(
-                self.prog.opts.prog_type == crate::ProgType::Lsm,
-                func,
-                a.attach,
-                a.iter_target.as_deref(),
-            ),
-            None => ops.func_proto(func),
-        };
-        let offered = self.prog.opts.kernel_config.offers(func);
-        let Some(proto) = proto.filter(|_| offered) else {
+        let Some(proto) = self.prog.helper_proto(func) else {
             if ops.unmodelled_helper(func) {
                 return Err(Reject::Unsupported(crate::messages::Unsupported::Helper(name)));
             }

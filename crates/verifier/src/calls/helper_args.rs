@@ -156,8 +156,14 @@ impl Call<'_, '_> {
                 }
                 meta.msize_max = reg.b64.umax;
                 // check_mem_size_reg: the access first, the size's precision only once it passed
+                // a size that is not a constant turns raw mode off (the kernel drops its
+                // meta): the helper may fill only part, so the bytes are checked like a write
+                let access = match meta.mem_access {
+                    HelperAccess::Fill if !reg.var_off.is_const() => HelperAccess::Write,
+                    a => a,
+                };
                 if !(is_null_reg(&mem_reg) && zero_ok && reg.b64.umax == 0) {
-                    self.check_helper_mem_access(mem, reg.b64.umax as i64, meta.mem_access, zero_ok)?;
+                    self.check_helper_mem_access(mem, reg.b64.umax as i64, access, zero_ok)?;
                 }
                 self.precision().mark_chain_precision(regno);
             }
@@ -445,6 +451,11 @@ impl Call<'_, '_> {
                     if access == HelperAccess::Fill {
                         for i in min..max + size {
                             self.log.scratch_stack(((-i - 1) as usize) / SLOT);
+                        }
+                        // raw mode writes byte by byte through the stack-write path
+                        if let Some(sub) = self.cur.frames.get(frame).map(|f| f.subprogno) {
+                            let insn = self.cur.insn_idx.index();
+                            self.subs.fastcall.check_stack_contract(self.prog, sub, insn, min);
                         }
                     }
                 }

@@ -10,6 +10,7 @@ pub(crate) mod callbacks;
 pub(crate) mod dev_bound;
 pub(crate) mod dynptr;
 pub(crate) mod exceptions;
+pub(crate) mod fastcall;
 pub(crate) mod global_args;
 pub(crate) mod global_funcs;
 pub(crate) mod graph;
@@ -179,9 +180,14 @@ impl Call<'_, '_> {
         self.cur.frames.pop();
         self.invalidate_outgoing_stack_args();
         self.cur.insn_idx = SlotIdx::new(ret);
-        // no widening against the previous visit of a callback's call: the running kernel
-        // keeps the constants a callback wrote into the caller's frame across iterations
-        // (widening them pruned the path verifier_iterating_callbacks' iter_limit_bug reaches)
+        if in_callback {
+            // widen_imprecise_scalars against the previous visit of the call, as for
+            // iterators, so that a callback's loop converges
+            let prev = self.walk().find_prev_entry_of_cur(SlotIdx::new(ret));
+            if let Some(old) = prev.map(|i| self.search.arena[i].st.clone()) {
+                crate::prune::states::widen_imprecise_scalars(&old, self.cur, self.search.id_gen);
+            }
+        }
         Ok(())
     }
 }

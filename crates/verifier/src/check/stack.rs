@@ -40,12 +40,14 @@ impl Mem<'_, '_> {
             for i in min_off..max_off {
                 self.call().destroy_if_dynptr_stack_slot(frame, ((-i - 1) as usize) / SLOT)?;
             }
+            self.stack().fastcall_contract(frame, min_off);
             return self.stack().write_var_off(frame, min_off, max_off, zero);
         }
         let off = off + ptr.var_off.value as i64;
         let spi = ((-off - 1) as usize) / SLOT;
         let src = self.stack().write_source(idx, value);
         self.call().destroy_if_dynptr_stack_slot(frame, spi)?;
+        self.stack().fastcall_contract(frame, off);
         self.stack().write_fixed(frame, off, size, value, src)
     }
 
@@ -113,6 +115,13 @@ impl Stack<'_, '_> {
             }
         }
         Ok(())
+    }
+
+    /// `check_fastcall_stack_contract` for an access at `off` of `frame`'s subprogram.
+    pub(crate) fn fastcall_contract(&mut self, frame: usize, off: i64) {
+        let Some(sub) = self.cur.frames.get(frame).map(|f| f.subprogno) else { return };
+        let insn = self.cur.insn_idx.index();
+        self.subs.fastcall.check_stack_contract(self.prog, sub, insn, off);
     }
 
     /// The value a fixed-offset write at `idx` stores.
@@ -251,6 +260,7 @@ impl Stack<'_, '_> {
             // variable offset: result is unknown unless every byte is zero
             let min_off = ptr.b64.smin + off;
             let max_off = ptr.b64.smax + off + size;
+            self.fastcall_contract(frame, min_off);
             self.live_read(frame, crate::prune::liveness::slots_of(min_off, max_off));
             let Some(f) = self.cur.frames.get(frame) else { return Err(Bug::NoFrame(frame).into()) };
             let mut all_zero = true;
@@ -272,6 +282,8 @@ impl Stack<'_, '_> {
         let slot = (-off - 1) as usize;
         let spi = slot / SLOT;
         self.log.scratch_stack(spi);
+        // a fixed-offset read checks the contract of the current frame's subprogram
+        self.fastcall_contract(self.cur.curframe(), off);
         self.live_read(frame, 1 << spi);
         let Some(st) = self.cur.frames.get(frame).and_then(|f| f.stack.get(spi)).cloned() else {
             return Err(Bug::SlotOutOfRange.into());

@@ -88,6 +88,23 @@ impl<'a> Program<'a> {
         self.opts.prog_type.ops_with(self.opts.expected_attach_type)
     }
 
+    /// `get_helper_proto`: the prototype of helper `func` for this program (its type, attach
+    /// type and struct_ops member), when the target kernel offers it to the program.
+    pub(crate) fn helper_proto(&self, func: kbpf_isa::BpfFunc) -> Option<crate::protos::helpers::Proto> {
+        // a BTF-attached program's set depends on its attach type
+        let proto = match &self.attach {
+            Some(a) if let Some(so) = &a.struct_ops => so.func_proto(func),
+            Some(a) => crate::protos::btf_helpers::attached_func_proto(
+                self.opts.prog_type == crate::ProgType::Lsm,
+                func,
+                a.attach,
+                a.iter_target.as_deref(),
+            ),
+            None => self.ops().func_proto(func),
+        };
+        proto.filter(|_| self.opts.kernel_config.offers(func))
+    }
+
     /// The slot table.
     pub(crate) fn table(&self) -> &SlotTable<'a> {
         &self.table
@@ -352,6 +369,8 @@ pub(crate) struct SubprogFacts {
     pub is_cb: Vec<bool>,
     /// The main program's exception callback (`exception_callback_subprog`).
     pub exception_cb: Option<usize>,
+    /// bpf_fastcall spill/fill patterns and the stack region they use.
+    pub fastcall: crate::calls::fastcall::Fastcall,
 }
 
 /// Everything one verification run needs, in parts that borrow apart: the program (never

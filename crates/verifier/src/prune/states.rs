@@ -97,7 +97,9 @@ fn regsafe(old: &RegState, cur: &RegState, idmap: &mut IdMap, exact: ExactLevel)
             if !old.precise && exact == ExactLevel::NotExact {
                 return true;
             }
-            if (old.id & crate::ADD_CONST) != (cur.id & crate::ADD_CONST) {
+            // an old register without an id was independent: a link in cur only adds
+            // constraints (6.18 stable; the running kernel prunes such a state)
+            if old.id != 0 && (old.id & crate::ADD_CONST) != (cur.id & crate::ADD_CONST) {
                 return false;
             }
             if old.id & crate::ADD_CONST != 0 && old.off != cur.off {
@@ -145,18 +147,27 @@ fn states_maybe_looping(old: &VerifierState, cur: &VerifierState) -> bool {
         .all(|(a, b)| same_value_fields(a, b) && a.id == b.id && a.ref_obj_id == b.ref_obj_id)
 }
 
-fn scalar_for_stack(s: &StackSlot) -> Option<RegState> {
+fn scalar_for_stack(s: &StackSlot, allow_uninit: bool) -> Option<RegState> {
     if s.types[0] == SlotType::Spill && s.spilled.ty == RegType::Scalar {
         return Some(s.spilled.clone());
     }
-    // root may read uninitialized stack, so INVALID counts as MISC here
-    if s.types.iter().all(|t| matches!(t, SlotType::Misc | SlotType::Invalid)) {
+    // root may read uninitialized stack, so there INVALID counts as MISC
+    if s.types.iter().all(|t| *t == SlotType::Misc || (allow_uninit && *t == SlotType::Invalid)) {
         return Some(RegState::unknown_scalar());
     }
     None
 }
 
-fn stacksafe(old: &FuncState, cur: &FuncState, idmap: &mut IdMap, exact: ExactLevel) -> bool {
+/// `allow_uninit`: the program may read uninitialized stack (privileged), so an old MISC byte
+/// is satisfied by anything. Only `EXACT` compares slot types byte for byte: a loop's
+/// `RANGE_WITHIN` check treats the stack like the ordinary one.
+fn stacksafe(
+    old: &FuncState,
+    cur: &FuncState,
+    idmap: &mut IdMap,
+    exact: ExactLevel,
+    allow_uninit: bool,
+) -> bool {
     let old_len = old.allocated_stack();
     let cur_len = cur.allocated_stack();
     let mut i = 0;
@@ -164,10 +175,10 @@ fn stacksafe(old: &FuncState, cur: &FuncState, idmap: &mut IdMap, exact: ExactLe
         let spi = i / SLOT;
         let b = i % SLOT;
         let ot = old.stack[spi].types[b];
-        if exact != ExactLevel::NotExact && (i >= cur_len || ot != cur.stack[spi].types[b]) {
+        if exact == ExactLevel::Exact && (i >= cur_len || ot != cur.stack[spi].types[b]) {
             return false;
         }
-        if ot == SlotType::Invalid || ot == SlotType::Misc {
+        if ot == SlotType::Invalid || (allow_uninit && ot == SlotType::Misc) {
             i += 1;
             continue;
         }
@@ -175,7 +186,9 @@ fn stacksafe(old: &FuncState, cur: &FuncState, idmap: &mut IdMap, exact: ExactLe
             return false;
         }
         let ct = cur.stack[spi].types[b];
-        if let (Some(o), Some(c)) = (scalar_for_stack(&old.stack[spi]), scalar_for_stack(&cur.stack[spi])) {
+        if let (Some(o), Some(c)) =
+            (scalar_for_stack(&old.stack[spi], allow_uninit), scalar_for_stack(&cur.stack[spi], allow_uninit))
+        {
             if !regsafe(&o, &c, idmap, exact) {
                 return false;
             }
@@ -269,6 +282,10 @@ impl Prune<'_, '_> {
             if old.frames[i].callsite != cur.frames[i].callsite {
                 return false;
             }
+            // a state that has iterated a callback more often covers fewer iterations to come
+            if old.frames[i].callback_depth > cur.frames[i].callback_depth {
+                return false;
+            }
             let live = self.prog.info.live_regs.get(insn_idx).copied().unwrap_or(0xffff);
             for r in 0..11 {
                 // r10 is always live (never in the liveness mask)
@@ -277,7 +294,7 @@ impl Prune<'_, '_> {
                     return false;
                 }
             }
-            if !stacksafe(&old.frames[i], &cur.frames[i], &mut idmap, exact) {
+            if !stacksafe(&old.frames[i], &cur.frames[i], &mut idmap, exact, self.prog.opts.privileged) {
                 return false;
             }
             let mut slot_safe = |o: &RegState, c: &RegState| regsafe(o, c, &mut idmap, exact);
@@ -450,11 +467,21 @@ impl Walk<'_, '_> {
     /// The most recent unfinished checkpoint at `insn_idx` on the current DFS path
     /// (`find_prev_entry`).
     pub(crate) fn find_prev_entry(&self, slot: SlotIdx) -> Option<usize> {
+        // an iterator's `next` looks from the state's parent checkpoint
         let depth = self
             .cur
             .parent
             .and_then(|p| self.search.arena.get(p))
             .map_or(self.cur.dfs_depth, |c| c.st.dfs_depth);
+        self.prev_entry_above(slot, depth)
+    }
+
+    /// `find_prev_entry` from the current state itself (a callback's return to its call).
+    pub(crate) fn find_prev_entry_of_cur(&self, slot: SlotIdx) -> Option<usize> {
+        self.prev_entry_above(slot, self.cur.dfs_depth)
+    }
+
+    fn prev_entry_above(&self, slot: SlotIdx, depth: u32) -> Option<usize> {
         let insn_idx = slot.index();
         self.search.explored[bucket(self.cur, self.prog.table.len(), insn_idx)].iter().copied().find(|&ci| {
             let cp = &self.search.arena[ci];
