@@ -41,7 +41,7 @@ commands:
                             runs the arm64 JIT's differential test under qemu
   fuzz TARGET --time SECS   cargo-fuzz (nightly) on fuzz/fuzz_targets/TARGET for SECS seconds
                             (decode, assemble, elf, verify_raw, verify_gen, jit_diff)
-  soundness --count N --seed S [--runs R] [--jobs J] [--no-kernel] [--no-save]
+  soundness --count N --seed S [--runs R] [--jobs J] [--time SECS] [--no-kernel] [--no-save]
                             the verifier soundness harness: generated programs kbpf accepts
                             run R times on the checked interpreter against the verifier's
                             per-instruction bounds; violations minimised into tests/soundness/;

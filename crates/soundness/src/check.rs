@@ -1,17 +1,24 @@
 //! One program through the harness: verify it, recording what the walk proved at each
 //! instruction ([`kbpf_verifier::proven`]); if accepted, run it on the checked interpreter over
-//! random contexts, comparing every register before every instruction with the record (a
-//! candidate found there is confirmed against a walk without pruning, see [`check`]). A memory fault of an accepted program, or a value outside the
-//! recorded union, is a soundness violation.
+//! random contexts, comparing the registers each instruction reads with the record. A value
+//! outside it is a candidate, confirmed or dismissed by a walk along the run's own path
+//! ([`crate::path`]). A memory fault of an accepted program, or a value outside what the walk
+//! along its path says, is a soundness violation.
 
 use kbpf_interp::{InterpError, Observer, Step, Vm, VmOptions};
 use kbpf_isa::{Insn, Program};
 use kbpf_kfunc::Registry;
 use kbpf_verifier::proven::{Proven, Recording, RegFact, RegProof, verify_recording};
 use kbpf_verifier::state::RegType;
-use kbpf_verifier::{ProgType, VerifyOptions};
+use kbpf_verifier::{
+    KfuncArg, KfuncArgKind, KfuncDecl, KfuncRet, KfuncTable, KfuncTraits, ProgType, VerifyOptions,
+};
+
+use std::sync::OnceLock;
+use std::time::Instant;
 
 use crate::generate::Choices;
+use crate::path::{TraceStep, unroll};
 
 /// Bytes of context each run gets (the generator reads below 256).
 pub const CTX_BYTES: usize = 4096;
@@ -22,9 +29,16 @@ pub const RUN_BUDGET: u64 = 20_000;
 /// Runs of one program that may hit [`RUN_BUDGET`] before the others are skipped.
 pub const BUDGET_RUNS: u64 = 3;
 
-/// Processed-instruction cap of the confirming walk without pruning; a candidate violation of
-/// a program beyond it is not confirmed (that program gets memory checks only).
-pub const RECORD_INSNS: u64 = 50_000;
+/// Processed-instruction cap of the pruning walk that gives the verdict: the generated
+/// programs kbpf accepts process under a thousand; past the cap (a loop that would run into
+/// the kernel's 1M limit, seconds of walking) the program is counted as capped, not checked.
+pub const WALK_INSNS: u64 = 20_000;
+
+/// Processed-instruction cap of the walk along one run's path (it processes about the run's
+/// length, at most [`RUN_BUDGET`] steps and their dead ends, times the forks the verifier makes
+/// itself: `maybe_fork_scalars` walks the rest of the path twice, and that walk must not prune,
+/// or the second state would never be recorded).
+pub const PATH_INSNS: u64 = 200_000;
 
 /// What a violation is.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -53,19 +67,40 @@ pub struct Violation {
 pub struct Report {
     /// kbpf accepted it.
     pub accepted: bool,
-    /// Values were checked against a record (not only memory): the pruning walk's, or the
-    /// confirming walk's when that one was needed and stayed under its cap.
+    /// The pruning walk went past [`WALK_INSNS`]: no verdict, nothing checked.
+    pub capped: bool,
+    /// Every run's values were checked (a candidate of every run confirmed on its path).
     pub values_checked: bool,
-    /// A value fell outside the pruning walk's record, so the walk without pruning was made.
+    /// A value fell outside the pruning walk's record in some run.
     pub rechecked: bool,
+    /// Runs walked along their path to confirm a candidate.
+    pub path_walks: u64,
+    /// Of those, runs whose path walk could not be made or refused the path (memory checks
+    /// only for them).
+    pub unconfirmed: u64,
     /// Runs made.
     pub runs: u64,
     /// Runs that hit [`RUN_BUDGET`].
     pub budget_runs: u64,
-    /// Register observations compared with the record.
+    /// Register observations compared with a record.
     pub observations: u64,
     /// The first violation.
     pub violation: Option<Violation>,
+    /// Why the first unconfirmed run was not confirmed.
+    pub unconfirmed_why: Option<String>,
+    /// Time in the pruning walk, the confirming walks and the runs.
+    pub time: Phases,
+}
+
+/// Where one program's time went.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Phases {
+    /// The pruning walk (verdict and first record).
+    pub walk: std::time::Duration,
+    /// The confirming walks along the runs' paths.
+    pub confirm: std::time::Duration,
+    /// The interpreter runs.
+    pub runs: std::time::Duration,
 }
 
 /// The verifier options the harness uses.
@@ -83,58 +118,75 @@ pub fn registry() -> Registry {
 /// The verdict and the first record come from one ordinary (pruning) walk; the runs check the
 /// registers each instruction reads against it. A pruned path carries its imprecise registers
 /// past the prune point, where the record never saw them, so a value outside that record is
-/// only a candidate: the program is then walked again without pruning ([`RECORD_INSNS`] cap)
-/// and the run repeated against that record, which covers every path, checking every register;
-/// only a value outside it is a violation (past the cap, memory checks only).
+/// only a candidate: the run's path is then walked alone ([`crate::path`]) and every register
+/// of every step of the run checked against that walk's record; only a value outside it, or a
+/// step the walk never reached, is a violation.
 pub fn check(insns: &[Insn], runs: u64, seed: u64, reg: &Registry) -> Report {
+    check_budget(insns, runs, seed, reg, RUN_BUDGET)
+}
+
+/// [`check`] with runs of at most `run_budget` instructions (the fuzz target's are shorter: a
+/// run's path walk costs about its length, and a unit must stay far under libFuzzer's timeout
+/// under the address sanitizer).
+pub fn check_budget(insns: &[Insn], runs: u64, seed: u64, reg: &Registry, run_budget: u64) -> Report {
     let mut report = Report::default();
     let Ok(prog) = Program::new(insns.to_vec()) else { return report };
     let slots = prog.to_slots();
     let opts = options();
-    let (out, mut proven) = verify_recording(&slots, &opts, Recording::default());
+    let t = Instant::now();
+    let (out, proven) =
+        verify_recording(&slots, &opts, Recording { no_prune: false, max_insns: Some(WALK_INSNS) });
+    report.time.walk = t.elapsed();
     if !out.accepted {
+        report.capped = out.stats.processed_insns > WALK_INSNS;
         return report;
     }
     report.accepted = true;
     report.values_checked = true;
-    let vm_opts = VmOptions { insn_budget: RUN_BUDGET, ..VmOptions::default() };
+    let vm_opts = VmOptions { insn_budget: run_budget, ..VmOptions::default() };
     let Ok(vm) = Vm::new(&prog, reg, vm_opts) else {
         report.violation =
             Some(Violation { kind: ViolationKind::Trap, pc: 0, detail: "the interpreter refused it".into() });
         return report;
     };
     let reads = reads(&prog);
-    let mut table = Table::new(&proven, Some(&reads));
+    let table = Table::new(&proven, Some(&reads));
     let mut c = Choices::seeded(seed);
     let mut ctx = vec![0u8; CTX_BYTES];
     let mut input = vec![0u8; CTX_BYTES];
+    let mut trace = Vec::new();
     let mut budget_runs = 0;
+    let t = Instant::now();
     for _ in 0..runs {
         fill_ctx(&mut c, &mut input);
-        // a run that failed the pruned record is repeated once against the unpruned one
-        let (obs, res) = loop {
-            ctx.copy_from_slice(&input);
-            let mut obs = Checker { table: &table, ctx: ctx.as_ptr() as u64, seen: 0, first: None };
-            let res = vm.run_observed(&mut ctx, &mut [], None, &mut obs);
-            if obs.first.is_some() && !report.rechecked {
-                report.rechecked = true;
-                let (rec, full) = verify_recording(
-                    &slots,
-                    &opts,
-                    Recording { no_prune: true, max_insns: Some(RECORD_INSNS) },
-                );
-                report.values_checked = rec.accepted;
-                proven = if rec.accepted { full } else { Proven::default() };
-                table = Table::new(&proven, None);
-                continue;
-            }
-            break (obs, res);
-        };
+        ctx.copy_from_slice(&input);
+        trace.clear();
+        let mut obs =
+            Checker { table: &table, ctx: ctx.as_ptr() as u64, seen: 0, first: None, trace, stack_base: 0 };
+        let res = vm.run_observed(&mut ctx, &mut [], None, &mut obs);
         report.runs += 1;
         report.observations += obs.seen;
-        if let Some(v) = obs.first {
-            report.violation = Some(v);
-            return report;
+        let ctx_addr = obs.ctx;
+        let stack_base = obs.stack_base;
+        trace = obs.trace;
+        if obs.first.is_some() {
+            report.rechecked = true;
+            report.path_walks += 1;
+            let tc = Instant::now();
+            let confirmed = confirm(&prog, &trace, ctx_addr, stack_base);
+            report.time.confirm += tc.elapsed();
+            match confirmed {
+                Ok((seen, None)) => report.observations += seen,
+                Ok((_, Some(v))) => {
+                    report.violation = Some(v);
+                    return report;
+                }
+                Err(why) => {
+                    report.unconfirmed += 1;
+                    report.values_checked = false;
+                    report.unconfirmed_why.get_or_insert(why);
+                }
+            }
         }
         match res {
             Ok(_) => {}
@@ -158,7 +210,71 @@ pub fn check(insns: &[Insn], runs: u64, seed: u64, reg: &Registry) -> Report {
             }
         }
     }
+    report.time.runs = t.elapsed().saturating_sub(report.time.confirm);
     report
+}
+
+/// The options of the walk along a run's path ([`options`] with `bpf_throw` as the only
+/// kfunc), and `bpf_throw`'s BTF id.
+fn path_options() -> &'static (VerifyOptions, i32) {
+    static OPTS: OnceLock<(VerifyOptions, i32)> = OnceLock::new();
+    OPTS.get_or_init(|| {
+        // an id no kernel function has here: the table the generated programs see has none
+        let throw = 1 << 30;
+        let decl = KfuncDecl {
+            btf_id: throw,
+            name: "bpf_throw".into(),
+            args: vec![KfuncArg { name: "cookie".into(), kind: KfuncArgKind::Scalar, nullable: false }],
+            ret: KfuncRet::Void,
+            ret_null: false,
+            iter: None,
+            prog_types: None,
+            traits: KfuncTraits::default(),
+            unmodelled: None,
+        };
+        (VerifyOptions { kfuncs: KfuncTable::new(vec![decl]), ..options() }, throw)
+    })
+}
+
+/// Walks the path of one run (`trace`) and checks every register of every step against that
+/// walk's record: the observations made, and the first violation. `Err` when the path walk
+/// cannot be made or refuses the path.
+fn confirm(
+    prog: &Program,
+    trace: &[TraceStep],
+    ctx: u64,
+    stack_base: u64,
+) -> Result<(u64, Option<Violation>), String> {
+    let (opts, throw) = path_options();
+    let u = unroll(prog, trace, *throw)?;
+    let path = Program::new(u.insns).map_err(|e| format!("the unrolled path does not decode: {e}"))?;
+    let (out, proven) =
+        verify_recording(&path.to_slots(), opts, Recording { no_prune: true, max_insns: Some(PATH_INSNS) });
+    if !out.accepted {
+        let why = out.error.map_or_else(|| "rejected".to_string(), |e| e.to_string());
+        return Err(format!("the path walk refused the run's path of {} steps: {why}", trace.len()));
+    }
+    let table = Table::new(&proven, None);
+    let mut seen = 0;
+    for (k, (s, &at)) in trace.iter().zip(&u.at).enumerate() {
+        let at = at as usize;
+        if proven.insns.get(at).is_none_or(Option::is_none) {
+            let detail = format!("step {k} (insn {}): the verifier never reached it on the run's path", s.pc);
+            return Ok((
+                seen,
+                Some(Violation { kind: ViolationKind::OutsideBounds, pc: s.pc as usize, detail }),
+            ));
+        }
+        let checks = table.at(at);
+        seen += checks.len() as u64;
+        if let Err(v) = check_regs(checks, &s.regs, s.pc as usize, ctx, stack_base) {
+            return Ok((
+                seen,
+                Some(Violation { detail: format!("{} (step {k} of the run, on its path)", v.detail), ..v }),
+            ));
+        }
+    }
+    Ok((seen, None))
 }
 
 /// Per slot, the registers the instruction reads: against the pruning walk's record only
@@ -247,11 +363,15 @@ impl Table {
     }
 }
 
+/// Checks each step's registers against the pruning walk's record (until the first
+/// candidate) and keeps the trace for a walk along the run's path.
 struct Checker<'p> {
     table: &'p Table,
     ctx: u64,
     seen: u64,
     first: Option<Violation>,
+    trace: Vec<TraceStep>,
+    stack_base: u64,
 }
 
 /// Whether `v` is a member of what `p` says about a scalar (or a pointer's variable part).
@@ -280,32 +400,47 @@ fn holds(p: &RegProof, v: u64) -> Result<(), String> {
     ))
 }
 
+/// The first register of `checks` whose value `regs` contradicts.
+fn check_regs(
+    checks: &[RegCheck],
+    regs: &[u64; 11],
+    pc: usize,
+    ctx: u64,
+    stack_base: u64,
+) -> Result<(), Violation> {
+    for c in checks {
+        let v = regs[c.reg as usize];
+        // pointers: the variable part is what the tnum and ranges describe
+        let var = match c.base {
+            Base::Scalar => v,
+            Base::Stack(frameno) => v
+                .wrapping_sub(stack_base + (frameno as u64 + 1) * 512)
+                .wrapping_sub(c.proof.off as i64 as u64),
+            Base::Ctx => v.wrapping_sub(ctx).wrapping_sub(c.proof.off as i64 as u64),
+        };
+        if let Err(e) = holds(&c.proof, var) {
+            let what = if matches!(c.base, Base::Scalar) { "" } else { " (pointer's variable offset)" };
+            return Err(Violation {
+                kind: ViolationKind::OutsideBounds,
+                pc,
+                detail: format!("r{}{what} before insn {pc}: {e}", c.reg),
+            });
+        }
+    }
+    Ok(())
+}
+
 impl Observer for Checker<'_> {
     fn before(&mut self, step: &Step<'_>) {
+        self.stack_base = step.stack_base;
+        self.trace.push(TraceStep { pc: step.pc as u32, depth: step.depth as u32, regs: *step.regs });
         if self.first.is_some() {
             return;
         }
         let checks = self.table.at(step.pc);
         self.seen += checks.len() as u64;
-        for c in checks {
-            let v = step.regs[c.reg as usize];
-            // pointers: the variable part is what the tnum and ranges describe
-            let var = match c.base {
-                Base::Scalar => v,
-                Base::Stack(frameno) => v
-                    .wrapping_sub(step.stack_base + (frameno as u64 + 1) * 512)
-                    .wrapping_sub(c.proof.off as i64 as u64),
-                Base::Ctx => v.wrapping_sub(self.ctx).wrapping_sub(c.proof.off as i64 as u64),
-            };
-            if let Err(e) = holds(&c.proof, var) {
-                let what = if matches!(c.base, Base::Scalar) { "" } else { " (pointer's variable offset)" };
-                self.first = Some(Violation {
-                    kind: ViolationKind::OutsideBounds,
-                    pc: step.pc,
-                    detail: format!("r{}{what} before insn {}: {e}", c.reg, step.pc),
-                });
-                return;
-            }
+        if let Err(v) = check_regs(checks, step.regs, step.pc, self.ctx, step.stack_base) {
+            self.first = Some(v);
         }
     }
 }
@@ -339,11 +474,37 @@ mod tests {
         let proven = Proven { insns: vec![None, Some(InsnProof { regs, frame: Some(0), states: 1 })] };
         let table = Table::new(&proven, None);
         let mut ctx = vec![0u8; 64];
-        let mut obs = Checker { table: &table, ctx: ctx.as_ptr() as u64, seen: 0, first: None };
+        let mut obs = Checker {
+            table: &table,
+            ctx: ctx.as_ptr() as u64,
+            seen: 0,
+            first: None,
+            trace: Vec::new(),
+            stack_base: 0,
+        };
         vm.run_observed(&mut ctx, &mut [], None, &mut obs).unwrap();
         let v = obs.first.expect("r0 = 5 is outside [0, 3]");
         assert_eq!((v.kind, v.pc), (ViolationKind::OutsideBounds, 1));
         assert!(v.detail.starts_with("r0 before insn 1: value 0x5 outside"), "{}", v.detail);
         assert_eq!(obs.seen, 1);
+    }
+
+    /// A run whose r0 differs from what the walk along its path says is a violation there.
+    #[test]
+    fn a_run_outside_its_path_walk_is_reported() {
+        let mov = |imm| Insn::Alu { width: Width::W64, op: AluOp::Mov, dst: Reg::R0, src: Src::Imm(imm) };
+        let prog = Program::new(vec![mov(5), Insn::Exit]).unwrap();
+        // r1 the context at 0, r10 the top of frame 0 with the stack at 0
+        let mut regs = [0u64; 11];
+        regs[10] = 512;
+        let first = TraceStep { pc: 0, depth: 0, regs };
+        regs[0] = 5;
+        let ok = [first, TraceStep { pc: 1, depth: 0, regs }];
+        assert!(confirm(&prog, &ok, 0, 0).unwrap().1.is_none());
+        regs[0] = 7;
+        let bad = [first, TraceStep { pc: 1, depth: 0, regs }];
+        let v = confirm(&prog, &bad, 0, 0).unwrap().1.expect("r0 = 7 is not what the path gives");
+        assert_eq!((v.kind, v.pc), (ViolationKind::OutsideBounds, 1));
+        assert!(v.detail.contains("step 1 of the run, on its path"), "{}", v.detail);
     }
 }

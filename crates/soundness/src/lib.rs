@@ -15,6 +15,7 @@ pub mod cases;
 pub mod check;
 pub mod generate;
 pub mod minimise;
+mod path;
 pub mod targets;
 
 pub use check::{Report, Violation, ViolationKind, check};
@@ -28,8 +29,14 @@ pub struct Totals {
     pub accepted: u64,
     /// Accepted programs whose values were checked (not only memory).
     pub values_checked: u64,
-    /// Programs whose candidate violation needed the walk without pruning.
+    /// Programs whose pruning walk went past its cap (no verdict, not checked).
+    pub capped: u64,
+    /// Programs with a candidate (a value outside the pruning walk's record) in some run.
     pub rechecked: u64,
+    /// Runs walked along their own path to confirm a candidate.
+    pub path_walks: u64,
+    /// Runs whose candidate could not be confirmed (memory checks only).
+    pub unconfirmed: u64,
     /// Interpreter runs.
     pub runs: u64,
     /// Runs that hit the budget (`may_goto` loops).
@@ -38,6 +45,8 @@ pub struct Totals {
     pub observations: u64,
     /// Violations found.
     pub violations: u64,
+    /// Where the time went (summed over threads).
+    pub time: check::Phases,
 }
 
 impl Totals {
@@ -46,21 +55,41 @@ impl Totals {
         self.generated += 1;
         self.accepted += r.accepted as u64;
         self.values_checked += r.values_checked as u64;
+        self.capped += r.capped as u64;
         self.rechecked += r.rechecked as u64;
+        self.path_walks += r.path_walks;
+        self.unconfirmed += r.unconfirmed;
         self.runs += r.runs;
         self.budget_runs += r.budget_runs;
         self.observations += r.observations;
         self.violations += r.violation.is_some() as u64;
+        self.time.walk += r.time.walk;
+        self.time.confirm += r.time.confirm;
+        self.time.runs += r.time.runs;
+    }
+
+    /// Where the time went, one line.
+    pub fn time_line(&self) -> String {
+        let t = &self.time;
+        format!(
+            "pruning walks {:.1}s, path walks {:.1}s, runs {:.1}s",
+            t.walk.as_secs_f64(),
+            t.confirm.as_secs_f64(),
+            t.runs.as_secs_f64()
+        )
     }
 
     /// One line of figures.
     pub fn line(&self) -> String {
         format!(
-            "generated {}, accepted {}, values checked {}, rechecked without pruning {}, runs {}, budget-limited runs {}, register observations {}, violations {}",
+            "generated {}, walk capped {}, accepted {}, values checked {}, with candidates {} ({} runs walked on their path, {} unconfirmed), runs {}, budget-limited runs {}, register observations {}, violations {}",
             self.generated,
+            self.capped,
             self.accepted,
             self.values_checked,
             self.rechecked,
+            self.path_walks,
+            self.unconfirmed,
             self.runs,
             self.budget_runs,
             self.observations,

@@ -81,11 +81,15 @@ fn registry() -> &'static kbpf_kfunc::Registry {
     REG.get_or_init(crate::check::registry)
 }
 
+/// Instructions a run of [`verify_gen`] may execute (a fifth of the harness's: `may_goto`
+/// loops run into it, and each such run with a candidate is walked along its path).
+pub const VERIFY_GEN_BUDGET: u64 = 4_000;
+
 /// The structured generator driven by the fuzzer's bytes, through the soundness check.
 pub fn verify_gen(data: &[u8]) {
     let insns = crate::generate::program(&mut Choices::from_bytes(data));
     let seed = data.iter().fold(0u64, |h, &b| h.rotate_left(5) ^ b as u64);
-    let r = crate::check::check(&insns, 4, seed, registry());
+    let r = crate::check::check_budget(&insns, 4, seed, registry(), VERIFY_GEN_BUDGET);
     if let Some(v) = r.violation {
         panic!("soundness violation {v:?} in\n{}", crate::cases::render(&insns, "").unwrap_or_default());
     }
@@ -96,6 +100,16 @@ pub fn verify_gen(data: &[u8]) {
 pub fn jit_diff(data: &[u8]) {
     let insns = crate::generate::program(&mut Choices::from_bytes(data));
     let Ok(prog) = Program::new(insns) else { return };
+    // a loop that runs into the kernel's 1M-instruction limit takes minutes of verifying under
+    // the address sanitizer: what the harness caps is left out here too
+    let (out, _) = kbpf_verifier::proven::verify_recording(
+        &prog.to_slots(),
+        &crate::check::options(),
+        kbpf_verifier::proven::Recording { no_prune: false, max_insns: Some(crate::check::WALK_INSNS) },
+    );
+    if !out.accepted {
+        return;
+    }
     let mut ctx = vec![0u8; crate::check::CTX_BYTES];
     let mut c = Choices::seeded(data.len() as u64);
     for chunk in ctx[..256].chunks_mut(8) {
@@ -114,18 +128,24 @@ pub fn jit_diff(data: &[u8]) {
 /// One engine's run: `r0` (or the error, as text) and the context afterwards.
 pub type EngineRun = (Result<u64, String>, Vec<u8>);
 
-/// Verifies `prog` as a privileged `syscall` program and runs it once on the interpreter and
-/// once on the host JIT with a copy of `ctx` each; `None` when there is no host JIT or kbpf
-/// refuses the program.
+/// Instructions the interpreter may run in [`engines_run`]: a `may_goto` loop runs 8M
+/// iterations, a minute of the interpreter under the address sanitizer (a libFuzzer timeout);
+/// a run past the budget is no comparison.
+pub const JIT_DIFF_BUDGET: u64 = 1_000_000;
+
+/// Verifies `prog` as a privileged `syscall` program and runs it once on the interpreter (at
+/// most [`JIT_DIFF_BUDGET`] instructions) and once on the host JIT with a copy of `ctx` each;
+/// `None` when there is no host JIT or kbpf refuses the program.
 pub fn engines_run(prog: &Program, ctx: &[u8]) -> Option<[EngineRun; 2]> {
-    use kbpf::{Engine, Linker, Object, VerifyConfig};
+    use kbpf::{CompileOptions, Engine, Linker, Object, VerifyConfig};
     kbpf::host_backend()?;
     let linker = Linker::new();
     let obj = Object::from_bytes(&prog.to_bytes()).ok()?;
     let main = obj.main().ok()?;
     let verified = main.verify(&linker, &VerifyConfig::of(kbpf_verifier::ProgType::Syscall)).ok()?;
     let run = |engine| -> Option<EngineRun> {
-        let handle = verified.compile(engine).ok()?;
+        let opts = CompileOptions { insn_budget: Some(JIT_DIFF_BUDGET), ..CompileOptions::default() };
+        let handle = verified.compile_with(engine, &opts).ok()?;
         let mut mem = ctx.to_vec();
         kbpf_kfunc::profiles::reset_prandom();
         Some((handle.run(&mut mem).map_err(|e| e.to_string()), mem))
