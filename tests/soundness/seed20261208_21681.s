@@ -1,9 +1,10 @@
 ; soundness violation, OutsideBounds at 16: r0 before insn 16: value 0xffffffff97fa4400 outside u64=[0x0,0xffffffff] s64=[0,4294967295] u32=[0x0,0xffffffff] s32=[-2147483648,2147483647] var_off=(0x0; 0xffffffff) (step 14 of the run, on its path)
 ; seed 20261208 program 21681 (cargo xtask soundness)
 ; Fixed in the verifier: an ALU32 add or sub of a constant kept the register's scalar id as a
-; 32-bit link (ADD_CONST32), which Linux 6.18 never makes (adjust_reg_min_max_vals links only
-; 64-bit add/sub; the kernel's log shows the id cleared); a branch on the 32-bit result then
-; refined the 64-bit register it was copied from to 32 bits (crates/verifier/src/check/alu.rs).
+; 32-bit link (ADD_CONST32) although the register's value did not fit 32 bits before the op; the
+; running 6.18 clears the id then (its log shows it) and links only a 32-bit-wide base; a branch
+; on the 32-bit result refined the 64-bit register it was copied from to 32 bits
+; (crates/verifier/src/check/alu.rs).
        0:	r6 = r1
        1:	*(u64 *)(r10 - 64) = -1745206118
        2:	w4 = *(u32 *)(r6 + 140)

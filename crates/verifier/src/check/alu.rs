@@ -137,7 +137,7 @@ impl Ctx<'_, '_> {
         let wide_before = nd.b64.umax > u64::from(u32::MAX);
         scalar_alu(&mut nd, &src, code, alu32, None);
         let src_const = if alu32 { src.var_off.subreg().is_const() } else { src.var_off.is_const() };
-        if self.prog.opts.privileged && (op == A::Add || op == A::Sub) && !alu32 && nd.id != 0 && src_const {
+        if self.prog.opts.privileged && (op == A::Add || op == A::Sub) && nd.id != 0 && src_const {
             // linked scalars: remember `dst = base + off` for sync_linked_regs()
             let val = if alu32 { src.var_off.value as u32 as u64 } else { src.var_off.value };
             let sv = val as i64;
