@@ -35,30 +35,9 @@ fn main() {
             "--no-golden" => golden = false,
             "--bench" => bench_dir = args.next().map(PathBuf::from),
             "--family" => families.extend(args.next()),
-            "--line-info-golden" => {
-                if let Err(e) = kbpf_oracle::available() {
-                    eprintln!("kernel oracle unavailable: {e}");
-                    std::process::exit(1);
-                }
-                line_info_golden();
-                return;
-            }
-            "--verifier-generated" => {
-                if let Err(e) = kbpf_oracle::available() {
-                    eprintln!("kernel oracle unavailable: {e}");
-                    std::process::exit(1);
-                }
-                verifier_generated();
-                return;
-            }
-            "--verifier-golden" => {
-                if let Err(e) = kbpf_oracle::available() {
-                    eprintln!("kernel oracle unavailable: {e}");
-                    std::process::exit(1);
-                }
-                verifier_golden();
-                return;
-            }
+            "--line-info-golden" => return with_oracle(line_info_golden),
+            "--verifier-generated" => return with_oracle(verifier_generated),
+            "--verifier-golden" => return with_oracle(verifier_golden),
             _ => {
                 eprintln!(
                     "usage: capture [--out DIR] [--seed N] [--scale F] [--no-golden] [--bench DIR] [--family NAME]..."
@@ -150,6 +129,15 @@ fn run_bench(dir: &std::path::Path) {
 /// verdict line, the log, and one final newline. The log is normalised
 /// as `crates/verifier/tests/golden.rs` expects: map `ld_imm64` values print as `MAP` (the
 /// annotation padding collapsed) and 6.18's stack-liveness trace lines are dropped.
+/// Runs one of the re-capture modes, which all need the running kernel.
+fn with_oracle(mode: fn()) {
+    if let Err(e) = kbpf_oracle::available() {
+        eprintln!("kernel oracle unavailable: {e}");
+        std::process::exit(1);
+    }
+    mode();
+}
+
 /// `--verifier-generated`: the kernel's answers in the verifier crate's generated-program
 /// files (`crates/verifier/tests/data/*.txt`, which its `generated` test compares exactly).
 fn verifier_generated() {
