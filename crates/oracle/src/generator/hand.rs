@@ -268,6 +268,11 @@ pub fn hand_written() -> Vec<Case> {
     let narrow = slots_from_hex("bf16000000000000 7967380000000000 8510000007000000 6162a80000000000 bf28000000000000 14020000f60ae19c 260201003f000000 bc22000000000000 1f78000000000000 9500000000000000 bf10000000000000 9500000000000000").expect("a well-formed constant");
     v.push(Case::new(FAM, "alu32_link_wide_base", ProgType::Syscall, wide));
     v.push(Case::new(FAM, "alu32_link_narrow_base", ProgType::Syscall, narrow));
+    // a sign extension clears the link of its result; a copy of it later gets a fresh id, and
+    // a branch on another register linked to that id must not copy its range over (soundness
+    // harness seed 20261208 program 789958)
+    let sext = slots_from_hex("bf16000000000000 61625c0000000000 6965ca0000000000 bf51000000000000 851000000b000000 bf08000000000000 b7020000dfaf0732 6163b80000000000 6164680000000000 7965e00000000000 b5000100ffff0000 bfa1000000000000 7962600000000000 bf81000000000000 8510000001000000 9500000000000000 bf10000000000000 1701000051bd559f 1d21010000000000 bf10100000000000 9500000000000000").expect("a well-formed constant");
+    v.push(Case::new(FAM, "sext_clears_link_offset", ProgType::Syscall, sext));
     // a range above everything the tnum allows collapses onto the tnum's largest member
     v.push(sf(
         "bounds_tnum_single_member",

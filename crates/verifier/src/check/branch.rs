@@ -443,7 +443,10 @@ fn sync_one(r: &mut RegState, known: &RegState, base: u32) {
             return;
         }
         let both_plain = r.id & crate::ADD_CONST == 0 && known.id & crate::ADD_CONST == 0;
-        if both_plain || r.off == known.off {
+        // a register's offset counts only while it carries the link flag (an id cleared by a
+        // move or a sign extension may leave a stale one behind)
+        let link_off = |x: &RegState| if x.id & crate::ADD_CONST != 0 { x.off } else { 0 };
+        if both_plain || link_off(r) == link_off(known) {
             *r = known.clone();
         } else {
             // mixing 32- and 64-bit links is not supported
@@ -452,7 +455,7 @@ fn sync_one(r: &mut RegState, known: &RegState, base: u32) {
                 return;
             }
             let alu32 = (kf | rf) & crate::ADD_CONST32 != 0;
-            let delta = (r.off as i64).wrapping_sub(known.off as i64);
+            let delta = (link_off(r) as i64).wrapping_sub(link_off(known) as i64);
             let (off, id) = (r.off, r.id);
             let mut nr = known.clone();
             nr.off = off;
