@@ -154,14 +154,10 @@ impl Ctx<'_, '_> {
                     nd.id |= if alu32 { crate::ADD_CONST32 } else { crate::ADD_CONST64 };
                     nd.off = off;
                 }
-                _ => {
-                    nd.off = 0;
-                    nd.id = 0;
-                }
+                _ => nd.clear_scalar_id(),
             }
         } else {
-            nd.id = 0;
-            nd.off = 0;
+            nd.clear_scalar_id();
         }
         self.cur.cur_mut().regs[d] = nd;
         Ok(())
@@ -398,7 +394,7 @@ fn neg_end(cur: &mut VerifierState, log: &mut Log, insn: Insn) -> Result<(), Rej
     // a new value: no longer linked to the registers it was copied to (the kernel's NEG
     // starts from `__mark_reg_known`, which clears the id); a kept id would let a later
     // branch on this register refine its old copies (tests/soundness/neg_end_linked_*.s)
-    reg.id = 0;
+    reg.clear_scalar_id();
     cur.cur_mut().regs[d] = reg;
     Ok(())
 }
@@ -430,7 +426,7 @@ fn mov(cur: &mut VerifierState, id_gen: &mut u32, insn: Insn) -> Result<(), Reje
             }
             let mut v = cur.cur().regs[s].clone();
             if !no_sext {
-                v.id = 0;
+                v.clear_scalar_id();
             }
             v.coerce_to_size_sx((off / 8) as u8);
             cur.cur_mut().regs[d] = v;
@@ -448,7 +444,7 @@ fn mov(cur: &mut VerifierState, id_gen: &mut u32, insn: Insn) -> Result<(), Reje
             }
             let mut v = cur.cur().regs[s].clone();
             if !fits {
-                v.id = 0;
+                v.clear_scalar_id();
             }
             cur.cur_mut().regs[d] = v;
         } else {
@@ -458,7 +454,7 @@ fn mov(cur: &mut VerifierState, id_gen: &mut u32, insn: Insn) -> Result<(), Reje
             }
             let mut v = cur.cur().regs[s].clone();
             if !no_sext {
-                v.id = 0;
+                v.clear_scalar_id();
             }
             v.coerce_subreg_to_size_sx((off / 8) as u8);
             cur.cur_mut().regs[d] = v;
@@ -479,8 +475,7 @@ pub(crate) fn assign_scalar_id(reg: &mut RegState, id_gen: &mut u32) {
         return;
     }
     if reg.id & ADD_CONST != 0 {
-        reg.id = 0;
-        reg.off = 0;
+        reg.clear_scalar_id();
     }
     if reg.id == 0 && !reg.var_off.is_const() {
         *id_gen += 1;

@@ -185,6 +185,13 @@ impl RegState {
         r
     }
 
+    /// Unlinks a scalar (`clear_scalar_id`): no id, and no `base + off` offset left behind for
+    /// a later fresh id to be mistaken for a link.
+    pub fn clear_scalar_id(&mut self) {
+        self.id = 0;
+        self.off = 0;
+    }
+
     /// Sets every view to the single value `v` and clears ids (`__mark_reg_known`).
     pub fn mark_known(&mut self, v: u64) {
         self.mark_known_value(v);
