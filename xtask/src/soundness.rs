@@ -1,4 +1,4 @@
-//! `cargo xtask soundness --count N --seed S [--runs R] [--jobs J] [--time SECS] [--no-kernel] [--no-save]`:
+//! `cargo xtask soundness --count N --seed S [--start I] [--runs R] [--jobs J] [--time SECS] [--no-kernel] [--no-save]`:
 //! N generated programs (`kbpf-soundness`); each one kbpf accepts runs R times on the checked
 //! interpreter against the bounds the verifier recorded per instruction. A violation is
 //! minimised and written to `tests/soundness/` (replayed by `cargo test`, so by `cargo xtask
@@ -20,6 +20,8 @@ use crate::workspace_root;
 
 struct Opts {
     count: u64,
+    /// The first program index (programs `start..start + count` of the seed).
+    start: u64,
     seed: u64,
     runs: u64,
     jobs: u64,
@@ -30,7 +32,7 @@ struct Opts {
 }
 
 fn parse(args: &[String]) -> Result<Opts, String> {
-    let mut o = Opts { count: 10_000, seed: 1, runs: 32, jobs: 1, kernel: true, save: true, time: None };
+    let mut o = Opts { count: 10_000, start: 0, seed: 1, runs: 32, jobs: 1, kernel: true, save: true, time: None };
     let mut it = args.iter();
     while let Some(a) = it.next() {
         let mut num = |name: &str| -> Result<u64, String> {
@@ -40,6 +42,7 @@ fn parse(args: &[String]) -> Result<Opts, String> {
         match a.as_str() {
             "--count" => o.count = num("--count")?,
             "--seed" => o.seed = num("--seed")?,
+            "--start" => o.start = num("--start")?,
             "--runs" => o.runs = num("--runs")?,
             "--jobs" => o.jobs = num("--jobs")?.max(1),
             "--no-kernel" => o.kernel = false,
@@ -137,8 +140,9 @@ pub fn main(args: &[String]) -> Result<bool, String> {
         for _ in 0..o.jobs {
             s.spawn(|| {
                 loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    if i >= o.count || o.time.is_some_and(|t| start.elapsed().as_secs() >= t) {
+                    let n = next.fetch_add(1, Ordering::Relaxed);
+                    let i = o.start.saturating_add(n);
+                    if n >= o.count || o.time.is_some_and(|t| start.elapsed().as_secs() >= t) {
                         break;
                     }
                     let insns = kbpf_soundness::program(o.seed, i);
@@ -153,6 +157,8 @@ pub fn main(args: &[String]) -> Result<bool, String> {
                         sh.kernel_checked += 1;
                         if !accepted {
                             sh.false_accepts += 1;
+                            // every index, so each can be replayed with `--start I --count 1`
+                            println!("FALSE ACCEPT seed {} program {i}: the kernel says: {line}", o.seed);
                             if sh.false_accept_files.len() < 5 {
                                 drop(sh);
                                 let min = minimise(&insns, &mut |p| {
