@@ -14,6 +14,7 @@ use crate::workspace_root;
 
 /// `BPF_F_TEST_STATE_FREQ` in `prog_flags`.
 const BPF_F_TEST_STATE_FREQ: u32 = 1 << 3;
+const BPF_F_TEST_REG_INVARIANTS: u32 = 1 << 7;
 
 /// The kernel program types the verifier models; the others are verified as socket filters.
 fn prog_type(t: kbpf_oracle::ProgType) -> ProgType {
@@ -122,6 +123,7 @@ fn base_options(case: &Case, log_level: u32) -> VerifyOptions {
             .collect(),
         gpl: case.license.contains("GPL"),
         test_state_freq: case.prog_flags & BPF_F_TEST_STATE_FREQ != 0,
+        test_reg_invariants: case.prog_flags & BPF_F_TEST_REG_INVARIANTS != 0,
         funcs: case
             .funcs
             .iter()

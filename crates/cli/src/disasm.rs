@@ -57,9 +57,9 @@ pub fn cmd(args: DisasmArgs) -> std::process::ExitCode {
                 eprintln!("kbpf: no line info in this input (an ELF object compiled with -g has it)");
             }
             if no_source || m.line_info.is_empty() {
-                print!("{text}");
+                out!("{text}");
             } else {
-                print!("{}", listing::with_source(&text, &program, &m));
+                out!("{}", listing::with_source(&text, &program, &m));
             }
             ExitCode::SUCCESS
         }

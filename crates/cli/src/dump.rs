@@ -119,7 +119,7 @@ pub fn run(args: DumpArgs) -> ExitCode {
             }
         },
     };
-    print!("{text}");
+    out!("{text}");
     ExitCode::SUCCESS
 }
 

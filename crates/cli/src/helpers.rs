@@ -20,8 +20,8 @@ pub fn run(prog_type: &str, attach_type: Option<&str>, format: OutFormat) -> Exi
     };
     let list = helpers_for(pt.with_expected_attach(attach), attach);
     match format {
-        OutFormat::Text => print!("{}", text(&list)),
-        OutFormat::Json => println!("{}", json(&list)),
+        OutFormat::Text => out!("{}", text(&list)),
+        OutFormat::Json => outln!("{}", json(&list)),
     }
     ExitCode::SUCCESS
 }

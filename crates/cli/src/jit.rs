@@ -44,7 +44,7 @@ pub fn cmd(args: JitArgs) -> ExitCode {
     };
     match listing(&module, &registry, arch) {
         Ok(text) => {
-            print!("{text}");
+            out!("{text}");
             ExitCode::SUCCESS
         }
         Err(e) => {

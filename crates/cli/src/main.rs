@@ -4,6 +4,9 @@
 //! Owns argument parsing, printing and reading reports (stats CSVs), and spreading `stats`
 //! over threads; every piece of BPF work is a call into the `kbpf` facade. Bad input of any kind ends in one line on stderr and exit code 2, never a panic.
 
+#[macro_use]
+mod out;
+
 mod btf;
 mod color;
 mod disasm;
@@ -206,8 +209,8 @@ fn main() -> ExitCode {
         Cmd::Kfuncs { format, profile } => {
             let registry = profile.registry();
             match format {
-                OutFormat::Text => print!("{}", listing::text(&registry)),
-                OutFormat::Json => println!("{}", listing::json(&registry)),
+                OutFormat::Text => out!("{}", listing::text(&registry)),
+                OutFormat::Json => outln!("{}", listing::json(&registry)),
             }
             ExitCode::SUCCESS
         }

@@ -55,27 +55,27 @@ pub fn main_from_argv() -> ExitCode {
 pub fn run(mem: Option<&str>, engine: Engine, insn_budget: Option<u64>) -> ExitCode {
     let mut text = String::new();
     if let Err(e) = std::io::stdin().read_to_string(&mut text) {
-        println!("cannot read the program from stdin: {e}");
+        outln!("cannot read the program from stdin: {e}");
         return ExitCode::from(2);
     }
     let bytes = match kbpf::parse_hex(&text) {
         Ok(b) => b,
         Err(e) => {
-            println!("program: {e}");
+            outln!("program: {e}");
             return ExitCode::from(2);
         }
     };
     let mut mem = match mem.map(kbpf::parse_hex).transpose() {
         Ok(m) => m.unwrap_or_default(),
         Err(e) => {
-            println!("memory: {e}");
+            outln!("memory: {e}");
             return ExitCode::from(2);
         }
     };
     let slots = match Program::from_bytes(&bytes) {
         Ok(p) => p.to_slots(),
         Err(e) => {
-            println!("{e}");
+            outln!("{e}");
             return ExitCode::from(1);
         }
     };
@@ -93,11 +93,11 @@ pub fn run(mem: Option<&str>, engine: Engine, insn_budget: Option<u64>) -> ExitC
     let result = handle.and_then(|h| h.run(&mut mem));
     match result {
         Ok(r0) => {
-            println!("{r0:x}");
+            outln!("{r0:x}");
             ExitCode::SUCCESS
         }
         Err(e) => {
-            println!("{e}");
+            outln!("{e}");
             ExitCode::from(1)
         }
     }

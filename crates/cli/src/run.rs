@@ -154,9 +154,9 @@ pub fn cmd(args: RunArgs) -> ExitCode {
         let run_opts = RunOptions { kernel_compat, ..Default::default() };
         return match kbpf::test_run(&module, &maps, &registry, opts, engine.into(), &data, run_opts) {
             Ok(out) => {
-                println!("{:#x}", out.retval);
+                outln!("{:#x}", out.retval);
                 if dump_maps {
-                    print!("{}", listing::dump_maps(&maps));
+                    out!("{}", listing::dump_maps(&maps));
                 }
                 ExitCode::SUCCESS
             }
@@ -214,12 +214,12 @@ pub fn cmd(args: RunArgs) -> ExitCode {
             match (repeat, mean) {
                 // bpftool prog run's wording
                 (Some(n), Some(ns)) => {
-                    println!("Return value: {r0}, duration{}: {ns}ns", if n > 1 { " (average)" } else { "" })
+                    outln!("Return value: {r0}, duration{}: {ns}ns", if n > 1 { " (average)" } else { "" })
                 }
-                _ => println!("{r0:#x}"),
+                _ => outln!("{r0:#x}"),
             }
             if dump_maps {
-                print!("{}", listing::dump_maps(h.map_set()));
+                out!("{}", listing::dump_maps(h.map_set()));
             }
             ExitCode::SUCCESS
         }

@@ -52,7 +52,7 @@ pub fn run(input: &Input, target: Target<'_>, format: Format, registry: &Registr
                 if let (Format::Json, SourceKind::Elf) = (format, kind) {
                     let name = input.prog.as_deref().map_or_else(|| "null".into(), json_str);
                     let section = input.section.as_deref().map_or_else(|| "null".into(), json_str);
-                    println!(
+                    outln!(
                         "{{\"prog_name\":{name},\"section\":{section},\"accepted\":null,\"kind\":\"loader\",\"error\":{}}}",
                         json_str(&e)
                     );
@@ -75,14 +75,14 @@ pub fn run(input: &Input, target: Target<'_>, format: Format, registry: &Registr
     match format {
         Format::Text => {
             for (map, what) in facts.map_defaults() {
-                println!("kbpf: map '{map}': {what}");
+                outln!("kbpf: map '{map}': {what}");
             }
             print_text(&outcome, &module);
             if let Some(u) = &unsupported {
-                println!("unsupported: kbpf cannot run this program: {u}");
+                outln!("unsupported: kbpf cannot run this program: {u}");
             }
         }
-        Format::Json => println!("{}", json(&outcome, unsupported.as_ref(), &facts)),
+        Format::Json => outln!("{}", json(&outcome, unsupported.as_ref(), &facts)),
     }
     match (outcome.accepted, unsupported) {
         (true, None) => ExitCode::SUCCESS,
@@ -141,7 +141,7 @@ pub fn judge(module: &Module, target: Target<'_>, registry: &Registry) -> Judged
 fn refuse(format: Format, module: &Module, kind: &str, e: impl std::fmt::Display) -> ExitCode {
     if let Format::Json = format {
         let facts = Facts { module, stack_depth: None };
-        println!(
+        outln!(
             "{{{},\"accepted\":null,\"kind\":{},\"error\":{}}}",
             facts.json_fields(),
             json_str(kind),
@@ -214,12 +214,12 @@ impl Facts<'_> {
 }
 
 fn print_text(o: &VerifyOutcome, module: &Module) {
-    print!("{}", o.log);
+    out!("{}", o.log);
     if !o.log.is_empty() && !o.log.ends_with('\n') {
-        println!();
+        outln!();
     }
     match &o.error {
-        None => println!("verdict: accepted"),
+        None => outln!("verdict: accepted"),
         Some(e) => {
             let verdict = match e.kind() {
                 RejectKind::Rejected => "rejected",
@@ -228,7 +228,7 @@ fn print_text(o: &VerifyOutcome, module: &Module) {
             };
             // an ELF object's refused poisoned call reads as libbpf rewrote it
             let line = kbpf::libbpf_error_line(module, e).unwrap_or_else(|| e.message().to_string());
-            println!("verdict: {verdict} ({}): {line}", e.errno().name())
+            outln!("verdict: {verdict} ({}): {line}", e.errno().name())
         }
     }
 }

@@ -96,3 +96,31 @@ fn no_verify_is_interpreter_only() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("only on the interpreter"));
 }
+
+/// A reader that goes away (`kbpf ... | head -1`): kbpf stops with the shell's SIGPIPE status
+/// (141) and no panic, whatever it was printing.
+#[test]
+fn closed_stdout_ends_quietly() {
+    let dir = std::env::temp_dir().join(format!("kbpf-closed-pipe-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let src = dir.join("long.s");
+    // a listing far larger than a pipe's buffer
+    let text: String = (0..20_000).map(|i| format!("r0 = {i}\n")).collect::<String>() + "exit\n";
+    std::fs::write(&src, text).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_kbpf"))
+        .arg("disasm")
+        .arg(&src)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("kbpf runs");
+    // read one chunk, then close the pipe
+    let mut first = [0u8; 64];
+    let n = std::io::Read::read(child.stdout.as_mut().unwrap(), &mut first).unwrap();
+    assert!(n > 0);
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+    check("disasm into a closed pipe", out.clone()).unwrap();
+    assert_eq!(out.status.code(), Some(141), "stderr: {}", String::from_utf8_lossy(&out.stderr));
+}

@@ -168,6 +168,8 @@ impl std::ops::BitOr for LogLevel {
 pub const BPF_F_STRICT_ALIGNMENT: u32 = 1 << 0;
 /// `BPF_F_TEST_STATE_FREQ`: a checkpoint at every prune point.
 pub const BPF_F_TEST_STATE_FREQ: u32 = 1 << 3;
+/// `BPF_F_TEST_REG_INVARIANTS`: a broken register invariant fails the load.
+pub const BPF_F_TEST_REG_INVARIANTS: u32 = 1 << 7;
 /// `BPF_F_SLEEPABLE` (forced on for [`ProgType::Syscall`]).
 pub const BPF_F_SLEEPABLE: u32 = 1 << 4;
 /// `BPF_PSEUDO_MAP_FD`: `ld_imm64` src value naming a map by fd.

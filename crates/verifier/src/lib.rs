@@ -333,6 +333,9 @@ pub struct VerifyOptions {
     pub nr_cpus: u32,
     /// `BPF_F_TEST_STATE_FREQ`: a checkpoint at every prune point, as the selftests ask for.
     pub test_state_freq: bool,
+    /// `BPF_F_TEST_REG_INVARIANTS`: a register whose ranges break their invariants fails the
+    /// load (`EFAULT`) instead of being reset to unbounded.
+    pub test_reg_invariants: bool,
     /// BTF line_info, sorted by instruction: the kernel checks the records and the log
     /// annotates instructions with their source lines (`; x = 1; @ file.c:12`).
     pub line_info: Vec<LineInfo>,
@@ -450,6 +453,7 @@ impl Default for VerifyOptions {
             log_size: None,
             nr_cpus: host_nr_cpus(),
             test_state_freq: false,
+            test_reg_invariants: false,
             line_info: Vec::new(),
             btf_func_info: false,
             expected_attach_type: None,

@@ -7,7 +7,7 @@ use super::asm::*;
 use super::builder::B;
 use crate::case::Case;
 use crate::case::slots_from_hex;
-use crate::load::{BPF_F_STRICT_ALIGNMENT, BPF_F_TEST_STATE_FREQ, ProgType};
+use crate::load::{BPF_F_STRICT_ALIGNMENT, BPF_F_TEST_REG_INVARIANTS, BPF_F_TEST_STATE_FREQ, ProgType};
 use crate::map::MapSpec;
 
 const FAM: &str = "hand";
@@ -273,6 +273,40 @@ pub fn hand_written() -> Vec<Case> {
     // harness seed 20261208 program 789958)
     let sext = slots_from_hex("bf16000000000000 61625c0000000000 6965ca0000000000 bf51000000000000 851000000b000000 bf08000000000000 b7020000dfaf0732 6163b80000000000 6164680000000000 7965e00000000000 b5000100ffff0000 bfa1000000000000 7962600000000000 bf81000000000000 8510000001000000 9500000000000000 bf10000000000000 1701000051bd559f 1d21010000000000 bf10100000000000 9500000000000000").expect("a well-formed constant");
     v.push(Case::new(FAM, "sext_clears_link_offset", ProgType::Syscall, sext));
+    // `if w5 s<= w5` refines one register through both operands: the impossible branch's
+    // ranges cross, the kernel prints its REG INVARIANTS VIOLATION and goes on with the
+    // ranges reset and the tnum kept, which a later jump turns into a constant (soundness
+    // harness seed 20261208 program 727813, a kbpf accept the kernel refused); with
+    // BPF_F_TEST_REG_INVARIANTS the same program fails with EFAULT
+    let same_reg = slots_from_hex("bf16000000000000 8500000007000000 9165d00000000000 2605020001000000 170500004fa9e755 de55000000000000 bfa1000000000000 2505010038000000 0f51000000000000 9500000000000000").expect("a well-formed constant");
+    v.push(Case::new(FAM, "reg_invariants_same_reg_jmp", ProgType::Syscall, same_reg.clone()));
+    v.push(
+        Case::new(FAM, "reg_invariants_strict", ProgType::Syscall, same_reg)
+            .with_flags(BPF_F_TEST_REG_INVARIANTS),
+    );
+    // le64 on a little-endian host keeps the ranges (seed 20261208 programs 367485 and 1354049:
+    // a ctx pointer moved by more than the kernel allows)
+    let le64_ctx = slots_from_hex("bf16000000000000 1800000000000100 0000000000000000 7962c80000000000 c40200001a000000 d402000040000000 14020000bdfbfba9 0f21000000000000 9500000000000000").expect("a well-formed constant");
+    v.push(Case::new(FAM, "le64_keeps_ranges", ProgType::Syscall, le64_ctx));
+    let le64_loop = slots_from_hex("bf16000000000000 6960600000000000 89683e0000000000 d408000040000000 e500020000000000 040800005457c019 0500fdff00000000 bc88000000000000 0f81000000000000 9500000000000000").expect("a well-formed constant");
+    v.push(Case::new(FAM, "le64_keeps_ranges_in_loop", ProgType::Syscall, le64_loop));
+    // byte swaps of linked copies: a swap or a truncation unlinks, le64 keeps the link
+    for (name, hex) in [
+        (
+            "be16_unlinks",
+            "bf16000000000000 89623e0000000000 6163400000000000 570300000fff0000 bf24000000000000 bf35000000000000 dc02000010000000 dc03000010000000 25040300e8030000 2505020064000000 bf20000000000000 0f30000000000000 b700000000000000 9500000000000000",
+        ),
+        (
+            "le64_keeps_link",
+            "bf16000000000000 89623e0000000000 6163400000000000 570300000fff0000 bf24000000000000 bf35000000000000 d402000040000000 d403000040000000 25040300e8030000 2505020064000000 bf20000000000000 0f30000000000000 b700000000000000 9500000000000000",
+        ),
+        (
+            "bswap32_unlinks",
+            "bf16000000000000 89623e0000000000 6163400000000000 570300000fff0000 bf24000000000000 bf35000000000000 d702000020000000 d703000020000000 25040300e8030000 2505020064000000 bf20000000000000 0f30000000000000 b700000000000000 9500000000000000",
+        ),
+    ] {
+        v.push(Case::new(FAM, name, ProgType::Syscall, slots_from_hex(hex).expect("a well-formed constant")));
+    }
     // a range above everything the tnum allows collapses onto the tnum's largest member
     v.push(sf(
         "bounds_tnum_single_member",

@@ -78,12 +78,8 @@ impl Ctx<'_, '_> {
                 self.adjust_reg_min_max_vals(width, op, dst, src)?;
             }
         }
-        let r = &mut self.cur.cur_mut().regs[raw.dst as usize];
-        if r.ty == RegType::Scalar && r.bounds_violation().is_some() {
-            // reg_bounds_sanity_check: the kernel warns and resets the register
-            *r = RegState::unknown_scalar();
-        }
-        Ok(())
+        let strict = self.prog.opts.test_reg_invariants;
+        reg_bounds_sanity_check(self.log, strict, &mut self.cur.cur_mut().regs[raw.dst as usize], "alu")
     }
 
     /// `adjust_reg_min_max_vals`.
@@ -372,6 +368,26 @@ pub(crate) fn reg_arg(cur: &mut VerifierState, log: &mut Log, regno: u8, t: RegO
     Ok(())
 }
 
+/// `reg_bounds_sanity_check`: a register whose ranges are empty or disagree with its constant
+/// tnum is a verifier bug the kernel prints and survives (ranges reset, tnum kept), or, under
+/// `BPF_F_TEST_REG_INVARIANTS` (`strict`), refuses the program with.
+pub(crate) fn reg_bounds_sanity_check(
+    log: &mut Log,
+    strict: bool,
+    r: &mut RegState,
+    ctx: &'static str,
+) -> Result<(), Reject> {
+    let Some(report) = r.sanitize_bounds(ctx) else {
+        return Ok(());
+    };
+    let bug = Bug::RegInvariants(Box::new(report));
+    if strict {
+        return Err(bug.into());
+    }
+    log.put(&format!("verifier bug: {bug}\n"));
+    Ok(())
+}
+
 /// `neg` and the byte swaps, once `dst` is known readable: the current state and the log's
 /// scratch marks are all they touch.
 fn neg_end(cur: &mut VerifierState, log: &mut Log, insn: Insn) -> Result<(), Reject> {
@@ -393,8 +409,11 @@ fn neg_end(cur: &mut VerifierState, log: &mut Log, insn: Insn) -> Result<(), Rej
     scalar_alu(&mut reg, &src, code, alu32, end);
     // a new value: no longer linked to the registers it was copied to (the kernel's NEG
     // starts from `__mark_reg_known`, which clears the id); a kept id would let a later
-    // branch on this register refine its old copies (tests/soundness/neg_end_linked_*.s)
-    reg.clear_scalar_id();
+    // branch on this register refine its old copies (tests/soundness/neg_end_linked_*.s).
+    // le64 on a little-endian host leaves the value, and its links, as they were.
+    if end != Some((64, false)) {
+        reg.clear_scalar_id();
+    }
     cur.cur_mut().regs[d] = reg;
     Ok(())
 }

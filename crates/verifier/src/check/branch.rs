@@ -2,6 +2,7 @@
 //! refinement on both edges (`reg_set_min_max`), NULL checks and packet range marking.
 
 use crate::MapKind;
+use crate::check::alu::reg_bounds_sanity_check;
 use crate::domain::state::{MAYBE_NULL, RegState, RegType, VerifierState};
 use crate::env::ctx::Walk;
 use crate::env::slots::after;
@@ -259,11 +260,11 @@ impl Walk<'_, '_> {
             // `if rX op rX`: the kernel refines one register through two aliases
             let mut od = aliased_refine(&dst, op, w32);
             let mut fd = aliased_refine(&dst, rev(op), w32);
-            for r in [&mut od, &mut fd] {
-                if r.bounds_violation().is_some() {
-                    let keep = (r.id, r.precise);
-                    *r = RegState::unknown_scalar();
-                    (r.id, r.precise) = keep;
+            // both operands are the one register: each side is checked twice
+            let strict = self.prog.opts.test_reg_invariants;
+            for (r, ctx) in [(&mut od, ["true_reg1", "true_reg2"]), (&mut fd, ["false_reg1", "false_reg2"])] {
+                for c in ctx {
+                    reg_bounds_sanity_check(self.log, strict, r, c)?;
                 }
             }
             let live = self.prog.info.live_regs.get(idx.index()).copied().unwrap_or(0xffff);
@@ -288,12 +289,14 @@ impl Walk<'_, '_> {
             refine_cond_op(&mut fd, &mut fs, rev(op), w32);
             fd.bounds_sync();
             fs.bounds_sync();
-            for r in [&mut od, &mut os, &mut fd, &mut fs] {
-                if r.bounds_violation().is_some() {
-                    let keep = (r.id, r.precise);
-                    *r = RegState::unknown_scalar();
-                    (r.id, r.precise) = keep;
-                }
+            let strict = self.prog.opts.test_reg_invariants;
+            for (r, ctx) in [
+                (&mut od, "true_reg1"),
+                (&mut os, "true_reg2"),
+                (&mut fd, "false_reg1"),
+                (&mut fs, "false_reg2"),
+            ] {
+                reg_bounds_sanity_check(self.log, strict, r, ctx)?;
             }
             if let Some(q) = self.search.pending.get_mut(p) {
                 q.st.cur_mut().regs[d] = od.clone();

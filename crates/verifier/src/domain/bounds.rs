@@ -3,6 +3,7 @@
 use crate::domain::state::RegState;
 use crate::domain::tnum::Tnum;
 use crate::domain::width::{Bounds, Word};
+use crate::messages::bug::RegInvariants;
 
 impl RegState {
     /// 64-bit ranges unbounded.
@@ -170,6 +171,24 @@ impl RegState {
             return Some("const subreg tnum out of sync with range bounds");
         }
         None
+    }
+
+    /// `reg_bounds_sanity_check` on one register: on a violation, the report, and the
+    /// ranges reset to unbounded with the tnum kept (`__mark_reg_unbounded`), as the kernel
+    /// goes on when the program did not ask for `BPF_F_TEST_REG_INVARIANTS`.
+    pub fn sanitize_bounds(&mut self, ctx: &'static str) -> Option<RegInvariants> {
+        let msg = self.bounds_violation()?;
+        let report = RegInvariants {
+            ctx,
+            msg,
+            u64: (self.b64.umin, self.b64.umax),
+            s64: (self.b64.smin, self.b64.smax),
+            u32: (self.b32.umin, self.b32.umax),
+            s32: (self.b32.smin, self.b32.smax),
+            var_off: (self.var_off.value, self.var_off.mask),
+        };
+        self.mark_unbounded();
+        Some(report)
     }
 
     /// A view whose tnum is constant has exactly that value as its ranges.

@@ -154,11 +154,17 @@ pub fn scalar_alu(d: &mut RegState, s: &RegState, op: AluCode, alu32: bool, end:
             }
         }
         AluCode::End => {
+            // `scalar_byte_swap`: a swap permutes the known bits and scrambles the ranges,
+            // which come back from the tnum; le16/le32 (and a swap of 16 or 32 bits) then
+            // truncate like a narrowing move; le64 changes nothing. No zero extension after.
             let (bits, swap) = end.unwrap_or((64, false));
-            let t = if swap { d.var_off.bswap(bits) } else { d.var_off.cast((bits / 8) as u8) };
-            d.var_off = t;
-            d.mark_unbounded();
-            d.update_bounds();
+            if swap {
+                d.var_off = d.var_off.bswap(bits);
+                d.mark_unbounded();
+            }
+            if bits < 64 {
+                d.coerce_to_size((bits / 8) as u8);
+            }
             d.bounds_sync();
             return;
         }

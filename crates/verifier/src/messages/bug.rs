@@ -96,4 +96,49 @@ pub enum Bug {
     ExitNoCaller,
     #[error("insn {0} passed its structural checks but does not decode")]
     Undecoded(kbpf_isa::SlotIdx),
+    /// A register's ranges became empty or disagree with its constant tnum
+    /// (`reg_bounds_sanity_check`): printed, then the ranges are reset unless the program
+    /// was loaded with `BPF_F_TEST_REG_INVARIANTS`.
+    #[error("{0}")]
+    RegInvariants(Box<RegInvariants>),
+}
+
+/// What `REG INVARIANTS VIOLATION` prints: where, why, and the register's ranges and tnum.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RegInvariants {
+    /// The check's site (`alu`, `true_reg1` .. `false_reg2`).
+    pub ctx: &'static str,
+    /// Which invariant broke.
+    pub msg: &'static str,
+    /// umin, umax.
+    pub u64: (u64, u64),
+    /// smin, smax.
+    pub s64: (i64, i64),
+    /// u32 min, max.
+    pub u32: (u32, u32),
+    /// s32 min, max.
+    pub s32: (i32, i32),
+    /// tnum value, mask.
+    pub var_off: (u64, u64),
+}
+
+impl std::fmt::Display for RegInvariants {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "REG INVARIANTS VIOLATION ({}): {} u64=[{:#x}, {:#x}] s64=[{:#x}, {:#x}] u32=[{:#x}, {:#x}] s32=[{:#x}, {:#x}] var_off=({:#x}, {:#x})",
+            self.ctx,
+            self.msg,
+            self.u64.0,
+            self.u64.1,
+            self.s64.0 as u64,
+            self.s64.1 as u64,
+            self.u32.0,
+            self.u32.1,
+            self.s32.0 as u32,
+            self.s32.1 as u32,
+            self.var_off.0,
+            self.var_off.1
+        )
+    }
 }
