@@ -132,7 +132,7 @@ pub fn check_budget(insns: &[Insn], runs: u64, seed: u64, reg: &Registry, run_bu
     let mut report = Report::default();
     let Ok(prog) = Program::new(insns.to_vec()) else { return report };
     let slots = prog.to_slots();
-    let opts = options();
+    let opts = VerifyOptions { funcs: crate::funcs::declared(&prog), ..options() };
     let t = Instant::now();
     let (out, proven) =
         verify_recording(&slots, &opts, Recording { no_prune: false, max_insns: Some(WALK_INSNS) });
@@ -248,6 +248,15 @@ fn confirm(
     let (opts, throw) = path_options();
     let u = unroll(prog, trace, *throw)?;
     let path = Program::new(u.insns).map_err(|e| format!("the unrolled path does not decode: {e}"))?;
+    // the copies of a callee that takes stack arguments are declared like the callee
+    let funcs = crate::funcs::declared(&path);
+    let with_funcs;
+    let opts = if funcs.is_empty() {
+        opts
+    } else {
+        with_funcs = VerifyOptions { funcs, ..opts.clone() };
+        &with_funcs
+    };
     let (out, proven) =
         verify_recording(&path.to_slots(), opts, Recording { no_prune: true, max_insns: Some(PATH_INSNS) });
     if !out.accepted {

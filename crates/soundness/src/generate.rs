@@ -3,13 +3,17 @@
 //! tnums the walk tracks, every conditional jump in both widths (refinement), shifts, sign
 //! extension, `movsx`/`sdiv`/`smod`, variable-offset stack accesses bounded by masks or by
 //! jumps, spills and fills (full, partial, narrow; pointers too), context loads, bpf-to-bpf
-//! calls with scalar and stack-pointer arguments, counted loops and `may_goto` loops, helpers.
+//! calls with scalar and stack-pointer arguments, up to seven of them through r11 (the
+//! stack-argument ABI: scalars, constants and pointers into the caller's stack, read by the
+//! callee's prologue), counted loops and `may_goto` loops, helpers.
 //!
 //! Register roles: r6 = context, r1 = pointer temporary, r9 = loop counter, the rest values.
 //! The choices come from a [`Choices`] source: a seeded generator for the harness, or the
 //! fuzzer's bytes ([`Choices::from_bytes`]) so that coverage guidance mutates decisions.
 
-use kbpf_isa::{AluOp, ByteOrder, CallTarget, Insn, JmpCond, Reg, Size, Src, Width};
+use kbpf_isa::{
+    AluOp, ByteOrder, CallTarget, Insn, JmpCond, Reg, Size, Src, StackArgPos, StackArgSlot, Width,
+};
 
 /// Where the generator's decisions come from.
 pub struct Choices<'a> {
@@ -106,12 +110,31 @@ struct Gen<'c, 'a> {
     /// Labels to place after `.1` more blocks.
     pending: Vec<(usize, usize)>,
     has_sub: bool,
+    /// The subprogram's arguments 6.. (r11 slots): what each carries.
+    stack_args: Vec<StackArg>,
+}
+
+/// What a call passes in one stack-argument slot.
+#[derive(Clone, Copy)]
+enum StackArg {
+    /// A value register's content.
+    Value,
+    /// An immediate.
+    Imm,
+    /// `fp - 8k` of the caller, which the callee dereferences.
+    StackPtr,
 }
 
 /// Generates one program (main function, then possibly one subprogram).
 pub fn program(c: &mut Choices<'_>) -> Vec<Insn> {
-    let mut g = Gen { c, items: Vec::new(), labels: 0, pending: Vec::new(), has_sub: false };
+    let mut g =
+        Gen { c, items: Vec::new(), labels: 0, pending: Vec::new(), has_sub: false, stack_args: Vec::new() };
     g.has_sub = g.c.chance(30);
+    if g.has_sub && g.c.chance(35) {
+        let n = 1 + g.c.below(kbpf_isa::MAX_STACK_ARG_SLOTS as u64) as usize;
+        g.stack_args =
+            (0..n).map(|_| g.c.pick(&[StackArg::Value, StackArg::Imm, StackArg::StackPtr])).collect();
+    }
     g.prologue();
     let blocks = 4 + g.c.below(24) as usize;
     for _ in 0..blocks {
@@ -119,6 +142,10 @@ pub fn program(c: &mut Choices<'_>) -> Vec<Insn> {
         g.tick();
     }
     g.flush();
+    // a subprogram nobody calls is an unreachable insn: call it at least once
+    if g.has_sub && !g.items.iter().any(|i| matches!(i, Item::CallSub)) {
+        g.call_sub();
+    }
     let r = g.c.pick(&VALS);
     g.i(mov64(Reg::R0, Src::Reg(r)));
     g.i(Insn::Exit);
@@ -126,6 +153,9 @@ pub fn program(c: &mut Choices<'_>) -> Vec<Insn> {
     let mut sub = Vec::new();
     if g.has_sub {
         g.i(mov64(Reg::R0, Src::Reg(Reg::R1)));
+        // incoming stack arguments come first: nothing may be loaded from r11 after a call or
+        // an r11 store in this frame
+        g.stack_arg_loads();
         // privileged programs may read stack they never wrote: every engine gives zeros
         if g.c.chance(30) {
             let d = g.c.pick(&SUB_VALS);
@@ -410,7 +440,44 @@ impl Gen<'_, '_> {
         }
     }
 
+    /// The callee's prologue: some of its incoming stack arguments into value registers (the
+    /// last slot always, so that the callee declares them all); a stack pointer is read through.
+    fn stack_arg_loads(&mut self) {
+        let n = self.stack_args.len();
+        for k in 0..n {
+            if k + 1 < n && self.c.chance(30) {
+                continue;
+            }
+            let Some(slot) = StackArgSlot::new(k) else { continue };
+            let dst = self.c.pick(&SUB_VALS[1..]);
+            self.i(Insn::StackArgLoad { dst, pos: StackArgPos::from(slot) });
+            if matches!(self.stack_args[k], StackArg::StackPtr) {
+                self.i(Insn::Load { size: Size::DW, signed: false, dst, src: dst, off: 0 });
+            }
+        }
+    }
+
+    /// The caller's side: every stack argument the callee takes, written before the call.
+    fn stack_arg_stores(&mut self) {
+        for k in 0..self.stack_args.len() {
+            let Some(slot) = StackArgSlot::new(k) else { continue };
+            let pos = StackArgPos::from(slot);
+            let src = match self.stack_args[k] {
+                StackArg::Value => Src::Reg(self.c.pick(&VALS)),
+                StackArg::Imm => Src::Imm(self.c.imm()),
+                StackArg::StackPtr => {
+                    let off = -8 * (1 + self.c.below(8) as i32);
+                    self.i(mov64(Reg::R1, Src::Reg(Reg::R10)));
+                    self.i(alu(Width::W64, AluOp::Add, Reg::R1, Src::Imm(off)));
+                    Src::Reg(Reg::R1)
+                }
+            };
+            self.i(Insn::StackArgStore { pos, src });
+        }
+    }
+
     fn call_sub(&mut self) {
+        self.stack_arg_stores();
         let a = self.c.pick(&VALS);
         self.i(mov64(Reg::R1, Src::Reg(a)));
         self.items.push(Item::CallSub);

@@ -13,6 +13,7 @@
 
 pub mod cases;
 pub mod check;
+pub mod funcs;
 pub mod generate;
 pub mod minimise;
 mod path;

@@ -28,3 +28,22 @@ fn harness_checks_values() {
     println!("{}", t.line());
     assert!(t.values_checked > 0 && t.observations > 0, "{}", t.line());
 }
+
+/// Programs that pass stack arguments (r11) are generated, declared and accepted, and their
+/// runs checked like the others.
+#[test]
+fn stack_argument_programs_are_checked() {
+    let reg = kbpf_soundness::check::registry();
+    let (mut seen, mut checked) = (0, 0);
+    for i in 0..400 {
+        let insns = kbpf_soundness::program(78, i);
+        if !insns.iter().any(kbpf_isa::Insn::is_stack_arg) {
+            continue;
+        }
+        seen += 1;
+        let r = kbpf_soundness::check(&insns, 2, i, &reg);
+        assert!(r.violation.is_none(), "program {i}: {:?}", r.violation);
+        checked += u64::from(r.values_checked && r.observations > 0);
+    }
+    assert!(seen > 10 && checked > 5, "{seen} stack-argument programs, {checked} checked");
+}
