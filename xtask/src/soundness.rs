@@ -76,6 +76,15 @@ fn kernel_verdict(insns: &[Insn]) -> Option<(bool, String)> {
     let mut req = LoadRequest::new(KernelProgType::Syscall);
     req.log_level = LogLevel::NONE;
     req.log_size = 0;
+    // the harness's one array map, created for this load (closed when `_map` drops)
+    let _map = if kbpf_soundness::maps::uses_map(insns) {
+        let spec = kbpf_oracle::MapSpec::array(kbpf_soundness::maps::MAP_VALUE_BYTES, 1, "values");
+        let fd = kbpf_oracle::create_map(&spec).ok()?;
+        req.map_fds = vec![fd.raw()];
+        Some(fd)
+    } else {
+        None
+    };
     if kbpf_oracle::load(&slots, &req).accepted {
         return Some((true, String::new()));
     }
@@ -94,11 +103,12 @@ fn kernel_verdict(insns: &[Insn]) -> Option<(bool, String)> {
 /// kbpf's verdict as the running kernel would give it: the harness fixes `nr_cpus` (the
 /// range of `bpf_get_smp_processor_id`) for repeatable runs, the kernel has this machine's.
 fn kbpf_accepts(insns: &[Insn]) -> bool {
+    let Ok(prog) = Program::new(insns.to_vec()) else { return false };
     let opts = kbpf::verifier::VerifyOptions {
         nr_cpus: kbpf::verifier::VerifyOptions::default().nr_cpus,
-        ..check::options()
+        ..check::options_for(&prog)
     };
-    Program::new(insns.to_vec()).is_ok_and(|p| kbpf::verifier::verify(&p.to_slots(), &opts).accepted)
+    kbpf::verifier::verify(&prog.to_slots(), &opts).accepted
 }
 
 #[derive(Default)]
@@ -112,6 +122,9 @@ struct Shared {
     /// kernel, which has no stack arguments.
     stack_arg_programs: u64,
     stack_arg_accepted: u64,
+    /// Programs addressing the array map's value, and how many kbpf accepted.
+    map_programs: u64,
+    map_accepted: u64,
     kernel_time: std::time::Duration,
 }
 
@@ -119,11 +132,7 @@ struct Shared {
 /// declared as the harness declares them.
 fn print_program(seed: u64, i: u64, insns: &[Insn]) {
     let Ok(prog) = Program::new(insns.to_vec()) else { return };
-    let opts = kbpf::verifier::VerifyOptions {
-        funcs: kbpf_soundness::funcs::declared(&prog),
-        log_level: 1,
-        ..check::options()
-    };
+    let opts = kbpf::verifier::VerifyOptions { log_level: 1, ..check::options_for(&prog) };
     let out = kbpf::verifier::verify(&prog.to_slots(), &opts);
     let verdict = match &out.error {
         None if out.accepted => "accepted".to_string(),
@@ -138,7 +147,7 @@ fn one_case(path: &str, runs: u64) -> Result<bool, String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("{path}: {e}"))?;
     let insns = cases::parse(&text)?;
     let prog = Program::new(insns.clone()).map_err(|e| e.to_string())?;
-    let out = kbpf::verifier::verify(&prog.to_slots(), &check::options());
+    let out = kbpf::verifier::verify(&prog.to_slots(), &check::options_for(&prog));
     println!(
         "kbpf (the harness's {} CPUs): {}",
         check::options().nr_cpus,
@@ -203,6 +212,10 @@ pub fn main(args: &[String]) -> Result<bool, String> {
                     if stack_args {
                         sh.stack_arg_programs += 1;
                         sh.stack_arg_accepted += u64::from(r.accepted);
+                    }
+                    if kbpf_soundness::maps::uses_map(&insns) {
+                        sh.map_programs += 1;
+                        sh.map_accepted += u64::from(r.accepted);
                     }
                     if let Some((accepted, line)) = &kv {
                         sh.kernel_checked += 1;
@@ -274,6 +287,10 @@ pub fn main(args: &[String]) -> Result<bool, String> {
     println!(
         "soundness: {} programs pass stack arguments (r11), {} of them accepted (harness only: the kernel has no stack arguments)",
         sh.stack_arg_programs, sh.stack_arg_accepted
+    );
+    println!(
+        "soundness: {} programs address an array map's value, {} of them accepted",
+        sh.map_programs, sh.map_accepted
     );
     println!("soundness: time: {}, kernel loads {:.1}s", sh.totals.time_line(), sh.kernel_time.as_secs_f64());
     if kernel {

@@ -108,6 +108,13 @@ pub fn options() -> VerifyOptions {
     VerifyOptions { prog_type: ProgType::Syscall, nr_cpus: 4, ..VerifyOptions::default() }
 }
 
+/// [`options`] with what `prog` declares beyond its instructions: its functions' argument
+/// counts when it passes stack arguments ([`crate::funcs`]) and the map it addresses
+/// ([`crate::maps`]).
+pub fn options_for(prog: &Program) -> VerifyOptions {
+    VerifyOptions { funcs: crate::funcs::declared(prog), maps: crate::maps::defs(prog), ..options() }
+}
+
 /// The helpers the generated programs call (`bpf_get_prandom_u32`, `bpf_get_smp_processor_id`).
 pub fn registry() -> Registry {
     kbpf_kfunc::profiles::kernel()
@@ -132,7 +139,7 @@ pub fn check_budget(insns: &[Insn], runs: u64, seed: u64, reg: &Registry, run_bu
     let mut report = Report::default();
     let Ok(prog) = Program::new(insns.to_vec()) else { return report };
     let slots = prog.to_slots();
-    let opts = VerifyOptions { funcs: crate::funcs::declared(&prog), ..options() };
+    let opts = options_for(&prog);
     let t = Instant::now();
     let (out, proven) =
         verify_recording(&slots, &opts, Recording { no_prune: false, max_insns: Some(WALK_INSNS) });
@@ -144,7 +151,12 @@ pub fn check_budget(insns: &[Insn], runs: u64, seed: u64, reg: &Registry, run_bu
     report.accepted = true;
     report.values_checked = true;
     let vm_opts = VmOptions { insn_budget: run_budget, ..VmOptions::default() };
-    let Ok(vm) = Vm::new(&prog, reg, vm_opts) else {
+    // the map's value lives here for every run; the program runs with its address bound in
+    let mut value = vec![0u8; crate::maps::MAP_VALUE_BYTES as usize];
+    let map_addr = value.as_ptr() as u64;
+    let bound =
+        if opts.maps.is_empty() { None } else { Program::new(crate::maps::bind(insns, map_addr)).ok() };
+    let Ok(vm) = Vm::new(bound.as_ref().unwrap_or(&prog), reg, vm_opts) else {
         report.violation =
             Some(Violation { kind: ViolationKind::Trap, pc: 0, detail: "the interpreter refused it".into() });
         return report;
@@ -160,10 +172,18 @@ pub fn check_budget(insns: &[Insn], runs: u64, seed: u64, reg: &Registry, run_bu
     for _ in 0..runs {
         fill_ctx(&mut c, &mut input);
         ctx.copy_from_slice(&input);
+        fill_ctx(&mut c, &mut value);
         trace.clear();
-        let mut obs =
-            Checker { table: &table, ctx: ctx.as_ptr() as u64, seen: 0, first: None, trace, stack_base: 0 };
-        let res = vm.run_observed(&mut ctx, &mut [], None, &mut obs);
+        let mut obs = Checker {
+            table: &table,
+            ctx: ctx.as_ptr() as u64,
+            map: map_addr,
+            seen: 0,
+            first: None,
+            trace,
+            stack_base: 0,
+        };
+        let res = vm.run_observed(&mut ctx, &mut [&mut value[..]], None, &mut obs);
         report.runs += 1;
         report.observations += obs.seen;
         let ctx_addr = obs.ctx;
@@ -173,7 +193,7 @@ pub fn check_budget(insns: &[Insn], runs: u64, seed: u64, reg: &Registry, run_bu
             report.rechecked = true;
             report.path_walks += 1;
             let tc = Instant::now();
-            let confirmed = confirm(&prog, &trace, ctx_addr, stack_base);
+            let confirmed = confirm(&prog, &trace, Bases { ctx: ctx_addr, stack: stack_base, map: map_addr });
             report.time.confirm += tc.elapsed();
             match confirmed {
                 Ok((seen, None)) => report.observations += seen,
@@ -239,23 +259,18 @@ fn path_options() -> &'static (VerifyOptions, i32) {
 /// Walks the path of one run (`trace`) and checks every register of every step against that
 /// walk's record: the observations made, and the first violation. `Err` when the path walk
 /// cannot be made or refuses the path.
-fn confirm(
-    prog: &Program,
-    trace: &[TraceStep],
-    ctx: u64,
-    stack_base: u64,
-) -> Result<(u64, Option<Violation>), String> {
+fn confirm(prog: &Program, trace: &[TraceStep], bases: Bases) -> Result<(u64, Option<Violation>), String> {
     let (opts, throw) = path_options();
     let u = unroll(prog, trace, *throw)?;
     let path = Program::new(u.insns).map_err(|e| format!("the unrolled path does not decode: {e}"))?;
     // the copies of a callee that takes stack arguments are declared like the callee
-    let funcs = crate::funcs::declared(&path);
-    let with_funcs;
-    let opts = if funcs.is_empty() {
+    let (funcs, maps) = (crate::funcs::declared(&path), crate::maps::defs(&path));
+    let with_decls;
+    let opts = if funcs.is_empty() && maps.is_empty() {
         opts
     } else {
-        with_funcs = VerifyOptions { funcs, ..opts.clone() };
-        &with_funcs
+        with_decls = VerifyOptions { funcs, maps, ..opts.clone() };
+        &with_decls
     };
     let (out, proven) =
         verify_recording(&path.to_slots(), opts, Recording { no_prune: true, max_insns: Some(PATH_INSNS) });
@@ -276,7 +291,7 @@ fn confirm(
         }
         let checks = table.at(at);
         seen += checks.len() as u64;
-        if let Err(v) = check_regs(checks, &s.regs, s.pc as usize, ctx, stack_base) {
+        if let Err(v) = check_regs(checks, &s.regs, s.pc as usize, bases) {
             return Ok((
                 seen,
                 Some(Violation { detail: format!("{} (step {k} of the run, on its path)", v.detail), ..v }),
@@ -304,9 +319,11 @@ fn reads(prog: &Program) -> Vec<u16> {
     out
 }
 
-/// Edge values in the 256 bytes the programs read; the rest stays zero.
+/// Edge values in the 256 bytes the programs read (all of a shorter buffer: the map value);
+/// the rest stays zero.
 fn fill_ctx(c: &mut Choices<'_>, ctx: &mut [u8]) {
-    for chunk in ctx[..256].chunks_mut(8) {
+    let n = ctx.len().min(256);
+    for chunk in ctx[..n].chunks_mut(8) {
         let v = if c.chance(30) { c.bits() } else { c.value() };
         chunk.copy_from_slice(&v.to_le_bytes()[..chunk.len()]);
     }
@@ -319,6 +336,17 @@ enum Base {
     /// A stack pointer into frame `frameno`.
     Stack(u32),
     Ctx,
+    /// A pointer into the map's value.
+    MapValue,
+}
+
+/// The addresses a run's pointers are measured from: the context, the stack area (frame 0's
+/// bottom), the map value.
+#[derive(Clone, Copy)]
+struct Bases {
+    ctx: u64,
+    stack: u64,
+    map: u64,
 }
 
 /// One register the record says something about at one instruction.
@@ -355,6 +383,7 @@ impl Table {
                     RegType::Scalar => Base::Scalar,
                     RegType::Stack => Base::Stack(proof.frameno),
                     RegType::Ctx => Base::Ctx,
+                    RegType::MapValue => Base::MapValue,
                     _ => continue,
                 };
                 t.checks.push(RegCheck { reg: r as u8, base, proof });
@@ -377,6 +406,7 @@ impl Table {
 struct Checker<'p> {
     table: &'p Table,
     ctx: u64,
+    map: u64,
     seen: u64,
     first: Option<Violation>,
     trace: Vec<TraceStep>,
@@ -410,13 +440,8 @@ fn holds(p: &RegProof, v: u64) -> Result<(), String> {
 }
 
 /// The first register of `checks` whose value `regs` contradicts.
-fn check_regs(
-    checks: &[RegCheck],
-    regs: &[u64; 11],
-    pc: usize,
-    ctx: u64,
-    stack_base: u64,
-) -> Result<(), Violation> {
+fn check_regs(checks: &[RegCheck], regs: &[u64; 11], pc: usize, bases: Bases) -> Result<(), Violation> {
+    let Bases { ctx, stack: stack_base, map } = bases;
     for c in checks {
         let v = regs[c.reg as usize];
         // pointers: the variable part is what the tnum and ranges describe
@@ -426,6 +451,7 @@ fn check_regs(
                 .wrapping_sub(stack_base + (frameno as u64 + 1) * 512)
                 .wrapping_sub(c.proof.off as i64 as u64),
             Base::Ctx => v.wrapping_sub(ctx).wrapping_sub(c.proof.off as i64 as u64),
+            Base::MapValue => v.wrapping_sub(map).wrapping_sub(c.proof.off as i64 as u64),
         };
         if let Err(e) = holds(&c.proof, var) {
             let what = if matches!(c.base, Base::Scalar) { "" } else { " (pointer's variable offset)" };
@@ -448,7 +474,8 @@ impl Observer for Checker<'_> {
         }
         let checks = self.table.at(step.pc);
         self.seen += checks.len() as u64;
-        if let Err(v) = check_regs(checks, step.regs, step.pc, self.ctx, step.stack_base) {
+        let bases = Bases { ctx: self.ctx, stack: step.stack_base, map: self.map };
+        if let Err(v) = check_regs(checks, step.regs, step.pc, bases) {
             self.first = Some(v);
         }
     }
@@ -486,6 +513,7 @@ mod tests {
         let mut obs = Checker {
             table: &table,
             ctx: ctx.as_ptr() as u64,
+            map: 0,
             seen: 0,
             first: None,
             trace: Vec::new(),
@@ -509,10 +537,13 @@ mod tests {
         let first = TraceStep { pc: 0, depth: 0, regs };
         regs[0] = 5;
         let ok = [first, TraceStep { pc: 1, depth: 0, regs }];
-        assert!(confirm(&prog, &ok, 0, 0).unwrap().1.is_none());
+        assert!(confirm(&prog, &ok, Bases { ctx: 0, stack: 0, map: 0 }).unwrap().1.is_none());
         regs[0] = 7;
         let bad = [first, TraceStep { pc: 1, depth: 0, regs }];
-        let v = confirm(&prog, &bad, 0, 0).unwrap().1.expect("r0 = 7 is not what the path gives");
+        let v = confirm(&prog, &bad, Bases { ctx: 0, stack: 0, map: 0 })
+            .unwrap()
+            .1
+            .expect("r0 = 7 is not what the path gives");
         assert_eq!((v.kind, v.pc), (ViolationKind::OutsideBounds, 1));
         assert!(v.detail.contains("step 1 of the run, on its path"), "{}", v.detail);
     }

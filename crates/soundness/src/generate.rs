@@ -5,7 +5,8 @@
 //! jumps, spills and fills (full, partial, narrow; pointers too), context loads, bpf-to-bpf
 //! calls with scalar and stack-pointer arguments, up to seven of them through r11 (the
 //! stack-argument ABI: scalars, constants and pointers into the caller's stack, read by the
-//! callee's prologue), counted loops and `may_goto` loops, helpers.
+//! callee's prologue), variable- and constant-offset accesses into an array map's value,
+//! counted loops and `may_goto` loops, helpers.
 //!
 //! Register roles: r6 = context, r1 = pointer temporary, r9 = loop counter, the rest values.
 //! The choices come from a [`Choices`] source: a seeded generator for the harness, or the
@@ -15,77 +16,7 @@ use kbpf_isa::{
     AluOp, ByteOrder, CallTarget, Insn, JmpCond, Reg, Size, Src, StackArgPos, StackArgSlot, Width,
 };
 
-/// Where the generator's decisions come from.
-pub struct Choices<'a> {
-    state: u64,
-    bytes: Option<&'a [u8]>,
-}
-
-impl<'a> Choices<'a> {
-    /// A deterministic xorshift stream.
-    pub fn seeded(seed: u64) -> Choices<'static> {
-        Choices { state: seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1, bytes: None }
-    }
-
-    /// Decisions read from `data` (8 bytes each; zeros once it runs out).
-    pub fn from_bytes(data: &'a [u8]) -> Choices<'a> {
-        Choices { state: 0, bytes: Some(data) }
-    }
-
-    /// The next 64 random bits.
-    pub fn bits(&mut self) -> u64 {
-        if let Some(b) = self.bytes.as_mut() {
-            let n = b.len().min(8);
-            let mut w = [0u8; 8];
-            w[..n].copy_from_slice(&b[..n]);
-            *b = &b[n..];
-            return u64::from_le_bytes(w);
-        }
-        let mut x = self.state;
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        self.state = x;
-        x
-    }
-
-    /// Uniform below `n` (0 for `n == 0`).
-    pub fn below(&mut self, n: u64) -> u64 {
-        self.bits() % n.max(1)
-    }
-
-    /// True with `percent`% probability.
-    pub fn chance(&mut self, percent: u64) -> bool {
-        self.below(100) < percent
-    }
-
-    /// One of `v` (non-empty).
-    pub fn pick<T: Copy>(&mut self, v: &[T]) -> T {
-        v[self.below(v.len() as u64) as usize]
-    }
-
-    /// Values near the edges of the 64- and 32-bit ranges, small values, random ones.
-    pub fn value(&mut self) -> u64 {
-        match self.below(8) {
-            0 => self.below(16),
-            1 => self.pick(&[0, 1, u64::MAX, 0x8000_0000, 0x7fff_ffff, 0xffff_ffff, 1 << 63, (1 << 63) - 1]),
-            2 => (self.below(64) as i64 - 32) as u64,
-            3 => (self.bits() as i32) as i64 as u64,
-            4 => 1u64 << self.below(64),
-            5 => (1u64 << self.below(64)).wrapping_sub(1),
-            _ => self.bits(),
-        }
-    }
-
-    /// Immediates near the edges.
-    pub fn imm(&mut self) -> i32 {
-        match self.below(4) {
-            0 => self.below(80) as i32 - 16,
-            1 => self.pick(&[0, 1, -1, i32::MIN, i32::MAX, 0x7fff, 0xffff, 255, 256, -256]),
-            _ => self.bits() as i32,
-        }
-    }
-}
+pub use crate::choices::Choices;
 
 /// Value registers of the main function.
 const VALS: [Reg; 7] = [Reg::R0, Reg::R2, Reg::R3, Reg::R4, Reg::R5, Reg::R7, Reg::R8];
@@ -112,7 +43,12 @@ struct Gen<'c, 'a> {
     has_sub: bool,
     /// The subprogram's arguments 6.. (r11 slots): what each carries.
     stack_args: Vec<StackArg>,
+    /// The program reaches into the value of an array map ([`MAP_VALUE_BYTES`]).
+    uses_map: bool,
 }
+
+/// Bytes of the one map value a program may address (an array map of one element, map index 0).
+pub const MAP_VALUE_BYTES: u32 = 64;
 
 /// What a call passes in one stack-argument slot.
 #[derive(Clone, Copy)]
@@ -127,9 +63,17 @@ enum StackArg {
 
 /// Generates one program (main function, then possibly one subprogram).
 pub fn program(c: &mut Choices<'_>) -> Vec<Insn> {
-    let mut g =
-        Gen { c, items: Vec::new(), labels: 0, pending: Vec::new(), has_sub: false, stack_args: Vec::new() };
+    let mut g = Gen {
+        c,
+        items: Vec::new(),
+        labels: 0,
+        pending: Vec::new(),
+        has_sub: false,
+        stack_args: Vec::new(),
+        uses_map: false,
+    };
     g.has_sub = g.c.chance(30);
+    g.uses_map = g.c.chance(35);
     if g.has_sub && g.c.chance(35) {
         let n = 1 + g.c.below(kbpf_isa::MAX_STACK_ARG_SLOTS as u64) as usize;
         g.stack_args =
@@ -284,6 +228,7 @@ impl Gen<'_, '_> {
             16 if main => self.counted_loop(vals),
             17 if main && self.c.chance(30) => self.may_goto_loop(vals),
             18 => self.extend(vals),
+            19 if self.uses_map => self.map_var(vals),
             _ => self.alu(vals),
         }
     }
@@ -401,6 +346,42 @@ impl Gen<'_, '_> {
             self.i(Insn::Store { size, dst: Reg::R1, off: 0, src: Src::Reg(s) });
         }
         // r1 is a value again (the subprogram's argument register)
+        let imm = self.c.imm();
+        self.i(mov64(Reg::R1, Src::Imm(imm)));
+    }
+
+    /// `r1 = &map_value + c`, then a bounded variable offset added or not, then a load or a
+    /// store through it (what `stack_var` does for the stack, on a map value).
+    fn map_var(&mut self, vals: &[Reg]) {
+        let size = self.c.pick(&[Size::B, Size::H, Size::W, Size::DW]);
+        let n = size_bytes(size);
+        let room = MAP_VALUE_BYTES as i16 - n;
+        let variable = self.c.chance(70);
+        let base = if variable { 0 } else { n * self.c.below((room / n + 1) as u64) as i16 };
+        self.i(Insn::LdImm64 {
+            dst: Reg::R1,
+            src: kbpf_isa::LdImm64Src::MapValue,
+            imm: 0,
+            imm_hi: base as i32,
+        });
+        if variable {
+            let mut o = self.c.pick(vals);
+            if o == Reg::R1 {
+                o = Reg::R0;
+            }
+            self.bound(o, room as u64, n);
+            self.i(alu(Width::W64, AluOp::Add, Reg::R1, Src::Reg(o)));
+        }
+        let v = match self.c.pick(vals) {
+            Reg::R1 => Reg::R0,
+            r => r,
+        };
+        if self.c.chance(50) {
+            let signed = size != Size::DW && self.c.chance(20);
+            self.i(Insn::Load { size, signed, dst: v, src: Reg::R1, off: 0 });
+        } else {
+            self.i(Insn::Store { size, dst: Reg::R1, off: 0, src: Src::Reg(v) });
+        }
         let imm = self.c.imm();
         self.i(mov64(Reg::R1, Src::Imm(imm)));
     }

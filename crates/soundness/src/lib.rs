@@ -13,8 +13,10 @@
 
 pub mod cases;
 pub mod check;
+mod choices;
 pub mod funcs;
 pub mod generate;
+pub mod maps;
 pub mod minimise;
 mod path;
 pub mod targets;

@@ -47,3 +47,22 @@ fn stack_argument_programs_are_checked() {
     }
     assert!(seen > 10 && checked > 5, "{seen} stack-argument programs, {checked} checked");
 }
+
+/// Programs that address the array map's value (constant and variable offsets) are generated,
+/// accepted with the map declared, and run with the value bound to the harness's memory.
+#[test]
+fn map_value_programs_are_checked() {
+    let reg = kbpf_soundness::check::registry();
+    let (mut seen, mut checked) = (0, 0);
+    for i in 0..300 {
+        let insns = kbpf_soundness::program(79, i);
+        if !kbpf_soundness::maps::uses_map(&insns) {
+            continue;
+        }
+        seen += 1;
+        let r = kbpf_soundness::check(&insns, 2, i, &reg);
+        assert!(r.violation.is_none(), "program {i}: {:?}", r.violation);
+        checked += u64::from(r.values_checked && r.observations > 0);
+    }
+    assert!(seen > 10 && checked > 5, "{seen} map-value programs, {checked} checked");
+}
