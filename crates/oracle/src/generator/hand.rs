@@ -290,6 +290,14 @@ pub fn hand_written() -> Vec<Case> {
     v.push(Case::new(FAM, "le64_keeps_ranges", ProgType::Syscall, le64_ctx));
     let le64_loop = slots_from_hex("bf16000000000000 6960600000000000 89683e0000000000 d408000040000000 e500020000000000 040800005457c019 0500fdff00000000 bc88000000000000 0f81000000000000 9500000000000000").expect("a well-formed constant");
     v.push(Case::new(FAM, "le64_keeps_ranges_in_loop", ProgType::Syscall, le64_loop));
+    // a zero written at a variable stack offset over a zero byte keeps the byte zero, so the
+    // written register becomes precise and two paths with different constants that become
+    // that zero no longer prune (soundness seed 20261213 program 79478: kbpf accepted a
+    // may_goto loop the kernel walks to its 1M limit); an immediate zero marks nothing
+    v.push(
+        Case::new(FAM, "var_off_zero_write_precise", ProgType::Syscall, slots_from_hex("bf16000000000000 7962d80000000000 6163080000000000 b705000000000000 735ac0ff00000000 b708000000000000 2503020005000000 b708000001000000 6708000028000000 7708000030000000 bfa1000000000000 07010000c0ffffff 5702000001000000 0f21000000000000 7381000000000000 b700000000000000 9500000000000000").expect("a well-formed constant")).with_flags(BPF_F_TEST_STATE_FREQ),
+    );
+    v.push(Case::new(FAM, "var_off_zero_imm_write", ProgType::Syscall, slots_from_hex("bf16000000000000 7962d80000000000 6163080000000000 b705000000000000 735ac0ff00000000 b708000000000000 2503020005000000 b708000001000000 6708000028000000 7708000030000000 bfa1000000000000 07010000c0ffffff 5702000001000000 0f21000000000000 7201000000000000 b700000000000000 9500000000000000").expect("a well-formed constant")).with_flags(BPF_F_TEST_STATE_FREQ));
     // byte swaps of linked copies: a swap or a truncation unlinks, le64 keeps the link
     for (name, hex) in [
         (

@@ -36,12 +36,14 @@ impl Mem<'_, '_> {
         let frame = ptr.frameno as usize;
         if !ptr.var_off.is_const() {
             let (min_off, max_off) = (ptr.b64.smin + off, ptr.b64.smax + off + size);
-            let zero = self.stack().value_is_zero(value);
+            // a register known to be zero, or `*(u* *)(r + off) = 0`
+            let imm_zero = matches!(self.prog.decoded(idx)?, Insn::Store { src: Src::Imm(0), .. });
+            let zero = self.stack().value_is_zero(value) || (value.is_none() && imm_zero);
             for i in min_off..max_off {
                 self.call().destroy_if_dynptr_stack_slot(frame, ((-i - 1) as usize) / SLOT)?;
             }
             self.stack().fastcall_contract(frame, min_off);
-            return self.stack().write_var_off(frame, min_off, max_off, zero);
+            return self.stack().write_var_off(frame, min_off, max_off, zero, value);
         }
         let off = off + ptr.var_off.value as i64;
         let spi = ((-off - 1) as usize) / SLOT;
@@ -229,14 +231,35 @@ impl Stack<'_, '_> {
         }
     }
 
-    /// `check_stack_write_var_off` after the dynptrs in `min_off..max_off` are gone.
-    fn write_var_off(&mut self, frame: usize, min_off: i64, max_off: i64, zero: bool) -> Result<(), Reject> {
+    /// `check_stack_write_var_off` after the dynptrs in `min_off..max_off` are gone. A zero
+    /// written over a spilled scalar zero or a zero byte leaves it zero, and then the written
+    /// register's value matters: it is marked precise (the kernel's `zero_used`; a zero byte's
+    /// history is not tracked, so the whole chain to the register's origin becomes precise).
+    fn write_var_off(
+        &mut self,
+        frame: usize,
+        min_off: i64,
+        max_off: i64,
+        zero: bool,
+        value: Option<u8>,
+    ) -> Result<(), Reject> {
         let Some(f) = self.cur.frames.get_mut(frame) else { return Err(Bug::NoFrame(frame).into()) };
+        let mut zero_used = false;
         for i in min_off..max_off {
             let slot = (-i - 1) as usize;
             let spi = slot / SLOT;
             self.log.scratch_stack(spi);
             let Some(st) = f.stack.get_mut(spi) else { continue };
+            if zero
+                && st.types[slot % SLOT] == SlotType::Spill
+                && st.is_spill()
+                && st.spilled.ty == RegType::Scalar
+                && st.spilled.is_const()
+                && st.spilled.var_off.value == 0
+            {
+                zero_used = true;
+                continue;
+            }
             if st.is_spill() || st.is_special() {
                 st.spilled = RegState::not_init();
                 for t in st.types.iter_mut() {
@@ -246,9 +269,14 @@ impl Stack<'_, '_> {
                 }
             }
             let t = &mut st.types[slot % SLOT];
-            if !(zero && *t == SlotType::Zero) {
+            if zero && *t == SlotType::Zero {
+                zero_used = true;
+            } else {
                 *t = SlotType::Misc;
             }
+        }
+        if zero_used && let Some(v) = value {
+            self.precision().mark_chain_precision(v);
         }
         Ok(())
     }
