@@ -68,20 +68,9 @@ fn loop_callback_body_is_checked() {
 
 #[test]
 fn loop_context_must_be_stack_or_null() {
-    let src = "    r1 = 4
-    r2 = func(cb) ll
-    r3 = r1
-    r4 = 0
-    call bpf_loop
-    r0 = 0
-    exit
-.func cb, 2
-cb:
-    r0 = 0
-    exit
-";
+    let src = format!("    r1 = 4\n    r2 = func(cb) ll\n    r3 = r1\n    r4 = 0\n{CALL_CB_RETURNS_0}");
     // a non-zero scalar is neither
-    rejects(&run(src), Errno::EACCES, "R3 type=scalar expected=fp");
+    rejects(&run(&src), Errno::EACCES, "R3 type=scalar expected=fp");
 }
 
 fn run_with_map(src: &str) -> VerifyOutcome {
@@ -135,21 +124,14 @@ fn map_elem_callback_gets_key_and_value() {
 /// `bpf_loop(3, cb, NULL, FLAGS)` after a store at `store` (its depth, 8 or 13 bytes).
 fn loop_prog(store: i16, flags: i32) -> String {
     format!(
-        "    *(u8 *)(r10 {store}) = 0
-    r1 = 3
-    r2 = func(cb) ll
-    r3 = 0
-    r4 = {flags}
-    call bpf_loop
-    r0 = 0
-    exit
-.func cb, 2
-cb:
-    r0 = 0
-    exit
-"
+        "    *(u8 *)(r10 {store}) = 0\n    r1 = 3\n    r2 = func(cb) ll\n    r3 = 0\n    r4 = {flags}\n\
+         {CALL_CB_RETURNS_0}"
     )
 }
+
+/// The `bpf_loop` call, main's `return 0` and a callback that stops nothing.
+const CALL_CB_RETURNS_0: &str =
+    "    call bpf_loop\n    r0 = 0\n    exit\n.func cb, 2\ncb:\n    r0 = 0\n    exit\n";
 
 /// `optimize_bpf_loop` (zero flags and one callback) spills r6-r8 below the 8-aligned frame of
 /// the caller, and the log's stack depths, printed after the rewrites, count them. Depths as
