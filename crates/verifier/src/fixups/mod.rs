@@ -3,6 +3,8 @@
 //!
 //! The witness already carries `opt_hard_wire_dead_code_branches`, `opt_remove_dead_code` and
 //! `opt_remove_nops` (privileged loads) or `sanitize_dead_code`. This module adds
+//! `optimize_bpf_loop` (in `frames.rs`; the kernel runs it before the dead-code passes, which
+//! leave its patches alone since every patched instruction counts as reached), then
 //! `convert_ctx_accesses` (through [`crate::prog_types::ProgTypeOps::convert_ctx_access`]) and the
 //! part of `do_misc_fixups` kbpf models: division and modulo by a register guarded against zero,
 //! signed division and modulo by a register guarded through AX against 0 and -1, the tail
