@@ -446,14 +446,23 @@ pub(crate) fn run_with(
         })
         .collect();
     let extra: Vec<u32> = shown.iter().map(|&i| may_goto_extra(&env, i, err.is_none())).collect();
+    let loops: Vec<bool> = shown.iter().map(|&i| inlines_loop(&env, i, err.is_none())).collect();
+    // `optimize_bpf_loop` first (three registers' slots below the 8-aligned frame), then
+    // `may_goto`'s slots
     let depth_of = |d: &[u32]| -> Vec<u32> {
-        shown.iter().zip(&extra).map(|(&i, e)| d.get(i).copied().unwrap_or(0) + e).collect()
+        (shown.iter().zip(&extra).zip(&loops))
+            .map(|((&i, e), &l)| {
+                let d = d.get(i).copied().unwrap_or(0);
+                if l { d.next_multiple_of(8) + 24 + e } else { d + e }
+            })
+            .collect()
     };
     let depths = depth_of(&env.subs.stack_depth);
     // the frames the engines give each subprogram: the depths the walk saw
     let frame_depths = depth_of(&walked_depths);
     print_stats(&mut env.log, &env.stats, &depths, start);
-    let insn_aux = crate::env::insn_aux::insn_aux(&env.aux);
+    let sub_starts: Vec<usize> = env.prog.info.subprogs.list.iter().map(|s| s.start.index()).collect();
+    let insn_aux = crate::env::insn_aux::insn_aux(&env.aux, &sub_starts);
     let mut out = finish(env.log, stats, err, opts.log_size);
     if out.accepted {
         match crate::witness::build(&env.prog.table, opts, &insn_aux, &frame_depths) {
@@ -475,6 +484,13 @@ fn may_goto_extra(env: &Env<'_>, sub: usize, accepted: bool) -> u32 {
         (true, true) => 16,
         (true, false) => 8,
     }
+}
+
+/// An accepted subprogram holds a `bpf_loop` call the kernel inlines (`optimize_bpf_loop`),
+/// which spills r6-r8 below its frame.
+fn inlines_loop(env: &Env<'_>, sub: usize, accepted: bool) -> bool {
+    let Some(s) = env.prog.info.subprogs.list.get(sub) else { return false };
+    accepted && s.slots().any(|i| env.aux.loop_inline.get(&i).is_some_and(|l| l.fit))
 }
 
 /// func_info (when `funcs` is BTF's) and line_info checks against the subprogram starts.

@@ -49,7 +49,8 @@ pub struct Verified {
     jit: bool,
     direct_write: bool,
     sleepable: bool,
-    exception_cb: bool,
+    /// The submitted slot where the declared exception callback starts.
+    exception_cb: Option<usize>,
 }
 
 impl Verified {
@@ -124,7 +125,14 @@ impl Verified {
     /// The program declares its own exception callback (`exception_callback:` in BTF
     /// decl tags); without one the kernel appends a default for a program that throws.
     pub fn has_exception_cb(&self) -> bool {
-        self.exception_cb
+        self.exception_cb.is_some()
+    }
+
+    /// The instruction index of [`Verified::program`] where the declared exception callback
+    /// starts: a subprogram of its own that no call or callback reference reaches.
+    pub fn exception_cb(&self) -> Option<usize> {
+        let pc = self.exception_cb?;
+        self.facts.iter().position(|f| f.origin >= pc)
     }
 }
 
@@ -139,6 +147,9 @@ pub struct InsnFacts {
     pub sock: Option<crate::env::insn_aux::SockPtr>,
     /// What `fixup_kfunc_call` adds to an allocation or graph kfunc call.
     pub kfunc: Option<crate::env::insn_aux::KfuncFix>,
+    /// A `bpf_loop` call the kernel inlines (`optimize_bpf_loop`): the instruction index of
+    /// [`Verified::program`] where its callback starts.
+    pub loop_inline: Option<usize>,
     /// Its slot in the program as submitted (source lines and line info refer to it).
     pub origin: usize,
 }
@@ -168,6 +179,8 @@ pub(crate) fn build(
                 map: a.map,
                 sock: a.sock,
                 kfunc: a.kfunc,
+                // the callback's slot for now: an index once the program is final
+                loop_inline: a.loop_inline,
                 origin: prog.pc(i),
             }
         })
@@ -199,6 +212,14 @@ pub(crate) fn build(
         }
         (Program::new(insns).map_err(|e| format!("dead-code sanitizing broke the program: {e}"))?, out)
     };
+    // a callback's slot becomes the index of its first kept instruction
+    let mut facts = facts;
+    let index_of = |slot: usize, facts: &[InsnFacts]| facts.iter().position(|f| f.origin >= slot);
+    for i in 0..facts.len() {
+        if let Some(slot) = facts[i].loop_inline {
+            facts[i].loop_inline = index_of(slot, &facts);
+        }
+    }
     let mut calls: Vec<CalledFn> = Vec::new();
     for insn in program.insns() {
         let called = match insn {
@@ -238,7 +259,7 @@ pub(crate) fn build(
         jit: opts.jit,
         direct_write,
         sleepable: opts.prog_type.ops().sleepable() || opts.sleepable,
-        exception_cb: opts.funcs.iter().any(|f| f.exception_cb),
+        exception_cb: opts.funcs.iter().find(|f| f.exception_cb).map(|f| f.pc),
     })
 }
 

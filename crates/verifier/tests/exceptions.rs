@@ -126,3 +126,35 @@ g:
         out.log
     );
 }
+
+/// The declared exception callback is a subprogram no call reaches, yet it counts in the
+/// subprogram indices the translated program's calls carry (`jit_subprogs`), as in
+/// `exceptions/exception_ext_mod_cb_runtime`.
+#[test]
+fn the_exception_callback_counts_among_the_translated_subprograms() {
+    use kbpf_verifier::fixups::{CtxTarget, KernelLayout, xlate};
+    let src = "
+    r1 = 25
+    call bpf_throw
+    r0 = 0
+    exit
+.func cb, 1, global
+cb:
+    r6 = r1
+    call g
+    r0 += r6
+    exit
+.func g, 0, global
+g:
+    r0 = 0
+    exit
+";
+    let out = run(src, Some("cb"), |o| o.privileged = true);
+    accepts(&out);
+    let x = xlate(&out.witness.expect("witness"), CtxTarget::Kernel, &KernelLayout::default())
+        .expect("translates");
+    // main lost its dead tail: cb starts at 2, g at 6
+    assert_eq!(x.exception_cb, Some(2));
+    let call = x.kernel_slots()[3];
+    assert_eq!((call.code, call.off, call.imm), (0x85, 2, 2));
+}

@@ -179,3 +179,29 @@ fn xchg_wants_a_referenced_kptr_field() {
     ));
     rejects(&out, Errno::EINVAL, "R2 must be referenced when passed to release function");
 }
+
+/// `do_misc_fixups` inlines `bpf_kptr_xchg` for a JIT (both of kbpf's targets exchange a
+/// pointer in one instruction): the new pointer in r0, exchanged with the field at r1.
+#[test]
+fn xchg_is_one_atomic_exchange_for_a_jit() {
+    use kbpf_verifier::fixups::{CtxTarget, FieldLoc, KernelField, KernelLayout, xlate};
+    let src = format!(
+        "{LOOKUP}r1 = r6\nr1 += 8\nr2 = 0\ncall bpf_kptr_xchg\nif r0 == 0 goto +2\nr1 = r0\n\
+         call bpf_task_release\nr0 = 0\nexit\n"
+    );
+    let out = run(&src);
+    accepts(&out);
+    let mut layout = KernelLayout::default();
+    layout.set(KernelField::BpfArrayValue, FieldLoc { off: 64, size: 0, bits: None });
+    let x = xlate(&out.witness.expect("witness"), CtxTarget::Kernel, &layout).expect("translates");
+    let text: Vec<String> = x
+        .insns
+        .iter()
+        .map(|i| kbpf_isa::disasm::format_insn(&i.insn, 0, kbpf_isa::disasm::Syntax::Kernel))
+        .collect();
+    let at = text.iter().position(|t| t == "r2 = 0").expect("the exchange's argument") + 1;
+    assert_eq!(
+        text[at..at + 3],
+        ["r0 = r2", "r0 = atomic64_xchg((u64 *)(r1 +0), r0)", "if r0 == 0x0 goto pc+2"]
+    );
+}

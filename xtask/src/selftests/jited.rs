@@ -55,7 +55,7 @@ impl ProgDiff for Jited {
     }
 
     fn kbpf(&self, cx: &Kbpf, obj: &kbpf::LoadedObject, name: &str) -> Result<Code, String> {
-        kbpf_code(obj, name, &cx.registry, &cx.kfuncs, &cx.layout)
+        kbpf_code(obj, name, cx)
     }
 
     fn first_difference(&self, kernel: &Code, ours: &Code) -> Option<String> {
@@ -98,15 +98,9 @@ fn kernel_code(r: &serde_json::Value) -> Code {
 
 /// kbpf's code for program `name`: what `kbpf dump jited` compiles (the translated program with
 /// the verifier's frames), split into its functions.
-fn kbpf_code(
-    obj: &kbpf::LoadedObject,
-    name: &str,
-    registry: &kbpf::kfunc::Registry,
-    kfuncs: &kbpf::verifier::KfuncTable,
-    layout: &kbpf::verifier::fixups::KernelLayout,
-) -> Result<Code, String> {
-    let (module, w) = progdiff::verified(obj, name, kfuncs)?;
-    let x = xlate(&w, CtxTarget::Kernel, layout).map_err(|_| "kbpf: no translation (see xlated-diff)")?;
+fn kbpf_code(obj: &kbpf::LoadedObject, name: &str, cx: &Kbpf) -> Result<Code, String> {
+    let (module, w) = progdiff::verified(obj, name, cx)?;
+    let x = xlate(&w, CtxTarget::Kernel, &cx.layout).map_err(|_| "kbpf: no translation (see xlated-diff)")?;
     let prog = x.program().map_err(|e| format!("kbpf: {e}"))?;
     let stack_depth = kbpf::jit::verifier_frames(&prog, w.stack_depth())
         .map_or(kbpf::jit::StackDepth::Inferred, kbpf::jit::StackDepth::Verifier);
@@ -127,7 +121,7 @@ fn kbpf_code(
     )
     .map_err(|e| format!("kbpf: {e}"))?;
     let backend = kbpf::backend(kbpf::Arch::X86_64);
-    let a = backend.assemble_code(&prog, registry, &jit_opts).map_err(|e| {
+    let a = backend.assemble_code(&prog, &cx.registry, &jit_opts).map_err(|e| {
         // the class, not the instance: drop the instruction index and names
         let t = e.to_string();
         let t = t.split_once(": ").map_or(t.clone(), |(_, rest)| rest.to_string());

@@ -21,6 +21,10 @@ pub(super) struct Kbpf {
     pub registry: kbpf::kfunc::Registry,
     pub kfuncs: kbpf::verifier::KfuncTable,
     pub layout: kbpf::verifier::fixups::KernelLayout,
+    /// The running kernel's BTF, the target `cargo xtask selftests` verifies against too.
+    pub btf: Option<kbpf::verifier::KernelBtf>,
+    /// The running kernel's configuration (which helpers it withholds).
+    pub config: kbpf::verifier::KernelConfig,
 }
 
 /// One comparison: what a side is, how each side is made, compared and shown.
@@ -134,10 +138,11 @@ fn compare_object<D: ProgDiff>(d: &D, cache: &Cache, bin: &Path, obj: &Path, sho
     };
     let registry = kbpf::kfunc::profiles::testmod();
     let kfuncs = kbpf::kfunc_table(&registry);
-    let layout = kbpf::elf::btf::TargetBtf::running_kernel()
-        .map(|t| kbpf::kernel_layout(&t.vmlinux))
-        .unwrap_or_default();
-    let cx = Kbpf { registry, kfuncs, layout };
+    let target = kbpf::elf::btf::TargetBtf::running_kernel().ok();
+    let layout = target.as_ref().map(|t| kbpf::kernel_layout(&t.vmlinux)).unwrap_or_default();
+    let btf = target.map(|t| kbpf::verifier::KernelBtf(t.vmlinux));
+    let config = kbpf::running_kernel_config().unwrap_or_default();
+    let cx = Kbpf { registry, kfuncs, layout, btf, config };
     wanted
         .into_iter()
         .map(|r| {
@@ -168,11 +173,12 @@ fn compare_object<D: ProgDiff>(d: &D, cache: &Cache, bin: &Path, obj: &Path, sho
 }
 
 /// kbpf's verdict on program `name` of `obj` as the kernel loads it (a privileged load for its
-/// JIT, Linux 6.18 without stack arguments): the module and the witness, or why there is none.
+/// JIT, Linux 6.18 without stack arguments, the running kernel's BTF and configuration as the
+/// target, like `cargo xtask selftests`): the module and the witness, or why there is none.
 pub(super) fn verified(
     obj: &kbpf::LoadedObject,
     name: &str,
-    kfuncs: &kbpf::verifier::KfuncTable,
+    cx: &Kbpf,
 ) -> Result<(kbpf::Module, Verified), String> {
     let p = obj.programs.iter().find(|p| p.name == name).ok_or("kbpf: no such program")?;
     if p.error.is_some() {
@@ -180,7 +186,14 @@ pub(super) fn verified(
     }
     let module = kbpf::module_from_object(obj, p).map_err(|_| "kbpf: the loader refuses the program")?;
     let prog_type = kbpf::prog_type_for_section(&p.section).map_err(|e| format!("kbpf: {e}"))?;
-    let opts = VerifyOptions { prog_type, stack_args: false, kfuncs: kfuncs.clone(), ..Default::default() };
+    let opts = VerifyOptions {
+        prog_type,
+        stack_args: false,
+        kfuncs: cx.kfuncs.clone(),
+        btf: cx.btf.clone(),
+        kernel_config: cx.config,
+        ..Default::default()
+    };
     let w = kbpf::verify_module(&module, opts).witness.ok_or("kbpf: rejected")?;
     Ok((module, w))
 }

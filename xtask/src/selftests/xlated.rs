@@ -44,7 +44,7 @@ impl ProgDiff for Xlated {
     }
 
     fn kbpf(&self, cx: &Kbpf, obj: &kbpf::LoadedObject, name: &str) -> Result<Norm, String> {
-        kbpf_norm(obj, name, &cx.kfuncs, &cx.layout)
+        kbpf_norm(obj, name, cx)
     }
 
     fn first_difference(&self, kernel: &Norm, ours: &Norm) -> Option<String> {
@@ -91,14 +91,9 @@ fn kernel_norm(r: &serde_json::Value) -> Norm {
 }
 
 /// kbpf's translation of program `name`, normalised.
-fn kbpf_norm(
-    obj: &kbpf::LoadedObject,
-    name: &str,
-    kfuncs: &kbpf::verifier::KfuncTable,
-    layout: &kbpf::verifier::fixups::KernelLayout,
-) -> Result<Norm, String> {
-    let (_, w) = progdiff::verified(obj, name, kfuncs)?;
-    let x = xlate(&w, CtxTarget::Kernel, layout).map_err(|e| {
+fn kbpf_norm(obj: &kbpf::LoadedObject, name: &str, cx: &Kbpf) -> Result<Norm, String> {
+    let (_, w) = progdiff::verified(obj, name, cx)?;
+    let x = xlate(&w, CtxTarget::Kernel, &cx.layout).map_err(|e| {
         let t = e.to_string();
         if std::env::var_os("KBPF_XLATED_VERBOSE").is_some() {
             return format!("kbpf: {t}");

@@ -357,14 +357,19 @@ impl Stack<'_, '_> {
                             _ => {}
                         }
                     }
-                    let r = if (spill_cnt == size && reg.is_const() && reg.var_off.value == 0)
-                        || zero_cnt == size
-                    {
+                    let spilled_zero = spill_cnt == size && reg.is_const() && reg.var_off.value == 0;
+                    let r = if spilled_zero || zero_cnt == size {
                         RegState::known(0)
                     } else {
                         RegState::unknown_scalar()
                     };
                     self.cur.cur_mut().regs[v as usize] = r;
+                    // a narrow fill of a spilled zero is still a fill: the history names the
+                    // slot, so precision reaches the spill (STACK_ZERO bytes were made
+                    // precise when written)
+                    if spilled_zero {
+                        self.walk().push_hist(Some((frame as u32, spi as u32)));
+                    }
                 }
             } else if let Some(v) = value {
                 self.cur.cur_mut().regs[v as usize] = reg;

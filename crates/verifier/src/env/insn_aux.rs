@@ -29,6 +29,9 @@ pub struct InsnAux {
     /// What `fixup_kfunc_call` hands an allocation or graph kfunc call (`obj_new_size`,
     /// `kptr_struct_meta`, `insert_off`).
     pub kfunc: Option<KfuncFix>,
+    /// A `bpf_loop` call every visit found fit for inlining (`loop_inline_state`: zero flags,
+    /// one callback): the slot where its callback starts.
+    pub loop_inline: Option<usize>,
 }
 
 /// The verifier's facts `fixup_kfunc_call` turns into extra argument registers of the
@@ -117,7 +120,9 @@ impl Aux {
 }
 
 /// The side table handed to the caller.
-pub(crate) fn insn_aux(aux: &Aux) -> Vec<InsnAux> {
+/// The facts of every slot; `sub_starts` gives each subprogram's first slot (a `bpf_loop`
+/// call's callback is known by its subprogram).
+pub(crate) fn insn_aux(aux: &Aux, sub_starts: &[usize]) -> Vec<InsnAux> {
     (0..aux.len())
         .map(SlotIdx::new)
         .map(|s| InsnAux {
@@ -132,6 +137,11 @@ pub(crate) fn insn_aux(aux: &Aux) -> Vec<InsnAux> {
                 _ => None,
             },
             kfunc: aux.kfunc_fix(s),
+            loop_inline: aux
+                .loop_inline
+                .get(&s.index())
+                .filter(|l| l.fit)
+                .and_then(|l| sub_starts.get(l.sub).copied()),
         })
         .collect()
 }

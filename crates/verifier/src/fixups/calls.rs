@@ -1,8 +1,9 @@
 //! Helper calls in `do_misc_fixups`: the kernel replaces a helper id by the address of the
 //! function it runs (`BPF_CALL_IMM`). For the map helpers of a JIT-requested 64-bit program that
 //! is the map type's own operation (`ops->map_update_elem`, ...); a lookup the map type inlines
-//! (`map_gen_lookup`: array, per-CPU array, hash, xsk map) and `bpf_get_smp_processor_id` become
-//! instructions; the other helpers the kernel inlines are not modelled yet and say so.
+//! (`map_gen_lookup`: array, per-CPU array, hash, xsk map), `bpf_get_smp_processor_id` and (for
+//! a JIT) `bpf_kptr_xchg` become instructions; the other helpers the kernel inlines are not
+//! modelled yet and say so.
 
 use kbpf_isa::Insn;
 
@@ -122,6 +123,14 @@ pub(super) fn fix_call(
         return Ok(Fixed::Inline(vec![
             x(Insn::LdImm64 { dst: Reg::R0, src: LdImm64Src::Imm, imm, imm_hi }),
             x(Insn::Load { size: Size::DW, signed: false, dst: Reg::R0, src: Reg::R0, off: 0 }),
+        ]));
+    }
+    if id == F::KptrXchg.id() && v.for_jit() {
+        // both JITs exchange a pointer in one instruction (`bpf_jit_supports_ptr_xchg`)
+        use kbpf_isa::{AluOp, AtomicOp, Reg, Size, Src, Width};
+        return Ok(Fixed::Inline(vec![
+            x(Insn::Alu { width: Width::W64, op: AluOp::Mov, dst: Reg::R0, src: Src::Reg(Reg::R2) }),
+            x(Insn::Atomic { size: Size::DW, op: AtomicOp::Xchg, dst: Reg::R1, src: Reg::R0, off: 0 }),
         ]));
     }
     let call = kernel_call(v, id, map, pc)?;
@@ -319,10 +328,9 @@ fn kernel_call(v: &Verified, id: i32, map: CallMap, pc: usize) -> Result<KernelC
             .map(KernelCall::Symbol)
             .ok_or_else(|| unsupported(format!("{} on a {:?} map", f.name(), def.kind)));
     }
-    match f {
-        F::KptrXchg | F::Loop => Err(unsupported(format!("the inlining or fixup of {}", f.name()))),
-        _ => Ok(KernelCall::Symbol(helper_symbol(f, v.prog_type()))),
-    }
+    // a `bpf_loop` the kernel does not inline (flags not known zero, several callbacks) stays
+    // a call of the helper, as `bpf_kptr_xchg` does for the interpreter
+    Ok(KernelCall::Symbol(helper_symbol(f, v.prog_type())))
 }
 
 /// The map helpers `do_misc_fixups` turns into direct calls of the map's operations.

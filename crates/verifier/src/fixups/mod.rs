@@ -3,6 +3,8 @@
 //!
 //! The witness already carries `opt_hard_wire_dead_code_branches`, `opt_remove_dead_code` and
 //! `opt_remove_nops` (privileged loads) or `sanitize_dead_code`. This module adds
+//! `optimize_bpf_loop` (in `frames.rs`; the kernel runs it before the dead-code passes, which
+//! leave its patches alone since every patched instruction counts as reached), then
 //! `convert_ctx_accesses` (through [`crate::prog_types::ProgTypeOps::convert_ctx_access`]) and the
 //! part of `do_misc_fixups` kbpf models: division and modulo by a register guarded against zero,
 //! signed division and modulo by a register guarded through AX against 0 and -1, the tail
@@ -86,6 +88,9 @@ pub struct XInsn {
 pub struct Xlated {
     /// Instructions in order (an `ld_imm64` is one entry, two slots).
     pub insns: Vec<XInsn>,
+    /// The index in `insns` where the declared exception callback starts: a subprogram no
+    /// call reaches, which still counts in the subprogram indices calls carry.
+    pub exception_cb: Option<usize>,
 }
 
 impl Xlated {
@@ -104,7 +109,10 @@ impl Xlated {
         let mut slots: Vec<kbpf_isa::RawInsn> = self.insns.iter().flat_map(|x| x.insn.encode()).collect();
         let mut starts = vec![0i64];
         let mut pc = 0i64;
-        for x in &self.insns {
+        for (k, x) in self.insns.iter().enumerate() {
+            if Some(k) == self.exception_cb {
+                starts.push(pc);
+            }
             match x.insn {
                 Insn::Call(CallTarget::Local(imm)) => starts.push(pc + 1 + imm as i64),
                 Insn::LdImm64 { src: kbpf_isa::LdImm64Src::Func, imm, .. } => {
@@ -193,6 +201,20 @@ pub fn xlate(v: &Verified, target: CtxTarget, layout: &KernelLayout) -> Result<X
                     seq[0].origin = Some(pc);
                     Patch { insns: seq, original: None }
                 }
+                // `optimize_bpf_loop`: the callback called in a loop of the program's own
+                Insn::Call(CallTarget::Helper(id))
+                    if target == CtxTarget::Kernel
+                        && id == crate::protos::func_id::BpfFunc::Loop.id()
+                        && let Some(cb) = facts.loop_inline =>
+                {
+                    // relative to the call's slot, which `relink` re-aims
+                    let to_cb = prog.pc(cb) as i64 - prog.pc(i) as i64 - 1;
+                    let to_cb = i32::try_from(to_cb)
+                        .map_err(|_| FixupError::Bug(format!("insn {pc}: callback {to_cb} away")))?;
+                    let mut seq = frames.inline_loop(frames.sub_of(i), to_cb, pc)?;
+                    seq[0].origin = Some(pc);
+                    Patch { insns: seq, original: Some(12) }
+                }
                 Insn::Call(CallTarget::Helper(id)) if target == CtxTarget::Kernel => {
                     match calls::fix_call(v, id, facts.map, layout, pc)? {
                         calls::Fixed::Call(call) => Patch {
@@ -279,7 +301,7 @@ pub fn xlate(v: &Verified, target: CtxTarget, layout: &KernelLayout) -> Result<X
             }
         }
     }
-    let mut x = relink(prog, patches, &jump_skip)?;
+    let mut x = relink(prog, patches, &jump_skip, v.exception_cb())?;
     if target == CtxTarget::Kernel
         && let Some(cb) = frames::default_exception_cb(v)
     {
@@ -436,8 +458,14 @@ fn prepend(p: &mut Patch, mut pro: Vec<XInsn>) {
 
 /// Concatenates the patches and re-aims every original jump, call and callback reference at
 /// the first instruction of its target's patch (`bpf_adj_branches`); a jump skips the first
-/// `jump_skip[i]` (one-slot) instructions of patch `i`.
-fn relink(prog: &Program, patches: Vec<Patch>, jump_skip: &[usize]) -> Result<Xlated, FixupError> {
+/// `jump_skip[i]` (one-slot) instructions of patch `i`; instruction `exception_cb` (the
+/// declared exception callback's start) is followed to its patch.
+fn relink(
+    prog: &Program,
+    patches: Vec<Patch>,
+    jump_skip: &[usize],
+    exception_cb: Option<usize>,
+) -> Result<Xlated, FixupError> {
     let slots = prog.len_slots();
     let mut new_pc = vec![0usize; slots + 1];
     let mut at = 0;
@@ -455,8 +483,12 @@ fn relink(prog: &Program, patches: Vec<Patch>, jump_skip: &[usize]) -> Result<Xl
         jump_pc[prog.pc(i)] += skip;
     }
     let mut out = Vec::with_capacity(at);
+    let mut cb = None;
     for (i, p) in patches.into_iter().enumerate() {
         let pc = prog.pc(i);
+        if Some(i) == exception_cb {
+            cb = Some(out.len());
+        }
         let mut here = new_pc[pc];
         for (k, mut x) in p.insns.into_iter().enumerate() {
             if Some(k) == p.original {
@@ -466,7 +498,7 @@ fn relink(prog: &Program, patches: Vec<Patch>, jump_skip: &[usize]) -> Result<Xl
             out.push(x);
         }
     }
-    Ok(Xlated { insns: out })
+    Ok(Xlated { insns: out, exception_cb: cb })
 }
 
 fn reaim(
