@@ -45,6 +45,10 @@ struct Emitter<'a> {
     targets: Vec<Option<DynamicLabel>>,
     func_labels: Vec<DynamicLabel>,
     abort: DynamicLabel,
+    /// The trampoline's exit for `bpf_throw`.
+    unwind: DynamicLabel,
+    /// Slot of the function `bpf_throw` calls ([`JitOptions::roles`]).
+    exception: Option<usize>,
     stubs: Vec<(DynamicLabel, u64)>,
     callx_table: Option<Box<[u64]>>,
     insn_offsets: Vec<u32>,
@@ -169,7 +173,7 @@ fn assemble_pass(
     // depth; its main function then saves none itself. Any other program is entered at its
     // main function, which saves only the callee-saved registers it uses (the kernel's
     // `detect_reg_usage`): an empty program costs a call and a `ret`.
-    let trampolined = kbpf_jit::needs_run_ctx(prog, opts.tail_call.is_some());
+    let trampolined = kbpf_jit::needs_run_ctx(prog, opts);
     // With tail calls, a main function may be entered by a jump from any function (replacing
     // that frame), so it saves the callee-saved registers it uses like every other function.
     let main_saves_none = trampolined && opts.tail_call.is_none();
@@ -185,6 +189,7 @@ fn assemble_pass(
         .collect();
     let func_labels = (0..plan.funcs.len()).map(|_| ops.new_dynamic_label()).collect();
     let abort = ops.new_dynamic_label();
+    let unwind = ops.new_dynamic_label();
     let mut e = Emitter {
         ops,
         prog,
@@ -194,6 +199,8 @@ fn assemble_pass(
         targets: vec![None; n],
         func_labels,
         abort,
+        unwind,
+        exception: opts.roles.exception_cb,
         stubs: Vec::new(),
         callx_table: None,
         insn_offsets: Vec::with_capacity(n),
@@ -206,8 +213,11 @@ fn assemble_pass(
         e.kernel = Some(KernelImage { outside: e.ops.new_dynamic_label(), first_exit: None });
     }
     e.check_control_flow()?;
-    let entry_label =
-        if trampolined { abi::trampoline(&mut e.ops, e.func_labels[0], e.abort) } else { e.func_labels[0] };
+    let entry_label = if trampolined {
+        abi::trampoline(&mut e.ops, e.func_labels[0], e.abort, e.unwind)
+    } else {
+        e.func_labels[0]
+    };
     let mut func_offsets = Vec::with_capacity(e.plan.funcs.len());
     let mut func_ends = Vec::with_capacity(e.plan.funcs.len());
     for f in 0..e.plan.funcs.len() {
@@ -468,6 +478,15 @@ impl Emitter<'_> {
                     && self.registry.helper(id).is_some_and(|d| d.name == "bpf_tail_call") =>
             {
                 self.tail_call(pc)?
+            }
+            CallTarget::Helper(kbpf_kfunc::callbacks::THROW_ID) if self.kernel.is_none() => {
+                // the exception function with the cookie in r1, then out of every frame with
+                // its r0 (the kernel unwinds to the main program's exit the same way)
+                let to = self.exception.and_then(|s| self.plan.func_starting_at(s));
+                let f =
+                    to.ok_or(JitError::Unsupported { pc, what: "bpf_throw without an exception function" })?;
+                let (l, unwind) = (self.func_labels[f], self.unwind);
+                dynasm!(self.ops ; .arch x64 ; call =>l ; jmp =>unwind);
             }
             CallTarget::Helper(_) | CallTarget::Kfunc { .. } if self.kernel.is_some() => {
                 let l = self.kernel.as_ref().map(|k| k.outside).unwrap_or(self.abort);

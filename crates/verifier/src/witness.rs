@@ -50,6 +50,7 @@ pub struct Verified {
     direct_write: bool,
     sleepable: bool,
     exception_cb: bool,
+    exception_cb_at: Option<usize>,
 }
 
 impl Verified {
@@ -126,6 +127,11 @@ impl Verified {
     pub fn has_exception_cb(&self) -> bool {
         self.exception_cb
     }
+
+    /// The slot of [`Verified::program`] where the declared exception callback starts.
+    pub fn exception_cb_at(&self) -> Option<usize> {
+        self.exception_cb_at
+    }
 }
 
 /// The verifier's facts about one instruction of a [`Verified`] program.
@@ -199,6 +205,13 @@ pub(crate) fn build(
         }
         (Program::new(insns).map_err(|e| format!("dead-code sanitizing broke the program: {e}"))?, out)
     };
+    // the declared exception callback's first instruction that survived the removals (the
+    // callback was walked, so it has one)
+    let exception_cb_at = opts
+        .funcs
+        .iter()
+        .find(|f| f.exception_cb)
+        .and_then(|f| facts.iter().position(|x| x.origin >= f.pc).map(|i| program.pc(i)));
     let mut calls: Vec<CalledFn> = Vec::new();
     for insn in program.insns() {
         let called = match insn {
@@ -239,6 +252,7 @@ pub(crate) fn build(
         direct_write,
         sleepable: opts.prog_type.ops().sleepable() || opts.sleepable,
         exception_cb: opts.funcs.iter().any(|f| f.exception_cb),
+        exception_cb_at,
     })
 }
 

@@ -1,0 +1,178 @@
+//! Callbacks and exceptions on every engine: `bpf_loop` and `bpf_for_each_map_elem` run their
+//! callback as a BPF function (own frame, the kernel's arguments, its return read back), and
+//! `bpf_throw` unwinds to the entry with the exception callback's result. One program per test,
+//! each run on the interpreter and the host JIT (x86_64 natively, arm64 under qemu through
+//! `cargo xtask test`) and checked against the value Linux 6.18 gives.
+
+use kbpf::kfunc::{NativeFn, Registry, profiles};
+use kbpf::{Engine, RunOptions, SourceKind};
+
+mod support;
+
+/// BTF id the tests give `bpf_throw`.
+const THROW_BTF_ID: i32 = 9001;
+
+fn registry() -> Registry {
+    let mut r = profiles::testmod();
+    extern "C" fn never(_: u64) -> u64 {
+        0
+    }
+    // the prototype the verifier checks; the engines never call the native
+    r.add_kfunc(THROW_BTF_ID, "bpf_throw", NativeFn::A1(never)).unwrap();
+    r
+}
+
+fn module(src: &str, registry: &Registry) -> kbpf::Module {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static N: AtomicU32 = AtomicU32::new(0);
+    let path = std::env::temp_dir().join(format!(
+        "kbpf-callbacks-{}-{}.s",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    ));
+    std::fs::write(&path, src).unwrap();
+    let m = kbpf::read_module(&path, SourceKind::Asm, registry, None).unwrap();
+    let _ = std::fs::remove_file(&path);
+    m
+}
+
+/// Runs `src` on every engine and checks r0 and the `.bss` words each engine leaves.
+fn check(src: &str, r0: u64, bss: &[u64]) {
+    let registry = registry();
+    let m = module(src, &registry);
+    let mut engines = vec![Engine::Interp];
+    if kbpf::host_backend().is_some() {
+        engines.push(Engine::Jit);
+    }
+    for engine in engines {
+        let h = support::handle(&m, engine, &registry, 64, RunOptions::default())
+            .unwrap_or_else(|e| panic!("{engine:?}: {e}"));
+        let got = h.run(&mut [0u8; 64]).unwrap_or_else(|e| panic!("{engine:?}: {e}"));
+        assert_eq!(got, r0, "{engine:?}: r0");
+        if let Some(i) = m.maps.iter().position(|s| s.name == ".bss") {
+            let v = h.map_set().get(i).unwrap().lookup(&0u32.to_le_bytes()).unwrap();
+            let words: Vec<u64> = v.chunks(8).map(|c| u64::from_le_bytes(c.try_into().unwrap())).collect();
+            assert_eq!(&words[..bss.len()], bss, "{engine:?}: .bss");
+        }
+    }
+}
+
+/// One test per program: `name: src => r0, [.bss words]`.
+macro_rules! program {
+    ($name:ident: $src:expr => $r0:expr, $bss:expr) => {
+        #[test]
+        fn $name() {
+            check(&$src, $r0 as u64, &$bss);
+        }
+    };
+}
+
+const BSS: &str = ".map .bss, array, 4, 64, 1\n";
+
+// bpf_loop(5, cb, &ctx, 0): cb adds i to the context; 5 calls; the context is 0+1+2+3+4
+program!(loop_sums: format!("{BSS}
+    *(u64 *)(r10 -8) = 0
+    r1 = 5
+    r2 = func(cb) ll
+    r3 = r10
+    r3 += -8
+    r4 = 0
+    call bpf_loop
+    r1 = .bss + 0 ll
+    r2 = *(u64 *)(r10 -8)
+    *(u64 *)(r1 +0) = r2
+    exit
+.func cb, 2
+cb:
+    r3 = *(u64 *)(r2 +0)
+    r3 += r1
+    *(u64 *)(r2 +0) = r3
+    r0 = 0
+    exit
+") => 5, [10]);
+
+// the callback stops at i == 3: the helper returns i + 1
+program!(loop_stops_early: format!("{BSS}
+    r1 = 100
+    r2 = func(cb) ll
+    r3 = 0
+    r4 = 0
+    call bpf_loop
+    exit
+.func cb, 2
+cb:
+    r0 = 0
+    if r1 != 3 goto out
+    r0 = 1
+out:
+    exit
+") => 4, [0]);
+
+// over BPF_MAX_LOOPS: -E2BIG as a 32-bit value (the inlined loop's), no call made; flags: -EINVAL
+program!(loop_limits: format!("{BSS}
+    r1 = 0x800001
+    r2 = func(cb) ll
+    r3 = 0
+    r4 = 0
+    call bpf_loop
+    r1 = .bss + 0 ll
+    *(u64 *)(r1 +0) = r0
+    r1 = 1
+    r2 = func(cb) ll
+    r3 = 0
+    r4 = 1
+    call bpf_loop
+    r1 = .bss + 0 ll
+    *(u64 *)(r1 +8) = r0
+    r1 = 0x800000
+    r2 = func(cb) ll
+    r3 = 0
+    r4 = 0
+    call bpf_loop
+    exit
+.func cb, 2
+cb:
+    r1 = .bss + 0 ll
+    r2 = *(u64 *)(r1 +16)
+    r2 += 1
+    *(u64 *)(r1 +16) = r2
+    r0 = 1
+    exit
+") => 1, [0xffff_fff9, (-22i64) as u64, 1]);
+
+// a callback that runs bpf_loop itself, and one that calls a helper (a map update)
+program!(loop_nested_with_helper: format!("{BSS}.map counts, hash, 4, 8, 16
+    r1 = 3
+    r2 = func(outer) ll
+    r3 = 0
+    r4 = 0
+    call bpf_loop
+    exit
+.func outer, 2
+outer:
+    r6 = r1
+    r1 = 4
+    r2 = func(inner) ll
+    r3 = 0
+    r4 = 0
+    call bpf_loop
+    *(u32 *)(r10 -4) = r6
+    *(u64 *)(r10 -16) = r0
+    r1 = counts ll
+    r2 = r10
+    r2 += -4
+    r3 = r10
+    r3 += -16
+    r4 = 0
+    call bpf_map_update_elem
+    r0 = 0
+    exit
+.func inner, 2
+inner:
+    r1 = .bss + 0 ll
+    r2 = *(u64 *)(r1 +0)
+    r2 += 1
+    *(u64 *)(r1 +0) = r2
+    r0 = 0
+    exit
+") => 3, [12]);
