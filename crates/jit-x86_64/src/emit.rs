@@ -238,6 +238,10 @@ fn assemble_pass(
             let insn = prog.insns()[idx];
             e.insn(idx, &insn)?;
         }
+        if matches!(prog.insns()[end - 1], Insn::Call(_)) {
+            // a function ending in a call that never returns (a throw): trap if it did
+            dynasm!(e.ops ; .arch x64 ; ud2);
+        }
         func_ends.push(e.ops.offset().0 as u32);
         e.emit_stubs();
     }
@@ -274,7 +278,7 @@ impl Emitter<'_> {
         let prog = self.prog;
         for (fi, f) in self.plan.funcs.iter().enumerate() {
             let last = &prog.insns()[f.end - 1];
-            if !last.is_unconditional_transfer() {
+            if !last.is_unconditional_transfer() && !kbpf_jit::ends_run(last, self.exception.is_some()) {
                 return Err(JitError::FallThrough { pc: prog.pc(f.end - 1) });
             }
             for idx in f.start..f.end {

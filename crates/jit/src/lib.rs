@@ -140,3 +140,10 @@ pub fn needs_run_ctx(prog: &Program, opts: &JitOptions) -> bool {
             .iter()
             .any(|i| matches!(i, Insn::LdAbs { .. } | Insn::LdInd { .. } | Insn::Callx { .. }))
 }
+
+/// Whether a function may end in `insn` besides an unconditional transfer: in a program that
+/// throws, a call (`call THROW_ID`, what lowering made of `bpf_throw`, or a call of a function
+/// that always throws: the verifier removes what follows). Backends put a trap after it.
+pub fn ends_run(insn: &kbpf_isa::Insn, throws: bool) -> bool {
+    throws && matches!(insn, kbpf_isa::Insn::Call(_))
+}

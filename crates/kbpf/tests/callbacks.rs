@@ -176,3 +176,126 @@ inner:
     r0 = 0
     exit
 ") => 3, [12]);
+
+// for_each over an array of 4 (values 10, 20, 30, 40): cb(map, &key, &value, ctx) sums
+// key * value into the context and stops at key 2; the helper counts the calls (3)
+program!(for_each_array_stops: format!("{BSS}.map arr, array, 4, 8, 4
+    r6 = 0
+fill:
+    *(u32 *)(r10 -4) = r6
+    r1 = r6
+    r1 += 1
+    r1 *= 10
+    *(u64 *)(r10 -16) = r1
+    r1 = arr ll
+    r2 = r10
+    r2 += -4
+    r3 = r10
+    r3 += -16
+    r4 = 0
+    call bpf_map_update_elem
+    r6 += 1
+    if r6 < 4 goto fill
+    *(u64 *)(r10 -24) = 0
+    r1 = arr ll
+    r2 = func(cb) ll
+    r3 = r10
+    r3 += -24
+    r4 = 0
+    call bpf_for_each_map_elem
+    r1 = .bss + 0 ll
+    r2 = *(u64 *)(r10 -24)
+    *(u64 *)(r1 +0) = r2
+    exit
+.func cb, 4
+cb:
+    r5 = *(u32 *)(r2 +0)
+    r1 = *(u64 *)(r3 +0)
+    r1 *= r5
+    r0 = *(u64 *)(r4 +0)
+    r0 += r1
+    *(u64 *)(r4 +0) = r0
+    r0 = 0
+    if r5 != 2 goto out
+    r0 = 1
+out:
+    exit
+") => 3, [20 + 2 * 30]);
+
+// for_each over a hash: every element visited once (its value doubled through the pointer),
+// keys summed; flags other than 0: -EINVAL
+program!(for_each_hash: format!("{BSS}.map h, hash, 4, 8, 8
+    r6 = 3
+fill:
+    *(u32 *)(r10 -4) = r6
+    *(u64 *)(r10 -16) = r6
+    r1 = h ll
+    r2 = r10
+    r2 += -4
+    r3 = r10
+    r3 += -16
+    r4 = 0
+    call bpf_map_update_elem
+    r6 += 2
+    if r6 < 9 goto fill
+    r1 = h ll
+    r2 = func(cb) ll
+    r3 = 0
+    r4 = 1
+    call bpf_for_each_map_elem
+    r1 = .bss + 0 ll
+    *(u64 *)(r1 +8) = r0
+    r1 = h ll
+    r2 = func(cb) ll
+    r3 = 0
+    r4 = 0
+    call bpf_for_each_map_elem
+    r6 = r0
+    *(u32 *)(r10 -4) = 7
+    r1 = h ll
+    r2 = r10
+    r2 += -4
+    call bpf_map_lookup_elem
+    if r0 == 0 goto out
+    r1 = *(u64 *)(r0 +0)
+    r2 = .bss + 0 ll
+    *(u64 *)(r2 +16) = r1
+out:
+    r0 = r6
+    exit
+.func cb, 4
+cb:
+    r1 = *(u64 *)(r3 +0)
+    r1 *= 2
+    *(u64 *)(r3 +0) = r1
+    r5 = *(u32 *)(r2 +0)
+    r1 = .bss + 0 ll
+    r2 = *(u64 *)(r1 +0)
+    r2 += r5
+    *(u64 *)(r1 +0) = r2
+    r0 = 0
+    exit
+") => 3, [3 + 5 + 7, (-22i64) as u64, 14]);
+
+// bpf_throw from a function two calls deep: the default exception callback returns the cookie
+// and nothing after the throw runs
+program!(throw_from_nested_callee: format!("{BSS}
+    call f
+    r1 = .bss + 0 ll
+    *(u64 *)(r1 +0) = 1
+    r0 = 0
+    exit
+.func f, 0
+f:
+    call g
+    r1 = .bss + 0 ll
+    *(u64 *)(r1 +8) = 1
+    r0 = 0
+    exit
+.func g, 0
+g:
+    r1 = 42
+    call bpf_throw
+    r0 = 0
+    exit
+") => 42, [0, 0]);

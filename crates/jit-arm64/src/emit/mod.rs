@@ -201,6 +201,10 @@ impl<'a> Emitter<'a> {
                 insn_offsets.push(e.ops.offset().0 as u32);
                 e.insn(&prog.insns()[idx])?;
             }
+            if matches!(prog.insns()[f.end - 1], Insn::Call(_)) {
+                // a function ending in a call that never returns (a throw): trap if it did
+                a64!(e.ops ; brk 0);
+            }
             let epi = e.epilogue;
             e.ops.dynamic_label(epi);
             e.epilogue_code();
@@ -232,7 +236,9 @@ impl<'a> Emitter<'a> {
     fn check_control_flow(&self) -> R {
         let prog = self.prog;
         for (fi, f) in self.plan.funcs.iter().enumerate() {
-            if !prog.insns()[f.end - 1].is_unconditional_transfer() {
+            if !prog.insns()[f.end - 1].is_unconditional_transfer()
+                && !kbpf_jit::ends_run(&prog.insns()[f.end - 1], self.exception.is_some())
+            {
                 return Err(JitError::FallThrough { pc: prog.pc(f.end - 1) });
             }
             for idx in f.start..f.end {
