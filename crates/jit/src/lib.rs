@@ -5,7 +5,8 @@
 //! stack depth, callee-saved registers, stack-argument traffic, call graph limits), the lowering
 //! of calls with more than five arguments to a native convention ([`StackArgAbi`]), the
 //! [`Backend`] trait, [`JitOptions`], [`JitError`], the compiled [`JitProgram`] and the safe
-//! boundary to native code ([`link`]): safe compilation takes the verifier's
+//! boundary to native code ([`link`]), the lowering of the callback helpers to BPF drivers that
+//! every engine runs ([`lower_callbacks`]): safe compilation takes the verifier's
 //! [`kbpf_verifier::Verified`] witness; compiling anything else is `unsafe`.
 //!
 //! Must not touch: instruction encoding for a particular architecture (the backend crates),

@@ -82,8 +82,9 @@ pub fn register(r: &mut Registry) -> Result<(), RegistryError> {
     let proto = Proto {
         args: vec![
             arg("map", ArgKind::Map),
-            arg("state", ArgKind::Mem { size: None, uninit: false }),
-            ArgProto::scalar("len"),
+            // read and written (`uninit`: the native writes it)
+            arg("state", ArgKind::Mem { size: None, uninit: true }),
+            arg("len", ArgKind::MemSize { constant: false }),
         ],
         ret: Some(RetKind::Scalar),
         ..Proto::default()
