@@ -187,13 +187,14 @@ fn sub_rsp(ops: &mut Ops, n: i32) {
 }
 
 /// Emits the entry trampoline `(mem: rdi, len: rsi, ctx: rdx) -> rax`, the fault exit
-/// (`abort`) and the exit `bpf_throw` takes (`unwind`: every frame dropped, rax kept). `main`
+/// (`abort`) and, for a program that throws, the exit `bpf_throw` takes (`unwind`: every
+/// frame dropped, rax kept). `main`
 /// is the main function's label; returns the trampoline's label.
 pub fn trampoline(
     ops: &mut Ops,
     main: DynamicLabel,
     abort: DynamicLabel,
-    unwind: DynamicLabel,
+    unwind: Option<DynamicLabel>,
 ) -> DynamicLabel {
     let entry = ops.new_dynamic_label();
     let ret = ops.new_dynamic_label();
@@ -213,10 +214,14 @@ pub fn trampoline(
         ; mov rsp, [Rq(CTX) + RunCtx::SAVED_SP]
         ; xor eax, eax
         ; jmp =>ret
-        ; =>unwind
-        ; mov rsp, [Rq(CTX) + RunCtx::SAVED_SP]
-        ; jmp =>ret
     );
+    if let Some(unwind) = unwind {
+        dynasm!(ops ; .arch x64
+            ; =>unwind
+            ; mov rsp, [Rq(CTX) + RunCtx::SAVED_SP]
+            ; jmp =>ret
+        );
+    }
     entry
 }
 

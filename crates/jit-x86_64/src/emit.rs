@@ -214,7 +214,7 @@ fn assemble_pass(
     }
     e.check_control_flow()?;
     let entry_label = if trampolined {
-        abi::trampoline(&mut e.ops, e.func_labels[0], e.abort, e.unwind)
+        abi::trampoline(&mut e.ops, e.func_labels[0], e.abort, e.exception.map(|_| e.unwind))
     } else {
         e.func_labels[0]
     };

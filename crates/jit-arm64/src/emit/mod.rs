@@ -283,11 +283,15 @@ impl<'a> Emitter<'a> {
             ; mov sp, x9
             ; mov x0, xzr
             ; b =>restore
-            ; =>unwind
-            ; ldr x9, [X(ctx), #(RunCtx::SAVED_SP as u32)]
-            ; mov sp, x9
-            ; b =>restore
         );
+        if self.exception.is_some() {
+            a64!(self.ops
+                ; =>unwind
+                ; ldr x9, [X(ctx), #(RunCtx::SAVED_SP as u32)]
+                ; mov sp, x9
+                ; b =>restore
+            );
+        }
     }
 
     fn prologue(&mut self, frame: &Frame) -> R {
