@@ -5,7 +5,7 @@
 //! `cargo xtask test`) and checked against the value Linux 6.18 gives.
 
 use kbpf::kfunc::{NativeFn, Registry, profiles};
-use kbpf::{Engine, RunOptions, SourceKind};
+use kbpf::{Engine, RunOptions};
 
 mod support;
 
@@ -22,24 +22,10 @@ fn registry() -> Registry {
     r
 }
 
-fn module(src: &str, registry: &Registry) -> kbpf::Module {
-    use std::sync::atomic::{AtomicU32, Ordering};
-    static N: AtomicU32 = AtomicU32::new(0);
-    let path = std::env::temp_dir().join(format!(
-        "kbpf-callbacks-{}-{}.s",
-        std::process::id(),
-        N.fetch_add(1, Ordering::Relaxed)
-    ));
-    std::fs::write(&path, src).unwrap();
-    let m = kbpf::read_module(&path, SourceKind::Asm, registry, None).unwrap();
-    let _ = std::fs::remove_file(&path);
-    m
-}
-
 /// Runs `src` on every engine and checks r0 and the `.bss` words each engine leaves.
 fn check(src: &str, r0: u64, bss: &[u64]) {
     let registry = registry();
-    let m = module(src, &registry);
+    let m = support::asm_module(src, &registry);
     let mut engines = vec![Engine::Interp];
     if kbpf::host_backend().is_some() {
         engines.push(Engine::Jit);
@@ -69,15 +55,16 @@ macro_rules! program {
 
 const BSS: &str = ".map .bss, array, 4, 64, 1\n";
 
+/// `helper(r1, cb, ctx, flags)`: `ctx` is a stack offset whose address is passed, or none (0).
+fn call(helper: &str, r1: &str, cb: &str, ctx: Option<i16>, flags: i64) -> String {
+    let r3 = ctx.map_or("r3 = 0".to_string(), |off| format!("r3 = r10\n    r3 += {off}"));
+    format!("r1 = {r1}\n    r2 = func({cb}) ll\n    {r3}\n    r4 = {flags}\n    call {helper}")
+}
+
 // bpf_loop(5, cb, &ctx, 0): cb adds i to the context; 5 calls; the context is 0+1+2+3+4
 program!(loop_sums: format!("{BSS}
     *(u64 *)(r10 -8) = 0
-    r1 = 5
-    r2 = func(cb) ll
-    r3 = r10
-    r3 += -8
-    r4 = 0
-    call bpf_loop
+    {c1}
     r1 = .bss + 0 ll
     r2 = *(u64 *)(r10 -8)
     *(u64 *)(r1 +0) = r2
@@ -89,15 +76,11 @@ cb:
     *(u64 *)(r2 +0) = r3
     r0 = 0
     exit
-") => 5, [10]);
+", c1 = call("bpf_loop", "5", "cb", Some(-8), 0)) => 5, [10]);
 
 // the callback stops at i == 3: the helper returns i + 1
 program!(loop_stops_early: format!("{BSS}
-    r1 = 100
-    r2 = func(cb) ll
-    r3 = 0
-    r4 = 0
-    call bpf_loop
+    {c2}
     exit
 .func cb, 2
 cb:
@@ -106,29 +89,17 @@ cb:
     r0 = 1
 out:
     exit
-") => 4, [0]);
+", c2 = call("bpf_loop", "100", "cb", None, 0)) => 4, [0]);
 
 // over BPF_MAX_LOOPS: -E2BIG as a 32-bit value (the inlined loop's), no call made; flags: -EINVAL
 program!(loop_limits: format!("{BSS}
-    r1 = 0x800001
-    r2 = func(cb) ll
-    r3 = 0
-    r4 = 0
-    call bpf_loop
+    {c3}
     r1 = .bss + 0 ll
     *(u64 *)(r1 +0) = r0
-    r1 = 1
-    r2 = func(cb) ll
-    r3 = 0
-    r4 = 1
-    call bpf_loop
+    {c4}
     r1 = .bss + 0 ll
     *(u64 *)(r1 +8) = r0
-    r1 = 0x800000
-    r2 = func(cb) ll
-    r3 = 0
-    r4 = 0
-    call bpf_loop
+    {c5}
     exit
 .func cb, 2
 cb:
@@ -138,24 +109,16 @@ cb:
     *(u64 *)(r1 +16) = r2
     r0 = 1
     exit
-") => 1, [0xffff_fff9, (-22i64) as u64, 1]);
+", c3 = call("bpf_loop", "0x800001", "cb", None, 0), c4 = call("bpf_loop", "1", "cb", None, 1), c5 = call("bpf_loop", "0x800000", "cb", None, 0)) => 1, [0xffff_fff9, (-22i64) as u64, 1]);
 
 // a callback that runs bpf_loop itself, and one that calls a helper (a map update)
 program!(loop_nested_with_helper: format!("{BSS}.map counts, hash, 4, 8, 16
-    r1 = 3
-    r2 = func(outer) ll
-    r3 = 0
-    r4 = 0
-    call bpf_loop
+    {c6}
     exit
 .func outer, 2
 outer:
     r6 = r1
-    r1 = 4
-    r2 = func(inner) ll
-    r3 = 0
-    r4 = 0
-    call bpf_loop
+    {c7}
     *(u32 *)(r10 -4) = r6
     *(u64 *)(r10 -16) = r0
     r1 = counts ll
@@ -175,7 +138,7 @@ inner:
     *(u64 *)(r1 +0) = r2
     r0 = 0
     exit
-") => 3, [12]);
+", c6 = call("bpf_loop", "3", "outer", None, 0), c7 = call("bpf_loop", "4", "inner", None, 0)) => 3, [12]);
 
 // for_each over an array of 4 (values 10, 20, 30, 40): cb(map, &key, &value, ctx) sums
 // key * value into the context and stops at key 2; the helper counts the calls (3)
