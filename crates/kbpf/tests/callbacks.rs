@@ -55,6 +55,12 @@ macro_rules! program {
 
 const BSS: &str = ".map .bss, array, 4, 64, 1\n";
 
+/// `bpf_map_update_elem(map, key at fp-4, value at fp-16, 0)`.
+fn update(map: &str) -> String {
+    let args = "r2 = r10\n    r2 += -4\n    r3 = r10\n    r3 += -16\n    r4 = 0";
+    format!("r1 = {map} ll\n    {args}\n    call bpf_map_update_elem")
+}
+
 /// `helper(r1, cb, ctx, flags)`: `ctx` is a stack offset whose address is passed, or none (0).
 fn call(helper: &str, r1: &str, cb: &str, ctx: Option<i16>, flags: i64) -> String {
     let r3 = ctx.map_or("r3 = 0".to_string(), |off| format!("r3 = r10\n    r3 += {off}"));
@@ -121,13 +127,7 @@ outer:
     {c7}
     *(u32 *)(r10 -4) = r6
     *(u64 *)(r10 -16) = r0
-    r1 = counts ll
-    r2 = r10
-    r2 += -4
-    r3 = r10
-    r3 += -16
-    r4 = 0
-    call bpf_map_update_elem
+    {u1}
     r0 = 0
     exit
 .func inner, 2
@@ -138,7 +138,7 @@ inner:
     *(u64 *)(r1 +0) = r2
     r0 = 0
     exit
-", c6 = call("bpf_loop", "3", "outer", None, 0), c7 = call("bpf_loop", "4", "inner", None, 0)) => 3, [12]);
+", u1 = update("counts"), c6 = call("bpf_loop", "3", "outer", None, 0), c7 = call("bpf_loop", "4", "inner", None, 0)) => 3, [12]);
 
 // for_each over an array of 4 (values 10, 20, 30, 40): cb(map, &key, &value, ctx) sums
 // key * value into the context and stops at key 2; the helper counts the calls (3)
@@ -150,22 +150,11 @@ fill:
     r1 += 1
     r1 *= 10
     *(u64 *)(r10 -16) = r1
-    r1 = arr ll
-    r2 = r10
-    r2 += -4
-    r3 = r10
-    r3 += -16
-    r4 = 0
-    call bpf_map_update_elem
+    {u2}
     r6 += 1
     if r6 < 4 goto fill
     *(u64 *)(r10 -24) = 0
-    r1 = arr ll
-    r2 = func(cb) ll
-    r3 = r10
-    r3 += -24
-    r4 = 0
-    call bpf_for_each_map_elem
+    {w1}
     r1 = .bss + 0 ll
     r2 = *(u64 *)(r10 -24)
     *(u64 *)(r1 +0) = r2
@@ -183,7 +172,7 @@ cb:
     r0 = 1
 out:
     exit
-") => 3, [20 + 2 * 30]);
+", u2 = update("arr"), w1 = call("bpf_for_each_map_elem", "arr ll", "cb", Some(-24), 0)) => 3, [20 + 2 * 30]);
 
 // for_each over a hash: every element visited once (its value doubled through the pointer),
 // keys summed; flags other than 0: -EINVAL
@@ -192,27 +181,13 @@ program!(for_each_hash: format!("{BSS}.map h, hash, 4, 8, 8
 fill:
     *(u32 *)(r10 -4) = r6
     *(u64 *)(r10 -16) = r6
-    r1 = h ll
-    r2 = r10
-    r2 += -4
-    r3 = r10
-    r3 += -16
-    r4 = 0
-    call bpf_map_update_elem
+    {u3}
     r6 += 2
     if r6 < 9 goto fill
-    r1 = h ll
-    r2 = func(cb) ll
-    r3 = 0
-    r4 = 1
-    call bpf_for_each_map_elem
+    {w2}
     r1 = .bss + 0 ll
     *(u64 *)(r1 +8) = r0
-    r1 = h ll
-    r2 = func(cb) ll
-    r3 = 0
-    r4 = 0
-    call bpf_for_each_map_elem
+    {w3}
     r6 = r0
     *(u32 *)(r10 -4) = 7
     r1 = h ll
@@ -238,7 +213,7 @@ cb:
     *(u64 *)(r1 +0) = r2
     r0 = 0
     exit
-") => 3, [3 + 5 + 7, (-22i64) as u64, 14]);
+", u3 = update("h"), w2 = call("bpf_for_each_map_elem", "h ll", "cb", None, 1), w3 = call("bpf_for_each_map_elem", "h ll", "cb", None, 0)) => 3, [3 + 5 + 7, (-22i64) as u64, 14]);
 
 // bpf_throw from a function two calls deep: the default exception callback returns the cookie
 // and nothing after the throw runs
