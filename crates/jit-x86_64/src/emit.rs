@@ -45,9 +45,8 @@ struct Emitter<'a> {
     targets: Vec<Option<DynamicLabel>>,
     func_labels: Vec<DynamicLabel>,
     abort: DynamicLabel,
-    /// The trampoline's exit for `bpf_throw`.
-    unwind: DynamicLabel,
-    /// Slot of the function `bpf_throw` calls ([`JitOptions::roles`]).
+    /// In a program that throws: the trampoline's exit and the function `bpf_throw` calls first.
+    unwind: Option<DynamicLabel>,
     exception: Option<usize>,
     stubs: Vec<(DynamicLabel, u64)>,
     callx_table: Option<Box<[u64]>>,
@@ -189,7 +188,7 @@ fn assemble_pass(
         .collect();
     let func_labels = (0..plan.funcs.len()).map(|_| ops.new_dynamic_label()).collect();
     let abort = ops.new_dynamic_label();
-    let unwind = ops.new_dynamic_label();
+    let unwind = opts.roles.exception_cb.map(|_| ops.new_dynamic_label());
     let mut e = Emitter {
         ops,
         prog,
@@ -214,7 +213,7 @@ fn assemble_pass(
     }
     e.check_control_flow()?;
     let entry_label = if trampolined {
-        abi::trampoline(&mut e.ops, e.func_labels[0], e.abort, e.exception.map(|_| e.unwind))
+        abi::trampoline(&mut e.ops, e.func_labels[0], e.abort, e.unwind)
     } else {
         e.func_labels[0]
     };
@@ -278,7 +277,7 @@ impl Emitter<'_> {
         let prog = self.prog;
         for (fi, f) in self.plan.funcs.iter().enumerate() {
             let last = &prog.insns()[f.end - 1];
-            if !last.is_unconditional_transfer() && !kbpf_jit::ends_run(last, self.exception.is_some()) {
+            if !last.is_unconditional_transfer() && !kbpf_jit::ends_run(last, self.unwind.is_some()) {
                 return Err(JitError::FallThrough { pc: prog.pc(f.end - 1) });
             }
             for idx in f.start..f.end {
@@ -484,12 +483,11 @@ impl Emitter<'_> {
                 self.tail_call(pc)?
             }
             CallTarget::Helper(kbpf_kfunc::callbacks::THROW_ID) if self.kernel.is_none() => {
-                // the exception function with the cookie in r1, then out of every frame with
-                // its r0 (the kernel unwinds to the main program's exit the same way)
-                let to = self.exception.and_then(|s| self.plan.func_starting_at(s));
-                let f =
+                // the exception function (cookie in r1), then out of every frame with its r0
+                let to = self.exception.and_then(|s| self.plan.func_starting_at(s)).zip(self.unwind);
+                let (f, unwind) =
                     to.ok_or(JitError::Unsupported { pc, what: "bpf_throw without an exception function" })?;
-                let (l, unwind) = (self.func_labels[f], self.unwind);
+                let l = self.func_labels[f];
                 dynasm!(self.ops ; .arch x64 ; call =>l ; jmp =>unwind);
             }
             CallTarget::Helper(_) | CallTarget::Kfunc { .. } if self.kernel.is_some() => {
