@@ -32,13 +32,14 @@ pub(crate) fn cross(cmd: &mut Command) -> &mut Command {
 }
 
 /// The cargo test arguments of the arm64 suites: the backend's own tests (emit tables,
-/// execution, interpreter differential), the stack-argument scenarios, and, with `--ignored`
+/// execution, interpreter differential), the stack-argument and callback scenarios, and, with `--ignored`
 /// when the suite is present, the 313 bpf_conformance files. Separate invocations: one
 /// `cargo test -p A -p B --test T` would run only the target `T`.
 fn test_args(conformance: bool) -> Vec<Vec<&'static str>> {
     let mut runs = vec![
         vec!["test", "--target", TARGET, "-p", "kbpf-jit-arm64"],
         vec!["test", "--target", TARGET, "-p", "kbpf", "--test", "stack_args"],
+        vec!["test", "--target", TARGET, "-p", "kbpf", "--test", "callbacks"],
     ];
     if conformance {
         runs.push(vec![

@@ -67,12 +67,13 @@ fn listing(
     let out = kbpf::verify_module(module, opts);
     match (out.witness, out.error) {
         (Some(w), _) => {
-            // callbacks stay opaque tokens: the engine that drives them runs them
+            // callback references become opaque tokens (the drivers compare them)
             let link = Link { maps: Some(&maps), func_token: &|pc| pc as u64 };
-            let prog = kbpf::jit::link(&w, &link).map_err(|e| e.to_string())?;
-            let stack_depth = kbpf::jit::verifier_frames(w.program(), w.stack_depth())
+            // callback helpers as the drivers every engine runs them through
+            let (prog, roles) = kbpf::jit::link_lowered(&w, &link).map_err(|e| e.to_string())?;
+            let stack_depth = kbpf::jit::verifier_frames_for(w.program(), &prog, w.stack_depth())
                 .map_or(StackDepth::Inferred, StackDepth::Verifier);
-            let opts = JitOptions { stack_depth, ..JitOptions::default() };
+            let opts = JitOptions { stack_depth, roles, ..JitOptions::default() };
             backend.dump(&prog, registry, &opts).map_err(|e| e.to_string())
         }
         (None, e) => {

@@ -9,6 +9,7 @@
 use kbpf_isa::{
     AluOp, AtomicOp, ByteOrder, CallTarget, Insn, JmpCond, LdImm64Src, Program, Reg, Size, Src, Width,
 };
+use kbpf_kfunc::callbacks::{FuncRoles, THROW_ID};
 use kbpf_kfunc::{FuncDesc, FuncKind, NativeArg, NativeFn, Registry};
 
 /// Operation kinds. `I` suffix: immediate operand in `imm`; `R`: register operand in `src`.
@@ -64,6 +65,9 @@ pub(crate) enum K {
     TailCall,
     /// A timer helper (169..172), run against the environment.
     TimerCall,
+    /// `bpf_throw`: unwind every frame and run the exception function at op `imm` (`u64::MAX`:
+    /// the program has none) in the main function's place.
+    Throw,
     /// The end of one program of several: running into it is falling off the end.
     FellOff,
     /// Instruction the interpreter cannot run; `imm` = index in `UNSUPPORTED`.
@@ -87,6 +91,8 @@ pub(crate) struct Op {
     /// Access size in bytes, the kind of a missing call (0 helper, 1 kfunc), or for a jump the
     /// unconditional jumps its target skips (each counts as one executed instruction).
     pub aux: u8,
+    /// For a `CallLocal`, 1 when the callee is a callback driver (its frame is the engine's and
+    /// does not count against `MAX_CALL_FRAMES`).
     /// Memory offset, stack-argument slot, or jump target (op index). A jump to an
     /// unconditional jump goes straight to the end of the chain (see [`thread_jumps`]).
     pub off: i32,
@@ -237,6 +243,8 @@ struct Builder<'a> {
     natives: Vec<Native>,
     /// Op index of this program's first op (programs are laid out one after the other).
     base: usize,
+    /// The functions callback lowering added to this program.
+    roles: &'a FuncRoles,
 }
 
 /// Helpers the interpreter runs itself, by the name the registry gives them: the map (queue and
@@ -282,6 +290,10 @@ impl Builder<'_> {
     fn call(&mut self, pc: usize, t: CallTarget) -> Op {
         let registry = self.registry;
         match t {
+            CallTarget::Helper(THROW_ID) => {
+                let entry = self.roles.exception_cb.and_then(|s| self.prog.index_at(s));
+                Op { imm: entry.map_or(u64::MAX, |i| (i + self.base) as u64), ..op(K::Throw) }
+            }
             CallTarget::Helper(id) if let Some(k) = host_helper(registry, id) => {
                 Op { imm: id as u64, ..op(k) }
             }
@@ -295,7 +307,11 @@ impl Builder<'_> {
                     None => Op { imm: btf_id as i64 as u64, aux: 1, ..op(K::CallMissing) },
                 }
             }
-            CallTarget::Local(rel) => Op { off: self.target(pc as i64 + 1 + rel as i64), ..op(K::CallLocal) },
+            CallTarget::Local(rel) => {
+                let to = pc as i64 + 1 + rel as i64;
+                let driver = usize::try_from(to).is_ok_and(|t| self.roles.drivers.contains(&t));
+                Op { off: self.target(to), aux: u8::from(driver), ..op(K::CallLocal) }
+            }
         }
     }
 
@@ -410,12 +426,14 @@ impl Builder<'_> {
 /// Compiles `prog` against `registry`.
 #[cfg(test)]
 pub(crate) fn compile(prog: &Program, registry: &Registry) -> Compiled {
-    compile_all(&[prog], registry)
+    compile_all(&[prog], &[], registry)
 }
 
 /// Compiles several programs (a main program and its tail-call targets) into one op array:
-/// program `i` starts at `entries[i]`, and a `FellOff` op follows all but the last.
-pub(crate) fn compile_all(progs: &[&Program], registry: &Registry) -> Compiled {
+/// program `i` starts at `entries[i]`, and a `FellOff` op follows all but the last. `roles[i]`
+/// (default when missing) are the functions callback lowering added to program `i`.
+pub(crate) fn compile_all(progs: &[&Program], roles: &[FuncRoles], registry: &Registry) -> Compiled {
+    let none = FuncRoles::default();
     let mut natives = Vec::new();
     let mut ops = Vec::new();
     let mut pcs = Vec::new();
@@ -426,7 +444,8 @@ pub(crate) fn compile_all(progs: &[&Program], registry: &Registry) -> Compiled {
             pcs.push(pcs.last().copied().unwrap_or(0));
         }
         entries.push(ops.len() as u32);
-        let mut b = Builder { prog, registry, natives, base: ops.len() };
+        let roles = roles.get(i).unwrap_or(&none);
+        let mut b = Builder { prog, registry, natives, base: ops.len(), roles };
         for (pc, insn) in prog.iter() {
             ops.push(b.insn(pc, insn));
             pcs.push(pc as u32);

@@ -36,6 +36,9 @@ pub(crate) fn host_call(
         }
         k => (k, op.imm),
     };
+    if k == K::Throw {
+        return throw(vm, pc, imm, st, m);
+    }
     if k == K::CallChecked {
         let a = native_args(&st.r, &st.calls);
         st.r[0] = crate::args::call_checked(vm, pc, imm as usize, a, m)?;
@@ -102,4 +105,27 @@ pub(crate) fn host_call(
 
 fn timer_helper_name(id: i32) -> &'static str {
     kbpf_isa::BpfFunc::from_id(id).map_or("timer helper", kbpf_isa::BpfFunc::name)
+}
+
+/// `bpf_throw(cookie)`: every frame is dropped and the exception function at op `entry` runs in
+/// the main function's place with the cookie in r1, its `exit` ending the run (its own frame
+/// starts zeroed, like a JIT's prologue leaves it).
+fn throw(
+    vm: &Vm,
+    pc: usize,
+    entry: u64,
+    st: &mut State,
+    m: &mut Both<'_, '_, '_, '_, '_>,
+) -> Result<(), InterpError> {
+    let entry = usize::try_from(entry)
+        .ok()
+        .filter(|&e| e < vm.ops.len())
+        .ok_or(InterpError::Unsupported { pc, what: "bpf_throw without an exception function" })?;
+    st.calls.depth = 0;
+    st.calls.drivers = 0;
+    st.calls.may_goto = BPF_MAX_LOOPS;
+    m.mem.enter_frame(0);
+    st.r[10] = m.mem.frame_pointer(0);
+    st.pc = entry;
+    Ok(())
 }

@@ -46,6 +46,10 @@
 //!   [`Vm::run_with_regions`]; the interpreter never dereferences host memory it was not given.
 //!   Accesses outside the input buffer and the live stacks leave the hot loop, are retried
 //!   against those regions and the loop resumes, so plain runs pay nothing for the feature.
+//! * Callbacks: `bpf_loop` and `bpf_for_each_map_elem` arrive lowered to BPF drivers
+//!   (`kbpf_jit::lower_callbacks`; [`Vm::with_roles`] says which functions are drivers, whose
+//!   frames do not count against `MAX_CALL_FRAMES`); `call THROW_ID` (`bpf_throw`) drops every
+//!   frame and runs the exception function in the main function's place.
 //! * `LD_IMM64` pseudo sources (maps, BTF ids, functions) and `addr_space_cast` are
 //!   [`InterpError::Unsupported`] when executed.
 

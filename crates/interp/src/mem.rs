@@ -4,10 +4,14 @@
 //! two Rust-owned regions and performed through checked slice indexing, so a wild pointer is an
 //! error and never undefined behaviour.
 
-use kbpf_isa::{MAX_BPF_STACK, MAX_CALL_FRAMES};
+use kbpf_isa::MAX_BPF_STACK;
+
+/// Most live frames: the program's `MAX_CALL_FRAMES`, and a callback driver's below each
+/// callback.
+pub(crate) const MAX_FRAMES: usize = 2 * kbpf_isa::MAX_CALL_FRAMES;
 
 /// Bytes of stack for all frames; frame `i` owns `[i * 512, (i + 1) * 512)`.
-pub(crate) const STACK_BYTES: usize = MAX_BPF_STACK * MAX_CALL_FRAMES;
+pub(crate) const STACK_BYTES: usize = MAX_BPF_STACK * MAX_FRAMES;
 
 /// The stacks of all frames, cache-line aligned so that r10 and every 8-byte slot below it are
 /// naturally aligned, as on the kernel's stack.

@@ -4,6 +4,7 @@ use std::collections::HashMap;
 
 use kbpf_isa::{CallTarget, Insn, Program};
 use kbpf_kfunc::Registry;
+use kbpf_kfunc::callbacks::FuncRoles;
 use kbpf_kfunc::maps::HostEnv;
 
 use crate::compile::{CallxTarget, Native, Op, compile_all};
@@ -90,12 +91,26 @@ impl Vm {
         registry: &Registry,
         opts: VmOptions,
     ) -> Result<Vm, InterpError> {
+        Vm::with_roles(progs, &[], registry, opts)
+    }
+
+    /// [`Vm::with_programs`] for programs whose callbacks were lowered
+    /// (`kbpf_jit::lower_callbacks`): `roles[i]` names the drivers and the exception function
+    /// of program `i`. A driver's frame does not count against `MAX_CALL_FRAMES`; `bpf_throw`
+    /// unwinds every frame and runs the exception function in the main function's place, its
+    /// `exit` ending the run.
+    pub fn with_roles(
+        progs: &[&Program],
+        roles: &[FuncRoles],
+        registry: &Registry,
+        opts: VmOptions,
+    ) -> Result<Vm, InterpError> {
         if opts.kernel_compat {
             for prog in progs {
                 kernel_compat_check(prog)?;
             }
         }
-        let c = compile_all(progs, registry);
+        let c = compile_all(progs, roles, registry);
         Ok(Vm {
             ops: c.ops,
             unthreaded: c.unthreaded,

@@ -186,9 +186,16 @@ fn sub_rsp(ops: &mut Ops, n: i32) {
     }
 }
 
-/// Emits the entry trampoline `(mem: rdi, len: rsi, ctx: rdx) -> rax` and the fault exit.
-/// `main` is the main function's label; returns the trampoline's label.
-pub fn trampoline(ops: &mut Ops, main: DynamicLabel, abort: DynamicLabel) -> DynamicLabel {
+/// Emits the entry trampoline `(mem: rdi, len: rsi, ctx: rdx) -> rax`, the fault exit
+/// (`abort`) and, for a program that throws, the exit `bpf_throw` takes (`unwind`: every
+/// frame dropped, rax kept). `main`
+/// is the main function's label; returns the trampoline's label.
+pub fn trampoline(
+    ops: &mut Ops,
+    main: DynamicLabel,
+    abort: DynamicLabel,
+    unwind: Option<DynamicLabel>,
+) -> DynamicLabel {
     let entry = ops.new_dynamic_label();
     let ret = ops.new_dynamic_label();
     // Six pushes leave rsp 8 off alignment; the extra 8 makes it 16-aligned at the call.
@@ -208,6 +215,13 @@ pub fn trampoline(ops: &mut Ops, main: DynamicLabel, abort: DynamicLabel) -> Dyn
         ; xor eax, eax
         ; jmp =>ret
     );
+    if let Some(unwind) = unwind {
+        dynasm!(ops ; .arch x64
+            ; =>unwind
+            ; mov rsp, [Rq(CTX) + RunCtx::SAVED_SP]
+            ; jmp =>ret
+        );
+    }
     entry
 }
 

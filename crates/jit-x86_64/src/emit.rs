@@ -45,6 +45,9 @@ struct Emitter<'a> {
     targets: Vec<Option<DynamicLabel>>,
     func_labels: Vec<DynamicLabel>,
     abort: DynamicLabel,
+    /// In a program that throws: the trampoline's exit and the function `bpf_throw` calls first.
+    unwind: Option<DynamicLabel>,
+    exception: Option<usize>,
     stubs: Vec<(DynamicLabel, u64)>,
     callx_table: Option<Box<[u64]>>,
     insn_offsets: Vec<u32>,
@@ -169,7 +172,7 @@ fn assemble_pass(
     // depth; its main function then saves none itself. Any other program is entered at its
     // main function, which saves only the callee-saved registers it uses (the kernel's
     // `detect_reg_usage`): an empty program costs a call and a `ret`.
-    let trampolined = kbpf_jit::needs_run_ctx(prog, opts.tail_call.is_some());
+    let trampolined = kbpf_jit::needs_run_ctx(prog, opts);
     // With tail calls, a main function may be entered by a jump from any function (replacing
     // that frame), so it saves the callee-saved registers it uses like every other function.
     let main_saves_none = trampolined && opts.tail_call.is_none();
@@ -185,6 +188,7 @@ fn assemble_pass(
         .collect();
     let func_labels = (0..plan.funcs.len()).map(|_| ops.new_dynamic_label()).collect();
     let abort = ops.new_dynamic_label();
+    let unwind = opts.roles.exception_cb.map(|_| ops.new_dynamic_label());
     let mut e = Emitter {
         ops,
         prog,
@@ -194,6 +198,8 @@ fn assemble_pass(
         targets: vec![None; n],
         func_labels,
         abort,
+        unwind,
+        exception: opts.roles.exception_cb,
         stubs: Vec::new(),
         callx_table: None,
         insn_offsets: Vec::with_capacity(n),
@@ -206,8 +212,11 @@ fn assemble_pass(
         e.kernel = Some(KernelImage { outside: e.ops.new_dynamic_label(), first_exit: None });
     }
     e.check_control_flow()?;
-    let entry_label =
-        if trampolined { abi::trampoline(&mut e.ops, e.func_labels[0], e.abort) } else { e.func_labels[0] };
+    let entry_label = if trampolined {
+        abi::trampoline(&mut e.ops, e.func_labels[0], e.abort, e.unwind)
+    } else {
+        e.func_labels[0]
+    };
     let mut func_offsets = Vec::with_capacity(e.plan.funcs.len());
     let mut func_ends = Vec::with_capacity(e.plan.funcs.len());
     for f in 0..e.plan.funcs.len() {
@@ -227,6 +236,10 @@ fn assemble_pass(
             }
             let insn = prog.insns()[idx];
             e.insn(idx, &insn)?;
+        }
+        if matches!(prog.insns()[end - 1], Insn::Call(_)) {
+            // a function ending in a call that never returns (a throw): trap if it did
+            dynasm!(e.ops ; .arch x64 ; ud2);
         }
         func_ends.push(e.ops.offset().0 as u32);
         e.emit_stubs();
@@ -264,7 +277,7 @@ impl Emitter<'_> {
         let prog = self.prog;
         for (fi, f) in self.plan.funcs.iter().enumerate() {
             let last = &prog.insns()[f.end - 1];
-            if !last.is_unconditional_transfer() {
+            if !last.is_unconditional_transfer() && !kbpf_jit::ends_run(last, self.unwind.is_some()) {
                 return Err(JitError::FallThrough { pc: prog.pc(f.end - 1) });
             }
             for idx in f.start..f.end {
@@ -468,6 +481,14 @@ impl Emitter<'_> {
                     && self.registry.helper(id).is_some_and(|d| d.name == "bpf_tail_call") =>
             {
                 self.tail_call(pc)?
+            }
+            CallTarget::Helper(kbpf_kfunc::callbacks::THROW_ID) if self.kernel.is_none() => {
+                // the exception function (cookie in r1), then out of every frame with its r0
+                let to = self.exception.and_then(|s| self.plan.func_starting_at(s)).zip(self.unwind);
+                let (f, unwind) =
+                    to.ok_or(JitError::Unsupported { pc, what: "bpf_throw without an exception function" })?;
+                let l = self.func_labels[f];
+                dynasm!(self.ops ; .arch x64 ; call =>l ; jmp =>unwind);
             }
             CallTarget::Helper(_) | CallTarget::Kfunc { .. } if self.kernel.is_some() => {
                 let l = self.kernel.as_ref().map(|k| k.outside).unwrap_or(self.abort);

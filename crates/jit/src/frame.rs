@@ -68,21 +68,31 @@ fn local_call_target(prog: &Program, pc: usize, insn: &Insn) -> Option<usize> {
 /// function before them. Each JIT function gets the deepest depth of the subprograms it
 /// contains. `None` when `depths` does not have one entry per subprogram of `prog`.
 pub fn verifier_frames(prog: &Program, depths: &[u32]) -> Option<Vec<u32>> {
+    verifier_frames_for(prog, prog, depths)
+}
+
+/// [`verifier_frames`] for `lowered`, the verified `prog` with callbacks lowered
+/// ([`crate::lower_callbacks`]): the same instructions first (a callback is now a call target,
+/// so a function of its own), then the appended functions, which are left out of the list
+/// (their depth is inferred).
+pub fn verifier_frames_for(prog: &Program, lowered: &Program, depths: &[u32]) -> Option<Vec<u32>> {
     let mut subprogs = vec![0usize];
-    let mut funcs = vec![0usize];
     for (pc, insn) in prog.iter() {
         match *insn {
-            Insn::Call(CallTarget::Local(_)) => {
-                let t = local_call_target(prog, pc, insn)?;
-                subprogs.push(t);
-                funcs.push(t);
-            }
+            Insn::Call(CallTarget::Local(_)) => subprogs.push(local_call_target(prog, pc, insn)?),
             Insn::LdImm64 { src: LdImm64Src::Func, imm, .. } => {
                 subprogs.push(prog.index_at(usize::try_from(pc as i64 + 1 + imm as i64).ok()?)?)
             }
             _ => {}
         }
     }
+    let mut funcs = vec![0usize];
+    for (pc, insn) in lowered.iter() {
+        if let Insn::Call(CallTarget::Local(_)) = insn {
+            funcs.push(local_call_target(lowered, pc, insn)?);
+        }
+    }
+    funcs.retain(|&f| f < prog.len());
     for v in [&mut subprogs, &mut funcs] {
         v.sort_unstable();
         v.dedup();
@@ -179,6 +189,8 @@ impl ProgramPlan {
                 starts.push(t);
             }
         }
+        // `bpf_throw` calls the exception function, which nothing else calls
+        starts.extend(opts.roles.exception_cb.and_then(|s| prog.index_at(s)));
         starts.sort_unstable();
         starts.dedup();
         let mut func_of = vec![0u32; insns.len()];
@@ -205,7 +217,12 @@ impl ProgramPlan {
             callees.dedup();
             plan.funcs[f].callees = callees;
         }
-        plan.check_call_graph(prog)?;
+        let drivers: Vec<bool> = plan
+            .funcs
+            .iter()
+            .map(|f| opts.roles.drivers.contains(&f.start_pc) || opts.roles.exception_cb == Some(f.start_pc))
+            .collect();
+        plan.check_call_graph(prog, &drivers)?;
         // Alignment need flows from callees to callers; the graph is acyclic, so iterating to a
         // fixed point terminates within the depth limit.
         loop {
@@ -316,15 +333,23 @@ impl ProgramPlan {
     }
 
     /// Rejects recursion and chains deeper than `MAX_CALL_FRAMES`, like the kernel verifier's
-    /// `check_max_stack_depth` (the JITs rely on it instead of a run-time counter).
-    fn check_call_graph(&self, prog: &Program) -> Result<(), JitError> {
+    /// `check_max_stack_depth` (the JITs rely on it instead of a run-time counter). The
+    /// functions `engine` marks (callback drivers, the exception function) stand for the
+    /// kernel's C code: they do not count, and the walk does not follow their calls.
+    fn check_call_graph(&self, prog: &Program, engine: &[bool]) -> Result<(), JitError> {
         // Iterative DFS over (function, depth) with an on-path marker.
         let n = self.funcs.len();
         let mut on_path = vec![false; n];
         let mut stack: Vec<(usize, usize)> = vec![(0, 0)];
         on_path[0] = true;
+        // frames on the path that count
+        let mut frames = 1;
         while let Some(&mut (f, ref mut next)) = stack.last_mut() {
-            if *next < self.funcs[f].callees.len() {
+            // a driver may call any callback of the program (it picks one by token at run
+            // time), so its edges would make cycles of callbacks that run nested loops: the
+            // verifier bounded those (it counts callback frames), and the walk stops there
+            let leaf = engine.get(f).copied().unwrap_or(false);
+            if !leaf && *next < self.funcs[f].callees.len() {
                 let g = self.funcs[f].callees[*next];
                 *next += 1;
                 let call_pc = self.call_site(prog, f, g);
@@ -335,13 +360,16 @@ impl ProgramPlan {
                         callee: self.funcs[g].start_pc,
                     });
                 }
-                if stack.len() + 1 > MAX_CALL_FRAMES {
-                    return Err(JitError::CallDepth { pc: call_pc, frames: stack.len() + 1 });
+                let counts = !engine.get(g).copied().unwrap_or(false);
+                if counts && frames + 1 > MAX_CALL_FRAMES {
+                    return Err(JitError::CallDepth { pc: call_pc, frames: frames + 1 });
                 }
+                frames += usize::from(counts);
                 on_path[g] = true;
                 stack.push((g, 0));
             } else {
                 on_path[f] = false;
+                frames -= usize::from(!engine.get(f).copied().unwrap_or(false));
                 stack.pop();
             }
         }

@@ -5,13 +5,15 @@
 //! stack depth, callee-saved registers, stack-argument traffic, call graph limits), the lowering
 //! of calls with more than five arguments to a native convention ([`StackArgAbi`]), the
 //! [`Backend`] trait, [`JitOptions`], [`JitError`], the compiled [`JitProgram`] and the safe
-//! boundary to native code ([`link`]): safe compilation takes the verifier's
+//! boundary to native code ([`link`]), the lowering of the callback helpers to BPF drivers that
+//! every engine runs ([`lower_callbacks`]): safe compilation takes the verifier's
 //! [`kbpf_verifier::Verified`] witness; compiling anything else is `unsafe`.
 //!
 //! Must not touch: instruction encoding for a particular architecture (the backend crates),
 //! verification, interpretation.
 #![allow(unsafe_code)]
 
+mod callbacks;
 mod error;
 mod exec;
 mod frame;
@@ -20,10 +22,11 @@ mod lowering;
 mod options;
 mod program;
 
+pub use callbacks::{Lowering, func_refs, lower_callbacks, walk_key_max};
 pub use error::JitError;
 pub use exec::ExecMemory;
-pub use frame::{FuncPlan, ProgramPlan, verifier_frames};
-pub use link::{Link, VerifiedCode, check_call, check_calls, ctx_pointer_slot, link};
+pub use frame::{FuncPlan, ProgramPlan, verifier_frames, verifier_frames_for};
+pub use link::{Link, VerifiedCode, check_call, check_calls, ctx_pointer_slot, link, link_lowered};
 pub use lowering::{ArgLoc, StackArgAbi};
 pub use options::{JitOptions, StackDepth, TailCallHook};
 pub use program::{BareEntry, FaultKind, Input, JitFault, JitProgram, LdAbsFrame, RunCtx};
@@ -74,18 +77,17 @@ pub trait Backend {
         if matches!(opts.stack_depth, StackDepth::Verifier(_)) {
             return Err(JitError::Link("StackDepth::Verifier is only for compile_unverified".into()));
         }
-        // like the kernel's JIT, each frame is the depth the verifier computed for its
-        // subprograms
-        let verifier_depths;
-        let opts = match verifier_frames(v.program(), v.stack_depth()) {
-            Some(d) if opts.stack_depth == StackDepth::Inferred => {
-                verifier_depths = JitOptions { stack_depth: StackDepth::Verifier(d), ..opts.clone() };
-                &verifier_depths
-            }
-            _ => opts,
-        };
         check_calls(v, registry, opts.tail_call.is_some())?;
-        let prog = crate::link::link(v, link)?;
+        let (prog, roles) = crate::link::link_lowered(v, link)?;
+        // like the kernel's JIT, each frame is the depth the verifier computed for its
+        // subprograms (the functions lowering appended size their own)
+        let mut opts = JitOptions { roles, ..opts.clone() };
+        if let Some(d) = verifier_frames_for(v.program(), &prog, v.stack_depth())
+            && opts.stack_depth == StackDepth::Inferred
+        {
+            opts.stack_depth = StackDepth::Verifier(d);
+        }
+        let opts = &opts;
         // SAFETY: `prog` is the verifier's post-verification program with references resolved
         // to `link.maps` (whose layout matches what the verifier saw, and which the returned
         // code borrows) and callback tokens no instruction may dereference; every helper and
@@ -126,14 +128,23 @@ pub struct Assembly {
 }
 
 /// Whether a program's native code needs the run context ([`RunCtx`]) and the entry
-/// trampoline that keeps it: it can fault (LD_ABS/LD_IND, `callx`) or tail-call. Backends enter
-/// any other program at its main function directly, which saves only the callee-saved
-/// registers it uses (the kernel's `detect_reg_usage`).
-pub fn needs_run_ctx(prog: &Program, tail_calls: bool) -> bool {
+/// trampoline that keeps it: it can fault (LD_ABS/LD_IND, `callx`), tail-call or throw (it
+/// unwinds to the trampoline). Backends enter any other program at its main function
+/// directly, which saves only the callee-saved registers it uses (the kernel's
+/// `detect_reg_usage`).
+pub fn needs_run_ctx(prog: &Program, opts: &JitOptions) -> bool {
     use kbpf_isa::Insn;
-    tail_calls
+    opts.tail_call.is_some()
+        || opts.roles.exception_cb.is_some()
         || prog
             .insns()
             .iter()
             .any(|i| matches!(i, Insn::LdAbs { .. } | Insn::LdInd { .. } | Insn::Callx { .. }))
+}
+
+/// Whether a function may end in `insn` besides an unconditional transfer: in a program that
+/// throws, a call (`call THROW_ID`, what lowering made of `bpf_throw`, or a call of a function
+/// that always throws: the verifier removes what follows). Backends put a trap after it.
+pub fn ends_run(insn: &kbpf_isa::Insn, throws: bool) -> bool {
+    throws && matches!(insn, kbpf_isa::Insn::Call(_))
 }

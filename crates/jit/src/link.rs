@@ -6,6 +6,7 @@
 use std::marker::PhantomData;
 
 use kbpf_isa::{Insn, LdImm64Src, Program, Size};
+use kbpf_kfunc::callbacks::FuncRoles;
 use kbpf_kfunc::maps::MapSet;
 use kbpf_kfunc::{FuncKind, Registry};
 use kbpf_verifier::{CallKind, CalledFn, MapKind, ProgType, Verified};
@@ -67,6 +68,10 @@ pub fn check_call(c: &CalledFn, registry: &Registry, tail_calls: bool) -> Result
         CallKind::Helper => (registry.helper(c.id), FuncKind::Helper),
         CallKind::Kfunc => (registry.kfunc(c.id), FuncKind::Kfunc),
     };
+    // lowered to drivers (`crate::lower_callbacks`) or run by the engine (`bpf_throw`)
+    if kbpf_kfunc::callbacks::lowered(kind, &c.name) {
+        return Ok(());
+    }
     let missing = || JitError::Missing { kind, name: c.name.clone(), id: c.id };
     let desc = desc.filter(|d| d.kind == kind).ok_or_else(missing)?;
     if desc.name != c.name {
@@ -172,6 +177,29 @@ pub fn link(v: &Verified, link: &Link<'_, '_>) -> Result<Program, JitError> {
         }
     }
     Program::new(insns).map_err(|e| JitError::Link(format!("linked program does not decode: {e}")))
+}
+
+/// [`link()`] with the callback helpers lowered to drivers and the exception function appended
+/// ([`crate::lower_callbacks`]): the program every engine runs, and the roles of the functions
+/// lowering added.
+pub fn link_lowered(v: &Verified, link: &Link<'_, '_>) -> Result<(Program, FuncRoles), JitError> {
+    let prog = self::link(v, link)?;
+    let callbacks = crate::func_refs(v.program());
+    let throw_ids: Vec<i32> = v
+        .calls()
+        .iter()
+        .filter(|c| c.kind == CallKind::Kfunc && c.name == "bpf_throw")
+        .map(|c| c.id)
+        .collect();
+    let key_max = link.maps.map_or(0, crate::callbacks::walk_key_max);
+    let l = crate::Lowering {
+        callbacks: &callbacks,
+        token: link.func_token,
+        key_max,
+        throw_ids: &throw_ids,
+        exception_cb: v.exception_cb_at(),
+    };
+    crate::lower_callbacks(&prog, &l)
 }
 
 fn imm64(dst: kbpf_isa::Reg, v: u64) -> Insn {

@@ -70,4 +70,9 @@ pub struct JitOptions {
     /// zeroing, no call alignment, no natives: code assembled so is for listings only, and
     /// compiling it to run is an error.
     pub kernel_image: bool,
+    /// The functions callback lowering added ([`crate::lower_callbacks`]): drivers, whose
+    /// frames do not count against `MAX_CALL_FRAMES`, and the exception function `bpf_throw`
+    /// calls before unwinding to the entry (a program that throws is entered through the
+    /// trampoline).
+    pub roles: kbpf_kfunc::callbacks::FuncRoles,
 }

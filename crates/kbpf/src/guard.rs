@@ -40,13 +40,22 @@ pub fn check_engine(v: &Verified, registry: &Registry, engine: Engine) -> Result
 
 /// Whether `engine` can run `c` with `registry`: the registry has it under the verified name,
 /// with a native of the verified arity, or the engine implements it itself (the interpreter's
-/// map, tail-call and timer helpers; the JIT's tail calls).
+/// map, tail-call and timer helpers; the JIT's tail calls; on both, the callback helpers and
+/// `bpf_throw`, through `kbpf_jit::lower_callbacks`).
 pub fn check_call(c: &CalledFn, registry: &Registry, engine: Engine) -> Result<(), Unsupported> {
     let err = |why: String| Unsupported { kind: c.kind, name: c.name.clone(), id: c.id, engine, why };
     match engine {
         // the facade always gives JIT code a tail-call hook
         Engine::Jit => kbpf_jit::check_call(c, registry, true).map_err(|e| err(e.to_string())),
         Engine::Interp => {
+            let kind = match c.kind {
+                CallKind::Helper => kbpf_kfunc::FuncKind::Helper,
+                CallKind::Kfunc => kbpf_kfunc::FuncKind::Kfunc,
+            };
+            // lowered to drivers, or unwound by the engine (`bpf_throw`)
+            if kbpf_kfunc::callbacks::lowered(kind, &c.name) {
+                return Ok(());
+            }
             let desc = match c.kind {
                 CallKind::Helper => registry.helper(c.id),
                 CallKind::Kfunc => registry.kfunc(c.id),

@@ -19,6 +19,7 @@
 //! Must not touch: instruction semantics, verification rules, code generation.
 #![allow(unsafe_code)] // only at the JIT boundary: `Prepared` and its callers, each with a SAFETY note
 
+mod callbacks;
 mod ctx_model;
 mod embed;
 mod engine;

@@ -12,6 +12,7 @@ use kbpf_interp::{Vm, VmOptions};
 use kbpf_isa::{CallTarget, Insn, Program};
 use kbpf_jit::{FaultKind, JitOptions, JitProgram, LdAbsFrame, Link, TailCallHook, VerifiedCode};
 use kbpf_kfunc::Registry;
+use kbpf_kfunc::callbacks::FuncRoles;
 use kbpf_kfunc::maps::{MapSet, TailCalls, tail_call_resolve};
 use kbpf_verifier::{CallKind, ProgType, Verified};
 
@@ -57,6 +58,8 @@ pub(crate) struct Prepared<'m> {
     drivers: RefCell<HashMap<u64, Arc<Driver>>>,
     code: Code<'m>,
     progs: Vec<Program>,
+    /// The functions lowering added to each program.
+    roles: Vec<FuncRoles>,
     vm_opts: VmOptions,
     /// The main program's verified context: (type, bytes; `None` = holds pointers).
     main_ctx: Option<(ProgType, Option<usize>)>,
@@ -85,22 +88,27 @@ impl<'m> Prepared<'m> {
         checked: Option<&[Verified]>,
         built_ctx: Option<BuiltCtx>,
     ) -> Result<Prepared<'m>, RunError> {
-        let progs = match checked {
+        // every program as the engines run it: linked, callbacks lowered to drivers
+        let (progs, roles): (Vec<Program>, Vec<FuncRoles>) = match checked {
             Some(ws) => ws
                 .iter()
                 .enumerate()
                 .map(|(id, w)| {
                     let token = move |pc: usize| crate::timers::callback_token(id, pc);
-                    kbpf_jit::link(w, &Link { maps: Some(maps), func_token: &token })
+                    kbpf_jit::link_lowered(w, &Link { maps: Some(maps), func_token: &token })
                 })
-                .collect::<Result<Vec<_>, _>>()?,
+                .collect::<Result<Vec<_>, _>>()?
+                .into_iter()
+                .unzip(),
             None => {
                 let progs = module.programs().map_err(Box::new)?;
                 progs
                     .iter()
                     .enumerate()
-                    .map(|(id, p)| crate::maps::resolve_prog(p, id, maps))
+                    .map(|(id, p)| crate::callbacks::lower_unverified(p, id, maps, registry))
                     .collect::<Result<Vec<_>, _>>()?
+                    .into_iter()
+                    .unzip()
             }
         };
         let ld_abs = built_ctx.and_then(|b| b.ld_abs_region);
@@ -118,7 +126,7 @@ impl<'m> Prepared<'m> {
         let code = match engine {
             Engine::Interp => {
                 let refs: Vec<&Program> = progs.iter().collect();
-                Code::Interp(Vm::with_programs(&refs, registry, vm_opts)?)
+                Code::Interp(Vm::with_roles(&refs, &roles, registry, vm_opts)?)
             }
             Engine::Jit => {
                 let backend = host_backend().ok_or(RunError::NoJit(std::env::consts::ARCH))?;
@@ -157,10 +165,11 @@ impl<'m> Prepared<'m> {
                         }
                     }
                     None => {
-                        for p in &progs {
+                        for (p, roles) in progs.iter().zip(&roles) {
+                            let opts = JitOptions { roles: roles.clone(), ..jit_opts.clone() };
                             // SAFETY: unverified programs reach here only from callers that
-                            // vouched for them (ours).
-                            unverified.push(unsafe { backend.compile_unverified(p, registry, &jit_opts)? });
+                            // vouched for them (ours); lowering keeps what they do.
+                            unverified.push(unsafe { backend.compile_unverified(p, registry, &opts)? });
                         }
                     }
                 }
@@ -186,6 +195,7 @@ impl<'m> Prepared<'m> {
             drivers: RefCell::default(),
             code,
             progs,
+            roles,
             vm_opts,
             main_ctx,
             built_ctx,
@@ -338,7 +348,7 @@ impl<'m> Prepared<'m> {
             Code::Interp(_) => {
                 let mut all: Vec<&Program> = self.progs.iter().collect();
                 all.push(&d);
-                Driver::Interp(Vm::with_programs(&all, registry, self.vm_opts)?)
+                Driver::Interp(Vm::with_roles(&all, &self.roles, registry, self.vm_opts)?)
             }
             Code::Jit { jit_opts, .. } => {
                 let backend = host_backend().ok_or(RunError::NoJit(std::env::consts::ARCH))?;

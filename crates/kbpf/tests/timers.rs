@@ -9,17 +9,7 @@ use kbpf::{Engine, RunOptions, SourceKind};
 mod support;
 
 fn module(src: &str) -> kbpf::Module {
-    use std::sync::atomic::{AtomicU32, Ordering};
-    static N: AtomicU32 = AtomicU32::new(0);
-    let path = std::env::temp_dir().join(format!(
-        "kbpf-timers-{}-{}.s",
-        std::process::id(),
-        N.fetch_add(1, Ordering::Relaxed)
-    ));
-    std::fs::write(&path, src).unwrap();
-    let m = kbpf::read_module(&path, SourceKind::Asm, &profiles::testmod(), None).unwrap();
-    let _ = std::fs::remove_file(&path);
-    m
+    support::asm_module(src, &profiles::testmod())
 }
 
 fn engines() -> Vec<Engine> {

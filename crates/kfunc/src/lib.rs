@@ -11,6 +11,7 @@
 //! Must not touch: instruction semantics, verification logic, code generation.
 
 pub mod btf_import;
+pub mod callbacks;
 mod check_mtu;
 mod csum;
 pub mod maps;

@@ -51,6 +51,8 @@ pub struct Verified {
     sleepable: bool,
     /// The submitted slot where the declared exception callback starts.
     exception_cb: Option<usize>,
+    /// Its slot in [`Verified::program`].
+    exception_cb_at: Option<usize>,
 }
 
 impl Verified {
@@ -133,6 +135,11 @@ impl Verified {
     pub fn exception_cb(&self) -> Option<usize> {
         let pc = self.exception_cb?;
         self.facts.iter().position(|f| f.origin >= pc)
+    }
+
+    /// The slot of [`Verified::program`] where the declared exception callback starts.
+    pub fn exception_cb_at(&self) -> Option<usize> {
+        self.exception_cb_at
     }
 }
 
@@ -220,6 +227,13 @@ pub(crate) fn build(
             facts[i].loop_inline = index_of(slot, &facts);
         }
     }
+    // the declared exception callback's first instruction that survived the removals (the
+    // callback was walked, so it has one)
+    let exception_cb_at = opts
+        .funcs
+        .iter()
+        .find(|f| f.exception_cb)
+        .and_then(|f| facts.iter().position(|x| x.origin >= f.pc).map(|i| program.pc(i)));
     let mut calls: Vec<CalledFn> = Vec::new();
     for insn in program.insns() {
         let called = match insn {
@@ -260,6 +274,7 @@ pub(crate) fn build(
         direct_write,
         sleepable: opts.prog_type.ops().sleepable() || opts.sleepable,
         exception_cb: opts.funcs.iter().find(|f| f.exception_cb).map(|f| f.pc),
+        exception_cb_at,
     })
 }
 

@@ -7,6 +7,8 @@
 use std::cell::Cell;
 
 use kbpf_isa::{AtomicOp, MAX_CALL_FRAMES, MAX_REG_ARGS, MAX_STACK_ARG_SLOTS};
+
+use crate::mem::MAX_FRAMES;
 use kbpf_kfunc::maps::HostEnv;
 
 use crate::compile::{K, Op, UNSUPPORTED};
@@ -23,16 +25,32 @@ struct Frame {
     saved: [u64; 5],
     /// The caller's `may_goto` counter.
     may_goto: u64,
+    /// The callee is a callback driver (its frame does not count against `MAX_CALL_FRAMES`).
+    driver: bool,
 }
 
 /// Per-run state besides registers and memory.
 pub(crate) struct Calls {
-    frames: [Frame; MAX_CALL_FRAMES],
+    frames: [Frame; MAX_FRAMES],
     /// Outgoing stack-argument slots of each frame.
-    pub(crate) args: [[u64; MAX_STACK_ARG_SLOTS]; MAX_CALL_FRAMES],
+    pub(crate) args: [[u64; MAX_STACK_ARG_SLOTS]; MAX_FRAMES],
     pub(crate) depth: usize,
+    /// Live driver frames (`depth - drivers` frames count against `MAX_CALL_FRAMES`).
+    pub(crate) drivers: usize,
     /// `may_goto` counter of the current frame.
     pub(crate) may_goto: u64,
+}
+
+impl Calls {
+    pub(crate) fn new() -> Calls {
+        Calls {
+            frames: [Frame::default(); MAX_FRAMES],
+            args: [[0; MAX_STACK_ARG_SLOTS]; MAX_FRAMES],
+            depth: 0,
+            drivers: 0,
+            may_goto: BPF_MAX_LOOPS,
+        }
+    }
 }
 
 type Regs = [u64; 16];
@@ -160,18 +178,8 @@ fn run_on(
     stack: &mut Stack,
 ) -> Result<(u64, u64), InterpError> {
     let mut mem = Mem::new(input, stack);
-    let mut st = State {
-        tail_calls: 0,
-        r: [0; 16],
-        pc: entry,
-        fuel: vm.opts.insn_budget,
-        calls: Calls {
-            frames: [Frame::default(); MAX_CALL_FRAMES],
-            args: [[0; MAX_STACK_ARG_SLOTS]; MAX_CALL_FRAMES],
-            depth: 0,
-            may_goto: BPF_MAX_LOOPS,
-        },
-    };
+    let mut st =
+        State { tail_calls: 0, r: [0; 16], pc: entry, fuel: vm.opts.insn_budget, calls: Calls::new() };
     st.r[1] = mem.input_addr();
     st.r[2] = mem.input_len();
     st.r[10] = mem.frame_pointer(0);
@@ -445,12 +453,15 @@ fn run_loop<'a>(vm: &Vm, mut mem: Mem<'a>, st: &mut State) -> (Stop, Mem<'a>) {
             K::CallNative => r[0] = crate::args::call_plain(vm, native_args(&r, calls), imm as usize),
             K::CallLocal => {
                 let depth = calls.depth + 1;
-                if depth >= MAX_CALL_FRAMES {
-                    stop!(Stop::Error(InterpError::CallTooDeep { pc: vm.pc_of(cur), frames: depth + 1 }));
+                let driver = op.aux != 0;
+                let counted = depth - calls.drivers - usize::from(driver);
+                if counted >= MAX_CALL_FRAMES || depth >= MAX_FRAMES {
+                    stop!(Stop::Error(InterpError::CallTooDeep { pc: vm.pc_of(cur), frames: counted + 1 }));
                 }
                 let mut saved = [0u64; 5];
                 saved.copy_from_slice(&r[6..=10]);
-                calls.frames[calls.depth] = Frame { ret: pc, saved, may_goto: calls.may_goto };
+                calls.frames[calls.depth] = Frame { ret: pc, saved, may_goto: calls.may_goto, driver };
+                calls.drivers += usize::from(driver);
                 calls.depth = depth;
                 calls.may_goto = BPF_MAX_LOOPS;
                 mem.enter_frame(depth);
@@ -462,13 +473,16 @@ fn run_loop<'a>(vm: &Vm, mut mem: Mem<'a>, st: &mut State) -> (Stop, Mem<'a>) {
                     stop!(Stop::Exit(r[0]));
                 };
                 let f = calls.frames[caller];
+                calls.drivers -= usize::from(f.driver);
                 r[6..=10].copy_from_slice(&f.saved);
                 calls.may_goto = f.may_goto;
                 calls.depth = caller;
                 mem.set_depth(caller);
                 pc = f.ret;
             }
-            K::MapCall | K::TailCall | K::TimerCall | K::CallChecked | K::Callx => stop!(Stop::Host(cur)),
+            K::MapCall | K::TailCall | K::TimerCall | K::CallChecked | K::Callx | K::Throw => {
+                stop!(Stop::Host(cur))
+            }
             K::FellOff => stop!(Stop::Error(InterpError::FellOffEnd { pc: vm.pc_of(cur) })),
             K::CallMissing => {
                 let (at, id) = (vm.pc_of(cur), imm as i64);

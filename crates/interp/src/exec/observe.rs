@@ -3,13 +3,13 @@
 //! instruction at a time (a budget of one, resumed), so the hot loop stays as it is and the
 //! observed run has exactly its semantics; it is some 50 times slower, for tests only.
 
-use kbpf_isa::{MAX_BPF_STACK, MAX_CALL_FRAMES, MAX_STACK_ARG_SLOTS};
+use kbpf_isa::MAX_BPF_STACK;
 use kbpf_kfunc::maps::HostEnv;
 
-use super::{Both, Calls, Frame, State, Stop, ld_abs_view, packet_load, retry_in_extra, run_loop};
+use super::{Both, Calls, State, Stop, ld_abs_view, packet_load, retry_in_extra, run_loop};
 use crate::error::InterpError;
 use crate::mem::{Mem, Stack};
-use crate::vm::{BPF_MAX_LOOPS, RunStats, Vm};
+use crate::vm::{RunStats, Vm};
 
 /// The machine just before one instruction runs.
 #[derive(Clone, Copy, Debug)]
@@ -61,12 +61,7 @@ fn run_observed(
         r: [0; 16],
         pc: vm.entries.first().copied().unwrap_or(0) as usize,
         fuel: 1,
-        calls: Calls {
-            frames: [Frame::default(); MAX_CALL_FRAMES],
-            args: [[0; MAX_STACK_ARG_SLOTS]; MAX_CALL_FRAMES],
-            depth: 0,
-            may_goto: BPF_MAX_LOOPS,
-        },
+        calls: Calls::new(),
     };
     st.r[1] = mem.input_addr();
     st.r[2] = mem.input_len();

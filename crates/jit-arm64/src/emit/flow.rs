@@ -167,6 +167,21 @@ impl Emitter<'_> {
         Ok(())
     }
 
+    /// `call THROW_ID` (`bpf_throw` after lowering).
+    pub(super) fn throw(&mut self) -> R {
+        {
+            // the exception function with the cookie in x0, then out of every frame with its
+            // result in x0 (the kernel unwinds to the main program's exit the same way)
+            let f = self.exception.ok_or(JitError::Unsupported {
+                pc: self.pc,
+                what: "bpf_throw without an exception function",
+            })?;
+            let (label, unwind) = (self.func_label(f)?, self.unwind);
+            a64!(self.ops ; bl =>label ; b =>unwind);
+            Ok(())
+        }
+    }
+
     pub(super) fn call_kfunc(&mut self, btf_id: i32) -> R {
         let addr =
             self.native_addr(self.registry.kfunc(btf_id), JitError::UnknownKfunc { pc: self.pc, btf_id })?;

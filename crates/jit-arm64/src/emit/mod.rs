@@ -69,10 +69,10 @@ pub struct Code {
 /// Compiles `prog`, calling helpers and kfuncs through the native functions of `registry`.
 pub fn compile(prog: &Program, registry: &Registry, opts: &EmitOptions) -> Result<Code, JitError> {
     let plan = ProgramPlan::new(prog, &opts.jit)?;
-    let tc = opts.jit.tail_call;
-    match Emitter::run(prog, &plan, registry, opts.lse, false, tc)? {
+    let jit = &opts.jit;
+    match Emitter::run(prog, &plan, registry, opts.lse, false, jit)? {
         Some(code) => Ok(code),
-        None => Emitter::run(prog, &plan, registry, opts.lse, true, tc)?
+        None => Emitter::run(prog, &plan, registry, opts.lse, true, jit)?
             .ok_or_else(|| JitError::Assembler("branch out of range with long branches".into())),
     }
 }
@@ -124,6 +124,10 @@ pub(crate) struct Emitter<'a> {
     epilogue: DynamicLabel,
     /// The trampoline's abort path: unwind every frame and return 0.
     abort: DynamicLabel,
+    /// The trampoline's exit for `bpf_throw`: unwind every frame and return x0.
+    pub(crate) unwind: DynamicLabel,
+    /// Slot of the function `bpf_throw` calls (`JitOptions::roles`).
+    pub(crate) exception: Option<usize>,
     /// Fault stubs of the current function: label and `RunCtx::status` value.
     stubs: Vec<(DynamicLabel, u64)>,
     /// Slot pc of the instruction being emitted, for errors and fault reports.
@@ -145,13 +149,15 @@ impl<'a> Emitter<'a> {
         registry: &'a Registry,
         lse: bool,
         long: bool,
-        tail_call: Option<TailCallHook>,
+        jit: &JitOptions,
     ) -> R<Option<Code>> {
+        let tail_call = jit.tail_call;
         let mut ops = VecAssembler::new(0);
         let insn_labels = (0..prog.len()).map(|_| ops.new_dynamic_label()).collect();
         let func_labels = plan.funcs.iter().map(|_| ops.new_dynamic_label()).collect();
         let epilogue = ops.new_dynamic_label();
         let abort = ops.new_dynamic_label();
+        let unwind = ops.new_dynamic_label();
         let mut e = Emitter {
             ops,
             prog,
@@ -163,6 +169,8 @@ impl<'a> Emitter<'a> {
             func_labels,
             epilogue,
             abort,
+            unwind,
+            exception: jit.roles.exception_cb,
             stubs: Vec::new(),
             pc: 0,
             func_end_pc: 0,
@@ -170,7 +178,7 @@ impl<'a> Emitter<'a> {
             frame: Frame::new(&plan.funcs[0]),
         };
         e.check_control_flow()?;
-        let run_ctx = kbpf_jit::needs_run_ctx(prog, tail_call.is_some());
+        let run_ctx = kbpf_jit::needs_run_ctx(prog, jit);
         if run_ctx {
             e.trampoline();
         }
@@ -192,6 +200,10 @@ impl<'a> Emitter<'a> {
                 e.ops.dynamic_label(e.insn_labels[idx]);
                 insn_offsets.push(e.ops.offset().0 as u32);
                 e.insn(&prog.insns()[idx])?;
+            }
+            if matches!(prog.insns()[f.end - 1], Insn::Call(_)) {
+                // a function ending in a call that never returns (a throw): trap if it did
+                a64!(e.ops ; brk 0);
             }
             let epi = e.epilogue;
             e.ops.dynamic_label(epi);
@@ -224,7 +236,9 @@ impl<'a> Emitter<'a> {
     fn check_control_flow(&self) -> R {
         let prog = self.prog;
         for (fi, f) in self.plan.funcs.iter().enumerate() {
-            if !prog.insns()[f.end - 1].is_unconditional_transfer() {
+            if !prog.insns()[f.end - 1].is_unconditional_transfer()
+                && !kbpf_jit::ends_run(&prog.insns()[f.end - 1], self.exception.is_some())
+            {
                 return Err(JitError::FallThrough { pc: prog.pc(f.end - 1) });
             }
             for idx in f.start..f.end {
@@ -242,7 +256,7 @@ impl<'a> Emitter<'a> {
 
     /// The entry trampoline and the abort path (see [`crate::abi`]).
     fn trampoline(&mut self) {
-        let (ctx, main, abort) = (regs::CTX, self.func_labels[0], self.abort);
+        let (ctx, main, abort, unwind) = (regs::CTX, self.func_labels[0], self.abort, self.unwind);
         let restore = self.ops.new_dynamic_label();
         a64!(self.ops
             ; stp x29, x30, [sp, #-(abi::TRAMPOLINE_FRAME as i32)]!
@@ -270,6 +284,14 @@ impl<'a> Emitter<'a> {
             ; mov x0, xzr
             ; b =>restore
         );
+        if self.exception.is_some() {
+            a64!(self.ops
+                ; =>unwind
+                ; ldr x9, [X(ctx), #(RunCtx::SAVED_SP as u32)]
+                ; mov sp, x9
+                ; b =>restore
+            );
+        }
     }
 
     fn prologue(&mut self, frame: &Frame) -> R {
@@ -413,6 +435,7 @@ impl<'a> Emitter<'a> {
             {
                 self.tail_call()
             }
+            Insn::Call(CallTarget::Helper(kbpf_kfunc::callbacks::THROW_ID)) => self.throw(),
             Insn::Call(CallTarget::Helper(id)) => self.call_helper(id),
             Insn::Call(CallTarget::Kfunc { btf_id, .. }) => self.call_kfunc(btf_id),
             Insn::Call(CallTarget::Local(_)) => self.call_local(),

@@ -52,3 +52,18 @@ pub fn run_unverified(
     let copts = CompileOptions { insn_budget: opts.insn_budget, kernel_interpreter: opts.kernel_compat };
     Prog::from(m.clone()).load_unverified(&linker, &copts)?.run(mem)
 }
+
+/// `src` (kbpf assembly) read as a module with `registry`'s functions, through a temporary file.
+pub fn asm_module(src: &str, registry: &Registry) -> Module {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static N: AtomicU32 = AtomicU32::new(0);
+    let path = std::env::temp_dir().join(format!(
+        "kbpf-test-{}-{}.s",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    ));
+    std::fs::write(&path, src).unwrap();
+    let m = kbpf::read_module(&path, kbpf::SourceKind::Asm, registry, None).unwrap();
+    let _ = std::fs::remove_file(&path);
+    m
+}

@@ -21,6 +21,7 @@ mod ringbuf;
 mod special;
 mod storage;
 mod timers;
+mod walk;
 
 use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, HashMap};

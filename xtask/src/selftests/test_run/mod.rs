@@ -39,8 +39,10 @@ pub const KERNEL_TYPES: &[&str] = &[
     "flow_dissector",
 ];
 
-/// The objects `cargo xtask test` compares (tc and xdp programs with maps and global data).
-pub const TEST_SAMPLE: &[&str] = &["test_pkt_access", "test_global_data", "xdp_synproxy_kern", "test_xdp"];
+/// The objects `cargo xtask test` compares (tc and xdp programs with maps and global data;
+/// `exceptions`: `bpf_throw` from subprograms and callbacks, default and own exception callbacks).
+pub const TEST_SAMPLE: &[&str] =
+    &["test_pkt_access", "test_global_data", "xdp_synproxy_kern", "test_xdp", "exceptions"];
 
 /// What a run covers.
 #[derive(Clone, Debug)]
