@@ -32,7 +32,8 @@ struct Opts {
 }
 
 fn parse(args: &[String]) -> Result<Opts, String> {
-    let mut o = Opts { count: 10_000, start: 0, seed: 1, runs: 32, jobs: 1, kernel: true, save: true, time: None };
+    let mut o =
+        Opts { count: 10_000, start: 0, seed: 1, runs: 32, jobs: 1, kernel: true, save: true, time: None };
     let mut it = args.iter();
     while let Some(a) = it.next() {
         let mut num = |name: &str| -> Result<u64, String> {

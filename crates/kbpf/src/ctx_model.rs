@@ -1,26 +1,76 @@
-//! What kbpf's test-run contexts leave out: context fields a program may read whose kernel
-//! value is an object kbpf does not build, so a run that reads one is refused rather than
-//! run on a stand-in (the context module, `test_run`, owns the layout itself).
+//! The socket of a test run's skb. The kernel's skb test run gives every skb a dummy socket
+//! (`sk_alloc` of a zeroed socket, then `sock_init_data` without a `struct socket`): a full
+//! socket in state `TCP_CLOSE`, without type, protocol, ports, mark or device, whose family and
+//! addresses come from the frame's IPv4 or IPv6 header. kbpf builds it as the uapi
+//! `struct bpf_sock` a program reads through `__sk_buff.sk` (and through `bpf_sk_fullsock`,
+//! which returns it): loads through a socket pointer keep their uapi offsets in kbpf, so the
+//! fields are where the uapi puts them.
 
-use kbpf_isa::{Insn, Size};
-use kbpf_verifier::Verified;
+/// `offsetof(struct __sk_buff, sk)`.
+pub(crate) const SKB_SK: usize = 168;
+/// `sizeof(struct bpf_sock)`.
+pub(crate) const BPF_SOCK_SIZE: usize = 80;
 
-use crate::test_run::CtxLayout;
+/// `struct bpf_sock` offsets.
+const FAMILY: usize = 4;
+const SRC_IP4: usize = 24;
+const SRC_IP6: usize = 28;
+const DST_IP4: usize = 52;
+const DST_IP6: usize = 56;
+const STATE: usize = 72;
+const RX_QUEUE_MAPPING: usize = 76;
 
-/// `offsetof(struct __sk_buff, sk)`: the kernel's skb test run gives every skb a socket.
-const SKB_SK: i16 = 168;
+const AF_INET: u32 = 2;
+const AF_INET6: u32 = 10;
+const TCP_CLOSE: u32 = 7;
+const ETH_P_IP: u16 = 0x0800;
+const ETH_P_IPV6: u16 = 0x86dd;
 
-/// The first instruction of `w` that reads a context field kbpf's `layout` does not model,
-/// with the field's name.
-pub(crate) fn unmodelled_field(w: &Verified, layout: CtxLayout) -> Option<(usize, &'static str)> {
-    if layout != CtxLayout::Skb {
-        return None;
-    }
-    let prog = w.program();
-    prog.insns().iter().enumerate().find_map(|(i, insn)| match *insn {
-        Insn::Load { size: Size::DW, off: SKB_SK, .. } if w.is_ctx_access(i) => {
-            Some((prog.pc(i), "__sk_buff.sk (the kernel's test run builds a socket, kbpf does not)"))
+/// The test run's socket for `frame` (the whole frame, Ethernet header included).
+pub(crate) fn test_run_sock(frame: &[u8]) -> Vec<u8> {
+    let mut sk = vec![0u8; BPF_SOCK_SIZE];
+    let put = |sk: &mut Vec<u8>, off: usize, bytes: &[u8]| sk[off..off + bytes.len()].copy_from_slice(bytes);
+    put(&mut sk, STATE, &TCP_CLOSE.to_le_bytes());
+    // no receive queue recorded (`sk_rx_queue_clear`): the uapi's -1
+    put(&mut sk, RX_QUEUE_MAPPING, &(-1i32).to_le_bytes());
+    let eth = crate::test_run::ETH_HLEN;
+    let (Some(proto), Some(ip)) = (frame.get(12..14), frame.get(eth..)) else { return sk };
+    // the addresses only when the header fits what follows Ethernet (the kernel's `headlen`)
+    match u16::from_be_bytes([proto[0], proto[1]]) {
+        ETH_P_IP => {
+            put(&mut sk, FAMILY, &AF_INET.to_le_bytes());
+            if ip.len() >= 20 {
+                put(&mut sk, SRC_IP4, &ip[12..16]);
+                put(&mut sk, DST_IP4, &ip[16..20]);
+            }
         }
-        _ => None,
-    })
+        ETH_P_IPV6 => {
+            put(&mut sk, FAMILY, &AF_INET6.to_le_bytes());
+            if ip.len() >= 40 {
+                put(&mut sk, SRC_IP6, &ip[8..24]);
+                put(&mut sk, DST_IP6, &ip[24..40]);
+            }
+        }
+        _ => {}
+    }
+    sk
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn family_and_addresses_come_from_the_frame() {
+        let mut v4 = crate::test_run::pkt_v4();
+        v4[14 + 12..14 + 20].copy_from_slice(&[10, 0, 0, 1, 10, 0, 0, 2]);
+        let sk = test_run_sock(&v4);
+        assert_eq!(sk[FAMILY], 2);
+        assert_eq!(sk[SRC_IP4..SRC_IP4 + 4], [10, 0, 0, 1]);
+        assert_eq!(sk[DST_IP4..DST_IP4 + 4], [10, 0, 0, 2]);
+        assert_eq!(sk[STATE], 7);
+        assert_eq!(sk[RX_QUEUE_MAPPING..], [0xff; 4]);
+        let other = test_run_sock(&[0u8; 14]);
+        assert_eq!(other[FAMILY], 0);
+    }
 }

@@ -182,12 +182,14 @@ impl Handle {
             return Err(RunError::Usage("an xdp frame longer than a test run's linear frame"));
         }
         let mut pc = PacketCtx::at(layout, packet, self.net);
-        let PacketCtx { ctx, buf, .. } = &mut pc;
+        let (ctx, mut regions) = pc.parts();
         // SAFETY: `ctx` was built by `PacketCtx::new` for the witness's program type around
-        // `buf`, which lives (and does not move) for the whole run.
+        // `regions` (its buffer, its socket), which live (and do not move) for the whole run.
         let retval = self.with_host(|| unsafe {
-            self.prepared.run(&self.maps, self.linker.registry(), ctx, &mut [buf.as_mut_slice()])
-        })?;
+            self.prepared.run(&self.maps, self.linker.registry(), ctx, &mut regions)
+        });
+        pc.release_socket(&self.maps);
+        let retval = retval?;
         Ok(TestRunOutcome { retval, data_out: pc.data_out(), ctx_out: pc.ctx_out() })
     }
 

@@ -156,6 +156,8 @@ pub struct PacketCtx {
     /// The packet's whole buffer: headroom, the packet, tailroom (the program may write it,
     /// helpers may move the packet inside it).
     pub buf: Vec<u8>,
+    /// An skb's socket (`__sk_buff.sk`, a `struct bpf_sock`; empty for xdp).
+    pub sock: Vec<u8>,
     layout: CtxLayout,
     /// The zeroed header the kernel puts back in front of `data_out` (network-layer types).
     net: usize,
@@ -223,7 +225,26 @@ impl PacketCtx {
         }
         let k = CTX_KIND_OFF as usize;
         ctx[k..k + 8].copy_from_slice(&layout.kind().to_le_bytes());
-        PacketCtx { ctx, buf, layout, net }
+        let mut sock = Vec::new();
+        if layout == CtxLayout::Skb {
+            sock = crate::ctx_model::test_run_sock(frame);
+            let o = crate::ctx_model::SKB_SK;
+            ctx[o..o + 8].copy_from_slice(&(sock.as_ptr() as u64).to_le_bytes());
+        }
+        PacketCtx { ctx, buf, sock, layout, net }
+    }
+
+    /// The context and the memory it points to (the packet's buffer, then the socket), as an
+    /// engine takes them.
+    pub fn parts(&mut self) -> (&mut [u8], [&mut [u8]; 2]) {
+        (&mut self.ctx, [self.buf.as_mut_slice(), self.sock.as_mut_slice()])
+    }
+
+    /// Frees what the run's socket owns in `maps` (the kernel frees the socket after the run).
+    pub fn release_socket(&self, maps: &MapSet) {
+        if !self.sock.is_empty() {
+            maps.release_socket(self.sock.as_ptr() as u64);
+        }
     }
 
     /// The packet pointers as the run left them.
@@ -255,7 +276,13 @@ impl PacketCtx {
 
     /// The uapi context after the run.
     pub fn ctx_out(&self) -> Vec<u8> {
-        self.ctx[..self.layout.uapi_size()].to_vec()
+        let mut out = self.ctx[..self.layout.uapi_size()].to_vec();
+        // the kernel's `ctx_out` has no socket address; neither does kbpf's
+        if self.layout == CtxLayout::Skb {
+            let o = crate::ctx_model::SKB_SK;
+            out[o..o + 8].fill(0);
+        }
+        out
     }
 }
 
@@ -289,14 +316,6 @@ pub enum TestRunError {
     /// frames a map redirects, which a test run does not model.
     #[error("xdp programs with expected attach type {} cannot be test-run (EINVAL)", .0.uapi_name())]
     AttachType(AttachType),
-    /// The program reads a context field kbpf's context does not model (`ctx_model`).
-    #[error("insn {insn}: reads {field}")]
-    Unmodelled {
-        /// Slot of the load.
-        insn: usize,
-        /// The field and why.
-        field: &'static str,
-    },
     /// An xdp frame longer than a page's linear part goes to fragments (multi-buffer xdp),
     /// which kbpf's test run does not model.
     #[error("an xdp frame of {0} bytes is longer than the {XDP_MAX_DATA} bytes of a linear test-run frame")]
@@ -361,16 +380,15 @@ pub fn test_run(
     {
         return Err(TestRunError::AttachType(a));
     }
-    if let Some((insn, field)) = witnesses.iter().find_map(|w| crate::ctx_model::unmodelled_field(w, layout))
-    {
-        return Err(TestRunError::Unmodelled { insn, field });
-    }
     // the witnesses' programs are linked with their context loads converted for `layout`
     let mut pc = PacketCtx::at(layout, data, net);
     // LD_ABS/LD_IND read the packet, not the context (an skb's legacy packet loads)
     let ld_abs = layout == CtxLayout::Skb;
     let retval =
-        crate::maps::run_verified_packet(module, &witnesses, maps, engine, registry, &mut pc, ld_abs, run)?;
+        crate::maps::run_verified_packet(module, &witnesses, maps, engine, registry, &mut pc, ld_abs, run);
+    // the kernel frees the run's socket with its storage, whatever the run did
+    pc.release_socket(maps);
+    let retval = retval?;
     Ok(TestRunOutcome { retval, data_out: pc.data_out(), ctx_out: pc.ctx_out() })
 }
 

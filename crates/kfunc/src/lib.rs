@@ -21,6 +21,7 @@ mod proto;
 mod registry;
 pub mod sets;
 pub mod skb_helpers;
+pub mod sock_helpers;
 pub mod testmod;
 pub mod vmlinux;
 pub mod xdp_helpers;

@@ -208,6 +208,13 @@ pub enum NativeArg {
     AnyPacketCtx,
     /// A map of the run.
     Map,
+    /// A value of the map in argument `map` (its value size), read by the native.
+    MapValue {
+        /// The argument holding the map (0-based).
+        map: usize,
+        /// NULL is allowed (the native then reads nothing).
+        nullable: bool,
+    },
     /// A `struct bpf_timer` field of a map value of the run.
     Timer,
     /// Nothing an engine can check; calling the native with a program-supplied value is refused.

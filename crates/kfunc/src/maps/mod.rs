@@ -18,6 +18,7 @@ mod error;
 mod natives;
 mod queue;
 mod ringbuf;
+mod sk_storage;
 mod special;
 mod storage;
 mod timers;
@@ -118,6 +119,8 @@ enum Kind {
     /// One value, the run's (`bpf_get_local_storage`); invisible to user space like the
     /// kernel's storage of a cgroup the program is not attached to.
     CgroupStorage,
+    /// At most one value, the run's socket's (`sk_storage`).
+    SkStorage(sk_storage::Owner),
 }
 
 /// Per-element bookkeeping of a hash map.
@@ -168,8 +171,10 @@ impl Map {
                 None => queue::kind_of(spec)?.ok_or_else(|| MapError::Unsupported(spec.name.clone(), t))?,
             },
         };
-        if !matches!(kind, Kind::Ringbuf(_) | Kind::Empty(_) | Kind::CgroupStorage | Kind::Queue(_))
-            && (spec.max_entries == 0 || spec.value_size == 0 || spec.key_size == 0)
+        if !matches!(
+            kind,
+            Kind::Ringbuf(_) | Kind::Empty(_) | Kind::CgroupStorage | Kind::SkStorage(_) | Kind::Queue(_)
+        ) && (spec.max_entries == 0 || spec.value_size == 0 || spec.key_size == 0)
         {
             return bad("key_size, value_size and max_entries must be non-zero");
         }
@@ -198,7 +203,7 @@ impl Map {
             Kind::Array | Kind::Queue(_) => stride,
             Kind::Ringbuf(_) => 2,
             Kind::Empty(_) => 0,
-            Kind::CgroupStorage => 0,
+            Kind::CgroupStorage | Kind::SkStorage(_) => 0,
         };
         if per_entry.checked_mul(n).is_none_or(|t| t > MAX_MAP_BYTES) {
             return bad("too large (kbpf caps a map at 1 GiB)");
@@ -206,7 +211,7 @@ impl Map {
         let total = match kind {
             Kind::ProgArray | Kind::Empty(_) | Kind::Queue(_) => 0,
             Kind::Ringbuf(_) => 2 * n,
-            Kind::CgroupStorage => stride,
+            Kind::CgroupStorage | Kind::SkStorage(_) => stride,
             _ => stride * n,
         };
         let values = Block::new(total);
@@ -461,7 +466,8 @@ impl Map {
             Kind::Ringbuf(_) => {
                 return self.ring_region(addr, len).then_some(MemRights { read: true, write: true });
             }
-            Kind::CgroupStorage => {
+            Kind::SkStorage(_) if !self.sk_storage_live() => return None,
+            Kind::CgroupStorage | Kind::SkStorage(_) => {
                 let end = addr.checked_sub(self.values.addr())?.checked_add(len)?;
                 return (end <= self.spec.value_size as u64).then_some(MemRights { read: true, write: true });
             }
@@ -536,6 +542,11 @@ impl MapSet {
     /// What `ld_imm64 rX, map_fd(fd)` loads.
     pub fn map_addr(&self, fd: usize) -> Option<u64> {
         self.get(fd).map(Map::addr)
+    }
+
+    /// Frees what socket `sk` owns in the maps (its socket storage): the socket is gone.
+    pub fn release_socket(&self, sk: u64) {
+        self.iter().for_each(|m| m.release_socket(sk));
     }
 
     /// What `ld_imm64 rX, map_value(fd, off)` loads.

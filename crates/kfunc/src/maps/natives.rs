@@ -106,6 +106,7 @@ pub fn register(r: &mut Registry) -> Result<(), RegistryError> {
     super::ringbuf::register(r)?;
     super::queue::register(r)?;
     super::special::register(r)?;
+    super::sk_storage::register(r)?;
     super::timers::register(r)
 }
 
