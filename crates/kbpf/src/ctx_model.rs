@@ -1,3 +1,6 @@
+//! What a test run's context points to besides the packet: an skb's socket, a flow dissector's
+//! flow keys.
+//!
 //! The socket of a test run's skb. The kernel's skb test run gives every skb a dummy socket
 //! (`sk_alloc` of a zeroed socket, then `sock_init_data` without a `struct socket`): a full
 //! socket in state `TCP_CLOSE`, without type, protocol, ports, mark or device, whose family and
@@ -8,6 +11,14 @@
 
 /// `offsetof(struct __sk_buff, sk)`.
 pub(crate) const SKB_SK: usize = 168;
+/// `offsetof(struct __sk_buff, flow_keys)`.
+pub(crate) const FLOW_KEYS: usize = 144;
+/// `sizeof(struct bpf_flow_keys)`.
+pub(crate) const FLOW_KEYS_SIZE: usize = 56;
+/// `struct bpf_flow_keys` offsets: `nhoff`, `thoff`, `n_proto`.
+const NHOFF: usize = 0;
+const THOFF: usize = 2;
+const N_PROTO: usize = 10;
 /// `sizeof(struct bpf_sock)`.
 pub(crate) const BPF_SOCK_SIZE: usize = 80;
 
@@ -54,6 +65,39 @@ pub(crate) fn test_run_sock(frame: &[u8]) -> Vec<u8> {
         _ => {}
     }
     sk
+}
+
+/// The flow keys a flow dissector's test run starts with (`bpf_flow_dissect`): zeros but the
+/// frame's EtherType (as stored) and both header offsets at the end of the Ethernet header.
+pub(crate) fn flow_keys(frame: &[u8]) -> Vec<u8> {
+    let mut k = vec![0u8; FLOW_KEYS_SIZE];
+    let eth = (crate::test_run::ETH_HLEN as u16).to_le_bytes();
+    k[NHOFF..NHOFF + 2].copy_from_slice(&eth);
+    k[THOFF..THOFF + 2].copy_from_slice(&eth);
+    if let Some(p) = frame.get(12..14) {
+        k[N_PROTO..N_PROTO + 2].copy_from_slice(p);
+    }
+    k
+}
+
+/// What `bpf_flow_dissect` does to the keys after the program: `nhoff` into
+/// `[ETH_HLEN, hlen]`, then `thoff` into `[nhoff, hlen]` (as 16-bit values).
+pub(crate) fn clamp_flow_keys(k: &mut [u8], hlen: usize) {
+    let rd = |k: &[u8], o: usize| u16::from_le_bytes([k[o], k[o + 1]]);
+    let clamp = |v: u16, lo: u16, hi: u16| {
+        if v < lo {
+            lo
+        } else if v > hi {
+            hi
+        } else {
+            v
+        }
+    };
+    let hi = hlen as u16;
+    let nhoff = clamp(rd(k, NHOFF), crate::test_run::ETH_HLEN as u16, hi);
+    let thoff = clamp(rd(k, THOFF), nhoff, hi);
+    k[NHOFF..NHOFF + 2].copy_from_slice(&nhoff.to_le_bytes());
+    k[THOFF..THOFF + 2].copy_from_slice(&thoff.to_le_bytes());
 }
 
 #[cfg(test)]

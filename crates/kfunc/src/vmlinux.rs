@@ -42,6 +42,10 @@ const DYNPTR_TYPE_XDP: u32 = 4;
 pub const RUNTIME_SKB_DATA_OFF: u64 = 192;
 /// The same for the run-time `xdp_md` (24-byte uapi structure).
 pub const RUNTIME_XDP_DATA_OFF: u64 = 24;
+/// The same for a flow dissector's run-time `__sk_buff`: past the two slots where an skb's
+/// `data`/`data_end` are, which a flow dissector's test run leaves describing an empty packet
+/// (it has no skb, so `bpf_skb_load_bytes` finds no byte).
+pub const RUNTIME_FLOW_DATA_OFF: u64 = 208;
 const EINVAL: i64 = 22;
 const E2BIG: i64 = 7;
 const ERANGE: i64 = 34;
