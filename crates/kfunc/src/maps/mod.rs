@@ -15,6 +15,7 @@
 //! address. JIT code calls the natives, which trust the verifier (see their `SAFETY` notes).
 
 mod error;
+mod map_in_map;
 mod natives;
 mod queue;
 mod ringbuf;
@@ -121,6 +122,8 @@ enum Kind {
     CgroupStorage,
     /// At most one value, the run's socket's (`sk_storage`).
     SkStorage(sk_storage::Owner),
+    /// Other maps of the run (`map_in_map`).
+    MapInMap(map_in_map::Inner),
 }
 
 /// Per-element bookkeeping of a hash map.
@@ -166,9 +169,9 @@ impl Map {
             MapType::LruHash => Kind::Hash { lru: true },
             MapType::ProgArray => Kind::ProgArray,
             MapType::Ringbuf => Kind::Ringbuf(ringbuf::Ring::new(spec)?),
-            t => match special::kind_of(spec)? {
-                Some(k) => k,
-                None => queue::kind_of(spec)?.ok_or_else(|| MapError::Unsupported(spec.name.clone(), t))?,
+            t => match (special::kind_of(spec)?, map_in_map::kind_of(spec)?) {
+                (Some(k), _) | (None, Some(k)) => k,
+                _ => queue::kind_of(spec)?.ok_or_else(|| MapError::Unsupported(spec.name.clone(), t))?,
             },
         };
         if !matches!(
@@ -202,14 +205,14 @@ impl Map {
             Kind::ProgArray => std::mem::size_of::<Cell<Option<u32>>>(),
             Kind::Array | Kind::Queue(_) => stride,
             Kind::Ringbuf(_) => 2,
-            Kind::Empty(_) => 0,
+            Kind::Empty(_) | Kind::MapInMap(_) => 0,
             Kind::CgroupStorage | Kind::SkStorage(_) => 0,
         };
         if per_entry.checked_mul(n).is_none_or(|t| t > MAX_MAP_BYTES) {
             return bad("too large (kbpf caps a map at 1 GiB)");
         }
         let total = match kind {
-            Kind::ProgArray | Kind::Empty(_) | Kind::Queue(_) => 0,
+            Kind::ProgArray | Kind::Empty(_) | Kind::Queue(_) | Kind::MapInMap(_) => 0,
             Kind::Ringbuf(_) => 2 * n,
             Kind::CgroupStorage | Kind::SkStorage(_) => stride,
             _ => stride * n,
@@ -291,6 +294,9 @@ impl Map {
 
     /// Address of the value stored under `key` (`bpf_map_lookup_elem` from a program).
     pub fn lookup_addr(&self, key: &[u8]) -> Option<u64> {
+        if let Some(inner) = self.inner_addr(key) {
+            return inner;
+        }
         self.slot_of(key).map(|s| self.values.addr() + (s * self.stride) as u64)
     }
 
@@ -462,7 +468,7 @@ impl Map {
     /// Whether `[addr, addr + len)` lies inside one value of this map.
     fn region(&self, addr: u64, len: u64) -> Option<MemRights> {
         match self.kind {
-            Kind::ProgArray | Kind::Empty(_) | Kind::Queue(_) => return None,
+            Kind::ProgArray | Kind::Empty(_) | Kind::Queue(_) | Kind::MapInMap(_) => return None,
             Kind::Ringbuf(_) => {
                 return self.ring_region(addr, len).then_some(MemRights { read: true, write: true });
             }
@@ -516,6 +522,14 @@ impl MapSet {
             }
             maps.push(m);
         }
+        // the inner maps once every map is at its final address
+        for (m, s) in maps.iter().zip(specs) {
+            for (i, name) in &s.inner_maps {
+                let inner = maps.iter().find(|o| o.spec.name == *name);
+                let inner = inner.ok_or_else(|| MapError::Invalid(format!("no map `{name}`")))?;
+                m.set_inner(*i, inner.addr())?;
+            }
+        }
         Ok(MapSet { maps, clock: timers::Clock::default() })
     }
 
@@ -542,11 +556,6 @@ impl MapSet {
     /// What `ld_imm64 rX, map_fd(fd)` loads.
     pub fn map_addr(&self, fd: usize) -> Option<u64> {
         self.get(fd).map(Map::addr)
-    }
-
-    /// Frees what socket `sk` owns in the maps (its socket storage): the socket is gone.
-    pub fn release_socket(&self, sk: u64) {
-        self.iter().for_each(|m| m.release_socket(sk));
     }
 
     /// What `ld_imm64 rX, map_value(fd, off)` loads.

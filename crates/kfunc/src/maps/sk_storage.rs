@@ -8,7 +8,7 @@ use std::cell::Cell;
 
 use kbpf_isa::BpfFunc as F;
 
-use super::{Kind, Map, MapError};
+use super::{Kind, Map, MapError, MapSet};
 use crate::native::{NativeFn, RawNative};
 use crate::proto::{ArgKind, ArgProto, NativeArg, Proto, RetKind};
 use crate::registry::{FuncKind, Registry, RegistryError};
@@ -89,6 +89,13 @@ impl Map {
         if let Some(o) = self.owner().filter(|o| o.get() == sk) {
             o.set(0);
         }
+    }
+}
+
+impl MapSet {
+    /// Frees what socket `sk` owns in the maps (its socket storage): the socket is gone.
+    pub fn release_socket(&self, sk: u64) {
+        self.iter().for_each(|m| m.release_socket(sk));
     }
 }
 
