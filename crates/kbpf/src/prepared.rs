@@ -262,6 +262,7 @@ impl<'m> Prepared<'m> {
         // the timer natives (JIT code) act on these maps for the whole run, callbacks included
         // (without a timer in any map value, the verifier let no timer helper through)
         let _active = self.activate.then(|| maps.activate());
+        let _redirect = kbpf_kfunc::redirect::enter(self.main_ctx.is_some_and(|(pt, _)| pt == ProgType::Xdp));
         let r0 = match &self.code {
             Code::Interp(vm) => vm.run_env_with_regions(mem, regions, maps)?.r0,
             Code::Jit { verified, unverified, tail_calls, .. } => {

@@ -18,6 +18,7 @@ mod native;
 pub mod packet_helpers;
 pub mod profiles;
 mod proto;
+pub mod redirect;
 mod registry;
 pub mod sets;
 pub mod skb_helpers;

@@ -413,6 +413,7 @@ pub fn register(r: &mut Registry) -> Result<(), RegistryError> {
     crate::skb_helpers::register(r)?;
     crate::check_mtu::register(r)?;
     crate::sock_helpers::register(r)?;
+    crate::redirect::register(r)?;
     crate::xdp_helpers::register(r)
 }
 
