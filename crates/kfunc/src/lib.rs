@@ -23,6 +23,7 @@ mod registry;
 pub mod sets;
 pub mod skb_helpers;
 pub mod sock_helpers;
+mod strtox;
 pub mod testmod;
 pub mod vmlinux;
 pub mod xdp_helpers;
