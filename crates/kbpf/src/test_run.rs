@@ -403,7 +403,7 @@ pub fn test_run(
     }
     // the attach type the program loads with: the caller's, else its ELF section's
     let attach = opts.expected_attach_type.or(module.elf.as_ref().and_then(|e| e.expected_attach_type));
-    let witnesses = match crate::guard::verify_programs(module, opts, registry, engine) {
+    let (witnesses, registry) = match crate::guard::verify_programs(module, opts, registry, engine) {
         Ok(w) => w,
         Err(RunError::Rejected(e)) => return Err(TestRunError::Rejected(e)),
         Err(e) => return Err(TestRunError::Run(e)),
@@ -419,7 +419,7 @@ pub fn test_run(
     // LD_ABS/LD_IND read the packet, not the context (an skb's legacy packet loads)
     let ld_abs = layout == CtxLayout::Skb;
     let retval =
-        crate::maps::run_verified_packet(module, &witnesses, maps, engine, registry, &mut pc, ld_abs, run);
+        crate::maps::run_verified_packet(module, &witnesses, maps, engine, &registry, &mut pc, ld_abs, run);
     // the kernel frees the run's socket with its storage, whatever the run did
     pc.release_socket(maps);
     if layout == CtxLayout::Flow {

@@ -20,6 +20,7 @@ pub mod profiles;
 mod proto;
 pub mod redirect;
 mod registry;
+pub mod run_prog;
 pub mod sets;
 pub mod skb_helpers;
 pub mod sock_helpers;

@@ -3,11 +3,8 @@
 //! redirect happens after the program, which a test run never does (it returns the program's
 //! verdict). So in a kbpf run their result is the return code alone, which depends on the
 //! program type: xdp's `bpf_redirect` answers `XDP_REDIRECT` (`XDP_ABORTED` for any flag), every
-//! other type's `TC_ACT_REDIRECT` (`TC_ACT_SHOT` for a flag but `BPF_F_INGRESS`). The facade
-//! says which for the run ([`enter`]); a run without a program type (an unverified program) gets
-//! the non-xdp helper, the one every type but xdp has.
-
-use std::cell::Cell;
+//! other type's `TC_ACT_REDIRECT` (`TC_ACT_SHOT` for a flag but `BPF_F_INGRESS`), as the run's
+//! program says ([`crate::run_prog`]).
 
 use crate::native::NativeFn;
 use crate::registry::{Registry, RegistryError};
@@ -22,27 +19,9 @@ const F_INGRESS: u64 = 1;
 /// `sizeof(struct bpf_redir_neigh)`.
 const REDIR_NEIGH_SIZE: u64 = 20;
 
-thread_local! {
-    static XDP: Cell<bool> = const { Cell::new(false) };
-}
-
-/// The run's program type, for the redirect helpers, until dropped.
-pub struct RedirectScope(bool);
-
-/// Starts a run of an xdp program (`xdp`) or of another type.
-pub fn enter(xdp: bool) -> RedirectScope {
-    RedirectScope(XDP.with(|c| c.replace(xdp)))
-}
-
-impl Drop for RedirectScope {
-    fn drop(&mut self) {
-        XDP.with(|c| c.set(self.0));
-    }
-}
-
 /// `bpf_redirect(ifindex, flags)`.
 extern "C" fn redirect(_ifindex: u64, flags: u64) -> u64 {
-    if XDP.with(Cell::get) {
+    if crate::run_prog::current().xdp {
         if flags != 0 { XDP_ABORTED } else { XDP_REDIRECT }
     } else if flags & !F_INGRESS != 0 {
         TC_ACT_SHOT
@@ -78,7 +57,7 @@ mod tests {
     #[test]
     fn return_codes_follow_the_program_type() {
         {
-            let _x = enter(true);
+            let _x = crate::run_prog::enter(crate::run_prog::RunProg { xdp: true, packet_write: true });
             assert_eq!((redirect(1, 0), redirect(1, 1)), (XDP_REDIRECT, XDP_ABORTED));
         }
         assert_eq!((redirect(1, 0), redirect(1, 1), redirect(1, 2)), (7, 7, 2));

@@ -188,6 +188,8 @@ unsafe extern "C" fn dynptr_from_mem(data: u64, size: u64, flags: u64, ptr: u64)
 /// `ctx + data_off` holds 16 readable bytes and `ptr` is a writable 16-byte dynptr.
 #[allow(unsafe_code)]
 unsafe fn dynptr_from_pkt(ctx: u64, flags: u64, ptr: u64, data_off: u64, ty: u32) -> u64 {
+    // a type that may not write its packet gets a read-only one (`bpf_dynptr_from_skb_rdonly`)
+    let rdonly = if crate::run_prog::current().packet_write { 0 } else { DYNPTR_RDONLY_BIT };
     // SAFETY (all accesses): the function's contract.
     if flags != 0 {
         unsafe { dynptr_set(ptr, &NULL_DYNPTR) };
@@ -196,7 +198,7 @@ unsafe fn dynptr_from_pkt(ctx: u64, flags: u64, ptr: u64, data_off: u64, ty: u32
     let data = unsafe { read::<u64>(ctx.wrapping_add(data_off)) };
     let end = unsafe { read::<u64>(ctx.wrapping_add(data_off + 8)) };
     let len = end.saturating_sub(data).min(DYNPTR_SIZE_MASK as u64) as u32;
-    unsafe { dynptr_set(ptr, &Dynptr { data, size: len | (ty << DYNPTR_TYPE_SHIFT), offset: 0 }) };
+    unsafe { dynptr_set(ptr, &Dynptr { data, size: len | (ty << DYNPTR_TYPE_SHIFT) | rdonly, offset: 0 }) };
     0
 }
 
