@@ -24,7 +24,7 @@ pub mod run_prog;
 pub mod sets;
 pub mod skb_helpers;
 pub mod sock_helpers;
-mod strtox;
+mod strings;
 pub mod testmod;
 pub mod vmlinux;
 pub mod xdp_helpers;

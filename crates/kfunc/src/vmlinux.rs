@@ -124,6 +124,35 @@ unsafe fn dynptr_set(p: u64, d: &Dynptr) {
     }
 }
 
+/// Sets the dynptr at `p` to a ring-buffer record of `len` bytes at `data` (0: the NULL dynptr,
+/// what a failed reservation leaves).
+///
+/// # Safety
+/// `p` is a writable 16-byte `struct bpf_dynptr`.
+#[allow(unsafe_code)]
+pub(crate) unsafe fn set_ringbuf_dynptr(p: u64, data: u64, len: u32) {
+    let d = match data {
+        0 => NULL_DYNPTR,
+        _ => Dynptr {
+            data,
+            size: (len & DYNPTR_SIZE_MASK) | (DYNPTR_TYPE_RINGBUF << DYNPTR_TYPE_SHIFT),
+            offset: 0,
+        },
+    };
+    // SAFETY: the caller's contract.
+    unsafe { dynptr_set(p, &d) }
+}
+
+/// The data pointer of the dynptr at `p` (a ring-buffer record's start whatever its offset).
+///
+/// # Safety
+/// `p` is a readable 16-byte `struct bpf_dynptr`.
+#[allow(unsafe_code)]
+pub(crate) unsafe fn dynptr_data_ptr(p: u64) -> u64 {
+    // SAFETY: the caller's contract.
+    unsafe { dynptr_get(p) }.data
+}
+
 impl Dynptr {
     fn len(&self) -> u64 {
         (self.size & DYNPTR_SIZE_MASK) as u64

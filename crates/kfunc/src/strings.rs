@@ -1,4 +1,5 @@
-//! `bpf_strtol` 105 and `bpf_strtoul` 106: the kernel's integer parsing of a program's buffer
+//! The string helpers: `bpf_strncmp` 182 (the kernel's `strncmp`: -1, 0 or 1) and
+//! `bpf_strtol` 105 / `bpf_strtoul` 106, the kernel's integer parsing of a program's buffer
 //! (`__bpf_strtoull`): leading white space, a `-`, a radix from the flags (0, 8, 10, 16; 0 and
 //! 16 take a `0x` prefix, 0 a leading `0` for octal), at most 63 characters looked at; the
 //! result is the number of bytes consumed or a negative errno (`-EINVAL` for no digit,
@@ -111,6 +112,37 @@ unsafe extern "C" fn bpf_strtoul(buf: u64, len: u64, flags: u64, res: u64) -> u6
     unsafe { call(buf, len, res, |b| strtoul(b, flags)) }
 }
 
+/// The kernel's `strncmp` of at most `s1.len()` bytes; `s2` ends at its NUL.
+fn strncmp(s1: &[u8], s2: &std::ffi::CStr) -> i64 {
+    let s2 = s2.to_bytes_with_nul();
+    for (i, &c1) in s1.iter().enumerate() {
+        let c2 = s2.get(i).copied().unwrap_or(0);
+        if c1 != c2 {
+            return if c1 < c2 { -1 } else { 1 };
+        }
+        if c1 == 0 {
+            break;
+        }
+    }
+    0
+}
+
+/// # Safety
+/// `s1` is readable for `len` bytes and `s2` is a NUL-terminated string (the contract).
+#[allow(unsafe_code)]
+unsafe extern "C" fn bpf_strncmp(s1: u64, len: u64, s2: u64) -> u64 {
+    // SAFETY: the contract.
+    let (a, b) = unsafe {
+        (
+            std::slice::from_raw_parts(s1 as *const u8, len as u32 as usize),
+            std::ffi::CStr::from_ptr(s2 as *const _),
+        )
+    };
+    strncmp(a, b) as u64
+}
+
+static STRNCMP: [NativeArg; 3] = [NativeArg::mem(1, false, false), NativeArg::V, NativeArg::Str];
+
 static CONTRACT: [NativeArg; 4] = [
     NativeArg::mem(1, false, false),
     NativeArg::V,
@@ -139,7 +171,17 @@ pub fn register(r: &mut Registry) -> Result<(), RegistryError> {
         let proto = Proto { args: args(), ret: Some(RetKind::Scalar), ..Proto::default() };
         r.register(FuncKind::Helper, f.id(), f.name(), proto, Some(native))?;
     }
-    Ok(())
+    // SAFETY: reads `s1` for `s1_sz` bytes and `s2` up to its NUL: the contract.
+    #[allow(unsafe_code)]
+    let native = unsafe { NativeFn::with_contract(RawNative::A3(bpf_strncmp), &STRNCMP) }
+        .expect("one contract entry per parameter");
+    let args = vec![
+        arg("s1", ArgKind::Mem { size: None, uninit: false }),
+        arg("s1_sz", ArgKind::MemSize { constant: false }),
+        arg("s2", ArgKind::ConstStr),
+    ];
+    let proto = Proto { args, ret: Some(RetKind::Scalar), ..Proto::default() };
+    r.register(FuncKind::Helper, BpfFunc::Strncmp.id(), BpfFunc::Strncmp.name(), proto, Some(native))
 }
 
 #[cfg(test)]
@@ -163,5 +205,14 @@ mod tests {
         assert_eq!(strtol(b"-9223372036854775808", 10), Ok((20, i64::MIN)));
         assert_eq!(strtoul(b"-1", 10), Err(EINVAL));
         assert_eq!(strtoul(b"18446744073709551615", 10), Ok((20, u64::MAX)));
+    }
+
+    #[test]
+    fn strncmp_stops_at_the_count_or_a_nul() {
+        assert_eq!(strncmp(b"abcd", c"abcz"), -1);
+        assert_eq!(strncmp(b"abc", c"abcz"), 0);
+        assert_eq!(strncmp(b"ab\0x", c"ab"), 0);
+        assert_eq!(strncmp(b"abd", c"ab"), 1);
+        assert_eq!(strncmp(b"\xff", c"a"), 1);
     }
 }
