@@ -33,6 +33,9 @@ pub enum ArgKind {
     Timer,
     /// A map pointer (`__map`, or `struct bpf_map *`).
     Map,
+    /// A value of the map in argument `.0` (0-based), its value size (a helper's
+    /// `ARG_PTR_TO_MAP_VALUE`).
+    MapValue(usize),
     /// Arena pointer (`__arena`): register arguments only.
     Arena,
     /// `struct bpf_prog_aux *` (`__prog`): supplied by the verifier, register only.
@@ -281,6 +284,7 @@ impl Proto {
             ArgKind::ConstStr => NativeArg::Str,
             ArgKind::Timer => NativeArg::Timer,
             ArgKind::Map => NativeArg::Map,
+            ArgKind::MapValue(map) => NativeArg::MapValue { map: *map, nullable: a.nullable },
             ArgKind::Arena => NativeArg::Unchecked(ARENA),
             ArgKind::ProgAux => NativeArg::Unchecked("program aux pointer (supplied by the verifier)"),
             ArgKind::Callback => NativeArg::Unchecked("callback"),

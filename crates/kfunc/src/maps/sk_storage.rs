@@ -146,7 +146,7 @@ pub(super) fn register(r: &mut Registry) -> Result<(), RegistryError> {
         )
     };
     let one = "one contract entry per parameter";
-    let value = arg("value", ArgKind::Mem { size: None, uninit: false }, true);
+    let value = arg("value", ArgKind::MapValue(0), true);
     let get_args = vec![map(), sk(), value, ArgProto::scalar("flags")];
     let get_proto = Proto { args: get_args, ret: Some(RetKind::MapValue), ..Proto::default() };
     let g = F::SkStorageGet;
