@@ -117,4 +117,35 @@ mod tests {
         let other = test_run_sock(&[0u8; 14]);
         assert_eq!(other[FAMILY], 0);
     }
+
+    fn run(src: &str, pt: kbpf_verifier::ProgType, engine: crate::Engine) -> crate::TestRunOutcome {
+        let linker = crate::Linker::new();
+        let h = crate::Object::from_asm(src, &linker).unwrap().main().unwrap();
+        let h = h.verify(&linker, &crate::VerifyConfig::of(pt)).unwrap().compile(engine).unwrap();
+        h.run_packet(&crate::test_run::pkt_v4()).unwrap()
+    }
+
+    #[test]
+    fn a_tc_program_reads_the_socket_behind_its_skb() {
+        // r0 = state << 8 | family of bpf_sk_fullsock(skb->sk), 99 without a socket
+        let src = "r1 = *(u64 *)(r1 + 168)\nif r1 == 0 goto +7\ncall 95\nif r0 == 0 goto +5\n\
+                   r2 = *(u32 *)(r0 + 4)\nr0 = *(u32 *)(r0 + 72)\nr0 <<= 8\nr0 += r2\nexit\nr0 = 99\nexit\n";
+        for engine in [crate::Engine::Interp, crate::Engine::Jit] {
+            let out = run(src, kbpf_verifier::ProgType::SchedCls, engine);
+            assert_eq!(out.retval, (7 << 8) | 2, "{engine}");
+            assert_eq!(out.ctx_out[SKB_SK..SKB_SK + 8], [0; 8], "{engine}");
+        }
+    }
+
+    #[test]
+    fn a_flow_dissector_gets_its_keys_back_clamped() {
+        let src = "r2 = *(u64 *)(r1 + 144)\nr3 = 1000\n*(u16 *)(r2 + 2) = r3\nr0 = 0\nexit\n";
+        for engine in [crate::Engine::Interp, crate::Engine::Jit] {
+            let out = run(src, kbpf_verifier::ProgType::FlowDissector, engine);
+            assert_eq!(out.data_out.len(), FLOW_KEYS_SIZE, "{engine}");
+            // nhoff 14, thoff clamped to the 54-byte frame, n_proto as stored
+            assert_eq!(out.data_out[..4], [14, 0, 54, 0], "{engine}");
+            assert_eq!(out.data_out[N_PROTO..N_PROTO + 2], [8, 0], "{engine}");
+        }
+    }
 }

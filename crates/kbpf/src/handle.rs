@@ -175,7 +175,8 @@ impl Handle {
         {
             return Err(RunError::Usage("the kernel's test run refuses xdp devmap and cpumap programs"));
         }
-        if packet.len() < self.net {
+        let min = if layout == CtxLayout::Flow { crate::test_run::ETH_HLEN } else { self.net };
+        if packet.len() < min {
             return Err(RunError::Usage("the packet is shorter than an Ethernet header"));
         }
         if layout == CtxLayout::Xdp && packet.len() > kbpf_kfunc::xdp_helpers::XDP_MAX_DATA {
@@ -188,7 +189,7 @@ impl Handle {
         let retval = self.with_host(|| unsafe {
             self.prepared.run(&self.maps, self.linker.registry(), ctx, &mut regions)
         });
-        pc.release_socket(&self.maps);
+        pc.finish(&self.maps, packet.len());
         let retval = retval?;
         Ok(TestRunOutcome { retval, data_out: pc.data_out(), ctx_out: pc.ctx_out() })
     }

@@ -267,10 +267,14 @@ impl PacketCtx {
         (&mut self.ctx, [self.buf.as_mut_slice(), self.side.as_mut_slice()])
     }
 
-    /// Frees what the run's socket owns in `maps` (the kernel frees the socket after the run).
-    pub fn release_socket(&self, maps: &MapSet) {
-        if self.layout == CtxLayout::Skb {
-            maps.release_socket(self.side.as_ptr() as u64);
+    /// What the kernel's test run does after the program, whatever it did: frees the skb's
+    /// socket with what it owns in `maps`, clamps a flow dissector's header offsets into the
+    /// frame (`frame_len` bytes).
+    pub fn finish(&mut self, maps: &MapSet, frame_len: usize) {
+        match self.layout {
+            CtxLayout::Skb => maps.release_socket(self.side.as_ptr() as u64),
+            CtxLayout::Flow => crate::ctx_model::clamp_flow_keys(&mut self.side, frame_len),
+            CtxLayout::Xdp => {}
         }
     }
 
@@ -420,11 +424,7 @@ pub fn test_run(
     let ld_abs = layout == CtxLayout::Skb;
     let retval =
         crate::maps::run_verified_packet(module, &witnesses, maps, engine, &registry, &mut pc, ld_abs, run);
-    // the kernel frees the run's socket with its storage, whatever the run did
-    pc.release_socket(maps);
-    if layout == CtxLayout::Flow {
-        crate::ctx_model::clamp_flow_keys(&mut pc.side, data.len());
-    }
+    pc.finish(maps, data.len());
     let retval = retval?;
     Ok(TestRunOutcome { retval, data_out: pc.data_out(), ctx_out: pc.ctx_out() })
 }
