@@ -19,6 +19,7 @@ fn arg_kind(k: &ArgKind) -> String {
         ArgKind::ConstStr => "const_str".into(),
         ArgKind::Timer => "timer".into(),
         ArgKind::Map => "map".into(),
+        ArgKind::MapValue(m) => format!("map_value(arg{})", m + 1),
         ArgKind::Arena => "arena".into(),
         ArgKind::ProgAux => "prog_aux".into(),
         ArgKind::Ignored => "ignored".into(),

@@ -116,6 +116,17 @@ fn check(kind: &NativeArg, a: &[u64; 12], i: usize, m: &Both<'_, '_, '_, '_, '_>
             Some(_) => Ok(()),
             None => Err(format!("{v:#x} is not a map of this run")),
         },
+        NativeArg::MapValue { map, nullable } => {
+            if v == 0 && nullable {
+                return Ok(());
+            }
+            let owner = a.get(map).copied().unwrap_or(0);
+            let m_ = m
+                .env
+                .and_then(|e| e.map(owner))
+                .ok_or_else(|| format!("{owner:#x} is not a map of this run"))?;
+            need(m, v, m_.spec().value_size as u64, false)
+        }
         NativeArg::Timer => match m.env {
             Some(e) if e.is_timer(v) => Ok(()),
             _ => Err(format!("{v:#x} is not a bpf_timer in a map value of this run")),

@@ -138,6 +138,8 @@ pub struct MapSpec {
     pub data: Vec<u8>,
     /// Initial slots of a prog array: `(index, program name)`.
     pub progs: Vec<(u32, String)>,
+    /// Initial slots of a map-in-map (libbpf's `.values`): `(index, inner map name)`.
+    pub inner_maps: Vec<(u32, String)>,
     /// Offset of a `struct bpf_timer` field in the value (what the value's BTF would record).
     pub timer_off: Option<u32>,
     /// A map-in-map's inner map template (libbpf's `__array(values, struct inner)`): what

@@ -106,6 +106,7 @@ fn packet_ctx(pt: ProgType) -> Option<(i16, [i16; 3])> {
         | ProgType::CgroupSkb
         | ProgType::Lwt(_) => Some((kbpf_kfunc::vmlinux::RUNTIME_SKB_DATA_OFF as i16, [76, 80, 140])),
         ProgType::Xdp => Some((kbpf_kfunc::vmlinux::RUNTIME_XDP_DATA_OFF as i16, [0, 4, 8])),
+        ProgType::FlowDissector => Some((kbpf_kfunc::vmlinux::RUNTIME_FLOW_DATA_OFF as i16, [76, 80, 140])),
         _ => None,
     }
 }

@@ -3,7 +3,9 @@
 //! it runs with, so the witness and the run agree by construction; and a function the verifier
 //! accepts but an engine cannot call is reported when verifying for that engine.
 
-use kbpf_kfunc::Registry;
+use std::borrow::Cow;
+
+use kbpf_kfunc::{FuncKind, Registry};
 use kbpf_verifier::{CallKind, CalledFn, Verified, VerifyOptions, VerifyOutcome};
 use thiserror::Error;
 
@@ -93,13 +95,14 @@ pub fn verify_for_engine(
 }
 
 /// Verifies every program of `module` (the main one, then the tail-call targets) with `vopts`
-/// and checks that `engine` can run them: their witnesses, in program-id order.
-pub(crate) fn verify_programs(
+/// and checks that `engine` can run them: their witnesses, in program-id order, and the registry
+/// to run them with ([`with_target_kfuncs`]).
+pub(crate) fn verify_programs<'r>(
     module: &Module,
     vopts: VerifyOptions,
-    registry: &Registry,
+    registry: &'r Registry,
     engine: Engine,
-) -> Result<Vec<Verified>, RunError> {
+) -> Result<(Vec<Verified>, Cow<'r, Registry>), RunError> {
     let modules = program_modules(module);
     let mut out = Vec::with_capacity(modules.len());
     for m in &modules {
@@ -109,10 +112,34 @@ pub(crate) fn verify_programs(
             (None, Some(w)) => w,
             (None, None) => return Err(RunError::Bug("an accepted program without a witness")),
         };
-        check_engine(&w, registry, engine)?;
         out.push(w);
     }
-    Ok(out)
+    let registry = with_target_kfuncs(registry, &out);
+    for w in &out {
+        check_engine(w, &registry, engine)?;
+    }
+    Ok((out, registry))
+}
+
+/// `registry` with the target kernel's kfuncs the witnesses call (verified under the target's
+/// BTF ids, `target_kfuncs`) added under those ids, where the registry has a native of the same
+/// name (kbpf's natives of the kernel's kfuncs carry kbpf's own ids).
+fn with_target_kfuncs<'r>(registry: &'r Registry, witnesses: &[Verified]) -> Cow<'r, Registry> {
+    let missing: Vec<_> = witnesses
+        .iter()
+        .flat_map(|w| w.calls())
+        .filter(|c| c.kind == CallKind::Kfunc && registry.kfunc(c.id).is_none())
+        .filter_map(|c| Some((c.id, registry.kfunc_by_name(&c.name)?)))
+        .collect();
+    if missing.is_empty() {
+        return Cow::Borrowed(registry);
+    }
+    let mut r = registry.clone();
+    for (id, d) in missing {
+        // a second call of the same kfunc is already there
+        let _ = r.register(FuncKind::Kfunc, id, &d.name, d.proto.clone(), d.native);
+    }
+    Cow::Owned(r)
 }
 
 /// The modules the verifier checks for `module`: the main program, then each tail-call target

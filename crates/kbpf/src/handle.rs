@@ -175,19 +175,22 @@ impl Handle {
         {
             return Err(RunError::Usage("the kernel's test run refuses xdp devmap and cpumap programs"));
         }
-        if packet.len() < self.net {
+        let min = if layout == CtxLayout::Flow { crate::test_run::ETH_HLEN } else { self.net };
+        if packet.len() < min {
             return Err(RunError::Usage("the packet is shorter than an Ethernet header"));
         }
         if layout == CtxLayout::Xdp && packet.len() > kbpf_kfunc::xdp_helpers::XDP_MAX_DATA {
             return Err(RunError::Usage("an xdp frame longer than a test run's linear frame"));
         }
         let mut pc = PacketCtx::at(layout, packet, self.net);
-        let PacketCtx { ctx, buf, .. } = &mut pc;
+        let (ctx, mut regions) = pc.parts();
         // SAFETY: `ctx` was built by `PacketCtx::new` for the witness's program type around
-        // `buf`, which lives (and does not move) for the whole run.
+        // `regions` (its buffer, its socket), which live (and do not move) for the whole run.
         let retval = self.with_host(|| unsafe {
-            self.prepared.run(&self.maps, self.linker.registry(), ctx, &mut [buf.as_mut_slice()])
-        })?;
+            self.prepared.run(&self.maps, self.linker.registry(), ctx, &mut regions)
+        });
+        pc.finish(&self.maps, packet.len());
+        let retval = retval?;
         Ok(TestRunOutcome { retval, data_out: pc.data_out(), ctx_out: pc.ctx_out() })
     }
 

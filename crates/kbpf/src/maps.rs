@@ -84,13 +84,11 @@ pub(crate) fn run_verified_packet(
     ld_abs: bool,
     opts: RunOptions,
 ) -> Result<u64, RunError> {
-    let crate::PacketCtx { ctx, buf, .. } = ctx;
+    let (ctx, mut regions) = ctx.parts();
     let built = Some(BuiltCtx { ld_abs_region: ld_abs.then_some(0) });
     // SAFETY: `ctx` was built by `PacketCtx::new` for the witness's program type around
-    // `buf`, which lives (and does not move) for the whole run.
-    unsafe {
-        run_core(module, maps, engine, registry, ctx, &mut [buf.as_mut_slice()], opts, Some(witnesses), built)
-    }
+    // `regions` (its buffer, its socket), which live (and do not move) for the whole run.
+    unsafe { run_core(module, maps, engine, registry, ctx, &mut regions, opts, Some(witnesses), built) }
 }
 
 /// The shared one-shot run: prepare, run once.

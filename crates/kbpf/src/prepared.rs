@@ -14,6 +14,7 @@ use kbpf_jit::{FaultKind, JitOptions, JitProgram, LdAbsFrame, Link, TailCallHook
 use kbpf_kfunc::Registry;
 use kbpf_kfunc::callbacks::FuncRoles;
 use kbpf_kfunc::maps::{MapSet, TailCalls, tail_call_resolve};
+use kbpf_kfunc::run_prog::RunProg;
 use kbpf_verifier::{CallKind, ProgType, Verified};
 
 use crate::engine::{Engine, RunError, RunOptions, host_backend};
@@ -27,6 +28,21 @@ const SKB_PTRS_AT: usize = kbpf_kfunc::vmlinux::RUNTIME_SKB_DATA_OFF as usize;
 /// pointers (the JIT re-reads them at each load and keeps every load inside the region).
 fn ld_abs_frame(region: &[u8]) -> LdAbsFrame<'_> {
     LdAbsFrame { buf: region, ptrs_at: Some(SKB_PTRS_AT) }
+}
+
+/// What natives need of a program type ([`kbpf_kfunc::run_prog`]).
+fn run_prog(pt: ProgType) -> RunProg {
+    use kbpf_verifier::LwtKind;
+    let packet_write = matches!(
+        pt,
+        ProgType::SchedCls
+            | ProgType::SchedAct
+            | ProgType::Xdp
+            | ProgType::Lwt(LwtKind::Xmit)
+            | ProgType::SkSkb
+            | ProgType::SkMsg
+    );
+    RunProg { xdp: pt == ProgType::Xdp, packet_write }
 }
 
 /// A context the facade built (test runs), and whether `LD_ABS`/`LD_IND` read `regions[i]`.
@@ -272,6 +288,8 @@ impl<'m> Prepared<'m> {
         // the timer natives (JIT code) act on these maps for the whole run, callbacks included
         // (without a timer in any map value, the verifier let no timer helper through)
         let _active = self.activate.then(|| maps.activate());
+        let _prog =
+            kbpf_kfunc::run_prog::enter(self.main_ctx.map_or(RunProg::UNTYPED, |(pt, _)| run_prog(pt)));
         let r0 = match &self.code {
             Code::Interp(vm) => vm.run_env_with_regions(mem, regions, maps)?.r0,
             Code::Jit { verified, unverified, tail_calls, .. } => {

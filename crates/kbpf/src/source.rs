@@ -285,6 +285,7 @@ fn map_spec(m: &kbpf_elf::MapDef) -> MapSpec {
         frozen: read_only,
         data: m.data.clone().unwrap_or_default(),
         progs: m.progs.clone(),
+        inner_maps: m.inner_maps.clone(),
         timer_off: m.timer_off,
         inner: m.inner.as_deref().map(|i| Box::new(map_spec(i))),
     }

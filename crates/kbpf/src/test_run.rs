@@ -19,7 +19,8 @@
 use kbpf_isa::{AttachType, Insn, RawInsn, Size};
 use kbpf_kfunc::Registry;
 use kbpf_kfunc::packet_helpers::{
-    CTX_KIND_OFF, CTX_KIND_SKB, CTX_KIND_XDP, PKT_PTRS_SIZE, Pkt, RUNTIME_CTX_SIZE, SKB_PTRS_SIZE,
+    CTX_KIND_FLOW, CTX_KIND_OFF, CTX_KIND_SKB, CTX_KIND_XDP, PKT_PTRS_SIZE, Pkt, RUNTIME_CTX_SIZE,
+    SKB_PTRS_SIZE,
 };
 use kbpf_kfunc::xdp_helpers::{XDP_FRAME_SIZE, XDP_MAX_DATA, XDP_PACKET_HEADROOM};
 use kbpf_verifier::{InsnAux, ProgType, VerifyError, VerifyOptions};
@@ -43,6 +44,9 @@ pub enum CtxLayout {
     Skb,
     /// `struct xdp_md`.
     Xdp,
+    /// A flow dissector's `struct __sk_buff`: the frame from its Ethernet header, read-only,
+    /// and `flow_keys` (no skb: [`kbpf_kfunc::vmlinux::RUNTIME_FLOW_DATA_OFF`]).
+    Flow,
 }
 
 impl CtxLayout {
@@ -55,6 +59,7 @@ impl CtxLayout {
             | ProgType::CgroupSkb
             | ProgType::Lwt(_) => Some(CtxLayout::Skb),
             ProgType::Xdp => Some(CtxLayout::Xdp),
+            ProgType::FlowDissector => Some(CtxLayout::Flow),
             _ => None,
         }
     }
@@ -72,15 +77,23 @@ impl CtxLayout {
 
     pub(crate) fn uapi_size(self) -> usize {
         match self {
-            CtxLayout::Skb => SKB_UAPI_SIZE,
+            CtxLayout::Skb | CtxLayout::Flow => SKB_UAPI_SIZE,
             CtxLayout::Xdp => XDP_UAPI_SIZE,
+        }
+    }
+
+    /// Where the host packet pointers are in the run-time context.
+    fn pointers_at(self) -> usize {
+        match self {
+            CtxLayout::Flow => kbpf_kfunc::vmlinux::RUNTIME_FLOW_DATA_OFF as usize,
+            _ => self.uapi_size(),
         }
     }
 
     /// uapi offsets of `data`, `data_end`, `data_meta`.
     fn pointer_fields(self) -> [i16; 3] {
         match self {
-            CtxLayout::Skb => [76, 80, 140],
+            CtxLayout::Skb | CtxLayout::Flow => [76, 80, 140],
             CtxLayout::Xdp => [0, 4, 8],
         }
     }
@@ -89,10 +102,11 @@ impl CtxLayout {
     /// (the layout `kbpf_jit::link` converts verified programs for).
     fn pointer_slot(self, off: i16) -> Option<i16> {
         let k = self.pointer_fields().iter().position(|&f| f == off)?;
-        let slot = (self.uapi_size() + 8 * k) as i16;
+        let slot = (self.pointers_at() + 8 * k) as i16;
         let pt = match self {
             CtxLayout::Skb => ProgType::SchedCls,
             CtxLayout::Xdp => ProgType::Xdp,
+            CtxLayout::Flow => ProgType::FlowDissector,
         };
         debug_assert_eq!(kbpf_jit::ctx_pointer_slot(pt, off), Some(slot));
         Some(slot)
@@ -109,6 +123,7 @@ impl CtxLayout {
         match self {
             CtxLayout::Skb => CTX_KIND_SKB,
             CtxLayout::Xdp => CTX_KIND_XDP,
+            CtxLayout::Flow => CTX_KIND_FLOW,
         }
     }
 }
@@ -156,6 +171,9 @@ pub struct PacketCtx {
     /// The packet's whole buffer: headroom, the packet, tailroom (the program may write it,
     /// helpers may move the packet inside it).
     pub buf: Vec<u8>,
+    /// The object the context points to: an skb's socket (`__sk_buff.sk`, a `struct bpf_sock`),
+    /// a flow dissector's `struct bpf_flow_keys` (`flow_keys`); empty for xdp.
+    pub side: Vec<u8>,
     layout: CtxLayout,
     /// The zeroed header the kernel puts back in front of `data_out` (network-layer types).
     net: usize,
@@ -182,6 +200,8 @@ impl PacketCtx {
                 (SKB_HEADROOM + room, SKB_HEADROOM, FRAME_ALIGN_SKB)
             }
             CtxLayout::Xdp => (XDP_FRAME_SIZE, XDP_PACKET_HEADROOM, FRAME_ALIGN_XDP),
+            // the frame alone, in a `kzalloc` of its size
+            CtxLayout::Flow => (frame.len(), 0, (8, 0)),
         };
         let mut buf = vec![0u8; size + align];
         let head_at = (at + align - (buf.as_ptr() as usize + start) % align) % align;
@@ -199,14 +219,14 @@ impl PacketCtx {
             }
             put32(&mut ctx, 40, 1);
             put32(&mut ctx, 160, len as u32); // wire_len
-        } else {
+        } else if layout == CtxLayout::Xdp {
             put32(&mut ctx, 12, 1); // ingress_ifindex
         }
         let head = buf.as_ptr() as u64 + head_at as u64;
         let data = head + (start + net) as u64;
         let end = head + size as u64;
         let p = Pkt { data, data_end: data + len as u64, meta: data, head, end };
-        let at = layout.uapi_size();
+        let at = layout.pointers_at();
         // SAFETY: `ctx` holds `layout.size()` bytes, the pointers' and the headers' included.
         #[allow(unsafe_code)]
         unsafe {
@@ -223,12 +243,44 @@ impl PacketCtx {
         }
         let k = CTX_KIND_OFF as usize;
         ctx[k..k + 8].copy_from_slice(&layout.kind().to_le_bytes());
-        PacketCtx { ctx, buf, layout, net }
+        let (side, field) = match layout {
+            CtxLayout::Skb => (crate::ctx_model::test_run_sock(frame), crate::ctx_model::SKB_SK),
+            CtxLayout::Flow => {
+                // no skb: its packet pointers describe an empty packet at the frame's end
+                let end = (p.data_end).to_le_bytes();
+                let skb = SKB_UAPI_SIZE;
+                ctx[skb..skb + 8].copy_from_slice(&end);
+                ctx[skb + 8..skb + 16].copy_from_slice(&end);
+                (crate::ctx_model::flow_keys(frame), crate::ctx_model::FLOW_KEYS)
+            }
+            CtxLayout::Xdp => (Vec::new(), 0),
+        };
+        if !side.is_empty() {
+            ctx[field..field + 8].copy_from_slice(&(side.as_ptr() as u64).to_le_bytes());
+        }
+        PacketCtx { ctx, buf, side, layout, net }
+    }
+
+    /// The context and the memory it points to (the packet's buffer, then [`PacketCtx::side`]),
+    /// as an engine takes them.
+    pub fn parts(&mut self) -> (&mut [u8], [&mut [u8]; 2]) {
+        (&mut self.ctx, [self.buf.as_mut_slice(), self.side.as_mut_slice()])
+    }
+
+    /// What the kernel's test run does after the program, whatever it did: frees the skb's
+    /// socket with what it owns in `maps`, clamps a flow dissector's header offsets into the
+    /// frame (`frame_len` bytes).
+    pub fn finish(&mut self, maps: &MapSet, frame_len: usize) {
+        match self.layout {
+            CtxLayout::Skb => maps.release_socket(self.side.as_ptr() as u64),
+            CtxLayout::Flow => crate::ctx_model::clamp_flow_keys(&mut self.side, frame_len),
+            CtxLayout::Xdp => {}
+        }
     }
 
     /// The packet pointers as the run left them.
     pub fn pkt(&self) -> Pkt {
-        let at = self.layout.uapi_size();
+        let at = self.layout.pointers_at();
         let rd = |k: usize| {
             u64::from_le_bytes(self.ctx[at + 8 * k..at + 8 * k + 8].try_into().unwrap_or_default())
         };
@@ -239,6 +291,9 @@ impl PacketCtx {
     /// skb's from `data`, behind the zeroed link-layer header the kernel pushes back for the
     /// network-layer types.
     pub fn data_out(&self) -> Vec<u8> {
+        if self.layout == CtxLayout::Flow {
+            return self.side.clone();
+        }
         let p = self.pkt();
         let base = self.buf.as_ptr() as u64;
         let from = if self.layout == CtxLayout::Xdp { p.meta } else { p.data };
@@ -255,7 +310,17 @@ impl PacketCtx {
 
     /// The uapi context after the run.
     pub fn ctx_out(&self) -> Vec<u8> {
-        self.ctx[..self.layout.uapi_size()].to_vec()
+        let mut out = self.ctx[..self.layout.uapi_size()].to_vec();
+        // the kernel's `ctx_out` has no socket or flow keys address; neither does kbpf's
+        let field = match self.layout {
+            CtxLayout::Skb => Some(crate::ctx_model::SKB_SK),
+            CtxLayout::Flow => Some(crate::ctx_model::FLOW_KEYS),
+            CtxLayout::Xdp => None,
+        };
+        if let Some(o) = field {
+            out[o..o + 8].fill(0);
+        }
+        out
     }
 }
 
@@ -289,14 +354,6 @@ pub enum TestRunError {
     /// frames a map redirects, which a test run does not model.
     #[error("xdp programs with expected attach type {} cannot be test-run (EINVAL)", .0.uapi_name())]
     AttachType(AttachType),
-    /// The program reads a context field kbpf's context does not model (`ctx_model`).
-    #[error("insn {insn}: reads {field}")]
-    Unmodelled {
-        /// Slot of the load.
-        insn: usize,
-        /// The field and why.
-        field: &'static str,
-    },
     /// An xdp frame longer than a page's linear part goes to fragments (multi-buffer xdp),
     /// which kbpf's test run does not model.
     #[error("an xdp frame of {0} bytes is longer than the {XDP_MAX_DATA} bytes of a linear test-run frame")]
@@ -338,7 +395,7 @@ pub fn test_run(
 ) -> Result<TestRunOutcome, TestRunError> {
     let layout = CtxLayout::of(opts.prog_type).ok_or(TestRunError::ProgType)?;
     let net = CtxLayout::network_offset(opts.prog_type);
-    if data.len() < net {
+    if data.len() < net || (layout == CtxLayout::Flow && data.len() < ETH_HLEN) {
         return Err(TestRunError::ShortFrame);
     }
     if layout == CtxLayout::Xdp && data.len() > XDP_MAX_DATA {
@@ -350,7 +407,7 @@ pub fn test_run(
     }
     // the attach type the program loads with: the caller's, else its ELF section's
     let attach = opts.expected_attach_type.or(module.elf.as_ref().and_then(|e| e.expected_attach_type));
-    let witnesses = match crate::guard::verify_programs(module, opts, registry, engine) {
+    let (witnesses, registry) = match crate::guard::verify_programs(module, opts, registry, engine) {
         Ok(w) => w,
         Err(RunError::Rejected(e)) => return Err(TestRunError::Rejected(e)),
         Err(e) => return Err(TestRunError::Run(e)),
@@ -361,16 +418,14 @@ pub fn test_run(
     {
         return Err(TestRunError::AttachType(a));
     }
-    if let Some((insn, field)) = witnesses.iter().find_map(|w| crate::ctx_model::unmodelled_field(w, layout))
-    {
-        return Err(TestRunError::Unmodelled { insn, field });
-    }
     // the witnesses' programs are linked with their context loads converted for `layout`
     let mut pc = PacketCtx::at(layout, data, net);
     // LD_ABS/LD_IND read the packet, not the context (an skb's legacy packet loads)
     let ld_abs = layout == CtxLayout::Skb;
     let retval =
-        crate::maps::run_verified_packet(module, &witnesses, maps, engine, registry, &mut pc, ld_abs, run)?;
+        crate::maps::run_verified_packet(module, &witnesses, maps, engine, &registry, &mut pc, ld_abs, run);
+    pc.finish(maps, data.len());
+    let retval = retval?;
     Ok(TestRunOutcome { retval, data_out: pc.data_out(), ctx_out: pc.ctx_out() })
 }
 

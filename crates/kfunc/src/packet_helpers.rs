@@ -40,6 +40,9 @@ pub const RUNTIME_CTX_SIZE: usize = 256;
 pub const CTX_KIND_SKB: u64 = u64::from_le_bytes(*b"kbpf-skb");
 /// The kind tag of a run-time `xdp_md`.
 pub const CTX_KIND_XDP: u64 = u64::from_le_bytes(*b"kbpf-xdp");
+/// The kind tag of a flow dissector's run-time `__sk_buff` (no helper both packet layouts share
+/// takes it).
+pub const CTX_KIND_FLOW: u64 = u64::from_le_bytes(*b"kbpf-flw");
 
 /// Where the packet pointers of a context with kind tag `kind` are.
 pub fn ctx_kind_at(kind: u64) -> Option<u64> {
@@ -409,6 +412,8 @@ pub fn register(r: &mut Registry) -> Result<(), RegistryError> {
     )?;
     crate::skb_helpers::register(r)?;
     crate::check_mtu::register(r)?;
+    crate::sock_helpers::register(r)?;
+    crate::redirect::register(r)?;
     crate::xdp_helpers::register(r)
 }
 

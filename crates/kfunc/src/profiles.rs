@@ -83,6 +83,7 @@ pub fn kernel() -> Registry {
     }
     crate::vmlinux::register_helpers(&mut r).expect("dynptr helpers are consistent");
     crate::packet_helpers::register(&mut r).expect("packet helpers are consistent");
+    crate::strings::register(&mut r).expect("string helpers are consistent");
     r
 }
 

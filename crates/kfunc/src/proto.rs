@@ -33,6 +33,9 @@ pub enum ArgKind {
     Timer,
     /// A map pointer (`__map`, or `struct bpf_map *`).
     Map,
+    /// A value of the map in argument `.0` (0-based), its value size (a helper's
+    /// `ARG_PTR_TO_MAP_VALUE`).
+    MapValue(usize),
     /// Arena pointer (`__arena`): register arguments only.
     Arena,
     /// `struct bpf_prog_aux *` (`__prog`): supplied by the verifier, register only.
@@ -208,6 +211,13 @@ pub enum NativeArg {
     AnyPacketCtx,
     /// A map of the run.
     Map,
+    /// A value of the map in argument `map` (its value size), read by the native.
+    MapValue {
+        /// The argument holding the map (0-based).
+        map: usize,
+        /// NULL is allowed (the native then reads nothing).
+        nullable: bool,
+    },
     /// A `struct bpf_timer` field of a map value of the run.
     Timer,
     /// Nothing an engine can check; calling the native with a program-supplied value is refused.
@@ -274,6 +284,7 @@ impl Proto {
             ArgKind::ConstStr => NativeArg::Str,
             ArgKind::Timer => NativeArg::Timer,
             ArgKind::Map => NativeArg::Map,
+            ArgKind::MapValue(map) => NativeArg::MapValue { map: *map, nullable: a.nullable },
             ArgKind::Arena => NativeArg::Unchecked(ARENA),
             ArgKind::ProgAux => NativeArg::Unchecked("program aux pointer (supplied by the verifier)"),
             ArgKind::Callback => NativeArg::Unchecked("callback"),

@@ -42,6 +42,10 @@ const DYNPTR_TYPE_XDP: u32 = 4;
 pub const RUNTIME_SKB_DATA_OFF: u64 = 192;
 /// The same for the run-time `xdp_md` (24-byte uapi structure).
 pub const RUNTIME_XDP_DATA_OFF: u64 = 24;
+/// The same for a flow dissector's run-time `__sk_buff`: past the two slots where an skb's
+/// `data`/`data_end` are, which a flow dissector's test run leaves describing an empty packet
+/// (it has no skb, so `bpf_skb_load_bytes` finds no byte).
+pub const RUNTIME_FLOW_DATA_OFF: u64 = 208;
 const EINVAL: i64 = 22;
 const E2BIG: i64 = 7;
 const ERANGE: i64 = 34;
@@ -120,6 +124,35 @@ unsafe fn dynptr_set(p: u64, d: &Dynptr) {
     }
 }
 
+/// Sets the dynptr at `p` to a ring-buffer record of `len` bytes at `data` (0: the NULL dynptr,
+/// what a failed reservation leaves).
+///
+/// # Safety
+/// `p` is a writable 16-byte `struct bpf_dynptr`.
+#[allow(unsafe_code)]
+pub(crate) unsafe fn set_ringbuf_dynptr(p: u64, data: u64, len: u32) {
+    let d = match data {
+        0 => NULL_DYNPTR,
+        _ => Dynptr {
+            data,
+            size: (len & DYNPTR_SIZE_MASK) | (DYNPTR_TYPE_RINGBUF << DYNPTR_TYPE_SHIFT),
+            offset: 0,
+        },
+    };
+    // SAFETY: the caller's contract.
+    unsafe { dynptr_set(p, &d) }
+}
+
+/// The data pointer of the dynptr at `p` (a ring-buffer record's start whatever its offset).
+///
+/// # Safety
+/// `p` is a readable 16-byte `struct bpf_dynptr`.
+#[allow(unsafe_code)]
+pub(crate) unsafe fn dynptr_data_ptr(p: u64) -> u64 {
+    // SAFETY: the caller's contract.
+    unsafe { dynptr_get(p) }.data
+}
+
 impl Dynptr {
     fn len(&self) -> u64 {
         (self.size & DYNPTR_SIZE_MASK) as u64
@@ -184,6 +217,8 @@ unsafe extern "C" fn dynptr_from_mem(data: u64, size: u64, flags: u64, ptr: u64)
 /// `ctx + data_off` holds 16 readable bytes and `ptr` is a writable 16-byte dynptr.
 #[allow(unsafe_code)]
 unsafe fn dynptr_from_pkt(ctx: u64, flags: u64, ptr: u64, data_off: u64, ty: u32) -> u64 {
+    // a type that may not write its packet gets a read-only one (`bpf_dynptr_from_skb_rdonly`)
+    let rdonly = if crate::run_prog::current().packet_write { 0 } else { DYNPTR_RDONLY_BIT };
     // SAFETY (all accesses): the function's contract.
     if flags != 0 {
         unsafe { dynptr_set(ptr, &NULL_DYNPTR) };
@@ -192,7 +227,7 @@ unsafe fn dynptr_from_pkt(ctx: u64, flags: u64, ptr: u64, data_off: u64, ty: u32
     let data = unsafe { read::<u64>(ctx.wrapping_add(data_off)) };
     let end = unsafe { read::<u64>(ctx.wrapping_add(data_off + 8)) };
     let len = end.saturating_sub(data).min(DYNPTR_SIZE_MASK as u64) as u32;
-    unsafe { dynptr_set(ptr, &Dynptr { data, size: len | (ty << DYNPTR_TYPE_SHIFT), offset: 0 }) };
+    unsafe { dynptr_set(ptr, &Dynptr { data, size: len | (ty << DYNPTR_TYPE_SHIFT) | rdonly, offset: 0 }) };
     0
 }
 

@@ -15,9 +15,11 @@
 //! address. JIT code calls the natives, which trust the verifier (see their `SAFETY` notes).
 
 mod error;
+mod map_in_map;
 mod natives;
 mod queue;
 mod ringbuf;
+mod sk_storage;
 mod special;
 mod storage;
 mod timers;
@@ -119,6 +121,10 @@ enum Kind {
     /// One value, the run's (`bpf_get_local_storage`); invisible to user space like the
     /// kernel's storage of a cgroup the program is not attached to.
     CgroupStorage,
+    /// At most one value, the run's socket's (`sk_storage`).
+    SkStorage(sk_storage::Owner),
+    /// Other maps of the run (`map_in_map`).
+    MapInMap(map_in_map::Inner),
 }
 
 /// Per-element bookkeeping of a hash map.
@@ -164,13 +170,15 @@ impl Map {
             MapType::LruHash => Kind::Hash { lru: true },
             MapType::ProgArray => Kind::ProgArray,
             MapType::Ringbuf => Kind::Ringbuf(ringbuf::Ring::new(spec)?),
-            t => match special::kind_of(spec)? {
-                Some(k) => k,
-                None => queue::kind_of(spec)?.ok_or_else(|| MapError::Unsupported(spec.name.clone(), t))?,
+            t => match (special::kind_of(spec)?, map_in_map::kind_of(spec)?) {
+                (Some(k), _) | (None, Some(k)) => k,
+                _ => queue::kind_of(spec)?.ok_or_else(|| MapError::Unsupported(spec.name.clone(), t))?,
             },
         };
-        if !matches!(kind, Kind::Ringbuf(_) | Kind::Empty(_) | Kind::CgroupStorage | Kind::Queue(_))
-            && (spec.max_entries == 0 || spec.value_size == 0 || spec.key_size == 0)
+        if !matches!(
+            kind,
+            Kind::Ringbuf(_) | Kind::Empty(_) | Kind::CgroupStorage | Kind::SkStorage(_) | Kind::Queue(_)
+        ) && (spec.max_entries == 0 || spec.value_size == 0 || spec.key_size == 0)
         {
             return bad("key_size, value_size and max_entries must be non-zero");
         }
@@ -198,16 +206,16 @@ impl Map {
             Kind::ProgArray => std::mem::size_of::<Cell<Option<u32>>>(),
             Kind::Array | Kind::Queue(_) => stride,
             Kind::Ringbuf(_) => 2,
-            Kind::Empty(_) => 0,
-            Kind::CgroupStorage => 0,
+            Kind::Empty(_) | Kind::MapInMap(_) => 0,
+            Kind::CgroupStorage | Kind::SkStorage(_) => 0,
         };
         if per_entry.checked_mul(n).is_none_or(|t| t > MAX_MAP_BYTES) {
             return bad("too large (kbpf caps a map at 1 GiB)");
         }
         let total = match kind {
-            Kind::ProgArray | Kind::Empty(_) | Kind::Queue(_) => 0,
+            Kind::ProgArray | Kind::Empty(_) | Kind::Queue(_) | Kind::MapInMap(_) => 0,
             Kind::Ringbuf(_) => 2 * n,
-            Kind::CgroupStorage => stride,
+            Kind::CgroupStorage | Kind::SkStorage(_) => stride,
             _ => stride * n,
         };
         let values = Block::new(total);
@@ -287,6 +295,9 @@ impl Map {
 
     /// Address of the value stored under `key` (`bpf_map_lookup_elem` from a program).
     pub fn lookup_addr(&self, key: &[u8]) -> Option<u64> {
+        if let Some(inner) = self.inner_addr(key) {
+            return inner;
+        }
         self.slot_of(key).map(|s| self.values.addr() + (s * self.stride) as u64)
     }
 
@@ -458,11 +469,12 @@ impl Map {
     /// Whether `[addr, addr + len)` lies inside one value of this map.
     fn region(&self, addr: u64, len: u64) -> Option<MemRights> {
         match self.kind {
-            Kind::ProgArray | Kind::Empty(_) | Kind::Queue(_) => return None,
+            Kind::ProgArray | Kind::Empty(_) | Kind::Queue(_) | Kind::MapInMap(_) => return None,
             Kind::Ringbuf(_) => {
                 return self.ring_region(addr, len).then_some(MemRights { read: true, write: true });
             }
-            Kind::CgroupStorage => {
+            Kind::SkStorage(_) if !self.sk_storage_live() => return None,
+            Kind::CgroupStorage | Kind::SkStorage(_) => {
                 let end = addr.checked_sub(self.values.addr())?.checked_add(len)?;
                 return (end <= self.spec.value_size as u64).then_some(MemRights { read: true, write: true });
             }
@@ -510,6 +522,14 @@ impl MapSet {
                 m.set_prog(*i, id)?;
             }
             maps.push(m);
+        }
+        // the inner maps once every map is at its final address
+        for (m, s) in maps.iter().zip(specs) {
+            for (i, name) in &s.inner_maps {
+                let inner = maps.iter().find(|o| o.spec.name == *name);
+                let inner = inner.ok_or_else(|| MapError::Invalid(format!("no map `{name}`")))?;
+                m.set_inner(*i, inner.addr())?;
+            }
         }
         Ok(MapSet { maps, clock: timers::Clock::default() })
     }

@@ -107,6 +107,7 @@ pub fn register(r: &mut Registry) -> Result<(), RegistryError> {
     super::queue::register(r)?;
     super::special::register(r)?;
     crate::callbacks::register(r)?;
+    super::sk_storage::register(r)?;
     super::timers::register(r)
 }
 

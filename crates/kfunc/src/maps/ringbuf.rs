@@ -264,6 +264,57 @@ extern "C" fn ringbuf_discard(sample: u64, _flags: u64) -> u64 {
     0
 }
 
+/// `bpf_dynptr_check_size`'s limit.
+const DYNPTR_MAX_SIZE: u64 = 0x00ff_ffff;
+const E2BIG: u64 = -7i64 as u64;
+
+// Contract: `map` is a map of the run, `ptr` a writable dynptr.
+#[allow(unsafe_code)]
+unsafe extern "C" fn ringbuf_reserve_dynptr(map: u64, size: u64, flags: u64, ptr: u64) -> u64 {
+    // SAFETY: the contract above.
+    let Some(m) = (unsafe { map_of(map) }) else { return EINVAL };
+    let size = size as u32 as u64;
+    let (addr, ret) = match (flags, size) {
+        (0, s) if s > DYNPTR_MAX_SIZE => (0, E2BIG),
+        (0, _) => m.ringbuf_reserve(size).map_or((0, EAGAIN), |a| (a, 0)),
+        _ => (0, EINVAL),
+    };
+    // SAFETY: the contract above.
+    unsafe { crate::vmlinux::set_ringbuf_dynptr(ptr, addr, size as u32) };
+    ret
+}
+
+/// Submits or discards the record of an initialized dynptr, which becomes NULL.
+///
+/// # Safety
+/// `ptr` is an initialized, writable dynptr.
+#[allow(unsafe_code)]
+unsafe fn commit_dynptr(ptr: u64, discard: bool) -> u64 {
+    // SAFETY: the caller's contract.
+    let data = unsafe { crate::vmlinux::dynptr_data_ptr(ptr) };
+    if data != 0 {
+        super::timers::with_active_set(|s| s.ringbuf_commit(data, discard));
+        // SAFETY: as above.
+        unsafe { crate::vmlinux::set_ringbuf_dynptr(ptr, 0, 0) };
+    }
+    0
+}
+
+#[allow(unsafe_code)]
+unsafe extern "C" fn ringbuf_submit_dynptr(ptr: u64, _flags: u64) -> u64 {
+    // SAFETY: `ptr` is an initialized dynptr (the contract).
+    unsafe { commit_dynptr(ptr, false) }
+}
+
+#[allow(unsafe_code)]
+unsafe extern "C" fn ringbuf_discard_dynptr(ptr: u64, _flags: u64) -> u64 {
+    // SAFETY: `ptr` is an initialized dynptr (the contract).
+    unsafe { commit_dynptr(ptr, true) }
+}
+
+static RESERVE_DYNPTR: [NativeArg; 4] = [NativeArg::Map, NativeArg::V, NativeArg::V, NativeArg::DYNPTR_OUT];
+static COMMIT_DYNPTR: [NativeArg; 2] = [NativeArg::DYNPTR, NativeArg::V];
+
 static OUTPUT: [NativeArg; 4] = [NativeArg::Map, NativeArg::mem(2, false, false), NativeArg::V, NativeArg::V];
 static RESERVE: [NativeArg; 3] = [NativeArg::Map, NativeArg::V, NativeArg::V];
 static QUERY: [NativeArg; 2] = [NativeArg::Map, NativeArg::V];
@@ -310,6 +361,32 @@ pub(super) fn register(r: &mut Registry) -> Result<(), RegistryError> {
     for (f, p, native) in entries {
         let native = native.expect("one contract entry per parameter");
         r.register(FuncKind::Helper, f.id(), f.name(), p, Some(native))?;
+    }
+    // SAFETY (the three `with_contract`s): reserve dereferences the map and writes the dynptr;
+    // submit and discard read and write the dynptr, and commit its record among the active
+    // maps' reservations without dereferencing it: exactly their contracts.
+    #[allow(unsafe_code)]
+    let (reserve, submit, discard) = unsafe {
+        (
+            NativeFn::with_contract(RawNative::A4(ringbuf_reserve_dynptr), &RESERVE_DYNPTR),
+            NativeFn::with_contract(RawNative::A2(ringbuf_submit_dynptr), &COMMIT_DYNPTR),
+            NativeFn::with_contract(RawNative::A2(ringbuf_discard_dynptr), &COMMIT_DYNPTR),
+        )
+    };
+    let dynptr = |name: &str| arg(name, ArgKind::Dynptr);
+    let flags = || ArgProto::scalar("flags");
+    let dynptr_entries = [
+        (
+            F::RingbufReserveDynptr,
+            vec![map(), ArgProto::scalar("size"), flags(), dynptr("ptr__uninit")],
+            reserve,
+        ),
+        (F::RingbufSubmitDynptr, vec![dynptr("ptr"), flags()], submit),
+        (F::RingbufDiscardDynptr, vec![dynptr("ptr"), flags()], discard),
+    ];
+    for (f, args, native) in dynptr_entries {
+        let native = native.expect("one contract entry per parameter");
+        r.register(FuncKind::Helper, f.id(), f.name(), proto(args), Some(native))?;
     }
     Ok(())
 }

@@ -26,8 +26,8 @@ pub(super) enum Empty {
     Redirect,
     /// Maps a program reaches only through helpers kbpf has no native for (so a program that
     /// calls one cannot run): `CGROUP_ARRAY` 8 (`bpf_skb_under_cgroup`), `REUSEPORT_SOCKARRAY`
-    /// 20 (`bpf_sk_select_reuseport`), and the local storages `SK_STORAGE` 24,
-    /// `INODE_STORAGE` 28, `TASK_STORAGE` 29, `CGRP_STORAGE` 32.
+    /// 20 (`bpf_sk_select_reuseport`), and the local storages `INODE_STORAGE` 28,
+    /// `TASK_STORAGE` 29, `CGRP_STORAGE` 32 (`SK_STORAGE` 24 is `sk_storage`'s).
     HelperOnly,
     /// `USER_RINGBUF` 31: nothing produced.
     UserRingbuf,
@@ -50,7 +50,8 @@ pub(super) fn kind_of(spec: &kbpf_isa::MapSpec) -> Result<Option<Kind>, MapError
     let kind = match n {
         14 | 25 => Kind::Empty(Empty::Devices),
         16 | 17 => Kind::Empty(Empty::Redirect),
-        8 | 20 | 24 | 28 | 29 | 32 => Kind::Empty(Empty::HelperOnly),
+        8 | 20 | 28 | 29 | 32 => Kind::Empty(Empty::HelperOnly),
+        24 => super::sk_storage::kind_of(spec)?,
         15 | 18 => Kind::Empty(Empty::Sockets),
         31 => {
             if spec.key_size != 0 || spec.value_size != 0 || !spec.max_entries.is_power_of_two() {

@@ -282,7 +282,7 @@ fn empty_kinds_and_cgroup_storage() {
     assert!(smap.update(&0u32.to_le_bytes(), &3u32.to_le_bytes(), 0).is_err(), "no sockets");
     assert_eq!(smap.lookup_addr(&0u32.to_le_bytes()), None);
     assert!(holds_sockets(MapType::Other(18)) && !holds_sockets(MapType::Other(14)));
-    let sk = Map::new(&spec(MapType::Other(24), 4, 8, 0)).unwrap();
+    let sk = Map::new(&MapSpec { flags: MapFlags(1), ..spec(MapType::Other(24), 4, 8, 0) }).unwrap();
     assert_eq!(sk.region(sk.values.addr(), 1), None);
 }
 
@@ -310,4 +310,38 @@ fn queues_and_stacks() {
     assert_eq!(call_queue_helper(&q, 89, &[], 0), (0, Some(b"xy".to_vec())));
     let h = Map::new(&spec(MapType::Hash, 4, 4, 4)).unwrap();
     assert_eq!(h.push(b"abcd", 0), -22i64 as u64);
+}
+
+#[test]
+fn maps_of_maps_return_their_initial_inner_maps() {
+    let inner = MapSpec { name: "inner".into(), ..spec(MapType::Array, 4, 8, 1) };
+    let outer = MapSpec {
+        name: "outer".into(),
+        inner_maps: vec![(1, "inner".into())],
+        ..spec(MapType::Other(12), 4, 4, 2)
+    };
+    let set = MapSet::new(&[outer, inner], |_| None).unwrap();
+    let (o, i) = (set.get(0).unwrap(), set.get(1).unwrap());
+    assert_eq!(o.lookup_addr(&1u32.to_le_bytes()), Some(i.addr()));
+    assert_eq!(o.lookup_addr(&0u32.to_le_bytes()), None);
+    assert!(o.entries().is_empty() && o.region(o.addr(), 1).is_none());
+    let missing = MapSpec { inner_maps: vec![(0, "nope".into())], ..spec(MapType::Other(13), 4, 4, 1) };
+    assert!(MapSet::new(&[missing], |_| None).is_err());
+}
+
+#[test]
+fn socket_storage_belongs_to_the_run_socket() {
+    let s = MapSpec { flags: MapFlags(1), ..spec(MapType::Other(24), 4, 8, 0) };
+    let set = MapSet::new(std::slice::from_ref(&s), |_| None).unwrap();
+    let m = set.get(0).unwrap();
+    assert_eq!(m.sk_storage_get(0x1000, None, 0), 0);
+    let v = m.sk_storage_get(0x1000, Some(&[7; 8]), 1);
+    assert_ne!(v, 0);
+    assert_eq!(m.region(v, 8), Some(MemRights { read: true, write: true }));
+    assert_eq!(m.sk_storage_get(0x1000, None, 0), v);
+    assert_eq!(m.sk_storage_get(0x1000, None, 2), 0);
+    set.release_socket(0x1000);
+    assert_eq!(m.region(v, 8), None);
+    assert_eq!(m.sk_storage_delete(0x1000), -2i64 as u64);
+    assert!(Map::new(&spec(MapType::Other(24), 4, 8, 0)).is_err());
 }
